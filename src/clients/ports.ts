@@ -1,0 +1,116 @@
+/**
+ * The ports: what the operations need from the outside world. Each has an embedded adapter
+ * (src/embedded) and a connected one (src/clients/<upstream>).
+ */
+import type { Filter } from '../crud/filter.js';
+import type { CrudQuery } from '../crud/query.js';
+import type { State } from '../crud/states.js';
+
+/** A document of the `users` collection as the CRUD Service returns it. */
+export interface UserDoc {
+  _id: string;
+  __STATE__: State;
+  userGroup: string;
+  authUserId?: string;
+  username?: string;
+  email?: string;
+  blocked?: boolean;
+  roles?: string[];
+  expirationDate?: string;
+  expirationId?: string;
+  createdAt: string;
+  updatedAt: string;
+  creatorId: string;
+  updaterId: string;
+  [field: string]: unknown;
+}
+
+/** Who is calling, and what is forwarded to upstreams on their behalf. */
+export interface CallScope {
+  /** Written as creatorId / updaterId. */
+  actorId: string;
+  /** Platform headers to forward (acl_rows, user id, groups, ADDITIONAL_HEADERS_TO_PROXY). */
+  headers: Record<string, string>;
+}
+
+/** A CRUD PATCH body: update operators only (a bare object is turned into `$set` before). */
+export type UpdateExpr = Partial<
+  Record<'$set' | '$unset' | '$inc' | '$mul' | '$currentDate' | '$push' | '$pull' | '$addToSet', Record<string, unknown>>
+>;
+
+export interface ByIdOptions {
+  /** The states the document may be in (the CRUD's `_st`); internal calls always say. */
+  states: readonly State[];
+}
+
+export interface UserStore {
+  /** `GET /users/`: the caller's CRUD query, validated (or passed on) exactly as the CRUD does. */
+  list(query: CrudQuery, scope: CallScope): Promise<Record<string, unknown>[]>;
+  /** `GET /users/count`. */
+  count(query: CrudQuery, scope: CallScope): Promise<number>;
+  /** Internal search: every match of an allow-listed filter in the given states. */
+  find(filter: Filter, options: ByIdOptions & { limit?: number }): Promise<UserDoc[]>;
+  get(id: string, options: ByIdOptions): Promise<UserDoc | undefined>;
+  /** Inserts a new document (`_id` and `__STATE__` may be given, to restore a deleted one). */
+  insert(doc: Record<string, unknown>, scope: CallScope): Promise<UserDoc>;
+  /** Applies update operators; undefined when no document with that id is in those states. */
+  patch(id: string, update: UpdateExpr, options: ByIdOptions, scope: CallScope): Promise<UserDoc | undefined>;
+  /** True when a document was deleted. */
+  delete(id: string, options: ByIdOptions): Promise<boolean>;
+  /** `POST /:id/state`: NotFoundError, or TransitionError when the CRUD would refuse it. */
+  setState(id: string, stateTo: State, scope: CallScope): Promise<void>;
+}
+
+/** A document of the `ums-config` collection: one per user group. */
+export interface GroupConfig {
+  userGroup: string;
+  label: string;
+  crudSchema: Record<string, unknown>;
+  authUserCreationDisabled: boolean;
+}
+
+export interface ConfigStore {
+  getGroup(userGroup: string): Promise<GroupConfig | undefined>;
+  listGroups(): Promise<GroupConfig[]>;
+  /** Inserts or replaces the group's document. */
+  saveGroup(group: GroupConfig, scope: CallScope): Promise<GroupConfig>;
+  /** True when a group was deleted. */
+  deleteGroup(userGroup: string): Promise<boolean>;
+}
+
+/** The identity provider's view of a user. Never carries a password or its hash. */
+export interface IdentityUser {
+  id: string;
+  username?: string;
+  email?: string;
+  blocked: boolean;
+  emailVerified: boolean;
+  createdAt: string;
+  updatedAt: string;
+  lastLogin?: string;
+  loginsCount: number;
+}
+
+export interface NewIdentityUser {
+  username?: string;
+  email?: string;
+  password: string;
+  blocked?: boolean;
+}
+
+export interface IdentityChanges {
+  username?: string;
+  email?: string;
+  blocked?: boolean;
+}
+
+export interface IdentityProvider {
+  /** ConflictError when the username or email is taken. */
+  createUser(user: NewIdentityUser): Promise<IdentityUser>;
+  /** One call for many ids; the answer has one entry per id, in order, undefined when unknown. */
+  getUsers(ids: readonly string[]): Promise<(IdentityUser | undefined)[]>;
+  /** NotFoundError when unknown, ConflictError on a taken username or email. */
+  updateUser(id: string, changes: IdentityChanges): Promise<IdentityUser>;
+  /** False when there was no such user (deleting twice is not an error). */
+  deleteUser(id: string): Promise<boolean>;
+}

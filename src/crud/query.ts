@@ -1,0 +1,137 @@
+import { InvalidInputError } from '../errors.js';
+import { type Filter, isPlainObject, parseFilter } from './filter.js';
+import { isState, type State } from './states.js';
+
+/** A CRUD-style query string as Express hands it over. */
+export type CrudQuery = Record<string, unknown>;
+
+export interface SortKey {
+  field: string;
+  direction: 1 | -1;
+}
+
+export interface ListQuery {
+  /** `_q`, the plain `field=value` filters and the `acl_rows` header, ANDed. */
+  filter: Filter;
+  states: State[];
+  /** Fields to return (`_p`); `_id` is always returned. Undefined: all. */
+  projection?: string[];
+  sort: SortKey[];
+  limit: number;
+  skip: number;
+}
+
+export const DEFAULT_LIMIT = 25;
+export const MAX_LIMIT = 200;
+const FIELD = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
+const LIST_PARAMS = new Set(['_q', '_st', '_p', '_s', '_l', '_sk']);
+const COUNT_PARAMS = new Set(['_q', '_st']);
+
+/** Validates a list query like the CRUD Service does (unknown `_` parameters are a 400). */
+export function parseListQuery(query: CrudQuery, aclRows?: string): ListQuery {
+  assertKnownParams(query, LIST_PARAMS);
+  return {
+    filter: buildFilter(query, aclRows),
+    states: parseStates(query._st),
+    projection: query._p === undefined ? undefined : splitList(single(query._p, '_p')).map(checkField),
+    sort: parseSort(query._s),
+    limit: parseInteger(query._l, '_l', { min: 1, max: MAX_LIMIT, fallback: DEFAULT_LIMIT }),
+    skip: parseInteger(query._sk, '_sk', { min: 0, fallback: 0 }),
+  };
+}
+
+export function parseCountQuery(query: CrudQuery, aclRows?: string): Pick<ListQuery, 'filter' | 'states'> {
+  assertKnownParams(query, COUNT_PARAMS);
+  return { filter: buildFilter(query, aclRows), states: parseStates(query._st) };
+}
+
+export function parseStates(raw: unknown): State[] {
+  if (raw === undefined || raw === '') return ['PUBLIC'];
+  const states = splitList(single(raw, '_st'));
+  if (!states.every(isState)) {
+    throw badParam('_st', 'must match pattern "(PUBLIC|DRAFT|TRASH|DELETED)(,(PUBLIC|DRAFT|TRASH|DELETED))*"');
+  }
+  return [...new Set(states)] as State[];
+}
+
+function buildFilter(query: CrudQuery, aclRows: string | undefined): Filter {
+  const parts: Filter[] = [];
+  if (query._q !== undefined) parts.push(parseFilter(single(query._q, '_q')));
+  for (const [key, value] of Object.entries(query)) {
+    if (key.startsWith('_') && key !== '_id') continue;
+    parts.push({ [checkField(key)]: castPlainValue(single(value, key)) });
+  }
+  if (aclRows) parts.push(...parseAclRows(aclRows));
+  if (parts.length === 0) return {};
+  return parts.length === 1 ? parts[0]! : { $and: parts };
+}
+
+/** `field=value`: the CRUD casts by the field's schema type; without one, match either reading. */
+function castPlainValue(value: string): unknown {
+  const candidates: unknown[] = [value];
+  if (value === 'true' || value === 'false') candidates.push(value === 'true');
+  else if (value.trim() !== '' && Number.isFinite(Number(value))) candidates.push(Number(value));
+  return candidates.length === 1 ? value : { $in: candidates };
+}
+
+function parseAclRows(raw: string): Filter[] {
+  const parsed = parseFilter(`{"$and":${raw}}`, 'acl_rows');
+  const rows = parsed.$and;
+  if (!Array.isArray(rows) || !rows.every(isPlainObject)) {
+    throw new InvalidInputError('acl_rows header must be a JSON array of filters');
+  }
+  return rows;
+}
+
+function parseSort(raw: unknown): SortKey[] {
+  if (raw === undefined) return [];
+  const values = Array.isArray(raw) ? raw.map(String) : [single(raw, '_s')];
+  return values.flatMap(splitList).map((item) => {
+    const descending = item.startsWith('-');
+    return { field: checkField(descending ? item.slice(1) : item), direction: descending ? -1 : 1 };
+  });
+}
+
+function parseInteger(
+  raw: unknown,
+  name: string,
+  { min, max, fallback }: { min: number; max?: number; fallback: number },
+): number {
+  if (raw === undefined) return fallback;
+  const text = single(raw, name);
+  const value = Number(text);
+  if (!/^-?\d+$/.test(text) || !Number.isSafeInteger(value)) throw badParam(name, 'must be integer');
+  if (value < min) throw badParam(name, `must be >= ${min}`);
+  if (max !== undefined && value > max) throw badParam(name, `must be <= ${max}`);
+  return value;
+}
+
+function assertKnownParams(query: CrudQuery, known: Set<string>): void {
+  for (const key of Object.keys(query)) {
+    if (key.startsWith('_') && key !== '_id' && !known.has(key)) {
+      throw new InvalidInputError('querystring must NOT have additional properties', [
+        { path: ['querystring', key], message: 'unknown parameter' },
+      ]);
+    }
+  }
+}
+
+function checkField(name: string): string {
+  if (!FIELD.test(name)) throw badParam(name, 'is not a valid field name');
+  return name;
+}
+
+function single(value: unknown, name: string): string {
+  if (typeof value !== 'string') throw badParam(name, 'must be string');
+  return value;
+}
+
+function splitList(value: string): string[] {
+  return value.split(',').map((item) => item.trim()).filter(Boolean);
+}
+
+function badParam(name: string, problem: string): InvalidInputError {
+  return new InvalidInputError(`querystring/${name} ${problem}`, [
+    { path: ['querystring', name], message: problem },
+  ]);
+}

@@ -1,0 +1,53 @@
+import type { CallScope, ConfigStore, GroupConfig } from '../clients/ports.js';
+import type { Db } from './db.js';
+import { newObjectId } from './object-id.js';
+
+/** The `ums-config` collection on SQLite: one document per user group. */
+export function createSqliteConfigStore(db: Db): ConfigStore {
+  const selectOne = db.prepare<[string], { doc: string }>('SELECT doc FROM ums_config WHERE user_group = ?');
+  const selectAll = db.prepare<[], { doc: string }>('SELECT doc FROM ums_config ORDER BY user_group');
+  const upsert = db.prepare(
+    `INSERT INTO ums_config (user_group, id, doc) VALUES (@userGroup, @id, @doc)
+     ON CONFLICT (user_group) DO UPDATE SET doc = excluded.doc`,
+  );
+  const remove = db.prepare('DELETE FROM ums_config WHERE user_group = ?');
+
+  return {
+    async getGroup(userGroup) {
+      const row = selectOne.get(userGroup);
+      return row && toGroup(row.doc);
+    },
+    async listGroups() {
+      return selectAll.all().map((row) => toGroup(row.doc));
+    },
+    async saveGroup(group: GroupConfig, scope: CallScope) {
+      const now = new Date().toISOString();
+      const previous = selectOne.get(group.userGroup);
+      const prior = previous ? (JSON.parse(previous.doc) as Record<string, unknown>) : undefined;
+      const doc = {
+        _id: (prior?._id as string | undefined) ?? newObjectId(),
+        ...group,
+        creatorId: prior?.creatorId ?? scope.actorId,
+        createdAt: prior?.createdAt ?? now,
+        updaterId: scope.actorId,
+        updatedAt: now,
+        __STATE__: 'PUBLIC',
+      };
+      upsert.run({ userGroup: group.userGroup, id: doc._id, doc: JSON.stringify(doc) });
+      return toGroup(JSON.stringify(doc));
+    },
+    async deleteGroup(userGroup) {
+      return remove.run(userGroup).changes > 0;
+    },
+  };
+}
+
+function toGroup(json: string): GroupConfig {
+  const doc = JSON.parse(json) as GroupConfig;
+  return {
+    userGroup: doc.userGroup,
+    label: doc.label,
+    crudSchema: doc.crudSchema,
+    authUserCreationDisabled: doc.authUserCreationDisabled === true,
+  };
+}

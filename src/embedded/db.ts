@@ -1,0 +1,74 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+
+export type Db = Database.Database;
+
+/**
+ * Opens (and creates on first start) the embedded store: one SQLite file shared by the profile
+ * store, the group configurations and the identity provider. WAL lets several processes share it.
+ */
+export function openDatabase(path: string): Db {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('busy_timeout = 5000');
+  db.pragma('foreign_keys = ON');
+  db.pragma('synchronous = NORMAL');
+  migrate(db);
+  return db;
+}
+
+const MIGRATIONS: string[] = [
+  // 1: users (CRUD-like documents), ums-config, identity users
+  `
+  CREATE TABLE users (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    state TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    user_group TEXT GENERATED ALWAYS AS (json_extract(doc, '$.userGroup')) VIRTUAL,
+    username TEXT GENERATED ALWAYS AS (json_extract(doc, '$.username')) VIRTUAL,
+    email TEXT GENERATED ALWAYS AS (json_extract(doc, '$.email')) VIRTUAL,
+    auth_user_id TEXT GENERATED ALWAYS AS (json_extract(doc, '$.authUserId')) VIRTUAL,
+    created_at TEXT GENERATED ALWAYS AS (json_extract(doc, '$.createdAt')) VIRTUAL,
+    updated_at TEXT GENERATED ALWAYS AS (json_extract(doc, '$.updatedAt')) VIRTUAL
+  );
+  CREATE INDEX users_state_seq ON users (state, seq);
+  CREATE INDEX users_group_state ON users (user_group, state, seq);
+  CREATE UNIQUE INDEX users_username ON users (username) WHERE username IS NOT NULL;
+  CREATE UNIQUE INDEX users_email ON users (email) WHERE email IS NOT NULL;
+  CREATE UNIQUE INDEX users_auth_user_id ON users (auth_user_id) WHERE auth_user_id IS NOT NULL;
+  CREATE INDEX users_created_at ON users (created_at);
+  CREATE INDEX users_updated_at ON users (updated_at);
+
+  CREATE TABLE ums_config (
+    user_group TEXT PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    doc TEXT NOT NULL
+  );
+
+  CREATE TABLE identity_users (
+    id TEXT PRIMARY KEY,
+    username TEXT UNIQUE,
+    email TEXT UNIQUE COLLATE NOCASE,
+    blocked INTEGER NOT NULL DEFAULT 0,
+    email_verified INTEGER NOT NULL DEFAULT 0,
+    password_hash TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    last_login TEXT,
+    logins_count INTEGER NOT NULL DEFAULT 0
+  );
+  `,
+];
+
+function migrate(db: Db): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  db.transaction(() => {
+    for (let index = version; index < MIGRATIONS.length; index += 1) {
+      db.exec(MIGRATIONS[index]!);
+    }
+    db.pragma(`user_version = ${MIGRATIONS.length}`);
+  }).immediate();
+}

@@ -1,0 +1,130 @@
+import type { Filter } from '../crud/filter.js';
+import { isPlainObject } from '../crud/filter.js';
+
+/**
+ * Splits a Mongo filter into the part SQLite can answer from indexed columns and the rest.
+ * The SQL part is exact (same results as MongoDB) because it only covers string comparisons on
+ * fields the service always stores as strings. The residual is evaluated with mingo, which
+ * implements MongoDB's query semantics, so any allow-listed filter gives the CRUD's answer.
+ */
+export interface SplitFilter {
+  where: string[];
+  params: unknown[];
+  /** Undefined when SQL answers the whole filter. */
+  residual?: Filter;
+}
+
+/** Standard fields with a real or generated column. */
+const COLUMNS: Record<string, string> = {
+  _id: 'id',
+  __STATE__: 'state',
+  userGroup: 'user_group',
+  username: 'username',
+  email: 'email',
+  authUserId: 'auth_user_id',
+  createdAt: 'created_at',
+  updatedAt: 'updated_at',
+};
+
+const COMPARISONS: Record<string, string> = { $gt: '>', $gte: '>=', $lt: '<', $lte: '<=' };
+
+export function splitFilter(filter: Filter): SplitFilter {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const residual: Filter[] = [];
+  for (const part of conjuncts(filter)) {
+    const sql = translate(part);
+    if (sql) {
+      where.push(sql.sql);
+      params.push(...sql.params);
+    } else {
+      residual.push(part);
+    }
+  }
+  if (residual.length === 0) return { where, params };
+  return { where, params, residual: residual.length === 1 ? residual[0] : { $and: residual } };
+}
+
+/** SQL expression for a sort key: the column when there is one, else the JSON path. */
+export function sortExpression(field: string): string {
+  return COLUMNS[field] ?? jsonPath(field);
+}
+
+/** `json_extract(doc, '$."a"."b"')`; field names are checked against [A-Za-z0-9_-] before. */
+export function jsonPath(field: string): string {
+  const path = field.split('.').map((segment) => `"${segment}"`).join('.');
+  return `json_extract(doc, '$.${path}')`;
+}
+
+function conjuncts(filter: Filter): Filter[] {
+  const parts: Filter[] = [];
+  for (const [key, value] of Object.entries(filter)) {
+    if (key === '$and' && Array.isArray(value) && value.every(isPlainObject)) {
+      for (const inner of value) parts.push(...conjuncts(inner));
+    } else {
+      parts.push({ [key]: value });
+    }
+  }
+  return parts;
+}
+
+interface Sql {
+  sql: string;
+  params: unknown[];
+}
+
+/** A one-key filter → SQL, or undefined when it is not exactly expressible. */
+function translate(part: Filter): Sql | undefined {
+  const [key, value] = Object.entries(part)[0]!;
+  if (key === '$or') return translateOr(value);
+  if (key === '$and') return undefined;
+  const column = COLUMNS[key];
+  if (!column) return undefined;
+  if (typeof value === 'string') return { sql: `${column} = ?`, params: [value] };
+  if (!isPlainObject(value)) return undefined;
+  const pieces: Sql[] = [];
+  for (const [operator, operand] of Object.entries(value)) {
+    const piece = translateOperator(key, column, operator, operand);
+    if (!piece) return undefined;
+    pieces.push(piece);
+  }
+  if (pieces.length === 0) return undefined;
+  return { sql: pieces.map((p) => p.sql).join(' AND '), params: pieces.flatMap((p) => p.params) };
+}
+
+function translateOr(branches: unknown): Sql | undefined {
+  if (!Array.isArray(branches) || branches.length === 0 || !branches.every(isPlainObject)) return undefined;
+  const parts: Sql[] = [];
+  for (const branch of branches) {
+    const split = splitFilter(branch);
+    if (split.residual || split.where.length === 0) return undefined;
+    parts.push({ sql: split.where.join(' AND '), params: split.params });
+  }
+  return { sql: `(${parts.map((p) => `(${p.sql})`).join(' OR ')})`, params: parts.flatMap((p) => p.params) };
+}
+
+function translateOperator(field: string, column: string, operator: string, operand: unknown): Sql | undefined {
+  const isStringList = Array.isArray(operand) && operand.every((item) => typeof item === 'string');
+  switch (operator) {
+    case '$eq':
+      return typeof operand === 'string' ? { sql: `${column} = ?`, params: [operand] } : undefined;
+    case '$ne':
+      return typeof operand === 'string' ? { sql: `${column} IS NOT ?`, params: [operand] } : undefined;
+    case '$in':
+      if (!isStringList) return undefined;
+      if (operand.length === 0) return { sql: '0', params: [] };
+      return { sql: `${column} IN (${operand.map(() => '?').join(',')})`, params: operand };
+    case '$nin':
+      if (!isStringList) return undefined;
+      if (operand.length === 0) return { sql: '1', params: [] };
+      return { sql: `(${column} IS NULL OR ${column} NOT IN (${operand.map(() => '?').join(',')}))`, params: operand };
+    case '$exists':
+      if (typeof operand !== 'boolean' || column === 'id' || column === 'state') return undefined;
+      return { sql: `json_type(doc, '$."${field}"') IS ${operand ? 'NOT ' : ''}NULL`, params: [] };
+    default: {
+      const comparison = COMPARISONS[operator];
+      if (!comparison || typeof operand !== 'string') return undefined;
+      return { sql: `${column} ${comparison} ?`, params: [operand] };
+    }
+  }
+}

@@ -1,0 +1,156 @@
+import { Query } from 'mingo';
+import { update as applyUpdate } from 'mingo/updater';
+import type { ByIdOptions, CallScope, UpdateExpr, UserDoc, UserStore } from '../clients/ports.js';
+import type { Filter } from '../crud/filter.js';
+import { type CrudQuery, type ListQuery, parseCountQuery, parseListQuery } from '../crud/query.js';
+import { assertTransition, type State } from '../crud/states.js';
+import { ConflictError, NotFoundError } from '../errors.js';
+import type { Db } from './db.js';
+import { newObjectId } from './object-id.js';
+import { sortExpression, splitFilter } from './sql-filter.js';
+
+interface Row {
+  id: string;
+  state: State;
+  doc: string;
+}
+
+type Search = Pick<ListQuery, 'filter' | 'states'> & Partial<Pick<ListQuery, 'sort' | 'limit' | 'skip'>>;
+
+/** The `users` collection on SQLite, answering like the CRUD Service. */
+export function createSqliteUserStore(db: Db): UserStore {
+  const insertRow = db.prepare('INSERT INTO users (id, state, doc) VALUES (?, ?, ?)');
+  const updateRow = db.prepare('UPDATE users SET doc = ?, state = ? WHERE id = ?');
+  const selectById = db.prepare<[string], Row>('SELECT id, state, doc FROM users WHERE id = ?');
+  const deleteById = db.prepare('DELETE FROM users WHERE id = ?');
+
+  function getRow(id: string, states: readonly State[]): Row | undefined {
+    const row = selectById.get(id);
+    return row && states.includes(row.state) ? row : undefined;
+  }
+
+  function search(query: Search): UserDoc[] {
+    const { where, params, residual } = splitFilter(query.filter);
+    where.unshift(`state IN (${query.states.map(() => '?').join(',')})`);
+    params.unshift(...query.states);
+    const order = [...(query.sort ?? []).map((k) => `${sortExpression(k.field)} ${k.direction === 1 ? 'ASC' : 'DESC'}`), 'seq'];
+    let sql = `SELECT id, state, doc FROM users WHERE ${where.join(' AND ')} ORDER BY ${order.join(', ')}`;
+    if (!residual && query.limit !== undefined) {
+      sql += ' LIMIT ? OFFSET ?';
+      params.push(query.limit, query.skip ?? 0);
+    }
+    const docs = db.prepare<unknown[], Row>(sql).all(...params).map(toDoc);
+    if (!residual) return docs;
+    const matcher = new Query(residual);
+    const matching = docs.filter((doc) => matcher.test(doc));
+    const start = query.skip ?? 0;
+    return matching.slice(start, query.limit === undefined ? undefined : start + query.limit);
+  }
+
+  function countMatching(query: Search): number {
+    const { where, params, residual } = splitFilter(query.filter);
+    if (residual) return search(query).length;
+    where.unshift(`state IN (${query.states.map(() => '?').join(',')})`);
+    params.unshift(...query.states);
+    const row = db.prepare<unknown[], { n: number }>(`SELECT COUNT(*) AS n FROM users WHERE ${where.join(' AND ')}`).get(...params);
+    return row?.n ?? 0;
+  }
+
+  function write(row: Row | undefined, doc: UserDoc, insert: boolean): UserDoc {
+    const { _id, __STATE__, ...fields } = doc;
+    try {
+      if (insert) insertRow.run(_id, __STATE__, JSON.stringify(fields));
+      else updateRow.run(JSON.stringify(fields), __STATE__, row!.id);
+    } catch (error) {
+      throw asConflict(error);
+    }
+    return toDoc({ id: _id, state: __STATE__, doc: JSON.stringify(fields) });
+  }
+
+  return {
+    async list(query: CrudQuery, scope: CallScope) {
+      const parsed = parseListQuery(query, scope.headers.acl_rows);
+      const docs = search(parsed);
+      return parsed.projection ? docs.map((doc) => project(doc, parsed.projection!)) : docs;
+    },
+    async count(query: CrudQuery, scope: CallScope) {
+      return countMatching(parseCountQuery(query, scope.headers.acl_rows));
+    },
+    async find(filter: Filter, options: ByIdOptions & { limit?: number }) {
+      return search({ filter, states: [...options.states], limit: options.limit });
+    },
+    async get(id: string, options: ByIdOptions) {
+      const row = getRow(id, options.states);
+      return row && toDoc(row);
+    },
+    async insert(doc: Record<string, unknown>, scope: CallScope) {
+      const now = new Date().toISOString();
+      const { _id, __STATE__, ...fields } = doc;
+      const created = {
+        ...fields,
+        _id: typeof _id === 'string' ? _id : newObjectId(),
+        __STATE__: (__STATE__ as State | undefined) ?? 'PUBLIC',
+        creatorId: scope.actorId,
+        updaterId: scope.actorId,
+        createdAt: typeof fields.createdAt === 'string' ? fields.createdAt : now,
+        updatedAt: now,
+      } as UserDoc;
+      return write(undefined, created, true);
+    },
+    async patch(id: string, expr: UpdateExpr, options: ByIdOptions, scope: CallScope) {
+      return db.transaction(() => {
+        const row = getRow(id, options.states);
+        if (!row) return undefined;
+        const doc = toDoc(row);
+        applyUpdate(doc, expr as Parameters<typeof applyUpdate>[1], undefined, undefined, { cloneMode: 'deep' });
+        const normalised = JSON.parse(JSON.stringify(doc)) as UserDoc;
+        return write(row, { ...normalised, _id: row.id, __STATE__: row.state, updaterId: scope.actorId, updatedAt: new Date().toISOString() }, false);
+      }).immediate();
+    },
+    async delete(id: string, options: ByIdOptions) {
+      return db.transaction(() => {
+        if (!getRow(id, options.states)) return false;
+        return deleteById.run(id).changes > 0;
+      }).immediate();
+    },
+    async setState(id: string, stateTo: State, scope: CallScope) {
+      db.transaction(() => {
+        const row = selectById.get(id);
+        if (!row) throw new NotFoundError(`user ${id} not found`);
+        assertTransition(row.state, stateTo);
+        const doc = toDoc(row);
+        write(row, { ...doc, __STATE__: stateTo, updaterId: scope.actorId, updatedAt: new Date().toISOString() }, false);
+      }).immediate();
+    },
+  };
+}
+
+function toDoc(row: Row): UserDoc {
+  return { _id: row.id, ...(JSON.parse(row.doc) as object), __STATE__: row.state } as UserDoc;
+}
+
+/** `_p`: the listed fields (dotted paths allowed) plus `_id`. */
+function project(doc: UserDoc, fields: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = { _id: doc._id };
+  for (const field of fields) {
+    const segments = field.split('.');
+    let source: unknown = doc;
+    for (const segment of segments) source = (source as Record<string, unknown> | undefined)?.[segment];
+    if (source === undefined) continue;
+    let target = out;
+    for (const segment of segments.slice(0, -1)) {
+      target = (target[segment] ??= {}) as Record<string, unknown>;
+    }
+    target[segments.at(-1)!] = source;
+  }
+  return out;
+}
+
+function asConflict(error: unknown): unknown {
+  const code = (error as { code?: string }).code;
+  if (code !== 'SQLITE_CONSTRAINT_UNIQUE' && code !== 'SQLITE_CONSTRAINT_PRIMARYKEY') return error;
+  const message = String((error as Error).message);
+  const field = /users\.(\w+)/.exec(message)?.[1] ?? 'key';
+  const name = { id: '_id', auth_user_id: 'authUserId' }[field] ?? field;
+  return new ConflictError(`A user with the same ${name} already exists`);
+}

@@ -1,0 +1,107 @@
+/**
+ * The one error hierarchy. Every expected failure is a DomainError with a stable code and an HTTP
+ * status; REST turns it into `{statusCode, error, message}` and GraphQL into a typed error.
+ * Anything else is a bug or an outage: a masked 500, logged with its cause.
+ */
+export interface FieldIssue {
+  /** Where the problem is, e.g. ["body", "age"] or ["crudSchema"]. */
+  path: string[];
+  message: string;
+}
+
+export class DomainError extends Error {
+  constructor(
+    readonly code: string,
+    readonly status: number,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+export class InvalidInputError extends DomainError {
+  constructor(
+    message: string,
+    readonly issues: FieldIssue[] = [],
+  ) {
+    super('INVALID_INPUT', 400, message);
+  }
+}
+
+export class NotFoundError extends DomainError {
+  constructor(message: string) {
+    super('NOT_FOUND', 404, message);
+  }
+}
+
+export class ConflictError extends DomainError {
+  constructor(message: string) {
+    super('CONFLICT', 409, message);
+  }
+}
+
+export class UnauthorizedError extends DomainError {
+  constructor(message = 'Unauthorized') {
+    super('UNAUTHORIZED', 401, message);
+  }
+}
+
+export class ForbiddenError extends DomainError {
+  constructor(message = 'Forbidden') {
+    super('FORBIDDEN', 403, message);
+  }
+}
+
+/** A state transition the profile store refuses (CRUD: 400 "transition from X to Y not allowed."). */
+export class TransitionError extends DomainError {
+  constructor(from: string, to: string) {
+    super('TRANSITION_NOT_ALLOWED', 400, `transition from ${from} to ${to} not allowed.`);
+  }
+}
+
+/**
+ * A backend step failed. `message` names the backend, the call and the status the way the
+ * original service does: "CRUD PATCH /users/:id responded with a 404 status code".
+ */
+export class UpstreamError extends DomainError {
+  constructor(
+    readonly upstream: string,
+    readonly call: string,
+    readonly upstreamStatus: number,
+    options?: { cause?: unknown; message?: string },
+  ) {
+    super(
+      'UPSTREAM_ERROR',
+      500,
+      options?.message ?? `${upstream} ${call} responded with a ${upstreamStatus} status code`,
+      options,
+    );
+  }
+}
+
+/** An operation that failed half-way: "Error while soft deleting user: <what failed>". 500. */
+export class OperationError extends DomainError {
+  constructor(action: string, cause: unknown) {
+    super('OPERATION_FAILED', 500, `Error while ${action}: ${describe(cause)}`, { cause });
+  }
+}
+
+function describe(cause: unknown): string {
+  return cause instanceof Error ? cause.message : String(cause);
+}
+
+/**
+ * Runs `step`; client mistakes (4xx) pass through untouched, anything else becomes the documented
+ * "Error while <action>: …" 500.
+ */
+export async function during<T>(action: string, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    if (error instanceof DomainError && error.status < 500) throw error;
+    if (error instanceof OperationError) throw error;
+    throw new OperationError(action, error);
+  }
+}

@@ -1,0 +1,71 @@
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import type { GroupConfig } from '../clients/ports.js';
+import { type FieldIssue, InvalidInputError } from '../errors.js';
+
+// ajv-formats is CommonJS with a `default` export; under NodeNext the function sits on `.default`.
+const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv) => Ajv;
+
+/**
+ * Fields the service itself manages. They are checked against a group schema only when the schema
+ * declares them, so a schema written only for the custom fields (even with
+ * `additionalProperties: false`) still accepts a user with a username and a group.
+ */
+export const STANDARD_FIELDS = ['userGroup', 'authUserId', 'username', 'email', 'blocked', 'roles', 'expirationDate', 'expirationId'];
+const INTERNAL_FIELDS = ['_id', '__STATE__', 'createdAt', 'updatedAt', 'creatorId', 'updaterId'];
+
+/** Compiles group schemas once (keyed by their text) and validates users against them. */
+export class GroupSchemas {
+  private readonly ajv = new Ajv({ allErrors: true, strict: false });
+  private readonly compiled = new Map<string, ValidateFunction>();
+
+  constructor() {
+    addFormats(this.ajv);
+  }
+
+  /** Throws a 400 naming the problem when the schema does not compile. */
+  compile(schema: unknown): ValidateFunction {
+    const key = JSON.stringify(schema);
+    const cached = this.compiled.get(key);
+    if (cached) return cached;
+    if (typeof schema !== 'object' || schema === null || Array.isArray(schema)) {
+      throw new InvalidInputError('crudSchema must be a JSON Schema object', [{ path: ['crudSchema'], message: 'must be object' }]);
+    }
+    let validate: ValidateFunction;
+    try {
+      validate = this.ajv.compile(schema);
+    } catch (error) {
+      const message = `crudSchema is not a valid JSON Schema: ${(error as Error).message}`;
+      throw new InvalidInputError(message, [{ path: ['crudSchema'], message: (error as Error).message }]);
+    }
+    if (this.compiled.size > 1000) this.compiled.clear();
+    this.compiled.set(key, validate);
+    return validate;
+  }
+
+  /** Validates a user document (as it will be stored) against its group's schema. */
+  validateUser(group: GroupConfig, user: Record<string, unknown>): void {
+    const validate = this.compile(group.crudSchema);
+    const declared = (group.crudSchema.properties ?? {}) as Record<string, unknown>;
+    const subject: Record<string, unknown> = {};
+    for (const [field, value] of Object.entries(user)) {
+      if (INTERNAL_FIELDS.includes(field)) continue;
+      if (STANDARD_FIELDS.includes(field) && !(field in declared)) continue;
+      subject[field] = value;
+    }
+    if (validate(subject)) return;
+    const issues = (validate.errors ?? []).map(toIssue);
+    throw new InvalidInputError(`${issues.map(formatIssue).join(', ')} (user group "${group.userGroup}")`, issues);
+  }
+}
+
+function toIssue(error: ErrorObject): FieldIssue {
+  const path = error.instancePath.split('/').filter(Boolean);
+  if (error.keyword === 'required') path.push(String(error.params.missingProperty));
+  if (error.keyword === 'additionalProperties') path.push(String(error.params.additionalProperty));
+  return { path: ['body', ...path], message: error.message ?? 'is invalid' };
+}
+
+function formatIssue(issue: FieldIssue): string {
+  return `${issue.path.join('/')} ${issue.message}`;
+}

@@ -1,0 +1,80 @@
+import { z } from 'zod';
+import { isState, STATES } from '../crud/states.js';
+import { type FieldIssue, InvalidInputError } from '../errors.js';
+
+/** Fields no client may write: set by the service or by the profile store. */
+export const SERVICE_FIELDS = ['expirationId', '_id', '__STATE__', 'createdAt', 'updatedAt', 'creatorId', 'updaterId'];
+
+const futureDate = z.iso
+  .datetime({ offset: true })
+  .refine((value) => Date.parse(value) > Date.now(), 'must be in the future');
+
+const standardFields = {
+  userGroup: z.string().min(1),
+  username: z.string().min(1).optional(),
+  email: z.email().optional(),
+  blocked: z.boolean().optional(),
+  roles: z.array(z.string()).optional(),
+  expirationDate: futureDate.optional(),
+};
+
+/** The standard fields' types, also checked on the result of a PATCH. */
+export const StandardFields = z.object(standardFields);
+
+function rejectFields(fields: string[]) {
+  return (body: Record<string, unknown>, ctx: z.RefinementCtx) => {
+    for (const field of fields) {
+      if (field in body) ctx.addIssue({ code: 'custom', path: [field], message: 'cannot be set by the client' });
+    }
+  };
+}
+
+/** `POST /users/`: standard fields checked here, custom fields by the group schema. */
+export const CreateUserBody = z
+  .looseObject({ ...standardFields, password: z.string().min(1).optional() })
+  .superRefine(rejectFields([...SERVICE_FIELDS, 'authUserId']));
+export type CreateUserBody = z.infer<typeof CreateUserBody>;
+
+/** `POST /users/with-id`. */
+export const CreateUserWithIdBody = z
+  .looseObject({ ...standardFields, authUserId: z.string().min(1) })
+  .superRefine(rejectFields([...SERVICE_FIELDS, 'password']));
+export type CreateUserWithIdBody = z.infer<typeof CreateUserWithIdBody>;
+
+/** `POST /users/register`. */
+export const RegisterBody = z.object({ _id: z.string().min(1), password: z.string().min(1).optional() });
+export type RegisterBody = z.infer<typeof RegisterBody>;
+
+const UserState = z.enum(STATES);
+
+/** `POST /users/state`: the CRUD's bulk state body. */
+export const StateChangesBody = z
+  .array(z.object({ filter: z.record(z.string(), z.unknown()), stateTo: UserState }))
+  .min(1);
+export type StateChangesBody = z.infer<typeof StateChangesBody>;
+
+/** `"true"` / `"false"` query flags. */
+export const QueryFlag = z.enum(['true', 'false']).transform((value) => value === 'true');
+
+export const CreateUserQuery = z.object({
+  postponeAuthUserCreation: QueryFlag.optional(),
+  sendResetPwdEmail: QueryFlag.optional(),
+});
+export const SendEmailQuery = z.object({ sendResetPwdEmail: QueryFlag.optional() });
+export const StatesQuery = z.object({
+  _st: z
+    .string()
+    .refine((value) => value.split(',').every(isState), 'must be a comma-separated list of PUBLIC, DRAFT, TRASH, DELETED')
+    .optional(),
+});
+
+/** Parses with a zod schema; failures become a 400 naming each field (`body/age: …`). */
+export function parseInput<T extends z.ZodType>(schema: T, value: unknown, where: string): z.infer<T> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issues: FieldIssue[] = result.error.issues.map((issue) => ({
+    path: [where, ...issue.path.map(String)],
+    message: issue.message,
+  }));
+  throw new InvalidInputError(issues.map((issue) => `${issue.path.join('/')}: ${issue.message}`).join(', '), issues);
+}

@@ -1,0 +1,89 @@
+import { update as applyUpdate } from 'mingo/updater';
+import type { IdentityChanges, UpdateExpr, UserDoc } from '../clients/ports.js';
+import type { Context } from '../context.js';
+import { isPlainObject } from '../crud/filter.js';
+import { during, InvalidInputError, NotFoundError } from '../errors.js';
+import { parseInput, SERVICE_FIELDS, StandardFields } from './inputs.js';
+import { compensate, identityBlocked } from './sagas.js';
+import { getUser, LIVE_STATES, requireGroup } from './users.js';
+
+const OPERATORS = ['$set', '$unset', '$inc', '$mul', '$currentDate', '$push', '$pull', '$addToSet'] as const;
+const NOT_EDITABLE = new Set(['authUserId', ...SERVICE_FIELDS]);
+
+/**
+ * `PATCH /users/:id`: a CRUD PATCH body (a bare object means `$set`). The result is validated
+ * against the new group's schema (or the current one), the identity provider gets the username,
+ * email and blocked changes first, and is put back if the profile write then fails.
+ */
+export async function updateUser(ctx: Context, id: string, body: unknown): Promise<UserDoc> {
+  const expr = toUpdateExpr(body);
+  const current = await getUser(ctx, id, LIVE_STATES);
+  const next = preview(current, expr);
+  const group = await requireGroup(ctx, next.userGroup);
+  ctx.deps.schemas.validateUser(group, next);
+  const changes = identityChanges(current, next);
+  return during('updating user', async () => {
+    if (changes) await ctx.deps.identity.updateUser(current.authUserId!, changes);
+    try {
+      const updated = await ctx.deps.users.patch(id, expr, { states: LIVE_STATES }, ctx.scope);
+      if (!updated) throw new NotFoundError(`user ${id} not found`);
+      return updated;
+    } catch (error) {
+      if (changes) {
+        const undo = identityChanges(next, current)!;
+        await compensate(ctx, `restore identity user ${current.authUserId}`, () => ctx.deps.identity.updateUser(current.authUserId!, undo));
+      }
+      throw error;
+    }
+  });
+}
+
+/** Checks a CRUD PATCH body and normalises a bare object to `$set`. */
+export function toUpdateExpr(body: unknown): UpdateExpr {
+  if (!isPlainObject(body)) throw new InvalidInputError('body must be object', [{ path: ['body'], message: 'must be object' }]);
+  const keys = Object.keys(body);
+  const operatorKeys = keys.filter((key) => key.startsWith('$'));
+  if (operatorKeys.length > 0 && operatorKeys.length < keys.length) {
+    throw new InvalidInputError('body must NOT mix update operators and plain fields');
+  }
+  const expr: UpdateExpr = operatorKeys.length === 0 ? { $set: body } : {};
+  for (const key of operatorKeys) {
+    if (!(OPERATORS as readonly string[]).includes(key)) {
+      throw new InvalidInputError(`body/${key} is not a supported update operator`, [{ path: ['body', key], message: 'unknown operator' }]);
+    }
+    const fields = body[key];
+    if (!isPlainObject(fields)) throw new InvalidInputError(`body/${key} must be object`, [{ path: ['body', key], message: 'must be object' }]);
+    expr[key as (typeof OPERATORS)[number]] = fields;
+  }
+  for (const [operator, fields] of Object.entries(expr)) {
+    for (const field of Object.keys(fields ?? {})) {
+      if (NOT_EDITABLE.has(field.split('.')[0]!)) {
+        throw new InvalidInputError(`${field} is not editable`, [{ path: ['body', operator, field], message: 'not editable' }]);
+      }
+    }
+  }
+  return expr;
+}
+
+/** The user as it will be after the update, computed with MongoDB's update semantics. */
+function preview(current: UserDoc, expr: UpdateExpr): UserDoc {
+  const next = structuredClone(current);
+  try {
+    applyUpdate(next, expr as Parameters<typeof applyUpdate>[1]);
+  } catch (error) {
+    throw new InvalidInputError(`body cannot be applied: ${(error as Error).message}`);
+  }
+  const changed = Object.fromEntries(Object.entries(next).filter(([field, value]) => field in StandardFields.shape && value !== current[field]));
+  parseInput(StandardFields.partial(), changed, 'body');
+  return JSON.parse(JSON.stringify(next)) as UserDoc;
+}
+
+/** What the identity provider must change so it matches `next`; undefined when nothing. */
+function identityChanges(current: UserDoc, next: UserDoc): IdentityChanges | undefined {
+  if (!current.authUserId) return undefined;
+  const changes: IdentityChanges = {};
+  if (next.username !== current.username && next.username !== undefined) changes.username = next.username;
+  if (next.email !== current.email && next.email !== undefined) changes.email = next.email;
+  if (identityBlocked(next) !== identityBlocked(current)) changes.blocked = identityBlocked(next);
+  return Object.keys(changes).length > 0 ? changes : undefined;
+}

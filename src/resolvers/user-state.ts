@@ -1,0 +1,54 @@
+import type { Context } from '../context.js';
+import { assertAllowedOperators } from '../crud/filter.js';
+import { ALL_STATES, bulkSourcesOf, pathToDeleted } from '../crud/states.js';
+import { during } from '../errors.js';
+import type { StateChangesBody } from './inputs.js';
+import { setBlocked, transitionUser } from './sagas.js';
+import { getUser } from './users.js';
+
+/** How many users are moved at once by a bulk state change. */
+const STATE_CHANGE_CONCURRENCY = 8;
+
+/**
+ * `POST /users/state`: every user matching a filter and in a state the CRUD's bulk route accepts
+ * is moved one by one, with the identity provider kept in step. Answers how many moved.
+ */
+export async function changeUsersState(ctx: Context, changes: StateChangesBody): Promise<number> {
+  for (const change of changes) assertAllowedOperators(change.filter, 'filter');
+  return during('changing users state', async () => {
+    let moved = 0;
+    for (const { filter, stateTo } of changes) {
+      const matching = await ctx.deps.users.find(filter, { states: bulkSourcesOf(stateTo) });
+      for (let start = 0; start < matching.length; start += STATE_CHANGE_CONCURRENCY) {
+        const slice = matching.slice(start, start + STATE_CHANGE_CONCURRENCY);
+        await Promise.all(slice.map((user) => transitionUser(ctx, user, stateTo)));
+        moved += slice.length;
+      }
+    }
+    return moved;
+  });
+}
+
+/**
+ * `POST /users/:id/soft-delete`: walks the user to DELETED one allowed step at a time
+ * (PUBLIC → TRASH → DELETED). Each step leaves both sides consistent, so after a failure a new
+ * call resumes from where the last one stopped.
+ */
+export async function softDeleteUser(ctx: Context, id: string): Promise<void> {
+  const user = await getUser(ctx, id, ALL_STATES);
+  await during('soft deleting user', async () => {
+    const steps = pathToDeleted(user.__STATE__);
+    if (steps.length === 0) return finishDeletedIdentity(ctx, user.authUserId);
+    for (const stateTo of steps) {
+      await transitionUser(ctx, user, stateTo);
+      user.__STATE__ = stateTo;
+    }
+  });
+}
+
+/** Resuming a user already DELETED in the profile: make sure the identity side got there too. */
+async function finishDeletedIdentity(ctx: Context, authUserId: string | undefined): Promise<void> {
+  if (!authUserId) return;
+  if (ctx.deps.config.AUTH_HARD_DELETE) await ctx.deps.identity.deleteUser(authUserId);
+  else await setBlocked(ctx, authUserId, true);
+}

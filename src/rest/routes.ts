@@ -1,0 +1,69 @@
+import type { z } from 'zod';
+import type { Context } from '../context.js';
+import type { CrudQuery } from '../crud/query.js';
+import {
+  CreateUserBody,
+  CreateUserQuery,
+  CreateUserWithIdBody,
+  parseInput,
+  RegisterBody,
+  SendEmailQuery,
+  StateChangesBody,
+  StatesQuery,
+} from '../resolvers/inputs.js';
+import { updateUser } from '../resolvers/update-user.js';
+import { changeUsersState, softDeleteUser } from '../resolvers/user-state.js';
+import { countUsers, createUser, createUserWithId, deleteUser, getUser, listUsers, registerUser } from '../resolvers/users.js';
+import { parseStates } from '../crud/query.js';
+
+export interface RestRequest {
+  params: Record<string, string>;
+  query: CrudQuery;
+  body: unknown;
+}
+
+/** One documented path: how to call its operation and which status a success answers. */
+export interface Route {
+  method: 'get' | 'post' | 'patch' | 'delete';
+  path: string;
+  status: 200 | 201 | 202 | 204;
+  handle: (ctx: Context, request: RestRequest) => Promise<unknown>;
+}
+
+const body = <T extends z.ZodType>(schema: T, request: RestRequest) => parseInput(schema, request.body ?? undefined, 'body');
+const query = <T extends z.ZodType>(schema: T, request: RestRequest) => parseInput(schema, request.query, 'querystring');
+
+/**
+ * The REST table: every path of the usage page. Order matters where paths overlap
+ * (`/users/count` before `/users/:id`).
+ */
+export const routes: Route[] = [
+  {
+    method: 'post',
+    path: '/users/',
+    status: 200,
+    handle: (ctx, request) => createUser(ctx, body(CreateUserBody, request), query(CreateUserQuery, request)),
+  },
+  { method: 'post', path: '/users/with-id', status: 200, handle: (ctx, request) => createUserWithId(ctx, body(CreateUserWithIdBody, request)) },
+  {
+    method: 'post',
+    path: '/users/register',
+    status: 204,
+    handle: (ctx, request) => registerUser(ctx, body(RegisterBody, request), query(SendEmailQuery, request)),
+  },
+  { method: 'post', path: '/users/state', status: 200, handle: (ctx, request) => changeUsersState(ctx, body(StateChangesBody, request)) },
+  { method: 'get', path: '/users/', status: 200, handle: (ctx, request) => listUsers(ctx, request.query) },
+  { method: 'get', path: '/users/count', status: 200, handle: (ctx, request) => countUsers(ctx, request.query) },
+  {
+    method: 'get',
+    path: '/users/:id',
+    status: 200,
+    handle: (ctx, request) => {
+      const { _st } = query(StatesQuery, request);
+      return getUser(ctx, request.params.id!, _st ? parseStates(_st) : undefined);
+    },
+  },
+  { method: 'patch', path: '/users/:id', status: 200, handle: (ctx, request) => updateUser(ctx, request.params.id!, request.body) },
+  { method: 'delete', path: '/users/:id', status: 204, handle: (ctx, request) => deleteUser(ctx, request.params.id!) },
+  { method: 'post', path: '/users/:id/soft-delete', status: 204, handle: (ctx, request) => softDeleteUser(ctx, request.params.id!) },
+];

@@ -1,0 +1,32 @@
+import SchemaBuilder from '@pothos/core';
+import ErrorsPlugin from '@pothos/plugin-errors';
+import ValidationPlugin from '@pothos/plugin-validation';
+import type { Context } from '../context.js';
+import { InvalidInputError } from '../errors.js';
+
+export const builder = new SchemaBuilder<{
+  Context: Context;
+  Scalars: {
+    JSON: { Input: unknown; Output: unknown };
+    JSONObject: { Input: Record<string, unknown>; Output: Record<string, unknown> };
+    DateTime: { Input: Date; Output: Date | string };
+  };
+  DefaultFieldNullability: false;
+}>({
+  plugins: [ErrorsPlugin, ValidationPlugin],
+  defaultFieldNullability: false,
+  errors: { defaultTypes: [], unsafelyHandleInputErrors: true },
+  validation: {
+    validationError: (result) =>
+      new InvalidInputError(
+        result.issues.map((issue) => issue.message).join(', '),
+        result.issues.map((issue) => ({
+          path: (issue.path ?? []).map((part) => String(typeof part === 'object' ? part.key : part)),
+          message: issue.message,
+        })),
+      ),
+  },
+});
+
+builder.queryType({});
+builder.mutationType({});

@@ -1,0 +1,116 @@
+import { ALL_STATES } from '../crud/states.js';
+import { CreateUserBody, CreateUserWithIdBody, parseInput, StateChangesBody } from '../resolvers/inputs.js';
+import { updateUser } from '../resolvers/update-user.js';
+import { changeUsersState, softDeleteUser } from '../resolvers/user-state.js';
+import { createUser, createUserWithId, deleteUser, getUser, registerUser } from '../resolvers/users.js';
+import { builder } from './builder.js';
+import { MUTATION_ERRORS } from './errors.js';
+import { UserRef, UserStateEnum } from './user.js';
+
+const standardInputFields = (t: PothosSchemaTypes.InputFieldBuilder<PothosSchemaTypes.ExtendDefaultTypes<never>, 'InputObject'>) => ({
+  userGroup: t.string({ required: true }),
+  username: t.string({ required: false }),
+  email: t.string({ required: false }),
+  blocked: t.boolean({ required: false }),
+  roles: t.stringList({ required: false }),
+  expirationDate: t.field({ type: 'DateTime', required: false }),
+  properties: t.field({ type: 'JSONObject', required: false, description: "Group-specific fields, checked against the group's schema." }),
+});
+
+const CreateUserInput = builder.inputType('CreateUserInput', {
+  fields: (t) => ({
+    ...standardInputFields(t as never),
+    password: t.string({ required: false, description: 'Used only when RANDOM_PWD_GEN is false.' }),
+  }),
+});
+
+const CreateUserWithIdInput = builder.inputType('CreateUserWithIdInput', {
+  fields: (t) => ({ ...standardInputFields(t as never), authUserId: t.string({ required: true }) }),
+});
+
+const StateChangeInput = builder.inputType('StateChangeInput', {
+  fields: (t) => ({
+    filter: t.field({ type: 'JSONObject', required: true, description: 'A CRUD filter (same operator allow-list as _q).' }),
+    stateTo: t.field({ type: UserStateEnum, required: true }),
+  }),
+});
+
+/** GraphQL input → the REST body shape, so both go through the same zod schema. */
+function toBody(input: Record<string, unknown>): Record<string, unknown> {
+  const { properties, expirationDate, ...standard } = input;
+  const body: Record<string, unknown> = { ...(properties as Record<string, unknown> | undefined) };
+  for (const [field, value] of Object.entries(standard)) if (value !== null && value !== undefined) body[field] = value;
+  if (expirationDate instanceof Date) body.expirationDate = expirationDate.toISOString();
+  return body;
+}
+
+builder.mutationFields((t) => ({
+  createUser: t.field({
+    type: UserRef,
+    errors: { types: MUTATION_ERRORS },
+    args: {
+      input: t.arg({ type: CreateUserInput, required: true }),
+      postponeAuthUserCreation: t.arg.boolean({ required: false }),
+      sendResetPwdEmail: t.arg.boolean({ required: false }),
+    },
+    resolve: async (_root, args, ctx) => {
+      const body = parseInput(CreateUserBody, toBody(args.input), 'input');
+      const { _id } = await createUser(ctx, body, {
+        postponeAuthUserCreation: args.postponeAuthUserCreation ?? false,
+        sendResetPwdEmail: args.sendResetPwdEmail ?? undefined,
+      });
+      return getUser(ctx, _id);
+    },
+  }),
+  createUserWithId: t.field({
+    type: UserRef,
+    errors: { types: MUTATION_ERRORS },
+    args: { input: t.arg({ type: CreateUserWithIdInput, required: true }) },
+    resolve: async (_root, args, ctx) => {
+      const { _id } = await createUserWithId(ctx, parseInput(CreateUserWithIdBody, toBody(args.input), 'input'));
+      return getUser(ctx, _id);
+    },
+  }),
+  registerUser: t.field({
+    type: UserRef,
+    description: 'Creates the identity user of a profile-only user.',
+    errors: { types: MUTATION_ERRORS },
+    args: { id: t.arg.id({ required: true }), password: t.arg.string({ required: false }), sendResetPwdEmail: t.arg.boolean({ required: false }) },
+    resolve: async (_root, args, ctx) => {
+      await registerUser(ctx, { _id: String(args.id), password: args.password ?? undefined }, { sendResetPwdEmail: args.sendResetPwdEmail ?? undefined });
+      return getUser(ctx, String(args.id));
+    },
+  }),
+  updateUser: t.field({
+    type: UserRef,
+    description: 'A CRUD PATCH body: $set, $unset, $inc, $mul, $currentDate, $push, $pull, $addToSet, or a bare object meaning $set.',
+    errors: { types: MUTATION_ERRORS },
+    args: { id: t.arg.id({ required: true }), update: t.arg({ type: 'JSONObject', required: true }) },
+    resolve: (_root, args, ctx) => updateUser(ctx, String(args.id), args.update),
+  }),
+  deleteUser: t.boolean({
+    description: 'Deletes the profile and the identity user.',
+    errors: { types: MUTATION_ERRORS },
+    args: { id: t.arg.id({ required: true }) },
+    resolve: async (_root, args, ctx) => {
+      await deleteUser(ctx, String(args.id));
+      return true;
+    },
+  }),
+  softDeleteUser: t.field({
+    type: UserRef,
+    description: 'Moves the user to DELETED (through TRASH) and deletes or blocks its identity. Safe to call again after a failure.',
+    errors: { types: MUTATION_ERRORS },
+    args: { id: t.arg.id({ required: true }) },
+    resolve: async (_root, args, ctx) => {
+      await softDeleteUser(ctx, String(args.id));
+      return getUser(ctx, String(args.id), ALL_STATES);
+    },
+  }),
+  changeUsersState: t.int({
+    description: 'Moves every user matching each filter to its stateTo; answers how many moved.',
+    errors: { types: MUTATION_ERRORS },
+    args: { changes: t.arg({ type: [StateChangeInput], required: true }) },
+    resolve: (_root, args, ctx) => changeUsersState(ctx, parseInput(StateChangesBody, args.changes, 'changes')),
+  }),
+}));
