@@ -40,7 +40,8 @@ export function assertAllowedOperators(value: unknown, param = '_q'): void {
         { path: ['querystring', param, key], message: 'operator not allowed' },
       ]);
     }
-    assertAllowedOperators(inner, param);
+    // $text and $nearSphere take their own option keys ($search, $geometry, $maxDistance…).
+    if (key !== '$text' && key !== '$nearSphere') assertAllowedOperators(inner, param);
   }
 }
 

@@ -4,7 +4,7 @@ import type { ByIdOptions, CallScope, UpdateExpr, UserDoc, UserStore } from '../
 import type { Filter } from '../crud/filter.js';
 import { type CrudQuery, type ListQuery, parseCountQuery, parseListQuery } from '../crud/query.js';
 import { assertTransition, type State } from '../crud/states.js';
-import { ConflictError, NotFoundError } from '../errors.js';
+import { ConflictError, InvalidInputError, NotFoundError } from '../errors.js';
 import type { Db } from './db.js';
 import { newObjectId } from './object-id.js';
 import { sortExpression, splitFilter } from './sql-filter.js';
@@ -41,8 +41,7 @@ export function createSqliteUserStore(db: Db): UserStore {
     }
     const docs = db.prepare<unknown[], Row>(sql).all(...params).map(toDoc);
     if (!residual) return docs;
-    const matcher = new Query(residual);
-    const matching = docs.filter((doc) => matcher.test(doc));
+    const matching = filterDocs(docs, residual);
     const start = query.skip ?? 0;
     return matching.slice(start, query.limit === undefined ? undefined : start + query.limit);
   }
@@ -123,6 +122,18 @@ export function createSqliteUserStore(db: Db): UserStore {
       }).immediate();
     },
   };
+}
+
+/** MongoDB semantics for what SQL could not answer; operators mingo lacks ($text, $nearSphere) are a 400. */
+function filterDocs(docs: UserDoc[], filter: Filter): UserDoc[] {
+  try {
+    const matcher = new Query(filter);
+    return docs.filter((doc) => matcher.test(doc));
+  } catch (error) {
+    throw new InvalidInputError(`querystring/_q cannot be evaluated by the embedded store: ${(error as Error).message}`, [
+      { path: ['querystring', '_q'], message: (error as Error).message },
+    ]);
+  }
 }
 
 function toDoc(row: Row): UserDoc {

@@ -1,0 +1,59 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.js';
+import { seedGroups } from '../src/seed.js';
+import { startService } from './helpers/service.js';
+
+describe('configuration', () => {
+  it('has working defaults', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({ HTTP_PORT: 3000, EMBEDDED_DB_PATH: 'data/ums.sqlite', AUTH_HARD_DELETE: true, RANDOM_PWD_GEN: true, RANDOM_PWD_LENGTH: 8 });
+  });
+
+  it('names the variable when a value is bad', () => {
+    expect(() => loadConfig({ HTTP_PORT: 'eighty' })).toThrow(/HTTP_PORT/);
+    expect(() => loadConfig({ AUTH_HARD_DELETE: 'yes' })).toThrow(/AUTH_HARD_DELETE/);
+    expect(() => loadConfig({ RANDOM_PWD_LENGTH: '4' })).toThrow(/RANDOM_PWD_LENGTH/);
+  });
+});
+
+describe('UMS_CONFIG_FILE', () => {
+  it('upserts the groups of the file and refuses a schema that does not compile', async () => {
+    const service = await startService();
+    try {
+      const dir = mkdtempSync(join(tmpdir(), 'ums-'));
+      const good = join(dir, 'groups.json');
+      writeFileSync(good, JSON.stringify([{ userGroup: 'staff', label: 'Staff', crudSchema: { type: 'object', required: ['badge'] } }]));
+      expect(await seedGroups(service.deps, good)).toBe(1);
+      expect((await service.call('POST', '/users/', { userGroup: 'staff', username: 'st' })).status).toBe(400);
+      expect((await service.call('POST', '/users/', { userGroup: 'staff', username: 'st', badge: 7 })).status).toBe(200);
+
+      const bad = join(dir, 'bad.json');
+      writeFileSync(bad, JSON.stringify([{ userGroup: 'x', label: 'X', crudSchema: { type: 'nope' } }]));
+      await expect(seedGroups(service.deps, bad)).rejects.toThrow(/group "x"/);
+      writeFileSync(bad, '{not json');
+      await expect(seedGroups(service.deps, bad)).rejects.toThrow(/UMS_CONFIG_FILE/);
+    } finally {
+      await service.close();
+    }
+  });
+});
+
+describe('random passwords', () => {
+  it('are RANDOM_PWD_LENGTH long with every character class', async () => {
+    const { randomPassword } = await import('../src/resolvers/random-password.js');
+    const seen = new Set<string>();
+    for (let index = 0; index < 50; index += 1) {
+      const password = randomPassword(12);
+      expect(password).toHaveLength(12);
+      expect(password).toMatch(/[a-z]/);
+      expect(password).toMatch(/[A-Z]/);
+      expect(password).toMatch(/[0-9]/);
+      expect(password).toMatch(/[^A-Za-z0-9]/);
+      seen.add(password);
+    }
+    expect(seen.size).toBe(50);
+  });
+});

@@ -1,0 +1,97 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seedGroups, startService, type TestService } from './helpers/service.js';
+
+let service: TestService;
+const ids: string[] = [];
+
+beforeAll(async () => {
+  service = await startService();
+  await seedGroups(service);
+  for (let index = 0; index < 30; index += 1) {
+    const group = index % 3 === 0 ? 'guest' : 'customer';
+    const res = await service.call('POST', '/users/', { userGroup: group, username: `user${String(index).padStart(2, '0')}`, name: `N${index}`, age: index, tags: index % 2 ? ['odd'] : ['even'] });
+    ids.push(res.body._id);
+  }
+  await service.deps.users.setState(ids[29]!, 'DRAFT', { actorId: 'test', headers: {} });
+});
+afterAll(() => service.close());
+
+const q = (filter: unknown) => encodeURIComponent(JSON.stringify(filter));
+
+describe('GET /users/ (a CRUD proxy)', () => {
+  it('returns PUBLIC users, 25 by default, in insertion order', async () => {
+    const res = await service.call('GET', '/users/');
+    expect(res.status).toBe(200);
+    expect(res.body).toHaveLength(25);
+    expect(res.body[0]).toMatchObject({ _id: ids[0], username: 'user00', __STATE__: 'PUBLIC' });
+  });
+
+  it('filters with _q, field=value, _st, and pages with _l and _sk', async () => {
+    expect((await service.call('GET', `/users/?_q=${q({ userGroup: 'guest' })}&_l=200`)).body).toHaveLength(10);
+    expect((await service.call('GET', `/users/?_q=${q({ age: { $gte: 10, $lt: 20 } })}`)).body).toHaveLength(10);
+    expect((await service.call('GET', `/users/?_q=${q({ tags: 'odd', userGroup: 'customer' })}&_l=100`)).body).toHaveLength(9); // user29 is DRAFT
+    expect((await service.call('GET', `/users/?_q=${q({ $or: [{ username: 'user01' }, { username: 'user02' }] })}`)).body).toHaveLength(2);
+    expect((await service.call('GET', '/users/?username=user03')).body).toEqual([expect.objectContaining({ _id: ids[3] })]);
+    expect((await service.call('GET', '/users/?age=4')).body).toEqual([expect.objectContaining({ _id: ids[4] })]);
+    expect((await service.call('GET', '/users/?username=user29')).body).toEqual([]);
+    expect((await service.call('GET', '/users/?username=user29&_st=DRAFT')).body).toHaveLength(1);
+    const page = (await service.call('GET', '/users/?_l=5&_sk=5')).body;
+    expect(page.map((user: { _id: string }) => user._id)).toEqual(ids.slice(5, 10));
+  });
+
+  it('sorts with _s and projects with _p', async () => {
+    const sorted = (await service.call('GET', '/users/?_s=-age&_l=3&_p=username,age')).body;
+    expect(sorted).toEqual([
+      { _id: ids[28], username: 'user28', age: 28 },
+      { _id: ids[27], username: 'user27', age: 27 },
+      { _id: ids[26], username: 'user26', age: 26 },
+    ]);
+  });
+
+  it('answers 400 for a forbidden operator, malformed _q, unknown parameter, or a limit over 200', async () => {
+    for (const query of [`_q=${q({ $where: 'sleep(100)' })}`, `_q=${q({ age: { $expr: 1 } })}`, '_q={bad', '_q=[1]', '_unknown=1', '_l=201', '_l=0', '_sk=-1', '_st=GONE']) {
+      const res = await service.call('GET', `/users/?${query}`);
+      expect(res.status, query).toBe(400);
+      expect(res.body.statusCode).toBe(400);
+    }
+  });
+
+  it('ANDs the acl_rows header into the filter', async () => {
+    const res = await service.call('GET', '/users/?_l=200', undefined, { acl_rows: JSON.stringify([{ userGroup: 'guest' }]) });
+    expect(res.body).toHaveLength(10);
+  });
+});
+
+describe('GET /users/count', () => {
+  it('counts like the CRUD, with filters and states', async () => {
+    expect((await service.call('GET', '/users/count')).body).toBe(29);
+    expect((await service.call('GET', `/users/count?_q=${q({ userGroup: 'customer' })}`)).body).toBe(19);
+    expect((await service.call('GET', '/users/count?_st=PUBLIC,DRAFT')).body).toBe(30);
+    expect((await service.call('GET', `/users/count?_q=${q({ name: { $regex: '^N1' } })}`)).body).toBe(11);
+    expect((await service.call('GET', '/users/count?_l=3')).status).toBe(400);
+  });
+});
+
+describe('GET /users/:id', () => {
+  it('returns a user in any state, 404 for an unknown id', async () => {
+    expect((await service.call('GET', `/users/${ids[29]}`)).body).toMatchObject({ __STATE__: 'DRAFT' });
+    expect((await service.call('GET', `/users/${ids[29]}?_st=PUBLIC`)).status).toBe(404);
+    const missing = await service.call('GET', '/users/ffffffffffffffffffffffff');
+    expect(missing.status).toBe(404);
+    expect(missing.body).toEqual({ statusCode: 404, error: 'Not Found', message: 'user ffffffffffffffffffffffff not found' });
+  });
+});
+
+describe('unknown routes', () => {
+  it('answer 404 in the same error shape', async () => {
+    expect((await service.call('GET', '/nothing-here')).body).toMatchObject({ statusCode: 404, error: 'Not Found' });
+  });
+});
+
+describe('operators the embedded store cannot evaluate', () => {
+  it('answer 400, not 500', async () => {
+    const res = await service.call('GET', `/users/?_q=${q({ $text: { $search: 'mario' } })}`);
+    expect(res.status).toBe(400);
+    expect(res.body.message).toContain('$text');
+  });
+});

@@ -1,0 +1,171 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CUSTOMER_GROUP, GUEST_GROUP, seedGroups, startService, type TestService } from './helpers/service.js';
+
+let service: TestService;
+let counter = 0;
+
+beforeAll(async () => {
+  service = await startService();
+  await seedGroups(service, [
+    CUSTOMER_GROUP,
+    GUEST_GROUP,
+    { userGroup: 'partner', label: 'Partner', authUserCreationDisabled: false, crudSchema: { type: 'object', properties: { company: { type: 'string' } }, required: ['company'] } },
+  ]);
+});
+afterAll(() => service.close());
+
+async function newUser(extra: Record<string, unknown> = {}) {
+  counter += 1;
+  const res = await service.call('POST', '/users/', { userGroup: 'customer', username: `u${counter}`, email: `u${counter}@example.com`, name: 'N', ...extra });
+  expect(res.status).toBe(200);
+  return (await service.call('GET', `/users/${res.body._id}`)).body;
+}
+
+async function identityOf(authUserId: string) {
+  return (await service.deps.identity.getUsers([authUserId]))[0];
+}
+
+describe('PATCH /users/:id', () => {
+  it('applies a CRUD PATCH body and answers the updated user', async () => {
+    const user = await newUser({ age: 10, tags: ['a'] });
+    const res = await service.call('PATCH', `/users/${user._id}`, { $set: { name: 'Renamed' }, $inc: { age: 5 }, $addToSet: { tags: 'b' } });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ _id: user._id, name: 'Renamed', age: 15, tags: ['a', 'b'] });
+    expect(res.body.updatedAt > user.updatedAt || res.body.updatedAt === user.updatedAt).toBe(true);
+    const unset = await service.call('PATCH', `/users/${user._id}`, { $unset: { age: true }, $push: { tags: 'c' } });
+    expect(unset.body).not.toHaveProperty('age');
+    expect(unset.body.tags).toEqual(['a', 'b', 'c']);
+  });
+
+  it('treats a bare object as $set', async () => {
+    const user = await newUser();
+    const res = await service.call('PATCH', `/users/${user._id}`, { name: 'Bare' });
+    expect(res.body.name).toBe('Bare');
+  });
+
+  it('keeps username, email and blocked in sync with the identity provider', async () => {
+    const user = await newUser();
+    await service.call('PATCH', `/users/${user._id}`, { $set: { username: `${user.username}-new`, email: `new-${user.email}`, blocked: true } });
+    expect(await identityOf(user.authUserId)).toMatchObject({ username: `${user.username}-new`, email: `new-${user.email}`, blocked: true });
+    await service.call('PATCH', `/users/${user._id}`, { $set: { blocked: false } });
+    expect((await identityOf(user.authUserId))?.blocked).toBe(false);
+  });
+
+  it('refuses authUserId, expirationId and internal fields with 400', async () => {
+    const user = await newUser();
+    for (const body of [{ $set: { authUserId: 'x' } }, { authUserId: 'x' }, { $unset: { expirationId: true } }, { $set: { __STATE__: 'DRAFT' } }, { $set: { _id: 'x' } }]) {
+      const res = await service.call('PATCH', `/users/${user._id}`, body);
+      expect(res.status, JSON.stringify(body)).toBe(400);
+    }
+    expect((await service.call('GET', `/users/${user._id}`)).body.authUserId).toBe(user.authUserId);
+  });
+
+  it('validates against the current group, or the new one when userGroup changes', async () => {
+    const user = await newUser();
+    const wrong = await service.call('PATCH', `/users/${user._id}`, { $set: { age: 'x' } });
+    expect(wrong.status).toBe(400);
+    expect(wrong.body.message).toContain('body/age');
+    const noCompany = await service.call('PATCH', `/users/${user._id}`, { $set: { userGroup: 'partner' } });
+    expect(noCompany.status).toBe(400);
+    expect(noCompany.body.message).toContain('company');
+    const moved = await service.call('PATCH', `/users/${user._id}`, { $set: { userGroup: 'partner', company: 'ACME' } });
+    expect(moved.status).toBe(200);
+    expect(moved.body.userGroup).toBe('partner');
+    expect((await service.call('PATCH', `/users/${user._id}`, { $set: { userGroup: 'ghosts' } })).status).toBe(400);
+  });
+
+  it('answers 400 for unknown operators, mixed bodies and non-objects; 404 for unknown ids; 409 on a taken username', async () => {
+    const user = await newUser();
+    expect((await service.call('PATCH', `/users/${user._id}`, { $rename: { name: 'n' } })).status).toBe(400);
+    expect((await service.call('PATCH', `/users/${user._id}`, { $set: { name: 'a' }, name: 'b' })).status).toBe(400);
+    expect((await service.call('PATCH', `/users/${user._id}`, [1, 2])).status).toBe(400);
+    expect((await service.call('PATCH', '/users/ffffffffffffffffffffffff', { name: 'x' })).status).toBe(404);
+    const other = await newUser();
+    const clash = await service.call('PATCH', `/users/${user._id}`, { $set: { username: other.username } });
+    expect(clash.status).toBe(409);
+    expect((await identityOf(user.authUserId))?.username).toBe(user.username);
+  });
+});
+
+describe('DELETE /users/:id', () => {
+  it('deletes the profile and the identity user and answers 204', async () => {
+    const user = await newUser();
+    const res = await service.call('DELETE', `/users/${user._id}`);
+    expect(res.status).toBe(204);
+    expect((await service.call('GET', `/users/${user._id}`)).status).toBe(404);
+    expect(await identityOf(user.authUserId)).toBeUndefined();
+    expect((await service.call('DELETE', `/users/${user._id}`)).status).toBe(404);
+  });
+
+  it('deletes profile-only users', async () => {
+    const created = await service.call('POST', '/users/', { userGroup: 'guest', name: 'g' });
+    expect((await service.call('DELETE', `/users/${created.body._id}`)).status).toBe(204);
+  });
+});
+
+describe('POST /users/state', () => {
+  it('moves matching users and mirrors the state in the identity provider', async () => {
+    const a = await newUser({ name: 'state-batch' });
+    const b = await newUser({ name: 'state-batch' });
+    const toDraft = await service.call('POST', '/users/state', [{ filter: { name: 'state-batch' }, stateTo: 'DRAFT' }]);
+    expect(toDraft.status).toBe(200);
+    expect(toDraft.body).toBe(2);
+    expect((await service.call('GET', `/users/${a._id}`)).body.__STATE__).toBe('DRAFT');
+    expect((await identityOf(a.authUserId))?.blocked).toBe(true);
+
+    const toPublic = await service.call('POST', '/users/state', [{ filter: { _id: b._id }, stateTo: 'PUBLIC' }]);
+    expect(toPublic.body).toBe(1);
+    expect((await identityOf(b.authUserId))?.blocked).toBe(false);
+    expect((await identityOf(a.authUserId))?.blocked).toBe(true);
+  });
+
+  it('skips users the CRUD would not move (PUBLIC to DELETED) and counts only moved ones', async () => {
+    const user = await newUser({ name: 'no-jump' });
+    const res = await service.call('POST', '/users/state', [{ filter: { name: 'no-jump' }, stateTo: 'DELETED' }]);
+    expect(res.body).toBe(0);
+    expect((await service.call('GET', `/users/${user._id}`)).body.__STATE__).toBe('PUBLIC');
+  });
+
+  it('deletes the identity user on DELETED when AUTH_HARD_DELETE is true, keeping the profile', async () => {
+    const user = await newUser({ name: 'hard' });
+    await service.call('POST', '/users/state', [{ filter: { name: 'hard' }, stateTo: 'TRASH' }]);
+    const res = await service.call('POST', '/users/state', [{ filter: { name: 'hard' }, stateTo: 'DELETED' }]);
+    expect(res.body).toBe(1);
+    expect((await service.call('GET', `/users/${user._id}`)).body.__STATE__).toBe('DELETED');
+    expect(await identityOf(user.authUserId)).toBeUndefined();
+  });
+
+  it('answers 400 for a bad body or a forbidden filter operator', async () => {
+    for (const body of [{}, [], [{ filter: {}, stateTo: 'GONE' }], [{ stateTo: 'DRAFT' }], [{ filter: { $where: 'x' }, stateTo: 'DRAFT' }]]) {
+      expect((await service.call('POST', '/users/state', body)).status, JSON.stringify(body)).toBe(400);
+    }
+  });
+});
+
+describe('POST /users/:id/soft-delete', () => {
+  it('walks PUBLIC → TRASH → DELETED and deletes the identity user (AUTH_HARD_DELETE=true)', async () => {
+    const user = await newUser();
+    const res = await service.call('POST', `/users/${user._id}/soft-delete`);
+    expect(res.status).toBe(204);
+    expect((await service.call('GET', `/users/${user._id}`)).body.__STATE__).toBe('DELETED');
+    expect(await identityOf(user.authUserId)).toBeUndefined();
+    expect((await service.call('POST', `/users/${user._id}/soft-delete`)).status).toBe(204);
+    expect((await service.call('POST', '/users/ffffffffffffffffffffffff/soft-delete')).status).toBe(404);
+  });
+});
+
+describe('AUTH_HARD_DELETE=false', () => {
+  it('blocks the identity user instead of deleting it', async () => {
+    const soft = await startService({ env: { AUTH_HARD_DELETE: 'false' } });
+    try {
+      await seedGroups(soft);
+      const created = await soft.call('POST', '/users/', { userGroup: 'customer', username: 'keep', name: 'K' });
+      const user = (await soft.call('GET', `/users/${created.body._id}`)).body;
+      expect((await soft.call('POST', `/users/${user._id}/soft-delete`)).status).toBe(204);
+      const [identity] = await soft.deps.identity.getUsers([user.authUserId]);
+      expect(identity?.blocked).toBe(true);
+    } finally {
+      await soft.close();
+    }
+  });
+});
