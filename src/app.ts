@@ -1,9 +1,7 @@
 import express, { type Express, type Request, type Response } from 'express';
-import { createGraphQLError, createYoga, maskError } from 'graphql-yoga';
-import { createContext, type Deps, headersToBag } from './context.js';
-import { DomainError } from './errors.js';
+import type { Deps } from './context.js';
+import { createGraphQLServer } from './graphql.js';
 import { createRestRouter, errorHandler, notFoundHandler } from './rest/router.js';
-import { schema } from './schema/index.js';
 
 /** The whole HTTP surface, with no side effects (no listen), so tests can build it with any adapters. */
 export function buildApp(deps: Deps): Express {
@@ -19,23 +17,7 @@ export function buildApp(deps: Deps): Express {
     res.json({ status: 'OK' });
   });
 
-  const yoga = createYoga({
-    schema,
-    graphqlEndpoint: '/graphql',
-    graphiql: true,
-    landingPage: false,
-    logging: deps.logger,
-    context: ({ request }) => createContext({ headers: headersToBag(request.headers) }, deps),
-    maskedErrors: {
-      maskError: (error, message, isDev) => {
-        const original = (error as { originalError?: unknown }).originalError;
-        if (original instanceof DomainError) {
-          return createGraphQLError(original.message, { extensions: { code: original.code, http: { status: original.status } } });
-        }
-        return maskError(error, message, isDev);
-      },
-    },
-  });
+  const yoga = createGraphQLServer(deps);
   // Typed yoga handlers do not match Express 5's overloads (STACK.md pitfall 3); the call is the documented one.
   const handleGraphQL = yoga as unknown as (req: Request, res: Response, context: { req: Request; res: Response }) => Promise<void>;
   app.use(yoga.graphqlEndpoint, (req: Request, res: Response) => handleGraphQL(req, res, { req, res }));

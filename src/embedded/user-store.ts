@@ -5,6 +5,7 @@ import type { Filter } from '../crud/filter.js';
 import { type CrudQuery, type ListQuery, parseCountQuery, parseListQuery } from '../crud/query.js';
 import { assertTransition, type State } from '../crud/states.js';
 import { ConflictError, InvalidInputError, NotFoundError } from '../errors.js';
+import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
 import { newObjectId } from './object-id.js';
 import { sortExpression, splitFilter } from './sql-filter.js';
@@ -24,6 +25,18 @@ export function createSqliteUserStore(db: Db): UserStore {
   const selectById = db.prepare<[string], Row>('SELECT id, state, doc FROM users WHERE id = ?');
   const deleteById = db.prepare('DELETE FROM users WHERE id = ?');
 
+  // Filters produce a handful of distinct SQL texts; preparing each once saves a parse per request.
+  const statements = new Map<string, Statement<unknown[], Row & { n: number }>>();
+  function prepared(sql: string): Statement<unknown[], Row & { n: number }> {
+    let statement = statements.get(sql);
+    if (!statement) {
+      if (statements.size >= 500) statements.clear();
+      statement = db.prepare(sql);
+      statements.set(sql, statement);
+    }
+    return statement;
+  }
+
   function getRow(id: string, states: readonly State[]): Row | undefined {
     const row = selectById.get(id);
     return row && states.includes(row.state) ? row : undefined;
@@ -39,7 +52,7 @@ export function createSqliteUserStore(db: Db): UserStore {
       sql += ' LIMIT ? OFFSET ?';
       params.push(query.limit, query.skip ?? 0);
     }
-    const docs = db.prepare<unknown[], Row>(sql).all(...params).map(toDoc);
+    const docs = prepared(sql).all(...params).map(toDoc);
     if (!residual) return docs;
     const matching = filterDocs(docs, residual);
     const start = query.skip ?? 0;
@@ -51,7 +64,7 @@ export function createSqliteUserStore(db: Db): UserStore {
     if (residual) return search(query).length;
     where.unshift(`state IN (${query.states.map(() => '?').join(',')})`);
     params.unshift(...query.states);
-    const row = db.prepare<unknown[], { n: number }>(`SELECT COUNT(*) AS n FROM users WHERE ${where.join(' AND ')}`).get(...params);
+    const row = prepared(`SELECT COUNT(*) AS n FROM users WHERE ${where.join(' AND ')}`).get(...params);
     return row?.n ?? 0;
   }
 
@@ -137,6 +150,7 @@ function filterDocs(docs: UserDoc[], filter: Filter): UserDoc[] {
 }
 
 function toDoc(row: Row): UserDoc {
+  // `_id` first, as MongoDB returns it.
   return { _id: row.id, ...(JSON.parse(row.doc) as object), __STATE__: row.state } as UserDoc;
 }
 

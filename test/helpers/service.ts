@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import { pino } from 'pino';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
+import type { GroupConfig } from '../../src/clients/ports.js';
 import type { Deps } from '../../src/context.js';
 import { createEmbeddedDeps } from '../../src/embedded/index.js';
 
@@ -75,6 +76,6 @@ export const GUEST_GROUP = {
   crudSchema: { type: 'object', properties: { name: { type: 'string' } } },
 };
 
-export async function seedGroups(service: TestService, groups = [CUSTOMER_GROUP, GUEST_GROUP]): Promise<void> {
+export async function seedGroups(service: TestService, groups: GroupConfig[] = [CUSTOMER_GROUP, GUEST_GROUP]): Promise<void> {
   for (const group of groups) await service.deps.groups.saveGroup(group, { actorId: 'test', headers: {} });
 }
