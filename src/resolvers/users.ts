@@ -45,7 +45,9 @@ export async function createUserWithId(ctx: Context, body: CreateUserWithIdBody)
   if (!identity) throw new InvalidInputError(`authUserId "${body.authUserId}" does not exist in the authentication service`);
   const linked = await ctx.deps.users.find({ authUserId: body.authUserId }, { states: ALL_STATES, limit: 1 });
   if (linked.length > 0) throw new InvalidInputError(`authUserId "${body.authUserId}" is already linked to user ${linked[0]!._id}`);
-  const profile = { username: identity.username, email: identity.email, ...body };
+  const profile: Record<string, unknown> = { ...body };
+  if (profile.username === undefined && identity.username) profile.username = identity.username;
+  if (profile.email === undefined && identity.email) profile.email = identity.email;
   ctx.deps.schemas.validateUser(group, profile);
   return during('creating user', async () => {
     const created = await ctx.deps.users.insert(profile, ctx.scope);
