@@ -8,7 +8,9 @@ export function buildApp(deps: Deps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  app.set('trust proxy', deps.config.TRUST_PROXY);
   app.use(express.json({ limit: deps.config.BODY_LIMIT_BYTES, strict: false }));
+  app.use(express.urlencoded({ limit: deps.config.BODY_LIMIT_BYTES, extended: false }));
 
   app.get('/-/healthz', (_req, res) => {
     res.json({ status: 'OK' });

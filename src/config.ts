@@ -6,10 +6,15 @@ const bool = (fallback: boolean) =>
     .default(fallback ? 'true' : 'false')
     .transform((value) => value === 'true');
 
-const list = z
-  .string()
-  .default('')
-  .transform((value) => value.split(',').map((item) => item.trim().toLowerCase()).filter(Boolean));
+const split = (value: string) => value.split(',').map((item) => item.trim()).filter(Boolean);
+/** A comma-separated list of header names (lower-cased) or group names. */
+const list = z.string().default('').transform((value) => split(value.toLowerCase()));
+/** A comma-separated list kept as written (secrets). */
+const secretList = z.string().default('').transform(split);
+const seconds = (fallback: number) => z.coerce.number().int().min(1).default(fallback);
+
+/** Variables whose empty value means something (not "unset"). */
+const EMPTY_IS_A_VALUE = new Set(['USERINFO_ADDITIONAL_PROPERTIES']);
 
 /** Every variable the service reads, with its default. docs/configuration.md lists the same. */
 const EnvSchema = z.object({
@@ -25,17 +30,45 @@ const EnvSchema = z.object({
   ADDITIONAL_HEADERS_TO_PROXY: list,
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
   UMS_BASE_URL: z.string().url().optional(),
+  TRUST_PROXY: bool(false),
+
+  ACCESS_CONTROL: z.enum(['builtin', 'gateway']).default('builtin'),
+  ADMIN_GROUPS: z.string().default('admin').transform(split),
+  API_KEYS: secretList,
+  BOOTSTRAP_ADMIN_USERNAME: z.string().min(1).default('admin'),
+  BOOTSTRAP_ADMIN_PASSWORD: z.string().min(1).optional(),
+
+  ACCESS_TOKEN_TTL: seconds(900),
+  REFRESH_TOKEN_TTL: seconds(30 * 86_400),
+  RESET_TICKET_TTL: seconds(3600),
+  SIGNING_KEY_MAX_AGE_DAYS: z.coerce.number().int().min(1).default(90),
+  TOKEN_ISSUER: z.string().min(1).optional(),
+  WEBSITE_CLIENT_TYPES: list,
+  COOKIE_SECURE: bool(true),
+  CUSTOM_USER_ID_KEY: z.string().min(1).default('sub'),
+  USERINFO_ADDITIONAL_PROPERTIES: z.string().optional().transform((value) => (value === undefined ? undefined : split(value))),
+
+  LOGIN_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(10),
+  LOGIN_LOCK_SECONDS: seconds(900),
+  LOGIN_IP_MAX_FAILURES: z.coerce.number().int().min(1).default(100),
+  LOGIN_IP_WINDOW_SECONDS: seconds(60),
+
+  SMTP_URL: z.string().url().optional(),
+  MAIL_FROM: z.string().min(3).default('User Manager <no-reply@localhost>'),
 });
 
-export type Config = z.infer<typeof EnvSchema>;
+export type Config = z.infer<typeof EnvSchema> & { UMS_BASE_URL: string };
 
 /** Reads and validates the environment once; a bad value names the variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([name, value]) => value !== undefined && (value !== '' || EMPTY_IS_A_VALUE.has(name))),
+  );
   const result = EnvSchema.safeParse(present);
   if (!result.success) {
     const problems = result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
     throw new Error(`Invalid configuration:\n  ${problems.join('\n  ')}`);
   }
-  return result.data;
+  const config = result.data;
+  return { ...config, UMS_BASE_URL: config.UMS_BASE_URL ?? `http://localhost:${config.HTTP_PORT}` };
 }

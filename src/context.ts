@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { CallScope, ConfigStore, IdentityProvider, UserStore } from './clients/ports.js';
+import type { Authenticator, CallScope, ConfigStore, IdentityProvider, Mailer, UserStore } from './clients/ports.js';
 import type { Config } from './config.js';
 import { createLoaders, type Loaders } from './loaders.js';
+import type { Outbox } from './embedded/outbox.js';
+import type { Caller } from './resolvers/access.js';
 import type { GroupSchemas } from './resolvers/group-schemas.js';
+import type { LoginThrottle } from './resolvers/login-throttle.js';
 
 /** Everything built once at start-up and shared by all requests. */
 export interface Deps {
@@ -12,7 +15,25 @@ export interface Deps {
   users: UserStore;
   groups: ConfigStore;
   identity: IdentityProvider;
+  auth: Authenticator;
+  mailer: Mailer;
+  /** Present when mail is kept in the embedded outbox (no SMTP_URL). */
+  outbox?: Outbox;
   schemas: GroupSchemas;
+  loginThrottle: LoginThrottle;
+}
+
+/** Where a transport puts cookies (Express's response, for REST and GraphQL alike). */
+export interface CookieJar {
+  set(name: string, value: string, options: { maxAgeSeconds: number }): void;
+  clear(name: string): void;
+}
+
+/** What the transport knows about the HTTP request. */
+export interface RequestInfo {
+  headers: HeaderBag;
+  ip?: string;
+  cookies?: CookieJar;
 }
 
 /** The per-request context, the same for REST and GraphQL. */
@@ -21,6 +42,13 @@ export interface Context {
   requestId: string;
   scope: CallScope;
   loaders: Loaders;
+  /** The client address, for login throttling. */
+  ip: string;
+  /** Raw request headers (authorization, cookie, x-api-key…); never forwarded as they are. */
+  headers: HeaderBag;
+  cookies?: CookieJar;
+  /** Resolved on first use by resolvers/access.ts. */
+  caller?: Promise<Caller>;
 }
 
 export type HeaderBag = Record<string, string | string[] | undefined>;
@@ -28,13 +56,16 @@ export type HeaderBag = Record<string, string | string[] | undefined>;
 /** Platform headers that the CRUD Service understands and that are forwarded as they came. */
 const PLATFORM_HEADERS = ['acl_rows', 'acl_read_columns', 'acl_write_columns', 'client-type', 'isbackoffice'];
 
-export function createContext(request: { headers: HeaderBag }, deps: Deps): Context {
+export function createContext(request: RequestInfo, deps: Deps): Context {
   const { config } = deps;
   const header = (name: string) => {
     const value = request.headers[name];
     return Array.isArray(value) ? value.join(',') : value;
   };
-  const forwarded = [...PLATFORM_HEADERS, config.USERID_HEADER_KEY, config.GROUPS_HEADER_KEY, ...config.ADDITIONAL_HEADERS_TO_PROXY];
+  // The user id and groups headers are trusted only behind a gateway; otherwise the service sets
+  // them from the authenticated caller (resolvers/access.ts).
+  const identityHeaders = config.ACCESS_CONTROL === 'gateway' ? [config.USERID_HEADER_KEY, config.GROUPS_HEADER_KEY] : [];
+  const forwarded = [...PLATFORM_HEADERS, ...identityHeaders, ...config.ADDITIONAL_HEADERS_TO_PROXY];
   const headers: Record<string, string> = {};
   for (const name of forwarded) {
     const value = header(name);
@@ -43,8 +74,11 @@ export function createContext(request: { headers: HeaderBag }, deps: Deps): Cont
   return {
     deps,
     requestId: header('x-request-id') ?? randomUUID(),
-    scope: { actorId: header(config.USERID_HEADER_KEY) || 'public', headers },
+    scope: { actorId: (config.ACCESS_CONTROL === 'gateway' && header(config.USERID_HEADER_KEY)) || 'public', headers },
     loaders: createLoaders(deps.identity),
+    ip: request.ip ?? 'unknown',
+    headers: request.headers,
+    cookies: request.cookies,
   };
 }
 

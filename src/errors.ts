@@ -54,6 +54,16 @@ export class ForbiddenError extends DomainError {
   }
 }
 
+/** Too many attempts: 429 with `Retry-After`. */
+export class TooManyRequestsError extends DomainError {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super('TOO_MANY_REQUESTS', 429, message);
+  }
+}
+
 /** A state transition the profile store refuses (CRUD: 400 "transition from X to Y not allowed."). */
 export class TransitionError extends DomainError {
   constructor(from: string, to: string) {

@@ -1,6 +1,9 @@
 import { useGraphQlJit } from '@envelop/graphql-jit';
 import { createGraphQLError, createYoga, maskError } from 'graphql-yoga';
+import type { Request as ExpressRequest, Response as ExpressResponse } from 'express';
 import { createContext, type Deps, headersToBag } from './context.js';
+import { cookieJar } from './cookies.js';
+
 import { DomainError } from './errors.js';
 import { schema } from './schema/index.js';
 
@@ -16,7 +19,10 @@ export function createGraphQLServer(deps: Deps) {
     landingPage: false,
     logging: deps.logger,
     plugins: [useGraphQlJit()],
-    context: ({ request }) => createContext({ headers: headersToBag(request.headers) }, deps),
+    // Over Express the server context carries req/res (client address, cookies); through
+    // yoga.fetch in tests it does not.
+    context: ({ request, req, res }: { request: Request; req?: ExpressRequest; res?: ExpressResponse }) =>
+      createContext({ headers: headersToBag(request.headers), ip: req?.ip, cookies: res && cookieJar(res, deps) }, deps),
     maskedErrors: {
       maskError: (error, message, isDev) => {
         const original = (error as { originalError?: unknown }).originalError;

@@ -1,5 +1,6 @@
 import { pino } from 'pino';
 import { buildApp } from './app.js';
+import { bootstrapAdmin } from './bootstrap.js';
 import { loadConfig } from './config.js';
 import { createEmbeddedDeps } from './embedded/index.js';
 import { seedGroups } from './seed.js';
@@ -18,6 +19,7 @@ async function main(): Promise<void> {
     const count = await seedGroups(deps, config.UMS_CONFIG_FILE);
     logger.info({ count, file: config.UMS_CONFIG_FILE }, 'user groups loaded');
   }
+  await bootstrapAdmin(deps, (line) => process.stdout.write(`${line}\n`));
   const server = buildApp(deps).listen(config.HTTP_PORT, () => {
     logger.info({ port: config.HTTP_PORT, store: config.EMBEDDED_DB_PATH }, 'user manager service listening');
   });

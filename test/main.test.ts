@@ -31,20 +31,31 @@ function start(env: Record<string, string>): Promise<{ output: () => string; exi
 }
 
 describe('npm start (src/main.ts)', () => {
-  it('creates the store file, seeds groups, serves on HTTP_PORT and stops on SIGTERM', async () => {
+  it('creates the store file and an administrator, seeds groups, serves on HTTP_PORT and stops on SIGTERM', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ums-main-'));
     const groups = join(dir, 'groups.json');
     writeFileSync(groups, JSON.stringify([{ userGroup: 'g', label: 'G', crudSchema: { type: 'object' } }]));
     const db = join(dir, 'nested', 'ums.sqlite');
     const port = String(20_000 + Math.floor(Math.random() * 20_000));
-    const started = await start({ HTTP_PORT: port, EMBEDDED_DB_PATH: db, UMS_CONFIG_FILE: groups, LOG_LEVEL: 'info' });
+    const started = await start({ HTTP_PORT: port, EMBEDDED_DB_PATH: db, UMS_CONFIG_FILE: groups, LOG_LEVEL: 'info', COOKIE_SECURE: 'false' });
     expect(existsSync(db)).toBe(true);
-    const created = await fetch(`http://127.0.0.1:${port}/users/`, {
+    const printed = /username "admin", password "([^"]+)"/.exec(started.output());
+    expect(printed).not.toBeNull();
+    const base = `http://127.0.0.1:${port}`;
+    const login = await fetch(`${base}/oauth/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'admin', password: printed![1] }),
+    });
+    expect(login.status).toBe(200);
+    const { accessToken } = (await login.json()) as { accessToken: string };
+    const created = await fetch(`${base}/users/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${accessToken}` },
       body: JSON.stringify({ userGroup: 'g', username: 'first' }),
     });
     expect(created.status).toBe(200);
+    expect((await fetch(`${base}/users/`)).status).toBe(401);
     child!.kill('SIGTERM');
     expect(await started.exit).toBe(0);
   });

@@ -30,17 +30,29 @@ describe('POST /users/', () => {
       email: 'mario@example.com',
       name: 'Mario',
       age: 30,
-      creatorId: 'public',
+      creatorId: 'api-key',
     });
     expect(stored.body.createdAt).toMatch(/^\d{4}-\d\d-\d\dT/);
     const identity = await identityOf(stored.body.authUserId);
     expect(identity).toMatchObject({ username: 'mario', email: 'mario@example.com', blocked: false });
   });
 
-  it('records the caller from the user id header as creatorId', async () => {
+  it('records the authenticated caller as creatorId, ignoring an untrusted user id header', async () => {
     const res = await service.call('POST', '/users/', { userGroup: 'guest', name: 'Carl' }, { miauserid: 'admin-7' });
     const stored = await service.call('GET', `/users/${res.body._id}`);
-    expect(stored.body).toMatchObject({ creatorId: 'admin-7', updaterId: 'admin-7' });
+    expect(stored.body).toMatchObject({ creatorId: 'api-key', updaterId: 'api-key' });
+  });
+
+  it('behind a gateway, records the caller from the user id header', async () => {
+    const gateway = await startService({ env: { ACCESS_CONTROL: 'gateway' } });
+    try {
+      await seedGroups(gateway);
+      const res = await gateway.call('POST', '/users/', { userGroup: 'guest', name: 'Carl' }, { miauserid: 'admin-7', 'x-api-key': '' });
+      expect(res.status).toBe(200);
+      expect((await gateway.call('GET', `/users/${res.body._id}`)).body).toMatchObject({ creatorId: 'admin-7', updaterId: 'admin-7' });
+    } finally {
+      await gateway.close();
+    }
   });
 
   it('never stores a password in the profile, and hashes it in the identity provider', async () => {

@@ -114,3 +114,70 @@ export interface IdentityProvider {
   /** False when there was no such user (deleting twice is not an error). */
   deleteUser(id: string): Promise<boolean>;
 }
+
+/** What a login or a refresh answers: the documented `{accessToken, refreshToken, expireAt}`. */
+export interface TokenSet {
+  accessToken: string;
+  refreshToken: string;
+  /** When the access token expires, in seconds since the epoch. */
+  expireAt: number;
+  /** The `sid` cookie secret of a website client's session. */
+  sessionCookie?: string;
+}
+
+/** The verified claims of an access token (or of the session behind a `sid` cookie). */
+export interface AccessClaims {
+  sub: string;
+  exp: number;
+  iat: number;
+  iss?: string;
+  /** The session the token belongs to; logout revokes it. */
+  sid?: string;
+  username?: string;
+  email?: string;
+  email_verified?: boolean;
+  userGroup?: string;
+  [claim: string]: unknown;
+}
+
+export interface LoginInput {
+  /** A username or an e-mail address. */
+  username: string;
+  password: string;
+  ip: string;
+  /** Website clients get a session cookie instead of tokens in the body. */
+  website: boolean;
+}
+
+/** Logins, tokens and passwords: the identity provider's authentication side. */
+export interface Authenticator {
+  /** UnauthorizedError (same message for every bad case) or TooManyRequestsError (locked). */
+  login(input: LoginInput): Promise<TokenSet>;
+  /** A new pair for a refresh token and the (possibly expired) access token of the same user. */
+  refresh(input: { refreshToken: string; accessToken: string }): Promise<TokenSet>;
+  /** Signature, expiry and session; UnauthorizedError otherwise. */
+  verifyAccessToken(token: string): Promise<AccessClaims>;
+  /** The claims of the session behind a `sid` cookie; UnauthorizedError otherwise. */
+  verifySessionCookie(secret: string): Promise<AccessClaims>;
+  /** Revokes the session (its refresh tokens and cookie). */
+  logout(sessionId: string): Promise<void>;
+  /** Starts a password change: the user receives an e-mail with a reset link. */
+  requestPasswordChange(authUserId: string): Promise<void>;
+  /** Sets a new password with a reset ticket from that e-mail. */
+  resetPassword(ticket: string, password: string): Promise<void>;
+  /** Clears a lockout after too many failed logins. */
+  unlock(authUserId: string): Promise<void>;
+  /** The public signing keys, for `/.well-known/jwks.json`. */
+  jwks(): Promise<{ keys: Record<string, unknown>[] }>;
+}
+
+export interface Mail {
+  to: string;
+  subject: string;
+  text: string;
+  html?: string;
+}
+
+export interface Mailer {
+  send(mail: Mail): Promise<void>;
+}

@@ -61,6 +61,53 @@ const MIGRATIONS: string[] = [
     logins_count INTEGER NOT NULL DEFAULT 0
   );
   `,
+  // 2: authentication: signing keys, sessions and their refresh tokens, reset tickets, lockout, outbox
+  `
+  ALTER TABLE identity_users ADD COLUMN failed_logins INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE identity_users ADD COLUMN locked_until INTEGER;
+
+  CREATE TABLE signing_keys (
+    kid TEXT PRIMARY KEY,
+    private_jwk TEXT NOT NULL,
+    public_jwk TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    retired_at INTEGER
+  );
+
+  CREATE TABLE sessions (
+    id TEXT PRIMARY KEY,
+    auth_user_id TEXT NOT NULL,
+    cookie_hash TEXT UNIQUE,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    revoked_at INTEGER
+  );
+  CREATE INDEX sessions_user ON sessions (auth_user_id);
+
+  CREATE TABLE refresh_tokens (
+    token_hash TEXT PRIMARY KEY,
+    session_id TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+    expires_at INTEGER NOT NULL,
+    used_at INTEGER
+  );
+  CREATE INDEX refresh_tokens_session ON refresh_tokens (session_id);
+
+  CREATE TABLE reset_tickets (
+    ticket_hash TEXT PRIMARY KEY,
+    auth_user_id TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    used_at INTEGER
+  );
+
+  CREATE TABLE outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    recipient TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    text TEXT NOT NULL,
+    html TEXT,
+    created_at TEXT NOT NULL
+  );
+  `,
 ];
 
 function migrate(db: Db): void {

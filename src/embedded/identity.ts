@@ -3,6 +3,7 @@ import { ConflictError, InvalidInputError, NotFoundError } from '../errors.js';
 import type { Db } from './db.js';
 import { newObjectId } from './object-id.js';
 import { hashPassword } from './password-hash.js';
+import type { Sessions } from './sessions.js';
 
 /** A row of COLUMNS, in that order. */
 type IdentityRow = [
@@ -20,7 +21,7 @@ type IdentityRow = [
 const COLUMNS = 'id, username, email, blocked, email_verified, created_at, updated_at, last_login, logins_count';
 
 /** The embedded identity provider: users with argon2id password hashes in the same SQLite file. */
-export function createEmbeddedIdentityProvider(db: Db): IdentityProvider {
+export function createEmbeddedIdentityProvider(db: Db, sessions: Sessions): IdentityProvider {
   const insert = db.prepare(
     `INSERT INTO identity_users (id, username, email, blocked, password_hash, created_at, updated_at)
      VALUES (@id, @username, @email, @blocked, @hash, @now, @now)`,
@@ -65,9 +66,12 @@ export function createEmbeddedIdentityProvider(db: Db): IdentityProvider {
       } catch (error) {
         throw asConflict(error);
       }
+      // A blocked user is logged out everywhere: its refresh tokens and cookies stop working.
+      if (changes.blocked) sessions.revokeUser(id);
       return toIdentity(selectOne.get(id)!);
     },
     async deleteUser(id: string) {
+      sessions.revokeUser(id);
       return remove.run(id).changes > 0;
     },
   };

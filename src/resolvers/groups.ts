@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { GroupConfig } from '../clients/ports.js';
 import type { Context } from '../context.js';
+import { requireAdmin } from './access.js';
 import { during, NotFoundError } from '../errors.js';
 import { parseInput } from './inputs.js';
 
@@ -13,10 +14,12 @@ export const GroupConfigInput = z.object({
 });
 
 export async function listGroups(ctx: Context): Promise<GroupConfig[]> {
+  await requireAdmin(ctx);
   return during('listing user groups', () => ctx.deps.groups.listGroups());
 }
 
 export async function getGroup(ctx: Context, userGroup: string): Promise<GroupConfig> {
+  await requireAdmin(ctx);
   const group = await during('reading user group', () => ctx.deps.groups.getGroup(userGroup));
   if (!group) throw new NotFoundError(`user group "${userGroup}" not found`);
   return group;
@@ -24,12 +27,14 @@ export async function getGroup(ctx: Context, userGroup: string): Promise<GroupCo
 
 /** Creates or replaces a group; its `crudSchema` must compile (400 otherwise). */
 export async function saveGroup(ctx: Context, input: unknown): Promise<GroupConfig> {
+  await requireAdmin(ctx);
   const group = parseInput(GroupConfigInput, input, 'input');
   ctx.deps.schemas.compile(group.crudSchema);
   return during('saving user group', () => ctx.deps.groups.saveGroup(group, ctx.scope));
 }
 
 export async function deleteGroup(ctx: Context, userGroup: string): Promise<void> {
+  await requireAdmin(ctx);
   const deleted = await during('deleting user group', () => ctx.deps.groups.deleteGroup(userGroup));
   if (!deleted) throw new NotFoundError(`user group "${userGroup}" not found`);
 }

@@ -1,6 +1,7 @@
 import { update as applyUpdate } from 'mingo/updater';
 import type { IdentityChanges, UpdateExpr, UserDoc } from '../clients/ports.js';
 import type { Context } from '../context.js';
+import { requireAdmin } from './access.js';
 import { isPlainObject } from '../crud/filter.js';
 import { during, InvalidInputError, NotFoundError } from '../errors.js';
 import { parseInput, SERVICE_FIELDS, StandardFields } from './inputs.js';
@@ -16,6 +17,7 @@ const NOT_EDITABLE = new Set(['authUserId', ...SERVICE_FIELDS]);
  * email and blocked changes first, and is put back if the profile write then fails.
  */
 export async function updateUser(ctx: Context, id: string, body: unknown): Promise<UserDoc> {
+  await requireAdmin(ctx);
   const expr = toUpdateExpr(body);
   const current = await getUser(ctx, id, LIVE_STATES);
   const next = preview(current, expr);

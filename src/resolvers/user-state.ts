@@ -1,4 +1,5 @@
 import type { Context } from '../context.js';
+import { requireAdmin } from './access.js';
 import { assertAllowedOperators } from '../crud/filter.js';
 import { ALL_STATES, bulkSourcesOf, pathToDeleted } from '../crud/states.js';
 import { during } from '../errors.js';
@@ -14,6 +15,7 @@ const STATE_CHANGE_CONCURRENCY = 8;
  * is moved one by one, with the identity provider kept in step. Answers how many moved.
  */
 export async function changeUsersState(ctx: Context, changes: StateChangesBody): Promise<number> {
+  await requireAdmin(ctx);
   for (const change of changes) assertAllowedOperators(change.filter, 'filter');
   return during('changing users state', async () => {
     let moved = 0;
@@ -35,6 +37,7 @@ export async function changeUsersState(ctx: Context, changes: StateChangesBody):
  * call resumes from where the last one stopped.
  */
 export async function softDeleteUser(ctx: Context, id: string): Promise<void> {
+  await requireAdmin(ctx);
   const user = await getUser(ctx, id, ALL_STATES);
   await during('soft deleting user', async () => {
     const steps = pathToDeleted(user.__STATE__);

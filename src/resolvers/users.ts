@@ -1,9 +1,12 @@
 import type { GroupConfig, UserDoc } from '../clients/ports.js';
 import type { Context } from '../context.js';
+import { requireAdmin } from './access.js';
 import type { CrudQuery } from '../crud/query.js';
 import { ALL_STATES, type State } from '../crud/states.js';
 import { ConflictError, during, InvalidInputError, NotFoundError } from '../errors.js';
 import type { CreateUserBody, CreateUserWithIdBody, RegisterBody } from './inputs.js';
+import { assertPasswordPolicy } from '../domain/password-policy.js';
+import { sendWelcomeReset } from './auth.js';
 import { randomPassword } from './random-password.js';
 import { compensate, identityBlocked } from './sagas.js';
 
@@ -20,7 +23,9 @@ export interface CreateUserOptions {
  * If a later step fails, the earlier ones are undone and the caller gets the error.
  */
 export async function createUser(ctx: Context, body: CreateUserBody, options: CreateUserOptions = {}): Promise<{ _id: string }> {
-  const { password, ...profile } = body;
+  await requireAdmin(ctx);
+  const { password: requested, ...profile } = body;
+  const password = chosenPassword(ctx, requested);
   const group = await requireGroup(ctx, profile.userGroup);
   ctx.deps.schemas.validateUser(group, profile);
   const withIdentity = !options.postponeAuthUserCreation && !group.authUserCreationDisabled;
@@ -28,18 +33,21 @@ export async function createUser(ctx: Context, body: CreateUserBody, options: Cr
   return during('creating user', async () => {
     const created = await ctx.deps.users.insert(profile, ctx.scope);
     if (!withIdentity) return { _id: created._id };
+    let authUserId: string;
     try {
-      await attachIdentity(ctx, created, password);
+      authUserId = await attachIdentity(ctx, created, password);
     } catch (error) {
       await compensate(ctx, 'remove the profile of a failed creation', () => ctx.deps.users.delete(created._id, { states: ALL_STATES }));
       throw error;
     }
+    await sendWelcomeReset(ctx, authUserId, options.sendResetPwdEmail);
     return { _id: created._id };
   });
 }
 
 /** `POST /users/with-id`: a profile for an identity user that already exists. */
 export async function createUserWithId(ctx: Context, body: CreateUserWithIdBody): Promise<{ _id: string }> {
+  await requireAdmin(ctx);
   const group = await requireGroup(ctx, body.userGroup);
   const [identity] = await ctx.deps.identity.getUsers([body.authUserId]);
   if (!identity) throw new InvalidInputError(`authUserId "${body.authUserId}" does not exist in the authentication service`);
@@ -64,7 +72,8 @@ export async function createUserWithId(ctx: Context, body: CreateUserWithIdBody)
 }
 
 /** `POST /users/register`: creates the identity user of a profile-only user. */
-export async function registerUser(ctx: Context, body: RegisterBody, _options: { sendResetPwdEmail?: boolean } = {}): Promise<void> {
+export async function registerUser(ctx: Context, body: RegisterBody, options: { sendResetPwdEmail?: boolean } = {}): Promise<void> {
+  await requireAdmin(ctx);
   const user = await getUser(ctx, body._id, LIVE_STATES);
   const group = await requireGroup(ctx, user.userGroup);
   if (group.authUserCreationDisabled) {
@@ -72,18 +81,23 @@ export async function registerUser(ctx: Context, body: RegisterBody, _options: {
   }
   if (user.authUserId) throw new ConflictError(`user ${user._id} is already registered as ${user.authUserId}`);
   assertIdentityFields(user);
-  await during('registering user', () => attachIdentity(ctx, user, body.password));
+  const password = chosenPassword(ctx, body.password);
+  const authUserId = await during('registering user', () => attachIdentity(ctx, user, password));
+  await sendWelcomeReset(ctx, authUserId, options.sendResetPwdEmail);
 }
 
 export async function listUsers(ctx: Context, query: CrudQuery): Promise<Record<string, unknown>[]> {
+  await requireAdmin(ctx);
   return during('listing users', () => ctx.deps.users.list(query, ctx.scope));
 }
 
 export async function countUsers(ctx: Context, query: CrudQuery): Promise<number> {
+  await requireAdmin(ctx);
   return during('counting users', () => ctx.deps.users.count(query, ctx.scope));
 }
 
 export async function getUser(ctx: Context, id: string, states: readonly State[] = ALL_STATES): Promise<UserDoc> {
+  await requireAdmin(ctx);
   const user = await during('reading user', () => ctx.deps.users.get(id, { states }));
   if (!user) throw new NotFoundError(`user ${id} not found`);
   return user;
@@ -91,6 +105,7 @@ export async function getUser(ctx: Context, id: string, states: readonly State[]
 
 /** `DELETE /users/:id`: the profile, then the identity user; the profile comes back if that fails. */
 export async function deleteUser(ctx: Context, id: string): Promise<void> {
+  await requireAdmin(ctx);
   const user = await getUser(ctx, id);
   await during('deleting user', async () => {
     if (!(await ctx.deps.users.delete(id, { states: ALL_STATES }))) throw new NotFoundError(`user ${id} not found`);
@@ -115,13 +130,23 @@ export async function requireGroup(ctx: Context, userGroup: unknown): Promise<Gr
   return group;
 }
 
+/**
+ * The password the identity user gets: the caller's (checked against the policy) only when
+ * RANDOM_PWD_GEN is false; otherwise, or when none is given, a random one (undefined here).
+ */
+function chosenPassword(ctx: Context, password: string | undefined): string | undefined {
+  if (ctx.deps.config.RANDOM_PWD_GEN || !password) return undefined;
+  assertPasswordPolicy(password);
+  return password;
+}
+
 /** Creates the identity user of a profile and stores its id there; no identity is left behind on failure. */
 async function attachIdentity(ctx: Context, user: UserDoc, password: string | undefined): Promise<string> {
   const { config } = ctx.deps;
   const identity = await ctx.deps.identity.createUser({
     username: user.username,
     email: user.email,
-    password: config.RANDOM_PWD_GEN || !password ? randomPassword(config.RANDOM_PWD_LENGTH) : password,
+    password: password ?? randomPassword(config.RANDOM_PWD_LENGTH),
     blocked: identityBlocked(user),
   });
   try {

@@ -1,8 +1,10 @@
 import { STATUS_CODES } from 'node:http';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import { cookieJar } from '../cookies.js';
 import { createContext, type Deps } from '../context.js';
-import { DomainError } from '../errors.js';
+import { DomainError, TooManyRequestsError } from '../errors.js';
 import type { CrudQuery } from '../crud/query.js';
+import { HtmlPage } from './reset-page.js';
 import { routes } from './routes.js';
 
 /** Mounts the route table; every handler builds the same context GraphQL does. */
@@ -11,10 +13,14 @@ export function createRestRouter(deps: Deps): Router {
   for (const route of routes) {
     router[route.method](route.path, async (req: Request, res: Response, next: NextFunction) => {
       try {
-        const ctx = createContext({ headers: req.headers }, deps);
-        const result = await route.handle(ctx, { params: req.params as Record<string, string>, query: req.query as CrudQuery, body: req.body });
-        if (route.status === 204) res.status(204).end();
-        else res.status(route.status).json(result);
+        const ctx = createContext({ headers: req.headers, ip: req.ip, cookies: cookieJar(res, deps) }, deps);
+        const result = await route.handle(ctx, {
+          params: req.params as Record<string, string>,
+          query: req.query as CrudQuery,
+          body: req.body,
+          form: req.is('application/x-www-form-urlencoded') === 'application/x-www-form-urlencoded',
+        });
+        send(res, route.status, result);
       } catch (error) {
         next(error);
       }
@@ -23,10 +29,17 @@ export function createRestRouter(deps: Deps): Router {
   return router;
 }
 
+function send(res: Response, status: number, result: unknown): void {
+  if (result instanceof HtmlPage) res.status(result.status).type('html').send(result.html);
+  else if (status === 204 || result === undefined) res.status(status).end();
+  else res.status(status).json(result);
+}
+
 /** `{statusCode, error, message}` for every failure; unknown errors are masked and logged. */
 export function errorHandler(deps: Deps) {
   return (error: unknown, req: Request, res: Response, _next: NextFunction) => {
     const status = statusOf(error);
+    if (error instanceof TooManyRequestsError) res.set('Retry-After', String(error.retryAfterSeconds));
     if (status >= 500) deps.logger.error({ err: error, method: req.method, path: req.path }, 'request failed');
     const message =
       error instanceof DomainError || (status < 500 && error instanceof Error) ? error.message : 'An internal server error occurred';

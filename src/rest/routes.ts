@@ -15,11 +15,14 @@ import { updateUser } from '../resolvers/update-user.js';
 import { changeUsersState, softDeleteUser } from '../resolvers/user-state.js';
 import { countUsers, createUser, createUserWithId, deleteUser, getUser, listUsers, registerUser } from '../resolvers/users.js';
 import { parseStates } from '../crud/query.js';
+import { authRoutes } from './auth-routes.js';
 
 export interface RestRequest {
   params: Record<string, string>;
   query: CrudQuery;
   body: unknown;
+  /** True when the body came from an HTML form (application/x-www-form-urlencoded). */
+  form: boolean;
 }
 
 /** One documented path: how to call its operation and which status a success answers. */
@@ -37,7 +40,7 @@ const query = <T extends z.ZodType>(schema: T, request: RestRequest) => parseInp
  * The REST table: every path of the usage page. Order matters where paths overlap
  * (`/users/count` before `/users/:id`).
  */
-export const routes: Route[] = [
+export const userRoutes: Route[] = [
   {
     method: 'post',
     path: '/users/',
@@ -67,3 +70,6 @@ export const routes: Route[] = [
   { method: 'delete', path: '/users/:id', status: 204, handle: (ctx, request) => deleteUser(ctx, request.params.id!) },
   { method: 'post', path: '/users/:id/soft-delete', status: 204, handle: (ctx, request) => softDeleteUser(ctx, request.params.id!) },
 ];
+
+/** Every REST path the service serves. */
+export const routes: Route[] = [...authRoutes, ...userRoutes];

@@ -5,6 +5,7 @@ import './errors.js';
 import './user.js';
 import './user-mutations.js';
 import './group.js';
+import './auth.js';
 
 export const schema: GraphQLSchema = builder.toSchema();
 

@@ -11,11 +11,13 @@ export interface TestService {
   url: string;
   deps: Deps;
   close: () => Promise<void>;
-  /** fetch relative to the service, JSON in and out. */
+  /** fetch relative to the service, JSON in and out, as an administrator (the test API key); a header set to '' is not sent. */
   call: (method: string, path: string, body?: unknown, headers?: Record<string, string>) => Promise<{ status: number; body: any; headers: Headers }>;
   /** A GraphQL request; answers `{data, errors}`. */
-  graphql: (query: string, variables?: Record<string, unknown>) => Promise<{ data?: any; errors?: any[] }>;
+  graphql: (query: string, variables?: Record<string, unknown>, headers?: Record<string, string>) => Promise<{ data?: any; errors?: any[] }>;
 }
+
+export const TEST_API_KEY = 'test-api-key-0123456789';
 
 export interface ServiceOptions {
   env?: Record<string, string>;
@@ -25,7 +27,7 @@ export interface ServiceOptions {
 
 /** The real app on embedded adapters (in-memory SQLite), listening on 127.0.0.1. */
 export async function startService(options: ServiceOptions = {}): Promise<TestService> {
-  const config = loadConfig({ EMBEDDED_DB_PATH: ':memory:', LOG_LEVEL: 'silent', ...options.env });
+  const config = loadConfig({ EMBEDDED_DB_PATH: ':memory:', LOG_LEVEL: 'silent', API_KEYS: TEST_API_KEY, COOKIE_SECURE: 'false', ...options.env });
   const base = createEmbeddedDeps(config, pino({ level: 'silent' }));
   const deps: Deps = { ...base, ...options.wrap?.(base) };
   const server: Server = await new Promise((resolve) => {
@@ -33,9 +35,10 @@ export async function startService(options: ServiceOptions = {}): Promise<TestSe
   });
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const call: TestService['call'] = async (method, path, body, headers = {}) => {
+    const sent = { 'x-api-key': TEST_API_KEY, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers };
     const response = await fetch(url + path, {
       method,
-      headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+      headers: Object.fromEntries(Object.entries(sent).filter(([, value]) => value !== '')),
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     });
     const text = await response.text();
@@ -45,7 +48,7 @@ export async function startService(options: ServiceOptions = {}): Promise<TestSe
     url,
     deps,
     call,
-    graphql: async (query, variables) => (await call('POST', '/graphql', { query, variables })).body,
+    graphql: async (query, variables, headers) => (await call('POST', '/graphql', { query, variables }, headers)).body,
     close: () =>
       new Promise((resolve) => {
         server.close(() => {

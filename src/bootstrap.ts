@@ -1,0 +1,34 @@
+import type { Context, Deps } from './context.js';
+import { createContext } from './context.js';
+import { ALL_STATES } from './crud/states.js';
+import { randomPassword } from './resolvers/random-password.js';
+import { createUser } from './resolvers/users.js';
+
+/**
+ * First start on an empty store: an administrator, so someone can log in and call the API.
+ * Its password is BOOTSTRAP_ADMIN_PASSWORD, or generated and printed once.
+ */
+export async function bootstrapAdmin(deps: Deps, print: (line: string) => void): Promise<boolean> {
+  const { config } = deps;
+  if (config.ACCESS_CONTROL !== 'builtin') return false;
+  const existing = await deps.users.count({ _st: ALL_STATES.join(',') }, { actorId: 'bootstrap', headers: {} });
+  if (existing > 0) return false;
+  const userGroup = config.ADMIN_GROUPS[0] ?? 'admin';
+  const ctx = systemContext(deps);
+  if (!(await deps.groups.getGroup(userGroup))) {
+    await deps.groups.saveGroup({ userGroup, label: 'Administrators', crudSchema: { type: 'object' }, authUserCreationDisabled: false }, ctx.scope);
+  }
+  const password = config.BOOTSTRAP_ADMIN_PASSWORD ?? randomPassword(20);
+  const withPassword = { ...deps, config: { ...config, RANDOM_PWD_GEN: false } };
+  await createUser({ ...ctx, deps: withPassword }, { userGroup, username: config.BOOTSTRAP_ADMIN_USERNAME, password }, { sendResetPwdEmail: false });
+  if (!config.BOOTSTRAP_ADMIN_PASSWORD) {
+    print(`Administrator created: username "${config.BOOTSTRAP_ADMIN_USERNAME}", password "${password}" (shown once; change it).`);
+  }
+  return true;
+}
+
+function systemContext(deps: Deps): Context {
+  const ctx = createContext({ headers: {} }, deps);
+  ctx.caller = Promise.resolve({ kind: 'apiKey', admin: true, actorId: 'bootstrap' });
+  return ctx;
+}

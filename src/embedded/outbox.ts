@@ -1,0 +1,36 @@
+import type { Logger } from 'pino';
+import type { Mail, Mailer } from '../clients/ports.js';
+import type { Db } from './db.js';
+
+export interface OutboxMail extends Mail {
+  id: number;
+  createdAt: string;
+}
+
+/**
+ * The mailer when no SMTP server is configured: messages are kept in the embedded store, readable
+ * by administrators through GraphQL. The log line names the recipient, never the link.
+ */
+export class Outbox implements Mailer {
+  constructor(
+    private readonly db: Db,
+    private readonly logger: Logger,
+  ) {}
+
+  async send(mail: Mail): Promise<void> {
+    const result = this.db
+      .prepare('INSERT INTO outbox (recipient, subject, text, html, created_at) VALUES (?, ?, ?, ?, ?)')
+      .run(mail.to, mail.subject, mail.text, mail.html ?? null, new Date().toISOString());
+    this.logger.info({ to: mail.to, subject: mail.subject, outboxId: Number(result.lastInsertRowid) }, 'mail kept in the outbox (no SMTP_URL)');
+  }
+
+  /** Newest first. */
+  list({ limit, offset }: { limit: number; offset: number }): OutboxMail[] {
+    return this.db
+      .prepare<[number, number], { seq: number; recipient: string; subject: string; text: string; html: string | null; created_at: string }>(
+        'SELECT * FROM outbox ORDER BY seq DESC LIMIT ? OFFSET ?',
+      )
+      .all(limit, offset)
+      .map((row) => ({ id: row.seq, to: row.recipient, subject: row.subject, text: row.text, html: row.html ?? undefined, createdAt: row.created_at }));
+  }
+}

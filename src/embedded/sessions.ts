@@ -1,0 +1,102 @@
+import { randomUUID } from 'node:crypto';
+import { UnauthorizedError } from '../errors.js';
+import type { Db } from './db.js';
+import { hashSecret, newSecret } from './secrets.js';
+
+export interface Session {
+  id: string;
+  authUserId: string;
+}
+
+/**
+ * Login sessions and their refresh tokens. Refresh tokens are opaque, stored hashed, single-use
+ * and rotated; presenting one that was already used revokes the whole session (reuse detection).
+ */
+export class Sessions {
+  constructor(
+    private readonly db: Db,
+    private readonly ttlSeconds: number,
+  ) {}
+
+  /** Opens a session; a website session also gets a cookie secret. */
+  open(authUserId: string, withCookie: boolean): Session & { refreshToken: string; cookie?: string } {
+    const id = randomUUID();
+    const cookie = withCookie ? newSecret() : undefined;
+    const now = nowSeconds();
+    const refreshToken = newSecret();
+    this.db.transaction(() => {
+      this.db
+        .prepare('INSERT INTO sessions (id, auth_user_id, cookie_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)')
+        .run(id, authUserId, cookie ? hashSecret(cookie) : null, now, now + this.ttlSeconds);
+      this.insertRefreshToken(id, refreshToken, now);
+    })();
+    return { id, authUserId, refreshToken, cookie };
+  }
+
+  /** Uses a refresh token once and answers its session and the next token. */
+  rotate(refreshToken: string): Session & { refreshToken: string } {
+    const now = nowSeconds();
+    return this.db.transaction(() => {
+      const row = this.db
+        .prepare<[string], { session_id: string; expires_at: number; used_at: number | null }>(
+          'SELECT session_id, expires_at, used_at FROM refresh_tokens WHERE token_hash = ?',
+        )
+        .get(hashSecret(refreshToken));
+      if (!row) throw new UnauthorizedError('Invalid refresh token');
+      if (row.used_at !== null) {
+        this.revoke(row.session_id);
+        return undefined;
+      }
+      const session = this.active(row.session_id);
+      if (!session || row.expires_at <= now) throw new UnauthorizedError('Invalid refresh token');
+      this.db.prepare('UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ?').run(now, hashSecret(refreshToken));
+      const next = newSecret();
+      this.insertRefreshToken(session.id, next, now);
+      this.db.prepare('UPDATE sessions SET expires_at = ? WHERE id = ?').run(now + this.ttlSeconds, session.id);
+      return { ...session, refreshToken: next };
+    })() ?? reused();
+  }
+
+  /** The session when it is neither revoked nor expired. */
+  active(id: string): Session | undefined {
+    const row = this.db
+      .prepare<[string, number], { id: string; auth_user_id: string }>(
+        'SELECT id, auth_user_id FROM sessions WHERE id = ? AND revoked_at IS NULL AND expires_at > ?',
+      )
+      .get(id, nowSeconds());
+    return row && { id: row.id, authUserId: row.auth_user_id };
+  }
+
+  byCookie(cookie: string): Session | undefined {
+    const row = this.db
+      .prepare<[string, number], { id: string; auth_user_id: string }>(
+        'SELECT id, auth_user_id FROM sessions WHERE cookie_hash = ? AND revoked_at IS NULL AND expires_at > ?',
+      )
+      .get(hashSecret(cookie), nowSeconds());
+    return row && { id: row.id, authUserId: row.auth_user_id };
+  }
+
+  revoke(id: string): void {
+    this.db.prepare('UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(nowSeconds(), id);
+  }
+
+  /** Ends every session of a user (blocked, deleted, or a new password). */
+  revokeUser(authUserId: string): void {
+    this.db.prepare('UPDATE sessions SET revoked_at = ? WHERE auth_user_id = ? AND revoked_at IS NULL').run(nowSeconds(), authUserId);
+  }
+
+  private insertRefreshToken(sessionId: string, token: string, now: number): void {
+    this.db
+      .prepare('INSERT INTO refresh_tokens (token_hash, session_id, expires_at) VALUES (?, ?, ?)')
+      .run(hashSecret(token), sessionId, now + this.ttlSeconds);
+  }
+}
+
+/** Reuse detected: the session was revoked inside the transaction, then the caller is refused. */
+function reused(): never {
+  throw new UnauthorizedError('Refresh token already used: the session has been revoked');
+}
+
+export function nowSeconds(): number {
+  return Math.floor(Date.now() / 1000);
+}

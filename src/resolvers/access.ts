@@ -1,0 +1,99 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { parse as parseCookies } from 'cookie';
+import type { AccessClaims } from '../clients/ports.js';
+import type { Context } from '../context.js';
+import { ALL_STATES } from '../crud/states.js';
+import { ForbiddenError, UnauthorizedError } from '../errors.js';
+
+export const SESSION_COOKIE = 'sid';
+
+/** Who is calling. `admin` may manage users; anyone authenticated may use their own session. */
+export interface Caller {
+  kind: 'anonymous' | 'user' | 'apiKey' | 'gateway';
+  admin: boolean;
+  /** The identity user, for `user` callers. */
+  authUserId?: string;
+  claims?: AccessClaims;
+  /** Written as creatorId / updaterId and forwarded as the user id header. */
+  actorId: string;
+}
+
+/** Resolves the caller once per request (API key, bearer token, `sid` cookie, or gateway headers). */
+export function getCaller(ctx: Context): Promise<Caller> {
+  ctx.caller ??= resolveCaller(ctx);
+  return ctx.caller;
+}
+
+/** Management operations: administrators and API keys (every caller behind a gateway). */
+export async function requireAdmin(ctx: Context): Promise<Caller> {
+  const caller = await requireAuthenticated(ctx);
+  if (!caller.admin) throw new ForbiddenError('This operation needs an administrator');
+  return caller;
+}
+
+/** Own-session operations (`/userinfo`, `me`, logout, own password): any authenticated caller. */
+export async function requireAuthenticated(ctx: Context): Promise<Caller> {
+  const caller = await getCaller(ctx);
+  if (caller.kind === 'anonymous') throw new UnauthorizedError('Authentication required: a bearer token, a sid cookie or an API key');
+  if (ctx.deps.config.ACCESS_CONTROL === 'builtin') {
+    ctx.scope.actorId = caller.actorId;
+    ctx.scope.headers[ctx.deps.config.USERID_HEADER_KEY] = caller.actorId;
+  }
+  return caller;
+}
+
+async function resolveCaller(ctx: Context): Promise<Caller> {
+  const { config } = ctx.deps;
+  const apiKey = header(ctx, 'x-api-key');
+  if (apiKey !== undefined) {
+    if (!matchesApiKey(apiKey, config.API_KEYS)) throw new UnauthorizedError('Unknown API key');
+    return { kind: 'apiKey', admin: true, actorId: 'api-key' };
+  }
+  const claims = await tokenClaims(ctx);
+  if (claims) {
+    const userGroup = claims.userGroup ?? (await groupOf(ctx, claims.sub));
+    const admin = userGroup !== undefined && config.ADMIN_GROUPS.includes(userGroup);
+    return { kind: 'user', admin, authUserId: claims.sub, claims, actorId: claims.sub };
+  }
+  if (config.ACCESS_CONTROL === 'gateway') {
+    return { kind: 'gateway', admin: true, actorId: header(ctx, config.USERID_HEADER_KEY) || 'public' };
+  }
+  return { kind: 'anonymous', admin: false, actorId: 'public' };
+}
+
+/** Claims of the bearer token or of the `sid` cookie's session; undefined when neither is sent. */
+async function tokenClaims(ctx: Context): Promise<AccessClaims | undefined> {
+  const authorization = header(ctx, 'authorization');
+  if (authorization) {
+    const match = /^Bearer\s+(\S+)$/i.exec(authorization);
+    if (!match) throw new UnauthorizedError('Authorization must be "Bearer <token>"');
+    return ctx.deps.auth.verifyAccessToken(match[1]!);
+  }
+  const cookie = sessionCookie(ctx);
+  return cookie ? ctx.deps.auth.verifySessionCookie(cookie) : undefined;
+}
+
+export function sessionCookie(ctx: Context): string | undefined {
+  const raw = header(ctx, 'cookie');
+  return raw ? parseCookies(raw)[SESSION_COOKIE] : undefined;
+}
+
+async function groupOf(ctx: Context, authUserId: string): Promise<string | undefined> {
+  const [profile] = await ctx.deps.users.find({ authUserId }, { states: ALL_STATES, limit: 1 });
+  return profile?.userGroup;
+}
+
+/** Compares digests so neither the length nor the content leaks through timing. */
+function matchesApiKey(candidate: string, keys: readonly string[]): boolean {
+  const digest = createHash('sha256').update(candidate).digest();
+  let found = false;
+  for (const key of keys) {
+    if (timingSafeEqual(digest, createHash('sha256').update(key).digest())) found = true;
+  }
+  return found;
+}
+
+function header(ctx: Context, name: string): string | undefined {
+  const value = ctx.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}

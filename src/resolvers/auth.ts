@@ -1,0 +1,133 @@
+import type { AccessClaims, TokenSet } from '../clients/ports.js';
+import type { Context } from '../context.js';
+import { ALL_STATES } from '../crud/states.js';
+import { DomainError, ForbiddenError, InvalidInputError, UnauthorizedError } from '../errors.js';
+import { requireAdmin, requireAuthenticated, SESSION_COOKIE } from './access.js';
+
+/** The documented answer for a user who exists only in the profile store. */
+export const NOT_LOGGED = 'Missing authUserId, user not logged';
+
+export interface LoginResult {
+  /** Undefined for website clients: they get the `sid` cookie and an empty body. */
+  tokens?: Omit<TokenSet, 'sessionCookie'>;
+}
+
+/**
+ * `POST /oauth/token`: a username or e-mail and a password. Failed attempts count against the
+ * account (lockout in the identity provider) and against the client address (throttle here).
+ */
+export async function login(ctx: Context, input: { username: string; password: string }): Promise<LoginResult> {
+  const { config, loginThrottle } = ctx.deps;
+  loginThrottle.assertAllowed(ctx.ip);
+  const clientType = ctx.headers['client-type'];
+  const website = typeof clientType === 'string' && config.WEBSITE_CLIENT_TYPES.includes(clientType.toLowerCase());
+  let tokens: TokenSet;
+  try {
+    tokens = await ctx.deps.auth.login({ ...input, ip: ctx.ip, website });
+  } catch (error) {
+    if (error instanceof UnauthorizedError) loginThrottle.recordFailure(ctx.ip);
+    throw error;
+  }
+  const { sessionCookie, ...pair } = tokens;
+  if (website && sessionCookie) {
+    ctx.cookies?.set(SESSION_COOKIE, sessionCookie, { maxAgeSeconds: config.REFRESH_TOKEN_TTL });
+    return {};
+  }
+  return { tokens: pair };
+}
+
+/** `POST /refreshtoken`: the refresh token, with the (possibly expired) access token as bearer. */
+export async function refresh(ctx: Context, input: { refreshToken: string }): Promise<Omit<TokenSet, 'sessionCookie'>> {
+  const authorization = ctx.headers.authorization;
+  const match = typeof authorization === 'string' ? /^Bearer\s+(\S+)$/i.exec(authorization) : null;
+  if (!match) throw new UnauthorizedError('The expired access token is required in the Authorization header');
+  const { sessionCookie: _cookie, ...pair } = await ctx.deps.auth.refresh({ refreshToken: input.refreshToken, accessToken: match[1]! });
+  return pair;
+}
+
+/** `POST /logout`: ends the caller's session (refresh tokens and cookie). */
+export async function logout(ctx: Context): Promise<void> {
+  const caller = await requireAuthenticated(ctx);
+  if (!caller.claims?.sid) throw new InvalidInputError('Only a user session can be logged out');
+  await ctx.deps.auth.logout(caller.claims.sid);
+  ctx.cookies?.clear(SESSION_COOKIE);
+}
+
+/**
+ * `GET /userinfo`: the identity claims (always) merged over the profile properties chosen by
+ * USERINFO_ADDITIONAL_PROPERTIES (unset: all, empty: none, a list: those).
+ */
+export async function userinfo(ctx: Context): Promise<Record<string, unknown>> {
+  const caller = await requireAuthenticated(ctx);
+  const { config } = ctx.deps;
+  if (!caller.claims) {
+    if (caller.kind === 'gateway' && caller.actorId !== 'public') return gatewayUserinfo(ctx, caller.actorId);
+    throw new UnauthorizedError(NOT_LOGGED);
+  }
+  const claims = identityClaims(caller.claims, config.CUSTOM_USER_ID_KEY);
+  const [profile] = await ctx.deps.users.find({ authUserId: caller.claims.sub }, { states: ALL_STATES, limit: 1 });
+  return { ...selectProperties(profile ?? {}, config.USERINFO_ADDITIONAL_PROPERTIES), ...claims };
+}
+
+/** `POST /users/change-password`: administrators for anyone, users for themselves. 204. */
+export async function requestPasswordChange(ctx: Context, input: { authUserId: string }): Promise<void> {
+  const caller = await requireAuthenticated(ctx);
+  if (!caller.admin && caller.authUserId !== input.authUserId) throw new ForbiddenError('You can only change your own password');
+  await ctx.deps.auth.requestPasswordChange(input.authUserId);
+}
+
+/** The reset page's form: a ticket from the e-mail and the new password. Public. */
+export async function resetPassword(ctx: Context, input: { ticket: string; password: string }): Promise<void> {
+  await ctx.deps.auth.resetPassword(input.ticket, input.password);
+}
+
+export async function jwks(ctx: Context): Promise<{ keys: Record<string, unknown>[] }> {
+  return ctx.deps.auth.jwks();
+}
+
+/** Administrators clear a lockout after too many failed logins. */
+export async function unlockUser(ctx: Context, profileId: string): Promise<void> {
+  await requireAdmin(ctx);
+  const [profile] = await ctx.deps.users.find({ _id: profileId }, { states: ALL_STATES, limit: 1 });
+  if (!profile?.authUserId) throw new InvalidInputError(`user ${profileId} has no identity to unlock`);
+  await ctx.deps.auth.unlock(profile.authUserId);
+}
+
+/** Mail kept in the embedded outbox (when no SMTP_URL is set), newest first. Administrators only. */
+export async function listOutbox(ctx: Context, page: { limit: number; offset: number }) {
+  await requireAdmin(ctx);
+  if (!ctx.deps.outbox) throw new InvalidInputError('SMTP_URL is set: mail is sent, not kept in the outbox');
+  return ctx.deps.outbox.list(page);
+}
+
+/** Sends the password e-mail of a newly created identity unless the caller said not to. */
+export async function sendWelcomeReset(ctx: Context, authUserId: string, send: boolean | undefined): Promise<void> {
+  if (send === false) return;
+  try {
+    await ctx.deps.auth.requestPasswordChange(authUserId);
+  } catch (error) {
+    // The user exists either way; a mail problem must not undo it.
+    const level = error instanceof DomainError && error.status < 500 ? 'warn' : 'error';
+    ctx.deps.logger[level]({ err: error, authUserId, requestId: ctx.requestId }, 'could not send the password e-mail');
+  }
+}
+
+function identityClaims(claims: AccessClaims, userIdKey: string): Record<string, unknown> {
+  const out: Record<string, unknown> = { sub: claims.sub, [userIdKey]: claims.sub };
+  for (const key of ['username', 'email', 'email_verified', 'userGroup'] as const) {
+    if (claims[key] !== undefined) out[key] = claims[key];
+  }
+  return out;
+}
+
+function selectProperties(profile: Record<string, unknown>, wanted: string[] | undefined): Record<string, unknown> {
+  if (wanted === undefined) return profile;
+  return Object.fromEntries(wanted.filter((key) => key in profile).map((key) => [key, profile[key]]));
+}
+
+async function gatewayUserinfo(ctx: Context, userId: string): Promise<Record<string, unknown>> {
+  const [profile] = await ctx.deps.users.find({ $or: [{ _id: userId }, { authUserId: userId }] }, { states: ALL_STATES, limit: 1 });
+  if (!profile?.authUserId) throw new UnauthorizedError(NOT_LOGGED);
+  const claims = { sub: profile.authUserId, [ctx.deps.config.CUSTOM_USER_ID_KEY]: profile.authUserId };
+  return { ...selectProperties(profile, ctx.deps.config.USERINFO_ADDITIONAL_PROPERTIES), ...claims };
+}
