@@ -34,15 +34,32 @@ function ask<T>(child: ChildProcess, type: string): Promise<T> {
   });
 }
 
-const server = fork(new URL('./server.ts', import.meta.url).pathname, [], { execArgv: ['--import', 'tsx'], env: { ...process.env, BENCH_USERS: String(USERS) } });
+const server = fork(new URL('./server.ts', import.meta.url).pathname, [], {
+  execArgv: ['--import', 'tsx'],
+  env: { ...process.env, BENCH_USERS: String(USERS) },
+});
 const { port } = await new Promise<{ port: number }>((resolve) => server.once('message', (m) => resolve(m as { port: number })));
 
 const results = [];
 for (const scenario of SCENARIOS) {
   const url = `http://127.0.0.1:${port}${scenario.path}`;
-  await autocannon({ url, method: scenario.method ?? 'GET', body: scenario.body, headers: { 'content-type': 'application/json' }, connections: CONNECTIONS, duration: 2 });
+  await autocannon({
+    url,
+    method: scenario.method ?? 'GET',
+    body: scenario.body,
+    headers: { 'content-type': 'application/json' },
+    connections: CONNECTIONS,
+    duration: 2,
+  });
   server.send({ type: 'reset' });
-  const run = await autocannon({ url, method: scenario.method ?? 'GET', body: scenario.body, headers: { 'content-type': 'application/json' }, connections: CONNECTIONS, duration: DURATION });
+  const run = await autocannon({
+    url,
+    method: scenario.method ?? 'GET',
+    body: scenario.body,
+    headers: { 'content-type': 'application/json' },
+    connections: CONNECTIONS,
+    duration: DURATION,
+  });
   const { identityCalls } = await ask<{ identityCalls: number }>(server, 'counts');
   if (run.non2xx > 0 || run.errors > 0) throw new Error(`${scenario.name}: ${run.non2xx} non-2xx, ${run.errors} errors`);
   results.push({
@@ -84,6 +101,9 @@ const table = [
   `GraphQL page / REST page throughput: ${summary.checks.graphqlToRestThroughput}x (target ≥ 0.7). Identity calls per GraphQL page of 100: ${summary.checks.identityCallsPerGraphqlPage} (target 1).`,
 ].join('\n');
 const readmeUrl = new URL('../README.md', import.meta.url);
-const readme = readFileSync(readmeUrl, 'utf8').replace(/<!-- bench:start -->[\s\S]*<!-- bench:end -->/, `<!-- bench:start -->\n${table}\n<!-- bench:end -->`);
+const readme = readFileSync(readmeUrl, 'utf8').replace(
+  /<!-- bench:start -->[\s\S]*<!-- bench:end -->/,
+  `<!-- bench:start -->\n${table}\n<!-- bench:end -->`,
+);
 writeFileSync(readmeUrl, readme);
 console.log(table);

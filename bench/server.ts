@@ -26,7 +26,10 @@ const identity: IdentityProvider = {
   },
 };
 for (const userGroup of ['customer', 'partner']) {
-  await deps.groups.saveGroup({ userGroup, label: userGroup, authUserCreationDisabled: false, crudSchema: { type: 'object' } }, { actorId: 'bench', headers: {} });
+  await deps.groups.saveGroup(
+    { userGroup, label: userGroup, authUserCreationDisabled: false, crudSchema: { type: 'object' } },
+    { actorId: 'bench', headers: {} },
+  );
 }
 await seedUsers(deps.db, users);
 const server = buildApp({ ...deps, identity }).listen(0, '127.0.0.1', () => {

@@ -16,11 +16,18 @@ export async function bootstrapAdmin(deps: Deps, print: (line: string) => void):
   const userGroup = config.ADMIN_GROUPS[0] ?? 'admin';
   const ctx = systemContext(deps);
   if (!(await deps.groups.getGroup(userGroup))) {
-    await deps.groups.saveGroup({ userGroup, label: 'Administrators', crudSchema: { type: 'object' }, authUserCreationDisabled: false }, ctx.scope);
+    await deps.groups.saveGroup(
+      { userGroup, label: 'Administrators', crudSchema: { type: 'object' }, authUserCreationDisabled: false },
+      ctx.scope,
+    );
   }
   const password = config.BOOTSTRAP_ADMIN_PASSWORD ?? randomPassword(20);
   const withPassword = { ...deps, config: { ...config, RANDOM_PWD_GEN: false } };
-  await createUser({ ...ctx, deps: withPassword }, { userGroup, username: config.BOOTSTRAP_ADMIN_USERNAME, password }, { sendResetPwdEmail: false });
+  await createUser(
+    { ...ctx, deps: withPassword },
+    { userGroup, username: config.BOOTSTRAP_ADMIN_USERNAME, password },
+    { sendResetPwdEmail: false },
+  );
   if (!config.BOOTSTRAP_ADMIN_PASSWORD) {
     print(`Administrator created: username "${config.BOOTSTRAP_ADMIN_USERNAME}", password "${password}" (shown once; change it).`);
   }

@@ -6,9 +6,16 @@ const bool = (fallback: boolean) =>
     .default(fallback ? 'true' : 'false')
     .transform((value) => value === 'true');
 
-const split = (value: string) => value.split(',').map((item) => item.trim()).filter(Boolean);
+const split = (value: string) =>
+  value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
 /** A comma-separated list of header names (lower-cased) or group names. */
-const list = z.string().default('').transform((value) => split(value.toLowerCase()));
+const list = z
+  .string()
+  .default('')
+  .transform((value) => split(value.toLowerCase()));
 /** A comma-separated list kept as written (secrets). */
 const secretList = z.string().default('').transform(split);
 const seconds = (fallback: number) => z.coerce.number().int().min(1).default(fallback);
@@ -25,8 +32,16 @@ const EnvSchema = z.object({
   AUTH_HARD_DELETE: bool(true),
   RANDOM_PWD_GEN: bool(true),
   RANDOM_PWD_LENGTH: z.coerce.number().int().min(8).max(128).default(8),
-  USERID_HEADER_KEY: z.string().min(1).default('miauserid').transform((value) => value.toLowerCase()),
-  GROUPS_HEADER_KEY: z.string().min(1).default('miausergroups').transform((value) => value.toLowerCase()),
+  USERID_HEADER_KEY: z
+    .string()
+    .min(1)
+    .default('miauserid')
+    .transform((value) => value.toLowerCase()),
+  GROUPS_HEADER_KEY: z
+    .string()
+    .min(1)
+    .default('miausergroups')
+    .transform((value) => value.toLowerCase()),
   ADDITIONAL_HEADERS_TO_PROXY: list,
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
   UMS_BASE_URL: z.string().url().optional(),
@@ -46,7 +61,10 @@ const EnvSchema = z.object({
   WEBSITE_CLIENT_TYPES: list,
   COOKIE_SECURE: bool(true),
   CUSTOM_USER_ID_KEY: z.string().min(1).default('sub'),
-  USERINFO_ADDITIONAL_PROPERTIES: z.string().optional().transform((value) => (value === undefined ? undefined : split(value))),
+  USERINFO_ADDITIONAL_PROPERTIES: z
+    .string()
+    .optional()
+    .transform((value) => (value === undefined ? undefined : split(value))),
 
   LOGIN_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(10),
   LOGIN_LOCK_SECONDS: seconds(900),

@@ -82,12 +82,7 @@ export class UpstreamError extends DomainError {
     readonly upstreamStatus: number,
     options?: { cause?: unknown; message?: string },
   ) {
-    super(
-      'UPSTREAM_ERROR',
-      500,
-      options?.message ?? `${upstream} ${call} responded with a ${upstreamStatus} status code`,
-      options,
-    );
+    super('UPSTREAM_ERROR', 500, options?.message ?? `${upstream} ${call} responded with a ${upstreamStatus} status code`, options);
   }
 }
 

@@ -9,7 +9,13 @@ import { startService } from './helpers/service.js';
 describe('configuration', () => {
   it('has working defaults', () => {
     const config = loadConfig({});
-    expect(config).toMatchObject({ HTTP_PORT: 3000, EMBEDDED_DB_PATH: 'data/ums.sqlite', AUTH_HARD_DELETE: true, RANDOM_PWD_GEN: true, RANDOM_PWD_LENGTH: 8 });
+    expect(config).toMatchObject({
+      HTTP_PORT: 3000,
+      EMBEDDED_DB_PATH: 'data/ums.sqlite',
+      AUTH_HARD_DELETE: true,
+      RANDOM_PWD_GEN: true,
+      RANDOM_PWD_LENGTH: 8,
+    });
   });
 
   it('names the variable when a value is bad', () => {

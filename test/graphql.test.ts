@@ -43,7 +43,13 @@ describe('GraphQL users', () => {
   it('creates a user with its identity, readable back with identity fields', async () => {
     const result = await create({ userGroup: 'customer', username: 'gq1', email: 'gq1@example.com', properties: { name: 'Gq', age: 3 } });
     expect(result.__typename).toBe('MutationCreateUserSuccess');
-    expect(result.data).toMatchObject({ userGroup: 'customer', username: 'gq1', state: 'PUBLIC', properties: { name: 'Gq', age: 3 }, identity: { username: 'gq1', blocked: false } });
+    expect(result.data).toMatchObject({
+      userGroup: 'customer',
+      username: 'gq1',
+      state: 'PUBLIC',
+      properties: { name: 'Gq', age: 3 },
+      identity: { username: 'gq1', blocked: false },
+    });
     expect(result.data.identity.id).toBe(result.data.authUserId);
     const rest = await service.call('GET', `/users/${result.data.id}`);
     expect(rest.body).toMatchObject({ name: 'Gq', age: 3, authUserId: result.data.authUserId });
@@ -52,19 +58,31 @@ describe('GraphQL users', () => {
   it('returns typed errors with field paths for invalid input, unknown groups and conflicts', async () => {
     const invalid = await create({ userGroup: 'customer', username: 'gq2', properties: { age: -1 } });
     expect(invalid).toMatchObject({ __typename: 'InvalidInputError', code: 'INVALID_INPUT' });
-    expect(invalid.issues).toEqual(expect.arrayContaining([{ path: ['body', 'name'], message: "must have required property 'name'" }, { path: ['body', 'age'], message: 'must be >= 0' }]));
+    expect(invalid.issues).toEqual(
+      expect.arrayContaining([
+        { path: ['body', 'name'], message: "must have required property 'name'" },
+        { path: ['body', 'age'], message: 'must be >= 0' },
+      ]),
+    );
 
-    expect(await create({ userGroup: 'martians', username: 'gq3' })).toMatchObject({ __typename: 'InvalidInputError', message: 'userGroup "martians" does not exist' });
+    expect(await create({ userGroup: 'martians', username: 'gq3' })).toMatchObject({
+      __typename: 'InvalidInputError',
+      message: 'userGroup "martians" does not exist',
+    });
     expect(await create({ userGroup: 'customer', username: 'gq4', email: 'bad', properties: { name: 'x' } })).toMatchObject({
       __typename: 'InvalidInputError',
       issues: [{ path: ['input', 'email'] }],
     });
     await create({ userGroup: 'customer', username: 'gq5', properties: { name: 'x' } });
-    expect(await create({ userGroup: 'customer', username: 'gq5', properties: { name: 'x' } })).toMatchObject({ __typename: 'ConflictError', code: 'CONFLICT' });
+    expect(await create({ userGroup: 'customer', username: 'gq5', properties: { name: 'x' } })).toMatchObject({
+      __typename: 'ConflictError',
+      code: 'CONFLICT',
+    });
   });
 
   it('lists a page with one batched identity call, totalCount and cursors', async () => {
-    for (let index = 0; index < 12; index += 1) await create({ userGroup: 'customer', username: `page${index}`, properties: { name: 'page', age: index } });
+    for (let index = 0; index < 12; index += 1)
+      await create({ userGroup: 'customer', username: `page${index}`, properties: { name: 'page', age: index } });
     identityBatches.length = 0;
     const query = `query ($after: String) {
       users(filter: {name: "page"}, first: 5, after: $after, sort: ["-age"]) {
@@ -77,12 +95,16 @@ describe('GraphQL users', () => {
     expect(first.errors).toBeUndefined();
     expect(first.data.users.totalCount).toBe(12);
     expect(first.data.users.nodes.map((n: { username: string }) => n.username)).toEqual(['page11', 'page10', 'page9', 'page8', 'page7']);
-    expect(first.data.users.nodes.every((n: { username: string; identity: { username: string } }) => n.identity.username === n.username)).toBe(true);
+    expect(
+      first.data.users.nodes.every((n: { username: string; identity: { username: string } }) => n.identity.username === n.username),
+    ).toBe(true);
     expect(identityBatches).toEqual([5]);
     expect(first.data.users.pageInfo.hasNextPage).toBe(true);
 
     const last = await service.graphql(query, { after: first.data.users.pageInfo.endCursor });
-    const third = await service.graphql(query, { after: (await service.graphql(query, { after: first.data.users.pageInfo.endCursor })).data.users.pageInfo.endCursor });
+    const third = await service.graphql(query, {
+      after: (await service.graphql(query, { after: first.data.users.pageInfo.endCursor })).data.users.pageInfo.endCursor,
+    });
     expect(last.data.users.nodes[0].username).toBe('page6');
     expect(third.data.users.nodes.map((n: { username: string }) => n.username)).toEqual(['page1', 'page0']);
     expect(third.data.users.pageInfo.hasNextPage).toBe(false);
@@ -94,8 +116,13 @@ describe('GraphQL users', () => {
   });
 
   it('rejects forbidden filter operators and out-of-range page sizes', async () => {
-    const forbidden = await service.graphql('query ($f: JSONObject) { users(filter: $f) { totalCount } }', { f: { name: { $where: '1' } } });
-    expect(forbidden.errors?.[0]).toMatchObject({ message: 'querystring/_q: operator $where is not allowed', extensions: { code: 'INVALID_INPUT' } });
+    const forbidden = await service.graphql('query ($f: JSONObject) { users(filter: $f) { totalCount } }', {
+      f: { name: { $where: '1' } },
+    });
+    expect(forbidden.errors?.[0]).toMatchObject({
+      message: 'querystring/_q: operator $where is not allowed',
+      extensions: { code: 'INVALID_INPUT' },
+    });
     const tooMany = await service.graphql('{ users(first: 500) { totalCount } }');
     expect(tooMany.errors?.[0].extensions.code).toBe('INVALID_INPUT');
   });
@@ -108,13 +135,19 @@ describe('GraphQL users', () => {
     );
     expect(updated.data.updateUser.data).toEqual({ properties: { name: 'Life' }, blocked: true, identity: { blocked: true } });
 
-    const notEditable = await service.graphql(`mutation { updateUser(id: "${created.id}", update: {authUserId: "x"}) { __typename ... on InvalidInputError { message } } }`);
+    const notEditable = await service.graphql(
+      `mutation { updateUser(id: "${created.id}", update: {authUserId: "x"}) { __typename ... on InvalidInputError { message } } }`,
+    );
     expect(notEditable.data.updateUser).toEqual({ __typename: 'InvalidInputError', message: 'authUserId is not editable' });
 
-    const moved = await service.graphql(`mutation { changeUsersState(changes: [{filter: {_id: "${created.id}"}, stateTo: DRAFT}]) { ... on MutationChangeUsersStateSuccess { data } } }`);
+    const moved = await service.graphql(
+      `mutation { changeUsersState(changes: [{filter: {_id: "${created.id}"}, stateTo: DRAFT}]) { ... on MutationChangeUsersStateSuccess { data } } }`,
+    );
     expect(moved.data.changeUsersState.data).toBe(1);
 
-    const soft = await service.graphql(`mutation { softDeleteUser(id: "${created.id}") { ... on MutationSoftDeleteUserSuccess { data { state identity { id } } } } }`);
+    const soft = await service.graphql(
+      `mutation { softDeleteUser(id: "${created.id}") { ... on MutationSoftDeleteUserSuccess { data { state identity { id } } } } }`,
+    );
     expect(soft.data.softDeleteUser.data).toEqual({ state: 'DELETED', identity: null });
 
     const deleted = await service.graphql(`mutation { deleteUser(id: "${created.id}") { ... on MutationDeleteUserSuccess { data } } }`);
@@ -126,7 +159,9 @@ describe('GraphQL users', () => {
   it('registers a postponed user and links an existing identity', async () => {
     const postponed = (await create({ userGroup: 'customer', username: 'gql-reg', properties: { name: 'R' } }, true)).data;
     expect(postponed.identity).toBeNull();
-    const registered = await service.graphql(`mutation { registerUser(id: "${postponed.id}") { ... on MutationRegisterUserSuccess { data { identity { username } } } } }`);
+    const registered = await service.graphql(
+      `mutation { registerUser(id: "${postponed.id}") { ... on MutationRegisterUserSuccess { data { identity { username } } } } }`,
+    );
     expect(registered.data.registerUser.data.identity).toEqual({ username: 'gql-reg' });
 
     const identity = await service.deps.identity.createUser({ username: 'gql-link', password: 'pw-Long-enough1' });
@@ -142,8 +177,15 @@ describe('GraphQL user groups', () => {
   it('creates, lists, updates and deletes groups, refusing schemas that do not compile', async () => {
     const save = `mutation ($input: UserGroupInput!) { saveUserGroup(input: $input) { __typename ... on MutationSaveUserGroupSuccess { data { userGroup label authUserCreationDisabled crudSchema } } ... on InvalidInputError { message issues { path } } } }`;
     const created = await service.graphql(save, { input: { userGroup: 'vip', label: 'VIP', crudSchema: { type: 'object' } } });
-    expect(created.data.saveUserGroup.data).toEqual({ userGroup: 'vip', label: 'VIP', authUserCreationDisabled: false, crudSchema: { type: 'object' } });
-    const updated = await service.graphql(save, { input: { userGroup: 'vip', label: 'Very', crudSchema: { type: 'object' }, authUserCreationDisabled: true } });
+    expect(created.data.saveUserGroup.data).toEqual({
+      userGroup: 'vip',
+      label: 'VIP',
+      authUserCreationDisabled: false,
+      crudSchema: { type: 'object' },
+    });
+    const updated = await service.graphql(save, {
+      input: { userGroup: 'vip', label: 'Very', crudSchema: { type: 'object' }, authUserCreationDisabled: true },
+    });
     expect(updated.data.saveUserGroup.data.label).toBe('Very');
     const broken = await service.graphql(save, { input: { userGroup: 'bad', label: 'Bad', crudSchema: { type: 'not-a-type' } } });
     expect(broken.data.saveUserGroup).toMatchObject({ __typename: 'InvalidInputError', issues: [{ path: ['crudSchema'] }] });

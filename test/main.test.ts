@@ -10,7 +10,10 @@ afterEach(() => {
 });
 
 function start(env: Record<string, string>): Promise<{ output: () => string; exit: Promise<number | null> }> {
-  child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));
   child.stderr!.on('data', (chunk) => (output += chunk));
@@ -37,7 +40,13 @@ describe('npm start (src/main.ts)', () => {
     writeFileSync(groups, JSON.stringify([{ userGroup: 'g', label: 'G', crudSchema: { type: 'object' } }]));
     const db = join(dir, 'nested', 'ums.sqlite');
     const port = String(20_000 + Math.floor(Math.random() * 20_000));
-    const started = await start({ HTTP_PORT: port, EMBEDDED_DB_PATH: db, UMS_CONFIG_FILE: groups, LOG_LEVEL: 'info', COOKIE_SECURE: 'false' });
+    const started = await start({
+      HTTP_PORT: port,
+      EMBEDDED_DB_PATH: db,
+      UMS_CONFIG_FILE: groups,
+      LOG_LEVEL: 'info',
+      COOKIE_SECURE: 'false',
+    });
     expect(existsSync(db)).toBe(true);
     const printed = /username "admin", password "([^"]+)"/.exec(started.output());
     expect(printed).not.toBeNull();

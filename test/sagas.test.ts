@@ -38,7 +38,11 @@ describe('user creation is all or nothing', () => {
     faults.set(method, 1);
     const res = await service.call('POST', '/users/', { userGroup: 'customer', username: `rollback-${method}`, name: 'R' });
     expect(res.status).toBe(500);
-    expect(res.body).toEqual({ statusCode: 500, error: 'Internal Server Error', message: expect.stringMatching(/^Error while creating user: (Auth createUser|CRUD patch) responded with a 500 status code$/) });
+    expect(res.body).toEqual({
+      statusCode: 500,
+      error: 'Internal Server Error',
+      message: expect.stringMatching(/^Error while creating user: (Auth createUser|CRUD patch) responded with a 500 status code$/),
+    });
     expect(countRows('users')).toBe(users);
     expect(countRows('identity_users')).toBe(identities);
     expect((await service.call('POST', '/users/', { userGroup: 'customer', username: `rollback-${method}`, name: 'R' })).status).toBe(200);
@@ -54,7 +58,11 @@ describe('user creation is all or nothing', () => {
 
 describe('register, update and delete undo their earlier steps', () => {
   it('register removes the new identity user when the profile cannot be linked', async () => {
-    const created = await service.call('POST', '/users/?postponeAuthUserCreation=true', { userGroup: 'customer', username: 'reg-fail', name: 'R' });
+    const created = await service.call('POST', '/users/?postponeAuthUserCreation=true', {
+      userGroup: 'customer',
+      username: 'reg-fail',
+      name: 'R',
+    });
     const identities = countRows('identity_users');
     storeFaults.set('patch', 1);
     expect((await service.call('POST', '/users/register', { _id: created.body._id })).status).toBe(500);
@@ -78,7 +86,11 @@ describe('register, update and delete undo their earlier steps', () => {
     const res = await service.call('DELETE', `/users/${user._id}`);
     expect(res.status).toBe(500);
     expect(res.body.message).toBe('Error while deleting user: Auth deleteUser responded with a 500 status code');
-    expect((await service.call('GET', `/users/${user._id}`)).body).toMatchObject({ _id: user._id, authUserId: user.authUserId, __STATE__: 'PUBLIC' });
+    expect((await service.call('GET', `/users/${user._id}`)).body).toMatchObject({
+      _id: user._id,
+      authUserId: user.authUserId,
+      __STATE__: 'PUBLIC',
+    });
   });
 });
 

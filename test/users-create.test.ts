@@ -16,7 +16,13 @@ async function identityOf(authUserId: string) {
 
 describe('POST /users/', () => {
   it('creates the profile and the identity user, and links them', async () => {
-    const res = await service.call('POST', '/users/', { userGroup: 'customer', username: 'mario', email: 'mario@example.com', name: 'Mario', age: 30 });
+    const res = await service.call('POST', '/users/', {
+      userGroup: 'customer',
+      username: 'mario',
+      email: 'mario@example.com',
+      name: 'Mario',
+      age: 30,
+    });
     expect(res.status).toBe(200);
     expect(Object.keys(res.body)).toEqual(['_id']);
     expect(res.body._id).toMatch(/^[0-9a-f]{24}$/);
@@ -76,7 +82,11 @@ describe('POST /users/', () => {
   it('answers 400 naming the field when the group schema is violated', async () => {
     const missing = await service.call('POST', '/users/', { userGroup: 'customer', username: 'noname' });
     expect(missing.status).toBe(400);
-    expect(missing.body).toEqual({ statusCode: 400, error: 'Bad Request', message: expect.stringContaining("body/name must have required property 'name'") });
+    expect(missing.body).toEqual({
+      statusCode: 400,
+      error: 'Bad Request',
+      message: expect.stringContaining("body/name must have required property 'name'"),
+    });
 
     const wrongType = await service.call('POST', '/users/', { userGroup: 'customer', username: 'badage', name: 'X', age: 'old' });
     expect(wrongType.status).toBe(400);
@@ -123,7 +133,12 @@ describe('POST /users/', () => {
     const sameUsername = await service.call('POST', '/users/', { userGroup: 'customer', username: 'dup', name: 'D2' });
     expect(sameUsername.status).toBe(409);
     expect(sameUsername.body).toMatchObject({ statusCode: 409, error: 'Conflict' });
-    const sameEmail = await service.call('POST', '/users/', { userGroup: 'customer', username: 'dup2', email: 'dup@example.com', name: 'D3' });
+    const sameEmail = await service.call('POST', '/users/', {
+      userGroup: 'customer',
+      username: 'dup2',
+      email: 'dup@example.com',
+      name: 'D3',
+    });
     expect(sameEmail.status).toBe(409);
     expect((await service.call('GET', '/users/count?_st=PUBLIC,DRAFT,TRASH,DELETED')).body).toBe(before);
   });
@@ -140,10 +155,16 @@ describe('POST /users/', () => {
   });
 
   it('postpones the identity user with postponeAuthUserCreation=true', async () => {
-    const res = await service.call('POST', '/users/?postponeAuthUserCreation=true', { userGroup: 'customer', username: 'later', name: 'L' });
+    const res = await service.call('POST', '/users/?postponeAuthUserCreation=true', {
+      userGroup: 'customer',
+      username: 'later',
+      name: 'L',
+    });
     expect(res.status).toBe(200);
     expect((await service.call('GET', `/users/${res.body._id}`)).body).not.toHaveProperty('authUserId');
-    expect((await service.call('POST', '/users/?postponeAuthUserCreation=maybe', { userGroup: 'customer', username: 'l2', name: 'L' })).status).toBe(400);
+    expect(
+      (await service.call('POST', '/users/?postponeAuthUserCreation=maybe', { userGroup: 'customer', username: 'l2', name: 'L' })).status,
+    ).toBe(400);
   });
 
   it('needs a username or an email to create the identity user', async () => {
@@ -179,7 +200,9 @@ describe('POST /users/with-id', () => {
   });
 
   it('answers 400 for an unknown identity user, one already linked, and a schema violation', async () => {
-    expect((await service.call('POST', '/users/with-id', { authUserId: 'ums|missing', userGroup: 'customer', name: 'X' })).status).toBe(400);
+    expect((await service.call('POST', '/users/with-id', { authUserId: 'ums|missing', userGroup: 'customer', name: 'X' })).status).toBe(
+      400,
+    );
     const identity = await service.deps.identity.createUser({ username: 'twice', password: 'x-Password-1' });
     expect((await service.call('POST', '/users/with-id', { authUserId: identity.id, userGroup: 'customer', name: 'T' })).status).toBe(200);
     const again = await service.call('POST', '/users/with-id', { authUserId: identity.id, userGroup: 'customer', name: 'T' });
@@ -193,12 +216,17 @@ describe('POST /users/with-id', () => {
 
 describe('POST /users/register', () => {
   it('creates the identity user of a postponed user and answers 204', async () => {
-    const created = await service.call('POST', '/users/?postponeAuthUserCreation=true', { userGroup: 'customer', username: 'reg', email: 'reg@example.com', name: 'R' });
+    const created = await service.call('POST', '/users/?postponeAuthUserCreation=true', {
+      userGroup: 'customer',
+      username: 'reg',
+      email: 'reg@example.com',
+      name: 'R',
+    });
     const res = await service.call('POST', '/users/register', { _id: created.body._id, password: 'Another-pass-1' });
     expect(res.status).toBe(204);
     expect(res.body).toBeUndefined();
     const stored = await service.call('GET', `/users/${created.body._id}`);
-    expect((await identityOf(stored.body.authUserId))).toMatchObject({ username: 'reg', email: 'reg@example.com' });
+    expect(await identityOf(stored.body.authUserId)).toMatchObject({ username: 'reg', email: 'reg@example.com' });
   });
 
   it('answers 409 when already registered, 404 for an unknown id, 400 for a group without identities', async () => {

@@ -9,7 +9,13 @@ beforeAll(async () => {
   await seedGroups(service);
   for (let index = 0; index < 30; index += 1) {
     const group = index % 3 === 0 ? 'guest' : 'customer';
-    const res = await service.call('POST', '/users/', { userGroup: group, username: `user${String(index).padStart(2, '0')}`, name: `N${index}`, age: index, tags: index % 2 ? ['odd'] : ['even'] });
+    const res = await service.call('POST', '/users/', {
+      userGroup: group,
+      username: `user${String(index).padStart(2, '0')}`,
+      name: `N${index}`,
+      age: index,
+      tags: index % 2 ? ['odd'] : ['even'],
+    });
     ids.push(res.body._id);
   }
   await service.deps.users.setState(ids[29]!, 'DRAFT', { actorId: 'test', headers: {} });
@@ -49,7 +55,17 @@ describe('GET /users/ (a CRUD proxy)', () => {
   });
 
   it('answers 400 for a forbidden operator, malformed _q, unknown parameter, or a limit over 200', async () => {
-    for (const query of [`_q=${q({ $where: 'sleep(100)' })}`, `_q=${q({ age: { $expr: 1 } })}`, '_q={bad', '_q=[1]', '_unknown=1', '_l=201', '_l=0', '_sk=-1', '_st=GONE']) {
+    for (const query of [
+      `_q=${q({ $where: 'sleep(100)' })}`,
+      `_q=${q({ age: { $expr: 1 } })}`,
+      '_q={bad',
+      '_q=[1]',
+      '_unknown=1',
+      '_l=201',
+      '_l=0',
+      '_sk=-1',
+      '_st=GONE',
+    ]) {
       const res = await service.call('GET', `/users/?${query}`);
       expect(res.status, query).toBe(400);
       expect(res.body.statusCode).toBe(400);

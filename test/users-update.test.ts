@@ -9,14 +9,25 @@ beforeAll(async () => {
   await seedGroups(service, [
     CUSTOMER_GROUP,
     GUEST_GROUP,
-    { userGroup: 'partner', label: 'Partner', authUserCreationDisabled: false, crudSchema: { type: 'object', properties: { company: { type: 'string' } }, required: ['company'] } },
+    {
+      userGroup: 'partner',
+      label: 'Partner',
+      authUserCreationDisabled: false,
+      crudSchema: { type: 'object', properties: { company: { type: 'string' } }, required: ['company'] },
+    },
   ]);
 });
 afterAll(() => service.close());
 
 async function newUser(extra: Record<string, unknown> = {}) {
   counter += 1;
-  const res = await service.call('POST', '/users/', { userGroup: 'customer', username: `u${counter}`, email: `u${counter}@example.com`, name: 'N', ...extra });
+  const res = await service.call('POST', '/users/', {
+    userGroup: 'customer',
+    username: `u${counter}`,
+    email: `u${counter}@example.com`,
+    name: 'N',
+    ...extra,
+  });
   expect(res.status).toBe(200);
   return (await service.call('GET', `/users/${res.body._id}`)).body;
 }
@@ -28,7 +39,11 @@ async function identityOf(authUserId: string) {
 describe('PATCH /users/:id', () => {
   it('applies a CRUD PATCH body and answers the updated user', async () => {
     const user = await newUser({ age: 10, tags: ['a'] });
-    const res = await service.call('PATCH', `/users/${user._id}`, { $set: { name: 'Renamed' }, $inc: { age: 5 }, $addToSet: { tags: 'b' } });
+    const res = await service.call('PATCH', `/users/${user._id}`, {
+      $set: { name: 'Renamed' },
+      $inc: { age: 5 },
+      $addToSet: { tags: 'b' },
+    });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ _id: user._id, name: 'Renamed', age: 15, tags: ['a', 'b'] });
     expect(res.body.updatedAt > user.updatedAt || res.body.updatedAt === user.updatedAt).toBe(true);
@@ -45,15 +60,27 @@ describe('PATCH /users/:id', () => {
 
   it('keeps username, email and blocked in sync with the identity provider', async () => {
     const user = await newUser();
-    await service.call('PATCH', `/users/${user._id}`, { $set: { username: `${user.username}-new`, email: `new-${user.email}`, blocked: true } });
-    expect(await identityOf(user.authUserId)).toMatchObject({ username: `${user.username}-new`, email: `new-${user.email}`, blocked: true });
+    await service.call('PATCH', `/users/${user._id}`, {
+      $set: { username: `${user.username}-new`, email: `new-${user.email}`, blocked: true },
+    });
+    expect(await identityOf(user.authUserId)).toMatchObject({
+      username: `${user.username}-new`,
+      email: `new-${user.email}`,
+      blocked: true,
+    });
     await service.call('PATCH', `/users/${user._id}`, { $set: { blocked: false } });
     expect((await identityOf(user.authUserId))?.blocked).toBe(false);
   });
 
   it('refuses authUserId, expirationId and internal fields with 400', async () => {
     const user = await newUser();
-    for (const body of [{ $set: { authUserId: 'x' } }, { authUserId: 'x' }, { $unset: { expirationId: true } }, { $set: { __STATE__: 'DRAFT' } }, { $set: { _id: 'x' } }]) {
+    for (const body of [
+      { $set: { authUserId: 'x' } },
+      { authUserId: 'x' },
+      { $unset: { expirationId: true } },
+      { $set: { __STATE__: 'DRAFT' } },
+      { $set: { _id: 'x' } },
+    ]) {
       const res = await service.call('PATCH', `/users/${user._id}`, body);
       expect(res.status, JSON.stringify(body)).toBe(400);
     }
@@ -136,7 +163,13 @@ describe('POST /users/state', () => {
   });
 
   it('answers 400 for a bad body or a forbidden filter operator', async () => {
-    for (const body of [{}, [], [{ filter: {}, stateTo: 'GONE' }], [{ stateTo: 'DRAFT' }], [{ filter: { $where: 'x' }, stateTo: 'DRAFT' }]]) {
+    for (const body of [
+      {},
+      [],
+      [{ filter: {}, stateTo: 'GONE' }],
+      [{ stateTo: 'DRAFT' }],
+      [{ filter: { $where: 'x' }, stateTo: 'DRAFT' }],
+    ]) {
       expect((await service.call('POST', '/users/state', body)).status, JSON.stringify(body)).toBe(400);
     }
   });

@@ -2,8 +2,24 @@ import { InvalidInputError } from '../errors.js';
 
 /** Query operators the CRUD Service accepts in `_q` (and nothing else). */
 export const ALLOWED_OPERATORS = new Set([
-  '$gt', '$lt', '$gte', '$lte', '$eq', '$ne', '$in', '$nin', '$all', '$exists',
-  '$nearSphere', '$regex', '$options', '$elemMatch', '$text', '$size', '$and', '$or',
+  '$gt',
+  '$lt',
+  '$gte',
+  '$lte',
+  '$eq',
+  '$ne',
+  '$in',
+  '$nin',
+  '$all',
+  '$exists',
+  '$nearSphere',
+  '$regex',
+  '$options',
+  '$elemMatch',
+  '$text',
+  '$size',
+  '$and',
+  '$or',
 ]);
 
 export type Filter = Record<string, unknown>;

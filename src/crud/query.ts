@@ -92,11 +92,7 @@ function parseSort(raw: unknown): SortKey[] {
   });
 }
 
-function parseInteger(
-  raw: unknown,
-  name: string,
-  { min, max, fallback }: { min: number; max?: number; fallback: number },
-): number {
+function parseInteger(raw: unknown, name: string, { min, max, fallback }: { min: number; max?: number; fallback: number }): number {
   if (raw === undefined) return fallback;
   const text = single(raw, name);
   const value = Number(text);
@@ -127,11 +123,12 @@ function single(value: unknown, name: string): string {
 }
 
 function splitList(value: string): string[] {
-  return value.split(',').map((item) => item.trim()).filter(Boolean);
+  return value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
 }
 
 function badParam(name: string, problem: string): InvalidInputError {
-  return new InvalidInputError(`querystring/${name} ${problem}`, [
-    { path: ['querystring', name], message: problem },
-  ]);
+  return new InvalidInputError(`querystring/${name} ${problem}`, [{ path: ['querystring', name], message: problem }]);
 }

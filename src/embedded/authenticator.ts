@@ -82,7 +82,10 @@ export function createEmbeddedAuthenticator(options: EmbeddedAuthenticatorOption
   function recordFailure(row: CredentialRow): void {
     const failures = row.failed_logins + 1;
     if (failures >= options.maxAttempts) {
-      db.prepare('UPDATE identity_users SET failed_logins = 0, locked_until = ? WHERE id = ?').run(nowSeconds() + options.lockSeconds, row.id);
+      db.prepare('UPDATE identity_users SET failed_logins = 0, locked_until = ? WHERE id = ?').run(
+        nowSeconds() + options.lockSeconds,
+        row.id,
+      );
     } else {
       db.prepare('UPDATE identity_users SET failed_logins = ? WHERE id = ?').run(failures, row.id);
     }
@@ -109,10 +112,9 @@ export function createEmbeddedAuthenticator(options: EmbeddedAuthenticatorOption
         throw new UnauthorizedError(WRONG_CREDENTIALS);
       }
       if (!(await mayLogIn(row))) throw new UnauthorizedError(WRONG_CREDENTIALS);
-      db.prepare('UPDATE identity_users SET failed_logins = 0, locked_until = NULL, last_login = ?, logins_count = logins_count + 1 WHERE id = ?').run(
-        new Date().toISOString(),
-        row.id,
-      );
+      db.prepare(
+        'UPDATE identity_users SET failed_logins = 0, locked_until = NULL, last_login = ?, logins_count = logins_count + 1 WHERE id = ?',
+      ).run(new Date().toISOString(), row.id);
       return tokensFor(row, sessions.open(row.id, input.website));
     },
 
@@ -170,7 +172,15 @@ export function createEmbeddedAuthenticator(options: EmbeddedAuthenticatorOption
         authUserId,
         nowSeconds() + options.resetTicketTtl,
       );
-      await options.mailer.send(resetMail({ to: row.email, username: row.username ?? row.email, ticket, baseUrl: options.baseUrl, ttlSeconds: options.resetTicketTtl }));
+      await options.mailer.send(
+        resetMail({
+          to: row.email,
+          username: row.username ?? row.email,
+          ticket,
+          baseUrl: options.baseUrl,
+          ttlSeconds: options.resetTicketTtl,
+        }),
+      );
     },
 
     async resetPassword(ticket, password) {
@@ -178,7 +188,9 @@ export function createEmbeddedAuthenticator(options: EmbeddedAuthenticatorOption
       const hash = await hashPassword(password);
       const done = db.transaction(() => {
         const row = db
-          .prepare<[string, number], { auth_user_id: string }>('SELECT auth_user_id FROM reset_tickets WHERE ticket_hash = ? AND used_at IS NULL AND expires_at > ?')
+          .prepare<[string, number], { auth_user_id: string }>(
+            'SELECT auth_user_id FROM reset_tickets WHERE ticket_hash = ? AND used_at IS NULL AND expires_at > ?',
+          )
           .get(hashSecret(ticket), nowSeconds());
         if (!row) return undefined;
         db.prepare('UPDATE reset_tickets SET used_at = ? WHERE ticket_hash = ?').run(nowSeconds(), hashSecret(ticket));
@@ -189,7 +201,10 @@ export function createEmbeddedAuthenticator(options: EmbeddedAuthenticatorOption
         );
         return row.auth_user_id;
       })();
-      if (!done) throw new InvalidInputError('The reset link is invalid, expired or already used', [{ path: ['ticket'], message: 'invalid or expired' }]);
+      if (!done)
+        throw new InvalidInputError('The reset link is invalid, expired or already used', [
+          { path: ['ticket'], message: 'invalid or expired' },
+        ]);
       sessions.revokeUser(done);
     },
 

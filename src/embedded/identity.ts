@@ -30,7 +30,9 @@ export function createEmbeddedIdentityProvider(db: Db, sessions: Sessions): Iden
   const remove = db.prepare('DELETE FROM identity_users WHERE id = ?');
   // One statement for any number of ids: they arrive as a JSON array.
   // Rows as arrays (raw): a page of 100 users is read about a third faster than as keyed objects.
-  const selectMany = db.prepare<[string], IdentityRow>(`SELECT ${COLUMNS} FROM identity_users WHERE id IN (SELECT value FROM json_each(?))`).raw(true);
+  const selectMany = db
+    .prepare<[string], IdentityRow>(`SELECT ${COLUMNS} FROM identity_users WHERE id IN (SELECT value FROM json_each(?))`)
+    .raw(true);
 
   return {
     async createUser(user: NewIdentityUser) {
@@ -40,7 +42,14 @@ export function createEmbeddedIdentityProvider(db: Db, sessions: Sessions): Iden
       const hash = await hashPassword(user.password);
       const id = `ums|${newObjectId()}`;
       try {
-        insert.run({ id, username: user.username ?? null, email: user.email ?? null, blocked: user.blocked ? 1 : 0, hash, now: new Date().toISOString() });
+        insert.run({
+          id,
+          username: user.username ?? null,
+          email: user.email ?? null,
+          blocked: user.blocked ? 1 : 0,
+          hash,
+          now: new Date().toISOString(),
+        });
       } catch (error) {
         throw asConflict(error);
       }
@@ -54,7 +63,11 @@ export function createEmbeddedIdentityProvider(db: Db, sessions: Sessions): Iden
     async updateUser(id: string, changes: IdentityChanges) {
       const sets: string[] = [];
       const params: Record<string, unknown> = { id, now: new Date().toISOString() };
-      const columns = { username: changes.username, email: changes.email, blocked: changes.blocked === undefined ? undefined : Number(changes.blocked) };
+      const columns = {
+        username: changes.username,
+        email: changes.email,
+        blocked: changes.blocked === undefined ? undefined : Number(changes.blocked),
+      };
       for (const [column, value] of Object.entries(columns)) {
         if (value === undefined) continue;
         sets.push(`${column} = @${column}`);
@@ -77,7 +90,17 @@ export function createEmbeddedIdentityProvider(db: Db, sessions: Sessions): Iden
   };
 }
 
-function toIdentity([id, username, email, blocked, emailVerified, createdAt, updatedAt, lastLogin, loginsCount]: IdentityRow): IdentityUser {
+function toIdentity([
+  id,
+  username,
+  email,
+  blocked,
+  emailVerified,
+  createdAt,
+  updatedAt,
+  lastLogin,
+  loginsCount,
+]: IdentityRow): IdentityUser {
   return {
     id,
     username: username ?? undefined,

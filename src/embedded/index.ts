@@ -20,7 +20,10 @@ export function createEmbeddedDeps(config: Config, logger: Logger): Deps & { db:
   const db = openDatabase(config.EMBEDDED_DB_PATH);
   const users = createSqliteUserStore(db);
   const sessions = new Sessions(db, config.REFRESH_TOKEN_TTL);
-  const keys = new SigningKeys(db, { maxAgeSeconds: config.SIGNING_KEY_MAX_AGE_DAYS * 86_400, accessTokenTtlSeconds: config.ACCESS_TOKEN_TTL });
+  const keys = new SigningKeys(db, {
+    maxAgeSeconds: config.SIGNING_KEY_MAX_AGE_DAYS * 86_400,
+    accessTokenTtlSeconds: config.ACCESS_TOKEN_TTL,
+  });
   const outbox = config.SMTP_URL ? undefined : new Outbox(db, logger);
   const mailer: Mailer = config.SMTP_URL ? createSmtpMailer({ url: config.SMTP_URL, from: config.MAIL_FROM, logger }) : outbox!;
   const auth = createEmbeddedAuthenticator({

@@ -21,16 +21,27 @@ export class Outbox implements Mailer {
     const result = this.db
       .prepare('INSERT INTO outbox (recipient, subject, text, html, created_at) VALUES (?, ?, ?, ?, ?)')
       .run(mail.to, mail.subject, mail.text, mail.html ?? null, new Date().toISOString());
-    this.logger.info({ to: mail.to, subject: mail.subject, outboxId: Number(result.lastInsertRowid) }, 'mail kept in the outbox (no SMTP_URL)');
+    this.logger.info(
+      { to: mail.to, subject: mail.subject, outboxId: Number(result.lastInsertRowid) },
+      'mail kept in the outbox (no SMTP_URL)',
+    );
   }
 
   /** Newest first. */
   list({ limit, offset }: { limit: number; offset: number }): OutboxMail[] {
     return this.db
-      .prepare<[number, number], { seq: number; recipient: string; subject: string; text: string; html: string | null; created_at: string }>(
-        'SELECT * FROM outbox ORDER BY seq DESC LIMIT ? OFFSET ?',
-      )
+      .prepare<
+        [number, number],
+        { seq: number; recipient: string; subject: string; text: string; html: string | null; created_at: string }
+      >('SELECT * FROM outbox ORDER BY seq DESC LIMIT ? OFFSET ?')
       .all(limit, offset)
-      .map((row) => ({ id: row.seq, to: row.recipient, subject: row.subject, text: row.text, html: row.html ?? undefined, createdAt: row.created_at }));
+      .map((row) => ({
+        id: row.seq,
+        to: row.recipient,
+        subject: row.subject,
+        text: row.text,
+        html: row.html ?? undefined,
+        createdAt: row.created_at,
+      }));
   }
 }

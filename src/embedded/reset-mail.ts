@@ -7,7 +7,14 @@ export function resetMail(input: { to: string; username: string; ticket: string;
   return {
     to: input.to,
     subject: 'Set your password',
-    text: [`Hello ${input.username},`, '', 'Choose a new password by opening this link:', link, '', `The link works once and expires in ${minutes} minutes.`].join('\n'),
+    text: [
+      `Hello ${input.username},`,
+      '',
+      'Choose a new password by opening this link:',
+      link,
+      '',
+      `The link works once and expires in ${minutes} minutes.`,
+    ].join('\n'),
     html: `<p>Hello ${escapeHtml(input.username)},</p><p><a href="${escapeHtml(link)}">Choose a new password</a>.</p><p>The link works once and expires in ${minutes} minutes.</p>`,
   };
 }

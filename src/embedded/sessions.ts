@@ -36,25 +36,27 @@ export class Sessions {
   /** Uses a refresh token once and answers its session and the next token. */
   rotate(refreshToken: string): Session & { refreshToken: string } {
     const now = nowSeconds();
-    return this.db.transaction(() => {
-      const row = this.db
-        .prepare<[string], { session_id: string; expires_at: number; used_at: number | null }>(
-          'SELECT session_id, expires_at, used_at FROM refresh_tokens WHERE token_hash = ?',
-        )
-        .get(hashSecret(refreshToken));
-      if (!row) throw new UnauthorizedError('Invalid refresh token');
-      if (row.used_at !== null) {
-        this.revoke(row.session_id);
-        return undefined;
-      }
-      const session = this.active(row.session_id);
-      if (!session || row.expires_at <= now) throw new UnauthorizedError('Invalid refresh token');
-      this.db.prepare('UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ?').run(now, hashSecret(refreshToken));
-      const next = newSecret();
-      this.insertRefreshToken(session.id, next, now);
-      this.db.prepare('UPDATE sessions SET expires_at = ? WHERE id = ?').run(now + this.ttlSeconds, session.id);
-      return { ...session, refreshToken: next };
-    })() ?? reused();
+    return (
+      this.db.transaction(() => {
+        const row = this.db
+          .prepare<[string], { session_id: string; expires_at: number; used_at: number | null }>(
+            'SELECT session_id, expires_at, used_at FROM refresh_tokens WHERE token_hash = ?',
+          )
+          .get(hashSecret(refreshToken));
+        if (!row) throw new UnauthorizedError('Invalid refresh token');
+        if (row.used_at !== null) {
+          this.revoke(row.session_id);
+          return undefined;
+        }
+        const session = this.active(row.session_id);
+        if (!session || row.expires_at <= now) throw new UnauthorizedError('Invalid refresh token');
+        this.db.prepare('UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ?').run(now, hashSecret(refreshToken));
+        const next = newSecret();
+        this.insertRefreshToken(session.id, next, now);
+        this.db.prepare('UPDATE sessions SET expires_at = ? WHERE id = ?').run(now + this.ttlSeconds, session.id);
+        return { ...session, refreshToken: next };
+      })() ?? reused()
+    );
   }
 
   /** The session when it is neither revoked nor expired. */

@@ -40,9 +40,7 @@ export class SigningKeys {
     if (this.signing && now - this.signing.checkedAt < RECHECK_SECONDS && now - this.signing.createdAt < this.options.maxAgeSeconds) {
       return this.signing;
     }
-    const row = this.db
-      .prepare<[], KeyRow>('SELECT * FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC LIMIT 1')
-      .get();
+    const row = this.db.prepare<[], KeyRow>('SELECT * FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC LIMIT 1').get();
     if (row && now - row.created_at < this.options.maxAgeSeconds) {
       const reuse = this.signing?.kid === row.kid ? this.signing.key : await importJWK(JSON.parse(row.private_jwk) as JWK, ALGORITHM);
       this.signing = { kid: row.kid, key: reuse, createdAt: row.created_at, checkedAt: now };
@@ -73,7 +71,9 @@ export class SigningKeys {
   jwks(): JSONWebKeySet {
     const oldest = nowSeconds() - this.options.accessTokenTtlSeconds;
     const rows = this.db
-      .prepare<[number], { public_jwk: string }>('SELECT public_jwk FROM signing_keys WHERE retired_at IS NULL OR retired_at > ? ORDER BY created_at DESC')
+      .prepare<[number], { public_jwk: string }>(
+        'SELECT public_jwk FROM signing_keys WHERE retired_at IS NULL OR retired_at > ? ORDER BY created_at DESC',
+      )
       .all(oldest);
     return { keys: rows.map((row) => JSON.parse(row.public_jwk) as JWK) };
   }

@@ -52,7 +52,10 @@ export function sortExpression(field: string): string {
 
 /** `json_extract(doc, '$."a"."b"')`; field names are checked against [A-Za-z0-9_-] before. */
 export function jsonPath(field: string): string {
-  const path = field.split('.').map((segment) => `"${segment}"`).join('.');
+  const path = field
+    .split('.')
+    .map((segment) => `"${segment}"`)
+    .join('.');
   return `json_extract(doc, '$.${path}')`;
 }
 

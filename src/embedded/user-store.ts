@@ -52,7 +52,9 @@ export function createSqliteUserStore(db: Db): UserStore {
       sql += ' LIMIT ? OFFSET ?';
       params.push(query.limit, query.skip ?? 0);
     }
-    const docs = prepared(sql).all(...params).map(toDoc);
+    const docs = prepared(sql)
+      .all(...params)
+      .map(toDoc);
     if (!residual) return docs;
     const matching = filterDocs(docs, residual);
     const start = query.skip ?? 0;
@@ -110,20 +112,28 @@ export function createSqliteUserStore(db: Db): UserStore {
       return write(undefined, created, true);
     },
     async patch(id: string, expr: UpdateExpr, options: ByIdOptions, scope: CallScope) {
-      return db.transaction(() => {
-        const row = getRow(id, options.states);
-        if (!row) return undefined;
-        const doc = toDoc(row);
-        applyUpdate(doc, expr as Parameters<typeof applyUpdate>[1], undefined, undefined, { cloneMode: 'deep' });
-        const normalised = JSON.parse(JSON.stringify(doc)) as UserDoc;
-        return write(row, { ...normalised, _id: row.id, __STATE__: row.state, updaterId: scope.actorId, updatedAt: new Date().toISOString() }, false);
-      }).immediate();
+      return db
+        .transaction(() => {
+          const row = getRow(id, options.states);
+          if (!row) return undefined;
+          const doc = toDoc(row);
+          applyUpdate(doc, expr as Parameters<typeof applyUpdate>[1], undefined, undefined, { cloneMode: 'deep' });
+          const normalised = JSON.parse(JSON.stringify(doc)) as UserDoc;
+          return write(
+            row,
+            { ...normalised, _id: row.id, __STATE__: row.state, updaterId: scope.actorId, updatedAt: new Date().toISOString() },
+            false,
+          );
+        })
+        .immediate();
     },
     async delete(id: string, options: ByIdOptions) {
-      return db.transaction(() => {
-        if (!getRow(id, options.states)) return false;
-        return deleteById.run(id).changes > 0;
-      }).immediate();
+      return db
+        .transaction(() => {
+          if (!getRow(id, options.states)) return false;
+          return deleteById.run(id).changes > 0;
+        })
+        .immediate();
     },
     async setState(id: string, stateTo: State, scope: CallScope) {
       db.transaction(() => {

@@ -5,9 +5,7 @@ import { type FieldIssue, InvalidInputError } from '../errors.js';
 /** Fields no client may write: set by the service or by the profile store. */
 export const SERVICE_FIELDS = ['expirationId', '_id', '__STATE__', 'createdAt', 'updatedAt', 'creatorId', 'updaterId'];
 
-const futureDate = z.iso
-  .datetime({ offset: true })
-  .refine((value) => Date.parse(value) > Date.now(), 'must be in the future');
+const futureDate = z.iso.datetime({ offset: true }).refine((value) => Date.parse(value) > Date.now(), 'must be in the future');
 
 const standardFields = {
   userGroup: z.string().min(1),
@@ -48,9 +46,7 @@ export type RegisterBody = z.infer<typeof RegisterBody>;
 const UserState = z.enum(STATES);
 
 /** `POST /users/state`: the CRUD's bulk state body. */
-export const StateChangesBody = z
-  .array(z.object({ filter: z.record(z.string(), z.unknown()), stateTo: UserState }))
-  .min(1);
+export const StateChangesBody = z.array(z.object({ filter: z.record(z.string(), z.unknown()), stateTo: UserState })).min(1);
 export type StateChangesBody = z.infer<typeof StateChangesBody>;
 
 /** `"true"` / `"false"` query flags. */

@@ -46,7 +46,8 @@ export async function transitionUser(ctx: Context, user: UserDoc, stateTo: State
   try {
     await users.setState(user._id, stateTo, ctx.scope);
   } catch (error) {
-    if (blocked !== wasBlocked) await compensate(ctx, `restore blocked=${wasBlocked} on ${authUserId}`, () => setBlocked(ctx, authUserId, wasBlocked));
+    if (blocked !== wasBlocked)
+      await compensate(ctx, `restore blocked=${wasBlocked} on ${authUserId}`, () => setBlocked(ctx, authUserId, wasBlocked));
     throw error;
   }
 }

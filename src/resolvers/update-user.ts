@@ -54,7 +54,8 @@ export function toUpdateExpr(body: unknown): UpdateExpr {
       throw new InvalidInputError(`body/${key} is not a supported update operator`, [{ path: ['body', key], message: 'unknown operator' }]);
     }
     const fields = body[key];
-    if (!isPlainObject(fields)) throw new InvalidInputError(`body/${key} must be object`, [{ path: ['body', key], message: 'must be object' }]);
+    if (!isPlainObject(fields))
+      throw new InvalidInputError(`body/${key} must be object`, [{ path: ['body', key], message: 'must be object' }]);
     expr[key as (typeof OPERATORS)[number]] = fields;
   }
   for (const [operator, fields] of Object.entries(expr)) {
@@ -75,7 +76,9 @@ function preview(current: UserDoc, expr: UpdateExpr): UserDoc {
   } catch (error) {
     throw new InvalidInputError(`body cannot be applied: ${(error as Error).message}`);
   }
-  const changed = Object.fromEntries(Object.entries(next).filter(([field, value]) => field in StandardFields.shape && value !== current[field]));
+  const changed = Object.fromEntries(
+    Object.entries(next).filter(([field, value]) => field in StandardFields.shape && value !== current[field]),
+  );
   parseInput(StandardFields.partial(), changed, 'body');
   return JSON.parse(JSON.stringify(next)) as UserDoc;
 }

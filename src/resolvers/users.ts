@@ -125,7 +125,9 @@ export async function requireGroup(ctx: Context, userGroup: unknown): Promise<Gr
   }
   const group = await during('reading the user group', () => ctx.deps.groups.getGroup(userGroup));
   if (!group) {
-    throw new InvalidInputError(`userGroup "${userGroup}" does not exist`, [{ path: ['body', 'userGroup'], message: 'unknown user group' }]);
+    throw new InvalidInputError(`userGroup "${userGroup}" does not exist`, [
+      { path: ['body', 'userGroup'], message: 'unknown user group' },
+    ]);
   }
   return group;
 }

@@ -19,23 +19,38 @@ export const authRoutes: Route[] = [
     method: 'post',
     path: '/oauth/token',
     status: 200,
+    access: 'public',
     handle: async (ctx, request) => (await login(ctx, body(LoginBody, request))).tokens,
   },
-  { method: 'post', path: '/refreshtoken', status: 200, handle: (ctx, request) => refresh(ctx, body(RefreshBody, request)) },
-  { method: 'get', path: '/userinfo', status: 200, handle: (ctx) => userinfo(ctx) },
-  { method: 'post', path: '/users/change-password', status: 204, handle: (ctx, request) => requestPasswordChange(ctx, body(ChangePasswordBody, request)) },
-  { method: 'post', path: '/logout', status: 204, handle: (ctx) => logout(ctx) },
-  { method: 'get', path: '/.well-known/jwks.json', status: 200, handle: (ctx) => jwks(ctx) },
+  {
+    method: 'post',
+    path: '/refreshtoken',
+    status: 200,
+    access: 'public',
+    handle: (ctx, request) => refresh(ctx, body(RefreshBody, request)),
+  },
+  { method: 'get', path: '/userinfo', status: 200, access: 'authenticated', handle: (ctx) => userinfo(ctx) },
+  {
+    method: 'post',
+    path: '/users/change-password',
+    status: 204,
+    access: 'authenticated',
+    handle: (ctx, request) => requestPasswordChange(ctx, body(ChangePasswordBody, request)),
+  },
+  { method: 'post', path: '/logout', status: 204, access: 'authenticated', handle: (ctx) => logout(ctx) },
+  { method: 'get', path: '/.well-known/jwks.json', status: 200, access: 'public', handle: (ctx) => jwks(ctx) },
   {
     method: 'get',
     path: '/password-reset',
     status: 200,
+    access: 'public',
     handle: async (_ctx, request) => resetForm(parseInput(ResetQuery, request.query, 'querystring').ticket),
   },
   {
     method: 'post',
     path: '/password-reset',
     status: 204,
+    access: 'public',
     handle: async (ctx, request) => {
       const input = body(ResetBody, request);
       if (!request.form) return resetPassword(ctx, input);

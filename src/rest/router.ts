@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { cookieJar } from '../cookies.js';
+import { requireAdmin, requireAuthenticated } from '../resolvers/access.js';
 import { createContext, type Deps } from '../context.js';
 import { DomainError, TooManyRequestsError } from '../errors.js';
 import type { CrudQuery } from '../crud/query.js';
@@ -14,6 +15,8 @@ export function createRestRouter(deps: Deps): Router {
     router[route.method](route.path, async (req: Request, res: Response, next: NextFunction) => {
       try {
         const ctx = createContext({ headers: req.headers, ip: req.ip, cookies: cookieJar(res, deps) }, deps);
+        if (route.access === 'admin') await requireAdmin(ctx);
+        if (route.access === 'authenticated') await requireAuthenticated(ctx);
         const result = await route.handle(ctx, {
           params: req.params as Record<string, string>,
           query: req.query as CrudQuery,

@@ -30,6 +30,8 @@ export interface Route {
   method: 'get' | 'post' | 'patch' | 'delete';
   path: string;
   status: 200 | 201 | 202 | 204;
+  /** Checked before the request is even parsed (so a stranger learns nothing from a 400). */
+  access: 'public' | 'authenticated' | 'admin';
   handle: (ctx: Context, request: RestRequest) => Promise<unknown>;
 }
 
@@ -45,30 +47,57 @@ export const userRoutes: Route[] = [
     method: 'post',
     path: '/users/',
     status: 200,
+    access: 'admin',
     handle: (ctx, request) => createUser(ctx, body(CreateUserBody, request), query(CreateUserQuery, request)),
   },
-  { method: 'post', path: '/users/with-id', status: 200, handle: (ctx, request) => createUserWithId(ctx, body(CreateUserWithIdBody, request)) },
+  {
+    method: 'post',
+    path: '/users/with-id',
+    status: 200,
+    access: 'admin',
+    handle: (ctx, request) => createUserWithId(ctx, body(CreateUserWithIdBody, request)),
+  },
   {
     method: 'post',
     path: '/users/register',
     status: 204,
+    access: 'admin',
     handle: (ctx, request) => registerUser(ctx, body(RegisterBody, request), query(SendEmailQuery, request)),
   },
-  { method: 'post', path: '/users/state', status: 200, handle: (ctx, request) => changeUsersState(ctx, body(StateChangesBody, request)) },
-  { method: 'get', path: '/users/', status: 200, handle: (ctx, request) => listUsers(ctx, request.query) },
-  { method: 'get', path: '/users/count', status: 200, handle: (ctx, request) => countUsers(ctx, request.query) },
+  {
+    method: 'post',
+    path: '/users/state',
+    status: 200,
+    access: 'admin',
+    handle: (ctx, request) => changeUsersState(ctx, body(StateChangesBody, request)),
+  },
+  { method: 'get', path: '/users/', status: 200, access: 'admin', handle: (ctx, request) => listUsers(ctx, request.query) },
+  { method: 'get', path: '/users/count', status: 200, access: 'admin', handle: (ctx, request) => countUsers(ctx, request.query) },
   {
     method: 'get',
     path: '/users/:id',
     status: 200,
+    access: 'admin',
     handle: (ctx, request) => {
       const { _st } = query(StatesQuery, request);
       return getUser(ctx, request.params.id!, _st ? parseStates(_st) : undefined);
     },
   },
-  { method: 'patch', path: '/users/:id', status: 200, handle: (ctx, request) => updateUser(ctx, request.params.id!, request.body) },
-  { method: 'delete', path: '/users/:id', status: 204, handle: (ctx, request) => deleteUser(ctx, request.params.id!) },
-  { method: 'post', path: '/users/:id/soft-delete', status: 204, handle: (ctx, request) => softDeleteUser(ctx, request.params.id!) },
+  {
+    method: 'patch',
+    path: '/users/:id',
+    status: 200,
+    access: 'admin',
+    handle: (ctx, request) => updateUser(ctx, request.params.id!, request.body),
+  },
+  { method: 'delete', path: '/users/:id', status: 204, access: 'admin', handle: (ctx, request) => deleteUser(ctx, request.params.id!) },
+  {
+    method: 'post',
+    path: '/users/:id/soft-delete',
+    status: 204,
+    access: 'admin',
+    handle: (ctx, request) => softDeleteUser(ctx, request.params.id!),
+  },
 ];
 
 /** Every REST path the service serves. */

@@ -10,7 +10,12 @@ import { builder } from './builder.js';
 import { ErrorInterface, MUTATION_ERRORS } from './errors.js';
 import { UserRef } from './user.js';
 
-builder.objectType(UnauthorizedError, { name: 'UnauthorizedError', interfaces: [ErrorInterface], isTypeOf: (value) => value instanceof UnauthorizedError, fields: () => ({}) });
+builder.objectType(UnauthorizedError, {
+  name: 'UnauthorizedError',
+  interfaces: [ErrorInterface],
+  isTypeOf: (value) => value instanceof UnauthorizedError,
+  fields: () => ({}),
+});
 builder.objectType(TooManyRequestsError, {
   name: 'TooManyRequestsError',
   interfaces: [ErrorInterface],
@@ -39,7 +44,11 @@ const MeRef = builder.objectRef<Me>('Me').implement({
   fields: (t) => ({
     authUserId: t.string({ nullable: true, resolve: (me) => (typeof me.claims.sub === 'string' ? me.claims.sub : null) }),
     admin: t.exposeBoolean('admin'),
-    userinfo: t.field({ type: 'JSONObject', description: 'Identity claims merged with the profile (USERINFO_ADDITIONAL_PROPERTIES).', resolve: (me) => me.claims }),
+    userinfo: t.field({
+      type: 'JSONObject',
+      description: 'Identity claims merged with the profile (USERINFO_ADDITIONAL_PROPERTIES).',
+      resolve: (me) => me.claims,
+    }),
     user: t.field({
       type: UserRef,
       nullable: true,

@@ -16,8 +16,18 @@ const FieldIssueRef = builder.objectRef<FieldIssue>('FieldIssue').implement({
   }),
 });
 
-builder.objectType(NotFoundError, { name: 'NotFoundError', interfaces: [ErrorInterface], isTypeOf: (value) => value instanceof NotFoundError, fields: () => ({}) });
-builder.objectType(ConflictError, { name: 'ConflictError', interfaces: [ErrorInterface], isTypeOf: (value) => value instanceof ConflictError, fields: () => ({}) });
+builder.objectType(NotFoundError, {
+  name: 'NotFoundError',
+  interfaces: [ErrorInterface],
+  isTypeOf: (value) => value instanceof NotFoundError,
+  fields: () => ({}),
+});
+builder.objectType(ConflictError, {
+  name: 'ConflictError',
+  interfaces: [ErrorInterface],
+  isTypeOf: (value) => value instanceof ConflictError,
+  fields: () => ({}),
+});
 builder.objectType(TransitionError, {
   name: 'TransitionNotAllowedError',
   interfaces: [ErrorInterface],

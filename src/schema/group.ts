@@ -39,7 +39,8 @@ builder.mutationFields((t) => ({
     description: 'Creates or replaces a user group; its crudSchema must be a valid JSON Schema.',
     errors: { types: MUTATION_ERRORS },
     args: { input: t.arg({ type: UserGroupInput, required: true }) },
-    resolve: (_root, args, ctx) => saveGroup(ctx, { ...args.input, authUserCreationDisabled: args.input.authUserCreationDisabled ?? false }),
+    resolve: (_root, args, ctx) =>
+      saveGroup(ctx, { ...args.input, authUserCreationDisabled: args.input.authUserCreationDisabled ?? false }),
   }),
   deleteUserGroup: t.boolean({
     errors: { types: MUTATION_ERRORS },

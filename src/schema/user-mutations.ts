@@ -75,9 +75,17 @@ builder.mutationFields((t) => ({
     type: UserRef,
     description: 'Creates the identity user of a profile-only user.',
     errors: { types: MUTATION_ERRORS },
-    args: { id: t.arg.id({ required: true }), password: t.arg.string({ required: false }), sendResetPwdEmail: t.arg.boolean({ required: false }) },
+    args: {
+      id: t.arg.id({ required: true }),
+      password: t.arg.string({ required: false }),
+      sendResetPwdEmail: t.arg.boolean({ required: false }),
+    },
     resolve: async (_root, args, ctx) => {
-      await registerUser(ctx, { _id: String(args.id), password: args.password ?? undefined }, { sendResetPwdEmail: args.sendResetPwdEmail ?? undefined });
+      await registerUser(
+        ctx,
+        { _id: String(args.id), password: args.password ?? undefined },
+        { sendResetPwdEmail: args.sendResetPwdEmail ?? undefined },
+      );
       return getUser(ctx, String(args.id));
     },
   }),

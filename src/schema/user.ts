@@ -73,7 +73,10 @@ const PageInfoRef = builder.objectRef<UserPage>('PageInfo').implement({
     }),
     hasPreviousPage: t.boolean({ resolve: (page) => page.offset > 0 }),
     startCursor: t.string({ nullable: true, resolve: (page) => (page.users.length > 0 ? toCursor(page.offset) : null) }),
-    endCursor: t.string({ nullable: true, resolve: (page) => (page.users.length > 0 ? toCursor(page.offset + page.users.length - 1) : null) }),
+    endCursor: t.string({
+      nullable: true,
+      resolve: (page) => (page.users.length > 0 ? toCursor(page.offset + page.users.length - 1) : null),
+    }),
   }),
 });
 
@@ -96,7 +99,8 @@ const UserConnectionRef = builder.objectRef<UserPage>('UserConnection').implemen
 builder.queryFields((t) => ({
   users: t.field({
     type: UserConnectionRef,
-    description: 'A page of users. `filter` is a CRUD `_q` filter (same operator allow-list); sort keys are field names, `-field` descending.',
+    description:
+      'A page of users. `filter` is a CRUD `_q` filter (same operator allow-list); sort keys are field names, `-field` descending.',
     args: {
       filter: t.arg({ type: 'JSONObject', required: false }),
       states: t.arg({ type: [UserStateEnum], required: false, description: 'Default: PUBLIC.' }),
@@ -109,7 +113,12 @@ builder.queryFields((t) => ({
       const first = args.first ?? 25;
       const offset = args.after ? fromCursor(args.after) + 1 : (args.offset ?? 0);
       const query = toCrudQuery(args.filter, args.states);
-      const users = (await listUsers(ctx, { ...query, ...(args.sort?.length ? { _s: args.sort.join(',') } : {}), _l: String(first), _sk: String(offset) })) as UserDoc[];
+      const users = (await listUsers(ctx, {
+        ...query,
+        ...(args.sort?.length ? { _s: args.sort.join(',') } : {}),
+        _l: String(first),
+        _sk: String(offset),
+      })) as UserDoc[];
       return { users, first, offset, count: memo(() => countUsers(ctx, query)) };
     },
   }),
@@ -126,7 +135,10 @@ builder.queryFields((t) => ({
   }),
 }));
 
-function toCrudQuery(filter: Record<string, unknown> | null | undefined, states: readonly State[] | null | undefined): Record<string, string> {
+function toCrudQuery(
+  filter: Record<string, unknown> | null | undefined,
+  states: readonly State[] | null | undefined,
+): Record<string, string> {
   const query: Record<string, string> = {};
   if (filter) query._q = JSON.stringify(filter);
   if (states?.length) query._st = states.join(',');

@@ -12,9 +12,18 @@ export interface TestService {
   deps: Deps;
   close: () => Promise<void>;
   /** fetch relative to the service, JSON in and out, as an administrator (the test API key); a header set to '' is not sent. */
-  call: (method: string, path: string, body?: unknown, headers?: Record<string, string>) => Promise<{ status: number; body: any; headers: Headers }>;
+  call: (
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ) => Promise<{ status: number; body: any; headers: Headers }>;
   /** A GraphQL request; answers `{data, errors}`. */
-  graphql: (query: string, variables?: Record<string, unknown>, headers?: Record<string, string>) => Promise<{ data?: any; errors?: any[] }>;
+  graphql: (
+    query: string,
+    variables?: Record<string, unknown>,
+    headers?: Record<string, string>,
+  ) => Promise<{ data?: any; errors?: any[] }>;
 }
 
 export const TEST_API_KEY = 'test-api-key-0123456789';
@@ -27,7 +36,13 @@ export interface ServiceOptions {
 
 /** The real app on embedded adapters (in-memory SQLite), listening on 127.0.0.1. */
 export async function startService(options: ServiceOptions = {}): Promise<TestService> {
-  const config = loadConfig({ EMBEDDED_DB_PATH: ':memory:', LOG_LEVEL: 'silent', API_KEYS: TEST_API_KEY, COOKIE_SECURE: 'false', ...options.env });
+  const config = loadConfig({
+    EMBEDDED_DB_PATH: ':memory:',
+    LOG_LEVEL: 'silent',
+    API_KEYS: TEST_API_KEY,
+    COOKIE_SECURE: 'false',
+    ...options.env,
+  });
   const base = createEmbeddedDeps(config, pino({ level: 'silent' }));
   const deps: Deps = { ...base, ...options.wrap?.(base) };
   const server: Server = await new Promise((resolve) => {

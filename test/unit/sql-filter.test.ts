@@ -15,7 +15,12 @@ beforeAll(async () => {
   store = createSqliteUserStore(openDatabase(':memory:'));
   const groups = ['a', 'b', 'c'];
   for (let index = 0; index < 60; index += 1) {
-    const doc: Record<string, unknown> = { userGroup: groups[index % 3], name: `n${index % 7}`, age: index % 10, tags: index % 4 ? ['x', `t${index % 3}`] : [] };
+    const doc: Record<string, unknown> = {
+      userGroup: groups[index % 3],
+      name: `n${index % 7}`,
+      age: index % 10,
+      tags: index % 4 ? ['x', `t${index % 3}`] : [],
+    };
     if (index % 5) doc.username = `user${index}`;
     if (index % 6) doc.email = `e${index}@x.io`;
     if (index % 9 === 0) doc.age = String(index % 10);
@@ -48,11 +53,14 @@ const FILTERS: Filter[] = [
 ];
 
 describe('SQL translation of CRUD filters', () => {
-  it.each(FILTERS.map((filter) => [JSON.stringify(filter), filter] as const))('%s gives the same users as MongoDB semantics', async (_name, filter) => {
-    const expected = docs.filter((doc) => new Query(filter).test(doc)).map((doc) => doc._id);
-    const actual = (await store.find(filter, { states: ALL_STATES })).map((doc) => doc._id);
-    expect(actual).toEqual(expected);
-  });
+  it.each(FILTERS.map((filter) => [JSON.stringify(filter), filter] as const))(
+    '%s gives the same users as MongoDB semantics',
+    async (_name, filter) => {
+      const expected = docs.filter((doc) => new Query(filter).test(doc)).map((doc) => doc._id);
+      const actual = (await store.find(filter, { states: ALL_STATES })).map((doc) => doc._id);
+      expect(actual).toEqual(expected);
+    },
+  );
 
   it('answers common filters entirely in SQL', () => {
     expect(splitFilter({ userGroup: 'a', username: { $in: ['x'] } }).residual).toBeUndefined();

@@ -16,7 +16,9 @@ describe('CRUD state machine', () => {
         }
       }).map((to) => `${from}>${to}`),
     );
-    expect(allowed.sort()).toEqual(['DELETED>TRASH', 'DRAFT>PUBLIC', 'DRAFT>TRASH', 'PUBLIC>DRAFT', 'PUBLIC>TRASH', 'TRASH>DELETED', 'TRASH>DRAFT'].sort());
+    expect(allowed.sort()).toEqual(
+      ['DELETED>TRASH', 'DRAFT>PUBLIC', 'DRAFT>TRASH', 'PUBLIC>DRAFT', 'PUBLIC>TRASH', 'TRASH>DELETED', 'TRASH>DRAFT'].sort(),
+    );
   });
 
   it('knows the bulk route sources and the soft-delete path', () => {

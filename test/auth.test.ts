@@ -1,0 +1,184 @@
+import { createLocalJWKSet, decodeJwt, jwtVerify } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seedGroups, startService, type TestService } from './helpers/service.js';
+
+let service: TestService;
+const PASSWORD = 'Correct-horse-9';
+let counter = 0;
+
+beforeAll(async () => {
+  service = await startService({ env: { RANDOM_PWD_GEN: 'false', WEBSITE_CLIENT_TYPES: 'backoffice', ACCESS_TOKEN_TTL: '2' } });
+  await seedGroups(service);
+});
+afterAll(() => service.close());
+
+async function newUser(extra: Record<string, unknown> = {}) {
+  counter += 1;
+  const username = `auth${counter}`;
+  const res = await service.call('POST', '/users/?sendResetPwdEmail=false', {
+    userGroup: 'customer',
+    username,
+    email: `${username}@example.com`,
+    name: 'A',
+    password: PASSWORD,
+    ...extra,
+  });
+  expect(res.status).toBe(200);
+  return (await service.call('GET', `/users/${res.body._id}`)).body;
+}
+
+const anonymous = { 'x-api-key': '' };
+const bearer = (token: string) => ({ ...anonymous, authorization: `Bearer ${token}` });
+
+async function login(username: string, password = PASSWORD, headers: Record<string, string> = {}) {
+  return service.call('POST', '/oauth/token', { username, password }, { ...anonymous, ...headers });
+}
+
+describe('POST /oauth/token', () => {
+  it('answers tokens for a username or an e-mail, signed with a key of the JWKS', async () => {
+    const user = await newUser();
+    const res = await login(user.username);
+    expect(res.status).toBe(200);
+    expect(Object.keys(res.body).sort()).toEqual(['accessToken', 'expireAt', 'refreshToken']);
+    const claims = decodeJwt(res.body.accessToken);
+    expect(claims).toMatchObject({
+      sub: user.authUserId,
+      userGroup: 'customer',
+      username: user.username,
+      iss: service.deps.config.UMS_BASE_URL,
+    });
+    expect(res.body.expireAt).toBe(claims.exp);
+    expect(claims.exp! - claims.iat!).toBe(2);
+
+    const jwks = (await service.call('GET', '/.well-known/jwks.json', undefined, anonymous)).body;
+    expect(jwks.keys[0]).toMatchObject({ kty: 'OKP', crv: 'Ed25519', alg: 'EdDSA', use: 'sig' });
+    expect(jwks.keys[0]).not.toHaveProperty('d');
+    await expect(jwtVerify(res.body.accessToken, createLocalJWKSet(jwks))).resolves.toBeDefined();
+
+    expect((await login(user.email)).status).toBe(200);
+  });
+
+  it('answers the same 401 for a wrong password, an unknown user and a blocked user', async () => {
+    const user = await newUser();
+    const blocked = await newUser({ blocked: true });
+    const answers = [await login(user.username, 'Wrong-password-1'), await login('nobody-at-all'), await login(blocked.username)];
+    for (const res of answers) {
+      expect(res.status).toBe(401);
+      expect(res.body).toEqual({ statusCode: 401, error: 'Unauthorized', message: 'Wrong username or password' });
+    }
+  });
+
+  it('takes comparable time for an unknown user and a wrong password', async () => {
+    const user = await newUser();
+    const time = async (username: string) => {
+      const start = performance.now();
+      await login(username, 'Wrong-password-1');
+      return performance.now() - start;
+    };
+    const known: number[] = [];
+    const unknown: number[] = [];
+    for (let round = 0; round < 4; round += 1) {
+      known.push(await time(user.username));
+      unknown.push(await time(`ghost-${round}`));
+    }
+    const median = (values: number[]) => values.sort((a, b) => a - b)[values.length >> 1]!;
+    expect(median(unknown) / median(known)).toBeGreaterThan(0.5);
+    expect(median(unknown) / median(known)).toBeLessThan(2);
+  });
+
+  it('refuses users whose profile is DRAFT, TRASH or DELETED', async () => {
+    const user = await newUser();
+    await service.call('POST', '/users/state', [{ filter: { _id: user._id }, stateTo: 'DRAFT' }]);
+    expect((await login(user.username)).status).toBe(401);
+    await service.call('POST', '/users/state', [{ filter: { _id: user._id }, stateTo: 'PUBLIC' }]);
+    expect((await login(user.username)).status).toBe(200);
+  });
+
+  it('gives a website client only an HttpOnly sid cookie and an empty body', async () => {
+    const user = await newUser();
+    const res = await login(user.username, PASSWORD, { 'client-type': 'backoffice' });
+    expect(res.status).toBe(200);
+    expect(res.body).toBeUndefined();
+    const cookie = res.headers.get('set-cookie')!;
+    expect(cookie).toMatch(/^sid=[\w-]{40,};/);
+    expect(cookie).toContain('HttpOnly');
+    expect(cookie).toContain('SameSite=Lax');
+    const sid = cookie.split(';')[0]!;
+    const info = await service.call('GET', '/userinfo', undefined, { ...anonymous, cookie: sid });
+    expect(info.status).toBe(200);
+    expect(info.body.sub).toBe(user.authUserId);
+
+    expect((await service.call('POST', '/logout', undefined, { ...anonymous, cookie: sid })).status).toBe(204);
+    expect((await service.call('GET', '/userinfo', undefined, { ...anonymous, cookie: sid })).status).toBe(401);
+  });
+
+  it('answers 400 for a malformed body', async () => {
+    expect((await service.call('POST', '/oauth/token', { username: 'x' }, anonymous)).status).toBe(400);
+  });
+});
+
+describe('POST /refreshtoken', () => {
+  it('rotates the pair, works with an expired access token, and detects reuse', async () => {
+    const user = await newUser();
+    const first = (await login(user.username)).body;
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    expect((await service.call('GET', '/userinfo', undefined, bearer(first.accessToken))).status).toBe(401);
+
+    const second = await service.call('POST', '/refreshtoken', { refreshToken: first.refreshToken }, bearer(first.accessToken));
+    expect(second.status).toBe(200);
+    expect(second.body.refreshToken).not.toBe(first.refreshToken);
+    expect((await service.call('GET', '/userinfo', undefined, bearer(second.body.accessToken))).status).toBe(200);
+
+    const reused = await service.call('POST', '/refreshtoken', { refreshToken: first.refreshToken }, bearer(first.accessToken));
+    expect(reused.status).toBe(401);
+    // Reuse revoked the whole session: the newest refresh token and its access token stop working too.
+    expect(
+      (await service.call('POST', '/refreshtoken', { refreshToken: second.body.refreshToken }, bearer(second.body.accessToken))).status,
+    ).toBe(401);
+    expect((await service.call('GET', '/userinfo', undefined, bearer(second.body.accessToken))).status).toBe(401);
+  });
+
+  it('needs the access token of the same user', async () => {
+    const a = (await login((await newUser()).username)).body;
+    const b = (await login((await newUser()).username)).body;
+    expect((await service.call('POST', '/refreshtoken', { refreshToken: a.refreshToken }, bearer(b.accessToken))).status).toBe(401);
+    expect((await service.call('POST', '/refreshtoken', { refreshToken: a.refreshToken }, anonymous)).status).toBe(401);
+    expect((await service.call('POST', '/refreshtoken', { refreshToken: 'made-up' }, bearer(b.accessToken))).status).toBe(401);
+  });
+
+  it('stops working once the user is blocked', async () => {
+    const user = await newUser();
+    const tokens = (await login(user.username)).body;
+    await service.call('PATCH', `/users/${user._id}`, { $set: { blocked: true } });
+    expect((await service.call('POST', '/refreshtoken', { refreshToken: tokens.refreshToken }, bearer(tokens.accessToken))).status).toBe(
+      401,
+    );
+  });
+});
+
+describe('POST /logout', () => {
+  it('ends the session: its access and refresh tokens stop working', async () => {
+    const tokens = (await login((await newUser()).username)).body;
+    expect((await service.call('POST', '/logout', undefined, bearer(tokens.accessToken))).status).toBe(204);
+    expect((await service.call('GET', '/userinfo', undefined, bearer(tokens.accessToken))).status).toBe(401);
+    expect((await service.call('POST', '/refreshtoken', { refreshToken: tokens.refreshToken }, bearer(tokens.accessToken))).status).toBe(
+      401,
+    );
+    expect((await service.call('POST', '/logout', undefined, anonymous)).status).toBe(401);
+  });
+});
+
+describe('signing keys', () => {
+  it('keeps tokens signed with a rotated key valid and publishes both keys', async () => {
+    const tokens = (await login((await newUser()).username)).body;
+    await (service.deps as unknown as { keys: { rotate(): Promise<unknown> } }).keys.rotate();
+    expect((await service.call('GET', '/userinfo', undefined, bearer(tokens.accessToken))).status).toBe(200);
+    const fresh = (await login((await newUser()).username)).body;
+    const kids = (await service.call('GET', '/.well-known/jwks.json', undefined, anonymous)).body.keys.map(
+      (key: { kid: string }) => key.kid,
+    );
+    expect(kids).toHaveLength(2);
+    const header = (token: string) => JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()).kid;
+    expect(kids).toEqual(expect.arrayContaining([header(tokens.accessToken), header(fresh.accessToken)]));
+  });
+});

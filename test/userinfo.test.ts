@@ -1,0 +1,96 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { seedGroups, startService, type TestService } from './helpers/service.js';
+
+const PASSWORD = 'Correct-horse-9';
+const anonymous = { 'x-api-key': '' };
+let service: TestService | undefined;
+afterEach(async () => {
+  await service?.close();
+  service = undefined;
+});
+
+async function loggedIn(env: Record<string, string> = {}) {
+  service = await startService({ env: { RANDOM_PWD_GEN: 'false', ...env } });
+  await seedGroups(service);
+  const created = await service.call('POST', '/users/?sendResetPwdEmail=false', {
+    userGroup: 'customer',
+    username: 'info',
+    email: 'info@example.com',
+    name: 'Info',
+    age: 40,
+    password: PASSWORD,
+  });
+  const login = await service.call('POST', '/oauth/token', { username: 'info', password: PASSWORD }, anonymous);
+  const headers = { ...anonymous, authorization: `Bearer ${login.body.accessToken}` };
+  return { service, headers, id: created.body._id as string };
+}
+
+describe('GET /userinfo', () => {
+  it('returns the identity claims and every profile property when USERINFO_ADDITIONAL_PROPERTIES is unset', async () => {
+    const { service, headers, id } = await loggedIn();
+    const res = await service.call('GET', '/userinfo', undefined, headers);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({
+      sub: expect.stringMatching(/^ums\|/),
+      username: 'info',
+      email: 'info@example.com',
+      email_verified: false,
+      _id: id,
+      name: 'Info',
+      age: 40,
+      userGroup: 'customer',
+    });
+  });
+
+  it('returns only the identity claims when it is empty', async () => {
+    const { service, headers } = await loggedIn({ USERINFO_ADDITIONAL_PROPERTIES: '' });
+    const res = await service.call('GET', '/userinfo', undefined, headers);
+    expect(res.body).not.toHaveProperty('name');
+    expect(res.body).not.toHaveProperty('_id');
+    expect(res.body).toMatchObject({ sub: expect.any(String), username: 'info' });
+  });
+
+  it('returns the listed properties when it is a list, and the id under CUSTOM_USER_ID_KEY', async () => {
+    const { service, headers } = await loggedIn({ USERINFO_ADDITIONAL_PROPERTIES: 'name,missing', CUSTOM_USER_ID_KEY: 'userId' });
+    const res = await service.call('GET', '/userinfo', undefined, headers);
+    expect(res.body.name).toBe('Info');
+    expect(res.body).not.toHaveProperty('age');
+    expect(res.body).not.toHaveProperty('missing');
+    expect(res.body.userId).toBe(res.body.sub);
+  });
+
+  it('answers 401 without credentials and for an API key (no user)', async () => {
+    const { service } = await loggedIn();
+    expect((await service.call('GET', '/userinfo', undefined, anonymous)).status).toBe(401);
+    const apiKey = await service.call('GET', '/userinfo');
+    expect(apiKey.status).toBe(401);
+    expect(apiKey.body.message).toBe('Missing authUserId, user not logged');
+  });
+
+  it('behind a gateway, answers "Missing authUserId, user not logged" for a profile-only user', async () => {
+    service = await startService({ env: { ACCESS_CONTROL: 'gateway' } });
+    await seedGroups(service);
+    const guest = await service.call('POST', '/users/', { userGroup: 'guest', name: 'G' }, anonymous);
+    const res = await service.call('GET', '/userinfo', undefined, { ...anonymous, miauserid: guest.body._id });
+    expect(res.status).toBe(401);
+    expect(res.body).toEqual({ statusCode: 401, error: 'Unauthorized', message: 'Missing authUserId, user not logged' });
+  });
+});
+
+describe('GraphQL me', () => {
+  it('answers the caller with its profile', async () => {
+    const { service, headers } = await loggedIn();
+    const res = await service.graphql(
+      '{ me { __typename ... on QueryMeSuccess { data { admin userinfo user { username properties } } } } }',
+      undefined,
+      headers,
+    );
+    expect(res.data.me.data).toMatchObject({
+      admin: false,
+      user: { username: 'info', properties: { name: 'Info', age: 40 } },
+      userinfo: { username: 'info' },
+    });
+    const anonymousMe = await service.graphql('{ me { __typename } }', undefined, anonymous);
+    expect(anonymousMe.data.me.__typename).toBe('UnauthorizedError');
+  });
+});
