@@ -9,20 +9,39 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { buildApp } from '../src/app.js';
-import type { IdentityProvider } from '../src/clients/ports.js';
+import type { IdentityProvider, UserStore } from '../src/clients/ports.js';
 import { loadConfig } from '../src/config.js';
 import { createEmbeddedDeps } from '../src/embedded/index.js';
 import { seedUsers } from './seed.js';
 
 const users = Number(process.env.BENCH_USERS ?? 10_000);
-const config = loadConfig({ EMBEDDED_DB_PATH: join(mkdtempSync(join(tmpdir(), 'ums-bench-')), 'ums.sqlite'), LOG_LEVEL: 'silent' });
+const config = loadConfig({
+  EMBEDDED_DB_PATH: join(mkdtempSync(join(tmpdir(), 'ums-bench-')), 'ums.sqlite'),
+  LOG_LEVEL: 'silent',
+  API_KEYS: process.env.BENCH_API_KEY ?? 'bench-key',
+});
 const deps = createEmbeddedDeps(config, pino({ level: 'silent' }));
-let identityCalls = 0;
+const counts = { identityCalls: 0, profileReads: 0 };
 const identity: IdentityProvider = {
   ...deps.identity,
   getUsers: (ids) => {
-    identityCalls += 1;
+    counts.identityCalls += 1;
     return deps.identity.getUsers(ids);
+  },
+};
+const store: UserStore = {
+  ...deps.users,
+  find: (filter, options) => {
+    counts.profileReads += 1;
+    return deps.users.find(filter, options);
+  },
+  list: (query, scope) => {
+    counts.profileReads += 1;
+    return deps.users.list(query, scope);
+  },
+  count: (query, scope) => {
+    counts.profileReads += 1;
+    return deps.users.count(query, scope);
   },
 };
 for (const userGroup of ['customer', 'partner']) {
@@ -32,11 +51,11 @@ for (const userGroup of ['customer', 'partner']) {
   );
 }
 await seedUsers(deps.db, users);
-const server = buildApp({ ...deps, identity }).listen(0, '127.0.0.1', () => {
+const server = buildApp({ ...deps, identity, users: store }).listen(0, '127.0.0.1', () => {
   process.send!({ port: (server.address() as AddressInfo).port });
 });
 process.on('message', (message: { type: string }) => {
-  if (message.type === 'counts') process.send!({ identityCalls });
-  if (message.type === 'reset') identityCalls = 0;
+  if (message.type === 'counts') process.send!(counts);
+  if (message.type === 'reset') Object.assign(counts, { identityCalls: 0, profileReads: 0 });
   if (message.type === 'stop') server.close(() => process.exit(0));
 });

@@ -13,13 +13,15 @@ import { ALGORITHM, type SigningKeys } from './signing-keys.js';
 /** The same answer for an unknown user, a wrong password and a blocked user. */
 const WRONG_CREDENTIALS = 'Wrong username or password';
 
+type Profile = { userGroup?: string; __STATE__: State };
+
 export interface EmbeddedAuthenticatorOptions {
   db: Db;
   keys: SigningKeys;
   sessions: Sessions;
   mailer: Mailer;
   /** The profile of an identity user: its group goes in the token, its state gates the login. */
-  profileOf: (authUserId: string) => Promise<{ userGroup?: string; __STATE__: State } | undefined>;
+  profileOf: (authUserId: string) => Promise<Profile | undefined>;
   issuer: string;
   baseUrl: string;
   accessTokenTtl: number;
@@ -51,8 +53,11 @@ export function createEmbeddedAuthenticator(options: EmbeddedAuthenticatorOption
   // Verified against when the user is unknown, so that case takes as long as a wrong password.
   const dummyHash = hashPassword(newSecret());
 
-  async function tokensFor(row: CredentialRow, session: Session & { refreshToken: string; cookie?: string }): Promise<TokenSet> {
-    const profile = await options.profileOf(row.id);
+  async function tokensFor(
+    row: CredentialRow,
+    profile: Profile | undefined,
+    session: Session & { refreshToken: string; cookie?: string },
+  ): Promise<TokenSet> {
     const { kid, key } = await keys.current();
     const iat = nowSeconds();
     const expireAt = iat + options.accessTokenTtl;
@@ -73,10 +78,8 @@ export function createEmbeddedAuthenticator(options: EmbeddedAuthenticatorOption
   }
 
   /** A user may log in or refresh when unblocked and, if it has a profile, PUBLIC. */
-  async function mayLogIn(row: CredentialRow): Promise<boolean> {
-    if (row.blocked === 1) return false;
-    const profile = await options.profileOf(row.id);
-    return !profile || profile.__STATE__ === 'PUBLIC';
+  function mayLogIn(row: CredentialRow, profile: Profile | undefined): boolean {
+    return row.blocked !== 1 && (!profile || profile.__STATE__ === 'PUBLIC');
   }
 
   function recordFailure(row: CredentialRow): void {
@@ -111,11 +114,12 @@ export function createEmbeddedAuthenticator(options: EmbeddedAuthenticatorOption
         if (row) recordFailure(row);
         throw new UnauthorizedError(WRONG_CREDENTIALS);
       }
-      if (!(await mayLogIn(row))) throw new UnauthorizedError(WRONG_CREDENTIALS);
+      const profile = await options.profileOf(row.id);
+      if (!mayLogIn(row, profile)) throw new UnauthorizedError(WRONG_CREDENTIALS);
       db.prepare(
         'UPDATE identity_users SET failed_logins = 0, locked_until = NULL, last_login = ?, logins_count = logins_count + 1 WHERE id = ?',
       ).run(new Date().toISOString(), row.id);
-      return tokensFor(row, sessions.open(row.id, input.website));
+      return tokensFor(row, profile, sessions.open(row.id, input.website));
     },
 
     async refresh({ refreshToken, accessToken }) {
@@ -127,11 +131,12 @@ export function createEmbeddedAuthenticator(options: EmbeddedAuthenticatorOption
         throw new UnauthorizedError('Refresh token and access token belong to different users');
       }
       const row = byId.get(session.authUserId);
-      if (!row || !(await mayLogIn(row))) {
+      const profile = row && (await options.profileOf(row.id));
+      if (!row || !mayLogIn(row, profile)) {
         sessions.revoke(session.id);
         throw new UnauthorizedError(WRONG_CREDENTIALS);
       }
-      return tokensFor(row, session);
+      return tokensFor(row, profile, session);
     },
 
     async verifyAccessToken(token) {
