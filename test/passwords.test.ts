@@ -171,6 +171,25 @@ describe('POST /users/change-password and the outbox', () => {
     expect(res.body.message).toContain('expired');
   });
 
+  it('sends the e-mail when a postponed user is registered, unless sendResetPwdEmail=false', async () => {
+    const later = await service.call('POST', '/users/?postponeAuthUserCreation=true', {
+      userGroup: 'customer',
+      username: 'reg-mail',
+      email: 'reg-mail@example.com',
+      name: 'R',
+    });
+    expect((await service.call('POST', '/users/register', { _id: later.body._id })).status).toBe(204);
+    expect((await outbox()).some((m) => m.to === 'reg-mail@example.com')).toBe(true);
+    const quiet = await service.call('POST', '/users/?postponeAuthUserCreation=true', {
+      userGroup: 'customer',
+      username: 'reg-quiet',
+      email: 'reg-quiet@example.com',
+      name: 'Q',
+    });
+    expect((await service.call('POST', '/users/register?sendResetPwdEmail=false', { _id: quiet.body._id })).status).toBe(204);
+    expect((await outbox()).some((m) => m.to === 'reg-quiet@example.com')).toBe(false);
+  });
+
   it('the outbox is for administrators only', async () => {
     const res = await service.graphql('{ mailOutbox { to } }', undefined, anonymous);
     expect(res.errors?.[0].extensions.code).toBe('UNAUTHORIZED');

@@ -25,12 +25,12 @@ builder.objectType(TooManyRequestsError, {
 
 const AUTH_ERRORS = [UnauthorizedError, TooManyRequestsError, ...MUTATION_ERRORS];
 
-const TokensRef = builder.objectRef<Omit<TokenSet, 'sessionCookie'> | undefined>('Tokens').implement({
+const TokensRef = builder.objectRef<Partial<Omit<TokenSet, 'sessionCookie'>>>('Tokens').implement({
   description: 'Empty for website clients: they get the sid cookie instead.',
   fields: (t) => ({
-    accessToken: t.string({ nullable: true, resolve: (tokens) => tokens?.accessToken ?? null }),
-    refreshToken: t.string({ nullable: true, resolve: (tokens) => tokens?.refreshToken ?? null }),
-    expireAt: t.int({ nullable: true, description: 'Seconds since the epoch.', resolve: (tokens) => tokens?.expireAt ?? null }),
+    accessToken: t.string({ nullable: true, resolve: (tokens) => tokens.accessToken ?? null }),
+    refreshToken: t.string({ nullable: true, resolve: (tokens) => tokens.refreshToken ?? null }),
+    expireAt: t.int({ nullable: true, description: 'Seconds since the epoch.', resolve: (tokens) => tokens.expireAt ?? null }),
   }),
 });
 
@@ -96,7 +96,7 @@ builder.mutationFields((t) => ({
     type: TokensRef,
     errors: { types: AUTH_ERRORS },
     args: { username: t.arg.string({ required: true }), password: t.arg.string({ required: true }) },
-    resolve: async (_root, args, ctx) => (await login(ctx, args)).tokens,
+    resolve: async (_root, args, ctx) => (await login(ctx, args)).tokens ?? {},
   }),
   refreshToken: t.field({
     type: TokensRef,

@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import { pino } from 'pino';
+import { type Logger, pino } from 'pino';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import type { GroupConfig } from '../../src/clients/ports.js';
@@ -30,6 +30,8 @@ export const TEST_API_KEY = 'test-api-key-0123456789';
 
 export interface ServiceOptions {
   env?: Record<string, string>;
+  /** Where logs go (silent by default). */
+  logger?: Logger;
   /** Replace or wrap adapters (e.g. to inject a failure). */
   wrap?: (deps: Deps) => Partial<Deps>;
 }
@@ -43,7 +45,7 @@ export async function startService(options: ServiceOptions = {}): Promise<TestSe
     COOKIE_SECURE: 'false',
     ...options.env,
   });
-  const base = createEmbeddedDeps(config, pino({ level: 'silent' }));
+  const base = createEmbeddedDeps(config, options.logger ?? pino({ level: 'silent' }));
   const deps: Deps = { ...base, ...options.wrap?.(base) };
   const server: Server = await new Promise((resolve) => {
     const listening = buildApp(deps).listen(0, '127.0.0.1', () => resolve(listening));
