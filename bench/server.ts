@@ -11,7 +11,7 @@ import { pino } from 'pino';
 import { buildApp } from '../src/app.js';
 import type { IdentityProvider, UserStore } from '../src/clients/ports.js';
 import { loadConfig } from '../src/config.js';
-import { createEmbeddedDeps } from '../src/embedded/index.js';
+import { createEmbeddedDeps } from '../src/deps.js';
 import { seedUsers } from './seed.js';
 
 const users = Number(process.env.BENCH_USERS ?? 10_000);

@@ -2,7 +2,7 @@ import { pino } from 'pino';
 import { buildApp } from './app.js';
 import { bootstrapAdmin } from './bootstrap.js';
 import { loadConfig } from './config.js';
-import { createEmbeddedDeps } from './embedded/index.js';
+import { createEmbeddedDeps } from './deps.js';
 import { seedGroups } from './seed.js';
 
 async function main(): Promise<void> {

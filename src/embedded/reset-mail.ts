@@ -1,4 +1,5 @@
 import type { Mail } from '../clients/ports.js';
+import { escapeHtml } from '../domain/html.js';
 
 /** The password-reset e-mail: a link to this service's reset page, carrying the ticket. */
 export function resetMail(input: { to: string; username: string; ticket: string; baseUrl: string; ttlSeconds: number }): Mail {
@@ -17,8 +18,4 @@ export function resetMail(input: { to: string; username: string; ticket: string;
     ].join('\n'),
     html: `<p>Hello ${escapeHtml(input.username)},</p><p><a href="${escapeHtml(link)}">Choose a new password</a>.</p><p>The link works once and expires in ${minutes} minutes.</p>`,
   };
-}
-
-export function escapeHtml(value: string): string {
-  return value.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
 }

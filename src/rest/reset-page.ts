@@ -1,5 +1,5 @@
 import { PASSWORD_POLICY } from '../domain/password-policy.js';
-import { escapeHtml } from '../embedded/reset-mail.js';
+import { escapeHtml } from '../domain/html.js';
 
 /** An HTML answer (the password-reset page) instead of JSON. */
 export class HtmlPage {

@@ -5,7 +5,7 @@ import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import type { GroupConfig } from '../../src/clients/ports.js';
 import type { Deps } from '../../src/context.js';
-import { createEmbeddedDeps } from '../../src/embedded/index.js';
+import { createEmbeddedDeps } from '../../src/deps.js';
 
 export interface TestService {
   url: string;

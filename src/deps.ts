@@ -1,21 +1,21 @@
 import type { Logger } from 'pino';
-import type { Mailer } from '../clients/ports.js';
-import { createSmtpMailer } from '../clients/smtp/mailer.js';
-import type { Config } from '../config.js';
-import type { Deps } from '../context.js';
-import { ALL_STATES } from '../crud/states.js';
-import { GroupSchemas } from '../resolvers/group-schemas.js';
-import { LoginThrottle } from '../resolvers/login-throttle.js';
-import { createEmbeddedAuthenticator } from './authenticator.js';
-import { createSqliteConfigStore } from './config-store.js';
-import { type Db, openDatabase } from './db.js';
-import { createEmbeddedIdentityProvider } from './identity.js';
-import { Outbox } from './outbox.js';
-import { Sessions } from './sessions.js';
-import { SigningKeys } from './signing-keys.js';
-import { createSqliteUserStore } from './user-store.js';
+import type { Mailer } from './clients/ports.js';
+import { createSmtpMailer } from './clients/smtp/mailer.js';
+import type { Config } from './config.js';
+import type { Deps } from './context.js';
+import { ALL_STATES } from './crud/states.js';
+import { GroupSchemas } from './resolvers/group-schemas.js';
+import { LoginThrottle } from './resolvers/login-throttle.js';
+import { createEmbeddedAuthenticator } from './embedded/authenticator.js';
+import { createSqliteConfigStore } from './embedded/config-store.js';
+import { type Db, openDatabase } from './embedded/db.js';
+import { createEmbeddedIdentityProvider } from './embedded/identity.js';
+import { Outbox } from './embedded/outbox.js';
+import { Sessions } from './embedded/sessions.js';
+import { SigningKeys } from './embedded/signing-keys.js';
+import { createSqliteUserStore } from './embedded/user-store.js';
 
-/** Every port on its embedded adapter, all in one SQLite file. */
+/** Wires every port to its embedded adapter (one SQLite file) and the shared helpers; built once in main.ts. */
 export function createEmbeddedDeps(config: Config, logger: Logger): Deps & { db: Db; keys: SigningKeys } {
   const db = openDatabase(config.EMBEDDED_DB_PATH);
   const users = createSqliteUserStore(db);
