@@ -3,13 +3,19 @@ import { defineConfig } from 'vitest/config';
 
 const require = createRequire(import.meta.url);
 
+/** The integration suite of user management, run once per profile store. */
+const STORE_SUITE = ['test/users-*.test.ts', 'test/sagas.test.ts', 'test/graphql.test.ts'];
+
 export default defineConfig({
   // Pothos and yoga load graphql through require(); without this alias vitest would load the ESM
   // build too and graphql-js refuses types "from another module or realm".
   resolve: { alias: { graphql: require.resolve('graphql') } },
   test: {
-    include: ['test/**/*.test.ts', 'src/**/*.test.ts'],
     testTimeout: 20_000,
     hookTimeout: 20_000,
+    projects: [
+      { extends: true, test: { name: 'embedded', include: ['test/**/*.test.ts', 'src/**/*.test.ts'] } },
+      { extends: true, test: { name: 'crud', include: STORE_SUITE, env: { UMS_TEST_STORE: 'crud' } } },
+    ],
   },
 });

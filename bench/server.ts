@@ -11,7 +11,7 @@ import { pino } from 'pino';
 import { buildApp } from '../src/app.js';
 import type { IdentityProvider, UserStore } from '../src/clients/ports.js';
 import { loadConfig } from '../src/config.js';
-import { createEmbeddedDeps } from '../src/deps.js';
+import { createDeps } from '../src/deps.js';
 import { seedUsers } from './seed.js';
 
 const users = Number(process.env.BENCH_USERS ?? 10_000);
@@ -20,7 +20,7 @@ const config = loadConfig({
   LOG_LEVEL: 'silent',
   API_KEYS: process.env.BENCH_API_KEY ?? 'bench-key',
 });
-const deps = createEmbeddedDeps(config, pino({ level: 'silent' }));
+const deps = createDeps(config, pino({ level: 'silent' }));
 const counts = { identityCalls: 0, profileReads: 0 };
 const identity: IdentityProvider = {
   ...deps.identity,

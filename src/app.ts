@@ -15,8 +15,10 @@ export function buildApp(deps: Deps): Express {
   app.get('/-/healthz', (_req, res) => {
     res.json({ status: 'OK' });
   });
-  app.get('/-/ready', (_req, res) => {
-    res.json({ status: 'OK' });
+  app.get('/-/ready', async (_req, res) => {
+    const checks = await deps.readiness();
+    const ready = checks.every((check) => check.ok);
+    res.status(ready ? 200 : 503).json({ status: ready ? 'OK' : 'KO', checks });
   });
 
   const yoga = createGraphQLServer(deps);

@@ -24,56 +24,72 @@ const seconds = (fallback: number) => z.coerce.number().int().min(1).default(fal
 const EMPTY_IS_A_VALUE = new Set(['USERINFO_ADDITIONAL_PROPERTIES']);
 
 /** Every variable the service reads, with its default. docs/configuration.md lists the same. */
-const EnvSchema = z.object({
-  HTTP_PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  EMBEDDED_DB_PATH: z.string().min(1).default('data/ums.sqlite'),
-  UMS_CONFIG_FILE: z.string().min(1).optional(),
-  AUTH_HARD_DELETE: bool(true),
-  RANDOM_PWD_GEN: bool(true),
-  RANDOM_PWD_LENGTH: z.coerce.number().int().min(8).max(128).default(8),
-  USERID_HEADER_KEY: z
-    .string()
-    .min(1)
-    .default('miauserid')
-    .transform((value) => value.toLowerCase()),
-  GROUPS_HEADER_KEY: z
-    .string()
-    .min(1)
-    .default('miausergroups')
-    .transform((value) => value.toLowerCase()),
-  ADDITIONAL_HEADERS_TO_PROXY: list,
-  BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
-  UMS_BASE_URL: z.string().url().optional(),
-  TRUST_PROXY: bool(false),
+const EnvSchema = z
+  .object({
+    HTTP_PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    EMBEDDED_DB_PATH: z.string().min(1).default('data/ums.sqlite'),
+    UMS_CONFIG_FILE: z.string().min(1).optional(),
+    AUTH_HARD_DELETE: bool(true),
+    RANDOM_PWD_GEN: bool(true),
+    RANDOM_PWD_LENGTH: z.coerce.number().int().min(8).max(128).default(8),
+    USERID_HEADER_KEY: z
+      .string()
+      .min(1)
+      .default('miauserid')
+      .transform((value) => value.toLowerCase()),
+    GROUPS_HEADER_KEY: z
+      .string()
+      .min(1)
+      .default('miausergroups')
+      .transform((value) => value.toLowerCase()),
+    ADDITIONAL_HEADERS_TO_PROXY: list,
+    BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
+    UMS_BASE_URL: z.string().url().optional(),
+    TRUST_PROXY: bool(false),
 
-  ACCESS_CONTROL: z.enum(['builtin', 'gateway']).default('builtin'),
-  ADMIN_GROUPS: z.string().default('admin').transform(split),
-  API_KEYS: secretList,
-  BOOTSTRAP_ADMIN_USERNAME: z.string().min(1).default('admin'),
-  BOOTSTRAP_ADMIN_PASSWORD: z.string().min(1).optional(),
+    ACCESS_CONTROL: z.enum(['builtin', 'gateway']).default('builtin'),
+    ADMIN_GROUPS: z.string().default('admin').transform(split),
+    API_KEYS: secretList,
+    BOOTSTRAP_ADMIN_USERNAME: z.string().min(1).default('admin'),
+    BOOTSTRAP_ADMIN_PASSWORD: z.string().min(1).optional(),
 
-  ACCESS_TOKEN_TTL: seconds(900),
-  REFRESH_TOKEN_TTL: seconds(30 * 86_400),
-  RESET_TICKET_TTL: seconds(3600),
-  SIGNING_KEY_MAX_AGE_DAYS: z.coerce.number().int().min(1).default(90),
-  TOKEN_ISSUER: z.string().min(1).optional(),
-  WEBSITE_CLIENT_TYPES: list,
-  COOKIE_SECURE: bool(true),
-  CUSTOM_USER_ID_KEY: z.string().min(1).default('sub'),
-  USERINFO_ADDITIONAL_PROPERTIES: z
-    .string()
-    .optional()
-    .transform((value) => (value === undefined ? undefined : split(value))),
+    ACCESS_TOKEN_TTL: seconds(900),
+    REFRESH_TOKEN_TTL: seconds(30 * 86_400),
+    RESET_TICKET_TTL: seconds(3600),
+    SIGNING_KEY_MAX_AGE_DAYS: z.coerce.number().int().min(1).default(90),
+    TOKEN_ISSUER: z.string().min(1).optional(),
+    WEBSITE_CLIENT_TYPES: list,
+    COOKIE_SECURE: bool(true),
+    CUSTOM_USER_ID_KEY: z.string().min(1).default('sub'),
+    USERINFO_ADDITIONAL_PROPERTIES: z
+      .string()
+      .optional()
+      .transform((value) => (value === undefined ? undefined : split(value))),
 
-  LOGIN_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(10),
-  LOGIN_LOCK_SECONDS: seconds(900),
-  LOGIN_IP_MAX_FAILURES: z.coerce.number().int().min(1).default(100),
-  LOGIN_IP_WINDOW_SECONDS: seconds(60),
+    LOGIN_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(10),
+    LOGIN_LOCK_SECONDS: seconds(900),
+    LOGIN_IP_MAX_FAILURES: z.coerce.number().int().min(1).default(100),
+    LOGIN_IP_WINDOW_SECONDS: seconds(60),
 
-  SMTP_URL: z.string().url().optional(),
-  MAIL_FROM: z.string().min(3).default('User Manager <no-reply@localhost>'),
-});
+    CRUD_SERVICE: z.string().min(1).default('crud-service'),
+    USERS_CRUD_ENDPOINT: z.string().startsWith('/').optional(),
+    UMS_CONFIG_CRUD_ENDPOINT: z.string().startsWith('/').optional(),
+    CRUD_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+
+    SMTP_URL: z.string().url().optional(),
+    MAIL_FROM: z.string().min(3).default('User Manager <no-reply@localhost>'),
+  })
+  .superRefine((env, ctx) => {
+    if (env.USERS_CRUD_ENDPOINT && !env.UMS_CONFIG_CRUD_ENDPOINT) {
+      ctx.addIssue({ code: 'custom', path: ['UMS_CONFIG_CRUD_ENDPOINT'], message: 'is required when USERS_CRUD_ENDPOINT is set' });
+    }
+  });
+
+/** `CRUD_SERVICE` is a host name as in the original (`http://<host>`) or a full URL. */
+export function crudBaseUrl(config: Pick<Config, 'CRUD_SERVICE'>): string {
+  return config.CRUD_SERVICE.includes('://') ? config.CRUD_SERVICE : `http://${config.CRUD_SERVICE}`;
+}
 
 export type Config = z.infer<typeof EnvSchema> & { UMS_BASE_URL: string };
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { ReadinessCheck } from './clients/http.js';
 import type { Authenticator, CallScope, ConfigStore, IdentityProvider, Mailer, UserStore } from './clients/ports.js';
 import type { Config } from './config.js';
 import { createLoaders, type Loaders } from './loaders.js';
@@ -21,6 +22,8 @@ export interface Deps {
   outbox?: Outbox;
   schemas: GroupSchemas;
   loginThrottle: LoginThrottle;
+  /** What `/-/ready` reports: each backend the service depends on. */
+  readiness: () => Promise<ReadinessCheck[]>;
 }
 
 /** Where a transport puts cookies (Express's response, for REST and GraphQL alike). */

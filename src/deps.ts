@@ -1,7 +1,11 @@
 import type { Logger } from 'pino';
-import type { Mailer } from './clients/ports.js';
+import { CrudCollection } from './clients/crud/collection.js';
+import { createCrudConfigStore } from './clients/crud/config-store.js';
+import { createCrudUserStore } from './clients/crud/user-store.js';
+import { createDispatcher, probe, type ReadinessCheck } from './clients/http.js';
+import type { ConfigStore, Mailer, UserStore } from './clients/ports.js';
 import { createSmtpMailer } from './clients/smtp/mailer.js';
-import type { Config } from './config.js';
+import { type Config, crudBaseUrl } from './config.js';
 import type { Deps } from './context.js';
 import { ALL_STATES } from './crud/states.js';
 import { GroupSchemas } from './resolvers/group-schemas.js';
@@ -15,10 +19,34 @@ import { Sessions } from './embedded/sessions.js';
 import { SigningKeys } from './embedded/signing-keys.js';
 import { createSqliteUserStore } from './embedded/user-store.js';
 
-/** Wires every port to its embedded adapter (one SQLite file) and the shared helpers; built once in main.ts. */
-export function createEmbeddedDeps(config: Config, logger: Logger): Deps & { db: Db; keys: SigningKeys } {
+/**
+ * Users and group configurations: in a CRUD Service when USERS_CRUD_ENDPOINT is set (as the
+ * original service), else in the embedded store.
+ */
+function profileStores(config: Config, db: Db): { users: UserStore; groups: ConfigStore; readiness: () => Promise<ReadinessCheck[]> } {
+  if (!config.USERS_CRUD_ENDPOINT) {
+    return {
+      users: createSqliteUserStore(db),
+      groups: createSqliteConfigStore(db),
+      readiness: async () => [{ name: 'embedded store', ok: true }],
+    };
+  }
+  const crud = { name: 'CRUD', baseUrl: crudBaseUrl(config), dispatcher: createDispatcher(config.CRUD_TIMEOUT_MS) };
+  return {
+    users: createCrudUserStore(new CrudCollection(crud, config.USERS_CRUD_ENDPOINT)),
+    groups: createCrudConfigStore(new CrudCollection(crud, config.UMS_CONFIG_CRUD_ENDPOINT!)),
+    readiness: async () => [await probe(crud, '/-/healthz')],
+  };
+}
+
+/**
+ * Wires every port to its adapter (embedded, or connected where configured) and the shared
+ * helpers; built once in main.ts.
+ */
+export function createDeps(config: Config, logger: Logger): Deps & { db: Db; keys: SigningKeys } {
   const db = openDatabase(config.EMBEDDED_DB_PATH);
-  const users = createSqliteUserStore(db);
+  const profiles = profileStores(config, db);
+  const users = profiles.users;
   const sessions = new Sessions(db, config.REFRESH_TOKEN_TTL);
   const keys = new SigningKeys(db, {
     maxAgeSeconds: config.SIGNING_KEY_MAX_AGE_DAYS * 86_400,
@@ -45,7 +73,8 @@ export function createEmbeddedDeps(config: Config, logger: Logger): Deps & { db:
     config,
     logger,
     users,
-    groups: createSqliteConfigStore(db),
+    groups: profiles.groups,
+    readiness: profiles.readiness,
     identity: createEmbeddedIdentityProvider(db, sessions),
     auth,
     mailer,

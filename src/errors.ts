@@ -76,20 +76,35 @@ export class TransitionError extends DomainError {
  * original service does: "CRUD PATCH /users/:id responded with a 404 status code".
  */
 export class UpstreamError extends DomainError {
+  /** True when the upstream could not be reached at all (connection refused, timeout): a 503. */
+  readonly unreachable: boolean;
+
   constructor(
     readonly upstream: string,
     readonly call: string,
     readonly upstreamStatus: number,
-    options?: { cause?: unknown; message?: string },
+    options?: { cause?: unknown; message?: string; unreachable?: boolean },
   ) {
-    super('UPSTREAM_ERROR', 500, options?.message ?? `${upstream} ${call} responded with a ${upstreamStatus} status code`, options);
+    super(
+      options?.unreachable ? 'UPSTREAM_UNAVAILABLE' : 'UPSTREAM_ERROR',
+      options?.unreachable ? 503 : 500,
+      options?.message ?? `${upstream} ${call} responded with a ${upstreamStatus} status code`,
+      options,
+    );
+    this.unreachable = options?.unreachable === true;
   }
 }
 
-/** An operation that failed half-way: "Error while soft deleting user: <what failed>". 500. */
+/**
+ * An operation that failed half-way: "Error while soft deleting user: <what failed>". 500, or 503
+ * when the cause is an upstream that cannot be reached (the caller may retry later).
+ */
 export class OperationError extends DomainError {
   constructor(action: string, cause: unknown) {
-    super('OPERATION_FAILED', 500, `Error while ${action}: ${describe(cause)}`, { cause });
+    const unreachable = cause instanceof UpstreamError && cause.unreachable;
+    super(unreachable ? 'UPSTREAM_UNAVAILABLE' : 'OPERATION_FAILED', unreachable ? 503 : 500, `Error while ${action}: ${describe(cause)}`, {
+      cause,
+    });
   }
 }
 

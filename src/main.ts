@@ -2,7 +2,7 @@ import { pino } from 'pino';
 import { buildApp } from './app.js';
 import { bootstrapAdmin } from './bootstrap.js';
 import { loadConfig } from './config.js';
-import { createEmbeddedDeps } from './deps.js';
+import { createDeps } from './deps.js';
 import { seedGroups } from './seed.js';
 
 async function main(): Promise<void> {
@@ -14,7 +14,7 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const logger = pino({ level: config.LOG_LEVEL, redact: ['password', '*.password', 'req.headers.authorization'] });
-  const deps = createEmbeddedDeps(config, logger);
+  const deps = createDeps(config, logger);
   if (config.UMS_CONFIG_FILE) {
     const count = await seedGroups(deps, config.UMS_CONFIG_FILE);
     logger.info({ count, file: config.UMS_CONFIG_FILE }, 'user groups loaded');

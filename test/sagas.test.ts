@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type Faults, withFaults } from './helpers/faults.js';
-import { seedGroups, startService, type TestService } from './helpers/service.js';
+import { countProfiles, seedGroups, startService, type TestService } from './helpers/service.js';
 
 let service: TestService;
 const storeFaults: Faults = new Map();
@@ -20,7 +20,7 @@ beforeEach(() => {
 afterAll(() => service.close());
 
 const db = () => (service.deps as unknown as { db: import('better-sqlite3').Database }).db;
-const countRows = (table: string) => (db().prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
+const countIdentities = () => (db().prepare('SELECT COUNT(*) AS n FROM identity_users').get() as { n: number }).n;
 
 async function newUser() {
   counter += 1;
@@ -33,8 +33,8 @@ describe('user creation is all or nothing', () => {
     ['the identity user cannot be created', identityFaults, 'createUser'],
     ['authUserId cannot be stored on the profile', storeFaults, 'patch'],
   ])('leaves nothing behind when %s', async (_case, faults, method) => {
-    const users = countRows('users');
-    const identities = countRows('identity_users');
+    const users = await countProfiles(service);
+    const identities = countIdentities();
     faults.set(method, 1);
     const res = await service.call('POST', '/users/', { userGroup: 'customer', username: `rollback-${method}`, name: 'R' });
     expect(res.status).toBe(500);
@@ -43,16 +43,16 @@ describe('user creation is all or nothing', () => {
       error: 'Internal Server Error',
       message: expect.stringMatching(/^Error while creating user: (Auth createUser|CRUD patch) responded with a 500 status code$/),
     });
-    expect(countRows('users')).toBe(users);
-    expect(countRows('identity_users')).toBe(identities);
+    expect(await countProfiles(service)).toBe(users);
+    expect(countIdentities()).toBe(identities);
     expect((await service.call('POST', '/users/', { userGroup: 'customer', username: `rollback-${method}`, name: 'R' })).status).toBe(200);
   });
 
   it('leaves nothing behind when the profile cannot be written', async () => {
-    const identities = countRows('identity_users');
+    const identities = countIdentities();
     storeFaults.set('insert', 1);
     expect((await service.call('POST', '/users/', { userGroup: 'customer', username: 'rollback-2', name: 'R' })).status).toBe(500);
-    expect(countRows('identity_users')).toBe(identities);
+    expect(countIdentities()).toBe(identities);
   });
 });
 
@@ -63,10 +63,10 @@ describe('register, update and delete undo their earlier steps', () => {
       username: 'reg-fail',
       name: 'R',
     });
-    const identities = countRows('identity_users');
+    const identities = countIdentities();
     storeFaults.set('patch', 1);
     expect((await service.call('POST', '/users/register', { _id: created.body._id })).status).toBe(500);
-    expect(countRows('identity_users')).toBe(identities);
+    expect(countIdentities()).toBe(identities);
     expect((await service.call('POST', '/users/register', { _id: created.body._id })).status).toBe(204);
   });
 

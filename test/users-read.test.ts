@@ -103,11 +103,3 @@ describe('unknown routes', () => {
     expect((await service.call('GET', '/nothing-here')).body).toMatchObject({ statusCode: 404, error: 'Not Found' });
   });
 });
-
-describe('operators the embedded store cannot evaluate', () => {
-  it('answer 400, not 500', async () => {
-    const res = await service.call('GET', `/users/?_q=${q({ $text: { $search: 'mario' } })}`);
-    expect(res.status).toBe(400);
-    expect(res.body.message).toContain('$text');
-  });
-});

@@ -41,13 +41,18 @@ export type UpdateExpr = Partial<
 export interface ByIdOptions {
   /** The states the document may be in (the CRUD's `_st`); internal calls always say. */
   states: readonly State[];
+  /** Headers to forward; internal calls without a request forward none. */
+  scope?: CallScope;
 }
 
 export interface UserStore {
-  /** `GET /users/`: the caller's CRUD query, validated (or passed on) exactly as the CRUD does. */
-  list(query: CrudQuery, scope: CallScope): Promise<Record<string, unknown>[]>;
+  /**
+   * `GET /users/`: the caller's CRUD query (the raw query string, or an object built by GraphQL),
+   * validated exactly as the CRUD does, or passed on to it unchanged.
+   */
+  list(query: CrudQuery | string, scope: CallScope): Promise<Record<string, unknown>[]>;
   /** `GET /users/count`. */
-  count(query: CrudQuery, scope: CallScope): Promise<number>;
+  count(query: CrudQuery | string, scope: CallScope): Promise<number>;
   /** Internal search: every match of an allow-listed filter in the given states. */
   find(filter: Filter, options: ByIdOptions & { limit?: number }): Promise<UserDoc[]>;
   get(id: string, options: ByIdOptions): Promise<UserDoc | undefined>;

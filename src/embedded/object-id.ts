@@ -11,5 +11,3 @@ export function newObjectId(now = Date.now()): string {
     .padStart(8, '0');
   return seconds + processUnique + counter.toString(16).padStart(6, '0');
 }
-
-export const OBJECT_ID = /^[0-9a-f]{24}$/;

@@ -82,13 +82,13 @@ export function createSqliteUserStore(db: Db): UserStore {
   }
 
   return {
-    async list(query: CrudQuery, scope: CallScope) {
-      const parsed = parseListQuery(query, scope.headers.acl_rows);
+    async list(query: CrudQuery | string, scope: CallScope) {
+      const parsed = parseListQuery(toQueryObject(query), scope.headers.acl_rows);
       const docs = search(parsed);
       return parsed.projection ? docs.map((doc) => project(doc, parsed.projection!)) : docs;
     },
-    async count(query: CrudQuery, scope: CallScope) {
-      return countMatching(parseCountQuery(query, scope.headers.acl_rows));
+    async count(query: CrudQuery | string, scope: CallScope) {
+      return countMatching(parseCountQuery(toQueryObject(query), scope.headers.acl_rows));
     },
     async find(filter: Filter, options: ByIdOptions & { limit?: number }) {
       return search({ filter, states: [...options.states], limit: options.limit });
@@ -145,6 +145,17 @@ export function createSqliteUserStore(db: Db): UserStore {
       }).immediate();
     },
   };
+}
+
+/** A raw query string as Express's simple parser would give it (repeated keys become arrays). */
+function toQueryObject(query: CrudQuery | string): CrudQuery {
+  if (typeof query !== 'string') return query;
+  const out: Record<string, string | string[]> = {};
+  for (const [key, value] of new URLSearchParams(query)) {
+    const previous = out[key];
+    out[key] = previous === undefined ? value : [...(Array.isArray(previous) ? previous : [previous]), value];
+  }
+  return out;
 }
 
 /** MongoDB semantics for what SQL could not answer; operators mingo lacks ($text, $nearSphere) are a 400. */

@@ -79,7 +79,7 @@ export function sessionCookie(ctx: Context): string | undefined {
 }
 
 async function groupOf(ctx: Context, authUserId: string): Promise<string | undefined> {
-  const [profile] = await ctx.deps.users.find({ authUserId }, { states: ALL_STATES, limit: 1 });
+  const [profile] = await ctx.deps.users.find({ authUserId }, { states: ALL_STATES, limit: 1, scope: ctx.scope });
   return profile?.userGroup;
 }
 

@@ -1,6 +1,7 @@
 import type { AccessClaims, TokenSet } from '../clients/ports.js';
 import type { Context } from '../context.js';
 import { ALL_STATES } from '../crud/states.js';
+import { OBJECT_ID } from '../crud/ids.js';
 import { DomainError, ForbiddenError, InvalidInputError, UnauthorizedError } from '../errors.js';
 import { requireAdmin, requireAuthenticated, SESSION_COOKIE } from './access.js';
 
@@ -65,7 +66,7 @@ export async function userinfo(ctx: Context): Promise<Record<string, unknown>> {
     throw new UnauthorizedError(NOT_LOGGED);
   }
   const claims = identityClaims(caller.claims, config.CUSTOM_USER_ID_KEY);
-  const [profile] = await ctx.deps.users.find({ authUserId: caller.claims.sub }, { states: ALL_STATES, limit: 1 });
+  const [profile] = await ctx.deps.users.find({ authUserId: caller.claims.sub }, { states: ALL_STATES, limit: 1, scope: ctx.scope });
   return { ...selectProperties(profile ?? {}, config.USERINFO_ADDITIONAL_PROPERTIES), ...claims };
 }
 
@@ -88,7 +89,7 @@ export async function jwks(ctx: Context): Promise<{ keys: Record<string, unknown
 /** Administrators clear a lockout after too many failed logins. */
 export async function unlockUser(ctx: Context, profileId: string): Promise<void> {
   await requireAdmin(ctx);
-  const [profile] = await ctx.deps.users.find({ _id: profileId }, { states: ALL_STATES, limit: 1 });
+  const profile = await ctx.deps.users.get(profileId, { states: ALL_STATES, scope: ctx.scope });
   if (!profile?.authUserId) throw new InvalidInputError(`user ${profileId} has no identity to unlock`);
   await ctx.deps.auth.unlock(profile.authUserId);
 }
@@ -126,7 +127,10 @@ function selectProperties(profile: Record<string, unknown>, wanted: string[] | u
 }
 
 async function gatewayUserinfo(ctx: Context, userId: string): Promise<Record<string, unknown>> {
-  const [profile] = await ctx.deps.users.find({ $or: [{ _id: userId }, { authUserId: userId }] }, { states: ALL_STATES, limit: 1 });
+  const options = { states: ALL_STATES, scope: ctx.scope };
+  const [profile] = OBJECT_ID.test(userId)
+    ? [await ctx.deps.users.get(userId, options)]
+    : await ctx.deps.users.find({ authUserId: userId }, { ...options, limit: 1 });
   if (!profile?.authUserId) throw new UnauthorizedError(NOT_LOGGED);
   const claims = { sub: profile.authUserId, [ctx.deps.config.CUSTOM_USER_ID_KEY]: profile.authUserId };
   return { ...selectProperties(profile, ctx.deps.config.USERINFO_ADDITIONAL_PROPERTIES), ...claims };

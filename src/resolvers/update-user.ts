@@ -19,7 +19,7 @@ const NOT_EDITABLE = new Set(['authUserId', ...SERVICE_FIELDS]);
 export async function updateUser(ctx: Context, id: string, body: unknown): Promise<UserDoc> {
   await requireAdmin(ctx);
   const expr = toUpdateExpr(body);
-  const current = await getUser(ctx, id, LIVE_STATES);
+  const current = await getUser(ctx, id, LIVE_STATES, 'updating user');
   const next = preview(current, expr);
   const group = await requireGroup(ctx, next.userGroup);
   ctx.deps.schemas.validateUser(group, next);

@@ -20,7 +20,7 @@ export async function changeUsersState(ctx: Context, changes: StateChangesBody):
   return during('changing users state', async () => {
     let moved = 0;
     for (const { filter, stateTo } of changes) {
-      const matching = await ctx.deps.users.find(filter, { states: bulkSourcesOf(stateTo) });
+      const matching = await ctx.deps.users.find(filter, { states: bulkSourcesOf(stateTo), scope: ctx.scope });
       for (let start = 0; start < matching.length; start += STATE_CHANGE_CONCURRENCY) {
         const slice = matching.slice(start, start + STATE_CHANGE_CONCURRENCY);
         await Promise.all(slice.map((user) => transitionUser(ctx, user, stateTo)));
@@ -38,7 +38,8 @@ export async function changeUsersState(ctx: Context, changes: StateChangesBody):
  */
 export async function softDeleteUser(ctx: Context, id: string): Promise<void> {
   await requireAdmin(ctx);
-  const user = await getUser(ctx, id, ALL_STATES);
+  // The original names a failed read "deleting user" and a failed step "soft deleting user".
+  const user = await getUser(ctx, id, ALL_STATES, 'deleting user');
   await during('soft deleting user', async () => {
     const steps = pathToDeleted(user.__STATE__);
     if (steps.length === 0) return finishDeletedIdentity(ctx, user.authUserId);

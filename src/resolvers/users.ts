@@ -37,7 +37,9 @@ export async function createUser(ctx: Context, body: CreateUserBody, options: Cr
     try {
       authUserId = await attachIdentity(ctx, created, password);
     } catch (error) {
-      await compensate(ctx, 'remove the profile of a failed creation', () => ctx.deps.users.delete(created._id, { states: ALL_STATES }));
+      await compensate(ctx, 'remove the profile of a failed creation', () =>
+        ctx.deps.users.delete(created._id, { states: ALL_STATES, scope: ctx.scope }),
+      );
       throw error;
     }
     await sendWelcomeReset(ctx, authUserId, options.sendResetPwdEmail);
@@ -51,7 +53,7 @@ export async function createUserWithId(ctx: Context, body: CreateUserWithIdBody)
   const group = await requireGroup(ctx, body.userGroup);
   const [identity] = await ctx.deps.identity.getUsers([body.authUserId]);
   if (!identity) throw new InvalidInputError(`authUserId "${body.authUserId}" does not exist in the authentication service`);
-  const linked = await ctx.deps.users.find({ authUserId: body.authUserId }, { states: ALL_STATES, limit: 1 });
+  const linked = await ctx.deps.users.find({ authUserId: body.authUserId }, { states: ALL_STATES, limit: 1, scope: ctx.scope });
   if (linked.length > 0) throw new InvalidInputError(`authUserId "${body.authUserId}" is already linked to user ${linked[0]!._id}`);
   const profile: Record<string, unknown> = { ...body };
   if (profile.username === undefined && identity.username) profile.username = identity.username;
@@ -63,7 +65,9 @@ export async function createUserWithId(ctx: Context, body: CreateUserWithIdBody)
       try {
         await ctx.deps.identity.updateUser(identity.id, { blocked: body.blocked });
       } catch (error) {
-        await compensate(ctx, 'remove the profile of a failed creation', () => ctx.deps.users.delete(created._id, { states: ALL_STATES }));
+        await compensate(ctx, 'remove the profile of a failed creation', () =>
+          ctx.deps.users.delete(created._id, { states: ALL_STATES, scope: ctx.scope }),
+        );
         throw error;
       }
     }
@@ -86,19 +90,19 @@ export async function registerUser(ctx: Context, body: RegisterBody, options: { 
   await sendWelcomeReset(ctx, authUserId, options.sendResetPwdEmail);
 }
 
-export async function listUsers(ctx: Context, query: CrudQuery): Promise<Record<string, unknown>[]> {
+export async function listUsers(ctx: Context, query: CrudQuery | string): Promise<Record<string, unknown>[]> {
   await requireAdmin(ctx);
   return during('listing users', () => ctx.deps.users.list(query, ctx.scope));
 }
 
-export async function countUsers(ctx: Context, query: CrudQuery): Promise<number> {
+export async function countUsers(ctx: Context, query: CrudQuery | string): Promise<number> {
   await requireAdmin(ctx);
   return during('counting users', () => ctx.deps.users.count(query, ctx.scope));
 }
 
-export async function getUser(ctx: Context, id: string, states: readonly State[] = ALL_STATES): Promise<UserDoc> {
+export async function getUser(ctx: Context, id: string, states: readonly State[] = ALL_STATES, action = 'reading user'): Promise<UserDoc> {
   await requireAdmin(ctx);
-  const user = await during('reading user', () => ctx.deps.users.get(id, { states }));
+  const user = await during(action, () => ctx.deps.users.get(id, { states, scope: ctx.scope }));
   if (!user) throw new NotFoundError(`user ${id} not found`);
   return user;
 }
@@ -106,9 +110,9 @@ export async function getUser(ctx: Context, id: string, states: readonly State[]
 /** `DELETE /users/:id`: the profile, then the identity user; the profile comes back if that fails. */
 export async function deleteUser(ctx: Context, id: string): Promise<void> {
   await requireAdmin(ctx);
-  const user = await getUser(ctx, id);
+  const user = await getUser(ctx, id, ALL_STATES, 'deleting user');
   await during('deleting user', async () => {
-    if (!(await ctx.deps.users.delete(id, { states: ALL_STATES }))) throw new NotFoundError(`user ${id} not found`);
+    if (!(await ctx.deps.users.delete(id, { states: ALL_STATES, scope: ctx.scope }))) throw new NotFoundError(`user ${id} not found`);
     if (!user.authUserId) return;
     try {
       await ctx.deps.identity.deleteUser(user.authUserId);

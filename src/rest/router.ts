@@ -22,6 +22,7 @@ export function createRestRouter(deps: Deps): Router {
           query: req.query as CrudQuery,
           body: req.body,
           form: req.is('application/x-www-form-urlencoded') === 'application/x-www-form-urlencoded',
+          rawQuery: req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?') + 1) : '',
         });
         send(res, route.status, result);
       } catch (error) {

@@ -23,6 +23,8 @@ export interface RestRequest {
   body: unknown;
   /** True when the body came from an HTML form (application/x-www-form-urlencoded). */
   form: boolean;
+  /** The query string as it came, for the paths that pass it on unchanged. */
+  rawQuery: string;
 }
 
 /** One documented path: how to call its operation and which status a success answers. */
@@ -71,8 +73,8 @@ export const userRoutes: Route[] = [
     access: 'admin',
     handle: (ctx, request) => changeUsersState(ctx, body(StateChangesBody, request)),
   },
-  { method: 'get', path: '/users/', status: 200, access: 'admin', handle: (ctx, request) => listUsers(ctx, request.query) },
-  { method: 'get', path: '/users/count', status: 200, access: 'admin', handle: (ctx, request) => countUsers(ctx, request.query) },
+  { method: 'get', path: '/users/', status: 200, access: 'admin', handle: (ctx, request) => listUsers(ctx, request.rawQuery) },
+  { method: 'get', path: '/users/count', status: 200, access: 'admin', handle: (ctx, request) => countUsers(ctx, request.rawQuery) },
   {
     method: 'get',
     path: '/users/:id',

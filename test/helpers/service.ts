@@ -5,10 +5,13 @@ import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import type { GroupConfig } from '../../src/clients/ports.js';
 import type { Deps } from '../../src/context.js';
-import { createEmbeddedDeps } from '../../src/deps.js';
+import { createDeps } from '../../src/deps.js';
+import { type CollectionSpec, CrudEmulator } from '../emulators/crud.js';
 
 export interface TestService {
   url: string;
+  /** The CRUD emulator behind the service, in the crud store mode. */
+  crud?: CrudEmulator;
   deps: Deps;
   close: () => Promise<void>;
   /** fetch relative to the service, JSON in and out, as an administrator (the test API key); a header set to '' is not sent. */
@@ -28,7 +31,12 @@ export interface TestService {
 
 export const TEST_API_KEY = 'test-api-key-0123456789';
 
+/** Which profile store the integration suite runs against (vitest projects set it). */
+export type StoreKind = 'embedded' | 'crud';
+
 export interface ServiceOptions {
+  /** Default: UMS_TEST_STORE, else embedded. */
+  store?: StoreKind;
   env?: Record<string, string>;
   /** Where logs go (silent by default). */
   logger?: Logger;
@@ -36,16 +44,23 @@ export interface ServiceOptions {
   wrap?: (deps: Deps) => Partial<Deps>;
 }
 
-/** The real app on embedded adapters (in-memory SQLite), listening on 127.0.0.1. */
+/**
+ * The real app listening on 127.0.0.1: embedded adapters (in-memory SQLite), with the profiles in
+ * a CRUD emulator when the store is `crud`.
+ */
 export async function startService(options: ServiceOptions = {}): Promise<TestService> {
+  const store = options.store ?? (process.env.UMS_TEST_STORE as StoreKind | undefined) ?? 'embedded';
+  const crud = store === 'crud' ? await new CrudEmulator(CRUD_COLLECTIONS).start() : undefined;
+  const crudEnv = crud ? { CRUD_SERVICE: crud.url, USERS_CRUD_ENDPOINT: '/users', UMS_CONFIG_CRUD_ENDPOINT: '/ums-config' } : {};
   const config = loadConfig({
     EMBEDDED_DB_PATH: ':memory:',
     LOG_LEVEL: 'silent',
     API_KEYS: TEST_API_KEY,
     COOKIE_SECURE: 'false',
+    ...crudEnv,
     ...options.env,
   });
-  const base = createEmbeddedDeps(config, options.logger ?? pino({ level: 'silent' }));
+  const base = createDeps(config, options.logger ?? pino({ level: 'silent' }));
   const deps: Deps = { ...base, ...options.wrap?.(base) };
   const server: Server = await new Promise((resolve) => {
     const listening = buildApp(deps).listen(0, '127.0.0.1', () => resolve(listening));
@@ -63,17 +78,55 @@ export async function startService(options: ServiceOptions = {}): Promise<TestSe
   };
   return {
     url,
+    crud,
     deps,
     call,
     graphql: async (query, variables, headers) => (await call('POST', '/graphql', { query, variables }, headers)).body,
     close: () =>
       new Promise((resolve) => {
-        server.close(() => {
+        server.close(async () => {
           base.db.close();
+          await crud?.stop();
           resolve();
         });
       }),
   };
+}
+
+/** The collections of the CRUD emulator, as a Console project would declare them. */
+export const CRUD_COLLECTIONS: CollectionSpec[] = [
+  {
+    path: '/users',
+    // DRAFT, the CRUD's own default: the service must create users PUBLIC explicitly.
+    defaultState: 'DRAFT',
+    unique: ['username', 'email', 'authUserId'],
+    fields: {
+      userGroup: 'string',
+      authUserId: 'string',
+      username: 'string',
+      email: 'string',
+      blocked: 'boolean',
+      roles: 'array',
+      expirationDate: 'date',
+      expirationId: 'string',
+      name: 'string',
+      age: 'number',
+      tags: 'array',
+      company: 'string',
+      badge: 'number',
+    },
+  },
+  {
+    path: '/ums-config',
+    defaultState: 'PUBLIC',
+    unique: ['userGroup'],
+    fields: { userGroup: 'string', label: 'string', crudSchema: 'object', authUserCreationDisabled: 'boolean' },
+  },
+];
+
+/** How many profiles there are, in every state, whichever the store. */
+export function countProfiles(service: TestService): Promise<number> {
+  return service.deps.users.count({ _st: 'PUBLIC,DRAFT,TRASH,DELETED' }, { actorId: 'test', headers: {} });
 }
 
 /** A group whose users need a name and may have an age. */

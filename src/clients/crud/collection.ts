@@ -1,0 +1,101 @@
+import { z } from 'zod';
+import type { State } from '../../crud/states.js';
+import { ConflictError, type DomainError, InvalidInputError, NotFoundError, TransitionError, UpstreamError } from '../../errors.js';
+import { callUpstream, type UpstreamCall, type UpstreamOptions, type UpstreamReply, unexpectedStatus } from '../http.js';
+
+const Doc = z.looseObject({ _id: z.string() });
+const Docs = z.array(Doc);
+const Created = z.looseObject({ _id: z.string() });
+const Count = z.number().int().min(0);
+const ErrorBody = z.looseObject({ message: z.string().optional(), error: z.string().optional() });
+
+export type CrudDoc = z.infer<typeof Doc>;
+
+/**
+ * One collection of the Mia-Platform CRUD Service (`USERS_CRUD_ENDPOINT`, …), spoken exactly as
+ * the CRUD expects: `_st` on every by-id call (its default is PUBLIC), `{"error":"not found"}` 404s,
+ * 409 (422 before v7) for duplicates, 400 for refused transitions.
+ */
+export class CrudCollection {
+  constructor(
+    private readonly upstream: UpstreamOptions,
+    /** e.g. `/users`. */
+    readonly path: string,
+  ) {}
+
+  /** `GET /`: the query passed on unchanged (a raw query string) or built from an object. */
+  async list(query: string | Record<string, string | undefined>, headers: Record<string, string>): Promise<CrudDoc[]> {
+    const call: UpstreamCall = { method: 'GET', path: `${this.path}/`, query, headers };
+    return this.parse(call, await this.expect(call, [200]), Docs);
+  }
+
+  async count(query: string | Record<string, string | undefined>, headers: Record<string, string>): Promise<number> {
+    const call: UpstreamCall = { method: 'GET', path: `${this.path}/count`, query, headers };
+    return this.parse(call, await this.expect(call, [200]), Count);
+  }
+
+  async get(id: string, states: readonly State[], headers: Record<string, string>): Promise<CrudDoc | undefined> {
+    const call = this.byId('GET', id, { query: { _st: states.join(',') }, headers });
+    const reply = await this.expect(call, [200, 404]);
+    return reply.status === 404 ? undefined : this.parse(call, reply, Doc);
+  }
+
+  async create(doc: Record<string, unknown>, headers: Record<string, string>): Promise<string> {
+    const call: UpstreamCall = { method: 'POST', path: `${this.path}/`, body: doc, headers };
+    return this.parse(call, await this.expect(call, [200, 201]), Created)._id;
+  }
+
+  async patch(id: string, update: unknown, states: readonly State[], headers: Record<string, string>): Promise<CrudDoc | undefined> {
+    const call = this.byId('PATCH', id, { query: { _st: states.join(',') }, body: update, headers });
+    const reply = await this.expect(call, [200, 404]);
+    return reply.status === 404 ? undefined : this.parse(call, reply, Doc);
+  }
+
+  async delete(id: string, states: readonly State[], headers: Record<string, string>): Promise<boolean> {
+    const call = this.byId('DELETE', id, { query: { _st: states.join(',') }, headers });
+    return (await this.expect(call, [204, 200, 404])).status !== 404;
+  }
+
+  /** `POST /:id/state` (204); NotFoundError, or the CRUD's 400 for a refused transition. */
+  async setState(id: string, stateTo: State, headers: Record<string, string>): Promise<void> {
+    const call: UpstreamCall = {
+      method: 'POST',
+      path: `${this.path}/${encodeURIComponent(id)}/state`,
+      route: `${this.path}/:id/state`,
+      body: { stateTo },
+      headers,
+    };
+    const reply = await this.expect(call, [204, 200, 404]);
+    if (reply.status === 404) throw new NotFoundError(`user ${id} not found`);
+  }
+
+  private byId(method: UpstreamCall['method'], id: string, rest: Partial<UpstreamCall>): UpstreamCall {
+    return { method, path: `${this.path}/${encodeURIComponent(id)}`, route: `${this.path}/:id`, ...rest };
+  }
+
+  /** Calls and maps the CRUD's errors; any status not in `ok` and not a known error is an UpstreamError. */
+  private async expect(call: UpstreamCall, ok: number[]): Promise<UpstreamReply> {
+    const reply = await callUpstream(this.upstream, call);
+    if (ok.includes(reply.status)) return reply;
+    const message = ErrorBody.safeParse(reply.body).data?.message;
+    if (reply.status === 400) return Promise.reject(crudBadRequest(message));
+    if (reply.status === 409 || reply.status === 422)
+      return Promise.reject(new ConflictError(message ?? `${this.upstream.name} ${call.method} ${call.route ?? call.path}: duplicate key`));
+    return Promise.reject(unexpectedStatus(this.upstream, call, reply));
+  }
+
+  private parse<T extends z.ZodType>(call: UpstreamCall, reply: UpstreamReply, schema: T): z.infer<T> {
+    const result = schema.safeParse(reply.body);
+    if (result.success) return result.data;
+    throw new UpstreamError(this.upstream.name, `${call.method} ${call.route ?? call.path}`, reply.status, {
+      message: `${this.upstream.name} ${call.method} ${call.route ?? call.path} answered an unexpected body`,
+    });
+  }
+}
+
+/** The CRUD's 400s: a refused state transition keeps its own code, the rest are invalid input. */
+function crudBadRequest(message: string | undefined): DomainError {
+  const transition = message && /^transition from (\w+) to (\w+) not allowed/.exec(message);
+  if (transition) return new TransitionError(transition[1]!, transition[2]!);
+  return new InvalidInputError(message ?? 'The CRUD Service refused the request');
+}

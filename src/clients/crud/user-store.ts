@@ -1,0 +1,73 @@
+import type { ByIdOptions, CallScope, UpdateExpr, UserDoc, UserStore } from '../ports.js';
+import type { Filter } from '../../crud/filter.js';
+import { MAX_LIMIT, type CrudQuery } from '../../crud/query.js';
+import type { State } from '../../crud/states.js';
+import type { CrudCollection, CrudDoc } from './collection.js';
+
+/** Fields the CRUD Service writes itself; sending them would be refused or ignored. */
+const SERVER_FIELDS = ['createdAt', 'updatedAt', 'creatorId', 'updaterId'];
+
+/** The `users` collection in a Mia-Platform CRUD Service. */
+export function createCrudUserStore(users: CrudCollection): UserStore {
+  const headersOf = (scope?: CallScope) => scope?.headers ?? {};
+
+  return {
+    async list(query, scope) {
+      return users.list(toQueryString(query), scope.headers);
+    },
+    async count(query, scope) {
+      return users.count(toQueryString(query), scope.headers);
+    },
+    async find(filter: Filter, options: ByIdOptions & { limit?: number }) {
+      const found: UserDoc[] = [];
+      const wanted = options.limit ?? Number.POSITIVE_INFINITY;
+      // The CRUD answers at most 200 documents a call: page through them in _id order.
+      for (let skip = 0; found.length < wanted; skip += MAX_LIMIT) {
+        const size = Math.min(MAX_LIMIT, wanted - found.length);
+        const page = await users.list(
+          { _q: JSON.stringify(filter), _st: options.states.join(','), _s: '_id', _l: String(size), _sk: String(skip) },
+          headersOf(options.scope),
+        );
+        found.push(...page.map(asUser));
+        if (page.length < size) break;
+      }
+      return found;
+    },
+    async get(id, options) {
+      const doc = await users.get(id, options.states, headersOf(options.scope));
+      return doc && asUser(doc);
+    },
+    async insert(doc, scope) {
+      const body = Object.fromEntries(Object.entries(doc).filter(([field]) => !SERVER_FIELDS.includes(field)));
+      // Always PUBLIC unless said otherwise: the collection's own default may be DRAFT.
+      body.__STATE__ ??= 'PUBLIC';
+      const _id = await users.create(body, scope.headers);
+      const now = new Date().toISOString();
+      return { createdAt: now, updatedAt: now, creatorId: scope.actorId, updaterId: scope.actorId, ...body, _id } as UserDoc;
+    },
+    async patch(id: string, update: UpdateExpr, options, scope) {
+      const doc = await users.patch(id, update, options.states, scope.headers);
+      return doc && asUser(doc);
+    },
+    async delete(id, options) {
+      return users.delete(id, options.states, headersOf(options.scope));
+    },
+    async setState(id: string, stateTo: State, scope) {
+      await users.setState(id, stateTo, scope.headers);
+    },
+  };
+}
+
+function asUser(doc: CrudDoc): UserDoc {
+  return doc as unknown as UserDoc;
+}
+
+/** GraphQL builds a query object; REST hands over the raw query string, which goes on unchanged. */
+function toQueryString(query: CrudQuery | string): string {
+  if (typeof query === 'string') return query;
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) {
+    for (const item of Array.isArray(value) ? value : [value]) if (item !== undefined) params.append(key, String(item));
+  }
+  return params.toString();
+}

@@ -1,0 +1,127 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Agent, type Dispatcher, request } from 'undici';
+import { UpstreamError } from '../errors.js';
+
+/** One upstream service (CRUD, Auth0, Timer, Rönd): where it is and how to reach it. */
+export interface UpstreamOptions {
+  /** Named in error messages: "CRUD PATCH /users/:id responded with a 404 status code". */
+  name: string;
+  baseUrl: string;
+  dispatcher: Dispatcher;
+  /** Attempts after the first for a call that may be retried. */
+  retries?: number;
+}
+
+export interface UpstreamCall {
+  method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+  /** The path to call, already with ids filled in. */
+  path: string;
+  /** The same path as a template for messages (`/users/:id`). */
+  route?: string;
+  /** A query object, or a raw query string passed on as it came. */
+  query?: Record<string, string | undefined> | string;
+  headers?: Record<string, string>;
+  body?: unknown;
+}
+
+export interface UpstreamReply {
+  status: number;
+  body: unknown;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+/** Connection errors that happen before a request is sent: safe to retry whatever the method. */
+const NOT_SENT = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'ENOTFOUND', 'EAI_AGAIN']);
+const RETRYABLE_STATUS = new Set([502, 503, 504]);
+
+/** A keep-alive pool with explicit connect, headers and body timeouts. */
+export function createDispatcher(timeoutMs: number): Dispatcher {
+  return new Agent({
+    connect: { timeout: timeoutMs },
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+    keepAliveTimeout: 10_000,
+    connections: 64,
+  });
+}
+
+/**
+ * Calls an upstream and answers its status and parsed body. Reads (GET) are retried on connection
+ * errors and 502/503/504; writes only when the connection was never made, so a POST is never sent
+ * twice. An upstream that cannot be reached is a 503 UpstreamError naming the call.
+ */
+export async function callUpstream(upstream: UpstreamOptions, call: UpstreamCall): Promise<UpstreamReply> {
+  const retries = upstream.retries ?? 2;
+  const label = `${call.method} ${call.route ?? call.path}`;
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      const reply = await send(upstream, call);
+      if (call.method === 'GET' && RETRYABLE_STATUS.has(reply.status) && attempt < retries) {
+        await backoff(attempt);
+        continue;
+      }
+      return reply;
+    } catch (error) {
+      const code = (error as { code?: string }).code ?? '';
+      const retryable = call.method === 'GET' || NOT_SENT.has(code);
+      if (retryable && attempt < retries) {
+        await backoff(attempt);
+        continue;
+      }
+      throw new UpstreamError(upstream.name, label, 0, {
+        cause: error,
+        unreachable: true,
+        message: `${upstream.name} ${label} is unreachable (${code || (error as Error).message})`,
+      });
+    }
+  }
+}
+
+/** The standard answer for a status the caller does not handle. */
+export function unexpectedStatus(upstream: UpstreamOptions, call: UpstreamCall, reply: UpstreamReply): UpstreamError {
+  return new UpstreamError(upstream.name, `${call.method} ${call.route ?? call.path}`, reply.status);
+}
+
+async function send(upstream: UpstreamOptions, call: UpstreamCall): Promise<UpstreamReply> {
+  const url = new URL(upstream.baseUrl.replace(/\/$/, '') + call.path);
+  if (typeof call.query === 'string') url.search = call.query;
+  else for (const [key, value] of Object.entries(call.query ?? {})) if (value !== undefined) url.searchParams.set(key, value);
+  const hasBody = call.body !== undefined;
+  const response = await request(url, {
+    method: call.method,
+    dispatcher: upstream.dispatcher,
+    headers: { accept: 'application/json', ...(hasBody ? { 'content-type': 'application/json' } : {}), ...call.headers },
+    body: hasBody ? JSON.stringify(call.body) : undefined,
+  });
+  const text = await response.body.text();
+  let body: unknown = text;
+  if (text && String(response.headers['content-type'] ?? '').includes('json')) {
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = text;
+    }
+  }
+  return { status: response.statusCode, body: text ? body : undefined, headers: response.headers };
+}
+
+function backoff(attempt: number): Promise<void> {
+  const base = 50 * 2 ** attempt;
+  return sleep(base + Math.random() * base);
+}
+
+export interface ReadinessCheck {
+  name: string;
+  ok: boolean;
+  detail?: string;
+}
+
+/** Readiness of an upstream: its health route answers 2xx. Never throws. */
+export async function probe(upstream: UpstreamOptions, path: string): Promise<ReadinessCheck> {
+  try {
+    const reply = await callUpstream({ ...upstream, retries: 0 }, { method: 'GET', path });
+    return { name: upstream.name, ok: reply.status < 300, detail: reply.status < 300 ? undefined : `status ${reply.status}` };
+  } catch (error) {
+    return { name: upstream.name, ok: false, detail: (error as Error).message };
+  }
+}

@@ -1,0 +1,156 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { seedGroups, startService, type TestService } from './helpers/service.js';
+
+let service: TestService;
+let counter = 0;
+
+beforeAll(async () => {
+  service = await startService({ store: 'crud', env: { ADDITIONAL_HEADERS_TO_PROXY: 'x-tenant', CRUD_TIMEOUT_MS: '300' } });
+  await seedGroups(service);
+});
+afterAll(() => service.close());
+beforeEach(() => {
+  service.crud!.hang = false;
+  service.crud!.failures.length = 0;
+});
+
+const crud = () => service.crud!;
+const lastRequest = (method: string, path: RegExp) => [...crud().requests].reverse().find((r) => r.method === method && path.test(r.path))!;
+
+async function newUser() {
+  counter += 1;
+  const res = await service.call('POST', '/users/?sendResetPwdEmail=false', { userGroup: 'customer', username: `c${counter}`, name: 'C' });
+  expect(res.status).toBe(200);
+  return res.body._id as string;
+}
+
+describe('the CRUD Service as profile store', () => {
+  it('creates users PUBLIC explicitly (the collection default is DRAFT) and records the caller', async () => {
+    const id = await newUser();
+    const post = lastRequest('POST', /^\/users\/$/);
+    expect(post.body).toMatchObject({ userGroup: 'customer', __STATE__: 'PUBLIC' });
+    expect(post.headers.miauserid).toBe('api-key');
+    expect(
+      crud()
+        .docs('/users')
+        .find((doc) => doc._id === id),
+    ).toMatchObject({ __STATE__: 'PUBLIC', creatorId: 'api-key' });
+  });
+
+  it('passes GET /users/ and /users/count through unchanged, in one upstream call, with the platform headers', async () => {
+    await newUser();
+    const before = crud().requests.length;
+    const query = `_q=${encodeURIComponent('{"userGroup":"customer"}')}&_l=5&_p=username`;
+    const res = await service.call('GET', `/users/?${query}`, undefined, { acl_rows: '[{"name":"C"}]', 'x-tenant': 't1', 'x-other': 'no' });
+    expect(res.status).toBe(200);
+    expect(res.body.every((doc: Record<string, unknown>) => Object.keys(doc).sort().join() === '_id,username')).toBe(true);
+    expect(crud().requests.length - before).toBe(1);
+    const get = lastRequest('GET', /^\/users\/$/);
+    expect(get.query.toString()).toBe(query);
+    expect(get.headers).toMatchObject({ acl_rows: '[{"name":"C"}]', 'x-tenant': 't1', miauserid: 'api-key' });
+    expect(get.headers['x-other']).toBeUndefined();
+
+    const counted = crud().requests.length;
+    expect((await service.call('GET', '/users/count?name=C')).body).toBeGreaterThan(0);
+    expect(crud().requests.length - counted).toBe(1);
+  });
+
+  it('answers the CRUD 400 for a query it refuses', async () => {
+    const res = await service.call('GET', '/users/?unknownField=1');
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual({ statusCode: 400, error: 'Bad Request', message: 'querystring must NOT have additional properties' });
+  });
+
+  it('passes the states it must see on by-id calls (the CRUD default would hide a DRAFT user)', async () => {
+    const id = await newUser();
+    await service.call('POST', '/users/state', [{ filter: { _id: id }, stateTo: 'DRAFT' }]);
+    const patched = await service.call('PATCH', `/users/${id}`, { name: 'Draft' });
+    expect(patched.status).toBe(200);
+    expect(lastRequest('PATCH', /^\/users\/\w+$/).query.get('_st')).toBe('PUBLIC,DRAFT,TRASH');
+    expect((await service.call('POST', `/users/${id}/soft-delete`)).status).toBe(204);
+    expect(
+      crud()
+        .docs('/users')
+        .find((doc) => doc._id === id)?.__STATE__,
+    ).toBe('DELETED');
+    expect((await service.call('DELETE', `/users/${id}`)).status).toBe(204);
+    expect(lastRequest('DELETE', /^\/users\/\w+$/).query.get('_st')).toBe('PUBLIC,DRAFT,TRASH,DELETED');
+  });
+
+  it('maps a CRUD failure to the documented 500 message', async () => {
+    const id = await newUser();
+    crud().failNext('PATCH', /\/users\/\w+/, 500);
+    const patched = await service.call('PATCH', `/users/${id}`, { name: 'x' });
+    expect(patched.status).toBe(500);
+    expect(patched.body).toEqual({
+      statusCode: 500,
+      error: 'Internal Server Error',
+      message: 'Error while updating user: CRUD PATCH /users/:id responded with a 500 status code',
+    });
+
+    crud().failNext('GET', /\/users\/\w+/, 500);
+    const deleted = await service.call('DELETE', `/users/${id}`);
+    expect(deleted.body.message).toBe('Error while deleting user: CRUD GET /users/:id responded with a 500 status code');
+
+    crud().failNext('POST', /\/users\/\w+\/state/, 500);
+    const soft = await service.call('POST', `/users/${id}/soft-delete`);
+    expect(soft.body.message).toBe('Error while soft deleting user: CRUD POST /users/:id/state responded with a 500 status code');
+  });
+
+  it('treats the older 422 duplicate answer as a conflict', async () => {
+    crud().failNext('POST', /\/users\/$/, 422);
+    expect((await service.call('POST', '/users/', { userGroup: 'guest', name: 'dup' })).status).toBe(409);
+  });
+
+  it('never sends a POST twice, but retries reads', async () => {
+    const posts = crud().requests.filter((r) => r.method === 'POST').length;
+    crud().failNext('POST', /\/users\/$/, 503);
+    expect((await service.call('POST', '/users/', { userGroup: 'guest', name: 'once' })).status).toBe(500);
+    expect(crud().requests.filter((r) => r.method === 'POST').length - posts).toBe(1);
+
+    crud().failNext('GET', /\/users\/count/, 503);
+    expect((await service.call('GET', '/users/count')).status).toBe(200);
+  });
+
+  it('gives up on a hung CRUD after CRUD_TIMEOUT_MS with a 503 naming the call', async () => {
+    crud().hang = true;
+    const started = Date.now();
+    const res = await service.call('GET', '/users/');
+    expect(res.status).toBe(503);
+    expect(res.body.message).toMatch(/^Error while listing users: CRUD GET \/users\/ is unreachable/);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+});
+
+describe('a CRUD Service that goes down and comes back', () => {
+  it('answers 503 and reports not ready while down, and recovers', async () => {
+    const port = crud().port;
+    await crud().stop();
+    const down = await service.call('GET', '/users/count');
+    expect(down.status).toBe(503);
+    expect(down.body.message).toContain('ECONNREFUSED');
+    const ready = await service.call('GET', '/-/ready');
+    expect(ready.status).toBe(503);
+    expect(ready.body.checks[0]).toMatchObject({ name: 'CRUD', ok: false });
+
+    await crud().start(port);
+    expect((await service.call('GET', '/users/count')).status).toBe(200);
+    expect((await service.call('GET', '/-/ready')).status).toBe(200);
+  });
+});
+
+describe('starting with the CRUD Service unreachable', () => {
+  it('is not fatal', async () => {
+    const offline = await startService({
+      store: 'embedded',
+      env: { CRUD_SERVICE: 'http://127.0.0.1:9', USERS_CRUD_ENDPOINT: '/users', UMS_CONFIG_CRUD_ENDPOINT: '/ums-config' },
+    });
+    try {
+      expect((await offline.call('GET', '/-/healthz')).status).toBe(200);
+      expect((await offline.call('GET', '/-/ready')).status).toBe(503);
+      expect((await offline.call('GET', '/users/')).status).toBe(503);
+    } finally {
+      await offline.close();
+    }
+  });
+});

@@ -1,0 +1,437 @@
+/**
+ * A Mia-Platform CRUD Service emulator for the tests, written from spec/mia-platform.md §2 (v7):
+ * default `_st` PUBLIC, the `_q` operator allow-list, unknown parameters 400, `{"error":"not
+ * found"}` 404s, 409 on unique indexes, both state routes with their own transition tables,
+ * PATCH operators, ordered `POST /bulk`. It also records every request and can hang or fail on
+ * demand. Test code only: never the product's storage.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { Query } from 'mingo';
+import { update as applyUpdate } from 'mingo/updater';
+
+type Doc = Record<string, unknown> & { _id: string; __STATE__: string };
+type FieldType = 'string' | 'number' | 'boolean' | 'array' | 'object' | 'date';
+
+export interface CollectionSpec {
+  /** e.g. `/users`. */
+  path: string;
+  /** Declared fields: plain `field=value` filters are cast by these types; others are a 400. */
+  fields: Record<string, FieldType>;
+  unique?: string[];
+  defaultState?: string;
+}
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  headers: IncomingMessage['headers'];
+  body: unknown;
+}
+
+const OPERATORS = new Set([
+  '$gt',
+  '$lt',
+  '$gte',
+  '$lte',
+  '$eq',
+  '$ne',
+  '$in',
+  '$nin',
+  '$all',
+  '$exists',
+  '$nearSphere',
+  '$regex',
+  '$options',
+  '$elemMatch',
+  '$text',
+  '$size',
+  '$and',
+  '$or',
+]);
+const PATCH_OPERATORS = new Set(['$set', '$unset', '$inc', '$mul', '$currentDate', '$push', '$pull', '$addToSet']);
+const INTERNAL = new Set(['_id', '__STATE__', 'createdAt', 'updatedAt', 'creatorId', 'updaterId']);
+const STATE_PATTERN = /^(PUBLIC|DRAFT|TRASH|DELETED)(,(PUBLIC|DRAFT|TRASH|DELETED))*$/;
+/** POST /:id/state: source → targets. */
+const ONE = { PUBLIC: ['DRAFT', 'TRASH'], DRAFT: ['PUBLIC', 'TRASH'], TRASH: ['DRAFT', 'DELETED'], DELETED: ['TRASH'] } as Record<
+  string,
+  string[]
+>;
+/** POST /state: target ← sources. */
+const MANY = { PUBLIC: ['DRAFT'], DRAFT: ['PUBLIC', 'TRASH'], TRASH: ['PUBLIC', 'DRAFT', 'DELETED'], DELETED: ['TRASH'] } as Record<
+  string,
+  string[]
+>;
+const LIST_PARAMS = new Set(['_q', '_st', '_p', '_s', '_l', '_sk', '_rawp']);
+const COUNT_PARAMS = new Set(['_q', '_st', '_useEstimate']);
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly body?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+export class CrudEmulator {
+  readonly requests: RecordedRequest[] = [];
+  readonly collections = new Map<string, { spec: CollectionSpec; docs: Doc[] }>();
+  /** When true, requests are read and never answered (a hung upstream). */
+  hang = false;
+  /** Status codes to answer, in order, for the next matching requests (`"PATCH /users/:id"`). */
+  readonly failures: { route: RegExp; status: number }[] = [];
+  private server?: Server;
+  private readonly sockets = new Set<Socket>();
+  port = 0;
+
+  constructor(specs: CollectionSpec[]) {
+    for (const spec of specs) this.collections.set(spec.path, { spec, docs: [] });
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  async start(port = 0): Promise<this> {
+    this.server = createServer((req, res) => void this.handle(req, res));
+    this.server.on('connection', (socket) => {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+    });
+    await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
+    this.port = (this.server.address() as AddressInfo).port;
+    return this;
+  }
+
+  /** Stops listening and drops every connection (an upstream going down). */
+  async stop(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
+  }
+
+  failNext(method: string, pathPattern: RegExp, status: number): void {
+    this.failures.push({ route: new RegExp(`^${method} ${pathPattern.source}`), status });
+  }
+
+  docs(path: string): Doc[] {
+    return this.collections.get(path)!.docs;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://crud');
+    const raw = await readBody(req);
+    let body: unknown;
+    try {
+      body = raw ? JSON.parse(raw) : undefined;
+    } catch {
+      return send(res, 400, { statusCode: 400, error: 'Bad Request', message: 'Body is not valid JSON' });
+    }
+    this.requests.push({ method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: req.headers, body });
+    if (this.hang) return;
+    const failure = this.failures.findIndex((f) => f.route.test(`${req.method} ${url.pathname}`));
+    if (failure >= 0) {
+      const { status } = this.failures.splice(failure, 1)[0]!;
+      return send(res, status, { statusCode: status, error: 'Injected', message: 'injected failure' });
+    }
+    try {
+      const [status, answer] = this.route(req.method ?? 'GET', url, body, req.headers);
+      send(res, status, answer);
+    } catch (error) {
+      if (error instanceof HttpError)
+        return send(res, error.status, error.body ?? { statusCode: error.status, error: reason(error.status), message: error.message });
+      send(res, 500, { statusCode: 500, error: 'Internal Server Error', message: String(error) });
+    }
+  }
+
+  private route(method: string, url: URL, body: unknown, headers: IncomingMessage['headers']): [number, unknown] {
+    if (url.pathname === '/-/healthz' || url.pathname === '/-/ready') return [200, { status: 'OK' }];
+    const entry = [...this.collections.values()].find((c) => url.pathname === c.spec.path || url.pathname.startsWith(`${c.spec.path}/`));
+    if (!entry) throw new HttpError(404, 'not found', { error: 'not found' });
+    const rest = url.pathname.slice(entry.spec.path.length).replace(/^\//, '');
+    const actor = typeof headers.miauserid === 'string' && headers.miauserid ? headers.miauserid : 'public';
+    const collection = new Collection(entry.spec, entry.docs, actor, aclRows(headers));
+    const q = url.searchParams;
+    if (method === 'GET' && rest === '') return [200, collection.list(q)];
+    if (method === 'GET' && rest === 'count') return [200, collection.count(q)];
+    if (method === 'POST' && rest === '') return [200, { _id: collection.insert(body)._id }];
+    if (method === 'POST' && rest === 'bulk') return [200, collection.insertMany(body)];
+    if (method === 'POST' && rest === 'state') return [200, collection.changeStateMany(body)];
+    const [id, action] = rest.split('/');
+    if (!id) throw new HttpError(404, 'not found', { error: 'not found' });
+    if (method === 'GET' && !action) return [200, collection.get(id, q)];
+    if (method === 'PATCH' && !action) return [200, collection.patch(id, q, body)];
+    if (method === 'DELETE' && !action) return collection.remove(id, q) ? [204, undefined] : notFound();
+    if (method === 'POST' && action === 'state') {
+      collection.changeState(id, body);
+      return [204, undefined];
+    }
+    throw new HttpError(404, 'not found', { error: 'not found' });
+  }
+}
+
+class Collection {
+  constructor(
+    private readonly spec: CollectionSpec,
+    private readonly docs: Doc[],
+    private readonly actor: string,
+    private readonly acl: Record<string, unknown>[],
+  ) {}
+
+  list(q: URLSearchParams): Doc[] {
+    this.checkParams(q, LIST_PARAMS);
+    const limit = integer(q.get('_l'), '_l', 1, 200) ?? 25;
+    const skip = integer(q.get('_sk'), '_sk', 0) ?? 0;
+    let found = this.matching(q);
+    const sort = q
+      .getAll('_s')
+      .flatMap((s) => s.split(','))
+      .filter(Boolean);
+    if (sort.length) found = [...found].sort((a, b) => compareBy(a, b, sort));
+    found = found.slice(skip, skip + limit);
+    const projection = q.get('_p');
+    if (projection) return found.map((doc) => pick(doc, projection.split(',')));
+    return found;
+  }
+
+  count(q: URLSearchParams): number {
+    this.checkParams(q, COUNT_PARAMS);
+    if (q.get('_useEstimate') === 'true') return this.docs.length;
+    return this.matching(q).length;
+  }
+
+  get(id: string, q: URLSearchParams): Doc {
+    return this.byId(id, q) ?? notFound();
+  }
+
+  insert(body: unknown): Doc {
+    if (!isObject(body)) throw new HttpError(400, 'body must be object');
+    for (const key of Object.keys(body))
+      if (INTERNAL.has(key) && key !== '__STATE__' && key !== '_id')
+        throw new HttpError(400, `body must NOT have additional properties: ${key}`);
+    const now = new Date().toISOString();
+    const doc = {
+      ...body,
+      _id: typeof body._id === 'string' ? body._id : objectId(),
+      __STATE__: typeof body.__STATE__ === 'string' ? body.__STATE__ : (this.spec.defaultState ?? 'DRAFT'),
+      creatorId: this.actor,
+      updaterId: this.actor,
+      createdAt: now,
+      updatedAt: now,
+    } as Doc;
+    this.assertUnique(doc);
+    this.docs.push(doc);
+    return doc;
+  }
+
+  insertMany(body: unknown): { _id: string }[] {
+    if (!Array.isArray(body) || body.length === 0) throw new HttpError(400, 'body must NOT have fewer than 1 items');
+    // Ordered: the documents before a duplicate stay inserted.
+    return body.map((item) => ({ _id: this.insert(item)._id }));
+  }
+
+  patch(id: string, q: URLSearchParams, body: unknown): Doc {
+    if (!isObject(body)) throw new HttpError(400, 'body must be object');
+    for (const [operator, fields] of Object.entries(body)) {
+      if (!PATCH_OPERATORS.has(operator)) throw new HttpError(400, 'body must NOT have additional properties');
+      for (const field of Object.keys(fields as object)) if (INTERNAL.has(field)) throw new HttpError(400, `${field} is not editable`);
+    }
+    const doc = this.byId(id, q) ?? notFound();
+    const next = structuredClone(doc);
+    applyUpdate(next, body as never);
+    Object.assign(next, { updaterId: this.actor, updatedAt: new Date().toISOString() });
+    this.assertUnique(JSON.parse(JSON.stringify(next)) as Doc, doc._id);
+    Object.assign(doc, JSON.parse(JSON.stringify(next)));
+    for (const key of Object.keys(doc)) if (!(key in next)) delete doc[key];
+    return doc;
+  }
+
+  remove(id: string, q: URLSearchParams): boolean {
+    const doc = this.byId(id, q);
+    if (!doc) return false;
+    this.docs.splice(this.docs.indexOf(doc), 1);
+    return true;
+  }
+
+  changeState(id: string, body: unknown): void {
+    const stateTo = isObject(body) ? body.stateTo : undefined;
+    if (typeof stateTo !== 'string' || !(stateTo in ONE))
+      throw new HttpError(400, 'body/stateTo must be equal to one of the allowed values');
+    const doc = this.docs.find((d) => d._id === id) ?? notFound();
+    if (doc.__STATE__ !== stateTo && !ONE[doc.__STATE__]?.includes(stateTo)) {
+      throw new HttpError(400, `transition from ${doc.__STATE__} to ${stateTo} not allowed.`);
+    }
+    Object.assign(doc, { __STATE__: stateTo, updaterId: this.actor, updatedAt: new Date().toISOString() });
+  }
+
+  changeStateMany(body: unknown): number {
+    if (!Array.isArray(body) || body.length === 0) throw new HttpError(400, 'body must NOT have fewer than 1 items');
+    let modified = 0;
+    for (const item of body as { filter?: Record<string, unknown>; stateTo?: string }[]) {
+      const sources = MANY[item.stateTo ?? ''];
+      if (!sources || !isObject(item.filter)) throw new HttpError(400, 'body must have filter and stateTo');
+      const matcher = new Query(item.filter);
+      for (const doc of this.docs) {
+        if (sources.includes(doc.__STATE__) && matcher.test(doc)) {
+          Object.assign(doc, { __STATE__: item.stateTo, updaterId: this.actor, updatedAt: new Date().toISOString() });
+          modified += 1;
+        }
+      }
+    }
+    return modified;
+  }
+
+  private byId(id: string, q: URLSearchParams): Doc | undefined {
+    const states = this.states(q);
+    return this.docs.find((doc) => doc._id === id && states.includes(doc.__STATE__));
+  }
+
+  private states(q: URLSearchParams): string[] {
+    const raw = q.get('_st') ?? 'PUBLIC';
+    if (!STATE_PATTERN.test(raw))
+      throw new HttpError(400, 'querystring/_st must match pattern "^(PUBLIC|DRAFT|TRASH|DELETED)(,(PUBLIC|DRAFT|TRASH|DELETED))*$"');
+    return raw.split(',');
+  }
+
+  private matching(q: URLSearchParams): Doc[] {
+    const states = this.states(q);
+    const parts: Record<string, unknown>[] = [...this.acl];
+    const rawQ = q.get('_q');
+    if (rawQ) {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(rawQ);
+      } catch {
+        throw new HttpError(400, 'querystring/_q must be a valid JSON');
+      }
+      if (!isObject(parsed)) throw new HttpError(400, 'querystring/_q must be object');
+      assertOperators(parsed);
+      parts.push(parsed);
+    }
+    for (const [key, value] of q) {
+      if (key.startsWith('_') && key !== '_id') continue;
+      parts.push({ [key]: this.cast(key, value) });
+    }
+    const matcher = new Query(parts.length ? { $and: parts } : {});
+    return this.docs.filter((doc) => states.includes(doc.__STATE__) && matcher.test(doc));
+  }
+
+  private checkParams(q: URLSearchParams, allowed: Set<string>): void {
+    for (const key of q.keys()) {
+      const known = key.startsWith('_') ? allowed.has(key) || key === '_id' : key in this.spec.fields;
+      if (!known) throw new HttpError(400, 'querystring must NOT have additional properties');
+    }
+    for (const [name, max] of [['_l', 200]] as const) if (q.has(name)) integer(q.get(name), name, 1, max);
+  }
+
+  private cast(field: string, value: string): unknown {
+    const type = this.spec.fields[field];
+    if (type === 'number') {
+      if (!Number.isFinite(Number(value))) throw new HttpError(400, `querystring/${field} must be number`);
+      return Number(value);
+    }
+    if (type === 'boolean') return value === 'true';
+    return value;
+  }
+
+  private assertUnique(doc: Doc, except?: string): void {
+    for (const field of this.spec.unique ?? []) {
+      if (doc[field] === undefined) continue;
+      if (this.docs.some((other) => other._id !== except && other[field] === doc[field])) {
+        throw new HttpError(409, 'duplicate key', {
+          statusCode: 409,
+          error: 'Conflict',
+          message: `E11000 duplicate key error collection: crud${this.spec.path.replace(/\//g, '.')} index: ${field}_1 dup key: { ${field}: ${JSON.stringify(doc[field])} }`,
+        });
+      }
+    }
+  }
+}
+
+function assertOperators(value: unknown): void {
+  if (Array.isArray(value)) return value.forEach(assertOperators);
+  if (!isObject(value)) return;
+  for (const [key, inner] of Object.entries(value)) {
+    if (key.startsWith('$') && !OPERATORS.has(key)) throw new HttpError(400, `querystring/_q: operator ${key} is not allowed`);
+    assertOperators(inner);
+  }
+}
+
+function aclRows(headers: IncomingMessage['headers']): Record<string, unknown>[] {
+  const raw = headers.acl_rows;
+  if (typeof raw !== 'string') return [];
+  const rows = JSON.parse(raw) as unknown;
+  return Array.isArray(rows) ? (rows as Record<string, unknown>[]) : [];
+}
+
+function integer(raw: string | null, name: string, min: number, max?: number): number | undefined {
+  if (raw === null) return undefined;
+  const value = Number(raw);
+  if (!/^-?\d+$/.test(raw)) throw new HttpError(400, `querystring/${name} must be integer`);
+  if (value < min) throw new HttpError(400, `querystring/${name} must be >= ${min}`);
+  if (max !== undefined && value > max) throw new HttpError(400, `querystring/${name} must be <= ${max}`);
+  return value;
+}
+
+function compareBy(a: Doc, b: Doc, keys: string[]): number {
+  for (const key of keys) {
+    const descending = key.startsWith('-');
+    const field = descending ? key.slice(1) : key;
+    const [x, y] = [dig(a, field), dig(b, field)];
+    if (x === y) continue;
+    const order = x === undefined ? -1 : y === undefined ? 1 : (x as number) < (y as number) ? -1 : 1;
+    return descending ? -order : order;
+  }
+  return 0;
+}
+
+function dig(doc: Record<string, unknown>, path: string): unknown {
+  return path.split('.').reduce<unknown>((value, key) => (value as Record<string, unknown> | undefined)?.[key], doc);
+}
+
+function pick(doc: Doc, fields: string[]): Doc {
+  const out: Record<string, unknown> = { _id: doc._id };
+  for (const field of fields) if (field in doc) out[field] = doc[field];
+  return out as Doc;
+}
+
+function notFound(): never {
+  throw new HttpError(404, 'not found', { error: 'not found' });
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function objectId(): string {
+  return (
+    Math.floor(Date.now() / 1000)
+      .toString(16)
+      .padStart(8, '0') + randomBytes(8).toString('hex')
+  );
+}
+
+function reason(status: number): string {
+  return { 400: 'Bad Request', 404: 'Not Found', 409: 'Conflict' }[status] ?? 'Error';
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  if (body === undefined) {
+    res.writeHead(status).end();
+    return;
+  }
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) }).end(text);
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let data = '';
+    req.on('data', (chunk: Buffer) => (data += chunk.toString()));
+    req.on('end', () => resolve(data));
+    req.on('error', reject);
+  });
+}
