@@ -19,6 +19,10 @@ const config = loadConfig({
   EMBEDDED_DB_PATH: join(mkdtempSync(join(tmpdir(), 'ums-bench-')), 'ums.sqlite'),
   LOG_LEVEL: 'silent',
   API_KEYS: process.env.BENCH_API_KEY ?? 'bench-key',
+  // With BENCH_CRUD_URL the profiles are in that CRUD Service (the gateway benchmark).
+  ...(process.env.BENCH_CRUD_URL
+    ? { CRUD_SERVICE: process.env.BENCH_CRUD_URL, USERS_CRUD_ENDPOINT: '/users', UMS_CONFIG_CRUD_ENDPOINT: '/ums-config' }
+    : {}),
 });
 const deps = createDeps(config, pino({ level: 'silent' }));
 const counts = { identityCalls: 0, profileReads: 0 };
@@ -44,13 +48,13 @@ const store: UserStore = {
     return deps.users.count(query, scope);
   },
 };
-for (const userGroup of ['customer', 'partner']) {
+for (const userGroup of process.env.BENCH_CRUD_URL ? [] : ['customer', 'partner']) {
   await deps.groups.saveGroup(
     { userGroup, label: userGroup, authUserCreationDisabled: false, crudSchema: { type: 'object' } },
     { actorId: 'bench', headers: {} },
   );
 }
-await seedUsers(deps.db, users);
+if (!process.env.BENCH_CRUD_URL) await seedUsers(deps.db, users);
 const server = buildApp({ ...deps, identity, users: store }).listen(0, '127.0.0.1', () => {
   process.send!({ port: (server.address() as AddressInfo).port });
 });

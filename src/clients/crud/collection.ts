@@ -4,7 +4,13 @@ import { ConflictError, type DomainError, InvalidInputError, NotFoundError, Tran
 import { callUpstream, type UpstreamCall, type UpstreamOptions, type UpstreamReply, unexpectedStatus } from '../http.js';
 
 const Doc = z.looseObject({ _id: z.string() });
-const Docs = z.array(Doc);
+/**
+ * A page as the CRUD answers it: checked shallowly (an array of objects with an `_id`), since the
+ * proxy paths return it as is and a deep parse of 200 documents would cost more than the call.
+ */
+const Docs = z.custom<CrudDoc[]>(
+  (value) => Array.isArray(value) && value.every((doc) => typeof doc === 'object' && doc !== null && typeof doc._id === 'string'),
+);
 const Created = z.looseObject({ _id: z.string() });
 const Count = z.number().int().min(0);
 const ErrorBody = z.looseObject({ message: z.string().optional(), error: z.string().optional() });

@@ -1,0 +1,74 @@
+import { type ChildProcess, fork } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import autocannon from 'autocannon';
+
+export const DURATION = Number(process.env.BENCH_SECONDS ?? 8);
+export const CONNECTIONS = 10;
+
+export interface Target {
+  url: string;
+  method?: 'GET' | 'POST';
+  body?: string;
+  headers?: Record<string, string>;
+}
+
+export interface Measure {
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  total: number;
+}
+
+/** Starts a benchmark process (TypeScript, through tsx) and waits for its first IPC message. */
+export async function startChild<T>(script: string, env: Record<string, string>): Promise<{ child: ChildProcess; ready: T }> {
+  const child = fork(new URL(script, import.meta.url).pathname, [], { execArgv: ['--import', 'tsx'], env: { ...process.env, ...env } });
+  const ready = await new Promise<T>((resolve, reject) => {
+    child.once('message', (message) => resolve(message as T));
+    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
+  });
+  return { child, ready };
+}
+
+export function ask<T>(child: ChildProcess, type: string): Promise<T> {
+  return new Promise((resolve) => {
+    child.once('message', (message) => resolve(message as T));
+    child.send({ type });
+  });
+}
+
+/** A 2-second warm-up, then DURATION seconds of load; any non-2xx answer fails the run. */
+export async function measure(target: Target, beforeRun?: () => void): Promise<Measure> {
+  const options = { url: target.url, method: target.method ?? 'GET', body: target.body, headers: target.headers, connections: CONNECTIONS };
+  await autocannon({ ...options, duration: 2 });
+  beforeRun?.();
+  const run = await autocannon({ ...options, duration: DURATION });
+  if (run.non2xx > 0 || run.errors > 0) throw new Error(`${target.url}: ${run.non2xx} non-2xx, ${run.errors} errors`);
+  return { requestsPerSecond: Math.round(run.requests.average), p50Ms: run.latency.p50, p99Ms: run.latency.p99, total: run.requests.total };
+}
+
+/** Writes bench/results/<name>.json and the README section between `<!-- bench:<name>:start/end -->`. */
+export function publish(name: string, summary: unknown, markdown: string): void {
+  mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+  writeFileSync(new URL(`./results/${name}.json`, import.meta.url), `${JSON.stringify(summary, null, 2)}\n`);
+  const readmeUrl = new URL('../README.md', import.meta.url);
+  const pattern = new RegExp(`<!-- bench:${name}:start -->[\\s\\S]*<!-- bench:${name}:end -->`);
+  const readme = readFileSync(readmeUrl, 'utf8');
+  if (!pattern.test(readme)) throw new Error(`README.md has no bench:${name} markers`);
+  writeFileSync(readmeUrl, readme.replace(pattern, `<!-- bench:${name}:start -->\n${markdown}\n<!-- bench:${name}:end -->`));
+  console.log(markdown);
+}
+
+/** Unloaded latency with sub-millisecond precision: `count` requests one after another. */
+export async function sequentialLatency(target: Target, count = 2000): Promise<{ p50Ms: number; p99Ms: number }> {
+  const times: number[] = [];
+  for (let index = 0; index < count + 200; index += 1) {
+    const started = performance.now();
+    const response = await fetch(target.url, { method: target.method ?? 'GET', headers: target.headers, body: target.body });
+    await response.arrayBuffer();
+    if (!response.ok) throw new Error(`${target.url}: ${response.status}`);
+    if (index >= 200) times.push(performance.now() - started);
+  }
+  times.sort((a, b) => a - b);
+  const at = (quantile: number) => Number(times[Math.floor(quantile * (times.length - 1))]!.toFixed(3));
+  return { p50Ms: at(0.5), p99Ms: at(0.99) };
+}
