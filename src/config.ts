@@ -76,6 +76,7 @@ const EnvSchema = z
     USERS_CRUD_ENDPOINT: z.string().startsWith('/').optional(),
     UMS_CONFIG_CRUD_ENDPOINT: z.string().startsWith('/').optional(),
     CRUD_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+    JOBS_CRUD_ENDPOINT: z.string().startsWith('/').optional(),
 
     SMTP_URL: z.string().url().optional(),
     MAIL_FROM: z.string().min(3).default('User Manager <no-reply@localhost>'),

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { ReadinessCheck } from './clients/http.js';
-import type { Authenticator, CallScope, ConfigStore, IdentityProvider, Mailer, UserStore } from './clients/ports.js';
+import type { Authenticator, CallScope, JobStore, ConfigStore, IdentityProvider, Mailer, UserStore } from './clients/ports.js';
 import type { Config } from './config.js';
 import { createLoaders, type Loaders } from './loaders.js';
 import type { Outbox } from './embedded/outbox.js';
@@ -22,6 +22,8 @@ export interface Deps {
   outbox?: Outbox;
   schemas: GroupSchemas;
   loginThrottle: LoginThrottle;
+  /** Persisted long-running jobs (bulk operations). */
+  jobs: JobStore;
   /** What `/-/ready` reports: each backend the service depends on. */
   readiness: () => Promise<ReadinessCheck[]>;
 }

@@ -2,7 +2,9 @@ import type { Logger } from 'pino';
 import { CrudCollection } from './clients/crud/collection.js';
 import { createCrudConfigStore } from './clients/crud/config-store.js';
 import { createCrudUserStore } from './clients/crud/user-store.js';
-import { createDispatcher, probe, type ReadinessCheck } from './clients/http.js';
+import { createDispatcher, probe, type ReadinessCheck, type UpstreamOptions } from './clients/http.js';
+import { createCrudJobStore } from './clients/crud/job-store.js';
+import { createSqliteJobStore } from './embedded/job-store.js';
 import type { ConfigStore, Mailer, UserStore } from './clients/ports.js';
 import { createSmtpMailer } from './clients/smtp/mailer.js';
 import { type Config, crudBaseUrl } from './config.js';
@@ -23,7 +25,11 @@ import { createSqliteUserStore } from './embedded/user-store.js';
  * Users and group configurations: in a CRUD Service when USERS_CRUD_ENDPOINT is set (as the
  * original service), else in the embedded store.
  */
-function profileStores(config: Config, db: Db): { users: UserStore; groups: ConfigStore; readiness: () => Promise<ReadinessCheck[]> } {
+function profileStores(
+  config: Config,
+  db: Db,
+  crud: UpstreamOptions,
+): { users: UserStore; groups: ConfigStore; readiness: () => Promise<ReadinessCheck[]> } {
   if (!config.USERS_CRUD_ENDPOINT) {
     return {
       users: createSqliteUserStore(db),
@@ -31,7 +37,6 @@ function profileStores(config: Config, db: Db): { users: UserStore; groups: Conf
       readiness: async () => [{ name: 'embedded store', ok: true }],
     };
   }
-  const crud = { name: 'CRUD', baseUrl: crudBaseUrl(config), dispatcher: createDispatcher(config.CRUD_TIMEOUT_MS) };
   return {
     users: createCrudUserStore(new CrudCollection(crud, config.USERS_CRUD_ENDPOINT)),
     groups: createCrudConfigStore(new CrudCollection(crud, config.UMS_CONFIG_CRUD_ENDPOINT!)),
@@ -45,7 +50,9 @@ function profileStores(config: Config, db: Db): { users: UserStore; groups: Conf
  */
 export function createDeps(config: Config, logger: Logger): Deps & { db: Db; keys: SigningKeys } {
   const db = openDatabase(config.EMBEDDED_DB_PATH);
-  const profiles = profileStores(config, db);
+  // The CRUD Service, for the collections configured there: one keep-alive pool (connects on first use).
+  const crud = { name: 'CRUD', baseUrl: crudBaseUrl(config), dispatcher: createDispatcher(config.CRUD_TIMEOUT_MS) };
+  const profiles = profileStores(config, db, crud);
   const users = profiles.users;
   const sessions = new Sessions(db, config.REFRESH_TOKEN_TTL);
   const keys = new SigningKeys(db, {
@@ -75,6 +82,7 @@ export function createDeps(config: Config, logger: Logger): Deps & { db: Db; key
     users,
     groups: profiles.groups,
     readiness: profiles.readiness,
+    jobs: config.JOBS_CRUD_ENDPOINT ? createCrudJobStore(new CrudCollection(crud, config.JOBS_CRUD_ENDPOINT)) : createSqliteJobStore(db),
     identity: createEmbeddedIdentityProvider(db, sessions),
     auth,
     mailer,

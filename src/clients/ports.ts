@@ -186,3 +186,37 @@ export interface Mail {
 export interface Mailer {
   send(mail: Mail): Promise<void>;
 }
+
+export type JobStatus = 'pending' | 'running' | 'completed' | 'failed';
+
+/** A long-running job (bulk activation, bulk password e-mails, large imports). */
+export interface Job {
+  jobId: string;
+  type: string;
+  status: JobStatus;
+  payload: unknown;
+  /** Progress so far, or the final result. */
+  result?: unknown;
+  /** The replica working on it, and until when (ms since the epoch) its claim holds. */
+  owner?: string;
+  leaseUntil?: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/**
+ * Persisted jobs that survive restarts and several replicas: a job is worked on only by the replica
+ * holding its lease; a lease that is not renewed expires and another replica takes the job over.
+ */
+export interface JobStore {
+  create(job: { type: string; payload: unknown }): Promise<Job>;
+  get(jobId: string): Promise<Job | undefined>;
+  /** Claims an unfinished job whose lease is free or expired; false when another replica holds it. */
+  claim(jobId: string, owner: string, leaseMs: number): Promise<boolean>;
+  /** Claims the oldest claimable job of a type, if any. */
+  claimNext(type: string, owner: string, leaseMs: number): Promise<Job | undefined>;
+  /** Extends the lease and saves progress; false when the lease was lost. */
+  heartbeat(jobId: string, owner: string, leaseMs: number, progress?: unknown): Promise<boolean>;
+  /** Ends the job; false when the lease was lost (another replica took over). */
+  finish(jobId: string, owner: string, outcome: { status: 'completed' | 'failed'; result?: unknown }): Promise<boolean>;
+}

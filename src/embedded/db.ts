@@ -108,6 +108,21 @@ const MIGRATIONS: string[] = [
     created_at TEXT NOT NULL
   );
   `,
+  // 3: persisted jobs with leases
+  `
+  CREATE TABLE jobs (
+    job_id TEXT PRIMARY KEY,
+    type TEXT NOT NULL,
+    status TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    result TEXT,
+    owner TEXT,
+    lease_until INTEGER,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+  CREATE INDEX jobs_claimable ON jobs (type, status, created_at);
+  `,
 ];
 
 function migrate(db: Db): void {

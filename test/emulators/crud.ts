@@ -240,6 +240,12 @@ class Collection {
       for (const field of Object.keys(fields as object)) if (INTERNAL.has(field)) throw new HttpError(400, `${field} is not editable`);
     }
     const doc = this.byId(id, q) ?? notFound();
+    const condition = q.get('_q');
+    if (condition) {
+      const filter = JSON.parse(condition) as Record<string, unknown>;
+      assertOperators(filter);
+      if (!new Query(filter).test(doc)) notFound();
+    }
     const next = structuredClone(doc);
     applyUpdate(next, body as never);
     Object.assign(next, { updaterId: this.actor, updatedAt: new Date().toISOString() });

@@ -51,8 +51,16 @@ export class CrudCollection {
     return this.parse(call, await this.expect(call, [200, 201]), Created)._id;
   }
 
-  async patch(id: string, update: unknown, states: readonly State[], headers: Record<string, string>): Promise<CrudDoc | undefined> {
-    const call = this.byId('PATCH', id, { query: { _st: states.join(',') }, body: update, headers });
+  /** `PATCH /:id`; with `filter` (as `_q`) the update applies only while the document matches it. */
+  async patch(
+    id: string,
+    update: unknown,
+    states: readonly State[],
+    headers: Record<string, string>,
+    filter?: Record<string, unknown>,
+  ): Promise<CrudDoc | undefined> {
+    const query = { _st: states.join(','), _q: filter && JSON.stringify(filter) };
+    const call = this.byId('PATCH', id, { query, body: update, headers });
     const reply = await this.expect(call, [200, 404]);
     return reply.status === 404 ? undefined : this.parse(call, reply, Doc);
   }

@@ -1,0 +1,109 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { Job, JobStore } from '../ports.js';
+import { UpstreamError } from '../../errors.js';
+import type { CrudCollection, CrudDoc } from './collection.js';
+
+const JobDoc = z.looseObject({
+  _id: z.string(),
+  jobId: z.string(),
+  type: z.string(),
+  status: z.enum(['pending', 'running', 'completed', 'failed']),
+  payload: z.unknown(),
+  result: z.unknown().optional(),
+  owner: z.string().optional(),
+  leaseUntil: z.number().optional(),
+  createdAt: z.string().optional(),
+  updatedAt: z.string().optional(),
+});
+
+const STATES = ['PUBLIC'] as const;
+
+/**
+ * Jobs in a CRUD collection (`JOBS_CRUD_ENDPOINT`), for several replicas: a claim is a conditional
+ * `PATCH /:id?_q=…` that only matches while the lease is free or expired, so the CRUD (MongoDB's
+ * single-document atomicity) decides which replica wins.
+ */
+export function createCrudJobStore(jobs: CrudCollection): JobStore {
+  async function findDoc(jobId: string) {
+    const [doc] = await jobs.list({ _q: JSON.stringify({ jobId }), _l: '1' }, {});
+    return doc && parse(doc);
+  }
+
+  async function getJob(jobId: string): Promise<Job | undefined> {
+    const doc = await findDoc(jobId);
+    return doc && toJob(doc);
+  }
+
+  async function claimDoc(_id: string, owner: string, leaseMs: number): Promise<boolean> {
+    const now = Date.now();
+    const claimable = { status: { $in: ['pending', 'running'] }, $or: [{ leaseUntil: { $exists: false } }, { leaseUntil: { $lt: now } }] };
+    const update = { $set: { status: 'running', owner, leaseUntil: now + leaseMs } };
+    return (await jobs.patch(_id, update, STATES, {}, claimable)) !== undefined;
+  }
+
+  /** Changes a job only while `owner` still holds an unexpired lease on it. */
+  async function whileOwned(jobId: string, owner: string, update: Record<string, unknown>): Promise<boolean> {
+    const doc = await findDoc(jobId);
+    if (!doc) return false;
+    const held = { owner, status: 'running', leaseUntil: { $gte: Date.now() } };
+    return (await jobs.patch(doc._id, update, STATES, {}, held)) !== undefined;
+  }
+
+  return {
+    async create({ type, payload }) {
+      const doc = { jobId: randomUUID(), type, status: 'pending', payload: payload ?? null, __STATE__: 'PUBLIC' };
+      await jobs.create(doc, {});
+      const created = await getJob(doc.jobId);
+      if (!created)
+        throw new UpstreamError('CRUD', 'POST jobs', 200, { message: `CRUD jobs: job ${doc.jobId} not found after its creation` });
+      return created;
+    },
+    get: getJob,
+    async claim(jobId, owner, leaseMs) {
+      const doc = await findDoc(jobId);
+      return doc ? claimDoc(doc._id, owner, leaseMs) : false;
+    },
+    async claimNext(type, owner, leaseMs) {
+      const filter = {
+        type,
+        status: { $in: ['pending', 'running'] },
+        $or: [{ leaseUntil: { $exists: false } }, { leaseUntil: { $lt: Date.now() } }],
+      };
+      const candidates = await jobs.list({ _q: JSON.stringify(filter), _s: 'createdAt', _l: '10' }, {});
+      for (const candidate of candidates.map(parse)) {
+        if (await claimDoc(candidate._id, owner, leaseMs)) return getJob(candidate.jobId);
+      }
+      return undefined;
+    },
+    async heartbeat(jobId, owner, leaseMs, progress) {
+      const set: Record<string, unknown> = { leaseUntil: Date.now() + leaseMs };
+      if (progress !== undefined) set.result = progress;
+      return whileOwned(jobId, owner, { $set: set });
+    },
+    async finish(jobId, owner, outcome) {
+      return whileOwned(jobId, owner, { $set: { status: outcome.status, result: outcome.result ?? null }, $unset: { leaseUntil: true } });
+    },
+  };
+}
+
+function parse(doc: CrudDoc): z.infer<typeof JobDoc> {
+  const result = JobDoc.safeParse(doc);
+  if (!result.success) throw new UpstreamError('CRUD', 'GET jobs', 200, { message: `CRUD jobs document ${doc._id} is not a job` });
+  return result.data;
+}
+
+function toJob(doc: z.infer<typeof JobDoc>): Job {
+  const now = new Date().toISOString();
+  return {
+    jobId: doc.jobId,
+    type: doc.type,
+    status: doc.status,
+    payload: doc.payload,
+    result: doc.result ?? undefined,
+    owner: doc.owner,
+    leaseUntil: doc.leaseUntil,
+    createdAt: doc.createdAt ?? now,
+    updatedAt: doc.updatedAt ?? now,
+  };
+}

@@ -1,0 +1,86 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CrudCollection } from '../src/clients/crud/collection.js';
+import { createCrudJobStore } from '../src/clients/crud/job-store.js';
+import { createDispatcher } from '../src/clients/http.js';
+import type { JobStore } from '../src/clients/ports.js';
+import { openDatabase } from '../src/embedded/db.js';
+import { createSqliteJobStore } from '../src/embedded/job-store.js';
+import { CrudEmulator } from './emulators/crud.js';
+
+const emulator = await new CrudEmulator([
+  { path: '/jobs', defaultState: 'PUBLIC', unique: ['jobId'], fields: { jobId: 'string', type: 'string', status: 'string' } },
+]).start();
+afterAll(() => emulator.stop());
+
+/** Two replicas sharing one job store: two connections to one SQLite file, or two clients of one CRUD. */
+const REPLICAS: [string, () => [JobStore, JobStore]][] = [
+  [
+    'embedded (two processes on one file)',
+    () => {
+      const file = join(mkdtempSync(join(tmpdir(), 'ums-jobs-')), 'jobs.sqlite');
+      return [createSqliteJobStore(openDatabase(file)), createSqliteJobStore(openDatabase(file))];
+    },
+  ],
+  [
+    'CRUD Service (two replicas)',
+    () => {
+      const replica = () =>
+        createCrudJobStore(new CrudCollection({ name: 'CRUD', baseUrl: emulator.url, dispatcher: createDispatcher(2000) }, '/jobs'));
+      return [replica(), replica()];
+    },
+  ],
+];
+
+describe.each(REPLICAS)('job store: %s', (_name, replicas) => {
+  const [a, b] = replicas();
+
+  it('creates pending jobs that either replica can read', async () => {
+    const job = await a.create({ type: 'bulk-activation', payload: { ids: ['1', '2'] } });
+    expect(job).toMatchObject({ type: 'bulk-activation', status: 'pending', payload: { ids: ['1', '2'] } });
+    expect(job.jobId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(await b.get(job.jobId)).toMatchObject({ jobId: job.jobId, status: 'pending' });
+    expect(await b.get('no-such-job')).toBeUndefined();
+  });
+
+  it('lets exactly one replica claim a job, even when they race', async () => {
+    const job = await a.create({ type: 'race', payload: null });
+    const claims = await Promise.all(
+      Array.from({ length: 10 }, (_, index) => (index % 2 ? a : b).claim(job.jobId, `owner-${index}`, 60_000)),
+    );
+    expect(claims.filter(Boolean)).toHaveLength(1);
+    const winner = `owner-${claims.indexOf(true)}`;
+    expect(await a.get(job.jobId)).toMatchObject({ status: 'running', owner: winner });
+  });
+
+  it('keeps the job with its owner while the lease is renewed, and saves progress', async () => {
+    const job = await a.create({ type: 'renew', payload: null });
+    expect(await a.claim(job.jobId, 'a', 60_000)).toBe(true);
+    expect(await a.heartbeat(job.jobId, 'a', 60_000, { done: 5 })).toBe(true);
+    expect(await b.heartbeat(job.jobId, 'b', 60_000)).toBe(false);
+    expect(await b.claim(job.jobId, 'b', 60_000)).toBe(false);
+    expect((await b.get(job.jobId))?.result).toEqual({ done: 5 });
+  });
+
+  it('hands a job whose owner died to another replica when its lease expires', async () => {
+    const job = await a.create({ type: 'takeover', payload: null });
+    expect(await a.claim(job.jobId, 'dying', 50)).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    expect(await b.claim(job.jobId, 'survivor', 60_000)).toBe(true);
+    expect(await a.finish(job.jobId, 'dying', { status: 'completed' })).toBe(false);
+    expect(await b.finish(job.jobId, 'survivor', { status: 'completed', result: { ok: 1 } })).toBe(true);
+    expect(await a.get(job.jobId)).toMatchObject({ status: 'completed', result: { ok: 1 } });
+    expect(await a.claim(job.jobId, 'late', 60_000)).toBe(false);
+  });
+
+  it('claims the next job of a type, oldest first, and nothing when none is left', async () => {
+    const first = await a.create({ type: 'queue', payload: 1 });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const second = await a.create({ type: 'queue', payload: 2 });
+    expect((await b.claimNext('queue', 'b', 60_000))?.jobId).toBe(first.jobId);
+    expect((await a.claimNext('queue', 'a', 60_000))?.jobId).toBe(second.jobId);
+    expect(await a.claimNext('queue', 'a', 60_000)).toBeUndefined();
+  });
+});
