@@ -78,10 +78,31 @@ const EnvSchema = z
     CRUD_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
     JOBS_CRUD_ENDPOINT: z.string().startsWith('/').optional(),
 
+    AUTH_MODULE: z.enum(['embedded', 'auth0']).default('embedded'),
+    AUTH_CONNECTION: z.string().min(1).optional(),
+    AUTH0_DOMAIN: z.string().min(1).optional(),
+    AUTH0_BASE_URL: z.string().url().optional(),
+    AUTH0_CLIENT_ID: z.string().min(1).optional(),
+    AUTH0_CLIENT_SECRET: z.string().min(1).optional(),
+    AUTH0_MANAGEMENT_CLIENT_ID: z.string().min(1).optional(),
+    AUTH0_MANAGEMENT_CLIENT_SECRET: z.string().min(1).optional(),
+    AUTH0_AUDIENCE: z.string().min(1).optional(),
+    AUTH0_CONNECTION_ID: z.string().min(1).optional(),
+    AUTH0_MAX_CONCURRENCY: z.coerce.number().int().min(1).default(8),
+    AUTH0_MAX_RETRIES: z.coerce.number().int().min(0).default(5),
+    AUTH0_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+
     SMTP_URL: z.string().url().optional(),
     MAIL_FROM: z.string().min(3).default('User Manager <no-reply@localhost>'),
   })
   .superRefine((env, ctx) => {
+    const need = (names: (keyof typeof env)[], why: string) => {
+      for (const name of names) if (!env[name]) ctx.addIssue({ code: 'custom', path: [name], message: `is required ${why}` });
+    };
+    if (env.AUTH_MODULE === 'auth0') {
+      need(['AUTH0_CLIENT_ID', 'AUTH0_CLIENT_SECRET', 'AUTH_CONNECTION'], 'with AUTH_MODULE=auth0');
+      if (!env.AUTH0_DOMAIN && !env.AUTH0_BASE_URL) need(['AUTH0_DOMAIN'], 'with AUTH_MODULE=auth0 (or AUTH0_BASE_URL)');
+    }
     if (env.USERS_CRUD_ENDPOINT && !env.UMS_CONFIG_CRUD_ENDPOINT) {
       ctx.addIssue({ code: 'custom', path: ['UMS_CONFIG_CRUD_ENDPOINT'], message: 'is required when USERS_CRUD_ENDPOINT is set' });
     }

@@ -5,7 +5,10 @@ import { createCrudUserStore } from './clients/crud/user-store.js';
 import { createDispatcher, probe, type ReadinessCheck, type UpstreamOptions } from './clients/http.js';
 import { createCrudJobStore } from './clients/crud/job-store.js';
 import { createSqliteJobStore } from './embedded/job-store.js';
-import type { ConfigStore, Mailer, UserStore } from './clients/ports.js';
+import type { Authenticator, ConfigStore, IdentityProvider, Mailer, UserStore } from './clients/ports.js';
+import { Auth0Api } from './clients/auth0/api.js';
+import { createAuth0Authenticator } from './clients/auth0/authenticator.js';
+import { createAuth0IdentityProvider } from './clients/auth0/identity.js';
 import { createSmtpMailer } from './clients/smtp/mailer.js';
 import { type Config, crudBaseUrl } from './config.js';
 import type { Deps } from './context.js';
@@ -61,6 +64,53 @@ export function createDeps(config: Config, logger: Logger): Deps & { db: Db; key
   });
   const outbox = config.SMTP_URL ? undefined : new Outbox(db, logger);
   const mailer: Mailer = config.SMTP_URL ? createSmtpMailer({ url: config.SMTP_URL, from: config.MAIL_FROM, logger }) : outbox!;
+  const { identity, auth } =
+    config.AUTH_MODULE === 'auth0' ? auth0Adapters(config) : embeddedIdentity({ config, db, keys, sessions, mailer, users });
+  return {
+    db,
+    keys,
+    config,
+    logger,
+    users,
+    groups: profiles.groups,
+    readiness: profiles.readiness,
+    jobs: config.JOBS_CRUD_ENDPOINT ? createCrudJobStore(new CrudCollection(crud, config.JOBS_CRUD_ENDPOINT)) : createSqliteJobStore(db),
+    identity,
+    auth,
+    mailer,
+    outbox,
+    schemas: new GroupSchemas(),
+    loginThrottle: new LoginThrottle(config.LOGIN_IP_MAX_FAILURES, config.LOGIN_IP_WINDOW_SECONDS),
+  };
+}
+
+/** Auth0 directly: the Management API for users, the Authentication API for logins. */
+function auth0Adapters(config: Config): { identity: IdentityProvider; auth: Authenticator } {
+  const api = new Auth0Api({
+    baseUrl: config.AUTH0_BASE_URL ?? `https://${config.AUTH0_DOMAIN}`,
+    clientId: config.AUTH0_CLIENT_ID!,
+    clientSecret: config.AUTH0_CLIENT_SECRET!,
+    managementClientId: config.AUTH0_MANAGEMENT_CLIENT_ID ?? config.AUTH0_CLIENT_ID!,
+    managementClientSecret: config.AUTH0_MANAGEMENT_CLIENT_SECRET ?? config.AUTH0_CLIENT_SECRET!,
+    dispatcher: createDispatcher(config.AUTH0_TIMEOUT_MS),
+    maxConcurrency: config.AUTH0_MAX_CONCURRENCY,
+    maxRetries: config.AUTH0_MAX_RETRIES,
+  });
+  const identity = createAuth0IdentityProvider(api, config.AUTH_CONNECTION!);
+  const auth = createAuth0Authenticator(api, identity, {
+    connection: config.AUTH_CONNECTION!,
+    audience: config.AUTH0_AUDIENCE,
+    lockSeconds: config.LOGIN_LOCK_SECONDS,
+  });
+  return { identity, auth };
+}
+
+/** The embedded identity provider: argon2id users, EdDSA tokens, sessions, reset e-mails. */
+function embeddedIdentity(input: { config: Config; db: Db; keys: SigningKeys; sessions: Sessions; mailer: Mailer; users: UserStore }): {
+  identity: IdentityProvider;
+  auth: Authenticator;
+} {
+  const { config, db, keys, sessions, mailer, users } = input;
   const auth = createEmbeddedAuthenticator({
     db,
     keys,
@@ -74,20 +124,5 @@ export function createDeps(config: Config, logger: Logger): Deps & { db: Db; key
     maxAttempts: config.LOGIN_MAX_ATTEMPTS,
     lockSeconds: config.LOGIN_LOCK_SECONDS,
   });
-  return {
-    db,
-    keys,
-    config,
-    logger,
-    users,
-    groups: profiles.groups,
-    readiness: profiles.readiness,
-    jobs: config.JOBS_CRUD_ENDPOINT ? createCrudJobStore(new CrudCollection(crud, config.JOBS_CRUD_ENDPOINT)) : createSqliteJobStore(db),
-    identity: createEmbeddedIdentityProvider(db, sessions),
-    auth,
-    mailer,
-    outbox,
-    schemas: new GroupSchemas(),
-    loginThrottle: new LoginThrottle(config.LOGIN_IP_MAX_FAILURES, config.LOGIN_IP_WINDOW_SECONDS),
-  };
+  return { identity: createEmbeddedIdentityProvider(db, sessions), auth };
 }

@@ -6,12 +6,15 @@ import { loadConfig } from '../../src/config.js';
 import type { GroupConfig } from '../../src/clients/ports.js';
 import type { Deps } from '../../src/context.js';
 import { createDeps } from '../../src/deps.js';
+import { Auth0Emulator, type Auth0EmulatorOptions } from '../emulators/auth0.js';
 import { type CollectionSpec, CrudEmulator } from '../emulators/crud.js';
 
 export interface TestService {
   url: string;
   /** The CRUD emulator behind the service, in the crud store mode. */
   crud?: CrudEmulator;
+  /** The Auth0 emulator behind the service, in the auth0 identity mode. */
+  auth0?: Auth0Emulator;
   deps: Deps;
   close: () => Promise<void>;
   /** fetch relative to the service, JSON in and out, as an administrator (the test API key); a header set to '' is not sent. */
@@ -34,9 +37,23 @@ export const TEST_API_KEY = 'test-api-key-0123456789';
 /** Which profile store the integration suite runs against (vitest projects set it). */
 export type StoreKind = 'embedded' | 'crud';
 
+/** Which identity provider the suite runs against. */
+export type IdentityKind = 'embedded' | 'auth0';
+
+export const AUTH0_TEST_TENANT = {
+  clientId: 'ums-client',
+  clientSecret: 'ums-secret-0123456789',
+  connection: 'Username-Password-Authentication',
+  audience: 'https://ums.test/api',
+};
+
 export interface ServiceOptions {
   /** Default: UMS_TEST_STORE, else embedded. */
   store?: StoreKind;
+  /** Default: UMS_TEST_IDENTITY, else embedded. */
+  identity?: IdentityKind;
+  /** Options of the Auth0 emulator, in the auth0 identity mode. */
+  auth0?: Partial<Auth0EmulatorOptions>;
   env?: Record<string, string>;
   /** Where logs go (silent by default). */
   logger?: Logger;
@@ -52,12 +69,25 @@ export async function startService(options: ServiceOptions = {}): Promise<TestSe
   const store = options.store ?? (process.env.UMS_TEST_STORE as StoreKind | undefined) ?? 'embedded';
   const crud = store === 'crud' ? await new CrudEmulator(CRUD_COLLECTIONS).start() : undefined;
   const crudEnv = crud ? { CRUD_SERVICE: crud.url, USERS_CRUD_ENDPOINT: '/users', UMS_CONFIG_CRUD_ENDPOINT: '/ums-config' } : {};
+  const identity = options.identity ?? (process.env.UMS_TEST_IDENTITY as IdentityKind | undefined) ?? 'embedded';
+  const auth0 = identity === 'auth0' ? await new Auth0Emulator({ ...AUTH0_TEST_TENANT, ...options.auth0 }).start() : undefined;
+  const auth0Env = auth0
+    ? {
+        AUTH_MODULE: 'auth0',
+        AUTH0_BASE_URL: auth0.url,
+        AUTH0_CLIENT_ID: AUTH0_TEST_TENANT.clientId,
+        AUTH0_CLIENT_SECRET: AUTH0_TEST_TENANT.clientSecret,
+        AUTH0_AUDIENCE: AUTH0_TEST_TENANT.audience,
+        AUTH_CONNECTION: AUTH0_TEST_TENANT.connection,
+      }
+    : {};
   const config = loadConfig({
     EMBEDDED_DB_PATH: ':memory:',
     LOG_LEVEL: 'silent',
     API_KEYS: TEST_API_KEY,
     COOKIE_SECURE: 'false',
     ...crudEnv,
+    ...auth0Env,
     ...options.env,
   });
   const base = createDeps(config, options.logger ?? pino({ level: 'silent' }));
@@ -79,6 +109,7 @@ export async function startService(options: ServiceOptions = {}): Promise<TestSe
   return {
     url,
     crud,
+    auth0,
     deps,
     call,
     graphql: async (query, variables, headers) => (await call('POST', '/graphql', { query, variables }, headers)).body,
@@ -87,6 +118,7 @@ export async function startService(options: ServiceOptions = {}): Promise<TestSe
         server.close(async () => {
           base.db.close();
           await crud?.stop();
+          await auth0?.stop();
           resolve();
         });
       }),

@@ -1,0 +1,101 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import pLimit from 'p-limit';
+import type { Dispatcher } from 'undici';
+import { z } from 'zod';
+import { UpstreamError } from '../../errors.js';
+import { callUpstream, type UpstreamCall, type UpstreamOptions, type UpstreamReply } from '../http.js';
+
+export interface Auth0Options {
+  /** `https://{AUTH0_DOMAIN}`, or AUTH0_BASE_URL (custom domain, emulator). */
+  baseUrl: string;
+  clientId: string;
+  clientSecret: string;
+  managementClientId: string;
+  managementClientSecret: string;
+  dispatcher: Dispatcher;
+  /** Calls in flight at once against the tenant. */
+  maxConcurrency: number;
+  /** Retries after a 429 (waiting for the rate-limit reset) or a 5xx on an idempotent call. */
+  maxRetries: number;
+}
+
+const ManagementToken = z.object({ access_token: z.string(), expires_in: z.number() });
+const IDEMPOTENT = new Set(['GET', 'DELETE', 'PATCH', 'PUT']);
+
+/**
+ * Auth0 over undici: the Authentication API as is, and the Management API with a cached
+ * client-credentials token. Every call shares one concurrency cap; a 429 waits until
+ * `x-ratelimit-reset` (or `Retry-After`) and is retried a bounded number of times.
+ */
+export class Auth0Api {
+  private readonly upstream: UpstreamOptions;
+  private readonly limit: ReturnType<typeof pLimit>;
+  private token?: { value: string; expiresAt: number };
+  private tokenRequest?: Promise<string>;
+
+  constructor(readonly options: Auth0Options) {
+    this.upstream = { name: 'Auth0', baseUrl: options.baseUrl, dispatcher: options.dispatcher, retries: 1 };
+    this.limit = pLimit(options.maxConcurrency);
+  }
+
+  /** An Authentication API call (`/oauth/token`, `/dbconnections/change_password`…). */
+  auth(call: UpstreamCall): Promise<UpstreamReply> {
+    return this.send(call);
+  }
+
+  /** A Management API call (`/api/v2/...`) with the tenant token, renewed once on a 401. */
+  async management(call: UpstreamCall): Promise<UpstreamReply> {
+    const withToken = async (fresh: boolean) =>
+      this.send({ ...call, headers: { ...call.headers, authorization: `Bearer ${await this.managementToken(fresh)}` } });
+    const reply = await withToken(false);
+    return reply.status === 401 ? withToken(true) : reply;
+  }
+
+  private async send(call: UpstreamCall): Promise<UpstreamReply> {
+    for (let attempt = 0; ; attempt += 1) {
+      const reply = await this.limit(() => callUpstream(this.upstream, call));
+      const retryable = reply.status === 429 || (reply.status >= 500 && IDEMPOTENT.has(call.method));
+      if (!retryable || attempt >= this.options.maxRetries) return reply;
+      await sleep(reply.status === 429 ? rateLimitWait(reply) : jitter(attempt));
+    }
+  }
+
+  /** Cached until 10 s before it expires; concurrent callers share one request. */
+  private async managementToken(fresh: boolean): Promise<string> {
+    if (!fresh && this.token && this.token.expiresAt - 10_000 > Date.now()) return this.token.value;
+    this.tokenRequest ??= this.requestToken().finally(() => (this.tokenRequest = undefined));
+    return this.tokenRequest;
+  }
+
+  private async requestToken(): Promise<string> {
+    const call: UpstreamCall = {
+      method: 'POST',
+      path: '/oauth/token',
+      body: {
+        grant_type: 'client_credentials',
+        client_id: this.options.managementClientId,
+        client_secret: this.options.managementClientSecret,
+        audience: `${this.options.baseUrl.replace(/\/$/, '')}/api/v2/`,
+      },
+    };
+    const reply = await this.send(call);
+    const parsed = ManagementToken.safeParse(reply.body);
+    if (reply.status !== 200 || !parsed.success) throw new UpstreamError('Auth0', 'POST /oauth/token (client_credentials)', reply.status);
+    this.token = { value: parsed.data.access_token, expiresAt: Date.now() + parsed.data.expires_in * 1000 };
+    return this.token.value;
+  }
+}
+
+/** Milliseconds until the rate-limit window resets (`x-ratelimit-reset` is UTC epoch seconds). */
+function rateLimitWait(reply: UpstreamReply): number {
+  const reset = Number(reply.headers['x-ratelimit-reset']);
+  if (Number.isFinite(reset) && reset > 0) return Math.min(Math.max(reset * 1000 - Date.now(), 0) + 50, 60_000);
+  const retryAfter = Number(reply.headers['retry-after']);
+  if (Number.isFinite(retryAfter) && retryAfter >= 0) return Math.min(retryAfter * 1000, 60_000);
+  return 1000;
+}
+
+function jitter(attempt: number): number {
+  const base = 200 * 2 ** attempt;
+  return base + Math.random() * base;
+}

@@ -1,0 +1,152 @@
+import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
+import { z } from 'zod';
+import type { AccessClaims, Authenticator, IdentityProvider, IdentityUser, TokenSet } from '../ports.js';
+import { InvalidInputError, NotFoundError, TooManyRequestsError, UnauthorizedError, UpstreamError } from '../../errors.js';
+import type { UpstreamReply } from '../http.js';
+import type { Auth0Api } from './api.js';
+
+const TokenReply = z.object({ access_token: z.string(), refresh_token: z.string().optional(), expires_in: z.number() });
+const ErrorReply = z.looseObject({ error: z.string().optional(), error_description: z.string().optional() });
+
+const WRONG_CREDENTIALS = 'Wrong username or password';
+/** How long an identity read for `/userinfo` is reused (Auth0's /userinfo allows 5 calls a minute). */
+const PROFILE_CACHE_MS = 60_000;
+
+export interface Auth0AuthenticatorOptions {
+  connection: string;
+  audience?: string;
+  /** Auth0 locks an account for 15 minutes after too many failures unless an administrator unblocks it. */
+  lockSeconds: number;
+}
+
+/**
+ * Logins and tokens with Auth0: the password-realm grant on the database connection, refresh with
+ * Auth0's rotation, access tokens verified locally against the tenant's JWKS (cached by jose), and
+ * the identity claims of `/userinfo` read through the Management API with a cache, never through
+ * Auth0's rate-limited `/userinfo`.
+ */
+export function createAuth0Authenticator(api: Auth0Api, identity: IdentityProvider, options: Auth0AuthenticatorOptions): Authenticator {
+  const base = api.options.baseUrl.replace(/\/$/, '');
+  const jwks = createRemoteJWKSet(new URL(`${base}/.well-known/jwks.json`));
+  const profiles = new Map<string, { user: IdentityUser | undefined; at: number }>();
+
+  async function profile(sub: string): Promise<IdentityUser | undefined> {
+    const cached = profiles.get(sub);
+    if (cached && Date.now() - cached.at < PROFILE_CACHE_MS) return cached.user;
+    const [user] = await identity.getUsers([sub]);
+    if (profiles.size > 10_000) profiles.clear();
+    profiles.set(sub, { user, at: Date.now() });
+    return user;
+  }
+
+  async function grant(body: Record<string, string>, ip?: string): Promise<TokenSet> {
+    const reply = await api.auth({
+      method: 'POST',
+      path: '/oauth/token',
+      body: { ...body, client_id: api.options.clientId, client_secret: api.options.clientSecret },
+      headers: ip ? { 'auth0-forwarded-for': ip } : {},
+    });
+    if (reply.status !== 200) throw loginError(reply, options.lockSeconds);
+    const tokens = TokenReply.safeParse(reply.body);
+    if (!tokens.success || !tokens.data.refresh_token)
+      throw new UpstreamError('Auth0', 'POST /oauth/token', 200, {
+        message: 'Auth0 answered no refresh token (is offline access allowed?)',
+      });
+    return {
+      accessToken: tokens.data.access_token,
+      refreshToken: tokens.data.refresh_token,
+      expireAt: Math.floor(Date.now() / 1000) + tokens.data.expires_in,
+    };
+  }
+
+  async function verify(token: string, at?: Date): Promise<AccessClaims> {
+    try {
+      const { payload } = await jwtVerify(token, jwks, { issuer: `${base}/`, audience: options.audience, currentDate: at });
+      return payload as AccessClaims;
+    } catch {
+      throw new UnauthorizedError('Invalid or expired access token');
+    }
+  }
+
+  return {
+    async login({ username, password, ip }) {
+      const scope = 'openid profile email offline_access';
+      return grant(
+        {
+          grant_type: 'http://auth0.com/oauth/grant-type/password-realm',
+          realm: options.connection,
+          username,
+          password,
+          scope,
+          ...(options.audience ? { audience: options.audience } : {}),
+        },
+        ip,
+      );
+    },
+
+    async refresh({ refreshToken, accessToken }) {
+      const previous = await verify(accessToken, new Date((decodeJwt(accessToken).iat ?? 0) * 1000));
+      const tokens = await grant({ grant_type: 'refresh_token', refresh_token: refreshToken });
+      if (decodeJwt(tokens.accessToken).sub !== previous.sub)
+        throw new UnauthorizedError('Refresh token and access token belong to different users');
+      return tokens;
+    },
+
+    async verifyAccessToken(token) {
+      const claims = await verify(token);
+      const user = await profile(claims.sub);
+      if (!user || user.blocked) throw new UnauthorizedError('Invalid or expired access token');
+      return { ...claims, username: user.username, email: user.email, email_verified: user.emailVerified };
+    },
+
+    async verifySessionCookie() {
+      throw new UnauthorizedError('Cookie sessions are not available with AUTH_MODULE=auth0');
+    },
+
+    async logout() {
+      throw new InvalidInputError('With Auth0, revoke the refresh token at Auth0 (/oauth/revoke); the service keeps no session');
+    },
+
+    async requestPasswordChange(authUserId) {
+      const [user] = await identity.getUsers([authUserId]);
+      if (!user) throw new NotFoundError(`identity user ${authUserId} not found`);
+      if (!user.email) throw new InvalidInputError(`identity user ${authUserId} has no e-mail address to send the reset link to`);
+      const reply = await api.auth({
+        method: 'POST',
+        path: '/dbconnections/change_password',
+        body: { client_id: api.options.clientId, email: user.email, connection: options.connection },
+      });
+      if (reply.status !== 200) throw new UpstreamError('Auth0', 'POST /dbconnections/change_password', reply.status);
+    },
+
+    async resetPassword() {
+      throw new InvalidInputError("With Auth0 the reset link of the e-mail leads to Auth0's own page");
+    },
+
+    async unlock(authUserId) {
+      const reply = await api.management({
+        method: 'DELETE',
+        path: `/api/v2/user-blocks/${encodeURIComponent(authUserId)}`,
+        route: '/api/v2/user-blocks/:id',
+      });
+      if (reply.status === 404) throw new NotFoundError(`identity user ${authUserId} not found`);
+      if (reply.status >= 300) throw new UpstreamError('Auth0', 'DELETE /api/v2/user-blocks/:id', reply.status);
+    },
+
+    async jwks() {
+      const reply = await api.auth({ method: 'GET', path: '/.well-known/jwks.json' });
+      if (reply.status !== 200) throw new UpstreamError('Auth0', 'GET /.well-known/jwks.json', reply.status);
+      return reply.body as { keys: Record<string, unknown>[] };
+    },
+  };
+}
+
+/** Auth0's login errors as the service documents them: 401 (same message), or 429 when locked. */
+function loginError(reply: UpstreamReply, lockSeconds: number): Error {
+  const body = ErrorReply.safeParse(reply.body).data ?? {};
+  if (reply.status === 429 || body.error === 'too_many_attempts') {
+    return new TooManyRequestsError(body.error_description ?? 'Too many failed logins: the account is locked', lockSeconds);
+  }
+  if (reply.status === 401 || reply.status === 403) return new UnauthorizedError(WRONG_CREDENTIALS);
+  return new UpstreamError('Auth0', 'POST /oauth/token', reply.status);
+}

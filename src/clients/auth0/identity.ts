@@ -1,0 +1,114 @@
+import { z } from 'zod';
+import type { IdentityChanges, IdentityProvider, IdentityUser, NewIdentityUser } from '../ports.js';
+import { ConflictError, InvalidInputError, NotFoundError, UpstreamError } from '../../errors.js';
+import type { UpstreamCall, UpstreamReply } from '../http.js';
+import type { Auth0Api } from './api.js';
+
+const Auth0User = z.looseObject({
+  user_id: z.string(),
+  email: z.string().optional(),
+  username: z.string().optional(),
+  email_verified: z.boolean().optional(),
+  blocked: z.boolean().optional(),
+  created_at: z.string().optional(),
+  updated_at: z.string().optional(),
+  last_login: z.string().optional(),
+  logins_count: z.number().optional(),
+});
+type Auth0User = z.infer<typeof Auth0User>;
+const ErrorBody = z.looseObject({ message: z.string().optional() });
+
+/** Ids per search: keeps the query string well under URI limits, and under per_page = 100. */
+export const IDS_PER_SEARCH = 50;
+
+/** Users through the Auth0 Management API, in one database connection. */
+export function createAuth0IdentityProvider(api: Auth0Api, connection: string): IdentityProvider {
+  async function call(call: UpstreamCall, ok: number[]): Promise<UpstreamReply> {
+    const reply = await api.management(call);
+    if (ok.includes(reply.status)) return reply;
+    const message = ErrorBody.safeParse(reply.body).data?.message;
+    if (reply.status === 409) throw new ConflictError(message ?? 'The user already exists.');
+    if (reply.status === 400) throw new InvalidInputError(`Auth0: ${message ?? 'bad request'}`);
+    throw new UpstreamError('Auth0', `${call.method} ${call.route ?? call.path}`, reply.status);
+  }
+
+  async function getOne(id: string): Promise<IdentityUser | undefined> {
+    const reply = await call({ method: 'GET', path: `/api/v2/users/${encodeURIComponent(id)}`, route: '/api/v2/users/:id' }, [200, 404]);
+    return reply.status === 404 ? undefined : toIdentity(parseUser(reply.body));
+  }
+
+  return {
+    async createUser(user: NewIdentityUser) {
+      const body = {
+        connection,
+        email: user.email,
+        username: user.username,
+        password: user.password,
+        blocked: user.blocked ?? false,
+        verify_email: false,
+      };
+      const reply = await call({ method: 'POST', path: '/api/v2/users', body }, [201, 200]);
+      return toIdentity(parseUser(reply.body));
+    },
+
+    /** One search per 50 ids (`user_id:("a" OR "b" …)`); ids the eventually consistent search misses are read one by one. */
+    async getUsers(ids: readonly string[]) {
+      const found = new Map<string, IdentityUser>();
+      const unique = [...new Set(ids)];
+      for (let start = 0; start < unique.length; start += IDS_PER_SEARCH) {
+        const chunk = unique.slice(start, start + IDS_PER_SEARCH);
+        const q = `user_id:(${chunk.map((id) => JSON.stringify(id)).join(' OR ')})`;
+        const reply = await call({ method: 'GET', path: '/api/v2/users', query: { q, search_engine: 'v3', per_page: '100' } }, [200]);
+        const users = z.array(Auth0User).safeParse(reply.body);
+        if (!users.success)
+          throw new UpstreamError('Auth0', 'GET /api/v2/users', 200, { message: 'Auth0 GET /api/v2/users answered an unexpected body' });
+        for (const user of users.data) found.set(user.user_id, toIdentity(user));
+      }
+      for (const id of unique.filter((id) => !found.has(id))) {
+        const user = await getOne(id);
+        if (user) found.set(id, user);
+      }
+      return ids.map((id) => found.get(id));
+    },
+
+    async updateUser(id: string, changes: IdentityChanges) {
+      // Auth0 needs the connection to change an e-mail or a username.
+      const body = { ...changes, ...(changes.email !== undefined || changes.username !== undefined ? { connection } : {}) };
+      const reply = await call(
+        { method: 'PATCH', path: `/api/v2/users/${encodeURIComponent(id)}`, route: '/api/v2/users/:id', body },
+        [200, 404],
+      );
+      if (reply.status === 404) throw new NotFoundError(`identity user ${id} not found`);
+      return toIdentity(parseUser(reply.body));
+    },
+
+    async deleteUser(id: string) {
+      const reply = await call(
+        { method: 'DELETE', path: `/api/v2/users/${encodeURIComponent(id)}`, route: '/api/v2/users/:id' },
+        [204, 200, 404],
+      );
+      return reply.status !== 404;
+    },
+  };
+}
+
+function parseUser(body: unknown): Auth0User {
+  const result = Auth0User.safeParse(body);
+  if (!result.success) throw new UpstreamError('Auth0', 'users', 200, { message: 'Auth0 answered a user without user_id' });
+  return result.data;
+}
+
+export function toIdentity(user: Auth0User): IdentityUser {
+  const now = new Date().toISOString();
+  return {
+    id: user.user_id,
+    username: user.username,
+    email: user.email,
+    blocked: user.blocked === true,
+    emailVerified: user.email_verified === true,
+    createdAt: user.created_at ?? now,
+    updatedAt: user.updated_at ?? now,
+    lastLogin: user.last_login,
+    loginsCount: user.logins_count ?? 0,
+  };
+}

@@ -1,0 +1,209 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seedGroups, startService, type TestService } from './helpers/service.js';
+
+const anonymous = { 'x-api-key': '' };
+let service: TestService;
+let counter = 0;
+
+beforeAll(async () => {
+  service = await startService({ identity: 'auth0', env: { RANDOM_PWD_GEN: 'false' } });
+  await seedGroups(service);
+});
+afterAll(() => service.close());
+
+const auth0 = () => service.auth0!;
+const calls = (method: string, path: RegExp) => auth0().requests.filter((r) => r.method === method && path.test(r.path)).length;
+
+async function newUser(extra: Record<string, unknown> = {}) {
+  counter += 1;
+  const username = `a0user${counter}`;
+  const res = await service.call('POST', '/users/?sendResetPwdEmail=false', {
+    userGroup: 'customer',
+    username,
+    email: `${username}@example.com`,
+    name: 'A',
+    password: 'Auth0-pass-1',
+    ...extra,
+  });
+  expect(res.status).toBe(200);
+  return (await service.call('GET', `/users/${res.body._id}`)).body;
+}
+
+describe('AUTH_MODULE=auth0: users through the Management API', () => {
+  it('creates the Auth0 user in the connection and links it', async () => {
+    const user = await newUser({ blocked: true });
+    expect(user.authUserId).toMatch(/^auth0\|/);
+    const created = auth0().requests.find(
+      (r) => r.method === 'POST' && r.path === '/api/v2/users' && (r.body as { username?: string }).username === user.username,
+    )!;
+    expect(created.body).toMatchObject({
+      connection: 'Username-Password-Authentication',
+      email: user.email,
+      username: user.username,
+      blocked: true,
+      verify_email: false,
+    });
+    expect(auth0().users.get(user.authUserId)).toMatchObject({ email: user.email, blocked: true });
+  });
+
+  it('rolls the profile back when Auth0 answers 409 or 500', async () => {
+    const before = (await service.call('GET', '/users/count?_st=PUBLIC,DRAFT,TRASH,DELETED')).body;
+    auth0().addUser({ email: 'taken@example.com', password: 'Whatever-1' });
+    const conflict = await service.call('POST', '/users/', {
+      userGroup: 'customer',
+      username: 'taken',
+      email: 'taken@example.com',
+      name: 'T',
+    });
+    expect(conflict.status).toBe(409);
+    auth0().failNext('POST', /\/api\/v2\/users$/, 500);
+    const failed = await service.call('POST', '/users/', { userGroup: 'customer', username: 'boom', email: 'boom@example.com', name: 'B' });
+    expect(failed.status).toBe(500);
+    expect(failed.body.message).toBe('Error while creating user: Auth0 POST /api/v2/users responded with a 500 status code');
+    expect((await service.call('GET', '/users/count?_st=PUBLIC,DRAFT,TRASH,DELETED')).body).toBe(before);
+  });
+
+  it('reads a GraphQL page of identities in ceil(N / 50) searches, falling back to GET /users/{id} for misses', async () => {
+    for (let index = 0; index < 60; index += 1) await newUser({ name: 'page' });
+    const searches = calls('GET', /^\/api\/v2\/users$/);
+    const res = await service.graphql('{ users(filter: {name: "page"}, first: 60) { nodes { username identity { id email } } } }');
+    expect(res.errors).toBeUndefined();
+    expect(res.data.users.nodes).toHaveLength(60);
+    expect(
+      res.data.users.nodes.every(
+        (n: { username: string; identity: { email: string } }) => n.identity.email === `${n.username}@example.com`,
+      ),
+    ).toBe(true);
+    expect(calls('GET', /^\/api\/v2\/users$/) - searches).toBe(2);
+    const search = [...auth0().requests].reverse().find((r) => r.path === '/api/v2/users' && r.method === 'GET')!;
+    expect(search.headers.authorization).toMatch(/^Bearer /);
+
+    const user = await newUser({ name: 'lagging' });
+    auth0().hiddenFromSearch.add(user.authUserId);
+    const gets = calls('GET', /^\/api\/v2\/users\/.+/);
+    const lagging = await service.graphql('{ users(filter: {name: "lagging"}) { nodes { identity { id } } } }');
+    expect(lagging.data.users.nodes[0].identity.id).toBe(user.authUserId);
+    expect(calls('GET', /^\/api\/v2\/users\/.+/) - gets).toBe(1);
+  });
+
+  it('blocks, unblocks and deletes in Auth0 on state changes and soft delete', async () => {
+    const user = await newUser();
+    await service.call('POST', '/users/state', [{ filter: { _id: user._id }, stateTo: 'DRAFT' }]);
+    expect(auth0().users.get(user.authUserId)?.blocked).toBe(true);
+    await service.call('POST', '/users/state', [{ filter: { _id: user._id }, stateTo: 'PUBLIC' }]);
+    expect(auth0().users.get(user.authUserId)?.blocked).toBe(false);
+    expect((await service.call('POST', `/users/${user._id}/soft-delete`)).status).toBe(204);
+    expect(auth0().users.has(user.authUserId)).toBe(false);
+  });
+
+  it('caches the Management token', async () => {
+    const grants = auth0().requests.filter(
+      (r) => r.path === '/oauth/token' && (r.body as { grant_type?: string }).grant_type === 'client_credentials',
+    ).length;
+    await newUser();
+    await newUser();
+    const after = auth0().requests.filter(
+      (r) => r.path === '/oauth/token' && (r.body as { grant_type?: string }).grant_type === 'client_credentials',
+    ).length;
+    expect(after - grants).toBe(0);
+  });
+});
+
+describe('AUTH_MODULE=auth0: logins and tokens', () => {
+  const login = (username: string, password: string) =>
+    service.call('POST', '/oauth/token', { username, password }, { ...anonymous, 'x-forwarded-for': '203.0.113.9' });
+
+  it('logs in with the password-realm grant and serves /userinfo without calling Auth0 /userinfo', async () => {
+    const user = await newUser();
+    const res = await login(user.username, 'Auth0-pass-1');
+    expect(res.status).toBe(200);
+    expect(Object.keys(res.body).sort()).toEqual(['accessToken', 'expireAt', 'refreshToken']);
+    const grant = [...auth0().requests].reverse().find((r) => r.path === '/oauth/token')!;
+    expect(grant.body).toMatchObject({
+      grant_type: 'http://auth0.com/oauth/grant-type/password-realm',
+      realm: 'Username-Password-Authentication',
+    });
+    expect(String((grant.body as { scope: string }).scope)).toContain('offline_access');
+    expect(grant.headers['auth0-forwarded-for']).toBeDefined();
+
+    const bearer = { ...anonymous, authorization: `Bearer ${res.body.accessToken}` };
+    const info = await service.call('GET', '/userinfo', undefined, bearer);
+    expect(info.status).toBe(200);
+    expect(info.body).toMatchObject({ sub: user.authUserId, email: user.email, username: user.username, name: 'A', userGroup: 'customer' });
+    const reads = calls('GET', /^\/api\/v2\/users/);
+    await service.call('GET', '/userinfo', undefined, bearer);
+    expect(calls('GET', /^\/api\/v2\/users/)).toBe(reads);
+    expect(auth0().requests.some((r) => r.path === '/userinfo')).toBe(false);
+  });
+
+  it('answers 401 for a wrong password or a blocked user, 429 when Auth0 locked the account', async () => {
+    const user = await newUser();
+    expect((await login(user.username, 'Wrong-pass-1')).body).toEqual({
+      statusCode: 401,
+      error: 'Unauthorized',
+      message: 'Wrong username or password',
+    });
+    auth0().users.get(user.authUserId)!.blocked = true;
+    expect((await login(user.username, 'Auth0-pass-1')).status).toBe(401);
+    auth0().users.get(user.authUserId)!.blocked = false;
+    auth0().users.get(user.authUserId)!.failures = 10;
+    const locked = await login(user.username, 'Auth0-pass-1');
+    expect(locked.status).toBe(429);
+    expect(locked.headers.get('retry-after')).toBeTruthy();
+  });
+
+  it('refreshes with rotation; a reused refresh token is refused', async () => {
+    const user = await newUser();
+    const first = (await login(user.username, 'Auth0-pass-1')).body;
+    const bearer = { ...anonymous, authorization: `Bearer ${first.accessToken}` };
+    const second = await service.call('POST', '/refreshtoken', { refreshToken: first.refreshToken }, bearer);
+    expect(second.status).toBe(200);
+    expect(second.body.refreshToken).not.toBe(first.refreshToken);
+    expect((await service.call('POST', '/refreshtoken', { refreshToken: first.refreshToken }, bearer)).status).toBe(401);
+  });
+
+  it('sends the change-password e-mail through /dbconnections/change_password', async () => {
+    const user = await newUser();
+    expect((await service.call('POST', '/users/change-password', { authUserId: user.authUserId })).status).toBe(204);
+    expect(auth0().passwordEmails).toContain(user.email);
+  });
+
+  it('lets administrators log in with Auth0 tokens (the group comes from the profile)', async () => {
+    await service.deps.groups.saveGroup(
+      { userGroup: 'admin', label: 'Admins', crudSchema: { type: 'object' }, authUserCreationDisabled: false },
+      { actorId: 't', headers: {} },
+    );
+    await service.call('POST', '/users/?sendResetPwdEmail=false', {
+      userGroup: 'admin',
+      username: 'a0admin',
+      email: 'a0admin@example.com',
+      password: 'Admin-pass-1',
+    });
+    const token = (await login('a0admin', 'Admin-pass-1')).body.accessToken;
+    expect((await service.call('GET', '/users/count', undefined, { ...anonymous, authorization: `Bearer ${token}` })).status).toBe(200);
+  });
+});
+
+describe('AUTH_MODULE=auth0 under Auth0 rate limits', () => {
+  it('completes a burst of creations against a tenant limited to 16 Management requests/s', async () => {
+    const limited = await startService({ identity: 'auth0', auth0: { managementRatePerSecond: 16 } });
+    try {
+      await seedGroups(limited);
+      const results = await Promise.all(
+        Array.from({ length: 30 }, (_, index) =>
+          limited.call('POST', '/users/?sendResetPwdEmail=false', {
+            userGroup: 'customer',
+            username: `burst${index}`,
+            email: `burst${index}@example.com`,
+            name: 'B',
+          }),
+        ),
+      );
+      expect(results.map((r) => r.status)).toEqual(Array(30).fill(200));
+      expect(limited.auth0!.users.size).toBe(30);
+      expect(limited.auth0!.rateLimitedCount).toBeGreaterThan(0);
+    } finally {
+      await limited.close();
+    }
+  });
+});

@@ -1,0 +1,365 @@
+/**
+ * An Auth0 tenant emulator for the tests, written from spec/auth0.md: the password-realm, refresh
+ * (rotation with reuse detection) and client-credentials grants, RS256 tokens with a JWKS,
+ * blocked users and brute-force lockout, Management users CRUD with Auth0's error envelopes,
+ * Lucene `user_id:(…)` / `email:"…"` search (per_page ≤ 100), change_password, and 429s with the
+ * rate-limit headers when a request budget is exceeded. Test code only.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { exportJWK, generateKeyPair, jwtVerify, SignJWT, type CryptoKey, type JWK } from 'jose';
+
+export interface EmulatedUser {
+  user_id: string;
+  email?: string;
+  username?: string;
+  password: string;
+  blocked: boolean;
+  email_verified: boolean;
+  created_at: string;
+  updated_at: string;
+  last_login?: string;
+  logins_count: number;
+  failures: number;
+}
+
+export interface Auth0EmulatorOptions {
+  clientId: string;
+  clientSecret: string;
+  connection: string;
+  audience: string;
+  /** Management requests allowed per second (token bucket); unlimited when unset. */
+  managementRatePerSecond?: number;
+  accessTokenSeconds?: number;
+}
+
+type Reply = [number, unknown, Record<string, string>?];
+
+export class Auth0Emulator {
+  readonly users = new Map<string, EmulatedUser>();
+  readonly requests: { method: string; path: string; headers: IncomingMessage['headers']; body: unknown }[] = [];
+  readonly passwordEmails: string[] = [];
+  /** Users the (eventually consistent) search does not see yet. */
+  readonly hiddenFromSearch = new Set<string>();
+  /** How many requests were refused with 429. */
+  rateLimitedCount = 0;
+  readonly failures: { route: RegExp; status: number }[] = [];
+  private readonly refreshTokens = new Map<string, { userId: string; family: string; used: boolean }>();
+  private readonly revokedFamilies = new Set<string>();
+  private server?: Server;
+  private keys?: { privateKey: CryptoKey; jwk: JWK };
+  private bucket = { tokens: 0, refilledAt: 0 };
+  port = 0;
+
+  constructor(readonly options: Auth0EmulatorOptions) {}
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<this> {
+    const { privateKey, publicKey } = await generateKeyPair('RS256');
+    this.keys = { privateKey, jwk: { ...(await exportJWK(publicKey)), kid: 'emulator-key', alg: 'RS256', use: 'sig' } };
+    this.bucket = { tokens: this.options.managementRatePerSecond ?? 0, refilledAt: Date.now() };
+    this.server = createServer((req, res) => void this.handle(req, res));
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    this.port = (this.server.address() as AddressInfo).port;
+    return this;
+  }
+
+  stop(): Promise<void> {
+    return new Promise((resolve) => this.server?.close(() => resolve()) ?? resolve());
+  }
+
+  failNext(method: string, path: RegExp, status: number): void {
+    this.failures.push({ route: new RegExp(`^${method} ${path.source}`), status });
+  }
+
+  /** Adds a user straight into the tenant (as if created on Auth0's side). */
+  addUser(user: { email?: string; username?: string; password: string; blocked?: boolean }): EmulatedUser {
+    const now = new Date().toISOString();
+    const created: EmulatedUser = {
+      user_id: `auth0|${randomBytes(12).toString('hex')}`,
+      blocked: false,
+      email_verified: false,
+      created_at: now,
+      updated_at: now,
+      logins_count: 0,
+      failures: 0,
+      ...user,
+    };
+    this.users.set(created.user_id, created);
+    return created;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://auth0');
+    const raw = await new Promise<string>((resolve) => {
+      let data = '';
+      req.on('data', (chunk: Buffer) => (data += chunk.toString()));
+      req.on('end', () => resolve(data));
+    });
+    const body = parseBody(raw, req.headers['content-type']);
+    this.requests.push({ method: req.method ?? 'GET', path: url.pathname, headers: req.headers, body });
+    const failure = this.failures.findIndex((f) => f.route.test(`${req.method} ${url.pathname}`));
+    let reply: Reply;
+    if (failure >= 0) {
+      const { status } = this.failures.splice(failure, 1)[0]!;
+      reply = [status, { statusCode: status, error: 'Injected', message: 'injected failure' }];
+    } else {
+      reply = await this.route(req.method ?? 'GET', url, body, req.headers);
+    }
+    const [status, answer, headers = {}] = reply;
+    if (status === 204 || answer === undefined) return void res.writeHead(status, headers).end();
+    const text = typeof answer === 'string' ? answer : JSON.stringify(answer);
+    res.writeHead(status, { 'content-type': typeof answer === 'string' ? 'text/plain' : 'application/json', ...headers }).end(text);
+  }
+
+  private async route(method: string, url: URL, body: Record<string, unknown>, headers: IncomingMessage['headers']): Promise<Reply> {
+    const path = url.pathname;
+    if (method === 'GET' && path === '/.well-known/jwks.json') return [200, { keys: [this.keys!.jwk] }];
+    if (method === 'POST' && path === '/oauth/token') return this.token(body);
+    if (method === 'POST' && path === '/dbconnections/change_password') return this.changePassword(body);
+    if (path.startsWith('/api/v2/')) {
+      if (!(await this.managementAuthorized(headers.authorization)))
+        return [401, { statusCode: 401, error: 'Unauthorized', message: 'Invalid token', errorCode: 'invalid_token' }];
+      const limited = this.rateLimited();
+      if (limited) return limited;
+      return this.management(method, path.slice('/api/v2'.length), url.searchParams, body);
+    }
+    return [404, { statusCode: 404, error: 'Not Found', message: 'Not Found' }];
+  }
+
+  private async token(body: Record<string, unknown>): Promise<Reply> {
+    if (body.client_id !== this.options.clientId || body.client_secret !== this.options.clientSecret) {
+      return [401, { error: 'access_denied', error_description: 'Unauthorized' }];
+    }
+    switch (body.grant_type) {
+      case 'client_credentials':
+        return [
+          200,
+          {
+            access_token: await this.sign({
+              sub: `${this.options.clientId}@clients`,
+              aud: `${this.url}/api/v2/`,
+              gty: 'client-credentials',
+            }),
+            token_type: 'Bearer',
+            expires_in: 86_400,
+          },
+        ];
+      case 'http://auth0.com/oauth/grant-type/password-realm':
+        return this.passwordRealm(body);
+      case 'refresh_token':
+        return this.refresh(String(body.refresh_token ?? ''));
+      default:
+        return [
+          403,
+          { error: 'unauthorized_client', error_description: `Grant type '${String(body.grant_type)}' not allowed for the client.` },
+        ];
+    }
+  }
+
+  private async passwordRealm(body: Record<string, unknown>): Promise<Reply> {
+    if (body.realm !== this.options.connection) return [400, { error: 'invalid_request', error_description: 'connection does not exist' }];
+    const login = String(body.username ?? '').toLowerCase();
+    const user = [...this.users.values()].find((u) => u.username === body.username || u.email?.toLowerCase() === login);
+    if (user && user.failures >= 10) {
+      return [
+        429,
+        { error: 'too_many_attempts', error_description: 'Your account has been blocked after multiple consecutive login attempts.' },
+      ];
+    }
+    if (!user || user.password !== body.password) {
+      if (user) user.failures += 1;
+      return [403, { error: 'invalid_grant', error_description: 'Wrong email or password.' }];
+    }
+    if (user.blocked) return [401, { error: 'unauthorized', error_description: 'user is blocked' }];
+    Object.assign(user, { failures: 0, last_login: new Date().toISOString(), logins_count: user.logins_count + 1 });
+    const offline = String(body.scope ?? '')
+      .split(' ')
+      .includes('offline_access');
+    return [200, await this.tokens(user, offline ? randomUUID() : undefined)];
+  }
+
+  private async refresh(token: string): Promise<Reply> {
+    const entry = this.refreshTokens.get(token);
+    const invalid: Reply = [403, { error: 'invalid_grant', error_description: 'Unknown or invalid refresh token.' }];
+    if (!entry || this.revokedFamilies.has(entry.family)) return invalid;
+    if (entry.used) {
+      this.revokedFamilies.add(entry.family);
+      return invalid;
+    }
+    entry.used = true;
+    const user = this.users.get(entry.userId);
+    if (!user) return invalid;
+    if (user.blocked) return [403, { error: 'invalid_grant', error_description: 'user is blocked' }];
+    return [200, await this.tokens(user, entry.family)];
+  }
+
+  private async tokens(user: EmulatedUser, family: string | undefined) {
+    const expiresIn = this.options.accessTokenSeconds ?? 86_400;
+    const answer: Record<string, unknown> = {
+      access_token: await this.sign(
+        { sub: user.user_id, aud: this.options.audience, scope: 'openid profile email offline_access' },
+        expiresIn,
+      ),
+      token_type: 'Bearer',
+      expires_in: expiresIn,
+    };
+    if (family) {
+      const refreshToken = randomBytes(24).toString('base64url');
+      this.refreshTokens.set(refreshToken, { userId: user.user_id, family, used: false });
+      answer.refresh_token = refreshToken;
+    }
+    return answer;
+  }
+
+  private changePassword(body: Record<string, unknown>): Reply {
+    if (body.client_id !== this.options.clientId || body.connection !== this.options.connection || typeof body.email !== 'string') {
+      return [400, { error: 'invalid_request', error_description: 'email and connection are required' }];
+    }
+    this.passwordEmails.push(body.email);
+    return [200, "We've just sent you an email to reset your password."];
+  }
+
+  private management(method: string, path: string, query: URLSearchParams, body: Record<string, unknown>): Reply {
+    const userMatch = /^\/users\/([^/]+)$/.exec(path);
+    const id = userMatch ? decodeURIComponent(userMatch[1]!) : undefined;
+    if (method === 'POST' && path === '/users') return this.createUser(body);
+    if (method === 'GET' && path === '/users') return this.search(query);
+    if (id && method === 'GET') return this.users.has(id) ? [200, publicUser(this.users.get(id)!)] : notFound();
+    if (id && method === 'PATCH') return this.updateUser(id, body);
+    if (id && method === 'DELETE') {
+      this.users.delete(id);
+      return [204, undefined];
+    }
+    const block = /^\/user-blocks\/([^/]+)$/.exec(path);
+    if (block && method === 'DELETE') {
+      const user = this.users.get(decodeURIComponent(block[1]!));
+      if (user) user.failures = 0;
+      return [204, undefined];
+    }
+    return [404, { statusCode: 404, error: 'Not Found', message: 'Not Found' }];
+  }
+
+  private createUser(body: Record<string, unknown>): Reply {
+    if (body.connection !== this.options.connection) return badBody('connection does not exist');
+    if (typeof body.email !== 'string' || !body.email.includes('@')) return badBody('Missing required property: email');
+    if (typeof body.password !== 'string' || body.password.length < 8) return badBody('PasswordStrengthError: Password is too weak');
+    if (this.taken(body.email, body.username as string | undefined)) return conflict();
+    const user = this.addUser({
+      email: body.email,
+      username: body.username as string | undefined,
+      password: body.password,
+      blocked: body.blocked === true,
+    });
+    return [201, publicUser(user)];
+  }
+
+  private updateUser(id: string, body: Record<string, unknown>): Reply {
+    const user = this.users.get(id);
+    if (!user) return notFound();
+    if ((body.email !== undefined || body.username !== undefined) && body.connection !== this.options.connection) {
+      return badBody('connection is required to update email or username');
+    }
+    if (this.taken(body.email as string | undefined, body.username as string | undefined, id)) return conflict();
+    for (const field of ['email', 'username', 'blocked', 'email_verified'] as const) {
+      if (body[field] !== undefined) Object.assign(user, { [field]: body[field] });
+    }
+    user.updated_at = new Date().toISOString();
+    return [200, publicUser(user)];
+  }
+
+  private search(query: URLSearchParams): Reply {
+    const perPage = Number(query.get('per_page') ?? 50);
+    if (perPage > 100) return badBody('per_page must be <= 100', 'invalid_query_string');
+    if (query.get('search_engine') !== 'v3') return badBody('search_engine v3 is required', 'invalid_query_string');
+    const q = query.get('q') ?? '';
+    const terms = /^(user_id|email):\((.*)\)$/.exec(q) ?? /^(user_id|email):(".*")$/.exec(q);
+    if (!terms) return badBody(`unsupported query: ${q}`, 'invalid_query_string');
+    const values = new Set([...terms[2]!.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((m) => m[1]!.replace(/\\(.)/g, '$1')));
+    const field = terms[1] as 'user_id' | 'email';
+    const found = [...this.users.values()].filter(
+      (user) => values.has(String(user[field] ?? '')) && !this.hiddenFromSearch.has(user.user_id),
+    );
+    return [200, found.slice(0, perPage).map(publicUser)];
+  }
+
+  private taken(email: string | undefined, username: string | undefined, except?: string): boolean {
+    return [...this.users.values()].some(
+      (u) => u.user_id !== except && ((email && u.email === email) || (username && u.username === username)),
+    );
+  }
+
+  private rateLimited(): Reply | undefined {
+    const rate = this.options.managementRatePerSecond;
+    if (!rate) return undefined;
+    const now = Date.now();
+    this.bucket.tokens = Math.min(rate, this.bucket.tokens + ((now - this.bucket.refilledAt) / 1000) * rate);
+    this.bucket.refilledAt = now;
+    const headers = { 'x-ratelimit-limit': String(rate), 'x-ratelimit-reset': String(Math.ceil((now + 1000) / 1000)) };
+    if (this.bucket.tokens < 1) {
+      this.rateLimitedCount += 1;
+      const message = 'Too many requests. Check the X-RateLimit-Limit, X-RateLimit-Remaining and X-RateLimit-Reset headers.';
+      return [
+        429,
+        { statusCode: 429, error: 'Too Many Requests', message, errorCode: 'too_many_requests' },
+        { ...headers, 'x-ratelimit-remaining': '0' },
+      ];
+    }
+    this.bucket.tokens -= 1;
+    return undefined;
+  }
+
+  private async managementAuthorized(authorization: string | undefined): Promise<boolean> {
+    const token = /^Bearer (.+)$/.exec(authorization ?? '')?.[1];
+    if (!token) return false;
+    try {
+      await jwtVerify(token, this.keys!.jwk as never, { audience: `${this.url}/api/v2/` });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private sign(claims: Record<string, unknown>, expiresIn = 86_400): Promise<string> {
+    return new SignJWT(claims)
+      .setProtectedHeader({ alg: 'RS256', kid: 'emulator-key' })
+      .setIssuer(`${this.url}/`)
+      .setIssuedAt()
+      .setExpirationTime(`${expiresIn}s`)
+      .sign(this.keys!.privateKey);
+  }
+}
+
+function publicUser(user: EmulatedUser) {
+  const { password: _password, failures: _failures, ...visible } = user;
+  return {
+    ...visible,
+    identities: [{ connection: 'db', user_id: user.user_id.replace('auth0|', ''), provider: 'auth0', isSocial: false }],
+  };
+}
+
+function parseBody(raw: string, contentType: string | undefined): Record<string, unknown> {
+  if (!raw) return {};
+  if (contentType?.includes('application/x-www-form-urlencoded')) return Object.fromEntries(new URLSearchParams(raw));
+  try {
+    return JSON.parse(raw) as Record<string, unknown>;
+  } catch {
+    return {};
+  }
+}
+
+function notFound(): Reply {
+  return [404, { statusCode: 404, error: 'Not Found', message: 'The user does not exist.', errorCode: 'inexistent_user' }];
+}
+
+function conflict(): Reply {
+  return [409, { statusCode: 409, error: 'Conflict', message: 'The user already exists.', errorCode: 'auth0_idp_error' }];
+}
+
+function badBody(message: string, errorCode = 'invalid_body'): Reply {
+  return [400, { statusCode: 400, error: 'Bad Request', message: `Payload validation error: ${message}`, errorCode }];
+}
