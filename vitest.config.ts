@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 
 const require = createRequire(import.meta.url);
 
-/** The integration suite of user management, run once per profile store. */
+/** The integration suite of user management, run once per profile store and per identity provider. */
 const STORE_SUITE = ['test/users-*.test.ts', 'test/sagas.test.ts', 'test/graphql.test.ts'];
 
 export default defineConfig({
@@ -16,6 +16,7 @@ export default defineConfig({
     projects: [
       { extends: true, test: { name: 'embedded', include: ['test/**/*.test.ts', 'src/**/*.test.ts'] } },
       { extends: true, test: { name: 'crud', include: STORE_SUITE, env: { UMS_TEST_STORE: 'crud' } } },
+      { extends: true, test: { name: 'auth0', include: STORE_SUITE, env: { UMS_TEST_IDENTITY: 'auth0' } } },
     ],
   },
 });

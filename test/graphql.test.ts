@@ -46,6 +46,7 @@ describe('GraphQL users', () => {
     expect(result.data).toMatchObject({
       userGroup: 'customer',
       username: 'gq1',
+      email: 'gq1@example.com',
       state: 'PUBLIC',
       properties: { name: 'Gq', age: 3 },
       identity: { username: 'gq1', blocked: false },
@@ -56,7 +57,7 @@ describe('GraphQL users', () => {
   });
 
   it('returns typed errors with field paths for invalid input, unknown groups and conflicts', async () => {
-    const invalid = await create({ userGroup: 'customer', username: 'gq2', properties: { age: -1 } });
+    const invalid = await create({ userGroup: 'customer', username: 'gq2', email: 'gq2@example.com', properties: { age: -1 } });
     expect(invalid).toMatchObject({ __typename: 'InvalidInputError', code: 'INVALID_INPUT' });
     expect(invalid.issues).toEqual(
       expect.arrayContaining([
@@ -65,7 +66,7 @@ describe('GraphQL users', () => {
       ]),
     );
 
-    expect(await create({ userGroup: 'martians', username: 'gq3' })).toMatchObject({
+    expect(await create({ userGroup: 'martians', username: 'gq3', email: 'gq3@example.com' })).toMatchObject({
       __typename: 'InvalidInputError',
       message: 'userGroup "martians" does not exist',
     });
@@ -73,8 +74,8 @@ describe('GraphQL users', () => {
       __typename: 'InvalidInputError',
       issues: [{ path: ['input', 'email'] }],
     });
-    await create({ userGroup: 'customer', username: 'gq5', properties: { name: 'x' } });
-    expect(await create({ userGroup: 'customer', username: 'gq5', properties: { name: 'x' } })).toMatchObject({
+    await create({ userGroup: 'customer', username: 'gq5', email: 'gq5@example.com', properties: { name: 'x' } });
+    expect(await create({ userGroup: 'customer', username: 'gq5', email: 'gq5@example.com', properties: { name: 'x' } })).toMatchObject({
       __typename: 'ConflictError',
       code: 'CONFLICT',
     });
@@ -82,7 +83,12 @@ describe('GraphQL users', () => {
 
   it('lists a page with one batched identity call, totalCount and cursors', async () => {
     for (let index = 0; index < 12; index += 1)
-      await create({ userGroup: 'customer', username: `page${index}`, properties: { name: 'page', age: index } });
+      await create({
+        userGroup: 'customer',
+        username: `page${index}`,
+        email: `page${index}@example.com`,
+        properties: { name: 'page', age: index },
+      });
     identityBatches.length = 0;
     const query = `query ($after: String) {
       users(filter: {name: "page"}, first: 5, after: $after, sort: ["-age"]) {
@@ -128,7 +134,7 @@ describe('GraphQL users', () => {
   });
 
   it('updates, changes state, soft deletes and deletes', async () => {
-    const created = (await create({ userGroup: 'customer', username: 'life', properties: { name: 'L' } })).data;
+    const created = (await create({ userGroup: 'customer', username: 'life', email: 'life@example.com', properties: { name: 'L' } })).data;
     const updated = await service.graphql(
       'mutation ($id: ID!, $u: JSONObject!) { updateUser(id: $id, update: $u) { ... on MutationUpdateUserSuccess { data { properties blocked identity { blocked } } } } }',
       { id: created.id, u: { $set: { name: 'Life', blocked: true } } },
@@ -157,14 +163,20 @@ describe('GraphQL users', () => {
   });
 
   it('registers a postponed user and links an existing identity', async () => {
-    const postponed = (await create({ userGroup: 'customer', username: 'gql-reg', properties: { name: 'R' } }, true)).data;
+    const postponed = (
+      await create({ userGroup: 'customer', username: 'gql-reg', email: 'gql-reg@example.com', properties: { name: 'R' } }, true)
+    ).data;
     expect(postponed.identity).toBeNull();
     const registered = await service.graphql(
       `mutation { registerUser(id: "${postponed.id}") { ... on MutationRegisterUserSuccess { data { identity { username } } } } }`,
     );
     expect(registered.data.registerUser.data.identity).toEqual({ username: 'gql-reg' });
 
-    const identity = await service.deps.identity.createUser({ username: 'gql-link', password: 'pw-Long-enough1' });
+    const identity = await service.deps.identity.createUser({
+      username: 'gql-link',
+      email: 'gql-link@example.com',
+      password: 'pw-Long-enough1',
+    });
     const linked = await service.graphql(
       `mutation ($input: CreateUserWithIdInput!) { createUserWithId(input: $input) { __typename ... on MutationCreateUserWithIdSuccess { data { username authUserId } } } }`,
       { input: { authUserId: identity.id, userGroup: 'customer', properties: { name: 'Link' } } },

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type Faults, withFaults } from './helpers/faults.js';
-import { countProfiles, seedGroups, startService, type TestService } from './helpers/service.js';
+import { countIdentities, countProfiles, seedGroups, startService, type TestService } from './helpers/service.js';
 
 let service: TestService;
 const storeFaults: Faults = new Map();
@@ -19,12 +19,14 @@ beforeEach(() => {
 });
 afterAll(() => service.close());
 
-const db = () => (service.deps as unknown as { db: import('better-sqlite3').Database }).db;
-const countIdentities = () => (db().prepare('SELECT COUNT(*) AS n FROM identity_users').get() as { n: number }).n;
-
 async function newUser() {
   counter += 1;
-  const res = await service.call('POST', '/users/', { userGroup: 'customer', username: `s${counter}`, name: 'S' });
+  const res = await service.call('POST', '/users/', {
+    userGroup: 'customer',
+    username: `s${counter}`,
+    email: `s${counter}@example.com`,
+    name: 'S',
+  });
   return (await service.call('GET', `/users/${res.body._id}`)).body;
 }
 
@@ -34,9 +36,14 @@ describe('user creation is all or nothing', () => {
     ['authUserId cannot be stored on the profile', storeFaults, 'patch'],
   ])('leaves nothing behind when %s', async (_case, faults, method) => {
     const users = await countProfiles(service);
-    const identities = countIdentities();
+    const identities = countIdentities(service);
     faults.set(method, 1);
-    const res = await service.call('POST', '/users/', { userGroup: 'customer', username: `rollback-${method}`, name: 'R' });
+    const res = await service.call('POST', '/users/', {
+      userGroup: 'customer',
+      username: `rollback-${method}`,
+      email: `rollback-${method}@example.com`,
+      name: 'R',
+    });
     expect(res.status).toBe(500);
     expect(res.body).toEqual({
       statusCode: 500,
@@ -44,15 +51,27 @@ describe('user creation is all or nothing', () => {
       message: expect.stringMatching(/^Error while creating user: (Auth createUser|CRUD patch) responded with a 500 status code$/),
     });
     expect(await countProfiles(service)).toBe(users);
-    expect(countIdentities()).toBe(identities);
-    expect((await service.call('POST', '/users/', { userGroup: 'customer', username: `rollback-${method}`, name: 'R' })).status).toBe(200);
+    expect(countIdentities(service)).toBe(identities);
+    expect(
+      (
+        await service.call('POST', '/users/', {
+          userGroup: 'customer',
+          username: `rollback-${method}`,
+          email: `rollback-${method}@example.com`,
+          name: 'R',
+        })
+      ).status,
+    ).toBe(200);
   });
 
   it('leaves nothing behind when the profile cannot be written', async () => {
-    const identities = countIdentities();
+    const identities = countIdentities(service);
     storeFaults.set('insert', 1);
-    expect((await service.call('POST', '/users/', { userGroup: 'customer', username: 'rollback-2', name: 'R' })).status).toBe(500);
-    expect(countIdentities()).toBe(identities);
+    expect(
+      (await service.call('POST', '/users/', { userGroup: 'customer', username: 'rollback-2', email: 'rollback-2@example.com', name: 'R' }))
+        .status,
+    ).toBe(500);
+    expect(countIdentities(service)).toBe(identities);
   });
 });
 
@@ -61,19 +80,22 @@ describe('register, update and delete undo their earlier steps', () => {
     const created = await service.call('POST', '/users/?postponeAuthUserCreation=true', {
       userGroup: 'customer',
       username: 'reg-fail',
+      email: 'reg-fail@example.com',
       name: 'R',
     });
-    const identities = countIdentities();
+    const identities = countIdentities(service);
     storeFaults.set('patch', 1);
     expect((await service.call('POST', '/users/register', { _id: created.body._id })).status).toBe(500);
-    expect(countIdentities()).toBe(identities);
+    expect(countIdentities(service)).toBe(identities);
     expect((await service.call('POST', '/users/register', { _id: created.body._id })).status).toBe(204);
   });
 
   it('update puts the identity user back when the profile write fails', async () => {
     const user = await newUser();
     storeFaults.set('patch', 1);
-    const res = await service.call('PATCH', `/users/${user._id}`, { $set: { username: 'changed', blocked: true } });
+    const res = await service.call('PATCH', `/users/${user._id}`, {
+      $set: { username: 'changed', email: 'changed@example.com', blocked: true },
+    });
     expect(res.status).toBe(500);
     expect(res.body.message).toBe('Error while updating user: CRUD patch responded with a 500 status code');
     const [identity] = await service.deps.identity.getUsers([user.authUserId]);

@@ -62,10 +62,17 @@ describe('POST /users/', () => {
   });
 
   it('never stores a password in the profile, and hashes it in the identity provider', async () => {
-    const res = await service.call('POST', '/users/', { userGroup: 'customer', username: 'pw-user', name: 'P', password: 'S3cret!pass' });
+    const res = await service.call('POST', '/users/', {
+      userGroup: 'customer',
+      username: 'pw-user',
+      email: 'pw-user@example.com',
+      name: 'P',
+      password: 'S3cret!pass',
+    });
     expect(res.status).toBe(200);
     const stored = await service.call('GET', `/users/${res.body._id}`);
     expect(stored.body).not.toHaveProperty('password');
+    if (service.auth0) return; // Auth0 hashes it; nothing of it reaches the service's store.
     const row = (service.deps as unknown as { db: import('better-sqlite3').Database }).db
       .prepare('SELECT password_hash FROM identity_users WHERE id = ?')
       .get(stored.body.authUserId) as { password_hash: string };
@@ -74,13 +81,19 @@ describe('POST /users/', () => {
   });
 
   it('creates a blocked identity user when blocked is true', async () => {
-    const res = await service.call('POST', '/users/', { userGroup: 'customer', username: 'blocked-one', name: 'B', blocked: true });
+    const res = await service.call('POST', '/users/', {
+      userGroup: 'customer',
+      username: 'blocked-one',
+      email: 'blocked-one@example.com',
+      name: 'B',
+      blocked: true,
+    });
     const stored = await service.call('GET', `/users/${res.body._id}`);
     expect((await identityOf(stored.body.authUserId))?.blocked).toBe(true);
   });
 
   it('answers 400 naming the field when the group schema is violated', async () => {
-    const missing = await service.call('POST', '/users/', { userGroup: 'customer', username: 'noname' });
+    const missing = await service.call('POST', '/users/', { userGroup: 'customer', username: 'noname', email: 'noname@example.com' });
     expect(missing.status).toBe(400);
     expect(missing.body).toEqual({
       statusCode: 400,
@@ -88,7 +101,13 @@ describe('POST /users/', () => {
       message: expect.stringContaining("body/name must have required property 'name'"),
     });
 
-    const wrongType = await service.call('POST', '/users/', { userGroup: 'customer', username: 'badage', name: 'X', age: 'old' });
+    const wrongType = await service.call('POST', '/users/', {
+      userGroup: 'customer',
+      username: 'badage',
+      email: 'badage@example.com',
+      name: 'X',
+      age: 'old',
+    });
     expect(wrongType.status).toBe(400);
     expect(wrongType.body.message).toContain('body/age must be integer');
 
@@ -97,12 +116,18 @@ describe('POST /users/', () => {
   });
 
   it('answers 400 for an unknown group, a missing group and a client-set expirationId', async () => {
-    expect((await service.call('POST', '/users/', { userGroup: 'nope', username: 'u1' })).body).toMatchObject({
+    expect((await service.call('POST', '/users/', { userGroup: 'nope', username: 'u1', email: 'u1@example.com' })).body).toMatchObject({
       statusCode: 400,
       message: 'userGroup "nope" does not exist',
     });
-    expect((await service.call('POST', '/users/', { username: 'u2' })).status).toBe(400);
-    const withExpirationId = await service.call('POST', '/users/', { userGroup: 'customer', username: 'u3', name: 'U', expirationId: 'x' });
+    expect((await service.call('POST', '/users/', { username: 'u2', email: 'u2@example.com' })).status).toBe(400);
+    const withExpirationId = await service.call('POST', '/users/', {
+      userGroup: 'customer',
+      username: 'u3',
+      email: 'u3@example.com',
+      name: 'U',
+      expirationId: 'x',
+    });
     expect(withExpirationId.status).toBe(400);
     expect(withExpirationId.body.message).toContain('expirationId');
   });
@@ -111,10 +136,10 @@ describe('POST /users/', () => {
     for (const body of [
       { userGroup: 'customer', name: 'N', username: 42 },
       { userGroup: 'customer', name: 'N', username: 'e1', email: 'not-an-email' },
-      { userGroup: 'customer', name: 'N', username: 'e2', blocked: 'yes' },
-      { userGroup: 'customer', name: 'N', username: 'e3', roles: 'admin' },
-      { userGroup: 'customer', name: 'N', username: 'e4', expirationDate: '2001-01-01T00:00:00Z' },
-      { userGroup: 'customer', name: 'N', username: 'e5', expirationDate: 'tomorrow' },
+      { userGroup: 'customer', name: 'N', username: 'e2', email: 'e2@example.com', blocked: 'yes' },
+      { userGroup: 'customer', name: 'N', username: 'e3', email: 'e3@example.com', roles: 'admin' },
+      { userGroup: 'customer', name: 'N', username: 'e4', email: 'e4@example.com', expirationDate: '2001-01-01T00:00:00Z' },
+      { userGroup: 'customer', name: 'N', username: 'e5', email: 'e5@example.com', expirationDate: 'tomorrow' },
     ]) {
       const res = await service.call('POST', '/users/', body);
       expect(res.status, JSON.stringify(body)).toBe(400);
@@ -123,14 +148,25 @@ describe('POST /users/', () => {
 
   it('stores a future expirationDate', async () => {
     const expirationDate = new Date(Date.now() + 86_400_000).toISOString();
-    const res = await service.call('POST', '/users/', { userGroup: 'customer', username: 'expiring', name: 'E', expirationDate });
+    const res = await service.call('POST', '/users/', {
+      userGroup: 'customer',
+      username: 'expiring',
+      email: 'expiring@example.com',
+      name: 'E',
+      expirationDate,
+    });
     expect((await service.call('GET', `/users/${res.body._id}`)).body.expirationDate).toBe(expirationDate);
   });
 
   it('answers 409 on a duplicate username or email, leaving nothing behind', async () => {
     await service.call('POST', '/users/', { userGroup: 'customer', username: 'dup', email: 'dup@example.com', name: 'D' });
     const before = (await service.call('GET', '/users/count?_st=PUBLIC,DRAFT,TRASH,DELETED')).body;
-    const sameUsername = await service.call('POST', '/users/', { userGroup: 'customer', username: 'dup', name: 'D2' });
+    const sameUsername = await service.call('POST', '/users/', {
+      userGroup: 'customer',
+      username: 'dup',
+      email: 'dup@example.com',
+      name: 'D2',
+    });
     expect(sameUsername.status).toBe(409);
     expect(sameUsername.body).toMatchObject({ statusCode: 409, error: 'Conflict' });
     const sameEmail = await service.call('POST', '/users/', {
@@ -158,12 +194,20 @@ describe('POST /users/', () => {
     const res = await service.call('POST', '/users/?postponeAuthUserCreation=true', {
       userGroup: 'customer',
       username: 'later',
+      email: 'later@example.com',
       name: 'L',
     });
     expect(res.status).toBe(200);
     expect((await service.call('GET', `/users/${res.body._id}`)).body).not.toHaveProperty('authUserId');
     expect(
-      (await service.call('POST', '/users/?postponeAuthUserCreation=maybe', { userGroup: 'customer', username: 'l2', name: 'L' })).status,
+      (
+        await service.call('POST', '/users/?postponeAuthUserCreation=maybe', {
+          userGroup: 'customer',
+          username: 'l2',
+          email: 'l2@example.com',
+          name: 'L',
+        })
+      ).status,
     ).toBe(400);
   });
 
@@ -177,7 +221,12 @@ describe('POST /users/', () => {
     const malformed = await service.call('POST', '/users/', '{"userGroup": ');
     expect(malformed.status).toBe(400);
     expect(malformed.body).toMatchObject({ statusCode: 400, error: 'Bad Request' });
-    const huge = await service.call('POST', '/users/', { userGroup: 'customer', username: 'big', name: 'x'.repeat(1_100_000) });
+    const huge = await service.call('POST', '/users/', {
+      userGroup: 'customer',
+      username: 'big',
+      email: 'big@example.com',
+      name: 'x'.repeat(1_100_000),
+    });
     expect(huge.status).toBe(413);
     expect(huge.body).toMatchObject({ statusCode: 413 });
   });
@@ -193,7 +242,11 @@ describe('POST /users/with-id', () => {
   });
 
   it('blocks the identity user when blocked is true', async () => {
-    const identity = await service.deps.identity.createUser({ username: 'linked-blocked', password: 'x-Password-1' });
+    const identity = await service.deps.identity.createUser({
+      username: 'linked-blocked',
+      email: 'linked-blocked@example.com',
+      password: 'x-Password-1',
+    });
     const res = await service.call('POST', '/users/with-id', { authUserId: identity.id, userGroup: 'customer', name: 'LB', blocked: true });
     expect(res.status).toBe(200);
     expect((await identityOf(identity.id))?.blocked).toBe(true);
@@ -203,12 +256,16 @@ describe('POST /users/with-id', () => {
     expect((await service.call('POST', '/users/with-id', { authUserId: 'ums|missing', userGroup: 'customer', name: 'X' })).status).toBe(
       400,
     );
-    const identity = await service.deps.identity.createUser({ username: 'twice', password: 'x-Password-1' });
+    const identity = await service.deps.identity.createUser({ username: 'twice', email: 'twice@example.com', password: 'x-Password-1' });
     expect((await service.call('POST', '/users/with-id', { authUserId: identity.id, userGroup: 'customer', name: 'T' })).status).toBe(200);
     const again = await service.call('POST', '/users/with-id', { authUserId: identity.id, userGroup: 'customer', name: 'T' });
     expect(again.status).toBe(400);
     expect(again.body.message).toContain('already linked');
-    const other = await service.deps.identity.createUser({ username: 'noname-linked', password: 'x-Password-1' });
+    const other = await service.deps.identity.createUser({
+      username: 'noname-linked',
+      email: 'noname-linked@example.com',
+      password: 'x-Password-1',
+    });
     expect((await service.call('POST', '/users/with-id', { authUserId: other.id, userGroup: 'customer' })).status).toBe(400);
     expect((await service.call('POST', '/users/with-id', { userGroup: 'customer', name: 'no id' })).status).toBe(400);
   });
@@ -230,7 +287,12 @@ describe('POST /users/register', () => {
   });
 
   it('answers 409 when already registered, 404 for an unknown id, 400 for a group without identities', async () => {
-    const created = await service.call('POST', '/users/', { userGroup: 'customer', username: 'reg2', name: 'R' });
+    const created = await service.call('POST', '/users/', {
+      userGroup: 'customer',
+      username: 'reg2',
+      email: 'reg2@example.com',
+      name: 'R',
+    });
     expect((await service.call('POST', '/users/register', { _id: created.body._id })).status).toBe(409);
     expect((await service.call('POST', '/users/register', { _id: 'ffffffffffffffffffffffff' })).status).toBe(404);
     const guest = await service.call('POST', '/users/', { userGroup: 'guest', username: 'reg3', name: 'G' });

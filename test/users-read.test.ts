@@ -12,6 +12,7 @@ beforeAll(async () => {
     const res = await service.call('POST', '/users/', {
       userGroup: group,
       username: `user${String(index).padStart(2, '0')}`,
+      email: `user${String(index).padStart(2, '0')}@example.com`,
       name: `N${index}`,
       age: index,
       tags: index % 2 ? ['odd'] : ['even'],
@@ -29,14 +30,26 @@ describe('GET /users/ (a CRUD proxy)', () => {
     const res = await service.call('GET', '/users/');
     expect(res.status).toBe(200);
     expect(res.body).toHaveLength(25);
-    expect(res.body[0]).toMatchObject({ _id: ids[0], username: 'user00', __STATE__: 'PUBLIC' });
+    expect(res.body[0]).toMatchObject({ _id: ids[0], username: 'user00', email: 'user00@example.com', __STATE__: 'PUBLIC' });
   });
 
   it('filters with _q, field=value, _st, and pages with _l and _sk', async () => {
     expect((await service.call('GET', `/users/?_q=${q({ userGroup: 'guest' })}&_l=200`)).body).toHaveLength(10);
     expect((await service.call('GET', `/users/?_q=${q({ age: { $gte: 10, $lt: 20 } })}`)).body).toHaveLength(10);
     expect((await service.call('GET', `/users/?_q=${q({ tags: 'odd', userGroup: 'customer' })}&_l=100`)).body).toHaveLength(9); // user29 is DRAFT
-    expect((await service.call('GET', `/users/?_q=${q({ $or: [{ username: 'user01' }, { username: 'user02' }] })}`)).body).toHaveLength(2);
+    expect(
+      (
+        await service.call(
+          'GET',
+          `/users/?_q=${q({
+            $or: [
+              { username: 'user01', email: 'user01@example.com' },
+              { username: 'user02', email: 'user02@example.com' },
+            ],
+          })}`,
+        )
+      ).body,
+    ).toHaveLength(2);
     expect((await service.call('GET', '/users/?username=user03')).body).toEqual([expect.objectContaining({ _id: ids[3] })]);
     expect((await service.call('GET', '/users/?age=4')).body).toEqual([expect.objectContaining({ _id: ids[4] })]);
     expect((await service.call('GET', '/users/?username=user29')).body).toEqual([]);

@@ -192,7 +192,7 @@ describe('AUTH_HARD_DELETE=false', () => {
     const soft = await startService({ env: { AUTH_HARD_DELETE: 'false' } });
     try {
       await seedGroups(soft);
-      const created = await soft.call('POST', '/users/', { userGroup: 'customer', username: 'keep', name: 'K' });
+      const created = await soft.call('POST', '/users/', { userGroup: 'customer', username: 'keep', email: 'keep@example.com', name: 'K' });
       const user = (await soft.call('GET', `/users/${created.body._id}`)).body;
       expect((await soft.call('POST', `/users/${user._id}/soft-delete`)).status).toBe(204);
       const [identity] = await soft.deps.identity.getUsers([user.authUserId]);

@@ -156,6 +156,13 @@ export const CRUD_COLLECTIONS: CollectionSpec[] = [
   },
 ];
 
+/** How many identity users there are, whichever the identity provider. */
+export function countIdentities(service: TestService): number {
+  if (service.auth0) return service.auth0.users.size;
+  const db = (service.deps as unknown as { db: import('better-sqlite3').Database }).db;
+  return (db.prepare('SELECT COUNT(*) AS n FROM identity_users').get() as { n: number }).n;
+}
+
 /** How many profiles there are, in every state, whichever the store. */
 export function countProfiles(service: TestService): Promise<number> {
   return service.deps.users.count({ _st: 'PUBLIC,DRAFT,TRASH,DELETED' }, { actorId: 'test', headers: {} });
