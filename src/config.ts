@@ -92,6 +92,8 @@ const EnvSchema = z
     AUTH0_MAX_RETRIES: z.coerce.number().int().min(0).default(5),
     AUTH0_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
 
+    CONFIGURATION_PATH: z.string().min(1).optional(),
+
     SMTP_URL: z.string().url().optional(),
     MAIL_FROM: z.string().min(3).default('User Manager <no-reply@localhost>'),
   })

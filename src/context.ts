@@ -8,6 +8,7 @@ import type { Outbox } from './embedded/outbox.js';
 import type { Caller } from './resolvers/access.js';
 import type { GroupSchemas } from './resolvers/group-schemas.js';
 import type { LoginThrottle } from './resolvers/login-throttle.js';
+import type { Enrichment } from './resolvers/enrichment.js';
 
 /** Everything built once at start-up and shared by all requests. */
 export interface Deps {
@@ -22,6 +23,8 @@ export interface Deps {
   outbox?: Outbox;
   schemas: GroupSchemas;
   loginThrottle: LoginThrottle;
+  /** CONFIGURATION_PATH: identity properties added to each user of `GET /users/`. */
+  enrichment?: Enrichment;
   /** Persisted long-running jobs (bulk operations). */
   jobs: JobStore;
   /** What `/-/ready` reports: each backend the service depends on. */

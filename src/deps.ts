@@ -15,6 +15,7 @@ import type { Deps } from './context.js';
 import { ALL_STATES } from './crud/states.js';
 import { GroupSchemas } from './resolvers/group-schemas.js';
 import { LoginThrottle } from './resolvers/login-throttle.js';
+import { loadEnrichment } from './resolvers/enrichment.js';
 import { createEmbeddedAuthenticator } from './embedded/authenticator.js';
 import { createSqliteConfigStore } from './embedded/config-store.js';
 import { type Db, openDatabase } from './embedded/db.js';
@@ -74,6 +75,7 @@ export function createDeps(config: Config, logger: Logger): Deps & { db: Db; key
     users,
     groups: profiles.groups,
     readiness: profiles.readiness,
+    enrichment: config.CONFIGURATION_PATH ? loadEnrichment(config.CONFIGURATION_PATH) : undefined,
     jobs: config.JOBS_CRUD_ENDPOINT ? createCrudJobStore(new CrudCollection(crud, config.JOBS_CRUD_ENDPOINT)) : createSqliteJobStore(db),
     identity,
     auth,

@@ -207,3 +207,49 @@ describe('AUTH_MODULE=auth0 under Auth0 rate limits', () => {
     }
   });
 });
+
+describe('CONFIGURATION_PATH: identity properties on GET /users/', () => {
+  it('adds the listed Auth0 properties in one batched read per page, never sending acl_rows to Auth0', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const file = join(mkdtempSync(join(tmpdir(), 'ums-conf-')), 'configuration.json');
+    writeFileSync(
+      file,
+      JSON.stringify({ user_id: 'authUserId', additionalProperties: ['logins_count', 'email_verified', 'app_metadata'] }),
+    );
+    const enriched = await startService({ identity: 'auth0', env: { CONFIGURATION_PATH: file } });
+    try {
+      await seedGroups(enriched);
+      for (let index = 0; index < 3; index += 1) {
+        await enriched.call('POST', '/users/?sendResetPwdEmail=false', {
+          userGroup: 'customer',
+          username: `en${index}`,
+          email: `en${index}@example.com`,
+          name: 'E',
+        });
+      }
+      const searches = enriched.auth0!.requests.filter((r) => r.method === 'GET' && r.path === '/api/v2/users').length;
+      const res = await enriched.call('GET', '/users/', undefined, { acl_rows: '[{"name":"E"}]' });
+      expect(res.status).toBe(200);
+      expect(res.body).toHaveLength(3);
+      for (const user of res.body) {
+        expect(user).toMatchObject({ logins_count: 0, email_verified: false });
+        expect(user).not.toHaveProperty('app_metadata');
+      }
+      expect(enriched.auth0!.requests.filter((r) => r.method === 'GET' && r.path === '/api/v2/users').length - searches).toBe(1);
+      expect(enriched.auth0!.requests.some((r) => r.headers.acl_rows !== undefined)).toBe(false);
+    } finally {
+      await enriched.close();
+    }
+  });
+
+  it('refuses a malformed file at start-up', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const file = join(mkdtempSync(join(tmpdir(), 'ums-conf-')), 'configuration.json');
+    writeFileSync(file, JSON.stringify({ user_id: 'authUserId', extra: true, additionalProperties: [] }));
+    await expect(startService({ env: { CONFIGURATION_PATH: file } })).rejects.toThrow(/CONFIGURATION_PATH/);
+  });
+});

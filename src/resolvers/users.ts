@@ -7,6 +7,7 @@ import { ConflictError, during, InvalidInputError, NotFoundError } from '../erro
 import type { CreateUserBody, CreateUserWithIdBody, RegisterBody } from './inputs.js';
 import { assertPasswordPolicy } from '../domain/password-policy.js';
 import { sendWelcomeReset } from './auth.js';
+import { enrichUsers } from './enrichment.js';
 import { randomPassword } from './random-password.js';
 import { compensate, identityBlocked } from './sagas.js';
 
@@ -92,7 +93,9 @@ export async function registerUser(ctx: Context, body: RegisterBody, options: { 
 
 export async function listUsers(ctx: Context, query: CrudQuery | string): Promise<Record<string, unknown>[]> {
   await requireAdmin(ctx);
-  return during('listing users', () => ctx.deps.users.list(query, ctx.scope));
+  const users = await during('listing users', () => ctx.deps.users.list(query, ctx.scope));
+  const { enrichment } = ctx.deps;
+  return enrichment ? during('reading identity properties', () => enrichUsers(ctx, users, enrichment)) : users;
 }
 
 export async function countUsers(ctx: Context, query: CrudQuery | string): Promise<number> {
