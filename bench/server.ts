@@ -12,6 +12,7 @@ import { buildApp } from '../src/app.js';
 import type { IdentityProvider, UserStore } from '../src/clients/ports.js';
 import { loadConfig } from '../src/config.js';
 import { createDeps } from '../src/deps.js';
+import { AUTH0_TEST_TENANT } from '../test/helpers/service.js';
 import { seedUsers } from './seed.js';
 
 const users = Number(process.env.BENCH_USERS ?? 10_000);
@@ -19,6 +20,19 @@ const config = loadConfig({
   EMBEDDED_DB_PATH: join(mkdtempSync(join(tmpdir(), 'ums-bench-')), 'ums.sqlite'),
   LOG_LEVEL: 'silent',
   API_KEYS: process.env.BENCH_API_KEY ?? 'bench-key',
+  // With BENCH_AUTH0_URL the identities are in that Auth0 tenant (the Auth0 benchmark).
+  ...(process.env.BENCH_AUTH0_URL
+    ? {
+        AUTH_MODULE: 'auth0',
+        AUTH0_BASE_URL: process.env.BENCH_AUTH0_URL,
+        AUTH0_CLIENT_ID: AUTH0_TEST_TENANT.clientId,
+        AUTH0_CLIENT_SECRET: AUTH0_TEST_TENANT.clientSecret,
+        AUTH0_AUDIENCE: AUTH0_TEST_TENANT.audience,
+        AUTH_CONNECTION: AUTH0_TEST_TENANT.connection,
+        AUTH0_MAX_CONCURRENCY: '16',
+        AUTH0_MAX_RETRIES: '20',
+      }
+    : {}),
   // With BENCH_CRUD_URL the profiles are in that CRUD Service (the gateway benchmark).
   ...(process.env.BENCH_CRUD_URL
     ? { CRUD_SERVICE: process.env.BENCH_CRUD_URL, USERS_CRUD_ENDPOINT: '/users', UMS_CONFIG_CRUD_ENDPOINT: '/ums-config' }
@@ -54,7 +68,7 @@ for (const userGroup of process.env.BENCH_CRUD_URL ? [] : ['customer', 'partner'
     { actorId: 'bench', headers: {} },
   );
 }
-if (!process.env.BENCH_CRUD_URL) await seedUsers(deps.db, users);
+if (!process.env.BENCH_CRUD_URL && !process.env.BENCH_AUTH0_URL) await seedUsers(deps.db, users);
 const server = buildApp({ ...deps, identity, users: store }).listen(0, '127.0.0.1', () => {
   process.send!({ port: (server.address() as AddressInfo).port });
 });

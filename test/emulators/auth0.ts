@@ -48,7 +48,7 @@ export class Auth0Emulator {
   private readonly refreshTokens = new Map<string, { userId: string; family: string; used: boolean }>();
   private readonly revokedFamilies = new Set<string>();
   private server?: Server;
-  private keys?: { privateKey: CryptoKey; jwk: JWK };
+  private keys?: { privateKey: CryptoKey; publicKey: CryptoKey; jwk: JWK };
   private bucket = { tokens: 0, refilledAt: 0 };
   port = 0;
 
@@ -60,7 +60,7 @@ export class Auth0Emulator {
 
   async start(): Promise<this> {
     const { privateKey, publicKey } = await generateKeyPair('RS256');
-    this.keys = { privateKey, jwk: { ...(await exportJWK(publicKey)), kid: 'emulator-key', alg: 'RS256', use: 'sig' } };
+    this.keys = { privateKey, publicKey, jwk: { ...(await exportJWK(publicKey)), kid: 'emulator-key', alg: 'RS256', use: 'sig' } };
     this.bucket = { tokens: this.options.managementRatePerSecond ?? 0, refilledAt: Date.now() };
     this.server = createServer((req, res) => void this.handle(req, res));
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
@@ -299,7 +299,9 @@ export class Auth0Emulator {
     const now = Date.now();
     this.bucket.tokens = Math.min(rate, this.bucket.tokens + ((now - this.bucket.refilledAt) / 1000) * rate);
     this.bucket.refilledAt = now;
-    const headers = { 'x-ratelimit-limit': String(rate), 'x-ratelimit-reset': String(Math.ceil((now + 1000) / 1000)) };
+    // The epoch second by which a token is back (the header has a resolution of one second).
+    const refillMs = Math.max(0, ((1 - this.bucket.tokens) / rate) * 1000);
+    const headers = { 'x-ratelimit-limit': String(rate), 'x-ratelimit-reset': String(Math.ceil((now + refillMs) / 1000)) };
     if (this.bucket.tokens < 1) {
       this.rateLimitedCount += 1;
       const message = 'Too many requests. Check the X-RateLimit-Limit, X-RateLimit-Remaining and X-RateLimit-Reset headers.';
@@ -317,7 +319,7 @@ export class Auth0Emulator {
     const token = /^Bearer (.+)$/.exec(authorization ?? '')?.[1];
     if (!token) return false;
     try {
-      await jwtVerify(token, this.keys!.jwk as never, { audience: `${this.url}/api/v2/` });
+      await jwtVerify(token, this.keys!.publicKey, { audience: `${this.url}/api/v2/` });
       return true;
     } catch {
       return false;

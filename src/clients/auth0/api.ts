@@ -53,11 +53,29 @@ export class Auth0Api {
 
   private async send(call: UpstreamCall): Promise<UpstreamReply> {
     for (let attempt = 0; ; attempt += 1) {
-      const reply = await this.limit(() => callUpstream(this.upstream, call));
+      const reply = await this.limit(async () => {
+        await this.gate();
+        return callUpstream(this.upstream, call);
+      });
+      if (reply.status === 429) this.pauseUntil(Date.now() + rateLimitWait(reply));
       const retryable = reply.status === 429 || (reply.status >= 500 && IDEMPOTENT.has(call.method));
       if (!retryable || attempt >= this.options.maxRetries) return reply;
-      await sleep(reply.status === 429 ? rateLimitWait(reply) : jitter(attempt));
+      if (reply.status !== 429) await sleep(jitter(attempt));
     }
+  }
+
+  /**
+   * A 429 pauses every call to the tenant until the rate limit resets, not only the one refused:
+   * the others would only be refused too and spend the budget of the next window.
+   */
+  private pausedUntil = 0;
+
+  private pauseUntil(time: number): void {
+    this.pausedUntil = Math.max(this.pausedUntil, time);
+  }
+
+  private async gate(): Promise<void> {
+    while (this.pausedUntil > Date.now()) await sleep(this.pausedUntil - Date.now());
   }
 
   /** Cached until 10 s before it expires; concurrent callers share one request. */

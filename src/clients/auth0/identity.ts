@@ -32,6 +32,16 @@ export function createAuth0IdentityProvider(api: Auth0Api, connection: string): 
     throw new UpstreamError('Auth0', `${call.method} ${call.route ?? call.path}`, reply.status);
   }
 
+  /** One search for up to 50 ids (`user_id:("a" OR "b" …)`, per_page 100). */
+  async function search(chunk: string[]): Promise<Auth0User[]> {
+    const q = `user_id:(${chunk.map((id) => JSON.stringify(id)).join(' OR ')})`;
+    const reply = await call({ method: 'GET', path: '/api/v2/users', query: { q, search_engine: 'v3', per_page: '100' } }, [200]);
+    const users = z.array(Auth0User).safeParse(reply.body);
+    if (!users.success)
+      throw new UpstreamError('Auth0', 'GET /api/v2/users', 200, { message: 'Auth0 GET /api/v2/users answered an unexpected body' });
+    return users.data;
+  }
+
   async function getOne(id: string): Promise<IdentityUser | undefined> {
     const reply = await call({ method: 'GET', path: `/api/v2/users/${encodeURIComponent(id)}`, route: '/api/v2/users/:id' }, [200, 404]);
     return reply.status === 404 ? undefined : toIdentity(parseUser(reply.body));
@@ -51,23 +61,20 @@ export function createAuth0IdentityProvider(api: Auth0Api, connection: string): 
       return toIdentity(parseUser(reply.body));
     },
 
-    /** One search per 50 ids (`user_id:("a" OR "b" …)`); ids the eventually consistent search misses are read one by one. */
+    /** The searches of all chunks at once; ids the eventually consistent search misses are read one by one. */
     async getUsers(ids: readonly string[]) {
-      const found = new Map<string, IdentityUser>();
       const unique = [...new Set(ids)];
-      for (let start = 0; start < unique.length; start += IDS_PER_SEARCH) {
-        const chunk = unique.slice(start, start + IDS_PER_SEARCH);
-        const q = `user_id:(${chunk.map((id) => JSON.stringify(id)).join(' OR ')})`;
-        const reply = await call({ method: 'GET', path: '/api/v2/users', query: { q, search_engine: 'v3', per_page: '100' } }, [200]);
-        const users = z.array(Auth0User).safeParse(reply.body);
-        if (!users.success)
-          throw new UpstreamError('Auth0', 'GET /api/v2/users', 200, { message: 'Auth0 GET /api/v2/users answered an unexpected body' });
-        for (const user of users.data) found.set(user.user_id, toIdentity(user));
-      }
-      for (const id of unique.filter((id) => !found.has(id))) {
-        const user = await getOne(id);
+      const chunks = Array.from({ length: Math.ceil(unique.length / IDS_PER_SEARCH) }, (_, index) =>
+        unique.slice(index * IDS_PER_SEARCH, (index + 1) * IDS_PER_SEARCH),
+      );
+      const pages = await Promise.all(chunks.map(search));
+      const found = new Map(pages.flat().map((user) => [user.user_id, toIdentity(user)]));
+      const missing = unique.filter((id) => !found.has(id));
+      const fallbacks = await Promise.all(missing.map(getOne));
+      missing.forEach((id, index) => {
+        const user = fallbacks[index];
         if (user) found.set(id, user);
-      }
+      });
       return ids.map((id) => found.get(id));
     },
 

@@ -1,0 +1,105 @@
+/**
+ * Auth0 mode against the Auth0 emulator: Auth0 calls and latency of a GraphQL page of 100 users
+ * with `identity` (versus the same page without it), and 1,000 user creations against a tenant
+ * limited to 16 Management requests/s (all succeed, none duplicated, close to the limit's minimum).
+ */
+import pLimit from 'p-limit';
+import { ask, publish, sequentialLatency, startChild } from './lib.js';
+
+const API_KEY = 'bench-key';
+const PAGE = 100;
+const CREATIONS = Number(process.env.BENCH_AUTH0_CREATIONS ?? 1000);
+const RATE = 16;
+
+interface Auth0Counts {
+  managementCalls: number;
+  searches: number;
+  rateLimited: number;
+  users: number;
+  distinctEmails: number;
+}
+
+async function startPair(rate?: number) {
+  const auth0 = await startChild<{ url: string }>('./auth0-server.ts', rate ? { BENCH_AUTH0_RATE: String(rate) } : {});
+  const service = await startChild<{ port: number }>('./server.ts', { BENCH_AUTH0_URL: auth0.ready.url, BENCH_API_KEY: API_KEY });
+  const base = `http://127.0.0.1:${service.ready.port}`;
+  const stop = () => {
+    service.child.send({ type: 'stop' });
+    auth0.child.send({ type: 'stop' });
+  };
+  return { auth0, base, stop };
+}
+
+function createUser(base: string, index: number): Promise<Response> {
+  return fetch(`${base}/users/?sendResetPwdEmail=false`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-api-key': API_KEY },
+    body: JSON.stringify({ userGroup: 'customer', username: `user${index}`, email: `user${index}@example.com`, name: `Name ${index}` }),
+  });
+}
+
+async function pageCost() {
+  const { auth0, base, stop } = await startPair();
+  for (let index = 0; index < PAGE; index += 1) if (!(await createUser(base, index)).ok) throw new Error('seeding failed');
+  const graphql = (query: string) => ({
+    url: `${base}/graphql`,
+    method: 'POST' as const,
+    headers: { 'content-type': 'application/json', 'x-api-key': API_KEY },
+    body: JSON.stringify({ query }),
+  });
+  const withIdentity = graphql(`{ users(first: ${PAGE}) { nodes { id username identity { blocked lastLogin } } } }`);
+  const without = graphql(`{ users(first: ${PAGE}) { nodes { id username } } }`);
+  const plain = await sequentialLatency(without, 300);
+  auth0.child.send({ type: 'reset' });
+  const identity = await sequentialLatency(withIdentity, 300);
+  const counts = await ask<Auth0Counts>(auth0.child, 'counts');
+  stop();
+  return {
+    plain,
+    identity,
+    auth0CallsPerPage: Number((counts.managementCalls / 500).toFixed(2)),
+    ratio: Number((identity.p50Ms / plain.p50Ms).toFixed(2)),
+  };
+}
+
+async function rateLimitedCreations() {
+  const { auth0, base, stop } = await startPair(RATE);
+  const limit = pLimit(32);
+  const started = performance.now();
+  const statuses = await Promise.all(
+    Array.from({ length: CREATIONS }, (_, index) => limit(async () => (await createUser(base, index)).status)),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  const counts = await ask<Auth0Counts>(auth0.child, 'counts');
+  stop();
+  // The first second's burst is free (the bucket starts full), so the minimum is (N - rate) / rate.
+  const minimum = (CREATIONS - RATE) / RATE;
+  return {
+    creations: CREATIONS,
+    succeeded: statuses.filter((status) => status === 200).length,
+    auth0Users: counts.users,
+    duplicates: counts.users - counts.distinctEmails,
+    rateLimitedAnswers: counts.rateLimited,
+    seconds: Number(seconds.toFixed(1)),
+    minimumSeconds: Number(minimum.toFixed(1)),
+    overMinimum: Number((seconds / minimum - 1).toFixed(3)),
+  };
+}
+
+export async function runAuth0(): Promise<void> {
+  const page = await pageCost();
+  console.log(page);
+  const burst = await rateLimitedCreations();
+  console.log(burst);
+  const summary = { date: new Date().toISOString(), node: process.version, page, burst };
+  publish(
+    'auth0',
+    summary,
+    [
+      `AUTH_MODULE=auth0 against the Auth0 emulator (answering immediately), ${summary.date.slice(0, 10)}:`,
+      '',
+      `- GraphQL page of ${PAGE} users with \`identity\`: ${page.auth0CallsPerPage} Auth0 calls per page (target ≤ 2); p50 ${page.identity.p50Ms} ms against ${page.plain.p50Ms} ms without \`identity\`: ${page.ratio}x (target < 1.5x), one request at a time.`,
+      `- ${burst.creations} user creations against a tenant limited to ${RATE} Management requests/s: ${burst.succeeded} succeeded, ${burst.auth0Users} Auth0 users, ${burst.duplicates} duplicated, ${burst.rateLimitedAnswers} answers were 429 and retried; ${burst.seconds} s against a minimum of ${burst.minimumSeconds} s (${(burst.overMinimum * 100).toFixed(1)}% over, target within 10%).`,
+    ].join('\n'),
+  );
+}
