@@ -1,8 +1,8 @@
-import type { Context, Deps } from './context.js';
-import { createContext } from './context.js';
+import type { Deps } from './context.js';
 import { ALL_STATES } from './crud/states.js';
+import { systemContext } from './resolvers/access.js';
 import { randomPassword } from './resolvers/random-password.js';
-import { createUser } from './resolvers/users.js';
+import { createUser } from './resolvers/create-user.js';
 
 /**
  * First start on an empty store: an administrator, so someone can log in and call the API.
@@ -14,7 +14,7 @@ export async function bootstrapAdmin(deps: Deps, print: (line: string) => void):
   const existing = await deps.users.count({ _st: ALL_STATES.join(',') }, { actorId: 'bootstrap', headers: {} });
   if (existing > 0) return false;
   const userGroup = config.ADMIN_GROUPS[0] ?? 'admin';
-  const ctx = systemContext(deps);
+  const ctx = systemContext(deps, 'bootstrap');
   if (!(await deps.groups.getGroup(userGroup))) {
     await deps.groups.saveGroup(
       { userGroup, label: 'Administrators', crudSchema: { type: 'object' }, authUserCreationDisabled: false },
@@ -32,10 +32,4 @@ export async function bootstrapAdmin(deps: Deps, print: (line: string) => void):
     print(`Administrator created: username "${config.BOOTSTRAP_ADMIN_USERNAME}", password "${password}" (shown once; change it).`);
   }
   return true;
-}
-
-function systemContext(deps: Deps): Context {
-  const ctx = createContext({ headers: {} }, deps);
-  ctx.caller = Promise.resolve({ kind: 'apiKey', admin: true, actorId: 'bootstrap' });
-  return ctx;
 }

@@ -94,6 +94,15 @@ const EnvSchema = z
 
     CONFIGURATION_PATH: z.string().min(1).optional(),
 
+    ROND_ENABLED: bool(false),
+    ROND_SERVICE: z.string().min(1).default('rond-service'),
+    ROLES_CRUD_ENDPOINT: z.string().startsWith('/').optional(),
+
+    TIMER_SERVICE: z.string().min(1).optional(),
+    TIMER_SERVICE_HEADERS: list,
+    TIMER_CALLBACK_SECRET: z.string().min(16).optional(),
+    SCHEDULER_POLL_MS: z.coerce.number().int().min(50).default(500),
+
     SMTP_URL: z.string().url().optional(),
     MAIL_FROM: z.string().min(3).default('User Manager <no-reply@localhost>'),
   })
@@ -109,6 +118,11 @@ const EnvSchema = z
       ctx.addIssue({ code: 'custom', path: ['UMS_CONFIG_CRUD_ENDPOINT'], message: 'is required when USERS_CRUD_ENDPOINT is set' });
     }
   });
+
+/** A service named as in the original: a host name (meaning `http://<host>`) or a full URL. */
+export function serviceUrl(hostOrUrl: string): string {
+  return hostOrUrl.includes('://') ? hostOrUrl : `http://${hostOrUrl}`;
+}
 
 /** `CRUD_SERVICE` is a host name as in the original (`http://<host>`) or a full URL. */
 export function crudBaseUrl(config: Pick<Config, 'CRUD_SERVICE'>): string {

@@ -1,7 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { ReadinessCheck } from './clients/http.js';
-import type { Authenticator, CallScope, JobStore, ConfigStore, IdentityProvider, Mailer, UserStore } from './clients/ports.js';
+import type {
+  Authenticator,
+  CallScope,
+  ExpirationScheduler,
+  RoleAdmin,
+  RoleBinder,
+  JobStore,
+  ConfigStore,
+  IdentityProvider,
+  Mailer,
+  UserStore,
+} from './clients/ports.js';
 import type { Config } from './config.js';
 import { createLoaders, type Loaders } from './loaders.js';
 import type { Outbox } from './embedded/outbox.js';
@@ -25,6 +36,14 @@ export interface Deps {
   loginThrottle: LoginThrottle;
   /** CONFIGURATION_PATH: identity properties added to each user of `GET /users/`. */
   enrichment?: Enrichment;
+  /** Roles and bindings (embedded, or Rönd). */
+  roles: RoleBinder;
+  /** Present when roles live in the embedded store. */
+  roleAdmin?: RoleAdmin;
+  /** Blocks users when their expirationDate passes. */
+  scheduler: ExpirationScheduler;
+  /** The secret the Timer Service sends back on its callbacks. */
+  timerSecret: string;
   /** Persisted long-running jobs (bulk operations). */
   jobs: JobStore;
   /** What `/-/ready` reports: each backend the service depends on. */

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { CrudCollection } from './clients/crud/collection.js';
 import { createCrudConfigStore } from './clients/crud/config-store.js';
@@ -5,12 +6,16 @@ import { createCrudUserStore } from './clients/crud/user-store.js';
 import { createDispatcher, probe, type ReadinessCheck, type UpstreamOptions } from './clients/http.js';
 import { createCrudJobStore } from './clients/crud/job-store.js';
 import { createSqliteJobStore } from './embedded/job-store.js';
-import type { Authenticator, ConfigStore, IdentityProvider, Mailer, UserStore } from './clients/ports.js';
+import type { Authenticator, ConfigStore, IdentityProvider, Mailer, RoleAdmin, RoleBinder, UserStore } from './clients/ports.js';
+import { createRondBinder } from './clients/rond/binder.js';
+import { EmbeddedRoles } from './embedded/roles.js';
 import { Auth0Api } from './clients/auth0/api.js';
 import { createAuth0Authenticator } from './clients/auth0/authenticator.js';
 import { createAuth0IdentityProvider } from './clients/auth0/identity.js';
 import { createSmtpMailer } from './clients/smtp/mailer.js';
-import { type Config, crudBaseUrl } from './config.js';
+import { type Config, crudBaseUrl, serviceUrl } from './config.js';
+import { createTimerScheduler } from './clients/timer/scheduler.js';
+import { EmbeddedScheduler } from './embedded/scheduler.js';
 import type { Deps } from './context.js';
 import { ALL_STATES } from './crud/states.js';
 import { GroupSchemas } from './resolvers/group-schemas.js';
@@ -57,6 +62,7 @@ export function createDeps(config: Config, logger: Logger): Deps & { db: Db; key
   // The CRUD Service, for the collections configured there: one keep-alive pool (connects on first use).
   const crud = { name: 'CRUD', baseUrl: crudBaseUrl(config), dispatcher: createDispatcher(config.CRUD_TIMEOUT_MS) };
   const profiles = profileStores(config, db, crud);
+  const timerSecret = config.TIMER_CALLBACK_SECRET ?? storedSecret(db, 'timer-callback-secret');
   const users = profiles.users;
   const sessions = new Sessions(db, config.REFRESH_TOKEN_TTL);
   const keys = new SigningKeys(db, {
@@ -75,6 +81,15 @@ export function createDeps(config: Config, logger: Logger): Deps & { db: Db; key
     users,
     groups: profiles.groups,
     readiness: profiles.readiness,
+    scheduler: config.TIMER_SERVICE
+      ? createTimerScheduler({
+          upstream: { name: 'Timer', baseUrl: serviceUrl(config.TIMER_SERVICE), dispatcher: createDispatcher(config.CRUD_TIMEOUT_MS) },
+          callbackBaseUrl: config.UMS_BASE_URL,
+          secret: timerSecret,
+        })
+      : new EmbeddedScheduler(db, logger, config.SCHEDULER_POLL_MS),
+    timerSecret,
+    ...roleAdapters(config, db, crud),
     enrichment: config.CONFIGURATION_PATH ? loadEnrichment(config.CONFIGURATION_PATH) : undefined,
     jobs: config.JOBS_CRUD_ENDPOINT ? createCrudJobStore(new CrudCollection(crud, config.JOBS_CRUD_ENDPOINT)) : createSqliteJobStore(db),
     identity,
@@ -127,4 +142,21 @@ function embeddedIdentity(input: { config: Config; db: Db; keys: SigningKeys; se
     lockSeconds: config.LOGIN_LOCK_SECONDS,
   });
   return { identity: createEmbeddedIdentityProvider(db, sessions), auth };
+}
+
+/** A secret generated once and kept in the embedded store, so every process and restart shares it. */
+function storedSecret(db: Db, name: string): string {
+  db.prepare('INSERT OR IGNORE INTO settings (name, value) VALUES (?, ?)').run(name, randomBytes(32).toString('base64url'));
+  return db.prepare<[string], { value: string }>('SELECT value FROM settings WHERE name = ?').get(name)!.value;
+}
+
+/** Rönd when ROND_ENABLED, else roles and bindings in the embedded store (manageable through GraphQL). */
+function roleAdapters(config: Config, db: Db, crud: UpstreamOptions): { roles: RoleBinder; roleAdmin?: RoleAdmin } {
+  if (config.ROND_ENABLED) {
+    const rond = { name: 'Rond', baseUrl: serviceUrl(config.ROND_SERVICE), dispatcher: createDispatcher(config.CRUD_TIMEOUT_MS) };
+    const rolesCollection = config.ROLES_CRUD_ENDPOINT ? new CrudCollection(crud, config.ROLES_CRUD_ENDPOINT) : undefined;
+    return { roles: createRondBinder(rond, rolesCollection) };
+  }
+  const embedded = new EmbeddedRoles(db);
+  return { roles: embedded, roleAdmin: embedded };
 }

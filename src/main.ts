@@ -1,5 +1,6 @@
 import { pino } from 'pino';
 import { buildApp } from './app.js';
+import { startBackground } from './background.js';
 import { bootstrapAdmin } from './bootstrap.js';
 import { loadConfig } from './config.js';
 import { createDeps } from './deps.js';
@@ -20,11 +21,13 @@ async function main(): Promise<void> {
     logger.info({ count, file: config.UMS_CONFIG_FILE }, 'user groups loaded');
   }
   await bootstrapAdmin(deps, (line) => process.stdout.write(`${line}\n`));
+  const stopBackground = startBackground(deps);
   const server = buildApp(deps).listen(config.HTTP_PORT, () => {
     logger.info({ port: config.HTTP_PORT, store: config.EMBEDDED_DB_PATH }, 'user manager service listening');
   });
   const shutdown = (signal: string) => {
     logger.info({ signal }, 'shutting down');
+    stopBackground();
     server.close(() => {
       deps.db.close();
       process.exit(0);

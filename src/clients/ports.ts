@@ -220,3 +220,55 @@ export interface JobStore {
   /** Ends the job; false when the lease was lost (another replica took over). */
   finish(jobId: string, owner: string, outcome: { status: 'completed' | 'failed'; result?: unknown }): Promise<boolean>;
 }
+
+/** What a schedule carries back when it fires: whose expiry, and for which date. */
+export interface ExpirationPayload {
+  userId: string;
+  expirationDate: string;
+}
+
+/** Blocks users when their `expirationDate` passes. */
+export interface ExpirationScheduler {
+  /**
+   * Schedules the blocking of a user at its expiration date; answers the schedule's id
+   * (`expirationId`). `headers` are request headers to send back with the callback.
+   */
+  schedule(payload: ExpirationPayload, headers: Record<string, string>): Promise<string>;
+  /** Cancels a pending schedule. */
+  abort(expirationId: string): Promise<void>;
+  /** Embedded schedulers fire by themselves: start polling with the operation that blocks a user. */
+  start?(fire: (payload: ExpirationPayload, expirationId: string) => Promise<void>): void;
+  stop?(): void;
+}
+
+export interface Role {
+  roleId: string;
+  name: string;
+  permissions: string[];
+}
+
+export interface Binding {
+  bindingId: string;
+  subjects: string[];
+  roles: string[];
+  groups: string[];
+  permissions: string[];
+}
+
+/** Roles of users, as Rönd bindings whose subject is the user's `authUserId`. */
+export interface RoleBinder {
+  /** Creates a binding of these roles for the subject. */
+  grant(subject: string, roles: string[], scope: CallScope): Promise<void>;
+  /** Removes the subject from every binding (bindings left empty are deleted). */
+  revoke(subject: string, scope: CallScope): Promise<void>;
+  /** The union of the permissions of these roles. */
+  permissionsOf(roles: string[], scope: CallScope): Promise<string[]>;
+}
+
+/** Managing roles and bindings where the service stores them itself (the embedded model). */
+export interface RoleAdmin {
+  listRoles(): Promise<Role[]>;
+  saveRole(role: Role): Promise<Role>;
+  deleteRole(roleId: string): Promise<boolean>;
+  listBindings(subject?: string): Promise<Binding[]>;
+}

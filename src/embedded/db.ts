@@ -123,6 +123,38 @@ const MIGRATIONS: string[] = [
   );
   CREATE INDEX jobs_claimable ON jobs (type, status, created_at);
   `,
+  // 4: expiration schedules, roles and bindings (Rönd's model), settings
+  `
+  CREATE TABLE schedules (
+    id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    expiration_date TEXT NOT NULL,
+    fire_at INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    claimed_by TEXT,
+    claimed_until INTEGER
+  );
+  CREATE INDEX schedules_due ON schedules (status, fire_at);
+
+  CREATE TABLE roles (
+    role_id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    permissions TEXT NOT NULL
+  );
+
+  CREATE TABLE bindings (
+    binding_id TEXT PRIMARY KEY,
+    subjects TEXT NOT NULL,
+    roles TEXT NOT NULL,
+    groups_ TEXT NOT NULL,
+    permissions TEXT NOT NULL
+  );
+
+  CREATE TABLE settings (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  );
+  `,
 ];
 
 function migrate(db: Db): void {

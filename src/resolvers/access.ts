@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { parse as parseCookies } from 'cookie';
 import type { AccessClaims } from '../clients/ports.js';
-import type { Context } from '../context.js';
+import { type Context, createContext, type Deps } from '../context.js';
 import { ALL_STATES } from '../crud/states.js';
 import { ForbiddenError, UnauthorizedError } from '../errors.js';
 
@@ -96,4 +96,12 @@ function matchesApiKey(candidate: string, keys: readonly string[]): boolean {
 function header(ctx: Context, name: string): string | undefined {
   const value = ctx.headers[name];
   return Array.isArray(value) ? value[0] : value;
+}
+
+/** A context for work the service does on its own (expiry, bootstrap): an administrator with no request. */
+export function systemContext(deps: Deps, actorId: string): Context {
+  const ctx = createContext({ headers: {} }, deps);
+  ctx.caller = Promise.resolve({ kind: 'apiKey', admin: true, actorId });
+  ctx.scope.actorId = actorId;
+  return ctx;
 }

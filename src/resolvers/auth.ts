@@ -4,6 +4,7 @@ import { ALL_STATES } from '../crud/states.js';
 import { OBJECT_ID } from '../crud/ids.js';
 import { DomainError, ForbiddenError, InvalidInputError, UnauthorizedError } from '../errors.js';
 import { requireAdmin, requireAuthenticated, SESSION_COOKIE } from './access.js';
+import { permissionsOf } from './roles.js';
 
 /** The documented answer for a user who exists only in the profile store. */
 export const NOT_LOGGED = 'Missing authUserId, user not logged';
@@ -67,7 +68,11 @@ export async function userinfo(ctx: Context): Promise<Record<string, unknown>> {
   }
   const claims = identityClaims(caller.claims, config.CUSTOM_USER_ID_KEY);
   const [profile] = await ctx.deps.users.find({ authUserId: caller.claims.sub }, { states: ALL_STATES, limit: 1, scope: ctx.scope });
-  return { ...selectProperties(profile ?? {}, config.USERINFO_ADDITIONAL_PROPERTIES), ...claims };
+  return {
+    ...selectProperties(profile ?? {}, config.USERINFO_ADDITIONAL_PROPERTIES),
+    ...(await permissionsClaim(ctx, profile?.roles)),
+    ...claims,
+  };
 }
 
 /** `POST /users/change-password`: administrators for anyone, users for themselves. 204. */
@@ -111,6 +116,17 @@ export async function sendWelcomeReset(ctx: Context, authUserId: string, send: b
     const level = error instanceof DomainError && error.status < 500 ? 'warn' : 'error';
     ctx.deps.logger[level]({ err: error, authUserId, requestId: ctx.requestId }, 'could not send the password e-mail');
   }
+}
+
+/**
+ * `permissions`, the union of the permissions of the user's roles, when it is listed in
+ * USERINFO_ADDITIONAL_PROPERTIES and roles are configured (embedded, or ROLES_CRUD_ENDPOINT).
+ */
+async function permissionsClaim(ctx: Context, roles: string[] | undefined): Promise<{ permissions?: string[] }> {
+  const { config } = ctx.deps;
+  if (!config.USERINFO_ADDITIONAL_PROPERTIES?.includes('permissions')) return {};
+  if (config.ROND_ENABLED && !config.ROLES_CRUD_ENDPOINT) return {};
+  return { permissions: await permissionsOf(ctx, roles) };
 }
 
 function identityClaims(claims: AccessClaims, userIdKey: string): Record<string, unknown> {

@@ -5,6 +5,8 @@ import { requireAdmin } from './access.js';
 import { isPlainObject } from '../crud/filter.js';
 import { during, InvalidInputError, NotFoundError } from '../errors.js';
 import { parseInput, SERVICE_FIELDS, StandardFields } from './inputs.js';
+import { abortExpiration, scheduleExpiration } from './expiration.js';
+import { replaceRoles } from './roles.js';
 import { compensate, identityBlocked } from './sagas.js';
 import { getUser, LIVE_STATES, requireGroup } from './users.js';
 
@@ -13,8 +15,9 @@ const NOT_EDITABLE = new Set(['authUserId', ...SERVICE_FIELDS]);
 
 /**
  * `PATCH /users/:id`: a CRUD PATCH body (a bare object means `$set`). The result is validated
- * against the new group's schema (or the current one), the identity provider gets the username,
- * email and blocked changes first, and is put back if the profile write then fails.
+ * against the new group's schema (or the current one); a changed expirationDate is rescheduled;
+ * the identity provider gets the username, email and blocked changes first, and is put back if
+ * the profile write then fails. A roles change is revoke-then-grant, after the write.
  */
 export async function updateUser(ctx: Context, id: string, body: unknown): Promise<UserDoc> {
   await requireAdmin(ctx);
@@ -24,20 +27,44 @@ export async function updateUser(ctx: Context, id: string, body: unknown): Promi
   const group = await requireGroup(ctx, next.userGroup);
   ctx.deps.schemas.validateUser(group, next);
   const changes = identityChanges(current, next);
-  return during('updating user', async () => {
+  const updated = await during('updating user', async () => {
+    const rescheduled = await reschedule(ctx, current, next, expr);
     if (changes) await ctx.deps.identity.updateUser(current.authUserId!, changes);
     try {
-      const updated = await ctx.deps.users.patch(id, expr, { states: LIVE_STATES }, ctx.scope);
-      if (!updated) throw new NotFoundError(`user ${id} not found`);
-      return updated;
+      const patched = await ctx.deps.users.patch(id, expr, { states: LIVE_STATES }, ctx.scope);
+      if (!patched) throw new NotFoundError(`user ${id} not found`);
+      return patched;
     } catch (error) {
       if (changes) {
         const undo = identityChanges(next, current)!;
         await compensate(ctx, `restore identity user ${current.authUserId}`, () => ctx.deps.identity.updateUser(current.authUserId!, undo));
       }
+      await abortExpiration(ctx, rescheduled);
       throw error;
     }
   });
+  if (updated.expirationId !== current.expirationId) await abortExpiration(ctx, current.expirationId);
+  if (current.authUserId && !sameRoles(current.roles, updated.roles)) await replaceRoles(ctx, current.authUserId, updated.roles);
+  return updated;
+}
+
+/**
+ * A new, changed or removed expirationDate: schedules the new date and records its id (or unsets
+ * it) in the same PATCH. Answers the new schedule, to abort if the PATCH fails.
+ */
+async function reschedule(ctx: Context, current: UserDoc, next: UserDoc, expr: UpdateExpr): Promise<string | undefined> {
+  if (next.expirationDate === current.expirationDate) return undefined;
+  if (!next.expirationDate) {
+    if (current.expirationId) expr.$unset = { ...expr.$unset, expirationId: true };
+    return undefined;
+  }
+  const expirationId = await scheduleExpiration(ctx, { _id: current._id, expirationDate: next.expirationDate });
+  expr.$set = { ...expr.$set, expirationId };
+  return expirationId;
+}
+
+function sameRoles(a: string[] | undefined, b: string[] | undefined): boolean {
+  return JSON.stringify([...(a ?? [])].sort()) === JSON.stringify([...(b ?? [])].sort());
 }
 
 /** Checks a CRUD PATCH body and normalises a bare object to `$set`. */

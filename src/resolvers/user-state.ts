@@ -4,6 +4,7 @@ import { assertAllowedOperators } from '../crud/filter.js';
 import { ALL_STATES, bulkSourcesOf, pathToDeleted } from '../crud/states.js';
 import { during } from '../errors.js';
 import type { StateChangesBody } from './inputs.js';
+import { abortExpiration } from './expiration.js';
 import { setBlocked, transitionUser } from './sagas.js';
 import { getUser } from './users.js';
 
@@ -48,6 +49,7 @@ export async function softDeleteUser(ctx: Context, id: string): Promise<void> {
       user.__STATE__ = stateTo;
     }
   });
+  await abortExpiration(ctx, user.expirationId);
 }
 
 /** Resuming a user already DELETED in the profile: make sure the identity side got there too. */

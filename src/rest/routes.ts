@@ -13,9 +13,12 @@ import {
 } from '../resolvers/inputs.js';
 import { updateUser } from '../resolvers/update-user.js';
 import { changeUsersState, softDeleteUser } from '../resolvers/user-state.js';
-import { countUsers, createUser, createUserWithId, deleteUser, getUser, listUsers, registerUser } from '../resolvers/users.js';
+import { createUser, createUserWithId, registerUser } from '../resolvers/create-user.js';
+import { countUsers, deleteUser, getUser, listUsers } from '../resolvers/users.js';
 import { parseStates } from '../crud/query.js';
 import { authRoutes } from './auth-routes.js';
+import { EXPIRATION_CALLBACK_PATH } from '../domain/expiration.js';
+import { expirationCallback } from '../resolvers/expiration.js';
 
 export interface RestRequest {
   params: Record<string, string>;
@@ -102,5 +105,15 @@ export const userRoutes: Route[] = [
   },
 ];
 
+/** The Timer Service's callback when a user expires. */
+const expirationRoute: Route = {
+  method: 'post',
+  path: EXPIRATION_CALLBACK_PATH,
+  status: 204,
+  // Checked by the operation: the Timer Service's secret, or an administrator.
+  access: 'public',
+  handle: (ctx, request) => expirationCallback(ctx, request.body),
+};
+
 /** Every REST path the service serves. */
-export const routes: Route[] = [...authRoutes, ...userRoutes];
+export const routes: Route[] = [...authRoutes, ...userRoutes, expirationRoute];

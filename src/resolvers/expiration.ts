@@ -1,0 +1,59 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { ExpirationPayload, UserDoc } from '../clients/ports.js';
+import type { Context } from '../context.js';
+import { ALL_STATES } from '../crud/states.js';
+import { TIMER_SECRET_HEADER } from '../domain/expiration.js';
+import { InvalidInputError, UnauthorizedError } from '../errors.js';
+import { getCaller } from './access.js';
+import { compensate, setBlocked } from './sagas.js';
+
+/** Schedules the blocking of a user with an expirationDate; undefined when it has none. */
+export async function scheduleExpiration(ctx: Context, user: Pick<UserDoc, '_id' | 'expirationDate'>): Promise<string | undefined> {
+  if (!user.expirationDate) return undefined;
+  return ctx.deps.scheduler.schedule({ userId: user._id, expirationDate: user.expirationDate }, forwardedToTimer(ctx));
+}
+
+/** Cancels a schedule; as documented, a scheduler error is logged and ignored. */
+export async function abortExpiration(ctx: Context, expirationId: string | undefined): Promise<void> {
+  if (!expirationId) return;
+  await compensate(ctx, `abort expiration ${expirationId}`, () => ctx.deps.scheduler.abort(expirationId));
+}
+
+/**
+ * What happens at expiry: the user is blocked in the identity provider and `blocked: true` is
+ * stored. Idempotent, and a schedule for a date the user no longer has (rescheduled) does nothing.
+ */
+export async function expireUser(ctx: Context, payload: ExpirationPayload): Promise<void> {
+  const user = await ctx.deps.users.get(payload.userId, { states: ALL_STATES, scope: ctx.scope });
+  if (!user || user.expirationDate !== payload.expirationDate) return;
+  if (Date.parse(payload.expirationDate) > Date.now() + 1000) return;
+  if (user.authUserId) await setBlocked(ctx, user.authUserId, true);
+  if (user.blocked !== true) await ctx.deps.users.patch(user._id, { $set: { blocked: true } }, { states: ALL_STATES }, ctx.scope);
+}
+
+/** `POST /internal/expirations`: the Timer Service calling back, with the secret it was given. */
+export async function expirationCallback(ctx: Context, body: unknown): Promise<void> {
+  if (!hasTimerSecret(ctx) && !(await getCaller(ctx)).admin) throw new UnauthorizedError('Only the Timer Service may call this route');
+  const payload = body as Partial<ExpirationPayload> | undefined;
+  if (typeof payload?.userId !== 'string' || typeof payload.expirationDate !== 'string') {
+    throw new InvalidInputError('body must be {userId, expirationDate}');
+  }
+  await expireUser(ctx, { userId: payload.userId, expirationDate: payload.expirationDate });
+}
+
+function hasTimerSecret(ctx: Context): boolean {
+  const sent = ctx.headers[TIMER_SECRET_HEADER];
+  if (typeof sent !== 'string') return false;
+  const digest = (value: string) => createHash('sha256').update(value).digest();
+  return timingSafeEqual(digest(sent), digest(ctx.deps.timerSecret));
+}
+
+/** The incoming headers named in TIMER_SERVICE_HEADERS, sent back by the Timer Service. */
+function forwardedToTimer(ctx: Context): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const name of ctx.deps.config.TIMER_SERVICE_HEADERS) {
+    const value = ctx.headers[name];
+    if (typeof value === 'string') headers[name] = value;
+  }
+  return headers;
+}
