@@ -1,7 +1,8 @@
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import type { Server } from 'node:http';
 import { type Logger, pino } from 'pino';
 import { buildApp } from '../../src/app.js';
+import { startBackground } from '../../src/background.js';
 import { loadConfig } from '../../src/config.js';
 import type { GroupConfig } from '../../src/clients/ports.js';
 import type { Deps } from '../../src/context.js';
@@ -55,6 +56,8 @@ export interface ServiceOptions {
   /** Options of the Auth0 emulator, in the auth0 identity mode. */
   auth0?: Partial<Auth0EmulatorOptions>;
   env?: Record<string, string>;
+  /** Start the background work (the embedded scheduler), as main.ts does. */
+  background?: boolean;
   /** Where logs go (silent by default). */
   logger?: Logger;
   /** Replace or wrap adapters (e.g. to inject a failure). */
@@ -81,7 +84,10 @@ export async function startService(options: ServiceOptions = {}): Promise<TestSe
         AUTH_CONNECTION: AUTH0_TEST_TENANT.connection,
       }
     : {};
+  // Known before listening, so UMS_BASE_URL (callbacks, links) points at this service.
+  const port = await freePort();
   const config = loadConfig({
+    UMS_BASE_URL: `http://127.0.0.1:${port}`,
     EMBEDDED_DB_PATH: ':memory:',
     LOG_LEVEL: 'silent',
     API_KEYS: TEST_API_KEY,
@@ -92,8 +98,9 @@ export async function startService(options: ServiceOptions = {}): Promise<TestSe
   });
   const base = createDeps(config, options.logger ?? pino({ level: 'silent' }));
   const deps: Deps = { ...base, ...options.wrap?.(base) };
+  const stopBackground = options.background ? startBackground(deps) : () => undefined;
   const server: Server = await new Promise((resolve) => {
-    const listening = buildApp(deps).listen(0, '127.0.0.1', () => resolve(listening));
+    const listening = buildApp(deps).listen(port, '127.0.0.1', () => resolve(listening));
   });
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const call: TestService['call'] = async (method, path, body, headers = {}) => {
@@ -115,6 +122,7 @@ export async function startService(options: ServiceOptions = {}): Promise<TestSe
     graphql: async (query, variables, headers) => (await call('POST', '/graphql', { query, variables }, headers)).body,
     close: () =>
       new Promise((resolve) => {
+        stopBackground();
         server.close(async () => {
           base.db.close();
           await crud?.stop();
@@ -123,6 +131,15 @@ export async function startService(options: ServiceOptions = {}): Promise<TestSe
         });
       }),
   };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = createNetServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
 }
 
 /** The collections of the CRUD emulator, as a Console project would declare them. */

@@ -1,0 +1,195 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../src/embedded/db.js';
+import { EmbeddedScheduler } from '../src/embedded/scheduler.js';
+import { TimerEmulator } from './emulators/timer.js';
+import { seedGroups, startService, type TestService } from './helpers/service.js';
+
+const anonymous = { 'x-api-key': '' };
+const PASSWORD = 'Expiring-pass-1';
+const inMs = (ms: number) => new Date(Date.now() + ms).toISOString();
+let counter = 0;
+
+async function newUser(service: TestService, extra: Record<string, unknown> = {}) {
+  counter += 1;
+  const username = `exp${counter}`;
+  const res = await service.call('POST', '/users/?sendResetPwdEmail=false', {
+    userGroup: 'customer',
+    username,
+    email: `${username}@example.com`,
+    name: 'E',
+    password: PASSWORD,
+    ...extra,
+  });
+  expect(res.status).toBe(200);
+  return (await service.call('GET', `/users/${res.body._id}`)).body;
+}
+
+describe('embedded scheduler', () => {
+  let service: TestService;
+  beforeAll(async () => {
+    service = await startService({ background: true, env: { SCHEDULER_POLL_MS: '100', RANDOM_PWD_GEN: 'false' } });
+    await seedGroups(service);
+  });
+  afterAll(() => service.close());
+  const schedules = () =>
+    (service.deps as unknown as { db: import('better-sqlite3').Database }).db.prepare('SELECT id, status FROM schedules').all() as {
+      id: string;
+      status: string;
+    }[];
+
+  it('blocks the user within 2 seconds of its expirationDate: no login, no refresh', async () => {
+    const user = await newUser(service, { expirationDate: inMs(1200) });
+    expect(user.expirationId).toEqual(expect.any(String));
+    const login = await service.call('POST', '/oauth/token', { username: user.username, password: PASSWORD }, anonymous);
+    expect(login.status).toBe(200);
+    await expect
+      .poll(async () => (await service.call('GET', `/users/${user._id}`)).body.blocked, { timeout: 4000, interval: 100 })
+      .toBe(true);
+    expect((await service.deps.identity.getUsers([user.authUserId]))[0]?.blocked).toBe(true);
+    expect((await service.call('POST', '/oauth/token', { username: user.username, password: PASSWORD }, anonymous)).status).toBe(401);
+    const refresh = await service.call(
+      'POST',
+      '/refreshtoken',
+      { refreshToken: login.body.refreshToken },
+      { ...anonymous, authorization: `Bearer ${login.body.accessToken}` },
+    );
+    expect(refresh.status).toBe(401);
+    expect(schedules().find((s) => s.id === user.expirationId)?.status).toBe('done');
+  });
+
+  it('reschedules on a new date, aborts when unset, on delete and on soft delete', async () => {
+    const user = await newUser(service, { expirationDate: inMs(60_000) });
+    const moved = await service.call('PATCH', `/users/${user._id}`, { $set: { expirationDate: inMs(120_000) } });
+    expect(moved.body.expirationId).not.toBe(user.expirationId);
+    expect(schedules().find((s) => s.id === user.expirationId)?.status).toBe('aborted');
+    const unset = await service.call('PATCH', `/users/${user._id}`, { $unset: { expirationDate: true } });
+    expect(unset.body).not.toHaveProperty('expirationId');
+    expect(schedules().find((s) => s.id === moved.body.expirationId)?.status).toBe('aborted');
+
+    const doomed = await newUser(service, { expirationDate: inMs(60_000) });
+    await service.call('DELETE', `/users/${doomed._id}`);
+    expect(schedules().find((s) => s.id === doomed.expirationId)?.status).toBe('aborted');
+    const soft = await newUser(service, { expirationDate: inMs(60_000) });
+    await service.call('POST', `/users/${soft._id}/soft-delete`);
+    expect(schedules().find((s) => s.id === soft.expirationId)?.status).toBe('aborted');
+  });
+
+  it('refuses an expirationDate in the past and a client-set expirationId', async () => {
+    const user = await newUser(service);
+    expect((await service.call('PATCH', `/users/${user._id}`, { $set: { expirationDate: '2000-01-01T00:00:00Z' } })).status).toBe(400);
+    expect((await service.call('PATCH', `/users/${user._id}`, { $set: { expirationId: 'x' } })).status).toBe(400);
+  });
+});
+
+describe('embedded schedules across restarts and processes', () => {
+  it('fires schedules that came due while stopped, once, with two processes on one file', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'ums-sched-')), 'ums.sqlite');
+    const logger = pino({ level: 'silent' });
+    const first = new EmbeddedScheduler(openDatabase(file), logger, 50);
+    for (let index = 0; index < 20; index += 1)
+      await first.schedule({ userId: `u${index}`, expirationDate: new Date(Date.now() - 1000).toISOString() });
+    const fired: string[] = [];
+    const fire = async (payload: { userId: string }) => {
+      fired.push(payload.userId);
+    };
+    const a = new EmbeddedScheduler(openDatabase(file), logger, 50);
+    const b = new EmbeddedScheduler(openDatabase(file), logger, 50);
+    a.start(fire);
+    b.start(fire);
+    await expect.poll(() => fired.length, { timeout: 3000 }).toBe(20);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    a.stop();
+    b.stop();
+    expect(new Set(fired).size).toBe(20);
+    expect(fired).toHaveLength(20);
+  });
+});
+
+describe('Timer Service (TIMER_SERVICE set)', () => {
+  let timer: TimerEmulator;
+  let service: TestService;
+  beforeAll(async () => {
+    timer = await new TimerEmulator().start();
+    service = await startService({ env: { TIMER_SERVICE: timer.url, TIMER_SERVICE_HEADERS: 'x-tenant', RANDOM_PWD_GEN: 'false' } });
+    await seedGroups(service);
+  });
+  afterAll(async () => {
+    await service.close();
+    await timer.stop();
+  });
+  afterEach(() => {
+    timer.failures.length = 0;
+  });
+
+  it('schedules a REST callback to this service, which blocks the user when it fires', async () => {
+    const user = await newUser(service, { expirationDate: inMs(800) });
+    const scheduled = timer.timers.get(user.expirationId)!;
+    expect(scheduled.outputMode).toMatchObject({
+      type: 'rest',
+      method: 'post',
+      protocol: 'http',
+      hostname: '127.0.0.1',
+      path: '/internal/expirations',
+    });
+    expect(scheduled.outputMode.headers?.['x-ums-timer-secret']).toEqual(expect.any(String));
+    expect(scheduled.payload).toEqual({ userId: user._id, expirationDate: user.expirationDate });
+    await expect.poll(() => timer.timers.get(user.expirationId)?.callbackStatus, { timeout: 4000 }).toBe(204);
+    expect((await service.call('GET', `/users/${user._id}`)).body.blocked).toBe(true);
+    expect((await service.deps.identity.getUsers([user.authUserId]))[0]?.blocked).toBe(true);
+  });
+
+  it('forwards the TIMER_SERVICE_HEADERS of the request', async () => {
+    const res = await service.call(
+      'POST',
+      '/users/?sendResetPwdEmail=false',
+      { userGroup: 'customer', username: 'hdr', email: 'hdr@example.com', name: 'H', expirationDate: inMs(60_000) },
+      { 'x-tenant': 't-7' },
+    );
+    const user = (await service.call('GET', `/users/${res.body._id}`)).body;
+    expect(timer.timers.get(user.expirationId)?.outputMode.headers?.['x-tenant']).toBe('t-7');
+  });
+
+  it('refuses a callback without the secret, and a second call for the same expiry does nothing', async () => {
+    const user = await newUser(service, { expirationDate: inMs(60_000) });
+    const payload = { userId: user._id, expirationDate: user.expirationDate };
+    expect((await service.call('POST', '/internal/expirations', payload, anonymous)).status).toBe(401);
+    expect((await service.call('POST', '/internal/expirations', payload, { ...anonymous, 'x-ums-timer-secret': 'guess' })).status).toBe(
+      401,
+    );
+    expect((await service.call('GET', `/users/${user._id}`)).body.blocked).toBeUndefined();
+
+    const secret = timer.timers.get(user.expirationId)!.outputMode.headers!['x-ums-timer-secret']!;
+    // Early: the date has not come yet, so nothing happens.
+    expect((await service.call('POST', '/internal/expirations', payload, { ...anonymous, 'x-ums-timer-secret': secret })).status).toBe(204);
+    expect((await service.call('GET', `/users/${user._id}`)).body.blocked).toBeUndefined();
+  });
+
+  it('aborts on reschedule, unset and delete, ignoring Timer errors on delete', async () => {
+    const user = await newUser(service, { expirationDate: inMs(60_000) });
+    const moved = await service.call('PATCH', `/users/${user._id}`, { $set: { expirationDate: inMs(90_000) } });
+    expect(timer.requests.some((r) => r.path === '/abort' && (r.body as { expirationId: string }).expirationId === user.expirationId)).toBe(
+      true,
+    );
+    expect(timer.timers.get(moved.body.expirationId)?.status).toBe(0);
+    timer.failures.push({ path: '/abort', status: 500 });
+    expect((await service.call('DELETE', `/users/${user._id}`)).status).toBe(204);
+  });
+
+  it('answers 500 and creates nothing when the Timer Service refuses the schedule', async () => {
+    timer.failures.push({ path: '/schedule', status: 500 });
+    const res = await service.call('POST', '/users/?sendResetPwdEmail=false', {
+      userGroup: 'customer',
+      username: 'nosched',
+      email: 'nosched@example.com',
+      name: 'N',
+      expirationDate: inMs(60_000),
+    });
+    expect(res.status).toBe(500);
+    expect(res.body.message).toBe('Error while creating user: Timer POST /schedule responded with a 500 status code');
+    expect((await service.call('GET', '/users/count?username=nosched')).body).toBe(0);
+  });
+});
