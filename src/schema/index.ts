@@ -6,6 +6,7 @@ import './user.js';
 import './user-mutations.js';
 import './group.js';
 import './auth.js';
+import './roles.js';
 
 export const schema: GraphQLSchema = builder.toSchema();
 
