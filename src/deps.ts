@@ -72,7 +72,7 @@ export function createDeps(config: Config, logger: Logger): Deps & { db: Db; key
   const outbox = config.SMTP_URL ? undefined : new Outbox(db, logger);
   const mailer: Mailer = config.SMTP_URL ? createSmtpMailer({ url: config.SMTP_URL, from: config.MAIL_FROM, logger }) : outbox!;
   const { identity, auth } =
-    config.AUTH_MODULE === 'auth0' ? auth0Adapters(config) : embeddedIdentity({ config, db, keys, sessions, mailer, users });
+    config.AUTH_MODULE === 'auth0' ? auth0Adapters(config, sessions) : embeddedIdentity({ config, db, keys, sessions, mailer, users });
   return {
     db,
     keys,
@@ -102,9 +102,11 @@ export function createDeps(config: Config, logger: Logger): Deps & { db: Db; key
 }
 
 /** Auth0 directly: the Management API for users, the Authentication API for logins. */
-function auth0Adapters(config: Config): { identity: IdentityProvider; auth: Authenticator } {
+function auth0Adapters(config: Config, sessions: Sessions): { identity: IdentityProvider; auth: Authenticator } {
+  const baseUrl = config.AUTH0_BASE_URL ?? `https://${config.AUTH0_DOMAIN}`;
+  const issuers = [...new Set([`${baseUrl.replace(/\/$/, '')}/`, ...(config.AUTH0_DOMAIN ? [`https://${config.AUTH0_DOMAIN}/`] : [])])];
   const api = new Auth0Api({
-    baseUrl: config.AUTH0_BASE_URL ?? `https://${config.AUTH0_DOMAIN}`,
+    baseUrl,
     clientId: config.AUTH0_CLIENT_ID!,
     clientSecret: config.AUTH0_CLIENT_SECRET!,
     managementClientId: config.AUTH0_MANAGEMENT_CLIENT_ID ?? config.AUTH0_CLIENT_ID!,
@@ -116,6 +118,8 @@ function auth0Adapters(config: Config): { identity: IdentityProvider; auth: Auth
   const identity = createAuth0IdentityProvider(api, config.AUTH_CONNECTION!);
   const auth = createAuth0Authenticator(api, identity, {
     connection: config.AUTH_CONNECTION!,
+    issuers,
+    sessions,
     audience: config.AUTH0_AUDIENCE,
     lockSeconds: config.LOGIN_LOCK_SECONDS,
   });

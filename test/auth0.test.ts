@@ -6,7 +6,7 @@ let service: TestService;
 let counter = 0;
 
 beforeAll(async () => {
-  service = await startService({ identity: 'auth0', env: { RANDOM_PWD_GEN: 'false' } });
+  service = await startService({ identity: 'auth0', env: { RANDOM_PWD_GEN: 'false', WEBSITE_CLIENT_TYPES: 'backoffice' } });
   await seedGroups(service);
 });
 afterAll(() => service.close());
@@ -160,6 +160,23 @@ describe('AUTH_MODULE=auth0: logins and tokens', () => {
     expect(second.status).toBe(200);
     expect(second.body.refreshToken).not.toBe(first.refreshToken);
     expect((await service.call('POST', '/refreshtoken', { refreshToken: first.refreshToken }, bearer)).status).toBe(401);
+  });
+
+  it('gives website clients a sid cookie session tied to the Auth0 user, ended by logout', async () => {
+    const user = await newUser();
+    const res = await service.call(
+      'POST',
+      '/oauth/token',
+      { username: user.username, password: 'Auth0-pass-1' },
+      { ...anonymous, 'client-type': 'backoffice' },
+    );
+    expect(res.status).toBe(200);
+    expect(res.body).toBeUndefined();
+    const sid = res.headers.get('set-cookie')!.split(';')[0]!;
+    const info = await service.call('GET', '/userinfo', undefined, { ...anonymous, cookie: sid });
+    expect(info.body).toMatchObject({ sub: user.authUserId, email: user.email });
+    expect((await service.call('POST', '/logout', undefined, { ...anonymous, cookie: sid })).status).toBe(204);
+    expect((await service.call('GET', '/userinfo', undefined, { ...anonymous, cookie: sid })).status).toBe(401);
   });
 
   it('sends the change-password e-mail through /dbconnections/change_password', async () => {

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { AccessClaims, Authenticator, IdentityProvider, IdentityUser, TokenSet } from '../ports.js';
 import { InvalidInputError, NotFoundError, TooManyRequestsError, UnauthorizedError, UpstreamError } from '../../errors.js';
 import type { UpstreamReply } from '../http.js';
+import type { Sessions } from '../../embedded/sessions.js';
 import type { Auth0Api } from './api.js';
 
 const TokenReply = z.object({ access_token: z.string(), refresh_token: z.string().optional(), expires_in: z.number() });
@@ -15,6 +16,10 @@ const PROFILE_CACHE_MS = 60_000;
 export interface Auth0AuthenticatorOptions {
   connection: string;
   audience?: string;
+  /** Accepted `iss` values: the base URL's, and the tenant domain's when it differs (custom domains). */
+  issuers: string[];
+  /** Website clients' cookie sessions (Auth0 keeps none the service could use). */
+  sessions: Sessions;
   /** Auth0 locks an account for 15 minutes after too many failures unless an administrator unblocks it. */
   lockSeconds: number;
 }
@@ -61,7 +66,7 @@ export function createAuth0Authenticator(api: Auth0Api, identity: IdentityProvid
 
   async function verify(token: string, at?: Date): Promise<AccessClaims> {
     try {
-      const { payload } = await jwtVerify(token, jwks, { issuer: `${base}/`, audience: options.audience, currentDate: at });
+      const { payload } = await jwtVerify(token, jwks, { issuer: options.issuers, audience: options.audience, currentDate: at });
       return payload as AccessClaims;
     } catch {
       throw new UnauthorizedError('Invalid or expired access token');
@@ -69,9 +74,9 @@ export function createAuth0Authenticator(api: Auth0Api, identity: IdentityProvid
   }
 
   return {
-    async login({ username, password, ip }) {
+    async login({ username, password, ip, website }) {
       const scope = 'openid profile email offline_access';
-      return grant(
+      const tokens = await grant(
         {
           grant_type: 'http://auth0.com/oauth/grant-type/password-realm',
           realm: options.connection,
@@ -82,6 +87,10 @@ export function createAuth0Authenticator(api: Auth0Api, identity: IdentityProvid
         },
         ip,
       );
+      if (!website) return tokens;
+      // A website client gets a cookie session of ours, tied to the Auth0 user.
+      const sub = decodeJwt(tokens.accessToken).sub!;
+      return { ...tokens, sessionCookie: options.sessions.open(sub, true).cookie };
     },
 
     async refresh({ refreshToken, accessToken }) {
@@ -99,12 +108,25 @@ export function createAuth0Authenticator(api: Auth0Api, identity: IdentityProvid
       return { ...claims, username: user.username, email: user.email, email_verified: user.emailVerified };
     },
 
-    async verifySessionCookie() {
-      throw new UnauthorizedError('Cookie sessions are not available with AUTH_MODULE=auth0');
+    async verifySessionCookie(cookie) {
+      const session = options.sessions.byCookie(cookie);
+      const user = session && (await profile(session.authUserId));
+      if (!session || !user || user.blocked) throw new UnauthorizedError('Session ended');
+      const now = Math.floor(Date.now() / 1000);
+      return {
+        sub: user.id,
+        sid: session.id,
+        iat: now,
+        exp: now,
+        username: user.username,
+        email: user.email,
+        email_verified: user.emailVerified,
+      };
     },
 
-    async logout() {
-      throw new InvalidInputError('With Auth0, revoke the refresh token at Auth0 (/oauth/revoke); the service keeps no session');
+    /** Ends a cookie session; Auth0's own tokens are revoked at Auth0 (`/oauth/revoke`). */
+    async logout(sessionId) {
+      options.sessions.revoke(sessionId);
     },
 
     async requestPasswordChange(authUserId) {
