@@ -78,7 +78,8 @@ const EnvSchema = z
     CRUD_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
     JOBS_CRUD_ENDPOINT: z.string().startsWith('/').optional(),
 
-    AUTH_MODULE: z.enum(['embedded', 'auth0']).default('embedded'),
+    AUTH_MODULE: z.enum(['embedded', 'auth0', 'auth0Client']).default('embedded'),
+    AUTH_SERVICE: z.string().min(1).optional(),
     AUTH_CONNECTION: z.string().min(1).optional(),
     AUTH0_DOMAIN: z.string().min(1).optional(),
     AUTH0_BASE_URL: z.string().url().optional(),
@@ -114,6 +115,7 @@ const EnvSchema = z
       need(['AUTH0_CLIENT_ID', 'AUTH0_CLIENT_SECRET', 'AUTH_CONNECTION'], 'with AUTH_MODULE=auth0');
       if (!env.AUTH0_DOMAIN && !env.AUTH0_BASE_URL) need(['AUTH0_DOMAIN'], 'with AUTH_MODULE=auth0 (or AUTH0_BASE_URL)');
     }
+    if (env.AUTH_MODULE === 'auth0Client') need(['AUTH_SERVICE', 'AUTH_CONNECTION'], 'with AUTH_MODULE=auth0Client');
     if (env.USERS_CRUD_ENDPOINT && !env.UMS_CONFIG_CRUD_ENDPOINT) {
       ctx.addIssue({ code: 'custom', path: ['UMS_CONFIG_CRUD_ENDPOINT'], message: 'is required when USERS_CRUD_ENDPOINT is set' });
     }

@@ -10,6 +10,7 @@ import type { Authenticator, ConfigStore, IdentityProvider, Mailer, RoleAdmin, R
 import { createRondBinder } from './clients/rond/binder.js';
 import { EmbeddedRoles } from './embedded/roles.js';
 import { Auth0Api } from './clients/auth0/api.js';
+import { createAuth0ClientAdapters } from './clients/auth0-client/client.js';
 import { createAuth0Authenticator } from './clients/auth0/authenticator.js';
 import { createAuth0IdentityProvider } from './clients/auth0/identity.js';
 import { createSmtpMailer } from './clients/smtp/mailer.js';
@@ -71,8 +72,7 @@ export function createDeps(config: Config, logger: Logger): Deps & { db: Db; key
   });
   const outbox = config.SMTP_URL ? undefined : new Outbox(db, logger);
   const mailer: Mailer = config.SMTP_URL ? createSmtpMailer({ url: config.SMTP_URL, from: config.MAIL_FROM, logger }) : outbox!;
-  const { identity, auth } =
-    config.AUTH_MODULE === 'auth0' ? auth0Adapters(config, sessions) : embeddedIdentity({ config, db, keys, sessions, mailer, users });
+  const { identity, auth } = identityAdapters({ config, db, keys, sessions, mailer, users });
   return {
     db,
     keys,
@@ -101,6 +101,30 @@ export function createDeps(config: Config, logger: Logger): Deps & { db: Db; key
   };
 }
 
+/** The identity provider of AUTH_MODULE: embedded, Auth0 directly, or Mia-Platform's auth0-client. */
+function identityAdapters(input: EmbeddedIdentityInput): { identity: IdentityProvider; auth: Authenticator } {
+  const { config, sessions } = input;
+  if (config.AUTH_MODULE === 'auth0') return auth0Adapters(config, sessions);
+  if (config.AUTH_MODULE === 'auth0Client') {
+    const upstream = {
+      name: 'auth0-client',
+      baseUrl: serviceUrl(config.AUTH_SERVICE!),
+      dispatcher: createDispatcher(config.AUTH0_TIMEOUT_MS),
+    };
+    return createAuth0ClientAdapters({ upstream, connection: config.AUTH_CONNECTION!, userIdKey: config.CUSTOM_USER_ID_KEY, sessions });
+  }
+  return embeddedIdentity(input);
+}
+
+interface EmbeddedIdentityInput {
+  config: Config;
+  db: Db;
+  keys: SigningKeys;
+  sessions: Sessions;
+  mailer: Mailer;
+  users: UserStore;
+}
+
 /** Auth0 directly: the Management API for users, the Authentication API for logins. */
 function auth0Adapters(config: Config, sessions: Sessions): { identity: IdentityProvider; auth: Authenticator } {
   const baseUrl = config.AUTH0_BASE_URL ?? `https://${config.AUTH0_DOMAIN}`;
@@ -127,7 +151,7 @@ function auth0Adapters(config: Config, sessions: Sessions): { identity: Identity
 }
 
 /** The embedded identity provider: argon2id users, EdDSA tokens, sessions, reset e-mails. */
-function embeddedIdentity(input: { config: Config; db: Db; keys: SigningKeys; sessions: Sessions; mailer: Mailer; users: UserStore }): {
+function embeddedIdentity(input: EmbeddedIdentityInput): {
   identity: IdentityProvider;
   auth: Authenticator;
 } {

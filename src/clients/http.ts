@@ -21,7 +21,10 @@ export interface UpstreamCall {
   /** A query object, or a raw query string passed on as it came. */
   query?: Record<string, string | undefined> | string;
   headers?: Record<string, string>;
+  /** A JSON body. */
   body?: unknown;
+  /** A body sent as it is (e.g. form-urlencoded), with its own content-type header. */
+  rawBody?: string;
 }
 
 export interface UpstreamReply {
@@ -91,7 +94,7 @@ async function send(upstream: UpstreamOptions, call: UpstreamCall): Promise<Upst
     method: call.method,
     dispatcher: upstream.dispatcher,
     headers: { accept: 'application/json', ...(hasBody ? { 'content-type': 'application/json' } : {}), ...call.headers },
-    body: hasBody ? JSON.stringify(call.body) : undefined,
+    body: call.rawBody ?? (hasBody ? JSON.stringify(call.body) : undefined),
   });
   const text = await response.body.text();
   let body: unknown = text;

@@ -1,0 +1,158 @@
+import { z } from 'zod';
+import type { AccessClaims, Authenticator, IdentityChanges, IdentityProvider, IdentityUser, NewIdentityUser, TokenSet } from '../ports.js';
+import type { Sessions } from '../../embedded/sessions.js';
+import { ConflictError, InvalidInputError, NotFoundError, UnauthorizedError, UpstreamError } from '../../errors.js';
+import { callUpstream, type UpstreamCall, type UpstreamOptions, type UpstreamReply } from '../http.js';
+import { toIdentity } from '../auth0/identity.js';
+
+/**
+ * Mia-Platform's auth0-client, as the original service uses it (AUTH_MODULE=auth0Client). Where its
+ * API is not documented, the choices live here and in docs/decisions.md:
+ * - change password: `POST /change-password {user_id}`;
+ * - batched reads: `GET /users?user_id=<id,id,…>&_l=100`;
+ * - `/userinfo`: Auth0's claims, the user id under CUSTOM_USER_ID_KEY (default `sub`).
+ */
+export const AUTH0_CLIENT_PATHS = { changePassword: '/change-password', users: '/users', userinfo: '/userinfo' } as const;
+
+const Tokens = z.looseObject({ accessToken: z.string(), refreshToken: z.string(), expireAt: z.number() });
+const User = z.looseObject({ user_id: z.string() });
+const Claims = z.looseObject({});
+const IDS_PER_CALL = 50;
+const USERINFO_CACHE_MS = 30_000;
+
+export interface Auth0ClientOptions {
+  upstream: UpstreamOptions;
+  connection: string;
+  userIdKey: string;
+  sessions: Sessions;
+}
+
+export function createAuth0ClientAdapters(options: Auth0ClientOptions): { identity: IdentityProvider; auth: Authenticator } {
+  const { upstream, connection } = options;
+  const claimsCache = new Map<string, { claims: AccessClaims; at: number }>();
+
+  async function call(request: UpstreamCall, ok: number[]): Promise<UpstreamReply> {
+    const reply = await callUpstream(upstream, request);
+    if (ok.includes(reply.status)) return reply;
+    const message = z.looseObject({ message: z.string().optional() }).safeParse(reply.body).data?.message;
+    if (reply.status === 409) throw new ConflictError(message ?? 'The user already exists.');
+    if (reply.status === 400) throw new InvalidInputError(`auth0-client: ${message ?? 'bad request'}`);
+    throw new UpstreamError('auth0-client', `${request.method} ${request.route ?? request.path}`, reply.status);
+  }
+
+  const asUser = (body: unknown): IdentityUser => toIdentity(User.parse(body) as Parameters<typeof toIdentity>[0]);
+  const userPath = (id: string) => ({ path: `/users/${encodeURIComponent(id)}`, route: '/users/:id' });
+
+  const identity: IdentityProvider = {
+    async createUser(user: NewIdentityUser) {
+      const body = { connection, email: user.email, username: user.username, password: user.password, blocked: user.blocked ?? false };
+      return asUser((await call({ method: 'POST', path: '/users', body }, [200, 201])).body);
+    },
+    async getUsers(ids) {
+      const found = new Map<string, IdentityUser>();
+      const unique = [...new Set(ids)];
+      for (let start = 0; start < unique.length; start += IDS_PER_CALL) {
+        const chunk = unique.slice(start, start + IDS_PER_CALL);
+        const reply = await call({ method: 'GET', path: AUTH0_CLIENT_PATHS.users, query: { user_id: chunk.join(','), _l: '100' } }, [200]);
+        for (const user of z.array(User).parse(reply.body)) found.set(user.user_id, asUser(user));
+      }
+      return ids.map((id) => found.get(id));
+    },
+    async updateUser(id: string, changes: IdentityChanges) {
+      const body = { ...changes, ...(changes.email !== undefined || changes.username !== undefined ? { connection } : {}) };
+      const reply = await call({ method: 'PATCH', ...userPath(id), body }, [200, 404]);
+      if (reply.status === 404) throw new NotFoundError(`identity user ${id} not found`);
+      return asUser(reply.body);
+    },
+    async deleteUser(id: string) {
+      return (await call({ method: 'DELETE', ...userPath(id) }, [200, 204, 404])).status !== 404;
+    },
+  };
+
+  function tokens(reply: UpstreamReply): TokenSet {
+    if (reply.status === 401 || reply.status === 403) throw new UnauthorizedError('Wrong username or password');
+    const parsed = Tokens.safeParse(reply.body);
+    if (reply.status !== 200 || !parsed.success) throw new UpstreamError('auth0-client', 'POST /oauth/token', reply.status);
+    return { accessToken: parsed.data.accessToken, refreshToken: parsed.data.refreshToken, expireAt: parsed.data.expireAt };
+  }
+
+  async function claimsOf(token: string): Promise<AccessClaims> {
+    const cached = claimsCache.get(token);
+    if (cached && Date.now() - cached.at < USERINFO_CACHE_MS) return cached.claims;
+    const reply = await callUpstream(upstream, {
+      method: 'GET',
+      path: AUTH0_CLIENT_PATHS.userinfo,
+      headers: { authorization: `Bearer ${token}` },
+    });
+    if (reply.status === 401 || reply.status === 403) throw new UnauthorizedError('Invalid or expired access token');
+    if (reply.status !== 200) throw new UpstreamError('auth0-client', 'GET /userinfo', reply.status);
+    const raw = Claims.parse(reply.body) as Record<string, unknown>;
+    const sub = raw[options.userIdKey] ?? raw.sub;
+    if (typeof sub !== 'string')
+      throw new UpstreamError('auth0-client', 'GET /userinfo', 200, { message: `auth0-client /userinfo answered no ${options.userIdKey}` });
+    const now = Math.floor(Date.now() / 1000);
+    const claims: AccessClaims = { ...raw, sub, iat: now, exp: now, username: (raw.username ?? raw.nickname) as string | undefined };
+    if (claimsCache.size > 10_000) claimsCache.clear();
+    claimsCache.set(token, { claims, at: Date.now() });
+    return claims;
+  }
+
+  const auth: Authenticator = {
+    async login({ username, password, ip, website }) {
+      const body = new URLSearchParams({ grant_type: 'password', username, password, connection }).toString();
+      const reply = await callUpstream(upstream, {
+        method: 'POST',
+        path: '/oauth/token',
+        rawBody: body,
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': ip },
+      });
+      const pair = tokens(reply);
+      if (!website) return pair;
+      const claims = await claimsOf(pair.accessToken);
+      return { ...pair, sessionCookie: options.sessions.open(claims.sub, true).cookie };
+    },
+    async refresh({ refreshToken, accessToken }) {
+      const reply = await callUpstream(upstream, {
+        method: 'POST',
+        path: '/refreshtoken',
+        body: { refresh_token: refreshToken },
+        headers: { authorization: `Bearer ${accessToken}` },
+      });
+      return tokens(reply);
+    },
+    verifyAccessToken: claimsOf,
+    async verifySessionCookie(cookie) {
+      const session = options.sessions.byCookie(cookie);
+      const [user] = session ? await identity.getUsers([session.authUserId]) : [];
+      if (!session || !user || user.blocked) throw new UnauthorizedError('Session ended');
+      const now = Math.floor(Date.now() / 1000);
+      return {
+        sub: user.id,
+        sid: session.id,
+        iat: now,
+        exp: now,
+        username: user.username,
+        email: user.email,
+        email_verified: user.emailVerified,
+      };
+    },
+    async logout(sessionId) {
+      options.sessions.revoke(sessionId);
+    },
+    async requestPasswordChange(authUserId) {
+      const reply = await call({ method: 'POST', path: AUTH0_CLIENT_PATHS.changePassword, body: { user_id: authUserId } }, [200, 204, 404]);
+      if (reply.status === 404) throw new NotFoundError(`identity user ${authUserId} not found`);
+    },
+    async resetPassword() {
+      throw new InvalidInputError("With the auth0-client the reset link of the e-mail leads to Auth0's own page");
+    },
+    async unlock() {
+      throw new InvalidInputError('Unlocking a brute-force lockout is not available through the auth0-client');
+    },
+    async jwks() {
+      throw new NotFoundError('The auth0-client publishes no signing keys');
+    },
+  };
+
+  return { identity, auth };
+}

@@ -1,0 +1,73 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Auth0ClientEmulator } from './emulators/auth0-client.js';
+import { seedGroups, startService, type TestService } from './helpers/service.js';
+
+const anonymous = { 'x-api-key': '' };
+let client: Auth0ClientEmulator;
+let service: TestService;
+
+beforeAll(async () => {
+  client = await new Auth0ClientEmulator().start();
+  service = await startService({
+    env: {
+      AUTH_MODULE: 'auth0Client',
+      AUTH_SERVICE: client.url,
+      AUTH_CONNECTION: 'Username-Password-Authentication',
+      RANDOM_PWD_GEN: 'false',
+    },
+  });
+  await seedGroups(service);
+});
+afterAll(async () => {
+  await service.close();
+  await client.stop();
+});
+
+describe('AUTH_MODULE=auth0Client', () => {
+  it('creates, reads in batches, blocks and deletes users through the auth0-client', async () => {
+    const created = await service.call('POST', '/users/?sendResetPwdEmail=false', {
+      userGroup: 'customer',
+      username: 'ac1',
+      email: 'ac1@example.com',
+      name: 'A',
+      password: 'Client-pass-1',
+    });
+    expect(created.status).toBe(200);
+    const user = (await service.call('GET', `/users/${created.body._id}`)).body;
+    expect(client.users.get(user.authUserId)).toMatchObject({ email: 'ac1@example.com', username: 'ac1' });
+    const page = await service.graphql('{ users { nodes { identity { email } } } }');
+    expect(page.data.users.nodes).toEqual([{ identity: { email: 'ac1@example.com' } }]);
+    await service.call('POST', '/users/state', [{ filter: { _id: user._id }, stateTo: 'DRAFT' }]);
+    expect(client.users.get(user.authUserId)?.blocked).toBe(true);
+    await service.call('POST', '/users/state', [{ filter: { _id: user._id }, stateTo: 'PUBLIC' }]);
+    expect(client.users.get(user.authUserId)?.blocked).toBe(false);
+    expect(
+      (await service.call('POST', '/users/', { userGroup: 'customer', username: 'ac1b', email: 'ac1@example.com', name: 'A' })).status,
+    ).toBe(409);
+  });
+
+  it('logs in with a form, serves /userinfo from its claims, refreshes and sends password changes', async () => {
+    await service.call('POST', '/users/?sendResetPwdEmail=false', {
+      userGroup: 'customer',
+      username: 'ac2',
+      email: 'ac2@example.com',
+      name: 'B',
+      password: 'Client-pass-2',
+    });
+    const login = await service.call('POST', '/oauth/token', { username: 'ac2', password: 'Client-pass-2' }, anonymous);
+    expect(login.status).toBe(200);
+    expect(Object.keys(login.body).sort()).toEqual(['accessToken', 'expireAt', 'refreshToken']);
+    expect(client.requests.find((r) => r.path === '/oauth/token')!.body).toContain('grant_type=password');
+    expect((await service.call('POST', '/oauth/token', { username: 'ac2', password: 'nope' }, anonymous)).status).toBe(401);
+
+    const bearer = { ...anonymous, authorization: `Bearer ${login.body.accessToken}` };
+    const info = await service.call('GET', '/userinfo', undefined, bearer);
+    expect(info.body).toMatchObject({ email: 'ac2@example.com', name: 'B', userGroup: 'customer' });
+    const refreshed = await service.call('POST', '/refreshtoken', { refreshToken: login.body.refreshToken }, bearer);
+    expect(refreshed.status).toBe(200);
+    expect((await service.call('POST', '/refreshtoken', { refreshToken: login.body.refreshToken }, bearer)).status).toBe(401);
+
+    expect((await service.call('POST', '/users/change-password', { authUserId: info.body.sub })).status).toBe(204);
+    expect(client.passwordChanges).toContain(info.body.sub);
+  });
+});

@@ -1,0 +1,133 @@
+/**
+ * An emulator of Mia-Platform's auth0-client for the tests (spec/mia-platform.md §4), with the
+ * service's choices where that API is undocumented (see src/clients/auth0-client/client.ts).
+ * Test code only.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+interface ClientUser {
+  user_id: string;
+  email?: string;
+  username?: string;
+  password: string;
+  blocked: boolean;
+  email_verified: boolean;
+  logins_count: number;
+}
+
+export class Auth0ClientEmulator {
+  readonly users = new Map<string, ClientUser>();
+  readonly requests: { method: string; path: string; headers: IncomingMessage['headers']; body: string }[] = [];
+  readonly passwordChanges: string[] = [];
+  private readonly accessTokens = new Map<string, string>();
+  private readonly refreshTokens = new Map<string, { userId: string; used: boolean }>();
+  private server?: Server;
+  port = 0;
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<this> {
+    this.server = createServer(async (req, res) => {
+      const raw = await new Promise<string>((resolve) => {
+        let data = '';
+        req.on('data', (chunk: Buffer) => (data += chunk.toString()));
+        req.on('end', () => resolve(data));
+      });
+      const url = new URL(req.url ?? '/', 'http://client');
+      this.requests.push({ method: req.method ?? 'GET', path: url.pathname, headers: req.headers, body: raw });
+      const [status, body] = this.route(req.method ?? 'GET', url, raw, req.headers);
+      res.writeHead(status, { 'content-type': 'application/json' }).end(body === undefined ? undefined : JSON.stringify(body));
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    this.port = (this.server.address() as AddressInfo).port;
+    return this;
+  }
+
+  stop(): Promise<void> {
+    return new Promise((resolve) => this.server?.close(() => resolve()) ?? resolve());
+  }
+
+  private route(method: string, url: URL, raw: string, headers: IncomingMessage['headers']): [number, unknown] {
+    const path = url.pathname;
+    const json = () => (raw ? (JSON.parse(raw) as Record<string, unknown>) : {});
+    if (method === 'POST' && path === '/oauth/token') {
+      if (!String(headers['content-type']).includes('application/x-www-form-urlencoded')) return [400, { message: 'form expected' }];
+      const form = new URLSearchParams(raw);
+      const user = [...this.users.values()].find((u) => u.username === form.get('username') || u.email === form.get('username'));
+      if (form.get('grant_type') !== 'password' || !user || user.password !== form.get('password') || user.blocked)
+        return [403, { message: 'Wrong email or password.' }];
+      user.logins_count += 1;
+      return [200, this.issue(user.user_id)];
+    }
+    if (method === 'POST' && path === '/refreshtoken') {
+      const entry = this.refreshTokens.get(String(json().refresh_token));
+      const bearer = /^Bearer (.+)$/.exec(String(headers.authorization ?? ''))?.[1];
+      if (!entry || entry.used || !bearer || this.accessTokens.get(bearer) !== entry.userId)
+        return [401, { message: 'invalid refresh token' }];
+      entry.used = true;
+      return [200, this.issue(entry.userId)];
+    }
+    if (method === 'GET' && path === '/userinfo') {
+      const userId = this.accessTokens.get(/^Bearer (.+)$/.exec(String(headers.authorization ?? ''))?.[1] ?? '');
+      const user = userId && this.users.get(userId);
+      if (!user) return [401, { message: 'unauthorized' }];
+      return [200, { sub: user.user_id, email: user.email, nickname: user.username, email_verified: user.email_verified }];
+    }
+    if (method === 'POST' && path === '/change-password') {
+      const userId = String(json().user_id);
+      if (!this.users.has(userId)) return [404, { message: 'user not found' }];
+      this.passwordChanges.push(userId);
+      return [204, undefined];
+    }
+    if (method === 'GET' && path === '/users') {
+      const ids = new Set((url.searchParams.get('user_id') ?? '').split(','));
+      return [200, [...this.users.values()].filter((u) => ids.has(u.user_id)).map(visible)];
+    }
+    if (method === 'POST' && path === '/users') {
+      const body = json();
+      if ([...this.users.values()].some((u) => u.email === body.email || (body.username && u.username === body.username))) {
+        return [409, { statusCode: 409, error: 'Conflict', message: 'The user already exists.' }];
+      }
+      const user: ClientUser = {
+        user_id: `auth0|${randomBytes(12).toString('hex')}`,
+        email: body.email as string,
+        username: body.username as string | undefined,
+        password: String(body.password),
+        blocked: body.blocked === true,
+        email_verified: false,
+        logins_count: 0,
+      };
+      this.users.set(user.user_id, user);
+      return [201, visible(user)];
+    }
+    const match = /^\/users\/(.+)$/.exec(path);
+    const user = match && this.users.get(decodeURIComponent(match[1]!));
+    if (match && !user) return [404, { message: 'The user does not exist.' }];
+    if (user && method === 'PATCH') {
+      Object.assign(user, Object.fromEntries(Object.entries(json()).filter(([key]) => ['email', 'username', 'blocked'].includes(key))));
+      return [200, visible(user)];
+    }
+    if (user && method === 'DELETE') {
+      this.users.delete(user.user_id);
+      return [204, undefined];
+    }
+    return [404, { message: 'not found' }];
+  }
+
+  private issue(userId: string) {
+    const accessToken = randomBytes(16).toString('hex');
+    const refreshToken = randomBytes(16).toString('hex');
+    this.accessTokens.set(accessToken, userId);
+    this.refreshTokens.set(refreshToken, { userId, used: false });
+    return { accessToken, refreshToken, idToken: 'id-token', expireAt: Math.floor(Date.now() / 1000) + 3600 };
+  }
+}
+
+function visible(user: ClientUser) {
+  const { password: _password, ...rest } = user;
+  return rest;
+}
