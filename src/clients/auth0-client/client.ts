@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { AccessClaims, Authenticator, IdentityChanges, IdentityProvider, IdentityUser, NewIdentityUser, TokenSet } from '../ports.js';
 import type { Sessions } from '../../embedded/sessions.js';
+import { cookieClaims } from '../cookie-sessions.js';
 import { ConflictError, InvalidInputError, NotFoundError, UnauthorizedError, UpstreamError } from '../../errors.js';
 import { callUpstream, type UpstreamCall, type UpstreamOptions, type UpstreamReply } from '../http.js';
 import { toIdentity } from '../auth0/identity.js';
@@ -121,21 +122,7 @@ export function createAuth0ClientAdapters(options: Auth0ClientOptions): { identi
       return tokens(reply);
     },
     verifyAccessToken: claimsOf,
-    async verifySessionCookie(cookie) {
-      const session = options.sessions.byCookie(cookie);
-      const [user] = session ? await identity.getUsers([session.authUserId]) : [];
-      if (!session || !user || user.blocked) throw new UnauthorizedError('Session ended');
-      const now = Math.floor(Date.now() / 1000);
-      return {
-        sub: user.id,
-        sid: session.id,
-        iat: now,
-        exp: now,
-        username: user.username,
-        email: user.email,
-        email_verified: user.emailVerified,
-      };
-    },
+    verifySessionCookie: (cookie) => cookieClaims(options.sessions, cookie, async (id) => (await identity.getUsers([id]))[0]),
     async logout(sessionId) {
       options.sessions.revoke(sessionId);
     },

@@ -4,6 +4,7 @@ import type { AccessClaims, Authenticator, IdentityProvider, IdentityUser, Token
 import { InvalidInputError, NotFoundError, TooManyRequestsError, UnauthorizedError, UpstreamError } from '../../errors.js';
 import type { UpstreamReply } from '../http.js';
 import type { Sessions } from '../../embedded/sessions.js';
+import { cookieClaims } from '../cookie-sessions.js';
 import type { Auth0Api } from './api.js';
 
 const TokenReply = z.object({ access_token: z.string(), refresh_token: z.string().optional(), expires_in: z.number() });
@@ -108,21 +109,7 @@ export function createAuth0Authenticator(api: Auth0Api, identity: IdentityProvid
       return { ...claims, username: user.username, email: user.email, email_verified: user.emailVerified };
     },
 
-    async verifySessionCookie(cookie) {
-      const session = options.sessions.byCookie(cookie);
-      const user = session && (await profile(session.authUserId));
-      if (!session || !user || user.blocked) throw new UnauthorizedError('Session ended');
-      const now = Math.floor(Date.now() / 1000);
-      return {
-        sub: user.id,
-        sid: session.id,
-        iat: now,
-        exp: now,
-        username: user.username,
-        email: user.email,
-        email_verified: user.emailVerified,
-      };
-    },
+    verifySessionCookie: (cookie) => cookieClaims(options.sessions, cookie, profile),
 
     /** Ends a cookie session; Auth0's own tokens are revoked at Auth0 (`/oauth/revoke`). */
     async logout(sessionId) {
