@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeServer, listenOnLoopback, readBody } from './http.js';
 
 interface ClientUser {
   user_id: string;
@@ -32,23 +32,18 @@ export class Auth0ClientEmulator {
 
   async start(): Promise<this> {
     this.server = createServer(async (req, res) => {
-      const raw = await new Promise<string>((resolve) => {
-        let data = '';
-        req.on('data', (chunk: Buffer) => (data += chunk.toString()));
-        req.on('end', () => resolve(data));
-      });
+      const raw = await readBody(req);
       const url = new URL(req.url ?? '/', 'http://client');
       this.requests.push({ method: req.method ?? 'GET', path: url.pathname, headers: req.headers, body: raw });
       const [status, body] = this.route(req.method ?? 'GET', url, raw, req.headers);
       res.writeHead(status, { 'content-type': 'application/json' }).end(body === undefined ? undefined : JSON.stringify(body));
     });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.port = (this.server.address() as AddressInfo).port;
+    this.port = await listenOnLoopback(this.server);
     return this;
   }
 
   stop(): Promise<void> {
-    return new Promise((resolve) => this.server?.close(() => resolve()) ?? resolve());
+    return closeServer(this.server);
   }
 
   private route(method: string, url: URL, raw: string, headers: IncomingMessage['headers']): [number, unknown] {

@@ -7,7 +7,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeServer, listenOnLoopback, readBody } from './http.js';
 import { exportJWK, generateKeyPair, jwtVerify, SignJWT, type CryptoKey, type JWK } from 'jose';
 
 export interface EmulatedUser {
@@ -63,13 +63,12 @@ export class Auth0Emulator {
     this.keys = { privateKey, publicKey, jwk: { ...(await exportJWK(publicKey)), kid: 'emulator-key', alg: 'RS256', use: 'sig' } };
     this.bucket = { tokens: this.options.managementRatePerSecond ?? 0, refilledAt: Date.now() };
     this.server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.port = (this.server.address() as AddressInfo).port;
+    this.port = await listenOnLoopback(this.server);
     return this;
   }
 
   stop(): Promise<void> {
-    return new Promise((resolve) => this.server?.close(() => resolve()) ?? resolve());
+    return closeServer(this.server);
   }
 
   failNext(method: string, path: RegExp, status: number): void {
@@ -95,11 +94,7 @@ export class Auth0Emulator {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://auth0');
-    const raw = await new Promise<string>((resolve) => {
-      let data = '';
-      req.on('data', (chunk: Buffer) => (data += chunk.toString()));
-      req.on('end', () => resolve(data));
-    });
+    const raw = await readBody(req);
     const body = parseBody(raw, req.headers['content-type']);
     this.requests.push({ method: req.method ?? 'GET', path: url.pathname, headers: req.headers, body });
     const failure = this.failures.findIndex((f) => f.route.test(`${req.method} ${url.pathname}`));

@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { closeServer, readBody } from './http.js';
 import { Query } from 'mingo';
 import { update as applyUpdate } from 'mingo/updater';
 
@@ -110,7 +111,7 @@ export class CrudEmulator {
   /** Stops listening and drops every connection (an upstream going down). */
   async stop(): Promise<void> {
     for (const socket of this.sockets) socket.destroy();
-    await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
+    await closeServer(this.server);
   }
 
   failNext(method: string, pathPattern: RegExp, status: number): void {
@@ -431,13 +432,4 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   }
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) }).end(text);
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let data = '';
-    req.on('data', (chunk: Buffer) => (data += chunk.toString()));
-    req.on('end', () => resolve(data));
-    req.on('error', reject);
-  });
 }

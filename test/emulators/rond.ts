@@ -4,8 +4,8 @@
  * and deletes those left empty. Test code only.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type Server } from 'node:http';
+import { closeServer, listenOnLoopback, readBody } from './http.js';
 import type { Binding } from '../../src/clients/ports.js';
 
 export class RondEmulator {
@@ -21,7 +21,7 @@ export class RondEmulator {
 
   async start(): Promise<this> {
     this.server = createServer(async (req, res) => {
-      const body = JSON.parse((await read(req)) || '{}') as Record<string, unknown>;
+      const body = JSON.parse((await readBody(req)) || '{}') as Record<string, unknown>;
       this.requests.push({ path: req.url ?? '', body });
       const failure = this.failures.findIndex((f) => f.path === req.url);
       const [status, answer] =
@@ -30,13 +30,12 @@ export class RondEmulator {
           : this.route(req.method ?? 'GET', req.url ?? '', body);
       res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
     });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.port = (this.server.address() as AddressInfo).port;
+    this.port = await listenOnLoopback(this.server);
     return this;
   }
 
   stop(): Promise<void> {
-    return new Promise((resolve) => this.server?.close(() => resolve()) ?? resolve());
+    return closeServer(this.server);
   }
 
   rolesOf(subject: string): string[] {
@@ -81,12 +80,4 @@ export class RondEmulator {
     }
     return [404, { statusCode: 404, error: 'Not Found', message: 'not found' }];
   }
-}
-
-function read(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve) => {
-    let data = '';
-    req.on('data', (chunk: Buffer) => (data += chunk.toString()));
-    req.on('end', () => resolve(data));
-  });
 }

@@ -4,8 +4,8 @@
  * poller calls the REST output mode of each due timer. Test code only.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type Server } from 'node:http';
+import { closeServer, listenOnLoopback, readBody } from './http.js';
 
 export interface Timer {
   expirationId: string;
@@ -39,7 +39,7 @@ export class TimerEmulator {
 
   async start(pollMs = 50): Promise<this> {
     this.server = createServer(async (req, res) => {
-      const body = JSON.parse((await read(req)) || '{}') as Record<string, unknown>;
+      const body = JSON.parse((await readBody(req)) || '{}') as Record<string, unknown>;
       this.requests.push({ path: req.url ?? '', body });
       const failure = this.failures.findIndex((f) => f.path === req.url);
       if (failure >= 0) {
@@ -51,15 +51,14 @@ export class TimerEmulator {
         .writeHead(status, answer === undefined ? {} : { 'content-type': 'application/json' })
         .end(answer === undefined ? undefined : JSON.stringify(answer));
     });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.port = (this.server.address() as AddressInfo).port;
+    this.port = await listenOnLoopback(this.server);
     this.poller = setInterval(() => void this.fireDue(), pollMs);
     return this;
   }
 
   async stop(): Promise<void> {
     clearInterval(this.poller);
-    await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
+    await closeServer(this.server);
   }
 
   private route(method: string, path: string, body: Record<string, unknown>): [number, unknown] {
@@ -107,12 +106,4 @@ export class TimerEmulator {
       }
     }
   }
-}
-
-function read(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve) => {
-    let data = '';
-    req.on('data', (chunk: Buffer) => (data += chunk.toString()));
-    req.on('end', () => resolve(data));
-  });
 }
