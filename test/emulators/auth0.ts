@@ -310,11 +310,16 @@ export class Auth0Emulator {
     return undefined;
   }
 
+  /** Management tokens already verified, so a call costs a lookup, not an RSA verification. */
+  private readonly verifiedTokens = new Set<string>();
+
   private async managementAuthorized(authorization: string | undefined): Promise<boolean> {
     const token = /^Bearer (.+)$/.exec(authorization ?? '')?.[1];
     if (!token) return false;
+    if (this.verifiedTokens.has(token)) return true;
     try {
       await jwtVerify(token, this.keys!.publicKey, { audience: `${this.url}/api/v2/` });
+      this.verifiedTokens.add(token);
       return true;
     } catch {
       return false;
