@@ -96,7 +96,7 @@ export async function runAuth0(): Promise<void> {
     'auth0',
     summary,
     [
-      `AUTH_MODULE=auth0 against the Auth0 emulator (answering immediately), ${summary.date.slice(0, 10)}:`,
+      `AUTH_MODULE=auth0 against the Auth0 emulator (in memory, in its own process on loopback), ${summary.date.slice(0, 10)}:`,
       '',
       `- GraphQL page of ${PAGE} users with \`identity\`: ${page.auth0CallsPerPage} Auth0 calls per page (target ≤ 2); p50 ${page.identity.p50Ms} ms against ${page.plain.p50Ms} ms without \`identity\`: ${page.ratio}x (target < 1.5x), one request at a time.`,
       `- ${burst.creations} user creations against a tenant limited to ${RATE} Management requests/s: ${burst.succeeded} succeeded, ${burst.auth0Users} Auth0 users, ${burst.duplicates} duplicated, ${burst.rateLimitedAnswers} answers were 429 and retried; ${burst.seconds} s against a minimum of ${burst.minimumSeconds} s (${(burst.overMinimum * 100).toFixed(1)}% over, target within 10%).`,
