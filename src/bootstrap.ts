@@ -5,12 +5,14 @@ import { randomPassword } from './resolvers/random-password.js';
 import { createUser } from './resolvers/create-user.js';
 
 /**
- * First start on an empty store: an administrator, so someone can log in and call the API.
+ * First start on an empty embedded store: an administrator, so someone can log in and call the API.
  * Its password is BOOTSTRAP_ADMIN_PASSWORD, or generated and printed once.
  */
 export async function bootstrapAdmin(deps: Deps, print: (line: string) => void): Promise<boolean> {
   const { config } = deps;
-  if (config.ACCESS_CONTROL !== 'builtin') return false;
+  // Only on the embedded default: a connected CRUD Service or Auth0 tenant is never written to
+  // unasked (administrators there use API keys or existing admin users).
+  if (config.ACCESS_CONTROL !== 'builtin' || config.AUTH_MODULE !== 'embedded' || config.USERS_CRUD_ENDPOINT) return false;
   const existing = await deps.users.count({ _st: ALL_STATES.join(',') }, { actorId: 'bootstrap', headers: {} });
   if (existing > 0) return false;
   const userGroup = config.ADMIN_GROUPS[0] ?? 'admin';

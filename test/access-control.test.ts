@@ -152,6 +152,18 @@ describe('first start', () => {
     }
   });
 
+  it('never writes an administrator into a connected store or identity provider', async () => {
+    for (const options of [{ store: 'crud' as const }, { identity: 'auth0' as const }]) {
+      const connected = await startService(options);
+      try {
+        expect(await bootstrapAdmin(connected.deps, () => undefined)).toBe(false);
+        expect((await connected.call('GET', '/users/count?_st=PUBLIC,DRAFT,TRASH,DELETED')).body).toBe(0);
+      } finally {
+        await connected.close();
+      }
+    }
+  });
+
   it('uses BOOTSTRAP_ADMIN_PASSWORD without printing it', async () => {
     const fresh = await startService({ env: { BOOTSTRAP_ADMIN_USERNAME: 'root', BOOTSTRAP_ADMIN_PASSWORD: 'Given-Passw0rd' } });
     try {
