@@ -103,7 +103,7 @@ describe('password reset by e-mail (SMTP)', () => {
 describe('POST /users/change-password and the outbox', () => {
   let service: TestService;
   beforeAll(async () => {
-    service = await startService({ env: { RANDOM_PWD_GEN: 'false', RESET_TICKET_TTL: '1' } });
+    service = await startService({ env: { RANDOM_PWD_GEN: 'false' } });
     await seedGroups(service);
   });
   afterAll(() => service.close());
@@ -156,19 +156,19 @@ describe('POST /users/change-password and the outbox', () => {
   });
 
   it('refuses an expired ticket', async () => {
-    const created = await service.call('POST', '/users/', {
-      userGroup: 'customer',
-      username: 'late',
-      email: 'late@example.com',
-      name: 'L',
-    });
-    expect(created.status).toBe(200);
-    const mail = (await outbox()).find((m) => m.to === 'late@example.com')!;
-    const ticket = new URL(resetLink(mail.text)).searchParams.get('ticket')!;
-    await new Promise((resolve) => setTimeout(resolve, 2100));
-    const res = await service.call('POST', '/password-reset', { ticket, password: 'Late-pass-11' }, anonymous);
-    expect(res.status).toBe(400);
-    expect(res.body.message).toContain('expired');
+    const short = await startService({ env: { RESET_TICKET_TTL: '1' } });
+    try {
+      await seedGroups(short);
+      await short.call('POST', '/users/', { userGroup: 'customer', username: 'late', email: 'late@example.com', name: 'L' });
+      const [mail] = (await short.graphql('{ mailOutbox { to text } }')).data.mailOutbox as { text: string }[];
+      const ticket = new URL(resetLink(mail!.text)).searchParams.get('ticket')!;
+      await new Promise((resolve) => setTimeout(resolve, 2100));
+      const res = await short.call('POST', '/password-reset', { ticket, password: 'Late-pass-11' }, anonymous);
+      expect(res.status).toBe(400);
+      expect(res.body.message).toContain('expired');
+    } finally {
+      await short.close();
+    }
   });
 
   it('sends the e-mail when a postponed user is registered, unless sendResetPwdEmail=false', async () => {
