@@ -49,6 +49,10 @@ describe('embedded scheduler', () => {
     await expect
       .poll(async () => (await service.call('GET', `/users/${user._id}`)).body.blocked, { timeout: 6000, interval: 100 })
       .toBe(true);
+    const blocked = (await service.call('GET', `/users/${user._id}`)).body;
+    // Fired within 2 seconds of the instant: the write that blocked it is stamped updatedAt.
+    expect(Date.parse(blocked.updatedAt) - Date.parse(user.expirationDate)).toBeLessThan(2000);
+    expect(Date.parse(blocked.updatedAt)).toBeGreaterThanOrEqual(Date.parse(user.expirationDate));
     expect((await service.deps.identity.getUsers([user.authUserId]))[0]?.blocked).toBe(true);
     expect((await service.call('POST', '/oauth/token', { username: user.username, password: PASSWORD }, anonymous)).status).toBe(401);
     const refresh = await service.call(
