@@ -225,6 +225,29 @@ describe('AUTH_MODULE=auth0 under Auth0 rate limits', () => {
   });
 });
 
+describe('a connection without usernames', () => {
+  it('keeps the username as the Auth0 nickname and still creates the user', async () => {
+    const plain = await startService({ identity: 'auth0', auth0: { usernamesRefused: true } });
+    try {
+      await seedGroups(plain);
+      const res = await plain.call('POST', '/users/?sendResetPwdEmail=false', {
+        userGroup: 'customer',
+        username: 'nick',
+        email: 'nick@example.com',
+        name: 'N',
+      });
+      expect(res.status).toBe(200);
+      const user = (await plain.call('GET', `/users/${res.body._id}`)).body;
+      expect(plain.auth0!.users.get(user.authUserId)).toMatchObject({ email: 'nick@example.com' });
+      const created = plain.auth0!.requests.filter((r) => r.method === 'POST' && r.path === '/api/v2/users').at(-1)!;
+      expect(created.body).toMatchObject({ nickname: 'nick' });
+      expect(created.body).not.toHaveProperty('username');
+    } finally {
+      await plain.close();
+    }
+  });
+});
+
 describe('CONFIGURATION_PATH: identity properties on GET /users/', () => {
   it('adds the listed Auth0 properties in one batched read per page, never sending acl_rows to Auth0', async () => {
     const { mkdtempSync, writeFileSync } = await import('node:fs');

@@ -29,6 +29,8 @@ export interface Auth0EmulatorOptions {
   clientSecret: string;
   connection: string;
   audience: string;
+  /** Like an Auth0 database connection without "requires username": a username is refused. */
+  usernamesRefused?: boolean;
   /** Management requests allowed per second (token bucket); unlimited when unset. */
   managementRatePerSecond?: number;
   accessTokenSeconds?: number;
@@ -243,6 +245,8 @@ export class Auth0Emulator {
     if (body.connection !== this.options.connection) return badBody('connection does not exist');
     if (typeof body.email !== 'string' || !body.email.includes('@')) return badBody('Missing required property: email');
     if (typeof body.password !== 'string' || body.password.length < 8) return badBody('PasswordStrengthError: Password is too weak');
+    if (body.username !== undefined && this.options.usernamesRefused)
+      return badBody('Cannot set username for connection without requires_username');
     if (this.taken(body.email, body.username as string | undefined)) return conflict();
     const user = this.addUser({
       email: body.email,

@@ -57,8 +57,15 @@ export function createAuth0IdentityProvider(api: Auth0Api, connection: string): 
         blocked: user.blocked ?? false,
         verify_email: false,
       };
-      const reply = await call({ method: 'POST', path: '/api/v2/users', body }, [201, 200]);
-      return toIdentity(parseUser(reply.body));
+      try {
+        return toIdentity(parseUser((await call({ method: 'POST', path: '/api/v2/users', body }, [201, 200])).body));
+      } catch (error) {
+        // A connection that does not require usernames refuses one: keep it as the nickname instead.
+        if (!user.username || !(error instanceof InvalidInputError) || !/username/i.test(error.message)) throw error;
+        const { username, ...rest } = body;
+        const reply = await call({ method: 'POST', path: '/api/v2/users', body: { ...rest, nickname: username } }, [201, 200]);
+        return { ...toIdentity(parseUser(reply.body)), username };
+      }
     },
 
     /** The searches of all chunks at once; ids the eventually consistent search misses are read one by one. */
