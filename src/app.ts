@@ -15,11 +15,14 @@ export function buildApp(deps: Deps): Express {
   app.get('/-/healthz', (_req, res) => {
     res.json({ status: 'OK' });
   });
-  app.get('/-/ready', async (_req, res) => {
+  // Mia-Platform's probe routes: liveness, readiness and check-up (the backends answer).
+  const ready = async (_req: Request, res: Response) => {
     const checks = await deps.readiness();
-    const ready = checks.every((check) => check.ok);
-    res.status(ready ? 200 : 503).json({ status: ready ? 'OK' : 'KO', checks });
-  });
+    const ok = checks.every((check) => check.ok);
+    res.status(ok ? 200 : 503).json({ status: ok ? 'OK' : 'KO', checks });
+  };
+  app.get('/-/ready', ready);
+  app.get('/-/check-up', ready);
 
   const yoga = createGraphQLServer(deps);
   // Typed yoga handlers do not match Express 5's overloads (STACK.md pitfall 3); the call is the documented one.

@@ -136,6 +136,7 @@ describe('a CRUD Service that goes down and comes back', () => {
     await crud().start(port);
     expect((await service.call('GET', '/users/count')).status).toBe(200);
     expect((await service.call('GET', '/-/ready')).status).toBe(200);
+    expect((await service.call('GET', '/-/check-up')).status).toBe(200);
   });
 });
 
