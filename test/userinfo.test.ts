@@ -75,6 +75,21 @@ describe('GET /userinfo', () => {
     expect(res.status).toBe(401);
     expect(res.body).toEqual({ statusCode: 401, error: 'Unauthorized', message: 'Missing authUserId, user not logged' });
   });
+
+  it('behind a gateway, lets a logged-in non-administrator manage users (the gateway authorizes) and still answers its /userinfo', async () => {
+    service = await startService({ env: { ACCESS_CONTROL: 'gateway', RANDOM_PWD_GEN: 'false' } });
+    await seedGroups(service);
+    await service.call(
+      'POST',
+      '/users/?sendResetPwdEmail=false',
+      { userGroup: 'customer', username: 'gw', email: 'gw@example.com', name: 'G', password: PASSWORD },
+      anonymous,
+    );
+    const login = await service.call('POST', '/oauth/token', { username: 'gw', password: PASSWORD }, anonymous);
+    const bearer = { ...anonymous, authorization: `Bearer ${login.body.accessToken}` };
+    expect((await service.call('GET', '/users/count', undefined, bearer)).status).toBe(200);
+    expect((await service.call('GET', '/userinfo', undefined, bearer)).body).toMatchObject({ username: 'gw', name: 'G' });
+  });
 });
 
 describe('GraphQL me', () => {

@@ -49,14 +49,17 @@ async function resolveCaller(ctx: Context): Promise<Caller> {
     if (!matchesApiKey(apiKey, config.API_KEYS)) throw new UnauthorizedError('Unknown API key');
     return { kind: 'apiKey', admin: true, actorId: 'api-key' };
   }
+  if (config.ACCESS_CONTROL === 'gateway') {
+    // Behind a gateway that authorizes: everyone may manage; a token only says who is calling.
+    const claims = await tokenClaims(ctx).catch(() => undefined);
+    const actorId = header(ctx, config.USERID_HEADER_KEY) || claims?.sub || 'public';
+    return { kind: claims ? 'user' : 'gateway', admin: true, authUserId: claims?.sub, claims, actorId };
+  }
   const claims = await tokenClaims(ctx);
   if (claims) {
     const userGroup = claims.userGroup ?? (await groupOf(ctx, claims.sub));
     const admin = userGroup !== undefined && config.ADMIN_GROUPS.includes(userGroup);
     return { kind: 'user', admin, authUserId: claims.sub, claims, actorId: claims.sub };
-  }
-  if (config.ACCESS_CONTROL === 'gateway') {
-    return { kind: 'gateway', admin: true, actorId: header(ctx, config.USERID_HEADER_KEY) || 'public' };
   }
   return { kind: 'anonymous', admin: false, actorId: 'public' };
 }
