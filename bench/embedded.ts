@@ -5,7 +5,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { ARGON2_PARAMS } from '../src/embedded/password-hash.js';
-import { ask, CONNECTIONS, DURATION, measure, publish, startChild, type Target } from './lib.js';
+import { ask, CONNECTIONS, DURATION, runInfo, measure, publish, startChild, type Target } from './lib.js';
 
 const USERS = 10_000;
 const API_KEY = 'bench-key';
@@ -70,11 +70,7 @@ export async function runEmbedded(): Promise<void> {
   };
   const argon2 = { memoryKiB: ARGON2_PARAMS.memoryCost, iterations: ARGON2_PARAMS.timeCost, parallelism: ARGON2_PARAMS.parallelism };
   const summary = {
-    date: new Date().toISOString(),
-    users: USERS,
-    connections: CONNECTIONS,
-    durationSeconds: DURATION,
-    node: process.version,
+    ...runInfo(USERS),
     cores,
     argon2,
     results,

@@ -3,7 +3,7 @@
  * service versus the same calls straight to the CRUD emulator, in one run. Targets: under 1 ms
  * added at p50, at least 80% of the upstream's throughput, one upstream call per request.
  */
-import { ask, CONNECTIONS, DURATION, measure, publish, sequentialLatency, startChild } from './lib.js';
+import { ask, CONNECTIONS, DURATION, runInfo, measure, publish, sequentialLatency, startChild } from './lib.js';
 
 const USERS = 2000;
 const API_KEY = 'bench-key';
@@ -41,11 +41,7 @@ export async function runGateway(): Promise<void> {
   crud.child.send({ type: 'stop' });
 
   const summary = {
-    date: new Date().toISOString(),
-    users: USERS,
-    connections: CONNECTIONS,
-    durationSeconds: DURATION,
-    node: process.version,
+    ...runInfo(USERS),
     results,
   };
   publish(

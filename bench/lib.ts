@@ -19,6 +19,11 @@ export interface Measure {
   total: number;
 }
 
+/** What every results file records about the run. */
+export function runInfo(users: number) {
+  return { date: new Date().toISOString(), users, connections: CONNECTIONS, durationSeconds: DURATION, node: process.version };
+}
+
 /** Starts a benchmark process (TypeScript, through tsx) and waits for its first IPC message. */
 export async function startChild<T>(script: string, env: Record<string, string>): Promise<{ child: ChildProcess; ready: T }> {
   const child = fork(new URL(script, import.meta.url).pathname, [], { execArgv: ['--import', 'tsx'], env: { ...process.env, ...env } });

@@ -8,7 +8,13 @@ import { builder } from './builder.js';
 import { MUTATION_ERRORS } from './errors.js';
 import { UserRef, UserStateEnum } from './user.js';
 
-const standardInputFields = (t: PothosSchemaTypes.InputFieldBuilder<PothosSchemaTypes.ExtendDefaultTypes<never>, 'InputObject'>) => ({
+/** The field builder the input types below receive. */
+type InputFieldBuilder = PothosSchemaTypes.InputFieldBuilder<
+  typeof builder extends PothosSchemaTypes.SchemaBuilder<infer Types> ? Types : never,
+  'InputObject'
+>;
+
+const standardInputFields = (t: InputFieldBuilder) => ({
   userGroup: t.string({ required: true }),
   username: t.string({ required: false }),
   email: t.string({ required: false }),
@@ -20,13 +26,13 @@ const standardInputFields = (t: PothosSchemaTypes.InputFieldBuilder<PothosSchema
 
 const CreateUserInput = builder.inputType('CreateUserInput', {
   fields: (t) => ({
-    ...standardInputFields(t as never),
+    ...standardInputFields(t),
     password: t.string({ required: false, description: 'Used only when RANDOM_PWD_GEN is false.' }),
   }),
 });
 
 const CreateUserWithIdInput = builder.inputType('CreateUserWithIdInput', {
-  fields: (t) => ({ ...standardInputFields(t as never), authUserId: t.string({ required: true }) }),
+  fields: (t) => ({ ...standardInputFields(t), authUserId: t.string({ required: true }) }),
 });
 
 const StateChangeInput = builder.inputType('StateChangeInput', {

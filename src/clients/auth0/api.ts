@@ -32,6 +32,11 @@ export class Auth0Api {
   private readonly limit: ReturnType<typeof pLimit>;
   private token?: { value: string; expiresAt: number };
   private tokenRequest?: Promise<string>;
+  /**
+   * A 429 pauses every call to the tenant until the rate limit resets, not only the one refused:
+   * the others would only be refused too and spend the budget of the next window.
+   */
+  private pausedUntil = 0;
 
   constructor(readonly options: Auth0Options) {
     this.upstream = { name: 'Auth0', baseUrl: options.baseUrl, dispatcher: options.dispatcher, retries: 1 };
@@ -63,12 +68,6 @@ export class Auth0Api {
       if (reply.status !== 429) await sleep(jitter(attempt));
     }
   }
-
-  /**
-   * A 429 pauses every call to the tenant until the rate limit resets, not only the one refused:
-   * the others would only be refused too and spend the budget of the next window.
-   */
-  private pausedUntil = 0;
 
   private pauseUntil(time: number): void {
     this.pausedUntil = Math.max(this.pausedUntil, time);
