@@ -17,6 +17,9 @@ export function createGraphQLServer(deps: Deps) {
     graphqlEndpoint: '/graphql',
     graphiql: true,
     landingPage: false,
+    // Yoga's default CORS reflects any Origin with credentials allowed; REST sends no CORS headers
+    // either, so cross-origin browser access is the gateway's to grant (docs/decisions.md).
+    cors: false,
     logging: deps.logger,
     plugins: [useGraphQlJit()],
     // Over Express the server context carries req/res (client address, cookies); through

@@ -84,6 +84,24 @@ describe('GraphQL management fields', () => {
   });
 });
 
+describe('cross-origin browsers', () => {
+  it('get no CORS grant: another site cannot read answers made with a user cookie', async () => {
+    const origin = 'https://elsewhere.example';
+    const graphql = await service.call('POST', '/graphql', { query: '{ __typename }' }, { origin });
+    const preflight = await fetch(`${service.url}/graphql`, {
+      method: 'OPTIONS',
+      headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+    });
+    const rest = await service.call('GET', '/users/count', undefined, { origin });
+    expect(graphql.status).toBe(200);
+    expect(rest.status).toBe(200);
+    for (const headers of [graphql.headers, preflight.headers, rest.headers]) {
+      expect(headers.get('access-control-allow-origin')).toBeNull();
+      expect(headers.get('access-control-allow-credentials')).toBeNull();
+    }
+  });
+});
+
 describe('brute force', () => {
   it('locks an account after LOGIN_MAX_ATTEMPTS failures (429 with Retry-After) until an administrator unlocks it', async () => {
     await service.call('POST', '/users/?sendResetPwdEmail=false', {

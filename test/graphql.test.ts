@@ -4,6 +4,7 @@ import { seedGroups, startService, type TestService } from './helpers/service.js
 
 let service: TestService;
 const identityBatches: number[] = [];
+let identityDown = false;
 
 beforeAll(async () => {
   service = await startService({
@@ -12,7 +13,7 @@ beforeAll(async () => {
         ...deps.identity,
         getUsers: (ids) => {
           identityBatches.push(ids.length);
-          return deps.identity.getUsers(ids);
+          return identityDown ? Promise.reject(new Error('identity provider down')) : deps.identity.getUsers(ids);
         },
       };
       return { identity: counted };
@@ -119,6 +120,47 @@ describe('GraphQL users', () => {
     expect(byOffset.data.users.nodes).toHaveLength(2);
     const count = await service.graphql('query ($f: JSONObject) { usersCount(filter: $f) }', { f: { name: 'page', age: { $lt: 3 } } });
     expect(count.data.usersCount).toBe(3);
+  });
+
+  it("reads a page's identities in one call through edges and fragments, and not at all when none is selected", async () => {
+    const page = 'users(filter: {name: "page"}, first: 4, sort: ["age"])';
+    identityBatches.length = 0;
+    const viaEdges = await service.graphql(`{ ${page} { edges { node { ...withIdentity } } } }
+      fragment withIdentity on User { username ... on User { identity { username } } }`);
+    expect(viaEdges.errors).toBeUndefined();
+    expect(viaEdges.data.users.edges.map((edge: { node: unknown }) => edge.node)).toEqual(
+      ['page0', 'page1', 'page2', 'page3'].map((username) => ({ username, identity: { username } })),
+    );
+    expect(identityBatches).toEqual([4]);
+
+    identityBatches.length = 0;
+    const both = await service.graphql(`{ ${page} { nodes { identity { id } } edges { node { identity { id } } } } }`);
+    expect(both.data.users.edges.map((edge: { node: unknown }) => edge.node)).toEqual(both.data.users.nodes);
+    expect(identityBatches).toEqual([4]);
+
+    identityBatches.length = 0;
+    const without = await service.graphql(`{ ${page} { nodes { username } } }`);
+    expect(without.data.users.nodes).toHaveLength(4);
+    expect(identityBatches).toEqual([]);
+  });
+
+  it('still lists the page when the identity provider fails, with an error on each identity', async () => {
+    identityDown = true;
+    try {
+      const result = await service.graphql(
+        '{ users(filter: {name: "page"}, first: 2, sort: ["age"]) { nodes { username identity { id } } } }',
+      );
+      expect(result.data.users.nodes).toEqual([
+        { username: 'page0', identity: null },
+        { username: 'page1', identity: null },
+      ]);
+      expect(result.errors!.map((error) => error.path)).toEqual([
+        ['users', 'nodes', 0, 'identity'],
+        ['users', 'nodes', 1, 'identity'],
+      ]);
+    } finally {
+      identityDown = false;
+    }
   });
 
   it('rejects forbidden filter operators and out-of-range page sizes', async () => {

@@ -28,11 +28,13 @@ export function createEmbeddedIdentityProvider(db: Db, sessions: Sessions): Iden
   );
   const selectOne = db.prepare<[string], IdentityRow>(`SELECT ${COLUMNS} FROM identity_users WHERE id = ?`).raw(true);
   const remove = db.prepare('DELETE FROM identity_users WHERE id = ?');
-  // One statement for any number of ids: they arrive as a JSON array.
-  // Rows as arrays (raw): a page of 100 users is read about a third faster than as keyed objects.
+  // One statement for any number of ids: they arrive as a JSON array, and the rows leave as one
+  // JSON array of arrays. A page of 100 is read about a third faster than as 100 row objects.
   const selectMany = db
-    .prepare<[string], IdentityRow>(`SELECT ${COLUMNS} FROM identity_users WHERE id IN (SELECT value FROM json_each(?))`)
-    .raw(true);
+    .prepare<[string], string>(
+      `SELECT json_group_array(json_array(${COLUMNS})) FROM identity_users WHERE id IN (SELECT value FROM json_each(?))`,
+    )
+    .pluck(true);
 
   return {
     async createUser(user: NewIdentityUser) {
@@ -57,7 +59,7 @@ export function createEmbeddedIdentityProvider(db: Db, sessions: Sessions): Iden
     },
     async getUsers(ids: readonly string[]) {
       const found = new Map<string, IdentityUser>();
-      for (const row of selectMany.all(JSON.stringify(ids))) found.set(row[0], toIdentity(row));
+      for (const row of JSON.parse(selectMany.get(JSON.stringify(ids))!) as IdentityRow[]) found.set(row[0], toIdentity(row));
       return ids.map((id) => found.get(id));
     },
     async updateUser(id: string, changes: IdentityChanges) {

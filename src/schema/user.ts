@@ -1,6 +1,7 @@
 import type { IdentityUser, UserDoc } from '../clients/ports.js';
 import type { Context } from '../context.js';
 import { STATES, type State } from '../crud/states.js';
+import { type GraphQLResolveInfo, Kind, type SelectionNode } from 'graphql';
 import { z } from 'zod';
 import { InvalidInputError, NotFoundError } from '../errors.js';
 import { STANDARD_FIELDS } from '../resolvers/group-schemas.js';
@@ -54,7 +55,13 @@ export const UserRef = builder.objectRef<UserDoc>('User').implement({
       type: IdentityRef,
       nullable: true,
       description: 'Batched per request: a page of users costs one identity-provider call.',
-      resolve: async (user, _args, ctx) => (user.authUserId ? ((await ctx.loaders.identityById.load(user.authUserId)) ?? null) : null),
+      resolve: (user, _args, ctx) => {
+        const id = user.authUserId;
+        if (!id) return null;
+        // Prefetched with the page: no promise per user.
+        if (ctx.loaders.loadedIdentities.has(id)) return ctx.loaders.loadedIdentities.get(id) ?? null;
+        return ctx.loaders.identityById.load(id).then((identity) => identity ?? null);
+      },
     }),
   }),
 });
@@ -86,10 +93,19 @@ const UserEdgeRef = builder.objectRef<{ cursor: string; node: UserDoc }>('UserEd
 
 const UserConnectionRef = builder.objectRef<UserPage>('UserConnection').implement({
   fields: (t) => ({
-    nodes: t.field({ type: [UserRef], resolve: (page) => page.users }),
+    nodes: t.field({
+      type: [UserRef],
+      resolve: async (page, _args, ctx, info) => {
+        if (selects(info, ['identity'])) await prefetchIdentities(ctx, page.users);
+        return page.users;
+      },
+    }),
     edges: t.field({
       type: [UserEdgeRef],
-      resolve: (page) => page.users.map((node, index) => ({ cursor: toCursor(page.offset + index), node })),
+      resolve: async (page, _args, ctx, info) => {
+        if (selects(info, ['node', 'identity'])) await prefetchIdentities(ctx, page.users);
+        return page.users.map((node, index) => ({ cursor: toCursor(page.offset + index), node }));
+      },
     }),
     pageInfo: t.field({ type: PageInfoRef, resolve: (page) => page }),
     totalCount: t.int({ description: 'Users matching the filter, across all pages.', resolve: (page) => page.count() }),
@@ -134,6 +150,29 @@ builder.queryFields((t) => ({
     resolve: (_root, args, ctx: Context) => getUser(ctx, String(args.id)),
   }),
 }));
+
+/**
+ * One identity call for the whole page, before its users resolve. If it fails, the page still
+ * resolves: each `identity` field then asks through the dataloader and carries its own error.
+ */
+async function prefetchIdentities(ctx: Context, users: readonly UserDoc[]): Promise<void> {
+  await ctx.loaders.loadIdentities(users.flatMap((user) => (user.authUserId ? [user.authUserId] : []))).catch(() => undefined);
+}
+
+/** Whether the field being resolved selects `path` (through fragments too). */
+function selects(info: GraphQLResolveInfo, path: readonly string[]): boolean {
+  const within = (selections: readonly SelectionNode[], depth: number): boolean =>
+    selections.some((selection) => {
+      if (selection.kind === Kind.INLINE_FRAGMENT) return within(selection.selectionSet.selections, depth);
+      if (selection.kind === Kind.FRAGMENT_SPREAD) {
+        const fragment = info.fragments[selection.name.value];
+        return fragment !== undefined && within(fragment.selectionSet.selections, depth);
+      }
+      if (selection.name.value !== path[depth]) return false;
+      return depth === path.length - 1 || within(selection.selectionSet?.selections ?? [], depth + 1);
+    });
+  return info.fieldNodes.some((node) => within(node.selectionSet?.selections ?? [], 0));
+}
 
 function toCrudQuery(
   filter: Record<string, unknown> | null | undefined,
