@@ -3,6 +3,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 
 export const DURATION = Number(process.env.BENCH_SECONDS ?? 8);
+/** Long enough for V8 to finish optimizing the GraphQL path (2 s left it about 10% short of steady state). */
+export const WARM_UP = Number(process.env.BENCH_WARM_UP_SECONDS ?? 5);
 export const CONNECTIONS = 10;
 
 export interface Target {
@@ -21,7 +23,14 @@ export interface Measure {
 
 /** What every results file records about the run. */
 export function runInfo(users: number) {
-  return { date: new Date().toISOString(), users, connections: CONNECTIONS, durationSeconds: DURATION, node: process.version };
+  return {
+    date: new Date().toISOString(),
+    users,
+    connections: CONNECTIONS,
+    durationSeconds: DURATION,
+    warmUpSeconds: WARM_UP,
+    node: process.version,
+  };
 }
 
 /** Starts a benchmark process (TypeScript, through tsx) and waits for its first IPC message. */
@@ -41,10 +50,10 @@ export function ask<T>(child: ChildProcess, type: string): Promise<T> {
   });
 }
 
-/** A 2-second warm-up, then DURATION seconds of load; any non-2xx answer fails the run. */
+/** WARM_UP seconds of warm-up, then DURATION seconds of load; any non-2xx answer fails the run. */
 export async function measure(target: Target, beforeRun?: () => void): Promise<Measure> {
   const options = { url: target.url, method: target.method ?? 'GET', body: target.body, headers: target.headers, connections: CONNECTIONS };
-  await autocannon({ ...options, duration: 2 });
+  await autocannon({ ...options, duration: WARM_UP });
   beforeRun?.();
   const run = await autocannon({ ...options, duration: DURATION });
   if (run.non2xx > 0 || run.errors > 0) throw new Error(`${target.url}: ${run.non2xx} non-2xx, ${run.errors} errors`);

@@ -20,6 +20,7 @@ const config = loadConfig({
   EMBEDDED_DB_PATH: join(mkdtempSync(join(tmpdir(), 'ums-bench-')), 'ums.sqlite'),
   LOG_LEVEL: 'silent',
   API_KEYS: process.env.BENCH_API_KEY ?? 'bench-key',
+  ...(process.env.EMBEDDED_IDENTITY_CACHE_SIZE ? { EMBEDDED_IDENTITY_CACHE_SIZE: process.env.EMBEDDED_IDENTITY_CACHE_SIZE } : {}),
   // With BENCH_AUTH0_URL the identities are in that Auth0 tenant (the Auth0 benchmark).
   ...(process.env.BENCH_AUTH0_URL
     ? {

@@ -29,6 +29,7 @@ const EnvSchema = z
     HTTP_PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     EMBEDDED_DB_PATH: z.string().min(1).default('data/ums.sqlite'),
+    EMBEDDED_IDENTITY_CACHE_SIZE: z.coerce.number().int().min(0).default(100_000),
     UMS_CONFIG_FILE: z.string().min(1).optional(),
     AUTH_HARD_DELETE: bool(true),
     RANDOM_PWD_GEN: bool(true),

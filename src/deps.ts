@@ -169,7 +169,7 @@ function embeddedIdentity(input: EmbeddedIdentityInput): {
     maxAttempts: config.LOGIN_MAX_ATTEMPTS,
     lockSeconds: config.LOGIN_LOCK_SECONDS,
   });
-  return { identity: createEmbeddedIdentityProvider(db, sessions), auth };
+  return { identity: createEmbeddedIdentityProvider(db, sessions, { cacheSize: config.EMBEDDED_IDENTITY_CACHE_SIZE }), auth };
 }
 
 /** A secret generated once and kept in the embedded store, so every process and restart shares it. */

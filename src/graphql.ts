@@ -25,7 +25,7 @@ export function createGraphQLServer(deps: Deps) {
     // Over Express the server context carries req/res (client address, cookies); through
     // yoga.fetch in tests it does not.
     context: ({ request, req, res }: { request: Request; req?: ExpressRequest; res?: ExpressResponse }) =>
-      createContext({ headers: headersToBag(request.headers), ip: req?.ip, cookies: res && cookieJar(res, deps) }, deps),
+      createContext({ headers: req?.headers ?? headersToBag(request.headers), ip: req?.ip, cookies: res && cookieJar(res, deps) }, deps),
     maskedErrors: {
       maskError: (error, message, isDev) => {
         const original = (error as { originalError?: unknown }).originalError;

@@ -27,15 +27,23 @@ export function createLoaders(identity: IdentityProvider): Loaders {
     }),
     loadedIdentities,
     async loadIdentities(ids) {
-      const missing = [...new Set(ids)].filter((id) => !loadedIdentities.has(id) && !inFlight.has(id));
-      if (missing.length > 0) {
-        const loading = identity
-          .getUsers(missing)
-          .then((users) => remember(missing, users))
-          .finally(() => missing.forEach((id) => inFlight.delete(id)));
-        missing.forEach((id) => inFlight.set(id, loading));
+      const missing = new Set<string>();
+      const pending = new Set<Promise<void>>();
+      for (const id of ids) {
+        const loading = inFlight.get(id);
+        if (loading) pending.add(loading);
+        else if (!loadedIdentities.has(id)) missing.add(id);
       }
-      await Promise.all(new Set(ids.map((id) => inFlight.get(id))));
+      if (missing.size > 0) {
+        const batch = [...missing];
+        const loading = identity
+          .getUsers(batch)
+          .then((users) => remember(batch, users))
+          .finally(() => batch.forEach((id) => inFlight.delete(id)));
+        batch.forEach((id) => inFlight.set(id, loading));
+        pending.add(loading);
+      }
+      await Promise.all(pending);
     },
   };
 }

@@ -1,4 +1,11 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { IdentityProvider } from '../src/clients/ports.js';
+import { openDatabase } from '../src/embedded/db.js';
+import { createEmbeddedIdentityProvider } from '../src/embedded/identity.js';
+import { Sessions } from '../src/embedded/sessions.js';
 import { seedGroups, startService, type TestService } from './helpers/service.js';
 
 let service: TestService;
@@ -13,5 +20,56 @@ describe('operators the embedded store cannot evaluate', () => {
     const res = await service.call('GET', `/users/?_q=${encodeURIComponent(JSON.stringify({ $text: { $search: 'mario' } }))}`);
     expect(res.status).toBe(400);
     expect(res.body.message).toContain('$text');
+  });
+});
+
+describe('the embedded identity cache', () => {
+  function open(file: string, cacheSize: number) {
+    const db = openDatabase(file);
+    return { db, identity: createEmbeddedIdentityProvider(db, new Sessions(db, 3600), { cacheSize }) };
+  }
+  const usernames = async (identity: IdentityProvider, ids: string[]) => (await identity.getUsers(ids)).map((user) => user?.username);
+
+  it('serves batched reads from memory until an identity changes, in this process or another one on the file', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'ums-cache-')), 'ums.sqlite');
+    const here = open(file, 100);
+    const other = open(file, 100);
+    const a = await here.identity.createUser({ username: 'cache-a', password: 'Cache-pass-1' });
+    const b = await here.identity.createUser({ username: 'cache-b', password: 'Cache-pass-1' });
+    expect(await usernames(here.identity, [a.id, b.id, 'ums|missing'])).toEqual(['cache-a', 'cache-b', undefined]);
+
+    // A write that restores the change counter is invisible: the batch comes from the cache.
+    other.db.transaction(() => {
+      other.db.prepare('UPDATE identity_users SET username = ? WHERE id = ?').run('behind-the-back', a.id);
+      other.db.prepare("UPDATE change_counters SET n = n - 1 WHERE name = 'identity_users'").run();
+    })();
+    expect(await usernames(here.identity, [a.id, b.id])).toEqual(['cache-a', 'cache-b']);
+    expect(await usernames(open(file, 0).identity, [a.id])).toEqual(['behind-the-back']);
+
+    // Any real change, from another process or from this one, is seen at once.
+    await other.identity.updateUser(b.id, { username: 'cache-b2' });
+    expect(await usernames(here.identity, [a.id, b.id])).toEqual(['behind-the-back', 'cache-b2']);
+    await here.identity.updateUser(a.id, { blocked: true });
+    expect((await here.identity.getUsers([a.id]))[0]).toMatchObject({ username: 'behind-the-back', blocked: true });
+    const c = await other.identity.createUser({ username: 'cache-c', password: 'Cache-pass-1' });
+    await other.identity.deleteUser(b.id);
+    expect(await usernames(here.identity, [c.id, b.id])).toEqual(['cache-c', undefined]);
+  });
+
+  it('is bounded by its size', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'ums-cache-')), 'ums.sqlite');
+    const { identity, db } = open(file, 2);
+    const ids: string[] = [];
+    for (const name of ['s1', 's2', 's3']) ids.push((await identity.createUser({ username: name, password: 'Cache-pass-1' })).id);
+    expect(await usernames(identity, ids.slice(0, 2))).toEqual(['s1', 's2']);
+    // The third does not fit beside the first two: they make room for it.
+    expect(await usernames(identity, ids.slice(2))).toEqual(['s3']);
+    db.transaction(() => {
+      db.prepare('UPDATE identity_users SET username = upper(username)').run();
+      db.prepare("UPDATE change_counters SET n = n - 3 WHERE name = 'identity_users'").run();
+    })();
+    expect(await usernames(identity, ids)).toEqual(['S1', 'S2', 's3']);
+    // s3 made room for the other two, so it is read again.
+    expect(await usernames(identity, ids)).toEqual(['S1', 'S2', 'S3']);
   });
 });

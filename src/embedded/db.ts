@@ -155,6 +155,22 @@ const MIGRATIONS: string[] = [
     value TEXT NOT NULL
   );
   `,
+  // 5: a change counter for identity users, kept by triggers: every process sharing the file sees
+  // when its cached identity rows are stale. Lockout bookkeeping and password hashes do not count.
+  `
+  CREATE TABLE change_counters (
+    name TEXT PRIMARY KEY,
+    n INTEGER NOT NULL
+  );
+  INSERT INTO change_counters (name, n) VALUES ('identity_users', 0);
+  CREATE TRIGGER identity_users_inserted AFTER INSERT ON identity_users
+  BEGIN UPDATE change_counters SET n = n + 1 WHERE name = 'identity_users'; END;
+  CREATE TRIGGER identity_users_updated
+  AFTER UPDATE OF id, username, email, blocked, email_verified, created_at, updated_at, last_login, logins_count ON identity_users
+  BEGIN UPDATE change_counters SET n = n + 1 WHERE name = 'identity_users'; END;
+  CREATE TRIGGER identity_users_deleted AFTER DELETE ON identity_users
+  BEGIN UPDATE change_counters SET n = n + 1 WHERE name = 'identity_users'; END;
+  `,
 ];
 
 function migrate(db: Db): void {

@@ -20,8 +20,12 @@ type IdentityRow = [
 
 const COLUMNS = 'id, username, email, blocked, email_verified, created_at, updated_at, last_login, logins_count';
 
-/** The embedded identity provider: users with argon2id password hashes in the same SQLite file. */
-export function createEmbeddedIdentityProvider(db: Db, sessions: Sessions): IdentityProvider {
+/**
+ * The embedded identity provider: users with argon2id password hashes in the same SQLite file.
+ * Batched reads are served from a per-process cache of up to `cacheSize` users, valid while the
+ * file's identity change counter (kept by triggers, so every process sees every write) stays put.
+ */
+export function createEmbeddedIdentityProvider(db: Db, sessions: Sessions, options: { cacheSize: number }): IdentityProvider {
   const insert = db.prepare(
     `INSERT INTO identity_users (id, username, email, blocked, password_hash, created_at, updated_at)
      VALUES (@id, @username, @email, @blocked, @hash, @now, @now)`,
@@ -35,6 +39,9 @@ export function createEmbeddedIdentityProvider(db: Db, sessions: Sessions): Iden
       `SELECT json_group_array(json_array(${COLUMNS})) FROM identity_users WHERE id IN (SELECT value FROM json_each(?))`,
     )
     .pluck(true);
+  const readChangeCounter = db.prepare<[], number>("SELECT n FROM change_counters WHERE name = 'identity_users'").pluck(true);
+  const cache = new Map<string, IdentityUser | undefined>();
+  let cachedAtChange = -1;
 
   return {
     async createUser(user: NewIdentityUser) {
@@ -58,9 +65,20 @@ export function createEmbeddedIdentityProvider(db: Db, sessions: Sessions): Iden
       return toIdentity(selectOne.get(id)!);
     },
     async getUsers(ids: readonly string[]) {
+      const changes = readChangeCounter.get()!;
+      if (changes !== cachedAtChange) {
+        cache.clear();
+        cachedAtChange = changes;
+      }
+      const missing = ids.filter((id) => !cache.has(id));
       const found = new Map<string, IdentityUser>();
-      for (const row of JSON.parse(selectMany.get(JSON.stringify(ids))!) as IdentityRow[]) found.set(row[0], toIdentity(row));
-      return ids.map((id) => found.get(id));
+      if (missing.length > 0) {
+        for (const row of JSON.parse(selectMany.get(JSON.stringify(missing))!) as IdentityRow[]) found.set(row[0], toIdentity(row));
+      }
+      const users = ids.map((id) => (cache.has(id) ? cache.get(id) : found.get(id)));
+      if (cache.size + missing.length > options.cacheSize) cache.clear();
+      if (missing.length <= options.cacheSize) for (const id of missing) cache.set(id, found.get(id));
+      return users;
     },
     async updateUser(id: string, changes: IdentityChanges) {
       const sets: string[] = [];
@@ -103,7 +121,8 @@ function toIdentity([
   lastLogin,
   loginsCount,
 ]: IdentityRow): IdentityUser {
-  return {
+  // Frozen: the same object may be handed to several requests from the cache.
+  return Object.freeze({
     id,
     username: username ?? undefined,
     email: email ?? undefined,
@@ -113,7 +132,7 @@ function toIdentity([
     updatedAt,
     lastLogin: lastLogin ?? undefined,
     loginsCount,
-  };
+  });
 }
 
 function asConflict(error: unknown): unknown {

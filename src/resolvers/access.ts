@@ -88,12 +88,24 @@ async function groupOf(ctx: Context, authUserId: string): Promise<string | undef
 
 /** Compares digests so neither the length nor the content leaks through timing. */
 function matchesApiKey(candidate: string, keys: readonly string[]): boolean {
-  const digest = createHash('sha256').update(candidate).digest();
+  const digest = sha256(candidate);
   let found = false;
-  for (const key of keys) {
-    if (timingSafeEqual(digest, createHash('sha256').update(key).digest())) found = true;
+  for (const key of keyDigests(keys)) {
+    if (timingSafeEqual(digest, key)) found = true;
   }
   return found;
+}
+
+/** Digests of the configured keys, computed once per key list. */
+const digestsByKeys = new WeakMap<readonly string[], Buffer[]>();
+function keyDigests(keys: readonly string[]): Buffer[] {
+  let digests = digestsByKeys.get(keys);
+  if (!digests) digestsByKeys.set(keys, (digests = keys.map(sha256)));
+  return digests;
+}
+
+function sha256(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
 }
 
 function header(ctx: Context, name: string): string | undefined {

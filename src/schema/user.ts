@@ -156,7 +156,9 @@ builder.queryFields((t) => ({
  * resolves: each `identity` field then asks through the dataloader and carries its own error.
  */
 async function prefetchIdentities(ctx: Context, users: readonly UserDoc[]): Promise<void> {
-  await ctx.loaders.loadIdentities(users.flatMap((user) => (user.authUserId ? [user.authUserId] : []))).catch(() => undefined);
+  const ids: string[] = [];
+  for (const user of users) if (user.authUserId) ids.push(user.authUserId);
+  await ctx.loaders.loadIdentities(ids).catch(() => undefined);
 }
 
 /** Whether the field being resolved selects `path` (through fragments too). */
