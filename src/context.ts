@@ -9,6 +9,7 @@ import type {
   RoleBinder,
   JobStore,
   ConfigStore,
+  IdentityImporter,
   IdentityProvider,
   Mailer,
   UserStore,
@@ -28,6 +29,8 @@ export interface Deps {
   users: UserStore;
   groups: ConfigStore;
   identity: IdentityProvider;
+  /** Bulk import jobs of the identity provider (Auth0, auth0-client); absent on the embedded one. */
+  identityImports?: IdentityImporter;
   auth: Authenticator;
   mailer: Mailer;
   /** Present when mail is kept in the embedded outbox (no SMTP_URL). */

@@ -6,13 +6,23 @@ import { createCrudUserStore } from './clients/crud/user-store.js';
 import { createDispatcher, probe, type ReadinessCheck, type UpstreamOptions } from './clients/http.js';
 import { createCrudJobStore } from './clients/crud/job-store.js';
 import { createSqliteJobStore } from './embedded/job-store.js';
-import type { Authenticator, ConfigStore, IdentityProvider, Mailer, RoleAdmin, RoleBinder, UserStore } from './clients/ports.js';
+import type {
+  Authenticator,
+  ConfigStore,
+  IdentityImporter,
+  IdentityProvider,
+  Mailer,
+  RoleAdmin,
+  RoleBinder,
+  UserStore,
+} from './clients/ports.js';
 import { createRondBinder } from './clients/rond/binder.js';
 import { EmbeddedRoles } from './embedded/roles.js';
 import { Auth0Api } from './clients/auth0/api.js';
 import { createAuth0ClientAdapters } from './clients/auth0-client/client.js';
 import { createAuth0Authenticator } from './clients/auth0/authenticator.js';
 import { createAuth0IdentityProvider } from './clients/auth0/identity.js';
+import { createAuth0Importer } from './clients/auth0/importer.js';
 import { createSmtpMailer } from './clients/smtp/mailer.js';
 import { type Config, crudBaseUrl, serviceUrl } from './config.js';
 import { createTimerScheduler } from './clients/timer/scheduler.js';
@@ -72,7 +82,7 @@ export function createDeps(config: Config, logger: Logger): Deps & { db: Db; key
   });
   const outbox = config.SMTP_URL ? undefined : new Outbox(db, logger);
   const mailer: Mailer = config.SMTP_URL ? createSmtpMailer({ url: config.SMTP_URL, from: config.MAIL_FROM, logger }) : outbox!;
-  const { identity, auth } = identityAdapters({ config, db, keys, sessions, mailer, users });
+  const { identity, auth, importer } = identityAdapters({ config, db, keys, sessions, mailer, users });
   return {
     db,
     keys,
@@ -93,6 +103,7 @@ export function createDeps(config: Config, logger: Logger): Deps & { db: Db; key
     enrichment: config.CONFIGURATION_PATH ? loadEnrichment(config.CONFIGURATION_PATH) : undefined,
     jobs: config.JOBS_CRUD_ENDPOINT ? createCrudJobStore(new CrudCollection(crud, config.JOBS_CRUD_ENDPOINT)) : createSqliteJobStore(db),
     identity,
+    identityImports: importer,
     auth,
     mailer,
     outbox,
@@ -101,8 +112,15 @@ export function createDeps(config: Config, logger: Logger): Deps & { db: Db; key
   };
 }
 
+interface IdentityAdapters {
+  identity: IdentityProvider;
+  auth: Authenticator;
+  /** Import jobs, where the provider has them (Auth0 and the auth0-client). */
+  importer?: IdentityImporter;
+}
+
 /** The identity provider of AUTH_MODULE: embedded, Auth0 directly, or Mia-Platform's auth0-client. */
-function identityAdapters(input: EmbeddedIdentityInput): { identity: IdentityProvider; auth: Authenticator } {
+function identityAdapters(input: EmbeddedIdentityInput): IdentityAdapters {
   const { config, sessions } = input;
   if (config.AUTH_MODULE === 'auth0') return auth0Adapters(config, sessions);
   if (config.AUTH_MODULE === 'auth0Client') {
@@ -126,7 +144,7 @@ interface EmbeddedIdentityInput {
 }
 
 /** Auth0 directly: the Management API for users, the Authentication API for logins. */
-function auth0Adapters(config: Config, sessions: Sessions): { identity: IdentityProvider; auth: Authenticator } {
+function auth0Adapters(config: Config, sessions: Sessions): IdentityAdapters {
   const baseUrl = config.AUTH0_BASE_URL ?? `https://${config.AUTH0_DOMAIN}`;
   const issuers = [...new Set([`${baseUrl.replace(/\/$/, '')}/`, ...(config.AUTH0_DOMAIN ? [`https://${config.AUTH0_DOMAIN}/`] : [])])];
   const api = new Auth0Api({
@@ -147,14 +165,11 @@ function auth0Adapters(config: Config, sessions: Sessions): { identity: Identity
     audience: config.AUTH0_AUDIENCE,
     lockSeconds: config.LOGIN_LOCK_SECONDS,
   });
-  return { identity, auth };
+  return { identity, auth, importer: createAuth0Importer(api, config.AUTH_CONNECTION!, config.AUTH0_CONNECTION_ID) };
 }
 
 /** The embedded identity provider: argon2id users, EdDSA tokens, sessions, reset e-mails. */
-function embeddedIdentity(input: EmbeddedIdentityInput): {
-  identity: IdentityProvider;
-  auth: Authenticator;
-} {
+function embeddedIdentity(input: EmbeddedIdentityInput): IdentityAdapters {
   const { config, db, keys, sessions, mailer, users } = input;
   const auth = createEmbeddedAuthenticator({
     db,

@@ -77,6 +77,10 @@ describe('AUTH_MODULE=auth0: users through the Management API', () => {
     expect(calls('GET', /^\/api\/v2\/users$/) - searches).toBe(2);
     const search = [...auth0().requests].reverse().find((r) => r.path === '/api/v2/users' && r.method === 'GET')!;
     expect(search.headers.authorization).toMatch(/^Bearer /);
+    // Only the properties an identity needs come back.
+    expect(search.query.get('fields')?.split(',')).toContain('last_login');
+    expect(search.query.get('include_fields')).toBe('true');
+    expect(res.data.users.nodes[0].identity).toEqual({ id: expect.stringMatching(/^auth0\|/), email: expect.any(String) });
 
     const user = await newUser({ name: 'lagging' });
     auth0().hiddenFromSearch.add(user.authUserId);

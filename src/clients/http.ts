@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Agent, type Dispatcher, request } from 'undici';
+import { Agent, type Dispatcher, type FormData, request } from 'undici';
 import { UpstreamError } from '../errors.js';
 
 /** One upstream service (CRUD, Auth0, Timer, Rönd): where it is and how to reach it. */
@@ -23,8 +23,8 @@ export interface UpstreamCall {
   headers?: Record<string, string>;
   /** A JSON body. */
   body?: unknown;
-  /** A body sent as it is (e.g. form-urlencoded), with its own content-type header. */
-  rawBody?: string;
+  /** A body sent as it is: form-urlencoded text with its own content-type header, or multipart FormData. */
+  rawBody?: string | FormData;
 }
 
 export interface UpstreamReply {

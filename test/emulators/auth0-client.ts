@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { closeServer, listenOnLoopback, readBody } from './http.js';
+import { ImportJobs, processImport } from './users-import.js';
 
 interface ClientUser {
   user_id: string;
@@ -23,8 +24,12 @@ export class Auth0ClientEmulator {
   readonly passwordChanges: string[] = [];
   private readonly accessTokens = new Map<string, string>();
   private readonly refreshTokens = new Map<string, { userId: string; used: boolean }>();
+  readonly imports = new ImportJobs(20);
   private server?: Server;
   port = 0;
+
+  /** The connection the client is configured with (`defaultCreateUserConnection`). */
+  constructor(readonly connection = 'Username-Password-Authentication') {}
 
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
@@ -78,6 +83,9 @@ export class Auth0ClientEmulator {
       this.passwordChanges.push(userId);
       return [204, undefined];
     }
+    if (method === 'POST' && path === '/users/import') return this.startImport(json());
+    const status = /^\/users\/import\/status\/([^/]+)(\/errors)?$/.exec(path);
+    if (status && method === 'GET') return this.imports.answer(decodeURIComponent(status[1]!), status[2] !== undefined);
     if (method === 'GET' && path === '/users') {
       const ids = new Set((url.searchParams.get('user_id') ?? '').split(','));
       return [200, [...this.users.values()].filter((u) => ids.has(u.user_id)).map(visible)];
@@ -111,6 +119,42 @@ export class Auth0ClientEmulator {
       return [204, undefined];
     }
     return [404, { message: 'not found' }];
+  }
+
+  /** Auth0's users-imports fields as JSON; the connection by name (its id is refused, as documented). */
+  private startImport(body: Record<string, unknown>): [number, unknown] {
+    if (body.connection_id !== undefined) return [400, { message: 'connection_id is not allowed: use connection' }];
+    if (body.connection !== this.connection) return [400, { message: `connection ${String(body.connection)} is not supported` }];
+    if (!Array.isArray(body.users)) return [400, { message: 'users must be an array' }];
+    const rows = body.users as unknown[];
+    const fields = {
+      connection_id: 'con_0000000000000000',
+      connection: this.connection,
+      upsert: body.upsert === true,
+      send_completion_email: body.send_completion_email !== false,
+    };
+    return this.imports.start(fields, (job) => {
+      const { summary, errors } = processImport(rows, job.upsert, {
+        find: (row) =>
+          [...this.users.values()].find(
+            (user) => user.email === row.email || user.user_id === row.userId || (row.username && user.username === row.username),
+          ),
+        update: (user, row) => Object.assign(user, typeof row.blocked === 'boolean' ? { blocked: row.blocked } : {}),
+        insert: (row) => {
+          const user: ClientUser = {
+            user_id: row.userId ?? `auth0|${randomBytes(12).toString('hex')}`,
+            email: row.email,
+            username: row.username,
+            password: randomBytes(32).toString('hex'),
+            blocked: row.blocked === true,
+            email_verified: row.email_verified === true,
+            logins_count: 0,
+          };
+          this.users.set(user.user_id, user);
+        },
+      });
+      Object.assign(job, { status: 'completed', summary, errors });
+    });
   }
 
   private issue(userId: string) {

@@ -2,12 +2,14 @@
  * An Auth0 tenant emulator for the tests, written from spec/auth0.md: the password-realm, refresh
  * (rotation with reuse detection) and client-credentials grants, RS256 tokens with a JWKS,
  * blocked users and brute-force lockout, Management users CRUD with Auth0's error envelopes,
- * Lucene `user_id:(…)` / `email:"…"` search (per_page ≤ 100), change_password, and 429s with the
- * rate-limit headers when a request budget is exceeded. Test code only.
+ * Lucene `user_id:(…)` / `email:"…"` search (per_page ≤ 100, `fields`), change_password, 429s with
+ * the rate-limit headers when a request budget is exceeded, connections by name, and users-imports
+ * jobs (multipart, at most 2 active, 500 KB files, upsert, per-row errors). Test code only.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { closeServer, listenOnLoopback, readBody } from './http.js';
+import { type EmulatedJob, ImportJobs, processImport } from './users-import.js';
 import { exportJWK, generateKeyPair, jwtVerify, SignJWT, type CryptoKey, type JWK } from 'jose';
 
 export interface EmulatedUser {
@@ -34,19 +36,26 @@ export interface Auth0EmulatorOptions {
   /** Management requests allowed per second (token bucket); unlimited when unset. */
   managementRatePerSecond?: number;
   accessTokenSeconds?: number;
+  /** How long an import job stays pending, then processing, before it completes (default 20 ms each). */
+  importStepMs?: number;
 }
+
+const MAX_IMPORT_BYTES = 500 * 1024;
 
 type Reply = [number, unknown, Record<string, string>?];
 
 export class Auth0Emulator {
   readonly users = new Map<string, EmulatedUser>();
-  readonly requests: { method: string; path: string; headers: IncomingMessage['headers']; body: unknown }[] = [];
+  readonly requests: { method: string; path: string; query: URLSearchParams; headers: IncomingMessage['headers']; body: unknown }[] = [];
   readonly passwordEmails: string[] = [];
   /** Users the (eventually consistent) search does not see yet. */
   readonly hiddenFromSearch = new Set<string>();
   /** How many requests were refused with 429. */
   rateLimitedCount = 0;
   readonly failures: { route: RegExp; status: number }[] = [];
+  readonly imports: ImportJobs;
+  /** The id of the database connection (`options.connection`). */
+  readonly connectionId = `con_${randomBytes(12).toString('base64url').replace(/[-_]/g, 'x').slice(0, 16)}`;
   private readonly refreshTokens = new Map<string, { userId: string; family: string; used: boolean }>();
   private readonly revokedFamilies = new Set<string>();
   private server?: Server;
@@ -54,7 +63,9 @@ export class Auth0Emulator {
   private bucket = { tokens: 0, refilledAt: 0 };
   port = 0;
 
-  constructor(readonly options: Auth0EmulatorOptions) {}
+  constructor(readonly options: Auth0EmulatorOptions) {
+    this.imports = new ImportJobs(options.importStepMs ?? 20);
+  }
 
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
@@ -97,8 +108,9 @@ export class Auth0Emulator {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://auth0');
     const raw = await readBody(req);
-    const body = parseBody(raw, req.headers['content-type']);
-    this.requests.push({ method: req.method ?? 'GET', path: url.pathname, headers: req.headers, body });
+    const multipart = req.headers['content-type']?.startsWith('multipart/form-data');
+    const body = multipart ? await parseMultipart(raw, req.headers['content-type']!) : parseBody(raw, req.headers['content-type']);
+    this.requests.push({ method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: req.headers, body });
     const failure = this.failures.findIndex((f) => f.route.test(`${req.method} ${url.pathname}`));
     let reply: Reply;
     if (failure >= 0) {
@@ -226,7 +238,15 @@ export class Auth0Emulator {
     const id = userMatch ? decodeURIComponent(userMatch[1]!) : undefined;
     if (method === 'POST' && path === '/users') return this.createUser(body);
     if (method === 'GET' && path === '/users') return this.search(query);
-    if (id && method === 'GET') return this.users.has(id) ? [200, publicUser(this.users.get(id)!)] : notFound();
+    if (id && method === 'GET') return this.users.has(id) ? [200, pick(publicUser(this.users.get(id)!), query)] : notFound();
+    if (method === 'GET' && path === '/connections') {
+      const all = [{ id: this.connectionId, name: this.options.connection, strategy: 'auth0' }];
+      const name = query.get('name');
+      return [200, all.filter((connection) => !name || connection.name === name).map((connection) => pick(connection, query))];
+    }
+    if (method === 'POST' && path === '/jobs/users-imports') return this.startImport(body);
+    const job = /^\/jobs\/([^/]+)(\/errors)?$/.exec(path);
+    if (job && method === 'GET') return this.imports.answer(decodeURIComponent(job[1]!), job[2] !== undefined);
     if (id && method === 'PATCH') return this.updateUser(id, body);
     if (id && method === 'DELETE') {
       this.users.delete(id);
@@ -280,10 +300,77 @@ export class Auth0Emulator {
     if (!terms) return badBody(`unsupported query: ${q}`, 'invalid_query_string');
     const values = new Set([...terms[2]!.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((m) => m[1]!.replace(/\\(.)/g, '$1')));
     const field = terms[1] as 'user_id' | 'email';
-    const found = [...this.users.values()].filter(
-      (user) => values.has(String(user[field] ?? '')) && !this.hiddenFromSearch.has(user.user_id),
-    );
-    return [200, found.slice(0, perPage).map(publicUser)];
+    const candidates = field === 'user_id' ? [...values].flatMap((id) => this.users.get(id) ?? []) : [...this.users.values()];
+    const found = candidates.filter((user) => values.has(String(user[field] ?? '')) && !this.hiddenFromSearch.has(user.user_id));
+    return [200, found.slice(0, perPage).map((user) => pick(publicUser(user), query))];
+  }
+
+  private startImport(form: Record<string, unknown>): Reply {
+    const connectionId = String(form.connection_id ?? '');
+    if (!/^con_[A-Za-z0-9]{16}$/.test(connectionId)) {
+      return badBody(`'String does not match pattern ^con_[A-Za-z0-9]{16}$' on property connection_id`);
+    }
+    if (connectionId !== this.connectionId) {
+      return [
+        400,
+        { statusCode: 400, error: 'Bad Request', message: 'The connection does not exist.', errorCode: 'inexistent_connection' },
+      ];
+    }
+    if (typeof form.users !== 'string') return badBody('Missing required property: users');
+    if (Buffer.byteLength(form.users) > MAX_IMPORT_BYTES) {
+      return [
+        413,
+        { statusCode: 413, error: 'Request Entity Too Large', message: 'Payload content length greater than maximum allowed: 512000' },
+      ];
+    }
+    let rows: unknown;
+    try {
+      rows = JSON.parse(form.users);
+    } catch {
+      return badBody('Users file must be an array of users');
+    }
+    if (!Array.isArray(rows)) return badBody('Users file must be an array of users');
+    const fields = {
+      connection_id: connectionId,
+      connection: this.options.connection,
+      upsert: form.upsert === 'true',
+      send_completion_email: form.send_completion_email !== 'false',
+      ...(typeof form.external_id === 'string' && { external_id: form.external_id }),
+    };
+    return this.imports.start(fields, (job) => this.runImport(job, rows as unknown[]));
+  }
+
+  private runImport(job: EmulatedJob, rows: unknown[]): void {
+    const { summary, errors } = processImport(rows, job.upsert, {
+      find: (row) =>
+        [...this.users.values()].find(
+          (candidate) =>
+            candidate.email?.toLowerCase() === row.email.toLowerCase() ||
+            (row.userId !== undefined && candidate.user_id === row.userId) ||
+            (row.username !== undefined && candidate.username === row.username),
+        ),
+      update: (existing, row) => {
+        for (const key of ['blocked', 'email_verified'] as const)
+          if (typeof row[key] === 'boolean') Object.assign(existing, { [key]: row[key] });
+        existing.updated_at = new Date().toISOString();
+      },
+      insert: (row) => {
+        const created = this.addUser({
+          email: row.email,
+          ...(row.username !== undefined && { username: row.username }),
+          // Imported without a password hash: nobody can log in until the password is reset.
+          password: randomBytes(32).toString('hex'),
+          blocked: row.blocked === true,
+        });
+        created.email_verified = row.email_verified === true;
+        if (row.userId) {
+          this.users.delete(created.user_id);
+          created.user_id = row.userId;
+          this.users.set(row.userId, created);
+        }
+      },
+    });
+    Object.assign(job, { status: 'completed', summary, errors });
   }
 
   private taken(email: string | undefined, username: string | undefined, except?: string): boolean {
@@ -346,6 +433,22 @@ function publicUser(user: EmulatedUser) {
     ...visible,
     identities: [{ connection: 'db', user_id: user.user_id.replace('auth0|', ''), provider: 'auth0', isSocial: false }],
   };
+}
+
+/** `fields` (comma-separated) with `include_fields` (default true) keeps or drops those properties. */
+function pick<T extends object>(value: T, query: URLSearchParams): Partial<T> {
+  const fields = query.get('fields')?.split(',');
+  if (!fields) return value;
+  const include = query.get('include_fields') !== 'false';
+  return Object.fromEntries(Object.entries(value).filter(([key]) => fields.includes(key) === include)) as Partial<T>;
+}
+
+/** Multipart form fields as strings (a file part as its text). */
+async function parseMultipart(raw: string, contentType: string): Promise<Record<string, unknown>> {
+  const form = await new Response(raw, { headers: { 'content-type': contentType } }).formData();
+  const fields: Record<string, unknown> = {};
+  for (const [name, value] of form) fields[name] = typeof value === 'string' ? value : await value.text();
+  return fields;
 }
 
 function parseBody(raw: string, contentType: string | undefined): Record<string, unknown> {

@@ -1,19 +1,38 @@
 import { z } from 'zod';
-import type { AccessClaims, Authenticator, IdentityChanges, IdentityProvider, IdentityUser, NewIdentityUser, TokenSet } from '../ports.js';
+import type {
+  AccessClaims,
+  Authenticator,
+  IdentityChanges,
+  IdentityImporter,
+  IdentityProvider,
+  IdentityUser,
+  NewIdentityUser,
+  TokenSet,
+} from '../ports.js';
 import type { Sessions } from '../../embedded/sessions.js';
 import { cookieClaims } from '../cookie-sessions.js';
 import { ConflictError, InvalidInputError, NotFoundError, UnauthorizedError, UpstreamError } from '../../errors.js';
 import { callUpstream, type UpstreamCall, type UpstreamOptions, type UpstreamReply } from '../http.js';
 import { toIdentity } from '../auth0/identity.js';
+import { importFile, MAX_IMPORT_USERS, parseImportErrors, parseImportJob } from '../auth0/importer.js';
 
 /**
  * Mia-Platform's auth0-client, as the original service uses it (AUTH_MODULE=auth0Client). Where its
  * API is not documented, the choices live here and in docs/decisions.md:
  * - change password: `POST /change-password {user_id}`;
  * - batched reads: `GET /users?user_id=<id,id,…>&_l=100`;
- * - `/userinfo`: Auth0's claims, the user id under CUSTOM_USER_ID_KEY (default `sub`).
+ * - `/userinfo`: Auth0's claims, the user id under CUSTOM_USER_ID_KEY (default `sub`);
+ * - imports: `POST /users/import` with JSON `{users, connection, upsert, send_completion_email}`
+ *   (Auth0's users-imports fields, the connection by name), answering Auth0's job; the status and
+ *   errors routes answer Auth0's job and errors as they are.
  */
-export const AUTH0_CLIENT_PATHS = { changePassword: '/change-password', users: '/users', userinfo: '/userinfo' } as const;
+export const AUTH0_CLIENT_PATHS = {
+  changePassword: '/change-password',
+  users: '/users',
+  userinfo: '/userinfo',
+  imports: '/users/import',
+  importStatus: '/users/import/status',
+} as const;
 
 const Tokens = z.looseObject({ accessToken: z.string(), refreshToken: z.string(), expireAt: z.number() });
 const User = z.looseObject({ user_id: z.string() });
@@ -28,7 +47,11 @@ export interface Auth0ClientOptions {
   sessions: Sessions;
 }
 
-export function createAuth0ClientAdapters(options: Auth0ClientOptions): { identity: IdentityProvider; auth: Authenticator } {
+export function createAuth0ClientAdapters(options: Auth0ClientOptions): {
+  identity: IdentityProvider;
+  auth: Authenticator;
+  importer: IdentityImporter;
+} {
   const { upstream, connection } = options;
   const claimsCache = new Map<string, { claims: AccessClaims; at: number }>();
 
@@ -141,5 +164,28 @@ export function createAuth0ClientAdapters(options: Auth0ClientOptions): { identi
     },
   };
 
-  return { identity, auth };
+  const statusPath = (id: string, suffix = '') => ({
+    path: `${AUTH0_CLIENT_PATHS.importStatus}/${encodeURIComponent(id)}${suffix}`,
+    route: `${AUTH0_CLIENT_PATHS.importStatus}/:jobID${suffix}`,
+  });
+  const importer: IdentityImporter = {
+    maxUsersPerJob: MAX_IMPORT_USERS,
+    async startImport(users, { upsert }) {
+      const body = { users: JSON.parse(importFile(users)) as unknown, connection, upsert, send_completion_email: false };
+      const reply = await call({ method: 'POST', path: AUTH0_CLIENT_PATHS.imports, body }, [200, 201, 202]);
+      return parseImportJob(reply, 'auth0-client', `POST ${AUTH0_CLIENT_PATHS.imports}`);
+    },
+    async importJob(id) {
+      const reply = await call({ method: 'GET', ...statusPath(id) }, [200, 404]);
+      if (reply.status === 404) throw new NotFoundError(`import job ${id} not found`);
+      return parseImportJob(reply, 'auth0-client', `GET ${AUTH0_CLIENT_PATHS.importStatus}/:jobID`);
+    },
+    async importErrors(id) {
+      const reply = await call({ method: 'GET', ...statusPath(id, '/errors') }, [200, 204, 404]);
+      if (reply.status === 404) throw new NotFoundError(`import job ${id} not found`);
+      return parseImportErrors(reply);
+    },
+  };
+
+  return { identity, auth, importer };
 }

@@ -62,10 +62,12 @@ export class Auth0Api {
         await this.gate();
         return callUpstream(this.upstream, call);
       });
-      if (reply.status === 429) this.pauseUntil(Date.now() + rateLimitWait(reply));
       const retryable = reply.status === 429 || (reply.status >= 500 && IDEMPOTENT.has(call.method));
       if (!retryable || attempt >= this.options.maxRetries) return reply;
-      if (reply.status !== 429) await sleep(jitter(attempt));
+      // A rate limit (with its headers) pauses every call; another 429 (a third import job while two
+      // run) only this one.
+      if (reply.status === 429 && reply.headers['x-ratelimit-reset'] !== undefined) this.pauseUntil(Date.now() + rateLimitWait(reply));
+      else await sleep(reply.status === 429 ? rateLimitWait(reply) : jitter(attempt));
     }
   }
 

@@ -16,6 +16,8 @@ const Auth0User = z.looseObject({
   logins_count: z.number().optional(),
 });
 type Auth0User = z.infer<typeof Auth0User>;
+/** Only what an identity needs: search pages of 50 full profiles are several times larger. */
+const USER_FIELDS = { fields: Object.keys(Auth0User.shape).join(','), include_fields: 'true' };
 const ErrorBody = z.looseObject({ message: z.string().optional() });
 
 /** Ids per search: keeps the query string well under URI limits, and under per_page = 100. */
@@ -35,7 +37,10 @@ export function createAuth0IdentityProvider(api: Auth0Api, connection: string): 
   /** One search for up to 50 ids (`user_id:("a" OR "b" …)`, per_page 100). */
   async function search(chunk: string[]): Promise<Auth0User[]> {
     const q = `user_id:(${chunk.map((id) => JSON.stringify(id)).join(' OR ')})`;
-    const reply = await call({ method: 'GET', path: '/api/v2/users', query: { q, search_engine: 'v3', per_page: '100' } }, [200]);
+    const reply = await call(
+      { method: 'GET', path: '/api/v2/users', query: { q, search_engine: 'v3', per_page: '100', ...USER_FIELDS } },
+      [200],
+    );
     const users = z.array(Auth0User).safeParse(reply.body);
     if (!users.success)
       throw new UpstreamError('Auth0', 'GET /api/v2/users', 200, { message: 'Auth0 GET /api/v2/users answered an unexpected body' });
@@ -43,7 +48,10 @@ export function createAuth0IdentityProvider(api: Auth0Api, connection: string): 
   }
 
   async function getOne(id: string): Promise<IdentityUser | undefined> {
-    const reply = await call({ method: 'GET', path: `/api/v2/users/${encodeURIComponent(id)}`, route: '/api/v2/users/:id' }, [200, 404]);
+    const reply = await call(
+      { method: 'GET', path: `/api/v2/users/${encodeURIComponent(id)}`, route: '/api/v2/users/:id', query: USER_FIELDS },
+      [200, 404],
+    );
     return reply.status === 404 ? undefined : toIdentity(parseUser(reply.body));
   }
 

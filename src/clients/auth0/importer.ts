@@ -1,0 +1,116 @@
+import { FormData } from 'undici';
+import { z } from 'zod';
+import { InvalidInputError, NotFoundError, UpstreamError } from '../../errors.js';
+import type { IdentityImporter, IdentityImportError, IdentityImportJob, ImportedIdentity } from '../ports.js';
+import type { UpstreamCall, UpstreamReply } from '../http.js';
+import type { Auth0Api } from './api.js';
+
+/** Auth0 takes import files up to 500 KB; 1,000 users of the service's fields stay well under it. */
+export const MAX_IMPORT_USERS = 1000;
+const MAX_IMPORT_BYTES = 500 * 1024;
+
+export const ImportJob = z.looseObject({
+  id: z.string(),
+  status: z.enum(['pending', 'processing', 'completed', 'failed', 'expired']),
+  summary: z.object({ inserted: z.number(), updated: z.number(), failed: z.number(), total: z.number() }).optional(),
+});
+export const ImportErrors = z.array(
+  z.looseObject({
+    user: z.record(z.string(), z.unknown()),
+    errors: z.array(z.looseObject({ code: z.string(), message: z.string(), path: z.string().optional() })),
+  }),
+);
+const Connections = z.array(z.looseObject({ id: z.string(), name: z.string() }));
+
+/** A user under Auth0's users-imports names. */
+export function toAuth0Import(user: ImportedIdentity): Record<string, unknown> {
+  return {
+    email: user.email,
+    ...(user.username !== undefined && { username: user.username }),
+    ...(user.userId !== undefined && { user_id: user.userId }),
+    email_verified: user.emailVerified ?? false,
+    ...(user.blocked !== undefined && { blocked: user.blocked }),
+  };
+}
+
+/** The users file of one job, refused before any call when Auth0 would refuse it. */
+export function importFile(users: readonly ImportedIdentity[]): string {
+  if (users.length === 0 || users.length > MAX_IMPORT_USERS) {
+    throw new InvalidInputError(`an import job takes 1 to ${MAX_IMPORT_USERS} users, not ${users.length}`);
+  }
+  const file = JSON.stringify(users.map(toAuth0Import));
+  if (Buffer.byteLength(file) > MAX_IMPORT_BYTES) throw new InvalidInputError('the users of one import job exceed 500 KB');
+  return file;
+}
+
+export function parseImportJob(reply: UpstreamReply, upstream: string, label: string): IdentityImportJob {
+  const job = ImportJob.safeParse(reply.body);
+  if (!job.success) throw new UpstreamError(upstream, label, reply.status, { message: `${upstream} ${label} answered an unexpected job` });
+  return { id: job.data.id, status: job.data.status, ...(job.data.summary && { summary: job.data.summary }) };
+}
+
+/** 204 (no errors) or the refused rows; a whole-job failure answers a job instead, which has no rows. */
+export function parseImportErrors(reply: UpstreamReply): IdentityImportError[] {
+  if (reply.status === 204 || !Array.isArray(reply.body)) return [];
+  return ImportErrors.parse(reply.body);
+}
+
+/**
+ * Auth0's users-imports jobs (`POST /api/v2/jobs/users-imports`, multipart) in the configured
+ * database connection, whose id is AUTH0_CONNECTION_ID or is looked up by name once.
+ */
+export function createAuth0Importer(api: Auth0Api, connection: string, connectionId?: string): IdentityImporter {
+  let connectionIdRequest: Promise<string> | undefined = connectionId ? Promise.resolve(connectionId) : undefined;
+
+  async function call(request: UpstreamCall, ok: number[]): Promise<UpstreamReply> {
+    const reply = await api.management(request);
+    if (ok.includes(reply.status)) return reply;
+    const label = `${request.method} ${request.route ?? request.path}`;
+    if (reply.status === 400) {
+      const message = z.looseObject({ message: z.string() }).safeParse(reply.body).data?.message;
+      throw new InvalidInputError(`Auth0 ${label}: ${message ?? 'bad request'}`);
+    }
+    throw new UpstreamError('Auth0', label, reply.status);
+  }
+
+  async function lookUpConnectionId(): Promise<string> {
+    const reply = await call({ method: 'GET', path: '/api/v2/connections', query: { name: connection, fields: 'id,name' } }, [200]);
+    const found = Connections.parse(reply.body).find((candidate) => candidate.name === connection);
+    if (!found)
+      throw new UpstreamError('Auth0', 'GET /api/v2/connections', 200, { message: `Auth0 has no connection named ${connection}` });
+    return found.id;
+  }
+
+  const jobPath = (id: string, suffix = '') => ({
+    path: `/api/v2/jobs/${encodeURIComponent(id)}${suffix}`,
+    route: `/api/v2/jobs/:id${suffix}`,
+  });
+
+  return {
+    maxUsersPerJob: MAX_IMPORT_USERS,
+    async startImport(users, { upsert }) {
+      const file = importFile(users);
+      connectionIdRequest ??= lookUpConnectionId().catch((error: unknown) => {
+        connectionIdRequest = undefined;
+        throw error;
+      });
+      const form = new FormData();
+      form.append('users', new Blob([file], { type: 'application/json' }), 'users.json');
+      form.append('connection_id', await connectionIdRequest);
+      form.append('upsert', String(upsert));
+      form.append('send_completion_email', 'false');
+      const reply = await call({ method: 'POST', path: '/api/v2/jobs/users-imports', rawBody: form }, [201, 202]);
+      return parseImportJob(reply, 'Auth0', 'POST /api/v2/jobs/users-imports');
+    },
+    async importJob(id) {
+      const reply = await call({ method: 'GET', ...jobPath(id) }, [200, 404]);
+      if (reply.status === 404) throw new NotFoundError(`import job ${id} not found`);
+      return parseImportJob(reply, 'Auth0', 'GET /api/v2/jobs/:id');
+    },
+    async importErrors(id) {
+      const reply = await call({ method: 'GET', ...jobPath(id, '/errors') }, [200, 204, 404]);
+      if (reply.status === 404) throw new NotFoundError(`import job ${id} not found`);
+      return parseImportErrors(reply);
+    },
+  };
+}
