@@ -46,7 +46,15 @@ type Reply = [number, unknown, Record<string, string>?];
 
 export class Auth0Emulator {
   readonly users = new Map<string, EmulatedUser>();
-  readonly requests: { method: string; path: string; query: URLSearchParams; headers: IncomingMessage['headers']; body: unknown }[] = [];
+  readonly requests: {
+    method: string;
+    path: string;
+    query: URLSearchParams;
+    headers: IncomingMessage['headers'];
+    body: unknown;
+    /** The emulator's own time on the request, from its arrival to its answer written (benchmarks). */
+    handlingMs?: number;
+  }[] = [];
   readonly passwordEmails: string[] = [];
   /** Users the (eventually consistent) search does not see yet. */
   readonly hiddenFromSearch = new Set<string>();
@@ -106,11 +114,27 @@ export class Auth0Emulator {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now();
     const url = new URL(req.url ?? '/', 'http://auth0');
     const raw = await readBody(req);
     const multipart = req.headers['content-type']?.startsWith('multipart/form-data');
     const body = multipart ? await parseMultipart(raw, req.headers['content-type']!) : parseBody(raw, req.headers['content-type']);
-    this.requests.push({ method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: req.headers, body });
+    const request: Auth0Emulator['requests'][number] = {
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      query: url.searchParams,
+      headers: req.headers,
+      body,
+    };
+    this.requests.push(request);
+    try {
+      await this.answer(req, res, url, body);
+    } finally {
+      request.handlingMs = performance.now() - started;
+    }
+  }
+
+  private async answer(req: IncomingMessage, res: ServerResponse, url: URL, body: Record<string, unknown>): Promise<void> {
     const failure = this.failures.findIndex((f) => f.route.test(`${req.method} ${url.pathname}`));
     let reply: Reply;
     if (failure >= 0) {
@@ -238,11 +262,11 @@ export class Auth0Emulator {
     const id = userMatch ? decodeURIComponent(userMatch[1]!) : undefined;
     if (method === 'POST' && path === '/users') return this.createUser(body);
     if (method === 'GET' && path === '/users') return this.search(query);
-    if (id && method === 'GET') return this.users.has(id) ? [200, pick(publicUser(this.users.get(id)!), query)] : notFound();
+    if (id && method === 'GET') return this.users.has(id) ? [200, userView(query)(this.users.get(id)!)] : notFound();
     if (method === 'GET' && path === '/connections') {
       const all = [{ id: this.connectionId, name: this.options.connection, strategy: 'auth0' }];
       const name = query.get('name');
-      return [200, all.filter((connection) => !name || connection.name === name).map((connection) => pick(connection, query))];
+      return [200, all.filter((connection) => !name || connection.name === name).map(picker(query))];
     }
     if (method === 'POST' && path === '/jobs/users-imports') return this.startImport(body);
     const job = /^\/jobs\/([^/]+)(\/errors)?$/.exec(path);
@@ -302,7 +326,7 @@ export class Auth0Emulator {
     const field = terms[1] as 'user_id' | 'email';
     const candidates = field === 'user_id' ? [...values].flatMap((id) => this.users.get(id) ?? []) : [...this.users.values()];
     const found = candidates.filter((user) => values.has(String(user[field] ?? '')) && !this.hiddenFromSearch.has(user.user_id));
-    return [200, found.slice(0, perPage).map((user) => pick(publicUser(user), query))];
+    return [200, found.slice(0, perPage).map(userView(query))];
   }
 
   private startImport(form: Record<string, unknown>): Reply {
@@ -428,19 +452,39 @@ export class Auth0Emulator {
 }
 
 function publicUser(user: EmulatedUser) {
-  const { password: _password, failures: _failures, ...visible } = user;
   return {
-    ...visible,
+    user_id: user.user_id,
+    email: user.email,
+    username: user.username,
+    blocked: user.blocked,
+    email_verified: user.email_verified,
+    created_at: user.created_at,
+    updated_at: user.updated_at,
+    last_login: user.last_login,
+    logins_count: user.logins_count,
     identities: [{ connection: 'db', user_id: user.user_id.replace('auth0|', ''), provider: 'auth0', isSocial: false }],
   };
 }
 
 /** `fields` (comma-separated) with `include_fields` (default true) keeps or drops those properties. */
-function pick<T extends object>(value: T, query: URLSearchParams): Partial<T> {
+function picker(query: URLSearchParams): <T extends object>(value: T) => Partial<T> {
   const fields = query.get('fields')?.split(',');
-  if (!fields) return value;
-  const include = query.get('include_fields') !== 'false';
-  return Object.fromEntries(Object.entries(value).filter(([key]) => fields.includes(key) === include)) as Partial<T>;
+  if (!fields) return (value) => value;
+  if (query.get('include_fields') === 'false') {
+    const dropped = new Set(fields);
+    return (value) => Object.fromEntries(Object.entries(value).filter(([key]) => !dropped.has(key))) as Partial<typeof value>;
+  }
+  return (value) => {
+    const kept: Record<string, unknown> = {};
+    for (const field of fields) if (field in value) kept[field] = (value as Record<string, unknown>)[field];
+    return kept as Partial<typeof value>;
+  };
+}
+
+/** Users as the Management API shows them, with `fields` applied (decided once per request). */
+function userView(query: URLSearchParams): (user: EmulatedUser) => object {
+  const pick = picker(query);
+  return (user) => pick(publicUser(user));
 }
 
 /** Multipart form fields as strings (a file part as its text). */
