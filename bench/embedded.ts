@@ -98,7 +98,7 @@ async function runScenarios(env: Record<string, string>, label = '', only?: stri
   ];
   const results = [];
   for (const scenario of scenarios.filter((candidate) => !only || only.includes(candidate.name))) {
-    const run = await measure(scenario, () => child.send({ type: 'reset' }));
+    const run = await measure(scenario, () => void child.send({ type: 'reset' }));
     const counts = await ask<Counts>(child, 'counts');
     const perRequest = (value: number) => Number((value / run.total).toFixed(2));
     results.push({

@@ -51,10 +51,10 @@ export function ask<T>(child: ChildProcess, type: string): Promise<T> {
 }
 
 /** WARM_UP seconds of warm-up, then DURATION seconds of load; any non-2xx answer fails the run. */
-export async function measure(target: Target, beforeRun?: () => void): Promise<Measure> {
+export async function measure(target: Target, beforeRun?: () => void | Promise<void>): Promise<Measure> {
   const options = { url: target.url, method: target.method ?? 'GET', body: target.body, headers: target.headers, connections: CONNECTIONS };
   await autocannon({ ...options, duration: WARM_UP });
-  beforeRun?.();
+  await beforeRun?.();
   const run = await autocannon({ ...options, duration: DURATION });
   if (run.non2xx > 0 || run.errors > 0) throw new Error(`${target.url}: ${run.non2xx} non-2xx, ${run.errors} errors`);
   return { requestsPerSecond: Math.round(run.requests.average), p50Ms: run.latency.p50, p99Ms: run.latency.p99, total: run.requests.total };

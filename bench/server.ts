@@ -75,6 +75,10 @@ const server = buildApp({ ...deps, identity, users: store }).listen(0, '127.0.0.
 });
 process.on('message', (message: { type: string }) => {
   if (message.type === 'counts') process.send!(counts);
+  if (message.type === 'cpu') {
+    const { user, system } = process.cpuUsage();
+    process.send!({ cpuMicros: user + system });
+  }
   if (message.type === 'reset') Object.assign(counts, { identityCalls: 0, profileReads: 0 });
   if (message.type === 'stop') server.close(() => process.exit(0));
 });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { seedGroups, startService, type TestService } from './helpers/service.js';
+import { seedGroups, startService, TEST_API_KEY, type TestService } from './helpers/service.js';
 
 let service: TestService;
 let counter = 0;
@@ -53,6 +53,25 @@ describe('the CRUD Service as profile store', () => {
     const counted = crud().requests.length;
     expect((await service.call('GET', '/users/count?name=C')).body).toBeGreaterThan(0);
     expect(crud().requests.length - counted).toBe(1);
+  });
+
+  it('answers the CRUD text itself for list and count, and refuses one that is not a list or a count', async () => {
+    await newUser();
+    const query = '_l=3&_s=-username';
+    const direct = await (await fetch(`${crud().url}/users/?${query}`)).text();
+    const proxied = await fetch(`${service.url}/users/?${query}`, { headers: { 'x-api-key': TEST_API_KEY } });
+    expect(proxied.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(await proxied.text()).toBe(direct);
+    const count = await fetch(`${service.url}/users/count`, { headers: { 'x-api-key': TEST_API_KEY } });
+    expect(await count.text()).toBe(await (await fetch(`${crud().url}/users/count`)).text());
+
+    crud().failNext('GET', /\/users\/$/, 200, { not: 'a list' });
+    const odd = await service.call('GET', '/users/');
+    expect(odd.status).toBe(500);
+    expect(odd.body.message).toBe('Error while listing users: CRUD GET /users/ answered an unexpected body');
+    crud().failNext('GET', /\/users\/count$/, 500);
+    const down = await service.call('GET', '/users/count');
+    expect(down.body.message).toBe('Error while counting users: CRUD GET /users/count responded with a 500 status code');
   });
 
   it('answers the CRUD 400 for a query it refuses', async () => {

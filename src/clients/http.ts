@@ -25,6 +25,8 @@ export interface UpstreamCall {
   body?: unknown;
   /** A body sent as it is: form-urlencoded text with its own content-type header, or multipart FormData. */
   rawBody?: string | FormData;
+  /** Leave a 2xx answer as its text (errors are still parsed). */
+  rawReply?: boolean;
 }
 
 export interface UpstreamReply {
@@ -98,7 +100,8 @@ async function send(upstream: UpstreamOptions, call: UpstreamCall): Promise<Upst
   });
   const text = await response.body.text();
   let body: unknown = text;
-  if (text && String(response.headers['content-type'] ?? '').includes('json')) {
+  const keepText = call.rawReply && response.statusCode < 300;
+  if (text && !keepText && String(response.headers['content-type'] ?? '').includes('json')) {
     try {
       body = JSON.parse(text);
     } catch {

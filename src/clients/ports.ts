@@ -45,6 +45,11 @@ export interface ByIdOptions {
   scope?: CallScope;
 }
 
+/** A JSON answer kept as its text, to be sent as it is. */
+export class JsonText {
+  constructor(readonly text: string) {}
+}
+
 export interface UserStore {
   /**
    * `GET /users/`: the caller's CRUD query (the raw query string, or an object built by GraphQL),
@@ -53,6 +58,14 @@ export interface UserStore {
   list(query: CrudQuery | string, scope: CallScope): Promise<Record<string, unknown>[]>;
   /** `GET /users/count`. */
   count(query: CrudQuery | string, scope: CallScope): Promise<number>;
+  /**
+   * `GET /users/` and `/users/count` answered with the store's own JSON text, for a store whose
+   * answer goes back unchanged (the CRUD Service): no parse and no serialization on the way.
+   */
+  passThrough?: {
+    list(query: string, scope: CallScope): Promise<JsonText>;
+    count(query: string, scope: CallScope): Promise<JsonText>;
+  };
   /** Internal search: every match of an allow-listed filter in the given states. */
   find(filter: Filter, options: ByIdOptions & { limit?: number }): Promise<UserDoc[]>;
   get(id: string, options: ByIdOptions): Promise<UserDoc | undefined>;

@@ -23,6 +23,24 @@ export async function countUsers(ctx: Context, query: CrudQuery | string): Promi
   return during('counting users', () => ctx.deps.users.count(query, ctx.scope));
 }
 
+/**
+ * REST `GET /users/` and `/users/count`: with a store that can pass its answer on (the CRUD
+ * Service) and nothing to add to it, the caller gets the store's JSON text as it is.
+ */
+export async function listUsersAnswer(ctx: Context, rawQuery: string): Promise<unknown> {
+  const passThrough = ctx.deps.users.passThrough;
+  if (!passThrough || ctx.deps.enrichment) return listUsers(ctx, rawQuery);
+  await requireAdmin(ctx);
+  return during('listing users', () => passThrough.list(rawQuery, ctx.scope));
+}
+
+export async function countUsersAnswer(ctx: Context, rawQuery: string): Promise<unknown> {
+  const passThrough = ctx.deps.users.passThrough;
+  if (!passThrough) return countUsers(ctx, rawQuery);
+  await requireAdmin(ctx);
+  return during('counting users', () => passThrough.count(rawQuery, ctx.scope));
+}
+
 export async function getUser(ctx: Context, id: string, states: readonly State[] = ALL_STATES, action = 'reading user'): Promise<UserDoc> {
   await requireAdmin(ctx);
   const user = await during(action, () => ctx.deps.users.get(id, { states, scope: ctx.scope }));

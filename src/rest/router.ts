@@ -5,6 +5,7 @@ import { requireAdmin, requireAuthenticated } from '../resolvers/access.js';
 import { createContext, type Deps } from '../context.js';
 import { DomainError, TooManyRequestsError } from '../errors.js';
 import type { CrudQuery } from '../crud/query.js';
+import { JsonText } from '../clients/ports.js';
 import { HtmlPage } from './reset-page.js';
 import { routes } from './routes.js';
 
@@ -35,6 +36,7 @@ export function createRestRouter(deps: Deps): Router {
 
 function send(res: Response, status: number, result: unknown): void {
   if (result instanceof HtmlPage) res.status(result.status).type('html').send(result.html);
+  else if (result instanceof JsonText) res.status(status).type('json').send(result.text);
   else if (status === 204 || result === undefined) res.status(status).end();
   else res.status(status).json(result);
 }

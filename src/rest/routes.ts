@@ -14,7 +14,7 @@ import {
 import { updateUser } from '../resolvers/update-user.js';
 import { changeUsersState, softDeleteUser } from '../resolvers/user-state.js';
 import { createUser, createUserWithId, registerUser } from '../resolvers/create-user.js';
-import { countUsers, deleteUser, getUser, listUsers } from '../resolvers/users.js';
+import { countUsersAnswer, deleteUser, getUser, listUsersAnswer } from '../resolvers/users.js';
 import { parseStates } from '../crud/query.js';
 import { authRoutes } from './auth-routes.js';
 import { EXPIRATION_CALLBACK_PATH } from '../domain/expiration.js';
@@ -76,8 +76,8 @@ export const userRoutes: Route[] = [
     access: 'admin',
     handle: (ctx, request) => changeUsersState(ctx, body(StateChangesBody, request)),
   },
-  { method: 'get', path: '/users/', status: 200, access: 'admin', handle: (ctx, request) => listUsers(ctx, request.rawQuery) },
-  { method: 'get', path: '/users/count', status: 200, access: 'admin', handle: (ctx, request) => countUsers(ctx, request.rawQuery) },
+  { method: 'get', path: '/users/', status: 200, access: 'admin', handle: (ctx, request) => listUsersAnswer(ctx, request.rawQuery) },
+  { method: 'get', path: '/users/count', status: 200, access: 'admin', handle: (ctx, request) => countUsersAnswer(ctx, request.rawQuery) },
   {
     method: 'get',
     path: '/users/:id',

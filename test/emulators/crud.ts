@@ -84,7 +84,7 @@ export class CrudEmulator {
   /** When true, requests are read and never answered (a hung upstream). */
   hang = false;
   /** Status codes to answer, in order, for the next matching requests (`"PATCH /users/:id"`). */
-  readonly failures: { route: RegExp; status: number }[] = [];
+  readonly failures: { route: RegExp; status: number; body?: unknown }[] = [];
   private server?: Server;
   private readonly sockets = new Set<Socket>();
   port = 0;
@@ -114,8 +114,9 @@ export class CrudEmulator {
     await closeServer(this.server);
   }
 
-  failNext(method: string, pathPattern: RegExp, status: number): void {
-    this.failures.push({ route: new RegExp(`^${method} ${pathPattern.source}`), status });
+  /** The next matching request gets `status` (with `body`, or an error envelope) instead of its answer. */
+  failNext(method: string, pathPattern: RegExp, status: number, body?: unknown): void {
+    this.failures.push({ route: new RegExp(`^${method} ${pathPattern.source}`), status, body });
   }
 
   docs(path: string): Doc[] {
@@ -135,8 +136,8 @@ export class CrudEmulator {
     if (this.hang) return;
     const failure = this.failures.findIndex((f) => f.route.test(`${req.method} ${url.pathname}`));
     if (failure >= 0) {
-      const { status } = this.failures.splice(failure, 1)[0]!;
-      return send(res, status, { statusCode: status, error: 'Injected', message: 'injected failure' });
+      const { status, body: injected } = this.failures.splice(failure, 1)[0]!;
+      return send(res, status, injected ?? { statusCode: status, error: 'Injected', message: 'injected failure' });
     }
     try {
       const [status, answer] = this.route(req.method ?? 'GET', url, body, req.headers);

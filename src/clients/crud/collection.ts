@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { State } from '../../crud/states.js';
 import { ConflictError, type DomainError, InvalidInputError, NotFoundError, TransitionError, UpstreamError } from '../../errors.js';
 import { callUpstream, type UpstreamCall, type UpstreamOptions, type UpstreamReply, unexpectedStatus } from '../http.js';
+import { JsonText } from '../ports.js';
 
 const Doc = z.looseObject({ _id: z.string() });
 /**
@@ -33,6 +34,22 @@ export class CrudCollection {
   async list(query: string | Record<string, string | undefined>, headers: Record<string, string>): Promise<CrudDoc[]> {
     const call: UpstreamCall = { method: 'GET', path: `${this.path}/`, query, headers };
     return this.parse(call, await this.expect(call, [200]), Docs);
+  }
+
+  /**
+   * `GET /` or `GET /count` answered as the CRUD's own JSON text (its errors still mapped), checked
+   * only for its kind: an array for the list, a number for the count.
+   */
+  async passThrough(route: '/' | '/count', query: string, headers: Record<string, string>): Promise<JsonText> {
+    const call: UpstreamCall = { method: 'GET', path: `${this.path}${route}`, query, headers, rawReply: true };
+    const reply = await this.expect(call, [200]);
+    const text = typeof reply.body === 'string' ? reply.body : '';
+    if (!(route === '/' ? /^\s*\[/ : /^\s*\d+\s*$/).test(text)) {
+      throw new UpstreamError(this.upstream.name, `GET ${this.path}${route}`, reply.status, {
+        message: `${this.upstream.name} GET ${this.path}${route} answered an unexpected body`,
+      });
+    }
+    return new JsonText(text);
   }
 
   async count(query: string | Record<string, string | undefined>, headers: Record<string, string>): Promise<number> {

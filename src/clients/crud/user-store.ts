@@ -18,6 +18,10 @@ export function createCrudUserStore(users: CrudCollection): UserStore {
     async count(query, scope) {
       return users.count(toQueryString(query), scope.headers);
     },
+    passThrough: {
+      list: (query, scope) => users.passThrough('/', query, scope.headers),
+      count: (query, scope) => users.passThrough('/count', query, scope.headers),
+    },
     async find(filter: Filter, options: ByIdOptions & { limit?: number }) {
       const found: UserDoc[] = [];
       const wanted = options.limit ?? Number.POSITIVE_INFINITY;
