@@ -5,6 +5,8 @@ const require = createRequire(import.meta.url);
 
 /** The integration suite of user management, run once per profile store and per identity provider. */
 const STORE_SUITE = ['test/users-*.test.ts', 'test/sagas.test.ts', 'test/graphql.test.ts'];
+/** What of the authentication suite holds whatever the identity provider (access control, throttling). */
+const IDENTITY_SUITE = [...STORE_SUITE, 'test/access-control.test.ts', 'test/userinfo.test.ts'];
 
 export default defineConfig({
   // Pothos and yoga load graphql through require(); without this alias vitest would load the ESM
@@ -16,7 +18,8 @@ export default defineConfig({
     projects: [
       { extends: true, test: { name: 'embedded', include: ['test/**/*.test.ts', 'src/**/*.test.ts'] } },
       { extends: true, test: { name: 'crud', include: STORE_SUITE, env: { UMS_TEST_STORE: 'crud' } } },
-      { extends: true, test: { name: 'auth0', include: STORE_SUITE, env: { UMS_TEST_IDENTITY: 'auth0' } } },
+      { extends: true, test: { name: 'auth0', include: IDENTITY_SUITE, env: { UMS_TEST_IDENTITY: 'auth0' } } },
+      { extends: true, test: { name: 'auth0Client', include: IDENTITY_SUITE, env: { UMS_TEST_IDENTITY: 'auth0Client' } } },
     ],
   },
 });

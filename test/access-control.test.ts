@@ -17,6 +17,7 @@ beforeAll(async () => {
   await service.call('POST', '/users/?sendResetPwdEmail=false', {
     userGroup: 'customer',
     username: 'plain',
+    email: 'plain@example.com',
     name: 'P',
     password: PASSWORD,
   });
@@ -24,7 +25,12 @@ beforeAll(async () => {
     { userGroup: 'admin', label: 'Admins', crudSchema: { type: 'object' }, authUserCreationDisabled: false },
     { actorId: 't', headers: {} },
   );
-  await service.call('POST', '/users/?sendResetPwdEmail=false', { userGroup: 'admin', username: 'boss', password: PASSWORD });
+  await service.call('POST', '/users/?sendResetPwdEmail=false', {
+    userGroup: 'admin',
+    username: 'boss',
+    email: 'boss@example.com',
+    password: PASSWORD,
+  });
   userToken = (await service.call('POST', '/oauth/token', { username: 'plain', password: PASSWORD }, anonymous)).body.accessToken;
   adminToken = (await service.call('POST', '/oauth/token', { username: 'boss', password: PASSWORD }, anonymous)).body.accessToken;
 });
@@ -102,28 +108,34 @@ describe('cross-origin browsers', () => {
   });
 });
 
+/** The lockout rules tested here are the embedded provider's; Auth0 applies its own. */
+const connectedIdentity = process.env.UMS_TEST_IDENTITY !== undefined && process.env.UMS_TEST_IDENTITY !== 'embedded';
+
 describe('brute force', () => {
-  it('locks an account after LOGIN_MAX_ATTEMPTS failures (429 with Retry-After) until an administrator unlocks it', async () => {
-    await service.call('POST', '/users/?sendResetPwdEmail=false', {
-      userGroup: 'customer',
-      username: 'target',
-      name: 'T',
-      password: PASSWORD,
-    });
-    const attempt = (password: string) =>
-      service.call('POST', '/oauth/token', { username: 'target', password }, { ...anonymous, 'x-forwarded-for': '10.0.0.1' });
-    for (let index = 0; index < 3; index += 1) expect((await attempt('Wrong-pass-1')).status).toBe(401);
-    const locked = await attempt(PASSWORD);
-    expect(locked.status).toBe(429);
-    expect(Number(locked.headers.get('retry-after'))).toBeGreaterThan(50);
+  it.skipIf(connectedIdentity)(
+    'locks an account after LOGIN_MAX_ATTEMPTS failures (429 with Retry-After) until an administrator unlocks it',
+    async () => {
+      await service.call('POST', '/users/?sendResetPwdEmail=false', {
+        userGroup: 'customer',
+        username: 'target',
+        name: 'T',
+        password: PASSWORD,
+      });
+      const attempt = (password: string) =>
+        service.call('POST', '/oauth/token', { username: 'target', password }, { ...anonymous, 'x-forwarded-for': '10.0.0.1' });
+      for (let index = 0; index < 3; index += 1) expect((await attempt('Wrong-pass-1')).status).toBe(401);
+      const locked = await attempt(PASSWORD);
+      expect(locked.status).toBe(429);
+      expect(Number(locked.headers.get('retry-after'))).toBeGreaterThan(50);
 
-    const [profile] = await service.deps.users.find({ username: 'target' }, { states: ['PUBLIC'] });
-    const unlocked = await service.graphql(`mutation { unlockUser(id: "${profile!._id}") { __typename } }`, undefined, asAdmin());
-    expect(unlocked.data.unlockUser.__typename).toBe('MutationUnlockUserSuccess');
-    expect((await attempt(PASSWORD)).status).toBe(200);
-  });
+      const [profile] = await service.deps.users.find({ username: 'target' }, { states: ['PUBLIC'] });
+      const unlocked = await service.graphql(`mutation { unlockUser(id: "${profile!._id}") { __typename } }`, undefined, asAdmin());
+      expect(unlocked.data.unlockUser.__typename).toBe('MutationUnlockUserSuccess');
+      expect((await attempt(PASSWORD)).status).toBe(200);
+    },
+  );
 
-  it('resets the counter on success', async () => {
+  it.skipIf(connectedIdentity)('resets the counter on success', async () => {
     await service.call('POST', '/users/?sendResetPwdEmail=false', {
       userGroup: 'customer',
       username: 'forgetful',
@@ -154,7 +166,7 @@ describe('brute force', () => {
 
 describe('first start', () => {
   it('creates an administrator on an empty store, once', async () => {
-    const fresh = await startService();
+    const fresh = await startService({ identity: 'embedded' });
     try {
       const printed: string[] = [];
       expect(await bootstrapAdmin(fresh.deps, (line) => printed.push(line))).toBe(true);
@@ -183,7 +195,10 @@ describe('first start', () => {
   });
 
   it('uses BOOTSTRAP_ADMIN_PASSWORD without printing it', async () => {
-    const fresh = await startService({ env: { BOOTSTRAP_ADMIN_USERNAME: 'root', BOOTSTRAP_ADMIN_PASSWORD: 'Given-Passw0rd' } });
+    const fresh = await startService({
+      identity: 'embedded',
+      env: { BOOTSTRAP_ADMIN_USERNAME: 'root', BOOTSTRAP_ADMIN_PASSWORD: 'Given-Passw0rd' },
+    });
     try {
       const printed: string[] = [];
       await bootstrapAdmin(fresh.deps, (line) => printed.push(line));

@@ -72,7 +72,8 @@ describe('POST /users/', () => {
     expect(res.status).toBe(200);
     const stored = await service.call('GET', `/users/${res.body._id}`);
     expect(stored.body).not.toHaveProperty('password');
-    if (service.auth0) return; // Auth0 hashes it; nothing of it reaches the service's store.
+    // Auth0 hashes it; nothing of it reaches the service's store.
+    if (service.auth0 || service.auth0Client) return;
     const row = (service.deps as unknown as { db: import('better-sqlite3').Database }).db
       .prepare('SELECT password_hash FROM identity_users WHERE id = ?')
       .get(stored.body.authUserId) as { password_hash: string };

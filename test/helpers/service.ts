@@ -8,6 +8,7 @@ import type { GroupConfig } from '../../src/clients/ports.js';
 import type { Deps } from '../../src/context.js';
 import { createDeps } from '../../src/deps.js';
 import { Auth0Emulator, type Auth0EmulatorOptions } from '../emulators/auth0.js';
+import { Auth0ClientEmulator } from '../emulators/auth0-client.js';
 import { type CollectionSpec, CrudEmulator } from '../emulators/crud.js';
 
 export interface TestService {
@@ -16,6 +17,8 @@ export interface TestService {
   crud?: CrudEmulator;
   /** The Auth0 emulator behind the service, in the auth0 identity mode. */
   auth0?: Auth0Emulator;
+  /** The auth0-client emulator behind the service, in the auth0Client identity mode. */
+  auth0Client?: Auth0ClientEmulator;
   deps: Deps;
   close: () => Promise<void>;
   /** fetch relative to the service, JSON in and out, as an administrator (the test API key); a header set to '' is not sent. */
@@ -39,7 +42,7 @@ export const TEST_API_KEY = 'test-api-key-0123456789';
 export type StoreKind = 'embedded' | 'crud';
 
 /** Which identity provider the suite runs against. */
-export type IdentityKind = 'embedded' | 'auth0';
+export type IdentityKind = 'embedded' | 'auth0' | 'auth0Client';
 
 export const AUTH0_TEST_TENANT = {
   clientId: 'ums-client',
@@ -74,6 +77,10 @@ export async function startService(options: ServiceOptions = {}): Promise<TestSe
   const crudEnv = crud ? { CRUD_SERVICE: crud.url, USERS_CRUD_ENDPOINT: '/users', UMS_CONFIG_CRUD_ENDPOINT: '/ums-config' } : {};
   const identity = options.identity ?? (process.env.UMS_TEST_IDENTITY as IdentityKind | undefined) ?? 'embedded';
   const auth0 = identity === 'auth0' ? await new Auth0Emulator({ ...AUTH0_TEST_TENANT, ...options.auth0 }).start() : undefined;
+  const auth0Client = identity === 'auth0Client' ? await new Auth0ClientEmulator(AUTH0_TEST_TENANT.connection).start() : undefined;
+  const auth0ClientEnv = auth0Client
+    ? { AUTH_MODULE: 'auth0Client', AUTH_SERVICE: auth0Client.url, AUTH_CONNECTION: AUTH0_TEST_TENANT.connection }
+    : {};
   const auth0Env = auth0
     ? {
         AUTH_MODULE: 'auth0',
@@ -94,6 +101,7 @@ export async function startService(options: ServiceOptions = {}): Promise<TestSe
     COOKIE_SECURE: 'false',
     ...crudEnv,
     ...auth0Env,
+    ...auth0ClientEnv,
     ...options.env,
   });
   const base = createDeps(config, options.logger ?? pino({ level: 'silent' }));
@@ -117,6 +125,7 @@ export async function startService(options: ServiceOptions = {}): Promise<TestSe
     url,
     crud,
     auth0,
+    auth0Client,
     deps,
     call,
     graphql: async (query, variables, headers) => (await call('POST', '/graphql', { query, variables }, headers)).body,
@@ -127,6 +136,7 @@ export async function startService(options: ServiceOptions = {}): Promise<TestSe
           base.db.close();
           await crud?.stop();
           await auth0?.stop();
+          await auth0Client?.stop();
           resolve();
         });
       }),
