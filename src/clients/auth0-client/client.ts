@@ -183,7 +183,7 @@ export function createAuth0ClientAdapters(options: Auth0ClientOptions): {
     async importErrors(id) {
       const reply = await call({ method: 'GET', ...statusPath(id, '/errors') }, [200, 204, 404]);
       if (reply.status === 404) throw new NotFoundError(`import job ${id} not found`);
-      return parseImportErrors(reply);
+      return parseImportErrors(reply, 'auth0-client', `GET ${AUTH0_CLIENT_PATHS.importStatus}/:jobID/errors`);
     },
   };
 

@@ -50,9 +50,11 @@ export function parseImportJob(reply: UpstreamReply, upstream: string, label: st
 }
 
 /** 204 (no errors) or the refused rows; a whole-job failure answers a job instead, which has no rows. */
-export function parseImportErrors(reply: UpstreamReply): IdentityImportError[] {
+export function parseImportErrors(reply: UpstreamReply, upstream: string, label: string): IdentityImportError[] {
   if (reply.status === 204 || !Array.isArray(reply.body)) return [];
-  return ImportErrors.parse(reply.body);
+  const rows = ImportErrors.safeParse(reply.body);
+  if (!rows.success) throw new UpstreamError(upstream, label, reply.status, { message: `${upstream} ${label} answered unexpected rows` });
+  return rows.data;
 }
 
 /**
@@ -75,7 +77,7 @@ export function createAuth0Importer(api: Auth0Api, connection: string, connectio
 
   async function lookUpConnectionId(): Promise<string> {
     const reply = await call({ method: 'GET', path: '/api/v2/connections', query: { name: connection, fields: 'id,name' } }, [200]);
-    const found = Connections.parse(reply.body).find((candidate) => candidate.name === connection);
+    const found = (Connections.safeParse(reply.body).data ?? []).find((candidate) => candidate.name === connection);
     if (!found)
       throw new UpstreamError('Auth0', 'GET /api/v2/connections', 200, { message: `Auth0 has no connection named ${connection}` });
     return found.id;
@@ -110,7 +112,7 @@ export function createAuth0Importer(api: Auth0Api, connection: string, connectio
     async importErrors(id) {
       const reply = await call({ method: 'GET', ...jobPath(id, '/errors') }, [200, 204, 404]);
       if (reply.status === 404) throw new NotFoundError(`import job ${id} not found`);
-      return parseImportErrors(reply);
+      return parseImportErrors(reply, 'Auth0', 'GET /api/v2/jobs/:id/errors');
     },
   };
 }
