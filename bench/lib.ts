@@ -72,17 +72,35 @@ export function publish(name: string, summary: unknown, markdown: string): void 
   console.log(markdown);
 }
 
+export interface Latency {
+  p50Ms: number;
+  p99Ms: number;
+}
+
 /** Unloaded latency with sub-millisecond precision: `count` requests one after another. */
-export async function sequentialLatency(target: Target, count = 2000): Promise<{ p50Ms: number; p99Ms: number }> {
-  const times: number[] = [];
-  for (let index = 0; index < count + 200; index += 1) {
-    const started = performance.now();
-    const response = await fetch(target.url, { method: target.method ?? 'GET', headers: target.headers, body: target.body });
-    await response.arrayBuffer();
-    if (!response.ok) throw new Error(`${target.url}: ${response.status}`);
-    if (index >= 200) times.push(performance.now() - started);
+export async function sequentialLatency(target: Target, count = 2000): Promise<Latency> {
+  const [latency] = await alternatingLatency([target], count);
+  return latency!;
+}
+
+/**
+ * Unloaded latency of several targets, one request at a time, taking turns (so a drift of the
+ * machine during the run weighs on each alike); 200 rounds of warm-up, then `count` measured.
+ */
+export async function alternatingLatency(targets: Target[], count: number): Promise<Latency[]> {
+  const times = targets.map((): number[] => []);
+  for (let round = 0; round < count + 200; round += 1) {
+    for (const [index, target] of targets.entries()) {
+      const started = performance.now();
+      const response = await fetch(target.url, { method: target.method ?? 'GET', headers: target.headers, body: target.body });
+      await response.arrayBuffer();
+      if (!response.ok) throw new Error(`${target.url}: ${response.status}`);
+      if (round >= 200) times[index]!.push(performance.now() - started);
+    }
   }
-  times.sort((a, b) => a - b);
-  const at = (quantile: number) => Number(times[Math.floor(quantile * (times.length - 1))]!.toFixed(3));
-  return { p50Ms: at(0.5), p99Ms: at(0.99) };
+  return times.map((measured) => {
+    measured.sort((a, b) => a - b);
+    const at = (quantile: number) => Number(measured[Math.floor(quantile * (measured.length - 1))]!.toFixed(3));
+    return { p50Ms: at(0.5), p99Ms: at(0.99) };
+  });
 }
