@@ -116,6 +116,13 @@ describe('GraphQL users', () => {
     expect(third.data.users.nodes.map((n: { username: string }) => n.username)).toEqual(['page1', 'page0']);
     expect(third.data.users.pageInfo.hasNextPage).toBe(false);
 
+    // A variable inside the filter literal is the request's, not lost (graphql-jit would drop it).
+    const byVariable = await service.graphql('query ($n: String, $a: Int) { users(filter: {name: $n, age: $a}) { totalCount } }', {
+      n: 'page',
+      a: 2,
+    });
+    expect(byVariable).toEqual({ data: { users: { totalCount: 1 } } });
+
     const byOffset = await service.graphql('{ users(filter: {name: "page"}, offset: 10, first: 5) { nodes { username } } }');
     expect(byOffset.data.users.nodes).toHaveLength(2);
     const count = await service.graphql('query ($f: JSONObject) { usersCount(filter: $f) }', { f: { name: 'page', age: { $lt: 3 } } });
