@@ -6,7 +6,7 @@ const require = createRequire(import.meta.url);
 /** The integration suite of user management, run once per profile store and per identity provider. */
 const STORE_SUITE = ['test/users-*.test.ts', 'test/sagas.test.ts', 'test/graphql.test.ts'];
 /** What of the authentication suite holds whatever the identity provider (access control, throttling). */
-const IDENTITY_SUITE = [...STORE_SUITE, 'test/access-control.test.ts', 'test/userinfo.test.ts'];
+const IDENTITY_SUITE = [...STORE_SUITE, 'test/auth.test.ts', 'test/access-control.test.ts', 'test/userinfo.test.ts'];
 
 export default defineConfig({
   // Pothos and yoga load graphql through require(); without this alias vitest would load the ESM

@@ -68,6 +68,8 @@ export class Auth0ClientEmulator {
       const bearer = /^Bearer (.+)$/.exec(String(headers.authorization ?? ''))?.[1];
       if (!entry || entry.used || !bearer || this.accessTokens.get(bearer) !== entry.userId)
         return [401, { message: 'invalid refresh token' }];
+      // Auth0 refuses to refresh a blocked user's tokens.
+      if (this.users.get(entry.userId)?.blocked) return [401, { message: 'user is blocked' }];
       entry.used = true;
       return [200, this.issue(entry.userId)];
     }
