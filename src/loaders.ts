@@ -7,9 +7,9 @@ export interface Loaders {
   /** Identities loaded so far in this request, readable without a promise. */
   loadedIdentities: ReadonlyMap<string, IdentityUser | undefined>;
   /**
-   * Loads a page's identities in one call, skipping those already loaded. Cheaper than
-   * `identityById.loadMany` for a known list: no promise per id, and the page's `identity`
-   * fields then resolve synchronously from `loadedIdentities`.
+   * Loads a known list of identities (a page, the enrichment of `GET /users/`) in one call,
+   * skipping those already loaded: no promise per id, and the results are then read from
+   * `loadedIdentities` synchronously. `identityById` is for scattered single loads.
    */
   loadIdentities(ids: readonly string[]): Promise<void>;
 }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootstrapAdmin } from '../src/bootstrap.js';
 import { userRoutes } from '../src/rest/routes.js';
-import { seedGroups, startService, type TestService } from './helpers/service.js';
+import { CONNECTED_IDENTITY, seedGroups, startService, type TestService } from './helpers/service.js';
 
 const anonymous = { 'x-api-key': '' };
 const PASSWORD = 'Correct-horse-9';
@@ -108,11 +108,9 @@ describe('cross-origin browsers', () => {
   });
 });
 
-/** The lockout rules tested here are the embedded provider's; Auth0 applies its own. */
-const connectedIdentity = process.env.UMS_TEST_IDENTITY !== undefined && process.env.UMS_TEST_IDENTITY !== 'embedded';
-
+// The lockout rules are the embedded provider's (Auth0 applies its own): skipped with a connected one.
 describe('brute force', () => {
-  it.skipIf(connectedIdentity)(
+  it.skipIf(CONNECTED_IDENTITY)(
     'locks an account after LOGIN_MAX_ATTEMPTS failures (429 with Retry-After) until an administrator unlocks it',
     async () => {
       await service.call('POST', '/users/?sendResetPwdEmail=false', {
@@ -135,7 +133,7 @@ describe('brute force', () => {
     },
   );
 
-  it.skipIf(connectedIdentity)('resets the counter on success', async () => {
+  it.skipIf(CONNECTED_IDENTITY)('resets the counter on success', async () => {
     await service.call('POST', '/users/?sendResetPwdEmail=false', {
       userGroup: 'customer',
       username: 'forgetful',

@@ -1,6 +1,6 @@
 import { createLocalJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seedGroups, startService, type TestService } from './helpers/service.js';
+import { CONNECTED_IDENTITY, seedGroups, startService, type TestService } from './helpers/service.js';
 
 let service: TestService;
 const PASSWORD = 'Correct-horse-9';
@@ -28,11 +28,8 @@ async function newUser(extra: Record<string, unknown> = {}) {
 }
 
 const anonymous = { 'x-api-key': '' };
-/**
- * With Auth0 or the auth0-client the tokens, their keys, their lifetime and their sessions are the
- * tenant's: the tests of the embedded provider's own tokens skip (test/auth0.test.ts covers those).
- */
-const connectedIdentity = process.env.UMS_TEST_IDENTITY !== undefined && process.env.UMS_TEST_IDENTITY !== 'embedded';
+// With Auth0 or the auth0-client the tokens, their keys, their lifetime and their sessions are the
+// tenant's: the tests of the embedded provider's own tokens skip there (test/auth0.test.ts covers those).
 const bearer = (token: string) => ({ ...anonymous, authorization: `Bearer ${token}` });
 
 async function login(username: string, password = PASSWORD, headers: Record<string, string> = {}) {
@@ -40,7 +37,7 @@ async function login(username: string, password = PASSWORD, headers: Record<stri
 }
 
 describe('POST /oauth/token', () => {
-  it.skipIf(connectedIdentity)('answers tokens for a username or an e-mail, signed with a key of the JWKS', async () => {
+  it.skipIf(CONNECTED_IDENTITY)('answers tokens for a username or an e-mail, signed with a key of the JWKS', async () => {
     const user = await newUser();
     const res = await login(user.username);
     expect(res.status).toBe(200);
@@ -123,7 +120,7 @@ describe('POST /oauth/token', () => {
 });
 
 describe('POST /refreshtoken', () => {
-  it.skipIf(connectedIdentity)('rotates the pair, works with an expired access token, and detects reuse', async () => {
+  it.skipIf(CONNECTED_IDENTITY)('rotates the pair, works with an expired access token, and detects reuse', async () => {
     const user = await newUser();
     const first = (await login(user.username)).body;
     await new Promise((resolve) => setTimeout(resolve, 3100));
@@ -162,7 +159,7 @@ describe('POST /refreshtoken', () => {
 });
 
 describe('POST /logout', () => {
-  it.skipIf(connectedIdentity)('ends the session: its access and refresh tokens stop working', async () => {
+  it.skipIf(CONNECTED_IDENTITY)('ends the session: its access and refresh tokens stop working', async () => {
     const tokens = (await login((await newUser()).username)).body;
     expect((await service.call('POST', '/logout', undefined, bearer(tokens.accessToken))).status).toBe(204);
     expect((await service.call('GET', '/userinfo', undefined, bearer(tokens.accessToken))).status).toBe(401);
@@ -174,7 +171,7 @@ describe('POST /logout', () => {
 });
 
 describe('signing keys', () => {
-  it.skipIf(connectedIdentity)('keeps tokens signed with a rotated key valid and publishes both keys', async () => {
+  it.skipIf(CONNECTED_IDENTITY)('keeps tokens signed with a rotated key valid and publishes both keys', async () => {
     const tokens = (await login((await newUser()).username)).body;
     await (service.deps as unknown as { keys: { rotate(): Promise<unknown> } }).keys.rotate();
     expect((await service.call('GET', '/userinfo', undefined, bearer(tokens.accessToken))).status).toBe(200);

@@ -32,11 +32,10 @@ export async function enrichUsers(
 ): Promise<Record<string, unknown>[]> {
   const ids = users.map((user) => user[enrichment.user_id]).filter((id): id is string => typeof id === 'string');
   if (ids.length === 0) return users;
-  const identities = await ctx.loaders.identityById.loadMany(ids);
-  const byId = new Map<string, IdentityUser>();
-  for (const identity of identities) if (identity && !(identity instanceof Error)) byId.set(identity.id, identity);
+  // As before: when the identity provider fails, the page is answered without the added properties.
+  await ctx.loaders.loadIdentities(ids).catch(() => undefined);
   return users.map((user) => {
-    const identity = byId.get(String(user[enrichment.user_id]));
+    const identity = ctx.loaders.loadedIdentities.get(String(user[enrichment.user_id]));
     if (!identity) return user;
     const view = auth0View(identity);
     const added = Object.fromEntries(

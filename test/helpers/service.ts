@@ -44,6 +44,9 @@ export type StoreKind = 'embedded' | 'crud';
 /** Which identity provider the suite runs against. */
 export type IdentityKind = 'embedded' | 'auth0' | 'auth0Client';
 
+/** True when the vitest project runs the suite against Auth0 or the auth0-client. */
+export const CONNECTED_IDENTITY = (process.env.UMS_TEST_IDENTITY ?? 'embedded') !== 'embedded';
+
 export const AUTH0_TEST_TENANT = {
   clientId: 'ums-client',
   clientSecret: 'ums-secret-0123456789',

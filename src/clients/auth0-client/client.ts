@@ -14,7 +14,7 @@ import { cookieClaims } from '../cookie-sessions.js';
 import { ConflictError, InvalidInputError, NotFoundError, UnauthorizedError, UpstreamError } from '../../errors.js';
 import { callUpstream, type UpstreamCall, type UpstreamOptions, type UpstreamReply } from '../http.js';
 import { toIdentity } from '../auth0/identity.js';
-import { importFile, MAX_IMPORT_USERS, parseImportErrors, parseImportJob } from '../auth0/importer.js';
+import { importPayload, MAX_IMPORT_USERS, parseImportErrors, parseImportJob } from '../auth0/importer.js';
 
 /**
  * Mia-Platform's auth0-client, as the original service uses it (AUTH_MODULE=auth0Client). Where its
@@ -171,7 +171,7 @@ export function createAuth0ClientAdapters(options: Auth0ClientOptions): {
   const importer: IdentityImporter = {
     maxUsersPerJob: MAX_IMPORT_USERS,
     async startImport(users, { upsert }) {
-      const body = { users: JSON.parse(importFile(users)) as unknown, connection, upsert, send_completion_email: false };
+      const body = { users: importPayload(users).rows, connection, upsert, send_completion_email: false };
       const reply = await call({ method: 'POST', path: AUTH0_CLIENT_PATHS.imports, body }, [200, 201, 202]);
       return parseImportJob(reply, 'auth0-client', `POST ${AUTH0_CLIENT_PATHS.imports}`);
     },

@@ -33,14 +33,15 @@ export function toAuth0Import(user: ImportedIdentity): Record<string, unknown> {
   };
 }
 
-/** The users file of one job, refused before any call when Auth0 would refuse it. */
-export function importFile(users: readonly ImportedIdentity[]): string {
+/** The rows of one job and their file, refused before any call when Auth0 would refuse them. */
+export function importPayload(users: readonly ImportedIdentity[]): { rows: Record<string, unknown>[]; file: string } {
   if (users.length === 0 || users.length > MAX_IMPORT_USERS) {
     throw new InvalidInputError(`an import job takes 1 to ${MAX_IMPORT_USERS} users, not ${users.length}`);
   }
-  const file = JSON.stringify(users.map(toAuth0Import));
+  const rows = users.map(toAuth0Import);
+  const file = JSON.stringify(rows);
   if (Buffer.byteLength(file) > MAX_IMPORT_BYTES) throw new InvalidInputError('the users of one import job exceed 500 KB');
-  return file;
+  return { rows, file };
 }
 
 export function parseImportJob(reply: UpstreamReply, upstream: string, label: string): IdentityImportJob {
@@ -91,7 +92,7 @@ export function createAuth0Importer(api: Auth0Api, connection: string, connectio
   return {
     maxUsersPerJob: MAX_IMPORT_USERS,
     async startImport(users, { upsert }) {
-      const file = importFile(users);
+      const { file } = importPayload(users);
       connectionIdRequest ??= lookUpConnectionId().catch((error: unknown) => {
         connectionIdRequest = undefined;
         throw error;
