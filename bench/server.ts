@@ -8,7 +8,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { buildApp } from '../src/app.js';
+import { buildServer } from '../src/app.js';
 import type { IdentityProvider, UserStore } from '../src/clients/ports.js';
 import { loadConfig } from '../src/config.js';
 import { createDeps } from '../src/deps.js';
@@ -70,7 +70,7 @@ for (const userGroup of process.env.BENCH_CRUD_URL ? [] : ['customer', 'partner'
   );
 }
 if (!process.env.BENCH_CRUD_URL && !process.env.BENCH_AUTH0_URL) await seedUsers(deps.db, users);
-const server = buildApp({ ...deps, identity, users: store }).listen(0, '127.0.0.1', () => {
+const server = buildServer({ ...deps, identity, users: store }).listen(0, '127.0.0.1', () => {
   process.send!({ port: (server.address() as AddressInfo).port });
 });
 process.on('message', (message: { type: string }) => {

@@ -1,7 +1,15 @@
+import { createServer, type Server } from 'node:http';
 import express, { type Express, type Request, type Response } from 'express';
 import type { Deps } from './context.js';
 import { createGraphQLServer } from './graphql.js';
+import { withFastPath } from './rest/fast-path.js';
 import { createRestRouter, errorHandler, notFoundHandler } from './rest/router.js';
+
+/** The HTTP server (not listening yet): the fast-path reads first, then the Express app. */
+export function buildServer(deps: Deps): Server {
+  const app = buildApp(deps);
+  return createServer(withFastPath(deps, app, app.get('trust proxy fn') as (address: string, hop: number) => boolean));
+}
 
 /** The whole HTTP surface, with no side effects (no listen), so tests can build it with any adapters. */
 export function buildApp(deps: Deps): Express {

@@ -1,5 +1,5 @@
 import { pino } from 'pino';
-import { buildApp } from './app.js';
+import { buildServer } from './app.js';
 import { startBackground } from './background.js';
 import { bootstrapAdmin } from './bootstrap.js';
 import { loadConfig } from './config.js';
@@ -22,7 +22,7 @@ async function main(): Promise<void> {
   }
   await bootstrapAdmin(deps, (line) => process.stdout.write(`${line}\n`));
   const stopBackground = startBackground(deps);
-  const server = buildApp(deps).listen(config.HTTP_PORT, () => {
+  const server = buildServer(deps).listen(config.HTTP_PORT, () => {
     logger.info({ port: config.HTTP_PORT, store: config.EMBEDDED_DB_PATH }, 'user manager service listening');
   });
   const shutdown = (signal: string) => {

@@ -1,5 +1,6 @@
+import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seedGroups, startService, type TestService } from './helpers/service.js';
+import { seedGroups, startService, TEST_API_KEY, type TestService } from './helpers/service.js';
 
 let service: TestService;
 const ids: string[] = [];
@@ -98,6 +99,44 @@ describe('GET /users/count', () => {
     expect((await service.call('GET', '/users/count?_st=PUBLIC,DRAFT')).body).toBe(30);
     expect((await service.call('GET', `/users/count?_q=${q({ name: { $regex: '^N1' } })}`)).body).toBe(11);
     expect((await service.call('GET', '/users/count?_l=3')).status).toBe(400);
+  });
+});
+
+// GET /users/ and /users/count are answered before Express (rest/fast-path.ts); other spellings
+// of the paths and HEAD go through Express: both must answer alike.
+describe('list and count on the fast path and through Express', () => {
+  it('answer the same at /users, /users/, /Users/, /users/count/ and /USERS/COUNT', async () => {
+    const page = (await service.call('GET', '/users/?_l=3')).body;
+    expect(page).toHaveLength(3);
+    for (const path of ['/users?_l=3', '/Users/?_l=3']) expect((await service.call('GET', path)).body).toEqual(page);
+    for (const path of ['/users/count', '/users/count/', '/USERS/COUNT']) expect((await service.call('GET', path)).body).toBe(29);
+    const head = await fetch(`${service.url}/users/count`, { method: 'HEAD', headers: { 'x-api-key': TEST_API_KEY } });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-type')).toBe('application/json; charset=utf-8');
+  });
+
+  it('refuse a caller without credentials with the same body on both paths', async () => {
+    const fast = await service.call('GET', '/users/count', undefined, { 'x-api-key': '' });
+    const express = await service.call('GET', '/Users/count', undefined, { 'x-api-key': '' });
+    expect(fast.status).toBe(401);
+    expect(fast.body).toEqual(express.body);
+    expect(fast.body).toMatchObject({ statusCode: 401, error: 'Unauthorized' });
+    const bad = await service.call('GET', '/users/?_l=500');
+    expect([bad.status, bad.body.statusCode, bad.body.error]).toEqual([400, 400, 'Bad Request']);
+  });
+
+  it('take a query sent without percent-encoding, as curl sends it', async () => {
+    const raw = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const path = '/users/count?_q={"userGroup":"guest"}';
+      request(`${service.url}${path}`, { headers: { 'x-api-key': TEST_API_KEY } }, (res) => {
+        let body = '';
+        res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        res.on('end', () => resolve({ status: res.statusCode!, body }));
+      })
+        .on('error', reject)
+        .end();
+    });
+    expect(raw).toEqual({ status: 200, body: '10' });
   });
 });
 

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Agent, type Dispatcher, type FormData, request } from 'undici';
+import { Agent, type Dispatcher, type FormData } from 'undici';
 import { UpstreamError } from '../errors.js';
 
 /** One upstream service (CRUD, Auth0, Timer, Rönd): where it is and how to reach it. */
@@ -88,18 +88,22 @@ export function unexpectedStatus(upstream: UpstreamOptions, call: UpstreamCall, 
 }
 
 async function send(upstream: UpstreamOptions, call: UpstreamCall): Promise<UpstreamReply> {
-  const url = new URL(upstream.baseUrl.replace(/\/$/, '') + call.path);
-  if (typeof call.query === 'string') url.search = call.query;
+  const { origin, pathname } = baseOf(upstream.baseUrl);
+  let search = '';
+  // A raw query goes on byte for byte: Node's HTTP parser already refused what a request line may not carry.
+  if (typeof call.query === 'string') search = call.query;
   else if (call.query) {
     // Built once: each searchParams.set would serialize the whole query again (a 4 KB Auth0 search).
     const params = new URLSearchParams();
     for (const [key, value] of Object.entries(call.query)) if (value !== undefined) params.set(key, value);
-    url.search = params.toString();
+    search = params.toString();
   }
   const hasBody = call.body !== undefined;
-  const response = await request(url, {
+  // The dispatcher's own request (no URL to parse per call; the base is split once).
+  const response = await upstream.dispatcher.request({
+    origin,
+    path: pathname + call.path + (search ? `?${search}` : ''),
     method: call.method,
-    dispatcher: upstream.dispatcher,
     headers: { accept: 'application/json', ...(hasBody ? { 'content-type': 'application/json' } : {}), ...call.headers },
     body: call.rawBody ?? (hasBody ? JSON.stringify(call.body) : undefined),
   });
@@ -114,6 +118,19 @@ async function send(upstream: UpstreamOptions, call: UpstreamCall): Promise<Upst
     }
   }
   return { status: response.statusCode, body: text ? body : undefined, headers: response.headers };
+}
+
+const bases = new Map<string, { origin: string; pathname: string }>();
+
+/** `http://crud:3000/prefix/` → its origin and `/prefix`, split once per base URL. */
+function baseOf(baseUrl: string): { origin: string; pathname: string } {
+  let base = bases.get(baseUrl);
+  if (!base) {
+    const url = new URL(baseUrl);
+    base = { origin: url.origin, pathname: url.pathname.replace(/\/$/, '') };
+    bases.set(baseUrl, base);
+  }
+  return base;
 }
 
 function backoff(attempt: number): Promise<void> {

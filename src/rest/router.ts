@@ -2,12 +2,12 @@ import { STATUS_CODES } from 'node:http';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { cookieJar } from '../cookies.js';
 import { requireAdmin, requireAuthenticated } from '../resolvers/access.js';
-import { createContext, type Deps } from '../context.js';
+import { createContext, type Deps, type RequestInfo } from '../context.js';
 import { DomainError, TooManyRequestsError } from '../errors.js';
 import type { CrudQuery } from '../crud/query.js';
 import { JsonText } from '../clients/ports.js';
 import { HtmlPage } from './reset-page.js';
-import { routes } from './routes.js';
+import { type RestRequest, type Route, routes } from './routes.js';
 
 /** Mounts the route table; every handler builds the same context GraphQL does. */
 export function createRestRouter(deps: Deps): Router {
@@ -15,17 +15,22 @@ export function createRestRouter(deps: Deps): Router {
   for (const route of routes) {
     router[route.method](route.path, async (req: Request, res: Response, next: NextFunction) => {
       try {
-        const ctx = createContext({ headers: req.headers, ip: req.ip, cookies: cookieJar(res, deps) }, deps);
-        if (route.access === 'admin') await requireAdmin(ctx);
-        if (route.access === 'authenticated') await requireAuthenticated(ctx);
-        const result = await route.handle(ctx, {
-          params: req.params as Record<string, string>,
-          query: req.query as CrudQuery,
-          body: req.body,
-          form: req.is('application/x-www-form-urlencoded') === 'application/x-www-form-urlencoded',
-          rawQuery: req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?') + 1) : '',
-        });
-        send(res, route.status, result);
+        const result = await runRoute(
+          route,
+          deps,
+          { headers: req.headers, ip: req.ip, cookies: cookieJar(res, deps) },
+          {
+            params: req.params as Record<string, string>,
+            query: req.query as CrudQuery,
+            body: req.body,
+            form: req.is('application/x-www-form-urlencoded') === 'application/x-www-form-urlencoded',
+            rawQuery: req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?') + 1) : '',
+          },
+        );
+        const answer = answerOf(route.status, result);
+        res.status(answer.status);
+        if (answer.body === undefined) res.end();
+        else res.type(answer.type).send(answer.body);
       } catch (error) {
         next(error);
       }
@@ -34,22 +39,49 @@ export function createRestRouter(deps: Deps): Router {
   return router;
 }
 
-function send(res: Response, status: number, result: unknown): void {
-  if (result instanceof HtmlPage) res.status(result.status).type('html').send(result.html);
-  else if (result instanceof JsonText) res.status(status).type('json').send(result.text);
-  else if (status === 204 || result === undefined) res.status(status).end();
-  else res.status(status).json(result);
+/** Access check, then the route's operation: the same for Express and for the fast path (rest/fast-path.ts). */
+export async function runRoute(route: Route, deps: Deps, info: RequestInfo, request: RestRequest): Promise<unknown> {
+  const ctx = createContext(info, deps);
+  if (route.access === 'admin') await requireAdmin(ctx);
+  if (route.access === 'authenticated') await requireAuthenticated(ctx);
+  return route.handle(ctx, request);
+}
+
+/** An answer as bytes to write: a status, and a body with its content type unless there is none. */
+export interface Answer {
+  status: number;
+  type: string;
+  body?: string;
+  headers?: Record<string, string>;
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+export function answerOf(status: number, result: unknown): Answer {
+  if (result instanceof HtmlPage) return { status: result.status, type: 'text/html; charset=utf-8', body: result.html };
+  if (result instanceof JsonText) return { status, type: JSON_TYPE, body: result.text };
+  if (status === 204 || result === undefined) return { status, type: JSON_TYPE };
+  return { status, type: JSON_TYPE, body: JSON.stringify(result) };
 }
 
 /** `{statusCode, error, message}` for every failure; unknown errors are masked and logged. */
+export function errorAnswer(error: unknown, deps: Deps, request: { method: string; path: string }): Answer {
+  const status = statusOf(error);
+  if (status >= 500) deps.logger.error({ err: error, method: request.method, path: request.path }, 'request failed');
+  const message =
+    error instanceof DomainError || (status < 500 && error instanceof Error) ? error.message : 'An internal server error occurred';
+  return {
+    status,
+    type: JSON_TYPE,
+    body: JSON.stringify({ statusCode: status, error: STATUS_CODES[status] ?? 'Error', message }),
+    ...(error instanceof TooManyRequestsError ? { headers: { 'Retry-After': String(error.retryAfterSeconds) } } : {}),
+  };
+}
+
 export function errorHandler(deps: Deps) {
   return (error: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const status = statusOf(error);
-    if (error instanceof TooManyRequestsError) res.set('Retry-After', String(error.retryAfterSeconds));
-    if (status >= 500) deps.logger.error({ err: error, method: req.method, path: req.path }, 'request failed');
-    const message =
-      error instanceof DomainError || (status < 500 && error instanceof Error) ? error.message : 'An internal server error occurred';
-    res.status(status).json({ statusCode: status, error: STATUS_CODES[status] ?? 'Error', message });
+    const answer = errorAnswer(error, deps, req);
+    res.status(answer.status).set(answer.headers).type(answer.type).send(answer.body);
   };
 }
 

@@ -1,7 +1,7 @@
 import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import type { Server } from 'node:http';
 import { type Logger, pino } from 'pino';
-import { buildApp } from '../../src/app.js';
+import { buildServer } from '../../src/app.js';
 import { startBackground } from '../../src/background.js';
 import { loadConfig } from '../../src/config.js';
 import type { GroupConfig } from '../../src/clients/ports.js';
@@ -111,7 +111,7 @@ export async function startService(options: ServiceOptions = {}): Promise<TestSe
   const deps: Deps = { ...base, ...options.wrap?.(base) };
   const stopBackground = options.background ? startBackground(deps) : () => undefined;
   const server: Server = await new Promise((resolve) => {
-    const listening = buildApp(deps).listen(port, '127.0.0.1', () => resolve(listening));
+    const listening = buildServer(deps).listen(port, '127.0.0.1', () => resolve(listening));
   });
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const call: TestService['call'] = async (method, path, body, headers = {}) => {
