@@ -23,6 +23,10 @@ process.on('message', (message: { type: string }) => {
   if (message.type === 'searchTimes') {
     process.send!(auth0.requests.filter((r) => r.method === 'GET' && r.path === '/api/v2/users').map((r) => r.handlingMs!));
   }
+  if (message.type === 'cpu') {
+    const { user, system } = process.cpuUsage();
+    process.send!({ cpuMicros: user + system });
+  }
   if (message.type === 'reset') auth0.requests.length = 0;
   if (message.type === 'stop') void auth0.stop().then(() => process.exit(0));
 });

@@ -70,4 +70,19 @@ describe('AUTH_MODULE=auth0Client', () => {
     expect((await service.call('POST', '/users/change-password', { authUserId: info.body.sub })).status).toBe(204);
     expect(client.passwordChanges).toContain(info.body.sub);
   });
+
+  it('reads 120 identities in three calls of at most 50 ids, in the order asked', async () => {
+    const created = [];
+    for (let index = 0; index < 120; index += 1) {
+      created.push(
+        await service.deps.identity.createUser({ email: `batch${index}@example.com`, username: `batch${index}`, password: 'Batch-pass-1' }),
+      );
+    }
+    const ids = created.map((user) => user.id).reverse();
+    const before = client.requests.length;
+    const read = await service.deps.identity.getUsers([...ids, 'auth0|missing']);
+    expect(read.map((user) => user?.email)).toEqual([...created.map((user) => user.email).reverse(), undefined]);
+    const calls = client.requests.slice(before);
+    expect(calls.map((call) => call.path)).toEqual(['/users', '/users', '/users']);
+  });
 });

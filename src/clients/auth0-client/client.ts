@@ -13,7 +13,7 @@ import type { Sessions } from '../../embedded/sessions.js';
 import { cookieClaims } from '../cookie-sessions.js';
 import { ConflictError, InvalidInputError, NotFoundError, UnauthorizedError, UpstreamError } from '../../errors.js';
 import { callUpstream, type UpstreamCall, type UpstreamOptions, type UpstreamReply } from '../http.js';
-import { toIdentity } from '../auth0/identity.js';
+import { chunksOf, toIdentity } from '../auth0/identity.js';
 import { importPayload, MAX_IMPORT_USERS, parseImportErrors, parseImportJob } from '../auth0/importer.js';
 
 /**
@@ -36,6 +36,7 @@ export const AUTH0_CLIENT_PATHS = {
 
 const Tokens = z.looseObject({ accessToken: z.string(), refreshToken: z.string(), expireAt: z.number() });
 const User = z.looseObject({ user_id: z.string() });
+const Users = z.array(User);
 const Claims = z.looseObject({});
 const IDS_PER_CALL = 50;
 const USERINFO_CACHE_MS = 30_000;
@@ -72,14 +73,24 @@ export function createAuth0ClientAdapters(options: Auth0ClientOptions): {
       const body = { connection, email: user.email, username: user.username, password: user.password, blocked: user.blocked ?? false };
       return asUser((await call({ method: 'POST', path: '/users', body }, [200, 201])).body);
     },
+    /** Chunks of 50 ids, read at once. */
     async getUsers(ids) {
-      const found = new Map<string, IdentityUser>();
       const unique = [...new Set(ids)];
-      for (let start = 0; start < unique.length; start += IDS_PER_CALL) {
-        const chunk = unique.slice(start, start + IDS_PER_CALL);
-        const reply = await call({ method: 'GET', path: AUTH0_CLIENT_PATHS.users, query: { user_id: chunk.join(','), _l: '100' } }, [200]);
-        for (const user of z.array(User).parse(reply.body)) found.set(user.user_id, asUser(user));
-      }
+      const pages = await Promise.all(
+        chunksOf(unique, IDS_PER_CALL).map(async (chunk) => {
+          const reply = await call(
+            { method: 'GET', path: AUTH0_CLIENT_PATHS.users, query: { user_id: chunk.join(','), _l: '100' } },
+            [200],
+          );
+          const users = Users.safeParse(reply.body);
+          if (!users.success) {
+            const label = `GET ${AUTH0_CLIENT_PATHS.users}`;
+            throw new UpstreamError('auth0-client', label, 200, { message: `auth0-client ${label} answered an unexpected body` });
+          }
+          return users.data;
+        }),
+      );
+      const found = new Map(pages.flat().map((user) => [user.user_id, asUser(user)]));
       return ids.map((id) => found.get(id));
     },
     async updateUser(id: string, changes: IdentityChanges) {

@@ -16,6 +16,8 @@ const Auth0User = z.looseObject({
   logins_count: z.number().optional(),
 });
 type Auth0User = z.infer<typeof Auth0User>;
+/** Built once: a zod schema built per call costs more than parsing a page with it. */
+const Auth0Users = z.array(Auth0User);
 /** Only what an identity needs: search pages of 50 full profiles are several times larger. */
 const USER_FIELDS = { fields: Object.keys(Auth0User.shape).join(','), include_fields: 'true' };
 const ErrorBody = z.looseObject({ message: z.string().optional() });
@@ -41,7 +43,7 @@ export function createAuth0IdentityProvider(api: Auth0Api, connection: string): 
       { method: 'GET', path: '/api/v2/users', query: { q, search_engine: 'v3', per_page: '100', ...USER_FIELDS } },
       [200],
     );
-    const users = z.array(Auth0User).safeParse(reply.body);
+    const users = Auth0Users.safeParse(reply.body);
     if (!users.success)
       throw new UpstreamError('Auth0', 'GET /api/v2/users', 200, { message: 'Auth0 GET /api/v2/users answered an unexpected body' });
     return users.data;
@@ -79,10 +81,7 @@ export function createAuth0IdentityProvider(api: Auth0Api, connection: string): 
     /** The searches of all chunks at once; ids the eventually consistent search misses are read one by one. */
     async getUsers(ids: readonly string[]) {
       const unique = [...new Set(ids)];
-      const chunks = Array.from({ length: Math.ceil(unique.length / IDS_PER_SEARCH) }, (_, index) =>
-        unique.slice(index * IDS_PER_SEARCH, (index + 1) * IDS_PER_SEARCH),
-      );
-      const pages = await Promise.all(chunks.map(search));
+      const pages = await Promise.all(chunksOf(unique, IDS_PER_SEARCH).map(search));
       const found = new Map(pages.flat().map((user) => [user.user_id, toIdentity(user)]));
       const missing = unique.filter((id) => !found.has(id));
       const fallbacks = await Promise.all(missing.map(getOne));
@@ -112,6 +111,11 @@ export function createAuth0IdentityProvider(api: Auth0Api, connection: string): 
       return reply.status !== 404;
     },
   };
+}
+
+/** `items` cut into consecutive runs of at most `size`. */
+export function chunksOf<T>(items: readonly T[], size: number): T[][] {
+  return Array.from({ length: Math.ceil(items.length / size) }, (_, index) => items.slice(index * size, (index + 1) * size));
 }
 
 function parseUser(body: unknown): Auth0User {
