@@ -125,15 +125,14 @@ function parseUser(body: unknown): Auth0User {
 }
 
 export function toIdentity(user: Auth0User): IdentityUser {
-  const now = () => new Date().toISOString();
   return {
     id: user.user_id,
     username: user.username,
     email: user.email,
     blocked: user.blocked === true,
     emailVerified: user.email_verified === true,
-    createdAt: user.created_at ?? now(),
-    updatedAt: user.updated_at ?? now(),
+    createdAt: user.created_at ?? new Date().toISOString(),
+    updatedAt: user.updated_at ?? new Date().toISOString(),
     lastLogin: user.last_login,
     loginsCount: user.logins_count ?? 0,
   };
