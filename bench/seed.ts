@@ -1,5 +1,5 @@
 import type { Db } from '../src/embedded/db.js';
-import { newObjectId } from '../src/embedded/object-id.js';
+import { newObjectId } from '../src/crud/ids.js';
 import { hashPassword } from '../src/embedded/password-hash.js';
 
 /**

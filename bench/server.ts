@@ -79,6 +79,8 @@ process.on('message', (message: { type: string }) => {
     const { user, system } = process.cpuUsage();
     process.send!({ cpuMicros: user + system });
   }
+  // Peak resident memory so far (kernel's high-water mark), to show an import's memory stays flat.
+  if (message.type === 'memory') process.send!({ maxRssKiB: process.resourceUsage().maxRSS });
   if (message.type === 'reset') Object.assign(counts, { identityCalls: 0, profileReads: 0 });
   if (message.type === 'stop') server.close(() => process.exit(0));
 });

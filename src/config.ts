@@ -46,6 +46,14 @@ const EnvSchema = z
       .transform((value) => value.toLowerCase()),
     ADDITIONAL_HEADERS_TO_PROXY: list,
     BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
+    /** Rows written per store call when importing a CSV (the original's name and default). */
+    USER_IMPORT_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(250),
+    /** The largest CSV `PATCH /users/import` accepts; the file is streamed, so this bounds disk, not memory. */
+    USER_IMPORT_MAX_FILE_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .default(64 * 1_048_576),
     UMS_BASE_URL: z.string().url().optional(),
     TRUST_PROXY: bool(false),
 

@@ -30,6 +30,13 @@ export class InvalidInputError extends DomainError {
   }
 }
 
+/** A body or file over its configured limit. */
+export class PayloadTooLargeError extends DomainError {
+  constructor(message: string) {
+    super('PAYLOAD_TOO_LARGE', 413, message);
+  }
+}
+
 export class NotFoundError extends DomainError {
   constructor(message: string) {
     super('NOT_FOUND', 404, message);

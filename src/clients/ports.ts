@@ -71,12 +71,23 @@ export interface UserStore {
   get(id: string, options: ByIdOptions): Promise<UserDoc | undefined>;
   /** Inserts a new document (`_id` and `__STATE__` may be given, to restore a deleted one). */
   insert(doc: Record<string, unknown>, scope: CallScope): Promise<UserDoc>;
+  /**
+   * Inserts documents in order, as the CRUD's `POST /bulk` does: it stops at the first refused one
+   * (a duplicate), and answers the ids inserted before it and why it was refused.
+   */
+  insertMany(docs: Record<string, unknown>[], scope: CallScope): Promise<InsertManyResult>;
   /** Applies update operators; undefined when no document with that id is in those states. */
   patch(id: string, update: UpdateExpr, options: ByIdOptions, scope: CallScope): Promise<UserDoc | undefined>;
   /** True when a document was deleted. */
   delete(id: string, options: ByIdOptions): Promise<boolean>;
   /** `POST /:id/state`: NotFoundError, or TransitionError when the CRUD would refuse it. */
   setState(id: string, stateTo: State, scope: CallScope): Promise<void>;
+}
+
+export interface InsertManyResult {
+  ids: string[];
+  /** The first document refused: its index in the batch and the error. */
+  failure?: { index: number; error: Error };
 }
 
 /** A document of the `ums-config` collection: one per user group. */

@@ -1,6 +1,6 @@
 import type { CallScope, ConfigStore, GroupConfig } from '../clients/ports.js';
 import type { Db } from './db.js';
-import { newObjectId } from './object-id.js';
+import { newObjectId } from '../crud/ids.js';
 
 /** The `ums-config` collection on SQLite: one document per user group. */
 export function createSqliteConfigStore(db: Db): ConfigStore {

@@ -1,7 +1,7 @@
 import type { IdentityChanges, IdentityProvider, IdentityUser, NewIdentityUser } from '../clients/ports.js';
 import { ConflictError, InvalidInputError, NotFoundError } from '../errors.js';
 import type { Db } from './db.js';
-import { newObjectId } from './object-id.js';
+import { newObjectId } from '../crud/ids.js';
 import { hashPassword } from './password-hash.js';
 import type { Sessions } from './sessions.js';
 

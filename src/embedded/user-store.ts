@@ -7,7 +7,7 @@ import { assertTransition, type State } from '../crud/states.js';
 import { ConflictError, InvalidInputError, NotFoundError } from '../errors.js';
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
-import { newObjectId } from './object-id.js';
+import { newObjectId } from '../crud/ids.js';
 import { sortExpression, splitFilter } from './sql-filter.js';
 
 interface Row {
@@ -81,6 +81,21 @@ export function createSqliteUserStore(db: Db): UserStore {
     return toDoc({ id: _id, state: __STATE__, doc: JSON.stringify(fields) });
   }
 
+  function insertDoc(doc: Record<string, unknown>, scope: CallScope): UserDoc {
+    const now = new Date().toISOString();
+    const { _id, __STATE__, ...fields } = doc;
+    const created = {
+      ...fields,
+      _id: typeof _id === 'string' ? _id : newObjectId(),
+      __STATE__: (__STATE__ as State | undefined) ?? 'PUBLIC',
+      creatorId: scope.actorId,
+      updaterId: scope.actorId,
+      createdAt: typeof fields.createdAt === 'string' ? fields.createdAt : now,
+      updatedAt: now,
+    } as UserDoc;
+    return write(undefined, created, true);
+  }
+
   return {
     async list(query: CrudQuery | string, scope: CallScope) {
       const parsed = parseListQuery(toQueryObject(query), scope.headers.acl_rows);
@@ -98,18 +113,21 @@ export function createSqliteUserStore(db: Db): UserStore {
       return row && toDoc(row);
     },
     async insert(doc: Record<string, unknown>, scope: CallScope) {
-      const now = new Date().toISOString();
-      const { _id, __STATE__, ...fields } = doc;
-      const created = {
-        ...fields,
-        _id: typeof _id === 'string' ? _id : newObjectId(),
-        __STATE__: (__STATE__ as State | undefined) ?? 'PUBLIC',
-        creatorId: scope.actorId,
-        updaterId: scope.actorId,
-        createdAt: typeof fields.createdAt === 'string' ? fields.createdAt : now,
-        updatedAt: now,
-      } as UserDoc;
-      return write(undefined, created, true);
+      return insertDoc(doc, scope);
+    },
+    async insertMany(docs: Record<string, unknown>[], scope: CallScope) {
+      // One transaction for the batch: what was inserted before a refused document stays, as in the CRUD.
+      return db.transaction(() => {
+        const ids: string[] = [];
+        for (const [index, doc] of docs.entries()) {
+          try {
+            ids.push(insertDoc(doc, scope)._id);
+          } catch (error) {
+            return { ids, failure: { index, error: error as Error } };
+          }
+        }
+        return { ids };
+      })();
     },
     async patch(id: string, expr: UpdateExpr, options: ByIdOptions, scope: CallScope) {
       return db

@@ -126,7 +126,7 @@ async function attachIdentity(ctx: Context, user: UserDoc, password: string | un
 }
 
 /** Schedules the expiry of a new user and stores the schedule's id on it. */
-async function attachExpiration(ctx: Context, user: UserDoc): Promise<void> {
+export async function attachExpiration(ctx: Context, user: UserDoc): Promise<void> {
   const expirationId = await scheduleExpiration(ctx, user);
   if (!expirationId) return;
   try {

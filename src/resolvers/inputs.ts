@@ -39,6 +39,9 @@ export const CreateUserWithIdBody = z
   .superRefine(rejectFields([...SERVICE_FIELDS, 'password']));
 export type CreateUserWithIdBody = z.infer<typeof CreateUserWithIdBody>;
 
+/** A row of `PATCH /users/import` that inserts a user: a profile only (identities come with the bulk activation). */
+export const ImportedUserRow = z.looseObject(standardFields).superRefine(rejectFields([...SERVICE_FIELDS, 'authUserId', 'password']));
+
 /** `POST /users/register`. */
 export const RegisterBody = z.object({ _id: z.string().min(1), password: z.string().min(1).optional() });
 export type RegisterBody = z.infer<typeof RegisterBody>;

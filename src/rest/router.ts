@@ -25,6 +25,7 @@ export function createRestRouter(deps: Deps): Router {
             body: req.body,
             form: req.is('application/x-www-form-urlencoded') === 'application/x-www-form-urlencoded',
             rawQuery: req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?') + 1) : '',
+            stream: req,
           },
         );
         const answer = answerOf(route.status, result);

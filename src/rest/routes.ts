@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { z } from 'zod';
 import type { Context } from '../context.js';
 import type { CrudQuery } from '../crud/query.js';
@@ -12,6 +13,8 @@ import {
   StatesQuery,
 } from '../resolvers/inputs.js';
 import { updateUser } from '../resolvers/update-user.js';
+import { importUsers } from '../resolvers/import-users.js';
+import { withUpload } from './multipart.js';
 import { changeUsersState, softDeleteUser } from '../resolvers/user-state.js';
 import { createUser, createUserWithId, registerUser } from '../resolvers/create-user.js';
 import { countUsersAnswer, deleteUser, getUser, listUsersAnswer } from '../resolvers/users.js';
@@ -28,6 +31,8 @@ export interface RestRequest {
   form: boolean;
   /** The query string as it came, for the paths that pass it on unchanged. */
   rawQuery: string;
+  /** The request itself, for the paths that stream their body (multipart uploads). */
+  stream?: IncomingMessage;
 }
 
 /** One documented path: how to call its operation and which status a success answers. */
@@ -106,6 +111,16 @@ export const userRoutes: Route[] = [
       const { _st } = query(StatesQuery, request);
       return getUser(ctx, request.params.id!, _st ? parseStates(_st) : undefined);
     },
+  },
+  {
+    method: 'patch',
+    path: '/users/import',
+    status: 200,
+    access: 'admin',
+    handle: (ctx, request) =>
+      withUpload(request.stream, { fileField: 'file', maxFileBytes: ctx.deps.config.USER_IMPORT_MAX_FILE_BYTES }, (upload) =>
+        importUsers(ctx, upload),
+      ),
   },
   {
     method: 'patch',

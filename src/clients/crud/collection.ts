@@ -68,6 +68,11 @@ export class CrudCollection {
     return this.parse(call, await this.expect(call, [200, 201]), Created)._id;
   }
 
+  /** `POST /bulk`: ordered; a duplicate is a ConflictError, and the documents before it stay inserted. */
+  async createMany(docs: Record<string, unknown>[], headers: Record<string, string>): Promise<void> {
+    await this.expect({ method: 'POST', path: `${this.path}/bulk`, body: docs, headers }, [200, 201]);
+  }
+
   /** `PATCH /:id`; with `filter` (as `_q`) the update applies only while the document matches it. */
   async patch(
     id: string,

@@ -1,7 +1,9 @@
 import type { ByIdOptions, CallScope, UpdateExpr, UserDoc, UserStore } from '../ports.js';
 import type { Filter } from '../../crud/filter.js';
 import { MAX_LIMIT, type CrudQuery } from '../../crud/query.js';
-import type { State } from '../../crud/states.js';
+import { ALL_STATES, type State } from '../../crud/states.js';
+import { newObjectId } from '../../crud/ids.js';
+import { ConflictError } from '../../errors.js';
 import type { CrudCollection, CrudDoc } from './collection.js';
 
 /** Fields the CRUD Service writes itself; sending them would be refused or ignored. */
@@ -11,7 +13,7 @@ const SERVER_FIELDS = ['createdAt', 'updatedAt', 'creatorId', 'updaterId'];
 export function createCrudUserStore(users: CrudCollection): UserStore {
   const headersOf = (scope?: CallScope) => scope?.headers ?? {};
 
-  return {
+  const store: UserStore = {
     async list(query, scope) {
       return users.list(toQueryString(query), scope.headers);
     },
@@ -42,12 +44,25 @@ export function createCrudUserStore(users: CrudCollection): UserStore {
       return doc && asUser(doc);
     },
     async insert(doc, scope) {
-      const body = Object.fromEntries(Object.entries(doc).filter(([field]) => !SERVER_FIELDS.includes(field)));
-      // Always PUBLIC unless said otherwise: the collection's own default may be DRAFT.
-      body.__STATE__ ??= 'PUBLIC';
+      const body = toInsertBody(doc);
       const _id = await users.create(body, scope.headers);
       const now = new Date().toISOString();
       return { createdAt: now, updatedAt: now, creatorId: scope.actorId, updaterId: scope.actorId, ...body, _id } as UserDoc;
+    },
+    async insertMany(docs, scope) {
+      // Our own ids, so that after a refused document the ones inserted before it can be told apart.
+      const bodies = docs.map((doc) => ({ ...toInsertBody(doc), _id: typeof doc._id === 'string' ? doc._id : newObjectId() }));
+      const ids = bodies.map((body) => body._id);
+      try {
+        await users.createMany(bodies, scope.headers);
+        return { ids };
+      } catch (error) {
+        if (!(error instanceof ConflictError)) throw error;
+        // The CRUD inserts in order and stops at the duplicate: the documents before it are in.
+        const present = new Set((await store.find({ _id: { $in: ids } }, { states: ALL_STATES, scope })).map((user) => user._id));
+        const index = ids.findIndex((id) => !present.has(id));
+        return { ids: ids.slice(0, index), failure: { index, error } };
+      }
     },
     async patch(id: string, update: UpdateExpr, options, scope) {
       const doc = await users.patch(id, update, options.states, scope.headers);
@@ -60,6 +75,14 @@ export function createCrudUserStore(users: CrudCollection): UserStore {
       await users.setState(id, stateTo, scope.headers);
     },
   };
+  return store;
+}
+
+/** Always PUBLIC unless said otherwise: the collection's own default may be DRAFT. */
+function toInsertBody(doc: Record<string, unknown>): Record<string, unknown> {
+  const body = Object.fromEntries(Object.entries(doc).filter(([field]) => !SERVER_FIELDS.includes(field)));
+  body.__STATE__ ??= 'PUBLIC';
+  return body;
 }
 
 function asUser(doc: CrudDoc): UserDoc {

@@ -1,0 +1,199 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  countIdentities,
+  countProfiles,
+  CUSTOMER_GROUP,
+  GUEST_GROUP,
+  seedGroups,
+  startService,
+  TEST_API_KEY,
+  type TestService,
+} from './helpers/service.js';
+
+let service: TestService;
+
+beforeAll(async () => {
+  // Batches of 2: every case also crosses batch boundaries.
+  service = await startService({ env: { USER_IMPORT_BATCH_SIZE: '2', USER_IMPORT_MAX_FILE_BYTES: '4096' } });
+  await seedGroups(service, [CUSTOMER_GROUP, GUEST_GROUP]);
+});
+afterAll(() => service.close());
+
+let counter = 0;
+/** A prefix unique to each test, so rows of different tests never collide on username or email. */
+const unique = () => `i${(counter += 1)}x`;
+
+async function importCsv(csv: string | Buffer<ArrayBuffer>, fields: Record<string, string> = {}, headers: Record<string, string> = {}) {
+  const form = new FormData();
+  for (const [name, value] of Object.entries(fields)) form.append(name, value);
+  form.append('file', new Blob([csv], { type: 'text/csv' }), 'users.csv');
+  const response = await fetch(`${service.url}/users/import`, {
+    method: 'PATCH',
+    body: form,
+    headers: { 'x-api-key': TEST_API_KEY, ...headers },
+  });
+  return { status: response.status, body: await response.json() };
+}
+
+const getUser = async (id: string) => (await service.call('GET', `/users/${id}`)).body;
+
+describe('PATCH /users/import', () => {
+  it('inserts the rows without _id as profile-only users, typed by the group schema', async () => {
+    const p = unique();
+    const identities = countIdentities(service);
+    const csv = [
+      'userGroup;username;email;name;age;tags;blocked',
+      `customer;${p}a;${p}a@example.com;Ann;31;[red, blue];false`,
+      `customer;${p}b;${p}b@example.com;Bob;;[];true`,
+      `guest;;;Guest ${p};;;`,
+    ].join('\n');
+    const res = await importCsv(csv, { delimiter: ';' });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ updated: [], inserted: [expect.any(String), expect.any(String), expect.any(String)], invalid: [] });
+    const [ann, bob, guest] = await Promise.all(res.body.inserted.map(getUser));
+    expect(ann).toMatchObject({ userGroup: 'customer', username: `${p}a`, name: 'Ann', age: 31, tags: ['red', 'blue'], blocked: false });
+    expect(ann.__STATE__).toBe('PUBLIC');
+    expect(ann).not.toHaveProperty('authUserId');
+    expect(bob).toMatchObject({ tags: [], blocked: true });
+    expect(bob).not.toHaveProperty('age');
+    expect(guest).toMatchObject({ userGroup: 'guest', name: `Guest ${p}` });
+    expect(guest).not.toHaveProperty('username');
+    // Identities come with the bulk activation, not with the import.
+    expect(countIdentities(service)).toBe(identities);
+  });
+
+  it('updates the rows with _id as PATCH /users/:id does, the identity included', async () => {
+    const p = unique();
+    const created = await service.call('POST', '/users/', {
+      userGroup: 'customer',
+      username: `${p}u`,
+      email: `${p}u@example.com`,
+      name: 'Old',
+    });
+    expect(created.status).toBe(200);
+    const before = await getUser(created.body._id);
+    const res = await importCsv(`_id,userGroup,name,email\n${before._id},customer,New,${p}new@example.com\n`);
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ updated: [before._id], inserted: [], invalid: [] });
+    const after = await getUser(before._id);
+    expect(after).toMatchObject({ name: 'New', email: `${p}new@example.com`, username: `${p}u`, authUserId: before.authUserId });
+    const [identity] = await service.deps.identity.getUsers([before.authUserId]);
+    expect(identity?.email).toBe(`${p}new@example.com`);
+  });
+
+  it('skips invalid rows with their row number and reason, and writes the others', async () => {
+    const p = unique();
+    const taken = await service.call('POST', '/users/', {
+      userGroup: 'customer',
+      username: `${p}taken`,
+      email: `${p}t@example.com`,
+      name: 'T',
+    });
+    expect(taken.status).toBe(200);
+    const csv = [
+      '_id,userGroup,username,email,name,age',
+      `,customer,${p}1,${p}1@example.com,One,1`,
+      `,,${p}2,${p}2@example.com,Two,2`,
+      `,nosuchgroup,${p}3,${p}3@example.com,Three,3`,
+      `,customer,${p}4,${p}4@example.com,,4`,
+      `,customer,${p}5,${p}5@example.com,Five,-1`,
+      `,customer,${p}taken,${p}6@example.com,Six,6`,
+      `,customer,${p}7,${p}7@example.com,Seven`,
+      `,customer,${p}8,not-an-email,Eight,8`,
+      `0123456789abcdef01234567,customer,${p}9,${p}9@example.com,Nine,9`,
+      `,customer,${p}10,${p}10@example.com,Ten,10,extra`,
+      `,customer,${p}1,${p}11@example.com,Eleven,11`,
+    ].join('\r\n');
+    const res = await importCsv(csv);
+    expect(res.status).toBe(200);
+    expect(res.body.inserted).toHaveLength(2);
+    expect(res.body.updated).toEqual([]);
+    expect(res.body.invalid.map((entry: { row: number }) => entry.row)).toEqual([2, 3, 4, 5, 6, 8, 9, 10, 11]);
+    const reasons = Object.fromEntries(res.body.invalid.map((entry: { row: number; error: string }) => [entry.row, entry.error]));
+    expect(reasons[2]).toBe('Skipping record: userGroup missing on csv record');
+    expect(reasons[3]).toBe('Skipping record: userGroup "nosuchgroup" does not exist');
+    expect(reasons[4]).toMatch(/^Skipping record: invalid json schema, .*name/);
+    expect(reasons[5]).toMatch(/^Skipping record: invalid json schema, .*age/);
+    expect(reasons[6]).toMatch(/^Skipping record: /);
+    expect(reasons[8]).toMatch(/^Skipping record: invalid json schema, .*email/);
+    expect(reasons[9]).toMatch(/^Skipping record: .*not found/);
+    expect(reasons[10]).toMatch(/^Skipping record: .*column/i);
+    expect(reasons[11]).toMatch(/^Skipping record: /);
+    const written = await Promise.all(res.body.inserted.map(getUser));
+    expect(written.map((user) => user.name)).toEqual(['One', 'Seven']);
+    expect((await service.call('GET', `/users/?username=${p}1`)).body).toHaveLength(1);
+  });
+
+  it('skips a duplicate in the middle of a batch and keeps the rows around it', async () => {
+    const p = unique();
+    const taken = await service.call('POST', '/users/', {
+      userGroup: 'customer',
+      username: `${p}t`,
+      email: `${p}t@example.com`,
+      name: 'T',
+    });
+    expect(taken.status).toBe(200);
+    const csv = `userGroup,username,name\ncustomer,${p}1,A\ncustomer,${p}t,B\ncustomer,${p}2,C\n`;
+    const res = await importCsv(csv);
+    expect(res.body.invalid).toEqual([{ row: 2, error: expect.stringMatching(/^Skipping record: /) }]);
+    expect((await Promise.all(res.body.inserted.map(getUser))).map((user) => user.username)).toEqual([`${p}1`, `${p}2`]);
+    expect((await service.call('GET', `/users/count?username=${p}t`)).body).toBe(1);
+  });
+
+  it('schedules the expiration of imported users with an expirationDate', async () => {
+    const p = unique();
+    const future = new Date(Date.now() + 86_400_000).toISOString();
+    const csv = `userGroup,username,name,expirationDate\ncustomer,${p}f,F,${future}\ncustomer,${p}p,P,2001-01-01T00:00:00.000Z\n`;
+    const res = await importCsv(csv);
+    expect(res.body.invalid).toEqual([{ row: 2, error: expect.stringMatching(/expirationDate.*future/) }]);
+    const user = await getUser(res.body.inserted[0]);
+    expect(user).toMatchObject({ expirationDate: future, expirationId: expect.any(String) });
+  });
+
+  it('reads the delimiter, escape and encoding fields', async () => {
+    const p = unique();
+    const latin1 = Buffer.from(`userGroup|username|name\ncustomer|${p}l|"Zoë ""Z"""\n`, 'latin1');
+    const res = await importCsv(latin1, { delimiter: '|', encoding: 'latin1' });
+    expect(res.status).toBe(200);
+    expect((await getUser(res.body.inserted[0])).name).toBe('Zoë "Z"');
+    const escaped = await importCsv(`userGroup,username,name\ncustomer,${p}e,"say \\"hi\\""\n`, { escape: '\\' });
+    expect((await getUser(escaped.body.inserted[0])).name).toBe('say "hi"');
+    const quoted = await importCsv(`userGroup;username;name\ncustomer;${p}q;Q\n`, { delimiter: '";"' });
+    expect(quoted.body.inserted).toHaveLength(1);
+  });
+
+  it('refuses a file that is not CSV, and writes nothing', async () => {
+    const p = unique();
+    const before = await countProfiles(service);
+    const res = await importCsv(`userGroup,username,name\ncustomer,${p}a,A\ncustomer,${p}b,"unclosed\n`);
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ statusCode: 400, error: 'Bad Request', message: expect.stringMatching(/CSV/) });
+    expect(await countProfiles(service)).toBe(before);
+  });
+
+  it('answers 400 for bad options, a missing file or a body that is not multipart', async () => {
+    expect((await importCsv('userGroup\n', { encoding: 'klingon' })).status).toBe(400);
+    expect((await importCsv('userGroup\n', { escape: 'ab' })).status).toBe(400);
+    const noFile = new FormData();
+    noFile.append('delimiter', ';');
+    const missing = await fetch(`${service.url}/users/import`, { method: 'PATCH', body: noFile, headers: { 'x-api-key': TEST_API_KEY } });
+    expect(missing.status).toBe(400);
+    expect((await missing.json()).message).toMatch(/file/);
+    const json = await service.call('PATCH', '/users/import', { file: 'userGroup' });
+    expect(json.status).toBe(400);
+  });
+
+  it('answers 413 for a file over USER_IMPORT_MAX_FILE_BYTES, and writes nothing', async () => {
+    const before = await countProfiles(service);
+    const rows = Array.from({ length: 200 }, (_, index) => `customer,big${index},Name ${index}`);
+    const res = await importCsv(`userGroup,username,name\n${rows.join('\n')}\n`);
+    expect(res.status).toBe(413);
+    expect(res.body).toMatchObject({ statusCode: 413, message: expect.stringMatching(/4096 bytes/) });
+    expect(await countProfiles(service)).toBe(before);
+  });
+
+  it('is for administrators only', async () => {
+    const res = await importCsv('userGroup,name\ncustomer,X\n', {}, { 'x-api-key': '' });
+    expect(res.status).toBe(401);
+  });
+});
