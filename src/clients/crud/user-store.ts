@@ -61,6 +61,7 @@ export function createCrudUserStore(users: CrudCollection): UserStore {
         // The CRUD inserts in order and stops at the duplicate: the documents before it are in.
         const present = new Set((await store.find({ _id: { $in: ids } }, { states: ALL_STATES, scope })).map((user) => user._id));
         const index = ids.findIndex((id) => !present.has(id));
+        if (index < 0) return { ids };
         return { ids: ids.slice(0, index), failure: { index, error } };
       }
     },
