@@ -35,6 +35,13 @@ async function importCsv(csv: string | Buffer<ArrayBuffer>, fields: Record<strin
   return { status: response.status, body: await response.json() };
 }
 
+/** A user created through POST /users/, so it has an identity; answers the stored profile. */
+async function createCustomer(username: string, name: string) {
+  const created = await service.call('POST', '/users/', { userGroup: 'customer', username, email: `${username}@example.com`, name });
+  expect(created.status).toBe(200);
+  return getUser(created.body._id);
+}
+
 const getUser = async (id: string) => (await service.call('GET', `/users/${id}`)).body;
 
 describe('PATCH /users/import', () => {
@@ -64,14 +71,7 @@ describe('PATCH /users/import', () => {
 
   it('updates the rows with _id as PATCH /users/:id does, the identity included', async () => {
     const p = unique();
-    const created = await service.call('POST', '/users/', {
-      userGroup: 'customer',
-      username: `${p}u`,
-      email: `${p}u@example.com`,
-      name: 'Old',
-    });
-    expect(created.status).toBe(200);
-    const before = await getUser(created.body._id);
+    const before = await createCustomer(`${p}u`, 'Old');
     const res = await importCsv(`_id,userGroup,name,email\n${before._id},customer,New,${p}new@example.com\n`);
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ updated: [before._id], inserted: [], invalid: [] });
@@ -83,13 +83,7 @@ describe('PATCH /users/import', () => {
 
   it('skips invalid rows with their row number and reason, and writes the others', async () => {
     const p = unique();
-    const taken = await service.call('POST', '/users/', {
-      userGroup: 'customer',
-      username: `${p}taken`,
-      email: `${p}t@example.com`,
-      name: 'T',
-    });
-    expect(taken.status).toBe(200);
+    await createCustomer(`${p}taken`, 'T');
     const csv = [
       '_id,userGroup,username,email,name,age',
       `,customer,${p}1,${p}1@example.com,One,1`,
@@ -126,13 +120,7 @@ describe('PATCH /users/import', () => {
 
   it('skips a duplicate in the middle of a batch and keeps the rows around it', async () => {
     const p = unique();
-    const taken = await service.call('POST', '/users/', {
-      userGroup: 'customer',
-      username: `${p}t`,
-      email: `${p}t@example.com`,
-      name: 'T',
-    });
-    expect(taken.status).toBe(200);
+    await createCustomer(`${p}t`, 'T');
     const csv = `userGroup,username,name\ncustomer,${p}1,A\ncustomer,${p}t,B\ncustomer,${p}2,C\n`;
     const res = await importCsv(csv);
     expect(res.body.invalid).toEqual([{ row: 2, error: expect.stringMatching(/^Skipping record: /) }]);

@@ -76,7 +76,9 @@ export async function importUsers(ctx: Context, upload: CsvUpload): Promise<Impo
     let batch: CsvRow[] = [];
     for await (const row of upload.open().pipe(parse(csv)) as AsyncIterable<CsvRow>) {
       batch.push(row);
-      if (batch.length >= ctx.deps.config.USER_IMPORT_BATCH_SIZE) batch = await run.write(batch);
+      if (batch.length < ctx.deps.config.USER_IMPORT_BATCH_SIZE) continue;
+      await run.write(batch);
+      batch = [];
     }
     await run.write(batch);
     run.summary.invalid.sort((a, b) => a.row - b.row);
@@ -99,8 +101,8 @@ class ImportRun {
 
   constructor(private readonly ctx: Context) {}
 
-  /** Writes one batch; answers an empty batch to fill next. */
-  async write(rows: CsvRow[]): Promise<CsvRow[]> {
+  /** Writes one batch: its inserts in one store call, then its updates. */
+  async write(rows: CsvRow[]): Promise<void> {
     const inserts: { row: number; doc: Record<string, unknown> }[] = [];
     const updates: { row: number; id: string; doc: Record<string, unknown> }[] = [];
     for (const { record, info } of rows) {
@@ -130,7 +132,6 @@ class ImportRun {
     const limit = pLimit(UPDATE_CONCURRENCY);
     const updated = await Promise.all(updates.map((update) => limit(() => this.update(update.row, update.id, update.doc))));
     this.summary.updated.push(...updates.filter((_, index) => updated[index]).map((update) => update.id));
-    return [];
   }
 
   private valid(row: number, group: GroupConfig, doc: Record<string, unknown>): boolean {

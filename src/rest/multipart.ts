@@ -9,7 +9,7 @@ import busboy from 'busboy';
 import { InvalidInputError, PayloadTooLargeError } from '../errors.js';
 
 /** A multipart request once received: its one file spooled to disk, and its text fields. */
-export interface SpooledUpload {
+interface SpooledUpload {
   /** Path of the spooled file; removed by `discard`. */
   path: string;
   /** The file's own name, as the client gave it. */
@@ -23,7 +23,7 @@ export interface SpooledUpload {
  * streamed to a temporary file, so memory stays flat however large it is; it is spooled rather
  * than parsed on the fly because its options (a CSV delimiter…) may come after it in the body.
  */
-export async function receiveUpload(
+async function receiveUpload(
   stream: Readable,
   headers: IncomingHttpHeaders,
   options: { fileField: string; maxFileBytes: number },
