@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { type Interval, parseInterval } from './domain/interval.js';
 
 const bool = (fallback: boolean) =>
   z
@@ -54,6 +55,18 @@ const EnvSchema = z
       .int()
       .min(1024)
       .default(64 * 1_048_576),
+    /** The body limit of the bulk job paths, whose lists of ids are longer than any other body. */
+    BULK_BODY_LIMIT_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .default(16 * 1_048_576),
+    /** The most users one bulk activation or bulk change-password job takes. */
+    BULK_JOB_MAX_USERS: z.coerce.number().int().min(1).default(100_000),
+    /** How often a replica looks for bulk jobs to work on (new jobs also start at once). */
+    JOBS_POLL_MS: z.coerce.number().int().min(10).default(2000),
+    /** How long a replica's claim on a job holds without a heartbeat. */
+    JOBS_LEASE_MS: z.coerce.number().int().min(100).default(60_000),
     UMS_BASE_URL: z.string().url().optional(),
     TRUST_PROXY: bool(false),
 
@@ -101,6 +114,17 @@ const EnvSchema = z
     AUTH0_MAX_CONCURRENCY: z.coerce.number().int().min(1).default(8),
     AUTH0_MAX_RETRIES: z.coerce.number().int().min(0).default(5),
     AUTH0_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+    /** The longest wait between two polls of an identity import job (ms, `10 seconds`, or cron). */
+    AUTH0_JOB_POLLING_INTERVAL: z
+      .string()
+      .default('10 seconds')
+      .transform((value, ctx): Interval => {
+        const interval = parseInterval(value);
+        if (!interval) ctx.addIssue({ code: 'custom', message: 'is not a duration (5000, "2 minutes") or a cron expression' });
+        return interval ?? (() => 0);
+      }),
+    /** Change-password requests per second of a bulk job; 2 with Auth0 (its free tier), 100 embedded. */
+    AUTH0_BULK_CHANGE_PASSWORD_RATE_LIMIT_PER_SECOND: z.coerce.number().positive().optional(),
 
     CONFIGURATION_PATH: z.string().min(1).optional(),
 
@@ -140,7 +164,7 @@ export function crudBaseUrl(config: Pick<Config, 'CRUD_SERVICE'>): string {
   return config.CRUD_SERVICE.includes('://') ? config.CRUD_SERVICE : `http://${config.CRUD_SERVICE}`;
 }
 
-export type Config = z.infer<typeof EnvSchema> & { UMS_BASE_URL: string };
+export type Config = z.infer<typeof EnvSchema> & { UMS_BASE_URL: string; AUTH0_BULK_CHANGE_PASSWORD_RATE_LIMIT_PER_SECOND: number };
 
 /** Reads and validates the environment once; a bad value names the variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -153,5 +177,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new Error(`Invalid configuration:\n  ${problems.join('\n  ')}`);
   }
   const config = result.data;
-  return { ...config, UMS_BASE_URL: config.UMS_BASE_URL ?? `http://localhost:${config.HTTP_PORT}` };
+  return {
+    ...config,
+    UMS_BASE_URL: config.UMS_BASE_URL ?? `http://localhost:${config.HTTP_PORT}`,
+    AUTH0_BULK_CHANGE_PASSWORD_RATE_LIMIT_PER_SECOND:
+      config.AUTH0_BULK_CHANGE_PASSWORD_RATE_LIMIT_PER_SECOND ?? (config.AUTH_MODULE === 'embedded' ? 100 : 2),
+  };
 }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { ReadinessCheck } from './clients/http.js';
 import type {
@@ -29,8 +30,8 @@ export interface Deps {
   users: UserStore;
   groups: ConfigStore;
   identity: IdentityProvider;
-  /** Bulk import jobs of the identity provider (Auth0, auth0-client); absent on the embedded one. */
-  identityImports?: IdentityImporter;
+  /** Bulk import jobs of the identity provider (Auth0's users-imports, or the embedded equivalent). */
+  identityImports: IdentityImporter;
   auth: Authenticator;
   mailer: Mailer;
   /** Present when mail is kept in the embedded outbox (no SMTP_URL). */
@@ -49,6 +50,8 @@ export interface Deps {
   timerSecret: string;
   /** Persisted long-running jobs (bulk operations). */
   jobs: JobStore;
+  /** `created` (with the job type) when this process creates a job, so its workers start at once. */
+  jobEvents: EventEmitter;
   /** What `/-/ready` reports: each backend the service depends on. */
   readiness: () => Promise<ReadinessCheck[]>;
 }

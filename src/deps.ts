@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { CrudCollection } from './clients/crud/collection.js';
 import { createCrudConfigStore } from './clients/crud/config-store.js';
@@ -36,6 +37,7 @@ import { createEmbeddedAuthenticator } from './embedded/authenticator.js';
 import { createSqliteConfigStore } from './embedded/config-store.js';
 import { type Db, openDatabase } from './embedded/db.js';
 import { createEmbeddedIdentityProvider } from './embedded/identity.js';
+import { createEmbeddedImporter } from './embedded/importer.js';
 import { Outbox } from './embedded/outbox.js';
 import { Sessions } from './embedded/sessions.js';
 import { SigningKeys } from './embedded/signing-keys.js';
@@ -102,6 +104,7 @@ export function createDeps(config: Config, logger: Logger): Deps & { db: Db; key
     ...roleAdapters(config, db, crud),
     enrichment: config.CONFIGURATION_PATH ? loadEnrichment(config.CONFIGURATION_PATH) : undefined,
     jobs: config.JOBS_CRUD_ENDPOINT ? createCrudJobStore(new CrudCollection(crud, config.JOBS_CRUD_ENDPOINT)) : createSqliteJobStore(db),
+    jobEvents: new EventEmitter(),
     identity,
     identityImports: importer,
     auth,
@@ -115,8 +118,8 @@ export function createDeps(config: Config, logger: Logger): Deps & { db: Db; key
 interface IdentityAdapters {
   identity: IdentityProvider;
   auth: Authenticator;
-  /** Import jobs, where the provider has them (Auth0 and the auth0-client). */
-  importer?: IdentityImporter;
+  /** Bulk import jobs (bulk activation). */
+  importer: IdentityImporter;
 }
 
 /** The identity provider of AUTH_MODULE: embedded, Auth0 directly, or Mia-Platform's auth0-client. */
@@ -165,7 +168,8 @@ function auth0Adapters(config: Config, sessions: Sessions): IdentityAdapters {
     audience: config.AUTH0_AUDIENCE,
     lockSeconds: config.LOGIN_LOCK_SECONDS,
   });
-  return { identity, auth, importer: createAuth0Importer(api, config.AUTH_CONNECTION!, config.AUTH0_CONNECTION_ID) };
+  const importer = createAuth0Importer({ api, identity, connection: config.AUTH_CONNECTION!, connectionId: config.AUTH0_CONNECTION_ID });
+  return { identity, auth, importer };
 }
 
 /** The embedded identity provider: argon2id users, EdDSA tokens, sessions, reset e-mails. */
@@ -184,7 +188,11 @@ function embeddedIdentity(input: EmbeddedIdentityInput): IdentityAdapters {
     maxAttempts: config.LOGIN_MAX_ATTEMPTS,
     lockSeconds: config.LOGIN_LOCK_SECONDS,
   });
-  return { identity: createEmbeddedIdentityProvider(db, sessions, { cacheSize: config.EMBEDDED_IDENTITY_CACHE_SIZE }), auth };
+  return {
+    identity: createEmbeddedIdentityProvider(db, sessions, { cacheSize: config.EMBEDDED_IDENTITY_CACHE_SIZE }),
+    auth,
+    importer: createEmbeddedImporter(db),
+  };
 }
 
 /** A secret generated once and kept in the embedded store, so every process and restart shares it. */

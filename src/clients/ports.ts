@@ -180,6 +180,17 @@ export interface IdentityImporter {
   importJob(id: string): Promise<IdentityImportJob>;
   /** The refused rows; empty when there are none. */
   importErrors(id: string): Promise<IdentityImportError[]>;
+  /**
+   * The identities a finished import gave these users: the one under the id the import gives its
+   * `userId` (`created`), else, where the provider can tell, the existing one it matched by e-mail.
+   */
+  findImported(users: readonly ImportedIdentity[]): Promise<(ImportedIdentityRef | undefined)[]>;
+}
+
+export interface ImportedIdentityRef {
+  id: string;
+  /** False when the import updated an identity that existed before (matched by e-mail). */
+  created: boolean;
 }
 
 /** What a login or a refresh answers: the documented `{accessToken, refreshToken, expireAt}`. */

@@ -4,7 +4,7 @@ import type { State } from '../crud/states.js';
 import { assertPasswordPolicy } from '../domain/password-policy.js';
 import { InvalidInputError, NotFoundError, TooManyRequestsError, UnauthorizedError } from '../errors.js';
 import type { Db } from './db.js';
-import { hashPassword, verifyPassword } from './password-hash.js';
+import { hashPassword, NO_PASSWORD, verifyPassword } from './password-hash.js';
 import { resetMail } from './reset-mail.js';
 import { hashSecret, newSecret } from './secrets.js';
 import { nowSeconds, type Session, Sessions } from './sessions.js';
@@ -109,8 +109,10 @@ export function createEmbeddedAuthenticator(options: EmbeddedAuthenticatorOption
       if (row?.locked_until && row.locked_until > nowSeconds()) {
         throw new TooManyRequestsError('Too many failed logins: the account is locked', row.locked_until - nowSeconds());
       }
-      const valid = await verifyPassword(row?.password_hash ?? (await dummyHash), input.password);
-      if (!row || !valid) {
+      // Unknown users and users without a password yet cost one hash too, so timing tells nothing.
+      const usable = row && row.password_hash !== NO_PASSWORD ? row.password_hash : undefined;
+      const valid = await verifyPassword(usable ?? (await dummyHash), input.password);
+      if (!row || !usable || !valid) {
         if (row) recordFailure(row);
         throw new UnauthorizedError(WRONG_CREDENTIALS);
       }

@@ -171,6 +171,15 @@ const MIGRATIONS: string[] = [
   CREATE TRIGGER identity_users_deleted AFTER DELETE ON identity_users
   BEGIN UPDATE change_counters SET n = n + 1 WHERE name = 'identity_users'; END;
   `,
+  // 6: the embedded identity provider's import jobs (bulk activation), kept with their outcome
+  `
+  CREATE TABLE identity_imports (
+    id TEXT PRIMARY KEY,
+    summary TEXT NOT NULL,
+    errors TEXT NOT NULL,
+    created_at TEXT NOT NULL
+  );
+  `,
 ];
 
 function migrate(db: Db): void {

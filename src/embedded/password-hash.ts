@@ -10,6 +10,9 @@ const ARGON2ID = 2;
  */
 export const ARGON2_PARAMS = { algorithm: ARGON2ID, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
 
+/** The stored hash of an identity that has no password yet (an imported user): it matches nothing. */
+export const NO_PASSWORD = '!';
+
 export function hashPassword(password: string): Promise<string> {
   return hash(password, ARGON2_PARAMS);
 }

@@ -52,6 +52,13 @@ const UserState = z.enum(STATES);
 export const StateChangesBody = z.array(z.object({ filter: z.record(z.string(), z.unknown()), stateTo: UserState })).min(1);
 export type StateChangesBody = z.infer<typeof StateChangesBody>;
 
+/** `POST /jobs/bulk-activation`: the profiles (`_id`) to give identities to. */
+export const BulkActivationBody = z.array(z.object({ filter: z.object({ userId: z.string().min(1) }) })).min(1);
+export type BulkActivationBody = z.infer<typeof BulkActivationBody>;
+
+/** `POST /jobs/change-password/bulk` (the documented field name, `authUsersIds`). */
+export const BulkPasswordChangeBody = z.object({ authUsersIds: z.array(z.string().min(1)).min(1) });
+
 /** `"true"` / `"false"` query flags. */
 export const QueryFlag = z.enum(['true', 'false']).transform((value) => value === 'true');
 
@@ -60,6 +67,7 @@ export const CreateUserQuery = z.object({
   sendResetPwdEmail: QueryFlag.optional(),
 });
 export const SendEmailQuery = z.object({ sendResetPwdEmail: QueryFlag.optional() });
+export const UpsertQuery = z.object({ upsert: QueryFlag.default(true) });
 export const StatesQuery = z.object({
   _st: z
     .string()

@@ -20,6 +20,7 @@ import { createUser, createUserWithId, registerUser } from '../resolvers/create-
 import { countUsersAnswer, deleteUser, getUser, listUsersAnswer } from '../resolvers/users.js';
 import { parseStates } from '../crud/query.js';
 import { authRoutes } from './auth-routes.js';
+import { jobRoutes } from './job-routes.js';
 import { EXPIRATION_CALLBACK_PATH } from '../domain/expiration.js';
 import { expirationCallback } from '../resolvers/expiration.js';
 
@@ -150,4 +151,4 @@ const expirationRoute: Route = {
 };
 
 /** Every REST path the service serves. */
-export const routes: Route[] = [...authRoutes, ...userRoutes, expirationRoute];
+export const routes: Route[] = [...authRoutes, ...userRoutes, ...jobRoutes, expirationRoute];

@@ -7,6 +7,7 @@ import './user-mutations.js';
 import './group.js';
 import './auth.js';
 import './roles.js';
+import './jobs.js';
 
 export const schema: GraphQLSchema = builder.toSchema();
 

@@ -77,7 +77,9 @@ export interface ServiceOptions {
 export async function startService(options: ServiceOptions = {}): Promise<TestService> {
   const store = options.store ?? (process.env.UMS_TEST_STORE as StoreKind | undefined) ?? 'embedded';
   const crud = store === 'crud' ? await new CrudEmulator(CRUD_COLLECTIONS).start() : undefined;
-  const crudEnv = crud ? { CRUD_SERVICE: crud.url, USERS_CRUD_ENDPOINT: '/users', UMS_CONFIG_CRUD_ENDPOINT: '/ums-config' } : {};
+  const crudEnv = crud
+    ? { CRUD_SERVICE: crud.url, USERS_CRUD_ENDPOINT: '/users', UMS_CONFIG_CRUD_ENDPOINT: '/ums-config', JOBS_CRUD_ENDPOINT: '/jobs' }
+    : {};
   const identity = options.identity ?? (process.env.UMS_TEST_IDENTITY as IdentityKind | undefined) ?? 'embedded';
   const auth0 = identity === 'auth0' ? await new Auth0Emulator({ ...AUTH0_TEST_TENANT, ...options.auth0 }).start() : undefined;
   const auth0Client = identity === 'auth0Client' ? await new Auth0ClientEmulator(AUTH0_TEST_TENANT.connection).start() : undefined;
@@ -184,6 +186,8 @@ export const CRUD_COLLECTIONS: CollectionSpec[] = [
     unique: ['userGroup'],
     fields: { userGroup: 'string', label: 'string', crudSchema: 'object', authUserCreationDisabled: 'boolean' },
   },
+  // The bulk jobs (JOBS_CRUD_ENDPOINT).
+  { path: '/jobs', defaultState: 'PUBLIC', unique: ['jobId'], fields: { jobId: 'string', type: 'string', status: 'string' } },
 ];
 
 /** How many identity users there are, whichever the identity provider. */

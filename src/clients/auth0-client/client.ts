@@ -14,7 +14,7 @@ import { cookieClaims } from '../cookie-sessions.js';
 import { ConflictError, InvalidInputError, NotFoundError, UnauthorizedError, UpstreamError } from '../../errors.js';
 import { callUpstream, type UpstreamCall, type UpstreamOptions, type UpstreamReply } from '../http.js';
 import { chunksOf, toIdentity } from '../auth0/identity.js';
-import { importPayload, MAX_IMPORT_USERS, parseImportErrors, parseImportJob } from '../auth0/importer.js';
+import { findImportedIdentities, importPayload, MAX_IMPORT_USERS, parseImportErrors, parseImportJob } from '../auth0/importer.js';
 
 /**
  * Mia-Platform's auth0-client, as the original service uses it (AUTH_MODULE=auth0Client). Where its
@@ -196,6 +196,8 @@ export function createAuth0ClientAdapters(options: Auth0ClientOptions): {
       if (reply.status === 404) throw new NotFoundError(`import job ${id} not found`);
       return parseImportErrors(reply, 'auth0-client', `GET ${AUTH0_CLIENT_PATHS.importStatus}/:jobID/errors`);
     },
+    // The auth0-client documents no search by e-mail: an identity the import matched by e-mail is not found.
+    findImported: (users) => findImportedIdentities(users, { identity }),
   };
 
   return { identity, auth, importer };

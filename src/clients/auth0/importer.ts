@@ -1,7 +1,14 @@
 import { FormData } from 'undici';
 import { z } from 'zod';
 import { InvalidInputError, NotFoundError, UpstreamError } from '../../errors.js';
-import type { IdentityImporter, IdentityImportError, IdentityImportJob, ImportedIdentity } from '../ports.js';
+import type {
+  IdentityImporter,
+  IdentityImportError,
+  IdentityImportJob,
+  IdentityProvider,
+  ImportedIdentity,
+  ImportedIdentityRef,
+} from '../ports.js';
 import type { UpstreamCall, UpstreamReply } from '../http.js';
 import type { Auth0Api } from './api.js';
 
@@ -18,6 +25,13 @@ export const ImportErrors = z.array(
   z.looseObject({
     user: z.record(z.string(), z.unknown()),
     errors: z.array(z.looseObject({ code: z.string(), message: z.string(), path: z.string().optional() })),
+  }),
+);
+const UsersByEmail = z.array(
+  z.looseObject({
+    user_id: z.string(),
+    email: z.string().optional(),
+    identities: z.array(z.looseObject({ connection: z.string().optional() })).optional(),
   }),
 );
 const Connections = z.array(z.looseObject({ id: z.string(), name: z.string() }));
@@ -58,11 +72,42 @@ export function parseImportErrors(reply: UpstreamReply, upstream: string, label:
   return rows.data;
 }
 
+/** Auth0 gives an imported user the id `auth0|<user_id>`. */
+export const AUTH0_IMPORT_PREFIX = 'auth0|';
+
+/**
+ * The identities of imported users: read under `auth0|<userId>` in one batched read; the users the
+ * import matched by e-mail (an upsert of an existing identity) are looked up by e-mail where the
+ * provider offers it.
+ */
+export async function findImportedIdentities(
+  users: readonly ImportedIdentity[],
+  lookups: { identity: IdentityProvider; byEmail?: (email: string) => Promise<string | undefined> },
+): Promise<(ImportedIdentityRef | undefined)[]> {
+  const expected = users.map((user) => (user.userId === undefined ? undefined : `${AUTH0_IMPORT_PREFIX}${user.userId}`));
+  const ids = expected.filter((id): id is string => id !== undefined);
+  const found = new Set((await lookups.identity.getUsers(ids)).flatMap((user) => (user ? [user.id] : [])));
+  return Promise.all(
+    users.map(async (user, index): Promise<ImportedIdentityRef | undefined> => {
+      const id = expected[index];
+      if (id !== undefined && found.has(id)) return { id, created: true };
+      const matched = lookups.byEmail && (await lookups.byEmail(user.email));
+      return matched ? { id: matched, created: false } : undefined;
+    }),
+  );
+}
+
 /**
  * Auth0's users-imports jobs (`POST /api/v2/jobs/users-imports`, multipart) in the configured
  * database connection, whose id is AUTH0_CONNECTION_ID or is looked up by name once.
  */
-export function createAuth0Importer(api: Auth0Api, connection: string, connectionId?: string): IdentityImporter {
+export function createAuth0Importer(input: {
+  api: Auth0Api;
+  identity: IdentityProvider;
+  connection: string;
+  connectionId?: string;
+}): IdentityImporter {
+  const { api, identity, connection, connectionId } = input;
   let connectionIdRequest: Promise<string> | undefined = connectionId ? Promise.resolve(connectionId) : undefined;
 
   async function call(request: UpstreamCall, ok: number[]): Promise<UpstreamReply> {
@@ -115,5 +160,24 @@ export function createAuth0Importer(api: Auth0Api, connection: string, connectio
       if (reply.status === 404) throw new NotFoundError(`import job ${id} not found`);
       return parseImportErrors(reply, 'Auth0', 'GET /api/v2/jobs/:id/errors');
     },
+    findImported: (users) => findImportedIdentities(users, { identity, byEmail }),
   };
+
+  /** The id of the connection's user with this e-mail (`q=email:"…"`; the import matches only in its connection). */
+  async function byEmail(email: string): Promise<string | undefined> {
+    const reply = await call(
+      {
+        method: 'GET',
+        path: '/api/v2/users',
+        query: { q: `email:${JSON.stringify(email)}`, search_engine: 'v3', fields: 'user_id,email,identities' },
+      },
+      [200],
+    );
+    const users = UsersByEmail.safeParse(reply.body);
+    if (!users.success)
+      throw new UpstreamError('Auth0', 'GET /api/v2/users', 200, { message: 'Auth0 GET /api/v2/users answered an unexpected body' });
+    const inConnection = (user: z.infer<typeof UsersByEmail>[number]) =>
+      !user.identities || user.identities.some((identity) => identity.connection === connection);
+    return users.data.find((user) => user.email?.toLowerCase() === email.toLowerCase() && inConnection(user))?.user_id;
+  }
 }

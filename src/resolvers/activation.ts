@@ -1,0 +1,237 @@
+import pLimit from 'p-limit';
+import { z } from 'zod';
+import type { GroupConfig, IdentityImporter, IdentityImportJob, ImportedIdentity, UserDoc } from '../clients/ports.js';
+import type { Context } from '../context.js';
+import { ALL_STATES } from '../crud/states.js';
+import { ConflictError, InvalidInputError, NotFoundError } from '../errors.js';
+import { requireAdmin } from './access.js';
+import { type JobAnswer, type JobHandler, type JobRun, jobAnswer, startJob } from './jobs.js';
+import { grantRoles } from './roles.js';
+import { identityBlocked } from './sagas.js';
+import { LIVE_STATES } from './users.js';
+
+export const BULK_ACTIVATION = 'bulk-activation';
+
+/** A user the activation could not give an identity, with Auth0's error codes or the service's own. */
+export interface ActivationFailure {
+  userId: string;
+  errors: { code: string; message: string }[];
+}
+
+interface Summary {
+  failed: number;
+  updated: number;
+  inserted: number;
+  total: number;
+}
+
+interface Outcome {
+  summary: Summary;
+  failures: ActivationFailure[];
+}
+
+const Payload = z.object({ userIds: z.array(z.string()), upsert: z.boolean() });
+
+interface Progress extends Outcome {
+  /** Index in `userIds` of the first user of the next chunk. */
+  next: number;
+  /** The chunk whose import job is running: the job, the users sent to it, and what came of the others. */
+  current?: { importJobId: string; sent: string[]; outcome: Outcome };
+}
+
+/** Ids per store read: an `_id $in` list short enough for the CRUD's query string. */
+const IDS_PER_READ = 200;
+const CONCURRENCY = 8;
+/** The first poll of an import job; the wait then doubles up to AUTH0_JOB_POLLING_INTERVAL. */
+const FIRST_POLL_MS = 250;
+
+/**
+ * `POST /jobs/bulk-activation`: gives identities to existing profiles, through the identity
+ * provider's import jobs. Every id must name a user (404 otherwise); the work is a persisted job.
+ */
+export async function startBulkActivation(ctx: Context, input: { userIds: string[]; upsert: boolean }): Promise<JobAnswer> {
+  await requireAdmin(ctx);
+  const userIds = [...new Set(input.userIds)];
+  const max = ctx.deps.config.BULK_JOB_MAX_USERS;
+  if (userIds.length > max) throw new InvalidInputError(`a bulk activation takes at most ${max} users, not ${userIds.length}`);
+  const found = await findUsers(ctx, userIds);
+  const unknown = userIds.filter((id) => !found.has(id));
+  if (unknown.length > 0) {
+    const more = unknown.length > 10 ? ` and ${unknown.length - 10} more` : '';
+    throw new NotFoundError(`users not found: ${unknown.slice(0, 10).join(', ')}${more}`);
+  }
+  return startJob(ctx, BULK_ACTIVATION, { userIds, upsert: input.upsert });
+}
+
+/** `GET /jobs/bulk-activation/:id`. */
+export function bulkActivationJob(ctx: Context, jobId: string): Promise<JobAnswer> {
+  return jobAnswer(ctx, BULK_ACTIVATION, jobId, (job) => {
+    const { summary, failures } = job.result as Outcome;
+    return { summary, failures };
+  });
+}
+
+/**
+ * The job: chunks of the importer's job size, one import job each. Progress is saved once a chunk's
+ * import job has started and once the chunk is done, so a restart polls the same import job again.
+ */
+export const activationJob: JobHandler<Progress> = {
+  type: BULK_ACTIVATION,
+  async run(ctx, job, run) {
+    const { userIds, upsert } = Payload.parse(job.payload);
+    const size = ctx.deps.identityImports.maxUsersPerJob;
+    let progress: Progress = run.progress ?? { next: 0, summary: emptySummary(userIds.length), failures: [] };
+    while (progress.next < userIds.length) {
+      const chunk = userIds.slice(progress.next, progress.next + size);
+      const outcome = await activateChunk(ctx, { chunk, upsert, progress, run });
+      if (!outcome) return { status: 'failed', result: { error: 'the identity provider failed an import job' } };
+      progress = {
+        next: progress.next + chunk.length,
+        summary: { ...add(progress.summary, outcome.summary), total: userIds.length },
+        failures: [...progress.failures, ...outcome.failures],
+      };
+      await run.save(progress);
+    }
+    return { status: 'completed', result: { summary: progress.summary, failures: progress.failures } };
+  },
+};
+
+interface ChunkInput {
+  chunk: string[];
+  upsert: boolean;
+  progress: Progress;
+  run: JobRun<Progress>;
+}
+
+/** One chunk; undefined when the provider failed its import job. */
+async function activateChunk(ctx: Context, { chunk, upsert, progress, run }: ChunkInput): Promise<Outcome | undefined> {
+  const importer = ctx.deps.identityImports;
+  let current = progress.current;
+  if (!current) {
+    const { outcome, toImport } = await prepareChunk(ctx, chunk, upsert);
+    if (toImport.length === 0) return outcome;
+    const started = await importer.startImport(toImport.map(toImported), { upsert });
+    current = { importJobId: started.id, sent: toImport.map((user) => user._id), outcome };
+    await run.save({ ...progress, current });
+  }
+  const job = await finishedImport(ctx, importer, current.importJobId);
+  if (job.status !== 'completed') return undefined;
+  const outcome: Outcome = { summary: { ...current.outcome.summary }, failures: [...current.outcome.failures] };
+  const refuse = refuser(outcome);
+  const users = await findUsers(ctx, current.sent);
+  for (const error of await importer.importErrors(current.importJobId)) {
+    const userId = importedUserId(error.user, current.sent, users);
+    if (userId) refuse(userId, error.errors);
+  }
+  const refused = new Set(outcome.failures.map((failure) => failure.userId));
+  const imported = current.sent.filter((id) => !refused.has(id));
+  const present = imported.flatMap((id) => users.get(id) ?? []);
+  for (const id of imported) if (!users.has(id)) refuse(id, [{ code: 'USER_NOT_FOUND', message: `user ${id} was deleted` }]);
+  const refs = await importer.findImported(present.map(toImported));
+  const limit = pLimit(CONCURRENCY);
+  await Promise.all(
+    present.map((user, index) =>
+      limit(async () => {
+        const ref = refs[index];
+        if (!ref) return refuse(user._id, [{ code: 'IDENTITY_NOT_FOUND', message: 'the imported identity was not found' }]);
+        if (user.authUserId !== ref.id)
+          await ctx.deps.users.patch(user._id, { $set: { authUserId: ref.id } }, { states: ALL_STATES }, ctx.scope);
+        await grantRoles(ctx, ref.id, user.roles);
+        outcome.summary[ref.created ? 'inserted' : 'updated'] += 1;
+      }),
+    ),
+  );
+  return outcome;
+}
+
+/**
+ * Sorts a chunk's users: those that cannot be activated are refused, those with an identity are
+ * updated (when upserting) or refused, the rest are to be imported.
+ */
+async function prepareChunk(ctx: Context, chunk: string[], upsert: boolean): Promise<{ outcome: Outcome; toImport: UserDoc[] }> {
+  const outcome: Outcome = { summary: emptySummary(0), failures: [] };
+  const refuse = refuser(outcome);
+  const users = await findUsers(ctx, chunk);
+  const groups = new Map<string, Promise<GroupConfig | undefined>>();
+  const groupOf = (name: string) => groups.get(name) ?? groups.set(name, ctx.deps.groups.getGroup(name)).get(name)!;
+  const toImport: UserDoc[] = [];
+  const existing: UserDoc[] = [];
+  for (const id of chunk) {
+    const user = users.get(id);
+    const group = user && (await groupOf(user.userGroup));
+    if (!user) refuse(id, [{ code: 'USER_NOT_FOUND', message: `user ${id} not found` }]);
+    else if (!group) refuse(id, [{ code: 'GROUP_NOT_FOUND', message: `userGroup "${user.userGroup}" does not exist` }]);
+    else if (group.authUserCreationDisabled) {
+      refuse(id, [{ code: 'AUTH_USER_CREATION_DISABLED', message: `user group "${group.userGroup}" has authUserCreationDisabled` }]);
+    } else if (typeof user.email !== 'string' || user.email === '')
+      refuse(id, [{ code: 'OBJECT_REQUIRED', message: 'Missing required property: email' }]);
+    else if (!user.authUserId) toImport.push(user);
+    else if (!upsert) refuse(id, [{ code: 'CONFLICT', message: `user ${id} already has the identity ${user.authUserId}` }]);
+    else existing.push(user);
+  }
+  const limit = pLimit(CONCURRENCY);
+  await Promise.all(existing.map((user) => limit(() => updateIdentity(ctx, user, outcome))));
+  return { outcome, toImport };
+}
+
+/** An upsert of a user that already has an identity: its e-mail, username and blocked state, as its profile says. */
+async function updateIdentity(ctx: Context, user: UserDoc, outcome: Outcome): Promise<void> {
+  try {
+    await ctx.deps.identity.updateUser(user.authUserId!, { email: user.email, username: user.username, blocked: identityBlocked(user) });
+    outcome.summary.updated += 1;
+  } catch (error) {
+    if (!(error instanceof NotFoundError || error instanceof ConflictError || error instanceof InvalidInputError)) throw error;
+    const code = error instanceof NotFoundError ? 'IDENTITY_NOT_FOUND' : 'CONFLICT';
+    refuser(outcome)(user._id, [{ code, message: error.message }]);
+  }
+}
+
+/** Polls an import job until it ends: soon at first, then less often, up to AUTH0_JOB_POLLING_INTERVAL. */
+async function finishedImport(ctx: Context, importer: IdentityImporter, id: string): Promise<IdentityImportJob> {
+  for (let wait = FIRST_POLL_MS; ; wait *= 2) {
+    const job = await importer.importJob(id);
+    if (job.status !== 'pending' && job.status !== 'processing') return job;
+    const longest = ctx.deps.config.AUTH0_JOB_POLLING_INTERVAL(Date.now());
+    await new Promise((resolve) => setTimeout(resolve, Math.min(wait, longest)));
+  }
+}
+
+/** Live users by id, read `IDS_PER_READ` at a time. */
+async function findUsers(ctx: Context, ids: readonly string[]): Promise<Map<string, UserDoc>> {
+  const limit = pLimit(4);
+  const reads = [];
+  for (let start = 0; start < ids.length; start += IDS_PER_READ) {
+    const slice = ids.slice(start, start + IDS_PER_READ);
+    reads.push(limit(() => ctx.deps.users.find({ _id: { $in: slice } }, { states: LIVE_STATES, scope: ctx.scope })));
+  }
+  return new Map((await Promise.all(reads)).flat().map((user) => [user._id, user]));
+}
+
+/** The profile `_id` goes as the import's user id, so the identity can be found and linked after. */
+function toImported(user: UserDoc): ImportedIdentity {
+  return { email: user.email!, username: user.username, userId: user._id, blocked: identityBlocked(user) };
+}
+
+/** Which sent user a refused row is: by the user id it was sent with, else by e-mail. */
+function importedUserId(row: Record<string, unknown>, sent: string[], users: Map<string, UserDoc>): string | undefined {
+  // Rows come back as sent; some providers may show the id they gave (`auth0|<id>`).
+  const id = String(row.user_id ?? row.userId ?? '').replace(/^[^|]*\|/, '');
+  if (sent.includes(id)) return id;
+  const email = typeof row.email === 'string' ? row.email.toLowerCase() : undefined;
+  return sent.find((candidate) => email !== undefined && users.get(candidate)?.email?.toLowerCase() === email);
+}
+
+function refuser(outcome: Outcome) {
+  return (userId: string, errors: ActivationFailure['errors']) => {
+    outcome.summary.failed += 1;
+    outcome.failures.push({ userId, errors: errors.map(({ code, message }) => ({ code, message })) });
+  };
+}
+
+function emptySummary(total: number): Summary {
+  return { failed: 0, updated: 0, inserted: 0, total };
+}
+
+function add(a: Summary, b: Summary): Summary {
+  return { failed: a.failed + b.failed, updated: a.updated + b.updated, inserted: a.inserted + b.inserted, total: a.total + b.total };
+}

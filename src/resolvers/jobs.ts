@@ -1,0 +1,161 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Job } from '../clients/ports.js';
+import type { Context, Deps } from '../context.js';
+import { DomainError, NotFoundError } from '../errors.js';
+import { requireAdmin, systemContext } from './access.js';
+
+/** What a job's handler gets besides its payload: the progress it saved last, and how to save more. */
+export interface JobRun<P> {
+  /** Undefined on a job's first run; after a restart or a takeover, what the last run saved. */
+  progress: P | undefined;
+  /** Saves progress and renews the lease; throws when another replica has taken the job over. */
+  save(progress: P): Promise<void>;
+}
+
+export interface JobOutcome {
+  status: 'completed' | 'failed';
+  result: unknown;
+}
+
+/** One type of job: runs it to its end from wherever its saved progress says. */
+export interface JobHandler<P = unknown> {
+  type: string;
+  run(ctx: Context, job: Job, run: JobRun<P>): Promise<JobOutcome>;
+}
+
+/** How the documented `GET /jobs/…/:id` paths show a job: `pending` until it ends. */
+export interface JobAnswer {
+  jobId: string;
+  status: 'pending' | 'completed' | 'failed';
+  jobCreatedAt: string;
+  [field: string]: unknown;
+}
+
+/** Tries a job this many times when it fails on an upstream (5xx, network), then marks it failed. */
+const MAX_ATTEMPTS = 5;
+
+class LeaseLostError extends Error {}
+
+/** Creates a job for the workers, and wakes the ones of this process at once. */
+export async function startJob(ctx: Context, type: string, payload: unknown): Promise<JobAnswer> {
+  const job = await ctx.deps.jobs.create({ type, payload });
+  ctx.deps.jobEvents.emit('created', type);
+  return { jobId: job.jobId, status: 'pending', jobCreatedAt: job.createdAt };
+}
+
+/** A job of that type, as the documented status paths answer it; 404 for any other id. */
+export async function jobAnswer(ctx: Context, type: string, jobId: string, completed: (job: Job) => object): Promise<JobAnswer> {
+  await requireAdmin(ctx);
+  const job = await ctx.deps.jobs.get(jobId);
+  if (!job || job.type !== type) throw new NotFoundError(`job ${jobId} not found`);
+  const head = { jobId: job.jobId, jobCreatedAt: job.createdAt };
+  if (job.status === 'completed') return { status: 'completed', ...head, ...completed(job) };
+  return { ...head, status: job.status === 'failed' ? 'failed' : 'pending' };
+}
+
+/**
+ * Works on persisted jobs: each replica claims a job with a lease that heartbeats renew, so a job
+ * runs on one replica at a time and is taken over when its replica dies. One job of each type at a
+ * time per replica; new jobs are picked up at once here, and every JOBS_POLL_MS everywhere.
+ */
+export class JobWorker {
+  private readonly owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  private readonly busy = new Set<string>();
+  private readonly again = new Set<string>();
+  private readonly attempts = new Map<string, number>();
+  private timer?: NodeJS.Timeout;
+  private stopped = false;
+  private readonly onCreated = (type: string) => this.drain(type);
+
+  constructor(
+    private readonly deps: Deps,
+    private readonly handlers: JobHandler<never>[],
+  ) {}
+
+  start(): void {
+    this.deps.jobEvents.on('created', this.onCreated);
+    this.timer = setInterval(() => this.handlers.forEach((handler) => this.drain(handler.type)), this.deps.config.JOBS_POLL_MS);
+    this.timer.unref();
+    this.handlers.forEach((handler) => this.drain(handler.type));
+  }
+
+  /** Stops taking jobs; a job in progress keeps its lease until it lapses, then any replica resumes it. */
+  stop(): void {
+    this.stopped = true;
+    clearInterval(this.timer);
+    this.deps.jobEvents.off('created', this.onCreated);
+  }
+
+  private drain(type: string): void {
+    const handler = this.handlers.find((candidate) => candidate.type === type);
+    if (!handler || this.stopped) return;
+    if (this.busy.has(type)) {
+      this.again.add(type);
+      return;
+    }
+    this.busy.add(type);
+    void this.claimAndRun(handler)
+      .catch((error: unknown) => this.deps.logger.error({ err: error, type }, 'could not claim a job'))
+      .finally(() => {
+        this.busy.delete(type);
+        if (this.again.delete(type)) this.drain(type);
+      });
+  }
+
+  private async claimAndRun(handler: JobHandler<never>): Promise<void> {
+    const leaseMs = this.deps.config.JOBS_LEASE_MS;
+    for (let job = await this.deps.jobs.claimNext(handler.type, this.owner, leaseMs); job && !this.stopped;) {
+      await this.run(handler, job);
+      job = await this.deps.jobs.claimNext(handler.type, this.owner, leaseMs);
+    }
+  }
+
+  private async run(handler: JobHandler<never>, job: Job): Promise<void> {
+    const { jobs, config, logger } = this.deps;
+    const leaseMs = config.JOBS_LEASE_MS;
+    let lost = false;
+    const renew = async (progress?: unknown) => {
+      lost ||= !(await jobs.heartbeat(job.jobId, this.owner, leaseMs, progress));
+      if (lost) throw new LeaseLostError(`job ${job.jobId} was taken over by another replica`);
+    };
+    const log = logger.child({ jobId: job.jobId, type: job.type });
+    try {
+      const outcome = await withHeartbeat(
+        () => renew().catch(() => undefined),
+        leaseMs / 3,
+        () =>
+          handler.run(systemContext(this.deps, `job:${job.type}`), job, {
+            progress: job.result as never,
+            save: (progress) => renew(progress),
+          }),
+      );
+      if (!(await jobs.finish(job.jobId, this.owner, outcome))) log.warn('the job was taken over before it could be finished');
+      this.attempts.delete(job.jobId);
+    } catch (error) {
+      if (error instanceof LeaseLostError) return log.warn(error.message);
+      const attempts = (this.attempts.get(job.jobId) ?? 0) + 1;
+      const permanent = error instanceof DomainError && error.status < 500 && error.status !== 429;
+      if (permanent || attempts >= MAX_ATTEMPTS) {
+        log.error({ err: error, attempts }, 'job failed');
+        this.attempts.delete(job.jobId);
+        await jobs.finish(job.jobId, this.owner, { status: 'failed', result: { error: (error as Error).message } });
+      } else {
+        // Keep the claim only for a back-off: the job is claimable again once it lapses.
+        log.warn({ err: error, attempts }, 'job interrupted; it will be tried again');
+        this.attempts.set(job.jobId, attempts);
+        await jobs.heartbeat(job.jobId, this.owner, Math.min(leaseMs, 1000 * 2 ** attempts));
+      }
+    }
+  }
+}
+
+/** Runs `work` while calling `beat` every `everyMs`. */
+async function withHeartbeat<T>(beat: () => unknown, everyMs: number, work: () => Promise<T>): Promise<T> {
+  const timer = setInterval(beat, Math.max(50, everyMs));
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+  }
+}

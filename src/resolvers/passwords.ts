@@ -1,0 +1,79 @@
+import { z } from 'zod';
+import type { Context } from '../context.js';
+import { DomainError, InvalidInputError } from '../errors.js';
+import { requireAdmin } from './access.js';
+import { type JobAnswer, type JobHandler, jobAnswer, startJob } from './jobs.js';
+
+export const BULK_CHANGE_PASSWORD = 'change-password-bulk';
+
+const Payload = z.object({ authUserIds: z.array(z.string()) });
+
+/** Small whatever the job's size: the users before `next` that are not failures completed. */
+interface Progress {
+  /** Index in `authUserIds` of the next user to send to. */
+  next: number;
+  failures: { authUserId: string; error: string }[];
+}
+
+/**
+ * `POST /jobs/change-password/bulk`: a persisted job that asks the identity provider for a
+ * change-password e-mail for each user, at most AUTH0_BULK_CHANGE_PASSWORD_RATE_LIMIT_PER_SECOND.
+ */
+export async function startBulkPasswordChange(ctx: Context, input: { authUserIds: string[] }): Promise<JobAnswer> {
+  await requireAdmin(ctx);
+  const authUserIds = [...new Set(input.authUserIds)];
+  const max = ctx.deps.config.BULK_JOB_MAX_USERS;
+  if (authUserIds.length > max) throw new InvalidInputError(`a bulk change-password takes at most ${max} users, not ${authUserIds.length}`);
+  return startJob(ctx, BULK_CHANGE_PASSWORD, { authUserIds });
+}
+
+/** `GET /jobs/change-password/bulk/:id`. */
+export function bulkPasswordChangeJob(ctx: Context, jobId: string): Promise<JobAnswer> {
+  return jobAnswer(ctx, BULK_CHANGE_PASSWORD, jobId, (job) => {
+    const { authUserIds } = Payload.parse(job.payload);
+    const { next, failures } = job.result as Progress;
+    const failed = new Set(failures.map((failure) => failure.authUserId));
+    const completed = authUserIds.slice(0, next).flatMap((authUserId) => (failed.has(authUserId) ? [] : [{ authUserId }]));
+    return { summary: { failed: failures.length, completed: completed.length, total: authUserIds.length }, completed, failures };
+  });
+}
+
+/**
+ * The job never fails: each user's request either completes or is a failure. Requests go in
+ * windows of `rate` (one second each), and the progress is saved after every window, so a restart
+ * resends at most the window that was in flight.
+ */
+export const passwordChangeJob: JobHandler<Progress> = {
+  type: BULK_CHANGE_PASSWORD,
+  async run(ctx, job, run) {
+    const { authUserIds } = Payload.parse(job.payload);
+    const rate = ctx.deps.config.AUTH0_BULK_CHANGE_PASSWORD_RATE_LIMIT_PER_SECOND;
+    const window = Math.max(1, Math.floor(rate));
+    const windowMs = (1000 * window) / rate;
+    const progress: Progress = run.progress ?? { next: 0, failures: [] };
+    while (progress.next < authUserIds.length) {
+      const started = Date.now();
+      const ids = authUserIds.slice(progress.next, progress.next + window);
+      const outcomes = await Promise.all(ids.map((authUserId) => send(ctx, authUserId)));
+      ids.forEach((authUserId, index) => {
+        const error = outcomes[index];
+        if (error !== undefined) progress.failures.push({ authUserId, error });
+      });
+      progress.next += ids.length;
+      await run.save(progress);
+      if (progress.next < authUserIds.length) await new Promise((resolve) => setTimeout(resolve, started + windowMs - Date.now()));
+    }
+    return { status: 'completed', result: progress };
+  },
+};
+
+/** Undefined when the request went out, else why not. */
+async function send(ctx: Context, authUserId: string): Promise<string | undefined> {
+  try {
+    await ctx.deps.auth.requestPasswordChange(authUserId);
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof DomainError)) ctx.deps.logger.error({ err: error, authUserId }, 'change-password request failed');
+    return error instanceof DomainError ? error.message : 'An internal server error occurred';
+  }
+}

@@ -1,0 +1,332 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { IdentityImporter } from '../src/clients/ports.js';
+import { UpstreamError } from '../src/errors.js';
+import { startBackground } from '../src/background.js';
+import { CUSTOMER_GROUP, GUEST_GROUP, seedGroups, startService, type TestService } from './helpers/service.js';
+
+/** Fast polls everywhere, and no pacing of change-password requests unless a test asks for it. */
+const FAST = {
+  JOBS_POLL_MS: '50',
+  JOBS_LEASE_MS: '500',
+  AUTH0_JOB_POLLING_INTERVAL: '20',
+  AUTH0_BULK_CHANGE_PASSWORD_RATE_LIMIT_PER_SECOND: '1000',
+};
+
+let counter = 0;
+/** A prefix unique to each test, so users of different tests never collide on username or email. */
+const unique = () => `b${(counter += 1)}x`;
+
+/** A profile with no identity yet (as `PATCH /users/import` leaves them). */
+async function createProfile(service: TestService, fields: Record<string, unknown>): Promise<string> {
+  const res = await service.call('POST', '/users/?postponeAuthUserCreation=true', { userGroup: 'customer', name: 'N', ...fields });
+  expect(res.status).toBe(200);
+  return res.body._id;
+}
+
+/** Polls a job's status path until it is no longer pending. */
+async function finished(service: TestService, path: string) {
+  for (let tries = 0; tries < 500; tries += 1) {
+    const res = await service.call('GET', path);
+    expect(res.status).toBe(200);
+    if (res.body.status !== 'pending') return res.body;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`${path} still pending`);
+}
+
+async function activate(service: TestService, userIds: string[], query = '') {
+  const res = await service.call(
+    'POST',
+    `/jobs/bulk-activation${query}`,
+    userIds.map((userId) => ({ filter: { userId } })),
+  );
+  expect(res.status).toBe(202);
+  return finished(service, `/jobs/bulk-activation/${res.body.jobId}`);
+}
+
+const getUser = async (service: TestService, id: string) => (await service.call('GET', `/users/${id}`)).body;
+
+/** Whether the identity provider was asked for a change-password e-mail for each of these users. */
+function passwordMailsRequested(service: TestService, users: { authUserId: string; email: string }[]): boolean[] {
+  if (service.auth0) {
+    const emails = service.auth0.requests
+      .filter((request) => request.path === '/dbconnections/change_password')
+      .map((request) => (request.body as { email: string }).email);
+    return users.map((user) => emails.includes(user.email));
+  }
+  if (service.auth0Client) return users.map((user) => service.auth0Client!.passwordChanges.includes(user.authUserId));
+  const sent = service.deps.outbox!.list({ limit: 10_000, offset: 0 }).map((mail) => mail.to);
+  return users.map((user) => sent.includes(user.email));
+}
+
+describe('bulk activation and bulk change-password', () => {
+  let service: TestService;
+  beforeAll(async () => {
+    service = await startService({ env: FAST, background: true });
+    await seedGroups(service, [CUSTOMER_GROUP, GUEST_GROUP]);
+  });
+  afterAll(() => service.close());
+
+  it('activates profiles: identities created, linked, blocked as the profile says; then sends their password e-mails', async () => {
+    const p = unique();
+    const ids = [
+      await createProfile(service, { username: `${p}a`, email: `${p}a@example.com` }),
+      await createProfile(service, { username: `${p}b`, email: `${p}b@example.com`, blocked: true }),
+      await createProfile(service, { email: `${p}c@example.com`, roles: ['viewer'] }),
+    ];
+    const started = await service.call(
+      'POST',
+      '/jobs/bulk-activation',
+      [...ids, ids[0]].map((userId) => ({ filter: { userId } })),
+    );
+    expect(started.status).toBe(202);
+    expect(started.body).toEqual({ jobId: expect.stringMatching(/^[0-9a-f-]{36}$/), status: 'pending', jobCreatedAt: expect.any(String) });
+    expect(Date.parse(started.body.jobCreatedAt)).toBeGreaterThan(Date.now() - 60_000);
+
+    const job = await finished(service, `/jobs/bulk-activation/${started.body.jobId}`);
+    expect(job).toEqual({
+      status: 'completed',
+      jobId: started.body.jobId,
+      jobCreatedAt: started.body.jobCreatedAt,
+      summary: { failed: 0, updated: 0, inserted: 3, total: 3 },
+      failures: [],
+    });
+    const users = await Promise.all(ids.map((id) => getUser(service, id)));
+    const identities = await service.deps.identity.getUsers(users.map((user) => user.authUserId));
+    expect(identities.map((identity) => [identity?.email, identity?.username, identity?.blocked])).toEqual([
+      [`${p}a@example.com`, `${p}a`, false],
+      [`${p}b@example.com`, `${p}b`, true],
+      [`${p}c@example.com`, undefined, false],
+    ]);
+    expect(new Set(users.map((user) => user.authUserId)).size).toBe(3);
+    // Roles are granted to the new identity, as on every other way an identity is created.
+    expect(await service.deps.roleAdmin!.listBindings(users[2].authUserId)).toMatchObject([
+      { subjects: [users[2].authUserId], roles: ['viewer'] },
+    ]);
+
+    const mails = await service.call('POST', '/jobs/change-password/bulk', { authUsersIds: [users[0].authUserId, users[2].authUserId] });
+    expect(mails.status).toBe(202);
+    expect(mails.body).toEqual({ jobId: expect.any(String), status: 'pending', jobCreatedAt: expect.any(String) });
+    const done = await finished(service, `/jobs/change-password/bulk/${mails.body.jobId}`);
+    expect(done).toEqual({
+      status: 'completed',
+      jobId: mails.body.jobId,
+      jobCreatedAt: mails.body.jobCreatedAt,
+      summary: { failed: 0, completed: 2, total: 2 },
+      completed: [{ authUserId: users[0].authUserId }, { authUserId: users[2].authUserId }],
+      failures: [],
+    });
+    expect(passwordMailsRequested(service, users)).toEqual([true, false, true]);
+  });
+
+  it('reports the users it cannot activate, and updates existing identities only when upserting', async () => {
+    const p = unique();
+    const active = await service.call('POST', '/users/', {
+      userGroup: 'customer',
+      username: `${p}act`,
+      email: `${p}act@example.com`,
+      name: 'A',
+    });
+    expect(active.status).toBe(200);
+    const noEmail = await createProfile(service, { username: `${p}nomail` });
+    const guest = (await service.call('POST', '/users/', { userGroup: 'guest', name: 'G' })).body._id;
+    const fresh = await createProfile(service, { username: `${p}new`, email: `${p}new@example.com` });
+
+    const createOnly = await activate(service, [active.body._id, noEmail, guest, fresh], '?upsert=false');
+    expect(createOnly.summary).toEqual({ failed: 3, updated: 0, inserted: 1, total: 4 });
+    expect(
+      createOnly.failures.map((failure: { userId: string; errors: { code: string }[] }) => [failure.userId, failure.errors[0]!.code]),
+    ).toEqual([
+      [active.body._id, 'CONFLICT'],
+      [noEmail, 'OBJECT_REQUIRED'],
+      [guest, 'AUTH_USER_CREATION_DISABLED'],
+    ]);
+    expect(createOnly.failures[1].errors[0].message).toBe('Missing required property: email');
+
+    // Upserting: the existing identity takes the profile's current e-mail.
+    const { authUserId } = await getUser(service, active.body._id);
+    expect((await service.call('PATCH', `/users/${active.body._id}`, { $set: { email: `${p}moved@example.com` } })).status).toBe(200);
+    await service.deps.identity.updateUser(authUserId, { email: `${p}stale@example.com` });
+    const upsert = await activate(service, [active.body._id]);
+    expect(upsert.summary).toEqual({ failed: 0, updated: 1, inserted: 0, total: 1 });
+    const [identity] = await service.deps.identity.getUsers([authUserId]);
+    expect(identity?.email).toBe(`${p}moved@example.com`);
+    expect((await getUser(service, active.body._id)).authUserId).toBe(authUserId);
+  });
+
+  it('reports the rows the identity provider refuses, with its codes', async () => {
+    const p = unique();
+    // An identity with this e-mail exists in the provider but belongs to no profile.
+    await service.deps.identity.createUser({ email: `${p}taken@example.com`, password: 'Some-pass-123' });
+    const taken = await createProfile(service, { username: `${p}t`, email: `${p}taken@example.com` });
+    const fine = await createProfile(service, { username: `${p}f`, email: `${p}fine@example.com` });
+    const job = await activate(service, [taken, fine], '?upsert=false');
+    expect(job.summary).toEqual({ failed: 1, updated: 0, inserted: 1, total: 2 });
+    expect(job.failures).toEqual([{ userId: taken, errors: [{ code: 'CONFLICT', message: expect.any(String) }] }]);
+    expect(await getUser(service, taken)).not.toHaveProperty('authUserId');
+    expect((await getUser(service, fine)).authUserId).toEqual(expect.any(String));
+  });
+
+  it('answers 404 for a bad request, as documented, and starts nothing', async () => {
+    const p = unique();
+    const id = await createProfile(service, { username: `${p}x`, email: `${p}x@example.com` });
+    const missing = '650000000000000000000999';
+    const cases: [unknown, string, RegExp][] = [
+      [{ filter: { userId: id } }, '', /body: /],
+      [[], '', /body: /],
+      [[{ filter: {} }], '', /body\/0\/filter\/userId/],
+      [[{ filter: { userId: id } }], '?upsert=maybe', /querystring\/upsert/],
+      [[{ filter: { userId: id } }, { filter: { userId: missing } }], '', new RegExp(`users not found: ${missing}`)],
+    ];
+    for (const [body, query, message] of cases) {
+      const res = await service.call('POST', `/jobs/bulk-activation${query}`, body);
+      expect(res.status).toBe(404);
+      expect(res.body).toMatchObject({ statusCode: 404, error: 'Not Found', message: expect.stringMatching(message) });
+    }
+    expect(await getUser(service, id)).not.toHaveProperty('authUserId');
+    expect((await service.call('GET', '/jobs/bulk-activation/no-such-job')).status).toBe(404);
+    const anonymous = await service.call('POST', '/jobs/bulk-activation', [{ filter: { userId: id } }], { 'x-api-key': '' });
+    expect(anonymous.status).toBe(401);
+  });
+
+  it('bulk change-password: unknown users are failures, never a failed job; bad bodies are 400', async () => {
+    const p = unique();
+    const created = await service.call('POST', '/users/', {
+      userGroup: 'customer',
+      username: `${p}cp`,
+      email: `${p}cp@example.com`,
+      name: 'C',
+    });
+    const { authUserId } = await getUser(service, created.body._id);
+    const unknown = 'auth0|does-not-exist';
+    const res = await service.call('POST', '/jobs/change-password/bulk', { authUsersIds: [unknown, authUserId] });
+    expect(res.status).toBe(202);
+    const job = await finished(service, `/jobs/change-password/bulk/${res.body.jobId}`);
+    expect(job.status).toBe('completed');
+    expect(job.summary).toEqual({ failed: 1, completed: 1, total: 2 });
+    expect(job.completed).toEqual([{ authUserId }]);
+    expect(job.failures).toEqual([{ authUserId: unknown, error: expect.any(String) }]);
+
+    for (const body of [{}, { authUsersIds: [] }, { authUsersIds: 'x' }, { authUserIds: [authUserId] }]) {
+      expect((await service.call('POST', '/jobs/change-password/bulk', body)).status).toBe(400);
+    }
+    // Each path knows only its own jobs.
+    expect((await service.call('GET', `/jobs/bulk-activation/${res.body.jobId}`)).status).toBe(404);
+  });
+
+  it('GraphQL: the same jobs through startBulkActivation and bulkActivationJob', async () => {
+    const p = unique();
+    const id = await createProfile(service, { username: `${p}g`, email: `${p}g@example.com` });
+    const started = await service.graphql(
+      `mutation($ids: [ID!]!) { startBulkActivation(userIds: $ids) { ... on MutationStartBulkActivationSuccess { data { jobId status } } } }`,
+      { ids: [id] },
+    );
+    const { jobId, status } = started.data.startBulkActivation.data;
+    expect(status).toBe('pending');
+    await finished(service, `/jobs/bulk-activation/${jobId}`);
+    const read = await service.graphql(
+      `query($id: ID!) { bulkActivationJob(jobId: $id) { ... on QueryBulkActivationJobSuccess { data { status inserted failed total } } } }`,
+      { id: jobId },
+    );
+    expect(read.data.bulkActivationJob.data).toEqual({ status: 'completed', inserted: 1, failed: 0, total: 1 });
+    const missing = await service.graphql(`{ bulkActivationJob(jobId: "nope") { __typename } }`);
+    expect(missing.data.bulkActivationJob.__typename).toBe('NotFoundError');
+  });
+});
+
+describe('bulk jobs: chunks, failures and restarts', () => {
+  let service: TestService;
+  let importer: IdentityImporter;
+  let failNextStart = false;
+  let failImports = false;
+  beforeAll(async () => {
+    service = await startService({
+      env: { ...FAST, AUTH0_BULK_CHANGE_PASSWORD_RATE_LIMIT_PER_SECOND: '2' },
+      // Import jobs of 2 users, so 5 users take 3 of them; failures on demand.
+      wrap: (deps) => {
+        importer = deps.identityImports;
+        return {
+          identityImports: {
+            ...importer,
+            maxUsersPerJob: 2,
+            async startImport(users, options) {
+              if (failNextStart) {
+                failNextStart = false;
+                throw new UpstreamError('Auth0', 'POST /api/v2/jobs/users-imports', 503);
+              }
+              return importer.startImport(users, options);
+            },
+            async importJob(id) {
+              const job = await importer.importJob(id);
+              return failImports ? { ...job, status: 'failed' } : job;
+            },
+          },
+        };
+      },
+    });
+    await seedGroups(service, [CUSTOMER_GROUP, GUEST_GROUP]);
+  });
+  afterAll(() => service.close());
+
+  it('works in chunks of the import job size, survives an upstream failure, and runs once the worker starts', async () => {
+    const p = unique();
+    const ids = [];
+    for (let index = 0; index < 5; index += 1)
+      ids.push(await createProfile(service, { username: `${p}${index}`, email: `${p}${index}@example.com` }));
+    // No worker yet (as after a crash): the job is persisted, pending.
+    const started = await service.call(
+      'POST',
+      '/jobs/bulk-activation',
+      ids.map((userId) => ({ filter: { userId } })),
+    );
+    expect(started.status).toBe(202);
+    expect((await service.call('GET', `/jobs/bulk-activation/${started.body.jobId}`)).body.status).toBe('pending');
+    failNextStart = true;
+    const stop = startBackground(service.deps);
+    try {
+      const job = await finished(service, `/jobs/bulk-activation/${started.body.jobId}`);
+      expect(job.summary).toEqual({ failed: 0, updated: 0, inserted: 5, total: 5 });
+      expect(failNextStart).toBe(false);
+      const users = await Promise.all(ids.map((id) => getUser(service, id)));
+      expect(users.every((user) => typeof user.authUserId === 'string')).toBe(true);
+    } finally {
+      stop();
+    }
+  });
+
+  it('ends failed when the identity provider fails an import job', async () => {
+    const p = unique();
+    const id = await createProfile(service, { username: `${p}f`, email: `${p}f@example.com` });
+    failImports = true;
+    const stop = startBackground(service.deps);
+    try {
+      const started = await service.call('POST', '/jobs/bulk-activation', [{ filter: { userId: id } }]);
+      const job = await finished(service, `/jobs/bulk-activation/${started.body.jobId}`);
+      expect(job).toEqual({ jobId: started.body.jobId, status: 'failed', jobCreatedAt: started.body.jobCreatedAt });
+    } finally {
+      failImports = false;
+      stop();
+    }
+  });
+
+  it('paces change-password requests at AUTH0_BULK_CHANGE_PASSWORD_RATE_LIMIT_PER_SECOND', async () => {
+    const sentAt: number[] = [];
+    const original = service.deps.auth.requestPasswordChange;
+    service.deps.auth.requestPasswordChange = async (authUserId) => {
+      sentAt.push(Date.now());
+      return original.call(service.deps.auth, authUserId);
+    };
+    const stop = startBackground(service.deps);
+    try {
+      const started = await service.call('POST', '/jobs/change-password/bulk', { authUsersIds: ['u1', 'u2', 'u3'] });
+      const job = await finished(service, `/jobs/change-password/bulk/${started.body.jobId}`);
+      expect(job.summary).toEqual({ failed: 3, completed: 0, total: 3 });
+      // 2 a second: the third goes out a second after the first.
+      expect(sentAt).toHaveLength(3);
+      expect(sentAt[2]! - sentAt[0]!).toBeGreaterThanOrEqual(950);
+    } finally {
+      service.deps.auth.requestPasswordChange = original;
+      stop();
+    }
+  });
+});
