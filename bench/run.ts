@@ -1,13 +1,14 @@
 /**
- * npm run bench [embedded|gateway|auth0|import]: every benchmark (or the one named). Each writes
+ * npm run bench [embedded|gateway|auth0|import|activation]: every benchmark (or the one named). Each writes
  * bench/results/<name>.json and its table in README.md.
  */
 import { runAuth0 } from './auth0.js';
 import { runEmbedded } from './embedded.js';
 import { runGateway } from './gateway.js';
 import { runImport } from './import.js';
+import { runActivation } from './activation.js';
 
-const suites = { embedded: runEmbedded, gateway: runGateway, auth0: runAuth0, import: runImport };
+const suites = { embedded: runEmbedded, gateway: runGateway, auth0: runAuth0, import: runImport, activation: runActivation };
 const wanted = process.argv.slice(2);
 for (const [name, run] of Object.entries(suites)) {
   if (wanted.length === 0 || wanted.includes(name)) await run();

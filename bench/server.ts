@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { buildServer } from '../src/app.js';
+import { startBackground } from '../src/background.js';
 import type { IdentityProvider, UserStore } from '../src/clients/ports.js';
 import { loadConfig } from '../src/config.js';
 import { createDeps } from '../src/deps.js';
@@ -16,9 +17,16 @@ import { AUTH0_TEST_TENANT } from '../test/helpers/service.js';
 import { seedUsers } from './seed.js';
 
 const users = Number(process.env.BENCH_USERS ?? 10_000);
+/** Job settings the activation benchmark passes on. */
+const jobEnv = Object.fromEntries(
+  ['JOBS_POLL_MS', 'AUTH0_JOB_POLLING_INTERVAL', 'AUTH0_BULK_CHANGE_PASSWORD_RATE_LIMIT_PER_SECOND', 'BULK_JOB_MAX_USERS'].flatMap(
+    (name) => (process.env[name] ? [[name, process.env[name]!]] : []),
+  ),
+);
 const config = loadConfig({
   EMBEDDED_DB_PATH: join(mkdtempSync(join(tmpdir(), 'ums-bench-')), 'ums.sqlite'),
   LOG_LEVEL: 'silent',
+  ...jobEnv,
   API_KEYS: process.env.BENCH_API_KEY ?? 'bench-key',
   ...(process.env.EMBEDDED_IDENTITY_CACHE_SIZE ? { EMBEDDED_IDENTITY_CACHE_SIZE: process.env.EMBEDDED_IDENTITY_CACHE_SIZE } : {}),
   // With BENCH_AUTH0_URL the identities are in that Auth0 tenant (the Auth0 benchmark).
@@ -70,7 +78,10 @@ for (const userGroup of process.env.BENCH_CRUD_URL ? [] : ['customer', 'partner'
   );
 }
 if (!process.env.BENCH_CRUD_URL && !process.env.BENCH_AUTH0_URL) await seedUsers(deps.db, users);
-const server = buildServer({ ...deps, identity, users: store }).listen(0, '127.0.0.1', () => {
+const served = { ...deps, identity, users: store };
+// BENCH_JOBS=1: the bulk jobs' worker runs, as in main.ts.
+if (process.env.BENCH_JOBS) startBackground(served);
+const server = buildServer(served).listen(0, '127.0.0.1', () => {
   process.send!({ port: (server.address() as AddressInfo).port });
 });
 process.on('message', (message: { type: string }) => {

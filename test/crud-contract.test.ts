@@ -96,6 +96,24 @@ describe('the CRUD Service as profile store', () => {
     expect(lastRequest('DELETE', /^\/users\/\w+$/).query.get('_st')).toBe('PUBLIC,DRAFT,TRASH,DELETED');
   });
 
+  it('patches many users in one PATCH /bulk, each filter naming its id and the states it may be in', async () => {
+    const [a, b] = [await newUser(), await newUser()];
+    await service.call('POST', '/users/state', [{ filter: { _id: b }, stateTo: 'DRAFT' }]);
+    const states = ['PUBLIC', 'DRAFT'] as const;
+    const update = { $set: { name: 'Bulk' } };
+    const scope = { actorId: 'bulk-test', headers: { miauserid: 'bulk-test' } };
+    const updates = [a, b, '650000000000000000000abc'].map((id) => ({ id, update }));
+    expect(await service.deps.users.patchMany(updates, { states }, scope)).toBe(2);
+    expect(lastRequest('PATCH', /^\/users\/bulk$/).body).toEqual(
+      updates.map(({ id }) => ({ filter: { _id: id, _st: 'PUBLIC,DRAFT' }, update })),
+    );
+    const docs = crud().docs('/users');
+    expect([a, b].map((id) => docs.find((doc) => doc._id === id))).toMatchObject([
+      { name: 'Bulk', updaterId: 'bulk-test' },
+      { name: 'Bulk', __STATE__: 'DRAFT' },
+    ]);
+  });
+
   it('maps a CRUD failure to the documented 500 message', async () => {
     const id = await newUser();
     crud().failNext('PATCH', /\/users\/\w+/, 500);

@@ -239,6 +239,8 @@ describe('bulk jobs: chunks, failures and restarts', () => {
   let importer: IdentityImporter;
   let failNextStart = false;
   let failImports = false;
+  /** Runs once the import job is done, before the identities are linked. */
+  let beforeLinking: (() => Promise<void>) | undefined;
   beforeAll(async () => {
     service = await startService({
       env: { ...FAST, AUTH0_BULK_CHANGE_PASSWORD_RATE_LIMIT_PER_SECOND: '2' },
@@ -259,6 +261,11 @@ describe('bulk jobs: chunks, failures and restarts', () => {
             async importJob(id) {
               const job = await importer.importJob(id);
               return failImports ? { ...job, status: 'failed' } : job;
+            },
+            async findImported(users) {
+              const found = await importer.findImported(users);
+              await beforeLinking?.();
+              return found;
             },
           },
         };
@@ -289,6 +296,27 @@ describe('bulk jobs: chunks, failures and restarts', () => {
       expect(failNextStart).toBe(false);
       const users = await Promise.all(ids.map((id) => getUser(service, id)));
       expect(users.every((user) => typeof user.authUserId === 'string')).toBe(true);
+    } finally {
+      stop();
+    }
+  });
+
+  it('reports a profile deleted while its identity was imported, and links the others', async () => {
+    const p = unique();
+    const [gone, kept] = [
+      await createProfile(service, { username: `${p}g`, email: `${p}g@example.com` }),
+      await createProfile(service, { username: `${p}k`, email: `${p}k@example.com` }),
+    ];
+    beforeLinking = async () => {
+      beforeLinking = undefined;
+      expect((await service.call('DELETE', `/users/${gone}`)).status).toBe(204);
+    };
+    const stop = startBackground(service.deps);
+    try {
+      const job = await activate(service, [gone, kept]);
+      expect(job.summary).toEqual({ failed: 1, updated: 0, inserted: 1, total: 2 });
+      expect(job.failures).toEqual([{ userId: gone, errors: [{ code: 'USER_NOT_FOUND', message: `user ${gone} was deleted` }] }]);
+      expect((await getUser(service, kept)).authUserId).toEqual(expect.any(String));
     } finally {
       stop();
     }

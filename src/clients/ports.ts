@@ -78,6 +78,8 @@ export interface UserStore {
   insertMany(docs: Record<string, unknown>[], scope: CallScope): Promise<InsertManyResult>;
   /** Applies update operators; undefined when no document with that id is in those states. */
   patch(id: string, update: UpdateExpr, options: ByIdOptions, scope: CallScope): Promise<UserDoc | undefined>;
+  /** Many `patch`es in one store call (the CRUD's `PATCH /bulk`); answers how many documents were found and updated. */
+  patchMany(updates: { id: string; update: UpdateExpr }[], options: ByIdOptions, scope: CallScope): Promise<number>;
   /** True when a document was deleted. */
   delete(id: string, options: ByIdOptions): Promise<boolean>;
   /** `POST /:id/state`: NotFoundError, or TransitionError when the CRUD would refuse it. */

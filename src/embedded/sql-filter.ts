@@ -12,6 +12,22 @@ export interface SplitFilter {
   params: unknown[];
   /** Undefined when SQL answers the whole filter. */
   residual?: Filter;
+  /**
+   * True when a unique column is matched by equality or `$in`: its index finds the few rows, and
+   * the state condition must not lead SQLite to the (state, seq) index instead (a scan of every
+   * live user, which it would otherwise choose for `_id $in [200 ids]`).
+   */
+  selective: boolean;
+}
+
+const UNIQUE_FIELDS = new Set(['_id', 'username', 'email', 'authUserId']);
+
+function isSelective(part: Filter): boolean {
+  const [key, value] = Object.entries(part)[0]!;
+  if (!UNIQUE_FIELDS.has(key)) return false;
+  return (
+    typeof value === 'string' || (isPlainObject(value) && Object.keys(value).every((operator) => operator === '$eq' || operator === '$in'))
+  );
 }
 
 /** Standard fields with a real or generated column. */
@@ -32,17 +48,19 @@ export function splitFilter(filter: Filter): SplitFilter {
   const where: string[] = [];
   const params: unknown[] = [];
   const residual: Filter[] = [];
+  let selective = false;
   for (const part of conjuncts(filter)) {
     const sql = translate(part);
     if (sql) {
       where.push(sql.sql);
       params.push(...sql.params);
+      selective ||= isSelective(part);
     } else {
       residual.push(part);
     }
   }
-  if (residual.length === 0) return { where, params };
-  return { where, params, residual: residual.length === 1 ? residual[0] : { $and: residual } };
+  if (residual.length === 0) return { where, params, selective };
+  return { where, params, selective, residual: residual.length === 1 ? residual[0] : { $and: residual } };
 }
 
 /** SQL expression for a sort key: the column when there is one, else the JSON path. */

@@ -43,8 +43,8 @@ export function createSqliteUserStore(db: Db): UserStore {
   }
 
   function search(query: Search): UserDoc[] {
-    const { where, params, residual } = splitFilter(query.filter);
-    where.unshift(`state IN (${query.states.map(() => '?').join(',')})`);
+    const { where, params, residual, selective } = splitFilter(query.filter);
+    where.unshift(stateCondition(query.states, selective));
     params.unshift(...query.states);
     const order = [...(query.sort ?? []).map((k) => `${sortExpression(k.field)} ${k.direction === 1 ? 'ASC' : 'DESC'}`), 'seq'];
     let sql = `SELECT id, state, doc FROM users WHERE ${where.join(' AND ')} ORDER BY ${order.join(', ')}`;
@@ -62,9 +62,9 @@ export function createSqliteUserStore(db: Db): UserStore {
   }
 
   function countMatching(query: Search): number {
-    const { where, params, residual } = splitFilter(query.filter);
+    const { where, params, residual, selective } = splitFilter(query.filter);
     if (residual) return search(query).length;
-    where.unshift(`state IN (${query.states.map(() => '?').join(',')})`);
+    where.unshift(stateCondition(query.states, selective));
     params.unshift(...query.states);
     const row = prepared(`SELECT COUNT(*) AS n FROM users WHERE ${where.join(' AND ')}`).get(...params);
     return row?.n ?? 0;
@@ -94,6 +94,20 @@ export function createSqliteUserStore(db: Db): UserStore {
       updatedAt: now,
     } as UserDoc;
     return write(undefined, created, true);
+  }
+
+  /** Applies update operators to one document, inside the caller's transaction. */
+  function patchRow(id: string, expr: UpdateExpr, states: readonly State[], scope: CallScope): UserDoc | undefined {
+    const row = getRow(id, states);
+    if (!row) return undefined;
+    const doc = toDoc(row);
+    applyUpdate(doc, expr as Parameters<typeof applyUpdate>[1], undefined, undefined, { cloneMode: 'deep' });
+    const normalised = JSON.parse(JSON.stringify(doc)) as UserDoc;
+    return write(
+      row,
+      { ...normalised, _id: row.id, __STATE__: row.state, updaterId: scope.actorId, updatedAt: new Date().toISOString() },
+      false,
+    );
   }
 
   return {
@@ -130,19 +144,12 @@ export function createSqliteUserStore(db: Db): UserStore {
       })();
     },
     async patch(id: string, expr: UpdateExpr, options: ByIdOptions, scope: CallScope) {
+      return db.transaction(() => patchRow(id, expr, options.states, scope)).immediate();
+    },
+    async patchMany(updates, options: ByIdOptions, scope: CallScope) {
+      // One transaction for all: a commit per document would cost more than the updates.
       return db
-        .transaction(() => {
-          const row = getRow(id, options.states);
-          if (!row) return undefined;
-          const doc = toDoc(row);
-          applyUpdate(doc, expr as Parameters<typeof applyUpdate>[1], undefined, undefined, { cloneMode: 'deep' });
-          const normalised = JSON.parse(JSON.stringify(doc)) as UserDoc;
-          return write(
-            row,
-            { ...normalised, _id: row.id, __STATE__: row.state, updaterId: scope.actorId, updatedAt: new Date().toISOString() },
-            false,
-          );
-        })
+        .transaction(() => updates.filter(({ id, update }) => patchRow(id, update, options.states, scope) !== undefined).length)
         .immediate();
     },
     async delete(id: string, options: ByIdOptions) {
@@ -217,4 +224,9 @@ function asConflict(error: unknown): unknown {
   const field = /users\.(\w+)/.exec(message)?.[1] ?? 'key';
   const name = { id: '_id', auth_user_id: 'authUserId' }[field] ?? field;
   return new ConflictError(`A user with the same ${name} already exists`);
+}
+
+/** `state IN (…)`; written `+state` (no index) when a unique column's index should lead (SplitFilter.selective). */
+function stateCondition(states: readonly string[], selective: boolean): string {
+  return `${selective ? '+' : ''}state IN (${states.map(() => '?').join(',')})`;
 }

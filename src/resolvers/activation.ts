@@ -1,6 +1,6 @@
 import pLimit from 'p-limit';
 import { z } from 'zod';
-import type { GroupConfig, IdentityImporter, IdentityImportJob, ImportedIdentity, UserDoc } from '../clients/ports.js';
+import type { GroupConfig, IdentityImporter, IdentityImportJob, ImportedIdentity, ImportedIdentityRef, UserDoc } from '../clients/ports.js';
 import type { Context } from '../context.js';
 import { ALL_STATES } from '../crud/states.js';
 import { ConflictError, InvalidInputError, NotFoundError } from '../errors.js';
@@ -8,7 +8,7 @@ import { requireAdmin } from './access.js';
 import { type JobAnswer, type JobHandler, type JobRun, jobAnswer, startJob } from './jobs.js';
 import { grantRoles } from './roles.js';
 import { identityBlocked } from './sagas.js';
-import { LIVE_STATES } from './users.js';
+import { findUsersByIds } from './users.js';
 
 export const BULK_ACTIVATION = 'bulk-activation';
 
@@ -39,8 +39,6 @@ interface Progress extends Outcome {
   current?: { importJobId: string; sent: string[]; outcome: Outcome };
 }
 
-/** Ids per store read: an `_id $in` list short enough for the CRUD's query string. */
-const IDS_PER_READ = 200;
 const CONCURRENCY = 8;
 /** The first poll of an import job; the wait then doubles up to AUTH0_JOB_POLLING_INTERVAL. */
 const FIRST_POLL_MS = 250;
@@ -54,7 +52,7 @@ export async function startBulkActivation(ctx: Context, input: { userIds: string
   const userIds = [...new Set(input.userIds)];
   const max = ctx.deps.config.BULK_JOB_MAX_USERS;
   if (userIds.length > max) throw new InvalidInputError(`a bulk activation takes at most ${max} users, not ${userIds.length}`);
-  const found = await findUsers(ctx, userIds);
+  const found = await findUsersByIds(ctx, userIds);
   const unknown = userIds.filter((id) => !found.has(id));
   if (unknown.length > 0) {
     const more = unknown.length > 10 ? ` and ${unknown.length - 10} more` : '';
@@ -118,7 +116,7 @@ async function activateChunk(ctx: Context, { chunk, upsert, progress, run }: Chu
   if (job.status !== 'completed') return undefined;
   const outcome: Outcome = { summary: { ...current.outcome.summary }, failures: [...current.outcome.failures] };
   const refuse = refuser(outcome);
-  const users = await findUsers(ctx, current.sent);
+  const users = await findUsersByIds(ctx, current.sent);
   for (const error of await importer.importErrors(current.importJobId)) {
     const userId = importedUserId(error.user, current.sent, users);
     if (userId) refuse(userId, error.errors);
@@ -128,20 +126,37 @@ async function activateChunk(ctx: Context, { chunk, upsert, progress, run }: Chu
   const present = imported.flatMap((id) => users.get(id) ?? []);
   for (const id of imported) if (!users.has(id)) refuse(id, [{ code: 'USER_NOT_FOUND', message: `user ${id} was deleted` }]);
   const refs = await importer.findImported(present.map(toImported));
+  const linked: { user: UserDoc; ref: ImportedIdentityRef }[] = [];
+  present.forEach((user, index) => {
+    const ref = refs[index];
+    if (ref) linked.push({ user, ref });
+    else refuse(user._id, [{ code: 'IDENTITY_NOT_FOUND', message: 'the imported identity was not found' }]);
+  });
+  const lost = await linkIdentities(ctx, linked);
+  for (const id of lost) refuse(id, [{ code: 'USER_NOT_FOUND', message: `user ${id} was deleted` }]);
+  const done = linked.filter(({ user }) => !lost.has(user._id));
   const limit = pLimit(CONCURRENCY);
-  await Promise.all(
-    present.map((user, index) =>
-      limit(async () => {
-        const ref = refs[index];
-        if (!ref) return refuse(user._id, [{ code: 'IDENTITY_NOT_FOUND', message: 'the imported identity was not found' }]);
-        if (user.authUserId !== ref.id)
-          await ctx.deps.users.patch(user._id, { $set: { authUserId: ref.id } }, { states: ALL_STATES }, ctx.scope);
-        await grantRoles(ctx, ref.id, user.roles);
-        outcome.summary[ref.created ? 'inserted' : 'updated'] += 1;
-      }),
-    ),
-  );
+  await Promise.all(done.map(({ user, ref }) => limit(() => grantRoles(ctx, ref.id, user.roles))));
+  for (const { ref } of done) outcome.summary[ref.created ? 'inserted' : 'updated'] += 1;
   return outcome;
+}
+
+/**
+ * Stores each identity's id on its profile, in one store call; answers the ones whose profile was
+ * deleted meanwhile (their identity stays, unlinked, as after a failed creation).
+ */
+async function linkIdentities(ctx: Context, linked: { user: UserDoc; ref: ImportedIdentityRef }[]): Promise<Set<string>> {
+  const pending = linked.filter(({ user, ref }) => user.authUserId !== ref.id);
+  if (pending.length === 0) return new Set();
+  const updates = pending.map(({ user, ref }) => ({ id: user._id, update: { $set: { authUserId: ref.id } } }));
+  const modified = await ctx.deps.users.patchMany(updates, { states: ALL_STATES }, ctx.scope);
+  if (modified === updates.length) return new Set();
+  const after = await findUsersByIds(
+    ctx,
+    updates.map((update) => update.id),
+    ALL_STATES,
+  );
+  return new Set(pending.filter(({ user, ref }) => after.get(user._id)?.authUserId !== ref.id).map(({ user }) => user._id));
 }
 
 /**
@@ -151,7 +166,7 @@ async function activateChunk(ctx: Context, { chunk, upsert, progress, run }: Chu
 async function prepareChunk(ctx: Context, chunk: string[], upsert: boolean): Promise<{ outcome: Outcome; toImport: UserDoc[] }> {
   const outcome: Outcome = { summary: emptySummary(0), failures: [] };
   const refuse = refuser(outcome);
-  const users = await findUsers(ctx, chunk);
+  const users = await findUsersByIds(ctx, chunk);
   const groups = new Map<string, Promise<GroupConfig | undefined>>();
   const groupOf = (name: string) => groups.get(name) ?? groups.set(name, ctx.deps.groups.getGroup(name)).get(name)!;
   const toImport: UserDoc[] = [];
@@ -194,17 +209,6 @@ async function finishedImport(ctx: Context, importer: IdentityImporter, id: stri
     const longest = ctx.deps.config.AUTH0_JOB_POLLING_INTERVAL(Date.now());
     await new Promise((resolve) => setTimeout(resolve, Math.min(wait, longest)));
   }
-}
-
-/** Live users by id, read `IDS_PER_READ` at a time. */
-async function findUsers(ctx: Context, ids: readonly string[]): Promise<Map<string, UserDoc>> {
-  const limit = pLimit(4);
-  const reads = [];
-  for (let start = 0; start < ids.length; start += IDS_PER_READ) {
-    const slice = ids.slice(start, start + IDS_PER_READ);
-    reads.push(limit(() => ctx.deps.users.find({ _id: { $in: slice } }, { states: LIVE_STATES, scope: ctx.scope })));
-  }
-  return new Map((await Promise.all(reads)).flat().map((user) => [user._id, user]));
 }
 
 /** The profile `_id` goes as the import's user id, so the identity can be found and linked after. */

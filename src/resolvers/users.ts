@@ -1,3 +1,4 @@
+import pLimit from 'p-limit';
 import type { GroupConfig, UserDoc } from '../clients/ports.js';
 import type { Context } from '../context.js';
 import { requireAdmin } from './access.js';
@@ -10,6 +11,24 @@ import { compensate } from './sagas.js';
 
 /** States in which a user can still be edited or registered (not soft-deleted). */
 export const LIVE_STATES: readonly State[] = ['PUBLIC', 'DRAFT', 'TRASH'];
+
+/** Ids per store read: an `_id $in` list short enough for the CRUD's query string. */
+const IDS_PER_READ = 200;
+
+/** Users by id (in LIVE_STATES unless told), read IDS_PER_READ at a time, 4 reads at once. */
+export async function findUsersByIds(
+  ctx: Context,
+  ids: readonly string[],
+  states: readonly State[] = LIVE_STATES,
+): Promise<Map<string, UserDoc>> {
+  const limit = pLimit(4);
+  const reads = [];
+  for (let start = 0; start < ids.length; start += IDS_PER_READ) {
+    const slice = ids.slice(start, start + IDS_PER_READ);
+    reads.push(limit(() => ctx.deps.users.find({ _id: { $in: slice } }, { states, scope: ctx.scope })));
+  }
+  return new Map((await Promise.all(reads)).flat().map((user) => [user._id, user]));
+}
 
 export async function listUsers(ctx: Context, query: CrudQuery | string): Promise<Record<string, unknown>[]> {
   await requireAdmin(ctx);

@@ -162,6 +162,7 @@ export class CrudEmulator {
     if (method === 'POST' && rest === '') return [200, { _id: collection.insert(body)._id }];
     if (method === 'POST' && rest === 'bulk') return [200, collection.insertMany(body)];
     if (method === 'POST' && rest === 'state') return [200, collection.changeStateMany(body)];
+    if (method === 'PATCH' && rest === 'bulk') return [200, collection.patchMany(body)];
     const [id, action] = rest.split('/');
     if (!id) throw new HttpError(404, 'not found', { error: 'not found' });
     if (method === 'GET' && !action) return [200, collection.get(id, q)];
@@ -255,6 +256,23 @@ class Collection {
     Object.assign(doc, JSON.parse(JSON.stringify(next)));
     for (const key of Object.keys(doc)) if (!(key in next)) delete doc[key];
     return doc;
+  }
+
+  /** `PATCH /bulk`: each item updates the one document its filter matches (`_st` defaulting to PUBLIC); answers the count. */
+  patchMany(body: unknown): number {
+    if (!Array.isArray(body) || body.length === 0) throw new HttpError(400, 'body must NOT have fewer than 1 items');
+    let modified = 0;
+    for (const item of body as { filter?: Record<string, unknown>; update?: unknown }[]) {
+      if (!isObject(item.filter) || !isObject(item.update)) throw new HttpError(400, 'body must have filter and update');
+      const { _id, _st, ...fields } = item.filter;
+      const q = new URLSearchParams(typeof _st === 'string' ? { _st } : {});
+      if (Object.keys(fields).length > 0) q.set('_q', JSON.stringify(fields));
+      const target = typeof _id === 'string' ? this.byId(_id, q) : this.matching(q)[0];
+      if (!target) continue;
+      this.patch(target._id, q, item.update);
+      modified += 1;
+    }
+    return modified;
   }
 
   remove(id: string, q: URLSearchParams): boolean {

@@ -67,4 +67,12 @@ describe('SQL translation of CRUD filters', () => {
     expect(splitFilter({ $or: [{ userGroup: 'a' }, { email: 'b' }] }).residual).toBeUndefined();
     expect(splitFilter({ userGroup: 'a', age: 3 }).residual).toEqual({ age: 3 });
   });
+
+  it('lets a unique column lead the search when it is matched by value (not the state index)', () => {
+    expect(splitFilter({ _id: { $in: ['a', 'b'] } }).selective).toBe(true);
+    expect(splitFilter({ userGroup: 'a', email: 'x@example.com' }).selective).toBe(true);
+    expect(splitFilter({ userGroup: 'a' }).selective).toBe(false);
+    expect(splitFilter({ _id: { $nin: ['a'] } }).selective).toBe(false);
+    expect(splitFilter({ username: { $gt: 'a' } }).selective).toBe(false);
+  });
 });

@@ -73,6 +73,12 @@ export class CrudCollection {
     await this.expect({ method: 'POST', path: `${this.path}/bulk`, body: docs, headers }, [200, 201]);
   }
 
+  /** `PATCH /bulk`: each item updates the one document its filter matches; answers how many were. */
+  async patchMany(items: { filter: Record<string, unknown>; update: unknown }[], headers: Record<string, string>): Promise<number> {
+    const call = { method: 'PATCH' as const, path: `${this.path}/bulk`, body: items, headers };
+    return this.parse(call, await this.expect(call, [200]), z.number());
+  }
+
   /** `PATCH /:id`; with `filter` (as `_q`) the update applies only while the document matches it. */
   async patch(
     id: string,

@@ -69,6 +69,13 @@ export function createCrudUserStore(users: CrudCollection): UserStore {
       const doc = await users.patch(id, update, options.states, scope.headers);
       return doc && asUser(doc);
     },
+    async patchMany(updates, options, scope) {
+      const states = options.states.join(',');
+      return users.patchMany(
+        updates.map(({ id, update }) => ({ filter: { _id: id, _st: states }, update })),
+        scope.headers,
+      );
+    },
     async delete(id, options) {
       return users.delete(id, options.states, headersOf(options.scope));
     },
