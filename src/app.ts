@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import express, { type Express, type Request, type Response } from 'express';
+import { graphqlUploadExpress } from 'graphql-upload-ts';
 import type { Deps } from './context.js';
 import { createGraphQLServer } from './graphql.js';
 import { withFastPath } from './rest/fast-path.js';
@@ -38,6 +39,8 @@ export function buildApp(deps: Deps): Express {
   const yoga = createGraphQLServer(deps);
   // Typed yoga handlers do not match Express 5's overloads (STACK.md pitfall 3); the call is the documented one.
   const handleGraphQL = yoga as unknown as (req: Request, res: Response, context: { req: Request; res: Response }) => Promise<void>;
+  // GraphQL multipart requests (the `Upload` scalar): files stream to temporary files, up to the import's limit.
+  app.use(yoga.graphqlEndpoint, graphqlUploadExpress({ maxFileSize: deps.config.USER_IMPORT_MAX_FILE_BYTES, maxFiles: 1 }));
   app.use(yoga.graphqlEndpoint, (req: Request, res: Response) => handleGraphQL(req, res, { req, res }));
 
   app.use(createRestRouter(deps));

@@ -185,3 +185,44 @@ describe('PATCH /users/import', () => {
     expect(res.status).toBe(401);
   });
 });
+
+describe('GraphQL importUsers (a multipart request, the Upload scalar)', () => {
+  /** The GraphQL multipart request spec: `operations`, `map`, then the file. */
+  async function importByGraphQL(csv: string, variables: Record<string, unknown> = {}, headers: Record<string, string> = {}) {
+    const form = new FormData();
+    const query = `mutation($file: Upload!, $delimiter: String) {
+      importUsers(file: $file, delimiter: $delimiter) {
+        __typename
+        ... on MutationImportUsersSuccess { data { inserted updated invalid { row error } } }
+        ... on Error { message }
+      }
+    }`;
+    form.append('operations', JSON.stringify({ query, variables: { file: null, ...variables } }));
+    form.append('map', JSON.stringify({ 0: ['variables.file'] }));
+    form.append('0', new Blob([csv], { type: 'text/csv' }), 'users.csv');
+    const sent = Object.entries({ 'x-api-key': TEST_API_KEY, ...headers }).filter(([, value]) => value !== '');
+    const response = await fetch(`${service.url}/graphql`, { method: 'POST', body: form, headers: Object.fromEntries(sent) });
+    return { status: response.status, body: await response.json() };
+  }
+
+  it('imports through the same operation as PATCH /users/import', async () => {
+    const p = unique();
+    const res = await importByGraphQL(`userGroup;username;name;age\ncustomer;${p}g;Gina;40\ncustomer;${p}h;Hal;x\n`, { delimiter: ';' });
+    expect(res.status).toBe(200);
+    const { inserted, updated, invalid } = res.body.data.importUsers.data;
+    expect(updated).toEqual([]);
+    expect(inserted).toHaveLength(1);
+    expect(invalid).toEqual([{ row: 2, error: expect.stringMatching(/^Skipping record: invalid json schema, .*age/) }]);
+    expect(await getUser(inserted[0])).toMatchObject({ username: `${p}g`, name: 'Gina', age: 40 });
+  });
+
+  it('refuses a file over USER_IMPORT_MAX_FILE_BYTES and strangers, writing nothing', async () => {
+    const before = await countProfiles(service);
+    const rows = Array.from({ length: 200 }, (_, index) => `customer,gbig${index},Name ${index}`);
+    const big = await importByGraphQL(`userGroup,username,name\n${rows.join('\n')}\n`);
+    expect(big.body.errors).toMatchObject([{ message: expect.stringMatching(/4096 byte/), extensions: { code: 'PAYLOAD_TOO_LARGE' } }]);
+    const stranger = await importByGraphQL('userGroup,name\ncustomer,X\n', {}, { 'x-api-key': '' });
+    expect(stranger.body.errors?.[0]?.message ?? stranger.body.message).toMatch(/Authentication required/);
+    expect(await countProfiles(service)).toBe(before);
+  });
+});

@@ -1,6 +1,7 @@
 import SchemaBuilder from '@pothos/core';
 import ErrorsPlugin from '@pothos/plugin-errors';
 import ValidationPlugin from '@pothos/plugin-validation';
+import type { FileUpload } from 'graphql-upload-ts';
 import type { Context } from '../context.js';
 import { InvalidInputError } from '../errors.js';
 
@@ -10,6 +11,8 @@ export const builder = new SchemaBuilder<{
     JSON: { Input: unknown; Output: unknown };
     JSONObject: { Input: Record<string, unknown>; Output: Record<string, unknown> };
     DateTime: { Input: Date; Output: Date | string };
+    /** A file of a GraphQL multipart request (graphql-upload-ts), arriving as a stream. */
+    Upload: { Input: Promise<FileUpload>; Output: never };
   };
   DefaultFieldNullability: false;
 }>({

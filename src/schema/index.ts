@@ -8,6 +8,7 @@ import './group.js';
 import './auth.js';
 import './roles.js';
 import './jobs.js';
+import './import.js';
 
 export const schema: GraphQLSchema = builder.toSchema();
 

@@ -1,0 +1,70 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { InvalidInputError, PayloadTooLargeError } from '../errors.js';
+import { requireAdmin } from '../resolvers/access.js';
+import { type ImportSummary, importUsers } from '../resolvers/import-users.js';
+import { builder } from './builder.js';
+import { MUTATION_ERRORS } from './errors.js';
+
+const InvalidRowRef = builder.objectRef<ImportSummary['invalid'][number]>('InvalidImportRow').implement({
+  fields: (t) => ({
+    row: t.exposeInt('row', { description: 'The data row, 1 being the first after the header.' }),
+    error: t.exposeString('error'),
+  }),
+});
+
+const ImportSummaryRef = builder.objectRef<ImportSummary>('ImportSummary').implement({
+  fields: (t) => ({
+    updated: t.exposeIDList('updated'),
+    inserted: t.exposeIDList('inserted'),
+    invalid: t.field({ type: [InvalidRowRef], resolve: (summary) => summary.invalid }),
+  }),
+});
+
+builder.mutationFields((t) => ({
+  importUsers: t.field({
+    type: ImportSummaryRef,
+    description:
+      'PATCH /users/import through a GraphQL multipart request: a CSV with a header row; rows with _id update that user, the others insert profile-only users.',
+    errors: { types: MUTATION_ERRORS },
+    args: {
+      file: t.arg({ type: 'Upload', required: true }),
+      delimiter: t.arg.string({ required: false }),
+      encoding: t.arg.string({ required: false }),
+      escape: t.arg.string({ required: false, description: 'One character, or "null" for none.' }),
+    },
+    resolve: async (_root, { file, ...options }, ctx) => {
+      // Before anything is written to disk: a stranger's file is not even spooled.
+      await requireAdmin(ctx);
+      const fields = Object.fromEntries(Object.entries(options).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
+      const upload = await file;
+      return withSpooledCopy(
+        () => upload.createReadStream(),
+        (open) => importUsers(ctx, { open, fields }),
+      );
+    },
+  }),
+}));
+
+/**
+ * Copies the upload to a temporary file before the import reads it (twice): the upload may still
+ * be arriving, and a file over USER_IMPORT_MAX_FILE_BYTES then fails the copy, not a half-done import.
+ */
+async function withSpooledCopy<T>(source: () => Readable, use: (open: () => Readable) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), 'ums-upload-'));
+  try {
+    const path = join(dir, 'file');
+    // An upload that already failed (over the size limit) throws from createReadStream itself.
+    await (async () => pipeline(source(), createWriteStream(path)))().catch((error: Error & { status?: number }) => {
+      if (error.status === 413) throw new PayloadTooLargeError(error.message);
+      throw new InvalidInputError(`the upload could not be read: ${error.message}`);
+    });
+    return await use(() => createReadStream(path));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
