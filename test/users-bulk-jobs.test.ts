@@ -238,6 +238,7 @@ describe('bulk jobs: chunks, failures and restarts', () => {
   let service: TestService;
   let importer: IdentityImporter;
   let failNextStart = false;
+  let importsStarted = 0;
   let failImports = false;
   /** Runs once the import job is done, before the identities are linked. */
   let beforeLinking: (() => Promise<void>) | undefined;
@@ -252,6 +253,7 @@ describe('bulk jobs: chunks, failures and restarts', () => {
             ...importer,
             maxUsersPerJob: 2,
             async startImport(users, options) {
+              importsStarted += 1;
               if (failNextStart) {
                 failNextStart = false;
                 throw new UpstreamError('Auth0', 'POST /api/v2/jobs/users-imports', 503);
@@ -296,6 +298,38 @@ describe('bulk jobs: chunks, failures and restarts', () => {
       expect(failNextStart).toBe(false);
       const users = await Promise.all(ids.map((id) => getUser(service, id)));
       expect(users.every((user) => typeof user.authUserId === 'string')).toBe(true);
+    } finally {
+      stop();
+    }
+  });
+
+  it('resumes a job whose replica died from its saved progress, polling the import job it had started', async () => {
+    const p = unique();
+    const ids = [];
+    for (let index = 0; index < 4; index += 1)
+      ids.push(await createProfile(service, { username: `${p}${index}`, email: `${p}${index}@example.com` }));
+    // A replica claimed the job, did the first chunk, started the second chunk's import job, and died.
+    const { jobs } = service.deps;
+    const job = await jobs.create({ type: 'bulk-activation', payload: { userIds: ids, upsert: true } });
+    expect(await jobs.claim(job.jobId, 'dead-replica', 300)).toBe(true);
+    const sent = ids.slice(2);
+    const importJob = await importer.startImport(
+      sent.map((userId, index) => ({ email: `${p}${index + 2}@example.com`, username: `${p}${index + 2}`, userId })),
+      { upsert: true },
+    );
+    const summary = { failed: 0, updated: 0, inserted: 2, total: 4 };
+    const current = { importJobId: importJob.id, sent, outcome: { summary: { ...summary, inserted: 0, total: 0 }, failures: [] } };
+    expect(await jobs.heartbeat(job.jobId, 'dead-replica', 300, { next: 2, summary, failures: [], current })).toBe(true);
+
+    const started = importsStarted;
+    const stop = startBackground(service.deps);
+    try {
+      const done = await finished(service, `/jobs/bulk-activation/${job.jobId}`);
+      expect(done.summary).toEqual({ failed: 0, updated: 0, inserted: 4, total: 4 });
+      // No new import job: the one the dead replica started was polled and its users linked.
+      expect(importsStarted).toBe(started);
+      const users = await Promise.all(ids.map((id) => getUser(service, id)));
+      expect(users.map((user) => user.authUserId === undefined)).toEqual([true, true, false, false]);
     } finally {
       stop();
     }
