@@ -34,7 +34,12 @@ export function bulkPasswordChangeJob(ctx: Context, jobId: string): Promise<JobA
     const { next, failures } = job.result as Progress;
     const failed = new Set(failures.map((failure) => failure.authUserId));
     const completed = authUserIds.slice(0, next).flatMap((authUserId) => (failed.has(authUserId) ? [] : [{ authUserId }]));
-    return { summary: { failed: failures.length, completed: completed.length, total: authUserIds.length }, completed, failures };
+    // As the usage page shows a job whose every request failed: a list appears only when it has entries.
+    return {
+      summary: { failed: failures.length, completed: completed.length, total: authUserIds.length },
+      ...(completed.length > 0 && { completed }),
+      ...(failures.length > 0 && { failures }),
+    };
   });
 }
 

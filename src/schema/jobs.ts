@@ -31,7 +31,11 @@ const BulkActivationJobRef = builder.objectRef<JobAnswer>('BulkActivationJob').i
     updated: t.int({ nullable: true, resolve: count('updated') }),
     failed: t.int({ nullable: true, resolve: count('failed') }),
     total: t.int({ nullable: true, resolve: count('total') }),
-    failures: t.field({ type: [ActivationFailureRef], nullable: true, resolve: (job) => (job.failures as ActivationFailure[]) ?? null }),
+    failures: t.field({
+      type: [ActivationFailureRef],
+      nullable: true,
+      resolve: (job) => listOf(job, 'failures') as ActivationFailure[] | null,
+    }),
   }),
 });
 
@@ -51,9 +55,9 @@ const PasswordChangeJobRef = builder.objectRef<JobAnswer>('PasswordChangeJob').i
     completed: t.stringList({
       nullable: true,
       description: 'The identity users whose e-mail was requested.',
-      resolve: (job) => (job.completed as { authUserId: string }[] | undefined)?.map((entry) => entry.authUserId) ?? null,
+      resolve: (job) => listOf(job, 'completed')?.map((entry) => (entry as { authUserId: string }).authUserId) ?? null,
     }),
-    failures: t.field({ type: [PasswordFailureRef], nullable: true, resolve: (job) => (job.failures as never) ?? null }),
+    failures: t.field({ type: [PasswordFailureRef], nullable: true, resolve: (job) => listOf(job, 'failures') as never }),
   }),
 });
 
@@ -91,6 +95,11 @@ builder.mutationFields((t) => ({
     resolve: (_root, args, ctx) => startBulkPasswordChange(ctx, { authUserIds: requireSome(args.authUserIds, 'authUserIds') }),
   }),
 }));
+
+/** A list of a completed job's answer ([] when the REST answer leaves it out); null before completion. */
+function listOf(job: JobAnswer, name: string): unknown[] | null {
+  return job.status === 'completed' ? ((job[name] as unknown[] | undefined) ?? []) : null;
+}
 
 function requireSome(ids: string[], name: string): string[] {
   if (ids.length === 0 || ids.some((id) => id === '')) throw new InvalidInputError(`${name} must be a non-empty list of non-empty ids`);
