@@ -141,7 +141,7 @@ export async function runActivation(): Promise<void> {
       `- \`POST /jobs/bulk-activation\` of ${n(USERS)} ids: 202 after ${local.activation.acceptedSeconds} s (every id checked), completed after ${local.activation.seconds} s, **${n(local.activation.usersPerSecond)} users/s**; summary inserted ${n(s.inserted)}, failed ${s.failed}; ${n(local.activation.linked)} profiles linked to an identity.`,
       `- \`POST /jobs/change-password/bulk\` of ${n(local.changePassword.users)} users (every activated user) with the pace limit out of reach: ${local.changePassword.seconds} s, completed ${local.changePassword.summary.completed}. At the default pace (100/s embedded, 2/s Auth0) the pace is the time.`,
       `- The service's peak memory: ${local.peakRssMiBBefore} MiB after the import, ${local.peakRssMiBAfter} MiB at the end.`,
-      `- Against the Auth0 emulator (users-imports jobs of 1,000, one at a time): ${n(remote.users)} users activated in ${remote.seconds} s (${n(remote.usersPerSecond)} users/s), ${n(remote.auth0Users)} Auth0 users, ${remote.duplicates} duplicated; summary inserted ${n(remote.job.summary.inserted)}, failed ${remote.job.summary.failed}.`,
+      `- Against the Auth0 emulator (users-imports jobs of 1,000, two at a time): ${n(remote.users)} users activated in ${remote.seconds} s (${n(remote.usersPerSecond)} users/s), ${n(remote.auth0Users)} Auth0 users, ${remote.duplicates} duplicated; summary inserted ${n(remote.job.summary.inserted)}, failed ${remote.job.summary.failed}.`,
     ].join('\n'),
   );
 }

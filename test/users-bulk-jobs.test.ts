@@ -255,6 +255,8 @@ describe('bulk jobs: chunks, failures and restarts', () => {
   let importer: IdentityImporter;
   let failNextStart = false;
   let importsStarted = 0;
+  /** The importer calls, in order. */
+  const calls: string[] = [];
   let failImports = false;
   /** Runs once the import job is done, before the identities are linked. */
   let beforeLinking: (() => Promise<void>) | undefined;
@@ -270,6 +272,7 @@ describe('bulk jobs: chunks, failures and restarts', () => {
             maxUsersPerJob: 2,
             async startImport(users, options) {
               importsStarted += 1;
+              calls.push(`start:${users.length}`);
               if (failNextStart) {
                 failNextStart = false;
                 throw new UpstreamError('Auth0', 'POST /api/v2/jobs/users-imports', 503);
@@ -277,6 +280,7 @@ describe('bulk jobs: chunks, failures and restarts', () => {
               return importer.startImport(users, options);
             },
             async importJob(id) {
+              calls.push('poll');
               const job = await importer.importJob(id);
               return failImports ? { ...job, status: 'failed' } : job;
             },
@@ -307,11 +311,16 @@ describe('bulk jobs: chunks, failures and restarts', () => {
     expect(started.status).toBe(202);
     expect((await service.call('GET', `/jobs/bulk-activation/${started.body.jobId}`)).body.status).toBe('pending');
     failNextStart = true;
+    calls.length = 0;
     const stop = startBackground(service.deps);
     try {
       const job = await finished(service, `/jobs/bulk-activation/${started.body.jobId}`);
       expect(job.summary).toEqual({ failed: 0, updated: 0, inserted: 5, total: 5 });
       expect(failNextStart).toBe(false);
+      // The start that failed, then two import jobs at once (Auth0's limit per tenant) before the
+      // first poll; 3 chunks in all.
+      expect(calls.slice(0, 4)).toEqual(['start:2', 'start:2', 'start:2', expect.stringMatching(/^poll/)]);
+      expect(calls.filter((call) => call.startsWith('start'))).toEqual(['start:2', 'start:2', 'start:2', 'start:1']);
       const users = await Promise.all(ids.map((id) => getUser(service, id)));
       expect(users.every((user) => typeof user.authUserId === 'string')).toBe(true);
     } finally {
@@ -334,8 +343,8 @@ describe('bulk jobs: chunks, failures and restarts', () => {
       { upsert: true },
     );
     const summary = { failed: 0, updated: 0, inserted: 2, total: 4 };
-    const current = { importJobId: importJob.id, sent, outcome: { summary: { ...summary, inserted: 0, total: 0 }, failures: [] } };
-    expect(await jobs.heartbeat(job.jobId, 'dead-replica', 300, { next: 2, summary, failures: [], current })).toBe(true);
+    const running = [{ importJobId: importJob.id, sent, outcome: { summary: { ...summary, inserted: 0, total: 0 }, failures: [] } }];
+    expect(await jobs.heartbeat(job.jobId, 'dead-replica', 300, { next: 4, summary, failures: [], running })).toBe(true);
 
     const started = importsStarted;
     const stop = startBackground(service.deps);

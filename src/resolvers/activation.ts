@@ -1,11 +1,11 @@
 import pLimit from 'p-limit';
 import { z } from 'zod';
-import type { GroupConfig, IdentityImporter, IdentityImportJob, ImportedIdentity, ImportedIdentityRef, UserDoc } from '../clients/ports.js';
+import type { GroupConfig, IdentityImportJob, ImportedIdentity, ImportedIdentityRef, UserDoc } from '../clients/ports.js';
 import type { Context } from '../context.js';
 import { ALL_STATES } from '../crud/states.js';
 import { ConflictError, InvalidInputError, NotFoundError } from '../errors.js';
 import { requireAdmin } from './access.js';
-import { type JobAnswer, type JobHandler, type JobRun, jobAnswer, startJob } from './jobs.js';
+import { type JobAnswer, type JobHandler, jobAnswer, startJob } from './jobs.js';
 import { grantRoles } from './roles.js';
 import { identityBlocked } from './sagas.js';
 import { findUsersByIds } from './users.js';
@@ -32,13 +32,21 @@ interface Outcome {
 
 const Payload = z.object({ userIds: z.array(z.string()), upsert: z.boolean() });
 
-interface Progress extends Outcome {
-  /** Index in `userIds` of the first user of the next chunk. */
-  next: number;
-  /** The chunk whose import job is running: the job, the users sent to it, and what came of the others. */
-  current?: { importJobId: string; sent: string[]; outcome: Outcome };
+/** A chunk whose import job runs: the job, the users sent to it, and what came of the chunk's others. */
+interface RunningChunk {
+  importJobId: string;
+  sent: string[];
+  outcome: Outcome;
 }
 
+interface Progress extends Outcome {
+  /** Index in `userIds` of the first user not yet in a chunk. */
+  next: number;
+  running?: RunningChunk[];
+}
+
+/** Import jobs a bulk activation keeps running at once: Auth0 runs at most 2 per tenant. */
+const IMPORTS_AT_ONCE = 2;
 const CONCURRENCY = 8;
 /** The first poll of an import job; the wait then doubles up to AUTH0_JOB_POLLING_INTERVAL. */
 const FIRST_POLL_MS = 250;
@@ -70,8 +78,9 @@ export function bulkActivationJob(ctx: Context, jobId: string): Promise<JobAnswe
 }
 
 /**
- * The job: chunks of the importer's job size, one import job each. Progress is saved once a chunk's
- * import job has started and once the chunk is done, so a restart polls the same import job again.
+ * The job: chunks of the importer's job size, one import job each, two running at once. Progress is
+ * saved when a chunk's import job starts and when a chunk is done, so a restart polls the same
+ * import jobs again instead of starting new ones.
  */
 export const activationJob: JobHandler<Progress> = {
   type: BULK_ACTIVATION,
@@ -79,41 +88,62 @@ export const activationJob: JobHandler<Progress> = {
     const { userIds, upsert } = Payload.parse(job.payload);
     const size = ctx.deps.identityImports.maxUsersPerJob;
     let progress: Progress = run.progress ?? { next: 0, summary: emptySummary(userIds.length), failures: [] };
-    while (progress.next < userIds.length) {
-      const chunk = userIds.slice(progress.next, progress.next + size);
-      const outcome = await activateChunk(ctx, { chunk, upsert, progress, run });
-      if (!outcome) return { status: 'failed', result: { error: 'the identity provider failed an import job' } };
-      progress = {
-        next: progress.next + chunk.length,
-        summary: { ...add(progress.summary, outcome.summary), total: userIds.length },
-        failures: [...progress.failures, ...outcome.failures],
-      };
+    const done = async (outcome: Outcome, next: number, running: RunningChunk[]) => {
+      const summary = { ...add(progress.summary, outcome.summary), total: userIds.length };
+      progress = { next, summary, failures: [...progress.failures, ...outcome.failures], running };
       await run.save(progress);
+    };
+    while (progress.next < userIds.length || progress.running?.length) {
+      const running = progress.running ?? [];
+      if (running.length < IMPORTS_AT_ONCE && progress.next < userIds.length) {
+        const next = Math.min(userIds.length, progress.next + size);
+        const started = await startChunk(ctx, userIds.slice(progress.next, next), upsert);
+        if ('importJobId' in started) {
+          progress = { ...progress, next, running: [...running, started] };
+          await run.save(progress);
+        } else await done(started, next, running);
+        continue;
+      }
+      const { chunk, status } = await firstFinished(ctx, running);
+      if (status !== 'completed') return { status: 'failed', result: { error: `the identity provider's import job ended ${status}` } };
+      await done(
+        await completeChunk(ctx, chunk),
+        progress.next,
+        running.filter((other) => other !== chunk),
+      );
     }
-    return { status: 'completed', result: { summary: progress.summary, failures: progress.failures } };
+    const order = new Map(userIds.map((id, index) => [id, index]));
+    const failures = progress.failures.toSorted((a, b) => order.get(a.userId)! - order.get(b.userId)!);
+    return { status: 'completed', result: { summary: progress.summary, failures } };
   },
 };
 
-interface ChunkInput {
-  chunk: string[];
-  upsert: boolean;
-  progress: Progress;
-  run: JobRun<Progress>;
+/** Prepares a chunk and starts its import job; answers the chunk's outcome when nothing is left to import. */
+async function startChunk(ctx: Context, chunk: string[], upsert: boolean): Promise<RunningChunk | Outcome> {
+  const { outcome, toImport } = await prepareChunk(ctx, chunk, upsert);
+  if (toImport.length === 0) return outcome;
+  const started = await ctx.deps.identityImports.startImport(toImport.map(toImported), { upsert });
+  return { importJobId: started.id, sent: toImport.map((user) => user._id), outcome };
 }
 
-/** One chunk; undefined when the provider failed its import job. */
-async function activateChunk(ctx: Context, { chunk, upsert, progress, run }: ChunkInput): Promise<Outcome | undefined> {
-  const importer = ctx.deps.identityImports;
-  let current = progress.current;
-  if (!current) {
-    const { outcome, toImport } = await prepareChunk(ctx, chunk, upsert);
-    if (toImport.length === 0) return outcome;
-    const started = await importer.startImport(toImport.map(toImported), { upsert });
-    current = { importJobId: started.id, sent: toImport.map((user) => user._id), outcome };
-    await run.save({ ...progress, current });
+/**
+ * Polls the running import jobs until one ends: soon at first, then less often, up to
+ * AUTH0_JOB_POLLING_INTERVAL.
+ */
+async function firstFinished(ctx: Context, running: RunningChunk[]): Promise<{ chunk: RunningChunk; status: IdentityImportJob['status'] }> {
+  for (let wait = FIRST_POLL_MS; ; wait *= 2) {
+    for (const chunk of running) {
+      const { status } = await ctx.deps.identityImports.importJob(chunk.importJobId);
+      if (status !== 'pending' && status !== 'processing') return { chunk, status };
+    }
+    const longest = ctx.deps.config.AUTH0_JOB_POLLING_INTERVAL(Date.now());
+    await new Promise((resolve) => setTimeout(resolve, Math.min(wait, longest)));
   }
-  const job = await finishedImport(ctx, importer, current.importJobId);
-  if (job.status !== 'completed') return undefined;
+}
+
+/** A chunk whose import job completed: its refused rows are failures, the others are linked to their identities. */
+async function completeChunk(ctx: Context, current: RunningChunk): Promise<Outcome> {
+  const importer = ctx.deps.identityImports;
   const outcome: Outcome = { summary: { ...current.outcome.summary }, failures: [...current.outcome.failures] };
   const refuse = refuser(outcome);
   const users = await findUsersByIds(ctx, current.sent);
@@ -198,16 +228,6 @@ async function updateIdentity(ctx: Context, user: UserDoc, outcome: Outcome): Pr
     if (!(error instanceof NotFoundError || error instanceof ConflictError || error instanceof InvalidInputError)) throw error;
     const code = error instanceof NotFoundError ? 'IDENTITY_NOT_FOUND' : 'CONFLICT';
     refuser(outcome)(user._id, [{ code, message: error.message }]);
-  }
-}
-
-/** Polls an import job until it ends: soon at first, then less often, up to AUTH0_JOB_POLLING_INTERVAL. */
-async function finishedImport(ctx: Context, importer: IdentityImporter, id: string): Promise<IdentityImportJob> {
-  for (let wait = FIRST_POLL_MS; ; wait *= 2) {
-    const job = await importer.importJob(id);
-    if (job.status !== 'pending' && job.status !== 'processing') return job;
-    const longest = ctx.deps.config.AUTH0_JOB_POLLING_INTERVAL(Date.now());
-    await new Promise((resolve) => setTimeout(resolve, Math.min(wait, longest)));
   }
 }
 
