@@ -134,6 +134,24 @@ export function createAuth0Importer(input: {
     route: `/api/v2/jobs/:id${suffix}`,
   });
 
+  /** The id of the connection's user with this e-mail (`q=email:"…"`; the import matches only in its connection). */
+  async function byEmail(email: string): Promise<string | undefined> {
+    const reply = await call(
+      {
+        method: 'GET',
+        path: '/api/v2/users',
+        query: { q: `email:${JSON.stringify(email)}`, search_engine: 'v3', fields: 'user_id,email,identities' },
+      },
+      [200],
+    );
+    const users = UsersByEmail.safeParse(reply.body);
+    if (!users.success)
+      throw new UpstreamError('Auth0', 'GET /api/v2/users', 200, { message: 'Auth0 GET /api/v2/users answered an unexpected body' });
+    const inConnection = (user: z.infer<typeof UsersByEmail>[number]) =>
+      !user.identities || user.identities.some((identity) => identity.connection === connection);
+    return users.data.find((user) => user.email?.toLowerCase() === email.toLowerCase() && inConnection(user))?.user_id;
+  }
+
   return {
     maxUsersPerJob: MAX_IMPORT_USERS,
     async startImport(users, { upsert }) {
@@ -162,22 +180,4 @@ export function createAuth0Importer(input: {
     },
     findImported: (users) => findImportedIdentities(users, { identity, byEmail }),
   };
-
-  /** The id of the connection's user with this e-mail (`q=email:"…"`; the import matches only in its connection). */
-  async function byEmail(email: string): Promise<string | undefined> {
-    const reply = await call(
-      {
-        method: 'GET',
-        path: '/api/v2/users',
-        query: { q: `email:${JSON.stringify(email)}`, search_engine: 'v3', fields: 'user_id,email,identities' },
-      },
-      [200],
-    );
-    const users = UsersByEmail.safeParse(reply.body);
-    if (!users.success)
-      throw new UpstreamError('Auth0', 'GET /api/v2/users', 200, { message: 'Auth0 GET /api/v2/users answered an unexpected body' });
-    const inConnection = (user: z.infer<typeof UsersByEmail>[number]) =>
-      !user.identities || user.identities.some((identity) => identity.connection === connection);
-    return users.data.find((user) => user.email?.toLowerCase() === email.toLowerCase() && inConnection(user))?.user_id;
-  }
 }
