@@ -23,6 +23,13 @@ async function createProfile(service: TestService, fields: Record<string, unknow
   return res.body._id;
 }
 
+/** A user with an identity (POST /users/), as stored. */
+async function createActive(service: TestService, username: string) {
+  const res = await service.call('POST', '/users/', { userGroup: 'customer', username, email: `${username}@example.com`, name: 'A' });
+  expect(res.status).toBe(200);
+  return getUser(service, res.body._id);
+}
+
 /** Polls a job's status path until it is no longer pending. */
 async function finished(service: TestService, path: string) {
   for (let tries = 0; tries < 500; tries += 1) {
@@ -120,37 +127,31 @@ describe('bulk activation and bulk change-password', () => {
 
   it('reports the users it cannot activate, and updates existing identities only when upserting', async () => {
     const p = unique();
-    const active = await service.call('POST', '/users/', {
-      userGroup: 'customer',
-      username: `${p}act`,
-      email: `${p}act@example.com`,
-      name: 'A',
-    });
-    expect(active.status).toBe(200);
+    const active = await createActive(service, `${p}act`);
     const noEmail = await createProfile(service, { username: `${p}nomail` });
     const guest = (await service.call('POST', '/users/', { userGroup: 'guest', name: 'G' })).body._id;
     const fresh = await createProfile(service, { username: `${p}new`, email: `${p}new@example.com` });
 
-    const createOnly = await activate(service, [active.body._id, noEmail, guest, fresh], '?upsert=false');
+    const createOnly = await activate(service, [active._id, noEmail, guest, fresh], '?upsert=false');
     expect(createOnly.summary).toEqual({ failed: 3, updated: 0, inserted: 1, total: 4 });
     expect(
       createOnly.failures.map((failure: { userId: string; errors: { code: string }[] }) => [failure.userId, failure.errors[0]!.code]),
     ).toEqual([
-      [active.body._id, 'CONFLICT'],
+      [active._id, 'CONFLICT'],
       [noEmail, 'OBJECT_REQUIRED'],
       [guest, 'AUTH_USER_CREATION_DISABLED'],
     ]);
     expect(createOnly.failures[1].errors[0].message).toBe('Missing required property: email');
 
     // Upserting: the existing identity takes the profile's current e-mail.
-    const { authUserId } = await getUser(service, active.body._id);
-    expect((await service.call('PATCH', `/users/${active.body._id}`, { $set: { email: `${p}moved@example.com` } })).status).toBe(200);
+    const { authUserId } = active;
+    expect((await service.call('PATCH', `/users/${active._id}`, { $set: { email: `${p}moved@example.com` } })).status).toBe(200);
     await service.deps.identity.updateUser(authUserId, { email: `${p}stale@example.com` });
-    const upsert = await activate(service, [active.body._id]);
+    const upsert = await activate(service, [active._id]);
     expect(upsert.summary).toEqual({ failed: 0, updated: 1, inserted: 0, total: 1 });
     const [identity] = await service.deps.identity.getUsers([authUserId]);
     expect(identity?.email).toBe(`${p}moved@example.com`);
-    expect((await getUser(service, active.body._id)).authUserId).toBe(authUserId);
+    expect((await getUser(service, active._id)).authUserId).toBe(authUserId);
   });
 
   it('reports the rows the identity provider refuses, with its codes', async () => {
@@ -190,13 +191,7 @@ describe('bulk activation and bulk change-password', () => {
 
   it('bulk change-password: unknown users are failures, never a failed job; bad bodies are 400', async () => {
     const p = unique();
-    const created = await service.call('POST', '/users/', {
-      userGroup: 'customer',
-      username: `${p}cp`,
-      email: `${p}cp@example.com`,
-      name: 'C',
-    });
-    const { authUserId } = await getUser(service, created.body._id);
+    const { authUserId } = await createActive(service, `${p}cp`);
     const unknown = 'auth0|does-not-exist';
     const res = await service.call('POST', '/jobs/change-password/bulk', { authUsersIds: [unknown, authUserId] });
     expect(res.status).toBe(202);

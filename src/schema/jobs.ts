@@ -21,16 +21,23 @@ const ActivationFailureRef = builder.objectRef<ActivationFailure>('ActivationFai
   }),
 });
 
-const BulkActivationJobRef = builder.objectRef<JobAnswer>('BulkActivationJob').implement({
-  description: 'A bulk activation: pending until every user is done; the counts and failures once completed.',
+const BulkJobRef = builder.interfaceRef<JobAnswer>('BulkJob').implement({
+  description: 'A persisted bulk job, as its GET /jobs/…/:id path shows it.',
   fields: (t) => ({
     jobId: t.id({ resolve: (job) => job.jobId }),
     status: t.field({ type: JobStatusEnum, resolve: (job) => job.status }),
     jobCreatedAt: t.field({ type: 'DateTime', resolve: (job) => new Date(job.jobCreatedAt) }),
+    failed: t.int({ nullable: true, description: 'Once completed: the users that failed.', resolve: count('failed') }),
+    total: t.int({ nullable: true, description: 'Once completed: the users of the job.', resolve: count('total') }),
+  }),
+});
+
+const BulkActivationJobRef = builder.objectRef<JobAnswer>('BulkActivationJob').implement({
+  description: 'A bulk activation: pending until every user is done; the counts and failures once completed.',
+  interfaces: [BulkJobRef],
+  fields: (t) => ({
     inserted: t.int({ nullable: true, resolve: count('inserted') }),
     updated: t.int({ nullable: true, resolve: count('updated') }),
-    failed: t.int({ nullable: true, resolve: count('failed') }),
-    total: t.int({ nullable: true, resolve: count('total') }),
     failures: t.field({
       type: [ActivationFailureRef],
       nullable: true,
@@ -45,13 +52,9 @@ const PasswordFailureRef = builder.objectRef<{ authUserId: string; error: string
 
 const PasswordChangeJobRef = builder.objectRef<JobAnswer>('PasswordChangeJob').implement({
   description: 'A bulk change-password: pending until every e-mail was requested; never failed.',
+  interfaces: [BulkJobRef],
   fields: (t) => ({
-    jobId: t.id({ resolve: (job) => job.jobId }),
-    status: t.field({ type: JobStatusEnum, resolve: (job) => job.status }),
-    jobCreatedAt: t.field({ type: 'DateTime', resolve: (job) => new Date(job.jobCreatedAt) }),
     completedCount: t.int({ nullable: true, resolve: count('completed') }),
-    failed: t.int({ nullable: true, resolve: count('failed') }),
-    total: t.int({ nullable: true, resolve: count('total') }),
     completed: t.stringList({
       nullable: true,
       description: 'The identity users whose e-mail was requested.',
