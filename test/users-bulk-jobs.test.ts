@@ -69,7 +69,8 @@ function passwordMailsRequested(service: TestService, users: { authUserId: strin
 describe('bulk activation and bulk change-password', () => {
   let service: TestService;
   beforeAll(async () => {
-    service = await startService({ env: FAST, background: true });
+    // Small body limits, so the bulk paths' own limit shows.
+    service = await startService({ env: { ...FAST, BODY_LIMIT_BYTES: '2048', BULK_BODY_LIMIT_BYTES: '8192' }, background: true });
     await seedGroups(service, [CUSTOMER_GROUP, GUEST_GROUP]);
   });
   afterAll(() => service.close());
@@ -187,6 +188,18 @@ describe('bulk activation and bulk change-password', () => {
     expect((await service.call('GET', '/jobs/bulk-activation/no-such-job')).status).toBe(404);
     const anonymous = await service.call('POST', '/jobs/bulk-activation', [{ filter: { userId: id } }], { 'x-api-key': '' });
     expect(anonymous.status).toBe(401);
+  });
+
+  it('takes bodies up to BULK_BODY_LIMIT_BYTES on the bulk paths, over BODY_LIMIT_BYTES', async () => {
+    const ids = (count: number) => Array.from({ length: count }, (_, index) => `65000000000000000000${String(index).padStart(4, '0')}`);
+    const body = (count: number) => ids(count).map((userId) => ({ filter: { userId } }));
+    // About 4 KB: read, and refused for its unknown ids (not for its size).
+    const read = await service.call('POST', '/jobs/bulk-activation', body(100));
+    expect(read.status).toBe(404);
+    expect(read.body.message).toMatch(/^users not found: 650000000000000000000000, .* and 90 more$/);
+    expect((await service.call('POST', '/jobs/bulk-activation', body(300))).status).toBe(413);
+    expect((await service.call('POST', '/jobs/change-password/bulk', { authUsersIds: ids(400) })).status).toBe(413);
+    expect((await service.call('POST', '/users/', { userGroup: 'customer', name: 'x'.repeat(3000) })).status).toBe(413);
   });
 
   it('bulk change-password: unknown users are failures, never a failed job; bad bodies are 400', async () => {
