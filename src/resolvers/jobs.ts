@@ -70,6 +70,7 @@ export class JobWorker {
 
   constructor(
     private readonly deps: Deps,
+    /** `never`: each handler reads its own progress type, which the worker only stores. */
     private readonly handlers: JobHandler<never>[],
   ) {}
 
