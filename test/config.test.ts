@@ -23,6 +23,33 @@ describe('configuration', () => {
     expect(() => loadConfig({ AUTH_HARD_DELETE: 'yes' })).toThrow(/AUTH_HARD_DELETE/);
     expect(() => loadConfig({ RANDOM_PWD_LENGTH: '4' })).toThrow(/RANDOM_PWD_LENGTH/);
   });
+
+  it('reads AUTH0_JOB_POLLING_INTERVAL as the original does: milliseconds, a duration or a cron expression', () => {
+    const wait = (value: string, now = Date.UTC(2026, 0, 1, 10, 0, 30)) =>
+      loadConfig({ AUTH0_JOB_POLLING_INTERVAL: value }).AUTH0_JOB_POLLING_INTERVAL(now);
+    expect(loadConfig({}).AUTH0_JOB_POLLING_INTERVAL(0)).toBe(10_000);
+    expect(wait('5000')).toBe(5000);
+    expect(wait('2 minutes')).toBe(120_000);
+    expect(wait('30s')).toBe(30_000);
+    // Every 2 minutes: from 10:00:30 the next tick is 10:02:00.
+    expect(wait('*/2 * * * *')).toBe(90_000);
+    expect(() => loadConfig({ AUTH0_JOB_POLLING_INTERVAL: 'soon' })).toThrow(/AUTH0_JOB_POLLING_INTERVAL/);
+  });
+
+  it('paces bulk change-password at 2/s with Auth0 (the GAP decided), 100/s embedded, or as set', () => {
+    const auth0 = {
+      AUTH_MODULE: 'auth0',
+      AUTH0_DOMAIN: 't.eu.auth0.com',
+      AUTH0_CLIENT_ID: 'c',
+      AUTH0_CLIENT_SECRET: 's',
+      AUTH_CONNECTION: 'db',
+    };
+    expect(loadConfig(auth0).AUTH0_BULK_CHANGE_PASSWORD_RATE_LIMIT_PER_SECOND).toBe(2);
+    expect(loadConfig({}).AUTH0_BULK_CHANGE_PASSWORD_RATE_LIMIT_PER_SECOND).toBe(100);
+    expect(
+      loadConfig({ ...auth0, AUTH0_BULK_CHANGE_PASSWORD_RATE_LIMIT_PER_SECOND: '10' }).AUTH0_BULK_CHANGE_PASSWORD_RATE_LIMIT_PER_SECOND,
+    ).toBe(10);
+  });
 });
 
 describe('UMS_CONFIG_FILE', () => {
