@@ -265,7 +265,9 @@ describe('bulk jobs: chunks, failures and restarts', () => {
   let importsStarted = 0;
   /** The importer calls, in order. */
   const calls: string[] = [];
-  let failImports = false;
+  /** When set, the next import job started reports `failed`. */
+  let failNextImport = false;
+  let failingImport: string | undefined;
   /** Runs once the import job is done, before the identities are linked. */
   let beforeLinking: (() => Promise<void>) | undefined;
   beforeAll(async () => {
@@ -285,12 +287,14 @@ describe('bulk jobs: chunks, failures and restarts', () => {
                 failNextStart = false;
                 throw new UpstreamError('Auth0', 'POST /api/v2/jobs/users-imports', 503);
               }
-              return importer.startImport(users, options);
+              const started = await importer.startImport(users, options);
+              if (failNextImport) [failNextImport, failingImport] = [false, started.id];
+              return started;
             },
             async importJob(id) {
               calls.push('poll');
               const job = await importer.importJob(id);
-              return failImports ? { ...job, status: 'failed' } : job;
+              return id === failingImport ? { ...job, status: 'failed' } : job;
             },
             async findImported(users) {
               const found = await importer.findImported(users);
@@ -389,17 +393,25 @@ describe('bulk jobs: chunks, failures and restarts', () => {
     }
   });
 
-  it('ends failed when the identity provider fails an import job', async () => {
+  it('ends failed when an import job fails, after linking the identities of the one running beside it', async () => {
     const p = unique();
-    const id = await createProfile(service, { username: `${p}f`, email: `${p}f@example.com` });
-    failImports = true;
+    const ids = [];
+    for (let index = 0; index < 5; index += 1)
+      ids.push(await createProfile(service, { username: `${p}${index}`, email: `${p}${index}@example.com` }));
+    failNextImport = true;
     const stop = startBackground(service.deps);
     try {
-      const started = await service.call('POST', '/jobs/bulk-activation', [{ filter: { userId: id } }]);
+      const started = await service.call(
+        'POST',
+        '/jobs/bulk-activation',
+        ids.map((userId) => ({ filter: { userId } })),
+      );
       const job = await finished(service, `/jobs/bulk-activation/${started.body.jobId}`);
       expect(job).toEqual({ jobId: started.body.jobId, status: 'failed', jobCreatedAt: started.body.jobCreatedAt });
+      // The first chunk's import job failed; the second ran beside it and is linked; the third never started.
+      const users = await Promise.all(ids.map((id) => getUser(service, id)));
+      expect(users.map((user) => typeof user.authUserId === 'string')).toEqual([false, false, true, true, false]);
     } finally {
-      failImports = false;
       stop();
     }
   });

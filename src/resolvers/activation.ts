@@ -43,6 +43,8 @@ interface Progress extends Outcome {
   /** Index in `userIds` of the first user not yet in a chunk. */
   next: number;
   running?: RunningChunk[];
+  /** Why an import job failed: no chunk starts after it, the running ones are still finished. */
+  failedImport?: string;
 }
 
 /** Import jobs a bulk activation keeps running at once: Auth0 runs at most 2 per tenant. */
@@ -90,12 +92,13 @@ export const activationJob: JobHandler<Progress> = {
     let progress: Progress = run.progress ?? { next: 0, summary: emptySummary(userIds.length), failures: [] };
     const done = async (outcome: Outcome, next: number, running: RunningChunk[]) => {
       const summary = { ...add(progress.summary, outcome.summary), total: userIds.length };
-      progress = { next, summary, failures: [...progress.failures, ...outcome.failures], running };
+      progress = { ...progress, next, summary, failures: [...progress.failures, ...outcome.failures], running };
       await run.save(progress);
     };
-    while (progress.next < userIds.length || progress.running?.length) {
+    const more = () => !progress.failedImport && progress.next < userIds.length;
+    while (more() || progress.running?.length) {
       const running = progress.running ?? [];
-      if (running.length < IMPORTS_AT_ONCE && progress.next < userIds.length) {
+      if (running.length < IMPORTS_AT_ONCE && more()) {
         const next = Math.min(userIds.length, progress.next + size);
         const started = await startChunk(ctx, userIds.slice(progress.next, next), upsert);
         if ('importJobId' in started) {
@@ -105,13 +108,19 @@ export const activationJob: JobHandler<Progress> = {
         continue;
       }
       const { chunk, status } = await firstFinished(ctx, running);
-      if (status !== 'completed') return { status: 'failed', result: { error: `the identity provider's import job ended ${status}` } };
-      await done(
-        await completeChunk(ctx, chunk),
-        progress.next,
-        running.filter((other) => other !== chunk),
-      );
+      const others = running.filter((other) => other !== chunk);
+      if (status === 'completed') await done(await completeChunk(ctx, chunk), progress.next, others);
+      else {
+        // The job will end failed, but the identities of the other running import job get linked first.
+        progress = {
+          ...progress,
+          running: others,
+          failedImport: `the identity provider's import job ${chunk.importJobId} ended ${status}`,
+        };
+        await run.save(progress);
+      }
     }
+    if (progress.failedImport) return { status: 'failed', result: { error: progress.failedImport } };
     const order = new Map(userIds.map((id, index) => [id, index]));
     const failures = progress.failures.toSorted((a, b) => order.get(a.userId)! - order.get(b.userId)!);
     return { status: 'completed', result: { summary: progress.summary, failures } };
