@@ -23,6 +23,25 @@ async function createProfile(service: TestService, fields: Record<string, unknow
   return res.body._id;
 }
 
+/** `count` profiles with no identity, named `<prefix><index>`; answers their ids in order. */
+async function createProfiles(service: TestService, prefix: string, count: number): Promise<string[]> {
+  const ids: string[] = [];
+  for (let index = 0; index < count; index += 1) {
+    ids.push(await createProfile(service, { username: `${prefix}${index}`, email: `${prefix}${index}@example.com` }));
+  }
+  return ids;
+}
+
+/** Runs `work` with a job worker started on the service (as main.ts starts one), stopped after. */
+async function withWorker<T>(service: TestService, work: () => Promise<T>): Promise<T> {
+  const stop = startBackground(service.deps);
+  try {
+    return await work();
+  } finally {
+    stop();
+  }
+}
+
 /** A user with an identity (POST /users/), as stored. */
 async function createActive(service: TestService, username: string) {
   const res = await service.call('POST', '/users/', { userGroup: 'customer', username, email: `${username}@example.com`, name: 'A' });
@@ -311,9 +330,7 @@ describe('bulk jobs: chunks, failures and restarts', () => {
 
   it('works in chunks of the import job size, survives an upstream failure, and runs once the worker starts', async () => {
     const p = unique();
-    const ids = [];
-    for (let index = 0; index < 5; index += 1)
-      ids.push(await createProfile(service, { username: `${p}${index}`, email: `${p}${index}@example.com` }));
+    const ids = await createProfiles(service, p, 5);
     // No worker yet (as after a crash): the job is persisted, pending.
     const started = await service.call(
       'POST',
@@ -324,8 +341,7 @@ describe('bulk jobs: chunks, failures and restarts', () => {
     expect((await service.call('GET', `/jobs/bulk-activation/${started.body.jobId}`)).body.status).toBe('pending');
     failNextStart = true;
     calls.length = 0;
-    const stop = startBackground(service.deps);
-    try {
+    await withWorker(service, async () => {
       const job = await finished(service, `/jobs/bulk-activation/${started.body.jobId}`);
       expect(job.summary).toEqual({ failed: 0, updated: 0, inserted: 5, total: 5 });
       expect(failNextStart).toBe(false);
@@ -335,16 +351,12 @@ describe('bulk jobs: chunks, failures and restarts', () => {
       expect(calls.filter((call) => call.startsWith('start'))).toEqual(['start:2', 'start:2', 'start:2', 'start:1']);
       const users = await Promise.all(ids.map((id) => getUser(service, id)));
       expect(users.every((user) => typeof user.authUserId === 'string')).toBe(true);
-    } finally {
-      stop();
-    }
+    });
   });
 
   it('resumes a job whose replica died from its saved progress, polling the import job it had started', async () => {
     const p = unique();
-    const ids = [];
-    for (let index = 0; index < 4; index += 1)
-      ids.push(await createProfile(service, { username: `${p}${index}`, email: `${p}${index}@example.com` }));
+    const ids = await createProfiles(service, p, 4);
     // A replica claimed the job, did the first chunk, started the second chunk's import job, and died.
     const { jobs } = service.deps;
     const job = await jobs.create({ type: 'bulk-activation', payload: { userIds: ids, upsert: true } });
@@ -359,17 +371,14 @@ describe('bulk jobs: chunks, failures and restarts', () => {
     expect(await jobs.heartbeat(job.jobId, 'dead-replica', 300, { next: 4, summary, failures: [], running })).toBe(true);
 
     const started = importsStarted;
-    const stop = startBackground(service.deps);
-    try {
+    await withWorker(service, async () => {
       const done = await finished(service, `/jobs/bulk-activation/${job.jobId}`);
       expect(done.summary).toEqual({ failed: 0, updated: 0, inserted: 4, total: 4 });
       // No new import job: the one the dead replica started was polled and its users linked.
       expect(importsStarted).toBe(started);
       const users = await Promise.all(ids.map((id) => getUser(service, id)));
       expect(users.map((user) => user.authUserId === undefined)).toEqual([true, true, false, false]);
-    } finally {
-      stop();
-    }
+    });
   });
 
   it('reports a profile deleted while its identity was imported, and links the others', async () => {
@@ -382,25 +391,19 @@ describe('bulk jobs: chunks, failures and restarts', () => {
       beforeLinking = undefined;
       expect((await service.call('DELETE', `/users/${gone}`)).status).toBe(204);
     };
-    const stop = startBackground(service.deps);
-    try {
+    await withWorker(service, async () => {
       const job = await activate(service, [gone, kept]);
       expect(job.summary).toEqual({ failed: 1, updated: 0, inserted: 1, total: 2 });
       expect(job.failures).toEqual([{ userId: gone, errors: [{ code: 'USER_NOT_FOUND', message: `user ${gone} was deleted` }] }]);
       expect((await getUser(service, kept)).authUserId).toEqual(expect.any(String));
-    } finally {
-      stop();
-    }
+    });
   });
 
   it('ends failed when an import job fails, after linking the identities of the one running beside it', async () => {
     const p = unique();
-    const ids = [];
-    for (let index = 0; index < 5; index += 1)
-      ids.push(await createProfile(service, { username: `${p}${index}`, email: `${p}${index}@example.com` }));
+    const ids = await createProfiles(service, p, 5);
     failNextImport = true;
-    const stop = startBackground(service.deps);
-    try {
+    await withWorker(service, async () => {
       const started = await service.call(
         'POST',
         '/jobs/bulk-activation',
@@ -411,9 +414,7 @@ describe('bulk jobs: chunks, failures and restarts', () => {
       // The first chunk's import job failed; the second ran beside it and is linked; the third never started.
       const users = await Promise.all(ids.map((id) => getUser(service, id)));
       expect(users.map((user) => typeof user.authUserId === 'string')).toEqual([false, false, true, true, false]);
-    } finally {
-      stop();
-    }
+    });
   });
 
   it('paces change-password requests at AUTH0_BULK_CHANGE_PASSWORD_RATE_LIMIT_PER_SECOND', async () => {
@@ -423,20 +424,20 @@ describe('bulk jobs: chunks, failures and restarts', () => {
       sentAt.push(Date.now());
       return original.call(service.deps.auth, authUserId);
     };
-    const stop = startBackground(service.deps);
     try {
-      const started = await service.call('POST', '/jobs/change-password/bulk', { authUsersIds: ['u1', 'u2', 'u3'] });
-      const job = await finished(service, `/jobs/change-password/bulk/${started.body.jobId}`);
-      // As documented when every request failed: only the failures are listed.
-      expect(job).toMatchObject({ status: 'completed', summary: { failed: 3, completed: 0, total: 3 } });
-      expect(job).not.toHaveProperty('completed');
-      expect(job.failures.map((failure: { authUserId: string }) => failure.authUserId)).toEqual(['u1', 'u2', 'u3']);
-      // 2 a second: the third goes out a second after the first.
-      expect(sentAt).toHaveLength(3);
-      expect(sentAt[2]! - sentAt[0]!).toBeGreaterThanOrEqual(950);
+      await withWorker(service, async () => {
+        const started = await service.call('POST', '/jobs/change-password/bulk', { authUsersIds: ['u1', 'u2', 'u3'] });
+        const job = await finished(service, `/jobs/change-password/bulk/${started.body.jobId}`);
+        // As documented when every request failed: only the failures are listed.
+        expect(job).toMatchObject({ status: 'completed', summary: { failed: 3, completed: 0, total: 3 } });
+        expect(job).not.toHaveProperty('completed');
+        expect(job.failures.map((failure: { authUserId: string }) => failure.authUserId)).toEqual(['u1', 'u2', 'u3']);
+        // 2 a second: the third goes out a second after the first.
+        expect(sentAt).toHaveLength(3);
+        expect(sentAt[2]! - sentAt[0]!).toBeGreaterThanOrEqual(950);
+      });
     } finally {
       service.deps.auth.requestPasswordChange = original;
-      stop();
     }
   });
 });
