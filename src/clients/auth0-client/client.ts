@@ -13,7 +13,7 @@ import type { Sessions } from '../../embedded/sessions.js';
 import { cookieClaims } from '../cookie-sessions.js';
 import { ConflictError, InvalidInputError, NotFoundError, UnauthorizedError, UpstreamError } from '../../errors.js';
 import { callUpstream, type UpstreamCall, type UpstreamOptions, type UpstreamReply } from '../http.js';
-import { chunksOf, toIdentity } from '../auth0/identity.js';
+import { chunksOf, toIdentities, toIdentity } from '../auth0/identity.js';
 import { findImportedIdentities, importPayload, MAX_IMPORT_USERS, parseImportErrors, parseImportJob } from '../auth0/importer.js';
 
 /**
@@ -35,8 +35,6 @@ export const AUTH0_CLIENT_PATHS = {
 } as const;
 
 const Tokens = z.looseObject({ accessToken: z.string(), refreshToken: z.string(), expireAt: z.number() });
-const User = z.looseObject({ user_id: z.string() });
-const Users = z.array(User);
 const Claims = z.looseObject({});
 const IDS_PER_CALL = 50;
 const USERINFO_CACHE_MS = 30_000;
@@ -65,7 +63,11 @@ export function createAuth0ClientAdapters(options: Auth0ClientOptions): {
     throw new UpstreamError('auth0-client', `${request.method} ${request.route ?? request.path}`, reply.status);
   }
 
-  const asUser = (body: unknown): IdentityUser => toIdentity(User.parse(body) as Parameters<typeof toIdentity>[0]);
+  const asUser = (body: unknown): IdentityUser => {
+    const user = toIdentity(body);
+    if (!user) throw new UpstreamError('auth0-client', 'users', 200, { message: 'auth0-client answered a user without user_id' });
+    return user;
+  };
   const userPath = (id: string) => ({ path: `/users/${encodeURIComponent(id)}`, route: '/users/:id' });
 
   const identity: IdentityProvider = {
@@ -82,15 +84,15 @@ export function createAuth0ClientAdapters(options: Auth0ClientOptions): {
             { method: 'GET', path: AUTH0_CLIENT_PATHS.users, query: { user_id: chunk.join(','), _l: '100' } },
             [200],
           );
-          const users = Users.safeParse(reply.body);
-          if (!users.success) {
+          const users = toIdentities(reply.body);
+          if (!users) {
             const label = `GET ${AUTH0_CLIENT_PATHS.users}`;
             throw new UpstreamError('auth0-client', label, 200, { message: `auth0-client ${label} answered an unexpected body` });
           }
-          return users.data;
+          return users;
         }),
       );
-      const found = new Map(pages.flat().map((user) => [user.user_id, asUser(user)]));
+      const found = new Map(pages.flat().map((user) => [user.id, user]));
       return ids.map((id) => found.get(id));
     },
     async updateUser(id: string, changes: IdentityChanges) {

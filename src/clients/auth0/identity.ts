@@ -4,22 +4,11 @@ import { ConflictError, InvalidInputError, NotFoundError, UpstreamError } from '
 import type { UpstreamCall, UpstreamReply } from '../http.js';
 import type { Auth0Api } from './api.js';
 
-const Auth0User = z.looseObject({
-  user_id: z.string(),
-  email: z.string().optional(),
-  username: z.string().optional(),
-  email_verified: z.boolean().optional(),
-  blocked: z.boolean().optional(),
-  created_at: z.string().optional(),
-  updated_at: z.string().optional(),
-  last_login: z.string().optional(),
-  logins_count: z.number().optional(),
-});
-type Auth0User = z.infer<typeof Auth0User>;
-/** Built once: a zod schema built per call costs more than parsing a page with it. */
-const Auth0Users = z.array(Auth0User);
-/** Only what an identity needs: search pages of 50 full profiles are several times larger. */
-const USER_FIELDS = { fields: Object.keys(Auth0User.shape).join(','), include_fields: 'true' };
+/** Only what an identity is made of (`toIdentity`): search pages of full profiles are several times larger. */
+const USER_FIELDS = {
+  fields: 'user_id,email,username,email_verified,blocked,created_at,updated_at,last_login,logins_count',
+  include_fields: 'true',
+};
 const ErrorBody = z.looseObject({ message: z.string().optional() });
 
 /** Ids per search: keeps the query string well under URI limits, and under per_page = 100. */
@@ -37,16 +26,16 @@ export function createAuth0IdentityProvider(api: Auth0Api, connection: string): 
   }
 
   /** One search for up to 50 ids (`user_id:("a" OR "b" …)`, per_page 100). */
-  async function search(chunk: string[]): Promise<Auth0User[]> {
+  async function search(chunk: string[]): Promise<IdentityUser[]> {
     const q = `user_id:(${chunk.map((id) => JSON.stringify(id)).join(' OR ')})`;
     const reply = await call(
       { method: 'GET', path: '/api/v2/users', query: { q, search_engine: 'v3', per_page: '100', ...USER_FIELDS } },
       [200],
     );
-    const users = Auth0Users.safeParse(reply.body);
-    if (!users.success)
+    const users = toIdentities(reply.body);
+    if (!users)
       throw new UpstreamError('Auth0', 'GET /api/v2/users', 200, { message: 'Auth0 GET /api/v2/users answered an unexpected body' });
-    return users.data;
+    return users;
   }
 
   async function getOne(id: string): Promise<IdentityUser | undefined> {
@@ -54,7 +43,7 @@ export function createAuth0IdentityProvider(api: Auth0Api, connection: string): 
       { method: 'GET', path: `/api/v2/users/${encodeURIComponent(id)}`, route: '/api/v2/users/:id', query: USER_FIELDS },
       [200, 404],
     );
-    return reply.status === 404 ? undefined : toIdentity(parseUser(reply.body));
+    return reply.status === 404 ? undefined : parseUser(reply.body);
   }
 
   return {
@@ -68,13 +57,13 @@ export function createAuth0IdentityProvider(api: Auth0Api, connection: string): 
         verify_email: false,
       };
       try {
-        return toIdentity(parseUser((await call({ method: 'POST', path: '/api/v2/users', body }, [201, 200])).body));
+        return parseUser((await call({ method: 'POST', path: '/api/v2/users', body }, [201, 200])).body);
       } catch (error) {
         // A connection that does not require usernames refuses one: keep it as the nickname instead.
         if (!user.username || !(error instanceof InvalidInputError) || !/username/i.test(error.message)) throw error;
         const { username, ...rest } = body;
         const reply = await call({ method: 'POST', path: '/api/v2/users', body: { ...rest, nickname: username } }, [201, 200]);
-        return { ...toIdentity(parseUser(reply.body)), username };
+        return { ...parseUser(reply.body), username };
       }
     },
 
@@ -82,13 +71,16 @@ export function createAuth0IdentityProvider(api: Auth0Api, connection: string): 
     async getUsers(ids: readonly string[]) {
       const unique = [...new Set(ids)];
       const pages = await Promise.all(chunksOf(unique, IDS_PER_SEARCH).map(search));
-      const found = new Map(pages.flat().map((user) => [user.user_id, toIdentity(user)]));
+      const found = new Map<string, IdentityUser>();
+      for (const page of pages) for (const user of page) found.set(user.id, user);
       const missing = unique.filter((id) => !found.has(id));
-      const fallbacks = await Promise.all(missing.map(getOne));
-      missing.forEach((id, index) => {
-        const user = fallbacks[index];
-        if (user) found.set(id, user);
-      });
+      if (missing.length > 0) {
+        const fallbacks = await Promise.all(missing.map(getOne));
+        missing.forEach((id, index) => {
+          const user = fallbacks[index];
+          if (user) found.set(id, user);
+        });
+      }
       return ids.map((id) => found.get(id));
     },
 
@@ -100,7 +92,7 @@ export function createAuth0IdentityProvider(api: Auth0Api, connection: string): 
         [200, 404],
       );
       if (reply.status === 404) throw new NotFoundError(`identity user ${id} not found`);
-      return toIdentity(parseUser(reply.body));
+      return parseUser(reply.body);
     },
 
     async deleteUser(id: string) {
@@ -118,22 +110,46 @@ export function chunksOf<T>(items: readonly T[], size: number): T[][] {
   return Array.from({ length: Math.ceil(items.length / size) }, (_, index) => items.slice(index * size, (index + 1) * size));
 }
 
-function parseUser(body: unknown): Auth0User {
-  const result = Auth0User.safeParse(body);
-  if (!result.success) throw new UpstreamError('Auth0', 'users', 200, { message: 'Auth0 answered a user without user_id' });
-  return result.data;
+function parseUser(body: unknown): IdentityUser {
+  const user = toIdentity(body);
+  if (!user) throw new UpstreamError('Auth0', 'users', 200, { message: 'Auth0 answered a user without user_id' });
+  return user;
 }
 
-export function toIdentity(user: Auth0User): IdentityUser {
+/**
+ * An Auth0 user object as an identity, or undefined when it is not one (no `user_id`). Checked
+ * field by field rather than with zod: an identity page reads 100 of them, and zod took about as
+ * long over them as JSON.parse.
+ */
+export function toIdentity(body: unknown): IdentityUser | undefined {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const user = body as Record<string, unknown>;
+  if (typeof user.user_id !== 'string') return undefined;
   return {
     id: user.user_id,
-    username: user.username,
-    email: user.email,
+    username: text(user.username),
+    email: text(user.email),
     blocked: user.blocked === true,
     emailVerified: user.email_verified === true,
-    createdAt: user.created_at ?? new Date().toISOString(),
-    updatedAt: user.updated_at ?? new Date().toISOString(),
-    lastLogin: user.last_login,
-    loginsCount: user.logins_count ?? 0,
+    createdAt: text(user.created_at) ?? new Date().toISOString(),
+    updatedAt: text(user.updated_at) ?? new Date().toISOString(),
+    lastLogin: text(user.last_login),
+    loginsCount: typeof user.logins_count === 'number' ? user.logins_count : 0,
   };
+}
+
+/** A list of Auth0 user objects (a search page) as identities, or undefined when one is not a user. */
+export function toIdentities(body: unknown): IdentityUser[] | undefined {
+  if (!Array.isArray(body)) return undefined;
+  const users: IdentityUser[] = [];
+  for (const item of body) {
+    const user = toIdentity(item);
+    if (!user) return undefined;
+    users.push(user);
+  }
+  return users;
+}
+
+function text(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
 }
