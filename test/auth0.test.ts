@@ -90,6 +90,27 @@ describe('AUTH_MODULE=auth0: users through the Management API', () => {
     expect(calls('GET', /^\/api\/v2\/users\/.+/) - gets).toBe(1);
   });
 
+  it('searches a chunk again in halves when Auth0 answers 414 for its URI', async () => {
+    for (let index = 0; index < 20; index += 1) await newUser({ name: 'long-uri' });
+    const searchUris = () => auth0().requests.filter((r) => r.method === 'GET' && r.path === '/api/v2/users');
+    const before = searchUris().length;
+    // Each id adds about 42 characters: 20 ids are refused, 10 are not.
+    auth0().maxUriLength = 900;
+    try {
+      const res = await service.graphql('{ users(filter: {name: "long-uri"}, first: 20) { nodes { username identity { email } } } }');
+      expect(res.errors).toBeUndefined();
+      expect(res.data.users.nodes.map((n: { username: string; identity: { email: string } }) => n.identity.email)).toEqual(
+        res.data.users.nodes.map((n: { username: string }) => `${n.username}@example.com`),
+      );
+      const ids = searchUris()
+        .slice(before)
+        .map((r) => r.query.get('q')!.split(' OR ').length);
+      expect(ids).toEqual([20, 10, 10]);
+    } finally {
+      auth0().maxUriLength = Infinity;
+    }
+  });
+
   it('blocks, unblocks and deletes in Auth0 on state changes and soft delete', async () => {
     const user = await newUser();
     await service.call('POST', '/users/state', [{ filter: { _id: user._id }, stateTo: 'DRAFT' }]);

@@ -60,6 +60,8 @@ export class Auth0Emulator {
   readonly hiddenFromSearch = new Set<string>();
   /** How many requests were refused with 429. */
   rateLimitedCount = 0;
+  /** Longest request URI answered; a longer one gets 414 Request-URI Too Large (Auth0 documents no figure). */
+  maxUriLength = Infinity;
   readonly failures: { route: RegExp; status: number }[] = [];
   readonly imports: ImportJobs;
   /** The id of the database connection (`options.connection`). */
@@ -137,7 +139,9 @@ export class Auth0Emulator {
   private async answer(req: IncomingMessage, res: ServerResponse, url: URL, body: Record<string, unknown>): Promise<void> {
     const failure = this.failures.findIndex((f) => f.route.test(`${req.method} ${url.pathname}`));
     let reply: Reply;
-    if (failure >= 0) {
+    if ((req.url ?? '').length > this.maxUriLength) {
+      reply = [414, { statusCode: 414, error: 'Request-URI Too Large', message: 'Request-URI Too Large' }];
+    } else if (failure >= 0) {
       const { status } = this.failures.splice(failure, 1)[0]!;
       reply = [status, { statusCode: status, error: 'Injected', message: 'injected failure' }];
     } else {
@@ -326,7 +330,9 @@ export class Auth0Emulator {
     const field = terms[1] as 'user_id' | 'email';
     const candidates = field === 'user_id' ? [...values].flatMap((id) => this.users.get(id) ?? []) : [...this.users.values()];
     const found = candidates.filter((user) => values.has(String(user[field] ?? '')) && !this.hiddenFromSearch.has(user.user_id));
-    return [200, found.slice(0, perPage).map(userView(query))];
+    // Without `page`, at most 50 results whatever per_page says.
+    const limit = query.has('page') ? perPage : Math.min(perPage, 50);
+    return [200, found.slice(0, limit).map(userView(query))];
   }
 
   private startImport(form: Record<string, unknown>): Reply {

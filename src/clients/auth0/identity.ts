@@ -25,13 +25,20 @@ export function createAuth0IdentityProvider(api: Auth0Api, connection: string): 
     throw new UpstreamError('Auth0', `${call.method} ${call.route ?? call.path}`, reply.status);
   }
 
-  /** One search for up to 50 ids (`user_id:("a" OR "b" …)`, per_page 100). */
+  /**
+   * One search for up to 50 ids (`user_id:("a" OR "b" …)`, per_page 100). Auth0 documents no URI
+   * maximum, only its 414: a chunk it finds too long is searched again in halves.
+   */
   async function search(chunk: string[]): Promise<IdentityUser[]> {
     const q = `user_id:(${chunk.map((id) => JSON.stringify(id)).join(' OR ')})`;
     const reply = await call(
       { method: 'GET', path: '/api/v2/users', query: { q, search_engine: 'v3', per_page: '100', ...USER_FIELDS } },
-      [200],
+      chunk.length > 1 ? [200, 414] : [200],
     );
+    if (reply.status === 414) {
+      const half = Math.ceil(chunk.length / 2);
+      return (await Promise.all([search(chunk.slice(0, half)), search(chunk.slice(half))])).flat();
+    }
     const users = toIdentities(reply.body);
     if (!users)
       throw new UpstreamError('Auth0', 'GET /api/v2/users', 200, { message: 'Auth0 GET /api/v2/users answered an unexpected body' });
