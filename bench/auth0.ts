@@ -5,7 +5,7 @@
  * limited to 16 Management requests/s (all succeed, none duplicated, close to the limit's minimum).
  */
 import pLimit from 'p-limit';
-import { alternatingLatency, ask, type Latency, publish, startChild } from './lib.js';
+import { alternatingLatency, ask, cpuPerRequest, type Latency, publish, startChild } from './lib.js';
 
 const API_KEY = 'bench-key';
 const PAGE = 100;
@@ -13,6 +13,8 @@ const CREATIONS = Number(process.env.BENCH_AUTH0_CREATIONS ?? 1000);
 const RATE = 16;
 /** Pages of each kind, measured in turns. */
 const ROUNDS = 1000;
+/** Pages of each kind whose CPU time is measured, one kind after the other. */
+const CPU_ROUNDS = 1000;
 
 interface Auth0Counts {
   managementCalls: number;
@@ -33,7 +35,7 @@ async function startPair(options: { rate?: number; immediate?: boolean }) {
     service.child.send({ type: 'stop' });
     auth0.child.send({ type: 'stop' });
   };
-  return { auth0, base, stop };
+  return { auth0, service, base, stop };
 }
 
 function createUser(base: string, index: number): Promise<Response> {
@@ -46,7 +48,7 @@ function createUser(base: string, index: number): Promise<Response> {
 
 /** With `immediate`, searches are answered from memory after their first time (bench/auth0-server.ts). */
 async function pageCost(immediate: boolean) {
-  const { auth0, base, stop } = await startPair({ immediate });
+  const { auth0, service, base, stop } = await startPair({ immediate });
   for (let index = 0; index < PAGE; index += 1) if (!(await createUser(base, index)).ok) throw new Error('seeding failed');
   const graphql = (query: string) => ({
     url: `${base}/graphql`,
@@ -65,6 +67,9 @@ async function pageCost(immediate: boolean) {
   const pageTimes = Array.from({ length: Math.floor(searchTimes.length / perPage) }, (_, page) =>
     searchTimes.slice(page * perPage, (page + 1) * perPage).reduce((sum, ms) => sum + ms, 0),
   ).sort((a, b) => a - b);
+  // CPU per page, of the service and of the Auth0 side (emulator or front), each kind on its own.
+  const [servicePlain, auth0Plain] = await cpuPerRequest([service.child, auth0.child], without, CPU_ROUNDS);
+  const [serviceIdentity, auth0Identity] = await cpuPerRequest([service.child, auth0.child], withIdentity, CPU_ROUNDS);
   stop();
   const ms = (value: number) => Number(value.toFixed(3));
   return {
@@ -74,6 +79,10 @@ async function pageCost(immediate: boolean) {
     auth0CallsPerPage: Number((counts.managementCalls / (ROUNDS + 200)).toFixed(2)),
     ratio: Number((identity.p50Ms / plain.p50Ms).toFixed(2)),
     addedP50Ms: ms(identity.p50Ms - plain.p50Ms),
+    cpuMsPerPage: {
+      service: { plain: servicePlain!, identity: serviceIdentity! },
+      auth0: { plain: auth0Plain!, identity: auth0Identity! },
+    },
   };
 }
 
@@ -124,6 +133,7 @@ export async function runAuth0(): Promise<void> {
       `- GraphQL page of ${PAGE} users with \`identity\`: ${page.auth0CallsPerPage} Auth0 calls per page (target ≤ 2). Latency p50, one request at a time, the pages with and without \`identity\` taking turns (${ROUNDS} each):`,
       `  - with an Auth0 answering immediately (each search answered from memory after its first time, bench/auth0-server.ts): ${immediate.identity.p50Ms} ms against ${immediate.plain.p50Ms} ms, **${immediate.ratio}x** (target < 1.5x);`,
       `  - with the emulator doing the search: ${page.identity.p50Ms} ms against ${page.plain.p50Ms} ms, ${page.ratio}x; it spends ${page.emulatorP50Ms} ms (p50) on a page's two searches.`,
+      `- CPU per page (user + system, ${CPU_ROUNDS} pages of each kind one at a time, Auth0 answering immediately): the service ${immediate.cpuMsPerPage.service.identity} ms with \`identity\` against ${immediate.cpuMsPerPage.service.plain} ms without (+${(immediate.cpuMsPerPage.service.identity - immediate.cpuMsPerPage.service.plain).toFixed(3)} ms); the front answering the searches ${immediate.cpuMsPerPage.auth0.identity} ms.`,
       `- ${burst.creations} user creations against a tenant limited to ${RATE} Management requests/s: ${burst.succeeded} succeeded, ${burst.auth0Users} Auth0 users, ${burst.duplicates} duplicated, ${burst.rateLimitedAnswers} answers were 429 and retried; ${burst.seconds} s against a minimum of ${burst.minimumSeconds} s (${(burst.overMinimum * 100).toFixed(1)}% over, target within 10%).`,
     ].join('\n'),
   );

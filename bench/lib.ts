@@ -77,6 +77,22 @@ export interface Latency {
   p99Ms: number;
 }
 
+/**
+ * CPU time (user + system, ms) each child process spends per request of `target`, over `count`
+ * requests one at a time (the children answer the `cpu` IPC message).
+ */
+export async function cpuPerRequest(children: ChildProcess[], target: Target, count: number): Promise<number[]> {
+  const cpu = () => Promise.all(children.map(async (child) => (await ask<{ cpuMicros: number }>(child, 'cpu')).cpuMicros));
+  const before = await cpu();
+  for (let round = 0; round < count; round += 1) {
+    const response = await fetch(target.url, { method: target.method ?? 'GET', headers: target.headers, body: target.body });
+    await response.arrayBuffer();
+    if (!response.ok) throw new Error(`${target.url}: ${response.status}`);
+  }
+  const after = await cpu();
+  return after.map((micros, index) => Number(((micros - before[index]!) / count / 1000).toFixed(3)));
+}
+
 /** Unloaded latency with sub-millisecond precision: `count` requests one after another. */
 export async function sequentialLatency(target: Target, count = 2000): Promise<Latency> {
   const [latency] = await alternatingLatency([target], count);
