@@ -5,7 +5,7 @@ import type { Deps } from './context.js';
 import { createGraphQLServer } from './graphql.js';
 import { withFastPath } from './rest/fast-path.js';
 import { createRestRouter, errorHandler, notFoundHandler } from './rest/router.js';
-import { BULK_JOB_PATHS } from './rest/job-routes.js';
+import { BULK_JOB_PATHS, malformedBulkActivationAs404 } from './rest/job-routes.js';
 
 /** The HTTP server (not listening yet): the fast-path reads first, then the Express app. */
 export function buildServer(deps: Deps): Server {
@@ -21,6 +21,7 @@ export function buildApp(deps: Deps): Express {
   app.set('trust proxy', deps.config.TRUST_PROXY);
   // The bulk job paths take lists of ids far longer than any other body.
   app.use(BULK_JOB_PATHS, express.json({ limit: deps.config.BULK_BODY_LIMIT_BYTES, strict: false }));
+  app.use('/jobs/bulk-activation', malformedBulkActivationAs404);
   app.use(express.json({ limit: deps.config.BODY_LIMIT_BYTES, strict: false }));
   app.use(express.urlencoded({ limit: deps.config.BODY_LIMIT_BYTES, extended: false }));
 

@@ -203,6 +203,9 @@ describe('bulk activation and bulk change-password', () => {
       expect(res.status).toBe(404);
       expect(res.body).toMatchObject({ statusCode: 404, error: 'Not Found', message: expect.stringMatching(message) });
     }
+    const malformed = await service.call('POST', '/jobs/bulk-activation', `[{"filter": {"userId": "${id}"}`);
+    expect(malformed.status).toBe(404);
+    expect(malformed.body).toMatchObject({ statusCode: 404, error: 'Not Found', message: expect.stringMatching(/^body: /) });
     expect(await getUser(service, id)).not.toHaveProperty('authUserId');
     expect((await service.call('GET', '/jobs/bulk-activation/no-such-job')).status).toBe(404);
     const anonymous = await service.call('POST', '/jobs/bulk-activation', [{ filter: { userId: id } }], { 'x-api-key': '' });

@@ -1,3 +1,4 @@
+import type { NextFunction, Request, Response } from 'express';
 import type { Route } from './routes.js';
 import { bulkActivationJob, startBulkActivation } from '../resolvers/activation.js';
 import { bulkPasswordChangeJob, startBulkPasswordChange } from '../resolvers/passwords.js';
@@ -15,6 +16,16 @@ function as404<T>(parse: () => T): T {
     if (error instanceof InvalidInputError) throw new NotFoundError(error.message);
     throw error;
   }
+}
+
+/**
+ * Error middleware after the bulk body parser: a bulk-activation body that is not JSON is a bad
+ * request too, so it is a 404 like the others (its size limit stays a 413).
+ */
+export function malformedBulkActivationAs404(error: unknown, req: Request, _res: Response, next: NextFunction): void {
+  const parseFailed = (error as { type?: unknown }).type === 'entity.parse.failed';
+  if (parseFailed && req.method === 'POST' && req.path === '/') next(new NotFoundError(`body: ${(error as Error).message}`));
+  else next(error);
 }
 
 /** The bulk jobs: start one (202), then read its status until it is completed or failed. */
