@@ -156,6 +156,7 @@ function auth0Adapters(config: Config, sessions: Sessions): IdentityAdapters {
     clientSecret: config.AUTH0_CLIENT_SECRET!,
     managementClientId: config.AUTH0_MANAGEMENT_CLIENT_ID ?? config.AUTH0_CLIENT_ID!,
     managementClientSecret: config.AUTH0_MANAGEMENT_CLIENT_SECRET ?? config.AUTH0_CLIENT_SECRET!,
+    managementAudience: `${config.AUTH0_DOMAIN ? `https://${config.AUTH0_DOMAIN}` : baseUrl.replace(/\/$/, '')}/api/v2/`,
     dispatcher: createDispatcher(config.AUTH0_TIMEOUT_MS),
     maxConcurrency: config.AUTH0_MAX_CONCURRENCY,
     maxRetries: config.AUTH0_MAX_RETRIES,

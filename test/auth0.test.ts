@@ -250,6 +250,60 @@ describe('AUTH_MODULE=auth0 under Auth0 rate limits', () => {
   });
 });
 
+describe('the Management API audience', () => {
+  const tenant = 'tenant.example.com';
+  const audiences = (emulator: NonNullable<TestService['auth0']>) =>
+    emulator.requests
+      .filter((r) => r.path === '/oauth/token' && (r.body as { grant_type?: string }).grant_type === 'client_credentials')
+      .map((r) => (r.body as { audience: string }).audience);
+
+  it("asks for the tenant's own domain behind a custom domain (AUTH0_DOMAIN with AUTH0_BASE_URL)", async () => {
+    const custom = await startService({
+      identity: 'auth0',
+      env: { AUTH0_DOMAIN: tenant },
+      auth0: { managementAudiences: [`https://${tenant}/api/v2/`] },
+    });
+    try {
+      await seedGroups(custom);
+      const res = await custom.call('POST', '/users/?sendResetPwdEmail=false', {
+        userGroup: 'customer',
+        username: 'aud1',
+        email: 'aud1@example.com',
+        name: 'A',
+      });
+      expect(res.status).toBe(200);
+      expect(audiences(custom.auth0!)).toEqual([`https://${tenant}/api/v2/`]);
+    } finally {
+      await custom.close();
+    }
+  });
+
+  it("falls back to the base URL's audience when the tenant refuses its domain's, and keeps it", async () => {
+    const emulated = await startService({ identity: 'auth0', env: { AUTH0_DOMAIN: tenant } });
+    try {
+      await seedGroups(emulated);
+      const create = (username: string) =>
+        emulated.call('POST', '/users/?sendResetPwdEmail=false', {
+          userGroup: 'customer',
+          username,
+          email: `${username}@example.com`,
+          name: 'A',
+        });
+      expect((await create('aud2')).status).toBe(200);
+      // A 401 makes the service ask for a new token: the audience granted is asked first.
+      emulated.auth0!.failNext('POST', /\/api\/v2\/users$/, 401);
+      expect((await create('aud3')).status).toBe(200);
+      expect(audiences(emulated.auth0!)).toEqual([
+        `https://${tenant}/api/v2/`,
+        `${emulated.auth0!.url}/api/v2/`,
+        `${emulated.auth0!.url}/api/v2/`,
+      ]);
+    } finally {
+      await emulated.close();
+    }
+  });
+});
+
 describe('a connection without usernames', () => {
   it('keeps the username as the Auth0 nickname and still creates the user', async () => {
     const plain = await startService({ identity: 'auth0', auth0: { usernamesRefused: true } });

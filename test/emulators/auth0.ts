@@ -36,6 +36,8 @@ export interface Auth0EmulatorOptions {
   /** Management requests allowed per second (token bucket); unlimited when unset. */
   managementRatePerSecond?: number;
   accessTokenSeconds?: number;
+  /** Audiences a Management token may be asked for (default: `{url}/api/v2/`); others get 403. */
+  managementAudiences?: string[];
   /** How long an import job stays pending, then processing, before it completes (default 20 ms each). */
   importStepMs?: number;
 }
@@ -79,6 +81,10 @@ export class Auth0Emulator {
 
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
+  }
+
+  private get managementAudiences(): string[] {
+    return this.options.managementAudiences ?? [`${this.url}/api/v2/`];
   }
 
   async start(): Promise<this> {
@@ -173,19 +179,20 @@ export class Auth0Emulator {
       return [401, { error: 'access_denied', error_description: 'Unauthorized' }];
     }
     switch (body.grant_type) {
-      case 'client_credentials':
+      case 'client_credentials': {
+        const audience = String(body.audience ?? '');
+        if (!this.managementAudiences.includes(audience)) {
+          return [403, { error: 'access_denied', error_description: `Service not enabled within domain: ${audience}` }];
+        }
         return [
           200,
           {
-            access_token: await this.sign({
-              sub: `${this.options.clientId}@clients`,
-              aud: `${this.url}/api/v2/`,
-              gty: 'client-credentials',
-            }),
+            access_token: await this.sign({ sub: `${this.options.clientId}@clients`, aud: audience, gty: 'client-credentials' }),
             token_type: 'Bearer',
             expires_in: 86_400,
           },
         ];
+      }
       case 'http://auth0.com/oauth/grant-type/password-realm':
         return this.passwordRealm(body);
       case 'refresh_token':
@@ -439,7 +446,7 @@ export class Auth0Emulator {
     if (!token) return false;
     if (this.verifiedTokens.has(token)) return true;
     try {
-      await jwtVerify(token, this.keys!.publicKey, { audience: `${this.url}/api/v2/` });
+      await jwtVerify(token, this.keys!.publicKey, { audience: this.managementAudiences });
       this.verifiedTokens.add(token);
       return true;
     } catch {

@@ -12,6 +12,11 @@ export interface Auth0Options {
   clientSecret: string;
   managementClientId: string;
   managementClientSecret: string;
+  /**
+   * The Management API audience: `https://{AUTH0_DOMAIN}/api/v2/`, the tenant's own domain even
+   * behind a custom domain. Without AUTH0_DOMAIN, `{baseUrl}/api/v2/`.
+   */
+  managementAudience: string;
   dispatcher: Dispatcher;
   /** Calls in flight at once against the tenant. */
   maxConcurrency: number;
@@ -31,6 +36,8 @@ export class Auth0Api {
   private readonly upstream: UpstreamOptions;
   private readonly limit: ReturnType<typeof pLimit>;
   private token?: { value: string; expiresAt: number };
+  /** The audiences to ask a Management token for, the one last granted first. */
+  private readonly audiences: string[];
   private tokenRequest?: Promise<string>;
   /**
    * A 429 pauses every call to the tenant until the rate limit resets, not only the one refused:
@@ -41,6 +48,7 @@ export class Auth0Api {
   constructor(readonly options: Auth0Options) {
     this.upstream = { name: 'Auth0', baseUrl: options.baseUrl, dispatcher: options.dispatcher, retries: 1 };
     this.limit = pLimit(options.maxConcurrency);
+    this.audiences = [...new Set([options.managementAudience, `${options.baseUrl.replace(/\/$/, '')}/api/v2/`])];
   }
 
   /** An Authentication API call (`/oauth/token`, `/dbconnections/change_password`…). */
@@ -86,22 +94,37 @@ export class Auth0Api {
     return this.tokenRequest;
   }
 
+  /**
+   * Client credentials for the Management API. When the tenant refuses the configured audience
+   * (400 or 403) and AUTH0_BASE_URL differs from the tenant's domain, the base URL's own audience
+   * is tried too (a base URL that is itself the tenant, or an emulator); the one granted is kept.
+   */
   private async requestToken(): Promise<string> {
-    const call: UpstreamCall = {
-      method: 'POST',
-      path: '/oauth/token',
-      body: {
-        grant_type: 'client_credentials',
-        client_id: this.options.managementClientId,
-        client_secret: this.options.managementClientSecret,
-        audience: `${this.options.baseUrl.replace(/\/$/, '')}/api/v2/`,
-      },
-    };
-    const reply = await this.send(call);
-    const parsed = ManagementToken.safeParse(reply.body);
-    if (reply.status !== 200 || !parsed.success) throw new UpstreamError('Auth0', 'POST /oauth/token (client_credentials)', reply.status);
-    this.token = { value: parsed.data.access_token, expiresAt: Date.now() + parsed.data.expires_in * 1000 };
-    return this.token.value;
+    let status = 0;
+    for (const audience of this.audiences) {
+      const call: UpstreamCall = {
+        method: 'POST',
+        path: '/oauth/token',
+        body: {
+          grant_type: 'client_credentials',
+          client_id: this.options.managementClientId,
+          client_secret: this.options.managementClientSecret,
+          audience,
+        },
+      };
+      const reply = await this.send(call);
+      status = reply.status;
+      const parsed = ManagementToken.safeParse(reply.body);
+      if (reply.status === 200 && parsed.success) {
+        this.audiences.splice(this.audiences.indexOf(audience), 1);
+        this.audiences.unshift(audience);
+        this.token = { value: parsed.data.access_token, expiresAt: Date.now() + parsed.data.expires_in * 1000 };
+        return this.token.value;
+      }
+      // Auth0 refuses an audience it does not serve with 403 access_denied (400 for a malformed one).
+      if (reply.status !== 403 && reply.status !== 400) break;
+    }
+    throw new UpstreamError('Auth0', 'POST /oauth/token (client_credentials)', status);
   }
 }
 
