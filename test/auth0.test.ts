@@ -257,50 +257,44 @@ describe('the Management API audience', () => {
       .filter((r) => r.path === '/oauth/token' && (r.body as { grant_type?: string }).grant_type === 'client_credentials')
       .map((r) => (r.body as { audience: string }).audience);
 
-  it("asks for the tenant's own domain behind a custom domain (AUTH0_DOMAIN with AUTH0_BASE_URL)", async () => {
-    const custom = await startService({
-      identity: 'auth0',
-      env: { AUTH0_DOMAIN: tenant },
-      auth0: { managementAudiences: [`https://${tenant}/api/v2/`] },
-    });
+  /** A service with AUTH0_DOMAIN set beside the emulator's base URL, and a user creation on it. */
+  async function withTenant(
+    managementAudiences: string[] | undefined,
+    run: (create: (username: string) => Promise<number>, emulator: NonNullable<TestService['auth0']>) => Promise<void>,
+  ) {
+    const tested = await startService({ identity: 'auth0', env: { AUTH0_DOMAIN: tenant }, auth0: { managementAudiences } });
     try {
-      await seedGroups(custom);
-      const res = await custom.call('POST', '/users/?sendResetPwdEmail=false', {
-        userGroup: 'customer',
-        username: 'aud1',
-        email: 'aud1@example.com',
-        name: 'A',
-      });
-      expect(res.status).toBe(200);
-      expect(audiences(custom.auth0!)).toEqual([`https://${tenant}/api/v2/`]);
+      await seedGroups(tested);
+      const create = async (username: string) =>
+        (
+          await tested.call('POST', '/users/?sendResetPwdEmail=false', {
+            userGroup: 'customer',
+            username,
+            email: `${username}@example.com`,
+            name: 'A',
+          })
+        ).status;
+      await run(create, tested.auth0!);
     } finally {
-      await custom.close();
+      await tested.close();
     }
+  }
+
+  it("asks for the tenant's own domain behind a custom domain (AUTH0_DOMAIN with AUTH0_BASE_URL)", async () => {
+    await withTenant([`https://${tenant}/api/v2/`], async (create, emulator) => {
+      expect(await create('aud1')).toBe(200);
+      expect(audiences(emulator)).toEqual([`https://${tenant}/api/v2/`]);
+    });
   });
 
   it("falls back to the base URL's audience when the tenant refuses its domain's, and keeps it", async () => {
-    const emulated = await startService({ identity: 'auth0', env: { AUTH0_DOMAIN: tenant } });
-    try {
-      await seedGroups(emulated);
-      const create = (username: string) =>
-        emulated.call('POST', '/users/?sendResetPwdEmail=false', {
-          userGroup: 'customer',
-          username,
-          email: `${username}@example.com`,
-          name: 'A',
-        });
-      expect((await create('aud2')).status).toBe(200);
+    await withTenant(undefined, async (create, emulator) => {
+      expect(await create('aud2')).toBe(200);
       // A 401 makes the service ask for a new token: the audience granted is asked first.
-      emulated.auth0!.failNext('POST', /\/api\/v2\/users$/, 401);
-      expect((await create('aud3')).status).toBe(200);
-      expect(audiences(emulated.auth0!)).toEqual([
-        `https://${tenant}/api/v2/`,
-        `${emulated.auth0!.url}/api/v2/`,
-        `${emulated.auth0!.url}/api/v2/`,
-      ]);
-    } finally {
-      await emulated.close();
-    }
+      emulator.failNext('POST', /\/api\/v2\/users$/, 401);
+      expect(await create('aud3')).toBe(200);
+      expect(audiences(emulator)).toEqual([`https://${tenant}/api/v2/`, `${emulator.url}/api/v2/`, `${emulator.url}/api/v2/`]);
+    });
   });
 });
 
