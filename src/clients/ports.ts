@@ -140,6 +140,11 @@ export interface IdentityProvider {
   createUser(user: NewIdentityUser): Promise<IdentityUser>;
   /** One call for many ids; the answer has one entry per id, in order, undefined when unknown. */
   getUsers(ids: readonly string[]): Promise<(IdentityUser | undefined)[]>;
+  /**
+   * The named properties of many users under Auth0's names (CONFIGURATION_PATH), like getUsers:
+   * one call, one entry per id, undefined when unknown. A property the user lacks is left out.
+   */
+  getProperties(ids: readonly string[], names: readonly string[]): Promise<(Record<string, unknown> | undefined)[]>;
   /** NotFoundError when unknown, ConflictError on a taken username or email. */
   updateUser(id: string, changes: IdentityChanges): Promise<IdentityUser>;
   /** False when there was no such user (deleting twice is not an error). */

@@ -1,4 +1,5 @@
 import type { IdentityChanges, IdentityProvider, IdentityUser, NewIdentityUser } from '../clients/ports.js';
+import { pick } from '../clients/properties.js';
 import { ConflictError, InvalidInputError, NotFoundError } from '../errors.js';
 import type { Db } from './db.js';
 import { newObjectId } from '../crud/ids.js';
@@ -43,6 +44,23 @@ export function createEmbeddedIdentityProvider(db: Db, sessions: Sessions, optio
   const cache = new Map<string, IdentityUser | undefined>();
   let cachedAtChange = -1;
 
+  async function getUsers(ids: readonly string[]): Promise<(IdentityUser | undefined)[]> {
+    const changes = readChangeCounter.get()!;
+    if (changes !== cachedAtChange) {
+      cache.clear();
+      cachedAtChange = changes;
+    }
+    const missing = ids.filter((id) => !cache.has(id));
+    const found = new Map<string, IdentityUser>();
+    if (missing.length > 0) {
+      for (const row of JSON.parse(selectMany.get(JSON.stringify(missing))!) as IdentityRow[]) found.set(row[0], toIdentity(row));
+    }
+    const users = ids.map((id) => (cache.has(id) ? cache.get(id) : found.get(id)));
+    if (cache.size + missing.length > options.cacheSize) cache.clear();
+    if (missing.length <= options.cacheSize) for (const id of missing) cache.set(id, found.get(id));
+    return users;
+  }
+
   return {
     async createUser(user: NewIdentityUser) {
       if (!user.username && !user.email) {
@@ -64,21 +82,9 @@ export function createEmbeddedIdentityProvider(db: Db, sessions: Sessions, optio
       }
       return toIdentity(selectOne.get(id)!);
     },
-    async getUsers(ids: readonly string[]) {
-      const changes = readChangeCounter.get()!;
-      if (changes !== cachedAtChange) {
-        cache.clear();
-        cachedAtChange = changes;
-      }
-      const missing = ids.filter((id) => !cache.has(id));
-      const found = new Map<string, IdentityUser>();
-      if (missing.length > 0) {
-        for (const row of JSON.parse(selectMany.get(JSON.stringify(missing))!) as IdentityRow[]) found.set(row[0], toIdentity(row));
-      }
-      const users = ids.map((id) => (cache.has(id) ? cache.get(id) : found.get(id)));
-      if (cache.size + missing.length > options.cacheSize) cache.clear();
-      if (missing.length <= options.cacheSize) for (const id of missing) cache.set(id, found.get(id));
-      return users;
+    getUsers,
+    async getProperties(ids: readonly string[], names: readonly string[]) {
+      return (await getUsers(ids)).map((user) => user && pick(auth0View(user), names));
     },
     async updateUser(id: string, changes: IdentityChanges) {
       const sets: string[] = [];
@@ -133,6 +139,21 @@ function toIdentity([
     lastLogin: lastLogin ?? undefined,
     loginsCount,
   });
+}
+
+/** An identity under Auth0's property names: what CONFIGURATION_PATH can ask of the embedded provider. */
+function auth0View(identity: IdentityUser): Record<string, unknown> {
+  return {
+    user_id: identity.id,
+    email: identity.email,
+    username: identity.username,
+    email_verified: identity.emailVerified,
+    blocked: identity.blocked,
+    created_at: identity.createdAt,
+    updated_at: identity.updatedAt,
+    last_login: identity.lastLogin,
+    logins_count: identity.loginsCount,
+  };
 }
 
 function asConflict(error: unknown): unknown {

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import type { IdentityUser } from '../clients/ports.js';
 import type { Context } from '../context.js';
 
 /** The CONFIGURATION_PATH file of the original service. */
@@ -30,32 +29,14 @@ export async function enrichUsers(
   users: Record<string, unknown>[],
   enrichment: Enrichment,
 ): Promise<Record<string, unknown>[]> {
-  const ids = users.map((user) => user[enrichment.user_id]).filter((id): id is string => typeof id === 'string');
+  const ids = [...new Set(users.map((user) => user[enrichment.user_id]).filter((id): id is string => typeof id === 'string'))];
   if (ids.length === 0) return users;
   // As before: when the identity provider fails, the page is answered without the added properties.
-  await ctx.loaders.loadIdentities(ids).catch(() => undefined);
+  const properties = await ctx.deps.identity.getProperties(ids, enrichment.additionalProperties).catch(() => undefined);
+  if (!properties) return users;
+  const byId = new Map(ids.map((id, index) => [id, properties[index]]));
   return users.map((user) => {
-    const identity = ctx.loaders.loadedIdentities.get(String(user[enrichment.user_id]));
-    if (!identity) return user;
-    const view = auth0View(identity);
-    const added = Object.fromEntries(
-      enrichment.additionalProperties.filter((key) => view[key] !== undefined).map((key) => [key, view[key]]),
-    );
-    return { ...user, ...added };
+    const added = byId.get(String(user[enrichment.user_id]));
+    return added ? { ...user, ...added } : user;
   });
-}
-
-/** An identity under Auth0's property names, whichever provider it comes from. */
-function auth0View(identity: IdentityUser): Record<string, unknown> {
-  return {
-    user_id: identity.id,
-    email: identity.email,
-    username: identity.username,
-    email_verified: identity.emailVerified,
-    blocked: identity.blocked,
-    created_at: identity.createdAt,
-    updated_at: identity.updatedAt,
-    last_login: identity.lastLogin,
-    logins_count: identity.loginsCount,
-  };
 }

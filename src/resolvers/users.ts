@@ -30,11 +30,13 @@ export async function findUsersByIds(
   return new Map((await Promise.all(reads)).flat().map((user) => [user._id, user]));
 }
 
+/**
+ * A page of users from the store, as its query projects them (GraphQL reads identities through its
+ * own `identity` field; REST adds CONFIGURATION_PATH's properties in listUsersAnswer).
+ */
 export async function listUsers(ctx: Context, query: CrudQuery | string): Promise<Record<string, unknown>[]> {
   await requireAdmin(ctx);
-  const users = await during('listing users', () => ctx.deps.users.list(query, ctx.scope));
-  const { enrichment } = ctx.deps;
-  return enrichment ? during('reading identity properties', () => enrichUsers(ctx, users, enrichment)) : users;
+  return during('listing users', () => ctx.deps.users.list(query, ctx.scope));
 }
 
 export async function countUsers(ctx: Context, query: CrudQuery | string): Promise<number> {
@@ -44,11 +46,17 @@ export async function countUsers(ctx: Context, query: CrudQuery | string): Promi
 
 /**
  * REST `GET /users/` and `/users/count`: with a store that can pass its answer on (the CRUD
- * Service) and nothing to add to it, the caller gets the store's JSON text as it is.
+ * Service) and nothing to add to it, the caller gets the store's JSON text as it is. With a
+ * CONFIGURATION_PATH file, the page gets its users' identity properties (as the original).
  */
 export async function listUsersAnswer(ctx: Context, rawQuery: string): Promise<unknown> {
+  const { enrichment } = ctx.deps;
+  if (enrichment) {
+    const users = await listUsers(ctx, rawQuery);
+    return during('reading identity properties', () => enrichUsers(ctx, users, enrichment));
+  }
   const passThrough = ctx.deps.users.passThrough;
-  if (!passThrough || ctx.deps.enrichment) return listUsers(ctx, rawQuery);
+  if (!passThrough) return listUsers(ctx, rawQuery);
   await requireAdmin(ctx);
   return during('listing users', () => passThrough.list(rawQuery, ctx.scope));
 }

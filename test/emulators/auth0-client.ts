@@ -16,6 +16,7 @@ interface ClientUser {
   blocked: boolean;
   email_verified: boolean;
   logins_count: number;
+  user_metadata?: Record<string, unknown>;
 }
 
 export class Auth0ClientEmulator {

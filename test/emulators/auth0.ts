@@ -23,6 +23,10 @@ export interface EmulatedUser {
   updated_at: string;
   last_login?: string;
   logins_count: number;
+  /** Auth0's default: the e-mail's local part (or the one given at creation). */
+  nickname?: string;
+  user_metadata?: Record<string, unknown>;
+  app_metadata?: Record<string, unknown>;
   failures: number;
 }
 
@@ -105,7 +109,7 @@ export class Auth0Emulator {
   }
 
   /** Adds a user straight into the tenant (as if created on Auth0's side). */
-  addUser(user: { email?: string; username?: string; password: string; blocked?: boolean }): EmulatedUser {
+  addUser(user: { email?: string; username?: string; password: string; blocked?: boolean; nickname?: string }): EmulatedUser {
     const now = new Date().toISOString();
     const created: EmulatedUser = {
       user_id: `auth0|${randomBytes(12).toString('hex')}`,
@@ -115,6 +119,7 @@ export class Auth0Emulator {
       updated_at: now,
       logins_count: 0,
       failures: 0,
+      nickname: user.email?.split('@')[0],
       ...user,
     };
     this.users.set(created.user_id, created);
@@ -308,6 +313,7 @@ export class Auth0Emulator {
       username: body.username as string | undefined,
       password: body.password,
       blocked: body.blocked === true,
+      ...(typeof body.nickname === 'string' ? { nickname: body.nickname } : {}),
     });
     return [201, publicUser(user)];
   }
@@ -475,6 +481,9 @@ function publicUser(user: EmulatedUser) {
     updated_at: user.updated_at,
     last_login: user.last_login,
     logins_count: user.logins_count,
+    nickname: user.nickname,
+    user_metadata: user.user_metadata,
+    app_metadata: user.app_metadata,
     identities: [{ connection: 'db', user_id: user.user_id.replace('auth0|', ''), provider: 'auth0', isSocial: false }],
   };
 }

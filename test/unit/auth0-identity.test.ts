@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { toIdentities, toIdentity } from '../../src/clients/auth0/identity.js';
+import { isAuth0Record, toIdentity } from '../../src/clients/auth0/identity.js';
 
 const auth0User = {
   user_id: 'auth0|abc',
@@ -41,17 +41,13 @@ describe('Auth0 user objects as identities', () => {
     });
   });
 
-  it('refuses what is not a user: no user_id, or not an object', () => {
-    expect(toIdentity({ email: 'a@b.c' })).toBeUndefined();
-    expect(toIdentity({ user_id: 12 })).toBeUndefined();
-    expect(toIdentity(null)).toBeUndefined();
-    expect(toIdentity('auth0|abc')).toBeUndefined();
-  });
-
-  it('reads a search page only when every entry is a user', () => {
-    expect(toIdentities([auth0User, { ...auth0User, user_id: 'auth0|def' }])?.map((user) => user.id)).toEqual(['auth0|abc', 'auth0|def']);
-    expect(toIdentities([])).toEqual([]);
-    expect(toIdentities([auth0User, { email: 'no-id@example.com' }])).toBeUndefined();
-    expect(toIdentities({ users: [auth0User] })).toBeUndefined();
+  it('takes for a user only an object with a string user_id', () => {
+    expect(isAuth0Record(auth0User)).toBe(true);
+    expect(isAuth0Record({ user_id: 'auth0|x' })).toBe(true);
+    expect(isAuth0Record({ email: 'a@b.c' })).toBe(false);
+    expect(isAuth0Record({ user_id: 12 })).toBe(false);
+    expect(isAuth0Record(null)).toBe(false);
+    expect(isAuth0Record('auth0|abc')).toBe(false);
+    expect(isAuth0Record([auth0User])).toBe(false);
   });
 });

@@ -13,7 +13,8 @@ import type { Sessions } from '../../embedded/sessions.js';
 import { cookieClaims } from '../cookie-sessions.js';
 import { ConflictError, InvalidInputError, NotFoundError, UnauthorizedError, UpstreamError } from '../../errors.js';
 import { callUpstream, type UpstreamCall, type UpstreamOptions, type UpstreamReply } from '../http.js';
-import { chunksOf, toIdentities, toIdentity } from '../auth0/identity.js';
+import { type Auth0Record, chunksOf, isAuth0Record, toIdentity } from '../auth0/identity.js';
+import { pick } from '../properties.js';
 import { findImportedIdentities, importPayload, MAX_IMPORT_USERS, parseImportErrors, parseImportJob } from '../auth0/importer.js';
 
 /**
@@ -63,10 +64,25 @@ export function createAuth0ClientAdapters(options: Auth0ClientOptions): {
     throw new UpstreamError('auth0-client', `${request.method} ${request.route ?? request.path}`, reply.status);
   }
 
+  /** Chunks of 50 ids, read at once. */
+  async function findUsers(ids: readonly string[]): Promise<Map<string, Auth0Record>> {
+    const pages = await Promise.all(
+      chunksOf([...new Set(ids)], IDS_PER_CALL).map(async (chunk) => {
+        const reply = await call({ method: 'GET', path: AUTH0_CLIENT_PATHS.users, query: { user_id: chunk.join(','), _l: '100' } }, [200]);
+        if (!Array.isArray(reply.body) || !reply.body.every(isAuth0Record)) {
+          const label = `GET ${AUTH0_CLIENT_PATHS.users}`;
+          throw new UpstreamError('auth0-client', label, 200, { message: `auth0-client ${label} answered an unexpected body` });
+        }
+        return reply.body;
+      }),
+    );
+    return new Map(pages.flat().map((user) => [user.user_id, user]));
+  }
+
   const asUser = (body: unknown): IdentityUser => {
-    const user = toIdentity(body);
-    if (!user) throw new UpstreamError('auth0-client', 'users', 200, { message: 'auth0-client answered a user without user_id' });
-    return user;
+    if (!isAuth0Record(body))
+      throw new UpstreamError('auth0-client', 'users', 200, { message: 'auth0-client answered a user without user_id' });
+    return toIdentity(body);
   };
   const userPath = (id: string) => ({ path: `/users/${encodeURIComponent(id)}`, route: '/users/:id' });
 
@@ -75,25 +91,20 @@ export function createAuth0ClientAdapters(options: Auth0ClientOptions): {
       const body = { connection, email: user.email, username: user.username, password: user.password, blocked: user.blocked ?? false };
       return asUser((await call({ method: 'POST', path: '/users', body }, [200, 201])).body);
     },
-    /** Chunks of 50 ids, read at once. */
     async getUsers(ids) {
-      const unique = [...new Set(ids)];
-      const pages = await Promise.all(
-        chunksOf(unique, IDS_PER_CALL).map(async (chunk) => {
-          const reply = await call(
-            { method: 'GET', path: AUTH0_CLIENT_PATHS.users, query: { user_id: chunk.join(','), _l: '100' } },
-            [200],
-          );
-          const users = toIdentities(reply.body);
-          if (!users) {
-            const label = `GET ${AUTH0_CLIENT_PATHS.users}`;
-            throw new UpstreamError('auth0-client', label, 200, { message: `auth0-client ${label} answered an unexpected body` });
-          }
-          return users;
-        }),
-      );
-      const found = new Map(pages.flat().map((user) => [user.id, user]));
-      return ids.map((id) => found.get(id));
+      const found = await findUsers(ids);
+      return ids.map((id) => {
+        const user = found.get(id);
+        return user && toIdentity(user);
+      });
+    },
+    /** Its users are Auth0's user objects: any property, as Auth0 has it (CONFIGURATION_PATH). */
+    async getProperties(ids, names) {
+      const found = await findUsers(ids);
+      return ids.map((id) => {
+        const user = found.get(id);
+        return user && pick(user, names);
+      });
     },
     async updateUser(id: string, changes: IdentityChanges) {
       const body = { ...changes, ...(changes.email !== undefined || changes.username !== undefined ? { connection } : {}) };

@@ -3,12 +3,13 @@ import type { IdentityChanges, IdentityProvider, IdentityUser, NewIdentityUser }
 import { ConflictError, InvalidInputError, NotFoundError, UpstreamError } from '../../errors.js';
 import type { UpstreamCall, UpstreamReply } from '../http.js';
 import type { Auth0Api } from './api.js';
+import { pick } from '../properties.js';
 
 /** Only what an identity is made of (`toIdentity`): search pages of full profiles are several times larger. */
-const USER_FIELDS = {
-  fields: 'user_id,email,username,email_verified,blocked,created_at,updated_at,last_login,logins_count',
-  include_fields: 'true',
-};
+const IDENTITY_FIELDS = 'user_id,email,username,email_verified,blocked,created_at,updated_at,last_login,logins_count';
+
+/** An Auth0 user object, with the fields a read asked for. */
+export type Auth0Record = Record<string, unknown> & { user_id: string };
 const ErrorBody = z.looseObject({ message: z.string().optional() });
 
 /** Ids per search: keeps the query string well under URI limits, and under per_page = 100. */
@@ -29,28 +30,48 @@ export function createAuth0IdentityProvider(api: Auth0Api, connection: string): 
    * One search for up to 50 ids (`user_id:("a" OR "b" …)`, per_page 100). Auth0 documents no URI
    * maximum, only its 414: a chunk it finds too long is searched again in halves.
    */
-  async function search(chunk: string[]): Promise<IdentityUser[]> {
+  async function search(chunk: string[], fields: string): Promise<Auth0Record[]> {
     const q = `user_id:(${chunk.map((id) => JSON.stringify(id)).join(' OR ')})`;
     const reply = await call(
-      { method: 'GET', path: '/api/v2/users', query: { q, search_engine: 'v3', per_page: '100', ...USER_FIELDS } },
+      { method: 'GET', path: '/api/v2/users', query: { q, search_engine: 'v3', per_page: '100', fields, include_fields: 'true' } },
       chunk.length > 1 ? [200, 414] : [200],
     );
     if (reply.status === 414) {
       const half = Math.ceil(chunk.length / 2);
-      return (await Promise.all([search(chunk.slice(0, half)), search(chunk.slice(half))])).flat();
+      return (await Promise.all([search(chunk.slice(0, half), fields), search(chunk.slice(half), fields)])).flat();
     }
-    const users = toIdentities(reply.body);
-    if (!users)
+    if (!Array.isArray(reply.body) || !reply.body.every(isAuth0Record))
       throw new UpstreamError('Auth0', 'GET /api/v2/users', 200, { message: 'Auth0 GET /api/v2/users answered an unexpected body' });
-    return users;
+    return reply.body;
   }
 
-  async function getOne(id: string): Promise<IdentityUser | undefined> {
+  async function getOne(id: string, fields: string): Promise<Auth0Record | undefined> {
     const reply = await call(
-      { method: 'GET', path: `/api/v2/users/${encodeURIComponent(id)}`, route: '/api/v2/users/:id', query: USER_FIELDS },
+      {
+        method: 'GET',
+        path: `/api/v2/users/${encodeURIComponent(id)}`,
+        route: '/api/v2/users/:id',
+        query: { fields, include_fields: 'true' },
+      },
       [200, 404],
     );
-    return reply.status === 404 ? undefined : parseUser(reply.body);
+    if (reply.status === 404) return undefined;
+    if (!isAuth0Record(reply.body)) throw new UpstreamError('Auth0', 'users', 200, { message: 'Auth0 answered a user without user_id' });
+    return reply.body;
+  }
+
+  /** The searches of all chunks at once; ids the eventually consistent search misses are read one by one. */
+  async function findUsers(ids: readonly string[], fields: string): Promise<Map<string, Auth0Record>> {
+    const unique = [...new Set(ids)];
+    const pages = await Promise.all(chunksOf(unique, IDS_PER_SEARCH).map((chunk) => search(chunk, fields)));
+    const found = new Map<string, Auth0Record>();
+    for (const page of pages) for (const user of page) found.set(user.user_id, user);
+    const missing = unique.filter((id) => !found.has(id));
+    if (missing.length > 0) {
+      const fallbacks = await Promise.all(missing.map((id) => getOne(id, fields)));
+      for (const user of fallbacks) if (user) found.set(user.user_id, user);
+    }
+    return found;
   }
 
   return {
@@ -74,21 +95,21 @@ export function createAuth0IdentityProvider(api: Auth0Api, connection: string): 
       }
     },
 
-    /** The searches of all chunks at once; ids the eventually consistent search misses are read one by one. */
     async getUsers(ids: readonly string[]) {
-      const unique = [...new Set(ids)];
-      const pages = await Promise.all(chunksOf(unique, IDS_PER_SEARCH).map(search));
-      const found = new Map<string, IdentityUser>();
-      for (const page of pages) for (const user of page) found.set(user.id, user);
-      const missing = unique.filter((id) => !found.has(id));
-      if (missing.length > 0) {
-        const fallbacks = await Promise.all(missing.map(getOne));
-        missing.forEach((id, index) => {
-          const user = fallbacks[index];
-          if (user) found.set(id, user);
-        });
-      }
-      return ids.map((id) => found.get(id));
+      const found = await findUsers(ids, IDENTITY_FIELDS);
+      return ids.map((id) => {
+        const user = found.get(id);
+        return user && toIdentity(user);
+      });
+    },
+
+    /** Any Auth0 property, as Auth0 has it (CONFIGURATION_PATH): `user_metadata`, `last_ip`, `picture`… */
+    async getProperties(ids: readonly string[], names: readonly string[]) {
+      const found = await findUsers(ids, [...new Set(['user_id', ...names])].join(','));
+      return ids.map((id) => {
+        const user = found.get(id);
+        return user && pick(user, names);
+      });
     },
 
     async updateUser(id: string, changes: IdentityChanges) {
@@ -118,20 +139,21 @@ export function chunksOf<T>(items: readonly T[], size: number): T[][] {
 }
 
 function parseUser(body: unknown): IdentityUser {
-  const user = toIdentity(body);
-  if (!user) throw new UpstreamError('Auth0', 'users', 200, { message: 'Auth0 answered a user without user_id' });
-  return user;
+  if (!isAuth0Record(body)) throw new UpstreamError('Auth0', 'users', 200, { message: 'Auth0 answered a user without user_id' });
+  return toIdentity(body);
+}
+
+/** Whether `value` is an Auth0 user object: an object with a string `user_id`. */
+export function isAuth0Record(value: unknown): value is Auth0Record {
+  return typeof value === 'object' && value !== null && typeof (value as { user_id?: unknown }).user_id === 'string';
 }
 
 /**
- * An Auth0 user object as an identity, or undefined when it is not one (no `user_id`). Checked
- * field by field rather than with zod: an identity page reads 100 of them, and zod took about as
- * long over them as JSON.parse.
+ * An Auth0 user object as an identity, field by field: a field of the wrong type is left out (or
+ * false, 0). Checked by hand rather than with zod: an identity page reads 100 of them, and zod took
+ * about as long over them as JSON.parse.
  */
-export function toIdentity(body: unknown): IdentityUser | undefined {
-  if (typeof body !== 'object' || body === null) return undefined;
-  const user = body as Record<string, unknown>;
-  if (typeof user.user_id !== 'string') return undefined;
+export function toIdentity(user: Auth0Record): IdentityUser {
   return {
     id: user.user_id,
     username: text(user.username),
@@ -143,18 +165,6 @@ export function toIdentity(body: unknown): IdentityUser | undefined {
     lastLogin: text(user.last_login),
     loginsCount: typeof user.logins_count === 'number' ? user.logins_count : 0,
   };
-}
-
-/** A list of Auth0 user objects (a search page) as identities, or undefined when one is not a user. */
-export function toIdentities(body: unknown): IdentityUser[] | undefined {
-  if (!Array.isArray(body)) return undefined;
-  const users: IdentityUser[] = [];
-  for (const item of body) {
-    const user = toIdentity(item);
-    if (!user) return undefined;
-    users.push(user);
-  }
-  return users;
 }
 
 function text(value: unknown): string | undefined {
