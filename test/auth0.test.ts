@@ -63,18 +63,21 @@ describe('AUTH_MODULE=auth0: users through the Management API', () => {
     expect((await service.call('GET', '/users/count?_st=PUBLIC,DRAFT,TRASH,DELETED')).body).toBe(before);
   });
 
-  it('reads a GraphQL page of identities in ceil(N / 50) searches, falling back to GET /users/{id} for misses', async () => {
-    for (let index = 0; index < 60; index += 1) await newUser({ name: 'page' });
+  it('reads a GraphQL page of identities in ceil(N / 100) searches, falling back to GET /users/{id} for misses', async () => {
+    for (let index = 0; index < 110; index += 1) await newUser({ name: 'page' });
     const searches = calls('GET', /^\/api\/v2\/users$/);
-    const res = await service.graphql('{ users(filter: {name: "page"}, first: 60) { nodes { username identity { id email } } } }');
+    const byId = calls('GET', /^\/api\/v2\/users\/.+/);
+    const res = await service.graphql('{ users(filter: {name: "page"}, first: 110) { nodes { username identity { id email } } } }');
     expect(res.errors).toBeUndefined();
-    expect(res.data.users.nodes).toHaveLength(60);
+    expect(res.data.users.nodes).toHaveLength(110);
     expect(
       res.data.users.nodes.every(
         (n: { username: string; identity: { email: string } }) => n.identity.email === `${n.username}@example.com`,
       ),
     ).toBe(true);
+    // Two searches, each answering all its ids (page 0 of per_page 100: without a page, Auth0 answers 50).
     expect(calls('GET', /^\/api\/v2\/users$/) - searches).toBe(2);
+    expect(calls('GET', /^\/api\/v2\/users\/.+/) - byId).toBe(0);
     const search = [...auth0().requests].reverse().find((r) => r.path === '/api/v2/users' && r.method === 'GET')!;
     expect(search.headers.authorization).toMatch(/^Bearer /);
     // Only the properties an identity needs come back.
@@ -93,7 +96,7 @@ describe('AUTH_MODULE=auth0: users through the Management API', () => {
   it('searches a chunk again in halves when Auth0 answers 414 for its URI', async () => {
     for (let index = 0; index < 20; index += 1) await newUser({ name: 'long-uri' });
     const searchUris = () => auth0().requests.filter((r) => r.method === 'GET' && r.path === '/api/v2/users');
-    const before = searchUris().length;
+    let before = searchUris().length;
     // Each id adds about 42 characters: 20 ids are refused, 10 are not.
     auth0().maxUriLength = 900;
     try {
@@ -102,10 +105,16 @@ describe('AUTH_MODULE=auth0: users through the Management API', () => {
       expect(res.data.users.nodes.map((n: { username: string; identity: { email: string } }) => n.identity.email)).toEqual(
         res.data.users.nodes.map((n: { username: string }) => `${n.username}@example.com`),
       );
-      const ids = searchUris()
-        .slice(before)
-        .map((r) => r.query.get('q')!.split(' OR ').length);
-      expect(ids).toEqual([20, 10, 10]);
+      const idsPerSearch = () =>
+        searchUris()
+          .slice(before)
+          .map((r) => r.query.get('q')!.split(' OR ').length);
+      expect(idsPerSearch()).toEqual([20, 10, 10]);
+      // The next page is searched in chunks of the size that passed, without another 414.
+      before = searchUris().length;
+      const again = await service.graphql('{ users(filter: {name: "long-uri"}, first: 20) { nodes { identity { email } } } }');
+      expect(again.errors).toBeUndefined();
+      expect(idsPerSearch()).toEqual([10, 10]);
     } finally {
       auth0().maxUriLength = Infinity;
     }
