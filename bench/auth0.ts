@@ -130,9 +130,9 @@ export async function runAuth0(): Promise<void> {
     [
       `AUTH_MODULE=auth0 against the Auth0 emulator (in memory, in its own process on loopback), ${summary.date.slice(0, 10)}:`,
       '',
-      `- GraphQL page of ${PAGE} users with \`identity\`: ${page.auth0CallsPerPage} Auth0 calls per page (target ≤ 2). Latency p50, one request at a time, the pages with and without \`identity\` taking turns (${ROUNDS} each):`,
-      `  - with an Auth0 answering immediately (each search answered from memory after its first time, bench/auth0-server.ts): ${immediate.identity.p50Ms} ms against ${immediate.plain.p50Ms} ms, **${immediate.ratio}x** (target < 1.5x);`,
-      `  - with the emulator doing the search: ${page.identity.p50Ms} ms against ${page.plain.p50Ms} ms, ${page.ratio}x; it spends ${page.emulatorP50Ms} ms (p50) on a page's two searches.`,
+      `- GraphQL page of ${PAGE} users with \`identity\`: ${page.auth0CallsPerPage} Auth0 call(s) per page (target ≤ 2). Latency p50, one request at a time, the pages with and without \`identity\` taking turns (${ROUNDS} each):`,
+      `  - with an Auth0 answering immediately (each search answered from memory after its first time, by a front on bare TCP, bench/auth0-server.ts): ${immediate.identity.p50Ms} ms against ${immediate.plain.p50Ms} ms, **${immediate.ratio}x** (target < 1.5x);`,
+      `  - with the emulator doing the search: ${page.identity.p50Ms} ms against ${page.plain.p50Ms} ms, ${page.ratio}x; it spends ${page.emulatorP50Ms} ms (p50) on a page's search.`,
       `- CPU per page (user + system, ${CPU_ROUNDS} pages of each kind one at a time, Auth0 answering immediately): the service ${immediate.cpuMsPerPage.service.identity} ms with \`identity\` against ${immediate.cpuMsPerPage.service.plain} ms without (+${(immediate.cpuMsPerPage.service.identity - immediate.cpuMsPerPage.service.plain).toFixed(3)} ms); the front answering the searches ${immediate.cpuMsPerPage.auth0.identity} ms.`,
       `- ${burst.creations} user creations against a tenant limited to ${RATE} Management requests/s: ${burst.succeeded} succeeded, ${burst.auth0Users} Auth0 users, ${burst.duplicates} duplicated, ${burst.rateLimitedAnswers} answers were 429 and retried; ${burst.seconds} s against a minimum of ${burst.minimumSeconds} s (${(burst.overMinimum * 100).toFixed(1)}% over, target within 10%).`,
     ].join('\n'),
