@@ -1,5 +1,5 @@
 import type { IdentityChanges, IdentityProvider, IdentityUser, NewIdentityUser } from '../clients/ports.js';
-import { pick } from '../clients/properties.js';
+import { pick } from '../clients/records.js';
 import { ConflictError, InvalidInputError, NotFoundError } from '../errors.js';
 import type { Db } from './db.js';
 import { newObjectId } from '../crud/ids.js';

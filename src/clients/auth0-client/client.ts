@@ -14,7 +14,7 @@ import { cookieClaims } from '../cookie-sessions.js';
 import { ConflictError, InvalidInputError, NotFoundError, UnauthorizedError, UpstreamError } from '../../errors.js';
 import { callUpstream, type UpstreamCall, type UpstreamOptions, type UpstreamReply } from '../http.js';
 import { type Auth0Record, chunksOf, isAuth0Record, toIdentity } from '../auth0/identity.js';
-import { pick } from '../properties.js';
+import { inIdOrder, pick } from '../records.js';
 import { findImportedIdentities, importPayload, MAX_IMPORT_USERS, parseImportErrors, parseImportJob } from '../auth0/importer.js';
 
 /**
@@ -93,18 +93,12 @@ export function createAuth0ClientAdapters(options: Auth0ClientOptions): {
     },
     async getUsers(ids) {
       const found = await findUsers(ids);
-      return ids.map((id) => {
-        const user = found.get(id);
-        return user && toIdentity(user);
-      });
+      return inIdOrder(ids, found, toIdentity);
     },
     /** Its users are Auth0's user objects: any property, as Auth0 has it (CONFIGURATION_PATH). */
     async getProperties(ids, names) {
       const found = await findUsers(ids);
-      return ids.map((id) => {
-        const user = found.get(id);
-        return user && pick(user, names);
-      });
+      return inIdOrder(ids, found, (user) => pick(user, names));
     },
     async updateUser(id: string, changes: IdentityChanges) {
       const body = { ...changes, ...(changes.email !== undefined || changes.username !== undefined ? { connection } : {}) };

@@ -3,7 +3,7 @@ import type { IdentityChanges, IdentityProvider, IdentityUser, NewIdentityUser }
 import { ConflictError, InvalidInputError, NotFoundError, UpstreamError } from '../../errors.js';
 import type { UpstreamCall, UpstreamReply } from '../http.js';
 import type { Auth0Api } from './api.js';
-import { pick } from '../properties.js';
+import { inIdOrder, pick } from '../records.js';
 
 /** Only what an identity is made of (`toIdentity`): search pages of full profiles are several times larger. */
 const IDENTITY_FIELDS = 'user_id,email,username,email_verified,blocked,created_at,updated_at,last_login,logins_count';
@@ -67,9 +67,7 @@ export function createAuth0IdentityProvider(api: Auth0Api, connection: string): 
       },
       [200, 404],
     );
-    if (reply.status === 404) return undefined;
-    if (!isAuth0Record(reply.body)) throw new UpstreamError('Auth0', 'users', 200, { message: 'Auth0 answered a user without user_id' });
-    return reply.body;
+    return reply.status === 404 ? undefined : asRecord(reply.body);
   }
 
   /** The searches of all chunks at once; ids the eventually consistent search misses are read one by one. */
@@ -109,19 +107,13 @@ export function createAuth0IdentityProvider(api: Auth0Api, connection: string): 
 
     async getUsers(ids: readonly string[]) {
       const found = await findUsers(ids, IDENTITY_FIELDS);
-      return ids.map((id) => {
-        const user = found.get(id);
-        return user && toIdentity(user);
-      });
+      return inIdOrder(ids, found, toIdentity);
     },
 
     /** Any Auth0 property, as Auth0 has it (CONFIGURATION_PATH): `user_metadata`, `last_ip`, `picture`… */
     async getProperties(ids: readonly string[], names: readonly string[]) {
       const found = await findUsers(ids, [...new Set(['user_id', ...names])].join(','));
-      return ids.map((id) => {
-        const user = found.get(id);
-        return user && pick(user, names);
-      });
+      return inIdOrder(ids, found, (user) => pick(user, names));
     },
 
     async updateUser(id: string, changes: IdentityChanges) {
@@ -150,9 +142,13 @@ export function chunksOf<T>(items: readonly T[], size: number): T[][] {
   return Array.from({ length: Math.ceil(items.length / size) }, (_, index) => items.slice(index * size, (index + 1) * size));
 }
 
-function parseUser(body: unknown): IdentityUser {
+function asRecord(body: unknown): Auth0Record {
   if (!isAuth0Record(body)) throw new UpstreamError('Auth0', 'users', 200, { message: 'Auth0 answered a user without user_id' });
-  return toIdentity(body);
+  return body;
+}
+
+function parseUser(body: unknown): IdentityUser {
+  return toIdentity(asRecord(body));
 }
 
 /** Whether `value` is an Auth0 user object: an object with a string `user_id`. */
