@@ -74,6 +74,18 @@ describe('the CRUD Service as profile store', () => {
     expect(down.body.message).toBe('Error while counting users: CRUD GET /users/count responded with a 500 status code');
   });
 
+  it("sends a query's reserved characters encoded, so the CRUD reads them back as they were", async () => {
+    const name = `Ann + Bob's (50% & co) #${counter}`;
+    const res = await service.call('POST', '/users/?sendResetPwdEmail=false', { userGroup: 'customer', username: `enc${counter}`, name });
+    expect(res.status).toBe(200);
+    const page = await service.graphql('query($filter: JSONObject) { users(filter: $filter) { nodes { id properties } } }', {
+      filter: { name },
+    });
+    expect(page.errors).toBeUndefined();
+    expect(page.data.users.nodes).toEqual([{ id: res.body._id, properties: expect.objectContaining({ name }) }]);
+    expect(JSON.parse(lastRequest('GET', /^\/users\/$/).query.get('_q')!)).toMatchObject({ name });
+  });
+
   it('answers the CRUD 400 for a query it refuses', async () => {
     const res = await service.call('GET', '/users/?unknownField=1');
     expect(res.status).toBe(400);

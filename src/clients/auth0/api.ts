@@ -58,16 +58,15 @@ export class Auth0Api {
 
   /** A Management API call (`/api/v2/...`) with the tenant token, renewed once on a 401. */
   async management(call: UpstreamCall): Promise<UpstreamReply> {
-    const withToken = async (fresh: boolean) =>
-      this.send({ ...call, headers: { ...call.headers, authorization: `Bearer ${await this.managementToken(fresh)}` } });
-    const reply = await withToken(false);
-    return reply.status === 401 ? withToken(true) : reply;
+    const withToken = (token: string) => this.send({ ...call, headers: { ...call.headers, authorization: `Bearer ${token}` } });
+    const reply = await withToken(this.cachedToken() ?? (await this.managementToken()));
+    return reply.status === 401 ? withToken(await this.managementToken()) : reply;
   }
 
   private async send(call: UpstreamCall): Promise<UpstreamReply> {
     for (let attempt = 0; ; attempt += 1) {
       const reply = await this.limit(async () => {
-        await this.gate();
+        if (this.pausedUntil > Date.now()) await this.gate();
         return callUpstream(this.upstream, call);
       });
       const retryable = reply.status === 429 || (reply.status >= 500 && IDEMPOTENT.has(call.method));
@@ -87,9 +86,13 @@ export class Auth0Api {
     while (this.pausedUntil > Date.now()) await sleep(this.pausedUntil - Date.now());
   }
 
-  /** Cached until 10 s before it expires; concurrent callers share one request. */
-  private async managementToken(fresh: boolean): Promise<string> {
-    if (!fresh && this.token && this.token.expiresAt - 10_000 > Date.now()) return this.token.value;
+  /** The Management token while it has more than 10 s to live. */
+  private cachedToken(): string | undefined {
+    return this.token && this.token.expiresAt - 10_000 > Date.now() ? this.token.value : undefined;
+  }
+
+  /** A new Management token; concurrent callers share one request. */
+  private managementToken(): Promise<string> {
     this.tokenRequest ??= this.requestToken().finally(() => (this.tokenRequest = undefined));
     return this.tokenRequest;
   }
