@@ -1,8 +1,9 @@
 /**
  * An Auth0 tenant emulator for the tests, written from spec/auth0.md: the password-realm, refresh
- * (rotation with reuse detection) and client-credentials grants, RS256 tokens with a JWKS,
- * blocked users and brute-force lockout, Management users CRUD with Auth0's error envelopes,
- * Lucene `user_id:(…)` / `email:"…"` search (per_page ≤ 100, `fields`), change_password, 429s with
+ * (rotation with reuse detection) and client-credentials grants (checking the audience), RS256
+ * tokens with a JWKS, blocked users and brute-force lockout, Management users CRUD with Auth0's
+ * error envelopes, Lucene `user_id:(…)` / `email:"…"` search (per_page ≤ 100, at most 50 without
+ * `page`, `fields`), a 414 past `maxUriLength`, change_password, 429s with
  * the rate-limit headers when a request budget is exceeded, connections by name, and users-imports
  * jobs (multipart, at most 2 active, 500 KB files, upsert, per-row errors). Test code only.
  */
