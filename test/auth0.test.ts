@@ -93,6 +93,22 @@ describe('AUTH_MODULE=auth0: users through the Management API', () => {
     expect(calls('GET', /^\/api\/v2\/users\/.+/) - gets).toBe(1);
   });
 
+  it('searches the rest of a chunk again when Auth0 answers only 50 users, not reading them one by one', async () => {
+    for (let index = 0; index < 60; index += 1) await newUser({ name: 'capped' });
+    const searches = calls('GET', /^\/api\/v2\/users$/);
+    const byId = calls('GET', /^\/api\/v2\/users\/.+/);
+    auth0().pageIgnored = true;
+    try {
+      const res = await service.graphql('{ users(filter: {name: "capped"}, first: 60) { nodes { username identity { email } } } }');
+      expect(res.errors).toBeUndefined();
+      expect(res.data.users.nodes.filter((n: { identity: unknown }) => n.identity !== null)).toHaveLength(60);
+      expect(calls('GET', /^\/api\/v2\/users$/) - searches).toBe(2);
+      expect(calls('GET', /^\/api\/v2\/users\/.+/) - byId).toBe(0);
+    } finally {
+      auth0().pageIgnored = false;
+    }
+  });
+
   it('searches a chunk again in halves when Auth0 answers 414 for its URI', async () => {
     for (let index = 0; index < 20; index += 1) await newUser({ name: 'long-uri' });
     const searchUris = () => auth0().requests.filter((r) => r.method === 'GET' && r.path === '/api/v2/users');

@@ -69,6 +69,8 @@ export class Auth0Emulator {
   rateLimitedCount = 0;
   /** Longest request URI answered; a longer one gets 414 Request-URI Too Large (Auth0 documents no figure). */
   maxUriLength = Infinity;
+  /** Answer at most 50 users per search even with `page` (a reading of the spec an Auth0 double may take). */
+  pageIgnored = false;
   readonly failures: { route: RegExp; status: number }[] = [];
   readonly imports: ImportJobs;
   /** The id of the database connection (`options.connection`). */
@@ -345,7 +347,7 @@ export class Auth0Emulator {
     const candidates = field === 'user_id' ? [...values].flatMap((id) => this.users.get(id) ?? []) : [...this.users.values()];
     const found = candidates.filter((user) => values.has(String(user[field] ?? '')) && !this.hiddenFromSearch.has(user.user_id));
     // Without `page`, at most 50 results whatever per_page says.
-    const limit = query.has('page') ? perPage : Math.min(perPage, 50);
+    const limit = query.has('page') && !this.pageIgnored ? perPage : Math.min(perPage, 50);
     return [200, found.slice(0, limit).map(userView(query))];
   }
 

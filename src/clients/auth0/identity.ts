@@ -17,6 +17,8 @@ const ErrorBody = z.looseObject({ message: z.string().optional() });
  * Auth0 documents no URI maximum, only its 414; after one, searches use the size that passed.
  */
 export const IDS_PER_SEARCH = 100;
+/** The most users Auth0 answers for a search without `page`. */
+const UNPAGED_MAX = 50;
 
 /** Users through the Auth0 Management API, in one database connection. */
 export function createAuth0IdentityProvider(api: Auth0Api, connection: string): IdentityProvider {
@@ -54,7 +56,20 @@ export function createAuth0IdentityProvider(api: Auth0Api, connection: string): 
     }
     if (!Array.isArray(reply.body) || !reply.body.every(isAuth0Record))
       throw new UpstreamError('Auth0', 'GET /api/v2/users', 200, { message: 'Auth0 GET /api/v2/users answered an unexpected body' });
-    return reply.body;
+    const users: Auth0Record[] = reply.body;
+    // Exactly 50 of more ids looks like a page capped at 50 (what Auth0 does without `page`): the
+    // rest of the chunk is searched again, rather than read one by one.
+    if (chunk.length > UNPAGED_MAX && users.length === UNPAGED_MAX) {
+      const seen = new Set(users.map((user) => user.user_id));
+      return [
+        ...users,
+        ...(await search(
+          chunk.filter((id) => !seen.has(id)),
+          fields,
+        )),
+      ];
+    }
+    return users;
   }
 
   async function getOne(id: string, fields: string): Promise<Auth0Record | undefined> {
