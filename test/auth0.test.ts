@@ -315,10 +315,21 @@ describe('the Management API audience', () => {
   it("falls back to the base URL's audience when the tenant refuses its domain's, and keeps it", async () => {
     await withTenant(undefined, async (create, emulator) => {
       expect(await create('aud2')).toBe(200);
-      // A 401 makes the service ask for a new token: the audience granted is asked first.
-      emulator.failNext('POST', /\/api\/v2\/users$/, 401);
       expect(await create('aud3')).toBe(200);
-      expect(audiences(emulator)).toEqual([`https://${tenant}/api/v2/`, `${emulator.url}/api/v2/`, `${emulator.url}/api/v2/`]);
+      expect(audiences(emulator)).toEqual([`https://${tenant}/api/v2/`, `${emulator.url}/api/v2/`]);
+      // A 401 renews the token, the other audience first: refused, the granted one is asked again.
+      emulator.failNext('POST', /\/api\/v2\/users$/, 401);
+      expect(await create('aud4')).toBe(200);
+      expect(audiences(emulator).slice(2)).toEqual([`https://${tenant}/api/v2/`, `${emulator.url}/api/v2/`]);
+    });
+  });
+
+  it('switches audience when the API refuses a token granted for the first one', async () => {
+    await withTenant(undefined, async (create, emulator) => {
+      emulator.options.grantAnyAudience = true;
+      expect(await create('aud5')).toBe(200);
+      expect(await create('aud6')).toBe(200);
+      expect(audiences(emulator)).toEqual([`https://${tenant}/api/v2/`, `${emulator.url}/api/v2/`]);
     });
   });
 });

@@ -43,6 +43,8 @@ export interface Auth0EmulatorOptions {
   accessTokenSeconds?: number;
   /** Audiences a Management token may be asked for (default: `{url}/api/v2/`); others get 403. */
   managementAudiences?: string[];
+  /** Grant a token for any audience, and refuse the Management calls (401) of those not in managementAudiences. */
+  grantAnyAudience?: boolean;
   /** How long an import job stays pending, then processing, before it completes (default 20 ms each). */
   importStepMs?: number;
 }
@@ -189,7 +191,7 @@ export class Auth0Emulator {
     switch (body.grant_type) {
       case 'client_credentials': {
         const audience = String(body.audience ?? '');
-        if (!this.managementAudiences.includes(audience)) {
+        if (!this.options.grantAnyAudience && !this.managementAudiences.includes(audience)) {
           return [403, { error: 'access_denied', error_description: `Service not enabled within domain: ${audience}` }];
         }
         return [

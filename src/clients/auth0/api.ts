@@ -59,8 +59,9 @@ export class Auth0Api {
   /** A Management API call (`/api/v2/...`) with the tenant token, renewed once on a 401. */
   async management(call: UpstreamCall): Promise<UpstreamReply> {
     const withToken = (token: string) => this.send({ ...call, headers: { ...call.headers, authorization: `Bearer ${token}` } });
-    const reply = await withToken(this.cachedToken() ?? (await this.managementToken()));
-    return reply.status === 401 ? withToken(await this.managementToken()) : reply;
+    const token = this.cachedToken() ?? (await this.managementToken());
+    const reply = await withToken(token);
+    return reply.status === 401 ? withToken(await this.renewToken(token)) : reply;
   }
 
   private async send(call: UpstreamCall): Promise<UpstreamReply> {
@@ -91,6 +92,20 @@ export class Auth0Api {
     return this.token && this.token.expiresAt - 10_000 > Date.now() ? this.token.value : undefined;
   }
 
+  /**
+   * A new token after `refused` was refused with a 401, asked first for the other audience (a
+   * tenant, or a double, may grant a token for an audience its API then refuses). Calls refused
+   * with the same token share the renewal; one refused with a token since replaced gets the new one.
+   */
+  private renewToken(refused: string): Promise<string> {
+    if (this.token?.value === refused) {
+      this.token = undefined;
+      this.audiences.push(this.audiences.shift()!);
+    }
+    const current = this.cachedToken();
+    return current ? Promise.resolve(current) : this.managementToken();
+  }
+
   /** A new Management token; concurrent callers share one request. */
   private managementToken(): Promise<string> {
     this.tokenRequest ??= this.requestToken().finally(() => (this.tokenRequest = undefined));
@@ -99,8 +114,8 @@ export class Auth0Api {
 
   /**
    * Client credentials for the Management API. When the tenant refuses the configured audience
-   * (400 or 403) and AUTH0_BASE_URL differs from the tenant's domain, the base URL's own audience
-   * is tried too (a base URL that is itself the tenant, or an emulator); the one granted is kept.
+   * (a 4xx) and AUTH0_BASE_URL differs from the tenant's domain, the base URL's own audience is
+   * tried too (a base URL that is itself the tenant, or an emulator); the one granted is kept.
    */
   private async requestToken(): Promise<string> {
     let status = 0;
@@ -124,8 +139,9 @@ export class Auth0Api {
         this.token = { value: parsed.data.access_token, expiresAt: Date.now() + parsed.data.expires_in * 1000 };
         return this.token.value;
       }
-      // Auth0 refuses an audience it does not serve with 403 access_denied (400 for a malformed one).
-      if (reply.status !== 403 && reply.status !== 400) break;
+      // Auth0 refuses an audience it does not serve with 403 access_denied; any other refusal (4xx
+      // but 429) may be a double's way of saying the same, so the other audience is tried too.
+      if (reply.status < 400 || reply.status >= 500 || reply.status === 429) break;
     }
     throw new UpstreamError('Auth0', 'POST /oauth/token (client_credentials)', status);
   }
