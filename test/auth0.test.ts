@@ -80,8 +80,8 @@ describe('AUTH_MODULE=auth0: users through the Management API', () => {
     expect(calls('GET', /^\/api\/v2\/users\/.+/) - byId).toBe(0);
     const search = [...auth0().requests].reverse().find((r) => r.path === '/api/v2/users' && r.method === 'GET')!;
     expect(search.headers.authorization).toMatch(/^Bearer /);
-    // Only the properties an identity needs come back.
-    expect(search.query.get('fields')?.split(',')).toContain('last_login');
+    // Only the properties the query reads come back.
+    expect(search.query.get('fields')).toBe('user_id,email');
     expect(search.query.get('include_fields')).toBe('true');
     expect(res.data.users.nodes[0].identity).toEqual({ id: expect.stringMatching(/^auth0\|/), email: expect.any(String) });
 
@@ -91,6 +91,39 @@ describe('AUTH_MODULE=auth0: users through the Management API', () => {
     const lagging = await service.graphql('{ users(filter: {name: "lagging"}) { nodes { identity { id } } } }');
     expect(lagging.data.users.nodes[0].identity.id).toBe(user.authUserId);
     expect(calls('GET', /^\/api\/v2\/users\/.+/) - gets).toBe(1);
+  });
+
+  it('asks Auth0 for just the identity fields a query selects, one search per set of fields', async () => {
+    const blocked = await newUser({ name: 'narrow', blocked: true });
+    await newUser({ name: 'narrow' });
+    const searches = () => auth0().requests.filter((r) => r.method === 'GET' && r.path === '/api/v2/users');
+    const before = searches().length;
+    const res = await service.graphql(`{
+      mail: users(filter: {name: "narrow"}) { nodes { identity { email } } }
+      status: users(filter: {name: "narrow"}) { edges { node { username identity { ...Status } } } }
+      bare: users(filter: {name: "narrow"}) { nodes { identity { id } } }
+    }
+    fragment Status on Identity { blocked loginsCount createdAt ... on Identity { lastLogin } }`);
+    expect(res.errors).toBeUndefined();
+    expect(
+      searches()
+        .slice(before)
+        .map((r) => r.query.get('fields'))
+        .sort(),
+    ).toEqual(['user_id', 'user_id,blocked,created_at,last_login,logins_count', 'user_id,email']);
+    expect(res.data.mail.nodes.map((n: { identity: { email: string } }) => n.identity.email).sort()).toEqual(
+      [blocked.email, `a0user${counter}@example.com`].sort(),
+    );
+    const statuses = Object.fromEntries(
+      res.data.status.edges.map((e: { node: { username: string; identity: unknown } }) => [e.node.username, e.node.identity]),
+    );
+    expect(statuses[blocked.username]).toEqual({
+      blocked: true,
+      loginsCount: 0,
+      createdAt: auth0().users.get(blocked.authUserId)!.created_at,
+      lastLogin: null,
+    });
+    expect(res.data.bare.nodes.every((n: { identity: { id: string } }) => /^auth0\|/.test(n.identity.id))).toBe(true);
   });
 
   it('searches the rest of a chunk again when Auth0 answers only 50 users, not reading them one by one', async () => {

@@ -122,6 +122,9 @@ export interface IdentityUser {
   loginsCount: number;
 }
 
+/** A field of an identity besides its id: what a read may be narrowed to (`getUsers`). */
+export type IdentityField = Exclude<keyof IdentityUser, 'id'>;
+
 export interface NewIdentityUser {
   username?: string;
   email?: string;
@@ -138,8 +141,12 @@ export interface IdentityChanges {
 export interface IdentityProvider {
   /** ConflictError when the username or email is taken. */
   createUser(user: NewIdentityUser): Promise<IdentityUser>;
-  /** One call for many ids; the answer has one entry per id, in order, undefined when unknown. */
-  getUsers(ids: readonly string[]): Promise<(IdentityUser | undefined)[]>;
+  /**
+   * One call for many ids; the answer has one entry per id, in order, undefined when unknown.
+   * `fields` are the only ones the caller will read: a provider may fetch just those (Auth0 asks
+   * its search for them) and leave the others empty (false, 0, undefined, the epoch).
+   */
+  getUsers(ids: readonly string[], fields?: readonly IdentityField[]): Promise<(IdentityUser | undefined)[]>;
   /**
    * The named properties of many users under Auth0's names (CONFIGURATION_PATH), like getUsers:
    * one call, one entry per id, undefined when unknown. A property the user lacks is left out.

@@ -1,9 +1,10 @@
-import type { IdentityUser, UserDoc } from '../clients/ports.js';
+import type { IdentityField, IdentityUser, UserDoc } from '../clients/ports.js';
 import type { Context } from '../context.js';
 import { STATES, type State } from '../crud/states.js';
-import { type GraphQLResolveInfo, Kind, type SelectionNode } from 'graphql';
+import { type FieldNode, type GraphQLResolveInfo, Kind, type SelectionNode } from 'graphql';
 import { z } from 'zod';
 import { InvalidInputError, NotFoundError } from '../errors.js';
+import { type IdentityFieldSet, identityFieldSet } from '../loaders.js';
 import { STANDARD_FIELDS } from '../resolvers/group-schemas.js';
 import { countUsers, getUser, listUsers } from '../resolvers/users.js';
 import { builder } from './builder.js';
@@ -55,12 +56,13 @@ export const UserRef = builder.objectRef<UserDoc>('User').implement({
       type: IdentityRef,
       nullable: true,
       description: 'Batched per request: a page of users costs one identity-provider call.',
-      resolve: (user, _args, ctx) => {
+      resolve: (user, _args, ctx, info) => {
         const id = user.authUserId;
         if (!id) return null;
+        const loader = ctx.loaders.identities(identityFieldsOf(info.fieldNodes, info));
         // Prefetched with the page: no promise per user.
-        if (ctx.loaders.loadedIdentities.has(id)) return ctx.loaders.loadedIdentities.get(id) ?? null;
-        return ctx.loaders.identityById.load(id).then((identity) => identity ?? null);
+        if (loader.loaded.has(id)) return loader.loaded.get(id) ?? null;
+        return loader.byId.load(id).then((identity) => identity ?? null);
       },
     }),
   }),
@@ -96,14 +98,14 @@ const UserConnectionRef = builder.objectRef<UserPage>('UserConnection').implemen
     nodes: t.field({
       type: [UserRef],
       resolve: async (page, _args, ctx, info) => {
-        if (selects(info, ['identity'])) await prefetchIdentities(ctx, page.users);
+        await prefetchIdentities(ctx, info, ['identity'], page.users);
         return page.users;
       },
     }),
     edges: t.field({
       type: [UserEdgeRef],
       resolve: async (page, _args, ctx, info) => {
-        if (selects(info, ['node', 'identity'])) await prefetchIdentities(ctx, page.users);
+        await prefetchIdentities(ctx, info, ['node', 'identity'], page.users);
         return page.users.map((node, index) => ({ cursor: toCursor(page.offset + index), node }));
       },
     }),
@@ -152,28 +154,73 @@ builder.queryFields((t) => ({
 }));
 
 /**
- * One identity call for the whole page, before its users resolve. If it fails, the page still
- * resolves: each `identity` field then asks through the dataloader and carries its own error.
+ * One identity call for the whole page, before its users resolve, when the query selects their
+ * `identity` (at `path` below the field resolving), for just the identity fields it selects. If
+ * it fails, the page still resolves: each `identity` field then asks through the dataloader and
+ * carries its own error.
  */
-async function prefetchIdentities(ctx: Context, users: readonly UserDoc[]): Promise<void> {
+async function prefetchIdentities(ctx: Context, info: GraphQLResolveInfo, path: readonly string[], users: readonly UserDoc[]) {
+  const identityNodes = fieldNodesAt(info, path);
+  if (identityNodes.length === 0) return;
   const ids: string[] = [];
   for (const user of users) if (user.authUserId) ids.push(user.authUserId);
-  await ctx.loaders.loadIdentities(ids).catch(() => undefined);
+  await ctx.loaders
+    .identities(readIdentityFields(identityNodes, info))
+    .loadMany(ids)
+    .catch(() => undefined);
 }
 
-/** Whether the field being resolved selects `path` (through fragments too). */
-function selects(info: GraphQLResolveInfo, path: readonly string[]): boolean {
-  const within = (selections: readonly SelectionNode[], depth: number): boolean =>
-    selections.some((selection) => {
-      if (selection.kind === Kind.INLINE_FRAGMENT) return within(selection.selectionSet.selections, depth);
-      if (selection.kind === Kind.FRAGMENT_SPREAD) {
+/** The nodes of the fields at `path` below the field resolving (through fragments too). */
+function fieldNodesAt(info: GraphQLResolveInfo, path: readonly string[]): FieldNode[] {
+  let nodes: readonly FieldNode[] = info.fieldNodes;
+  for (const name of path) nodes = nodes.flatMap((node) => subfields(node, info).filter((field) => field.name.value === name));
+  return [...nodes];
+}
+
+/** The fields selected under `node`, with fragments spread. */
+function subfields(node: FieldNode, info: Pick<GraphQLResolveInfo, 'fragments'>): FieldNode[] {
+  const fields: FieldNode[] = [];
+  const collect = (selections: readonly SelectionNode[]) => {
+    for (const selection of selections) {
+      if (selection.kind === Kind.FIELD) fields.push(selection);
+      else if (selection.kind === Kind.INLINE_FRAGMENT) collect(selection.selectionSet.selections);
+      else {
         const fragment = info.fragments[selection.name.value];
-        return fragment !== undefined && within(fragment.selectionSet.selections, depth);
+        if (fragment) collect(fragment.selectionSet.selections);
       }
-      if (selection.name.value !== path[depth]) return false;
-      return depth === path.length - 1 || within(selection.selectionSet?.selections ?? [], depth + 1);
-    });
-  return info.fieldNodes.some((node) => within(node.selectionSet?.selections ?? [], 0));
+    }
+  };
+  collect(node.selectionSet?.selections ?? []);
+  return fields;
+}
+
+const IDENTITY_FIELDS: Record<IdentityField, true> = {
+  username: true,
+  email: true,
+  blocked: true,
+  emailVerified: true,
+  createdAt: true,
+  updatedAt: true,
+  lastLogin: true,
+  loginsCount: true,
+};
+const isIdentityField = (name: string): name is IdentityField => Object.hasOwn(IDENTITY_FIELDS, name);
+/** Per selection of `identity` (its nodes are the parsed document's, kept with it). */
+const selectedIdentityFields = new WeakMap<readonly FieldNode[], IdentityFieldSet>();
+
+/** The identity fields that the `identity` selections `nodes` read, worked out once per selection. */
+function identityFieldsOf(nodes: readonly FieldNode[], info: Pick<GraphQLResolveInfo, 'fragments'>): IdentityFieldSet {
+  let fieldSet = selectedIdentityFields.get(nodes);
+  if (!fieldSet) {
+    fieldSet = readIdentityFields(nodes, info);
+    selectedIdentityFields.set(nodes, fieldSet);
+  }
+  return fieldSet;
+}
+
+function readIdentityFields(nodes: readonly FieldNode[], info: Pick<GraphQLResolveInfo, 'fragments'>): IdentityFieldSet {
+  const names = nodes.flatMap((node) => subfields(node, info).map((field) => field.name.value));
+  return identityFieldSet(names.filter(isIdentityField));
 }
 
 function toCrudQuery(
