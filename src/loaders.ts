@@ -7,6 +7,21 @@ export interface IdentityFieldSet {
   key: string;
 }
 
+const IDENTITY_FIELDS: Record<IdentityField, true> = {
+  username: true,
+  email: true,
+  blocked: true,
+  emailVerified: true,
+  createdAt: true,
+  updatedAt: true,
+  lastLogin: true,
+  loginsCount: true,
+};
+
+export function isIdentityField(name: string): name is IdentityField {
+  return Object.hasOwn(IDENTITY_FIELDS, name);
+}
+
 /** `fields` as a set: in a fixed order, each once, so that equal sets have equal keys. */
 export function identityFieldSet(fields: Iterable<IdentityField>): IdentityFieldSet {
   const sorted = [...new Set(fields)].sort();

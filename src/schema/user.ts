@@ -1,10 +1,10 @@
-import type { IdentityField, IdentityUser, UserDoc } from '../clients/ports.js';
+import type { IdentityUser, UserDoc } from '../clients/ports.js';
 import type { Context } from '../context.js';
 import { STATES, type State } from '../crud/states.js';
 import { type FieldNode, type GraphQLResolveInfo, Kind, type SelectionNode } from 'graphql';
 import { z } from 'zod';
 import { InvalidInputError, NotFoundError } from '../errors.js';
-import { type IdentityFieldSet, identityFieldSet } from '../loaders.js';
+import { type IdentityFieldSet, identityFieldSet, isIdentityField } from '../loaders.js';
 import { STANDARD_FIELDS } from '../resolvers/group-schemas.js';
 import { countUsers, getUser, listUsers } from '../resolvers/users.js';
 import { builder } from './builder.js';
@@ -171,10 +171,10 @@ async function prefetchIdentities(ctx: Context, info: GraphQLResolveInfo, path: 
 }
 
 /** The nodes of the fields at `path` below the field resolving (through fragments too). */
-function fieldNodesAt(info: GraphQLResolveInfo, path: readonly string[]): FieldNode[] {
-  let nodes: readonly FieldNode[] = info.fieldNodes;
+function fieldNodesAt(info: GraphQLResolveInfo, path: readonly string[]): readonly FieldNode[] {
+  let nodes = info.fieldNodes;
   for (const name of path) nodes = nodes.flatMap((node) => subfields(node, info).filter((field) => field.name.value === name));
-  return [...nodes];
+  return nodes;
 }
 
 /** The fields selected under `node`, with fragments spread. */
@@ -194,17 +194,6 @@ function subfields(node: FieldNode, info: Pick<GraphQLResolveInfo, 'fragments'>)
   return fields;
 }
 
-const IDENTITY_FIELDS: Record<IdentityField, true> = {
-  username: true,
-  email: true,
-  blocked: true,
-  emailVerified: true,
-  createdAt: true,
-  updatedAt: true,
-  lastLogin: true,
-  loginsCount: true,
-};
-const isIdentityField = (name: string): name is IdentityField => Object.hasOwn(IDENTITY_FIELDS, name);
 /** Per selection of `identity` (its nodes are the parsed document's, kept with it). */
 const selectedIdentityFields = new WeakMap<readonly FieldNode[], IdentityFieldSet>();
 
