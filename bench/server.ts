@@ -51,9 +51,9 @@ const deps = createDeps(config, pino({ level: 'silent' }));
 const counts = { identityCalls: 0, profileReads: 0 };
 const identity: IdentityProvider = {
   ...deps.identity,
-  getUsers: (ids) => {
+  getUsers: (ids, fields) => {
     counts.identityCalls += 1;
-    return deps.identity.getUsers(ids);
+    return deps.identity.getUsers(ids, fields);
   },
 };
 const store: UserStore = {
