@@ -32,12 +32,11 @@ export function identityFieldSet(fields: Iterable<IdentityField>): IdentityField
 export interface IdentityLoader {
   /** Identity users by id: every id asked for in one tick costs one batched identity call. */
   byId: DataLoader<string, IdentityUser | undefined>;
-  /** Identities loaded so far, readable without a promise. */
-  loaded: ReadonlyMap<string, IdentityUser | undefined>;
+  /** The identity of `id` if it is loaded (null: it has none), without a promise; undefined if not. */
+  peek(id: string): IdentityUser | null | undefined;
   /**
-   * Loads a known list of identities (a page) in one call, skipping those already loaded: no
-   * promise per id, and the results are then read from `loaded` synchronously. `byId` is for
-   * scattered single loads.
+   * Loads a known list of identities (a page) in one call, skipping those loaded or loading: no
+   * promise per id, and the results are then read with `peek`. `byId` is for scattered single loads.
    */
   loadMany(ids: readonly string[]): Promise<void>;
 }
@@ -67,33 +66,44 @@ export function createLoaders(identity: IdentityProvider): Loaders {
 }
 
 function createIdentityLoader(identity: IdentityProvider, fields: readonly IdentityField[] | undefined): IdentityLoader {
-  const loaded = new Map<string, IdentityUser | undefined>();
-  const inFlight = new Map<string, Promise<void>>();
+  /** Per id: its identity (null: none), or the read in flight that will tell. One map, one lookup. */
+  const entries = new Map<string, IdentityUser | null | Promise<void>>();
   const load = async (ids: readonly string[]) => {
     const users = await identity.getUsers(ids, fields);
-    ids.forEach((id, index) => loaded.set(id, users[index]));
+    for (let index = 0; index < ids.length; index += 1) entries.set(ids[index]!, users[index] ?? null);
     return users;
   };
   return {
     byId: new DataLoader(load),
-    loaded,
+    peek(id) {
+      const entry = entries.get(id);
+      return entry instanceof Promise ? undefined : entry;
+    },
     async loadMany(ids) {
-      const missing = new Set<string>();
-      const pending = new Set<Promise<void>>();
+      const batch: string[] = [];
+      let read: Promise<void> | undefined;
+      const reads = new Set<Promise<void>>();
       for (const id of ids) {
-        const loading = inFlight.get(id);
-        if (loading) pending.add(loading);
-        else if (!loaded.has(id)) missing.add(id);
+        const entry = entries.get(id);
+        if (entry === undefined) {
+          // The batch is read a microtask later, once this loop has gathered it.
+          read ??= Promise.resolve().then(() => readBatch(batch));
+          batch.push(id);
+          entries.set(id, read);
+        } else if (entry instanceof Promise) reads.add(entry);
       }
-      if (missing.size > 0) {
-        const batch = [...missing];
-        const loading = load(batch)
-          .then(() => undefined)
-          .finally(() => batch.forEach((id) => inFlight.delete(id)));
-        batch.forEach((id) => inFlight.set(id, loading));
-        pending.add(loading);
-      }
-      await Promise.all(pending);
+      if (read) reads.add(read);
+      await Promise.all(reads);
     },
   };
+
+  /** A failed read is forgotten, so that a later one asks again. */
+  async function readBatch(batch: readonly string[]): Promise<void> {
+    try {
+      await load(batch);
+    } catch (error) {
+      for (const id of batch) if (entries.get(id) instanceof Promise) entries.delete(id);
+      throw error;
+    }
+  }
 }

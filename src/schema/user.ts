@@ -61,7 +61,8 @@ export const UserRef = builder.objectRef<UserDoc>('User').implement({
         if (!id) return null;
         const loader = ctx.loaders.identities(identityFieldsOf(info.fieldNodes, info));
         // Prefetched with the page: no promise per user.
-        if (loader.loaded.has(id)) return loader.loaded.get(id) ?? null;
+        const loaded = loader.peek(id);
+        if (loaded !== undefined) return loaded;
         return loader.byId.load(id).then((identity) => identity ?? null);
       },
     }),
