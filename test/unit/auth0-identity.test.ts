@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isAuth0Record, toIdentity } from '../../src/clients/auth0/identity.js';
+import { isAuth0Record, toIdentity, userIdQuery } from '../../src/clients/auth0/identity.js';
 
 const auth0User = {
   user_id: 'auth0|abc',
@@ -49,5 +49,21 @@ describe('Auth0 user objects as identities', () => {
     expect(isAuth0Record(null)).toBe(false);
     expect(isAuth0Record('auth0|abc')).toBe(false);
     expect(isAuth0Record([auth0User])).toBe(false);
+  });
+
+  it('writes the user_id search as a query-string value that decodes to quoted, escaped phrases', () => {
+    const ids = [
+      'auth0|5f7c8ec7c33c6c004bbafe82',
+      'google-oauth2|1093',
+      'samlp|corp|ada@example.com',
+      'email|"x"\\y',
+      'auth0|a+b%c&d=e#f é',
+    ];
+    const encoded = userIdQuery(ids);
+    expect(encoded).toMatch(/^[\w.~!*'()%-]+$/);
+    expect(new URLSearchParams(`q=${encoded}`).get('q')).toBe(
+      'user_id:("auth0|5f7c8ec7c33c6c004bbafe82" OR "google-oauth2|1093" OR "samlp|corp|ada@example.com" OR "email|\\"x\\"\\\\y" OR "auth0|a+b%c&d=e#f é")',
+    );
+    expect(userIdQuery(['auth0|abc'])).toBe('user_id%3A(%22auth0%7Cabc%22)');
   });
 });

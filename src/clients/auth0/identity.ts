@@ -60,12 +60,11 @@ export function createAuth0IdentityProvider(api: Auth0Api, connection: string): 
    * again in halves.
    */
   async function search(chunk: string[], fields: string): Promise<Auth0Record[]> {
-    const q = `user_id:(${chunk.map((id) => JSON.stringify(id)).join(' OR ')})`;
     const reply = await call(
       {
         method: 'GET',
         path: '/api/v2/users',
-        query: { q, search_engine: 'v3', page: '0', per_page: '100', fields, include_fields: 'true' },
+        query: `q=${userIdQuery(chunk)}&search_engine=v3&page=0&per_page=100&fields=${encodeURIComponent(fields)}&include_fields=true`,
       },
       chunk.length > 1 ? [200, 414] : [200],
     );
@@ -189,6 +188,19 @@ function parseUser(body: unknown): IdentityUser {
 /** Whether `value` is an Auth0 user object: an object with a string `user_id`. */
 export function isAuth0Record(value: unknown): value is Auth0Record {
   return typeof value === 'object' && value !== null && typeof (value as { user_id?: unknown }).user_id === 'string';
+}
+
+/** An Auth0 id of the usual `provider|id` shape, with nothing else to percent-encode but the bar. */
+const PLAIN_ID = /^[\w.~-]+\|[\w.~-]+$/;
+
+/**
+ * `user_id:("a" OR "b" …)`, percent-encoded for the query string. Each id is a Lucene phrase
+ * (quoted, `"` and `\` escaped as JSON does). The usual ids are encoded by hand: encodeURIComponent
+ * over the 5 KB of a page's query was the largest part of building the search (about 13 µs of 23).
+ */
+export function userIdQuery(ids: readonly string[]): string {
+  const phrases = ids.map((id) => (PLAIN_ID.test(id) ? `%22${id.replace('|', '%7C')}%22` : encodeURIComponent(JSON.stringify(id))));
+  return `user_id%3A(${phrases.join('%20OR%20')})`;
 }
 
 /** The date of a user object that has none (a read narrowed to other fields). */
