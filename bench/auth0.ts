@@ -5,7 +5,7 @@
  * limited to 16 Management requests/s (all succeed, none duplicated, close to the limit's minimum).
  */
 import pLimit from 'p-limit';
-import { alternatingLatency, ask, cpuPerRequest, type Latency, publish, startChild } from './lib.js';
+import { alternatingLatency, ask, cpuPerRequest, type Latency, publish, startChild, WARM_UP_ROUNDS } from './lib.js';
 
 const API_KEY = 'bench-key';
 const PAGE = 100;
@@ -60,10 +60,11 @@ async function pageCost(immediate: boolean) {
   const without = graphql(`{ users(first: ${PAGE}) { nodes { id username } } }`);
   auth0.child.send({ type: 'reset' });
   const [plain, identity] = (await alternatingLatency([without, withIdentity], ROUNDS)) as [Latency, Latency];
+  const rounds = WARM_UP_ROUNDS + ROUNDS;
   const counts = await ask<Auth0Counts>(auth0.child, 'counts');
   // The emulator's own time on each page's searches (it handles them one after the other).
   const searchTimes = await ask<number[]>(auth0.child, 'searchTimes');
-  const perPage = Math.round(searchTimes.length / (ROUNDS + 200));
+  const perPage = Math.round(searchTimes.length / rounds);
   const pageTimes = Array.from({ length: Math.floor(searchTimes.length / perPage) }, (_, page) =>
     searchTimes.slice(page * perPage, (page + 1) * perPage).reduce((sum, ms) => sum + ms, 0),
   ).sort((a, b) => a - b);
@@ -76,7 +77,7 @@ async function pageCost(immediate: boolean) {
     plain,
     identity,
     emulatorP50Ms: ms(pageTimes[Math.floor(pageTimes.length / 2)]!),
-    auth0CallsPerPage: Number((counts.managementCalls / (ROUNDS + 200)).toFixed(2)),
+    auth0CallsPerPage: Number((counts.managementCalls / rounds).toFixed(2)),
     ratio: Number((identity.p50Ms / plain.p50Ms).toFixed(2)),
     addedP50Ms: ms(identity.p50Ms - plain.p50Ms),
     cpuMsPerPage: {
@@ -130,7 +131,7 @@ export async function runAuth0(): Promise<void> {
     [
       `AUTH_MODULE=auth0 against the Auth0 emulator (in memory, in its own process on loopback), ${summary.date.slice(0, 10)}:`,
       '',
-      `- GraphQL page of ${PAGE} users with \`identity\`: ${page.auth0CallsPerPage} Auth0 call(s) per page (target ≤ 2). Latency p50, one request at a time, the pages with and without \`identity\` taking turns (${ROUNDS} each):`,
+      `- GraphQL page of ${PAGE} users with \`identity\`: ${page.auth0CallsPerPage} Auth0 call(s) per page (target ≤ 2). Latency p50, one request at a time, the pages with and without \`identity\` taking turns (${ROUNDS} each, after ${WARM_UP_ROUNDS.toLocaleString('en')} rounds of warm-up):`,
       `  - with an Auth0 answering immediately (each search answered from memory after its first time, by a front on bare TCP, bench/auth0-server.ts): ${immediate.identity.p50Ms} ms against ${immediate.plain.p50Ms} ms, **${immediate.ratio}x** (target < 1.5x);`,
       `  - with the emulator doing the search: ${page.identity.p50Ms} ms against ${page.plain.p50Ms} ms, ${page.ratio}x; it spends ${page.emulatorP50Ms} ms (p50) on a page's search.`,
       `- CPU per page (user + system, ${CPU_ROUNDS} pages of each kind one at a time, Auth0 answering immediately): the service ${immediate.cpuMsPerPage.service.identity} ms with \`identity\` against ${immediate.cpuMsPerPage.service.plain} ms without (+${(immediate.cpuMsPerPage.service.identity - immediate.cpuMsPerPage.service.plain).toFixed(3)} ms); the front answering the searches ${immediate.cpuMsPerPage.auth0.identity} ms.`,

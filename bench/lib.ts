@@ -7,6 +7,13 @@ export const DURATION = Number(process.env.BENCH_SECONDS ?? 8);
 /** Long enough for V8 to finish optimizing the GraphQL path (2 s left it about 10% short of steady state). */
 export const WARM_UP = Number(process.env.BENCH_WARM_UP_SECONDS ?? 5);
 export const CONNECTIONS = 10;
+/**
+ * Warm-up of the one-at-a-time latency measures, in rounds rather than seconds: V8 optimizes a
+ * function after some thousands of calls, and code that runs once per request of one target only
+ * (the Auth0 search of an identity page) was still being optimized after 2,000 rounds
+ * (--trace-opt: the loader, the search, undici's request writer), and done by about 5,000.
+ */
+export const WARM_UP_ROUNDS = Number(process.env.BENCH_WARM_UP_ROUNDS ?? 5000);
 
 export interface Target {
   url: string;
@@ -102,22 +109,25 @@ export async function sequentialLatency(target: Target, count = 2000): Promise<L
 
 /**
  * Unloaded latency of several targets, one request at a time, taking turns (so a drift of the
- * machine during the run weighs on each alike); 200 rounds of warm-up, then `count` measured.
+ * machine during the run weighs on each alike): WARM_UP_ROUNDS rounds of warm-up, then `count`
+ * rounds measured.
  * Requests go through undici's `request` on a kept-alive connection rather than `fetch`: fetch's
  * web streams spent about 0.5 ms of the client's CPU per request on this machine, and that time
  * was counted in every latency.
  */
 export async function alternatingLatency(targets: Target[], count: number): Promise<Latency[]> {
   const times = targets.map((): number[] => []);
-  for (let round = 0; round < count + 200; round += 1) {
+  const round = async (measured: boolean) => {
     for (const [index, target] of targets.entries()) {
       const started = performance.now();
       const response = await request(target.url, { method: target.method ?? 'GET', headers: target.headers, body: target.body });
       await response.body.arrayBuffer();
       if (response.statusCode >= 300) throw new Error(`${target.url}: ${response.statusCode}`);
-      if (round >= 200) times[index]!.push(performance.now() - started);
+      if (measured) times[index]!.push(performance.now() - started);
     }
-  }
+  };
+  for (let warming = 0; warming < WARM_UP_ROUNDS; warming += 1) await round(false);
+  for (let measured = 0; measured < count; measured += 1) await round(true);
   return times.map((measured) => {
     measured.sort((a, b) => a - b);
     const at = (quantile: number) => Number(measured[Math.floor(quantile * (measured.length - 1))]!.toFixed(3));
