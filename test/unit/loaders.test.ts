@@ -15,7 +15,7 @@ const identity = (id: string): IdentityUser => ({
 function provider(known: string[]) {
   const reads: { ids: string[]; fields?: readonly IdentityField[] }[] = [];
   const state = { down: false };
-  const provider = {
+  const fake = {
     async getUsers(ids: readonly string[], fields?: readonly IdentityField[]) {
       reads.push({ ids: [...ids], fields });
       await new Promise((resolve) => setTimeout(resolve, 5));
@@ -23,7 +23,7 @@ function provider(known: string[]) {
       return ids.map((id) => (known.includes(id) ? identity(id) : undefined));
     },
   } as unknown as IdentityProvider;
-  return { provider, reads, state };
+  return { provider: fake, reads, state };
 }
 
 describe('identity loaders', () => {
