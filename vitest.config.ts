@@ -3,8 +3,12 @@ import { defineConfig } from 'vitest/config';
 
 const require = createRequire(import.meta.url);
 
-/** The integration suite of user management, run once per profile store and per identity provider. */
-const STORE_SUITE = ['test/users-*.test.ts', 'test/sagas.test.ts', 'test/graphql.test.ts'];
+/**
+ * The integration suite of user management, run once per profile store and per identity provider.
+ * `test/security/*.test.ts` are attacks that apply to every backend; those that only apply to the
+ * embedded adapters live in `test/security/embedded/` (run by the embedded project alone).
+ */
+const STORE_SUITE = ['test/users-*.test.ts', 'test/sagas.test.ts', 'test/graphql.test.ts', 'test/security/*.test.ts'];
 /** What of the authentication suite holds whatever the identity provider (access control, throttling). */
 const IDENTITY_SUITE = [...STORE_SUITE, 'test/auth.test.ts', 'test/access-control.test.ts', 'test/userinfo.test.ts'];
 
