@@ -5,7 +5,8 @@ import type { Deps } from './context.js';
 import { createGraphQLServer } from './graphql.js';
 import { withFastPath } from './rest/fast-path.js';
 import { createRestRouter, errorHandler, notFoundHandler } from './rest/router.js';
-import { BULK_JOB_PATHS, malformedBulkActivationAs404 } from './rest/job-routes.js';
+import { graphqlGate } from './rest/graphql-gate.js';
+import { JSON_TYPES } from './rest/body.js';
 
 /** The HTTP server (not listening yet): the fast-path reads first, then the Express app. */
 export function buildServer(deps: Deps): Server {
@@ -19,11 +20,6 @@ export function buildApp(deps: Deps): Express {
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   app.set('trust proxy', deps.config.TRUST_PROXY);
-  // The bulk job paths take lists of ids far longer than any other body.
-  app.use(BULK_JOB_PATHS, express.json({ limit: deps.config.BULK_BODY_LIMIT_BYTES, strict: false }));
-  app.use('/jobs/bulk-activation', malformedBulkActivationAs404);
-  app.use(express.json({ limit: deps.config.BODY_LIMIT_BYTES, strict: false }));
-  app.use(express.urlencoded({ limit: deps.config.BODY_LIMIT_BYTES, extended: false }));
 
   app.get('/-/healthz', (_req, res) => {
     res.json({ status: 'OK' });
@@ -40,7 +36,10 @@ export function buildApp(deps: Deps): Express {
   const yoga = createGraphQLServer(deps);
   // Typed yoga handlers do not match Express 5's overloads (STACK.md pitfall 3); the call is the documented one.
   const handleGraphQL = yoga as unknown as (req: Request, res: Response, context: { req: Request; res: Response }) => Promise<void>;
-  // GraphQL multipart requests (the `Upload` scalar): files stream to temporary files, up to the import's limit.
+  // GraphQL over POST: JSON (any caller: login is a mutation), or multipart uploads (the `Upload`
+  // scalar) from administrators only, checked before a byte of the file is spooled to disk.
+  app.post(yoga.graphqlEndpoint, graphqlGate(deps));
+  app.use(yoga.graphqlEndpoint, express.json({ limit: deps.config.BODY_LIMIT_BYTES, strict: false, type: JSON_TYPES }));
   app.use(yoga.graphqlEndpoint, graphqlUploadExpress({ maxFileSize: deps.config.USER_IMPORT_MAX_FILE_BYTES, maxFiles: 1 }));
   app.use(yoga.graphqlEndpoint, (req: Request, res: Response) => handleGraphQL(req, res, { req, res }));
 

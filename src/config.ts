@@ -21,6 +21,25 @@ const list = z
 const secretList = z.string().default('').transform(split);
 const seconds = (fallback: number) => z.coerce.number().int().min(1).default(fallback);
 
+/**
+ * Which proxies may name the client's address in X-Forwarded-For: `false` (none), a hop count,
+ * or a list of addresses, subnets and Express's names (`loopback`, `uniquelocal`…). Never `true`,
+ * which would trust whatever address the client itself writes there (and so its login limits).
+ */
+const trustProxy = z
+  .string()
+  .default('false')
+  .transform((value, ctx): false | number | string[] => {
+    const text = value.trim();
+    if (text === 'false' || text === '') return false;
+    if (/^\d+$/.test(text)) return Number(text);
+    if (text === 'true') {
+      ctx.addIssue({ code: 'custom', message: 'must be a hop count (e.g. 1) or a list of proxy addresses, not true' });
+      return z.NEVER;
+    }
+    return split(text);
+  });
+
 /** Variables whose empty value means something (not "unset"). */
 const EMPTY_IS_A_VALUE = new Set(['USERINFO_ADDITIONAL_PROPERTIES']);
 
@@ -68,7 +87,7 @@ const EnvSchema = z
     /** How long a replica's claim on a job holds without a heartbeat. */
     JOBS_LEASE_MS: z.coerce.number().int().min(100).default(60_000),
     UMS_BASE_URL: z.string().url().optional(),
-    TRUST_PROXY: bool(false),
+    TRUST_PROXY: trustProxy,
 
     ACCESS_CONTROL: z.enum(['builtin', 'gateway']).default('builtin'),
     ADMIN_GROUPS: z.string().default('admin').transform(split),

@@ -91,8 +91,9 @@ const PLATFORM_HEADERS = ['acl_rows', 'acl_read_columns', 'acl_write_columns', '
 
 export function createContext(request: RequestInfo, deps: Deps): Context {
   const { config } = deps;
+  const bag = ownHeaders(request.headers);
   const header = (name: string) => {
-    const value = request.headers[name];
+    const value = bag[name];
     return Array.isArray(value) ? value.join(',') : value;
   };
   // The user id and groups headers are trusted only behind a gateway; otherwise the service sets
@@ -110,16 +111,27 @@ export function createContext(request: RequestInfo, deps: Deps): Context {
     scope: { actorId: (config.ACCESS_CONTROL === 'gateway' && header(config.USERID_HEADER_KEY)) || 'public', headers },
     loaders: createLoaders(deps.identity),
     ip: request.ip ?? 'unknown',
-    headers: request.headers,
+    headers: bag,
     cookies: request.cookies,
   };
 }
 
 /** Converts Fetch API headers (GraphQL over yoga) to the same bag Express gives. */
 export function headersToBag(headers: Headers): HeaderBag {
-  const bag: HeaderBag = {};
+  const bag: HeaderBag = Object.create(null) as HeaderBag;
   headers.forEach((value, key) => {
     bag[key] = value;
   });
+  return bag;
+}
+
+/**
+ * The request's headers on an object with no prototype: a header the client did not send reads as
+ * undefined even if something ever added that name to `Object.prototype`.
+ */
+function ownHeaders(headers: HeaderBag): HeaderBag {
+  if (Object.getPrototypeOf(headers) === null) return headers;
+  const bag: HeaderBag = Object.create(null) as HeaderBag;
+  for (const name of Object.keys(headers)) bag[name] = headers[name];
   return bag;
 }

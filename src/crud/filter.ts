@@ -1,3 +1,4 @@
+import { assertSafeKeys } from '../domain/safe-names.js';
 import { InvalidInputError } from '../errors.js';
 
 /** Query operators the CRUD Service accepts in `_q` (and nothing else). */
@@ -39,8 +40,15 @@ export function parseFilter(raw: string, param = '_q'): Filter {
       { path: ['querystring', param], message: 'must be object' },
     ]);
   }
-  assertAllowedOperators(parsed, param);
+  checkFilter(parsed, param);
   return parsed;
+}
+
+/** A filter from a client: no forbidden field names, no hostile depth, only allow-listed operators. */
+export function checkFilter(filter: Filter, param = '_q'): void {
+  // First, iteratively: the recursive walk below must not meet a hostile depth.
+  assertSafeKeys(filter, ['querystring', param]);
+  assertAllowedOperators(filter, param);
 }
 
 /** Walks a filter and rejects any `$operator` that is not on the allow-list. */

@@ -1,10 +1,15 @@
+import { ownValue } from './safe-names.js';
+
 /**
  * A CSV record (all text) turned into a user document, guided by the group's JSON Schema: the
  * declared type of a property says whether "42" is a number, "true" a boolean, "[a, b]" an array.
  */
 
 /** Standard fields that are not strings, whether or not the group's schema declares them. */
-const STANDARD_TYPES: Record<string, string> = { blocked: 'boolean', roles: 'array' };
+const STANDARD_TYPES = new Map([
+  ['blocked', 'boolean'],
+  ['roles', 'array'],
+]);
 
 type Schema = { type?: unknown; properties?: Record<string, Schema>; items?: Schema };
 
@@ -16,8 +21,8 @@ export function recordToDoc(record: Record<string, string>, schema: Schema): Rec
   const doc: Record<string, unknown> = {};
   for (const [field, raw] of Object.entries(record)) {
     if (raw === '' || field === '') continue;
-    const declared = schema.properties?.[field];
-    doc[field] = convert(raw, typeOf(declared) ?? STANDARD_TYPES[field], declared?.items);
+    const declared = schema.properties && ownValue(schema.properties, field);
+    doc[field] = convert(raw, typeOf(declared) ?? STANDARD_TYPES.get(field), declared?.items);
   }
   return doc;
 }

@@ -30,19 +30,24 @@ function isSelective(part: Filter): boolean {
   );
 }
 
-/** Standard fields with a real or generated column. */
-const COLUMNS: Record<string, string> = {
-  _id: 'id',
-  __STATE__: 'state',
-  userGroup: 'user_group',
-  username: 'username',
-  email: 'email',
-  authUserId: 'auth_user_id',
-  createdAt: 'created_at',
-  updatedAt: 'updated_at',
-};
+/** Standard fields with a real or generated column (a Map: a field named `constructor` must find nothing). */
+const COLUMNS = new Map([
+  ['_id', 'id'],
+  ['__STATE__', 'state'],
+  ['userGroup', 'user_group'],
+  ['username', 'username'],
+  ['email', 'email'],
+  ['authUserId', 'auth_user_id'],
+  ['createdAt', 'created_at'],
+  ['updatedAt', 'updated_at'],
+]);
 
-const COMPARISONS: Record<string, string> = { $gt: '>', $gte: '>=', $lt: '<', $lte: '<=' };
+const COMPARISONS = new Map([
+  ['$gt', '>'],
+  ['$gte', '>='],
+  ['$lt', '<'],
+  ['$lte', '<='],
+]);
 
 export function splitFilter(filter: Filter): SplitFilter {
   const where: string[] = [];
@@ -63,18 +68,21 @@ export function splitFilter(filter: Filter): SplitFilter {
   return { where, params, selective, residual: residual.length === 1 ? residual[0] : { $and: residual } };
 }
 
-/** SQL expression for a sort key: the column when there is one, else the JSON path. */
-export function sortExpression(field: string): string {
-  return COLUMNS[field] ?? jsonPath(field);
+/**
+ * SQL for a sort key: the column when there is one (its name from the allow-list above), else the
+ * field's JSON path as a bound parameter. No text from a request is ever part of the SQL.
+ */
+export function sortExpression(field: string): Sql {
+  const column = COLUMNS.get(field);
+  return column ? { sql: column, params: [] } : { sql: 'json_extract(doc, ?)', params: [jsonPath(field)] };
 }
 
-/** `json_extract(doc, '$."a"."b"')`; field names are checked against [A-Za-z0-9_-] before. */
+/** The JSON path of a (dotted) field: `$."a"."b"`, each segment quoted as JSON text. */
 export function jsonPath(field: string): string {
-  const path = field
+  return `$.${field
     .split('.')
-    .map((segment) => `"${segment}"`)
-    .join('.');
-  return `json_extract(doc, '$.${path}')`;
+    .map((segment) => JSON.stringify(segment))
+    .join('.')}`;
 }
 
 function conjuncts(filter: Filter): Filter[] {
@@ -89,7 +97,7 @@ function conjuncts(filter: Filter): Filter[] {
   return parts;
 }
 
-interface Sql {
+export interface Sql {
   sql: string;
   params: unknown[];
 }
@@ -99,7 +107,7 @@ function translate(part: Filter): Sql | undefined {
   const [key, value] = Object.entries(part)[0]!;
   if (key === '$or') return translateOr(value);
   if (key === '$and') return undefined;
-  const column = COLUMNS[key];
+  const column = COLUMNS.get(key);
   if (!column) return undefined;
   if (typeof value === 'string') return { sql: `${column} = ?`, params: [value] };
   if (!isPlainObject(value)) return undefined;
@@ -141,9 +149,9 @@ function translateOperator(field: string, column: string, operator: string, oper
       return { sql: `(${column} IS NULL OR ${column} NOT IN (${operand.map(() => '?').join(',')}))`, params: operand };
     case '$exists':
       if (typeof operand !== 'boolean' || column === 'id' || column === 'state') return undefined;
-      return { sql: `json_type(doc, '$."${field}"') IS ${operand ? 'NOT ' : ''}NULL`, params: [] };
+      return { sql: `json_type(doc, ?) IS ${operand ? 'NOT ' : ''}NULL`, params: [jsonPath(field)] };
     default: {
-      const comparison = COMPARISONS[operator];
+      const comparison = COMPARISONS.get(operator);
       if (!comparison || typeof operand !== 'string') return undefined;
       return { sql: `${column} ${comparison} ?`, params: [operand] };
     }

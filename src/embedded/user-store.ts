@@ -46,7 +46,13 @@ export function createSqliteUserStore(db: Db): UserStore {
     const { where, params, residual, selective } = splitFilter(query.filter);
     where.unshift(stateCondition(query.states, selective));
     params.unshift(...query.states);
-    const order = [...(query.sort ?? []).map((k) => `${sortExpression(k.field)} ${k.direction === 1 ? 'ASC' : 'DESC'}`), 'seq'];
+    const order: string[] = [];
+    for (const key of query.sort ?? []) {
+      const expression = sortExpression(key.field);
+      order.push(`${expression.sql} ${key.direction === 1 ? 'ASC' : 'DESC'}`);
+      params.push(...expression.params);
+    }
+    order.push('seq');
     let sql = `SELECT id, state, doc FROM users WHERE ${where.join(' AND ')} ORDER BY ${order.join(', ')}`;
     if (!residual && query.limit !== undefined) {
       sql += ' LIMIT ? OFFSET ?';
@@ -175,7 +181,8 @@ export function createSqliteUserStore(db: Db): UserStore {
 /** A raw query string as Express's simple parser would give it (repeated keys become arrays). */
 function toQueryObject(query: CrudQuery | string): CrudQuery {
   if (typeof query !== 'string') return query;
-  const out: Record<string, string | string[]> = {};
+  // No prototype: a parameter named `__proto__` or `toString` is a parameter like any other.
+  const out = Object.create(null) as Record<string, string | string[]>;
   for (const [key, value] of new URLSearchParams(query)) {
     const previous = out[key];
     out[key] = previous === undefined ? value : [...(Array.isArray(previous) ? previous : [previous]), value];
@@ -200,21 +207,26 @@ function toDoc(row: Row): UserDoc {
   return { _id: row.id, ...(JSON.parse(row.doc) as object), __STATE__: row.state } as UserDoc;
 }
 
-/** `_p`: the listed fields (dotted paths allowed) plus `_id`. */
+/** `_p`: the listed fields (dotted paths allowed) plus `_id`; only own properties are read or written. */
 function project(doc: UserDoc, fields: string[]): Record<string, unknown> {
   const out: Record<string, unknown> = { _id: doc._id };
   for (const field of fields) {
     const segments = field.split('.');
     let source: unknown = doc;
-    for (const segment of segments) source = (source as Record<string, unknown> | undefined)?.[segment];
+    for (const segment of segments) source = isObject(source) && Object.hasOwn(source, segment) ? source[segment] : undefined;
     if (source === undefined) continue;
     let target = out;
     for (const segment of segments.slice(0, -1)) {
-      target = (target[segment] ??= {}) as Record<string, unknown>;
+      if (!isObject(target[segment]) || !Object.hasOwn(target, segment)) target[segment] = {};
+      target = target[segment] as Record<string, unknown>;
     }
     target[segments.at(-1)!] = source;
   }
   return out;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null;
 }
 
 function asConflict(error: unknown): unknown {
@@ -222,7 +234,7 @@ function asConflict(error: unknown): unknown {
   if (code !== 'SQLITE_CONSTRAINT_UNIQUE' && code !== 'SQLITE_CONSTRAINT_PRIMARYKEY') return error;
   const message = String((error as Error).message);
   const field = /users\.(\w+)/.exec(message)?.[1] ?? 'key';
-  const name = { id: '_id', auth_user_id: 'authUserId' }[field] ?? field;
+  const name = field === 'id' ? '_id' : field === 'auth_user_id' ? 'authUserId' : field;
   return new ConflictError(`A user with the same ${name} already exists`);
 }
 

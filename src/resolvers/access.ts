@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { parse as parseCookies } from 'cookie';
 import type { AccessClaims } from '../clients/ports.js';
-import { type Context, createContext, type Deps } from '../context.js';
+import { type Context, createContext, type Deps, type HeaderBag } from '../context.js';
 import { ALL_STATES } from '../crud/states.js';
 import { ForbiddenError, UnauthorizedError } from '../errors.js';
 
@@ -77,8 +77,19 @@ async function tokenClaims(ctx: Context): Promise<AccessClaims | undefined> {
 }
 
 export function sessionCookie(ctx: Context): string | undefined {
-  const raw = header(ctx, 'cookie');
-  return raw ? parseCookies(raw)[SESSION_COOKIE] : undefined;
+  return cookieOf(header(ctx, 'cookie'));
+}
+
+/** Whether a request carries the `sid` cookie (it may be what authenticates it). */
+export function hasSessionCookie(headers: HeaderBag): boolean {
+  const raw = headers.cookie;
+  return cookieOf(Array.isArray(raw) ? raw[0] : raw) !== undefined;
+}
+
+function cookieOf(raw: string | undefined): string | undefined {
+  if (!raw) return undefined;
+  const cookies = parseCookies(raw);
+  return Object.hasOwn(cookies, SESSION_COOKIE) ? cookies[SESSION_COOKIE] : undefined;
 }
 
 async function groupOf(ctx: Context, authUserId: string): Promise<string | undefined> {

@@ -50,7 +50,7 @@ export class GroupSchemas {
     const subject: Record<string, unknown> = {};
     for (const [field, value] of Object.entries(user)) {
       if (INTERNAL_FIELDS.includes(field)) continue;
-      if (STANDARD_FIELDS.includes(field) && !(field in declared)) continue;
+      if (STANDARD_FIELDS.includes(field) && !Object.hasOwn(declared, field)) continue;
       subject[field] = value;
     }
     if (validate(subject)) return;

@@ -6,6 +6,7 @@ import type { GroupConfig, UserDoc } from '../clients/ports.js';
 import type { Context } from '../context.js';
 import { ALL_STATES } from '../crud/states.js';
 import { recordToDoc } from '../domain/csv-cells.js';
+import { assertSafeFieldPath } from '../domain/safe-names.js';
 import { DomainError, during, InvalidInputError } from '../errors.js';
 import { requireAdmin } from './access.js';
 import { attachExpiration } from './create-user.js';
@@ -57,7 +58,7 @@ export async function importUsers(ctx: Context, upload: CsvUpload): Promise<Impo
   const csv: Options = {
     ...options,
     encoding: encoding as BufferEncoding,
-    columns: (header: string[]) => header.map((name) => name.trim()),
+    columns: (header: string[]) => header.map(columnName),
     bom: true,
     trim: true,
     skip_empty_lines: true,
@@ -67,6 +68,7 @@ export async function importUsers(ctx: Context, upload: CsvUpload): Promise<Impo
   try {
     for await (const _ of upload.open().pipe(parse(csv)));
   } catch (error) {
+    if (error instanceof InvalidInputError) throw error;
     throw new InvalidInputError(`the CSV file cannot be read: ${(error as CsvError).message}`, [
       { path: ['body', 'file'], message: 'not CSV' },
     ]);
@@ -84,6 +86,13 @@ export async function importUsers(ctx: Context, upload: CsvUpload): Promise<Impo
     run.summary.invalid.sort((a, b) => a.row - b.row);
     return run.summary;
   });
+}
+
+/** A header cell, trimmed; `__proto__`, `constructor` and `prototype` are no field names. */
+function columnName(cell: string): string {
+  const name = cell.trim();
+  assertSafeFieldPath(name, ['body', 'file', 'header']);
+  return name;
 }
 
 interface CsvRow {

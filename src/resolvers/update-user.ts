@@ -104,7 +104,7 @@ function preview(current: UserDoc, expr: UpdateExpr): UserDoc {
     throw new InvalidInputError(`body cannot be applied: ${(error as Error).message}`);
   }
   const changed = Object.fromEntries(
-    Object.entries(next).filter(([field, value]) => field in StandardFields.shape && value !== current[field]),
+    Object.entries(next).filter(([field, value]) => Object.hasOwn(StandardFields.shape, field) && value !== current[field]),
   );
   parseInput(StandardFields.partial(), changed, 'body');
   return JSON.parse(JSON.stringify(next)) as UserDoc;

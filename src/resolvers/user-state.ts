@@ -1,6 +1,6 @@
 import type { Context } from '../context.js';
 import { requireAdmin } from './access.js';
-import { assertAllowedOperators } from '../crud/filter.js';
+import { checkFilter } from '../crud/filter.js';
 import { ALL_STATES, bulkSourcesOf, pathToDeleted } from '../crud/states.js';
 import { during } from '../errors.js';
 import type { StateChangesBody } from './inputs.js';
@@ -17,7 +17,7 @@ const STATE_CHANGE_CONCURRENCY = 8;
  */
 export async function changeUsersState(ctx: Context, changes: StateChangesBody): Promise<number> {
   await requireAdmin(ctx);
-  for (const change of changes) assertAllowedOperators(change.filter, 'filter');
+  for (const change of changes) checkFilter(change.filter, 'filter');
   return during('changing users state', async () => {
     let moved = 0;
     for (const { filter, stateTo } of changes) {

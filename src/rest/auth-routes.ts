@@ -51,6 +51,8 @@ export const authRoutes: Route[] = [
     path: '/password-reset',
     status: 204,
     access: 'public',
+    // The one form route: the reset page posts its form here.
+    body: { form: true },
     handle: async (ctx, request) => {
       const input = body(ResetBody, request);
       if (!request.form) return resetPassword(ctx, input);

@@ -1,12 +1,8 @@
-import type { NextFunction, Request, Response } from 'express';
 import type { Route } from './routes.js';
 import { bulkActivationJob, startBulkActivation } from '../resolvers/activation.js';
 import { bulkPasswordChangeJob, startBulkPasswordChange } from '../resolvers/passwords.js';
 import { BulkActivationBody, BulkPasswordChangeBody, parseInput, UpsertQuery } from '../resolvers/inputs.js';
 import { InvalidInputError, NotFoundError } from '../errors.js';
-
-/** The paths whose bodies may reach BULK_BODY_LIMIT_BYTES. */
-export const BULK_JOB_PATHS = ['/jobs/bulk-activation', '/jobs/change-password/bulk'];
 
 /** The usage page answers a bad bulk-activation request with 404 (sic), with the reason. */
 function as404<T>(parse: () => T): T {
@@ -18,16 +14,6 @@ function as404<T>(parse: () => T): T {
   }
 }
 
-/**
- * Error middleware after the bulk body parser: a bulk-activation body that is not JSON is a bad
- * request too, so it is a 404 like the others (its size limit stays a 413).
- */
-export function malformedBulkActivationAs404(error: unknown, req: Request, _res: Response, next: NextFunction): void {
-  const parseFailed = (error as { type?: unknown }).type === 'entity.parse.failed';
-  if (parseFailed && req.method === 'POST' && req.path === '/') next(new NotFoundError(`body: ${(error as Error).message}`));
-  else next(error);
-}
-
 /** The bulk jobs: start one (202), then read its status until it is completed or failed. */
 export const jobRoutes: Route[] = [
   {
@@ -35,6 +21,9 @@ export const jobRoutes: Route[] = [
     path: '/jobs/bulk-activation',
     status: 202,
     access: 'admin',
+    // The lists of ids are longer than any other body; one that is not JSON is a 404 like the others (its size limit stays a 413).
+    body: { limit: 'bulk' },
+    onBodyError: (error) => new NotFoundError(`body: ${error.message}`),
     handle: (ctx, request) => {
       const { items, upsert } = as404(() => ({
         items: parseInput(BulkActivationBody, request.body ?? undefined, 'body'),
@@ -55,6 +44,7 @@ export const jobRoutes: Route[] = [
     path: '/jobs/change-password/bulk',
     status: 202,
     access: 'admin',
+    body: { limit: 'bulk' },
     handle: (ctx, request) =>
       startBulkPasswordChange(ctx, { authUserIds: parseInput(BulkPasswordChangeBody, request.body ?? undefined, 'body').authUsersIds }),
   },

@@ -76,7 +76,8 @@ function receive(
       reject(new InvalidInputError(`malformed multipart body: ${(error as Error).message}`));
       return;
     }
-    const fields: Record<string, string> = {};
+    // Field names come from the client: an object with no prototype, so `__proto__` is just a name.
+    const fields = Object.create(null) as Record<string, string>;
     let filename: string | undefined;
     let spooled: Promise<void> | undefined;
     let failure: Error | undefined;

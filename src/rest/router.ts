@@ -2,50 +2,68 @@ import { STATUS_CODES } from 'node:http';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { cookieJar } from '../cookies.js';
 import { requireAdmin, requireAuthenticated } from '../resolvers/access.js';
-import { createContext, type Deps, type RequestInfo } from '../context.js';
+import { type Context, createContext, type Deps, type RequestInfo } from '../context.js';
+import { createBodyReader } from './body.js';
+import { assertSameOrigin } from './origin.js';
 import { DomainError, TooManyRequestsError } from '../errors.js';
 import type { CrudQuery } from '../crud/query.js';
 import { JsonText } from '../clients/ports.js';
 import { HtmlPage } from './reset-page.js';
 import { type RestRequest, type Route, routes } from './routes.js';
 
-/** Mounts the route table; every handler builds the same context GraphQL does. */
+/**
+ * Mounts the route table; every handler builds the same context GraphQL does. The caller is
+ * checked before the body is read: a stranger gets 401, not a parser's opinion of the body, and
+ * nothing of theirs is parsed or spooled.
+ */
 export function createRestRouter(deps: Deps): Router {
   const router = express.Router();
+  const readBody = createBodyReader(deps);
   for (const route of routes) {
     router[route.method](route.path, async (req: Request, res: Response, next: NextFunction) => {
       try {
-        const result = await runRoute(
-          route,
-          deps,
-          { headers: req.headers, ip: req.ip, cookies: cookieJar(res, deps) },
-          {
-            params: req.params as Record<string, string>,
-            query: req.query as CrudQuery,
-            body: req.body,
-            form: req.is('application/x-www-form-urlencoded') === 'application/x-www-form-urlencoded',
-            rawQuery: req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?') + 1) : '',
-            stream: req,
-          },
-        );
+        assertSameOrigin(req, deps.config);
+        const ctx = createContext({ headers: req.headers, ip: req.ip, cookies: cookieJar(res, deps) }, deps);
+        await authorize(route, ctx);
+        const { body, form } = await readBody(route.body ?? {}, req, res);
+        const result = await route.handle(ctx, {
+          params: req.params as Record<string, string>,
+          query: req.query as CrudQuery,
+          body,
+          form,
+          rawQuery: req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?') + 1) : '',
+          stream: req,
+        });
         const answer = answerOf(route.status, result);
         res.status(answer.status);
+        if (route.noStore) res.set('Cache-Control', 'no-store');
+        if (answer.headers) res.set(answer.headers);
         if (answer.body === undefined) res.end();
         else res.type(answer.type).send(answer.body);
       } catch (error) {
-        next(error);
+        if (route.onBodyError && isBodyParserError(error)) next(route.onBodyError(error as Error));
+        else next(error);
       }
     });
   }
   return router;
 }
 
-/** Access check, then the route's operation: the same for Express and for the fast path (rest/fast-path.ts). */
+/** Access check, then the route's operation: the fast path's way in (rest/fast-path.ts); its routes take no body. */
 export async function runRoute(route: Route, deps: Deps, info: RequestInfo, request: RestRequest): Promise<unknown> {
   const ctx = createContext(info, deps);
+  await authorize(route, ctx);
+  return route.handle(ctx, request);
+}
+
+async function authorize(route: Route, ctx: Context): Promise<void> {
   if (route.access === 'admin') await requireAdmin(ctx);
   if (route.access === 'authenticated') await requireAuthenticated(ctx);
-  return route.handle(ctx, request);
+}
+
+/** body-parser's own failures (malformed JSON, a wrong charset), not the size limit. */
+function isBodyParserError(error: unknown): boolean {
+  return (error as { type?: unknown }).type === 'entity.parse.failed';
 }
 
 /** An answer as bytes to write: a status, and a body with its content type unless there is none. */

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { z } from 'zod';
 import type { Context } from '../context.js';
+import type { BodyRules } from './body.js';
 import type { CrudQuery } from '../crud/query.js';
 import {
   CreateUserBody,
@@ -44,6 +45,12 @@ export interface Route {
   /** Checked before the request is even parsed (so a stranger learns nothing from a 400). */
   access: 'public' | 'authenticated' | 'admin';
   handle: (ctx: Context, request: RestRequest) => Promise<unknown>;
+  /** How the body is read (rest/body.ts): JSON by default. */
+  body?: BodyRules;
+  /** The error a malformed body becomes, when the usage page says other than 400. */
+  onBodyError?: (error: Error) => Error;
+  /** The answer holds credentials or a ticket: `Cache-Control: no-store`. */
+  noStore?: true;
   /**
    * Answered on node:http before Express (rest/fast-path.ts): for body-less reads that set no
    * cookies and read no path parameters, where Express's own cost would be most of the request's.
@@ -118,6 +125,7 @@ export const userRoutes: Route[] = [
     path: '/users/import',
     status: 200,
     access: 'admin',
+    body: { multipart: true },
     handle: (ctx, request) =>
       withUpload(request.stream, { fileField: 'file', maxFileBytes: ctx.deps.config.USER_IMPORT_MAX_FILE_BYTES }, (upload) =>
         importUsers(ctx, upload),

@@ -1,6 +1,7 @@
 import { GraphQLScalarType } from 'graphql';
 import { DateTimeResolver, JSONObjectResolver, JSONResolver } from 'graphql-scalars';
 import { GraphQLUpload } from 'graphql-upload-ts';
+import { assertSafeKeys } from '../domain/safe-names.js';
 import { builder } from './builder.js';
 
 const CANONICAL = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -25,7 +26,22 @@ export const DateTimeScalar = new GraphQLScalarType({
   serialize: (value) => (isCanonicalDateTime(value) ? value : DateTimeResolver.serialize(value)),
 });
 
-builder.addScalarType('JSON', JSONResolver);
-builder.addScalarType('JSONObject', JSONObjectResolver);
+/** A JSON scalar whose input may hold no forbidden field name (`__proto__`, `constructor`, `prototype`) and no hostile depth. */
+function withSafeKeys(scalar: GraphQLScalarType): GraphQLScalarType {
+  const config = scalar.toConfig();
+  return new GraphQLScalarType({
+    ...config,
+    parseValue: (value) => checked(config.parseValue!(value)),
+    parseLiteral: (ast, variables) => checked(config.parseLiteral!(ast, variables)),
+  });
+}
+
+function checked<T>(value: T): T {
+  assertSafeKeys(value, []);
+  return value;
+}
+
+builder.addScalarType('JSON', withSafeKeys(JSONResolver));
+builder.addScalarType('JSONObject', withSafeKeys(JSONObjectResolver));
 builder.addScalarType('DateTime', DateTimeScalar);
 builder.addScalarType('Upload', GraphQLUpload);
