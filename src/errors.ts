@@ -115,8 +115,12 @@ export class OperationError extends DomainError {
   }
 }
 
+/**
+ * The service's own words for what failed (an upstream's name, call and status); any other error's
+ * text (SQLite, a driver, a library) stays in the log with the request, never in an answer.
+ */
 function describe(cause: unknown): string {
-  return cause instanceof Error ? cause.message : String(cause);
+  return cause instanceof DomainError ? cause.message : 'an unexpected error occurred';
 }
 
 /**

@@ -76,7 +76,8 @@ export async function callUpstream(upstream: UpstreamOptions, call: UpstreamCall
       throw new UpstreamError(upstream.name, label, 0, {
         cause: error,
         unreachable: true,
-        message: `${upstream.name} ${label} is unreachable (${code || (error as Error).message})`,
+        // The error code (ECONNREFUSED, UND_ERR_CONNECT_TIMEOUT…) says enough; the message may name internal addresses.
+        message: `${upstream.name} ${label} is unreachable${code ? ` (${code})` : ''}`,
       });
     }
   }

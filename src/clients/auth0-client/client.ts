@@ -59,7 +59,7 @@ export function createAuth0ClientAdapters(options: Auth0ClientOptions): {
     const reply = await callUpstream(upstream, request);
     if (ok.includes(reply.status)) return reply;
     const message = z.looseObject({ message: z.string().optional() }).safeParse(reply.body).data?.message;
-    if (reply.status === 409) throw new ConflictError(message ?? 'The user already exists.');
+    if (reply.status === 409) throw new ConflictError('The user already exists.');
     if (reply.status === 400) throw new InvalidInputError(`auth0-client: ${message ?? 'bad request'}`);
     throw new UpstreamError('auth0-client', `${request.method} ${request.route ?? request.path}`, reply.status);
   }

@@ -46,7 +46,7 @@ export function createAuth0IdentityProvider(api: Auth0Api, connection: string): 
     const reply = await api.management(call);
     if (ok.includes(reply.status)) return reply;
     const message = ErrorBody.safeParse(reply.body).data?.message;
-    if (reply.status === 409) throw new ConflictError(message ?? 'The user already exists.');
+    if (reply.status === 409) throw new ConflictError('The user already exists.');
     if (reply.status === 400) throw new InvalidInputError(`Auth0: ${message ?? 'bad request'}`);
     throw new UpstreamError('Auth0', `${call.method} ${call.route ?? call.path}`, reply.status);
   }

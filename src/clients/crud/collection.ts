@@ -122,7 +122,7 @@ export class CrudCollection {
     const message = ErrorBody.safeParse(reply.body).data?.message;
     if (reply.status === 400) return Promise.reject(crudBadRequest(message));
     if (reply.status === 409 || reply.status === 422)
-      return Promise.reject(new ConflictError(message ?? `${this.upstream.name} ${call.method} ${call.route ?? call.path}: duplicate key`));
+      return Promise.reject(duplicateKey(message));
     return Promise.reject(unexpectedStatus(this.upstream, call, reply));
   }
 
@@ -133,6 +133,15 @@ export class CrudCollection {
       message: `${this.upstream.name} ${call.method} ${call.route ?? call.path} answered an unexpected body`,
     });
   }
+}
+
+/**
+ * A duplicate named in the service's own words: MongoDB's text (`E11000 duplicate key error
+ * collection: … index: username_1 dup key: { … }`) names the database and the clashing value.
+ */
+function duplicateKey(message: string | undefined): ConflictError {
+  const field = message && /index: ([A-Za-z0-9]+)_1\b/.exec(message)?.[1];
+  return new ConflictError(`A document with the same ${field || 'key'} already exists`);
 }
 
 /** The CRUD's 400s: a refused state transition keeps its own code, the rest are invalid input. */

@@ -12,7 +12,9 @@ export function createSmtpMailer({ url, from, logger }: { url: string; from: str
         const info = await transport.sendMail({ from, to: mail.to, subject: mail.subject, text: mail.text, html: mail.html });
         logger.info({ to: mail.to, subject: mail.subject, messageId: info.messageId }, 'mail sent');
       } catch (error) {
-        throw new UpstreamError('SMTP', 'sendMail', 0, { cause: error, message: `SMTP sendMail failed: ${(error as Error).message}` });
+        // The SMTP server's reply text stays in the log (with the cause); the answer names its code only.
+        const code = (error as { responseCode?: number; code?: string }).responseCode ?? (error as { code?: string }).code;
+        throw new UpstreamError('SMTP', 'sendMail', 0, { cause: error, message: `SMTP sendMail failed${code ? ` (${code})` : ''}` });
       }
     },
   };
