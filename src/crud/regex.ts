@@ -3,7 +3,7 @@ import * as queryOperators from 'mingo/operators/query';
 import { Query } from 'mingo/query';
 import type { Options } from 'mingo/types';
 import { RE2JS } from 're2js';
-import { isPlainObject } from '../crud/filter.js';
+import { isPlainObject } from './filter.js';
 import { InvalidInputError } from '../errors.js';
 
 /**

@@ -1,7 +1,7 @@
 import { Query } from 'mingo';
 import { update } from 'mingo/updater';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compileRegex, createLinearQuery, linearQueryOptions, MAX_PATTERN_LENGTH, MAX_PROGRAM_SIZE } from '../../../src/embedded/regex.js';
+import { compileRegex, createLinearQuery, linearQueryOptions, MAX_PATTERN_LENGTH, MAX_PROGRAM_SIZE } from '../../../src/crud/regex.js';
 import { InvalidInputError } from '../../../src/errors.js';
 import { seedGroups, startService, type TestService } from '../../helpers/service.js';
 
