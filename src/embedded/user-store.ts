@@ -1,4 +1,3 @@
-import { Query } from 'mingo';
 import { update as applyUpdate } from 'mingo/updater';
 import type { ByIdOptions, CallScope, UpdateExpr, UserDoc, UserStore } from '../clients/ports.js';
 import type { Filter } from '../crud/filter.js';
@@ -9,6 +8,7 @@ import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
 import { newObjectId } from '../crud/ids.js';
 import { sortExpression, splitFilter } from './sql-filter.js';
+import { createLinearQuery } from '../crud/regex.js';
 
 interface Row {
   id: string;
@@ -190,12 +190,16 @@ function toQueryObject(query: CrudQuery | string): CrudQuery {
   return out;
 }
 
-/** MongoDB semantics for what SQL could not answer; operators mingo lacks ($text, $nearSphere) are a 400. */
+/**
+ * MongoDB semantics for what SQL could not answer; operators mingo lacks ($text, $nearSphere) are a
+ * 400. `$regex` runs on RE2 (linear time): a backtracking pattern cannot block the event loop.
+ */
 function filterDocs(docs: UserDoc[], filter: Filter): UserDoc[] {
   try {
-    const matcher = new Query(filter);
+    const matcher = createLinearQuery(filter);
     return docs.filter((doc) => matcher.test(doc));
   } catch (error) {
+    if (error instanceof InvalidInputError) throw error;
     throw new InvalidInputError(`querystring/_q cannot be evaluated by the embedded store: ${(error as Error).message}`, [
       { path: ['querystring', '_q'], message: (error as Error).message },
     ]);
