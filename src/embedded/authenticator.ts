@@ -143,7 +143,10 @@ export function createEmbeddedAuthenticator(options: EmbeddedAuthenticatorOption
 
     async verifyAccessToken(token) {
       const claims = await verifyClaims(token);
-      if (claims.sid && !sessions.active(claims.sid)) throw new UnauthorizedError('Session ended');
+      // Every token this provider signs names its session: one without, or with someone else's,
+      // was not signed by a login and is refused whatever its signature.
+      const session = typeof claims.sid === 'string' ? sessions.active(claims.sid) : undefined;
+      if (!session || session.authUserId !== claims.sub) throw new UnauthorizedError('Session ended');
       return claims;
     },
 
