@@ -112,6 +112,8 @@ const EnvSchema = z
     LOGIN_LOCK_SECONDS: seconds(900),
     LOGIN_IP_MAX_FAILURES: z.coerce.number().int().min(1).default(100),
     LOGIN_IP_WINDOW_SECONDS: seconds(60),
+    PASSWORD_RESET_IP_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(10),
+    PASSWORD_RESET_IP_WINDOW_SECONDS: seconds(60),
 
     CRUD_SERVICE: z.string().min(1).default('crud-service'),
     USERS_CRUD_ENDPOINT: z.string().startsWith('/').optional(),

@@ -4,7 +4,19 @@ import { ALL_STATES } from '../crud/states.js';
 import { OBJECT_ID } from '../crud/ids.js';
 import { DomainError, ForbiddenError, InvalidInputError, UnauthorizedError } from '../errors.js';
 import { requireAdmin, requireAuthenticated, SESSION_COOKIE } from './access.js';
+import { type Release, passwordResetThrottle } from './login-throttle.js';
 import { permissionsOf } from './roles.js';
+
+declare module '../clients/ports.js' {
+  interface Authenticator {
+    /**
+     * True while a reset ticket is unused and unexpired, so the reset page can refuse a dead link
+     * before showing its form. Only the embedded provider serves its own reset page.
+     * (Declared here until it moves into clients/ports.ts.)
+     */
+    checkResetTicket?(ticket: string): Promise<boolean>;
+  }
+}
 
 /** The documented answer for a user who exists only in the profile store. */
 export const NOT_LOGGED = 'Missing authUserId, user not logged';
@@ -20,22 +32,30 @@ export interface LoginResult {
  */
 export async function login(ctx: Context, input: { username: string; password: string }): Promise<LoginResult> {
   const { config, loginThrottle } = ctx.deps;
-  loginThrottle.assertAllowed(ctx.ip);
   const clientType = ctx.headers['client-type'];
   const website = typeof clientType === 'string' && config.WEBSITE_CLIENT_TYPES.includes(clientType.toLowerCase());
-  let tokens: TokenSet;
-  try {
-    tokens = await ctx.deps.auth.login({ ...input, ip: ctx.ip, website });
-  } catch (error) {
-    if (error instanceof UnauthorizedError) loginThrottle.recordFailure(ctx.ip);
-    throw error;
-  }
+  const tokens = await reserved(loginThrottle.reserve(ctx.ip), () => ctx.deps.auth.login({ ...input, ip: ctx.ip, website }));
   const { sessionCookie, ...pair } = tokens;
   if (website && sessionCookie) {
     ctx.cookies?.set(SESSION_COOKIE, sessionCookie, { maxAgeSeconds: config.REFRESH_TOKEN_TTL });
     return {};
   }
   return { tokens: pair };
+}
+
+/**
+ * Runs an attempt reserved against the client address: a success gives it back, and so does a
+ * refusal that cost nothing (an account already locked); a 401 keeps it counted.
+ */
+async function reserved<T>(release: Release, attempt: () => Promise<T>): Promise<T> {
+  try {
+    const result = await attempt();
+    release();
+    return result;
+  } catch (error) {
+    if (!(error instanceof UnauthorizedError)) release();
+    throw error;
+  }
 }
 
 /** `POST /refreshtoken`: the refresh token, with the (possibly expired) access token as bearer. */
@@ -82,9 +102,25 @@ export async function requestPasswordChange(ctx: Context, input: { authUserId: s
   await ctx.deps.auth.requestPasswordChange(input.authUserId);
 }
 
-/** The reset page's form: a ticket from the e-mail and the new password. Public. */
+/**
+ * The reset page's form: a ticket from the e-mail and the new password. Public, so throttled per
+ * client address (every attempt but the successful ones counts).
+ */
 export async function resetPassword(ctx: Context, input: { ticket: string; password: string }): Promise<void> {
+  const release = passwordResetThrottle(ctx.deps.config).reserve(ctx.ip);
   await ctx.deps.auth.resetPassword(input.ticket, input.password);
+  release();
+}
+
+/**
+ * Whether the reset page may show its form for this ticket: it is live. Throttled with the posts,
+ * so the page is no oracle for guessing tickets.
+ */
+export async function checkResetTicket(ctx: Context, ticket: string): Promise<boolean> {
+  const release = passwordResetThrottle(ctx.deps.config).reserve(ctx.ip);
+  const live = (await ctx.deps.auth.checkResetTicket?.(ticket)) ?? false;
+  if (live) release();
+  return live;
 }
 
 export async function jwks(ctx: Context): Promise<{ keys: Record<string, unknown>[] }> {

@@ -1,8 +1,15 @@
+import type { Config } from '../config.js';
 import { TooManyRequestsError } from '../errors.js';
 
+/** Gives a reserved attempt back (the attempt succeeded, or was refused before any work). */
+export type Release = () => void;
+
 /**
- * Failed logins per client address in a fixed window, kept in memory: after `maxFailures` in
- * `windowSeconds` that address gets 429 until the window ends, whichever account it tries.
+ * Attempts per client address in a fixed window, kept in memory. An attempt is reserved (counted)
+ * before its work starts, so parallel requests cannot all pass a check made before any of them
+ * failed: after `maxFailures` in `windowSeconds` that address gets 429 until the window ends.
+ * The caller releases the attempts that succeed. At most 100,000 addresses are kept (windows that
+ * ended are pruned past that).
  */
 export class LoginThrottle {
   private readonly windows = new Map<string, { start: number; failures: number }>();
@@ -10,21 +17,26 @@ export class LoginThrottle {
   constructor(
     private readonly maxFailures: number,
     private readonly windowSeconds: number,
+    private readonly message = 'Too many failed logins from this address',
   ) {}
 
-  assertAllowed(ip: string, now = Date.now()): void {
-    const window = this.current(ip, now);
-    if (window && window.failures >= this.maxFailures) {
-      const retryAfter = Math.ceil((window.start + this.windowSeconds * 1000 - now) / 1000);
-      throw new TooManyRequestsError('Too many failed logins from this address', Math.max(retryAfter, 1));
-    }
-  }
-
-  recordFailure(ip: string, now = Date.now()): void {
+  /** Counts one attempt, or 429 with Retry-After when the address has used its window. */
+  reserve(ip: string, now = Date.now()): Release {
     const window = this.current(ip, now) ?? { start: now, failures: 0 };
+    if (window.failures >= this.maxFailures) {
+      const retryAfter = Math.ceil((window.start + this.windowSeconds * 1000 - now) / 1000);
+      throw new TooManyRequestsError(this.message, Math.max(retryAfter, 1));
+    }
     window.failures += 1;
     this.windows.set(ip, window);
     if (this.windows.size > 100_000) this.prune(now);
+    let released = false;
+    return () => {
+      // Only once, and only into the window it was taken from.
+      if (released || this.windows.get(ip) !== window) return;
+      released = true;
+      window.failures -= 1;
+    };
   }
 
   private current(ip: string, now: number) {
@@ -39,4 +51,24 @@ export class LoginThrottle {
   private prune(now: number): void {
     for (const ip of this.windows.keys()) this.current(ip, now);
   }
+}
+
+const resetThrottles = new WeakMap<Config, LoginThrottle>();
+
+/**
+ * Password-reset attempts (page views with a bad ticket, form and JSON posts, GraphQL
+ * `resetPassword`) per client address: PASSWORD_RESET_IP_MAX_ATTEMPTS per
+ * PASSWORD_RESET_IP_WINDOW_SECONDS. One per service (keyed by its config) until deps.ts builds it.
+ */
+export function passwordResetThrottle(config: Config): LoginThrottle {
+  let throttle = resetThrottles.get(config);
+  if (!throttle) {
+    throttle = new LoginThrottle(
+      config.PASSWORD_RESET_IP_MAX_ATTEMPTS,
+      config.PASSWORD_RESET_IP_WINDOW_SECONDS,
+      'Too many password-reset attempts from this address',
+    );
+    resetThrottles.set(config, throttle);
+  }
+  return throttle;
 }

@@ -1,0 +1,55 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { seedGroups, startService, type TestService } from '../helpers/service.js';
+
+/** The per-address login throttle (LOGIN_IP_MAX_FAILURES), which holds whatever the identity provider. */
+const PASSWORD = 'Correct-horse-9';
+const LIMIT = 5;
+const anonymous = { 'x-api-key': '' };
+let service: TestService | undefined;
+afterEach(async () => {
+  await service?.close();
+  service = undefined;
+});
+
+async function start() {
+  service = await startService({ env: { RANDOM_PWD_GEN: 'false', LOGIN_IP_MAX_FAILURES: String(LIMIT), LOGIN_IP_WINDOW_SECONDS: '600' } });
+  return service;
+}
+
+const login = (service: TestService, username: string, password: string) =>
+  service.call('POST', '/oauth/token', { username, password }, anonymous);
+
+describe('per-address login throttle', () => {
+  it('30 failures sent at once from one address: at most the limit are checked, the rest get 429 with Retry-After', async () => {
+    const service = await start();
+    // A different name each, so no account lockout takes part: only the address is throttled.
+    const answers = await Promise.all(Array.from({ length: 30 }, (_, index) => login(service, `spray-${index}`, 'Wrong-guess-1')));
+    const refused = answers.filter((answer) => answer.status === 429);
+    expect(answers.filter((answer) => answer.status === 401).length).toBeLessThanOrEqual(LIMIT);
+    expect(refused.length).toBeGreaterThanOrEqual(30 - LIMIT);
+    for (const answer of refused) {
+      expect(answer.body).toMatchObject({ statusCode: 429, error: 'Too Many Requests' });
+      const retryAfter = Number(answer.headers.get('retry-after'));
+      expect(retryAfter).toBeGreaterThan(0);
+      expect(retryAfter).toBeLessThanOrEqual(600);
+    }
+  });
+
+  it('successful logins do not use up the budget of failures', async () => {
+    const service = await start();
+    await seedGroups(service);
+    const created = await service.call('POST', '/users/?sendResetPwdEmail=false', {
+      userGroup: 'customer',
+      username: 'throttled',
+      email: 'throttled@example.com',
+      name: 'T',
+      password: PASSWORD,
+    });
+    expect(created.status).toBe(200);
+    for (let round = 0; round < LIMIT - 1; round += 1) expect((await login(service, `miss-${round}`, 'Wrong-guess-1')).status).toBe(401);
+    // One at a time: an attempt in flight holds its place in the budget until it succeeds.
+    for (let round = 0; round < 10; round += 1) expect((await login(service, 'throttled', PASSWORD)).status).toBe(200);
+    expect((await login(service, 'miss-last', 'Wrong-guess-1')).status).toBe(401);
+    expect((await login(service, 'miss-after', 'Wrong-guess-1')).status).toBe(429);
+  });
+});
