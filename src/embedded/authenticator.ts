@@ -2,11 +2,13 @@ import { decodeJwt, jwtVerify, SignJWT } from 'jose';
 import type { AccessClaims, Authenticator, LoginInput, Mailer, TokenSet } from '../clients/ports.js';
 import type { State } from '../crud/states.js';
 import { assertPasswordPolicy } from '../domain/password-policy.js';
-import { InvalidInputError, NotFoundError, TooManyRequestsError, UnauthorizedError } from '../errors.js';
+import { InvalidInputError, NotFoundError, UnauthorizedError } from '../errors.js';
 import type { Db } from './db.js';
 import { hashPassword, NO_PASSWORD, verifyPassword } from './password-hash.js';
 import { resetMail } from './reset-mail.js';
-import { hashSecret, newSecret } from './secrets.js';
+import { LoginLockout } from './login-lockout.js';
+import { createResetTickets } from './reset-tickets.js';
+import { newSecret } from './secrets.js';
 import { nowSeconds, type Session, Sessions } from './sessions.js';
 import { ALGORITHM, type SigningKeys } from './signing-keys.js';
 
@@ -37,19 +39,19 @@ interface CredentialRow {
   email_verified: number;
   blocked: number;
   password_hash: string;
-  failed_logins: number;
-  locked_until: number | null;
+  password_version: number;
 }
 
 /** Logins, tokens and password resets of the embedded identity provider. */
 export function createEmbeddedAuthenticator(options: EmbeddedAuthenticatorOptions): Authenticator {
   const { db, keys, sessions } = options;
+  const columns = 'id, username, email, email_verified, blocked, password_hash, password_version';
   const byLogin = db.prepare<[string, string], CredentialRow>(
-    'SELECT id, username, email, email_verified, blocked, password_hash, failed_logins, locked_until FROM identity_users WHERE username = ? OR email = ? LIMIT 1',
+    `SELECT ${columns} FROM identity_users WHERE username = ? OR email = ? LIMIT 1`,
   );
-  const byId = db.prepare<[string], CredentialRow>(
-    'SELECT id, username, email, email_verified, blocked, password_hash, failed_logins, locked_until FROM identity_users WHERE id = ?',
-  );
+  const byId = db.prepare<[string], CredentialRow>(`SELECT ${columns} FROM identity_users WHERE id = ?`);
+  const lockout = new LoginLockout(db, { maxAttempts: options.maxAttempts, lockSeconds: options.lockSeconds });
+  const tickets = createResetTickets({ db, ttlSeconds: options.resetTicketTtl });
   // Verified against when the user is unknown, so that case takes as long as a wrong password.
   const dummyHash = hashPassword(newSecret());
 
@@ -82,16 +84,40 @@ export function createEmbeddedAuthenticator(options: EmbeddedAuthenticatorOption
     return row.blocked !== 1 && (!profile || profile.__STATE__ === 'PUBLIC');
   }
 
-  function recordFailure(row: CredentialRow): void {
-    const failures = row.failed_logins + 1;
-    if (failures >= options.maxAttempts) {
-      db.prepare('UPDATE identity_users SET failed_logins = 0, locked_until = ? WHERE id = ?').run(
-        nowSeconds() + options.lockSeconds,
-        row.id,
-      );
-    } else {
-      db.prepare('UPDATE identity_users SET failed_logins = ? WHERE id = ?').run(failures, row.id);
-    }
+  /**
+   * Opens the session only if the password verified is still the user's (no reset or change
+   * committed meanwhile) and the user is still unblocked: one transaction with the check, so a
+   * password change either sees this session (and ends it) or makes this login fail.
+   */
+  function openSession(row: CredentialRow, input: LoginInput) {
+    return db
+      .transaction(() => {
+        const now = byId.get(row.id);
+        if (!now || now.password_version !== row.password_version || now.blocked === 1) return undefined;
+        lockout.clear(row.id, [input.username]);
+        db.prepare('UPDATE identity_users SET last_login = ?, logins_count = logins_count + 1 WHERE id = ?').run(
+          new Date().toISOString(),
+          row.id,
+        );
+        return sessions.open(row.id, input.website);
+      })
+      .immediate();
+  }
+
+  /**
+   * A new password (in the caller's transaction): its version grows, so logins that verified the
+   * old one fail; every session and every other reset ticket of the user ends; the lockout clears.
+   */
+  function setPassword(authUserId: string, hash: string): void {
+    db.prepare('UPDATE identity_users SET password_hash = ?, password_version = password_version + 1, updated_at = ? WHERE id = ?').run(
+      hash,
+      new Date().toISOString(),
+      authUserId,
+    );
+    const row = byId.get(authUserId);
+    if (row) lockout.clear(row.id, [row.username, row.email]);
+    tickets.revokeUser(authUserId);
+    sessions.revokeUser(authUserId);
   }
 
   async function verifyClaims(token: string, at?: Date): Promise<AccessClaims> {
@@ -105,23 +131,24 @@ export function createEmbeddedAuthenticator(options: EmbeddedAuthenticatorOption
 
   return {
     async login(input: LoginInput) {
-      const row = byLogin.get(input.username, input.username);
-      if (row?.locked_until && row.locked_until > nowSeconds()) {
-        throw new TooManyRequestsError('Too many failed logins: the account is locked', row.locked_until - nowSeconds());
-      }
+      // The attempt is counted (or refused with 429) before the hash, and the row (with its
+      // password version) is read in that same transaction; only a success forgets the attempt.
+      const found = byLogin.get(input.username, input.username);
+      const row = lockout.reserve({
+        accountId: found?.id,
+        name: input.username,
+        now: nowSeconds(),
+        read: () => found && byId.get(found.id),
+      });
       // Unknown users and users without a password yet cost one hash too, so timing tells nothing.
       const usable = row && row.password_hash !== NO_PASSWORD ? row.password_hash : undefined;
       const valid = await verifyPassword(usable ?? (await dummyHash), input.password);
-      if (!row || !usable || !valid) {
-        if (row) recordFailure(row);
-        throw new UnauthorizedError(WRONG_CREDENTIALS);
-      }
+      if (!row || !usable || !valid) throw new UnauthorizedError(WRONG_CREDENTIALS);
       const profile = await options.profileOf(row.id);
       if (!mayLogIn(row, profile)) throw new UnauthorizedError(WRONG_CREDENTIALS);
-      db.prepare(
-        'UPDATE identity_users SET failed_logins = 0, locked_until = NULL, last_login = ?, logins_count = logins_count + 1 WHERE id = ?',
-      ).run(new Date().toISOString(), row.id);
-      return tokensFor(row, profile, sessions.open(row.id, input.website));
+      const session = openSession(row, input);
+      if (!session) throw new UnauthorizedError(WRONG_CREDENTIALS);
+      return tokensFor(row, profile, session);
     },
 
     async refresh({ refreshToken, accessToken }) {
@@ -176,12 +203,7 @@ export function createEmbeddedAuthenticator(options: EmbeddedAuthenticatorOption
       const row = byId.get(authUserId);
       if (!row) throw new NotFoundError(`identity user ${authUserId} not found`);
       if (!row.email) throw new InvalidInputError(`identity user ${authUserId} has no e-mail address to send the reset link to`);
-      const ticket = newSecret();
-      db.prepare('INSERT INTO reset_tickets (ticket_hash, auth_user_id, expires_at) VALUES (?, ?, ?)').run(
-        hashSecret(ticket),
-        authUserId,
-        nowSeconds() + options.resetTicketTtl,
-      );
+      const ticket = tickets.issue(authUserId);
       await options.mailer.send(
         resetMail({
           to: row.email,
@@ -193,34 +215,30 @@ export function createEmbeddedAuthenticator(options: EmbeddedAuthenticatorOption
       );
     },
 
+    async checkResetTicket(ticket: string) {
+      return tickets.ownerOf(ticket) !== undefined;
+    },
+
     async resetPassword(ticket, password) {
+      // The ticket first: a stranger without one never makes the server hash.
+      if (tickets.ownerOf(ticket) === undefined) throw invalidTicket();
       assertPasswordPolicy(password);
       const hash = await hashPassword(password);
-      const done = db.transaction(() => {
-        const row = db
-          .prepare<[string, number], { auth_user_id: string }>(
-            'SELECT auth_user_id FROM reset_tickets WHERE ticket_hash = ? AND used_at IS NULL AND expires_at > ?',
-          )
-          .get(hashSecret(ticket), nowSeconds());
-        if (!row) return undefined;
-        db.prepare('UPDATE reset_tickets SET used_at = ? WHERE ticket_hash = ?').run(nowSeconds(), hashSecret(ticket));
-        db.prepare('UPDATE identity_users SET password_hash = ?, failed_logins = 0, locked_until = NULL, updated_at = ? WHERE id = ?').run(
-          hash,
-          new Date().toISOString(),
-          row.auth_user_id,
-        );
-        return row.auth_user_id;
-      })();
-      if (!done)
-        throw new InvalidInputError('The reset link is invalid, expired or already used', [
-          { path: ['ticket'], message: 'invalid or expired' },
-        ]);
-      sessions.revokeUser(done);
+      // Consumed only now, atomically with the new password: two posts of one ticket set one.
+      const done = db
+        .transaction(() => {
+          const authUserId = tickets.consume(ticket);
+          if (authUserId !== undefined) setPassword(authUserId, hash);
+          return authUserId !== undefined;
+        })
+        .immediate();
+      if (!done) throw invalidTicket();
     },
 
     async unlock(authUserId) {
-      const result = db.prepare('UPDATE identity_users SET failed_logins = 0, locked_until = NULL WHERE id = ?').run(authUserId);
-      if (result.changes === 0) throw new NotFoundError(`identity user ${authUserId} not found`);
+      const row = byId.get(authUserId);
+      if (!row) throw new NotFoundError(`identity user ${authUserId} not found`);
+      lockout.clear(row.id, [row.username, row.email]);
     },
 
     async jwks() {
@@ -228,6 +246,10 @@ export function createEmbeddedAuthenticator(options: EmbeddedAuthenticatorOption
       return keys.jwks() as { keys: Record<string, unknown>[] };
     },
   };
+}
+
+function invalidTicket(): InvalidInputError {
+  return new InvalidInputError('The reset link is invalid, expired or already used', [{ path: ['ticket'], message: 'invalid or expired' }]);
 }
 
 function safeDecode(token: string): { iat?: number } {

@@ -180,6 +180,22 @@ const MIGRATIONS: string[] = [
     created_at TEXT NOT NULL
   );
   `,
+  // 7: credentials and lockout. password_version grows with every new password, so a login that
+  // verified the old one cannot open a session after the change; failed_at ends a failure streak
+  // LOGIN_LOCK_SECONDS after its last failure; login_failures counts names that match no account
+  // as failed_logins counts accounts (embedded/login-lockout.ts).
+  `
+  ALTER TABLE identity_users ADD COLUMN password_version INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE identity_users ADD COLUMN failed_at INTEGER;
+  CREATE TABLE login_failures (
+    name TEXT PRIMARY KEY,
+    failures INTEGER NOT NULL,
+    failed_at INTEGER NOT NULL,
+    locked_until INTEGER
+  );
+  CREATE INDEX login_failures_failed_at ON login_failures (failed_at);
+  CREATE INDEX reset_tickets_user ON reset_tickets (auth_user_id, used_at);
+  `,
 ];
 
 function migrate(db: Db): void {

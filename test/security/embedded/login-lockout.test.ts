@@ -1,0 +1,115 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seedGroups, startService, type TestService } from '../../helpers/service.js';
+
+/**
+ * Attacks on the embedded provider's account lockout: parallel guesses that all read the counter
+ * before any of them failed, and lockout answers that tell which accounts exist.
+ */
+const PASSWORD = 'Correct-horse-9';
+const MAX = 5;
+const LOCK = 600;
+const anonymous = { 'x-api-key': '' };
+let service: TestService;
+let counter = 0;
+
+beforeAll(async () => {
+  // The per-address throttle is out of the way: these attacks are on the account's own lockout.
+  service = await startService({
+    env: { RANDOM_PWD_GEN: 'false', LOGIN_MAX_ATTEMPTS: String(MAX), LOGIN_LOCK_SECONDS: String(LOCK), LOGIN_IP_MAX_FAILURES: '10000' },
+  });
+  await seedGroups(service);
+});
+afterAll(() => service.close());
+
+async function newUser(): Promise<{ username: string; authUserId: string; _id: string }> {
+  counter += 1;
+  const username = `lock${counter}`;
+  const res = await service.call('POST', '/users/?sendResetPwdEmail=false', {
+    userGroup: 'customer',
+    username,
+    email: `${username}@example.com`,
+    name: 'L',
+    password: PASSWORD,
+  });
+  expect(res.status).toBe(200);
+  return (await service.call('GET', `/users/${res.body._id}`)).body;
+}
+
+const login = (username: string, password: string) => service.call('POST', '/oauth/token', { username, password }, anonymous);
+const guesses = (username: string, n: number) =>
+  Promise.all(Array.from({ length: n }, (_, index) => login(username, `Wrong-guess-${index}`)));
+const statuses = (answers: { status: number }[]) => answers.map((answer) => answer.status);
+
+describe('account lockout under parallel guesses', () => {
+  it('40 wrong passwords sent at once: at most LOGIN_MAX_ATTEMPTS are checked, the rest and then the right password get 429', async () => {
+    const user = await newUser();
+    const answers = await guesses(user.username, 40);
+    expect(statuses(answers).filter((status) => status === 401)).toHaveLength(MAX);
+    expect(statuses(answers).filter((status) => status === 429)).toHaveLength(40 - MAX);
+    const right = await login(user.username, PASSWORD);
+    expect(right.status).toBe(429);
+    expect(Number(right.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+
+  it('guesses by e-mail and by username share one budget', async () => {
+    const user = await newUser();
+    const answers = await Promise.all([guesses(user.username, 20), guesses(`${user.username.toUpperCase()}@EXAMPLE.COM`, 20)]);
+    expect(statuses(answers.flat()).filter((status) => status === 401).length).toBeLessThanOrEqual(MAX);
+    expect((await login(user.username, PASSWORD)).status).toBe(429);
+  });
+
+  it('an administrator unlock lets the user in again', async () => {
+    const user = await newUser();
+    await guesses(user.username, 10);
+    const unlocked = await service.graphql('mutation ($id: ID!) { unlockUser(id: $id) { __typename } }', { id: user._id });
+    expect(unlocked.data.unlockUser.__typename).toBe('MutationUnlockUserSuccess');
+    expect((await login(user.username, PASSWORD)).status).toBe(200);
+  });
+
+  it('a successful login ends the streak: the next guesses start from zero', async () => {
+    const user = await newUser();
+    for (let round = 0; round < 3; round += 1) {
+      expect(statuses(await guesses(user.username, MAX - 1)).every((status) => status === 401)).toBe(true);
+      expect((await login(user.username, PASSWORD)).status).toBe(200);
+    }
+  });
+});
+
+describe('lockout answers do not tell which accounts exist', () => {
+  /** What a stranger sees of a run of wrong passwords, one after the other. */
+  async function probe(username: string) {
+    const seen: { status: number; body: unknown; retryAfter: number | undefined }[] = [];
+    for (let attempt = 0; attempt < MAX + 3; attempt += 1) {
+      const res = await login(username, `Wrong-guess-${attempt}`);
+      const retryAfter = res.headers.get('retry-after');
+      seen.push({ status: res.status, body: res.body, retryAfter: retryAfter === null ? undefined : Number(retryAfter) });
+    }
+    return seen;
+  }
+
+  it('an unknown username gets the same statuses, bodies and Retry-After as a known one', async () => {
+    const user = await newUser();
+    const known = await probe(user.username);
+    const unknown = await probe(`ghost-${user.username}`);
+    expect(known.map((answer) => answer.status)).toEqual([...Array<number>(MAX).fill(401), 429, 429, 429]);
+    expect(unknown.map(({ status, body }) => ({ status, body }))).toEqual(known.map(({ status, body }) => ({ status, body })));
+    for (const [index, answer] of unknown.entries()) {
+      expect(answer.retryAfter === undefined).toBe(known[index]!.retryAfter === undefined);
+      if (answer.retryAfter === undefined) continue;
+      expect(answer.retryAfter).toBeGreaterThan(0);
+      expect(answer.retryAfter).toBeLessThanOrEqual(LOCK);
+      expect(Math.abs(answer.retryAfter - known[index]!.retryAfter!)).toBeLessThanOrEqual(1);
+    }
+  });
+
+  it('parallel guesses at an unknown username are locked after as many tries as at a known one', async () => {
+    const answers = await guesses('nobody-here-at-all', 40);
+    expect(statuses(answers).filter((status) => status === 401)).toHaveLength(MAX);
+    expect(statuses(answers).filter((status) => status === 429)).toHaveLength(40 - MAX);
+  });
+
+  it('a name that differs only in case is the same name', async () => {
+    await guesses('Case-Ghost', MAX);
+    expect((await login('case-ghost', 'Wrong-guess')).status).toBe(429);
+  });
+});
