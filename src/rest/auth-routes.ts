@@ -1,8 +1,10 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { DomainError } from '../errors.js';
-import { jwks, login, logout, refresh, requestPasswordChange, resetPassword, userinfo } from '../resolvers/auth.js';
+import type { Context } from '../context.js';
+import { DomainError, InvalidInputError, TooManyRequestsError } from '../errors.js';
+import { checkResetTicket, jwks, login, logout, refresh, requestPasswordChange, resetPassword, userinfo } from '../resolvers/auth.js';
 import { parseInput } from '../resolvers/inputs.js';
-import { resetDone, resetForm } from './reset-page.js';
+import { INVALID_RESET_LINK, RESET_PAGE_HEADERS, resetDone, resetError, resetForm } from './reset-page.js';
 import type { RestRequest, Route } from './routes.js';
 
 const LoginBody = z.object({ username: z.string().min(1), password: z.string().min(1).max(1024) });
@@ -13,6 +15,39 @@ const ResetQuery = z.object({ ticket: z.string().min(1) });
 
 const body = <T extends z.ZodType>(schema: T, request: RestRequest) => parseInput(schema, request.body ?? undefined, 'body');
 
+const NO_STORE = { 'Cache-Control': 'no-store' };
+
+/**
+ * Sets headers on the answer before the operation runs, so they hold for its errors too. The
+ * route table has no place for per-route headers of error answers yet: Express's response is
+ * reached through the request (absent on the fast path, which none of these routes takes).
+ */
+function withHeaders(request: RestRequest, headers: Readonly<Record<string, string>>): void {
+  const res = (request.stream as (IncomingMessage & { res?: ServerResponse }) | undefined)?.res;
+  if (res && !res.headersSent) for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+}
+
+/**
+ * The reset page answers in HTML whatever happens: a problem with the password shows the form
+ * again, anything else (a dead link, too many attempts, an outage) a page without it.
+ */
+async function htmlAnswer(ctx: Context, request: RestRequest, page: () => Promise<unknown>): Promise<unknown> {
+  withHeaders(request, RESET_PAGE_HEADERS);
+  try {
+    return await page();
+  } catch (error) {
+    if (error instanceof TooManyRequestsError) withHeaders(request, { 'Retry-After': String(error.retryAfterSeconds) });
+    if (error instanceof DomainError && error.status < 500) return resetError(error.status, error.message);
+    ctx.deps.logger.error({ err: error, requestId: ctx.requestId }, 'password reset failed');
+    return resetError(500, 'The password could not be changed. Try again later.');
+  }
+}
+
+/** An invalid ticket is reported on the ticket: the link is dead, there is no form to show again. */
+function isTicketError(error: unknown): boolean {
+  return error instanceof InvalidInputError && error.issues.some((issue) => issue.path.includes('ticket'));
+}
+
 /** The "Authentication Management" paths, plus logout, the JWKS and the password-reset page. */
 export const authRoutes: Route[] = [
   {
@@ -20,16 +55,31 @@ export const authRoutes: Route[] = [
     path: '/oauth/token',
     status: 200,
     access: 'public',
-    handle: async (ctx, request) => (await login(ctx, body(LoginBody, request))).tokens,
+    handle: async (ctx, request) => {
+      withHeaders(request, NO_STORE);
+      return (await login(ctx, body(LoginBody, request))).tokens;
+    },
   },
   {
     method: 'post',
     path: '/refreshtoken',
     status: 200,
     access: 'public',
-    handle: (ctx, request) => refresh(ctx, body(RefreshBody, request)),
+    handle: async (ctx, request) => {
+      withHeaders(request, NO_STORE);
+      return refresh(ctx, body(RefreshBody, request));
+    },
   },
-  { method: 'get', path: '/userinfo', status: 200, access: 'authenticated', handle: (ctx) => userinfo(ctx) },
+  {
+    method: 'get',
+    path: '/userinfo',
+    status: 200,
+    access: 'authenticated',
+    handle: async (ctx, request) => {
+      withHeaders(request, NO_STORE);
+      return userinfo(ctx);
+    },
+  },
   {
     method: 'post',
     path: '/users/change-password',
@@ -44,7 +94,12 @@ export const authRoutes: Route[] = [
     path: '/password-reset',
     status: 200,
     access: 'public',
-    handle: async (_ctx, request) => resetForm(parseInput(ResetQuery, request.query, 'querystring').ticket),
+    // The form only for a live ticket: a dead link says so instead of taking a password in vain.
+    handle: (ctx, request) =>
+      htmlAnswer(ctx, request, async () => {
+        const { ticket } = parseInput(ResetQuery, request.query, 'querystring');
+        return (await checkResetTicket(ctx, ticket)) ? resetForm(ticket) : resetError(400, INVALID_RESET_LINK);
+      }),
   },
   {
     method: 'post',
@@ -54,16 +109,18 @@ export const authRoutes: Route[] = [
     // The one form route: the reset page posts its form here.
     body: { form: true },
     handle: async (ctx, request) => {
-      const input = body(ResetBody, request);
-      if (!request.form) return resetPassword(ctx, input);
-      // The HTML form: answer with a page, and show the problem on the form again.
-      try {
-        await resetPassword(ctx, input);
-        return resetDone();
-      } catch (error) {
-        if (error instanceof DomainError && error.status < 500) return resetForm(input.ticket, error.message);
-        throw error;
-      }
+      if (!request.form) return resetPassword(ctx, body(ResetBody, request));
+      return htmlAnswer(ctx, request, async () => {
+        const input = body(ResetBody, request);
+        try {
+          await resetPassword(ctx, input);
+          return resetDone();
+        } catch (error) {
+          if (isTicketError(error)) return resetError(400, INVALID_RESET_LINK);
+          if (error instanceof InvalidInputError) return resetForm(input.ticket, error.message);
+          throw error;
+        }
+      });
     },
   },
 ];
