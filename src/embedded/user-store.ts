@@ -8,7 +8,10 @@ import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
 import { newObjectId } from '../crud/ids.js';
 import { sortExpression, splitFilter } from './sql-filter.js';
-import { createLinearQuery } from '../crud/regex.js';
+import { createLinearQuery, linearQueryOptions } from '../crud/regex.js';
+
+/** `$pull` conditions run `$regex` on RE2, as filters do. */
+const PULL_QUERY_OPTIONS = linearQueryOptions(['body', '$pull']);
 
 interface Row {
   id: string;
@@ -107,7 +110,10 @@ export function createSqliteUserStore(db: Db): UserStore {
     const row = getRow(id, states);
     if (!row) return undefined;
     const doc = toDoc(row);
-    applyUpdate(doc, expr as Parameters<typeof applyUpdate>[1], undefined, undefined, { cloneMode: 'deep' });
+    applyUpdate(doc, expr as Parameters<typeof applyUpdate>[1], undefined, undefined, {
+      cloneMode: 'deep',
+      queryOptions: PULL_QUERY_OPTIONS,
+    });
     const normalised = JSON.parse(JSON.stringify(doc)) as UserDoc;
     return write(
       row,

@@ -3,6 +3,7 @@ import type { IdentityChanges, UpdateExpr, UserDoc } from '../clients/ports.js';
 import type { Context } from '../context.js';
 import { requireAdmin } from './access.js';
 import { isPlainObject } from '../crud/filter.js';
+import { linearQueryOptions } from '../crud/regex.js';
 import { during, InvalidInputError, NotFoundError } from '../errors.js';
 import { parseInput, SERVICE_FIELDS, StandardFields } from './inputs.js';
 import { abortExpiration, scheduleExpiration } from './expiration.js';
@@ -10,6 +11,7 @@ import { replaceRoles } from './roles.js';
 import { compensate, identityBlocked } from './sagas.js';
 import { getUser, LIVE_STATES, requireGroup } from './users.js';
 
+const PULL_QUERY_OPTIONS = linearQueryOptions(['body', '$pull']);
 const OPERATORS = ['$set', '$unset', '$inc', '$mul', '$currentDate', '$push', '$pull', '$addToSet'] as const;
 const NOT_EDITABLE = new Set(['authUserId', ...SERVICE_FIELDS]);
 
@@ -99,7 +101,8 @@ export function toUpdateExpr(body: unknown): UpdateExpr {
 function preview(current: UserDoc, expr: UpdateExpr): UserDoc {
   const next = structuredClone(current);
   try {
-    applyUpdate(next, expr as Parameters<typeof applyUpdate>[1]);
+    // `$pull` conditions may hold a `$regex`: RE2, as in filters (a backtracking pattern blocked the event loop).
+    applyUpdate(next, expr as Parameters<typeof applyUpdate>[1], undefined, undefined, { queryOptions: PULL_QUERY_OPTIONS });
   } catch (error) {
     throw new InvalidInputError(`body cannot be applied: ${(error as Error).message}`);
   }

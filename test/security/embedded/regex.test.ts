@@ -71,9 +71,13 @@ describe('a backtracking $regex against the embedded store', () => {
     expect(res).toEqual({ data: { users: { totalCount: 1 } } });
   });
 
-  it.todo(
-    'PATCH /users/:id with {$pull: {tags: {$regex}}} runs in linear time (resolvers/update-user.ts preview and patchRow must pass linearQueryOptions)',
-  );
+  it('PATCH /users/:id with {$pull: {tags: {$regex}}} answers at once', QUICK, async () => {
+    const res = await service.call('PATCH', `/users/${ids.evil}`, { $pull: { tags: { $regex: EVIL } } });
+    expect(res.status).toBe(200);
+    expect(res.body.tags).toEqual([NOT_MATCHING]);
+    const refused = await service.call('PATCH', `/users/${ids.evil}`, { $pull: { tags: { $regex: '(a)\\1' } } });
+    expect(refused.status).toBe(400);
+  });
 
   it('POST /users/state with a $regex filter moves only what matches, at once', QUICK, async () => {
     const res = await service.call('POST', '/users/state', [{ filter: { _id: ids.evil, name: { $regex: EVIL } }, stateTo: 'DRAFT' }]);
