@@ -160,6 +160,16 @@ const EnvSchema = z
 
     SMTP_URL: z.string().url().optional(),
     MAIL_FROM: z.string().min(3).default('User Manager <no-reply@localhost>'),
+
+    /** GraphQL (docs/configuration.md): the limits of one request, who may introspect, GraphiQL. */
+    GRAPHQL_MAX_TOKENS: z.coerce.number().int().min(100).default(2000),
+    GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(2).default(10),
+    GRAPHQL_MAX_ALIASES: z.coerce.number().int().min(0).default(15),
+    GRAPHQL_MAX_DIRECTIVES: z.coerce.number().int().min(0).default(50),
+    GRAPHQL_MAX_COST: z.coerce.number().int().min(100).default(50_000),
+    GRAPHQL_MAX_ROOT_MUTATIONS: z.coerce.number().int().min(1).default(10),
+    GRAPHQL_MAX_VARIABLE_DEPTH: z.coerce.number().int().min(1).default(32),
+    GRAPHQL_MAX_VARIABLE_NODES: z.coerce.number().int().min(1).default(200_000),
   })
   .superRefine((env, ctx) => {
     const need = (names: (keyof typeof env)[], why: string) => {

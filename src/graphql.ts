@@ -4,6 +4,7 @@ import { createGraphQLError, createYoga, maskError } from 'graphql-yoga';
 import type { Request as ExpressRequest, Response as ExpressResponse } from 'express';
 import { createContext, type Deps, headersToBag } from './context.js';
 import { cookieJar } from './cookies.js';
+import { graphqlLimits } from './graphql-limits.js';
 
 import { DomainError } from './errors.js';
 import { schema } from './schema/index.js';
@@ -13,6 +14,7 @@ import { schema } from './schema/index.js';
  * identities runs about twice as fast as with graphql-js's interpreter. graphql-jit parses a
  * custom scalar's literal without the request's variables, so `users(filter: {name: $n})` would
  * lose `$n` and list everyone: a document with an object literal runs on graphql-js instead.
+ * Limits (graphql-limits.ts) run before any resolver.
  */
 export function createGraphQLServer(deps: Deps) {
   return createYoga({
@@ -24,7 +26,7 @@ export function createGraphQLServer(deps: Deps) {
     // either, so cross-origin browser access is the gateway's to grant (docs/decisions.md).
     cors: false,
     logging: deps.logger,
-    plugins: [useGraphQlJit({}, { enableIf: (args) => withoutObjectLiterals(args.document) })],
+    plugins: [...graphqlLimits(deps.config), useGraphQlJit({}, { enableIf: (args) => withoutObjectLiterals(args.document) })],
     // Over Express the server context carries req/res (client address, cookies); through
     // yoga.fetch in tests it does not.
     context: ({ request, req, res }: { request: Request; req?: ExpressRequest; res?: ExpressResponse }) =>

@@ -1,0 +1,146 @@
+import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
+import { type ASTNode, GraphQLError, Kind, type SelectionSetNode, type ValidationContext, type ValidationRule } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import type { Config } from './config.js';
+import { assertMaxDepth } from './domain/input-limits.js';
+import { DomainError } from './errors.js';
+
+/**
+ * What one GraphQL request may ask for, checked before any resolver runs. Each refusal is a 400
+ * with a GraphQL error that names the limit (they are documented, so showing them costs nothing).
+ */
+export function graphqlLimits(config: Config): Plugin[] {
+  return [
+    variableLimits(config),
+    armor(config),
+    { onValidate: ({ addValidationRule }) => addValidationRule(rootMutationRule(config)) },
+    limitsAnswer400,
+  ];
+}
+
+const LIMIT_CODE = 'QUERY_LIMIT_EXCEEDED';
+
+/** Mutations that hash a password: a request runs at most one of them, so it costs one hash. */
+export const PASSWORD_MUTATIONS: ReadonlySet<string> = new Set(['login', 'resetPassword']);
+
+/**
+ * A refusal before execution: a 400 whatever the client accepts (`spec: false`: yoga would answer
+ * a validation error with 200 to a client that accepts application/json).
+ */
+export function limitError(message: string, options: { code?: string; nodes?: readonly ASTNode[] } = {}): GraphQLError {
+  return new GraphQLError(message, {
+    nodes: options.nodes,
+    extensions: { code: options.code ?? LIMIT_CODE, http: { status: 400, spec: false } },
+  });
+}
+
+/** Yoga marks a parse error (the token limit) `spec: true` whatever it says; the answer's own status wins. */
+const limitsAnswer400: Plugin = {
+  onExecutionResult({ result, setResult }) {
+    if (!result || !('errors' in result) || !result.errors?.some((error) => error.extensions?.code === LIMIT_CODE)) return;
+    setResult({ ...result, extensions: { ...result.extensions, http: { status: 400 } } });
+  },
+};
+
+/**
+ * Variables and extensions are plain JSON that graphql-js (and the scalars and filter compilers after
+ * it) walk recursively: a 60,000-deep filter overflowed the stack. They are measured first, without
+ * recursion.
+ */
+function variableLimits(config: Config): Plugin {
+  const limits = (name: string) => ({ name, maxNodes: config.GRAPHQL_MAX_VARIABLE_NODES });
+  return {
+    onParams({ params, setResult }) {
+      try {
+        assertMaxDepth(params.variables, config.GRAPHQL_MAX_VARIABLE_DEPTH, limits('variables'));
+        assertMaxDepth(params.extensions, config.GRAPHQL_MAX_VARIABLE_DEPTH, limits('extensions'));
+      } catch (error) {
+        if (!(error instanceof DomainError)) throw error;
+        setResult({ errors: [limitError(error.message, { code: error.code })] });
+      }
+    },
+  };
+}
+
+/**
+ * graphql-armor: tokens are counted while parsing (55,000 aliases stop at the limit instead of
+ * taking seconds of parsing and validation); aliases, directives, depth and cost are validation
+ * rules. Suggestions are handled per caller (graphql-introspection.ts), not here.
+ */
+function armor(config: Config): Plugin {
+  // Report through the validation context, so every refusal is an ordinary validation error.
+  const report = {
+    propagateOnRejection: false,
+    onReject: [(context: ValidationContext | null, error: GraphQLError) => context?.reportError(limitError(withoutPrefix(error)))],
+  };
+  return EnvelopArmorPlugin({
+    blockFieldSuggestion: { enabled: false },
+    maxTokens: {
+      n: config.GRAPHQL_MAX_TOKENS,
+      // The parser is stopped by throwing: there is no validation context yet.
+      propagateOnRejection: false,
+      onReject: [
+        (_context: unknown, error: GraphQLError) => {
+          throw limitError(withoutPrefix(error));
+        },
+      ],
+    },
+    // __typename is no cheaper to repeat than any other field.
+    maxAliases: { n: config.GRAPHQL_MAX_ALIASES, allowList: [], ...report },
+    maxDirectives: { n: config.GRAPHQL_MAX_DIRECTIVES, ...report },
+    // The result unions are selected through inline fragments, which add no depth or cost of their own.
+    maxDepth: { n: config.GRAPHQL_MAX_DEPTH, flattenFragments: true, ...report },
+    costLimit: { maxCost: config.GRAPHQL_MAX_COST, flattenFragments: true, ...report },
+  }) as Plugin;
+}
+
+/** armor calls every refusal a "Syntax Error"; none of them is one. */
+function withoutPrefix(error: GraphQLError): string {
+  return error.message.replace(/^Syntax Error: /, '');
+}
+
+/**
+ * Aliases let one request run a mutation many times (40 `resetPassword` in one body, each an
+ * argon2 hash). Root mutation fields are counted through fragments, and at most one of them may
+ * hash a password.
+ */
+function rootMutationRule(config: Config): ValidationRule {
+  const max = config.GRAPHQL_MAX_ROOT_MUTATIONS;
+  return function RootMutationLimitRule(context: ValidationContext) {
+    return {
+      OperationDefinition(operation) {
+        if (operation.operation !== 'mutation') return;
+        const fields = rootFieldNames(operation.selectionSet, context);
+        if (fields.length > max) {
+          context.reportError(limitError(`At most ${max} mutation fields per request, found ${fields.length}.`, { nodes: [operation] }));
+        }
+        const hashing = fields.filter((name) => PASSWORD_MUTATIONS.has(name)).length;
+        if (hashing > 1) {
+          const names = [...PASSWORD_MUTATIONS].join(', ');
+          context.reportError(limitError(`At most 1 of ${names} per request, found ${hashing}.`, { nodes: [operation] }));
+        }
+      },
+    };
+  };
+}
+
+/** The root fields an operation runs, through inline fragments and fragment spreads (each fragment once). */
+function rootFieldNames(root: SelectionSetNode, context: ValidationContext): string[] {
+  const names: string[] = [];
+  const spread = new Set<string>();
+  const pending = [root];
+  for (let set = pending.pop(); set; set = pending.pop()) {
+    for (const selection of set.selections) {
+      if (selection.kind === Kind.FIELD) {
+        if (selection.name.value !== '__typename') names.push(selection.name.value);
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+        pending.push(selection.selectionSet);
+      } else if (!spread.has(selection.name.value)) {
+        spread.add(selection.name.value);
+        const fragment = context.getFragment(selection.name.value);
+        if (fragment) pending.push(fragment.selectionSet);
+      }
+    }
+  }
+  return names;
+}
