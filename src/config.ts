@@ -162,6 +162,7 @@ const EnvSchema = z
     MAIL_FROM: z.string().min(3).default('User Manager <no-reply@localhost>'),
 
     /** GraphQL (docs/configuration.md): the limits of one request, who may introspect, GraphiQL. */
+    GRAPHQL_INTROSPECTION: z.enum(['authenticated', 'always', 'never']).default('authenticated'),
     GRAPHQL_MAX_TOKENS: z.coerce.number().int().min(100).default(2000),
     GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(2).default(10),
     GRAPHQL_MAX_ALIASES: z.coerce.number().int().min(0).default(15),

@@ -2,8 +2,9 @@ import { useGraphQlJit } from '@envelop/graphql-jit';
 import { BREAK, type DocumentNode, Kind, visit } from 'graphql';
 import { createGraphQLError, createYoga, maskError } from 'graphql-yoga';
 import type { Request as ExpressRequest, Response as ExpressResponse } from 'express';
-import { createContext, type Deps, headersToBag } from './context.js';
+import { type Context, createContext, type Deps, headersToBag } from './context.js';
 import { cookieJar } from './cookies.js';
+import { introspectionPolicy } from './graphql-introspection.js';
 import { graphqlLimits } from './graphql-limits.js';
 
 import { DomainError } from './errors.js';
@@ -14,9 +15,23 @@ import { schema } from './schema/index.js';
  * identities runs about twice as fast as with graphql-js's interpreter. graphql-jit parses a
  * custom scalar's literal without the request's variables, so `users(filter: {name: $n})` would
  * lose `$n` and list everyone: a document with an object literal runs on graphql-js instead.
- * Limits (graphql-limits.ts) run before any resolver.
+ * Limits (graphql-limits.ts) and the introspection policy run before any resolver.
  */
 export function createGraphQLServer(deps: Deps) {
+  // One context per request, built when the parameters arrive: the introspection policy needs the
+  // caller before validation, and the resolvers then reuse it (and the caller it resolved).
+  const contexts = new WeakMap<Request, Context>();
+  const contextOf = (request: Request, { req, res }: { req?: ExpressRequest; res?: ExpressResponse }): Context => {
+    let ctx = contexts.get(request);
+    if (!ctx) {
+      ctx = createContext(
+        { headers: req?.headers ?? headersToBag(request.headers), ip: req?.ip, cookies: res && cookieJar(res, deps) },
+        deps,
+      );
+      contexts.set(request, ctx);
+    }
+    return ctx;
+  };
   return createYoga({
     schema,
     graphqlEndpoint: '/graphql',
@@ -26,11 +41,15 @@ export function createGraphQLServer(deps: Deps) {
     // either, so cross-origin browser access is the gateway's to grant (docs/decisions.md).
     cors: false,
     logging: deps.logger,
-    plugins: [...graphqlLimits(deps.config), useGraphQlJit({}, { enableIf: (args) => withoutObjectLiterals(args.document) })],
+    plugins: [
+      ...graphqlLimits(deps.config),
+      introspectionPolicy(deps.config, contextOf),
+      useGraphQlJit({}, { enableIf: (args) => withoutObjectLiterals(args.document) }),
+    ],
     // Over Express the server context carries req/res (client address, cookies); through
     // yoga.fetch in tests it does not.
-    context: ({ request, req, res }: { request: Request; req?: ExpressRequest; res?: ExpressResponse }) =>
-      createContext({ headers: req?.headers ?? headersToBag(request.headers), ip: req?.ip, cookies: res && cookieJar(res, deps) }, deps),
+    context: (serverContext: { request: Request; req?: ExpressRequest; res?: ExpressResponse }) =>
+      contextOf(serverContext.request, serverContext),
     maskedErrors: {
       maskError: (error, message, isDev) => {
         const original = (error as { originalError?: unknown }).originalError;

@@ -6,6 +6,8 @@ import { startService, type TestService } from '../helpers/service.js';
 
 /** Issue #16, part 4 (and part 3's aliased resetPassword): what one GraphQL request may ask for. */
 const anonymous = { 'x-api-key': '' };
+const badToken = { 'x-api-key': '', authorization: 'Bearer not-a-token' };
+const INTROSPECTION = '{ __schema { queryType { name } } }';
 
 let service: TestService;
 const logs: { level: number; msg?: string; err?: unknown }[] = [];
@@ -92,6 +94,35 @@ describe('GraphQL query limits', () => {
   });
 });
 
+describe('introspection and suggestions (GRAPHQL_INTROSPECTION=authenticated)', () => {
+  it('refuses introspection to anonymous callers and to a bad token', async () => {
+    expectRefused(await post(INTROSPECTION), /introspection has been disabled/);
+    expectRefused(await post('{ __type(name: "User") { name } }'), /introspection has been disabled/);
+    expectRefused(await post(INTROSPECTION, undefined, badToken), /introspection has been disabled/);
+  });
+
+  it('answers introspection to an authenticated caller', async () => {
+    const answer = await service.graphql(INTROSPECTION);
+    expect(answer).toEqual({ data: { __schema: { queryType: { name: 'Query' } } } });
+  });
+
+  it('does not suggest field names to anonymous callers, but does to authenticated ones', async () => {
+    const typo = '{ userz { totalCount } }';
+    const anonymousAnswer = await post(typo);
+    expect(anonymousAnswer.messages).toEqual(['Cannot query field "userz" on type "Query".']);
+    const badTokenAnswer = await post(typo, undefined, badToken);
+    expect(badTokenAnswer.messages.join()).not.toMatch(/Did you mean/);
+    expect((await service.graphql(typo)).errors?.[0].message).toMatch(/Did you mean .*"users"/);
+  });
+
+  it('does not suggest enum values to anonymous callers', async () => {
+    // An object literal sends the document through graphql-js, whose enum coercion suggests.
+    const answer = await post('query ($s: [UserState!]) { usersCount(states: $s, filter: {}) }', { s: ['PUBLC'] });
+    expect(answer.messages.length).toBeGreaterThan(0);
+    expect(answer.messages.join()).not.toMatch(/Did you mean|PUBLIC/);
+  });
+});
+
 describe('aliased mutations (issue #16, part 3)', () => {
   const reset = (index: number) => `r${index}: resetPassword(ticket: "ticket-${index}", password: "Another-horse-${index}") { __typename }`;
   const login = (alias: string) => `${alias}: login(username: "nobody", password: "Wrong-horse-9") { __typename }`;
@@ -122,5 +153,30 @@ describe('aliased mutations (issue #16, part 3)', () => {
   it('refuses more root mutation fields than GRAPHQL_MAX_ROOT_MUTATIONS (10)', async () => {
     const logouts = Array.from({ length: 11 }, (_, index) => `o${index}: logout { __typename }`).join(' ');
     expectRefused(await post(`mutation { ${logouts} }`), /At most 10 mutation fields per request/);
+  });
+});
+
+describe('GRAPHQL_INTROSPECTION', () => {
+  it('never: refuses introspection to administrators too', async () => {
+    const strict = await startService({ env: { GRAPHQL_INTROSPECTION: 'never' } });
+    try {
+      const answer = await strict.graphql(INTROSPECTION);
+      expect(answer.data).toBeUndefined();
+      expect(answer.errors?.[0].message).toMatch(/introspection has been disabled/);
+      expect((await strict.graphql('{ userz }')).errors?.[0].message).not.toMatch(/Did you mean/);
+    } finally {
+      await strict.close();
+    }
+  });
+
+  it('always: answers introspection to anonymous callers', async () => {
+    const open = await startService({ env: { GRAPHQL_INTROSPECTION: 'always' } });
+    try {
+      const { status, body } = await open.call('POST', '/graphql', { query: INTROSPECTION }, anonymous);
+      expect(status).toBe(200);
+      expect(body).toEqual({ data: { __schema: { queryType: { name: 'Query' } } } });
+    } finally {
+      await open.close();
+    }
   });
 });
