@@ -171,6 +171,7 @@ const EnvSchema = z
     GRAPHQL_MAX_ROOT_MUTATIONS: z.coerce.number().int().min(1).default(10),
     GRAPHQL_MAX_VARIABLE_DEPTH: z.coerce.number().int().min(1).default(32),
     GRAPHQL_MAX_VARIABLE_NODES: z.coerce.number().int().min(1).default(200_000),
+    GRAPHIQL: bool(true),
   })
   .superRefine((env, ctx) => {
     const need = (names: (keyof typeof env)[], why: string) => {

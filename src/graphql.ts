@@ -4,6 +4,7 @@ import { createGraphQLError, createYoga, maskError } from 'graphql-yoga';
 import type { Request as ExpressRequest, Response as ExpressResponse } from 'express';
 import { type Context, createContext, type Deps, headersToBag } from './context.js';
 import { cookieJar } from './cookies.js';
+import { renderLocalGraphiQL } from './graphql-graphiql.js';
 import { introspectionPolicy } from './graphql-introspection.js';
 import { graphqlLimits } from './graphql-limits.js';
 
@@ -35,7 +36,8 @@ export function createGraphQLServer(deps: Deps) {
   return createYoga({
     schema,
     graphqlEndpoint: '/graphql',
-    graphiql: true,
+    graphiql: deps.config.GRAPHIQL,
+    renderGraphiQL: renderLocalGraphiQL,
     landingPage: false,
     // Yoga's default CORS reflects any Origin with credentials allowed; REST sends no CORS headers
     // either, so cross-origin browser access is the gateway's to grant (docs/decisions.md).
