@@ -121,8 +121,7 @@ export class CrudCollection {
     if (ok.includes(reply.status)) return reply;
     const message = ErrorBody.safeParse(reply.body).data?.message;
     if (reply.status === 400) return Promise.reject(crudBadRequest(message));
-    if (reply.status === 409 || reply.status === 422)
-      return Promise.reject(duplicateKey(message));
+    if (reply.status === 409 || reply.status === 422) return Promise.reject(duplicateKey(message));
     return Promise.reject(unexpectedStatus(this.upstream, call, reply));
   }
 
