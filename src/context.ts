@@ -21,6 +21,7 @@ import type { Outbox } from './embedded/outbox.js';
 import type { Caller } from './resolvers/access.js';
 import type { GroupSchemas } from './resolvers/group-schemas.js';
 import type { LoginThrottle } from './resolvers/login-throttle.js';
+import type { CallerProfiles } from './resolvers/caller-profiles.js';
 import type { Enrichment } from './resolvers/enrichment.js';
 
 /** Everything built once at start-up and shared by all requests. */
@@ -38,6 +39,8 @@ export interface Deps {
   outbox?: Outbox;
   schemas: GroupSchemas;
   loginThrottle: LoginThrottle;
+  /** Callers' current group and state, for the access check (cached briefly, forgotten on change). */
+  callerProfiles: CallerProfiles;
   /** CONFIGURATION_PATH: identity properties added to each user of `GET /users/`. */
   enrichment?: Enrichment;
   /** Roles and bindings (embedded, or Rönd). */

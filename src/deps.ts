@@ -32,6 +32,8 @@ import type { Deps } from './context.js';
 import { ALL_STATES } from './crud/states.js';
 import { GroupSchemas } from './resolvers/group-schemas.js';
 import { LoginThrottle } from './resolvers/login-throttle.js';
+import { CallerProfiles } from './resolvers/caller-profiles.js';
+import { readCallerProfile } from './resolvers/access.js';
 import { loadEnrichment } from './resolvers/enrichment.js';
 import { createEmbeddedAuthenticator } from './embedded/authenticator.js';
 import { createSqliteConfigStore } from './embedded/config-store.js';
@@ -112,6 +114,7 @@ export function createDeps(config: Config, logger: Logger): Deps & { db: Db; key
     outbox,
     schemas: new GroupSchemas(),
     loginThrottle: new LoginThrottle(config.LOGIN_IP_MAX_FAILURES, config.LOGIN_IP_WINDOW_SECONDS),
+    callerProfiles: new CallerProfiles((authUserId) => readCallerProfile(users, authUserId)),
   };
 }
 

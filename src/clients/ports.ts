@@ -253,6 +253,13 @@ export interface Authenticator {
   verifySessionCookie(secret: string): Promise<AccessClaims>;
   /** Revokes the session (its refresh tokens and cookie). */
   logout(sessionId: string): Promise<void>;
+  /**
+   * Ends every session of a user (its refresh tokens, cookies and, where the provider ties them
+   * to a session, access tokens): after a change of group, a block, a state other than PUBLIC, a
+   * deletion or a new password. Tokens the provider signed without a session stay valid until
+   * they expire, but the access check reads the user's current profile (resolvers/access.ts).
+   */
+  endSessions(authUserId: string): Promise<void>;
   /** Starts a password change: the user receives an e-mail with a reset link. */
   requestPasswordChange(authUserId: string): Promise<void>;
   /** Sets a new password with a reset ticket from that e-mail. */

@@ -199,6 +199,10 @@ export function createEmbeddedAuthenticator(options: EmbeddedAuthenticatorOption
       sessions.revoke(sessionId);
     },
 
+    async endSessions(authUserId) {
+      sessions.revokeUser(authUserId);
+    },
+
     async requestPasswordChange(authUserId) {
       const row = byId.get(authUserId);
       if (!row) throw new NotFoundError(`identity user ${authUserId} not found`);

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { parse as parseCookies } from 'cookie';
-import type { AccessClaims } from '../clients/ports.js';
+import type { AccessClaims, UserStore } from '../clients/ports.js';
+import type { CallerProfile } from './caller-profiles.js';
 import { type Context, createContext, type Deps, type HeaderBag } from '../context.js';
 import { ALL_STATES } from '../crud/states.js';
 import { ForbiddenError, UnauthorizedError } from '../errors.js';
@@ -57,8 +58,11 @@ async function resolveCaller(ctx: Context): Promise<Caller> {
   }
   const claims = await tokenClaims(ctx);
   if (claims) {
-    const userGroup = claims.userGroup ?? (await groupOf(ctx, claims.sub));
-    const admin = userGroup !== undefined && config.ADMIN_GROUPS.includes(userGroup);
+    // The profile as it is now, not the token's claims: a demoted, blocked or deleted user's
+    // token must not keep the rights it was issued with.
+    const profile = await ctx.deps.callerProfiles.get(claims.sub);
+    if (profile && (profile.state !== 'PUBLIC' || profile.blocked)) throw new UnauthorizedError('Session ended');
+    const admin = profile?.userGroup !== undefined && config.ADMIN_GROUPS.includes(profile.userGroup);
     return { kind: 'user', admin, authUserId: claims.sub, claims, actorId: claims.sub };
   }
   return { kind: 'anonymous', admin: false, actorId: 'public' };
@@ -92,9 +96,10 @@ function cookieOf(raw: string | undefined): string | undefined {
   return Object.hasOwn(cookies, SESSION_COOKIE) ? cookies[SESSION_COOKIE] : undefined;
 }
 
-async function groupOf(ctx: Context, authUserId: string): Promise<string | undefined> {
-  const [profile] = await ctx.deps.users.find({ authUserId }, { states: ALL_STATES, limit: 1, scope: ctx.scope });
-  return profile?.userGroup;
+/** A caller's profile as the access check reads it (cached by CallerProfiles). */
+export async function readCallerProfile(users: UserStore, authUserId: string): Promise<CallerProfile | undefined> {
+  const [profile] = await users.find({ authUserId }, { states: ALL_STATES, limit: 1, scope: { actorId: 'ums', headers: {} } });
+  return profile && { userGroup: profile.userGroup, state: profile.__STATE__, blocked: profile.blocked === true };
 }
 
 /** Compares digests so neither the length nor the content leaks through timing. */

@@ -6,6 +6,7 @@ import { TIMER_SECRET_HEADER } from '../domain/expiration.js';
 import { InvalidInputError, UnauthorizedError } from '../errors.js';
 import { getCaller } from './access.js';
 import { compensate, setBlocked } from './sagas.js';
+import { revokeAccess } from './revocation.js';
 
 /** Schedules the blocking of a user with an expirationDate; undefined when it has none. */
 export async function scheduleExpiration(ctx: Context, user: Pick<UserDoc, '_id' | 'expirationDate'>): Promise<string | undefined> {
@@ -29,6 +30,7 @@ export async function expireUser(ctx: Context, payload: ExpirationPayload): Prom
   if (Date.parse(payload.expirationDate) > Date.now() + 1000) return;
   if (user.authUserId) await setBlocked(ctx, user.authUserId, true);
   if (user.blocked !== true) await ctx.deps.users.patch(user._id, { $set: { blocked: true } }, { states: ALL_STATES }, ctx.scope);
+  await revokeAccess(ctx, user.authUserId);
 }
 
 /** `POST /internal/expirations`: the Timer Service calling back, with the secret it was given. */

@@ -1,5 +1,6 @@
 import type { UserDoc } from '../clients/ports.js';
 import type { Context } from '../context.js';
+import { revokeAccess } from './revocation.js';
 import type { State } from '../crud/states.js';
 import { NotFoundError } from '../errors.js';
 
@@ -26,6 +27,13 @@ export function identityBlocked(user: Pick<UserDoc, 'blocked' | '__STATE__'>): b
  * Either both sides change or neither does.
  */
 export async function transitionUser(ctx: Context, user: UserDoc, stateTo: State): Promise<void> {
+  await moveUser(ctx, user, stateTo);
+  // Out of PUBLIC, the user may no longer log in: the sessions it has end too.
+  if (stateTo !== 'PUBLIC') await revokeAccess(ctx, user.authUserId);
+  else if (user.authUserId) ctx.deps.callerProfiles.forget(user.authUserId);
+}
+
+async function moveUser(ctx: Context, user: UserDoc, stateTo: State): Promise<void> {
   const { users, identity, config } = ctx.deps;
   const from = user.__STATE__;
   const authUserId = user.authUserId;

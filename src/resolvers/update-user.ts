@@ -8,6 +8,7 @@ import { during, InvalidInputError, NotFoundError } from '../errors.js';
 import { parseInput, SERVICE_FIELDS, StandardFields } from './inputs.js';
 import { abortExpiration, scheduleExpiration } from './expiration.js';
 import { replaceRoles } from './roles.js';
+import { revokeAccess } from './revocation.js';
 import { compensate, identityBlocked } from './sagas.js';
 import { getUser, LIVE_STATES, requireGroup } from './users.js';
 
@@ -45,6 +46,11 @@ export async function updateUser(ctx: Context, id: string, body: unknown): Promi
       throw error;
     }
   });
+  if (updated.userGroup !== current.userGroup || (identityBlocked(updated) && !identityBlocked(current))) {
+    await revokeAccess(ctx, current.authUserId);
+  } else if (current.authUserId) {
+    ctx.deps.callerProfiles.forget(current.authUserId);
+  }
   if (updated.expirationId !== current.expirationId) await abortExpiration(ctx, current.expirationId);
   if (current.authUserId && !sameRoles(current.roles, updated.roles)) await replaceRoles(ctx, current.authUserId, updated.roles);
   return updated;

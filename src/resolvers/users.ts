@@ -8,6 +8,7 @@ import { during, InvalidInputError, NotFoundError } from '../errors.js';
 import { enrichUsers } from './enrichment.js';
 import { abortExpiration } from './expiration.js';
 import { compensate } from './sagas.js';
+import { revokeAccess } from './revocation.js';
 
 /** States in which a user can still be edited or registered (not soft-deleted). */
 export const LIVE_STATES: readonly State[] = ['PUBLIC', 'DRAFT', 'TRASH'];
@@ -91,6 +92,7 @@ export async function deleteUser(ctx: Context, id: string): Promise<void> {
       throw error;
     }
   });
+  await revokeAccess(ctx, user.authUserId);
   await abortExpiration(ctx, user.expirationId);
 }
 

@@ -167,6 +167,10 @@ export function createAuth0ClientAdapters(options: Auth0ClientOptions): {
     async logout(sessionId) {
       options.sessions.revoke(sessionId);
     },
+    /** The cookie sessions; the auth0-client's tokens run out (the access check reads the current profile). */
+    async endSessions(authUserId) {
+      options.sessions.revokeUser(authUserId);
+    },
     async requestPasswordChange(authUserId) {
       const reply = await call({ method: 'POST', path: AUTH0_CLIENT_PATHS.changePassword, body: { user_id: authUserId } }, [200, 204, 404]);
       if (reply.status === 404) throw new NotFoundError(`identity user ${authUserId} not found`);

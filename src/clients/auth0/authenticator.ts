@@ -116,6 +116,11 @@ export function createAuth0Authenticator(api: Auth0Api, identity: IdentityProvid
       options.sessions.revoke(sessionId);
     },
 
+    /** The cookie sessions; Auth0's access tokens carry no session and run out (the access check reads the current profile). */
+    async endSessions(authUserId) {
+      options.sessions.revokeUser(authUserId);
+    },
+
     async requestPasswordChange(authUserId) {
       const [user] = await identity.getUsers([authUserId]);
       if (!user) throw new NotFoundError(`identity user ${authUserId} not found`);
