@@ -39,6 +39,8 @@ export interface Deps {
   outbox?: Outbox;
   schemas: GroupSchemas;
   loginThrottle: LoginThrottle;
+  /** Password-reset attempts per client address (page views with a bad ticket, posts, GraphQL). */
+  resetThrottle: LoginThrottle;
   /** Callers' current group and state, for the access check (cached briefly, forgotten on change). */
   callerProfiles: CallerProfiles;
   /** CONFIGURATION_PATH: identity properties added to each user of `GET /users/`. */

@@ -114,6 +114,11 @@ export function createDeps(config: Config, logger: Logger): Deps & { db: Db; key
     outbox,
     schemas: new GroupSchemas(),
     loginThrottle: new LoginThrottle(config.LOGIN_IP_MAX_FAILURES, config.LOGIN_IP_WINDOW_SECONDS),
+    resetThrottle: new LoginThrottle(
+      config.PASSWORD_RESET_IP_MAX_ATTEMPTS,
+      config.PASSWORD_RESET_IP_WINDOW_SECONDS,
+      'Too many password-reset attempts from this address',
+    ),
     callerProfiles: new CallerProfiles((authUserId) => readCallerProfile(users, authUserId)),
   };
 }

@@ -264,6 +264,11 @@ export interface Authenticator {
   requestPasswordChange(authUserId: string): Promise<void>;
   /** Sets a new password with a reset ticket from that e-mail. */
   resetPassword(ticket: string, password: string): Promise<void>;
+  /**
+   * True while a reset ticket is unused and unexpired, so the reset page can refuse a dead link
+   * before showing its form. Only the embedded provider serves its own reset page.
+   */
+  checkResetTicket?(ticket: string): Promise<boolean>;
   /** Clears a lockout after too many failed logins. */
   unlock(authUserId: string): Promise<void>;
   /** The public signing keys, for `/.well-known/jwks.json`. */

@@ -4,19 +4,8 @@ import { ALL_STATES } from '../crud/states.js';
 import { OBJECT_ID } from '../crud/ids.js';
 import { DomainError, ForbiddenError, InvalidInputError, UnauthorizedError } from '../errors.js';
 import { requireAdmin, requireAuthenticated, SESSION_COOKIE } from './access.js';
-import { type Release, passwordResetThrottle } from './login-throttle.js';
+import type { Release } from './login-throttle.js';
 import { permissionsOf } from './roles.js';
-
-declare module '../clients/ports.js' {
-  interface Authenticator {
-    /**
-     * True while a reset ticket is unused and unexpired, so the reset page can refuse a dead link
-     * before showing its form. Only the embedded provider serves its own reset page.
-     * (Declared here until it moves into clients/ports.ts.)
-     */
-    checkResetTicket?(ticket: string): Promise<boolean>;
-  }
-}
 
 /** The documented answer for a user who exists only in the profile store. */
 export const NOT_LOGGED = 'Missing authUserId, user not logged';
@@ -107,7 +96,7 @@ export async function requestPasswordChange(ctx: Context, input: { authUserId: s
  * client address (every attempt but the successful ones counts).
  */
 export async function resetPassword(ctx: Context, input: { ticket: string; password: string }): Promise<void> {
-  const release = passwordResetThrottle(ctx.deps.config).reserve(ctx.ip);
+  const release = ctx.deps.resetThrottle.reserve(ctx.ip);
   await ctx.deps.auth.resetPassword(input.ticket, input.password);
   release();
 }
@@ -117,7 +106,7 @@ export async function resetPassword(ctx: Context, input: { ticket: string; passw
  * so the page is no oracle for guessing tickets.
  */
 export async function checkResetTicket(ctx: Context, ticket: string): Promise<boolean> {
-  const release = passwordResetThrottle(ctx.deps.config).reserve(ctx.ip);
+  const release = ctx.deps.resetThrottle.reserve(ctx.ip);
   const live = (await ctx.deps.auth.checkResetTicket?.(ticket)) ?? false;
   if (live) release();
   return live;

@@ -1,4 +1,3 @@
-import type { Config } from '../config.js';
 import { TooManyRequestsError } from '../errors.js';
 
 /** Gives a reserved attempt back (the attempt succeeded, or was refused before any work). */
@@ -51,24 +50,4 @@ export class LoginThrottle {
   private prune(now: number): void {
     for (const ip of this.windows.keys()) this.current(ip, now);
   }
-}
-
-const resetThrottles = new WeakMap<Config, LoginThrottle>();
-
-/**
- * Password-reset attempts (page views with a bad ticket, form and JSON posts, GraphQL
- * `resetPassword`) per client address: PASSWORD_RESET_IP_MAX_ATTEMPTS per
- * PASSWORD_RESET_IP_WINDOW_SECONDS. One per service (keyed by its config) until deps.ts builds it.
- */
-export function passwordResetThrottle(config: Config): LoginThrottle {
-  let throttle = resetThrottles.get(config);
-  if (!throttle) {
-    throttle = new LoginThrottle(
-      config.PASSWORD_RESET_IP_MAX_ATTEMPTS,
-      config.PASSWORD_RESET_IP_WINDOW_SECONDS,
-      'Too many password-reset attempts from this address',
-    );
-    resetThrottles.set(config, throttle);
-  }
-  return throttle;
 }

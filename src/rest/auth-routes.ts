@@ -1,4 +1,3 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { Context } from '../context.js';
 import { DomainError, InvalidInputError, TooManyRequestsError } from '../errors.js';
@@ -18,25 +17,14 @@ const body = <T extends z.ZodType>(schema: T, request: RestRequest) => parseInpu
 const NO_STORE = { 'Cache-Control': 'no-store' };
 
 /**
- * Sets headers on the answer before the operation runs, so they hold for its errors too. The
- * route table has no place for per-route headers of error answers yet: Express's response is
- * reached through the request (absent on the fast path, which none of these routes takes).
- */
-function withHeaders(request: RestRequest, headers: Readonly<Record<string, string>>): void {
-  const res = (request.stream as (IncomingMessage & { res?: ServerResponse }) | undefined)?.res;
-  if (res && !res.headersSent) for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
-}
-
-/**
  * The reset page answers in HTML whatever happens: a problem with the password shows the form
  * again, anything else (a dead link, too many attempts, an outage) a page without it.
  */
-async function htmlAnswer(ctx: Context, request: RestRequest, page: () => Promise<unknown>): Promise<unknown> {
-  withHeaders(request, RESET_PAGE_HEADERS);
+async function htmlAnswer(ctx: Context, page: () => Promise<unknown>): Promise<unknown> {
   try {
     return await page();
   } catch (error) {
-    if (error instanceof TooManyRequestsError) withHeaders(request, { 'Retry-After': String(error.retryAfterSeconds) });
+    if (error instanceof TooManyRequestsError) return resetError(429, error.message, { 'Retry-After': String(error.retryAfterSeconds) });
     if (error instanceof DomainError && error.status < 500) return resetError(error.status, error.message);
     ctx.deps.logger.error({ err: error, requestId: ctx.requestId }, 'password reset failed');
     return resetError(500, 'The password could not be changed. Try again later.');
@@ -55,30 +43,24 @@ export const authRoutes: Route[] = [
     path: '/oauth/token',
     status: 200,
     access: 'public',
-    handle: async (ctx, request) => {
-      withHeaders(request, NO_STORE);
-      return (await login(ctx, body(LoginBody, request))).tokens;
-    },
+    headers: NO_STORE,
+    handle: async (ctx, request) => (await login(ctx, body(LoginBody, request))).tokens,
   },
   {
     method: 'post',
     path: '/refreshtoken',
     status: 200,
     access: 'public',
-    handle: async (ctx, request) => {
-      withHeaders(request, NO_STORE);
-      return refresh(ctx, body(RefreshBody, request));
-    },
+    headers: NO_STORE,
+    handle: (ctx, request) => refresh(ctx, body(RefreshBody, request)),
   },
   {
     method: 'get',
     path: '/userinfo',
     status: 200,
     access: 'authenticated',
-    handle: async (ctx, request) => {
-      withHeaders(request, NO_STORE);
-      return userinfo(ctx);
-    },
+    headers: NO_STORE,
+    handle: (ctx) => userinfo(ctx),
   },
   {
     method: 'post',
@@ -94,9 +76,10 @@ export const authRoutes: Route[] = [
     path: '/password-reset',
     status: 200,
     access: 'public',
+    headers: RESET_PAGE_HEADERS,
     // The form only for a live ticket: a dead link says so instead of taking a password in vain.
     handle: (ctx, request) =>
-      htmlAnswer(ctx, request, async () => {
+      htmlAnswer(ctx, async () => {
         const { ticket } = parseInput(ResetQuery, request.query, 'querystring');
         return (await checkResetTicket(ctx, ticket)) ? resetForm(ticket) : resetError(400, INVALID_RESET_LINK);
       }),
@@ -106,11 +89,12 @@ export const authRoutes: Route[] = [
     path: '/password-reset',
     status: 204,
     access: 'public',
+    headers: RESET_PAGE_HEADERS,
     // The one form route: the reset page posts its form here.
     body: { form: true },
     handle: async (ctx, request) => {
       if (!request.form) return resetPassword(ctx, body(ResetBody, request));
-      return htmlAnswer(ctx, request, async () => {
+      return htmlAnswer(ctx, async () => {
         const input = body(ResetBody, request);
         try {
           await resetPassword(ctx, input);

@@ -7,6 +7,7 @@ export class HtmlPage {
   constructor(
     readonly html: string,
     readonly status = 200,
+    readonly headers?: Readonly<Record<string, string>>,
   ) {}
 }
 
@@ -58,8 +59,8 @@ export function resetDone(): HtmlPage {
 }
 
 /** A problem with no form to show again (a dead link, too many attempts, an outage). */
-export function resetError(status: number, message: string): HtmlPage {
-  return new HtmlPage(page('Password not changed', alert(message)), status);
+export function resetError(status: number, message: string, headers?: Record<string, string>): HtmlPage {
+  return new HtmlPage(page('Password not changed', alert(message)), status, headers);
 }
 
 function alert(message: string | undefined): string {

@@ -21,6 +21,7 @@ export function createRestRouter(deps: Deps): Router {
   const readBody = createBodyReader(deps);
   for (const route of routes) {
     router[route.method](route.path, async (req: Request, res: Response, next: NextFunction) => {
+      if (route.headers) res.set(route.headers);
       try {
         assertSameOrigin(req, deps.config);
         const ctx = createContext({ headers: req.headers, ip: req.ip, cookies: cookieJar(res, deps) }, deps);
@@ -36,7 +37,6 @@ export function createRestRouter(deps: Deps): Router {
         });
         const answer = answerOf(route.status, result);
         res.status(answer.status);
-        if (route.noStore) res.set('Cache-Control', 'no-store');
         if (answer.headers) res.set(answer.headers);
         if (answer.body === undefined) res.end();
         else res.type(answer.type).send(answer.body);
@@ -77,7 +77,8 @@ export interface Answer {
 const JSON_TYPE = 'application/json; charset=utf-8';
 
 export function answerOf(status: number, result: unknown): Answer {
-  if (result instanceof HtmlPage) return { status: result.status, type: 'text/html; charset=utf-8', body: result.html };
+  if (result instanceof HtmlPage)
+    return { status: result.status, type: 'text/html; charset=utf-8', body: result.html, headers: result.headers };
   if (result instanceof JsonText) return { status, type: JSON_TYPE, body: result.text };
   if (status === 204 || result === undefined) return { status, type: JSON_TYPE };
   return { status, type: JSON_TYPE, body: JSON.stringify(result) };

@@ -49,8 +49,8 @@ export interface Route {
   body?: BodyRules;
   /** The error a malformed body becomes, when the usage page says other than 400. */
   onBodyError?: (error: Error) => Error;
-  /** The answer holds credentials or a ticket: `Cache-Control: no-store`. */
-  noStore?: true;
+  /** Headers of every answer of the route, errors included (`Cache-Control: no-store` where it holds credentials or a ticket). */
+  headers?: Readonly<Record<string, string>>;
   /**
    * Answered on node:http before Express (rest/fast-path.ts): for body-less reads that set no
    * cookies and read no path parameters, where Express's own cost would be most of the request's.
