@@ -49,6 +49,44 @@ export function checkFilter(filter: Filter, param = '_q'): void {
   // First, iteratively: the recursive walk below must not meet a hostile depth.
   assertSafeKeys(filter, ['querystring', param]);
   assertAllowedOperators(filter, param);
+  assertFilterShape(filter, param);
+}
+
+/** Operators that may stand where a field name does (MongoDB refuses `{"$gt": …}` there). */
+const TOP_LEVEL_OPERATORS = new Set(['$and', '$or', '$text']);
+
+/**
+ * The shape MongoDB accepts, so a malformed filter is the client's 400 in both modes rather than
+ * a database error: a filter's keys are fields, `$and`/`$or` of filters or `$text`; a field's
+ * condition is a value, or an object of operators only (`{"$gt": 1, "x": 2}` mixes them).
+ */
+function assertFilterShape(filter: Filter, param: string): void {
+  const refuse = (key: string, message: string) => {
+    throw new InvalidInputError(`querystring/${param}: ${key} ${message}`, [{ path: ['querystring', param, key], message }]);
+  };
+  for (const [key, value] of Object.entries(filter)) {
+    if (!key.startsWith('$')) {
+      if (isPlainObject(value)) assertCondition(value, key, refuse);
+    } else if (!TOP_LEVEL_OPERATORS.has(key)) {
+      refuse(key, 'must apply to a field');
+    } else if (key !== '$text') {
+      if (!Array.isArray(value) || value.length === 0 || !value.every(isPlainObject)) refuse(key, 'must be a non-empty array of filters');
+      for (const inner of value as Filter[]) assertFilterShape(inner, param);
+    }
+  }
+
+  function assertCondition(condition: Filter, field: string, fail: typeof refuse): void {
+    const keys = Object.keys(condition);
+    const operators = keys.filter((key) => key.startsWith('$'));
+    if (operators.length === 0) return; // an embedded document, compared as a whole
+    if (operators.length < keys.length) fail(field, 'must not mix operators and fields');
+    const element = condition.$elemMatch;
+    if (!isPlainObject(element)) return;
+    const elementKeys = Object.keys(element);
+    const isCondition = elementKeys.length > 0 && elementKeys.every((key) => key.startsWith('$') && !TOP_LEVEL_OPERATORS.has(key));
+    if (isCondition) assertCondition(element, field, fail);
+    else assertFilterShape(element, param);
+  }
 }
 
 /** Walks a filter and rejects any `$operator` that is not on the allow-list. */

@@ -1,6 +1,6 @@
-import { assertSafeKeys, isSafeFieldPath } from '../domain/safe-names.js';
+import { isSafeFieldPath } from '../domain/safe-names.js';
 import { InvalidInputError } from '../errors.js';
-import { type Filter, isPlainObject, parseFilter } from './filter.js';
+import { checkFilter, type Filter, isPlainObject, parseFilter } from './filter.js';
 import { isState, type State } from './states.js';
 
 /** A CRUD-style query string as Express hands it over. */
@@ -137,18 +137,20 @@ function badParam(name: string, problem: string): InvalidInputError {
 const FORBIDDEN_NAME = /__proto__|constructor|prototype/;
 
 /**
- * For a query the service passes on unread (the CRUD Service's list and count): the same refusal
- * of `__proto__`, `constructor` and `prototype` as a parsed query gets, so both modes answer
- * alike. Queries without those words, nearly all, cost one regular-expression test.
+ * For a query the service passes on unread (the CRUD Service's list and count): `_q` gets the
+ * checks a parsed query gets (operator allow-list, field names, depth, top-level operators), and
+ * `__proto__`, `constructor` and `prototype` are refused in every name, so both modes answer
+ * alike. A query with neither, like most page reads, costs one regular-expression test.
  */
-export function assertSafeNames(rawQuery: string, aclRows: string | undefined): void {
-  if (!FORBIDDEN_NAME.test(decoded(rawQuery)) && !FORBIDDEN_NAME.test(aclRows ?? '')) return;
+export function checkPassedOnQuery(rawQuery: string, aclRows: string | undefined): void {
+  const text = decoded(rawQuery);
+  if (!text.includes('_q=') && !FORBIDDEN_NAME.test(text) && !FORBIDDEN_NAME.test(aclRows ?? '')) return;
   for (const [key, value] of new URLSearchParams(rawQuery)) {
-    if (key === '_q') checkJsonNames(value, '_q');
+    if (key === '_q') checkJsonFilter(value, '_q');
     else if (key === '_p' || key === '_s') splitList(value).forEach((item) => checkField(item.replace(/^-/, '')));
     else if (!key.startsWith('_') || key === '_id') checkField(key);
   }
-  if (aclRows) checkJsonNames(aclRows, 'acl_rows');
+  if (aclRows) checkJsonFilter(`{"$and":${aclRows}}`, 'acl_rows');
 }
 
 /** The query as its names will be read (percent-encoding could spell them otherwise). */
@@ -161,13 +163,13 @@ function decoded(rawQuery: string): string {
   }
 }
 
-/** Refuses forbidden names in a JSON filter; text that is not JSON is left for the upstream to refuse. */
-function checkJsonNames(text: string, param: string): void {
+/** Checks a JSON filter; text that is not a JSON object is left for the upstream to refuse in its own words. */
+function checkJsonFilter(text: string, param: string): void {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch {
     return;
   }
-  assertSafeKeys(parsed, ['querystring', param]);
+  if (isPlainObject(parsed)) checkFilter(parsed, param);
 }

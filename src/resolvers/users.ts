@@ -2,7 +2,7 @@ import pLimit from 'p-limit';
 import type { GroupConfig, UserDoc } from '../clients/ports.js';
 import type { Context } from '../context.js';
 import { requireAdmin } from './access.js';
-import { assertSafeNames, type CrudQuery } from '../crud/query.js';
+import { checkPassedOnQuery, type CrudQuery } from '../crud/query.js';
 import { ALL_STATES, type State } from '../crud/states.js';
 import { during, InvalidInputError, NotFoundError } from '../errors.js';
 import { enrichUsers } from './enrichment.js';
@@ -59,7 +59,7 @@ export async function listUsersAnswer(ctx: Context, rawQuery: string): Promise<u
   const passThrough = ctx.deps.users.passThrough;
   if (!passThrough) return listUsers(ctx, rawQuery);
   await requireAdmin(ctx);
-  assertSafeNames(rawQuery, ctx.scope.headers.acl_rows);
+  checkPassedOnQuery(rawQuery, ctx.scope.headers.acl_rows);
   return during('listing users', () => passThrough.list(rawQuery, ctx.scope));
 }
 
@@ -67,7 +67,7 @@ export async function countUsersAnswer(ctx: Context, rawQuery: string): Promise<
   const passThrough = ctx.deps.users.passThrough;
   if (!passThrough) return countUsers(ctx, rawQuery);
   await requireAdmin(ctx);
-  assertSafeNames(rawQuery, ctx.scope.headers.acl_rows);
+  checkPassedOnQuery(rawQuery, ctx.scope.headers.acl_rows);
   return during('counting users', () => passThrough.count(rawQuery, ctx.scope));
 }
 
