@@ -2,7 +2,7 @@ import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { type ASTNode, GraphQLError, Kind, type SelectionSetNode, type ValidationContext, type ValidationRule } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Config } from './config.js';
-import { assertMaxDepth } from './domain/input-limits.js';
+import { assertSafeInput } from './domain/input-limits.js';
 import { DomainError } from './errors.js';
 
 /**
@@ -48,12 +48,16 @@ const limitsAnswer400: Plugin = {
  * recursion.
  */
 function variableLimits(config: Config): Plugin {
-  const limits = (name: string) => ({ name, maxNodes: config.GRAPHQL_MAX_VARIABLE_NODES });
+  const limits = (name: string) => ({
+    where: [name],
+    maxDepth: config.GRAPHQL_MAX_VARIABLE_DEPTH,
+    maxNodes: config.GRAPHQL_MAX_VARIABLE_NODES,
+  });
   return {
     onParams({ params, setResult }) {
       try {
-        assertMaxDepth(params.variables, config.GRAPHQL_MAX_VARIABLE_DEPTH, limits('variables'));
-        assertMaxDepth(params.extensions, config.GRAPHQL_MAX_VARIABLE_DEPTH, limits('extensions'));
+        assertSafeInput(params.variables, limits('variables'));
+        assertSafeInput(params.extensions, limits('extensions'));
       } catch (error) {
         if (!(error instanceof DomainError)) throw error;
         setResult({ errors: [limitError(error.message, { code: error.code })] });

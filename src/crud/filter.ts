@@ -1,4 +1,4 @@
-import { assertSafeKeys } from '../domain/safe-names.js';
+import { assertSafeInput } from '../domain/input-limits.js';
 import { InvalidInputError } from '../errors.js';
 
 /** Query operators the CRUD Service accepts in `_q` (and nothing else). */
@@ -47,7 +47,7 @@ export function parseFilter(raw: string, param = '_q'): Filter {
 /** A filter from a client: no forbidden field names, no hostile depth, only allow-listed operators. */
 export function checkFilter(filter: Filter, param = '_q'): void {
   // First, iteratively: the recursive walk below must not meet a hostile depth.
-  assertSafeKeys(filter, ['querystring', param]);
+  assertSafeInput(filter, { where: ['querystring', param] });
   assertAllowedOperators(filter, param);
   assertFilterShape(filter, param);
 }

@@ -4,7 +4,7 @@ import type { Context } from '../context.js';
 import { requireAdmin } from './access.js';
 import { during, NotFoundError } from '../errors.js';
 import { parseInput } from './inputs.js';
-import { assertSafeKeys } from '../domain/safe-names.js';
+import { assertSafeInput } from '../domain/input-limits.js';
 
 /** A document of the `ums-config` collection. */
 export const GroupConfigInput = z.object({
@@ -30,7 +30,7 @@ export async function getGroup(ctx: Context, userGroup: string): Promise<GroupCo
 export async function saveGroup(ctx: Context, input: unknown): Promise<GroupConfig> {
   await requireAdmin(ctx);
   const group = parseInput(GroupConfigInput, input, 'input');
-  assertSafeKeys(group.crudSchema, ['input', 'crudSchema']);
+  assertSafeInput(group.crudSchema, { where: ['input', 'crudSchema'] });
   ctx.deps.schemas.compile(group.crudSchema);
   return during('saving user group', () => ctx.deps.groups.saveGroup(group, ctx.scope));
 }

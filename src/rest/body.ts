@@ -1,7 +1,7 @@
 import type { Request, Response } from 'express';
 import express from 'express';
 import type { Deps } from '../context.js';
-import { assertSafeKeys } from '../domain/safe-names.js';
+import { assertSafeInput } from '../domain/input-limits.js';
 import { DomainError } from '../errors.js';
 
 /** What a route reads from its body; JSON unless it says otherwise. */
@@ -48,7 +48,7 @@ export function createBodyReader(deps: Deps) {
       );
     }
     const body = await run(form ? parsers.form : rules.limit === 'bulk' ? parsers.bulk : parsers.json, req, res);
-    assertSafeKeys(body, ['body']);
+    assertSafeInput(body, { where: ['body'] });
     return { body, form };
   };
 }

@@ -1,7 +1,7 @@
 import { GraphQLScalarType } from 'graphql';
 import { DateTimeResolver, JSONObjectResolver, JSONResolver } from 'graphql-scalars';
 import { GraphQLUpload } from 'graphql-upload-ts';
-import { assertSafeKeys } from '../domain/safe-names.js';
+import { assertSafeInput } from '../domain/input-limits.js';
 import { builder } from './builder.js';
 
 const CANONICAL = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -37,7 +37,7 @@ function withSafeKeys(scalar: GraphQLScalarType): GraphQLScalarType {
 }
 
 function checked<T>(value: T): T {
-  assertSafeKeys(value, []);
+  assertSafeInput(value, { where: [] });
   return value;
 }
 

@@ -89,7 +89,9 @@ describe('GraphQL query limits', () => {
     logs.length = 0;
     const { status, body: answer } = await service.call('POST', '/graphql', body, { ...anonymous, 'content-type': 'application/json' });
     expect(status).toBe(400);
-    expect(answer).toEqual({ errors: [expect.objectContaining({ message: 'variables is nested more than 32 levels deep' })] });
+    expect(answer).toEqual({
+      errors: [expect.objectContaining({ message: expect.stringMatching(/^variables\/f\/a\/.* is nested more than 32 levels deep$/) })],
+    });
     expect(logs.filter((line) => line.level >= 50)).toEqual([]);
   });
 });
