@@ -1,7 +1,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import autocannon from 'autocannon';
-import { request } from 'undici';
+import { Pool, request } from 'undici';
 
 export const DURATION = Number(process.env.BENCH_SECONDS ?? 8);
 /** Long enough for V8 to finish optimizing the GraphQL path (2 s left it about 10% short of steady state). */
@@ -133,4 +133,54 @@ export async function alternatingLatency(targets: Target[], count: number): Prom
     const at = (quantile: number) => Number(measured[Math.floor(quantile * (measured.length - 1))]!.toFixed(3));
     return { p50Ms: at(0.5), p99Ms: at(0.99) };
   });
+}
+
+/** `/-/healthz` (or any probe) latency while something else runs. */
+export interface ProbeLatency {
+  samples: number;
+  /** Probes that got no 200 answer. */
+  errors: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+}
+
+/**
+ * Probes `url` every `everyMs` until stopped, as a health checker would: each probe goes on its own
+ * schedule, not after the previous answer, and is timed from when it was sent. A stalled event loop
+ * so shows in every probe that fell into the stall, not as one slow sample.
+ */
+export function probeLatency(url: string, everyMs = 20): { stop(): Promise<ProbeLatency> } {
+  const { origin, pathname } = new URL(url);
+  const pool = new Pool(origin, { connections: 16 });
+  const times: number[] = [];
+  let errors = 0;
+  const inFlight = new Set<Promise<void>>();
+  const probe = async () => {
+    const sent = performance.now();
+    try {
+      const response = await pool.request({ path: pathname, method: 'GET' });
+      await response.body.arrayBuffer();
+      if (response.statusCode !== 200) errors += 1;
+    } catch {
+      errors += 1;
+    }
+    times.push(performance.now() - sent);
+  };
+  const tick = () => {
+    const running = probe().finally(() => inFlight.delete(running));
+    inFlight.add(running);
+  };
+  const timer = setInterval(tick, everyMs);
+  tick();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await Promise.all(inFlight);
+      await pool.close();
+      const sorted = times.toSorted((a, b) => a - b);
+      const at = (quantile: number) => Number(sorted[Math.min(sorted.length - 1, Math.ceil(quantile * sorted.length) - 1)]!.toFixed(1));
+      return { samples: sorted.length, errors, p50Ms: at(0.5), p99Ms: at(0.99), maxMs: at(1) };
+    },
+  };
 }
