@@ -1,3 +1,4 @@
+import { setImmediate } from 'node:timers/promises';
 import { update as applyUpdate } from 'mingo/updater';
 import type { ByIdOptions, CallScope, UpdateExpr, UserDoc, UserStore } from '../clients/ports.js';
 import type { Filter } from '../crud/filter.js';
@@ -12,6 +13,33 @@ import { createLinearQuery, linearQueryOptions } from '../crud/regex.js';
 
 /** `$pull` conditions run `$regex` on RE2, as filters do. */
 const PULL_QUERY_OPTIONS = linearQueryOptions(['body', '$pull']);
+
+/** A bulk write's transactions: at most this many rows, and no longer than this once a row is written. */
+const ROWS_PER_TRANSACTION = 500;
+const TRANSACTION_MS = 10;
+
+/**
+ * Calls `write` for each item in short transactions, with a turn of the event loop between them:
+ * a bulk write of thousands of rows neither stalls the service nor holds the write lock for long.
+ * `write` answers false to stop (a refused row); what was written before it stays.
+ */
+async function inShortTransactions<T>(db: Db, items: readonly T[], write: (item: T, index: number) => boolean): Promise<void> {
+  let next = 0;
+  let stopped = false;
+  const slice = db.transaction(() => {
+    const began = performance.now();
+    const end = Math.min(items.length, next + ROWS_PER_TRANSACTION);
+    while (next < end && !stopped && performance.now() - began < TRANSACTION_MS) {
+      stopped = !write(items[next]!, next);
+      next += 1;
+    }
+  });
+  for (;;) {
+    slice.immediate();
+    if (stopped || next >= items.length) return;
+    await setImmediate();
+  }
+}
 
 interface Row {
   id: string;
@@ -142,27 +170,31 @@ export function createSqliteUserStore(db: Db): UserStore {
       return insertDoc(doc, scope);
     },
     async insertMany(docs: Record<string, unknown>[], scope: CallScope) {
-      // One transaction for the batch: what was inserted before a refused document stays, as in the CRUD.
-      return db.transaction(() => {
-        const ids: string[] = [];
-        for (const [index, doc] of docs.entries()) {
-          try {
-            ids.push(insertDoc(doc, scope)._id);
-          } catch (error) {
-            return { ids, failure: { index, error: error as Error } };
-          }
+      // What was inserted before a refused document stays, as in the CRUD.
+      const ids: string[] = [];
+      let failure: { index: number; error: Error } | undefined;
+      await inShortTransactions(db, docs, (doc, index) => {
+        try {
+          ids.push(insertDoc(doc, scope)._id);
+          return true;
+        } catch (error) {
+          failure = { index, error: error as Error };
+          return false;
         }
-        return { ids };
-      })();
+      });
+      return failure ? { ids, failure } : { ids };
     },
     async patch(id: string, expr: UpdateExpr, options: ByIdOptions, scope: CallScope) {
       return db.transaction(() => patchRow(id, expr, options.states, scope)).immediate();
     },
     async patchMany(updates, options: ByIdOptions, scope: CallScope) {
-      // One transaction for all: a commit per document would cost more than the updates.
-      return db
-        .transaction(() => updates.filter(({ id, update }) => patchRow(id, update, options.states, scope) !== undefined).length)
-        .immediate();
+      // Many documents per commit (a commit per document would cost more than the updates), but short ones.
+      let modified = 0;
+      await inShortTransactions(db, updates, ({ id, update }) => {
+        if (patchRow(id, update, options.states, scope) !== undefined) modified += 1;
+        return true;
+      });
+      return modified;
     },
     async delete(id: string, options: ByIdOptions) {
       return db

@@ -6,6 +6,7 @@ import type { GroupConfig, UserDoc } from '../clients/ports.js';
 import type { Context } from '../context.js';
 import { ALL_STATES } from '../crud/states.js';
 import { recordToDoc } from '../domain/csv-cells.js';
+import { pace } from '../domain/pace.js';
 import { assertSafeFieldPath } from '../domain/safe-names.js';
 import { DomainError, during, InvalidInputError } from '../errors.js';
 import { requireAdmin } from './access.js';
@@ -66,7 +67,7 @@ export async function importUsers(ctx: Context, upload: CsvUpload): Promise<Impo
     info: true,
   };
   try {
-    for await (const _ of upload.open().pipe(parse(csv)));
+    for await (const _ of upload.open().pipe(parse(csv))) await pace();
   } catch (error) {
     if (error instanceof InvalidInputError) throw error;
     throw new InvalidInputError(`the CSV file cannot be read: ${(error as CsvError).message}`, [
@@ -77,6 +78,7 @@ export async function importUsers(ctx: Context, upload: CsvUpload): Promise<Impo
   return during('importing users', async () => {
     let batch: CsvRow[] = [];
     for await (const row of upload.open().pipe(parse(csv)) as AsyncIterable<CsvRow>) {
+      await pace();
       batch.push(row);
       if (batch.length < ctx.deps.config.USER_IMPORT_BATCH_SIZE) continue;
       await run.write(batch);
@@ -115,6 +117,8 @@ class ImportRun {
     const inserts: { row: number; doc: Record<string, unknown> }[] = [];
     const updates: { row: number; id: string; doc: Record<string, unknown> }[] = [];
     for (const { record, info } of rows) {
+      // A batch can hold 10,000 rows, each checked against its group's schema: the loop gets its turns.
+      await pace();
       const row = info.records;
       // A short row only lacks its last cells (left empty); a long one has cells that belong to no column.
       if (info.error && info.index > info.columns.length) {

@@ -1,0 +1,31 @@
+import { setImmediate } from 'node:timers/promises';
+
+/**
+ * Work done between two turns of the event loop, at most, by long work made of short steps (bulk
+ * jobs, imports): well under the 50 ms a probe or another request should ever wait.
+ */
+export const PACE_MS = 10;
+
+/**
+ * A pause for long work made of short steps, called between steps: once PACE_MS have passed
+ * since the last turn of the event loop, it lets the loop run (I/O, timers, other requests) before
+ * answering, else it answers at once. Embedded adapters answer without I/O, so without it a job
+ * awaiting them would run to its end in one turn. Concurrent callers share one pause, so none of
+ * them keeps the loop busy while the others wait.
+ */
+function pacer(budgetMs: number): () => Promise<void> {
+  let since = performance.now();
+  let pause: Promise<void> | undefined;
+  return () => {
+    if (pause) return pause;
+    if (performance.now() - since < budgetMs) return Promise.resolve();
+    pause = setImmediate().then(() => {
+      since = performance.now();
+      pause = undefined;
+    });
+    return pause;
+  };
+}
+
+/** One for the whole process: all its long work together gives the loop a turn every PACE_MS. */
+export const pace = pacer(PACE_MS);
