@@ -118,9 +118,10 @@ export const activationJob: JobHandler<Progress> = {
         } else await done(started, next, running);
         continue;
       }
-      const { chunk, status } = await firstFinished(ctx, running);
+      const { chunk, job: importJob } = await firstFinished(ctx, running);
+      const { status } = importJob;
       const others = running.filter((other) => other !== chunk);
-      if (status === 'completed') await done(await completeChunk(ctx, chunk), progress.next, others);
+      if (status === 'completed') await done(await completeChunk(ctx, chunk, importJob), progress.next, others);
       else {
         // The job will end failed, but the identities of the other running import job get linked first.
         progress = {
@@ -150,11 +151,11 @@ async function startChunk(ctx: Context, chunk: string[], upsert: boolean): Promi
  * Polls the running import jobs until one ends: soon at first, then less often, up to
  * AUTH0_JOB_POLLING_INTERVAL.
  */
-async function firstFinished(ctx: Context, running: RunningChunk[]): Promise<{ chunk: RunningChunk; status: IdentityImportJob['status'] }> {
+async function firstFinished(ctx: Context, running: RunningChunk[]): Promise<{ chunk: RunningChunk; job: IdentityImportJob }> {
   for (let wait = FIRST_POLL_MS; ; wait *= 2) {
     for (const chunk of running) {
-      const { status } = await ctx.deps.identityImports.importJob(chunk.importJobId);
-      if (status !== 'pending' && status !== 'processing') return { chunk, status };
+      const job = await ctx.deps.identityImports.importJob(chunk.importJobId);
+      if (job.status !== 'pending' && job.status !== 'processing') return { chunk, job };
     }
     const longest = ctx.deps.config.AUTH0_JOB_POLLING_INTERVAL(Date.now());
     await new Promise((resolve) => setTimeout(resolve, Math.min(wait, longest)));
@@ -162,7 +163,7 @@ async function firstFinished(ctx: Context, running: RunningChunk[]): Promise<{ c
 }
 
 /** A chunk whose import job completed: its refused rows are failures, the others are linked to their identities. */
-async function completeChunk(ctx: Context, current: RunningChunk): Promise<Outcome> {
+async function completeChunk(ctx: Context, current: RunningChunk, importJob: IdentityImportJob): Promise<Outcome> {
   const importer = ctx.deps.identityImports;
   const outcome: Outcome = { summary: { ...current.outcome.summary }, failures: [...current.outcome.failures] };
   const refuse = refuser(outcome);
@@ -190,8 +191,21 @@ async function completeChunk(ctx: Context, current: RunningChunk): Promise<Outco
   const done = linked.filter(({ user }) => !lost.has(user._id));
   const limit = pLimit(CONCURRENCY);
   await Promise.all(done.map(({ user, ref }) => limit(() => grantRoles(ctx, ref.id, user.roles).then(pace))));
-  for (const { ref } of done) outcome.summary[ref.created ? 'inserted' : 'updated'] += 1;
+  const inserted = insertedByThisJob(done, importJob);
+  outcome.summary.inserted += inserted;
+  outcome.summary.updated += done.length - inserted;
   return outcome;
+}
+
+/**
+ * How many of the activated users got an identity this chunk's import job created. An identity
+ * under the user's id (`created`) may have been created by another job over the same users (a
+ * second replica), this job's import then updated it: the import job's own count of inserted users
+ * bounds it. Users refused after the import (a profile deleted meanwhile) are in neither count.
+ */
+function insertedByThisJob(done: { ref: ImportedIdentityRef }[], importJob: IdentityImportJob): number {
+  const created = done.filter(({ ref }) => ref.created).length;
+  return importJob.summary ? Math.min(created, importJob.summary.inserted) : created;
 }
 
 /**
