@@ -23,6 +23,8 @@ export class Auth0ClientEmulator {
   readonly users = new Map<string, ClientUser>();
   readonly requests: { method: string; path: string; headers: IncomingMessage['headers']; body: string }[] = [];
   readonly passwordChanges: string[] = [];
+  /** When true, requests are read (and recorded) and never answered (a hung auth0-client). */
+  hang = false;
   private readonly accessTokens = new Map<string, string>();
   private readonly refreshTokens = new Map<string, { userId: string; used: boolean }>();
   readonly imports = new ImportJobs(20);
@@ -41,6 +43,7 @@ export class Auth0ClientEmulator {
       const raw = await readBody(req);
       const url = new URL(req.url ?? '/', 'http://client');
       this.requests.push({ method: req.method ?? 'GET', path: url.pathname, headers: req.headers, body: raw });
+      if (this.hang) return;
       const [status, body] = this.route(req.method ?? 'GET', url, raw, req.headers);
       res.writeHead(status, { 'content-type': 'application/json' }).end(body === undefined ? undefined : JSON.stringify(body));
     });
@@ -55,6 +58,8 @@ export class Auth0ClientEmulator {
   private route(method: string, url: URL, raw: string, headers: IncomingMessage['headers']): [number, unknown] {
     const path = url.pathname;
     const json = () => (raw ? (JSON.parse(raw) as Record<string, unknown>) : {});
+    // Mia-Platform's probe routes, as every platform service has them.
+    if (method === 'GET' && (path === '/-/healthz' || path === '/-/ready')) return [200, { status: 'OK' }];
     if (method === 'POST' && path === '/oauth/token') {
       if (!String(headers['content-type']).includes('application/x-www-form-urlencoded')) return [400, { message: 'form expected' }];
       const form = new URLSearchParams(raw);

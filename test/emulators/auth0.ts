@@ -74,6 +74,8 @@ export class Auth0Emulator {
   /** Answer at most 50 users per search even with `page` (a reading of the spec an Auth0 double may take). */
   pageIgnored = false;
   readonly failures: { route: RegExp; status: number }[] = [];
+  /** When true, requests are read (and recorded) and never answered (a hung tenant). */
+  hang = false;
   readonly imports: ImportJobs;
   /** The id of the database connection (`options.connection`). */
   readonly connectionId = `con_${randomBytes(12).toString('base64url').replace(/[-_]/g, 'x').slice(0, 16)}`;
@@ -145,6 +147,7 @@ export class Auth0Emulator {
       body,
     };
     this.requests.push(request);
+    if (this.hang) return;
     try {
       await this.answer(req, res, url, body);
     } finally {
