@@ -20,17 +20,31 @@ export async function abortExpiration(ctx: Context, expirationId: string | undef
   await compensate(ctx, `abort expiration ${expirationId}`, () => ctx.deps.scheduler.abort(expirationId));
 }
 
+/** How early a schedule may fire and still block: clocks of two services never agree exactly. */
+const EARLY_TOLERANCE_MS = 1000;
+
 /**
  * What happens at expiry: the user is blocked in the identity provider and `blocked: true` is
  * stored. Idempotent, and a schedule for a date the user no longer has (rescheduled) does nothing.
+ * One that fires early (the scheduler's clock ahead of ours) is scheduled again for the time left.
  */
 export async function expireUser(ctx: Context, payload: ExpirationPayload): Promise<void> {
   const user = await ctx.deps.users.get(payload.userId, { states: ALL_STATES, scope: ctx.scope });
   if (!user || user.expirationDate !== payload.expirationDate) return;
-  if (Date.parse(payload.expirationDate) > Date.now() + 1000) return;
+  if (Date.parse(payload.expirationDate) > Date.now() + EARLY_TOLERANCE_MS) return rescheduleEarly(ctx, user);
   if (user.authUserId) await setBlocked(ctx, user.authUserId, true);
   if (user.blocked !== true) await ctx.deps.users.patch(user._id, { $set: { blocked: true } }, { states: ALL_STATES }, ctx.scope);
   await revokeAccess(ctx, user.authUserId);
+}
+
+/**
+ * A new schedule for the same date, kept on the user so that a later change of date aborts it. The
+ * one that fired is spent: nothing to abort. A scheduler error fails the callback, which the Timer
+ * Service then records as failed (the user is not left without a schedule unseen).
+ */
+async function rescheduleEarly(ctx: Context, user: Pick<UserDoc, '_id' | 'expirationDate'>): Promise<void> {
+  const expirationId = await scheduleExpiration(ctx, user);
+  if (expirationId) await ctx.deps.users.patch(user._id, { $set: { expirationId } }, { states: ALL_STATES }, ctx.scope);
 }
 
 /** `POST /internal/expirations`: the Timer Service calling back, with the secret it was given. */
