@@ -3,6 +3,8 @@ import { ALL_STATES } from './crud/states.js';
 import { systemContext } from './resolvers/access.js';
 import { randomPassword } from './resolvers/random-password.js';
 import { createUser } from './resolvers/create-user.js';
+import { assertPasswordPolicy, PASSWORD_POLICY } from './domain/password-policy.js';
+import { StartupError } from './startup.js';
 
 /**
  * First start on an empty embedded store: an administrator, so someone can log in and call the API.
@@ -13,6 +15,14 @@ export async function bootstrapAdmin(deps: Deps, print: (line: string) => void):
   // Only on the embedded default: a connected CRUD Service or Auth0 tenant is never written to
   // unasked (administrators there use API keys or existing admin users).
   if (config.ACCESS_CONTROL !== 'builtin' || config.AUTH_MODULE !== 'embedded' || config.USERS_CRUD_ENDPOINT) return false;
+  // Checked on every start, not only the first: a weak value is a configuration error either way.
+  if (config.BOOTSTRAP_ADMIN_PASSWORD !== undefined) {
+    try {
+      assertPasswordPolicy(config.BOOTSTRAP_ADMIN_PASSWORD);
+    } catch {
+      throw new StartupError(`BOOTSTRAP_ADMIN_PASSWORD does not meet the password policy: it must have ${PASSWORD_POLICY}`);
+    }
+  }
   const existing = await deps.users.count({ _st: ALL_STATES.join(',') }, { actorId: 'bootstrap', headers: {} });
   if (existing > 0) return false;
   const userGroup = config.ADMIN_GROUPS[0] ?? 'admin';
