@@ -33,6 +33,7 @@ async function receiveUpload(
       { path: ['body', options.fileField], message: 'required' },
     ]);
   }
+  // Started by main.ts, tmpdir() is this process's own spool folder, cleaned at the next start after a kill -9.
   const dir = await mkdtemp(join(tmpdir(), 'ums-upload-'));
   const discard = () => rm(dir, { recursive: true, force: true });
   try {
