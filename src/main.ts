@@ -1,3 +1,5 @@
+import { rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { buildServer } from './app.js';
 import { startBackground } from './background.js';
@@ -5,40 +7,46 @@ import { bootstrapAdmin } from './bootstrap.js';
 import { loadConfig } from './config.js';
 import { createDeps } from './deps.js';
 import { seedGroups } from './seed.js';
+import { drainable, onSignals } from './shutdown.js';
+import { claimSpoolDir } from './spool.js';
+import { checkDatabasePath, listen, StartupError, startupFailureLine } from './startup.js';
 
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    console.error((error as Error).message);
-    process.exit(1);
-  }
+  const config = configOrFail();
   const logger = pino({ level: config.LOG_LEVEL, redact: ['password', '*.password', 'req.headers.authorization'] });
+  const spool = await claimSpoolDir();
+  // Every temporary file of this process goes to its own folder, the upload spools of
+  // graphql-upload-ts included (they follow os.tmpdir(), which reads TMPDIR at each call).
+  process.env.TMPDIR = spool.path;
+  process.once('exit', () => rmSync(spool.path, { recursive: true, force: true }));
+  if (spool.removed.length > 0) logger.info({ removed: spool.removed }, 'removed the upload spools of stopped processes');
+  checkDatabasePath(config.EMBEDDED_DB_PATH);
   const deps = createDeps(config, logger);
   if (config.UMS_CONFIG_FILE) {
     const count = await seedGroups(deps, config.UMS_CONFIG_FILE);
     logger.info({ count, file: config.UMS_CONFIG_FILE }, 'user groups loaded');
   }
   await bootstrapAdmin(deps, (line) => process.stdout.write(`${line}\n`));
+  const server = buildServer(deps);
+  const http = drainable(server);
+  await listen(server, config.HTTP_PORT);
   const stopBackground = startBackground(deps);
-  const server = buildServer(deps).listen(config.HTTP_PORT, () => {
-    logger.info({ port: config.HTTP_PORT, store: config.EMBEDDED_DB_PATH }, 'user manager service listening');
-  });
-  const shutdown = (signal: string) => {
-    logger.info({ signal }, 'shutting down');
-    stopBackground();
-    server.close(() => {
-      deps.db.close();
-      process.exit(0);
-    });
-    setTimeout(() => process.exit(1), 10_000).unref();
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+  onSignals({ http, stopBackground, close: () => void deps.db.close(), timeoutMs: config.SHUTDOWN_TIMEOUT_MS, logger });
+  // Last: whoever waits for this line may signal at once.
+  const { port } = server.address() as AddressInfo;
+  logger.info({ port, store: config.EMBEDDED_DB_PATH }, 'user manager service listening');
+}
+
+/** The configuration; a bad variable is named, one line each, with no stack trace. */
+function configOrFail() {
+  try {
+    return loadConfig();
+  } catch (error) {
+    throw new StartupError((error as Error).message);
+  }
 }
 
 main().catch((error: unknown) => {
-  console.error(error);
+  console.error(startupFailureLine(error));
   process.exit(1);
 });
