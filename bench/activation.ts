@@ -5,7 +5,7 @@
  * Reports times, users per second and the service's peak memory.
  */
 import type { ChildProcess } from 'node:child_process';
-import { ask, type ProbeLatency, probeLatency, publish, startChild } from './lib.js';
+import { ask, healthzTable, probeLatency, publish, startChild } from './lib.js';
 
 const USERS = Number(process.env.BENCH_ACTIVATION_USERS ?? 100_000);
 const AUTH0_USERS = Number(process.env.BENCH_ACTIVATION_AUTH0_USERS ?? 10_000);
@@ -59,9 +59,6 @@ async function runJob(service: Service, path: string, body: unknown) {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
-
-const healthzLine = (what: string, latency: ProbeLatency) =>
-  `\`/-/healthz\` during ${what} (a probe every 20 ms): p50 ${latency.p50Ms} ms, p99 ${latency.p99Ms} ms, max ${latency.maxMs} ms over ${latency.samples} probes (target p99 < 100 ms).`;
 
 /** Every `authUserId`, read through `GET /users/` 200 at a time. */
 async function allAuthUserIds(service: Service): Promise<string[]> {
@@ -148,10 +145,16 @@ export async function runActivation(): Promise<void> {
     summary,
     [
       `The bulk flow on the embedded store, ${summary.date.slice(0, 10)}, ${n(USERS)} users imported by CSV first:`,
-      `- \`POST /jobs/bulk-activation\` of ${n(USERS)} ids: 202 after ${local.activation.acceptedSeconds} s (every id checked), completed after ${local.activation.seconds} s, **${n(local.activation.usersPerSecond)} users/s**; summary inserted ${n(s.inserted)}, failed ${s.failed}; ${n(local.activation.linked)} profiles linked to an identity. ${healthzLine('the activation', local.activation.healthz)}`,
-      `- \`POST /jobs/change-password/bulk\` of ${n(local.changePassword.users)} users (every activated user) with the pace limit out of reach: ${local.changePassword.seconds} s, completed ${local.changePassword.summary.completed}. At the default pace (100/s embedded, 2/s Auth0) the pace is the time. ${healthzLine('the job', local.changePassword.healthz)}`,
+      `- \`POST /jobs/bulk-activation\` of ${n(USERS)} ids: 202 after ${local.activation.acceptedSeconds} s (every id checked), completed after ${local.activation.seconds} s, **${n(local.activation.usersPerSecond)} users/s**; summary inserted ${n(s.inserted)}, failed ${s.failed}; ${n(local.activation.linked)} profiles linked to an identity.`,
+      `- \`POST /jobs/change-password/bulk\` of ${n(local.changePassword.users)} users (every activated user) with the pace limit out of reach: ${local.changePassword.seconds} s, completed ${local.changePassword.summary.completed}. At the default pace (100/s embedded, 2/s Auth0) the pace is the time.`,
       `- The service's peak memory: ${local.peakRssMiBBefore} MiB after the import, ${local.peakRssMiBAfter} MiB at the end.`,
       `- Against the Auth0 emulator (users-imports jobs of 1,000, two at a time): ${n(remote.users)} users activated in ${remote.seconds} s (${n(remote.usersPerSecond)} users/s), ${n(remote.auth0Users)} Auth0 users, ${remote.duplicates} duplicated; summary inserted ${n(remote.job.summary.inserted)}, failed ${remote.job.summary.failed}.`,
+      '',
+      ...healthzTable([
+        { during: `the bulk activation of ${n(USERS)} users (embedded)`, healthz: local.activation.healthz },
+        { during: `the bulk change-password of ${n(local.changePassword.users)} users (embedded)`, healthz: local.changePassword.healthz },
+        { during: `the bulk activation of ${n(remote.users)} users (Auth0 emulator)`, healthz: remote.healthz },
+      ]),
     ].join('\n'),
   );
 }

@@ -2,7 +2,7 @@
  * `PATCH /users/import` of a 100,000-row CSV on the embedded store: time, rows per second, and the
  * service's peak memory before and after (the file is streamed to disk and written in batches).
  */
-import { ask, probeLatency, publish, startChild } from './lib.js';
+import { ask, healthzTable, probeLatency, publish, startChild } from './lib.js';
 
 const ROWS = Number(process.env.BENCH_IMPORT_ROWS ?? 100_000);
 const API_KEY = 'bench-key';
@@ -46,8 +46,9 @@ export async function runImport(): Promise<void> {
     summary,
     [
       `\`PATCH /users/import\` on the embedded store, ${summary.date.slice(0, 10)}: a CSV of ${ROWS.toLocaleString('en')} new users (${mib(summary.fileBytes)} MiB) in ${summary.seconds} s, **${summary.rowsPerSecond.toLocaleString('en')} rows/s**, all inserted, ${summary.invalid} skipped.`,
-      `\`/-/healthz\` during the import (a probe every 20 ms): p50 ${healthz.p50Ms} ms, p99 ${healthz.p99Ms} ms, max ${healthz.maxMs} ms over ${healthz.samples} probes (target p99 < 100 ms).`,
       `The service's peak memory: ${summary.peakRssMiBBefore} MiB before, ${summary.peakRssMiBAfter} MiB after (the answer itself holds the ${ROWS.toLocaleString('en')} ids).`,
+      '',
+      ...healthzTable([{ during: `the import of ${ROWS.toLocaleString('en')} rows`, healthz }]),
     ].join('\n'),
   );
 }

@@ -184,3 +184,12 @@ export function probeLatency(url: string, everyMs = 20): { stop(): Promise<Probe
     },
   };
 }
+
+/** The README table of `/-/healthz` latencies, one row per job it was probed during. */
+export function healthzTable(rows: { during: string; healthz: ProbeLatency }[]): string[] {
+  return [
+    '| `/-/healthz` probed every 20 ms during | p50 ms | p99 ms (target < 100) | max ms | probes | failed |',
+    '|---|---|---|---|---|---|',
+    ...rows.map(({ during, healthz: h }) => `| ${during} | ${h.p50Ms} | ${h.p99Ms} | ${h.maxMs} | ${h.samples} | ${h.errors} |`),
+  ];
+}
