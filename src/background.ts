@@ -4,17 +4,21 @@ import { systemContext } from './resolvers/access.js';
 import { expireUser } from './resolvers/expiration.js';
 import { JobWorker } from './resolvers/jobs.js';
 import { passwordChangeJob } from './resolvers/passwords.js';
+import { userCreationRepair } from './resolvers/user-repair.js';
+
+/** Stops the background work; answers once it has stopped, or at once when `signal` aborts (shutdown deadline). */
+export type StopBackground = (signal?: AbortSignal) => Promise<void>;
 
 /**
  * Work the service does by itself: the embedded scheduler blocking expired users, and the bulk
- * jobs. Answers a stop function.
+ * jobs. Answers a stop function: jobs in progress stop at their next save and hand their leases back.
  */
-export function startBackground(deps: Deps): () => void {
+export function startBackground(deps: Deps): StopBackground {
   deps.scheduler.start?.((payload) => expireUser(systemContext(deps, 'expiration'), payload));
-  const worker = new JobWorker(deps, [activationJob, passwordChangeJob]);
+  const worker = new JobWorker(deps, [activationJob, passwordChangeJob, userCreationRepair]);
   worker.start();
-  return () => {
+  return async (signal) => {
     deps.scheduler.stop?.();
-    worker.stop();
+    await worker.stop(signal);
   };
 }

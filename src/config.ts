@@ -86,6 +86,8 @@ const EnvSchema = z
     JOBS_POLL_MS: z.coerce.number().int().min(10).default(2000),
     /** How long a replica's claim on a job holds without a heartbeat. */
     JOBS_LEASE_MS: z.coerce.number().int().min(100).default(60_000),
+    /** From SIGTERM/SIGINT to exit: requests and jobs in progress get this long to finish. */
+    SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
     UMS_BASE_URL: z.string().url().optional(),
     TRUST_PROXY: trustProxy,
 

@@ -57,6 +57,8 @@ export interface Deps {
   jobs: JobStore;
   /** `created` (with the job type) when this process creates a job, so its workers start at once. */
   jobEvents: EventEmitter;
+  /** This process among the replicas: the owner of its job leases and operation intents. */
+  replicaId: string;
   /** What `/-/ready` reports: each backend the service depends on. */
   readiness: () => Promise<ReadinessCheck[]>;
 }

@@ -1,4 +1,5 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { CrudCollection } from './clients/crud/collection.js';
@@ -107,6 +108,7 @@ export function createDeps(config: Config, logger: Logger): Deps & { db: Db; key
     enrichment: config.CONFIGURATION_PATH ? loadEnrichment(config.CONFIGURATION_PATH) : undefined,
     jobs: config.JOBS_CRUD_ENDPOINT ? createCrudJobStore(new CrudCollection(crud, config.JOBS_CRUD_ENDPOINT)) : createSqliteJobStore(db),
     jobEvents: new EventEmitter(),
+    replicaId: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
     identity,
     identityImports: importer,
     auth,

@@ -308,7 +308,11 @@ export interface Job {
  * holding its lease; a lease that is not renewed expires and another replica takes the job over.
  */
 export interface JobStore {
-  create(job: { type: string; payload: unknown }): Promise<Job>;
+  /**
+   * A new job, pending; or, with an `owner`, already claimed by it for `leaseMs` (an operation's
+   * intent, held while the request works on it). `jobId` names it when the caller needs to find it.
+   */
+  create(job: { type: string; payload: unknown; jobId?: string; owner?: string; leaseMs?: number }): Promise<Job>;
   get(jobId: string): Promise<Job | undefined>;
   /** Claims an unfinished job whose lease is free or expired; false when another replica holds it. */
   claim(jobId: string, owner: string, leaseMs: number): Promise<boolean>;
@@ -318,6 +322,8 @@ export interface JobStore {
   heartbeat(jobId: string, owner: string, leaseMs: number, progress?: unknown): Promise<boolean>;
   /** Ends the job; false when the lease was lost (another replica took over). */
   finish(jobId: string, owner: string, outcome: { status: 'completed' | 'failed'; result?: unknown }): Promise<boolean>;
+  /** Removes a job `owner` holds (an intent whose operation completed); false when the lease was lost. */
+  discard(jobId: string, owner: string): Promise<boolean>;
 }
 
 /** What a schedule carries back when it fires: whose expiry, and for which date. */

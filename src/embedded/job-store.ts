@@ -32,15 +32,20 @@ export function createSqliteJobStore(db: Db): JobStore {
   }
 
   return {
-    async create({ type, payload }) {
-      const jobId = randomUUID();
-      const now = new Date().toISOString();
-      db.prepare("INSERT INTO jobs (job_id, type, status, payload, created_at, updated_at) VALUES (?, ?, 'pending', ?, ?, ?)").run(
+    async create({ type, payload, jobId = randomUUID(), owner, leaseMs = 0 }) {
+      const now = Date.now();
+      const at = new Date(now).toISOString();
+      db.prepare(
+        'INSERT INTO jobs (job_id, type, status, payload, owner, lease_until, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      ).run(
         jobId,
         type,
+        owner ? 'running' : 'pending',
         JSON.stringify(payload ?? null),
-        now,
-        now,
+        owner ?? null,
+        owner ? now + leaseMs : null,
+        at,
+        at,
       );
       return toJob(select.get(jobId)!);
     },
@@ -89,6 +94,13 @@ export function createSqliteJobStore(db: Db): JobStore {
             at: new Date(now).toISOString(),
             now,
           }).changes === 1
+      );
+    },
+    async discard(jobId, owner) {
+      return (
+        db
+          .prepare("DELETE FROM jobs WHERE job_id = ? AND owner = ? AND status = 'running' AND lease_until >= ?")
+          .run(jobId, owner, Date.now()).changes === 1
       );
     },
   };

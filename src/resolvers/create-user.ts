@@ -10,6 +10,9 @@ import type { CreateUserBody, CreateUserWithIdBody, RegisterBody } from './input
 import { randomPassword } from './random-password.js';
 import { grantRoles } from './roles.js';
 import { compensate, identityBlocked } from './sagas.js';
+import { closeIntent, handOver, type IntentHandle, noteProgress, openIntent } from './intents.js';
+import { repairNow } from './user-repair.js';
+import { newObjectId } from '../crud/ids.js';
 import { getUser, LIVE_STATES, requireGroup } from './users.js';
 
 export interface CreateUserOptions {
@@ -18,9 +21,12 @@ export interface CreateUserOptions {
 }
 
 /**
- * `POST /users/`: the profile first, then the identity user and `authUserId` on the profile, then
- * the expiration schedule. If a step fails, the earlier ones are undone and the caller gets the
- * error. Roles are granted once the identity exists.
+ * `POST /users/`: the profile first (with our own `_id`), then the identity user and `authUserId`
+ * on the profile, then the expiration schedule. An intent is recorded before the first step and
+ * removed after the last: if the process dies in between, the reconciler (user-repair.ts)
+ * finishes the creation. If a step fails, the earlier ones are undone and the caller gets the
+ * error; what cannot be undone now (an upstream is down) is left to the reconciler to remove.
+ * A retry of a creation whose answer was lost finds its intent and gets the same user.
  */
 export async function createUser(ctx: Context, body: CreateUserBody, options: CreateUserOptions = {}): Promise<{ _id: string }> {
   await requireAdmin(ctx);
@@ -30,29 +36,98 @@ export async function createUser(ctx: Context, body: CreateUserBody, options: Cr
   ctx.deps.schemas.validateUser(group, profile);
   const withIdentity = !options.postponeAuthUserCreation && !group.authUserCreationDisabled;
   if (withIdentity) assertIdentityFields(profile);
+  const attempt = { ctx, profile, password, withIdentity, options };
   return during('creating user', async () => {
-    const created = await ctx.deps.users.insert(profile, ctx.scope);
-    let authUserId: string | undefined;
+    const created = (await createOnce(attempt)) ?? (await createOnce(attempt, { retried: true }));
+    if (!created) throw new ConflictError('A user with the same username or email is being created');
+    return created;
+  });
+}
+
+interface CreationAttempt {
+  ctx: Context;
+  profile: Omit<CreateUserBody, 'password'> & { userGroup: string };
+  password: string | undefined;
+  withIdentity: boolean;
+  options: CreateUserOptions;
+}
+
+/** One try; undefined when it found the same user's failed creation and removed it, so a second try can go. */
+async function createOnce(
+  { ctx, profile, password, withIdentity, options }: CreationAttempt,
+  { retried = false } = {},
+): Promise<{ _id: string } | undefined> {
+  const _id = newObjectId();
+  {
+    const intent = await openIntent(ctx, {
+      userId: _id,
+      kind: 'create',
+      identity: withIdentity,
+      sendResetPwdEmail: options.sendResetPwdEmail,
+    });
+    let created: UserDoc;
     try {
-      if (withIdentity) authUserId = await attachIdentity(ctx, created, password);
+      created = await ctx.deps.users.insert({ ...profile, _id }, ctx.scope);
+    } catch (error) {
+      await giveUp(ctx, intent, [() => ctx.deps.users.delete(_id, { states: ALL_STATES, scope: ctx.scope })]);
+      if (!(error instanceof ConflictError) || retried) throw error;
+      const resumed = await resumedCreation(ctx, profile, error);
+      return resumed === undefined ? undefined : { _id: resumed };
+    }
+    try {
+      if (withIdentity) await attachIdentity(ctx, created, password, (authUserId) => noteProgress(ctx, intent, { authUserId }));
       await attachExpiration(ctx, created);
     } catch (error) {
-      const identityId = authUserId;
-      if (identityId) await compensate(ctx, 'remove the identity of a failed creation', () => ctx.deps.identity.deleteUser(identityId));
-      await compensate(ctx, 'remove the profile of a failed creation', () =>
-        ctx.deps.users.delete(created._id, { states: ALL_STATES, scope: ctx.scope }),
-      );
+      const identityId = intent.progress.authUserId;
+      await giveUp(ctx, intent, [
+        ...(identityId ? [() => ctx.deps.identity.deleteUser(identityId)] : []),
+        () => ctx.deps.users.delete(created._id, { states: ALL_STATES, scope: ctx.scope }),
+      ]);
       throw error;
     }
+    const authUserId = intent.progress.authUserId;
     if (authUserId) {
       await grantRoles(ctx, authUserId, created.roles);
       await sendWelcomeReset(ctx, authUserId, options.sendResetPwdEmail);
     }
+    await closeIntent(ctx, intent);
     return { _id: created._id };
-  });
+  }
 }
 
-/** `POST /users/with-id`: a profile for an identity user that already exists. */
+/**
+ * Undoes the steps made, latest first: when all are undone the intent goes; when one cannot be
+ * (its upstream is down), the intent is handed to the reconciler, which removes the rest later.
+ */
+async function giveUp(ctx: Context, intent: IntentHandle, undos: (() => Promise<unknown>)[]): Promise<void> {
+  let undone = true;
+  for (const undo of undos) undone = (await compensate(ctx, 'undo a step of a failed creation', undo)) && undone;
+  if (undone) await closeIntent(ctx, intent);
+  else await handOver(ctx, intent);
+}
+
+/**
+ * The insert clashed: either a real duplicate (409), or the same user from a creation that did not
+ * finish (a lost answer, a crash) and whose intent is open and no longer held. That one is
+ * repaired now: finished, it is answered as if this request had created it (its id); undone
+ * (its request had failed), this request creates the user afresh (undefined).
+ */
+async function resumedCreation(ctx: Context, profile: CreationAttempt['profile'], conflict: ConflictError): Promise<string | undefined> {
+  const existing = await findSameUser(ctx, profile);
+  const outcome = existing && (await repairNow(ctx, existing._id));
+  if (!existing || !outcome) throw conflict;
+  // Undone (its request had failed): this request creates the user afresh.
+  return outcome === 'removed' ? undefined : existing._id;
+}
+
+async function findSameUser(ctx: Context, profile: CreationAttempt['profile']): Promise<UserDoc | undefined> {
+  const keys = [profile.username && { username: profile.username }, profile.email && { email: profile.email }].filter(Boolean);
+  if (keys.length === 0) return undefined;
+  const [existing] = await ctx.deps.users.find({ $or: keys }, { states: ALL_STATES, limit: 1, scope: ctx.scope });
+  return existing && existing.userGroup === profile.userGroup ? existing : undefined;
+}
+
+/** `POST /users/with-id`: a profile for an identity user that already exists (an intent guards the steps, as for createUser). */
 export async function createUserWithId(ctx: Context, body: CreateUserWithIdBody): Promise<{ _id: string }> {
   await requireAdmin(ctx);
   const group = await requireGroup(ctx, body.userGroup);
@@ -64,19 +139,27 @@ export async function createUserWithId(ctx: Context, body: CreateUserWithIdBody)
   if (profile.username === undefined && identity.username) profile.username = identity.username;
   if (profile.email === undefined && identity.email) profile.email = identity.email;
   ctx.deps.schemas.validateUser(group, profile);
+  const _id = newObjectId();
   return during('creating user', async () => {
-    const created = await ctx.deps.users.insert(profile, ctx.scope);
+    const intent = await openIntent(ctx, { userId: _id, kind: 'link', identity: true });
+    const undoProfile = () => ctx.deps.users.delete(_id, { states: ALL_STATES, scope: ctx.scope });
+    let created: UserDoc;
+    try {
+      created = await ctx.deps.users.insert({ ...profile, _id }, ctx.scope);
+    } catch (error) {
+      await giveUp(ctx, intent, [undoProfile]);
+      throw error;
+    }
     try {
       if (body.blocked !== undefined && body.blocked !== identity.blocked)
         await ctx.deps.identity.updateUser(identity.id, { blocked: body.blocked });
       await attachExpiration(ctx, created);
     } catch (error) {
-      await compensate(ctx, 'remove the profile of a failed creation', () =>
-        ctx.deps.users.delete(created._id, { states: ALL_STATES, scope: ctx.scope }),
-      );
+      await giveUp(ctx, intent, [undoProfile]);
       throw error;
     }
     await grantRoles(ctx, identity.id, created.roles);
+    await closeIntent(ctx, intent);
     return { _id: created._id };
   });
 }
@@ -92,7 +175,23 @@ export async function registerUser(ctx: Context, body: RegisterBody, options: { 
   if (user.authUserId) throw new ConflictError(`user ${user._id} is already registered as ${user.authUserId}`);
   assertIdentityFields(user);
   const password = chosenPassword(ctx, body.password);
-  const authUserId = await during('registering user', () => attachIdentity(ctx, user, password));
+  const authUserId = await during('registering user', async () => {
+    const intent = await openIntent(ctx, {
+      userId: user._id,
+      kind: 'register',
+      identity: true,
+      sendResetPwdEmail: options.sendResetPwdEmail,
+    });
+    try {
+      const created = await attachIdentity(ctx, user, password, (id) => noteProgress(ctx, intent, { authUserId: id }));
+      await closeIntent(ctx, intent);
+      return created;
+    } catch (error) {
+      const identityId = intent.progress.authUserId;
+      await giveUp(ctx, intent, identityId ? [() => ctx.deps.identity.deleteUser(identityId)] : []);
+      throw error;
+    }
+  });
   await grantRoles(ctx, authUserId, user.roles);
   await sendWelcomeReset(ctx, authUserId, options.sendResetPwdEmail);
 }
@@ -107,21 +206,26 @@ function chosenPassword(ctx: Context, password: string | undefined): string | un
   return password;
 }
 
-/** Creates the identity user of a profile and stores its id there; no identity is left behind on failure. */
-async function attachIdentity(ctx: Context, user: UserDoc, password: string | undefined): Promise<string> {
+/**
+ * Creates the identity user of a profile and stores its id there. `created` records the new id
+ * (in the operation's intent) before the profile points to it, so whoever undoes or finishes the
+ * operation knows the identity is its own.
+ */
+export async function attachIdentity(
+  ctx: Context,
+  user: UserDoc,
+  password: string | undefined,
+  created: (authUserId: string) => Promise<void>,
+): Promise<string> {
   const identity = await ctx.deps.identity.createUser({
     username: user.username,
     email: user.email,
     password: password ?? randomPassword(ctx.deps.config.RANDOM_PWD_LENGTH),
     blocked: identityBlocked(user),
   });
-  try {
-    const patched = await ctx.deps.users.patch(user._id, { $set: { authUserId: identity.id } }, { states: ALL_STATES }, ctx.scope);
-    if (!patched) throw new NotFoundError(`user ${user._id} disappeared while its identity was created`);
-  } catch (error) {
-    await compensate(ctx, 'remove the identity user of a failed creation', () => ctx.deps.identity.deleteUser(identity.id));
-    throw error;
-  }
+  await created(identity.id);
+  const patched = await ctx.deps.users.patch(user._id, { $set: { authUserId: identity.id } }, { states: ALL_STATES }, ctx.scope);
+  if (!patched) throw new NotFoundError(`user ${user._id} disappeared while its identity was created`);
   return identity.id;
 }
 

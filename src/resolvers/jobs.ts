@@ -21,6 +21,8 @@ export interface JobOutcome {
 /** One type of job: runs it to its end from wherever its saved progress says. */
 export interface JobHandler<P = unknown> {
   type: string;
+  /** Tried again after any failure, never marked failed (a repair that waits for an upstream to come back). */
+  retryForever?: boolean;
   run(ctx: Context, job: Job, run: JobRun<P>): Promise<JobOutcome>;
 }
 
@@ -36,6 +38,9 @@ export interface JobAnswer {
 const MAX_ATTEMPTS = 5;
 
 class LeaseLostError extends Error {}
+
+/** Thrown by `save` once the worker is stopping: the progress is saved, the job is handed back. */
+class StoppingError extends Error {}
 
 /** Creates a job for the workers, and wakes the ones of this process at once. */
 export async function startJob(ctx: Context, type: string, payload: unknown): Promise<JobAnswer> {
@@ -66,6 +71,9 @@ export class JobWorker {
   private readonly attempts = new Map<string, number>();
   private timer?: NodeJS.Timeout;
   private stopped = false;
+  /** Jobs this worker holds right now, and the loops running them (for `stop`). */
+  private readonly held = new Set<string>();
+  private readonly loops = new Set<Promise<void>>();
   private readonly onCreated = (type: string) => this.drain(type);
 
   constructor(
@@ -81,11 +89,26 @@ export class JobWorker {
     this.handlers.forEach((handler) => this.drain(handler.type));
   }
 
-  /** Stops taking jobs; a job in progress keeps its lease until it lapses, then any replica resumes it. */
-  stop(): void {
+  /**
+   * Stops taking jobs. A job in progress stops at its next save and its lease is handed back, so
+   * another replica (or the next start) resumes it at once from that save instead of waiting for
+   * the lease to lapse. Answers when the jobs have stopped; when `signal` aborts first, the leases
+   * of the jobs still running are handed back there and then (they resume from their last save).
+   */
+  async stop(signal?: AbortSignal): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
     this.deps.jobEvents.off('created', this.onCreated);
+    const stopped = Promise.allSettled([...this.loops]);
+    if (!signal) await stopped;
+    else if (!signal.aborted) await Promise.race([stopped, new Promise((resolve) => signal.addEventListener('abort', resolve))]);
+    await Promise.allSettled([...this.held].map((jobId) => this.handBack(jobId)));
+  }
+
+  /** A lease that ended a millisecond ago: the job is claimable again at once, from its last saved progress. */
+  private handBack(jobId: string): Promise<boolean> {
+    this.held.delete(jobId);
+    return this.deps.jobs.heartbeat(jobId, this.owner, -1);
   }
 
   private drain(type: string): void {
@@ -96,18 +119,23 @@ export class JobWorker {
       return;
     }
     this.busy.add(type);
-    void this.claimAndRun(handler)
+    const loop = this.claimAndRun(handler)
       .catch((error: unknown) => this.deps.logger.error({ err: error, type }, 'could not claim a job'))
       .finally(() => {
+        this.loops.delete(loop);
         this.busy.delete(type);
         if (this.again.delete(type)) this.drain(type);
       });
+    this.loops.add(loop);
   }
 
   private async claimAndRun(handler: JobHandler<never>): Promise<void> {
     const leaseMs = this.deps.config.JOBS_LEASE_MS;
-    for (let job = await this.deps.jobs.claimNext(handler.type, this.owner, leaseMs); job && !this.stopped;) {
+    // No claim once stopping: a job claimed then would sit leased by a worker that never runs it.
+    for (let job = await this.deps.jobs.claimNext(handler.type, this.owner, leaseMs); job;) {
+      if (this.stopped) return void (await this.handBack(job.jobId));
       await this.run(handler, job);
+      if (this.stopped) return;
       job = await this.deps.jobs.claimNext(handler.type, this.owner, leaseMs);
     }
   }
@@ -119,8 +147,10 @@ export class JobWorker {
     const renew = async (progress?: unknown) => {
       lost ||= !(await jobs.heartbeat(job.jobId, this.owner, leaseMs, progress));
       if (lost) throw new LeaseLostError(`job ${job.jobId} was taken over by another replica`);
+      if (this.stopped && progress !== undefined) throw new StoppingError();
     };
     const log = logger.child({ jobId: job.jobId, type: job.type });
+    this.held.add(job.jobId);
     try {
       const outcome = await withHeartbeat(
         () => renew().catch(() => undefined),
@@ -135,9 +165,13 @@ export class JobWorker {
       this.attempts.delete(job.jobId);
     } catch (error) {
       if (error instanceof LeaseLostError) return log.warn(error.message);
+      if (error instanceof StoppingError) {
+        if (this.held.has(job.jobId)) await this.handBack(job.jobId);
+        return log.info('job stopped at a save point and handed back');
+      }
       const attempts = (this.attempts.get(job.jobId) ?? 0) + 1;
       const permanent = error instanceof DomainError && error.status < 500 && error.status !== 429;
-      if (permanent || attempts >= MAX_ATTEMPTS) {
+      if (!handler.retryForever && (permanent || attempts >= MAX_ATTEMPTS)) {
         log.error({ err: error, attempts }, 'job failed');
         this.attempts.delete(job.jobId);
         await jobs.finish(job.jobId, this.owner, { status: 'failed', result: { error: (error as Error).message } });
@@ -147,6 +181,8 @@ export class JobWorker {
         this.attempts.set(job.jobId, attempts);
         await jobs.heartbeat(job.jobId, this.owner, Math.min(leaseMs, 1000 * 2 ** attempts));
       }
+    } finally {
+      this.held.delete(job.jobId);
     }
   }
 }

@@ -5,14 +5,16 @@ import type { State } from '../crud/states.js';
 import { NotFoundError } from '../errors.js';
 
 /**
- * Runs an undo step of a failed operation. Its own failure is logged, never thrown: the caller
- * reports the error that started the rollback.
+ * Runs an undo step of a failed operation; answers whether it worked. Its own failure is logged,
+ * never thrown: the caller reports the error that started the rollback.
  */
-export async function compensate(ctx: Context, what: string, undo: () => Promise<unknown>): Promise<void> {
+export async function compensate(ctx: Context, what: string, undo: () => Promise<unknown>): Promise<boolean> {
   try {
     await undo();
+    return true;
   } catch (error) {
     ctx.deps.logger.error({ err: error, requestId: ctx.requestId }, `could not ${what}`);
+    return false;
   }
 }
 

@@ -187,12 +187,18 @@ export const CRUD_COLLECTIONS: CollectionSpec[] = [
     fields: { userGroup: 'string', label: 'string', crudSchema: 'object', authUserCreationDisabled: 'boolean' },
   },
   // The bulk jobs (JOBS_CRUD_ENDPOINT).
-  { path: '/jobs', defaultState: 'PUBLIC', unique: ['jobId'], fields: { jobId: 'string', type: 'string', status: 'string' } },
+  {
+    path: '/jobs',
+    defaultState: 'PUBLIC',
+    unique: ['jobId'],
+    fields: { jobId: 'string', type: 'string', status: 'string', owner: 'string', leaseUntil: 'number' },
+  },
 ];
 
 /** How many identity users there are, whichever the identity provider. */
 export function countIdentities(service: TestService): number {
   if (service.auth0) return service.auth0.users.size;
+  if (service.auth0Client) return service.auth0Client.users.size;
   const db = (service.deps as unknown as { db: import('better-sqlite3').Database }).db;
   return (db.prepare('SELECT COUNT(*) AS n FROM identity_users').get() as { n: number }).n;
 }

@@ -51,8 +51,9 @@ export function createCrudJobStore(jobs: CrudCollection): JobStore {
   }
 
   return {
-    async create({ type, payload }) {
-      const doc = { jobId: randomUUID(), type, status: 'pending', payload: payload ?? null, __STATE__: 'PUBLIC' };
+    async create({ type, payload, jobId = randomUUID(), owner, leaseMs = 0 }) {
+      const claimed = owner ? { status: 'running', owner, leaseUntil: Date.now() + leaseMs } : { status: 'pending' };
+      const doc = { jobId, type, ...claimed, payload: payload ?? null, __STATE__: 'PUBLIC' };
       await jobs.create(doc, {});
       const created = await getJob(doc.jobId);
       if (!created)
@@ -83,6 +84,11 @@ export function createCrudJobStore(jobs: CrudCollection): JobStore {
     },
     async finish(jobId, owner, outcome) {
       return whileOwned(jobId, owner, { $set: { status: outcome.status, result: outcome.result ?? null }, $unset: { leaseUntil: true } });
+    },
+    async discard(jobId, owner) {
+      const doc = await findDoc(jobId);
+      if (!doc || doc.owner !== owner || doc.status !== 'running' || (doc.leaseUntil ?? 0) < Date.now()) return false;
+      return jobs.delete(doc._id, STATES, {});
     },
   };
 }

@@ -1,0 +1,77 @@
+import type { Context } from '../context.js';
+import { OperationError } from '../errors.js';
+
+/** The job type of user-creation intents; the reconciler (user-repair.ts) works on the ones left open. */
+export const USER_CREATION = 'user-creation';
+
+/**
+ * What a creation set out to do, recorded before its first step. `undo` is set when the request
+ * gave up (its caller got an error): the repair then removes what was made instead of finishing it.
+ */
+export interface CreationIntent {
+  userId: string;
+  /** `create`: profile and a new identity; `register`: a new identity for a profile; `link`: a profile for an existing identity. */
+  kind: 'create' | 'register' | 'link';
+  /** Whether the user gets an identity made for it (false for postponed and profile-only users). */
+  identity: boolean;
+  sendResetPwdEmail?: boolean;
+}
+
+/** How far the creation got, saved as it goes. */
+export interface CreationProgress {
+  /** The identity this creation made, once made (before the profile points to it). */
+  authUserId?: string;
+  undo?: boolean;
+}
+
+/** An open intent, held by this process while its request works. */
+export interface IntentHandle {
+  jobId: string;
+  progress: CreationProgress;
+}
+
+export const intentId = (userId: string) => `${USER_CREATION}:${userId}`;
+
+/**
+ * Records the intent, claimed by this process: if the process dies before `closeIntent`, the
+ * lease runs out (JOBS_LEASE_MS) and the reconciler finishes or undoes the creation.
+ */
+export async function openIntent(ctx: Context, intent: CreationIntent): Promise<IntentHandle> {
+  const jobId = intentId(intent.userId);
+  const { jobs, replicaId, config } = ctx.deps;
+  await jobs.create({ type: USER_CREATION, payload: intent, jobId, owner: replicaId, leaseMs: config.JOBS_LEASE_MS });
+  return { jobId, progress: {} };
+}
+
+/** Saves how far the creation got (and renews the lease) before the next step depends on it. */
+export async function noteProgress(ctx: Context, handle: IntentHandle, progress: CreationProgress): Promise<void> {
+  handle.progress = { ...handle.progress, ...progress };
+  const { jobs, replicaId, config } = ctx.deps;
+  // A lapsed lease means the reconciler may be working on this creation: this request stops here
+  // (and undoes what it knows it made), rather than race it.
+  if (!(await jobs.heartbeat(handle.jobId, replicaId, config.JOBS_LEASE_MS, handle.progress))) {
+    throw new OperationError('creating user', new Error(`the intent ${handle.jobId} was taken over`));
+  }
+}
+
+/** The creation is whole (or wholly undone): the intent goes. A failure here leaves a repair with nothing to do. */
+export async function closeIntent(ctx: Context, handle: IntentHandle): Promise<void> {
+  try {
+    await ctx.deps.jobs.discard(handle.jobId, ctx.deps.replicaId);
+  } catch (error) {
+    ctx.deps.logger.warn({ err: error, jobId: handle.jobId, requestId: ctx.requestId }, 'an operation intent could not be closed');
+  }
+}
+
+/**
+ * The request could not undo everything it made (an upstream is down): the intent is marked
+ * `undo` and its lease given up, so the reconciler removes the rest as soon as it can.
+ */
+export async function handOver(ctx: Context, handle: IntentHandle): Promise<void> {
+  handle.progress = { ...handle.progress, undo: true };
+  try {
+    await ctx.deps.jobs.heartbeat(handle.jobId, ctx.deps.replicaId, 0, handle.progress);
+  } catch (error) {
+    ctx.deps.logger.warn({ err: error, jobId: handle.jobId, requestId: ctx.requestId }, 'an operation intent could not be handed over');
+  }
+}

@@ -1,0 +1,143 @@
+import { z } from 'zod';
+import type { UserDoc } from '../clients/ports.js';
+import type { Context } from '../context.js';
+import { ALL_STATES } from '../crud/states.js';
+import { ConflictError } from '../errors.js';
+import { attachExpiration, attachIdentity } from './create-user.js';
+import { sendWelcomeReset } from './auth.js';
+import { type CreationIntent, type CreationProgress, intentId, USER_CREATION } from './intents.js';
+import type { JobHandler } from './jobs.js';
+import { grantRoles } from './roles.js';
+import { identityBlocked } from './sagas.js';
+
+const Intent = z.object({
+  userId: z.string().min(1),
+  kind: z.enum(['create', 'register', 'link']),
+  identity: z.boolean(),
+  sendResetPwdEmail: z.boolean().optional(),
+});
+const Progress = z.object({ authUserId: z.string().optional(), undo: z.boolean().optional() }).catch({});
+
+/**
+ * The reconciler of user creations: an intent left open (its process died, or its request could
+ * not undo what it made) is claimed by a replica once its lease lapses, and the user is made
+ * whole or absent. Runs again after any failure: an upstream being down delays a repair, never
+ * abandons it.
+ */
+export const userCreationRepair: JobHandler<CreationProgress> = {
+  type: USER_CREATION,
+  retryForever: true,
+  async run(ctx, job, run) {
+    const progress = Progress.parse(run.progress ?? {});
+    const outcome = await repair(ctx, job.payload, progress, (more) => run.save({ ...progress, ...more }));
+    return { status: 'completed', result: { ...progress, outcome } };
+  },
+};
+
+/** What a repair did: `removed` (undone), `absent`, `whole`, `linked`, `identity created`, … */
+export type RepairOutcome = string;
+
+/**
+ * Repairs the creation of `userId` at once if its intent is open and no process holds it (its
+ * request gave up, or died); undefined when there is none to take (finished, or still being
+ * worked on). For a retry that clashes with the user its lost answer was about.
+ */
+export async function repairNow(ctx: Context, userId: string): Promise<RepairOutcome | undefined> {
+  const { jobs, replicaId, config } = ctx.deps;
+  const jobId = intentId(userId);
+  if (!(await jobs.claim(jobId, replicaId, config.JOBS_LEASE_MS))) return undefined;
+  const job = await jobs.get(jobId);
+  if (!job) return undefined;
+  const progress = Progress.parse(job.result ?? {});
+  const outcome = await repair(ctx, job.payload, progress, async (more) => {
+    await jobs.heartbeat(jobId, replicaId, config.JOBS_LEASE_MS, { ...progress, ...more });
+  });
+  await jobs.discard(jobId, replicaId);
+  return outcome;
+}
+
+async function repair(
+  ctx: Context,
+  payload: unknown,
+  progress: CreationProgress,
+  save: (progress: CreationProgress) => Promise<void>,
+): Promise<RepairOutcome> {
+  const intent = Intent.parse(payload);
+  const outcome = progress.undo ? await undoCreation(ctx, intent, progress) : await finishCreation(ctx, intent, progress, save);
+  ctx.deps.logger.info({ userId: intent.userId, kind: intent.kind, outcome }, 'user creation repaired');
+  return outcome;
+}
+
+/** The request's caller got an error: whatever it made goes. */
+async function undoCreation(ctx: Context, intent: CreationIntent, progress: CreationProgress): Promise<string> {
+  const profile = await ctx.deps.users.get(intent.userId, { states: ALL_STATES, scope: ctx.scope });
+  if (progress.authUserId) await ctx.deps.identity.deleteUser(progress.authUserId);
+  // A registration undoes only its identity: the profile was there before it.
+  if (!profile || intent.kind === 'register') return progress.authUserId ? 'identity removed' : 'nothing left';
+  await ctx.deps.users.delete(profile._id, { states: ALL_STATES, scope: ctx.scope });
+  return 'removed';
+}
+
+/** The process died mid-way: the creation is finished where a profile was made, undone where none was. */
+async function finishCreation(
+  ctx: Context,
+  intent: CreationIntent,
+  progress: CreationProgress,
+  save: (progress: CreationProgress) => Promise<void>,
+): Promise<string> {
+  const profile = await ctx.deps.users.get(intent.userId, { states: ALL_STATES, scope: ctx.scope });
+  if (!profile) {
+    // Its insert never happened (or was undone): an identity made for it has no profile to serve.
+    if (progress.authUserId && intent.kind === 'create') await ctx.deps.identity.deleteUser(progress.authUserId);
+    return 'absent';
+  }
+  let outcome = 'whole';
+  if (intent.identity) outcome = await ensureIdentity(ctx, intent, profile, progress, save);
+  if (profile.expirationDate && !profile.expirationId) await attachExpiration(ctx, profile);
+  return outcome;
+}
+
+/** The profile points to an identity that exists, made now if need be (a random password and, if asked, the reset e-mail). */
+async function ensureIdentity(
+  ctx: Context,
+  intent: CreationIntent,
+  profile: UserDoc,
+  progress: CreationProgress,
+  save: (progress: CreationProgress) => Promise<void>,
+): Promise<string> {
+  const linked = profile.authUserId ?? progress.authUserId;
+  const [existing] = linked ? await ctx.deps.identity.getUsers([linked]) : [];
+  if (existing) {
+    if (profile.authUserId !== existing.id) await link(ctx, profile, existing.id);
+    if (existing.blocked !== identityBlocked(profile))
+      await ctx.deps.identity.updateUser(existing.id, { blocked: identityBlocked(profile) });
+    if (intent.kind !== 'link' && progress.authUserId === existing.id && !profile.authUserId)
+      await afterIdentity(ctx, intent, profile, existing.id);
+    return profile.authUserId === existing.id ? 'whole' : 'linked';
+  }
+  if (intent.kind === 'link') return 'identity missing';
+  // The identity was never made, or the profile points to one that is gone: make it.
+  if (profile.authUserId) await ctx.deps.users.patch(profile._id, { $unset: { authUserId: true } }, { states: ALL_STATES }, ctx.scope);
+  let authUserId: string;
+  try {
+    authUserId = await attachIdentity(ctx, { ...profile, authUserId: undefined }, undefined, (id) => save({ authUserId: id }));
+  } catch (error) {
+    if (!(error instanceof ConflictError)) throw error;
+    // An identity with its name exists that no intent recorded (made in the instant before the
+    // record, or by someone else): not ours to link or remove. Left for an operator.
+    ctx.deps.logger.error({ userId: profile._id, requestId: ctx.requestId }, 'a repaired user clashes with an unrecorded identity');
+    return 'identity conflict';
+  }
+  await afterIdentity(ctx, intent, profile, authUserId);
+  return 'identity created';
+}
+
+async function link(ctx: Context, profile: UserDoc, authUserId: string): Promise<void> {
+  await ctx.deps.users.patch(profile._id, { $set: { authUserId } }, { states: ALL_STATES }, ctx.scope);
+}
+
+/** What a creation does once the identity exists: roles, then the password e-mail if it was asked for. */
+async function afterIdentity(ctx: Context, intent: CreationIntent, profile: UserDoc, authUserId: string): Promise<void> {
+  await grantRoles(ctx, authUserId, profile.roles);
+  await sendWelcomeReset(ctx, authUserId, intent.sendResetPwdEmail);
+}

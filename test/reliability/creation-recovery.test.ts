@@ -1,0 +1,195 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { UserStore } from '../../src/clients/ports.js';
+import { UpstreamError } from '../../src/errors.js';
+import { countIdentities, countProfiles, seedGroups, startService, TEST_API_KEY, type TestService } from '../helpers/service.js';
+
+/**
+ * Issue #17, part 2: a creation cut short (a lost answer, a process that stops mid-way) leaves a
+ * user that the reconciler, or a retry of the same creation, makes whole, or removes. Every
+ * backend. JOBS_LEASE_MS is short so that an abandoned intent becomes the reconciler's quickly.
+ */
+type Trap = 'none' | 'insert-lost-and-store-down' | 'link-hangs';
+let trap: Trap = 'none';
+let service: TestService;
+let counter = 0;
+
+/** The store as an outage or a dying process would leave it. */
+function trapped(users: UserStore): UserStore {
+  return {
+    ...users,
+    async insert(doc, scope) {
+      if (trap !== 'insert-lost-and-store-down') return users.insert(doc, scope);
+      await users.insert(doc, scope); // the CRUD acted, then the connection broke
+      throw new UpstreamError('CRUD', 'POST /users/', 0, { unreachable: true });
+    },
+    async delete(id, options) {
+      if (trap === 'insert-lost-and-store-down') throw new UpstreamError('CRUD', 'DELETE /users/:id', 0, { unreachable: true });
+      return users.delete(id, options);
+    },
+    async patch(id, expr, options, scope) {
+      // The process "dies" after the identity was made: this request never goes on.
+      if (trap === 'link-hangs' && '$set' in expr && expr.$set && 'authUserId' in expr.$set) return new Promise(() => undefined);
+      return users.patch(id, expr, options, scope);
+    },
+  };
+}
+
+beforeAll(async () => {
+  // A lease long enough for a creation through the emulators, short enough to wait for.
+  service = await startService({
+    env: { JOBS_LEASE_MS: '1500', JOBS_POLL_MS: '50' },
+    wrap: (deps) => ({ users: trapped(deps.users) }),
+  });
+  await seedGroups(service);
+});
+beforeEach(() => {
+  trap = 'none';
+});
+afterAll(() => service.close());
+
+function newBody() {
+  counter += 1;
+  return { userGroup: 'customer', username: `crash${counter}`, email: `crash${counter}@example.com`, name: 'C' };
+}
+
+/** Waits for a condition the service reaches by itself (a lease lapsing, the reconciler's poll). */
+async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 5_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value) || Date.now() > until) return value;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/** Sends a creation whose client will hang up (its process goes on, stuck): answers the hang-up. */
+function abandon(target: TestService, body: object): () => void {
+  const client = new AbortController();
+  void fetch(`${target.url}/users/`, {
+    method: 'POST',
+    headers: { 'x-api-key': TEST_API_KEY, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    signal: client.signal,
+  }).catch(() => undefined);
+  return () => client.abort();
+}
+
+async function usersNamed(username: string) {
+  return (await service.call('GET', `/users/?_st=PUBLIC,DRAFT,TRASH,DELETED&username=${username}`)).body as {
+    _id: string;
+    authUserId?: string;
+  }[];
+}
+
+/** Whole: one profile, linked to an identity that exists and has its username. */
+async function expectWhole(username: string) {
+  const [user, ...others] = await usersNamed(username);
+  expect(others).toEqual([]);
+  expect(user?.authUserId).toEqual(expect.any(String));
+  const [identity] = await service.deps.identity.getUsers([user!.authUserId!]);
+  expect(identity?.username).toBe(username);
+  return user!;
+}
+
+describe('a creation cut short', () => {
+  it('after a lost insert answer with the store down: the retry of the same creation succeeds', async () => {
+    const body = newBody();
+    const profiles = await countProfiles(service);
+    trap = 'insert-lost-and-store-down';
+    const failed = await service.call('POST', '/users/', body);
+    expect(failed.status).toBe(503);
+    expect(failed.body.message).not.toMatch(/E11000|duplicate key/);
+    trap = 'none';
+    const retried = await service.call('POST', '/users/', body);
+    expect(retried.status).toBe(200);
+    const user = await expectWhole(body.username);
+    expect(user._id).toBe(retried.body._id);
+    expect(await countProfiles(service)).toBe(profiles + 1);
+  });
+
+  it('after a lost insert answer with the store down: the reconciler removes the profile when nobody retries', async () => {
+    const background = await startService({
+      env: { JOBS_LEASE_MS: '300', JOBS_POLL_MS: '50' },
+      wrap: (deps) => ({ users: trapped(deps.users) }),
+      background: true,
+    });
+    try {
+      await seedGroups(background);
+      trap = 'insert-lost-and-store-down';
+      const body = newBody();
+      expect((await background.call('POST', '/users/', body)).status).toBe(503);
+      trap = 'none';
+      const left = await eventually(
+        () => countProfiles(background),
+        (count) => count === 0,
+      );
+      expect(left).toBe(0);
+      expect((await background.call('POST', '/users/', body)).status).toBe(200);
+    } finally {
+      await background.close();
+    }
+  });
+
+  it('after the identity was made but before the profile pointed to it: the reconciler links them', async () => {
+    const background = await startService({
+      env: { JOBS_LEASE_MS: '300', JOBS_POLL_MS: '50' },
+      wrap: (deps) => ({ users: trapped(deps.users) }),
+      background: true,
+    });
+    try {
+      await seedGroups(background);
+      const identities = countIdentities(background);
+      trap = 'link-hangs';
+      const body = newBody();
+      const hangUp = abandon(background, body);
+      await eventually(
+        async () => countIdentities(background),
+        (count) => count === identities + 1,
+      );
+      trap = 'none';
+      hangUp();
+      const linked = await eventually(
+        async () => (await background.call('GET', `/users/?username=${body.username}`)).body[0],
+        (user) => typeof user?.authUserId === 'string',
+      );
+      trap = 'none';
+      expect(linked.authUserId).toEqual(expect.any(String));
+      expect(countIdentities(background)).toBe(identities + 1);
+      const [identity] = await background.deps.identity.getUsers([linked.authUserId]);
+      expect(identity?.username).toBe(body.username);
+    } finally {
+      trap = 'none';
+      await background.close();
+    }
+  });
+
+  it('after the identity was made but before the profile pointed to it: the retry gets the same user, whole', async () => {
+    const body = newBody();
+    const identities = countIdentities(service);
+    trap = 'link-hangs';
+    const hangUp = abandon(service, body);
+    await eventually(
+      async () => countIdentities(service),
+      (count) => count === identities + 1,
+    );
+    trap = 'none';
+    hangUp();
+    // While the first request still holds its intent, the same creation is a conflict.
+    expect((await service.call('POST', '/users/', body)).status).toBe(409);
+    const retried = await eventually(
+      () => service.call('POST', '/users/', body),
+      (res) => res.status === 200,
+    );
+    expect(retried.status).toBe(200);
+    expect((await expectWhole(body.username))._id).toBe(retried.body._id);
+    expect(countIdentities(service)).toBe(identities + 1);
+  });
+
+  it('a real duplicate is still a 409, in the service own words', async () => {
+    const body = newBody();
+    expect((await service.call('POST', '/users/', body)).status).toBe(200);
+    const again = await service.call('POST', '/users/', body);
+    expect(again.status).toBe(409);
+    expect(again.body.message).not.toMatch(/E11000|index:|dup key/);
+  });
+});
