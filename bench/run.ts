@@ -7,8 +7,16 @@ import { runEmbedded } from './embedded.js';
 import { runGateway } from './gateway.js';
 import { runImport } from './import.js';
 import { runActivation } from './activation.js';
+import { runHungUpstream } from './hung-upstream.js';
 
-const suites = { embedded: runEmbedded, gateway: runGateway, auth0: runAuth0, import: runImport, activation: runActivation };
+const suites = {
+  embedded: runEmbedded,
+  gateway: runGateway,
+  auth0: runAuth0,
+  import: runImport,
+  activation: runActivation,
+  'hung-upstream': runHungUpstream,
+};
 const wanted = process.argv.slice(2);
 for (const [name, run] of Object.entries(suites)) {
   if (wanted.length === 0 || wanted.includes(name)) await run();

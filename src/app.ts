@@ -7,11 +7,14 @@ import { withFastPath } from './rest/fast-path.js';
 import { createRestRouter, errorHandler, notFoundHandler } from './rest/router.js';
 import { graphqlGate } from './rest/graphql-gate.js';
 import { JSON_TYPES } from './rest/body.js';
+import { atDeadline, withDeadline } from './deadline.js';
 
 /** The HTTP server (not listening yet): the fast-path reads first, then the Express app. */
 export function buildServer(deps: Deps): Server {
   const app = buildApp(deps);
-  return createServer(withFastPath(deps, app, app.get('trust proxy fn') as (address: string, hop: number) => boolean));
+  const handle = withFastPath(deps, app, app.get('trust proxy fn') as (address: string, hop: number) => boolean);
+  // Each request's deadline starts when it arrives (deadline.ts): upstream calls made for it see it.
+  return createServer((req, res) => atDeadline(Date.now() + deps.config.REQUEST_TIMEOUT_MS, () => handle(req, res)));
 }
 
 /** The whole HTTP surface, with no side effects (no listen), so tests can build it with any adapters. */
@@ -20,6 +23,8 @@ export function buildApp(deps: Deps): Express {
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   app.set('trust proxy', deps.config.TRUST_PROXY);
+  // The request's deadline, unless buildServer set it already (an app mounted on its own).
+  app.use((_req, _res, next) => withDeadline(deps.config.REQUEST_TIMEOUT_MS, next));
 
   app.get('/-/healthz', (_req, res) => {
     res.json({ status: 'OK' });

@@ -122,6 +122,11 @@ const EnvSchema = z
     UMS_CONFIG_CRUD_ENDPOINT: z.string().startsWith('/').optional(),
     CRUD_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
     JOBS_CRUD_ENDPOINT: z.string().startsWith('/').optional(),
+    /** Upstream failures (docs/reliability.md): each request's deadline, the breakers, the readiness probes. */
+    REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).default(15_000),
+    UPSTREAM_BREAKER_THRESHOLD: z.coerce.number().int().min(0).default(5),
+    UPSTREAM_BREAKER_HALF_OPEN_MS: z.coerce.number().int().min(100).default(5000),
+    READINESS_TIMEOUT_MS: z.coerce.number().int().min(50).default(2000),
 
     AUTH_MODULE: z.enum(['embedded', 'auth0', 'auth0Client']).default('embedded'),
     AUTH_SERVICE: z.string().min(1).optional(),
@@ -214,6 +219,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const config = result.data;
   return {
     ...config,
+    // Explicit only: unset, the embedded provider uses the issuer kept in its store (deps.ts).
+    TOKEN_ISSUER: config.TOKEN_ISSUER ?? config.UMS_BASE_URL,
     UMS_BASE_URL: config.UMS_BASE_URL ?? `http://localhost:${config.HTTP_PORT}`,
     AUTH0_BULK_CHANGE_PASSWORD_RATE_LIMIT_PER_SECOND:
       config.AUTH0_BULK_CHANGE_PASSWORD_RATE_LIMIT_PER_SECOND ?? (config.AUTH_MODULE === 'embedded' ? 100 : 2),

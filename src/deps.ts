@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { CrudCollection } from './clients/crud/collection.js';
 import { createCrudConfigStore } from './clients/crud/config-store.js';
 import { createCrudUserStore } from './clients/crud/user-store.js';
-import { createDispatcher, probe, type ReadinessCheck, type UpstreamOptions } from './clients/http.js';
+import { createBreaker, createDispatcher, probe, type ReadinessCheck, type UpstreamOptions } from './clients/http.js';
 import { createCrudJobStore } from './clients/crud/job-store.js';
 import { createSqliteJobStore } from './embedded/job-store.js';
 import type {
@@ -65,7 +65,7 @@ function profileStores(
   return {
     users: createCrudUserStore(new CrudCollection(crud, config.USERS_CRUD_ENDPOINT)),
     groups: createCrudConfigStore(new CrudCollection(crud, config.UMS_CONFIG_CRUD_ENDPOINT!)),
-    readiness: async () => [await probe(crud, '/-/healthz')],
+    readiness: async () => [await probe(crud, '/-/healthz', config.READINESS_TIMEOUT_MS)],
   };
 }
 
@@ -76,7 +76,7 @@ function profileStores(
 export function createDeps(config: Config, logger: Logger): Deps & { db: Db; keys: SigningKeys } {
   const db = openDatabase(config.EMBEDDED_DB_PATH);
   // The CRUD Service, for the collections configured there: one keep-alive pool (connects on first use).
-  const crud = { name: 'CRUD', baseUrl: crudBaseUrl(config), dispatcher: createDispatcher(config.CRUD_TIMEOUT_MS) };
+  const crud = upstreamOf(config, 'CRUD', crudBaseUrl(config), config.CRUD_TIMEOUT_MS);
   const profiles = profileStores(config, db, crud);
   const timerSecret = config.TIMER_CALLBACK_SECRET ?? storedSecret(db, 'timer-callback-secret');
   const users = profiles.users;
@@ -87,7 +87,7 @@ export function createDeps(config: Config, logger: Logger): Deps & { db: Db; key
   });
   const outbox = config.SMTP_URL ? undefined : new Outbox(db, logger);
   const mailer: Mailer = config.SMTP_URL ? createSmtpMailer({ url: config.SMTP_URL, from: config.MAIL_FROM, logger }) : outbox!;
-  const { identity, auth, importer } = identityAdapters({ config, db, keys, sessions, mailer, users });
+  const { identity, auth, importer, readiness: identityReadiness } = identityAdapters({ config, db, keys, sessions, mailer, users });
   return {
     db,
     keys,
@@ -95,10 +95,11 @@ export function createDeps(config: Config, logger: Logger): Deps & { db: Db; key
     logger,
     users,
     groups: profiles.groups,
-    readiness: profiles.readiness,
+    // Probed together, each with its own READINESS_TIMEOUT_MS: the answer takes one timeout at most.
+    readiness: async () => (await Promise.all([profiles.readiness(), identityReadiness()])).flat(),
     scheduler: config.TIMER_SERVICE
       ? createTimerScheduler({
-          upstream: { name: 'Timer', baseUrl: serviceUrl(config.TIMER_SERVICE), dispatcher: createDispatcher(config.CRUD_TIMEOUT_MS) },
+          upstream: upstreamOf(config, 'Timer', serviceUrl(config.TIMER_SERVICE), config.CRUD_TIMEOUT_MS),
           callbackBaseUrl: config.UMS_BASE_URL,
           secret: timerSecret,
         })
@@ -130,6 +131,8 @@ interface IdentityAdapters {
   auth: Authenticator;
   /** Bulk import jobs (bulk activation). */
   importer: IdentityImporter;
+  /** What `/-/ready` says of the identity provider. */
+  readiness: () => Promise<ReadinessCheck[]>;
 }
 
 /** The identity provider of AUTH_MODULE: embedded, Auth0 directly, or Mia-Platform's auth0-client. */
@@ -137,12 +140,15 @@ function identityAdapters(input: EmbeddedIdentityInput): IdentityAdapters {
   const { config, sessions } = input;
   if (config.AUTH_MODULE === 'auth0') return auth0Adapters(config, sessions);
   if (config.AUTH_MODULE === 'auth0Client') {
-    const upstream = {
-      name: 'auth0-client',
-      baseUrl: serviceUrl(config.AUTH_SERVICE!),
-      dispatcher: createDispatcher(config.AUTH0_TIMEOUT_MS),
-    };
-    return createAuth0ClientAdapters({ upstream, connection: config.AUTH_CONNECTION!, userIdKey: config.CUSTOM_USER_ID_KEY, sessions });
+    const upstream = upstreamOf(config, 'auth0-client', serviceUrl(config.AUTH_SERVICE!), config.AUTH0_TIMEOUT_MS);
+    const adapters = createAuth0ClientAdapters({
+      upstream,
+      connection: config.AUTH_CONNECTION!,
+      userIdKey: config.CUSTOM_USER_ID_KEY,
+      sessions,
+    });
+    // A Mia-Platform service: its own health route.
+    return { ...adapters, readiness: async () => [await probe(upstream, '/-/healthz', config.READINESS_TIMEOUT_MS)] };
   }
   return embeddedIdentity(input);
 }
@@ -168,6 +174,8 @@ function auth0Adapters(config: Config, sessions: Sessions): IdentityAdapters {
     managementClientSecret: config.AUTH0_MANAGEMENT_CLIENT_SECRET ?? config.AUTH0_CLIENT_SECRET!,
     managementAudience: `${config.AUTH0_DOMAIN ? `https://${config.AUTH0_DOMAIN}` : baseUrl.replace(/\/$/, '')}/api/v2/`,
     dispatcher: createDispatcher(config.AUTH0_TIMEOUT_MS),
+    timeoutMs: config.AUTH0_TIMEOUT_MS,
+    breaker: breakerOf(config),
     maxConcurrency: config.AUTH0_MAX_CONCURRENCY,
     maxRetries: config.AUTH0_MAX_RETRIES,
   });
@@ -180,7 +188,8 @@ function auth0Adapters(config: Config, sessions: Sessions): IdentityAdapters {
     lockSeconds: config.LOGIN_LOCK_SECONDS,
   });
   const importer = createAuth0Importer({ api, identity, connection: config.AUTH_CONNECTION!, connectionId: config.AUTH0_CONNECTION_ID });
-  return { identity, auth, importer };
+  // The tenant's key set: served by every tenant (and custom domain) without credentials.
+  return { identity, auth, importer, readiness: async () => [await api.probe('/.well-known/jwks.json', config.READINESS_TIMEOUT_MS)] };
 }
 
 /** The embedded identity provider: argon2id users, EdDSA tokens, sessions, reset e-mails. */
@@ -192,7 +201,7 @@ function embeddedIdentity(input: EmbeddedIdentityInput): IdentityAdapters {
     sessions,
     mailer,
     profileOf: async (authUserId) => (await users.find({ authUserId }, { states: ALL_STATES, limit: 1 }))[0],
-    issuer: config.TOKEN_ISSUER ?? config.UMS_BASE_URL,
+    issuer: config.TOKEN_ISSUER ?? storedIssuer(db),
     baseUrl: config.UMS_BASE_URL,
     accessTokenTtl: config.ACCESS_TOKEN_TTL,
     resetTicketTtl: config.RESET_TICKET_TTL,
@@ -203,6 +212,7 @@ function embeddedIdentity(input: EmbeddedIdentityInput): IdentityAdapters {
     identity: createEmbeddedIdentityProvider(db, sessions, { cacheSize: config.EMBEDDED_IDENTITY_CACHE_SIZE }),
     auth,
     importer: createEmbeddedImporter(db),
+    readiness: async () => [{ name: 'embedded identity', ok: true }],
   };
 }
 
@@ -212,10 +222,29 @@ function storedSecret(db: Db, name: string): string {
   return db.prepare<[string], { value: string }>('SELECT value FROM settings WHERE name = ?').get(name)!.value;
 }
 
+/**
+ * The tokens' issuer when neither TOKEN_ISSUER nor UMS_BASE_URL is set: a name made once and kept
+ * in the embedded store, so every process on the same file issues and accepts the same tokens
+ * (a default built from HTTP_PORT would differ between them).
+ */
+function storedIssuer(db: Db): string {
+  db.prepare('INSERT OR IGNORE INTO settings (name, value) VALUES (?, ?)').run('token-issuer', `urn:ums:${randomUUID()}`);
+  return db.prepare<[string], { value: string }>('SELECT value FROM settings WHERE name = ?').get('token-issuer')!.value;
+}
+
+/** An upstream's keep-alive pool, timeout and circuit breaker (docs/reliability.md). */
+function upstreamOf(config: Config, name: string, baseUrl: string, timeoutMs: number): UpstreamOptions {
+  return { name, baseUrl, dispatcher: createDispatcher(timeoutMs), timeoutMs, breaker: breakerOf(config) };
+}
+
+function breakerOf(config: Config) {
+  return createBreaker({ threshold: config.UPSTREAM_BREAKER_THRESHOLD, halfOpenAfterMs: config.UPSTREAM_BREAKER_HALF_OPEN_MS });
+}
+
 /** Rönd when ROND_ENABLED, else roles and bindings in the embedded store (manageable through GraphQL). */
 function roleAdapters(config: Config, db: Db, crud: UpstreamOptions): { roles: RoleBinder; roleAdmin?: RoleAdmin } {
   if (config.ROND_ENABLED) {
-    const rond = { name: 'Rond', baseUrl: serviceUrl(config.ROND_SERVICE), dispatcher: createDispatcher(config.CRUD_TIMEOUT_MS) };
+    const rond = upstreamOf(config, 'Rond', serviceUrl(config.ROND_SERVICE), config.CRUD_TIMEOUT_MS);
     const rolesCollection = config.ROLES_CRUD_ENDPOINT ? new CrudCollection(crud, config.ROLES_CRUD_ENDPOINT) : undefined;
     return { roles: createRondBinder(rond, rolesCollection) };
   }

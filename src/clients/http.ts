@@ -1,5 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { BrokenCircuitError, type CircuitBreakerPolicy, ConsecutiveBreaker, circuitBreaker, handleWhen } from 'cockatiel';
 import { Agent, type Dispatcher, type FormData, util } from 'undici';
+import { currentDeadline } from '../deadline.js';
 import { UpstreamError } from '../errors.js';
 
 /** One upstream service (CRUD, Auth0, Timer, Rönd): where it is and how to reach it. */
@@ -10,6 +12,13 @@ export interface UpstreamOptions {
   dispatcher: Dispatcher;
   /** Attempts after the first for a call that may be retried. */
   retries?: number;
+  /**
+   * The longest one attempt may take: the dispatcher's own timeouts (createDispatcher), or less
+   * (a readiness probe). An attempt made for a request is also cut at the request's deadline.
+   */
+  timeoutMs?: number;
+  /** The upstream's circuit breaker, shared by every call to it (createBreaker). */
+  breaker?: CircuitBreakerPolicy;
 }
 
 export interface UpstreamCall {
@@ -50,29 +59,86 @@ export function createDispatcher(timeoutMs: number): Dispatcher {
   });
 }
 
+/** When a circuit opens and how long it stays open (UPSTREAM_BREAKER_*). */
+export interface BreakerOptions {
+  /** Consecutive failed calls that open the circuit; 0 disables the breaker. */
+  threshold: number;
+  /** How long an open circuit refuses calls before one is let through to try the upstream again. */
+  halfOpenAfterMs: number;
+}
+
+/**
+ * A circuit breaker for one upstream. A call fails when the upstream is unwell: it could not be
+ * reached or did not answer in its own time (after the call's retries), or answered 5xx. A 4xx is
+ * the caller's problem and counts as a success. A call ended by the request's deadline counts as a
+ * failure when an attempt of it had failed before; one whose only trouble was the deadline (a slow
+ * answer cut short by a tight deadline) does not count either way.
+ */
+export function createBreaker(options: BreakerOptions): CircuitBreakerPolicy | undefined {
+  if (options.threshold <= 0) return undefined;
+  const unwell = handleWhen((error) => error instanceof UpstreamError && error.unreachable && !(error.cause instanceof DeadlineOnly));
+  return circuitBreaker(
+    unwell.orWhenResult((reply) => (reply as UpstreamReply).status >= 500),
+    { halfOpenAfter: options.halfOpenAfterMs, breaker: new ConsecutiveBreaker(options.threshold) },
+  );
+}
+
 /**
  * Calls an upstream and answers its status and parsed body. Reads (GET) are retried on connection
  * errors and 502/503/504; writes only when the connection was never made, so a POST is never sent
  * twice. An upstream that cannot be reached is a 503 UpstreamError naming the call.
+ *
+ * Within a request (deadline.ts) no attempt outlives the request's deadline and no retry starts
+ * past it. While the upstream's circuit is open the call is a 503 at once, without a request.
  */
 export async function callUpstream(upstream: UpstreamOptions, call: UpstreamCall): Promise<UpstreamReply> {
-  const retries = upstream.retries ?? 2;
   const label = `${call.method} ${call.route ?? call.path}`;
+  if (!upstream.breaker) return attempts(upstream, call, label);
+  try {
+    return await upstream.breaker.execute(() => attempts(upstream, call, label));
+  } catch (error) {
+    if (!(error instanceof BrokenCircuitError)) throw error;
+    throw new UpstreamError(upstream.name, label, 0, {
+      cause: error,
+      unreachable: true,
+      message: `${upstream.name} ${label} is unavailable (circuit open)`,
+    });
+  }
+}
+
+/**
+ * An attempt that got no whole answer in time: by the upstream's own timeout (`code` says so in
+ * messages, as undici's codes do), or by the request's deadline when that came first.
+ */
+class AttemptCut extends Error {
+  readonly code = 'UPSTREAM_TIMEOUT';
+  constructor(
+    readonly limitMs: number,
+    readonly byDeadline: boolean,
+  ) {
+    super(`no answer within ${limitMs} ms`);
+  }
+}
+
+async function attempts(upstream: UpstreamOptions, call: UpstreamCall, label: string): Promise<UpstreamReply> {
+  const retries = upstream.retries ?? 2;
+  const deadline = currentDeadline();
   for (let attempt = 0; ; attempt += 1) {
+    const left = deadline === undefined ? Infinity : deadline - Date.now();
+    // Only a retry can find the deadline gone: an attempt before it failed.
+    if (left <= 0) throw pastDeadline(upstream, label, attempt > 0);
+    // Our own timer, precise (undici's timeouts tick about once a second), and the deadline's when sooner.
+    const own = upstream.timeoutMs ?? Infinity;
+    const limit = left < own ? { ms: Math.ceil(left), byDeadline: true } : { ms: own, byDeadline: false };
     try {
-      const reply = await send(upstream, call);
-      if (call.method === 'GET' && RETRYABLE_STATUS.has(reply.status) && attempt < retries) {
-        await backoff(attempt);
-        continue;
-      }
+      const reply = await send(upstream, call, Number.isFinite(limit.ms) ? limit : undefined);
+      if (call.method === 'GET' && RETRYABLE_STATUS.has(reply.status) && attempt < retries && (await backoff(attempt, deadline))) continue;
       return reply;
     } catch (error) {
+      if (error instanceof AttemptCut && error.byDeadline) throw pastDeadline(upstream, label, attempt > 0);
       const code = (error as { code?: string }).code ?? '';
       const retryable = call.method === 'GET' || NOT_SENT.has(code);
-      if (retryable && attempt < retries) {
-        await backoff(attempt);
-        continue;
-      }
+      if (retryable && attempt < retries && (await backoff(attempt, deadline))) continue;
       throw new UpstreamError(upstream.name, label, 0, {
         cause: error,
         unreachable: true,
@@ -83,12 +149,23 @@ export async function callUpstream(upstream: UpstreamOptions, call: UpstreamCall
   }
 }
 
+/** The cause of a call ended by the request's deadline with no failure of the upstream's own seen before. */
+class DeadlineOnly extends Error {}
+
+function pastDeadline(upstream: UpstreamOptions, label: string, failedBefore: boolean): UpstreamError {
+  return new UpstreamError(upstream.name, label, 0, {
+    cause: failedBefore ? new AttemptCut(0, true) : new DeadlineOnly('request deadline'),
+    unreachable: true,
+    message: `${upstream.name} ${label} did not answer within the request deadline (REQUEST_TIMEOUT_MS)`,
+  });
+}
+
 /** The standard answer for a status the caller does not handle. */
 export function unexpectedStatus(upstream: UpstreamOptions, call: UpstreamCall, reply: UpstreamReply): UpstreamError {
   return new UpstreamError(upstream.name, `${call.method} ${call.route ?? call.path}`, reply.status);
 }
 
-async function send(upstream: UpstreamOptions, call: UpstreamCall): Promise<UpstreamReply> {
+async function send(upstream: UpstreamOptions, call: UpstreamCall, limit?: Limit): Promise<UpstreamReply> {
   const { origin, pathname } = baseOf(upstream.baseUrl);
   let search = '';
   // A raw query goes on byte for byte: Node's HTTP parser already refused what a request line may not carry.
@@ -102,7 +179,7 @@ async function send(upstream: UpstreamOptions, call: UpstreamCall): Promise<Upst
   }
   const hasBody = call.body !== undefined;
   // Straight to the dispatcher (no URL to parse per call; the base is split once).
-  const response = await exchange(upstream.dispatcher, {
+  const response = await exchange(upstream.dispatcher, limit, {
     origin,
     path: pathname + call.path + (search ? `?${search}` : ''),
     method: call.method,
@@ -122,6 +199,12 @@ async function send(upstream: UpstreamOptions, call: UpstreamCall): Promise<Upst
   return { status: response.statusCode, body: text ? body : undefined, headers: response.headers };
 }
 
+/** How long an attempt may take, and whether that is the request's deadline. */
+interface Limit {
+  ms: number;
+  byDeadline: boolean;
+}
+
 interface Exchange {
   statusCode: number;
   headers: Record<string, string | string[] | undefined>;
@@ -131,15 +214,30 @@ interface Exchange {
 /**
  * One request and its whole answer, through the dispatcher's handler interface: the answer's
  * chunks are gathered as they come, without the stream `request()` wraps them in (about 0.02 ms
- * less per call). A final answer's head replaces an informational (1xx) one's.
+ * less per call). A final answer's head replaces an informational (1xx) one's. With a `limit`,
+ * the request is aborted (its connection closed) when no whole answer came by then.
  */
-function exchange(dispatcher: Dispatcher, options: Dispatcher.DispatchOptions): Promise<Exchange> {
+function exchange(dispatcher: Dispatcher, limit: Limit | undefined, options: Dispatcher.DispatchOptions): Promise<Exchange> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let statusCode = 0;
     let headers: Exchange['headers'] = {};
+    let abort: ((reason: Error) => void) | undefined;
+    let cut: AttemptCut | undefined;
+    const timer =
+      limit === undefined
+        ? undefined
+        : setTimeout(() => {
+            cut = new AttemptCut(limit.ms, limit.byDeadline);
+            abort?.(cut);
+            reject(cut);
+          }, limit.ms);
     dispatcher.dispatch(options, {
-      onConnect() {},
+      onConnect(abortRequest) {
+        abort = abortRequest;
+        // Dispatched only after the limit passed (queued behind others): not sent at all.
+        if (cut) abortRequest(cut);
+      },
       onHeaders(status, rawHeaders) {
         statusCode = status;
         headers = util.parseHeaders(rawHeaders);
@@ -150,9 +248,11 @@ function exchange(dispatcher: Dispatcher, options: Dispatcher.DispatchOptions): 
         return true;
       },
       onComplete() {
+        clearTimeout(timer);
         resolve({ statusCode, headers, body: chunks.length === 1 ? chunks[0]!.toString() : Buffer.concat(chunks).toString() });
       },
       onError(error) {
+        clearTimeout(timer);
         reject(error);
       },
     });
@@ -172,9 +272,16 @@ function baseOf(baseUrl: string): { origin: string; pathname: string } {
   return base;
 }
 
-function backoff(attempt: number): Promise<void> {
+/**
+ * Waits before retry number `attempt + 1` and answers true; false (at once) when the wait would
+ * end past the request's deadline, so the retry is not made.
+ */
+async function backoff(attempt: number, deadline: number | undefined): Promise<boolean> {
   const base = 50 * 2 ** attempt;
-  return sleep(base + Math.random() * base);
+  const wait = base + Math.random() * base;
+  if (deadline !== undefined && Date.now() + wait >= deadline) return false;
+  await sleep(wait);
+  return true;
 }
 
 export interface ReadinessCheck {
@@ -183,12 +290,21 @@ export interface ReadinessCheck {
   detail?: string;
 }
 
-/** Readiness of an upstream: its health route answers 2xx. Never throws. */
-export async function probe(upstream: UpstreamOptions, path: string): Promise<ReadinessCheck> {
+/**
+ * Readiness of an upstream: its health route answers 2xx within `timeoutMs` (READINESS_TIMEOUT_MS),
+ * in one attempt, whatever its breaker says (the probe is how recovery is seen). Never throws.
+ */
+export async function probe(upstream: UpstreamOptions, path: string, timeoutMs: number): Promise<ReadinessCheck> {
+  const label = `${upstream.name} GET ${path}`;
   try {
-    const reply = await callUpstream({ ...upstream, retries: 0 }, { method: 'GET', path });
-    return { name: upstream.name, ok: reply.status < 300, detail: reply.status < 300 ? undefined : `status ${reply.status}` };
+    const reply = await send(upstream, { method: 'GET', path }, { ms: timeoutMs, byDeadline: false });
+    return { name: upstream.name, ok: reply.status < 300, detail: reply.status < 300 ? undefined : `${label} answered ${reply.status}` };
   } catch (error) {
-    return { name: upstream.name, ok: false, detail: (error as Error).message };
+    const code = (error as { code?: string }).code;
+    const detail =
+      error instanceof AttemptCut
+        ? `${label} did not answer within READINESS_TIMEOUT_MS (${timeoutMs} ms)`
+        : `${label} is unreachable${code ? ` (${code})` : ''}`;
+    return { name: upstream.name, ok: false, detail };
   }
 }

@@ -1,9 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import pLimit from 'p-limit';
+import type { CircuitBreakerPolicy } from 'cockatiel';
 import type { Dispatcher } from 'undici';
 import { z } from 'zod';
+import { currentDeadline } from '../../deadline.js';
 import { UpstreamError } from '../../errors.js';
-import { callUpstream, type UpstreamCall, type UpstreamOptions, type UpstreamReply } from '../http.js';
+import { callUpstream, probe, type ReadinessCheck, type UpstreamCall, type UpstreamOptions, type UpstreamReply } from '../http.js';
 
 export interface Auth0Options {
   /** `https://{AUTH0_DOMAIN}`, or AUTH0_BASE_URL (custom domain, emulator). */
@@ -18,6 +20,10 @@ export interface Auth0Options {
    */
   managementAudience: string;
   dispatcher: Dispatcher;
+  /** The dispatcher's timeout (AUTH0_TIMEOUT_MS). */
+  timeoutMs?: number;
+  /** The tenant's circuit breaker. */
+  breaker?: CircuitBreakerPolicy;
   /** Calls in flight at once against the tenant. */
   maxConcurrency: number;
   /** Retries after a 429 (waiting for the rate-limit reset) or a 5xx on an idempotent call. */
@@ -46,9 +52,15 @@ export class Auth0Api {
   private pausedUntil = 0;
 
   constructor(readonly options: Auth0Options) {
-    this.upstream = { name: 'Auth0', baseUrl: options.baseUrl, dispatcher: options.dispatcher, retries: 1 };
+    const { baseUrl, dispatcher, timeoutMs, breaker } = options;
+    this.upstream = { name: 'Auth0', baseUrl, dispatcher, timeoutMs, breaker, retries: 1 };
     this.limit = pLimit(options.maxConcurrency);
     this.audiences = [...new Set([options.managementAudience, `${options.baseUrl.replace(/\/$/, '')}/api/v2/`])];
+  }
+
+  /** Readiness of the tenant: `path` answers 2xx within `timeoutMs`. */
+  probe(path: string, timeoutMs: number): Promise<ReadinessCheck> {
+    return probe(this.upstream, path, timeoutMs);
   }
 
   /** An Authentication API call (`/oauth/token`, `/dbconnections/change_password`…). */
@@ -64,18 +76,26 @@ export class Auth0Api {
     return reply.status === 401 ? withToken(await this.renewToken(token)) : reply;
   }
 
+  /**
+   * Within a request, a retry whose wait would end past the request's deadline is not made: the
+   * last answer is the answer (and the breaker, shared with every call, stops a tenant that keeps
+   * failing from being retried at all).
+   */
   private async send(call: UpstreamCall): Promise<UpstreamReply> {
+    const deadline = currentDeadline() ?? Infinity;
     for (let attempt = 0; ; attempt += 1) {
       const reply = await this.limit(async () => {
-        if (this.pausedUntil > Date.now()) await this.gate();
+        if (this.pausedUntil > Date.now()) await this.gate(call, deadline);
         return callUpstream(this.upstream, call);
       });
       const retryable = reply.status === 429 || (reply.status >= 500 && IDEMPOTENT.has(call.method));
       if (!retryable || attempt >= this.options.maxRetries) return reply;
+      const wait = reply.status === 429 ? rateLimitWait(reply) : jitter(attempt);
+      if (Date.now() + wait >= deadline) return reply;
       // A rate limit (with its headers) pauses every call; another 429 (a third import job while two
       // run) only this one.
-      if (reply.status === 429 && reply.headers['x-ratelimit-reset'] !== undefined) this.pauseUntil(Date.now() + rateLimitWait(reply));
-      else await sleep(reply.status === 429 ? rateLimitWait(reply) : jitter(attempt));
+      if (reply.status === 429 && reply.headers['x-ratelimit-reset'] !== undefined) this.pauseUntil(Date.now() + wait);
+      else await sleep(wait);
     }
   }
 
@@ -83,7 +103,15 @@ export class Auth0Api {
     this.pausedUntil = Math.max(this.pausedUntil, time);
   }
 
-  private async gate(): Promise<void> {
+  /** Waits out a pause; a 503 at once when the pause ends past the request's deadline. */
+  private async gate(call: UpstreamCall, deadline: number): Promise<void> {
+    if (this.pausedUntil >= deadline) {
+      const label = `${call.method} ${call.route ?? call.path}`;
+      throw new UpstreamError('Auth0', label, 429, {
+        unreachable: true,
+        message: `Auth0 ${label} is rate limited past the request deadline (REQUEST_TIMEOUT_MS)`,
+      });
+    }
     while (this.pausedUntil > Date.now()) await sleep(this.pausedUntil - Date.now());
   }
 

@@ -1,0 +1,27 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+
+/**
+ * The deadline of the incoming request being served (epoch ms, REQUEST_TIMEOUT_MS after it
+ * arrived). It is set once per request where the request enters the server (app.ts) and read by
+ * the upstream clients (clients/http.ts): every call made while serving the request, however deep
+ * (resolvers, dataloaders, sagas), sees it without it being passed through each signature.
+ * Work that is not a request (jobs, the scheduler, the reconciler) has none, and its calls keep
+ * their own timeouts.
+ */
+const requestDeadline = new AsyncLocalStorage<{ at: number }>();
+
+/** Runs `fn` with a deadline `timeoutMs` from now, unless one is already set (an outer layer's). */
+export function withDeadline<T>(timeoutMs: number, fn: () => T): T {
+  if (requestDeadline.getStore()) return fn();
+  return requestDeadline.run({ at: Date.now() + timeoutMs }, fn);
+}
+
+/** Runs `fn` under the deadline `at` (epoch ms), replacing any other. */
+export function atDeadline<T>(at: number | undefined, fn: () => T): T {
+  return at === undefined ? fn() : requestDeadline.run({ at }, fn);
+}
+
+/** The current request's deadline (epoch ms), or undefined outside a request. */
+export function currentDeadline(): number | undefined {
+  return requestDeadline.getStore()?.at;
+}
