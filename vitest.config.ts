@@ -8,7 +8,13 @@ const require = createRequire(import.meta.url);
  * `test/security/*.test.ts` are attacks that apply to every backend; those that only apply to the
  * embedded adapters live in `test/security/embedded/` (run by the embedded project alone).
  */
-const STORE_SUITE = ['test/users-*.test.ts', 'test/sagas.test.ts', 'test/graphql.test.ts', 'test/security/*.test.ts', 'test/reliability/*.test.ts'];
+const STORE_SUITE = [
+  'test/users-*.test.ts',
+  'test/sagas.test.ts',
+  'test/graphql.test.ts',
+  'test/security/*.test.ts',
+  'test/reliability/*.test.ts',
+];
 /** What of the authentication suite holds whatever the identity provider (access control, throttling). */
 const IDENTITY_SUITE = [...STORE_SUITE, 'test/auth.test.ts', 'test/access-control.test.ts', 'test/userinfo.test.ts'];
 
