@@ -1,4 +1,5 @@
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { Ajv, type ErrorObject, type Options, type ValidateFunction } from 'ajv';
+import { compileRegex } from '../crud/regex.js';
 import addFormatsModule from 'ajv-formats';
 import type { GroupConfig } from '../clients/ports.js';
 import { type FieldIssue, InvalidInputError } from '../errors.js';
@@ -14,9 +15,20 @@ const addFormats = ((addFormatsModule as unknown as { default?: unknown }).defau
 export const STANDARD_FIELDS = ['userGroup', 'authUserId', 'username', 'email', 'blocked', 'roles', 'expirationDate', 'expirationId'];
 const INTERNAL_FIELDS = ['_id', '__STATE__', 'createdAt', 'updatedAt', 'creatorId', 'updaterId'];
 
+/** ajv's regular-expression engine: RE2 through the same checks as `$regex` (length, program size). */
+const linearRegExp: NonNullable<NonNullable<Options['code']>['regExp']> = Object.assign(
+  (pattern: string) => {
+    const compiled = compileRegex({ pattern }, ['crudSchema', 'pattern']);
+    return { test: (text: string) => compiled.matcher(text).find() };
+  },
+  { code: 'linearRegExp' },
+);
+
 /** Compiles group schemas once (keyed by their text) and validates users against them. */
 export class GroupSchemas {
-  private readonly ajv = new Ajv({ allErrors: true, strict: false });
+  // `pattern` and `patternProperties` run on RE2 (linear time), as `$regex` does: a group schema
+  // with `^(a+)+$` held the event loop for seconds per user.
+  private readonly ajv = new Ajv({ allErrors: true, strict: false, code: { regExp: linearRegExp } });
   private readonly compiled = new Map<string, ValidateFunction>();
 
   constructor() {
@@ -37,6 +49,12 @@ export class GroupSchemas {
     } catch (error) {
       const message = `crudSchema is not a valid JSON Schema: ${(error as Error).message}`;
       throw new InvalidInputError(message, [{ path: ['crudSchema'], message: (error as Error).message }]);
+    }
+    // An async schema answers a promise that `validate()` would take for a pass (and a rejection nobody handles).
+    if ((validate as { $async?: boolean }).$async) {
+      throw new InvalidInputError('crudSchema must not be asynchronous ($async)', [
+        { path: ['crudSchema', '$async'], message: 'not allowed' },
+      ]);
     }
     if (this.compiled.size > 1000) this.compiled.clear();
     this.compiled.set(key, validate);

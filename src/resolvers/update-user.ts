@@ -4,7 +4,7 @@ import type { Context } from '../context.js';
 import { requireAdmin } from './access.js';
 import { isPlainObject } from '../crud/filter.js';
 import { linearQueryOptions } from '../crud/regex.js';
-import { during, InvalidInputError, NotFoundError } from '../errors.js';
+import { during, InvalidInputError, NotFoundError, PayloadTooLargeError } from '../errors.js';
 import { parseInput, SERVICE_FIELDS, StandardFields } from './inputs.js';
 import { abortExpiration, scheduleExpiration } from './expiration.js';
 import { replaceRoles } from './roles.js';
@@ -15,6 +15,8 @@ import { getUser, LIVE_STATES, requireGroup } from './users.js';
 const PULL_QUERY_OPTIONS = linearQueryOptions(['body', '$pull']);
 const OPERATORS = ['$set', '$unset', '$inc', '$mul', '$currentDate', '$push', '$pull', '$addToSet'] as const;
 const NOT_EDITABLE = new Set(['authUserId', ...SERVICE_FIELDS]);
+/** The largest array index an update path may name. */
+const MAX_ARRAY_INDEX = 9_999;
 
 /**
  * `PATCH /users/:id`: a CRUD PATCH body (a bare object means `$set`). The result is validated
@@ -26,7 +28,7 @@ export async function updateUser(ctx: Context, id: string, body: unknown): Promi
   await requireAdmin(ctx);
   const expr = toUpdateExpr(body);
   const current = await getUser(ctx, id, LIVE_STATES, 'updating user');
-  const next = preview(current, expr);
+  const next = preview(current, expr, ctx.deps.config.BODY_LIMIT_BYTES);
   const group = await requireGroup(ctx, next.userGroup);
   ctx.deps.schemas.validateUser(group, next);
   const changes = identityChanges(current, next);
@@ -98,25 +100,35 @@ export function toUpdateExpr(body: unknown): UpdateExpr {
       if (NOT_EDITABLE.has(field.split('.')[0]!)) {
         throw new InvalidInputError(`${field} is not editable`, [{ path: ['body', operator, field], message: 'not editable' }]);
       }
+      // `tags.99999999` would pad the array with a hundred million nulls (and the process with them).
+      if (field.split('.').some((segment) => /^\d+$/.test(segment) && Number(segment) > MAX_ARRAY_INDEX)) {
+        throw new InvalidInputError(`${field}: an array index must be at most ${MAX_ARRAY_INDEX}`, [
+          { path: ['body', operator, field], message: `array index above ${MAX_ARRAY_INDEX}` },
+        ]);
+      }
     }
   }
   return expr;
 }
 
-/** The user as it will be after the update, computed with MongoDB's update semantics. */
-function preview(current: UserDoc, expr: UpdateExpr): UserDoc {
+/** The user as it will be after the update, computed with MongoDB's update semantics; no larger than `maxBytes` of JSON. */
+function preview(current: UserDoc, expr: UpdateExpr, maxBytes: number): UserDoc {
   const next = structuredClone(current);
   try {
     // `$pull` conditions may hold a `$regex`: RE2, as in filters (a backtracking pattern blocked the event loop).
     applyUpdate(next, expr as Parameters<typeof applyUpdate>[1], undefined, undefined, { queryOptions: PULL_QUERY_OPTIONS });
   } catch (error) {
-    throw new InvalidInputError(`body cannot be applied: ${(error as Error).message}`);
+    if (error instanceof InvalidInputError) throw error;
+    // mingo's own words name its internals ("input[(input.length - 1)] is not iterable"): not the client's.
+    throw new InvalidInputError('body cannot be applied to this user: an operator does not fit the value it updates');
   }
   const changed = Object.fromEntries(
     Object.entries(next).filter(([field, value]) => Object.hasOwn(StandardFields.shape, field) && value !== current[field]),
   );
   parseInput(StandardFields.partial(), changed, 'body');
-  return JSON.parse(JSON.stringify(next)) as UserDoc;
+  const json = JSON.stringify(next);
+  if (Buffer.byteLength(json) > maxBytes) throw new PayloadTooLargeError(`the updated user would be larger than ${maxBytes} bytes`);
+  return JSON.parse(json) as UserDoc;
 }
 
 /** What the identity provider must change so it matches `next`; undefined when nothing. */
