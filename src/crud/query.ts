@@ -75,12 +75,18 @@ function castPlainValue(value: string): unknown {
   return candidates.length === 1 ? value : { $in: candidates };
 }
 
+/** The `acl_rows` header: a JSON array of filters, ANDed (parsed on its own: text around it cannot widen it). */
 function parseAclRows(raw: string): Filter[] {
-  const parsed = parseFilter(`{"$and":${raw}}`, 'acl_rows');
-  const rows = parsed.$and;
+  let rows: unknown;
+  try {
+    rows = JSON.parse(raw);
+  } catch {
+    rows = undefined;
+  }
   if (!Array.isArray(rows) || !rows.every(isPlainObject)) {
     throw new InvalidInputError('acl_rows header must be a JSON array of filters');
   }
+  if (rows.length > 0) checkFilter({ $and: rows }, 'acl_rows');
   return rows;
 }
 
@@ -150,7 +156,7 @@ export function checkPassedOnQuery(rawQuery: string, aclRows: string | undefined
     else if (key === '_p' || key === '_s') splitList(value).forEach((item) => checkField(item.replace(/^-/, '')));
     else if (!key.startsWith('_') || key === '_id') checkField(key);
   }
-  if (aclRows) checkJsonFilter(`{"$and":${aclRows}}`, 'acl_rows');
+  if (aclRows) parseAclRows(aclRows);
 }
 
 /** The query as its names will be read (percent-encoding could spell them otherwise). */

@@ -1,3 +1,4 @@
+import { assertSafeInput } from './input-limits.js';
 import { ownValue } from './safe-names.js';
 
 /**
@@ -40,12 +41,17 @@ function convert(raw: string, type: string | undefined, items: Schema | undefine
     }
     case 'boolean':
       return /^true$/i.test(raw) ? true : /^false$/i.test(raw) ? false : raw;
-    case 'object':
+    case 'object': {
+      let parsed: unknown;
       try {
-        return JSON.parse(raw) as unknown;
+        parsed = JSON.parse(raw);
       } catch {
         return raw;
       }
+      // A cell is client JSON like any body: no `__proto__`/`constructor` keys, no hostile depth.
+      assertSafeInput(parsed, { where: ['body', 'file', 'cell'] });
+      return parsed;
+    }
     default:
       return raw;
   }

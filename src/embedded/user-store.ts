@@ -238,9 +238,12 @@ function filterDocs(docs: UserDoc[], filter: Filter): UserDoc[] {
     return docs.filter((doc) => matcher.test(doc));
   } catch (error) {
     if (error instanceof InvalidInputError) throw error;
-    throw new InvalidInputError(`querystring/_q cannot be evaluated by the embedded store: ${(error as Error).message}`, [
-      { path: ['querystring', '_q'], message: (error as Error).message },
-    ]);
+    // mingo's words name its internals ("b.some is not a function"); only an operator it lacks is worth naming.
+    const operator = /\$[A-Za-z]+/.exec(String((error as Error).message))?.[0];
+    const problem = operator
+      ? `operator ${operator} is not supported by the embedded store`
+      : 'an operator does not fit the value it takes';
+    throw new InvalidInputError(`querystring/_q cannot be evaluated: ${problem}`, [{ path: ['querystring', '_q'], message: problem }]);
   }
 }
 

@@ -135,7 +135,15 @@ class ImportRun {
         this.skip(row, `userGroup "${userGroup}" does not exist`);
         continue;
       }
-      const { _id, ...doc } = recordToDoc(record, group.crudSchema);
+      let converted: Record<string, unknown>;
+      try {
+        converted = recordToDoc(record, group.crudSchema);
+      } catch (error) {
+        if (!(error instanceof InvalidInputError)) throw error;
+        this.skip(row, error.message);
+        continue;
+      }
+      const { _id, ...doc } = converted;
       const operator = Object.keys(doc).find((field) => field.startsWith('$'));
       if (operator) this.skip(row, `"${operator}" is not a field name`);
       else if (_id !== undefined) updates.push({ row, id: String(_id), doc });
