@@ -94,7 +94,7 @@ export function createEmbeddedAuthenticator(options: EmbeddedAuthenticatorOption
       .transaction(() => {
         const now = byId.get(row.id);
         if (!now || now.password_version !== row.password_version || now.blocked === 1) return undefined;
-        lockout.clear(row.id, [input.username]);
+        lockout.clear([input.username]);
         db.prepare('UPDATE identity_users SET last_login = ?, logins_count = logins_count + 1 WHERE id = ?').run(
           new Date().toISOString(),
           row.id,
@@ -115,7 +115,7 @@ export function createEmbeddedAuthenticator(options: EmbeddedAuthenticatorOption
       authUserId,
     );
     const row = byId.get(authUserId);
-    if (row) lockout.clear(row.id, [row.username, row.email]);
+    if (row) lockout.clear([row.username, row.email]);
     tickets.revokeUser(authUserId);
     sessions.revokeUser(authUserId);
   }
@@ -131,14 +131,13 @@ export function createEmbeddedAuthenticator(options: EmbeddedAuthenticatorOption
 
   return {
     async login(input: LoginInput) {
-      // The attempt is counted (or refused with 429) before the hash, and the row (with its
-      // password version) is read in that same transaction; only a success forgets the attempt.
-      const found = byLogin.get(input.username, input.username);
+      // The attempt is counted against the name typed (or refused with 429) before the hash,
+      // known name or not, and the row (with its password version) is read in that same
+      // transaction; only a success forgets the attempt.
       const row = lockout.reserve({
-        accountId: found?.id,
         name: input.username,
         now: nowSeconds(),
-        read: () => found && byId.get(found.id),
+        read: () => byLogin.get(input.username, input.username),
       });
       // Unknown users and users without a password yet cost one hash too, so timing tells nothing.
       const usable = row && row.password_hash !== NO_PASSWORD ? row.password_hash : undefined;
@@ -242,7 +241,7 @@ export function createEmbeddedAuthenticator(options: EmbeddedAuthenticatorOption
     async unlock(authUserId) {
       const row = byId.get(authUserId);
       if (!row) throw new NotFoundError(`identity user ${authUserId} not found`);
-      lockout.clear(row.id, [row.username, row.email]);
+      lockout.clear([row.username, row.email]);
     },
 
     async jwks() {
