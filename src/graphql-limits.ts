@@ -1,5 +1,21 @@
-import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
-import { type ASTNode, GraphQLError, Kind, type SelectionSetNode, type ValidationContext, type ValidationRule } from 'graphql';
+import { ApolloArmor, EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
+import {
+  type ASTNode,
+  type DocumentNode,
+  type FieldNode,
+  getOperationAST,
+  GraphQLError,
+  type GraphQLSchema,
+  Kind,
+  type SelectionSetNode,
+  TypeInfo,
+  validate,
+  type ValidationContext,
+  type ValidationRule,
+  type ValueNode,
+  visit,
+  visitWithTypeInfo,
+} from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Config } from './config.js';
 import { assertSafeInput } from './domain/input-limits.js';
@@ -13,6 +29,7 @@ export function graphqlLimits(config: Config): Plugin[] {
   return [
     variableLimits(config),
     armor(config),
+    costLimit(config),
     { onValidate: ({ addValidationRule }) => addValidationRule(rootMutationRule(config)) },
     limitsAnswer400,
   ];
@@ -72,11 +89,6 @@ function variableLimits(config: Config): Plugin {
  * rules. Suggestions are handled per caller (graphql-introspection.ts), not here.
  */
 function armor(config: Config): Plugin {
-  // Report through the validation context, so every refusal is an ordinary validation error.
-  const report = {
-    propagateOnRejection: false,
-    onReject: [(context: ValidationContext | null, error: GraphQLError) => context?.reportError(limitError(withoutPrefix(error)))],
-  };
   return EnvelopArmorPlugin({
     blockFieldSuggestion: { enabled: false },
     maxTokens: {
@@ -94,8 +106,94 @@ function armor(config: Config): Plugin {
     maxDirectives: { n: config.GRAPHQL_MAX_DIRECTIVES, ...report },
     // The result unions are selected through inline fragments, which add no depth or cost of their own.
     maxDepth: { n: config.GRAPHQL_MAX_DEPTH, flattenFragments: true, ...report },
-    costLimit: { maxCost: config.GRAPHQL_MAX_COST, flattenFragments: true, ...report },
+    // Needs the request's variables: costLimit() below.
+    costLimit: { enabled: false },
   }) as Plugin;
+}
+
+// Report through the validation context, so every refusal is an ordinary validation error.
+const report = {
+  propagateOnRejection: false,
+  onReject: [(context: ValidationContext | null, error: GraphQLError) => context?.reportError(limitError(withoutPrefix(error)))],
+};
+
+/**
+ * graphql-armor's cost multiplies a list by its `first`/`last` only when written as a number:
+ * `users(first: $n)` with `{"n": 200}` counted as a page of 1 (15 such pages, 1.5 MB, passed a
+ * limit their literal twin was refused by). So the cost is computed once the variables are known,
+ * just before execution, on the document with every page size as the resolver will read it: the
+ * number written, the variable's value or default, else the argument's default (`first: 25`).
+ * It is armor's own rule, so the same query costs the same however its sizes are written.
+ */
+function costLimit(config: Config): Plugin {
+  const [rule] = new ApolloArmor({
+    blockFieldSuggestion: { enabled: false },
+    maxTokens: { enabled: false },
+    maxAliases: { enabled: false },
+    maxDirectives: { enabled: false },
+    maxDepth: { enabled: false },
+    costLimit: { maxCost: config.GRAPHQL_MAX_COST, flattenFragments: true, ...report },
+  }).protect().validationRules;
+  if (!rule) throw new Error('graphql-armor gave no cost rule');
+  // A document whose page sizes name no variable costs the same at every request.
+  const fixedCost = new WeakMap<DocumentNode, readonly GraphQLError[]>();
+  return {
+    onExecute({ args, setResultAndStopExecution }) {
+      let errors = fixedCost.get(args.document);
+      if (!errors) {
+        const sized = withPageSizes(args.schema, args.document, args.operationName, args.variableValues ?? {});
+        errors = validate(args.schema, sized.document, [rule]);
+        if (!sized.variable) fixedCost.set(args.document, errors);
+      }
+      if (errors.length > 0) setResultAndStopExecution({ errors });
+    },
+  };
+}
+
+/** The arguments armor multiplies a list's cost by. */
+const PAGE_SIZES: ReadonlySet<string> = new Set(['first', 'last']);
+
+/**
+ * The operation that runs (and the fragments), with each page-size argument of a field that takes
+ * one written as the number it will have. `variable`: whether a size came from a variable.
+ */
+function withPageSizes(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operationName: string | null | undefined,
+  variables: Readonly<Record<string, unknown>>,
+): { document: DocumentNode; variable: boolean } {
+  const operation = getOperationAST(document, operationName);
+  const defaults = new Map((operation?.variableDefinitions ?? []).map((node) => [node.variable.name.value, node.defaultValue]));
+  const definitions = document.definitions.filter((node) => node === operation || node.kind === Kind.FRAGMENT_DEFINITION);
+  let variable = false;
+  const valueOf = (node: ValueNode | undefined): number | undefined => {
+    if (node?.kind === Kind.INT) return Number.parseInt(node.value, 10);
+    if (node?.kind !== Kind.VARIABLE) return undefined;
+    variable = true;
+    const value = Object.hasOwn(variables, node.name.value) ? variables[node.name.value] : undefined;
+    return Number.isInteger(value) ? (value as number) : value === undefined ? valueOf(defaults.get(node.name.value)) : undefined;
+  };
+  const typeInfo = new TypeInfo(schema);
+  const sized = visit(
+    { ...document, definitions },
+    visitWithTypeInfo(typeInfo, {
+      Field(node: FieldNode): FieldNode | undefined {
+        const sizes = typeInfo.getFieldDef()?.args.filter((arg) => PAGE_SIZES.has(arg.name)) ?? [];
+        if (sizes.length === 0) return undefined;
+        const others = (node.arguments ?? []).filter((arg) => !PAGE_SIZES.has(arg.name.value));
+        const sizeArguments = sizes.flatMap((definition) => {
+          const written = node.arguments?.find((arg) => arg.name.value === definition.name)?.value;
+          const size = valueOf(written) ?? (typeof definition.defaultValue === 'number' ? definition.defaultValue : undefined);
+          if (size === undefined) return [];
+          const value = { kind: Kind.INT, value: String(size) } as const;
+          return [{ kind: Kind.ARGUMENT, name: { kind: Kind.NAME, value: definition.name }, value } as const];
+        });
+        return { ...node, arguments: [...others, ...sizeArguments] };
+      },
+    }),
+  );
+  return { document: sized, variable };
 }
 
 /** armor calls every refusal a "Syntax Error"; none of them is one. */
