@@ -116,6 +116,8 @@ const EnvSchema = z
     LOGIN_IP_WINDOW_SECONDS: seconds(60),
     PASSWORD_RESET_IP_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(10),
     PASSWORD_RESET_IP_WINDOW_SECONDS: seconds(60),
+    PASSWORD_EMAIL_MAX_PER_USER: z.coerce.number().int().min(1).default(5),
+    PASSWORD_EMAIL_WINDOW_SECONDS: seconds(3600),
 
     CRUD_SERVICE: z.string().min(1).default('crud-service'),
     USERS_CRUD_ENDPOINT: z.string().startsWith('/').optional(),

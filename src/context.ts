@@ -41,6 +41,8 @@ export interface Deps {
   loginThrottle: LoginThrottle;
   /** Password-reset attempts per client address (page views with a bad ticket, posts, GraphQL). */
   resetThrottle: LoginThrottle;
+  /** Password e-mails asked for one by one (not bulk jobs), per authUserId. */
+  passwordMailThrottle: LoginThrottle;
   /** Callers' current group and state, for the access check (cached briefly, forgotten on change). */
   callerProfiles: CallerProfiles;
   /** CONFIGURATION_PATH: identity properties added to each user of `GET /users/`. */

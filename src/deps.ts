@@ -122,6 +122,11 @@ export function createDeps(config: Config, logger: Logger): Deps & { db: Db; key
       config.PASSWORD_RESET_IP_WINDOW_SECONDS,
       'Too many password-reset attempts from this address',
     ),
+    passwordMailThrottle: new LoginThrottle(
+      config.PASSWORD_EMAIL_MAX_PER_USER,
+      config.PASSWORD_EMAIL_WINDOW_SECONDS,
+      'Too many password e-mails for this user: try again later',
+    ),
     callerProfiles: new CallerProfiles((authUserId) => readCallerProfile(users, authUserId)),
   };
 }

@@ -84,11 +84,23 @@ export async function userinfo(ctx: Context): Promise<Record<string, unknown>> {
   };
 }
 
-/** `POST /users/change-password`: administrators for anyone, users for themselves. 204. */
+/**
+ * `POST /users/change-password`: administrators for anyone, users for themselves. 204. Each mail
+ * carries a live reset ticket, so a user gets at most PASSWORD_EMAIL_MAX_PER_USER of them per
+ * window whoever asks (429 beyond), counted before the mail goes out so parallel requests and
+ * GraphQL aliases all count; a request refused before any mail (403, 404, 400) counts nothing.
+ * Bulk jobs of administrators do not come through here.
+ */
 export async function requestPasswordChange(ctx: Context, input: { authUserId: string }): Promise<void> {
   const caller = await requireAuthenticated(ctx);
   if (!caller.admin && caller.authUserId !== input.authUserId) throw new ForbiddenError('You can only change your own password');
-  await ctx.deps.auth.requestPasswordChange(input.authUserId);
+  const release = ctx.deps.passwordMailThrottle.reserve(input.authUserId);
+  try {
+    await ctx.deps.auth.requestPasswordChange(input.authUserId);
+  } catch (error) {
+    release();
+    throw error;
+  }
 }
 
 /**

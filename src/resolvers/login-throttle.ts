@@ -4,11 +4,11 @@ import { TooManyRequestsError } from '../errors.js';
 export type Release = () => void;
 
 /**
- * Attempts per client address in a fixed window, kept in memory. An attempt is reserved (counted)
- * before its work starts, so parallel requests cannot all pass a check made before any of them
- * failed: after `maxFailures` in `windowSeconds` that address gets 429 until the window ends.
- * The caller releases the attempts that succeed. At most 100,000 addresses are kept (windows that
- * ended are pruned past that).
+ * Attempts per key (a client address; an authUserId for password e-mails) in a fixed window, kept
+ * in memory. An attempt is reserved (counted) before its work starts, so parallel requests cannot
+ * all pass a check made before any of them failed: after `maxFailures` in `windowSeconds` that key
+ * gets 429 until the window ends. The caller releases the attempts that should not count. At most
+ * 100,000 keys are kept (windows that ended are pruned past that).
  */
 export class LoginThrottle {
   private readonly windows = new Map<string, { start: number; failures: number }>();

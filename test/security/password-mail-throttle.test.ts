@@ -1,0 +1,136 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seedGroups, startService, type TestService } from '../helpers/service.js';
+
+/**
+ * A logged-in user asked for 50 password e-mails in 1.7 s (`POST /users/change-password` with
+ * their own id), and 10 more with one GraphQL request of aliased `requestPasswordChange`: each a
+ * mail with a live reset ticket. Whatever the identity provider, a user gets at most
+ * PASSWORD_EMAIL_MAX_PER_USER of them per window, then 429 with Retry-After; bulk jobs of
+ * administrators are not limited.
+ */
+const MAX = 3;
+const WINDOW = 600;
+const PASSWORD = 'Correct-horse-9';
+const anonymous = { 'x-api-key': '' };
+let service: TestService;
+let counter = 0;
+
+beforeAll(async () => {
+  service = await startService({
+    env: {
+      RANDOM_PWD_GEN: 'false',
+      PASSWORD_EMAIL_MAX_PER_USER: String(MAX),
+      PASSWORD_EMAIL_WINDOW_SECONDS: String(WINDOW),
+      JOBS_POLL_MS: '50',
+      AUTH0_JOB_POLLING_INTERVAL: '20',
+    },
+    background: true,
+  });
+  await seedGroups(service);
+});
+afterAll(() => service.close());
+
+interface LoggedIn {
+  authUserId: string;
+  email: string;
+  auth: Record<string, string>;
+}
+
+/** A new customer, logged in with a bearer token. */
+async function loggedInUser(): Promise<LoggedIn> {
+  counter += 1;
+  const username = `mailer${counter}`;
+  const email = `${username}@example.com`;
+  const created = await service.call('POST', '/users/?sendResetPwdEmail=false', {
+    userGroup: 'customer',
+    username,
+    email,
+    name: 'M',
+    password: PASSWORD,
+  });
+  expect(created.status).toBe(200);
+  const { authUserId } = (await service.call('GET', `/users/${created.body._id}`)).body;
+  const login = await service.call('POST', '/oauth/token', { username, password: PASSWORD }, anonymous);
+  expect(login.status).toBe(200);
+  return { authUserId, email, auth: { ...anonymous, authorization: `Bearer ${login.body.accessToken}` } };
+}
+
+/** Password e-mails the identity provider was asked to send to the user. */
+function mailsTo(user: LoggedIn): number {
+  if (service.auth0) {
+    return service.auth0.requests.filter(
+      (request) => request.path === '/dbconnections/change_password' && (request.body as { email: string }).email === user.email,
+    ).length;
+  }
+  if (service.auth0Client) return service.auth0Client.passwordChanges.filter((id) => id === user.authUserId).length;
+  return service.deps.outbox!.list({ limit: 10_000, offset: 0 }).filter((mail) => mail.to === user.email).length;
+}
+
+const ask = (user: LoggedIn, authUserId = user.authUserId, headers = user.auth) =>
+  service.call('POST', '/users/change-password', { authUserId }, headers);
+
+function expectThrottled(answer: { status: number; body: any; headers: Headers }) {
+  expect(answer.status).toBe(429);
+  expect(answer.body).toMatchObject({ statusCode: 429, error: 'Too Many Requests' });
+  const retryAfter = Number(answer.headers.get('retry-after'));
+  expect(retryAfter).toBeGreaterThan(0);
+  expect(retryAfter).toBeLessThanOrEqual(WINDOW);
+}
+
+async function finished(path: string) {
+  for (let tries = 0; tries < 500; tries += 1) {
+    const res = await service.call('GET', path);
+    if (res.body.status !== 'pending') return res.body;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`${path} still pending`);
+}
+
+describe('password e-mails per user', () => {
+  it('50 requests at once for oneself: PASSWORD_EMAIL_MAX_PER_USER e-mails, the rest 429 with Retry-After', async () => {
+    const user = await loggedInUser();
+    const answers = await Promise.all(Array.from({ length: 50 }, () => ask(user)));
+    expect(answers.filter((answer) => answer.status === 204)).toHaveLength(MAX);
+    const refused = answers.filter((answer) => answer.status !== 204);
+    expect(refused).toHaveLength(50 - MAX);
+    for (const answer of refused) expectThrottled(answer);
+    expect(mailsTo(user)).toBe(MAX);
+    // The limit is the user's, whoever asks: an administrator's single request waits too.
+    expectThrottled(await service.call('POST', '/users/change-password', { authUserId: user.authUserId }));
+    expect(mailsTo(user)).toBe(MAX);
+  });
+
+  it('one GraphQL request with 10 aliased requestPasswordChange sends the limit, the other aliases are TooManyRequestsError', async () => {
+    const user = await loggedInUser();
+    const aliases = Array.from(
+      { length: 10 },
+      (_, index) => `m${index}: requestPasswordChange(authUserId: $id) { __typename ... on Error { message } }`,
+    );
+    const answer = await service.graphql(`mutation ($id: String!) { ${aliases.join(' ')} }`, { id: user.authUserId }, user.auth);
+    const results = Object.values((answer.data ?? {}) as Record<string, { __typename: string }>);
+    const sent = results.filter((result) => result.__typename === 'MutationRequestPasswordChangeSuccess').length;
+    expect(sent).toBe(MAX);
+    expect(results.filter((result) => result.__typename === 'TooManyRequestsError')).toHaveLength(10 - MAX);
+    expect(mailsTo(user)).toBe(sent);
+  });
+
+  it("requests refused before any mail (another user's id) do not use up that user's e-mails", async () => {
+    const [victim, attacker] = [await loggedInUser(), await loggedInUser()];
+    const refused = await Promise.all(Array.from({ length: 10 }, () => ask(attacker, victim.authUserId)));
+    expect(refused.map((answer) => answer.status)).toEqual(Array<number>(10).fill(403));
+    const own = await Promise.all(Array.from({ length: MAX }, () => ask(victim)));
+    expect(own.map((answer) => answer.status)).toEqual(Array<number>(MAX).fill(204));
+    expect(mailsTo(victim)).toBe(MAX);
+  });
+
+  it('an administrator bulk job still sends the e-mail to a user who used up their own', async () => {
+    const user = await loggedInUser();
+    await Promise.all(Array.from({ length: MAX + 2 }, () => ask(user)));
+    expect(mailsTo(user)).toBe(MAX);
+    const job = await service.call('POST', '/jobs/change-password/bulk', { authUsersIds: [user.authUserId] });
+    expect(job.status).toBe(202);
+    const done = await finished(`/jobs/change-password/bulk/${job.body.jobId}`);
+    expect(done).toMatchObject({ status: 'completed', summary: { failed: 0, completed: 1, total: 1 } });
+    expect(mailsTo(user)).toBe(MAX + 1);
+  });
+});
