@@ -1,7 +1,8 @@
 import { useGraphQlJit } from '@envelop/graphql-jit';
-import { BREAK, type DocumentNode, Kind, visit } from 'graphql';
+import { BREAK, type DocumentNode, GraphQLError, Kind, visit } from 'graphql';
 import { createGraphQLError, createYoga, maskError } from 'graphql-yoga';
 import type { Request as ExpressRequest, Response as ExpressResponse } from 'express';
+import type { Logger } from 'pino';
 import { type Context, createContext, type Deps, headersToBag } from './context.js';
 import { cookieJar } from './cookies.js';
 import { renderLocalGraphiQL } from './graphql-graphiql.js';
@@ -42,7 +43,7 @@ export function createGraphQLServer(deps: Deps) {
     // Yoga's default CORS reflects any Origin with credentials allowed; REST sends no CORS headers
     // either, so cross-origin browser access is the gateway's to grant (docs/decisions.md).
     cors: false,
-    logging: deps.logger,
+    logging: yogaLogger(deps.logger),
     plugins: [
       ...graphqlLimits(deps.config),
       introspectionPolicy(deps.config, contextOf),
@@ -62,6 +63,34 @@ export function createGraphQLServer(deps: Deps) {
       },
     },
   });
+}
+
+type LogMethod = (...args: unknown[]) => void;
+
+/**
+ * Yoga logs at error level every error it masks, clients' mistakes included: each anonymous
+ * `{ usersCount }` (401), bad token or bad cursor wrote a stack trace to the error log, so anyone
+ * could fill it. A DomainError under 500 is the client's: debug. Anything else stays an error,
+ * logged as the error that caused it (a GraphQLError does not serialize its originalError).
+ */
+function yogaLogger(logger: Logger): Record<'debug' | 'info' | 'warn' | 'error', LogMethod> {
+  const at =
+    (level: 'debug' | 'info' | 'warn' | 'error'): LogMethod =>
+    (...args) =>
+      (logger[level] as LogMethod).apply(logger, args);
+  return {
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: (...args) => {
+      const [error] = args;
+      if (!(error instanceof Error)) return at('error')(...args);
+      const cause = error instanceof GraphQLError && error.originalError ? error.originalError : error;
+      const level = cause instanceof DomainError && cause.status < 500 ? 'debug' : 'error';
+      const path = error instanceof GraphQLError ? error.path?.join('.') : undefined;
+      logger[level]({ err: cause, ...(path ? { path } : {}) }, cause.message);
+    },
+  };
 }
 
 const objectLiterals = new WeakMap<DocumentNode, boolean>();

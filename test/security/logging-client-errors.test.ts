@@ -1,0 +1,107 @@
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { UserStore } from '../../src/clients/ports.js';
+import { startService, type TestService } from '../helpers/service.js';
+
+/**
+ * Issue #16 follow-up: anonymous GraphQL requests and clients' bad input were logged at error
+ * level with a stack trace, one per request, so any stranger could fill the error log. A client's
+ * error (a DomainError under 500) is logged at debug; a real failure still at error.
+ */
+const anonymous = { 'x-api-key': '' };
+const ERROR = 50;
+
+let service: TestService;
+let failCount = false;
+const logs: { level: number; msg?: string; err?: { message?: string; stack?: string } }[] = [];
+
+beforeAll(async () => {
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      logs.push(JSON.parse(String(chunk)));
+      done();
+    },
+  });
+  service = await startService({ logger: pino({ level: 'debug' }, sink), wrap: (deps) => ({ users: failingCount(deps.users) }) });
+});
+afterAll(() => service.close());
+
+/** `count` throws a plain Error (a bug, an unreachable backend) while `failCount` is set. */
+function failingCount(users: UserStore): UserStore {
+  return new Proxy(users, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver);
+      if (property !== 'count' || typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        if (failCount) throw new Error('disk on fire');
+        return value.apply(target, args);
+      };
+    },
+  });
+}
+
+async function errorLinesOf(request: () => Promise<{ status: number }>) {
+  logs.length = 0;
+  const { status } = await request();
+  // pino writes through a stream: give it a turn.
+  await new Promise((resolve) => setImmediate(resolve));
+  return { status, errors: logs.filter((line) => line.level >= ERROR) };
+}
+
+const graphql =
+  (query: string, headers: Record<string, string> = {}) =>
+  async () => {
+    const { status, body } = await service.call('POST', '/graphql', { query }, headers);
+    return { status, body };
+  };
+
+describe('client errors are not error-level logs', () => {
+  it('anonymous { usersCount }: 401, no error log', async () => {
+    const { status, errors } = await errorLinesOf(graphql('{ usersCount }', anonymous));
+    expect(status).toBe(401);
+    expect(errors).toEqual([]);
+  });
+
+  it('a bearer token that is not one (x.y.z): 401, no error log', async () => {
+    const { status, errors } = await errorLinesOf(graphql('{ usersCount }', { ...anonymous, authorization: 'Bearer x.y.z' }));
+    expect(status).toBe(401);
+    expect(errors).toEqual([]);
+  });
+
+  it('a bad cursor and first: 0 from an administrator: 400, no error log', async () => {
+    const cursor = await errorLinesOf(graphql('{ users(after: "not-a-cursor") { totalCount } }'));
+    expect(cursor.status).toBe(400);
+    expect(cursor.errors).toEqual([]);
+    const zero = await errorLinesOf(graphql('{ users(first: 0) { totalCount } }'));
+    expect(zero.errors).toEqual([]);
+  });
+
+  it('REST: an anonymous request and a bad body are no error logs either', async () => {
+    const stranger = await errorLinesOf(() => service.call('GET', '/users/count', undefined, anonymous));
+    expect(stranger.status).toBe(401);
+    expect(stranger.errors).toEqual([]);
+    const badToken = await errorLinesOf(() =>
+      service.call('GET', '/users/count', undefined, { ...anonymous, authorization: 'Bearer x.y.z' }),
+    );
+    expect(badToken.status).toBe(401);
+    expect(badToken.errors).toEqual([]);
+  });
+
+  it('still logs a real failure at error level, with its cause', async () => {
+    failCount = true;
+    try {
+      const answer = await errorLinesOf(graphql('{ usersCount }'));
+      expect(answer.errors).toEqual([
+        expect.objectContaining({ err: expect.objectContaining({ message: expect.stringMatching(/disk on fire/) }) }),
+      ]);
+      const rest = await errorLinesOf(() => service.call('GET', '/users/count'));
+      expect(rest.status).toBe(500);
+      expect(rest.errors).toEqual([
+        expect.objectContaining({ err: expect.objectContaining({ message: expect.stringMatching(/disk on fire/) }) }),
+      ]);
+    } finally {
+      failCount = false;
+    }
+  });
+});
