@@ -71,7 +71,7 @@ describe('kill -9 during concurrent creations', () => {
       API_KEYS: API_KEY,
       BOOTSTRAP_ADMIN_PASSWORD: 'Bootstrap-Passw0rd',
       LOG_LEVEL: 'info',
-      JOBS_LEASE_MS: '500',
+      JOBS_LEASE_MS: '2000',
       JOBS_POLL_MS: '100',
       TMPDIR: dir,
     };
@@ -115,8 +115,8 @@ describe('kill -9 during concurrent creations', () => {
     const afterKill = broken();
     try {
       await start(env);
-      // The reconciler takes each intent once its lease (500 ms) lapses.
-      const until = Date.now() + 15_000;
+      // The reconciler takes each intent once its lease (2 s) lapses.
+      const until = Date.now() + 40_000;
       let state = broken();
       while ((state.open > 0 || state.halfMade > 0) && Date.now() < until) {
         await new Promise((resolve) => setTimeout(resolve, 100));
@@ -127,5 +127,5 @@ describe('kill -9 during concurrent creations', () => {
     } finally {
       store.close();
     }
-  }, 60_000);
+  }, 90_000);
 });
