@@ -204,7 +204,7 @@ function withoutPrefix(error: GraphQLError): string {
 /**
  * Aliases let one request run a mutation many times (40 `resetPassword` in one body, each an
  * argon2 hash). Root mutation fields are counted through fragments, and at most one of them may
- * hash a password.
+ * hash a password, and at most one send a password e-mail (each carries a live reset ticket).
  */
 function rootMutationRule(config: Config): ValidationRule {
   const max = config.GRAPHQL_MAX_ROOT_MUTATIONS;
@@ -220,6 +220,10 @@ function rootMutationRule(config: Config): ValidationRule {
         if (hashing > 1) {
           const names = [...PASSWORD_MUTATIONS].join(', ');
           context.reportError(limitError(`At most 1 of ${names} per request, found ${hashing}.`, { nodes: [operation] }));
+        }
+        const mails = fields.filter((name) => name === 'requestPasswordChange').length;
+        if (mails > 1) {
+          context.reportError(limitError(`At most 1 requestPasswordChange per request, found ${mails}.`, { nodes: [operation] }));
         }
       },
     };
