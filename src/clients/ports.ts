@@ -303,6 +303,9 @@ export interface Job {
   updatedAt: string;
 }
 
+/** A job without its payload: what a status read needs, however big the payload. */
+export type JobHead = Omit<Job, 'payload'>;
+
 /**
  * Persisted jobs that survive restarts and several replicas: a job is worked on only by the replica
  * holding its lease; a lease that is not renewed expires and another replica takes the job over.
@@ -313,7 +316,10 @@ export interface JobStore {
    * intent, held while the request works on it). `jobId` names it when the caller needs to find it.
    */
   create(job: { type: string; payload: unknown; jobId?: string; owner?: string; leaseMs?: number }): Promise<Job>;
+  /** The job with its payload (megabytes for 100,000 ids): for the worker that runs it. */
   get(jobId: string): Promise<Job | undefined>;
+  /** The job without its payload, which is neither read nor parsed: for status reads. */
+  head(jobId: string): Promise<JobHead | undefined>;
   /** Claims an unfinished job whose lease is free or expired; false when another replica holds it. */
   claim(jobId: string, owner: string, leaseMs: number): Promise<boolean>;
   /** Claims the oldest claimable job of a type, if any. */

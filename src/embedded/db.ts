@@ -196,6 +196,16 @@ const MIGRATIONS: string[] = [
   CREATE INDEX login_failures_failed_at ON login_failures (failed_at);
   CREATE INDEX reset_tickets_user ON reset_tickets (auth_user_id, used_at);
   `,
+  // 8: a job's payload (100,000 ids: megabytes) in a row of its own, written once: the progress
+  // saves and lease renewals then rewrite a small row, and a status read never loads the payload.
+  `
+  CREATE TABLE job_payloads (
+    job_id TEXT PRIMARY KEY REFERENCES jobs (job_id) ON DELETE CASCADE,
+    payload TEXT NOT NULL
+  );
+  INSERT INTO job_payloads (job_id, payload) SELECT job_id, payload FROM jobs;
+  ALTER TABLE jobs DROP COLUMN payload;
+  `,
 ];
 
 function migrate(db: Db): void {

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import type { Job, JobStore } from '../clients/ports.js';
+import type { Job, JobHead, JobStore } from '../clients/ports.js';
 import type { Db } from './db.js';
 
+/** A job's row; its payload has a row of its own in `job_payloads`, written once. */
 interface JobRow {
   job_id: string;
   type: string;
   status: Job['status'];
-  payload: string;
   result: string | null;
   owner: string | null;
   lease_until: number | null;
@@ -15,103 +15,97 @@ interface JobRow {
 }
 
 const CLAIMABLE = "status IN ('pending', 'running') AND (lease_until IS NULL OR lease_until < @now)";
+const HELD = "job_id = @jobId AND owner = @owner AND status = 'running' AND lease_until >= @now";
 
-/** Jobs in the embedded store; a claim is one conditional UPDATE, so processes on one file never share a job. */
+/**
+ * Jobs in the embedded store; a claim is one conditional UPDATE, so processes on one file never
+ * share a job. The payload (megabytes for 100,000 ids) lives apart from the row that progress saves
+ * and lease renewals rewrite, and is read and parsed only for the worker that claims the job.
+ */
 export function createSqliteJobStore(db: Db): JobStore {
   const select = db.prepare<[string], JobRow>('SELECT * FROM jobs WHERE job_id = ?');
+  const selectPayload = db.prepare<[string], { payload: string }>('SELECT payload FROM job_payloads WHERE job_id = ?');
+  const insertJob = db.prepare(
+    'INSERT INTO jobs (job_id, type, status, owner, lease_until, created_at, updated_at) VALUES (@jobId, @type, @status, @owner, @lease, @at, @at)',
+  );
+  const insertPayload = db.prepare('INSERT INTO job_payloads (job_id, payload) VALUES (?, ?)');
+  const claimOne = db.prepare(
+    `UPDATE jobs SET status = 'running', owner = @owner, lease_until = @lease, updated_at = @at WHERE job_id = @jobId AND ${CLAIMABLE}`,
+  );
+  const candidates = db.prepare<{ type: string; now: number }, { job_id: string }>(
+    `SELECT job_id FROM jobs WHERE type = @type AND ${CLAIMABLE} ORDER BY created_at LIMIT 10`,
+  );
+  const renew = db.prepare(`UPDATE jobs SET lease_until = @lease, updated_at = @at, result = COALESCE(@result, result) WHERE ${HELD}`);
+  const end = db.prepare(`UPDATE jobs SET status = @status, result = @result, lease_until = NULL, updated_at = @at WHERE ${HELD}`);
+  const remove = db.prepare(`DELETE FROM jobs WHERE ${HELD}`);
+  const removePayload = db.prepare('DELETE FROM job_payloads WHERE job_id = ?');
+  const create = db.transaction((row: Record<string, unknown>, payload: string) => {
+    insertJob.run(row);
+    insertPayload.run(row.jobId, payload);
+  });
+  const discard = db.transaction((held: { jobId: string; owner: string; now: number }) => {
+    if (remove.run(held).changes !== 1) return false;
+    removePayload.run(held.jobId);
+    return true;
+  });
 
-  function claim(jobId: string, owner: string, leaseMs: number): boolean {
+  const head = (jobId: string) => {
+    const row = select.get(jobId);
+    return row && toHead(row);
+  };
+  const withPayload = (job: JobHead): Job => {
+    const row = selectPayload.get(job.jobId);
+    return { ...job, payload: row ? (JSON.parse(row.payload) as unknown) : null };
+  };
+  const claim = (jobId: string, owner: string, leaseMs: number) => {
     const now = Date.now();
-    return (
-      db
-        .prepare(
-          `UPDATE jobs SET status = 'running', owner = @owner, lease_until = @lease, updated_at = @at WHERE job_id = @jobId AND ${CLAIMABLE}`,
-        )
-        .run({ jobId, owner, lease: now + leaseMs, now, at: new Date(now).toISOString() }).changes === 1
-    );
-  }
+    return claimOne.run({ jobId, owner, lease: now + leaseMs, now, at: new Date(now).toISOString() }).changes === 1;
+  };
 
   return {
     async create({ type, payload, jobId = randomUUID(), owner, leaseMs = 0 }) {
       const now = Date.now();
-      const at = new Date(now).toISOString();
-      db.prepare(
-        'INSERT INTO jobs (job_id, type, status, payload, owner, lease_until, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-      ).run(
-        jobId,
-        type,
-        owner ? 'running' : 'pending',
-        JSON.stringify(payload ?? null),
-        owner ?? null,
-        owner ? now + leaseMs : null,
-        at,
-        at,
-      );
-      return toJob(select.get(jobId)!);
+      const row = { jobId, type, status: owner ? 'running' : 'pending', owner: owner ?? null, lease: owner ? now + leaseMs : null };
+      create({ ...row, at: new Date(now).toISOString() }, JSON.stringify(payload ?? null));
+      return { ...head(jobId)!, payload: payload ?? null };
     },
     async get(jobId) {
-      const row = select.get(jobId);
-      return row && toJob(row);
+      const job = head(jobId);
+      return job && withPayload(job);
+    },
+    async head(jobId) {
+      return head(jobId);
     },
     async claim(jobId, owner, leaseMs) {
       return claim(jobId, owner, leaseMs);
     },
     async claimNext(type, owner, leaseMs) {
-      const candidates = db
-        .prepare<{ type: string; now: number }, { job_id: string }>(
-          `SELECT job_id FROM jobs WHERE type = @type AND ${CLAIMABLE} ORDER BY created_at LIMIT 10`,
-        )
-        .all({ type, now: Date.now() });
-      for (const { job_id: jobId } of candidates) {
-        if (claim(jobId, owner, leaseMs)) return toJob(select.get(jobId)!);
+      for (const { job_id: jobId } of candidates.all({ type, now: Date.now() })) {
+        if (claim(jobId, owner, leaseMs)) return withPayload(head(jobId)!);
       }
       return undefined;
     },
     async heartbeat(jobId, owner, leaseMs, progress) {
       const now = Date.now();
       const result = progress === undefined ? null : JSON.stringify(progress);
-      return (
-        db
-          .prepare(
-            `UPDATE jobs SET lease_until = @lease, updated_at = @at, result = COALESCE(@result, result)
-             WHERE job_id = @jobId AND owner = @owner AND status = 'running' AND lease_until >= @now`,
-          )
-          .run({ jobId, owner, lease: now + leaseMs, now, at: new Date(now).toISOString(), result }).changes === 1
-      );
+      return renew.run({ jobId, owner, lease: now + leaseMs, now, at: new Date(now).toISOString(), result }).changes === 1;
     },
     async finish(jobId, owner, outcome) {
       const now = Date.now();
-      return (
-        db
-          .prepare(
-            "UPDATE jobs SET status = @status, result = @result, lease_until = NULL, updated_at = @at WHERE job_id = @jobId AND owner = @owner AND status = 'running' AND lease_until >= @now",
-          )
-          .run({
-            jobId,
-            owner,
-            status: outcome.status,
-            result: JSON.stringify(outcome.result ?? null),
-            at: new Date(now).toISOString(),
-            now,
-          }).changes === 1
-      );
+      const result = JSON.stringify(outcome.result ?? null);
+      return end.run({ jobId, owner, status: outcome.status, result, at: new Date(now).toISOString(), now }).changes === 1;
     },
     async discard(jobId, owner) {
-      return (
-        db
-          .prepare("DELETE FROM jobs WHERE job_id = ? AND owner = ? AND status = 'running' AND lease_until >= ?")
-          .run(jobId, owner, Date.now()).changes === 1
-      );
+      return discard({ jobId, owner, now: Date.now() });
     },
   };
 }
 
-function toJob(row: JobRow): Job {
+function toHead(row: JobRow): JobHead {
   return {
     jobId: row.job_id,
     type: row.type,
     status: row.status,
-    payload: JSON.parse(row.payload) as unknown,
     result: row.result === null ? undefined : (JSON.parse(row.result) as unknown),
     owner: row.owner ?? undefined,
     leaseUntil: row.lease_until ?? undefined,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Job } from '../clients/ports.js';
+import type { Job, JobHead } from '../clients/ports.js';
 import type { Context, Deps } from '../context.js';
 import { DomainError, NotFoundError } from '../errors.js';
 import { requireAdmin, systemContext } from './access.js';
@@ -49,13 +49,22 @@ export async function startJob(ctx: Context, type: string, payload: unknown): Pr
   return { jobId: job.jobId, status: 'pending', jobCreatedAt: job.createdAt };
 }
 
-/** A job of that type, as the documented status paths answer it; 404 for any other id. */
-export async function jobAnswer(ctx: Context, type: string, jobId: string, completed: (job: Job) => object): Promise<JobAnswer> {
+/**
+ * A job of that type, as the documented status paths answer it; 404 for any other id. Read without
+ * its payload (polls come every few hundred ms while a job of 100,000 ids runs): `completed` asks
+ * for it when the answer needs it.
+ */
+export async function jobAnswer(
+  ctx: Context,
+  type: string,
+  jobId: string,
+  completed: (job: JobHead) => object | Promise<object>,
+): Promise<JobAnswer> {
   await requireAdmin(ctx);
-  const job = await ctx.deps.jobs.get(jobId);
+  const job = await ctx.deps.jobs.head(jobId);
   if (!job || job.type !== type) throw new NotFoundError(`job ${jobId} not found`);
   const head = { jobId: job.jobId, jobCreatedAt: job.createdAt };
-  if (job.status === 'completed') return { status: 'completed', ...head, ...completed(job) };
+  if (job.status === 'completed') return { status: 'completed', ...head, ...(await completed(job)) };
   return { ...head, status: job.status === 'failed' ? 'failed' : 'pending' };
 }
 

@@ -36,8 +36,9 @@ export async function startBulkPasswordChange(ctx: Context, input: { authUserIds
 
 /** `GET /jobs/change-password/bulk/:id`. */
 export function bulkPasswordChangeJob(ctx: Context, jobId: string): Promise<JobAnswer> {
-  return jobAnswer(ctx, BULK_CHANGE_PASSWORD, jobId, (job) => {
-    const { authUserIds } = Payload.parse(job.payload);
+  return jobAnswer(ctx, BULK_CHANGE_PASSWORD, jobId, async (job) => {
+    // Only a completed job's answer lists the users, so only then is the payload read.
+    const { authUserIds } = Payload.parse((await ctx.deps.jobs.get(jobId))?.payload);
     const { next, failures } = job.result as Progress;
     const failed = new Set(failures.map((failure) => failure.authUserId));
     const completed = authUserIds.slice(0, next).flatMap((authUserId) => (failed.has(authUserId) ? [] : [{ authUserId }]));

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import type { Job, JobStore } from '../ports.js';
+import type { Job, JobHead, JobStore } from '../ports.js';
 import { UpstreamError } from '../../errors.js';
 import type { CrudCollection, CrudDoc } from './collection.js';
 
@@ -9,7 +9,7 @@ const JobDoc = z.looseObject({
   jobId: z.string(),
   type: z.string(),
   status: z.enum(['pending', 'running', 'completed', 'failed']),
-  payload: z.unknown(),
+  payload: z.unknown().optional(),
   result: z.unknown().optional(),
   owner: z.string().optional(),
   leaseUntil: z.number().optional(),
@@ -18,6 +18,8 @@ const JobDoc = z.looseObject({
 });
 
 const STATES = ['PUBLIC'] as const;
+/** Every field but the payload (megabytes for 100,000 ids): what status reads and lease changes need. */
+const HEAD = '_id,jobId,type,status,result,owner,leaseUntil,createdAt,updatedAt';
 
 /**
  * Jobs in a CRUD collection (`JOBS_CRUD_ENDPOINT`), for several replicas: a claim is a conditional
@@ -25,14 +27,15 @@ const STATES = ['PUBLIC'] as const;
  * single-document atomicity) decides which replica wins.
  */
 export function createCrudJobStore(jobs: CrudCollection): JobStore {
-  async function findDoc(jobId: string) {
-    const [doc] = await jobs.list({ _q: JSON.stringify({ jobId }), _l: '1' }, {});
+  /** The job's document; without its payload unless `payload`. */
+  async function findDoc(jobId: string, payload = false) {
+    const [doc] = await jobs.list({ _q: JSON.stringify({ jobId }), _l: '1', ...(!payload && { _p: HEAD }) }, {});
     return doc && parse(doc);
   }
 
   async function getJob(jobId: string): Promise<Job | undefined> {
-    const doc = await findDoc(jobId);
-    return doc && toJob(doc);
+    const doc = await findDoc(jobId, true);
+    return doc && { ...toHead(doc), payload: doc.payload };
   }
 
   async function claimDoc(_id: string, owner: string, leaseMs: number): Promise<boolean> {
@@ -55,12 +58,16 @@ export function createCrudJobStore(jobs: CrudCollection): JobStore {
       const claimed = owner ? { status: 'running', owner, leaseUntil: Date.now() + leaseMs } : { status: 'pending' };
       const doc = { jobId, type, ...claimed, payload: payload ?? null, __STATE__: 'PUBLIC' };
       await jobs.create(doc, {});
-      const created = await getJob(doc.jobId);
+      const created = await findDoc(doc.jobId);
       if (!created)
         throw new UpstreamError('CRUD', 'POST jobs', 200, { message: `CRUD jobs: job ${doc.jobId} not found after its creation` });
-      return created;
+      return { ...toHead(created), payload: doc.payload };
     },
     get: getJob,
+    async head(jobId) {
+      const doc = await findDoc(jobId);
+      return doc && toHead(doc);
+    },
     async claim(jobId, owner, leaseMs) {
       const doc = await findDoc(jobId);
       return doc ? claimDoc(doc._id, owner, leaseMs) : false;
@@ -71,7 +78,7 @@ export function createCrudJobStore(jobs: CrudCollection): JobStore {
         status: { $in: ['pending', 'running'] },
         $or: [{ leaseUntil: { $exists: false } }, { leaseUntil: { $lt: Date.now() } }],
       };
-      const candidates = await jobs.list({ _q: JSON.stringify(filter), _s: 'createdAt', _l: '10' }, {});
+      const candidates = await jobs.list({ _q: JSON.stringify(filter), _s: 'createdAt', _l: '10', _p: HEAD }, {});
       for (const candidate of candidates.map(parse)) {
         if (await claimDoc(candidate._id, owner, leaseMs)) return getJob(candidate.jobId);
       }
@@ -99,13 +106,12 @@ function parse(doc: CrudDoc): z.infer<typeof JobDoc> {
   return result.data;
 }
 
-function toJob(doc: z.infer<typeof JobDoc>): Job {
+function toHead(doc: z.infer<typeof JobDoc>): JobHead {
   const now = new Date().toISOString();
   return {
     jobId: doc.jobId,
     type: doc.type,
     status: doc.status,
-    payload: doc.payload,
     result: doc.result ?? undefined,
     owner: doc.owner,
     leaseUntil: doc.leaseUntil,
