@@ -47,9 +47,19 @@ async function rescheduleEarly(ctx: Context, user: Pick<UserDoc, '_id' | 'expira
   if (expirationId) await ctx.deps.users.patch(user._id, { $set: { expirationId } }, { states: ALL_STATES }, ctx.scope);
 }
 
+/**
+ * The callback's callers: the Timer Service (the secret it was given with the schedule) or an
+ * administrator. The REST router checks it before the body is read (access `timer`).
+ */
+export async function requireTimerOrAdmin(ctx: Context): Promise<void> {
+  if (hasTimerSecret(ctx)) return;
+  const caller = await getCaller(ctx);
+  if (!caller.admin) throw new UnauthorizedError('Only the Timer Service may call this route');
+}
+
 /** `POST /internal/expirations`: the Timer Service calling back, with the secret it was given. */
 export async function expirationCallback(ctx: Context, body: unknown): Promise<void> {
-  if (!hasTimerSecret(ctx) && !(await getCaller(ctx)).admin) throw new UnauthorizedError('Only the Timer Service may call this route');
+  await requireTimerOrAdmin(ctx);
   const payload = body as Partial<ExpirationPayload> | undefined;
   if (typeof payload?.userId !== 'string' || typeof payload.expirationDate !== 'string') {
     throw new InvalidInputError('body must be {userId, expirationDate}');

@@ -2,6 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { cookieJar } from '../cookies.js';
 import { requireAdmin, requireAuthenticated } from '../resolvers/access.js';
+import { requireTimerOrAdmin } from '../resolvers/expiration.js';
 import { type Context, createContext, type Deps, type RequestInfo } from '../context.js';
 import { createBodyReader } from './body.js';
 import { assertSameOrigin } from './origin.js';
@@ -59,6 +60,7 @@ export async function runRoute(route: Route, deps: Deps, info: RequestInfo, requ
 async function authorize(route: Route, ctx: Context): Promise<void> {
   if (route.access === 'admin') await requireAdmin(ctx);
   if (route.access === 'authenticated') await requireAuthenticated(ctx);
+  if (route.access === 'timer') await requireTimerOrAdmin(ctx);
 }
 
 /** body-parser's own failures (malformed JSON, a wrong charset), not the size limit. */

@@ -42,8 +42,11 @@ export interface Route {
   method: 'get' | 'post' | 'patch' | 'delete';
   path: string;
   status: 200 | 201 | 202 | 204;
-  /** Checked before the request is even parsed (so a stranger learns nothing from a 400). */
-  access: 'public' | 'authenticated' | 'admin';
+  /**
+   * Checked before the request is even parsed (so a stranger learns nothing from a 400). `timer`:
+   * the Timer Service's secret header, or an administrator (the expiration callback).
+   */
+  access: 'public' | 'authenticated' | 'admin' | 'timer';
   handle: (ctx: Context, request: RestRequest) => Promise<unknown>;
   /** How the body is read (rest/body.ts): JSON by default. */
   body?: BodyRules;
@@ -153,8 +156,7 @@ const expirationRoute: Route = {
   method: 'post',
   path: EXPIRATION_CALLBACK_PATH,
   status: 204,
-  // Checked by the operation: the Timer Service's secret, or an administrator.
-  access: 'public',
+  access: 'timer',
   handle: (ctx, request) => expirationCallback(ctx, request.body),
 };
 
