@@ -58,41 +58,41 @@ async function createOnce(
   { retried = false } = {},
 ): Promise<{ _id: string } | undefined> {
   const _id = newObjectId();
-  {
-    const intent = await openIntent(ctx, {
-      userId: _id,
-      kind: 'create',
-      identity: withIdentity,
-      sendResetPwdEmail: options.sendResetPwdEmail,
-    });
-    let created: UserDoc;
-    try {
-      created = await ctx.deps.users.insert({ ...profile, _id }, ctx.scope);
-    } catch (error) {
-      await giveUp(ctx, intent, [() => ctx.deps.users.delete(_id, { states: ALL_STATES, scope: ctx.scope })]);
-      if (!(error instanceof ConflictError) || retried) throw error;
-      const resumed = await resumedCreation(ctx, profile, error);
-      return resumed === undefined ? undefined : { _id: resumed };
-    }
-    try {
-      if (withIdentity) await attachIdentity(ctx, created, password, (authUserId) => noteProgress(ctx, intent, { authUserId }));
-      await attachExpiration(ctx, created);
-    } catch (error) {
-      const identityId = intent.progress.authUserId;
-      await giveUp(ctx, intent, [
-        ...(identityId ? [() => ctx.deps.identity.deleteUser(identityId)] : []),
-        () => ctx.deps.users.delete(created._id, { states: ALL_STATES, scope: ctx.scope }),
-      ]);
-      throw error;
-    }
-    const authUserId = intent.progress.authUserId;
-    if (authUserId) {
-      await grantRoles(ctx, authUserId, created.roles);
-      await sendWelcomeReset(ctx, authUserId, options.sendResetPwdEmail);
-    }
-    await closeIntent(ctx, intent);
-    return { _id: created._id };
+  const intent = await openIntent(ctx, {
+    userId: _id,
+    kind: 'create',
+    identity: withIdentity,
+    sendResetPwdEmail: options.sendResetPwdEmail,
+  });
+  let created: UserDoc;
+  try {
+    created = await ctx.deps.users.insert({ ...profile, _id }, ctx.scope);
+  } catch (error) {
+    // A clash inserted nothing; any other failure may have inserted it (a lost answer): delete by our `_id`.
+    const conflict = error instanceof ConflictError;
+    await giveUp(ctx, intent, conflict ? [] : [() => ctx.deps.users.delete(_id, { states: ALL_STATES, scope: ctx.scope })]);
+    if (!conflict || retried) throw error;
+    const resumed = await resumedCreation(ctx, profile, error);
+    return resumed === undefined ? undefined : { _id: resumed };
   }
+  try {
+    if (withIdentity) await attachIdentity(ctx, created, password, (authUserId) => noteProgress(ctx, intent, { authUserId }));
+    await attachExpiration(ctx, created);
+  } catch (error) {
+    const identityId = intent.progress.authUserId;
+    await giveUp(ctx, intent, [
+      ...(identityId ? [() => ctx.deps.identity.deleteUser(identityId)] : []),
+      () => ctx.deps.users.delete(created._id, { states: ALL_STATES, scope: ctx.scope }),
+    ]);
+    throw error;
+  }
+  const authUserId = intent.progress.authUserId;
+  if (authUserId) {
+    await grantRoles(ctx, authUserId, created.roles);
+    await sendWelcomeReset(ctx, authUserId, options.sendResetPwdEmail);
+  }
+  await closeIntent(ctx, intent);
+  return { _id: created._id };
 }
 
 /**
