@@ -53,7 +53,7 @@ function newBody() {
 }
 
 /** Waits for a condition the service reaches by itself (a lease lapsing, the reconciler's poll). */
-async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 5_000): Promise<T> {
+async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const value = await read();
