@@ -33,8 +33,8 @@ export function introspectionPolicy(config: Config, contextOf: (request: Request
     },
     onExecutionResult({ request, result, setResult }) {
       if (isOpen(request) || !result || !('errors' in result) || !result.errors) return;
-      if (!result.errors.some((error) => SUGGESTION.test(error.message))) return;
-      setResult({ ...result, errors: result.errors.map(withoutSuggestion) });
+      if (!result.errors.some((error) => SUGGESTION.test(error.message) || SHAPES.some(([shape]) => shape.test(error.message)))) return;
+      setResult({ ...result, errors: result.errors.map(forClosedCaller) });
     },
   };
 }
@@ -43,8 +43,19 @@ export function introspectionPolicy(config: Config, contextOf: (request: Request
 const SUGGESTION = / ?Did you mean [^?]*\?/;
 const SUGGESTIONS = new RegExp(SUGGESTION, 'g');
 
-function withoutSuggestion(error: GraphQLError): GraphQLError {
-  const message = error.message.replace(SUGGESTIONS, '');
+/**
+ * Coercion errors that name an input type's fields (`Field value.crudSchema of required type
+ * JSONObject! was not provided`, `Variable "$label" got invalid value 3`): the schema's shapes,
+ * read without introspection. graphql-js and graphql-jit word them differently; both are cut.
+ */
+const SHAPES: readonly (readonly [RegExp, string])[] = [
+  [/^Variable "\$[^"]*" got invalid value[\s\S]*$/, 'A variable got an invalid value.'],
+  [/^Field "[^"]*" of required type "[^"]*" was not provided\.$/, 'An input object lacks a required field.'],
+];
+
+function forClosedCaller(error: GraphQLError): GraphQLError {
+  let message = error.message.replace(SUGGESTIONS, '');
+  for (const [shape, replacement] of SHAPES) message = message.replace(shape, replacement);
   if (message === error.message) return error;
   return new GraphQLError(message, {
     nodes: error.nodes,

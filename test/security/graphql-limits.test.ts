@@ -125,6 +125,31 @@ describe('introspection and suggestions (GRAPHQL_INTROSPECTION=authenticated)', 
   });
 });
 
+describe('input shapes in coercion errors (GRAPHQL_INTROSPECTION=authenticated)', () => {
+  const save = 'mutation ($v: UserGroupInput!) { saveUserGroup(input: $v) { __typename } }';
+  const FIELDS = /crudSchema|userGroup|JSONObject/;
+
+  it("does not tell anonymous callers which fields a variable's input type requires", async () => {
+    const answer = await post(save, { v: { label: 'x' } });
+    expect(answer.messages.length).toBeGreaterThan(0);
+    expect(answer.messages.join()).not.toMatch(FIELDS);
+    const wrongType = await post(save, { v: { label: 3, userGroup: 'g', crudSchema: {} } });
+    expect(wrongType.messages.join()).not.toMatch(/label|String/);
+    expect((await post(save, { v: { label: 'x' } }, badToken)).messages.join()).not.toMatch(FIELDS);
+  });
+
+  it('does not tell them through an object literal either (graphql-js coercion)', async () => {
+    const answer = await post('mutation { saveUserGroup(input: {label: "x"}) { __typename } }');
+    expect(answer.messages.length).toBeGreaterThan(0);
+    expect(answer.messages.join()).not.toMatch(FIELDS);
+  });
+
+  it('still tells authenticated callers', async () => {
+    const answer = await service.graphql(save, { v: { label: 'x' } });
+    expect(answer.errors?.map((error) => error.message).join()).toMatch(/crudSchema/);
+  });
+});
+
 describe('aliased mutations (issue #16, part 3)', () => {
   const reset = (index: number) => `r${index}: resetPassword(ticket: "ticket-${index}", password: "Another-horse-${index}") { __typename }`;
   const login = (alias: string) => `${alias}: login(username: "nobody", password: "Wrong-horse-9") { __typename }`;
