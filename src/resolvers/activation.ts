@@ -97,6 +97,8 @@ export const activationJob: JobHandler<Progress> = {
   type: BULK_ACTIVATION,
   async run(ctx, job, run) {
     const { userIds, upsert } = Payload.parse(job.payload);
+    // The payload's 100,000 ids were just parsed: the loop gets its turn before the work starts.
+    await pace();
     const size = ctx.deps.identityImports.maxUsersPerJob;
     let progress: Progress = run.progress ?? { next: 0, summary: emptySummary(userIds.length), failures: [] };
     const done = async (outcome: Outcome, next: number, running: RunningChunk[]) => {
@@ -133,11 +135,16 @@ export const activationJob: JobHandler<Progress> = {
       }
     }
     if (progress.failedImport) return { status: 'failed', result: { error: progress.failedImport } };
-    const order = new Map(userIds.map((id, index) => [id, index]));
-    const failures = progress.failures.toSorted((a, b) => order.get(a.userId)! - order.get(b.userId)!);
-    return { status: 'completed', result: { summary: progress.summary, failures } };
+    return { status: 'completed', result: { summary: progress.summary, failures: inPayloadOrder(progress.failures, userIds) } };
   },
 };
+
+/** The failures in the order of their users in the request (an index of 100,000 ids only when some failed). */
+function inPayloadOrder(failures: ActivationFailure[], userIds: string[]): ActivationFailure[] {
+  if (failures.length === 0) return failures;
+  const order = new Map(userIds.map((id, index) => [id, index]));
+  return failures.toSorted((a, b) => order.get(a.userId)! - order.get(b.userId)!);
+}
 
 /** Prepares a chunk and starts its import job; answers the chunk's outcome when nothing is left to import. */
 async function startChunk(ctx: Context, chunk: string[], upsert: boolean): Promise<RunningChunk | Outcome> {

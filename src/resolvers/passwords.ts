@@ -60,6 +60,8 @@ export const passwordChangeJob: JobHandler<Progress> = {
   type: BULK_CHANGE_PASSWORD,
   async run(ctx, job, run) {
     const { authUserIds } = Payload.parse(job.payload);
+    // The payload's 100,000 ids were just parsed: the loop gets its turn before the work starts.
+    await pace();
     const rate = ctx.deps.config.AUTH0_BULK_CHANGE_PASSWORD_RATE_LIMIT_PER_SECOND;
     const window = Math.max(1, Math.floor(rate));
     const windowMs = (1000 * window) / rate;
