@@ -4,7 +4,7 @@
  * number of identity-provider calls it made.
  */
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -84,6 +84,22 @@ if (process.env.BENCH_JOBS) startBackground(served);
 const server = buildServer(served).listen(0, '127.0.0.1', () => {
   process.send!({ port: (server.address() as AddressInfo).port });
 });
+/**
+ * BENCH_STALLS=<prefix>: the event loop's stalls over 50 ms (a 5 ms timer that came late), written on
+ * exit to <prefix>.<pid>.json as [end µs, length ms] on the clock of a `--cpu-prof` profile (BENCH_CPU_PROF),
+ * to find what caused them.
+ */
+const stalls: [number, number][] = [];
+if (process.env.BENCH_STALLS) {
+  let last = process.hrtime.bigint();
+  setInterval(() => {
+    const now = process.hrtime.bigint();
+    const late = Number(now - last) / 1e6;
+    if (late > 55) stalls.push([Number(now / 1000n), Math.round(late - 5)]);
+    last = now;
+  }, 5).unref();
+  process.on('exit', () => writeFileSync(`${process.env.BENCH_STALLS!}.${process.pid}.json`, JSON.stringify(stalls)));
+}
 process.on('message', (message: { type: string }) => {
   if (message.type === 'counts') process.send!(counts);
   if (message.type === 'cpu') {
