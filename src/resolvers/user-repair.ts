@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { UserDoc } from '../clients/ports.js';
 import type { Context } from '../context.js';
 import { ALL_STATES } from '../crud/states.js';
-import { ConflictError } from '../errors.js';
+import { ConflictError, NotFoundError } from '../errors.js';
 import { attachExpiration, attachIdentity } from './create-user.js';
 import { sendWelcomeReset } from './auth.js';
 import { type CreationIntent, type CreationProgress, intentId, USER_CREATION } from './intents.js';
@@ -106,14 +106,13 @@ async function ensureIdentity(
   save: (progress: CreationProgress) => Promise<void>,
 ): Promise<string> {
   const linked = profile.authUserId ?? progress.authUserId;
-  const [existing] = linked ? await ctx.deps.identity.getUsers([linked]) : [];
-  if (existing) {
-    if (profile.authUserId !== existing.id) await link(ctx, profile, existing.id);
-    if (existing.blocked !== identityBlocked(profile))
-      await ctx.deps.identity.updateUser(existing.id, { blocked: identityBlocked(profile) });
-    if (intent.kind !== 'link' && progress.authUserId === existing.id && !profile.authUserId)
-      await afterIdentity(ctx, intent, profile, existing.id);
-    return profile.authUserId === existing.id ? 'whole' : 'linked';
+  // Asked by id (a PATCH of the blocked flag it should have anyway), not through a search: Auth0's
+  // search may not see a user made a moment ago, and a miss there is no proof it is gone.
+  const exists = linked !== undefined && (await identityExists(ctx, linked, identityBlocked(profile)));
+  if (exists) {
+    if (profile.authUserId !== linked) await link(ctx, profile, linked);
+    if (intent.kind !== 'link' && !profile.authUserId) await afterIdentity(ctx, intent, profile, linked);
+    return profile.authUserId === linked ? 'whole' : 'linked';
   }
   if (intent.kind === 'link') return 'identity missing';
   // The identity was never made, or the profile points to one that is gone: make it.
@@ -130,6 +129,17 @@ async function ensureIdentity(
   }
   await afterIdentity(ctx, intent, profile, authUserId);
   return 'identity created';
+}
+
+/** True when the identity exists (its blocked flag now matches the profile); false when it is gone. */
+async function identityExists(ctx: Context, authUserId: string, blocked: boolean): Promise<boolean> {
+  try {
+    await ctx.deps.identity.updateUser(authUserId, { blocked });
+    return true;
+  } catch (error) {
+    if (error instanceof NotFoundError) return false;
+    throw error;
+  }
 }
 
 async function link(ctx: Context, profile: UserDoc, authUserId: string): Promise<void> {
