@@ -164,7 +164,7 @@ describe('brute force', () => {
 
 describe('first start', () => {
   it('creates an administrator on an empty store, once', async () => {
-    const fresh = await startService({ identity: 'embedded' });
+    const fresh = await startService({ store: 'embedded', identity: 'embedded' });
     try {
       const printed: string[] = [];
       expect(await bootstrapAdmin(fresh.deps, (line) => printed.push(line))).toBe(true);
@@ -194,6 +194,7 @@ describe('first start', () => {
 
   it('uses BOOTSTRAP_ADMIN_PASSWORD without printing it', async () => {
     const fresh = await startService({
+      store: 'embedded',
       identity: 'embedded',
       env: { BOOTSTRAP_ADMIN_USERNAME: 'root', BOOTSTRAP_ADMIN_PASSWORD: 'Given-Passw0rd' },
     });
