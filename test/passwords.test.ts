@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { seedGroups, startService, type TestService } from './helpers/service.js';
 
 const anonymous = { 'x-api-key': '' };
@@ -162,7 +162,10 @@ describe('POST /users/change-password and the outbox', () => {
       await short.call('POST', '/users/', { userGroup: 'customer', username: 'late', email: 'late@example.com', name: 'L' });
       const [mail] = (await short.graphql('{ mailOutbox { to text } }')).data.mailOutbox as { text: string }[];
       const ticket = new URL(resetLink(mail!.text)).searchParams.get('ticket')!;
-      await new Promise((resolve) => setTimeout(resolve, 2100));
+      // The ticket runs out: 2.1 s later on the service's clock (fake Date, no sleep).
+      vi.useFakeTimers({ toFake: ['Date'] });
+      vi.setSystemTime(Date.now() + 2100);
+      onTestFinished(() => void vi.useRealTimers());
       const res = await short.call('POST', '/password-reset', { ticket, password: 'Late-pass-11' }, anonymous);
       expect(res.status).toBe(400);
       expect(res.body.message).toContain('expired');
