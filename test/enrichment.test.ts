@@ -10,12 +10,8 @@ function configurationFile(content: unknown): string {
   return file;
 }
 
-/** The identity provider's user reads so far: Auth0 searches and reads by id, or the auth0-client's `GET /users`. */
-function identityReads(service: TestService): number {
-  if (service.auth0) return service.auth0.requests.filter((r) => r.method === 'GET' && r.path.startsWith('/api/v2/users')).length;
-  if (service.auth0Client) return service.auth0Client.requests.filter((r) => r.method === 'GET' && r.path === '/users').length;
-  return 0;
-}
+/** The identity provider's user reads so far. */
+const identityReads = (service: TestService) => service.backend.identityReads();
 
 /** Whatever the provider saw of the caller's `acl_rows` header. */
 function aclRowsSent(service: TestService): boolean {

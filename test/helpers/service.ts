@@ -28,6 +28,8 @@ export interface TestService {
     body?: unknown,
     headers?: Record<string, string>,
   ) => Promise<{ status: number; body: any; headers: Headers }>;
+  /** What the backends behind the service hold and saw, the same questions whichever they are. */
+  backend: Backend;
   /** A GraphQL request; answers `{data, errors}`. */
   graphql: (
     query: string,
@@ -37,6 +39,18 @@ export interface TestService {
 }
 
 export const TEST_API_KEY = 'test-api-key-0123456789';
+
+/** One object answers for the identity provider under test, so tests need no `if (service.auth0)`. */
+export interface Backend {
+  /** How many identity users exist. */
+  identities(): number;
+  /** Reads of identity users so far (Auth0's searches and reads by id, the auth0-client's `GET /users`; 0 embedded). */
+  identityReads(): number;
+  /** Password e-mails asked for this user (to the provider, or in the embedded outbox). */
+  passwordMails(user: { authUserId: string; email: string }): number;
+  /** The stored password hash of an identity user, where the service itself keeps it (embedded); undefined elsewhere. */
+  passwordHash(authUserId: string): string | undefined;
+}
 
 /** Which profile store the integration suite runs against (vitest projects set it). */
 export type StoreKind = 'embedded' | 'crud';
@@ -133,6 +147,7 @@ export async function startService(options: ServiceOptions = {}): Promise<TestSe
     auth0Client,
     deps,
     call,
+    backend: backendOf({ auth0, auth0Client, deps }),
     graphql: async (query, variables, headers) => (await call('POST', '/graphql', { query, variables }, headers)).body,
     close: () =>
       new Promise((resolve) => {
@@ -197,10 +212,37 @@ export const CRUD_COLLECTIONS: CollectionSpec[] = [
 
 /** How many identity users there are, whichever the identity provider. */
 export function countIdentities(service: TestService): number {
-  if (service.auth0) return service.auth0.users.size;
-  if (service.auth0Client) return service.auth0Client.users.size;
-  const db = (service.deps as unknown as { db: import('better-sqlite3').Database }).db;
-  return (db.prepare('SELECT COUNT(*) AS n FROM identity_users').get() as { n: number }).n;
+  return service.backend.identities();
+}
+
+function backendOf({ auth0, auth0Client, deps }: { auth0?: Auth0Emulator; auth0Client?: Auth0ClientEmulator; deps: Deps }): Backend {
+  if (auth0) {
+    const mailsTo = (email: string) =>
+      auth0.requests.filter((r) => r.path === '/dbconnections/change_password' && (r.body as { email?: string }).email === email).length;
+    return {
+      identities: () => auth0.users.size,
+      identityReads: () => auth0.requests.filter((r) => r.method === 'GET' && r.path.startsWith('/api/v2/users')).length,
+      passwordMails: (user) => mailsTo(user.email),
+      passwordHash: () => undefined,
+    };
+  }
+  if (auth0Client) {
+    return {
+      identities: () => auth0Client.users.size,
+      identityReads: () => auth0Client.requests.filter((r) => r.method === 'GET' && r.path === '/users').length,
+      passwordMails: (user) => auth0Client.passwordChanges.filter((id) => id === user.authUserId).length,
+      passwordHash: () => undefined,
+    };
+  }
+  const db = (deps as unknown as { db: import('better-sqlite3').Database }).db;
+  return {
+    identities: () => (db.prepare('SELECT COUNT(*) AS n FROM identity_users').get() as { n: number }).n,
+    identityReads: () => 0,
+    passwordMails: (user) => deps.outbox!.list({ limit: 100_000, offset: 0 }).filter((mail) => mail.to === user.email).length,
+    passwordHash: (authUserId) =>
+      (db.prepare('SELECT password_hash FROM identity_users WHERE id = ?').get(authUserId) as { password_hash: string } | undefined)
+        ?.password_hash,
+  };
 }
 
 /** How many profiles there are, in every state, whichever the store. */

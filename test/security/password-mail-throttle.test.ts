@@ -56,15 +56,7 @@ async function loggedInUser(): Promise<LoggedIn> {
 }
 
 /** Password e-mails the identity provider was asked to send to the user. */
-function mailsTo(user: LoggedIn): number {
-  if (service.auth0) {
-    return service.auth0.requests.filter(
-      (request) => request.path === '/dbconnections/change_password' && (request.body as { email: string }).email === user.email,
-    ).length;
-  }
-  if (service.auth0Client) return service.auth0Client.passwordChanges.filter((id) => id === user.authUserId).length;
-  return service.deps.outbox!.list({ limit: 10_000, offset: 0 }).filter((mail) => mail.to === user.email).length;
-}
+const mailsTo = (user: LoggedIn) => service.backend.passwordMails(user);
 
 const ask = (user: LoggedIn, authUserId = user.authUserId, headers = user.auth) =>
   service.call('POST', '/users/change-password', { authUserId }, headers);
