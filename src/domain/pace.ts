@@ -29,3 +29,21 @@ function pacer(budgetMs: number): () => Promise<void> {
 
 /** One for the whole process: all its long work together gives the loop a turn every PACE_MS. */
 export const pace = pacer(PACE_MS);
+
+/** Ids looked at between two calls of `pace` by `distinct`. */
+const DISTINCT_AT_ONCE = 1000;
+
+/** The ids without repeats, in their order, in slices with turns of the event loop between them. */
+export async function distinct(ids: readonly string[]): Promise<string[]> {
+  const seen = new Set<string>();
+  const kept: string[] = [];
+  for (let start = 0; start < ids.length; start += DISTINCT_AT_ONCE) {
+    for (let index = start; index < Math.min(ids.length, start + DISTINCT_AT_ONCE); index += 1) {
+      const id = ids[index]!;
+      if (!seen.has(id)) kept.push(id);
+      seen.add(id);
+    }
+    await pace();
+  }
+  return kept;
+}

@@ -3,10 +3,11 @@ import { z } from 'zod';
 import type { GroupConfig, IdentityImportJob, ImportedIdentity, ImportedIdentityRef, UserDoc } from '../clients/ports.js';
 import type { Context } from '../context.js';
 import { ALL_STATES } from '../crud/states.js';
-import { pace } from '../domain/pace.js';
+import { distinct, pace } from '../domain/pace.js';
 import { ConflictError, InvalidInputError, NotFoundError } from '../errors.js';
 import { requireAdmin } from './access.js';
 import { type JobAnswer, type JobHandler, jobAnswer, startJob } from './jobs.js';
+import { isObject, withPlainCheck } from './inputs.js';
 import { grantRoles } from './roles.js';
 import { identityBlocked } from './sagas.js';
 import { findUsersByIds } from './users.js';
@@ -31,7 +32,14 @@ interface Outcome {
   failures: ActivationFailure[];
 }
 
-const Payload = z.object({ userIds: z.array(z.string()), upsert: z.boolean() });
+const Payload = withPlainCheck(
+  z.object({ userIds: z.array(z.string()), upsert: z.boolean() }),
+  (value) =>
+    isObject(value) &&
+    typeof value.upsert === 'boolean' &&
+    Array.isArray(value.userIds) &&
+    value.userIds.every((id) => typeof id === 'string'),
+);
 
 /** A chunk whose import job runs: the job, the users sent to it, and what came of the chunk's others. */
 interface RunningChunk {
@@ -62,7 +70,7 @@ const FIRST_POLL_MS = 250;
  */
 export async function startBulkActivation(ctx: Context, input: { userIds: string[]; upsert: boolean }): Promise<JobAnswer> {
   await requireAdmin(ctx);
-  const userIds = [...new Set(input.userIds)];
+  const userIds = await distinct(input.userIds);
   const max = ctx.deps.config.BULK_JOB_MAX_USERS;
   if (userIds.length > max) throw new InvalidInputError(`a bulk activation takes at most ${max} users, not ${userIds.length}`);
   const unknown: string[] = [];

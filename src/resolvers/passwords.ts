@@ -1,19 +1,26 @@
 import pLimit from 'p-limit';
 import { z } from 'zod';
 import type { Context } from '../context.js';
-import { pace } from '../domain/pace.js';
+import { distinct, pace } from '../domain/pace.js';
 import { DomainError, InvalidInputError } from '../errors.js';
 import { requireAdmin } from './access.js';
+import { isObject, withPlainCheck } from './inputs.js';
 import { type JobAnswer, type JobHandler, jobAnswer, startJob } from './jobs.js';
 
 export const BULK_CHANGE_PASSWORD = 'change-password-bulk';
 
-const Payload = z.object({ authUserIds: z.array(z.string()) });
+const Payload = withPlainCheck(
+  z.object({ authUserIds: z.array(z.string()) }),
+  (value) => isObject(value) && Array.isArray(value.authUserIds) && value.authUserIds.every((id) => typeof id === 'string'),
+);
 
 /** Requests in flight at once; a window larger than this (a high pace) is sent in parts of this size. */
 const SENDS_AT_ONCE = 32;
 /** Requests of a window handed to the limiter at once, so a window of 100,000 holds no 100,000 promises. */
 const SENDS_QUEUED = 1000;
+
+/** Entries of a completed job's list built between two turns of the event loop. */
+const LISTED_AT_ONCE = 5000;
 
 /** Small whatever the job's size: the users before `next` that are not failures completed. */
 interface Progress {
@@ -28,7 +35,7 @@ interface Progress {
  */
 export async function startBulkPasswordChange(ctx: Context, input: { authUserIds: string[] }): Promise<JobAnswer> {
   await requireAdmin(ctx);
-  const authUserIds = [...new Set(input.authUserIds)];
+  const authUserIds = await distinct(input.authUserIds);
   const max = ctx.deps.config.BULK_JOB_MAX_USERS;
   if (authUserIds.length > max) throw new InvalidInputError(`a bulk change-password takes at most ${max} users, not ${authUserIds.length}`);
   return startJob(ctx, BULK_CHANGE_PASSWORD, { authUserIds });
@@ -39,9 +46,18 @@ export function bulkPasswordChangeJob(ctx: Context, jobId: string): Promise<JobA
   return jobAnswer(ctx, BULK_CHANGE_PASSWORD, jobId, async (job) => {
     // Only a completed job's answer lists the users, so only then is the payload read.
     const { authUserIds } = Payload.parse((await ctx.deps.jobs.get(jobId))?.payload);
+    await pace();
     const { next, failures } = job.result as Progress;
     const failed = new Set(failures.map((failure) => failure.authUserId));
-    const completed = authUserIds.slice(0, next).flatMap((authUserId) => (failed.has(authUserId) ? [] : [{ authUserId }]));
+    // Up to 100,000 entries: built in slices, with turns of the event loop between them.
+    const completed: { authUserId: string }[] = [];
+    for (let start = 0; start < next; start += LISTED_AT_ONCE) {
+      for (let index = start; index < Math.min(next, start + LISTED_AT_ONCE); index += 1) {
+        const authUserId = authUserIds[index]!;
+        if (!failed.has(authUserId)) completed.push({ authUserId });
+      }
+      await pace();
+    }
     // As the usage page shows a job whose every request failed: a list appears only when it has entries.
     return {
       summary: { failed: failures.length, completed: completed.length, total: authUserIds.length },
