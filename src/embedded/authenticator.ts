@@ -5,6 +5,7 @@ import { assertPasswordPolicy } from '../domain/password-policy.js';
 import { InvalidInputError, NotFoundError, UnauthorizedError } from '../errors.js';
 import type { Db } from './db.js';
 import { hashPassword, NO_PASSWORD, verifyPassword } from './password-hash.js';
+import { batchedPasswordChanges } from './password-changes.js';
 import { resetMail } from './reset-mail.js';
 import { LoginLockout } from './login-lockout.js';
 import { createResetTickets } from './reset-tickets.js';
@@ -52,6 +53,23 @@ export function createEmbeddedAuthenticator(options: EmbeddedAuthenticatorOption
   const byId = db.prepare<[string], CredentialRow>(`SELECT ${columns} FROM identity_users WHERE id = ?`);
   const lockout = new LoginLockout(db, { maxAttempts: options.maxAttempts, lockSeconds: options.lockSeconds });
   const tickets = createResetTickets({ db, ttlSeconds: options.resetTicketTtl });
+  const passwordChanges = batchedPasswordChanges({
+    db,
+    mailer: options.mailer,
+    issue: (authUserId) => {
+      const row = byId.get(authUserId);
+      if (!row) throw new NotFoundError(`identity user ${authUserId} not found`);
+      if (!row.email) throw new InvalidInputError(`identity user ${authUserId} has no e-mail address to send the reset link to`);
+      const ticket = tickets.issue(authUserId);
+      return resetMail({
+        to: row.email,
+        username: row.username ?? row.email,
+        ticket,
+        baseUrl: options.baseUrl,
+        ttlSeconds: options.resetTicketTtl,
+      });
+    },
+  });
   // Verified against when the user is unknown, so that case takes as long as a wrong password.
   const dummyHash = hashPassword(newSecret());
 
@@ -202,20 +220,8 @@ export function createEmbeddedAuthenticator(options: EmbeddedAuthenticatorOption
       sessions.revokeUser(authUserId);
     },
 
-    async requestPasswordChange(authUserId) {
-      const row = byId.get(authUserId);
-      if (!row) throw new NotFoundError(`identity user ${authUserId} not found`);
-      if (!row.email) throw new InvalidInputError(`identity user ${authUserId} has no e-mail address to send the reset link to`);
-      const ticket = tickets.issue(authUserId);
-      await options.mailer.send(
-        resetMail({
-          to: row.email,
-          username: row.username ?? row.email,
-          ticket,
-          baseUrl: options.baseUrl,
-          ttlSeconds: options.resetTicketTtl,
-        }),
-      );
+    requestPasswordChange(authUserId) {
+      return passwordChanges.request(authUserId);
     },
 
     async checkResetTicket(ticket: string) {

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Mail, Mailer } from '../clients/ports.js';
+import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
 
 export interface OutboxMail extends Mail {
@@ -12,15 +13,21 @@ export interface OutboxMail extends Mail {
  * by administrators through GraphQL. The log line names the recipient, never the link.
  */
 export class Outbox implements Mailer {
+  /** Prepared at the first message (the store may be opened after the outbox is made). */
+  private insert?: Statement;
+
   constructor(
     private readonly db: Db,
     private readonly logger: Logger,
   ) {}
 
+  /**
+   * Writes the message before it answers, in the call itself (nothing awaited first): a caller's
+   * SQLite transaction around the call holds the write (bulk password mails, one commit per batch).
+   */
   async send(mail: Mail): Promise<void> {
-    const result = this.db
-      .prepare('INSERT INTO outbox (recipient, subject, text, html, created_at) VALUES (?, ?, ?, ?, ?)')
-      .run(mail.to, mail.subject, mail.text, mail.html ?? null, new Date().toISOString());
+    this.insert ??= this.db.prepare('INSERT INTO outbox (recipient, subject, text, html, created_at) VALUES (?, ?, ?, ?, ?)');
+    const result = this.insert.run(mail.to, mail.subject, mail.text, mail.html ?? null, new Date().toISOString());
     this.logger.info(
       { to: mail.to, subject: mail.subject, outboxId: Number(result.lastInsertRowid) },
       'mail kept in the outbox (no SMTP_URL)',

@@ -11,15 +11,12 @@ export function createResetTickets(options: { db: Db; ttlSeconds: number }) {
   const consume = db.prepare<[number, string, number], { auth_user_id: string }>(
     'UPDATE reset_tickets SET used_at = ? WHERE ticket_hash = ? AND used_at IS NULL AND expires_at > ? RETURNING auth_user_id',
   );
+  const insert = db.prepare('INSERT INTO reset_tickets (ticket_hash, auth_user_id, expires_at) VALUES (?, ?, ?)');
   return {
     /** A new ticket for the e-mail; older ones stay valid until one of them is used. */
     issue(authUserId: string): string {
       const ticket = newSecret();
-      db.prepare('INSERT INTO reset_tickets (ticket_hash, auth_user_id, expires_at) VALUES (?, ?, ?)').run(
-        hashSecret(ticket),
-        authUserId,
-        nowSeconds() + options.ttlSeconds,
-      );
+      insert.run(hashSecret(ticket), authUserId, nowSeconds() + options.ttlSeconds);
       return ticket;
     },
     /** Whose ticket this is, while it is unused and unexpired. */
