@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { defineConfig } from 'vitest/config';
 
@@ -18,6 +19,15 @@ const STORE_SUITE = [
 /** What of the authentication suite holds whatever the identity provider (access control, throttling). */
 const IDENTITY_SUITE = [...STORE_SUITE, 'test/auth.test.ts', 'test/access-control.test.ts', 'test/userinfo.test.ts'];
 
+/**
+ * The test files that send GraphQL requests, run again with GRAPHQL_JIT_SHADOW=true: every document
+ * graphql-jit runs is run by graphql-js too, and any difference fails the test (src/graphql-jit-shadow.ts).
+ */
+const ROOT = new URL('./', import.meta.url);
+const GRAPHQL_SENDERS = readdirSync(new URL('test/', ROOT), { recursive: true, encoding: 'utf8' })
+  .map((file) => `test/${file}`)
+  .filter((file) => file.endsWith('.test.ts') && /\.graphql\(|\/graphql\b/.test(readFileSync(new URL(file, ROOT), 'utf8')));
+
 export default defineConfig({
   // Pothos and yoga load graphql through require(); without this alias vitest would load the ESM
   // build too and graphql-js refuses types "from another module or realm".
@@ -32,6 +42,15 @@ export default defineConfig({
       { extends: true, test: { name: 'auth0Client', include: IDENTITY_SUITE, env: { UMS_TEST_IDENTITY: 'auth0Client' } } },
       // What users deploy: profiles in the CRUD Service, identities in Auth0.
       { extends: true, test: { name: 'crud+auth0', include: IDENTITY_SUITE, env: { UMS_TEST_STORE: 'crud', UMS_TEST_IDENTITY: 'auth0' } } },
+      {
+        extends: true,
+        test: {
+          name: 'jit-shadow',
+          include: GRAPHQL_SENDERS,
+          env: { GRAPHQL_JIT_SHADOW: 'true' },
+          setupFiles: ['test/helpers/jit-shadow.ts'],
+        },
+      },
     ],
   },
 });

@@ -181,6 +181,8 @@ const EnvSchema = z
     GRAPHQL_MAX_VARIABLE_DEPTH: z.coerce.number().int().min(1).default(32),
     GRAPHQL_MAX_VARIABLE_NODES: z.coerce.number().int().min(1).default(200_000),
     GRAPHIQL: bool(true),
+    /** A test switch: run each document through graphql-js as well and refuse answers that differ (graphql-jit-shadow.ts). */
+    GRAPHQL_JIT_SHADOW: bool(false),
   })
   .superRefine((env, ctx) => {
     const need = (names: (keyof typeof env)[], why: string) => {

@@ -7,6 +7,7 @@ import { type Context, createContext, type Deps, headersToBag } from './context.
 import { cookieJar } from './cookies.js';
 import { renderLocalGraphiQL } from './graphql-graphiql.js';
 import { introspectionPolicy } from './graphql-introspection.js';
+import { useJitShadow } from './graphql-jit-shadow.js';
 import { graphqlLimits } from './graphql-limits.js';
 
 import { DomainError } from './errors.js';
@@ -48,6 +49,10 @@ export function createGraphQLServer(deps: Deps) {
       ...graphqlLimits(deps.config),
       introspectionPolicy(deps.config, contextOf),
       useGraphQlJit({}, { enableIf: (args) => withoutObjectLiterals(args.document) }),
+      // After the jit plugin: the shadow receives its executor and compares it with graphql-js.
+      ...(deps.config.GRAPHQL_JIT_SHADOW
+        ? [useJitShadow({ schema, enableIf: (args) => withoutObjectLiterals(args.document), logger: deps.logger })]
+        : []),
     ],
     // Over Express the server context carries req/res (client address, cookies); through
     // yoga.fetch in tests it does not.

@@ -118,6 +118,8 @@ export async function startService(options: ServiceOptions = {}): Promise<TestSe
     LOG_LEVEL: 'silent',
     API_KEYS: TEST_API_KEY,
     COOKIE_SECURE: 'false',
+    // The jit-shadow vitest project compares graphql-jit with graphql-js on every document.
+    ...(process.env.GRAPHQL_JIT_SHADOW ? { GRAPHQL_JIT_SHADOW: process.env.GRAPHQL_JIT_SHADOW } : {}),
     ...crudEnv,
     ...auth0Env,
     ...auth0ClientEnv,
