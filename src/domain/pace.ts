@@ -47,3 +47,13 @@ export async function distinct(ids: readonly string[]): Promise<string[]> {
   }
   return kept;
 }
+
+/**
+ * A turn of the event loop in which pending I/O (other requests, probes) is served, between two
+ * long steps. One `setImmediate` is not enough from an I/O callback (a parsed body, a socket's
+ * data): it runs in the same loop iteration, before the next poll for I/O; the second one runs after it.
+ */
+export async function turn(): Promise<void> {
+  await setImmediate();
+  await setImmediate();
+}

@@ -5,8 +5,11 @@ import { newObjectId } from '../crud/ids.js';
 import type { Db } from './db.js';
 import { NO_PASSWORD } from './password-hash.js';
 
-/** Users per job: one SQLite transaction each. */
-export const EMBEDDED_IMPORT_USERS = 1000;
+/**
+ * Users per job: one SQLite transaction each, so one job's write holds the event loop (and the
+ * database) for a few milliseconds; 1,000 took 15–40 ms, more under load.
+ */
+export const EMBEDDED_IMPORT_USERS = 250;
 /** The embedded provider's counterpart of Auth0's `auth0|<user_id>`. */
 export const EMBEDDED_IMPORT_PREFIX = 'ums|';
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { setImmediate } from 'node:timers/promises';
 import type { Job, JobHead, JobStore } from '../clients/ports.js';
+import { turn } from '../domain/pace.js';
 import type { Db } from './db.js';
 
 /** A job's row; its payload has a row of its own in `job_payloads`, written once. */
@@ -110,7 +110,7 @@ const LARGE_PAYLOAD = 64 * 1024;
 
 /** A turn of the event loop between the steps of a large payload's write or read, so none waits for all of them. */
 async function turnIfLarge(text: string | undefined): Promise<void> {
-  if (text !== undefined && text.length > LARGE_PAYLOAD) await setImmediate();
+  if (text !== undefined && text.length > LARGE_PAYLOAD) await turn();
 }
 
 function toHead(row: JobRow): JobHead {

@@ -1,8 +1,8 @@
 import type { Request, Response } from 'express';
 import express from 'express';
-import { setImmediate } from 'node:timers/promises';
 import type { Deps } from '../context.js';
 import { assertSafeInput } from '../domain/input-limits.js';
+import { turn } from '../domain/pace.js';
 import { DomainError } from '../errors.js';
 
 /** What a route reads from its body; JSON unless it says otherwise. */
@@ -52,9 +52,9 @@ export function createBodyReader(deps: Deps) {
     const body = await run(form ? parsers.form : bulk ? parsers.bulk : parsers.json, req, res);
     // A bulk body (100,000 items) costs tens of milliseconds to parse, then to walk, then to
     // validate: the event loop gets a turn between each, so no request waits for all of them.
-    if (bulk) await setImmediate();
+    if (bulk) await turn();
     assertSafeInput(body, { where: ['body'] });
-    if (bulk) await setImmediate();
+    if (bulk) await turn();
     return { body, form };
   };
 }
