@@ -1,6 +1,6 @@
 /**
  * The bulk flow of the usage page at scale, on the embedded store: a CSV import of N profile-only
- * users, their bulk activation (identities created and linked in import jobs of 1,000), and a bulk
+ * users, their bulk activation (identities created and linked in the embedded import jobs of 250), and a bulk
  * change-password for them; then the same activation against the Auth0 emulator (users-imports jobs).
  * Reports times, users per second and the service's peak memory.
  */
