@@ -1,12 +1,11 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Client } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
+import { freePort, spawnService } from './helpers/process.js';
 
 let child: ChildProcess | undefined;
 afterEach(() => {
@@ -15,33 +14,11 @@ afterEach(() => {
 
 const API_KEY = 'shutdown-test-key';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-/** Starts src/main.ts; answers once it logs that it listens, with its log and its exit. */
+/** Starts src/main.ts and keeps hold of it, to kill it at the end whatever happens. */
 async function startService(env: Record<string, string>) {
-  child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const exit = once(child, 'exit').then(([code]) => code as number | null);
-  await new Promise<void>((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      output += chunk;
-      if (output.includes('listening')) resolve();
-    };
-    child!.stdout!.on('data', onData);
-    child!.stderr!.on('data', onData);
-    void exit.then(() => reject(new Error(`the service did not start: ${output}`)));
-  });
-  return { output: () => output, exit };
+  const service = await spawnService(env);
+  child = service.child;
+  return service;
 }
 
 type Outcome = 'answered' | 'cut' | 'refused' | 'unanswered';

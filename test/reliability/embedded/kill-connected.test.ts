@@ -1,10 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, spawnService } from '../../helpers/process.js';
 import { Auth0Emulator } from '../../emulators/auth0.js';
 import { CrudEmulator } from '../../emulators/crud.js';
 import { AUTH0_TEST_TENANT, CRUD_COLLECTIONS } from '../../helpers/service.js';
@@ -30,34 +30,6 @@ afterAll(async () => {
   await auth0.stop();
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-async function start(env: Record<string, string>): Promise<ChildProcess> {
-  child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const exit = once(child, 'exit');
-  await new Promise<void>((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      output += chunk;
-      if (output.includes('listening')) resolve();
-    };
-    child!.stdout!.on('data', onData);
-    child!.stderr!.on('data', onData);
-    void exit.then(() => reject(new Error(`the service did not start: ${output}`)));
-  });
-  return child;
-}
-
 /** The state that matters: profiles of group g without identity, Auth0 users without profile, links to nowhere, open intents. */
 function census() {
   const profiles = crud.docs('/users').filter((doc) => doc.userGroup === 'g');
@@ -68,6 +40,12 @@ function census() {
     dangling: [...linked].filter((id) => !auth0.users.has(String(id))).length,
     open: crud.docs('/jobs').filter((job) => job.type === 'user-creation' && ['pending', 'running'].includes(String(job.status))).length,
   };
+}
+
+/** Starts the service and keeps hold of it, to kill it at the end whatever happens. */
+async function start(env: Record<string, string>): Promise<ChildProcess> {
+  child = (await spawnService(env)).child;
+  return child;
 }
 
 describe('kill -9 during concurrent creations, against the CRUD Service and Auth0', () => {

@@ -1,11 +1,11 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
+import { freePort, spawnService } from '../../helpers/process.js';
 
 /**
  * Issue #17, part 2: kill -9 the service in the middle of concurrent creations, start it again,
@@ -18,34 +18,6 @@ afterEach(() => {
   child?.kill('SIGKILL');
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-async function start(env: Record<string, string>): Promise<ChildProcess> {
-  child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const exit = once(child, 'exit');
-  await new Promise<void>((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      output += chunk;
-      if (output.includes('listening')) resolve();
-    };
-    child!.stdout!.on('data', onData);
-    child!.stderr!.on('data', onData);
-    void exit.then(() => reject(new Error(`the service did not start: ${output}`)));
-  });
-  return child;
-}
-
 function create(port: number, n: number): Promise<number | undefined> {
   return fetch(`http://127.0.0.1:${port}/users/`, {
     method: 'POST',
@@ -55,6 +27,12 @@ function create(port: number, n: number): Promise<number | undefined> {
     (res) => res.status,
     () => undefined,
   );
+}
+
+/** Starts the service and keeps hold of it, to kill it at the end whatever happens. */
+async function start(env: Record<string, string>): Promise<ChildProcess> {
+  child = (await spawnService(env)).child;
+  return child;
 }
 
 describe('kill -9 during concurrent creations', () => {
