@@ -1,5 +1,5 @@
 /**
- * npm run bench [embedded|gateway|auth0|import|activation]: every benchmark (or the one named). Each writes
+ * npm run bench [embedded|gateway|auth0|import|activation|hung-upstream|crash]: every benchmark (or the one named). Each writes
  * bench/results/<name>.json and its table in README.md.
  */
 import { runAuth0 } from './auth0.js';
@@ -8,6 +8,7 @@ import { runGateway } from './gateway.js';
 import { runImport } from './import.js';
 import { runActivation } from './activation.js';
 import { runHungUpstream } from './hung-upstream.js';
+import { runCrash } from './crash.js';
 
 const suites = {
   embedded: runEmbedded,
@@ -16,6 +17,7 @@ const suites = {
   import: runImport,
   activation: runActivation,
   'hung-upstream': runHungUpstream,
+  crash: runCrash,
 };
 const wanted = process.argv.slice(2);
 for (const [name, run] of Object.entries(suites)) {
