@@ -21,6 +21,14 @@ export function atDeadline<T>(at: number | undefined, fn: () => T): T {
   return at === undefined ? fn() : requestDeadline.run({ at }, fn);
 }
 
+/**
+ * Runs `fn` outside any request's deadline: work that outlives the request that started it (a
+ * job woken by its creation, an undo after a cut step), whose calls keep their own timeouts.
+ */
+export function withoutDeadline<T>(fn: () => T): T {
+  return requestDeadline.exit(fn);
+}
+
 /** The current request's deadline (epoch ms), or undefined outside a request. */
 export function currentDeadline(): number | undefined {
   return requestDeadline.getStore()?.at;

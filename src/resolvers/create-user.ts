@@ -114,11 +114,15 @@ async function giveUp(ctx: Context, intent: IntentHandle, undos: (() => Promise<
  */
 async function resumedCreation(ctx: Context, profile: CreationAttempt['profile'], conflict: ConflictError): Promise<string | undefined> {
   const existing = await findSameUser(ctx, profile);
-  const outcome = existing && (await repairNow(ctx, existing._id));
-  if (!existing || !outcome) throw conflict;
+  const outcome = existing && (await repairNow(ctx, existing._id, 'create'));
   // Undone (its request had failed): this request creates the user afresh.
-  return outcome === 'removed' ? undefined : existing._id;
+  if (existing && outcome === 'removed') return undefined;
+  if (!existing || !outcome || !FINISHED.has(outcome)) throw conflict;
+  return existing._id;
 }
+
+/** Repairs after which the user is whole: a retry may answer its id. */
+const FINISHED = new Set(['whole', 'linked', 'identity created']);
 
 async function findSameUser(ctx: Context, profile: CreationAttempt['profile']): Promise<UserDoc | undefined> {
   const keys = [profile.username && { username: profile.username }, profile.email && { email: profile.email }].filter(Boolean);
@@ -175,25 +179,26 @@ export async function registerUser(ctx: Context, body: RegisterBody, options: { 
   if (user.authUserId) throw new ConflictError(`user ${user._id} is already registered as ${user.authUserId}`);
   assertIdentityFields(user);
   const password = chosenPassword(ctx, body.password);
-  const authUserId = await during('registering user', async () => {
+  await during('registering user', async () => {
     const intent = await openIntent(ctx, {
       userId: user._id,
       kind: 'register',
       identity: true,
       sendResetPwdEmail: options.sendResetPwdEmail,
     });
+    let authUserId: string;
     try {
-      const created = await attachIdentity(ctx, user, password, (id) => noteProgress(ctx, intent, { authUserId: id }));
-      await closeIntent(ctx, intent);
-      return created;
+      authUserId = await attachIdentity(ctx, user, password, (id) => noteProgress(ctx, intent, { authUserId: id }));
     } catch (error) {
       const identityId = intent.progress.authUserId;
       await giveUp(ctx, intent, identityId ? [() => ctx.deps.identity.deleteUser(identityId)] : []);
       throw error;
     }
+    // Closed after the roles and the e-mail: a crash before then leaves them to the reconciler.
+    await grantRoles(ctx, authUserId, user.roles);
+    await sendWelcomeReset(ctx, authUserId, options.sendResetPwdEmail);
+    await closeIntent(ctx, intent);
   });
-  await grantRoles(ctx, authUserId, user.roles);
-  await sendWelcomeReset(ctx, authUserId, options.sendResetPwdEmail);
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { Context } from '../context.js';
+import { withoutDeadline } from '../deadline.js';
 import { OperationError } from '../errors.js';
 
 /** The job type of user-creation intents; the reconciler (user-repair.ts) works on the ones left open. */
@@ -57,7 +58,7 @@ export async function noteProgress(ctx: Context, handle: IntentHandle, progress:
 /** The creation is whole (or wholly undone): the intent goes. A failure here leaves a repair with nothing to do. */
 export async function closeIntent(ctx: Context, handle: IntentHandle): Promise<void> {
   try {
-    await ctx.deps.jobs.discard(handle.jobId, ctx.deps.replicaId);
+    await withoutDeadline(() => ctx.deps.jobs.discard(handle.jobId, ctx.deps.replicaId));
   } catch (error) {
     ctx.deps.logger.warn({ err: error, jobId: handle.jobId, requestId: ctx.requestId }, 'an operation intent could not be closed');
   }
@@ -70,7 +71,7 @@ export async function closeIntent(ctx: Context, handle: IntentHandle): Promise<v
 export async function handOver(ctx: Context, handle: IntentHandle): Promise<void> {
   handle.progress = { ...handle.progress, undo: true };
   try {
-    await ctx.deps.jobs.heartbeat(handle.jobId, ctx.deps.replicaId, 0, handle.progress);
+    await withoutDeadline(() => ctx.deps.jobs.heartbeat(handle.jobId, ctx.deps.replicaId, 0, handle.progress));
   } catch (error) {
     ctx.deps.logger.warn({ err: error, jobId: handle.jobId, requestId: ctx.requestId }, 'an operation intent could not be handed over');
   }

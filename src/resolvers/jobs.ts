@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Job, JobHead } from '../clients/ports.js';
 import type { Context, Deps } from '../context.js';
+import { withoutDeadline } from '../deadline.js';
 import { DomainError, NotFoundError } from '../errors.js';
 import { requireAdmin, systemContext } from './access.js';
 
@@ -23,6 +24,8 @@ export interface JobHandler<P = unknown> {
   type: string;
   /** Tried again after any failure, never marked failed (a repair that waits for an upstream to come back). */
   retryForever?: boolean;
+  /** Removed once done instead of kept as completed (an intent: its id must be free for the next operation on that user). */
+  discardWhenDone?: boolean;
   run(ctx: Context, job: Job, run: JobRun<P>): Promise<JobOutcome>;
 }
 
@@ -83,7 +86,8 @@ export class JobWorker {
   /** Jobs this worker holds right now, and the loops running them (for `stop`). */
   private readonly held = new Set<string>();
   private readonly loops = new Set<Promise<void>>();
-  private readonly onCreated = (type: string) => this.drain(type);
+  // A job created by a request is woken inside it: its run must not inherit the request's deadline.
+  private readonly onCreated = (type: string) => withoutDeadline(() => this.drain(type));
 
   constructor(
     private readonly deps: Deps,
@@ -170,7 +174,8 @@ export class JobWorker {
             save: (progress) => renew(progress),
           }),
       );
-      if (!(await jobs.finish(job.jobId, this.owner, outcome))) log.warn('the job was taken over before it could be finished');
+      const ended = handler.discardWhenDone ? await jobs.discard(job.jobId, this.owner) : await jobs.finish(job.jobId, this.owner, outcome);
+      if (!ended) log.warn('the job was taken over before it could be finished');
       this.attempts.delete(job.jobId);
     } catch (error) {
       if (error instanceof LeaseLostError) return log.warn(error.message);

@@ -1,5 +1,6 @@
 import type { UserDoc } from '../clients/ports.js';
 import type { Context } from '../context.js';
+import { withoutDeadline } from '../deadline.js';
 import { revokeAccess } from './revocation.js';
 import type { State } from '../crud/states.js';
 import { NotFoundError } from '../errors.js';
@@ -10,7 +11,9 @@ import { NotFoundError } from '../errors.js';
  */
 export async function compensate(ctx: Context, what: string, undo: () => Promise<unknown>): Promise<boolean> {
   try {
-    await undo();
+    // The step that failed may have been cut by the request's deadline: its undo gets its own
+    // calls' timeouts rather than none at all.
+    await withoutDeadline(undo);
     return true;
   } catch (error) {
     ctx.deps.logger.error({ err: error, requestId: ctx.requestId }, `could not ${what}`);

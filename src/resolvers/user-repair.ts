@@ -27,6 +27,7 @@ const Progress = z.object({ authUserId: z.string().optional(), undo: z.boolean()
 export const userCreationRepair: JobHandler<CreationProgress> = {
   type: USER_CREATION,
   retryForever: true,
+  discardWhenDone: true,
   async run(ctx, job, run) {
     const progress = Progress.parse(run.progress ?? {});
     const outcome = await repair(ctx, job.payload, progress, (more) => run.save({ ...progress, ...more }));
@@ -42,9 +43,12 @@ export type RepairOutcome = string;
  * request gave up, or died); undefined when there is none to take (finished, or still being
  * worked on). For a retry that clashes with the user its lost answer was about.
  */
-export async function repairNow(ctx: Context, userId: string): Promise<RepairOutcome | undefined> {
+export async function repairNow(ctx: Context, userId: string, kind: CreationIntent['kind']): Promise<RepairOutcome | undefined> {
   const { jobs, replicaId, config } = ctx.deps;
   const jobId = intentId(userId);
+  // Only an intent of the kind the caller repeats: a clash with another operation's user is no retry of it.
+  const pending = await jobs.get(jobId);
+  if (!pending || Intent.safeParse(pending.payload).data?.kind !== kind) return undefined;
   if (!(await jobs.claim(jobId, replicaId, config.JOBS_LEASE_MS))) return undefined;
   const job = await jobs.get(jobId);
   if (!job) return undefined;
@@ -111,7 +115,9 @@ async function ensureIdentity(
   const exists = linked !== undefined && (await identityExists(ctx, linked, identityBlocked(profile)));
   if (exists) {
     if (profile.authUserId !== linked) await link(ctx, profile, linked);
-    if (intent.kind !== 'link' && !profile.authUserId) await afterIdentity(ctx, intent, profile, linked);
+    // An intent still open means the roles and the e-mail may not have followed the identity
+    // this creation made (they come before the intent is closed): they are given now.
+    if (intent.kind !== 'link' && progress.authUserId === linked) await afterIdentity(ctx, intent, profile, linked);
     return profile.authUserId === linked ? 'whole' : 'linked';
   }
   if (intent.kind === 'link') return 'identity missing';

@@ -4,6 +4,7 @@ import { loadConfig } from '../../src/config.js';
 import type { Deps } from '../../src/context.js';
 import { createDeps } from '../../src/deps.js';
 import { InvalidInputError, TooManyRequestsError, UpstreamError } from '../../src/errors.js';
+import { currentDeadline, withDeadline } from '../../src/deadline.js';
 import { type JobHandler, JobWorker } from '../../src/resolvers/jobs.js';
 
 /**
@@ -117,6 +118,23 @@ describe('the job worker', () => {
     await pass(2_000);
     expect(reachedEnd).toBe(false);
     expect(await deps.jobs.get(job.jobId)).toMatchObject({ status: 'running', owner: 'other' });
+  });
+
+  it('runs a job woken by a request outside that request deadline', async () => {
+    const seen: (number | undefined)[] = [];
+    start({
+      type: 'woken',
+      run: async () => {
+        seen.push(currentDeadline());
+        return { status: 'completed', result: {} };
+      },
+    });
+    await withDeadline(100, async () => {
+      await deps.jobs.create({ type: 'woken', payload: {} });
+      deps.jobEvents.emit('created', 'woken');
+    });
+    await pass(200);
+    expect(seen).toEqual([undefined]);
   });
 
   it('resumes a job whose replica died between two chunks from the progress it saved', async () => {
