@@ -17,6 +17,8 @@ const SIMPLE_TYPES = /^\s*(application\/x-www-form-urlencoded|multipart\/form-da
  */
 export function assertSameOrigin(request: { method: string; headers: HeaderBag }, config: Config): void {
   const { method, headers } = request;
+  // Behind a gateway, cross-origin access is the gateway's to grant (docs/decisions.md).
+  if (config.ACCESS_CONTROL === 'gateway') return;
   if (SAFE_METHODS.has(method) || headers.authorization !== undefined || headers['x-api-key'] !== undefined) return;
   if (!hasSessionCookie(headers)) return;
   const origin = first(headers.origin);

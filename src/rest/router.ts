@@ -24,7 +24,8 @@ export function createRestRouter(deps: Deps): Router {
     router[route.method](route.path, async (req: Request, res: Response, next: NextFunction) => {
       if (route.headers) res.set(route.headers);
       try {
-        assertSameOrigin(req, deps.config);
+        // Only where the cookie may be what authenticates: a public route reads no caller.
+        if (route.access !== 'public') assertSameOrigin(req, deps.config);
         const ctx = createContext({ headers: req.headers, ip: req.ip, cookies: cookieJar(res, deps) }, deps);
         await authorize(route, ctx);
         const { body, form } = await readBody(route.body ?? {}, req, res);
