@@ -4,13 +4,13 @@
  * each time; after the last restart the reconciler runs, and every user must be whole (profile
  * linked to an existing identity) or absent. Writes bench/results/crash.json and its README table.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { freePort, spawnService } from '../test/helpers/process.js';
 import { publish } from './lib.js';
 
 const API_KEY = 'bench-crash-key';
@@ -18,31 +18,8 @@ const ROUNDS = Number(process.env.BENCH_CRASH_ROUNDS ?? 5);
 const PER_ROUND = Number(process.env.BENCH_CRASH_CREATIONS ?? 1000);
 const CONCURRENCY = 50;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
 async function start(env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  await new Promise<void>((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      output += chunk;
-      if (output.includes('listening')) resolve();
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', () => reject(new Error(`the service did not start: ${output}`)));
-  });
-  return child;
+  return (await spawnService(env)).child;
 }
 
 /** Creations from `first` on, CONCURRENCY at a time, until PER_ROUND are sent or the service is gone. */

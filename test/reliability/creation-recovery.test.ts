@@ -51,6 +51,17 @@ beforeEach(() => {
 });
 afterAll(() => service.close());
 
+/** A service of its own whose job worker runs (the reconciler), with a lease short enough to wait for. */
+async function reconcilingService(): Promise<TestService> {
+  const background = await startService({
+    env: { JOBS_LEASE_MS: '300', JOBS_POLL_MS: '50' },
+    wrap: (deps) => ({ users: trapped(deps.users) }),
+    background: true,
+  });
+  await seedGroups(background);
+  return background;
+}
+
 function newBody() {
   counter += 1;
   return { userGroup: 'customer', username: `crash${counter}`, email: `crash${counter}@example.com`, name: 'C' };
@@ -121,13 +132,8 @@ describe('a creation cut short', () => {
   });
 
   it('after a lost insert answer with the store down: the reconciler removes the profile when nobody retries', async () => {
-    const background = await startService({
-      env: { JOBS_LEASE_MS: '300', JOBS_POLL_MS: '50' },
-      wrap: (deps) => ({ users: trapped(deps.users) }),
-      background: true,
-    });
+    const background = await reconcilingService();
     try {
-      await seedGroups(background);
       trap = 'insert-lost-and-store-down';
       const body = newBody();
       expect((await background.call('POST', '/users/', body)).status).toBe(503);
@@ -144,13 +150,8 @@ describe('a creation cut short', () => {
   });
 
   it('after the identity was made but before the profile pointed to it: the reconciler links them', async () => {
-    const background = await startService({
-      env: { JOBS_LEASE_MS: '300', JOBS_POLL_MS: '50' },
-      wrap: (deps) => ({ users: trapped(deps.users) }),
-      background: true,
-    });
+    const background = await reconcilingService();
     try {
-      await seedGroups(background);
       const identities = countIdentities(background);
       trap = 'link-hangs';
       const body = newBody();
