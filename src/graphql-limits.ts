@@ -135,15 +135,21 @@ function costLimit(config: Config): Plugin {
     costLimit: { maxCost: config.GRAPHQL_MAX_COST, flattenFragments: true, ...report },
   }).protect().validationRules;
   if (!rule) throw new Error('graphql-armor gave no cost rule');
-  // A document whose page sizes name no variable costs the same at every request.
-  const fixedCost = new WeakMap<DocumentNode, readonly GraphQLError[]>();
+  // An operation whose page sizes name no variable costs the same at every request. Kept per
+  // operation: a cheap operation of a document says nothing of the document's other operations.
+  const fixedCost = new WeakMap<DocumentNode, Map<string, readonly GraphQLError[]>>();
   return {
     onExecute({ args, setResultAndStopExecution }) {
-      let errors = fixedCost.get(args.document);
+      const operation = args.operationName ?? '';
+      let known = fixedCost.get(args.document);
+      let errors = known?.get(operation);
       if (!errors) {
         const sized = withPageSizes(args.schema, args.document, args.operationName, args.variableValues ?? {});
         errors = validate(args.schema, sized.document, [rule]);
-        if (!sized.variable) fixedCost.set(args.document, errors);
+        if (!sized.variable) {
+          if (!known) fixedCost.set(args.document, (known = new Map()));
+          known.set(operation, errors);
+        }
       }
       if (errors.length > 0) setResultAndStopExecution({ errors });
     },

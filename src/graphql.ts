@@ -98,20 +98,26 @@ function yogaLogger(logger: Logger): Record<'debug' | 'info' | 'warn' | 'error',
   };
 }
 
-const objectLiterals = new WeakMap<DocumentNode, boolean>();
+const jitUnsafe = new WeakMap<DocumentNode, boolean>();
 
-/** Whether no argument of the document is written as an object literal (yoga reuses parsed documents). */
+/**
+ * Whether graphql-jit may run the document (yoga reuses parsed documents): not when an argument is
+ * written as an object literal, and not when it holds several operations (its compiled query is
+ * kept per document, so the first operation run would answer for the others).
+ */
 function withoutObjectLiterals(document: DocumentNode): boolean {
-  let found = objectLiterals.get(document);
+  let found = jitUnsafe.get(document);
   if (found === undefined) {
-    found = false;
-    visit(document, {
-      [Kind.OBJECT]() {
-        found = true;
-        return BREAK;
-      },
-    });
-    objectLiterals.set(document, found);
+    found = document.definitions.filter((definition) => definition.kind === Kind.OPERATION_DEFINITION).length > 1;
+    if (!found) {
+      visit(document, {
+        [Kind.OBJECT]() {
+          found = true;
+          return BREAK;
+        },
+      });
+    }
+    jitUnsafe.set(document, found);
   }
   return !found;
 }

@@ -58,6 +58,20 @@ describe('GraphQL cost with page sizes given by variables', () => {
     expect((await post(query, { n: 200 }, 'Small')).status).toBe(200);
   });
 
+  it('does not let a cheap operation of a document vouch for its costly one', async () => {
+    const document = `query Cheap { __typename } query Heavy($n: Int) { ${pages(15, '$n')} }`;
+    expect((await post(document, { n: 1 }, 'Heavy')).status).toBe(200);
+    expect((await post(document, undefined, 'Cheap')).data).toEqual({ __typename: 'Query' });
+    expectCostRefused(await post(document, { n: 200 }, 'Heavy'));
+  });
+
+  it('runs the operation a request names, in a document of several (re-attack finding)', async () => {
+    const document = 'query One { __typename } query Two { usersCount }';
+    expect((await post(document, undefined, 'One')).data).toEqual({ __typename: 'Query' });
+    expect((await post(document, undefined, 'Two')).data).toEqual({ usersCount: expect.any(Number) });
+    expect((await post(document, undefined, 'One')).data).toEqual({ __typename: 'Query' });
+  });
+
   it('does not let a negative page size pay for the others', async () => {
     const query = `query ($m: Int) { m: users(first: $m) { ${PAGE} } ${pages(10, '200')} }`;
     expectCostRefused(await post(query, { m: -10_000_000 }));
