@@ -4,7 +4,7 @@
  * BENCH_CRUD_TIMEOUT_MS): the first GET /users/ (ended by the request's deadline), `/-/ready`
  * (ended by READINESS_TIMEOUT_MS), and a GET once the circuit breaker has opened (no upstream call).
  */
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ import { request } from 'undici';
 import { buildServer } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { createDeps } from '../src/deps.js';
+import { publish } from './lib.js';
 
 const API_KEY = 'bench-key';
 
@@ -72,11 +73,12 @@ export async function runHungUpstream(): Promise<void> {
     openingMaxMs: Math.max(...opening.map((r) => r.ms)),
     whileOpen,
   };
-  mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-  writeFileSync(new URL('./results/hung-upstream.json', import.meta.url), `${JSON.stringify(summary, null, 2)}\n`);
-  console.table({
-    'first GET /users/': firstGet,
-    '/-/ready': ready,
-    'GET /users/ with the breaker open': whileOpen,
-  });
+  const markdown = [
+    '| with a CRUD Service that never answers | status | time |',
+    '|---|---|---|',
+    `| first \`GET /users/\` (ended by REQUEST_TIMEOUT_MS, ${config.REQUEST_TIMEOUT_MS} ms) | ${firstGet.status} | ${firstGet.ms} ms |`,
+    `| \`/-/ready\` (READINESS_TIMEOUT_MS, ${config.READINESS_TIMEOUT_MS} ms) | ${ready.status} | ${ready.ms} ms |`,
+    `| \`GET /users/\` once the breaker is open | ${whileOpen.status} | ${whileOpen.ms} ms |`,
+  ].join('\n');
+  publish('hung-upstream', summary, markdown);
 }
