@@ -2,7 +2,7 @@ import type { Deps } from './context.js';
 import { activationJob } from './resolvers/activation.js';
 import { systemContext } from './resolvers/access.js';
 import { expireUser } from './resolvers/expiration.js';
-import { JobWorker } from './resolvers/jobs.js';
+import { JobWorker } from './infra/job-worker.js';
 import { passwordChangeJob } from './resolvers/passwords.js';
 import { userCreationRepair } from './resolvers/user-repair.js';
 

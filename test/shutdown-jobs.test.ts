@@ -7,7 +7,7 @@ import type { JobStore } from '../src/clients/ports.js';
 import { loadConfig } from '../src/config.js';
 import type { Deps } from '../src/context.js';
 import { createDeps } from '../src/deps.js';
-import { type JobHandler, JobWorker } from '../src/resolvers/jobs.js';
+import { type JobHandler, JobWorker } from '../src/infra/job-worker.js';
 import { CrudEmulator } from './emulators/crud.js';
 
 const emulator = await new CrudEmulator([

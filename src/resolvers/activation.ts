@@ -6,7 +6,7 @@ import { ALL_STATES } from '../crud/states.js';
 import { distinct, pace } from '../domain/pace.js';
 import { ConflictError, InvalidInputError, NotFoundError } from '../errors.js';
 import { requireAdmin } from './access.js';
-import { type JobAnswer, type JobHandler, jobAnswer, startJob } from './jobs.js';
+import { type JobAnswer, type JobHandler, jobAnswer, startJob } from '../infra/job-worker.js';
 import { isObject, withPlainCheck } from './inputs.js';
 import { grantRoles } from './roles.js';
 import { identityBlocked } from './sagas.js';

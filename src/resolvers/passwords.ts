@@ -5,7 +5,7 @@ import { distinct, pace } from '../domain/pace.js';
 import { DomainError, InvalidInputError } from '../errors.js';
 import { requireAdmin } from './access.js';
 import { isObject, withPlainCheck } from './inputs.js';
-import { type JobAnswer, type JobHandler, jobAnswer, startJob } from './jobs.js';
+import { type JobAnswer, type JobHandler, jobAnswer, startJob } from '../infra/job-worker.js';
 
 export const BULK_CHANGE_PASSWORD = 'change-password-bulk';
 

@@ -6,7 +6,7 @@ import { ConflictError, NotFoundError } from '../errors.js';
 import { attachExpiration, attachIdentity } from './create-user.js';
 import { sendWelcomeReset } from './auth.js';
 import { type CreationIntent, type CreationProgress, intentId, USER_CREATION } from './intents.js';
-import type { JobHandler } from './jobs.js';
+import type { JobHandler } from '../infra/job-worker.js';
 import { grantRoles } from './roles.js';
 import { identityBlocked } from './sagas.js';
 

@@ -5,7 +5,7 @@ import type { Deps } from '../../src/context.js';
 import { createDeps } from '../../src/deps.js';
 import { InvalidInputError, TooManyRequestsError, UpstreamError } from '../../src/errors.js';
 import { currentDeadline, withDeadline } from '../../src/deadline.js';
-import { type JobHandler, JobWorker } from '../../src/resolvers/jobs.js';
+import { type JobHandler, JobWorker } from '../../src/infra/job-worker.js';
 
 /**
  * The job worker over the embedded job store, in fake time (issue #18): its retry limit, what it

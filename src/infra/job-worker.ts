@@ -4,7 +4,7 @@ import type { Job, JobHead } from '../clients/ports.js';
 import type { Context, Deps } from '../context.js';
 import { withoutDeadline } from '../deadline.js';
 import { DomainError, NotFoundError } from '../errors.js';
-import { requireAdmin, systemContext } from './access.js';
+import { requireAdmin, systemContext } from '../resolvers/access.js';
 
 /** What a job's handler gets besides its payload: the progress it saved last, and how to save more. */
 export interface JobRun<P> {
