@@ -1,23 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import type { ReadinessCheck } from './clients/http.js';
-import type {
-  Authenticator,
-  CallScope,
-  ExpirationScheduler,
-  RoleAdmin,
-  RoleBinder,
-  JobStore,
-  ConfigStore,
-  IdentityImporter,
-  IdentityProvider,
-  Mailer,
-  UserStore,
-} from './clients/ports.js';
+import type { ReadinessCheck } from './ports/readiness.js';
+import type { Authenticator } from './ports/authenticator.js';
+import type { CallScope } from './ports/call-scope.js';
+import type { ConfigStore } from './ports/config-store.js';
+import type { ExpirationScheduler } from './ports/expiration-scheduler.js';
+import type { IdentityImporter } from './ports/identity-importer.js';
+import type { IdentityProvider } from './ports/identity-provider.js';
+import type { JobStore } from './ports/job-store.js';
+import type { MailOutbox, Mailer } from './ports/mailer.js';
+import type { RoleAdmin, RoleBinder } from './ports/role-binder.js';
+import type { UserStore } from './ports/user-store.js';
 import type { Config } from './config.js';
 import { createLoaders, type Loaders } from './loaders.js';
-import type { Outbox } from './embedded/outbox.js';
 import type { Caller } from './resolvers/access.js';
 import type { GroupSchemas } from './resolvers/group-schemas.js';
 import type { LoginThrottle } from './resolvers/login-throttle.js';
@@ -36,7 +32,7 @@ export interface Deps {
   auth: Authenticator;
   mailer: Mailer;
   /** Present when mail is kept in the embedded outbox (no SMTP_URL). */
-  outbox?: Outbox;
+  outbox?: MailOutbox;
   schemas: GroupSchemas;
   loginThrottle: LoginThrottle;
   /** Password-reset attempts per client address (page views with a bad ticket, posts, GraphQL). */

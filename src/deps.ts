@@ -5,19 +5,17 @@ import type { Logger } from 'pino';
 import { CrudCollection } from './clients/crud/collection.js';
 import { createCrudConfigStore } from './clients/crud/config-store.js';
 import { createCrudUserStore } from './clients/crud/user-store.js';
-import { createBreaker, createDispatcher, probe, type ReadinessCheck, type UpstreamOptions } from './clients/http.js';
+import { createBreaker, createDispatcher, probe, type UpstreamOptions } from './clients/http.js';
+import type { ReadinessCheck } from './ports/readiness.js';
 import { createCrudJobStore } from './clients/crud/job-store.js';
 import { createSqliteJobStore } from './embedded/job-store.js';
-import type {
-  Authenticator,
-  ConfigStore,
-  IdentityImporter,
-  IdentityProvider,
-  Mailer,
-  RoleAdmin,
-  RoleBinder,
-  UserStore,
-} from './clients/ports.js';
+import type { Authenticator } from './ports/authenticator.js';
+import type { ConfigStore } from './ports/config-store.js';
+import type { IdentityImporter } from './ports/identity-importer.js';
+import type { IdentityProvider } from './ports/identity-provider.js';
+import type { Mailer } from './ports/mailer.js';
+import type { RoleAdmin, RoleBinder } from './ports/role-binder.js';
+import type { UserStore } from './ports/user-store.js';
 import { createRondBinder } from './clients/rond/binder.js';
 import { EmbeddedRoles } from './embedded/roles.js';
 import { Auth0Api } from './clients/auth0/api.js';

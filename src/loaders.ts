@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import type { IdentityField, IdentityProvider, IdentityUser } from './clients/ports.js';
+import type { IdentityField, IdentityProvider, IdentityUser } from './ports/identity-provider.js';
 
 /** The identity fields a query reads, and the name of that set (its loader's key). */
 export interface IdentityFieldSet {

@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { IdentityProvider } from '../src/clients/ports.js';
+import type { IdentityProvider } from '../src/ports/identity-provider.js';
 import { openDatabase } from '../src/embedded/db.js';
 import { createEmbeddedIdentityProvider } from '../src/embedded/identity.js';
 import { Sessions } from '../src/embedded/sessions.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { IdentityProvider } from '../src/clients/ports.js';
+import type { IdentityProvider } from '../src/ports/identity-provider.js';
 import { seedGroups, startService, type TestService } from './helpers/service.js';
 
 let service: TestService;

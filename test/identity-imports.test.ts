@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { IdentityImporter, IdentityImportJob } from '../src/clients/ports.js';
+import type { IdentityImporter, IdentityImportJob } from '../src/ports/identity-importer.js';
 import { InvalidInputError, NotFoundError } from '../src/errors.js';
 import { Auth0ClientEmulator } from './emulators/auth0-client.js';
 import { startService, type TestService } from './helpers/service.js';

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { CrudCollection } from '../src/clients/crud/collection.js';
 import { createCrudJobStore } from '../src/clients/crud/job-store.js';
 import { createDispatcher } from '../src/clients/http.js';
-import type { JobStore } from '../src/clients/ports.js';
+import type { JobStore } from '../src/ports/job-store.js';
 import { openDatabase } from '../src/embedded/db.js';
 import { createSqliteJobStore } from '../src/embedded/job-store.js';
 import { CrudEmulator } from './emulators/crud.js';

@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { CrudCollection } from '../src/clients/crud/collection.js';
 import { createCrudJobStore } from '../src/clients/crud/job-store.js';
 import { createDispatcher } from '../src/clients/http.js';
-import type { JobStore } from '../src/clients/ports.js';
+import type { JobStore } from '../src/ports/job-store.js';
 import { loadConfig } from '../src/config.js';
 import type { Deps } from '../src/context.js';
 import { createDeps } from '../src/deps.js';

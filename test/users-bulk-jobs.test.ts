@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { IdentityImporter } from '../src/clients/ports.js';
+import type { IdentityImporter } from '../src/ports/identity-importer.js';
 import { UpstreamError } from '../src/errors.js';
 import { startBackground } from '../src/background.js';
 import { CUSTOMER_GROUP, GUEST_GROUP, seedGroups, startService, type TestService } from './helpers/service.js';

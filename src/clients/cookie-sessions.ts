@@ -1,4 +1,5 @@
-import type { AccessClaims, IdentityUser } from './ports.js';
+import type { AccessClaims } from '../ports/authenticator.js';
+import type { IdentityUser } from '../ports/identity-provider.js';
 import type { Sessions } from '../embedded/sessions.js';
 import { UnauthorizedError } from '../errors.js';
 

@@ -3,6 +3,7 @@ import { BrokenCircuitError, type CircuitBreakerPolicy, ConsecutiveBreaker, circ
 import { Agent, type Dispatcher, type FormData, util } from 'undici';
 import { currentDeadline } from '../deadline.js';
 import { UpstreamError } from '../errors.js';
+import type { ReadinessCheck } from '../ports/readiness.js';
 
 /** One upstream service (CRUD, Auth0, Timer, Rönd): where it is and how to reach it. */
 export interface UpstreamOptions {
@@ -282,12 +283,6 @@ async function backoff(attempt: number, deadline: number | undefined): Promise<b
   if (deadline !== undefined && Date.now() + wait >= deadline) return false;
   await sleep(wait);
   return true;
-}
-
-export interface ReadinessCheck {
-  name: string;
-  ok: boolean;
-  detail?: string;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { decodeJwt, jwtVerify, SignJWT } from 'jose';
-import type { AccessClaims, Authenticator, LoginInput, Mailer, TokenSet } from '../clients/ports.js';
+import type { AccessClaims, Authenticator, LoginInput, TokenSet } from '../ports/authenticator.js';
+import type { Mailer } from '../ports/mailer.js';
 import type { State } from '../crud/states.js';
 import { assertPasswordPolicy } from '../domain/password-policy.js';
 import { InvalidInputError, NotFoundError, UnauthorizedError } from '../errors.js';

@@ -1,4 +1,5 @@
-import type { CallScope, ConfigStore, GroupConfig } from '../clients/ports.js';
+import type { CallScope } from '../ports/call-scope.js';
+import type { ConfigStore, GroupConfig } from '../ports/config-store.js';
 import type { Db } from './db.js';
 import { newObjectId } from '../crud/ids.js';
 

@@ -1,4 +1,4 @@
-import type { IdentityChanges, IdentityProvider, IdentityUser, NewIdentityUser } from '../clients/ports.js';
+import type { IdentityChanges, IdentityProvider, IdentityUser, NewIdentityUser } from '../ports/identity-provider.js';
 import { pick } from '../clients/records.js';
 import { ConflictError, InvalidInputError, NotFoundError } from '../errors.js';
 import type { Db } from './db.js';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { IdentityImporter, IdentityImportError, IdentityImportJob, ImportedIdentity } from '../clients/ports.js';
+import type { IdentityImporter, IdentityImportError, IdentityImportJob, ImportedIdentity } from '../ports/identity-importer.js';
 import { InvalidInputError, NotFoundError } from '../errors.js';
 import { newObjectId } from '../crud/ids.js';
 import type { Db } from './db.js';

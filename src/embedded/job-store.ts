@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Job, JobHead, JobStore } from '../clients/ports.js';
+import type { Job, JobHead, JobStore } from '../ports/job-store.js';
 import { turn } from '../domain/pace.js';
 import type { Db } from './db.js';
 

@@ -1,18 +1,13 @@
 import type { Logger } from 'pino';
-import type { Mail, Mailer } from '../clients/ports.js';
+import type { Mail, Mailer, MailOutbox, OutboxMail } from '../ports/mailer.js';
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
-
-export interface OutboxMail extends Mail {
-  id: number;
-  createdAt: string;
-}
 
 /**
  * The mailer when no SMTP server is configured: messages are kept in the embedded store, readable
  * by administrators through GraphQL. The log line names the recipient, never the link.
  */
-export class Outbox implements Mailer {
+export class Outbox implements Mailer, MailOutbox {
   /** Prepared at the first message (the store may be opened after the outbox is made). */
   private insert?: Statement;
 

@@ -1,4 +1,4 @@
-import type { Mail, Mailer } from '../clients/ports.js';
+import type { Mail, Mailer } from '../ports/mailer.js';
 import type { Db } from './db.js';
 
 interface Pending {

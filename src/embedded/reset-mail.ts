@@ -1,4 +1,4 @@
-import type { Mail } from '../clients/ports.js';
+import type { Mail } from '../ports/mailer.js';
 import { escapeHtml } from '../domain/html.js';
 
 /** The password-reset e-mail: a link to this service's reset page, carrying the ticket. */

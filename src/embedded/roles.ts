@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Binding, Role, RoleAdmin, RoleBinder } from '../clients/ports.js';
+import type { Binding, Role, RoleAdmin, RoleBinder } from '../ports/role-binder.js';
 import type { Db } from './db.js';
 
 interface BindingRow {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { ExpirationPayload, ExpirationScheduler } from '../clients/ports.js';
+import type { ExpirationPayload, ExpirationScheduler } from '../ports/expiration-scheduler.js';
 import type { Db } from './db.js';
 
 interface ScheduleRow {

@@ -1,6 +1,7 @@
 import { setImmediate } from 'node:timers/promises';
 import { update as applyUpdate } from 'mingo/updater';
-import type { ByIdOptions, CallScope, UpdateExpr, UserDoc, UserStore } from '../clients/ports.js';
+import type { CallScope } from '../ports/call-scope.js';
+import type { ByIdOptions, UpdateExpr, UserDoc, UserStore } from '../ports/user-store.js';
 import type { Filter } from '../crud/filter.js';
 import { type CrudQuery, type ListQuery, parseCountQuery, parseListQuery } from '../crud/query.js';
 import { assertTransition, type State } from '../crud/states.js';

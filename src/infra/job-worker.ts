@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Job, JobHead } from '../clients/ports.js';
+import type { Job, JobHead } from '../ports/job-store.js';
 import type { Context, Deps } from '../context.js';
 import { withoutDeadline } from '../deadline.js';
 import { DomainError, NotFoundError } from '../errors.js';

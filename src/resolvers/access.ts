@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { parse as parseCookies } from 'cookie';
-import type { AccessClaims, UserStore } from '../clients/ports.js';
+import type { AccessClaims } from '../ports/authenticator.js';
+import type { UserStore } from '../ports/user-store.js';
 import type { CallerProfile } from './caller-profiles.js';
 import { type Context, createContext, type Deps, type HeaderBag } from '../context.js';
 import { ALL_STATES } from '../crud/states.js';

@@ -1,6 +1,8 @@
 import pLimit from 'p-limit';
 import { z } from 'zod';
-import type { GroupConfig, IdentityImportJob, ImportedIdentity, ImportedIdentityRef, UserDoc } from '../clients/ports.js';
+import type { GroupConfig } from '../ports/config-store.js';
+import type { IdentityImportJob, ImportedIdentity, ImportedIdentityRef } from '../ports/identity-importer.js';
+import type { UserDoc } from '../ports/user-store.js';
 import type { Context } from '../context.js';
 import { ALL_STATES } from '../crud/states.js';
 import { distinct, pace } from '../domain/pace.js';

@@ -1,4 +1,4 @@
-import type { AccessClaims, TokenSet } from '../clients/ports.js';
+import type { AccessClaims, TokenSet } from '../ports/authenticator.js';
 import type { Context } from '../context.js';
 import { ALL_STATES } from '../crud/states.js';
 import { OBJECT_ID } from '../crud/ids.js';

@@ -1,4 +1,4 @@
-import type { UserDoc } from '../clients/ports.js';
+import type { UserDoc } from '../ports/user-store.js';
 import type { Context } from '../context.js';
 import { ALL_STATES } from '../crud/states.js';
 import { assertPasswordPolicy } from '../domain/password-policy.js';

@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { ExpirationPayload, UserDoc } from '../clients/ports.js';
+import type { ExpirationPayload } from '../ports/expiration-scheduler.js';
+import type { UserDoc } from '../ports/user-store.js';
 import type { Context } from '../context.js';
 import { ALL_STATES } from '../crud/states.js';
 import { TIMER_SECRET_HEADER } from '../domain/expiration.js';

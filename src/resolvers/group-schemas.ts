@@ -1,7 +1,7 @@
 import { Ajv, type ErrorObject, type Options, type ValidateFunction } from 'ajv';
 import { compileRegex } from '../crud/regex.js';
 import addFormatsModule from 'ajv-formats';
-import type { GroupConfig } from '../clients/ports.js';
+import type { GroupConfig } from '../ports/config-store.js';
 import { type FieldIssue, InvalidInputError } from '../errors.js';
 
 // ajv-formats is CommonJS with a `default` export; under NodeNext the function sits on `.default`.

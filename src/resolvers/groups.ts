@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { GroupConfig } from '../clients/ports.js';
+import type { GroupConfig } from '../ports/config-store.js';
 import type { Context } from '../context.js';
 import { requireAdmin } from './access.js';
 import { during, NotFoundError } from '../errors.js';

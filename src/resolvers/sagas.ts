@@ -1,4 +1,4 @@
-import type { UserDoc } from '../clients/ports.js';
+import type { UserDoc } from '../ports/user-store.js';
 import type { Context } from '../context.js';
 import { withoutDeadline } from '../deadline.js';
 import { revokeAccess } from './revocation.js';

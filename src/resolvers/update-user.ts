@@ -1,5 +1,6 @@
 import { update as applyUpdate } from 'mingo/updater';
-import type { IdentityChanges, UpdateExpr, UserDoc } from '../clients/ports.js';
+import type { IdentityChanges } from '../ports/identity-provider.js';
+import type { UpdateExpr, UserDoc } from '../ports/user-store.js';
 import type { Context } from '../context.js';
 import { requireAdmin } from './access.js';
 import { isPlainObject } from '../crud/filter.js';

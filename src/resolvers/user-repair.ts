@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { UserDoc } from '../clients/ports.js';
+import type { UserDoc } from '../ports/user-store.js';
 import type { Context } from '../context.js';
 import { ALL_STATES } from '../crud/states.js';
 import { ConflictError, NotFoundError } from '../errors.js';

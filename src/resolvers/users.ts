@@ -1,5 +1,6 @@
 import pLimit from 'p-limit';
-import type { GroupConfig, UserDoc } from '../clients/ports.js';
+import type { GroupConfig } from '../ports/config-store.js';
+import type { UserDoc } from '../ports/user-store.js';
 import type { Context } from '../context.js';
 import { requireAdmin } from './access.js';
 import { checkPassedOnQuery, type CrudQuery } from '../crud/query.js';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import type { TokenSet } from '../clients/ports.js';
-import type { OutboxMail } from '../embedded/outbox.js';
+import type { TokenSet } from '../ports/authenticator.js';
+import type { OutboxMail } from '../ports/mailer.js';
 import { TooManyRequestsError, UnauthorizedError } from '../errors.js';
 import { requireAuthenticated } from '../resolvers/access.js';
 import { listOutbox, login, logout, refresh, requestPasswordChange, resetPassword, unlockUser, userinfo } from '../resolvers/auth.js';

@@ -1,4 +1,4 @@
-import type { GroupConfig } from '../clients/ports.js';
+import type { GroupConfig } from '../ports/config-store.js';
 import { NotFoundError } from '../errors.js';
 import { deleteGroup, getGroup, listGroups, saveGroup } from '../resolvers/groups.js';
 import { builder } from './builder.js';

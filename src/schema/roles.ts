@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Binding, Role } from '../clients/ports.js';
+import type { Binding, Role } from '../ports/role-binder.js';
 import { InvalidInputError } from '../errors.js';
 import { requireAdmin } from '../resolvers/access.js';
 import { permissionsOf } from '../resolvers/roles.js';

@@ -1,4 +1,5 @@
-import type { IdentityUser, UserDoc } from '../clients/ports.js';
+import type { IdentityUser } from '../ports/identity-provider.js';
+import type { UserDoc } from '../ports/user-store.js';
 import type { Context } from '../context.js';
 import { STATES, type State } from '../crud/states.js';
 import { type FieldNode, type GraphQLResolveInfo, Kind, type SelectionNode } from 'graphql';

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { closeServer, listenOnLoopback, readBody } from './http.js';
-import type { Binding } from '../../src/clients/ports.js';
+import type { Binding } from '../../src/ports/role-binder.js';
 
 export class RondEmulator {
   readonly bindings: Binding[] = [];

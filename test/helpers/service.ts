@@ -4,7 +4,7 @@ import { type Logger, pino } from 'pino';
 import { buildServer } from '../../src/app.js';
 import { startBackground } from '../../src/background.js';
 import { loadConfig } from '../../src/config.js';
-import type { GroupConfig } from '../../src/clients/ports.js';
+import type { GroupConfig } from '../../src/ports/config-store.js';
 import type { Deps } from '../../src/context.js';
 import { createDeps } from '../../src/deps.js';
 import { Auth0Emulator, type Auth0EmulatorOptions } from '../emulators/auth0.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { UserStore } from '../../src/clients/ports.js';
+import type { UserStore } from '../../src/ports/user-store.js';
 import { UpstreamError } from '../../src/errors.js';
 import { countIdentities, countProfiles, seedGroups, startService, TEST_API_KEY, type TestService } from '../helpers/service.js';
 

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Authenticator } from '../../src/clients/ports.js';
+import type { Authenticator } from '../../src/ports/authenticator.js';
 import { startService, type TestService } from '../helpers/service.js';
 
 /** Issue #16, part 4 (and part 3's aliased resetPassword): what one GraphQL request may ask for. */

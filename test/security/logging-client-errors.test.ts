@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { UserStore } from '../../src/clients/ports.js';
+import type { UserStore } from '../../src/ports/user-store.js';
 import { startService, type TestService } from '../helpers/service.js';
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { IdentityField, IdentityProvider, IdentityUser } from '../../src/clients/ports.js';
+import type { IdentityField, IdentityProvider, IdentityUser } from '../../src/ports/identity-provider.js';
 import { createLoaders, identityFieldSet } from '../../src/loaders.js';
 
 const identity = (id: string): IdentityUser => ({

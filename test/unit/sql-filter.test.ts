@@ -1,6 +1,6 @@
 import { Query } from 'mingo';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { UserDoc, UserStore } from '../../src/clients/ports.js';
+import type { UserDoc, UserStore } from '../../src/ports/user-store.js';
 import type { Filter } from '../../src/crud/filter.js';
 import { ALL_STATES } from '../../src/crud/states.js';
 import { openDatabase } from '../../src/embedded/db.js';

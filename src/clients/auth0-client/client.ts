@@ -1,14 +1,7 @@
 import { z } from 'zod';
-import type {
-  AccessClaims,
-  Authenticator,
-  IdentityChanges,
-  IdentityImporter,
-  IdentityProvider,
-  IdentityUser,
-  NewIdentityUser,
-  TokenSet,
-} from '../ports.js';
+import type { AccessClaims, Authenticator, TokenSet } from '../../ports/authenticator.js';
+import type { IdentityImporter } from '../../ports/identity-importer.js';
+import type { IdentityChanges, IdentityProvider, IdentityUser, NewIdentityUser } from '../../ports/identity-provider.js';
 import type { Sessions } from '../../embedded/sessions.js';
 import { cookieClaims } from '../cookie-sessions.js';
 import { ConflictError, InvalidInputError, NotFoundError, UnauthorizedError, UpstreamError } from '../../errors.js';

@@ -5,7 +5,8 @@ import type { Dispatcher } from 'undici';
 import { z } from 'zod';
 import { currentDeadline } from '../../deadline.js';
 import { UpstreamError } from '../../errors.js';
-import { callUpstream, probe, type ReadinessCheck, type UpstreamCall, type UpstreamOptions, type UpstreamReply } from '../http.js';
+import { callUpstream, probe, type UpstreamCall, type UpstreamOptions, type UpstreamReply } from '../http.js';
+import type { ReadinessCheck } from '../../ports/readiness.js';
 
 export interface Auth0Options {
   /** `https://{AUTH0_DOMAIN}`, or AUTH0_BASE_URL (custom domain, emulator). */

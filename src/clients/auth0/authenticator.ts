@@ -1,6 +1,7 @@
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { z } from 'zod';
-import type { AccessClaims, Authenticator, IdentityProvider, IdentityUser, TokenSet } from '../ports.js';
+import type { AccessClaims, Authenticator, TokenSet } from '../../ports/authenticator.js';
+import type { IdentityProvider, IdentityUser } from '../../ports/identity-provider.js';
 import { InvalidInputError, NotFoundError, TooManyRequestsError, UnauthorizedError, UpstreamError } from '../../errors.js';
 import type { UpstreamReply } from '../http.js';
 import type { Sessions } from '../../embedded/sessions.js';

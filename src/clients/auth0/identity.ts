@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { IdentityChanges, IdentityField, IdentityProvider, IdentityUser, NewIdentityUser } from '../ports.js';
+import type { IdentityChanges, IdentityField, IdentityProvider, IdentityUser, NewIdentityUser } from '../../ports/identity-provider.js';
 import { ConflictError, InvalidInputError, NotFoundError, UpstreamError } from '../../errors.js';
 import type { UpstreamCall, UpstreamReply } from '../http.js';
 import type { Auth0Api } from './api.js';

@@ -5,10 +5,10 @@ import type {
   IdentityImporter,
   IdentityImportError,
   IdentityImportJob,
-  IdentityProvider,
   ImportedIdentity,
   ImportedIdentityRef,
-} from '../ports.js';
+} from '../../ports/identity-importer.js';
+import type { IdentityProvider } from '../../ports/identity-provider.js';
 import type { UpstreamCall, UpstreamReply } from '../http.js';
 import type { Auth0Api } from './api.js';
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import type { CallScope, ConfigStore, GroupConfig } from '../ports.js';
+import type { CallScope } from '../../ports/call-scope.js';
+import type { ConfigStore, GroupConfig } from '../../ports/config-store.js';
 import { ALL_STATES } from '../../crud/states.js';
 import { UpstreamError } from '../../errors.js';
 import type { CrudCollection, CrudDoc } from './collection.js';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import type { Job, JobHead, JobStore } from '../ports.js';
+import type { Job, JobHead, JobStore } from '../../ports/job-store.js';
 import { UpstreamError } from '../../errors.js';
 import type { CrudCollection, CrudDoc } from './collection.js';
 

@@ -1,4 +1,5 @@
-import type { ByIdOptions, CallScope, UpdateExpr, UserDoc, UserStore } from '../ports.js';
+import type { CallScope } from '../../ports/call-scope.js';
+import type { ByIdOptions, UpdateExpr, UserDoc, UserStore } from '../../ports/user-store.js';
 import type { Filter } from '../../crud/filter.js';
 import { MAX_LIMIT, type CrudQuery } from '../../crud/query.js';
 import { ALL_STATES, type State } from '../../crud/states.js';

@@ -1,4 +1,5 @@
-import type { CallScope, RoleBinder } from '../ports.js';
+import type { CallScope } from '../../ports/call-scope.js';
+import type { RoleBinder } from '../../ports/role-binder.js';
 import type { CrudCollection } from '../crud/collection.js';
 import { callUpstream, type UpstreamCall, type UpstreamOptions, unexpectedStatus } from '../http.js';
 

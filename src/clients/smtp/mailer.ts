@@ -1,6 +1,6 @@
 import nodemailer from 'nodemailer';
 import type { Logger } from 'pino';
-import type { Mail, Mailer } from '../ports.js';
+import type { Mail, Mailer } from '../../ports/mailer.js';
 import { UpstreamError } from '../../errors.js';
 
 /** Real e-mail through the SMTP server of `SMTP_URL` (e.g. smtp://user:pass@mail.example.com:587). */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { EXPIRATION_CALLBACK_PATH, TIMER_SECRET_HEADER } from '../../domain/expiration.js';
-import type { ExpirationPayload, ExpirationScheduler } from '../ports.js';
+import type { ExpirationPayload, ExpirationScheduler } from '../../ports/expiration-scheduler.js';
 import { UpstreamError } from '../../errors.js';
 import { callUpstream, type UpstreamOptions, unexpectedStatus } from '../http.js';
 

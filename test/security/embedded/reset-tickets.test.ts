@@ -1,6 +1,6 @@
 import { hash } from '@node-rs/argon2';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { UserStore } from '../../../src/clients/ports.js';
+import type { UserStore } from '../../../src/ports/user-store.js';
 import { seedGroups, startService, type TestService } from '../../helpers/service.js';
 
 // Counts the argon2 hashes the service computes (the real function still runs).

@@ -1,0 +1,69 @@
+/** The identity provider's authentication side: logins, tokens, sessions, passwords. */
+
+/** What a login or a refresh answers: the documented `{accessToken, refreshToken, expireAt}`. */
+export interface TokenSet {
+  accessToken: string;
+  refreshToken: string;
+  /** When the access token expires, in seconds since the epoch. */
+  expireAt: number;
+  /** The `sid` cookie secret of a website client's session. */
+  sessionCookie?: string;
+}
+
+/** The verified claims of an access token (or of the session behind a `sid` cookie). */
+export interface AccessClaims {
+  sub: string;
+  exp: number;
+  iat: number;
+  iss?: string;
+  /** The session the token belongs to; logout revokes it. */
+  sid?: string;
+  username?: string;
+  email?: string;
+  email_verified?: boolean;
+  userGroup?: string;
+  [claim: string]: unknown;
+}
+
+export interface LoginInput {
+  /** A username or an e-mail address. */
+  username: string;
+  password: string;
+  ip: string;
+  /** Website clients get a session cookie instead of tokens in the body. */
+  website: boolean;
+}
+
+/** Logins, tokens and passwords: the identity provider's authentication side. */
+export interface Authenticator {
+  /** UnauthorizedError (same message for every bad case) or TooManyRequestsError (locked). */
+  login(input: LoginInput): Promise<TokenSet>;
+  /** A new pair for a refresh token and the (possibly expired) access token of the same user. */
+  refresh(input: { refreshToken: string; accessToken: string }): Promise<TokenSet>;
+  /** Signature, expiry and session; UnauthorizedError otherwise. */
+  verifyAccessToken(token: string): Promise<AccessClaims>;
+  /** The claims of the session behind a `sid` cookie; UnauthorizedError otherwise. */
+  verifySessionCookie(secret: string): Promise<AccessClaims>;
+  /** Revokes the session (its refresh tokens and cookie). */
+  logout(sessionId: string): Promise<void>;
+  /**
+   * Ends every session of a user (its refresh tokens, cookies and, where the provider ties them
+   * to a session, access tokens): after a change of group, a block, a state other than PUBLIC, a
+   * deletion or a new password. Tokens the provider signed without a session stay valid until
+   * they expire, but the access check reads the user's current profile (resolvers/access.ts).
+   */
+  endSessions(authUserId: string): Promise<void>;
+  /** Starts a password change: the user receives an e-mail with a reset link. */
+  requestPasswordChange(authUserId: string): Promise<void>;
+  /** Sets a new password with a reset ticket from that e-mail. */
+  resetPassword(ticket: string, password: string): Promise<void>;
+  /**
+   * True while a reset ticket is unused and unexpired, so the reset page can refuse a dead link
+   * before showing its form. Only the embedded provider serves its own reset page.
+   */
+  checkResetTicket?(ticket: string): Promise<boolean>;
+  /** Clears a lockout after too many failed logins. */
+  unlock(authUserId: string): Promise<void>;
+  /** The public signing keys, for `/.well-known/jwks.json`. */
+  jwks(): Promise<{ keys: Record<string, unknown>[] }>;
+}

@@ -1,0 +1,50 @@
+/** Bulk creation of identities through the provider's import jobs. */
+
+/** One user of a bulk import (Auth0's users-imports schema, the fields the service sets). */
+export interface ImportedIdentity {
+  email: string;
+  username?: string;
+  /** Auth0 prefixes it (`auth0|<userId>`): the profile `_id` here links the identity back. */
+  userId?: string;
+  emailVerified?: boolean;
+  blocked?: boolean;
+}
+
+/** An identity-provider import job, as Auth0's `GET /jobs/{id}` reports it. */
+export interface IdentityImportJob {
+  id: string;
+  status: 'pending' | 'processing' | 'completed' | 'failed' | 'expired';
+  summary?: { inserted: number; updated: number; failed: number; total: number };
+}
+
+/** A row an import job refused, with Auth0's error codes (DUPLICATED_USER, CONFLICT_EMAIL…). */
+export interface IdentityImportError {
+  user: Record<string, unknown>;
+  errors: { code: string; message: string; path?: string }[];
+}
+
+/**
+ * Bulk creation of identities through the provider's import jobs (Auth0 users-imports), for
+ * activating many profiles at once. Jobs run on the provider's side; callers poll them.
+ */
+export interface IdentityImporter {
+  /** Users per job at most: Auth0 takes files up to 500 KB. */
+  readonly maxUsersPerJob: number;
+  /** Starts a job (InvalidInputError beyond maxUsersPerJob); upsert updates users that match. */
+  startImport(users: readonly ImportedIdentity[], options: { upsert: boolean }): Promise<IdentityImportJob>;
+  /** NotFoundError for an unknown or expired job id. */
+  importJob(id: string): Promise<IdentityImportJob>;
+  /** The refused rows; empty when there are none. */
+  importErrors(id: string): Promise<IdentityImportError[]>;
+  /**
+   * The identities a finished import gave these users: the one under the id the import gives its
+   * `userId` (`created`), else, where the provider can tell, the existing one it matched by e-mail.
+   */
+  findImported(users: readonly ImportedIdentity[]): Promise<(ImportedIdentityRef | undefined)[]>;
+}
+
+export interface ImportedIdentityRef {
+  id: string;
+  /** False when the import updated an identity that existed before (matched by e-mail). */
+  created: boolean;
+}

@@ -1,0 +1,47 @@
+/** Persisted long-running jobs and operation intents (CRUD Service, or the embedded store). */
+
+export type JobStatus = 'pending' | 'running' | 'completed' | 'failed';
+
+/** A long-running job (bulk activation, bulk password e-mails, large imports). */
+export interface Job {
+  jobId: string;
+  type: string;
+  status: JobStatus;
+  payload: unknown;
+  /** Progress so far, or the final result. */
+  result?: unknown;
+  /** The replica working on it, and until when (ms since the epoch) its claim holds. */
+  owner?: string;
+  leaseUntil?: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** A job without its payload: what a status read needs, however big the payload. */
+export type JobHead = Omit<Job, 'payload'>;
+
+/**
+ * Persisted jobs that survive restarts and several replicas: a job is worked on only by the replica
+ * holding its lease; a lease that is not renewed expires and another replica takes the job over.
+ */
+export interface JobStore {
+  /**
+   * A new job, pending; or, with an `owner`, already claimed by it for `leaseMs` (an operation's
+   * intent, held while the request works on it). `jobId` names it when the caller needs to find it.
+   */
+  create(job: { type: string; payload: unknown; jobId?: string; owner?: string; leaseMs?: number }): Promise<Job>;
+  /** The job with its payload (megabytes for 100,000 ids): for the worker that runs it. */
+  get(jobId: string): Promise<Job | undefined>;
+  /** The job without its payload, which is neither read nor parsed: for status reads. */
+  head(jobId: string): Promise<JobHead | undefined>;
+  /** Claims an unfinished job whose lease is free or expired; false when another replica holds it. */
+  claim(jobId: string, owner: string, leaseMs: number): Promise<boolean>;
+  /** Claims the oldest claimable job of a type, if any. */
+  claimNext(type: string, owner: string, leaseMs: number): Promise<Job | undefined>;
+  /** Extends the lease and saves progress; false when the lease was lost. */
+  heartbeat(jobId: string, owner: string, leaseMs: number, progress?: unknown): Promise<boolean>;
+  /** Ends the job; false when the lease was lost (another replica took over). */
+  finish(jobId: string, owner: string, outcome: { status: 'completed' | 'failed'; result?: unknown }): Promise<boolean>;
+  /** Removes a job `owner` holds (an intent whose operation completed); false when the lease was lost. */
+  discard(jobId: string, owner: string): Promise<boolean>;
+}
