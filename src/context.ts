@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { ReadinessCheck } from './ports/readiness.js';
-import type { Authenticator } from './ports/authenticator.js';
+import type { AccessClaims, Authenticator } from './ports/authenticator.js';
 import type { CallScope } from './ports/call-scope.js';
 import type { ConfigStore } from './ports/config-store.js';
 import type { ExpirationScheduler } from './ports/expiration-scheduler.js';
@@ -14,11 +14,10 @@ import type { RoleAdmin, RoleBinder } from './ports/role-binder.js';
 import type { UserStore } from './ports/user-store.js';
 import type { Config } from './config.js';
 import { createLoaders, type Loaders } from './loaders.js';
-import type { Caller } from './resolvers/access.js';
 import type { GroupSchemas } from './resolvers/group-schemas.js';
 import type { LoginThrottle } from './resolvers/login-throttle.js';
 import type { CallerProfiles } from './resolvers/caller-profiles.js';
-import type { Enrichment } from './resolvers/enrichment.js';
+import type { Enrichment } from './infra/enrichment-file.js';
 
 /** Everything built once at start-up and shared by all requests. */
 export interface Deps {
@@ -87,6 +86,17 @@ export interface Context {
   cookies?: CookieJar;
   /** Resolved on first use by resolvers/access.ts. */
   caller?: Promise<Caller>;
+}
+
+/** Who is calling. `admin` may manage users; anyone authenticated may use their own session. */
+export interface Caller {
+  kind: 'anonymous' | 'user' | 'apiKey' | 'gateway';
+  admin: boolean;
+  /** The identity user, for `user` callers. */
+  authUserId?: string;
+  claims?: AccessClaims;
+  /** Written as creatorId / updaterId and forwarded as the user id header. */
+  actorId: string;
 }
 
 export type HeaderBag = Record<string, string | string[] | undefined>;

@@ -27,13 +27,14 @@ import { createSmtpMailer } from './clients/smtp/mailer.js';
 import { type Config, crudBaseUrl, serviceUrl } from './config.js';
 import { createTimerScheduler } from './clients/timer/scheduler.js';
 import { EmbeddedScheduler } from './embedded/scheduler.js';
+import { StartupError } from './startup.js';
 import type { Deps } from './context.js';
 import { ALL_STATES } from './crud/states.js';
 import { GroupSchemas } from './resolvers/group-schemas.js';
 import { LoginThrottle } from './resolvers/login-throttle.js';
 import { CallerProfiles } from './resolvers/caller-profiles.js';
 import { readCallerProfile } from './resolvers/access.js';
-import { loadEnrichment } from './resolvers/enrichment.js';
+import { loadEnrichment } from './infra/enrichment-file.js';
 import { createEmbeddedAuthenticator } from './embedded/authenticator.js';
 import { createSqliteConfigStore } from './embedded/config-store.js';
 import { type Db, openDatabase } from './embedded/db.js';
@@ -72,7 +73,7 @@ function profileStores(
  * helpers; built once in main.ts.
  */
 export function createDeps(config: Config, logger: Logger): Deps & { db: Db; keys: SigningKeys } {
-  const db = openDatabase(config.EMBEDDED_DB_PATH);
+  const db = openEmbeddedStore(config.EMBEDDED_DB_PATH);
   // The CRUD Service, for the collections configured there: one keep-alive pool (connects on first use).
   const crud = upstreamOf(config, 'CRUD', crudBaseUrl(config), config.CRUD_TIMEOUT_MS);
   const profiles = profileStores(config, db, crud);
@@ -253,4 +254,13 @@ function roleAdapters(config: Config, db: Db, crud: UpstreamOptions): { roles: R
   }
   const embedded = new EmbeddedRoles(db);
   return { roles: embedded, roleAdmin: embedded };
+}
+
+/** The embedded store, or a start-up failure that names EMBEDDED_DB_PATH (one line, no stack trace). */
+function openEmbeddedStore(path: string): Db {
+  try {
+    return openDatabase(path);
+  } catch (error) {
+    throw new StartupError(`EMBEDDED_DB_PATH ${path}: the embedded store cannot be opened (${(error as Error).message})`);
+  }
 }

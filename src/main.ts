@@ -9,7 +9,7 @@ import { createDeps } from './deps.js';
 import { seedGroups } from './seed.js';
 import { drainable, onSignals } from './shutdown.js';
 import { claimSpoolDir } from './spool.js';
-import { checkDatabasePath, listen, StartupError, startupFailureLine } from './startup.js';
+import { listen, StartupError, startupFailureLine } from './startup.js';
 
 async function main(): Promise<void> {
   const config = configOrFail();
@@ -20,7 +20,6 @@ async function main(): Promise<void> {
   process.env.TMPDIR = spool.path;
   process.once('exit', () => rmSync(spool.path, { recursive: true, force: true }));
   if (spool.removed.length > 0) logger.info({ removed: spool.removed }, 'removed the upload spools of stopped processes');
-  checkDatabasePath(config.EMBEDDED_DB_PATH);
   const deps = createDeps(config, logger);
   if (config.UMS_CONFIG_FILE) {
     const count = await seedGroups(deps, config.UMS_CONFIG_FILE);

@@ -1,5 +1,4 @@
 import type { Server } from 'node:http';
-import { openDatabase } from './embedded/db.js';
 
 /**
  * A start-up failure the operator fixes in the configuration: its message is one line that names
@@ -11,15 +10,6 @@ export class StartupError extends Error {}
 export function startupFailureLine(error: unknown): string {
   if (error instanceof StartupError) return error.message;
   return `the service could not start: ${error instanceof Error ? error.message : String(error)}`.replaceAll('\n', ' ');
-}
-
-/** Opens the embedded store once to tell a bad `EMBEDDED_DB_PATH` from any other failure. */
-export function checkDatabasePath(path: string): void {
-  try {
-    openDatabase(path).close();
-  } catch (error) {
-    throw new StartupError(`EMBEDDED_DB_PATH ${path}: the embedded store cannot be opened (${(error as Error).message})`);
-  }
 }
 
 /** Listens on `port`, or fails naming HTTP_PORT (in use, or not allowed). */

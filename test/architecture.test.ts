@@ -21,6 +21,8 @@ const TRANSPORT_PACKAGES = /^(?:graphql|graphql-[^/]+|@pothos\/[^/]+|@envelop\/[
 const isAdapter = (file: string) => CONNECTED.test(file) || EMBEDDED.test(file);
 const side = (file: string) => (CONNECTED.test(file) ? 'connected' : EMBEDDED.test(file) ? 'embedded' : undefined);
 const under = (file: string, folder: string) => file.startsWith(`src/${folder}/`);
+/** What the ports and the domain rules may build on: each other, the CRUD semantics and the error classes. */
+const isFoundation = (file: string) => ['ports', 'domain', 'crud'].some((folder) => under(file, folder)) || file === 'src/errors.ts';
 
 interface Rule {
   name: string;
@@ -29,6 +31,11 @@ interface Rule {
 }
 
 export const RULES: Rule[] = [
+  {
+    name: 'ports/ and domain/ import only ports/, domain/, crud/ and errors.ts (no adapter, operation or transport)',
+    breaks: (from, to) =>
+      (under(from, 'ports') || under(from, 'domain')) && (to.startsWith('src/') ? !isFoundation(to) : TRANSPORT_PACKAGES.test(to)),
+  },
   {
     name: 'schema/ and rest/ reach the adapters through resolvers/, never directly',
     breaks: (from, to) => (under(from, 'schema') || under(from, 'rest')) && isAdapter(to),
@@ -62,7 +69,6 @@ const KNOWN_DEBTS: Record<string, string> = {
   'src/clients/auth0-client/client.ts -> src/embedded/sessions.ts': '#20: the same embedded sessions, for the auth0-client',
   'src/clients/cookie-sessions.ts -> src/embedded/sessions.ts':
     '#20: the sid-cookie claims of the connected providers read embedded sessions',
-  'src/startup.ts -> src/embedded/db.ts': '#18: start-up opens the embedded database itself instead of asking deps.ts',
 };
 
 /** `from -> to` for every import of src/ (tests excluded); relative imports as src/ paths, packages by name. */
@@ -87,6 +93,34 @@ function violations(edges: { from: string; to: string }[]): Map<string, string[]
   return found;
 }
 
+/**
+ * The import cycles among src/ files: each strongly connected group of two or more files (Tarjan's
+ * algorithm), as its files in order. Type-only imports count: a cycle of types is still two
+ * modules that cannot be understood, or moved, one without the other.
+ */
+export function importCycles(edges: { from: string; to: string }[]): string[][] {
+  const next = new Map<string, string[]>();
+  for (const { from, to } of edges) if (to.startsWith('src/')) next.set(from, [...(next.get(from) ?? []), to]);
+  const order = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const groups: string[][] = [];
+  const visit = (file: string) => {
+    order.set(file, order.size);
+    low.set(file, order.get(file)!);
+    stack.push(file);
+    for (const to of next.get(file) ?? []) {
+      if (!order.has(to)) visit(to);
+      if (stack.includes(to)) low.set(file, Math.min(low.get(file)!, low.get(to)!));
+    }
+    if (low.get(file) !== order.get(file)) return;
+    const group = stack.splice(stack.indexOf(file));
+    if (group.length > 1 || next.get(file)?.includes(file)) groups.push(group.sort());
+  };
+  for (const file of next.keys()) if (!order.has(file)) visit(file);
+  return groups;
+}
+
 describe('layers: imports point downwards only', () => {
   const edges = imports();
   const found = violations(edges);
@@ -104,6 +138,18 @@ describe('layers: imports point downwards only', () => {
 
   it('lists no debt that is already paid (remove it from KNOWN_DEBTS)', () => {
     expect(Object.keys(KNOWN_DEBTS).filter((edge) => !found.has(edge))).toEqual([]);
+  });
+
+  it('has no import cycle', () => {
+    expect(importCycles(edges)).toEqual([]);
+  });
+
+  it('finds a cycle however long, and only a cycle', () => {
+    const edge = (from: string, to: string) => ({ from: `src/${from}.ts`, to: `src/${to}.ts` });
+    const ring = [edge('a', 'b'), edge('b', 'c'), edge('c', 'a'), edge('c', 'd'), edge('d', 'e')];
+    expect(importCycles(ring)).toEqual([['src/a.ts', 'src/b.ts', 'src/c.ts']]);
+    expect(importCycles([edge('a', 'a')])).toEqual([['src/a.ts']]);
+    expect(importCycles([edge('a', 'b'), edge('b', 'c'), edge('a', 'c'), { from: 'src/c.ts', to: 'zod' }])).toEqual([]);
   });
 
   it('tells each kind of break from an allowed import', () => {
@@ -128,5 +174,16 @@ describe('layers: imports point downwards only', () => {
     expect(breaks('src/embedded/identity.ts', 'src/clients/auth0/api.ts')).toEqual(['adapters do not cross the embedded/connected line']);
     expect(breaks('src/embedded/user-store.ts', 'src/resolvers/users.ts')).toHaveLength(1);
     expect(breaks('src/loaders.ts', 'src/clients/auth0/identity.ts')).toHaveLength(1);
+    expect(breaks('src/ports/user-store.ts', 'src/crud/filter.ts')).toEqual([]);
+    expect(breaks('src/ports/user-store.ts', 'src/ports/call-scope.ts')).toEqual([]);
+    expect(breaks('src/domain/password-policy.ts', 'src/errors.ts')).toEqual([]);
+    expect(breaks('src/domain/interval.ts', 'cron-parser')).toEqual([]);
+    expect(breaks('src/ports/user-store.ts', 'src/embedded/db.ts')).toHaveLength(2);
+    expect(breaks('src/ports/user-store.ts', 'src/clients/http.ts')).toHaveLength(2);
+    expect(breaks('src/domain/html.ts', 'src/resolvers/users.ts')).toHaveLength(1);
+    expect(breaks('src/domain/html.ts', 'src/schema/user.ts')).toHaveLength(1);
+    expect(breaks('src/ports/mailer.ts', 'src/context.ts')).toHaveLength(1);
+    expect(breaks('src/domain/html.ts', 'express')).toHaveLength(1);
+    expect(breaks('src/ports/job-store.ts', 'undici')).toHaveLength(1);
   });
 });

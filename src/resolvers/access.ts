@@ -3,22 +3,11 @@ import { parse as parseCookies } from 'cookie';
 import type { AccessClaims } from '../ports/authenticator.js';
 import type { UserStore } from '../ports/user-store.js';
 import type { CallerProfile } from './caller-profiles.js';
-import { type Context, createContext, type Deps, type HeaderBag } from '../context.js';
+import { type Caller, type Context, createContext, type Deps, type HeaderBag } from '../context.js';
 import { ALL_STATES } from '../crud/states.js';
 import { ForbiddenError, UnauthorizedError } from '../errors.js';
 
 export const SESSION_COOKIE = 'sid';
-
-/** Who is calling. `admin` may manage users; anyone authenticated may use their own session. */
-export interface Caller {
-  kind: 'anonymous' | 'user' | 'apiKey' | 'gateway';
-  admin: boolean;
-  /** The identity user, for `user` callers. */
-  authUserId?: string;
-  claims?: AccessClaims;
-  /** Written as creatorId / updaterId and forwarded as the user id header. */
-  actorId: string;
-}
 
 /** Resolves the caller once per request (API key, bearer token, `sid` cookie, or gateway headers). */
 export function getCaller(ctx: Context): Promise<Caller> {

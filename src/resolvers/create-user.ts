@@ -2,14 +2,13 @@ import type { UserDoc } from '../ports/user-store.js';
 import type { Context } from '../context.js';
 import { ALL_STATES } from '../crud/states.js';
 import { assertPasswordPolicy } from '../domain/password-policy.js';
-import { ConflictError, during, InvalidInputError, NotFoundError } from '../errors.js';
+import { ConflictError, during, InvalidInputError } from '../errors.js';
+import { attachExpiration, attachIdentity } from './creation-steps.js';
 import { requireAdmin } from './access.js';
 import { sendWelcomeReset } from './auth.js';
-import { abortExpiration, scheduleExpiration } from './expiration.js';
 import type { CreateUserBody, CreateUserWithIdBody, RegisterBody } from './inputs.js';
-import { randomPassword } from './random-password.js';
 import { grantRoles } from './roles.js';
-import { compensate, identityBlocked } from './sagas.js';
+import { compensate } from './sagas.js';
 import { closeIntent, handOver, type IntentHandle, noteProgress, openIntent } from './intents.js';
 import { repairNow } from './user-repair.js';
 import { newObjectId } from '../crud/ids.js';
@@ -209,41 +208,6 @@ function chosenPassword(ctx: Context, password: string | undefined): string | un
   if (ctx.deps.config.RANDOM_PWD_GEN || !password) return undefined;
   assertPasswordPolicy(password);
   return password;
-}
-
-/**
- * Creates the identity user of a profile and stores its id there. `created` records the new id
- * (in the operation's intent) before the profile points to it, so whoever undoes or finishes the
- * operation knows the identity is its own.
- */
-export async function attachIdentity(
-  ctx: Context,
-  user: UserDoc,
-  password: string | undefined,
-  created: (authUserId: string) => Promise<void>,
-): Promise<string> {
-  const identity = await ctx.deps.identity.createUser({
-    username: user.username,
-    email: user.email,
-    password: password ?? randomPassword(ctx.deps.config.RANDOM_PWD_LENGTH),
-    blocked: identityBlocked(user),
-  });
-  await created(identity.id);
-  const patched = await ctx.deps.users.patch(user._id, { $set: { authUserId: identity.id } }, { states: ALL_STATES }, ctx.scope);
-  if (!patched) throw new NotFoundError(`user ${user._id} disappeared while its identity was created`);
-  return identity.id;
-}
-
-/** Schedules the expiry of a new user and stores the schedule's id on it. */
-export async function attachExpiration(ctx: Context, user: UserDoc): Promise<void> {
-  const expirationId = await scheduleExpiration(ctx, user);
-  if (!expirationId) return;
-  try {
-    await ctx.deps.users.patch(user._id, { $set: { expirationId } }, { states: ALL_STATES }, ctx.scope);
-  } catch (error) {
-    await abortExpiration(ctx, expirationId);
-    throw error;
-  }
 }
 
 function assertIdentityFields(user: { username?: unknown; email?: unknown }): void {

@@ -11,7 +11,7 @@ import { pace } from '../domain/pace.js';
 import { assertSafeFieldPath } from '../domain/safe-names.js';
 import { DomainError, during, InvalidInputError } from '../errors.js';
 import { requireAdmin } from './access.js';
-import { attachExpiration } from './create-user.js';
+import { attachExpiration } from './creation-steps.js';
 import { ImportedUserRow, parseInput } from './inputs.js';
 import { compensate } from './sagas.js';
 import { updateUser } from './update-user.js';

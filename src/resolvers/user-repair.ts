@@ -3,7 +3,7 @@ import type { UserDoc } from '../ports/user-store.js';
 import type { Context } from '../context.js';
 import { ALL_STATES } from '../crud/states.js';
 import { ConflictError, NotFoundError } from '../errors.js';
-import { attachExpiration, attachIdentity } from './create-user.js';
+import { attachExpiration, attachIdentity } from './creation-steps.js';
 import { sendWelcomeReset } from './auth.js';
 import { type CreationIntent, type CreationProgress, intentId, USER_CREATION } from './intents.js';
 import type { JobHandler } from '../infra/job-worker.js';

@@ -4,7 +4,7 @@ import { DomainError, InvalidInputError, TooManyRequestsError } from '../errors.
 import { checkResetTicket, jwks, login, logout, refresh, requestPasswordChange, resetPassword, userinfo } from '../resolvers/auth.js';
 import { parseInput } from '../resolvers/inputs.js';
 import { INVALID_RESET_LINK, RESET_PAGE_HEADERS, resetDone, resetError, resetForm } from './reset-page.js';
-import type { RestRequest, Route } from './routes.js';
+import type { RestRequest, Route } from './route.js';
 
 const LoginBody = z.object({ username: z.string().min(1), password: z.string().min(1).max(1024) });
 const RefreshBody = z.object({ refreshToken: z.string().min(1) });

@@ -4,7 +4,8 @@ import proxyaddr from 'proxy-addr';
 import type { Deps } from '../context.js';
 import type { CrudQuery } from '../crud/query.js';
 import { type Answer, answerOf, errorAnswer, runRoute } from './router.js';
-import { type Route, routes } from './routes.js';
+import type { Route } from './route.js';
+import { routes } from './routes.js';
 
 /**
  * The routes marked `fastPath` (GET /users/ and /users/count), answered on node:http before the

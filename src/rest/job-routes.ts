@@ -1,4 +1,4 @@
-import type { Route } from './routes.js';
+import type { Route } from './route.js';
 import { bulkActivationJob, startBulkActivation } from '../resolvers/activation.js';
 import { bulkPasswordChangeJob, startBulkPasswordChange } from '../resolvers/passwords.js';
 import { BulkActivationBody, BulkPasswordChangeBody, parseInput, UpsertQuery } from '../resolvers/inputs.js';

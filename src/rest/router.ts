@@ -10,7 +10,8 @@ import { DomainError, TooManyRequestsError } from '../errors.js';
 import type { CrudQuery } from '../crud/query.js';
 import { JsonText } from '../ports/user-store.js';
 import { HtmlPage } from './reset-page.js';
-import { type RestRequest, type Route, routes } from './routes.js';
+import type { RestRequest, Route } from './route.js';
+import { routes } from './routes.js';
 
 /**
  * Mounts the route table; every handler builds the same context GraphQL does. The caller is
