@@ -184,19 +184,65 @@ const EnvSchema = z
     /** A test switch: run each document through graphql-js as well and refuse answers that differ (graphql-jit-shadow.ts). */
     GRAPHQL_JIT_SHADOW: bool(false),
   })
-  .superRefine((env, ctx) => {
-    const need = (names: (keyof typeof env)[], why: string) => {
-      for (const name of names) if (!env[name]) ctx.addIssue({ code: 'custom', path: [name], message: `is required ${why}` });
+  // Each backend choice carries the variables it needs (Config is a discriminated union on them).
+  .transform((env, ctx) => ({ ...env, ...identityChoice(env, ctx), ...profileChoice(env, ctx) }));
+
+/** The identity provider of AUTH_MODULE, with the variables it cannot work without. */
+export type IdentityConfig =
+  | { AUTH_MODULE: 'embedded' }
+  | { AUTH_MODULE: 'auth0'; AUTH0_CLIENT_ID: string; AUTH0_CLIENT_SECRET: string; AUTH_CONNECTION: string }
+  | { AUTH_MODULE: 'auth0Client'; AUTH_SERVICE: string; AUTH_CONNECTION: string };
+
+/** Where profiles and groups live: the embedded store, or the two collections of a CRUD Service. */
+export type ProfileConfig = { USERS_CRUD_ENDPOINT: undefined } | { USERS_CRUD_ENDPOINT: string; UMS_CONFIG_CRUD_ENDPOINT: string };
+
+/** The variables that choose the backends, as the schema has read them. */
+interface BackendVariables {
+  AUTH_MODULE: IdentityConfig['AUTH_MODULE'];
+  AUTH_SERVICE?: string;
+  AUTH_CONNECTION?: string;
+  AUTH0_CLIENT_ID?: string;
+  AUTH0_CLIENT_SECRET?: string;
+  AUTH0_DOMAIN?: string;
+  AUTH0_BASE_URL?: string;
+  USERS_CRUD_ENDPOINT?: string;
+  UMS_CONFIG_CRUD_ENDPOINT?: string;
+}
+
+/** A variable the chosen backend needs; when it is missing, an issue that names it (the parse then fails). */
+function needed(env: BackendVariables, ctx: z.RefinementCtx, name: keyof BackendVariables, why: string): string {
+  const value = env[name];
+  if (value) return value;
+  ctx.addIssue({ code: 'custom', path: [name], message: `is required ${why}` });
+  return '';
+}
+
+function identityChoice(env: BackendVariables, ctx: z.RefinementCtx): IdentityConfig {
+  if (env.AUTH_MODULE === 'auth0Client') {
+    const why = 'with AUTH_MODULE=auth0Client';
+    return {
+      AUTH_MODULE: env.AUTH_MODULE,
+      AUTH_SERVICE: needed(env, ctx, 'AUTH_SERVICE', why),
+      AUTH_CONNECTION: needed(env, ctx, 'AUTH_CONNECTION', why),
     };
-    if (env.AUTH_MODULE === 'auth0') {
-      need(['AUTH0_CLIENT_ID', 'AUTH0_CLIENT_SECRET', 'AUTH_CONNECTION'], 'with AUTH_MODULE=auth0');
-      if (!env.AUTH0_DOMAIN && !env.AUTH0_BASE_URL) need(['AUTH0_DOMAIN'], 'with AUTH_MODULE=auth0 (or AUTH0_BASE_URL)');
-    }
-    if (env.AUTH_MODULE === 'auth0Client') need(['AUTH_SERVICE', 'AUTH_CONNECTION'], 'with AUTH_MODULE=auth0Client');
-    if (env.USERS_CRUD_ENDPOINT && !env.UMS_CONFIG_CRUD_ENDPOINT) {
-      ctx.addIssue({ code: 'custom', path: ['UMS_CONFIG_CRUD_ENDPOINT'], message: 'is required when USERS_CRUD_ENDPOINT is set' });
-    }
-  });
+  }
+  if (env.AUTH_MODULE !== 'auth0') return { AUTH_MODULE: env.AUTH_MODULE };
+  const why = 'with AUTH_MODULE=auth0';
+  const auth0 = {
+    AUTH_MODULE: env.AUTH_MODULE,
+    AUTH0_CLIENT_ID: needed(env, ctx, 'AUTH0_CLIENT_ID', why),
+    AUTH0_CLIENT_SECRET: needed(env, ctx, 'AUTH0_CLIENT_SECRET', why),
+    AUTH_CONNECTION: needed(env, ctx, 'AUTH_CONNECTION', why),
+  };
+  if (!env.AUTH0_BASE_URL) needed(env, ctx, 'AUTH0_DOMAIN', `${why} (or AUTH0_BASE_URL)`);
+  return auth0;
+}
+
+function profileChoice(env: BackendVariables, ctx: z.RefinementCtx): ProfileConfig {
+  if (!env.USERS_CRUD_ENDPOINT) return { USERS_CRUD_ENDPOINT: undefined };
+  const why = 'when USERS_CRUD_ENDPOINT is set';
+  return { USERS_CRUD_ENDPOINT: env.USERS_CRUD_ENDPOINT, UMS_CONFIG_CRUD_ENDPOINT: needed(env, ctx, 'UMS_CONFIG_CRUD_ENDPOINT', why) };
+}
 
 /** A service named as in the original: a host name (meaning `http://<host>`) or a full URL. */
 export function serviceUrl(hostOrUrl: string): string {
@@ -208,7 +254,8 @@ export function crudBaseUrl(config: Pick<Config, 'CRUD_SERVICE'>): string {
   return config.CRUD_SERVICE.includes('://') ? config.CRUD_SERVICE : `http://${config.CRUD_SERVICE}`;
 }
 
-export type Config = z.infer<typeof EnvSchema> & { UMS_BASE_URL: string; AUTH0_BULK_CHANGE_PASSWORD_RATE_LIMIT_PER_SECOND: number };
+/** The environment, checked: a discriminated union on the backend choices (IdentityConfig, ProfileConfig). */
+export type Config = z.output<typeof EnvSchema> & { UMS_BASE_URL: string; AUTH0_BULK_CHANGE_PASSWORD_RATE_LIMIT_PER_SECOND: number };
 
 /** Reads and validates the environment once; a bad value names the variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {

@@ -13,7 +13,7 @@ import type { Authenticator } from './ports/authenticator.js';
 import type { ConfigStore } from './ports/config-store.js';
 import type { IdentityImporter } from './ports/identity-importer.js';
 import type { IdentityProvider } from './ports/identity-provider.js';
-import type { Mailer } from './ports/mailer.js';
+import type { MailOutbox, Mailer } from './ports/mailer.js';
 import type { RoleAdmin, RoleBinder } from './ports/role-binder.js';
 import type { UserStore } from './ports/user-store.js';
 import { createRondBinder } from './clients/rond/binder.js';
@@ -54,7 +54,7 @@ function profileStores(
   db: Db,
   crud: UpstreamOptions,
 ): { users: UserStore; groups: ConfigStore; readiness: () => Promise<ReadinessCheck[]> } {
-  if (!config.USERS_CRUD_ENDPOINT) {
+  if (config.USERS_CRUD_ENDPOINT === undefined) {
     return {
       users: createSqliteUserStore(db),
       groups: createSqliteConfigStore(db),
@@ -63,7 +63,7 @@ function profileStores(
   }
   return {
     users: createCrudUserStore(new CrudCollection(crud, config.USERS_CRUD_ENDPOINT)),
-    groups: createCrudConfigStore(new CrudCollection(crud, config.UMS_CONFIG_CRUD_ENDPOINT!)),
+    groups: createCrudConfigStore(new CrudCollection(crud, config.UMS_CONFIG_CRUD_ENDPOINT)),
     readiness: async () => [await probe(crud, '/-/healthz', config.READINESS_TIMEOUT_MS)],
   };
 }
@@ -84,8 +84,7 @@ export function createDeps(config: Config, logger: Logger): Deps & { db: Db; key
     maxAgeSeconds: config.SIGNING_KEY_MAX_AGE_DAYS * 86_400,
     accessTokenTtlSeconds: config.ACCESS_TOKEN_TTL,
   });
-  const outbox = config.SMTP_URL ? undefined : new Outbox(db, logger);
-  const mailer: Mailer = config.SMTP_URL ? createSmtpMailer({ url: config.SMTP_URL, from: config.MAIL_FROM, logger }) : outbox!;
+  const { mailer, outbox } = mailAdapters(config, db, logger);
   const { identity, auth, importer, readiness: identityReadiness } = identityAdapters({ config, db, keys, sessions, mailer, users });
   return {
     db,
@@ -130,6 +129,13 @@ export function createDeps(config: Config, logger: Logger): Deps & { db: Db; key
   };
 }
 
+/** SMTP when SMTP_URL is set, else the embedded outbox (which administrators read through GraphQL). */
+function mailAdapters(config: Config, db: Db, logger: Logger): { mailer: Mailer; outbox?: MailOutbox } {
+  if (config.SMTP_URL) return { mailer: createSmtpMailer({ url: config.SMTP_URL, from: config.MAIL_FROM, logger }) };
+  const outbox = new Outbox(db, logger);
+  return { mailer: outbox, outbox };
+}
+
 interface IdentityAdapters {
   identity: IdentityProvider;
   auth: Authenticator;
@@ -144,10 +150,10 @@ function identityAdapters(input: EmbeddedIdentityInput): IdentityAdapters {
   const { config, sessions } = input;
   if (config.AUTH_MODULE === 'auth0') return auth0Adapters(config, sessions);
   if (config.AUTH_MODULE === 'auth0Client') {
-    const upstream = upstreamOf(config, 'auth0-client', serviceUrl(config.AUTH_SERVICE!), config.AUTH0_TIMEOUT_MS);
+    const upstream = upstreamOf(config, 'auth0-client', serviceUrl(config.AUTH_SERVICE), config.AUTH0_TIMEOUT_MS);
     const adapters = createAuth0ClientAdapters({
       upstream,
-      connection: config.AUTH_CONNECTION!,
+      connection: config.AUTH_CONNECTION,
       userIdKey: config.CUSTOM_USER_ID_KEY,
       sessions,
     });
@@ -167,15 +173,15 @@ interface EmbeddedIdentityInput {
 }
 
 /** Auth0 directly: the Management API for users, the Authentication API for logins. */
-function auth0Adapters(config: Config, sessions: Sessions): IdentityAdapters {
+function auth0Adapters(config: Config & { AUTH_MODULE: 'auth0' }, sessions: Sessions): IdentityAdapters {
   const baseUrl = config.AUTH0_BASE_URL ?? `https://${config.AUTH0_DOMAIN}`;
   const issuers = [...new Set([`${baseUrl.replace(/\/$/, '')}/`, ...(config.AUTH0_DOMAIN ? [`https://${config.AUTH0_DOMAIN}/`] : [])])];
   const api = new Auth0Api({
     baseUrl,
-    clientId: config.AUTH0_CLIENT_ID!,
-    clientSecret: config.AUTH0_CLIENT_SECRET!,
-    managementClientId: config.AUTH0_MANAGEMENT_CLIENT_ID ?? config.AUTH0_CLIENT_ID!,
-    managementClientSecret: config.AUTH0_MANAGEMENT_CLIENT_SECRET ?? config.AUTH0_CLIENT_SECRET!,
+    clientId: config.AUTH0_CLIENT_ID,
+    clientSecret: config.AUTH0_CLIENT_SECRET,
+    managementClientId: config.AUTH0_MANAGEMENT_CLIENT_ID ?? config.AUTH0_CLIENT_ID,
+    managementClientSecret: config.AUTH0_MANAGEMENT_CLIENT_SECRET ?? config.AUTH0_CLIENT_SECRET,
     managementAudience: `${config.AUTH0_DOMAIN ? `https://${config.AUTH0_DOMAIN}` : baseUrl.replace(/\/$/, '')}/api/v2/`,
     dispatcher: createDispatcher(config.AUTH0_TIMEOUT_MS),
     timeoutMs: config.AUTH0_TIMEOUT_MS,
@@ -183,15 +189,15 @@ function auth0Adapters(config: Config, sessions: Sessions): IdentityAdapters {
     maxConcurrency: config.AUTH0_MAX_CONCURRENCY,
     maxRetries: config.AUTH0_MAX_RETRIES,
   });
-  const identity = createAuth0IdentityProvider(api, config.AUTH_CONNECTION!);
+  const identity = createAuth0IdentityProvider(api, config.AUTH_CONNECTION);
   const auth = createAuth0Authenticator(api, identity, {
-    connection: config.AUTH_CONNECTION!,
+    connection: config.AUTH_CONNECTION,
     issuers,
     sessions,
     audience: config.AUTH0_AUDIENCE,
     lockSeconds: config.LOGIN_LOCK_SECONDS,
   });
-  const importer = createAuth0Importer({ api, identity, connection: config.AUTH_CONNECTION!, connectionId: config.AUTH0_CONNECTION_ID });
+  const importer = createAuth0Importer({ api, identity, connection: config.AUTH_CONNECTION, connectionId: config.AUTH0_CONNECTION_ID });
   // The tenant's key set: served by every tenant (and custom domain) without credentials.
   return { identity, auth, importer, readiness: async () => [await api.probe('/.well-known/jwks.json', config.READINESS_TIMEOUT_MS)] };
 }

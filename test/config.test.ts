@@ -24,6 +24,35 @@ describe('configuration', () => {
     expect(() => loadConfig({ RANDOM_PWD_LENGTH: '4' })).toThrow(/RANDOM_PWD_LENGTH/);
   });
 
+  it('names each variable a backend needs and is missing, with the backend that needs it', () => {
+    const problems = (env: Record<string, string>) => {
+      try {
+        loadConfig(env);
+        return [];
+      } catch (error) {
+        return (error as Error).message
+          .split('\n')
+          .slice(1)
+          .map((line) => line.trim());
+      }
+    };
+    expect(problems({ AUTH_MODULE: 'auth0' })).toEqual([
+      'AUTH0_CLIENT_ID: is required with AUTH_MODULE=auth0',
+      'AUTH0_CLIENT_SECRET: is required with AUTH_MODULE=auth0',
+      'AUTH_CONNECTION: is required with AUTH_MODULE=auth0',
+      'AUTH0_DOMAIN: is required with AUTH_MODULE=auth0 (or AUTH0_BASE_URL)',
+    ]);
+    expect(
+      problems({ AUTH_MODULE: 'auth0', AUTH0_BASE_URL: 'http://127.0.0.1:1', AUTH0_CLIENT_ID: 'c', AUTH0_CLIENT_SECRET: 's' }),
+    ).toEqual(['AUTH_CONNECTION: is required with AUTH_MODULE=auth0']);
+    expect(problems({ AUTH_MODULE: 'auth0Client', AUTH_CONNECTION: 'db' })).toEqual([
+      'AUTH_SERVICE: is required with AUTH_MODULE=auth0Client',
+    ]);
+    expect(problems({ USERS_CRUD_ENDPOINT: '/users' })).toEqual(['UMS_CONFIG_CRUD_ENDPOINT: is required when USERS_CRUD_ENDPOINT is set']);
+    expect(problems({ AUTH_MODULE: 'auth0Client', AUTH_SERVICE: 'auth0-client', AUTH_CONNECTION: 'db' })).toEqual([]);
+    expect(problems({ USERS_CRUD_ENDPOINT: '/users', UMS_CONFIG_CRUD_ENDPOINT: '/ums-config' })).toEqual([]);
+  });
+
   it('reads AUTH0_JOB_POLLING_INTERVAL as the original does: milliseconds, a duration or a cron expression', () => {
     const wait = (value: string, now = Date.UTC(2026, 0, 1, 10, 0, 30)) =>
       loadConfig({ AUTH0_JOB_POLLING_INTERVAL: value }).AUTH0_JOB_POLLING_INTERVAL(now);
