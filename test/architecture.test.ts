@@ -121,6 +121,79 @@ export function importCycles(edges: { from: string; to: string }[]): string[][] 
   return groups;
 }
 
+/** What a transport (schema/, rest/) may read of the shared dependencies: settings, not ports. */
+const TRANSPORT_DEPS = new Set(['config', 'logger']);
+
+/**
+ * What a transport file reaches around the operations: a port reached through `deps.<port>` (or a
+ * destructured `deps`), the per-request `loaders`, or a value imported from ports/ (a type is fine).
+ */
+export function bypasses(file: string, text: string): string[] {
+  const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true);
+  const found: string[] = [];
+  const isDeps = (node: ts.Node) =>
+    (ts.isIdentifier(node) && node.text === 'deps') || (ts.isPropertyAccessExpression(node) && node.name.text === 'deps');
+  const visit = (node: ts.Node) => {
+    if (ts.isPropertyAccessExpression(node) && isDeps(node.expression) && !TRANSPORT_DEPS.has(node.name.text)) {
+      found.push(`deps.${node.name.text}`);
+    }
+    if (ts.isPropertyAccessExpression(node) && node.name.text === 'loaders') found.push('loaders');
+    if (ts.isVariableDeclaration(node) && ts.isObjectBindingPattern(node.name) && node.initializer && isDeps(node.initializer)) {
+      for (const element of node.name.elements) {
+        const name = (element.propertyName ?? element.name).getText(source);
+        if (!TRANSPORT_DEPS.has(name)) found.push(`deps.${name}`);
+      }
+    }
+    if (ts.isImportDeclaration(node) && ts.isStringLiteral(node.moduleSpecifier)) {
+      const target = posix.join(posix.dirname(file), node.moduleSpecifier.text);
+      const clause = node.importClause;
+      const values = clause && !clause.isTypeOnly ? importedValues(clause) : [];
+      if (target.startsWith('src/ports/') && values.length > 0) found.push(`value ${values.join(', ')} of ${target}`);
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  return found;
+}
+
+function importedValues(clause: ts.ImportClause): string[] {
+  const names = clause.name ? [clause.name.text] : [];
+  const bindings = clause.namedBindings;
+  if (bindings && ts.isNamespaceImport(bindings)) names.push(`* as ${bindings.name.text}`);
+  if (bindings && ts.isNamedImports(bindings)) names.push(...bindings.elements.filter((e) => !e.isTypeOnly).map((e) => e.name.text));
+  return names;
+}
+
+/** Every file of the transports (schema/ and rest/). */
+function transportFiles(): string[] {
+  return ['schema', 'rest'].flatMap((folder) =>
+    readdirSync(`src/${folder}`, { recursive: true, encoding: 'utf8' })
+      .filter((file) => file.endsWith('.ts'))
+      .map((file) => `src/${folder}/${file.split('\\').join('/')}`),
+  );
+}
+
+describe('transports call operations: schema/ and rest/ reach no port but through resolvers/', () => {
+  it('reads no port from deps, no loader, and imports only types from ports/', () => {
+    const found = transportFiles().flatMap((file) => bypasses(file, readFileSync(file, 'utf8')).map((what) => `${file}: ${what}`));
+    expect(found).toEqual([]);
+  });
+
+  it('tells a bypass from what a transport may do', () => {
+    const file = 'src/schema/x.ts';
+    expect(bypasses(file, 'const [p] = await ctx.deps.users.find({}, {});')).toEqual(['deps.users']);
+    expect(bypasses(file, 'const { users, config } = ctx.deps;')).toEqual(['deps.users']);
+    expect(bypasses(file, 'deps.roleAdmin?.listRoles();')).toEqual(['deps.roleAdmin']);
+    expect(bypasses(file, 'ctx.loaders.identities(fields).byId.load(id);')).toEqual(['loaders']);
+    expect(bypasses(file, "import { JsonText, type UserDoc } from '../ports/user-store.js';")).toEqual([
+      'value JsonText of src/ports/user-store.js',
+    ]);
+    expect(bypasses(file, "import type { UserDoc } from '../ports/user-store.js';")).toEqual([]);
+    expect(bypasses(file, "import { type UserDoc } from '../ports/user-store.js';")).toEqual([]);
+    expect(bypasses(file, 'ctx.deps.config.BODY_LIMIT_BYTES; deps.logger.error("x"); const { config } = deps;')).toEqual([]);
+  });
+});
+
 describe('layers: imports point downwards only', () => {
   const edges = imports();
   const found = violations(edges);

@@ -5,7 +5,10 @@ let service: TestService;
 let counter = 0;
 
 beforeAll(async () => {
-  service = await startService({ store: 'crud', env: { ADDITIONAL_HEADERS_TO_PROXY: 'x-tenant', CRUD_TIMEOUT_MS: '300' } });
+  service = await startService({
+    store: 'crud',
+    env: { ADDITIONAL_HEADERS_TO_PROXY: 'x-tenant', CRUD_TIMEOUT_MS: '300', RANDOM_PWD_GEN: 'false' },
+  });
   await seedGroups(service);
 });
 afterAll(() => service.close());
@@ -170,6 +173,38 @@ describe('the CRUD Service as profile store', () => {
     expect(res.status).toBe(503);
     expect(res.body.message).toMatch(/^Error while listing users: CRUD GET \/users\/ is unreachable/);
     expect(Date.now() - started).toBeLessThan(5000);
+  });
+});
+
+describe("GraphQL reads of the caller's own profile", () => {
+  it('apply the acl_rows header, as /userinfo does: me.user is hidden by a row filter that hides the profile', async () => {
+    const password = 'Correct-horse-9';
+    const created = await service.call('POST', '/users/?sendResetPwdEmail=false', {
+      userGroup: 'customer',
+      username: 'acl-me',
+      name: 'Acl Me',
+      password,
+    });
+    expect(created.status).toBe(200);
+    const login = await service.call('POST', '/oauth/token', { username: 'acl-me', password }, { 'x-api-key': '' });
+    const asUser = { 'x-api-key': '', authorization: `Bearer ${login.body.accessToken}` };
+    const me = (acl: object[]) =>
+      service.graphql('{ me { ... on QueryMeSuccess { data { userinfo user { username } } } } }', undefined, {
+        ...asUser,
+        acl_rows: JSON.stringify(acl),
+      });
+
+    const hidden = await me([{ name: 'Someone else' }]);
+    expect(hidden.errors).toBeUndefined();
+    expect(hidden.data.me.data.userinfo.name).toBeUndefined();
+    expect(hidden.data.me.data.user).toBeNull();
+
+    const shown = await me([{ name: 'Acl Me' }]);
+    expect(shown.data.me.data.userinfo.name).toBe('Acl Me');
+    expect(shown.data.me.data.user).toEqual({ username: 'acl-me' });
+    const profileRead = lastRequest('GET', /^\/users\/$/);
+    expect(profileRead.query.get('_q')).toContain('authUserId');
+    expect(profileRead.headers.acl_rows).toBe(JSON.stringify([{ name: 'Acl Me' }]));
   });
 });
 

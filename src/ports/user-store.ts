@@ -3,6 +3,7 @@ import type { Filter } from '../crud/filter.js';
 import type { CrudQuery } from '../crud/query.js';
 import type { State } from '../crud/states.js';
 import type { CallScope } from './call-scope.js';
+import type { JsonText } from '../domain/json-text.js';
 
 /** A document of the `users` collection as the CRUD Service returns it. */
 export interface UserDoc {
@@ -33,11 +34,6 @@ export interface ByIdOptions {
   states: readonly State[];
   /** Headers to forward; internal calls without a request forward none. */
   scope?: CallScope;
-}
-
-/** A JSON answer kept as its text, to be sent as it is. */
-export class JsonText {
-  constructor(readonly text: string) {}
 }
 
 export interface UserStore {

@@ -8,7 +8,7 @@ import { createBodyReader } from './body.js';
 import { assertSameOrigin } from './origin.js';
 import { DomainError, TooManyRequestsError } from '../errors.js';
 import type { CrudQuery } from '../crud/query.js';
-import { JsonText } from '../ports/user-store.js';
+import { JsonText } from '../domain/json-text.js';
 import { HtmlPage } from './reset-page.js';
 import type { RestRequest, Route } from './route.js';
 import { routes } from './routes.js';

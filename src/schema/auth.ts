@@ -2,10 +2,9 @@ import { z } from 'zod';
 import type { TokenSet } from '../ports/authenticator.js';
 import type { OutboxMail } from '../ports/mailer.js';
 import { TooManyRequestsError, UnauthorizedError } from '../errors.js';
-import { requireAuthenticated } from '../resolvers/access.js';
-import { listOutbox, login, logout, refresh, requestPasswordChange, resetPassword, unlockUser, userinfo } from '../resolvers/auth.js';
+import { listOutbox, login, logout, refresh, requestPasswordChange, resetPassword, unlockUser } from '../resolvers/auth.js';
+import { type Me, me, ownProfile } from '../resolvers/me.js';
 import { getUser } from '../resolvers/users.js';
-import { ALL_STATES } from '../crud/states.js';
 import { builder } from './builder.js';
 import { ErrorInterface, MUTATION_ERRORS } from './errors.js';
 import { UserRef } from './user.js';
@@ -34,11 +33,6 @@ const TokensRef = builder.objectRef<Partial<Omit<TokenSet, 'sessionCookie'>>>('T
   }),
 });
 
-interface Me {
-  claims: Record<string, unknown>;
-  admin: boolean;
-}
-
 const MeRef = builder.objectRef<Me>('Me').implement({
   description: 'The caller, as /userinfo answers it.',
   fields: (t) => ({
@@ -52,10 +46,7 @@ const MeRef = builder.objectRef<Me>('Me').implement({
     user: t.field({
       type: UserRef,
       nullable: true,
-      resolve: async (me, _args, ctx) => {
-        const [profile] = await ctx.deps.users.find({ authUserId: String(me.claims.sub) }, { states: ALL_STATES, limit: 1 });
-        return profile ?? null;
-      },
+      resolve: async (me, _args, ctx) => (await ownProfile(ctx, me)) ?? null,
     }),
   }),
 });
@@ -75,10 +66,7 @@ builder.queryFields((t) => ({
   me: t.field({
     type: MeRef,
     errors: { types: [UnauthorizedError] },
-    resolve: async (_root, _args, ctx) => {
-      const caller = await requireAuthenticated(ctx);
-      return { claims: await userinfo(ctx), admin: caller.admin };
-    },
+    resolve: (_root, _args, ctx) => me(ctx),
   }),
   mailOutbox: t.field({
     type: [MailRef],

@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import type { Binding, Role } from '../ports/role-binder.js';
-import { InvalidInputError } from '../errors.js';
-import { requireAdmin } from '../resolvers/access.js';
+import { deleteRole, listBindings, listRoles, saveRole } from '../resolvers/role-admin.js';
 import { permissionsOf } from '../resolvers/roles.js';
 import { builder } from './builder.js';
 import { MUTATION_ERRORS } from './errors.js';
@@ -37,27 +36,15 @@ builder.objectField(UserRef, 'permissions', (t) =>
   }),
 );
 
-/** Roles are managed here only when they live in the embedded store (with Rönd, in its collections). */
-function roleAdmin(ctx: Parameters<typeof requireAdmin>[0]) {
-  if (!ctx.deps.roleAdmin) throw new InvalidInputError('Roles are managed in Rönd (ROND_ENABLED=true)');
-  return ctx.deps.roleAdmin;
-}
-
 builder.queryFields((t) => ({
   roles: t.field({
     type: [RoleRef],
-    resolve: async (_root, _args, ctx) => {
-      await requireAdmin(ctx);
-      return roleAdmin(ctx).listRoles();
-    },
+    resolve: (_root, _args, ctx) => listRoles(ctx),
   }),
   bindings: t.field({
     type: [BindingRef],
     args: { subject: t.arg.string({ required: false }) },
-    resolve: async (_root, args, ctx) => {
-      await requireAdmin(ctx);
-      return roleAdmin(ctx).listBindings(args.subject ?? undefined);
-    },
+    resolve: (_root, args, ctx) => listBindings(ctx, args.subject ?? undefined),
   }),
 }));
 
@@ -66,17 +53,11 @@ builder.mutationFields((t) => ({
     type: RoleRef,
     errors: { types: MUTATION_ERRORS },
     args: { input: t.arg({ type: RoleInput, required: true }) },
-    resolve: async (_root, args, ctx) => {
-      await requireAdmin(ctx);
-      return roleAdmin(ctx).saveRole(args.input);
-    },
+    resolve: (_root, args, ctx) => saveRole(ctx, args.input),
   }),
   deleteRole: t.boolean({
     errors: { types: MUTATION_ERRORS },
     args: { roleId: t.arg.string({ required: true }) },
-    resolve: async (_root, args, ctx) => {
-      await requireAdmin(ctx);
-      return roleAdmin(ctx).deleteRole(args.roleId);
-    },
+    resolve: (_root, args, ctx) => deleteRole(ctx, args.roleId),
   }),
 }));

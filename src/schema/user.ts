@@ -8,6 +8,7 @@ import { InvalidInputError, NotFoundError } from '../errors.js';
 import { type IdentityFieldSet, identityFieldSet, isIdentityField } from '../loaders.js';
 import { STANDARD_FIELDS } from '../resolvers/group-schemas.js';
 import { countUsers, getUser, listUsers } from '../resolvers/users.js';
+import { identityOf, prefetchIdentities } from '../resolvers/identities.js';
 import { builder } from './builder.js';
 
 export const UserStateEnum = builder.enumType('UserState', {
@@ -60,11 +61,8 @@ export const UserRef = builder.objectRef<UserDoc>('User').implement({
       resolve: (user, _args, ctx, info) => {
         const id = user.authUserId;
         if (!id) return null;
-        const loader = ctx.loaders.identities(identityFieldsOf(info.fieldNodes, info));
         // Prefetched with the page: no promise per user.
-        const loaded = loader.peek(id);
-        if (loaded !== undefined) return loaded;
-        return loader.byId.load(id).then((identity) => identity ?? null);
+        return identityOf(ctx, id, identityFieldsOf(info.fieldNodes, info));
       },
     }),
   }),
@@ -100,14 +98,14 @@ const UserConnectionRef = builder.objectRef<UserPage>('UserConnection').implemen
     nodes: t.field({
       type: [UserRef],
       resolve: async (page, _args, ctx, info) => {
-        await prefetchIdentities(ctx, info, ['identity'], page.users);
+        await prefetchPageIdentities(ctx, info, ['identity'], page.users);
         return page.users;
       },
     }),
     edges: t.field({
       type: [UserEdgeRef],
       resolve: async (page, _args, ctx, info) => {
-        await prefetchIdentities(ctx, info, ['node', 'identity'], page.users);
+        await prefetchPageIdentities(ctx, info, ['node', 'identity'], page.users);
         return page.users.map((node, index) => ({ cursor: toCursor(page.offset + index), node }));
       },
     }),
@@ -161,15 +159,12 @@ builder.queryFields((t) => ({
  * it fails, the page still resolves: each `identity` field then asks through the dataloader and
  * carries its own error.
  */
-async function prefetchIdentities(ctx: Context, info: GraphQLResolveInfo, path: readonly string[], users: readonly UserDoc[]) {
+async function prefetchPageIdentities(ctx: Context, info: GraphQLResolveInfo, path: readonly string[], users: readonly UserDoc[]) {
   const identityNodes = fieldNodesAt(info, path);
   if (identityNodes.length === 0) return;
   const ids: string[] = [];
   for (const user of users) if (user.authUserId) ids.push(user.authUserId);
-  await ctx.loaders
-    .identities(readIdentityFields(identityNodes, info))
-    .loadMany(ids)
-    .catch(() => undefined);
+  await prefetchIdentities(ctx, ids, readIdentityFields(identityNodes, info));
 }
 
 /** The nodes of the fields at `path` below the field resolving (through fragments too). */

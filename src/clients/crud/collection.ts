@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { State } from '../../crud/states.js';
 import { ConflictError, type DomainError, InvalidInputError, NotFoundError, TransitionError, UpstreamError } from '../../errors.js';
 import { callUpstream, type UpstreamCall, type UpstreamOptions, type UpstreamReply, unexpectedStatus } from '../http.js';
-import { JsonText } from '../../ports/user-store.js';
+import { JsonText } from '../../domain/json-text.js';
 
 const Doc = z.looseObject({ _id: z.string() });
 /**
