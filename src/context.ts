@@ -14,9 +14,9 @@ import type { RoleAdmin, RoleBinder } from './ports/role-binder.js';
 import type { UserStore } from './ports/user-store.js';
 import type { Config } from './config.js';
 import { createLoaders, type Loaders } from './loaders.js';
-import type { GroupSchemas } from './resolvers/group-schemas.js';
-import type { LoginThrottle } from './resolvers/login-throttle.js';
-import type { CallerProfiles } from './resolvers/caller-profiles.js';
+import type { GroupSchemas } from './infra/group-schemas.js';
+import type { LoginThrottle } from './infra/login-throttle.js';
+import type { CallerProfiles } from './infra/caller-profiles.js';
 import type { Enrichment } from './infra/enrichment-file.js';
 
 /** Everything built once at start-up and shared by all requests. */

@@ -1,10 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { parse as parseCookies } from 'cookie';
 import type { AccessClaims } from '../ports/authenticator.js';
-import type { UserStore } from '../ports/user-store.js';
-import type { CallerProfile } from './caller-profiles.js';
 import { type Caller, type Context, createContext, type Deps, type HeaderBag } from '../context.js';
-import { ALL_STATES } from '../crud/states.js';
 import { ForbiddenError, UnauthorizedError } from '../errors.js';
 
 export const SESSION_COOKIE = 'sid';
@@ -84,12 +81,6 @@ function cookieOf(raw: string | undefined): string | undefined {
   if (!raw) return undefined;
   const cookies = parseCookies(raw);
   return Object.hasOwn(cookies, SESSION_COOKIE) ? cookies[SESSION_COOKIE] : undefined;
-}
-
-/** A caller's profile as the access check reads it (cached by CallerProfiles). */
-export async function readCallerProfile(users: UserStore, authUserId: string): Promise<CallerProfile | undefined> {
-  const [profile] = await users.find({ authUserId }, { states: ALL_STATES, limit: 1, scope: { actorId: 'ums', headers: {} } });
-  return profile && { userGroup: profile.userGroup, state: profile.__STATE__, blocked: profile.blocked === true };
 }
 
 /** Compares digests so neither the length nor the content leaks through timing. */

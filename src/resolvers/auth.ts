@@ -4,7 +4,7 @@ import { ALL_STATES } from '../crud/states.js';
 import { OBJECT_ID } from '../crud/ids.js';
 import { DomainError, ForbiddenError, InvalidInputError, UnauthorizedError } from '../errors.js';
 import { requireAdmin, requireAuthenticated, SESSION_COOKIE } from './access.js';
-import type { Release } from './login-throttle.js';
+import type { Release } from '../infra/login-throttle.js';
 import { permissionsOf } from './roles.js';
 
 /** The documented answer for a user who exists only in the profile store. */

@@ -6,7 +6,7 @@ import { type FieldNode, type GraphQLResolveInfo, Kind, type SelectionNode } fro
 import { z } from 'zod';
 import { InvalidInputError, NotFoundError } from '../errors.js';
 import { type IdentityFieldSet, identityFieldSet, isIdentityField } from '../loaders.js';
-import { STANDARD_FIELDS } from '../resolvers/group-schemas.js';
+import { INTERNAL_FIELDS, STANDARD_FIELDS } from '../domain/user-fields.js';
 import { countUsers, getUser, listUsers } from '../resolvers/users.js';
 import { identityOf, prefetchIdentities } from '../resolvers/identities.js';
 import { builder } from './builder.js';
@@ -31,7 +31,7 @@ const IdentityRef = builder.objectRef<IdentityUser>('Identity').implement({
   }),
 });
 
-const HIDDEN_FROM_PROPERTIES = new Set([...STANDARD_FIELDS, '_id', '__STATE__', 'createdAt', 'updatedAt', 'creatorId', 'updaterId']);
+const HIDDEN_FROM_PROPERTIES = new Set([...STANDARD_FIELDS, ...INTERNAL_FIELDS]);
 
 export const UserRef = builder.objectRef<UserDoc>('User').implement({
   description: 'A user: its profile in the users collection, and its identity when it has one.',

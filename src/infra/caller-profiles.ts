@@ -1,4 +1,5 @@
-import type { State } from '../crud/states.js';
+import { ALL_STATES, type State } from '../crud/states.js';
+import type { UserStore } from '../ports/user-store.js';
 
 /** What the access check needs of a caller's profile, read from the store rather than from its token. */
 export interface CallerProfile {
@@ -42,4 +43,13 @@ export class CallerProfiles {
   forget(authUserId: string): void {
     this.entries.delete(authUserId);
   }
+}
+
+/**
+ * A caller's profile as the access check reads it (cached by CallerProfiles): with no request
+ * headers, so a row filter (acl_rows) the caller sends cannot hide its own demotion or block.
+ */
+export async function readCallerProfile(users: UserStore, authUserId: string): Promise<CallerProfile | undefined> {
+  const [profile] = await users.find({ authUserId }, { states: ALL_STATES, limit: 1, scope: { actorId: 'ums', headers: {} } });
+  return profile && { userGroup: profile.userGroup, state: profile.__STATE__, blocked: profile.blocked === true };
 }

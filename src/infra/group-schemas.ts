@@ -3,17 +3,10 @@ import { compileRegex } from '../crud/regex.js';
 import addFormatsModule from 'ajv-formats';
 import type { GroupConfig } from '../ports/config-store.js';
 import { type FieldIssue, InvalidInputError } from '../errors.js';
+import { INTERNAL_FIELDS, STANDARD_FIELDS } from '../domain/user-fields.js';
 
 // ajv-formats is CommonJS with a `default` export; under NodeNext the function sits on `.default`.
 const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv) => Ajv;
-
-/**
- * Fields the service itself manages. They are checked against a group schema only when the schema
- * declares them, so a schema written only for the custom fields (even with
- * `additionalProperties: false`) still accepts a user with a username and a group.
- */
-export const STANDARD_FIELDS = ['userGroup', 'authUserId', 'username', 'email', 'blocked', 'roles', 'expirationDate', 'expirationId'];
-const INTERNAL_FIELDS = ['_id', '__STATE__', 'createdAt', 'updatedAt', 'creatorId', 'updaterId'];
 
 /** ajv's regular-expression engine: RE2 through the same checks as `$regex` (length, program size). */
 const linearRegExp: NonNullable<NonNullable<Options['code']>['regExp']> = Object.assign(
