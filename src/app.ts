@@ -39,7 +39,7 @@ export function buildApp(deps: Deps): Express {
   app.get('/-/check-up', ready);
 
   const yoga = createGraphQLServer(deps);
-  // Typed yoga handlers do not match Express 5's overloads (STACK.md pitfall 3); the call is the documented one.
+  // A typed yoga handler matches none of Express 5's overloads (tsc TS2769); the call itself is yoga's documented one.
   const handleGraphQL = yoga as unknown as (req: Request, res: Response, context: { req: Request; res: Response }) => Promise<void>;
   // GraphQL over POST: JSON (any caller: login is a mutation), or multipart uploads (the `Upload`
   // scalar) from administrators only, checked before a byte of the file is spooled to disk.

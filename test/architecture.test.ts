@@ -4,7 +4,7 @@ import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 
 /**
- * The layers of docs (README "Layers", /ARCHITECTURE): imports point downwards only.
+ * The layers of the README ("Layout" and "Layers"): imports point downwards only.
  *   rest/ schema/ -> resolvers/ -> infra/ -> ports/ + domain/ <- adapters (clients/<upstream>/, embedded/)
  * (infra/: what operations use that is not an operation: the job worker, throttles, caches.)
  * Every import of src/**.ts (type-only and dynamic ones included, read by the TypeScript compiler's
