@@ -5,12 +5,14 @@ import type { ByIdOptions, UpdateExpr, UserDoc, UserStore } from '../ports/user-
 import type { Filter } from '../crud/filter.js';
 import { type CrudQuery, type ListQuery, parseCountQuery, parseListQuery } from '../crud/query.js';
 import { assertTransition, type State } from '../crud/states.js';
-import { ConflictError, InvalidInputError, NotFoundError } from '../errors.js';
+import { ConflictError, NotFoundError } from '../errors.js';
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
 import { newObjectId } from '../crud/ids.js';
 import { sortExpression, splitFilter } from './sql-filter.js';
-import { createLinearQuery, linearQueryOptions } from '../crud/regex.js';
+import { linearQueryOptions } from '../crud/regex.js';
+import { filterDocs, type Row, stateCondition, toDoc } from './user-rows.js';
+import { createUserScan } from './user-scan.js';
 
 /** `$pull` conditions run `$regex` on RE2, as filters do. */
 const PULL_QUERY_OPTIONS = linearQueryOptions(['body', '$pull']);
@@ -40,12 +42,6 @@ async function inShortTransactions<T>(db: Db, items: readonly T[], write: (item:
     if (stopped || next >= items.length) return;
     await setImmediate();
   }
-}
-
-interface Row {
-  id: string;
-  state: State;
-  doc: string;
 }
 
 type Search = Pick<ListQuery, 'filter' | 'states'> & Partial<Pick<ListQuery, 'sort' | 'limit' | 'skip'>>;
@@ -160,6 +156,7 @@ export function createSqliteUserStore(db: Db): UserStore {
     async count(query: CrudQuery | string, scope: CallScope) {
       return countMatching(parseCountQuery(toQueryObject(query), scope.headers.acl_rows));
     },
+    scan: createUserScan(db),
     async find(filter: Filter, options: ByIdOptions & { limit?: number }) {
       return search({ filter, states: [...options.states], limit: options.limit });
     },
@@ -229,30 +226,6 @@ function toQueryObject(query: CrudQuery | string): CrudQuery {
   return out;
 }
 
-/**
- * MongoDB semantics for what SQL could not answer; operators mingo lacks ($text, $nearSphere) are a
- * 400. `$regex` runs on RE2 (linear time): a backtracking pattern cannot block the event loop.
- */
-function filterDocs(docs: UserDoc[], filter: Filter): UserDoc[] {
-  try {
-    const matcher = createLinearQuery(filter);
-    return docs.filter((doc) => matcher.test(doc));
-  } catch (error) {
-    if (error instanceof InvalidInputError) throw error;
-    // mingo's words name its internals ("b.some is not a function"); only an operator it lacks is worth naming.
-    const operator = /\$[A-Za-z]+/.exec(String((error as Error).message))?.[0];
-    const problem = operator
-      ? `operator ${operator} is not supported by the embedded store`
-      : 'an operator does not fit the value it takes';
-    throw new InvalidInputError(`querystring/_q cannot be evaluated: ${problem}`, [{ path: ['querystring', '_q'], message: problem }]);
-  }
-}
-
-function toDoc(row: Row): UserDoc {
-  // `_id` first, as MongoDB returns it.
-  return { _id: row.id, ...(JSON.parse(row.doc) as object), __STATE__: row.state } as UserDoc;
-}
-
 /** `_p`: the listed fields (dotted paths allowed) plus `_id`; only own properties are read or written. */
 function project(doc: UserDoc, fields: string[]): Record<string, unknown> {
   const out: Record<string, unknown> = { _id: doc._id };
@@ -282,9 +255,4 @@ function asConflict(error: unknown): unknown {
   const field = /users\.(\w+)/.exec(message)?.[1] ?? 'key';
   const name = field === 'id' ? '_id' : field === 'auth_user_id' ? 'authUserId' : field;
   return new ConflictError(`A user with the same ${name} already exists`);
-}
-
-/** `state IN (…)`; written `+state` (no index) when a unique column's index should lead (SplitFilter.selective). */
-function stateCondition(states: readonly string[], selective: boolean): string {
-  return `${selective ? '+' : ''}state IN (${states.map(() => '?').join(',')})`;
 }

@@ -52,6 +52,14 @@ export interface UserStore {
     list(query: string, scope: CallScope): Promise<JsonText>;
     count(query: string, scope: CallScope): Promise<JsonText>;
   };
+  /**
+   * One page of an export (`GET /users/export`): the users a list query's filters select (`_q`,
+   * `_st`, `field=value` and the acl_rows header, validated as `count` does), in an order new
+   * writes cannot shift, after `after` (a cursor an earlier page gave). A page may hold fewer than
+   * `limit` users before the end: a store that filters in the process examines a bounded number of
+   * rows per call, so that no call holds the event loop for long.
+   */
+  scan(query: CrudQuery, page: { after?: string; limit: number }, scope: CallScope): Promise<ScanPage>;
   /** Internal search: every match of an allow-listed filter in the given states. */
   find(filter: Filter, options: ByIdOptions & { limit?: number }): Promise<UserDoc[]>;
   get(id: string, options: ByIdOptions): Promise<UserDoc | undefined>;
@@ -70,6 +78,12 @@ export interface UserStore {
   delete(id: string, options: ByIdOptions): Promise<boolean>;
   /** `POST /:id/state`: NotFoundError, or TransitionError when the CRUD would refuse it. */
   setState(id: string, stateTo: State, scope: CallScope): Promise<void>;
+}
+
+export interface ScanPage {
+  users: UserDoc[];
+  /** Where the next page starts; absent after the last. */
+  next?: string;
 }
 
 export interface InsertManyResult {

@@ -1,7 +1,7 @@
 import type { CallScope } from '../../ports/call-scope.js';
 import type { ByIdOptions, UpdateExpr, UserDoc, UserStore } from '../../ports/user-store.js';
 import type { Filter } from '../../crud/filter.js';
-import { MAX_LIMIT, type CrudQuery } from '../../crud/query.js';
+import { MAX_LIMIT, type CrudQuery, parseCountQuery } from '../../crud/query.js';
 import { ALL_STATES, type State } from '../../crud/states.js';
 import { newObjectId } from '../../crud/ids.js';
 import { ConflictError } from '../../errors.js';
@@ -24,6 +24,26 @@ export function createCrudUserStore(users: CrudCollection): UserStore {
     passThrough: {
       list: (query, scope) => users.passThrough('/', query, scope.headers),
       count: (query, scope) => users.passThrough('/count', query, scope.headers),
+    },
+    async scan(query, page, scope) {
+      // Keyset pages in `_id` order: each page starts after the last `_id` of the one before,
+      // instead of a growing `_sk` that MongoDB would walk again for every page.
+      parseCountQuery(query, scope.headers.acl_rows);
+      const after = page.after === undefined ? undefined : { _id: { $gt: page.after } };
+      const filter = typeof query._q === 'string' ? (JSON.parse(query._q) as Filter) : undefined;
+      const q = filter && after ? { $and: [filter, after] } : (filter ?? after);
+      const fields = Object.entries(query).filter(([key]) => !key.startsWith('_') || key === '_id');
+      const found = await users.list(
+        {
+          ...Object.fromEntries(fields.map(([key, value]) => [key, String(value)])),
+          _st: typeof query._st === 'string' ? query._st : undefined,
+          _q: q && JSON.stringify(q),
+          _s: '_id',
+          _l: String(page.limit),
+        },
+        scope.headers,
+      );
+      return { users: found.map(asUser), ...(found.length === page.limit ? { next: found.at(-1)!._id } : {}) };
     },
     async find(filter: Filter, options: ByIdOptions & { limit?: number }) {
       const found: UserDoc[] = [];

@@ -1,0 +1,63 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { ScanPage, UserStore } from '../../src/ports/user-store.js';
+import type { CrudQuery } from '../../src/crud/query.js';
+import { openDatabase } from '../../src/embedded/db.js';
+import { createSqliteUserStore } from '../../src/embedded/user-store.js';
+
+const scope = { actorId: 'test', headers: {} };
+let store: UserStore;
+const USERS = 2_600;
+
+beforeAll(async () => {
+  store = createSqliteUserStore(openDatabase(':memory:'));
+  const docs = Array.from({ length: USERS }, (_, index) => ({
+    userGroup: index % 2 ? 'odd' : 'even',
+    name: `n${index}`,
+    rank: index,
+    __STATE__: index % 3 === 0 ? 'DRAFT' : 'PUBLIC',
+  }));
+  await store.insertMany(docs, scope);
+});
+
+/** Every page of a scan, as an export reads them. */
+async function scanAll(query: CrudQuery, limit = 100): Promise<{ pages: ScanPage[]; ranks: number[] }> {
+  const pages: ScanPage[] = [];
+  let after: string | undefined;
+  do {
+    const page = await store.scan(query, { after, limit }, scope);
+    pages.push(page);
+    after = page.next;
+  } while (after !== undefined);
+  return { pages, ranks: pages.flatMap((page) => page.users.map((user) => user.rank as number)) };
+}
+
+const expected = (keep: (rank: number) => boolean) => Array.from({ length: USERS }, (_, rank) => rank).filter(keep);
+
+describe('embedded UserStore.scan', () => {
+  it('pages through every match once, in insertion order, whatever the states asked for', async () => {
+    expect((await scanAll({})).ranks).toEqual(expected((rank) => rank % 3 !== 0));
+    expect((await scanAll({ _st: 'DRAFT' })).ranks).toEqual(expected((rank) => rank % 3 === 0));
+    expect((await scanAll({ _st: 'PUBLIC,DRAFT' })).ranks).toEqual(expected(() => true));
+    expect((await scanAll({ _st: 'PUBLIC,DRAFT', userGroup: 'odd' }, 200)).ranks).toEqual(expected((rank) => rank % 2 === 1));
+  });
+
+  it('reads a bounded number of rows per call when the filter is evaluated in the process', async () => {
+    const { pages, ranks } = await scanAll({ _st: 'PUBLIC,DRAFT', _q: JSON.stringify({ rank: { $in: [5, 2_401, 2_500] } }) });
+    expect(ranks).toEqual([5, 2_401, 2_500]);
+    // The first call stopped after 2,000 rows with one match, and said where to go on.
+    expect(pages[0]).toMatchObject({ users: [{ rank: 5 }], next: expect.any(String) });
+    expect(pages.length).toBeGreaterThan(1);
+  });
+
+  it('stops a page at its limit when the filter is evaluated in the process', async () => {
+    const { pages, ranks } = await scanAll({ _q: JSON.stringify({ rank: { $lt: 700 } }) });
+    expect(ranks).toEqual(expected((rank) => rank < 700 && rank % 3 !== 0));
+    expect(pages[0]!.users).toHaveLength(100);
+  });
+
+  it('refuses what GET /users/count refuses', async () => {
+    await expect(store.scan({ _l: '5' }, { limit: 10 }, scope)).rejects.toThrow(/additional properties/);
+    await expect(store.scan({}, { limit: 10 }, { actorId: 'x', headers: { acl_rows: 'nope' } })).rejects.toThrow(/acl_rows/);
+    await expect(store.scan({ _q: '{"$text":{"$search":"x"}}' }, { limit: 10 }, scope)).rejects.toThrow(/\$text/);
+  });
+});
