@@ -61,6 +61,13 @@ export class ForbiddenError extends DomainError {
   }
 }
 
+/** None of the representations a path offers is one the client's `Accept` header takes. */
+export class NotAcceptableError extends DomainError {
+  constructor(message: string) {
+    super('NOT_ACCEPTABLE', 406, message);
+  }
+}
+
 /** Too many attempts: 429 with `Retry-After`. */
 export class TooManyRequestsError extends DomainError {
   constructor(

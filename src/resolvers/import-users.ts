@@ -12,6 +12,7 @@ import { assertSafeFieldPath } from '../domain/safe-names.js';
 import { DomainError, during, InvalidInputError } from '../errors.js';
 import { requireAdmin } from './access.js';
 import { attachExpiration } from './creation-steps.js';
+import { isIdentityColumn } from './export-rows.js';
 import { ImportedUserRow, parseInput } from './inputs.js';
 import { compensate } from './sagas.js';
 import { updateUser } from './update-user.js';
@@ -91,11 +92,15 @@ export async function importUsers(ctx: Context, upload: CsvUpload): Promise<Impo
   });
 }
 
-/** A header cell, trimmed; `__proto__`, `constructor` and `prototype` are no field names. */
-function columnName(cell: string): string {
+/**
+ * A header cell, trimmed; `__proto__`, `constructor` and `prototype` are no field names. The
+ * identity columns of an export (`identity.lastLogin`…) are read-only: left out (false), so that
+ * an export re-imports as it is.
+ */
+function columnName(cell: string): string | false {
   const name = cell.trim();
   assertSafeFieldPath(name, ['body', 'file', 'header']);
-  return name;
+  return isIdentityColumn(name) ? false : name;
 }
 
 interface CsvRow {

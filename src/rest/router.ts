@@ -12,6 +12,8 @@ import { JsonText } from '../domain/json-text.js';
 import { HtmlPage } from './reset-page.js';
 import type { RestRequest, Route } from './route.js';
 import { routes } from './routes.js';
+import { sendDownload } from './download.js';
+import { Download } from '../resolvers/export-users.js';
 
 /**
  * Mounts the route table; every handler builds the same context GraphQL does. The caller is
@@ -38,6 +40,7 @@ export function createRestRouter(deps: Deps): Router {
           rawQuery: req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?') + 1) : '',
           stream: req,
         });
+        if (result instanceof Download) return await sendDownload(res, result, deps.logger);
         const answer = answerOf(route.status, result);
         res.status(answer.status);
         if (answer.headers) res.set(answer.headers);

@@ -19,6 +19,7 @@ import { countUsersAnswer, deleteUser, getUser, listUsersAnswer } from '../resol
 import { parseStates } from '../crud/query.js';
 import { authRoutes } from './auth-routes.js';
 import { jobRoutes } from './job-routes.js';
+import { exportRoute } from './export-route.js';
 import { EXPIRATION_CALLBACK_PATH } from '../domain/expiration.js';
 import { expirationCallback } from '../resolvers/expiration.js';
 
@@ -122,4 +123,4 @@ const expirationRoute: Route = {
 };
 
 /** Every REST path the service serves. */
-export const routes: Route[] = [...authRoutes, ...userRoutes, ...jobRoutes, expirationRoute];
+export const routes: Route[] = [...authRoutes, exportRoute, ...userRoutes, ...jobRoutes, expirationRoute];

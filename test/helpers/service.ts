@@ -195,6 +195,7 @@ export const CRUD_COLLECTIONS: CollectionSpec[] = [
       tags: 'array',
       company: 'string',
       badge: 'number',
+      address: 'object',
     },
   },
   {

@@ -1,0 +1,50 @@
+import type { ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { Download } from '../resolvers/export-users.js';
+
+/**
+ * Sends a download as its chunks come, at the client's pace: when the socket's buffer is full
+ * (`write` answers false) the next chunk is not even produced until it drains, and a client that
+ * goes away ends the producer (its `finally` runs), so an abandoned export costs no more work.
+ * The status is sent with the first chunk; a failure after it can only cut the response short
+ * (no terminating chunk), which clients report as an error rather than a complete file.
+ */
+export async function sendDownload(res: ServerResponse, download: Download, logger: Logger): Promise<void> {
+  res.statusCode = 200;
+  res.setHeader('Content-Type', download.type);
+  res.setHeader('Content-Disposition', `attachment; filename="${download.filename}"`);
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  const chunks = download.chunks[Symbol.asyncIterator]();
+  let ended: 'complete' | 'failed' | 'abandoned' = 'abandoned';
+  try {
+    for (;;) {
+      if (res.destroyed) return;
+      const next = await chunks.next();
+      if (next.done) break;
+      if (res.destroyed) return;
+      if (!res.write(next.value)) await drainedOrClosed(res);
+    }
+    ended = 'complete';
+    res.end();
+  } catch (error) {
+    ended = 'failed';
+    logger.error({ err: error, file: download.filename }, 'download failed after its first bytes');
+    res.destroy();
+  } finally {
+    await chunks.return?.();
+    if (ended === 'abandoned') logger.info({ file: download.filename }, 'download abandoned by the client: stopped');
+  }
+}
+
+/** The socket took what was buffered, or the client is gone (whichever comes first); no listener is left behind. */
+function drainedOrClosed(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
