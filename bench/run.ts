@@ -1,11 +1,12 @@
 /**
- * npm run bench [embedded|gateway|auth0|import|activation|hung-upstream|crash]: every benchmark (or the one named). Each writes
+ * npm run bench [embedded|gateway|auth0|import|export|activation|hung-upstream|crash]: every benchmark (or the one named). Each writes
  * bench/results/<name>.json and its table in README.md.
  */
 import { runAuth0 } from './auth0.js';
 import { runEmbedded } from './embedded.js';
 import { runGateway } from './gateway.js';
 import { runImport } from './import.js';
+import { runExport } from './export.js';
 import { runActivation } from './activation.js';
 import { runHungUpstream } from './hung-upstream.js';
 import { runCrash } from './crash.js';
@@ -15,6 +16,7 @@ const suites = {
   gateway: runGateway,
   auth0: runAuth0,
   import: runImport,
+  export: runExport,
   activation: runActivation,
   'hung-upstream': runHungUpstream,
   crash: runCrash,

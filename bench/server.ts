@@ -25,7 +25,8 @@ const jobEnv = Object.fromEntries(
   ),
 );
 const config = loadConfig({
-  EMBEDDED_DB_PATH: join(mkdtempSync(join(tmpdir(), 'ums-bench-')), 'ums.sqlite'),
+  // BENCH_DB_PATH: a store an earlier process seeded (the export benchmark measures a fresh process).
+  EMBEDDED_DB_PATH: process.env.BENCH_DB_PATH ?? join(mkdtempSync(join(tmpdir(), 'ums-bench-')), 'ums.sqlite'),
   LOG_LEVEL: 'silent',
   ...jobEnv,
   API_KEYS: process.env.BENCH_API_KEY ?? 'bench-key',
@@ -74,7 +75,12 @@ const store: UserStore = {
 };
 for (const userGroup of process.env.BENCH_CRUD_URL ? [] : ['customer', 'partner']) {
   await deps.groups.saveGroup(
-    { userGroup, label: userGroup, authUserCreationDisabled: false, crudSchema: { type: 'object' } },
+    {
+      userGroup,
+      label: userGroup,
+      authUserCreationDisabled: false,
+      crudSchema: process.env.BENCH_SCHEMA ? JSON.parse(process.env.BENCH_SCHEMA) : { type: 'object' },
+    },
     { actorId: 'bench', headers: {} },
   );
 }
