@@ -4,6 +4,8 @@ import { CUSTOMER_GROUP, GUEST_GROUP, seedGroups, startService, TEST_API_KEY, ty
 
 /** Identity-provider reads, as the number of ids each asked for. */
 const identityCalls: number[] = [];
+/** When set, the identity provider fails every read. */
+let identityDown = false;
 
 let service: TestService;
 const scope = { actorId: 'test', headers: {} };
@@ -15,6 +17,7 @@ beforeAll(async () => {
         ...deps.identity,
         getUsers: (ids, fields) => {
           identityCalls.push(ids.length);
+          if (identityDown) return Promise.reject(new Error('the identity provider broke down'));
           return deps.identity.getUsers(ids, fields);
         },
       },
@@ -30,7 +33,7 @@ async function insert(docs: Record<string, unknown>[]): Promise<void> {
 
 async function download(query: string, accept = 'text/csv') {
   const response = await fetch(`${service.url}/users/export?${query}`, { headers: { 'x-api-key': TEST_API_KEY, accept } });
-  return { status: response.status, text: await response.text() };
+  return { status: response.status, headers: response.headers, text: await response.text() };
 }
 
 describe('GET /users/export?identity=true', () => {
@@ -72,5 +75,17 @@ describe('GET /users/export?identity=true', () => {
     expect(JSON.parse(gone).identity).toBeNull();
     const { text: without } = await download('username=idn', 'application/x-ndjson');
     expect(JSON.parse(without)).not.toHaveProperty('identity');
+  });
+
+  it('answers an ordinary 500 when the identities of the first page cannot be read: no file has begun', async () => {
+    identityDown = true;
+    try {
+      const response = await download('username=idn&identity=true');
+      expect(response.status).toBe(500);
+      expect(response.headers.get('content-disposition')).toBeNull();
+      expect(JSON.parse(response.text)).toMatchObject({ statusCode: 500, message: expect.stringMatching(/^Error while exporting users/) });
+    } finally {
+      identityDown = false;
+    }
   });
 });

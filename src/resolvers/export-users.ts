@@ -65,11 +65,14 @@ async function* chunks({
   first: ScanPage;
   read: (after?: string) => Promise<ScanPage>;
 }): AsyncGenerator<string> {
-  if (writer.header) yield writer.header;
+  // The header goes with the first page: the first chunk comes only once its identities are read.
+  let text = writer.header ?? '';
   let page = first;
   for (;;) {
     const identities = request.identity ? await withPageDeadline(ctx, () => loadIdentities(ctx, page.users)) : undefined;
-    if (page.users.length > 0) yield writer.rows(page.users, identities);
+    text += writer.rows(page.users, identities);
+    if (text !== '') yield text;
+    text = '';
     if (page.next === undefined) return;
     // Embedded stores answer without I/O: without a turn now and then the export would hold the loop.
     await pace();
