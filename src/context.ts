@@ -13,6 +13,7 @@ import type { MailOutbox, Mailer } from './ports/mailer.js';
 import type { RoleAdmin, RoleBinder } from './ports/role-binder.js';
 import type { UserStore } from './ports/user-store.js';
 import type { Config } from './config.js';
+import type { Clock } from './ports/clock.js';
 import { createLoaders, type Loaders } from './loaders.js';
 import type { GroupSchemas } from './infra/group-schemas.js';
 import type { LoginThrottle } from './infra/login-throttle.js';
@@ -23,6 +24,8 @@ import type { Enrichment } from './infra/enrichment-file.js';
 export interface Deps {
   config: Config;
   logger: Logger;
+  /** Time and timers (the system clock; a fake one in tests about time). */
+  clock: Clock;
   users: UserStore;
   groups: ConfigStore;
   identity: IdentityProvider;

@@ -30,6 +30,8 @@ import { EmbeddedScheduler } from './embedded/scheduler.js';
 import { StartupError } from './startup.js';
 import type { Deps } from './context.js';
 import { ALL_STATES } from './crud/states.js';
+import { systemClock } from './domain/clock.js';
+import type { Clock } from './ports/clock.js';
 import { GroupSchemas } from './infra/group-schemas.js';
 import { LoginThrottle } from './infra/login-throttle.js';
 import { CallerProfiles, readCallerProfile } from './infra/caller-profiles.js';
@@ -71,25 +73,28 @@ function profileStores(
  * Wires every port to its adapter (embedded, or connected where configured) and the shared
  * helpers; built once in main.ts.
  */
-export function createDeps(config: Config, logger: Logger): Deps & { db: Db; keys: SigningKeys } {
+export function createDeps(config: Config, logger: Logger, options: { clock?: Clock } = {}): Deps & { db: Db; keys: SigningKeys } {
+  const { clock = systemClock } = options;
   const db = openEmbeddedStore(config.EMBEDDED_DB_PATH);
   // The CRUD Service, for the collections configured there: one keep-alive pool (connects on first use).
   const crud = upstreamOf(config, 'CRUD', crudBaseUrl(config), config.CRUD_TIMEOUT_MS);
   const profiles = profileStores(config, db, crud);
   const timerSecret = config.TIMER_CALLBACK_SECRET ?? storedSecret(db, 'timer-callback-secret');
   const users = profiles.users;
-  const sessions = new Sessions(db, config.REFRESH_TOKEN_TTL);
+  const sessions = new Sessions(db, config.REFRESH_TOKEN_TTL, clock);
   const keys = new SigningKeys(db, {
     maxAgeSeconds: config.SIGNING_KEY_MAX_AGE_DAYS * 86_400,
     accessTokenTtlSeconds: config.ACCESS_TOKEN_TTL,
+    clock,
   });
   const { mailer, outbox } = mailAdapters(config, db, logger);
-  const { identity, auth, importer, readiness: identityReadiness } = identityAdapters({ config, db, keys, sessions, mailer, users });
+  const { identity, auth, importer, readiness: identityReadiness } = identityAdapters({ config, db, keys, sessions, mailer, users, clock });
   return {
     db,
     keys,
     config,
     logger,
+    clock,
     users,
     groups: profiles.groups,
     // Probed together, each with its own READINESS_TIMEOUT_MS: the answer takes one timeout at most.
@@ -99,12 +104,15 @@ export function createDeps(config: Config, logger: Logger): Deps & { db: Db; key
           upstream: upstreamOf(config, 'Timer', serviceUrl(config.TIMER_SERVICE), config.CRUD_TIMEOUT_MS),
           callbackBaseUrl: config.UMS_BASE_URL,
           secret: timerSecret,
+          clock,
         })
-      : new EmbeddedScheduler(db, logger, config.SCHEDULER_POLL_MS),
+      : new EmbeddedScheduler(db, logger, config.SCHEDULER_POLL_MS, clock),
     timerSecret,
     ...roleAdapters(config, db, crud),
     enrichment: config.CONFIGURATION_PATH ? loadEnrichment(config.CONFIGURATION_PATH) : undefined,
-    jobs: config.JOBS_CRUD_ENDPOINT ? createCrudJobStore(new CrudCollection(crud, config.JOBS_CRUD_ENDPOINT)) : createSqliteJobStore(db),
+    jobs: config.JOBS_CRUD_ENDPOINT
+      ? createCrudJobStore(new CrudCollection(crud, config.JOBS_CRUD_ENDPOINT), clock)
+      : createSqliteJobStore(db, clock),
     jobEvents: new EventEmitter(),
     replicaId: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
     identity,
@@ -113,17 +121,19 @@ export function createDeps(config: Config, logger: Logger): Deps & { db: Db; key
     mailer,
     outbox,
     schemas: new GroupSchemas(),
-    loginThrottle: new LoginThrottle(config.LOGIN_IP_MAX_FAILURES, config.LOGIN_IP_WINDOW_SECONDS),
-    resetThrottle: new LoginThrottle(
-      config.PASSWORD_RESET_IP_MAX_ATTEMPTS,
-      config.PASSWORD_RESET_IP_WINDOW_SECONDS,
-      'Too many password-reset attempts from this address',
-    ),
-    passwordMailThrottle: new LoginThrottle(
-      config.PASSWORD_EMAIL_MAX_PER_USER,
-      config.PASSWORD_EMAIL_WINDOW_SECONDS,
-      'Too many password e-mails for this user: try again later',
-    ),
+    loginThrottle: new LoginThrottle({ max: config.LOGIN_IP_MAX_FAILURES, windowSeconds: config.LOGIN_IP_WINDOW_SECONDS, clock }),
+    resetThrottle: new LoginThrottle({
+      max: config.PASSWORD_RESET_IP_MAX_ATTEMPTS,
+      windowSeconds: config.PASSWORD_RESET_IP_WINDOW_SECONDS,
+      message: 'Too many password-reset attempts from this address',
+      clock,
+    }),
+    passwordMailThrottle: new LoginThrottle({
+      max: config.PASSWORD_EMAIL_MAX_PER_USER,
+      windowSeconds: config.PASSWORD_EMAIL_WINDOW_SECONDS,
+      message: 'Too many password e-mails for this user: try again later',
+      clock,
+    }),
     callerProfiles: new CallerProfiles((authUserId) => readCallerProfile(users, authUserId)),
   };
 }
@@ -169,6 +179,7 @@ interface EmbeddedIdentityInput {
   sessions: Sessions;
   mailer: Mailer;
   users: UserStore;
+  clock: Clock;
 }
 
 /** Auth0 directly: the Management API for users, the Authentication API for logins. */
@@ -203,9 +214,10 @@ function auth0Adapters(config: Config & { AUTH_MODULE: 'auth0' }, sessions: Sess
 
 /** The embedded identity provider: argon2id users, EdDSA tokens, sessions, reset e-mails. */
 function embeddedIdentity(input: EmbeddedIdentityInput): IdentityAdapters {
-  const { config, db, keys, sessions, mailer, users } = input;
+  const { config, db, keys, sessions, mailer, users, clock } = input;
   const auth = createEmbeddedAuthenticator({
     db,
+    clock,
     keys,
     sessions,
     mailer,

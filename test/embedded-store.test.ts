@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemClock } from '../src/domain/clock.js';
 import type { IdentityProvider } from '../src/ports/identity-provider.js';
 import { openDatabase } from '../src/embedded/db.js';
 import { createEmbeddedIdentityProvider } from '../src/embedded/identity.js';
@@ -26,7 +27,7 @@ describe('operators the embedded store cannot evaluate', () => {
 describe('the embedded identity cache', () => {
   function open(file: string, cacheSize: number) {
     const db = openDatabase(file);
-    return { db, identity: createEmbeddedIdentityProvider(db, new Sessions(db, 3600), { cacheSize }) };
+    return { db, identity: createEmbeddedIdentityProvider(db, new Sessions(db, 3600, systemClock), { cacheSize }) };
   }
   const usernames = async (identity: IdentityProvider, ids: string[]) => (await identity.getUsers(ids)).map((user) => user?.username);
 

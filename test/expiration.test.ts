@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { systemClock } from '../src/domain/clock.js';
 import { openDatabase } from '../src/embedded/db.js';
 import { EmbeddedScheduler } from '../src/embedded/scheduler.js';
 import { TimerEmulator } from './emulators/timer.js';
@@ -93,15 +94,15 @@ describe('embedded schedules across restarts and processes', () => {
   it('fires schedules that came due while stopped, once, with two processes on one file', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'ums-sched-')), 'ums.sqlite');
     const logger = pino({ level: 'silent' });
-    const first = new EmbeddedScheduler(openDatabase(file), logger, 50);
+    const first = new EmbeddedScheduler(openDatabase(file), logger, 50, systemClock);
     for (let index = 0; index < 20; index += 1)
       await first.schedule({ userId: `u${index}`, expirationDate: new Date(Date.now() - 1000).toISOString() });
     const fired: string[] = [];
     const fire = async (payload: { userId: string }) => {
       fired.push(payload.userId);
     };
-    const a = new EmbeddedScheduler(openDatabase(file), logger, 50);
-    const b = new EmbeddedScheduler(openDatabase(file), logger, 50);
+    const a = new EmbeddedScheduler(openDatabase(file), logger, 50, systemClock);
+    const b = new EmbeddedScheduler(openDatabase(file), logger, 50, systemClock);
     a.start(fire);
     b.start(fire);
     await expect.poll(() => fired.length, { timeout: 3000 }).toBe(20);

@@ -2,6 +2,7 @@ import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { systemClock } from '../src/domain/clock.js';
 import { openDatabase } from '../src/embedded/db.js';
 import { createSqliteJobStore } from '../src/embedded/job-store.js';
 import { startService, type TestService } from './helpers/service.js';
@@ -41,7 +42,7 @@ describe('the embedded job store', () => {
   it('saves progress without rewriting the payload', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'ums-job-payload-')), 'jobs.sqlite');
     const db = openDatabase(file);
-    const jobs = createSqliteJobStore(db);
+    const jobs = createSqliteJobStore(db, systemClock);
     const payload = bigPayload();
     const job = await jobs.create({ type: 'bulk-activation', payload, owner: 'worker', leaseMs: 60_000 });
     db.pragma('wal_checkpoint(TRUNCATE)');
@@ -57,7 +58,7 @@ describe('the embedded job store', () => {
 
   it('removes the payload with its job', async () => {
     const db = openDatabase(join(mkdtempSync(join(tmpdir(), 'ums-job-payload-')), 'jobs.sqlite'));
-    const jobs = createSqliteJobStore(db);
+    const jobs = createSqliteJobStore(db, systemClock);
     const job = await jobs.create({ type: 'user-creation', payload: { userId: 'u1' }, owner: 'request', leaseMs: 60_000 });
     expect(await jobs.discard(job.jobId, 'request')).toBe(true);
     expect(db.prepare('SELECT COUNT(*) AS n FROM job_payloads').get()).toEqual({ n: 0 });

@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { systemClock } from '../src/domain/clock.js';
 import { CrudCollection } from '../src/clients/crud/collection.js';
 import { createCrudJobStore } from '../src/clients/crud/job-store.js';
 import { createDispatcher } from '../src/clients/http.js';
@@ -21,14 +22,17 @@ const REPLICAS: [string, () => [JobStore, JobStore]][] = [
     'embedded (two processes on one file)',
     () => {
       const file = join(mkdtempSync(join(tmpdir(), 'ums-jobs-')), 'jobs.sqlite');
-      return [createSqliteJobStore(openDatabase(file)), createSqliteJobStore(openDatabase(file))];
+      return [createSqliteJobStore(openDatabase(file), systemClock), createSqliteJobStore(openDatabase(file), systemClock)];
     },
   ],
   [
     'CRUD Service (two replicas)',
     () => {
       const replica = () =>
-        createCrudJobStore(new CrudCollection({ name: 'CRUD', baseUrl: emulator.url, dispatcher: createDispatcher(2000) }, '/jobs'));
+        createCrudJobStore(
+          new CrudCollection({ name: 'CRUD', baseUrl: emulator.url, dispatcher: createDispatcher(2000) }, '/jobs'),
+          systemClock,
+        );
       return [replica(), replica()];
     },
   ],

@@ -1,5 +1,6 @@
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
+import { systemClock } from '../src/domain/clock.js';
 import { CrudCollection } from '../src/clients/crud/collection.js';
 import { createCrudJobStore } from '../src/clients/crud/job-store.js';
 import { createDispatcher } from '../src/clients/http.js';
@@ -19,7 +20,11 @@ const STORES: [string, (deps: Deps) => JobStore][] = [
   ['embedded', (deps) => deps.jobs],
   [
     'CRUD Service',
-    () => createCrudJobStore(new CrudCollection({ name: 'CRUD', baseUrl: emulator.url, dispatcher: createDispatcher(2000) }, '/jobs')),
+    () =>
+      createCrudJobStore(
+        new CrudCollection({ name: 'CRUD', baseUrl: emulator.url, dispatcher: createDispatcher(2000) }, '/jobs'),
+        systemClock,
+      ),
   ],
 ];
 

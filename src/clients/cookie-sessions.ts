@@ -16,7 +16,7 @@ export async function cookieClaims(
   const session = sessions.byCookie(cookie);
   const user = session && (await lookup(session.authUserId));
   if (!session || !user || user.blocked) throw new UnauthorizedError('Session ended');
-  const now = Math.floor(Date.now() / 1000);
+  const now = sessions.now();
   return {
     sub: user.id,
     sid: session.id,

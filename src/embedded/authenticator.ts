@@ -2,6 +2,7 @@ import { decodeJwt, jwtVerify, SignJWT } from 'jose';
 import type { AccessClaims, Authenticator, LoginInput, TokenSet } from '../ports/authenticator.js';
 import type { Mailer } from '../ports/mailer.js';
 import type { State } from '../crud/states.js';
+import type { Clock } from '../ports/clock.js';
 import { assertPasswordPolicy } from '../domain/password-policy.js';
 import { InvalidInputError, NotFoundError, UnauthorizedError } from '../errors.js';
 import type { Db } from './db.js';
@@ -11,7 +12,7 @@ import { resetMail } from './reset-mail.js';
 import { LoginLockout } from './login-lockout.js';
 import { createResetTickets } from './reset-tickets.js';
 import { newSecret } from './secrets.js';
-import { nowSeconds, type Session, Sessions } from './sessions.js';
+import type { Session, Sessions } from './sessions.js';
 import { ALGORITHM, type SigningKeys } from './signing-keys.js';
 
 /** The same answer for an unknown user, a wrong password and a blocked user. */
@@ -21,6 +22,8 @@ type Profile = { userGroup?: string; __STATE__: State };
 
 export interface EmbeddedAuthenticatorOptions {
   db: Db;
+  /** Token, ticket and lockout times; the sessions keep their own (the same clock, from deps.ts). */
+  clock: Clock;
   keys: SigningKeys;
   sessions: Sessions;
   mailer: Mailer;
@@ -46,14 +49,14 @@ interface CredentialRow {
 
 /** Logins, tokens and password resets of the embedded identity provider. */
 export function createEmbeddedAuthenticator(options: EmbeddedAuthenticatorOptions): Authenticator {
-  const { db, keys, sessions } = options;
+  const { db, keys, sessions, clock } = options;
   const columns = 'id, username, email, email_verified, blocked, password_hash, password_version';
   const byLogin = db.prepare<[string, string], CredentialRow>(
     `SELECT ${columns} FROM identity_users WHERE username = ? OR email = ? LIMIT 1`,
   );
   const byId = db.prepare<[string], CredentialRow>(`SELECT ${columns} FROM identity_users WHERE id = ?`);
   const lockout = new LoginLockout(db, { maxAttempts: options.maxAttempts, lockSeconds: options.lockSeconds });
-  const tickets = createResetTickets({ db, ttlSeconds: options.resetTicketTtl });
+  const tickets = createResetTickets({ db, ttlSeconds: options.resetTicketTtl, clock });
   const passwordChanges = batchedPasswordChanges({
     db,
     mailer: options.mailer,
@@ -80,7 +83,7 @@ export function createEmbeddedAuthenticator(options: EmbeddedAuthenticatorOption
     session: Session & { refreshToken: string; cookie?: string },
   ): Promise<TokenSet> {
     const { kid, key } = await keys.current();
-    const iat = nowSeconds();
+    const iat = sessions.now();
     const expireAt = iat + options.accessTokenTtl;
     const accessToken = await new SignJWT({
       sid: session.id,
@@ -115,7 +118,7 @@ export function createEmbeddedAuthenticator(options: EmbeddedAuthenticatorOption
         if (!now || now.password_version !== row.password_version || now.blocked === 1) return undefined;
         lockout.clear([input.username]);
         db.prepare('UPDATE identity_users SET last_login = ?, logins_count = logins_count + 1 WHERE id = ?').run(
-          new Date().toISOString(),
+          new Date(clock.now()).toISOString(),
           row.id,
         );
         return sessions.open(row.id, input.website);
@@ -130,7 +133,7 @@ export function createEmbeddedAuthenticator(options: EmbeddedAuthenticatorOption
   function setPassword(authUserId: string, hash: string): void {
     db.prepare('UPDATE identity_users SET password_hash = ?, password_version = password_version + 1, updated_at = ? WHERE id = ?').run(
       hash,
-      new Date().toISOString(),
+      new Date(clock.now()).toISOString(),
       authUserId,
     );
     const row = byId.get(authUserId);
@@ -141,7 +144,11 @@ export function createEmbeddedAuthenticator(options: EmbeddedAuthenticatorOption
 
   async function verifyClaims(token: string, at?: Date): Promise<AccessClaims> {
     try {
-      const { payload } = await jwtVerify(token, keys.getKey(), { issuer: options.issuer, algorithms: [ALGORITHM], currentDate: at });
+      const { payload } = await jwtVerify(token, keys.getKey(), {
+        issuer: options.issuer,
+        algorithms: [ALGORITHM],
+        currentDate: at ?? new Date(clock.now()),
+      });
       return payload as AccessClaims;
     } catch {
       throw new UnauthorizedError('Invalid or expired access token');
@@ -155,7 +162,7 @@ export function createEmbeddedAuthenticator(options: EmbeddedAuthenticatorOption
       // transaction; only a success forgets the attempt.
       const row = lockout.reserve({
         name: input.username,
-        now: nowSeconds(),
+        now: sessions.now(),
         read: () => byLogin.get(input.username, input.username),
       });
       // Unknown users and users without a password yet cost one hash too, so timing tells nothing.
@@ -200,7 +207,7 @@ export function createEmbeddedAuthenticator(options: EmbeddedAuthenticatorOption
       const row = session && byId.get(session.authUserId);
       if (!session || !row) throw new UnauthorizedError('Session ended');
       const profile = await options.profileOf(row.id);
-      const now = nowSeconds();
+      const now = sessions.now();
       return {
         sub: row.id,
         sid: session.id,

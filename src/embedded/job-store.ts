@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Job, JobHead, JobStore } from '../ports/job-store.js';
 import { turn } from '../domain/pace.js';
+import type { Clock } from '../ports/clock.js';
 import type { Db } from './db.js';
 
 /** A job's row; its payload has a row of its own in `job_payloads`, written once. */
@@ -23,7 +24,7 @@ const HELD = "job_id = @jobId AND owner = @owner AND status = 'running' AND leas
  * share a job. The payload (megabytes for 100,000 ids) lives apart from the row that progress saves
  * and lease renewals rewrite, and is read and parsed only for the worker that claims the job.
  */
-export function createSqliteJobStore(db: Db): JobStore {
+export function createSqliteJobStore(db: Db, clock: Clock): JobStore {
   const select = db.prepare<[string], JobRow>('SELECT * FROM jobs WHERE job_id = ?');
   const selectPayload = db.prepare<[string], { payload: string }>('SELECT payload FROM job_payloads WHERE job_id = ?');
   const insertJob = db.prepare(
@@ -60,13 +61,13 @@ export function createSqliteJobStore(db: Db): JobStore {
     return { ...job, payload: row ? (JSON.parse(row.payload) as unknown) : null };
   };
   const claim = (jobId: string, owner: string, leaseMs: number) => {
-    const now = Date.now();
+    const now = clock.now();
     return claimOne.run({ jobId, owner, lease: now + leaseMs, now, at: new Date(now).toISOString() }).changes === 1;
   };
 
   return {
     async create({ type, payload, jobId = randomUUID(), owner, leaseMs = 0 }) {
-      const now = Date.now();
+      const now = clock.now();
       const row = { jobId, type, status: owner ? 'running' : 'pending', owner: owner ?? null, lease: owner ? now + leaseMs : null };
       const text = JSON.stringify(payload ?? null);
       await turnIfLarge(text);
@@ -84,23 +85,23 @@ export function createSqliteJobStore(db: Db): JobStore {
       return claim(jobId, owner, leaseMs);
     },
     async claimNext(type, owner, leaseMs) {
-      for (const { job_id: jobId } of candidates.all({ type, now: Date.now() })) {
+      for (const { job_id: jobId } of candidates.all({ type, now: clock.now() })) {
         if (claim(jobId, owner, leaseMs)) return await withPayload(head(jobId)!);
       }
       return undefined;
     },
     async heartbeat(jobId, owner, leaseMs, progress) {
-      const now = Date.now();
+      const now = clock.now();
       const result = progress === undefined ? null : JSON.stringify(progress);
       return renew.run({ jobId, owner, lease: now + leaseMs, now, at: new Date(now).toISOString(), result }).changes === 1;
     },
     async finish(jobId, owner, outcome) {
-      const now = Date.now();
+      const now = clock.now();
       const result = JSON.stringify(outcome.result ?? null);
       return end.run({ jobId, owner, status: outcome.status, result, at: new Date(now).toISOString(), now }).changes === 1;
     },
     async discard(jobId, owner) {
-      return discard({ jobId, owner, now: Date.now() });
+      return discard({ jobId, owner, now: clock.now() });
     },
   };
 }

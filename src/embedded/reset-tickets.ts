@@ -1,10 +1,11 @@
 import type { Db } from './db.js';
 import { hashSecret, newSecret } from './secrets.js';
-import { nowSeconds } from './sessions.js';
+import { nowSeconds } from '../domain/clock.js';
+import type { Clock } from '../ports/clock.js';
 
 /** Single-use password-reset tickets, stored hashed; a new password ends every ticket of its user. */
-export function createResetTickets(options: { db: Db; ttlSeconds: number }) {
-  const { db } = options;
+export function createResetTickets(options: { db: Db; ttlSeconds: number; clock: Clock }) {
+  const { db, clock } = options;
   const live = db.prepare<[string, number], { auth_user_id: string }>(
     'SELECT auth_user_id FROM reset_tickets WHERE ticket_hash = ? AND used_at IS NULL AND expires_at > ?',
   );
@@ -16,21 +17,21 @@ export function createResetTickets(options: { db: Db; ttlSeconds: number }) {
     /** A new ticket for the e-mail; older ones stay valid until one of them is used. */
     issue(authUserId: string): string {
       const ticket = newSecret();
-      insert.run(hashSecret(ticket), authUserId, nowSeconds() + options.ttlSeconds);
+      insert.run(hashSecret(ticket), authUserId, nowSeconds(clock) + options.ttlSeconds);
       return ticket;
     },
     /** Whose ticket this is, while it is unused and unexpired. */
     ownerOf(ticket: string): string | undefined {
-      return live.get(hashSecret(ticket), nowSeconds())?.auth_user_id;
+      return live.get(hashSecret(ticket), nowSeconds(clock))?.auth_user_id;
     },
     /** Uses the ticket, answering its user, or undefined when it is not (or no longer) valid. */
     consume(ticket: string): string | undefined {
-      const now = nowSeconds();
+      const now = nowSeconds(clock);
       return consume.get(now, hashSecret(ticket), now)?.auth_user_id;
     },
     /** Ends every outstanding ticket of a user (its password just changed). */
     revokeUser(authUserId: string): void {
-      db.prepare('UPDATE reset_tickets SET used_at = ? WHERE auth_user_id = ? AND used_at IS NULL').run(nowSeconds(), authUserId);
+      db.prepare('UPDATE reset_tickets SET used_at = ? WHERE auth_user_id = ? AND used_at IS NULL').run(nowSeconds(clock), authUserId);
     },
   };
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { ExpirationPayload, ExpirationScheduler } from '../ports/expiration-scheduler.js';
+import type { Clock, Timer } from '../ports/clock.js';
 import type { Db } from './db.js';
 
 interface ScheduleRow {
@@ -19,7 +20,7 @@ const CLAIM_MS = 60_000;
  * conditional UPDATE, so several processes on the same file fire it once.
  */
 export class EmbeddedScheduler implements ExpirationScheduler {
-  private timer?: NodeJS.Timeout;
+  private timer?: Timer;
   private readonly owner = randomUUID();
   private running = false;
 
@@ -27,6 +28,7 @@ export class EmbeddedScheduler implements ExpirationScheduler {
     private readonly db: Db,
     private readonly logger: Logger,
     private readonly pollMs: number,
+    private readonly clock: Clock,
   ) {}
 
   async schedule(payload: ExpirationPayload): Promise<string> {
@@ -52,17 +54,17 @@ export class EmbeddedScheduler implements ExpirationScheduler {
       }
     };
     void tick();
-    this.timer = setInterval(() => void tick(), this.pollMs);
+    this.timer = this.clock.setInterval(() => void tick(), this.pollMs);
     this.timer.unref();
   }
 
   stop(): void {
-    clearInterval(this.timer);
+    this.clock.clearTimer(this.timer);
   }
 
   /** The next due schedule, claimed for this process (or one whose previous claimer died). */
   private claimNext(): ScheduleRow | undefined {
-    const now = Date.now();
+    const now = this.clock.now();
     return this.db
       .transaction(() => {
         const row = this.db

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { nowSeconds } from '../domain/clock.js';
 import { UnauthorizedError } from '../errors.js';
+import type { Clock } from '../ports/clock.js';
 import type { Db } from './db.js';
 import { hashSecret, newSecret } from './secrets.js';
 
@@ -16,13 +18,19 @@ export class Sessions {
   constructor(
     private readonly db: Db,
     private readonly ttlSeconds: number,
+    private readonly clock: Clock,
   ) {}
+
+  /** Seconds since the epoch on the service's clock: what the expiry columns hold. */
+  now(): number {
+    return nowSeconds(this.clock);
+  }
 
   /** Opens a session; a website session also gets a cookie secret. */
   open(authUserId: string, withCookie: boolean): Session & { refreshToken: string; cookie?: string } {
     const id = randomUUID();
     const cookie = withCookie ? newSecret() : undefined;
-    const now = nowSeconds();
+    const now = this.now();
     const refreshToken = newSecret();
     this.db.transaction(() => {
       this.db
@@ -35,7 +43,7 @@ export class Sessions {
 
   /** Uses a refresh token once and answers its session and the next token. */
   rotate(refreshToken: string): Session & { refreshToken: string } {
-    const now = nowSeconds();
+    const now = this.now();
     return (
       this.db.transaction(() => {
         const row = this.db
@@ -65,7 +73,7 @@ export class Sessions {
       .prepare<[string, number], { id: string; auth_user_id: string }>(
         'SELECT id, auth_user_id FROM sessions WHERE id = ? AND revoked_at IS NULL AND expires_at > ?',
       )
-      .get(id, nowSeconds());
+      .get(id, this.now());
     return row && { id: row.id, authUserId: row.auth_user_id };
   }
 
@@ -74,17 +82,17 @@ export class Sessions {
       .prepare<[string, number], { id: string; auth_user_id: string }>(
         'SELECT id, auth_user_id FROM sessions WHERE cookie_hash = ? AND revoked_at IS NULL AND expires_at > ?',
       )
-      .get(hashSecret(cookie), nowSeconds());
+      .get(hashSecret(cookie), this.now());
     return row && { id: row.id, authUserId: row.auth_user_id };
   }
 
   revoke(id: string): void {
-    this.db.prepare('UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(nowSeconds(), id);
+    this.db.prepare('UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(this.now(), id);
   }
 
   /** Ends every session of a user (blocked, deleted, or a new password). */
   revokeUser(authUserId: string): void {
-    this.db.prepare('UPDATE sessions SET revoked_at = ? WHERE auth_user_id = ? AND revoked_at IS NULL').run(nowSeconds(), authUserId);
+    this.db.prepare('UPDATE sessions SET revoked_at = ? WHERE auth_user_id = ? AND revoked_at IS NULL').run(this.now(), authUserId);
   }
 
   private insertRefreshToken(sessionId: string, token: string, now: number): void {
@@ -97,8 +105,4 @@ export class Sessions {
 /** Reuse detected: the session was revoked inside the transaction, then the caller is refused. */
 function reused(): never {
   throw new UnauthorizedError('Refresh token already used: the session has been revoked');
-}
-
-export function nowSeconds(): number {
-  return Math.floor(Date.now() / 1000);
 }

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createLocalJWKSet, exportJWK, generateKeyPair, importJWK, type JSONWebKeySet, type JWK, type JWTVerifyGetKey } from 'jose';
+import { nowSeconds } from '../domain/clock.js';
+import type { Clock } from '../ports/clock.js';
 import type { Db } from './db.js';
 
 export const ALGORITHM = 'EdDSA';
@@ -18,6 +20,7 @@ export interface SigningKeysOptions {
   maxAgeSeconds: number;
   /** A retired key stays published this long, so the tokens it signed stay valid until they expire. */
   accessTokenTtlSeconds: number;
+  clock: Clock;
 }
 
 /**
@@ -35,7 +38,7 @@ export class SigningKeys {
 
   /** The key to sign with now; rotates it when it is too old. */
   async current(): Promise<{ kid: string; key: CryptoKey | Uint8Array }> {
-    const now = nowSeconds();
+    const now = nowSeconds(this.options.clock);
     // Re-read the store now and then: another process on the same file may have rotated the key.
     if (this.signing && now - this.signing.checkedAt < RECHECK_SECONDS && now - this.signing.createdAt < this.options.maxAgeSeconds) {
       return this.signing;
@@ -55,7 +58,7 @@ export class SigningKeys {
     const kid = randomUUID();
     const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: ALGORITHM, use: 'sig' };
     const privateJwk = await exportJWK(privateKey);
-    const createdAt = nowSeconds();
+    const createdAt = nowSeconds(this.options.clock);
     this.db.transaction(() => {
       this.db.prepare('UPDATE signing_keys SET retired_at = ? WHERE retired_at IS NULL').run(createdAt);
       this.db
@@ -69,7 +72,7 @@ export class SigningKeys {
 
   /** Published keys: the current one and those retired less than an access-token lifetime ago. */
   jwks(): JSONWebKeySet {
-    const oldest = nowSeconds() - this.options.accessTokenTtlSeconds;
+    const oldest = nowSeconds(this.options.clock) - this.options.accessTokenTtlSeconds;
     const rows = this.db
       .prepare<[number], { public_jwk: string }>(
         'SELECT public_jwk FROM signing_keys WHERE retired_at IS NULL OR retired_at > ? ORDER BY created_at DESC',
@@ -90,8 +93,4 @@ export class SigningKeys {
       }
     };
   }
-}
-
-function nowSeconds(): number {
-  return Math.floor(Date.now() / 1000);
 }

@@ -4,6 +4,7 @@ import type { Job, JobHead } from '../ports/job-store.js';
 import type { Context, Deps } from '../context.js';
 import { withoutDeadline } from '../deadline.js';
 import { DomainError, NotFoundError } from '../errors.js';
+import type { Clock, Timer } from '../ports/clock.js';
 import { requireAdmin, systemContext } from '../resolvers/access.js';
 
 /** What a job's handler gets besides its payload: the progress it saved last, and how to save more. */
@@ -81,7 +82,7 @@ export class JobWorker {
   private readonly busy = new Set<string>();
   private readonly again = new Set<string>();
   private readonly attempts = new Map<string, number>();
-  private timer?: NodeJS.Timeout;
+  private timer?: Timer;
   private stopped = false;
   /** Jobs this worker holds right now, and the loops running them (for `stop`). */
   private readonly held = new Set<string>();
@@ -97,7 +98,8 @@ export class JobWorker {
 
   start(): void {
     this.deps.jobEvents.on('created', this.onCreated);
-    this.timer = setInterval(() => this.handlers.forEach((handler) => this.drain(handler.type)), this.deps.config.JOBS_POLL_MS);
+    const poll = () => this.handlers.forEach((handler) => this.drain(handler.type));
+    this.timer = this.deps.clock.setInterval(poll, this.deps.config.JOBS_POLL_MS);
     this.timer.unref();
     this.handlers.forEach((handler) => this.drain(handler.type));
   }
@@ -110,7 +112,7 @@ export class JobWorker {
    */
   async stop(signal?: AbortSignal): Promise<void> {
     this.stopped = true;
-    clearInterval(this.timer);
+    this.deps.clock.clearTimer(this.timer);
     this.deps.jobEvents.off('created', this.onCreated);
     const stopped = Promise.allSettled([...this.loops]);
     if (!signal) await stopped;
@@ -166,6 +168,7 @@ export class JobWorker {
     this.held.add(job.jobId);
     try {
       const outcome = await withHeartbeat(
+        this.deps.clock,
         () => renew().catch(() => undefined),
         leaseMs / 3,
         () =>
@@ -202,11 +205,11 @@ export class JobWorker {
 }
 
 /** Runs `work` while calling `beat` every `everyMs`. */
-async function withHeartbeat<T>(beat: () => unknown, everyMs: number, work: () => Promise<T>): Promise<T> {
-  const timer = setInterval(beat, Math.max(50, everyMs));
+async function withHeartbeat<T>(clock: Clock, beat: () => unknown, everyMs: number, work: () => Promise<T>): Promise<T> {
+  const timer = clock.setInterval(beat, Math.max(50, everyMs));
   try {
     return await work();
   } finally {
-    clearInterval(timer);
+    clock.clearTimer(timer);
   }
 }

@@ -1,4 +1,5 @@
 import { TooManyRequestsError } from '../errors.js';
+import type { Clock } from '../ports/clock.js';
 
 /** Gives a reserved attempt back (the attempt succeeded, or was refused before any work). */
 export type Release = () => void;
@@ -13,14 +14,21 @@ export type Release = () => void;
 export class LoginThrottle {
   private readonly windows = new Map<string, { start: number; failures: number }>();
 
-  constructor(
-    private readonly maxFailures: number,
-    private readonly windowSeconds: number,
-    private readonly message = 'Too many failed logins from this address',
-  ) {}
+  private readonly maxFailures: number;
+  private readonly windowSeconds: number;
+  private readonly message: string;
+  private readonly clock: Clock;
+
+  constructor(options: { max: number; windowSeconds: number; message?: string; clock: Clock }) {
+    this.maxFailures = options.max;
+    this.windowSeconds = options.windowSeconds;
+    this.message = options.message ?? 'Too many failed logins from this address';
+    this.clock = options.clock;
+  }
 
   /** Counts one attempt, or 429 with Retry-After when the address has used its window. */
-  reserve(ip: string, now = Date.now()): Release {
+  reserve(ip: string): Release {
+    const now = this.clock.now();
     const window = this.current(ip, now) ?? { start: now, failures: 0 };
     if (window.failures >= this.maxFailures) {
       const retryAfter = Math.ceil((window.start + this.windowSeconds * 1000 - now) / 1000);

@@ -174,8 +174,8 @@ async function firstFinished(ctx: Context, running: RunningChunk[]): Promise<{ c
       const job = await ctx.deps.identityImports.importJob(chunk.importJobId);
       if (job.status !== 'pending' && job.status !== 'processing') return { chunk, job };
     }
-    const longest = ctx.deps.config.AUTH0_JOB_POLLING_INTERVAL(Date.now());
-    await new Promise((resolve) => setTimeout(resolve, Math.min(wait, longest)));
+    const longest = ctx.deps.config.AUTH0_JOB_POLLING_INTERVAL(ctx.deps.clock.now());
+    await ctx.deps.clock.sleep(Math.min(wait, longest));
   }
 }
 

@@ -32,7 +32,7 @@ const EARLY_TOLERANCE_MS = 1000;
 export async function expireUser(ctx: Context, payload: ExpirationPayload): Promise<void> {
   const user = await ctx.deps.users.get(payload.userId, { states: ALL_STATES, scope: ctx.scope });
   if (!user || user.expirationDate !== payload.expirationDate) return;
-  if (Date.parse(payload.expirationDate) > Date.now() + EARLY_TOLERANCE_MS) return rescheduleEarly(ctx, user);
+  if (Date.parse(payload.expirationDate) > ctx.deps.clock.now() + EARLY_TOLERANCE_MS) return rescheduleEarly(ctx, user);
   if (user.authUserId) await setBlocked(ctx, user.authUserId, true);
   if (user.blocked !== true) await ctx.deps.users.patch(user._id, { $set: { blocked: true } }, { states: ALL_STATES }, ctx.scope);
   await revokeAccess(ctx, user.authUserId);

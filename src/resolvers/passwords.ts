@@ -83,7 +83,7 @@ export const passwordChangeJob: JobHandler<Progress> = {
     const windowMs = (1000 * window) / rate;
     const progress: Progress = run.progress ?? { next: 0, failures: [] };
     while (progress.next < authUserIds.length) {
-      const started = Date.now();
+      const started = ctx.deps.clock.now();
       const ids = authUserIds.slice(progress.next, progress.next + window);
       const outcomes = await sendAll(ctx, ids);
       ids.forEach((authUserId, index) => {
@@ -92,7 +92,7 @@ export const passwordChangeJob: JobHandler<Progress> = {
       });
       progress.next += ids.length;
       await run.save(progress);
-      if (progress.next < authUserIds.length) await new Promise((resolve) => setTimeout(resolve, started + windowMs - Date.now()));
+      if (progress.next < authUserIds.length) await ctx.deps.clock.sleep(started + windowMs - ctx.deps.clock.now());
     }
     return { status: 'completed', result: progress };
   },

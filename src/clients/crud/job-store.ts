@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Job, JobHead, JobStore } from '../../ports/job-store.js';
 import { UpstreamError } from '../../errors.js';
+import type { Clock } from '../../ports/clock.js';
 import type { CrudCollection, CrudDoc } from './collection.js';
 
 const JobDoc = z.looseObject({
@@ -26,7 +27,7 @@ const HEAD = '_id,jobId,type,status,result,owner,leaseUntil,createdAt,updatedAt'
  * `PATCH /:id?_q=…` that only matches while the lease is free or expired, so the CRUD (MongoDB's
  * single-document atomicity) decides which replica wins.
  */
-export function createCrudJobStore(jobs: CrudCollection): JobStore {
+export function createCrudJobStore(jobs: CrudCollection, clock: Clock): JobStore {
   /** The job's document; without its payload unless `payload`. */
   async function findDoc(jobId: string, payload = false) {
     const [doc] = await jobs.list({ _q: JSON.stringify({ jobId }), _l: '1', ...(!payload && { _p: HEAD }) }, {});
@@ -35,11 +36,11 @@ export function createCrudJobStore(jobs: CrudCollection): JobStore {
 
   async function getJob(jobId: string): Promise<Job | undefined> {
     const doc = await findDoc(jobId, true);
-    return doc && { ...toHead(doc), payload: doc.payload };
+    return doc && { ...toHead(doc, clock), payload: doc.payload };
   }
 
   async function claimDoc(_id: string, owner: string, leaseMs: number): Promise<boolean> {
-    const now = Date.now();
+    const now = clock.now();
     const claimable = { status: { $in: ['pending', 'running'] }, $or: [{ leaseUntil: { $exists: false } }, { leaseUntil: { $lt: now } }] };
     const update = { $set: { status: 'running', owner, leaseUntil: now + leaseMs } };
     return (await jobs.patch(_id, update, STATES, {}, claimable)) !== undefined;
@@ -49,24 +50,24 @@ export function createCrudJobStore(jobs: CrudCollection): JobStore {
   async function whileOwned(jobId: string, owner: string, update: Record<string, unknown>): Promise<boolean> {
     const doc = await findDoc(jobId);
     if (!doc) return false;
-    const held = { owner, status: 'running', leaseUntil: { $gte: Date.now() } };
+    const held = { owner, status: 'running', leaseUntil: { $gte: clock.now() } };
     return (await jobs.patch(doc._id, update, STATES, {}, held)) !== undefined;
   }
 
   return {
     async create({ type, payload, jobId = randomUUID(), owner, leaseMs = 0 }) {
-      const claimed = owner ? { status: 'running', owner, leaseUntil: Date.now() + leaseMs } : { status: 'pending' };
+      const claimed = owner ? { status: 'running', owner, leaseUntil: clock.now() + leaseMs } : { status: 'pending' };
       const doc = { jobId, type, ...claimed, payload: payload ?? null, __STATE__: 'PUBLIC' };
       await jobs.create(doc, {});
       const created = await findDoc(doc.jobId);
       if (!created)
         throw new UpstreamError('CRUD', 'POST jobs', 200, { message: `CRUD jobs: job ${doc.jobId} not found after its creation` });
-      return { ...toHead(created), payload: doc.payload };
+      return { ...toHead(created, clock), payload: doc.payload };
     },
     get: getJob,
     async head(jobId) {
       const doc = await findDoc(jobId);
-      return doc && toHead(doc);
+      return doc && toHead(doc, clock);
     },
     async claim(jobId, owner, leaseMs) {
       const doc = await findDoc(jobId);
@@ -76,7 +77,7 @@ export function createCrudJobStore(jobs: CrudCollection): JobStore {
       const filter = {
         type,
         status: { $in: ['pending', 'running'] },
-        $or: [{ leaseUntil: { $exists: false } }, { leaseUntil: { $lt: Date.now() } }],
+        $or: [{ leaseUntil: { $exists: false } }, { leaseUntil: { $lt: clock.now() } }],
       };
       const candidates = await jobs.list({ _q: JSON.stringify(filter), _s: 'createdAt', _l: '10', _p: HEAD }, {});
       for (const candidate of candidates.map(parse)) {
@@ -85,7 +86,7 @@ export function createCrudJobStore(jobs: CrudCollection): JobStore {
       return undefined;
     },
     async heartbeat(jobId, owner, leaseMs, progress) {
-      const set: Record<string, unknown> = { leaseUntil: Date.now() + leaseMs };
+      const set: Record<string, unknown> = { leaseUntil: clock.now() + leaseMs };
       if (progress !== undefined) set.result = progress;
       return whileOwned(jobId, owner, { $set: set });
     },
@@ -94,7 +95,7 @@ export function createCrudJobStore(jobs: CrudCollection): JobStore {
     },
     async discard(jobId, owner) {
       const doc = await findDoc(jobId);
-      if (!doc || doc.owner !== owner || doc.status !== 'running' || (doc.leaseUntil ?? 0) < Date.now()) return false;
+      if (!doc || doc.owner !== owner || doc.status !== 'running' || (doc.leaseUntil ?? 0) < clock.now()) return false;
       return jobs.delete(doc._id, STATES, {});
     },
   };
@@ -106,8 +107,8 @@ function parse(doc: CrudDoc): z.infer<typeof JobDoc> {
   return result.data;
 }
 
-function toHead(doc: z.infer<typeof JobDoc>): JobHead {
-  const now = new Date().toISOString();
+function toHead(doc: z.infer<typeof JobDoc>, clock: Clock): JobHead {
+  const now = new Date(clock.now()).toISOString();
   return {
     jobId: doc.jobId,
     type: doc.type,

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { EXPIRATION_CALLBACK_PATH, TIMER_SECRET_HEADER } from '../../domain/expiration.js';
 import type { ExpirationPayload, ExpirationScheduler } from '../../ports/expiration-scheduler.js';
 import { UpstreamError } from '../../errors.js';
+import type { Clock } from '../../ports/clock.js';
 import { callUpstream, type UpstreamOptions, unexpectedStatus } from '../http.js';
 
 const Scheduled = z.looseObject({ expirationId: z.string().min(1) });
@@ -10,7 +11,12 @@ const Scheduled = z.looseObject({ expirationId: z.string().min(1) });
  * Expirations through the Mia-Platform Timer Service: `POST /schedule` with a REST output mode
  * that calls this service back at `UMS_BASE_URL` + /internal/expirations, and `POST /abort`.
  */
-export function createTimerScheduler(input: { upstream: UpstreamOptions; callbackBaseUrl: string; secret: string }): ExpirationScheduler {
+export function createTimerScheduler(input: {
+  upstream: UpstreamOptions;
+  callbackBaseUrl: string;
+  secret: string;
+  clock: Clock;
+}): ExpirationScheduler {
   const callback = new URL(EXPIRATION_CALLBACK_PATH, input.callbackBaseUrl);
   return {
     async schedule(payload: ExpirationPayload, headers: Record<string, string>) {
@@ -19,8 +25,8 @@ export function createTimerScheduler(input: { upstream: UpstreamOptions; callbac
         path: '/schedule',
         body: {
           payload,
-          startDate: new Date().toISOString(),
-          expirationIntervalMs: Math.max(0, Date.parse(payload.expirationDate) - Date.now()),
+          startDate: new Date(input.clock.now()).toISOString(),
+          expirationIntervalMs: Math.max(0, Date.parse(payload.expirationDate) - input.clock.now()),
           applicantService: 'user-manager-service',
           outputMode: {
             type: 'rest',
