@@ -2,7 +2,6 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { systemClock } from '../src/domain/clock.js';
 import { CrudCollection } from '../src/clients/crud/collection.js';
 import { createCrudJobStore } from '../src/clients/crud/job-store.js';
 import { createDispatcher } from '../src/clients/http.js';
@@ -10,36 +9,47 @@ import type { JobStore } from '../src/ports/job-store.js';
 import { openDatabase } from '../src/embedded/db.js';
 import { createSqliteJobStore } from '../src/embedded/job-store.js';
 import { CrudEmulator } from './emulators/crud.js';
+import { FakeClock } from './helpers/fake-clock.js';
+import { memoryJobStore } from './helpers/memory-job-store.js';
 
 const emulator = await new CrudEmulator([
   { path: '/jobs', defaultState: 'PUBLIC', unique: ['jobId'], fields: { jobId: 'string', type: 'string', status: 'string' } },
 ]).start();
 afterAll(() => emulator.stop());
 
-/** Two replicas sharing one job store: two connections to one SQLite file, or two clients of one CRUD. */
-const REPLICAS: [string, () => [JobStore, JobStore]][] = [
+/**
+ * Two replicas sharing one job store: two connections to one SQLite file, two clients of one CRUD,
+ * or the memory store of the job worker's unit tests (which must keep the same contract). Leases
+ * are on a fake clock: a lease runs out when the test moves the time, not after a wait.
+ */
+const REPLICAS: [string, (clock: FakeClock) => [JobStore, JobStore]][] = [
   [
     'embedded (two processes on one file)',
-    () => {
+    (clock) => {
       const file = join(mkdtempSync(join(tmpdir(), 'ums-jobs-')), 'jobs.sqlite');
-      return [createSqliteJobStore(openDatabase(file), systemClock), createSqliteJobStore(openDatabase(file), systemClock)];
+      return [createSqliteJobStore(openDatabase(file), clock), createSqliteJobStore(openDatabase(file), clock)];
     },
   ],
   [
     'CRUD Service (two replicas)',
-    () => {
+    (clock) => {
       const replica = () =>
-        createCrudJobStore(
-          new CrudCollection({ name: 'CRUD', baseUrl: emulator.url, dispatcher: createDispatcher(2000) }, '/jobs'),
-          systemClock,
-        );
+        createCrudJobStore(new CrudCollection({ name: 'CRUD', baseUrl: emulator.url, dispatcher: createDispatcher(2000) }, '/jobs'), clock);
       return [replica(), replica()];
+    },
+  ],
+  [
+    "memory (the job worker's unit tests)",
+    (clock) => {
+      const store = memoryJobStore(clock);
+      return [store, store];
     },
   ],
 ];
 
 describe.each(REPLICAS)('job store: %s', (_name, replicas) => {
-  const [a, b] = replicas();
+  const clock = new FakeClock();
+  const [a, b] = replicas(clock);
 
   it('creates pending jobs that either replica can read', async () => {
     const job = await a.create({ type: 'bulk-activation', payload: { ids: ['1', '2'] } });
@@ -71,7 +81,9 @@ describe.each(REPLICAS)('job store: %s', (_name, replicas) => {
   it('hands a job whose owner died to another replica when its lease expires', async () => {
     const job = await a.create({ type: 'takeover', payload: null });
     expect(await a.claim(job.jobId, 'dying', 50)).toBe(true);
-    await new Promise((resolve) => setTimeout(resolve, 120));
+    await clock.advance(50);
+    expect(await b.claim(job.jobId, 'survivor', 60_000)).toBe(false);
+    await clock.advance(1);
     expect(await b.claim(job.jobId, 'survivor', 60_000)).toBe(true);
     expect(await a.finish(job.jobId, 'dying', { status: 'completed' })).toBe(false);
     expect(await b.finish(job.jobId, 'survivor', { status: 'completed', result: { ok: 1 } })).toBe(true);
@@ -81,10 +93,24 @@ describe.each(REPLICAS)('job store: %s', (_name, replicas) => {
 
   it('claims the next job of a type, oldest first, and nothing when none is left', async () => {
     const first = await a.create({ type: 'queue', payload: 1 });
+    // The CRUD stamps createdAt with its own clock.
     await new Promise((resolve) => setTimeout(resolve, 5));
+    await clock.advance(5);
     const second = await a.create({ type: 'queue', payload: 2 });
     expect((await b.claimNext('queue', 'b', 60_000))?.jobId).toBe(first.jobId);
     expect((await a.claimNext('queue', 'a', 60_000))?.jobId).toBe(second.jobId);
     expect(await a.claimNext('queue', 'a', 60_000)).toBeUndefined();
+  });
+
+  it('keeps the counters saved with a step, and shows them without the payload', async () => {
+    const job = await a.create({ type: 'counted', payload: { ids: ['1', '2', '3'] } });
+    expect((await a.head(job.jobId))?.counters).toBeUndefined();
+    expect(await a.claim(job.jobId, 'a', 60_000)).toBe(true);
+    expect(await a.heartbeat(job.jobId, 'a', 60_000, { next: 2 }, { total: 3, processed: 2, failed: 1 })).toBe(true);
+    expect(await b.head(job.jobId)).toMatchObject({ status: 'running', counters: { total: 3, processed: 2, failed: 1 } });
+    // A renewal without counters keeps the last ones; finishing keeps them too.
+    expect(await a.heartbeat(job.jobId, 'a', 60_000)).toBe(true);
+    expect(await a.finish(job.jobId, 'a', { status: 'completed', result: {} })).toBe(true);
+    expect(await b.get(job.jobId)).toMatchObject({ status: 'completed', counters: { total: 3, processed: 2, failed: 1 } });
   });
 });

@@ -206,6 +206,12 @@ const MIGRATIONS: string[] = [
   INSERT INTO job_payloads (job_id, payload) SELECT job_id, payload FROM jobs;
   ALTER TABLE jobs DROP COLUMN payload;
   `,
+  // 9: a job's counters, saved with each step, so a job that runs shows how far it got
+  `
+  ALTER TABLE jobs ADD COLUMN total INTEGER;
+  ALTER TABLE jobs ADD COLUMN processed INTEGER;
+  ALTER TABLE jobs ADD COLUMN failed INTEGER;
+  `,
 ];
 
 function migrate(db: Db): void {

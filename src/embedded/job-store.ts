@@ -12,6 +12,9 @@ interface JobRow {
   result: string | null;
   owner: string | null;
   lease_until: number | null;
+  total: number | null;
+  processed: number | null;
+  failed: number | null;
   created_at: string;
   updated_at: string;
 }
@@ -37,7 +40,10 @@ export function createSqliteJobStore(db: Db, clock: Clock): JobStore {
   const candidates = db.prepare<{ type: string; now: number }, { job_id: string }>(
     `SELECT job_id FROM jobs WHERE type = @type AND ${CLAIMABLE} ORDER BY created_at LIMIT 10`,
   );
-  const renew = db.prepare(`UPDATE jobs SET lease_until = @lease, updated_at = @at, result = COALESCE(@result, result) WHERE ${HELD}`);
+  const renew = db.prepare(
+    `UPDATE jobs SET lease_until = @lease, updated_at = @at, result = COALESCE(@result, result), total = COALESCE(@total, total),
+       processed = COALESCE(@processed, processed), failed = COALESCE(@failed, failed) WHERE ${HELD}`,
+  );
   const end = db.prepare(`UPDATE jobs SET status = @status, result = @result, lease_until = NULL, updated_at = @at WHERE ${HELD}`);
   const remove = db.prepare(`DELETE FROM jobs WHERE ${HELD}`);
   const removePayload = db.prepare('DELETE FROM job_payloads WHERE job_id = ?');
@@ -90,10 +96,12 @@ export function createSqliteJobStore(db: Db, clock: Clock): JobStore {
       }
       return undefined;
     },
-    async heartbeat(jobId, owner, leaseMs, progress) {
+    async heartbeat(jobId, owner, leaseMs, progress, counters) {
       const now = clock.now();
       const result = progress === undefined ? null : JSON.stringify(progress);
-      return renew.run({ jobId, owner, lease: now + leaseMs, now, at: new Date(now).toISOString(), result }).changes === 1;
+      const { total = null, processed = null, failed = null } = counters ?? {};
+      const at = new Date(now).toISOString();
+      return renew.run({ jobId, owner, lease: now + leaseMs, now, at, result, total, processed, failed }).changes === 1;
     },
     async finish(jobId, owner, outcome) {
       const now = clock.now();
@@ -122,6 +130,7 @@ function toHead(row: JobRow): JobHead {
     result: row.result === null ? undefined : (JSON.parse(row.result) as unknown),
     owner: row.owner ?? undefined,
     leaseUntil: row.lease_until ?? undefined,
+    ...(row.total !== null && { counters: { total: row.total, processed: row.processed ?? 0, failed: row.failed ?? 0 } }),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Job, JobHead } from '../ports/job-store.js';
+import type { Job, JobCounters, JobHead } from '../ports/job-store.js';
 import type { Context, Deps } from '../context.js';
 import { withoutDeadline } from '../deadline.js';
+import { type ProgressFormat, readProgress, saveProgress, UnreadableProgressError } from '../domain/job-progress.js';
 import { DomainError, NotFoundError } from '../errors.js';
 import type { Clock, Timer } from '../ports/clock.js';
 import { requireAdmin, systemContext } from '../resolvers/access.js';
@@ -11,8 +12,11 @@ import { requireAdmin, systemContext } from '../resolvers/access.js';
 export interface JobRun<P> {
   /** Undefined on a job's first run; after a restart or a takeover, what the last run saved. */
   progress: P | undefined;
-  /** Saves progress and renews the lease; throws when another replica has taken the job over. */
-  save(progress: P): Promise<void>;
+  /**
+   * Saves progress (and the counters a pending job shows) and renews the lease; throws when another
+   * replica has taken the job over.
+   */
+  save(progress: P, counters?: JobCounters): Promise<void>;
 }
 
 export interface JobOutcome {
@@ -27,8 +31,13 @@ export interface JobHandler<P = unknown> {
   retryForever?: boolean;
   /** Removed once done instead of kept as completed (an intent: its id must be free for the next operation on that user). */
   discardWhenDone?: boolean;
+  /** How its progress is saved and read back (versioned, parsed); without it, progress is kept as given. */
+  progress?: ProgressFormat<P>;
   run(ctx: Context, job: Job, run: JobRun<P>): Promise<JobOutcome>;
 }
+
+/** A handler of any progress type, for the worker's list (each handler reads and saves its own). */
+export type AnyJobHandler = JobHandler<any>;
 
 /** How the documented `GET /jobs/…/:id` paths show a job: `pending` until it ends. */
 export interface JobAnswer {
@@ -69,7 +78,10 @@ export async function jobAnswer(
   if (!job || job.type !== type) throw new NotFoundError(`job ${jobId} not found`);
   const head = { jobId: job.jobId, jobCreatedAt: job.createdAt };
   if (job.status === 'completed') return { status: 'completed', ...head, ...(await completed(job)) };
-  return { ...head, status: job.status === 'failed' ? 'failed' : 'pending' };
+  if (job.status === 'failed') return { ...head, status: 'failed' };
+  // Beyond the documented fields, how far it got (once its handler has saved a step).
+  const { total, processed, failed } = job.counters ?? {};
+  return { ...head, status: 'pending', ...(job.counters && { total, processed, failed }) };
 }
 
 /**
@@ -92,8 +104,8 @@ export class JobWorker {
 
   constructor(
     private readonly deps: Deps,
-    /** `never`: each handler reads its own progress type, which the worker only stores. */
-    private readonly handlers: JobHandler<never>[],
+    /** Of any progress type: each handler reads and saves its own, which the worker only stores. */
+    private readonly handlers: AnyJobHandler[],
   ) {}
 
   start(): void {
@@ -144,7 +156,7 @@ export class JobWorker {
     this.loops.add(loop);
   }
 
-  private async claimAndRun(handler: JobHandler<never>): Promise<void> {
+  private async claimAndRun(handler: AnyJobHandler): Promise<void> {
     const leaseMs = this.deps.config.JOBS_LEASE_MS;
     // No claim once stopping: a job claimed then would sit leased by a worker that never runs it.
     for (let job = await this.deps.jobs.claimNext(handler.type, this.owner, leaseMs); job;) {
@@ -155,26 +167,28 @@ export class JobWorker {
     }
   }
 
-  private async run(handler: JobHandler<never>, job: Job): Promise<void> {
+  private async run(handler: AnyJobHandler, job: Job): Promise<void> {
     const { jobs, config, logger } = this.deps;
     const leaseMs = config.JOBS_LEASE_MS;
     let lost = false;
-    const renew = async (progress?: unknown) => {
-      lost ||= !(await jobs.heartbeat(job.jobId, this.owner, leaseMs, progress));
+    const renew = async (progress?: unknown, counters?: JobCounters) => {
+      lost ||= !(await jobs.heartbeat(job.jobId, this.owner, leaseMs, progress, counters));
       if (lost) throw new LeaseLostError(`job ${job.jobId} was taken over by another replica`);
       if (this.stopped && progress !== undefined) throw new StoppingError();
     };
     const log = logger.child({ jobId: job.jobId, type: job.type });
+    const format = handler.progress;
     this.held.add(job.jobId);
     try {
+      const progress = format ? readProgress(format, job.result) : job.result;
       const outcome = await withHeartbeat(
         this.deps.clock,
         () => renew().catch(() => undefined),
         leaseMs / 3,
         () =>
           handler.run(systemContext(this.deps, `job:${job.type}`), job, {
-            progress: job.result as never,
-            save: (progress) => renew(progress),
+            progress: progress as never,
+            save: (saved, counters) => renew(format ? saveProgress(format, saved) : saved, counters),
           }),
       );
       const ended = handler.discardWhenDone ? await jobs.discard(job.jobId, this.owner) : await jobs.finish(job.jobId, this.owner, outcome);
@@ -182,6 +196,13 @@ export class JobWorker {
       this.attempts.delete(job.jobId);
     } catch (error) {
       if (error instanceof LeaseLostError) return log.warn(error.message);
+      if (error instanceof UnreadableProgressError) {
+        log.error({ err: error }, 'job failed: its saved progress cannot be read');
+        return void (await jobs.finish(job.jobId, this.owner, {
+          status: 'failed',
+          result: { error: `job ${job.jobId}: ${error.message}` },
+        }));
+      }
       if (error instanceof StoppingError) {
         if (this.held.has(job.jobId)) await this.handBack(job.jobId);
         return log.info('job stopped at a save point and handed back');

@@ -2,6 +2,16 @@
 
 export type JobStatus = 'pending' | 'running' | 'completed' | 'failed';
 
+/** How far a job got, counted by its handler and saved with each step: shown while it runs. */
+export interface JobCounters {
+  /** Items the job works on (users of a bulk job). */
+  total: number;
+  /** Items done so far, failed ones included. */
+  processed: number;
+  /** Items done that failed. */
+  failed: number;
+}
+
 /** A long-running job (bulk activation, bulk password e-mails, large imports). */
 export interface Job {
   jobId: string;
@@ -10,6 +20,8 @@ export interface Job {
   payload: unknown;
   /** Progress so far, or the final result. */
   result?: unknown;
+  /** The counters saved with the last step; absent for jobs that keep none (operation intents). */
+  counters?: JobCounters;
   /** The replica working on it, and until when (ms since the epoch) its claim holds. */
   owner?: string;
   leaseUntil?: number;
@@ -38,8 +50,8 @@ export interface JobStore {
   claim(jobId: string, owner: string, leaseMs: number): Promise<boolean>;
   /** Claims the oldest claimable job of a type, if any. */
   claimNext(type: string, owner: string, leaseMs: number): Promise<Job | undefined>;
-  /** Extends the lease and saves progress; false when the lease was lost. */
-  heartbeat(jobId: string, owner: string, leaseMs: number, progress?: unknown): Promise<boolean>;
+  /** Extends the lease and saves progress (and its counters, when given); false when the lease was lost. */
+  heartbeat(jobId: string, owner: string, leaseMs: number, progress?: unknown, counters?: JobCounters): Promise<boolean>;
   /** Ends the job; false when the lease was lost (another replica took over). */
   finish(jobId: string, owner: string, outcome: { status: 'completed' | 'failed'; result?: unknown }): Promise<boolean>;
   /** Removes a job `owner` holds (an intent whose operation completed); false when the lease was lost. */

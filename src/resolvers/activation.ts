@@ -3,8 +3,10 @@ import { z } from 'zod';
 import type { GroupConfig } from '../ports/config-store.js';
 import type { IdentityImportJob, ImportedIdentity, ImportedIdentityRef } from '../ports/identity-importer.js';
 import type { UserDoc } from '../ports/user-store.js';
+import type { JobCounters } from '../ports/job-store.js';
 import type { Context } from '../context.js';
 import { ALL_STATES } from '../crud/states.js';
+import { type ProgressFormat, unversionedIsVersion1 } from '../domain/job-progress.js';
 import { distinct, pace } from '../domain/pace.js';
 import { ConflictError, InvalidInputError, NotFoundError } from '../errors.js';
 import { requireAdmin } from './access.js';
@@ -17,22 +19,15 @@ import { findUsersByIds } from './users.js';
 export const BULK_ACTIVATION = 'bulk-activation';
 
 /** A user the activation could not give an identity, with Auth0's error codes or the service's own. */
-export interface ActivationFailure {
-  userId: string;
-  errors: { code: string; message: string }[];
-}
+const ActivationFailure = z.object({ userId: z.string(), errors: z.array(z.object({ code: z.string(), message: z.string() })) });
+export type ActivationFailure = z.infer<typeof ActivationFailure>;
 
-interface Summary {
-  failed: number;
-  updated: number;
-  inserted: number;
-  total: number;
-}
+const Count = z.number().int().nonnegative();
+const Summary = z.object({ failed: Count, updated: Count, inserted: Count, total: Count });
+type Summary = z.infer<typeof Summary>;
 
-interface Outcome {
-  summary: Summary;
-  failures: ActivationFailure[];
-}
+const Outcome = z.object({ summary: Summary, failures: z.array(ActivationFailure) });
+type Outcome = z.infer<typeof Outcome>;
 
 const Payload = withPlainCheck(
   z.object({ userIds: z.array(z.string()), upsert: z.boolean() }),
@@ -44,18 +39,29 @@ const Payload = withPlainCheck(
 );
 
 /** A chunk whose import job runs: the job, the users sent to it, and what came of the chunk's others. */
-interface RunningChunk {
-  importJobId: string;
-  sent: string[];
-  outcome: Outcome;
-}
+const RunningChunk = z.object({ importJobId: z.string(), sent: z.array(z.string()), outcome: Outcome });
+type RunningChunk = z.infer<typeof RunningChunk>;
 
-interface Progress extends Outcome {
+const Progress = Outcome.extend({
   /** Index in `userIds` of the first user not yet in a chunk. */
-  next: number;
-  running?: RunningChunk[];
+  next: Count,
+  running: z.array(RunningChunk).optional(),
   /** Why an import job failed: no chunk starts after it, the running ones are still finished. */
-  failedImport?: string;
+  failedImport: z.string().optional(),
+});
+type Progress = z.infer<typeof Progress>;
+
+/** Version 1 is version 0 (saved before progress had versions) with a version beside it. */
+export const activationProgress: ProgressFormat<Progress> = {
+  version: 1,
+  schema: Progress,
+  migrate: unversionedIsVersion1,
+};
+
+/** What a pending job shows: users done (refused ones included) out of all. */
+function counters(progress: Progress, total: number): JobCounters {
+  const { failed, updated, inserted } = progress.summary;
+  return { total, processed: failed + updated + inserted, failed };
 }
 
 /** Import jobs a bulk activation keeps running at once: Auth0 runs at most 2 per tenant. */
@@ -105,16 +111,20 @@ export function bulkActivationJob(ctx: Context, jobId: string): Promise<JobAnswe
  */
 export const activationJob: JobHandler<Progress> = {
   type: BULK_ACTIVATION,
+  progress: activationProgress,
   async run(ctx, job, run) {
     const { userIds, upsert } = Payload.parse(job.payload);
     // The payload's 100,000 ids were just parsed: the loop gets its turn before the work starts.
     await pace();
     const size = ctx.deps.identityImports.maxUsersPerJob;
     let progress: Progress = run.progress ?? { next: 0, summary: emptySummary(userIds.length), failures: [] };
+    const save = () => run.save(progress, counters(progress, userIds.length));
+    // Saved once before the first chunk, so the job shows its total while it runs.
+    if (!run.progress) await save();
     const done = async (outcome: Outcome, next: number, running: RunningChunk[]) => {
       const summary = { ...add(progress.summary, outcome.summary), total: userIds.length };
       progress = { ...progress, next, summary, failures: [...progress.failures, ...outcome.failures], running };
-      await run.save(progress);
+      await save();
     };
     const more = () => !progress.failedImport && progress.next < userIds.length;
     while (more() || progress.running?.length) {
@@ -126,7 +136,7 @@ export const activationJob: JobHandler<Progress> = {
         const started = await startChunk(ctx, userIds.slice(progress.next, next), upsert);
         if ('importJobId' in started) {
           progress = { ...progress, next, running: [...running, started] };
-          await run.save(progress);
+          await save();
         } else await done(started, next, running);
         continue;
       }
@@ -141,7 +151,7 @@ export const activationJob: JobHandler<Progress> = {
           running: others,
           failedImport: `the identity provider's import job ${chunk.importJobId} ended ${status}`,
         };
-        await run.save(progress);
+        await save();
       }
     }
     if (progress.failedImport) return { status: 'failed', result: { error: progress.failedImport } };

@@ -1,6 +1,7 @@
 import pLimit from 'p-limit';
 import { z } from 'zod';
 import type { Context } from '../context.js';
+import { type ProgressFormat, unversionedIsVersion1 } from '../domain/job-progress.js';
 import { distinct, pace } from '../domain/pace.js';
 import { DomainError, InvalidInputError } from '../errors.js';
 import { requireAdmin } from './access.js';
@@ -23,11 +24,19 @@ const SENDS_QUEUED = 1000;
 const LISTED_AT_ONCE = 5000;
 
 /** Small whatever the job's size: the users before `next` that are not failures completed. */
-interface Progress {
+const Progress = z.object({
   /** Index in `authUserIds` of the next user to send to. */
-  next: number;
-  failures: { authUserId: string; error: string }[];
-}
+  next: z.number().int().nonnegative(),
+  failures: z.array(z.object({ authUserId: z.string(), error: z.string() })),
+});
+type Progress = z.infer<typeof Progress>;
+
+/** Version 1 is version 0 (saved before progress had versions) with a version beside it. */
+export const passwordChangeProgress: ProgressFormat<Progress> = {
+  version: 1,
+  schema: Progress,
+  migrate: unversionedIsVersion1,
+};
 
 /**
  * `POST /jobs/change-password/bulk`: a persisted job that asks the identity provider for a
@@ -74,6 +83,7 @@ export function bulkPasswordChangeJob(ctx: Context, jobId: string): Promise<JobA
  */
 export const passwordChangeJob: JobHandler<Progress> = {
   type: BULK_CHANGE_PASSWORD,
+  progress: passwordChangeProgress,
   async run(ctx, job, run) {
     const { authUserIds } = Payload.parse(job.payload);
     // The payload's 100,000 ids were just parsed: the loop gets its turn before the work starts.
@@ -82,6 +92,9 @@ export const passwordChangeJob: JobHandler<Progress> = {
     const window = Math.max(1, Math.floor(rate));
     const windowMs = (1000 * window) / rate;
     const progress: Progress = run.progress ?? { next: 0, failures: [] };
+    const counters = () => ({ total: authUserIds.length, processed: progress.next, failed: progress.failures.length });
+    // Saved once before the first window, so the job shows its total while it runs.
+    if (!run.progress) await run.save(progress, counters());
     while (progress.next < authUserIds.length) {
       const started = ctx.deps.clock.now();
       const ids = authUserIds.slice(progress.next, progress.next + window);
@@ -91,7 +104,7 @@ export const passwordChangeJob: JobHandler<Progress> = {
         if (error !== undefined) progress.failures.push({ authUserId, error });
       });
       progress.next += ids.length;
-      await run.save(progress);
+      await run.save(progress, counters());
       if (progress.next < authUserIds.length) await ctx.deps.clock.sleep(started + windowMs - ctx.deps.clock.now());
     }
     return { status: 'completed', result: progress };

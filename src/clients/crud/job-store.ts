@@ -14,13 +14,14 @@ const JobDoc = z.looseObject({
   result: z.unknown().optional(),
   owner: z.string().optional(),
   leaseUntil: z.number().optional(),
+  counters: z.object({ total: z.number(), processed: z.number(), failed: z.number() }).optional().catch(undefined),
   createdAt: z.string().optional(),
   updatedAt: z.string().optional(),
 });
 
 const STATES = ['PUBLIC'] as const;
 /** Every field but the payload (megabytes for 100,000 ids): what status reads and lease changes need. */
-const HEAD = '_id,jobId,type,status,result,owner,leaseUntil,createdAt,updatedAt';
+const HEAD = '_id,jobId,type,status,result,owner,leaseUntil,counters,createdAt,updatedAt';
 
 /**
  * Jobs in a CRUD collection (`JOBS_CRUD_ENDPOINT`), for several replicas: a claim is a conditional
@@ -85,9 +86,10 @@ export function createCrudJobStore(jobs: CrudCollection, clock: Clock): JobStore
       }
       return undefined;
     },
-    async heartbeat(jobId, owner, leaseMs, progress) {
+    async heartbeat(jobId, owner, leaseMs, progress, counters) {
       const set: Record<string, unknown> = { leaseUntil: clock.now() + leaseMs };
       if (progress !== undefined) set.result = progress;
+      if (counters !== undefined) set.counters = { total: counters.total, processed: counters.processed, failed: counters.failed };
       return whileOwned(jobId, owner, { $set: set });
     },
     async finish(jobId, owner, outcome) {
@@ -116,6 +118,7 @@ function toHead(doc: z.infer<typeof JobDoc>, clock: Clock): JobHead {
     result: doc.result ?? undefined,
     owner: doc.owner,
     leaseUntil: doc.leaseUntil,
+    ...(doc.counters && { counters: doc.counters }),
     createdAt: doc.createdAt ?? now,
     updatedAt: doc.updatedAt ?? now,
   };
