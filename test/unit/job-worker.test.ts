@@ -1,159 +1,166 @@
-import { pino } from 'pino';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { loadConfig } from '../../src/config.js';
-import type { Deps } from '../../src/context.js';
-import { createDeps } from '../../src/deps.js';
-import { InvalidInputError, TooManyRequestsError, UpstreamError } from '../../src/errors.js';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { currentDeadline, withDeadline } from '../../src/deadline.js';
-import { type JobHandler, JobWorker } from '../../src/infra/job-worker.js';
+import { InvalidInputError, NotFoundError, TooManyRequestsError, UpstreamError } from '../../src/errors.js';
+import type { JobHandler } from '../../src/infra/job-worker.js';
+import { workerFixture } from '../helpers/job-worker.js';
 
 /**
- * The job worker over the embedded job store, in fake time (issue #18): its retry limit, what it
- * takes for a permanent failure, a lease lost in the middle of a run, and a resume from saved
- * progress. Time moves only when a test says so.
+ * The job worker over a memory job store, on a fake clock (issue #18): its retry limit and
+ * back-off, what it takes for a permanent failure, and a lease lost in the middle of a run. Time
+ * moves only when a test says so (JOBS_LEASE_MS 3000, JOBS_POLL_MS 100).
  */
-let deps: Deps & { db: import('better-sqlite3').Database };
-let worker: JobWorker | undefined;
-
+let fixture: ReturnType<typeof workerFixture>;
 beforeEach(() => {
-  vi.useFakeTimers({ toFake: ['Date', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
-  const config = loadConfig({ EMBEDDED_DB_PATH: ':memory:', LOG_LEVEL: 'silent', JOBS_LEASE_MS: '1000', JOBS_POLL_MS: '100' });
-  deps = createDeps(config, pino({ level: 'silent' })) as typeof deps;
+  fixture = workerFixture();
 });
-afterEach(async () => {
-  await worker?.stop();
-  worker = undefined;
-  deps.db.close();
-  vi.useRealTimers();
-});
+afterEach(() => fixture.close());
 
-/** Lets fake time pass in steps, so that polls, back-offs and leases all get their turn. */
-async function pass(ms: number): Promise<void> {
-  for (let elapsed = 0; elapsed < ms; elapsed += 50) await vi.advanceTimersByTimeAsync(50);
+/** A handler of `type` that counts its runs and fails each with `error`. */
+function failing(type: string, error: () => Error, options: Partial<JobHandler> = {}) {
+  const handler = {
+    type,
+    calls: 0,
+    ...options,
+    async run() {
+      handler.calls += 1;
+      throw error();
+    },
+  };
+  return handler;
 }
 
-function start(handler: JobHandler<never>): void {
-  worker = new JobWorker(deps, [handler]);
-  worker.start();
-}
+const stored = async (jobId: string) => fixture.store.get(jobId);
 
-const status = async (jobId: string) => (await deps.jobs.get(jobId))?.status;
-
-describe('the job worker', () => {
-  it('tries a job that fails on an upstream 5 times, then marks it failed', async () => {
-    let calls = 0;
-    const job = await deps.jobs.create({ type: 'flaky', payload: {} });
-    start({
-      type: 'flaky',
-      run: async () => {
-        calls += 1;
-        throw new UpstreamError('CRUD', 'GET /users/', 503);
-      },
-    });
-    await pass(30_000);
-    expect(calls).toBe(5);
-    expect(await status(job.jobId)).toBe('failed');
+describe('the job worker: failures', () => {
+  it('tries a job that fails on an upstream 5 times, backing off between tries, then marks it failed', async () => {
+    const handler = failing('flaky', () => new UpstreamError('CRUD', 'GET /users/', 503));
+    const job = await fixture.store.create({ type: 'flaky', payload: {} });
+    fixture.replica([handler]);
+    await fixture.clock.advance(1);
+    expect(handler.calls).toBe(1);
+    // Backs off 2 s after the first failure (then doubles, up to the lease), not at the next poll.
+    await fixture.clock.advance(1900);
+    expect(handler.calls).toBe(1);
+    await fixture.clock.advance(300);
+    expect(handler.calls).toBe(2);
+    await fixture.clock.advance(60_000);
+    expect(handler.calls).toBe(5);
+    expect(await stored(job.jobId)).toMatchObject({ status: 'failed', result: { error: expect.stringContaining('CRUD') } });
   });
 
   it('takes a 429 for a passing condition: tried again like a 5xx', async () => {
     let calls = 0;
-    const job = await deps.jobs.create({ type: 'limited', payload: {} });
-    start({
-      type: 'limited',
-      run: async () => {
-        calls += 1;
-        if (calls < 3) throw new TooManyRequestsError('slow down', 1);
-        return { status: 'completed', result: { calls } };
+    const job = await fixture.store.create({ type: 'limited', payload: {} });
+    fixture.replica([
+      {
+        type: 'limited',
+        run: async () => {
+          calls += 1;
+          if (calls < 3) throw new TooManyRequestsError('slow down', 1);
+          return { status: 'completed', result: { calls } };
+        },
       },
-    });
-    await pass(10_000);
+    ]);
+    await fixture.clock.advance(20_000);
     expect(calls).toBe(3);
-    expect(await deps.jobs.get(job.jobId)).toMatchObject({ status: 'completed', result: { calls: 3 } });
+    expect(await stored(job.jobId)).toMatchObject({ status: 'completed', result: { calls: 3 } });
   });
 
-  it('marks a job failed at once when it fails on the client side (4xx)', async () => {
-    let calls = 0;
-    const job = await deps.jobs.create({ type: 'bad', payload: {} });
-    start({
-      type: 'bad',
-      run: async () => {
-        calls += 1;
-        throw new InvalidInputError('no such user group');
-      },
-    });
-    await pass(10_000);
-    expect(calls).toBe(1);
-    expect(await deps.jobs.get(job.jobId)).toMatchObject({ status: 'failed', result: { error: 'no such user group' } });
+  it.each([
+    ['invalid input (400)', () => new InvalidInputError('no such user group')],
+    ['not found (404)', () => new NotFoundError('user 42 not found')],
+  ])('marks a job failed at once when it fails on the client side: %s', async (_name, error) => {
+    const handler = failing('bad', error);
+    const job = await fixture.store.create({ type: 'bad', payload: {} });
+    fixture.replica([handler]);
+    await fixture.clock.advance(30_000);
+    expect(handler.calls).toBe(1);
+    expect(await stored(job.jobId)).toMatchObject({ status: 'failed', result: { error: error().message } });
   });
 
   it('never gives up a job that asks to be retried forever', async () => {
-    let calls = 0;
-    const job = await deps.jobs.create({ type: 'repair', payload: {} });
-    start({
-      type: 'repair',
-      retryForever: true,
-      run: async () => {
-        calls += 1;
-        throw new UpstreamError('Auth0', 'POST /api/v2/users', 500);
-      },
-    });
-    await pass(30_000);
-    expect(calls).toBeGreaterThan(5);
-    expect(await status(job.jobId)).not.toBe('failed');
-  });
-
-  it('stops a run whose lease another replica took, without finishing the job', async () => {
-    const job = await deps.jobs.create({ type: 'long', payload: {} });
-    let reachedEnd = false;
-    start({
-      type: 'long',
-      run: async (_ctx, _job, run) => {
-        // Another replica takes the job over (this replica's lease was lost, e.g. a long pause).
-        deps.db.prepare("UPDATE jobs SET owner = 'other', lease_until = ? WHERE job_id = ?").run(Date.now() + 60_000, job.jobId);
-        await run.save({ done: 1 } as never);
-        reachedEnd = true;
-        return { status: 'completed', result: {} };
-      },
-    });
-    await pass(2_000);
-    expect(reachedEnd).toBe(false);
-    expect(await deps.jobs.get(job.jobId)).toMatchObject({ status: 'running', owner: 'other' });
+    const handler = failing('repair', () => new UpstreamError('Auth0', 'POST /api/v2/users', 500), { retryForever: true });
+    const job = await fixture.store.create({ type: 'repair', payload: {} });
+    fixture.replica([handler]);
+    await fixture.clock.advance(60_000);
+    expect(handler.calls).toBeGreaterThan(10);
+    expect((await stored(job.jobId))?.status).toBe('running');
   });
 
   it('runs a job woken by a request outside that request deadline', async () => {
     const seen: (number | undefined)[] = [];
-    start({
-      type: 'woken',
-      run: async () => {
-        seen.push(currentDeadline());
-        return { status: 'completed', result: {} };
+    const { deps } = fixture.replica([
+      {
+        type: 'woken',
+        run: async () => {
+          seen.push(currentDeadline());
+          return { status: 'completed', result: {} };
+        },
       },
-    });
+    ]);
     await withDeadline(100, async () => {
-      await deps.jobs.create({ type: 'woken', payload: {} });
+      await fixture.store.create({ type: 'woken', payload: {} });
       deps.jobEvents.emit('created', 'woken');
     });
-    await pass(200);
+    await fixture.clock.advance(1);
     expect(seen).toEqual([undefined]);
   });
+});
 
-  it('resumes a job whose replica died between two chunks from the progress it saved', async () => {
-    const job = await deps.jobs.create({ type: 'chunks', payload: { total: 3 } });
-    // The dead replica claimed it, saved one chunk, and never came back.
-    expect(await deps.jobs.claim(job.jobId, 'dead', 1000)).toBe(true);
-    expect(await deps.jobs.heartbeat(job.jobId, 'dead', 1000, { done: 1 })).toBe(true);
-    const seen: unknown[] = [];
-    start({
-      type: 'chunks',
-      run: async (_ctx, _job, run) => {
-        seen.push(run.progress);
-        return { status: 'completed', result: { resumedFrom: run.progress } };
-      },
-    });
-    await pass(500);
-    expect(seen).toEqual([]); // its lease still holds
-    await pass(1_500);
-    expect(seen).toEqual([{ done: 1 }]);
-    expect(await deps.jobs.get(job.jobId)).toMatchObject({ status: 'completed', result: { resumedFrom: { done: 1 } } });
+describe('the job worker: a lease lost mid-run', () => {
+  /**
+   * Replica A's store stops answering its renewals (a long pause, a partition): its lease lapses,
+   * replica B claims the job and runs it. A, back, must neither go on nor overwrite B's outcome.
+   */
+  async function takenOver(finishA: (save: (progress: unknown) => Promise<void>) => Promise<void>) {
+    const job = await fixture.store.create({ type: 'long', payload: {} });
+    let cut = false;
+    let release!: () => void;
+    const paused = new Promise<void>((resolve) => (release = resolve));
+    const stepsOfA: string[] = [];
+    fixture.replica(
+      [
+        {
+          type: 'long',
+          run: async (_ctx, _job, run) => {
+            stepsOfA.push('started');
+            cut = true;
+            await paused;
+            await finishA((progress) => run.save(progress as never));
+            stepsOfA.push('reached its end');
+            return { status: 'completed', result: { by: 'A' } };
+          },
+        },
+      ],
+      (deps) => ({
+        jobs: {
+          ...deps.jobs,
+          heartbeat: (...args) => (cut ? Promise.reject(new UpstreamError('CRUD', 'PATCH /jobs', 503)) : deps.jobs.heartbeat(...args)),
+        },
+      }),
+    );
+    await fixture.clock.advance(1);
+    expect(stepsOfA).toEqual(['started']);
+    await fixture.clock.advance(3_500);
+    let runsOfB = 0;
+    fixture.replica([{ type: 'long', run: async () => ({ status: 'completed', result: { by: 'B', runs: (runsOfB += 1) } }) }]);
+    await fixture.clock.advance(200);
+    cut = false;
+    release();
+    await fixture.clock.advance(5_000);
+    return { job: await stored(job.jobId), stepsOfA, runsOfB };
+  }
+
+  it('stops at its next save once another replica holds the job', async () => {
+    const { job, stepsOfA, runsOfB } = await takenOver((save) => save({ done: 1 }));
+    expect(stepsOfA).toEqual(['started']);
+    expect(runsOfB).toBe(1);
+    expect(job).toMatchObject({ status: 'completed', result: { by: 'B', runs: 1 } });
+  });
+
+  it('cannot finish a job another replica holds, even without a save in between', async () => {
+    const { job, stepsOfA } = await takenOver(async () => undefined);
+    expect(stepsOfA).toEqual(['started', 'reached its end']);
+    expect(job).toMatchObject({ status: 'completed', result: { by: 'B', runs: 1 } });
   });
 });
