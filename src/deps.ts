@@ -54,10 +54,11 @@ function profileStores(
   config: Config,
   db: Db,
   crud: UpstreamOptions,
+  clock: Clock,
 ): { users: UserStore; groups: ConfigStore; readiness: () => Promise<ReadinessCheck[]> } {
   if (config.USERS_CRUD_ENDPOINT === undefined) {
     return {
-      users: createSqliteUserStore(db),
+      users: createSqliteUserStore(db, clock),
       groups: createSqliteConfigStore(db),
       readiness: async () => [{ name: 'embedded store', ok: true }],
     };
@@ -78,7 +79,7 @@ export function createDeps(config: Config, logger: Logger, options: { clock?: Cl
   const db = openEmbeddedStore(config.EMBEDDED_DB_PATH);
   // The CRUD Service, for the collections configured there: one keep-alive pool (connects on first use).
   const crud = upstreamOf(config, 'CRUD', crudBaseUrl(config), config.CRUD_TIMEOUT_MS);
-  const profiles = profileStores(config, db, crud);
+  const profiles = profileStores(config, db, crud, clock);
   const timerSecret = config.TIMER_CALLBACK_SECRET ?? storedSecret(db, 'timer-callback-secret');
   const users = profiles.users;
   const sessions = new Sessions(db, config.REFRESH_TOKEN_TTL, clock);

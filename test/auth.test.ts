@@ -1,13 +1,16 @@
 import { createLocalJWKSet, decodeJwt, jwtVerify } from 'jose';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FakeClock } from './helpers/fake-clock.js';
 import { CONNECTED_IDENTITY, seedGroups, startService, type TestService } from './helpers/service.js';
 
 let service: TestService;
+/** The service's clock: tokens expire when the test moves it. */
+const clock = new FakeClock();
 const PASSWORD = 'Correct-horse-9';
 let counter = 0;
 
 beforeAll(async () => {
-  service = await startService({ env: { RANDOM_PWD_GEN: 'false', WEBSITE_CLIENT_TYPES: 'backoffice', ACCESS_TOKEN_TTL: '3' } });
+  service = await startService({ clock, env: { RANDOM_PWD_GEN: 'false', WEBSITE_CLIENT_TYPES: 'backoffice', ACCESS_TOKEN_TTL: '3' } });
   await seedGroups(service);
 });
 afterAll(() => service.close());
@@ -55,7 +58,8 @@ describe('POST /oauth/token', () => {
     const jwks = (await service.call('GET', '/.well-known/jwks.json', undefined, anonymous)).body;
     expect(jwks.keys[0]).toMatchObject({ kty: 'OKP', crv: 'Ed25519', alg: 'EdDSA', use: 'sig' });
     expect(jwks.keys[0]).not.toHaveProperty('d');
-    await expect(jwtVerify(res.body.accessToken, createLocalJWKSet(jwks))).resolves.toBeDefined();
+    const at = new Date(clock.now());
+    await expect(jwtVerify(res.body.accessToken, createLocalJWKSet(jwks), { currentDate: at })).resolves.toBeDefined();
 
     expect((await login(user.email)).status).toBe(200);
   });
@@ -105,10 +109,9 @@ describe('POST /refreshtoken', () => {
   it.skipIf(CONNECTED_IDENTITY)('rotates the pair, works with an expired access token, and detects reuse', async () => {
     const user = await newUser();
     const first = (await login(user.username)).body;
-    // The access token runs out: 3.1 s later on the service's clock (fake Date, no sleep).
-    vi.useFakeTimers({ toFake: ['Date'] });
-    vi.setSystemTime(Date.now() + 3100);
-    onTestFinished(() => void vi.useRealTimers());
+    expect((await service.call('GET', '/userinfo', undefined, bearer(first.accessToken))).status).toBe(200);
+    // The access token (3 s) runs out: 3.1 s later on the service's clock, no sleep.
+    await clock.advance(3100);
     expect((await service.call('GET', '/userinfo', undefined, bearer(first.accessToken))).status).toBe(401);
 
     const second = await service.call('POST', '/refreshtoken', { refreshToken: first.refreshToken }, bearer(first.accessToken));

@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { systemClock } from '../src/domain/clock.js';
 import { openDatabase } from '../src/embedded/db.js';
 import { EmbeddedScheduler } from '../src/embedded/scheduler.js';
 import { TimerEmulator } from './emulators/timer.js';
+import { FakeClock } from './helpers/fake-clock.js';
 import { seedGroups, startService, type TestService } from './helpers/service.js';
 
 const anonymous = { 'x-api-key': '' };
@@ -31,8 +31,11 @@ async function newUser(service: TestService, extra: Record<string, unknown> = {}
 
 describe('embedded scheduler', () => {
   let service: TestService;
+  /** The service's clock: a user expires when the test moves it. */
+  const clock = new FakeClock();
+  const at = (ms: number) => new Date(clock.now() + ms).toISOString();
   beforeAll(async () => {
-    service = await startService({ background: true, env: { SCHEDULER_POLL_MS: '100', RANDOM_PWD_GEN: 'false' } });
+    service = await startService({ clock, background: true, env: { SCHEDULER_POLL_MS: '100', RANDOM_PWD_GEN: 'false' } });
     await seedGroups(service);
   });
   afterAll(() => service.close());
@@ -43,16 +46,18 @@ describe('embedded scheduler', () => {
     }[];
 
   it('blocks the user once its expirationDate passes: no login, no refresh', async () => {
-    const user = await newUser(service, { expirationDate: inMs(2500) });
+    const user = await newUser(service, { expirationDate: at(2500) });
     expect(user.expirationId).toEqual(expect.any(String));
     const login = await service.call('POST', '/oauth/token', { username: user.username, password: PASSWORD }, anonymous);
     expect(login.status).toBe(200);
-    await expect
-      .poll(async () => (await service.call('GET', `/users/${user._id}`)).body.blocked, { timeout: 6000, interval: 100 })
-      .toBe(true);
+    await clock.advance(2400);
+    expect((await service.call('GET', `/users/${user._id}`)).body.blocked).toBeUndefined();
+    // Blocked at the scheduler's first poll (every 100 ms) after the instant.
+    await clock.advance(200);
+    await expect.poll(async () => (await service.call('GET', `/users/${user._id}`)).body.blocked).toBe(true);
     const blocked = (await service.call('GET', `/users/${user._id}`)).body;
-    // Fired within 2 seconds of the instant: the write that blocked it is stamped updatedAt.
-    expect(Date.parse(blocked.updatedAt) - Date.parse(user.expirationDate)).toBeLessThan(2000);
+    // The write that blocked it is stamped updatedAt, on the service's clock.
+    expect(Date.parse(blocked.updatedAt) - Date.parse(user.expirationDate)).toBeLessThanOrEqual(100);
     expect(Date.parse(blocked.updatedAt)).toBeGreaterThanOrEqual(Date.parse(user.expirationDate));
     expect((await service.deps.identity.getUsers([user.authUserId]))[0]?.blocked).toBe(true);
     expect((await service.call('POST', '/oauth/token', { username: user.username, password: PASSWORD }, anonymous)).status).toBe(401);
@@ -67,18 +72,18 @@ describe('embedded scheduler', () => {
   });
 
   it('reschedules on a new date, aborts when unset, on delete and on soft delete', async () => {
-    const user = await newUser(service, { expirationDate: inMs(60_000) });
-    const moved = await service.call('PATCH', `/users/${user._id}`, { $set: { expirationDate: inMs(120_000) } });
+    const user = await newUser(service, { expirationDate: at(60_000) });
+    const moved = await service.call('PATCH', `/users/${user._id}`, { $set: { expirationDate: at(120_000) } });
     expect(moved.body.expirationId).not.toBe(user.expirationId);
     expect(schedules().find((s) => s.id === user.expirationId)?.status).toBe('aborted');
     const unset = await service.call('PATCH', `/users/${user._id}`, { $unset: { expirationDate: true } });
     expect(unset.body).not.toHaveProperty('expirationId');
     expect(schedules().find((s) => s.id === moved.body.expirationId)?.status).toBe('aborted');
 
-    const doomed = await newUser(service, { expirationDate: inMs(60_000) });
+    const doomed = await newUser(service, { expirationDate: at(60_000) });
     await service.call('DELETE', `/users/${doomed._id}`);
     expect(schedules().find((s) => s.id === doomed.expirationId)?.status).toBe('aborted');
-    const soft = await newUser(service, { expirationDate: inMs(60_000) });
+    const soft = await newUser(service, { expirationDate: at(60_000) });
     await service.call('POST', `/users/${soft._id}/soft-delete`);
     expect(schedules().find((s) => s.id === soft.expirationId)?.status).toBe('aborted');
   });
@@ -94,19 +99,22 @@ describe('embedded schedules across restarts and processes', () => {
   it('fires schedules that came due while stopped, once, with two processes on one file', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'ums-sched-')), 'ums.sqlite');
     const logger = pino({ level: 'silent' });
-    const first = new EmbeddedScheduler(openDatabase(file), logger, 50, systemClock);
+    const clock = new FakeClock();
+    const first = new EmbeddedScheduler(openDatabase(file), logger, 50, clock);
     for (let index = 0; index < 20; index += 1)
-      await first.schedule({ userId: `u${index}`, expirationDate: new Date(Date.now() - 1000).toISOString() });
+      await first.schedule({ userId: `u${index}`, expirationDate: new Date(clock.now() - 1000).toISOString() });
     const fired: string[] = [];
     const fire = async (payload: { userId: string }) => {
       fired.push(payload.userId);
     };
-    const a = new EmbeddedScheduler(openDatabase(file), logger, 50, systemClock);
-    const b = new EmbeddedScheduler(openDatabase(file), logger, 50, systemClock);
+    const a = new EmbeddedScheduler(openDatabase(file), logger, 50, clock.replica());
+    const b = new EmbeddedScheduler(openDatabase(file), logger, 50, clock.replica());
     a.start(fire);
     b.start(fire);
-    await expect.poll(() => fired.length, { timeout: 3000 }).toBe(20);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await clock.advance(100);
+    expect(fired.length).toBe(20);
+    // Both keep polling for a while: none fires one again.
+    await clock.advance(300);
     a.stop();
     b.stop();
     expect(new Set(fired).size).toBe(20);
@@ -117,9 +125,15 @@ describe('embedded schedules across restarts and processes', () => {
 describe('Timer Service (TIMER_SERVICE set)', () => {
   let timer: TimerEmulator;
   let service: TestService;
+  /**
+   * The clock of the service and of the Timer Service: a timer fires when the test moves it. Made
+   * here, at the wall time: an expirationDate must be in the future by the wall clock too (inputs.ts).
+   */
+  let clock: FakeClock;
   beforeAll(async () => {
-    timer = await new TimerEmulator().start();
-    service = await startService({ env: { TIMER_SERVICE: timer.url, TIMER_SERVICE_HEADERS: 'x-tenant', RANDOM_PWD_GEN: 'false' } });
+    clock = new FakeClock();
+    timer = await new TimerEmulator(clock).start();
+    service = await startService({ clock, env: { TIMER_SERVICE: timer.url, TIMER_SERVICE_HEADERS: 'x-tenant', RANDOM_PWD_GEN: 'false' } });
     await seedGroups(service);
   });
   afterAll(async () => {
@@ -131,7 +145,7 @@ describe('Timer Service (TIMER_SERVICE set)', () => {
   });
 
   it('schedules a REST callback to this service, which blocks the user when it fires', async () => {
-    const user = await newUser(service, { expirationDate: inMs(800) });
+    const user = await newUser(service, { expirationDate: new Date(clock.now() + 800).toISOString() });
     const scheduled = timer.timers.get(user.expirationId)!;
     expect(scheduled.outputMode).toMatchObject({
       type: 'rest',
@@ -142,7 +156,11 @@ describe('Timer Service (TIMER_SERVICE set)', () => {
     });
     expect(scheduled.outputMode.headers?.['x-ums-timer-secret']).toEqual(expect.any(String));
     expect(scheduled.payload).toEqual({ userId: user._id, expirationDate: user.expirationDate });
-    await expect.poll(() => timer.timers.get(user.expirationId)?.callbackStatus, { timeout: 4000 }).toBe(204);
+    await clock.advance(700);
+    await new Promise((resolve) => setTimeout(resolve, 100)); // two polls of the emulator: nothing is due yet
+    expect(timer.timers.get(user.expirationId)?.status).toBe(0);
+    await clock.advance(100);
+    await expect.poll(() => timer.timers.get(user.expirationId)?.callbackStatus).toBe(204);
     expect((await service.call('GET', `/users/${user._id}`)).body.blocked).toBe(true);
     expect((await service.deps.identity.getUsers([user.authUserId]))[0]?.blocked).toBe(true);
   });

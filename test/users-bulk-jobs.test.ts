@@ -286,7 +286,7 @@ describe('bulk jobs: chunks, failures and restarts', () => {
   let beforeLinking: (() => Promise<void>) | undefined;
   beforeAll(async () => {
     service = await startService({
-      env: { ...FAST, AUTH0_BULK_CHANGE_PASSWORD_RATE_LIMIT_PER_SECOND: '2' },
+      env: FAST,
       // Import jobs of 2 users, so 5 users take 3 of them; failures on demand.
       wrap: (deps) => {
         importer = deps.identityImports;
@@ -411,28 +411,5 @@ describe('bulk jobs: chunks, failures and restarts', () => {
       expect(users.map((user) => typeof user.authUserId === 'string')).toEqual([false, false, true, true, false]);
     });
   });
-
-  it('paces change-password requests at AUTH0_BULK_CHANGE_PASSWORD_RATE_LIMIT_PER_SECOND', async () => {
-    const sentAt: number[] = [];
-    const original = service.deps.auth.requestPasswordChange;
-    service.deps.auth.requestPasswordChange = async (authUserId) => {
-      sentAt.push(Date.now());
-      return original.call(service.deps.auth, authUserId);
-    };
-    try {
-      await withWorker(service, async () => {
-        const started = await service.call('POST', '/jobs/change-password/bulk', { authUsersIds: ['u1', 'u2', 'u3'] });
-        const job = await finished(service, `/jobs/change-password/bulk/${started.body.jobId}`);
-        // As documented when every request failed: only the failures are listed.
-        expect(job).toMatchObject({ status: 'completed', summary: { failed: 3, completed: 0, total: 3 } });
-        expect(job).not.toHaveProperty('completed');
-        expect(job.failures.map((failure: { authUserId: string }) => failure.authUserId)).toEqual(['u1', 'u2', 'u3']);
-        // 2 a second: the third goes out a second after the first.
-        expect(sentAt).toHaveLength(3);
-        expect(sentAt[2]! - sentAt[0]!).toBeGreaterThanOrEqual(950);
-      });
-    } finally {
-      service.deps.auth.requestPasswordChange = original;
-    }
-  });
+  // The pacing of change-password requests is measured on the service's clock: users-bulk-progress.test.ts.
 });

@@ -7,6 +7,7 @@ import { type CrudQuery, type ListQuery, parseCountQuery, parseListQuery } from 
 import { assertTransition, type State } from '../crud/states.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import type { Statement } from 'better-sqlite3';
+import type { Clock } from '../ports/clock.js';
 import type { Db } from './db.js';
 import { newObjectId } from '../crud/ids.js';
 import { sortExpression, splitFilter } from './sql-filter.js';
@@ -47,7 +48,8 @@ async function inShortTransactions<T>(db: Db, items: readonly T[], write: (item:
 type Search = Pick<ListQuery, 'filter' | 'states'> & Partial<Pick<ListQuery, 'sort' | 'limit' | 'skip'>>;
 
 /** The `users` collection on SQLite, answering like the CRUD Service. */
-export function createSqliteUserStore(db: Db): UserStore {
+/** `clock` stamps createdAt and updatedAt (an expiry's block is stamped at the instant the scheduler saw). */
+export function createSqliteUserStore(db: Db, clock: Clock): UserStore {
   const insertRow = db.prepare('INSERT INTO users (id, state, doc) VALUES (?, ?, ?)');
   const updateRow = db.prepare('UPDATE users SET doc = ?, state = ? WHERE id = ?');
   const selectById = db.prepare<[string], Row>('SELECT id, state, doc FROM users WHERE id = ?');
@@ -116,7 +118,7 @@ export function createSqliteUserStore(db: Db): UserStore {
   }
 
   function insertDoc(doc: Record<string, unknown>, scope: CallScope): UserDoc {
-    const now = new Date().toISOString();
+    const now = new Date(clock.now()).toISOString();
     const { _id, __STATE__, ...fields } = doc;
     const created = {
       ...fields,
@@ -142,7 +144,7 @@ export function createSqliteUserStore(db: Db): UserStore {
     const normalised = JSON.parse(JSON.stringify(doc)) as UserDoc;
     return write(
       row,
-      { ...normalised, _id: row.id, __STATE__: row.state, updaterId: scope.actorId, updatedAt: new Date().toISOString() },
+      { ...normalised, _id: row.id, __STATE__: row.state, updaterId: scope.actorId, updatedAt: new Date(clock.now()).toISOString() },
       false,
     );
   }
@@ -208,7 +210,7 @@ export function createSqliteUserStore(db: Db): UserStore {
         if (!row) throw new NotFoundError(`user ${id} not found`);
         assertTransition(row.state, stateTo);
         const doc = toDoc(row);
-        write(row, { ...doc, __STATE__: stateTo, updaterId: scope.actorId, updatedAt: new Date().toISOString() }, false);
+        write(row, { ...doc, __STATE__: stateTo, updaterId: scope.actorId, updatedAt: new Date(clock.now()).toISOString() }, false);
       }).immediate();
     },
   };

@@ -5,6 +5,10 @@ import { type FieldIssue, InvalidInputError } from '../errors.js';
 /** Fields no client may write: set by the service or by the profile store. */
 export const SERVICE_FIELDS = ['expirationId', '_id', '__STATE__', 'createdAt', 'updatedAt', 'creatorId', 'updaterId'];
 
+/**
+ * On the wall clock, not the injected one: a static schema has no context (a date in the past is
+ * refused as input; when the user expires is the scheduler's business, on the service's clock).
+ */
 const futureDate = z.iso.datetime({ offset: true }).refine((value) => Date.parse(value) > Date.now(), 'must be in the future');
 
 const standardFields = {

@@ -33,6 +33,9 @@ export class TimerEmulator {
   private poller?: NodeJS.Timeout;
   port = 0;
 
+  /** `clock`: when timers are due (the service's FakeClock in tests about time); the wall clock by default. */
+  constructor(private readonly clock: { now(): number } = { now: () => Date.now() }) {}
+
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
   }
@@ -90,7 +93,7 @@ export class TimerEmulator {
 
   private async fireDue(): Promise<void> {
     for (const timer of this.timers.values()) {
-      if (timer.status !== 0 || timer.fireAt > Date.now()) continue;
+      if (timer.status !== 0 || timer.fireAt > this.clock.now()) continue;
       timer.status = 1;
       const { protocol, hostname, port, path, method, headers } = timer.outputMode;
       try {

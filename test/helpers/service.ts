@@ -7,6 +7,7 @@ import { loadConfig } from '../../src/config.js';
 import type { GroupConfig } from '../../src/ports/config-store.js';
 import type { Deps } from '../../src/context.js';
 import { createDeps } from '../../src/deps.js';
+import type { Clock } from '../../src/ports/clock.js';
 import { Auth0Emulator, type Auth0EmulatorOptions } from '../emulators/auth0.js';
 import { Auth0ClientEmulator } from '../emulators/auth0-client.js';
 import { type CollectionSpec, CrudEmulator } from '../emulators/crud.js';
@@ -80,6 +81,8 @@ export interface ServiceOptions {
   background?: boolean;
   /** Where logs go (silent by default). */
   logger?: Logger;
+  /** The service's clock (a FakeClock in tests about time); the system clock by default. */
+  clock?: Clock;
   /** Replace or wrap adapters (e.g. to inject a failure). */
   wrap?: (deps: Deps) => Partial<Deps>;
 }
@@ -125,7 +128,7 @@ export async function startService(options: ServiceOptions = {}): Promise<TestSe
     ...auth0ClientEnv,
     ...options.env,
   });
-  const base = createDeps(config, options.logger ?? pino({ level: 'silent' }));
+  const base = createDeps(config, options.logger ?? pino({ level: 'silent' }), { clock: options.clock });
   const deps: Deps = { ...base, ...options.wrap?.(base) };
   const stopBackground = options.background ? startBackground(deps) : () => undefined;
   const server: Server = await new Promise((resolve) => {

@@ -5,6 +5,7 @@ import type { Filter } from '../../src/crud/filter.js';
 import { ALL_STATES } from '../../src/crud/states.js';
 import { openDatabase } from '../../src/embedded/db.js';
 import { splitFilter } from '../../src/embedded/sql-filter.js';
+import { systemClock } from '../../src/domain/clock.js';
 import { createSqliteUserStore } from '../../src/embedded/user-store.js';
 
 const scope = { actorId: 'test', headers: {} };
@@ -12,7 +13,7 @@ let store: UserStore;
 let docs: UserDoc[];
 
 beforeAll(async () => {
-  store = createSqliteUserStore(openDatabase(':memory:'));
+  store = createSqliteUserStore(openDatabase(':memory:'), systemClock);
   const groups = ['a', 'b', 'c'];
   for (let index = 0; index < 60; index += 1) {
     const doc: Record<string, unknown> = {

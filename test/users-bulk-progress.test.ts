@@ -1,0 +1,106 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { IdentityImporter } from '../src/ports/identity-importer.js';
+import { FakeClock } from './helpers/fake-clock.js';
+import { CUSTOMER_GROUP, seedGroups, startService, type TestService } from './helpers/service.js';
+
+/**
+ * Bulk jobs on the service's own clock (a FakeClock): how far a pending job got, as the status
+ * paths show it beside the documented fields, and the pacing of change-password requests. Time
+ * moves only when the test says so.
+ */
+describe('bulk jobs while they run', () => {
+  const clock = new FakeClock();
+  let service: TestService;
+  /** Import jobs reported `processing` for as long as their id is in here. */
+  const held = new Set<string>();
+  const started: string[] = [];
+  beforeAll(async () => {
+    service = await startService({
+      clock,
+      background: true,
+      env: { JOBS_POLL_MS: '50', JOBS_LEASE_MS: '5000', AUTH0_BULK_CHANGE_PASSWORD_RATE_LIMIT_PER_SECOND: '2' },
+      // One user per import job, so two users make two chunks; the second import job is held on demand.
+      wrap: (deps) => {
+        const importer: IdentityImporter = deps.identityImports;
+        return {
+          identityImports: {
+            ...importer,
+            maxUsersPerJob: 1,
+            async startImport(users, options) {
+              const job = await importer.startImport(users, options);
+              started.push(job.id);
+              if (started.length === 2) held.add(job.id);
+              return job;
+            },
+            async importJob(id) {
+              const job = await importer.importJob(id);
+              return held.has(id) ? { ...job, status: 'processing' } : job;
+            },
+          },
+        };
+      },
+    });
+    await seedGroups(service, [CUSTOMER_GROUP]);
+  });
+  afterAll(() => service.close());
+
+  const read = async (path: string) => (await service.call('GET', path)).body;
+
+  it('bulk change-password: shows total, processed and failed while pending, and paces its requests on the service clock', async () => {
+    const sentAt: number[] = [];
+    const original = service.deps.auth.requestPasswordChange;
+    service.deps.auth.requestPasswordChange = async (authUserId) => {
+      sentAt.push(clock.now());
+      return original.call(service.deps.auth, authUserId);
+    };
+    try {
+      const start = await service.call('POST', '/jobs/change-password/bulk', { authUsersIds: ['u1', 'u2', 'u3', 'u4', 'u5'] });
+      expect(start.status).toBe(202);
+      const { jobId, jobCreatedAt } = start.body;
+      const path = `/jobs/change-password/bulk/${jobId}`;
+      // 2 a second: the first window goes at once, the next one a second later on the service's clock.
+      await expect.poll(async () => (await read(path)).processed).toBe(2);
+      expect(await read(path)).toEqual({ jobId, status: 'pending', jobCreatedAt, total: 5, processed: 2, failed: 2 });
+      await clock.advance(990);
+      expect(sentAt).toHaveLength(2);
+      await clock.advance(10);
+      await expect.poll(async () => (await read(path)).processed).toBe(4);
+      await clock.advance(1000);
+      await expect.poll(async () => (await read(path)).status).toBe('completed');
+      expect(sentAt.map((at) => at - sentAt[0]!)).toEqual([0, 0, 1000, 1000, 2000]);
+      // Once completed, the documented answer only.
+      const done = await read(path);
+      expect(Object.keys(done).sort()).toEqual(['failures', 'jobCreatedAt', 'jobId', 'status', 'summary']);
+      expect(done.summary).toEqual({ failed: 5, completed: 0, total: 5 });
+    } finally {
+      service.deps.auth.requestPasswordChange = original;
+    }
+  });
+
+  it('bulk activation: shows the users done while an import job still runs', async () => {
+    const ids: string[] = [];
+    for (const name of ['prog1', 'prog2']) {
+      const res = await service.call('POST', '/users/?postponeAuthUserCreation=true', {
+        userGroup: 'customer',
+        username: name,
+        email: `${name}@example.com`,
+        name: 'P',
+      });
+      ids.push(res.body._id);
+    }
+    const start = await service.call(
+      'POST',
+      '/jobs/bulk-activation',
+      ids.map((userId) => ({ filter: { userId } })),
+    );
+    expect(start.status).toBe(202);
+    const { jobId, jobCreatedAt } = start.body;
+    const path = `/jobs/bulk-activation/${jobId}`;
+    await expect.poll(async () => (await read(path)).processed).toBe(1);
+    expect(await read(path)).toEqual({ jobId, status: 'pending', jobCreatedAt, total: 2, processed: 1, failed: 0 });
+    held.clear();
+    await clock.advance(250);
+    await expect.poll(async () => (await read(path)).status).toBe('completed');
+    expect((await read(path)).summary).toEqual({ failed: 0, updated: 0, inserted: 2, total: 2 });
+  });
+});
