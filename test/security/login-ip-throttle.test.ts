@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { FakeClock } from '../helpers/fake-clock.js';
 import { seedGroups, startService, type TestService } from '../helpers/service.js';
 
 /** The per-address login throttle (LOGIN_IP_MAX_FAILURES), which holds whatever the identity provider. */
@@ -11,8 +12,11 @@ afterEach(async () => {
   service = undefined;
 });
 
-async function start() {
-  service = await startService({ env: { RANDOM_PWD_GEN: 'false', LOGIN_IP_MAX_FAILURES: String(LIMIT), LOGIN_IP_WINDOW_SECONDS: '600' } });
+async function start(clock?: FakeClock) {
+  service = await startService({
+    clock,
+    env: { RANDOM_PWD_GEN: 'false', LOGIN_IP_MAX_FAILURES: String(LIMIT), LOGIN_IP_WINDOW_SECONDS: '600' },
+  });
   return service;
 }
 
@@ -33,6 +37,17 @@ describe('per-address login throttle', () => {
       expect(retryAfter).toBeGreaterThan(0);
       expect(retryAfter).toBeLessThanOrEqual(600);
     }
+  });
+
+  it('the window ends LOGIN_IP_WINDOW_SECONDS after its first failure, on the service clock', async () => {
+    const clock = new FakeClock();
+    const service = await start(clock);
+    for (let index = 0; index < LIMIT; index += 1) expect((await login(service, `w-${index}`, 'Wrong-guess-1')).status).toBe(401);
+    expect((await login(service, 'w-next', 'Wrong-guess-1')).status).toBe(429);
+    await clock.advance(599_000);
+    expect((await login(service, 'w-next', 'Wrong-guess-1')).headers.get('retry-after')).toBe('1');
+    await clock.advance(1000);
+    expect((await login(service, 'w-next', 'Wrong-guess-1')).status).toBe(401);
   });
 
   it('successful logins do not use up the budget of failures', async () => {

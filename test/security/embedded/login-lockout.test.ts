@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FakeClock } from '../../helpers/fake-clock.js';
 import { seedGroups, startService, type TestService } from '../../helpers/service.js';
 
 /**
@@ -11,10 +12,13 @@ const LOCK = 600;
 const anonymous = { 'x-api-key': '' };
 let service: TestService;
 let counter = 0;
+/** The service's clock: a lock ends when the test moves it. */
+const clock = new FakeClock();
 
 beforeAll(async () => {
   // The per-address throttle is out of the way: these attacks are on the account's own lockout.
   service = await startService({
+    clock,
     env: { RANDOM_PWD_GEN: 'false', LOGIN_MAX_ATTEMPTS: String(MAX), LOGIN_LOCK_SECONDS: String(LOCK), LOGIN_IP_MAX_FAILURES: '10000' },
   });
   await seedGroups(service);
@@ -49,6 +53,18 @@ describe('account lockout under parallel guesses', () => {
     const right = await login(user.username, PASSWORD);
     expect(right.status).toBe(429);
     expect(Number(right.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+
+  it('a lock lasts LOGIN_LOCK_SECONDS on the service clock, then the right password logs in', async () => {
+    const user = await newUser();
+    await guesses(user.username, MAX);
+    const locked = await login(user.username, PASSWORD);
+    expect(locked.status).toBe(429);
+    expect(Number(locked.headers.get('retry-after'))).toBe(LOCK);
+    await clock.advance((LOCK - 1) * 1000);
+    expect((await login(user.username, PASSWORD)).headers.get('retry-after')).toBe('1');
+    await clock.advance(1000);
+    expect((await login(user.username, PASSWORD)).status).toBe(200);
   });
 
   it('guesses by e-mail and by username each have LOGIN_MAX_ATTEMPTS, whatever the case typed (login-lockout-pairs.test.ts: why not one budget)', async () => {
