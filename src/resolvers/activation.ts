@@ -3,13 +3,21 @@ import { z } from 'zod';
 import type { GroupConfig } from '../ports/config-store.js';
 import type { IdentityImportJob, ImportedIdentity, ImportedIdentityRef } from '../ports/identity-importer.js';
 import type { UserDoc } from '../ports/user-store.js';
-import type { JobCounters } from '../ports/job-store.js';
 import type { Context } from '../context.js';
 import { ALL_STATES } from '../crud/states.js';
-import { type ProgressFormat, unversionedIsVersion1 } from '../domain/job-progress.js';
 import { distinct, pace } from '../domain/pace.js';
 import { ConflictError, InvalidInputError, NotFoundError } from '../errors.js';
 import { requireAdmin } from './access.js';
+import {
+  type ActivationFailure,
+  activationProgress,
+  add,
+  counters,
+  emptySummary,
+  type Outcome,
+  type Progress,
+  type RunningChunk,
+} from './activation-progress.js';
 import { type JobAnswer, type JobHandler, jobAnswer, startJob } from '../infra/job-worker.js';
 import { isObject, withPlainCheck } from './inputs.js';
 import { grantRoles } from './roles.js';
@@ -17,17 +25,7 @@ import { identityBlocked } from './sagas.js';
 import { findUsersByIds } from './users.js';
 
 export const BULK_ACTIVATION = 'bulk-activation';
-
-/** A user the activation could not give an identity, with Auth0's error codes or the service's own. */
-const ActivationFailure = z.object({ userId: z.string(), errors: z.array(z.object({ code: z.string(), message: z.string() })) });
-export type ActivationFailure = z.infer<typeof ActivationFailure>;
-
-const Count = z.number().int().nonnegative();
-const Summary = z.object({ failed: Count, updated: Count, inserted: Count, total: Count });
-type Summary = z.infer<typeof Summary>;
-
-const Outcome = z.object({ summary: Summary, failures: z.array(ActivationFailure) });
-type Outcome = z.infer<typeof Outcome>;
+export type { ActivationFailure };
 
 const Payload = withPlainCheck(
   z.object({ userIds: z.array(z.string()), upsert: z.boolean() }),
@@ -37,32 +35,6 @@ const Payload = withPlainCheck(
     Array.isArray(value.userIds) &&
     value.userIds.every((id) => typeof id === 'string'),
 );
-
-/** A chunk whose import job runs: the job, the users sent to it, and what came of the chunk's others. */
-const RunningChunk = z.object({ importJobId: z.string(), sent: z.array(z.string()), outcome: Outcome });
-type RunningChunk = z.infer<typeof RunningChunk>;
-
-const Progress = Outcome.extend({
-  /** Index in `userIds` of the first user not yet in a chunk. */
-  next: Count,
-  running: z.array(RunningChunk).optional(),
-  /** Why an import job failed: no chunk starts after it, the running ones are still finished. */
-  failedImport: z.string().optional(),
-});
-type Progress = z.infer<typeof Progress>;
-
-/** Version 1 is version 0 (saved before progress had versions) with a version beside it. */
-export const activationProgress: ProgressFormat<Progress> = {
-  version: 1,
-  schema: Progress,
-  migrate: unversionedIsVersion1,
-};
-
-/** What a pending job shows: users done (refused ones included) out of all. */
-function counters(progress: Progress, total: number): JobCounters {
-  const { failed, updated, inserted } = progress.summary;
-  return { total, processed: failed + updated + inserted, failed };
-}
 
 /** Import jobs a bulk activation keeps running at once: Auth0 runs at most 2 per tenant. */
 const IMPORTS_AT_ONCE = 2;
@@ -316,12 +288,4 @@ function refuser(outcome: Outcome) {
     outcome.summary.failed += 1;
     outcome.failures.push({ userId, errors: errors.map(({ code, message }) => ({ code, message })) });
   };
-}
-
-function emptySummary(total: number): Summary {
-  return { failed: 0, updated: 0, inserted: 0, total };
-}
-
-function add(a: Summary, b: Summary): Summary {
-  return { failed: a.failed + b.failed, updated: a.updated + b.updated, inserted: a.inserted + b.inserted, total: a.total + b.total };
 }
