@@ -3,13 +3,14 @@ import type { ScanPage, UserStore } from '../../src/ports/user-store.js';
 import type { CrudQuery } from '../../src/crud/query.js';
 import { openDatabase } from '../../src/embedded/db.js';
 import { createSqliteUserStore } from '../../src/embedded/user-store.js';
+import { systemClock } from '../../src/domain/clock.js';
 
 const scope = { actorId: 'test', headers: {} };
 let store: UserStore;
 const USERS = 2_600;
 
 beforeAll(async () => {
-  store = createSqliteUserStore(openDatabase(':memory:'));
+  store = createSqliteUserStore(openDatabase(':memory:'), systemClock);
   const docs = Array.from({ length: USERS }, (_, index) => ({
     userGroup: index % 2 ? 'odd' : 'even',
     name: `n${index}`,
