@@ -7,14 +7,17 @@ import { withFastPath } from './rest/fast-path.js';
 import { createRestRouter, errorHandler, notFoundHandler } from './rest/router.js';
 import { graphqlGate } from './rest/graphql-gate.js';
 import { JSON_TYPES } from './rest/body.js';
-import { atDeadline, withDeadline } from './deadline.js';
+import { withDeadline } from './deadline.js';
+import { markRoute, requestObserver } from './observability/requests.js';
 
 /** The HTTP server (not listening yet): the fast-path reads first, then the Express app. */
 export function buildServer(deps: Deps): Server {
   const app = buildApp(deps);
   const handle = withFastPath(deps, app, app.get('trust proxy fn') as (address: string, hop: number) => boolean);
-  // Each request's deadline starts when it arrives (deadline.ts): upstream calls made for it see it.
-  return createServer((req, res) => atDeadline(Date.now() + deps.config.REQUEST_TIMEOUT_MS, () => handle(req, res)));
+  // Each request's scope starts when it arrives (deadline.ts): its deadline and id reach the
+  // upstream calls made for it; its access-log line and duration are written when it ends.
+  const observe = requestObserver(deps);
+  return createServer((req, res) => observe(req, res, () => handle(req, res)));
 }
 
 /** The whole HTTP surface, with no side effects (no listen), so tests can build it with any adapters. */
@@ -38,7 +41,19 @@ export function buildApp(deps: Deps): Express {
   app.get('/-/ready', ready);
   app.get('/-/check-up', ready);
 
+  // Prometheus' scrape, unauthenticated on the service port as Mia-Platform services expose it (docs/security.md).
+  if (deps.config.METRICS_ENABLED) {
+    app.get('/-/metrics', async (_req, res) => {
+      const { contentType, text } = await deps.metrics.scrape();
+      res.type(contentType).send(text);
+    });
+  }
+
   const yoga = createGraphQLServer(deps);
+  app.use(yoga.graphqlEndpoint, (_req, _res, next) => {
+    markRoute(yoga.graphqlEndpoint);
+    next();
+  });
   // A typed yoga handler matches none of Express 5's overloads (tsc TS2769); the call itself is yoga's documented one.
   const handleGraphQL = yoga as unknown as (req: Request, res: Response, context: { req: Request; res: Response }) => Promise<void>;
   // GraphQL over POST: JSON (any caller: login is a mutation), or multipart uploads (the `Upload`

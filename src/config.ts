@@ -48,6 +48,10 @@ const EnvSchema = z
   .object({
     HTTP_PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** One line per request at info (docs/observability.md). */
+    ACCESS_LOG: bool(true),
+    /** Counts requests, upstream calls, logins… and serves them at `GET /-/metrics`. */
+    METRICS_ENABLED: bool(true),
     EMBEDDED_DB_PATH: z.string().min(1).default('data/ums.sqlite'),
     EMBEDDED_IDENTITY_CACHE_SIZE: z.coerce.number().int().min(0).default(100_000),
     UMS_CONFIG_FILE: z.string().min(1).optional(),

@@ -19,6 +19,8 @@ import type { GroupSchemas } from './infra/group-schemas.js';
 import type { LoginThrottle } from './infra/login-throttle.js';
 import type { CallerProfiles } from './infra/caller-profiles.js';
 import type { Enrichment } from './infra/enrichment-file.js';
+import type { Metrics } from './observability/metrics.js';
+import { currentRequest } from './deadline.js';
 
 /** Everything built once at start-up and shared by all requests. */
 export interface Deps {
@@ -26,6 +28,8 @@ export interface Deps {
   logger: Logger;
   /** Time and timers (the system clock; a fake one in tests about time). */
   clock: Clock;
+  /** What is counted for `/-/metrics` (a no-op with METRICS_ENABLED=false). */
+  metrics: Metrics;
   users: UserStore;
   groups: ConfigStore;
   identity: IdentityProvider;
@@ -125,7 +129,8 @@ export function createContext(request: RequestInfo, deps: Deps): Context {
   }
   return {
     deps,
-    requestId: header('x-request-id') ?? randomUUID(),
+    // The id the server gave the request (observability/requests.ts), the same in its answer and logs.
+    requestId: currentRequest()?.id ?? header('x-request-id') ?? randomUUID(),
     scope: { actorId: (config.ACCESS_CONTROL === 'gateway' && header(config.USERID_HEADER_KEY)) || 'public', headers },
     loaders: createLoaders(deps.identity),
     ip: request.ip ?? 'unknown',

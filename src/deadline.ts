@@ -8,7 +8,32 @@ import { AsyncLocalStorage } from 'node:async_hooks';
  * Work that is not a request (jobs, the scheduler, the reconciler) has none, and its calls keep
  * their own timeouts.
  */
-const requestDeadline = new AsyncLocalStorage<{ at: number }>();
+const requestDeadline = new AsyncLocalStorage<RequestScope>();
+
+/**
+ * What is known of the request being served, where every layer can reach it: its deadline, and
+ * for the access log and metrics (observability/) its id (forwarded to every upstream call), the
+ * kind of caller the access check found and the route template that answered it.
+ */
+export interface RequestScope {
+  at: number;
+  id?: string;
+  caller?: CallerKind;
+  route?: string;
+}
+
+/** Who called, as the access log names it: `service` is an API key, `gateway` a caller behind ACCESS_CONTROL=gateway. */
+export type CallerKind = 'anonymous' | 'user' | 'admin' | 'service' | 'gateway';
+
+/** Runs `fn` as the request `scope` (its deadline, id…), replacing any other. */
+export function inRequest<T>(scope: RequestScope, fn: () => T): T {
+  return requestDeadline.run(scope, fn);
+}
+
+/** The request being served, or undefined outside a request. */
+export function currentRequest(): RequestScope | undefined {
+  return requestDeadline.getStore();
+}
 
 /** Runs `fn` with a deadline `timeoutMs` from now, unless one is already set (an outer layer's). */
 export function withDeadline<T>(timeoutMs: number, fn: () => T): T {

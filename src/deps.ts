@@ -42,6 +42,8 @@ import { type Db, openDatabase } from './embedded/db.js';
 import { createEmbeddedIdentityProvider } from './embedded/identity.js';
 import { createEmbeddedImporter } from './embedded/importer.js';
 import { Outbox } from './embedded/outbox.js';
+import { type Metrics, noMetrics } from './observability/metrics.js';
+import { createPrometheusMetrics } from './observability/prometheus.js';
 import { Sessions } from './embedded/sessions.js';
 import { SigningKeys } from './embedded/signing-keys.js';
 import { createSqliteUserStore } from './embedded/user-store.js';
@@ -77,8 +79,10 @@ function profileStores(
 export function createDeps(config: Config, logger: Logger, options: { clock?: Clock } = {}): Deps & { db: Db; keys: SigningKeys } {
   const { clock = systemClock } = options;
   const db = openEmbeddedStore(config.EMBEDDED_DB_PATH);
+  const metrics = config.METRICS_ENABLED ? createPrometheusMetrics() : noMetrics;
+  const upstreamOf = upstreamFactory(config, metrics);
   // The CRUD Service, for the collections configured there: one keep-alive pool (connects on first use).
-  const crud = upstreamOf(config, 'CRUD', crudBaseUrl(config), config.CRUD_TIMEOUT_MS);
+  const crud = upstreamOf('CRUD', crudBaseUrl(config), config.CRUD_TIMEOUT_MS);
   const profiles = profileStores(config, db, crud, clock);
   const timerSecret = config.TIMER_CALLBACK_SECRET ?? storedSecret(db, 'timer-callback-secret');
   const users = profiles.users;
@@ -88,28 +92,30 @@ export function createDeps(config: Config, logger: Logger, options: { clock?: Cl
     accessTokenTtlSeconds: config.ACCESS_TOKEN_TTL,
     clock,
   });
-  const { mailer, outbox } = mailAdapters(config, db, logger);
-  const { identity, auth, importer, readiness: identityReadiness } = identityAdapters({ config, db, keys, sessions, mailer, users, clock });
+  const { mailer, outbox } = mailAdapters(config, db, logger, metrics);
+  const adapters = identityAdapters({ config, db, keys, sessions, mailer, users, upstreamOf, metrics, clock });
+  const { identity, auth, importer, readiness: identityReadiness } = adapters;
   return {
     db,
     keys,
     config,
     logger,
     clock,
+    metrics,
     users,
     groups: profiles.groups,
     // Probed together, each with its own READINESS_TIMEOUT_MS: the answer takes one timeout at most.
     readiness: async () => (await Promise.all([profiles.readiness(), identityReadiness()])).flat(),
     scheduler: config.TIMER_SERVICE
       ? createTimerScheduler({
-          upstream: upstreamOf(config, 'Timer', serviceUrl(config.TIMER_SERVICE), config.CRUD_TIMEOUT_MS),
+          upstream: upstreamOf('Timer', serviceUrl(config.TIMER_SERVICE), config.CRUD_TIMEOUT_MS),
           callbackBaseUrl: config.UMS_BASE_URL,
           secret: timerSecret,
           clock,
         })
       : new EmbeddedScheduler(db, logger, config.SCHEDULER_POLL_MS, clock),
     timerSecret,
-    ...roleAdapters(config, db, crud),
+    ...roleAdapters({ config, db, crud, upstreamOf }),
     enrichment: config.CONFIGURATION_PATH ? loadEnrichment(config.CONFIGURATION_PATH) : undefined,
     jobs: config.JOBS_CRUD_ENDPOINT
       ? createCrudJobStore(new CrudCollection(crud, config.JOBS_CRUD_ENDPOINT), clock)
@@ -140,8 +146,8 @@ export function createDeps(config: Config, logger: Logger, options: { clock?: Cl
 }
 
 /** SMTP when SMTP_URL is set, else the embedded outbox (which administrators read through GraphQL). */
-function mailAdapters(config: Config, db: Db, logger: Logger): { mailer: Mailer; outbox?: MailOutbox } {
-  if (config.SMTP_URL) return { mailer: createSmtpMailer({ url: config.SMTP_URL, from: config.MAIL_FROM, logger }) };
+function mailAdapters(config: Config, db: Db, logger: Logger, metrics: Metrics): { mailer: Mailer; outbox?: MailOutbox } {
+  if (config.SMTP_URL) return { mailer: createSmtpMailer({ url: config.SMTP_URL, from: config.MAIL_FROM, logger, metrics }) };
   const outbox = new Outbox(db, logger);
   return { mailer: outbox, outbox };
 }
@@ -158,9 +164,9 @@ interface IdentityAdapters {
 /** The identity provider of AUTH_MODULE: embedded, Auth0 directly, or Mia-Platform's auth0-client. */
 function identityAdapters(input: EmbeddedIdentityInput): IdentityAdapters {
   const { config, sessions } = input;
-  if (config.AUTH_MODULE === 'auth0') return auth0Adapters(config, sessions);
+  if (config.AUTH_MODULE === 'auth0') return auth0Adapters(config, sessions, input.metrics);
   if (config.AUTH_MODULE === 'auth0Client') {
-    const upstream = upstreamOf(config, 'auth0-client', serviceUrl(config.AUTH_SERVICE), config.AUTH0_TIMEOUT_MS);
+    const upstream = input.upstreamOf('auth0-client', serviceUrl(config.AUTH_SERVICE), config.AUTH0_TIMEOUT_MS);
     const adapters = createAuth0ClientAdapters({
       upstream,
       connection: config.AUTH_CONNECTION,
@@ -181,10 +187,12 @@ interface EmbeddedIdentityInput {
   mailer: Mailer;
   users: UserStore;
   clock: Clock;
+  upstreamOf: UpstreamFactory;
+  metrics: Metrics;
 }
 
 /** Auth0 directly: the Management API for users, the Authentication API for logins. */
-function auth0Adapters(config: Config & { AUTH_MODULE: 'auth0' }, sessions: Sessions): IdentityAdapters {
+function auth0Adapters(config: Config & { AUTH_MODULE: 'auth0' }, sessions: Sessions, metrics: Metrics): IdentityAdapters {
   const baseUrl = config.AUTH0_BASE_URL ?? `https://${config.AUTH0_DOMAIN}`;
   const issuers = [...new Set([`${baseUrl.replace(/\/$/, '')}/`, ...(config.AUTH0_DOMAIN ? [`https://${config.AUTH0_DOMAIN}/`] : [])])];
   const api = new Auth0Api({
@@ -197,6 +205,7 @@ function auth0Adapters(config: Config & { AUTH_MODULE: 'auth0' }, sessions: Sess
     dispatcher: createDispatcher(config.AUTH0_TIMEOUT_MS),
     timeoutMs: config.AUTH0_TIMEOUT_MS,
     breaker: breakerOf(config),
+    metrics,
     maxConcurrency: config.AUTH0_MAX_CONCURRENCY,
     maxRetries: config.AUTH0_MAX_RETRIES,
   });
@@ -254,9 +263,18 @@ function storedIssuer(db: Db): string {
   return db.prepare<[string], { value: string }>('SELECT value FROM settings WHERE name = ?').get('token-issuer')!.value;
 }
 
-/** An upstream's keep-alive pool, timeout and circuit breaker (docs/reliability.md). */
-function upstreamOf(config: Config, name: string, baseUrl: string, timeoutMs: number): UpstreamOptions {
-  return { name, baseUrl, dispatcher: createDispatcher(timeoutMs), timeoutMs, breaker: breakerOf(config) };
+type UpstreamFactory = (name: string, baseUrl: string, timeoutMs: number) => UpstreamOptions;
+
+/** An upstream's keep-alive pool, timeout, circuit breaker (docs/reliability.md) and metrics. */
+function upstreamFactory(config: Config, metrics: Metrics): UpstreamFactory {
+  return (name, baseUrl, timeoutMs) => ({
+    name,
+    baseUrl,
+    dispatcher: createDispatcher(timeoutMs),
+    timeoutMs,
+    breaker: breakerOf(config),
+    metrics,
+  });
 }
 
 function breakerOf(config: Config) {
@@ -264,9 +282,13 @@ function breakerOf(config: Config) {
 }
 
 /** Rönd when ROND_ENABLED, else roles and bindings in the embedded store (manageable through GraphQL). */
-function roleAdapters(config: Config, db: Db, crud: UpstreamOptions): { roles: RoleBinder; roleAdmin?: RoleAdmin } {
+function roleAdapters(input: { config: Config; db: Db; crud: UpstreamOptions; upstreamOf: UpstreamFactory }): {
+  roles: RoleBinder;
+  roleAdmin?: RoleAdmin;
+} {
+  const { config, db, crud } = input;
   if (config.ROND_ENABLED) {
-    const rond = upstreamOf(config, 'Rond', serviceUrl(config.ROND_SERVICE), config.CRUD_TIMEOUT_MS);
+    const rond = input.upstreamOf('Rond', serviceUrl(config.ROND_SERVICE), config.CRUD_TIMEOUT_MS);
     const rolesCollection = config.ROLES_CRUD_ENDPOINT ? new CrudCollection(crud, config.ROLES_CRUD_ENDPOINT) : undefined;
     return { roles: createRondBinder(rond, rolesCollection) };
   }

@@ -55,6 +55,12 @@ export class UnauthorizedError extends DomainError {
   }
 }
 
+/**
+ * A failed login that locked the name typed (LOGIN_MAX_ATTEMPTS in a row): the same 401 as any
+ * other failure, so the answer tells nothing; the service logs and counts the lockout.
+ */
+export class LockoutStartedError extends UnauthorizedError {}
+
 export class ForbiddenError extends DomainError {
   constructor(message = 'Forbidden') {
     super('FORBIDDEN', 403, message);

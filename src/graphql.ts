@@ -9,6 +9,7 @@ import { renderLocalGraphiQL } from './graphql-graphiql.js';
 import { introspectionPolicy } from './graphql-introspection.js';
 import { useJitShadow } from './graphql-jit-shadow.js';
 import { graphqlLimits } from './graphql-limits.js';
+import { operationMetrics } from './graphql-metrics.js';
 
 import { DomainError } from './errors.js';
 import { schema } from './schema/index.js';
@@ -46,6 +47,7 @@ export function createGraphQLServer(deps: Deps) {
     cors: false,
     logging: yogaLogger(deps.logger),
     plugins: [
+      operationMetrics(deps.metrics),
       ...graphqlLimits(deps.config),
       introspectionPolicy(deps.config, contextOf),
       useGraphQlJit({}, { enableIf: (args) => withoutObjectLiterals(args.document) }),

@@ -48,16 +48,20 @@ export interface Loaders {
    * usually reads one set.
    */
   identities(fieldSet?: IdentityFieldSet): IdentityLoader;
+  /** Identity-provider reads made through these loaders so far (the GraphQL metrics count them per operation). */
+  identityCalls(): number;
 }
 
 export function createLoaders(identity: IdentityProvider): Loaders {
   const loaders = new Map<string, IdentityLoader>();
+  const reads = { count: 0 };
   return {
+    identityCalls: () => reads.count,
     identities(fieldSet) {
       const key = fieldSet?.key ?? '*';
       let loader = loaders.get(key);
       if (!loader) {
-        loader = createIdentityLoader(identity, fieldSet?.fields);
+        loader = createIdentityLoader(identity, fieldSet?.fields, reads);
         loaders.set(key, loader);
       }
       return loader;
@@ -65,10 +69,15 @@ export function createLoaders(identity: IdentityProvider): Loaders {
   };
 }
 
-function createIdentityLoader(identity: IdentityProvider, fields: readonly IdentityField[] | undefined): IdentityLoader {
+function createIdentityLoader(
+  identity: IdentityProvider,
+  fields: readonly IdentityField[] | undefined,
+  reads: { count: number },
+): IdentityLoader {
   /** Per id: its identity (null: none), or the read in flight that will tell. One map, one lookup. */
   const entries = new Map<string, IdentityUser | null | Promise<void>>();
   const load = async (ids: readonly string[]) => {
+    reads.count += 1;
     const users = await identity.getUsers(ids, fields);
     for (let index = 0; index < ids.length; index += 1) entries.set(ids[index]!, users[index] ?? null);
     return users;

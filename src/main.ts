@@ -1,11 +1,11 @@
 import { rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { pino } from 'pino';
 import { buildServer } from './app.js';
 import { startBackground } from './background.js';
 import { bootstrapAdmin } from './bootstrap.js';
 import { loadConfig } from './config.js';
 import { createDeps } from './deps.js';
+import { createLogger } from './observability/logger.js';
 import { seedGroups } from './seed.js';
 import { drainable, onSignals } from './shutdown.js';
 import { claimSpoolDir } from './spool.js';
@@ -13,7 +13,7 @@ import { listen, StartupError, startupFailureLine } from './startup.js';
 
 async function main(): Promise<void> {
   const config = configOrFail();
-  const logger = pino({ level: config.LOG_LEVEL, redact: ['password', '*.password', 'req.headers.authorization'] });
+  const logger = createLogger({ level: config.LOG_LEVEL });
   const spool = await claimSpoolDir();
   // Every temporary file of this process goes to its own folder, the upload spools of
   // graphql-upload-ts included (they follow os.tmpdir(), which reads TMPDIR at each call).

@@ -69,6 +69,10 @@ export const RULES: Rule[] = [
     breaks: (from, to) => (under(from, 'schema') || under(from, 'rest')) && under(to, 'infra'),
   },
   {
+    name: 'metrics go through the Metrics port: only observability/prometheus.ts imports prom-client',
+    breaks: (from, to) => /^prom-client(?:\/|$)/.test(to) && from !== 'src/observability/prometheus.ts',
+  },
+  {
     name: 'nothing but deps.ts (and the adapters of the same side) imports an adapter',
     breaks: (from, to) => isAdapter(to) && from !== 'src/deps.ts' && !isAdapter(from),
   },
@@ -283,5 +287,9 @@ describe('layers: imports point downwards only', () => {
     expect(breaks('src/ports/user-store.ts', 'src/infra/group-schemas.ts')).toHaveLength(1);
     expect(breaks('src/domain/html.ts', 'express')).toHaveLength(1);
     expect(breaks('src/ports/job-store.ts', 'undici')).toHaveLength(1);
+    expect(breaks('src/observability/prometheus.ts', 'prom-client')).toEqual([]);
+    expect(breaks('src/resolvers/auth.ts', 'prom-client')).toHaveLength(1);
+    expect(breaks('src/clients/http.ts', 'prom-client')).toHaveLength(1);
+    expect(breaks('src/resolvers/auth.ts', 'src/observability/metrics.ts')).toEqual([]);
   });
 });

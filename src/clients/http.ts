@@ -1,9 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BrokenCircuitError, type CircuitBreakerPolicy, ConsecutiveBreaker, circuitBreaker, handleWhen } from 'cockatiel';
 import { Agent, type Dispatcher, type FormData, util } from 'undici';
-import { currentDeadline } from '../deadline.js';
+import { currentDeadline, currentRequest } from '../deadline.js';
 import { UpstreamError } from '../errors.js';
 import type { ReadinessCheck } from '../ports/readiness.js';
+import type { UpstreamMetrics, UpstreamOutcome } from '../observability/metrics.js';
 
 /** One upstream service (CRUD, Auth0, Timer, Rönd): where it is and how to reach it. */
 export interface UpstreamOptions {
@@ -20,6 +21,8 @@ export interface UpstreamOptions {
   timeoutMs?: number;
   /** The upstream's circuit breaker, shared by every call to it (createBreaker). */
   breaker?: CircuitBreakerPolicy;
+  /** Where each call's duration and outcome is counted (`ums_upstream_request_duration_seconds`). */
+  metrics?: UpstreamMetrics;
 }
 
 export interface UpstreamCall {
@@ -93,6 +96,23 @@ export function createBreaker(options: BreakerOptions): CircuitBreakerPolicy | u
  * past it. While the upstream's circuit is open the call is a 503 at once, without a request.
  */
 export async function callUpstream(upstream: UpstreamOptions, call: UpstreamCall): Promise<UpstreamReply> {
+  if (!upstream.metrics) return guarded(upstream, call);
+  const started = performance.now();
+  let outcome: UpstreamOutcome = 'unreachable';
+  try {
+    const reply = await guarded(upstream, call);
+    outcome = reply.status >= 500 ? 'server_error' : reply.status >= 400 ? 'client_error' : 'success';
+    return reply;
+  } catch (error) {
+    if (error instanceof UpstreamError && error.cause instanceof BrokenCircuitError) outcome = 'circuit_open';
+    throw error;
+  } finally {
+    upstream.metrics.upstreamCall(upstream.name, outcome, (performance.now() - started) / 1000);
+  }
+}
+
+/** The call through the upstream's breaker, when it has one. */
+async function guarded(upstream: UpstreamOptions, call: UpstreamCall): Promise<UpstreamReply> {
   const label = `${call.method} ${call.route ?? call.path}`;
   if (!upstream.breaker) return attempts(upstream, call, label);
   try {
@@ -179,12 +199,19 @@ async function send(upstream: UpstreamOptions, call: UpstreamCall, limit?: Limit
     search = pairs.join('&');
   }
   const hasBody = call.body !== undefined;
+  // The request's id goes with every call made for it, so the upstream's logs can be joined with ours.
+  const requestId = currentRequest()?.id;
   // Straight to the dispatcher (no URL to parse per call; the base is split once).
   const response = await exchange(upstream.dispatcher, limit, {
     origin,
     path: pathname + call.path + (search ? `?${search}` : ''),
     method: call.method,
-    headers: { accept: 'application/json', ...(hasBody ? { 'content-type': 'application/json' } : {}), ...call.headers },
+    headers: {
+      accept: 'application/json',
+      ...(hasBody ? { 'content-type': 'application/json' } : {}),
+      ...(requestId ? { 'x-request-id': requestId } : {}),
+      ...call.headers,
+    },
     body: call.rawBody ?? (hasBody ? JSON.stringify(call.body) : undefined),
   });
   const text = response.body;

@@ -4,7 +4,7 @@ import type { Mailer } from '../ports/mailer.js';
 import type { State } from '../crud/states.js';
 import type { Clock } from '../ports/clock.js';
 import { assertPasswordPolicy } from '../domain/password-policy.js';
-import { InvalidInputError, NotFoundError, UnauthorizedError } from '../errors.js';
+import { InvalidInputError, LockoutStartedError, NotFoundError, UnauthorizedError } from '../errors.js';
 import type { Db } from './db.js';
 import { hashPassword, NO_PASSWORD, verifyPassword } from './password-hash.js';
 import { batchedPasswordChanges } from './password-changes.js';
@@ -160,19 +160,21 @@ export function createEmbeddedAuthenticator(options: EmbeddedAuthenticatorOption
       // The attempt is counted against the name typed (or refused with 429) before the hash,
       // known name or not, and the row (with its password version) is read in that same
       // transaction; only a success forgets the attempt.
-      const row = lockout.reserve({
+      const { read: row, locks } = lockout.reserve({
         name: input.username,
         now: sessions.now(),
         read: () => byLogin.get(input.username, input.username),
       });
+      // The same 401 either way; the service logs and counts the lockout it started.
+      const refused = () => (locks ? new LockoutStartedError(WRONG_CREDENTIALS) : new UnauthorizedError(WRONG_CREDENTIALS));
       // Unknown users and users without a password yet cost one hash too, so timing tells nothing.
       const usable = row && row.password_hash !== NO_PASSWORD ? row.password_hash : undefined;
       const valid = await verifyPassword(usable ?? (await dummyHash), input.password);
-      if (!row || !usable || !valid) throw new UnauthorizedError(WRONG_CREDENTIALS);
+      if (!row || !usable || !valid) throw refused();
       const profile = await options.profileOf(row.id);
-      if (!mayLogIn(row, profile)) throw new UnauthorizedError(WRONG_CREDENTIALS);
+      if (!mayLogIn(row, profile)) throw refused();
       const session = openSession(row, input);
-      if (!session) throw new UnauthorizedError(WRONG_CREDENTIALS);
+      if (!session) throw refused();
       return tokensFor(row, profile, session);
     },
 
@@ -242,14 +244,15 @@ export function createEmbeddedAuthenticator(options: EmbeddedAuthenticatorOption
       assertPasswordPolicy(password);
       const hash = await hashPassword(password);
       // Consumed only now, atomically with the new password: two posts of one ticket set one.
-      const done = db
+      const owner = db
         .transaction(() => {
           const authUserId = tickets.consume(ticket);
           if (authUserId !== undefined) setPassword(authUserId, hash);
-          return authUserId !== undefined;
+          return authUserId;
         })
         .immediate();
-      if (!done) throw invalidTicket();
+      if (owner === undefined) throw invalidTicket();
+      return owner;
     },
 
     async unlock(authUserId) {

@@ -58,7 +58,7 @@ export class LoginLockout {
    * Counts one attempt for the name typed; 429 (nothing counted) while that name is locked. The
    * caller's `read` runs in the same transaction, before anything else can change the account.
    */
-  reserve<T>(input: { name: string; now: number; read?: () => T }): T | undefined {
+  reserve<T>(input: { name: string; now: number; read?: () => T }): Reserved<T> {
     const { now } = input;
     const key = nameKey(input.name);
     return this.db
@@ -66,9 +66,9 @@ export class LoginLockout {
         const until = this.lock.get(key)?.until;
         if (until !== null && until !== undefined && until > now) throw new TooManyRequestsError(LOCKED, Math.max(until - now, 1));
         const { lockSeconds, maxAttempts } = this.options;
-        this.bump.get({ key, now, stale: now - lockSeconds, max: maxAttempts, lock: lockSeconds });
+        const streak = this.bump.get({ key, now, stale: now - lockSeconds, max: maxAttempts, lock: lockSeconds });
         this.prune.run(now - lockSeconds);
-        return input.read?.();
+        return { read: input.read?.(), locks: (streak?.n ?? 0) >= maxAttempts };
       })
       .immediate();
   }
@@ -80,6 +80,12 @@ export class LoginLockout {
   clear(names: (string | null | undefined)[]): void {
     for (const name of names) if (name) this.forget.run(nameKey(name));
   }
+}
+
+/** What `reserve` read, and whether this attempt locked the name (it stays locked unless the login succeeds). */
+export interface Reserved<T> {
+  read: T | undefined;
+  locks: boolean;
 }
 
 interface LockParams {

@@ -58,6 +58,7 @@ class StoppingError extends Error {}
 /** Creates a job for the workers, and wakes the ones of this process at once. */
 export async function startJob(ctx: Context, type: string, payload: unknown): Promise<JobAnswer> {
   const job = await ctx.deps.jobs.create({ type, payload });
+  ctx.deps.metrics.job(type, 'pending');
   ctx.deps.jobEvents.emit('created', type);
   return { jobId: job.jobId, status: 'pending', jobCreatedAt: job.createdAt };
 }
@@ -193,6 +194,8 @@ export class JobWorker {
       );
       const ended = handler.discardWhenDone ? await jobs.discard(job.jobId, this.owner) : await jobs.finish(job.jobId, this.owner, outcome);
       if (!ended) log.warn('the job was taken over before it could be finished');
+      // Intents (discarded when done) are no jobs anyone started: only startJob's kinds are counted.
+      else if (!handler.discardWhenDone) this.deps.metrics.job(job.type, outcome.status);
       this.attempts.delete(job.jobId);
     } catch (error) {
       if (error instanceof LeaseLostError) return log.warn(error.message);
@@ -212,7 +215,8 @@ export class JobWorker {
       if (!handler.retryForever && (permanent || attempts >= MAX_ATTEMPTS)) {
         log.error({ err: error, attempts }, 'job failed');
         this.attempts.delete(job.jobId);
-        await jobs.finish(job.jobId, this.owner, { status: 'failed', result: { error: (error as Error).message } });
+        const ended = await jobs.finish(job.jobId, this.owner, { status: 'failed', result: { error: (error as Error).message } });
+        if (ended && !handler.discardWhenDone) this.deps.metrics.job(job.type, 'failed');
       } else {
         // Keep the claim only for a back-off: the job is claimable again once it lapses.
         log.warn({ err: error, attempts }, 'job interrupted; it will be tried again');

@@ -55,8 +55,8 @@ export interface Authenticator {
   endSessions(authUserId: string): Promise<void>;
   /** Starts a password change: the user receives an e-mail with a reset link. */
   requestPasswordChange(authUserId: string): Promise<void>;
-  /** Sets a new password with a reset ticket from that e-mail. */
-  resetPassword(ticket: string, password: string): Promise<void>;
+  /** Sets a new password with a reset ticket from that e-mail; answers whose (its authUserId). */
+  resetPassword(ticket: string, password: string): Promise<string>;
   /**
    * True while a reset ticket is unused and unexpired, so the reset page can refuse a dead link
    * before showing its form. Only the embedded provider serves its own reset page.

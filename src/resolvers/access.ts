@@ -3,13 +3,27 @@ import { parse as parseCookies } from 'cookie';
 import type { AccessClaims } from '../ports/authenticator.js';
 import { type Caller, type Context, createContext, type Deps, type HeaderBag } from '../context.js';
 import { ForbiddenError, UnauthorizedError } from '../errors.js';
+import { type CallerKind, currentRequest } from '../deadline.js';
 
 export const SESSION_COOKIE = 'sid';
 
 /** Resolves the caller once per request (API key, bearer token, `sid` cookie, or gateway headers). */
 export function getCaller(ctx: Context): Promise<Caller> {
-  ctx.caller ??= resolveCaller(ctx);
+  ctx.caller ??= resolveCaller(ctx).then((caller) => noteCaller(ctx, caller));
   return ctx.caller;
+}
+
+/** The request's access-log line names the kind of caller it found (observability/requests.ts). */
+function noteCaller(ctx: Context, caller: Caller): Caller {
+  const scope = currentRequest();
+  if (scope) scope.caller = callerKind(caller, ctx.deps.config.ACCESS_CONTROL === 'builtin');
+  return caller;
+}
+
+function callerKind(caller: Caller, builtin: boolean): CallerKind {
+  if (caller.kind === 'apiKey') return 'service';
+  if (caller.kind === 'user') return builtin && caller.admin ? 'admin' : 'user';
+  return caller.kind;
 }
 
 /** Management operations: administrators and API keys (every caller behind a gateway). */

@@ -2,10 +2,11 @@ import type { AccessClaims, TokenSet } from '../ports/authenticator.js';
 import type { Context } from '../context.js';
 import { ALL_STATES } from '../crud/states.js';
 import { OBJECT_ID } from '../crud/ids.js';
-import { DomainError, ForbiddenError, InvalidInputError, UnauthorizedError } from '../errors.js';
+import { DomainError, ForbiddenError, InvalidInputError, LockoutStartedError, TooManyRequestsError, UnauthorizedError } from '../errors.js';
 import { requireAdmin, requireAuthenticated, SESSION_COOKIE } from './access.js';
 import type { Release } from '../infra/login-throttle.js';
 import { permissionsOf } from './roles.js';
+import { securityEvent } from './security-events.js';
 
 /** The documented answer for a user who exists only in the profile store. */
 export const NOT_LOGGED = 'Missing authUserId, user not logged';
@@ -23,13 +24,54 @@ export async function login(ctx: Context, input: { username: string; password: s
   const { config, loginThrottle } = ctx.deps;
   const clientType = ctx.headers['client-type'];
   const website = typeof clientType === 'string' && config.WEBSITE_CLIENT_TYPES.includes(clientType.toLowerCase());
-  const tokens = await reserved(loginThrottle.reserve(ctx.ip), () => ctx.deps.auth.login({ ...input, ip: ctx.ip, website }));
+  let release: Release;
+  try {
+    release = loginThrottle.reserve(ctx.ip);
+  } catch (error) {
+    loginFailed(ctx, input.username, 'throttled');
+    throw error;
+  }
+  let tokens: TokenSet;
+  try {
+    tokens = await reserved(release, () => ctx.deps.auth.login({ ...input, ip: ctx.ip, website }));
+  } catch (error) {
+    loginRefused(ctx, input.username, error);
+    throw error;
+  }
+  ctx.deps.metrics.login('success');
+  securityEvent(ctx, 'login.succeeded', { username: input.username, authUserId: subjectOf(tokens.accessToken), website });
   const { sessionCookie, ...pair } = tokens;
   if (website && sessionCookie) {
     ctx.cookies?.set(SESSION_COOKIE, sessionCookie, { maxAgeSeconds: config.REFRESH_TOKEN_TTL });
     return {};
   }
   return { tokens: pair };
+}
+
+/** Counts and logs a refused login: a wrong credential (maybe locking the name), a locked name, or an outage. */
+function loginRefused(ctx: Context, username: string, error: unknown): void {
+  if (error instanceof LockoutStartedError) {
+    ctx.deps.metrics.lockout();
+    securityEvent(ctx, 'login.lockout', { username });
+  }
+  if (error instanceof UnauthorizedError) loginFailed(ctx, username, 'failure');
+  else if (error instanceof TooManyRequestsError) loginFailed(ctx, username, 'locked');
+  else ctx.deps.metrics.login('error');
+}
+
+function loginFailed(ctx: Context, username: string, outcome: 'failure' | 'locked' | 'throttled'): void {
+  ctx.deps.metrics.login(outcome);
+  securityEvent(ctx, 'login.failed', { username, reason: outcome === 'failure' ? 'invalid_credentials' : outcome });
+}
+
+/** The user an access token was issued to, for the log (not a check: the token was just issued to us). */
+function subjectOf(token: string): string | undefined {
+  try {
+    const sub = (JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as { sub?: unknown }).sub;
+    return typeof sub === 'string' ? sub : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -62,6 +104,7 @@ export async function logout(ctx: Context): Promise<void> {
   if (!caller.claims?.sid) throw new InvalidInputError('Only a user session can be logged out');
   await ctx.deps.auth.logout(caller.claims.sid);
   ctx.cookies?.clear(SESSION_COOKIE);
+  securityEvent(ctx, 'session.revoked', { authUserId: caller.authUserId, reason: 'logout' });
 }
 
 /**
@@ -101,6 +144,7 @@ export async function requestPasswordChange(ctx: Context, input: { authUserId: s
     release();
     throw error;
   }
+  securityEvent(ctx, 'password_reset.requested', { authUserId: input.authUserId });
 }
 
 /**
@@ -109,8 +153,9 @@ export async function requestPasswordChange(ctx: Context, input: { authUserId: s
  */
 export async function resetPassword(ctx: Context, input: { ticket: string; password: string }): Promise<void> {
   const release = ctx.deps.resetThrottle.reserve(ctx.ip);
-  await ctx.deps.auth.resetPassword(input.ticket, input.password);
+  const authUserId = await ctx.deps.auth.resetPassword(input.ticket, input.password);
   release();
+  securityEvent(ctx, 'password_reset.completed', { authUserId });
 }
 
 /**
@@ -134,6 +179,7 @@ export async function unlockUser(ctx: Context, profileId: string): Promise<void>
   const profile = await ctx.deps.users.get(profileId, { states: ALL_STATES, scope: ctx.scope });
   if (!profile?.authUserId) throw new InvalidInputError(`user ${profileId} has no identity to unlock`);
   await ctx.deps.auth.unlock(profile.authUserId);
+  securityEvent(ctx, 'account.unlocked', { userId: profileId, authUserId: profile.authUserId });
 }
 
 /** Mail kept in the embedded outbox (when no SMTP_URL is set), newest first. Administrators only. */
@@ -148,6 +194,7 @@ export async function sendWelcomeReset(ctx: Context, authUserId: string, send: b
   if (send === false) return;
   try {
     await ctx.deps.auth.requestPasswordChange(authUserId);
+    securityEvent(ctx, 'password_reset.requested', { authUserId, reason: 'new_user' });
   } catch (error) {
     // The user exists either way; a mail problem must not undo it.
     const level = error instanceof DomainError && error.status < 500 ? 'warn' : 'error';

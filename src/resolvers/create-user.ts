@@ -8,6 +8,7 @@ import { requireAdmin } from './access.js';
 import { sendWelcomeReset } from './auth.js';
 import type { CreateUserBody, CreateUserWithIdBody, RegisterBody } from './inputs.js';
 import { grantRoles } from './roles.js';
+import { adminCreated } from './security-events.js';
 import { compensate } from './sagas.js';
 import { closeIntent, handOver, type IntentHandle, noteProgress, openIntent } from './intents.js';
 import { repairNow } from './user-repair.js';
@@ -36,11 +37,13 @@ export async function createUser(ctx: Context, body: CreateUserBody, options: Cr
   const withIdentity = !options.postponeAuthUserCreation && !group.authUserCreationDisabled;
   if (withIdentity) assertIdentityFields(profile);
   const attempt = { ctx, profile, password, withIdentity, options };
-  return during('creating user', async () => {
-    const created = (await createOnce(attempt)) ?? (await createOnce(attempt, { retried: true }));
-    if (!created) throw new ConflictError('A user with the same username or email is being created');
-    return created;
+  const created = await during('creating user', async () => {
+    const done = (await createOnce(attempt)) ?? (await createOnce(attempt, { retried: true }));
+    if (!done) throw new ConflictError('A user with the same username or email is being created');
+    return done;
   });
+  adminCreated(ctx, created._id, profile);
+  return created;
 }
 
 interface CreationAttempt {
@@ -143,7 +146,7 @@ export async function createUserWithId(ctx: Context, body: CreateUserWithIdBody)
   if (profile.email === undefined && identity.email) profile.email = identity.email;
   ctx.deps.schemas.validateUser(group, profile);
   const _id = newObjectId();
-  return during('creating user', async () => {
+  const created = await during('creating user', async () => {
     const intent = await openIntent(ctx, { userId: _id, kind: 'link', identity: true });
     const undoProfile = () => ctx.deps.users.delete(_id, { states: ALL_STATES, scope: ctx.scope });
     let created: UserDoc;
@@ -165,6 +168,8 @@ export async function createUserWithId(ctx: Context, body: CreateUserWithIdBody)
     await closeIntent(ctx, intent);
     return { _id: created._id };
   });
+  adminCreated(ctx, created._id, { userGroup: body.userGroup, username: profile.username });
+  return created;
 }
 
 /** `POST /users/register`: creates the identity user of a profile-only user, then grants its roles. */

@@ -78,17 +78,23 @@ export async function importUsers(ctx: Context, upload: CsvUpload): Promise<Impo
   }
   const run = new ImportRun(ctx);
   return during('importing users', async () => {
-    let batch: CsvRow[] = [];
-    for await (const row of upload.open().pipe(parse(csv)) as AsyncIterable<CsvRow>) {
-      await pace();
-      batch.push(row);
-      if (batch.length < ctx.deps.config.USER_IMPORT_BATCH_SIZE) continue;
+    try {
+      let batch: CsvRow[] = [];
+      for await (const row of upload.open().pipe(parse(csv)) as AsyncIterable<CsvRow>) {
+        await pace();
+        batch.push(row);
+        if (batch.length < ctx.deps.config.USER_IMPORT_BATCH_SIZE) continue;
+        await run.write(batch);
+        batch = [];
+      }
       await run.write(batch);
-      batch = [];
+      run.summary.invalid.sort((a, b) => a.row - b.row);
+      return run.summary;
+    } finally {
+      // What was written counts even when a later batch failed.
+      const { metrics } = ctx.deps;
+      for (const outcome of ['inserted', 'updated', 'invalid'] as const) metrics.importRows(outcome, run.summary[outcome].length);
     }
-    await run.write(batch);
-    run.summary.invalid.sort((a, b) => a.row - b.row);
-    return run.summary;
   });
 }
 

@@ -1,4 +1,5 @@
 import type { Context } from '../context.js';
+import { securityEvent } from './security-events.js';
 
 /**
  * A user lost a right it may be using in a live session: its group changed, it was blocked,
@@ -11,6 +12,7 @@ export async function revokeAccess(ctx: Context, authUserId: string | undefined)
   ctx.deps.callerProfiles.forget(authUserId);
   try {
     await ctx.deps.auth.endSessions(authUserId);
+    securityEvent(ctx, 'session.revoked', { authUserId, reason: 'access_changed' });
   } catch (error) {
     ctx.deps.logger.error({ err: error, authUserId, requestId: ctx.requestId }, 'the sessions of a user could not be ended');
   }

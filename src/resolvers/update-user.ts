@@ -10,6 +10,7 @@ import { parseInput, SERVICE_FIELDS, StandardFields } from './inputs.js';
 import { abortExpiration, scheduleExpiration } from './expiration.js';
 import { replaceRoles } from './roles.js';
 import { revokeAccess } from './revocation.js';
+import { isAdminGroup, securityEvent } from './security-events.js';
 import { compensate, identityBlocked } from './sagas.js';
 import { getUser, LIVE_STATES, requireGroup } from './users.js';
 
@@ -56,7 +57,23 @@ export async function updateUser(ctx: Context, id: string, body: unknown): Promi
   }
   if (updated.expirationId !== current.expirationId) await abortExpiration(ctx, current.expirationId);
   if (current.authUserId && !sameRoles(current.roles, updated.roles)) await replaceRoles(ctx, current.authUserId, updated.roles);
+  noteRoleChange(ctx, current, updated);
   return updated;
+}
+
+/** A change of group or roles is a security event; `admin` says when it made or unmade an administrator. */
+function noteRoleChange(ctx: Context, before: UserDoc, after: UserDoc): void {
+  const group = before.userGroup !== after.userGroup;
+  const roles = !sameRoles(before.roles, after.roles);
+  if (!group && !roles) return;
+  const [was, is] = [isAdminGroup(ctx, before.userGroup), isAdminGroup(ctx, after.userGroup)];
+  securityEvent(ctx, 'role.changed', {
+    userId: after._id,
+    authUserId: before.authUserId,
+    ...(group ? { userGroup: { from: before.userGroup, to: after.userGroup } } : {}),
+    ...(roles ? { roles: { from: before.roles ?? [], to: after.roles ?? [] } } : {}),
+    ...(was !== is ? { admin: is ? 'granted' : 'revoked' } : {}),
+  });
 }
 
 /**

@@ -6,6 +6,7 @@ import type { CrudQuery } from '../crud/query.js';
 import { type Answer, answerOf, errorAnswer, runRoute } from './router.js';
 import type { Route } from './route.js';
 import { routes } from './routes.js';
+import { markRoute } from '../observability/requests.js';
 
 /**
  * The routes marked `fastPath` (GET /users/ and /users/count), answered on node:http before the
@@ -32,6 +33,7 @@ export function withFastPath(
     const route = req.method === 'GET' ? byPath.get(path) : undefined;
     if (!route) return fallback(req, res);
     const rawQuery = mark === -1 ? '' : url.slice(mark + 1);
+    markRoute(route.path);
     void serve(route, req, res, path, rawQuery);
   };
 

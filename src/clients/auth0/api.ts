@@ -4,6 +4,7 @@ import type { CircuitBreakerPolicy } from 'cockatiel';
 import type { Dispatcher } from 'undici';
 import { z } from 'zod';
 import { currentDeadline } from '../../deadline.js';
+import type { UpstreamMetrics } from '../../observability/metrics.js';
 import { UpstreamError } from '../../errors.js';
 import { callUpstream, probe, type UpstreamCall, type UpstreamOptions, type UpstreamReply } from '../http.js';
 import type { ReadinessCheck } from '../../ports/readiness.js';
@@ -25,6 +26,7 @@ export interface Auth0Options {
   timeoutMs?: number;
   /** The tenant's circuit breaker. */
   breaker?: CircuitBreakerPolicy;
+  metrics?: UpstreamMetrics;
   /** Calls in flight at once against the tenant. */
   maxConcurrency: number;
   /** Retries after a 429 (waiting for the rate-limit reset) or a 5xx on an idempotent call. */
@@ -53,8 +55,8 @@ export class Auth0Api {
   private pausedUntil = 0;
 
   constructor(readonly options: Auth0Options) {
-    const { baseUrl, dispatcher, timeoutMs, breaker } = options;
-    this.upstream = { name: 'Auth0', baseUrl, dispatcher, timeoutMs, breaker, retries: 1 };
+    const { baseUrl, dispatcher, timeoutMs, breaker, metrics } = options;
+    this.upstream = { name: 'Auth0', baseUrl, dispatcher, timeoutMs, breaker, metrics, retries: 1 };
     this.limit = pLimit(options.maxConcurrency);
     this.audiences = [...new Set([options.managementAudience, `${options.baseUrl.replace(/\/$/, '')}/api/v2/`])];
   }
