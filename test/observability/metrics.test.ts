@@ -107,7 +107,9 @@ describe('GET /-/metrics', () => {
     expect(grew('ums_logins_total', { outcome: 'failure' })).toBe(3);
     expect(grew('ums_logins_total', { outcome: 'locked' })).toBe(1);
     expect(grew('ums_login_lockouts_total')).toBe(1);
-    await service.graphql(`mutation { unlockUser(id: "${(await service.call('GET', '/users/?username=mario')).body[0]._id}") }`);
+    await service.graphql(
+      `mutation { unlockUser(id: "${(await service.call('GET', '/users/?username=mario')).body[0]._id}") { __typename } }`,
+    );
   });
 
   it('counts import rows by outcome and jobs by kind and state', async () => {
