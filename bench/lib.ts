@@ -42,12 +42,18 @@ export function runInfo(users: number) {
 }
 
 /** Starts a benchmark process (TypeScript, through tsx) and waits for its first IPC message. */
-export async function startChild<T>(script: string, env: Record<string, string>): Promise<{ child: ChildProcess; ready: T }> {
+export async function startChild<T>(
+  script: string,
+  env: Record<string, string>,
+  options: { stdout?: number } = {},
+): Promise<{ child: ChildProcess; ready: T }> {
   // BENCH_CPU_PROF=<folder>: each child writes a V8 CPU profile there when it exits (to find what stalls the loop).
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
   const child = fork(new URL(script, import.meta.url).pathname, [], {
     execArgv: ['--import', 'tsx', ...profile],
     env: { ...process.env, ...env },
+    // A file descriptor for the service's standard output (its log), as a container runtime keeps it.
+    ...(options.stdout === undefined ? {} : { stdio: ['inherit', options.stdout, 'inherit', 'ipc'] }),
   });
   const ready = await new Promise<T>((resolve, reject) => {
     child.once('message', (message) => resolve(message as T));

@@ -1,5 +1,5 @@
 /**
- * npm run bench [embedded|gateway|auth0|import|export|activation|hung-upstream|crash]: every benchmark (or the one named). Each writes
+ * npm run bench [embedded|gateway|auth0|import|export|activation|hung-upstream|crash|observability]: every benchmark (or the one named). Each writes
  * bench/results/<name>.json and its table in README.md.
  */
 import { runAuth0 } from './auth0.js';
@@ -10,6 +10,7 @@ import { runExport } from './export.js';
 import { runActivation } from './activation.js';
 import { runHungUpstream } from './hung-upstream.js';
 import { runCrash } from './crash.js';
+import { runObservability } from './observability.js';
 
 const suites = {
   embedded: runEmbedded,
@@ -20,6 +21,7 @@ const suites = {
   activation: runActivation,
   'hung-upstream': runHungUpstream,
   crash: runCrash,
+  observability: runObservability,
 };
 const wanted = process.argv.slice(2);
 for (const [name, run] of Object.entries(suites)) {

@@ -14,6 +14,7 @@ import type { IdentityProvider } from '../src/ports/identity-provider.js';
 import type { UserStore } from '../src/ports/user-store.js';
 import { loadConfig } from '../src/config.js';
 import { createDeps } from '../src/deps.js';
+import { createLogger } from '../src/observability/logger.js';
 import { AUTH0_TEST_TENANT } from '../test/helpers/service.js';
 import { seedUsers } from './seed.js';
 
@@ -30,6 +31,11 @@ const config = loadConfig({
   LOG_LEVEL: 'silent',
   ...jobEnv,
   API_KEYS: process.env.BENCH_API_KEY ?? 'bench-key',
+  // BENCH_OBSERVE=off: no metrics, no access log; =on: both, the log at info on stdout (the observability benchmark).
+  ...(process.env.BENCH_OBSERVE === 'off' ? { METRICS_ENABLED: 'false', ACCESS_LOG: 'false' } : {}),
+  ...(process.env.BENCH_OBSERVE === 'on' ? { METRICS_ENABLED: 'true', ACCESS_LOG: 'true', LOG_LEVEL: 'info' } : {}),
+  ...(process.env.BENCH_OBSERVE === 'metrics' ? { METRICS_ENABLED: 'true', ACCESS_LOG: 'false' } : {}),
+  ...(process.env.BENCH_OBSERVE === 'log' ? { METRICS_ENABLED: 'false', ACCESS_LOG: 'true', LOG_LEVEL: 'info' } : {}),
   ...(process.env.EMBEDDED_IDENTITY_CACHE_SIZE ? { EMBEDDED_IDENTITY_CACHE_SIZE: process.env.EMBEDDED_IDENTITY_CACHE_SIZE } : {}),
   // With BENCH_AUTH0_URL the identities are in that Auth0 tenant (the Auth0 benchmark).
   ...(process.env.BENCH_AUTH0_URL
@@ -49,7 +55,10 @@ const config = loadConfig({
     ? { CRUD_SERVICE: process.env.BENCH_CRUD_URL, USERS_CRUD_ENDPOINT: '/users', UMS_CONFIG_CRUD_ENDPOINT: '/ums-config' }
     : {}),
 });
-const deps = createDeps(config, pino({ level: 'silent' }));
+const deps = createDeps(
+  config,
+  ['on', 'log'].includes(process.env.BENCH_OBSERVE ?? '') ? createLogger({ level: 'info' }) : pino({ level: 'silent' }),
+);
 const counts = { identityCalls: 0, profileReads: 0 };
 const identity: IdentityProvider = {
   ...deps.identity,
