@@ -19,7 +19,7 @@ import type { GroupSchemas } from './infra/group-schemas.js';
 import type { LoginThrottle } from './infra/login-throttle.js';
 import type { CallerProfiles } from './infra/caller-profiles.js';
 import type { Enrichment } from './infra/enrichment-file.js';
-import type { Metrics } from './observability/metrics.js';
+import type { Metrics } from './ports/metrics.js';
 import { currentRequest } from './deadline.js';
 
 /** Everything built once at start-up and shared by all requests. */

@@ -42,7 +42,7 @@ import { type Db, openDatabase } from './embedded/db.js';
 import { createEmbeddedIdentityProvider } from './embedded/identity.js';
 import { createEmbeddedImporter } from './embedded/importer.js';
 import { Outbox } from './embedded/outbox.js';
-import { type Metrics, noMetrics } from './observability/metrics.js';
+import { type Metrics, noMetrics } from './ports/metrics.js';
 import { createPrometheusMetrics } from './observability/prometheus.js';
 import { Sessions } from './embedded/sessions.js';
 import { SigningKeys } from './embedded/signing-keys.js';

@@ -1,7 +1,7 @@
 import { type DocumentNode, getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Context } from './context.js';
-import type { Metrics } from './observability/metrics.js';
+import type { Metrics } from './ports/metrics.js';
 
 /**
  * Counts each GraphQL operation by name and outcome (`ums_graphql_operations_total`): `invalid`

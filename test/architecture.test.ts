@@ -290,6 +290,7 @@ describe('layers: imports point downwards only', () => {
     expect(breaks('src/observability/prometheus.ts', 'prom-client')).toEqual([]);
     expect(breaks('src/resolvers/auth.ts', 'prom-client')).toHaveLength(1);
     expect(breaks('src/clients/http.ts', 'prom-client')).toHaveLength(1);
-    expect(breaks('src/resolvers/auth.ts', 'src/observability/metrics.ts')).toEqual([]);
+    expect(breaks('src/resolvers/auth.ts', 'src/ports/metrics.ts')).toEqual([]);
+    expect(breaks('src/clients/http.ts', 'src/ports/metrics.ts')).toEqual([]);
   });
 });

@@ -4,7 +4,7 @@ import { Agent, type Dispatcher, type FormData, util } from 'undici';
 import { currentDeadline, currentRequest } from '../deadline.js';
 import { UpstreamError } from '../errors.js';
 import type { ReadinessCheck } from '../ports/readiness.js';
-import type { UpstreamMetrics, UpstreamOutcome } from '../observability/metrics.js';
+import type { UpstreamMetrics, UpstreamOutcome } from '../ports/metrics.js';
 
 /** One upstream service (CRUD, Auth0, Timer, Rönd): where it is and how to reach it. */
 export interface UpstreamOptions {

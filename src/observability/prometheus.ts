@@ -1,5 +1,5 @@
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
-import type { Metrics } from './metrics.js';
+import type { Metrics } from '../ports/metrics.js';
 
 /** Seconds: the REST page answers in about 1 ms, a request is cut at REQUEST_TIMEOUT_MS (15 s). */
 const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15];

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { UserStore } from '../../src/clients/ports.js';
+import type { UserStore } from '../../src/ports/user-store.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { seedGroups, startService, TEST_API_KEY, type TestService } from '../helpers/service.js';
 

@@ -4,7 +4,7 @@ import type { CircuitBreakerPolicy } from 'cockatiel';
 import type { Dispatcher } from 'undici';
 import { z } from 'zod';
 import { currentDeadline } from '../../deadline.js';
-import type { UpstreamMetrics } from '../../observability/metrics.js';
+import type { UpstreamMetrics } from '../../ports/metrics.js';
 import { UpstreamError } from '../../errors.js';
 import { callUpstream, probe, type UpstreamCall, type UpstreamOptions, type UpstreamReply } from '../http.js';
 import type { ReadinessCheck } from '../../ports/readiness.js';

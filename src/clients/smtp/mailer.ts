@@ -2,7 +2,7 @@ import nodemailer from 'nodemailer';
 import type { Logger } from 'pino';
 import type { Mail, Mailer } from '../../ports/mailer.js';
 import { UpstreamError } from '../../errors.js';
-import type { UpstreamMetrics, UpstreamOutcome } from '../../observability/metrics.js';
+import type { UpstreamMetrics, UpstreamOutcome } from '../../ports/metrics.js';
 
 interface SmtpOptions {
   url: string;
