@@ -1,5 +1,7 @@
 import { isSafeFieldPath } from '../domain/safe-names.js';
 import { InvalidInputError } from '../errors.js';
+import { castFilterDates, coerceParam } from './cast.js';
+import { type FieldIndex, fieldIndexOf } from './field-types.js';
 import { checkFilter, type Filter, isPlainObject, parseFilter } from './filter.js';
 import { isState, type State } from './states.js';
 
@@ -26,24 +28,55 @@ export const DEFAULT_LIMIT = 25;
 export const MAX_LIMIT = 200;
 const FIELD = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
 const LIST_PARAMS = new Set(['_q', '_st', '_p', '_s', '_l', '_sk']);
-const COUNT_PARAMS = new Set(['_q', '_st']);
+/** `_useEstimate` is accepted and answered with the exact count (the embedded count is exact and cheap). */
+const COUNT_PARAMS = new Set(['_q', '_st', '_useEstimate']);
+const BY_ID_PARAMS = new Set(['_q', '_st']);
+const GET_BY_ID_PARAMS = new Set(['_q', '_st', '_p']);
+/** The standard fields only: for stores that know no group schema. */
+const STANDARD_FIELDS = fieldIndexOf([]);
 
-/** Validates a list query like the CRUD Service does (unknown `_` parameters are a 400). */
-export function parseListQuery(query: CrudQuery, aclRows?: string): ListQuery {
+/**
+ * Validates a list query like the CRUD Service does (unknown `_` parameters are a 400), casting
+ * values by the fields' types (`index`): dates to their canonical text, `field=value` to the field's type.
+ */
+export function parseListQuery(query: CrudQuery, aclRows?: string, index: FieldIndex = STANDARD_FIELDS): ListQuery {
   assertKnownParams(query, LIST_PARAMS);
   return {
-    filter: buildFilter(query, aclRows),
+    filter: buildFilter(query, aclRows, index),
     states: parseStates(query._st),
-    projection: query._p === undefined ? undefined : splitList(single(query._p, '_p')).map(checkField),
+    projection: parseProjection(query._p),
     sort: parseSort(query._s),
     limit: parseInteger(query._l, '_l', { min: 1, max: MAX_LIMIT, fallback: DEFAULT_LIMIT }),
     skip: parseInteger(query._sk, '_sk', { min: 0, fallback: 0 }),
   };
 }
 
-export function parseCountQuery(query: CrudQuery, aclRows?: string): Pick<ListQuery, 'filter' | 'states'> {
+export function parseCountQuery(
+  query: CrudQuery,
+  aclRows?: string,
+  index: FieldIndex = STANDARD_FIELDS,
+): Pick<ListQuery, 'filter' | 'states'> {
   assertKnownParams(query, COUNT_PARAMS);
-  return { filter: buildFilter(query, aclRows), states: parseStates(query._st) };
+  return { filter: buildFilter(query, aclRows, index), states: parseStates(query._st) };
+}
+
+/**
+ * The query of `GET|PATCH|DELETE /users/:id`: `_q`, `field=value` filters and `acl_rows`, which
+ * the document must match (a 404 otherwise), as the CRUD applies them; `_p` on GET only.
+ */
+export function parseByIdQuery(
+  query: CrudQuery,
+  { aclRows, index = STANDARD_FIELDS, projection = false }: { aclRows?: string; index?: FieldIndex; projection?: boolean },
+): { filter: Filter; projection?: string[] } {
+  assertKnownParams(query, projection ? GET_BY_ID_PARAMS : BY_ID_PARAMS);
+  return { filter: buildFilter(query, aclRows, index), projection: projection ? parseProjection(query._p) : undefined };
+}
+
+/** `_p`: the fields to return; absent or empty means every field, as in the CRUD. */
+function parseProjection(raw: unknown): string[] | undefined {
+  if (raw === undefined) return undefined;
+  const fields = splitList(single(raw, '_p')).map(checkField);
+  return fields.length > 0 ? fields : undefined;
 }
 
 export function parseStates(raw: unknown): State[] {
@@ -55,36 +88,32 @@ export function parseStates(raw: unknown): State[] {
   return [...new Set(states)] as State[];
 }
 
-function buildFilter(query: CrudQuery, aclRows: string | undefined): Filter {
+function buildFilter(query: CrudQuery, aclRows: string | undefined, index: FieldIndex): Filter {
   const parts: Filter[] = [];
-  if (query._q !== undefined) parts.push(parseFilter(single(query._q, '_q')));
+  if (query._q !== undefined) parts.push(castFilterDates(parseFilter(single(query._q, '_q')), index, ['querystring', '_q']));
   for (const [key, value] of Object.entries(query)) {
     if (key.startsWith('_') && key !== '_id') continue;
-    parts.push({ [checkField(key)]: castPlainValue(single(value, key)) });
+    parts.push({ [checkField(key)]: coerceParam(key, single(value, key), index) });
   }
-  if (aclRows) parts.push(...parseAclRows(aclRows));
+  if (aclRows) parts.push(...parseAclRows(aclRows).map((row) => castFilterDates(row, index, ['headers', 'acl_rows'])));
   if (parts.length === 0) return {};
   return parts.length === 1 ? parts[0]! : { $and: parts };
 }
 
-/** `field=value`: the CRUD casts by the field's schema type; without one, match either reading. */
-function castPlainValue(value: string): unknown {
-  const candidates: unknown[] = [value];
-  if (value === 'true' || value === 'false') candidates.push(value === 'true');
-  else if (value.trim() !== '' && Number.isFinite(Number(value))) candidates.push(Number(value));
-  return candidates.length === 1 ? value : { $in: candidates };
-}
-
-/** The `acl_rows` header: a JSON array of filters, ANDed (parsed on its own: text around it cannot widen it). */
-function parseAclRows(raw: string): Filter[] {
+/**
+ * The `acl_rows` header: a JSON array of filters, ANDed, or one filter, as the CRUD reads it
+ * (parsed on its own: text around it cannot widen it).
+ */
+export function parseAclRows(raw: string): Filter[] {
   let rows: unknown;
   try {
     rows = JSON.parse(raw);
   } catch {
     rows = undefined;
   }
+  if (isPlainObject(rows)) rows = [rows];
   if (!Array.isArray(rows) || !rows.every(isPlainObject)) {
-    throw new InvalidInputError('acl_rows header must be a JSON array of filters');
+    throw new InvalidInputError('acl_rows header must be a JSON filter or an array of filters');
   }
   if (rows.length > 0) checkFilter({ $and: rows }, 'acl_rows');
   return rows;
@@ -110,6 +139,10 @@ function parseInteger(raw: unknown, name: string, { min, max, fallback }: { min:
 }
 
 function assertKnownParams(query: CrudQuery, known: Set<string>): void {
+  if (Object.hasOwn(query, '_rawp')) {
+    const problem = 'raw MongoDB projections are not offered by the embedded store: use _p';
+    throw new InvalidInputError(`querystring/_rawp: ${problem}`, [{ path: ['querystring', '_rawp'], message: problem }]);
+  }
   for (const key of Object.keys(query)) {
     if (key.startsWith('_') && key !== '_id' && !known.has(key)) {
       throw new InvalidInputError('querystring must NOT have additional properties', [
@@ -178,4 +211,16 @@ function checkJsonFilter(text: string, param: string): void {
     return;
   }
   if (isPlainObject(parsed)) checkFilter(parsed, param);
+}
+
+/** A raw query string as Express's simple parser would give it (repeated keys become arrays). */
+export function queryObjectOf(query: CrudQuery | string): CrudQuery {
+  if (typeof query !== 'string') return query;
+  // No prototype: a parameter named `__proto__` or `toString` is a parameter like any other.
+  const out = Object.create(null) as Record<string, string | string[]>;
+  for (const [key, value] of new URLSearchParams(query)) {
+    const previous = out[key];
+    out[key] = previous === undefined ? value : [...(Array.isArray(previous) ? previous : [previous]), value];
+  }
+  return out;
 }

@@ -1,0 +1,182 @@
+import { InvalidInputError } from '../errors.js';
+import { canonicalDate } from './dates.js';
+import { fieldAt, type FieldIndex, type FieldSchema } from './field-types.js';
+import { type Filter, isPlainObject } from './filter.js';
+
+/**
+ * Values cast by the fields' types, as the CRUD Service casts them: in a filter (`_q`, `acl_rows`)
+ * only dates are cast (to the canonical text of dates.ts, so they compare as instants); a plain
+ * `field=value` parameter and the values of a body are coerced to the field's type, as its
+ * request schemas coerce them (`"9999"` is 9999 where the schema says number).
+ */
+
+/** Operators whose operand is one value of the field. */
+const ONE_VALUE = new Set(['$eq', '$ne', '$gt', '$gte', '$lt', '$lte']);
+/** Operators whose operand is a list of values of the field. */
+const MANY_VALUES = new Set(['$in', '$nin', '$all']);
+
+/** The filter with every date field's values in canonical form; a value that is no date is a 400 naming the field. */
+export function castFilterDates(filter: Filter, index: FieldIndex, where: string[]): Filter {
+  const out: Filter = {};
+  for (const [key, value] of Object.entries(filter)) {
+    if ((key === '$and' || key === '$or') && Array.isArray(value)) {
+      out[key] = value.map((inner) => (isPlainObject(inner) ? castFilterDates(inner, index, where) : inner));
+    } else if (!key.startsWith('$') && fieldAt(index, key)?.type === 'date') {
+      out[key] = castDateCondition(value, [...where, key]);
+    } else {
+      out[key] = value;
+    }
+  }
+  return out;
+}
+
+function castDateCondition(condition: unknown, where: string[]): unknown {
+  if (condition === null) return null;
+  if (!isPlainObject(condition)) return toDate(condition, where);
+  const out: Filter = {};
+  for (const [operator, operand] of Object.entries(condition)) {
+    if (ONE_VALUE.has(operator)) out[operator] = operand === null ? null : toDate(operand, [...where, operator]);
+    else if (MANY_VALUES.has(operator)) out[operator] = toDates(operand, [...where, operator]);
+    else if (operator === '$exists') out[operator] = operand;
+    else throw refuse([...where, operator], `${operator} does not apply to a date field`);
+  }
+  return out;
+}
+
+function toDates(operand: unknown, where: string[]): unknown[] {
+  if (!Array.isArray(operand)) throw refuse(where, 'must be an array');
+  return operand.map((item) => (item === null ? null : toDate(item, where)));
+}
+
+function toDate(value: unknown, where: string[]): string {
+  const date = canonicalDate(value);
+  if (date === undefined) throw refuse(where, 'must be a date (milliseconds or ISO 8601 text)');
+  return date;
+}
+
+/**
+ * `field=value` from a query string, by the field's type (an array's items for an array field, so
+ * `tags=x` matches the users holding x). A field whose type is not known matches either reading
+ * of the text (`5` as a string or a number).
+ */
+export function coerceParam(field: string, raw: string, index: FieldIndex): unknown {
+  const schema = scalarOf(fieldAt(index, field));
+  const where = ['querystring', field];
+  switch (schema?.type) {
+    case 'string':
+      return raw;
+    case 'number':
+    case 'integer':
+    case 'boolean':
+    case 'date':
+      return coerceValue(raw, schema, where);
+    default:
+      return eitherReading(raw);
+  }
+}
+
+function scalarOf(schema: FieldSchema | undefined): FieldSchema | undefined {
+  return schema?.type === 'array' ? schema.items : schema;
+}
+
+function eitherReading(value: string): unknown {
+  const candidates: unknown[] = [value];
+  if (value === 'true' || value === 'false') candidates.push(value === 'true');
+  else if (value.trim() !== '' && Number.isFinite(Number(value))) candidates.push(Number(value));
+  return candidates.length === 1 ? value : { $in: candidates };
+}
+
+/**
+ * A body value coerced to its schema, deeply (declared properties and array items only; what the
+ * schema does not declare is kept as it came). A value that cannot be coerced is a 400 naming it.
+ */
+export function coerceValue(value: unknown, schema: FieldSchema | undefined, where: string[]): unknown {
+  if (!schema || value === null || value === undefined) return value;
+  switch (schema.type) {
+    case 'number':
+    case 'integer':
+      return toNumber(value, schema.type, where);
+    case 'boolean':
+      if (typeof value === 'boolean') return value;
+      if (value === 'true' || value === 'false') return value === 'true';
+      throw refuse(where, 'must be boolean');
+    case 'string':
+      if (typeof value === 'string') return value;
+      if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+      throw refuse(where, 'must be string');
+    case 'date':
+      return toDate(value, where);
+    case 'array':
+      if (!Array.isArray(value)) throw refuse(where, 'must be array');
+      return value.map((item, position) => coerceValue(item, schema.items, [...where, String(position)]));
+    case 'object':
+      if (!isPlainObject(value)) throw refuse(where, 'must be object');
+      return coerceObject(value, schema, where);
+    default:
+      return value;
+  }
+}
+
+function toNumber(value: unknown, type: 'number' | 'integer', where: string[]): number {
+  const number = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : Number.NaN;
+  if (!Number.isFinite(number)) throw refuse(where, `must be ${type}`);
+  if (type === 'integer' && !Number.isInteger(number)) throw refuse(where, 'must be integer');
+  return number;
+}
+
+function coerceObject(value: Record<string, unknown>, schema: FieldSchema, where: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, inner] of Object.entries(value)) {
+    const property = schema.properties?.get(key);
+    out[key] = property ? coerceValue(inner, property, [...where, key]) : inner;
+  }
+  return out;
+}
+
+/**
+ * The filter of `POST /users/state`, whose field values are coerced as its body schema coerces
+ * them (`{"age": "5"}` finds the users aged 5); operator objects keep their operands (dates are
+ * cast with the rest of a filter).
+ */
+export function coerceFilterValues(filter: Filter, index: FieldIndex, where: string[]): Filter {
+  const out: Filter = {};
+  for (const [key, value] of Object.entries(filter)) {
+    const isOperators = isPlainObject(value) && Object.keys(value).some((name) => name.startsWith('$'));
+    if (key.startsWith('$') || isOperators) out[key] = value;
+    else out[key] = coerceFilterValue(value, fieldAt(index, key), [...where, key]);
+  }
+  return out;
+}
+
+/** An array field compared with one value matches an element: the value then has the items' type. */
+function coerceFilterValue(value: unknown, schema: FieldSchema | undefined, where: string[]): unknown {
+  if (schema?.type === 'array' && !Array.isArray(value)) return coerceValue(value, schema.items, where);
+  return coerceValue(value, schema, where);
+}
+
+export function refuse(where: string[], problem: string): InvalidInputError {
+  return new InvalidInputError(`${where.join('/')} ${problem}`, [{ path: where, message: problem }]);
+}
+
+/**
+ * A document with every date field (by the index) in canonical form, as the CRUD stores a Date:
+ * `2030-01-01T10:00+05:00` is kept as `2030-01-01T05:00:00.000Z`, so it compares and sorts as
+ * the instant it is. A value that is no date is kept as it came (the group schema judges it).
+ */
+export function canonicalDates<T extends Record<string, unknown>>(doc: T, index: FieldIndex): T {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(doc)) out[key] = canonicalIn(value, index.get(key));
+  return out as T;
+}
+
+function canonicalIn(value: unknown, schema: FieldSchema | undefined): unknown {
+  if (!schema || value === null || value === undefined) return value;
+  if (schema.type === 'date') return canonicalDate(value) ?? value;
+  if (schema.type === 'array' && Array.isArray(value)) return value.map((item) => canonicalIn(item, schema.items));
+  if (schema.type === 'object' && isPlainObject(value) && schema.properties?.size) {
+    const out: Record<string, unknown> = {};
+    for (const [key, inner] of Object.entries(value)) out[key] = canonicalIn(inner, schema.properties.get(key));
+    return out;
+  }
+  return value;
+}

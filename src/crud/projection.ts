@@ -1,0 +1,74 @@
+import { isPlainObject } from './filter.js';
+
+/**
+ * `_p` as MongoDB applies an inclusion projection: `_id` always; `a.b` keeps `b` of the object at
+ * `a` (an empty object when `a` has no `b`), of every object in an array at `a` (elements that are
+ * not objects are left out), and nothing when `a` holds a scalar. Own properties only.
+ */
+export function projectDoc(doc: Record<string, unknown>, fields: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = { _id: doc._id };
+  Object.assign(
+    out,
+    include(
+      doc,
+      fields.map((field) => field.split('.')),
+    ),
+  );
+  return out;
+}
+
+function include(source: Record<string, unknown>, paths: string[][]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const byHead = new Map<string, string[][]>();
+  for (const [head, ...rest] of paths) {
+    const group = byHead.get(head!) ?? [];
+    group.push(rest);
+    byHead.set(head!, group);
+  }
+  for (const [head, rests] of byHead) {
+    if (!Object.hasOwn(source, head)) continue;
+    const value = source[head];
+    // `a` and `a.b` together: `a` whole wins, as in MongoDB (which refuses the pair; the CRUD's `_p` keeps `a`).
+    if (rests.some((rest) => rest.length === 0)) {
+      out[head] = value;
+      continue;
+    }
+    const projected = descend(value, rests);
+    if (projected !== undefined) out[head] = projected;
+  }
+  return out;
+}
+
+function descend(value: unknown, paths: string[][]): unknown {
+  if (Array.isArray(value)) {
+    return value.filter((item) => isPlainObject(item) || Array.isArray(item)).map((item) => descend(item, paths));
+  }
+  return isPlainObject(value) ? include(value, paths) : undefined;
+}
+
+/**
+ * The fields to return given `_p` and the `acl_read_columns` header (a comma-separated list), as
+ * the CRUD resolves them: no `_p` (or an empty one) means every field, the header keeps only the
+ * fields it names. Undefined: every field.
+ */
+export function readableFields(projection: readonly string[] | undefined, aclReadColumns: string | undefined): string[] | undefined {
+  const allowed = splitColumns(aclReadColumns);
+  if (allowed.length === 0) return projection && projection.length > 0 ? [...projection] : undefined;
+  if (!projection || projection.length === 0) return allowed;
+  return projection.filter((field) => allowed.includes(field));
+}
+
+function splitColumns(value: string | undefined): string[] {
+  return value
+    ? value
+        .split(',')
+        .map((item) => item.trim())
+        .filter(Boolean)
+    : [];
+}
+
+/** A document as the caller may read it (the `acl_read_columns` header); the whole document without it. */
+export function readableDoc<T extends Record<string, unknown>>(doc: T, aclReadColumns: string | undefined): Record<string, unknown> {
+  const fields = readableFields(undefined, aclReadColumns);
+  return fields ? projectDoc(doc, fields) : doc;
+}

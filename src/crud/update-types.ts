@@ -1,0 +1,82 @@
+import { isCanonicalDate } from './dates.js';
+import { coerceValue, refuse } from './cast.js';
+import { fieldAt, type FieldIndex, type FieldSchema } from './field-types.js';
+import { isPlainObject } from './filter.js';
+
+/** A PATCH body's operators, each a map of (dotted) field → operand. */
+export type UpdateOperators = Partial<Record<string, Record<string, unknown>>>;
+
+const ARRAY_OPERATORS = new Set(['$push', '$addToSet', '$pull']);
+const NUMBER_OPERATORS = new Set(['$inc', '$mul']);
+
+/**
+ * A PATCH body with its values coerced by the fields' types, as the CRUD's PATCH schema coerces
+ * them: `$set` values to the field, `$push`/`$addToSet` items to the array's items, `$inc`/`$mul`
+ * operands to numbers. An operator on a field of the wrong type (`$push` on a string, `$inc` on a
+ * date, `$currentDate` on a number) is a 400, as the CRUD refuses it.
+ */
+export function coerceUpdate(expr: UpdateOperators, index: FieldIndex): UpdateOperators {
+  const out: UpdateOperators = {};
+  for (const [operator, fields] of Object.entries(expr)) {
+    if (!fields) continue;
+    const coerced: Record<string, unknown> = {};
+    for (const [path, operand] of Object.entries(fields)) {
+      coerced[path] = coerceOperand(operator, operand, fieldAt(index, path), ['body', operator, path]);
+    }
+    out[operator] = coerced;
+  }
+  return out;
+}
+
+function coerceOperand(operator: string, operand: unknown, schema: FieldSchema | undefined, where: string[]): unknown {
+  const type = schema?.type;
+  const known = type !== undefined && type !== 'any';
+  if (ARRAY_OPERATORS.has(operator) && known && type !== 'array') throw refuse(where, `${operator} needs an array field`);
+  if (NUMBER_OPERATORS.has(operator)) {
+    if (known && type !== 'number' && type !== 'integer') throw refuse(where, `${operator} needs a number field`);
+    return coerceValue(operand, { type: 'number' }, where);
+  }
+  if (operator === '$currentDate' && known && type !== 'date') throw refuse(where, '$currentDate needs a date field');
+  if (operator === '$set') return coerceValue(operand, schema, where);
+  if (operator === '$push' || operator === '$addToSet') return coerceItems(operand, schema?.items, where);
+  return operand;
+}
+
+/** `$push: {tags: "x"}` or `$push: {tags: {$each: [...]}}`: each item coerced to the array's items. */
+function coerceItems(operand: unknown, items: FieldSchema | undefined, where: string[]): unknown {
+  if (isPlainObject(operand) && Object.hasOwn(operand, '$each')) {
+    const each = operand.$each;
+    if (!Array.isArray(each)) throw refuse([...where, '$each'], 'must be array');
+    return { ...operand, $each: each.map((item, position) => coerceValue(item, items, [...where, '$each', String(position)])) };
+  }
+  return coerceValue(operand, items, where);
+}
+
+/**
+ * The checks MongoDB makes on the document itself, for fields no schema types: `$push`,
+ * `$addToSet` and `$pull` need an array (or no value), `$inc` and `$mul` a number, `$currentDate`
+ * a date. Without them the update would answer 200 and change nothing.
+ */
+export function assertUpdateFits(doc: Record<string, unknown>, expr: UpdateOperators): void {
+  for (const [operator, fields] of Object.entries(expr)) {
+    for (const path of Object.keys(fields ?? {})) {
+      const current = valueAt(doc, path);
+      if (current === undefined || current === null) continue;
+      const where = ['body', operator, path];
+      if (ARRAY_OPERATORS.has(operator) && !Array.isArray(current)) throw refuse(where, `${operator} needs an array field`);
+      if (NUMBER_OPERATORS.has(operator) && typeof current !== 'number') throw refuse(where, `${operator} needs a number field`);
+      if (operator === '$currentDate' && !isCanonicalDate(current)) throw refuse(where, '$currentDate needs a date field');
+    }
+  }
+}
+
+/** The value at a dotted path (array indexes included), through own properties only. */
+export function valueAt(doc: unknown, path: string): unknown {
+  let current: unknown = doc;
+  for (const segment of path.split('.')) {
+    if (Array.isArray(current) && /^\d+$/.test(segment)) current = current[Number(segment)];
+    else if (isPlainObject(current) && Object.hasOwn(current, segment)) current = current[segment];
+    else return undefined;
+  }
+  return current;
+}
