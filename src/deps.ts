@@ -37,7 +37,7 @@ import { LoginThrottle } from './infra/login-throttle.js';
 import { CallerProfiles, readCallerProfile } from './infra/caller-profiles.js';
 import { loadEnrichment } from './infra/enrichment-file.js';
 import { createEmbeddedAuthenticator } from './embedded/authenticator.js';
-import { createSqliteConfigStore } from './embedded/config-store.js';
+import { createSqliteConfigStore, groupFieldIndex } from './embedded/config-store.js';
 import { type Db, openDatabase } from './embedded/db.js';
 import { createEmbeddedIdentityProvider } from './embedded/identity.js';
 import { createEmbeddedImporter } from './embedded/importer.js';
@@ -60,7 +60,7 @@ function profileStores(
 ): { users: UserStore; groups: ConfigStore; readiness: () => Promise<ReadinessCheck[]> } {
   if (config.USERS_CRUD_ENDPOINT === undefined) {
     return {
-      users: createSqliteUserStore(db, clock),
+      users: createSqliteUserStore(db, clock, { fields: groupFieldIndex(db) }),
       groups: createSqliteConfigStore(db),
       readiness: async () => [{ name: 'embedded store', ok: true }],
     };

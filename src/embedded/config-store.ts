@@ -1,5 +1,6 @@
 import type { CallScope } from '../ports/call-scope.js';
 import type { ConfigStore, GroupConfig } from '../ports/config-store.js';
+import { type FieldIndex, fieldIndexOf } from '../crud/field-types.js';
 import type { Db } from './db.js';
 import { newObjectId } from '../crud/ids.js';
 
@@ -50,5 +51,25 @@ function toGroup(json: string): GroupConfig {
     label: doc.label,
     crudSchema: doc.crudSchema,
     authUserCreationDisabled: doc.authUserCreationDisabled === true,
+  };
+}
+
+/**
+ * The fields of every user as the group schemas declare them (crud/field-types.ts), for the user
+ * store's casts. Read from the table on each call (a few rows) and rebuilt only when a schema
+ * changed, so another replica's change to a group is seen at once.
+ */
+export function groupFieldIndex(db: Db): () => FieldIndex {
+  const selectSchemas = db.prepare<[], { schemas: string | null }>(
+    "SELECT group_concat(json_extract(doc, '$.crudSchema'), char(30)) AS schemas FROM ums_config",
+  );
+  let cached: { key: string; index: FieldIndex } | undefined;
+  return () => {
+    const key = selectSchemas.get()?.schemas ?? '';
+    if (cached?.key !== key) {
+      const schemas = key === '' ? [] : key.split('\u001e').map((text) => JSON.parse(text) as unknown);
+      cached = { key, index: fieldIndexOf(schemas) };
+    }
+    return cached.index;
   };
 }

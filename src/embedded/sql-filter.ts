@@ -70,11 +70,18 @@ export function splitFilter(filter: Filter): SplitFilter {
 
 /**
  * SQL for a sort key: the column when there is one (its name from the allow-list above), else the
- * field's JSON path as a bound parameter. No text from a request is ever part of the SQL.
+ * field's JSON path as a bound parameter. An array there sorts by its smallest element ascending
+ * and by its largest descending, as in MongoDB. No text from a request is ever part of the SQL.
  */
-export function sortExpression(field: string): Sql {
+export function sortExpression(field: string, direction: 1 | -1 = 1): Sql {
   const column = COLUMNS.get(field);
-  return column ? { sql: column, params: [] } : { sql: 'json_extract(doc, ?)', params: [jsonPath(field)] };
+  if (column) return { sql: column, params: [] };
+  const path = jsonPath(field);
+  const pick = direction === 1 ? 'min' : 'max';
+  return {
+    sql: `CASE json_type(doc, ?) WHEN 'array' THEN (SELECT ${pick}(value) FROM json_each(doc, ?)) ELSE json_extract(doc, ?) END`,
+    params: [path, path, path],
+  };
 }
 
 /** The JSON path of a (dotted) field: `$."a"."b"`, each segment quoted as JSON text. */

@@ -1,55 +1,42 @@
-import { setImmediate } from 'node:timers/promises';
 import { update as applyUpdate } from 'mingo/updater';
+import type { Statement } from 'better-sqlite3';
 import type { CallScope } from '../ports/call-scope.js';
 import type { ByIdOptions, UpdateExpr, UserDoc, UserStore } from '../ports/user-store.js';
+import { canonicalDates } from '../crud/cast.js';
+import { crossesArray, type FieldIndex, fieldIndexOf } from '../crud/field-types.js';
 import type { Filter } from '../crud/filter.js';
-import { type CrudQuery, type ListQuery, parseCountQuery, parseListQuery } from '../crud/query.js';
+import type { Clock } from '../ports/clock.js';
+import { newObjectId } from '../crud/ids.js';
+import { projectDoc, readableFields } from '../crud/projection.js';
+import { type CrudQuery, type ListQuery, parseCountQuery, parseListQuery, queryObjectOf } from '../crud/query.js';
+import { linearQueryOptions } from '../crud/regex.js';
+import { compareBySortKeys } from '../crud/sort.js';
 import { assertTransition, type State } from '../crud/states.js';
 import { ConflictError, NotFoundError } from '../errors.js';
-import type { Statement } from 'better-sqlite3';
-import type { Clock } from '../ports/clock.js';
 import type { Db } from './db.js';
-import { newObjectId } from '../crud/ids.js';
+import { inShortTransactions } from './short-transactions.js';
 import { sortExpression, splitFilter } from './sql-filter.js';
-import { linearQueryOptions } from '../crud/regex.js';
 import { filterDocs, type Row, stateCondition, toDoc } from './user-rows.js';
 import { createUserScan } from './user-scan.js';
+import { byIdFilter, matches, searchFilter } from './user-query.js';
 
 /** `$pull` conditions run `$regex` on RE2, as filters do. */
 const PULL_QUERY_OPTIONS = linearQueryOptions(['body', '$pull']);
 
-/** A bulk write's transactions: at most this many rows, and no longer than this once a row is written. */
-const ROWS_PER_TRANSACTION = 500;
-const TRANSACTION_MS = 10;
-
-/**
- * Calls `write` for each item in short transactions, with a turn of the event loop between them:
- * a bulk write of thousands of rows neither stalls the service nor holds the write lock for long.
- * `write` answers false to stop (a refused row); what was written before it stays.
- */
-async function inShortTransactions<T>(db: Db, items: readonly T[], write: (item: T, index: number) => boolean): Promise<void> {
-  let next = 0;
-  let stopped = false;
-  const slice = db.transaction(() => {
-    const began = performance.now();
-    const end = Math.min(items.length, next + ROWS_PER_TRANSACTION);
-    while (next < end && !stopped && performance.now() - began < TRANSACTION_MS) {
-      stopped = !write(items[next]!, next);
-      next += 1;
-    }
-  });
-  for (;;) {
-    slice.immediate();
-    if (stopped || next >= items.length) return;
-    await setImmediate();
-  }
-}
-
 type Search = Pick<ListQuery, 'filter' | 'states'> & Partial<Pick<ListQuery, 'sort' | 'limit' | 'skip'>>;
 
-/** The `users` collection on SQLite, answering like the CRUD Service. */
-/** `clock` stamps createdAt and updatedAt (an expiry's block is stamped at the instant the scheduler saw). */
-export function createSqliteUserStore(db: Db, clock: Clock): UserStore {
+export interface SqliteUserStoreOptions {
+  /** The fields the group schemas declare (dates, numbers…), for the casts; the standard fields only without it. */
+  fields?: () => FieldIndex;
+}
+
+/**
+ * The `users` collection on SQLite, answering like the CRUD Service. `clock` stamps createdAt and updatedAt (an expiry's block is stamped at
+ * the instant the scheduler saw).
+ */
+export function createSqliteUserStore(db: Db, clock: Clock, options: SqliteUserStoreOptions = {}): UserStore {
+  const standard = fieldIndexOf([]);
+  const fields = options.fields ?? (() => standard);
   const insertRow = db.prepare('INSERT INTO users (id, state, doc) VALUES (?, ?, ?)');
   const updateRow = db.prepare('UPDATE users SET doc = ?, state = ? WHERE id = ?');
   const selectById = db.prepare<[string], Row>('SELECT id, state, doc FROM users WHERE id = ?');
@@ -67,18 +54,23 @@ export function createSqliteUserStore(db: Db, clock: Clock): UserStore {
     return statement;
   }
 
-  function getRow(id: string, states: readonly State[]): Row | undefined {
+  /** The row of `id` in one of `states` that matches `filter` (a by-id route's conditions). */
+  function getRow(id: string, states: readonly State[], filter?: Filter): Row | undefined {
     const row = selectById.get(id);
-    return row && states.includes(row.state) ? row : undefined;
+    if (!row || !states.includes(row.state)) return undefined;
+    return matches(toDoc(row), filter) ? row : undefined;
   }
 
   function search(query: Search): UserDoc[] {
     const { where, params, residual, selective } = splitFilter(query.filter);
     where.unshift(stateCondition(query.states, selective));
     params.unshift(...query.states);
+    const index = fields();
+    // A sort key through an array (`attachments.name`) takes MongoDB's rule, which SQL cannot express.
+    if (query.sort?.some((key) => crossesArray(index, key.field))) return sortedInMemory(query, where, params, residual);
     const order: string[] = [];
     for (const key of query.sort ?? []) {
-      const expression = sortExpression(key.field);
+      const expression = sortExpression(key.field, key.direction);
       order.push(`${expression.sql} ${key.direction === 1 ? 'ASC' : 'DESC'}`);
       params.push(...expression.params);
     }
@@ -97,6 +89,14 @@ export function createSqliteUserStore(db: Db, clock: Clock): UserStore {
     return matching.slice(start, query.limit === undefined ? undefined : start + query.limit);
   }
 
+  function sortedInMemory(query: Search, where: string[], params: unknown[], residual: Filter | undefined): UserDoc[] {
+    const rows = prepared(`SELECT id, state, doc FROM users WHERE ${where.join(' AND ')} ORDER BY seq`).all(...params);
+    const docs = residual ? filterDocs(rows.map(toDoc), residual) : rows.map(toDoc);
+    docs.sort((a, b) => compareBySortKeys(a, b, query.sort!));
+    const start = query.skip ?? 0;
+    return docs.slice(start, query.limit === undefined ? undefined : start + query.limit);
+  }
+
   function countMatching(query: Search): number {
     const { where, params, residual, selective } = splitFilter(query.filter);
     if (residual) return search(query).length;
@@ -106,15 +106,17 @@ export function createSqliteUserStore(db: Db, clock: Clock): UserStore {
     return row?.n ?? 0;
   }
 
-  function write(row: Row | undefined, doc: UserDoc, insert: boolean): UserDoc {
-    const { _id, __STATE__, ...fields } = doc;
+  function write(row: Row | undefined, stored: UserDoc, insert: boolean): UserDoc {
+    // Dates in one canonical form, as the CRUD stores a Date: they compare and sort as instants.
+    const { _id, __STATE__, ...rest } = canonicalDates(stored, fields());
+    const text = JSON.stringify(rest);
     try {
-      if (insert) insertRow.run(_id, __STATE__, JSON.stringify(fields));
-      else updateRow.run(JSON.stringify(fields), __STATE__, row!.id);
+      if (insert) insertRow.run(_id, __STATE__, text);
+      else updateRow.run(text, __STATE__, row!.id);
     } catch (error) {
       throw asConflict(error);
     }
-    return toDoc({ id: _id, state: __STATE__, doc: JSON.stringify(fields) });
+    return toDoc({ id: _id, state: __STATE__, doc: text });
   }
 
   function insertDoc(doc: Record<string, unknown>, scope: CallScope): UserDoc {
@@ -133,8 +135,8 @@ export function createSqliteUserStore(db: Db, clock: Clock): UserStore {
   }
 
   /** Applies update operators to one document, inside the caller's transaction. */
-  function patchRow(id: string, expr: UpdateExpr, states: readonly State[], scope: CallScope): UserDoc | undefined {
-    const row = getRow(id, states);
+  function patchRow(id: string, expr: UpdateExpr, states: readonly State[], scope: CallScope, filter?: Filter): UserDoc | undefined {
+    const row = getRow(id, states, filter);
     if (!row) return undefined;
     const doc = toDoc(row);
     applyUpdate(doc, expr as Parameters<typeof applyUpdate>[1], undefined, undefined, {
@@ -151,19 +153,20 @@ export function createSqliteUserStore(db: Db, clock: Clock): UserStore {
 
   return {
     async list(query: CrudQuery | string, scope: CallScope) {
-      const parsed = parseListQuery(toQueryObject(query), scope.headers.acl_rows);
+      const parsed = parseListQuery(queryObjectOf(query), scope.headers.acl_rows, fields());
       const docs = search(parsed);
-      return parsed.projection ? docs.map((doc) => project(doc, parsed.projection!)) : docs;
+      const projection = readableFields(parsed.projection, scope.headers.acl_read_columns);
+      return projection ? docs.map((doc) => projectDoc(doc, projection)) : docs;
     },
     async count(query: CrudQuery | string, scope: CallScope) {
-      return countMatching(parseCountQuery(toQueryObject(query), scope.headers.acl_rows));
+      return countMatching(parseCountQuery(queryObjectOf(query), scope.headers.acl_rows, fields()));
     },
     scan: createUserScan(db),
     async find(filter: Filter, options: ByIdOptions & { limit?: number }) {
-      return search({ filter, states: [...options.states], limit: options.limit });
+      return search({ filter: searchFilter(filter, options.scope, fields()), states: [...options.states], limit: options.limit });
     },
     async get(id: string, options: ByIdOptions) {
-      const row = getRow(id, options.states);
+      const row = getRow(id, options.states, byIdFilter(options, options.scope, fields()));
       return row && toDoc(row);
     },
     async insert(doc: Record<string, unknown>, scope: CallScope) {
@@ -185,7 +188,8 @@ export function createSqliteUserStore(db: Db, clock: Clock): UserStore {
       return failure ? { ids, failure } : { ids };
     },
     async patch(id: string, expr: UpdateExpr, options: ByIdOptions, scope: CallScope) {
-      return db.transaction(() => patchRow(id, expr, options.states, scope)).immediate();
+      const filter = byIdFilter(options, scope, fields());
+      return db.transaction(() => patchRow(id, expr, options.states, scope, filter)).immediate();
     },
     async patchMany(updates, options: ByIdOptions, scope: CallScope) {
       // Many documents per commit (a commit per document would cost more than the updates), but short ones.
@@ -197,9 +201,10 @@ export function createSqliteUserStore(db: Db, clock: Clock): UserStore {
       return modified;
     },
     async delete(id: string, options: ByIdOptions) {
+      const filter = byIdFilter(options, options.scope, fields());
       return db
         .transaction(() => {
-          if (!getRow(id, options.states)) return false;
+          if (!getRow(id, options.states, filter)) return false;
           return deleteById.run(id).changes > 0;
         })
         .immediate();
@@ -214,40 +219,6 @@ export function createSqliteUserStore(db: Db, clock: Clock): UserStore {
       }).immediate();
     },
   };
-}
-
-/** A raw query string as Express's simple parser would give it (repeated keys become arrays). */
-function toQueryObject(query: CrudQuery | string): CrudQuery {
-  if (typeof query !== 'string') return query;
-  // No prototype: a parameter named `__proto__` or `toString` is a parameter like any other.
-  const out = Object.create(null) as Record<string, string | string[]>;
-  for (const [key, value] of new URLSearchParams(query)) {
-    const previous = out[key];
-    out[key] = previous === undefined ? value : [...(Array.isArray(previous) ? previous : [previous]), value];
-  }
-  return out;
-}
-
-/** `_p`: the listed fields (dotted paths allowed) plus `_id`; only own properties are read or written. */
-function project(doc: UserDoc, fields: string[]): Record<string, unknown> {
-  const out: Record<string, unknown> = { _id: doc._id };
-  for (const field of fields) {
-    const segments = field.split('.');
-    let source: unknown = doc;
-    for (const segment of segments) source = isObject(source) && Object.hasOwn(source, segment) ? source[segment] : undefined;
-    if (source === undefined) continue;
-    let target = out;
-    for (const segment of segments.slice(0, -1)) {
-      if (!isObject(target[segment]) || !Object.hasOwn(target, segment)) target[segment] = {};
-      target = target[segment] as Record<string, unknown>;
-    }
-    target[segments.at(-1)!] = source;
-  }
-  return out;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null;
 }
 
 function asConflict(error: unknown): unknown {

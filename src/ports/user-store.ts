@@ -34,6 +34,11 @@ export interface ByIdOptions {
   states: readonly State[];
   /** Headers to forward; internal calls without a request forward none. */
   scope?: CallScope;
+  /**
+   * The caller's query string on `GET|PATCH|DELETE /users/:id` (`_q`, `field=value`, without
+   * `_st`): the document must match it, and the caller's acl_rows, or it is not found (the CRUD's rule).
+   */
+  query?: string;
 }
 
 export interface UserStore {
