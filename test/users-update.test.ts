@@ -91,7 +91,7 @@ describe('PATCH /users/:id', () => {
     const user = await newUser();
     const wrong = await service.call('PATCH', `/users/${user._id}`, { $set: { age: 'x' } });
     expect(wrong.status).toBe(400);
-    expect(wrong.body.message).toContain('body/age');
+    expect(wrong.body.message).toContain('body/$set/age must be integer');
     const noCompany = await service.call('PATCH', `/users/${user._id}`, { $set: { userGroup: 'partner' } });
     expect(noCompany.status).toBe(400);
     expect(noCompany.body.message).toContain('company');

@@ -13,6 +13,9 @@ import { revokeAccess } from './revocation.js';
 import { isAdminGroup, securityEvent } from './security-events.js';
 import { compensate, identityBlocked } from './sagas.js';
 import { getUser, LIVE_STATES, requireGroup } from './users.js';
+import { groupFields, parseByIdRequest } from './by-id-query.js';
+import { assertUpdateFits, coerceUpdate } from '../crud/update-types.js';
+import { readableDoc } from '../crud/projection.js';
 
 const PULL_QUERY_OPTIONS = linearQueryOptions(['body', '$pull']);
 const OPERATORS = ['$set', '$unset', '$inc', '$mul', '$currentDate', '$push', '$pull', '$addToSet'] as const;
@@ -26,10 +29,13 @@ const MAX_ARRAY_INDEX = 9_999;
  * the identity provider gets the username, email and blocked changes first, and is put back if
  * the profile write then fails. A roles change is revoke-then-grant, after the write.
  */
-export async function updateUser(ctx: Context, id: string, body: unknown): Promise<UserDoc> {
+export async function updateUser(ctx: Context, id: string, body: unknown, rawQuery = ''): Promise<UserDoc> {
   await requireAdmin(ctx);
-  const expr = toUpdateExpr(body);
-  const current = await getUser(ctx, id, LIVE_STATES, 'updating user');
+  const { query } = parseByIdRequest(ctx, rawQuery);
+  // Values coerced by the group schemas, as the CRUD's PATCH schema coerces them ("9999" → 9999).
+  const expr = coerceUpdate(toUpdateExpr(body), await groupFields(ctx)) as UpdateExpr;
+  const current = await getUser(ctx, id, LIVE_STATES, 'updating user', query);
+  assertUpdateFits(current, expr);
   const next = preview(current, expr, ctx.deps.config.BODY_LIMIT_BYTES);
   const group = await requireGroup(ctx, next.userGroup);
   ctx.deps.schemas.validateUser(group, next);
@@ -38,7 +44,7 @@ export async function updateUser(ctx: Context, id: string, body: unknown): Promi
     const rescheduled = await reschedule(ctx, current, next, expr);
     if (changes) await ctx.deps.identity.updateUser(current.authUserId!, changes);
     try {
-      const patched = await ctx.deps.users.patch(id, expr, { states: LIVE_STATES }, ctx.scope);
+      const patched = await ctx.deps.users.patch(id, expr, { states: LIVE_STATES, query }, ctx.scope);
       if (!patched) throw new NotFoundError(`user ${id} not found`);
       return patched;
     } catch (error) {
@@ -74,6 +80,11 @@ function noteRoleChange(ctx: Context, before: UserDoc, after: UserDoc): void {
     ...(roles ? { roles: { from: before.roles ?? [], to: after.roles ?? [] } } : {}),
     ...(was !== is ? { admin: is ? 'granted' : 'revoked' } : {}),
   });
+}
+
+/** REST `PATCH /users/:id`: the updated user as the caller may read it (the acl_read_columns header). */
+export async function updateUserAnswer(ctx: Context, id: string, body: unknown, rawQuery: string): Promise<Record<string, unknown>> {
+  return readableDoc(await updateUser(ctx, id, body, rawQuery), ctx.scope.headers.acl_read_columns);
 }
 
 /**
@@ -115,6 +126,10 @@ export function toUpdateExpr(body: unknown): UpdateExpr {
   }
   for (const [operator, fields] of Object.entries(expr)) {
     for (const field of Object.keys(fields ?? {})) {
+      if (field.split('.').some((segment) => segment.startsWith('$'))) {
+        const problem = 'array-element updates (field.$.replace, field.$.merge) are not offered: update the whole array';
+        throw new InvalidInputError(`body/${operator}/${field}: ${problem}`, [{ path: ['body', operator, field], message: problem }]);
+      }
       if (NOT_EDITABLE.has(field.split('.')[0]!)) {
         throw new InvalidInputError(`${field} is not editable`, [{ path: ['body', operator, field], message: 'not editable' }]);
       }

@@ -7,6 +7,8 @@ import type { StateChangesBody } from './inputs.js';
 import { abortExpiration } from './expiration.js';
 import { setBlocked, transitionUser } from './sagas.js';
 import { getUser } from './users.js';
+import { groupFields } from './by-id-query.js';
+import { coerceFilterValues } from '../crud/cast.js';
 
 /** How many users are moved at once by a bulk state change. */
 const STATE_CHANGE_CONCURRENCY = 8;
@@ -18,9 +20,15 @@ const STATE_CHANGE_CONCURRENCY = 8;
 export async function changeUsersState(ctx: Context, changes: StateChangesBody): Promise<number> {
   await requireAdmin(ctx);
   for (const change of changes) checkFilter(change.filter, 'filter');
+  // Field values coerced by the group schemas, as the CRUD's body schema coerces them ({"age": "5"} finds age 5).
+  const fields = await groupFields(ctx);
+  const coerced = changes.map((change, position) => ({
+    stateTo: change.stateTo,
+    filter: coerceFilterValues(change.filter, fields, ['body', String(position), 'filter']),
+  }));
   return during('changing users state', async () => {
     let moved = 0;
-    for (const { filter, stateTo } of changes) {
+    for (const { filter, stateTo } of coerced) {
       const matching = await ctx.deps.users.find(filter, { states: bulkSourcesOf(stateTo), scope: ctx.scope });
       for (let start = 0; start < matching.length; start += STATE_CHANGE_CONCURRENCY) {
         const slice = matching.slice(start, start + STATE_CHANGE_CONCURRENCY);

@@ -10,6 +10,8 @@ import { enrichUsers } from './enrichment.js';
 import { abortExpiration } from './expiration.js';
 import { compensate } from './sagas.js';
 import { revokeAccess } from './revocation.js';
+import { parseByIdRequest } from './by-id-query.js';
+import { projectDoc, readableFields } from '../crud/projection.js';
 
 /** States in which a user can still be edited or registered (not soft-deleted). */
 export const LIVE_STATES: readonly State[] = ['PUBLIC', 'DRAFT', 'TRASH'];
@@ -72,19 +74,40 @@ export async function countUsersAnswer(ctx: Context, rawQuery: string): Promise<
   return during('counting users', () => passThrough.count(rawQuery, ctx.scope));
 }
 
-export async function getUser(ctx: Context, id: string, states: readonly State[] = ALL_STATES, action = 'reading user'): Promise<UserDoc> {
+/** A user by id in one of `states`; with `query` (a by-id route's `_q`, `field=value`), only while the user matches it. */
+export async function getUser(
+  ctx: Context,
+  id: string,
+  states: readonly State[] = ALL_STATES,
+  action = 'reading user',
+  query?: string,
+): Promise<UserDoc> {
   await requireAdmin(ctx);
-  const user = await during(action, () => ctx.deps.users.get(id, { states, scope: ctx.scope }));
+  const user = await during(action, () => ctx.deps.users.get(id, { states, scope: ctx.scope, query }));
   if (!user) throw new NotFoundError(`user ${id} not found`);
   return user;
 }
 
-/** `DELETE /users/:id`: the profile, then the identity user; the profile comes back if that fails. */
-export async function deleteUser(ctx: Context, id: string): Promise<void> {
+/**
+ * REST `GET /users/:id`: the user must match `_q`, `field=value` and acl_rows (404 otherwise);
+ * `_p` and the acl_read_columns header choose the fields answered, as the CRUD's GET /:id.
+ */
+export async function getUserAnswer(ctx: Context, id: string, rawQuery: string): Promise<Record<string, unknown>> {
   await requireAdmin(ctx);
-  const user = await getUser(ctx, id, ALL_STATES, 'deleting user');
+  const request = parseByIdRequest(ctx, rawQuery, { projection: true });
+  const user = await getUser(ctx, id, request.states, 'reading user', request.query);
+  const fields = readableFields(request.projection, ctx.scope.headers.acl_read_columns);
+  return fields ? projectDoc(user, fields) : user;
+}
+
+/** `DELETE /users/:id`: the profile, then the identity user; the profile comes back if that fails. */
+export async function deleteUser(ctx: Context, id: string, rawQuery = ''): Promise<void> {
+  await requireAdmin(ctx);
+  const { query } = parseByIdRequest(ctx, rawQuery);
+  const user = await getUser(ctx, id, ALL_STATES, 'deleting user', query);
   await during('deleting user', async () => {
-    if (!(await ctx.deps.users.delete(id, { states: ALL_STATES, scope: ctx.scope }))) throw new NotFoundError(`user ${id} not found`);
+    if (!(await ctx.deps.users.delete(id, { states: ALL_STATES, scope: ctx.scope, query })))
+      throw new NotFoundError(`user ${id} not found`);
     if (!user.authUserId) return;
     try {
       await ctx.deps.identity.deleteUser(user.authUserId);

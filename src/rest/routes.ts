@@ -8,15 +8,13 @@ import {
   RegisterBody,
   SendEmailQuery,
   StateChangesBody,
-  StatesQuery,
 } from '../resolvers/inputs.js';
-import { updateUser } from '../resolvers/update-user.js';
+import { updateUserAnswer } from '../resolvers/update-user.js';
 import { importUsers } from '../resolvers/import-users.js';
 import { withUpload } from './multipart.js';
 import { changeUsersState, softDeleteUser } from '../resolvers/user-state.js';
 import { createUser, createUserWithId, registerUser } from '../resolvers/create-user.js';
-import { countUsersAnswer, deleteUser, getUser, listUsersAnswer } from '../resolvers/users.js';
-import { parseStates } from '../crud/query.js';
+import { countUsersAnswer, deleteUser, getUserAnswer, listUsersAnswer } from '../resolvers/users.js';
 import { authRoutes } from './auth-routes.js';
 import { jobRoutes } from './job-routes.js';
 import { exportRoute } from './export-route.js';
@@ -80,10 +78,7 @@ export const userRoutes: Route[] = [
     path: '/users/:id',
     status: 200,
     access: 'admin',
-    handle: (ctx, request) => {
-      const { _st } = query(StatesQuery, request);
-      return getUser(ctx, request.params.id!, _st ? parseStates(_st) : undefined);
-    },
+    handle: (ctx, request) => getUserAnswer(ctx, request.params.id!, request.rawQuery),
   },
   {
     method: 'patch',
@@ -101,9 +96,15 @@ export const userRoutes: Route[] = [
     path: '/users/:id',
     status: 200,
     access: 'admin',
-    handle: (ctx, request) => updateUser(ctx, request.params.id!, request.body),
+    handle: (ctx, request) => updateUserAnswer(ctx, request.params.id!, request.body, request.rawQuery),
   },
-  { method: 'delete', path: '/users/:id', status: 204, access: 'admin', handle: (ctx, request) => deleteUser(ctx, request.params.id!) },
+  {
+    method: 'delete',
+    path: '/users/:id',
+    status: 204,
+    access: 'admin',
+    handle: (ctx, request) => deleteUser(ctx, request.params.id!, request.rawQuery),
+  },
   {
     method: 'post',
     path: '/users/:id/soft-delete',

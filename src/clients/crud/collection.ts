@@ -57,8 +57,8 @@ export class CrudCollection {
     return this.parse(call, await this.expect(call, [200]), Count);
   }
 
-  async get(id: string, states: readonly State[], headers: Record<string, string>): Promise<CrudDoc | undefined> {
-    const call = this.byId('GET', id, { query: { _st: states.join(',') }, headers });
+  async get(id: string, states: readonly State[], headers: Record<string, string>, filter?: string): Promise<CrudDoc | undefined> {
+    const call = this.byId('GET', id, { query: byIdQuery(states, filter), headers });
     const reply = await this.expect(call, [200, 404]);
     return reply.status === 404 ? undefined : this.parse(call, reply, Doc);
   }
@@ -79,22 +79,24 @@ export class CrudCollection {
     return this.parse(call, await this.expect(call, [200]), z.number());
   }
 
-  /** `PATCH /:id`; with `filter` (as `_q`) the update applies only while the document matches it. */
+  /**
+   * `PATCH /:id`; with `filter` the update applies only while the document matches it: a filter
+   * object (sent as `_q`), or the caller's query string (`_q`, `field=value`) passed on as it came.
+   */
   async patch(
     id: string,
     update: unknown,
     states: readonly State[],
     headers: Record<string, string>,
-    filter?: Record<string, unknown>,
+    filter?: string | Record<string, unknown>,
   ): Promise<CrudDoc | undefined> {
-    const query = { _st: states.join(','), _q: filter && JSON.stringify(filter) };
-    const call = this.byId('PATCH', id, { query, body: update, headers });
+    const call = this.byId('PATCH', id, { query: byIdQuery(states, filter), body: update, headers });
     const reply = await this.expect(call, [200, 404]);
     return reply.status === 404 ? undefined : this.parse(call, reply, Doc);
   }
 
-  async delete(id: string, states: readonly State[], headers: Record<string, string>): Promise<boolean> {
-    const call = this.byId('DELETE', id, { query: { _st: states.join(',') }, headers });
+  async delete(id: string, states: readonly State[], headers: Record<string, string>, filter?: string): Promise<boolean> {
+    const call = this.byId('DELETE', id, { query: byIdQuery(states, filter), headers });
     return (await this.expect(call, [204, 200, 404])).status !== 404;
   }
 
@@ -132,6 +134,14 @@ export class CrudCollection {
       message: `${this.upstream.name} ${call.method} ${call.route ?? call.path} answered an unexpected body`,
     });
   }
+}
+
+/** A by-id call's query: `_st`, and the caller's own conditions passed on as they came (the CRUD casts them). */
+function byIdQuery(states: readonly State[], filter: string | Record<string, unknown> | undefined): string {
+  const params = new URLSearchParams(typeof filter === 'string' ? filter : '');
+  if (typeof filter === 'object') params.set('_q', JSON.stringify(filter));
+  params.set('_st', states.join(','));
+  return params.toString();
 }
 
 /**

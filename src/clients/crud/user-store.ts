@@ -12,7 +12,12 @@ const SERVER_FIELDS = ['createdAt', 'updatedAt', 'creatorId', 'updaterId'];
 
 /** The `users` collection in a Mia-Platform CRUD Service. */
 export function createCrudUserStore(users: CrudCollection): UserStore {
-  const headersOf = (scope?: CallScope) => scope?.headers ?? {};
+  // A user read or written by id is the whole user (the service compares it, validates it, keeps
+  // identities in step): acl_read_columns is applied to the REST answer, never to these calls.
+  const headersOf = (scope?: CallScope) => {
+    const { acl_read_columns: _answerOnly, ...headers } = scope?.headers ?? {};
+    return headers;
+  };
 
   const store: UserStore = {
     async list(query, scope) {
@@ -61,7 +66,7 @@ export function createCrudUserStore(users: CrudCollection): UserStore {
       return found;
     },
     async get(id, options) {
-      const doc = await users.get(id, options.states, headersOf(options.scope));
+      const doc = await users.get(id, options.states, headersOf(options.scope), options.query);
       return doc && asUser(doc);
     },
     async insert(doc, scope) {
@@ -87,7 +92,7 @@ export function createCrudUserStore(users: CrudCollection): UserStore {
       }
     },
     async patch(id: string, update: UpdateExpr, options, scope) {
-      const doc = await users.patch(id, update, options.states, scope.headers);
+      const doc = await users.patch(id, update, options.states, headersOf(scope), options.query);
       return doc && asUser(doc);
     },
     async patchMany(updates, options, scope) {
@@ -98,7 +103,7 @@ export function createCrudUserStore(users: CrudCollection): UserStore {
       );
     },
     async delete(id, options) {
-      return users.delete(id, options.states, headersOf(options.scope));
+      return users.delete(id, options.states, headersOf(options.scope), options.query);
     },
     async setState(id: string, stateTo: State, scope) {
       await users.setState(id, stateTo, scope.headers);

@@ -1,0 +1,41 @@
+import type { Context } from '../context.js';
+import { fieldIndexOf, type FieldIndex } from '../crud/field-types.js';
+import { checkPassedOnQuery, parseByIdQuery, parseStates, queryObjectOf } from '../crud/query.js';
+import type { State } from '../crud/states.js';
+import { during } from '../errors.js';
+
+/** A by-id route's query string, checked once and split into what each part is for. */
+export interface ByIdRequest {
+  /** `_st`, when the caller gave it. */
+  states?: State[];
+  /** `_q` and `field=value`, passed on as they came (the store casts them by its schema); undefined when none. */
+  query?: string;
+  /** `_p` (GET only). */
+  projection?: string[];
+}
+
+/**
+ * `GET|PATCH|DELETE /users/:id?…`: the CRUD's parameters, refused with a 400 in both modes when
+ * malformed (unknown `_` parameters, operators off the allow-list, a date that is no date on a
+ * standard field); `_p` is accepted on GET only, as the CRUD's routes do.
+ */
+export function parseByIdRequest(ctx: Context, rawQuery: string, { projection = false } = {}): ByIdRequest {
+  checkPassedOnQuery(rawQuery, ctx.scope.headers.acl_rows);
+  const query = queryObjectOf(rawQuery);
+  const parsed = parseByIdQuery(query, { aclRows: ctx.scope.headers.acl_rows, projection });
+  const conditions = new URLSearchParams(rawQuery);
+  conditions.delete('_st');
+  conditions.delete('_p');
+  const text = conditions.toString();
+  return {
+    states: query._st === undefined ? undefined : parseStates(query._st),
+    query: text === '' ? undefined : text,
+    projection: parsed.projection,
+  };
+}
+
+/** The fields of every user as all the group schemas declare them, for the casts a request needs. */
+export async function groupFields(ctx: Context): Promise<FieldIndex> {
+  const groups = await during('reading the user groups', () => ctx.deps.groups.listGroups());
+  return fieldIndexOf(groups.map((group) => group.crudSchema));
+}
