@@ -11,14 +11,31 @@ import type { AddressInfo, Socket } from 'node:net';
 import { closeServer, readBody } from './http.js';
 import { Query } from 'mingo';
 import { update as applyUpdate } from 'mingo/updater';
+import {
+  castParam,
+  coerce,
+  castQuery,
+  checkUpdate,
+  coerceAt,
+  coerceItem,
+  compareDocs,
+  CrudError,
+  type FieldType,
+  project,
+  projectionOf,
+  typeOf,
+} from './crud-semantics.js';
 
 type Doc = Record<string, unknown> & { _id: string; __STATE__: string };
-type FieldType = 'string' | 'number' | 'boolean' | 'array' | 'object' | 'date';
 
 export interface CollectionSpec {
   /** e.g. `/users`. */
   path: string;
-  /** Declared fields: plain `field=value` filters are cast by these types; others are a 400. */
+  /**
+   * Declared fields: plain `field=value` filters are cast by these types; others are a 400. Dotted
+   * paths declare nested fields and `path.__items` an array's items, as the CRUD's field definitions
+   * do; `date` fields are stored as ISO text and compared as instants.
+   */
   fields: Record<string, FieldType>;
   unique?: string[];
   defaultState?: string;
@@ -67,6 +84,7 @@ const MANY = { PUBLIC: ['DRAFT'], DRAFT: ['PUBLIC', 'TRASH'], TRASH: ['PUBLIC', 
 >;
 const LIST_PARAMS = new Set(['_q', '_st', '_p', '_s', '_l', '_sk', '_rawp']);
 const COUNT_PARAMS = new Set(['_q', '_st', '_useEstimate']);
+const BY_ID_PARAMS = new Set(['_q', '_st', '_p']);
 
 class HttpError extends Error {
   constructor(
@@ -145,6 +163,7 @@ export class CrudEmulator {
     } catch (error) {
       if (error instanceof HttpError)
         return send(res, error.status, error.body ?? { statusCode: error.status, error: reason(error.status), message: error.message });
+      if (error instanceof CrudError) return send(res, 400, { statusCode: 400, error: 'Bad Request', message: error.message });
       send(res, 500, { statusCode: 500, error: 'Internal Server Error', message: String(error) });
     }
   }
@@ -155,7 +174,7 @@ export class CrudEmulator {
     if (!entry) throw new HttpError(404, 'not found', { error: 'not found' });
     const rest = url.pathname.slice(entry.spec.path.length).replace(/^\//, '');
     const actor = typeof headers.miauserid === 'string' && headers.miauserid ? headers.miauserid : 'public';
-    const collection = new Collection(entry.spec, entry.docs, actor, aclRows(headers));
+    const collection = new Collection(entry.spec, entry.docs, actor, aclRows(headers), headers.acl_read_columns);
     const q = url.searchParams;
     if (method === 'GET' && rest === '') return [200, collection.list(q)];
     if (method === 'GET' && rest === 'count') return [200, collection.count(q)];
@@ -182,6 +201,7 @@ class Collection {
     private readonly docs: Doc[],
     private readonly actor: string,
     private readonly acl: Record<string, unknown>[],
+    private readonly readColumns: unknown,
   ) {}
 
   list(q: URLSearchParams): Doc[] {
@@ -193,11 +213,9 @@ class Collection {
       .getAll('_s')
       .flatMap((s) => s.split(','))
       .filter(Boolean);
-    if (sort.length) found = [...found].sort((a, b) => compareBy(a, b, sort));
+    if (sort.length) found = [...found].sort((a, b) => compareDocs(a, b, sort));
     found = found.slice(skip, skip + limit);
-    const projection = q.get('_p');
-    if (projection) return found.map((doc) => pick(doc, projection.split(',')));
-    return found;
+    return found.map((doc) => this.readable(doc, q.get('_p')));
   }
 
   count(q: URLSearchParams): number {
@@ -207,7 +225,14 @@ class Collection {
   }
 
   get(id: string, q: URLSearchParams): Doc {
-    return this.byId(id, q) ?? notFound();
+    this.checkParams(q, BY_ID_PARAMS);
+    return this.readable(this.byId(id, q) ?? notFound(), q.get('_p'));
+  }
+
+  /** `_p` and acl_read_columns applied to an answer. */
+  private readable(doc: Doc, p: string | null): Doc {
+    const fields = projectionOf(p, this.readColumns);
+    return (fields ? project(doc, fields) : doc) as Doc;
   }
 
   insert(body: unknown): Doc {
@@ -216,8 +241,11 @@ class Collection {
       if (INTERNAL.has(key) && key !== '__STATE__' && key !== '_id')
         throw new HttpError(400, `body must NOT have additional properties: ${key}`);
     const now = new Date().toISOString();
+    const cast = Object.fromEntries(
+      Object.entries(body).map(([key, value]) => [key, coerceAt(value, key, this.spec.fields, `body/${key}`)]),
+    );
     const doc = {
-      ...body,
+      ...cast,
       _id: typeof body._id === 'string' ? body._id : objectId(),
       __STATE__: typeof body.__STATE__ === 'string' ? body.__STATE__ : (this.spec.defaultState ?? 'DRAFT'),
       creatorId: this.actor,
@@ -243,19 +271,36 @@ class Collection {
       for (const field of Object.keys(fields as object)) if (INTERNAL.has(field)) throw new HttpError(400, `${field} is not editable`);
     }
     const doc = this.byId(id, q) ?? notFound();
-    const condition = q.get('_q');
-    if (condition) {
-      const filter = JSON.parse(condition) as Record<string, unknown>;
-      assertOperators(filter);
-      if (!new Query(filter).test(doc)) notFound();
-    }
+    checkUpdate(doc, body, this.spec.fields);
     const next = structuredClone(doc);
-    applyUpdate(next, body as never);
+    applyUpdate(next, this.coerceUpdate(body) as never);
     Object.assign(next, { updaterId: this.actor, updatedAt: new Date().toISOString() });
     this.assertUnique(JSON.parse(JSON.stringify(next)) as Doc, doc._id);
     Object.assign(doc, JSON.parse(JSON.stringify(next)));
     for (const key of Object.keys(doc)) if (!(key in next)) delete doc[key];
-    return doc;
+    return this.readable(doc, null);
+  }
+
+  /** The PATCH schema's coercion: `$set` values by their field, `$push`/`$addToSet` items by the array's items. */
+  private coerceUpdate(body: Record<string, unknown>): Record<string, unknown> {
+    const out: Record<string, Record<string, unknown>> = {};
+    for (const [operator, fields] of Object.entries(body)) {
+      out[operator] = {};
+      for (const [path, value] of Object.entries(fields as Record<string, unknown>)) {
+        const where = `body/${operator}/${path}`;
+        let cast = value;
+        if (operator === '$set') cast = coerceAt(value, path, this.spec.fields, where);
+        if (operator === '$inc' || operator === '$mul') cast = coerce(value, 'number', where);
+        if (operator === '$push' || operator === '$addToSet') {
+          const each = isObject(value) && Array.isArray(value.$each) ? value.$each : undefined;
+          cast = each
+            ? { ...(value as object), $each: each.map((item) => coerceItem(item, path, this.spec.fields, where)) }
+            : coerceItem(value, path, this.spec.fields, where);
+        }
+        out[operator]![path] = cast;
+      }
+    }
+    return out;
   }
 
   /** `PATCH /bulk`: each item updates the one document its filter matches (`_st` defaulting to PUBLIC); answers the count. */
@@ -310,9 +355,11 @@ class Collection {
     return modified;
   }
 
+  /** The document `id` in the asked states, only while it matches `_q`, `field=value` and acl_rows (the CRUD's findById). */
   private byId(id: string, q: URLSearchParams): Doc | undefined {
     const states = this.states(q);
-    return this.docs.find((doc) => doc._id === id && states.includes(doc.__STATE__));
+    const matcher = new Query(this.conditions(q));
+    return this.docs.find((doc) => doc._id === id && states.includes(doc.__STATE__) && matcher.test(doc));
   }
 
   private states(q: URLSearchParams): string[] {
@@ -324,7 +371,13 @@ class Collection {
 
   private matching(q: URLSearchParams): Doc[] {
     const states = this.states(q);
-    const parts: Record<string, unknown>[] = [...this.acl];
+    const matcher = new Query(this.conditions(q));
+    return this.docs.filter((doc) => states.includes(doc.__STATE__) && matcher.test(doc));
+  }
+
+  /** `_q`, the `field=value` parameters and acl_rows, ANDed and cast by the declared types. */
+  private conditions(q: URLSearchParams): Record<string, unknown> {
+    const parts: Record<string, unknown>[] = this.acl.map((row) => castQuery(row, this.spec.fields));
     const rawQ = q.get('_q');
     if (rawQ) {
       let parsed: unknown;
@@ -335,32 +388,21 @@ class Collection {
       }
       if (!isObject(parsed)) throw new HttpError(400, 'querystring/_q must be object');
       assertOperators(parsed);
-      parts.push(parsed);
+      parts.push(castQuery(parsed, this.spec.fields));
     }
     for (const [key, value] of q) {
       if (key.startsWith('_') && key !== '_id') continue;
-      parts.push({ [key]: this.cast(key, value) });
+      parts.push({ [key]: castParam(this.spec.fields, key, value) });
     }
-    const matcher = new Query(parts.length ? { $and: parts } : {});
-    return this.docs.filter((doc) => states.includes(doc.__STATE__) && matcher.test(doc));
+    return parts.length ? { $and: parts } : {};
   }
 
   private checkParams(q: URLSearchParams, allowed: Set<string>): void {
     for (const key of q.keys()) {
-      const known = key.startsWith('_') ? allowed.has(key) || key === '_id' : key in this.spec.fields;
+      const known = key.startsWith('_') ? allowed.has(key) || key === '_id' : typeOf(this.spec.fields, key.split('.')[0]!) !== undefined;
       if (!known) throw new HttpError(400, 'querystring must NOT have additional properties');
     }
     for (const [name, max] of [['_l', 200]] as const) if (q.has(name)) integer(q.get(name), name, 1, max);
-  }
-
-  private cast(field: string, value: string): unknown {
-    const type = this.spec.fields[field];
-    if (type === 'number') {
-      if (!Number.isFinite(Number(value))) throw new HttpError(400, `querystring/${field} must be number`);
-      return Number(value);
-    }
-    if (type === 'boolean') return value === 'true';
-    return value;
   }
 
   private assertUnique(doc: Doc, except?: string): void {
@@ -390,6 +432,7 @@ function aclRows(headers: IncomingMessage['headers']): Record<string, unknown>[]
   const raw = headers.acl_rows;
   if (typeof raw !== 'string') return [];
   const rows = JSON.parse(raw) as unknown;
+  if (isObject(rows)) return [rows];
   return Array.isArray(rows) ? (rows as Record<string, unknown>[]) : [];
 }
 
@@ -400,28 +443,6 @@ function integer(raw: string | null, name: string, min: number, max?: number): n
   if (value < min) throw new HttpError(400, `querystring/${name} must be >= ${min}`);
   if (max !== undefined && value > max) throw new HttpError(400, `querystring/${name} must be <= ${max}`);
   return value;
-}
-
-function compareBy(a: Doc, b: Doc, keys: string[]): number {
-  for (const key of keys) {
-    const descending = key.startsWith('-');
-    const field = descending ? key.slice(1) : key;
-    const [x, y] = [dig(a, field), dig(b, field)];
-    if (x === y) continue;
-    const order = x === undefined ? -1 : y === undefined ? 1 : (x as number) < (y as number) ? -1 : 1;
-    return descending ? -order : order;
-  }
-  return 0;
-}
-
-function dig(doc: Record<string, unknown>, path: string): unknown {
-  return path.split('.').reduce<unknown>((value, key) => (value as Record<string, unknown> | undefined)?.[key], doc);
-}
-
-function pick(doc: Doc, fields: string[]): Doc {
-  const out: Record<string, unknown> = { _id: doc._id };
-  for (const field of fields) if (field in doc) out[field] = doc[field];
-  return out as Doc;
 }
 
 function notFound(): never {

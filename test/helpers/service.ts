@@ -83,6 +83,8 @@ export interface ServiceOptions {
   logger?: Logger;
   /** The service's clock (a FakeClock in tests about time); the system clock by default. */
   clock?: Clock;
+  /** The collections of the CRUD emulator, in the crud store mode (default: CRUD_COLLECTIONS). */
+  crudCollections?: CollectionSpec[];
   /** Replace or wrap adapters (e.g. to inject a failure). */
   wrap?: (deps: Deps) => Partial<Deps>;
 }
@@ -93,7 +95,7 @@ export interface ServiceOptions {
  */
 export async function startService(options: ServiceOptions = {}): Promise<TestService> {
   const store = options.store ?? (process.env.UMS_TEST_STORE as StoreKind | undefined) ?? 'embedded';
-  const crud = store === 'crud' ? await new CrudEmulator(CRUD_COLLECTIONS).start() : undefined;
+  const crud = store === 'crud' ? await new CrudEmulator(options.crudCollections ?? CRUD_COLLECTIONS).start() : undefined;
   const crudEnv = crud
     ? { CRUD_SERVICE: crud.url, USERS_CRUD_ENDPOINT: '/users', UMS_CONFIG_CRUD_ENDPOINT: '/ums-config', JOBS_CRUD_ENDPOINT: '/jobs' }
     : {};
@@ -199,6 +201,11 @@ export const CRUD_COLLECTIONS: CollectionSpec[] = [
       company: 'string',
       badge: 'number',
       address: 'object',
+      // The CRUD collection's own fields.
+      createdAt: 'date',
+      updatedAt: 'date',
+      creatorId: 'string',
+      updaterId: 'string',
     },
   },
   {

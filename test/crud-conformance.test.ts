@@ -1,0 +1,74 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seedGroups, startService, type StoreKind, type TestService } from './helpers/service.js';
+import { BOOK_COLLECTIONS, BOOK_GROUPS, BOOK_USERS, bookById } from './conformance/books.js';
+import { type Case, CASES } from './conformance/cases.js';
+
+/**
+ * Issue #19: the CRUD Service's answers to its own test queries (conformance/cases.ts), asked of
+ * the service's REST API once with the embedded store and once with the CRUD emulator behind it,
+ * in the same run, so the two modes cannot drift apart.
+ */
+const scope = { actorId: 'conformance', headers: {} };
+let copies = 0;
+
+describe.each<StoreKind>(['embedded', 'crud'])('CRUD conformance, %s store', (store) => {
+  let service: TestService;
+
+  beforeAll(async () => {
+    service = await startService({ store, crudCollections: BOOK_COLLECTIONS });
+    await seedGroups(service, BOOK_GROUPS);
+    for (const book of BOOK_USERS) await service.deps.users.insert(book, scope);
+  });
+  afterAll(() => service.close());
+
+  /** A fresh copy of Ulysses, in the scratch group, with an isbn of its own. */
+  async function scratchCopy(): Promise<{ id: string; isbn: string }> {
+    copies += 1;
+    const isbn = `scratch-${store}-${copies}`;
+    const { _id: _ignored, ...ulysses } = bookById('111111111111111111111111');
+    const created = await service.deps.users.insert({ ...ulysses, userGroup: 'scratch', isbn, __STATE__: 'PUBLIC' }, scope);
+    return { id: created._id, isbn };
+  }
+
+  async function run(test: Case): Promise<void> {
+    const copy = test.path.includes(':scratch') || JSON.stringify(test.body ?? '').includes('$isbn') ? await scratchCopy() : undefined;
+    const fill = (text: string) => (copy ? text.replaceAll(':scratch', copy.id).replaceAll('"$isbn"', JSON.stringify(copy.isbn)) : text);
+    const body = test.body === undefined ? undefined : JSON.parse(fill(JSON.stringify(test.body)));
+    const res = await service.call(test.method ?? 'GET', fill(test.path), body, test.headers);
+    expect(res.status, JSON.stringify(res.body)).toBe(test.status);
+    if (test.ids) expect(res.body.map((doc: { _id: string }) => doc._id)).toEqual(test.ids);
+    if (test.answer !== undefined) expect(res.body).toEqual(JSON.parse(fill(JSON.stringify(test.answer))));
+    if (test.holds) expect(Array.isArray(res.body) ? res.body[0] : res.body).toMatchObject(test.holds);
+    if (test.status === 400) expect(res.body.message).toEqual(expect.any(String));
+    if (test.stored) {
+      const stored = await service.call('GET', `/users/${copy!.id}`);
+      expect(stored.body).toMatchObject(test.stored);
+    }
+  }
+
+  for (const item of [1, 2, 3, 4, 5] as const) {
+    describe(`issue #19 item ${item}`, () => {
+      it.each(CASES.filter((test) => test.item === item).map((test) => [test.name, test] as const))('%s', (_name, test) => run(test));
+    });
+  }
+
+  it('sorts expirationDate written with offsets by instant, and stores it as its instant', async () => {
+    const users = [];
+    for (const [username, expirationDate] of [
+      ['exp-a', '2099-01-01T06:00:00Z'],
+      ['exp-b', '2099-01-01T10:00:00+05:00'],
+    ]) {
+      const res = await service.call('POST', '/users/?sendResetPwdEmail=false', { userGroup: 'scratch', username, expirationDate });
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      users.push(res.body._id as string);
+    }
+    const query = `_q=${encodeURIComponent(JSON.stringify({ username: { $in: ['exp-a', 'exp-b'] } }))}`;
+    const sorted = await service.call('GET', `/users/?${query}&_s=expirationDate&_p=username,expirationDate`);
+    expect(sorted.body).toEqual([
+      { _id: users[1], username: 'exp-b', expirationDate: '2099-01-01T05:00:00.000Z' },
+      { _id: users[0], username: 'exp-a', expirationDate: '2099-01-01T06:00:00.000Z' },
+    ]);
+    const later = await service.call('GET', `/users/count?${query}&expirationDate=2099-01-01T06:00:00%2B00:00`);
+    expect(later.body).toBe(1);
+  });
+});

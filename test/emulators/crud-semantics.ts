@@ -1,0 +1,227 @@
+/**
+ * The CRUD Service's casts, projections and sort order for its emulator, written from the CRUD
+ * Service's own behaviour (crud-service 7.2.5: lib/QueryParser.js, lib/projectionUtils.js, and
+ * MongoDB's rules): test code, kept apart from the product's own implementation so that the
+ * conformance tests compare two independent readings of the same rules.
+ */
+
+/** A field's type as a collection declares it; dotted paths name nested fields, `path.__items` an array's items. */
+export type FieldType = 'string' | 'number' | 'boolean' | 'array' | 'object' | 'date';
+export type Types = Record<string, FieldType>;
+export type Json = Record<string, unknown>;
+
+export class CrudError extends Error {
+  constructor(message: string) {
+    super(message);
+  }
+}
+
+const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** `field-a.2.message` is typed as `field-a.message` (the CRUD drops index segments). */
+export function typeOf(types: Types, path: string): FieldType | undefined {
+  const key = path
+    .split('.')
+    .filter((chunk) => !/^\d+$/.test(chunk))
+    .join('.');
+  return Object.hasOwn(types, key) ? types[key] : undefined;
+}
+
+/** `new Date(value)` on a number or a string, as the CRUD's castDate; kept as the ISO text MongoDB answers. */
+export function castDate(value: unknown): string | null {
+  if (value === null) return null;
+  if (typeof value === 'number' || typeof value === 'string') {
+    const date = new Date(value);
+    if (!Number.isNaN(date.getTime())) return date.toISOString();
+  }
+  throw new CrudError('Invalid Date');
+}
+
+/** The CRUD's traverse of a query: date fields' values cast (`$in` lists included); unknown operators refused. */
+export function castQuery(query: Json, types: Types): Json {
+  const out: Json = {};
+  for (const [key, value] of Object.entries(query)) {
+    if (key === '$and' || key === '$or') {
+      out[key] = (value as Json[]).map((inner) => castQuery(inner, types));
+    } else if (key.startsWith('$')) {
+      out[key] = value;
+    } else if (typeOf(types, key) !== 'date') {
+      out[key] = value;
+    } else if (!isObject(value)) {
+      out[key] = castDate(value);
+    } else {
+      const condition: Json = {};
+      for (const [operator, operand] of Object.entries(value)) {
+        if (['$in', '$nin', '$all'].includes(operator)) condition[operator] = (operand as unknown[]).map(castDate);
+        else if (operator === '$exists') condition[operator] = operand;
+        else if (['$gt', '$gte', '$lt', '$lte', '$eq', '$ne'].includes(operator)) condition[operator] = castDate(operand);
+        else throw new CrudError(`Unsupported operator: ${operator} for Date field`);
+      }
+      out[key] = condition;
+    }
+  }
+  return out;
+}
+
+/** A query-string value as the route's querystring schema coerces it (an array field takes its items' type). */
+export function castParam(types: Types, field: string, raw: string): unknown {
+  let type = typeOf(types, field);
+  if (type === 'array') type = typeOf(types, `${field}.__items`);
+  else if (type === undefined && /\.\d+$/.test(field)) type = typeOf(types, `${field.replace(/\.\d+$/, '')}.__items`);
+  return coerce(raw, type, `querystring/${field}`);
+}
+
+export function coerce(value: unknown, type: FieldType | undefined, where: string): unknown {
+  if (value === null || value === undefined) return value;
+  if (type === 'number') {
+    const number = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : NaN;
+    if (!Number.isFinite(number)) throw new CrudError(`${where} must be number`);
+    return number;
+  }
+  if (type === 'boolean') {
+    if (typeof value === 'boolean') return value;
+    if (value === 'true' || value === 'false') return value === 'true';
+    throw new CrudError(`${where} must be boolean`);
+  }
+  if (type === 'string' && (typeof value === 'number' || typeof value === 'boolean')) return String(value);
+  if (type === 'date') {
+    try {
+      return castDate(value);
+    } catch {
+      throw new CrudError(`${where} must match format "date-time"`);
+    }
+  }
+  return value;
+}
+
+/** A body value at `path` coerced by the declared types below it (undeclared parts kept as they are). */
+export function coerceAt(value: unknown, path: string, types: Types, where: string): unknown {
+  const type = typeOf(types, path);
+  // `tagIds.0`: an element of an array of scalars takes the items' type.
+  if (type === 'array' && /\.\d+$/.test(path)) return coerceItem(value, path.replace(/\.\d+$/, ''), types, where);
+  if (Array.isArray(value)) {
+    if (type !== undefined && type !== 'array') throw new CrudError(`${where} must be ${type}`);
+    return value.map((item) => coerceItem(item, path, types, where));
+  }
+  if (isObject(value) && type !== 'date') {
+    if (type !== undefined && type !== 'object' && type !== 'array') throw new CrudError(`${where} must be ${type}`);
+    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, coerceAt(inner, `${path}.${key}`, types, where)]));
+  }
+  if (type === 'array' || type === 'object') return value;
+  return coerce(value, type, where);
+}
+
+/** An element of the array at `path`: the `__items` type, or the fields declared under the path. */
+export function coerceItem(item: unknown, path: string, types: Types, where: string): unknown {
+  const items = typeOf(types, `${path}.__items`);
+  if (items) return coerce(item, items, where);
+  if (isObject(item)) {
+    return Object.fromEntries(Object.entries(item).map(([key, inner]) => [key, coerceAt(inner, `${path}.${key}`, types, where)]));
+  }
+  return item;
+}
+
+/** MongoDB's inclusion projection of dotted paths: arrays of objects projected element by element. */
+export function project(doc: Json, fields: string[]): Json {
+  const out: Json = { _id: doc._id };
+  for (const field of fields) merge(out, pick(doc, field.split('.')));
+  return out;
+}
+
+function pick(value: unknown, path: string[]): Json {
+  const [head, ...rest] = path;
+  if (!isObject(value) || !Object.hasOwn(value, head!)) return {};
+  const inner = value[head!];
+  if (rest.length === 0) return { [head!]: inner };
+  if (Array.isArray(inner)) return { [head!]: inner.filter(isObject).map((item) => pick(item, rest)) };
+  return isObject(inner) ? { [head!]: pick(inner, rest) } : {};
+}
+
+function merge(target: Json, source: Json): void {
+  for (const [key, value] of Object.entries(source)) {
+    const existing = target[key];
+    if (Array.isArray(existing) && Array.isArray(value)) value.forEach((item, at) => merge(existing[at] as Json, item as Json));
+    else if (isObject(existing) && isObject(value)) merge(existing, value);
+    else target[key] = value;
+  }
+}
+
+/** `_p` and the acl_read_columns header: the fields to return, or undefined for all. */
+export function projectionOf(p: string | null, aclReadColumns: unknown): string[] | undefined {
+  const split = (text: string) =>
+    text
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean);
+  const acl = typeof aclReadColumns === 'string' ? split(aclReadColumns) : [];
+  const wanted = p ? split(p) : [];
+  if (acl.length === 0) return wanted.length ? wanted : undefined;
+  return wanted.length ? wanted.filter((field) => acl.includes(field)) : acl;
+}
+
+/** MongoDB's sort: an array sorts by its smallest element ascending, its largest descending; BSON type order. */
+export function compareDocs(a: Json, b: Json, keys: string[]): number {
+  for (const key of keys) {
+    const descending = key.startsWith('-');
+    const field = descending ? key.slice(1) : key;
+    const [x, y] = [sortValue(a, field, descending), sortValue(b, field, descending)];
+    const order = bsonCompare(x, y);
+    if (order !== 0) return descending ? -order : order;
+  }
+  return 0;
+}
+
+function sortValue(doc: Json, field: string, descending: boolean): unknown {
+  const values = collect(doc, field.split('.'));
+  if (values.length === 0) return null;
+  return values.reduce((best, value) => ((descending ? bsonCompare(value, best) > 0 : bsonCompare(value, best) < 0) ? value : best));
+}
+
+function collect(value: unknown, path: string[]): unknown[] {
+  if (path.length === 0) return Array.isArray(value) ? value : [value];
+  if (Array.isArray(value)) return value.flatMap((item) => collect(item, path));
+  if (!isObject(value) || !Object.hasOwn(value, path[0]!)) return [];
+  return collect(value[path[0]!], path.slice(1));
+}
+
+const BSON_ORDER = (value: unknown) =>
+  value === null || value === undefined
+    ? 0
+    : typeof value === 'number'
+      ? 1
+      : typeof value === 'string'
+        ? 2
+        : Array.isArray(value)
+          ? 4
+          : typeof value === 'object'
+            ? 3
+            : 5;
+
+function bsonCompare(x: unknown, y: unknown): number {
+  const [rx, ry] = [BSON_ORDER(x), BSON_ORDER(y)];
+  if (rx !== ry) return rx - ry;
+  if (rx === 3 || rx === 4) return JSON.stringify(x).localeCompare(JSON.stringify(y));
+  return x === y ? 0 : (x as number) < (y as number) ? -1 : 1;
+}
+
+/** The types an update operator needs, checked by the declared type, else by the value in the document. */
+export function checkUpdate(doc: Json, body: Json, types: Types): void {
+  for (const [operator, fields] of Object.entries(body)) {
+    for (const path of Object.keys(fields as Json)) {
+      const declared = typeOf(types, path);
+      const current = collect(doc, path.split('.'));
+      const value = path.split('.').reduce<unknown>((at, key) => (isObject(at) || Array.isArray(at) ? (at as Json)[key] : undefined), doc);
+      const fail = () => {
+        throw new CrudError(`body/${operator}/${path}: ${operator} does not apply to this field`);
+      };
+      if (['$push', '$addToSet', '$pull'].includes(operator)) {
+        if ((declared && declared !== 'array') || (value !== undefined && value !== null && !Array.isArray(value))) fail();
+      } else if (['$inc', '$mul'].includes(operator)) {
+        if ((declared && declared !== 'number') || (value !== undefined && value !== null && typeof value !== 'number')) fail();
+      } else if (operator === '$currentDate') {
+        const isDate = typeof value === 'string' && !Number.isNaN(Date.parse(value)) && current.length > 0;
+        if ((declared && declared !== 'date') || (value !== undefined && value !== null && !isDate)) fail();
+      }
+    }
+  }
+}
