@@ -52,8 +52,10 @@ export function castQuery(query: Json, types: Types): Json {
     } else {
       const condition: Json = {};
       for (const [operator, operand] of Object.entries(value)) {
-        if (['$in', '$nin', '$all'].includes(operator)) condition[operator] = (operand as unknown[]).map(castDate);
-        else if (operator === '$exists') condition[operator] = operand;
+        if (['$in', '$nin', '$all'].includes(operator)) {
+          if (!Array.isArray(operand)) throw new CrudError(`querystring/_q/${key}/${operator} must be array`);
+          condition[operator] = operand.map(castDate);
+        } else if (operator === '$exists') condition[operator] = operand;
         else if (['$gt', '$gte', '$lt', '$lte', '$eq', '$ne'].includes(operator)) condition[operator] = castDate(operand);
         else throw new CrudError(`Unsupported operator: ${operator} for Date field`);
       }
