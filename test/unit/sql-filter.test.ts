@@ -1,8 +1,9 @@
-import { Query } from 'mingo';
+import { find, Query } from 'mingo';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { UserDoc, UserStore } from '../../src/ports/user-store.js';
 import type { Filter } from '../../src/crud/filter.js';
 import { ALL_STATES } from '../../src/crud/states.js';
+import { fieldIndexOf } from '../../src/crud/field-types.js';
 import { openDatabase } from '../../src/embedded/db.js';
 import { splitFilter } from '../../src/embedded/sql-filter.js';
 import { systemClock } from '../../src/domain/clock.js';
@@ -77,3 +78,119 @@ describe('SQL translation of CRUD filters', () => {
     expect(splitFilter({ username: { $gt: 'a' } }).selective).toBe(false);
   });
 });
+
+/**
+ * Issue #19: the same equivalence where the group schemas type the fields. The reference is mingo
+ * over the documents as MongoDB holds them (dates as Date objects, from the text they were written
+ * in, offsets included); the store keeps canonical text and casts the query.
+ */
+describe('typed fields: dates with offsets, arrays in sorts and projections, coercions', () => {
+  const schema = {
+    type: 'object',
+    properties: {
+      birth: { type: 'string', format: 'date-time' },
+      scores: { type: 'array', items: { type: 'number' } },
+      items: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' }, size: { type: 'number' } } } },
+      meta: { type: 'object', properties: { level: { type: 'number' }, note: { type: 'string' } } },
+    },
+  };
+  const OFFSETS = ['Z', '+05:00', '-03:30', '+01:00'];
+  let typed: UserStore;
+  /** The documents as MongoDB would hold them: `birth` a Date. */
+  let reference: Record<string, unknown>[];
+
+  beforeAll(async () => {
+    typed = createSqliteUserStore(openDatabase(':memory:'), { fields: () => fieldIndexOf([schema]) });
+    reference = [];
+    for (let index = 0; index < 40; index += 1) {
+      const hour = String(index % 24).padStart(2, '0');
+      const birth = `2020-0${1 + (index % 3)}-1${index % 10}T${hour}:30:00${OFFSETS[index % 4]}`;
+      const doc: Record<string, unknown> = { userGroup: 'g', birth, meta: index % 5 ? { level: index % 4 } : { note: 'n' } };
+      if (index % 7) doc.scores = [index % 5, (index * 3) % 11];
+      if (index % 3) doc.items = [{ name: `i${index % 6}`, size: index }, { name: `j${index % 4}` }, 'loose'];
+      const stored = await typed.insert(doc, scope);
+      reference.push({ ...doc, _id: stored._id, birth: new Date(birth) });
+    }
+  });
+
+  const asDates = (filter: Record<string, unknown>): Record<string, unknown> =>
+    JSON.parse(JSON.stringify(filter), (_key, value) => (isRecord(value) && '$date' in value ? new Date(value.$date as string) : value));
+  const withDate = (value: unknown) =>
+    typeof value === 'object' && value && '$date' in value ? (value as { $date: string }).$date : value;
+  const DATE_FILTERS: Record<string, unknown>[] = [
+    { birth: { $gte: { $date: '2020-02-11T10:00:00+05:00' } } },
+    { birth: { $lt: { $date: '2020-01-15T16:00:00+02:00' } } },
+    { birth: { $in: [{ $date: '2020-01-10T05:30:00+05:00' }, { $date: '2020-02-10T20:30:00.000Z' }] } },
+    { $or: [{ birth: { $lte: { $date: '2020-01-12' } } }, { 'meta.level': 2 }] },
+  ];
+
+  it.each(DATE_FILTERS.map((filter) => [JSON.stringify(filter), filter] as const))('%s compares instants', async (_name, filter) => {
+    const expected = reference.filter((doc) => new Query(asDates(filter)).test(doc)).map((doc) => doc._id);
+    const asText = JSON.parse(JSON.stringify(filter), (_key, value) => withDate(value));
+    const actual = (await typed.list({ _q: JSON.stringify(asText), _l: '200', _st: 'PUBLIC' }, scope)).map((doc) => doc._id);
+    expect(actual).toEqual(expected);
+  });
+
+  /** MongoDB's rule for an array in a sort, written out: smallest element ascending, largest descending. */
+  function mongoSort(field: string, direction: 1 | -1): unknown[] {
+    const key = (doc: Record<string, unknown>) => {
+      const values = field
+        .split('.')
+        .reduce<unknown[]>(
+          (at, segment) =>
+            at
+              .flatMap((value) => (Array.isArray(value) ? value : [value]))
+              .flatMap((value) => (isRecord(value) && segment in value ? [value[segment]] : [])),
+          [doc],
+        )
+        .flatMap((value) => (Array.isArray(value) ? value : [value]));
+      if (values.length === 0) return undefined;
+      return values.reduce((a, b) => ((direction === 1 ? b! < a! : b! > a!) ? b : a));
+    };
+    const order = (a: unknown, b: unknown) => (a === b ? 0 : a === undefined ? -1 : b === undefined ? 1 : a! < b! ? -1 : 1);
+    return [...reference]
+      .map((doc, seq) => ({ doc, seq, key: key(doc) }))
+      .sort((a, b) => order(a.key, b.key) * direction || a.seq - b.seq)
+      .map(({ doc }) => doc._id);
+  }
+
+  it.each([
+    ['scores', 1],
+    ['scores', -1],
+    ['items.name', 1],
+    ['items.name', -1],
+    ['birth', 1],
+    ['birth', -1],
+  ] as const)('sorts by %s (%s) as MongoDB', async (field, direction) => {
+    const listed = await typed.list({ _s: `${direction === 1 ? '' : '-'}${field}`, _l: '200' }, scope);
+    expect(listed.map((doc) => doc._id)).toEqual(mongoSort(field, direction));
+  });
+
+  it.each(['items.name', 'meta.level', 'items.size,meta.note', 'scores'])('projects %s as MongoDB', async (fields) => {
+    const projection = Object.fromEntries(['_id', ...fields.split(',')].map((field) => [field, 1]));
+    const expected = find(reference, {}, projection).all();
+    const listed = await typed.list({ _p: fields, _l: '200' }, scope);
+    expect(listed).toEqual(expected.map((doc) => ({ _id: doc._id, ...doc })));
+  });
+
+  it.each([
+    ['meta.level', '2', { 'meta.level': 2 }],
+    ['scores', '3', { scores: 3 }],
+    ['items.size', '7', { 'items.size': 7 }],
+    ['birth', '2020-01-10T05:30:00+05:00', { birth: new Date('2020-01-10T00:30:00Z') }],
+  ] as const)('coerces %s=%s by its type', async (field, text, filter) => {
+    const expected = reference.filter((doc) => new Query(filter).test(doc)).map((doc) => doc._id);
+    const actual = (await typed.list({ [field]: text, _l: '200' }, scope)).map((doc) => doc._id);
+    expect(actual).toEqual(expected);
+    expect(expected.length).toBeGreaterThan(0);
+  });
+
+  it('refuses a value its type cannot take', async () => {
+    await expect(typed.list({ 'meta.level': 'high' }, scope)).rejects.toThrow('querystring/meta.level must be number');
+    await expect(typed.list({ _q: '{"birth":{"$gt":"soon"}}' }, scope)).rejects.toThrow('querystring/_q/birth/$gt must be a date');
+  });
+});
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
