@@ -52,6 +52,22 @@ describe.each<StoreKind>(['embedded', 'crud'])('CRUD conformance, %s store', (st
     });
   }
 
+  it('answers the documented differences with a clear 400 (docs/decisions.md)', async () => {
+    const U = '111111111111111111111111';
+    const replace = await service.call('PATCH', `/users/${U}`, { $set: { 'attachments.$.replace': { name: 'x' } } });
+    expect(replace.status).toBe(400);
+    expect(replace.body.message).toContain('array-element updates (field.$.replace, field.$.merge) are not offered');
+    if (store !== 'embedded') return; // the CRUD Service answers these itself
+    const raw = await service.call('GET', `/users/?_rawp=${encodeURIComponent('{"name":1}')}`);
+    expect([raw.status, raw.body.message]).toEqual([
+      400,
+      'querystring/_rawp: raw MongoDB projections are not offered by the embedded store: use _p',
+    ]);
+    const near = await service.call('GET', `/users/?_q=${encodeURIComponent('{"position":{"$nearSphere":{"from":[0,0]}}}')}`);
+    expect(near.status).toBe(400);
+    expect(near.body.message).toContain('$nearSphere is not supported by the embedded store');
+  });
+
   it('sorts expirationDate written with offsets by instant, and stores it as its instant', async () => {
     const users = [];
     for (const [username, expirationDate] of [
