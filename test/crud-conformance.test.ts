@@ -40,6 +40,11 @@ describe.each<StoreKind>(['embedded', 'crud'])('CRUD conformance, %s store', (st
     if (test.answer !== undefined) expect(res.body).toEqual(JSON.parse(fill(JSON.stringify(test.answer))));
     if (test.holds) expect(Array.isArray(res.body) ? res.body[0] : res.body).toMatchObject(test.holds);
     if (test.status === 400) expect(res.body.message).toEqual(expect.any(String));
+    if ((test.method ?? 'GET') === 'GET' && /^\/users\/(count)?\?/.test(test.path)) {
+      // The same request spelled /Users/ skips the fast page path (src/rest/fast-path.ts) for Express's routes.
+      const general = await service.call('GET', fill(test.path).replace('/users/', '/Users/'), undefined, test.headers);
+      expect([general.status, general.body]).toEqual([res.status, res.body]);
+    }
     if (test.stored) {
       const stored = await service.call('GET', `/users/${copy!.id}`);
       expect(stored.body).toMatchObject(test.stored);
