@@ -100,7 +100,7 @@ describe('typed fields: dates with offsets, arrays in sorts and projections, coe
   let reference: Record<string, unknown>[];
 
   beforeAll(async () => {
-    typed = createSqliteUserStore(openDatabase(':memory:'), { fields: () => fieldIndexOf([schema]) });
+    typed = createSqliteUserStore(openDatabase(':memory:'), systemClock, { fields: () => fieldIndexOf([schema]) });
     reference = [];
     for (let index = 0; index < 40; index += 1) {
       const hour = String(index % 24).padStart(2, '0');
