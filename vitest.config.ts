@@ -35,6 +35,8 @@ export default defineConfig({
   test: {
     testTimeout: 20_000,
     hookTimeout: 20_000,
+    // REST exchanges of the tests are checked against the OpenAPI document.
+    setupFiles: ['test/helpers/openapi-check.ts'],
     projects: [
       { extends: true, test: { name: 'embedded', include: ['test/**/*.test.ts', 'src/**/*.test.ts'] } },
       { extends: true, test: { name: 'crud', include: IDENTITY_SUITE, env: { UMS_TEST_STORE: 'crud' } } },

@@ -5,6 +5,7 @@ import type { Deps } from './context.js';
 import { createGraphQLServer } from './graphql.js';
 import { withFastPath } from './rest/fast-path.js';
 import { createRestRouter, errorHandler, notFoundHandler } from './rest/router.js';
+import { documentationRouter } from './rest/documentation.js';
 import { graphqlGate } from './rest/graphql-gate.js';
 import { JSON_TYPES } from './rest/body.js';
 import { withDeadline } from './deadline.js';
@@ -63,6 +64,7 @@ export function buildApp(deps: Deps): Express {
   app.use(yoga.graphqlEndpoint, graphqlUploadExpress({ maxFileSize: deps.config.USER_IMPORT_MAX_FILE_BYTES, maxFiles: 1 }));
   app.use(yoga.graphqlEndpoint, (req: Request, res: Response) => handleGraphQL(req, res, { req, res }));
 
+  app.use(documentationRouter());
   app.use(createRestRouter(deps));
   app.use(notFoundHandler);
   app.use(errorHandler(deps));

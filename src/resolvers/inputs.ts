@@ -12,12 +12,12 @@ export const SERVICE_FIELDS = ['expirationId', '_id', '__STATE__', 'createdAt', 
 const futureDate = z.iso.datetime({ offset: true }).refine((value) => Date.parse(value) > Date.now(), 'must be in the future');
 
 const standardFields = {
-  userGroup: z.string().min(1),
+  userGroup: z.string().min(1).meta({ description: 'The group of the user: its `crudSchema` validates the custom fields.' }),
   username: z.string().min(1).optional(),
   email: z.email().optional(),
-  blocked: z.boolean().optional(),
-  roles: z.array(z.string()).optional(),
-  expirationDate: futureDate.optional(),
+  blocked: z.boolean().optional().meta({ description: '`true`: the user cannot log in.' }),
+  roles: z.array(z.string()).optional().meta({ description: 'The roles to bind to the user (Rönd).' }),
+  expirationDate: futureDate.optional().meta({ description: 'When the account expires: the user is blocked then.' }),
 };
 
 /** The standard fields' types, also checked on the result of a PATCH. */
@@ -78,33 +78,41 @@ export const isObject = (value: unknown): value is Record<string, unknown> =>
 const isId = (value: unknown) => typeof value === 'string' && value.length > 0;
 
 /** `POST /jobs/bulk-activation`: the profiles (`_id`) to give identities to. */
+export const BulkActivationItems = z.array(z.object({ filter: z.object({ userId: z.string().min(1) }) })).min(1);
 export const BulkActivationBody = withPlainCheck(
-  z.array(z.object({ filter: z.object({ userId: z.string().min(1) }) })).min(1),
+  BulkActivationItems,
   (value) =>
     Array.isArray(value) && value.length > 0 && value.every((item) => isObject(item) && isObject(item.filter) && isId(item.filter.userId)),
 );
 export type BulkActivationBody = z.infer<typeof BulkActivationBody>;
 
 /** `POST /jobs/change-password/bulk` (the documented field name, `authUsersIds`). */
+export const BulkPasswordChangeFields = z.object({ authUsersIds: z.array(z.string().min(1)).min(1) });
 export const BulkPasswordChangeBody = withPlainCheck(
-  z.object({ authUsersIds: z.array(z.string().min(1)).min(1) }),
+  BulkPasswordChangeFields,
   (value) => isObject(value) && Array.isArray(value.authUsersIds) && value.authUsersIds.length > 0 && value.authUsersIds.every(isId),
 );
 
 /** `"true"` / `"false"` query flags. */
 export const QueryFlag = z.enum(['true', 'false']).transform((value) => value === 'true');
 
+const postpone = QueryFlag.meta({ description: '`true`: create the profile only; `POST /users/register` creates the identity later.' });
+const sendEmail = QueryFlag.meta({ description: '`false`: do not send the password e-mail to the new user.' });
+
 export const CreateUserQuery = z.object({
-  postponeAuthUserCreation: QueryFlag.optional(),
-  sendResetPwdEmail: QueryFlag.optional(),
+  postponeAuthUserCreation: postpone.optional(),
+  sendResetPwdEmail: sendEmail.optional(),
 });
-export const SendEmailQuery = z.object({ sendResetPwdEmail: QueryFlag.optional() });
-export const UpsertQuery = z.object({ upsert: QueryFlag.default(true) });
+export const SendEmailQuery = z.object({ sendResetPwdEmail: sendEmail.optional() });
+export const UpsertQuery = z.object({
+  upsert: QueryFlag.default(true).meta({ description: '`false`: only create identities, never update existing ones (`true` by default).' }),
+});
 export const StatesQuery = z.object({
   _st: z
     .string()
     .refine((value) => value.split(',').every(isState), 'must be a comma-separated list of PUBLIC, DRAFT, TRASH, DELETED')
-    .optional(),
+    .optional()
+    .meta({ description: 'Comma-separated states the profile may be in; `PUBLIC` by default.' }),
 });
 
 /** Parses with a zod schema; failures become a 400 naming each field (`body/age: …`). */

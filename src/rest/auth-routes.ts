@@ -5,8 +5,12 @@ import { checkResetTicket, jwks, login, logout, refresh, requestPasswordChange, 
 import { parseInput } from '../resolvers/inputs.js';
 import { INVALID_RESET_LINK, RESET_PAGE_HEADERS, resetDone, resetError, resetForm } from './reset-page.js';
 import type { RestRequest, Route } from './route.js';
+import { ErrorBody, Jwks, Tokens, Userinfo } from './openapi-schemas.js';
 
-const LoginBody = z.object({ username: z.string().min(1), password: z.string().min(1).max(1024) });
+const LoginBody = z.object({
+  username: z.string().min(1).meta({ description: 'The username or the e-mail address.' }),
+  password: z.string().min(1).max(1024),
+});
 const RefreshBody = z.object({ refreshToken: z.string().min(1) });
 const ChangePasswordBody = z.object({ authUserId: z.string().min(1) });
 const ResetBody = z.object({ ticket: z.string().min(1), password: z.string() });
@@ -15,6 +19,10 @@ const ResetQuery = z.object({ ticket: z.string().min(1) });
 const body = <T extends z.ZodType>(schema: T, request: RestRequest) => parseInput(schema, request.body ?? undefined, 'body');
 
 const NO_STORE = { 'Cache-Control': 'no-store' };
+
+const RETRY_AFTER = { 'Retry-After': 'Seconds to wait before trying again.' };
+const SHARED_500 = 'The password could not be changed: an upstream failed, or an unexpected error.';
+const RESET_FAILURE = (description: string, json = false) => ({ description, html: true as const, ...(json && { json: ErrorBody }) });
 
 /**
  * The reset page answers in HTML whatever happens: a problem with the password shows the form
@@ -44,6 +52,31 @@ export const authRoutes: Route[] = [
     status: 200,
     access: 'public',
     headers: NO_STORE,
+    doc: {
+      tag: 'Authentication',
+      summary: 'Log in',
+      description:
+        'A username (or e-mail) and a password for an access token and a refresh token. A website client (its `client-type` ' +
+        'header in WEBSITE_CLIENT_TYPES) gets the session as the `sid` cookie and an empty body. Failed attempts count ' +
+        'against the account (lockout) and against the client address.',
+      headers: { 'client-type': 'One of WEBSITE_CLIENT_TYPES for a cookie session instead of tokens.' },
+      body: { json: LoginBody },
+      responses: {
+        200: {
+          description: 'Logged in: the tokens, or for a website client the `sid` cookie and no body.',
+          json: Tokens,
+          headers: { 'Set-Cookie': 'The `sid` cookie, for a website client.' },
+        },
+      },
+      errors: {
+        401: 'Wrong username or password, or a blocked user.',
+        429: {
+          description: 'Too many failed attempts from this address, or the account is locked.',
+          json: ErrorBody,
+          headers: RETRY_AFTER,
+        },
+      },
+    },
     handle: async (ctx, request) => (await login(ctx, body(LoginBody, request))).tokens,
   },
   {
@@ -52,6 +85,16 @@ export const authRoutes: Route[] = [
     status: 200,
     access: 'public',
     headers: NO_STORE,
+    doc: {
+      tag: 'Authentication',
+      summary: 'Refresh the tokens',
+      description:
+        'A refresh token, with the access token it came with (expired or not) as `Authorization: Bearer <accessToken>`, ' +
+        'for a new pair. A refresh token is used once: the old one stops working.',
+      body: { json: RefreshBody },
+      responses: { 200: { description: 'A new pair.', json: Tokens } },
+      errors: { 401: 'No access token, or a refresh token that is unknown, used already or revoked.' },
+    },
     handle: (ctx, request) => refresh(ctx, body(RefreshBody, request)),
   },
   {
@@ -60,6 +103,13 @@ export const authRoutes: Route[] = [
     status: 200,
     access: 'authenticated',
     headers: NO_STORE,
+    doc: {
+      tag: 'Authentication',
+      summary: 'Who is logged in',
+      description: 'The claims of the caller merged with the properties of its profile that USERINFO_ADDITIONAL_PROPERTIES chooses.',
+      responses: { 200: { description: 'The caller.', json: Userinfo } },
+      errors: { 401: 'Not logged in (an API key or a profile without identity: "Missing authUserId, user not logged").', 403: null },
+    },
     handle: (ctx) => userinfo(ctx),
   },
   {
@@ -67,16 +117,67 @@ export const authRoutes: Route[] = [
     path: '/users/change-password',
     status: 204,
     access: 'authenticated',
+    doc: {
+      tag: 'Authentication',
+      summary: 'Send a change-password e-mail',
+      description:
+        'Asks the identity provider to e-mail the user a link to set a new password: an administrator for anyone, a user for itself. ' +
+        'At most PASSWORD_EMAIL_MAX_PER_USER e-mails per user per window.',
+      body: { json: ChangePasswordBody },
+      responses: { 204: { description: 'The e-mail is on its way.' } },
+      errors: {
+        404: 'No identity user with this id.',
+        429: { description: 'Too many e-mails to this user lately.', json: ErrorBody, headers: RETRY_AFTER },
+      },
+    },
     handle: (ctx, request) => requestPasswordChange(ctx, body(ChangePasswordBody, request)),
   },
-  { method: 'post', path: '/logout', status: 204, access: 'authenticated', handle: (ctx) => logout(ctx) },
-  { method: 'get', path: '/.well-known/jwks.json', status: 200, access: 'public', handle: (ctx) => jwks(ctx) },
+  {
+    method: 'post',
+    path: '/logout',
+    status: 204,
+    access: 'authenticated',
+    doc: {
+      tag: 'Authentication',
+      summary: 'Log out',
+      description: 'Ends the session of the access token or the `sid` cookie: its refresh tokens stop working and the cookie is cleared.',
+      responses: { 204: { description: 'Logged out.' } },
+      errors: { 400: 'The caller is not a user session (an API key).', 403: null },
+    },
+    handle: (ctx) => logout(ctx),
+  },
+  {
+    method: 'get',
+    path: '/.well-known/jwks.json',
+    status: 200,
+    access: 'public',
+    doc: {
+      tag: 'Authentication',
+      summary: 'The token signing keys',
+      description: 'The public keys (JWKS) that verify the access tokens the service signs, for a gateway or another service.',
+      responses: { 200: { description: 'The keys.', json: Jwks } },
+    },
+    handle: (ctx) => jwks(ctx),
+  },
   {
     method: 'get',
     path: '/password-reset',
     status: 200,
     access: 'public',
     headers: RESET_PAGE_HEADERS,
+    doc: {
+      tag: 'Authentication',
+      summary: 'The password-reset page',
+      description: 'The page the password e-mail links to: a form for the new password, or why the link is dead.',
+      query: ResetQuery,
+      responses: { 200: { description: 'The form.', html: true } },
+      errors: {
+        400: RESET_FAILURE('A dead link: invalid, expired or used already.'),
+        429: { ...RESET_FAILURE('Too many attempts.'), headers: RETRY_AFTER },
+        500: RESET_FAILURE('The ticket could not be checked.'),
+        503: null,
+      },
+    },
     // The form only for a live ticket: a dead link says so instead of taking a password in vain.
     handle: (ctx, request) =>
       htmlAnswer(ctx, async () => {
@@ -90,6 +191,23 @@ export const authRoutes: Route[] = [
     status: 204,
     access: 'public',
     headers: RESET_PAGE_HEADERS,
+    doc: {
+      tag: 'Authentication',
+      summary: 'Set a new password',
+      description:
+        'The ticket of a reset link and the new password. The reset page posts its form here and gets a page back; ' +
+        'a JSON body gets 204 and JSON errors.',
+      body: { json: ResetBody, form: ResetBody },
+      responses: {
+        200: { description: 'The form was posted: the password is changed, the page says so.', html: true },
+        204: { description: 'The password is changed.' },
+      },
+      errors: {
+        400: RESET_FAILURE('A dead ticket, or a password the policy refuses (the form again, with the reason).', true),
+        429: { ...RESET_FAILURE('Too many attempts.', true), headers: RETRY_AFTER },
+        500: RESET_FAILURE(SHARED_500, true),
+      },
+    },
     // The one form route: the reset page posts its form here.
     body: { form: true },
     handle: async (ctx, request) => {

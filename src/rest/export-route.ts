@@ -1,4 +1,5 @@
 import type { Route } from './route.js';
+import { userDocs } from './user-docs.js';
 import type { HeaderBag } from '../context.js';
 import { InvalidInputError, NotAcceptableError } from '../errors.js';
 import { type ExportFormat, exportUsers } from '../resolvers/export-users.js';
@@ -25,6 +26,7 @@ export const exportRoute: Route = {
   path: '/users/export',
   status: 200,
   access: 'admin',
+  doc: userDocs.export,
   headers: { 'Cache-Control': 'no-store' },
   handle: (ctx, request) => {
     const format = negotiateFormat(ctx.headers);

@@ -1,7 +1,15 @@
 import type { Route } from './route.js';
 import { bulkActivationJob, startBulkActivation } from '../resolvers/activation.js';
 import { bulkPasswordChangeJob, startBulkPasswordChange } from '../resolvers/passwords.js';
-import { BulkActivationBody, BulkPasswordChangeBody, parseInput, UpsertQuery } from '../resolvers/inputs.js';
+import {
+  BulkActivationBody,
+  BulkActivationItems,
+  BulkPasswordChangeBody,
+  BulkPasswordChangeFields,
+  parseInput,
+  UpsertQuery,
+} from '../resolvers/inputs.js';
+import { ActivationJob, ErrorBody, JobStarted, PasswordChangeJob } from './openapi-schemas.js';
 import { InvalidInputError, NotFoundError } from '../errors.js';
 
 /** The usage page answers a bad bulk-activation request with 404 (sic), with the reason. */
@@ -14,6 +22,9 @@ function as404<T>(parse: () => T): T {
   }
 }
 
+const JOB_ID = { id: 'The `jobId` the job was started with.' };
+const NO_JOB = 'No job of this kind with this id.';
+
 /** The bulk jobs: start one (202), then read its status until it is completed or failed. */
 export const jobRoutes: Route[] = [
   {
@@ -24,6 +35,18 @@ export const jobRoutes: Route[] = [
     // The lists of ids are longer than any other body; one that is not JSON is a 404 like the others (its size limit stays a 413).
     body: { limit: 'bulk' },
     onBodyError: (error) => new NotFoundError(`body: ${error.message}`),
+    doc: {
+      tag: 'Jobs',
+      summary: 'Start a bulk activation',
+      description:
+        'Gives identities to profiles (imported ones, say) in a background job: creates them in the identity provider ' +
+        '(Auth0 import jobs, in chunks) and links each profile to its identity. At most BULK_JOB_MAX_USERS users.',
+      query: UpsertQuery,
+      body: { json: BulkActivationItems, description: 'The profiles, by `_id`.' },
+      responses: { 202: { description: 'The job is started.', json: JobStarted } },
+      // The usage page answers a bad request with 404 (sic).
+      errors: { 400: null, 404: { description: 'A bad request: the body or the query is invalid (sic, as documented).', json: ErrorBody } },
+    },
     handle: (ctx, request) => {
       const { items, upsert } = as404(() => ({
         items: parseInput(BulkActivationBody, request.body ?? undefined, 'body'),
@@ -37,6 +60,14 @@ export const jobRoutes: Route[] = [
     path: '/jobs/bulk-activation/:id',
     status: 200,
     access: 'admin',
+    doc: {
+      tag: 'Jobs',
+      summary: 'A bulk activation job',
+      description: 'Poll until the job is completed or failed.',
+      params: JOB_ID,
+      responses: { 200: { description: 'The job.', json: ActivationJob } },
+      errors: { 404: NO_JOB },
+    },
     handle: (ctx, request) => bulkActivationJob(ctx, request.params.id!),
   },
   {
@@ -45,6 +76,15 @@ export const jobRoutes: Route[] = [
     status: 202,
     access: 'admin',
     body: { limit: 'bulk' },
+    doc: {
+      tag: 'Jobs',
+      summary: 'Start a bulk change-password',
+      description:
+        'Sends a change-password e-mail to each user in a background job, at most ' +
+        'AUTH0_BULK_CHANGE_PASSWORD_RATE_LIMIT_PER_SECOND a second. At most BULK_JOB_MAX_USERS users.',
+      body: { json: BulkPasswordChangeFields },
+      responses: { 202: { description: 'The job is started.', json: JobStarted } },
+    },
     handle: (ctx, request) =>
       startBulkPasswordChange(ctx, { authUserIds: parseInput(BulkPasswordChangeBody, request.body ?? undefined, 'body').authUsersIds }),
   },
@@ -53,6 +93,14 @@ export const jobRoutes: Route[] = [
     path: '/jobs/change-password/bulk/:id',
     status: 200,
     access: 'admin',
+    doc: {
+      tag: 'Jobs',
+      summary: 'A bulk change-password job',
+      description: 'Poll until the job is completed.',
+      params: JOB_ID,
+      responses: { 200: { description: 'The job.', json: PasswordChangeJob } },
+      errors: { 404: NO_JOB },
+    },
     handle: (ctx, request) => bulkPasswordChangeJob(ctx, request.params.id!),
   },
 ];

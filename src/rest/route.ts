@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Context } from '../context.js';
 import type { CrudQuery } from '../crud/query.js';
 import type { BodyRules } from './body.js';
+import type { RouteDoc } from './route-doc.js';
 
 export interface RestRequest {
   params: Record<string, string>;
@@ -37,4 +38,6 @@ export interface Route {
    * cookies and read no path parameters, where Express's own cost would be most of the request's.
    */
   fastPath?: true;
+  /** What the OpenAPI document says of it (rest/openapi.ts). */
+  doc: RouteDoc;
 }

@@ -20,6 +20,7 @@ import { jobRoutes } from './job-routes.js';
 import { exportRoute } from './export-route.js';
 import { EXPIRATION_CALLBACK_PATH } from '../domain/expiration.js';
 import { expirationCallback } from '../resolvers/expiration.js';
+import { userDocs } from './user-docs.js';
 
 const body = <T extends z.ZodType>(schema: T, request: RestRequest) => parseInput(schema, request.body ?? undefined, 'body');
 const query = <T extends z.ZodType>(schema: T, request: RestRequest) => parseInput(schema, request.query, 'querystring');
@@ -34,6 +35,7 @@ export const userRoutes: Route[] = [
     path: '/users/',
     status: 200,
     access: 'admin',
+    doc: userDocs.create,
     handle: (ctx, request) => createUser(ctx, body(CreateUserBody, request), query(CreateUserQuery, request)),
   },
   {
@@ -41,6 +43,7 @@ export const userRoutes: Route[] = [
     path: '/users/with-id',
     status: 200,
     access: 'admin',
+    doc: userDocs.createWithId,
     handle: (ctx, request) => createUserWithId(ctx, body(CreateUserWithIdBody, request)),
   },
   {
@@ -48,6 +51,7 @@ export const userRoutes: Route[] = [
     path: '/users/register',
     status: 204,
     access: 'admin',
+    doc: userDocs.register,
     handle: (ctx, request) => registerUser(ctx, body(RegisterBody, request), query(SendEmailQuery, request)),
   },
   {
@@ -55,6 +59,7 @@ export const userRoutes: Route[] = [
     path: '/users/state',
     status: 200,
     access: 'admin',
+    doc: userDocs.changeState,
     handle: (ctx, request) => changeUsersState(ctx, body(StateChangesBody, request)),
   },
   {
@@ -62,6 +67,7 @@ export const userRoutes: Route[] = [
     path: '/users/',
     status: 200,
     access: 'admin',
+    doc: userDocs.list,
     fastPath: true,
     handle: (ctx, request) => listUsersAnswer(ctx, request.rawQuery),
   },
@@ -70,6 +76,7 @@ export const userRoutes: Route[] = [
     path: '/users/count',
     status: 200,
     access: 'admin',
+    doc: userDocs.count,
     fastPath: true,
     handle: (ctx, request) => countUsersAnswer(ctx, request.rawQuery),
   },
@@ -78,6 +85,7 @@ export const userRoutes: Route[] = [
     path: '/users/:id',
     status: 200,
     access: 'admin',
+    doc: userDocs.get,
     handle: (ctx, request) => getUserAnswer(ctx, request.params.id!, request.rawQuery),
   },
   {
@@ -85,6 +93,7 @@ export const userRoutes: Route[] = [
     path: '/users/import',
     status: 200,
     access: 'admin',
+    doc: userDocs.import,
     body: { multipart: true },
     handle: (ctx, request) =>
       withUpload(request.stream, { fileField: 'file', maxFileBytes: ctx.deps.config.USER_IMPORT_MAX_FILE_BYTES }, (upload) =>
@@ -96,6 +105,7 @@ export const userRoutes: Route[] = [
     path: '/users/:id',
     status: 200,
     access: 'admin',
+    doc: userDocs.update,
     handle: (ctx, request) => updateUserAnswer(ctx, request.params.id!, request.body, request.rawQuery),
   },
   {
@@ -103,6 +113,7 @@ export const userRoutes: Route[] = [
     path: '/users/:id',
     status: 204,
     access: 'admin',
+    doc: userDocs.delete,
     handle: (ctx, request) => deleteUser(ctx, request.params.id!, request.rawQuery),
   },
   {
@@ -110,6 +121,7 @@ export const userRoutes: Route[] = [
     path: '/users/:id/soft-delete',
     status: 204,
     access: 'admin',
+    doc: userDocs.softDelete,
     handle: (ctx, request) => softDeleteUser(ctx, request.params.id!),
   },
 ];
@@ -120,6 +132,7 @@ const expirationRoute: Route = {
   path: EXPIRATION_CALLBACK_PATH,
   status: 204,
   access: 'timer',
+  doc: userDocs.expirationCallback,
   handle: (ctx, request) => expirationCallback(ctx, request.body),
 };
 

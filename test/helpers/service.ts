@@ -11,6 +11,7 @@ import type { Clock } from '../../src/ports/clock.js';
 import { Auth0Emulator, type Auth0EmulatorOptions } from '../emulators/auth0.js';
 import { Auth0ClientEmulator } from '../emulators/auth0-client.js';
 import { type CollectionSpec, CrudEmulator } from '../emulators/crud.js';
+import { recordExchange } from './exchanges.js';
 
 export interface TestService {
   url: string;
@@ -145,7 +146,10 @@ export async function startService(options: ServiceOptions = {}): Promise<TestSe
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     });
     const text = await response.text();
-    return { status: response.status, body: text ? JSON.parse(text) : undefined, headers: response.headers };
+    const answer = { status: response.status, body: text ? JSON.parse(text) : undefined, headers: response.headers };
+    const responseType = response.headers.get('content-type');
+    recordExchange({ method, url: path, requestBody: body, status: answer.status, responseType, responseBody: answer.body });
+    return answer;
   };
   return {
     url,
