@@ -11,15 +11,17 @@ import { UserRef } from './user.js';
 
 builder.objectType(UnauthorizedError, {
   name: 'UnauthorizedError',
+  description: 'No valid credentials: a wrong password, an expired or revoked token, a dead reset ticket (REST 401).',
   interfaces: [ErrorInterface],
   isTypeOf: (value) => value instanceof UnauthorizedError,
   fields: () => ({}),
 });
 builder.objectType(TooManyRequestsError, {
   name: 'TooManyRequestsError',
+  description: 'Too many attempts (logins, password e-mails, resets): try again later (REST 429).',
   interfaces: [ErrorInterface],
   isTypeOf: (value) => value instanceof TooManyRequestsError,
-  fields: (t) => ({ retryAfterSeconds: t.exposeInt('retryAfterSeconds') }),
+  fields: (t) => ({ retryAfterSeconds: t.exposeInt('retryAfterSeconds', { description: 'Seconds to wait before trying again.' }) }),
 });
 
 const AUTH_ERRORS = [UnauthorizedError, TooManyRequestsError, ...MUTATION_ERRORS];
@@ -27,8 +29,16 @@ const AUTH_ERRORS = [UnauthorizedError, TooManyRequestsError, ...MUTATION_ERRORS
 const TokensRef = builder.objectRef<Partial<Omit<TokenSet, 'sessionCookie'>>>('Tokens').implement({
   description: 'Empty for website clients: they get the sid cookie instead.',
   fields: (t) => ({
-    accessToken: t.string({ nullable: true, resolve: (tokens) => tokens.accessToken ?? null }),
-    refreshToken: t.string({ nullable: true, resolve: (tokens) => tokens.refreshToken ?? null }),
+    accessToken: t.string({
+      nullable: true,
+      description: 'A JWT to send as `Authorization: Bearer <accessToken>`.',
+      resolve: (tokens) => tokens.accessToken ?? null,
+    }),
+    refreshToken: t.string({
+      nullable: true,
+      description: 'Exchanged once for a new pair by refreshToken.',
+      resolve: (tokens) => tokens.refreshToken ?? null,
+    }),
     expireAt: t.int({ nullable: true, description: 'Seconds since the epoch.', resolve: (tokens) => tokens.expireAt ?? null }),
   }),
 });
@@ -36,8 +46,12 @@ const TokensRef = builder.objectRef<Partial<Omit<TokenSet, 'sessionCookie'>>>('T
 const MeRef = builder.objectRef<Me>('Me').implement({
   description: 'The caller, as /userinfo answers it.',
   fields: (t) => ({
-    authUserId: t.string({ nullable: true, resolve: (me) => (typeof me.claims.sub === 'string' ? me.claims.sub : null) }),
-    admin: t.exposeBoolean('admin'),
+    authUserId: t.string({
+      nullable: true,
+      description: 'The id of the caller in the identity provider.',
+      resolve: (me) => (typeof me.claims.sub === 'string' ? me.claims.sub : null),
+    }),
+    admin: t.exposeBoolean('admin', { description: 'Whether the caller is an administrator (an API key, or a user of ADMIN_GROUPS).' }),
     userinfo: t.field({
       type: 'JSONObject',
       description: 'Identity claims merged with the profile (USERINFO_ADDITIONAL_PROPERTIES).',
@@ -46,6 +60,7 @@ const MeRef = builder.objectRef<Me>('Me').implement({
     user: t.field({
       type: UserRef,
       nullable: true,
+      description: "The caller's profile; null when the identity has none.",
       resolve: async (me, _args, ctx) => (await ownProfile(ctx, me)) ?? null,
     }),
   }),
@@ -54,17 +69,18 @@ const MeRef = builder.objectRef<Me>('Me').implement({
 const MailRef = builder.objectRef<OutboxMail>('Mail').implement({
   description: 'A message kept in the embedded outbox (no SMTP_URL).',
   fields: (t) => ({
-    id: t.exposeInt('id'),
-    to: t.exposeString('to'),
-    subject: t.exposeString('subject'),
-    text: t.exposeString('text'),
-    createdAt: t.field({ type: 'DateTime', resolve: (mail) => mail.createdAt }),
+    id: t.exposeInt('id', { description: 'The order the mail was kept in.' }),
+    to: t.exposeString('to', { description: 'The address it was for.' }),
+    subject: t.exposeString('subject', { description: 'Its subject.' }),
+    text: t.exposeString('text', { description: 'Its plain-text body (with the reset link).' }),
+    createdAt: t.field({ type: 'DateTime', description: 'When it was kept.', resolve: (mail) => mail.createdAt }),
   }),
 });
 
 builder.queryFields((t) => ({
   me: t.field({
     type: MeRef,
+    description: 'The caller (GET /userinfo).',
     errors: { types: [UnauthorizedError] },
     resolve: (_root, _args, ctx) => me(ctx),
   }),
@@ -72,8 +88,18 @@ builder.queryFields((t) => ({
     type: [MailRef],
     description: 'Administrators: mail kept in the outbox, newest first.',
     args: {
-      first: t.arg.int({ required: false, defaultValue: 25, validate: z.number().int().min(1).max(200).nullish() }),
-      offset: t.arg.int({ required: false, defaultValue: 0, validate: z.number().int().min(0).nullish() }),
+      first: t.arg.int({
+        required: false,
+        defaultValue: 25,
+        description: 'How many mails (1 to 200).',
+        validate: z.number().int().min(1).max(200).nullish(),
+      }),
+      offset: t.arg.int({
+        required: false,
+        defaultValue: 0,
+        description: 'Skip this many of the newest first.',
+        validate: z.number().int().min(0).nullish(),
+      }),
     },
     resolve: (_root, args, ctx) => listOutbox(ctx, { limit: args.first ?? 25, offset: args.offset ?? 0 }),
   }),
@@ -82,18 +108,23 @@ builder.queryFields((t) => ({
 builder.mutationFields((t) => ({
   login: t.field({
     type: TokensRef,
+    description: 'Logs in (POST /oauth/token). A website client (`client-type` header) gets the sid cookie and empty tokens.',
     errors: { types: AUTH_ERRORS },
-    args: { username: t.arg.string({ required: true }), password: t.arg.string({ required: true }) },
+    args: {
+      username: t.arg.string({ required: true, description: 'The username or the e-mail address.' }),
+      password: t.arg.string({ required: true, description: 'The password.' }),
+    },
     resolve: async (_root, args, ctx) => (await login(ctx, args)).tokens ?? {},
   }),
   refreshToken: t.field({
     type: TokensRef,
     description: 'Send the (possibly expired) access token as the bearer.',
     errors: { types: AUTH_ERRORS },
-    args: { refreshToken: t.arg.string({ required: true }) },
+    args: { refreshToken: t.arg.string({ required: true, description: 'The refresh token of the last pair.' }) },
     resolve: (_root, args, ctx) => refresh(ctx, args),
   }),
   logout: t.boolean({
+    description: "Ends the caller's session: its refresh tokens stop working, the sid cookie is cleared.",
     errors: { types: AUTH_ERRORS },
     resolve: async (_root, _args, ctx) => {
       await logout(ctx);
@@ -103,15 +134,19 @@ builder.mutationFields((t) => ({
   requestPasswordChange: t.boolean({
     description: 'Sends a password-reset e-mail. Users may ask for themselves, administrators for anyone.',
     errors: { types: AUTH_ERRORS },
-    args: { authUserId: t.arg.string({ required: true }) },
+    args: { authUserId: t.arg.string({ required: true, description: 'The id of the identity.' }) },
     resolve: async (_root, args, ctx) => {
       await requestPasswordChange(ctx, args);
       return true;
     },
   }),
   resetPassword: t.boolean({
+    description: 'Sets a new password with the ticket of a reset link (POST /password-reset); the ticket then stops working.',
     errors: { types: AUTH_ERRORS },
-    args: { ticket: t.arg.string({ required: true }), password: t.arg.string({ required: true }) },
+    args: {
+      ticket: t.arg.string({ required: true, description: 'The `ticket` parameter of the reset link.' }),
+      password: t.arg.string({ required: true, description: 'The new password (the password policy applies).' }),
+    },
     resolve: async (_root, args, ctx) => {
       await resetPassword(ctx, args);
       return true;
@@ -121,7 +156,7 @@ builder.mutationFields((t) => ({
     type: UserRef,
     description: 'Administrators: clears the lockout after too many failed logins.',
     errors: { types: AUTH_ERRORS },
-    args: { id: t.arg.id({ required: true }) },
+    args: { id: t.arg.id({ required: true, description: 'The profile _id.' }) },
     resolve: async (_root, args, ctx) => {
       await unlockUser(ctx, String(args.id));
       return getUser(ctx, String(args.id));

@@ -31,5 +31,9 @@ export const builder = new SchemaBuilder<{
   },
 });
 
-builder.queryType({});
-builder.mutationType({});
+builder.queryType({
+  description: 'Reads: users, groups, roles, jobs and the caller. Most need an administrator (API key, or a user of ADMIN_GROUPS).',
+});
+builder.mutationType({
+  description: 'Changes, each the same operation as its REST path. Expected failures come back as typed errors in the result union.',
+});

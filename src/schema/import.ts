@@ -11,17 +11,19 @@ import { builder } from './builder.js';
 import { MUTATION_ERRORS } from './errors.js';
 
 const InvalidRowRef = builder.objectRef<ImportSummary['invalid'][number]>('InvalidImportRow').implement({
+  description: 'A row of the file that was skipped.',
   fields: (t) => ({
     row: t.exposeInt('row', { description: 'The data row, 1 being the first after the header.' }),
-    error: t.exposeString('error'),
+    error: t.exposeString('error', { description: 'Why it was skipped.' }),
   }),
 });
 
 const ImportSummaryRef = builder.objectRef<ImportSummary>('ImportSummary').implement({
+  description: 'What an import did with each row of the file.',
   fields: (t) => ({
-    updated: t.exposeIDList('updated'),
-    inserted: t.exposeIDList('inserted'),
-    invalid: t.field({ type: [InvalidRowRef], resolve: (summary) => summary.invalid }),
+    updated: t.exposeIDList('updated', { description: 'Profiles updated (rows with an `_id`).' }),
+    inserted: t.exposeIDList('inserted', { description: 'Profiles inserted (rows without `_id`), still without identity.' }),
+    invalid: t.field({ type: [InvalidRowRef], description: 'Rows skipped, and why.', resolve: (summary) => summary.invalid }),
   }),
 });
 
@@ -32,9 +34,9 @@ builder.mutationFields((t) => ({
       'PATCH /users/import through a GraphQL multipart request: a CSV with a header row; rows with _id update that user, the others insert profile-only users.',
     errors: { types: MUTATION_ERRORS },
     args: {
-      file: t.arg({ type: 'Upload', required: true }),
-      delimiter: t.arg.string({ required: false }),
-      encoding: t.arg.string({ required: false }),
+      file: t.arg({ type: 'Upload', required: true, description: 'The CSV file; its first line names the fields.' }),
+      delimiter: t.arg.string({ required: false, description: 'The CSV delimiter; "," by default (arrays need another one).' }),
+      encoding: t.arg.string({ required: false, description: 'The encoding of the file; "utf8" by default.' }),
       escape: t.arg.string({ required: false, description: 'One character, or "null" for none.' }),
     },
     resolve: async (_root, { file, ...options }, ctx) => {

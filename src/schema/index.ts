@@ -9,8 +9,9 @@ import './auth.js';
 import './roles.js';
 import './jobs.js';
 import './import.js';
+import { describeResultTypes } from './result-descriptions.js';
 
-export const schema: GraphQLSchema = builder.toSchema();
+export const schema: GraphQLSchema = describeResultTypes(builder.toSchema());
 
 /** The SDL committed as schema.graphql. */
 export function printSdl(): string {

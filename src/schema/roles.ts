@@ -7,25 +7,31 @@ import { MUTATION_ERRORS } from './errors.js';
 import { UserRef } from './user.js';
 
 const RoleRef = builder.objectRef<Role>('Role').implement({
-  fields: (t) => ({ roleId: t.exposeString('roleId'), name: t.exposeString('name'), permissions: t.exposeStringList('permissions') }),
+  description: 'A role: a name for a set of permissions, bound to users by their `roles`.',
+  fields: (t) => ({
+    roleId: t.exposeString('roleId', { description: 'The id users name in their `roles`.' }),
+    name: t.exposeString('name', { description: 'A name for people.' }),
+    permissions: t.exposeStringList('permissions', { description: 'What the role allows, e.g. "users.read".' }),
+  }),
 });
 
 const BindingRef = builder.objectRef<Binding>('Binding').implement({
   description: "A Rönd-style binding; a user's subject is its authUserId.",
   fields: (t) => ({
-    bindingId: t.exposeString('bindingId'),
-    subjects: t.exposeStringList('subjects'),
-    roles: t.exposeStringList('roles'),
-    groups: t.exposeStringList('groups'),
-    permissions: t.exposeStringList('permissions'),
+    bindingId: t.exposeString('bindingId', { description: 'The id of the binding.' }),
+    subjects: t.exposeStringList('subjects', { description: 'Who it binds: authUserIds.' }),
+    roles: t.exposeStringList('roles', { description: 'The roles it grants.' }),
+    groups: t.exposeStringList('groups', { description: 'The groups it binds, besides subjects.' }),
+    permissions: t.exposeStringList('permissions', { description: 'Permissions it grants directly.' }),
   }),
 });
 
 const RoleInput = builder.inputType('RoleInput', {
+  description: 'A role to create or replace (by roleId).',
   fields: (t) => ({
-    roleId: t.string({ required: true, validate: z.string().min(1) }),
-    name: t.string({ required: true }),
-    permissions: t.stringList({ required: true }),
+    roleId: t.string({ required: true, description: 'The id users name in their `roles`.', validate: z.string().min(1) }),
+    name: t.string({ required: true, description: 'A name for people.' }),
+    permissions: t.stringList({ required: true, description: 'What the role allows.' }),
   }),
 });
 
@@ -39,11 +45,13 @@ builder.objectField(UserRef, 'permissions', (t) =>
 builder.queryFields((t) => ({
   roles: t.field({
     type: [RoleRef],
+    description: 'Administrators: every role (embedded roles; with Rönd they live in its collections).',
     resolve: (_root, _args, ctx) => listRoles(ctx),
   }),
   bindings: t.field({
     type: [BindingRef],
-    args: { subject: t.arg.string({ required: false }) },
+    description: 'Administrators: the role bindings, all or those of one subject.',
+    args: { subject: t.arg.string({ required: false, description: 'Only the bindings of this authUserId.' }) },
     resolve: (_root, args, ctx) => listBindings(ctx, args.subject ?? undefined),
   }),
 }));
@@ -51,13 +59,15 @@ builder.queryFields((t) => ({
 builder.mutationFields((t) => ({
   saveRole: t.field({
     type: RoleRef,
+    description: 'Administrators: creates or replaces a role.',
     errors: { types: MUTATION_ERRORS },
-    args: { input: t.arg({ type: RoleInput, required: true }) },
+    args: { input: t.arg({ type: RoleInput, required: true, description: 'The role.' }) },
     resolve: (_root, args, ctx) => saveRole(ctx, args.input),
   }),
   deleteRole: t.boolean({
+    description: 'Administrators: deletes a role; answers whether it existed.',
     errors: { types: MUTATION_ERRORS },
-    args: { roleId: t.arg.string({ required: true }) },
+    args: { roleId: t.arg.string({ required: true, description: 'The id of the role.' }) },
     resolve: (_root, args, ctx) => deleteRole(ctx, args.roleId),
   }),
 }));

@@ -15,16 +15,21 @@ type InputFieldBuilder = PothosSchemaTypes.InputFieldBuilder<
 >;
 
 const standardInputFields = (t: InputFieldBuilder) => ({
-  userGroup: t.string({ required: true }),
-  username: t.string({ required: false }),
-  email: t.string({ required: false }),
-  blocked: t.boolean({ required: false }),
-  roles: t.stringList({ required: false }),
-  expirationDate: t.field({ type: 'DateTime', required: false }),
+  userGroup: t.string({ required: true, description: "The user's group: its schema validates `properties`." }),
+  username: t.string({ required: false, description: 'The username to log in with (unique).' }),
+  email: t.string({ required: false, description: 'The e-mail address (unique); the password e-mail goes there.' }),
+  blocked: t.boolean({ required: false, description: 'True: the user cannot log in.' }),
+  roles: t.stringList({ required: false, description: 'The roles to bind to the user.' }),
+  expirationDate: t.field({
+    type: 'DateTime',
+    required: false,
+    description: 'When the account expires (in the future): the user is blocked then.',
+  }),
   properties: t.field({ type: 'JSONObject', required: false, description: "Group-specific fields, checked against the group's schema." }),
 });
 
 const CreateUserInput = builder.inputType('CreateUserInput', {
+  description: 'A new user (POST /users/).',
   fields: (t) => ({
     ...standardInputFields(t),
     password: t.string({ required: false, description: 'Used only when RANDOM_PWD_GEN is false.' }),
@@ -32,13 +37,18 @@ const CreateUserInput = builder.inputType('CreateUserInput', {
 });
 
 const CreateUserWithIdInput = builder.inputType('CreateUserWithIdInput', {
-  fields: (t) => ({ ...standardInputFields(t), authUserId: t.string({ required: true }) }),
+  description: 'A profile for an identity that exists already (POST /users/with-id).',
+  fields: (t) => ({
+    ...standardInputFields(t),
+    authUserId: t.string({ required: true, description: 'The id of the existing identity.' }),
+  }),
 });
 
 const StateChangeInput = builder.inputType('StateChangeInput', {
+  description: 'Which users to move, and where to.',
   fields: (t) => ({
     filter: t.field({ type: 'JSONObject', required: true, description: 'A CRUD filter (same operator allow-list as _q).' }),
-    stateTo: t.field({ type: UserStateEnum, required: true }),
+    stateTo: t.field({ type: UserStateEnum, required: true, description: 'The state to move them to.' }),
   }),
 });
 
@@ -54,11 +64,17 @@ function toBody(input: Record<string, unknown>): Record<string, unknown> {
 builder.mutationFields((t) => ({
   createUser: t.field({
     type: UserRef,
+    description:
+      'Creates the profile, then its identity, binds its roles, schedules its expiration and sends the password e-mail ' +
+      '(POST /users/). A failure undoes what was done.',
     errors: { types: MUTATION_ERRORS },
     args: {
-      input: t.arg({ type: CreateUserInput, required: true }),
-      postponeAuthUserCreation: t.arg.boolean({ required: false }),
-      sendResetPwdEmail: t.arg.boolean({ required: false }),
+      input: t.arg({ type: CreateUserInput, required: true, description: 'The user.' }),
+      postponeAuthUserCreation: t.arg.boolean({
+        required: false,
+        description: 'True: the profile only; registerUser creates the identity later.',
+      }),
+      sendResetPwdEmail: t.arg.boolean({ required: false, description: 'False: no password e-mail.' }),
     },
     resolve: async (_root, args, ctx) => {
       const body = parseInput(CreateUserBody, toBody(args.input), 'input');
@@ -71,8 +87,9 @@ builder.mutationFields((t) => ({
   }),
   createUserWithId: t.field({
     type: UserRef,
+    description: 'Creates the profile of an identity that exists already (POST /users/with-id).',
     errors: { types: MUTATION_ERRORS },
-    args: { input: t.arg({ type: CreateUserWithIdInput, required: true }) },
+    args: { input: t.arg({ type: CreateUserWithIdInput, required: true, description: 'The profile and its identity.' }) },
     resolve: async (_root, args, ctx) => {
       const { _id } = await createUserWithId(ctx, parseInput(CreateUserWithIdBody, toBody(args.input), 'input'));
       return getUser(ctx, _id);
@@ -83,9 +100,9 @@ builder.mutationFields((t) => ({
     description: 'Creates the identity user of a profile-only user.',
     errors: { types: MUTATION_ERRORS },
     args: {
-      id: t.arg.id({ required: true }),
-      password: t.arg.string({ required: false }),
-      sendResetPwdEmail: t.arg.boolean({ required: false }),
+      id: t.arg.id({ required: true, description: 'The profile _id.' }),
+      password: t.arg.string({ required: false, description: 'The first password (used only when RANDOM_PWD_GEN is false).' }),
+      sendResetPwdEmail: t.arg.boolean({ required: false, description: 'False: no password e-mail.' }),
     },
     resolve: async (_root, args, ctx) => {
       await registerUser(
@@ -100,13 +117,16 @@ builder.mutationFields((t) => ({
     type: UserRef,
     description: 'A CRUD PATCH body: $set, $unset, $inc, $mul, $currentDate, $push, $pull, $addToSet, or a bare object meaning $set.',
     errors: { types: MUTATION_ERRORS },
-    args: { id: t.arg.id({ required: true }), update: t.arg({ type: 'JSONObject', required: true }) },
+    args: {
+      id: t.arg.id({ required: true, description: 'The profile _id.' }),
+      update: t.arg({ type: 'JSONObject', required: true, description: 'The update, e.g. {"$set": {"name": "Ada"}}.' }),
+    },
     resolve: (_root, args, ctx) => updateUser(ctx, String(args.id), args.update),
   }),
   deleteUser: t.boolean({
     description: 'Deletes the profile and the identity user.',
     errors: { types: MUTATION_ERRORS },
-    args: { id: t.arg.id({ required: true }) },
+    args: { id: t.arg.id({ required: true, description: 'The profile _id.' }) },
     resolve: async (_root, args, ctx) => {
       await deleteUser(ctx, String(args.id));
       return true;
@@ -116,7 +136,7 @@ builder.mutationFields((t) => ({
     type: UserRef,
     description: 'Moves the user to DELETED (through TRASH) and deletes or blocks its identity. Safe to call again after a failure.',
     errors: { types: MUTATION_ERRORS },
-    args: { id: t.arg.id({ required: true }) },
+    args: { id: t.arg.id({ required: true, description: 'The profile _id.' }) },
     resolve: async (_root, args, ctx) => {
       await softDeleteUser(ctx, String(args.id));
       return getUser(ctx, String(args.id), ALL_STATES);
@@ -125,7 +145,7 @@ builder.mutationFields((t) => ({
   changeUsersState: t.int({
     description: 'Moves every user matching each filter to its stateTo; answers how many moved.',
     errors: { types: MUTATION_ERRORS },
-    args: { changes: t.arg({ type: [StateChangeInput], required: true }) },
+    args: { changes: t.arg({ type: [StateChangeInput], required: true, description: 'The moves, made in order.' }) },
     resolve: (_root, args, ctx) => changeUsersState(ctx, parseInput(StateChangesBody, args.changes, 'changes')),
   }),
 }));

@@ -1,7 +1,7 @@
 import type { IdentityUser } from '../ports/identity-provider.js';
 import type { UserDoc } from '../ports/user-store.js';
 import type { Context } from '../context.js';
-import { STATES, type State } from '../crud/states.js';
+import type { State } from '../crud/states.js';
 import { type FieldNode, type GraphQLResolveInfo, Kind, type SelectionNode } from 'graphql';
 import { z } from 'zod';
 import { InvalidInputError, NotFoundError } from '../errors.js';
@@ -13,21 +13,31 @@ import { builder } from './builder.js';
 
 export const UserStateEnum = builder.enumType('UserState', {
   description: 'The CRUD state of a user document.',
-  values: STATES,
+  values: {
+    PUBLIC: { value: 'PUBLIC', description: 'Active: the user can log in.' },
+    DRAFT: { value: 'DRAFT', description: 'Not active yet, or suspended: the identity is blocked.' },
+    TRASH: { value: 'TRASH', description: 'In the bin: the identity is blocked; it can be restored.' },
+    DELETED: { value: 'DELETED', description: 'Soft-deleted: the identity is deleted (AUTH_HARD_DELETE) or blocked.' },
+  } satisfies Record<State, { value: State; description: string }>,
 });
 
 const IdentityRef = builder.objectRef<IdentityUser>('Identity').implement({
   description: "The identity provider's view of a user.",
   fields: (t) => ({
-    id: t.exposeID('id'),
-    username: t.string({ nullable: true, resolve: (user) => user.username ?? null }),
-    email: t.string({ nullable: true, resolve: (user) => user.email ?? null }),
-    blocked: t.exposeBoolean('blocked'),
-    emailVerified: t.exposeBoolean('emailVerified'),
-    loginsCount: t.exposeInt('loginsCount'),
-    lastLogin: t.field({ type: 'DateTime', nullable: true, resolve: (identity) => identity.lastLogin ?? null }),
-    createdAt: t.field({ type: 'DateTime', resolve: (identity) => identity.createdAt }),
-    updatedAt: t.field({ type: 'DateTime', resolve: (identity) => identity.updatedAt }),
+    id: t.exposeID('id', { description: "The user's id in the identity provider (the profile's authUserId)." }),
+    username: t.string({ nullable: true, description: 'The username the user logs in with.', resolve: (user) => user.username ?? null }),
+    email: t.string({ nullable: true, description: 'The e-mail address the user logs in with.', resolve: (user) => user.email ?? null }),
+    blocked: t.exposeBoolean('blocked', { description: 'True: the identity provider refuses to log the user in.' }),
+    emailVerified: t.exposeBoolean('emailVerified', { description: 'Whether the user proved the e-mail address is theirs.' }),
+    loginsCount: t.exposeInt('loginsCount', { description: 'How many times the user logged in.' }),
+    lastLogin: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'When the user last logged in; null if never.',
+      resolve: (identity) => identity.lastLogin ?? null,
+    }),
+    createdAt: t.field({ type: 'DateTime', description: 'When the identity was created.', resolve: (identity) => identity.createdAt }),
+    updatedAt: t.field({ type: 'DateTime', description: 'When the identity last changed.', resolve: (identity) => identity.updatedAt }),
   }),
 });
 
@@ -37,18 +47,35 @@ export const UserRef = builder.objectRef<UserDoc>('User').implement({
   description: 'A user: its profile in the users collection, and its identity when it has one.',
   fields: (t) => ({
     id: t.id({ description: 'The profile _id, used by every path and mutation.', resolve: (user) => user._id }),
-    userGroup: t.string({ resolve: (user) => user.userGroup }),
-    authUserId: t.string({ nullable: true, resolve: (user) => user.authUserId ?? null }),
-    username: t.string({ nullable: true, resolve: (user) => user.username ?? null }),
-    email: t.string({ nullable: true, resolve: (user) => user.email ?? null }),
-    blocked: t.boolean({ resolve: (user) => user.blocked === true }),
-    roles: t.stringList({ resolve: (user) => user.roles ?? [] }),
-    expirationDate: t.field({ type: 'DateTime', nullable: true, resolve: (user) => user.expirationDate ?? null }),
-    state: t.field({ type: UserStateEnum, resolve: (user) => user.__STATE__ }),
-    createdAt: t.field({ type: 'DateTime', resolve: (user) => user.createdAt }),
-    updatedAt: t.field({ type: 'DateTime', resolve: (user) => user.updatedAt }),
-    creatorId: t.string({ nullable: true, resolve: (user) => user.creatorId ?? null }),
-    updaterId: t.string({ nullable: true, resolve: (user) => user.updaterId ?? null }),
+    userGroup: t.string({ description: "The user's group: its schema validates `properties`.", resolve: (user) => user.userGroup }),
+    authUserId: t.string({
+      nullable: true,
+      description: 'The id of the identity in the identity provider; null for a profile-only user.',
+      resolve: (user) => user.authUserId ?? null,
+    }),
+    username: t.string({
+      nullable: true,
+      description: 'The username, kept the same in the identity.',
+      resolve: (user) => user.username ?? null,
+    }),
+    email: t.string({
+      nullable: true,
+      description: 'The e-mail address, kept the same in the identity.',
+      resolve: (user) => user.email ?? null,
+    }),
+    blocked: t.boolean({ description: 'True: the user cannot log in.', resolve: (user) => user.blocked === true }),
+    roles: t.stringList({ description: 'The roles bound to the user.', resolve: (user) => user.roles ?? [] }),
+    expirationDate: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'When the account expires: the user is blocked then. Null: never.',
+      resolve: (user) => user.expirationDate ?? null,
+    }),
+    state: t.field({ type: UserStateEnum, description: 'The state of the profile (`__STATE__`).', resolve: (user) => user.__STATE__ }),
+    createdAt: t.field({ type: 'DateTime', description: 'When the profile was created.', resolve: (user) => user.createdAt }),
+    updatedAt: t.field({ type: 'DateTime', description: 'When the profile last changed.', resolve: (user) => user.updatedAt }),
+    creatorId: t.string({ nullable: true, description: 'Who created the profile.', resolve: (user) => user.creatorId ?? null }),
+    updaterId: t.string({ nullable: true, description: 'Who last changed the profile.', resolve: (user) => user.updaterId ?? null }),
     properties: t.field({
       type: 'JSONObject',
       description: "The group-specific fields, as defined by the group's schema.",
@@ -76,27 +103,40 @@ interface UserPage {
 }
 
 const PageInfoRef = builder.objectRef<UserPage>('PageInfo').implement({
+  description: 'Where the page is among the others (Relay connection spec).',
   fields: (t) => ({
     hasNextPage: t.boolean({
+      description: 'Whether more users follow: pass `endCursor` as `after` for them.',
       resolve: async (page) => page.users.length === page.first && (await page.count()) > page.offset + page.first,
     }),
-    hasPreviousPage: t.boolean({ resolve: (page) => page.offset > 0 }),
-    startCursor: t.string({ nullable: true, resolve: (page) => (page.users.length > 0 ? toCursor(page.offset) : null) }),
+    hasPreviousPage: t.boolean({ description: 'Whether users come before this page.', resolve: (page) => page.offset > 0 }),
+    startCursor: t.string({
+      nullable: true,
+      description: 'The cursor of the first user of the page.',
+      resolve: (page) => (page.users.length > 0 ? toCursor(page.offset) : null),
+    }),
     endCursor: t.string({
       nullable: true,
+      description: 'The cursor of the last user of the page.',
       resolve: (page) => (page.users.length > 0 ? toCursor(page.offset + page.users.length - 1) : null),
     }),
   }),
 });
 
 const UserEdgeRef = builder.objectRef<{ cursor: string; node: UserDoc }>('UserEdge').implement({
-  fields: (t) => ({ cursor: t.exposeString('cursor'), node: t.field({ type: UserRef, resolve: (edge) => edge.node }) }),
+  description: 'A user of a page, with its cursor.',
+  fields: (t) => ({
+    cursor: t.exposeString('cursor', { description: 'Pass it as `after` for the users that follow this one.' }),
+    node: t.field({ type: UserRef, description: 'The user.', resolve: (edge) => edge.node }),
+  }),
 });
 
 const UserConnectionRef = builder.objectRef<UserPage>('UserConnection').implement({
+  description: 'A page of users.',
   fields: (t) => ({
     nodes: t.field({
       type: [UserRef],
+      description: 'The users of the page.',
       resolve: async (page, _args, ctx, info) => {
         await prefetchPageIdentities(ctx, info, ['identity'], page.users);
         return page.users;
@@ -104,12 +144,13 @@ const UserConnectionRef = builder.objectRef<UserPage>('UserConnection').implemen
     }),
     edges: t.field({
       type: [UserEdgeRef],
+      description: 'The users of the page, with their cursors.',
       resolve: async (page, _args, ctx, info) => {
         await prefetchPageIdentities(ctx, info, ['node', 'identity'], page.users);
         return page.users.map((node, index) => ({ cursor: toCursor(page.offset + index), node }));
       },
     }),
-    pageInfo: t.field({ type: PageInfoRef, resolve: (page) => page }),
+    pageInfo: t.field({ type: PageInfoRef, description: 'Whether other pages come before or after.', resolve: (page) => page }),
     totalCount: t.int({ description: 'Users matching the filter, across all pages.', resolve: (page) => page.count() }),
   }),
 });
@@ -120,12 +161,21 @@ builder.queryFields((t) => ({
     description:
       'A page of users. `filter` is a CRUD `_q` filter (same operator allow-list); sort keys are field names, `-field` descending.',
     args: {
-      filter: t.arg({ type: 'JSONObject', required: false }),
+      filter: t.arg({ type: 'JSONObject', required: false, description: 'A CRUD `_q` filter, e.g. {"userGroup": "customer"}.' }),
       states: t.arg({ type: [UserStateEnum], required: false, description: 'Default: PUBLIC.' }),
-      sort: t.arg.stringList({ required: false }),
-      first: t.arg.int({ required: false, defaultValue: 25, validate: z.number().int().min(1).max(200).nullish() }),
+      sort: t.arg.stringList({ required: false, description: 'Field names to sort by, `-field` for descending.' }),
+      first: t.arg.int({
+        required: false,
+        defaultValue: 25,
+        description: 'How many users (1 to 200).',
+        validate: z.number().int().min(1).max(200).nullish(),
+      }),
       after: t.arg.string({ required: false, description: 'Cursor of the last edge seen.' }),
-      offset: t.arg.int({ required: false, validate: z.number().int().min(0).nullish() }),
+      offset: t.arg.int({
+        required: false,
+        description: 'Skip this many users first (ignored with `after`).',
+        validate: z.number().int().min(0).nullish(),
+      }),
     },
     resolve: async (_root, args, ctx) => {
       const first = args.first ?? 25;
@@ -141,14 +191,18 @@ builder.queryFields((t) => ({
     },
   }),
   usersCount: t.int({
-    args: { filter: t.arg({ type: 'JSONObject', required: false }), states: t.arg({ type: [UserStateEnum], required: false }) },
+    description: 'How many users match.',
+    args: {
+      filter: t.arg({ type: 'JSONObject', required: false, description: 'A CRUD `_q` filter.' }),
+      states: t.arg({ type: [UserStateEnum], required: false, description: 'Default: PUBLIC.' }),
+    },
     resolve: (_root, args, ctx) => countUsers(ctx, toCrudQuery(args.filter, args.states)),
   }),
   user: t.field({
     type: UserRef,
     description: 'A user by profile _id, whatever its state.',
     errors: { types: [NotFoundError] },
-    args: { id: t.arg.id({ required: true }) },
+    args: { id: t.arg.id({ required: true, description: 'The profile _id.' }) },
     resolve: (_root, args, ctx: Context) => getUser(ctx, String(args.id)),
   }),
 }));
