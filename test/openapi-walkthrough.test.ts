@@ -79,6 +79,7 @@ async function users(): Promise<string> {
   await service.call('POST', `/users/${linked.body._id}/soft-delete`);
   await service.call('DELETE', `/users/${postponed.body._id}`);
   await service.call('POST', '/internal/expirations', { userId: linked.body._id, expirationDate: '2030-01-01T00:00:00.000Z' });
+  await send('GET', '/users/export?userGroup=customer', { headers: { 'x-api-key': TEST_API_KEY, accept: 'application/x-ndjson' } });
   const csv = new FormData();
   csv.append(
     'file',
