@@ -102,7 +102,14 @@ export const JobStarted = z
   .object({ ...jobHead, status: z.literal('pending') })
   .meta({ id: 'JobStarted', description: 'A job accepted: poll its status path with `jobId`.' });
 
-const unfinishedJob = z.object({ ...jobHead, status: z.enum(['pending', 'failed']) });
+/** Pending, with the counts so far once the job has started; or failed (a bulk activation only). */
+const unfinishedJob = z.object({
+  ...jobHead,
+  status: z.enum(['pending', 'failed']),
+  total: count.optional().meta({ description: 'While pending: the users of the job.' }),
+  processed: count.optional().meta({ description: 'While pending: the users done so far, failures included.' }),
+  failed: count.optional().meta({ description: 'While pending: the users that failed so far.' }),
+});
 
 export const ActivationJob = z
   .union([
