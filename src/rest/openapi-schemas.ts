@@ -67,6 +67,12 @@ export const UserListItem = z.looseObject({ ...z.object(userFields).partial().sh
   description: 'A profile as `GET /users/` lists it: `_id`, then the fields of the projection (`_p`), all by default.',
 });
 
+/** A user answered by id: whole, or only the fields `_p` and the `acl_read_columns` header let through. */
+export const ReadableUser = z.looseObject(z.object(userFields).partial().shape).meta({
+  id: 'ReadableUser',
+  description: 'A profile: every field, or only those of the projection (`_p`) and of the `acl_read_columns` header.',
+});
+
 export const CreatedUser = z
   .object({ _id: userFields._id })
   .meta({ id: 'CreatedUser', description: 'The profile created (or the one a retried request created before).' });
@@ -177,6 +183,12 @@ export const ListQuery = z.object({
 });
 
 export const CountQuery = ListQuery.pick({ _q: true, _st: true });
+
+/** The conditions of `GET /users/:id`, besides `field=value`: a user that does not match is a 404, as the CRUD answers. */
+export const ReadByIdQuery = ListQuery.pick({ _q: true, _st: true, _p: true });
+
+/** The conditions of `PATCH` and `DELETE /users/:id`, besides `field=value`. */
+export const WriteByIdQuery = ListQuery.pick({ _q: true });
 
 /** The query of `GET /users/export`: the filters of `GET /users/count`, and `identity`. */
 export const ExportQuery = CountQuery.extend({

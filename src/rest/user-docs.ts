@@ -6,7 +6,6 @@ import {
   RegisterBody,
   SendEmailQuery,
   StateChangesBody,
-  StatesQuery,
 } from '../resolvers/inputs.js';
 import {
   Count,
@@ -16,8 +15,10 @@ import {
   ImportForm,
   ImportSummary,
   ListQuery,
-  User,
+  ReadableUser,
+  ReadByIdQuery,
   UserListItem,
+  WriteByIdQuery,
 } from './openapi-schemas.js';
 import type { RouteDoc } from './route-doc.js';
 
@@ -127,8 +128,8 @@ export const userDocs = {
     tag: 'Users',
     summary: 'Read a user',
     params: ID,
-    query: StatesQuery,
-    responses: { 200: { description: 'The user.', json: User } },
+    query: ReadByIdQuery,
+    responses: { 200: { description: 'The user.', json: ReadableUser } },
     errors: { 404: NOT_FOUND },
   },
   import: {
@@ -151,8 +152,9 @@ export const userDocs = {
       'Applies the update, validates the result against its group, changes the identity (username, e-mail, blocked), ' +
       'reschedules the expiration and rebinds the roles.',
     params: ID,
+    query: WriteByIdQuery,
     body: { json: UpdateBody },
-    responses: { 200: { description: 'The user as updated.', json: User } },
+    responses: { 200: { description: 'The user as updated.', json: ReadableUser } },
     errors: { 404: NOT_FOUND, 409: 'Another user has this username or e-mail.' },
   },
   delete: {
@@ -160,6 +162,7 @@ export const userDocs = {
     summary: 'Delete a user',
     description: 'Deletes the profile and the identity, and cancels the expiration.',
     params: ID,
+    query: WriteByIdQuery,
     responses: { 204: { description: 'Deleted.' } },
     errors: { 404: NOT_FOUND },
   },
