@@ -90,6 +90,9 @@ const EnvSchema = z
     JOBS_POLL_MS: z.coerce.number().int().min(10).default(2000),
     /** How long a replica's claim on a job holds without a heartbeat. */
     JOBS_LEASE_MS: z.coerce.number().int().min(100).default(60_000),
+    /** A jobProgress subscription re-reads its job this often (steps saved on another replica). */
+    JOB_PROGRESS_POLL_MS: z.coerce.number().int().min(10).default(1000),
+    JOB_PROGRESS_MAX_PER_CALLER: z.coerce.number().int().min(1).default(5),
     /** From SIGTERM/SIGINT to exit: requests and jobs in progress get this long to finish. */
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
     UMS_BASE_URL: z.string().url().optional(),

@@ -18,6 +18,7 @@ import { createLoaders, type Loaders } from './loaders.js';
 import type { GroupSchemas } from './infra/group-schemas.js';
 import type { LoginThrottle } from './infra/login-throttle.js';
 import type { CallerProfiles } from './infra/caller-profiles.js';
+import type { JobWatches } from './infra/job-watches.js';
 import type { Enrichment } from './infra/enrichment-file.js';
 import type { Metrics } from './ports/metrics.js';
 import { currentRequest } from './deadline.js';
@@ -61,6 +62,8 @@ export interface Deps {
   jobs: JobStore;
   /** `created` (with the job type) when this process creates a job, so its workers start at once. */
   jobEvents: EventEmitter;
+  /** Open jobProgress subscriptions of this replica, per caller, and their wake-ups. */
+  jobWatches: JobWatches;
   /** This process among the replicas: the owner of its job leases and operation intents. */
   replicaId: string;
   /** What `/-/ready` reports: each backend the service depends on. */

@@ -34,6 +34,7 @@ import { systemClock } from './domain/clock.js';
 import type { Clock } from './ports/clock.js';
 import { GroupSchemas } from './infra/group-schemas.js';
 import { LoginThrottle } from './infra/login-throttle.js';
+import { JobWatches } from './infra/job-watches.js';
 import { CallerProfiles, readCallerProfile } from './infra/caller-profiles.js';
 import { loadEnrichment } from './infra/enrichment-file.js';
 import { createEmbeddedAuthenticator } from './embedded/authenticator.js';
@@ -95,6 +96,7 @@ export function createDeps(config: Config, logger: Logger, options: { clock?: Cl
   const { mailer, outbox } = mailAdapters(config, db, logger, metrics);
   const adapters = identityAdapters({ config, db, keys, sessions, mailer, users, upstreamOf, metrics, clock });
   const { identity, auth, importer, readiness: identityReadiness } = adapters;
+  const jobEvents = new EventEmitter();
   return {
     db,
     keys,
@@ -120,7 +122,8 @@ export function createDeps(config: Config, logger: Logger, options: { clock?: Cl
     jobs: config.JOBS_CRUD_ENDPOINT
       ? createCrudJobStore(new CrudCollection(crud, config.JOBS_CRUD_ENDPOINT), clock)
       : createSqliteJobStore(db, clock),
-    jobEvents: new EventEmitter(),
+    jobEvents,
+    jobWatches: new JobWatches(jobEvents, config.JOB_PROGRESS_MAX_PER_CALLER),
     replicaId: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
     identity,
     identityImports: importer,

@@ -59,6 +59,33 @@ describe.each(REPLICAS)('job store: %s', (_name, replicas) => {
     expect(await b.get('no-such-job')).toBeUndefined();
   });
 
+  it('lists jobs of some types newest first, by keyset pages, with only the summary of a result', async () => {
+    const types = [`list-a-${Math.random()}`, `list-b-${Math.random()}`];
+    const created = [];
+    for (const type of [types[0]!, types[1]!, types[0]!, 'other-type']) {
+      created.push(await a.create({ type, payload: { ids: ['1'] } }));
+      // Distinct creation times: the list's order is by time, then id.
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    expect(await b.claim(created[2]!.jobId, 'w', 60_000)).toBe(true);
+    const failures = Array.from({ length: 3 }, (_, index) => ({ userId: String(index) }));
+    await b.finish(created[2]!.jobId, 'w', { status: 'completed', result: { summary: { total: 3, failed: 3 }, failures } });
+
+    const all = await b.list({ types, limit: 10 });
+    expect(all.map((job) => job.jobId)).toEqual([created[2]!.jobId, created[1]!.jobId, created[0]!.jobId]);
+    expect(all[0]).toMatchObject({ status: 'completed', summary: { total: 3, failed: 3 } });
+    expect(all[0]).not.toHaveProperty('result');
+    expect(all[0]).not.toHaveProperty('payload');
+
+    const [first] = await b.list({ types, limit: 1 });
+    const rest = await b.list({ types, limit: 10, before: { createdAt: first!.createdAt, jobId: first!.jobId } });
+    expect(rest.map((job) => job.jobId)).toEqual([created[1]!.jobId, created[0]!.jobId]);
+    expect(await a.claim(created[0]!.jobId, 'w2', 60_000)).toBe(true);
+    await a.heartbeat(created[0]!.jobId, 'w2', 60_000, { next: 2 }, { total: 5, processed: 2, failed: 1 });
+    const pending = await b.list({ types: [types[0]!], statuses: ['pending', 'running'], limit: 10 });
+    expect(pending).toEqual([expect.objectContaining({ jobId: created[0]!.jobId, counters: { total: 5, processed: 2, failed: 1 } })]);
+  });
+
   it('lets exactly one replica claim a job, even when they race', async () => {
     const job = await a.create({ type: 'race', payload: null });
     const claims = await Promise.all(

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Job, JobHead, JobStore } from '../ports/job-store.js';
+import type { Job, JobHead, JobListing, JobListQuery, JobStore } from '../ports/job-store.js';
 import { turn } from '../domain/pace.js';
 import type { Clock } from '../ports/clock.js';
 import type { Db } from './db.js';
@@ -87,6 +87,13 @@ export function createSqliteJobStore(db: Db, clock: Clock): JobStore {
     async head(jobId) {
       return head(jobId);
     },
+    async list(query) {
+      const { sql, params } = listSql(query);
+      return db
+        .prepare<unknown[], ListRow>(sql)
+        .all(...params)
+        .map(toListing);
+    },
     async claim(jobId, owner, leaseMs) {
       return claim(jobId, owner, leaseMs);
     },
@@ -121,6 +128,39 @@ const LARGE_PAYLOAD = 64 * 1024;
 async function turnIfLarge(text: string | undefined): Promise<void> {
   if (text !== undefined && text.length > LARGE_PAYLOAD) await turn();
 }
+
+type ListRow = Omit<JobRow, 'result'> & { summary: string | null };
+
+/**
+ * A page of jobs, newest first. Only placeholders vary with the query (one per type and status,
+ * names from the caller's allow-lists); the summary is read out of the result by SQLite, so a
+ * completed job's list of 100,000 users is neither read nor parsed.
+ */
+function listSql(query: JobListQuery): { sql: string; params: unknown[] } {
+  const marks = (values: readonly unknown[]) => values.map(() => '?').join(', ');
+  const where = [`type IN (${marks(query.types)})`];
+  const params: unknown[] = [...query.types];
+  if (query.statuses?.length) {
+    where.push(`status IN (${marks(query.statuses)})`);
+    params.push(...query.statuses);
+  }
+  if (query.before) {
+    where.push('(created_at < ? OR (created_at = ? AND job_id < ?))');
+    params.push(query.before.createdAt, query.before.createdAt, query.before.jobId);
+  }
+  const columns =
+    "job_id, type, status, owner, lease_until, total, processed, failed, created_at, updated_at, json_extract(result, '$.summary') AS summary";
+  const sql = `SELECT ${columns} FROM jobs WHERE ${where.join(' AND ')} ORDER BY created_at DESC, job_id DESC LIMIT ?`;
+  return { sql, params: [...params, query.limit] };
+}
+
+function toListing(row: ListRow): JobListing {
+  const { result: _result, ...head } = toHead({ ...row, result: null });
+  const summary = row.summary === null ? undefined : (JSON.parse(row.summary) as unknown);
+  return { ...head, ...(isRecord(summary) && { summary }) };
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 function toHead(row: JobRow): JobHead {
   return {

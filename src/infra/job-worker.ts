@@ -7,6 +7,7 @@ import { type ProgressFormat, readProgress, saveProgress, UnreadableProgressErro
 import { DomainError, NotFoundError } from '../errors.js';
 import type { Clock, Timer } from '../ports/clock.js';
 import { requireAdmin, systemContext } from '../resolvers/access.js';
+import { JOB_SAVED } from './job-watches.js';
 
 /** What a job's handler gets besides its payload: the progress it saved last, and how to save more. */
 export interface JobRun<P> {
@@ -175,6 +176,8 @@ export class JobWorker {
     const renew = async (progress?: unknown, counters?: JobCounters) => {
       lost ||= !(await jobs.heartbeat(job.jobId, this.owner, leaseMs, progress, counters));
       if (lost) throw new LeaseLostError(`job ${job.jobId} was taken over by another replica`);
+      // A saved step: jobProgress subscriptions on this replica send it at once.
+      if (progress !== undefined) this.deps.jobEvents.emit(JOB_SAVED, job.jobId);
       if (this.stopped && progress !== undefined) throw new StoppingError();
     };
     const log = logger.child({ jobId: job.jobId, type: job.type });
@@ -194,8 +197,11 @@ export class JobWorker {
       );
       const ended = handler.discardWhenDone ? await jobs.discard(job.jobId, this.owner) : await jobs.finish(job.jobId, this.owner, outcome);
       if (!ended) log.warn('the job was taken over before it could be finished');
-      // Intents (discarded when done) are no jobs anyone started: only startJob's kinds are counted.
-      else if (!handler.discardWhenDone) this.deps.metrics.job(job.type, outcome.status);
+      else {
+        this.deps.jobEvents.emit(JOB_SAVED, job.jobId);
+        // Intents (discarded when done) are no jobs anyone started: only startJob's kinds are counted.
+        if (!handler.discardWhenDone) this.deps.metrics.job(job.type, outcome.status);
+      }
       this.attempts.delete(job.jobId);
     } catch (error) {
       if (error instanceof LeaseLostError) return log.warn(error.message);
@@ -217,6 +223,7 @@ export class JobWorker {
         this.attempts.delete(job.jobId);
         const ended = await jobs.finish(job.jobId, this.owner, { status: 'failed', result: { error: (error as Error).message } });
         if (ended && !handler.discardWhenDone) this.deps.metrics.job(job.type, 'failed');
+        this.deps.jobEvents.emit(JOB_SAVED, job.jobId);
       } else {
         // Keep the claim only for a back-off: the job is claimable again once it lapses.
         log.warn({ err: error, attempts }, 'job interrupted; it will be tried again');

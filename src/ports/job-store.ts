@@ -32,6 +32,19 @@ export interface Job {
 /** A job without its payload: what a status read needs, however big the payload. */
 export type JobHead = Omit<Job, 'payload'>;
 
+/** A job as a list shows it: its head with only the `summary` of its result (not its lists of failures). */
+export interface JobListing extends Omit<JobHead, 'result'> {
+  summary?: Record<string, unknown>;
+}
+
+/** Which jobs a list shows, newest first; `before` is the last job of the previous page. */
+export interface JobListQuery {
+  types: readonly string[];
+  statuses?: readonly JobStatus[];
+  limit: number;
+  before?: { createdAt: string; jobId: string };
+}
+
 /**
  * Persisted jobs that survive restarts and several replicas: a job is worked on only by the replica
  * holding its lease; a lease that is not renewed expires and another replica takes the job over.
@@ -46,6 +59,8 @@ export interface JobStore {
   get(jobId: string): Promise<Job | undefined>;
   /** The job without its payload, which is neither read nor parsed: for status reads. */
   head(jobId: string): Promise<JobHead | undefined>;
+  /** Jobs of some types, newest first (keyset pages: created, then id), without payloads or result lists. */
+  list(query: JobListQuery): Promise<JobListing[]>;
   /** Claims an unfinished job whose lease is free or expired; false when another replica holds it. */
   claim(jobId: string, owner: string, leaseMs: number): Promise<boolean>;
   /** Claims the oldest claimable job of a type, if any. */

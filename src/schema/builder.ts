@@ -37,3 +37,6 @@ builder.queryType({
 builder.mutationType({
   description: 'Changes, each the same operation as its REST path. Expected failures come back as typed errors in the result union.',
 });
+builder.subscriptionType({
+  description: 'Live streams over Server-Sent Events: the progress of a bulk job.',
+});

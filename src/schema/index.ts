@@ -8,6 +8,7 @@ import './group.js';
 import './auth.js';
 import './roles.js';
 import './jobs.js';
+import './job-progress.js';
 import './import.js';
 import { describeResultTypes } from './result-descriptions.js';
 

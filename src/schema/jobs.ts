@@ -5,7 +5,7 @@ import { bulkPasswordChangeJob, startBulkPasswordChange } from '../resolvers/pas
 import { builder } from './builder.js';
 import { MUTATION_ERRORS } from './errors.js';
 
-const JobStatusEnum = builder.enumType('JobStatus', {
+export const JobStatusEnum = builder.enumType('JobStatus', {
   description: 'Where a bulk job is.',
   values: {
     pending: { value: 'pending', description: 'Waiting or running: poll again.' },

@@ -46,6 +46,18 @@ export function memoryJobStore(clock: Clock): JobStore & { jobs: Map<string, Job
       const { payload: _payload, ...head } = copy(job);
       return head;
     },
+    async list({ types, statuses, limit, before }) {
+      const after = (job: Job) =>
+        !before || job.createdAt < before.createdAt || (job.createdAt === before.createdAt && job.jobId < before.jobId);
+      const found = [...jobs.values()].filter(
+        (job) => types.includes(job.type) && (!statuses?.length || statuses.includes(job.status)) && after(job),
+      );
+      found.sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.jobId.localeCompare(a.jobId));
+      return found.slice(0, limit).map(({ payload: _payload, result, ...head }) => {
+        const summary = (result as { summary?: Record<string, unknown> } | null | undefined)?.summary;
+        return structuredClone({ ...head, ...(summary && { summary }) });
+      });
+    },
     async claim(jobId, owner, leaseMs) {
       return claim(jobId, owner, leaseMs);
     },

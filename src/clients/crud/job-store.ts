@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import type { Job, JobHead, JobStore } from '../../ports/job-store.js';
+import type { Job, JobHead, JobListing, JobStore } from '../../ports/job-store.js';
 import { UpstreamError } from '../../errors.js';
 import type { Clock } from '../../ports/clock.js';
 import type { CrudCollection, CrudDoc } from './collection.js';
@@ -70,6 +70,13 @@ export function createCrudJobStore(jobs: CrudCollection, clock: Clock): JobStore
       const doc = await findDoc(jobId);
       return doc && toHead(doc, clock);
     },
+    async list({ types, statuses, limit, before }) {
+      const filter: Record<string, unknown> = { type: { $in: types } };
+      if (statuses?.length) filter.status = { $in: statuses };
+      if (before) filter.$or = [{ createdAt: { $lt: before.createdAt } }, { createdAt: before.createdAt, jobId: { $lt: before.jobId } }];
+      const docs = await jobs.list({ _q: JSON.stringify(filter), _s: '-createdAt,-jobId', _l: String(limit), _p: HEAD }, {});
+      return docs.map((doc) => toListing(toHead(parse(doc), clock)));
+    },
     async claim(jobId, owner, leaseMs) {
       const doc = await findDoc(jobId);
       return doc ? claimDoc(doc._id, owner, leaseMs) : false;
@@ -107,6 +114,15 @@ function parse(doc: CrudDoc): z.infer<typeof JobDoc> {
   const result = JobDoc.safeParse(doc);
   if (!result.success) throw new UpstreamError('CRUD', 'GET jobs', 200, { message: `CRUD jobs document ${doc._id} is not a job` });
   return result.data;
+}
+
+/** The CRUD's `_p` keeps whole top-level fields: the result is read, and only its summary kept. */
+function toListing({ result, ...head }: JobHead): JobListing {
+  const summary = typeof result === 'object' && result !== null ? (result as { summary?: unknown }).summary : undefined;
+  return {
+    ...head,
+    ...(typeof summary === 'object' && summary !== null && !Array.isArray(summary) && { summary: summary as Record<string, unknown> }),
+  };
 }
 
 function toHead(doc: z.infer<typeof JobDoc>, clock: Clock): JobHead {
