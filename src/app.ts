@@ -7,6 +7,7 @@ import { withFastPath } from './rest/fast-path.js';
 import { createRestRouter, errorHandler, notFoundHandler } from './rest/router.js';
 import { documentationRouter } from './rest/documentation.js';
 import { graphqlGate } from './rest/graphql-gate.js';
+import { consoleRouter } from './rest/console.js';
 import { JSON_TYPES } from './rest/body.js';
 import { withDeadline } from './deadline.js';
 import { markRoute, requestObserver } from './observability/requests.js';
@@ -65,6 +66,8 @@ export function buildApp(deps: Deps): Express {
   app.use(yoga.graphqlEndpoint, (req: Request, res: Response) => handleGraphQL(req, res, { req, res }));
 
   app.use(documentationRouter());
+  // The admin console (console/, built by Vite into dist/console): static files, no operation.
+  app.use(consoleRouter(deps.config.CONSOLE_ASSETS_DIR));
   app.use(createRestRouter(deps));
   app.use(notFoundHandler);
   app.use(errorHandler(deps));

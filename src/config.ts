@@ -96,6 +96,8 @@ const EnvSchema = z
     /** From SIGTERM/SIGINT to exit: requests and jobs in progress get this long to finish. */
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
     UMS_BASE_URL: z.string().url().optional(),
+    /** The built admin console (default: dist/console of the service's folder). */
+    CONSOLE_ASSETS_DIR: z.string().min(1).optional(),
     TRUST_PROXY: trustProxy,
 
     ACCESS_CONTROL: z.enum(['builtin', 'gateway']).default('builtin'),

@@ -16,6 +16,9 @@ export interface LoginResult {
   tokens?: Omit<TokenSet, 'sessionCookie'>;
 }
 
+/** The `client-type` the admin console logs in with (console/src/pages/login.tsx). */
+export const CONSOLE_CLIENT_TYPE = 'ums-console';
+
 /**
  * `POST /oauth/token`: a username or e-mail and a password. Failed attempts count against the
  * account (lockout in the identity provider) and against the client address (throttle here).
@@ -23,7 +26,9 @@ export interface LoginResult {
 export async function login(ctx: Context, input: { username: string; password: string }): Promise<LoginResult> {
   const { config, loginThrottle } = ctx.deps;
   const clientType = ctx.headers['client-type'];
-  const website = typeof clientType === 'string' && config.WEBSITE_CLIENT_TYPES.includes(clientType.toLowerCase());
+  const type = typeof clientType === 'string' ? clientType.toLowerCase() : undefined;
+  // The admin console is always a website client: its session lives in the HttpOnly sid cookie only.
+  const website = type !== undefined && (type === CONSOLE_CLIENT_TYPE || config.WEBSITE_CLIENT_TYPES.includes(type));
   let release: Release;
   try {
     release = loginThrottle.reserve(ctx.ip);
