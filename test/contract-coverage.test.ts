@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { printSdl } from '../src/schema/index.js';
 import { routes } from '../src/rest/routes.js';
+import { consoleTypes } from '../scripts/console-types.js';
 
 /** The documented paths, from the usage page of the original service (a copy in docs/spec). */
 function documentedPaths(section: string): string[] {
@@ -25,5 +26,10 @@ describe('schema.graphql', () => {
   it('matches the schema built from the code (run `npm run codegen` after changing it)', () => {
     const committed = readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8');
     expect(committed).toBe(printSdl());
+  });
+
+  it("types the console's documents: console/src/graphql-env.d.ts is generated from it (npm run codegen)", () => {
+    const committed = readFileSync(new URL('../console/src/graphql-env.d.ts', import.meta.url), 'utf8');
+    expect(committed).toBe(consoleTypes(printSdl()));
   });
 });

@@ -1,0 +1,177 @@
+import { useRef, useState } from 'preact/hooks';
+import { request } from '../lib/client.js';
+import { graphql } from '../lib/graphql.js';
+import { navigate } from '../lib/router.js';
+import { type Transition, transitionsFrom } from '../lib/user-transitions.js';
+
+const CHANGE_STATE = graphql(`
+  mutation ChangeState($changes: [StateChangeInput!]!) {
+    changeUsersState(changes: $changes) {
+      __typename
+      ... on Error {
+        message
+      }
+    }
+  }
+`);
+const SOFT_DELETE = graphql(`
+  mutation SoftDelete($id: ID!) {
+    softDeleteUser(id: $id) {
+      __typename
+      ... on Error {
+        message
+      }
+    }
+  }
+`);
+const DELETE = graphql(`
+  mutation DeleteUser($id: ID!) {
+    deleteUser(id: $id) {
+      __typename
+      ... on Error {
+        message
+      }
+    }
+  }
+`);
+const PASSWORD_MAIL = graphql(`
+  mutation PasswordMail($authUserId: String!) {
+    requestPasswordChange(authUserId: $authUserId) {
+      __typename
+      ... on Error {
+        message
+      }
+    }
+  }
+`);
+const UNLOCK = graphql(`
+  mutation Unlock($id: ID!) {
+    unlockUser(id: $id) {
+      __typename
+      ... on Error {
+        message
+      }
+    }
+  }
+`);
+const REGISTER = graphql(`
+  mutation Register($id: ID!) {
+    registerUser(id: $id, sendResetPwdEmail: true) {
+      __typename
+      ... on Error {
+        message
+      }
+    }
+  }
+`);
+
+interface Target {
+  id: string;
+  state: string;
+  authUserId: string | null;
+}
+
+/** The state transitions and identity actions of one user; a transition's effect is confirmed first. */
+export function UserActions({ user, onDone }: { user: Target; onDone(message: string): void }) {
+  const [pending, setPending] = useState<Transition>();
+  const [error, setError] = useState<string>();
+  const dialog = useRef<HTMLDialogElement>(null);
+
+  const ask = (transition: Transition) => {
+    setPending(transition);
+    dialog.current?.showModal();
+  };
+  const fail = (answer: { __typename: string; message?: string }) => {
+    if (answer.__typename.endsWith('Success')) return false;
+    setError(answer.message ?? 'The service refused');
+    return true;
+  };
+
+  async function run(transition: Transition) {
+    dialog.current?.close();
+    setError(undefined);
+    if (transition.action === 'delete') {
+      if (fail((await request(DELETE, { id: user.id })).deleteUser)) return;
+      return navigate('/users');
+    }
+    const answer =
+      transition.action === 'softDelete'
+        ? (await request(SOFT_DELETE, { id: user.id })).softDeleteUser
+        : (await request(CHANGE_STATE, { changes: [{ filter: { _id: user.id }, stateTo: transition.stateTo! }] })).changeUsersState;
+    if (!fail(answer)) onDone(`${transition.label}: done.`);
+  }
+
+  async function simple(action: () => Promise<{ __typename: string; message?: string }>, message: string) {
+    setError(undefined);
+    if (!fail(await action())) onDone(message);
+  }
+  const guard = (work: Promise<unknown>) => void work.catch((caught: Error) => setError(caught.message));
+
+  return (
+    <section aria-labelledby="actions-title">
+      <h2 id="actions-title">Actions</h2>
+      <div class="actions">
+        {user.authUserId ? (
+          <>
+            <button
+              type="button"
+              onClick={() =>
+                guard(
+                  simple(
+                    async () => (await request(PASSWORD_MAIL, { authUserId: user.authUserId! })).requestPasswordChange,
+                    'Password e-mail sent.',
+                  ),
+                )
+              }
+            >
+              Send password e-mail
+            </button>
+            <button
+              type="button"
+              onClick={() => guard(simple(async () => (await request(UNLOCK, { id: user.id })).unlockUser, 'Login lockout cleared.'))}
+            >
+              Unlock
+            </button>
+          </>
+        ) : (
+          <button
+            type="button"
+            onClick={() =>
+              guard(
+                simple(
+                  async () => (await request(REGISTER, { id: user.id })).registerUser,
+                  'Identity created; a password e-mail was sent.',
+                ),
+              )
+            }
+          >
+            Register (create its identity)
+          </button>
+        )}
+      </div>
+      <h3>State</h3>
+      <div class="actions">
+        {transitionsFrom(user.state).map((transition) => (
+          <button type="button" key={transition.label} onClick={() => ask(transition)}>
+            {transition.label}…
+          </button>
+        ))}
+      </div>
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+      <dialog ref={dialog} aria-labelledby="confirm-title" aria-describedby="confirm-effect">
+        <h2 id="confirm-title">{pending?.label}?</h2>
+        <p id="confirm-effect">{pending?.effect}</p>
+        <button type="button" onClick={() => pending && guard(run(pending))}>
+          {pending?.label}
+        </button>{' '}
+        <button type="button" onClick={() => dialog.current?.close()}>
+          Cancel
+        </button>
+      </dialog>
+    </section>
+  );
+}

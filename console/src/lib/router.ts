@@ -1,0 +1,46 @@
+import { signal } from '@preact/signals';
+
+/** The console lives under /admin; routes are the rest of the path, e.g. "/users/42". */
+export const BASE = '/admin';
+
+const current = () => location.pathname.slice(BASE.length) || '/';
+
+/** The current route and its query string, e.g. { path: "/users", search: "?group=x" }. */
+export const route = signal({ path: current(), search: location.search });
+
+export function navigate(to: string, options: { replace?: boolean } = {}): void {
+  const url = `${BASE}${to}`;
+  if (options.replace) history.replaceState(null, '', url);
+  else history.pushState(null, '', url);
+  route.value = { path: current(), search: location.search };
+  // Move focus to the new page's heading, so screen readers announce it.
+  queueMicrotask(() => document.querySelector<HTMLElement>('main h1')?.focus());
+}
+
+addEventListener('popstate', () => {
+  route.value = { path: current(), search: location.search };
+});
+
+/** A click on an in-console link changes the route without reloading the page. */
+export function onLinkClick(event: MouseEvent): void {
+  const anchor = (event.target as Element | null)?.closest('a');
+  if (!anchor || event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey) return;
+  const href = anchor.getAttribute('href');
+  if (!href?.startsWith(`${BASE}/`) || anchor.hasAttribute('download') || anchor.target) return;
+  event.preventDefault();
+  navigate(href.slice(BASE.length));
+}
+
+/** Matches a route pattern such as "/users/:id"; answers the parameters, or undefined. */
+export function match(pattern: string, path: string): Record<string, string> | undefined {
+  const want = pattern.split('/');
+  const got = path.split('/');
+  if (want.length !== got.length) return undefined;
+  const params: Record<string, string> = {};
+  for (const [index, part] of want.entries()) {
+    const value = got[index] ?? '';
+    if (part.startsWith(':')) params[part.slice(1)] = decodeURIComponent(value);
+    else if (part !== value) return undefined;
+  }
+  return params;
+}

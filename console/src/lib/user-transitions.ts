@@ -1,0 +1,45 @@
+/** The state changes a user page offers, each with its documented effect, shown before it runs. */
+export interface Transition {
+  action: 'state' | 'softDelete' | 'delete';
+  stateTo?: 'PUBLIC' | 'DRAFT' | 'TRASH' | 'DELETED';
+  label: string;
+  effect: string;
+}
+
+export const TRANSITIONS: Transition[] = [
+  {
+    action: 'state',
+    stateTo: 'PUBLIC',
+    label: 'Publish',
+    effect: 'The user becomes PUBLIC: its identity is unblocked and it can log in again.',
+  },
+  {
+    action: 'state',
+    stateTo: 'DRAFT',
+    label: 'Move to draft',
+    effect: 'The user becomes DRAFT: its identity is blocked and its sessions end.',
+  },
+  {
+    action: 'state',
+    stateTo: 'TRASH',
+    label: 'Move to trash',
+    effect: 'The user becomes TRASH: its identity is blocked and its sessions end.',
+  },
+  {
+    action: 'state',
+    stateTo: 'DELETED',
+    label: 'Mark deleted',
+    effect: 'The user becomes DELETED: its identity is deleted (or only blocked when AUTH_HARD_DELETE is false). The profile stays.',
+  },
+  {
+    action: 'softDelete',
+    label: 'Soft delete',
+    effect: 'The user goes PUBLIC → TRASH → DELETED and its identity is deleted or blocked. Safe to run again after a failure.',
+  },
+  { action: 'delete', label: 'Delete for good', effect: 'The profile and the identity user are deleted. This cannot be undone.' },
+];
+
+/** Which transitions apply from a state (the CRUD state machine: a state never moves to itself). */
+export function transitionsFrom(state: string): Transition[] {
+  return TRANSITIONS.filter((transition) => transition.stateTo !== state && !(transition.action === 'softDelete' && state === 'DELETED'));
+}

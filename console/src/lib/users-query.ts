@@ -1,0 +1,56 @@
+/** The users list's filters, kept in the page's URL so a reload or a new login comes back to them. */
+export interface UsersQuery {
+  search: string;
+  group: string;
+  state: string;
+  sort: string;
+}
+
+export const STATES = ['PUBLIC', 'DRAFT', 'TRASH', 'DELETED'] as const;
+export type State = (typeof STATES)[number];
+
+export function readQuery(search: string): UsersQuery {
+  const params = new URLSearchParams(search);
+  return {
+    search: params.get('q') ?? '',
+    group: params.get('group') ?? '',
+    state: params.get('state') ?? 'PUBLIC',
+    sort: params.get('sort') ?? 'username',
+  };
+}
+
+export function writeQuery(query: UsersQuery): string {
+  const params = new URLSearchParams();
+  if (query.search) params.set('q', query.search);
+  if (query.group) params.set('group', query.group);
+  if (query.state !== 'PUBLIC') params.set('state', query.state);
+  if (query.sort !== 'username') params.set('sort', query.sort);
+  const text = params.toString();
+  return text ? `?${text}` : '';
+}
+
+/** Escapes a text for a regular expression that matches it literally. */
+const literal = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * The CRUD filter of the list: the group, and the search box as a full-text `$text` search
+ * (where the store has a text index) or as a prefix of the username or e-mail.
+ */
+export function filterOf(query: UsersQuery, textSearch: boolean): Record<string, unknown> {
+  const filter: Record<string, unknown> = {};
+  if (query.group) filter.userGroup = query.group;
+  const words = query.search.trim();
+  if (words && textSearch) filter.$text = { $search: words };
+  else if (words) filter.$or = [{ username: { $regex: `^${literal(words)}` } }, { email: { $regex: `^${literal(words.toLowerCase())}` } }];
+  return filter;
+}
+
+export function statesOf(query: UsersQuery): State[] {
+  return query.state === 'ANY' ? [...STATES] : STATES.filter((state) => state === query.state);
+}
+
+/** The same filters as REST query parameters: the export downloads what the table shows. */
+export function exportUrl(query: UsersQuery, textSearch: boolean): string {
+  const params = new URLSearchParams({ _q: JSON.stringify(filterOf(query, textSearch)), _st: statesOf(query).join(',') });
+  return `/users/export?${params.toString()}`;
+}

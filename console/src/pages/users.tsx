@@ -1,0 +1,206 @@
+import { useEffect, useState } from 'preact/hooks';
+import { BulkActions } from '../components/bulk-actions.js';
+import { ColumnPicker } from '../components/column-picker.js';
+import { Field } from '../components/field.js';
+import { request } from '../lib/client.js';
+import { type Column, COLUMNS, loadColumns, saveColumns } from '../lib/columns.js';
+import { download } from '../lib/download.js';
+import { graphql, type ResultOf } from '../lib/graphql.js';
+import { navigate, route } from '../lib/router.js';
+import { exportUrl, filterOf, readQuery, STATES, statesOf, type UsersQuery, writeQuery } from '../lib/users-query.js';
+
+export const USERS = graphql(`
+  query Users($first: Int!, $after: String, $filter: JSONObject, $states: [UserState!], $sort: [String!]) {
+    users(first: $first, after: $after, filter: $filter, states: $states, sort: $sort) {
+      totalCount
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+      nodes {
+        id
+        username
+        email
+        userGroup
+        state
+        blocked
+        roles
+        createdAt
+        expirationDate
+        authUserId
+        identity {
+          lastLogin
+        }
+      }
+    }
+    userGroups {
+      userGroup
+      label
+    }
+  }
+`);
+
+type UserRow = ResultOf<typeof USERS>['users']['nodes'][number];
+const PAGE = 25;
+/** Whether the store answered a `$text` search; after its first refusal, searches are prefix matches. */
+let textSearch = true;
+
+const SORTS = [
+  ['username', 'Username, A to Z'],
+  ['-username', 'Username, Z to A'],
+  ['email', 'E-mail'],
+  ['-createdAt', 'Newest first'],
+  ['createdAt', 'Oldest first'],
+] as const;
+
+function cell(user: UserRow, column: Column): string {
+  if (column === 'lastLogin') return user.identity?.lastLogin ? new Date(user.identity.lastLogin).toLocaleString() : '—';
+  if (column === 'roles') return user.roles.join(', ');
+  if (column === 'blocked') return user.blocked ? 'Yes' : 'No';
+  if (column === 'createdAt' || column === 'expirationDate') return user[column] ? new Date(user[column]).toLocaleString() : '—';
+  return user[column] ?? '—';
+}
+
+async function fetchPage(query: UsersQuery, after: string | null) {
+  const variables = { first: PAGE, after, states: statesOf(query), sort: [query.sort] };
+  try {
+    return await request(USERS, { ...variables, filter: filterOf(query, textSearch) });
+  } catch (error) {
+    if (!textSearch || !query.search.trim()) throw error;
+    textSearch = false;
+    return request(USERS, { ...variables, filter: filterOf(query, false) });
+  }
+}
+
+export function Users() {
+  const query = readQuery(route.value.search);
+  const [cursors, setCursors] = useState<(string | null)[]>([null]);
+  const [data, setData] = useState<ResultOf<typeof USERS>>();
+  const [error, setError] = useState<string>();
+  const [columns, setColumns] = useState(loadColumns);
+  const [selected, setSelected] = useState<Set<string>>(new Set());
+  const after = cursors.at(-1) ?? null;
+
+  useEffect(() => {
+    setError(undefined);
+    fetchPage(query, after).then(setData, (caught: Error) => setError(caught.message));
+  }, [route.value.search, after]);
+
+  const update = (change: Partial<UsersQuery>) => {
+    setCursors([null]);
+    setSelected(new Set());
+    navigate(`/users${writeQuery({ ...query, ...change })}`, { replace: true });
+  };
+  const chooseColumns = (next: Column[]) => {
+    setColumns(next);
+    saveColumns(next);
+  };
+  const nodes = data?.users.nodes ?? [];
+  const chosen = nodes.filter((user) => selected.has(user.id));
+  const toggle = (id: string) => {
+    const next = new Set(selected);
+    if (!next.delete(id)) next.add(id);
+    setSelected(next);
+  };
+
+  return (
+    <>
+      <h1 tabIndex={-1}>Users</h1>
+      <p>
+        <a href="/admin/users/new">Create a user</a>
+      </p>
+      <form class="filters" role="search" onSubmit={(event) => event.preventDefault()}>
+        <Field label="Search username or e-mail">
+          <input type="search" value={query.search} onChange={(event) => update({ search: event.currentTarget.value })} />
+        </Field>
+        <Field label="Group">
+          <select value={query.group} onChange={(event) => update({ group: event.currentTarget.value })}>
+            <option value="">All groups</option>
+            {data?.userGroups.map((group) => (
+              <option key={group.userGroup} value={group.userGroup}>
+                {group.label} ({group.userGroup})
+              </option>
+            ))}
+          </select>
+        </Field>
+        <Field label="State">
+          <select value={query.state} onChange={(event) => update({ state: event.currentTarget.value })}>
+            {STATES.map((state) => (
+              <option key={state}>{state}</option>
+            ))}
+            <option value="ANY">Any state</option>
+          </select>
+        </Field>
+        <Field label="Sort by">
+          <select value={query.sort} onChange={(event) => update({ sort: event.currentTarget.value })}>
+            {SORTS.map(([value, label]) => (
+              <option key={value} value={value}>
+                {label}
+              </option>
+            ))}
+          </select>
+        </Field>
+      </form>
+      <ColumnPicker chosen={columns} onChange={chooseColumns} />
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+      <p role="status">{data ? `${data.users.totalCount} users` : 'Loading users…'}</p>
+      <table>
+        <caption>Users, page {cursors.length}</caption>
+        <thead>
+          <tr>
+            <th scope="col">
+              <span class="visually-hidden">Selected</span>
+            </th>
+            {COLUMNS.filter(([name]) => columns.includes(name)).map(([name, label]) => (
+              <th scope="col" key={name}>
+                {label}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {nodes.map((user) => (
+            <tr key={user.id}>
+              <td>
+                <input
+                  type="checkbox"
+                  aria-label={`Select ${user.username ?? user.email ?? user.id}`}
+                  checked={selected.has(user.id)}
+                  onChange={() => toggle(user.id)}
+                />
+              </td>
+              {COLUMNS.filter(([name]) => columns.includes(name)).map(([name], index) => (
+                <td key={name}>
+                  {index === 0 ? <a href={`/admin/users/${encodeURIComponent(user.id)}`}>{cell(user, name)}</a> : cell(user, name)}
+                </td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <nav class="pager" aria-label="Pages">
+        <button type="button" disabled={cursors.length === 1} onClick={() => setCursors(cursors.slice(0, -1))}>
+          Previous page
+        </button>
+        <button
+          type="button"
+          disabled={!data?.users.pageInfo.hasNextPage}
+          onClick={() => setCursors([...cursors, data!.users.pageInfo.endCursor ?? null])}
+        >
+          Next page
+        </button>
+        <button
+          type="button"
+          onClick={() => void download(exportUrl(query, textSearch), 'text/csv', 'users.csv').catch((e: Error) => setError(e.message))}
+        >
+          Export as CSV
+        </button>
+      </nav>
+      <BulkActions users={chosen} label={`${chosen.length} selected users`} />
+    </>
+  );
+}
