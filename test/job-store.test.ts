@@ -64,8 +64,9 @@ describe.each(REPLICAS)('job store: %s', (_name, replicas) => {
     const created = [];
     for (const type of [types[0]!, types[1]!, types[0]!, 'other-type']) {
       created.push(await a.create({ type, payload: { ids: ['1'] } }));
-      // Distinct creation times: the list's order is by time, then id.
-      await new Promise((resolve) => setTimeout(resolve, 5));
+      // Distinct creation times: the list's order is by time, then id (the CRUD stamps its own clock's time).
+      await clock.advance(5);
+      await new Promise((resolve) => setTimeout(resolve, 2));
     }
     expect(await b.claim(created[2]!.jobId, 'w', 60_000)).toBe(true);
     const failures = Array.from({ length: 3 }, (_, index) => ({ userId: String(index) }));
