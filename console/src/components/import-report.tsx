@@ -7,12 +7,16 @@ export interface ReportRow {
   error: string;
 }
 
-/** The service words a row's error as `<field> <problem>` or `body/<field> <problem>`: the field is read from it. */
+/**
+ * The service names the field of a schema error as `body/<field>` ("…invalid json schema, body/age
+ * must be integer…"), or starts the error with it ("email must be…"): the field is read from that.
+ */
+export function fieldOf(error: string): string {
+  return /\bbody\/([A-Za-z_$][\w$-]*)/.exec(error)?.[1] ?? /^([A-Za-z_$][\w$-]*) (?:must|is|has|should)\b/.exec(error)?.[1] ?? '';
+}
+
 export function reportRows(invalid: { row: number; error: string }[]): ReportRow[] {
-  return invalid.map(({ row, error }) => {
-    const field = /^(?:body\/)?([A-Za-z_$][\w.$-]*)(?:\/[\w/.$-]+)? (?:must|is|has|should|does)/.exec(error)?.[1] ?? '';
-    return { row, field, error };
-  });
+  return invalid.map(({ row, error }) => ({ row, field: fieldOf(error), error }));
 }
 
 export function ImportReport({ rows }: { rows: ReportRow[] }) {
