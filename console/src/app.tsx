@@ -1,7 +1,6 @@
 import { useEffect } from 'preact/hooks';
-import { request } from './lib/client.js';
-import { graphql } from './lib/graphql.js';
-import { match, navigate, onLinkClick, route } from './lib/router.js';
+import { checkSession } from './lib/me.js';
+import { match, onLinkClick, route } from './lib/router.js';
 import { session } from './lib/session.js';
 import { Bulk } from './pages/bulk.js';
 import { GroupEdit, Groups } from './pages/groups.js';
@@ -11,20 +10,6 @@ import { Outbox } from './pages/outbox.js';
 import { UserPage } from './pages/user.js';
 import { Users } from './pages/users.js';
 
-const ME = graphql(`
-  query Me {
-    me {
-      __typename
-      ... on QueryMeSuccess {
-        data {
-          admin
-          userinfo
-        }
-      }
-    }
-  }
-`);
-
 const NAV = [
   ['/users', 'Users'],
   ['/groups', 'Groups'],
@@ -32,23 +17,6 @@ const NAV = [
   ['/jobs', 'Jobs'],
   ['/outbox', 'Mail outbox'],
 ] as const;
-
-/** Who is logged in: asked once at start; the sid cookie itself is HttpOnly. */
-async function checkSession(): Promise<void> {
-  try {
-    const { me } = await request(ME, {});
-    if (me.__typename !== 'QueryMeSuccess') throw new Error('anonymous');
-    const info = me.data.userinfo;
-    const name = typeof info.username === 'string' ? info.username : typeof info.email === 'string' ? info.email : 'administrator';
-    session.value = me.data.admin ? { state: 'in', name } : { state: 'anonymous', notice: `${name} is not an administrator.` };
-  } catch {
-    session.value = { state: 'anonymous' };
-  }
-  if (session.value.state === 'anonymous' && route.value.path !== '/login') {
-    const { path, search } = route.value;
-    navigate(`/login?next=${encodeURIComponent(path + search)}`, { replace: true });
-  }
-}
 
 function Page({ path }: { path: string }) {
   if (path === '/' || path === '/users') return <Users />;

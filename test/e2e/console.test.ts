@@ -3,7 +3,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { seedGroups, startService, type TestService } from '../helpers/service.js';
 import { chromiumMissing, expectAccessible, launch, screenshot } from './browser.js';
-import { ensureConsoleBuild } from './console-build.js';
+import { ensureConsoleBuild } from '../../scripts/console-build.js';
 
 /**
  * The admin console in headless Chromium (issue #22), against a service on the embedded store: log

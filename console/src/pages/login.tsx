@@ -2,6 +2,7 @@ import { useState } from 'preact/hooks';
 import { request } from '../lib/client.js';
 import { graphql } from '../lib/graphql.js';
 import { navigate } from '../lib/router.js';
+import { checkSession } from '../lib/me.js';
 import { afterLogin, session } from '../lib/session.js';
 
 /** The client type the service treats as a website client: the session is an HttpOnly sid cookie. */
@@ -52,8 +53,11 @@ export function Login({ notice }: { notice?: string | undefined }) {
         );
         return;
       }
-      session.value = { state: 'in', name: variables.username };
-      navigate(afterLogin(), { replace: true });
+      const next = afterLogin();
+      await checkSession();
+      if (session.value.state === 'in') navigate(next, { replace: true });
+      // Not an administrator: the session it just opened is closed again (the notice stays).
+      else await request(LOGOUT, {}).catch(() => undefined);
     } catch (caught) {
       setError((caught as Error).message);
     } finally {
