@@ -1,6 +1,5 @@
 /**
  * npm run bench [embedded|gateway|auth0|import|export|activation|hung-upstream|crash|observability|console]: every benchmark (or the one named). Each writes
->>>>>>> 22fc9c1 (bench console: the first page's JavaScript + CSS gzip (24.8 KB of a 200 KB budget), navigation to the first users page rendered in Chromium (p50 320 ms cold, 316 ms cached, 10,000 users))
  * bench/results/<name>.json and its table in README.md.
  */
 import { runAuth0 } from './auth0.js';
