@@ -1,20 +1,32 @@
 import { z } from 'zod';
 import { InvalidInputError, TooManyRequestsError } from '../errors.js';
-import { JOB_KINDS, type JobKind, type JobView, listJobs, type JobPage } from '../resolvers/job-progress.js';
+import { type JobKind, type JobView, listJobs, type JobPage } from '../resolvers/job-progress.js';
 import { watchJob } from '../resolvers/job-watch.js';
 import { builder } from './builder.js';
 import { JobStatusEnum } from './jobs.js';
 
-const JobKindEnum = builder.enumType('JobKind', { values: Object.keys(JOB_KINDS) as JobKind[] });
+const JobKindEnum = builder.enumType('JobKind', {
+  description: 'What a bulk job does.',
+  values: {
+    BULK_ACTIVATION: {
+      value: 'BULK_ACTIVATION' as JobKind,
+      description: 'Creates the identities of profiles that have none (`POST /users/activation`).',
+    },
+    BULK_PASSWORD_CHANGE: {
+      value: 'BULK_PASSWORD_CHANGE' as JobKind,
+      description: 'Sends password e-mails to many users (`POST /users/change-password`).',
+    },
+  } satisfies Record<JobKind, { value: JobKind; description: string }>,
+});
 
 const JobProgressRef = builder.objectRef<JobView>('JobProgress').implement({
   description: 'A bulk job and how far it got: `pending` while queued or running, then `completed` or `failed`.',
   fields: (t) => ({
-    jobId: t.exposeID('jobId'),
-    kind: t.field({ type: JobKindEnum, resolve: (job) => job.kind }),
-    status: t.field({ type: JobStatusEnum, resolve: (job) => job.status }),
-    createdAt: t.field({ type: 'DateTime', resolve: (job) => job.createdAt }),
-    updatedAt: t.field({ type: 'DateTime', resolve: (job) => job.updatedAt }),
+    jobId: t.exposeID('jobId', { description: 'The id the job was started with (`jobId` of its REST answer).' }),
+    kind: t.field({ type: JobKindEnum, description: 'What the job does.', resolve: (job) => job.kind }),
+    status: t.field({ type: JobStatusEnum, description: 'Where the job is.', resolve: (job) => job.status }),
+    createdAt: t.field({ type: 'DateTime', description: 'When the job was started.', resolve: (job) => job.createdAt }),
+    updatedAt: t.field({ type: 'DateTime', description: 'When the job last saved a step.', resolve: (job) => job.updatedAt }),
     total: t.int({ nullable: true, description: 'Users of the job, once its first step is saved.', resolve: (job) => job.total }),
     processed: t.int({ nullable: true, description: 'Users done so far, failed ones included.', resolve: (job) => job.processed }),
     failed: t.int({ nullable: true, description: 'Users done that failed.', resolve: (job) => job.failed }),
@@ -23,9 +35,10 @@ const JobProgressRef = builder.objectRef<JobView>('JobProgress').implement({
 });
 
 const JobPageRef = builder.objectRef<JobPage>('JobConnection').implement({
+  description: 'A page of jobs, newest first.',
   fields: (t) => ({
-    nodes: t.field({ type: [JobProgressRef], resolve: (page) => page.nodes }),
-    hasNextPage: t.exposeBoolean('hasNextPage'),
+    nodes: t.field({ type: [JobProgressRef], description: 'The jobs of this page.', resolve: (page) => page.nodes }),
+    hasNextPage: t.exposeBoolean('hasNextPage', { description: 'Whether older jobs follow.' }),
     endCursor: t.string({ nullable: true, description: 'Pass as `after` for the next page.', resolve: (page) => page.endCursor }),
   }),
 });
@@ -35,10 +48,15 @@ builder.queryFields((t) => ({
     type: JobPageRef,
     description: 'Administrators: recent bulk jobs, newest first.',
     args: {
-      kind: t.arg({ type: JobKindEnum, required: false }),
-      status: t.arg({ type: JobStatusEnum, required: false }),
-      first: t.arg.int({ required: false, defaultValue: 20, validate: z.number().int().min(1).max(100).nullish() }),
-      after: t.arg.string({ required: false }),
+      kind: t.arg({ type: JobKindEnum, required: false, description: 'Only jobs of this kind.' }),
+      status: t.arg({ type: JobStatusEnum, required: false, description: 'Only jobs in this status.' }),
+      first: t.arg.int({
+        required: false,
+        description: 'Jobs per page, 1 to 100.',
+        defaultValue: 20,
+        validate: z.number().int().min(1).max(100).nullish(),
+      }),
+      after: t.arg.string({ required: false, description: 'The `endCursor` of the previous page.' }),
     },
     resolve: (_root, args, ctx) =>
       listJobs(ctx, {
@@ -56,7 +74,7 @@ builder.subscriptionFields((t) => ({
     description:
       'Administrators, over Server-Sent Events: the job at once, then after every saved step; completes when the job ends. ' +
       `At most JOB_PROGRESS_MAX_PER_CALLER open at a time (${TooManyRequestsError.name} beyond).`,
-    args: { id: t.arg.id({ required: true }) },
+    args: { id: t.arg.id({ required: true, description: 'The job id.' }) },
     subscribe: (_root, args, ctx) => {
       const id = String(args.id);
       if (id === '') throw new InvalidInputError('id must not be empty', [{ path: ['id'], message: 'must not be empty' }]);
