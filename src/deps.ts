@@ -8,6 +8,7 @@ import { createCrudUserStore } from './clients/crud/user-store.js';
 import { createBreaker, createDispatcher, probe, type UpstreamOptions } from './clients/http.js';
 import type { ReadinessCheck } from './ports/readiness.js';
 import { createCrudJobStore } from './clients/crud/job-store.js';
+import { createCrudSessionStore } from './clients/crud/session-store.js';
 import { createSqliteJobStore } from './embedded/job-store.js';
 import type { Authenticator } from './ports/authenticator.js';
 import type { ConfigStore } from './ports/config-store.js';
@@ -46,6 +47,8 @@ import { Outbox } from './embedded/outbox.js';
 import { type Metrics, noMetrics } from './ports/metrics.js';
 import { createPrometheusMetrics } from './observability/prometheus.js';
 import { Sessions } from './embedded/sessions.js';
+import { createEmbeddedSessionStore } from './embedded/session-store.js';
+import type { SessionStore } from './ports/session-store.js';
 import { SigningKeys } from './embedded/signing-keys.js';
 import { createSqliteUserStore } from './embedded/user-store.js';
 
@@ -94,7 +97,7 @@ export function createDeps(config: Config, logger: Logger, options: { clock?: Cl
     clock,
   });
   const { mailer, outbox } = mailAdapters(config, db, logger, metrics);
-  const adapters = identityAdapters({ config, db, keys, sessions, mailer, users, upstreamOf, metrics, clock });
+  const adapters = identityAdapters({ config, db, crud, keys, sessions, mailer, users, upstreamOf, metrics, clock });
   const { identity, auth, importer, readiness: identityReadiness } = adapters;
   const jobEvents = new EventEmitter();
   return {
@@ -166,16 +169,12 @@ interface IdentityAdapters {
 
 /** The identity provider of AUTH_MODULE: embedded, Auth0 directly, or Mia-Platform's auth0-client. */
 function identityAdapters(input: EmbeddedIdentityInput): IdentityAdapters {
-  const { config, sessions } = input;
-  if (config.AUTH_MODULE === 'auth0') return auth0Adapters(config, sessions, input.metrics);
+  const { config } = input;
+  if (config.AUTH_MODULE === 'auth0') return auth0Adapters(config, websiteSessions(input), input);
   if (config.AUTH_MODULE === 'auth0Client') {
+    // Website sessions are the auth0-client's own (its sid cookie): no SessionStore.
     const upstream = input.upstreamOf('auth0-client', serviceUrl(config.AUTH_SERVICE), config.AUTH0_TIMEOUT_MS);
-    const adapters = createAuth0ClientAdapters({
-      upstream,
-      connection: config.AUTH_CONNECTION,
-      userIdKey: config.CUSTOM_USER_ID_KEY,
-      sessions,
-    });
+    const adapters = createAuth0ClientAdapters({ upstream, connection: config.AUTH_CONNECTION, userIdKey: config.CUSTOM_USER_ID_KEY });
     // A Mia-Platform service: its own health route.
     return { ...adapters, readiness: async () => [await probe(upstream, '/-/healthz', config.READINESS_TIMEOUT_MS)] };
   }
@@ -185,6 +184,7 @@ function identityAdapters(input: EmbeddedIdentityInput): IdentityAdapters {
 interface EmbeddedIdentityInput {
   config: Config;
   db: Db;
+  crud: UpstreamOptions;
   keys: SigningKeys;
   sessions: Sessions;
   mailer: Mailer;
@@ -194,8 +194,19 @@ interface EmbeddedIdentityInput {
   metrics: Metrics;
 }
 
+/** Website sessions with Auth0: in the CRUD Service with SESSIONS_CRUD_ENDPOINT (shared by replicas), else embedded. */
+function websiteSessions({ config, crud, sessions, clock }: EmbeddedIdentityInput): SessionStore {
+  if (!config.SESSIONS_CRUD_ENDPOINT) return createEmbeddedSessionStore(sessions);
+  const collection = new CrudCollection(crud, config.SESSIONS_CRUD_ENDPOINT);
+  return createCrudSessionStore(collection, { ttlSeconds: config.REFRESH_TOKEN_TTL, clock });
+}
+
 /** Auth0 directly: the Management API for users, the Authentication API for logins. */
-function auth0Adapters(config: Config & { AUTH_MODULE: 'auth0' }, sessions: Sessions, metrics: Metrics): IdentityAdapters {
+function auth0Adapters(
+  config: Config & { AUTH_MODULE: 'auth0' },
+  sessions: SessionStore,
+  { metrics, clock }: { metrics: Metrics; clock: Clock },
+): IdentityAdapters {
   const baseUrl = config.AUTH0_BASE_URL ?? `https://${config.AUTH0_DOMAIN}`;
   const issuers = [...new Set([`${baseUrl.replace(/\/$/, '')}/`, ...(config.AUTH0_DOMAIN ? [`https://${config.AUTH0_DOMAIN}/`] : [])])];
   const api = new Auth0Api({
@@ -217,6 +228,7 @@ function auth0Adapters(config: Config & { AUTH_MODULE: 'auth0' }, sessions: Sess
     connection: config.AUTH_CONNECTION,
     issuers,
     sessions,
+    clock,
     audience: config.AUTH0_AUDIENCE,
     lockSeconds: config.LOGIN_LOCK_SECONDS,
   });

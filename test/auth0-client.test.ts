@@ -14,6 +14,8 @@ beforeAll(async () => {
       AUTH_SERVICE: client.url,
       AUTH_CONNECTION: 'Username-Password-Authentication',
       RANDOM_PWD_GEN: 'false',
+      // `backoffice` has the website scope in the auth0-client; `kiosk` is a website client here only.
+      WEBSITE_CLIENT_TYPES: 'backoffice,kiosk',
     },
   });
   await seedGroups(service);
@@ -84,5 +86,66 @@ describe('AUTH_MODULE=auth0Client', () => {
     expect(read.map((user) => user?.email)).toEqual([...created.map((user) => user.email).reverse(), undefined]);
     const calls = client.requests.slice(before);
     expect(calls.map((call) => call.path)).toEqual(['/users', '/users', '/users']);
+  });
+
+  it("gives website clients the auth0-client's own session: its sid cookie, checked and ended there", async () => {
+    const created = await service.call('POST', '/users/?sendResetPwdEmail=false', {
+      userGroup: 'customer',
+      username: 'ac3',
+      email: 'ac3@example.com',
+      name: 'C',
+      password: 'Client-pass-3',
+    });
+    const login = await service.call(
+      'POST',
+      '/oauth/token',
+      { username: 'ac3', password: 'Client-pass-3' },
+      { ...anonymous, 'client-type': 'backoffice' },
+    );
+    expect(login.status).toBe(200);
+    expect(login.body).toBeUndefined();
+    expect(client.requests.findLast((r) => r.path === '/oauth/token')!.headers['client-type']).toBe('backoffice');
+    const sid = /^sid=([^;]+);/.exec(login.headers.get('set-cookie')!)![1]!;
+    // The session is the auth0-client's; the service keeps none.
+    expect(client.sessions.get(sid)).toBeDefined();
+    const db = (service.deps as unknown as { db: import('better-sqlite3').Database }).db;
+    expect(db.prepare('SELECT COUNT(*) AS n FROM sessions').get()).toEqual({ n: 0 });
+    expect(login.headers.get('set-cookie')).toMatch(/Max-Age=86400/);
+
+    const cookie = { ...anonymous, cookie: `sid=${sid}` };
+    const info = await service.call('GET', '/userinfo', undefined, cookie);
+    expect(info.status).toBe(200);
+    expect(info.body).toMatchObject({ email: 'ac3@example.com', name: 'C' });
+    expect(client.requests.findLast((r) => r.path === '/userinfo')!.headers.cookie).toBe(`sid=${sid}`);
+
+    // A user blocked (through the service or in Auth0) loses the cookie's session at its next request.
+    const authUserId = info.body.sub as string;
+    client.users.get(authUserId)!.blocked = true;
+    expect((await service.call('GET', '/userinfo', undefined, cookie)).status).toBe(401);
+    client.users.get(authUserId)!.blocked = false;
+
+    expect((await service.call('POST', '/logout', undefined, cookie)).status).toBe(204);
+    expect(client.sessions.has(sid)).toBe(false);
+    expect((await service.call('GET', '/userinfo', undefined, cookie)).status).toBe(401);
+    expect((await service.call('GET', `/users/${created.body._id}`)).status).toBe(200);
+  });
+
+  it('refuses tokens for a website client whose auth0-client client has no website scope', async () => {
+    await service.call('POST', '/users/?sendResetPwdEmail=false', {
+      userGroup: 'customer',
+      username: 'ac4',
+      email: 'ac4@example.com',
+      name: 'D',
+      password: 'Client-pass-4',
+    });
+    const login = await service.call(
+      'POST',
+      '/oauth/token',
+      { username: 'ac4', password: 'Client-pass-4' },
+      { ...anonymous, 'client-type': 'kiosk' },
+    );
+    expect(login.status).toBe(500);
+    expect(JSON.stringify(login.body)).not.toContain('accessToken');
+    expect(login.headers.get('set-cookie')).toBeNull();
   });
 });

@@ -80,7 +80,7 @@ export function createEmbeddedAuthenticator(options: EmbeddedAuthenticatorOption
   async function tokensFor(
     row: CredentialRow,
     profile: Profile | undefined,
-    session: Session & { refreshToken: string; cookie?: string },
+    session: Session & { refreshToken: string },
   ): Promise<TokenSet> {
     const { kid, key } = await keys.current();
     const iat = sessions.now();
@@ -98,7 +98,7 @@ export function createEmbeddedAuthenticator(options: EmbeddedAuthenticatorOption
       .setIssuedAt(iat)
       .setExpirationTime(expireAt)
       .sign(key);
-    return { accessToken, refreshToken: session.refreshToken, expireAt, sessionCookie: session.cookie };
+    return { accessToken, refreshToken: session.refreshToken, expireAt };
   }
 
   /** A user may log in or refresh when unblocked and, if it has a profile, PUBLIC. */
@@ -175,6 +175,8 @@ export function createEmbeddedAuthenticator(options: EmbeddedAuthenticatorOption
       if (!mayLogIn(row, profile)) throw refused();
       const session = openSession(row, input);
       if (!session) throw refused();
+      // A website client: the session's cookie instead of tokens.
+      if (session.cookie) return { sessionCookie: session.cookie, maxAgeSeconds: session.expiresAt - sessions.now(), authUserId: row.id };
       return tokensFor(row, profile, session);
     },
 

@@ -27,7 +27,7 @@ export class Sessions {
   }
 
   /** Opens a session; a website session also gets a cookie secret. */
-  open(authUserId: string, withCookie: boolean): Session & { refreshToken: string; cookie?: string } {
+  open(authUserId: string, withCookie: boolean): Session & { refreshToken: string; cookie?: string; expiresAt: number } {
     const id = randomUUID();
     const cookie = withCookie ? newSecret() : undefined;
     const now = this.now();
@@ -38,7 +38,7 @@ export class Sessions {
         .run(id, authUserId, cookie ? hashSecret(cookie) : null, now, now + this.ttlSeconds);
       this.insertRefreshToken(id, refreshToken, now);
     })();
-    return { id, authUserId, refreshToken, cookie };
+    return { id, authUserId, refreshToken, cookie, expiresAt: now + this.ttlSeconds };
   }
 
   /** Uses a refresh token once and answers its session and the next token. */

@@ -6,8 +6,15 @@ export interface TokenSet {
   refreshToken: string;
   /** When the access token expires, in seconds since the epoch. */
   expireAt: number;
-  /** The `sid` cookie secret of a website client's session. */
-  sessionCookie?: string;
+}
+
+/** What a website client's login answers instead of tokens: its session's `sid` cookie. */
+export interface SessionCookie {
+  sessionCookie: string;
+  /** The cookie's lifetime: the session's. */
+  maxAgeSeconds: number;
+  /** Who logged in, where the provider tells it without another call (for the security log). */
+  authUserId?: string;
 }
 
 /** The verified claims of an access token (or of the session behind a `sid` cookie). */
@@ -32,12 +39,17 @@ export interface LoginInput {
   ip: string;
   /** Website clients get a session cookie instead of tokens in the body. */
   website: boolean;
+  /** The caller's `client-type` header, for a provider that picks its client by it (the auth0-client). */
+  clientType?: string;
 }
 
 /** Logins, tokens and passwords: the identity provider's authentication side. */
 export interface Authenticator {
-  /** UnauthorizedError (same message for every bad case) or TooManyRequestsError (locked). */
-  login(input: LoginInput): Promise<TokenSet>;
+  /**
+   * Tokens, or a session cookie for a website client. UnauthorizedError (same message for every
+   * bad case) or TooManyRequestsError (locked).
+   */
+  login(input: LoginInput): Promise<TokenSet | SessionCookie>;
   /** A new pair for a refresh token and the (possibly expired) access token of the same user. */
   refresh(input: { refreshToken: string; accessToken: string }): Promise<TokenSet>;
   /** Signature, expiry and session; UnauthorizedError otherwise. */

@@ -1,4 +1,4 @@
-import type { AccessClaims, TokenSet } from '../ports/authenticator.js';
+import type { AccessClaims, SessionCookie, TokenSet } from '../ports/authenticator.js';
 import type { Context } from '../context.js';
 import { ALL_STATES } from '../crud/states.js';
 import { OBJECT_ID } from '../crud/ids.js';
@@ -13,7 +13,7 @@ export const NOT_LOGGED = 'Missing authUserId, user not logged';
 
 export interface LoginResult {
   /** Undefined for website clients: they get the `sid` cookie and an empty body. */
-  tokens?: Omit<TokenSet, 'sessionCookie'>;
+  tokens?: TokenSet;
 }
 
 /** The `client-type` the admin console logs in with (console/src/pages/login.tsx). */
@@ -36,21 +36,23 @@ export async function login(ctx: Context, input: { username: string; password: s
     loginFailed(ctx, input.username, 'throttled');
     throw error;
   }
-  let tokens: TokenSet;
+  const clientTypeName = typeof clientType === 'string' ? clientType : undefined;
+  let answer: TokenSet | SessionCookie;
   try {
-    tokens = await reserved(release, () => ctx.deps.auth.login({ ...input, ip: ctx.ip, website }));
+    answer = await reserved(release, () => ctx.deps.auth.login({ ...input, ip: ctx.ip, website, clientType: clientTypeName }));
   } catch (error) {
     loginRefused(ctx, input.username, error);
     throw error;
   }
   ctx.deps.metrics.login('success');
-  securityEvent(ctx, 'login.succeeded', { username: input.username, authUserId: subjectOf(tokens.accessToken), website });
-  const { sessionCookie, ...pair } = tokens;
-  if (website && sessionCookie) {
-    ctx.cookies?.set(SESSION_COOKIE, sessionCookie, { maxAgeSeconds: config.REFRESH_TOKEN_TTL });
+  const authUserId = 'sessionCookie' in answer ? answer.authUserId : subjectOf(answer.accessToken);
+  securityEvent(ctx, 'login.succeeded', { username: input.username, authUserId, website });
+  // A provider that answers a session (a website client) gives no tokens: the body stays empty.
+  if ('sessionCookie' in answer) {
+    ctx.cookies?.set(SESSION_COOKIE, answer.sessionCookie, { maxAgeSeconds: answer.maxAgeSeconds });
     return {};
   }
-  return { tokens: pair };
+  return { tokens: answer };
 }
 
 /** Counts and logs a refused login: a wrong credential (maybe locking the name), a locked name, or an outage. */
@@ -95,12 +97,11 @@ async function reserved<T>(release: Release, attempt: () => Promise<T>): Promise
 }
 
 /** `POST /refreshtoken`: the refresh token, with the (possibly expired) access token as bearer. */
-export async function refresh(ctx: Context, input: { refreshToken: string }): Promise<Omit<TokenSet, 'sessionCookie'>> {
+export async function refresh(ctx: Context, input: { refreshToken: string }): Promise<TokenSet> {
   const authorization = ctx.headers.authorization;
   const match = typeof authorization === 'string' ? /^Bearer\s+(\S+)$/i.exec(authorization) : null;
   if (!match) throw new UnauthorizedError('The expired access token is required in the Authorization header');
-  const { sessionCookie: _cookie, ...pair } = await ctx.deps.auth.refresh({ refreshToken: input.refreshToken, accessToken: match[1]! });
-  return pair;
+  return ctx.deps.auth.refresh({ refreshToken: input.refreshToken, accessToken: match[1]! });
 }
 
 /** `POST /logout`: ends the caller's session (refresh tokens and cookie). */

@@ -27,12 +27,20 @@ export class Auth0ClientEmulator {
   hang = false;
   private readonly accessTokens = new Map<string, string>();
   private readonly refreshTokens = new Map<string, { userId: string; used: boolean }>();
+  /** Website clients' sessions, by `sid` cookie (the auth0-client keeps them in Redis). */
+  readonly sessions = new Map<string, { userId: string }>();
   readonly imports = new ImportJobs(20);
   private server?: Server;
   port = 0;
 
-  /** The connection the client is configured with (`defaultCreateUserConnection`). */
-  constructor(readonly connection = 'Username-Password-Authentication') {}
+  /**
+   * The connection the client is configured with (`defaultCreateUserConnection`), and the client
+   * types (`client-type` header) of its clients with the `website` scope.
+   */
+  constructor(
+    readonly connection = 'Username-Password-Authentication',
+    readonly websiteClients: readonly string[] = ['backoffice'],
+  ) {}
 
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
@@ -44,8 +52,8 @@ export class Auth0ClientEmulator {
       const url = new URL(req.url ?? '/', 'http://client');
       this.requests.push({ method: req.method ?? 'GET', path: url.pathname, headers: req.headers, body: raw });
       if (this.hang) return;
-      const [status, body] = this.route(req.method ?? 'GET', url, raw, req.headers);
-      res.writeHead(status, { 'content-type': 'application/json' }).end(body === undefined ? undefined : JSON.stringify(body));
+      const [status, body, headers = {}] = this.route(req.method ?? 'GET', url, raw, req.headers);
+      res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(body === undefined ? undefined : JSON.stringify(body));
     });
     this.port = await listenOnLoopback(this.server);
     return this;
@@ -55,7 +63,7 @@ export class Auth0ClientEmulator {
     return closeServer(this.server);
   }
 
-  private route(method: string, url: URL, raw: string, headers: IncomingMessage['headers']): [number, unknown] {
+  private route(method: string, url: URL, raw: string, headers: IncomingMessage['headers']): [number, unknown, Record<string, string>?] {
     const path = url.pathname;
     const json = () => (raw ? (JSON.parse(raw) as Record<string, unknown>) : {});
     // Mia-Platform's probe routes, as every platform service has them.
@@ -67,7 +75,12 @@ export class Auth0ClientEmulator {
       if (form.get('grant_type') !== 'password' || !user || user.password !== form.get('password') || user.blocked)
         return [403, { message: 'Wrong email or password.' }];
       user.logins_count += 1;
-      return [200, this.issue(user.user_id)];
+      const tokens = this.issue(user.user_id);
+      if (!this.websiteClients.includes(String(headers['client-type']))) return [200, tokens];
+      // A website client: the session stays here, the browser gets only its cookie.
+      const sid = randomBytes(32).toString('base64url');
+      this.sessions.set(sid, { userId: user.user_id });
+      return [200, undefined, { 'set-cookie': `sid=${sid}; Max-Age=86400; Path=/; HttpOnly; Secure; SameSite=Lax` }];
     }
     if (method === 'POST' && path === '/refreshtoken') {
       const entry = this.refreshTokens.get(String(json().refresh_token));
@@ -79,8 +92,15 @@ export class Auth0ClientEmulator {
       entry.used = true;
       return [200, this.issue(entry.userId)];
     }
+    if (method === 'GET' && path === '/logout') {
+      this.sessions.delete(sidOf(headers) ?? '');
+      return [204, undefined, { 'set-cookie': 'sid=; Max-Age=0; Path=/' }];
+    }
     if (method === 'GET' && path === '/userinfo') {
-      const userId = this.accessTokens.get(/^Bearer (.+)$/.exec(String(headers.authorization ?? ''))?.[1] ?? '');
+      const sid = sidOf(headers);
+      const userId = sid
+        ? this.sessions.get(sid)?.userId
+        : this.accessTokens.get(/^Bearer (.+)$/.exec(String(headers.authorization ?? ''))?.[1] ?? '');
       const user = userId && this.users.get(userId);
       if (!user) return [401, { message: 'unauthorized' }];
       return [200, { sub: user.user_id, email: user.email, nickname: user.username, email_verified: user.email_verified }];
@@ -172,6 +192,10 @@ export class Auth0ClientEmulator {
     this.refreshTokens.set(refreshToken, { userId, used: false });
     return { accessToken, refreshToken, idToken: 'id-token', expireAt: Math.floor(Date.now() / 1000) + 3600 };
   }
+}
+
+function sidOf(headers: IncomingMessage['headers']): string | undefined {
+  return /(?:^|;\s*)sid=([^;]+)/.exec(String(headers.cookie ?? ''))?.[1];
 }
 
 function visible(user: ClientUser) {

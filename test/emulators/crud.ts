@@ -182,6 +182,7 @@ export class CrudEmulator {
     if (method === 'POST' && rest === 'bulk') return [200, collection.insertMany(body)];
     if (method === 'POST' && rest === 'state') return [200, collection.changeStateMany(body)];
     if (method === 'PATCH' && rest === 'bulk') return [200, collection.patchMany(body)];
+    if (method === 'PATCH' && rest === '') return [200, collection.patchWhere(q, body)];
     const [id, action] = rest.split('/');
     if (!id) throw new HttpError(404, 'not found', { error: 'not found' });
     if (method === 'GET' && !action) return [200, collection.get(id, q)];
@@ -318,6 +319,14 @@ class Collection {
       modified += 1;
     }
     return modified;
+  }
+
+  /** `PATCH /`: every document the query matches (`_st` defaulting to PUBLIC); answers the count. */
+  patchWhere(q: URLSearchParams, body: unknown): number {
+    this.checkParams(q, new Set(['_q', '_st']));
+    const targets = this.matching(q);
+    for (const target of targets) this.patch(target._id, new URLSearchParams({ _st: target.__STATE__ }), body);
+    return targets.length;
   }
 
   remove(id: string, q: URLSearchParams): boolean {

@@ -98,7 +98,13 @@ export async function startService(options: ServiceOptions = {}): Promise<TestSe
   const store = options.store ?? (process.env.UMS_TEST_STORE as StoreKind | undefined) ?? 'embedded';
   const crud = store === 'crud' ? await new CrudEmulator(options.crudCollections ?? CRUD_COLLECTIONS).start() : undefined;
   const crudEnv = crud
-    ? { CRUD_SERVICE: crud.url, USERS_CRUD_ENDPOINT: '/users', UMS_CONFIG_CRUD_ENDPOINT: '/ums-config', JOBS_CRUD_ENDPOINT: '/jobs' }
+    ? {
+        CRUD_SERVICE: crud.url,
+        USERS_CRUD_ENDPOINT: '/users',
+        UMS_CONFIG_CRUD_ENDPOINT: '/ums-config',
+        JOBS_CRUD_ENDPOINT: '/jobs',
+        SESSIONS_CRUD_ENDPOINT: '/sessions',
+      }
     : {};
   const identity = options.identity ?? (process.env.UMS_TEST_IDENTITY as IdentityKind | undefined) ?? 'embedded';
   const auth0 = identity === 'auth0' ? await new Auth0Emulator({ ...AUTH0_TEST_TENANT, ...options.auth0 }).start() : undefined;
@@ -224,6 +230,13 @@ export const CRUD_COLLECTIONS: CollectionSpec[] = [
     defaultState: 'PUBLIC',
     unique: ['jobId'],
     fields: { jobId: 'string', type: 'string', status: 'string', owner: 'string', leaseUntil: 'number' },
+  },
+  // Website sessions with Auth0 (SESSIONS_CRUD_ENDPOINT); deployed with a TTL index on expiresAt.
+  {
+    path: '/sessions',
+    defaultState: 'PUBLIC',
+    unique: ['sessionId', 'cookieHash'],
+    fields: { sessionId: 'string', authUserId: 'string', cookieHash: 'string', expiresAt: 'date', revokedAt: 'date' },
   },
 ];
 

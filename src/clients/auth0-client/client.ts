@@ -1,10 +1,9 @@
 import { z } from 'zod';
-import type { AccessClaims, Authenticator, TokenSet } from '../../ports/authenticator.js';
+import type { Authenticator } from '../../ports/authenticator.js';
 import type { IdentityImporter } from '../../ports/identity-importer.js';
 import type { IdentityChanges, IdentityProvider, IdentityUser, NewIdentityUser } from '../../ports/identity-provider.js';
-import type { Sessions } from '../../embedded/sessions.js';
-import { cookieClaims } from '../cookie-sessions.js';
-import { ConflictError, InvalidInputError, NotFoundError, UnauthorizedError, UpstreamError } from '../../errors.js';
+import { ConflictError, InvalidInputError, NotFoundError, UpstreamError } from '../../errors.js';
+import { createAuth0ClientAuthenticator } from './authenticator.js';
 import { callUpstream, type UpstreamCall, type UpstreamOptions, type UpstreamReply } from '../http.js';
 import { type Auth0Record, chunksOf, isAuth0Record, toIdentity } from '../auth0/identity.js';
 import { inIdOrder, pick } from '../records.js';
@@ -28,16 +27,12 @@ export const AUTH0_CLIENT_PATHS = {
   importStatus: '/users/import/status',
 } as const;
 
-const Tokens = z.looseObject({ accessToken: z.string(), refreshToken: z.string(), expireAt: z.number() });
-const Claims = z.looseObject({});
 const IDS_PER_CALL = 50;
-const USERINFO_CACHE_MS = 30_000;
 
 export interface Auth0ClientOptions {
   upstream: UpstreamOptions;
   connection: string;
   userIdKey: string;
-  sessions: Sessions;
 }
 
 export function createAuth0ClientAdapters(options: Auth0ClientOptions): {
@@ -46,7 +41,6 @@ export function createAuth0ClientAdapters(options: Auth0ClientOptions): {
   importer: IdentityImporter;
 } {
   const { upstream, connection } = options;
-  const claimsCache = new Map<string, { claims: AccessClaims; at: number }>();
 
   async function call(request: UpstreamCall, ok: number[]): Promise<UpstreamReply> {
     const reply = await callUpstream(upstream, request);
@@ -104,80 +98,16 @@ export function createAuth0ClientAdapters(options: Auth0ClientOptions): {
     },
   };
 
-  function tokens(reply: UpstreamReply): TokenSet {
-    if (reply.status === 401 || reply.status === 403) throw new UnauthorizedError('Wrong username or password');
-    const parsed = Tokens.safeParse(reply.body);
-    if (reply.status !== 200 || !parsed.success) throw new UpstreamError('auth0-client', 'POST /oauth/token', reply.status);
-    return { accessToken: parsed.data.accessToken, refreshToken: parsed.data.refreshToken, expireAt: parsed.data.expireAt };
-  }
-
-  async function claimsOf(token: string): Promise<AccessClaims> {
-    const cached = claimsCache.get(token);
-    if (cached && Date.now() - cached.at < USERINFO_CACHE_MS) return cached.claims;
-    const reply = await callUpstream(upstream, {
-      method: 'GET',
-      path: AUTH0_CLIENT_PATHS.userinfo,
-      headers: { authorization: `Bearer ${token}` },
-    });
-    if (reply.status === 401 || reply.status === 403) throw new UnauthorizedError('Invalid or expired access token');
-    if (reply.status !== 200) throw new UpstreamError('auth0-client', 'GET /userinfo', reply.status);
-    const raw = Claims.parse(reply.body) as Record<string, unknown>;
-    const sub = raw[options.userIdKey] ?? raw.sub;
-    if (typeof sub !== 'string')
-      throw new UpstreamError('auth0-client', 'GET /userinfo', 200, { message: `auth0-client /userinfo answered no ${options.userIdKey}` });
-    const now = Math.floor(Date.now() / 1000);
-    const claims: AccessClaims = { ...raw, sub, iat: now, exp: now, username: (raw.username ?? raw.nickname) as string | undefined };
-    if (claimsCache.size > 10_000) claimsCache.clear();
-    claimsCache.set(token, { claims, at: Date.now() });
-    return claims;
-  }
-
-  const auth: Authenticator = {
-    async login({ username, password, ip, website }) {
-      const body = new URLSearchParams({ grant_type: 'password', username, password, connection }).toString();
-      const reply = await callUpstream(upstream, {
-        method: 'POST',
-        path: '/oauth/token',
-        rawBody: body,
-        headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': ip },
-      });
-      const pair = tokens(reply);
-      if (!website) return pair;
-      const claims = await claimsOf(pair.accessToken);
-      return { ...pair, sessionCookie: options.sessions.open(claims.sub, true).cookie };
-    },
-    async refresh({ refreshToken, accessToken }) {
-      const reply = await callUpstream(upstream, {
-        method: 'POST',
-        path: '/refreshtoken',
-        body: { refresh_token: refreshToken },
-        headers: { authorization: `Bearer ${accessToken}` },
-      });
-      return tokens(reply);
-    },
-    verifyAccessToken: claimsOf,
-    verifySessionCookie: (cookie) => cookieClaims(options.sessions, cookie, async (id) => (await identity.getUsers([id]))[0]),
-    async logout(sessionId) {
-      options.sessions.revoke(sessionId);
-    },
-    /** The cookie sessions; the auth0-client's tokens run out (the access check reads the current profile). */
-    async endSessions(authUserId) {
-      options.sessions.revokeUser(authUserId);
-    },
+  const auth = createAuth0ClientAuthenticator({
+    upstream,
+    connection,
+    userIdKey: options.userIdKey,
+    identity,
     async requestPasswordChange(authUserId) {
       const reply = await call({ method: 'POST', path: AUTH0_CLIENT_PATHS.changePassword, body: { user_id: authUserId } }, [200, 204, 404]);
       if (reply.status === 404) throw new NotFoundError(`identity user ${authUserId} not found`);
     },
-    async resetPassword() {
-      throw new InvalidInputError("With the auth0-client the reset link of the e-mail leads to Auth0's own page");
-    },
-    async unlock() {
-      throw new InvalidInputError('Unlocking a brute-force lockout is not available through the auth0-client');
-    },
-    async jwks() {
-      throw new NotFoundError('The auth0-client publishes no signing keys');
-    },
-  };
+  });
 
   const statusPath = (id: string, suffix = '') => ({
     path: `${AUTH0_CLIENT_PATHS.importStatus}/${encodeURIComponent(id)}${suffix}`,

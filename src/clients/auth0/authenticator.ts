@@ -4,8 +4,10 @@ import type { AccessClaims, Authenticator, TokenSet } from '../../ports/authenti
 import type { IdentityProvider, IdentityUser } from '../../ports/identity-provider.js';
 import { InvalidInputError, NotFoundError, TooManyRequestsError, UnauthorizedError, UpstreamError } from '../../errors.js';
 import type { UpstreamReply } from '../http.js';
-import type { Sessions } from '../../embedded/sessions.js';
+import type { Clock } from '../../ports/clock.js';
+import type { SessionStore } from '../../ports/session-store.js';
 import { cookieClaims } from '../cookie-sessions.js';
+import { nowSeconds } from '../../domain/clock.js';
 import type { Auth0Api } from './api.js';
 
 const TokenReply = z.object({ access_token: z.string(), refresh_token: z.string().optional(), expires_in: z.number() });
@@ -20,8 +22,10 @@ export interface Auth0AuthenticatorOptions {
   audience?: string;
   /** Accepted `iss` values: the base URL's, and the tenant domain's when it differs (custom domains). */
   issuers: string[];
-  /** Website clients' cookie sessions (Auth0 keeps none the service could use). */
-  sessions: Sessions;
+  /** Website clients' cookie sessions (Auth0 keeps none the service could use): embedded, or SESSIONS_CRUD_ENDPOINT. */
+  sessions: SessionStore;
+  /** The service's clock: the cookie claims' times and the cookie's lifetime. */
+  clock: Clock;
   /** Auth0 locks an account for 15 minutes after too many failures unless an administrator unblocks it. */
   lockSeconds: number;
 }
@@ -91,8 +95,9 @@ export function createAuth0Authenticator(api: Auth0Api, identity: IdentityProvid
       );
       if (!website) return tokens;
       // A website client gets a cookie session of ours, tied to the Auth0 user.
-      const sub = decodeJwt(tokens.accessToken).sub!;
-      return { ...tokens, sessionCookie: options.sessions.open(sub, true).cookie };
+      const session = await options.sessions.open(decodeJwt(tokens.accessToken).sub!);
+      const maxAgeSeconds = session.expiresAt - nowSeconds(options.clock);
+      return { sessionCookie: session.cookie, maxAgeSeconds, authUserId: session.authUserId };
     },
 
     async refresh({ refreshToken, accessToken }) {
@@ -110,17 +115,13 @@ export function createAuth0Authenticator(api: Auth0Api, identity: IdentityProvid
       return { ...claims, username: user.username, email: user.email, email_verified: user.emailVerified };
     },
 
-    verifySessionCookie: (cookie) => cookieClaims(options.sessions, cookie, profile),
+    verifySessionCookie: (cookie) => cookieClaims({ sessions: options.sessions, clock: options.clock, cookie, lookup: profile }),
 
     /** Ends a cookie session; Auth0's own tokens are revoked at Auth0 (`/oauth/revoke`). */
-    async logout(sessionId) {
-      options.sessions.revoke(sessionId);
-    },
+    logout: (sessionId) => options.sessions.revoke(sessionId),
 
     /** The cookie sessions; Auth0's access tokens carry no session and run out (the access check reads the current profile). */
-    async endSessions(authUserId) {
-      options.sessions.revokeUser(authUserId);
-    },
+    endSessions: (authUserId) => options.sessions.revokeUser(authUserId),
 
     async requestPasswordChange(authUserId) {
       const [user] = await identity.getUsers([authUserId]);

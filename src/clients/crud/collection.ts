@@ -95,6 +95,17 @@ export class CrudCollection {
     return reply.status === 404 ? undefined : this.parse(call, reply, Doc);
   }
 
+  /** `PATCH /`: every document that matches `filter` (as `_q`) in those states; answers how many were updated. */
+  async patchWhere(filter: Record<string, unknown>, update: unknown, states: readonly State[]): Promise<number> {
+    const call: UpstreamCall = {
+      method: 'PATCH',
+      path: `${this.path}/`,
+      query: { _q: JSON.stringify(filter), _st: states.join(',') },
+      body: update,
+    };
+    return this.parse(call, await this.expect(call, [200]), Count);
+  }
+
   async delete(id: string, states: readonly State[], headers: Record<string, string>, filter?: string): Promise<boolean> {
     const call = this.byId('DELETE', id, { query: byIdQuery(states, filter), headers });
     return (await this.expect(call, [204, 200, 404])).status !== 404;

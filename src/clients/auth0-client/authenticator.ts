@@ -1,0 +1,137 @@
+import { z } from 'zod';
+import type { AccessClaims, Authenticator, SessionCookie, TokenSet } from '../../ports/authenticator.js';
+import type { IdentityProvider } from '../../ports/identity-provider.js';
+import { InvalidInputError, NotFoundError, UnauthorizedError, UpstreamError } from '../../errors.js';
+import { callUpstream, type UpstreamOptions, type UpstreamReply } from '../http.js';
+
+const Tokens = z.looseObject({ accessToken: z.string(), refreshToken: z.string(), expireAt: z.number() });
+const Claims = z.looseObject({});
+const USERINFO_CACHE_MS = 30_000;
+/** The auth0-client's SESSION_DURATION_SECONDS default, for a `sid` cookie that names no Max-Age. */
+const DEFAULT_SESSION_SECONDS = 86_400;
+
+export interface Auth0ClientAuthOptions {
+  upstream: UpstreamOptions;
+  connection: string;
+  userIdKey: string;
+  identity: IdentityProvider;
+  /** `POST /change-password {user_id}` (404 for an unknown user). */
+  requestPasswordChange: (authUserId: string) => Promise<void>;
+}
+
+/**
+ * Logins and sessions through Mia-Platform's auth0-client, as the original service uses it. Website
+ * clients get the auth0-client's own session: the `client-type` header picks its client, one with
+ * the `website` scope answers a `sid` cookie (kept by the auth0-client, not here), and `/userinfo`
+ * and `/logout` are asked with that cookie. So every replica sees a logout at once, and the service
+ * keeps no session state of its own (docs/replicas.md).
+ */
+export function createAuth0ClientAuthenticator(options: Auth0ClientAuthOptions): Authenticator {
+  const { upstream, connection } = options;
+  const claimsCache = new Map<string, { claims: AccessClaims; at: number }>();
+
+  async function userinfo(headers: Record<string, string>, refused: string): Promise<AccessClaims> {
+    const reply = await callUpstream(upstream, { method: 'GET', path: '/userinfo', headers });
+    if (reply.status === 401 || reply.status === 403) throw new UnauthorizedError(refused);
+    if (reply.status !== 200) throw new UpstreamError('auth0-client', 'GET /userinfo', reply.status);
+    // The provider's session id is not the service's: logout goes by the cookie (verifySessionCookie).
+    const { sid: _sid, ...raw } = Claims.parse(reply.body) as Record<string, unknown>;
+    const sub = raw[options.userIdKey] ?? raw.sub;
+    if (typeof sub !== 'string')
+      throw new UpstreamError('auth0-client', 'GET /userinfo', 200, { message: `auth0-client /userinfo answered no ${options.userIdKey}` });
+    const now = Math.floor(Date.now() / 1000);
+    return { ...raw, sub, iat: now, exp: now, username: (raw.username ?? raw.nickname) as string | undefined };
+  }
+
+  /** A bearer token's claims, cached briefly per token (the auth0-client's tokens carry no session of ours). */
+  async function claimsOf(token: string): Promise<AccessClaims> {
+    const cached = claimsCache.get(token);
+    if (cached && Date.now() - cached.at < USERINFO_CACHE_MS) return cached.claims;
+    const claims = await userinfo({ authorization: `Bearer ${token}` }, 'Invalid or expired access token');
+    if (claimsCache.size > 10_000) claimsCache.clear();
+    claimsCache.set(token, { claims, at: Date.now() });
+    return claims;
+  }
+
+  return {
+    async login({ username, password, ip, website, clientType }) {
+      const reply = await callUpstream(upstream, {
+        method: 'POST',
+        path: '/oauth/token',
+        rawBody: new URLSearchParams({ grant_type: 'password', username, password, connection }).toString(),
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          'x-forwarded-for': ip,
+          ...(clientType ? { 'client-type': clientType } : {}),
+        },
+      });
+      if (reply.status === 401 || reply.status === 403) throw new UnauthorizedError('Wrong username or password');
+      const session = reply.status === 200 ? sessionCookieOf(reply) : undefined;
+      if (session) return session;
+      // Tokens in a website client's body would reach the browser's scripts: refuse, and say why in the log.
+      if (website && reply.status === 200)
+        throw new UpstreamError('auth0-client', 'POST /oauth/token', 200, {
+          message: `auth0-client set no sid cookie for the website client "${clientType}": give that client the website scope`,
+        });
+      return tokens(reply);
+    },
+    async refresh({ refreshToken, accessToken }) {
+      const reply = await callUpstream(upstream, {
+        method: 'POST',
+        path: '/refreshtoken',
+        body: { refresh_token: refreshToken },
+        headers: { authorization: `Bearer ${accessToken}` },
+      });
+      return tokens(reply);
+    },
+    verifyAccessToken: claimsOf,
+    /** Asked of the auth0-client on every request (no cache): a logout through any replica holds at once. */
+    async verifySessionCookie(cookie) {
+      const claims = await userinfo({ cookie: `sid=${cookie}` }, 'Session ended');
+      const [user] = await options.identity.getUsers([claims.sub]);
+      if (!user || user.blocked) throw new UnauthorizedError('Session ended');
+      return { ...claims, sid: cookie };
+    },
+    /** The auth0-client's `GET /logout` with the session's cookie: it ends the session for every replica. */
+    async logout(sessionId) {
+      const reply = await callUpstream(upstream, { method: 'GET', path: '/logout', headers: { cookie: `sid=${sessionId}` } });
+      if (reply.status >= 400 && reply.status !== 401) throw new UpstreamError('auth0-client', 'GET /logout', reply.status);
+    },
+    /**
+     * The auth0-client documents no way to end a user's sessions. Its cookies stop working when the
+     * identity is blocked or deleted (checked on each request), and the access check reads the
+     * current profile (a DRAFT, TRASH or DELETED profile: 401; a demotion: its rights go).
+     */
+    async endSessions() {},
+    requestPasswordChange: options.requestPasswordChange,
+    async resetPassword() {
+      throw new InvalidInputError("With the auth0-client the reset link of the e-mail leads to Auth0's own page");
+    },
+    async unlock() {
+      throw new InvalidInputError('Unlocking a brute-force lockout is not available through the auth0-client');
+    },
+    async jwks() {
+      throw new NotFoundError('The auth0-client publishes no signing keys');
+    },
+  };
+}
+
+function tokens(reply: UpstreamReply): TokenSet {
+  if (reply.status === 401 || reply.status === 403) throw new UnauthorizedError('Wrong username or password');
+  const parsed = Tokens.safeParse(reply.body);
+  if (reply.status !== 200 || !parsed.success) throw new UpstreamError('auth0-client', 'POST /oauth/token', reply.status);
+  return { accessToken: parsed.data.accessToken, refreshToken: parsed.data.refreshToken, expireAt: parsed.data.expireAt };
+}
+
+/** The `sid` cookie the auth0-client set for a website client, with its Max-Age. */
+export function sessionCookieOf(reply: UpstreamReply): SessionCookie | undefined {
+  const raw = reply.headers['set-cookie'];
+  for (const line of Array.isArray(raw) ? raw : raw ? [raw] : []) {
+    const [pair = '', ...attributes] = line.split(';');
+    const match = /^\s*sid=([^\s;,"\\]+)\s*$/.exec(pair);
+    if (!match) continue;
+    const maxAge = attributes.map((attribute) => /^\s*max-age=(\d+)\s*$/i.exec(attribute)?.[1]).find(Boolean);
+    return { sessionCookie: match[1]!, maxAgeSeconds: maxAge ? Number(maxAge) : DEFAULT_SESSION_SECONDS };
+  }
+  return undefined;
+}

@@ -1,0 +1,59 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { UpstreamError } from '../../errors.js';
+import { nowSeconds } from '../../domain/clock.js';
+import type { Clock } from '../../ports/clock.js';
+import type { SessionStore } from '../../ports/session-store.js';
+import type { CrudCollection } from './collection.js';
+
+const SessionDoc = z.looseObject({
+  sessionId: z.string(),
+  authUserId: z.string(),
+  expiresAt: z.string(),
+  revokedAt: z.string().nullish(),
+});
+
+const STATES = ['PUBLIC'] as const;
+const FIELDS = 'sessionId,authUserId,expiresAt,revokedAt';
+
+/**
+ * Website sessions in a CRUD collection (SESSIONS_CRUD_ENDPOINT), shared by every replica: a
+ * cookie is looked up on each request (no cache), so a logout or a revocation made through one
+ * replica holds on the others at their next request. Only the cookie's SHA-256 is stored. Expired
+ * documents are removed by the collection's TTL index on `expiresAt` (docs/replicas.md); until
+ * MongoDB gets to them (up to a minute late) the expiry is checked here.
+ */
+export function createCrudSessionStore(sessions: CrudCollection, options: { ttlSeconds: number; clock: Clock }): SessionStore {
+  const live = { revokedAt: { $exists: false } };
+  const revoked = () => ({ $set: { revokedAt: new Date(options.clock.now()).toISOString() } });
+  return {
+    async open(authUserId) {
+      const cookie = randomBytes(32).toString('base64url');
+      const expiresAt = nowSeconds(options.clock) + options.ttlSeconds;
+      const id = randomUUID();
+      const doc = { sessionId: id, authUserId, cookieHash: hash(cookie), expiresAt: new Date(expiresAt * 1000).toISOString() };
+      await sessions.create({ ...doc, __STATE__: 'PUBLIC' }, {});
+      return { id, authUserId, cookie, expiresAt };
+    },
+    async byCookie(cookie) {
+      const [found] = await sessions.list({ _q: JSON.stringify({ cookieHash: hash(cookie) }), _l: '1', _p: FIELDS }, {});
+      if (!found) return undefined;
+      const doc = SessionDoc.safeParse(found);
+      if (!doc.success)
+        throw new UpstreamError('CRUD', 'GET sessions', 200, { message: `CRUD sessions: document ${found._id} is not a session` });
+      if (doc.data.revokedAt || !(Date.parse(doc.data.expiresAt) > options.clock.now())) return undefined;
+      return { id: doc.data.sessionId, authUserId: doc.data.authUserId };
+    },
+    async revoke(sessionId) {
+      await sessions.patchWhere({ sessionId, ...live }, revoked(), STATES);
+    },
+    async revokeUser(authUserId) {
+      await sessions.patchWhere({ authUserId, ...live }, revoked(), STATES);
+    },
+  };
+}
+
+/** What is stored instead of the cookie. SHA-256 suffices: the cookie is 256 random bits, not a password. */
+function hash(cookie: string): string {
+  return createHash('sha256').update(cookie).digest('base64url');
+}

@@ -1,0 +1,108 @@
+import { createHash } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CrudCollection } from '../src/clients/crud/collection.js';
+import { createCrudSessionStore } from '../src/clients/crud/session-store.js';
+import { createDispatcher } from '../src/clients/http.js';
+import { openDatabase } from '../src/embedded/db.js';
+import { createEmbeddedSessionStore } from '../src/embedded/session-store.js';
+import { Sessions } from '../src/embedded/sessions.js';
+import type { SessionStore } from '../src/ports/session-store.js';
+import { CrudEmulator } from './emulators/crud.js';
+import { FakeClock } from './helpers/fake-clock.js';
+import { CRUD_COLLECTIONS } from './helpers/service.js';
+
+const TTL = 3600;
+/** One time for both replicas of each pair, moved by the expiry test. */
+const clock = new FakeClock();
+const crudOptions = { ttlSeconds: TTL, clock };
+const emulator = await new CrudEmulator(CRUD_COLLECTIONS).start();
+afterAll(() => emulator.stop());
+
+/** Two replicas sharing one session store: two connections to one SQLite file, or two clients of one CRUD collection. */
+const REPLICAS: [string, () => [SessionStore, SessionStore]][] = [
+  [
+    'embedded (two processes on one file)',
+    () => {
+      const file = join(mkdtempSync(join(tmpdir(), 'ums-sessions-')), 'sessions.sqlite');
+      const replica = () => createEmbeddedSessionStore(new Sessions(openDatabase(file), TTL, clock.replica()));
+      return [replica(), replica()];
+    },
+  ],
+  [
+    'CRUD Service (SESSIONS_CRUD_ENDPOINT, two replicas)',
+    () => {
+      const replica = () =>
+        createCrudSessionStore(
+          new CrudCollection({ name: 'CRUD', baseUrl: emulator.url, dispatcher: createDispatcher(2000) }, '/sessions'),
+          { ttlSeconds: TTL, clock: clock.replica() },
+        );
+      return [replica(), replica()];
+    },
+  ],
+];
+
+describe.each(REPLICAS)('session store: %s', (_name, replicas) => {
+  const [a, b] = replicas();
+
+  it('opens a session on one replica that the other finds by its cookie', async () => {
+    const opened = await a.open('auth0|u1');
+    expect(opened.cookie).toMatch(/^[\w-]{43}$/);
+    expect(opened.expiresAt).toBe(Math.floor(clock.now() / 1000) + TTL);
+    expect(await b.byCookie(opened.cookie)).toEqual({ id: opened.id, authUserId: 'auth0|u1' });
+    expect(await b.byCookie('not-a-cookie')).toBeUndefined();
+  });
+
+  it('ends a session revoked on one replica at the next request to the other', async () => {
+    const opened = await a.open('auth0|u2');
+    const other = await a.open('auth0|u2b');
+    expect(await b.byCookie(opened.cookie)).toBeDefined();
+    await a.revoke(opened.id);
+    expect(await b.byCookie(opened.cookie)).toBeUndefined();
+    await a.revoke(opened.id);
+    expect(await b.byCookie(other.cookie)).toBeDefined();
+  });
+
+  it("ends every session of a user, and only that user's", async () => {
+    const [first, second, stranger] = [await a.open('auth0|u3'), await b.open('auth0|u3'), await a.open('auth0|u4')];
+    await b.revokeUser('auth0|u3');
+    expect(await a.byCookie(first.cookie)).toBeUndefined();
+    expect(await a.byCookie(second.cookie)).toBeUndefined();
+    expect(await a.byCookie(stranger.cookie)).toEqual({ id: stranger.id, authUserId: 'auth0|u4' });
+  });
+
+  it('ends a session when it expires, whether or not the store has removed it yet', async () => {
+    const opened = await a.open('auth0|u5');
+    await clock.advance((TTL - 5) * 1000);
+    expect(await b.byCookie(opened.cookie)).toBeDefined();
+    await clock.advance(10_000);
+    expect(await b.byCookie(opened.cookie)).toBeUndefined();
+  });
+});
+
+describe('CRUD session documents', () => {
+  it('hold the hash of the cookie, never the cookie, and an expiry date for the TTL index', async () => {
+    const store = createCrudSessionStore(
+      new CrudCollection({ name: 'CRUD', baseUrl: emulator.url, dispatcher: createDispatcher(2000) }, '/sessions'),
+      crudOptions,
+    );
+    const opened = await store.open('auth0|u6');
+    const doc = emulator.docs('/sessions').find((candidate) => candidate.sessionId === opened.id)!;
+    expect(JSON.stringify(doc)).not.toContain(opened.cookie);
+    expect(doc).toMatchObject({ authUserId: 'auth0|u6', __STATE__: 'PUBLIC', expiresAt: new Date(opened.expiresAt * 1000).toISOString() });
+    expect(doc.cookieHash).toMatch(/^[\w-]{43}$/);
+  });
+
+  it('answers an upstream error, not a session, for a document without an expiry', async () => {
+    const cookie = 'a-cookie-whose-document-is-broken';
+    const cookieHash = createHash('sha256').update(cookie).digest('base64url');
+    emulator.docs('/sessions').push({ _id: 'broken', __STATE__: 'PUBLIC', cookieHash, sessionId: 's', authUserId: 'auth0|u7' });
+    const store = createCrudSessionStore(
+      new CrudCollection({ name: 'CRUD', baseUrl: emulator.url, dispatcher: createDispatcher(2000) }, '/sessions'),
+      crudOptions,
+    );
+    await expect(store.byCookie(cookie)).rejects.toMatchObject({ code: 'UPSTREAM_ERROR' });
+  });
+});
