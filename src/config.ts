@@ -135,6 +135,8 @@ const EnvSchema = z
     JOBS_CRUD_ENDPOINT: z.string().startsWith('/').optional(),
     /** Website sessions (the sid cookie) with AUTH_MODULE=auth0, shared by replicas (docs/replicas.md). */
     SESSIONS_CRUD_ENDPOINT: z.string().startsWith('/').optional(),
+    /** `shared`: several replicas; refuse to start while any state would stay in this replica (src/replicas.ts). */
+    REPLICAS: z.enum(['single', 'shared']).default('single'),
     /** Upstream failures (docs/reliability.md): each request's deadline, the breakers, the readiness probes. */
     REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).default(15_000),
     UPSTREAM_BREAKER_THRESHOLD: z.coerce.number().int().min(0).default(5),

@@ -36,7 +36,7 @@ import type { Clock } from './ports/clock.js';
 import { GroupSchemas } from './infra/group-schemas.js';
 import { LoginThrottle } from './infra/login-throttle.js';
 import { JobWatches } from './infra/job-watches.js';
-import { CallerProfiles, readCallerProfile } from './infra/caller-profiles.js';
+import { CALLER_PROFILE_TTL_MS, CallerProfiles, readCallerProfile } from './infra/caller-profiles.js';
 import { loadEnrichment } from './infra/enrichment-file.js';
 import { createEmbeddedAuthenticator } from './embedded/authenticator.js';
 import { createSqliteConfigStore, groupFieldIndex } from './embedded/config-store.js';
@@ -147,7 +147,11 @@ export function createDeps(config: Config, logger: Logger, options: { clock?: Cl
       message: 'Too many password e-mails for this user: try again later',
       clock,
     }),
-    callerProfiles: new CallerProfiles((authUserId) => readCallerProfile(users, authUserId)),
+    // Replicas read the caller's profile on every request: a demotion made through another replica holds at once.
+    callerProfiles: new CallerProfiles(
+      (authUserId) => readCallerProfile(users, authUserId),
+      config.REPLICAS === 'shared' ? 0 : CALLER_PROFILE_TTL_MS,
+    ),
   };
 }
 

@@ -10,9 +10,11 @@ import { seedGroups } from './seed.js';
 import { drainable, onSignals } from './shutdown.js';
 import { claimSpoolDir } from './spool.js';
 import { listen, StartupError, startupFailureLine } from './startup.js';
+import { checkSharedState } from './replicas.js';
 
 async function main(): Promise<void> {
   const config = configOrFail();
+  checkSharedState(config);
   const logger = createLogger({ level: config.LOG_LEVEL });
   const spool = await claimSpoolDir();
   // Every temporary file of this process goes to its own folder, the upload spools of

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
+import { checkSharedState, perReplicaState } from '../src/replicas.js';
 import { seedGroups } from '../src/seed.js';
 import { startService } from './helpers/service.js';
 
@@ -78,6 +79,67 @@ describe('configuration', () => {
     expect(
       loadConfig({ ...auth0, AUTH0_BULK_CHANGE_PASSWORD_RATE_LIMIT_PER_SECOND: '10' }).AUTH0_BULK_CHANGE_PASSWORD_RATE_LIMIT_PER_SECOND,
     ).toBe(10);
+  });
+});
+
+describe('REPLICAS=shared', () => {
+  const auth0 = {
+    AUTH_MODULE: 'auth0',
+    AUTH0_DOMAIN: 't.eu.auth0.com',
+    AUTH0_CLIENT_ID: 'c',
+    AUTH0_CLIENT_SECRET: 's',
+    AUTH_CONNECTION: 'db',
+  };
+  const upstream = {
+    ...auth0,
+    USERS_CRUD_ENDPOINT: '/users',
+    UMS_CONFIG_CRUD_ENDPOINT: '/ums-config',
+    SESSIONS_CRUD_ENDPOINT: '/sessions',
+    JOBS_CRUD_ENDPOINT: '/jobs',
+    TIMER_SERVICE: 'timer-service',
+    TIMER_CALLBACK_SECRET: 'a-secret-of-sixteen-chars',
+    ROND_ENABLED: 'true',
+    REPLICAS: 'shared',
+  };
+
+  it('is off by default: one process may keep its state in its embedded file', () => {
+    expect(loadConfig({}).REPLICAS).toBe('single');
+    expect(() => checkSharedState(loadConfig({}))).not.toThrow();
+    expect(() => loadConfig({ REPLICAS: 'many' })).toThrow(/REPLICAS/);
+  });
+
+  it('starts when every piece of state is upstream, with Auth0 or with the auth0-client (its own sessions)', () => {
+    expect(perReplicaState(loadConfig(upstream))).toEqual([]);
+    const { SESSIONS_CRUD_ENDPOINT: _sessions, ...withoutSessions } = upstream;
+    const auth0Client = { ...withoutSessions, AUTH_MODULE: 'auth0Client', AUTH_SERVICE: 'auth0-client' };
+    expect(() => checkSharedState(loadConfig(auth0Client))).not.toThrow();
+  });
+
+  it.each([
+    ['SESSIONS_CRUD_ENDPOINT', 'website sessions'],
+    ['JOBS_CRUD_ENDPOINT', 'bulk jobs'],
+    ['TIMER_SERVICE', 'expiration schedules'],
+    ['TIMER_CALLBACK_SECRET', 'the Timer callback secret'],
+    ['ROND_ENABLED', 'roles and bindings'],
+    ['USERS_CRUD_ENDPOINT', 'profiles and user groups'],
+  ])('refuses to start without %s, in one line that names it and the state it moves', (variable, state) => {
+    const env: Record<string, string> = { ...upstream };
+    delete env[variable];
+    if (variable === 'USERS_CRUD_ENDPOINT') delete env.UMS_CONFIG_CRUD_ENDPOINT;
+    expect(() => checkSharedState(loadConfig(env))).toThrow(
+      `REPLICAS=shared, but this state would stay in each replica: ${state} (set ${variable}`,
+    );
+    expect(() => checkSharedState(loadConfig(env))).toThrow(/^[^\n]+$/);
+  });
+
+  it('names the identity provider and the mail outbox with the embedded provider, every problem in the same line', () => {
+    const { AUTH_MODULE: _module, ...embedded } = upstream;
+    expect(perReplicaState(loadConfig(embedded))).toEqual([
+      'identities, tokens and lockouts (set AUTH_MODULE=auth0 or auth0Client)',
+      'the mail outbox (set SMTP_URL)',
+    ]);
+    // Website sessions go with the identities there: seven problems, not eight.
+    expect(perReplicaState(loadConfig({ REPLICAS: 'shared' }))).toHaveLength(7);
   });
 });
 

@@ -76,6 +76,21 @@ describe.concurrent('start-up failures: one line naming the variable, exit code 
     expectOneLine(result, 'BOOTSTRAP_ADMIN_PASSWORD', 'at least 8');
   });
 
+  it('REPLICAS=shared with state left in the embedded file names each variable that moves it upstream', async () => {
+    const result = await failedStart({
+      HTTP_PORT: '0',
+      EMBEDDED_DB_PATH: join(dir, 'replicas.sqlite'),
+      REPLICAS: 'shared',
+      USERS_CRUD_ENDPOINT: '/users',
+      UMS_CONFIG_CRUD_ENDPOINT: '/ums-config',
+      AUTH_MODULE: 'auth0Client',
+      AUTH_SERVICE: 'auth0-client',
+      AUTH_CONNECTION: 'db',
+    });
+    expectOneLine(result, 'REPLICAS=shared', 'JOBS_CRUD_ENDPOINT', 'TIMER_SERVICE', 'TIMER_CALLBACK_SECRET', 'ROND_ENABLED');
+    expect(result.stderr).not.toContain('SESSIONS_CRUD_ENDPOINT');
+  });
+
   it('an unreachable CRUD Service with UMS_CONFIG_FILE names the file, the group and CRUD_SERVICE', async () => {
     const groups = join(dir, 'groups.json');
     writeFileSync(groups, JSON.stringify([{ userGroup: 'g', label: 'G', crudSchema: { type: 'object' } }]));
