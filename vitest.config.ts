@@ -20,6 +20,21 @@ const STORE_SUITE = [
 const IDENTITY_SUITE = [...STORE_SUITE, 'test/auth.test.ts', 'test/access-control.test.ts', 'test/userinfo.test.ts'];
 
 /**
+ * What must hold whichever replica a request reaches: user management, authentication, bulk jobs
+ * (test/replicas.test.ts runs the cross-replica flows on two processes). Left out: the per-address
+ * login window of access-control.test.ts, which is per replica by design (docs/replicas.md), and
+ * the files that add time but no state a replica could keep (imports, /userinfo's property rules).
+ */
+const REPLICA_SUITE = [
+  'test/users-create.test.ts',
+  'test/users-read.test.ts',
+  'test/users-update.test.ts',
+  'test/users-bulk-jobs.test.ts',
+  'test/auth.test.ts',
+  'test/security/demoted-admin.test.ts',
+];
+
+/**
  * The test files that send GraphQL requests, run again with GRAPHQL_JIT_SHADOW=true: every document
  * graphql-jit runs is run by graphql-js too, and any difference fails the test (src/graphql-jit-shadow.ts).
  */
@@ -46,6 +61,15 @@ export default defineConfig({
       { extends: true, test: { name: 'auth0Client', include: IDENTITY_SUITE, env: { UMS_TEST_IDENTITY: 'auth0Client' } } },
       // What users deploy: profiles in the CRUD Service, identities in Auth0.
       { extends: true, test: { name: 'crud+auth0', include: IDENTITY_SUITE, env: { UMS_TEST_STORE: 'crud', UMS_TEST_IDENTITY: 'auth0' } } },
+      // Two replicas on the same CRUD and Auth0 emulators, requests alternating between them (docs/replicas.md).
+      {
+        extends: true,
+        test: {
+          name: 'replicas',
+          include: REPLICA_SUITE,
+          env: { UMS_TEST_STORE: 'crud', UMS_TEST_IDENTITY: 'auth0', UMS_TEST_REPLICAS: '2' },
+        },
+      },
       {
         extends: true,
         test: {

@@ -1,4 +1,7 @@
+import { mkdtempSync, rmSync } from 'node:fs';
 import { type AddressInfo, createServer as createNetServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Server } from 'node:http';
 import { type Logger, pino } from 'pino';
 import { buildServer } from '../../src/app.js';
@@ -12,6 +15,9 @@ import { Auth0Emulator, type Auth0EmulatorOptions } from '../emulators/auth0.js'
 import { Auth0ClientEmulator } from '../emulators/auth0-client.js';
 import { type CollectionSpec, CrudEmulator } from '../emulators/crud.js';
 import { recordExchange } from './exchanges.js';
+import { RondEmulator } from '../emulators/rond.js';
+import { TimerEmulator } from '../emulators/timer.js';
+import { checkSharedState } from '../../src/replicas.js';
 
 export interface TestService {
   url: string;
@@ -52,6 +58,8 @@ export interface Backend {
   passwordMails(user: { authUserId: string; email: string }): number;
   /** The stored password hash of an identity user, where the service itself keeps it (embedded); undefined elsewhere. */
   passwordHash(authUserId: string): string | undefined;
+  /** The roles bound to a subject (an authUserId), in the embedded store or in Rönd. */
+  rolesOf(subject: string): Promise<string[]>;
 }
 
 /** Which profile store the integration suite runs against (vitest projects set it). */
@@ -122,11 +130,8 @@ export async function startService(options: ServiceOptions = {}): Promise<TestSe
         AUTH_CONNECTION: AUTH0_TEST_TENANT.connection,
       }
     : {};
-  // Known before listening, so UMS_BASE_URL (callbacks, links) points at this service.
-  const port = await freePort();
-  const config = loadConfig({
-    UMS_BASE_URL: `http://127.0.0.1:${port}`,
-    EMBEDDED_DB_PATH: ':memory:',
+  const shared = REPLICATED ? { rond: await new RondEmulator().start(), timer: await new TimerEmulator().start() } : undefined;
+  const env: Record<string, string | undefined> = {
     LOG_LEVEL: 'silent',
     API_KEYS: TEST_API_KEY,
     COOKIE_SECURE: 'false',
@@ -135,18 +140,18 @@ export async function startService(options: ServiceOptions = {}): Promise<TestSe
     ...crudEnv,
     ...auth0Env,
     ...auth0ClientEnv,
+    ...(shared && sharedEnv(shared)),
     ...options.env,
-  });
-  const base = createDeps(config, options.logger ?? pino({ level: 'silent' }), { clock: options.clock });
-  const deps: Deps = { ...base, ...options.wrap?.(base) };
-  const stopBackground = options.background ? startBackground(deps) : () => undefined;
-  const server: Server = await new Promise((resolve) => {
-    const listening = buildServer(deps).listen(port, '127.0.0.1', () => resolve(listening));
-  });
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  };
+  const replicas = await Promise.all(Array.from({ length: REPLICATED ? 2 : 1 }, () => startReplica(env, options)));
+  const { deps } = replicas[0]!;
+  const url = replicas[0]!.url;
+  let turn = 0;
   const call: TestService['call'] = async (method, path, body, headers = {}) => {
     const sent = { 'x-api-key': TEST_API_KEY, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers };
-    const response = await fetch(url + path, {
+    // Replicated: every request goes to the next replica, as a round-robin load balancer would send it.
+    const target = replicas[turn++ % replicas.length]!.url;
+    const response = await fetch(target + path, {
       method,
       headers: Object.fromEntries(Object.entries(sent).filter(([, value]) => value !== '')),
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
@@ -164,20 +169,65 @@ export async function startService(options: ServiceOptions = {}): Promise<TestSe
     auth0Client,
     deps,
     call,
-    backend: backendOf({ auth0, auth0Client, deps }),
+    backend: backendOf({ auth0, auth0Client, rond: shared?.rond, deps }),
     graphql: async (query, variables, headers) => (await call('POST', '/graphql', { query, variables }, headers)).body,
-    close: () =>
-      new Promise((resolve) => {
-        stopBackground();
-        server.close(async () => {
-          base.db.close();
-          await crud?.stop();
-          await auth0?.stop();
-          await auth0Client?.stop();
-          resolve();
-        });
-      }),
+    close: async () => {
+      await Promise.all(replicas.map((replica) => replica.close()));
+      await crud?.stop();
+      await auth0?.stop();
+      await auth0Client?.stop();
+      await shared?.rond.stop();
+      await shared?.timer.stop();
+    },
   };
+}
+
+/**
+ * UMS_TEST_REPLICAS=2 (the `replicas` vitest project): two replicas of the service on the same
+ * emulators, each with its own embedded file, and `call` alternating between them on every request.
+ */
+const REPLICATED = process.env.UMS_TEST_REPLICAS === '2';
+
+/** What replicas must not keep for themselves (REPLICAS=shared): roles in Rönd, schedules in the Timer Service. */
+function sharedEnv({ rond, timer }: { rond: RondEmulator; timer: TimerEmulator }): Record<string, string> {
+  return {
+    REPLICAS: 'shared',
+    ROND_ENABLED: 'true',
+    ROND_SERVICE: rond.url,
+    TIMER_SERVICE: timer.url,
+    TIMER_CALLBACK_SECRET: 'replicas-timer-secret-0123',
+  };
+}
+
+/** One replica: its own deps (and embedded store) on the shared upstreams, listening on 127.0.0.1. */
+async function startReplica(env: Record<string, string | undefined>, options: ServiceOptions) {
+  // Known before listening, so UMS_BASE_URL (callbacks, links) points at this service.
+  const port = await freePort();
+  const folder = REPLICATED ? mkdtempSync(join(tmpdir(), 'ums-replica-')) : undefined;
+  const config = loadConfig({
+    UMS_BASE_URL: `http://127.0.0.1:${port}`,
+    EMBEDDED_DB_PATH: folder ? join(folder, 'ums.sqlite') : ':memory:',
+    ...env,
+  });
+  // The configuration the replicas run with is one REPLICAS=shared accepts.
+  checkSharedState(config);
+  // Replicas share the test's clock: one time, as on one machine.
+  const base = createDeps(config, options.logger ?? pino({ level: 'silent' }), { clock: options.clock });
+  const deps: Deps = { ...base, ...options.wrap?.(base) };
+  const stopBackground = options.background ? startBackground(deps) : () => undefined;
+  const server: Server = await new Promise((resolve) => {
+    const listening = buildServer(deps).listen(port, '127.0.0.1', () => resolve(listening));
+  });
+  const close = () =>
+    new Promise<void>((resolve) => {
+      void stopBackground();
+      server.close(() => {
+        base.db.close();
+        if (folder) rmSync(folder, { recursive: true, force: true });
+        resolve();
+      });
+    });
+  return { deps, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close };
 }
 
 function freePort(): Promise<number> {
@@ -245,7 +295,22 @@ export function countIdentities(service: TestService): number {
   return service.backend.identities();
 }
 
-function backendOf({ auth0, auth0Client, deps }: { auth0?: Auth0Emulator; auth0Client?: Auth0ClientEmulator; deps: Deps }): Backend {
+function backendOf(backends: { auth0?: Auth0Emulator; auth0Client?: Auth0ClientEmulator; rond?: RondEmulator; deps: Deps }): Backend {
+  const { rond, deps } = backends;
+  const rolesOf = async (subject: string) =>
+    rond ? rond.rolesOf(subject) : (await deps.roleAdmin!.listBindings(subject)).flatMap((binding) => binding.roles);
+  return { ...identityBackendOf(backends), rolesOf };
+}
+
+function identityBackendOf({
+  auth0,
+  auth0Client,
+  deps,
+}: {
+  auth0?: Auth0Emulator;
+  auth0Client?: Auth0ClientEmulator;
+  deps: Deps;
+}): Omit<Backend, 'rolesOf'> {
   if (auth0) {
     const mailsTo = (email: string) =>
       auth0.requests.filter((r) => r.path === '/dbconnections/change_password' && (r.body as { email?: string }).email === email).length;
