@@ -1,15 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { type AddressInfo, createServer as createNetServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Server } from 'node:http';
-import { type Logger, pino } from 'pino';
-import { buildServer } from '../../src/app.js';
-import { startBackground } from '../../src/background.js';
-import { loadConfig } from '../../src/config.js';
+import type { Logger } from 'pino';
 import type { GroupConfig } from '../../src/ports/config-store.js';
 import type { Deps } from '../../src/context.js';
-import { createDeps } from '../../src/deps.js';
 import type { Clock } from '../../src/ports/clock.js';
 import { Auth0Emulator, type Auth0EmulatorOptions } from '../emulators/auth0.js';
 import { Auth0ClientEmulator } from '../emulators/auth0-client.js';
@@ -17,7 +8,7 @@ import { type CollectionSpec, CrudEmulator } from '../emulators/crud.js';
 import { recordExchange } from './exchanges.js';
 import { RondEmulator } from '../emulators/rond.js';
 import { TimerEmulator } from '../emulators/timer.js';
-import { checkSharedState } from '../../src/replicas.js';
+import { REPLICATED, sharedEnv, startReplica } from './replica.js';
 
 export interface TestService {
   url: string;
@@ -143,6 +134,9 @@ export async function startService(options: ServiceOptions = {}): Promise<TestSe
     ...(shared && sharedEnv(shared)),
     ...options.env,
   };
+  // Two job workers in this one busy test process: a lease shorter than its event-loop stalls would
+  // pass a job to the other replica mid-chunk (a takeover the reliability tests cover on purpose).
+  if (REPLICATED && options.background) env.JOBS_LEASE_MS = String(Math.max(Number(env.JOBS_LEASE_MS ?? 60_000), 3000));
   const replicas = await Promise.all(Array.from({ length: REPLICATED ? 2 : 1 }, () => startReplica(env, options)));
   const { deps } = replicas[0]!;
   const url = replicas[0]!.url;
@@ -180,63 +174,6 @@ export async function startService(options: ServiceOptions = {}): Promise<TestSe
       await shared?.timer.stop();
     },
   };
-}
-
-/**
- * UMS_TEST_REPLICAS=2 (the `replicas` vitest project): two replicas of the service on the same
- * emulators, each with its own embedded file, and `call` alternating between them on every request.
- */
-const REPLICATED = process.env.UMS_TEST_REPLICAS === '2';
-
-/** What replicas must not keep for themselves (REPLICAS=shared): roles in Rönd, schedules in the Timer Service. */
-function sharedEnv({ rond, timer }: { rond: RondEmulator; timer: TimerEmulator }): Record<string, string> {
-  return {
-    REPLICAS: 'shared',
-    ROND_ENABLED: 'true',
-    ROND_SERVICE: rond.url,
-    TIMER_SERVICE: timer.url,
-    TIMER_CALLBACK_SECRET: 'replicas-timer-secret-0123',
-  };
-}
-
-/** One replica: its own deps (and embedded store) on the shared upstreams, listening on 127.0.0.1. */
-async function startReplica(env: Record<string, string | undefined>, options: ServiceOptions) {
-  // Known before listening, so UMS_BASE_URL (callbacks, links) points at this service.
-  const port = await freePort();
-  const folder = REPLICATED ? mkdtempSync(join(tmpdir(), 'ums-replica-')) : undefined;
-  const config = loadConfig({
-    UMS_BASE_URL: `http://127.0.0.1:${port}`,
-    EMBEDDED_DB_PATH: folder ? join(folder, 'ums.sqlite') : ':memory:',
-    ...env,
-  });
-  // The configuration the replicas run with is one REPLICAS=shared accepts.
-  checkSharedState(config);
-  // Replicas share the test's clock: one time, as on one machine.
-  const base = createDeps(config, options.logger ?? pino({ level: 'silent' }), { clock: options.clock });
-  const deps: Deps = { ...base, ...options.wrap?.(base) };
-  const stopBackground = options.background ? startBackground(deps) : () => undefined;
-  const server: Server = await new Promise((resolve) => {
-    const listening = buildServer(deps).listen(port, '127.0.0.1', () => resolve(listening));
-  });
-  const close = () =>
-    new Promise<void>((resolve) => {
-      void stopBackground();
-      server.close(() => {
-        base.db.close();
-        if (folder) rmSync(folder, { recursive: true, force: true });
-        resolve();
-      });
-    });
-  return { deps, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createNetServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 /** The collections of the CRUD emulator, as a Console project would declare them. */
