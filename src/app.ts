@@ -11,6 +11,7 @@ import { consoleRouter } from './rest/console.js';
 import { JSON_TYPES } from './rest/body.js';
 import { withDeadline } from './deadline.js';
 import { markRoute, requestObserver } from './observability/requests.js';
+import { SERVICE } from './cli/package-info.js';
 
 /** The HTTP server (not listening yet): the fast-path reads first, then the Express app. */
 export function buildServer(deps: Deps): Server {
@@ -31,14 +32,15 @@ export function buildApp(deps: Deps): Express {
   // The request's deadline, unless buildServer set it already (an app mounted on its own).
   app.use((_req, _res, next) => withDeadline(deps.config.REQUEST_TIMEOUT_MS, next));
 
+  // Mia-Platform's probe routes and their shape `{status, name, version}`: liveness, readiness and
+  // check-up (the backends answer).
   app.get('/-/healthz', (_req, res) => {
-    res.json({ status: 'OK' });
+    res.json({ status: 'OK', name: SERVICE.name, version: SERVICE.version });
   });
-  // Mia-Platform's probe routes: liveness, readiness and check-up (the backends answer).
   const ready = async (_req: Request, res: Response) => {
     const checks = await deps.readiness();
     const ok = checks.every((check) => check.ok);
-    res.status(ok ? 200 : 503).json({ status: ok ? 'OK' : 'KO', checks });
+    res.status(ok ? 200 : 503).json({ status: ok ? 'OK' : 'KO', name: SERVICE.name, version: SERVICE.version, checks });
   };
   app.get('/-/ready', ready);
   app.get('/-/check-up', ready);

@@ -24,6 +24,8 @@ describe('/-/ready with a hung CRUD Service', () => {
     expect(ready.status).toBe(503);
     expect(ready.body).toEqual({
       status: 'KO',
+      name: 'user-manager-service',
+      version: expect.stringMatching(/^\d+\.\d+\.\d+/),
       checks: [
         { name: 'CRUD', ok: false, detail: 'CRUD GET /-/healthz did not answer within READINESS_TIMEOUT_MS (100 ms)' },
         { name: 'embedded identity', ok: true },
