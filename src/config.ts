@@ -47,6 +47,8 @@ const EMPTY_IS_A_VALUE = new Set(['USERINFO_ADDITIONAL_PROPERTIES']);
 const EnvSchema = z
   .object({
     HTTP_PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
+    /** The address to listen on; unset, every address of the machine (the container image sets 0.0.0.0). */
+    HOST: z.string().trim().min(1).optional(),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** One line per request at info (docs/observability.md). */
     ACCESS_LOG: bool(true),
@@ -278,7 +280,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const result = EnvSchema.safeParse(present);
   if (!result.success) {
     const problems = result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
-    throw new Error(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+    // One line, however many variables are wrong: start-up failures are one line (startup.ts).
+    throw new Error(`Invalid configuration: ${problems.join('; ')}`);
   }
   const config = result.data;
   return {
@@ -290,3 +293,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       config.AUTH0_BULK_CHANGE_PASSWORD_RATE_LIMIT_PER_SECOND ?? (config.AUTH_MODULE === 'embedded' ? 100 : 2),
   };
 }
+
+/** The name of every variable the service reads (`--help` and docs/configuration.md list each). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(EnvSchema.in.shape);

@@ -320,6 +320,13 @@ function openEmbeddedStore(path: string): Db {
   try {
     return openDatabase(path);
   } catch (error) {
-    throw new StartupError(`EMBEDDED_DB_PATH ${path}: the embedded store cannot be opened (${(error as Error).message})`);
+    const { code, message } = error as NodeJS.ErrnoException;
+    // Not the path: better-sqlite3 was built for another Node.js (a copied node_modules, a switched Node).
+    if (code === 'ERR_DLOPEN_FAILED') {
+      throw new StartupError(
+        `better-sqlite3 cannot be loaded by Node.js ${process.version}: run \`npm rebuild better-sqlite3\` (${message})`,
+      );
+    }
+    throw new StartupError(`EMBEDDED_DB_PATH ${path}: the embedded store cannot be opened (${message})`);
   }
 }

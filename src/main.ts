@@ -12,6 +12,9 @@ import { claimSpoolDir } from './spool.js';
 import { listen, StartupError, startupFailureLine } from './startup.js';
 import { checkSharedState } from './replicas.js';
 
+import { runCommand } from './cli/command.js';
+import { SERVICE } from './cli/package-info.js';
+
 async function main(): Promise<void> {
   const config = configOrFail();
   checkSharedState(config);
@@ -30,12 +33,15 @@ async function main(): Promise<void> {
   await bootstrapAdmin(deps, (line) => process.stdout.write(`${line}\n`));
   const server = buildServer(deps);
   const http = drainable(server);
-  await listen(server, config.HTTP_PORT);
+  await listen(server, config.HTTP_PORT, config.HOST);
   const stopBackground = startBackground(deps);
   onSignals({ http, stopBackground, close: () => void deps.db.close(), timeoutMs: config.SHUTDOWN_TIMEOUT_MS, logger });
   // Last: whoever waits for this line may signal at once.
-  const { port } = server.address() as AddressInfo;
-  logger.info({ port, store: config.EMBEDDED_DB_PATH }, 'user manager service listening');
+  const { address, port } = server.address() as AddressInfo;
+  logger.info(
+    { address, port, store: config.EMBEDDED_DB_PATH, service: SERVICE.name, version: SERVICE.version },
+    'user manager service listening',
+  );
 }
 
 /** The configuration; a bad variable is named, one line each, with no stack trace. */
@@ -47,7 +53,10 @@ function configOrFail() {
   }
 }
 
-main().catch((error: unknown) => {
-  console.error(startupFailureLine(error));
-  process.exit(1);
-});
+// `--help` and `--version` answer without starting anything.
+if (!runCommand(process.argv.slice(2))) {
+  main().catch((error: unknown) => {
+    console.error(startupFailureLine(error));
+    process.exit(1);
+  });
+}

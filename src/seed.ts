@@ -6,11 +6,17 @@ import { StartupError } from './startup.js';
 
 /** Upserts the group configurations of UMS_CONFIG_FILE (a JSON array), checking every schema first. */
 export async function seedGroups(deps: Deps, path: string): Promise<number> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new StartupError(`UMS_CONFIG_FILE ${path}: cannot be read (${(error as Error).message})`);
+  }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(await readFile(path, 'utf8'));
+    parsed = JSON.parse(text);
   } catch (error) {
-    throw new StartupError(`UMS_CONFIG_FILE ${path}: ${(error as Error).message}`);
+    throw new StartupError(`UMS_CONFIG_FILE ${path}: not valid JSON (${(error as Error).message})`);
   }
   const result = z.array(GroupConfigInput).safeParse(parsed);
   if (!result.success) {
