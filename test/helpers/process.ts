@@ -20,12 +20,20 @@ export interface SpawnedService {
   exit: Promise<number | null>;
 }
 
+/** The service's source through tsx (no build needed), or the compiled `dist/main.js` production runs. */
+export const TSX_MAIN = ['--import', 'tsx', 'src/main.ts'];
+
 /**
- * Starts `src/main.ts` in a process of its own with `env` added, as `npm start` would; answers once
- * it logs that it listens (LOG_LEVEL info or lower), or rejects with its output if it exits first.
+ * Starts the service in a process of its own with `env` added, from its source by default or from
+ * `args` (e.g. `['dist/main.js']`), with `cwd`; answers once it logs that it listens (LOG_LEVEL info
+ * or lower), or rejects with its output if it exits first.
  */
-export async function spawnService(env: Record<string, string>): Promise<SpawnedService> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+export async function spawnService(
+  env: Record<string, string>,
+  { args = TSX_MAIN, cwd }: { args?: string[]; cwd?: string } = {},
+): Promise<SpawnedService> {
+  const child = spawn(process.execPath, args, {
+    cwd,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
