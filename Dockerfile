@@ -3,21 +3,25 @@
 # Run:   docker run -p 3000:3000 -v ums-data:/data user-manager-service
 # test/image.test.ts assembles the runtime stage's tree without Docker and starts it with its CMD.
 
-# Build stage: every dependency (better-sqlite3 compiles here when no prebuilt binary fits the
-# platform, hence the toolchain), then dist/, then the development dependencies are removed.
-FROM node:24-slim AS build
+# Build stage: every dependency, then dist/, then the development dependencies are removed.
+# better-sqlite3 is compiled here, on Node.js 24.18.1 on purpose: from 24.19 the header-only
+# node::ObjectWrap registers cleanup hooks, and better-sqlite3 12 built against those headers
+# aborts the process when a garbage collection finalizes a statement outside JavaScript. Its
+# binary runs on every Node.js 24 (one ABI); docs/decisions.md.
+FROM node:24.18.1-bookworm-slim AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+RUN npm ci --build-from-source --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
-# Runtime stage: Node.js, the production dependencies, dist/ and what they read at run time.
-FROM node:24-slim
+# Runtime stage: the latest Node.js 24 on the same Debian, the production dependencies, dist/ and
+# what they read at run time.
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     HTTP_PORT=3000 \
