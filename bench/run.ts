@@ -1,5 +1,5 @@
 /**
- * npm run bench [embedded|gateway|auth0|import|export|activation|hung-upstream|crash|observability|console]: every benchmark (or the one named). Each writes
+ * npm run bench [startup|embedded|gateway|auth0|import|export|activation|hung-upstream|crash|observability|console]: every benchmark (or the one named). Each writes
  * bench/results/<name>.json and its table in README.md.
  */
 import { runAuth0 } from './auth0.js';
@@ -12,8 +12,10 @@ import { runHungUpstream } from './hung-upstream.js';
 import { runCrash } from './crash.js';
 import { runObservability } from './observability.js';
 import { runConsole } from './console.js';
+import { runStartup } from './startup.js';
 
 const suites = {
+  startup: runStartup,
   embedded: runEmbedded,
   gateway: runGateway,
   auth0: runAuth0,
