@@ -42,9 +42,32 @@ const STANDARD: [string, FieldSchema][] = [
   ['updatedAt', DATE],
 ];
 
+/** Whether `path` names a known field, judged as the CRUD judges it: by its first segment. */
+export function isKnownField(index: FieldIndex, path: string): boolean {
+  return !isClosed(index) || index.has(path.split('.')[0]!);
+}
+
+/** Indexes that name every field a user can hold (see isClosed). */
+const CLOSED = new WeakSet<FieldIndex>();
+
+/**
+ * Whether the index names every field a user can hold, as the CRUD's collection definition does:
+ * true when there is at least one group and every group's schema refuses other properties
+ * (`additionalProperties: false`, no `patternProperties`). A query naming another field is then a
+ * 400, as in the CRUD; with an open group a field the index lacks may still be stored.
+ */
+export function isClosed(index: FieldIndex): boolean {
+  return CLOSED.has(index);
+}
+
+function closesFields(schema: unknown): boolean {
+  return isPlainObject(schema) && schema.additionalProperties === false && schema.patternProperties === undefined;
+}
+
 /** The fields of every user: the standard ones, then each group schema's `properties`, merged. */
 export function fieldIndexOf(crudSchemas: readonly unknown[]): FieldIndex {
   const index: FieldIndex = new Map(STANDARD);
+  if (crudSchemas.length > 0 && crudSchemas.every(closesFields)) CLOSED.add(index);
   for (const schema of crudSchemas) {
     if (!isPlainObject(schema) || !isPlainObject(schema.properties)) continue;
     for (const [name, property] of Object.entries(schema.properties)) {

@@ -1,7 +1,7 @@
 import { isSafeFieldPath } from '../domain/safe-names.js';
 import { InvalidInputError } from '../errors.js';
 import { castFilterDates, coerceParam } from './cast.js';
-import { type FieldIndex, fieldIndexOf } from './field-types.js';
+import { type FieldIndex, fieldIndexOf, isClosed, isKnownField } from './field-types.js';
 import { checkFilter, type Filter, isPlainObject, parseFilter } from './filter.js';
 import { isState, type State } from './states.js';
 
@@ -45,7 +45,7 @@ export function parseListQuery(query: CrudQuery, aclRows?: string, index: FieldI
     filter: buildFilter(query, aclRows, index),
     states: parseStates(query._st),
     projection: parseProjection(query._p),
-    sort: parseSort(query._s),
+    sort: parseSort(query._s).map((key) => knownField(key, key.field, index)),
     limit: parseInteger(query._l, '_l', { min: 1, max: MAX_LIMIT, fallback: DEFAULT_LIMIT }),
     skip: parseInteger(query._sk, '_sk', { min: 0, fallback: 0 }),
   };
@@ -90,14 +90,46 @@ export function parseStates(raw: unknown): State[] {
 
 function buildFilter(query: CrudQuery, aclRows: string | undefined, index: FieldIndex): Filter {
   const parts: Filter[] = [];
-  if (query._q !== undefined) parts.push(castFilterDates(parseFilter(single(query._q, '_q')), index, ['querystring', '_q']));
+  if (query._q !== undefined) {
+    const filter = parseFilter(single(query._q, '_q'));
+    if (isClosed(index)) assertKnownFields(filter, index);
+    parts.push(castFilterDates(filter, index, ['querystring', '_q']));
+  }
   for (const [key, value] of Object.entries(query)) {
     if (key.startsWith('_') && key !== '_id') continue;
-    parts.push({ [checkField(key)]: coerceParam(key, single(value, key), index) });
+    if (!isKnownField(index, checkField(key))) {
+      // The CRUD's querystring schema lists its fields and refuses any other parameter.
+      throw new InvalidInputError('querystring must NOT have additional properties', [
+        { path: ['querystring', key], message: 'unknown field' },
+      ]);
+    }
+    parts.push({ [key]: coerceParam(key, single(value, key), index) });
   }
   if (aclRows) parts.push(...parseAclRows(aclRows).map((row) => castFilterDates(row, index, ['headers', 'acl_rows'])));
   if (parts.length === 0) return {};
   return parts.length === 1 ? parts[0]! : { $and: parts };
+}
+
+/** `Unknown field: x`, the CRUD's 400 for a field of `_q` (or `_s`) its collection does not define. */
+function unknownField(field: string, param: string): InvalidInputError {
+  const message = `Unknown field: ${field}`;
+  return new InvalidInputError(message, [{ path: ['querystring', param], message }]);
+}
+
+function knownField<T>(value: T, field: string, index: FieldIndex): T {
+  if (!isKnownField(index, field)) throw unknownField(field, '_s');
+  return value;
+}
+
+/** The fields `_q` names, judged as the CRUD's query parser judges them (through `$and`, `$or` and `$nor`). */
+function assertKnownFields(filter: Filter, index: FieldIndex): void {
+  for (const [key, value] of Object.entries(filter)) {
+    if (key === '$and' || key === '$or' || key === '$nor') {
+      if (Array.isArray(value)) value.filter(isPlainObject).forEach((inner) => assertKnownFields(inner, index));
+    } else if (!key.startsWith('$') && !isKnownField(index, key)) {
+      throw unknownField(key, '_q');
+    }
+  }
 }
 
 /**

@@ -74,6 +74,8 @@ export const BOOKS_SCHEMA = {
     },
     editionsDates: { type: 'array', items: { type: 'object', properties: { edition: NUMBER, date: DATE_TIME } } },
   },
+  // As the books collection: no other field (a query naming one is the CRUD's 400, issue #19 item 7).
+  additionalProperties: false,
 };
 
 /** `books` holds the fixtures; `scratch` the copies a case may change. */

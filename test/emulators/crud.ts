@@ -214,6 +214,7 @@ class Collection {
       .getAll('_s')
       .flatMap((s) => s.split(','))
       .filter(Boolean);
+    for (const key of sort) if (!this.declares(key.replace(/^-/, ''))) throw new CrudError(`Unknown field: ${key.replace(/^-/, '')}`);
     if (sort.length) found = [...found].sort((a, b) => compareDocs(a, b, sort));
     found = found.slice(skip, skip + limit);
     return found.map((doc) => this.readable(doc, q.get('_p')));
@@ -397,6 +398,7 @@ class Collection {
       }
       if (!isObject(parsed)) throw new HttpError(400, 'querystring/_q must be object');
       assertOperators(parsed);
+      this.assertKnownFields(parsed);
       parts.push(castQuery(parsed, this.spec.fields));
     }
     for (const [key, value] of q) {
@@ -404,6 +406,20 @@ class Collection {
       parts.push({ [key]: castParam(this.spec.fields, key, value) });
     }
     return parts.length ? { $and: parts } : {};
+  }
+
+  /** The CRUD's query parser: a field of `_q` its collection does not define (by its first segment) is a 400. */
+  private assertKnownFields(query: Record<string, unknown>): void {
+    for (const [key, value] of Object.entries(query)) {
+      if (['$and', '$or', '$nor'].includes(key) && Array.isArray(value))
+        value.filter(isObject).forEach((inner) => this.assertKnownFields(inner));
+      else if (!key.startsWith('$') && !this.declares(key)) throw new CrudError(`Unknown field: ${key}`);
+    }
+  }
+
+  private declares(path: string): boolean {
+    const first = path.split('.')[0]!;
+    return INTERNAL.has(first) || typeOf(this.spec.fields, first) !== undefined;
   }
 
   private checkParams(q: URLSearchParams, allowed: Set<string>): void {
