@@ -55,6 +55,18 @@ const EnvSchema = z
     /** Counts requests, upstream calls, logins… and serves them at `GET /-/metrics`. */
     METRICS_ENABLED: bool(true),
     EMBEDDED_DB_PATH: z.string().min(1).default('data/ums.sqlite'),
+    /** Group fields the embedded full-text index reads for `$text`, besides username and email. */
+    TEXT_SEARCH_FIELDS: z
+      .string()
+      .default('')
+      .transform(split)
+      .refine(
+        (fields) =>
+          fields.every((field) => /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(field) && !/__proto__|constructor|prototype/.test(field)),
+        {
+          message: 'must be comma-separated field names (a.b for a nested field)',
+        },
+      ),
     EMBEDDED_IDENTITY_CACHE_SIZE: z.coerce.number().int().min(0).default(100_000),
     UMS_CONFIG_FILE: z.string().min(1).optional(),
     AUTH_HARD_DELETE: bool(true),

@@ -64,7 +64,7 @@ function profileStores(
 ): { users: UserStore; groups: ConfigStore; readiness: () => Promise<ReadinessCheck[]> } {
   if (config.USERS_CRUD_ENDPOINT === undefined) {
     return {
-      users: createSqliteUserStore(db, clock, { fields: groupFieldIndex(db) }),
+      users: createSqliteUserStore(db, clock, { fields: groupFieldIndex(db), textFields: config.TEXT_SEARCH_FIELDS }),
       groups: createSqliteConfigStore(db),
       readiness: async () => [{ name: 'embedded store', ok: true }],
     };

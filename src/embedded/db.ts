@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { canonicaliseStoredDates } from './date-migration.js';
 
 export type Db = Database.Database;
 
@@ -19,7 +20,8 @@ export function openDatabase(path: string): Db {
   return db;
 }
 
-const MIGRATIONS: string[] = [
+/** SQL, or a function for what SQL cannot say; each runs once, in order, in one transaction. */
+const MIGRATIONS: (string | ((db: Db) => void))[] = [
   // 1: users (CRUD-like documents), ums-config, identity users
   `
   CREATE TABLE users (
@@ -212,13 +214,43 @@ const MIGRATIONS: string[] = [
   ALTER TABLE jobs ADD COLUMN processed INTEGER;
   ALTER TABLE jobs ADD COLUMN failed INTEGER;
   `,
+  // 10: a full-text index of the users for `$text` (embedded/text-search.ts), kept by triggers in
+  // the writes' own transactions. Its fields are rows of users_text_fields (username, email and
+  // TEXT_SEARCH_FIELDS, set at start); MongoDB's text index reads strings and arrays of strings.
+  // porter + unicode61 remove_diacritics: stemmed, case- and diacritic-insensitive, as MongoDB's default.
+  `
+  CREATE TABLE users_text_fields (path TEXT PRIMARY KEY);
+  INSERT INTO users_text_fields (path) VALUES ('$."username"'), ('$."email"');
+  CREATE VIRTUAL TABLE users_text USING fts5 (body, tokenize = 'porter unicode61 remove_diacritics 2');
+  CREATE VIEW users_text_source AS
+    SELECT u.seq AS seq, coalesce(group_concat(
+      CASE json_type(u.doc, f.path)
+        WHEN 'text' THEN json_extract(u.doc, f.path)
+        WHEN 'array' THEN (SELECT group_concat(value, ' ') FROM json_each(u.doc, f.path) WHERE type = 'text')
+      END, ' '), '') AS body
+    FROM users u, users_text_fields f GROUP BY u.seq;
+  CREATE TRIGGER users_text_inserted AFTER INSERT ON users
+  BEGIN INSERT INTO users_text (rowid, body) SELECT seq, body FROM users_text_source WHERE seq = new.seq; END;
+  CREATE TRIGGER users_text_updated AFTER UPDATE OF doc ON users
+  BEGIN
+    DELETE FROM users_text WHERE rowid = old.seq;
+    INSERT INTO users_text (rowid, body) SELECT seq, body FROM users_text_source WHERE seq = new.seq;
+  END;
+  CREATE TRIGGER users_text_deleted AFTER DELETE ON users
+  BEGIN DELETE FROM users_text WHERE rowid = old.seq; END;
+  INSERT INTO users_text (rowid, body) SELECT seq, body FROM users_text_source;
+  `,
+  // 11: dates stored before they had one canonical form, rewritten to it (embedded/date-migration.ts)
+  canonicaliseStoredDates,
 ];
 
 function migrate(db: Db): void {
   const version = db.pragma('user_version', { simple: true }) as number;
   db.transaction(() => {
     for (let index = version; index < MIGRATIONS.length; index += 1) {
-      db.exec(MIGRATIONS[index]!);
+      const migration = MIGRATIONS[index]!;
+      if (typeof migration === 'string') db.exec(migration);
+      else migration(db);
     }
     db.pragma(`user_version = ${MIGRATIONS.length}`);
   }).immediate();

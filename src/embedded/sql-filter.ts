@@ -1,5 +1,7 @@
 import type { Filter } from '../crud/filter.js';
 import { isPlainObject } from '../crud/filter.js';
+import { InvalidInputError } from '../errors.js';
+import { misplacedText, textCondition } from './text-search.js';
 
 /**
  * Splits a Mongo filter into the part SQLite can answer from indexed columns and the rest.
@@ -49,13 +51,19 @@ const COMPARISONS = new Map([
   ['$lte', '<='],
 ]);
 
-export function splitFilter(filter: Filter): SplitFilter {
+/**
+ * `top`: the query's own filter, where `$text` may be one condition (answered by the full-text
+ * index, never by mingo); MongoDB refuses it anywhere else, and so does the embedded store.
+ */
+export function splitFilter(filter: Filter, top = true): SplitFilter {
   const where: string[] = [];
   const params: unknown[] = [];
   const residual: Filter[] = [];
   let selective = false;
-  for (const part of conjuncts(filter)) {
-    const sql = translate(part);
+  const parts = conjuncts(filter);
+  if (top) assertTextPlacement(filter, parts);
+  for (const part of parts) {
+    const sql = Object.hasOwn(part, '$text') && top ? textCondition(part.$text) : translate(part);
     if (sql) {
       where.push(sql.sql);
       params.push(...sql.params);
@@ -66,6 +74,13 @@ export function splitFilter(filter: Filter): SplitFilter {
   }
   if (residual.length === 0) return { where, params, selective };
   return { where, params, selective, residual: residual.length === 1 ? residual[0] : { $and: residual } };
+}
+
+function assertTextPlacement(filter: Filter, parts: Filter[]): void {
+  const texts = parts.filter((part) => Object.hasOwn(part, '$text')).length;
+  if (texts <= 1 && !misplacedText(filter)) return;
+  const problem = texts > 1 ? 'a query takes one $text at most' : '$text must be a condition of the top level of the query';
+  throw new InvalidInputError(`querystring/_q ${problem}`, [{ path: ['querystring', '_q', '$text'], message: problem }]);
 }
 
 /**
@@ -132,7 +147,7 @@ function translateOr(branches: unknown): Sql | undefined {
   if (!Array.isArray(branches) || branches.length === 0 || !branches.every(isPlainObject)) return undefined;
   const parts: Sql[] = [];
   for (const branch of branches) {
-    const split = splitFilter(branch);
+    const split = splitFilter(branch, false);
     if (split.residual || split.where.length === 0) return undefined;
     parts.push({ sql: split.where.join(' AND '), params: split.params });
   }

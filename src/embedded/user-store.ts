@@ -15,6 +15,7 @@ import { assertTransition, type State } from '../crud/states.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import type { Db } from './db.js';
 import { inShortTransactions } from './short-transactions.js';
+import { syncTextFields } from './text-search.js';
 import { sortExpression, splitFilter } from './sql-filter.js';
 import { filterDocs, type Row, stateCondition, toDoc } from './user-rows.js';
 import { createUserScan } from './user-scan.js';
@@ -28,6 +29,8 @@ type Search = Pick<ListQuery, 'filter' | 'states'> & Partial<Pick<ListQuery, 'so
 export interface SqliteUserStoreOptions {
   /** The fields the group schemas declare (dates, numbers…), for the casts; the standard fields only without it. */
   fields?: () => FieldIndex;
+  /** Fields the `$text` index reads besides username and email (TEXT_SEARCH_FIELDS). */
+  textFields?: readonly string[];
 }
 
 /**
@@ -37,6 +40,7 @@ export interface SqliteUserStoreOptions {
 export function createSqliteUserStore(db: Db, clock: Clock, options: SqliteUserStoreOptions = {}): UserStore {
   const standard = fieldIndexOf([]);
   const fields = options.fields ?? (() => standard);
+  syncTextFields(db, options.textFields ?? []);
   const insertRow = db.prepare('INSERT INTO users (id, state, doc) VALUES (?, ?, ?)');
   const updateRow = db.prepare('UPDATE users SET doc = ?, state = ? WHERE id = ?');
   const selectById = db.prepare<[string], Row>('SELECT id, state, doc FROM users WHERE id = ?');

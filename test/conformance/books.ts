@@ -121,5 +121,7 @@ const BOOK_FIELDS: CollectionSpec['fields'] = {
 };
 
 export const BOOK_COLLECTIONS: CollectionSpec[] = CRUD_COLLECTIONS.map((spec) =>
-  spec.path === '/users' ? { ...spec, fields: { ...spec.fields, ...BOOK_FIELDS } } : spec,
+  spec.path === '/users'
+    ? { ...spec, fields: { ...spec.fields, ...BOOK_FIELDS }, textIndex: ['username', 'email', 'name', 'author'] }
+    : spec,
 );

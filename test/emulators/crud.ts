@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { closeServer, readBody } from './http.js';
+import { textMatcher } from './crud-text.js';
 import { Query } from 'mingo';
 import { update as applyUpdate } from 'mingo/updater';
 import {
@@ -39,6 +40,8 @@ export interface CollectionSpec {
   fields: Record<string, FieldType>;
   unique?: string[];
   defaultState?: string;
+  /** The fields of the collection's text index, for `$text` (none: `$text` is MongoDB's error). */
+  textIndex?: string[];
 }
 
 export interface RecordedRequest {
@@ -382,7 +385,22 @@ class Collection {
   private matching(q: URLSearchParams): Doc[] {
     const states = this.states(q);
     const matcher = new Query(this.conditions(q));
-    return this.docs.filter((doc) => states.includes(doc.__STATE__) && matcher.test(doc));
+    const text = this.textSearch(q);
+    return this.docs.filter((doc) => states.includes(doc.__STATE__) && matcher.test(doc) && text(doc));
+  }
+
+  /** `$text` at the top of `_q` (or of its `$and`), which MongoDB answers from the text index. */
+  private textSearch(q: URLSearchParams): (doc: Doc) => boolean {
+    const parsed = JSON.parse(q.get('_q') || '{}') as Record<string, unknown>;
+    const operand =
+      parsed.$text ?? (Array.isArray(parsed.$and) ? parsed.$and.find((part) => isObject(part) && part.$text)?.$text : undefined);
+    if (operand === undefined) return () => true;
+    if (!this.spec.textIndex) throw new HttpError(500, 'text index required for $text query');
+    try {
+      return textMatcher(operand, this.spec.textIndex);
+    } catch (error) {
+      throw new CrudError((error as Error).message);
+    }
   }
 
   /** `_q`, the `field=value` parameters and acl_rows, ANDed and cast by the declared types. */
@@ -399,7 +417,7 @@ class Collection {
       if (!isObject(parsed)) throw new HttpError(400, 'querystring/_q must be object');
       assertOperators(parsed);
       this.assertKnownFields(parsed);
-      parts.push(castQuery(parsed, this.spec.fields));
+      parts.push(castQuery(withoutText(parsed), this.spec.fields));
     }
     for (const [key, value] of q) {
       if (key.startsWith('_') && key !== '_id') continue;
@@ -449,8 +467,16 @@ function assertOperators(value: unknown): void {
   if (!isObject(value)) return;
   for (const [key, inner] of Object.entries(value)) {
     if (key.startsWith('$') && !OPERATORS.has(key)) throw new HttpError(400, `querystring/_q: operator ${key} is not allowed`);
-    assertOperators(inner);
+    if (key !== '$text') assertOperators(inner); // its own options ($search, $language…)
   }
+}
+
+/** The query without its `$text` conditions (answered by textSearch). */
+function withoutText(query: Record<string, unknown>): Record<string, unknown> {
+  const { $text: _text, ...rest } = query;
+  if (Array.isArray(rest.$and)) rest.$and = rest.$and.filter((part) => !(isObject(part) && part.$text));
+  if (Array.isArray(rest.$and) && rest.$and.length === 0) delete rest.$and;
+  return rest;
 }
 
 function aclRows(headers: IncomingMessage['headers']): Record<string, unknown>[] {

@@ -194,3 +194,46 @@ describe('typed fields: dates with offsets, arrays in sorts and projections, coe
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
+
+/**
+ * `$text` is answered by the FTS5 index only (mingo has no `$text`): each search is compared with a
+ * reference written from MongoDB's rules over the same documents (words ORed, phrases required,
+ * `-` excluding, case-insensitive), with whole words the stemmer leaves alone, and ANDed with a
+ * filter mingo evaluates, so the SQL and residual parts are checked together.
+ */
+describe('$text against a word-matching reference', () => {
+  const wordsOf = (doc: UserDoc) =>
+    ` ${[doc.username, doc.email]
+      .filter((v) => typeof v === 'string')
+      .join(' ')
+      .toLowerCase()
+      .split(/[^a-z0-9]+/)
+      .join(' ')} `;
+  function reference(search: string): (doc: UserDoc) => boolean {
+    const phrases = [...search.matchAll(/(-?)"([^"]*)"/g)];
+    const bare = search
+      .replace(/-?"[^"]*"/g, ' ')
+      .split(/\s+/)
+      .filter(Boolean);
+    const has = (doc: UserDoc, text: string) => wordsOf(doc).includes(` ${text.toLowerCase()} `);
+    return (doc) => {
+      if (bare.some((word) => word.startsWith('-') && has(doc, word.slice(1))) || phrases.some(([, minus, p]) => minus && has(doc, p!)))
+        return false;
+      const wanted = phrases.filter(([, minus]) => !minus).map(([, , p]) => p!);
+      return wanted.length > 0 ? wanted.every((p) => has(doc, p)) : bare.some((word) => !word.startsWith('-') && has(doc, word));
+    };
+  }
+  it.each(['user8', 'USER8 e16', 'x io', '"x io"', '"e16 x"', 'user8 -user8', 'io -"e16 x"', '-e12', 'e12 user16'])(
+    '%s',
+    async (search) => {
+      const filter = { $text: { $search: search }, tags: { $size: 0 } };
+      const got = (await store.find(filter, { states: ALL_STATES })).map((doc) => doc._id);
+      const expected = find(docs, { tags: { $size: 0 } })
+        .all()
+        .filter((doc) => reference(search)(doc as UserDoc))
+        .map((doc) => (doc as UserDoc)._id);
+      expect(got).toEqual(expected);
+      if (!search.startsWith('-') && !search.includes('user8 -')) expect(expected.length, 'a search that finds users').toBeGreaterThan(0);
+    },
+  );
+});

@@ -1,0 +1,124 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../src/embedded/db.js';
+import { CUSTOMER_GROUP, seedGroups, startService, type TestService } from './helpers/service.js';
+
+/**
+ * `$text` on the embedded store (issue #19 item 8): the index follows every write, no FTS5 syntax
+ * from a request reaches SQLite, and what the store does not offer is a clear 400.
+ * Both modes' answers to the same searches: test/conformance/cases-text.ts.
+ */
+const search = (value: unknown, path = '/users/count') => `${path}?_q=${encodeURIComponent(JSON.stringify(value))}`;
+const text = (words: string, options: Record<string, unknown> = {}) => search({ $text: { $search: words, ...options } });
+
+describe('$text on the embedded store', () => {
+  let service: TestService;
+  beforeAll(async () => {
+    service = await startService({ store: 'embedded', env: { TEXT_SEARCH_FIELDS: 'name,tags' } });
+    await seedGroups(service, [CUSTOMER_GROUP]);
+  });
+  afterAll(() => service.close());
+
+  it('keeps the index in step with creations, updates and deletions', async () => {
+    const created = await service.call('POST', '/users/?sendResetPwdEmail=false', {
+      userGroup: 'customer',
+      username: 'zoe.search',
+      email: 'zoe@search.example',
+      name: 'Zoë Quimby',
+      tags: ['gardener'],
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(200);
+    const id = created.body._id as string;
+    for (const words of ['zoe', 'QUIMBY', 'gardener', 'search', 'zoe.search'])
+      expect((await service.call('GET', text(words))).body, words).toBe(1);
+    expect((await service.call('PATCH', `/users/${id}`, { $set: { name: 'Zoë Frink' } })).status).toBe(200);
+    expect([(await service.call('GET', text('quimby'))).body, (await service.call('GET', text('frink'))).body]).toEqual([0, 1]);
+    expect((await service.call('DELETE', `/users/${id}`)).status).toBe(204);
+    expect((await service.call('GET', text('frink'))).body).toBe(0);
+  });
+
+  it('reads hostile search text as words, never as FTS5 syntax', async () => {
+    for (const words of [
+      '"',
+      '""""',
+      '*',
+      'NEAR(a b, 2)',
+      '-',
+      '(',
+      ')',
+      'a:b',
+      'name:x',
+      '^x',
+      '"unterminated',
+      'x OR',
+      'AND',
+      '{a b}',
+      "'; DROP TABLE users; --",
+    ]) {
+      const res = await service.call('GET', text(words));
+      expect([res.status, res.body], words).toEqual([200, 0]);
+    }
+  });
+
+  it('refuses what it does not offer with a 400 naming it', async () => {
+    const cases: [string, string][] = [
+      [
+        text(
+          Array.from({ length: 10_000 }, (_, n) => `w${n}`)
+            .join(' ')
+            .slice(0, 999),
+        ),
+        'at most 32 terms',
+      ],
+      [text('x'.repeat(1001)), 'at most 1000 characters'],
+      [text('x', { $language: 'french' }), 'english only'],
+      [text('x', { $caseSensitive: true }), 'case-insensitively'],
+      [text('x', { $diacriticSensitive: true }), 'ignores diacritics'],
+      [search({ $or: [{ $text: { $search: 'x' } }, { name: 'y' }] }), 'top level'],
+      [search({ $and: [{ $text: { $search: 'x' } }, { $text: { $search: 'y' } }] }), 'one $text at most'],
+      [search({ name: { $elemMatch: { $text: { $search: 'x' } } } }), 'top level'],
+    ];
+    for (const [path, message] of cases) {
+      const res = await service.call('GET', path);
+      expect([res.status, res.body.message], path.slice(0, 80)).toEqual([400, expect.stringContaining(message)]);
+    }
+  });
+});
+
+describe('migrations of an existing database', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ums-migrate-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('index the users already stored and rewrite their dates in canonical form', () => {
+    const path = join(dir, 'old.sqlite');
+    const db = openDatabase(path);
+    // Back to version 9: the database as it was before the full-text index and the date rewrite.
+    db.exec(`DROP TRIGGER users_text_inserted; DROP TRIGGER users_text_updated; DROP TRIGGER users_text_deleted;
+      DROP VIEW users_text_source; DROP TABLE users_text; DROP TABLE users_text_fields; PRAGMA user_version = 9;`);
+    const group = { userGroup: 'g', crudSchema: { type: 'object', properties: { birth: { type: 'string', format: 'date-time' } } } };
+    db.prepare('INSERT INTO ums_config (user_group, id, doc) VALUES (?, ?, ?)').run('g', 'c1', JSON.stringify(group));
+    const old = {
+      userGroup: 'g',
+      username: 'old.timer',
+      expirationDate: '2030-01-01T10:00:00+05:00',
+      createdAt: '2020-05-05',
+      birth: 1517702400000,
+      note: '2020-05-05',
+    };
+    db.prepare('INSERT INTO users (id, state, doc) VALUES (?, ?, ?)').run('u1', 'PUBLIC', JSON.stringify(old));
+    db.close();
+
+    const reopened = openDatabase(path);
+    const doc = JSON.parse((reopened.prepare('SELECT doc FROM users').get() as { doc: string }).doc) as Record<string, unknown>;
+    expect(doc).toMatchObject({
+      expirationDate: '2030-01-01T05:00:00.000Z',
+      createdAt: '2020-05-05T00:00:00.000Z',
+      birth: '2018-02-04T00:00:00.000Z',
+      note: '2020-05-05', // not a date field: kept as written
+    });
+    expect(reopened.prepare(`SELECT count(*) AS n FROM users_text WHERE users_text MATCH '"timer"'`).get()).toEqual({ n: 1 });
+    reopened.close();
+  });
+});
