@@ -35,12 +35,12 @@ export const UNKNOWN_FIELDS: Case[] = [
   {
     item: 7,
     name: '_s naming an unknown field',
-    path: list('_s=nonexistent'),
+    path: '/users/?userGroup=books&_s=nonexistent',
     status: 400,
     holds: { message: 'Unknown field: nonexistent' },
   },
-  { item: 7, name: '_s with a known and an unknown field', path: list('_s=price,-nonexistent'), status: 400 },
-  { item: 7, name: '_s with a nested known field', path: list('_s=attachments.name&_p=_id'), status: 200 },
+  { item: 7, name: '_s with a known and an unknown field', path: '/users/?userGroup=books&_s=price,-nonexistent', status: 400 },
+  { item: 7, name: '_s with a nested known field', path: '/users/?userGroup=books&_s=attachments.name,_id&_p=_id', status: 200 },
   {
     item: 7,
     name: 'field filter naming an unknown field',
