@@ -55,7 +55,10 @@ export default defineConfig({
     setupFiles: ['test/helpers/openapi-check.ts'],
     projects: [
       { extends: true, test: { name: 'embedded', include: ['test/**/*.test.ts', 'src/**/*.test.ts'] } },
-      { extends: true, test: { name: 'crud', include: IDENTITY_SUITE, env: { UMS_TEST_STORE: 'crud' } } },
+      {
+        extends: true,
+        test: { name: 'crud', include: [...IDENTITY_SUITE, 'test/groups-delete.test.ts'], env: { UMS_TEST_STORE: 'crud' } },
+      },
       { extends: true, test: { name: 'auth0', include: IDENTITY_SUITE, env: { UMS_TEST_IDENTITY: 'auth0' } } },
       { extends: true, test: { name: 'auth0Client', include: IDENTITY_SUITE, env: { UMS_TEST_IDENTITY: 'auth0Client' } } },
       // What users deploy: profiles in the CRUD Service, identities in Auth0.

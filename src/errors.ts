@@ -44,8 +44,9 @@ export class NotFoundError extends DomainError {
 }
 
 export class ConflictError extends DomainError {
-  constructor(message: string) {
-    super('CONFLICT', 409, message);
+  /** `code` names the conflict when a client must tell it apart, e.g. GROUP_IN_USE. */
+  constructor(message: string, code = 'CONFLICT') {
+    super(code, 409, message);
   }
 }
 

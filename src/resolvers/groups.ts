@@ -2,7 +2,8 @@ import { z } from 'zod';
 import type { GroupConfig } from '../ports/config-store.js';
 import type { Context } from '../context.js';
 import { requireAdmin } from './access.js';
-import { during, NotFoundError } from '../errors.js';
+import { ConflictError, during, NotFoundError } from '../errors.js';
+import { ALL_STATES } from '../crud/states.js';
 import { parseInput } from './inputs.js';
 import { assertSafeInput } from '../domain/input-limits.js';
 
@@ -35,8 +36,23 @@ export async function saveGroup(ctx: Context, input: unknown): Promise<GroupConf
   return during('saving user group', () => ctx.deps.groups.saveGroup(group, ctx.scope));
 }
 
+/** Deletes a group no user of any state is in (409 GROUP_IN_USE otherwise: they would lose their schema). */
 export async function deleteGroup(ctx: Context, userGroup: string): Promise<void> {
   await requireAdmin(ctx);
+  const users = await countGroupUsers(ctx, userGroup);
+  if (users > 0) {
+    const counted = users === 1 ? '1 user' : `${users} users`;
+    throw new ConflictError(`user group "${userGroup}" still has ${counted} (of any state): move or delete them first`, 'GROUP_IN_USE');
+  }
   const deleted = await during('deleting user group', () => ctx.deps.groups.deleteGroup(userGroup));
   if (!deleted) throw new NotFoundError(`user group "${userGroup}" not found`);
+}
+
+/**
+ * Every user of the group, trashed and soft-deleted ones included (they can be restored). Counted
+ * without the caller's acl_rows, which could hide users the group still serves.
+ */
+function countGroupUsers(ctx: Context, userGroup: string): Promise<number> {
+  const query = { _st: ALL_STATES.join(','), userGroup };
+  return during('counting the users of a group', () => ctx.deps.users.count(query, { actorId: ctx.scope.actorId, headers: {} }));
 }

@@ -27,7 +27,8 @@ builder.objectType(NotFoundError, {
 });
 builder.objectType(ConflictError, {
   name: 'ConflictError',
-  description: 'Another user has the same username, e-mail or identity; or the user is registered already (REST 409).',
+  description:
+    'Another user has the same username, e-mail or identity; the user is registered already; or the group still has users (code GROUP_IN_USE) (REST 409).',
   interfaces: [ErrorInterface],
   isTypeOf: (value) => value instanceof ConflictError,
   fields: () => ({}),

@@ -47,7 +47,8 @@ builder.mutationFields((t) => ({
       saveGroup(ctx, { ...args.input, authUserCreationDisabled: args.input.authUserCreationDisabled ?? false }),
   }),
   deleteUserGroup: t.boolean({
-    description: 'Deletes a user group; answers true.',
+    description:
+      'Deletes a user group no user of any state is in; answers true. A ConflictError with code GROUP_IN_USE while users remain.',
     errors: { types: MUTATION_ERRORS },
     args: { userGroup: t.arg.string({ required: true, description: 'The name of the group.' }) },
     resolve: async (_root, args, ctx) => {

@@ -1,0 +1,58 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seedGroups, startService, type TestService } from './helpers/service.js';
+
+let service: TestService;
+const scope = { actorId: 'test', headers: {} };
+
+beforeAll(async () => {
+  service = await startService();
+  await seedGroups(service);
+});
+afterAll(() => service.close());
+
+const DELETE = `mutation ($name: String!) {
+  deleteUserGroup(userGroup: $name) { __typename ... on Error { code message } }
+}`;
+
+async function createGroup(userGroup: string) {
+  await service.deps.groups.saveGroup(
+    { userGroup, label: userGroup, authUserCreationDisabled: true, crudSchema: { type: 'object' } },
+    scope,
+  );
+}
+
+async function groupNames(): Promise<string[]> {
+  const res = await service.graphql('{ userGroups { userGroup } }');
+  return res.data.userGroups.map((group: { userGroup: string }) => group.userGroup);
+}
+
+describe('deleteUserGroup', () => {
+  it('refuses while users of any state are in the group, and keeps it', async () => {
+    await createGroup('vip');
+    // One user per state: a trashed or soft-deleted user still points at its group.
+    for (const state of ['PUBLIC', 'DRAFT', 'TRASH', 'DELETED']) {
+      await service.deps.users.insert({ userGroup: 'vip', __STATE__: state, name: state }, scope);
+    }
+    await service.deps.users.insert({ userGroup: 'customer', name: 'elsewhere' }, scope);
+
+    const res = await service.graphql(DELETE, { name: 'vip' });
+    expect(res.data.deleteUserGroup).toEqual({
+      __typename: 'ConflictError',
+      code: 'GROUP_IN_USE',
+      message: 'user group "vip" still has 4 users (of any state): move or delete them first',
+    });
+    expect(await groupNames()).toContain('vip');
+  });
+
+  it('deletes a group no user is in', async () => {
+    await createGroup('empty');
+    const res = await service.graphql(DELETE, { name: 'empty' });
+    expect(res.data.deleteUserGroup.__typename).toBe('MutationDeleteUserGroupSuccess');
+    expect(await groupNames()).not.toContain('empty');
+  });
+
+  it('answers not found for a group that does not exist', async () => {
+    const res = await service.graphql(DELETE, { name: 'nobody' });
+    expect(res.data.deleteUserGroup).toMatchObject({ __typename: 'NotFoundError', code: 'NOT_FOUND' });
+  });
+});
