@@ -41,7 +41,9 @@ export async function bootstrapAdmin(deps: Deps, print: (line: string) => void):
     { sendResetPwdEmail: false },
   );
   if (!config.BOOTSTRAP_ADMIN_PASSWORD) {
-    print(`Administrator created: username "${config.BOOTSTRAP_ADMIN_USERNAME}", password "${password}" (shown once; change it).`);
+    print(
+      `Administrator created: username "${config.BOOTSTRAP_ADMIN_USERNAME}", password "${password}" (shown once; change it with the changeOwnPassword mutation, see the README).`,
+    );
   }
   return true;
 }

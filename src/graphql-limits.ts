@@ -38,7 +38,7 @@ export function graphqlLimits(config: Config): Plugin[] {
 const LIMIT_CODE = 'QUERY_LIMIT_EXCEEDED';
 
 /** Mutations that hash a password: a request runs at most one of them, so it costs one hash. */
-export const PASSWORD_MUTATIONS: ReadonlySet<string> = new Set(['login', 'resetPassword']);
+export const PASSWORD_MUTATIONS: ReadonlySet<string> = new Set(['login', 'resetPassword', 'changeOwnPassword']);
 
 /**
  * A refusal before execution: a 400 whatever the client accepts (`spec: false`: yoga would answer

@@ -10,6 +10,7 @@ import { hashPassword, NO_PASSWORD, verifyPassword } from './password-hash.js';
 import { batchedPasswordChanges } from './password-changes.js';
 import { resetMail } from './reset-mail.js';
 import { LoginLockout } from './login-lockout.js';
+import { changeOwnPassword } from './own-password.js';
 import { createResetTickets } from './reset-tickets.js';
 import { newSecret } from './secrets.js';
 import type { Session, Sessions } from './sessions.js';
@@ -128,9 +129,10 @@ export function createEmbeddedAuthenticator(options: EmbeddedAuthenticatorOption
 
   /**
    * A new password (in the caller's transaction): its version grows, so logins that verified the
-   * old one fail; every session and every other reset ticket of the user ends; the lockout clears.
+   * old one fail; every session (but `keepSessionId`) and every other reset ticket of the user
+   * ends; the lockout clears.
    */
-  function setPassword(authUserId: string, hash: string): void {
+  function setPassword(authUserId: string, hash: string, keepSessionId?: string): void {
     db.prepare('UPDATE identity_users SET password_hash = ?, password_version = password_version + 1, updated_at = ? WHERE id = ?').run(
       hash,
       new Date(clock.now()).toISOString(),
@@ -139,7 +141,7 @@ export function createEmbeddedAuthenticator(options: EmbeddedAuthenticatorOption
     const row = byId.get(authUserId);
     if (row) lockout.clear([row.username, row.email]);
     tickets.revokeUser(authUserId);
-    sessions.revokeUser(authUserId);
+    sessions.revokeUser(authUserId, keepSessionId);
   }
 
   async function verifyClaims(token: string, at?: Date): Promise<AccessClaims> {
@@ -256,6 +258,8 @@ export function createEmbeddedAuthenticator(options: EmbeddedAuthenticatorOption
       if (owner === undefined) throw invalidTicket();
       return owner;
     },
+
+    changeOwnPassword: changeOwnPassword({ db, lockout, now: () => sessions.now(), read: (id) => byId.get(id), setPassword }),
 
     async unlock(authUserId) {
       const row = byId.get(authUserId);

@@ -90,9 +90,14 @@ export class Sessions {
     this.db.prepare('UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(this.now(), id);
   }
 
-  /** Ends every session of a user (blocked, deleted, or a new password). */
-  revokeUser(authUserId: string): void {
-    this.db.prepare('UPDATE sessions SET revoked_at = ? WHERE auth_user_id = ? AND revoked_at IS NULL').run(this.now(), authUserId);
+  /**
+   * Ends every session of a user (blocked, deleted, or a new password), but `exceptId`: the
+   * session of a user who changed its own password stays, its other ones end.
+   */
+  revokeUser(authUserId: string, exceptId = ''): void {
+    this.db
+      .prepare('UPDATE sessions SET revoked_at = ? WHERE auth_user_id = ? AND id <> ? AND revoked_at IS NULL')
+      .run(this.now(), authUserId, exceptId);
   }
 
   private insertRefreshToken(sessionId: string, token: string, now: number): void {

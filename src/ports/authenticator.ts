@@ -70,6 +70,13 @@ export interface Authenticator {
   /** Sets a new password with a reset ticket from that e-mail; answers whose (its authUserId). */
   resetPassword(ticket: string, password: string): Promise<string>;
   /**
+   * A signed-in user changes its own password: the current one is verified (a wrong one counts
+   * as a failed login toward the lockout), the policy applies, and every other session of the
+   * user ends (`keepSessionId` stays). Only the embedded provider has it: a connected provider
+   * changes passwords through its own reset e-mail.
+   */
+  changeOwnPassword?(input: { authUserId: string; currentPassword: string; newPassword: string; keepSessionId?: string }): Promise<void>;
+  /**
    * True while a reset ticket is unused and unexpired, so the reset page can refuse a dead link
    * before showing its form. Only the embedded provider serves its own reset page.
    */

@@ -56,7 +56,7 @@ export async function login(ctx: Context, input: { username: string; password: s
 }
 
 /** Counts and logs a refused login: a wrong credential (maybe locking the name), a locked name, or an outage. */
-function loginRefused(ctx: Context, username: string, error: unknown): void {
+export function loginRefused(ctx: Context, username: string, error: unknown): void {
   if (error instanceof LockoutStartedError) {
     ctx.deps.metrics.lockout();
     securityEvent(ctx, 'login.lockout', { username });

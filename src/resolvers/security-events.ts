@@ -12,6 +12,7 @@ export type SecurityEvent =
   | 'account.unlocked'
   | 'password_reset.requested'
   | 'password_reset.completed'
+  | 'password.changed'
   | 'session.revoked'
   | 'role.changed'
   | 'admin.created';

@@ -4,6 +4,7 @@ import type { OutboxMail } from '../ports/mailer.js';
 import { TooManyRequestsError, UnauthorizedError } from '../errors.js';
 import { listOutbox, login, logout, refresh, requestPasswordChange, resetPassword, unlockUser } from '../resolvers/auth.js';
 import { type Me, me, ownProfile } from '../resolvers/me.js';
+import { changeOwnPassword } from '../resolvers/own-password.js';
 import { getUser } from '../resolvers/users.js';
 import { builder } from './builder.js';
 import { ErrorInterface, MUTATION_ERRORS } from './errors.js';
@@ -149,6 +150,19 @@ builder.mutationFields((t) => ({
     },
     resolve: async (_root, args, ctx) => {
       await resetPassword(ctx, args);
+      return true;
+    },
+  }),
+  changeOwnPassword: t.boolean({
+    description:
+      "Embedded identity provider: the signed-in caller replaces its own password (the bootstrap administrator's printed one, too). A wrong current password counts as a failed login; the caller's other sessions end.",
+    errors: { types: AUTH_ERRORS },
+    args: {
+      currentPassword: t.arg.string({ required: true, description: 'The password the caller signs in with now.' }),
+      newPassword: t.arg.string({ required: true, description: 'The new password (the password policy applies).' }),
+    },
+    resolve: async (_root, args, ctx) => {
+      await changeOwnPassword(ctx, args);
       return true;
     },
   }),
