@@ -82,6 +82,9 @@ export default defineConfig({
     // REST exchanges of the tests are checked against the OpenAPI document.
     setupFiles: ['test/helpers/openapi-check.ts'],
     isolate: false,
+    // vitest's default on 2 cores is 1 worker; the tests often wait (spawned services, emulators on
+    // loopback, the job worker's polls), so a second one keeps both cores busy.
+    maxWorkers: 2,
     projects: [
       { name: 'embedded', include: ['test/**/*.test.ts', 'src/**/*.test.ts'] },
       { name: 'crud', include: [...IDENTITY_SUITE, 'test/groups-delete.test.ts'], env: { UMS_TEST_STORE: 'crud' } },
