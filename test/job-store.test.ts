@@ -13,7 +13,12 @@ import { FakeClock } from './helpers/fake-clock.js';
 import { memoryJobStore } from './helpers/memory-job-store.js';
 
 const emulator = await new CrudEmulator([
-  { path: '/jobs', defaultState: 'PUBLIC', unique: ['jobId'], fields: { jobId: 'string', type: 'string', status: 'string' } },
+  {
+    path: '/jobs',
+    defaultState: 'PUBLIC',
+    unique: ['jobId'],
+    fields: { jobId: 'string', type: 'string', status: 'string', owner: 'string', leaseUntil: 'number' },
+  },
 ]).start();
 afterAll(() => emulator.stop());
 

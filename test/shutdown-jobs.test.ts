@@ -12,7 +12,12 @@ import { type JobHandler, JobWorker } from '../src/infra/job-worker.js';
 import { CrudEmulator } from './emulators/crud.js';
 
 const emulator = await new CrudEmulator([
-  { path: '/jobs', defaultState: 'PUBLIC', unique: ['jobId'], fields: { jobId: 'string', type: 'string', status: 'string' } },
+  {
+    path: '/jobs',
+    defaultState: 'PUBLIC',
+    unique: ['jobId'],
+    fields: { jobId: 'string', type: 'string', status: 'string', owner: 'string', leaseUntil: 'number' },
+  },
 ]).start();
 afterAll(() => emulator.stop());
 
