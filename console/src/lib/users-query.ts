@@ -33,14 +33,16 @@ export function writeQuery(query: UsersQuery): string {
 const literal = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /**
- * The CRUD filter of the list: the group, and the search box as a full-text `$text` search
- * (where the store has a text index) or as a prefix of the username or e-mail.
+ * The CRUD filter of the list: the group, and the search box. One term (`e2e-b`, `anna@ex`) is a
+ * prefix of the username or e-mail, as one types a name; several words are a full-text `$text`
+ * search (where the store has a text index: whole words over username, e-mail and
+ * TEXT_SEARCH_FIELDS), else a prefix too.
  */
 export function filterOf(query: UsersQuery, textSearch: boolean): Record<string, unknown> {
   const filter: Record<string, unknown> = {};
   if (query.group) filter.userGroup = query.group;
   const words = query.search.trim();
-  if (words && textSearch) filter.$text = { $search: words };
+  if (words && textSearch && /\s/.test(words)) filter.$text = { $search: words };
   else if (words) filter.$or = [{ username: { $regex: `^${literal(words)}` } }, { email: { $regex: `^${literal(words.toLowerCase())}` } }];
   return filter;
 }
