@@ -69,19 +69,28 @@ export function createPrometheusMetrics(): Metrics {
     httpRequest(route, method, status, seconds) {
       const key = `${method} ${status} ${route}`;
       let child = httpChildren.get(key);
-      if (!child) httpChildren.set(key, (child = http.labels(route, method, String(status))));
+      if (!child) httpChildren.set(key, (child = http.labels(labels({ route, method, status_code: String(status) }))));
       child.observe(seconds);
     },
     graphqlOperation(name, outcome) {
       if (!operationNames.has(name) && operationNames.size < MAX_OPERATION_NAMES) operationNames.add(name);
-      operations.inc({ operation: operationNames.has(name) ? name : 'other', outcome });
+      operations.inc(labels({ operation: operationNames.has(name) ? name : 'other', outcome }));
     },
     identityCallsPerOperation: (calls) => identityCalls.observe(calls),
-    upstreamCall: (name, outcome, seconds) => upstream.observe({ upstream: name, outcome }, seconds),
-    job: (kind, state) => jobs.inc({ kind, state }),
-    importRows: (outcome, count) => importRows.inc({ outcome }, count),
-    login: (outcome) => logins.inc({ outcome }),
+    upstreamCall: (name, outcome, seconds) => upstream.observe(labels({ upstream: name, outcome }), seconds),
+    job: (kind, state) => jobs.inc(labels({ kind, state })),
+    importRows: (outcome, count) => importRows.inc(labels({ outcome }), count),
+    login: (outcome) => logins.inc(labels({ outcome })),
     lockout: () => lockouts.inc(),
     scrape: async () => ({ contentType: scraped.contentType, text: await scraped.metrics() }),
   };
+}
+
+/**
+ * Label sets without a prototype: prom-client reads label objects with `for…in`, so a property
+ * someone put on Object.prototype would become an unknown label and throw in a response's
+ * `close` handler, which would end the process.
+ */
+function labels<T extends Record<string, string>>(values: T): T {
+  return Object.assign(Object.create(null) as T, values);
 }
