@@ -1,6 +1,6 @@
 import type { Deps } from './context.js';
 import { activationJob } from './resolvers/activation.js';
-import { systemContext } from './resolvers/access.js';
+import { systemContext } from './context.js';
 import { expireUser } from './resolvers/expiration.js';
 import { JobWorker } from './infra/job-worker.js';
 import { passwordChangeJob } from './resolvers/passwords.js';

@@ -1,6 +1,6 @@
 import type { Deps } from './context.js';
 import { ALL_STATES } from './crud/states.js';
-import { systemContext } from './resolvers/access.js';
+import { systemContext } from './context.js';
 import { randomPassword } from './resolvers/random-password.js';
 import { createUser } from './resolvers/create-user.js';
 import { assertPasswordPolicy, PASSWORD_POLICY } from './domain/password-policy.js';

@@ -161,3 +161,11 @@ function ownHeaders(headers: HeaderBag): HeaderBag {
   for (const name of Object.keys(headers)) bag[name] = headers[name];
   return bag;
 }
+
+/** A context for work the service does on its own (expiry, bootstrap): an administrator with no request. */
+export function systemContext(deps: Deps, actorId: string): Context {
+  const ctx = createContext({ headers: {} }, deps);
+  ctx.caller = Promise.resolve({ kind: 'apiKey', admin: true, actorId });
+  ctx.scope.actorId = actorId;
+  return ctx;
+}

@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Job, JobCounters, JobHead } from '../ports/job-store.js';
-import type { Context, Deps } from '../context.js';
+import type { Job, JobCounters } from '../ports/job-store.js';
+import { type Context, type Deps, systemContext } from '../context.js';
 import { withoutDeadline } from '../deadline.js';
 import { type ProgressFormat, readProgress, saveProgress, UnreadableProgressError } from '../domain/job-progress.js';
-import { DomainError, NotFoundError } from '../errors.js';
+import { DomainError } from '../errors.js';
 import type { Clock, Timer } from '../ports/clock.js';
-import { requireAdmin, systemContext } from '../resolvers/access.js';
 import { JOB_SAVED } from './job-watches.js';
 
 /** What a job's handler gets besides its payload: the progress it saved last, and how to save more. */
@@ -40,14 +39,6 @@ export interface JobHandler<P = unknown> {
 /** A handler of any progress type, for the worker's list (each handler reads and saves its own). */
 export type AnyJobHandler = JobHandler<any>;
 
-/** How the documented `GET /jobs/…/:id` paths show a job: `pending` until it ends. */
-export interface JobAnswer {
-  jobId: string;
-  status: 'pending' | 'completed' | 'failed';
-  jobCreatedAt: string;
-  [field: string]: unknown;
-}
-
 /** Tries a job this many times when it fails on an upstream (5xx, network), then marks it failed. */
 const MAX_ATTEMPTS = 5;
 
@@ -55,36 +46,6 @@ class LeaseLostError extends Error {}
 
 /** Thrown by `save` once the worker is stopping: the progress is saved, the job is handed back. */
 class StoppingError extends Error {}
-
-/** Creates a job for the workers, and wakes the ones of this process at once. */
-export async function startJob(ctx: Context, type: string, payload: unknown): Promise<JobAnswer> {
-  const job = await ctx.deps.jobs.create({ type, payload });
-  ctx.deps.metrics.job(type, 'pending');
-  ctx.deps.jobEvents.emit('created', type);
-  return { jobId: job.jobId, status: 'pending', jobCreatedAt: job.createdAt };
-}
-
-/**
- * A job of that type, as the documented status paths answer it; 404 for any other id. Read without
- * its payload (polls come every few hundred ms while a job of 100,000 ids runs): `completed` asks
- * for it when the answer needs it.
- */
-export async function jobAnswer(
-  ctx: Context,
-  type: string,
-  jobId: string,
-  completed: (job: JobHead) => object | Promise<object>,
-): Promise<JobAnswer> {
-  await requireAdmin(ctx);
-  const job = await ctx.deps.jobs.head(jobId);
-  if (!job || job.type !== type) throw new NotFoundError(`job ${jobId} not found`);
-  const head = { jobId: job.jobId, jobCreatedAt: job.createdAt };
-  if (job.status === 'completed') return { status: 'completed', ...head, ...(await completed(job)) };
-  if (job.status === 'failed') return { ...head, status: 'failed' };
-  // Beyond the documented fields, how far it got (once its handler has saved a step).
-  const { total, processed, failed } = job.counters ?? {};
-  return { ...head, status: 'pending', ...(job.counters && { total, processed, failed }) };
-}
 
 /**
  * Works on persisted jobs: each replica claims a job with a lease that heartbeats renew, so a job

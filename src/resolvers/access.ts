@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { parse as parseCookies } from 'cookie';
 import type { AccessClaims } from '../ports/authenticator.js';
-import { type Caller, type Context, createContext, type Deps, type HeaderBag } from '../context.js';
+import type { Caller, Context, HeaderBag } from '../context.js';
 import { ForbiddenError, UnauthorizedError } from '../errors.js';
 import { type CallerKind, currentRequest } from '../deadline.js';
 
@@ -122,12 +122,4 @@ function sha256(value: string): Buffer {
 function header(ctx: Context, name: string): string | undefined {
   const value = ctx.headers[name];
   return Array.isArray(value) ? value[0] : value;
-}
-
-/** A context for work the service does on its own (expiry, bootstrap): an administrator with no request. */
-export function systemContext(deps: Deps, actorId: string): Context {
-  const ctx = createContext({ headers: {} }, deps);
-  ctx.caller = Promise.resolve({ kind: 'apiKey', admin: true, actorId });
-  ctx.scope.actorId = actorId;
-  return ctx;
 }

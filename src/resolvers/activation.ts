@@ -18,7 +18,8 @@ import {
   type Progress,
   type RunningChunk,
 } from './activation-progress.js';
-import { type JobAnswer, type JobHandler, jobAnswer, startJob } from '../infra/job-worker.js';
+import type { JobHandler } from '../infra/job-worker.js';
+import { type JobAnswer, jobAnswer, startJob } from './job-status.js';
 import { isObject, withPlainCheck } from './inputs.js';
 import { grantRoles } from './roles.js';
 import { identityBlocked } from './sagas.js';

@@ -6,7 +6,8 @@ import { distinct, pace } from '../domain/pace.js';
 import { DomainError, InvalidInputError } from '../errors.js';
 import { requireAdmin } from './access.js';
 import { isObject, withPlainCheck } from './inputs.js';
-import { type JobAnswer, type JobHandler, jobAnswer, startJob } from '../infra/job-worker.js';
+import type { JobHandler } from '../infra/job-worker.js';
+import { type JobAnswer, jobAnswer, startJob } from './job-status.js';
 
 export const BULK_CHANGE_PASSWORD = 'change-password-bulk';
 

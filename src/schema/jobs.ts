@@ -1,6 +1,6 @@
 import { InvalidInputError, NotFoundError } from '../errors.js';
 import { type ActivationFailure, bulkActivationJob, startBulkActivation } from '../resolvers/activation.js';
-import type { JobAnswer } from '../infra/job-worker.js';
+import type { JobAnswer } from '../resolvers/job-status.js';
 import { bulkPasswordChangeJob, startBulkPasswordChange } from '../resolvers/passwords.js';
 import { builder } from './builder.js';
 import { MUTATION_ERRORS } from './errors.js';

@@ -1,0 +1,42 @@
+import type { Context } from '../context.js';
+import type { JobHead } from '../ports/job-store.js';
+import { NotFoundError } from '../errors.js';
+import { requireAdmin } from './access.js';
+
+/** How the documented `GET /jobs/…/:id` paths show a job: `pending` until it ends. */
+export interface JobAnswer {
+  jobId: string;
+  status: 'pending' | 'completed' | 'failed';
+  jobCreatedAt: string;
+  [field: string]: unknown;
+}
+
+/** Creates a job for the workers, and wakes the ones of this process at once. */
+export async function startJob(ctx: Context, type: string, payload: unknown): Promise<JobAnswer> {
+  const job = await ctx.deps.jobs.create({ type, payload });
+  ctx.deps.metrics.job(type, 'pending');
+  ctx.deps.jobEvents.emit('created', type);
+  return { jobId: job.jobId, status: 'pending', jobCreatedAt: job.createdAt };
+}
+
+/**
+ * A job of that type, as the documented status paths answer it; 404 for any other id. Read without
+ * its payload (polls come every few hundred ms while a job of 100,000 ids runs): `completed` asks
+ * for it when the answer needs it.
+ */
+export async function jobAnswer(
+  ctx: Context,
+  type: string,
+  jobId: string,
+  completed: (job: JobHead) => object | Promise<object>,
+): Promise<JobAnswer> {
+  await requireAdmin(ctx);
+  const job = await ctx.deps.jobs.head(jobId);
+  if (!job || job.type !== type) throw new NotFoundError(`job ${jobId} not found`);
+  const head = { jobId: job.jobId, jobCreatedAt: job.createdAt };
+  if (job.status === 'completed') return { status: 'completed', ...head, ...(await completed(job)) };
+  if (job.status === 'failed') return { ...head, status: 'failed' };
+  // Beyond the documented fields, how far it got (once its handler has saved a step).
+  const { total, processed, failed } = job.counters ?? {};
+  return { ...head, status: 'pending', ...(job.counters && { total, processed, failed }) };
+}
