@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { withPollutedPrototype } from '../helpers/pollute.js';
 import { CUSTOMER_GROUP, GUEST_GROUP, seedGroups, startService, TEST_API_KEY, type TestService } from '../helpers/service.js';
 
 /**
@@ -126,15 +127,11 @@ describe('field names that would reach Object.prototype', () => {
 
 describe('a polluted Object.prototype grants nothing', () => {
   it('reads only the headers a request really sent', async () => {
-    const prototype = Object.prototype as Record<string, unknown>;
-    prototype['x-api-key'] = TEST_API_KEY;
-    try {
+    await withPollutedPrototype('x-api-key', TEST_API_KEY, async () => {
       expect((await service.call('GET', '/users/count', undefined, { 'x-api-key': '' })).status).toBe(401);
       const graphql = await service.call('POST', '/graphql', { query: '{ users { totalCount } }' }, { 'x-api-key': '' });
       expect(graphql.body.data?.users ?? null).toBeNull();
       expect(graphql.body.errors).toHaveLength(1);
-    } finally {
-      delete prototype['x-api-key'];
-    }
+    });
   });
 });

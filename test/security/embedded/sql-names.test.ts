@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withPollutedPrototype } from '../../helpers/pollute.js';
 import { GUEST_GROUP, seedGroups, startService, type TestService } from '../../helpers/service.js';
 
 /**
@@ -20,15 +21,11 @@ afterAll(() => service.close());
 
 describe('names from requests never become SQL', () => {
   it('sorts by a field whose name Object.prototype also holds, as a plain JSON field', async () => {
-    const prototype = Object.prototype as Record<string, unknown>;
-    prototype.x = STOLEN;
-    try {
+    await withPollutedPrototype('x', STOLEN, async () => {
       const sorted = await service.call('GET', '/users/?_s=x,name&_q={"userGroup":"guest"}');
       expect(sorted.status).toBe(200);
       expect(sorted.body.map((user: { name: string }) => user.name)).toEqual(['a', 'b', 'c']);
-    } finally {
-      delete prototype.x;
-    }
+    });
   });
 
   it('sorts by a quoted, dotted JSON path given as data', async () => {
