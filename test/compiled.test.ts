@@ -99,7 +99,9 @@ describe.skipIf(skipped)(`the compiled service, node ${DIST_MAIN}${skipped ? ` (
     while (!service.output().includes('shutting down')) await new Promise((resolve) => setTimeout(resolve, 20));
     const refused = connect(port, '127.0.0.1');
     const [error] = (await once(refused, 'error')) as [NodeJS.ErrnoException];
-    expect(error.code).toBe('ECONNREFUSED');
+    // Refused, or (when the kernel had already queued the connection before the listener closed)
+    // reset without an answer: either way no new request is served.
+    expect(['ECONNREFUSED', 'ECONNRESET']).toContain(error.code);
 
     socket.write(body);
     const answer = await readUntil(socket, '}', read);
