@@ -51,6 +51,31 @@ describe('deleteUserGroup', () => {
     expect(await groupNames()).not.toContain('empty');
   });
 
+  it('keeps the group when a user lands in it between the count and the delete', async () => {
+    await createGroup('racing');
+    // A creation that passed its group check while the delete was counting: its user is stored
+    // right after the count answered 0.
+    const users = service.deps.users;
+    const count = users.count.bind(users);
+    users.count = async (...args) => {
+      const counted = await count(...args);
+      users.count = count;
+      await users.insert({ userGroup: 'racing', name: 'late' }, scope);
+      return counted;
+    };
+    try {
+      const res = await service.graphql(DELETE, { name: 'racing' });
+      expect(res.data.deleteUserGroup).toMatchObject({ __typename: 'ConflictError', code: 'GROUP_IN_USE' });
+      expect(await groupNames()).toContain('racing');
+      const group = await service.graphql(
+        '{ userGroup(userGroup: "racing") { ... on QueryUserGroupSuccess { data { label authUserCreationDisabled crudSchema } } } }',
+      );
+      expect(group.data.userGroup.data).toEqual({ label: 'racing', authUserCreationDisabled: true, crudSchema: { type: 'object' } });
+    } finally {
+      users.count = count;
+    }
+  });
+
   it('answers not found for a group that does not exist', async () => {
     const res = await service.graphql(DELETE, { name: 'nobody' });
     expect(res.data.deleteUserGroup).toMatchObject({ __typename: 'NotFoundError', code: 'NOT_FOUND' });

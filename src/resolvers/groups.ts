@@ -36,16 +36,32 @@ export async function saveGroup(ctx: Context, input: unknown): Promise<GroupConf
   return during('saving user group', () => ctx.deps.groups.saveGroup(group, ctx.scope));
 }
 
-/** Deletes a group no user of any state is in (409 GROUP_IN_USE otherwise: they would lose their schema). */
+/**
+ * Deletes a group no user of any state is in (409 GROUP_IN_USE otherwise: they would lose their
+ * schema). A creation can pass its group check while the delete counts, so the users are counted
+ * again once the group is gone, and the group is put back if one landed meanwhile: the stores share
+ * no transaction, and a user must never be left without its group.
+ */
 export async function deleteGroup(ctx: Context, userGroup: string): Promise<void> {
   await requireAdmin(ctx);
-  const users = await countGroupUsers(ctx, userGroup);
-  if (users > 0) {
-    const counted = users === 1 ? '1 user' : `${users} users`;
-    throw new ConflictError(`user group "${userGroup}" still has ${counted} (of any state): move or delete them first`, 'GROUP_IN_USE');
-  }
+  await refuseWhileInUse(ctx, userGroup);
+  const group = await during('reading user group', () => ctx.deps.groups.getGroup(userGroup));
+  if (!group) throw new NotFoundError(`user group "${userGroup}" not found`);
   const deleted = await during('deleting user group', () => ctx.deps.groups.deleteGroup(userGroup));
   if (!deleted) throw new NotFoundError(`user group "${userGroup}" not found`);
+  try {
+    await refuseWhileInUse(ctx, userGroup);
+  } catch (error) {
+    await during('restoring user group', () => ctx.deps.groups.saveGroup(group, ctx.scope));
+    throw error;
+  }
+}
+
+async function refuseWhileInUse(ctx: Context, userGroup: string): Promise<void> {
+  const users = await countGroupUsers(ctx, userGroup);
+  if (users === 0) return;
+  const counted = users === 1 ? '1 user' : `${users} users`;
+  throw new ConflictError(`user group "${userGroup}" still has ${counted} (of any state): move or delete them first`, 'GROUP_IN_USE');
 }
 
 /**
