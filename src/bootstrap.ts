@@ -7,6 +7,13 @@ import { assertPasswordPolicy, PASSWORD_POLICY } from './domain/password-policy.
 import { StartupError } from './startup.js';
 
 /**
+ * The administrators' profile: a name, and no other field. A closed schema, so that a store whose
+ * groups all close their fields still answers a query on an unknown field with the CRUD's 400
+ * (docs/decisions.md); an operator adds fields with saveUserGroup.
+ */
+const ADMIN_SCHEMA = { type: 'object', properties: { name: { type: 'string', maxLength: 200 } }, additionalProperties: false };
+
+/**
  * First start on an empty embedded store: an administrator, so someone can log in and call the API.
  * Its password is BOOTSTRAP_ADMIN_PASSWORD, or generated and printed once.
  */
@@ -29,7 +36,7 @@ export async function bootstrapAdmin(deps: Deps, print: (line: string) => void):
   const ctx = systemContext(deps, 'bootstrap');
   if (!(await deps.groups.getGroup(userGroup))) {
     await deps.groups.saveGroup(
-      { userGroup, label: 'Administrators', crudSchema: { type: 'object' }, authUserCreationDisabled: false },
+      { userGroup, label: 'Administrators', crudSchema: ADMIN_SCHEMA, authUserCreationDisabled: false },
       ctx.scope,
     );
   }

@@ -1,3 +1,4 @@
+import { bootstrapAdmin } from '../src/bootstrap.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CUSTOMER_GROUP, seedGroups, startService, type TestService } from './helpers/service.js';
 
@@ -31,5 +32,21 @@ describe('unknown fields, embedded store', () => {
     expect((await service.call('GET', '/users/?nickname=x')).status).toBe(400);
     await seedGroups(service, [{ ...closed, userGroup: 'other', label: 'Other', crudSchema: { type: 'object' } }]);
     expect((await service.call('GET', filter({ nickname: 'x' }))).status).toBe(200);
+  });
+
+  it('are a 400 on a bootstrapped store too: the administrators group closes its fields', async () => {
+    const fresh = await startService({ store: 'embedded', identity: 'embedded' });
+    try {
+      expect(await bootstrapAdmin(fresh.deps, () => undefined)).toBe(true);
+      await seedGroups(fresh, [closed]);
+      const refused = await fresh.call('GET', filter({ nickname: 'x' }));
+      expect([refused.status, refused.body.message]).toEqual([400, 'Unknown field: nickname']);
+      // The administrator's own profile keeps what it can hold: a name.
+      const [admin] = (await fresh.call('GET', '/users/?username=admin')).body;
+      expect((await fresh.call('PATCH', `/users/${admin._id}`, { $set: { name: 'Ada' } })).status).toBe(200);
+      expect((await fresh.call('PATCH', `/users/${admin._id}`, { $set: { nickname: 'A' } })).status).toBe(400);
+    } finally {
+      await fresh.close();
+    }
   });
 });
