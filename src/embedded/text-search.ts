@@ -37,15 +37,19 @@ export function matchExpression(operand: unknown): string | undefined {
   const words: string[] = [];
   const phrases: string[] = [];
   const excluded: string[] = [];
+  let terms = 0;
   // A quoted phrase, or a run of other characters; a leading `-` negates either.
   for (const [, minus, phrase, bare] of search.matchAll(/(-?)(?:"([^"]*)"?|([^\s"]+))/g)) {
     const tokens = [...(phrase ?? bare ?? '').matchAll(WORD)].map(([token]) => token);
     if (tokens.length === 0) continue;
+    // Each word of a phrase counts: FTS5 reads the positions of every one of them in every user
+    // that holds it (a 400-word phrase held the event loop for seconds over a few large users).
+    terms += tokens.length;
+    if (terms > MAX_TEXT_TERMS) throw refuse(`$search takes at most ${MAX_TEXT_TERMS} terms, each word of a phrase counted`);
     if (minus) excluded.push(...(phrase === undefined ? tokens.map(quoted) : [quoted(tokens.join(' '))]));
     else if (phrase !== undefined) phrases.push(quoted(tokens.join(' ')));
     else words.push(...tokens.map(quoted));
   }
-  if (words.length + phrases.length + excluded.length > MAX_TEXT_TERMS) throw refuse(`$search takes at most ${MAX_TEXT_TERMS} terms`);
   const wanted = phrases.length > 0 ? phrases.join(' AND ') : words.join(' OR ');
   if (wanted === '') return undefined;
   return excluded.length === 0 ? wanted : `(${wanted}) NOT (${excluded.join(' OR ')})`;
