@@ -62,7 +62,8 @@ export interface UserStore {
    * `_st`, `field=value` and the acl_rows header, validated as `count` does), in an order new
    * writes cannot shift, after `after` (a cursor an earlier page gave). A page may hold fewer than
    * `limit` users before the end: a store that filters in the process examines a bounded number of
-   * rows per call, so that no call holds the event loop for long.
+   * rows per call, so that no call holds the event loop for long. Users come whole: the export
+   * applies acl_read_columns itself, after reading their identities.
    */
   scan(query: CrudQuery, page: { after?: string; limit: number }, scope: CallScope): Promise<ScanPage>;
   /** Internal search: every match of an allow-listed filter in the given states. */

@@ -2,6 +2,7 @@ import type { GroupConfig } from '../ports/config-store.js';
 import type { IdentityField, IdentityUser } from '../ports/identity-provider.js';
 import type { UserDoc } from '../ports/user-store.js';
 import { isPlainObject } from '../crud/filter.js';
+import { projectDoc } from '../crud/projection.js';
 import { type CellSchema, csvLine, isCsvColumnName, neutralizeFormula, valueToCell } from '../domain/csv-cells.js';
 import { type IdentityLoader, isIdentityField } from '../loaders.js';
 import { SERVICE_FIELDS } from './inputs.js';
@@ -55,11 +56,28 @@ export function csvColumns(groups: readonly GroupConfig[]): string[] {
   return [...columns];
 }
 
-export function csvExport(groups: readonly GroupConfig[], identity: boolean): RowWriter {
-  const columns = csvColumns(groups);
+/**
+ * What an export may show under the `acl_read_columns` header (`readable`, undefined without it):
+ * the fields it names, `_id` always (as the CRUD's projection), and of the identity only the
+ * fields it names as profile fields (`email` lets `identity.email` through), so that a column the
+ * caller may not read on `GET /users/` does not come back as the identity's copy of it.
+ */
+export interface ExportShape {
+  identity: boolean;
+  readable?: readonly string[];
+}
+
+const shownIdentityFields = ({ identity, readable }: ExportShape) =>
+  identity ? IDENTITY_FIELDS.filter((field) => !readable || readable.includes(field)) : [];
+
+export function csvExport(groups: readonly GroupConfig[], shape: ExportShape): RowWriter {
+  const { readable } = shape;
+  // A column is a whole top-level field: only one the header names whole (`address.city` shows no `address`).
+  const columns = csvColumns(groups).filter((column) => !readable || column === '_id' || readable.includes(column));
   // Group names come from the store's documents: a Map, never a plain object's keys.
   const schemas = new Map(groups.map((group) => [group.userGroup, group.crudSchema as CellSchema]));
-  const identityColumns = identity ? IDENTITY_FIELDS.map((field) => IDENTITY_PREFIX + field) : [];
+  const identityFields = shownIdentityFields(shape);
+  const identityColumns = identityFields.map((field) => IDENTITY_PREFIX + field);
   return {
     type: 'text/csv; charset=utf-8',
     extension: 'csv',
@@ -71,7 +89,7 @@ export function csvExport(groups: readonly GroupConfig[], identity: boolean): Ro
         const cells = columns.map((column) => valueToCell(column, Object.hasOwn(user, column) ? user[column] : undefined, schema));
         if (identities) {
           const found = identityOf(identities, user);
-          for (const field of IDENTITY_FIELDS) cells.push(found?.[field] === undefined ? '' : neutralizeFormula(String(found[field])));
+          for (const field of identityFields) cells.push(found?.[field] === undefined ? '' : neutralizeFormula(String(found[field])));
         }
         text += csvLine(cells);
       }
@@ -81,18 +99,27 @@ export function csvExport(groups: readonly GroupConfig[], identity: boolean): Ro
 }
 
 /** One JSON document a line: the user as `GET /users/:id` answers it, with `identity` (or null) when asked for. */
-export function ndjsonExport(identity: boolean): RowWriter {
+export function ndjsonExport(shape: ExportShape): RowWriter {
+  const { readable } = shape;
+  const identityFields = shownIdentityFields(shape);
   return {
     type: 'application/x-ndjson; charset=utf-8',
     extension: 'ndjson',
     rows(users, identities) {
       let text = '';
       for (const user of users) {
-        text += `${JSON.stringify(identity && identities ? { ...user, identity: identityOf(identities, user) ?? null } : user)}\n`;
+        const shown = readable ? projectDoc(user, readable) : user;
+        const found = shape.identity && identities ? identityOf(identities, user) : undefined;
+        const identity = found && (readable ? pick(found, identityFields) : found);
+        text += `${JSON.stringify(shape.identity && identities ? { ...shown, identity: identity ?? null } : shown)}\n`;
       }
       return text;
     },
   };
+}
+
+function pick(identity: IdentityUser, fields: readonly IdentityField[]): Partial<IdentityUser> {
+  return Object.fromEntries(fields.filter((field) => identity[field] !== undefined).map((field) => [field, identity[field]]));
 }
 
 function identityOf(identities: IdentityLoader, user: UserDoc): IdentityUser | undefined {

@@ -1,5 +1,6 @@
 import type { ScanPage, UserDoc } from '../ports/user-store.js';
 import type { Context } from '../context.js';
+import { readableFields } from '../crud/projection.js';
 import { type CrudQuery, parseCountQuery } from '../crud/query.js';
 import { atDeadline } from '../deadline.js';
 import { pace } from '../domain/pace.js';
@@ -41,10 +42,10 @@ const ACTION = 'exporting users';
 export async function exportUsers(ctx: Context, request: ExportRequest): Promise<Download> {
   await requireAdmin(ctx);
   parseCountQuery(request.query, ctx.scope.headers.acl_rows);
+  // acl_read_columns as on GET /users/: the store reads whole users (the identities need their authUserId).
+  const shape = { identity: request.identity, readable: readableFields(undefined, ctx.scope.headers.acl_read_columns) };
   const writer =
-    request.format === 'csv'
-      ? csvExport(await during(ACTION, () => ctx.deps.groups.listGroups()), request.identity)
-      : ndjsonExport(request.identity);
+    request.format === 'csv' ? csvExport(await during(ACTION, () => ctx.deps.groups.listGroups()), shape) : ndjsonExport(shape);
   const read = (after?: string) =>
     withPageDeadline(ctx, () => ctx.deps.users.scan(request.query, { after, limit: EXPORT_PAGE_SIZE }, ctx.scope));
   const first = await read();

@@ -46,7 +46,8 @@ export function createCrudUserStore(users: CrudCollection): UserStore {
           _s: '_id',
           _l: String(page.limit),
         },
-        scope.headers,
+        // Whole users, as every read here: the export applies acl_read_columns itself (identities need authUserId).
+        headersOf(scope),
       );
       return { users: found.map(asUser), ...(found.length === page.limit ? { next: found.at(-1)!._id } : {}) };
     },

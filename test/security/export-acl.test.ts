@@ -1,0 +1,86 @@
+import { parse } from 'csv-parse/sync';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CUSTOMER_GROUP, seedGroups, startService, TEST_API_KEY, type TestService } from '../helpers/service.js';
+
+/**
+ * `GET /users/export` under the platform's ACL headers (docs/security.md): a caller whose
+ * `acl_read_columns` hides fields on `GET /users/` must not read them in the export, whether as a
+ * profile column or as the identity's copy of it; `acl_rows` hides users from it as from the list.
+ */
+let service: TestService;
+let ids: string[];
+
+beforeAll(async () => {
+  service = await startService();
+  await seedGroups(service, [CUSTOMER_GROUP]);
+  ids = [];
+  for (const [username, age] of [
+    ['acl.ann', 30],
+    ['acl.bob', 40],
+  ] as const) {
+    const created = await service.call('POST', '/users/?sendResetPwdEmail=false', {
+      userGroup: 'customer',
+      username,
+      email: `${username}@secret.example`,
+      name: `Name of ${username}`,
+      age,
+      tags: ['acl'],
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(200);
+    ids.push(created.body._id as string);
+  }
+});
+afterAll(() => service.close());
+
+async function download(query: string, headers: Record<string, string>) {
+  const response = await fetch(`${service.url}/users/export?${query}`, { headers: { 'x-api-key': TEST_API_KEY, ...headers } });
+  return { status: response.status, text: await response.text() };
+}
+
+const readColumns = { acl_read_columns: 'userGroup,username,name' };
+
+describe('GET /users/export under acl_read_columns', () => {
+  it('answers the list the same fields as before, as the CRUD does', async () => {
+    const list = await service.call('GET', '/users/?tags=acl', undefined, readColumns);
+    expect(list.body.map((user: Record<string, unknown>) => Object.keys(user).sort())).toEqual([
+      ['_id', 'name', 'userGroup', 'username'],
+      ['_id', 'name', 'userGroup', 'username'],
+    ]);
+  });
+
+  it('writes no NDJSON field the caller may not read, identity included', async () => {
+    const { status, text } = await download('tags=acl&identity=true', { ...readColumns, accept: 'application/x-ndjson' });
+    expect(status).toBe(200);
+    expect(text).not.toContain('secret.example');
+    const users = text
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(users.map((user) => [user._id, user.username, user.age, user.email, user.authUserId])).toEqual([
+      [ids[0], 'acl.ann', undefined, undefined, undefined],
+      [ids[1], 'acl.bob', undefined, undefined, undefined],
+    ]);
+    expect(users[0]!.identity).toEqual({ username: 'acl.ann' });
+  });
+
+  it('leaves out the CSV columns the caller may not read, identity columns included', async () => {
+    const { status, text } = await download('tags=acl&identity=true', readColumns);
+    expect(status).toBe(200);
+    expect(text).not.toContain('secret.example');
+    const rows = parse(text, { columns: true }) as Record<string, string>[];
+    expect(Object.keys(rows[0]!)).toEqual(['_id', 'userGroup', 'username', 'name', 'identity.username']);
+    expect(rows.map((row) => [row._id, row.username, row.name, row['identity.username']])).toEqual([
+      [ids[0], 'acl.ann', 'Name of acl.ann', 'acl.ann'],
+      [ids[1], 'acl.bob', 'Name of acl.bob', 'acl.bob'],
+    ]);
+  });
+
+  it('exports only the users acl_rows lets through, every field without acl_read_columns', async () => {
+    const { text } = await download('tags=acl', { accept: 'application/x-ndjson', acl_rows: JSON.stringify({ age: { $gt: 35 } }) });
+    const users = text
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(users.map((user) => [user._id, user.email, user.age])).toEqual([[ids[1], 'acl.bob@secret.example', 40]]);
+  });
+});
