@@ -29,13 +29,15 @@ export function recordToDoc(record: Record<string, string>, schema: CellSchema):
 }
 
 /**
- * Spreadsheets run a cell that starts with one of these as a formula (OWASP's "CSV injection").
- * An export writes such a cell with a leading `'`, and so is a cell that already starts with
- * quotes before one of them (`'=x` becomes `''=x`): the import takes exactly one quote off any
- * cell of that shape, so every text reads back as it was written.
+ * Spreadsheets run a cell that starts with one of these as a formula (OWASP's "CSV injection"),
+ * some also after leading white space (LibreOffice trims it on import when asked, Google Sheets
+ * does) or with the full-width signs (＝＋－＠, which East Asian locales convert), and a line feed
+ * starts one as a carriage return does. An export writes such a cell with a leading `'`, and so is
+ * a cell that already starts with quotes before one of them (`'=x` becomes `''=x`): the import
+ * takes exactly one quote off any cell of that shape, so every text reads back as it was written.
  */
-const FORMULA = /^'*[=+\-@\t\r]/;
-const NEUTRALIZED = /^'+[=+\-@\t\r]/;
+const FORMULA = /^'*(?:[\t\r\n]|\s*[=+\-@\uff1d\uff0b\uff0d\uff20])/u;
+const NEUTRALIZED = /^'+(?:[\t\r\n]|\s*[=+\-@\uff1d\uff0b\uff0d\uff20])/u;
 
 export function neutralizeFormula(cell: string): string {
   return FORMULA.test(cell) ? `'${cell}` : cell;

@@ -16,7 +16,23 @@ const PAYLOADS = [
   '\r=1+1',
   "'=already quoted",
   "''@twice",
+  // What some spreadsheets still run: a formula after leading white space (LibreOffice's "trim
+  // spaces" import option, Google Sheets), after a line feed, or with full-width signs (East Asian
+  // locales convert them); each gets the same quote, and the re-import takes it off again.
+  ' =1+1',
+  '   +cmd|calc',
+  '\u00a0=1+1',
+  '\u3000@SUM(1+1)',
+  '\n=1+1',
+  '\uff1dHYPERLINK("http://evil.example")',
+  '\uff0b1',
+  '\uff0d1',
+  '\uff20SUM(1)',
+  "' =spaced quote",
 ];
+
+/** A cell some spreadsheet would run as a formula. */
+const RUNS = /^(?:[\t\r\n]|\s*[=+\-@\uff1d\uff0b\uff0d\uff20])/u;
 
 let service: TestService;
 
@@ -44,7 +60,7 @@ describe('formula injection through GET /users/export', () => {
     const { ids } = await service.deps.users.insertMany(docs, { actorId: 'test', headers: {} });
     const csv = await exportCsv('company=inj');
     const cells = (parse(csv, { relax_column_count: true }) as string[][]).flat();
-    expect(cells.filter((cell) => /^[=+\-@\t\r]/.test(cell))).toEqual([]);
+    expect(cells.filter((cell) => RUNS.test(cell))).toEqual([]);
     expect(cells).toEqual(expect.arrayContaining(PAYLOADS.map((payload) => `'${payload}`)));
 
     const form = new FormData();
