@@ -1,0 +1,99 @@
+import { request } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seedGroups, startService, TEST_API_KEY, type TestService } from '../helpers/service.js';
+import { subscribeSse } from '../helpers/sse.js';
+
+/**
+ * The `jobs` query and the `jobProgress` subscription attacked (docs/security.md): callers that are
+ * no administrators, clients that leave at every moment of a stream (each place must come back,
+ * or JOB_PROGRESS_MAX_PER_CALLER would lock the caller out for good), and page sizes out of range.
+ */
+const PROGRESS = `subscription ($id: ID!) { jobProgress(id: $id) { jobId status } }`;
+const JOBS = `query ($first: Int) { jobs(first: $first) { nodes { jobId } } }`;
+const ADMIN = { 'x-api-key': TEST_API_KEY };
+const PASSWORD = 'Correct-horse-9';
+
+let service: TestService;
+let jobId: string;
+
+beforeAll(async () => {
+  service = await startService({ env: { JOB_PROGRESS_MAX_PER_CALLER: '2', JOB_PROGRESS_POLL_MS: '50', RANDOM_PWD_GEN: 'false' } });
+  await seedGroups(service);
+  const created = await service.call('POST', '/users/?postponeAuthUserCreation=true', {
+    userGroup: 'customer',
+    username: 'jobbed',
+    email: 'jobbed@example.com',
+    name: 'J',
+  });
+  const started = await service.call('POST', '/jobs/bulk-activation', [{ filter: { userId: created.body._id } }]);
+  expect(started.status).toBe(202);
+  jobId = started.body.jobId; // pending for good: no worker runs in this file
+});
+afterAll(() => service.close());
+
+/** Opens the stream and drops the connection `after` ms later (0: as soon as the request is sent). */
+function openAndDrop(after: number): Promise<void> {
+  const { hostname, port } = new URL(service.url);
+  const path = `/graphql?query=${encodeURIComponent(PROGRESS)}&variables=${encodeURIComponent(JSON.stringify({ id: jobId }))}`;
+  return new Promise((resolve) => {
+    const req = request({ hostname, port, path, headers: { accept: 'text/event-stream', ...ADMIN } });
+    req.on('error', () => resolve());
+    req.on('response', (res) => {
+      res.on('error', () => undefined);
+      setTimeout(() => {
+        req.destroy();
+        resolve();
+      }, after);
+    });
+    if (after === 0) setImmediate(() => (req.destroy(), resolve()));
+    req.end();
+  });
+}
+
+describe('jobProgress and jobs attacked', () => {
+  it('gives every place back, whenever the client drops the stream', async () => {
+    for (const after of [0, 0, 0, 1, 5, 20, 100]) await openAndDrop(after);
+    await expect.poll(() => service.deps.jobWatches.openFor('api-key'), { timeout: 3000 }).toBe(0);
+    const streams = [
+      await subscribeSse(service.url, PROGRESS, { id: jobId }, ADMIN),
+      await subscribeSse(service.url, PROGRESS, { id: jobId }, ADMIN),
+    ];
+    for (const stream of streams) expect((await stream.next()).data.data.jobProgress.status).toBe('pending');
+    streams.forEach((stream) => stream.close());
+  });
+
+  it('answers neither the list nor a stream to a user who is no administrator', async () => {
+    const created = await service.call('POST', '/users/?sendResetPwdEmail=false', {
+      userGroup: 'customer',
+      username: 'plainuser',
+      email: 'plainuser@example.com',
+      name: 'P',
+      password: PASSWORD,
+    });
+    expect(created.status).toBe(200);
+    const login = await service.call('POST', '/oauth/token', { username: 'plainuser', password: PASSWORD }, { 'x-api-key': '' });
+    const user = { authorization: `Bearer ${login.body.accessToken}` };
+    const list = await service.graphql(JOBS, {}, { 'x-api-key': '', ...user });
+    expect([list.data?.jobs ?? null, list.errors?.[0].extensions.code]).toEqual([null, 'FORBIDDEN']);
+    const events = await (await subscribeSse(service.url, PROGRESS, { id: jobId }, user)).rest();
+    expect(events[0]!.data.errors[0].extensions.code).toBe('FORBIDDEN');
+    expect(JSON.stringify(events)).not.toContain('pending');
+    expect(service.deps.jobWatches.openFor(created.body.authUserId)).toBe(0);
+  });
+
+  it('refuses page sizes out of range, as literals and as variables', async () => {
+    for (const first of [0, -1, 101, 2 ** 31 - 1]) {
+      const res = await service.graphql(JOBS, { first });
+      // The argument's own range, or the cost limit first for the largest (checked before execution).
+      expect([res.data?.jobs ?? null, res.errors?.[0].extensions.code], String(first)).toEqual([
+        null,
+        expect.stringMatching(/^(INVALID_INPUT|QUERY_LIMIT_EXCEEDED)$/),
+      ]);
+    }
+    const literal = await service.graphql('{ jobs(first: 100000) { nodes { jobId } } }');
+    expect(literal.errors?.[0].extensions.code).toMatch(/^(INVALID_INPUT|QUERY_LIMIT_EXCEEDED)$/);
+    const overflow = await service.call('POST', '/graphql', { query: '{ jobs(first: 99999999999) { nodes { jobId } } }' });
+    expect(overflow.status).toBeLessThan(500);
+    expect(overflow.body.data ?? null).toBeNull();
+  });
+});
