@@ -1,6 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeClock } from '../helpers/fake-clock.js';
-import { CUSTOMER_GROUP, type IdentityKind, seedGroups, startService, type StoreKind, type TestService } from '../helpers/service.js';
+import { startReplica } from '../helpers/replica.js';
+import {
+  AUTH0_TEST_TENANT,
+  CUSTOMER_GROUP,
+  type IdentityKind,
+  seedGroups,
+  startService,
+  type StoreKind,
+  TEST_API_KEY,
+  type TestService,
+} from '../helpers/service.js';
 
 /**
  * The `sid` cookie attacked from outside (docs/security.md), with the embedded provider's sessions
@@ -119,5 +129,63 @@ describe.each<[string, StoreKind, IdentityKind]>([
     expect([await whoami(`sid=${second}`), await whoami(`sid=${third}`)]).toEqual([401, 401]);
     expect((await service.call('PATCH', `/users/${user.id}`, { $set: { blocked: false } })).status).toBe(200);
     expect([await whoami(`sid=${second}`), await whoami(`sid=${third}`)]).toEqual([401, 401]);
+  });
+});
+
+describe('the sid cookie on a second replica (CRUD session store, Auth0)', () => {
+  let service: TestService;
+  let other: Awaited<ReturnType<typeof startReplica>>;
+
+  beforeAll(async () => {
+    const env = { WEBSITE_CLIENT_TYPES: 'backoffice', RANDOM_PWD_GEN: 'false' };
+    service = await startService({ store: 'crud', identity: 'auth0', env });
+    await seedGroups(service, [CUSTOMER_GROUP]);
+    // The same upstreams, its own process state (caches, throttles), as a second pod.
+    other = await startReplica(
+      {
+        LOG_LEVEL: 'silent',
+        API_KEYS: TEST_API_KEY,
+        COOKIE_SECURE: 'false',
+        CRUD_SERVICE: service.crud!.url,
+        USERS_CRUD_ENDPOINT: '/users',
+        UMS_CONFIG_CRUD_ENDPOINT: '/ums-config',
+        JOBS_CRUD_ENDPOINT: '/jobs',
+        SESSIONS_CRUD_ENDPOINT: '/sessions',
+        AUTH_MODULE: 'auth0',
+        AUTH0_BASE_URL: service.auth0!.url,
+        AUTH0_CLIENT_ID: AUTH0_TEST_TENANT.clientId,
+        AUTH0_CLIENT_SECRET: AUTH0_TEST_TENANT.clientSecret,
+        AUTH0_AUDIENCE: AUTH0_TEST_TENANT.audience,
+        AUTH_CONNECTION: AUTH0_TEST_TENANT.connection,
+        ...env,
+      },
+      {},
+    );
+  });
+  afterAll(async () => {
+    await other.close();
+    await service.close();
+  });
+
+  it('is refused on the other replica at once after a block, its cached profile notwithstanding', async () => {
+    const created = await service.call('POST', '/users/?sendResetPwdEmail=false', {
+      userGroup: 'customer',
+      username: 'tworeplicas',
+      email: 'tworeplicas@example.com',
+      name: 'T',
+      password: PASSWORD,
+    });
+    expect(created.status).toBe(200);
+    const login = await service.call(
+      'POST',
+      '/oauth/token',
+      { username: 'tworeplicas', password: PASSWORD },
+      { ...anonymous, 'client-type': 'backoffice' },
+    );
+    const cookie = /^(sid=[^;]+);/.exec(login.headers.get('set-cookie')!)![1]!;
+    const onOther = () => fetch(`${other.url}/userinfo`, { headers: { cookie } }).then((res) => res.status);
+    expect(await onOther()).toBe(200);
+    expect((await service.call('PATCH', `/users/${created.body._id}`, { $set: { blocked: true } })).status).toBe(200);
+    expect(await onOther()).toBe(401);
   });
 });
