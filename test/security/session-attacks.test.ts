@@ -18,11 +18,14 @@ import {
  * never adopted, a hostile one is a 401, the stored digest is no cookie, and expiry and a block end
  * the session. test/session-store.test.ts and test/replicas.test.ts cover the store across replicas.
  */
+/** This file picks its own backends: it runs once, in the project that sets none (embedded). */
+const ONCE = process.env.UMS_TEST_STORE === undefined && process.env.UMS_TEST_IDENTITY === undefined;
+
 const TTL = 600;
 const PASSWORD = 'Correct-horse-9';
 const anonymous = { 'x-api-key': '' };
 
-describe.each<[string, StoreKind, IdentityKind]>([
+describe.runIf(ONCE).each<[string, StoreKind, IdentityKind]>([
   ['embedded sessions', 'embedded', 'embedded'],
   ['CRUD session store (Auth0)', 'crud', 'auth0'],
 ])('the sid cookie: %s', (_name, store, identity) => {
@@ -132,7 +135,7 @@ describe.each<[string, StoreKind, IdentityKind]>([
   });
 });
 
-describe('the sid cookie on a second replica (CRUD session store, Auth0)', () => {
+describe.runIf(ONCE)('the sid cookie on a second replica (CRUD session store, Auth0)', () => {
   let service: TestService;
   let other: Awaited<ReturnType<typeof startReplica>>;
 
