@@ -20,6 +20,12 @@ export interface RequestScope {
   id?: string;
   caller?: CallerKind;
   route?: string;
+  /**
+   * Calls `listener` once when the client's connection closes, answered or not (at once when it
+   * has already): what a request holds for as long as its client stays (a subscription's place)
+   * is given back even when the client left before the answer began.
+   */
+  onClose?: (listener: () => void) => void;
 }
 
 /** Who called, as the access log names it: `service` is an API key, `gateway` a caller behind ACCESS_CONTROL=gateway. */

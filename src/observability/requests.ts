@@ -30,6 +30,10 @@ export function requestObserver(deps: Deps): (req: IncomingMessage, res: ServerR
       id: typeof sent === 'string' && REQUEST_ID.test(sent) ? sent : randomUUID(),
     };
     res.setHeader('x-request-id', scope.id!);
+    scope.onClose = (listener) => {
+      if (res.closed) listener();
+      else res.once('close', listener);
+    };
     res.on('close', () => {
       const ms = performance.now() - started;
       const status = res.writableFinished ? res.statusCode : CLIENT_CLOSED;

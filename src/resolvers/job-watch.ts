@@ -1,4 +1,5 @@
 import type { Context } from '../context.js';
+import { currentRequest } from '../deadline.js';
 import { requireAdmin } from './access.js';
 import { followableJob, jobView, type JobView } from './job-progress.js';
 
@@ -24,6 +25,9 @@ export async function watchJob(ctx: Context, jobId: string): Promise<AsyncIterab
     leave();
     left.abort();
   };
+  // The place is the connection's: a client that left before the stream began (while the job was
+  // read) has no stream for the server to end, and would otherwise hold its place for good.
+  currentRequest()?.onClose?.(stop);
   const iterator: AsyncIterableIterator<JobView> = {
     [Symbol.asyncIterator]: () => iterator,
     async next() {
