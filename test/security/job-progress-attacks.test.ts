@@ -96,4 +96,22 @@ describe('jobProgress and jobs attacked', () => {
     expect(overflow.status).toBeLessThan(500);
     expect(overflow.body.data ?? null).toBeNull();
   });
+
+  it('reads a forged cursor as data: a 400 or a page, never an upstream error', async () => {
+    const cursor = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    for (const after of [
+      cursor(['not-a-date', 'x']),
+      cursor(['2020-01-01T00:00:00.000Z', { $gt: '' }]),
+      cursor([{ $gt: '' }, 'x']),
+      cursor(['9999-12-31T23:59:59.999Z', "x' OR 1=1 --"]),
+      cursor(null),
+      cursor({}),
+      '%%%',
+    ]) {
+      const res = await service.call('POST', '/graphql', { query: JOBS, variables: { first: 5, after } });
+      expect(res.status, after).toBeLessThan(500);
+      const code = res.body.errors?.[0]?.extensions?.code;
+      expect([undefined, 'INVALID_INPUT'], after).toContain(code);
+    }
+  });
 });
