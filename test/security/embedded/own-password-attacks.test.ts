@@ -86,6 +86,19 @@ describe('changeOwnPassword attacked', () => {
       const res = await fetch(`${service.url}/graphql`, { ...init, headers: { ...(init.headers as object), cookie } });
       expect(res.status, name).toBe(403);
     }
+    // A browser's no-cors fetch may send this type without a preflight (its last value is text/plain).
+    const mixed = await fetch(`${service.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json, text/plain', cookie },
+      body: json,
+    });
+    expect([403, 415]).toContain(mixed.status);
+    const mixedRest = await fetch(`${service.url}/logout`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json, text/plain', cookie },
+      body: '{}',
+    });
+    expect([403, 415]).toContain(mixedRest.status);
     const get = await fetch(`${service.url}/graphql?query=${query}&variables=${variables}`, {
       headers: { cookie, accept: 'application/json' },
     });
