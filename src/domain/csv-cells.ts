@@ -32,19 +32,26 @@ export function recordToDoc(record: Record<string, string>, schema: CellSchema):
  * Spreadsheets run a cell that starts with one of these as a formula (OWASP's "CSV injection"),
  * some also after leading white space (LibreOffice trims it on import when asked, Google Sheets
  * does) or with the full-width signs (＝＋－＠, which East Asian locales convert), and a line feed
- * starts one as a carriage return does. An export writes such a cell with a leading `'`, and so is
- * a cell that already starts with quotes before one of them (`'=x` becomes `''=x`): the import
- * takes exactly one quote off any cell of that shape, so every text reads back as it was written.
+ * starts one as a carriage return does. Where the list separator is `;` (Italy, Germany, France…)
+ * Excel opens a .csv split on `;`, so a cell also starts after each `;` of the text (`Rossi;=1+1`
+ * would give a cell `=1+1`). An export writes a `'` at each such start, and also where quotes
+ * already precede one of them (`'=x` becomes `''=x`): the import takes exactly one quote off at
+ * each start of that shape, so every text reads back as it was written.
  */
-const FORMULA = /^'*(?:[\t\r\n]|\s*[=+\-@\uff1d\uff0b\uff0d\uff20])/u;
-const NEUTRALIZED = /^'+(?:[\t\r\n]|\s*[=+\-@\uff1d\uff0b\uff0d\uff20])/u;
+const FORMULA_START = /(^|;)('*(?:[\t\r\n]|\s*[=+\-@\uff1d\uff0b\uff0d\uff20]))/gu;
+const NEUTRALIZED_START = /(^|;)'('*(?:[\t\r\n]|\s*[=+\-@\uff1d\uff0b\uff0d\uff20]))/gu;
 
 export function neutralizeFormula(cell: string): string {
-  return FORMULA.test(cell) ? `'${cell}` : cell;
+  return cell.replace(FORMULA_START, "$1'$2");
 }
 
 export function restoreFormula(cell: string): string {
-  return NEUTRALIZED.test(cell) ? cell.slice(1) : cell;
+  return cell.replace(NEUTRALIZED_START, '$1$2');
+}
+
+/** Whether some spreadsheet would start a formula in this text (a header cell must not). */
+function holdsFormula(text: string): boolean {
+  return neutralizeFormula(text) !== text;
 }
 
 /**
@@ -97,7 +104,7 @@ function sameValue(a: unknown, b: unknown): boolean {
  */
 export function isCsvColumnName(name: string): boolean {
   return (
-    name !== '' && !name.includes('.') && isSafeFieldPath(name) && !FORMULA.test(name) && !name.startsWith("'") && name.trim() === name
+    name !== '' && !name.includes('.') && isSafeFieldPath(name) && !holdsFormula(name) && !name.startsWith("'") && name.trim() === name
   );
 }
 

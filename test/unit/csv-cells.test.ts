@@ -26,15 +26,19 @@ function roundTrip(field: string, value: unknown): { cell: string; back: Record<
   return { cell, back: recordToDoc(record!, SCHEMA) };
 }
 
-const TRIGGER = /^[=+\-@\t\r]/;
+/** A formula start: at the cell's start or after a ";" (where Excel splits on it), after white space, full-width signs too. */
+const TRIGGER = /(^|;)(?:[\t\r\n]|\s*[=+\-@\uff1d\uff0b\uff0d\uff20])/u;
 
 describe('formula neutralization', () => {
   it('never leaves a cell that starts a formula, and the import takes back exactly what it added', () => {
     fc.assert(
-      fc.property(fc.string({ unit: fc.constantFrom('=', '+', '-', '@', '\t', '\r', "'", 'a', ' ', '"', ',') }), (text) => {
-        expect(TRIGGER.test(neutralizeFormula(text))).toBe(false);
-        expect(restoreFormula(neutralizeFormula(text))).toBe(text);
-      }),
+      fc.property(
+        fc.string({ unit: fc.constantFrom('=', '+', '-', '@', '\t', '\r', '\n', "'", 'a', ' ', '\u00a0', '"', ',', ';', '\uff1d') }),
+        (text) => {
+          expect(TRIGGER.test(neutralizeFormula(text))).toBe(false);
+          expect(restoreFormula(neutralizeFormula(text))).toBe(text);
+        },
+      ),
       { numRuns: 2000 },
     );
   });
@@ -45,6 +49,8 @@ describe('formula neutralization', () => {
     expect(neutralizeFormula("'plain")).toBe("'plain");
     expect(neutralizeFormula('-5')).toBe("'-5");
     expect(restoreFormula("'plain")).toBe("'plain");
+    expect(neutralizeFormula("Rossi; =1+1;x;'@y")).toBe("Rossi;' =1+1;x;''@y");
+    expect(neutralizeFormula(' \uff1d1')).toBe("' \uff1d1");
   });
 });
 
