@@ -11,7 +11,7 @@ let service: TestService;
 let ids: string[];
 
 beforeAll(async () => {
-  service = await startService();
+  service = await startService({ env: { RANDOM_PWD_GEN: 'false' } });
   await seedGroups(service, [CUSTOMER_GROUP]);
   ids = [];
   for (const [username, age] of [
@@ -82,5 +82,29 @@ describe('GET /users/export under acl_read_columns', () => {
       .filter(Boolean)
       .map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(users.map((user) => [user._id, user.email, user.age])).toEqual([[ids[1], 'acl.bob@secret.example', 40]]);
+  });
+});
+
+describe('GET /users/export for callers who are no administrators', () => {
+  it('answers 401 without credentials and 403 to a signed-in user, in either format, with no row', async () => {
+    const password = 'Correct-horse-9';
+    const created = await service.call('POST', '/users/?sendResetPwdEmail=false', {
+      userGroup: 'customer',
+      username: 'acl.plain',
+      email: 'acl.plain@example.com',
+      name: 'Plain',
+      password,
+    });
+    expect(created.status).toBe(200);
+    const login = await service.call('POST', '/oauth/token', { username: 'acl.plain', password }, { 'x-api-key': '' });
+    expect(login.status).toBe(200);
+    for (const accept of ['text/csv', 'application/x-ndjson']) {
+      const anonymous = await fetch(`${service.url}/users/export?identity=true`, { headers: { accept } });
+      const user = await fetch(`${service.url}/users/export?identity=true`, {
+        headers: { accept, authorization: `Bearer ${login.body.accessToken}` },
+      });
+      expect([anonymous.status, user.status], accept).toEqual([401, 403]);
+      expect(await user.text()).not.toContain('secret.example');
+    }
   });
 });
