@@ -106,6 +106,24 @@ describe.runIf(ONCE).each<[string, StoreKind, IdentityKind]>([
     }
   });
 
+  it('takes no other secret of the user as a cookie (its refresh token, its access token), nor a cookie as a refresh token', async () => {
+    const user = await newUser();
+    const tokens = await service.call('POST', '/oauth/token', { username: user.username, password: PASSWORD }, anonymous);
+    expect(tokens.status).toBe(200);
+    for (const secret of [tokens.body.refreshToken, tokens.body.accessToken]) {
+      expect(await whoami(`sid=${secret}`)).toBe(401);
+    }
+    // Nor is a cookie a refresh token, even with an access token of the same user.
+    const cookie = await login(user.username);
+    const refreshed = await service.call(
+      'POST',
+      '/refreshtoken',
+      { refreshToken: cookie },
+      { ...anonymous, authorization: `Bearer ${tokens.body.accessToken}` },
+    );
+    expect(refreshed.status).toBe(401);
+  });
+
   it.runIf(store === 'crud')('does not take the stored digest of a cookie as a cookie', async () => {
     const live = await login((await newUser()).username);
     const digests = service.crud!.docs('/sessions').map((doc) => String(doc.cookieHash));
