@@ -123,9 +123,14 @@ export class UpstreamError extends DomainError {
 export class OperationError extends DomainError {
   constructor(action: string, cause: unknown) {
     const unreachable = cause instanceof UpstreamError && cause.unreachable;
-    super(unreachable ? 'UPSTREAM_UNAVAILABLE' : 'OPERATION_FAILED', unreachable ? 503 : 500, `Error while ${action}: ${describe(cause)}`, {
-      cause,
-    });
+    super(
+      unreachable ? 'UPSTREAM_UNAVAILABLE' : 'OPERATION_FAILED',
+      unreachable ? 503 : 500,
+      `Error while ${action}: ${describeCause(cause)}`,
+      {
+        cause,
+      },
+    );
   }
 }
 
@@ -133,7 +138,7 @@ export class OperationError extends DomainError {
  * The service's own words for what failed (an upstream's name, call and status); any other error's
  * text (SQLite, a driver, a library) stays in the log with the request, never in an answer.
  */
-function describe(cause: unknown): string {
+export function describeCause(cause: unknown): string {
   return cause instanceof DomainError ? cause.message : 'an unexpected error occurred';
 }
 

@@ -4,7 +4,7 @@ import type { Job, JobCounters } from '../ports/job-store.js';
 import { type Context, type Deps, systemContext } from '../context.js';
 import { withoutDeadline } from '../deadline.js';
 import { type ProgressFormat, readProgress, saveProgress, UnreadableProgressError } from '../domain/job-progress.js';
-import { DomainError } from '../errors.js';
+import { describeCause, DomainError } from '../errors.js';
 import type { Clock, Timer } from '../ports/clock.js';
 import { JOB_SAVED } from './job-watches.js';
 
@@ -182,7 +182,8 @@ export class JobWorker {
       if (!handler.retryForever && (permanent || attempts >= MAX_ATTEMPTS)) {
         log.error({ err: error, attempts }, 'job failed');
         this.attempts.delete(job.jobId);
-        const ended = await jobs.finish(job.jobId, this.owner, { status: 'failed', result: { error: (error as Error).message } });
+        // Shown as the job's error (jobProgress): the service's words; the cause is in the log line above.
+        const ended = await jobs.finish(job.jobId, this.owner, { status: 'failed', result: { error: describeCause(error) } });
         if (ended && !handler.discardWhenDone) this.deps.metrics.job(job.type, 'failed');
         this.deps.jobEvents.emit(JOB_SAVED, job.jobId);
       } else {

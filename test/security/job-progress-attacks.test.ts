@@ -10,6 +10,8 @@ import { subscribeSse } from '../helpers/sse.js';
  */
 const PROGRESS = `subscription ($id: ID!) { jobProgress(id: $id) { jobId status } }`;
 const JOBS = `query ($first: Int) { jobs(first: $first) { nodes { jobId } } }`;
+const JOBS_WITH_ERRORS = `{ jobs(first: 100) { nodes { jobId status error } } }`;
+const PROGRESS_WITH_ERROR = `subscription ($id: ID!) { jobProgress(id: $id) { jobId status error } }`;
 const ADMIN = { 'x-api-key': TEST_API_KEY };
 const PASSWORD = 'Correct-horse-9';
 
@@ -113,5 +115,43 @@ describe('jobProgress and jobs attacked', () => {
       const code = res.body.errors?.[0]?.extensions?.code;
       expect([undefined, 'INVALID_INPUT'], after).toContain(code);
     }
+  });
+});
+
+describe('a job that fails on an unexpected error', () => {
+  const BACKEND_WORDS = 'SQLITE_IOERR: disk I/O error reading /var/lib/ums/ums.sqlite';
+  let failing: TestService;
+  beforeAll(async () => {
+    failing = await startService({
+      background: true,
+      env: { JOBS_POLL_MS: '50', JOBS_LEASE_MS: '300' },
+      wrap: (deps) => ({
+        identity: {
+          ...deps.identity,
+          updateUser: () => Promise.reject(new Error(BACKEND_WORDS)),
+        },
+      }),
+    });
+    await seedGroups(failing);
+  });
+  afterAll(() => failing.close());
+
+  it('shows the service words as its error, never the backend text', async () => {
+    const created = await failing.call('POST', '/users/?sendResetPwdEmail=false', {
+      userGroup: 'customer',
+      username: 'unlucky',
+      email: 'unlucky@example.com',
+      name: 'U',
+    });
+    expect(created.status).toBe(200);
+    const started = await failing.call('POST', '/jobs/bulk-activation', [{ filter: { userId: created.body._id } }]);
+    expect(started.status).toBe(202);
+    const view = async () =>
+      (await failing.graphql(JOBS_WITH_ERRORS, {})).data.jobs.nodes.find((job: { jobId: string }) => job.jobId === started.body.jobId);
+    await expect.poll(async () => (await view())?.status, { timeout: 15_000, interval: 100 }).toBe('failed');
+    const events = await (await subscribeSse(failing.url, PROGRESS_WITH_ERROR, { id: started.body.jobId }, ADMIN)).rest();
+    expect(events[0]!.data.data.jobProgress).toMatchObject({ status: 'failed', error: 'an unexpected error occurred' });
+    expect(JSON.stringify([await view(), events])).not.toContain('SQLITE');
+    expect(JSON.stringify((await failing.call('GET', `/jobs/bulk-activation/${started.body.jobId}`)).body)).not.toContain('SQLITE');
   });
 });
