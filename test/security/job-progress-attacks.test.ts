@@ -121,6 +121,8 @@ describe('jobProgress and jobs attacked', () => {
 describe('a job that fails on an unexpected error', () => {
   const BACKEND_WORDS = 'SQLITE_IOERR: disk I/O error reading /var/lib/ums/ums.sqlite';
   let failing: TestService;
+  /** The identity provider breaks once the user exists (creating it may update its identity too). */
+  let broken = false;
   beforeAll(async () => {
     failing = await startService({
       background: true,
@@ -128,7 +130,7 @@ describe('a job that fails on an unexpected error', () => {
       wrap: (deps) => ({
         identity: {
           ...deps.identity,
-          updateUser: () => Promise.reject(new Error(BACKEND_WORDS)),
+          updateUser: (...args) => (broken ? Promise.reject(new Error(BACKEND_WORDS)) : deps.identity.updateUser(...args)),
         },
       }),
     });
@@ -144,6 +146,7 @@ describe('a job that fails on an unexpected error', () => {
       name: 'U',
     });
     expect(created.status).toBe(200);
+    broken = true;
     const started = await failing.call('POST', '/jobs/bulk-activation', [{ filter: { userId: created.body._id } }]);
     expect(started.status).toBe(202);
     const view = async () =>
