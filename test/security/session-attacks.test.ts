@@ -88,6 +88,20 @@ describe.runIf(ONCE).each<[string, StoreKind, IdentityKind]>([
     expect([await whoami(`sid=${bobs}`), await whoami(`sid=${annsOwn}`)]).toEqual([bob.username, ann.username]);
   });
 
+  it("never adopts one through the console's GraphQL login either", async () => {
+    const ann = await newUser();
+    const planted = 'attacker-chosen-value-for-the-console-0123456789';
+    const res = await fetch(`${service.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'client-type': 'ums-console', cookie: `sid=${planted}` },
+      body: JSON.stringify({ query: `mutation { login(username: "${ann.username}", password: "${PASSWORD}") { __typename } }` }),
+    });
+    expect((await res.json()).data.login.__typename).toBe('MutationLoginSuccess');
+    const fresh = /^sid=([^;]+);/.exec(res.headers.get('set-cookie')!)![1]!;
+    expect(fresh).not.toBe(planted);
+    expect([await whoami(`sid=${planted}`), await whoami(`sid=${fresh}`)]).toEqual([401, ann.username]);
+  });
+
   it('answers 401, never a 500, for a hostile cookie', async () => {
     const live = await login((await newUser()).username);
     for (const cookie of [
