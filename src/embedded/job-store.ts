@@ -129,11 +129,11 @@ async function turnIfLarge(text: string | undefined): Promise<void> {
   if (text !== undefined && text.length > LARGE_PAYLOAD) await turn();
 }
 
-type ListRow = Omit<JobRow, 'result'> & { summary: string | null };
+type ListRow = Omit<JobRow, 'result'> & { summary: string | null; error: unknown };
 
 /**
  * A page of jobs, newest first. Only placeholders vary with the query (one per type and status,
- * names from the caller's allow-lists); the summary is read out of the result by SQLite, so a
+ * names from the caller's allow-lists); the summary and error are read out of the result by SQLite, so a
  * completed job's list of 100,000 users is neither read nor parsed.
  */
 function listSql(query: JobListQuery): { sql: string; params: unknown[] } {
@@ -149,15 +149,16 @@ function listSql(query: JobListQuery): { sql: string; params: unknown[] } {
     params.push(query.before.createdAt, query.before.createdAt, query.before.jobId);
   }
   const columns =
-    "job_id, type, status, owner, lease_until, total, processed, failed, created_at, updated_at, json_extract(result, '$.summary') AS summary";
+    "job_id, type, status, owner, lease_until, total, processed, failed, created_at, updated_at, json_extract(result, '$.summary') AS summary, json_extract(result, '$.error') AS error";
   const sql = `SELECT ${columns} FROM jobs WHERE ${where.join(' AND ')} ORDER BY created_at DESC, job_id DESC LIMIT ?`;
   return { sql, params: [...params, query.limit] };
 }
 
 function toListing(row: ListRow): JobListing {
-  const { result: _result, ...head } = toHead({ ...row, result: null });
-  const summary = row.summary === null ? undefined : (JSON.parse(row.summary) as unknown);
-  return { ...head, ...(isRecord(summary) && { summary }) };
+  const { summary: summaryText, error, ...rest } = row;
+  const { result: _result, ...head } = toHead({ ...rest, result: null });
+  const summary = summaryText === null ? undefined : (JSON.parse(summaryText) as unknown);
+  return { ...head, ...(isRecord(summary) && { summary }), ...(typeof error === 'string' && { error }) };
 }
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -32,9 +32,10 @@ export interface Job {
 /** A job without its payload: what a status read needs, however big the payload. */
 export type JobHead = Omit<Job, 'payload'>;
 
-/** A job as a list shows it: its head with only the `summary` of its result (not its lists of failures). */
+/** A job as a list shows it: its head with only the `summary` and `error` of its result (not its lists of failures). */
 export interface JobListing extends Omit<JobHead, 'result'> {
   summary?: Record<string, unknown>;
+  error?: string;
 }
 
 /** Which jobs a list shows, newest first; `before` is the last job of the previous page. */

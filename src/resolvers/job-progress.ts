@@ -39,7 +39,8 @@ export function jobView(job: JobHead | JobListing): JobView | undefined {
     const total = count(summary.total);
     return { ...base, total, processed: total, failed: count(summary.failed) };
   }
-  const error = status === 'failed' && typeof result.error === 'string' ? result.error : null;
+  const stored = 'error' in job ? job.error : result.error;
+  const error = status === 'failed' && typeof stored === 'string' ? stored : null;
   const counters = job.counters;
   return { ...base, error, total: counters?.total ?? null, processed: counters?.processed ?? null, failed: counters?.failed ?? null };
 }

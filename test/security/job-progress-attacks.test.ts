@@ -154,6 +154,8 @@ describe('a job that fails on an unexpected error', () => {
     await expect.poll(async () => (await view())?.status, { timeout: 15_000, interval: 100 }).toBe('failed');
     const events = await (await subscribeSse(failing.url, PROGRESS_WITH_ERROR, { id: started.body.jobId }, ADMIN)).rest();
     expect(events[0]!.data.data.jobProgress).toMatchObject({ status: 'failed', error: 'an unexpected error occurred' });
+    // The list shows the same error as the stream.
+    expect((await view()).error).toBe('an unexpected error occurred');
     expect(JSON.stringify([await view(), events])).not.toContain('SQLITE');
     expect(JSON.stringify((await failing.call('GET', `/jobs/bulk-activation/${started.body.jobId}`)).body)).not.toContain('SQLITE');
   });

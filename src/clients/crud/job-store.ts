@@ -116,12 +116,13 @@ function parse(doc: CrudDoc): z.infer<typeof JobDoc> {
   return result.data;
 }
 
-/** The CRUD's `_p` keeps whole top-level fields: the result is read, and only its summary kept. */
+/** The CRUD's `_p` keeps whole top-level fields: the result is read, and only its summary and error kept. */
 function toListing({ result, ...head }: JobHead): JobListing {
-  const summary = typeof result === 'object' && result !== null ? (result as { summary?: unknown }).summary : undefined;
+  const { summary, error } = typeof result === 'object' && result !== null ? (result as { summary?: unknown; error?: unknown }) : {};
   return {
     ...head,
     ...(typeof summary === 'object' && summary !== null && !Array.isArray(summary) && { summary: summary as Record<string, unknown> }),
+    ...(typeof error === 'string' && { error }),
   };
 }
 
