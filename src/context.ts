@@ -107,6 +107,8 @@ export interface Caller {
   claims?: AccessClaims;
   /** Written as creatorId / updaterId and forwarded as the user id header. */
   actorId: string;
+  /** For `apiKey` callers: the key's position in API_KEYS (from 1), so that each key has its own limits. */
+  apiKey?: number;
 }
 
 export type HeaderBag = Record<string, string | string[] | undefined>;

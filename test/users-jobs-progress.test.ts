@@ -10,12 +10,14 @@ const JOBS = `query ($kind: JobKind, $status: JobStatus, $first: Int, $after: St
   jobs(kind: $kind, status: $status, first: $first, after: $after) { hasNextPage endCursor nodes { jobId kind status total processed failed } }
 }`;
 const ADMIN = { 'x-api-key': TEST_API_KEY };
+/** A second integration, with its own key: its own places. */
+const OTHER_KEY = 'second-api-key-0123456789';
 
 let service: TestService;
 let counter = 0;
 
 beforeAll(async () => {
-  service = await startService({ env: FAST });
+  service = await startService({ env: { ...FAST, API_KEYS: `${TEST_API_KEY},${OTHER_KEY}` } });
   await seedGroups(service);
 });
 afterAll(() => service.close());
@@ -101,9 +103,13 @@ describe('jobProgress over Server-Sent Events', () => {
     await Promise.all(open.map((stream) => stream.next()));
     const third = await (await subscribeSse(service.url, PROGRESS, { id: jobId }, ADMIN)).rest();
     expect(third[0]!.data.errors[0]).toMatchObject({ extensions: { code: 'TOO_MANY_REQUESTS' } });
+    // Every API key is a caller of its own: one integration cannot take the places of another.
+    const other = await subscribeSse(service.url, PROGRESS, { id: jobId }, { 'x-api-key': OTHER_KEY });
+    expect((await other.next()).data.data.jobProgress.status).toBe('pending');
+    other.close();
     open[0]!.close();
     // The place is given back once the service sees the client gone (at its next poll at the latest).
-    await expect.poll(() => service.deps.jobWatches.openFor('api-key'), { timeout: 3000 }).toBe(1);
+    await expect.poll(() => service.deps.jobWatches.openFor('api-key#1'), { timeout: 3000 }).toBe(1);
     const again = await subscribeSse(service.url, PROGRESS, { id: jobId }, ADMIN);
     expect((await again.next()).data.data.jobProgress.status).toBe('pending');
     again.close();

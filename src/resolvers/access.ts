@@ -48,8 +48,9 @@ async function resolveCaller(ctx: Context): Promise<Caller> {
   const { config } = ctx.deps;
   const apiKey = header(ctx, 'x-api-key');
   if (apiKey !== undefined) {
-    if (!matchesApiKey(apiKey, config.API_KEYS)) throw new UnauthorizedError('Unknown API key');
-    return { kind: 'apiKey', admin: true, actorId: 'api-key' };
+    const position = apiKeyPosition(apiKey, config.API_KEYS);
+    if (position === undefined) throw new UnauthorizedError('Unknown API key');
+    return { kind: 'apiKey', admin: true, actorId: 'api-key', apiKey: position };
   }
   if (config.ACCESS_CONTROL === 'gateway') {
     // Behind a gateway that authorizes: everyone may manage; a token only says who is calling.
@@ -98,13 +99,22 @@ function cookieOf(raw: string | undefined): string | undefined {
 }
 
 /** Compares digests so neither the length nor the content leaks through timing. */
-function matchesApiKey(candidate: string, keys: readonly string[]): boolean {
+/** The key's position in API_KEYS (from 1), or undefined; every key is compared, in constant time. */
+function apiKeyPosition(candidate: string, keys: readonly string[]): number | undefined {
   const digest = sha256(candidate);
-  let found = false;
-  for (const key of keyDigests(keys)) {
-    if (timingSafeEqual(digest, key)) found = true;
-  }
+  let found: number | undefined;
+  keyDigests(keys).forEach((key, index) => {
+    if (timingSafeEqual(digest, key)) found ??= index + 1;
+  });
   return found;
+}
+
+/**
+ * Whom a per-caller limit counts: the actor, or for an API key the key itself (all keys share the
+ * actor `api-key`, and one integration must not use up the places of another).
+ */
+export function limitedCaller(caller: Caller): string {
+  return caller.apiKey === undefined ? caller.actorId : `api-key#${caller.apiKey}`;
 }
 
 /** Digests of the configured keys, computed once per key list. */

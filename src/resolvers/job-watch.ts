@@ -1,6 +1,6 @@
 import type { Context } from '../context.js';
 import { currentRequest } from '../deadline.js';
-import { requireAdmin } from './access.js';
+import { limitedCaller, requireAdmin } from './access.js';
 import { followableJob, jobView, type JobView } from './job-progress.js';
 
 /**
@@ -16,7 +16,7 @@ import { followableJob, jobView, type JobView } from './job-progress.js';
 export async function watchJob(ctx: Context, jobId: string): Promise<AsyncIterableIterator<JobView>> {
   const caller = await requireAdmin(ctx);
   const first = await followableJob(ctx, jobId);
-  const leave = ctx.deps.jobWatches.enter(caller.actorId);
+  const leave = ctx.deps.jobWatches.enter(limitedCaller(caller));
   // Stops the loop when the client leaves: its wait between two polls ends at once, so a stream
   // nobody reads costs no further read of the store.
   const left = new AbortController();

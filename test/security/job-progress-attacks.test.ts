@@ -55,7 +55,7 @@ function openAndDrop(after: number): Promise<void> {
 describe('jobProgress and jobs attacked', () => {
   it('gives every place back, whenever the client drops the stream', async () => {
     for (const after of [0, 0, 0, 1, 5, 20, 100]) await openAndDrop(after);
-    await expect.poll(() => service.deps.jobWatches.openFor('api-key'), { timeout: 3000 }).toBe(0);
+    await expect.poll(() => service.deps.jobWatches.openFor('api-key#1'), { timeout: 3000 }).toBe(0);
     const streams = [
       await subscribeSse(service.url, PROGRESS, { id: jobId }, ADMIN),
       await subscribeSse(service.url, PROGRESS, { id: jobId }, ADMIN),
