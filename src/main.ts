@@ -35,7 +35,8 @@ async function main(): Promise<void> {
   const http = drainable(server);
   await listen(server, config.HTTP_PORT, config.HOST);
   const stopBackground = startBackground(deps);
-  onSignals({ http, stopBackground, close: () => void deps.db.close(), timeoutMs: config.SHUTDOWN_TIMEOUT_MS, logger });
+  const endStreams = () => deps.jobWatches.endAll();
+  onSignals({ http, stopBackground, endStreams, close: () => void deps.db.close(), timeoutMs: config.SHUTDOWN_TIMEOUT_MS, logger });
   // Last: whoever waits for this line may signal at once.
   const { address, port } = server.address() as AddressInfo;
   logger.info(

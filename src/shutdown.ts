@@ -66,6 +66,8 @@ export interface ShutdownOptions {
   http: Drainable;
   /** Stops the scheduler and the job worker (handing back job leases); must answer soon after `signal` aborts. */
   stopBackground: (signal: AbortSignal) => Promise<void>;
+  /** Ends the streams that would not end by themselves (live job progress), before the drain waits for them. */
+  endStreams?: () => void;
   /** Closes the store, once nothing uses it any more. */
   close: () => void | Promise<void>;
   timeoutMs: number;
@@ -79,6 +81,7 @@ export interface ShutdownOptions {
 export async function shutdown(options: ShutdownOptions): Promise<number> {
   const { http, stopBackground, close, timeoutMs, logger } = options;
   const started = Date.now();
+  options.endStreams?.();
   const deadline = new AbortController();
   const reserve = Math.min(1000, Math.floor(timeoutMs / 5));
   const timer = setTimeout(() => deadline.abort(), timeoutMs - reserve);

@@ -12,6 +12,8 @@ export const JOB_SAVED = 'job-saved';
 export class JobWatches {
   private readonly perCaller = new Map<string, number>();
   private readonly waiting = new Map<string, Set<() => void>>();
+  /** How to end each open watch, for `endAll`; undefined once the service is shutting down. */
+  private enders: Set<() => void> | undefined = new Set();
 
   constructor(
     events: EventEmitter,
@@ -20,21 +22,39 @@ export class JobWatches {
     events.on(JOB_SAVED, (jobId: string) => this.waiting.get(jobId)?.forEach((wake) => wake()));
   }
 
-  /** Takes one of the caller's watches; answers the function that gives it back. */
-  enter(caller: string): () => void {
+  /**
+   * Takes one of the caller's watches; answers the function that gives it back. `end` stops the
+   * watch's stream: at `endAll`, or at once when the service is already shutting down.
+   */
+  enter(caller: string, end: () => void): () => void {
     const open = this.perCaller.get(caller) ?? 0;
     if (open >= this.maxPerCaller) {
       throw new TooManyRequestsError(`At most ${this.maxPerCaller} job progress subscriptions at a time`, 1);
     }
     this.perCaller.set(caller, open + 1);
     let left = false;
-    return () => {
+    const leave = () => {
       if (left) return;
       left = true;
+      this.enders?.delete(end);
       const now = (this.perCaller.get(caller) ?? 1) - 1;
       if (now === 0) this.perCaller.delete(caller);
       else this.perCaller.set(caller, now);
     };
+    if (this.enders) this.enders.add(end);
+    else queueMicrotask(end);
+    return leave;
+  }
+
+  /**
+   * Shutdown: ends every open stream (each completes after the state it last sent) and every one
+   * opened from now on, so the drain does not wait for streams that would never end by themselves
+   * and cut them. A client's EventSource reconnects, to another replica.
+   */
+  endAll(): void {
+    const enders = this.enders;
+    this.enders = undefined;
+    enders?.forEach((end) => end());
   }
 
   /** Calls `wake` when this replica saves a step of the job; answers the function that stops it. */

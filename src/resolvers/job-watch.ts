@@ -16,10 +16,10 @@ import { followableJob, jobView, type JobView } from './job-progress.js';
 export async function watchJob(ctx: Context, jobId: string): Promise<AsyncIterableIterator<JobView>> {
   const caller = await requireAdmin(ctx);
   const first = await followableJob(ctx, jobId);
-  const leave = ctx.deps.jobWatches.enter(limitedCaller(caller));
-  // Stops the loop when the client leaves: its wait between two polls ends at once, so a stream
-  // nobody reads costs no further read of the store.
+  // Stops the loop when the client leaves or the service shuts down: its wait between two polls
+  // ends at once, so a stream nobody reads costs no further read of the store.
   const left = new AbortController();
+  const leave = ctx.deps.jobWatches.enter(limitedCaller(caller), () => left.abort());
   const stream = follow(ctx, first, left.signal);
   const stop = () => {
     leave();
@@ -52,7 +52,7 @@ export async function watchJob(ctx: Context, jobId: string): Promise<AsyncIterab
 async function* follow(ctx: Context, first: JobView, left: AbortSignal): AsyncGenerator<JobView> {
   let view = first;
   yield view;
-  while (view.status === 'pending') {
+  while (view.status === 'pending' && !left.aborted) {
     await savedOrPolled(ctx, view.jobId, left);
     if (left.aborted) return;
     const head = await ctx.deps.jobs.head(view.jobId);
