@@ -8,11 +8,12 @@ import { createBodyReader } from './body.js';
 import { assertSameOrigin } from './origin.js';
 import { DomainError, TooManyRequestsError } from '../errors.js';
 import type { CrudQuery } from '../crud/query.js';
-import { JsonText } from '../domain/json-text.js';
+import { JsonBytes, JsonText } from '../domain/json-text.js';
 import { HtmlPage } from './reset-page.js';
 import type { RestRequest, Route } from './route.js';
 import { routes } from './routes.js';
 import { sendDownload } from './download.js';
+import { sendJsonBytes } from './json-bytes.js';
 import { Download } from '../resolvers/export-users.js';
 
 /**
@@ -41,6 +42,7 @@ export function createRestRouter(deps: Deps): Router {
           stream: req,
         });
         if (result instanceof Download) return await sendDownload(res, result, deps.logger);
+        if (result instanceof JsonBytes) return await sendJsonBytes(res, route.status, result);
         const answer = answerOf(route.status, result);
         res.status(answer.status);
         if (answer.headers) res.set(answer.headers);

@@ -10,7 +10,7 @@ import {
   StateChangesBody,
 } from '../resolvers/inputs.js';
 import { updateUserAnswer } from '../resolvers/update-user.js';
-import { importUsers } from '../resolvers/import-users.js';
+import { importUsersAnswer } from '../resolvers/import-users.js';
 import { withUpload } from './multipart.js';
 import { changeUsersState, softDeleteUser } from '../resolvers/user-state.js';
 import { createUser, createUserWithId, registerUser } from '../resolvers/create-user.js';
@@ -97,7 +97,7 @@ export const userRoutes: Route[] = [
     body: { multipart: true },
     handle: (ctx, request) =>
       withUpload(request.stream, { fileField: 'file', maxFileBytes: ctx.deps.config.USER_IMPORT_MAX_FILE_BYTES }, (upload) =>
-        importUsers(ctx, upload),
+        importUsersAnswer(ctx, upload),
       ),
   },
   {

@@ -1,0 +1,195 @@
+import pLimit from 'p-limit';
+import type { GroupConfig } from '../ports/config-store.js';
+import type { UserDoc } from '../ports/user-store.js';
+import type { Context } from '../context.js';
+import { ALL_STATES } from '../crud/states.js';
+import { recordToDoc } from '../domain/csv-cells.js';
+import { pace } from '../domain/pace.js';
+import { DomainError, InvalidInputError } from '../errors.js';
+import { attachExpiration } from './creation-steps.js';
+import type { ImportSink, InvalidRow } from './import-answer.js';
+import { ImportedUserRow } from './inputs.js';
+import { compensate } from './sagas.js';
+import { updateUser } from './update-user.js';
+
+/** A data row of the file: its number (1 = the first after the header) and its cells by column. */
+export interface CsvRow {
+  row: number;
+  record: Record<string, string>;
+  /** csv-parse's message for a row with more cells than columns (such a row is skipped). */
+  tooLong?: string;
+}
+
+/** Rows updated at once (each update is a PATCH of its own, with its identity-provider side). */
+const UPDATE_CONCURRENCY = 8;
+/** Rows checked between two calls of `pace` (a call per row cost more than the checks of some rows). */
+const ROWS_PER_PACE = 32;
+
+interface Group {
+  config: GroupConfig;
+  validate: (user: Record<string, unknown>) => void;
+}
+
+interface Insert {
+  row: number;
+  doc: Record<string, unknown>;
+}
+
+interface Update extends Insert {
+  id: string;
+}
+
+/**
+ * Writes an import's batches and reports each row's outcome to its sink as it is known. A batch's
+ * rows are checked without a pause per row (their groups are read first), inserted in one store
+ * call, then updated; its skipped rows go to the sink in row order.
+ */
+export class ImportRun {
+  /** What was written or skipped so far, even when a later batch fails (the metrics count it). */
+  readonly counts = { inserted: 0, updated: 0, invalid: 0 };
+  private readonly groups = new Map<string, Group | undefined>();
+  private skipped: InvalidRow[] = [];
+
+  constructor(
+    private readonly ctx: Context,
+    private readonly sink: ImportSink,
+  ) {}
+
+  async write(rows: readonly CsvRow[]): Promise<void> {
+    await this.readGroups(rows);
+    const inserts: Insert[] = [];
+    const updates: Update[] = [];
+    for (const [index, row] of rows.entries()) {
+      // A batch can hold 10,000 rows, each checked against its group's schema: the loop gets its turns.
+      if (index % ROWS_PER_PACE === ROWS_PER_PACE - 1) await pace();
+      const update = this.check(row);
+      if (update && 'id' in update) updates.push(update);
+      else if (update) inserts.push(update);
+    }
+    await this.insert(inserts);
+    await this.update(updates);
+    const skipped = this.skipped.sort((a, b) => a.row - b.row);
+    this.skipped = [];
+    this.sink.invalid(skipped);
+  }
+
+  /** The row as an insert or an update, or undefined when it is skipped. */
+  private check({ row, record, tooLong }: CsvRow): Insert | Update | undefined {
+    // A short row only lacks its last cells (left empty); a long one has cells that belong to no column.
+    if (tooLong) return this.skip(row, tooLong);
+    const userGroup = record.userGroup;
+    if (!userGroup) return this.skip(row, 'userGroup missing on csv record');
+    const group = this.groups.get(userGroup);
+    if (!group) return this.skip(row, `userGroup "${userGroup}" does not exist`);
+    let converted: Record<string, unknown>;
+    try {
+      converted = recordToDoc(record, group.config.crudSchema);
+    } catch (error) {
+      if (!(error instanceof InvalidInputError)) throw error;
+      return this.skip(row, error.message);
+    }
+    const { _id, ...doc } = converted;
+    const operator = Object.keys(doc).find((field) => field.startsWith('$'));
+    if (operator) return this.skip(row, `"${operator}" is not a field name`);
+    if (_id !== undefined) return { row, id: String(_id), doc };
+    return this.valid(row, group, doc) ? { row, doc } : undefined;
+  }
+
+  /** The groups the batch names that are not known yet, one read each. */
+  private async readGroups(rows: readonly CsvRow[]): Promise<void> {
+    for (const { record } of rows) {
+      const name = record.userGroup;
+      if (!name || this.groups.has(name)) continue;
+      const config = await this.ctx.deps.groups.getGroup(name);
+      this.groups.set(name, config && { config, validate: this.ctx.deps.schemas.userValidator(config) });
+    }
+  }
+
+  private valid(row: number, group: Group, doc: Record<string, unknown>): boolean {
+    const standard = ImportedUserRow.safeParse(doc);
+    if (!standard.success) {
+      const issues = standard.error.issues.map((issue) => `${issue.path.join('/')} ${issue.message}`);
+      this.skip(row, `invalid json schema, ${issues.join(', ')}`);
+      return false;
+    }
+    try {
+      group.validate(doc);
+      return true;
+    } catch (error) {
+      this.skip(row, `invalid json schema, ${(error as Error).message}`);
+      return false;
+    }
+  }
+
+  /** Ordered inserts: a refused row (a duplicate) is skipped and the rest of the batch goes on. */
+  private async insert(inserts: Insert[]): Promise<void> {
+    let pending = inserts;
+    while (pending.length > 0) {
+      const result = await this.ctx.deps.users.insertMany(
+        pending.map((insert) => insert.doc),
+        this.ctx.scope,
+      );
+      // Only a row with an expirationDate has a further step (its schedule), run concurrently.
+      const steps = result.ids.map((_id, index) => {
+        const { row, doc } = pending[index]!;
+        return doc.expirationDate === undefined || this.expire(row, { ...doc, _id });
+      });
+      const kept = steps.every((step) => step === true) ? steps : await Promise.all(steps);
+      for (const [index, _id] of result.ids.entries()) if (kept[index]) this.inserted(_id);
+      if (!result.failure) return;
+      const refused = pending[result.failure.index]!;
+      this.skip(refused.row, reason(result.failure.error));
+      pending = pending.slice(result.failure.index + 1);
+    }
+  }
+
+  /** An inserted user with an expirationDate gets its schedule; if that fails, the row is taken back. */
+  private async expire(row: number, doc: Record<string, unknown> & { _id: string }): Promise<boolean> {
+    try {
+      await attachExpiration(this.ctx, doc as UserDoc);
+      return true;
+    } catch (error) {
+      await compensate(this.ctx, 'remove an imported user whose expiration failed', () =>
+        this.ctx.deps.users.delete(doc._id, { states: ALL_STATES, scope: this.ctx.scope }),
+      );
+      this.skip(row, reason(error));
+      return false;
+    }
+  }
+
+  private async update(updates: Update[]): Promise<void> {
+    const limit = pLimit(UPDATE_CONCURRENCY);
+    const done = await Promise.all(updates.map(({ row, id, doc }) => limit(() => this.updateOne(row, id, doc))));
+    for (const [index, { id }] of updates.entries()) {
+      if (!done[index]) continue;
+      this.counts.updated += 1;
+      this.sink.updated(id);
+    }
+  }
+
+  private async updateOne(row: number, id: string, doc: Record<string, unknown>): Promise<boolean> {
+    try {
+      await updateUser(this.ctx, id, doc);
+      return true;
+    } catch (error) {
+      if (!(error instanceof DomainError) || error.status >= 500) throw error;
+      this.skip(row, reason(error));
+      return false;
+    }
+  }
+
+  private inserted(id: string): void {
+    this.counts.inserted += 1;
+    this.sink.inserted(id);
+  }
+
+  private skip(row: number, error: string): undefined {
+    this.counts.invalid += 1;
+    this.skipped.push({ row, error: `Skipping record: ${error}` });
+    return undefined;
+  }
+}
+
+function reason(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
