@@ -165,17 +165,18 @@ export function refuse(where: string[], problem: string): InvalidInputError {
  */
 export function canonicalDates<T extends Record<string, unknown>>(doc: T, index: FieldIndex): T {
   const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(doc)) out[key] = canonicalIn(value, index.get(key));
+  for (const key of Object.keys(doc)) out[key] = canonicalValue(doc[key], index.get(key));
   return out as T;
 }
 
-function canonicalIn(value: unknown, schema: FieldSchema | undefined): unknown {
+/** A field's value with its dates canonical, by the field's schema (the value itself when it has none). */
+export function canonicalValue(value: unknown, schema: FieldSchema | undefined): unknown {
   if (!schema || value === null || value === undefined) return value;
   if (schema.type === 'date') return canonicalDate(value) ?? value;
-  if (schema.type === 'array' && Array.isArray(value)) return value.map((item) => canonicalIn(item, schema.items));
+  if (schema.type === 'array' && Array.isArray(value)) return value.map((item) => canonicalValue(item, schema.items));
   if (schema.type === 'object' && isPlainObject(value) && schema.properties?.size) {
     const out: Record<string, unknown> = {};
-    for (const [key, inner] of Object.entries(value)) out[key] = canonicalIn(inner, schema.properties.get(key));
+    for (const [key, inner] of Object.entries(value)) out[key] = canonicalValue(inner, schema.properties.get(key));
     return out;
   }
   return value;

@@ -20,7 +20,8 @@ export type CellSchema = { type?: unknown; properties?: Record<string, CellSchem
  */
 export function recordToDoc(record: Record<string, string>, schema: CellSchema): Record<string, unknown> {
   const doc: Record<string, unknown> = {};
-  for (const [field, raw] of Object.entries(record)) {
+  for (const field of Object.keys(record)) {
+    const raw = record[field]!;
     if (raw === '' || field === '') continue;
     const declared = schema.properties && ownValue(schema.properties, field);
     doc[field] = convert(restoreFormula(raw), typeOf(declared) ?? STANDARD_TYPES.get(field), declared?.items);

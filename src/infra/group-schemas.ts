@@ -68,10 +68,10 @@ export class GroupSchemas {
     const declared = (group.crudSchema.properties ?? {}) as Record<string, unknown>;
     return (user) => {
       const subject: Record<string, unknown> = {};
-      for (const [field, value] of Object.entries(user)) {
+      for (const field of Object.keys(user)) {
         if (INTERNAL_FIELDS.includes(field)) continue;
         if (STANDARD_FIELDS.includes(field) && !Object.hasOwn(declared, field)) continue;
-        subject[field] = value;
+        subject[field] = user[field];
       }
       if (validate(subject)) return;
       const issues = (validate.errors ?? []).map(toIssue);
