@@ -7,6 +7,7 @@ import { writeHeapSnapshot } from 'node:v8';
 
 let peaks = { rss: 0, heapTotal: 0, heapUsed: 0, external: 0, arrayBuffers: 0 };
 let timer: NodeJS.Timeout | undefined;
+let snapshots = 0;
 
 process.on('message', (message: { type: string }) => {
   if (message.type === 'sample') {
@@ -24,7 +25,7 @@ process.on('message', (message: { type: string }) => {
   }
   // BENCH_HEAP_SNAPSHOT=<folder>: a heap snapshot on demand, to see what the heap holds.
   if (message.type === 'snapshot' && process.env.BENCH_HEAP_SNAPSHOT) {
-    process.send!({ path: writeHeapSnapshot(`${process.env.BENCH_HEAP_SNAPSHOT}/import-${process.pid}.heapsnapshot`) });
+    process.send!({ path: writeHeapSnapshot(`${process.env.BENCH_HEAP_SNAPSHOT}/import-${process.pid}-${(snapshots += 1)}.heapsnapshot`) });
   }
 });
 

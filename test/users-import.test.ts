@@ -69,6 +69,34 @@ describe('PATCH /users/import', () => {
     expect(countIdentities(service)).toBe(identities);
   });
 
+  it('answers compact JSON with its Content-Length, the same summary GraphQL gives', async () => {
+    const p = unique();
+    const csv = [
+      'userGroup;username;email;name',
+      `customer;${p}a;${p}a@example.com;Ann`,
+      'customer;"quote""d";bad;"Bob ""B"""',
+      ';x;y;z',
+    ].join('\n');
+    const form = new FormData();
+    form.append('delimiter', ';');
+    form.append('file', new Blob([csv], { type: 'text/csv' }), 'users.csv');
+    const response = await fetch(`${service.url}/users/import`, { method: 'PATCH', body: form, headers: { 'x-api-key': TEST_API_KEY } });
+    const text = await response.text();
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(Number(response.headers.get('content-length'))).toBe(Buffer.byteLength(text));
+    const body = JSON.parse(text);
+    expect(text).toBe(JSON.stringify(body));
+    expect(body).toEqual({
+      updated: [],
+      inserted: [expect.any(String)],
+      invalid: [
+        { row: 2, error: 'Skipping record: invalid json schema, email Invalid email address' },
+        { row: 3, error: 'Skipping record: userGroup missing on csv record' },
+      ],
+    });
+  });
+
   it('updates the rows with _id as PATCH /users/:id does, the identity included', async () => {
     const p = unique();
     const before = await createCustomer(`${p}u`, 'Old');

@@ -96,7 +96,7 @@ async function runImport(ctx: Context, upload: CsvUpload, sink: ImportSink): Pro
  * parsing itself); it answers the message csv-parse gives a row with more cells than columns, by
  * row number, read from the parser's position as the row comes (its `data` events are synchronous).
  */
-async function checkFile(upload: CsvUpload, csv: Options): Promise<Map<number, string>> {
+export async function checkFile(upload: CsvUpload, csv: Options): Promise<Map<number, string>> {
   const tooLong = new Map<number, string>();
   const parser = parse(csv);
   let columns = -1;
