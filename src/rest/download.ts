@@ -46,7 +46,7 @@ export async function sendDownload(res: ServerResponse, download: Download, logg
 }
 
 /** The socket took what was buffered, or the client is gone (whichever comes first); no listener is left behind. */
-function drainedOrClosed(res: ServerResponse): Promise<void> {
+export function drainedOrClosed(res: ServerResponse): Promise<void> {
   return new Promise((resolve) => {
     if (res.destroyed) return resolve();
     const done = () => {

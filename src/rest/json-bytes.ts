@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { JsonBytes } from '../domain/json-text.js';
+import { drainedOrClosed } from './download.js';
 
 /**
  * Writes a JSON answer piece by piece, each once the socket took the one before: the answer is
@@ -15,16 +16,4 @@ export async function sendJsonBytes(res: ServerResponse, status: number, answer:
     if (chunk.byteLength > 0 && !res.write(chunk)) await drainedOrClosed(res);
   }
   if (!res.destroyed) res.end();
-}
-
-function drainedOrClosed(res: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    res.on('drain', done);
-    res.on('close', done);
-  });
 }
