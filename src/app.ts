@@ -3,6 +3,8 @@ import express, { type Express, type Request, type Response } from 'express';
 import { graphqlUploadExpress } from 'graphql-upload-ts';
 import type { Deps } from './context.js';
 import { createGraphQLServer } from './graphql.js';
+import { type GraphQLHandler, takeHandedOverError, withGraphQLFastPath } from './graphql-http.js';
+import { cookieJar } from './cookies.js';
 import { withFastPath } from './rest/fast-path.js';
 import { createRestRouter, errorHandler, notFoundHandler } from './rest/router.js';
 import { documentationRouter } from './rest/documentation.js';
@@ -13,10 +15,16 @@ import { withDeadline } from './deadline.js';
 import { markRoute, requestObserver } from './observability/requests.js';
 import { SERVICE } from './cli/package-info.js';
 
-/** The HTTP server (not listening yet): the fast-path reads first, then the Express app. */
+/**
+ * The HTTP server (not listening yet): the fast paths read first (two REST reads, then GraphQL
+ * over JSON POST), then the Express app.
+ */
 export function buildServer(deps: Deps): Server {
-  const app = buildApp(deps);
-  const handle = withFastPath(deps, app, app.get('trust proxy fn') as (address: string, hop: number) => boolean);
+  const yoga = createGraphQLServer(deps);
+  const app = buildApp(deps, yoga);
+  const trustProxy = app.get('trust proxy fn') as (address: string, hop: number) => boolean;
+  const graphql = withGraphQLFastPath({ deps, yoga: yoga as unknown as GraphQLHandler, fallback: app, trustProxy });
+  const handle = withFastPath(deps, graphql, trustProxy);
   // Each request's scope starts when it arrives (deadline.ts): its deadline and id reach the
   // upstream calls made for it; its access-log line and duration are written when it ends.
   const observe = requestObserver(deps);
@@ -24,7 +32,7 @@ export function buildServer(deps: Deps): Server {
 }
 
 /** The whole HTTP surface, with no side effects (no listen), so tests can build it with any adapters. */
-export function buildApp(deps: Deps): Express {
+export function buildApp(deps: Deps, yoga = createGraphQLServer(deps)): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
@@ -53,19 +61,21 @@ export function buildApp(deps: Deps): Express {
     });
   }
 
-  const yoga = createGraphQLServer(deps);
-  app.use(yoga.graphqlEndpoint, (_req, _res, next) => {
+  app.use(yoga.graphqlEndpoint, (req, _res, next) => {
     markRoute(yoga.graphqlEndpoint);
-    next();
+    // A request graphql-http.ts read and refused: answered by errorHandler, as if refused here.
+    next(takeHandedOverError(req));
   });
   // A typed yoga handler matches none of Express 5's overloads (tsc TS2769); the call itself is yoga's documented one.
-  const handleGraphQL = yoga as unknown as (req: Request, res: Response, context: { req: Request; res: Response }) => Promise<void>;
+  const handleGraphQL = yoga as unknown as GraphQLHandler;
   // GraphQL over POST: JSON (any caller: login is a mutation), or multipart uploads (the `Upload`
   // scalar) from administrators only, checked before a byte of the file is spooled to disk.
   app.post(yoga.graphqlEndpoint, graphqlGate(deps));
   app.use(yoga.graphqlEndpoint, express.json({ limit: deps.config.BODY_LIMIT_BYTES, strict: false, type: JSON_TYPES }));
   app.use(yoga.graphqlEndpoint, graphqlUploadExpress({ maxFileSize: deps.config.USER_IMPORT_MAX_FILE_BYTES, maxFiles: 1 }));
-  app.use(yoga.graphqlEndpoint, (req: Request, res: Response) => handleGraphQL(req, res, { req, res }));
+  app.use(yoga.graphqlEndpoint, (req: Request, res: Response) =>
+    handleGraphQL(req, res, { transport: { ip: req.ip, cookies: cookieJar(res, deps) } }),
+  );
 
   app.use(documentationRouter());
   // The admin console (console/, built by Vite into dist/console): static files, no operation.

@@ -1,10 +1,9 @@
 import { useGraphQlJit } from '@envelop/graphql-jit';
 import { BREAK, type DocumentNode, GraphQLError, Kind, visit } from 'graphql';
 import { createGraphQLError, createYoga, maskError } from 'graphql-yoga';
-import type { Request as ExpressRequest, Response as ExpressResponse } from 'express';
+import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
-import { type Context, createContext, type Deps, headersToBag } from './context.js';
-import { cookieJar } from './cookies.js';
+import { type Context, type CookieJar, createContext, type Deps, headersToBag } from './context.js';
 import { renderLocalGraphiQL } from './graphql-graphiql.js';
 import { introspectionPolicy } from './graphql-introspection.js';
 import { useJitShadow } from './graphql-jit-shadow.js';
@@ -21,17 +20,27 @@ import { schema } from './schema/index.js';
  * lose `$n` and list everyone: a document with an object literal runs on graphql-js instead.
  * Limits (graphql-limits.ts) and the introspection policy run before any resolver.
  */
+/** What the HTTP layer in front of yoga (Express, or graphql-http.ts) knows of the request. */
+export interface GraphQLTransport {
+  /** The client address, through TRUST_PROXY. */
+  ip?: string;
+  cookies?: CookieJar;
+}
+
+/** Yoga's server context: the node request, and the transport's facts (none through `yoga.fetch` in tests). */
+interface ServerContext {
+  req?: IncomingMessage;
+  transport?: GraphQLTransport;
+}
+
 export function createGraphQLServer(deps: Deps) {
   // One context per request, built when the parameters arrive: the introspection policy needs the
   // caller before validation, and the resolvers then reuse it (and the caller it resolved).
   const contexts = new WeakMap<Request, Context>();
-  const contextOf = (request: Request, { req, res }: { req?: ExpressRequest; res?: ExpressResponse }): Context => {
+  const contextOf = (request: Request, { req, transport }: ServerContext): Context => {
     let ctx = contexts.get(request);
     if (!ctx) {
-      ctx = createContext(
-        { headers: req?.headers ?? headersToBag(request.headers), ip: req?.ip, cookies: res && cookieJar(res, deps) },
-        deps,
-      );
+      ctx = createContext({ headers: req?.headers ?? headersToBag(request.headers), ip: transport?.ip, cookies: transport?.cookies }, deps);
       contexts.set(request, ctx);
     }
     return ctx;
@@ -56,10 +65,9 @@ export function createGraphQLServer(deps: Deps) {
         ? [useJitShadow({ schema, enableIf: (args) => withoutObjectLiterals(args.document), logger: deps.logger })]
         : []),
     ],
-    // Over Express the server context carries req/res (client address, cookies); through
-    // yoga.fetch in tests it does not.
-    context: (serverContext: { request: Request; req?: ExpressRequest; res?: ExpressResponse }) =>
-      contextOf(serverContext.request, serverContext),
+    // Over HTTP the server context carries the node request and the transport (client address,
+    // cookies); through yoga.fetch in tests it does not.
+    context: (serverContext: ServerContext & { request: Request }) => contextOf(serverContext.request, serverContext),
     maskedErrors: {
       maskError: (error, message, isDev) => {
         const original = (error as { originalError?: unknown }).originalError;

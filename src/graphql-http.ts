@@ -1,0 +1,106 @@
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { serialize } from 'cookie';
+import express from 'express';
+import proxyaddr from 'proxy-addr';
+import type { CookieJar, Deps } from './context.js';
+import type { GraphQLTransport } from './graphql.js';
+import { markRoute } from './observability/requests.js';
+import { assertSameOrigin } from './rest/origin.js';
+
+/** What app.ts's `POST /graphql` chain and this path share: yoga's node handler and its endpoint. */
+export interface GraphQLHandler {
+  graphqlEndpoint: string;
+  (req: IncomingMessage, res: ServerResponse, context: { transport: GraphQLTransport }): Promise<void> | void;
+}
+
+/** Requests this path read and then left to Express with the error Express must answer. */
+const handedOver = new WeakMap<IncomingMessage, unknown>();
+
+/**
+ * `POST /graphql` with a JSON body, served on node:http before Express (as rest/fast-path.ts does
+ * for two REST routes): Express's routing, its prototype swap and its middlewares cost about as
+ * much CPU as graphql-jit spends on a page of 100 users. The same steps as Express's chain in
+ * app.ts, in the same order: the cross-site rule, the JSON body with the same parser and limit,
+ * then yoga with the same client address (trust proxy) and cookies. A refusal is handed to Express
+ * (`takeHandedOverError`), whose error handler answers it as it always did. Everything else (other
+ * spellings of the path, GET, GraphiQL, multipart uploads, other content types, no body) goes on
+ * to `fallback` untouched.
+ */
+export function withGraphQLFastPath(options: {
+  deps: Deps;
+  yoga: GraphQLHandler;
+  fallback: RequestListener;
+  trustProxy: (address: string, hop: number) => boolean;
+}): RequestListener {
+  const { deps, yoga, fallback, trustProxy } = options;
+  const endpoint = yoga.graphqlEndpoint;
+  const readJson = express.json({ limit: deps.config.BODY_LIMIT_BYTES, strict: false, type: 'application/json' }) as unknown as (
+    req: IncomingMessage,
+    res: ServerResponse,
+    next: (error?: unknown) => void,
+  ) => void;
+  const handOver = (req: IncomingMessage, res: ServerResponse, error: unknown) => {
+    handedOver.set(req, error);
+    fallback(req, res);
+  };
+  return (req, res) => {
+    if (!isJsonPost(req, endpoint)) return fallback(req, res);
+    markRoute(endpoint);
+    try {
+      assertSameOrigin({ method: 'POST', headers: req.headers }, deps.config);
+    } catch (error) {
+      return handOver(req, res, error);
+    }
+    readJson(req, res, (error) => {
+      if (error) return handOver(req, res, error);
+      const transport = { ip: proxyaddr(req, trustProxy), cookies: responseCookies(res, deps) };
+      void yoga(req, res, { transport });
+    });
+  };
+}
+
+/**
+ * For the first middleware of Express's `/graphql` chain: the refusal of a request this path read
+ * (undefined for any other request), so that Express's error handler answers it.
+ */
+export function takeHandedOverError(req: IncomingMessage): unknown {
+  const error = handedOver.get(req);
+  handedOver.delete(req);
+  return error;
+}
+
+/**
+ * POST to exactly the endpoint (a query string allowed), with a body (a length or chunks, as
+ * type-is counts one) typed `application/json` (any parameters). Anything else is Express's.
+ */
+function isJsonPost(req: IncomingMessage, endpoint: string): boolean {
+  if (req.method !== 'POST') return false;
+  const url = req.url ?? '';
+  if (!url.startsWith(endpoint) || (url.length > endpoint.length && url[endpoint.length] !== '?')) return false;
+  const { headers } = req;
+  if (headers['transfer-encoding'] === undefined && Number.isNaN(Number.parseInt(headers['content-length'] ?? '', 10))) return false;
+  const type = headers['content-type'];
+  if (type === undefined) return false;
+  const end = type.indexOf(';');
+  return (end === -1 ? type : type.slice(0, end)).trim().toLowerCase() === 'application/json';
+}
+
+/**
+ * The session cookie as cookies.ts sets it through Express's `res.cookie` (same attributes, same
+ * serializer, an `Expires` next to `Max-Age`), appended to any Set-Cookie already there.
+ */
+function responseCookies(res: ServerResponse, deps: Deps): CookieJar {
+  const options = { httpOnly: true, sameSite: 'lax' as const, secure: deps.config.COOKIE_SECURE, path: '/' };
+  const append = (line: string) => {
+    const previous = res.getHeader('set-cookie');
+    if (previous === undefined) res.setHeader('Set-Cookie', line);
+    else res.setHeader('Set-Cookie', [...(Array.isArray(previous) ? previous : [String(previous)]), line]);
+  };
+  return {
+    set: (name, value, { maxAgeSeconds }) => {
+      const maxAgeMs = maxAgeSeconds * 1000;
+      append(serialize(name, value, { ...options, expires: new Date(Date.now() + maxAgeMs), maxAge: Math.floor(maxAgeMs / 1000) }));
+    },
+    clear: (name) => append(serialize(name, '', { ...options, expires: new Date(1) })),
+  };
+}
