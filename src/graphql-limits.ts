@@ -26,11 +26,13 @@ import { DomainError } from './errors.js';
  * with a GraphQL error that names the limit (they are documented, so showing them costs nothing).
  */
 export function graphqlLimits(config: Config): Plugin[] {
+  // Built once: a rule made per request cost a closure each time, for the same answer.
+  const mutationRule = rootMutationRule(config);
   return [
     variableLimits(config),
     armor(config),
     costLimit(config),
-    { onValidate: ({ addValidationRule }) => addValidationRule(rootMutationRule(config)) },
+    { onValidate: ({ addValidationRule }) => addValidationRule(mutationRule) },
     limitsAnswer400,
   ];
 }
