@@ -2,13 +2,12 @@ import type { IdentityUser } from '../ports/identity-provider.js';
 import type { UserDoc } from '../ports/user-store.js';
 import type { Context } from '../context.js';
 import type { State } from '../crud/states.js';
-import { type FieldNode, type GraphQLResolveInfo, Kind, type SelectionNode } from 'graphql';
 import { z } from 'zod';
 import { InvalidInputError, NotFoundError } from '../errors.js';
-import { type IdentityFieldSet, identityFieldSet, isIdentityField } from '../loaders.js';
 import { INTERNAL_FIELDS, STANDARD_FIELDS } from '../domain/user-fields.js';
 import { countUsers, getUser, listUsers } from '../resolvers/users.js';
-import { identityOf, prefetchIdentities } from '../resolvers/identities.js';
+import { identityOf } from '../resolvers/identities.js';
+import { identityFieldsOf, prefetchPageIdentities } from './identity-selection.js';
 import { builder } from './builder.js';
 
 export const UserStateEnum = builder.enumType('UserState', {
@@ -206,62 +205,6 @@ builder.queryFields((t) => ({
     resolve: (_root, args, ctx: Context) => getUser(ctx, String(args.id)),
   }),
 }));
-
-/**
- * One identity call for the whole page, before its users resolve, when the query selects their
- * `identity` (at `path` below the field resolving), for just the identity fields it selects. If
- * it fails, the page still resolves: each `identity` field then asks through the dataloader and
- * carries its own error.
- */
-async function prefetchPageIdentities(ctx: Context, info: GraphQLResolveInfo, path: readonly string[], users: readonly UserDoc[]) {
-  const identityNodes = fieldNodesAt(info, path);
-  if (identityNodes.length === 0) return;
-  const ids: string[] = [];
-  for (const user of users) if (user.authUserId) ids.push(user.authUserId);
-  await prefetchIdentities(ctx, ids, readIdentityFields(identityNodes, info));
-}
-
-/** The nodes of the fields at `path` below the field resolving (through fragments too). */
-function fieldNodesAt(info: GraphQLResolveInfo, path: readonly string[]): readonly FieldNode[] {
-  let nodes = info.fieldNodes;
-  for (const name of path) nodes = nodes.flatMap((node) => subfields(node, info).filter((field) => field.name.value === name));
-  return nodes;
-}
-
-/** The fields selected under `node`, with fragments spread. */
-function subfields(node: FieldNode, info: Pick<GraphQLResolveInfo, 'fragments'>): FieldNode[] {
-  const fields: FieldNode[] = [];
-  const collect = (selections: readonly SelectionNode[]) => {
-    for (const selection of selections) {
-      if (selection.kind === Kind.FIELD) fields.push(selection);
-      else if (selection.kind === Kind.INLINE_FRAGMENT) collect(selection.selectionSet.selections);
-      else {
-        const fragment = info.fragments[selection.name.value];
-        if (fragment) collect(fragment.selectionSet.selections);
-      }
-    }
-  };
-  collect(node.selectionSet?.selections ?? []);
-  return fields;
-}
-
-/** Per selection of `identity` (its nodes are the parsed document's, kept with it). */
-const selectedIdentityFields = new WeakMap<readonly FieldNode[], IdentityFieldSet>();
-
-/** The identity fields that the `identity` selections `nodes` read, worked out once per selection. */
-function identityFieldsOf(nodes: readonly FieldNode[], info: Pick<GraphQLResolveInfo, 'fragments'>): IdentityFieldSet {
-  let fieldSet = selectedIdentityFields.get(nodes);
-  if (!fieldSet) {
-    fieldSet = readIdentityFields(nodes, info);
-    selectedIdentityFields.set(nodes, fieldSet);
-  }
-  return fieldSet;
-}
-
-function readIdentityFields(nodes: readonly FieldNode[], info: Pick<GraphQLResolveInfo, 'fragments'>): IdentityFieldSet {
-  const names = nodes.flatMap((node) => subfields(node, info).map((field) => field.name.value));
-  return identityFieldSet(names.filter(isIdentityField));
-}
 
 function toCrudQuery(
   filter: Record<string, unknown> | null | undefined,
