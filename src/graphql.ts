@@ -13,13 +13,6 @@ import { operationMetrics } from './graphql-metrics.js';
 import { DomainError } from './errors.js';
 import { schema } from './schema/index.js';
 
-/**
- * The GraphQL server (yoga). Queries are compiled with graphql-jit: a page of 100 users with their
- * identities runs about twice as fast as with graphql-js's interpreter. graphql-jit parses a
- * custom scalar's literal without the request's variables, so `users(filter: {name: $n})` would
- * lose `$n` and list everyone: a document with an object literal runs on graphql-js instead.
- * Limits (graphql-limits.ts) and the introspection policy run before any resolver.
- */
 /** What the HTTP layer in front of yoga (Express, or graphql-http.ts) knows of the request. */
 export interface GraphQLTransport {
   /** The client address, through TRUST_PROXY. */
@@ -33,6 +26,13 @@ interface ServerContext {
   transport?: GraphQLTransport;
 }
 
+/**
+ * The GraphQL server (yoga). Queries are compiled with graphql-jit: a page of 100 users with their
+ * identities runs about twice as fast as with graphql-js's interpreter. graphql-jit parses a
+ * custom scalar's literal without the request's variables, so `users(filter: {name: $n})` would
+ * lose `$n` and list everyone: a document with an object literal runs on graphql-js instead.
+ * Limits (graphql-limits.ts) and the introspection policy run before any resolver.
+ */
 export function createGraphQLServer(deps: Deps) {
   // One context per request, built when the parameters arrive: the introspection policy needs the
   // caller before validation, and the resolvers then reuse it (and the caller it resolved).
