@@ -18,8 +18,8 @@ const handedOver = new WeakMap<IncomingMessage, unknown>();
 
 /**
  * `POST /graphql` with a JSON body, served on node:http before Express (as rest/fast-path.ts does
- * for two REST routes): Express's routing, its prototype swap and its middlewares cost about as
- * much CPU as graphql-jit spends on a page of 100 users. The same steps as Express's chain in
+ * for two REST routes): Express's routing, its prototype swap and its middlewares took about a
+ * quarter of the CPU of a GraphQL page of 100 users (docs/decisions.md). The same steps as Express's chain in
  * app.ts, in the same order: the cross-site rule, the JSON body with the same parser and limit,
  * then yoga with the same client address (trust proxy) and cookies. A refusal is handed to Express
  * (`takeHandedOverError`), whose error handler answers it as it always did. Everything else (other
