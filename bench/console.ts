@@ -69,7 +69,7 @@ export async function runConsole(): Promise<void> {
     COOKIE_SECURE: 'false',
     ADMIN_GROUPS: 'customer',
   });
-  const deps = createDeps(config, pino({ level: 'silent' }));
+  const deps = await createDeps(config, pino({ level: 'silent' }));
   await seedUsers(deps.db, USERS);
   const server = buildServer(deps);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

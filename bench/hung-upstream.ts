@@ -43,7 +43,7 @@ export async function runHungUpstream(): Promise<void> {
     ...(process.env.BENCH_REQUEST_TIMEOUT_MS ? { REQUEST_TIMEOUT_MS: process.env.BENCH_REQUEST_TIMEOUT_MS } : {}),
     ...(process.env.BENCH_CRUD_TIMEOUT_MS ? { CRUD_TIMEOUT_MS: process.env.BENCH_CRUD_TIMEOUT_MS } : {}),
   });
-  const deps = createDeps(config, pino({ level: 'silent' }));
+  const deps = await createDeps(config, pino({ level: 'silent' }));
   const server = buildServer(deps);
   const base = `http://127.0.0.1:${await listen(server)}`;
 

@@ -55,7 +55,7 @@ const config = loadConfig({
     ? { CRUD_SERVICE: process.env.BENCH_CRUD_URL, USERS_CRUD_ENDPOINT: '/users', UMS_CONFIG_CRUD_ENDPOINT: '/ums-config' }
     : {}),
 });
-const deps = createDeps(
+const deps = await createDeps(
   config,
   ['on', 'log'].includes(process.env.BENCH_OBSERVE ?? '') ? createLogger({ level: 'info' }) : pino({ level: 'silent' }),
 );

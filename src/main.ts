@@ -25,7 +25,7 @@ async function main(): Promise<void> {
   process.env.TMPDIR = spool.path;
   process.once('exit', () => rmSync(spool.path, { recursive: true, force: true }));
   if (spool.removed.length > 0) logger.info({ removed: spool.removed }, 'removed the upload spools of stopped processes');
-  const deps = createDeps(config, logger);
+  const deps = await createDeps(config, logger);
   if (config.UMS_CONFIG_FILE) {
     const count = await seedGroups(deps, config.UMS_CONFIG_FILE);
     logger.info({ count, file: config.UMS_CONFIG_FILE }, 'user groups loaded');

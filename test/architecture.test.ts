@@ -73,8 +73,9 @@ export const RULES: Rule[] = [
     breaks: (from, to) => /^prom-client(?:\/|$)/.test(to) && from !== 'src/observability/prometheus.ts',
   },
   {
-    name: 'nothing but deps.ts (and the adapters of the same side) imports an adapter',
-    breaks: (from, to) => isAdapter(to) && from !== 'src/deps.ts' && !isAdapter(from),
+    name: 'nothing but deps.ts, its lazily loaded connected half deps-connected.ts (connected adapters only) and the adapters of the same side imports an adapter',
+    breaks: (from, to) =>
+      isAdapter(to) && !isAdapter(from) && from !== 'src/deps.ts' && !(from === 'src/deps-connected.ts' && side(to) === 'connected'),
   },
 ];
 

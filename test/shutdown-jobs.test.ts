@@ -63,16 +63,16 @@ function steppedJob() {
 }
 
 describe.each(STORES)('JobWorker.stop (%s store)', (_name, store) => {
-  function setUp() {
+  async function setUp() {
     const config = loadConfig({ EMBEDDED_DB_PATH: ':memory:', LOG_LEVEL: 'silent', JOBS_LEASE_MS: '60000', JOBS_POLL_MS: '60000' });
-    const base = createDeps(config, pino({ level: 'silent' }));
+    const base = await createDeps(config, pino({ level: 'silent' }));
     const deps: Deps = { ...base, jobs: store(base) };
     const job = steppedJob();
     return { deps, job, worker: new JobWorker(deps, [job.handler as JobHandler<never>]) };
   }
 
   it('stops a job at its next save and hands its lease back, so another replica resumes it at once from there', async () => {
-    const { deps, job, worker } = setUp();
+    const { deps, job, worker } = await setUp();
     worker.start();
     const { jobId } = await deps.jobs.create({ type: 'stepped', payload: null });
     deps.jobEvents.emit('created', 'stepped');
@@ -89,7 +89,7 @@ describe.each(STORES)('JobWorker.stop (%s store)', (_name, store) => {
   });
 
   it('hands the lease back at the deadline when the job does not reach a save in time', async () => {
-    const { deps, job, worker } = setUp();
+    const { deps, job, worker } = await setUp();
     worker.start();
     const { jobId } = await deps.jobs.create({ type: 'stepped', payload: null });
     deps.jobEvents.emit('created', 'stepped');
@@ -103,7 +103,7 @@ describe.each(STORES)('JobWorker.stop (%s store)', (_name, store) => {
   });
 
   it('claims no job once stopped', async () => {
-    const { deps, worker } = setUp();
+    const { deps, worker } = await setUp();
     worker.start();
     await worker.stop();
     const { jobId } = await deps.jobs.create({ type: 'stepped', payload: null });

@@ -12,7 +12,7 @@ import { memoryJobStore } from './memory-job-store.js';
  * Job workers over a memory job store, on a fake clock, for the unit tests of the worker. Each
  * `replica` is a process of its own (its clock can be killed) sharing the store and the time.
  */
-export function workerFixture() {
+export async function workerFixture() {
   const clock = new FakeClock();
   const store = memoryJobStore(clock);
   const env = {
@@ -22,7 +22,7 @@ export function workerFixture() {
     JOBS_POLL_MS: '100',
     AUTH0_BULK_CHANGE_PASSWORD_RATE_LIMIT_PER_SECOND: '2',
   };
-  const base = createDeps(loadConfig(env), pino({ level: 'silent' }), { clock });
+  const base = await createDeps(loadConfig(env), pino({ level: 'silent' }), { clock });
   const running: JobWorker[] = [];
 
   /** A replica running `handlers`; `wrap` replaces some of its ports (a failing store, a recording provider). */

@@ -44,7 +44,7 @@ export async function startReplica(env: Record<string, string | undefined>, opti
   // The configuration the replicas run with is one REPLICAS=shared accepts.
   checkSharedState(config);
   // Replicas share the test's clock: one time, as on one machine.
-  const base = createDeps(config, options.logger ?? pino({ level: 'silent' }), { clock: options.clock });
+  const base = await createDeps(config, options.logger ?? pino({ level: 'silent' }), { clock: options.clock });
   const deps: Deps = { ...base, ...options.wrap?.(base) };
   const stopBackground = options.background ? startBackground(deps) : () => undefined;
   const server: Server = await new Promise((resolve) => {

@@ -8,9 +8,9 @@ import { workerFixture } from '../helpers/job-worker.js';
  * progress saved after each) over a memory job store on a fake clock: a replica that dies between
  * two windows, progress saved by an older release, and progress this release cannot read.
  */
-let fixture: ReturnType<typeof workerFixture>;
-beforeEach(() => {
-  fixture = workerFixture();
+let fixture: Awaited<ReturnType<typeof workerFixture>>;
+beforeEach(async () => {
+  fixture = await workerFixture();
 });
 afterEach(() => fixture.close());
 

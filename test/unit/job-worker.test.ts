@@ -9,9 +9,9 @@ import { workerFixture } from '../helpers/job-worker.js';
  * back-off, what it takes for a permanent failure, and a lease lost in the middle of a run. Time
  * moves only when a test says so (JOBS_LEASE_MS 3000, JOBS_POLL_MS 100).
  */
-let fixture: ReturnType<typeof workerFixture>;
-beforeEach(() => {
-  fixture = workerFixture();
+let fixture: Awaited<ReturnType<typeof workerFixture>>;
+beforeEach(async () => {
+  fixture = await workerFixture();
 });
 afterEach(() => fixture.close());
 

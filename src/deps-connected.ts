@@ -1,0 +1,169 @@
+import type { Logger } from 'pino';
+import { CrudCollection } from './clients/crud/collection.js';
+import { createCrudConfigStore } from './clients/crud/config-store.js';
+import { createCrudJobStore } from './clients/crud/job-store.js';
+import { createCrudSessionStore } from './clients/crud/session-store.js';
+import { createCrudUserStore } from './clients/crud/user-store.js';
+import { createBreaker, createDispatcher, probe, type UpstreamOptions } from './clients/http.js';
+import { Auth0Api } from './clients/auth0/api.js';
+import { createAuth0ClientAdapters } from './clients/auth0-client/client.js';
+import { createAuth0Authenticator } from './clients/auth0/authenticator.js';
+import { createAuth0IdentityProvider } from './clients/auth0/identity.js';
+import { createAuth0Importer } from './clients/auth0/importer.js';
+import { createRondBinder } from './clients/rond/binder.js';
+import { createSmtpMailer } from './clients/smtp/mailer.js';
+import { createTimerScheduler } from './clients/timer/scheduler.js';
+import { type Config, crudBaseUrl, serviceUrl } from './config.js';
+import type { Authenticator } from './ports/authenticator.js';
+import type { Clock } from './ports/clock.js';
+import type { ConfigStore } from './ports/config-store.js';
+import type { ExpirationScheduler } from './ports/expiration-scheduler.js';
+import type { IdentityImporter } from './ports/identity-importer.js';
+import type { IdentityProvider } from './ports/identity-provider.js';
+import type { JobStore } from './ports/job-store.js';
+import type { Mailer } from './ports/mailer.js';
+import type { Metrics } from './ports/metrics.js';
+import type { ReadinessCheck } from './ports/readiness.js';
+import type { RoleBinder } from './ports/role-binder.js';
+import type { SessionStore } from './ports/session-store.js';
+import type { UserStore } from './ports/user-store.js';
+
+/**
+ * The connected half of deps.ts: the adapters that talk HTTP (undici) or SMTP (nodemailer) to an
+ * upstream. deps.ts imports this module only when the configuration names an upstream, so an
+ * embedded service never loads undici, nodemailer or the clients (about 10 MiB of its memory).
+ */
+
+export interface IdentityAdapters {
+  identity: IdentityProvider;
+  auth: Authenticator;
+  /** Bulk import jobs (bulk activation). */
+  importer: IdentityImporter;
+  /** What `/-/ready` says of the identity provider. */
+  readiness: () => Promise<ReadinessCheck[]>;
+}
+
+export interface Connected {
+  /** The CRUD Service, for every collection configured there: one keep-alive pool (connects on first use). */
+  crud: UpstreamOptions;
+  profileStores(endpoints: { users: string; groups: string }): {
+    users: UserStore;
+    groups: ConfigStore;
+    readiness: () => Promise<ReadinessCheck[]>;
+  };
+  /** Website sessions in a CRUD collection (SESSIONS_CRUD_ENDPOINT), shared by replicas. */
+  sessionStore(endpoint: string, clock: Clock): SessionStore;
+  /** AUTH_MODULE auth0 (with its website sessions) or auth0Client. */
+  identity(config: Config & IdentityConfig, input: { sessions: SessionStore; clock: Clock }): IdentityAdapters;
+  scheduler(input: { service: string; secret: string; clock: Clock }): ExpirationScheduler;
+  roles(): RoleBinder;
+  jobs(endpoint: string, clock: Clock): JobStore;
+  mailer(url: string, logger: Logger): Mailer;
+}
+
+/** The connected identity providers' configurations. */
+type IdentityConfig =
+  | { AUTH_MODULE: 'auth0'; AUTH0_CLIENT_ID: string; AUTH0_CLIENT_SECRET: string; AUTH_CONNECTION: string }
+  | {
+      AUTH_MODULE: 'auth0Client';
+      AUTH_SERVICE: string;
+      AUTH_CONNECTION: string;
+    };
+
+type UpstreamFactory = (name: string, baseUrl: string, timeoutMs: number) => UpstreamOptions;
+
+/** The connected adapters of `config`, each built when deps.ts asks for it. */
+export function connectedAdapters(config: Config, metrics: Metrics): Connected {
+  const upstreamOf = upstreamFactory(config, metrics);
+  const crud = upstreamOf('CRUD', crudBaseUrl(config), config.CRUD_TIMEOUT_MS);
+  const collection = (endpoint: string) => new CrudCollection(crud, endpoint);
+  return {
+    crud,
+    profileStores: (endpoints) => ({
+      users: createCrudUserStore(collection(endpoints.users)),
+      groups: createCrudConfigStore(collection(endpoints.groups)),
+      readiness: async () => [await probe(crud, '/-/healthz', config.READINESS_TIMEOUT_MS)],
+    }),
+    sessionStore: (endpoint, clock) => createCrudSessionStore(collection(endpoint), { ttlSeconds: config.REFRESH_TOKEN_TTL, clock }),
+    identity: (identityConfig, { sessions, clock }) =>
+      identityConfig.AUTH_MODULE === 'auth0'
+        ? auth0Adapters(identityConfig, sessions, { metrics, clock })
+        : auth0ClientAdapters(identityConfig, upstreamOf),
+    scheduler: ({ service, secret, clock }) =>
+      createTimerScheduler({
+        upstream: upstreamOf('Timer', serviceUrl(service), config.CRUD_TIMEOUT_MS),
+        callbackBaseUrl: config.UMS_BASE_URL,
+        secret,
+        clock,
+      }),
+    roles: () => {
+      const rond = upstreamOf('Rond', serviceUrl(config.ROND_SERVICE), config.CRUD_TIMEOUT_MS);
+      return createRondBinder(rond, config.ROLES_CRUD_ENDPOINT ? collection(config.ROLES_CRUD_ENDPOINT) : undefined);
+    },
+    jobs: (endpoint, clock) => createCrudJobStore(collection(endpoint), clock),
+    mailer: (url, logger) => createSmtpMailer({ url, from: config.MAIL_FROM, logger, metrics }),
+  };
+}
+
+/** Mia-Platform's auth0-client: website sessions are its own (its sid cookie), so no SessionStore. */
+function auth0ClientAdapters(
+  config: Config & { AUTH_SERVICE: string; AUTH_CONNECTION: string },
+  upstreamOf: UpstreamFactory,
+): IdentityAdapters {
+  const upstream = upstreamOf('auth0-client', serviceUrl(config.AUTH_SERVICE), config.AUTH0_TIMEOUT_MS);
+  const adapters = createAuth0ClientAdapters({ upstream, connection: config.AUTH_CONNECTION, userIdKey: config.CUSTOM_USER_ID_KEY });
+  // A Mia-Platform service: its own health route.
+  return { ...adapters, readiness: async () => [await probe(upstream, '/-/healthz', config.READINESS_TIMEOUT_MS)] };
+}
+
+/** Auth0 directly: the Management API for users, the Authentication API for logins. */
+function auth0Adapters(
+  config: Config & IdentityConfig & { AUTH_MODULE: 'auth0' },
+  sessions: SessionStore,
+  { metrics, clock }: { metrics: Metrics; clock: Clock },
+): IdentityAdapters {
+  const baseUrl = config.AUTH0_BASE_URL ?? `https://${config.AUTH0_DOMAIN}`;
+  const issuers = [...new Set([`${baseUrl.replace(/\/$/, '')}/`, ...(config.AUTH0_DOMAIN ? [`https://${config.AUTH0_DOMAIN}/`] : [])])];
+  const api = new Auth0Api({
+    baseUrl,
+    clientId: config.AUTH0_CLIENT_ID,
+    clientSecret: config.AUTH0_CLIENT_SECRET,
+    managementClientId: config.AUTH0_MANAGEMENT_CLIENT_ID ?? config.AUTH0_CLIENT_ID,
+    managementClientSecret: config.AUTH0_MANAGEMENT_CLIENT_SECRET ?? config.AUTH0_CLIENT_SECRET,
+    managementAudience: `${config.AUTH0_DOMAIN ? `https://${config.AUTH0_DOMAIN}` : baseUrl.replace(/\/$/, '')}/api/v2/`,
+    dispatcher: createDispatcher(config.AUTH0_TIMEOUT_MS),
+    timeoutMs: config.AUTH0_TIMEOUT_MS,
+    breaker: breakerOf(config),
+    metrics,
+    maxConcurrency: config.AUTH0_MAX_CONCURRENCY,
+    maxRetries: config.AUTH0_MAX_RETRIES,
+  });
+  const identity = createAuth0IdentityProvider(api, config.AUTH_CONNECTION);
+  const auth = createAuth0Authenticator(api, identity, {
+    connection: config.AUTH_CONNECTION,
+    issuers,
+    sessions,
+    clock,
+    audience: config.AUTH0_AUDIENCE,
+    lockSeconds: config.LOGIN_LOCK_SECONDS,
+  });
+  const importer = createAuth0Importer({ api, identity, connection: config.AUTH_CONNECTION, connectionId: config.AUTH0_CONNECTION_ID });
+  // The tenant's key set: served by every tenant (and custom domain) without credentials.
+  return { identity, auth, importer, readiness: async () => [await api.probe('/.well-known/jwks.json', config.READINESS_TIMEOUT_MS)] };
+}
+
+/** An upstream's keep-alive pool, timeout, circuit breaker (docs/reliability.md) and metrics. */
+function upstreamFactory(config: Config, metrics: Metrics): UpstreamFactory {
+  return (name, baseUrl, timeoutMs) => ({
+    name,
+    baseUrl,
+    dispatcher: createDispatcher(timeoutMs),
+    timeoutMs,
+    breaker: breakerOf(config),
+    metrics,
+  });
+}
+
+function breakerOf(config: Config) {
+  return createBreaker({ threshold: config.UPSTREAM_BREAKER_THRESHOLD, halfOpenAfterMs: config.UPSTREAM_BREAKER_HALF_OPEN_MS });
+}
