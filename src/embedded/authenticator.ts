@@ -6,13 +6,12 @@ import type { Clock } from '../ports/clock.js';
 import { assertPasswordPolicy } from '../domain/password-policy.js';
 import { InvalidInputError, LockoutStartedError, NotFoundError, UnauthorizedError } from '../errors.js';
 import type { Db } from './db.js';
-import { hashPassword, NO_PASSWORD, verifyPassword } from './password-hash.js';
+import { DUMMY_HASH, hashPassword, NO_PASSWORD, verifyPassword } from './password-hash.js';
 import { batchedPasswordChanges } from './password-changes.js';
 import { resetMail } from './reset-mail.js';
 import { LoginLockout } from './login-lockout.js';
 import { changeOwnPassword } from './own-password.js';
 import { createResetTickets } from './reset-tickets.js';
-import { newSecret } from './secrets.js';
 import type { Session, Sessions } from './sessions.js';
 import { ALGORITHM, type SigningKeys } from './signing-keys.js';
 
@@ -75,9 +74,6 @@ export function createEmbeddedAuthenticator(options: EmbeddedAuthenticatorOption
       });
     },
   });
-  // Verified against when the user is unknown, so that case takes as long as a wrong password.
-  const dummyHash = hashPassword(newSecret());
-
   async function tokensFor(
     row: CredentialRow,
     profile: Profile | undefined,
@@ -171,7 +167,7 @@ export function createEmbeddedAuthenticator(options: EmbeddedAuthenticatorOption
       const refused = () => (locks ? new LockoutStartedError(WRONG_CREDENTIALS) : new UnauthorizedError(WRONG_CREDENTIALS));
       // Unknown users and users without a password yet cost one hash too, so timing tells nothing.
       const usable = row && row.password_hash !== NO_PASSWORD ? row.password_hash : undefined;
-      const valid = await verifyPassword(usable ?? (await dummyHash), input.password);
+      const valid = await verifyPassword(usable ?? DUMMY_HASH, input.password);
       if (!row || !usable || !valid) throw refused();
       const profile = await options.profileOf(row.id);
       if (!mayLogIn(row, profile)) throw refused();

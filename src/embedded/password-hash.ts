@@ -10,6 +10,14 @@ const ARGON2ID = 2;
  */
 export const ARGON2_PARAMS = { algorithm: ARGON2ID, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
 
+/**
+ * Verified against when a login names no known user, so that costs as long as a wrong password:
+ * the hash, with ARGON2_PARAMS, of a random secret nobody kept (it matches nothing). A constant
+ * rather than a hash made at start: a start then computes no hash, and the 19 MiB an argon2 hash
+ * takes stays with @node-rs/argon2's allocator (mimalloc) until the next hash, idle memory included.
+ */
+export const DUMMY_HASH = '$argon2id$v=19$m=19456,t=2,p=1$CoPNx+opXvEHXe/YyL3EFw$sbYKtgWXaEqiD69z79xP+a+7aExY0dRtRcbt2WKLn6o';
+
 /** The stored hash of an identity that has no password yet (an imported user): it matches nothing. */
 export const NO_PASSWORD = '!';
 
