@@ -44,8 +44,6 @@ export interface IdentityAdapters {
 }
 
 export interface Connected {
-  /** The CRUD Service, for every collection configured there: one keep-alive pool (connects on first use). */
-  crud: UpstreamOptions;
   profileStores(endpoints: { users: string; groups: string }): {
     users: UserStore;
     groups: ConfigStore;
@@ -75,10 +73,10 @@ type UpstreamFactory = (name: string, baseUrl: string, timeoutMs: number) => Ups
 /** The connected adapters of `config`, each built when deps.ts asks for it. */
 export function connectedAdapters(config: Config, metrics: Metrics): Connected {
   const upstreamOf = upstreamFactory(config, metrics);
+  // The CRUD Service, for every collection configured there: one keep-alive pool (connects on first use).
   const crud = upstreamOf('CRUD', crudBaseUrl(config), config.CRUD_TIMEOUT_MS);
   const collection = (endpoint: string) => new CrudCollection(crud, endpoint);
   return {
-    crud,
     profileStores: (endpoints) => ({
       users: createCrudUserStore(collection(endpoints.users)),
       groups: createCrudConfigStore(collection(endpoints.groups)),
