@@ -11,6 +11,7 @@ import { documentationRouter } from './rest/documentation.js';
 import { graphqlGate } from './rest/graphql-gate.js';
 import { consoleRouter } from './rest/console.js';
 import { JSON_TYPES } from './rest/body.js';
+import { assertSameOriginOperation } from './rest/origin.js';
 import { withDeadline } from './deadline.js';
 import { markRoute, requestObserver } from './observability/requests.js';
 import { SERVICE } from './cli/package-info.js';
@@ -65,6 +66,14 @@ export function buildApp(deps: Deps, yoga = createGraphQLServer(deps)): Express 
     markRoute(yoga.graphqlEndpoint);
     // A request graphql-http.ts read and refused: answered by errorHandler, as if refused here.
     next(takeHandedOverError(req));
+  });
+  app.get(yoga.graphqlEndpoint, (req, _res, next) => {
+    try {
+      assertSameOriginOperation(req.headers, deps.config);
+      next();
+    } catch (error) {
+      next(error);
+    }
   });
   // A typed yoga handler matches none of Express 5's overloads (tsc TS2769); the call itself is yoga's documented one.
   const handleGraphQL = yoga as unknown as GraphQLHandler;

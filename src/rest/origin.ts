@@ -32,6 +32,26 @@ export function assertSameOrigin(request: { method: string; headers: HeaderBag }
   }
 }
 
+/**
+ * The same rule for a GraphQL operation sent over GET (a query, or the `jobProgress` stream an
+ * EventSource opens): it runs with the cookie's rights, and a stream holds one of the user's places.
+ * `Origin` is judged when the browser sends it (fetch, EventSource); without it, `Sec-Fetch-Site`,
+ * since a page on a sibling subdomain gets the Lax cookie sent with its GETs. A request for a page
+ * (`Accept: text/html`: GraphiQL, which yoga renders instead of running anything) stays open, so
+ * a link from elsewhere still opens it.
+ */
+export function assertSameOriginOperation(headers: HeaderBag, config: Config): void {
+  if (config.ACCESS_CONTROL === 'gateway' || headers.authorization !== undefined || headers['x-api-key'] !== undefined) return;
+  if (!hasSessionCookie(headers) || first(headers.accept)?.includes('text/html')) return;
+  const origin = first(headers.origin);
+  const site = first(headers['sec-fetch-site']);
+  const foreign =
+    origin !== undefined
+      ? !allowedOrigins(first(headers.host), config).has(origin.toLowerCase())
+      : site === 'cross-site' || site === 'same-site';
+  if (foreign) throw new ForbiddenError('A GraphQL operation authenticated by the sid cookie must come from this site');
+}
+
 function allowedOrigins(host: string | undefined, config: Config): Set<string> {
   const origins = new Set<string>();
   if (host) origins.add(`http://${host}`.toLowerCase()).add(`https://${host}`.toLowerCase());
