@@ -1,7 +1,10 @@
 /**
  * The service on a temporary embedded store of 10,000 users, over HTTP on loopback: each scenario
  * as requests/s and p50/p99 latency, with the identity-provider calls and profile reads it costs
- * per request.
+ * per request. The floor (bench/floor-server.ts: node:http and better-sqlite3, nothing else) is
+ * measured in the same run, each of its figures just before the service's, and the service's page
+ * and count are given as ratios to it.
+ * BENCH_EMBEDDED_ONLY=floor: the floor, the REST page and the count only (to iterate on them).
  */
 import { availableParallelism } from 'node:os';
 import { ARGON2_PARAMS } from '../src/embedded/password-hash.js';
@@ -15,15 +18,43 @@ interface Counts {
   profileReads: number;
 }
 
+interface Floor {
+  page: Target;
+  count: Target;
+}
+
+/** The service's figure as a share of the floor's, measured just before it. */
+function ratio(result: { requestsPerSecond: number; floorRequestsPerSecond?: number } | undefined): number {
+  return Number((result!.requestsPerSecond / result!.floorRequestsPerSecond!).toFixed(2));
+}
+
 export async function runEmbedded(): Promise<void> {
+  const quick = process.env.BENCH_EMBEDDED_ONLY === 'floor';
+  const floor = await startChild<{ port: number }>('./floor-server.ts', { BENCH_USERS: String(USERS) });
+  const floorBase = `http://127.0.0.1:${floor.ready.port}`;
+  const floorTargets: Floor = {
+    page: { url: `${floorBase}/page?_l=100` },
+    count: { url: `${floorBase}/count?_q=${encodeURIComponent(COUNT_FILTER)}` },
+  };
   const results = [
-    ...(await runScenarios({})),
+    ...(await runScenarios({ env: {}, floor: floorTargets, only: quick ? [REST_PAGE, REST_COUNT] : undefined })),
     // The same page with every identity read from SQLite: what a page costs right after identities change.
-    ...(await runScenarios({ EMBEDDED_IDENTITY_CACHE_SIZE: '0' }, ', identity cache off', [GRAPHQL_PAGE])),
+    ...(quick
+      ? []
+      : await runScenarios({ env: { EMBEDDED_IDENTITY_CACHE_SIZE: '0' }, label: ', identity cache off', only: [GRAPHQL_PAGE] })),
   ];
+  floor.child.send({ type: 'stop' });
+  const byName = (name: string) => results.find((result) => result.scenario === name);
+  const floorChecks = {
+    restPageToFloor: ratio(byName(REST_PAGE)),
+    countToFloor: ratio(byName(REST_COUNT)),
+  };
+  console.log(floorChecks);
+  if (quick) return;
   const [rest, graphql, count, logins, userinfo, restThroughExpress, uncachedGraphql] = results;
   const cores = availableParallelism();
   const checks = {
+    ...floorChecks,
     identityCallsPerGraphqlPage: graphql!.identityCallsPerRequest,
     graphqlToRestThroughput: Number((graphql!.requestsPerSecond / rest!.requestsPerSecond).toFixed(2)),
     graphqlToRestThroughputIdentityCacheOff: Number((uncachedGraphql!.requestsPerSecond / rest!.requestsPerSecond).toFixed(2)),
@@ -48,13 +79,14 @@ export async function runEmbedded(): Promise<void> {
     [
       `Embedded store, ${USERS.toLocaleString('en')} users, ${CONNECTIONS} connections, ${DURATION} s each after ${WARM_UP} s of warm-up, ${process.version}, ${cores} cores, load generator on the same machine (${summary.date.slice(0, 10)}):`,
       '',
-      '| scenario | req/s | p50 ms | p99 ms | identity calls / request | profile reads / request |',
-      '|---|---|---|---|---|---|',
+      '| scenario | req/s | p50 ms | p99 ms | identity calls / request | profile reads / request | floor req/s (same run) | to the floor |',
+      '|---|---|---|---|---|---|---|---|',
       ...results.map(
         (r) =>
-          `| ${r.scenario} | ${r.requestsPerSecond} | ${r.p50Ms} | ${r.p99Ms} | ${r.identityCallsPerRequest} | ${r.profileReadsPerRequest} |`,
+          `| ${r.scenario} | ${r.requestsPerSecond} | ${r.p50Ms} | ${r.p99Ms} | ${r.identityCallsPerRequest} | ${r.profileReadsPerRequest} | ${r.floorRequestsPerSecond ?? ''} | ${r.floorRequestsPerSecond ? `${ratio(r)}x` : ''} |`,
       ),
       '',
+      `- The floor (\`bench/floor-server.ts\`, in its own process, measured just before the service's figure): node:http and better-sqlite3 alone over the same ${USERS.toLocaleString('en')} users, the page built by SQLite (\`json_group_array(json(doc))\`), the count over the same index, no access check, no metrics. The load generator (autocannon) runs in a process of its own. REST page of 100: ${checks.restPageToFloor}x the floor (target ≥ 0.7); count with \`_q\`: ${checks.countToFloor}x (target ≥ 0.8). The service's page also carries each user's \`_id\` and \`__STATE__\`, which the floor's does not.`,
       `- GraphQL page / REST page throughput: ${checks.graphqlToRestThroughput}x (target ≥ 0.7); identity calls per GraphQL page of 100: ${checks.identityCallsPerGraphqlPage} (target 1). The embedded identity provider answers a page it has read before from memory until an identity changes (\`EMBEDDED_IDENTITY_CACHE_SIZE\`); with the cache off, every page reads its 100 identities from SQLite: ${checks.graphqlToRestThroughputIdentityCacheOff}x. The REST page is answered before Express (\`src/rest/fast-path.ts\`); GraphQL, like every other path, still goes through Express. Against the REST page through Express (\`/Users/\`, a spelling the fast path leaves to Express), as when the target was set: ${checks.graphqlToRestThroughExpress}x.`,
       `- List and count p50 under 10 ms at ${USERS.toLocaleString('en')} users: ${checks.listP50UnderTenMs && checks.countP50UnderTenMs ? 'yes' : 'no'}.`,
       `- Logins: ${checks.loginsPerSecondPerCore} per second per core with argon2id m=${argon2.memoryKiB} KiB, t=${argon2.iterations}, p=${argon2.parallelism} (OWASP's first recommendation), against Keycloak's sizing anchor of 15 password logins/s per vCPU. (The login's own profile read goes through the authenticator and is not in the count.)`,
@@ -64,9 +96,25 @@ export async function runEmbedded(): Promise<void> {
 }
 
 const GRAPHQL_PAGE = 'GraphQL users(first: 100) with identity';
+const REST_PAGE = 'REST GET /users/?_l=100';
+const REST_COUNT = 'REST GET /users/count with _q';
+const COUNT_FILTER = '{"userGroup":"partner"}';
 
-/** The scenarios (or those named) against a fresh service process started with `env`. */
-async function runScenarios(env: Record<string, string>, label = '', only?: string[]) {
+/**
+ * The scenarios (or those named) against a fresh service process started with `env`; the page and
+ * the count each after the floor's (when given).
+ */
+async function runScenarios({
+  env,
+  label = '',
+  only,
+  floor,
+}: {
+  env: Record<string, string>;
+  label?: string;
+  only?: string[];
+  floor?: Floor;
+}) {
   const { child, ready } = await startChild<{ port: number }>('./server.ts', {
     BENCH_USERS: String(USERS),
     BENCH_API_KEY: API_KEY,
@@ -80,8 +128,8 @@ async function runScenarios(env: Record<string, string>, label = '', only?: stri
   const { accessToken } = (await login.json()) as { accessToken: string };
   const page = '{ users(first: 100) { nodes { id username email userGroup identity { blocked emailVerified lastLogin } } } }';
 
-  const scenarios: (Target & { name: string })[] = [
-    { name: 'REST GET /users/?_l=100', url: `${base}/users/?_l=100`, headers: admin },
+  const scenarios: (Target & { name: string; floor?: Target })[] = [
+    { name: REST_PAGE, url: `${base}/users/?_l=100`, headers: admin, floor: floor?.page },
     {
       name: GRAPHQL_PAGE,
       url: `${base}/graphql`,
@@ -89,17 +137,14 @@ async function runScenarios(env: Record<string, string>, label = '', only?: stri
       headers: admin,
       body: JSON.stringify({ query: page }),
     },
-    {
-      name: 'REST GET /users/count with _q',
-      url: `${base}/users/count?_q=${encodeURIComponent('{"userGroup":"partner"}')}`,
-      headers: admin,
-    },
+    { name: REST_COUNT, url: `${base}/users/count?_q=${encodeURIComponent(COUNT_FILTER)}`, headers: admin, floor: floor?.count },
     { name: 'POST /oauth/token (argon2id verify)', url: `${base}/oauth/token`, method: 'POST', body: credentials, headers: json },
     { name: 'GET /userinfo (bearer token)', url: `${base}/userinfo`, headers: { authorization: `Bearer ${accessToken}` } },
     { name: 'REST GET /Users/?_l=100 (through Express)', url: `${base}/Users/?_l=100`, headers: admin },
   ];
   const results = [];
   for (const scenario of scenarios.filter((candidate) => !only || only.includes(candidate.name))) {
+    const floorRun = scenario.floor && (await measure(scenario.floor));
     const run = await measure(scenario, () => void child.send({ type: 'reset' }));
     const counts = await ask<Counts>(child, 'counts');
     const perRequest = (value: number) => Number((value / run.total).toFixed(2));
@@ -108,6 +153,7 @@ async function runScenarios(env: Record<string, string>, label = '', only?: stri
       ...run,
       identityCallsPerRequest: perRequest(counts.identityCalls),
       profileReadsPerRequest: perRequest(counts.profileReads),
+      ...(floorRun ? { floorRequestsPerSecond: floorRun.requestsPerSecond } : {}),
     });
     console.log(results.at(-1));
   }

@@ -1,6 +1,5 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import autocannon from 'autocannon';
 import { Pool, request } from 'undici';
 
 export const DURATION = Number(process.env.BENCH_SECONDS ?? 8);
@@ -69,14 +68,24 @@ export function ask<T>(child: ChildProcess, type: string): Promise<T> {
   });
 }
 
-/** WARM_UP seconds of warm-up, then DURATION seconds of load; any non-2xx answer fails the run. */
+/**
+ * WARM_UP seconds of warm-up, then DURATION seconds of load; any non-2xx answer fails the run. The
+ * load generator (autocannon, bench/load.ts) runs in a process of its own, forked for each measure.
+ */
 export async function measure(target: Target, beforeRun?: () => void | Promise<void>): Promise<Measure> {
   const options = { url: target.url, method: target.method ?? 'GET', body: target.body, headers: target.headers, connections: CONNECTIONS };
-  await autocannon({ ...options, duration: WARM_UP });
+  const load = fork(new URL('./load.ts', import.meta.url).pathname, [], { execArgv: ['--import', 'tsx'] });
+  const exited = new Promise<never>((_resolve, reject) =>
+    load.once('exit', (code) => reject(new Error(`load generator exited with ${code}`))),
+  );
+  const next = <T>() => Promise.race([new Promise<T>((resolve) => load.once('message', (message) => resolve(message as T))), exited]);
+  load.send({ options, warmUp: WARM_UP, duration: DURATION });
+  await next<{ type: 'warm' }>();
   await beforeRun?.();
-  const run = await autocannon({ ...options, duration: DURATION });
+  load.send({ type: 'go' });
+  const run = await next<Measure & { non2xx: number; errors: number }>();
   if (run.non2xx > 0 || run.errors > 0) throw new Error(`${target.url}: ${run.non2xx} non-2xx, ${run.errors} errors`);
-  return { requestsPerSecond: Math.round(run.requests.average), p50Ms: run.latency.p50, p99Ms: run.latency.p99, total: run.requests.total };
+  return { requestsPerSecond: run.requestsPerSecond, p50Ms: run.p50Ms, p99Ms: run.p99Ms, total: run.total };
 }
 
 /** Writes bench/results/<name>.json and the README section between `<!-- bench:<name>:start/end -->`. */
