@@ -42,5 +42,9 @@ const server = createServer((req, res) => {
 });
 server.listen(0, '127.0.0.1', () => process.send!({ port: (server.address() as AddressInfo).port }));
 process.on('message', (message: { type: string }) => {
+  if (message.type === 'cpu') {
+    const { user, system } = process.cpuUsage();
+    process.send!({ cpuMicros: user + system });
+  }
   if (message.type === 'stop') server.close(() => process.exit(0));
 });
