@@ -77,6 +77,12 @@ const store: UserStore = {
     counts.profileReads += 1;
     return deps.users.list(query, scope);
   },
+  ...(deps.users.listText && {
+    listText: (query: string, scope: Parameters<NonNullable<UserStore['listText']>>[1]) => {
+      counts.profileReads += 1;
+      return deps.users.listText!(query, scope);
+    },
+  }),
   count: (query, scope) => {
     counts.profileReads += 1;
     return deps.users.count(query, scope);

@@ -1,5 +1,4 @@
 import { update as applyUpdate } from 'mingo/updater';
-import type { Statement } from 'better-sqlite3';
 import type { CallScope } from '../ports/call-scope.js';
 import type { ByIdOptions, UpdateExpr, UserDoc, UserStore } from '../ports/user-store.js';
 import { canonicalDates, canonicalValue } from '../crud/cast.js';
@@ -19,10 +18,21 @@ import { syncTextFields } from './text-search.js';
 import { sortExpression, splitFilter } from './sql-filter.js';
 import { filterDocs, type Row, stateCondition, toDoc } from './user-rows.js';
 import { createUserScan } from './user-scan.js';
+import { pageText, type RawRow } from './page-text.js';
+import { statementCache } from './statement-cache.js';
+import { JsonText } from '../domain/json-text.js';
 import { byIdFilter, matches, searchFilter } from './user-query.js';
 
 /** `$pull` conditions run `$regex` on RE2, as filters do. */
 const PULL_QUERY_OPTIONS = linearQueryOptions(['body', '$pull']);
+
+/** A search's conditions, for the sort done in memory. */
+interface SqlParts {
+  inMemory: true;
+  where: string[];
+  params: unknown[];
+  residual?: Filter;
+}
 
 type Search = Pick<ListQuery, 'filter' | 'states'> & Partial<Pick<ListQuery, 'sort' | 'limit' | 'skip'>>;
 
@@ -46,17 +56,7 @@ export function createSqliteUserStore(db: Db, clock: Clock, options: SqliteUserS
   const selectById = db.prepare<[string], Row>('SELECT id, state, doc FROM users WHERE id = ?');
   const deleteById = db.prepare('DELETE FROM users WHERE id = ?');
 
-  // Filters produce a handful of distinct SQL texts; preparing each once saves a parse per request.
-  const statements = new Map<string, Statement<unknown[], Row & { n: number }>>();
-  function prepared(sql: string): Statement<unknown[], Row & { n: number }> {
-    let statement = statements.get(sql);
-    if (!statement) {
-      if (statements.size >= 500) statements.clear();
-      statement = db.prepare(sql);
-      statements.set(sql, statement);
-    }
-    return statement;
-  }
+  const prepared = statementCache<Row & { n: number }>(db);
 
   /** The row of `id` in one of `states` that matches `filter` (a by-id route's conditions). */
   function getRow(id: string, states: readonly State[], filter?: Filter): Row | undefined {
@@ -66,12 +66,32 @@ export function createSqliteUserStore(db: Db, clock: Clock, options: SqliteUserS
   }
 
   function search(query: Search): UserDoc[] {
+    const plan = searchPlan(query);
+    if ('inMemory' in plan) return sortedInMemory(query, plan.where, plan.params, plan.residual);
+    const docs = prepared(plan.sql)
+      .all(...plan.params)
+      .map(toDoc);
+    if (!plan.residual) return docs;
+    const matching = filterDocs(docs, plan.residual);
+    const start = query.skip ?? 0;
+    return matching.slice(start, query.limit === undefined ? undefined : start + query.limit);
+  }
+
+  /** A page as JSON text: SQLite's rows written as they are stored, when SQL answers the whole query. */
+  function searchText(query: Search): string {
+    const plan = searchPlan(query);
+    if ('inMemory' in plan || plan.residual) return JSON.stringify(search(query));
+    return pageText(prepared(plan.sql, true).all(...plan.params) as unknown as RawRow[]);
+  }
+
+  /** The SQL of a search, or what a sort SQL cannot express needs to be done in memory. */
+  function searchPlan(query: Search): { sql: string; params: unknown[]; residual?: Filter } | SqlParts {
     const { where, params, residual, selective } = splitFilter(query.filter);
     where.unshift(stateCondition(query.states, selective));
     params.unshift(...query.states);
     const index = fields();
     // A sort key through an array (`attachments.name`) takes MongoDB's rule, which SQL cannot express.
-    if (query.sort?.some((key) => crossesArray(index, key.field))) return sortedInMemory(query, where, params, residual);
+    if (query.sort?.some((key) => crossesArray(index, key.field))) return { inMemory: true, where, params, residual };
     const order: string[] = [];
     for (const key of query.sort ?? []) {
       const expression = sortExpression(key.field, key.direction);
@@ -84,13 +104,7 @@ export function createSqliteUserStore(db: Db, clock: Clock, options: SqliteUserS
       sql += ' LIMIT ? OFFSET ?';
       params.push(query.limit, query.skip ?? 0);
     }
-    const docs = prepared(sql)
-      .all(...params)
-      .map(toDoc);
-    if (!residual) return docs;
-    const matching = filterDocs(docs, residual);
-    const start = query.skip ?? 0;
-    return matching.slice(start, query.limit === undefined ? undefined : start + query.limit);
+    return { sql, params, residual };
   }
 
   function sortedInMemory(query: Search, where: string[], params: unknown[], residual: Filter | undefined): UserDoc[] {
@@ -179,6 +193,12 @@ export function createSqliteUserStore(db: Db, clock: Clock, options: SqliteUserS
       const docs = search(parsed);
       const projection = readableFields(parsed.projection, scope.headers.acl_read_columns);
       return projection ? docs.map((doc) => projectDoc(doc, projection)) : docs;
+    },
+    async listText(query: string, scope: CallScope) {
+      const parsed = parseListQuery(queryObjectOf(query), scope.headers.acl_rows, fields());
+      const projection = readableFields(parsed.projection, scope.headers.acl_read_columns);
+      if (projection) return new JsonText(JSON.stringify(search(parsed).map((doc) => projectDoc(doc, projection))));
+      return new JsonText(searchText(parsed));
     },
     async count(query: CrudQuery | string, scope: CallScope) {
       return countMatching(parseCountQuery(queryObjectOf(query), scope.headers.acl_rows, fields()));

@@ -47,6 +47,11 @@ export interface UserStore {
    * validated exactly as the CRUD does, or passed on to it unchanged.
    */
   list(query: CrudQuery | string, scope: CallScope): Promise<Record<string, unknown>[]>;
+  /**
+   * `GET /users/` as JSON text the store writes itself (the embedded store: without parsing its
+   * documents), validated as `list` validates: the bytes of `JSON.stringify(await list(query, scope))`.
+   */
+  listText?(query: string, scope: CallScope): Promise<JsonText>;
   /** `GET /users/count`. */
   count(query: CrudQuery | string, scope: CallScope): Promise<number>;
   /**

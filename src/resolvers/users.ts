@@ -50,7 +50,8 @@ export async function countUsers(ctx: Context, query: CrudQuery | string): Promi
 
 /**
  * REST `GET /users/` and `/users/count`: with a store that can pass its answer on (the CRUD
- * Service) and nothing to add to it, the caller gets the store's JSON text as it is. With a
+ * Service) and nothing to add to it, the caller gets the store's JSON text as it is; a store that
+ * writes its page as text (the embedded store, `listText`) answers with that text. With a
  * CONFIGURATION_PATH file, the page gets its users' identity properties (as the original).
  */
 export async function listUsersAnswer(ctx: Context, rawQuery: string): Promise<unknown> {
@@ -59,7 +60,11 @@ export async function listUsersAnswer(ctx: Context, rawQuery: string): Promise<u
     const users = await listUsers(ctx, rawQuery);
     return during('reading identity properties', () => enrichUsers(ctx, users, enrichment));
   }
-  const passThrough = ctx.deps.users.passThrough;
+  const { passThrough, listText } = ctx.deps.users;
+  if (listText) {
+    await requireAdmin(ctx);
+    return during('listing users', () => listText(rawQuery, ctx.scope));
+  }
   if (!passThrough) return listUsers(ctx, rawQuery);
   await requireAdmin(ctx);
   checkPassedOnQuery(rawQuery, ctx.scope.headers.acl_rows);
