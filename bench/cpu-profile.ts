@@ -1,7 +1,8 @@
 /**
  * npx tsx bench/cpu-profile.ts <file.cpuprofile> [top]: self time per function of a V8 CPU profile
- * (what `BENCH_CPU_PROF=<dir>` makes the benchmark's children write), largest first, and the
- * share of the samples spent under the functions of each file.
+ * (what `BENCH_CPU_PROF=<dir>` makes the benchmark's children write), largest first, the share
+ * of the samples spent in the functions of each file, and the total time (self and callees) of
+ * the service's own functions (src/).
  */
 import { readFileSync } from 'node:fs';
 
@@ -31,11 +32,25 @@ for (const [id, micros] of self) {
   byFunction.set(name, (byFunction.get(name) ?? 0) + micros);
   byFile.set(where || '(native)', (byFile.get(where || '(native)') ?? 0) + micros);
 }
+const parents = new Map<number, number>();
+for (const node of profile.nodes) for (const child of node.children ?? []) parents.set(child, node.id);
+const inclusive = new Map<string, number>();
+for (const [id, micros] of self) {
+  const seen = new Set<string>();
+  for (let at: number | undefined = id; at !== undefined; at = parents.get(at)) {
+    const { functionName, url, lineNumber } = nodes.get(at)!.callFrame;
+    if (!url.includes('/src/')) continue;
+    const name = `${functionName || '(anonymous)'} ${url.replace(/^.*\/src\//, 'src/')}:${lineNumber + 1}`;
+    if (!seen.has(name)) inclusive.set(name, (inclusive.get(name) ?? 0) + micros);
+    seen.add(name);
+  }
+}
 const print = (title: string, entries: Map<string, number>) => {
   console.log(`\n${title} (of ${(total / 1000).toFixed(0)} ms)`);
   for (const [name, micros] of [...entries].sort((a, b) => b[1] - a[1]).slice(0, Number(top))) {
-    console.log(`${((100 * micros) / total).toFixed(1).padStart(5)}%  ${name}`);
+    process.stdout.write(`${((100 * micros) / total).toFixed(1).padStart(5)}%  ${name}\n`);
   }
 };
 print('self time by function', byFunction);
 print('self time by file', byFile);
+print('total time (self and callees) of src/ functions', inclusive);
