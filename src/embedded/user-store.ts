@@ -89,11 +89,13 @@ export function createSqliteUserStore(db: Db, clock: Clock, options: SqliteUserS
     const { where, params, residual, selective } = splitFilter(query.filter);
     where.unshift(stateCondition(query.states, selective));
     params.unshift(...query.states);
-    const index = fields();
     // A sort key through an array (`attachments.name`) takes MongoDB's rule, which SQL cannot express.
-    if (query.sort?.some((key) => crossesArray(index, key.field))) return { inMemory: true, where, params, residual };
+    // (The field index is read only for a sort: it costs a query of the group schemas.)
+    const sort = query.sort ?? [];
+    const index = sort.length > 0 ? fields() : undefined;
+    if (sort.some((key) => crossesArray(index!, key.field))) return { inMemory: true, where, params, residual };
     const order: string[] = [];
-    for (const key of query.sort ?? []) {
+    for (const key of sort) {
       const expression = sortExpression(key.field, key.direction);
       order.push(`${expression.sql} ${key.direction === 1 ? 'ASC' : 'DESC'}`);
       params.push(...expression.params);

@@ -41,7 +41,16 @@ export function withFastPath(
     let answer: Answer;
     try {
       const info = { headers: req.headers, ip: proxyaddr(req, trustProxy) };
-      const request = { params: {}, query: parseQuery(rawQuery) as CrudQuery, body: undefined, form: false, rawQuery };
+      // The query object only if a handler asks for it: the list and count read the raw query.
+      const request = {
+        params: {},
+        get query() {
+          return parseQuery(rawQuery) as CrudQuery;
+        },
+        body: undefined,
+        form: false,
+        rawQuery,
+      };
       answer = answerOf(route.status, await runRoute(route, deps, info, request));
     } catch (error) {
       answer = errorAnswer(error, deps, { method: 'GET', path });
