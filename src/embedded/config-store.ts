@@ -54,22 +54,34 @@ function toGroup(json: string): GroupConfig {
   };
 }
 
+/** The key of the group schemas: their text, joined. */
+const SCHEMAS_KEY_SQL = "(SELECT group_concat(json_extract(doc, '$.crudSchema'), char(30)) FROM ums_config)";
+
 /**
  * The fields of every user as the group schemas declare them (crud/field-types.ts), for the user
  * store's casts. Read from the table on each call (a few rows) and rebuilt only when a schema
  * changed, so another replica's change to a group is seen at once.
+ * A read may instead fetch the key with its own rows (`keySql`, one statement instead of two: the
+ * second cost a count about 20 µs, docs/decisions.md) and check it is still `known`'s.
  */
-export function groupFieldIndex(db: Db): () => FieldIndex {
-  const selectSchemas = db.prepare<[], { schemas: string | null }>(
-    "SELECT group_concat(json_extract(doc, '$.crudSchema'), char(30)) AS schemas FROM ums_config",
-  );
-  let cached: { key: string; index: FieldIndex } | undefined;
-  return () => {
-    const key = selectSchemas.get()?.schemas ?? '';
+export interface FieldIndexSource {
+  (): FieldIndex;
+  /** A scalar subquery answering the schemas' key (NULL without groups). */
+  readonly keySql: string;
+  /** The index last read, and its key; undefined before the first read. */
+  known(): { key: string | null; index: FieldIndex } | undefined;
+}
+
+export function groupFieldIndex(db: Db): FieldIndexSource {
+  const selectSchemas = db.prepare<[], { schemas: string | null }>(`SELECT ${SCHEMAS_KEY_SQL} AS schemas`);
+  let cached: { key: string | null; index: FieldIndex } | undefined;
+  const read = () => {
+    const key = selectSchemas.get()?.schemas ?? null;
     if (cached?.key !== key) {
-      const schemas = key === '' ? [] : key.split('\u001e').map((text) => JSON.parse(text) as unknown);
+      const schemas = key === null || key === '' ? [] : key.split('\u001e').map((text) => JSON.parse(text) as unknown);
       cached = { key, index: fieldIndexOf(schemas) };
     }
     return cached.index;
   };
+  return Object.assign(read, { keySql: SCHEMAS_KEY_SQL, known: () => cached });
 }

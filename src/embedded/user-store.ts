@@ -7,7 +7,7 @@ import type { Filter } from '../crud/filter.js';
 import type { Clock } from '../ports/clock.js';
 import { newObjectId } from '../crud/ids.js';
 import { projectDoc, readableFields } from '../crud/projection.js';
-import { type CrudQuery, type ListQuery, parseCountQuery, parseListQuery, queryObjectOf } from '../crud/query.js';
+import { type CrudQuery, parseCountQuery, parseListQuery, queryObjectOf } from '../crud/query.js';
 import { linearQueryOptions } from '../crud/regex.js';
 import { compareBySortKeys } from '../crud/sort.js';
 import { assertTransition, type State } from '../crud/states.js';
@@ -20,21 +20,12 @@ import { filterDocs, type Row, stateCondition, toDoc } from './user-rows.js';
 import { createUserScan } from './user-scan.js';
 import { pageText, type RawRow } from './page-text.js';
 import { statementCache } from './statement-cache.js';
+import { keyedReads, type Search, type SearchPlan } from './keyed-reads.js';
 import { JsonText } from '../domain/json-text.js';
 import { byIdFilter, matches, searchFilter } from './user-query.js';
 
 /** `$pull` conditions run `$regex` on RE2, as filters do. */
 const PULL_QUERY_OPTIONS = linearQueryOptions(['body', '$pull']);
-
-/** A search's conditions, for the sort done in memory. */
-interface SqlParts {
-  inMemory: true;
-  where: string[];
-  params: unknown[];
-  residual?: Filter;
-}
-
-type Search = Pick<ListQuery, 'filter' | 'states'> & Partial<Pick<ListQuery, 'sort' | 'limit' | 'skip'>>;
 
 export interface SqliteUserStoreOptions {
   /** The fields the group schemas declare (dates, numbers…), for the casts; the standard fields only without it. */
@@ -85,14 +76,14 @@ export function createSqliteUserStore(db: Db, clock: Clock, options: SqliteUserS
   }
 
   /** The SQL of a search, or what a sort SQL cannot express needs to be done in memory. */
-  function searchPlan(query: Search): { sql: string; params: unknown[]; residual?: Filter } | SqlParts {
+  function searchPlan(query: Search, known?: FieldIndex, column = ''): SearchPlan {
     const { where, params, residual, selective } = splitFilter(query.filter);
     where.unshift(stateCondition(query.states, selective));
     params.unshift(...query.states);
     // A sort key through an array (`attachments.name`) takes MongoDB's rule, which SQL cannot express.
     // (The field index is read only for a sort: it costs a query of the group schemas.)
     const sort = query.sort ?? [];
-    const index = sort.length > 0 ? fields() : undefined;
+    const index = sort.length > 0 ? (known ?? fields()) : undefined;
     if (sort.some((key) => crossesArray(index!, key.field))) return { inMemory: true, where, params, residual };
     const order: string[] = [];
     for (const key of sort) {
@@ -101,7 +92,7 @@ export function createSqliteUserStore(db: Db, clock: Clock, options: SqliteUserS
       params.push(...expression.params);
     }
     order.push('seq');
-    let sql = `SELECT id, state, doc FROM users WHERE ${where.join(' AND ')} ORDER BY ${order.join(', ')}`;
+    let sql = `SELECT id, state, doc${column} FROM users WHERE ${where.join(' AND ')} ORDER BY ${order.join(', ')}`;
     if (!residual && query.limit !== undefined) {
       sql += ' LIMIT ? OFFSET ?';
       params.push(query.limit, query.skip ?? 0);
@@ -118,12 +109,17 @@ export function createSqliteUserStore(db: Db, clock: Clock, options: SqliteUserS
   }
 
   function countMatching(query: Search): number {
+    return sqlCount(query)?.n ?? search(query).length;
+  }
+
+  /** COUNT in SQL, with the schemas' key when asked; undefined when part of the filter needs mingo. */
+  function sqlCount(query: Search, keySql = 'NULL'): { n: number; k: string | null } | undefined {
     const { where, params, residual, selective } = splitFilter(query.filter);
-    if (residual) return search(query).length;
+    if (residual) return undefined;
     where.unshift(stateCondition(query.states, selective));
     params.unshift(...query.states);
-    const row = prepared(`SELECT COUNT(*) AS n FROM users WHERE ${where.join(' AND ')}`).get(...params);
-    return row?.n ?? 0;
+    const sql = `SELECT COUNT(*) AS n, ${keySql} AS k FROM users WHERE ${where.join(' AND ')}`;
+    return prepared(sql).get(...params) as unknown as { n: number; k: string | null };
   }
 
   function write(row: Row | undefined, stored: UserDoc, insert: boolean): UserDoc {
@@ -189,6 +185,8 @@ export function createSqliteUserStore(db: Db, clock: Clock, options: SqliteUserS
     );
   }
 
+  const keyed = keyedReads({ fields: options.fields, prepared, searchPlan, sqlCount });
+
   return {
     async list(query: CrudQuery | string, scope: CallScope) {
       const parsed = parseListQuery(queryObjectOf(query), scope.headers.acl_rows, fields());
@@ -197,13 +195,19 @@ export function createSqliteUserStore(db: Db, clock: Clock, options: SqliteUserS
       return projection ? docs.map((doc) => projectDoc(doc, projection)) : docs;
     },
     async listText(query: string, scope: CallScope) {
-      const parsed = parseListQuery(queryObjectOf(query), scope.headers.acl_rows, fields());
+      const raw = queryObjectOf(query);
+      const parse = (index: FieldIndex) => parseListQuery(raw, scope.headers.acl_rows, index);
+      const text = keyed.page(parse, scope.headers.acl_read_columns);
+      if (text !== undefined) return new JsonText(text);
+      const parsed = parse(fields());
       const projection = readableFields(parsed.projection, scope.headers.acl_read_columns);
       if (projection) return new JsonText(JSON.stringify(search(parsed).map((doc) => projectDoc(doc, projection))));
       return new JsonText(searchText(parsed));
     },
     async count(query: CrudQuery | string, scope: CallScope) {
-      return countMatching(parseCountQuery(queryObjectOf(query), scope.headers.acl_rows, fields()));
+      const raw = queryObjectOf(query);
+      const parse = (index: FieldIndex) => parseCountQuery(raw, scope.headers.acl_rows, index);
+      return keyed.count(parse) ?? countMatching(parse(fields()));
     },
     scan: createUserScan(db),
     async find(filter: Filter, options: ByIdOptions & { limit?: number }) {
