@@ -25,6 +25,23 @@ describe('operators the embedded store cannot evaluate', () => {
   });
 });
 
+describe('names inherited from Object.prototype, below the request checks', () => {
+  it('are stored and read back as plain fields by insert and insertMany', async () => {
+    const scope = { actorId: 'test', headers: {} };
+    // The request layer refuses these names (test/security/prototype-pollution.test.ts); the store
+    // must not turn one into a prototype either, whoever calls it.
+    const one = await service.deps.users.insert(JSON.parse('{"userGroup":"customer","name":"p1","__proto__":{"admin":true}}'), scope);
+    const {
+      ids: [many],
+    } = await service.deps.users.insertMany([JSON.parse('{"userGroup":"customer","name":"p2","__proto__":{"admin":true}}')], scope);
+    for (const id of [one._id, many!]) {
+      const stored = await service.deps.users.get(id, { states: ['PUBLIC'], scope });
+      expect(Object.getPrototypeOf(stored)).not.toEqual({ admin: true });
+      expect(Object.getOwnPropertyDescriptor(stored, '__proto__')?.value).toEqual({ admin: true });
+    }
+  });
+});
+
 describe('the embedded identity cache', () => {
   function open(file: string, cacheSize: number) {
     const db = openDatabase(file);

@@ -175,7 +175,7 @@ export function canonicalValue(value: unknown, schema: FieldSchema | undefined):
   if (schema.type === 'date') return canonicalDate(value) ?? value;
   if (schema.type === 'array' && Array.isArray(value)) return value.map((item) => canonicalValue(item, schema.items));
   if (schema.type === 'object' && isPlainObject(value) && schema.properties?.size) {
-    const out: Record<string, unknown> = {};
+    const out = Object.create(null) as Record<string, unknown>; // a key named `__proto__` stays a key
     for (const [key, inner] of Object.entries(value)) out[key] = canonicalValue(inner, schema.properties.get(key));
     return out;
   }

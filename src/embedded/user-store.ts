@@ -143,7 +143,8 @@ export function createSqliteUserStore(db: Db, clock: Clock, options: SqliteUserS
   function insertNew(doc: Record<string, unknown>, scope: CallScope): Row {
     const now = new Date(clock.now()).toISOString();
     const index = fields();
-    const stored: Record<string, unknown> = {};
+    // Without a prototype: a field named `__proto__` (refused at the request, not here) stays a field.
+    const stored: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
     for (const key of Object.keys(doc)) {
       if (key !== '_id' && key !== '__STATE__') stored[key] = canonicalValue(doc[key], index.get(key));
     }
