@@ -15,7 +15,7 @@ import type { UserStore } from '../src/ports/user-store.js';
 import { loadConfig } from '../src/config.js';
 import { createDeps } from '../src/deps.js';
 import { createLogger } from '../src/observability/logger.js';
-import { AUTH0_TEST_TENANT } from '../test/helpers/service.js';
+import { AUTH0_TEST_TENANT } from '../test/helpers/auth0-tenant.js';
 import { seedUsers } from './seed.js';
 
 const users = Number(process.env.BENCH_USERS ?? 10_000);

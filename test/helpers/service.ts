@@ -9,6 +9,7 @@ import { recordExchange } from './exchanges.js';
 import { RondEmulator } from '../emulators/rond.js';
 import { TimerEmulator } from '../emulators/timer.js';
 import { REPLICATED, sharedEnv, startReplica } from './replica.js';
+import { AUTH0_TEST_TENANT } from './auth0-tenant.js';
 
 export interface TestService {
   url: string;
@@ -62,12 +63,7 @@ export type IdentityKind = 'embedded' | 'auth0' | 'auth0Client';
 /** True when the vitest project runs the suite against Auth0 or the auth0-client. */
 export const CONNECTED_IDENTITY = (process.env.UMS_TEST_IDENTITY ?? 'embedded') !== 'embedded';
 
-export const AUTH0_TEST_TENANT = {
-  clientId: 'ums-client',
-  clientSecret: 'ums-secret-0123456789',
-  connection: 'Username-Password-Authentication',
-  audience: 'https://ums.test/api',
-};
+export { AUTH0_TEST_TENANT } from './auth0-tenant.js';
 
 export interface ServiceOptions {
   /** Default: UMS_TEST_STORE, else embedded. */
