@@ -41,14 +41,13 @@ describe('5xx answers carry the service words, never a backend text', () => {
     const failing = await startService({
       store: 'embedded',
       identity: 'embedded',
-      wrap: (deps) => ({
-        users: {
-          ...deps.users,
-          list: async () => {
-            throw Object.assign(new Error('no such column: private_jwk -----BEGIN PRIVATE KEY-----'), { code: 'SQLITE_ERROR' });
-          },
-        },
-      }),
+      wrap: (deps) => {
+        const fail = async (): Promise<never> => {
+          throw Object.assign(new Error('no such column: private_jwk -----BEGIN PRIVATE KEY-----'), { code: 'SQLITE_ERROR' });
+        };
+        // Both ways of reading a page: REST's from the stored text, GraphQL's as objects.
+        return { users: { ...deps.users, list: fail, listText: fail } };
+      },
     });
     try {
       const res = await failing.call('GET', '/users/?_l=1');
