@@ -1,0 +1,179 @@
+import type { CircuitBreakerPolicy } from 'cockatiel';
+import { type Dispatcher, type FormData, util } from 'undici';
+import { currentRequest } from '../deadline.js';
+import type { UpstreamMetrics } from '../ports/metrics.js';
+
+/*
+ * One HTTP exchange with an upstream, below http.ts's retries, breaker and deadline: the request
+ * built from an UpstreamCall, sent straight to the dispatcher, and its whole answer read.
+ */
+
+/** One upstream service (CRUD, Auth0, Timer, Rönd): where it is and how to reach it. */
+export interface UpstreamOptions {
+  /** Named in error messages: "CRUD PATCH /users/:id responded with a 404 status code". */
+  name: string;
+  baseUrl: string;
+  dispatcher: Dispatcher;
+  /** Attempts after the first for a call that may be retried. */
+  retries?: number;
+  /**
+   * The longest one attempt may take: the dispatcher's own timeouts (createDispatcher), or less
+   * (a readiness probe). An attempt made for a request is also cut at the request's deadline.
+   */
+  timeoutMs?: number;
+  /** The upstream's circuit breaker, shared by every call to it (createBreaker). */
+  breaker?: CircuitBreakerPolicy;
+  /** Where each call's duration and outcome is counted (`ums_upstream_request_duration_seconds`). */
+  metrics?: UpstreamMetrics;
+}
+
+export interface UpstreamCall {
+  method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+  /** The path to call, already with ids filled in. */
+  path: string;
+  /** The same path as a template for messages (`/users/:id`). */
+  route?: string;
+  /** A query object, or a raw query string passed on as it came. */
+  query?: Record<string, string | undefined> | string;
+  headers?: Record<string, string>;
+  /** A JSON body. */
+  body?: unknown;
+  /** A body sent as it is: form-urlencoded text with its own content-type header, or multipart FormData. */
+  rawBody?: string | FormData;
+  /** Leave a 2xx answer as its text (errors are still parsed). */
+  rawReply?: boolean;
+}
+
+export interface UpstreamReply {
+  status: number;
+  body: unknown;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+/**
+ * An attempt that got no whole answer in time: by the upstream's own timeout (`code` says so in
+ * messages, as undici's codes do), or by the request's deadline when that came first.
+ */
+export class AttemptCut extends Error {
+  readonly code = 'UPSTREAM_TIMEOUT';
+  constructor(
+    readonly limitMs: number,
+    readonly byDeadline: boolean,
+  ) {
+    super(`no answer within ${limitMs} ms`);
+  }
+}
+
+export async function send(upstream: UpstreamOptions, call: UpstreamCall, limit?: Limit): Promise<UpstreamReply> {
+  const { origin, pathname } = baseOf(upstream.baseUrl);
+  let search = '';
+  // A raw query goes on byte for byte: Node's HTTP parser already refused what a request line may not carry.
+  if (typeof call.query === 'string') search = call.query;
+  else if (call.query) {
+    // encodeURIComponent is native: about half the time of URLSearchParams on a long value.
+    const pairs: string[] = [];
+    for (const [key, value] of Object.entries(call.query))
+      if (value !== undefined) pairs.push(`${encodeURIComponent(key)}=${encodeURIComponent(value)}`);
+    search = pairs.join('&');
+  }
+  const hasBody = call.body !== undefined;
+  // The request's id goes with every call made for it, so the upstream's logs can be joined with ours.
+  const requestId = currentRequest()?.id;
+  // Straight to the dispatcher (no URL to parse per call; the base is split once).
+  const response = await exchange(upstream.dispatcher, limit, {
+    origin,
+    path: pathname + call.path + (search ? `?${search}` : ''),
+    method: call.method,
+    headers: {
+      accept: 'application/json',
+      ...(hasBody ? { 'content-type': 'application/json' } : {}),
+      ...(requestId ? { 'x-request-id': requestId } : {}),
+      ...call.headers,
+    },
+    body: call.rawBody ?? (hasBody ? JSON.stringify(call.body) : undefined),
+  });
+  const text = response.body;
+  let body: unknown = text;
+  const keepText = call.rawReply && response.statusCode < 300;
+  if (text && !keepText && String(response.headers['content-type'] ?? '').includes('json')) {
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = text;
+    }
+  }
+  return { status: response.statusCode, body: text ? body : undefined, headers: response.headers };
+}
+
+/** How long an attempt may take, and whether that is the request's deadline. */
+export interface Limit {
+  ms: number;
+  byDeadline: boolean;
+}
+
+interface Exchange {
+  statusCode: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/**
+ * One request and its whole answer, through the dispatcher's handler interface: the answer's
+ * chunks are gathered as they come, without the stream `request()` wraps them in (about 0.02 ms
+ * less per call). A final answer's head replaces an informational (1xx) one's. With a `limit`,
+ * the request is aborted (its connection closed) when no whole answer came by then.
+ */
+function exchange(dispatcher: Dispatcher, limit: Limit | undefined, options: Dispatcher.DispatchOptions): Promise<Exchange> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let statusCode = 0;
+    let headers: Exchange['headers'] = {};
+    let abort: ((reason: Error) => void) | undefined;
+    let cut: AttemptCut | undefined;
+    const timer =
+      limit === undefined
+        ? undefined
+        : setTimeout(() => {
+            cut = new AttemptCut(limit.ms, limit.byDeadline);
+            abort?.(cut);
+            reject(cut);
+          }, limit.ms);
+    dispatcher.dispatch(options, {
+      onConnect(abortRequest) {
+        abort = abortRequest;
+        // Dispatched only after the limit passed (queued behind others): not sent at all.
+        if (cut) abortRequest(cut);
+      },
+      onHeaders(status, rawHeaders) {
+        statusCode = status;
+        headers = util.parseHeaders(rawHeaders);
+        return true;
+      },
+      onData(chunk) {
+        chunks.push(chunk);
+        return true;
+      },
+      onComplete() {
+        clearTimeout(timer);
+        resolve({ statusCode, headers, body: chunks.length === 1 ? chunks[0]!.toString() : Buffer.concat(chunks).toString() });
+      },
+      onError(error) {
+        clearTimeout(timer);
+        reject(error);
+      },
+    });
+  });
+}
+
+const bases = new Map<string, { origin: string; pathname: string }>();
+
+/** `http://crud:3000/prefix/` → its origin and `/prefix`, split once per base URL. */
+function baseOf(baseUrl: string): { origin: string; pathname: string } {
+  let base = bases.get(baseUrl);
+  if (!base) {
+    const url = new URL(baseUrl);
+    base = { origin: url.origin, pathname: url.pathname.replace(/\/$/, '') };
+    bases.set(baseUrl, base);
+  }
+  return base;
+}
