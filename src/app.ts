@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import express, { type Express, type Request, type Response } from 'express';
+import express, { type Express, type Request, type Response, type Router } from 'express';
 import { graphqlUploadExpress } from 'graphql-upload-ts';
 import type { Deps } from './context.js';
 import { createGraphQLServer } from './graphql.js';
@@ -62,29 +62,7 @@ export function buildApp(deps: Deps, yoga = createGraphQLServer(deps)): Express 
     });
   }
 
-  app.use(yoga.graphqlEndpoint, (req, _res, next) => {
-    markRoute(yoga.graphqlEndpoint);
-    // A request graphql-http.ts read and refused: answered by errorHandler, as if refused here.
-    next(takeHandedOverError(req));
-  });
-  app.get(yoga.graphqlEndpoint, (req, _res, next) => {
-    try {
-      assertSameOriginOperation(req.headers, deps.config);
-      next();
-    } catch (error) {
-      next(error);
-    }
-  });
-  // A typed yoga handler matches none of Express 5's overloads (tsc TS2769); the call itself is yoga's documented one.
-  const handleGraphQL = yoga as unknown as GraphQLHandler;
-  // GraphQL over POST: JSON (any caller: login is a mutation), or multipart uploads (the `Upload`
-  // scalar) from administrators only, checked before a byte of the file is spooled to disk.
-  app.post(yoga.graphqlEndpoint, graphqlGate(deps));
-  app.use(yoga.graphqlEndpoint, express.json({ limit: deps.config.BODY_LIMIT_BYTES, strict: false, type: JSON_TYPES }));
-  app.use(yoga.graphqlEndpoint, graphqlUploadExpress({ maxFileSize: deps.config.USER_IMPORT_MAX_FILE_BYTES, maxFiles: 1 }));
-  app.use(yoga.graphqlEndpoint, (req: Request, res: Response) =>
-    handleGraphQL(req, res, { transport: { ip: req.ip, cookies: cookieJar(res, deps) } }),
-  );
+  app.use(yoga.graphqlEndpoint, graphqlRouter(deps, yoga as unknown as GraphQLHandler));
 
   app.use(documentationRouter());
   // The admin console (console/, built by Vite into dist/console): static files, no operation.
@@ -93,4 +71,35 @@ export function buildApp(deps: Deps, yoga = createGraphQLServer(deps)): Express 
   app.use(notFoundHandler);
   app.use(errorHandler(deps));
   return app;
+}
+
+/**
+ * GraphQL on its path and nowhere else: yoga runs any URL that ends in its endpoint, so a chain
+ * mounted with `app.use` would also run `/graphql/x/graphql`, which the method guards below
+ * (`get`, `post`) do not match. Each step is a route of `/` in a router mounted at the endpoint;
+ * any longer path goes on to the 404.
+ */
+function graphqlRouter(deps: Deps, handleGraphQL: GraphQLHandler): Router {
+  const graphql = express.Router();
+  graphql.all('/', (req, _res, next) => {
+    markRoute(handleGraphQL.graphqlEndpoint);
+    // A request graphql-http.ts read and refused: answered by errorHandler, as if refused here.
+    next(takeHandedOverError(req));
+  });
+  graphql.get('/', (req, _res, next) => {
+    try {
+      assertSameOriginOperation(req.headers, deps.config);
+      next();
+    } catch (error) {
+      next(error);
+    }
+  });
+  // GraphQL over POST: JSON (any caller: login is a mutation), or multipart uploads (the `Upload`
+  // scalar) from administrators only, checked before a byte of the file is spooled to disk.
+  graphql.post('/', graphqlGate(deps));
+  graphql.all('/', express.json({ limit: deps.config.BODY_LIMIT_BYTES, strict: false, type: JSON_TYPES }));
+  graphql.all('/', graphqlUploadExpress({ maxFileSize: deps.config.USER_IMPORT_MAX_FILE_BYTES, maxFiles: 1 }));
+  // A typed yoga handler matches none of Express 5's overloads (tsc TS2769); the call itself is yoga's documented one.
+  graphql.all('/', (req: Request, res: Response) => handleGraphQL(req, res, { transport: { ip: req.ip, cookies: cookieJar(res, deps) } }));
+  return graphql;
 }

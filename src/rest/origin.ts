@@ -38,11 +38,13 @@ export function assertSameOrigin(request: { method: string; headers: HeaderBag }
  * `Origin` is judged when the browser sends it (fetch, EventSource); without it, `Sec-Fetch-Site`,
  * since a page on a sibling subdomain gets the Lax cookie sent with its GETs. A request for a page
  * (`Accept: text/html`: GraphiQL, which yoga renders instead of running anything) stays open, so
- * a link from elsewhere still opens it.
+ * a link from elsewhere still opens it. With GRAPHIQL=false no page is rendered: a navigation's
+ * `Accept: text/html, …, *\/*` runs the operation, and is judged like any other.
  */
 export function assertSameOriginOperation(headers: HeaderBag, config: Config): void {
   if (config.ACCESS_CONTROL === 'gateway' || headers.authorization !== undefined || headers['x-api-key'] !== undefined) return;
-  if (!hasSessionCookie(headers) || first(headers.accept)?.includes('text/html')) return;
+  // Yoga renders GraphiQL, and runs nothing, for a GET that accepts text/html: only while it is on.
+  if (!hasSessionCookie(headers) || (config.GRAPHIQL && first(headers.accept)?.includes('text/html'))) return;
   const origin = first(headers.origin);
   const site = first(headers['sec-fetch-site']);
   const foreign =

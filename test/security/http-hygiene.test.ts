@@ -138,6 +138,28 @@ describe('requests that the sid cookie alone authenticates', () => {
     expect(await page.text()).toContain('<html');
   });
 
+  it('serves GraphQL on its path only: a longer path ending in /graphql runs nothing and skips no check', async () => {
+    const form = await send('/graphql/x/graphql', {
+      method: 'POST',
+      headers: { ...cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      body: `query=${encodeURIComponent('mutation { logout }')}`,
+    });
+    await form.text();
+    expect(form.status).toBe(404);
+    const stream = await send(`/graphql/x/graphql?query=${encodeURIComponent('{ me { __typename } }')}`, {
+      headers: { ...cookie, 'sec-fetch-site': 'same-site', accept: 'text/event-stream' },
+    });
+    await stream.text();
+    expect(stream.status).toBe(404);
+    const upload = await send('/graphql/x/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'multipart/form-data; boundary=b' },
+      body: '--b--',
+    });
+    await upload.text();
+    expect(upload.status).toBe(404);
+  });
+
   it('lets this site through: the same origin, and no cookie at all', async () => {
     const sameOrigin = await send('/logout', { method: 'POST', headers: { ...cookie, origin: service.url } });
     expect(sameOrigin.status).toBe(401); // the cookie names no session: a 401, not the 403 of a forgery
@@ -152,5 +174,21 @@ describe('TRUST_PROXY', () => {
     expect(loadConfig({ TRUST_PROXY: 'loopback, 10.0.0.0/8' }).TRUST_PROXY).toEqual(['loopback', '10.0.0.0/8']);
     expect(loadConfig({}).TRUST_PROXY).toBe(false);
     expect(() => loadConfig({ TRUST_PROXY: 'true' })).toThrow(/TRUST_PROXY/);
+  });
+});
+
+describe('GraphQL over GET without GraphiQL (GRAPHIQL=false)', () => {
+  let quiet: TestService;
+  beforeAll(async () => {
+    quiet = await startService({ env: { GRAPHIQL: 'false' } });
+  });
+  afterAll(() => quiet.close());
+
+  it('judges a browser navigation (Accept: text/html, */*) like any operation: no page would be rendered', async () => {
+    const res = await fetch(`${quiet.url}/graphql?query=${encodeURIComponent('{ me { __typename } }')}`, {
+      headers: { cookie: 'sid=whatever', 'sec-fetch-site': 'same-site', accept: 'text/html,application/xhtml+xml,*/*;q=0.8' },
+    });
+    await res.text();
+    expect(res.status).toBe(403);
   });
 });
