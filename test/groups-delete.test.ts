@@ -76,6 +76,27 @@ describe('deleteUserGroup', () => {
     }
   });
 
+  it('undoes a creation whose group was deleted between its group check and its insert', async () => {
+    await createGroup('vanishing');
+    // The delete runs after the creation checked the group and before it stores the user, so
+    // the delete's two counts both see no user.
+    const users = service.deps.users;
+    const insert = users.insert.bind(users);
+    users.insert = async (...args) => {
+      users.insert = insert;
+      expect((await service.graphql(DELETE, { name: 'vanishing' })).data.deleteUserGroup.__typename).toBe('MutationDeleteUserGroupSuccess');
+      return insert(...args);
+    };
+    try {
+      const res = await service.call('POST', '/users/?sendResetPwdEmail=false', { userGroup: 'vanishing', name: 'late' });
+      expect([res.status, res.body.message]).toEqual([400, 'userGroup "vanishing" does not exist']);
+      const left = await service.call('GET', `/users/count?_st=PUBLIC,DRAFT,TRASH,DELETED&userGroup=vanishing`);
+      expect(left.body).toBe(0);
+    } finally {
+      users.insert = insert;
+    }
+  });
+
   it('answers not found for a group that does not exist', async () => {
     const res = await service.graphql(DELETE, { name: 'nobody' });
     expect(res.data.deleteUserGroup).toMatchObject({ __typename: 'NotFoundError', code: 'NOT_FOUND' });

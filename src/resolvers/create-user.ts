@@ -78,6 +78,10 @@ async function createOnce(
     return resumed === undefined ? undefined : { _id: resumed };
   }
   try {
+    // The group again, now the user is stored: deleteUserGroup counts the group's users after its
+    // delete, so either it sees this user and puts the group back, or this read sees the group gone
+    // and the creation is undone. A user is never left without its group.
+    await requireGroup(ctx, profile.userGroup);
     if (withIdentity) await attachIdentity(ctx, created, password, (authUserId) => noteProgress(ctx, intent, { authUserId }));
     await attachExpiration(ctx, created);
   } catch (error) {
