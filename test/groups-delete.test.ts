@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seedGroups, startService, type TestService } from './helpers/service.js';
+import { seedGroups, startService, TEST_API_KEY, type TestService } from './helpers/service.js';
 
 let service: TestService;
 const scope = { actorId: 'test', headers: {} };
@@ -94,6 +94,33 @@ describe('deleteUserGroup', () => {
       expect(left.body).toBe(0);
     } finally {
       users.insert = insert;
+    }
+  });
+
+  it('takes back the imported rows of a group deleted while the import stored them', async () => {
+    await createGroup('dropped');
+    const users = service.deps.users;
+    const insertMany = users.insertMany.bind(users);
+    users.insertMany = async (...args) => {
+      users.insertMany = insertMany;
+      // The delete runs after the import read the group: its counts see none of these rows yet.
+      expect((await service.graphql(DELETE, { name: 'dropped' })).data.deleteUserGroup.__typename).toBe('MutationDeleteUserGroupSuccess');
+      return insertMany(...args);
+    };
+    try {
+      const form = new FormData();
+      form.append('file', new Blob(['userGroup,name\ndropped,a\ncustomer,b\ndropped,c\n']), 'users.csv');
+      const res = await fetch(`${service.url}/users/import`, { method: 'PATCH', body: form, headers: { 'x-api-key': TEST_API_KEY } });
+      const body = (await res.json()) as { inserted: string[]; invalid: { row: number; error: string }[] };
+      expect(res.status).toBe(200);
+      expect(body.inserted).toHaveLength(1);
+      expect(body.invalid).toEqual([
+        { row: 1, error: 'Skipping record: userGroup "dropped" does not exist' },
+        { row: 3, error: 'Skipping record: userGroup "dropped" does not exist' },
+      ]);
+      expect((await service.call('GET', '/users/count?_st=PUBLIC,DRAFT,TRASH,DELETED&userGroup=dropped')).body).toBe(0);
+    } finally {
+      users.insertMany = insertMany;
     }
   });
 

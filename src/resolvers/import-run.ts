@@ -122,8 +122,12 @@ export class ImportRun {
     }
   }
 
-  /** Ordered inserts: a refused row (a duplicate) is skipped and the rest of the batch goes on. */
+  /**
+   * Ordered inserts: a refused row (a duplicate) is skipped and the rest of the batch goes on. The
+   * inserted rows are reported once their groups are read again (see `stillGrouped`).
+   */
   private async insert(inserts: Insert[]): Promise<void> {
+    const stored: (Insert & { _id: string })[] = [];
     let pending = inserts;
     while (pending.length > 0) {
       const result = await this.ctx.deps.users.insertMany(
@@ -136,12 +140,44 @@ export class ImportRun {
         return doc.expirationDate === undefined || this.expire(row, { ...doc, _id });
       });
       const kept = steps.every((step) => step === true) ? steps : await Promise.all(steps);
-      for (const [index, _id] of result.ids.entries()) if (kept[index]) this.inserted(_id);
-      if (!result.failure) return;
+      for (const [index, _id] of result.ids.entries()) if (kept[index]) stored.push({ ...pending[index]!, _id });
+      if (!result.failure) break;
       const refused = pending[result.failure.index]!;
       this.skip(refused.row, reason(result.failure.error));
       pending = pending.slice(result.failure.index + 1);
     }
+    const grouped = await this.stillGrouped(stored);
+    for (const { _id } of grouped) this.inserted(_id);
+  }
+
+  /**
+   * The stored rows whose group still exists, read once per group and batch; the others are
+   * deleted and skipped. deleteUserGroup counts a group's users after its delete, so either it saw
+   * these rows and put the group back, or this read finds the group gone: no imported user is left
+   * without its group, even when the group was deleted after the run first read it.
+   */
+  private async stillGrouped(stored: (Insert & { _id: string })[]): Promise<(Insert & { _id: string })[]> {
+    const names = new Set(stored.map(({ doc }) => doc.userGroup as string));
+    const gone = new Set<string>();
+    for (const name of names) {
+      if (await this.ctx.deps.groups.getGroup(name)) continue;
+      gone.add(name);
+      this.groups.set(name, undefined);
+    }
+    if (gone.size === 0) return stored;
+    const kept: (Insert & { _id: string })[] = [];
+    for (const insert of stored) {
+      const userGroup = insert.doc.userGroup as string;
+      if (!gone.has(userGroup)) {
+        kept.push(insert);
+        continue;
+      }
+      await compensate(this.ctx, 'remove an imported user whose group was deleted', () =>
+        this.ctx.deps.users.delete(insert._id, { states: ALL_STATES, scope: this.ctx.scope }),
+      );
+      this.skip(insert.row, `userGroup "${userGroup}" does not exist`);
+    }
+    return kept;
   }
 
   /** An inserted user with an expirationDate gets its schedule; if that fails, the row is taken back. */
