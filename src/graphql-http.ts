@@ -1,8 +1,8 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import { serialize } from 'cookie';
 import express from 'express';
 import proxyaddr from 'proxy-addr';
-import type { CookieJar, Deps } from './context.js';
+import type { Deps } from './context.js';
+import { cookieJar } from './cookies.js';
 import type { GraphQLTransport } from './graphql.js';
 import { markRoute } from './observability/requests.js';
 import { assertSameOrigin } from './rest/origin.js';
@@ -53,7 +53,7 @@ export function withGraphQLFastPath(options: {
     }
     readJson(req, res, (error) => {
       if (error) return handOver(req, res, error);
-      const transport = { ip: proxyaddr(req, trustProxy), cookies: new ResponseCookies(res, deps.config.COOKIE_SECURE) };
+      const transport = { ip: proxyaddr(req, trustProxy), cookies: cookieJar(res, deps) };
       void yoga(req, res, { transport });
     });
   };
@@ -83,35 +83,4 @@ function isJsonPost(req: IncomingMessage, endpoint: string): boolean {
   if (type === undefined) return false;
   const end = type.indexOf(';');
   return (end === -1 ? type : type.slice(0, end)).trim().toLowerCase() === 'application/json';
-}
-
-/**
- * The session cookie as cookies.ts sets it through Express's `res.cookie` (same attributes, same
- * serializer, an `Expires` next to `Max-Age`), appended to any Set-Cookie already there. A class,
- * so that a request that sets no cookie (nearly all) costs one small object, not three closures.
- */
-class ResponseCookies implements CookieJar {
-  private readonly options: { httpOnly: true; sameSite: 'lax'; secure: boolean; path: '/' };
-
-  constructor(
-    private readonly res: ServerResponse,
-    secure: boolean,
-  ) {
-    this.options = { httpOnly: true, sameSite: 'lax', secure, path: '/' };
-  }
-
-  set(name: string, value: string, { maxAgeSeconds }: { maxAgeSeconds: number }): void {
-    const maxAgeMs = maxAgeSeconds * 1000;
-    this.append(serialize(name, value, { ...this.options, expires: new Date(Date.now() + maxAgeMs), maxAge: Math.floor(maxAgeMs / 1000) }));
-  }
-
-  clear(name: string): void {
-    this.append(serialize(name, '', { ...this.options, expires: new Date(1) }));
-  }
-
-  private append(line: string): void {
-    const previous = this.res.getHeader('set-cookie');
-    if (previous === undefined) this.res.setHeader('Set-Cookie', line);
-    else this.res.setHeader('Set-Cookie', [...(Array.isArray(previous) ? previous : [String(previous)]), line]);
-  }
 }
