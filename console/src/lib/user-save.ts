@@ -81,9 +81,7 @@ export async function saveUser({
       roles: draft.roles,
       properties: parsed.properties,
     };
-    const { createUser: answer } = await request(CREATE, { input, postpone });
-    if (answer.__typename === 'MutationCreateUserSuccess') return { ok: true, id: answer.data.id };
-    return { ok: false, message: answer.message, issues: 'issues' in answer ? answer.issues : [] };
+    return savedOf((await request(CREATE, { input, postpone })).createUser);
   }
   const set: Record<string, unknown> = { ...parsed.properties, roles: draft.roles };
   const unset: Record<string, true> = Object.fromEntries(parsed.cleared.map((name) => [name, true]));
@@ -96,9 +94,13 @@ export async function saveUser({
     else unset[name] = true;
   }
   const update = { $set: set, ...(Object.keys(unset).length > 0 && { $unset: unset }) };
-  const { updateUser: answer } = await request(UPDATE, { id, update });
-  if (answer.__typename === 'MutationUpdateUserSuccess') return { ok: true, id: answer.data.id };
-  return { ok: false, message: answer.message, issues: 'issues' in answer ? answer.issues : [] };
+  return savedOf((await request(UPDATE, { id, update })).updateUser);
+}
+
+/** A creation's or update's answer: the user's id, or the service's message and issues. */
+function savedOf(answer: { data: { id: string } } | { message: string; issues?: { path: string[]; message: string }[] }): Saved {
+  if ('data' in answer) return { ok: true, id: answer.data.id };
+  return { ok: false, message: answer.message, issues: answer.issues ?? [] };
 }
 
 /** The service's issues by the form field they name (`["body", "age"]`, `["input", "email"]`…). */
