@@ -97,8 +97,10 @@ function graphqlRouter(deps: Deps, handleGraphQL: GraphQLHandler): Router {
   // GraphQL over POST: JSON (any caller: login is a mutation), or multipart uploads (the `Upload`
   // scalar) from administrators only, checked before a byte of the file is spooled to disk.
   graphql.post('/', graphqlGate(deps));
-  graphql.all('/', express.json({ limit: deps.config.BODY_LIMIT_BYTES, strict: false, type: JSON_TYPES }));
-  graphql.all('/', graphqlUploadExpress({ maxFileSize: deps.config.USER_IMPORT_MAX_FILE_BYTES, maxFiles: 1 }));
+  // Bodies are read for POST only: yoga answers any other method 405, and an upload sent with
+  // PUT would otherwise be read before that, past the gate above.
+  graphql.post('/', express.json({ limit: deps.config.BODY_LIMIT_BYTES, strict: false, type: JSON_TYPES }));
+  graphql.post('/', graphqlUploadExpress({ maxFileSize: deps.config.USER_IMPORT_MAX_FILE_BYTES, maxFiles: 1 }));
   // A typed yoga handler matches none of Express 5's overloads (tsc TS2769); the call itself is yoga's documented one.
   graphql.all('/', (req: Request, res: Response) => handleGraphQL(req, res, { transport: { ip: req.ip, cookies: cookieJar(res, deps) } }));
   return graphql;

@@ -26,6 +26,18 @@ describe('credentials before the body', () => {
     expect(res.status).toBe(401);
   });
 
+  it('reads no upload sent with another method than POST: GraphQL has GET and POST only', async () => {
+    for (const method of ['PUT', 'PATCH', 'DELETE']) {
+      const form = new FormData();
+      form.append('operations', '{bad');
+      form.append('map', '{}');
+      const res = await fetch(`${service.url}/graphql`, { method, body: form });
+      const text = await res.text();
+      expect([method, res.status]).toEqual([method, 405]);
+      expect(text).not.toContain('multipart');
+    }
+  });
+
   it('refuses an anonymous GraphQL upload before spooling it, and an anonymous REST upload', async () => {
     const operations = JSON.stringify({ query: 'mutation($f: Upload!) { importUsers(file: $f) { __typename } }', variables: { f: null } });
     const form = new FormData();
