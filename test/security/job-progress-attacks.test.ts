@@ -126,7 +126,9 @@ describe('a job that fails on an unexpected error', () => {
   beforeAll(async () => {
     failing = await startService({
       background: true,
-      env: { JOBS_POLL_MS: '50', JOBS_LEASE_MS: '300' },
+      // Retries come a lease apart (at most 1 s): 5 attempts well within the poll's 15 s, and a
+      // lease long enough not to lapse on a loaded machine mid-attempt.
+      env: { JOBS_POLL_MS: '50', JOBS_LEASE_MS: '1000' },
       wrap: (deps) => ({
         identity: {
           ...deps.identity,
