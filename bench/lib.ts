@@ -88,8 +88,13 @@ export async function measure(target: Target, beforeRun?: () => void | Promise<v
   return { requestsPerSecond: run.requestsPerSecond, p50Ms: run.p50Ms, p99Ms: run.p99Ms, total: run.total };
 }
 
-/** Writes bench/results/<name>.json and the README section between `<!-- bench:<name>:start/end -->`. */
-export function publish(name: string, summary: unknown, markdown: string): void {
+/**
+ * Writes bench/results/<name>.json and the README section between `<!-- bench:<name>:start/end -->`;
+ * with BENCH_LINE (`npm run bench:node24` sets `node24`), `<name>-<line>` for both: a run on the
+ * other Node.js line keeps its own figures.
+ */
+export function publish(benchmark: string, summary: unknown, markdown: string): void {
+  const name = process.env.BENCH_LINE ? `${benchmark}-${process.env.BENCH_LINE}` : benchmark;
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
   writeFileSync(new URL(`./results/${name}.json`, import.meta.url), `${JSON.stringify(summary, null, 2)}\n`);
   const readmeUrl = new URL('../README.md', import.meta.url);
