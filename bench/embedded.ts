@@ -114,7 +114,10 @@ async function measureAgainstFloor(scenario: Target, floor: Target | undefined, 
   }
   rounds.sort((a, b) => a.run.requestsPerSecond / a.floorRun.requestsPerSecond - b.run.requestsPerSecond / b.floorRun.requestsPerSecond);
   const median = rounds[Math.floor(rounds.length / 2)]!;
-  const figures = rounds.map(({ run, floorRun }) => ({ requestsPerSecond: run.requestsPerSecond, floorRequestsPerSecond: floorRun.requestsPerSecond }));
+  const figures = rounds.map(({ run, floorRun }) => ({
+    requestsPerSecond: run.requestsPerSecond,
+    floorRequestsPerSecond: floorRun.requestsPerSecond,
+  }));
   return { ...median, rounds: figures };
 }
 
