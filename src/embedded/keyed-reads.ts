@@ -21,13 +21,24 @@ interface StoreReads {
 }
 
 /**
- * A count and a page in one statement each: parsed with the field index last read, the group
+ * A count and a page (as text for REST, as rows for GraphQL's list) in one statement each: parsed with the field index last read, the group
  * schemas' key read with the rows, the answer kept only when that key is still the index's. A
  * second statement per request (the schemas' own read) cost a count about 20 µs (docs/decisions.md).
  * Each answers undefined when it cannot (the caller reads the schemas first, as before).
  */
 export function keyedReads({ fields, prepared, searchPlan, sqlCount }: StoreReads) {
   const source = fields && 'keySql' in fields ? (fields as FieldIndexSource) : undefined;
+  /** A page's rows (whole documents: a query whose projection applies is answered the general way). */
+  function rows(parse: (index: FieldIndex) => ListQuery, readColumns: string | undefined): RawRow[] | undefined {
+    const known = source?.known();
+    const query = known && parsedWith(() => parse(known.index));
+    if (!query || readableFields(query.projection, readColumns)) return undefined;
+    const plan = searchPlan(query, known!.index, `, ${source!.keySql}`);
+    if ('inMemory' in plan || plan.residual) return undefined;
+    const read = prepared(plan.sql, true).all(...plan.params) as RawRow[];
+    // An empty page carries no key: it is asked again the general way.
+    return read.length > 0 && (read[0] as unknown[])[3] === known!.key ? read : undefined;
+  }
   return {
     count(parse: (index: FieldIndex) => Search): number | undefined {
       const known = source?.known();
@@ -36,15 +47,10 @@ export function keyedReads({ fields, prepared, searchPlan, sqlCount }: StoreRead
       return counted && counted.k === known!.key ? counted.n : undefined;
     },
     page(parse: (index: FieldIndex) => ListQuery, readColumns: string | undefined): string | undefined {
-      const known = source?.known();
-      const query = known && parsedWith(() => parse(known.index));
-      if (!query || readableFields(query.projection, readColumns)) return undefined;
-      const plan = searchPlan(query, known!.index, `, ${source!.keySql}`);
-      if ('inMemory' in plan || plan.residual) return undefined;
-      const rows = prepared(plan.sql, true).all(...plan.params) as RawRow[];
-      // An empty page carries no key: it is asked again the general way.
-      return rows.length > 0 && (rows[0] as unknown[])[3] === known!.key ? pageText(rows) : undefined;
+      const found = rows(parse, readColumns);
+      return found && pageText(found);
     },
+    rows,
   };
 }
 

@@ -190,7 +190,11 @@ export function createSqliteUserStore(db: Db, clock: Clock, options: SqliteUserS
 
   return {
     async list(query: CrudQuery | string, scope: CallScope) {
-      const parsed = parseListQuery(queryObjectOf(query), scope.headers.acl_rows, fields());
+      const raw = queryObjectOf(query);
+      const parse = (index: FieldIndex) => parseListQuery(raw, scope.headers.acl_rows, index);
+      const rows = keyed.rows(parse, scope.headers.acl_read_columns);
+      if (rows) return rows.map(([id, state, doc]) => toDoc({ id, state, doc }));
+      const parsed = parse(fields());
       const docs = search(parsed);
       const projection = readableFields(parsed.projection, scope.headers.acl_read_columns);
       return projection ? docs.map((doc) => projectDoc(doc, projection)) : docs;
