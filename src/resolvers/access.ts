@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import { parse as parseCookies } from 'cookie';
 import type { AccessClaims } from '../ports/authenticator.js';
 import type { Caller, Context, HeaderBag } from '../context.js';
@@ -126,7 +126,7 @@ function keyDigests(keys: readonly string[]): Buffer[] {
 }
 
 function sha256(value: string): Buffer {
-  return createHash('sha256').update(value).digest();
+  return hash('sha256', value, 'buffer');
 }
 
 function header(ctx: Context, name: string): string | undefined {

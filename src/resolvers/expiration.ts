@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import type { ExpirationPayload } from '../ports/expiration-scheduler.js';
 import type { UserDoc } from '../ports/user-store.js';
 import type { Context } from '../context.js';
@@ -71,7 +71,7 @@ export async function expirationCallback(ctx: Context, body: unknown): Promise<v
 function hasTimerSecret(ctx: Context): boolean {
   const sent = ctx.headers[TIMER_SECRET_HEADER];
   if (typeof sent !== 'string') return false;
-  const digest = (value: string) => createHash('sha256').update(value).digest();
+  const digest = (value: string) => hash('sha256', value, 'buffer');
   return timingSafeEqual(digest(sent), digest(ctx.deps.timerSecret));
 }
 

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { hash as digest, randomBytes, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { UpstreamError } from '../../errors.js';
 import { nowSeconds } from '../../domain/clock.js';
@@ -55,5 +55,5 @@ export function createCrudSessionStore(sessions: CrudCollection, options: { ttlS
 
 /** What is stored instead of the cookie. SHA-256 suffices: the cookie is 256 random bits, not a password. */
 function hash(cookie: string): string {
-  return createHash('sha256').update(cookie).digest('base64url');
+  return digest('sha256', cookie, 'base64url');
 }
