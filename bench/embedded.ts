@@ -106,19 +106,23 @@ const FLOOR_ROUNDS = Number(process.env.BENCH_FLOOR_ROUNDS ?? 3);
  * the round whose ratio is the median (its two figures were measured a few seconds apart).
  */
 async function measureAgainstFloor(scenario: Target, floor: Target | undefined, beforeRun: () => void) {
-  if (!floor) return { run: await measure(scenario, beforeRun), floorRun: undefined, rounds: undefined };
+  if (!floor) {
+    const run = await measure(scenario, beforeRun);
+    return { run, floorRun: undefined, rounds: undefined, last: run };
+  }
   const rounds = [];
   for (let round = 0; round < FLOOR_ROUNDS; round += 1) {
     const floorRun = await measure(floor);
     rounds.push({ floorRun, run: await measure(scenario, beforeRun) });
   }
+  const last = rounds.at(-1)!.run;
   rounds.sort((a, b) => a.run.requestsPerSecond / a.floorRun.requestsPerSecond - b.run.requestsPerSecond / b.floorRun.requestsPerSecond);
   const median = rounds[Math.floor(rounds.length / 2)]!;
   const figures = rounds.map(({ run, floorRun }) => ({
     requestsPerSecond: run.requestsPerSecond,
     floorRequestsPerSecond: floorRun.requestsPerSecond,
   }));
-  return { ...median, rounds: figures };
+  return { ...median, rounds: figures, last };
 }
 
 const GRAPHQL_PAGE = 'GraphQL users(first: 100) with identity';
@@ -170,9 +174,10 @@ async function runScenarios({
   ];
   const results = [];
   for (const scenario of scenarios.filter((candidate) => !only || only.includes(candidate.name))) {
-    const { run, floorRun, rounds } = await measureAgainstFloor(scenario, scenario.floor, () => void child.send({ type: 'reset' }));
+    const { run, floorRun, rounds, last } = await measureAgainstFloor(scenario, scenario.floor, () => void child.send({ type: 'reset' }));
+    // The counters were reset before the last measure: they are its calls.
     const counts = await ask<Counts>(child, 'counts');
-    const perRequest = (value: number) => Number((value / run.total).toFixed(2));
+    const perRequest = (value: number) => Number((value / last.total).toFixed(2));
     results.push({
       scenario: `${scenario.name}${label}`,
       ...run,
