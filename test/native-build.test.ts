@@ -8,7 +8,8 @@ const run = promisify(execFile);
  * The service prepares SQLite statements all the time and lets the garbage collector finalize them.
  * better-sqlite3 12 compiled against the headers of Node.js 24.19 or later aborts the process
  * (`Assertion failed: (env) != nullptr`, SIGABRT) when a collection run outside JavaScript (an idle
- * or scheduled one) finalizes a statement: this happens within two seconds of this loop. scripts/with-node24
+ * or scheduled one) finalizes a statement: this happens within two seconds of this loop.
+ * scripts/with-node24
  * and the Dockerfile build it against older headers (docs/decisions.md); this test fails on a build
  * that would crash the service.
  */
