@@ -9,9 +9,8 @@ const run = promisify(execFile);
  * better-sqlite3 12 compiled against the headers of Node.js 24.19 or later aborts the process
  * (`Assertion failed: (env) != nullptr`, SIGABRT) when a collection run outside JavaScript (an idle
  * or scheduled one) finalizes a statement: this happens within two seconds of this loop.
- * scripts/with-node24
- * and the Dockerfile build it against older headers (docs/decisions.md); this test fails on a build
- * that would crash the service.
+ * scripts/with-node24 and the Dockerfile build it against older headers (docs/decisions.md); this
+ * test fails on a build that would crash the service.
  */
 const SCRIPT = `
 const Database = require('better-sqlite3');
