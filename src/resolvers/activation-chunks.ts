@@ -1,0 +1,153 @@
+import pLimit from 'p-limit';
+import type { GroupConfig } from '../ports/config-store.js';
+import type { IdentityImportJob, ImportedIdentity, ImportedIdentityRef } from '../ports/identity-importer.js';
+import type { UserDoc } from '../ports/user-store.js';
+import type { Context } from '../context.js';
+import { ALL_STATES } from '../crud/states.js';
+import { pace } from '../domain/pace.js';
+import { ConflictError, InvalidInputError, NotFoundError } from '../errors.js';
+import { type ActivationFailure, emptySummary, type Outcome, type RunningChunk } from './activation-progress.js';
+import { grantRoles } from './roles.js';
+import { identityBlocked } from './sagas.js';
+import { findUsersByIds } from './users.js';
+
+/** What a bulk activation does with one chunk of its users (activation.ts runs the chunks). */
+
+const CONCURRENCY = 8;
+
+/** Prepares a chunk and starts its import job; answers the chunk's outcome when nothing is left to import. */
+export async function startChunk(ctx: Context, chunk: string[], upsert: boolean): Promise<RunningChunk | Outcome> {
+  const { outcome, toImport } = await prepareChunk(ctx, chunk, upsert);
+  if (toImport.length === 0) return outcome;
+  const started = await ctx.deps.identityImports.startImport(toImport.map(toImported), { upsert });
+  return { importJobId: started.id, sent: toImport.map((user) => user._id), outcome };
+}
+
+/** A chunk whose import job completed: its refused rows are failures, the others are linked to their identities. */
+export async function completeChunk(ctx: Context, current: RunningChunk, importJob: IdentityImportJob): Promise<Outcome> {
+  const importer = ctx.deps.identityImports;
+  const outcome: Outcome = { summary: { ...current.outcome.summary }, failures: [...current.outcome.failures] };
+  const refuse = refuser(outcome);
+  const users = await findUsersByIds(ctx, current.sent);
+  await pace();
+  for (const error of await importer.importErrors(current.importJobId)) {
+    const userId = importedUserId(error.user, current.sent, users);
+    if (userId) refuse(userId, error.errors);
+  }
+  const refused = new Set(outcome.failures.map((failure) => failure.userId));
+  const imported = current.sent.filter((id) => !refused.has(id));
+  const present = imported.flatMap((id) => users.get(id) ?? []);
+  for (const id of imported) if (!users.has(id)) refuse(id, [{ code: 'USER_NOT_FOUND', message: `user ${id} was deleted` }]);
+  await pace();
+  const refs = await importer.findImported(present.map(toImported));
+  await pace();
+  const linked: { user: UserDoc; ref: ImportedIdentityRef }[] = [];
+  present.forEach((user, index) => {
+    const ref = refs[index];
+    if (ref) linked.push({ user, ref });
+    else refuse(user._id, [{ code: 'IDENTITY_NOT_FOUND', message: 'the imported identity was not found' }]);
+  });
+  const lost = await linkIdentities(ctx, linked);
+  for (const id of lost) refuse(id, [{ code: 'USER_NOT_FOUND', message: `user ${id} was deleted` }]);
+  const done = linked.filter(({ user }) => !lost.has(user._id));
+  const limit = pLimit(CONCURRENCY);
+  await Promise.all(done.map(({ user, ref }) => limit(() => grantRoles(ctx, ref.id, user.roles).then(pace))));
+  const inserted = insertedByThisJob(done, importJob);
+  outcome.summary.inserted += inserted;
+  outcome.summary.updated += done.length - inserted;
+  return outcome;
+}
+
+/**
+ * How many of the activated users got an identity this chunk's import job created. An identity
+ * under the user's id (`created`) may have been created by another job over the same users (a
+ * second replica), this job's import then updated it: the import job's own count of inserted users
+ * bounds it. Users refused after the import (a profile deleted meanwhile) are in neither count.
+ */
+function insertedByThisJob(done: { ref: ImportedIdentityRef }[], importJob: IdentityImportJob): number {
+  const created = done.filter(({ ref }) => ref.created).length;
+  return importJob.summary ? Math.min(created, importJob.summary.inserted) : created;
+}
+
+/**
+ * Stores each identity's id on its profile, in one store call; answers the ones whose profile was
+ * deleted meanwhile (their identity stays, unlinked, as after a failed creation).
+ */
+async function linkIdentities(ctx: Context, linked: { user: UserDoc; ref: ImportedIdentityRef }[]): Promise<Set<string>> {
+  const pending = linked.filter(({ user, ref }) => user.authUserId !== ref.id);
+  if (pending.length === 0) return new Set();
+  const updates = pending.map(({ user, ref }) => ({ id: user._id, update: { $set: { authUserId: ref.id } } }));
+  const modified = await ctx.deps.users.patchMany(updates, { states: ALL_STATES }, ctx.scope);
+  if (modified === updates.length) return new Set();
+  const after = await findUsersByIds(
+    ctx,
+    updates.map((update) => update.id),
+    ALL_STATES,
+  );
+  return new Set(pending.filter(({ user, ref }) => after.get(user._id)?.authUserId !== ref.id).map(({ user }) => user._id));
+}
+
+/**
+ * Sorts a chunk's users: those that cannot be activated are refused, those with an identity are
+ * updated (when upserting) or refused, the rest are to be imported.
+ */
+async function prepareChunk(ctx: Context, chunk: string[], upsert: boolean): Promise<{ outcome: Outcome; toImport: UserDoc[] }> {
+  const outcome: Outcome = { summary: emptySummary(0), failures: [] };
+  const refuse = refuser(outcome);
+  const users = await findUsersByIds(ctx, chunk);
+  await pace();
+  const groups = new Map<string, Promise<GroupConfig | undefined>>();
+  const groupOf = (name: string) => groups.get(name) ?? groups.set(name, ctx.deps.groups.getGroup(name)).get(name)!;
+  const toImport: UserDoc[] = [];
+  const existing: UserDoc[] = [];
+  for (const id of chunk) {
+    const user = users.get(id);
+    const group = user && (await groupOf(user.userGroup));
+    if (!user) refuse(id, [{ code: 'USER_NOT_FOUND', message: `user ${id} not found` }]);
+    else if (!group) refuse(id, [{ code: 'GROUP_NOT_FOUND', message: `userGroup "${user.userGroup}" does not exist` }]);
+    else if (group.authUserCreationDisabled) {
+      refuse(id, [{ code: 'AUTH_USER_CREATION_DISABLED', message: `user group "${group.userGroup}" has authUserCreationDisabled` }]);
+    } else if (typeof user.email !== 'string' || user.email === '')
+      refuse(id, [{ code: 'OBJECT_REQUIRED', message: 'Missing required property: email' }]);
+    else if (!user.authUserId) toImport.push(user);
+    else if (!upsert) refuse(id, [{ code: 'CONFLICT', message: `user ${id} already has the identity ${user.authUserId}` }]);
+    else existing.push(user);
+  }
+  const limit = pLimit(CONCURRENCY);
+  await Promise.all(existing.map((user) => limit(() => updateIdentity(ctx, user, outcome).then(pace))));
+  await pace();
+  return { outcome, toImport };
+}
+
+/** An upsert of a user that already has an identity: its e-mail, username and blocked state, as its profile says. */
+async function updateIdentity(ctx: Context, user: UserDoc, outcome: Outcome): Promise<void> {
+  try {
+    await ctx.deps.identity.updateUser(user.authUserId!, { email: user.email, username: user.username, blocked: identityBlocked(user) });
+    outcome.summary.updated += 1;
+  } catch (error) {
+    if (!(error instanceof NotFoundError || error instanceof ConflictError || error instanceof InvalidInputError)) throw error;
+    const code = error instanceof NotFoundError ? 'IDENTITY_NOT_FOUND' : 'CONFLICT';
+    refuser(outcome)(user._id, [{ code, message: error.message }]);
+  }
+}
+
+/** The profile `_id` goes as the import's user id, so the identity can be found and linked after. */
+function toImported(user: UserDoc): ImportedIdentity {
+  return { email: user.email!, username: user.username, userId: user._id, blocked: identityBlocked(user) };
+}
+
+/** Which sent user a refused row is: by the user id it was sent with, else by e-mail. */
+function importedUserId(row: Record<string, unknown>, sent: string[], users: Map<string, UserDoc>): string | undefined {
+  // Rows come back as sent; some providers may show the id they gave (`auth0|<id>`).
+  const id = String(row.user_id ?? row.userId ?? '').replace(/^[^|]*\|/, '');
+  if (sent.includes(id)) return id;
+  const email = typeof row.email === 'string' ? row.email.toLowerCase() : undefined;
+  return sent.find((candidate) => email !== undefined && users.get(candidate)?.email?.toLowerCase() === email);
+}
+
+function refuser(outcome: Outcome) {
+  return (userId: string, errors: ActivationFailure['errors']) => {
+    outcome.summary.failed += 1;
+    outcome.failures.push({ userId, errors: errors.map(({ code, message }) => ({ code, message })) });
+  };
+}
