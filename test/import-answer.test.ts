@@ -5,7 +5,7 @@ import { fieldIndexOf } from '../src/crud/field-types.js';
 import { openDatabase } from '../src/embedded/db.js';
 import { createSqliteUserStore } from '../src/embedded/user-store.js';
 import { type ImportSummary, JsonAnswerSink, SummarySink } from '../src/resolvers/import-answer.js';
-import { plainStandardFields } from '../src/resolvers/import-run.js';
+import { plainStandardFields } from '../src/resolvers/import-fields.js';
 import { ImportedUserRow } from '../src/resolvers/inputs.js';
 
 /** The same outcomes to both sinks: REST's bytes must be GraphQL's summary through JSON.stringify. */
