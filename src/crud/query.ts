@@ -1,9 +1,9 @@
-import { isSafeFieldPath } from '../domain/safe-names.js';
 import { InvalidInputError } from '../errors.js';
 import { castFilterDates, coerceParam } from './cast.js';
 import { type FieldIndex, fieldIndexOf, isClosed, isKnownField } from './field-types.js';
 import { checkFilter, type Filter, isPlainObject, parseFilter } from './filter.js';
-import { isState, type State } from './states.js';
+import { checkField, parseInteger, parseProjection, parseStates, single, splitList } from './query-params.js';
+import type { State } from './states.js';
 
 /** A CRUD-style query string as Express hands it over. */
 export type CrudQuery = Record<string, unknown>;
@@ -26,7 +26,6 @@ export interface ListQuery {
 
 export const DEFAULT_LIMIT = 25;
 export const MAX_LIMIT = 200;
-const FIELD = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
 const LIST_PARAMS = new Set(['_q', '_st', '_p', '_s', '_l', '_sk']);
 /** `_useEstimate` is accepted and answered with the exact count (the embedded count is exact and cheap). */
 const COUNT_PARAMS = new Set(['_q', '_st', '_useEstimate']);
@@ -70,22 +69,6 @@ export function parseByIdQuery(
 ): { filter: Filter; projection?: string[] } {
   assertKnownParams(query, projection ? GET_BY_ID_PARAMS : BY_ID_PARAMS);
   return { filter: buildFilter(query, aclRows, index), projection: projection ? parseProjection(query._p) : undefined };
-}
-
-/** `_p`: the fields to return; absent or empty means every field, as in the CRUD. */
-function parseProjection(raw: unknown): string[] | undefined {
-  if (raw === undefined) return undefined;
-  const fields = splitList(single(raw, '_p')).map(checkField);
-  return fields.length > 0 ? fields : undefined;
-}
-
-export function parseStates(raw: unknown): State[] {
-  if (raw === undefined || raw === '') return ['PUBLIC'];
-  const states = splitList(single(raw, '_st'));
-  if (!states.every(isState)) {
-    throw badParam('_st', 'must match pattern "(PUBLIC|DRAFT|TRASH|DELETED)(,(PUBLIC|DRAFT|TRASH|DELETED))*"');
-  }
-  return [...new Set(states)] as State[];
 }
 
 function buildFilter(query: CrudQuery, aclRows: string | undefined, index: FieldIndex): Filter {
@@ -160,16 +143,6 @@ function parseSort(raw: unknown): SortKey[] {
   });
 }
 
-function parseInteger(raw: unknown, name: string, { min, max, fallback }: { min: number; max?: number; fallback: number }): number {
-  if (raw === undefined) return fallback;
-  const text = single(raw, name);
-  const value = Number(text);
-  if (!/^-?\d+$/.test(text) || !Number.isSafeInteger(value)) throw badParam(name, 'must be integer');
-  if (value < min) throw badParam(name, `must be >= ${min}`);
-  if (max !== undefined && value > max) throw badParam(name, `must be <= ${max}`);
-  return value;
-}
-
 function assertKnownParams(query: CrudQuery, known: Set<string>): void {
   if (Object.hasOwn(query, '_rawp')) {
     const problem = 'raw MongoDB projections are not offered by the embedded store: use _p';
@@ -182,77 +155,4 @@ function assertKnownParams(query: CrudQuery, known: Set<string>): void {
       ]);
     }
   }
-}
-
-function checkField(name: string): string {
-  if (!FIELD.test(name) || !isSafeFieldPath(name)) throw badParam(name, 'is not a valid field name');
-  return name;
-}
-
-function single(value: unknown, name: string): string {
-  if (typeof value !== 'string') throw badParam(name, 'must be string');
-  return value;
-}
-
-function splitList(value: string): string[] {
-  return value
-    .split(',')
-    .map((item) => item.trim())
-    .filter(Boolean);
-}
-
-function badParam(name: string, problem: string): InvalidInputError {
-  return new InvalidInputError(`querystring/${name} ${problem}`, [{ path: ['querystring', name], message: problem }]);
-}
-
-const FORBIDDEN_NAME = /__proto__|constructor|prototype/;
-
-/**
- * For a query the service passes on unread (the CRUD Service's list and count): `_q` gets the
- * checks a parsed query gets (operator allow-list, field names, depth, top-level operators), and
- * `__proto__`, `constructor` and `prototype` are refused in every name, so both modes answer
- * alike. A query with neither, like most page reads, costs one regular-expression test.
- */
-export function checkPassedOnQuery(rawQuery: string, aclRows: string | undefined): void {
-  const text = decoded(rawQuery);
-  if (!text.includes('_q=') && !FORBIDDEN_NAME.test(text) && !FORBIDDEN_NAME.test(aclRows ?? '')) return;
-  for (const [key, value] of new URLSearchParams(rawQuery)) {
-    if (key === '_q') checkJsonFilter(value, '_q');
-    else if (key === '_p' || key === '_s') splitList(value).forEach((item) => checkField(item.replace(/^-/, '')));
-    else if (!key.startsWith('_') || key === '_id') checkField(key);
-  }
-  if (aclRows) parseAclRows(aclRows);
-}
-
-/** The query as its names will be read (percent-encoding could spell them otherwise). */
-function decoded(rawQuery: string): string {
-  if (!rawQuery.includes('%')) return rawQuery;
-  try {
-    return decodeURIComponent(rawQuery);
-  } catch {
-    return [...new URLSearchParams(rawQuery)].flat().join('&');
-  }
-}
-
-/** Checks a JSON filter; text that is not a JSON object is left for the upstream to refuse in its own words. */
-function checkJsonFilter(text: string, param: string): void {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return;
-  }
-  if (isPlainObject(parsed)) checkFilter(parsed, param);
-}
-
-/** A raw query string as Express's simple parser would give it (repeated keys become arrays). */
-export function queryObjectOf(query: CrudQuery | string): CrudQuery {
-  if (typeof query !== 'string') return query;
-  // No prototype: a parameter named `__proto__` or `toString` is a parameter like any other.
-  const out = Object.create(null) as Record<string, string | string[]>;
-  for (const [key, value] of new URLSearchParams(query)) {
-    const previous = out[key];
-    out[key] = previous === undefined ? value : [...(Array.isArray(previous) ? previous : [previous]), value];
-  }
-  return out;
 }

@@ -3,7 +3,8 @@ import type { ByIdOptions, UserDoc } from '../ports/user-store.js';
 import { castFilterDates } from '../crud/cast.js';
 import type { FieldIndex } from '../crud/field-types.js';
 import type { Filter } from '../crud/filter.js';
-import { parseAclRows, parseByIdQuery, queryObjectOf } from '../crud/query.js';
+import { parseAclRows, parseByIdQuery } from '../crud/query.js';
+import { queryObjectOf } from '../crud/raw-query.js';
 import { filterDocs } from './user-rows.js';
 
 /**

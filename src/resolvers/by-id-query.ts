@@ -1,6 +1,8 @@
 import type { Context } from '../context.js';
 import { fieldIndexOf, type FieldIndex } from '../crud/field-types.js';
-import { checkPassedOnQuery, parseByIdQuery, parseStates, queryObjectOf } from '../crud/query.js';
+import { parseByIdQuery } from '../crud/query.js';
+import { parseStates } from '../crud/query-params.js';
+import { checkPassedOnQuery, queryObjectOf } from '../crud/raw-query.js';
 import type { State } from '../crud/states.js';
 import { during } from '../errors.js';
 

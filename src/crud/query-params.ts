@@ -1,0 +1,53 @@
+import { isSafeFieldPath } from '../domain/safe-names.js';
+import { InvalidInputError } from '../errors.js';
+import { isState, type State } from './states.js';
+
+/** The parameters of a CRUD-style query string, one at a time: each refusal names its parameter (a 400). */
+const FIELD = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
+
+/** `_p`: the fields to return; absent or empty means every field, as in the CRUD. */
+export function parseProjection(raw: unknown): string[] | undefined {
+  if (raw === undefined) return undefined;
+  const fields = splitList(single(raw, '_p')).map(checkField);
+  return fields.length > 0 ? fields : undefined;
+}
+
+export function parseStates(raw: unknown): State[] {
+  if (raw === undefined || raw === '') return ['PUBLIC'];
+  const states = splitList(single(raw, '_st'));
+  if (!states.every(isState)) {
+    throw badParam('_st', 'must match pattern "(PUBLIC|DRAFT|TRASH|DELETED)(,(PUBLIC|DRAFT|TRASH|DELETED))*"');
+  }
+  return [...new Set(states)] as State[];
+}
+
+export function parseInteger(raw: unknown, name: string, { min, max, fallback }: { min: number; max?: number; fallback: number }): number {
+  if (raw === undefined) return fallback;
+  const text = single(raw, name);
+  const value = Number(text);
+  if (!/^-?\d+$/.test(text) || !Number.isSafeInteger(value)) throw badParam(name, 'must be integer');
+  if (value < min) throw badParam(name, `must be >= ${min}`);
+  if (max !== undefined && value > max) throw badParam(name, `must be <= ${max}`);
+  return value;
+}
+
+export function checkField(name: string): string {
+  if (!FIELD.test(name) || !isSafeFieldPath(name)) throw badParam(name, 'is not a valid field name');
+  return name;
+}
+
+export function single(value: unknown, name: string): string {
+  if (typeof value !== 'string') throw badParam(name, 'must be string');
+  return value;
+}
+
+export function splitList(value: string): string[] {
+  return value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+}
+
+function badParam(name: string, problem: string): InvalidInputError {
+  return new InvalidInputError(`querystring/${name} ${problem}`, [{ path: ['querystring', name], message: problem }]);
+}

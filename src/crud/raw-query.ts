@@ -1,0 +1,55 @@
+import { checkFilter, isPlainObject } from './filter.js';
+import { type CrudQuery, parseAclRows } from './query.js';
+import { checkField, splitList } from './query-params.js';
+
+const FORBIDDEN_NAME = /__proto__|constructor|prototype/;
+
+/**
+ * For a query the service passes on unread (the CRUD Service's list and count): `_q` gets the
+ * checks a parsed query gets (operator allow-list, field names, depth, top-level operators), and
+ * `__proto__`, `constructor` and `prototype` are refused in every name, so both modes answer
+ * alike. A query with neither, like most page reads, costs one regular-expression test.
+ */
+export function checkPassedOnQuery(rawQuery: string, aclRows: string | undefined): void {
+  const text = decoded(rawQuery);
+  if (!text.includes('_q=') && !FORBIDDEN_NAME.test(text) && !FORBIDDEN_NAME.test(aclRows ?? '')) return;
+  for (const [key, value] of new URLSearchParams(rawQuery)) {
+    if (key === '_q') checkJsonFilter(value, '_q');
+    else if (key === '_p' || key === '_s') splitList(value).forEach((item) => checkField(item.replace(/^-/, '')));
+    else if (!key.startsWith('_') || key === '_id') checkField(key);
+  }
+  if (aclRows) parseAclRows(aclRows);
+}
+
+/** The query as its names will be read (percent-encoding could spell them otherwise). */
+function decoded(rawQuery: string): string {
+  if (!rawQuery.includes('%')) return rawQuery;
+  try {
+    return decodeURIComponent(rawQuery);
+  } catch {
+    return [...new URLSearchParams(rawQuery)].flat().join('&');
+  }
+}
+
+/** Checks a JSON filter; text that is not a JSON object is left for the upstream to refuse in its own words. */
+function checkJsonFilter(text: string, param: string): void {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return;
+  }
+  if (isPlainObject(parsed)) checkFilter(parsed, param);
+}
+
+/** A raw query string as Express's simple parser would give it (repeated keys become arrays). */
+export function queryObjectOf(query: CrudQuery | string): CrudQuery {
+  if (typeof query !== 'string') return query;
+  // No prototype: a parameter named `__proto__` or `toString` is a parameter like any other.
+  const out = Object.create(null) as Record<string, string | string[]>;
+  for (const [key, value] of new URLSearchParams(query)) {
+    const previous = out[key];
+    out[key] = previous === undefined ? value : [...(Array.isArray(previous) ? previous : [previous]), value];
+  }
+  return out;
+}
