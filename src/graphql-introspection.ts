@@ -2,7 +2,7 @@ import { type FieldNode, GraphQLError, type ValidationContext } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Config } from './config.js';
 import type { Context } from './context.js';
-import { limitError } from './graphql-limits.js';
+import { limitError } from './graphql-limit-error.js';
 import { getCaller } from './resolvers/access.js';
 
 /**
