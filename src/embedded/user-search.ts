@@ -58,8 +58,7 @@ function searchPlan({ fields }: SearchParts, query: Search, known?: FieldIndex, 
   where.unshift(stateCondition(query.states, selective));
   params.unshift(...query.states);
   // A sort key through an array (`attachments.name`) takes MongoDB's rule, which SQL cannot
-  // express.
-  // (The field index is read only for a sort: it costs a query of the group schemas.)
+  // express. (The field index is read only for a sort: it costs a query of the group schemas.)
   const sort = query.sort ?? [];
   const index = sort.length > 0 ? (known ?? fields()) : undefined;
   if (sort.some((key) => crossesArray(index!, key.field))) return { inMemory: true, where, params, residual };
@@ -94,10 +93,7 @@ function countMatching(parts: SearchParts, query: Search): number {
   return sqlCount(parts, query)?.n ?? search(parts, query).length;
 }
 
-/**
- * COUNT in SQL, with the schemas' key when asked; undefined when part of the filter needs
- * mingo.
- */
+/** COUNT in SQL, with the schemas' key when asked; undefined when part of the filter needs mingo. */
 function sqlCount({ prepared }: SearchParts, query: Search, keySql = 'NULL'): { n: number; k: string | null } | undefined {
   const { where, params, residual, selective } = splitFilter(query.filter);
   if (residual) return undefined;
