@@ -139,7 +139,8 @@ describe.skipIf(skipped)(`the compiled service, node ${DIST_MAIN}${skipped ? ` (
     expect((await fetch(`http://127.0.0.1:${port}/-/healthz`)).status).toBe(200);
 
     npm.kill('SIGTERM');
-    const [code] = await once(npm, 'exit');
+    // 'close': the output is read to its end (the last line is written just before the exit).
+    const [code] = await once(npm, 'close');
     expect(code).toBe(0);
     expect(output).toContain('shutdown: drained');
     // The service itself is gone, not left running without its parent.

@@ -25,7 +25,9 @@ async function failedStart(env: Record<string, string>): Promise<{ code: number 
   let stderr = '';
   child.stderr.on('data', (chunk) => (stderr += chunk));
   const timer = setTimeout(() => child.kill('SIGKILL'), 50_000);
-  const [code] = await once(child, 'exit');
+  // 'close', not 'exit': the process may exit before its standard error has been read (it was
+  // empty once in CI, under load), and 'close' waits for its streams too.
+  const [code] = await once(child, 'close');
   clearTimeout(timer);
   return { code: code as number | null, stderr };
 }
