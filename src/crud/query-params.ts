@@ -2,7 +2,8 @@ import { isSafeFieldPath } from '../domain/safe-names.js';
 import { InvalidInputError } from '../errors.js';
 import { isState, type State } from './states.js';
 
-/** The parameters of a CRUD-style query string, one at a time: each refusal names its parameter (a 400). */
+// The parameters of a CRUD-style query string, one at a time: each refusal names its parameter (a 400).
+
 const FIELD = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
 
 /** `_p`: the fields to return; absent or empty means every field, as in the CRUD. */

@@ -23,9 +23,9 @@ interface StoreReads {
 /**
  * A count and a page (as text for REST, as rows for GraphQL's list) in one statement each: parsed
  * with the field index last read, the group schemas' key read with the rows, the answer kept only
- * when that key is still the index's. A
- * second statement per request (the schemas' own read) cost a count about 20 µs (docs/decisions.md).
- * Each answers undefined when it cannot (the caller reads the schemas first, as before).
+ * when that key is still the index's. A second statement per request (the schemas' own read) cost
+ * a count about 20 µs (docs/decisions.md). Each answers undefined when it cannot (the caller reads
+ * the schemas first, as before).
  */
 export function keyedReads({ fields, prepared, searchPlan, sqlCount }: StoreReads) {
   const source = fields && 'keySql' in fields ? (fields as FieldIndexSource) : undefined;

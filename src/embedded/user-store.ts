@@ -49,8 +49,8 @@ export function createSqliteUserStore(db: Db, clock: Clock, options: SqliteUserS
 }
 
 /**
- * The reads. `keyFields` is the option as given: a FieldIndexSource lets a page and a count check
- * the schemas in their own statement.
+ * The reads. `keyFields` is the option as given: a FieldIndexSource lets a list, a page and a count
+ * check the schemas in their own statement.
  */
 function userReads(parts: Pick<UserWriteParts, 'db' | 'fields' | 'getRow'>, keyFields: SqliteUserStoreOptions['fields']) {
   const { db, fields, getRow } = parts;

@@ -11,8 +11,9 @@ import { grantRoles } from './roles.js';
 import { identityBlocked } from './sagas.js';
 import { findUsersByIds } from './users.js';
 
-/** What a bulk activation does with one chunk of its users (activation.ts runs the chunks). */
+// What a bulk activation does with one chunk of its users (activation.ts runs the chunks).
 
+/** Upstream calls a chunk makes at once (roles granted, existing identities updated). */
 const CONCURRENCY = 8;
 
 /** Prepares a chunk and starts its import job; answers the chunk's outcome when nothing is left to import. */
