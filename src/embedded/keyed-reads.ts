@@ -31,21 +31,19 @@ export function keyedReads({ fields, prepared, searchPlan, sqlCount }: StoreRead
   const source = fields && 'keySql' in fields ? (fields as FieldIndexSource) : undefined;
   /** A page's rows (whole documents: a query whose projection applies is answered the general way). */
   function rows(parse: (index: FieldIndex) => ListQuery, readColumns: string | undefined): RawRow[] | undefined {
-    const known = source?.known();
-    const query = known && parsedWith(() => parse(known.index));
-    if (!query || readableFields(query.projection, readColumns)) return undefined;
-    const plan = searchPlan(query, known!.index, `, ${source!.keySql}`);
+    const parsed = source && parsedWithKnown(source, parse);
+    if (!parsed || readableFields(parsed.query.projection, readColumns)) return undefined;
+    const plan = searchPlan(parsed.query, parsed.known.index, `, ${source!.keySql}`);
     if ('inMemory' in plan || plan.residual) return undefined;
     const read = prepared(plan.sql, true).all(...plan.params) as RawRow[];
     // An empty page carries no key: it is asked again the general way.
-    return read.length > 0 && (read[0] as unknown[])[3] === known!.key ? read : undefined;
+    return read.length > 0 && (read[0] as unknown[])[3] === parsed.known.key ? read : undefined;
   }
   return {
     count(parse: (index: FieldIndex) => Search): number | undefined {
-      const known = source?.known();
-      const query = known && parsedWith(() => parse(known.index));
-      const counted = query && sqlCount(query, source!.keySql);
-      return counted && counted.k === known!.key ? counted.n : undefined;
+      const parsed = source && parsedWithKnown(source, parse);
+      const counted = parsed && sqlCount(parsed.query, source!.keySql);
+      return counted && counted.k === parsed.known.key ? counted.n : undefined;
     },
     page(parse: (index: FieldIndex) => ListQuery, readColumns: string | undefined): string | undefined {
       const found = rows(parse, readColumns);
@@ -55,10 +53,16 @@ export function keyedReads({ fields, prepared, searchPlan, sqlCount }: StoreRead
   };
 }
 
-/** A query parsed with a field index that may be stale: its refusal is not trusted (the caller parses again with the current one). */
-function parsedWith<T>(parse: () => T): T | undefined {
+/**
+ * The query parsed with the field index last read, and that index with its key; undefined before
+ * the first read, or when the index, which may be stale, refused the query: its refusal is not
+ * trusted (the caller parses again with the current one).
+ */
+function parsedWithKnown<T>(source: FieldIndexSource, parse: (index: FieldIndex) => T) {
+  const known = source.known();
+  if (!known) return undefined;
   try {
-    return parse();
+    return { query: parse(known.index), known };
   } catch {
     return undefined;
   }
