@@ -21,6 +21,24 @@ async function createGroup(userGroup: string) {
   );
 }
 
+/**
+ * Deletes the group `name` (and checks it was deleted) just before the store's next `method` call
+ * runs, once; answers what puts the store's method back.
+ */
+function deleteGroupBefore(method: 'insert' | 'insertMany', name: string): () => void {
+  const users = service.deps.users as unknown as Record<typeof method, (...args: unknown[]) => Promise<unknown>>;
+  const original = users[method].bind(users);
+  const restore = () => {
+    users[method] = original;
+  };
+  users[method] = async (...args) => {
+    restore();
+    expect((await service.graphql(DELETE, { name })).data.deleteUserGroup.__typename).toBe('MutationDeleteUserGroupSuccess');
+    return original(...args);
+  };
+  return restore;
+}
+
 async function groupNames(): Promise<string[]> {
   const res = await service.graphql('{ userGroups { userGroup } }');
   return res.data.userGroups.map((group: { userGroup: string }) => group.userGroup);
@@ -80,33 +98,21 @@ describe('deleteUserGroup', () => {
     await createGroup('vanishing');
     // The delete runs after the creation checked the group and before it stores the user, so
     // the delete's two counts both see no user.
-    const users = service.deps.users;
-    const insert = users.insert.bind(users);
-    users.insert = async (...args) => {
-      users.insert = insert;
-      expect((await service.graphql(DELETE, { name: 'vanishing' })).data.deleteUserGroup.__typename).toBe('MutationDeleteUserGroupSuccess');
-      return insert(...args);
-    };
+    const restore = deleteGroupBefore('insert', 'vanishing');
     try {
       const res = await service.call('POST', '/users/?sendResetPwdEmail=false', { userGroup: 'vanishing', name: 'late' });
       expect([res.status, res.body.message]).toEqual([400, 'userGroup "vanishing" does not exist']);
       const left = await service.call('GET', `/users/count?_st=PUBLIC,DRAFT,TRASH,DELETED&userGroup=vanishing`);
       expect(left.body).toBe(0);
     } finally {
-      users.insert = insert;
+      restore();
     }
   });
 
   it('takes back the imported rows of a group deleted while the import stored them', async () => {
     await createGroup('dropped');
-    const users = service.deps.users;
-    const insertMany = users.insertMany.bind(users);
-    users.insertMany = async (...args) => {
-      users.insertMany = insertMany;
-      // The delete runs after the import read the group: its counts see none of these rows yet.
-      expect((await service.graphql(DELETE, { name: 'dropped' })).data.deleteUserGroup.__typename).toBe('MutationDeleteUserGroupSuccess');
-      return insertMany(...args);
-    };
+    // The delete runs after the import read the group: its counts see none of these rows yet.
+    const restore = deleteGroupBefore('insertMany', 'dropped');
     try {
       const form = new FormData();
       form.append('file', new Blob(['userGroup,name\ndropped,a\ncustomer,b\ndropped,c\n']), 'users.csv');
@@ -120,7 +126,7 @@ describe('deleteUserGroup', () => {
       ]);
       expect((await service.call('GET', '/users/count?_st=PUBLIC,DRAFT,TRASH,DELETED&userGroup=dropped')).body).toBe(0);
     } finally {
-      users.insertMany = insertMany;
+      restore();
     }
   });
 
