@@ -126,6 +126,11 @@ export function toUpdateExpr(body: unknown): UpdateExpr {
   }
   for (const [operator, fields] of Object.entries(expr)) {
     for (const field of Object.keys(fields ?? {})) {
+      // MongoDB refuses an empty segment; the embedded updater dropped it (`a..b` wrote `a`).
+      if (field.split('.').includes('')) {
+        const problem = 'a field path must not be empty nor have an empty segment';
+        throw new InvalidInputError(`body/${operator}/${field}: ${problem}`, [{ path: ['body', operator, field], message: problem }]);
+      }
       if (field.split('.').some((segment) => segment.startsWith('$'))) {
         const problem = 'array-element updates (field.$.replace, field.$.merge) are not offered: update the whole array';
         throw new InvalidInputError(`body/${operator}/${field}: ${problem}`, [{ path: ['body', operator, field], message: problem }]);

@@ -1,0 +1,37 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seedGroups, startService, type TestService } from '../helpers/service.js';
+
+/**
+ * Update paths a hostile caller wrote in a PATCH body (docs/security.md): each once answered 200
+ * and wrote something else than asked, or nothing. MongoDB refuses them; so does the service,
+ * before anything is written. Every backend.
+ */
+let service: TestService;
+let userId: string;
+
+beforeAll(async () => {
+  service = await startService();
+  await seedGroups(service);
+  const created = await service.call('POST', '/users/', { userGroup: 'guest', name: 'target', tags: ['a'], nested: { x: 1 } });
+  userId = created.body._id;
+});
+afterAll(() => service.close());
+
+async function stored(): Promise<Record<string, unknown>> {
+  return (await service.call('GET', `/users/${userId}`)).body;
+}
+
+describe('update paths with an empty segment', () => {
+  it('refuses "", ".", "a..b", "a." and ".a" (400) and stores nothing of them', async () => {
+    const before = await stored();
+    for (const path of ['', '.', 'nested..x', 'nested.', '.nested', 'tags..0']) {
+      for (const body of [{ $set: { [path]: 7 } }, { $unset: { [path]: true } }, { $inc: { [path]: 1 } }]) {
+        const res = await service.call('PATCH', `/users/${userId}`, body);
+        expect(res.status, JSON.stringify(body)).toBe(400);
+        expect(res.body.message).toContain('empty');
+      }
+    }
+    const after = await stored();
+    expect(after).toEqual({ ...before, updatedAt: after.updatedAt });
+  });
+});
