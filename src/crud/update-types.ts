@@ -60,6 +60,7 @@ function coerceItems(operand: unknown, items: FieldSchema | undefined, where: st
 export function assertUpdateFits(doc: Record<string, unknown>, expr: UpdateOperators): void {
   for (const [operator, fields] of Object.entries(expr)) {
     for (const path of Object.keys(fields ?? {})) {
+      if (operator !== '$unset' && operator !== '$pull') assertPathOpen(doc, path, ['body', operator, path]);
       const current = valueAt(doc, path);
       if (current === undefined || current === null) continue;
       const where = ['body', operator, path];
@@ -67,6 +68,21 @@ export function assertUpdateFits(doc: Record<string, unknown>, expr: UpdateOpera
       if (NUMBER_OPERATORS.has(operator) && typeof current !== 'number') throw refuse(where, `${operator} needs a number field`);
       if (operator === '$currentDate' && !isCanonicalDate(current)) throw refuse(where, '$currentDate needs a date field');
     }
+  }
+}
+
+/**
+ * MongoDB refuses to write below a value that holds no fields (`name.x` when `name` is a string,
+ * `tags.x` when `tags` is an array); the embedded updater answered 200 and wrote nothing.
+ */
+function assertPathOpen(doc: Record<string, unknown>, path: string, where: string[]): void {
+  const segments = path.split('.');
+  let current: unknown = doc;
+  for (const [position, segment] of segments.entries()) {
+    if (current === undefined) return;
+    const opens = isPlainObject(current) || (Array.isArray(current) && /^\d+$/.test(segment));
+    if (!opens) throw refuse(where, `cannot create field '${segment}' in ${segments.slice(0, position).join('.')}, which holds no fields`);
+    current = valueAt(current, segment);
   }
 }
 

@@ -35,3 +35,30 @@ describe('update paths with an empty segment', () => {
     expect(after).toEqual({ ...before, updatedAt: after.updatedAt });
   });
 });
+
+describe('update paths through a value that is not an object', () => {
+  it('refuses a field inside a string, a number or an array (400), as MongoDB does', async () => {
+    await service.call('PATCH', `/users/${userId}`, { $set: { count: 3 } });
+    const before = await stored();
+    for (const body of [
+      { $set: { 'name.x': 1 } },
+      { $set: { 'count.x.y': 1 } },
+      { $inc: { 'name.x': 1 } },
+      { $set: { 'tags.x': 1 } },
+      { $push: { 'name.list': 'v' } },
+    ]) {
+      const res = await service.call('PATCH', `/users/${userId}`, body);
+      expect(res.status, JSON.stringify(body)).toBe(400);
+      expect(res.body.message).toContain('cannot create field');
+    }
+    const after = await stored();
+    expect(after).toEqual({ ...before, updatedAt: after.updatedAt });
+  });
+
+  it('still writes inside objects, array items by index, and new paths', async () => {
+    const res = await service.call('PATCH', `/users/${userId}`, { $set: { 'nested.y': 2, 'tags.1': 'b', 'fresh.deep': true } });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ nested: { x: 1, y: 2 }, tags: ['a', 'b'], fresh: { deep: true } });
+    expect((await service.call('PATCH', `/users/${userId}`, { $unset: { 'name.x': true } })).status).toBe(200);
+  });
+});
