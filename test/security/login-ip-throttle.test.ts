@@ -68,3 +68,69 @@ describe('per-address login throttle', () => {
     expect((await login(service, 'miss-after', 'Wrong-guess-1')).status).toBe(429);
   });
 });
+
+describe('per-address login throttle, address spellings', () => {
+  async function startBehindProxy() {
+    service = await startService({
+      env: {
+        LOGIN_IP_MAX_FAILURES: String(LIMIT),
+        LOGIN_IP_WINDOW_SECONDS: '600',
+        PASSWORD_RESET_IP_MAX_ATTEMPTS: String(LIMIT),
+        TRUST_PROXY: '1',
+      },
+    });
+    return service;
+  }
+  const from = (address: string) => ({ ...anonymous, 'x-forwarded-for': address });
+
+  it('counts every address of one IPv6 /64 together: a client owns the whole /64 and could spray from each of its 2^64 addresses', async () => {
+    const service = await startBehindProxy();
+    for (let index = 1; index <= LIMIT; index += 1) {
+      const res = await service.call(
+        'POST',
+        '/oauth/token',
+        { username: `v6-${index}`, password: 'Wrong-guess-1' },
+        from(`2001:db8:1:2::${index.toString(16)}`),
+      );
+      expect(res.status).toBe(401);
+    }
+    const sameNetwork = await service.call(
+      'POST',
+      '/oauth/token',
+      { username: 'v6-next', password: 'Wrong-guess-1' },
+      from('2001:db8:1:2:ffff:1:2:3'),
+    );
+    expect(sameNetwork.status).toBe(429);
+    const resetPage = await service.call(
+      'POST',
+      '/password-reset',
+      { ticket: 'guess', password: 'Wrong-guess-1' },
+      from('2001:db8:1:2:aaaa::1'),
+    );
+    expect(resetPage.status).not.toBe(429);
+    // Another /64 is another client.
+    const otherNetwork = await service.call(
+      'POST',
+      '/oauth/token',
+      { username: 'v6-other', password: 'Wrong-guess-1' },
+      from('2001:db8:1:3::1'),
+    );
+    expect(otherNetwork.status).toBe(401);
+  });
+
+  it('counts an IPv4 address and its IPv4-mapped IPv6 spelling together', async () => {
+    const service = await startBehindProxy();
+    for (let index = 1; index <= LIMIT; index += 1) {
+      const address = index % 2 === 0 ? '203.0.113.9' : '::ffff:203.0.113.9';
+      expect(
+        (await service.call('POST', '/oauth/token', { username: `v4-${index}`, password: 'Wrong-guess-1' }, from(address))).status,
+      ).toBe(401);
+    }
+    expect(
+      (await service.call('POST', '/oauth/token', { username: 'v4-next', password: 'Wrong-guess-1' }, from('::FFFF:cb00:7109'))).status,
+    ).toBe(429);
+    expect(
+      (await service.call('POST', '/oauth/token', { username: 'v4-other', password: 'Wrong-guess-1' }, from('203.0.113.10'))).status,
+    ).toBe(401);
+  });
+});
