@@ -92,6 +92,11 @@ export class ImportRun {
     const { _id, ...doc } = converted;
     const operator = Object.keys(doc).find((field) => field.startsWith('$'));
     if (operator) return this.skip(row, `"${operator}" is not a field name`);
+    // The bound POST /users/ and PATCH /users/:id keep (413): a user no request could have sent.
+    const maxBytes = this.ctx.deps.config.BODY_LIMIT_BYTES;
+    if (Buffer.byteLength(JSON.stringify(converted)) > maxBytes) {
+      return this.skip(row, `the user would be larger than ${maxBytes} bytes (BODY_LIMIT_BYTES)`);
+    }
     if (_id !== undefined) return { row, id: String(_id), doc };
     return this.valid(row, group, doc) ? { row, doc } : undefined;
   }

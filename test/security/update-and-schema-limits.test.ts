@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seedGroups, startService, type TestService } from '../helpers/service.js';
+import { seedGroups, startService, TEST_API_KEY, type TestService } from '../helpers/service.js';
 
 /**
  * Attacks found after the first round of issue #16 (docs/security.md): one PATCH that padded an
@@ -45,6 +45,26 @@ describe('updates that would grow a user without bound', () => {
     const res = await service.call('PATCH', `/users/${userId}`, { $set: { second: 'y'.repeat(2500) } });
     expect(res.status).toBe(413);
     expect((await service.call('GET', `/users/${userId}`)).body).not.toHaveProperty('second');
+  });
+});
+
+describe('imports that would make a user larger than a request may', () => {
+  async function importCsv(csv: string) {
+    const form = new FormData();
+    form.append('file', new Blob([csv], { type: 'text/csv' }), 'users.csv');
+    const response = await fetch(`${service.url}/users/import`, { method: 'PATCH', body: form, headers: { 'x-api-key': TEST_API_KEY } });
+    return { status: response.status, body: await response.json() };
+  }
+
+  it('skips a row whose user would be larger than BODY_LIMIT_BYTES, and writes the rows around it', async () => {
+    // POST /users/ refuses such a user (413) and PATCH /users/:id too; one CSV row made one of 3 MB.
+    const csv = ['userGroup,name', 'guest,before', `guest,${'x'.repeat(5000)}`, 'guest,after'].join('\n');
+    const res = await importCsv(csv);
+    expect(res.status).toBe(200);
+    expect(res.body.inserted).toHaveLength(2);
+    expect(res.body.invalid).toEqual([{ row: 2, error: 'Skipping record: the user would be larger than 4096 bytes (BODY_LIMIT_BYTES)' }]);
+    const names = await Promise.all(res.body.inserted.map(async (id: string) => (await service.call('GET', `/users/${id}`)).body.name));
+    expect(names).toEqual(['before', 'after']);
   });
 });
 
