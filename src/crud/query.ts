@@ -134,10 +134,18 @@ export function parseAclRows(raw: string): Filter[] {
   return rows;
 }
 
+/** MongoDB's own limit; SQLite's ORDER BY refused 2,000 keys with a 500. */
+const MAX_SORT_KEYS = 32;
+
 function parseSort(raw: unknown): SortKey[] {
   if (raw === undefined) return [];
   const values = Array.isArray(raw) ? raw.map(String) : [single(raw, '_s')];
-  return values.flatMap(splitList).map((item) => {
+  const items = values.flatMap(splitList);
+  if (items.length > MAX_SORT_KEYS) {
+    const problem = `at most ${MAX_SORT_KEYS} sort keys`;
+    throw new InvalidInputError(`querystring/_s: ${problem}`, [{ path: ['querystring', '_s'], message: problem }]);
+  }
+  return items.map((item) => {
     const descending = item.startsWith('-');
     return { field: checkField(descending ? item.slice(1) : item), direction: descending ? -1 : 1 };
   });

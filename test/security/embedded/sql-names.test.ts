@@ -36,6 +36,24 @@ describe('names from requests never become SQL', () => {
   });
 });
 
+describe('sort keys', () => {
+  it('refuses more than 32 sort keys (400, as MongoDB does), REST and GraphQL: 2,000 were a 500 from SQLite', async () => {
+    const many = Array.from({ length: 2000 }, (_, index) => `f${index}`);
+    for (const keys of [many, many.slice(0, 33)]) {
+      const res = await service.call('GET', `/users/?_s=${keys.join(',')}`);
+      expect(res.status, `${keys.length} keys`).toBe(400);
+      expect(res.body.message).toContain('at most 32 sort keys');
+      const graphql = await service.graphql('query($s: [String!]) { users(sort: $s) { totalCount } }', { s: keys });
+      expect(graphql.errors?.[0]?.message).toContain('at most 32 sort keys');
+    }
+    const allowed = await service.call('GET', `/users/?_s=${many.slice(0, 32).join(',')},-name&_q={"userGroup":"guest"}`);
+    expect(allowed.status).toBe(400);
+    const thirtyTwo = await service.call('GET', `/users/?_s=${many.slice(0, 31).join(',')},-name&_q={"userGroup":"guest"}&_p=name`);
+    expect(thirtyTwo.status).toBe(200);
+    expect(thirtyTwo.body[0].name).toBe('nested');
+  });
+});
+
 describe('5xx answers carry the service words, never a backend text', () => {
   it('logs a store failure and answers without its message', async () => {
     const failing = await startService({
