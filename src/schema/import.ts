@@ -43,7 +43,7 @@ builder.mutationFields((t) => ({
       // Before anything is written to disk: a stranger's file is not even spooled.
       await requireAdmin(ctx);
       const fields = Object.fromEntries(Object.entries(options).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
-      const upload = await file;
+      const upload = await receivedUpload(file);
       return withSpooledCopy(
         () => upload.createReadStream(),
         (open) => importUsers(ctx, { open, fields }),
@@ -51,6 +51,23 @@ builder.mutationFields((t) => ({
     },
   }),
 }));
+
+/**
+ * The upload, once its part arrived. graphql-upload rejects it with its own error when the request
+ * was malformed (the map names a file the request does not hold): the client's mistake, a 400
+ * like an unreadable file, not a failure of the service.
+ */
+async function receivedUpload<T>(file: Promise<T> | T): Promise<T> {
+  try {
+    return await file;
+  } catch (error) {
+    const { status, message } = error as Error & { status?: number };
+    if (status === 413) throw new PayloadTooLargeError(message);
+    if (typeof status === 'number' && status >= 400 && status < 500)
+      throw new InvalidInputError(`the upload could not be read: ${message}`);
+    throw error;
+  }
+}
 
 /**
  * Copies the upload to a temporary file before the import reads it (twice): the upload may still

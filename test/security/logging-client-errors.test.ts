@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UserStore } from '../../src/ports/user-store.js';
-import { startService, type TestService } from '../helpers/service.js';
+import { startService, TEST_API_KEY, type TestService } from '../helpers/service.js';
 
 /**
  * Issue #16 follow-up: anonymous GraphQL requests and clients' bad input were logged at error
@@ -86,6 +86,29 @@ describe('client errors are not error-level logs', () => {
     );
     expect(badToken.status).toBe(401);
     expect(badToken.errors).toEqual([]);
+  });
+
+  it('an upload whose map names a file the request does not hold: a typed 400-class error, no error log', async () => {
+    // graphql-upload rejects the Upload with its own BadRequestError; it was answered "Unexpected error." and logged as a failure.
+    const query = 'mutation($f: Upload!) { importUsers(file: $f) { __typename ... on Error { message } } }';
+    const send = async () => {
+      const form = new FormData();
+      form.append('operations', JSON.stringify({ query, variables: { f: null } }));
+      form.append('map', JSON.stringify({ 0: ['variables.f'] }));
+      form.append('1', new Blob(['userGroup,name\n'], { type: 'text/csv' }), 'users.csv');
+      const response = await fetch(`${service.url}/graphql`, { method: 'POST', body: form, headers: { 'x-api-key': TEST_API_KEY } });
+      return { status: response.status, body: await response.json() };
+    };
+    const { errors } = await errorLinesOf(async () => {
+      const res = await send();
+      expect(res.body.errors).toBeUndefined();
+      expect(res.body.data.importUsers).toEqual({
+        __typename: 'InvalidInputError',
+        message: 'the upload could not be read: File missing in the request.',
+      });
+      return res;
+    });
+    expect(errors).toEqual([]);
   });
 
   it('still logs a real failure at error level, with its cause', async () => {
