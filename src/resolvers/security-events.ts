@@ -20,9 +20,18 @@ export type SecurityEvent =
 /** Failures are warnings (a burst of them is an attack); the rest are facts worth keeping (info). */
 const WARNINGS: ReadonlySet<SecurityEvent> = new Set(['login.failed', 'login.lockout']);
 
+/** Longer text is cut: the name typed at a login is the client's, and was logged whole (1 MB a request). */
+const MAX_FIELD_CHARACTERS = 256;
+
 export function securityEvent(ctx: Context, event: SecurityEvent, fields: Record<string, unknown> = {}): void {
   const level = WARNINGS.has(event) ? 'warn' : 'info';
-  ctx.deps.logger[level]({ event, actor: ctx.scope.actorId, ip: ctx.ip, ...fields }, event);
+  const bounded = Object.fromEntries(Object.entries(fields).map(([name, value]) => [name, bound(value)]));
+  ctx.deps.logger[level]({ event, actor: ctx.scope.actorId, ip: ctx.ip, ...bounded }, event);
+}
+
+function bound(value: unknown): unknown {
+  if (typeof value !== 'string' || value.length <= MAX_FIELD_CHARACTERS) return value;
+  return `${value.slice(0, MAX_FIELD_CHARACTERS)}… (${value.length} characters)`;
 }
 
 /** Whether a user group makes its users administrators (ADMIN_GROUPS). */

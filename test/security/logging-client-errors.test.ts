@@ -111,6 +111,18 @@ describe('client errors are not error-level logs', () => {
     expect(errors).toEqual([]);
   });
 
+  it('a login with a 1 MB username writes a bounded log line', async () => {
+    // login.failed carried the name typed, whole: any stranger wrote 1 MB of log per request, 429s included.
+    const username = 'u'.repeat(1_000_000);
+    logs.length = 0;
+    const res = await service.call('POST', '/oauth/token', { username, password: 'Wrong-guess-1' }, anonymous);
+    expect(res.status).toBe(401);
+    await new Promise((resolve) => setImmediate(resolve));
+    const failed = logs.find((line) => (line as { event?: string }).event === 'login.failed') as { username?: string } | undefined;
+    expect(failed?.username).toMatch(/^u{256}… \(1000000 characters\)$/);
+    expect(JSON.stringify(logs).length).toBeLessThan(4_000);
+  });
+
   it('still logs a real failure at error level, with its cause', async () => {
     failing = true;
     try {
