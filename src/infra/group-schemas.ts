@@ -4,6 +4,7 @@ import addFormatsModule from 'ajv-formats';
 import type { GroupConfig } from '../ports/config-store.js';
 import { type FieldIssue, InvalidInputError } from '../errors.js';
 import { INTERNAL_FIELDS, STANDARD_FIELDS } from '../domain/user-fields.js';
+import { useLinearUniqueItems } from './unique-items.js';
 
 // ajv-formats is CommonJS with a `default` export; under NodeNext the function sits on `.default`.
 const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv) => Ajv;
@@ -26,6 +27,7 @@ export class GroupSchemas {
 
   constructor() {
     addFormats(this.ajv);
+    useLinearUniqueItems(this.ajv);
   }
 
   /** Throws a 400 naming the problem when the schema does not compile. */
