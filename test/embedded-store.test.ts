@@ -25,6 +25,29 @@ describe('operators the embedded store cannot evaluate', () => {
   });
 });
 
+describe('$elemMatch with a filter on the fields of the items', () => {
+  it('matches documents only, as MongoDB: {a: 1} once matched the item 1 of an array of numbers', async () => {
+    const scope = { actorId: 'test', headers: {} };
+    const numbers = await service.deps.users.insert({ userGroup: 'guest', name: 'numbers', items: [1, 'x', 5] }, scope);
+    const objects = await service.deps.users.insert({ userGroup: 'guest', name: 'objects', items: [{ a: 1 }, { b: 'x' }] }, scope);
+    const ids = async (filter: object) => {
+      const res = await service.call('GET', `/users/?_q=${encodeURIComponent(JSON.stringify(filter))}&_p=_id`);
+      expect(res.status).toBe(200);
+      return res.body.map((user: { _id: string }) => user._id).filter((id: string) => id === numbers._id || id === objects._id);
+    };
+    expect(await ids({ items: { $elemMatch: { a: 1 } } })).toEqual([objects._id]);
+    expect(await ids({ items: { $elemMatch: { zzz: 'x' } } })).toEqual([]);
+    expect(await ids({ items: { $elemMatch: { a: { $exists: false } } } })).toEqual([objects._id]);
+    expect(await ids({ items: { $all: [{ $elemMatch: { b: 'x' } }] } })).toEqual([objects._id]);
+    // The other form, a condition on the item itself, still reaches scalars.
+    expect(await ids({ items: { $elemMatch: { $gt: 4 } } })).toEqual([numbers._id]);
+    expect(await ids({ items: { $elemMatch: {} } })).toEqual([objects._id]);
+    // acl_rows runs the same filters.
+    const acl = await service.call('GET', '/users/?_p=_id', undefined, { acl_rows: JSON.stringify({ items: { $elemMatch: { a: 5 } } }) });
+    expect(acl.body.map((user: { _id: string }) => user._id)).not.toContain(numbers._id);
+  });
+});
+
 describe('names inherited from Object.prototype, below the request checks', () => {
   it('are stored and read back as plain fields by insert and insertMany', async () => {
     const scope = { actorId: 'test', headers: {} };

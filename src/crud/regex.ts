@@ -27,6 +27,11 @@ const FLAGS: Record<string, number> = { i: RE2JS.CASE_INSENSITIVE, m: RE2JS.MULT
 
 /** The operator the rewritten filter uses; it never reaches mingo's own `$regex`. */
 const LINEAR_REGEX = '$linearRegex' as const;
+/**
+ * Whether the item `$elemMatch` tests is a document. mingo resolves any path on a scalar to the
+ * scalar itself, so `{a: 1}` matched the item 1; MongoDB matches a filter on fields to documents only.
+ */
+const IS_DOCUMENT = '$umsIsDocument' as const;
 /** Query operators the CRUD never accepts, left out so no filter can reach them here either. */
 const EXCLUDED = new Set(['$where', '$expr', '$jsonSchema']);
 
@@ -52,7 +57,8 @@ export function createLinearQuery(filter: Record<string, unknown>, where: Where 
 export function linearQueryOptions(where: Where = QUERY_STRING): Partial<Options> {
   const allowed = Object.fromEntries(Object.entries(queryOperators).filter(([name]) => !EXCLUDED.has(name)));
   const linear = (selector: string, value: unknown, options: Options) => queryOperators.$regex(selector, toMatcher(value, where), options);
-  const context = Context.init({ query: { ...allowed, $regex: linear, [LINEAR_REGEX]: linear } });
+  const isDocument = () => (item: unknown) => isPlainObject(item);
+  const context = Context.init({ query: { ...allowed, $regex: linear, [LINEAR_REGEX]: linear, [IS_DOCUMENT]: isDocument } });
   return { context, scriptEnabled: false };
 }
 
@@ -163,7 +169,8 @@ function rewriteNested(operand: unknown, where: Where): unknown {
   if (!isPlainObject(operand)) return operand;
   const keys = Object.keys(operand);
   const isCondition = keys.length > 0 && keys.every((key) => isOperator(key) && key !== '$and' && key !== '$or' && key !== '$nor');
-  return isCondition ? rewriteCondition(operand, where) : rewriteFilter(operand, where);
+  if (isCondition || keys.length === 0) return isCondition ? rewriteCondition(operand, where) : operand;
+  return { $and: [{ item: { [IS_DOCUMENT]: true } }, rewriteFilter(operand, where)] };
 }
 
 /** mingo's own test of an operator name. */
