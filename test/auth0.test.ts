@@ -230,9 +230,13 @@ describe('AUTH_MODULE=auth0: logins and tokens', () => {
     expect((await login(user.username, 'Auth0-pass-1')).status).toBe(401);
     auth0().users.get(user.authUserId)!.blocked = false;
     auth0().users.get(user.authUserId)!.failures = 10;
+    const before = calls('POST', /^\/oauth\/token$/);
     const locked = await login(user.username, 'Auth0-pass-1');
     expect(locked.status).toBe(429);
     expect(locked.headers.get('retry-after')).toBeTruthy();
+    // A lockout is no rate limit: asking again cannot pass before it ends (15 minutes), and each
+    // retry would send the password once more and hold the request for seconds.
+    expect(calls('POST', /^\/oauth\/token$/) - before).toBe(1);
   });
 
   it('refreshes with rotation; a reused refresh token is refused', async () => {

@@ -91,7 +91,7 @@ export class Auth0Api {
         if (this.pausedUntil > Date.now()) await this.gate(call, deadline);
         return callUpstream(this.upstream, call);
       });
-      const retryable = reply.status === 429 || (reply.status >= 500 && IDEMPOTENT.has(call.method));
+      const retryable = (reply.status === 429 && !isLockout(reply)) || (reply.status >= 500 && IDEMPOTENT.has(call.method));
       if (!retryable || attempt >= this.options.maxRetries) return reply;
       const wait = reply.status === 429 ? rateLimitWait(reply) : jitter(attempt);
       if (Date.now() + wait >= deadline) return reply;
@@ -176,6 +176,15 @@ export class Auth0Api {
     }
     throw new UpstreamError('Auth0', 'POST /oauth/token (client_credentials)', status);
   }
+}
+
+/**
+ * Auth0's brute-force lockout is a 429 too (`too_many_attempts`), but no rate limit: it lasts until
+ * the account is unblocked, so a retry cannot pass and would only send the password again.
+ */
+function isLockout(reply: UpstreamReply): boolean {
+  const body = reply.body as { error?: unknown } | undefined;
+  return typeof body === 'object' && body !== null && body.error === 'too_many_attempts';
 }
 
 /** Milliseconds until the rate-limit window resets (`x-ratelimit-reset` is UTC epoch seconds). */
