@@ -266,6 +266,29 @@ describe('AUTH_MODULE=auth0: logins and tokens', () => {
     expect((await service.call('GET', '/userinfo', undefined, { ...anonymous, cookie: sid })).status).toBe(401);
   });
 
+  it('lets a user unblocked through any replica in at its next login, token and cookie, though a replica read it blocked', async () => {
+    const user = await newUser();
+    const old = { ...anonymous, authorization: `Bearer ${(await login(user.username, 'Auth0-pass-1')).body.accessToken}` };
+    const state = (stateTo: string) => service.call('POST', '/users/state', [{ filter: { _id: user._id }, stateTo }]);
+    expect((await state('DRAFT')).body).toBe(1);
+    // Served (and its identity read blocked) while blocked: 401.
+    expect((await service.call('GET', '/userinfo', undefined, old)).status).toBe(401);
+    expect((await service.call('GET', '/userinfo', undefined, old)).status).toBe(401);
+    expect((await state('PUBLIC')).body).toBe(1);
+    const again = await login(user.username, 'Auth0-pass-1');
+    expect(again.status).toBe(200);
+    const bearer = { ...anonymous, authorization: `Bearer ${again.body.accessToken}` };
+    expect((await service.call('GET', '/userinfo', undefined, bearer)).body).toMatchObject({ sub: user.authUserId });
+    const web = await service.call(
+      'POST',
+      '/oauth/token',
+      { username: user.username, password: 'Auth0-pass-1' },
+      { ...anonymous, 'client-type': 'backoffice' },
+    );
+    const cookie = { ...anonymous, cookie: web.headers.get('set-cookie')!.split(';')[0]! };
+    expect((await service.call('GET', '/userinfo', undefined, cookie)).body).toMatchObject({ sub: user.authUserId });
+  });
+
   it('sends the change-password e-mail through /dbconnections/change_password', async () => {
     const user = await newUser();
     expect((await service.call('POST', '/users/change-password', { authUserId: user.authUserId })).status).toBe(204);

@@ -41,9 +41,17 @@ export function createAuth0Authenticator(api: Auth0Api, identity: IdentityProvid
   const jwks = createRemoteJWKSet(new URL(`${base}/.well-known/jwks.json`));
   const profiles = new Map<string, { user: IdentityUser | undefined; at: number }>();
 
-  async function profile(sub: string): Promise<IdentityUser | undefined> {
+  /**
+   * `issuedAt` (ms): when the credential was issued, if known. A block (or absence) read before it
+   * is outdated: Auth0 issues nothing to a blocked user, so the block was lifted since, maybe
+   * through another replica. A cookie's issue time is not known here, so a block read for it is
+   * read again (the service revokes a blocked user's sessions, so that is rare).
+   */
+  async function profile(sub: string, issuedAt?: number): Promise<IdentityUser | undefined> {
     const cached = profiles.get(sub);
-    if (cached && Date.now() - cached.at < PROFILE_CACHE_MS) return cached.user;
+    const active = cached?.user !== undefined && !cached.user.blocked;
+    const current = cached && (active || (issuedAt !== undefined && cached.at >= issuedAt));
+    if (cached && current && Date.now() - cached.at < PROFILE_CACHE_MS) return cached.user;
     const [user] = await identity.getUsers([sub]);
     if (profiles.size > 10_000) profiles.clear();
     profiles.set(sub, { user, at: Date.now() });
@@ -110,12 +118,14 @@ export function createAuth0Authenticator(api: Auth0Api, identity: IdentityProvid
 
     async verifyAccessToken(token) {
       const claims = await verify(token);
-      const user = await profile(claims.sub);
+      // `iat` is in whole seconds: the token may have been issued up to a second after it.
+      const user = await profile(claims.sub, claims.iat === undefined ? undefined : (claims.iat + 1) * 1000);
       if (!user || user.blocked) throw new UnauthorizedError('Invalid or expired access token');
       return { ...claims, username: user.username, email: user.email, email_verified: user.emailVerified };
     },
 
-    verifySessionCookie: (cookie) => cookieClaims({ sessions: options.sessions, clock: options.clock, cookie, lookup: profile }),
+    verifySessionCookie: (cookie) =>
+      cookieClaims({ sessions: options.sessions, clock: options.clock, cookie, lookup: (sub) => profile(sub) }),
 
     /** Ends a cookie session; Auth0's own tokens are revoked at Auth0 (`/oauth/revoke`). */
     logout: (sessionId) => options.sessions.revoke(sessionId),
