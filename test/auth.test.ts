@@ -172,3 +172,32 @@ describe('signing keys', () => {
     expect(kids).toEqual(expect.arrayContaining([header(tokens.accessToken), header(fresh.accessToken)]));
   });
 });
+
+/** With UMS_TEST_REPLICAS=2 each request reaches the other replica than the one before. */
+describe('changes made through one replica, seen on every replica', () => {
+  it('lets a user unblocked in at its next login, though it was refused (and its identity read) while blocked', async () => {
+    const user = await newUser();
+    const old = (await login(user.username)).body.accessToken;
+    const state = (stateTo: string) => service.call('POST', '/users/state', [{ filter: { _id: user._id }, stateTo }]);
+    expect((await state('DRAFT')).body).toBe(1);
+    for (let turn = 0; turn < 2; turn += 1) expect((await service.call('GET', '/userinfo', undefined, bearer(old))).status).toBe(401);
+    expect((await state('PUBLIC')).body).toBe(1);
+    const fresh = (await login(user.username)).body.accessToken;
+    for (let turn = 0; turn < 2; turn += 1) {
+      expect((await service.call('GET', '/userinfo', undefined, bearer(fresh))).body).toMatchObject({ sub: user.authUserId });
+    }
+  });
+
+  // The embedded provider's tokens carry the username and e-mail as signed claims, until refreshed.
+  it.skipIf(!CONNECTED_IDENTITY)('shows a changed username and e-mail in /userinfo at the next request', async () => {
+    const user = await newUser();
+    const token = (await login(user.username)).body.accessToken;
+    for (let turn = 0; turn < 2; turn += 1)
+      expect((await service.call('GET', '/userinfo', undefined, bearer(token))).body.email).toBe(user.email);
+    const renamed = { username: `${user.username}x`, email: `x.${user.email}` };
+    expect((await service.call('PATCH', `/users/${user._id}`, renamed)).status).toBe(200);
+    for (let turn = 0; turn < 2; turn += 1) {
+      expect((await service.call('GET', '/userinfo', undefined, bearer(token))).body).toMatchObject(renamed);
+    }
+  });
+});

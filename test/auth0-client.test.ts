@@ -73,6 +73,21 @@ describe('AUTH_MODULE=auth0Client', () => {
     expect(client.passwordChanges).toContain(info.body.sub);
   });
 
+  it('shows an e-mail changed through the service in /userinfo at once, though the token was answered before', async () => {
+    const created = await service.call('POST', '/users/?sendResetPwdEmail=false', {
+      userGroup: 'customer',
+      username: 'ac5',
+      email: 'ac5@example.com',
+      name: 'E',
+      password: 'Client-pass-5',
+    });
+    const login = await service.call('POST', '/oauth/token', { username: 'ac5', password: 'Client-pass-5' }, anonymous);
+    const bearer = { ...anonymous, authorization: `Bearer ${login.body.accessToken}` };
+    expect((await service.call('GET', '/userinfo', undefined, bearer)).body.email).toBe('ac5@example.com');
+    expect((await service.call('PATCH', `/users/${created.body._id}`, { email: 'ac5b@example.com' })).status).toBe(200);
+    expect((await service.call('GET', '/userinfo', undefined, bearer)).body.email).toBe('ac5b@example.com');
+  });
+
   it('reads 120 identities in three calls of at most 50 ids, in the order asked', async () => {
     const created = [];
     for (let index = 0; index < 120; index += 1) {

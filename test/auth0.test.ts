@@ -289,6 +289,22 @@ describe('AUTH_MODULE=auth0: logins and tokens', () => {
     expect((await service.call('GET', '/userinfo', undefined, cookie)).body).toMatchObject({ sub: user.authUserId });
   });
 
+  it('shows a username or e-mail changed through the service in /userinfo at once, though the identity was read before', async () => {
+    const user = await newUser();
+    const bearer = { ...anonymous, authorization: `Bearer ${(await login(user.username, 'Auth0-pass-1')).body.accessToken}` };
+    // Read (and kept) by every replica.
+    for (let turn = 0; turn < 2; turn += 1) expect((await service.call('GET', '/userinfo', undefined, bearer)).body.email).toBe(user.email);
+    const renamed = { username: `${user.username}b`, email: `b.${user.email}` };
+    expect((await service.call('PATCH', `/users/${user._id}`, renamed)).status).toBe(200);
+    for (let turn = 0; turn < 2; turn += 1) {
+      expect((await service.call('GET', '/userinfo', undefined, bearer)).body).toMatchObject({ sub: user.authUserId, ...renamed });
+    }
+    const identityReads = calls('GET', /^\/api\/v2\/users/);
+    await service.call('GET', '/userinfo', undefined, bearer);
+    // Read again once after the change, not on every request.
+    expect(calls('GET', /^\/api\/v2\/users/)).toBe(identityReads);
+  });
+
   it('sends the change-password e-mail through /dbconnections/change_password', async () => {
     const user = await newUser();
     expect((await service.call('POST', '/users/change-password', { authUserId: user.authUserId })).status).toBe(204);

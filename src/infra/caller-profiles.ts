@@ -6,6 +6,8 @@ export interface CallerProfile {
   userGroup?: string;
   state: State;
   blocked: boolean;
+  /** Changes whenever the profile does (its `updatedAt`, username, e-mail, state): see VerifyOptions. */
+  version: string;
 }
 
 /** How long a caller's profile is trusted without reading it again (ms); a change on this replica forgets it at once. */
@@ -51,5 +53,9 @@ export class CallerProfiles {
  */
 export async function readCallerProfile(users: UserStore, authUserId: string): Promise<CallerProfile | undefined> {
   const [profile] = await users.find({ authUserId }, { states: ALL_STATES, limit: 1, scope: { actorId: 'ums', headers: {} } });
-  return profile && { userGroup: profile.userGroup, state: profile.__STATE__, blocked: profile.blocked === true };
+  if (!profile) return undefined;
+  const state = { userGroup: profile.userGroup, state: profile.__STATE__, blocked: profile.blocked === true };
+  // The fields too, not only `updatedAt`: two writes within one tick of the store's clock share it.
+  const version = JSON.stringify([profile.updatedAt, profile.username, profile.email, profile.__STATE__, profile.blocked]);
+  return { ...state, version };
 }

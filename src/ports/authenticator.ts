@@ -32,6 +32,15 @@ export interface AccessClaims {
   [claim: string]: unknown;
 }
 
+export interface VerifyOptions {
+  /**
+   * The caller's profile version now (it changes whenever the profile does, through any replica):
+   * identity fields an authenticator cached under another version are read again, since the
+   * service writes a new username, e-mail or state to the provider and the profile together.
+   */
+  profileVersion?: (authUserId: string) => Promise<string | undefined>;
+}
+
 export interface LoginInput {
   /** A username or an e-mail address. */
   username: string;
@@ -53,9 +62,9 @@ export interface Authenticator {
   /** A new pair for a refresh token and the (possibly expired) access token of the same user. */
   refresh(input: { refreshToken: string; accessToken: string }): Promise<TokenSet>;
   /** Signature, expiry and session; UnauthorizedError otherwise. */
-  verifyAccessToken(token: string): Promise<AccessClaims>;
+  verifyAccessToken(token: string, options?: VerifyOptions): Promise<AccessClaims>;
   /** The claims of the session behind a `sid` cookie; UnauthorizedError otherwise. */
-  verifySessionCookie(secret: string): Promise<AccessClaims>;
+  verifySessionCookie(secret: string, options?: VerifyOptions): Promise<AccessClaims>;
   /** Revokes the session (its refresh tokens and cookie). */
   logout(sessionId: string): Promise<void>;
   /**

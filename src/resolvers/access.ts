@@ -1,6 +1,6 @@
 import { hash, timingSafeEqual } from 'node:crypto';
 import { parse as parseCookies } from 'cookie';
-import type { AccessClaims } from '../ports/authenticator.js';
+import type { AccessClaims, VerifyOptions } from '../ports/authenticator.js';
 import type { Caller, Context, HeaderBag } from '../context.js';
 import { ForbiddenError, UnauthorizedError } from '../errors.js';
 import { type CallerKind, currentRequest } from '../deadline.js';
@@ -58,11 +58,14 @@ async function resolveCaller(ctx: Context): Promise<Caller> {
     const actorId = header(ctx, config.USERID_HEADER_KEY) || claims?.sub || 'public';
     return { kind: claims ? 'user' : 'gateway', admin: true, authUserId: claims?.sub, claims, actorId };
   }
-  const claims = await tokenClaims(ctx);
+  // Read once per request: the authenticator checks its identity cache against it, then the access check.
+  const reads = new Map<string, ReturnType<typeof ctx.deps.callerProfiles.get>>();
+  const profileOf = (sub: string) => reads.get(sub) ?? reads.set(sub, ctx.deps.callerProfiles.get(sub)).get(sub)!;
+  const claims = await tokenClaims(ctx, { profileVersion: async (sub) => (await profileOf(sub))?.version });
   if (claims) {
     // The profile as it is now, not the token's claims: a demoted, blocked or deleted user's
     // token must not keep the rights it was issued with.
-    const profile = await ctx.deps.callerProfiles.get(claims.sub);
+    const profile = await profileOf(claims.sub);
     if (profile && (profile.state !== 'PUBLIC' || profile.blocked)) throw new UnauthorizedError('Session ended');
     const admin = profile?.userGroup !== undefined && config.ADMIN_GROUPS.includes(profile.userGroup);
     return { kind: 'user', admin, authUserId: claims.sub, claims, actorId: claims.sub };
@@ -71,15 +74,15 @@ async function resolveCaller(ctx: Context): Promise<Caller> {
 }
 
 /** Claims of the bearer token or of the `sid` cookie's session; undefined when neither is sent. */
-async function tokenClaims(ctx: Context): Promise<AccessClaims | undefined> {
+async function tokenClaims(ctx: Context, options?: VerifyOptions): Promise<AccessClaims | undefined> {
   const authorization = header(ctx, 'authorization');
   if (authorization) {
     const match = /^Bearer\s+(\S+)$/i.exec(authorization);
     if (!match) throw new UnauthorizedError('Authorization must be "Bearer <token>"');
-    return ctx.deps.auth.verifyAccessToken(match[1]!);
+    return ctx.deps.auth.verifyAccessToken(match[1]!, options);
   }
   const cookie = sessionCookie(ctx);
-  return cookie ? ctx.deps.auth.verifySessionCookie(cookie) : undefined;
+  return cookie ? ctx.deps.auth.verifySessionCookie(cookie, options) : undefined;
 }
 
 export function sessionCookie(ctx: Context): string | undefined {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { AccessClaims, Authenticator, SessionCookie, TokenSet } from '../../ports/authenticator.js';
+import type { AccessClaims, Authenticator, SessionCookie, TokenSet, VerifyOptions } from '../../ports/authenticator.js';
 import type { IdentityProvider } from '../../ports/identity-provider.js';
 import { InvalidInputError, NotFoundError, UnauthorizedError, UpstreamError } from '../../errors.js';
 import { callUpstream, type UpstreamOptions, type UpstreamReply } from '../http.js';
@@ -28,7 +28,7 @@ export interface Auth0ClientAuthOptions {
  */
 export function createAuth0ClientAuthenticator(options: Auth0ClientAuthOptions): Authenticator {
   const { upstream, connection } = options;
-  const claimsCache = new Map<string, { claims: AccessClaims; at: number }>();
+  const claimsCache = new Map<string, { claims: AccessClaims; at: number; version?: string }>();
 
   async function userinfo(headers: Record<string, string>, refused: string): Promise<AccessClaims> {
     const reply = await callUpstream(upstream, { method: 'GET', path: '/userinfo', headers });
@@ -43,13 +43,19 @@ export function createAuth0ClientAuthenticator(options: Auth0ClientAuthOptions):
     return { ...raw, sub, iat: now, exp: now, username: (raw.username ?? raw.nickname) as string | undefined };
   }
 
-  /** A bearer token's claims, cached briefly per token (the auth0-client's tokens carry no session of ours). */
-  async function claimsOf(token: string): Promise<AccessClaims> {
+  /**
+   * A bearer token's claims, cached briefly per token (the auth0-client's tokens carry no session
+   * of ours), and only while the caller's profile keeps the version it had when they were read.
+   */
+  async function claimsOf(token: string, { profileVersion }: VerifyOptions = {}): Promise<AccessClaims> {
     const cached = claimsCache.get(token);
-    if (cached && Date.now() - cached.at < USERINFO_CACHE_MS) return cached.claims;
+    if (cached && Date.now() - cached.at < USERINFO_CACHE_MS && cached.version === (await profileVersion?.(cached.claims.sub))) {
+      return cached.claims;
+    }
     const claims = await userinfo({ authorization: `Bearer ${token}` }, 'Invalid or expired access token');
+    const version = await profileVersion?.(claims.sub);
     if (claimsCache.size > 10_000) claimsCache.clear();
-    claimsCache.set(token, { claims, at: Date.now() });
+    claimsCache.set(token, { claims, at: Date.now(), version });
     return claims;
   }
 

@@ -39,22 +39,23 @@ export interface Auth0AuthenticatorOptions {
 export function createAuth0Authenticator(api: Auth0Api, identity: IdentityProvider, options: Auth0AuthenticatorOptions): Authenticator {
   const base = api.options.baseUrl.replace(/\/$/, '');
   const jwks = createRemoteJWKSet(new URL(`${base}/.well-known/jwks.json`));
-  const profiles = new Map<string, { user: IdentityUser | undefined; at: number }>();
+  const profiles = new Map<string, { user: IdentityUser | undefined; at: number; version?: string }>();
 
   /**
    * `issuedAt` (ms): when the credential was issued, if known. A block (or absence) read before it
    * is outdated: Auth0 issues nothing to a blocked user, so the block was lifted since, maybe
    * through another replica. A cookie's issue time is not known here, so a block read for it is
-   * read again (the service revokes a blocked user's sessions, so that is rare).
+   * read again (the service revokes a blocked user's sessions, so that is rare). `version`: the
+   * caller's profile version now; an entry read under another one is read again.
    */
-  async function profile(sub: string, issuedAt?: number): Promise<IdentityUser | undefined> {
+  async function profile(sub: string, { issuedAt, version }: { issuedAt?: number; version?: string } = {}) {
     const cached = profiles.get(sub);
     const active = cached?.user !== undefined && !cached.user.blocked;
-    const current = cached && (active || (issuedAt !== undefined && cached.at >= issuedAt));
+    const current = cached && cached.version === version && (active || (issuedAt !== undefined && cached.at >= issuedAt));
     if (cached && current && Date.now() - cached.at < PROFILE_CACHE_MS) return cached.user;
     const [user] = await identity.getUsers([sub]);
     if (profiles.size > 10_000) profiles.clear();
-    profiles.set(sub, { user, at: Date.now() });
+    profiles.set(sub, { user, at: Date.now(), version });
     return user;
   }
 
@@ -116,16 +117,22 @@ export function createAuth0Authenticator(api: Auth0Api, identity: IdentityProvid
       return tokens;
     },
 
-    async verifyAccessToken(token) {
+    async verifyAccessToken(token, { profileVersion } = {}) {
       const claims = await verify(token);
       // `iat` is in whole seconds: the token may have been issued up to a second after it.
-      const user = await profile(claims.sub, claims.iat === undefined ? undefined : (claims.iat + 1) * 1000);
+      const issuedAt = claims.iat === undefined ? undefined : (claims.iat + 1) * 1000;
+      const user = await profile(claims.sub, { issuedAt, version: await profileVersion?.(claims.sub) });
       if (!user || user.blocked) throw new UnauthorizedError('Invalid or expired access token');
       return { ...claims, username: user.username, email: user.email, email_verified: user.emailVerified };
     },
 
-    verifySessionCookie: (cookie) =>
-      cookieClaims({ sessions: options.sessions, clock: options.clock, cookie, lookup: (sub) => profile(sub) }),
+    verifySessionCookie: (cookie, { profileVersion } = {}) =>
+      cookieClaims({
+        sessions: options.sessions,
+        clock: options.clock,
+        cookie,
+        lookup: async (sub) => profile(sub, { version: await profileVersion?.(sub) }),
+      }),
 
     /** Ends a cookie session; Auth0's own tokens are revoked at Auth0 (`/oauth/revoke`). */
     logout: (sessionId) => options.sessions.revoke(sessionId),
