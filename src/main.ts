@@ -10,7 +10,7 @@ import { seedGroups } from './seed.js';
 import { drainable, onSignals } from './shutdown.js';
 import { claimSpoolDir } from './spool.js';
 import { listen, StartupError, startupFailureLine } from './startup.js';
-import { checkSharedState } from './replicas.js';
+import { checkSharedState, sharedStateWarnings } from './replicas.js';
 
 import { runCommand } from './cli/command.js';
 import { SERVICE } from './cli/package-info.js';
@@ -19,6 +19,7 @@ async function main(): Promise<void> {
   const config = configOrFail();
   checkSharedState(config);
   const logger = createLogger({ level: config.LOG_LEVEL });
+  for (const warning of sharedStateWarnings(config)) logger.warn(warning);
   const spool = await claimSpoolDir();
   // Every temporary file of this process goes to its own folder, the upload spools of
   // graphql-upload-ts included (they follow os.tmpdir(), which reads TMPDIR at each call).

@@ -35,6 +35,22 @@ export function perReplicaState(config: Config): string[] {
   return SHARED_STATE.filter((piece) => !piece.upstream(config)).map((piece) => `${piece.state} (set ${piece.set})`);
 }
 
+const LOOPBACK = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/i;
+
+/**
+ * What REPLICAS=shared starts with but should not, one line each (logged as warnings): the Timer
+ * Service calls expirations back at UMS_BASE_URL, and a loopback address there (its default) is
+ * only reachable from this machine, or one replica's own address, which is gone with it.
+ */
+export function sharedStateWarnings(config: Config): string[] {
+  if (config.REPLICAS !== 'shared' || config.TIMER_SERVICE === undefined) return [];
+  if (!LOOPBACK.test(new URL(config.UMS_BASE_URL).hostname)) return [];
+  return [
+    `REPLICAS=shared with TIMER_SERVICE, but UMS_BASE_URL is ${config.UMS_BASE_URL}: the Timer Service calls expirations back there; ` +
+      "set UMS_BASE_URL to the service's shared address (its load balancer), or an expiry is lost when the replica it names is gone",
+  ];
+}
+
 /** With REPLICAS=shared, refuses to start (one line) while any state would stay in this replica. */
 export function checkSharedState(config: Config): void {
   if (config.REPLICAS !== 'shared') return;

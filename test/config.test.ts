@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
-import { checkSharedState, perReplicaState } from '../src/replicas.js';
+import { checkSharedState, perReplicaState, sharedStateWarnings } from '../src/replicas.js';
 import { seedGroups } from '../src/seed.js';
 import { startService } from './helpers/service.js';
 
@@ -128,6 +128,17 @@ describe('REPLICAS=shared', () => {
       `REPLICAS=shared, but this state would stay in each replica: ${state} (set ${variable}`,
     );
     expect(() => checkSharedState(loadConfig(env))).toThrow(/^[^\n]+$/);
+  });
+
+  it('warns when the Timer Service would call expirations back at a loopback UMS_BASE_URL (its default)', () => {
+    expect(sharedStateWarnings(loadConfig(upstream))).toEqual([
+      expect.stringMatching(/^REPLICAS=shared .*UMS_BASE_URL is http:\/\/localhost:3000/),
+    ]);
+    expect(sharedStateWarnings(loadConfig({ ...upstream, UMS_BASE_URL: 'http://127.0.0.1:8080' }))).toHaveLength(1);
+    expect(sharedStateWarnings(loadConfig({ ...upstream, UMS_BASE_URL: 'http://user-manager-service' }))).toEqual([]);
+    const { TIMER_SERVICE: _timer, ...withoutTimer } = upstream;
+    expect(sharedStateWarnings(loadConfig(withoutTimer))).toEqual([]);
+    expect(sharedStateWarnings(loadConfig({ TIMER_SERVICE: 'timer-service' }))).toEqual([]);
   });
 
   it('names the identity provider and the mail outbox with the embedded provider, every problem in the same line', () => {
