@@ -88,6 +88,8 @@ export function createAuth0ClientAuthenticator(options: Auth0ClientAuthOptions):
         body: { refresh_token: refreshToken },
         headers: { authorization: `Bearer ${accessToken}` },
       });
+      if (reply.status === 401 || reply.status === 403)
+        throw new UnauthorizedError('Invalid refresh token: unknown, used already or revoked');
       return tokens(reply);
     },
     verifyAccessToken: claimsOf,

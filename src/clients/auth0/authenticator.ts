@@ -14,6 +14,7 @@ const TokenReply = z.object({ access_token: z.string(), refresh_token: z.string(
 const ErrorReply = z.looseObject({ error: z.string().optional(), error_description: z.string().optional() });
 
 const WRONG_CREDENTIALS = 'Wrong username or password';
+const INVALID_REFRESH = 'Invalid refresh token: unknown, used already or revoked';
 /** How long an identity read for `/userinfo` is reused (Auth0's /userinfo allows 5 calls a minute). */
 const PROFILE_CACHE_MS = 60_000;
 
@@ -111,7 +112,10 @@ export function createAuth0Authenticator(api: Auth0Api, identity: IdentityProvid
 
     async refresh({ refreshToken, accessToken }) {
       const previous = await verify(accessToken, new Date((decodeJwt(accessToken).iat ?? 0) * 1000));
-      const tokens = await grant({ grant_type: 'refresh_token', refresh_token: refreshToken });
+      const tokens = await grant({ grant_type: 'refresh_token', refresh_token: refreshToken }).catch((error: unknown) => {
+        // Auth0's invalid_grant here is about the refresh token: no password was sent.
+        throw error instanceof UnauthorizedError ? new UnauthorizedError(INVALID_REFRESH) : error;
+      });
       if (decodeJwt(tokens.accessToken).sub !== previous.sub)
         throw new UnauthorizedError('Refresh token and access token belong to different users');
       return tokens;
