@@ -145,7 +145,11 @@ describe('Timer Service (TIMER_SERVICE set)', () => {
   });
 
   it('schedules a REST callback to this service, which blocks the user when it fires', async () => {
-    const user = await newUser(service, { expirationDate: new Date(clock.now() + 800).toISOString() });
+    // Due 5 s ahead of both clocks: it must also be in the future by the wall clock, which has
+    // moved on since the fake clock was made (800 ms ahead of the fake clock was refused once on a
+    // busy machine), and the tests after this one date their users by the wall clock.
+    const due = Math.max(clock.now(), Date.now()) + 5_000;
+    const user = await newUser(service, { expirationDate: new Date(due).toISOString() });
     const scheduled = timer.timers.get(user.expirationId)!;
     expect(scheduled.outputMode).toMatchObject({
       type: 'rest',
@@ -156,7 +160,7 @@ describe('Timer Service (TIMER_SERVICE set)', () => {
     });
     expect(scheduled.outputMode.headers?.['x-ums-timer-secret']).toEqual(expect.any(String));
     expect(scheduled.payload).toEqual({ userId: user._id, expirationDate: user.expirationDate });
-    await clock.advance(700);
+    await clock.advance(due - clock.now() - 100);
     await new Promise((resolve) => setTimeout(resolve, 100)); // two polls of the emulator: nothing is due yet
     expect(timer.timers.get(user.expirationId)?.status).toBe(0);
     await clock.advance(100);
