@@ -10,11 +10,11 @@ const JobKindEnum = builder.enumType('JobKind', {
   values: {
     BULK_ACTIVATION: {
       value: 'BULK_ACTIVATION' as JobKind,
-      description: 'Creates the identities of profiles that have none (`POST /users/activation`).',
+      description: 'Creates the identities of profiles that have none (`POST /jobs/bulk-activation`).',
     },
     BULK_PASSWORD_CHANGE: {
       value: 'BULK_PASSWORD_CHANGE' as JobKind,
-      description: 'Sends password e-mails to many users (`POST /users/change-password`).',
+      description: 'Sends password e-mails to many users (`POST /jobs/change-password/bulk`).',
     },
   } satisfies Record<JobKind, { value: JobKind; description: string }>,
 });
