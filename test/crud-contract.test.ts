@@ -92,7 +92,11 @@ describe('the CRUD Service as profile store', () => {
   it('answers the CRUD 400 for a query it refuses', async () => {
     const res = await service.call('GET', '/users/?unknownField=1');
     expect(res.status).toBe(400);
-    expect(res.body).toEqual({ statusCode: 400, error: 'Bad Request', message: 'querystring must NOT have additional properties' });
+    expect(res.body).toEqual({
+      statusCode: 400,
+      error: 'Bad Request',
+      message: 'querystring must NOT have additional properties. Property "unknownField" is not defined in validation schema',
+    });
   });
 
   it('passes the states it must see on by-id calls (the CRUD default would hide a DRAFT user)', async () => {

@@ -46,7 +46,18 @@ export const UNKNOWN_FIELDS: Case[] = [
     name: 'field filter naming an unknown field',
     path: list('not_a_field=1'),
     status: 400,
-    holds: { message: 'querystring must NOT have additional properties' },
+    holds: { message: 'querystring must NOT have additional properties. Property "not_a_field" is not defined in validation schema' },
+  },
+  {
+    item: 7,
+    name: 'an unknown underscore parameter (the CRUD names it)',
+    path: count('_l=1'),
+    status: 400,
+    answer: {
+      statusCode: 400,
+      error: 'Bad Request',
+      message: 'querystring must NOT have additional properties. Property "_l" is not defined in validation schema',
+    },
   },
   { item: 7, name: 'GET by id with an unknown field in _q', path: `/users/${U}?${q({ not_a_field: 1 })}`, status: 400, holds: unknown },
   {

@@ -89,6 +89,10 @@ const LIST_PARAMS = new Set(['_q', '_st', '_p', '_s', '_l', '_sk', '_rawp']);
 const COUNT_PARAMS = new Set(['_q', '_st', '_useEstimate']);
 const BY_ID_PARAMS = new Set(['_q', '_st', '_p']);
 
+/** The CRUD's error handler (index.js) names the property ajv refused. */
+const additionalProperty = (where: string, key: string) =>
+  `${where} must NOT have additional properties. Property "${key}" is not defined in validation schema`;
+
 class HttpError extends Error {
   constructor(
     readonly status: number,
@@ -443,7 +447,7 @@ class Collection {
   private checkParams(q: URLSearchParams, allowed: Set<string>): void {
     for (const key of q.keys()) {
       const known = key.startsWith('_') ? allowed.has(key) || key === '_id' : typeOf(this.spec.fields, key.split('.')[0]!) !== undefined;
-      if (!known) throw new HttpError(400, 'querystring must NOT have additional properties');
+      if (!known) throw new HttpError(400, additionalProperty('querystring', key));
     }
     for (const [name, max] of [['_l', 200]] as const) if (q.has(name)) integer(q.get(name), name, 1, max);
   }
