@@ -6,11 +6,21 @@ import { isState, type State } from './states.js';
 
 const FIELD = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
 
-/** `_p`: the fields to return; absent or empty means every field, as in the CRUD. */
+/**
+ * `_p`: the fields to return; absent or empty means every field, as in the CRUD. A name that is no
+ * field (`a wrong projection`) matches nothing, so only `_id` comes back, as MongoDB answers the
+ * CRUD's projection; `$` (MongoDB's positional and operator syntax) and `__proto__`-like segments
+ * are still refused.
+ */
 export function parseProjection(raw: unknown): string[] | undefined {
   if (raw === undefined) return undefined;
-  const fields = splitList(single(raw, '_p')).map(checkField);
+  const fields = splitList(single(raw, '_p')).map(checkProjectedField);
   return fields.length > 0 ? fields : undefined;
+}
+
+export function checkProjectedField(name: string): string {
+  if (name.includes('$') || !isSafeFieldPath(name)) throw badParam(name, 'is not a valid field name');
+  return name;
 }
 
 export function parseStates(raw: unknown): State[] {

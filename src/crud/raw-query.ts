@@ -1,6 +1,6 @@
 import { checkFilter, isPlainObject } from './filter.js';
 import { type CrudQuery, parseAclRows } from './query.js';
-import { checkField, splitList } from './query-params.js';
+import { checkField, checkProjectedField, splitList } from './query-params.js';
 
 const FORBIDDEN_NAME = /__proto__|constructor|prototype/;
 
@@ -15,7 +15,8 @@ export function checkPassedOnQuery(rawQuery: string, aclRows: string | undefined
   if (!text.includes('_q=') && !FORBIDDEN_NAME.test(text) && !FORBIDDEN_NAME.test(aclRows ?? '')) return;
   for (const [key, value] of new URLSearchParams(rawQuery)) {
     if (key === '_q') checkJsonFilter(value, '_q');
-    else if (key === '_p' || key === '_s') splitList(value).forEach((item) => checkField(item.replace(/^-/, '')));
+    else if (key === '_p') splitList(value).forEach(checkProjectedField);
+    else if (key === '_s') splitList(value).forEach((item) => checkField(item.replace(/^-/, '')));
     else if (!key.startsWith('_') || key === '_id') checkField(key);
   }
   if (aclRows) parseAclRows(aclRows);

@@ -8,7 +8,7 @@
  */
 export interface Case {
   /** The item of issue #19 the case belongs to. */
-  item: 1 | 2 | 3 | 4 | 5 | 7 | 8;
+  item: 1 | 2 | 3 | 4 | 5 | 7 | 8 | 9;
   name: string;
   method?: 'GET' | 'PATCH' | 'DELETE' | 'POST';
   path: string;

@@ -1,0 +1,25 @@
+import { type Case, list, q, U } from './cases-common.js';
+
+/**
+ * Item 9: further cases of the CRUD Service's HTTP tests (crud-service 7.2.5, httpInterface.getList,
+ * getById, changeStateBulk) where the answers had drifted from the CRUD's.
+ */
+const FIXTURE_IDS = [U, '222222222222222222222222', '333333333333333333333333', '444444444444444444444444', '888888888888888888888888'];
+
+export const FIDELITY: Case[] = [
+  {
+    item: 9,
+    name: '_p naming no field returns only the _id (getList "wrong project with _p")',
+    path: list('_p=a wrong projection'),
+    status: 200,
+    answer: FIXTURE_IDS.map((_id) => ({ _id })),
+  },
+  {
+    item: 9,
+    name: '_p naming no field, with a _q',
+    path: list(`${q({ price: { $gt: 30 } })}&_p=a wrong projection,price`),
+    status: 200,
+    answer: [{ _id: U, price: 33.33 }],
+  },
+  { item: 9, name: '_p naming no field on GET /:id', path: `/users/${U}?_p=not a field`, status: 200, answer: { _id: U } },
+];
