@@ -3,7 +3,7 @@ import type { ByIdOptions, UserDoc } from '../ports/user-store.js';
 import { castFilterDates } from '../crud/cast.js';
 import type { FieldIndex } from '../crud/field-types.js';
 import type { Filter } from '../crud/filter.js';
-import { parseAclRows, parseByIdQuery } from '../crud/query.js';
+import { assertKnownFilterFields, parseAclRows, parseByIdQuery } from '../crud/query.js';
 import { queryObjectOf } from '../crud/raw-query.js';
 import { filterDocs } from './user-rows.js';
 
@@ -26,6 +26,7 @@ export function byIdFilter(options: Pick<ByIdOptions, 'query'>, scope: CallScope
  * acl_rows ANDed, as the CRUD applies them to every read.
  */
 export function searchFilter(filter: Filter, scope: CallScope | undefined, index: FieldIndex): Filter {
+  assertKnownFilterFields(filter, index);
   const cast = castFilterDates(filter, index, ['body', 'filter']);
   const aclRows = scope?.headers.acl_rows;
   if (!aclRows) return cast;

@@ -22,4 +22,23 @@ export const FIDELITY: Case[] = [
     answer: [{ _id: U, price: 33.33 }],
   },
   { item: 9, name: '_p naming no field on GET /:id', path: `/users/${U}?_p=not a field`, status: 200, answer: { _id: U } },
+  {
+    item: 9,
+    name: 'POST /users/state with a filter naming an unknown field (QueryParser "Unknown field")',
+    method: 'POST',
+    path: '/users/state',
+    body: [{ filter: { isbn: '$isbn', not_a_field: 1 }, stateTo: 'DRAFT' }],
+    status: 400,
+    answer: { statusCode: 400, error: 'Bad Request', message: 'Unknown field: not_a_field' },
+    stored: { __STATE__: 'PUBLIC' },
+  },
+  {
+    item: 9,
+    name: 'POST /users/state with an unknown field inside $or',
+    method: 'POST',
+    path: '/users/state',
+    body: [{ filter: { isbn: '$isbn', $or: [{ price: 1 }, { not_a_field: 1 }] }, stateTo: 'DRAFT' }],
+    status: 400,
+    holds: { message: 'Unknown field: not_a_field' },
+  },
 ];
