@@ -27,6 +27,11 @@ export async function changeUsersState(ctx: Context, changes: StateChangesBody):
     filter: coerceFilterValues(change.filter, fields, ['body', String(position), 'filter']),
   }));
   return during('changing users state', async () => {
+    // The CRUD parses every filter before it moves anyone; the filters after the first are asked
+    // once here (one user at most), so a refused one (an unknown field, a bad date) moves nobody.
+    for (const { filter, stateTo } of coerced.slice(1)) {
+      await ctx.deps.users.find(filter, { states: bulkSourcesOf(stateTo), scope: ctx.scope, limit: 1 });
+    }
     let moved = 0;
     for (const { filter, stateTo } of coerced) {
       const matching = await ctx.deps.users.find(filter, { states: bulkSourcesOf(stateTo), scope: ctx.scope });

@@ -41,4 +41,17 @@ export const FIDELITY: Case[] = [
     status: 400,
     holds: { message: 'Unknown field: not_a_field' },
   },
+  {
+    item: 9,
+    name: 'POST /users/state moves nothing when a later filter is refused (the CRUD parses every filter first)',
+    method: 'POST',
+    path: '/users/state',
+    body: [
+      { filter: { isbn: '$isbn' }, stateTo: 'DRAFT' },
+      { filter: { isbn: '$isbn', not_a_field: 1 }, stateTo: 'TRASH' },
+    ],
+    status: 400,
+    holds: { message: 'Unknown field: not_a_field' },
+    stored: { __STATE__: 'PUBLIC' },
+  },
 ];
