@@ -6,6 +6,7 @@ import { createGraphQLServer } from './graphql.js';
 import { type GraphQLHandler, takeHandedOverError, withGraphQLFastPath } from './graphql-http.js';
 import { cookieJar } from './cookies.js';
 import { withFastPath } from './rest/fast-path.js';
+import { decodeJsonQueryParams } from './rest/query-encoding.js';
 import { createRestRouter, errorHandler, notFoundHandler } from './rest/router.js';
 import { documentationRouter } from './rest/documentation.js';
 import { graphqlGate } from './rest/graphql-gate.js';
@@ -29,7 +30,12 @@ export function buildServer(deps: Deps): Server {
   // Each request's scope starts when it arrives (deadline.ts): its deadline and id reach the
   // upstream calls made for it; its access-log line and duration are written when it ends.
   const observe = requestObserver(deps);
-  return createServer((req, res) => observe(req, res, () => handle(req, res)));
+  return createServer((req, res) =>
+    observe(req, res, () => {
+      decodeJsonQueryParams(req);
+      handle(req, res);
+    }),
+  );
 }
 
 /** The whole HTTP surface, with no side effects (no listen), so tests can build it with any adapters. */

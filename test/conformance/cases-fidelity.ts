@@ -1,4 +1,8 @@
-import { type Case, list, q, U } from './cases-common.js';
+import { type Case, count, list, q, U } from './cases-common.js';
+
+/** The CRUD's `json-query-params-encoding: base64` header: `_q` (and `_rawp`) come base64-encoded. */
+const BASE64 = { 'json-query-params-encoding': 'base64' };
+const b64 = (filter: unknown) => encodeURIComponent(Buffer.from(JSON.stringify(filter)).toString('base64'));
 
 /**
  * Item 9: further cases of the CRUD Service's HTTP tests (crud-service 7.2.5, httpInterface.getList,
@@ -53,5 +57,39 @@ export const FIDELITY: Case[] = [
     status: 400,
     holds: { message: 'Unknown field: not_a_field' },
     stored: { __STATE__: 'PUBLIC' },
+  },
+  {
+    item: 9,
+    name: 'GET /:id with a base64 _q (json-query-params-encoding, getById "with filter encoded")',
+    path: `/users/${U}?_q=${b64({ price: { $gt: 30 } })}`,
+    headers: BASE64,
+    status: 200,
+    holds: { _id: U, name: 'Ulysses' },
+  },
+  {
+    item: 9,
+    name: 'GET /:id with a non-matching base64 _q',
+    path: `/users/${U}?_q=${b64({ price: { $gt: 40 } })}`,
+    headers: BASE64,
+    status: 404,
+  },
+  {
+    item: 9,
+    name: 'a list with a base64 _q',
+    path: list(`_q=${b64({ price: { $gt: 20 } })}&_p=_id`),
+    headers: BASE64,
+    status: 200,
+    ids: [U, '222222222222222222222222', '333333333333333333333333'],
+  },
+  { item: 9, name: 'a count with a base64 _q', path: count(`_q=${b64({ price: { $gt: 20 } })}`), headers: BASE64, status: 200, answer: 3 },
+  {
+    item: 9,
+    name: 'PATCH /:id with a non-matching base64 _q',
+    method: 'PATCH',
+    path: `/users/:scratch?_q=${b64({ price: { $gt: 40 } })}`,
+    headers: BASE64,
+    body: { $set: { price: 1 } },
+    status: 404,
+    stored: { price: 33.33 },
   },
 ];
