@@ -73,6 +73,20 @@ describe.each<StoreKind>(['embedded', 'crud'])('CRUD conformance, %s store', (st
     expect(near.body.message).toContain('$nearSphere is not supported by the embedded store');
   });
 
+  it('counts every user, whatever the filters, with _useEstimate=true (countList "should ignore other query parameters")', async () => {
+    const all = await service.call('GET', '/users/count?_st=PUBLIC,DRAFT,TRASH,DELETED');
+    const estimate = await service.call(
+      'GET',
+      `/users/count?_useEstimate=true&userGroup=books&_q=${encodeURIComponent('{"price":{"$gt":null}}')}`,
+    );
+    expect([estimate.status, estimate.body]).toEqual([200, all.body]);
+    expect(all.body).toBeGreaterThan(BOOK_USERS.length - 1);
+    const exact = await service.call('GET', '/users/count?_useEstimate=false&userGroup=books');
+    expect(exact.body).toBe(5);
+    const bad = await service.call('GET', '/users/count?_useEstimate=maybe');
+    expect([bad.status, bad.body.message]).toEqual([400, 'querystring/_useEstimate must be boolean']);
+  });
+
   it('sorts expirationDate written with offsets by instant, and stores it as its instant', async () => {
     const users = [];
     for (const [username, expirationDate] of [

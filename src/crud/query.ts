@@ -27,7 +27,6 @@ export interface ListQuery {
 export const DEFAULT_LIMIT = 25;
 export const MAX_LIMIT = 200;
 const LIST_PARAMS = new Set(['_q', '_st', '_p', '_s', '_l', '_sk']);
-/** `_useEstimate` is accepted and answered with the exact count (the embedded count is exact and cheap). */
 const COUNT_PARAMS = new Set(['_q', '_st', '_useEstimate']);
 const BY_ID_PARAMS = new Set(['_q', '_st']);
 const GET_BY_ID_PARAMS = new Set(['_q', '_st', '_p']);
@@ -48,6 +47,24 @@ export function parseListQuery(query: CrudQuery, aclRows?: string, index: FieldI
     limit: parseInteger(query._l, '_l', { min: 1, max: MAX_LIMIT, fallback: DEFAULT_LIMIT }),
     skip: parseInteger(query._sk, '_sk', { min: 0, fallback: 0 }),
   };
+}
+
+/**
+ * `_useEstimate=true` on count: the CRUD answers MongoDB's estimate of the whole collection, every
+ * state, with no filter (neither `_q`, `field=value` nor acl_rows); the parameters are still checked
+ * against its querystring schema. `true`/`false` as ajv coerces a boolean.
+ */
+export function isEstimateCount(query: CrudQuery): boolean {
+  const raw = query._useEstimate;
+  if (raw === undefined) return false;
+  assertKnownParams(query, COUNT_PARAMS);
+  if (raw !== 'true' && raw !== 'false') {
+    throw new InvalidInputError('querystring/_useEstimate must be boolean', [
+      { path: ['querystring', '_useEstimate'], message: 'must be boolean' },
+    ]);
+  }
+  if (query._st !== undefined) parseStates(query._st);
+  return raw === 'true';
 }
 
 export function parseCountQuery(

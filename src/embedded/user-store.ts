@@ -4,7 +4,7 @@ import { type FieldIndex, fieldIndexOf } from '../crud/field-types.js';
 import type { Filter } from '../crud/filter.js';
 import type { Clock } from '../ports/clock.js';
 import { projectDoc, readableFields } from '../crud/projection.js';
-import { type CrudQuery, parseCountQuery, parseListQuery } from '../crud/query.js';
+import { type CrudQuery, isEstimateCount, parseCountQuery, parseListQuery } from '../crud/query.js';
 import { queryObjectOf } from '../crud/raw-query.js';
 import type { State } from '../crud/states.js';
 import type { Db } from './db.js';
@@ -55,6 +55,7 @@ export function createSqliteUserStore(db: Db, clock: Clock, options: SqliteUserS
 function userReads(parts: Pick<UserWriteParts, 'db' | 'fields' | 'getRow'>, keyFields: SqliteUserStoreOptions['fields']) {
   const { db, fields, getRow } = parts;
   const { search, searchText, countMatching, ...plans } = createUserSearch(db, fields);
+  const countAll = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM users');
   const keyed = keyedReads({ fields: keyFields, ...plans });
   return {
     async list(query: CrudQuery | string, scope: CallScope) {
@@ -79,6 +80,7 @@ function userReads(parts: Pick<UserWriteParts, 'db' | 'fields' | 'getRow'>, keyF
     },
     async count(query: CrudQuery | string, scope: CallScope) {
       const raw = queryObjectOf(query);
+      if (isEstimateCount(raw)) return countAll.get()!.n;
       const parse = (index: FieldIndex) => parseCountQuery(raw, scope.headers.acl_rows, index);
       return keyed.count(parse) ?? countMatching(parse(fields()));
     },

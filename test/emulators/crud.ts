@@ -229,7 +229,12 @@ class Collection {
 
   count(q: URLSearchParams): number {
     this.checkParams(q, COUNT_PARAMS);
-    if (q.get('_useEstimate') === 'true') return this.docs.length;
+    const estimate = q.get('_useEstimate');
+    // The querystring schema's boolean, as ajv coerces it.
+    if (estimate !== null && estimate !== 'true' && estimate !== 'false') {
+      throw new HttpError(400, 'querystring/_useEstimate must be boolean');
+    }
+    if (estimate === 'true') return this.docs.length;
     return this.matching(q).length;
   }
 
