@@ -90,7 +90,8 @@ export function parseByIdQuery(
 
 function buildFilter(query: CrudQuery, aclRows: string | undefined, index: FieldIndex): Filter {
   const parts: Filter[] = [];
-  if (query._q !== undefined) {
+  // An empty `_q` is no filter: the CRUD skips a falsy one (resolveMongoQuery).
+  if (query._q !== undefined && single(query._q, '_q') !== '') {
     const filter = parseFilter(single(query._q, '_q'));
     assertKnownFilterFields(filter, index);
     parts.push(castFilterDates(filter, index, ['querystring', '_q']));

@@ -92,4 +92,7 @@ export const FIDELITY: Case[] = [
     status: 404,
     stored: { price: 33.33 },
   },
+  { item: 9, name: 'an empty _q is no filter (the CRUD skips a falsy _q)', path: list('_q=&_p=_id'), status: 200, ids: FIXTURE_IDS },
+  { item: 9, name: 'count with an empty _q', path: count('_q='), status: 200, answer: 5 },
+  { item: 9, name: 'GET /:id with an empty _q', path: `/users/${U}?_q=&_p=name`, status: 200, answer: { _id: U, name: 'Ulysses' } },
 ];

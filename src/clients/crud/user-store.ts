@@ -35,7 +35,7 @@ export function createCrudUserStore(users: CrudCollection): UserStore {
       // instead of a growing `_sk` that MongoDB would walk again for every page.
       parseCountQuery(query, scope.headers.acl_rows);
       const after = page.after === undefined ? undefined : { _id: { $gt: page.after } };
-      const filter = typeof query._q === 'string' ? (JSON.parse(query._q) as Filter) : undefined;
+      const filter = typeof query._q === 'string' && query._q !== '' ? (JSON.parse(query._q) as Filter) : undefined;
       const q = filter && after ? { $and: [filter, after] } : (filter ?? after);
       const fields = Object.entries(query).filter(([key]) => !key.startsWith('_') || key === '_id');
       const found = await users.list(
