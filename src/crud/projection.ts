@@ -1,20 +1,46 @@
-import { isPlainObject } from './filter.js';
+import { type Filter, isPlainObject } from './filter.js';
+import { POSITIONAL } from './query-params.js';
+import { createLinearQuery } from './regex.js';
+import { InvalidInputError } from '../errors.js';
 
 /**
  * `_p` as MongoDB applies an inclusion projection: `_id` always; `a.b` keeps `b` of the object at
  * `a` (an empty object when `a` has no `b`), of every object in an array at `a` (elements that are
  * not objects are left out), and nothing when `a` holds a scalar. Own properties only.
  */
-export function projectDoc(doc: Record<string, unknown>, fields: readonly string[]): Record<string, unknown> {
+export function projectDoc(doc: Record<string, unknown>, fields: readonly string[], filter?: Filter): Record<string, unknown> {
   const out: Record<string, unknown> = { _id: doc._id };
+  const plain = fields.filter((field) => !POSITIONAL.test(field));
   Object.assign(
     out,
     include(
       doc,
-      fields.map((field) => field.split('.')),
+      plain.map((field) => field.split('.')),
     ),
   );
+  for (const field of fields) if (POSITIONAL.test(field)) Object.assign(out, positional(doc, field, filter ?? {}));
   return out;
+}
+
+/**
+ * `a.$`: the array at `a` cut to its first element the filter's condition on `a` matched, as
+ * MongoDB projects it (mingo, with `$regex` on RE2). When a user's array had no matched element (no
+ * condition on `a` in the query), MongoDB fails the whole query (the CRUD's 500): here a 400 says why.
+ */
+function positional(doc: Record<string, unknown>, field: string, filter: Filter): Record<string, unknown> {
+  const [projected] = createLinearQuery(filter)
+    .find([doc], { _id: 0, [field]: 1 })
+    .all() as Record<string, unknown>[];
+  const path = field.split('.').slice(0, -1);
+  const array = path.reduce<unknown>(
+    (value, key) => (isPlainObject(value) && Object.hasOwn(value, key) ? value[key] : undefined),
+    projected,
+  );
+  if (Array.isArray(array) && array.some((item) => item === null || item === undefined)) {
+    const problem = `needs a condition in _q that an element of ${path.join('.')} matches`;
+    throw new InvalidInputError(`querystring/_p ${field} ${problem}`, [{ path: ['querystring', '_p'], message: problem }]);
+  }
+  return projected ?? {};
 }
 
 function include(source: Record<string, unknown>, paths: string[][]): Record<string, unknown> {

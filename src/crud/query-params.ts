@@ -9,8 +9,8 @@ const FIELD = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
 /**
  * `_p`: the fields to return; absent or empty means every field, as in the CRUD. A name that is no
  * field (`a wrong projection`) matches nothing, so only `_id` comes back, as MongoDB answers the
- * CRUD's projection; `$` (MongoDB's positional and operator syntax) and `__proto__`-like segments
- * are still refused.
+ * CRUD's projection. `a.$` is MongoDB's positional projection (projection.ts); any other `$` and
+ * `__proto__`-like segments are refused.
  */
 export function parseProjection(raw: unknown): string[] | undefined {
   if (raw === undefined) return undefined;
@@ -18,8 +18,12 @@ export function parseProjection(raw: unknown): string[] | undefined {
   return fields.length > 0 ? fields : undefined;
 }
 
+/** MongoDB's positional projection: `a.$`, `$` once, as the last segment. */
+export const POSITIONAL = /^[^$]+\.\$$/;
+
 export function checkProjectedField(name: string): string {
-  if (name.includes('$') || !isSafeFieldPath(name)) throw badParam(name, 'is not a valid field name');
+  const plain = POSITIONAL.test(name) ? name.slice(0, -2) : name;
+  if (plain.includes('$') || !isSafeFieldPath(plain)) throw badParam(name, 'is not a valid field name');
   return name;
 }
 

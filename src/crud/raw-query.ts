@@ -8,11 +8,12 @@ const FORBIDDEN_NAME = /__proto__|constructor|prototype/;
  * For a query the service passes on unread (the CRUD Service's list and count): `_q` gets the
  * checks a parsed query gets (operator allow-list, field names, depth, top-level operators), and
  * `__proto__`, `constructor` and `prototype` are refused in every name, so both modes answer
- * alike. A query with neither, like most page reads, costs one regular-expression test.
+ * alike (a `$` in `_p` is checked too). A query with none of these, like most page reads, costs a
+ * regular-expression test.
  */
 export function checkPassedOnQuery(rawQuery: string, aclRows: string | undefined): void {
   const text = decoded(rawQuery);
-  if (!text.includes('_q=') && !FORBIDDEN_NAME.test(text) && !FORBIDDEN_NAME.test(aclRows ?? '')) return;
+  if (!text.includes('_q=') && !text.includes('$') && !FORBIDDEN_NAME.test(text) && !FORBIDDEN_NAME.test(aclRows ?? '')) return;
   for (const [key, value] of new URLSearchParams(rawQuery)) {
     if (key === '_q') checkJsonFilter(value, '_q');
     else if (key === '_p') splitList(value).forEach(checkProjectedField);

@@ -66,7 +66,7 @@ function userReads(parts: Pick<UserWriteParts, 'db' | 'fields' | 'getRow'>, keyF
       const parsed = parse(fields());
       const docs = search(parsed);
       const projection = readableFields(parsed.projection, scope.headers.acl_read_columns);
-      return projection ? docs.map((doc) => projectDoc(doc, projection)) : docs;
+      return projection ? docs.map((doc) => projectDoc(doc, projection, parsed.filter)) : docs;
     },
     async listText(query: string, scope: CallScope) {
       const raw = queryObjectOf(query);
@@ -75,7 +75,7 @@ function userReads(parts: Pick<UserWriteParts, 'db' | 'fields' | 'getRow'>, keyF
       if (text !== undefined) return new JsonText(text);
       const parsed = parse(fields());
       const projection = readableFields(parsed.projection, scope.headers.acl_read_columns);
-      if (projection) return new JsonText(JSON.stringify(search(parsed).map((doc) => projectDoc(doc, projection))));
+      if (projection) return new JsonText(JSON.stringify(search(parsed).map((doc) => projectDoc(doc, projection, parsed.filter))));
       return new JsonText(searchText(parsed));
     },
     async count(query: CrudQuery | string, scope: CallScope) {

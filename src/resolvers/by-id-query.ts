@@ -1,5 +1,6 @@
 import type { Context } from '../context.js';
 import { fieldIndexOf, type FieldIndex } from '../crud/field-types.js';
+import type { Filter } from '../crud/filter.js';
 import { parseByIdQuery } from '../crud/query.js';
 import { parseStates } from '../crud/query-params.js';
 import { checkPassedOnQuery, queryObjectOf } from '../crud/raw-query.js';
@@ -14,6 +15,8 @@ export interface ByIdRequest {
   query?: string;
   /** `_p` (GET only). */
   projection?: string[];
+  /** `_q`, `field=value` and acl_rows as one filter (for `_p=a.$`, which projects the element they matched). */
+  filter: Filter;
 }
 
 /**
@@ -33,6 +36,7 @@ export function parseByIdRequest(ctx: Context, rawQuery: string, { projection = 
     states: query._st === undefined ? undefined : parseStates(query._st),
     query: text === '' ? undefined : text,
     projection: parsed.projection,
+    filter: parsed.filter,
   };
 }
 

@@ -103,7 +103,7 @@ export async function getUserAnswer(ctx: Context, id: string, rawQuery: string):
   const request = parseByIdRequest(ctx, rawQuery, { projection: true });
   const user = await getUser(ctx, id, request.states, 'reading user', request.query);
   const fields = readableFields(request.projection, ctx.scope.headers.acl_read_columns);
-  return fields ? projectDoc(user, fields) : user;
+  return fields ? projectDoc(user, fields, request.filter) : user;
 }
 
 /** `DELETE /users/:id`: the profile, then the identity user; the profile comes back if that fails. */

@@ -95,4 +95,32 @@ export const FIDELITY: Case[] = [
   { item: 9, name: 'an empty _q is no filter (the CRUD skips a falsy _q)', path: list('_q=&_p=_id'), status: 200, ids: FIXTURE_IDS },
   { item: 9, name: 'count with an empty _q', path: count('_q='), status: 200, answer: 5 },
   { item: 9, name: 'GET /:id with an empty _q', path: `/users/${U}?_q=&_p=name`, status: 200, answer: { _id: U, name: 'Ulysses' } },
+  {
+    item: 9,
+    name: '_p with the positional $ keeps the matching array element (getList "use of $ operator")',
+    path: list(`${q({ 'attachments.name': 'another-note' })}&_p=attachments.$`),
+    status: 200,
+    answer: [{ _id: U, attachments: [{ name: 'another-note', other: 'stuff' }] }],
+  },
+  {
+    item: 9,
+    name: '_p with the positional $ and another field',
+    path: list(`${q({ tags: 'tag2', price: { $gt: 30 } })}&_p=tags.$,name`),
+    status: 200,
+    answer: [{ _id: U, name: 'Ulysses', tags: ['tag2'] }],
+  },
+  {
+    item: 9,
+    name: '_p with the positional $ on GET /:id',
+    path: `/users/${U}?${q({ 'attachments.name': 'another-note' })}&_p=attachments.$`,
+    status: 200,
+    answer: { _id: U, attachments: [{ name: 'another-note', other: 'stuff' }] },
+  },
+  { item: 9, name: '_p with $ elsewhere than at the end is refused', path: list('_p=attachments.$.name'), status: 400 },
+  {
+    item: 9,
+    name: '_p with the positional $ and no condition on the array is refused (MongoDB fails the query)',
+    path: `/users/${U}?_p=attachments.$`,
+    status: 400,
+  },
 ];

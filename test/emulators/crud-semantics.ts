@@ -5,6 +5,8 @@
  * conformance tests compare two independent readings of the same rules.
  */
 
+import { Query } from 'mingo';
+
 /** A field's type as a collection declares it; dotted paths name nested fields, `path.__items` an array's items. */
 export type FieldType = 'string' | 'number' | 'boolean' | 'array' | 'object' | 'date';
 export type Types = Record<string, FieldType>;
@@ -124,9 +126,13 @@ export function coerceItem(item: unknown, path: string, types: Types, where: str
 }
 
 /** MongoDB's inclusion projection of dotted paths: arrays of objects projected element by element. */
-export function project(doc: Json, fields: string[]): Json {
+export function project(doc: Json, fields: string[], filter: Json = {}): Json {
   const out: Json = { _id: doc._id };
-  for (const field of fields) merge(out, pick(doc, field.split('.')));
+  for (const field of fields) {
+    // `a.$`: MongoDB's positional projection, the first element of `a` the query matched.
+    if (/^[^$]+\.\$$/.test(field)) Object.assign(out, new Query(filter).find([doc], { _id: 0, [field]: 1 }).all()[0] ?? {});
+    else merge(out, pick(doc, field.split('.')));
+  }
   return out;
 }
 

@@ -224,7 +224,8 @@ class Collection {
     for (const key of sort) if (!this.declares(key.replace(/^-/, ''))) throw new CrudError(`Unknown field: ${key.replace(/^-/, '')}`);
     if (sort.length) found = [...found].sort((a, b) => compareDocs(a, b, sort));
     found = found.slice(skip, skip + limit);
-    return found.map((doc) => this.readable(doc, q.get('_p')));
+    const conditions = this.conditions(q);
+    return found.map((doc) => this.readable(doc, q.get('_p'), conditions));
   }
 
   count(q: URLSearchParams): number {
@@ -240,13 +241,13 @@ class Collection {
 
   get(id: string, q: URLSearchParams): Doc {
     this.checkParams(q, BY_ID_PARAMS);
-    return this.readable(this.byId(id, q) ?? notFound(), q.get('_p'));
+    return this.readable(this.byId(id, q) ?? notFound(), q.get('_p'), this.conditions(q));
   }
 
   /** `_p` and acl_read_columns applied to an answer. */
-  private readable(doc: Doc, p: string | null): Doc {
+  private readable(doc: Doc, p: string | null, conditions?: Record<string, unknown>): Doc {
     const fields = projectionOf(p, this.readColumns);
-    return (fields ? project(doc, fields) : doc) as Doc;
+    return (fields ? project(doc, fields, conditions) : doc) as Doc;
   }
 
   insert(body: unknown): Doc {
