@@ -123,4 +123,47 @@ export const FIDELITY: Case[] = [
     path: `/users/${U}?_p=attachments.$`,
     status: 400,
   },
+  {
+    item: 9,
+    name: 'POST /users/state with a whole nested object, values coerced (changeStateBulk "object notation")',
+    method: 'POST',
+    path: '/users/state',
+    body: [
+      {
+        filter: {
+          isbn: '$isbn',
+          metadata: {
+            somethingNumber: '2',
+            somethingString: 'the-saved-string',
+            somethingArrayObject: [{ arrayItemObjectChildNumber: '4' }],
+            somethingArrayOfNumbers: ['5'],
+          },
+        },
+        stateTo: 'DRAFT',
+      },
+    ],
+    status: 200,
+    answer: 1,
+    stored: { __STATE__: 'DRAFT' },
+  },
+  {
+    item: 9,
+    name: 'POST /users/state with a whole array of objects',
+    method: 'POST',
+    path: '/users/state',
+    body: [
+      {
+        filter: {
+          isbn: '$isbn',
+          attachments: [
+            { name: 'note', nestedArr: [1, 2, 3], detail: { size: 9 } },
+            { name: 'another-note', other: 'stuff' },
+          ],
+        },
+        stateTo: 'DRAFT',
+      },
+    ],
+    status: 200,
+    answer: 1,
+  },
 ];
