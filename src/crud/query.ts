@@ -1,6 +1,7 @@
 import { InvalidInputError } from '../errors.js';
 import { castFilterDates, coerceParam } from './cast.js';
 import { type FieldIndex, fieldIndexOf, isClosed, isKnownField } from './field-types.js';
+import { assertIdParam, assertObjectIdConditions } from './ids.js';
 import { checkFilter, type Filter, isPlainObject, parseFilter } from './filter.js';
 import { checkField, parseInteger, parseProjection, parseStates, single, splitList } from './query-params.js';
 import type { State } from './states.js';
@@ -94,6 +95,7 @@ function buildFilter(query: CrudQuery, aclRows: string | undefined, index: Field
   if (query._q !== undefined && single(query._q, '_q') !== '') {
     const filter = parseFilter(single(query._q, '_q'));
     assertKnownFilterFields(filter, index);
+    assertObjectIdConditions(filter);
     parts.push(castFilterDates(filter, index, ['querystring', '_q']));
   }
   for (const [key, value] of Object.entries(query)) {
@@ -102,9 +104,14 @@ function buildFilter(query: CrudQuery, aclRows: string | undefined, index: Field
       // The CRUD's querystring schema lists its fields and refuses any other parameter.
       throw additionalProperty(key, 'unknown field');
     }
+    if (key === '_id') assertIdParam(single(value, key));
     parts.push({ [key]: coerceParam(key, single(value, key), index) });
   }
-  if (aclRows) parts.push(...parseAclRows(aclRows).map((row) => castFilterDates(row, index, ['headers', 'acl_rows'])));
+  if (aclRows) {
+    const rows = parseAclRows(aclRows);
+    rows.forEach(assertObjectIdConditions);
+    parts.push(...rows.map((row) => castFilterDates(row, index, ['headers', 'acl_rows'])));
+  }
   if (parts.length === 0) return {};
   return parts.length === 1 ? parts[0]! : { $and: parts };
 }

@@ -1,6 +1,7 @@
 import type { Context } from '../context.js';
 import { requireAdmin } from './access.js';
 import { checkFilter } from '../crud/filter.js';
+import { assertObjectIdConditions } from '../crud/ids.js';
 import { ALL_STATES, bulkSourcesOf, pathToDeleted } from '../crud/states.js';
 import { during } from '../errors.js';
 import type { StateChangesBody } from './inputs.js';
@@ -19,7 +20,10 @@ const STATE_CHANGE_CONCURRENCY = 8;
  */
 export async function changeUsersState(ctx: Context, changes: StateChangesBody): Promise<number> {
   await requireAdmin(ctx);
-  for (const change of changes) checkFilter(change.filter, 'filter');
+  for (const change of changes) {
+    checkFilter(change.filter, 'filter');
+    assertObjectIdConditions(change.filter); // as the CRUD's parser casts `_id` (the store's own finds are not judged)
+  }
   // Field values coerced by the group schemas, as the CRUD's body schema coerces them ({"age": "5"} finds age 5).
   const fields = await groupFields(ctx);
   const coerced = changes.map((change, position) => ({

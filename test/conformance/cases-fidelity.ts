@@ -1,6 +1,7 @@
 import { type Case, count, list, q, U } from './cases-common.js';
 
 /** The CRUD's `json-query-params-encoding: base64` header: `_q` (and `_rawp`) come base64-encoded. */
+const INVALID_ID = { message: 'Invalid objectId' };
 const BASE64 = { 'json-query-params-encoding': 'base64' };
 const b64 = (filter: unknown) => encodeURIComponent(Buffer.from(JSON.stringify(filter)).toString('base64'));
 
@@ -165,5 +166,45 @@ export const FIDELITY: Case[] = [
     ],
     status: 200,
     answer: 1,
+  },
+  {
+    item: 9,
+    name: '_q _id that is no ObjectId (QueryParser "Invalid objectId")',
+    path: list(q({ _id: 'notanid' })),
+    status: 400,
+    holds: INVALID_ID,
+  },
+  {
+    item: 9,
+    name: '_q _id $in with one id that is no ObjectId',
+    path: count(q({ _id: { $in: [U, 'zzz'] } })),
+    status: 400,
+    holds: INVALID_ID,
+  },
+  { item: 9, name: '_q _id $exists is not cast', path: count(q({ _id: { $exists: true } })), status: 200, answer: 5 },
+  {
+    item: 9,
+    name: 'acl_rows _id that is no ObjectId',
+    path: count(''),
+    headers: { acl_rows: JSON.stringify([{ _id: 'x' }]) },
+    status: 400,
+    holds: INVALID_ID,
+  },
+  {
+    item: 9,
+    name: 'field filter _id that is no ObjectId (the querystring pattern)',
+    path: list('_id=notanid'),
+    status: 400,
+    holds: { message: 'querystring/_id must match pattern "^[a-fA-F\\d]{24}$"' },
+  },
+  { item: 9, name: 'GET /:id with a _q _id that is no ObjectId', path: `/users/${U}?${q({ _id: 7 })}`, status: 400, holds: INVALID_ID },
+  {
+    item: 9,
+    name: 'POST /users/state with a filter _id that is no ObjectId',
+    method: 'POST',
+    path: '/users/state',
+    body: [{ filter: { _id: 'notanid' }, stateTo: 'DRAFT' }],
+    status: 400,
+    holds: INVALID_ID,
   },
 ];

@@ -43,6 +43,7 @@ export function castDate(value: unknown): string | null {
 export function castQuery(query: Json, types: Types): Json {
   const out: Json = {};
   for (const [key, value] of Object.entries(query)) {
+    if (key === '_id') castToObjectIds(value);
     if (key === '$and' || key === '$or') {
       out[key] = (value as Json[]).map((inner) => castQuery(inner, types));
     } else if (key.startsWith('$')) {
@@ -66,6 +67,19 @@ export function castQuery(query: Json, types: Types): Json {
   }
   return out;
 }
+
+/** QueryParser's castToObjectId on an `_id` condition: 24 hex characters or null; `$exists` is not cast. */
+function castToObjectIds(condition: unknown): void {
+  const operands = isObject(condition)
+    ? Object.entries(condition)
+        .filter(([operator]) => operator !== '$exists')
+        .flatMap(([, operand]) => (Array.isArray(operand) ? operand : [operand]))
+    : [condition];
+  for (const id of operands) if (id !== null && !(typeof id === 'string' && OBJECT_ID.test(id))) throw new CrudError('Invalid objectId');
+}
+
+/** The querystring schema's pattern for `_id` (and what an ObjectId accepts). */
+export const OBJECT_ID = /^[a-fA-F\d]{24}$/;
 
 /** A query-string value as the route's querystring schema coerces it (an array field takes its items' type). */
 export function castParam(types: Types, field: string, raw: string): unknown {

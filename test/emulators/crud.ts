@@ -21,6 +21,7 @@ import {
   coerceItem,
   compareDocs,
   CrudError,
+  OBJECT_ID,
   type FieldType,
   project,
   projectionOf,
@@ -431,6 +432,7 @@ class Collection {
     }
     for (const [key, value] of q) {
       if (key.startsWith('_') && key !== '_id') continue;
+      if (key === '_id' && !OBJECT_ID.test(value)) throw new HttpError(400, `querystring/_id must match pattern "${OBJECT_ID.source}"`);
       parts.push({ [key]: castParam(this.spec.fields, key, value) });
     }
     return parts.length ? { $and: parts } : {};
