@@ -65,14 +65,25 @@ export function coerceParam(field: string, raw: string, index: FieldIndex): unkn
   switch (schema?.type) {
     case 'string':
       return raw;
+    case 'date':
+      assertDateParam(field, raw);
+      return coerceValue(raw, schema, where);
     case 'number':
     case 'integer':
     case 'boolean':
-    case 'date':
       return coerceValue(raw, schema, where);
     default:
       return eitherReading(raw);
   }
+}
+
+/** The pattern the CRUD's querystring schema gives a date field: a date, or a date-time with its zone. */
+const DATE_PARAM = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d{1,3})?(Z|[+-]\d{2}:\d{2}))?$/;
+
+function assertDateParam(field: string, raw: string): void {
+  if (DATE_PARAM.test(raw)) return;
+  const problem = `must match pattern "${DATE_PARAM.source}"`;
+  throw new InvalidInputError(`querystring/${field} ${problem}`, [{ path: ['querystring', field], message: problem }]);
 }
 
 function scalarOf(schema: FieldSchema | undefined): FieldSchema | undefined {

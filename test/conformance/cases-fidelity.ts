@@ -2,6 +2,8 @@ import { type Case, count, list, q, U } from './cases-common.js';
 
 /** The CRUD's `json-query-params-encoding: base64` header: `_q` (and `_rawp`) come base64-encoded. */
 const INVALID_ID = { message: 'Invalid objectId' };
+/** The querystring schema's pattern for a date field (crud-service 7.2.5 JSONSchemaGenerator). */
+const DATE_PATTERN = '^\\d{4}-\\d{2}-\\d{2}(T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?(Z|[+-]\\d{2}:\\d{2}))?$';
 const BASE64 = { 'json-query-params-encoding': 'base64' };
 const b64 = (filter: unknown) => encodeURIComponent(Buffer.from(JSON.stringify(filter)).toString('base64'));
 
@@ -207,4 +209,19 @@ export const FIDELITY: Case[] = [
     status: 400,
     holds: INVALID_ID,
   },
+  ...['1517702400000', '2018', '2018-02', '2018-02-04T00:00:00', '2018-02-04T00:00:00.0000Z'].map((value): Case => ({
+    item: 9,
+    name: `a date field filter must match the querystring pattern: ${value}`,
+    path: list(`publishDate=${encodeURIComponent(value)}`),
+    status: 400,
+    holds: { message: `querystring/publishDate must match pattern "${DATE_PATTERN}"` },
+  })),
+  {
+    item: 9,
+    name: 'a date field filter with an offset',
+    path: list(`publishDate=${encodeURIComponent('2018-02-04T01:00:00+01:00')}&_p=_id`),
+    status: 200,
+    ids: [U, '222222222222222222222222', '444444444444444444444444'],
+  },
+  { item: 9, name: 'a standard date field filter must match the pattern', path: count('createdAt=2018'), status: 400 },
 ];

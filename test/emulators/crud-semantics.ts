@@ -86,6 +86,9 @@ export function castParam(types: Types, field: string, raw: string): unknown {
   let type = typeOf(types, field);
   if (type === 'array') type = typeOf(types, `${field}.__items`);
   else if (type === undefined && /\.\d+$/.test(field)) type = typeOf(types, `${field.replace(/\.\d+$/, '')}.__items`);
+  // The querystring schema's pattern for a date field (JSONSchemaGenerator), before any cast.
+  const datePattern = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d{1,3})?(Z|[+-]\d{2}:\d{2}))?$/;
+  if (type === 'date' && !datePattern.test(raw)) throw new CrudError(`querystring/${field} must match pattern "${datePattern.source}"`);
   return coerce(raw, type, `querystring/${field}`);
 }
 
