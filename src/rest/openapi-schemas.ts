@@ -177,12 +177,23 @@ export const ListQuery = z.object({
   _q: z.string().optional().meta({ description: 'A MongoDB-style filter, as JSON: `{"userGroup":"customer"}`.' }),
   _st: z.string().optional().meta({ description: 'Comma-separated states to include; `PUBLIC` by default.' }),
   _p: z.string().optional().meta({ description: 'Comma-separated fields to return (`_id` always is).' }),
-  _s: z.string().optional().meta({ description: 'Comma-separated sort fields; `-field` sorts descending.' }),
+  _s: z
+    .union([z.string(), z.array(z.string())])
+    .optional()
+    .meta({ description: 'Comma-separated sort fields; `-field` sorts descending. May be repeated, as in the CRUD.' }),
   _l: z.string().optional().meta({ description: 'At most this many users (1 to 200; 25 by default).' }),
   _sk: z.string().optional().meta({ description: 'Skip this many users first.' }),
 });
 
 export const CountQuery = ListQuery.pick({ _q: true, _st: true });
+
+/** The query of `GET /users/count`: `_useEstimate=true` counts every user, whatever the filters, as the CRUD. */
+export const CountRouteQuery = CountQuery.extend({
+  _useEstimate: z
+    .enum(['true', 'false'])
+    .optional()
+    .meta({ description: "`true`: every user in every state, ignoring the filters (the CRUD's estimated count)." }),
+});
 
 /** The conditions of `GET /users/:id`, besides `field=value`: a user that does not match is a 404, as the CRUD answers. */
 export const ReadByIdQuery = ListQuery.pick({ _q: true, _st: true, _p: true });

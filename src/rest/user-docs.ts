@@ -9,7 +9,7 @@ import {
 } from '../resolvers/inputs.js';
 import {
   Count,
-  CountQuery,
+  CountRouteQuery,
   CreatedUser,
   ExportQuery,
   ImportForm,
@@ -104,8 +104,8 @@ export const userDocs = {
   count: {
     tag: 'Users',
     summary: 'Count users',
-    description: 'The CRUD Service `GET /users/count` query: `_q`, `_st` and plain `field=value` filters.',
-    query: CountQuery,
+    description: 'The CRUD Service `GET /users/count` query: `_q`, `_st`, `_useEstimate` and plain `field=value` filters.',
+    query: CountRouteQuery,
     responses: { 200: { description: 'How many users match.', json: Count } },
   },
   export: {

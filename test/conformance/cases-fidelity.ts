@@ -224,4 +224,11 @@ export const FIDELITY: Case[] = [
     ids: [U, '222222222222222222222222', '444444444444444444444444'],
   },
   { item: 9, name: 'a standard date field filter must match the pattern', path: count('createdAt=2018'), status: 400 },
+  {
+    item: 9,
+    name: '_s repeated (getList "MULTIPLE QUERYSTRING")',
+    path: '/users/?userGroup=books&_s=price&_s=-name&_p=_id',
+    status: 200,
+    ids: ['888888888888888888888888', '444444444444444444444444', '222222222222222222222222', '333333333333333333333333', U],
+  },
 ];
