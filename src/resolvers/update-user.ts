@@ -31,10 +31,14 @@ const MAX_ARRAY_INDEX = 9_999;
  */
 export async function updateUser(ctx: Context, id: string, body: unknown, rawQuery = ''): Promise<UserDoc> {
   await requireAdmin(ctx);
-  const { query } = parseByIdRequest(ctx, rawQuery);
+  const request = parseByIdRequest(ctx, rawQuery);
+  const query = request.query;
+  // The caller's `_st` narrows the states, as on the CRUD; a DELETED user stays uneditable.
+  const states = request.states ? LIVE_STATES.filter((state) => request.states!.includes(state)) : LIVE_STATES;
+  if (states.length === 0) throw new NotFoundError(`user ${id} not found`);
   // Values coerced by the group schemas, as the CRUD's PATCH schema coerces them ("9999" → 9999).
   const expr = coerceUpdate(toUpdateExpr(body), await groupFields(ctx)) as UpdateExpr;
-  const current = await getUser(ctx, id, LIVE_STATES, 'updating user', query);
+  const current = await getUser(ctx, id, states, 'updating user', query);
   assertUpdateFits(current, expr);
   const next = preview(current, expr, ctx.deps.config.BODY_LIMIT_BYTES);
   const group = await requireGroup(ctx, next.userGroup);
@@ -44,7 +48,7 @@ export async function updateUser(ctx: Context, id: string, body: unknown, rawQue
     const rescheduled = await reschedule(ctx, current, next, expr);
     if (changes) await ctx.deps.identity.updateUser(current.authUserId!, changes);
     try {
-      const patched = await ctx.deps.users.patch(id, expr, { states: LIVE_STATES, query }, ctx.scope);
+      const patched = await ctx.deps.users.patch(id, expr, { states, query }, ctx.scope);
       if (!patched) throw new NotFoundError(`user ${id} not found`);
       return patched;
     } catch (error) {

@@ -109,11 +109,10 @@ export async function getUserAnswer(ctx: Context, id: string, rawQuery: string):
 /** `DELETE /users/:id`: the profile, then the identity user; the profile comes back if that fails. */
 export async function deleteUser(ctx: Context, id: string, rawQuery = ''): Promise<void> {
   await requireAdmin(ctx);
-  const { query } = parseByIdRequest(ctx, rawQuery);
-  const user = await getUser(ctx, id, ALL_STATES, 'deleting user', query);
+  const { query, states = ALL_STATES } = parseByIdRequest(ctx, rawQuery);
+  const user = await getUser(ctx, id, states, 'deleting user', query);
   await during('deleting user', async () => {
-    if (!(await ctx.deps.users.delete(id, { states: ALL_STATES, scope: ctx.scope, query })))
-      throw new NotFoundError(`user ${id} not found`);
+    if (!(await ctx.deps.users.delete(id, { states, scope: ctx.scope, query }))) throw new NotFoundError(`user ${id} not found`);
     if (!user.authUserId) return;
     try {
       await ctx.deps.identity.deleteUser(user.authUserId);
