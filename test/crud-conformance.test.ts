@@ -93,7 +93,13 @@ describe.each<StoreKind>(['embedded', 'crud'])('CRUD conformance, %s store', (st
       ['exp-a', '2099-01-01T06:00:00Z'],
       ['exp-b', '2099-01-01T10:00:00+05:00'],
     ]) {
-      const res = await service.call('POST', '/users/?sendResetPwdEmail=false', { userGroup: 'scratch', username, expirationDate });
+      const res = await service.call('POST', '/users/?sendResetPwdEmail=false', {
+        userGroup: 'scratch',
+        username,
+        expirationDate,
+        name: username,
+        isbn: username,
+      });
       expect(res.status, JSON.stringify(res.body)).toBe(200);
       users.push(res.body._id as string);
     }

@@ -76,6 +76,8 @@ export const BOOKS_SCHEMA = {
   },
   // As the books collection: no other field (a query naming one is the CRUD's 400, issue #19 item 7).
   additionalProperties: false,
+  // As the books collection's required fields (name is nullable, not optional).
+  required: ['name', 'isbn'],
 };
 
 /** `books` holds the fixtures; `scratch` the copies a case may change. */
