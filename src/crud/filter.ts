@@ -102,9 +102,17 @@ export function assertAllowedOperators(value: unknown, param = '_q'): void {
         { path: ['querystring', param, key], message: 'operator not allowed' },
       ]);
     }
+    if (key === '$options') assertRegexOptions(inner, param);
     // $text and $nearSphere take their own option keys ($search, $geometry, $maxDistance…).
     if (key !== '$text' && key !== '$nearSphere') assertAllowedOperators(inner, param);
   }
+}
+
+/** MongoDB's `$regex` flags: another letter fails the query (the CRUD's 500), so it is a 400 in both modes. */
+function assertRegexOptions(options: unknown, param: string): void {
+  if (typeof options === 'string' && /^[imxsu]*$/.test(options)) return;
+  const problem = '$options must be a string of the flags i, m, x, s, u';
+  throw new InvalidInputError(`querystring/${param} ${problem}`, [{ path: ['querystring', param, '$options'], message: problem }]);
 }
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {

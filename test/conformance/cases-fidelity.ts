@@ -297,4 +297,12 @@ export const FIDELITY: Case[] = [
   // The CRUD parses acl_rows as a request arrives and answers 500 for one that is no JSON; the service answers a 400 first.
   { item: 9, name: 'a list with acl_rows that is no JSON', path: list('_p=_id'), headers: { acl_rows: 'not json' }, status: 400 },
   { item: 9, name: 'a count with acl_rows that is no JSON', path: count(''), headers: { acl_rows: '[{"price":' }, status: 400 },
+  // MongoDB refuses these (the CRUD answers 500): both modes answer a 400 first.
+  {
+    item: 9,
+    name: '$options with a letter MongoDB has no flag for',
+    path: list(q({ name: { $regex: 'uly', $options: 'iz' } })),
+    status: 400,
+  },
+  { item: 9, name: '$options that is no string', path: count(q({ name: { $regex: 'uly', $options: 1 } })), status: 400 },
 ];
