@@ -160,6 +160,8 @@ describe('GET /users/export filters', () => {
     expect(await exportedIds(`company=${company}&_st=PUBLIC,DRAFT&age=50`)).toEqual(ids(2, 4));
     expect(await exportedIds(`company=${company}`, { acl_rows: JSON.stringify([{ age: { $lt: 40 } }]) })).toEqual(ids(0, 1));
     expect(await exportedIds(`company=nobody-${company}`)).toEqual([]);
+    // An empty _q is no filter, as the CRUD reads it.
+    expect(await exportedIds(`company=${company}&_q=&_st=PUBLIC,DRAFT`)).toEqual(ids(0, 1, 2, 3, 4));
   });
 
   it.each([
