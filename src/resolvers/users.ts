@@ -89,6 +89,8 @@ export async function getUser(
   query?: string,
 ): Promise<UserDoc> {
   await requireAdmin(ctx);
+  // An `_st` naming no state (`_st=xPUBLICx`) matches nobody, as on the CRUD; no store is asked.
+  if (states.length === 0) throw new NotFoundError(`user ${id} not found`);
   const user = await during(action, () => ctx.deps.users.get(id, { states, scope: ctx.scope, query }));
   if (!user) throw new NotFoundError(`user ${id} not found`);
   return user;

@@ -4,6 +4,7 @@ import { type Case, count, list, q, U } from './cases-common.js';
 const INVALID_ID = { message: 'Invalid objectId' };
 /** The querystring schema's pattern for a date field (crud-service 7.2.5 JSONSchemaGenerator). */
 const DATE_PATTERN = '^\\d{4}-\\d{2}-\\d{2}(T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?(Z|[+-]\\d{2}:\\d{2}))?$';
+const ST_PATTERN = 'querystring/_st must match pattern "(PUBLIC|DRAFT|TRASH|DELETED)(,(PUBLIC|DRAFT|TRASH|DELETED))*"';
 const BASE64 = { 'json-query-params-encoding': 'base64' };
 const b64 = (filter: unknown) => encodeURIComponent(Buffer.from(JSON.stringify(filter)).toString('base64'));
 
@@ -305,4 +306,19 @@ export const FIDELITY: Case[] = [
     status: 400,
   },
   { item: 9, name: '$options that is no string', path: count(q({ name: { $regex: 'uly', $options: 1 } })), status: 400 },
+  // `_st`'s schema pattern is not anchored (ajv tests it anywhere in the text); the CRUD then splits on commas.
+  { item: 9, name: "an empty _st is the pattern's 400", path: list('_st=&_p=_id'), status: 400, holds: { message: ST_PATTERN } },
+  { item: 9, name: "_st=public is the pattern's 400", path: count('_st=public'), status: 400, holds: { message: ST_PATTERN } },
+  { item: 9, name: '_st with a trailing comma', path: list('_st=PUBLIC,&_p=_id'), status: 200, ids: FIXTURE_IDS },
+  { item: 9, name: '_st with a name that is no state beside a state', path: count('_st=FOO,DRAFT'), status: 200, answer: 1 },
+  { item: 9, name: '_st holding no state but matching the pattern', path: count('_st=xPUBLICx'), status: 200, answer: 0 },
+  { item: 9, name: 'GET /:id with an _st holding no state', path: `/users/${U}?_st=xPUBLICx`, status: 404 },
+  {
+    item: 9,
+    name: 'DELETE /:id with an _st holding no state',
+    method: 'DELETE',
+    path: '/users/:scratch?_st=xPUBLICx',
+    status: 404,
+    stored: { price: 33.33 },
+  },
 ];
