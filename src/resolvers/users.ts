@@ -12,6 +12,7 @@ import { abortExpiration } from './expiration.js';
 import { compensate } from './sagas.js';
 import { revokeAccess } from './revocation.js';
 import { parseByIdRequest } from './by-id-query.js';
+import { closeDeletion, openDeletion } from './user-deletion.js';
 import { projectDoc, readableFields } from '../crud/projection.js';
 
 /** States in which a user can still be edited or registered (not soft-deleted). */
@@ -108,23 +109,47 @@ export async function getUserAnswer(ctx: Context, id: string, rawQuery: string):
   return fields ? projectDoc(user, fields, request.filter) : user;
 }
 
-/** `DELETE /users/:id`: the profile, then the identity user; the profile comes back if that fails. */
+/**
+ * `DELETE /users/:id`: the profile, then the identity user; the profile comes back if that fails.
+ * An intent recorded first lets the reconciler (user-deletion.ts) finish a deletion whose process
+ * died, or whose profile could not come back, so no identity outlives its profile.
+ */
 export async function deleteUser(ctx: Context, id: string, rawQuery = ''): Promise<void> {
   await requireAdmin(ctx);
   const { query, states = ALL_STATES } = parseByIdRequest(ctx, rawQuery);
   const user = await getUser(ctx, id, states, 'deleting user', query);
   await during('deleting user', async () => {
-    if (!(await ctx.deps.users.delete(id, { states, scope: ctx.scope, query }))) throw new NotFoundError(`user ${id} not found`);
-    if (!user.authUserId) return;
-    try {
-      await ctx.deps.identity.deleteUser(user.authUserId);
-    } catch (error) {
-      await compensate(ctx, 'restore the profile of a failed deletion', () => ctx.deps.users.insert(user, ctx.scope));
-      throw error;
-    }
+    const intent = await openDeletion(ctx, user);
+    const outcome = await deleteBoth(ctx, user, { query, states });
+    await closeDeletion(ctx, intent, outcome.consistent);
+    if (outcome.error) throw outcome.error;
   });
   await revokeAccess(ctx, user.authUserId);
   await abortExpiration(ctx, user.expirationId);
+}
+
+/** Deletes the profile, then its identity; answers the error to report and whether both sides agree afterwards. */
+async function deleteBoth(
+  ctx: Context,
+  user: UserDoc,
+  { query, states }: { query?: string; states: readonly State[] },
+): Promise<{ consistent: boolean; error?: unknown }> {
+  try {
+    if (!(await ctx.deps.users.delete(user._id, { states, scope: ctx.scope, query }))) {
+      return { consistent: true, error: new NotFoundError(`user ${user._id} not found`) };
+    }
+  } catch (error) {
+    // A lost answer may hide a delete that was done: the reconciler looks.
+    return { consistent: false, error };
+  }
+  if (!user.authUserId) return { consistent: true };
+  try {
+    await ctx.deps.identity.deleteUser(user.authUserId);
+    return { consistent: true };
+  } catch (error) {
+    const restored = await compensate(ctx, 'restore the profile of a failed deletion', () => ctx.deps.users.insert(user, ctx.scope));
+    return { consistent: restored, error };
+  }
 }
 
 export async function requireGroup(ctx: Context, userGroup: unknown): Promise<GroupConfig> {

@@ -1,0 +1,69 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { UserDoc } from '../ports/user-store.js';
+import type { Context } from '../context.js';
+import { ALL_STATES } from '../crud/states.js';
+import { withoutDeadline } from '../deadline.js';
+import type { JobHandler } from '../infra/job-worker.js';
+import { abortExpiration } from './expiration.js';
+import { revokeAccess } from './revocation.js';
+
+/** The job type of user-deletion intents; the reconciler below finishes the ones left open. */
+export const USER_DELETION = 'user-deletion';
+
+/** What the deletion removes besides the profile: kept in the intent, since the profile may be gone when it is read. */
+const Intent = z.object({
+  userId: z.string().min(1),
+  authUserId: z.string().optional(),
+  expirationId: z.string().optional(),
+});
+type DeletionIntent = z.infer<typeof Intent>;
+
+/**
+ * Records the intent of `DELETE /users/:id` before its first step, claimed by this process. Each
+ * deletion has its own id (two deletions of one user may overlap: the second finds no profile).
+ */
+export async function openDeletion(ctx: Context, user: UserDoc): Promise<string> {
+  const { jobs, replicaId, config } = ctx.deps;
+  const intent: DeletionIntent = { userId: user._id, authUserId: user.authUserId, expirationId: user.expirationId };
+  const jobId = `${USER_DELETION}:${user._id}:${randomUUID()}`;
+  await jobs.create({ type: USER_DELETION, payload: intent, jobId, owner: replicaId, leaseMs: config.JOBS_LEASE_MS });
+  return jobId;
+}
+
+/**
+ * The deletion ended with both sides consistent (done, or the profile put back): the intent goes.
+ * When they may not be (the profile may be gone, the identity not), `finished` is false and the
+ * intent's lease is given up, so the reconciler finishes the deletion as soon as it can.
+ */
+export async function closeDeletion(ctx: Context, jobId: string, finished: boolean): Promise<void> {
+  const { jobs, replicaId, logger } = ctx.deps;
+  try {
+    await withoutDeadline(() => (finished ? jobs.discard(jobId, replicaId) : jobs.heartbeat(jobId, replicaId, 0)));
+  } catch (error) {
+    logger.warn({ err: error, jobId, requestId: ctx.requestId }, 'a deletion intent could not be closed');
+  }
+}
+
+/**
+ * The reconciler of deletions: an intent whose lease lapsed (its process died, or its request
+ * could not put the profile back) is finished where the profile is gone: the identity, the
+ * sessions and the expiration schedule follow it. A profile still there was never deleted (the
+ * process died before) or was put back: the user stays whole. Runs again after any failure.
+ */
+export const userDeletionRepair: JobHandler = {
+  type: USER_DELETION,
+  retryForever: true,
+  discardWhenDone: true,
+  async run(ctx, job) {
+    const intent = Intent.parse(job.payload);
+    const profile = await ctx.deps.users.get(intent.userId, { states: ALL_STATES, scope: ctx.scope });
+    if (profile) return { status: 'completed', result: { outcome: 'kept' } };
+    // deleteUser answers false for an identity already gone: a repeated repair is harmless.
+    if (intent.authUserId) await ctx.deps.identity.deleteUser(intent.authUserId);
+    await revokeAccess(ctx, intent.authUserId);
+    await abortExpiration(ctx, intent.expirationId);
+    ctx.deps.logger.info({ userId: intent.userId }, 'user deletion finished by the reconciler');
+    return { status: 'completed', result: { outcome: 'deleted' } };
+  },
+};

@@ -1,0 +1,118 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { IdentityProvider } from '../../src/ports/identity-provider.js';
+import type { UserStore } from '../../src/ports/user-store.js';
+import { UpstreamError } from '../../src/errors.js';
+import { seedGroups, startService, TEST_API_KEY, type TestService } from '../helpers/service.js';
+
+/**
+ * A `DELETE /users/:id` cut short between its profile and its identity (a process that dies there,
+ * or an identity provider that fails while the store cannot take the profile back) must not leave
+ * an identity nobody can reach: the reconciler finishes the deletion. Every backend.
+ */
+type Trap = 'none' | 'identity-delete-hangs' | 'identity-down-and-store-down';
+let trap: Trap = 'none';
+let service: TestService;
+let counter = 0;
+
+function trappedIdentity(identity: IdentityProvider): IdentityProvider {
+  return {
+    ...identity,
+    async deleteUser(id) {
+      // The process "dies" after the profile went: this request never goes on (the trap disarms
+      // itself, so the reconciler's own delete goes through).
+      if (trap === 'identity-delete-hangs') {
+        trap = 'none';
+        return new Promise(() => undefined);
+      }
+      if (trap === 'identity-down-and-store-down') throw new UpstreamError('Auth0', 'DELETE /users/:id', 0, { unreachable: true });
+      return identity.deleteUser(id);
+    },
+  };
+}
+
+function trappedUsers(users: UserStore): UserStore {
+  return {
+    ...users,
+    async insert(doc, scope) {
+      if (trap === 'identity-down-and-store-down') throw new UpstreamError('CRUD', 'POST /users/', 0, { unreachable: true });
+      return users.insert(doc, scope);
+    },
+  };
+}
+
+beforeAll(async () => {
+  service = await startService({
+    env: { JOBS_LEASE_MS: '300', JOBS_POLL_MS: '50' },
+    wrap: (deps) => ({ identity: trappedIdentity(deps.identity), users: trappedUsers(deps.users) }),
+    background: true,
+  });
+  await seedGroups(service);
+});
+beforeEach(() => {
+  trap = 'none';
+});
+afterAll(() => service.close());
+
+async function newUser(): Promise<{ _id: string; authUserId: string }> {
+  counter += 1;
+  const body = { userGroup: 'customer', username: `gone${counter}`, email: `gone${counter}@example.com`, name: 'G' };
+  const created = await service.call('POST', '/users/', body);
+  expect(created.status).toBe(200);
+  const user = await service.call('GET', `/users/${created.body._id}`);
+  return { _id: created.body._id, authUserId: user.body.authUserId };
+}
+
+async function identityExists(authUserId: string): Promise<boolean> {
+  const [identity] = await service.deps.identity.getUsers([authUserId]);
+  return identity !== undefined;
+}
+
+/** Waits for a condition the service reaches by itself (a lease lapsing, the reconciler's poll). */
+async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value) || Date.now() > until) return value;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+describe('a deletion cut short', () => {
+  it('after the profile went but before the identity did: the reconciler deletes the identity', async () => {
+    const user = await newUser();
+    trap = 'identity-delete-hangs';
+    const client = new AbortController();
+    void fetch(`${service.url}/users/${user._id}`, {
+      method: 'DELETE',
+      headers: { 'x-api-key': TEST_API_KEY },
+      signal: client.signal,
+    }).catch(() => undefined);
+    await eventually(
+      async () => trap,
+      (state) => state === 'none',
+    );
+    client.abort();
+    expect((await service.call('GET', `/users/${user._id}`)).status).toBe(404);
+    expect(
+      await eventually(
+        () => identityExists(user.authUserId),
+        (exists) => !exists,
+      ),
+    ).toBe(false);
+  });
+
+  it('when the identity provider fails and the profile cannot come back: the reconciler finishes it', async () => {
+    const user = await newUser();
+    trap = 'identity-down-and-store-down';
+    const failed = await service.call('DELETE', `/users/${user._id}`);
+    expect(failed.status).toBe(503);
+    trap = 'none';
+    expect(
+      await eventually(
+        () => identityExists(user.authUserId),
+        (exists) => !exists,
+      ),
+    ).toBe(false);
+    expect((await service.call('GET', `/users/${user._id}`)).status).toBe(404);
+  });
+});
