@@ -12,8 +12,13 @@ export async function grantRoles(ctx: Context, authUserId: string, roles: string
  * revoke the user is left with no roles and the caller gets the error.
  */
 export async function replaceRoles(ctx: Context, authUserId: string, roles: string[] | undefined): Promise<void> {
-  await during('revoking roles', () => ctx.deps.roles.revoke(authUserId, ctx.scope));
+  await revokeRoles(ctx, authUserId);
   await grantRoles(ctx, authUserId, roles);
+}
+
+/** Removes every binding of a user (its identity is deleted). */
+export async function revokeRoles(ctx: Context, authUserId: string): Promise<void> {
+  await during('revoking roles', () => ctx.deps.roles.revoke(authUserId, ctx.scope));
 }
 
 /** The union of the permissions of these roles. */

@@ -7,6 +7,7 @@ import { withoutDeadline } from '../deadline.js';
 import type { JobHandler } from '../infra/job-worker.js';
 import { abortExpiration } from './expiration.js';
 import { revokeAccess } from './revocation.js';
+import { revokeRoles } from './roles.js';
 
 /** The job type of user-deletion intents; the reconciler below finishes the ones left open. */
 export const USER_DELETION = 'user-deletion';
@@ -47,9 +48,10 @@ export async function closeDeletion(ctx: Context, jobId: string, finished: boole
 
 /**
  * The reconciler of deletions: an intent whose lease lapsed (its process died, or its request
- * could not put the profile back) is finished where the profile is gone: the identity, the
- * sessions and the expiration schedule follow it. A profile still there was never deleted (the
- * process died before) or was put back: the user stays whole. Runs again after any failure.
+ * could not put the profile back, or Rönd was down) is finished where the profile is gone: the
+ * identity, its role bindings, the sessions and the expiration schedule follow it. A profile still
+ * there was never deleted (the process died before) or was put back: the user stays whole. Runs
+ * again after any failure.
  */
 export const userDeletionRepair: JobHandler = {
   type: USER_DELETION,
@@ -60,7 +62,10 @@ export const userDeletionRepair: JobHandler = {
     const profile = await ctx.deps.users.get(intent.userId, { states: ALL_STATES, scope: ctx.scope });
     if (profile) return { status: 'completed', result: { outcome: 'kept' } };
     // deleteUser answers false for an identity already gone: a repeated repair is harmless.
-    if (intent.authUserId) await ctx.deps.identity.deleteUser(intent.authUserId);
+    if (intent.authUserId) {
+      await ctx.deps.identity.deleteUser(intent.authUserId);
+      await revokeRoles(ctx, intent.authUserId);
+    }
     await revokeAccess(ctx, intent.authUserId);
     await abortExpiration(ctx, intent.expirationId);
     ctx.deps.logger.info({ userId: intent.userId }, 'user deletion finished by the reconciler');

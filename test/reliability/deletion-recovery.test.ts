@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { IdentityProvider } from '../../src/ports/identity-provider.js';
+import type { RoleBinder } from '../../src/ports/role-binder.js';
 import type { UserStore } from '../../src/ports/user-store.js';
 import { UpstreamError } from '../../src/errors.js';
 import { seedGroups, startService, TEST_API_KEY, type TestService } from '../helpers/service.js';
@@ -9,7 +10,7 @@ import { seedGroups, startService, TEST_API_KEY, type TestService } from '../hel
  * or an identity provider that fails while the store cannot take the profile back) must not leave
  * an identity nobody can reach: the reconciler finishes the deletion. Every backend.
  */
-type Trap = 'none' | 'identity-delete-hangs' | 'identity-down-and-store-down';
+type Trap = 'none' | 'identity-delete-hangs' | 'identity-down-and-store-down' | 'roles-down';
 let trap: Trap = 'none';
 let service: TestService;
 let counter = 0;
@@ -40,22 +41,35 @@ function trappedUsers(users: UserStore): UserStore {
   };
 }
 
+function trappedRoles(roles: RoleBinder): RoleBinder {
+  return {
+    grant: (subject, ids, scope) => roles.grant(subject, ids, scope),
+    permissionsOf: (ids, scope) => roles.permissionsOf(ids, scope),
+    async revoke(subject, scope) {
+      if (trap === 'roles-down') throw new UpstreamError('Rond', 'POST /revoke/bindings', 0, { unreachable: true });
+      return roles.revoke(subject, scope);
+    },
+  };
+}
+
 beforeAll(async () => {
   service = await startService({
     env: { JOBS_LEASE_MS: '300', JOBS_POLL_MS: '50' },
-    wrap: (deps) => ({ identity: trappedIdentity(deps.identity), users: trappedUsers(deps.users) }),
+    wrap: (deps) => ({ identity: trappedIdentity(deps.identity), users: trappedUsers(deps.users), roles: trappedRoles(deps.roles) }),
     background: true,
   });
   await seedGroups(service);
+  const save = 'mutation ($r: RoleInput!) { saveRole(input: $r) { __typename } }';
+  await service.graphql(save, { r: { roleId: 'reader', name: 'Reader', permissions: ['users.read'] } });
 });
 beforeEach(() => {
   trap = 'none';
 });
 afterAll(() => service.close());
 
-async function newUser(): Promise<{ _id: string; authUserId: string }> {
+async function newUser(extra: Record<string, unknown> = {}): Promise<{ _id: string; authUserId: string }> {
   counter += 1;
-  const body = { userGroup: 'customer', username: `gone${counter}`, email: `gone${counter}@example.com`, name: 'G' };
+  const body = { userGroup: 'customer', username: `gone${counter}`, email: `gone${counter}@example.com`, name: 'G', ...extra };
   const created = await service.call('POST', '/users/', body);
   expect(created.status).toBe(200);
   const user = await service.call('GET', `/users/${created.body._id}`);
@@ -114,5 +128,24 @@ describe('a deletion cut short', () => {
       ),
     ).toBe(false);
     expect((await service.call('GET', `/users/${user._id}`)).status).toBe(404);
+  });
+
+  it('takes the role bindings of the identity with it, later when Rönd is down', async () => {
+    const user = await newUser({ roles: ['reader'] });
+    expect(await service.backend.rolesOf(user.authUserId)).toEqual(['reader']);
+    expect((await service.call('DELETE', `/users/${user._id}`)).status).toBe(204);
+    expect(await service.backend.rolesOf(user.authUserId)).toEqual([]);
+
+    const other = await newUser({ roles: ['reader'] });
+    trap = 'roles-down';
+    expect((await service.call('DELETE', `/users/${other._id}`)).status).toBe(204);
+    expect(await identityExists(other.authUserId)).toBe(false);
+    trap = 'none';
+    expect(
+      await eventually(
+        () => service.backend.rolesOf(other.authUserId),
+        (roles) => roles.length === 0,
+      ),
+    ).toEqual([]);
   });
 });
