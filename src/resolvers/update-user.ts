@@ -46,7 +46,7 @@ export async function updateUser(ctx: Context, id: string, body: unknown, rawQue
   const changes = identityChanges(current, next);
   const updated = await during('updating user', async () => {
     const rescheduled = await reschedule(ctx, current, next, expr);
-    if (changes) await ctx.deps.identity.updateUser(current.authUserId!, changes);
+    if (changes) await changeIdentity(ctx, current.authUserId!, changes, rescheduled);
     try {
       const patched = await ctx.deps.users.patch(id, expr, { states, query }, ctx.scope);
       if (!patched) throw new NotFoundError(`user ${id} not found`);
@@ -104,6 +104,16 @@ async function reschedule(ctx: Context, current: UserDoc, next: UserDoc, expr: U
   const expirationId = await scheduleExpiration(ctx, { _id: current._id, expirationDate: next.expirationDate });
   expr.$set = { ...expr.$set, expirationId };
   return expirationId;
+}
+
+/** The identity's share of an update; a refusal (409) or a failure aborts the schedule the update just made. */
+async function changeIdentity(ctx: Context, authUserId: string, changes: IdentityChanges, rescheduled: string | undefined): Promise<void> {
+  try {
+    await ctx.deps.identity.updateUser(authUserId, changes);
+  } catch (error) {
+    await abortExpiration(ctx, rescheduled);
+    throw error;
+  }
 }
 
 function sameRoles(a: string[] | undefined, b: string[] | undefined): boolean {
