@@ -4,6 +4,9 @@ import { withoutDeadline } from '../deadline.js';
 import { revokeAccess } from './revocation.js';
 import type { State } from '../crud/states.js';
 import { NotFoundError } from '../errors.js';
+import { closeSync, followProfile, identityBlocked, openSync } from './user-sync.js';
+
+export { identityBlocked };
 
 /**
  * Runs an undo step of a failed operation; answers whether it worked. Its own failure is logged,
@@ -21,11 +24,6 @@ export async function compensate(ctx: Context, what: string, undo: () => Promise
   }
 }
 
-/** The identity provider blocks a user who is blocked in the profile or not PUBLIC. */
-export function identityBlocked(user: Pick<UserDoc, 'blocked' | '__STATE__'>): boolean {
-  return user.blocked === true || (user.__STATE__ !== undefined && user.__STATE__ !== 'PUBLIC');
-}
-
 /**
  * Moves one user to `stateTo` in the profile store and mirrors it in the identity provider:
  * DRAFT and TRASH block, PUBLIC unblocks, DELETED deletes (AUTH_HARD_DELETE) or blocks.
@@ -38,31 +36,41 @@ export async function transitionUser(ctx: Context, user: UserDoc, stateTo: State
   else if (user.authUserId) ctx.deps.callerProfiles.forget(user.authUserId);
 }
 
+/**
+ * With an identity step, an intent guards the move: a failure (or a process that dies) leaves the
+ * identity following the profile as stored, whichever step the failure hid.
+ */
 async function moveUser(ctx: Context, user: UserDoc, stateTo: State): Promise<void> {
-  const { users, identity, config } = ctx.deps;
-  const from = user.__STATE__;
-  const authUserId = user.authUserId;
-  if (!authUserId) return users.setState(user._id, stateTo, ctx.scope);
-  if (stateTo === 'DELETED' && config.AUTH_HARD_DELETE) {
-    await users.setState(user._id, stateTo, ctx.scope);
-    try {
-      await identity.deleteUser(authUserId);
-    } catch (error) {
-      await compensate(ctx, `move user ${user._id} back to ${from}`, () => users.setState(user._id, from, ctx.scope));
-      throw error;
-    }
-    return;
+  const hardDelete = stateTo === 'DELETED' && ctx.deps.config.AUTH_HARD_DELETE;
+  if (!user.authUserId || (!hardDelete && identityBlocked(user) === (stateTo !== 'PUBLIC'))) {
+    return ctx.deps.users.setState(user._id, stateTo, ctx.scope);
   }
-  const wasBlocked = identityBlocked(user);
-  const blocked = stateTo !== 'PUBLIC';
-  if (blocked !== wasBlocked) await setBlocked(ctx, authUserId, blocked);
+  const sync = await openSync(ctx, user);
   try {
-    await users.setState(user._id, stateTo, ctx.scope);
+    if (hardDelete) await deleteMoving(ctx, user, user.authUserId);
+    else await blockMoving(ctx, user, stateTo, user.authUserId);
   } catch (error) {
-    if (blocked !== wasBlocked)
-      await compensate(ctx, `restore blocked=${wasBlocked} on ${authUserId}`, () => setBlocked(ctx, authUserId, wasBlocked));
+    await followProfile(ctx, sync);
     throw error;
   }
+  await closeSync(ctx, sync, true);
+}
+
+async function deleteMoving(ctx: Context, user: UserDoc, authUserId: string): Promise<void> {
+  const { users, identity } = ctx.deps;
+  const from = user.__STATE__;
+  await users.setState(user._id, 'DELETED', ctx.scope);
+  try {
+    await identity.deleteUser(authUserId);
+  } catch (error) {
+    await compensate(ctx, `move user ${user._id} back to ${from}`, () => users.setState(user._id, from, ctx.scope));
+    throw error;
+  }
+}
+
+async function blockMoving(ctx: Context, user: UserDoc, stateTo: State, authUserId: string): Promise<void> {
+  await setBlocked(ctx, authUserId, stateTo !== 'PUBLIC');
+  await ctx.deps.users.setState(user._id, stateTo, ctx.scope);
 }
 
 /** Blocks or unblocks an identity user; one that no longer exists has nothing to block. */

@@ -2,6 +2,7 @@ import { update as applyUpdate } from 'mingo/updater';
 import type { IdentityChanges } from '../ports/identity-provider.js';
 import type { UpdateExpr, UserDoc } from '../ports/user-store.js';
 import type { Context } from '../context.js';
+import type { State } from '../crud/states.js';
 import { requireAdmin } from './access.js';
 import { isPlainObject } from '../crud/filter.js';
 import { linearQueryOptions } from '../crud/regex.js';
@@ -11,7 +12,8 @@ import { abortExpiration, scheduleExpiration } from './expiration.js';
 import { replaceRoles } from './roles.js';
 import { revokeAccess } from './revocation.js';
 import { isAdminGroup, securityEvent } from './security-events.js';
-import { compensate, identityBlocked } from './sagas.js';
+import { identityBlocked } from './sagas.js';
+import { closeSync, followProfile, noteScheduled, openSync } from './user-sync.js';
 import { getUser, LIVE_STATES, requireGroup } from './users.js';
 import { groupFields, parseByIdRequest } from './by-id-query.js';
 import { assertUpdateFits, coerceUpdate } from '../crud/update-types.js';
@@ -43,23 +45,7 @@ export async function updateUser(ctx: Context, id: string, body: unknown, rawQue
   const next = preview(current, expr, ctx.deps.config.BODY_LIMIT_BYTES);
   const group = await requireGroup(ctx, next.userGroup);
   ctx.deps.schemas.validateUser(group, next);
-  const changes = identityChanges(current, next);
-  const updated = await during('updating user', async () => {
-    const rescheduled = await reschedule(ctx, current, next, expr);
-    if (changes) await changeIdentity(ctx, current.authUserId!, changes, rescheduled);
-    try {
-      const patched = await ctx.deps.users.patch(id, expr, { states, query }, ctx.scope);
-      if (!patched) throw new NotFoundError(`user ${id} not found`);
-      return patched;
-    } catch (error) {
-      if (changes) {
-        const undo = identityChanges(next, current)!;
-        await compensate(ctx, `restore identity user ${current.authUserId}`, () => ctx.deps.identity.updateUser(current.authUserId!, undo));
-      }
-      await abortExpiration(ctx, rescheduled);
-      throw error;
-    }
-  });
+  const updated = await during('updating user', () => writeBoth(ctx, { current, next, expr, query, states }));
   if (updated.userGroup !== current.userGroup || (identityBlocked(updated) && !identityBlocked(current))) {
     await revokeAccess(ctx, current.authUserId);
   } else if (current.authUserId) {
@@ -106,14 +92,41 @@ async function reschedule(ctx: Context, current: UserDoc, next: UserDoc, expr: U
   return expirationId;
 }
 
-/** The identity's share of an update; a refusal (409) or a failure aborts the schedule the update just made. */
-async function changeIdentity(ctx: Context, authUserId: string, changes: IdentityChanges, rescheduled: string | undefined): Promise<void> {
+interface Write {
+  current: UserDoc;
+  next: UserDoc;
+  expr: UpdateExpr;
+  query?: string;
+  /** The states the caller's `_st` allows (LIVE_STATES at most). */
+  states: readonly State[];
+}
+
+/**
+ * The schedule, the identity, then the profile. With more than the profile to change, an intent
+ * guards the steps: on a failure (or a process that dies) the identity and the schedule made
+ * follow the profile as stored, whether or not a lost answer hid that a step was done.
+ */
+async function writeBoth(ctx: Context, { current, next, expr, query, states }: Write): Promise<UserDoc> {
+  const changes = identityChanges(current, next);
+  if (!changes && next.expirationDate === current.expirationDate) return patchProfile(ctx, current._id, expr, { query, states });
+  const sync = await openSync(ctx, current);
+  let patched: UserDoc;
   try {
-    await ctx.deps.identity.updateUser(authUserId, changes);
+    await noteScheduled(ctx, sync, await reschedule(ctx, current, next, expr));
+    if (changes) await ctx.deps.identity.updateUser(current.authUserId!, changes);
+    patched = await patchProfile(ctx, current._id, expr, { query, states });
   } catch (error) {
-    await abortExpiration(ctx, rescheduled);
+    await followProfile(ctx, sync);
     throw error;
   }
+  await closeSync(ctx, sync, true);
+  return patched;
+}
+
+async function patchProfile(ctx: Context, id: string, expr: UpdateExpr, where: Pick<Write, 'query' | 'states'>): Promise<UserDoc> {
+  const patched = await ctx.deps.users.patch(id, expr, { states: where.states, query: where.query }, ctx.scope);
+  if (!patched) throw new NotFoundError(`user ${id} not found`);
+  return patched;
 }
 
 function sameRoles(a: string[] | undefined, b: string[] | undefined): boolean {

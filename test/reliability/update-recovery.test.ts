@@ -1,14 +1,16 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { IdentityProvider } from '../../src/ports/identity-provider.js';
 import type { ExpirationScheduler } from '../../src/ports/expiration-scheduler.js';
+import type { UserStore } from '../../src/ports/user-store.js';
 import { UpstreamError } from '../../src/errors.js';
-import { seedGroups, startService, type TestService } from '../helpers/service.js';
+import { seedGroups, startService, TEST_API_KEY, type TestService } from '../helpers/service.js';
 
 /**
- * A `PATCH /users/:id` whose steps fail part-way leaves the user as it was on both sides, and no
- * schedule of its own behind: every backend.
+ * A `PATCH /users/:id` or a state change whose steps fail part-way, or whose process dies between
+ * them, ends with the identity following the profile as stored, and no schedule of its own left
+ * behind: every backend. JOBS_LEASE_MS is short so that an abandoned intent is the reconciler's soon.
  */
-type Trap = 'none' | 'identity-update-fails';
+type Trap = 'none' | 'identity-update-fails' | 'patch-hangs' | 'patch-lost' | 'state-hangs';
 let trap: Trap = 'none';
 let service: TestService;
 let counter = 0;
@@ -42,10 +44,37 @@ function trappedIdentity(identity: IdentityProvider): IdentityProvider {
   };
 }
 
+/** The process "dies" at a hung step (the trap disarms itself, so the reconciler's own calls go through). */
+function trappedUsers(users: UserStore): UserStore {
+  return {
+    ...users,
+    async patch(id, expr, options, scope) {
+      if (trap === 'patch-hangs') {
+        trap = 'none';
+        return new Promise(() => undefined);
+      }
+      if (trap !== 'patch-lost') return users.patch(id, expr, options, scope);
+      trap = 'none';
+      await users.patch(id, expr, options, scope); // the store acted, then the connection broke
+      throw new UpstreamError('CRUD', 'PATCH /users/:id', 0, { unreachable: true });
+    },
+    async setState(id, stateTo, scope) {
+      if (trap !== 'state-hangs') return users.setState(id, stateTo, scope);
+      trap = 'none';
+      return new Promise(() => undefined);
+    },
+  };
+}
+
 beforeAll(async () => {
   service = await startService({
-    env: { RANDOM_PWD_GEN: 'false' },
-    wrap: (deps) => ({ scheduler: recordedScheduler(deps.scheduler), identity: trappedIdentity(deps.identity) }),
+    env: { RANDOM_PWD_GEN: 'false', JOBS_LEASE_MS: '300', JOBS_POLL_MS: '50' },
+    background: true,
+    wrap: (deps) => ({
+      scheduler: recordedScheduler(deps.scheduler),
+      identity: trappedIdentity(deps.identity),
+      users: trappedUsers(deps.users),
+    }),
   });
   await seedGroups(service);
 });
@@ -54,13 +83,41 @@ beforeEach(() => {
 });
 afterAll(() => service.close());
 
-async function newUser(): Promise<{ _id: string; email: string }> {
+async function newUser(): Promise<{ _id: string; email: string; authUserId: string }> {
   counter += 1;
   const email = `upd${counter}@example.com`;
   const body = { userGroup: 'customer', username: `upd${counter}`, email, name: 'U', password: 'Update-pass-1' };
   const created = await service.call('POST', '/users/?sendResetPwdEmail=false', body);
   expect(created.status).toBe(200);
-  return { _id: created.body._id, email };
+  const { authUserId } = (await service.call('GET', `/users/${created.body._id}`)).body;
+  return { _id: created.body._id, email, authUserId };
+}
+
+async function identityOf(authUserId: string) {
+  const [identity] = await service.deps.identity.getUsers([authUserId]);
+  return identity!;
+}
+
+/** Sends a request whose client hangs up once its process is stuck at the trapped step. */
+async function abandonAtTrap(method: string, path: string, body: unknown): Promise<void> {
+  const client = new AbortController();
+  const headers = { 'x-api-key': TEST_API_KEY, 'content-type': 'application/json' };
+  void fetch(`${service.url}${path}`, { method, headers, body: JSON.stringify(body), signal: client.signal }).catch(() => undefined);
+  await eventually(
+    async () => trap,
+    (state) => state === 'none',
+  );
+  client.abort();
+}
+
+/** Waits for a condition the service reaches by itself (a lease lapsing, the reconciler's poll). */
+async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value) || Date.now() > until) return value;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
 }
 
 const schedulesOf = (userId: string) => [...live.values()].filter((owner) => owner === userId).length;
@@ -82,5 +139,50 @@ describe('an update whose identity step fails', () => {
     expect(res.status).toBeGreaterThanOrEqual(500);
     expect(schedulesOf(user._id)).toBe(0);
     expect((await service.call('GET', `/users/${user._id}`)).body).toMatchObject({ name: 'U', email: user.email });
+  });
+});
+
+describe('an update or a state change cut short between the identity and the profile', () => {
+  it('a PATCH whose process dies there: the reconciler puts the identity back to the profile', async () => {
+    const user = await newUser();
+    trap = 'patch-hangs';
+    await abandonAtTrap('PATCH', `/users/${user._id}`, { email: `new-${user.email}`, expirationDate: inADay() });
+    expect((await service.call('GET', `/users/${user._id}`)).body.email).toBe(user.email);
+    expect(
+      await eventually(
+        async () => (await identityOf(user.authUserId)).email,
+        (email) => email === user.email,
+      ),
+    ).toBe(user.email);
+    expect(
+      await eventually(
+        async () => schedulesOf(user._id),
+        (count) => count === 0,
+      ),
+    ).toBe(0);
+  });
+
+  it('a PATCH whose answer from the store is lost: the identity and the schedule follow the stored profile', async () => {
+    const user = await newUser();
+    trap = 'patch-lost';
+    const res = await service.call('PATCH', `/users/${user._id}`, { email: `lost-${user.email}`, expirationDate: inADay() });
+    expect(res.status).toBe(503);
+    const stored = (await service.call('GET', `/users/${user._id}`)).body;
+    expect(stored.email).toBe(`lost-${user.email}`);
+    expect((await identityOf(user.authUserId)).email).toBe(stored.email);
+    expect(live.get(stored.expirationId)).toBe(user._id);
+  });
+
+  it('a state change whose process dies there: the reconciler unblocks the identity of a profile still PUBLIC', async () => {
+    const user = await newUser();
+    trap = 'state-hangs';
+    await abandonAtTrap('POST', '/users/state', [{ filter: { _id: user._id }, stateTo: 'TRASH' }]);
+    expect((await service.call('GET', `/users/${user._id}`)).body.__STATE__).toBe('PUBLIC');
+    expect(
+      await eventually(
+        async () => (await identityOf(user.authUserId)).blocked,
+        (blocked) => !blocked,
+      ),
+    ).toBe(false);
   });
 });

@@ -1,0 +1,124 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { IdentityChanges, IdentityUser } from '../ports/identity-provider.js';
+import type { UserDoc } from '../ports/user-store.js';
+import type { Context } from '../context.js';
+import { ALL_STATES } from '../crud/states.js';
+import { ConflictError } from '../errors.js';
+import { withoutDeadline } from '../deadline.js';
+import type { JobHandler } from '../infra/job-worker.js';
+
+/**
+ * The job type of the intents of operations that change a user on both sides (PATCH, state
+ * changes): the profile as stored is the truth, and the identity follows it.
+ */
+export const USER_SYNC = 'user-sync';
+
+const Intent = z.object({ userId: z.string().min(1), authUserId: z.string().optional() });
+/** `scheduled`: an expiration the operation made, which must go unless the profile points to it. */
+const Progress = z.object({ scheduled: z.string().optional() }).catch({});
+type SyncIntent = z.infer<typeof Intent>;
+
+/** The identity provider blocks a user who is blocked in the profile or not PUBLIC. */
+export function identityBlocked(user: Pick<UserDoc, 'blocked' | '__STATE__'>): boolean {
+  return user.blocked === true || (user.__STATE__ !== undefined && user.__STATE__ !== 'PUBLIC');
+}
+
+export interface SyncHandle {
+  jobId: string;
+  intent: SyncIntent;
+  scheduled?: string;
+}
+
+/** Recorded before the first step, claimed by this process: if it dies, the reconciler makes the identity follow the profile. */
+export async function openSync(ctx: Context, user: Pick<UserDoc, '_id' | 'authUserId'>): Promise<SyncHandle> {
+  const { jobs, replicaId, config } = ctx.deps;
+  const intent: SyncIntent = { userId: user._id, authUserId: user.authUserId };
+  const jobId = `${USER_SYNC}:${user._id}:${randomUUID()}`;
+  await jobs.create({ type: USER_SYNC, payload: intent, jobId, owner: replicaId, leaseMs: config.JOBS_LEASE_MS });
+  return { jobId, intent };
+}
+
+/** Saves the id of a schedule the operation made, before the steps that may fail after it. */
+export async function noteScheduled(ctx: Context, handle: SyncHandle, scheduled: string | undefined): Promise<void> {
+  if (!scheduled) return;
+  handle.scheduled = scheduled;
+  const { jobs, replicaId, config } = ctx.deps;
+  await jobs.heartbeat(handle.jobId, replicaId, config.JOBS_LEASE_MS, { scheduled });
+}
+
+/**
+ * A step failed: rather than undo the steps it believes were made (an answer lost after the
+ * upstream acted would fool it), the operation reads the profile as stored and makes the identity
+ * and the schedule follow it. If that fails too, the intent goes to the reconciler.
+ */
+export async function followProfile(ctx: Context, handle: SyncHandle): Promise<void> {
+  let followed = true;
+  try {
+    // Its own calls' timeouts: the step that failed may have been cut by the request's deadline.
+    await withoutDeadline(() => syncToProfile(ctx, handle.intent, handle.scheduled));
+  } catch (error) {
+    ctx.deps.logger.error({ err: error, requestId: ctx.requestId }, `could not make user ${handle.intent.userId} follow its profile`);
+    followed = false;
+  }
+  await closeSync(ctx, handle, followed);
+}
+
+/** Done (or followed): the intent goes; otherwise its lease is given up, for the reconciler. */
+export async function closeSync(ctx: Context, handle: SyncHandle, done: boolean): Promise<void> {
+  const { jobs, replicaId, logger } = ctx.deps;
+  try {
+    await withoutDeadline(() =>
+      done ? jobs.discard(handle.jobId, replicaId) : jobs.heartbeat(handle.jobId, replicaId, 0, { scheduled: handle.scheduled }),
+    );
+  } catch (error) {
+    logger.warn({ err: error, jobId: handle.jobId, requestId: ctx.requestId }, 'a user-sync intent could not be closed');
+  }
+}
+
+/** The reconciler: an intent whose process died (or could not follow the profile) is finished here. Runs again after any failure. */
+export const userSyncRepair: JobHandler = {
+  type: USER_SYNC,
+  retryForever: true,
+  discardWhenDone: true,
+  async run(ctx, job, run) {
+    const intent = Intent.parse(job.payload);
+    const outcome = await syncToProfile(ctx, intent, Progress.parse(run.progress ?? {}).scheduled);
+    ctx.deps.logger.info({ userId: intent.userId, outcome }, 'user identity made to follow its profile');
+    return { status: 'completed', result: { outcome } };
+  },
+};
+
+async function syncToProfile(ctx: Context, intent: SyncIntent, scheduled: string | undefined): Promise<string> {
+  const { users, identity, scheduler, config } = ctx.deps;
+  // Every user, whatever the caller's acl_rows: the truth is needed, not the caller's view of it.
+  const profile = await users.get(intent.userId, { states: ALL_STATES, scope: { actorId: ctx.scope.actorId, headers: {} } });
+  if (scheduled && profile?.expirationId !== scheduled) await scheduler.abort(scheduled);
+  const authUserId = intent.authUserId;
+  if (!profile || !authUserId || profile.authUserId !== authUserId) return 'unlinked';
+  if (profile.__STATE__ === 'DELETED' && config.AUTH_HARD_DELETE) {
+    await identity.deleteUser(authUserId);
+    return 'identity deleted';
+  }
+  const [current] = await identity.getUsers([authUserId]);
+  const changes = current && differences(current, profile);
+  if (!current) return 'identity missing';
+  if (!changes) return 'followed';
+  try {
+    await identity.updateUser(authUserId, changes);
+  } catch (error) {
+    // Another identity took the name or e-mail meanwhile: no retry will change that. Left for an operator.
+    if (!(error instanceof ConflictError)) throw error;
+    ctx.deps.logger.error({ userId: intent.userId, authUserId }, 'an identity cannot follow its profile: its name or e-mail is taken');
+    return 'conflict';
+  }
+  return 'followed';
+}
+
+function differences(current: IdentityUser, profile: UserDoc): IdentityChanges | undefined {
+  const changes: IdentityChanges = {};
+  if (profile.username !== undefined && profile.username !== current.username) changes.username = profile.username;
+  if (profile.email !== undefined && profile.email !== current.email) changes.email = profile.email;
+  if (identityBlocked(profile) !== current.blocked) changes.blocked = identityBlocked(profile);
+  return Object.keys(changes).length > 0 ? changes : undefined;
+}
