@@ -7,6 +7,7 @@ import { passwordChangeJob } from './resolvers/passwords.js';
 import { userCreationRepair } from './resolvers/user-repair.js';
 import { userDeletionRepair } from './resolvers/user-deletion.js';
 import { userSyncRepair } from './resolvers/user-sync.js';
+import { userExpiryRepair } from './resolvers/expiry-intents.js';
 
 /** Stops the background work; answers once it has stopped, or at once when `signal` aborts (shutdown deadline). */
 export type StopBackground = (signal?: AbortSignal) => Promise<void>;
@@ -17,7 +18,14 @@ export type StopBackground = (signal?: AbortSignal) => Promise<void>;
  */
 export function startBackground(deps: Deps): StopBackground {
   deps.scheduler.start?.((payload) => expireUser(systemContext(deps, 'expiration'), payload));
-  const worker = new JobWorker(deps, [activationJob, passwordChangeJob, userCreationRepair, userDeletionRepair, userSyncRepair]);
+  const worker = new JobWorker(deps, [
+    activationJob,
+    passwordChangeJob,
+    userCreationRepair,
+    userDeletionRepair,
+    userSyncRepair,
+    userExpiryRepair,
+  ]);
   worker.start();
   return async (signal) => {
     deps.scheduler.stop?.();

@@ -12,6 +12,8 @@ import { plainStandardFields } from './import-fields.js';
 import { ImportedUserRow } from './inputs.js';
 import { compensate } from './sagas.js';
 import { updateUser } from './update-user.js';
+import { closeExpiry, openExpiry } from './expiry-intents.js';
+import { newObjectId } from '../crud/ids.js';
 
 /** A data row of the file: its number (1 = the first after the header) and its cells by column. */
 export interface CsvRow {
@@ -50,6 +52,8 @@ export class ImportRun {
   readonly counts = { inserted: 0, updated: 0, invalid: 0 };
   private readonly groups = new Map<string, Group | undefined>();
   private skipped: InvalidRow[] = [];
+  /** A row of the batch could not be taken back after its schedule failed: its intent goes to the reconciler. */
+  private untaken = false;
 
   constructor(
     private readonly ctx: Context,
@@ -132,6 +136,25 @@ export class ImportRun {
    * inserted rows are reported once their groups are read again (see `stillGrouped`).
    */
   private async insert(inserts: Insert[]): Promise<void> {
+    // Rows with a date get their `_id` from us, recorded before the insert: if the process dies
+    // before their schedules, the reconciler (expiry-intents.ts) schedules them.
+    const expiring = inserts.filter(({ doc }) => doc.expirationDate !== undefined);
+    for (const { doc } of expiring) doc._id = newObjectId();
+    const intent = await openExpiry(
+      this.ctx,
+      expiring.map(({ doc }) => doc._id as string),
+    );
+    this.untaken = false;
+    try {
+      await this.insertAll(inserts);
+    } catch (error) {
+      await closeExpiry(this.ctx, intent, false);
+      throw error;
+    }
+    await closeExpiry(this.ctx, intent, !this.untaken);
+  }
+
+  private async insertAll(inserts: Insert[]): Promise<void> {
     const stored: (Insert & { _id: string })[] = [];
     let pending = inserts;
     while (pending.length > 0) {
@@ -191,9 +214,10 @@ export class ImportRun {
       await attachExpiration(this.ctx, doc as UserDoc);
       return true;
     } catch (error) {
-      await compensate(this.ctx, 'remove an imported user whose expiration failed', () =>
+      const taken = await compensate(this.ctx, 'remove an imported user whose expiration failed', () =>
         this.ctx.deps.users.delete(doc._id, { states: ALL_STATES, scope: this.ctx.scope }),
       );
+      this.untaken ||= !taken;
       this.skip(row, reason(error));
       return false;
     }

@@ -1,0 +1,54 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { Context } from '../context.js';
+import { ALL_STATES } from '../crud/states.js';
+import { withoutDeadline } from '../deadline.js';
+import type { JobHandler } from '../infra/job-worker.js';
+import { attachExpiration } from './creation-steps.js';
+import { findUsersByIds } from './users.js';
+
+/**
+ * The job type of the intents of writes that insert users with an expirationDate and schedule it
+ * after (the CSV import): a profile stored without its schedule would never expire.
+ */
+export const USER_EXPIRY = 'user-expiry';
+
+const Intent = z.object({ userIds: z.array(z.string().min(1)) });
+
+/** Recorded before the insert, claimed by this process; undefined when no user has a date. */
+export async function openExpiry(ctx: Context, userIds: string[]): Promise<string | undefined> {
+  if (userIds.length === 0) return undefined;
+  const { jobs, replicaId, config } = ctx.deps;
+  const jobId = `${USER_EXPIRY}:${randomUUID()}`;
+  await jobs.create({ type: USER_EXPIRY, payload: { userIds }, jobId, owner: replicaId, leaseMs: config.JOBS_LEASE_MS });
+  return jobId;
+}
+
+/** Every user scheduled (or taken back): the intent goes; otherwise its lease is given up, for the reconciler. */
+export async function closeExpiry(ctx: Context, jobId: string | undefined, done: boolean): Promise<void> {
+  if (!jobId) return;
+  const { jobs, replicaId, logger } = ctx.deps;
+  try {
+    await withoutDeadline(() => (done ? jobs.discard(jobId, replicaId) : jobs.heartbeat(jobId, replicaId, 0)));
+  } catch (error) {
+    logger.warn({ err: error, jobId, requestId: ctx.requestId }, 'an expiry intent could not be closed');
+  }
+}
+
+/**
+ * The reconciler: the users of an intent left open (its process died, or a row could not be taken
+ * back) that are stored with a date and no schedule get one. Runs again after any failure.
+ */
+export const userExpiryRepair: JobHandler = {
+  type: USER_EXPIRY,
+  retryForever: true,
+  discardWhenDone: true,
+  async run(ctx, job) {
+    const { userIds } = Intent.parse(job.payload);
+    const users = await findUsersByIds(ctx, userIds, ALL_STATES);
+    const unscheduled = [...users.values()].filter((user) => user.expirationDate && !user.expirationId);
+    for (const user of unscheduled) await attachExpiration(ctx, user);
+    ctx.deps.logger.info({ jobId: job.jobId, scheduled: unscheduled.length }, 'expirations of inserted users repaired');
+    return { status: 'completed', result: { scheduled: unscheduled.length } };
+  },
+};

@@ -1,0 +1,71 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ExpirationScheduler } from '../../src/ports/expiration-scheduler.js';
+import { seedGroups, startService, TEST_API_KEY, type TestService } from '../helpers/service.js';
+
+/**
+ * A CSV import whose process dies after its rows were inserted but before their expirations were
+ * scheduled must not leave users that never expire: the reconciler schedules them. Every backend.
+ */
+let hangSchedules = false;
+let service: TestService;
+
+function trappedScheduler(scheduler: ExpirationScheduler): ExpirationScheduler {
+  return {
+    ...scheduler,
+    start: scheduler.start?.bind(scheduler),
+    stop: scheduler.stop?.bind(scheduler),
+    async schedule(payload, headers) {
+      // The process "dies" at its first schedule; the trap disarms itself for the reconciler.
+      if (hangSchedules) {
+        hangSchedules = false;
+        return new Promise(() => undefined);
+      }
+      return scheduler.schedule(payload, headers);
+    },
+    abort: (id) => scheduler.abort(id),
+  };
+}
+
+beforeAll(async () => {
+  service = await startService({
+    env: { JOBS_LEASE_MS: '300', JOBS_POLL_MS: '50' },
+    background: true,
+    wrap: (deps) => ({ scheduler: trappedScheduler(deps.scheduler) }),
+  });
+  await seedGroups(service);
+});
+afterAll(() => service.close());
+
+/** Waits for a condition the service reaches by itself (a lease lapsing, the reconciler's poll). */
+async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value) || Date.now() > until) return value;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+describe('a CSV import cut short', () => {
+  it('after its rows were inserted, before their expirations were scheduled: the reconciler schedules them', async () => {
+    const future = new Date(Date.now() + 86_400_000).toISOString();
+    const csv = `userGroup,username,name,expirationDate\ncustomer,impx1,A,${future}\ncustomer,impx2,B,${future}\n`;
+    const form = new FormData();
+    form.append('file', new Blob([csv], { type: 'text/csv' }), 'users.csv');
+    hangSchedules = true;
+    const client = new AbortController();
+    const headers = { 'x-api-key': TEST_API_KEY };
+    void fetch(`${service.url}/users/import`, { method: 'PATCH', body: form, headers, signal: client.signal }).catch(() => undefined);
+    await eventually(
+      async () => hangSchedules,
+      (armed) => !armed,
+    );
+    client.abort();
+    const scheduled = await eventually(
+      async () =>
+        (await service.call('GET', '/users/?username=impx1')).body.concat((await service.call('GET', '/users/?username=impx2')).body),
+      (users: { expirationId?: string }[]) => users.length === 2 && users.every((user) => typeof user.expirationId === 'string'),
+    );
+    expect(scheduled.map((user: { expirationId?: string }) => typeof user.expirationId)).toEqual(['string', 'string']);
+  });
+});
