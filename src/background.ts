@@ -1,7 +1,7 @@
 import type { Deps } from './context.js';
 import { activationJob } from './resolvers/activation.js';
 import { systemContext } from './context.js';
-import { expireUser } from './resolvers/expiration.js';
+import { expireUser, userExpireRepair } from './resolvers/expiration.js';
 import { JobWorker } from './infra/job-worker.js';
 import { passwordChangeJob } from './resolvers/passwords.js';
 import { userCreationRepair } from './resolvers/user-repair.js';
@@ -25,6 +25,7 @@ export function startBackground(deps: Deps): StopBackground {
     userDeletionRepair,
     userSyncRepair,
     userExpiryRepair,
+    userExpireRepair,
   ]);
   worker.start();
   return async (signal) => {

@@ -1,8 +1,11 @@
-import { hash, timingSafeEqual } from 'node:crypto';
+import { hash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { z } from 'zod';
 import type { ExpirationPayload } from '../ports/expiration-scheduler.js';
 import type { UserDoc } from '../ports/user-store.js';
 import type { Context } from '../context.js';
 import { ALL_STATES } from '../crud/states.js';
+import { withoutDeadline } from '../deadline.js';
+import type { JobHandler } from '../infra/job-worker.js';
 import { TIMER_SECRET_HEADER } from '../domain/expiration.js';
 import { InvalidInputError, UnauthorizedError } from '../errors.js';
 import { getCaller } from './access.js';
@@ -65,8 +68,45 @@ export async function expirationCallback(ctx: Context, body: unknown): Promise<v
   if (typeof payload?.userId !== 'string' || typeof payload.expirationDate !== 'string') {
     throw new InvalidInputError('body must be {userId, expirationDate}');
   }
-  await expireUser(ctx, { userId: payload.userId, expirationDate: payload.expirationDate });
+  await expireGuarded(ctx, { userId: payload.userId, expirationDate: payload.expirationDate });
 }
+
+/** The job type of an expiry the Timer Service called back for; the reconciler below finishes the ones left open. */
+export const USER_EXPIRE = 'user-expire';
+
+const ExpireIntent = z.object({ userId: z.string().min(1), expirationDate: z.string().min(1) });
+
+/**
+ * The Timer Service calls back once: an intent recorded first lets the reconciler run the expiry
+ * again (it is idempotent) when this process dies or an upstream fails before the user is blocked
+ * on both sides. (The embedded scheduler fires a schedule again by itself.)
+ */
+async function expireGuarded(ctx: Context, payload: ExpirationPayload): Promise<void> {
+  const { jobs, replicaId, config, logger } = ctx.deps;
+  const jobId = `${USER_EXPIRE}:${payload.userId}:${randomUUID()}`;
+  await jobs.create({ type: USER_EXPIRE, payload, jobId, owner: replicaId, leaseMs: config.JOBS_LEASE_MS });
+  let done = false;
+  try {
+    await expireUser(ctx, payload);
+    done = true;
+  } finally {
+    // Done: the intent goes; failed: its lease is given up, so the reconciler tries again at once.
+    await withoutDeadline(() => (done ? jobs.discard(jobId, replicaId) : jobs.heartbeat(jobId, replicaId, 0))).catch((error: unknown) =>
+      logger.warn({ err: error, jobId, requestId: ctx.requestId }, 'an expiry intent could not be closed'),
+    );
+  }
+}
+
+/** The reconciler of expiries: runs an open one again until the user is blocked on both sides. */
+export const userExpireRepair: JobHandler = {
+  type: USER_EXPIRE,
+  retryForever: true,
+  discardWhenDone: true,
+  async run(ctx, job) {
+    await expireUser(ctx, ExpireIntent.parse(job.payload));
+    return { status: 'completed', result: {} };
+  },
+};
 
 function hasTimerSecret(ctx: Context): boolean {
   const sent = ctx.headers[TIMER_SECRET_HEADER];

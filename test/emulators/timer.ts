@@ -31,6 +31,7 @@ export class TimerEmulator {
   readonly failures: { path: string; status: number }[] = [];
   private server?: Server;
   private poller?: NodeJS.Timeout;
+  private readonly callbacks = new AbortController();
   port = 0;
 
   /** `clock`: when timers are due (the service's FakeClock in tests about time); the wall clock by default. */
@@ -61,6 +62,8 @@ export class TimerEmulator {
 
   async stop(): Promise<void> {
     clearInterval(this.poller);
+    // A callback the service never answers (its process "died" in a test) is cut, not awaited.
+    this.callbacks.abort();
     await closeServer(this.server);
   }
 
@@ -101,6 +104,7 @@ export class TimerEmulator {
           method: method.toUpperCase(),
           headers: { 'content-type': 'application/json', ...headers },
           body: method === 'get' ? undefined : JSON.stringify(timer.payload),
+          signal: this.callbacks.signal,
         });
         timer.callbackStatus = response.status;
         if (!response.ok) timer.status = 3;
