@@ -2,6 +2,7 @@ import type { UserDoc } from '../ports/user-store.js';
 import type { Context } from '../context.js';
 import { withoutDeadline } from '../deadline.js';
 import { revokeAccess } from './revocation.js';
+import { revokeRoles } from './roles.js';
 import type { State } from '../crud/states.js';
 import { NotFoundError } from '../errors.js';
 import { closeSync, followProfile, identityBlocked, openSync } from './user-sync.js';
@@ -53,7 +54,14 @@ async function moveUser(ctx: Context, user: UserDoc, stateTo: State): Promise<vo
     await followProfile(ctx, sync);
     throw error;
   }
-  await closeSync(ctx, sync, true);
+  // A deleted identity's bindings would outlive it. Rönd being down fails nothing: the intent
+  // stays open and the reconciler revokes them later.
+  const authUserId = user.authUserId;
+  await closeSync(
+    ctx,
+    sync,
+    !hardDelete || (await compensate(ctx, 'revoke the roles of a deleted identity', () => revokeRoles(ctx, authUserId))),
+  );
 }
 
 async function deleteMoving(ctx: Context, user: UserDoc, authUserId: string): Promise<void> {

@@ -7,6 +7,7 @@ import { ALL_STATES } from '../crud/states.js';
 import { ConflictError } from '../errors.js';
 import { withoutDeadline } from '../deadline.js';
 import type { JobHandler } from '../infra/job-worker.js';
+import { revokeRoles } from './roles.js';
 
 /**
  * The job type of the intents of operations that change a user on both sides (PATCH, state
@@ -98,6 +99,7 @@ async function syncToProfile(ctx: Context, intent: SyncIntent, scheduled: string
   if (!profile || !authUserId || profile.authUserId !== authUserId) return 'unlinked';
   if (profile.__STATE__ === 'DELETED' && config.AUTH_HARD_DELETE) {
     await identity.deleteUser(authUserId);
+    await revokeRoles(ctx, authUserId);
     return 'identity deleted';
   }
   const [current] = await identity.getUsers([authUserId]);

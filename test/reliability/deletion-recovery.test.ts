@@ -149,3 +149,23 @@ describe('a deletion cut short', () => {
     ).toEqual([]);
   });
 });
+
+describe('a soft delete with AUTH_HARD_DELETE', () => {
+  it('takes the role bindings of the deleted identity with it', async () => {
+    const hard = await startService({ env: { AUTH_HARD_DELETE: 'true' } });
+    try {
+      await seedGroups(hard);
+      const save = 'mutation ($r: RoleInput!) { saveRole(input: $r) { __typename } }';
+      await hard.graphql(save, { r: { roleId: 'reader', name: 'Reader', permissions: ['users.read'] } });
+      const body = { userGroup: 'customer', username: 'hardgone', email: 'hardgone@example.com', name: 'H', roles: ['reader'] };
+      const created = await hard.call('POST', '/users/', body);
+      const { authUserId } = (await hard.call('GET', `/users/${created.body._id}`)).body;
+      expect(await hard.backend.rolesOf(authUserId)).toEqual(['reader']);
+      expect((await hard.call('POST', `/users/${created.body._id}/soft-delete`)).status).toBe(204);
+      expect((await hard.deps.identity.getUsers([authUserId]))[0]).toBeUndefined();
+      expect(await hard.backend.rolesOf(authUserId)).toEqual([]);
+    } finally {
+      await hard.close();
+    }
+  });
+});
