@@ -13,7 +13,7 @@ import { replaceRoles } from './roles.js';
 import { revokeAccess } from './revocation.js';
 import { isAdminGroup, securityEvent } from './security-events.js';
 import { identityBlocked } from './sagas.js';
-import { closeSync, followProfile, noteScheduled, openSync } from './user-sync.js';
+import { closeSync, followProfile, noteScheduled, openSync, type SyncHandle } from './user-sync.js';
 import { getUser, LIVE_STATES, requireGroup } from './users.js';
 import { groupFields, parseByIdRequest } from './by-id-query.js';
 import { assertUpdateFits, coerceUpdate } from '../crud/update-types.js';
@@ -45,14 +45,14 @@ export async function updateUser(ctx: Context, id: string, body: unknown, rawQue
   const next = preview(current, expr, ctx.deps.config.BODY_LIMIT_BYTES);
   const group = await requireGroup(ctx, next.userGroup);
   ctx.deps.schemas.validateUser(group, next);
-  const updated = await during('updating user', () => writeBoth(ctx, { current, next, expr, query, states }));
+  const { updated, sync } = await during('updating user', () => writeBoth(ctx, { current, next, expr, query, states }));
   if (updated.userGroup !== current.userGroup || (identityBlocked(updated) && !identityBlocked(current))) {
     await revokeAccess(ctx, current.authUserId);
   } else if (current.authUserId) {
     ctx.deps.callerProfiles.forget(current.authUserId);
   }
   if (updated.expirationId !== current.expirationId) await abortExpiration(ctx, current.expirationId);
-  if (current.authUserId && !sameRoles(current.roles, updated.roles)) await replaceRoles(ctx, current.authUserId, updated.roles);
+  if (sync) await finishRoles(ctx, { current, updated, sync });
   noteRoleChange(ctx, current, updated);
   return updated;
 }
@@ -104,12 +104,15 @@ interface Write {
 /**
  * The schedule, the identity, then the profile. With more than the profile to change, an intent
  * guards the steps: on a failure (or a process that dies) the identity and the schedule made
- * follow the profile as stored, whether or not a lost answer hid that a step was done.
+ * follow the profile as stored, whether or not a lost answer hid that a step was done. The
+ * intent is answered open when the roles are still to be replaced (`finishRoles` closes it).
  */
-async function writeBoth(ctx: Context, { current, next, expr, query, states }: Write): Promise<UserDoc> {
+async function writeBoth(ctx: Context, { current, next, expr, query, states }: Write): Promise<{ updated: UserDoc; sync?: SyncHandle }> {
   const changes = identityChanges(current, next);
-  if (!changes && next.expirationDate === current.expirationDate) return patchProfile(ctx, current._id, expr, { query, states });
-  const sync = await openSync(ctx, current);
+  const roles = current.authUserId !== undefined && !sameRoles(current.roles, next.roles);
+  const redated = next.expirationDate !== current.expirationDate;
+  if (!changes && !roles && !redated) return { updated: await patchProfile(ctx, current._id, expr, { query, states }) };
+  const sync = await openSync(ctx, current, { roles, replaced: redated ? current.expirationId : undefined });
   let patched: UserDoc;
   try {
     await noteScheduled(ctx, sync, await reschedule(ctx, current, next, expr));
@@ -119,8 +122,22 @@ async function writeBoth(ctx: Context, { current, next, expr, query, states }: W
     await followProfile(ctx, sync);
     throw error;
   }
+  return { updated: patched, sync };
+}
+
+/**
+ * A roles change is revoke-then-grant, after the write. As documented, a failure reaches the
+ * caller (the user may be left without roles); the intent then stays open and the reconciler
+ * grants the profile's roles again, as it does when the process dies between the two.
+ */
+async function finishRoles(ctx: Context, { current, updated, sync }: { current: UserDoc; updated: UserDoc; sync: SyncHandle }) {
+  try {
+    if (current.authUserId && !sameRoles(current.roles, updated.roles)) await replaceRoles(ctx, current.authUserId, updated.roles);
+  } catch (error) {
+    await closeSync(ctx, sync, false);
+    throw error;
+  }
   await closeSync(ctx, sync, true);
-  return patched;
 }
 
 async function patchProfile(ctx: Context, id: string, expr: UpdateExpr, where: Pick<Write, 'query' | 'states'>): Promise<UserDoc> {

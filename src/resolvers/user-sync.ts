@@ -7,7 +7,7 @@ import { ALL_STATES } from '../crud/states.js';
 import { ConflictError } from '../errors.js';
 import { withoutDeadline } from '../deadline.js';
 import type { JobHandler } from '../infra/job-worker.js';
-import { revokeRoles } from './roles.js';
+import { replaceRoles, revokeRoles } from './roles.js';
 
 /**
  * The job type of the intents of operations that change a user on both sides (PATCH, state
@@ -15,7 +15,17 @@ import { revokeRoles } from './roles.js';
  */
 export const USER_SYNC = 'user-sync';
 
-const Intent = z.object({ userId: z.string().min(1), authUserId: z.string().optional() });
+/**
+ * `roles`: the operation replaces the identity's bindings (revoke, then grant), which the repair
+ * does again from the profile; `replaced`: the schedule the operation replaces, which must go once
+ * the profile no longer points to it.
+ */
+const Intent = z.object({
+  userId: z.string().min(1),
+  authUserId: z.string().optional(),
+  roles: z.boolean().optional(),
+  replaced: z.string().optional(),
+});
 /** `scheduled`: an expiration the operation made, which must go unless the profile points to it. */
 const Progress = z.object({ scheduled: z.string().optional() }).catch({});
 type SyncIntent = z.infer<typeof Intent>;
@@ -32,9 +42,13 @@ export interface SyncHandle {
 }
 
 /** Recorded before the first step, claimed by this process: if it dies, the reconciler makes the identity follow the profile. */
-export async function openSync(ctx: Context, user: Pick<UserDoc, '_id' | 'authUserId'>): Promise<SyncHandle> {
+export async function openSync(
+  ctx: Context,
+  user: Pick<UserDoc, '_id' | 'authUserId'>,
+  also: Pick<SyncIntent, 'roles' | 'replaced'> = {},
+): Promise<SyncHandle> {
   const { jobs, replicaId, config } = ctx.deps;
-  const intent: SyncIntent = { userId: user._id, authUserId: user.authUserId };
+  const intent: SyncIntent = { userId: user._id, authUserId: user.authUserId, ...also };
   const jobId = `${USER_SYNC}:${user._id}:${randomUUID()}`;
   await jobs.create({ type: USER_SYNC, payload: intent, jobId, owner: replicaId, leaseMs: config.JOBS_LEASE_MS });
   return { jobId, intent };
@@ -91,27 +105,44 @@ export const userSyncRepair: JobHandler = {
 };
 
 async function syncToProfile(ctx: Context, intent: SyncIntent, scheduled: string | undefined): Promise<string> {
-  const { users, identity, scheduler, config } = ctx.deps;
   // Every user, whatever the caller's acl_rows: the truth is needed, not the caller's view of it.
-  const profile = await users.get(intent.userId, { states: ALL_STATES, scope: { actorId: ctx.scope.actorId, headers: {} } });
-  if (scheduled && profile?.expirationId !== scheduled) await scheduler.abort(scheduled);
+  const profile = await ctx.deps.users.get(intent.userId, { states: ALL_STATES, scope: { actorId: ctx.scope.actorId, headers: {} } });
+  for (const expirationId of [scheduled, intent.replaced]) {
+    if (expirationId && profile?.expirationId !== expirationId) await abortQuietly(ctx, expirationId);
+  }
   const authUserId = intent.authUserId;
   if (!profile || !authUserId || profile.authUserId !== authUserId) return 'unlinked';
-  if (profile.__STATE__ === 'DELETED' && config.AUTH_HARD_DELETE) {
-    await identity.deleteUser(authUserId);
+  if (profile.__STATE__ === 'DELETED' && ctx.deps.config.AUTH_HARD_DELETE) {
+    await ctx.deps.identity.deleteUser(authUserId);
     await revokeRoles(ctx, authUserId);
     return 'identity deleted';
   }
-  const [current] = await identity.getUsers([authUserId]);
-  const changes = current && differences(current, profile);
+  const outcome = await followIdentity(ctx, profile, authUserId);
+  // Revoke then grant again: the bindings of the identity are the profile's roles, whichever step was cut.
+  if (intent.roles) await replaceRoles(ctx, authUserId, profile.roles);
+  return outcome;
+}
+
+/** As documented for the Timer Service, an abort's error is ignored (a retry would fail the same way). */
+async function abortQuietly(ctx: Context, expirationId: string): Promise<void> {
+  try {
+    await ctx.deps.scheduler.abort(expirationId);
+  } catch (error) {
+    ctx.deps.logger.error({ err: error, expirationId }, 'could not abort an expiration left by an interrupted operation');
+  }
+}
+
+async function followIdentity(ctx: Context, profile: UserDoc, authUserId: string): Promise<string> {
+  const [current] = await ctx.deps.identity.getUsers([authUserId]);
   if (!current) return 'identity missing';
+  const changes = differences(current, profile);
   if (!changes) return 'followed';
   try {
-    await identity.updateUser(authUserId, changes);
+    await ctx.deps.identity.updateUser(authUserId, changes);
   } catch (error) {
     // Another identity took the name or e-mail meanwhile: no retry will change that. Left for an operator.
     if (!(error instanceof ConflictError)) throw error;
-    ctx.deps.logger.error({ userId: intent.userId, authUserId }, 'an identity cannot follow its profile: its name or e-mail is taken');
+    ctx.deps.logger.error({ userId: profile._id, authUserId }, 'an identity cannot follow its profile: its name or e-mail is taken');
     return 'conflict';
   }
   return 'followed';

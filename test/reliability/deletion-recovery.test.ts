@@ -54,7 +54,7 @@ function trappedRoles(roles: RoleBinder): RoleBinder {
 
 beforeAll(async () => {
   service = await startService({
-    env: { JOBS_LEASE_MS: '300', JOBS_POLL_MS: '50' },
+    env: { JOBS_LEASE_MS: '1000', JOBS_POLL_MS: '50' },
     wrap: (deps) => ({ identity: trappedIdentity(deps.identity), users: trappedUsers(deps.users), roles: trappedRoles(deps.roles) }),
     background: true,
   });

@@ -28,7 +28,7 @@ function trappedScheduler(scheduler: ExpirationScheduler): ExpirationScheduler {
 
 beforeAll(async () => {
   service = await startService({
-    env: { JOBS_LEASE_MS: '300', JOBS_POLL_MS: '50' },
+    env: { JOBS_LEASE_MS: '1000', JOBS_POLL_MS: '50' },
     background: true,
     wrap: (deps) => ({ scheduler: trappedScheduler(deps.scheduler) }),
   });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { IdentityProvider } from '../../src/ports/identity-provider.js';
 import type { ExpirationScheduler } from '../../src/ports/expiration-scheduler.js';
+import type { RoleBinder } from '../../src/ports/role-binder.js';
 import type { UserStore } from '../../src/ports/user-store.js';
 import { UpstreamError } from '../../src/errors.js';
 import { seedGroups, startService, TEST_API_KEY, type TestService } from '../helpers/service.js';
@@ -8,9 +9,9 @@ import { seedGroups, startService, TEST_API_KEY, type TestService } from '../hel
 /**
  * A `PATCH /users/:id` or a state change whose steps fail part-way, or whose process dies between
  * them, ends with the identity following the profile as stored, and no schedule of its own left
- * behind: every backend. JOBS_LEASE_MS is short so that an abandoned intent is the reconciler's soon.
+ * behind: every backend. JOBS_LEASE_MS is short (yet longer than a creation on a busy machine) so that an abandoned intent is the reconciler's soon.
  */
-type Trap = 'none' | 'identity-update-fails' | 'patch-hangs' | 'patch-lost' | 'state-hangs';
+type Trap = 'none' | 'identity-update-fails' | 'patch-hangs' | 'patch-lost' | 'state-hangs' | 'grant-hangs';
 let trap: Trap = 'none';
 let service: TestService;
 let counter = 0;
@@ -66,29 +67,45 @@ function trappedUsers(users: UserStore): UserStore {
   };
 }
 
+/** The process "dies" between the revoke and the grant of a roles change. */
+function trappedRoles(roles: RoleBinder): RoleBinder {
+  return {
+    revoke: (subject, scope) => roles.revoke(subject, scope),
+    permissionsOf: (ids, scope) => roles.permissionsOf(ids, scope),
+    async grant(subject, ids, scope) {
+      if (trap !== 'grant-hangs') return roles.grant(subject, ids, scope);
+      trap = 'none';
+      return new Promise(() => undefined);
+    },
+  };
+}
+
 beforeAll(async () => {
   service = await startService({
-    env: { RANDOM_PWD_GEN: 'false', JOBS_LEASE_MS: '300', JOBS_POLL_MS: '50' },
+    env: { RANDOM_PWD_GEN: 'false', JOBS_LEASE_MS: '1000', JOBS_POLL_MS: '50' },
     background: true,
     wrap: (deps) => ({
       scheduler: recordedScheduler(deps.scheduler),
       identity: trappedIdentity(deps.identity),
       users: trappedUsers(deps.users),
+      roles: trappedRoles(deps.roles),
     }),
   });
   await seedGroups(service);
+  const save = 'mutation ($r: RoleInput!) { saveRole(input: $r) { __typename } }';
+  for (const roleId of ['reader', 'writer']) await service.graphql(save, { r: { roleId, name: roleId, permissions: ['users.read'] } });
 });
 beforeEach(() => {
   trap = 'none';
 });
 afterAll(() => service.close());
 
-async function newUser(): Promise<{ _id: string; email: string; authUserId: string }> {
+async function newUser(extra: Record<string, unknown> = {}): Promise<{ _id: string; email: string; authUserId: string }> {
   counter += 1;
   const email = `upd${counter}@example.com`;
-  const body = { userGroup: 'customer', username: `upd${counter}`, email, name: 'U', password: 'Update-pass-1' };
+  const body = { userGroup: 'customer', username: `upd${counter}`, email, name: 'U', password: 'Update-pass-1', ...extra };
   const created = await service.call('POST', '/users/?sendResetPwdEmail=false', body);
-  expect(created.status).toBe(200);
+  expect(created.body).toEqual({ _id: expect.any(String) });
   const { authUserId } = (await service.call('GET', `/users/${created.body._id}`)).body;
   return { _id: created.body._id, email, authUserId };
 }
@@ -184,5 +201,18 @@ describe('an update or a state change cut short between the identity and the pro
         (blocked) => !blocked,
       ),
     ).toBe(false);
+  });
+
+  it('a roles change whose process dies between the revoke and the grant: the reconciler grants the profile roles', async () => {
+    const user = await newUser({ roles: ['reader'] });
+    trap = 'grant-hangs';
+    await abandonAtTrap('PATCH', `/users/${user._id}`, { roles: ['writer'] });
+    expect(await service.backend.rolesOf(user.authUserId)).toEqual([]);
+    expect(
+      await eventually(
+        () => service.backend.rolesOf(user.authUserId),
+        (roles) => roles.length > 0,
+      ),
+    ).toEqual(['writer']);
   });
 });
