@@ -15,18 +15,28 @@ export const USER_EXPIRY = 'user-expiry';
 
 const Intent = z.object({ userIds: z.array(z.string().min(1)) });
 
-/** Recorded before the insert, claimed by this process; undefined when no user has a date. */
-export async function openExpiry(ctx: Context, userIds: string[]): Promise<string | undefined> {
-  if (userIds.length === 0) return undefined;
+/**
+ * Runs `insert` under an intent recorded first (claimed by this process) for the users it stores
+ * with a date; `insert` answers false when a row whose schedule failed could not be taken back.
+ * Done, the intent goes; otherwise (or on a throw) its lease is given up, for the reconciler.
+ */
+export async function guardExpiries(ctx: Context, userIds: string[], insert: () => Promise<boolean>): Promise<void> {
+  if (userIds.length === 0) {
+    await insert();
+    return;
+  }
   const { jobs, replicaId, config } = ctx.deps;
   const jobId = `${USER_EXPIRY}:${randomUUID()}`;
   await jobs.create({ type: USER_EXPIRY, payload: { userIds }, jobId, owner: replicaId, leaseMs: config.JOBS_LEASE_MS });
-  return jobId;
+  let done = false;
+  try {
+    done = await insert();
+  } finally {
+    await closeExpiry(ctx, jobId, done);
+  }
 }
 
-/** Every user scheduled (or taken back): the intent goes; otherwise its lease is given up, for the reconciler. */
-export async function closeExpiry(ctx: Context, jobId: string | undefined, done: boolean): Promise<void> {
-  if (!jobId) return;
+async function closeExpiry(ctx: Context, jobId: string, done: boolean): Promise<void> {
   const { jobs, replicaId, logger } = ctx.deps;
   try {
     await withoutDeadline(() => (done ? jobs.discard(jobId, replicaId) : jobs.heartbeat(jobId, replicaId, 0)));

@@ -12,7 +12,7 @@ import { plainStandardFields } from './import-fields.js';
 import { ImportedUserRow } from './inputs.js';
 import { compensate } from './sagas.js';
 import { updateUser } from './update-user.js';
-import { closeExpiry, openExpiry } from './expiry-intents.js';
+import { guardExpiries } from './expiry-intents.js';
 import { newObjectId } from '../crud/ids.js';
 
 /** A data row of the file: its number (1 = the first after the header) and its cells by column. */
@@ -140,18 +140,15 @@ export class ImportRun {
     // before their schedules, the reconciler (expiry-intents.ts) schedules them.
     const expiring = inserts.filter(({ doc }) => doc.expirationDate !== undefined);
     for (const { doc } of expiring) doc._id = newObjectId();
-    const intent = await openExpiry(
+    this.untaken = false;
+    await guardExpiries(
       this.ctx,
       expiring.map(({ doc }) => doc._id as string),
+      async () => {
+        await this.insertAll(inserts);
+        return !this.untaken;
+      },
     );
-    this.untaken = false;
-    try {
-      await this.insertAll(inserts);
-    } catch (error) {
-      await closeExpiry(this.ctx, intent, false);
-      throw error;
-    }
-    await closeExpiry(this.ctx, intent, !this.untaken);
   }
 
   private async insertAll(inserts: Insert[]): Promise<void> {
