@@ -384,12 +384,15 @@ describe('bulk jobs: chunks, failures and restarts', () => {
       beforeLinking = undefined;
       expect((await service.call('DELETE', `/users/${gone}`)).status).toBe(204);
     };
+    const identities = service.backend.identities();
     await withWorker(service, async () => {
       const job = await activate(service, [gone, kept]);
       expect(job.summary).toEqual({ failed: 1, updated: 0, inserted: 1, total: 2 });
       expect(job.failures).toEqual([{ userId: gone, errors: [{ code: 'USER_NOT_FOUND', message: `user ${gone} was deleted` }] }]);
       expect((await getUser(service, kept)).authUserId).toEqual(expect.any(String));
     });
+    // The identity imported for the deleted profile is not left behind, reachable by nobody.
+    expect(service.backend.identities()).toBe(identities + 1);
   });
 
   it('ends failed when an import job fails, after linking the identities of the one running beside it', async () => {

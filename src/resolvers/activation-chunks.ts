@@ -8,7 +8,7 @@ import { pace } from '../domain/pace.js';
 import { ConflictError, InvalidInputError, NotFoundError } from '../errors.js';
 import { type ActivationFailure, emptySummary, type Outcome, type RunningChunk } from './activation-progress.js';
 import { grantRoles } from './roles.js';
-import { identityBlocked } from './sagas.js';
+import { compensate, identityBlocked } from './sagas.js';
 import { findUsersByIds } from './users.js';
 
 // What a bulk activation does with one chunk of its users (activation.ts runs the chunks).
@@ -50,6 +50,11 @@ export async function completeChunk(ctx: Context, current: RunningChunk, importJ
   });
   const lost = await linkIdentities(ctx, linked);
   for (const id of lost) refuse(id, [{ code: 'USER_NOT_FOUND', message: `user ${id} was deleted` }]);
+  // An identity this import made for a profile deleted meanwhile would be reachable by nobody
+  // (the deletion saw no authUserId): it goes. One that existed before (matched by e-mail) stays.
+  const orphans = linked.filter(({ user, ref }) => lost.has(user._id) && ref.created);
+  for (const { ref } of orphans)
+    await compensate(ctx, `delete the identity ${ref.id} of a deleted profile`, () => ctx.deps.identity.deleteUser(ref.id));
   const done = linked.filter(({ user }) => !lost.has(user._id));
   const limit = pLimit(CONCURRENCY);
   await Promise.all(done.map(({ user, ref }) => limit(() => grantRoles(ctx, ref.id, user.roles).then(pace))));
@@ -72,7 +77,7 @@ function insertedByThisJob(done: { ref: ImportedIdentityRef }[], importJob: Iden
 
 /**
  * Stores each identity's id on its profile, in one store call; answers the ones whose profile was
- * deleted meanwhile (their identity stays, unlinked, as after a failed creation).
+ * deleted meanwhile.
  */
 async function linkIdentities(ctx: Context, linked: { user: UserDoc; ref: ImportedIdentityRef }[]): Promise<Set<string>> {
   const pending = linked.filter(({ user, ref }) => user.authUserId !== ref.id);
