@@ -3,6 +3,7 @@ import type { Job, JobHead, JobListing, JobListQuery, JobStore } from '../ports/
 import { turn } from '../domain/pace.js';
 import type { Clock } from '../ports/clock.js';
 import type { Db } from './db.js';
+import { ConflictError } from '../errors.js';
 
 /** A job's row; its payload has a row of its own in `job_payloads`, written once. */
 interface JobRow {
@@ -77,7 +78,13 @@ export function createSqliteJobStore(db: Db, clock: Clock): JobStore {
       const row = { jobId, type, status: owner ? 'running' : 'pending', owner: owner ?? null, lease: owner ? now + leaseMs : null };
       const text = JSON.stringify(payload ?? null);
       await turnIfLarge(text);
-      create({ ...row, at: new Date(now).toISOString() }, text);
+      try {
+        create({ ...row, at: new Date(now).toISOString() }, text);
+      } catch (error) {
+        // As the CRUD's duplicate key: a named job (an operation's intent) that exists already.
+        if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new ConflictError(`job ${jobId} exists already`);
+        throw error;
+      }
       return { ...head(jobId)!, payload: payload ?? null };
     },
     async get(jobId) {

@@ -53,7 +53,8 @@ export interface JobListQuery {
 export interface JobStore {
   /**
    * A new job, pending; or, with an `owner`, already claimed by it for `leaseMs` (an operation's
-   * intent, held while the request works on it). `jobId` names it when the caller needs to find it.
+   * intent, held while the request works on it). `jobId` names it when the caller needs to find it;
+   * a ConflictError when a job of that id exists.
    */
   create(job: { type: string; payload: unknown; jobId?: string; owner?: string; leaseMs?: number }): Promise<Job>;
   /** The job with its payload (megabytes for 100,000 ids): for the worker that runs it. */

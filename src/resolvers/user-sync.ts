@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { IdentityChanges, IdentityUser } from '../ports/identity-provider.js';
 import type { UserDoc } from '../ports/user-store.js';
@@ -47,11 +46,34 @@ export async function openSync(
   user: Pick<UserDoc, '_id' | 'authUserId'>,
   also: Pick<SyncIntent, 'roles' | 'replaced'> = {},
 ): Promise<SyncHandle> {
-  const { jobs, replicaId, config } = ctx.deps;
   const intent: SyncIntent = { userId: user._id, authUserId: user.authUserId, ...also };
-  const jobId = `${USER_SYNC}:${user._id}:${randomUUID()}`;
-  await jobs.create({ type: USER_SYNC, payload: intent, jobId, owner: replicaId, leaseMs: config.JOBS_LEASE_MS });
+  // One id per user: the intent is also the user's lock, so two writes never interleave their steps.
+  const jobId = `${USER_SYNC}:${user._id}`;
+  try {
+    await createIntent(ctx, jobId, intent);
+  } catch (error) {
+    if (!(error instanceof ConflictError)) throw error;
+    if (!(await repairStale(ctx, jobId))) {
+      throw new ConflictError(`user ${user._id} is being changed by another request: try again`, 'USER_BUSY');
+    }
+    await createIntent(ctx, jobId, intent);
+  }
   return { jobId, intent };
+}
+
+async function createIntent(ctx: Context, jobId: string, intent: SyncIntent): Promise<void> {
+  const { jobs, replicaId, config } = ctx.deps;
+  await jobs.create({ type: USER_SYNC, payload: intent, jobId, owner: replicaId, leaseMs: config.JOBS_LEASE_MS });
+}
+
+/** An intent left by a request that gave up or died (its lease lapsed) is finished now, freeing the user; false when one is held. */
+async function repairStale(ctx: Context, jobId: string): Promise<boolean> {
+  const { jobs, replicaId, config } = ctx.deps;
+  if (!(await jobs.claim(jobId, replicaId, config.JOBS_LEASE_MS))) return false;
+  const job = await jobs.get(jobId);
+  if (job) await withoutDeadline(() => syncToProfile(ctx, Intent.parse(job.payload), Progress.parse(job.result ?? {}).scheduled));
+  await jobs.discard(jobId, replicaId);
+  return true;
 }
 
 /** Saves the id of a schedule the operation made, before the steps that may fail after it. */

@@ -46,10 +46,18 @@ function trappedIdentity(identity: IdentityProvider): IdentityProvider {
 }
 
 /** The process "dies" at a hung step (the trap disarms itself, so the reconciler's own calls go through). */
+/** Holds the next profile write of this e-mail until released (two requests that interleave). */
+let hold: { email: string; release: Promise<void> } | undefined;
+
 function trappedUsers(users: UserStore): UserStore {
   return {
     ...users,
     async patch(id, expr, options, scope) {
+      const gate = hold;
+      if (gate && (expr.$set as Record<string, unknown> | undefined)?.email === gate.email) {
+        hold = undefined;
+        await gate.release;
+      }
       if (trap === 'patch-hangs') {
         trap = 'none';
         return new Promise(() => undefined);
@@ -214,5 +222,26 @@ describe('an update or a state change cut short between the identity and the pro
         (roles) => roles.length > 0,
       ),
     ).toEqual(['writer']);
+  });
+});
+
+describe('two PATCHes of one user at once', () => {
+  it('the second is a 409 while the first is between the identity and the profile; both sides agree', async () => {
+    const user = await newUser();
+    let open!: () => void;
+    hold = { email: `a-${user.email}`, release: new Promise<void>((resolve) => (open = resolve)) };
+    const first = service.call('PATCH', `/users/${user._id}`, { email: `a-${user.email}` });
+    await eventually(
+      async () => hold,
+      (gate) => gate === undefined,
+    );
+    const second = await service.call('PATCH', `/users/${user._id}`, { email: `b-${user.email}` });
+    open();
+    expect((await first).status).toBe(200);
+    expect(second.status).toBe(409);
+    expect(second.body.message).toMatch(/being changed/);
+    const stored = (await service.call('GET', `/users/${user._id}`)).body;
+    expect(stored.email).toBe(`a-${user.email}`);
+    expect((await identityOf(user.authUserId)).email).toBe(stored.email);
   });
 });
