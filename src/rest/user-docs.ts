@@ -155,7 +155,10 @@ export const userDocs = {
     query: WriteByIdQuery,
     body: { json: UpdateBody },
     responses: { 200: { description: 'The user as updated.', json: ReadableUser } },
-    errors: { 404: NOT_FOUND, 409: 'Another user has this username or e-mail.' },
+    errors: {
+      404: NOT_FOUND,
+      409: 'Another user has this username or e-mail, or another request is changing this user (`USER_BUSY`: try again).',
+    },
   },
   delete: {
     tag: 'Users',
@@ -174,7 +177,11 @@ export const userDocs = {
       'After a failure half-way, calling again resumes.',
     params: ID,
     responses: { 204: { description: 'Soft-deleted.' } },
-    errors: { 400: 'The profile cannot move to DELETED from its state.', 404: NOT_FOUND },
+    errors: {
+      400: 'The profile cannot move to DELETED from its state.',
+      404: NOT_FOUND,
+      409: 'Another request is changing this user (`USER_BUSY`: try again).',
+    },
   },
   expirationCallback: {
     tag: 'Internal',
