@@ -289,6 +289,32 @@ describe('AUTH_MODULE=auth0: logins and tokens', () => {
     expect((await service.call('GET', '/userinfo', undefined, cookie)).body).toMatchObject({ sub: user.authUserId });
   });
 
+  it('lets a user unblocked at Auth0 itself in at its next login, token and cookie, though its block was read and kept', async () => {
+    // Blocked and unblocked at Auth0 only (its dashboard, another tool): the profile, and so its
+    // version, never changes, so only the credential's issue time tells the kept block is outdated.
+    const blockedOnce = async () => {
+      const user = await newUser();
+      const identity = auth0().users.get(user.authUserId)!;
+      const old = { ...anonymous, authorization: `Bearer ${(await login(user.username, 'Auth0-pass-1')).body.accessToken}` };
+      identity.blocked = true;
+      expect((await service.call('GET', '/userinfo', undefined, old)).status).toBe(401);
+      identity.blocked = false;
+      return user;
+    };
+    const first = await blockedOnce();
+    const bearer = { ...anonymous, authorization: `Bearer ${(await login(first.username, 'Auth0-pass-1')).body.accessToken}` };
+    expect((await service.call('GET', '/userinfo', undefined, bearer)).body).toMatchObject({ sub: first.authUserId });
+    const second = await blockedOnce();
+    const web = await service.call(
+      'POST',
+      '/oauth/token',
+      { username: second.username, password: 'Auth0-pass-1' },
+      { ...anonymous, 'client-type': 'backoffice' },
+    );
+    const cookie = { ...anonymous, cookie: web.headers.get('set-cookie')!.split(';')[0]! };
+    expect((await service.call('GET', '/userinfo', undefined, cookie)).body).toMatchObject({ sub: second.authUserId });
+  });
+
   it('shows a username or e-mail changed through the service in /userinfo at once, though the identity was read before', async () => {
     const user = await newUser();
     const bearer = { ...anonymous, authorization: `Bearer ${(await login(user.username, 'Auth0-pass-1')).body.accessToken}` };
