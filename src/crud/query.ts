@@ -155,7 +155,8 @@ function assertKnownFields(filter: Filter, index: FieldIndex): void {
 
 /**
  * The `acl_rows` header: a JSON array of filters, ANDed, or one filter, as the CRUD reads it
- * (parsed on its own: text around it cannot widen it).
+ * (parsed on its own: text around it cannot widen it). JSON that is falsy (`null`, `false`) is
+ * no row filter: the CRUD skips it (resolveMongoQuery), so a gateway may send `null` for none.
  */
 export function parseAclRows(raw: string): Filter[] {
   let rows: unknown;
@@ -164,6 +165,7 @@ export function parseAclRows(raw: string): Filter[] {
   } catch {
     rows = undefined;
   }
+  if (rows === null || rows === false || rows === 0 || rows === '') return [];
   if (isPlainObject(rows)) rows = [rows];
   if (!Array.isArray(rows) || !rows.every(isPlainObject)) {
     throw new InvalidInputError('acl_rows header must be a JSON filter or an array of filters');

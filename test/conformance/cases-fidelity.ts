@@ -298,6 +298,17 @@ export const FIDELITY: Case[] = [
   // The CRUD parses acl_rows as a request arrives and answers 500 for one that is no JSON; the service answers a 400 first.
   { item: 9, name: 'a list with acl_rows that is no JSON', path: list('_p=_id'), headers: { acl_rows: 'not json' }, status: 400 },
   { item: 9, name: 'a count with acl_rows that is no JSON', path: count(''), headers: { acl_rows: '[{"price":' }, status: 400 },
+  // The CRUD ignores a header whose JSON is falsy (resolveMongoQuery's `if (aclRows)`): no row filter.
+  { item: 9, name: 'a list with acl_rows null', path: list('_p=_id'), headers: { acl_rows: 'null' }, status: 200, ids: FIXTURE_IDS },
+  { item: 9, name: 'a count with acl_rows false', path: count(''), headers: { acl_rows: 'false' }, status: 200, answer: 5 },
+  {
+    item: 9,
+    name: 'GET /:id with acl_rows null',
+    path: `/users/${U}?_p=_id`,
+    headers: { acl_rows: 'null' },
+    status: 200,
+    answer: { _id: U },
+  },
   // MongoDB refuses these (the CRUD answers 500): both modes answer a 400 first.
   {
     item: 9,
