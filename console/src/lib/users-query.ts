@@ -14,9 +14,17 @@ export function readQuery(search: string): UsersQuery {
   return {
     search: params.get('q') ?? '',
     group: params.get('group') ?? '',
-    state: params.get('state') ?? 'PUBLIC',
+    state: knownState(params.get('state')),
     sort: params.get('sort') ?? 'username',
   };
+}
+
+/**
+ * A state the URL names, `ANY`, or PUBLIC (as when none is named): a state the list does not know
+ * would ask for no state at all, which the export's `_st` refuses (400, as the CRUD).
+ */
+function knownState(state: string | null): string {
+  return state === 'ANY' || STATES.some((known) => known === state) ? state! : 'PUBLIC';
 }
 
 export function writeQuery(query: UsersQuery): string {
