@@ -9,17 +9,18 @@ import { InvalidInputError } from '../errors.js';
  * not objects are left out), and nothing when `a` holds a scalar. Own properties only.
  */
 export function projectDoc(doc: Record<string, unknown>, fields: readonly string[], filter?: Filter): Record<string, unknown> {
-  const out: Record<string, unknown> = { _id: doc._id };
-  const plain = fields.filter((field) => !POSITIONAL.test(field));
-  Object.assign(
-    out,
-    include(
-      doc,
-      plain.map((field) => field.split('.')),
-    ),
-  );
-  for (const field of fields) if (POSITIONAL.test(field)) Object.assign(out, positional(doc, field, filter ?? {}));
-  return out;
+  return projector(fields, filter)(doc);
+}
+
+/** `projectDoc` for many documents: the fields are read once, not once per document. */
+export function projector(fields: readonly string[], filter?: Filter): (doc: Record<string, unknown>) => Record<string, unknown> {
+  const paths = fields.filter((field) => !POSITIONAL.test(field)).map((field) => field.split('.'));
+  const positionals = fields.filter((field) => POSITIONAL.test(field));
+  return (doc) => {
+    const out: Record<string, unknown> = { _id: doc._id, ...include(doc, paths) };
+    for (const field of positionals) Object.assign(out, positional(doc, field, filter ?? {}));
+    return out;
+  };
 }
 
 /**

@@ -33,11 +33,12 @@ export function checkProjectedField(name: string): string {
  * a name that is no state matches nothing. Absent: PUBLIC.
  */
 const STATES_PATTERN = '(PUBLIC|DRAFT|TRASH|DELETED)(,(PUBLIC|DRAFT|TRASH|DELETED))*';
+const STATES_TEST = new RegExp(STATES_PATTERN);
 
 export function parseStates(raw: unknown): State[] {
   if (raw === undefined) return ['PUBLIC'];
   const text = single(raw, '_st');
-  if (!new RegExp(STATES_PATTERN).test(text)) throw badParam('_st', `must match pattern "${STATES_PATTERN}"`);
+  if (!STATES_TEST.test(text)) throw badParam('_st', `must match pattern "${STATES_PATTERN}"`);
   return [...new Set(text.split(',').filter(isState))];
 }
 

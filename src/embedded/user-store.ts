@@ -3,7 +3,7 @@ import type { ByIdOptions, UserStore } from '../ports/user-store.js';
 import { type FieldIndex, fieldIndexOf } from '../crud/field-types.js';
 import type { Filter } from '../crud/filter.js';
 import type { Clock } from '../ports/clock.js';
-import { projectDoc, readableFields } from '../crud/projection.js';
+import { projector, readableFields } from '../crud/projection.js';
 import { type CrudQuery, isEstimateCount, parseCountQuery, parseListQuery } from '../crud/query.js';
 import { queryObjectOf } from '../crud/raw-query.js';
 import type { State } from '../crud/states.js';
@@ -66,7 +66,7 @@ function userReads(parts: Pick<UserWriteParts, 'db' | 'fields' | 'getRow'>, keyF
       const parsed = parse(fields());
       const docs = search(parsed);
       const projection = readableFields(parsed.projection, scope.headers.acl_read_columns);
-      return projection ? docs.map((doc) => projectDoc(doc, projection, parsed.filter)) : docs;
+      return projection ? docs.map(projector(projection, parsed.filter)) : docs;
     },
     async listText(query: string, scope: CallScope) {
       const raw = queryObjectOf(query);
@@ -75,7 +75,7 @@ function userReads(parts: Pick<UserWriteParts, 'db' | 'fields' | 'getRow'>, keyF
       if (text !== undefined) return new JsonText(text);
       const parsed = parse(fields());
       const projection = readableFields(parsed.projection, scope.headers.acl_read_columns);
-      if (projection) return new JsonText(JSON.stringify(search(parsed).map((doc) => projectDoc(doc, projection, parsed.filter))));
+      if (projection) return new JsonText(JSON.stringify(search(parsed).map(projector(projection, parsed.filter))));
       return new JsonText(searchText(parsed));
     },
     async count(query: CrudQuery | string, scope: CallScope) {
