@@ -315,6 +315,29 @@ describe('AUTH_MODULE=auth0: logins and tokens', () => {
     expect((await service.call('GET', '/userinfo', undefined, cookie)).body).toMatchObject({ sub: second.authUserId });
   });
 
+  it("ends the website session of a user blocked at Auth0 itself: the cookie's next requests ask Auth0 nothing", async () => {
+    const user = await newUser();
+    const web = await service.call(
+      'POST',
+      '/oauth/token',
+      { username: user.username, password: 'Auth0-pass-1' },
+      { ...anonymous, 'client-type': 'backoffice' },
+    );
+    const cookie = { ...anonymous, cookie: web.headers.get('set-cookie')!.split(';')[0]! };
+    // Blocked before the cookie's first request, so no active identity is kept for it (one is trusted for 60 s).
+    const identity = auth0().users.get(user.authUserId)!;
+    identity.blocked = true;
+    const reads = calls('GET', /^\/api\/v2\/users/);
+    for (let round = 0; round < 5; round += 1) expect((await service.call('GET', '/userinfo', undefined, cookie)).status).toBe(401);
+    // One read found the block (a blocked identity's cached entry is never trusted for a cookie);
+    // before, each of the cookie's requests was a Management API read, a blocked user's way to
+    // spend the tenant's rate limit.
+    expect(calls('GET', /^\/api\/v2\/users/) - reads).toBe(1);
+    // Unblocked at Auth0, the user logs in again: the ended session stays ended.
+    identity.blocked = false;
+    expect((await service.call('GET', '/userinfo', undefined, cookie)).status).toBe(401);
+  });
+
   it('shows a username or e-mail changed through the service in /userinfo at once, though the identity was read before', async () => {
     const user = await newUser();
     const bearer = { ...anonymous, authorization: `Bearer ${(await login(user.username, 'Auth0-pass-1')).body.accessToken}` };
