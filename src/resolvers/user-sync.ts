@@ -70,8 +70,15 @@ async function createIntent(ctx: Context, jobId: string, intent: SyncIntent): Pr
 async function repairStale(ctx: Context, jobId: string): Promise<boolean> {
   const { jobs, replicaId, config } = ctx.deps;
   if (!(await jobs.claim(jobId, replicaId, config.JOBS_LEASE_MS))) return false;
-  const job = await jobs.get(jobId);
-  if (job) await withoutDeadline(() => syncToProfile(ctx, Intent.parse(job.payload), Progress.parse(job.result ?? {}).scheduled));
+  try {
+    const job = await jobs.get(jobId);
+    if (job) await withoutDeadline(() => syncToProfile(ctx, Intent.parse(job.payload), Progress.parse(job.result ?? {}).scheduled));
+  } catch (error) {
+    // Still unrepairable (an upstream down): the lease goes back at once, or the user would be
+    // USER_BUSY for JOBS_LEASE_MS, held by a request that has already answered.
+    await withoutDeadline(() => jobs.heartbeat(jobId, replicaId, 0)).catch(() => undefined);
+    throw error;
+  }
   await jobs.discard(jobId, replicaId);
   return true;
 }

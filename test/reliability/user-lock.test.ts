@@ -1,0 +1,113 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { IdentityProvider } from '../../src/ports/identity-provider.js';
+import type { JobStore } from '../../src/ports/job-store.js';
+import { UpstreamError } from '../../src/errors.js';
+import { seedGroups, startService, type TestService } from '../helpers/service.js';
+
+/**
+ * The user-sync intent is also the user's lock (409 USER_BUSY): a client that retries a failed
+ * write must not find its user locked by that failure; and what the intents cost in job-store
+ * calls. No background work: nothing but the requests touches the intents.
+ */
+let identityDown = false;
+let service: TestService;
+let counter = 0;
+/** Job-store calls by method, since the last reset. */
+const calls = new Map<string, number>();
+
+function trappedIdentity(identity: IdentityProvider): IdentityProvider {
+  const down = () => new UpstreamError('Auth0', 'users', 0, { unreachable: true });
+  return {
+    ...identity,
+    async updateUser(id, changes) {
+      if (identityDown) throw down();
+      return identity.updateUser(id, changes);
+    },
+    async getUsers(ids) {
+      if (identityDown) throw down();
+      return identity.getUsers(ids);
+    },
+  };
+}
+
+function countedJobs(jobs: JobStore): JobStore {
+  const counted = {} as Record<string, unknown>;
+  for (const method of ['create', 'get', 'head', 'list', 'claim', 'claimNext', 'heartbeat', 'finish', 'discard'] as const) {
+    counted[method] = (...args: unknown[]) => {
+      calls.set(method, (calls.get(method) ?? 0) + 1);
+      return (jobs[method] as (...a: unknown[]) => unknown).apply(jobs, args);
+    };
+  }
+  return counted as unknown as JobStore;
+}
+
+const jobCalls = () => [...calls.values()].reduce((sum, count) => sum + count, 0);
+
+beforeAll(async () => {
+  service = await startService({
+    env: { JOBS_LEASE_MS: '60000' },
+    wrap: (deps) => ({ identity: trappedIdentity(deps.identity), jobs: countedJobs(deps.jobs) }),
+  });
+  await seedGroups(service);
+});
+beforeEach(() => {
+  identityDown = false;
+  calls.clear();
+});
+afterAll(() => service.close());
+
+async function newUser(extra: Record<string, unknown> = {}): Promise<{ _id: string; email: string }> {
+  counter += 1;
+  const email = `lock${counter}@example.com`;
+  const body = { userGroup: 'customer', username: `lock${counter}`, email, name: 'L', ...extra };
+  const created = await service.call('POST', '/users/?sendResetPwdEmail=false', body);
+  expect(created.status).toBe(200);
+  calls.clear();
+  return { _id: created.body._id, email };
+}
+
+describe('a write that failed with its upstream down', () => {
+  it('leaves the user free: once the upstream is back, the retry is a 200, not a 409 for JOBS_LEASE_MS', async () => {
+    const user = await newUser();
+    identityDown = true;
+    expect((await service.call('PATCH', `/users/${user._id}`, { email: `a-${user.email}` })).status).toBe(503);
+    // The retry finds the intent the failure left; the upstream is still down, so its repair fails.
+    expect((await service.call('PATCH', `/users/${user._id}`, { email: `a-${user.email}` })).status).toBe(503);
+    identityDown = false;
+    const retried = await service.call('PATCH', `/users/${user._id}`, { email: `a-${user.email}` });
+    expect(retried.body).toMatchObject({ email: `a-${user.email}` });
+    expect(retried.status).toBe(200);
+  });
+});
+
+describe('what the intents cost in job-store calls', () => {
+  it('a PATCH of profile fields only: none; of the e-mail: create and discard', async () => {
+    const user = await newUser();
+    expect((await service.call('PATCH', `/users/${user._id}`, { name: 'M' })).status).toBe(200);
+    expect(jobCalls()).toBe(0);
+    expect((await service.call('PATCH', `/users/${user._id}`, { email: `m-${user.email}` })).status).toBe(200);
+    expect(Object.fromEntries(calls)).toEqual({ create: 1, discard: 1 });
+  });
+
+  it('a PATCH with a new expirationDate: create, a heartbeat saving the schedule, discard', async () => {
+    const user = await newUser();
+    const expirationDate = new Date(Date.now() + 86_400_000).toISOString();
+    expect((await service.call('PATCH', `/users/${user._id}`, { expirationDate })).status).toBe(200);
+    expect(Object.fromEntries(calls)).toEqual({ create: 1, heartbeat: 1, discard: 1 });
+  });
+
+  it('a state change that blocks: create and discard per user; one that moves DRAFT to TRASH: none', async () => {
+    const user = await newUser();
+    expect((await service.call('POST', '/users/state', [{ filter: { _id: user._id }, stateTo: 'TRASH' }])).status).toBe(200);
+    expect(Object.fromEntries(calls)).toEqual({ create: 1, discard: 1 });
+    calls.clear();
+    expect((await service.call('POST', '/users/state', [{ filter: { _id: user._id }, stateTo: 'DRAFT' }])).status).toBe(200);
+    expect(jobCalls()).toBe(0);
+  });
+
+  it('a DELETE of a user with an identity: create and discard', async () => {
+    const user = await newUser();
+    expect((await service.call('DELETE', `/users/${user._id}`)).status).toBe(204);
+    expect(Object.fromEntries(calls)).toEqual({ create: 1, discard: 1 });
+  });
+});
