@@ -24,7 +24,9 @@ type DeletionIntent = z.infer<typeof Intent>;
  * Records the intent of `DELETE /users/:id` before its first step, claimed by this process. Each
  * deletion has its own id (two deletions of one user may overlap: the second finds no profile).
  */
-export async function openDeletion(ctx: Context, user: UserDoc): Promise<string> {
+export async function openDeletion(ctx: Context, user: UserDoc): Promise<string | undefined> {
+  // Without an identity or a schedule the deletion is one step: nothing is left to finish.
+  if (!user.authUserId && !user.expirationId) return undefined;
   const { jobs, replicaId, config } = ctx.deps;
   const intent: DeletionIntent = { userId: user._id, authUserId: user.authUserId, expirationId: user.expirationId };
   const jobId = `${USER_DELETION}:${user._id}:${randomUUID()}`;
@@ -37,7 +39,8 @@ export async function openDeletion(ctx: Context, user: UserDoc): Promise<string>
  * When they may not be (the profile may be gone, the identity not), `finished` is false and the
  * intent's lease is given up, so the reconciler finishes the deletion as soon as it can.
  */
-export async function closeDeletion(ctx: Context, jobId: string, finished: boolean): Promise<void> {
+export async function closeDeletion(ctx: Context, jobId: string | undefined, finished: boolean): Promise<void> {
+  if (!jobId) return;
   const { jobs, replicaId, logger } = ctx.deps;
   try {
     await withoutDeadline(() => (finished ? jobs.discard(jobId, replicaId) : jobs.heartbeat(jobId, replicaId, 0)));

@@ -105,6 +105,18 @@ describe('what the intents cost in job-store calls', () => {
     expect(jobCalls()).toBe(0);
   });
 
+  it('a DELETE of a user with neither identity nor schedule (one step, nothing to finish): none', async () => {
+    const created = await service.call('POST', '/users/?postponeAuthUserCreation=true', {
+      userGroup: 'customer',
+      name: 'P',
+      email: `postponed${++counter}@example.com`,
+    });
+    expect(created.status).toBe(200);
+    calls.clear();
+    expect((await service.call('DELETE', `/users/${created.body._id}`)).status).toBe(204);
+    expect(jobCalls()).toBe(0);
+  });
+
   it('a DELETE of a user with an identity: create and discard', async () => {
     const user = await newUser();
     expect((await service.call('DELETE', `/users/${user._id}`)).status).toBe(204);
