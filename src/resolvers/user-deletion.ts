@@ -64,14 +64,23 @@ export const userDeletionRepair: JobHandler = {
     const intent = Intent.parse(job.payload);
     const profile = await ctx.deps.users.get(intent.userId, { states: ALL_STATES, scope: ctx.scope });
     if (profile) return { status: 'completed', result: { outcome: 'kept' } };
+    // An identity another profile links meanwhile (a bulk activation matches identities by
+    // e-mail) is that profile's now: it stays, with its bindings and sessions.
+    const authUserId = (await linkedElsewhere(ctx, intent.authUserId)) ? undefined : intent.authUserId;
     // deleteUser answers false for an identity already gone: a repeated repair is harmless.
-    if (intent.authUserId) {
-      await ctx.deps.identity.deleteUser(intent.authUserId);
-      await revokeRoles(ctx, intent.authUserId);
+    if (authUserId) {
+      await ctx.deps.identity.deleteUser(authUserId);
+      await revokeRoles(ctx, authUserId);
     }
-    await revokeAccess(ctx, intent.authUserId);
+    await revokeAccess(ctx, authUserId);
     await abortExpiration(ctx, intent.expirationId);
     ctx.deps.logger.info({ userId: intent.userId }, 'user deletion finished by the reconciler');
     return { status: 'completed', result: { outcome: 'deleted' } };
   },
 };
+
+async function linkedElsewhere(ctx: Context, authUserId: string | undefined): Promise<boolean> {
+  if (!authUserId) return false;
+  const linked = await ctx.deps.users.find({ authUserId }, { states: ALL_STATES, scope: ctx.scope, limit: 1 });
+  return linked.length > 0;
+}

@@ -115,6 +115,29 @@ describe('a deletion cut short', () => {
     ).toBe(false);
   });
 
+  it('leaves alone an identity that a newer profile links meanwhile (bulk activation matches identities by e-mail)', async () => {
+    const user = await newUser();
+    trap = 'identity-delete-hangs';
+    const client = new AbortController();
+    void fetch(`${service.url}/users/${user._id}`, {
+      method: 'DELETE',
+      headers: { 'x-api-key': TEST_API_KEY },
+      signal: client.signal,
+    }).catch(() => undefined);
+    await eventually(
+      async () => trap,
+      (state) => state === 'none',
+    );
+    client.abort();
+    // Before the lease lapses, another profile is linked to the identity the deletion left.
+    const scope = { actorId: 'test', headers: {} };
+    const newer = await service.deps.users.insert({ userGroup: 'customer', name: 'N', authUserId: user.authUserId }, scope);
+    const open = () => service.deps.jobs.list({ types: ['user-deletion'], limit: 10 });
+    expect(await eventually(open, (jobs) => jobs.length === 0)).toEqual([]);
+    expect(await identityExists(user.authUserId)).toBe(true);
+    expect((await service.call('GET', `/users/${newer._id}`)).body.authUserId).toBe(user.authUserId);
+  });
+
   it('when the identity provider fails and the profile cannot come back: the reconciler finishes it', async () => {
     const user = await newUser();
     trap = 'identity-down-and-store-down';
