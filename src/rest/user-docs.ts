@@ -91,6 +91,9 @@ export const userDocs = {
       'identity, PUBLIC unblocks it, DELETED deletes it with AUTH_HARD_DELETE (blocks it otherwise).',
     body: { json: StateChangesBody },
     responses: { 200: { description: 'How many users moved.', json: Count } },
+    errors: {
+      409: 'A matching user is being changed by another request (`USER_BUSY`): some users may have moved; calling again moves the rest.',
+    },
   },
   list: {
     tag: 'Users',
