@@ -41,7 +41,11 @@ export async function changeUsersState(ctx: Context, changes: StateChangesBody):
       const matching = await ctx.deps.users.find(filter, { states: bulkSourcesOf(stateTo), scope: ctx.scope });
       for (let start = 0; start < matching.length; start += STATE_CHANGE_CONCURRENCY) {
         const slice = matching.slice(start, start + STATE_CHANGE_CONCURRENCY);
-        await Promise.all(slice.map((user) => transitionUser(ctx, user, stateTo)));
+        // Every move of the slice ends before the answer: an error (a user busy, an upstream down)
+        // answered at once left the others moving after it, where the client's retry met them.
+        const settled = await Promise.allSettled(slice.map((user) => transitionUser(ctx, user, stateTo)));
+        const failed = settled.find((outcome) => outcome.status === 'rejected');
+        if (failed) throw failed.reason;
         moved += slice.length;
       }
     }

@@ -14,6 +14,9 @@ let service: TestService;
 let counter = 0;
 /** Job-store calls by method, since the last reset. */
 const calls = new Map<string, number>();
+/** Identity changes held until their gate opens (a request stuck at that step), by authUserId. */
+const gates = new Map<string, Promise<void>>();
+const held = new Set<string>();
 
 function trappedIdentity(identity: IdentityProvider): IdentityProvider {
   const down = () => new UpstreamError('Auth0', 'users', 0, { unreachable: true });
@@ -21,6 +24,13 @@ function trappedIdentity(identity: IdentityProvider): IdentityProvider {
     ...identity,
     async updateUser(id, changes) {
       if (identityDown) throw down();
+      const gate = gates.get(id);
+      if (gate) {
+        gates.delete(id);
+        held.add(id);
+        await gate;
+        held.delete(id);
+      }
       return identity.updateUser(id, changes);
     },
     async getUsers(ids) {
@@ -56,14 +66,15 @@ beforeEach(() => {
 });
 afterAll(() => service.close());
 
-async function newUser(extra: Record<string, unknown> = {}): Promise<{ _id: string; email: string }> {
+async function newUser(extra: Record<string, unknown> = {}): Promise<{ _id: string; email: string; authUserId: string }> {
   counter += 1;
   const email = `lock${counter}@example.com`;
   const body = { userGroup: 'customer', username: `lock${counter}`, email, name: 'L', ...extra };
   const created = await service.call('POST', '/users/?sendResetPwdEmail=false', body);
   expect(created.status).toBe(200);
+  const { authUserId } = (await service.call('GET', `/users/${created.body._id}`)).body;
   calls.clear();
-  return { _id: created.body._id, email };
+  return { _id: created.body._id, email, authUserId };
 }
 
 describe('a write that failed with its upstream down', () => {
@@ -77,6 +88,36 @@ describe('a write that failed with its upstream down', () => {
     const retried = await service.call('PATCH', `/users/${user._id}`, { email: `a-${user.email}` });
     expect(retried.body).toMatchObject({ email: `a-${user.email}` });
     expect(retried.status).toBe(200);
+  });
+});
+
+/** Waits (25 ms steps, 5 s at most) until `done`. */
+async function until(done: () => boolean): Promise<void> {
+  for (let waited = 0; !done() && waited < 5000; waited += 25) await new Promise((resolve) => setTimeout(resolve, 25));
+}
+
+describe('a bulk state change that meets a user being changed', () => {
+  it('answers only once every user it started to move is moved: nothing moves after the answer', async () => {
+    const [busy, slow] = [await newUser(), await newUser()];
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    gates.set(busy.authUserId, gate);
+    const patch = service.call('PATCH', `/users/${busy._id}`, { email: `busy-${busy.email}` });
+    await until(() => held.has(busy.authUserId));
+    gates.set(slow.authUserId, gate);
+    const body = [{ filter: { _id: { $in: [busy._id, slow._id] } }, stateTo: 'TRASH' }];
+    const answer = service.call('POST', '/users/state', body).then((res) => ({ res }));
+    // The slow user's block is held until the answer comes, or 150 ms at most.
+    await until(() => held.has(slow.authUserId));
+    const opened = setTimeout(release, 150);
+    const { res } = await answer;
+    const atAnswer = (await service.call('GET', `/users/${slow._id}`)).body.__STATE__;
+    release();
+    clearTimeout(opened);
+    expect(res.status).toBe(409);
+    expect(res.body.message).toMatch(/being changed/);
+    expect(atAnswer).toBe('TRASH');
+    expect((await patch).status).toBe(200);
   });
 });
 
