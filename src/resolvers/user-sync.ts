@@ -49,21 +49,22 @@ export async function openSync(
   const intent: SyncIntent = { userId: user._id, authUserId: user.authUserId, ...also };
   // One id per user: the intent is also the user's lock, so two writes never interleave their steps.
   const jobId = `${USER_SYNC}:${user._id}`;
-  try {
-    await createIntent(ctx, jobId, intent);
-  } catch (error) {
-    if (!(error instanceof ConflictError)) throw error;
-    if (!(await repairStale(ctx, jobId))) {
-      throw new ConflictError(`user ${user._id} is being changed by another request: try again`, 'USER_BUSY');
-    }
-    await createIntent(ctx, jobId, intent);
-  }
+  // Taken (twice at most: once more after a stale intent was finished, when another request may have taken it meanwhile).
+  const taken = (await createIntent(ctx, jobId, intent)) || ((await repairStale(ctx, jobId)) && (await createIntent(ctx, jobId, intent)));
+  if (!taken) throw new ConflictError(`user ${user._id} is being changed by another request: try again`, 'USER_BUSY');
   return { jobId, intent };
 }
 
-async function createIntent(ctx: Context, jobId: string, intent: SyncIntent): Promise<void> {
+/** False when an intent of that id exists (the store's ConflictError). */
+async function createIntent(ctx: Context, jobId: string, intent: SyncIntent): Promise<boolean> {
   const { jobs, replicaId, config } = ctx.deps;
-  await jobs.create({ type: USER_SYNC, payload: intent, jobId, owner: replicaId, leaseMs: config.JOBS_LEASE_MS });
+  try {
+    await jobs.create({ type: USER_SYNC, payload: intent, jobId, owner: replicaId, leaseMs: config.JOBS_LEASE_MS });
+    return true;
+  } catch (error) {
+    if (error instanceof ConflictError) return false;
+    throw error;
+  }
 }
 
 /** An intent left by a request that gave up or died (its lease lapsed) is finished now, freeing the user; false when one is held. */

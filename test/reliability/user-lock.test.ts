@@ -17,6 +17,8 @@ const calls = new Map<string, number>();
 /** Identity changes held until their gate opens (a request stuck at that step), by authUserId. */
 const gates = new Map<string, Promise<void>>();
 const held = new Set<string>();
+/** Runs once an intent is discarded (another request that takes the user at that moment). */
+let afterDiscard: ((jobId: string) => Promise<void>) | undefined;
 
 function trappedIdentity(identity: IdentityProvider): IdentityProvider {
   const down = () => new UpstreamError('Auth0', 'users', 0, { unreachable: true });
@@ -45,7 +47,8 @@ function countedJobs(jobs: JobStore): JobStore {
   for (const method of ['create', 'get', 'head', 'list', 'claim', 'claimNext', 'heartbeat', 'finish', 'discard'] as const) {
     counted[method] = (...args: unknown[]) => {
       calls.set(method, (calls.get(method) ?? 0) + 1);
-      return (jobs[method] as (...a: unknown[]) => unknown).apply(jobs, args);
+      const answer = (jobs[method] as (...a: unknown[]) => Promise<unknown>).apply(jobs, args);
+      return method === 'discard' && afterDiscard ? answer.then(async (done) => (await afterDiscard!(args[0] as string), done)) : answer;
     };
   }
   return counted as unknown as JobStore;
@@ -62,6 +65,7 @@ beforeAll(async () => {
 });
 beforeEach(() => {
   identityDown = false;
+  afterDiscard = undefined;
   calls.clear();
 });
 afterAll(() => service.close());
@@ -95,6 +99,23 @@ describe('a write that failed with its upstream down', () => {
 async function until(done: () => boolean): Promise<void> {
   for (let waited = 0; !done() && waited < 5000; waited += 25) await new Promise((resolve) => setTimeout(resolve, 25));
 }
+
+describe('a write that finishes a stale intent while another request takes the user', () => {
+  it('is a 409 USER_BUSY in the service words, not the job store error', async () => {
+    const user = await newUser();
+    identityDown = true;
+    expect((await service.call('PATCH', `/users/${user._id}`, { email: `s-${user.email}` })).status).toBe(503);
+    identityDown = false;
+    // The stale intent is repaired and discarded; another request takes the user at that moment.
+    afterDiscard = async (jobId) => {
+      afterDiscard = undefined;
+      await service.deps.jobs.create({ type: 'user-sync', payload: { userId: user._id }, jobId, owner: 'other', leaseMs: 60_000 });
+    };
+    const res = await service.call('PATCH', `/users/${user._id}`, { email: `s-${user.email}` });
+    expect(res.status).toBe(409);
+    expect(res.body.message).toBe(`user ${user._id} is being changed by another request: try again`);
+  });
+});
 
 describe('a bulk state change that meets a user being changed', () => {
   it('answers only once every user it started to move is moved: nothing moves after the answer', async () => {
