@@ -6,6 +6,7 @@ import { withoutDeadline } from '../deadline.js';
 import type { JobHandler } from '../infra/job-worker.js';
 import { attachExpiration } from './creation-steps.js';
 import { findUsersByIds } from './users.js';
+import { newObjectId } from '../crud/ids.js';
 
 /**
  * The job type of the intents of writes that insert users with an expirationDate and schedule it
@@ -16,11 +17,15 @@ export const USER_EXPIRY = 'user-expiry';
 const Intent = z.object({ userIds: z.array(z.string().min(1)) });
 
 /**
- * Runs `insert` under an intent recorded first (claimed by this process) for the users it stores
- * with a date; `insert` answers false when a row whose schedule failed could not be taken back.
- * Done, the intent goes; otherwise (or on a throw) its lease is given up, for the reconciler.
+ * Runs `insert` of `docs` under an intent recorded first (claimed by this process) for the ones
+ * with a date, which get their `_id` here so the intent can name them; `insert` answers false when
+ * a row whose schedule failed could not be taken back. Done, the intent goes; otherwise (or on a
+ * throw) its lease is given up, for the reconciler.
  */
-export async function guardExpiries(ctx: Context, userIds: string[], insert: () => Promise<boolean>): Promise<void> {
+export async function guardExpiries(ctx: Context, docs: Record<string, unknown>[], insert: () => Promise<boolean>): Promise<void> {
+  const expiring = docs.filter((doc) => doc.expirationDate !== undefined);
+  for (const doc of expiring) doc._id = newObjectId();
+  const userIds = expiring.map((doc) => doc._id as string);
   if (userIds.length === 0) {
     await insert();
     return;

@@ -13,7 +13,6 @@ import { ImportedUserRow } from './inputs.js';
 import { compensate } from './sagas.js';
 import { updateUser } from './update-user.js';
 import { guardExpiries } from './expiry-intents.js';
-import { newObjectId } from '../crud/ids.js';
 
 /** A data row of the file: its number (1 = the first after the header) and its cells by column. */
 export interface CsvRow {
@@ -136,14 +135,11 @@ export class ImportRun {
    * inserted rows are reported once their groups are read again (see `stillGrouped`).
    */
   private async insert(inserts: Insert[]): Promise<void> {
-    // Rows with a date get their `_id` from us, recorded before the insert: if the process dies
-    // before their schedules, the reconciler (expiry-intents.ts) schedules them.
-    const expiring = inserts.filter(({ doc }) => doc.expirationDate !== undefined);
-    for (const { doc } of expiring) doc._id = newObjectId();
+    // If the process dies before the schedules of the rows with a date, the reconciler makes them.
     this.untaken = false;
     await guardExpiries(
       this.ctx,
-      expiring.map(({ doc }) => doc._id as string),
+      inserts.map(({ doc }) => doc),
       async () => {
         await this.insertAll(inserts);
         return !this.untaken;
@@ -190,19 +186,14 @@ export class ImportRun {
       this.groups.set(name, undefined);
     }
     if (gone.size === 0) return stored;
-    const kept: (Insert & { _id: string })[] = [];
-    for (const insert of stored) {
-      const userGroup = insert.doc.userGroup as string;
-      if (!gone.has(userGroup)) {
-        kept.push(insert);
-        continue;
-      }
+    const orphaned = ({ doc }: Insert) => gone.has(doc.userGroup as string);
+    for (const insert of stored.filter(orphaned)) {
       await compensate(this.ctx, 'remove an imported user whose group was deleted', () =>
         this.ctx.deps.users.delete(insert._id, { states: ALL_STATES, scope: this.ctx.scope }),
       );
-      this.skip(insert.row, `userGroup "${userGroup}" does not exist`);
+      this.skip(insert.row, `userGroup "${insert.doc.userGroup as string}" does not exist`);
     }
-    return kept;
+    return stored.filter((insert) => !orphaned(insert));
   }
 
   /** An inserted user with an expirationDate gets its schedule; if that fails, the row is taken back. */
