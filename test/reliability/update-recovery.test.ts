@@ -11,8 +11,10 @@ import { seedGroups, startService, TEST_API_KEY, type TestService } from '../hel
  * them, ends with the identity following the profile as stored, and no schedule of its own left
  * behind: every backend. JOBS_LEASE_MS is short (yet longer than a creation on a busy machine) so that an abandoned intent is the reconciler's soon.
  */
-type Trap = 'none' | 'identity-update-fails' | 'patch-hangs' | 'patch-lost' | 'state-hangs' | 'grant-hangs';
+type Trap = 'none' | 'identity-update-fails' | 'patch-hangs' | 'patch-lost' | 'state-hangs' | 'grant-hangs' | 'abort-hangs';
 let trap: Trap = 'none';
+/** Every abort of the scheduler fails (a Timer Service that refuses them). */
+let abortsFail = false;
 let service: TestService;
 let counter = 0;
 /** Schedules made and not aborted, by id (what the scheduler still holds). */
@@ -29,6 +31,11 @@ function recordedScheduler(scheduler: ExpirationScheduler): ExpirationScheduler 
       return id;
     },
     async abort(id) {
+      if (trap === 'abort-hangs') {
+        trap = 'none';
+        return new Promise(() => undefined);
+      }
+      if (abortsFail) throw new UpstreamError('Timer', 'POST /jobs/:id/abort', 500);
       await scheduler.abort(id);
       live.delete(id);
     },
@@ -105,6 +112,7 @@ beforeAll(async () => {
 });
 beforeEach(() => {
   trap = 'none';
+  abortsFail = false;
 });
 afterAll(() => service.close());
 
@@ -222,6 +230,40 @@ describe('an update or a state change cut short between the identity and the pro
         (roles) => roles.length > 0,
       ),
     ).toEqual(['writer']);
+  });
+});
+
+describe('a new expirationDate whose process dies before the replaced schedule is aborted', () => {
+  it('the reconciler aborts the schedule the profile no longer points to', async () => {
+    const user = await newUser({ expirationDate: inADay() });
+    expect(schedulesOf(user._id)).toBe(1);
+    trap = 'abort-hangs';
+    const later = new Date(Date.now() + 2 * 86_400_000).toISOString();
+    await abandonAtTrap('PATCH', `/users/${user._id}`, { expirationDate: later });
+    const stored = (await service.call('GET', `/users/${user._id}`)).body;
+    expect(stored.expirationDate).toBe(later);
+    expect(
+      await eventually(
+        async () => schedulesOf(user._id),
+        (count) => count === 1,
+      ),
+    ).toBe(1);
+    expect(live.get(stored.expirationId)).toBe(user._id);
+  });
+});
+
+describe('a repair whose schedule abort fails', () => {
+  it('still makes the identity follow the profile (the abort error is logged, not retried)', async () => {
+    const user = await newUser();
+    trap = 'patch-hangs';
+    await abandonAtTrap('PATCH', `/users/${user._id}`, { email: `abort-${user.email}`, expirationDate: inADay() });
+    abortsFail = true;
+    expect(
+      await eventually(
+        async () => (await identityOf(user.authUserId)).email,
+        (email) => email === user.email,
+      ),
+    ).toBe(user.email);
   });
 });
 
