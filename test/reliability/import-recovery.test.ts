@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExpirationScheduler } from '../../src/ports/expiration-scheduler.js';
+import type { UserStore } from '../../src/ports/user-store.js';
+import { UpstreamError } from '../../src/errors.js';
 import { seedGroups, startService, TEST_API_KEY, type TestService } from '../helpers/service.js';
 
 /**
@@ -7,6 +9,8 @@ import { seedGroups, startService, TEST_API_KEY, type TestService } from '../hel
  * scheduled must not leave users that never expire: the reconciler schedules them. Every backend.
  */
 let hangSchedules = false;
+/** The next schedule fails, and so does the delete that would take its row back. */
+let scheduleAndDeleteFail = false;
 let service: TestService;
 
 function trappedScheduler(scheduler: ExpirationScheduler): ExpirationScheduler {
@@ -20,9 +24,21 @@ function trappedScheduler(scheduler: ExpirationScheduler): ExpirationScheduler {
         hangSchedules = false;
         return new Promise(() => undefined);
       }
+      if (scheduleAndDeleteFail) throw new UpstreamError('Timer', 'POST /jobs/', 500);
       return scheduler.schedule(payload, headers);
     },
     abort: (id) => scheduler.abort(id),
+  };
+}
+
+function trappedUsers(users: UserStore): UserStore {
+  return {
+    ...users,
+    async delete(id, options) {
+      if (!scheduleAndDeleteFail) return users.delete(id, options);
+      scheduleAndDeleteFail = false;
+      throw new UpstreamError('CRUD', 'DELETE /users/:id', 0, { unreachable: true });
+    },
   };
 }
 
@@ -30,7 +46,7 @@ beforeAll(async () => {
   service = await startService({
     env: { JOBS_LEASE_MS: '1000', JOBS_POLL_MS: '50' },
     background: true,
-    wrap: (deps) => ({ scheduler: trappedScheduler(deps.scheduler) }),
+    wrap: (deps) => ({ scheduler: trappedScheduler(deps.scheduler), users: trappedUsers(deps.users) }),
   });
   await seedGroups(service);
 });
@@ -67,5 +83,19 @@ describe('a CSV import cut short', () => {
       (users: { expirationId?: string }[]) => users.length === 2 && users.every((user) => typeof user.expirationId === 'string'),
     );
     expect(scheduled.map((user: { expirationId?: string }) => typeof user.expirationId)).toEqual(['string', 'string']);
+  });
+
+  it('whose schedule failed and whose row could not be taken back: the reconciler schedules it', async () => {
+    const future = new Date(Date.now() + 86_400_000).toISOString();
+    const form = new FormData();
+    form.append('file', new Blob([`userGroup,username,name,expirationDate\ncustomer,impy1,A,${future}\n`], { type: 'text/csv' }), 'u.csv');
+    scheduleAndDeleteFail = true;
+    const res = await fetch(`${service.url}/users/import`, { method: 'PATCH', body: form, headers: { 'x-api-key': TEST_API_KEY } });
+    expect(await res.text()).toMatch(/Skipping record/);
+    const scheduled = await eventually(
+      async () => (await service.call('GET', '/users/?username=impy1')).body,
+      (users: { expirationId?: string }[]) => typeof users[0]?.expirationId === 'string',
+    );
+    expect(typeof scheduled[0]?.expirationId).toBe('string');
   });
 });
