@@ -4,18 +4,21 @@ import type { ExpirationScheduler } from '../../src/ports/expiration-scheduler.j
 import type { RoleBinder } from '../../src/ports/role-binder.js';
 import type { UserStore } from '../../src/ports/user-store.js';
 import { UpstreamError } from '../../src/errors.js';
+import { FakeClock } from '../helpers/fake-clock.js';
 import { seedGroups, startService, TEST_API_KEY, type TestService } from '../helpers/service.js';
 
 /**
  * A `PATCH /users/:id` or a state change whose steps fail part-way, or whose process dies between
  * them, ends with the identity following the profile as stored, and no schedule of its own left
- * behind: every backend. JOBS_LEASE_MS is short (yet longer than a creation on a busy machine) so that an abandoned intent is the reconciler's soon.
+ * behind: every backend. Leases lapse on a fake clock, moved by the test once a request is abandoned.
  */
 type Trap = 'none' | 'identity-update-fails' | 'patch-hangs' | 'patch-lost' | 'state-hangs' | 'grant-hangs' | 'abort-hangs';
 let trap: Trap = 'none';
 /** Every abort of the scheduler fails (a Timer Service that refuses them). */
 let abortsFail = false;
 let service: TestService;
+/** Leases lapse only when a test moves this clock: a slow request on a busy machine is never taken for a dead one. */
+const clock = new FakeClock();
 let counter = 0;
 /** Schedules made and not aborted, by id (what the scheduler still holds). */
 const live = new Map<string, string>();
@@ -97,6 +100,7 @@ function trappedRoles(roles: RoleBinder): RoleBinder {
 
 beforeAll(async () => {
   service = await startService({
+    clock,
     env: { RANDOM_PWD_GEN: 'false', JOBS_LEASE_MS: '1000', JOBS_POLL_MS: '50' },
     background: true,
     wrap: (deps) => ({
@@ -139,16 +143,21 @@ async function abandonAtTrap(method: string, path: string, body: unknown): Promi
   await eventually(
     async () => trap,
     (state) => state === 'none',
+    0,
   );
   client.abort();
 }
 
-/** Waits for a condition the service reaches by itself (a lease lapsing, the reconciler's poll). */
-async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
+/**
+ * Waits for a condition the service reaches by itself; with `advanceMs`, the fake clock moves that
+ * much at each look (leases lapse, the reconciler polls). Without, no lease lapses meanwhile.
+ */
+async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, advanceMs = 100): Promise<T> {
+  const until = Date.now() + 10_000;
   for (;;) {
     const value = await read();
     if (done(value) || Date.now() > until) return value;
+    if (advanceMs > 0) await clock.advance(advanceMs);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
@@ -276,6 +285,7 @@ describe('two PATCHes of one user at once', () => {
     await eventually(
       async () => hold,
       (gate) => gate === undefined,
+      0,
     );
     const second = await service.call('PATCH', `/users/${user._id}`, { email: `b-${user.email}` });
     open();
