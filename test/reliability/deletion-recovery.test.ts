@@ -3,6 +3,7 @@ import type { IdentityProvider } from '../../src/ports/identity-provider.js';
 import type { RoleBinder } from '../../src/ports/role-binder.js';
 import type { UserStore } from '../../src/ports/user-store.js';
 import { UpstreamError } from '../../src/errors.js';
+import { FakeClock } from '../helpers/fake-clock.js';
 import { seedGroups, startService, TEST_API_KEY, type TestService } from '../helpers/service.js';
 
 /**
@@ -13,6 +14,8 @@ import { seedGroups, startService, TEST_API_KEY, type TestService } from '../hel
 type Trap = 'none' | 'identity-delete-hangs' | 'identity-down-and-store-down' | 'roles-down';
 let trap: Trap = 'none';
 let service: TestService;
+/** Leases lapse only when a test moves this clock: a slow request on a busy machine is never taken for a dead one. */
+const clock = new FakeClock();
 let counter = 0;
 
 function trappedIdentity(identity: IdentityProvider): IdentityProvider {
@@ -54,6 +57,7 @@ function trappedRoles(roles: RoleBinder): RoleBinder {
 
 beforeAll(async () => {
   service = await startService({
+    clock,
     env: { JOBS_LEASE_MS: '1000', JOBS_POLL_MS: '50' },
     wrap: (deps) => ({ identity: trappedIdentity(deps.identity), users: trappedUsers(deps.users), roles: trappedRoles(deps.roles) }),
     background: true,
@@ -81,12 +85,16 @@ async function identityExists(authUserId: string): Promise<boolean> {
   return identity !== undefined;
 }
 
-/** Waits for a condition the service reaches by itself (a lease lapsing, the reconciler's poll). */
-async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
+/**
+ * Waits for a condition the service reaches by itself; with `advanceMs`, the fake clock moves that
+ * much at each look (leases lapse, the reconciler polls). Without, no lease lapses meanwhile.
+ */
+async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, advanceMs = 100): Promise<T> {
+  const until = Date.now() + 10_000;
   for (;;) {
     const value = await read();
     if (done(value) || Date.now() > until) return value;
+    if (advanceMs > 0) await clock.advance(advanceMs);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
@@ -104,6 +112,7 @@ describe('a deletion cut short', () => {
     await eventually(
       async () => trap,
       (state) => state === 'none',
+      0,
     );
     client.abort();
     expect((await service.call('GET', `/users/${user._id}`)).status).toBe(404);
@@ -127,6 +136,7 @@ describe('a deletion cut short', () => {
     await eventually(
       async () => trap,
       (state) => state === 'none',
+      0,
     );
     client.abort();
     // Before the lease lapses, another profile is linked to the identity the deletion left.

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExpirationScheduler } from '../../src/ports/expiration-scheduler.js';
 import type { UserStore } from '../../src/ports/user-store.js';
 import { UpstreamError } from '../../src/errors.js';
+import { FakeClock } from '../helpers/fake-clock.js';
 import { seedGroups, startService, TEST_API_KEY, type TestService } from '../helpers/service.js';
 
 /**
@@ -12,6 +13,8 @@ let hangSchedules = false;
 /** The next schedule fails, and so does the delete that would take its row back. */
 let scheduleAndDeleteFail = false;
 let service: TestService;
+/** Leases lapse only when a test moves this clock: a slow request on a busy machine is never taken for a dead one. */
+const clock = new FakeClock();
 
 function trappedScheduler(scheduler: ExpirationScheduler): ExpirationScheduler {
   return {
@@ -44,6 +47,7 @@ function trappedUsers(users: UserStore): UserStore {
 
 beforeAll(async () => {
   service = await startService({
+    clock,
     env: { JOBS_LEASE_MS: '1000', JOBS_POLL_MS: '50' },
     background: true,
     wrap: (deps) => ({ scheduler: trappedScheduler(deps.scheduler), users: trappedUsers(deps.users) }),
@@ -52,12 +56,16 @@ beforeAll(async () => {
 });
 afterAll(() => service.close());
 
-/** Waits for a condition the service reaches by itself (a lease lapsing, the reconciler's poll). */
-async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
+/**
+ * Waits for a condition the service reaches by itself; with `advanceMs`, the fake clock moves that
+ * much at each look (leases lapse, the reconciler polls). Without, no lease lapses meanwhile.
+ */
+async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, advanceMs = 100): Promise<T> {
+  const until = Date.now() + 10_000;
   for (;;) {
     const value = await read();
     if (done(value) || Date.now() > until) return value;
+    if (advanceMs > 0) await clock.advance(advanceMs);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
@@ -75,6 +83,7 @@ describe('a CSV import cut short', () => {
     await eventually(
       async () => hangSchedules,
       (armed) => !armed,
+      0,
     );
     client.abort();
     const scheduled = await eventually(
