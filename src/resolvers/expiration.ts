@@ -84,7 +84,14 @@ const ExpireIntent = z.object({ userId: z.string().min(1), expirationDate: z.str
 async function expireGuarded(ctx: Context, payload: ExpirationPayload): Promise<void> {
   const { jobs, replicaId, config, logger } = ctx.deps;
   const jobId = `${USER_EXPIRE}:${payload.userId}:${randomUUID()}`;
-  await jobs.create({ type: USER_EXPIRE, payload, jobId, owner: replicaId, leaseMs: config.JOBS_LEASE_MS });
+  try {
+    await jobs.create({ type: USER_EXPIRE, payload, jobId, owner: replicaId, leaseMs: config.JOBS_LEASE_MS });
+  } catch (error) {
+    // The Timer Service will not call again: with the job store down, the expiry runs unguarded
+    // rather than not at all (only a kill during it would then be lost).
+    logger.error({ err: error, userId: payload.userId, requestId: ctx.requestId }, 'an expiry intent could not be recorded');
+    return expireUser(ctx, payload);
+  }
   let done = false;
   try {
     await expireUser(ctx, payload);
