@@ -29,6 +29,12 @@ export interface JobHandler<P = unknown> {
   type: string;
   /** Tried again after any failure, never marked failed (a repair that waits for an upstream to come back). */
   retryForever?: boolean;
+  /**
+   * The longest a failed run keeps its claim before it is tried again (the back-off doubles from
+   * 2 s up to JOBS_LEASE_MS otherwise): for an intent that is also its user's lock, how long the
+   * user's writes may still be refused once the upstream is back.
+   */
+  maxBackoffMs?: number;
   /** Removed once done instead of kept as completed (an intent: its id must be free for the next operation on that user). */
   discardWhenDone?: boolean;
   /** How its progress is saved and read back (versioned, parsed); without it, progress is kept as given. */
@@ -190,7 +196,7 @@ export class JobWorker {
         // Keep the claim only for a back-off: the job is claimable again once it lapses.
         log.warn({ err: error, attempts }, 'job interrupted; it will be tried again');
         this.attempts.set(job.jobId, attempts);
-        await jobs.heartbeat(job.jobId, this.owner, Math.min(leaseMs, 1000 * 2 ** attempts));
+        await jobs.heartbeat(job.jobId, this.owner, Math.min(leaseMs, handler.maxBackoffMs ?? leaseMs, 1000 * 2 ** attempts));
       }
     } finally {
       this.held.delete(job.jobId);

@@ -125,6 +125,8 @@ export async function closeSync(ctx: Context, handle: SyncHandle, done: boolean)
 export const userSyncRepair: JobHandler = {
   type: USER_SYNC,
   retryForever: true,
+  // The intent is the user's lock: a client's write waits at most this long after an outage ends.
+  maxBackoffMs: 5_000,
   discardWhenDone: true,
   async run(ctx, job, run) {
     const intent = Intent.parse(job.payload);
