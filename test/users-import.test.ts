@@ -97,6 +97,18 @@ describe('PATCH /users/import', () => {
     });
   });
 
+  it('applies two rows of one user in one batch one after the other, in the order of the file', async () => {
+    const p = unique();
+    const before = await createCustomer(`${p}u`, 'Old');
+    const csv = `_id,userGroup,name,email\n${before._id},customer,First,${p}one@example.com\n${before._id},customer,Second,${p}two@example.com\n`;
+    const res = await importCsv(csv);
+    // Concurrently, the second row met the first one's lock on the user (USER_BUSY) and was skipped.
+    expect(res.body).toEqual({ updated: [before._id, before._id], inserted: [], invalid: [] });
+    expect(await getUser(before._id)).toMatchObject({ name: 'Second', email: `${p}two@example.com` });
+    const [identity] = await service.deps.identity.getUsers([before.authUserId]);
+    expect(identity?.email).toBe(`${p}two@example.com`);
+  });
+
   it('updates the rows with _id as PATCH /users/:id does, the identity included', async () => {
     const p = unique();
     const before = await createCustomer(`${p}u`, 'Old');

@@ -1,7 +1,7 @@
-import pLimit from 'p-limit';
 import type { GroupConfig } from '../ports/config-store.js';
 import type { UserDoc } from '../ports/user-store.js';
 import type { Context } from '../context.js';
+import { inKeyOrder } from '../domain/keyed-order.js';
 import { ALL_STATES } from '../crud/states.js';
 import { recordToDoc } from '../domain/csv-cells.js';
 import { pace } from '../domain/pace.js';
@@ -212,8 +212,12 @@ export class ImportRun {
   }
 
   private async update(updates: Update[]): Promise<void> {
-    const limit = pLimit(UPDATE_CONCURRENCY);
-    const done = await Promise.all(updates.map(({ row, id, doc }) => limit(() => this.updateOne(row, id, doc))));
+    const done = await inKeyOrder(
+      updates,
+      (update) => update.id,
+      UPDATE_CONCURRENCY,
+      ({ row, id, doc }) => this.updateOne(row, id, doc),
+    );
     for (const [index, { id }] of updates.entries()) {
       if (!done[index]) continue;
       this.counts.updated += 1;
