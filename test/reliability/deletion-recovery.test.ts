@@ -3,6 +3,7 @@ import type { IdentityProvider } from '../../src/ports/identity-provider.js';
 import type { RoleBinder } from '../../src/ports/role-binder.js';
 import type { UserStore } from '../../src/ports/user-store.js';
 import { UpstreamError } from '../../src/errors.js';
+import { eventuallyOn } from '../helpers/eventually.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { seedGroups, startService, TEST_API_KEY, type TestService } from '../helpers/service.js';
 
@@ -85,19 +86,7 @@ async function identityExists(authUserId: string): Promise<boolean> {
   return identity !== undefined;
 }
 
-/**
- * Waits for a condition the service reaches by itself; with `advanceMs`, the fake clock moves that
- * much at each look (leases lapse, the reconciler polls). Without, no lease lapses meanwhile.
- */
-async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, advanceMs = 100): Promise<T> {
-  const until = Date.now() + 10_000;
-  for (;;) {
-    const value = await read();
-    if (done(value) || Date.now() > until) return value;
-    if (advanceMs > 0) await clock.advance(advanceMs);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
+const eventually = eventuallyOn(clock);
 
 describe('a deletion cut short', () => {
   it('after the profile went but before the identity did: the reconciler deletes the identity', async () => {

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExpirationScheduler } from '../../src/ports/expiration-scheduler.js';
 import type { UserStore } from '../../src/ports/user-store.js';
 import { UpstreamError } from '../../src/errors.js';
+import { eventuallyOn } from '../helpers/eventually.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { seedGroups, startService, TEST_API_KEY, type TestService } from '../helpers/service.js';
 
@@ -56,19 +57,7 @@ beforeAll(async () => {
 });
 afterAll(() => service.close());
 
-/**
- * Waits for a condition the service reaches by itself; with `advanceMs`, the fake clock moves that
- * much at each look (leases lapse, the reconciler polls). Without, no lease lapses meanwhile.
- */
-async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, advanceMs = 100): Promise<T> {
-  const until = Date.now() + 10_000;
-  for (;;) {
-    const value = await read();
-    if (done(value) || Date.now() > until) return value;
-    if (advanceMs > 0) await clock.advance(advanceMs);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
+const eventually = eventuallyOn(clock);
 
 describe('a CSV import cut short', () => {
   it('after its rows were inserted, before their expirations were scheduled: the reconciler schedules them', async () => {
