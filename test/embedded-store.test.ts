@@ -48,6 +48,24 @@ describe('$elemMatch with a filter on the fields of the items', () => {
   });
 });
 
+describe('$pull with a condition on the fields of the items', () => {
+  it('pulls documents only, as MongoDB: {a: 1} once pulled the item 1 of the array too', async () => {
+    const scope = { actorId: 'test', headers: {} };
+    const items = [1, { a: 1 }, { a: 2 }, 'x', { a: 1, b: 2 }];
+    const user = await service.deps.users.insert({ userGroup: 'guest', name: 'pulled', items }, scope);
+    const pull = async (condition: unknown) => {
+      const res = await service.call('PATCH', `/users/${user._id}`, { $pull: { items: condition } });
+      expect(res.status).toBe(200);
+      return res.body.items;
+    };
+    expect(await pull({ a: 1 })).toEqual([1, { a: 2 }, 'x']);
+    expect(await pull({ a: { $gt: 1 } })).toEqual([1, 'x']);
+    // A condition on the item itself still reaches scalars.
+    expect(await pull({ $in: [1] })).toEqual(['x']);
+    expect((await service.call('GET', `/users/${user._id}`)).body.items).toEqual(['x']);
+  });
+});
+
 describe('names inherited from Object.prototype, below the request checks', () => {
   it('are stored and read back as plain fields by insert and insertMany', async () => {
     const scope = { actorId: 'test', headers: {} };

@@ -32,6 +32,8 @@ const LINEAR_REGEX = '$linearRegex' as const;
  * scalar itself, so `{a: 1}` matched the item 1; MongoDB matches a filter on fields to documents only.
  */
 const IS_DOCUMENT = '$umsIsDocument' as const;
+/** A key no client's field has: where a `$pull` condition on the items' fields tests the item itself. */
+const THE_ITEM = '\u0000item';
 /** Query operators the CRUD never accepts, left out so no filter can reach them here either. */
 const EXCLUDED = new Set(['$where', '$expr', '$jsonSchema']);
 
@@ -47,6 +49,21 @@ export interface RegexSpec {
 /** A mingo query whose every `$regex` (at any depth) runs on RE2; refused patterns throw a 400. */
 export function createLinearQuery(filter: Record<string, unknown>, where: Where = QUERY_STRING): Query {
   return new Query(rewriteFilter(filter, where), linearQueryOptions(where));
+}
+
+/**
+ * An update whose `$pull` conditions on the fields of the items (`{tags: {a: 1}}`) pull documents
+ * only, as MongoDB's: mingo resolves a path on a scalar to the scalar itself, so `{a: 1}` also
+ * pulled the item 1. A condition on the item itself (`{$in: [1]}`) is left as it is.
+ */
+export function pullingDocumentsOnly<T>(expr: T): T {
+  if (!isPlainObject(expr) || !isPlainObject(expr.$pull)) return expr;
+  const pull = Object.entries(expr.$pull).map(([path, condition]) => {
+    const keys = isPlainObject(condition) ? Object.keys(condition) : [];
+    const onFields = keys.length > 0 && !keys.some((key) => key.startsWith('$'));
+    return [path, onFields ? { ...(condition as object), [THE_ITEM]: { [IS_DOCUMENT]: true } } : condition];
+  });
+  return { ...expr, $pull: Object.fromEntries(pull) };
 }
 
 /**

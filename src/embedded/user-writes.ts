@@ -7,7 +7,7 @@ import type { FieldIndex } from '../crud/field-types.js';
 import type { Filter } from '../crud/filter.js';
 import type { Clock } from '../ports/clock.js';
 import { newObjectId } from '../crud/ids.js';
-import { linearQueryOptions } from '../crud/regex.js';
+import { linearQueryOptions, pullingDocumentsOnly } from '../crud/regex.js';
 import { assertTransition, type State } from '../crud/states.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import type { Db } from './db.js';
@@ -163,7 +163,7 @@ function patchRow(writer: Writer, { id, expr, states, scope, filter }: PatchInpu
   const row = writer.getRow(id, states, filter);
   if (!row) return undefined;
   const doc = toDoc(row);
-  applyUpdate(doc, expr as Parameters<typeof applyUpdate>[1], undefined, undefined, {
+  applyUpdate(doc, pullingDocumentsOnly(expr) as Parameters<typeof applyUpdate>[1], undefined, undefined, {
     cloneMode: 'deep',
     queryOptions: PULL_QUERY_OPTIONS,
   });

@@ -5,7 +5,7 @@ import type { Context } from '../context.js';
 import type { State } from '../crud/states.js';
 import { requireAdmin } from './access.js';
 import { isPlainObject } from '../crud/filter.js';
-import { linearQueryOptions } from '../crud/regex.js';
+import { linearQueryOptions, pullingDocumentsOnly } from '../crud/regex.js';
 import { during, InvalidInputError, NotFoundError, PayloadTooLargeError } from '../errors.js';
 import { parseInput, SERVICE_FIELDS, StandardFields } from './inputs.js';
 import { abortExpiration, scheduleExpiration } from './expiration.js';
@@ -198,7 +198,9 @@ function preview(current: UserDoc, expr: UpdateExpr, maxBytes: number): UserDoc 
   const next = structuredClone(current);
   try {
     // `$pull` conditions may hold a `$regex`: RE2, as in filters (a backtracking pattern blocked the event loop).
-    applyUpdate(next, expr as Parameters<typeof applyUpdate>[1], undefined, undefined, { queryOptions: PULL_QUERY_OPTIONS });
+    applyUpdate(next, pullingDocumentsOnly(expr) as Parameters<typeof applyUpdate>[1], undefined, undefined, {
+      queryOptions: PULL_QUERY_OPTIONS,
+    });
   } catch (error) {
     if (error instanceof InvalidInputError) throw error;
     // mingo's own words name its internals ("input[(input.length - 1)] is not iterable"): not the client's.
