@@ -64,6 +64,26 @@ describe('$pull with a condition on the fields of the items', () => {
     expect(await pull({ $in: [1] })).toEqual(['x']);
     expect((await service.call('GET', `/users/${user._id}`)).body.items).toEqual(['x']);
   });
+
+  it("decides by the condition's first key, as MongoDB: {}, $or, $and, $nor and fields before operators filter documents", async () => {
+    const scope = { actorId: 'test', headers: {} };
+    const items = [1, { a: 1 }, { a: 1, b: 2 }, [1], { a: 2 }, 'x'];
+    const pull = async (condition: unknown) => {
+      const user = await service.deps.users.insert({ userGroup: 'guest', name: 'pulled', items }, scope);
+      const res = await service.call('PATCH', `/users/${user._id}`, { $pull: { items: condition } });
+      expect(res.status).toBe(200);
+      return res.body.items;
+    };
+    expect(await pull({})).toEqual([1, [1], 'x']);
+    // $or and $and pulled nothing; $nor pulled every item, the scalars included.
+    expect(await pull({ $or: [{ a: 2 }, { b: 2 }] })).toEqual([1, { a: 1 }, [1], 'x']);
+    expect(await pull({ $and: [{ a: 1 }, { b: 2 }] })).toEqual([1, { a: 1 }, [1], { a: 2 }, 'x']);
+    expect(await pull({ $nor: [{ a: 2 }] })).toEqual([1, [1], { a: 2 }, 'x']);
+    // A field first, then an operator: a 400 before.
+    expect(await pull({ a: 1, $or: [{ b: 2 }] })).toEqual([1, { a: 1 }, [1], { a: 2 }, 'x']);
+    // A key the rewrite once used for itself is a field like any other (it pulled every document).
+    expect(await pull({ '\u0000item': 7 })).toEqual(items);
+  });
 });
 
 describe('names inherited from Object.prototype, below the request checks', () => {

@@ -32,8 +32,10 @@ const LINEAR_REGEX = '$linearRegex' as const;
  * scalar itself, so `{a: 1}` matched the item 1; MongoDB matches a filter on fields to documents only.
  */
 const IS_DOCUMENT = '$umsIsDocument' as const;
-/** A key no client's field has: where a `$pull` condition on the items' fields tests the item itself. */
-const THE_ITEM = '\u0000item';
+/** A `$pull` condition on the fields of the items, applied to document items only (MongoDB's rule). */
+const DOCUMENT_MATCHING = '$umsDocumentMatching' as const;
+/** Top-level operators of a filter: a `$pull` condition that starts with one is a filter on documents. */
+const LOGICAL = new Set(['$and', '$or', '$nor']);
 /** Query operators the CRUD never accepts, left out so no filter can reach them here either. */
 const EXCLUDED = new Set(['$where', '$expr', '$jsonSchema']);
 
@@ -52,18 +54,35 @@ export function createLinearQuery(filter: Record<string, unknown>, where: Where 
 }
 
 /**
- * An update whose `$pull` conditions on the fields of the items (`{tags: {a: 1}}`) pull documents
- * only, as MongoDB's: mingo resolves a path on a scalar to the scalar itself, so `{a: 1}` also
- * pulled the item 1. A condition on the item itself (`{$in: [1]}`) is left as it is.
+ * An update whose `$pull` conditions on the fields of the items pull documents only, as MongoDB's:
+ * MongoDB decides by the condition's first key (an operator on the item, `{$in: [1]}`, tests the
+ * item itself; a field, `{}`, `$or`, `$and` or `$nor` is a filter on document items). mingo tests
+ * the item itself when any key is an operator, and resolves a path on a scalar to the scalar: `{a: 1}`
+ * pulled the item 1, `$nor` pulled every item, `$or` and `$and` none, `{a: 1, $or: …}` was refused.
  */
 export function pullingDocumentsOnly<T>(expr: T): T {
   if (!isPlainObject(expr) || !isPlainObject(expr.$pull)) return expr;
-  const pull = Object.entries(expr.$pull).map(([path, condition]) => {
-    const keys = isPlainObject(condition) ? Object.keys(condition) : [];
-    const onFields = keys.length > 0 && !keys.some((key) => key.startsWith('$'));
-    return [path, onFields ? { ...(condition as object), [THE_ITEM]: { [IS_DOCUMENT]: true } } : condition];
-  });
+  const pull = Object.entries(expr.$pull).map(([path, condition]) => [
+    path,
+    filtersDocuments(condition) ? { [DOCUMENT_MATCHING]: condition } : condition,
+  ]);
   return { ...expr, $pull: Object.fromEntries(pull) };
+}
+
+function filtersDocuments(condition: unknown): boolean {
+  if (!isPlainObject(condition)) return false;
+  const [first] = Object.keys(condition);
+  return first === undefined || !isOperator(first) || LOGICAL.has(first);
+}
+
+/** The operator `pullingDocumentsOnly` wraps a condition in: the value at `selector` is a document the filter matches. */
+function documentMatching(selector: string, filter: unknown, options: Options) {
+  if (!isPlainObject(filter)) throw new InvalidInputError(`${DOCUMENT_MATCHING} takes a filter`);
+  const query = new Query(filter, options);
+  return (obj: unknown) => {
+    const item = isPlainObject(obj) && Object.hasOwn(obj, selector) ? obj[selector] : undefined;
+    return isPlainObject(item) && query.test(item);
+  };
 }
 
 /**
@@ -75,7 +94,9 @@ export function linearQueryOptions(where: Where = QUERY_STRING): Partial<Options
   const allowed = Object.fromEntries(Object.entries(queryOperators).filter(([name]) => !EXCLUDED.has(name)));
   const linear = (selector: string, value: unknown, options: Options) => queryOperators.$regex(selector, toMatcher(value, where), options);
   const isDocument = () => (item: unknown) => isPlainObject(item);
-  const context = Context.init({ query: { ...allowed, $regex: linear, [LINEAR_REGEX]: linear, [IS_DOCUMENT]: isDocument } });
+  const context = Context.init({
+    query: { ...allowed, $regex: linear, [LINEAR_REGEX]: linear, [IS_DOCUMENT]: isDocument, [DOCUMENT_MATCHING]: documentMatching },
+  });
   return { context, scriptEnabled: false };
 }
 
