@@ -14,4 +14,10 @@ describe("the console's users query", () => {
     expect(statesOf(readQuery('?state=ANY'))).toEqual(['PUBLIC', 'DRAFT', 'TRASH', 'DELETED']);
     expect(new URL(exportUrl(readQuery('?state=ANY'), false), 'http://x').searchParams.get('_st')).toBe('PUBLIC,DRAFT,TRASH,DELETED');
   });
+
+  it('reads a sort the list does not offer from the URL as by username (an unknown field is a 400)', () => {
+    expect(readQuery('?sort=bogus').sort).toBe('username');
+    expect(readQuery('?sort=').sort).toBe('username');
+    expect(readQuery('?sort=-createdAt').sort).toBe('-createdAt');
+  });
 });

@@ -9,13 +9,22 @@ export interface UsersQuery {
 export const STATES = ['PUBLIC', 'DRAFT', 'TRASH', 'DELETED'] as const;
 export type State = (typeof STATES)[number];
 
+/** The sorts the list offers, with their labels. */
+export const SORTS = [
+  ['username', 'Username, A to Z'],
+  ['-username', 'Username, Z to A'],
+  ['email', 'E-mail'],
+  ['-createdAt', 'Newest first'],
+  ['createdAt', 'Oldest first'],
+] as const;
+
 export function readQuery(search: string): UsersQuery {
   const params = new URLSearchParams(search);
   return {
     search: params.get('q') ?? '',
     group: params.get('group') ?? '',
     state: knownState(params.get('state')),
-    sort: params.get('sort') ?? 'username',
+    sort: offeredSort(params.get('sort')),
   };
 }
 
@@ -25,6 +34,11 @@ export function readQuery(search: string): UsersQuery {
  */
 function knownState(state: string | null): string {
   return state === 'ANY' || STATES.some((known) => known === state) ? state! : 'PUBLIC';
+}
+
+/** A sort the list offers, or by username: another one is not shown selected, and an unknown field is a 400. */
+function offeredSort(sort: string | null): string {
+  return SORTS.some(([value]) => value === sort) ? sort! : 'username';
 }
 
 export function writeQuery(query: UsersQuery): string {

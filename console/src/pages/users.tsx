@@ -7,7 +7,7 @@ import { type Column, COLUMNS, loadColumns, saveColumns } from '../lib/columns.j
 import { download } from '../lib/download.js';
 import { graphql, type ResultOf } from '../lib/graphql.js';
 import { navigate, route } from '../lib/router.js';
-import { exportUrl, filterOf, readQuery, STATES, statesOf, type UsersQuery, writeQuery } from '../lib/users-query.js';
+import { exportUrl, filterOf, readQuery, SORTS, STATES, statesOf, type UsersQuery, writeQuery } from '../lib/users-query.js';
 
 export const USERS = graphql(`
   query Users($first: Int!, $after: String, $filter: JSONObject, $states: [UserState!], $sort: [String!]) {
@@ -44,14 +44,6 @@ type UserRow = ResultOf<typeof USERS>['users']['nodes'][number];
 const PAGE = 25;
 /** Whether the store answered a `$text` search; after its first refusal, searches are prefix matches. */
 let textSearch = true;
-
-const SORTS = [
-  ['username', 'Username, A to Z'],
-  ['-username', 'Username, Z to A'],
-  ['email', 'E-mail'],
-  ['-createdAt', 'Newest first'],
-  ['createdAt', 'Oldest first'],
-] as const;
 
 function cell(user: UserRow, column: Column): string {
   if (column === 'lastLogin') return user.identity?.lastLogin ? new Date(user.identity.lastLogin).toLocaleString() : '—';
