@@ -84,6 +84,20 @@ describe('$pull with a condition on the fields of the items', () => {
     // A key the rewrite once used for itself is a field like any other (it pulled every document).
     expect(await pull({ '\u0000item': 7 })).toEqual(items);
   });
+
+  it('tests $elemMatch on the fields of nested items against documents only, as in filters', async () => {
+    const scope = { actorId: 'test', headers: {} };
+    const items = [[1], [{ a: 1 }], { t: [1] }, { t: [{ a: 1 }] }, 'x'];
+    const pull = async (condition: unknown) => {
+      const user = await service.deps.users.insert({ userGroup: 'guest', name: 'pulled', items }, scope);
+      const res = await service.call('PATCH', `/users/${user._id}`, { $pull: { items: condition } });
+      expect(res.status).toBe(200);
+      return res.body.items;
+    };
+    // Both pulled the array of the number 1 as well.
+    expect(await pull({ $elemMatch: { a: 1 } })).toEqual([[1], { t: [1] }, { t: [{ a: 1 }] }, 'x']);
+    expect(await pull({ t: { $elemMatch: { a: 1 } } })).toEqual([[1], [{ a: 1 }], { t: [1] }, 'x']);
+  });
 });
 
 describe('names inherited from Object.prototype, below the request checks', () => {

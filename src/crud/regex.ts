@@ -60,16 +60,17 @@ export function createLinearQuery(filter: Record<string, unknown>, where: Where 
  * the item itself when any key is an operator, and resolves a path on a scalar to the scalar: `{a: 1}`
  * pulled the item 1, `$nor` pulled every item, `$or` and `$and` none, `{a: 1, $or: …}` was refused.
  */
-export function pullingDocumentsOnly<T>(expr: T): T {
+export function pullingDocumentsOnly<T>(expr: T, where: Where = ['body', '$pull']): T {
   if (!isPlainObject(expr) || !isPlainObject(expr.$pull)) return expr;
+  // Rewritten as filters are, so a nested `$elemMatch` on fields also skips scalars.
   const pull = Object.entries(expr.$pull).map(([path, condition]) => [
     path,
-    filtersDocuments(condition) ? { [DOCUMENT_MATCHING]: condition } : condition,
+    filtersDocuments(condition) ? { [DOCUMENT_MATCHING]: rewriteFilter(condition, where) } : rewriteCondition(condition, where),
   ]);
   return { ...expr, $pull: Object.fromEntries(pull) };
 }
 
-function filtersDocuments(condition: unknown): boolean {
+function filtersDocuments(condition: unknown): condition is Record<string, unknown> {
   if (!isPlainObject(condition)) return false;
   const [first] = Object.keys(condition);
   return first === undefined || !isOperator(first) || LOGICAL.has(first);
