@@ -4,11 +4,11 @@ import type { ExpirationPayload } from '../ports/expiration-scheduler.js';
 import type { UserDoc } from '../ports/user-store.js';
 import type { Context } from '../context.js';
 import { ALL_STATES } from '../crud/states.js';
-import { withoutDeadline } from '../deadline.js';
 import type { JobHandler } from '../infra/job-worker.js';
 import { TIMER_SECRET_HEADER } from '../domain/expiration.js';
 import { InvalidInputError, UnauthorizedError } from '../errors.js';
 import { getCaller } from './access.js';
+import { endIntent, recordIntent } from './intent-jobs.js';
 import { compensate, setBlocked } from './sagas.js';
 import { revokeAccess } from './revocation.js';
 
@@ -82,14 +82,13 @@ const ExpireIntent = z.object({ userId: z.string().min(1), expirationDate: z.str
  * on both sides. (The embedded scheduler fires a schedule again by itself.)
  */
 async function expireGuarded(ctx: Context, payload: ExpirationPayload): Promise<void> {
-  const { jobs, replicaId, config, logger } = ctx.deps;
   const jobId = `${USER_EXPIRE}:${payload.userId}:${randomUUID()}`;
   try {
-    await jobs.create({ type: USER_EXPIRE, payload, jobId, owner: replicaId, leaseMs: config.JOBS_LEASE_MS });
+    await recordIntent(ctx, { type: USER_EXPIRE, jobId, payload });
   } catch (error) {
     // The Timer Service will not call again: with the job store down, the expiry runs unguarded
     // rather than not at all (only a kill during it would then be lost).
-    logger.error({ err: error, userId: payload.userId, requestId: ctx.requestId }, 'an expiry intent could not be recorded');
+    ctx.deps.logger.error({ err: error, userId: payload.userId, requestId: ctx.requestId }, 'an expiry intent could not be recorded');
     return expireUser(ctx, payload);
   }
   let done = false;
@@ -98,9 +97,7 @@ async function expireGuarded(ctx: Context, payload: ExpirationPayload): Promise<
     done = true;
   } finally {
     // Done: the intent goes; failed: its lease is given up, so the reconciler tries again at once.
-    await withoutDeadline(() => (done ? jobs.discard(jobId, replicaId) : jobs.heartbeat(jobId, replicaId, 0))).catch((error: unknown) =>
-      logger.warn({ err: error, jobId, requestId: ctx.requestId }, 'an expiry intent could not be closed'),
-    );
+    await endIntent(ctx, jobId, done);
   }
 }
 

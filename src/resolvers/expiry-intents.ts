@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Context } from '../context.js';
 import { ALL_STATES } from '../crud/states.js';
-import { withoutDeadline } from '../deadline.js';
 import type { JobHandler } from '../infra/job-worker.js';
 import { attachExpiration } from './creation-steps.js';
+import { endIntent, recordIntent } from './intent-jobs.js';
 import { findUsersByIds } from './users.js';
 import { newObjectId } from '../crud/ids.js';
 
@@ -30,23 +30,13 @@ export async function guardExpiries(ctx: Context, docs: Record<string, unknown>[
     await insert();
     return;
   }
-  const { jobs, replicaId, config } = ctx.deps;
   const jobId = `${USER_EXPIRY}:${randomUUID()}`;
-  await jobs.create({ type: USER_EXPIRY, payload: { userIds }, jobId, owner: replicaId, leaseMs: config.JOBS_LEASE_MS });
+  await recordIntent(ctx, { type: USER_EXPIRY, jobId, payload: { userIds } });
   let done = false;
   try {
     done = await insert();
   } finally {
-    await closeExpiry(ctx, jobId, done);
-  }
-}
-
-async function closeExpiry(ctx: Context, jobId: string, done: boolean): Promise<void> {
-  const { jobs, replicaId, logger } = ctx.deps;
-  try {
-    await withoutDeadline(() => (done ? jobs.discard(jobId, replicaId) : jobs.heartbeat(jobId, replicaId, 0)));
-  } catch (error) {
-    logger.warn({ err: error, jobId, requestId: ctx.requestId }, 'an expiry intent could not be closed');
+    await endIntent(ctx, jobId, done);
   }
 }
 

@@ -1,6 +1,6 @@
 import type { Context } from '../context.js';
-import { withoutDeadline } from '../deadline.js';
 import { OperationError } from '../errors.js';
+import { endIntent, recordIntent } from './intent-jobs.js';
 
 /** The job type of user-creation intents; the reconciler (user-repair.ts) works on the ones left open. */
 export const USER_CREATION = 'user-creation';
@@ -39,8 +39,7 @@ export const intentId = (userId: string) => `${USER_CREATION}:${userId}`;
  */
 export async function openIntent(ctx: Context, intent: CreationIntent): Promise<IntentHandle> {
   const jobId = intentId(intent.userId);
-  const { jobs, replicaId, config } = ctx.deps;
-  await jobs.create({ type: USER_CREATION, payload: intent, jobId, owner: replicaId, leaseMs: config.JOBS_LEASE_MS });
+  await recordIntent(ctx, { type: USER_CREATION, jobId, payload: intent });
   return { jobId, progress: {} };
 }
 
@@ -57,11 +56,7 @@ export async function noteProgress(ctx: Context, handle: IntentHandle, progress:
 
 /** The creation is whole (or wholly undone): the intent goes. A failure here leaves a repair with nothing to do. */
 export async function closeIntent(ctx: Context, handle: IntentHandle): Promise<void> {
-  try {
-    await withoutDeadline(() => ctx.deps.jobs.discard(handle.jobId, ctx.deps.replicaId));
-  } catch (error) {
-    ctx.deps.logger.warn({ err: error, jobId: handle.jobId, requestId: ctx.requestId }, 'an operation intent could not be closed');
-  }
+  await endIntent(ctx, handle.jobId, true);
 }
 
 /**
@@ -70,9 +65,5 @@ export async function closeIntent(ctx: Context, handle: IntentHandle): Promise<v
  */
 export async function handOver(ctx: Context, handle: IntentHandle): Promise<void> {
   handle.progress = { ...handle.progress, undo: true };
-  try {
-    await withoutDeadline(() => ctx.deps.jobs.heartbeat(handle.jobId, ctx.deps.replicaId, 0, handle.progress));
-  } catch (error) {
-    ctx.deps.logger.warn({ err: error, jobId: handle.jobId, requestId: ctx.requestId }, 'an operation intent could not be handed over');
-  }
+  await endIntent(ctx, handle.jobId, false, handle.progress);
 }

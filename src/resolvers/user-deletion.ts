@@ -3,9 +3,9 @@ import { z } from 'zod';
 import type { UserDoc } from '../ports/user-store.js';
 import type { Context } from '../context.js';
 import { ALL_STATES } from '../crud/states.js';
-import { withoutDeadline } from '../deadline.js';
 import type { JobHandler } from '../infra/job-worker.js';
 import { abortExpiration } from './expiration.js';
+import { endIntent, recordIntent } from './intent-jobs.js';
 import { revokeAccess } from './revocation.js';
 import { revokeRoles } from './roles.js';
 
@@ -27,10 +27,9 @@ type DeletionIntent = z.infer<typeof Intent>;
 export async function openDeletion(ctx: Context, user: UserDoc): Promise<string | undefined> {
   // Without an identity or a schedule the deletion is one step: nothing is left to finish.
   if (!user.authUserId && !user.expirationId) return undefined;
-  const { jobs, replicaId, config } = ctx.deps;
-  const intent: DeletionIntent = { userId: user._id, authUserId: user.authUserId, expirationId: user.expirationId };
+  const payload: DeletionIntent = { userId: user._id, authUserId: user.authUserId, expirationId: user.expirationId };
   const jobId = `${USER_DELETION}:${user._id}:${randomUUID()}`;
-  await jobs.create({ type: USER_DELETION, payload: intent, jobId, owner: replicaId, leaseMs: config.JOBS_LEASE_MS });
+  await recordIntent(ctx, { type: USER_DELETION, jobId, payload });
   return jobId;
 }
 
@@ -40,13 +39,7 @@ export async function openDeletion(ctx: Context, user: UserDoc): Promise<string 
  * intent's lease is given up, so the reconciler finishes the deletion as soon as it can.
  */
 export async function closeDeletion(ctx: Context, jobId: string | undefined, finished: boolean): Promise<void> {
-  if (!jobId) return;
-  const { jobs, replicaId, logger } = ctx.deps;
-  try {
-    await withoutDeadline(() => (finished ? jobs.discard(jobId, replicaId) : jobs.heartbeat(jobId, replicaId, 0)));
-  } catch (error) {
-    logger.warn({ err: error, jobId, requestId: ctx.requestId }, 'a deletion intent could not be closed');
-  }
+  if (jobId) await endIntent(ctx, jobId, finished);
 }
 
 /**

@@ -6,6 +6,7 @@ import { ALL_STATES } from '../crud/states.js';
 import { ConflictError } from '../errors.js';
 import { withoutDeadline } from '../deadline.js';
 import type { JobHandler } from '../infra/job-worker.js';
+import { endIntent, recordIntent } from './intent-jobs.js';
 import { replaceRoles, revokeRoles } from './roles.js';
 
 /**
@@ -57,9 +58,8 @@ export async function openSync(
 
 /** False when an intent of that id exists (the store's ConflictError). */
 async function createIntent(ctx: Context, jobId: string, intent: SyncIntent): Promise<boolean> {
-  const { jobs, replicaId, config } = ctx.deps;
   try {
-    await jobs.create({ type: USER_SYNC, payload: intent, jobId, owner: replicaId, leaseMs: config.JOBS_LEASE_MS });
+    await recordIntent(ctx, { type: USER_SYNC, jobId, payload: intent });
     return true;
   } catch (error) {
     if (error instanceof ConflictError) return false;
@@ -111,14 +111,7 @@ export async function followProfile(ctx: Context, handle: SyncHandle): Promise<v
 
 /** Done (or followed): the intent goes; otherwise its lease is given up, for the reconciler. */
 export async function closeSync(ctx: Context, handle: SyncHandle, done: boolean): Promise<void> {
-  const { jobs, replicaId, logger } = ctx.deps;
-  try {
-    await withoutDeadline(() =>
-      done ? jobs.discard(handle.jobId, replicaId) : jobs.heartbeat(handle.jobId, replicaId, 0, { scheduled: handle.scheduled }),
-    );
-  } catch (error) {
-    logger.warn({ err: error, jobId: handle.jobId, requestId: ctx.requestId }, 'a user-sync intent could not be closed');
-  }
+  await endIntent(ctx, handle.jobId, done, { scheduled: handle.scheduled });
 }
 
 /** The reconciler: an intent whose process died (or could not follow the profile) is finished here. Runs again after any failure. */

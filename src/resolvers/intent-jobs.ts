@@ -1,0 +1,27 @@
+import type { Context } from '../context.js';
+import { withoutDeadline } from '../deadline.js';
+
+/**
+ * What every operation intent shares (creation, deletion, user-sync, the expiries): a job recorded
+ * before the operation's first step, claimed by this process for JOBS_LEASE_MS, so that if the
+ * process dies the lease lapses and the type's reconciler (job worker) finishes the operation.
+ */
+export async function recordIntent(ctx: Context, intent: { type: string; jobId: string; payload: unknown }): Promise<void> {
+  const { jobs, replicaId, config } = ctx.deps;
+  await jobs.create({ ...intent, owner: replicaId, leaseMs: config.JOBS_LEASE_MS });
+}
+
+/**
+ * The operation ended. `done`: both sides are consistent, the intent goes. Otherwise its lease is
+ * given up (with `progress`, when given), so the reconciler takes it at once. Outside the request's
+ * deadline (the step that failed may have been cut by it); a failure here is logged and left: an
+ * intent still there is finished by its reconciler, which finds nothing to do or does the rest.
+ */
+export async function endIntent(ctx: Context, jobId: string, done: boolean, progress?: unknown): Promise<void> {
+  const { jobs, replicaId, logger } = ctx.deps;
+  try {
+    await withoutDeadline(() => (done ? jobs.discard(jobId, replicaId) : jobs.heartbeat(jobId, replicaId, 0, progress)));
+  } catch (error) {
+    logger.warn({ err: error, jobId, requestId: ctx.requestId }, 'an operation intent could not be closed');
+  }
+}
