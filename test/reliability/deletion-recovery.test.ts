@@ -88,22 +88,24 @@ async function identityExists(authUserId: string): Promise<boolean> {
 
 const eventually = eventuallyOn(clock);
 
+/** Sends a DELETE whose client hangs up once its process is stuck deleting the identity (the profile is gone). */
+async function abandonDeletionAtIdentity(userId: string): Promise<void> {
+  trap = 'identity-delete-hangs';
+  const client = new AbortController();
+  const headers = { 'x-api-key': TEST_API_KEY };
+  void fetch(`${service.url}/users/${userId}`, { method: 'DELETE', headers, signal: client.signal }).catch(() => undefined);
+  await eventually(
+    async () => trap,
+    (state) => state === 'none',
+    0,
+  );
+  client.abort();
+}
+
 describe('a deletion cut short', () => {
   it('after the profile went but before the identity did: the reconciler deletes the identity', async () => {
     const user = await newUser();
-    trap = 'identity-delete-hangs';
-    const client = new AbortController();
-    void fetch(`${service.url}/users/${user._id}`, {
-      method: 'DELETE',
-      headers: { 'x-api-key': TEST_API_KEY },
-      signal: client.signal,
-    }).catch(() => undefined);
-    await eventually(
-      async () => trap,
-      (state) => state === 'none',
-      0,
-    );
-    client.abort();
+    await abandonDeletionAtIdentity(user._id);
     expect((await service.call('GET', `/users/${user._id}`)).status).toBe(404);
     expect(
       await eventually(
@@ -115,19 +117,7 @@ describe('a deletion cut short', () => {
 
   it('leaves alone an identity that a newer profile links meanwhile (bulk activation matches identities by e-mail)', async () => {
     const user = await newUser();
-    trap = 'identity-delete-hangs';
-    const client = new AbortController();
-    void fetch(`${service.url}/users/${user._id}`, {
-      method: 'DELETE',
-      headers: { 'x-api-key': TEST_API_KEY },
-      signal: client.signal,
-    }).catch(() => undefined);
-    await eventually(
-      async () => trap,
-      (state) => state === 'none',
-      0,
-    );
-    client.abort();
+    await abandonDeletionAtIdentity(user._id);
     // Before the lease lapses, another profile is linked to the identity the deletion left.
     const scope = { actorId: 'test', headers: {} };
     const newer = await service.deps.users.insert({ userGroup: 'customer', name: 'N', authUserId: user.authUserId }, scope);
