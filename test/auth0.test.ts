@@ -193,6 +193,14 @@ describe('AUTH_MODULE=auth0: users through the Management API', () => {
 });
 
 describe('AUTH_MODULE=auth0: logins and tokens', () => {
+  /** A website client's login (`client-type` backoffice): the answer carries a `sid` cookie, no tokens. */
+  const websiteLoginAnswer = (username: string) =>
+    service.call('POST', '/oauth/token', { username, password: 'Auth0-pass-1' }, { ...anonymous, 'client-type': 'backoffice' });
+  /** The headers of a website client logged in as `username`: its `sid` cookie. */
+  const websiteLogin = async (username: string) => {
+    const web = await websiteLoginAnswer(username);
+    return { ...anonymous, cookie: web.headers.get('set-cookie')!.split(';')[0]! };
+  };
   const login = (username: string, password: string) =>
     service.call('POST', '/oauth/token', { username, password }, { ...anonymous, 'x-forwarded-for': '203.0.113.9' });
 
@@ -251,12 +259,7 @@ describe('AUTH_MODULE=auth0: logins and tokens', () => {
 
   it('gives website clients a sid cookie session tied to the Auth0 user, ended by logout', async () => {
     const user = await newUser();
-    const res = await service.call(
-      'POST',
-      '/oauth/token',
-      { username: user.username, password: 'Auth0-pass-1' },
-      { ...anonymous, 'client-type': 'backoffice' },
-    );
+    const res = await websiteLoginAnswer(user.username);
     expect(res.status).toBe(200);
     expect(res.body).toBeUndefined();
     const sid = res.headers.get('set-cookie')!.split(';')[0]!;
@@ -279,13 +282,7 @@ describe('AUTH_MODULE=auth0: logins and tokens', () => {
     expect(again.status).toBe(200);
     const bearer = { ...anonymous, authorization: `Bearer ${again.body.accessToken}` };
     expect((await service.call('GET', '/userinfo', undefined, bearer)).body).toMatchObject({ sub: user.authUserId });
-    const web = await service.call(
-      'POST',
-      '/oauth/token',
-      { username: user.username, password: 'Auth0-pass-1' },
-      { ...anonymous, 'client-type': 'backoffice' },
-    );
-    const cookie = { ...anonymous, cookie: web.headers.get('set-cookie')!.split(';')[0]! };
+    const cookie = await websiteLogin(user.username);
     expect((await service.call('GET', '/userinfo', undefined, cookie)).body).toMatchObject({ sub: user.authUserId });
   });
 
@@ -305,25 +302,13 @@ describe('AUTH_MODULE=auth0: logins and tokens', () => {
     const bearer = { ...anonymous, authorization: `Bearer ${(await login(first.username, 'Auth0-pass-1')).body.accessToken}` };
     expect((await service.call('GET', '/userinfo', undefined, bearer)).body).toMatchObject({ sub: first.authUserId });
     const second = await blockedOnce();
-    const web = await service.call(
-      'POST',
-      '/oauth/token',
-      { username: second.username, password: 'Auth0-pass-1' },
-      { ...anonymous, 'client-type': 'backoffice' },
-    );
-    const cookie = { ...anonymous, cookie: web.headers.get('set-cookie')!.split(';')[0]! };
+    const cookie = await websiteLogin(second.username);
     expect((await service.call('GET', '/userinfo', undefined, cookie)).body).toMatchObject({ sub: second.authUserId });
   });
 
   it("ends the website session of a user blocked at Auth0 itself: the cookie's next requests ask Auth0 nothing", async () => {
     const user = await newUser();
-    const web = await service.call(
-      'POST',
-      '/oauth/token',
-      { username: user.username, password: 'Auth0-pass-1' },
-      { ...anonymous, 'client-type': 'backoffice' },
-    );
-    const cookie = { ...anonymous, cookie: web.headers.get('set-cookie')!.split(';')[0]! };
+    const cookie = await websiteLogin(user.username);
     // Blocked before the cookie's first request, so no active identity is kept for it (one is trusted for 60 s).
     const identity = auth0().users.get(user.authUserId)!;
     identity.blocked = true;
