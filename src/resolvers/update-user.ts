@@ -37,7 +37,6 @@ export async function updateUser(ctx: Context, id: string, body: unknown, rawQue
   const query = request.query;
   // The caller's `_st` narrows the states, as on the CRUD; a DELETED user stays uneditable.
   const states = request.states ? LIVE_STATES.filter((state) => request.states!.includes(state)) : LIVE_STATES;
-  if (states.length === 0) throw new NotFoundError(`user ${id} not found`);
   // Values coerced by the group schemas, as the CRUD's PATCH schema coerces them ("9999" → 9999).
   const expr = coerceUpdate(toUpdateExpr(body), await groupFields(ctx)) as UpdateExpr;
   const current = await getUser(ctx, id, states, 'updating user', query);
