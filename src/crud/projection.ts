@@ -1,5 +1,6 @@
 import { type Filter, isPlainObject } from './filter.js';
 import { POSITIONAL } from './query-params.js';
+import type { Query } from 'mingo/query';
 import { createLinearQuery } from './regex.js';
 import { InvalidInputError } from '../errors.js';
 
@@ -16,9 +17,11 @@ export function projectDoc(doc: Record<string, unknown>, fields: readonly string
 export function projector(fields: readonly string[], filter?: Filter): (doc: Record<string, unknown>) => Record<string, unknown> {
   const paths = fields.filter((field) => !POSITIONAL.test(field)).map((field) => field.split('.'));
   const positionals = fields.filter((field) => POSITIONAL.test(field));
+  // The filter's query, built once for the page: it finds the element each positional field keeps.
+  const query = positionals.length > 0 ? createLinearQuery(filter ?? {}) : undefined;
   return (doc) => {
     const out: Record<string, unknown> = { _id: doc._id, ...include(doc, paths) };
-    for (const field of positionals) Object.assign(out, positional(doc, field, filter ?? {}));
+    for (const field of positionals) Object.assign(out, positional(doc, field, query!));
     return out;
   };
 }
@@ -28,10 +31,8 @@ export function projector(fields: readonly string[], filter?: Filter): (doc: Rec
  * MongoDB projects it (mingo, with `$regex` on RE2). When a user's array had no matched element (no
  * condition on `a` in the query), MongoDB fails the whole query (the CRUD's 500): here a 400 says why.
  */
-function positional(doc: Record<string, unknown>, field: string, filter: Filter): Record<string, unknown> {
-  const [projected] = createLinearQuery(filter)
-    .find([doc], { _id: 0, [field]: 1 })
-    .all() as Record<string, unknown>[];
+function positional(doc: Record<string, unknown>, field: string, query: Query): Record<string, unknown> {
+  const [projected] = query.find([doc], { _id: 0, [field]: 1 }).all() as Record<string, unknown>[];
   const path = field.split('.').slice(0, -1);
   const array = path.reduce<unknown>(
     (value, key) => (isPlainObject(value) && Object.hasOwn(value, key) ? value[key] : undefined),
