@@ -18,6 +18,7 @@ import { ALL_STATES } from './crud/states.js';
 import { systemClock } from './domain/clock.js';
 import type { Clock } from './ports/clock.js';
 import { GroupSchemas } from './infra/group-schemas.js';
+import { throttleKey } from './domain/client-address.js';
 import { LoginThrottle } from './infra/login-throttle.js';
 import { JobWatches } from './infra/job-watches.js';
 import { CALLER_PROFILE_TTL_MS, CallerProfiles, readCallerProfile } from './infra/caller-profiles.js';
@@ -121,12 +122,19 @@ export async function createDeps(
     mailer,
     outbox,
     schemas: new GroupSchemas(),
-    loginThrottle: new LoginThrottle({ max: config.LOGIN_IP_MAX_FAILURES, windowSeconds: config.LOGIN_IP_WINDOW_SECONDS, clock }),
+    // Per client address: an IPv6 address counts as its /64, a mapped IPv4 as the IPv4 (client-address.ts).
+    loginThrottle: new LoginThrottle({
+      max: config.LOGIN_IP_MAX_FAILURES,
+      windowSeconds: config.LOGIN_IP_WINDOW_SECONDS,
+      clock,
+      keyOf: throttleKey,
+    }),
     resetThrottle: new LoginThrottle({
       max: config.PASSWORD_RESET_IP_MAX_ATTEMPTS,
       windowSeconds: config.PASSWORD_RESET_IP_WINDOW_SECONDS,
       message: 'Too many password-reset attempts from this address',
       clock,
+      keyOf: throttleKey,
     }),
     passwordMailThrottle: new LoginThrottle({
       max: config.PASSWORD_EMAIL_MAX_PER_USER,

@@ -18,16 +18,20 @@ export class LoginThrottle {
   private readonly windowSeconds: number;
   private readonly message: string;
   private readonly clock: Clock;
+  /** What a key is counted as (an address: its /64 for IPv6); the key itself by default. */
+  private readonly keyOf: (key: string) => string;
 
-  constructor(options: { max: number; windowSeconds: number; message?: string; clock: Clock }) {
+  constructor(options: { max: number; windowSeconds: number; message?: string; clock: Clock; keyOf?: (key: string) => string }) {
     this.maxFailures = options.max;
+    this.keyOf = options.keyOf ?? ((key) => key);
     this.windowSeconds = options.windowSeconds;
     this.message = options.message ?? 'Too many failed logins from this address';
     this.clock = options.clock;
   }
 
   /** Counts one attempt, or 429 with Retry-After when the address has used its window. */
-  reserve(ip: string): Release {
+  reserve(key: string): Release {
+    const ip = this.keyOf(key);
     const now = this.clock.now();
     const window = this.current(ip, now) ?? { start: now, failures: 0 };
     if (window.failures >= this.maxFailures) {

@@ -7,7 +7,6 @@ import { requireAdmin, requireAuthenticated, SESSION_COOKIE } from './access.js'
 import type { Release } from '../infra/login-throttle.js';
 import { permissionsOf } from './roles.js';
 import { securityEvent } from './security-events.js';
-import { throttleKey } from '../domain/client-address.js';
 
 /** The documented answer for a user who exists only in the profile store. */
 export const NOT_LOGGED = 'Missing authUserId, user not logged';
@@ -32,7 +31,7 @@ export async function login(ctx: Context, input: { username: string; password: s
   const website = type !== undefined && (type === CONSOLE_CLIENT_TYPE || config.WEBSITE_CLIENT_TYPES.includes(type));
   let release: Release;
   try {
-    release = loginThrottle.reserve(throttleKey(ctx.ip));
+    release = loginThrottle.reserve(ctx.ip);
   } catch (error) {
     loginFailed(ctx, input.username, 'throttled');
     throw error;
@@ -159,7 +158,7 @@ export async function requestPasswordChange(ctx: Context, input: { authUserId: s
  * client address (every attempt but the successful ones counts).
  */
 export async function resetPassword(ctx: Context, input: { ticket: string; password: string }): Promise<void> {
-  const release = ctx.deps.resetThrottle.reserve(throttleKey(ctx.ip));
+  const release = ctx.deps.resetThrottle.reserve(ctx.ip);
   const authUserId = await ctx.deps.auth.resetPassword(input.ticket, input.password);
   release();
   securityEvent(ctx, 'password_reset.completed', { authUserId });
@@ -170,7 +169,7 @@ export async function resetPassword(ctx: Context, input: { ticket: string; passw
  * so the page is no oracle for guessing tickets.
  */
 export async function checkResetTicket(ctx: Context, ticket: string): Promise<boolean> {
-  const release = ctx.deps.resetThrottle.reserve(throttleKey(ctx.ip));
+  const release = ctx.deps.resetThrottle.reserve(ctx.ip);
   const live = (await ctx.deps.auth.checkResetTicket?.(ticket)) ?? false;
   if (live) release();
   return live;
