@@ -8,7 +8,8 @@ import { pace } from '../domain/pace.js';
 import { ConflictError, InvalidInputError, NotFoundError } from '../errors.js';
 import { type ActivationFailure, emptySummary, type Outcome, type RunningChunk } from './activation-progress.js';
 import { grantRoles } from './roles.js';
-import { compensate, identityBlocked } from './sagas.js';
+import { compensate } from './sagas.js';
+import { identityBlocked } from './user-sync.js';
 import { findUsersByIds } from './users.js';
 
 // What a bulk activation does with one chunk of its users (activation.ts runs the chunks).

@@ -4,7 +4,7 @@ import { NotFoundError } from '../errors.js';
 import type { UserDoc } from '../ports/user-store.js';
 import { abortExpiration, scheduleExpiration } from './expiration.js';
 import { randomPassword } from './random-password.js';
-import { identityBlocked } from './sagas.js';
+import { identityBlocked } from './user-sync.js';
 
 // The steps of a user creation that the repair of an interrupted one (user-repair.ts) and the CSV
 // import run again: shared here so neither imports the creation operation itself.

@@ -7,8 +7,6 @@ import type { State } from '../crud/states.js';
 import { NotFoundError } from '../errors.js';
 import { closeSync, followProfile, identityBlocked, openSync } from './user-sync.js';
 
-export { identityBlocked };
-
 /**
  * Runs an undo step of a failed operation; answers whether it worked. Its own failure is logged,
  * never thrown: the caller reports the error that started the rollback.

@@ -8,7 +8,7 @@ import { sendWelcomeReset } from './auth.js';
 import { type CreationIntent, type CreationProgress, intentId, USER_CREATION } from './intents.js';
 import type { JobHandler } from '../infra/job-worker.js';
 import { grantRoles } from './roles.js';
-import { identityBlocked } from './sagas.js';
+import { identityBlocked } from './user-sync.js';
 
 const Intent = z.object({
   userId: z.string().min(1),
