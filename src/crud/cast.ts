@@ -2,6 +2,7 @@ import { InvalidInputError } from '../errors.js';
 import { canonicalDate } from './dates.js';
 import { fieldAt, type FieldIndex, type FieldSchema } from './field-types.js';
 import { type Filter, isPlainObject } from './filter.js';
+import { badParam } from './query-params.js';
 
 /**
  * Values cast by the fields' types, as the CRUD Service casts them: in a filter (`_q`, `acl_rows`)
@@ -83,7 +84,7 @@ const DATE_PARAM = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d{1,3})?(Z|[+-]\d{2
 function assertDateParam(field: string, raw: string): void {
   if (DATE_PARAM.test(raw)) return;
   const problem = `must match pattern "${DATE_PARAM.source}"`;
-  throw new InvalidInputError(`querystring/${field} ${problem}`, [{ path: ['querystring', field], message: problem }]);
+  throw badParam(field, problem);
 }
 
 function scalarOf(schema: FieldSchema | undefined): FieldSchema | undefined {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { InvalidInputError } from '../errors.js';
+import { badParam } from './query-params.js';
 
 /** A MongoDB ObjectId as the CRUD Service writes it: 24 hex characters. */
 export const OBJECT_ID = /^[0-9a-f]{24}$/;
@@ -52,7 +53,7 @@ function assertObjectId(value: unknown): void {
 export function assertIdParam(value: string): void {
   if (ID_PATTERN.test(value)) return;
   const problem = `must match pattern "${ID_PATTERN.source}"`;
-  throw new InvalidInputError(`querystring/_id ${problem}`, [{ path: ['querystring', '_id'], message: problem }]);
+  throw badParam('_id', problem);
 }
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -69,6 +69,7 @@ export function splitList(value: string): string[] {
     .filter(Boolean);
 }
 
-function badParam(name: string, problem: string): InvalidInputError {
+/** A query parameter refused, in the CRUD's words (`querystring/<name> <problem>`). */
+export function badParam(name: string, problem: string): InvalidInputError {
   return new InvalidInputError(`querystring/${name} ${problem}`, [{ path: ['querystring', name], message: problem }]);
 }

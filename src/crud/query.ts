@@ -3,7 +3,7 @@ import { castFilterDates, coerceParam } from './cast.js';
 import { type FieldIndex, fieldIndexOf, isClosed, isKnownField } from './field-types.js';
 import { assertIdParam, assertObjectIdConditions } from './ids.js';
 import { checkFilter, type Filter, isPlainObject, parseFilter } from './filter.js';
-import { checkField, parseInteger, parseProjection, parseStates, single, splitList } from './query-params.js';
+import { badParam, checkField, parseInteger, parseProjection, parseStates, single, splitList } from './query-params.js';
 import type { State } from './states.js';
 
 /** A CRUD-style query string as Express hands it over. */
@@ -60,9 +60,7 @@ export function isEstimateCount(query: CrudQuery): boolean {
   if (raw === undefined) return false;
   assertKnownParams(query, COUNT_PARAMS);
   if (raw !== 'true' && raw !== 'false') {
-    throw new InvalidInputError('querystring/_useEstimate must be boolean', [
-      { path: ['querystring', '_useEstimate'], message: 'must be boolean' },
-    ]);
+    throw badParam('_useEstimate', 'must be boolean');
   }
   if (query._st !== undefined) parseStates(query._st);
   return raw === 'true';
