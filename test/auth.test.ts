@@ -91,13 +91,14 @@ describe('POST /oauth/token', () => {
     expect(cookie).toMatch(/^sid=[\w-]{40,};/);
     expect(cookie).toContain('HttpOnly');
     expect(cookie).toContain('SameSite=Lax');
-    const sid = cookie.split(';')[0]!;
-    const info = await service.call('GET', '/userinfo', undefined, { ...anonymous, cookie: sid });
+    // The browser's later requests carry the same client-type (the gateway sets it from the API key).
+    const browser = { ...anonymous, cookie: cookie.split(';')[0]!, 'client-type': 'backoffice' };
+    const info = await service.call('GET', '/userinfo', undefined, browser);
     expect(info.status).toBe(200);
     expect(info.body.sub).toBe(user.authUserId);
 
-    expect((await service.call('POST', '/logout', undefined, { ...anonymous, cookie: sid })).status).toBe(204);
-    expect((await service.call('GET', '/userinfo', undefined, { ...anonymous, cookie: sid })).status).toBe(401);
+    expect((await service.call('POST', '/logout', undefined, browser)).status).toBe(204);
+    expect((await service.call('GET', '/userinfo', undefined, browser)).status).toBe(401);
   });
 
   it('answers 400 for a malformed body', async () => {

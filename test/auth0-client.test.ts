@@ -127,11 +127,14 @@ describe('AUTH_MODULE=auth0Client', () => {
     expect(db.prepare('SELECT COUNT(*) AS n FROM sessions').get()).toEqual({ n: 0 });
     expect(login.headers.get('set-cookie')).toMatch(/Max-Age=86400/);
 
-    const cookie = { ...anonymous, cookie: `sid=${sid}` };
+    // The gateway sets `client-type` from the API key on every request, and the auth0-client picks
+    // its client by it: the session is backoffice's, so the service must pass the header on.
+    const cookie = { ...anonymous, cookie: `sid=${sid}`, 'client-type': 'backoffice' };
     const info = await service.call('GET', '/userinfo', undefined, cookie);
     expect(info.status).toBe(200);
     expect(info.body).toMatchObject({ email: 'ac3@example.com', name: 'C' });
-    expect(client.requests.findLast((r) => r.path === '/userinfo')!.headers.cookie).toBe(`sid=${sid}`);
+    const asked = client.requests.findLast((r) => r.path === '/userinfo')!;
+    expect(asked.headers).toMatchObject({ cookie: `sid=${sid}`, 'client-type': 'backoffice' });
 
     // A user blocked (through the service or in Auth0) loses the cookie's session at its next request.
     const authUserId = info.body.sub as string;
@@ -143,6 +146,25 @@ describe('AUTH_MODULE=auth0Client', () => {
     expect(client.sessions.has(sid)).toBe(false);
     expect((await service.call('GET', '/userinfo', undefined, cookie)).status).toBe(401);
     expect((await service.call('GET', `/users/${created.body._id}`)).status).toBe(200);
+  });
+
+  it("refreshes through the client the caller's client-type names, as the tokens were issued", async () => {
+    await service.call('POST', '/users/?sendResetPwdEmail=false', {
+      userGroup: 'customer',
+      username: 'ac5',
+      email: 'ac5@example.com',
+      name: 'E',
+      password: 'Client-pass-5',
+    });
+    const mobile = { ...anonymous, 'client-type': 'mobile' };
+    const login = await service.call('POST', '/oauth/token', { username: 'ac5', password: 'Client-pass-5' }, mobile);
+    expect(login.status).toBe(200);
+    const bearer = { ...mobile, authorization: `Bearer ${login.body.accessToken}` };
+    expect((await service.call('GET', '/userinfo', undefined, bearer)).status).toBe(200);
+    expect(client.requests.findLast((r) => r.path === '/userinfo')!.headers['client-type']).toBe('mobile');
+    const refreshed = await service.call('POST', '/refreshtoken', { refreshToken: login.body.refreshToken }, bearer);
+    expect(refreshed.status).toBe(200);
+    expect(client.requests.findLast((r) => r.path === '/refreshtoken')!.headers['client-type']).toBe('mobile');
   });
 
   it('refuses tokens for a website client whose auth0-client client has no website scope', async () => {

@@ -39,6 +39,8 @@ export interface VerifyOptions {
    * service writes a new username, e-mail or state to the provider and the profile together.
    */
   profileVersion?: (authUserId: string) => Promise<string | undefined>;
+  /** The caller's `client-type` header, passed on to a provider that picks its client by it (the auth0-client). */
+  clientType?: string;
 }
 
 export interface LoginInput {
@@ -60,13 +62,13 @@ export interface Authenticator {
    */
   login(input: LoginInput): Promise<TokenSet | SessionCookie>;
   /** A new pair for a refresh token and the (possibly expired) access token of the same user. */
-  refresh(input: { refreshToken: string; accessToken: string }): Promise<TokenSet>;
+  refresh(input: { refreshToken: string; accessToken: string; clientType?: string }): Promise<TokenSet>;
   /** Signature, expiry and session; UnauthorizedError otherwise. */
   verifyAccessToken(token: string, options?: VerifyOptions): Promise<AccessClaims>;
   /** The claims of the session behind a `sid` cookie; UnauthorizedError otherwise. */
   verifySessionCookie(secret: string, options?: VerifyOptions): Promise<AccessClaims>;
   /** Revokes the session (its refresh tokens and cookie). */
-  logout(sessionId: string): Promise<void>;
+  logout(sessionId: string, options?: { clientType?: string }): Promise<void>;
   /**
    * Ends every session of a user (its refresh tokens, cookies and, where the provider ties them
    * to a session, access tokens): after a change of group, a block, a state other than PUBLIC, a

@@ -61,7 +61,10 @@ async function resolveCaller(ctx: Context): Promise<Caller> {
   // Read once per request: the authenticator checks its identity cache against it, then the access check.
   const reads = new Map<string, ReturnType<typeof ctx.deps.callerProfiles.get>>();
   const profileOf = (sub: string) => reads.get(sub) ?? reads.set(sub, ctx.deps.callerProfiles.get(sub)).get(sub)!;
-  const claims = await tokenClaims(ctx, { profileVersion: async (sub) => (await profileOf(sub))?.version });
+  const claims = await tokenClaims(ctx, {
+    profileVersion: async (sub) => (await profileOf(sub))?.version,
+    clientType: header(ctx, 'client-type'),
+  });
   if (claims) {
     // The profile as it is now, not the token's claims: a demoted, blocked or deleted user's
     // token must not keep the rights it was issued with.

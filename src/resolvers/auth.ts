@@ -36,7 +36,7 @@ export async function login(ctx: Context, input: { username: string; password: s
     loginFailed(ctx, input.username, 'throttled');
     throw error;
   }
-  const clientTypeName = typeof clientType === 'string' ? clientType : undefined;
+  const clientTypeName = clientTypeOf(ctx);
   let answer: TokenSet | SessionCookie;
   try {
     answer = await reserved(release, () => ctx.deps.auth.login({ ...input, ip: ctx.ip, website, clientType: clientTypeName }));
@@ -96,19 +96,25 @@ async function reserved<T>(release: Release, attempt: () => Promise<T>): Promise
   }
 }
 
+/** The caller's `client-type` header (the gateway sets it from the API key): the auth0-client picks its client by it. */
+function clientTypeOf(ctx: Context): string | undefined {
+  const clientType = ctx.headers['client-type'];
+  return typeof clientType === 'string' ? clientType : undefined;
+}
+
 /** `POST /refreshtoken`: the refresh token, with the (possibly expired) access token as bearer. */
 export async function refresh(ctx: Context, input: { refreshToken: string }): Promise<TokenSet> {
   const authorization = ctx.headers.authorization;
   const match = typeof authorization === 'string' ? /^Bearer\s+(\S+)$/i.exec(authorization) : null;
   if (!match) throw new UnauthorizedError('The expired access token is required in the Authorization header');
-  return ctx.deps.auth.refresh({ refreshToken: input.refreshToken, accessToken: match[1]! });
+  return ctx.deps.auth.refresh({ refreshToken: input.refreshToken, accessToken: match[1]!, clientType: clientTypeOf(ctx) });
 }
 
 /** `POST /logout`: ends the caller's session (refresh tokens and cookie). */
 export async function logout(ctx: Context): Promise<void> {
   const caller = await requireAuthenticated(ctx);
   if (!caller.claims?.sid) throw new InvalidInputError('Only a user session can be logged out');
-  await ctx.deps.auth.logout(caller.claims.sid);
+  await ctx.deps.auth.logout(caller.claims.sid, { clientType: clientTypeOf(ctx) });
   ctx.cookies?.clear(SESSION_COOKIE);
   securityEvent(ctx, 'session.revoked', { authUserId: caller.authUserId, reason: 'logout' });
 }

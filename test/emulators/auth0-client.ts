@@ -26,9 +26,10 @@ export class Auth0ClientEmulator {
   /** When true, requests are read (and recorded) and never answered (a hung auth0-client). */
   hang = false;
   private readonly accessTokens = new Map<string, string>();
-  private readonly refreshTokens = new Map<string, { userId: string; used: boolean }>();
-  /** Website clients' sessions, by `sid` cookie (the auth0-client keeps them in Redis). */
-  readonly sessions = new Map<string, { userId: string }>();
+  /** Refresh tokens and the client (`client-type`, '' for the default client) each was issued to. */
+  private readonly refreshTokens = new Map<string, { userId: string; used: boolean; client: string }>();
+  /** Website clients' sessions, by `sid` cookie (the auth0-client keeps them in Redis), with their client. */
+  readonly sessions = new Map<string, { userId: string; client: string }>();
   readonly imports = new ImportJobs(20);
   private server?: Server;
   port = 0;
@@ -65,6 +66,8 @@ export class Auth0ClientEmulator {
 
   private route(method: string, url: URL, raw: string, headers: IncomingMessage['headers']): [number, unknown, Record<string, string>?] {
     const path = url.pathname;
+    // The client is picked by the `client-type` header (spec/mia-platform.md §4); none: the default client.
+    const client = typeof headers['client-type'] === 'string' ? headers['client-type'] : '';
     const json = () => (raw ? (JSON.parse(raw) as Record<string, unknown>) : {});
     // Mia-Platform's probe routes, as every platform service has them.
     if (method === 'GET' && (path === '/-/healthz' || path === '/-/ready')) return [200, { status: 'OK' }];
@@ -75,31 +78,38 @@ export class Auth0ClientEmulator {
       if (form.get('grant_type') !== 'password' || !user || user.password !== form.get('password') || user.blocked)
         return [403, { message: 'Wrong email or password.' }];
       user.logins_count += 1;
-      const tokens = this.issue(user.user_id);
-      if (!this.websiteClients.includes(String(headers['client-type']))) return [200, tokens];
+      const tokens = this.issue(user.user_id, client);
+      if (!this.websiteClients.includes(client)) return [200, tokens];
       // A website client: the session stays here, the browser gets only its cookie.
       const sid = randomBytes(32).toString('base64url');
-      this.sessions.set(sid, { userId: user.user_id });
+      this.sessions.set(sid, { userId: user.user_id, client });
       return [200, undefined, { 'set-cookie': `sid=${sid}; Max-Age=86400; Path=/; HttpOnly; Secure; SameSite=Lax` }];
     }
     if (method === 'POST' && path === '/refreshtoken') {
       const entry = this.refreshTokens.get(String(json().refresh_token));
       const bearer = /^Bearer (.+)$/.exec(String(headers.authorization ?? ''))?.[1];
-      if (!entry || entry.used || !bearer || this.accessTokens.get(bearer) !== entry.userId)
+      // Auth0 binds a refresh token to the application that got it: another client cannot use it.
+      if (!entry || entry.used || entry.client !== client || !bearer || this.accessTokens.get(bearer) !== entry.userId)
         return [401, { message: 'invalid refresh token' }];
       // Auth0 refuses to refresh a blocked user's tokens.
       if (this.users.get(entry.userId)?.blocked) return [401, { message: 'user is blocked' }];
       entry.used = true;
-      return [200, this.issue(entry.userId)];
+      return [200, this.issue(entry.userId, client)];
     }
     if (method === 'GET' && path === '/logout') {
-      this.sessions.delete(sidOf(headers) ?? '');
+      const sid = sidOf(headers) ?? '';
+      if (this.sessions.get(sid)?.client !== client) return [401, { message: 'unauthorized' }];
+      this.sessions.delete(sid);
       return [204, undefined, { 'set-cookie': 'sid=; Max-Age=0; Path=/' }];
     }
     if (method === 'GET' && path === '/userinfo') {
       const sid = sidOf(headers);
+      // A session is its website client's: asked through another client, it is unknown.
+      const session = sid ? this.sessions.get(sid) : undefined;
       const userId = sid
-        ? this.sessions.get(sid)?.userId
+        ? session?.client === client
+          ? session.userId
+          : undefined
         : this.accessTokens.get(/^Bearer (.+)$/.exec(String(headers.authorization ?? ''))?.[1] ?? '');
       const user = userId && this.users.get(userId);
       if (!user) return [401, { message: 'unauthorized' }];
@@ -185,11 +195,11 @@ export class Auth0ClientEmulator {
     });
   }
 
-  private issue(userId: string) {
+  private issue(userId: string, client: string) {
     const accessToken = randomBytes(16).toString('hex');
     const refreshToken = randomBytes(16).toString('hex');
     this.accessTokens.set(accessToken, userId);
-    this.refreshTokens.set(refreshToken, { userId, used: false });
+    this.refreshTokens.set(refreshToken, { userId, used: false, client });
     return { accessToken, refreshToken, idToken: 'id-token', expireAt: Math.floor(Date.now() / 1000) + 3600 };
   }
 }

@@ -30,8 +30,12 @@ export function createAuth0ClientAuthenticator(options: Auth0ClientAuthOptions):
   const { upstream, connection } = options;
   const claimsCache = new Map<string, { claims: AccessClaims; at: number; version?: string }>();
 
-  async function userinfo(headers: Record<string, string>, refused: string): Promise<AccessClaims> {
-    const reply = await callUpstream(upstream, { method: 'GET', path: '/userinfo', headers });
+  async function userinfo(headers: Record<string, string>, refused: string, clientType?: string): Promise<AccessClaims> {
+    const reply = await callUpstream(upstream, {
+      method: 'GET',
+      path: '/userinfo',
+      headers: { ...headers, ...clientTypeHeader(clientType) },
+    });
     if (reply.status === 401 || reply.status === 403) throw new UnauthorizedError(refused);
     if (reply.status !== 200) throw new UpstreamError('auth0-client', 'GET /userinfo', reply.status);
     // The provider's session id is not the service's: logout goes by the cookie (verifySessionCookie).
@@ -47,15 +51,17 @@ export function createAuth0ClientAuthenticator(options: Auth0ClientAuthOptions):
    * A bearer token's claims, cached briefly per token (the auth0-client's tokens carry no session
    * of ours), and only while the caller's profile keeps the version it had when they were read.
    */
-  async function claimsOf(token: string, { profileVersion }: VerifyOptions = {}): Promise<AccessClaims> {
-    const cached = claimsCache.get(token);
+  async function claimsOf(token: string, { profileVersion, clientType }: VerifyOptions = {}): Promise<AccessClaims> {
+    // Keyed by client too: the auth0-client answers for the client the header names.
+    const key = `${clientType ?? ''} ${token}`;
+    const cached = claimsCache.get(key);
     if (cached && Date.now() - cached.at < USERINFO_CACHE_MS && cached.version === (await profileVersion?.(cached.claims.sub))) {
       return cached.claims;
     }
-    const claims = await userinfo({ authorization: `Bearer ${token}` }, 'Invalid or expired access token');
+    const claims = await userinfo({ authorization: `Bearer ${token}` }, 'Invalid or expired access token', clientType);
     const version = await profileVersion?.(claims.sub);
     if (claimsCache.size > 10_000) claimsCache.clear();
-    claimsCache.set(token, { claims, at: Date.now(), version });
+    claimsCache.set(key, { claims, at: Date.now(), version });
     return claims;
   }
 
@@ -68,7 +74,7 @@ export function createAuth0ClientAuthenticator(options: Auth0ClientAuthOptions):
         headers: {
           'content-type': 'application/x-www-form-urlencoded',
           'x-forwarded-for': ip,
-          ...(clientType ? { 'client-type': clientType } : {}),
+          ...clientTypeHeader(clientType),
         },
       });
       if (reply.status === 401 || reply.status === 403) throw new UnauthorizedError('Wrong username or password');
@@ -81,12 +87,12 @@ export function createAuth0ClientAuthenticator(options: Auth0ClientAuthOptions):
         });
       return tokens(reply);
     },
-    async refresh({ refreshToken, accessToken }) {
+    async refresh({ refreshToken, accessToken, clientType }) {
       const reply = await callUpstream(upstream, {
         method: 'POST',
         path: '/refreshtoken',
         body: { refresh_token: refreshToken },
-        headers: { authorization: `Bearer ${accessToken}` },
+        headers: { authorization: `Bearer ${accessToken}`, ...clientTypeHeader(clientType) },
       });
       if (reply.status === 401 || reply.status === 403)
         throw new UnauthorizedError('Invalid refresh token: unknown, used already or revoked');
@@ -94,15 +100,16 @@ export function createAuth0ClientAuthenticator(options: Auth0ClientAuthOptions):
     },
     verifyAccessToken: claimsOf,
     /** Asked of the auth0-client on every request (no cache): a logout through any replica holds at once. */
-    async verifySessionCookie(cookie) {
-      const claims = await userinfo({ cookie: `sid=${cookie}` }, 'Session ended');
+    async verifySessionCookie(cookie, { clientType } = {}) {
+      const claims = await userinfo({ cookie: `sid=${cookie}` }, 'Session ended', clientType);
       const [user] = await options.identity.getUsers([claims.sub]);
       if (!user || user.blocked) throw new UnauthorizedError('Session ended');
       return { ...claims, sid: cookie };
     },
     /** The auth0-client's `GET /logout` with the session's cookie: it ends the session for every replica. */
-    async logout(sessionId) {
-      const reply = await callUpstream(upstream, { method: 'GET', path: '/logout', headers: { cookie: `sid=${sessionId}` } });
+    async logout(sessionId, { clientType } = {}) {
+      const headers = { cookie: `sid=${sessionId}`, ...clientTypeHeader(clientType) };
+      const reply = await callUpstream(upstream, { method: 'GET', path: '/logout', headers });
       if (reply.status >= 400 && reply.status !== 401) throw new UpstreamError('auth0-client', 'GET /logout', reply.status);
     },
     /**
@@ -122,6 +129,15 @@ export function createAuth0ClientAuthenticator(options: Auth0ClientAuthOptions):
       throw new NotFoundError('The auth0-client publishes no signing keys');
     },
   };
+}
+
+/**
+ * The caller's `client-type`, passed on as the platform passes it on every service-to-service call:
+ * the auth0-client picks its client (and so the session of a `sid` cookie, the application a
+ * refresh token belongs to) by it, its default client when there is none.
+ */
+function clientTypeHeader(clientType: string | undefined): Record<string, string> {
+  return clientType ? { 'client-type': clientType } : {};
 }
 
 function tokens(reply: UpstreamReply): TokenSet {
