@@ -167,6 +167,27 @@ describe('AUTH_MODULE=auth0Client', () => {
     expect(client.requests.findLast((r) => r.path === '/refreshtoken')!.headers['client-type']).toBe('mobile');
   });
 
+  it('blocks, unblocks and renames users whatever PATCH /users/:id answers (its body is not documented)', async () => {
+    const created = await service.call('POST', '/users/?sendResetPwdEmail=false', {
+      userGroup: 'customer',
+      username: 'ac6',
+      email: 'ac6@example.com',
+      name: 'F',
+    });
+    const user = (await service.call('GET', `/users/${created.body._id}`)).body;
+    client.patchAnswer = 'empty';
+    try {
+      expect((await service.call('POST', '/users/state', [{ filter: { _id: user._id }, stateTo: 'DRAFT' }])).body).toBe(1);
+      expect(client.users.get(user.authUserId)?.blocked).toBe(true);
+      expect((await service.call('POST', '/users/state', [{ filter: { _id: user._id }, stateTo: 'PUBLIC' }])).body).toBe(1);
+      const renamed = await service.call('PATCH', `/users/${user._id}`, { $set: { username: 'ac6b' } });
+      expect(renamed.status).toBe(200);
+      expect(client.users.get(user.authUserId)).toMatchObject({ username: 'ac6b', blocked: false });
+    } finally {
+      client.patchAnswer = 'user';
+    }
+  });
+
   it('refuses tokens for a website client whose auth0-client client has no website scope', async () => {
     await service.call('POST', '/users/?sendResetPwdEmail=false', {
       userGroup: 'customer',

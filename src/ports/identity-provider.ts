@@ -43,8 +43,11 @@ export interface IdentityProvider {
    * one call, one entry per id, undefined when unknown. A property the user lacks is left out.
    */
   getProperties(ids: readonly string[], names: readonly string[]): Promise<(Record<string, unknown> | undefined)[]>;
-  /** NotFoundError when unknown, ConflictError on a taken username or email. */
-  updateUser(id: string, changes: IdentityChanges): Promise<IdentityUser>;
+  /**
+   * NotFoundError when unknown, ConflictError on a taken username or email. Its answer is not to
+   * be read: the auth0-client documents none for its PATCH, and no caller needs the user back.
+   */
+  updateUser(id: string, changes: IdentityChanges): Promise<unknown>;
   /** False when there was no such user (deleting twice is not an error). */
   deleteUser(id: string): Promise<boolean>;
 }

@@ -25,6 +25,11 @@ export class Auth0ClientEmulator {
   readonly passwordChanges: string[] = [];
   /** When true, requests are read (and recorded) and never answered (a hung auth0-client). */
   hang = false;
+  /**
+   * What `PATCH /users/:id` answers: Auth0's updated user (200), or 204 with no body. Its answer is
+   * not documented (spec/mia-platform.md §4), so the service must work with either.
+   */
+  patchAnswer: 'user' | 'empty' = 'user';
   private readonly accessTokens = new Map<string, string>();
   /** Refresh tokens and the client (`client-type`, '' for the default client) each was issued to. */
   private readonly refreshTokens = new Map<string, { userId: string; used: boolean; client: string }>();
@@ -150,7 +155,7 @@ export class Auth0ClientEmulator {
     if (match && !user) return [404, { message: 'The user does not exist.' }];
     if (user && method === 'PATCH') {
       Object.assign(user, Object.fromEntries(Object.entries(json()).filter(([key]) => ['email', 'username', 'blocked'].includes(key))));
-      return [200, visible(user)];
+      return this.patchAnswer === 'user' ? [200, visible(user)] : [204, undefined];
     }
     if (user && method === 'DELETE') {
       this.users.delete(user.user_id);

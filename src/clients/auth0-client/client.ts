@@ -89,9 +89,9 @@ export function createAuth0ClientAdapters(options: Auth0ClientOptions): {
     },
     async updateUser(id: string, changes: IdentityChanges) {
       const body = { ...changes, ...(changes.email !== undefined || changes.username !== undefined ? { connection } : {}) };
-      const reply = await call({ method: 'PATCH', ...userPath(id), body }, [200, 404]);
+      // Its answer is not documented (Auth0's user, or 204): only the status is read.
+      const reply = await call({ method: 'PATCH', ...userPath(id), body }, [200, 204, 404]);
       if (reply.status === 404) throw new NotFoundError(`identity user ${id} not found`);
-      return asUser(reply.body);
     },
     async deleteUser(id: string) {
       return (await call({ method: 'DELETE', ...userPath(id) }, [200, 204, 404])).status !== 404;
