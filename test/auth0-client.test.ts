@@ -188,6 +188,37 @@ describe('AUTH_MODULE=auth0Client', () => {
     }
   });
 
+  it("behind a gateway too, asks /userinfo of the client the caller's client-type names", async () => {
+    const gateway = await startService({
+      env: {
+        ACCESS_CONTROL: 'gateway',
+        AUTH_MODULE: 'auth0Client',
+        AUTH_SERVICE: client.url,
+        AUTH_CONNECTION: 'Username-Password-Authentication',
+        RANDOM_PWD_GEN: 'false',
+        WEBSITE_CLIENT_TYPES: 'backoffice',
+      },
+    });
+    try {
+      await seedGroups(gateway);
+      const noKey = { 'x-api-key': '' };
+      await gateway.call(
+        'POST',
+        '/users/?sendResetPwdEmail=false',
+        { userGroup: 'customer', username: 'ac7', email: 'ac7@example.com', name: 'G', password: 'Client-pass-7' },
+        noKey,
+      );
+      const browser = { ...noKey, 'client-type': 'backoffice' };
+      const login = await gateway.call('POST', '/oauth/token', { username: 'ac7', password: 'Client-pass-7' }, browser);
+      const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+      const info = await gateway.call('GET', '/userinfo', undefined, { ...browser, cookie });
+      expect(info.status).toBe(200);
+      expect(info.body).toMatchObject({ email: 'ac7@example.com', name: 'G' });
+    } finally {
+      await gateway.close();
+    }
+  });
+
   it('refuses tokens for a website client whose auth0-client client has no website scope', async () => {
     await service.call('POST', '/users/?sendResetPwdEmail=false', {
       userGroup: 'customer',

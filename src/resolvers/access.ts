@@ -61,10 +61,7 @@ async function resolveCaller(ctx: Context): Promise<Caller> {
   // Read once per request: the authenticator checks its identity cache against it, then the access check.
   const reads = new Map<string, ReturnType<typeof ctx.deps.callerProfiles.get>>();
   const profileOf = (sub: string) => reads.get(sub) ?? reads.set(sub, ctx.deps.callerProfiles.get(sub)).get(sub)!;
-  const claims = await tokenClaims(ctx, {
-    profileVersion: async (sub) => (await profileOf(sub))?.version,
-    clientType: header(ctx, 'client-type'),
-  });
+  const claims = await tokenClaims(ctx, { profileVersion: async (sub) => (await profileOf(sub))?.version });
   if (claims) {
     // The profile as it is now, not the token's claims: a demoted, blocked or deleted user's
     // token must not keep the rights it was issued with.
@@ -76,8 +73,12 @@ async function resolveCaller(ctx: Context): Promise<Caller> {
   return { kind: 'anonymous', admin: false, actorId: 'public' };
 }
 
-/** Claims of the bearer token or of the `sid` cookie's session; undefined when neither is sent. */
-async function tokenClaims(ctx: Context, options?: VerifyOptions): Promise<AccessClaims | undefined> {
+/**
+ * Claims of the bearer token or of the `sid` cookie's session; undefined when neither is sent. The
+ * caller's `client-type` goes along, whatever the access mode: the auth0-client answers for that client.
+ */
+async function tokenClaims(ctx: Context, verify: VerifyOptions = {}): Promise<AccessClaims | undefined> {
+  const options = { ...verify, clientType: header(ctx, 'client-type') };
   const authorization = header(ctx, 'authorization');
   if (authorization) {
     const match = /^Bearer\s+(\S+)$/i.exec(authorization);
