@@ -188,6 +188,28 @@ describe('AUTH_MODULE=auth0Client', () => {
     }
   });
 
+  it("returns every property of the auth0-client's /userinfo, as the usage page says", async () => {
+    await service.call('POST', '/users/?sendResetPwdEmail=false', {
+      userGroup: 'customer',
+      username: 'ac8',
+      email: 'ac8@example.com',
+      name: 'H',
+      password: 'Client-pass-8',
+    });
+    const login = await service.call('POST', '/oauth/token', { username: 'ac8', password: 'Client-pass-8' }, anonymous);
+    const info = await service.call('GET', '/userinfo', undefined, { ...anonymous, authorization: `Bearer ${login.body.accessToken}` });
+    expect(info.status).toBe(200);
+    expect(info.body).toMatchObject({
+      email: 'ac8@example.com',
+      nickname: 'ac8',
+      email_verified: false,
+      picture: 'https://s.gravatar.com/avatar/0.png',
+      'https://ums.example/tenant': 'acme',
+      name: 'H',
+    });
+    expect(info.body).not.toHaveProperty('iat');
+  });
+
   it("behind a gateway too, asks /userinfo of the client the caller's client-type names", async () => {
     const gateway = await startService({
       env: {

@@ -29,6 +29,12 @@ export interface AccessClaims {
   email?: string;
   email_verified?: boolean;
   userGroup?: string;
+  /**
+   * The provider's own `/userinfo` answer, where it has one (the auth0-client): `GET /userinfo`
+   * returns all of it, as the usage page says of the auth client's properties. Token claims of
+   * the other providers (`iss`, `iat`, `sid`…) are not such properties.
+   */
+  providerUserinfo?: Record<string, unknown>;
   [claim: string]: unknown;
 }
 

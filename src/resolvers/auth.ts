@@ -135,6 +135,7 @@ export async function userinfo(ctx: Context): Promise<Record<string, unknown>> {
   return {
     ...selectProperties(profile ?? {}, config.USERINFO_ADDITIONAL_PROPERTIES),
     ...(await permissionsClaim(ctx, profile?.roles)),
+    ...caller.claims.providerUserinfo,
     ...claims,
   };
 }

@@ -118,7 +118,18 @@ export class Auth0ClientEmulator {
         : this.accessTokens.get(/^Bearer (.+)$/.exec(String(headers.authorization ?? ''))?.[1] ?? '');
       const user = userId && this.users.get(userId);
       if (!user) return [401, { message: 'unauthorized' }];
-      return [200, { sub: user.user_id, email: user.email, nickname: user.username, email_verified: user.email_verified }];
+      // Auth0's claims, a custom one (customClaimsNamespaces) among them.
+      return [
+        200,
+        {
+          sub: user.user_id,
+          email: user.email,
+          nickname: user.username,
+          email_verified: user.email_verified,
+          picture: 'https://s.gravatar.com/avatar/0.png',
+          'https://ums.example/tenant': 'acme',
+        },
+      ];
     }
     if (method === 'POST' && path === '/change-password') {
       const userId = String(json().user_id);

@@ -44,7 +44,8 @@ export function createAuth0ClientAuthenticator(options: Auth0ClientAuthOptions):
     if (typeof sub !== 'string')
       throw new UpstreamError('auth0-client', 'GET /userinfo', 200, { message: `auth0-client /userinfo answered no ${options.userIdKey}` });
     const now = Math.floor(Date.now() / 1000);
-    return { ...raw, sub, iat: now, exp: now, username: (raw.username ?? raw.nickname) as string | undefined };
+    // `sid` stays out of the properties too: a cookie the browser keeps HttpOnly is not for a JSON body.
+    return { ...raw, sub, iat: now, exp: now, username: (raw.username ?? raw.nickname) as string | undefined, providerUserinfo: raw };
   }
 
   /**
