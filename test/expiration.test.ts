@@ -220,3 +220,34 @@ describe('Timer Service (TIMER_SERVICE set)', () => {
     expect((await service.call('GET', '/users/count?username=nosched')).body).toBe(0);
   });
 });
+
+describe('a CRUD store, which keeps expirationDate as a Date', () => {
+  let timer: TimerEmulator;
+  let service: TestService;
+  let clock: FakeClock;
+  beforeAll(async () => {
+    clock = new FakeClock();
+    timer = await new TimerEmulator(clock).start();
+    service = await startService({ store: 'crud', clock, env: { TIMER_SERVICE: timer.url, RANDOM_PWD_GEN: 'false' } });
+    await seedGroups(service);
+  });
+  afterAll(async () => {
+    await service.close();
+    await timer.stop();
+  });
+
+  it('blocks a user whose expirationDate was written without milliseconds or with an offset', async () => {
+    // Whole seconds, 5 s ahead of both clocks: the CRUD answers it back as `….000Z`.
+    const due = Math.ceil((Math.max(clock.now(), Date.now()) + 5_000) / 1000) * 1000;
+    const plain = await newUser(service, { expirationDate: new Date(due).toISOString().replace('.000Z', 'Z') });
+    const local = new Date(due + 2 * 3_600_000).toISOString().replace('.000Z', '+02:00');
+    const offset = await newUser(service, { expirationDate: local });
+    expect([plain.expirationDate, offset.expirationDate]).toEqual([new Date(due).toISOString(), new Date(due).toISOString()]);
+    await clock.advance(due - clock.now() + 100);
+    for (const user of [plain, offset]) {
+      await expect.poll(() => timer.timers.get(user.expirationId)?.callbackStatus).toBe(204);
+      expect((await service.call('GET', `/users/${user._id}`)).body.blocked).toBe(true);
+      expect((await service.deps.identity.getUsers([user.authUserId]))[0]?.blocked).toBe(true);
+    }
+  });
+});

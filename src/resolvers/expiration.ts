@@ -34,11 +34,20 @@ const EARLY_TOLERANCE_MS = 1000;
  */
 export async function expireUser(ctx: Context, payload: ExpirationPayload): Promise<void> {
   const user = await ctx.deps.users.get(payload.userId, { states: ALL_STATES, scope: ctx.scope });
-  if (!user || user.expirationDate !== payload.expirationDate) return;
+  if (!user || !sameInstant(user.expirationDate, payload.expirationDate)) return;
   if (Date.parse(payload.expirationDate) > ctx.deps.clock.now() + EARLY_TOLERANCE_MS) return rescheduleEarly(ctx, user);
   if (user.authUserId) await setBlocked(ctx, user.authUserId, true);
   if (user.blocked !== true) await ctx.deps.users.patch(user._id, { $set: { blocked: true } }, { states: ALL_STATES }, ctx.scope);
   await revokeAccess(ctx, user.authUserId);
+}
+
+/**
+ * Whether the user still has the date the schedule was made for, as instants: a CRUD collection
+ * keeps `expirationDate` as a Date and answers it as `toISOString()` (`…T10:00:00.000Z`), whatever
+ * spelling the client wrote (`…T10:00:00Z`, `…T12:00:00+02:00`) and the schedule carries.
+ */
+function sameInstant(stored: unknown, scheduled: string): boolean {
+  return typeof stored === 'string' && Date.parse(stored) === Date.parse(scheduled);
 }
 
 /**
