@@ -30,8 +30,11 @@ async function newUser() {
 describe('the CRUD Service as profile store', () => {
   it('creates users PUBLIC explicitly (the collection default is DRAFT) and records the caller', async () => {
     const id = await newUser();
-    const post = lastRequest('POST', /^\/users\/$/);
-    expect(post.body).toMatchObject({ userGroup: 'customer', __STATE__: 'PUBLIC' });
+    // POST /import: the one insert that takes the service's own _id (its file, a JSON array).
+    const post = lastRequest('POST', /^\/users\/import$/);
+    expect(JSON.parse((post.body as FormData).get('file') as string)).toEqual([
+      expect.objectContaining({ _id: id, userGroup: 'customer', __STATE__: 'PUBLIC' }),
+    ]);
     expect(post.headers.miauserid).toBe('api-key');
     expect(
       crud()
@@ -154,15 +157,15 @@ describe('the CRUD Service as profile store', () => {
   });
 
   it('treats the older 422 duplicate answer as a conflict', async () => {
-    crud().failNext('POST', /\/users\/$/, 422);
+    crud().failNext('POST', /\/users\/import$/, 422);
     expect((await service.call('POST', '/users/', { userGroup: 'guest', name: 'dup' })).status).toBe(409);
   });
 
   it('never sends a POST twice, but retries reads', async () => {
     // POSTs of users only: the creation's intent is a POST to the jobs collection.
-    const userPosts = () => crud().requests.filter((r) => r.method === 'POST' && r.path === '/users/').length;
+    const userPosts = () => crud().requests.filter((r) => r.method === 'POST' && r.path === '/users/import').length;
     const posts = userPosts();
-    crud().failNext('POST', /\/users\/$/, 503);
+    crud().failNext('POST', /\/users\/import$/, 503);
     expect((await service.call('POST', '/users/', { userGroup: 'guest', name: 'once' })).status).toBe(500);
     expect(userPosts() - posts).toBe(1);
 
@@ -243,5 +246,31 @@ describe('starting with the CRUD Service unreachable', () => {
     } finally {
       await offline.close();
     }
+  });
+});
+
+describe('inserts that name their own _id', () => {
+  it('go through POST /import, the one insert whose schema takes an _id (POST / and POST /bulk refuse it)', async () => {
+    const created = await service.call('POST', '/users/?sendResetPwdEmail=false', { userGroup: 'customer', username: 'own-id', name: 'O' });
+    expect(created.status).toBe(200);
+    const stored = crud()
+      .docs('/users')
+      .find((doc) => doc._id === created.body._id);
+    expect(stored).toMatchObject({ username: 'own-id', __STATE__: 'PUBLIC', creatorId: 'api-key', authUserId: expect.any(String) });
+
+    const form = new FormData();
+    form.append('file', new Blob(['userGroup,username,name\ncustomer,imp-a,A\ncustomer,own-id,Dup\ncustomer,imp-b,B\n']), 'users.csv');
+    const res = await fetch(`${service.url}/users/import`, { method: 'PATCH', body: form, headers: { 'x-api-key': TEST_API_KEY } });
+    const answer = (await res.json()) as { inserted: string[]; invalid: { row: number }[] };
+    expect(res.status).toBe(200);
+    expect(answer.invalid.map((row) => row.row)).toEqual([2]);
+    const usernames = answer.inserted.map(
+      (id) =>
+        crud()
+          .docs('/users')
+          .find((doc) => doc._id === id)?.username,
+    );
+    expect(usernames).toEqual(['imp-a', 'imp-b']);
+    expect(crud().requests.some((r) => r.method === 'POST' && /^\/users\/(bulk)?$/.test(r.path))).toBe(false);
   });
 });

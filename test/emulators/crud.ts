@@ -2,8 +2,9 @@
  * A Mia-Platform CRUD Service emulator for the tests, written from spec/mia-platform.md §2 (v7):
  * default `_st` PUBLIC, the `_q` operator allow-list, unknown parameters 400, `{"error":"not
  * found"}` 404s, 409 on unique indexes, both state routes with their own transition tables,
- * PATCH operators, ordered `POST /bulk`. It also records every request and can hang or fail on
- * demand. Test code only: never the product's storage.
+ * PATCH operators, ordered `POST /bulk`, `POST /import` (the one insert that may name its `_id`:
+ * `POST /` and `POST /bulk` refuse it, as v7.2.5's body schemas do). It also records every request
+ * and can hang or fail on demand. Test code only: never the product's storage.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -155,7 +156,7 @@ export class CrudEmulator {
     const raw = await readBody(req);
     let body: unknown;
     try {
-      body = raw ? JSON.parse(raw) : undefined;
+      body = await parseBody(raw, req.headers['content-type']);
     } catch {
       return send(res, 400, { statusCode: 400, error: 'Bad Request', message: 'Body is not valid JSON' });
     }
@@ -189,6 +190,7 @@ export class CrudEmulator {
     if (method === 'GET' && rest === 'count') return [200, collection.count(q)];
     if (method === 'POST' && rest === '') return [200, { _id: collection.insert(body)._id }];
     if (method === 'POST' && rest === 'bulk') return [200, collection.insertMany(body)];
+    if (method === 'POST' && rest === 'import') return [201, collection.importFile(body)];
     if (method === 'POST' && rest === 'state') return [200, collection.changeStateMany(body)];
     if (method === 'PATCH' && rest === 'bulk') return [200, collection.patchMany(body)];
     if (method === 'PATCH' && rest === '') return [200, collection.patchWhere(q, body)];
@@ -252,11 +254,12 @@ class Collection {
     return (fields ? project(doc, fields, conditions) : doc) as Doc;
   }
 
-  insert(body: unknown): Doc {
+  /** `POST /` (and each item of `POST /bulk`): `_id` is no property of its body schema; `POST /import` may set it. */
+  insert(body: unknown, { idAllowed = false, where = 'body' } = {}): Doc {
     if (!isObject(body)) throw new HttpError(400, 'body must be object');
     for (const key of Object.keys(body))
-      if (INTERNAL.has(key) && key !== '__STATE__' && key !== '_id')
-        throw new HttpError(400, `body must NOT have additional properties: ${key}`);
+      if (INTERNAL.has(key) && key !== '__STATE__' && !(key === '_id' && idAllowed))
+        throw new HttpError(400, `${where} must NOT have additional properties. Property "${key}" is not defined in validation schema`);
     const now = new Date().toISOString();
     const cast = Object.fromEntries(
       Object.entries(body).map(([key, value]) => [key, coerceAt(value, key, this.spec.fields, `body/${key}`)]),
@@ -278,7 +281,29 @@ class Collection {
   insertMany(body: unknown): { _id: string }[] {
     if (!Array.isArray(body) || body.length === 0) throw new HttpError(400, 'body must NOT have fewer than 1 items');
     // Ordered: the documents before a duplicate stay inserted.
-    return body.map((item) => ({ _id: this.insert(item)._id }));
+    return body.map((item, index) => ({ _id: this.insert(item, { where: `body/${index}` })._id }));
+  }
+
+  /**
+   * `POST /import` with a JSON file (an array of documents): ordered inserts that may name their
+   * `_id` (an ObjectId); a duplicate is a 409 and the documents before it stay. 201.
+   */
+  importFile(body: unknown): { message: string } {
+    const file = body instanceof FormData ? body.get('file') : null;
+    if (typeof file !== 'string') throw new HttpError(400, 'Missing file');
+    let docs: unknown;
+    try {
+      docs = JSON.parse(file);
+    } catch {
+      throw new HttpError(400, '(index: 0) error in parsing record');
+    }
+    if (!Array.isArray(docs)) throw new HttpError(400, '(index: 0) error in parsing record');
+    docs.forEach((doc, index) => {
+      if (isObject(doc) && doc._id !== undefined && !(typeof doc._id === 'string' && OBJECT_ID.test(doc._id)))
+        throw new HttpError(400, `(index: ${index}, /_id) must match pattern "${OBJECT_ID.source}"`);
+      this.insert(doc, { idAllowed: true, where: `(index: ${index})` });
+    });
+    return { message: 'File uploaded successfully' };
   }
 
   patch(id: string, q: URLSearchParams, body: unknown): Doc {
@@ -526,6 +551,17 @@ function objectId(): string {
 
 function reason(status: number): string {
   return { 400: 'Bad Request', 404: 'Not Found', 409: 'Conflict' }[status] ?? 'Error';
+}
+
+/** JSON, or the parts of a multipart body (the file as text) for `POST /import`. */
+async function parseBody(raw: string, contentType: string | undefined): Promise<unknown> {
+  if (contentType?.startsWith('multipart/form-data')) {
+    const parts = await new Response(raw, { headers: { 'content-type': contentType } }).formData();
+    const form = new FormData();
+    for (const [name, value] of parts) form.append(name, typeof value === 'string' ? value : await value.text());
+    return form;
+  }
+  return raw ? JSON.parse(raw) : undefined;
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {

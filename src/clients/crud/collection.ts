@@ -1,3 +1,4 @@
+import { FormData } from 'undici';
 import { z } from 'zod';
 import type { State } from '../../crud/states.js';
 import { ConflictError, type DomainError, InvalidInputError, NotFoundError, TransitionError, UpstreamError } from '../../errors.js';
@@ -68,9 +69,15 @@ export class CrudCollection {
     return this.parse(call, await this.expect(call, [200, 201]), Created)._id;
   }
 
-  /** `POST /bulk`: ordered; a duplicate is a ConflictError, and the documents before it stay inserted. */
-  async createMany(docs: Record<string, unknown>[], headers: Record<string, string>): Promise<void> {
-    await this.expect({ method: 'POST', path: `${this.path}/bulk`, body: docs, headers }, [200, 201]);
+  /**
+   * `POST /import` with the documents as a JSON file: the one insert whose schema takes an `_id`
+   * (`POST /` and `POST /bulk` refuse it as an additional property). Ordered, as `POST /bulk`: a
+   * duplicate is a ConflictError (409), and the documents before it stay inserted. 201.
+   */
+  async importMany(docs: Record<string, unknown>[], headers: Record<string, string>): Promise<void> {
+    const form = new FormData();
+    form.append('file', new Blob([JSON.stringify(docs)], { type: 'application/json' }), 'documents.json');
+    await this.expect({ method: 'POST', path: `${this.path}/import`, rawBody: form, headers }, [201, 200]);
   }
 
   /** `PATCH /bulk`: each item updates the one document its filter matches; answers how many were. */

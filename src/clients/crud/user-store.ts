@@ -72,7 +72,10 @@ export function createCrudUserStore(users: CrudCollection): UserStore {
     },
     async insert(doc, scope) {
       const body = toInsertBody(doc);
-      const _id = await users.create(body, scope.headers);
+      // An `_id` of our own (the creation's intent is named after it) can only go through POST /import.
+      let _id = body._id;
+      if (typeof _id === 'string') await users.importMany([body], scope.headers);
+      else _id = await users.create(body, scope.headers);
       const now = new Date().toISOString();
       return { createdAt: now, updatedAt: now, creatorId: scope.actorId, updaterId: scope.actorId, ...body, _id } as UserDoc;
     },
@@ -81,7 +84,7 @@ export function createCrudUserStore(users: CrudCollection): UserStore {
       const bodies = docs.map((doc) => ({ ...toInsertBody(doc), _id: typeof doc._id === 'string' ? doc._id : newObjectId() }));
       const ids = bodies.map((body) => body._id);
       try {
-        await users.createMany(bodies, scope.headers);
+        await users.importMany(bodies, scope.headers);
         return { ids };
       } catch (error) {
         if (!(error instanceof ConflictError)) throw error;
