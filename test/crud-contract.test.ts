@@ -250,27 +250,42 @@ describe('starting with the CRUD Service unreachable', () => {
 });
 
 describe('inserts that name their own _id', () => {
-  it('go through POST /import, the one insert whose schema takes an _id (POST / and POST /bulk refuse it)', async () => {
-    const created = await service.call('POST', '/users/?sendResetPwdEmail=false', { userGroup: 'customer', username: 'own-id', name: 'O' });
+  /** A creation, then a CSV import of three rows whose second is a duplicate: what the CRUD holds after each. */
+  async function createThenImport(target: TestService): Promise<void> {
+    const store = () => target.crud!.docs('/users');
+    const created = await target.call('POST', '/users/?sendResetPwdEmail=false', { userGroup: 'customer', username: 'own-id', name: 'O' });
     expect(created.status).toBe(200);
-    const stored = crud()
-      .docs('/users')
-      .find((doc) => doc._id === created.body._id);
+    const stored = store().find((doc) => doc._id === created.body._id);
     expect(stored).toMatchObject({ username: 'own-id', __STATE__: 'PUBLIC', creatorId: 'api-key', authUserId: expect.any(String) });
 
     const form = new FormData();
     form.append('file', new Blob(['userGroup,username,name\ncustomer,imp-a,A\ncustomer,own-id,Dup\ncustomer,imp-b,B\n']), 'users.csv');
-    const res = await fetch(`${service.url}/users/import`, { method: 'PATCH', body: form, headers: { 'x-api-key': TEST_API_KEY } });
+    const res = await fetch(`${target.url}/users/import`, { method: 'PATCH', body: form, headers: { 'x-api-key': TEST_API_KEY } });
     const answer = (await res.json()) as { inserted: string[]; invalid: { row: number }[] };
     expect(res.status).toBe(200);
     expect(answer.invalid.map((row) => row.row)).toEqual([2]);
-    const usernames = answer.inserted.map(
-      (id) =>
-        crud()
-          .docs('/users')
-          .find((doc) => doc._id === id)?.username,
-    );
-    expect(usernames).toEqual(['imp-a', 'imp-b']);
-    expect(crud().requests.some((r) => r.method === 'POST' && /^\/users\/(bulk)?$/.test(r.path))).toBe(false);
+    expect(answer.inserted.map((id) => store().find((doc) => doc._id === id)?.username)).toEqual(['imp-a', 'imp-b']);
+  }
+  const userInserts = (target: TestService) =>
+    target.crud!.requests.filter((r) => r.method === 'POST' && /^\/users\/(bulk|import)?$/.test(r.path)).map((r) => r.path);
+
+  it('go through POST /import, the one insert whose schema takes an _id (POST / and POST /bulk refuse it)', async () => {
+    const before = userInserts(service).length;
+    await createThenImport(service);
+    expect(new Set(userInserts(service).slice(before))).toEqual(new Set(['/users/import']));
+  });
+
+  it('go through POST / and POST /bulk, once asked, to a stand-in of the CRUD that serves no POST /import', async () => {
+    const standIn = await startService({ store: 'crud', env: { RANDOM_PWD_GEN: 'false' } });
+    try {
+      await seedGroups(standIn);
+      standIn.crud!.withoutImport = true;
+      await createThenImport(standIn);
+      // POST /import is asked once. The creation goes on to POST /; the import's batch to POST /bulk,
+      // which stops at the duplicate, and the row after it, alone, to POST / again.
+      expect(userInserts(standIn)).toEqual(['/users/import', '/users/', '/users/bulk', '/users/']);
+    } finally {
+      await standIn.close();
+    }
   });
 });

@@ -111,6 +111,11 @@ export class CrudEmulator {
   readonly collections = new Map<string, { spec: CollectionSpec; docs: Doc[] }>();
   /** When true, requests are read and never answered (a hung upstream). */
   hang = false;
+  /**
+   * When true, a stand-in of the CRUD that serves no `POST /import` (404, as Fastify answers an
+   * unknown route) and takes the `_id` in `POST /` and `POST /bulk`.
+   */
+  withoutImport = false;
   /** Status codes to answer, in order, for the next matching requests (`"PATCH /users/:id"`). */
   readonly failures: { route: RegExp; status: number; body?: unknown }[] = [];
   private server?: Server;
@@ -184,13 +189,13 @@ export class CrudEmulator {
     if (!entry) throw new HttpError(404, 'not found', { error: 'not found' });
     const rest = url.pathname.slice(entry.spec.path.length).replace(/^\//, '');
     const actor = typeof headers.miauserid === 'string' && headers.miauserid ? headers.miauserid : 'public';
-    const collection = new Collection(entry.spec, entry.docs, actor, aclRows(headers), headers.acl_read_columns);
+    const collection = new Collection(entry.spec, entry.docs, actor, aclRows(headers), headers.acl_read_columns, this.withoutImport);
     const q = url.searchParams;
     if (method === 'GET' && rest === '') return [200, collection.list(q)];
     if (method === 'GET' && rest === 'count') return [200, collection.count(q)];
     if (method === 'POST' && rest === '') return [200, { _id: collection.insert(body)._id }];
     if (method === 'POST' && rest === 'bulk') return [200, collection.insertMany(body)];
-    if (method === 'POST' && rest === 'import') return [201, collection.importFile(body)];
+    if (method === 'POST' && rest === 'import' && !this.withoutImport) return [201, collection.importFile(body)];
     if (method === 'POST' && rest === 'state') return [200, collection.changeStateMany(body)];
     if (method === 'PATCH' && rest === 'bulk') return [200, collection.patchMany(body)];
     if (method === 'PATCH' && rest === '') return [200, collection.patchWhere(q, body)];
@@ -214,6 +219,8 @@ class Collection {
     private readonly actor: string,
     private readonly acl: Record<string, unknown>[],
     private readonly readColumns: unknown,
+    /** A stand-in without `POST /import` takes the `_id` in `POST /` and `POST /bulk`. */
+    private readonly idsInInserts = false,
   ) {}
 
   list(q: URLSearchParams): Doc[] {
@@ -255,7 +262,7 @@ class Collection {
   }
 
   /** `POST /` (and each item of `POST /bulk`): `_id` is no property of its body schema; `POST /import` may set it. */
-  insert(body: unknown, { idAllowed = false, where = 'body' } = {}): Doc {
+  insert(body: unknown, { idAllowed = this.idsInInserts, where = 'body' } = {}): Doc {
     if (!isObject(body)) throw new HttpError(400, 'body must be object');
     for (const key of Object.keys(body))
       if (INTERNAL.has(key) && key !== '__STATE__' && !(key === '_id' && idAllowed))

@@ -31,6 +31,9 @@ export class CrudCollection {
     readonly path: string,
   ) {}
 
+  /** False once the upstream answered that it serves no `POST /import` (`importMany`). */
+  private servesImport = true;
+
   /** `GET /`: the query passed on unchanged (a raw query string) or built from an object. */
   async list(query: string | Record<string, string | undefined>, headers: Record<string, string>): Promise<CrudDoc[]> {
     const call: UpstreamCall = { method: 'GET', path: `${this.path}/`, query, headers };
@@ -73,11 +76,21 @@ export class CrudCollection {
    * `POST /import` with the documents as a JSON file: the one insert whose schema takes an `_id`
    * (`POST /` and `POST /bulk` refuse it as an additional property). Ordered, as `POST /bulk`: a
    * duplicate is a ConflictError (409), and the documents before it stay inserted. 201.
+   *
+   * A stand-in of the CRUD that serves no `POST /import` (404 or 405) is remembered, and from then
+   * on given the documents with their `_id` in `POST /` (one) or the ordered `POST /bulk` (several),
+   * which such a stand-in takes; the CRUD Service itself always serves the route.
    */
   async importMany(docs: Record<string, unknown>[], headers: Record<string, string>): Promise<void> {
-    const form = new FormData();
-    form.append('file', new Blob([JSON.stringify(docs)], { type: 'application/json' }), 'documents.json');
-    await this.expect({ method: 'POST', path: `${this.path}/import`, rawBody: form, headers }, [201, 200]);
+    if (this.servesImport) {
+      const form = new FormData();
+      form.append('file', new Blob([JSON.stringify(docs)], { type: 'application/json' }), 'documents.json');
+      const reply = await this.expect({ method: 'POST', path: `${this.path}/import`, rawBody: form, headers }, [201, 200, 404, 405]);
+      if (reply.status !== 404 && reply.status !== 405) return;
+      this.servesImport = false;
+    }
+    if (docs.length === 1) await this.create(docs[0]!, headers);
+    else await this.expect({ method: 'POST', path: `${this.path}/bulk`, body: docs, headers }, [200, 201]);
   }
 
   /** `PATCH /bulk`: each item updates the one document its filter matches; answers how many were. */
