@@ -2,7 +2,7 @@ import { hash, timingSafeEqual } from 'node:crypto';
 import { parse as parseCookies } from 'cookie';
 import type { AccessClaims, VerifyOptions } from '../ports/authenticator.js';
 import type { Caller, Context, HeaderBag } from '../context.js';
-import { ForbiddenError, UnauthorizedError } from '../errors.js';
+import { DomainError, ForbiddenError, UnauthorizedError } from '../errors.js';
 import { type CallerKind, currentRequest } from '../deadline.js';
 
 export const SESSION_COOKIE = 'sid';
@@ -31,6 +31,22 @@ export async function requireAdmin(ctx: Context): Promise<Caller> {
   const caller = await requireAuthenticated(ctx);
   if (!caller.admin) throw new ForbiddenError('This operation needs an administrator');
   return caller;
+}
+
+/**
+ * For work that outlives its request's first check (a `jobProgress` stream): the credential is
+ * read again, as a new request's would be, so a logout, a block or a demotion ends what the
+ * caller had opened. False once the caller may no longer do it; an outage still throws.
+ */
+export async function stillAdmin(ctx: Context): Promise<boolean> {
+  ctx.caller = undefined;
+  try {
+    await requireAdmin(ctx);
+    return true;
+  } catch (error) {
+    if (error instanceof DomainError && error.status < 500) return false;
+    throw error;
+  }
 }
 
 /** Own-session operations (`/userinfo`, `me`, logout, own password): any authenticated caller. */

@@ -1,14 +1,14 @@
 import type { Context } from '../context.js';
 import { currentRequest } from '../deadline.js';
-import { limitedCaller, requireAdmin } from './access.js';
+import { limitedCaller, requireAdmin, stillAdmin } from './access.js';
 import { followableJob, jobView, type JobView } from './job-progress.js';
 
 /**
  * `jobProgress(id)`: the job's state at once, then again after every step it saves, and the end.
  * A step saved on this replica wakes the watch at once (the worker's event); one saved on another
  * replica is seen by re-reading the job's head (no payload) every JOB_PROGRESS_POLL_MS. Each watch
- * holds one of its caller's JOB_PROGRESS_MAX_PER_CALLER places until the client leaves or the job
- * ends. A job that has already ended gives one event, then the stream completes.
+ * holds one of its caller's JOB_PROGRESS_MAX_PER_CALLER places until the client leaves, the job
+ * ends or the caller may no longer follow it (checked again at every wake-up). A job that has already ended gives one event, then the stream completes.
  *
  * Access, the job and the caller's limit are checked before the stream is answered, so a refusal
  * is an ordinary GraphQL error rather than a stream that breaks.
@@ -54,7 +54,8 @@ async function* follow(ctx: Context, first: JobView, left: AbortSignal): AsyncGe
   yield view;
   while (view.status === 'pending' && !left.aborted) {
     await savedOrPolled(ctx, view.jobId, left);
-    if (left.aborted) return;
+    // A stream may run for hours: it ends with its caller's session or rights (docs/security.md).
+    if (left.aborted || !(await stillAdmin(ctx))) return;
     const head = await ctx.deps.jobs.head(view.jobId);
     const next = head && jobView(head);
     // A job removed while watched (none is, today) ends the stream as an ended job would.
