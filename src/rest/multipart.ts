@@ -4,7 +4,7 @@ import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { finished, pipeline } from 'node:stream/promises';
 import busboy from 'busboy';
 import { InvalidInputError, PayloadTooLargeError } from '../errors.js';
 
@@ -108,5 +108,8 @@ function receive(
       });
     });
     stream.pipe(parser);
+    // `pipe` does not tell the parser of a client that left mid-body: it would wait for the rest
+    // for good, its spooled file open. An aborted request ends the parser, which ends the file.
+    finished(stream).catch(() => parser.destroy(new InvalidInputError('the upload was cut short by the client')));
   });
 }
