@@ -24,12 +24,18 @@ export interface CsvUpload {
 /** curl's `-F 'delimiter=";"'` quoting, when a client sends the quotes along. */
 const unquote = (value: string) => (value.length > 2 && value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1) : value);
 
+const BINARY_TO_TEXT = new Set(['hex', 'base64', 'base64url']);
+
 const ImportOptions = z.object({
   delimiter: z.string().min(1).max(16).default(',').transform(unquote),
   encoding: z
     .string()
     .default('utf8')
-    .refine((value) => Buffer.isEncoding(value), 'must be an encoding Node.js reads (utf8, latin1, utf16le, ascii…)'),
+    // hex and base64 are no text encodings: csv-parse decodes its delimiter with them too (a 500).
+    .refine(
+      (value) => Buffer.isEncoding(value) && !BINARY_TO_TEXT.has(value.toLowerCase()),
+      'must be a text encoding Node.js reads (utf8, latin1, utf16le, ascii…)',
+    ),
   escape: z
     .string()
     .default('"')
