@@ -21,6 +21,12 @@ import { readableDoc } from '../crud/projection.js';
 const PULL_QUERY_OPTIONS = linearQueryOptions(['body', '$pull']);
 const OPERATORS = ['$set', '$unset', '$inc', '$mul', '$currentDate', '$push', '$pull', '$addToSet'] as const;
 const NOT_EDITABLE = new Set(['authUserId', ...SERVICE_FIELDS]);
+/**
+ * The creation takes `password` as the identity's and the import's inserts refuse it: an update
+ * would store it in the profile in clear text, for every list and export to show. `$unset` may
+ * still remove one that an older version let in.
+ */
+const NOT_WRITABLE = 'password';
 /** The largest array index an update path may name. */
 const MAX_ARRAY_INDEX = 9_999;
 
@@ -177,7 +183,8 @@ export function toUpdateExpr(body: unknown): UpdateExpr {
         const problem = 'array-element updates (field.$.replace, field.$.merge) are not offered: update the whole array';
         throw new InvalidInputError(`body/${operator}/${field}: ${problem}`, [{ path: ['body', operator, field], message: problem }]);
       }
-      if (NOT_EDITABLE.has(field.split('.')[0]!)) {
+      const top = field.split('.')[0]!;
+      if (NOT_EDITABLE.has(top) || (top === NOT_WRITABLE && operator !== '$unset')) {
         throw new InvalidInputError(`${field} is not editable`, [{ path: ['body', operator, field], message: 'not editable' }]);
       }
       // `tags.99999999` would pad the array with a hundred million nulls (and the process with them).
