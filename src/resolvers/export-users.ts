@@ -4,9 +4,9 @@ import { readableFields } from '../crud/projection.js';
 import { type CrudQuery, parseCountQuery } from '../crud/query.js';
 import { atDeadline } from '../deadline.js';
 import { pace } from '../domain/pace.js';
-import { during } from '../errors.js';
+import { during, UnauthorizedError } from '../errors.js';
 import { createLoaders, identityFieldSet, type IdentityLoader } from '../loaders.js';
-import { requireAdmin } from './access.js';
+import { requireAdmin, stillAdmin } from './access.js';
 import { csvExport, IDENTITY_FIELDS, ndjsonExport, type ExportFormat, type RowWriter } from './export-rows.js';
 
 export type { ExportFormat } from './export-rows.js';
@@ -77,6 +77,8 @@ async function* chunks({
     if (page.next === undefined) return;
     // Embedded stores answer without I/O: without a turn now and then the export would hold the loop.
     await pace();
+    // A slow download runs for minutes: it ends with its caller's session or rights (docs/security.md).
+    if (!(await stillAdmin(ctx))) throw new UnauthorizedError('The caller may no longer export users');
     page = await read(page.next);
   }
 }

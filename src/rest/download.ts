@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Download } from '../resolvers/export-users.js';
+import { DomainError } from '../errors.js';
 
 /**
  * Sends a download as its chunks come, at the client's pace: when the socket's buffer is full
@@ -37,7 +38,10 @@ export async function sendDownload(res: ServerResponse, download: Download, logg
     res.end();
   } catch (error) {
     ended = 'failed';
-    logger.error({ err: error, file: download.filename }, 'download failed after its first bytes');
+    // A caller refused mid-way (logged out, demoted) is no failure of the service.
+    if (error instanceof DomainError && error.status < 500)
+      logger.info({ file: download.filename, reason: error.message }, 'download cut short');
+    else logger.error({ err: error, file: download.filename }, 'download failed after its first bytes');
     res.destroy();
   } finally {
     await chunks.return?.();
