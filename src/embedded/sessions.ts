@@ -11,8 +11,15 @@ export interface Session {
 }
 
 /**
+ * Used refresh tokens a session keeps, newest first, to recognise a replay. Older ones are
+ * removed: a user refreshing in a loop (about 300 a second) once grew the file without bound.
+ */
+const USED_TOKENS_KEPT = 32;
+
+/**
  * Login sessions and their refresh tokens. Refresh tokens are opaque, stored hashed, single-use
- * and rotated; presenting one that was already used revokes the whole session (reuse detection).
+ * and rotated; presenting one of the session's last USED_TOKENS_KEPT used ones revokes the whole
+ * session (reuse detection). An ended session's rows are removed at its user's next login.
  */
 export class Sessions {
   constructor(
@@ -33,6 +40,8 @@ export class Sessions {
     const now = this.now();
     const refreshToken = newSecret();
     this.db.transaction(() => {
+      // The user's ended sessions (expired, logged out, revoked) go, their refresh tokens with them.
+      this.db.prepare('DELETE FROM sessions WHERE auth_user_id = ? AND (expires_at <= ? OR revoked_at IS NOT NULL)').run(authUserId, now);
       this.db
         .prepare('INSERT INTO sessions (id, auth_user_id, cookie_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)')
         .run(id, authUserId, cookie ? hashSecret(cookie) : null, now, now + this.ttlSeconds);
@@ -61,6 +70,7 @@ export class Sessions {
         this.db.prepare('UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ?').run(now, hashSecret(refreshToken));
         const next = newSecret();
         this.insertRefreshToken(session.id, next, now);
+        this.forgetOldTokens(session.id);
         this.db.prepare('UPDATE sessions SET expires_at = ? WHERE id = ?').run(now + this.ttlSeconds, session.id);
         return { ...session, refreshToken: next };
       })() ?? reused()
@@ -98,6 +108,16 @@ export class Sessions {
     this.db
       .prepare('UPDATE sessions SET revoked_at = ? WHERE auth_user_id = ? AND id <> ? AND revoked_at IS NULL')
       .run(this.now(), authUserId, exceptId);
+  }
+
+  /** Keeps the session's USED_TOKENS_KEPT most recently used refresh tokens (rowid: the order they were issued). */
+  private forgetOldTokens(sessionId: string): void {
+    this.db
+      .prepare(
+        `DELETE FROM refresh_tokens WHERE session_id = ? AND used_at IS NOT NULL AND rowid NOT IN
+           (SELECT rowid FROM refresh_tokens WHERE session_id = ? AND used_at IS NOT NULL ORDER BY rowid DESC LIMIT ?)`,
+      )
+      .run(sessionId, sessionId, USED_TOKENS_KEPT);
   }
 
   private insertRefreshToken(sessionId: string, token: string, now: number): void {
