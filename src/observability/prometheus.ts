@@ -5,6 +5,8 @@ import type { Metrics } from '../ports/metrics.js';
 const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15];
 /** Operation names are the client's: the first ones seen get a series each, later ones share `other`. */
 const MAX_OPERATION_NAMES = 100;
+/** A GraphQL name is one token however long: a longer one (500,000 characters were sent) shares `other` too. */
+const MAX_OPERATION_NAME_LENGTH = 100;
 
 /**
  * Node's process metrics (CPU, memory, event-loop lag, GC, handles) once per process: they
@@ -73,7 +75,8 @@ export function createPrometheusMetrics(): Metrics {
       child.observe(seconds);
     },
     graphqlOperation(name, outcome) {
-      if (!operationNames.has(name) && operationNames.size < MAX_OPERATION_NAMES) operationNames.add(name);
+      const fits = name.length <= MAX_OPERATION_NAME_LENGTH;
+      if (fits && !operationNames.has(name) && operationNames.size < MAX_OPERATION_NAMES) operationNames.add(name);
       operations.inc(labels({ operation: operationNames.has(name) ? name : 'other', outcome }));
     },
     identityCallsPerOperation: (calls) => identityCalls.observe(calls),
