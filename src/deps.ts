@@ -27,6 +27,7 @@ import { createEmbeddedAuthenticator } from './embedded/authenticator.js';
 import { createSqliteConfigStore, groupFieldIndex } from './embedded/config-store.js';
 import { type Db, openDatabase } from './embedded/db.js';
 import { createEmbeddedIdentityProvider } from './embedded/identity.js';
+import { createResetTickets } from './embedded/reset-tickets.js';
 import { createEmbeddedImporter } from './embedded/importer.js';
 import { Outbox } from './embedded/outbox.js';
 import { type Metrics, noMetrics } from './ports/metrics.js';
@@ -205,7 +206,10 @@ function embeddedIdentity(input: IdentityInput): IdentityAdapters {
     lockSeconds: config.LOGIN_LOCK_SECONDS,
   });
   return {
-    identity: createEmbeddedIdentityProvider(db, sessions, { cacheSize: config.EMBEDDED_IDENTITY_CACHE_SIZE }),
+    identity: createEmbeddedIdentityProvider(db, sessions, {
+      cacheSize: config.EMBEDDED_IDENTITY_CACHE_SIZE,
+      tickets: createResetTickets({ db, ttlSeconds: config.RESET_TICKET_TTL, clock }),
+    }),
     auth,
     importer: createEmbeddedImporter(db),
     readiness: async () => [{ name: 'embedded identity', ok: true }],

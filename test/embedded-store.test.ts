@@ -7,6 +7,7 @@ import type { IdentityProvider } from '../src/ports/identity-provider.js';
 import { openDatabase } from '../src/embedded/db.js';
 import { createEmbeddedIdentityProvider } from '../src/embedded/identity.js';
 import { Sessions } from '../src/embedded/sessions.js';
+import { createResetTickets } from '../src/embedded/reset-tickets.js';
 import { seedGroups, startService, type TestService } from './helpers/service.js';
 
 let service: TestService;
@@ -120,7 +121,13 @@ describe('names inherited from Object.prototype, below the request checks', () =
 describe('the embedded identity cache', () => {
   function open(file: string, cacheSize: number) {
     const db = openDatabase(file);
-    return { db, identity: createEmbeddedIdentityProvider(db, new Sessions(db, 3600, systemClock), { cacheSize }) };
+    return {
+      db,
+      identity: createEmbeddedIdentityProvider(db, new Sessions(db, 3600, systemClock), {
+        cacheSize,
+        tickets: createResetTickets({ db, ttlSeconds: 3600, clock: systemClock }),
+      }),
+    };
   }
   const usernames = async (identity: IdentityProvider, ids: string[]) => (await identity.getUsers(ids)).map((user) => user?.username);
 

@@ -5,6 +5,7 @@ import type { Db } from './db.js';
 import { newObjectId } from '../crud/ids.js';
 import { hashPassword } from './password-hash.js';
 import type { Sessions } from './sessions.js';
+import type { ResetTickets } from './reset-tickets.js';
 
 /** A row of COLUMNS, in that order. */
 type IdentityRow = [
@@ -26,7 +27,11 @@ const COLUMNS = 'id, username, email, blocked, email_verified, created_at, updat
  * Batched reads are served from a per-process cache of up to `cacheSize` users, valid while the
  * file's identity change counter (kept by triggers, so every process sees every write) stays put.
  */
-export function createEmbeddedIdentityProvider(db: Db, sessions: Sessions, options: { cacheSize: number }): IdentityProvider {
+export function createEmbeddedIdentityProvider(
+  db: Db,
+  sessions: Sessions,
+  options: { cacheSize: number; tickets: Pick<ResetTickets, 'revokeUser'> },
+): IdentityProvider {
   const insert = db.prepare(
     `INSERT INTO identity_users (id, username, email, blocked, password_hash, created_at, updated_at)
      VALUES (@id, @username, @email, @blocked, @hash, @now, @now)`,
@@ -87,6 +92,7 @@ export function createEmbeddedIdentityProvider(db: Db, sessions: Sessions, optio
       return (await getUsers(ids)).map((user) => user && pick(auth0View(user), names));
     },
     async updateUser(id: string, changes: IdentityChanges) {
+      const emailBefore = changes.email === undefined ? undefined : selectOne.get(id)?.[2];
       const sets: string[] = [];
       const params: Record<string, unknown> = { id, now: new Date().toISOString() };
       const columns = {
@@ -107,7 +113,10 @@ export function createEmbeddedIdentityProvider(db: Db, sessions: Sessions, optio
       }
       // A blocked user is logged out everywhere: its refresh tokens and cookies stop working.
       if (changes.blocked) sessions.revokeUser(id);
-      return toIdentity(selectOne.get(id)!);
+      const updated = toIdentity(selectOne.get(id)!);
+      // Links mailed before (to an address the user may no longer hold) must not set its password.
+      if (changes.blocked || (changes.email !== undefined && updated.email !== emailBefore)) options.tickets.revokeUser(id);
+      return updated;
     },
     async deleteUser(id: string) {
       sessions.revokeUser(id);

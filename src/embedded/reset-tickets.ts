@@ -35,3 +35,5 @@ export function createResetTickets(options: { db: Db; ttlSeconds: number; clock:
     },
   };
 }
+
+export type ResetTickets = ReturnType<typeof createResetTickets>;
