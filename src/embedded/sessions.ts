@@ -15,11 +15,14 @@ export interface Session {
  * removed: a user refreshing in a loop (about 300 a second) once grew the file without bound.
  */
 const USED_TOKENS_KEPT = 32;
+/** Live sessions a user keeps: a new login beyond them ends the oldest. */
+const MAX_SESSIONS_PER_USER = 100;
 
 /**
  * Login sessions and their refresh tokens. Refresh tokens are opaque, stored hashed, single-use
  * and rotated; presenting one of the session's last USED_TOKENS_KEPT used ones revokes the whole
- * session (reuse detection). An ended session's rows are removed at its user's next login.
+ * session (reuse detection). An ended session's rows are removed at its user's next login, and so
+ * are those of its oldest live one when the user holds MAX_SESSIONS_PER_USER.
  */
 export class Sessions {
   constructor(
@@ -40,8 +43,15 @@ export class Sessions {
     const now = this.now();
     const refreshToken = newSecret();
     this.db.transaction(() => {
-      // The user's ended sessions (expired, logged out, revoked) go, their refresh tokens with them.
-      this.db.prepare('DELETE FROM sessions WHERE auth_user_id = ? AND (expires_at <= ? OR revoked_at IS NOT NULL)').run(authUserId, now);
+      // The user's ended sessions (expired, logged out, revoked) go, and its oldest live ones past
+      // MAX_SESSIONS_PER_USER, their refresh tokens with them: a login loop made 20 sessions a second.
+      this.db
+        .prepare(
+          `DELETE FROM sessions WHERE auth_user_id = @user AND (expires_at <= @now OR revoked_at IS NOT NULL OR rowid NOT IN
+             (SELECT rowid FROM sessions WHERE auth_user_id = @user AND expires_at > @now AND revoked_at IS NULL
+              ORDER BY rowid DESC LIMIT @keep))`,
+        )
+        .run({ user: authUserId, now, keep: MAX_SESSIONS_PER_USER - 1 });
       this.db
         .prepare('INSERT INTO sessions (id, auth_user_id, cookie_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)')
         .run(id, authUserId, cookie ? hashSecret(cookie) : null, now, now + this.ttlSeconds);

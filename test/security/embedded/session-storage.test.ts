@@ -6,9 +6,10 @@ import { seedGroups, startService, type TestService } from '../../helpers/servic
 /**
  * The embedded file filled by one account: every refresh added a row that nothing ever removed,
  * and so did every session, ended or not. A user refreshing in a loop (no password hash, about
- * 300 a second from one client) grew the file without bound, gigabytes a day. A session now keeps
- * its latest used refresh tokens only (enough to detect a replay), and a login removes its user's
- * ended sessions, their refresh tokens with them.
+ * 300 a second from one client) grew the file without bound, gigabytes a day; a login loop (about
+ * 20 a second) did the same more slowly, each session living 30 days. A session now keeps its
+ * latest used refresh tokens only (enough to detect a replay), and a login removes its user's
+ * ended sessions, and its oldest live ones beyond 100, their refresh tokens with them.
  */
 const PASSWORD = 'Correct-horse-9';
 const anonymous = { 'x-api-key': '' };
@@ -58,6 +59,22 @@ const rowsOf = (authUserId: string) => ({
 });
 
 describe('what sessions leave in the embedded file', () => {
+  it('a user keeps its 100 newest live sessions: 110 logins end the 10 oldest', async () => {
+    const user = await newUser();
+    const pairs = [];
+    // Four at a time, as a client in a loop would (a login costs a password hash).
+    for (let index = 0; index < 110; index += 4) {
+      const batch = Math.min(4, 110 - index);
+      pairs.push(...(await Promise.all(Array.from({ length: batch }, () => login(user.username)))));
+    }
+    expect(rowsOf(user.authUserId)).toEqual({ sessions: 100, refreshTokens: 100 });
+    const userinfo = (pair: { accessToken: string }) =>
+      service.call('GET', '/userinfo', undefined, { ...anonymous, authorization: `Bearer ${pair.accessToken}` });
+    expect((await userinfo(pairs[0]!)).status).toBe(401);
+    expect((await userinfo(pairs.at(-1)!)).status).toBe(200);
+    expect((await refresh(pairs.at(-1)!)).status).toBe(200);
+  });
+
   it('200 refreshes of one session keep a bounded number of refresh tokens', async () => {
     const user = await newUser();
     let pair = await login(user.username);
