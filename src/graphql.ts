@@ -5,6 +5,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import { type Context, type CookieJar, createContext, type Deps, headersToBag } from './context.js';
 import { renderLocalGraphiQL } from './graphql-graphiql.js';
+import { parserCaches } from './graphql-cache.js';
 import { introspectionPolicy } from './graphql-introspection.js';
 import { useJitShadow } from './graphql-jit-shadow.js';
 import { graphqlLimits } from './graphql-limits.js';
@@ -54,6 +55,8 @@ export function createGraphQLServer(deps: Deps) {
     // Yoga's default CORS reflects any Origin with credentials allowed; REST sends no CORS headers
     // either, so cross-origin browser access is the gateway's to grant (docs/decisions.md).
     cors: false,
+    // Bounded by the memory parsed documents take, not only by their number (graphql-cache.ts).
+    parserAndValidationCache: { ...parserCaches(), validationCache: true },
     logging: yogaLogger(deps.logger),
     plugins: [
       operationMetrics(deps.metrics),
