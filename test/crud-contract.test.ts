@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { seedGroups, startService, TEST_API_KEY, type TestService } from './helpers/service.js';
+import type { MultipartBody } from './emulators/crud.js';
 
 let service: TestService;
 let counter = 0;
@@ -32,9 +33,10 @@ describe('the CRUD Service as profile store', () => {
     const id = await newUser();
     // POST /import: the one insert that takes the service's own _id (its file, a JSON array).
     const post = lastRequest('POST', /^\/users\/import$/);
-    expect(JSON.parse((post.body as FormData).get('file') as string)).toEqual([
-      expect.objectContaining({ _id: id, userGroup: 'customer', __STATE__: 'PUBLIC' }),
-    ]);
+    // A JSON file, which the CRUD parses by the type its part declares: application/json exactly.
+    const [file] = (post.body as MultipartBody).files;
+    expect(file).toMatchObject({ field: 'file', type: 'application/json' });
+    expect(JSON.parse(file!.text)).toEqual([expect.objectContaining({ _id: id, userGroup: 'customer', __STATE__: 'PUBLIC' })]);
     expect(post.headers.miauserid).toBe('api-key');
     expect(
       crud()

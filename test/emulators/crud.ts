@@ -296,11 +296,16 @@ class Collection {
    * `_id` (an ObjectId); a duplicate is a 409 and the documents before it stay. 201.
    */
   importFile(body: unknown): { message: string } {
-    const file = body instanceof FormData ? body.get('file') : null;
-    if (typeof file !== 'string') throw new HttpError(400, 'Missing file');
+    // As the CRUD's handler: the request's first file part, whatever its field's name
+    // (`request.file()`), parsed by the type that part declares (an exact match: a JSON file must
+    // say application/json; the CRUD's csv, ndjson and excel parsers are not played here).
+    if (!(body instanceof MultipartBody)) throw new HttpError(400, 'Request is not multipart');
+    const [file] = body.files;
+    if (!file) throw new HttpError(400, 'Missing file');
+    if (file.type !== 'application/json') throw new HttpError(415, `Unsupported file type ${file.type}`);
     let docs: unknown;
     try {
-      docs = JSON.parse(file);
+      docs = JSON.parse(file.text);
     } catch {
       throw new HttpError(400, '(index: 0) error in parsing record');
     }
@@ -557,16 +562,22 @@ function objectId(): string {
 }
 
 function reason(status: number): string {
-  return { 400: 'Bad Request', 404: 'Not Found', 409: 'Conflict' }[status] ?? 'Error';
+  return { 400: 'Bad Request', 404: 'Not Found', 409: 'Conflict', 415: 'Unsupported Media Type' }[status] ?? 'Error';
 }
 
-/** JSON, or the parts of a multipart body (the file as text) for `POST /import`. */
+/** A multipart body as `POST /import` reads it: its file parts (with the type each part declared), read as text. */
+export class MultipartBody {
+  constructor(readonly files: { field: string; filename: string; type: string; text: string }[]) {}
+}
+
+/** JSON, or the parts of a multipart body for `POST /import`. */
 async function parseBody(raw: string, contentType: string | undefined): Promise<unknown> {
   if (contentType?.startsWith('multipart/form-data')) {
     const parts = await new Response(raw, { headers: { 'content-type': contentType } }).formData();
-    const form = new FormData();
-    for (const [name, value] of parts) form.append(name, typeof value === 'string' ? value : await value.text());
-    return form;
+    const files: MultipartBody['files'] = [];
+    for (const [field, value] of parts)
+      if (typeof value !== 'string') files.push({ field, filename: value.name, type: value.type, text: await value.text() });
+    return new MultipartBody(files);
   }
   return raw ? JSON.parse(raw) : undefined;
 }
