@@ -290,4 +290,22 @@ describe('inserts that name their own _id', () => {
       await standIn.close();
     }
   });
+
+  it('go to POST /import again after a passing 404 there (a gateway mid-deploy), since the CRUD refuses the _id in POST /', async () => {
+    const target = await startService({ store: 'crud', env: { RANDOM_PWD_GEN: 'false' } });
+    try {
+      await seedGroups(target);
+      target.crud!.failNext('POST', /\/users\/import$/, 404);
+      const create = (username: string) =>
+        target.call('POST', '/users/?sendResetPwdEmail=false', { userGroup: 'customer', username, name: 'G' });
+      const [first, second] = [await create('passing-404'), await create('after-404')];
+      expect([first.status, second.status]).toEqual([200, 200]);
+      const usernames = [first, second].map((created) => target.crud!.docs('/users').find((doc) => doc._id === created.body._id)?.username);
+      expect(usernames).toEqual(['passing-404', 'after-404']);
+      // The 404, POST / refused (400: no _id there, nothing inserted), POST /import again; then POST /import alone.
+      expect(userInserts(target)).toEqual(['/users/import', '/users/', '/users/import', '/users/import']);
+    } finally {
+      await target.close();
+    }
+  });
 });

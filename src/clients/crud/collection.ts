@@ -79,18 +79,28 @@ export class CrudCollection {
    *
    * A stand-in of the CRUD that serves no `POST /import` (404 or 405) is remembered, and from then
    * on given the documents with their `_id` in `POST /` (one) or the ordered `POST /bulk` (several),
-   * which such a stand-in takes; the CRUD Service itself always serves the route.
+   * which such a stand-in takes; the CRUD Service itself always serves the route. A 400 there
+   * (which inserted nothing) may be the CRUD refusing the `_id`: the 404 was a passing one (a
+   * gateway mid-deploy), so `POST /import` is asked again, once, rather than every insert failing
+   * until a restart.
    */
   async importMany(docs: Record<string, unknown>[], headers: Record<string, string>): Promise<void> {
-    if (this.servesImport) {
-      const form = new FormData();
-      form.append('file', new Blob([JSON.stringify(docs)], { type: 'application/json' }), 'documents.json');
-      const reply = await this.expect({ method: 'POST', path: `${this.path}/import`, rawBody: form, headers }, [201, 200, 404, 405]);
-      if (reply.status !== 404 && reply.status !== 405) return;
-      this.servesImport = false;
+    if (this.servesImport && (await this.importFile(docs, headers))) return;
+    try {
+      if (docs.length === 1) await this.create(docs[0]!, headers);
+      else await this.expect({ method: 'POST', path: `${this.path}/bulk`, body: docs, headers }, [200, 201]);
+    } catch (error) {
+      if (!(error instanceof InvalidInputError) || !(await this.importFile(docs, headers))) throw error;
     }
-    if (docs.length === 1) await this.create(docs[0]!, headers);
-    else await this.expect({ method: 'POST', path: `${this.path}/bulk`, body: docs, headers }, [200, 201]);
+  }
+
+  /** `POST /import`; false (and remembered) when the upstream serves no such route. */
+  private async importFile(docs: Record<string, unknown>[], headers: Record<string, string>): Promise<boolean> {
+    const form = new FormData();
+    form.append('file', new Blob([JSON.stringify(docs)], { type: 'application/json' }), 'documents.json');
+    const reply = await this.expect({ method: 'POST', path: `${this.path}/import`, rawBody: form, headers }, [201, 200, 404, 405]);
+    this.servesImport = reply.status !== 404 && reply.status !== 405;
+    return this.servesImport;
   }
 
   /** `PATCH /bulk`: each item updates the one document its filter matches; answers how many were. */
