@@ -167,6 +167,29 @@ describe('AUTH_MODULE=auth0Client', () => {
     expect(client.requests.findLast((r) => r.path === '/refreshtoken')!.headers['client-type']).toBe('mobile');
   });
 
+  it('asks /userinfo again for a token cached under another client-type: the auth0-client answers per client', async () => {
+    await service.call('POST', '/users/?sendResetPwdEmail=false', {
+      userGroup: 'customer',
+      username: 'ac-cache',
+      email: 'ac-cache@example.com',
+      name: 'C',
+      password: 'Client-pass-c',
+    });
+    const login = await service.call(
+      'POST',
+      '/oauth/token',
+      { username: 'ac-cache', password: 'Client-pass-c' },
+      { ...anonymous, 'client-type': 'mobile' },
+    );
+    const token = { ...anonymous, authorization: `Bearer ${login.body.accessToken}` };
+    const asked = () => client.requests.filter((r) => r.path === '/userinfo').map((r) => r.headers['client-type']);
+    const before = asked().length;
+    for (const clientType of ['mobile', 'mobile', 'kiosk-other'])
+      expect((await service.call('GET', '/userinfo', undefined, { ...token, 'client-type': clientType })).status).toBe(200);
+    // The second call is the cache's; the third names another client, whose answer may differ.
+    expect(asked().slice(before)).toEqual(['mobile', 'kiosk-other']);
+  });
+
   it('blocks, unblocks and renames users whatever PATCH /users/:id answers (its body is not documented)', async () => {
     const created = await service.call('POST', '/users/?sendResetPwdEmail=false', {
       userGroup: 'customer',
