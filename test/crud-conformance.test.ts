@@ -51,7 +51,7 @@ describe.each<StoreKind>(['embedded', 'crud'])('CRUD conformance, %s store', (st
     }
   }
 
-  for (const item of [1, 2, 3, 4, 5, 7, 8, 9] as const) {
+  for (const item of [1, 2, 3, 4, 5, 7, 8, 9, 10] as const) {
     describe(`issue #19 item ${item}`, () => {
       it.each(CASES.filter((test) => test.item === item).map((test) => [test.name, test] as const))('%s', (_name, test) => run(test));
     });

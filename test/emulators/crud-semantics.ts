@@ -229,11 +229,17 @@ function bsonCompare(x: unknown, y: unknown): number {
   return x === y ? 0 : (x as number) < (y as number) ? -1 : 1;
 }
 
+/** The type declared at an update's path: `a.0` is an element of the array `a`, of its items' type (none for objects). */
+function declaredAt(types: Types, path: string): FieldType | undefined {
+  const type = typeOf(types, path);
+  return type === 'array' && /\.\d+$/.test(path) ? typeOf(types, `${path.replace(/\.\d+$/, '')}.__items`) : type;
+}
+
 /** The types an update operator needs, checked by the declared type, else by the value in the document. */
 export function checkUpdate(doc: Json, body: Json, types: Types): void {
   for (const [operator, fields] of Object.entries(body)) {
     for (const path of Object.keys(fields as Json)) {
-      const declared = typeOf(types, path);
+      const declared = declaredAt(types, path);
       const current = collect(doc, path.split('.'));
       const value = path.split('.').reduce<unknown>((at, key) => (isObject(at) || Array.isArray(at) ? (at as Json)[key] : undefined), doc);
       const fail = () => {

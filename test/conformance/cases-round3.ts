@@ -1,0 +1,46 @@
+import type { Case } from './cases-common.js';
+
+/**
+ * Item 10: the third round over the CRUD Service's HTTP tests (crud-service 7.2.5: httpInterface.getList,
+ * countList, patchById, changeStateBulk), the cases where an answer had drifted from the CRUD's
+ * (docs/decisions.md, "CRUD fidelity, round three").
+ */
+export const ROUND_THREE: Case[] = [
+  {
+    item: 10,
+    name: '$inc at an index of an array of numbers (patchById "patch sub property of raw object with raw schema - $inc")',
+    method: 'PATCH',
+    path: '/users/:scratch',
+    body: { $inc: { 'metadata.somethingNumber': 4, 'metadata.somethingArrayOfNumbers.0': 2 } },
+    status: 200,
+    holds: { metadata: { somethingNumber: 6, somethingArrayOfNumbers: [7] } },
+    stored: { metadata: { somethingNumber: 6, somethingArrayOfNumbers: [7] } },
+  },
+  {
+    item: 10,
+    name: '$mul at an index of an array of numbers (patchById "... with raw schema - $mul")',
+    method: 'PATCH',
+    path: '/users/:scratch',
+    body: { $mul: { 'metadata.somethingNumber': 2, 'metadata.somethingArrayOfNumbers.0': 3 } },
+    status: 200,
+    stored: { metadata: { somethingNumber: 4, somethingArrayOfNumbers: [15] } },
+  },
+  {
+    item: 10,
+    name: '$set at an index of an array of numbers coerces to the item type',
+    method: 'PATCH',
+    path: '/users/:scratch',
+    body: { $set: { 'tagIds.1': '7' } },
+    status: 200,
+    stored: { tagIds: [1, 7] },
+  },
+  {
+    item: 10,
+    name: '$inc at an index of an array of strings is refused',
+    method: 'PATCH',
+    path: '/users/:scratch',
+    body: { $inc: { 'tags.0': 1 } },
+    status: 400,
+    stored: { tags: ['tag1', 'tag2'] },
+  },
+];
