@@ -3,7 +3,7 @@ import { castFilterDates, coerceParam } from './cast.js';
 import { type FieldIndex, fieldIndexOf, isClosed, isKnownField } from './field-types.js';
 import { assertIdParam, assertObjectIdConditions } from './ids.js';
 import { checkFilter, type Filter, isPlainObject, parseFilter } from './filter.js';
-import { badParam, checkField, parseInteger, parseProjection, parseStates, single, splitList } from './query-params.js';
+import { badParam, checkField, parseInteger, parseProjection, parseStates, single } from './query-params.js';
 import type { State } from './states.js';
 
 /** A CRUD-style query string as Express hands it over. */
@@ -178,15 +178,23 @@ const MAX_SORT_KEYS = 32;
 function parseSort(raw: unknown): SortKey[] {
   if (raw === undefined) return [];
   const values = Array.isArray(raw) ? raw.map(String) : [single(raw, '_s')];
-  const items = values.flatMap(splitList);
-  if (items.length > MAX_SORT_KEYS) {
-    const problem = `at most ${MAX_SORT_KEYS} sort keys`;
-    throw new InvalidInputError(`querystring/_s: ${problem}`, [{ path: ['querystring', '_s'], message: problem }]);
-  }
+  // Split as the CRUD's pattern reads `_s` (`^-?field(\.sub)*(,-?field(\.sub)*)*$`): nothing is trimmed or skipped.
+  const items = values.flatMap((value) => value.split(','));
+  if (items.length > MAX_SORT_KEYS) throw badSort(`at most ${MAX_SORT_KEYS} sort keys`);
   return items.map((item) => {
     const descending = item.startsWith('-');
-    return { field: checkField(descending ? item.slice(1) : item), direction: descending ? -1 : 1 };
+    const field = descending ? item.slice(1) : item;
+    if (!SORT_FIELD.test(field))
+      throw badSort(`${JSON.stringify(item)} is not a sort key (a field name, "-" before it to sort descending)`);
+    return { field: checkField(field), direction: descending ? -1 : 1 };
   });
+}
+
+/** A field of `_s` as the CRUD's pattern takes it: no empty name nor segment, no space (`+price` is ` price`). */
+const SORT_FIELD = /^[^\s.,]+(\.[^\s.,]+)*$/;
+
+function badSort(problem: string): InvalidInputError {
+  return new InvalidInputError(`querystring/_s: ${problem}`, [{ path: ['querystring', '_s'], message: problem }]);
 }
 
 function assertKnownParams(query: CrudQuery, known: Set<string>): void {

@@ -5,7 +5,7 @@ import type { Case } from './cases-common.js';
  * countList, patchById, changeStateBulk), the cases where an answer had drifted from the CRUD's
  * (docs/decisions.md, "CRUD fidelity, round three").
  */
-export const ROUND_THREE: Case[] = [
+const UPDATES_AT_INDEXES: Case[] = [
   {
     item: 10,
     name: '$inc at an index of an array of numbers (patchById "patch sub property of raw object with raw schema - $inc")',
@@ -44,3 +44,18 @@ export const ROUND_THREE: Case[] = [
     stored: { tags: ['tag1', 'tag2'] },
   },
 ];
+
+/** `_s` that its querystring pattern refuses (crud-service JSONSchemaGenerator buildSortRegex): a 400 in both modes. */
+const SORT_PATTERN: Case[] = [
+  ['an empty _s', '_s='],
+  ['an empty sort key', '_s=price,,name'],
+  ['a trailing comma', '_s=price,'],
+  ['a lone -', '_s=-'],
+  ['a leading space', '_s=%20price'],
+  ['a + (a space in a query string)', '_s=+price'],
+  ['an empty last segment', '_s=price.'],
+  ['an empty repeated _s', '_s=price&_s='],
+].map(([what, query]): Case => ({ item: 10, name: `_s with ${what} is refused`, path: `/users/?userGroup=books&${query}`, status: 400 }));
+
+/** Item 10, every case of the third round. */
+export const ROUND_THREE: Case[] = [...UPDATES_AT_INDEXES, ...SORT_PATTERN];

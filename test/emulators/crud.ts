@@ -228,10 +228,10 @@ class Collection {
     const limit = integer(q.get('_l'), '_l', 1, 200) ?? 25;
     const skip = integer(q.get('_sk'), '_sk', 0) ?? 0;
     let found = this.matching(q);
-    const sort = q
-      .getAll('_s')
-      .flatMap((s) => s.split(','))
-      .filter(Boolean);
+    const sort = q.getAll('_s').flatMap((s) => s.split(','));
+    // The querystring schema's pattern (JSONSchemaGenerator buildSortRegex): no empty key nor segment, nothing trimmed.
+    if (sort.some((key) => !/^-?[^.,]+(\.[^.,]+)*$/.test(key) || /^-?\s/.test(key)))
+      throw new HttpError(400, 'querystring/_s must match pattern');
     for (const key of sort) if (!this.declares(key.replace(/^-/, ''))) throw new CrudError(`Unknown field: ${key.replace(/^-/, '')}`);
     if (sort.length) found = [...found].sort((a, b) => compareDocs(a, b, sort));
     found = found.slice(skip, skip + limit);
