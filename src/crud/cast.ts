@@ -2,7 +2,7 @@ import { InvalidInputError } from '../errors.js';
 import { canonicalDate } from './dates.js';
 import { fieldAt, type FieldIndex, type FieldSchema } from './field-types.js';
 import { type Filter, isPlainObject } from './filter.js';
-import { badParam } from './query-params.js';
+import { badParam, single } from './query-params.js';
 
 /**
  * Values cast by the fields' types, as the CRUD Service casts them: in a filter (`_q`, `acl_rows`)
@@ -60,9 +60,14 @@ function toDate(value: unknown, where: string[]): string {
  * `tags=x` matches the users holding x). A field whose type is not known matches either reading
  * of the text (`5` as a string or a number).
  */
-export function coerceParam(field: string, raw: string, index: FieldIndex): unknown {
+export function coerceParam(field: string, value: unknown, index: FieldIndex): unknown {
   const schema = scalarOf(fieldAt(index, field));
   const where = ['querystring', field];
+  const raw = single(
+    value,
+    field,
+    schema?.type === 'number' || schema?.type === 'integer' || schema?.type === 'boolean' ? schema.type : 'string',
+  );
   switch (schema?.type) {
     case 'string':
       return raw;

@@ -44,7 +44,7 @@ export function parseStates(raw: unknown): State[] {
 
 export function parseInteger(raw: unknown, name: string, { min, max, fallback }: { min: number; max?: number; fallback: number }): number {
   if (raw === undefined) return fallback;
-  const text = single(raw, name);
+  const text = single(raw, name, 'integer');
   const value = Number(text);
   if (!/^-?\d+$/.test(text) || !Number.isSafeInteger(value)) throw badParam(name, 'must be integer');
   if (value < min) throw badParam(name, `must be >= ${min}`);
@@ -57,8 +57,12 @@ export function checkField(name: string): string {
   return name;
 }
 
-export function single(value: unknown, name: string): string {
-  if (typeof value !== 'string') throw badParam(name, 'must be string');
+/**
+ * A parameter's one value. Given twice it is an array, which the CRUD's ajv (it coerces types, not
+ * arrays to scalars) refuses naming the type the parameter must have.
+ */
+export function single(value: unknown, name: string, type = 'string'): string {
+  if (typeof value !== 'string') throw badParam(name, `must be ${type}`);
   return value;
 }
 

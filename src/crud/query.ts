@@ -103,7 +103,7 @@ function buildFilter(query: CrudQuery, aclRows: string | undefined, index: Field
       throw additionalProperty(key, 'unknown field');
     }
     if (key === '_id') assertIdParam(single(value, key));
-    parts.push({ [key]: coerceParam(key, single(value, key), index) });
+    parts.push({ [key]: coerceParam(key, value, index) });
   }
   if (aclRows) {
     const rows = parseAclRows(aclRows);

@@ -57,5 +57,25 @@ const SORT_PATTERN: Case[] = [
   ['an empty repeated _s', '_s=price&_s='],
 ].map(([what, query]): Case => ({ item: 10, name: `_s with ${what} is refused`, path: `/users/?userGroup=books&${query}`, status: 400 }));
 
+/**
+ * A parameter given twice is an array to the CRUD's querystring schema, whose ajv coerces types but
+ * not arrays to scalars: a 400 naming the type the parameter must have (`_s` alone may be repeated).
+ */
+const REPEATED: Case[] = [
+  ['_l', 'integer', '/users/?userGroup=books&_l=2&_l=3'],
+  ['_sk', 'integer', '/users/?userGroup=books&_sk=1&_sk=2'],
+  ['price', 'number', '/users/count?userGroup=books&price=1&price=2'],
+  ['isPromoted', 'boolean', '/users/count?userGroup=books&isPromoted=true&isPromoted=false'],
+  ['_st', 'string', '/users/count?userGroup=books&_st=PUBLIC&_st=DRAFT'],
+  ['userGroup', 'string', '/users/?userGroup=books&userGroup=scratch'],
+  ['_useEstimate', 'boolean', '/users/count?_useEstimate=true&_useEstimate=true'],
+].map(([param, type, path]): Case => ({
+  item: 10,
+  name: `${param} given twice is refused`,
+  path: path!,
+  status: 400,
+  answer: { statusCode: 400, error: 'Bad Request', message: `querystring/${param} must be ${type}` },
+}));
+
 /** Item 10, every case of the third round. */
-export const ROUND_THREE: Case[] = [...UPDATES_AT_INDEXES, ...SORT_PATTERN];
+export const ROUND_THREE: Case[] = [...UPDATES_AT_INDEXES, ...SORT_PATTERN, ...REPEATED];

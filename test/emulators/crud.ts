@@ -493,8 +493,19 @@ class Collection {
     for (const key of q.keys()) {
       const known = key.startsWith('_') ? allowed.has(key) || key === '_id' : typeOf(this.spec.fields, key.split('.')[0]!) !== undefined;
       if (!known) throw new HttpError(400, additionalProperty('querystring', key));
+      // Twice is an array, which ajv (coerceTypes: true) does not make a scalar; `_s` alone may be an array.
+      if (key !== '_s' && q.getAll(key).length > 1) throw new HttpError(400, `querystring/${key} must be ${this.paramType(key)}`);
     }
     for (const [name, max] of [['_l', 200]] as const) if (q.has(name)) integer(q.get(name), name, 1, max);
+  }
+
+  /** The JSON type a query parameter has in the querystring schema (an array field: its items'). */
+  private paramType(key: string): string {
+    if (key === '_l' || key === '_sk') return 'integer';
+    if (key === '_useEstimate') return 'boolean';
+    const type = typeOf(this.spec.fields, key);
+    const scalar = type === 'array' ? typeOf(this.spec.fields, `${key}.__items`) : type;
+    return scalar === 'number' || scalar === 'boolean' ? scalar : 'string';
   }
 
   private assertUnique(doc: Doc, except?: string): void {
