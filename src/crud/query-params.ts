@@ -45,8 +45,9 @@ export function parseStates(raw: unknown): State[] {
 export function parseInteger(raw: unknown, name: string, { min, max, fallback }: { min: number; max?: number; fallback: number }): number {
   if (raw === undefined) return fallback;
   const text = single(raw, name, 'integer');
-  const value = Number(text);
-  if (!/^-?\d+$/.test(text) || !Number.isSafeInteger(value)) throw badParam(name, 'must be integer');
+  // As ajv coerces a string (`data && data == +data`): `2e0`, ` 2` and `2.0` are 2; then no fraction.
+  const value = text === '' ? NaN : Number(text);
+  if (!Number.isSafeInteger(value)) throw badParam(name, 'must be integer');
   if (value < min) throw badParam(name, `must be >= ${min}`);
   if (max !== undefined && value > max) throw badParam(name, `must be <= ${max}`);
   return value;

@@ -1,4 +1,4 @@
-import type { Case } from './cases-common.js';
+import { type Case, list, O, U } from './cases-common.js';
 
 /**
  * Item 10: the third round over the CRUD Service's HTTP tests (crud-service 7.2.5: httpInterface.getList,
@@ -77,5 +77,23 @@ const REPEATED: Case[] = [
   answer: { statusCode: 400, error: 'Bad Request', message: `querystring/${param} must be ${type}` },
 }));
 
+/** `_l` and `_sk` as ajv coerces a string to an integer (`data == +data`, then no fraction): not only digits. */
+const LIMITS: Case[] = [
+  ...[
+    ['an exponent', '_l=2e0'],
+    ['a leading space', '_l=%202'],
+    ['a fraction of zero', '_l=2.0'],
+    ['a leading zero', '_l=02'],
+  ].map(([what, query]): Case => ({ item: 10, name: `_l with ${what}`, path: list(`_p=_id&${query}`), status: 200, ids: [U, O] })),
+  { item: 10, name: '_sk with an exponent', path: list('_p=_id&_l=1&_sk=1e0'), status: 200, ids: [O] },
+  ...['Infinity', '1.5', '', 'x1'].map((value): Case => ({
+    item: 10,
+    name: `_l=${value} is refused`,
+    path: list(`_l=${value}`),
+    status: 400,
+    holds: { message: 'querystring/_l must be integer' },
+  })),
+];
+
 /** Item 10, every case of the third round. */
-export const ROUND_THREE: Case[] = [...UPDATES_AT_INDEXES, ...SORT_PATTERN, ...REPEATED];
+export const ROUND_THREE: Case[] = [...UPDATES_AT_INDEXES, ...SORT_PATTERN, ...REPEATED, ...LIMITS];

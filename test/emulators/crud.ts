@@ -549,8 +549,9 @@ function aclRows(headers: IncomingMessage['headers']): Record<string, unknown>[]
 
 function integer(raw: string | null, name: string, min: number, max?: number): number | undefined {
   if (raw === null) return undefined;
-  const value = Number(raw);
-  if (!/^-?\d+$/.test(raw)) throw new HttpError(400, `querystring/${name} must be integer`);
+  // ajv's coercion of a string (`data && data == +data`), then an integer.
+  const value = raw === '' ? NaN : Number(raw);
+  if (!Number.isInteger(value)) throw new HttpError(400, `querystring/${name} must be integer`);
   if (value < min) throw new HttpError(400, `querystring/${name} must be >= ${min}`);
   if (max !== undefined && value > max) throw new HttpError(400, `querystring/${name} must be <= ${max}`);
   return value;
