@@ -2,6 +2,7 @@ import { InvalidInputError } from '../errors.js';
 import { castFilterDates, coerceParam } from './cast.js';
 import { type FieldIndex, fieldIndexOf, isClosed, isKnownField } from './field-types.js';
 import { assertIdParam, assertObjectIdConditions } from './ids.js';
+import { assertOperatorTypes } from './operator-types.js';
 import { checkFilter, type Filter, isPlainObject, parseFilter } from './filter.js';
 import { badParam, checkField, parseInteger, parseProjection, parseStates, single } from './query-params.js';
 import type { State } from './states.js';
@@ -108,6 +109,7 @@ function buildFilter(query: CrudQuery, aclRows: string | undefined, index: Field
   if (aclRows) {
     const rows = parseAclRows(aclRows);
     rows.forEach(assertObjectIdConditions);
+    rows.forEach((row) => assertOperatorTypes(row, index));
     parts.push(...rows.map((row) => castFilterDates(row, index, ['headers', 'acl_rows'])));
   }
   if (parts.length === 0) return {};
@@ -133,11 +135,12 @@ function knownField<T>(value: T, field: string, index: FieldIndex): T {
 
 /**
  * A filter's fields judged as the CRUD's query parser judges them (`Unknown field: x`, a 400) when
- * the index names every field a user can hold (see isClosed): `_q`, and the filters of
- * `POST /users/state`, which the CRUD passes through the same parser.
+ * the index names every field a user can hold (see isClosed), and its operators by the fields' types
+ * (operator-types.ts): `_q`, and the filters of `POST /users/state`, which the CRUD passes through the same parser.
  */
 export function assertKnownFilterFields(filter: Filter, index: FieldIndex): void {
   if (isClosed(index)) assertKnownFields(filter, index);
+  assertOperatorTypes(filter, index);
 }
 
 /** The fields `_q` names, judged as the CRUD's query parser judges them (through `$and`, `$or` and `$nor`). */

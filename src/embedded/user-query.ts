@@ -3,6 +3,7 @@ import type { ByIdOptions, UserDoc } from '../ports/user-store.js';
 import { castFilterDates } from '../crud/cast.js';
 import type { FieldIndex } from '../crud/field-types.js';
 import type { Filter } from '../crud/filter.js';
+import { assertOperatorTypes } from '../crud/operator-types.js';
 import { assertKnownFilterFields, parseAclRows, parseByIdQuery } from '../crud/query.js';
 import { queryObjectOf } from '../crud/raw-query.js';
 import { filterDocs } from './user-rows.js';
@@ -30,7 +31,10 @@ export function searchFilter(filter: Filter, scope: CallScope | undefined, index
   const cast = castFilterDates(filter, index, ['body', 'filter']);
   const aclRows = scope?.headers.acl_rows;
   if (!aclRows) return cast;
-  const rows = parseAclRows(aclRows).map((row) => castFilterDates(row, index, ['headers', 'acl_rows']));
+  const rows = parseAclRows(aclRows).map((row) => {
+    assertOperatorTypes(row, index);
+    return castFilterDates(row, index, ['headers', 'acl_rows']);
+  });
   return { $and: [cast, ...rows] };
 }
 

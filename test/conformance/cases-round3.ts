@@ -1,4 +1,4 @@
-import { type Case, list, O, U } from './cases-common.js';
+import { type Case, count, list, O, q, U } from './cases-common.js';
 
 /**
  * Item 10: the third round over the CRUD Service's HTTP tests (crud-service 7.2.5: httpInterface.getList,
@@ -95,5 +95,79 @@ const LIMITS: Case[] = [
   })),
 ];
 
+/**
+ * Operators on a field of a type their cast does not list (crud-service QueryParser `supportedTypes`):
+ * comparisons and `$regex` on arrays, `$size`/`$elemMatch` off arrays, all but `$exists` on objects.
+ */
+const OPERATOR_TYPES: Case[] = [
+  [{ tags: { $ne: 'tag1' } }, 'Unsupported operator: $ne for Array field'],
+  [{ tagIds: { $gt: 2 } }, 'Unsupported operator: $gt for Array field'],
+  [{ tags: { $regex: '^tag' } }, 'Unsupported operator: $regex for Array field'],
+  [{ 'tagIds.0': { $lte: 2 } }, 'Unsupported operator: $lte for Array field'],
+  [{ 'metadata.somethingArrayOfNumbers': { $gte: 1 } }, 'Unsupported operator: $gte for Array field'],
+  [{ name: { $size: 1 } }, 'Unsupported operator: $size for string field'],
+  [{ price: { $elemMatch: { $gt: 1 } } }, 'Unsupported operator: $elemMatch for number field'],
+  [{ publishDate: { $size: 1 } }, 'Unsupported operator: $size for Date field'],
+  [{ additionalInfo: { $eq: null } }, 'Unsupported operator: $eq for RawObject field'],
+  [{ metadata: { $in: [{}] } }, 'Unsupported operator: $in for RawObject field'],
+  [{ name: { note: 'foo' } }, 'Unsupported operator: note'],
+  [{ $or: [{ price: 1 }, { tags: { $lt: 'z' } }] }, 'Unsupported operator: $lt for Array field'],
+].map(([filter, message]): Case => ({
+  item: 10,
+  name: `${JSON.stringify(filter)} is refused`,
+  path: count(q(filter)),
+  status: 400,
+  answer: { statusCode: 400, error: 'Bad Request', message },
+}));
+
+const OPERATOR_TYPES_TAKEN: Case[] = [
+  [{ tags: { $in: ['tag1'] } }, 3],
+  [{ tags: { $all: ['tag1', 'tag2'] } }, 2],
+  [{ tags: { $eq: 'tag1' } }, 3],
+  [{ tags: { $size: 2 } }, 4],
+  [{ tags: { $exists: false } }, 1],
+  [{ additionalInfo: { $exists: true } }, 2],
+  [{ additionalInfo: { note: 'good' } }, 1],
+  [{ 'attachments.name': { $regex: 'note' } }, 1],
+  [{ 'additionalInfo.notes.mynote': { $ne: 'good' } }, 4],
+  [{ attachments: { $elemMatch: { name: 'note' } } }, 1],
+].map(([filter, answer]): Case => ({ item: 10, name: `${JSON.stringify(filter)} is taken`, path: count(q(filter)), status: 200, answer }));
+
+const OPERATOR_TYPES_ELSEWHERE: Case[] = [
+  {
+    item: 10,
+    name: 'POST /users/state with $ne on an array field is refused, and moves nobody',
+    method: 'POST',
+    path: '/users/state',
+    body: [{ filter: { isbn: '$isbn', tags: { $ne: 'x' } }, stateTo: 'DRAFT' }],
+    status: 400,
+    holds: { message: 'Unsupported operator: $ne for Array field' },
+    stored: { __STATE__: 'PUBLIC' },
+  },
+  {
+    item: 10,
+    name: 'acl_rows with $gt on an array field is refused',
+    path: list('_p=_id'),
+    headers: { acl_rows: JSON.stringify([{ tagIds: { $gt: 1 } }]) },
+    status: 400,
+    holds: { message: 'Unsupported operator: $gt for Array field' },
+  },
+  {
+    item: 10,
+    name: 'GET /:id with $regex on an array field is refused',
+    path: `/users/${U}?${q({ tags: { $regex: 'tag' } })}`,
+    status: 400,
+    holds: { message: 'Unsupported operator: $regex for Array field' },
+  },
+];
+
 /** Item 10, every case of the third round. */
-export const ROUND_THREE: Case[] = [...UPDATES_AT_INDEXES, ...SORT_PATTERN, ...REPEATED, ...LIMITS];
+export const ROUND_THREE: Case[] = [
+  ...UPDATES_AT_INDEXES,
+  ...SORT_PATTERN,
+  ...REPEATED,
+  ...LIMITS,
+  ...OPERATOR_TYPES,
+  ...OPERATOR_TYPES_TAKEN,
+  ...OPERATOR_TYPES_ELSEWHERE,
+];

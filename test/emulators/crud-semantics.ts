@@ -44,6 +44,7 @@ export function castQuery(query: Json, types: Types): Json {
   const out: Json = {};
   for (const [key, value] of Object.entries(query)) {
     if (key === '_id') castToObjectIds(value);
+    if (!key.startsWith('$') && isObject(value)) assertSupported(value, typeOf(types, key));
     if (key === '$and' || key === '$or') {
       out[key] = (value as Json[]).map((inner) => castQuery(inner, types));
     } else if (key.startsWith('$')) {
@@ -66,6 +67,38 @@ export function castQuery(query: Json, types: Types): Json {
     }
   }
   return out;
+}
+
+/** QueryParser's traverseOperatorFunctions: each operator's cast lists the field types it takes (`supportedTypes`). */
+const SUPPORTED: Record<string, FieldType[]> = {
+  $gt: ['string', 'number', 'boolean', 'date'],
+  $eq: ['string', 'number', 'boolean', 'date', 'array'],
+  $in: ['string', 'number', 'boolean', 'date', 'array'],
+  $exists: ['string', 'number', 'boolean', 'date', 'array', 'object'],
+  $elemMatch: ['array'],
+};
+for (const operator of ['$lt', '$gte', '$lte', '$ne', '$regex', '$options']) SUPPORTED[operator] = SUPPORTED.$gt!;
+for (const operator of ['$nin', '$all']) SUPPORTED[operator] = SUPPORTED.$in!;
+SUPPORTED.$size = SUPPORTED.$elemMatch!;
+const CRUD_NAMES: Record<FieldType, string> = {
+  string: 'string',
+  number: 'number',
+  boolean: 'boolean',
+  date: 'Date',
+  array: 'Array',
+  object: 'RawObject',
+};
+
+/** QueryParser's traverse on a condition of a typed field: a plain key only on arrays and objects, operators by type. */
+function assertSupported(condition: Json, type: FieldType | undefined): void {
+  if (!type) return;
+  for (const operator of Object.keys(condition)) {
+    if (!operator.startsWith('$')) {
+      if (type !== 'array' && type !== 'object') throw new CrudError(`Unsupported operator: ${operator}`);
+    } else if (SUPPORTED[operator] && !SUPPORTED[operator].includes(type)) {
+      throw new CrudError(`Unsupported operator: ${operator} for ${CRUD_NAMES[type]} field`);
+    }
+  }
 }
 
 /** QueryParser's castToObjectId on an `_id` condition: 24 hex characters or null; `$exists` is not cast. */

@@ -55,15 +55,17 @@ describe('a backtracking $regex against the embedded store', () => {
     const filters = [
       { tags: { $elemMatch: { $regex: EVIL } } },
       { tags: { $all: [{ $elemMatch: { $regex: EVIL } }] } },
-      { tags: { $regex: EVIL } },
       { $or: [{ name: { $regex: EVIL } }, { name: 'nobody' }] },
-      { $and: [{ name: { $regex: EVIL } }, { $or: [{ tags: { $regex: EVIL } }, { tags: 'x' }] }] },
+      { $and: [{ name: { $regex: EVIL } }, { $or: [{ tags: { $elemMatch: { $regex: EVIL } } }, { tags: 'x' }] }] },
     ];
     for (const filter of filters) {
       const res = await service.call('GET', `/users/?_q=${q(filter)}`);
       expect({ filter, status: res.status, users: usernames(res.body) }).toEqual({ filter, status: 200, users: expect.any(Array) });
       expect(res.body.map((user: { _id: string }) => user._id)).not.toContain(ids.evil);
     }
+    // `$regex` straight on the array field is the CRUD's 400 (its query parser takes no $regex on an Array field).
+    const straight = await service.call('GET', `/users/?_q=${q({ $or: [{ tags: { $regex: EVIL } }, { tags: 'x' }] })}`);
+    expect([straight.status, straight.body.message]).toEqual([400, 'Unsupported operator: $regex for Array field']);
   });
 
   it('GraphQL users(filter:) answers at once', QUICK, async () => {
