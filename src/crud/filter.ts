@@ -52,6 +52,8 @@ export function checkFilter(filter: Filter, param = '_q'): void {
   assertFilterShape(filter, param);
 }
 
+const LIST_OPERATORS = ['$in', '$nin', '$all'];
+
 /** Operators that may stand where a field name does (MongoDB refuses `{"$gt": …}` there). */
 const TOP_LEVEL_OPERATORS = new Set(['$and', '$or', '$text']);
 
@@ -80,6 +82,10 @@ function assertFilterShape(filter: Filter, param: string): void {
     const operators = keys.filter((key) => key.startsWith('$'));
     if (operators.length === 0) return; // an embedded document, compared as a whole
     if (operators.length < keys.length) fail(field, 'must not mix operators and fields');
+    // The CRUD's parser maps these operands (a 400 when they are no array); MongoDB fails the query.
+    for (const operator of LIST_OPERATORS) {
+      if (Object.hasOwn(condition, operator) && !Array.isArray(condition[operator])) fail(field, `${operator} must be an array`);
+    }
     const element = condition.$elemMatch;
     if (!isPlainObject(element)) return;
     const elementKeys = Object.keys(element);

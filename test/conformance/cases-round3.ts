@@ -134,6 +134,13 @@ const OPERATOR_TYPES_TAKEN: Case[] = [
 ].map(([filter, answer]): Case => ({ item: 10, name: `${JSON.stringify(filter)} is taken`, path: count(q(filter)), status: 200, answer }));
 
 const OPERATOR_TYPES_ELSEWHERE: Case[] = [
+  // The CRUD's cast maps the operand (`array.map is not a function`, its 400); MongoDB would fail the query.
+  ...[{ price: { $in: 5 } }, { 'additionalInfo.foo': { $nin: 'x' } }, { tags: { $all: 'tag1' } }].map((filter): Case => ({
+    item: 10,
+    name: `${JSON.stringify(filter)}: an operand that is no array is refused`,
+    path: count(q(filter)),
+    status: 400,
+  })),
   {
     item: 10,
     name: 'POST /users/state with $ne on an array field is refused, and moves nobody',

@@ -89,8 +89,12 @@ const CRUD_NAMES: Record<FieldType, string> = {
   object: 'RawObject',
 };
 
-/** QueryParser's traverse on a condition of a typed field: a plain key only on arrays and objects, operators by type. */
+/** QueryParser's traverse on a condition: list operands are arrays; on a typed field, a plain key only on arrays and objects, operators by type. */
 function assertSupported(condition: Json, type: FieldType | undefined): void {
+  for (const operator of ['$in', '$nin', '$all']) {
+    // callCastFunctionOnArray maps the operand, whatever the field's type; its TypeError is the 400's message.
+    if (Object.hasOwn(condition, operator) && !Array.isArray(condition[operator])) throw new CrudError('array.map is not a function');
+  }
   if (!type) return;
   for (const operator of Object.keys(condition)) {
     if (!operator.startsWith('$')) {
