@@ -12,8 +12,8 @@ const NUMBER_OPERATORS = new Set(['$inc', '$mul']);
 /**
  * A PATCH body with its values coerced by the fields' types, as the CRUD's PATCH schema coerces
  * them: `$set` values to the field, `$push`/`$addToSet` items to the array's items, `$inc`/`$mul`
- * operands to numbers. An operator on a field of the wrong type (`$push` on a string, `$inc` on a
- * date, `$currentDate` on a number) is a 400, as the CRUD refuses it.
+ * operands to numbers, `$unset`/`$currentDate` operands to `true`. An operator on a field of the
+ * wrong type (`$push` on a string, `$inc` on a date, `$currentDate` on a number) is a 400, as the CRUD refuses it.
  */
 export function coerceUpdate(expr: UpdateOperators, index: FieldIndex): UpdateOperators {
   const out: UpdateOperators = {};
@@ -37,9 +37,21 @@ function coerceOperand(operator: string, operand: unknown, schema: FieldSchema |
     return coerceValue(operand, { type: 'number' }, where);
   }
   if (operator === '$currentDate' && known && type !== 'date') throw refuse(where, '$currentDate needs a date field');
+  if ((operator === '$unset' || operator === '$currentDate') && known) return onlyTrue(operand, where);
   if (operator === '$set') return coerceValue(operand, schema, where);
   if (operator === '$push' || operator === '$addToSet') return coerceItems(operand, schema?.items, where);
   return operand;
+}
+
+/**
+ * The CRUD's PATCH schema gives each declared field of `$unset` and `$currentDate` `{type: "boolean",
+ * enum: [true]}`, read with ajv's coercion (`"true"` and 1 are true; `"false"`, 0 and null false).
+ */
+function onlyTrue(operand: unknown, where: string[]): true {
+  if (operand === true || operand === 'true' || operand === 1) return true;
+  if (operand === false || operand === 'false' || operand === 0 || operand === null)
+    throw refuse(where, 'must be equal to one of the allowed values');
+  throw refuse(where, 'must be boolean');
 }
 
 /** `$push: {tags: "x"}` or `$push: {tags: {$each: [...]}}`: each item coerced to the array's items. */

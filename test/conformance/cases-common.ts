@@ -23,6 +23,8 @@ export interface Case {
   holds?: Record<string, unknown>;
   /** Fields the scratch user holds afterwards, read back with GET (what was stored). */
   stored?: Record<string, unknown>;
+  /** Fields the scratch user no longer holds afterwards. */
+  gone?: string[];
 }
 
 export const U = '111111111111111111111111';

@@ -168,6 +168,51 @@ const OPERATOR_TYPES_ELSEWHERE: Case[] = [
   },
 ];
 
+/**
+ * `$unset` and `$currentDate` on a declared field take `true` (the CRUD's PATCH schema gives each
+ * `{type: "boolean", enum: [true]}`, ajv coercing `"true"` and 1); MongoDB would unset on any value.
+ */
+const TRUE_ONLY: Case[] = [
+  ...(
+    [
+      [{ $unset: { tags: false } }, 'body/$unset/tags must be equal to one of the allowed values'],
+      [{ $unset: { tags: 0 } }, 'body/$unset/tags must be equal to one of the allowed values'],
+      [{ $unset: { tags: 'yes' } }, 'body/$unset/tags must be boolean'],
+      [
+        { $unset: { 'metadata.somethingNumber': false } },
+        'body/$unset/metadata.somethingNumber must be equal to one of the allowed values',
+      ],
+      [{ $currentDate: { publishDate: { $type: 'date' } } }, 'body/$currentDate/publishDate must be boolean'],
+      [{ $currentDate: { publishDate: false } }, 'body/$currentDate/publishDate must be equal to one of the allowed values'],
+    ] as const
+  ).map(([body, message]): Case => ({
+    item: 10,
+    name: `PATCH ${JSON.stringify(body)} is refused`,
+    method: 'PATCH',
+    path: '/users/:scratch',
+    body,
+    status: 400,
+    holds: { message },
+    stored: { tags: ['tag1', 'tag2'], metadata: { somethingNumber: 2 }, publishDate: '2018-02-04T00:00:00.000Z' },
+  })),
+  ...(
+    [
+      [{ $unset: { tags: 'true' } }, 'tags'],
+      [{ $unset: { tags: 1 } }, 'tags'],
+      [{ $unset: { 'additionalInfo.foo': false } }, 'additionalInfo.foo'],
+    ] as const
+  ).map(([body, gone]): Case => ({
+    item: 10,
+    name: `PATCH ${JSON.stringify(body)} is taken`,
+    method: 'PATCH',
+    path: '/users/:scratch',
+    body,
+    status: 200,
+    stored: { price: 33.33 },
+    gone: [gone],
+  })),
+];
+
 /** Item 10, every case of the third round. */
 export const ROUND_THREE: Case[] = [
   ...UPDATES_AT_INDEXES,
@@ -177,4 +222,5 @@ export const ROUND_THREE: Case[] = [
   ...OPERATOR_TYPES,
   ...OPERATOR_TYPES_TAKEN,
   ...OPERATOR_TYPES_ELSEWHERE,
+  ...TRUE_ONLY,
 ];
