@@ -153,17 +153,25 @@ function coerceObject(value: Record<string, unknown>, schema: FieldSchema, where
 /**
  * The filter of `POST /users/state`, whose field values are coerced as its body schema coerces
  * them (`{"age": "5"}` finds the users aged 5); operator objects keep their operands (dates are
- * cast with the rest of a filter).
+ * cast with the rest of a filter), but not on a declared scalar field, which the schema types.
  */
 export function coerceFilterValues(filter: Filter, index: FieldIndex, where: string[]): Filter {
   const out: Filter = {};
   for (const [key, value] of Object.entries(filter)) {
     const isOperators = isPlainObject(value) && Object.keys(value).some((name) => name.startsWith('$'));
+    const schema = key === '_id' ? ({ type: 'string' } as const) : fieldAt(index, key);
+    if (isOperators && schema && Object.hasOwn(SCALAR_WORDS, schema.type)) {
+      // The CRUD's body schema types a declared scalar (and `_id`): an operator object is no value of it.
+      throw refuse([...where, key], `must be ${SCALAR_WORDS[schema.type as keyof typeof SCALAR_WORDS]}`);
+    }
     if (key.startsWith('$') || isOperators) out[key] = value;
-    else out[key] = coerceFilterValue(value, fieldAt(index, key), [...where, key]);
+    else out[key] = coerceFilterValue(value, schema, [...where, key]);
   }
   return out;
 }
+
+/** How ajv names the JSON type of a scalar field (a date is a string with a format). */
+const SCALAR_WORDS = { string: 'string', date: 'string', number: 'number', integer: 'integer', boolean: 'boolean' };
 
 /** An array field compared with one value matches an element: the value then has the items' type. */
 function coerceFilterValue(value: unknown, schema: FieldSchema | undefined, where: string[]): unknown {

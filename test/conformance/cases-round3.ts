@@ -213,6 +213,28 @@ const TRUE_ONLY: Case[] = [
   })),
 ];
 
+/**
+ * A `POST /users/state` filter is checked by the CRUD's body schema, which types each declared
+ * scalar field (and `_id`): an operator object there is `body/0/filter/<field> must be <type>`.
+ */
+const STATE_FILTER_TYPES: Case[] = (
+  [
+    [{ price: { $gt: 1 } }, 'body/0/filter/price must be number'],
+    [{ isPromoted: { $ne: true } }, 'body/0/filter/isPromoted must be boolean'],
+    [{ publishDate: { $lt: '2020-01-01' } }, 'body/0/filter/publishDate must be string'],
+    [{ _id: { $in: [U] } }, 'body/0/filter/_id must be string'],
+  ] as const
+).map(([filter, message]): Case => ({
+  item: 10,
+  name: `POST /users/state with ${JSON.stringify(filter)} is refused`,
+  method: 'POST',
+  path: '/users/state',
+  body: [{ filter: { isbn: '$isbn', ...filter }, stateTo: 'DRAFT' }],
+  status: 400,
+  answer: { statusCode: 400, error: 'Bad Request', message },
+  stored: { __STATE__: 'PUBLIC' },
+}));
+
 /** Item 10, every case of the third round. */
 export const ROUND_THREE: Case[] = [
   ...UPDATES_AT_INDEXES,
@@ -223,4 +245,5 @@ export const ROUND_THREE: Case[] = [
   ...OPERATOR_TYPES_TAKEN,
   ...OPERATOR_TYPES_ELSEWHERE,
   ...TRUE_ONLY,
+  ...STATE_FILTER_TYPES,
 ];
