@@ -1,0 +1,112 @@
+import { type Case, U } from './cases-common.js';
+
+/**
+ * Item 10, the writes of the third round (crud-service 7.2.5 httpInterface.patchById and changeStateBulk):
+ * update operators at array indexes, `$unset`/`$currentDate` operands, the types of a state filter.
+ */
+export const UPDATES_AT_INDEXES: Case[] = [
+  {
+    item: 10,
+    name: '$inc at an index of an array of numbers (patchById "patch sub property of raw object with raw schema - $inc")',
+    method: 'PATCH',
+    path: '/users/:scratch',
+    body: { $inc: { 'metadata.somethingNumber': 4, 'metadata.somethingArrayOfNumbers.0': 2 } },
+    status: 200,
+    holds: { metadata: { somethingNumber: 6, somethingArrayOfNumbers: [7] } },
+    stored: { metadata: { somethingNumber: 6, somethingArrayOfNumbers: [7] } },
+  },
+  {
+    item: 10,
+    name: '$mul at an index of an array of numbers (patchById "... with raw schema - $mul")',
+    method: 'PATCH',
+    path: '/users/:scratch',
+    body: { $mul: { 'metadata.somethingNumber': 2, 'metadata.somethingArrayOfNumbers.0': 3 } },
+    status: 200,
+    stored: { metadata: { somethingNumber: 4, somethingArrayOfNumbers: [15] } },
+  },
+  {
+    item: 10,
+    name: '$set at an index of an array of numbers coerces to the item type',
+    method: 'PATCH',
+    path: '/users/:scratch',
+    body: { $set: { 'tagIds.1': '7' } },
+    status: 200,
+    stored: { tagIds: [1, 7] },
+  },
+  {
+    item: 10,
+    name: '$inc at an index of an array of strings is refused',
+    method: 'PATCH',
+    path: '/users/:scratch',
+    body: { $inc: { 'tags.0': 1 } },
+    status: 400,
+    stored: { tags: ['tag1', 'tag2'] },
+  },
+];
+
+/**
+ * `$unset` and `$currentDate` on a declared field take `true` (the CRUD's PATCH schema gives each
+ * `{type: "boolean", enum: [true]}`, ajv coercing `"true"` and 1); MongoDB would unset on any value.
+ */
+export const TRUE_ONLY: Case[] = [
+  ...(
+    [
+      [{ $unset: { tags: false } }, 'body/$unset/tags must be equal to one of the allowed values'],
+      [{ $unset: { tags: 0 } }, 'body/$unset/tags must be equal to one of the allowed values'],
+      [{ $unset: { tags: 'yes' } }, 'body/$unset/tags must be boolean'],
+      [
+        { $unset: { 'metadata.somethingNumber': false } },
+        'body/$unset/metadata.somethingNumber must be equal to one of the allowed values',
+      ],
+      [{ $currentDate: { publishDate: { $type: 'date' } } }, 'body/$currentDate/publishDate must be boolean'],
+      [{ $currentDate: { publishDate: false } }, 'body/$currentDate/publishDate must be equal to one of the allowed values'],
+    ] as const
+  ).map(([body, message]): Case => ({
+    item: 10,
+    name: `PATCH ${JSON.stringify(body)} is refused`,
+    method: 'PATCH',
+    path: '/users/:scratch',
+    body,
+    status: 400,
+    holds: { message },
+    stored: { tags: ['tag1', 'tag2'], metadata: { somethingNumber: 2 }, publishDate: '2018-02-04T00:00:00.000Z' },
+  })),
+  ...(
+    [
+      [{ $unset: { tags: 'true' } }, 'tags'],
+      [{ $unset: { tags: 1 } }, 'tags'],
+      [{ $unset: { 'additionalInfo.foo': false } }, 'additionalInfo.foo'],
+    ] as const
+  ).map(([body, gone]): Case => ({
+    item: 10,
+    name: `PATCH ${JSON.stringify(body)} is taken`,
+    method: 'PATCH',
+    path: '/users/:scratch',
+    body,
+    status: 200,
+    stored: { price: 33.33 },
+    gone: [gone],
+  })),
+];
+
+/**
+ * A `POST /users/state` filter is checked by the CRUD's body schema, which types each declared
+ * scalar field (and `_id`): an operator object there is `body/0/filter/<field> must be <type>`.
+ */
+export const STATE_FILTER_TYPES: Case[] = (
+  [
+    [{ price: { $gt: 1 } }, 'body/0/filter/price must be number'],
+    [{ isPromoted: { $ne: true } }, 'body/0/filter/isPromoted must be boolean'],
+    [{ publishDate: { $lt: '2020-01-01' } }, 'body/0/filter/publishDate must be string'],
+    [{ _id: { $in: [U] } }, 'body/0/filter/_id must be string'],
+  ] as const
+).map(([filter, message]): Case => ({
+  item: 10,
+  name: `POST /users/state with ${JSON.stringify(filter)} is refused`,
+  method: 'POST',
+  path: '/users/state',
+  body: [{ filter: { isbn: '$isbn', ...filter }, stateTo: 'DRAFT' }],
+  status: 400,
+  answer: { statusCode: 400, error: 'Bad Request', message },
+  stored: { __STATE__: 'PUBLIC' },
+}));
