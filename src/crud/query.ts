@@ -85,6 +85,8 @@ export function parseByIdQuery(
   { aclRows, index = STANDARD_FIELDS, projection = false }: { aclRows?: string; index?: FieldIndex; projection?: boolean },
 ): { filter: Filter; projection?: string[] } {
   assertKnownParams(query, projection ? GET_BY_ID_PARAMS : BY_ID_PARAMS);
+  // The by-id routes' querystring schemas leave `_id` out (the list's and count's have it).
+  if (Object.hasOwn(query, '_id')) throw additionalProperty('_id', 'unknown parameter');
   return { filter: buildFilter(query, aclRows, index), projection: projection ? parseProjection(query._p) : undefined };
 }
 

@@ -419,6 +419,8 @@ class Collection {
 
   /** The document `id` in the asked states, only while it matches `_q`, `field=value` and acl_rows (the CRUD's findById). */
   private byId(id: string, q: URLSearchParams): Doc | undefined {
+    // The by-id routes' querystring schemas have no `_id` (the list's and count's do).
+    if (q.has('_id')) throw new HttpError(400, additionalProperty('querystring', '_id'));
     const states = this.states(q);
     const matcher = new Query(this.conditions(q));
     return this.docs.find((doc) => doc._id === id && states.includes(doc.__STATE__) && matcher.test(doc));
