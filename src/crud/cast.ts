@@ -115,7 +115,9 @@ export function coerceValue(value: unknown, schema: FieldSchema | undefined, whe
       return toNumber(value, schema.type, where);
     case 'boolean':
       if (typeof value === 'boolean') return value;
+      // ajv's coercion (coerceTypes: true), as the CRUD's schemas read a body: "true"/"false" and 1/0.
       if (value === 'true' || value === 'false') return value === 'true';
+      if (value === 1 || value === 0) return value === 1;
       throw refuse(where, 'must be boolean');
     case 'string':
       if (typeof value === 'string') return value;
@@ -135,7 +137,12 @@ export function coerceValue(value: unknown, schema: FieldSchema | undefined, whe
 }
 
 function toNumber(value: unknown, type: 'number' | 'integer', where: string[]): number {
-  const number = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : Number.NaN;
+  const number =
+    typeof value === 'number' || typeof value === 'boolean'
+      ? Number(value) // ajv coerces true/false to 1/0
+      : typeof value === 'string' && value.trim() !== ''
+        ? Number(value)
+        : Number.NaN;
   if (!Number.isFinite(number)) throw refuse(where, `must be ${type}`);
   if (type === 'integer' && !Number.isInteger(number)) throw refuse(where, 'must be integer');
   return number;

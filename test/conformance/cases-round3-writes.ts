@@ -110,3 +110,49 @@ export const STATE_FILTER_TYPES: Case[] = (
   answer: { statusCode: 400, error: 'Bad Request', message },
   stored: { __STATE__: 'PUBLIC' },
 }));
+
+/** ajv's coercion (coerceTypes: true) of body values: a number 1/0 is a boolean, a boolean 1/0 a number. */
+export const BOOLEAN_NUMBER: Case[] = [
+  ...(
+    [
+      [{ $set: { isPromoted: 0 } }, { isPromoted: false }],
+      [{ $set: { isPromoted: 1 } }, { isPromoted: true }],
+      [{ $set: { price: true } }, { price: 1 }],
+      [{ $set: { 'metadata.somethingNumber': false } }, { metadata: { somethingNumber: 0 } }],
+      [{ $push: { tagIds: true } }, { tagIds: [1, 5, 1] }],
+      [{ $inc: { price: true } }, { price: 34.33 }],
+    ] as const
+  ).map(([body, stored]): Case => ({
+    item: 10,
+    name: `PATCH ${JSON.stringify(body)} is coerced as ajv coerces`,
+    method: 'PATCH',
+    path: '/users/:scratch',
+    body,
+    status: 200,
+    stored,
+  })),
+  { ...refusedBoolean({ $set: { isPromoted: 2 } }), name: 'PATCH a number other than 1 or 0 is no boolean' },
+  {
+    item: 10,
+    name: 'POST /users/state with a filter value 1 on a boolean field',
+    method: 'POST',
+    path: '/users/state',
+    body: [{ filter: { isbn: '$isbn', isPromoted: 1 }, stateTo: 'DRAFT' }],
+    status: 200,
+    answer: 1,
+    stored: { __STATE__: 'DRAFT' },
+  },
+];
+
+function refusedBoolean(body: unknown): Case {
+  return {
+    item: 10,
+    name: '',
+    method: 'PATCH',
+    path: '/users/:scratch',
+    body,
+    status: 400,
+    holds: { message: 'body/$set/isPromoted must be boolean' },
+    stored: { isPromoted: true },
+  };
+}

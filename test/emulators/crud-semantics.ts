@@ -132,13 +132,20 @@ export function castParam(types: Types, field: string, raw: string): unknown {
 export function coerce(value: unknown, type: FieldType | undefined, where: string): unknown {
   if (value === null || value === undefined) return value;
   if (type === 'number') {
-    const number = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : NaN;
+    // ajv (coerceTypes: true): a numeric text, or true/false as 1/0.
+    const number =
+      typeof value === 'number' || typeof value === 'boolean'
+        ? Number(value)
+        : typeof value === 'string' && value.trim() !== ''
+          ? Number(value)
+          : NaN;
     if (!Number.isFinite(number)) throw new CrudError(`${where} must be number`);
     return number;
   }
   if (type === 'boolean') {
     if (typeof value === 'boolean') return value;
     if (value === 'true' || value === 'false') return value === 'true';
+    if (value === 1 || value === 0) return value === 1;
     throw new CrudError(`${where} must be boolean`);
   }
   if (type === 'string' && (typeof value === 'number' || typeof value === 'boolean')) return String(value);
