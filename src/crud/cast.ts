@@ -183,7 +183,27 @@ const SCALAR_WORDS = { string: 'string', date: 'string', number: 'number', integ
 /** An array field compared with one value matches an element: the value then has the items' type. */
 function coerceFilterValue(value: unknown, schema: FieldSchema | undefined, where: string[]): unknown {
   if (schema?.type === 'array' && !Array.isArray(value)) return coerceValue(value, schema.items, where);
-  return coerceValue(value, schema, where);
+  const coerced = coerceValue(value, schema, where);
+  assertShape(coerced, schema, where);
+  return coerced;
+}
+
+/**
+ * A whole object of a state filter, as the CRUD's body schema checks it (changeStateBulk "filter on
+ * RawObject"): its required properties first, then no undeclared one where the schema allows none.
+ */
+function assertShape(value: unknown, schema: FieldSchema | undefined, where: string[]): void {
+  if (schema?.type === 'array' && Array.isArray(value)) {
+    value.forEach((item, position) => assertShape(item, schema.items, [...where, String(position)]));
+  }
+  if (schema?.type !== 'object' || !isPlainObject(value)) return;
+  const missing = schema.required?.find((name) => !Object.hasOwn(value, name));
+  if (missing !== undefined) throw refuse(where, `must have required property '${missing}'`);
+  const extra = schema.closed ? Object.keys(value).find((name) => !schema.properties?.has(name)) : undefined;
+  if (extra !== undefined) {
+    throw refuse(where, `must NOT have additional properties. Property "${extra}" is not defined in validation schema`);
+  }
+  for (const [name, inner] of Object.entries(value)) assertShape(inner, schema.properties?.get(name), [...where, name]);
 }
 
 export function refuse(where: string[], problem: string): InvalidInputError {

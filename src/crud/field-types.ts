@@ -14,6 +14,9 @@ export interface FieldSchema {
   items?: FieldSchema;
   /** The declared fields of an object (a Map: a field named `constructor` must find nothing). */
   properties?: Map<string, FieldSchema>;
+  /** An object's required properties, and whether it allows no other (`additionalProperties: false`). */
+  required?: readonly string[];
+  closed?: boolean;
 }
 
 export type FieldIndex = Map<string, FieldSchema>;
@@ -134,7 +137,8 @@ function readSchema(schema: unknown, depth: number): FieldSchema {
       if (isPlainObject(schema.properties)) {
         for (const [name, property] of Object.entries(schema.properties)) properties.set(name, readSchema(property, depth + 1));
       }
-      return { type: 'object', properties };
+      const required = Array.isArray(schema.required) ? schema.required.filter((name) => typeof name === 'string') : [];
+      return { type: 'object', properties, required, closed: closesFields(schema) };
     }
     default:
       return { type: 'any' };
@@ -161,5 +165,7 @@ function merge(a: FieldSchema, b: FieldSchema): FieldSchema {
     const known = properties.get(name);
     properties.set(name, known ? merge(known, field) : field);
   }
-  return { type: 'object', properties };
+  // What both groups ask of the object: the properties both require, closed only if both close it.
+  const required = (a.required ?? []).filter((name) => b.required?.includes(name));
+  return { type: 'object', properties, required, closed: Boolean(a.closed && b.closed) };
 }

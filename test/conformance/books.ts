@@ -55,10 +55,16 @@ export const BOOKS_SCHEMA = {
       properties: {
         somethingString: STRING,
         somethingNumber: NUMBER,
-        somethingArrayObject: { type: 'array', items: { type: 'object', properties: { arrayItemObjectChildNumber: NUMBER } } },
+        somethingArrayObject: {
+          type: 'array',
+          items: { type: 'object', properties: { arrayItemObjectChildNumber: NUMBER }, required: ['arrayItemObjectChildNumber'] },
+        },
         somethingObject: { type: 'object', properties: { childNumber: NUMBER } },
         somethingArrayOfNumbers: { type: 'array', items: NUMBER },
       },
+      // As the books collection (tests/newCollectionDefinitions/books.js).
+      required: ['somethingNumber'],
+      additionalProperties: false,
     },
     attachments: {
       type: 'array',

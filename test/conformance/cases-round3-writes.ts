@@ -156,3 +156,28 @@ function refusedBoolean(body: unknown): Case {
     stored: { isPromoted: true },
   };
 }
+
+/**
+ * A state filter's whole object is checked by the object's schema (changeStateBulk "filter on
+ * RawObject"): its required properties, and no other property when it allows none.
+ */
+export const STATE_FILTER_OBJECTS: Case[] = [
+  [{ somethingString: 'foo' }, "body/0/filter/metadata must have required property 'somethingNumber'"],
+  [
+    { somethingNumber: '3', unknownField: 2 },
+    'body/0/filter/metadata must NOT have additional properties. Property "unknownField" is not defined in validation schema',
+  ],
+  [
+    { somethingNumber: 2, somethingArrayObject: [{}] },
+    "body/0/filter/metadata/somethingArrayObject/0 must have required property 'arrayItemObjectChildNumber'",
+  ],
+].map(([metadata, message]): Case => ({
+  item: 10,
+  name: `POST /users/state with the object ${JSON.stringify(metadata)} is refused`,
+  method: 'POST',
+  path: '/users/state',
+  body: [{ filter: { isbn: '$isbn', metadata }, stateTo: 'DRAFT' }],
+  status: 400,
+  answer: { statusCode: 400, error: 'Bad Request', message },
+  stored: { __STATE__: 'PUBLIC' },
+}));
