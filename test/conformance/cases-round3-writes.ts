@@ -157,6 +157,35 @@ function refusedBoolean(body: unknown): Case {
   };
 }
 
+/** patchById.special "$unset": nested properties, through objects and array elements. */
+export const NESTED_UNSET: Case[] = [
+  {
+    item: 10,
+    name: '$unset of nested properties (patchById.special "can unset a nested property")',
+    method: 'PATCH',
+    path: '/users/:scratch',
+    body: {
+      $unset: {
+        'metadata.somethingString': true,
+        'metadata.somethingObject.childNumber': true,
+        'metadata.somethingArrayObject.0.anotherNumber': true,
+      },
+    },
+    status: 200,
+    stored: { metadata: { somethingNumber: 2, somethingArrayObject: [{ arrayItemObjectChildNumber: 4 }], somethingArrayOfNumbers: [5] } },
+    gone: ['metadata.somethingString'],
+  },
+  {
+    item: 10,
+    name: '$unset of a nested required property is refused before anything is stored (the CRUD stores it, then answers 500)',
+    method: 'PATCH',
+    path: '/users/:scratch',
+    body: { $unset: { 'metadata.somethingNumber': true } },
+    status: 400,
+    stored: { metadata: { somethingNumber: 2 } },
+  },
+];
+
 /**
  * A state filter's whole object is checked by the object's schema (changeStateBulk "filter on
  * RawObject"): its required properties, and no other property when it allows none.

@@ -1,5 +1,12 @@
 import { type Case, count, list, O, q, U } from './cases-common.js';
-import { BOOLEAN_NUMBER, STATE_FILTER_OBJECTS, STATE_FILTER_TYPES, TRUE_ONLY, UPDATES_AT_INDEXES } from './cases-round3-writes.js';
+import {
+  BOOLEAN_NUMBER,
+  NESTED_UNSET,
+  STATE_FILTER_OBJECTS,
+  STATE_FILTER_TYPES,
+  TRUE_ONLY,
+  UPDATES_AT_INDEXES,
+} from './cases-round3-writes.js';
 
 /**
  * Item 10: the third round over the CRUD Service's HTTP tests (crud-service 7.2.5: httpInterface.getList,
@@ -170,4 +177,5 @@ export const ROUND_THREE: Case[] = [
   ...STATE_FILTER_TYPES,
   ...BOOLEAN_NUMBER,
   ...STATE_FILTER_OBJECTS,
+  ...NESTED_UNSET,
 ];
