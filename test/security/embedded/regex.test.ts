@@ -82,7 +82,10 @@ describe('a backtracking $regex against the embedded store', () => {
   });
 
   it('POST /users/state with a $regex filter moves only what matches, at once', QUICK, async () => {
-    const res = await service.call('POST', '/users/state', [{ filter: { _id: ids.evil, name: { $regex: EVIL } }, stateTo: 'DRAFT' }]);
+    // Inside `$or`: on `name` itself the CRUD's body schema wants a string (a 400, docs/decisions.md round three).
+    const res = await service.call('POST', '/users/state', [
+      { filter: { _id: ids.evil, $or: [{ name: { $regex: EVIL } }] }, stateTo: 'DRAFT' },
+    ]);
     expect(res).toMatchObject({ status: 200, body: 0 });
   });
 });
