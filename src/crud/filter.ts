@@ -86,7 +86,11 @@ function assertFilterShape(filter: Filter, param: string): void {
     for (const operator of LIST_OPERATORS) {
       if (Object.hasOwn(condition, operator) && !Array.isArray(condition[operator])) fail(field, `${operator} must be an array`);
     }
+    // MongoDB fails these ("$size needs a number", "$elemMatch needs an Object"), which the CRUD answers 500.
+    const size = condition.$size;
+    if (size !== undefined && !(Number.isInteger(size) && (size as number) >= 0)) fail(field, '$size must be a whole number, 0 or more');
     const element = condition.$elemMatch;
+    if (element !== undefined && !isPlainObject(element)) fail(field, '$elemMatch must be an object');
     if (!isPlainObject(element)) return;
     const elementKeys = Object.keys(element);
     const isCondition = elementKeys.length > 0 && elementKeys.every((key) => key.startsWith('$') && !TOP_LEVEL_OPERATORS.has(key));

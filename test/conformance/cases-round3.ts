@@ -103,6 +103,19 @@ const OPERATOR_TYPES_TAKEN: Case[] = [
 ].map(([filter, answer]): Case => ({ item: 10, name: `${JSON.stringify(filter)} is taken`, path: count(q(filter)), status: 200, answer }));
 
 const OPERATOR_TYPES_ELSEWHERE: Case[] = [
+  // MongoDB fails these queries ("$size needs a number", "$elemMatch needs an Object": the CRUD's 500): a 400 in both modes.
+  ...[
+    { tags: { $size: '2' } },
+    { tags: { $size: -1 } },
+    { tags: { $size: 1.5 } },
+    { tags: { $elemMatch: 5 } },
+    { tags: { $elemMatch: [] } },
+  ].map((filter): Case => ({
+    item: 10,
+    name: `${JSON.stringify(filter)}: an operand MongoDB refuses`,
+    path: count(q(filter)),
+    status: 400,
+  })),
   // The CRUD's cast maps the operand (`array.map is not a function`, its 400); MongoDB would fail the query.
   ...[{ price: { $in: 5 } }, { 'additionalInfo.foo': { $nin: 'x' } }, { tags: { $all: 'tag1' } }].map((filter): Case => ({
     item: 10,
