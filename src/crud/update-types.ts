@@ -1,4 +1,5 @@
 import { isCanonicalDate } from './dates.js';
+import { InvalidInputError } from '../errors.js';
 import { coerceValue, refuse } from './cast.js';
 import { fieldAt, type FieldIndex, type FieldSchema } from './field-types.js';
 import { isPlainObject } from './filter.js';
@@ -107,4 +108,22 @@ export function valueAt(doc: unknown, path: string): unknown {
     else return undefined;
   }
   return current;
+}
+
+/**
+ * The `acl_write_columns` header (comma-separated), as the CRUD reads it (httpInterface
+ * getEditableFields, QueryParser traverseCommands): a top-level field it does not list cannot be
+ * updated; array fields, nested paths, `$unset` and `$currentDate` are not judged, and an absent
+ * or empty header lists every field. The CRUD answers its refusal with a 500; here it is a 400.
+ */
+export function assertWritableColumns(expr: UpdateOperators, header: string | undefined, index: FieldIndex): void {
+  if (!header) return;
+  const writable = new Set(header.split(','));
+  for (const [operator, fields] of Object.entries(expr)) {
+    if (operator === '$unset' || operator === '$currentDate') continue;
+    for (const path of Object.keys(fields ?? {})) {
+      if (path.includes('.') || writable.has(path) || fieldAt(index, path)?.type === 'array') continue;
+      throw new InvalidInputError(`You cannot edit "${path}" field`, [{ path: ['headers', 'acl_write_columns'], message: 'not writable' }]);
+    }
+  }
 }

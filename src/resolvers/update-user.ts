@@ -15,7 +15,7 @@ import { isAdminGroup, securityEvent } from './security-events.js';
 import { closeSync, followProfile, identityBlocked, noteScheduled, openSync, type SyncHandle } from './user-sync.js';
 import { getUser, LIVE_STATES, requireGroup } from './users.js';
 import { groupFields, parseByIdRequest } from './by-id-query.js';
-import { assertUpdateFits, coerceUpdate } from '../crud/update-types.js';
+import { assertUpdateFits, assertWritableColumns, coerceUpdate } from '../crud/update-types.js';
 import { readableDoc } from '../crud/projection.js';
 
 const PULL_QUERY_OPTIONS = linearQueryOptions(['body', '$pull']);
@@ -43,7 +43,9 @@ export async function updateUser(ctx: Context, id: string, body: unknown, rawQue
   // The caller's `_st` narrows the states, as on the CRUD; a DELETED user stays uneditable.
   const states = request.states ? LIVE_STATES.filter((state) => request.states!.includes(state)) : LIVE_STATES;
   // Values coerced by the group schemas, as the CRUD's PATCH schema coerces them ("9999" → 9999).
-  const expr = coerceUpdate(toUpdateExpr(body), await groupFields(ctx)) as UpdateExpr;
+  const fields = await groupFields(ctx);
+  const expr = coerceUpdate(toUpdateExpr(body), fields) as UpdateExpr;
+  assertWritableColumns(expr, ctx.scope.headers.acl_write_columns, fields);
   const current = await getUser(ctx, id, states, 'updating user', query);
   assertUpdateFits(current, expr);
   const next = preview(current, expr, ctx.deps.config.BODY_LIMIT_BYTES);

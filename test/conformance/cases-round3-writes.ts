@@ -210,3 +210,53 @@ export const STATE_FILTER_OBJECTS: Case[] = [
   answer: { statusCode: 400, error: 'Bad Request', message },
   stored: { __STATE__: 'PUBLIC' },
 }));
+
+/**
+ * `acl_write_columns` (httpInterface getEditableFields, QueryParser traverseCommands): a top-level
+ * field it does not list cannot be set; arrays, nested paths, `$unset` and `$currentDate` are not judged.
+ */
+const WRITE_COLUMNS = { acl_write_columns: 'name,author' };
+export const WRITE_COLUMNS_CASES: Case[] = [
+  ...(
+    [
+      [{ $set: { price: 1 } }, 'price'],
+      [{ $inc: { price: 1 } }, 'price'],
+      [{ price: 1 }, 'price'],
+      [{ $set: { name: 'x', isPromoted: false } }, 'isPromoted'],
+    ] as const
+  ).map(([body, field]): Case => ({
+    item: 10,
+    name: `PATCH ${JSON.stringify(body)} with acl_write_columns not naming ${field} is refused`,
+    method: 'PATCH',
+    path: '/users/:scratch',
+    headers: WRITE_COLUMNS,
+    body,
+    status: 400,
+    answer: { statusCode: 400, error: 'Bad Request', message: `You cannot edit "${field}" field` },
+    stored: { name: 'Ulysses', price: 33.33, isPromoted: true },
+  })),
+  ...[
+    { $set: { name: 'Ulysses II', author: 'J. J.' } },
+    { $push: { tags: 'x' } },
+    { $set: { 'metadata.somethingNumber': 5 } },
+    { $unset: { price: true } },
+  ].map((body): Case => ({
+    item: 10,
+    name: `PATCH ${JSON.stringify(body)} with acl_write_columns is taken`,
+    method: 'PATCH',
+    path: '/users/:scratch',
+    headers: WRITE_COLUMNS,
+    body,
+    status: 200,
+  })),
+  {
+    item: 10,
+    name: 'PATCH with an empty acl_write_columns edits any field',
+    method: 'PATCH',
+    path: '/users/:scratch',
+    headers: { acl_write_columns: '' },
+    body: { $set: { price: 2 } },
+    status: 200,
+    stored: { price: 2 },
+  },
+];

@@ -6,6 +6,7 @@ import {
   STATE_FILTER_TYPES,
   TRUE_ONLY,
   UPDATES_AT_INDEXES,
+  WRITE_COLUMNS_CASES,
 } from './cases-round3-writes.js';
 
 /**
@@ -191,4 +192,5 @@ export const ROUND_THREE: Case[] = [
   ...BOOLEAN_NUMBER,
   ...STATE_FILTER_OBJECTS,
   ...NESTED_UNSET,
+  ...WRITE_COLUMNS_CASES,
 ];
