@@ -88,6 +88,31 @@ describe.each<StoreKind>(['embedded', 'crud'])('CRUD conformance, %s store', (st
     expect([bad.status, bad.body.message]).toEqual([400, 'querystring/_useEstimate must be boolean']);
   });
 
+  it('sorts values of mixed types in BSON order: null and missing, numbers, strings, objects, booleans', async () => {
+    const values: Record<string, unknown> = {
+      missing: undefined,
+      n: null,
+      t: true,
+      f: false,
+      one: 1,
+      ten: 10,
+      a: 'a',
+      z: 'z',
+      o: { k: 1 },
+    };
+    for (const [isbn, mix] of Object.entries(values)) {
+      await service.deps.users.insert(
+        { userGroup: 'scratch', name: isbn, isbn: `mix-${isbn}`, additionalInfo: mix === undefined ? {} : { mix } },
+        scope,
+      );
+    }
+    const query = `_q=${encodeURIComponent(JSON.stringify({ isbn: { $regex: '^mix-' } }))}&_p=name`;
+    const names = async (sort: string) =>
+      (await service.call('GET', `/users/?${query}&_s=${sort},name`)).body.map((user: { name: string }) => user.name);
+    expect(await names('additionalInfo.mix')).toEqual(['missing', 'n', 'one', 'ten', 'a', 'z', 'o', 'f', 't']);
+    expect(await names('-additionalInfo.mix')).toEqual(['t', 'f', 'o', 'z', 'a', 'ten', 'one', 'missing', 'n']);
+  });
+
   it('sorts expirationDate written with offsets by instant, and stores it as its instant', async () => {
     const users = [];
     for (const [username, expirationDate] of [

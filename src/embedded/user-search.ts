@@ -65,7 +65,7 @@ function searchPlan({ fields }: SearchParts, query: Search, known?: FieldIndex, 
   const order: string[] = [];
   for (const key of sort) {
     const expression = sortExpression(key.field, key.direction);
-    order.push(`${expression.sql} ${key.direction === 1 ? 'ASC' : 'DESC'}`);
+    order.push(expression.sql);
     params.push(...expression.params);
   }
   order.push('seq');
