@@ -77,12 +77,13 @@ function descend(value: unknown, paths: string[][]): unknown {
 /**
  * The fields to return given `_p` and the `acl_read_columns` header (a comma-separated list), as
  * the CRUD resolves them: no `_p` (or an empty one) means every field, the header keeps only the
- * fields it names. Undefined: every field.
+ * fields it names (without `_p`, only top-level names count). Undefined: every field; empty: `_id` alone.
  */
 export function readableFields(projection: readonly string[] | undefined, aclReadColumns: string | undefined): string[] | undefined {
   const allowed = splitColumns(aclReadColumns);
   if (allowed.length === 0) return projection && projection.length > 0 ? [...projection] : undefined;
-  if (!projection || projection.length === 0) return allowed;
+  // Without `_p` the CRUD keeps its collection's (top-level) field names the header names: a dotted name matches none.
+  if (!projection || projection.length === 0) return allowed.filter((field) => !field.includes('.'));
   return projection.filter((field) => allowed.includes(field));
 }
 

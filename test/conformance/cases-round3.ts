@@ -177,6 +177,37 @@ const BY_ID_NO_ID_PARAM: Case[] = [
   { item: 10, name: 'a count takes an _id parameter', path: count(`_id=${U}`), status: 200, answer: 1 },
 ];
 
+/**
+ * `acl_read_columns` without `_p` keeps the collection's fields it names (projectionUtils
+ * removeDisallowedFields over allFieldNames, the top-level names): a dotted name matches none.
+ */
+const READ_COLUMNS_TOP_LEVEL: Case[] = [
+  {
+    item: 10,
+    name: 'acl_read_columns naming only a nested path keeps the _id alone',
+    path: `/users/${U}`,
+    headers: { acl_read_columns: 'attachments.name' },
+    status: 200,
+    answer: { _id: U },
+  },
+  {
+    item: 10,
+    name: 'acl_read_columns with a nested path and a field',
+    path: `/users/${U}`,
+    headers: { acl_read_columns: 'name,attachments.name' },
+    status: 200,
+    answer: { _id: U, name: 'Ulysses' },
+  },
+  {
+    item: 10,
+    name: 'acl_read_columns with a nested path on a list',
+    path: list(`${q({ price: { $gt: 30 } })}`),
+    headers: { acl_read_columns: 'price,attachments.name' },
+    status: 200,
+    answer: [{ _id: U, price: 33.33 }],
+  },
+];
+
 /** Item 10, every case of the third round. */
 export const ROUND_THREE: Case[] = [
   ...UPDATES_AT_INDEXES,
@@ -187,6 +218,7 @@ export const ROUND_THREE: Case[] = [
   ...OPERATOR_TYPES_TAKEN,
   ...OPERATOR_TYPES_ELSEWHERE,
   ...BY_ID_NO_ID_PARAM,
+  ...READ_COLUMNS_TOP_LEVEL,
   ...TRUE_ONLY,
   ...STATE_FILTER_TYPES,
   ...BOOLEAN_NUMBER,

@@ -225,7 +225,8 @@ export function projectionOf(p: string | null, aclReadColumns: unknown): string[
   const acl = typeof aclReadColumns === 'string' ? split(aclReadColumns) : [];
   const wanted = p ? split(p) : [];
   if (acl.length === 0) return wanted.length ? wanted : undefined;
-  return wanted.length ? wanted.filter((field) => acl.includes(field)) : acl;
+  // Without `_p`: the collection's field names (top-level) that the header names (projectionUtils removeDisallowedFields).
+  return wanted.length ? wanted.filter((field) => acl.includes(field)) : acl.filter((field) => !field.includes('.'));
 }
 
 /** MongoDB's sort: an array sorts by its smallest element ascending, its largest descending; BSON type order. */
