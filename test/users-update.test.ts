@@ -15,6 +15,12 @@ beforeAll(async () => {
       authUserCreationDisabled: false,
       crudSchema: { type: 'object', properties: { company: { type: 'string' } }, required: ['company'] },
     },
+    {
+      userGroup: 'dated',
+      label: 'Dated',
+      authUserCreationDisabled: false,
+      crudSchema: { type: 'object', properties: { birth: { type: 'string', format: 'date' } } },
+    },
   ]);
 });
 afterAll(() => service.close());
@@ -99,6 +105,28 @@ describe('PATCH /users/:id', () => {
     expect(moved.status).toBe(200);
     expect(moved.body.userGroup).toBe('partner');
     expect((await service.call('PATCH', `/users/${user._id}`, { $set: { userGroup: 'ghosts' } })).status).toBe(400);
+  });
+
+  it('updates a user whose group has a `format: date` field, which is stored as its midnight instant', async () => {
+    const created = await service.call('POST', '/users/', {
+      userGroup: 'dated',
+      username: 'dated1',
+      email: 'dated1@example.com',
+      birth: '2000-01-02',
+    });
+    expect(created.status).toBe(200);
+    const id = created.body._id;
+    // The embedded store keeps the instant, as the CRUD Service does (its emulator keeps the text).
+    expect((await service.call('GET', `/users/${id}`)).body.birth).toMatch(/^2000-01-02/);
+    const renamed = await service.call('PATCH', `/users/${id}`, { $set: { username: 'dated1b' } });
+    expect(renamed.status, JSON.stringify(renamed.body)).toBe(200);
+    const moved = await service.call('PATCH', `/users/${id}`, { $set: { birth: '2001-03-04' } });
+    expect(moved.status, JSON.stringify(moved.body)).toBe(200);
+    expect(moved.body.birth).toMatch(/^2001-03-04/);
+    // A time of day is still no date.
+    const timed = await service.call('PATCH', `/users/${id}`, { $set: { birth: '2001-03-04T10:00:00Z' } });
+    expect(timed.status).toBe(400);
+    expect(timed.body.message).toContain('birth must match format "date"');
   });
 
   it('answers 400 for unknown operators, mixed bodies and non-objects; 404 for unknown ids; 409 on a taken username', async () => {

@@ -18,6 +18,25 @@ const linearRegExp: NonNullable<NonNullable<Options['code']>['regExp']> = Object
   { code: 'linearRegExp' },
 );
 
+/** A `format: date` value as the store keeps it: the date's midnight instant (src/crud/field-types.ts). */
+const MIDNIGHT = /^(\d{4}-\d{2}-\d{2})T00:00:00\.000Z$/;
+
+type DateFormat = { validate: (text: string) => boolean; compare: (a: string, b: string) => number | undefined };
+
+/**
+ * `format: date` also accepts the date's midnight instant. The store casts such a field as the CRUD
+ * does (`2000-01-02` is kept as `2000-01-02T00:00:00.000Z`), so a PATCH, which validates the user
+ * as it will be stored, was refused for every user holding one, whatever it changed.
+ */
+function acceptStoredDates(ajv: Ajv): void {
+  const date = ajv.formats.date as DateFormat;
+  const day = (text: string) => MIDNIGHT.exec(text)?.[1] ?? text;
+  ajv.addFormat('date', {
+    validate: (text: string) => date.validate(day(text)),
+    compare: (a: string, b: string) => date.compare(day(a), day(b)),
+  });
+}
+
 /** Compiles group schemas once (keyed by their text) and validates users against them. */
 export class GroupSchemas {
   // `pattern` and `patternProperties` run on RE2 (linear time), as `$regex` does: a group schema
@@ -27,6 +46,7 @@ export class GroupSchemas {
 
   constructor() {
     addFormats(this.ajv);
+    acceptStoredDates(this.ajv);
     useLinearUniqueItems(this.ajv);
   }
 
