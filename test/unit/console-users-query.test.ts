@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { exportUrl, readQuery, statesOf } from '../../console/src/lib/users-query.js';
+import { exportUrl, pageTrail, readQuery, statesOf, writeQuery } from '../../console/src/lib/users-query.js';
 
 describe("the console's users query", () => {
   it('reads a state it does not know from the URL as PUBLIC, so the list and the export ask for PUBLIC users', () => {
@@ -19,5 +19,17 @@ describe("the console's users query", () => {
     expect(readQuery('?sort=bogus').sort).toBe('username');
     expect(readQuery('?sort=').sort).toBe('username');
     expect(readQuery('?sort=-createdAt').sort).toBe('-createdAt');
+  });
+
+  it('keeps the page in the URL and the earlier pages in the history entry', () => {
+    const query = readQuery('?group=customer&after=b2Zmc2V0OjI0');
+    expect(query.after).toBe('b2Zmc2V0OjI0');
+    expect(writeQuery(query)).toBe('?group=customer&after=b2Zmc2V0OjI0');
+    expect(new URL(exportUrl(query, false), 'http://x').searchParams.has('after')).toBe(false);
+    expect(pageTrail(query, { trail: ['', 'b2Zmc2V0OjA'] })).toEqual(['', 'b2Zmc2V0OjA']);
+    // A link to a later page has no entry: "Previous page" goes to the first.
+    expect(pageTrail(query, null)).toEqual(['']);
+    expect(pageTrail(query, { trail: [1] })).toEqual(['']);
+    expect(pageTrail(readQuery(''), null)).toEqual([]);
   });
 });

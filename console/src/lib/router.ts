@@ -8,13 +8,18 @@ const current = () => location.pathname.slice(BASE.length) || '/';
 /** The current route and its query string, e.g. { path: "/users", search: "?group=x" }. */
 export const route = signal({ path: current(), search: location.search });
 
-export function navigate(to: string, options: { replace?: boolean } = {}): void {
+/**
+ * Goes to a route. `state` is kept with the history entry (a reload or the back button finds it in
+ * `history.state`). The focus moves to the new page's heading, so screen readers announce it, only
+ * when the page changes: a filter or a page of the same list keeps the focus where the user is.
+ */
+export function navigate(to: string, options: { replace?: boolean; state?: unknown } = {}): void {
   const url = `${BASE}${to}`;
-  if (options.replace) history.replaceState(null, '', url);
-  else history.pushState(null, '', url);
+  const before = route.value.path;
+  if (options.replace) history.replaceState(options.state ?? null, '', url);
+  else history.pushState(options.state ?? null, '', url);
   route.value = { path: current(), search: location.search };
-  // Move focus to the new page's heading, so screen readers announce it.
-  queueMicrotask(() => document.querySelector<HTMLElement>('main h1')?.focus());
+  if (route.value.path !== before) queueMicrotask(() => document.querySelector<HTMLElement>('main h1')?.focus());
 }
 
 addEventListener('popstate', () => {

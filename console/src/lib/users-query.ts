@@ -4,6 +4,8 @@ export interface UsersQuery {
   group: string;
   state: string;
   sort: string;
+  /** The cursor the page starts after ('' for the first page): a reload or a link keeps the page. */
+  after: string;
 }
 
 export const STATES = ['PUBLIC', 'DRAFT', 'TRASH', 'DELETED'] as const;
@@ -25,6 +27,7 @@ export function readQuery(search: string): UsersQuery {
     group: params.get('group') ?? '',
     state: knownState(params.get('state')),
     sort: offeredSort(params.get('sort')),
+    after: params.get('after') ?? '',
   };
 }
 
@@ -47,6 +50,7 @@ export function writeQuery(query: UsersQuery): string {
   if (query.group) params.set('group', query.group);
   if (query.state !== 'PUBLIC') params.set('state', query.state);
   if (query.sort !== 'username') params.set('sort', query.sort);
+  if (query.after) params.set('after', query.after);
   const text = params.toString();
   return text ? `?${text}` : '';
 }
@@ -67,6 +71,16 @@ export function filterOf(query: UsersQuery, textSearch: boolean): Record<string,
   if (words && textSearch && /\s/.test(words)) filter.$text = { $search: words };
   else if (words) filter.$or = [{ username: { $regex: `^${literal(words)}` } }, { email: { $regex: `^${literal(words.toLowerCase())}` } }];
   return filter;
+}
+
+/**
+ * The cursors of the pages before this one, kept in the history entry: "Previous page" goes back
+ * through them after a reload too. A link to a later page (no entry) goes back to the first page.
+ */
+export function pageTrail(query: UsersQuery, state: unknown): string[] {
+  const trail = (state as { trail?: unknown } | null)?.trail;
+  if (Array.isArray(trail) && trail.every((cursor) => typeof cursor === 'string')) return trail as string[];
+  return query.after ? [''] : [];
 }
 
 export function statesOf(query: UsersQuery): State[] {

@@ -44,7 +44,7 @@ const IDS = graphql(`
 
 /** Every user the filter matches (pages of 200), for a bulk action started from a filter. */
 async function matching(group: string, state: string) {
-  const query = { search: '', group, state, sort: 'username' };
+  const query = { search: '', group, state, sort: 'username', after: '' };
   const found: { id: string; authUserId: string | null }[] = [];
   let after: string | null = null;
   do {

@@ -7,7 +7,7 @@ import { type Column, COLUMNS, loadColumns, saveColumns } from '../lib/columns.j
 import { download } from '../lib/download.js';
 import { graphql, type ResultOf } from '../lib/graphql.js';
 import { navigate, route } from '../lib/router.js';
-import { exportUrl, filterOf, readQuery, SORTS, STATES, statesOf, type UsersQuery, writeQuery } from '../lib/users-query.js';
+import { exportUrl, filterOf, pageTrail, readQuery, SORTS, STATES, statesOf, type UsersQuery, writeQuery } from '../lib/users-query.js';
 
 export const USERS = graphql(`
   query Users($first: Int!, $after: String, $filter: JSONObject, $states: [UserState!], $sort: [String!]) {
@@ -53,8 +53,8 @@ function cell(user: UserRow, column: Column): string {
   return user[column] ?? '—';
 }
 
-async function fetchPage(query: UsersQuery, after: string | null) {
-  const variables = { first: PAGE, after, states: statesOf(query), sort: [query.sort] };
+async function fetchPage(query: UsersQuery) {
+  const variables = { first: PAGE, after: query.after || null, states: statesOf(query), sort: [query.sort] };
   try {
     return await request(USERS, { ...variables, filter: filterOf(query, textSearch) });
   } catch (error) {
@@ -66,23 +66,21 @@ async function fetchPage(query: UsersQuery, after: string | null) {
 
 export function Users() {
   const query = readQuery(route.value.search);
-  const [cursors, setCursors] = useState<(string | null)[]>([null]);
+  const trail = pageTrail(query, history.state);
   const [data, setData] = useState<ResultOf<typeof USERS>>();
   const [error, setError] = useState<string>();
   const [columns, setColumns] = useState(loadColumns);
   const [selected, setSelected] = useState<Set<string>>(new Set());
-  const after = cursors.at(-1) ?? null;
 
   useEffect(() => {
     setError(undefined);
-    fetchPage(query, after).then(setData, (caught: Error) => setError(caught.message));
-  }, [route.value.search, after]);
-
-  const update = (change: Partial<UsersQuery>) => {
-    setCursors([null]);
     setSelected(new Set());
-    navigate(`/users${writeQuery({ ...query, ...change })}`, { replace: true });
-  };
+    fetchPage(query).then(setData, (caught: Error) => setError(caught.message));
+  }, [route.value.search]);
+
+  // A filter starts again at the first page; a page of the list is a history entry of its own.
+  const update = (change: Partial<UsersQuery>) => navigate(`/users${writeQuery({ ...query, ...change, after: '' })}`, { replace: true });
+  const goTo = (after: string, earlier: string[]) => navigate(`/users${writeQuery({ ...query, after })}`, { state: { trail: earlier } });
   const chooseColumns = (next: Column[]) => {
     setColumns(next);
     saveColumns(next);
@@ -141,7 +139,7 @@ export function Users() {
       )}
       <p role="status">{data ? `${data.users.totalCount} users` : 'Loading users…'}</p>
       <table>
-        <caption>Users, page {cursors.length}</caption>
+        <caption>Users, page {trail.length + 1}</caption>
         <thead>
           <tr>
             <th scope="col">
@@ -175,13 +173,13 @@ export function Users() {
         </tbody>
       </table>
       <nav class="pager" aria-label="Pages">
-        <button type="button" disabled={cursors.length === 1} onClick={() => setCursors(cursors.slice(0, -1))}>
+        <button type="button" disabled={trail.length === 0} onClick={() => goTo(trail.at(-1) ?? '', trail.slice(0, -1))}>
           Previous page
         </button>
         <button
           type="button"
           disabled={!data?.users.pageInfo.hasNextPage}
-          onClick={() => setCursors([...cursors, data!.users.pageInfo.endCursor ?? null])}
+          onClick={() => goTo(data!.users.pageInfo.endCursor ?? '', [...trail, query.after])}
         >
           Next page
         </button>

@@ -1,0 +1,67 @@
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import { chromiumMissing, screenshot } from './browser.js';
+import { type ConsoleRun, heading, logIn, startConsole, stopConsole } from './console-service.js';
+
+/**
+ * The console as an outside browser check walks it (headless Chromium, embedded store): the pages
+ * a reload, the back button or a link must come back to, the messages shown for bad input, the
+ * narrow screen. One service and one page for every case.
+ */
+const inCI = process.env.CI === 'true';
+
+describe.skipIf(chromiumMissing && !inCI)('the console, walked as a user', () => {
+  let run: ConsoleRun;
+  const page = () => run.page;
+  const url = (path: string) => `${run.service.url}/admin${path}`;
+  const rows = () => page().locator('tbody tr td:nth-child(2)').allInnerTexts();
+
+  beforeAll(async () => {
+    run = await startConsole();
+    for (let index = 1; index <= 30; index++) {
+      const name = `walk${String(index).padStart(2, '0')}`;
+      await run.service.call('POST', '/users/?postponeAuthUserCreation=true', {
+        userGroup: 'customer',
+        username: name,
+        email: `${name}@example.com`,
+        name,
+      });
+    }
+    await run.page.goto(url('/users'));
+    await logIn(run.page);
+    await heading(run.page, 'Users').waitFor();
+  });
+  afterAll(() => stopConsole(run));
+  const shotOnFailure = (name: string) => onTestFailed(() => screenshot(page(), name));
+
+  it('keeps the page of users across a reload, a user opened and the back button', async () => {
+    shotOnFailure('walk-pages');
+    await page().getByRole('button', { name: 'Next page' }).click();
+    await expect.poll(rows).toContain('walk30');
+    const second = await rows();
+    await page().reload();
+    await expect.poll(rows).toEqual(second);
+    expect(await page().locator('caption').innerText()).toBe('Users, page 2');
+    await page().getByRole('link', { name: 'walk27' }).click();
+    await heading(page(), /User walk27/).waitFor();
+    await page().goBack();
+    await expect.poll(rows).toEqual(second);
+    expect(await page().locator('caption').innerText()).toBe('Users, page 2');
+    await page().getByRole('button', { name: 'Previous page' }).click();
+    await expect.poll(rows).toContain('walk01');
+    await page().goBack();
+    await expect.poll(rows).toEqual(second);
+  });
+
+  it('keeps the focus in a filter the keyboard changes', async () => {
+    shotOnFailure('walk-filter-focus');
+    const search = page().getByLabel('Search username or e-mail');
+    await search.focus();
+    await page().keyboard.type('walk1');
+    await page().keyboard.press('Enter');
+    await expect.poll(rows).toEqual(['walk10', 'walk11', 'walk12', 'walk13', 'walk14', 'walk15', 'walk16', 'walk17', 'walk18', 'walk19']);
+    expect(await search.evaluate((element) => element === document.activeElement)).toBe(true);
+    await search.fill('');
+    await search.press('Enter');
+    await expect.poll(rows).toContain('walk01');
+  });
+});
