@@ -64,4 +64,24 @@ describe.skipIf(chromiumMissing && !inCI)('the console, walked as a user', () =>
     await search.press('Enter');
     await expect.poll(rows).toContain('walk01');
   });
+
+  it('shows bad input next to its field, in words, never as the API field path', async () => {
+    shotOnFailure('walk-bad-input');
+    await page().goto(url('/users/new'));
+    await heading(page(), 'New user').waitFor();
+    await page().getByRole('combobox', { name: 'Group' }).selectOption('customer');
+    await page().getByRole('textbox', { name: 'Username' }).fill('walk-new');
+    await page().getByRole('textbox', { name: 'E-mail' }).fill('not-an-address');
+    await page().getByRole('textbox', { name: 'Name (required)' }).fill('Walk New');
+    await page().getByRole('button', { name: 'Create user' }).click();
+    await expect.poll(() => page().locator('#error-email').textContent()).toBe('Invalid email address');
+    const summary = page().locator('main > p.error');
+    expect(await summary.innerText()).toBe('Some fields need a fix: see the messages next to them.');
+    await page().getByRole('textbox', { name: 'E-mail' }).fill('walk-new@example.com');
+    await page().getByRole('spinbutton', { name: 'Age' }).fill('-1');
+    await page().getByRole('button', { name: 'Create user' }).click();
+    await expect.poll(() => page().locator('#error-age').textContent()).toBe('must be >= 0');
+    expect(await summary.innerText()).toBe('Some fields need a fix: see the messages next to them.');
+    expect(await page().locator('main').innerText()).not.toMatch(/body\/|input\/|user group "/);
+  });
 });

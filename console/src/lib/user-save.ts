@@ -102,13 +102,3 @@ function savedOf(answer: { data: { id: string } } | { message: string; issues?: 
   if ('data' in answer) return { ok: true, id: answer.data.id };
   return { ok: false, message: answer.message, issues: answer.issues ?? [] };
 }
-
-/** The service's issues by the form field they name (`["body", "age"]`, `["input", "email"]`…). */
-export function issuesByField(issues: { path: string[]; message: string }[], names: string[]): Map<string, string> {
-  const byField = new Map<string, string>();
-  for (const issue of issues) {
-    const name = [...issue.path].reverse().find((segment) => names.includes(segment));
-    if (name && !byField.has(name)) byField.set(name, issue.message);
-  }
-  return byField;
-}

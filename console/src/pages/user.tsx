@@ -6,7 +6,8 @@ import { request } from '../lib/client.js';
 import { graphql, type ResultOf } from '../lib/graphql.js';
 import { navigate } from '../lib/router.js';
 import { type FormField, type FormValue, formFields, fromFormValues, toFormValues } from '../lib/schema-form.js';
-import { issuesByField, saveUser, type UserDraft } from '../lib/user-save.js';
+import { FIX_FIELDS, issuesByField, summaryOf } from '../lib/form-issues.js';
+import { saveUser, type UserDraft } from '../lib/user-save.js';
 
 const USER = graphql(`
   query User($id: ID!) {
@@ -94,16 +95,16 @@ export function UserPage({ id }: { id?: string }) {
     setError(undefined);
     const parsed = fromFormValues(fields, values);
     setErrors(parsed.errors);
-    if (parsed.errors.size > 0) return setError('Some fields need a fix: see the messages next to them.');
+    if (parsed.errors.size > 0) return setError(FIX_FIELDS);
     const answer = await saveUser({ id, draft, parsed, postpone: identity === 'later' });
     if (answer.ok) {
       if (!id) return navigate(`/users/${encodeURIComponent(answer.id)}`, { replace: true });
       setNotice('Saved.');
       return load();
     }
-    const byField = issuesByField(answer.issues, [...fields.map((field) => field.name), 'username', 'email', 'expirationDate', 'roles']);
-    setErrors(byField);
-    setError(answer.message);
+    const names = [...fields.map((field) => field.name), 'username', 'email', 'expirationDate', 'roles'];
+    setErrors(issuesByField(answer.issues, names));
+    setError(summaryOf(answer, names));
   }
 
   return (

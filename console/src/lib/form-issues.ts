@@ -1,0 +1,26 @@
+/** Where the service's issues (`InvalidInputError.issues`) show on a form. */
+
+/** The service's issues by the form field they name (`["body", "age"]`, `["input", "email"]`…). */
+export function issuesByField(issues: { path: string[]; message: string }[], names: string[]): Map<string, string> {
+  const byField = new Map<string, string>();
+  for (const issue of issues) {
+    const name = [...issue.path].reverse().find((segment) => names.includes(segment));
+    if (name && !byField.has(name)) byField.set(name, issue.message);
+  }
+  return byField;
+}
+
+export const FIX_FIELDS = 'Some fields need a fix: see the messages next to them.';
+
+/**
+ * The message above the form. The service's own text names fields by API path (`input/email: …`,
+ * `body/age must be >= 0 (user group "x")`): when every issue is shown next to its field, a pointer
+ * to them; else the other issues in the service's words, without the path; else its message.
+ */
+export function summaryOf(answer: { message: string; issues: { path: string[]; message: string }[] }, names: string[]): string {
+  if (answer.issues.length === 0) return answer.message;
+  const others = answer.issues.filter((issue) => !issue.path.some((segment) => names.includes(segment)));
+  if (others.length === 0) return FIX_FIELDS;
+  const words = [...new Set(others.map((issue) => issue.message))].join('; ');
+  return others.length < answer.issues.length ? `${words}. ${FIX_FIELDS}` : words;
+}
