@@ -84,4 +84,30 @@ describe.skipIf(chromiumMissing && !inCI)('the console, walked as a user', () =>
     expect(await summary.innerText()).toBe('Some fields need a fix: see the messages next to them.');
     expect(await page().locator('main').innerText()).not.toMatch(/body\/|input\/|user group "/);
   });
+
+  it('blocks and unblocks a user, its effect stated first', async () => {
+    shotOnFailure('walk-block');
+    const created = await run.service.call('POST', '/users/?sendResetPwdEmail=false', {
+      userGroup: 'customer',
+      username: 'walk-block',
+      email: 'walk-block@example.com',
+      name: 'Walk Block',
+      password: 'Some-pass-123',
+    });
+    const login = () => run.service.call('POST', '/oauth/token', { username: 'walk-block', password: 'Some-pass-123' });
+    await page().goto(url(`/users/${created.body._id}`));
+    await heading(page(), 'User walk-block').waitFor();
+    await page().getByRole('button', { name: 'Block…' }).click();
+    const dialog = page().getByRole('dialog');
+    expect(await dialog.innerText()).toMatch(/cannot log in/);
+    await dialog.getByRole('button', { name: 'Block', exact: true }).click();
+    await page().getByRole('status').filter({ hasText: 'Block: done.' }).waitFor();
+    expect((await page().locator('dl').innerText()).replace(/\s+/g, ' ')).toContain('Blocked yes');
+    expect((await login()).status).toBe(401);
+    await page().getByRole('button', { name: 'Unblock…' }).click();
+    await dialog.getByRole('button', { name: 'Unblock', exact: true }).click();
+    await page().getByRole('status').filter({ hasText: 'Unblock: done.' }).waitFor();
+    expect((await page().locator('dl').innerText()).replace(/\s+/g, ' ')).toContain('Blocked no');
+    expect((await login()).status).toBe(200);
+  });
 });

@@ -2,7 +2,7 @@ import { useRef, useState } from 'preact/hooks';
 import { request } from '../lib/client.js';
 import { graphql } from '../lib/graphql.js';
 import { navigate } from '../lib/router.js';
-import { type Transition, transitionsFrom } from '../lib/user-transitions.js';
+import { BLOCK, type Transition, transitionsFrom, UNBLOCK } from '../lib/user-transitions.js';
 
 const CHANGE_STATE = graphql(`
   mutation ChangeState($changes: [StateChangeInput!]!) {
@@ -27,6 +27,16 @@ const SOFT_DELETE = graphql(`
 const DELETE = graphql(`
   mutation DeleteUser($id: ID!) {
     deleteUser(id: $id) {
+      __typename
+      ... on Error {
+        message
+      }
+    }
+  }
+`);
+const SET_BLOCKED = graphql(`
+  mutation SetBlocked($id: ID!, $update: JSONObject!) {
+    updateUser(id: $id, update: $update) {
       __typename
       ... on Error {
         message
@@ -68,6 +78,7 @@ const REGISTER = graphql(`
 interface Target {
   id: string;
   state: string;
+  blocked: boolean;
   authUserId: string | null;
 }
 
@@ -95,9 +106,11 @@ export function UserActions({ user, onDone }: { user: Target; onDone(message: st
       return navigate('/users');
     }
     const answer =
-      transition.action === 'softDelete'
-        ? (await request(SOFT_DELETE, { id: user.id })).softDeleteUser
-        : (await request(CHANGE_STATE, { changes: [{ filter: { _id: user.id }, stateTo: transition.stateTo! }] })).changeUsersState;
+      transition.action === 'block' || transition.action === 'unblock'
+        ? (await request(SET_BLOCKED, { id: user.id, update: { $set: { blocked: transition.action === 'block' } } })).updateUser
+        : transition.action === 'softDelete'
+          ? (await request(SOFT_DELETE, { id: user.id })).softDeleteUser
+          : (await request(CHANGE_STATE, { changes: [{ filter: { _id: user.id }, stateTo: transition.stateTo! }] })).changeUsersState;
     if (!fail(answer)) onDone(`${transition.label}: done.`);
   }
 
@@ -111,6 +124,9 @@ export function UserActions({ user, onDone }: { user: Target; onDone(message: st
     <section aria-labelledby="actions-title">
       <h2 id="actions-title">Actions</h2>
       <div class="actions">
+        <button type="button" onClick={() => ask(user.blocked ? UNBLOCK : BLOCK)}>
+          {user.blocked ? 'Unblock…' : 'Block…'}
+        </button>
         {user.authUserId ? (
           <>
             <button

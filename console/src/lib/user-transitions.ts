@@ -1,6 +1,6 @@
 /** The state changes a user page offers, each with its documented effect, shown before it runs. */
 export interface Transition {
-  action: 'state' | 'softDelete' | 'delete';
+  action: 'state' | 'softDelete' | 'delete' | 'block' | 'unblock';
   stateTo?: 'PUBLIC' | 'DRAFT' | 'TRASH' | 'DELETED';
   label: string;
   effect: string;
@@ -43,3 +43,15 @@ export const TRANSITIONS: Transition[] = [
 export function transitionsFrom(state: string): Transition[] {
   return TRANSITIONS.filter((transition) => transition.stateTo !== state && !(transition.action === 'softDelete' && state === 'DELETED'));
 }
+
+/** Blocking is the profile's `blocked` flag (PATCH `$set`), whatever the state: the identity follows it. */
+export const BLOCK: Transition = {
+  action: 'block',
+  label: 'Block',
+  effect: 'The user is blocked: it cannot log in and its sessions end. Its state and profile stay as they are.',
+};
+export const UNBLOCK: Transition = {
+  action: 'unblock',
+  label: 'Unblock',
+  effect: 'The user can log in again (a user that is not PUBLIC stays blocked until it is published).',
+};
