@@ -110,4 +110,21 @@ describe.skipIf(chromiumMissing && !inCI)('the console, walked as a user', () =>
     expect((await page().locator('dl').innerText()).replace(/\s+/g, ' ')).toContain('Blocked no');
     expect((await login()).status).toBe(200);
   });
+
+  it('moves a user to another group, whose fields the form then shows', async () => {
+    shotOnFailure('walk-group');
+    const [walk02] = (await run.service.call('GET', `/users/?_q=${encodeURIComponent(JSON.stringify({ username: 'walk02' }))}`)).body;
+    await page().goto(url(`/users/${walk02._id}`));
+    await heading(page(), 'User walk02').waitFor();
+    const group = page().getByRole('combobox', { name: 'Group' });
+    expect(await group.isEnabled()).toBe(true);
+    await group.selectOption('guest');
+    await page()
+      .getByText(/sessions end/)
+      .waitFor();
+    expect(await page().getByRole('spinbutton', { name: 'Age' }).count()).toBe(0);
+    await page().getByRole('button', { name: 'Save changes' }).click();
+    await page().getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+    expect((await run.service.call('GET', `/users/${walk02._id}`)).body.userGroup).toBe('guest');
+  });
 });

@@ -83,7 +83,8 @@ export async function saveUser({
     };
     return savedOf((await request(CREATE, { input, postpone })).createUser);
   }
-  const set: Record<string, unknown> = { ...parsed.properties, roles: draft.roles };
+  // The group too: another group moves the user (validated against that group's schema).
+  const set: Record<string, unknown> = { ...parsed.properties, userGroup: draft.userGroup, roles: draft.roles };
   const unset: Record<string, true> = Object.fromEntries(parsed.cleared.map((name) => [name, true]));
   for (const [name, value] of [
     ['username', draft.username],

@@ -53,6 +53,9 @@ const USER = graphql(`
 type Loaded = ResultOf<typeof USER>;
 type User = Extract<Loaded['user'], { __typename: 'QueryUserSuccess' }>['data'];
 
+const MOVE_EFFECT =
+  "Saving moves the user to this group: its profile is checked against the group's schema, and its sessions end (its rights change).";
+
 const localInput = (iso: string | null | undefined) => (iso ? new Date(iso).toISOString().slice(0, 16) : '');
 
 /** A user's page (`id`), or the creation of one. */
@@ -119,13 +122,8 @@ export function UserPage({ id }: { id?: string }) {
       {user && <IdentityPanel user={user} />}
       {loaded && (id === undefined || user) && (
         <form noValidate onSubmit={(event) => void submit(event).catch((caught: Error) => setError(caught.message))}>
-          <Field label="Group">
-            <select
-              value={draft.userGroup}
-              disabled={Boolean(id)}
-              required
-              onChange={(event) => setDraft({ ...draft, userGroup: event.currentTarget.value })}
-            >
+          <Field label="Group" hint={user && draft.userGroup !== user.userGroup ? MOVE_EFFECT : undefined}>
+            <select value={draft.userGroup} required onChange={(event) => setDraft({ ...draft, userGroup: event.currentTarget.value })}>
               <option value="">Choose a group</option>
               {loaded.userGroups.map((group) => (
                 <option key={group.userGroup} value={group.userGroup}>
