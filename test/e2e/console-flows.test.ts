@@ -127,4 +127,35 @@ describe.skipIf(chromiumMissing && !inCI)('the console, walked as a user', () =>
     await page().getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
     expect((await run.service.call('GET', `/users/${walk02._id}`)).body.userGroup).toBe('guest');
   });
+
+  it('fits a narrow screen: no page scrolls sideways, wide tables scroll in their own box', async () => {
+    shotOnFailure('walk-narrow');
+    // A user whose identity id and password e-mail (a long link) are on its pages.
+    const created = await run.service.call('POST', '/users/', {
+      userGroup: 'customer',
+      username: 'walk-narrow',
+      email: 'walk-narrow-with-a-long-address@example.com',
+      name: 'Walk Narrow',
+      password: 'Some-pass-123',
+    });
+    await page().setViewportSize({ width: 360, height: 740 });
+    try {
+      for (const [path, title, shown] of [
+        ['/users', 'Users', 'tbody tr'],
+        [`/users/${created.body._id}`, 'User walk-narrow', 'dd'],
+        ['/jobs', 'Jobs', 'caption'],
+        ['/outbox', 'Mail outbox', 'pre'],
+        ['/groups', 'Groups', 'tbody tr'],
+        ['/bulk', 'Bulk', 'form'],
+      ] as const) {
+        await page().goto(url(path));
+        await heading(page(), title).waitFor();
+        await page().locator(shown).first().waitFor();
+        const width = await page().evaluate(() => document.documentElement.scrollWidth);
+        expect(width, path).toBeLessThanOrEqual(360);
+      }
+    } finally {
+      await page().setViewportSize({ width: 1280, height: 720 });
+    }
+  });
 });

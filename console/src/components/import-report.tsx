@@ -1,4 +1,5 @@
 import { csvCell, saveBlob } from '../lib/download.js';
+import { TableBox } from './table-box.js';
 
 /** One refused row of an import: its number, the field named in the error (when one is), and the error. */
 export interface ReportRow {
@@ -27,25 +28,27 @@ export function ImportReport({ rows }: { rows: ReportRow[] }) {
   };
   return (
     <>
-      <table>
-        <caption>Rows refused by the import</caption>
-        <thead>
-          <tr>
-            <th scope="col">Row</th>
-            <th scope="col">Field</th>
-            <th scope="col">Error</th>
-          </tr>
-        </thead>
-        <tbody>
-          {rows.map((row) => (
-            <tr key={row.row}>
-              <td>{row.row}</td>
-              <td>{row.field || '—'}</td>
-              <td>{row.error}</td>
+      <TableBox label="Rows refused by the import">
+        <table>
+          <caption>Rows refused by the import</caption>
+          <thead>
+            <tr>
+              <th scope="col">Row</th>
+              <th scope="col">Field</th>
+              <th scope="col">Error</th>
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {rows.map((row) => (
+              <tr key={row.row}>
+                <td>{row.row}</td>
+                <td>{row.field || '—'}</td>
+                <td>{row.error}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </TableBox>
       <button type="button" onClick={downloadReport}>
         Download the report (CSV)
       </button>

@@ -4,6 +4,7 @@ import { request } from '../lib/client.js';
 import { graphql, type ResultOf } from '../lib/graphql.js';
 import { type Located, locateSchemaError, parseJson } from '../lib/json-locate.js';
 import { navigate } from '../lib/router.js';
+import { TableBox } from '../components/table-box.js';
 
 const GROUPS = graphql(`
   query Groups {
@@ -80,27 +81,29 @@ export function Groups() {
           {error}
         </p>
       )}
-      <table>
-        <caption>User groups</caption>
-        <thead>
-          <tr>
-            <th scope="col">Group</th>
-            <th scope="col">Label</th>
-            <th scope="col">Identities</th>
-          </tr>
-        </thead>
-        <tbody>
-          {groups?.map((group) => (
-            <tr key={group.userGroup}>
-              <td>
-                <a href={`/admin/groups/${encodeURIComponent(group.userGroup)}`}>{group.userGroup}</a>
-              </td>
-              <td>{group.label}</td>
-              <td>{group.authUserCreationDisabled ? 'Profiles only' : 'Created with the profile'}</td>
+      <TableBox label="User groups">
+        <table>
+          <caption>User groups</caption>
+          <thead>
+            <tr>
+              <th scope="col">Group</th>
+              <th scope="col">Label</th>
+              <th scope="col">Identities</th>
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {groups?.map((group) => (
+              <tr key={group.userGroup}>
+                <td>
+                  <a href={`/admin/groups/${encodeURIComponent(group.userGroup)}`}>{group.userGroup}</a>
+                </td>
+                <td>{group.label}</td>
+                <td>{group.authUserCreationDisabled ? 'Profiles only' : 'Created with the profile'}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </TableBox>
     </>
   );
 }

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { request } from '../lib/client.js';
 import { graphql, type ResultOf } from '../lib/graphql.js';
+import { TableBox } from '../components/table-box.js';
 
 const JOBS = graphql(`
   query Jobs($after: String, $status: JobStatus, $kind: JobKind) {
@@ -64,33 +65,35 @@ export function Jobs() {
           {error}
         </p>
       )}
-      <table>
-        <caption>Recent bulk jobs</caption>
-        <thead>
-          <tr>
-            <th scope="col">Job</th>
-            <th scope="col">Kind</th>
-            <th scope="col">Status</th>
-            <th scope="col">Progress</th>
-            <th scope="col">Started</th>
-            <th scope="col">Last step</th>
-          </tr>
-        </thead>
-        <tbody>
-          {data?.jobs.nodes.map((job) => (
-            <tr key={job.jobId}>
-              <td>
-                <code>{job.jobId}</code>
-              </td>
-              <td>{KIND_LABEL[job.kind]}</td>
-              <td>{job.error ? `${job.status}: ${job.error}` : job.status}</td>
-              <td>{progressOf(job)}</td>
-              <td>{new Date(job.createdAt).toLocaleString()}</td>
-              <td>{new Date(job.updatedAt).toLocaleString()}</td>
+      <TableBox label="Recent bulk jobs">
+        <table>
+          <caption>Recent bulk jobs</caption>
+          <thead>
+            <tr>
+              <th scope="col">Job</th>
+              <th scope="col">Kind</th>
+              <th scope="col">Status</th>
+              <th scope="col">Progress</th>
+              <th scope="col">Started</th>
+              <th scope="col">Last step</th>
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {data?.jobs.nodes.map((job) => (
+              <tr key={job.jobId}>
+                <td>
+                  <code>{job.jobId}</code>
+                </td>
+                <td>{KIND_LABEL[job.kind]}</td>
+                <td>{job.error ? `${job.status}: ${job.error}` : job.status}</td>
+                <td>{progressOf(job)}</td>
+                <td>{new Date(job.createdAt).toLocaleString()}</td>
+                <td>{new Date(job.updatedAt).toLocaleString()}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </TableBox>
       <nav class="pager" aria-label="Pages">
         <button type="button" disabled={cursors.length === 1} onClick={() => setCursors(cursors.slice(0, -1))}>
           Newer jobs

@@ -8,6 +8,7 @@ import { download } from '../lib/download.js';
 import { graphql, type ResultOf } from '../lib/graphql.js';
 import { navigate, route } from '../lib/router.js';
 import { exportUrl, filterOf, pageTrail, readQuery, SORTS, STATES, statesOf, type UsersQuery, writeQuery } from '../lib/users-query.js';
+import { TableBox } from '../components/table-box.js';
 
 export const USERS = graphql(`
   query Users($first: Int!, $after: String, $filter: JSONObject, $states: [UserState!], $sort: [String!]) {
@@ -138,40 +139,42 @@ export function Users() {
         </p>
       )}
       <p role="status">{data ? `${data.users.totalCount} users` : 'Loading users…'}</p>
-      <table>
-        <caption>Users, page {trail.length + 1}</caption>
-        <thead>
-          <tr>
-            <th scope="col">
-              <span class="visually-hidden">Selected</span>
-            </th>
-            {COLUMNS.filter(([name]) => columns.includes(name)).map(([name, label]) => (
-              <th scope="col" key={name}>
-                {label}
+      <TableBox label="Users">
+        <table>
+          <caption>Users, page {trail.length + 1}</caption>
+          <thead>
+            <tr>
+              <th scope="col">
+                <span class="visually-hidden">Selected</span>
               </th>
-            ))}
-          </tr>
-        </thead>
-        <tbody>
-          {nodes.map((user) => (
-            <tr key={user.id}>
-              <td>
-                <input
-                  type="checkbox"
-                  aria-label={`Select ${user.username ?? user.email ?? user.id}`}
-                  checked={selected.has(user.id)}
-                  onChange={() => toggle(user.id)}
-                />
-              </td>
-              {COLUMNS.filter(([name]) => columns.includes(name)).map(([name], index) => (
-                <td key={name}>
-                  {index === 0 ? <a href={`/admin/users/${encodeURIComponent(user.id)}`}>{cell(user, name)}</a> : cell(user, name)}
-                </td>
+              {COLUMNS.filter(([name]) => columns.includes(name)).map(([name, label]) => (
+                <th scope="col" key={name}>
+                  {label}
+                </th>
               ))}
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {nodes.map((user) => (
+              <tr key={user.id}>
+                <td>
+                  <input
+                    type="checkbox"
+                    aria-label={`Select ${user.username ?? user.email ?? user.id}`}
+                    checked={selected.has(user.id)}
+                    onChange={() => toggle(user.id)}
+                  />
+                </td>
+                {COLUMNS.filter(([name]) => columns.includes(name)).map(([name], index) => (
+                  <td key={name}>
+                    {index === 0 ? <a href={`/admin/users/${encodeURIComponent(user.id)}`}>{cell(user, name)}</a> : cell(user, name)}
+                  </td>
+                ))}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </TableBox>
       <nav class="pager" aria-label="Pages">
         <button type="button" disabled={trail.length === 0} onClick={() => goTo(trail.at(-1) ?? '', trail.slice(0, -1))}>
           Previous page
