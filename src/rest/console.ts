@@ -55,9 +55,13 @@ export function consoleRouter(dir: string = defaultConsoleDir()): Router {
   router.get(`${CONSOLE_PATH}/assets/*rest`, (_req, res) => {
     res.status(404).set('Cache-Control', 'no-store').type('text/plain').send('Not found');
   });
-  const page = (_req: Request, res: Response) => void sendIndex(dir, res);
-  router.get(CONSOLE_PATH, page);
-  router.get(`${CONSOLE_PATH}/*rest`, page);
+  // Every other GET under /admin is the app's page. Matched by prefix, not by a `*rest` parameter:
+  // Express decodes a parameter, and a link with a malformed escape (/admin/users/%E0) was its raw
+  // JSON 400 instead of the console saying the page is not found.
+  router.use(CONSOLE_PATH, (req: Request, res: Response, next) => {
+    if (req.method === 'GET' || req.method === 'HEAD') void sendIndex(dir, res);
+    else next();
+  });
   return router;
 }
 

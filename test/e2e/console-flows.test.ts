@@ -158,4 +158,15 @@ describe.skipIf(chromiumMissing && !inCI)('the console, walked as a user', () =>
       await page().setViewportSize({ width: 1280, height: 720 });
     }
   });
+
+  it('answers a link it cannot read with its own page, never a blank screen or the server error', async () => {
+    shotOnFailure('walk-bad-link');
+    const before = run.problems.length;
+    for (const path of ['/users/%E0', '/groups/%', '/nowhere']) {
+      await page().goto(url(path));
+      await heading(page(), 'Page not found').waitFor();
+      await page().getByRole('link', { name: 'Go to the users' }).waitFor();
+    }
+    expect(run.problems.slice(before)).toEqual([]);
+  });
 });

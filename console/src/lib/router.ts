@@ -44,8 +44,20 @@ export function match(pattern: string, path: string): Record<string, string> | u
   const params: Record<string, string> = {};
   for (const [index, part] of want.entries()) {
     const value = got[index] ?? '';
-    if (part.startsWith(':')) params[part.slice(1)] = decodeURIComponent(value);
-    else if (part !== value) return undefined;
+    if (part.startsWith(':')) {
+      const decoded = decodeOr(value);
+      if (decoded === undefined) return undefined;
+      params[part.slice(1)] = decoded;
+    } else if (part !== value) return undefined;
   }
   return params;
+}
+
+/** A path segment decoded, or undefined for a malformed escape (`%E0`): no route, not a blank page. */
+function decodeOr(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
 }
