@@ -169,4 +169,20 @@ describe.skipIf(chromiumMissing && !inCI)('the console, walked as a user', () =>
     }
     expect(run.problems.slice(before)).toEqual([]);
   });
+
+  it('says a file without rows imported nothing, rather than that every row was imported', async () => {
+    shotOnFailure('walk-empty-import');
+    await page().goto(url('/bulk'));
+    await heading(page(), 'Bulk').waitFor();
+    const file = page().getByLabel(/CSV file/);
+    await file.setInputFiles({ name: 'empty.csv', mimeType: 'text/csv', buffer: Buffer.from('userGroup,username,email\n') });
+    await page().getByRole('button', { name: 'Import', exact: true }).click();
+    await page().getByRole('alert').filter({ hasText: 'empty.csv holds no rows: nothing was imported.' }).waitFor();
+    expect(await page().getByText('Every row was imported.').count()).toBe(0);
+    expect(
+      await page()
+        .getByText(/0 inserted/)
+        .count(),
+    ).toBe(0);
+  });
 });

@@ -83,10 +83,13 @@ export function Bulk() {
     setBusy(true);
     setError(undefined);
     setReport(undefined);
+    setSummary(undefined);
     try {
       const { importUsers: answer } = await upload(IMPORT, { file, delimiter }, file);
       if (answer.__typename !== 'MutationImportUsersSuccess') return setError(answer.message);
       const { inserted, updated, invalid } = answer.data;
+      // A file with a header line only, or no CSV at all, is answered with three empty lists.
+      if (inserted.length + updated.length + invalid.length === 0) return setError(`${file.name} holds no rows: nothing was imported.`);
       setSummary(`${inserted.length} inserted, ${updated.length} updated, ${invalid.length} rows refused.`);
       setReport(reportRows(invalid));
     } catch (caught) {
