@@ -185,4 +185,20 @@ describe.skipIf(chromiumMissing && !inCI)('the console, walked as a user', () =>
         .count(),
     ).toBe(0);
   });
+
+  it('creates a user once when Create user is double-clicked, and says it was created', async () => {
+    shotOnFailure('walk-double-create');
+    await page().goto(url('/users/new'));
+    await heading(page(), 'New user').waitFor();
+    await page().getByRole('combobox', { name: 'Group' }).selectOption('customer');
+    await page().getByRole('textbox', { name: 'Username' }).fill('walk-twice');
+    await page().getByRole('textbox', { name: 'E-mail' }).fill('walk-twice@example.com');
+    await page().getByRole('textbox', { name: 'Name (required)' }).fill('Walk Twice');
+    await page().getByRole('button', { name: 'Create user' }).dblclick();
+    await heading(page(), 'User walk-twice').waitFor();
+    await page().getByRole('status').filter({ hasText: 'User created.' }).waitFor();
+    expect(await page().locator('main').getByRole('alert').count()).toBe(0);
+    const found = await run.service.call('GET', `/users/?_q=${encodeURIComponent(JSON.stringify({ username: 'walk-twice' }))}`);
+    expect(found.body).toHaveLength(1);
+  });
 });

@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
+import { useOnce } from '../lib/once.js';
 import { Field } from '../components/field.js';
 import { ProfileFields } from '../components/profile-form.js';
 import { UserActions } from '../components/user-actions.js';
@@ -68,6 +69,7 @@ export function UserPage({ id }: { id?: string }) {
   const [identity, setIdentity] = useState<'now' | 'later'>('now');
   const [notice, setNotice] = useState<string>();
   const [error, setError] = useState<string>();
+  const [saving, once] = useOnce();
 
   async function load() {
     const data = await request(USER, { id: id ?? '' });
@@ -101,7 +103,10 @@ export function UserPage({ id }: { id?: string }) {
     if (parsed.errors.size > 0) return setError(FIX_FIELDS);
     const answer = await saveUser({ id, draft, parsed, postpone: identity === 'later' });
     if (answer.ok) {
-      if (!id) return navigate(`/users/${encodeURIComponent(answer.id)}`, { replace: true });
+      if (!id) {
+        setNotice('User created.');
+        return navigate(`/users/${encodeURIComponent(answer.id)}`, { replace: true });
+      }
       setNotice('Saved.');
       return load();
     }
@@ -121,7 +126,7 @@ export function UserPage({ id }: { id?: string }) {
       {notice && <p role="status">{notice}</p>}
       {user && <IdentityPanel user={user} />}
       {loaded && (id === undefined || user) && (
-        <form noValidate onSubmit={(event) => void submit(event).catch((caught: Error) => setError(caught.message))}>
+        <form noValidate onSubmit={(event) => void once(() => submit(event)).catch((caught: Error) => setError(caught.message))}>
           <Field label="Group" hint={user && draft.userGroup !== user.userGroup ? MOVE_EFFECT : undefined}>
             <select value={draft.userGroup} required onChange={(event) => setDraft({ ...draft, userGroup: event.currentTarget.value })}>
               <option value="">Choose a group</option>
@@ -169,7 +174,9 @@ export function UserPage({ id }: { id?: string }) {
               </label>
             </fieldset>
           )}
-          <button type="submit">{id ? 'Save changes' : 'Create user'}</button>
+          <button type="submit" disabled={saving}>
+            {id ? 'Save changes' : 'Create user'}
+          </button>
         </form>
       )}
       {user && <UserActions user={user} onDone={(message) => void load().then(() => setNotice(message))} />}
