@@ -201,4 +201,15 @@ describe.skipIf(chromiumMissing && !inCI)('the console, walked as a user', () =>
     const found = await run.service.call('GET', `/users/?_q=${encodeURIComponent(JSON.stringify({ username: 'walk-twice' }))}`);
     expect(found.body).toHaveLength(1);
   });
+
+  it('says when a bulk filter matches no user, rather than that none lacks an identity', async () => {
+    shotOnFailure('walk-bulk-none');
+    await page().goto(url('/bulk'));
+    await heading(page(), 'Bulk').waitFor();
+    await page().getByLabel('Users of the group (empty: every group)').fill('custmer');
+    await page().getByRole('button', { name: 'Activate (create identities)' }).click();
+    await page().getByRole('alert').filter({ hasText: 'No user of the group custmer is PUBLIC: nothing to activate.' }).waitFor();
+    await page().getByRole('button', { name: 'Send password e-mails' }).click();
+    await page().getByRole('alert').filter({ hasText: 'No user of the group custmer is PUBLIC: no password e-mail to send.' }).waitFor();
+  });
 });

@@ -41,14 +41,29 @@ interface Target {
 }
 
 /** Bulk activation and bulk password e-mails for a set of users, each followed by a live progress bar. */
-export function BulkActions({ users, label, load }: { users: Target[]; label: string; load?: () => Promise<Target[]> }) {
+export function BulkActions({
+  users,
+  label,
+  load,
+  none,
+}: {
+  users: Target[];
+  label: string;
+  load?: () => Promise<Target[]>;
+  /** What to say when `load` finds no user at all (a group name mistyped, a state nobody is in). */
+  none?: string;
+}) {
   const [jobs, setJobs] = useState<{ jobId: string; label: string }[]>([]);
   const [error, setError] = useState<string>();
-  const targets = async () => (load ? load() : users);
+  const targets = async (nothing: string) => {
+    const found = load ? await load() : users;
+    if (found.length === 0 && none) throw new Error(`${none}: ${nothing}.`);
+    return found;
+  };
 
   async function activate() {
     setError(undefined);
-    const chosen = (await targets()).filter((user) => !user.authUserId).map((user) => user.id);
+    const chosen = (await targets('nothing to activate')).filter((user) => !user.authUserId).map((user) => user.id);
     if (chosen.length === 0) return setError('None of these users lacks an identity: nothing to activate.');
     const { startBulkActivation: answer } = await request(ACTIVATE, { userIds: chosen });
     if (answer.__typename !== 'MutationStartBulkActivationSuccess') return setError(answer.message);
@@ -57,7 +72,7 @@ export function BulkActions({ users, label, load }: { users: Target[]; label: st
 
   async function mail() {
     setError(undefined);
-    const chosen = (await targets()).flatMap((user) => (user.authUserId ? [user.authUserId] : []));
+    const chosen = (await targets('no password e-mail to send')).flatMap((user) => (user.authUserId ? [user.authUserId] : []));
     if (chosen.length === 0) return setError('None of these users has an identity: no password e-mail to send.');
     const { startBulkPasswordChange: answer } = await request(MAIL, { authUserIds: chosen });
     if (answer.__typename !== 'MutationStartBulkPasswordChangeSuccess') return setError(answer.message);

@@ -149,7 +149,12 @@ export function Bulk() {
             </select>
           </Field>
         </div>
-        <BulkActions users={[]} label={`users of ${group || 'every group'} in ${state}`} load={() => matching(group, state)} />
+        <BulkActions
+          users={[]}
+          label={`users of ${group || 'every group'} in ${state}`}
+          load={() => matching(group, state)}
+          none={`No user of ${group ? `the group ${group}` : 'any group'} is ${state}`}
+        />
       </section>
     </>
   );
