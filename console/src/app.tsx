@@ -18,6 +18,11 @@ const NAV = [
   ['/outbox', 'Mail outbox'],
 ] as const;
 
+/** Whether a menu entry is the page shown: `/admin` itself shows the users list. */
+function isCurrent(path: string, to: string): boolean {
+  return path === to || path.startsWith(`${to}/`) || (path === '/' && to === '/users');
+}
+
 function Page({ path }: { path: string }) {
   if (path === '/' || path === '/users') return <Users />;
   if (path === '/users/new') return <UserPage />;
@@ -65,7 +70,7 @@ export function App() {
           <ul>
             {NAV.map(([to, label]) => (
               <li key={to}>
-                <a href={`/admin${to}`} aria-current={path.startsWith(to) ? 'page' : undefined}>
+                <a href={`/admin${to}`} aria-current={isCurrent(path, to) ? 'page' : undefined}>
                   {label}
                 </a>
               </li>

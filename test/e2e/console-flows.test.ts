@@ -212,4 +212,15 @@ describe.skipIf(chromiumMissing && !inCI)('the console, walked as a user', () =>
     await page().getByRole('button', { name: 'Send password e-mails' }).click();
     await page().getByRole('alert').filter({ hasText: 'No user of the group custmer is PUBLIC: no password e-mail to send.' }).waitFor();
   });
+
+  it('marks the page the user is on in the menu, the users list at /admin too', async () => {
+    shotOnFailure('walk-current');
+    const current = () => page().getByRole('navigation', { name: 'Console' }).locator('[aria-current="page"]').allInnerTexts();
+    await page().goto(url('/'));
+    await heading(page(), 'Users').waitFor();
+    expect(await current()).toEqual(['Users']);
+    await page().goto(url('/jobs'));
+    await heading(page(), 'Jobs').waitFor();
+    expect(await current()).toEqual(['Jobs']);
+  });
 });
