@@ -223,4 +223,21 @@ describe.skipIf(chromiumMissing && !inCI)('the console, walked as a user', () =>
     await heading(page(), 'Jobs').waitFor();
     expect(await current()).toEqual(['Jobs']);
   });
+
+  it('never replaces a group from the New group form, and says what a new group lacks', async () => {
+    shotOnFailure('walk-new-group');
+    await page().goto(url('/groups/new'));
+    await heading(page(), 'New group').waitFor();
+    await page().getByRole('button', { name: 'Save group' }).click();
+    await expect.poll(() => page().locator('#error-group-name').textContent()).toBe("Enter the group's name.");
+    expect(await page().locator('#error-group-label').textContent()).toBe('Enter a label.');
+    await page().getByRole('textbox', { name: 'Group name' }).fill('customer');
+    await page().getByRole('textbox', { name: 'Label' }).fill('Replaced');
+    await page().getByRole('button', { name: 'Save group' }).click();
+    await expect
+      .poll(() => page().locator('#error-group-name').textContent())
+      .toBe('A group named customer exists already: open it from the groups to edit it.');
+    const customer = await run.service.deps.groups.getGroup('customer');
+    expect(customer).toMatchObject({ label: 'Customer', crudSchema: { properties: { age: { minimum: 0 } } } });
+  });
 });

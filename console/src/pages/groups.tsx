@@ -3,6 +3,7 @@ import { Field } from '../components/field.js';
 import { request } from '../lib/client.js';
 import { graphql, type ResultOf } from '../lib/graphql.js';
 import { type Located, locateSchemaError, parseJson } from '../lib/json-locate.js';
+import { lacking } from '../lib/group-check.js';
 import { navigate } from '../lib/router.js';
 import { TableBox } from '../components/table-box.js';
 
@@ -121,6 +122,7 @@ export function GroupEdit({ name }: { name?: string }) {
   const [problem, setProblem] = useState<Located>();
   const [error, setError] = useState<string>();
   const [saved, setSaved] = useState<string>();
+  const [missing, setMissing] = useState<{ name?: string; label?: string }>({});
   const editor = useRef<HTMLTextAreaElement>(null);
 
   useEffect(() => {
@@ -148,6 +150,9 @@ export function GroupEdit({ name }: { name?: string }) {
     event.preventDefault();
     setError(undefined);
     setSaved(undefined);
+    const lacks = await lacking(group, label, !name);
+    setMissing(lacks);
+    if (lacks.name || lacks.label) return;
     const parsed = parseJson(schema);
     if ('error' in parsed) return show(parsed.error);
     setProblem(undefined);
@@ -182,12 +187,25 @@ export function GroupEdit({ name }: { name?: string }) {
         </p>
       )}
       {loaded && (
-        <form onSubmit={(event) => void save(event).catch((caught: Error) => setError(caught.message))}>
-          <Field label="Group name">
-            <input value={group} required readOnly={Boolean(name)} onInput={(event) => setGroup(event.currentTarget.value)} />
+        <form noValidate onSubmit={(event) => void save(event).catch((caught: Error) => setError(caught.message))}>
+          <Field label="Group name" error={missing.name} errorId="error-group-name">
+            <input
+              value={group}
+              required
+              readOnly={Boolean(name)}
+              aria-invalid={missing.name ? 'true' : undefined}
+              aria-describedby={missing.name ? 'error-group-name' : undefined}
+              onInput={(event) => setGroup(event.currentTarget.value)}
+            />
           </Field>
-          <Field label="Label">
-            <input value={label} required onInput={(event) => setLabel(event.currentTarget.value)} />
+          <Field label="Label" error={missing.label} errorId="error-group-label">
+            <input
+              value={label}
+              required
+              aria-invalid={missing.label ? 'true' : undefined}
+              aria-describedby={missing.label ? 'error-group-label' : undefined}
+              onInput={(event) => setLabel(event.currentTarget.value)}
+            />
           </Field>
           <label class="inline">
             <input type="checkbox" checked={disabled} onChange={(event) => setDisabled(event.currentTarget.checked)} /> Profiles only (no
