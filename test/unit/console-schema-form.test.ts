@@ -126,5 +126,7 @@ describe('humanize and JSON locations', () => {
     expect(error).toMatchObject({ line: 4, column: 14 });
     const broken = parseJson('{\n  "a": 1,\n}');
     expect('error' in broken && broken.error.line).toBe(3);
+    // The engine's own place ("in JSON at position 12 (line 3 column 1)") is not said twice beside the console's.
+    expect('error' in broken && broken.error.message).toBe('Expected double-quoted property name');
   });
 });

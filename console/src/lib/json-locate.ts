@@ -26,7 +26,9 @@ export function parseJson(text: string): { value: unknown } | { error: Located }
     const position = /position (\d+)/.exec(message);
     if (!position) return { error: { message } };
     const at = Number(position[1]);
-    return { error: { message, at, ...lineAndColumn(text, at) } };
+    // The place is said by the console (line and column); the engine's own was said twice beside it.
+    const said = message.replace(/ in JSON at position \d+(?: \(line \d+ column \d+\))?$/, '');
+    return { error: { message: said, at, ...lineAndColumn(text, at) } };
   }
 }
 
