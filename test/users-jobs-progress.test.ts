@@ -140,6 +140,18 @@ describe('jobs', () => {
     expect(completed).toContainEqual({ jobId: newer, kind: 'BULK_ACTIVATION', status: 'completed', total: 1, processed: 1, failed: 0 });
   });
 
+  it('keeps the counters of a completed bulk password job, in the list and its last event', async () => {
+    const mail = await service.call('POST', '/jobs/change-password/bulk', { authUsersIds: ['nobody-1', 'nobody-2'] });
+    expect(mail.status).toBe(202);
+    const events = await withWorker(() =>
+      subscribeSse(service.url, PROGRESS, { id: mail.body.jobId }, ADMIN).then((stream) => stream.rest()),
+    );
+    const done = { jobId: mail.body.jobId, kind: 'BULK_PASSWORD_CHANGE', status: 'completed', total: 2, processed: 2, failed: 2 };
+    expect(events.filter((event) => event.event === 'next').at(-1)?.data.data.jobProgress).toMatchObject(done);
+    const completed = (await service.graphql(JOBS, { kind: 'BULK_PASSWORD_CHANGE', status: 'completed', first: 100 })).data.jobs.nodes;
+    expect(completed).toContainEqual(done);
+  });
+
   it('is for administrators, and refuses a cursor it did not give', async () => {
     const anonymous = await service.graphql(JOBS, {}, { 'x-api-key': '' });
     expect(anonymous.errors?.[0].extensions.code).toBe('UNAUTHORIZED');

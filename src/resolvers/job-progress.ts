@@ -35,13 +35,15 @@ export function jobView(job: JobHead | JobListing): JobView | undefined {
   const result = 'result' in job && typeof job.result === 'object' && job.result !== null ? (job.result as Record<string, unknown>) : {};
   const summary = ('summary' in job ? job.summary : (result.summary as Record<string, unknown> | undefined)) ?? {};
   const base = { jobId: job.jobId, kind, status, createdAt: job.createdAt, updatedAt: job.updatedAt, error: null } as const;
+  const counters = job.counters;
   if (status === 'completed') {
-    const total = count(summary.total);
-    return { ...base, total, processed: total, failed: count(summary.failed) };
+    // An activation's result has a summary; a password job's keeps only its progress: the counters
+    // of its last step say the same (without them its list and last event showed no numbers).
+    const total = count(summary.total) ?? counters?.total ?? null;
+    return { ...base, total, processed: total, failed: count(summary.failed) ?? counters?.failed ?? null };
   }
   const stored = 'error' in job ? job.error : result.error;
   const error = status === 'failed' && typeof stored === 'string' ? stored : null;
-  const counters = job.counters;
   return { ...base, error, total: counters?.total ?? null, processed: counters?.processed ?? null, failed: counters?.failed ?? null };
 }
 
