@@ -240,4 +240,8 @@ describe.skipIf(chromiumMissing && !inCI)('the console, walked as a user', () =>
     const customer = await run.service.deps.groups.getGroup('customer');
     expect(customer).toMatchObject({ label: 'Customer', crudSchema: { properties: { age: { minimum: 0 } } } });
   });
+
+  it('met no script error, console error or failed request on any page walked', () => {
+    expect(run.problems).toEqual([]);
+  });
 });
