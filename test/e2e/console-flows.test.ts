@@ -1,3 +1,4 @@
+import type { Locator } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { chromiumMissing, screenshot } from './browser.js';
 import { type ConsoleRun, heading, logIn, startConsole, stopConsole } from './console-service.js';
@@ -239,6 +240,34 @@ describe.skipIf(chromiumMissing && !inCI)('the console, walked as a user', () =>
       .toBe('A group named customer exists already: open it from the groups to edit it.');
     const customer = await run.service.deps.groups.getGroup('customer');
     expect(customer).toMatchObject({ label: 'Customer', crudSchema: { properties: { age: { minimum: 0 } } } });
+  });
+
+  it('ties each label, hint and error to its control', async () => {
+    shotOnFailure('walk-labels');
+    const described = (locator: Locator) =>
+      locator.evaluate((element) =>
+        (element.getAttribute('aria-describedby') ?? '')
+          .split(' ')
+          .map((id) => document.getElementById(id)?.textContent ?? '')
+          .join(' ')
+          .trim(),
+      );
+    await page().goto(url('/users'));
+    await heading(page(), 'Users').waitFor();
+    const filters = page().getByRole('search');
+    for (const label of ['Group', 'State', 'Sort by']) {
+      expect(await filters.getByLabel(label, { exact: true }).evaluate((element) => element.tagName), label).toBe('SELECT');
+    }
+    await page().goto(url('/users/new'));
+    await heading(page(), 'New user').waitFor();
+    await page().getByRole('combobox', { name: 'Group' }).selectOption('customer');
+    expect(await described(page().getByLabel('Tags', { exact: true }))).toBe('One item per line.');
+    const email = page().getByLabel('E-mail', { exact: true });
+    await email.fill('nobody-at-all');
+    await page().getByRole('textbox', { name: 'Name (required)' }).fill('Labels');
+    await page().getByRole('button', { name: 'Create user' }).click();
+    await expect.poll(() => email.getAttribute('aria-invalid')).toBe('true');
+    expect(await described(email)).toBe('Invalid email address');
   });
 
   it('met no script error, console error or failed request on any page walked', () => {
