@@ -270,6 +270,25 @@ describe.skipIf(chromiumMissing && !inCI)('the console, walked as a user', () =>
     expect(await described(email)).toBe('Invalid email address');
   });
 
+  it('deletes an unused group after a dialog that says what goes', async () => {
+    shotOnFailure('walk-delete-group');
+    await run.service.deps.groups.saveGroup(
+      { userGroup: 'walk-empty', label: 'Empty', crudSchema: { type: 'object' }, authUserCreationDisabled: false },
+      { actorId: 'test', headers: {} },
+    );
+    await page().goto(url('/groups/walk-empty'));
+    await heading(page(), 'Group walk-empty').waitFor();
+    await page().getByRole('button', { name: 'Delete group…' }).click();
+    const dialog = page().getByRole('dialog');
+    expect(await dialog.innerText()).toMatch(/configuration and JSON Schema are removed/);
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    expect(await dialog.isVisible()).toBe(false);
+    await page().getByRole('button', { name: 'Delete group…' }).click();
+    await dialog.getByRole('button', { name: 'Delete group', exact: true }).click();
+    await heading(page(), 'Groups').waitFor();
+    expect(await run.service.deps.groups.getGroup('walk-empty')).toBeUndefined();
+  });
+
   it('met no script error, console error or failed request on any page walked', () => {
     expect(run.problems).toEqual([]);
   });

@@ -124,6 +124,7 @@ export function GroupEdit({ name }: { name?: string }) {
   const [saved, setSaved] = useState<string>();
   const [missing, setMissing] = useState<{ name?: string; label?: string }>({});
   const editor = useRef<HTMLTextAreaElement>(null);
+  const confirmDelete = useRef<HTMLDialogElement>(null);
 
   useEffect(() => {
     if (!name) return;
@@ -169,8 +170,11 @@ export function GroupEdit({ name }: { name?: string }) {
     else setError(answer.message);
   }
 
+  // A dialog of the page, as a user's transitions have: a native confirm() is dismissed unseen by a
+  // headless browser, and cannot be styled or described.
   async function remove() {
-    if (!name || !confirm(`Delete the group ${name}? Its configuration is removed; it has no users.`)) return;
+    confirmDelete.current?.close();
+    if (!name) return;
     const { deleteUserGroup: answer } = await request(DELETE, { name });
     if (answer.__typename !== 'MutationDeleteUserGroupSuccess') return setError(answer.message);
     navigate('/groups');
@@ -224,14 +228,24 @@ export function GroupEdit({ name }: { name?: string }) {
           </Field>
           <button type="submit">Save group</button>{' '}
           {name && (
-            <button type="button" disabled={users > 0} onClick={() => void remove().catch((caught: Error) => setError(caught.message))}>
-              Delete group
+            <button type="button" disabled={users > 0} onClick={() => confirmDelete.current?.showModal()}>
+              Delete group…
             </button>
           )}
           {name && users > 0 && <p class="hint">{users} users belong to this group: it can be deleted once it has none.</p>}
           {saved && <p role="status">{saved}</p>}
         </form>
       )}
+      <dialog ref={confirmDelete} aria-labelledby="delete-title" aria-describedby="delete-effect">
+        <h2 id="delete-title">Delete the group {name}?</h2>
+        <p id="delete-effect">Its configuration and JSON Schema are removed; no user is in it.</p>
+        <button type="button" onClick={() => void remove().catch((caught: Error) => setError(caught.message))}>
+          Delete group
+        </button>{' '}
+        <button type="button" onClick={() => confirmDelete.current?.close()}>
+          Cancel
+        </button>
+      </dialog>
     </>
   );
 }
