@@ -193,38 +193,17 @@ export function GroupEdit({ name }: { name?: string }) {
       {loaded && (
         <form noValidate onSubmit={(event) => void save(event).catch((caught: Error) => setError(caught.message))}>
           <Field label="Group name" error={missing.name} errorId="error-group-name">
-            <input
-              value={group}
-              required
-              readOnly={Boolean(name)}
-              aria-invalid={missing.name ? 'true' : undefined}
-              aria-describedby={missing.name ? 'error-group-name' : undefined}
-              onInput={(event) => setGroup(event.currentTarget.value)}
-            />
+            <input value={group} required readOnly={Boolean(name)} onInput={(event) => setGroup(event.currentTarget.value)} />
           </Field>
           <Field label="Label" error={missing.label} errorId="error-group-label">
-            <input
-              value={label}
-              required
-              aria-invalid={missing.label ? 'true' : undefined}
-              aria-describedby={missing.label ? 'error-group-label' : undefined}
-              onInput={(event) => setLabel(event.currentTarget.value)}
-            />
+            <input value={label} required onInput={(event) => setLabel(event.currentTarget.value)} />
           </Field>
           <label class="inline">
             <input type="checkbox" checked={disabled} onChange={(event) => setDisabled(event.currentTarget.checked)} /> Profiles only (no
             identity created with a user)
           </label>
           <Field label="JSON Schema of the group's users" error={problem && `${problem.message}${where}`} errorId="schema-error">
-            <textarea
-              ref={editor}
-              rows={18}
-              spellcheck={false}
-              value={schema}
-              aria-invalid={problem ? 'true' : undefined}
-              aria-describedby={problem ? 'schema-error' : undefined}
-              onInput={(event) => setSchema(event.currentTarget.value)}
-            />
+            <textarea ref={editor} rows={18} spellcheck={false} value={schema} onInput={(event) => setSchema(event.currentTarget.value)} />
           </Field>
           <button type="submit">Save group</button>{' '}
           {name && (
