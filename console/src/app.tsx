@@ -7,12 +7,14 @@ import { GroupEdit, Groups } from './pages/groups.js';
 import { Jobs } from './pages/jobs.js';
 import { Login, logoutNow } from './pages/login.js';
 import { Outbox } from './pages/outbox.js';
+import { Roles } from './pages/roles.js';
 import { UserPage } from './pages/user.js';
 import { Users } from './pages/users.js';
 
 const NAV = [
   ['/users', 'Users'],
   ['/groups', 'Groups'],
+  ['/roles', 'Roles'],
   ['/bulk', 'Bulk'],
   ['/jobs', 'Jobs'],
   ['/outbox', 'Mail outbox'],
@@ -32,6 +34,7 @@ function Page({ path }: { path: string }) {
   if (path === '/groups/new') return <GroupEdit />;
   const group = match('/groups/:name', path);
   if (group) return <GroupEdit name={group.name!} />;
+  if (path === '/roles') return <Roles />;
   if (path === '/bulk') return <Bulk />;
   if (path === '/jobs') return <Jobs />;
   if (path === '/outbox') return <Outbox />;

@@ -1,6 +1,6 @@
 import type { Locator } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import { chromiumMissing, screenshot } from './browser.js';
+import { chromiumMissing, expectAccessible, screenshot } from './browser.js';
 import { type ConsoleRun, heading, logIn, startConsole, stopConsole } from './console-service.js';
 
 /**
@@ -148,6 +148,7 @@ describe.skipIf(chromiumMissing && !inCI)('the console, walked as a user', () =>
         ['/outbox', 'Mail outbox', 'pre'],
         ['/groups', 'Groups', 'tbody tr'],
         ['/bulk', 'Bulk', 'form'],
+        ['/roles', 'Roles', 'form'],
       ] as const) {
         await page().goto(url(path));
         await heading(page(), title).waitFor();
@@ -287,6 +288,32 @@ describe.skipIf(chromiumMissing && !inCI)('the console, walked as a user', () =>
     await dialog.getByRole('button', { name: 'Delete group', exact: true }).click();
     await heading(page(), 'Groups').waitFor();
     expect(await run.service.deps.groups.getGroup('walk-empty')).toBeUndefined();
+  });
+
+  it('creates a role, gives it to a user, and deletes it', async () => {
+    shotOnFailure('walk-roles');
+    await page().goto(url('/users'));
+    await page().getByRole('link', { name: 'Roles', exact: true }).click();
+    await heading(page(), 'Roles').waitFor();
+    await page().getByRole('button', { name: 'Add role' }).click();
+    await expect.poll(() => page().locator('#error-role-id').textContent()).toBe("Enter the role's id.");
+    await page().getByRole('textbox', { name: 'Role id' }).fill('walk-editor');
+    await page().getByRole('textbox', { name: 'Name' }).fill('Walk editor');
+    await page().getByRole('textbox', { name: 'Permissions' }).fill('users.read\nusers.write');
+    await page().getByRole('button', { name: 'Add role' }).click();
+    await page().getByRole('cell', { name: 'users.read, users.write' }).waitFor();
+    await expectAccessible(page(), 'roles');
+    const [walk04] = (await run.service.call('GET', `/users/?_q=${encodeURIComponent(JSON.stringify({ username: 'walk04' }))}`)).body;
+    await page().goto(url(`/users/${walk04._id}`));
+    await heading(page(), 'User walk04').waitFor();
+    await page().getByRole('checkbox', { name: 'Walk editor' }).check();
+    await page().getByRole('button', { name: 'Save changes' }).click();
+    await page().getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+    expect((await run.service.call('GET', `/users/${walk04._id}`)).body.roles).toEqual(['walk-editor']);
+    await page().goto(url('/roles'));
+    await page().getByRole('button', { name: 'Delete walk-editor…' }).click();
+    await page().getByRole('dialog').getByRole('button', { name: 'Delete role', exact: true }).click();
+    await expect.poll(() => page().getByRole('cell', { name: 'walk-editor', exact: true }).count()).toBe(0);
   });
 
   it('met no script error, console error or failed request on any page walked', () => {
