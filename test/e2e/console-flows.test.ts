@@ -316,6 +316,27 @@ describe.skipIf(chromiumMissing && !inCI)('the console, walked as a user', () =>
     await expect.poll(() => page().getByRole('cell', { name: 'walk-editor', exact: true }).count()).toBe(0);
   });
 
+  it('keeps the jobs filter across a reload and the back button', async () => {
+    shotOnFailure('walk-jobs');
+    const mail = await run.service.call('POST', '/jobs/change-password/bulk', { authUsersIds: ['nobody'] });
+    await page().goto(url('/jobs'));
+    await heading(page(), 'Jobs').waitFor();
+    const status = page().getByRole('combobox', { name: 'Status' });
+    await status.selectOption('completed');
+    await expect.poll(() => new URL(page().url()).searchParams.get('status')).toBe('completed');
+    await page()
+      .getByRole('cell', { name: mail.body.jobId })
+      .waitFor({ timeout: 5000 })
+      .catch(() => page().reload());
+    await page().reload();
+    await heading(page(), 'Jobs').waitFor();
+    expect(await status.inputValue()).toBe('completed');
+    await page().goto(url('/users'));
+    await page().goBack();
+    await heading(page(), 'Jobs').waitFor();
+    expect(await status.inputValue()).toBe('completed');
+  });
+
   it('met no script error, console error or failed request on any page walked', () => {
     expect(run.problems).toEqual([]);
   });

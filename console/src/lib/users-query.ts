@@ -77,7 +77,7 @@ export function filterOf(query: UsersQuery, textSearch: boolean): Record<string,
  * The cursors of the pages before this one, kept in the history entry: "Previous page" goes back
  * through them after a reload too. A link to a later page (no entry) goes back to the first page.
  */
-export function pageTrail(query: UsersQuery, state: unknown): string[] {
+export function pageTrail(query: Pick<UsersQuery, 'after'>, state: unknown): string[] {
   const trail = (state as { trail?: unknown } | null)?.trail;
   if (Array.isArray(trail) && trail.every((cursor) => typeof cursor === 'string')) return trail as string[];
   return query.after ? [''] : [];

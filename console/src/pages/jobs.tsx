@@ -2,6 +2,8 @@ import { useEffect, useState } from 'preact/hooks';
 import { request } from '../lib/client.js';
 import { graphql, type ResultOf } from '../lib/graphql.js';
 import { TableBox } from '../components/table-box.js';
+import { navigate, route } from '../lib/router.js';
+import { pageTrail } from '../lib/users-query.js';
 
 const JOBS = graphql(`
   query Jobs($after: String, $status: JobStatus, $kind: JobKind) {
@@ -24,6 +26,7 @@ const JOBS = graphql(`
 `);
 
 type Job = ResultOf<typeof JOBS>['jobs']['nodes'][number];
+const STATUSES = ['pending', 'completed', 'failed'];
 const KIND_LABEL = { BULK_ACTIVATION: 'Bulk activation', BULK_PASSWORD_CHANGE: 'Password e-mails' } as const;
 
 function progressOf(job: Job): string {
@@ -34,26 +37,27 @@ function progressOf(job: Job): string {
 
 /** Recent bulk jobs and their state, newest first. */
 export function Jobs() {
-  const [cursors, setCursors] = useState<(string | null)[]>([null]);
-  const [status, setStatus] = useState('');
+  // The filter and the page are in the URL (the earlier pages in the history entry), as the users list's.
+  const params = new URLSearchParams(route.value.search);
+  const status = STATUSES.includes(params.get('status') ?? '') ? params.get('status')! : '';
+  const after = params.get('after') ?? '';
+  const trail = pageTrail({ after }, history.state);
   const [data, setData] = useState<ResultOf<typeof JOBS>>();
   const [error, setError] = useState<string>();
   useEffect(() => {
-    const variables = { after: cursors.at(-1) ?? null, ...(status && { status: status as Job['status'] }) };
+    const variables = { after: after || null, ...(status && { status: status as Job['status'] }) };
     request(JOBS, variables).then(setData, (caught: Error) => setError(caught.message));
-  }, [cursors, status]);
+  }, [route.value.search]);
+  const go = (next: { status: string; after: string }, earlier: string[], replace = false) => {
+    const query = new URLSearchParams({ ...(next.status && { status: next.status }), ...(next.after && { after: next.after }) }).toString();
+    navigate(`/jobs${query ? `?${query}` : ''}`, { replace, state: { trail: earlier } });
+  };
   return (
     <>
       <h1 tabIndex={-1}>Jobs</h1>
       <label>
         Status{' '}
-        <select
-          value={status}
-          onChange={(event) => {
-            setStatus(event.currentTarget.value);
-            setCursors([null]);
-          }}
-        >
+        <select value={status} onChange={(event) => go({ status: event.currentTarget.value, after: '' }, [], true)}>
           <option value="">Any</option>
           <option value="pending">Pending</option>
           <option value="completed">Completed</option>
@@ -95,10 +99,14 @@ export function Jobs() {
         </table>
       </TableBox>
       <nav class="pager" aria-label="Pages">
-        <button type="button" disabled={cursors.length === 1} onClick={() => setCursors(cursors.slice(0, -1))}>
+        <button type="button" disabled={trail.length === 0} onClick={() => go({ status, after: trail.at(-1) ?? '' }, trail.slice(0, -1))}>
           Newer jobs
         </button>
-        <button type="button" disabled={!data?.jobs.hasNextPage} onClick={() => setCursors([...cursors, data!.jobs.endCursor ?? null])}>
+        <button
+          type="button"
+          disabled={!data?.jobs.hasNextPage}
+          onClick={() => go({ status, after: data!.jobs.endCursor ?? '' }, [...trail, after])}
+        >
           Older jobs
         </button>
       </nav>
