@@ -101,6 +101,7 @@ describe.skipIf(chromiumMissing && !inCI)('the console, walked as a user', () =>
     await page().getByRole('button', { name: 'Block…' }).click();
     const dialog = page().getByRole('dialog');
     expect(await dialog.innerText()).toMatch(/cannot log in/);
+    await expectAccessible(page(), 'block dialog');
     await dialog.getByRole('button', { name: 'Block', exact: true }).click();
     await page().getByRole('status').filter({ hasText: 'Block: done.' }).waitFor();
     expect((await page().locator('dl').innerText()).replace(/\s+/g, ' ')).toContain('Blocked yes');
@@ -282,6 +283,7 @@ describe.skipIf(chromiumMissing && !inCI)('the console, walked as a user', () =>
     await page().getByRole('button', { name: 'Delete group…' }).click();
     const dialog = page().getByRole('dialog');
     expect(await dialog.innerText()).toMatch(/configuration and JSON Schema are removed/);
+    await expectAccessible(page(), 'group deletion dialog');
     await dialog.getByRole('button', { name: 'Cancel' }).click();
     expect(await dialog.isVisible()).toBe(false);
     await page().getByRole('button', { name: 'Delete group…' }).click();
