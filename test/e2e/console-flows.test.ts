@@ -339,6 +339,24 @@ describe.skipIf(chromiumMissing && !inCI)('the console, walked as a user', () =>
     expect(await status.inputValue()).toBe('completed');
   });
 
+  it('shows a username or e-mail another user has next to its field', async () => {
+    shotOnFailure('walk-taken');
+    await page().goto(url('/users/new'));
+    await heading(page(), 'New user').waitFor();
+    await page().getByRole('combobox', { name: 'Group' }).selectOption('customer');
+    await page().getByRole('textbox', { name: 'Username' }).fill('walk05');
+    await page().getByRole('textbox', { name: 'E-mail' }).fill('walk-taken@example.com');
+    await page().getByRole('textbox', { name: 'Name (required)' }).fill('Taken');
+    await page().getByRole('button', { name: 'Create user' }).click();
+    await expect.poll(() => page().locator('#error-username').textContent()).toBe('Another user has this username.');
+    expect(await page().getByRole('textbox', { name: 'Username' }).getAttribute('aria-invalid')).toBe('true');
+    await page().getByRole('textbox', { name: 'Username' }).fill('walk-taken');
+    await page().getByRole('textbox', { name: 'E-mail' }).fill('walk05@example.com');
+    await page().getByRole('button', { name: 'Create user' }).click();
+    await expect.poll(() => page().locator('#error-email').textContent()).toBe('Another user has this e-mail.');
+    expect(await page().locator('#error-username').count()).toBe(0);
+  });
+
   it('met no script error, console error or failed request on any page walked', () => {
     expect(run.problems).toEqual([]);
   });

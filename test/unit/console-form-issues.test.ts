@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FIX_FIELDS, summaryOf } from '../../console/src/lib/form-issues.js';
+import { conflictIssues, FIX_FIELDS, summaryOf } from '../../console/src/lib/form-issues.js';
 
 describe("the user form's message above the fields", () => {
   const names = ['age', 'email', 'username'];
@@ -28,5 +28,15 @@ describe("the user form's message above the fields", () => {
     expect(summaryOf({ message: 'A user with the same username already exists', issues: [] }, names)).toBe(
       'A user with the same username already exists',
     );
+  });
+
+  it('reads a taken username or e-mail as an issue of that field, and nothing else', () => {
+    expect(conflictIssues('A user with the same username already exists')).toEqual([
+      { path: ['username'], message: 'Another user has this username.' },
+    ]);
+    expect(conflictIssues('An identity user with the same email already exists')).toEqual([
+      { path: ['email'], message: 'Another user has this e-mail.' },
+    ]);
+    expect(conflictIssues('A user with the same username or email is being created')).toEqual([]);
   });
 });

@@ -24,3 +24,14 @@ export function summaryOf(answer: { message: string; issues: { path: string[]; m
   const words = [...new Set(others.map((issue) => issue.message))].join('; ');
   return others.length < answer.issues.length ? `${words}. ${FIX_FIELDS}` : words;
 }
+
+const TAKEN = { username: 'Another user has this username.', email: 'Another user has this e-mail.' } as const;
+
+/**
+ * A conflict the service answers without issues ("A user with the same email already exists",
+ * of the profile or of the identity) as an issue of the field it names, so it shows next to it.
+ */
+export function conflictIssues(message: string): { path: string[]; message: string }[] {
+  const field = /\bsame (username|email) already exists/.exec(message)?.[1] as keyof typeof TAKEN | undefined;
+  return field ? [{ path: [field], message: TAKEN[field] }] : [];
+}

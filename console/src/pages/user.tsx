@@ -7,7 +7,7 @@ import { request } from '../lib/client.js';
 import { graphql, type ResultOf } from '../lib/graphql.js';
 import { navigate } from '../lib/router.js';
 import { type FormField, type FormValue, formFields, fromFormValues, toFormValues } from '../lib/schema-form.js';
-import { FIX_FIELDS, issuesByField, summaryOf } from '../lib/form-issues.js';
+import { conflictIssues, FIX_FIELDS, issuesByField, summaryOf } from '../lib/form-issues.js';
 import { saveUser, type UserDraft } from '../lib/user-save.js';
 
 const USER = graphql(`
@@ -111,8 +111,9 @@ export function UserPage({ id }: { id?: string }) {
       return load();
     }
     const names = [...fields.map((field) => field.name), 'username', 'email', 'expirationDate', 'roles'];
-    setErrors(issuesByField(answer.issues, names));
-    setError(summaryOf(answer, names));
+    const issues = answer.issues.length > 0 ? answer.issues : conflictIssues(answer.message);
+    setErrors(issuesByField(issues, names));
+    setError(summaryOf({ message: answer.message, issues }, names));
   }
 
   return (
