@@ -1,7 +1,7 @@
 import { useEffect } from 'preact/hooks';
 import { checkSession } from './lib/me.js';
-import { match, onLinkClick, route } from './lib/router.js';
-import { session } from './lib/session.js';
+import { match, navigate, onLinkClick, route } from './lib/router.js';
+import { afterLogin, session } from './lib/session.js';
 import { Bulk } from './pages/bulk.js';
 import { GroupEdit, Groups } from './pages/groups.js';
 import { Jobs } from './pages/jobs.js';
@@ -55,6 +55,14 @@ export function App() {
   const { path } = route.value;
   const current = session.value;
   if (current.state === 'unknown') return <p role="status">Loading…</p>;
+  if (current.state === 'in' && path === '/login') {
+    // Already logged in (a bookmark, the back button): on to the page kept, once the login that
+    // may have just ended has not moved on by itself.
+    queueMicrotask(() => {
+      if (route.value.path === '/login') navigate(afterLogin(), { replace: true });
+    });
+    return <p role="status">Loading…</p>;
+  }
   if (current.state === 'anonymous' || path === '/login') {
     return (
       <main id="main" onClick={onLinkClick}>

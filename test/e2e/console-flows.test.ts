@@ -357,6 +357,15 @@ describe.skipIf(chromiumMissing && !inCI)('the console, walked as a user', () =>
     expect(await page().locator('#error-username').count()).toBe(0);
   });
 
+  it('sends a logged-in administrator who opens the login page on to the console', async () => {
+    shotOnFailure('walk-login-again');
+    await page().goto(url('/login?next=%2Fjobs'));
+    await heading(page(), 'Jobs').waitFor();
+    expect(new URL(page().url()).pathname).toBe('/admin/jobs');
+    await page().goto(url('/login'));
+    await heading(page(), 'Users').waitFor();
+  });
+
   it('met no script error, console error or failed request on any page walked', () => {
     expect(run.problems).toEqual([]);
   });
