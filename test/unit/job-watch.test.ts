@@ -23,10 +23,17 @@ beforeEach(() => {
   clock = new FakeClock();
   jobs = memoryJobStore(clock);
   events = new EventEmitter();
-  const deps = { clock, jobs, jobWatches: new JobWatches(events, 1), config: { JOB_PROGRESS_POLL_MS: POLL_MS, ACCESS_CONTROL: 'gateway' } };
-  // An administrator resolved already (behind a gateway, every caller may manage).
+  const deps = {
+    clock,
+    jobs,
+    jobWatches: new JobWatches(events, 1),
+    config: { JOB_PROGRESS_POLL_MS: POLL_MS, ACCESS_CONTROL: 'gateway', REQUEST_TIMEOUT_MS: 15_000 },
+  };
+  // An administrator resolved already (behind a gateway, every caller may manage); the watch
+  // resolves it again from the request's headers at every wake-up.
   ctx = {
     deps,
+    headers: {},
     caller: Promise.resolve({ kind: 'apiKey', admin: true, actorId: 'admin' }),
     scope: { actorId: 'admin', headers: {} },
   } as unknown as Context;
