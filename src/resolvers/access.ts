@@ -3,7 +3,7 @@ import { parse as parseCookies } from 'cookie';
 import type { AccessClaims, VerifyOptions } from '../ports/authenticator.js';
 import type { Caller, Context, HeaderBag } from '../context.js';
 import { DomainError, ForbiddenError, UnauthorizedError } from '../errors.js';
-import { type CallerKind, currentRequest } from '../deadline.js';
+import { atDeadline, type CallerKind, currentRequest } from '../deadline.js';
 
 export const SESSION_COOKIE = 'sid';
 
@@ -36,12 +36,14 @@ export async function requireAdmin(ctx: Context): Promise<Caller> {
 /**
  * For work that outlives its request's first check (a `jobProgress` stream): the credential is
  * read again, as a new request's would be, so a logout, a block or a demotion ends what the
- * caller had opened. False once the caller may no longer do it; an outage still throws.
+ * caller had opened. False once the caller may no longer do it; an outage still throws. It gets a
+ * new request's deadline too: the first request's (REQUEST_TIMEOUT_MS after it arrived) is long
+ * gone, and would cut the profile, Auth0 or auth0-client read once their caches expire.
  */
 export async function stillAdmin(ctx: Context): Promise<boolean> {
   ctx.caller = undefined;
   try {
-    await requireAdmin(ctx);
+    await atDeadline(Date.now() + ctx.deps.config.REQUEST_TIMEOUT_MS, () => requireAdmin(ctx));
     return true;
   } catch (error) {
     if (error instanceof DomainError && error.status < 500) return false;

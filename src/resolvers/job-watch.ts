@@ -1,5 +1,5 @@
 import type { Context } from '../context.js';
-import { currentRequest } from '../deadline.js';
+import { atDeadline, currentRequest } from '../deadline.js';
 import { limitedCaller, requireAdmin, stillAdmin } from './access.js';
 import { followableJob, jobView, type JobView } from './job-progress.js';
 
@@ -56,7 +56,8 @@ async function* follow(ctx: Context, first: JobView, left: AbortSignal): AsyncGe
     await savedOrPolled(ctx, view.jobId, left);
     // A stream may run for hours: it ends with its caller's session or rights (docs/security.md).
     if (left.aborted || !(await stillAdmin(ctx))) return;
-    const head = await ctx.deps.jobs.head(view.jobId);
+    // Each wake-up is a read of its own: the subscribing request's deadline has long passed.
+    const head = await atDeadline(Date.now() + ctx.deps.config.REQUEST_TIMEOUT_MS, () => ctx.deps.jobs.head(view.jobId));
     const next = head && jobView(head);
     // A job removed while watched (none is, today) ends the stream as an ended job would.
     if (!next) return;

@@ -1,0 +1,110 @@
+import { get, type IncomingMessage } from 'node:http';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { GUEST_GROUP, seedGroups, startService, type TestService } from '../helpers/service.js';
+import { subscribeSse } from '../helpers/sse.js';
+
+/**
+ * An export and a `jobProgress` stream check their caller again while they run (the caller's
+ * profile, and with Auth0 or the auth0-client the identity, once their caches expire). Those reads
+ * must not run under the request's own deadline (REQUEST_TIMEOUT_MS after it arrived): an export
+ * a client took longer than that to read was cut short with a 5xx upstream error in every
+ * connected mode, and a stream ended with an error, though the caller had every right.
+ * Only `Date` is faked: the upstream calls are real, the clock jumps past deadline and caches.
+ */
+const anonymous = { 'x-api-key': '' };
+const PASSWORD = 'Correct-horse-9';
+const USERS = 3000;
+const PROGRESS = `subscription ($id: ID!) { jobProgress(id: $id) { jobId status } }`;
+let service: TestService;
+let counter = 0;
+
+beforeAll(async () => {
+  service = await startService({ env: { RANDOM_PWD_GEN: 'false', REQUEST_TIMEOUT_MS: '2000', JOB_PROGRESS_POLL_MS: '20' } });
+  await seedGroups(service, [GUEST_GROUP]);
+  await service.deps.groups.saveGroup(
+    { userGroup: 'admin', label: 'Admins', crudSchema: { type: 'object' }, authUserCreationDisabled: false },
+    { actorId: 't', headers: {} },
+  );
+  // 4 KB a user: 12 MB in all, more than the sockets on both sides buffer.
+  const big = 'x'.repeat(4000);
+  const docs = Array.from({ length: USERS }, (_, index) => ({ userGroup: 'guest', name: `D${index} ${big}` }));
+  for (let start = 0; start < USERS; start += 200) {
+    await service.deps.users.insertMany(docs.slice(start, start + 200), { actorId: 'test', headers: {} });
+  }
+});
+afterAll(() => service.close());
+afterEach(() => vi.useRealTimers());
+
+async function loggedInAdmin() {
+  counter += 1;
+  const username = `late${counter}`;
+  const created = await service.call('POST', '/users/?sendResetPwdEmail=false', {
+    userGroup: 'admin',
+    username,
+    email: `${username}@example.com`,
+    password: PASSWORD,
+  });
+  expect(created.status).toBe(200);
+  const login = await service.call('POST', '/oauth/token', { username, password: PASSWORD }, anonymous);
+  const authUserId = (await service.call('GET', `/users/${created.body._id}`)).body.authUserId as string;
+  return { authUserId, bearer: { authorization: `Bearer ${login.body.accessToken}` } };
+}
+
+/** A minute later on the wall clock: past the request's deadline and every cache of the caller. */
+function aMinuteLater() {
+  vi.useFakeTimers({ toFake: ['Date'], now: Date.now() });
+  vi.setSystemTime(Date.now() + 60_000);
+}
+
+function startExport(headers: Record<string, string>): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const request = get(
+      `${service.url}/users/export?userGroup=guest`,
+      { headers: { ...headers, accept: 'application/x-ndjson' } },
+      (response) => {
+        response.once('data', () => {
+          response.pause();
+          resolve(response);
+        });
+      },
+    );
+    request.on('error', reject);
+  });
+}
+
+function readRest(response: IncomingMessage): Promise<{ lines: number; complete: boolean }> {
+  return new Promise((resolve) => {
+    let lines = 0;
+    response.on('data', (chunk: Buffer) => (lines += chunk.toString().split('\n').length - 1));
+    response.on('end', () => resolve({ lines, complete: true }));
+    response.on('error', () => resolve({ lines, complete: false }));
+    response.on('aborted', () => resolve({ lines, complete: false }));
+    response.resume();
+  });
+}
+
+describe('a caller re-checked after its request deadline', () => {
+  it('an export read slowly runs to its end', async () => {
+    const admin = await loggedInAdmin();
+    const response = await startExport(admin.bearer);
+    // The service writes on until the sockets' buffers are full: the jump comes once it waits.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    aMinuteLater();
+    expect(await readRest(response)).toMatchObject({ complete: true });
+  });
+
+  it('a jobProgress stream runs on', async () => {
+    const created = await service.call('POST', '/users/?postponeAuthUserCreation=true', { userGroup: 'guest', name: 'Followed' });
+    const started = await service.call('POST', '/jobs/bulk-activation', [{ filter: { userId: created.body._id } }]);
+    expect(started.status).toBe(202);
+    const admin = await loggedInAdmin();
+    const stream = await subscribeSse(service.url, PROGRESS, { id: started.body.jobId }, admin.bearer);
+    expect((await stream.next()).data.data?.jobProgress.status).toBe('pending');
+    aMinuteLater();
+    // Several polls later (20 ms each), the stream still holds its place.
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(service.deps.jobWatches.openFor(admin.authUserId)).toBe(1);
+    stream.close();
+    await expect.poll(() => service.deps.jobWatches.openFor(admin.authUserId), { timeout: 3000 }).toBe(0);
+  });
+});
