@@ -13,11 +13,19 @@ export function createResetTickets(options: { db: Db; ttlSeconds: number; clock:
     'UPDATE reset_tickets SET used_at = ? WHERE ticket_hash = ? AND used_at IS NULL AND expires_at > ? RETURNING auth_user_id',
   );
   const insert = db.prepare('INSERT INTO reset_tickets (ticket_hash, auth_user_id, expires_at) VALUES (?, ?, ?)');
+  const removeDead = db.prepare('DELETE FROM reset_tickets WHERE auth_user_id = ? AND (used_at IS NOT NULL OR expires_at <= ?)');
   return {
-    /** A new ticket for the e-mail; older ones stay valid until one of them is used. */
+    /**
+     * A new ticket for the e-mail; older ones stay valid until one of them is used. The user's
+     * used and expired ones go: nothing reads them, and one e-mail after another kept them all.
+     */
     issue(authUserId: string): string {
       const ticket = newSecret();
-      insert.run(hashSecret(ticket), authUserId, nowSeconds(clock) + options.ttlSeconds);
+      const now = nowSeconds(clock);
+      db.transaction(() => {
+        removeDead.run(authUserId, now);
+        insert.run(hashSecret(ticket), authUserId, now + options.ttlSeconds);
+      })();
       return ticket;
     },
     /** Whose ticket this is, while it is unused and unexpired. */
