@@ -4,6 +4,14 @@ import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
 
 /**
+ * Messages the outbox keeps (the newest): each password e-mail (5 an hour per user, a user may
+ * ask for its own) once stayed in the file for good.
+ */
+export const OUTBOX_KEPT = 10_000;
+/** The older messages go once every this many sends: one indexed delete, not one per mail. */
+const PRUNE_EVERY = 100;
+
+/**
  * The mailer when no SMTP server is configured: messages are kept in the embedded store, readable
  * by administrators through GraphQL. The log line names the recipient, never the link.
  */
@@ -23,10 +31,9 @@ export class Outbox implements Mailer, MailOutbox {
   async send(mail: Mail): Promise<void> {
     this.insert ??= this.db.prepare('INSERT INTO outbox (recipient, subject, text, html, created_at) VALUES (?, ?, ?, ?, ?)');
     const result = this.insert.run(mail.to, mail.subject, mail.text, mail.html ?? null, new Date().toISOString());
-    this.logger.info(
-      { to: mail.to, subject: mail.subject, outboxId: Number(result.lastInsertRowid) },
-      'mail kept in the outbox (no SMTP_URL)',
-    );
+    const seq = Number(result.lastInsertRowid);
+    if (seq % PRUNE_EVERY === 0) this.db.prepare('DELETE FROM outbox WHERE seq <= ?').run(seq - OUTBOX_KEPT);
+    this.logger.info({ to: mail.to, subject: mail.subject, outboxId: seq }, 'mail kept in the outbox (no SMTP_URL)');
   }
 
   /** Newest first. */
