@@ -113,6 +113,20 @@ describe.each<StoreKind>(['embedded', 'crud'])('CRUD conformance, %s store', (st
     expect(await names('-additionalInfo.mix')).toEqual(['t', 'f', 'o', 'z', 'a', 'ten', 'one', 'missing', 'n']);
   });
 
+  it('sorts an array by its smallest (largest, descending) element in BSON order, booleans and objects after strings', async () => {
+    const values: Record<string, unknown> = { num: [5, 'b'], str: ['c'], bool: [true], obj: [{ k: 1 }, 'd'], mixed: [false, 2] };
+    for (const [name, list] of Object.entries(values)) {
+      await service.deps.users.insert({ userGroup: 'scratch', name, isbn: `arr-${name}`, additionalInfo: { list } }, scope);
+    }
+    const query = `_q=${encodeURIComponent(JSON.stringify({ isbn: { $regex: '^arr-' } }))}&_p=name`;
+    const names = async (sort: string) =>
+      (await service.call('GET', `/users/?${query}&_s=${sort},name`)).body.map((user: { name: string }) => user.name);
+    // Ascending by the smallest element: 2 (mixed), 5 (num), 'c' (str), 'd' (obj), true (bool).
+    expect(await names('additionalInfo.list')).toEqual(['mixed', 'num', 'str', 'obj', 'bool']);
+    // Descending by the largest: true (bool), false (mixed), {k: 1} (obj), 'c' (str), 'b' (num).
+    expect(await names('-additionalInfo.list')).toEqual(['bool', 'mixed', 'obj', 'str', 'num']);
+  });
+
   it('sorts expirationDate written with offsets by instant, and stores it as its instant', async () => {
     const users = [];
     for (const [username, expirationDate] of [

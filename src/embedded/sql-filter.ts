@@ -83,6 +83,9 @@ function assertTextPlacement(filter: Filter, parts: Filter[]): void {
   throw new InvalidInputError(`querystring/_q ${problem}`, [{ path: ['querystring', '_q', '$text'], message: problem }]);
 }
 
+/** An array's element keyed as a field's value is: its objects and booleans after strings too ([true] is no 1). */
+const ELEMENT_KEY = "CASE type WHEN 'object' THEN CAST(value AS BLOB) WHEN 'false' THEN x'FF00' WHEN 'true' THEN x'FF01' ELSE value END";
+
 /**
  * The ORDER BY term of a sort key, with its direction: the column when there is one (its name from
  * the allow-list above), else the field's JSON path as a bound parameter. An array there sorts by
@@ -98,7 +101,7 @@ export function sortExpression(field: string, direction: 1 | -1 = 1): Sql {
   const path = jsonPath(field);
   const pick = direction === 1 ? 'min' : 'max';
   return {
-    sql: `CASE json_type(doc, ?) WHEN 'array' THEN (SELECT ${pick}(value) FROM json_each(doc, ?)) WHEN 'object' THEN CAST(json_extract(doc, ?) AS BLOB) WHEN 'false' THEN x'FF00' WHEN 'true' THEN x'FF01' ELSE json_extract(doc, ?) END ${order}`,
+    sql: `CASE json_type(doc, ?) WHEN 'array' THEN (SELECT ${pick}(${ELEMENT_KEY}) FROM json_each(doc, ?)) WHEN 'object' THEN CAST(json_extract(doc, ?) AS BLOB) WHEN 'false' THEN x'FF00' WHEN 'true' THEN x'FF01' ELSE json_extract(doc, ?) END ${order}`,
     params: [path, path, path, path],
   };
 }
