@@ -1,4 +1,5 @@
 import type { Context } from '../context.js';
+import { withoutDeadline } from '../deadline.js';
 import { during } from '../errors.js';
 
 /** Grants a user's roles (its `authUserId` is the subject); users without roles get no binding. */
@@ -19,6 +20,24 @@ export async function replaceRoles(ctx: Context, authUserId: string, roles: stri
 /** Removes every binding of a user (its identity is deleted). */
 export async function revokeRoles(ctx: Context, authUserId: string): Promise<void> {
   await during('revoking roles', () => ctx.deps.roles.revoke(authUserId, ctx.scope));
+}
+
+/**
+ * Deletes an identity, then its role bindings, which would outlive it: every place that deletes an
+ * identity does both, in this order. The identity's failure throws. The bindings' failure (Rönd
+ * down) is logged and answered as `rolesLeft`: a request has done what its client asked and
+ * leaves its intent open, a reconciler throws it to be run again (deleting a gone identity is
+ * harmless). The revoke has its own calls' timeouts: it outlives the request's deadline.
+ */
+export async function deleteIdentity(ctx: Context, authUserId: string): Promise<{ rolesLeft?: unknown }> {
+  await ctx.deps.identity.deleteUser(authUserId);
+  try {
+    await withoutDeadline(() => revokeRoles(ctx, authUserId));
+    return {};
+  } catch (error) {
+    ctx.deps.logger.error({ err: error, authUserId, requestId: ctx.requestId }, 'could not revoke the roles of a deleted identity');
+    return { rolesLeft: error };
+  }
 }
 
 /** The union of the permissions of these roles. */

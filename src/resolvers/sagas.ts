@@ -2,7 +2,7 @@ import type { UserDoc } from '../ports/user-store.js';
 import type { Context } from '../context.js';
 import { withoutDeadline } from '../deadline.js';
 import { revokeAccess } from './revocation.js';
-import { revokeRoles } from './roles.js';
+import { deleteIdentity } from './roles.js';
 import type { State } from '../crud/states.js';
 import { NotFoundError } from '../errors.js';
 import { closeSync, followProfile, identityBlocked, openSync } from './user-sync.js';
@@ -45,29 +45,27 @@ async function moveUser(ctx: Context, user: UserDoc, stateTo: State): Promise<vo
     return ctx.deps.users.setState(user._id, stateTo, ctx.scope);
   }
   const sync = await openSync(ctx, user);
+  let consistent = true;
   try {
-    if (hardDelete) await deleteMoving(ctx, user, user.authUserId);
+    if (hardDelete) consistent = await deleteMoving(ctx, user, user.authUserId);
     else await blockMoving(ctx, user, stateTo, user.authUserId);
   } catch (error) {
     await followProfile(ctx, sync);
     throw error;
   }
-  // A deleted identity's bindings would outlive it. Rönd being down fails nothing: the intent
-  // stays open and the reconciler revokes them later.
-  const authUserId = user.authUserId;
-  await closeSync(
-    ctx,
-    sync,
-    !hardDelete || (await compensate(ctx, 'revoke the roles of a deleted identity', () => revokeRoles(ctx, authUserId))),
-  );
+  await closeSync(ctx, sync, consistent);
 }
 
-async function deleteMoving(ctx: Context, user: UserDoc, authUserId: string): Promise<void> {
-  const { users, identity } = ctx.deps;
+/**
+ * DELETED, then the identity and its bindings; false when the bindings are left (Rönd down): that
+ * fails nothing, the intent stays open and the reconciler revokes them later.
+ */
+async function deleteMoving(ctx: Context, user: UserDoc, authUserId: string): Promise<boolean> {
+  const { users } = ctx.deps;
   const from = user.__STATE__;
   await users.setState(user._id, 'DELETED', ctx.scope);
   try {
-    await identity.deleteUser(authUserId);
+    return !(await deleteIdentity(ctx, authUserId)).rolesLeft;
   } catch (error) {
     await compensate(ctx, `move user ${user._id} back to ${from}`, () => users.setState(user._id, from, ctx.scope));
     throw error;

@@ -7,7 +7,7 @@ import type { JobHandler } from '../infra/job-worker.js';
 import { abortExpiration } from './expiration.js';
 import { endIntent, recordIntent } from './intent-jobs.js';
 import { revokeAccess } from './revocation.js';
-import { revokeRoles } from './roles.js';
+import { deleteIdentity } from './roles.js';
 
 /** The job type of user-deletion intents; the reconciler below finishes the ones left open. */
 export const USER_DELETION = 'user-deletion';
@@ -62,8 +62,8 @@ export const userDeletionRepair: JobHandler = {
     const authUserId = (await linkedElsewhere(ctx, intent.authUserId)) ? undefined : intent.authUserId;
     // deleteUser answers false for an identity already gone: a repeated repair is harmless.
     if (authUserId) {
-      await ctx.deps.identity.deleteUser(authUserId);
-      await revokeRoles(ctx, authUserId);
+      const { rolesLeft } = await deleteIdentity(ctx, authUserId);
+      if (rolesLeft) throw rolesLeft;
     }
     await revokeAccess(ctx, authUserId);
     await abortExpiration(ctx, intent.expirationId);

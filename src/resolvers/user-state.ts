@@ -6,7 +6,8 @@ import { ALL_STATES, bulkSourcesOf, pathToDeleted } from '../crud/states.js';
 import { during } from '../errors.js';
 import type { StateChangesBody } from './inputs.js';
 import { abortExpiration } from './expiration.js';
-import { setBlocked, transitionUser } from './sagas.js';
+import { transitionUser } from './sagas.js';
+import { syncNow } from './user-sync.js';
 import { getUser } from './users.js';
 import { groupFields } from './by-id-query.js';
 import { coerceFilterValues } from '../crud/cast.js';
@@ -64,18 +65,12 @@ export async function softDeleteUser(ctx: Context, id: string): Promise<void> {
   const user = await getUser(ctx, id, ALL_STATES, 'deleting user');
   await during('soft deleting user', async () => {
     const steps = pathToDeleted(user.__STATE__);
-    if (steps.length === 0) return finishDeletedIdentity(ctx, user.authUserId);
+    // Already DELETED in the profile (a soft delete cut short): the identity side is finished.
+    if (steps.length === 0) return user.authUserId ? syncNow(ctx, user) : undefined;
     for (const stateTo of steps) {
       await transitionUser(ctx, user, stateTo);
       user.__STATE__ = stateTo;
     }
   });
   await abortExpiration(ctx, user.expirationId);
-}
-
-/** Resuming a user already DELETED in the profile: make sure the identity side got there too. */
-async function finishDeletedIdentity(ctx: Context, authUserId: string | undefined): Promise<void> {
-  if (!authUserId) return;
-  if (ctx.deps.config.AUTH_HARD_DELETE) await ctx.deps.identity.deleteUser(authUserId);
-  else await setBlocked(ctx, authUserId, true);
 }

@@ -7,7 +7,7 @@ import { ConflictError } from '../errors.js';
 import { withoutDeadline } from '../deadline.js';
 import type { JobHandler } from '../infra/job-worker.js';
 import { endIntent, recordIntent } from './intent-jobs.js';
-import { replaceRoles, revokeRoles } from './roles.js';
+import { deleteIdentity, replaceRoles } from './roles.js';
 
 /**
  * The job type of the intents of operations that change a user on both sides (PATCH, state
@@ -114,6 +114,22 @@ export async function closeSync(ctx: Context, handle: SyncHandle, done: boolean)
   await endIntent(ctx, handle.jobId, done, { scheduled: handle.scheduled });
 }
 
+/**
+ * Makes the identity follow the profile as stored, under the user's lock, as the reconciler would:
+ * a soft delete resumed on a profile already DELETED finishes the identity side this way (deleted
+ * with its bindings under AUTH_HARD_DELETE, else blocked). Failed, the intent goes to the reconciler.
+ */
+export async function syncNow(ctx: Context, user: Pick<UserDoc, '_id' | 'authUserId'>): Promise<void> {
+  const handle = await openSync(ctx, user);
+  let done = false;
+  try {
+    await syncToProfile(ctx, handle.intent, undefined);
+    done = true;
+  } finally {
+    await closeSync(ctx, handle, done);
+  }
+}
+
 /** The reconciler: an intent whose process died (or could not follow the profile) is finished here. Runs again after any failure. */
 export const userSyncRepair: JobHandler = {
   type: USER_SYNC,
@@ -138,8 +154,8 @@ async function syncToProfile(ctx: Context, intent: SyncIntent, scheduled: string
   const authUserId = intent.authUserId;
   if (!profile || !authUserId || profile.authUserId !== authUserId) return 'unlinked';
   if (profile.__STATE__ === 'DELETED' && ctx.deps.config.AUTH_HARD_DELETE) {
-    await ctx.deps.identity.deleteUser(authUserId);
-    await revokeRoles(ctx, authUserId);
+    const { rolesLeft } = await deleteIdentity(ctx, authUserId);
+    if (rolesLeft) throw rolesLeft;
     return 'identity deleted';
   }
   const outcome = await followIdentity(ctx, profile, authUserId);

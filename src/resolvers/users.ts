@@ -13,7 +13,7 @@ import { compensate } from './sagas.js';
 import { revokeAccess } from './revocation.js';
 import { parseByIdRequest } from './by-id-query.js';
 import { closeDeletion, openDeletion } from './user-deletion.js';
-import { revokeRoles } from './roles.js';
+import { deleteIdentity } from './roles.js';
 import { projectDoc, readableFields } from '../crud/projection.js';
 
 /** States in which a user can still be edited or registered (not soft-deleted). */
@@ -145,14 +145,14 @@ async function deleteBoth(
   }
   if (!user.authUserId) return { consistent: true };
   try {
-    await ctx.deps.identity.deleteUser(user.authUserId);
+    // Rönd being down (its bindings left) is no failure of the deletion: the intent stays open and
+    // the reconciler revokes them later.
+    const { rolesLeft } = await deleteIdentity(ctx, user.authUserId);
+    return { consistent: !rolesLeft };
   } catch (error) {
     const restored = await compensate(ctx, 'restore the profile of a failed deletion', () => ctx.deps.users.insert(user, ctx.scope));
     return { consistent: restored, error };
   }
-  // The user is gone: bindings of its identity would outlive it. Rönd being down is no failure
-  // of the deletion; the intent stays open and the reconciler revokes them later.
-  return { consistent: await compensate(ctx, 'revoke the roles of a deleted user', () => revokeRoles(ctx, user.authUserId!)) };
 }
 
 export async function requireGroup(ctx: Context, userGroup: unknown): Promise<GroupConfig> {

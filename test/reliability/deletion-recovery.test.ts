@@ -163,21 +163,39 @@ describe('a deletion cut short', () => {
 });
 
 describe('a soft delete with AUTH_HARD_DELETE', () => {
+  let hard: TestService;
+  beforeAll(async () => {
+    hard = await startService({ env: { AUTH_HARD_DELETE: 'true' } });
+    await seedGroups(hard);
+    const save = 'mutation ($r: RoleInput!) { saveRole(input: $r) { __typename } }';
+    await hard.graphql(save, { r: { roleId: 'reader', name: 'Reader', permissions: ['users.read'] } });
+  });
+  afterAll(() => hard.close());
+
+  async function readerUser(username: string): Promise<{ _id: string; authUserId: string }> {
+    const body = { userGroup: 'customer', username, email: `${username}@example.com`, name: 'H', roles: ['reader'] };
+    const created = await hard.call('POST', '/users/', body);
+    const { authUserId } = (await hard.call('GET', `/users/${created.body._id}`)).body;
+    expect(await hard.backend.rolesOf(authUserId)).toEqual(['reader']);
+    return { _id: created.body._id, authUserId };
+  }
+
   it('takes the role bindings of the deleted identity with it', async () => {
-    const hard = await startService({ env: { AUTH_HARD_DELETE: 'true' } });
-    try {
-      await seedGroups(hard);
-      const save = 'mutation ($r: RoleInput!) { saveRole(input: $r) { __typename } }';
-      await hard.graphql(save, { r: { roleId: 'reader', name: 'Reader', permissions: ['users.read'] } });
-      const body = { userGroup: 'customer', username: 'hardgone', email: 'hardgone@example.com', name: 'H', roles: ['reader'] };
-      const created = await hard.call('POST', '/users/', body);
-      const { authUserId } = (await hard.call('GET', `/users/${created.body._id}`)).body;
-      expect(await hard.backend.rolesOf(authUserId)).toEqual(['reader']);
-      expect((await hard.call('POST', `/users/${created.body._id}/soft-delete`)).status).toBe(204);
-      expect((await hard.deps.identity.getUsers([authUserId]))[0]).toBeUndefined();
-      expect(await hard.backend.rolesOf(authUserId)).toEqual([]);
-    } finally {
-      await hard.close();
-    }
+    const user = await readerUser('hardgone');
+    expect((await hard.call('POST', `/users/${user._id}/soft-delete`)).status).toBe(204);
+    expect((await hard.deps.identity.getUsers([user.authUserId]))[0]).toBeUndefined();
+    expect(await hard.backend.rolesOf(user.authUserId)).toEqual([]);
+  });
+
+  it('resumed on a profile already DELETED (its identity left behind): the identity and its bindings go', async () => {
+    const user = await readerUser('hardresumed');
+    // The profile got to DELETED, the identity did not (a process stopped there, or a soft delete
+    // made before AUTH_HARD_DELETE was set): the client's retry finishes it.
+    const scope = { actorId: 'test', headers: {} };
+    await hard.deps.users.setState(user._id, 'TRASH', scope);
+    await hard.deps.users.setState(user._id, 'DELETED', scope);
+    expect((await hard.call('POST', `/users/${user._id}/soft-delete`)).status).toBe(204);
+    expect((await hard.deps.identity.getUsers([user.authUserId]))[0]).toBeUndefined();
+    expect(await hard.backend.rolesOf(user.authUserId)).toEqual([]);
   });
 });
