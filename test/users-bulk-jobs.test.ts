@@ -282,6 +282,8 @@ describe('bulk jobs: chunks, failures and restarts', () => {
   let failingImport: string | undefined;
   /** Runs once the import job is done, before the identities are linked. */
   let beforeLinking: (() => Promise<void>) | undefined;
+  /** Runs once an import job is seen done, before its results are read. */
+  let onceImported: (() => Promise<void>) | undefined;
   beforeAll(async () => {
     service = await startService({
       env: FAST,
@@ -306,6 +308,7 @@ describe('bulk jobs: chunks, failures and restarts', () => {
             async importJob(id) {
               calls.push('poll');
               const job = await importer.importJob(id);
+              if (job.status === 'completed') await onceImported?.();
               return id === failingImport ? { ...job, status: 'failed' } : job;
             },
             async findImported(users) {
@@ -392,6 +395,27 @@ describe('bulk jobs: chunks, failures and restarts', () => {
       expect((await getUser(service, kept)).authUserId).toEqual(expect.any(String));
     });
     // The identity imported for the deleted profile is not left behind, reachable by nobody.
+    expect(service.backend.identities()).toBe(identities + 1);
+  });
+
+  it('leaves no identity behind for a profile deleted before the import results are read', async () => {
+    const p = unique();
+    const [gone, kept] = [
+      await createProfile(service, { username: `${p}g`, email: `${p}g@example.com` }),
+      await createProfile(service, { username: `${p}k`, email: `${p}k@example.com` }),
+    ];
+    onceImported = async () => {
+      onceImported = undefined;
+      expect((await service.call('DELETE', `/users/${gone}`)).status).toBe(204);
+    };
+    const identities = service.backend.identities();
+    await withWorker(service, async () => {
+      const job = await activate(service, [gone, kept]);
+      expect(job.summary).toEqual({ failed: 1, updated: 0, inserted: 1, total: 2 });
+      expect(job.failures).toEqual([{ userId: gone, errors: [{ code: 'USER_NOT_FOUND', message: `user ${gone} was deleted` }] }]);
+      expect((await getUser(service, kept)).authUserId).toEqual(expect.any(String));
+    });
+    expect(onceImported).toBeUndefined();
     expect(service.backend.identities()).toBe(identities + 1);
   });
 

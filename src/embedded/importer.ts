@@ -110,7 +110,7 @@ export function createEmbeddedImporter(db: Db): IdentityImporter {
       return users.map((user) => {
         const created = user.userId !== undefined ? byId.get(`${EMBEDDED_IMPORT_PREFIX}${user.userId}`) : undefined;
         if (created) return { id: created.id, created: true };
-        const matched = byEmail.get(user.email);
+        const matched = user.email === undefined ? undefined : byEmail.get(user.email);
         return matched && { id: matched.id, created: false };
       });
     },

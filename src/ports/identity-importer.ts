@@ -38,10 +38,14 @@ export interface IdentityImporter {
   importErrors(id: string): Promise<IdentityImportError[]>;
   /**
    * The identities a finished import gave these users: the one under the id the import gives its
-   * `userId` (`created`), else, where the provider can tell, the existing one it matched by e-mail.
+   * `userId` (`created`), else, where the provider can tell, the existing one it matched by e-mail
+   * (not looked for without an e-mail: a user whose profile is gone is known by its id alone).
    */
-  findImported(users: readonly ImportedIdentity[]): Promise<(ImportedIdentityRef | undefined)[]>;
+  findImported(users: readonly ImportedLookup[]): Promise<(ImportedIdentityRef | undefined)[]>;
 }
+
+/** A user of a finished import to find: the `userId` it was sent with, and its e-mail when known. */
+export type ImportedLookup = Pick<ImportedIdentity, 'userId'> & { email?: string };
 
 export interface ImportedIdentityRef {
   id: string;

@@ -7,7 +7,7 @@ import { ALL_STATES } from '../crud/states.js';
 import { pace } from '../domain/pace.js';
 import { ConflictError, InvalidInputError, NotFoundError } from '../errors.js';
 import { type ActivationFailure, emptySummary, type Outcome, type RunningChunk } from './activation-progress.js';
-import { grantRoles } from './roles.js';
+import { deleteIdentity, grantRoles } from './roles.js';
 import { compensate } from './sagas.js';
 import { identityBlocked } from './user-sync.js';
 import { findUsersByIds } from './users.js';
@@ -39,7 +39,8 @@ export async function completeChunk(ctx: Context, current: RunningChunk, importJ
   const refused = new Set(outcome.failures.map((failure) => failure.userId));
   const imported = current.sent.filter((id) => !refused.has(id));
   const present = imported.flatMap((id) => users.get(id) ?? []);
-  for (const id of imported) if (!users.has(id)) refuse(id, [{ code: 'USER_NOT_FOUND', message: `user ${id} was deleted` }]);
+  const gone = imported.filter((id) => !users.has(id));
+  for (const id of gone) refuse(id, [{ code: 'USER_NOT_FOUND', message: `user ${id} was deleted` }]);
   await pace();
   const refs = await importer.findImported(present.map(toImported));
   await pace();
@@ -51,11 +52,8 @@ export async function completeChunk(ctx: Context, current: RunningChunk, importJ
   });
   const lost = await linkIdentities(ctx, linked);
   for (const id of lost) refuse(id, [{ code: 'USER_NOT_FOUND', message: `user ${id} was deleted` }]);
-  // An identity this import made for a profile deleted meanwhile would be reachable by nobody
-  // (the deletion saw no authUserId): it goes. One that existed before (matched by e-mail) stays.
-  const orphans = linked.filter(({ user, ref }) => lost.has(user._id) && ref.created);
-  for (const { ref } of orphans)
-    await compensate(ctx, `delete the identity ${ref.id} of a deleted profile`, () => ctx.deps.identity.deleteUser(ref.id));
+  const made = linked.flatMap(({ user, ref }) => (lost.has(user._id) && ref.created ? [ref.id] : []));
+  await removeOrphans(ctx, gone, made);
   const done = linked.filter(({ user }) => !lost.has(user._id));
   const limit = pLimit(CONCURRENCY);
   await Promise.all(done.map(({ user, ref }) => limit(() => grantRoles(ctx, ref.id, user.roles).then(pace))));
@@ -63,6 +61,24 @@ export async function completeChunk(ctx: Context, current: RunningChunk, importJ
   outcome.summary.inserted += inserted;
   outcome.summary.updated += done.length - inserted;
   return outcome;
+}
+
+/**
+ * An identity this import made for a profile deleted meanwhile would be reachable by nobody (the
+ * deletion saw no authUserId): it goes. `gone`: profiles deleted before the import's results were
+ * read, whose identity is found by the id it was sent with; `made`: identities made for profiles
+ * deleted before their link. One that existed before (matched by e-mail) stays, as does one that
+ * a profile links by now (another activation matched it by e-mail).
+ */
+async function removeOrphans(ctx: Context, gone: string[], made: string[]): Promise<void> {
+  const found = gone.length === 0 ? [] : await ctx.deps.identityImports.findImported(gone.map((userId) => ({ userId })));
+  const orphans = [...made, ...found.flatMap((ref) => (ref?.created ? [ref.id] : []))];
+  if (orphans.length === 0) return;
+  const linked = await ctx.deps.users.find({ authUserId: { $in: orphans } }, { states: ALL_STATES, scope: ctx.scope });
+  const kept = new Set(linked.map((user) => user.authUserId));
+  for (const id of orphans.filter((orphan) => !kept.has(orphan))) {
+    await compensate(ctx, `delete the identity ${id} of a deleted profile`, () => deleteIdentity(ctx, id));
+  }
 }
 
 /**

@@ -7,6 +7,7 @@ import type {
   IdentityImportJob,
   ImportedIdentity,
   ImportedIdentityRef,
+  ImportedLookup,
 } from '../../ports/identity-importer.js';
 import type { IdentityProvider } from '../../ports/identity-provider.js';
 import type { UpstreamCall, UpstreamReply } from '../http.js';
@@ -81,7 +82,7 @@ export const AUTH0_IMPORT_PREFIX = 'auth0|';
  * provider offers it.
  */
 export async function findImportedIdentities(
-  users: readonly ImportedIdentity[],
+  users: readonly ImportedLookup[],
   lookups: { identity: IdentityProvider; byEmail?: (email: string) => Promise<string | undefined> },
 ): Promise<(ImportedIdentityRef | undefined)[]> {
   const expected = users.map((user) => (user.userId === undefined ? undefined : `${AUTH0_IMPORT_PREFIX}${user.userId}`));
@@ -91,7 +92,7 @@ export async function findImportedIdentities(
     users.map(async (user, index): Promise<ImportedIdentityRef | undefined> => {
       const id = expected[index];
       if (id !== undefined && found.has(id)) return { id, created: true };
-      const matched = lookups.byEmail && (await lookups.byEmail(user.email));
+      const matched = lookups.byEmail && user.email !== undefined && (await lookups.byEmail(user.email));
       return matched ? { id: matched, created: false } : undefined;
     }),
   );
