@@ -4,7 +4,7 @@ import type { Context } from '../context.js';
 import { ALL_STATES } from '../crud/states.js';
 import type { JobHandler } from '../infra/job-worker.js';
 import { attachExpiration } from './creation-steps.js';
-import { endIntent, recordIntent } from './intent-jobs.js';
+import { endIntent, holdingIntent, recordIntent } from './intent-jobs.js';
 import { findUsersByIds } from './users.js';
 import { newObjectId } from '../crud/ids.js';
 
@@ -34,7 +34,8 @@ export async function guardExpiries(ctx: Context, docs: Record<string, unknown>[
   await recordIntent(ctx, { type: USER_EXPIRY, jobId, payload: { userIds } });
   let done = false;
   try {
-    done = await insert();
+    // Many rows' inserts and schedules may outlast a lease: the intent is held while they run.
+    done = await holdingIntent(ctx, jobId, insert);
   } finally {
     await endIntent(ctx, jobId, done);
   }

@@ -12,6 +12,30 @@ export async function recordIntent(ctx: Context, intent: { type: string; jobId: 
 }
 
 /**
+ * Runs `work` while the intent's lease is renewed every third of JOBS_LEASE_MS, for an operation
+ * that may outlast a lease (a CSV batch of many dated rows): a live one is never taken for a dead
+ * one, or a reconciler would run it again beside it and discard the intent while it still works.
+ * A renewal is outside the request's deadline; one that fails or finds the lease lost is logged.
+ */
+export async function holdingIntent<T>(ctx: Context, jobId: string, work: () => Promise<T>): Promise<T> {
+  const { jobs, replicaId, config, clock, logger } = ctx.deps;
+  const renew = async () => {
+    try {
+      const held = await withoutDeadline(() => jobs.heartbeat(jobId, replicaId, config.JOBS_LEASE_MS));
+      if (!held) logger.warn({ jobId, requestId: ctx.requestId }, 'an operation intent was taken over while its operation ran');
+    } catch (error) {
+      logger.warn({ err: error, jobId, requestId: ctx.requestId }, 'the lease of an operation intent could not be renewed');
+    }
+  };
+  const timer = clock.setInterval(() => void renew(), Math.max(50, config.JOBS_LEASE_MS / 3));
+  try {
+    return await work();
+  } finally {
+    clock.clearTimer(timer);
+  }
+}
+
+/**
  * The operation ended. `done`: both sides are consistent, the intent goes. Otherwise its lease is
  * given up (with `progress`, when given), so the reconciler takes it at once. Outside the request's
  * deadline (the step that failed may have been cut by it); a failure here is logged and left: an

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExpirationScheduler } from '../../src/ports/expiration-scheduler.js';
+import type { JobStore } from '../../src/ports/job-store.js';
 import type { UserStore } from '../../src/ports/user-store.js';
 import { UpstreamError } from '../../src/errors.js';
 import { eventuallyOn } from '../helpers/eventually.js';
@@ -11,8 +12,14 @@ import { seedGroups, startService, TEST_API_KEY, type TestService } from '../hel
  * scheduled must not leave users that never expire: the reconciler schedules them. Every backend.
  */
 let hangSchedules = false;
+/** The import's process is "dead": its request renews no intent (the reconciler, a job, still runs). */
+let importDead = false;
 /** The next schedule fails, and so does the delete that would take its row back. */
 let scheduleAndDeleteFail = false;
+/** The next schedule waits for this gate to open (a slow Timer Service, a long batch). */
+let scheduleGate: Promise<void> | undefined;
+/** The users each schedule was asked for, in order. */
+const scheduledUsers: string[] = [];
 let service: TestService;
 /** Leases lapse only when a test moves this clock: a slow request on a busy machine is never taken for a dead one. */
 const clock = new FakeClock();
@@ -23,6 +30,12 @@ function trappedScheduler(scheduler: ExpirationScheduler): ExpirationScheduler {
     start: scheduler.start?.bind(scheduler),
     stop: scheduler.stop?.bind(scheduler),
     async schedule(payload, headers) {
+      scheduledUsers.push(payload.userId);
+      if (scheduleGate) {
+        const gate = scheduleGate;
+        scheduleGate = undefined;
+        await gate;
+      }
       // The process "dies" at its first schedule; the trap disarms itself for the reconciler.
       if (hangSchedules) {
         hangSchedules = false;
@@ -46,12 +59,26 @@ function trappedUsers(users: UserStore): UserStore {
   };
 }
 
+function trappedJobs(jobs: JobStore, replicaId: string): JobStore {
+  return {
+    ...jobs,
+    async heartbeat(jobId, owner, leaseMs, progress, counters) {
+      if (importDead && owner === replicaId && jobId.startsWith('user-expiry:')) return false;
+      return jobs.heartbeat(jobId, owner, leaseMs, progress, counters);
+    },
+  };
+}
+
 beforeAll(async () => {
   service = await startService({
     clock,
     env: { JOBS_LEASE_MS: '1000', JOBS_POLL_MS: '50' },
     background: true,
-    wrap: (deps) => ({ scheduler: trappedScheduler(deps.scheduler), users: trappedUsers(deps.users) }),
+    wrap: (deps) => ({
+      scheduler: trappedScheduler(deps.scheduler),
+      users: trappedUsers(deps.users),
+      jobs: trappedJobs(deps.jobs, deps.replicaId),
+    }),
   });
   await seedGroups(service);
 });
@@ -66,6 +93,7 @@ describe('a CSV import cut short', () => {
     const form = new FormData();
     form.append('file', new Blob([csv], { type: 'text/csv' }), 'users.csv');
     hangSchedules = true;
+    importDead = true;
     const client = new AbortController();
     const headers = { 'x-api-key': TEST_API_KEY };
     void fetch(`${service.url}/users/import`, { method: 'PATCH', body: form, headers, signal: client.signal }).catch(() => undefined);
@@ -81,6 +109,35 @@ describe('a CSV import cut short', () => {
       (users: { expirationId?: string }[]) => users.length === 2 && users.every((user) => typeof user.expirationId === 'string'),
     );
     expect(scheduled.map((user: { expirationId?: string }) => typeof user.expirationId)).toEqual(['string', 'string']);
+    importDead = false;
+  });
+
+  it('that runs longer than JOBS_LEASE_MS keeps its intent: no reconciler schedules its users a second time', async () => {
+    const future = new Date(Date.now() + 86_400_000).toISOString();
+    const form = new FormData();
+    form.append('file', new Blob([`userGroup,username,name,expirationDate\ncustomer,impz1,A,${future}\n`], { type: 'text/csv' }), 'u.csv');
+    let open = () => undefined as void;
+    scheduleGate = new Promise<void>((resolve) => (open = resolve));
+    scheduledUsers.length = 0;
+    const answer = fetch(`${service.url}/users/import`, { method: 'PATCH', body: form, headers: { 'x-api-key': TEST_API_KEY } });
+    // (Read as a flag: an async read answering the gate itself would wait for it to open.)
+    await eventually(
+      async () => scheduleGate === undefined,
+      (reached) => reached,
+      0,
+    );
+    // The batch is alive, waiting for its schedule, for three leases: the reconciler polls meanwhile.
+    for (let step = 0; step < 30; step += 1) {
+      await clock.advance(100);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    open();
+    const res = await answer;
+    expect(res.status).toBe(200);
+    const [user] = (await service.call('GET', '/users/?username=impz1')).body;
+    expect(typeof user.expirationId).toBe('string');
+    expect(scheduledUsers.filter((id) => id === user._id)).toHaveLength(1);
+    expect(await service.deps.jobs.list({ types: ['user-expiry'], limit: 10 })).toEqual([]);
   });
 
   it('whose schedule failed and whose row could not be taken back: the reconciler schedules it', async () => {
