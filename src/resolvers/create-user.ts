@@ -10,7 +10,7 @@ import type { CreateUserBody, CreateUserWithIdBody, RegisterBody } from './input
 import { grantRoles } from './roles.js';
 import { adminCreated } from './security-events.js';
 import { compensate } from './sagas.js';
-import { closeIntent, handOver, type IntentHandle, noteProgress, openIntent } from './intents.js';
+import { closeIntent, handOver, type IntentHandle, noteProgress, openIntent, release } from './intents.js';
 import { repairNow } from './user-repair.js';
 import { newObjectId } from '../crud/ids.js';
 import { getUser, LIVE_STATES, requireGroup } from './users.js';
@@ -93,11 +93,11 @@ async function createOnce(
     throw error;
   }
   const authUserId = intent.progress.authUserId;
-  if (authUserId) {
+  await finishWhole(ctx, intent, async () => {
+    if (!authUserId) return;
     await grantRoles(ctx, authUserId, created.roles);
     await sendWelcomeReset(ctx, authUserId, options.sendResetPwdEmail);
-  }
-  await closeIntent(ctx, intent);
+  });
   return { _id: created._id };
 }
 
@@ -110,6 +110,17 @@ async function giveUp(ctx: Context, intent: IntentHandle, undos: (() => Promise<
   for (const undo of undos) undone = (await compensate(ctx, 'undo a step of a failed creation', undo)) && undone;
   if (undone) await closeIntent(ctx, intent);
   else await handOver(ctx, intent);
+}
+
+/** The steps after a user is whole (roles, e-mail), then the intent goes; failed, the intent is released for the reconciler. */
+async function finishWhole(ctx: Context, intent: IntentHandle, steps: () => Promise<void>): Promise<void> {
+  try {
+    await steps();
+  } catch (error) {
+    await release(ctx, intent);
+    throw error;
+  }
+  await closeIntent(ctx, intent);
 }
 
 /**
@@ -168,8 +179,7 @@ export async function createUserWithId(ctx: Context, body: CreateUserWithIdBody)
       await giveUp(ctx, intent, [undoProfile]);
       throw error;
     }
-    await grantRoles(ctx, identity.id, created.roles);
-    await closeIntent(ctx, intent);
+    await finishWhole(ctx, intent, () => grantRoles(ctx, identity.id, created.roles));
     return { _id: created._id };
   });
   adminCreated(ctx, created._id, { userGroup: body.userGroup, username: profile.username });
@@ -203,9 +213,10 @@ export async function registerUser(ctx: Context, body: RegisterBody, options: { 
       throw error;
     }
     // Closed after the roles and the e-mail: a crash before then leaves them to the reconciler.
-    await grantRoles(ctx, authUserId, user.roles);
-    await sendWelcomeReset(ctx, authUserId, options.sendResetPwdEmail);
-    await closeIntent(ctx, intent);
+    await finishWhole(ctx, intent, async () => {
+      await grantRoles(ctx, authUserId, user.roles);
+      await sendWelcomeReset(ctx, authUserId, options.sendResetPwdEmail);
+    });
   });
 }
 

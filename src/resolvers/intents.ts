@@ -60,6 +60,16 @@ export async function closeIntent(ctx: Context, handle: IntentHandle): Promise<v
 }
 
 /**
+ * The user is whole but a step after its identity failed (roles, the password e-mail): the error
+ * reaches the caller, and the intent's lease is given up at once (not to undo), so the reconciler
+ * gives them within a poll and the caller's retry finds the creation (200 with its user) instead
+ * of meeting a 409 for as long as this request's lease (JOBS_LEASE_MS) would have held it.
+ */
+export async function release(ctx: Context, handle: IntentHandle): Promise<void> {
+  await endIntent(ctx, handle.jobId, false, handle.progress);
+}
+
+/**
  * The request could not undo everything it made (an upstream is down): the intent is marked
  * `undo` and its lease given up, so the reconciler removes the rest as soon as it can.
  */

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { RoleBinder } from '../../src/ports/role-binder.js';
 import type { UserStore } from '../../src/ports/user-store.js';
 import { UpstreamError } from '../../src/errors.js';
 import { countIdentities, countProfiles, seedGroups, startService, TEST_API_KEY, type TestService } from '../helpers/service.js';
@@ -8,7 +9,7 @@ import { countIdentities, countProfiles, seedGroups, startService, TEST_API_KEY,
  * user that the reconciler, or a retry of the same creation, makes whole, or removes. Every
  * backend. JOBS_LEASE_MS is short so that an abandoned intent becomes the reconciler's quickly.
  */
-type Trap = 'none' | 'insert-lost-and-store-down' | 'link-hangs';
+type Trap = 'none' | 'insert-lost-and-store-down' | 'link-hangs' | 'grant-fails';
 let trap: Trap = 'none';
 let service: TestService;
 let counter = 0;
@@ -38,13 +39,27 @@ function trapped(users: UserStore): UserStore {
   };
 }
 
+/** Rönd refusing grants (a 500), as an outage would. */
+function trappedRoles(roles: RoleBinder): RoleBinder {
+  return {
+    async grant(subject, ids, scope) {
+      if (trap === 'grant-fails') throw new UpstreamError('Rond', 'POST /grant/bindings', 500);
+      return roles.grant(subject, ids, scope);
+    },
+    revoke: (subject, scope) => roles.revoke(subject, scope),
+    permissionsOf: (ids, scope) => roles.permissionsOf(ids, scope),
+  };
+}
+
 beforeAll(async () => {
   // A lease long enough for a creation through the emulators, short enough to wait for.
   service = await startService({
     env: { JOBS_LEASE_MS: '1500', JOBS_POLL_MS: '50' },
-    wrap: (deps) => ({ users: trapped(deps.users) }),
+    wrap: (deps) => ({ users: trapped(deps.users), roles: trappedRoles(deps.roles) }),
   });
   await seedGroups(service);
+  const save = 'mutation ($r: RoleInput!) { saveRole(input: $r) { __typename } }';
+  await service.graphql(save, { r: { roleId: 'reader', name: 'Reader', permissions: ['users.read'] } });
 });
 beforeEach(() => {
   trap = 'none';
@@ -188,6 +203,21 @@ describe('a creation cut short', () => {
     expect(retried.status).toBe(200);
     expect((await expectWhole(body.username))._id).toBe(retried.body._id);
     expect(countIdentities(service)).toBe(identities + 1);
+  });
+
+  it('when its roles cannot be granted: an error, and the retry at once gets the same user with its roles', async () => {
+    const body = { ...newBody(), roles: ['reader'] };
+    trap = 'grant-fails';
+    const failed = await service.call('POST', '/users/', body);
+    expect(failed.status).toBe(500);
+    trap = 'none';
+    // No reconciler runs here: the retry finds the creation handed over and finishes it itself,
+    // rather than a 409 for as long as the failed request's lease (JOBS_LEASE_MS) would hold it.
+    const retried = await service.call('POST', '/users/', body);
+    expect(retried.status).toBe(200);
+    const user = await expectWhole(body.username);
+    expect(user._id).toBe(retried.body._id);
+    expect(await service.backend.rolesOf(user.authUserId!)).toEqual(['reader']);
   });
 
   it('a real duplicate is still a 409, in the service own words', async () => {
