@@ -116,8 +116,10 @@ async function ensureIdentity(
   if (exists) {
     if (profile.authUserId !== linked) await link(ctx, profile, linked);
     // An intent still open means the roles and the e-mail may not have followed the identity
-    // this creation made (they come before the intent is closed): they are given now.
-    if (intent.kind !== 'link' && progress.authUserId === linked) await afterIdentity(ctx, intent, profile, linked);
+    // this creation made (they come before the intent is closed): they are given now. A link's
+    // identity existed before: only its roles (no password e-mail was asked for it).
+    if (intent.kind === 'link') await grantRoles(ctx, linked, profile.roles);
+    else if (progress.authUserId === linked) await afterIdentity(ctx, intent, profile, linked);
     return profile.authUserId === linked ? 'whole' : 'linked';
   }
   if (intent.kind === 'link') return 'identity missing';

@@ -70,10 +70,12 @@ afterAll(() => service.close());
 async function reconcilingService(): Promise<TestService> {
   const background = await startService({
     env: { JOBS_LEASE_MS: '300', JOBS_POLL_MS: '50' },
-    wrap: (deps) => ({ users: trapped(deps.users) }),
+    wrap: (deps) => ({ users: trapped(deps.users), roles: trappedRoles(deps.roles) }),
     background: true,
   });
   await seedGroups(background);
+  const save = 'mutation ($r: RoleInput!) { saveRole(input: $r) { __typename } }';
+  await background.graphql(save, { r: { roleId: 'reader', name: 'Reader', permissions: ['users.read'] } });
   return background;
 }
 
@@ -218,6 +220,32 @@ describe('a creation cut short', () => {
     const user = await expectWhole(body.username);
     expect(user._id).toBe(retried.body._id);
     expect(await service.backend.rolesOf(user.authUserId!)).toEqual(['reader']);
+  });
+
+  it('of a profile for an existing identity (with-id), whose roles could not be granted: the reconciler grants them', async () => {
+    const background = await reconcilingService();
+    try {
+      const body = newBody();
+      const identity = await background.deps.identity.createUser({ ...body, password: 'Aa1!aaaaaaaa', blocked: false });
+      trap = 'grant-fails';
+      const failed = await background.call('POST', '/users/with-id', {
+        userGroup: 'customer',
+        name: 'W',
+        authUserId: identity.id,
+        roles: ['reader'],
+      });
+      expect(failed.status).toBe(500);
+      trap = 'none';
+      const roles = await eventually(
+        () => background.backend.rolesOf(identity.id),
+        (granted) => granted.length > 0,
+        5_000,
+      );
+      expect(roles).toEqual(['reader']);
+    } finally {
+      trap = 'none';
+      await background.close();
+    }
   });
 
   it('a real duplicate is still a 409, in the service own words', async () => {
