@@ -274,6 +274,8 @@ describe('bulk jobs: chunks, failures and restarts', () => {
   let service: TestService;
   let importer: IdentityImporter;
   let failNextStart = false;
+  /** The next import job starts, but its answer is lost (a cut connection, a timeout). */
+  let loseNextStart = false;
   let importsStarted = 0;
   /** The importer calls, in order. */
   const calls: string[] = [];
@@ -302,6 +304,10 @@ describe('bulk jobs: chunks, failures and restarts', () => {
                 throw new UpstreamError('Auth0', 'POST /api/v2/jobs/users-imports', 503);
               }
               const started = await importer.startImport(users, options);
+              if (loseNextStart) {
+                loseNextStart = false;
+                throw new UpstreamError('Auth0', 'POST /api/v2/jobs/users-imports', 0, { unreachable: true });
+              }
               if (failNextImport) [failNextImport, failingImport] = [false, started.id];
               return started;
             },
@@ -417,6 +423,22 @@ describe('bulk jobs: chunks, failures and restarts', () => {
     });
     expect(onceImported).toBeUndefined();
     expect(service.backend.identities()).toBe(identities + 1);
+  });
+
+  it.each(['', '?upsert=false'])('activates the users of an import job whose answer was lost (%s), refusing none', async (query) => {
+    const p = unique();
+    const ids = await createProfiles(service, p, 2);
+    const identities = service.backend.identities();
+    loseNextStart = true;
+    await withWorker(service, async () => {
+      const job = await activate(service, ids, query);
+      expect(loseNextStart).toBe(false);
+      expect(job.failures).toEqual([]);
+      expect(job.summary.failed).toBe(0);
+      const users = await Promise.all(ids.map((id) => getUser(service, id)));
+      expect(users.map((user) => typeof user.authUserId)).toEqual(['string', 'string']);
+    });
+    expect(service.backend.identities()).toBe(identities + 2);
   });
 
   it('ends failed when an import job fails, after linking the identities of the one running beside it', async () => {

@@ -18,11 +18,15 @@ import { findUsersByIds } from './users.js';
 const CONCURRENCY = 8;
 
 /** Prepares a chunk and starts its import job; answers the chunk's outcome when nothing is left to import. */
-export async function startChunk(ctx: Context, chunk: string[], upsert: boolean): Promise<RunningChunk | Outcome> {
+export async function startChunk(
+  ctx: Context,
+  chunk: string[],
+  { upsert, again }: { upsert: boolean; again: boolean },
+): Promise<RunningChunk | Outcome> {
   const { outcome, toImport } = await prepareChunk(ctx, chunk, upsert);
   if (toImport.length === 0) return outcome;
   const started = await ctx.deps.identityImports.startImport(toImport.map(toImported), { upsert });
-  return { importJobId: started.id, sent: toImport.map((user) => user._id), outcome };
+  return { importJobId: started.id, sent: toImport.map((user) => user._id), outcome, ...(again ? { again } : {}) };
 }
 
 /** A chunk whose import job completed: its refused rows are failures, the others are linked to their identities. */
@@ -32,10 +36,7 @@ export async function completeChunk(ctx: Context, current: RunningChunk, importJ
   const refuse = refuser(outcome);
   const users = await findUsersByIds(ctx, current.sent);
   await pace();
-  for (const error of await importer.importErrors(current.importJobId)) {
-    const userId = importedUserId(error.user, current.sent, users);
-    if (userId) refuse(userId, error.errors);
-  }
+  for (const [userId, errors] of await refusedRows(ctx, current, users)) refuse(userId, errors);
   const refused = new Set(outcome.failures.map((failure) => failure.userId));
   const imported = current.sent.filter((id) => !refused.has(id));
   const present = imported.flatMap((id) => users.get(id) ?? []);
@@ -61,6 +62,26 @@ export async function completeChunk(ctx: Context, current: RunningChunk, importJ
   outcome.summary.inserted += inserted;
   outcome.summary.updated += done.length - inserted;
   return outcome;
+}
+
+/**
+ * The rows the import job refused, by user. In a chunk started `again`, a user refused because its
+ * identity exists under the id it was sent with got it from the earlier start's import job (whose
+ * answer was lost, or not saved before the process died): no one else makes an identity under a
+ * profile's id, so it is linked as imported. Refused, the user stayed unlinked, and every later
+ * activation without upsert, or registration, clashed with that identity.
+ */
+async function refusedRows(ctx: Context, current: RunningChunk, users: Map<string, UserDoc>) {
+  const rows = new Map<string, ActivationFailure['errors']>();
+  for (const error of await ctx.deps.identityImports.importErrors(current.importJobId)) {
+    const userId = importedUserId(error.user, current.sent, users);
+    if (userId) rows.set(userId, error.errors);
+  }
+  if (!current.again || rows.size === 0) return rows;
+  const ids = [...rows.keys()];
+  const refs = await ctx.deps.identityImports.findImported(ids.map((userId) => ({ userId })));
+  refs.forEach((ref, index) => ref?.created && rows.delete(ids[index]!));
+  return rows;
 }
 
 /**

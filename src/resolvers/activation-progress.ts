@@ -15,14 +15,20 @@ export type Summary = z.infer<typeof Summary>;
 const Outcome = z.object({ summary: Summary, failures: z.array(ActivationFailure) });
 export type Outcome = z.infer<typeof Outcome>;
 
-/** A chunk whose import job runs: the job, the users sent to it, and what came of the chunk's others. */
-const RunningChunk = z.object({ importJobId: z.string(), sent: z.array(z.string()), outcome: Outcome });
+/**
+ * A chunk whose import job runs: the job, the users sent to it, and what came of the chunk's
+ * others. `again`: the chunk was started before, and that start's answer never saved (lost, or the
+ * process died): its import job may have run too.
+ */
+const RunningChunk = z.object({ importJobId: z.string(), sent: z.array(z.string()), outcome: Outcome, again: z.boolean().optional() });
 export type RunningChunk = z.infer<typeof RunningChunk>;
 
 const Progress = Outcome.extend({
   /** Index in `userIds` of the first user not yet in a chunk. */
   next: Count,
   running: z.array(RunningChunk).optional(),
+  /** Index of the chunk whose import job is being started, saved before the start (found on a resume: `again`). */
+  starting: Count.optional(),
   /** Why an import job failed: no chunk starts after it, the running ones are still finished. */
   failedImport: z.string().optional(),
 });

@@ -91,7 +91,7 @@ export const activationJob: JobHandler<Progress> = {
     while (more(progress, plan) || progress.running?.length) {
       // Embedded adapters answer without I/O: without this the whole job would run in one turn of the loop.
       await pace();
-      progress = await step(ctx, progress, plan);
+      progress = await step(ctx, progress, plan, (marked) => run.save(marked, counters(marked, userIds.length)));
       await save();
     }
     if (progress.failedImport) return { status: 'failed', result: { error: progress.failedImport } };
@@ -110,23 +110,30 @@ function more(progress: Progress, plan: Plan): boolean {
   return !progress.failedImport && progress.next < plan.userIds.length;
 }
 
-/** One turn of the job: starts a chunk while fewer than IMPORTS_AT_ONCE run, else finishes the first running one to end. */
-async function step(ctx: Context, progress: Progress, plan: Plan): Promise<Progress> {
-  const running = progress.running ?? [];
-  if (running.length < IMPORTS_AT_ONCE && more(progress, plan)) {
-    const next = Math.min(plan.userIds.length, progress.next + plan.size);
-    const started = await startChunk(ctx, plan.userIds.slice(progress.next, next), plan.upsert);
-    if ('importJobId' in started) return { ...progress, next, running: [...running, started] };
-    return done(progress, started, { next, running, total: plan.userIds.length });
+/**
+ * One turn of the job: starts a chunk while fewer than IMPORTS_AT_ONCE run, else finishes the
+ * first running one to end. A start is marked first (`save`), so a resume knows a start may have
+ * happened whose answer was never saved.
+ */
+async function step(ctx: Context, progress: Progress, plan: Plan, save: (marked: Progress) => Promise<void>): Promise<Progress> {
+  const { starting, ...saved } = progress;
+  const running = saved.running ?? [];
+  if (running.length < IMPORTS_AT_ONCE && more(saved, plan)) {
+    const again = starting === saved.next;
+    if (!again) await save({ ...saved, starting: saved.next });
+    const next = Math.min(plan.userIds.length, saved.next + plan.size);
+    const started = await startChunk(ctx, plan.userIds.slice(saved.next, next), { upsert: plan.upsert, again });
+    if ('importJobId' in started) return { ...saved, next, running: [...running, started] };
+    return done(saved, started, { next, running, total: plan.userIds.length });
   }
   const { chunk, job: importJob } = await firstFinished(ctx, running);
   const { status } = importJob;
   const others = running.filter((other) => other !== chunk);
   if (status === 'completed') {
-    return done(progress, await completeChunk(ctx, chunk, importJob), { next: progress.next, running: others, total: plan.userIds.length });
+    return done(saved, await completeChunk(ctx, chunk, importJob), { next: saved.next, running: others, total: plan.userIds.length });
   }
   // The job will end failed, but the identities of the other running import job get linked first.
-  return { ...progress, running: others, failedImport: `the identity provider's import job ${chunk.importJobId} ended ${status}` };
+  return { ...saved, running: others, failedImport: `the identity provider's import job ${chunk.importJobId} ended ${status}` };
 }
 
 /** The progress with a chunk's outcome added: `next` and `running` as they are once the chunk is done. */
