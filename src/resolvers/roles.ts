@@ -24,19 +24,36 @@ export async function revokeRoles(ctx: Context, authUserId: string): Promise<voi
 
 /**
  * Deletes an identity, then its role bindings, which would outlive it: every place that deletes an
- * identity does both, in this order. The identity's failure throws. The bindings' failure (Rönd
+ * identity does both, in this order. The identity's failure throws, unless the identity is gone
+ * all the same. The bindings' failure (Rönd
  * down) is logged and answered as `rolesLeft`: a request has done what its client asked and
  * leaves its intent open, a reconciler throws it to be run again (deleting a gone identity is
  * harmless). The revoke has its own calls' timeouts: it outlives the request's deadline.
  */
 export async function deleteIdentity(ctx: Context, authUserId: string): Promise<{ rolesLeft?: unknown }> {
-  await ctx.deps.identity.deleteUser(authUserId);
+  try {
+    await ctx.deps.identity.deleteUser(authUserId);
+  } catch (error) {
+    // The provider may have acted and then answered an error (or lost the answer): undoing the
+    // operation then would leave a profile pointing to an identity that is gone.
+    if (!(await identityGone(ctx, authUserId))) throw error;
+  }
   try {
     await withoutDeadline(() => revokeRoles(ctx, authUserId));
     return {};
   } catch (error) {
     ctx.deps.logger.error({ err: error, authUserId, requestId: ctx.requestId }, 'could not revoke the roles of a deleted identity');
     return { rolesLeft: error };
+  }
+}
+
+/** True only when the provider says the identity does not exist; false when it does or cannot say. */
+async function identityGone(ctx: Context, authUserId: string): Promise<boolean> {
+  try {
+    const [identity] = await withoutDeadline(() => ctx.deps.identity.getUsers([authUserId]));
+    return identity === undefined;
+  } catch {
+    return false;
   }
 }
 

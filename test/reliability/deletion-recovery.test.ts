@@ -12,7 +12,7 @@ import { seedGroups, startService, TEST_API_KEY, type TestService } from '../hel
  * or an identity provider that fails while the store cannot take the profile back) must not leave
  * an identity nobody can reach: the reconciler finishes the deletion. Every backend.
  */
-type Trap = 'none' | 'identity-delete-hangs' | 'identity-down-and-store-down' | 'roles-down';
+type Trap = 'none' | 'identity-delete-hangs' | 'identity-down-and-store-down' | 'roles-down' | 'identity-deleted-then-500';
 let trap: Trap = 'none';
 let service: TestService;
 /** Leases lapse only when a test moves this clock: a slow request on a busy machine is never taken for a dead one. */
@@ -30,6 +30,10 @@ function trappedIdentity(identity: IdentityProvider): IdentityProvider {
         return new Promise(() => undefined);
       }
       if (trap === 'identity-down-and-store-down') throw new UpstreamError('Auth0', 'DELETE /users/:id', 0, { unreachable: true });
+      if (trap === 'identity-deleted-then-500') {
+        await identity.deleteUser(id); // the provider acted, then answered an error
+        throw new UpstreamError('Auth0', 'DELETE /users/:id', 500);
+      }
       return identity.deleteUser(id);
     },
   };
@@ -142,6 +146,16 @@ describe('a deletion cut short', () => {
     expect((await service.call('GET', `/users/${user._id}`)).status).toBe(404);
   });
 
+  it('when the identity provider deleted the identity but answered an error: the deletion is done, no profile left dangling', async () => {
+    const user = await newUser({ roles: ['reader'] });
+    trap = 'identity-deleted-then-500';
+    expect((await service.call('DELETE', `/users/${user._id}`)).status).toBe(204);
+    trap = 'none';
+    expect((await service.call('GET', `/users/${user._id}`)).status).toBe(404);
+    expect(await identityExists(user.authUserId)).toBe(false);
+    expect(await service.backend.rolesOf(user.authUserId)).toEqual([]);
+  });
+
   it('takes the role bindings of the identity with it, later when Rönd is down', async () => {
     const user = await newUser({ roles: ['reader'] });
     expect(await service.backend.rolesOf(user.authUserId)).toEqual(['reader']);
@@ -165,7 +179,7 @@ describe('a deletion cut short', () => {
 describe('a soft delete with AUTH_HARD_DELETE', () => {
   let hard: TestService;
   beforeAll(async () => {
-    hard = await startService({ env: { AUTH_HARD_DELETE: 'true' } });
+    hard = await startService({ env: { AUTH_HARD_DELETE: 'true' }, wrap: (deps) => ({ identity: trappedIdentity(deps.identity) }) });
     await seedGroups(hard);
     const save = 'mutation ($r: RoleInput!) { saveRole(input: $r) { __typename } }';
     await hard.graphql(save, { r: { roleId: 'reader', name: 'Reader', permissions: ['users.read'] } });
@@ -183,6 +197,16 @@ describe('a soft delete with AUTH_HARD_DELETE', () => {
   it('takes the role bindings of the deleted identity with it', async () => {
     const user = await readerUser('hardgone');
     expect((await hard.call('POST', `/users/${user._id}/soft-delete`)).status).toBe(204);
+    expect((await hard.deps.identity.getUsers([user.authUserId]))[0]).toBeUndefined();
+    expect(await hard.backend.rolesOf(user.authUserId)).toEqual([]);
+  });
+
+  it('when the identity provider deleted the identity but answered an error: the user is DELETED, no identity left to point to', async () => {
+    const user = await readerUser('hardapplied');
+    trap = 'identity-deleted-then-500';
+    expect((await hard.call('POST', `/users/${user._id}/soft-delete`)).status).toBe(204);
+    trap = 'none';
+    expect((await hard.call('GET', `/users/${user._id}?_st=DELETED`)).status).toBe(200);
     expect((await hard.deps.identity.getUsers([user.authUserId]))[0]).toBeUndefined();
     expect(await hard.backend.rolesOf(user.authUserId)).toEqual([]);
   });
