@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { IdentityChanges, IdentityUser } from '../ports/identity-provider.js';
 import type { UserDoc } from '../ports/user-store.js';
@@ -25,6 +26,8 @@ const Intent = z.object({
   authUserId: z.string().optional(),
   roles: z.boolean().optional(),
   replaced: z.string().optional(),
+  /** This request's own mark: an intent whose recording answer was lost is known for its own by it. */
+  nonce: z.string().optional(),
 });
 /** `scheduled`: an expiration the operation made, which must go unless the profile points to it. */
 const Progress = z.object({ scheduled: z.string().optional() }).catch({});
@@ -47,7 +50,7 @@ export async function openSync(
   user: Pick<UserDoc, '_id' | 'authUserId'>,
   also: Pick<SyncIntent, 'roles' | 'replaced'> = {},
 ): Promise<SyncHandle> {
-  const intent: SyncIntent = { userId: user._id, authUserId: user.authUserId, ...also };
+  const intent: SyncIntent = { userId: user._id, authUserId: user.authUserId, ...also, nonce: randomUUID() };
   // One id per user: the intent is also the user's lock, so two writes never interleave their steps.
   const jobId = `${USER_SYNC}:${user._id}`;
   // Taken (twice at most: once more after a stale intent was finished, when another request may have taken it meanwhile).
@@ -63,7 +66,24 @@ async function createIntent(ctx: Context, jobId: string, intent: SyncIntent): Pr
     return true;
   } catch (error) {
     if (error instanceof ConflictError) return false;
+    await releaseIfRecorded(ctx, jobId, intent.nonce);
     throw error;
+  }
+}
+
+/**
+ * A lost answer may hide an intent that was recorded: held by this request's lease, it would be
+ * the user's lock for JOBS_LEASE_MS, and the client's retry a 409 meanwhile. Found with this
+ * request's mark (not another request's of this replica), its lease is given back at once, so the
+ * retry (or the reconciler) finishes it. Best effort: otherwise the lease lapses.
+ */
+async function releaseIfRecorded(ctx: Context, jobId: string, nonce: string | undefined): Promise<void> {
+  const { jobs, replicaId } = ctx.deps;
+  try {
+    const job = await withoutDeadline(() => jobs.get(jobId));
+    if (job && Intent.safeParse(job.payload).data?.nonce === nonce) await withoutDeadline(() => jobs.heartbeat(jobId, replicaId, 0));
+  } catch (error) {
+    ctx.deps.logger.warn({ err: error, jobId, requestId: ctx.requestId }, 'an intent whose recording failed could not be looked up');
   }
 }
 

@@ -19,6 +19,8 @@ const gates = new Map<string, Promise<void>>();
 const held = new Set<string>();
 /** Runs once an intent is discarded (another request that takes the user at that moment). */
 let afterDiscard: ((jobId: string) => Promise<void>) | undefined;
+/** The next job created is stored, but its answer is lost (a cut connection to the job store). */
+let loseCreateAnswer = false;
 
 function trappedIdentity(identity: IdentityProvider): IdentityProvider {
   const down = () => new UpstreamError('Auth0', 'users', 0, { unreachable: true });
@@ -48,6 +50,10 @@ function countedJobs(jobs: JobStore): JobStore {
     counted[method] = (...args: unknown[]) => {
       calls.set(method, (calls.get(method) ?? 0) + 1);
       const answer = (jobs[method] as (...a: unknown[]) => Promise<unknown>).apply(jobs, args);
+      if (method === 'create' && loseCreateAnswer) {
+        loseCreateAnswer = false;
+        return answer.then(() => Promise.reject(new UpstreamError('CRUD', 'POST /jobs/', 0, { unreachable: true })));
+      }
       return method === 'discard' && afterDiscard ? answer.then(async (done) => (await afterDiscard!(args[0] as string), done)) : answer;
     };
   }
@@ -92,6 +98,17 @@ describe('a write that failed with its upstream down', () => {
     const retried = await service.call('PATCH', `/users/${user._id}`, { email: `a-${user.email}` });
     expect(retried.body).toMatchObject({ email: `a-${user.email}` });
     expect(retried.status).toBe(200);
+  });
+});
+
+describe('a write whose intent was stored but whose answer was lost', () => {
+  it('leaves the user free: the retry at once is a 200, not a 409 for JOBS_LEASE_MS', async () => {
+    const user = await newUser();
+    loseCreateAnswer = true;
+    expect((await service.call('PATCH', `/users/${user._id}`, { email: `l-${user.email}` })).status).toBe(503);
+    const retried = await service.call('PATCH', `/users/${user._id}`, { email: `l-${user.email}` });
+    expect(retried.status).toBe(200);
+    expect(retried.body).toMatchObject({ email: `l-${user.email}` });
   });
 });
 
