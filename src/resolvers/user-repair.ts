@@ -7,7 +7,7 @@ import { attachExpiration, attachIdentity } from './creation-steps.js';
 import { sendWelcomeReset } from './auth.js';
 import { type CreationIntent, type CreationProgress, intentId, USER_CREATION } from './intents.js';
 import type { JobHandler } from '../infra/job-worker.js';
-import { grantRoles } from './roles.js';
+import { grantRoles, replaceRoles } from './roles.js';
 import { identityBlocked } from './user-sync.js';
 
 const Intent = z.object({
@@ -154,8 +154,12 @@ async function link(ctx: Context, profile: UserDoc, authUserId: string): Promise
   await ctx.deps.users.patch(profile._id, { $set: { authUserId } }, { states: ALL_STATES }, ctx.scope);
 }
 
-/** What a creation does once the identity exists: roles, then the password e-mail if it was asked for. */
+/**
+ * What a creation does once the identity exists: roles, then the password e-mail if it was asked
+ * for. The request may have granted them before it stopped, and a grant adds a binding each time:
+ * revoked first, the identity this creation made (it has no other bindings) gets them once.
+ */
 async function afterIdentity(ctx: Context, intent: CreationIntent, profile: UserDoc, authUserId: string): Promise<void> {
-  await grantRoles(ctx, authUserId, profile.roles);
+  if (profile.roles?.length) await replaceRoles(ctx, authUserId, profile.roles);
   await sendWelcomeReset(ctx, authUserId, intent.sendResetPwdEmail);
 }

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { JobStore } from '../../src/ports/job-store.js';
 import type { RoleBinder } from '../../src/ports/role-binder.js';
 import type { UserStore } from '../../src/ports/user-store.js';
 import { UpstreamError } from '../../src/errors.js';
@@ -9,7 +10,7 @@ import { countIdentities, countProfiles, seedGroups, startService, TEST_API_KEY,
  * user that the reconciler, or a retry of the same creation, makes whole, or removes. Every
  * backend. JOBS_LEASE_MS is short so that an abandoned intent becomes the reconciler's quickly.
  */
-type Trap = 'none' | 'insert-lost-and-store-down' | 'link-hangs' | 'grant-fails';
+type Trap = 'none' | 'insert-lost-and-store-down' | 'link-hangs' | 'grant-fails' | 'close-hangs';
 let trap: Trap = 'none';
 let service: TestService;
 let counter = 0;
@@ -51,6 +52,20 @@ function trappedRoles(roles: RoleBinder): RoleBinder {
   };
 }
 
+/** The process "dies" as it closes a creation's intent (the user whole, its roles granted). */
+function trappedJobs(jobs: JobStore): JobStore {
+  return {
+    ...jobs,
+    async discard(jobId, owner) {
+      if (trap === 'close-hangs' && jobId.startsWith('user-creation:')) {
+        trap = 'none';
+        return new Promise(() => undefined);
+      }
+      return jobs.discard(jobId, owner);
+    },
+  };
+}
+
 beforeAll(async () => {
   // A lease long enough for a creation through the emulators, short enough to wait for.
   service = await startService({
@@ -70,7 +85,7 @@ afterAll(() => service.close());
 async function reconcilingService(): Promise<TestService> {
   const background = await startService({
     env: { JOBS_LEASE_MS: '300', JOBS_POLL_MS: '50' },
-    wrap: (deps) => ({ users: trapped(deps.users), roles: trappedRoles(deps.roles) }),
+    wrap: (deps) => ({ users: trapped(deps.users), roles: trappedRoles(deps.roles), jobs: trappedJobs(deps.jobs) }),
     background: true,
   });
   await seedGroups(background);
@@ -242,6 +257,27 @@ describe('a creation cut short', () => {
         5_000,
       );
       expect(roles).toEqual(['reader']);
+    } finally {
+      trap = 'none';
+      await background.close();
+    }
+  });
+
+  it('as it closed its intent, its roles granted: the reconciler leaves the user with its roles once', async () => {
+    const background = await reconcilingService();
+    try {
+      const body = { ...newBody(), roles: ['reader'] };
+      trap = 'close-hangs';
+      const hangUp = abandon(background, body);
+      await eventually(
+        async () => trap,
+        (state) => state === 'none',
+      );
+      hangUp();
+      const open = () => background.deps.jobs.list({ types: ['user-creation'], limit: 10 });
+      expect(await eventually(open, (jobs) => jobs.length === 0)).toEqual([]);
+      const [user] = (await background.call('GET', `/users/?username=${body.username}`)).body;
+      expect(await background.backend.rolesOf(user.authUserId)).toEqual(['reader']);
     } finally {
       trap = 'none';
       await background.close();
