@@ -383,6 +383,32 @@ describe('bulk jobs: chunks, failures and restarts', () => {
     });
   });
 
+  it('resumed after its replica had linked a chunk and granted its roles, but died before saving: the roles are bound once', async () => {
+    const p = unique();
+    const id = await createProfile(service, { username: `${p}r`, email: `${p}r@example.com`, roles: ['viewer'] });
+    const { jobs } = service.deps;
+    const job = await jobs.create({ type: 'bulk-activation', payload: { userIds: [id], upsert: true } });
+    expect(await jobs.claim(job.jobId, 'dead-replica', 300)).toBe(true);
+    const importJob = await importer.startImport([{ email: `${p}r@example.com`, username: `${p}r`, userId: id }], { upsert: true });
+    const summary = { failed: 0, updated: 0, inserted: 0, total: 1 };
+    const running = [{ importJobId: importJob.id, sent: [id], outcome: { summary: { ...summary, total: 0 }, failures: [] } }];
+    expect(await jobs.heartbeat(job.jobId, 'dead-replica', 300, { next: 1, summary, failures: [], running })).toBe(true);
+    // What the dead replica did of that chunk before it died: the link and the grant.
+    for (let tries = 0; (await importer.importJob(importJob.id)).status !== 'completed' && tries < 200; tries += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const [ref] = await importer.findImported([{ userId: id }]);
+    const scope = { actorId: 'test', headers: {} };
+    await service.deps.users.patch(id, { $set: { authUserId: ref!.id } }, { states: ['PUBLIC', 'DRAFT'] }, scope);
+    await service.deps.roles.grant(ref!.id, ['viewer'], scope);
+
+    await withWorker(service, async () => {
+      const done = await finished(service, `/jobs/bulk-activation/${job.jobId}`);
+      expect(done.failures).toEqual([]);
+    });
+    expect(await service.backend.rolesOf(ref!.id)).toEqual(['viewer']);
+  });
+
   it('reports a profile deleted while its identity was imported, and links the others', async () => {
     const p = unique();
     const [gone, kept] = [

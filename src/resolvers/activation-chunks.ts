@@ -7,7 +7,7 @@ import { ALL_STATES } from '../crud/states.js';
 import { pace } from '../domain/pace.js';
 import { ConflictError, InvalidInputError, NotFoundError } from '../errors.js';
 import { type ActivationFailure, emptySummary, type Outcome, type RunningChunk } from './activation-progress.js';
-import { deleteIdentity, grantRoles } from './roles.js';
+import { deleteIdentity, grantRoles, replaceRoles } from './roles.js';
 import { compensate } from './sagas.js';
 import { identityBlocked } from './user-sync.js';
 import { findUsersByIds } from './users.js';
@@ -57,7 +57,7 @@ export async function completeChunk(ctx: Context, current: RunningChunk, importJ
   await removeOrphans(ctx, gone, made);
   const done = linked.filter(({ user }) => !lost.has(user._id));
   const limit = pLimit(CONCURRENCY);
-  await Promise.all(done.map(({ user, ref }) => limit(() => grantRoles(ctx, ref.id, user.roles).then(pace))));
+  await Promise.all(done.map(({ user, ref }) => limit(() => bindRoles(ctx, user, ref).then(pace))));
   const inserted = insertedByThisJob(done, importJob);
   outcome.summary.inserted += inserted;
   outcome.summary.updated += done.length - inserted;
@@ -100,6 +100,18 @@ async function removeOrphans(ctx: Context, gone: string[], made: string[]): Prom
   for (const id of orphans.filter((orphan) => !kept.has(orphan))) {
     await compensate(ctx, `delete the identity ${id} of a deleted profile`, () => deleteIdentity(ctx, id));
   }
+}
+
+/**
+ * The user's roles for its identity. A grant adds a binding each time, and an identity linked
+ * before this completion (by an earlier run of it that stopped before its save, or by another job
+ * over the same users) may have them already: one the import made under the user's id, which has
+ * no other bindings, has them revoked first. One matched by e-mail existed before: only granted.
+ */
+async function bindRoles(ctx: Context, user: UserDoc, ref: ImportedIdentityRef): Promise<void> {
+  if (!user.roles?.length) return;
+  if (ref.created && user.authUserId === ref.id) await replaceRoles(ctx, ref.id, user.roles);
+  else await grantRoles(ctx, ref.id, user.roles);
 }
 
 /**
