@@ -3,7 +3,7 @@ import type { Context } from '../context.js';
 import { ALL_STATES } from '../crud/states.js';
 import { assertPasswordPolicy } from '../domain/password-policy.js';
 import { ConflictError, during, InvalidInputError } from '../errors.js';
-import { attachExpiration, attachIdentity } from './creation-steps.js';
+import { attachExpiration, attachIdentity, undoRegistration } from './creation-steps.js';
 import { requireAdmin } from './access.js';
 import { sendWelcomeReset } from './auth.js';
 import type { CreateUserBody, CreateUserWithIdBody, RegisterBody } from './inputs.js';
@@ -209,7 +209,7 @@ export async function registerUser(ctx: Context, body: RegisterBody, options: { 
       authUserId = await attachIdentity(ctx, user, password, (id) => noteProgress(ctx, intent, { authUserId: id }));
     } catch (error) {
       const identityId = intent.progress.authUserId;
-      await giveUp(ctx, intent, identityId ? [() => ctx.deps.identity.deleteUser(identityId)] : []);
+      await giveUp(ctx, intent, identityId ? [() => undoRegistration(ctx, user._id, identityId)] : []);
       throw error;
     }
     // Closed after the roles and the e-mail: a crash before then leaves them to the reconciler.

@@ -32,6 +32,20 @@ export async function attachIdentity(
   return identity.id;
 }
 
+/**
+ * Undoes a registration's identity: the profile stops pointing to it (the link may have been
+ * stored though its answer was lost), then it is deleted. In that order: a failure in between
+ * leaves an identity the intent knows (the reconciler deletes it), never a profile pointing to
+ * an identity that is gone, which no one would repair and a new registration would refuse.
+ */
+export async function undoRegistration(ctx: Context, userId: string, authUserId: string): Promise<void> {
+  const profile = await ctx.deps.users.get(userId, { states: ALL_STATES, scope: ctx.scope });
+  if (profile?.authUserId === authUserId) {
+    await ctx.deps.users.patch(userId, { $unset: { authUserId: true } }, { states: ALL_STATES }, ctx.scope);
+  }
+  await ctx.deps.identity.deleteUser(authUserId);
+}
+
 /** Schedules the expiry of a new user and stores the schedule's id on it. */
 export async function attachExpiration(ctx: Context, user: UserDoc): Promise<void> {
   const expirationId = await scheduleExpiration(ctx, user);

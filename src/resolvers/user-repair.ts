@@ -3,7 +3,7 @@ import type { UserDoc } from '../ports/user-store.js';
 import type { Context } from '../context.js';
 import { ALL_STATES } from '../crud/states.js';
 import { ConflictError, NotFoundError } from '../errors.js';
-import { attachExpiration, attachIdentity } from './creation-steps.js';
+import { attachExpiration, attachIdentity, undoRegistration } from './creation-steps.js';
 import { sendWelcomeReset } from './auth.js';
 import { type CreationIntent, type CreationProgress, intentId, USER_CREATION } from './intents.js';
 import type { JobHandler } from '../infra/job-worker.js';
@@ -74,10 +74,14 @@ async function repair(
 
 /** The request's caller got an error: whatever it made goes. */
 async function undoCreation(ctx: Context, intent: CreationIntent, progress: CreationProgress): Promise<string> {
+  // A registration undoes only its identity (and the profile's link to it): the profile was there before it.
+  if (intent.kind === 'register') {
+    if (progress.authUserId) await undoRegistration(ctx, intent.userId, progress.authUserId);
+    return progress.authUserId ? 'identity removed' : 'nothing left';
+  }
   const profile = await ctx.deps.users.get(intent.userId, { states: ALL_STATES, scope: ctx.scope });
   if (progress.authUserId) await ctx.deps.identity.deleteUser(progress.authUserId);
-  // A registration undoes only its identity: the profile was there before it.
-  if (!profile || intent.kind === 'register') return progress.authUserId ? 'identity removed' : 'nothing left';
+  if (!profile) return progress.authUserId ? 'identity removed' : 'nothing left';
   await ctx.deps.users.delete(profile._id, { states: ALL_STATES, scope: ctx.scope });
   return 'removed';
 }

@@ -10,7 +10,7 @@ import { countIdentities, countProfiles, seedGroups, startService, TEST_API_KEY,
  * user that the reconciler, or a retry of the same creation, makes whole, or removes. Every
  * backend. JOBS_LEASE_MS is short so that an abandoned intent becomes the reconciler's quickly.
  */
-type Trap = 'none' | 'insert-lost-and-store-down' | 'link-hangs' | 'grant-fails' | 'close-hangs';
+type Trap = 'none' | 'insert-lost-and-store-down' | 'link-hangs' | 'grant-fails' | 'close-hangs' | 'link-lost';
 let trap: Trap = 'none';
 let service: TestService;
 let counter = 0;
@@ -34,6 +34,12 @@ function trapped(users: UserStore): UserStore {
       if (trap === 'link-hangs' && '$set' in expr && expr.$set && 'authUserId' in expr.$set) {
         trap = 'none';
         return new Promise(() => undefined);
+      }
+      // The store linked the identity, then the answer was lost.
+      if (trap === 'link-lost' && '$set' in expr && expr.$set && 'authUserId' in expr.$set) {
+        trap = 'none';
+        await users.patch(id, expr, options, scope);
+        throw new UpstreamError('CRUD', 'PATCH /users/:id', 500);
       }
       return users.patch(id, expr, options, scope);
     },
@@ -282,6 +288,20 @@ describe('a creation cut short', () => {
       trap = 'none';
       await background.close();
     }
+  });
+
+  it('a registration whose link was stored but answered an error: the profile points to no deleted identity, the retry registers', async () => {
+    const body = newBody();
+    const created = await service.call('POST', '/users/?postponeAuthUserCreation=true', body);
+    expect(created.status).toBe(200);
+    const identities = countIdentities(service);
+    trap = 'link-lost';
+    expect((await service.call('POST', '/users/register', { _id: created.body._id })).status).toBe(500);
+    const [user] = await usersNamed(body.username);
+    expect(user?.authUserId).toBeUndefined();
+    expect(countIdentities(service)).toBe(identities);
+    expect((await service.call('POST', '/users/register', { _id: created.body._id })).status).toBe(204);
+    await expectWhole(body.username);
   });
 
   it('a real duplicate is still a 409, in the service own words', async () => {
