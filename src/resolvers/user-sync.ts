@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { IdentityChanges, IdentityUser } from '../ports/identity-provider.js';
+import type { Job } from '../ports/job-store.js';
 import type { UserDoc } from '../ports/user-store.js';
 import type { Context } from '../context.js';
 import { ALL_STATES } from '../crud/states.js';
 import { ConflictError } from '../errors.js';
 import { withoutDeadline } from '../deadline.js';
 import type { JobHandler } from '../infra/job-worker.js';
-import { endIntent, recordIntent } from './intent-jobs.js';
+import { endIntent, holdingIntent, recordIntent } from './intent-jobs.js';
 import { deleteIdentity, replaceRoles } from './roles.js';
 
 /**
@@ -93,7 +94,8 @@ async function repairStale(ctx: Context, jobId: string): Promise<boolean> {
   if (!(await jobs.claim(jobId, replicaId, config.JOBS_LEASE_MS))) return false;
   try {
     const job = await jobs.get(jobId);
-    if (job) await withoutDeadline(() => syncToProfile(ctx, Intent.parse(job.payload), Progress.parse(job.result ?? {}).scheduled));
+    const follow = (stale: Job) => syncToProfile(ctx, Intent.parse(stale.payload), Progress.parse(stale.result ?? {}).scheduled);
+    if (job) await withoutDeadline(() => holdingIntent(ctx, jobId, () => follow(job)));
   } catch (error) {
     // Still unrepairable (an upstream down): the lease goes back at once, or the user would be
     // USER_BUSY for JOBS_LEASE_MS, held by a request that has already answered.
@@ -121,7 +123,9 @@ export async function followProfile(ctx: Context, handle: SyncHandle): Promise<v
   let followed = true;
   try {
     // Its own calls' timeouts: the step that failed may have been cut by the request's deadline.
-    await withoutDeadline(() => syncToProfile(ctx, handle.intent, handle.scheduled));
+    // Held while it runs: a reconciler taking it over meanwhile would let another write in before
+    // this one's last step, which would then undo that write's identity change.
+    await withoutDeadline(() => holdingIntent(ctx, handle.jobId, () => syncToProfile(ctx, handle.intent, handle.scheduled)));
   } catch (error) {
     ctx.deps.logger.error({ err: error, requestId: ctx.requestId }, `could not make user ${handle.intent.userId} follow its profile`);
     followed = false;
@@ -143,7 +147,7 @@ export async function syncNow(ctx: Context, user: Pick<UserDoc, '_id' | 'authUse
   const handle = await openSync(ctx, user);
   let done = false;
   try {
-    await syncToProfile(ctx, handle.intent, undefined);
+    await holdingIntent(ctx, handle.jobId, () => syncToProfile(ctx, handle.intent, undefined));
     done = true;
   } finally {
     await closeSync(ctx, handle, done);

@@ -14,6 +14,7 @@ import { revokeAccess } from './revocation.js';
 import { parseByIdRequest } from './by-id-query.js';
 import { closeDeletion, openDeletion } from './user-deletion.js';
 import { deleteIdentity } from './roles.js';
+import { holdingIntent } from './intent-jobs.js';
 import { projectDoc, readableFields } from '../crud/projection.js';
 
 /** States in which a user can still be edited or registered (not soft-deleted). */
@@ -121,7 +122,10 @@ export async function deleteUser(ctx: Context, id: string, rawQuery = ''): Promi
   const user = await getUser(ctx, id, states, 'deleting user', query);
   await during('deleting user', async () => {
     const intent = await openDeletion(ctx, user);
-    const outcome = await deleteBoth(ctx, user, { query, states });
+    // Held while it runs (a profile put back after a failure has no deadline): the reconciler
+    // taking it over meanwhile would delete the identity of a profile about to come back.
+    const both = () => deleteBoth(ctx, user, { query, states });
+    const outcome = intent ? await holdingIntent(ctx, intent, both) : await both();
     await closeDeletion(ctx, intent, outcome.consistent);
     if (outcome.error) throw outcome.error;
   });

@@ -1,4 +1,5 @@
 import { UpstreamError } from '../../src/errors.js';
+import type { JobStore } from '../../src/ports/job-store.js';
 
 /** The failures a test has armed: method name → how many calls from now fail (1 = the next one). */
 export type Faults = Map<string, number>;
@@ -25,4 +26,20 @@ export function withFaults<T extends object>(adapter: T, upstream: string, fault
       };
     },
   });
+}
+
+/**
+ * The job store as a process that died sees it: while `dead()` says so, the lease renewals of the
+ * intents `owner` holds are dropped. A request hung at a step stands for a process killed there,
+ * but a live one keeps renewing its intent while it works (`holdingIntent`); the reconciler, a job
+ * of another owner, goes on.
+ */
+export function renewalsDroppedWhile(jobs: JobStore, owner: string, dead: () => boolean): JobStore {
+  return {
+    ...jobs,
+    async heartbeat(jobId, by, leaseMs, progress, counters) {
+      if (dead() && by === owner && leaseMs > 0) return false;
+      return jobs.heartbeat(jobId, by, leaseMs, progress, counters);
+    },
+  };
 }

@@ -4,6 +4,7 @@ import type { RoleBinder } from '../../src/ports/role-binder.js';
 import type { UserStore } from '../../src/ports/user-store.js';
 import { UpstreamError } from '../../src/errors.js';
 import { eventuallyOn } from '../helpers/eventually.js';
+import { renewalsDroppedWhile } from '../helpers/faults.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { seedGroups, startService, TEST_API_KEY, type TestService } from '../helpers/service.js';
 
@@ -12,8 +13,18 @@ import { seedGroups, startService, TEST_API_KEY, type TestService } from '../hel
  * or an identity provider that fails while the store cannot take the profile back) must not leave
  * an identity nobody can reach: the reconciler finishes the deletion. Every backend.
  */
-type Trap = 'none' | 'identity-delete-hangs' | 'identity-down-and-store-down' | 'roles-down' | 'identity-deleted-then-500';
+type Trap =
+  | 'none'
+  | 'identity-delete-hangs'
+  | 'identity-down-and-store-down'
+  | 'roles-down'
+  | 'identity-deleted-then-500'
+  | 'identity-fails-restore-slow';
+/** With 'identity-fails-restore-slow': the profile's restore waits for this gate. */
+let restoreGate: { gate: Promise<void>; waiting: boolean } | undefined;
 let trap: Trap = 'none';
+/** Set when a request hangs at its trap: its process stands for a dead one, renewing nothing. */
+let requestDead = false;
 let service: TestService;
 /** Leases lapse only when a test moves this clock: a slow request on a busy machine is never taken for a dead one. */
 const clock = new FakeClock();
@@ -27,9 +38,14 @@ function trappedIdentity(identity: IdentityProvider): IdentityProvider {
       // itself, so the reconciler's own delete goes through).
       if (trap === 'identity-delete-hangs') {
         trap = 'none';
+        requestDead = true;
         return new Promise(() => undefined);
       }
       if (trap === 'identity-down-and-store-down') throw new UpstreamError('Auth0', 'DELETE /users/:id', 0, { unreachable: true });
+      if (trap === 'identity-fails-restore-slow') {
+        trap = 'none';
+        throw new UpstreamError('Auth0', 'DELETE /users/:id', 500);
+      }
       if (trap === 'identity-deleted-then-500') {
         await identity.deleteUser(id); // the provider acted, then answered an error
         throw new UpstreamError('Auth0', 'DELETE /users/:id', 500);
@@ -44,6 +60,11 @@ function trappedUsers(users: UserStore): UserStore {
     ...users,
     async insert(doc, scope) {
       if (trap === 'identity-down-and-store-down') throw new UpstreamError('CRUD', 'POST /users/', 0, { unreachable: true });
+      const slow = restoreGate;
+      if (slow && !slow.waiting) {
+        slow.waiting = true;
+        await slow.gate;
+      }
       return users.insert(doc, scope);
     },
   };
@@ -64,7 +85,12 @@ beforeAll(async () => {
   service = await startService({
     clock,
     env: { JOBS_LEASE_MS: '1000', JOBS_POLL_MS: '50' },
-    wrap: (deps) => ({ identity: trappedIdentity(deps.identity), users: trappedUsers(deps.users), roles: trappedRoles(deps.roles) }),
+    wrap: (deps) => ({
+      identity: trappedIdentity(deps.identity),
+      users: trappedUsers(deps.users),
+      roles: trappedRoles(deps.roles),
+      jobs: renewalsDroppedWhile(deps.jobs, deps.replicaId, () => requestDead),
+    }),
     background: true,
   });
   await seedGroups(service);
@@ -73,6 +99,7 @@ beforeAll(async () => {
 });
 beforeEach(() => {
   trap = 'none';
+  requestDead = false;
 });
 afterAll(() => service.close());
 
@@ -154,6 +181,29 @@ describe('a deletion cut short', () => {
     expect((await service.call('GET', `/users/${user._id}`)).status).toBe(404);
     expect(await identityExists(user.authUserId)).toBe(false);
     expect(await service.backend.rolesOf(user.authUserId)).toEqual([]);
+  });
+
+  it('when the identity provider fails and the restore of the profile outlasts a lease: no identity deleted under it', async () => {
+    const user = await newUser();
+    let release!: () => void;
+    restoreGate = { gate: new Promise<void>((resolve) => (release = resolve)), waiting: false };
+    trap = 'identity-fails-restore-slow';
+    const deletion = service.call('DELETE', `/users/${user._id}`);
+    await eventually(
+      async () => restoreGate?.waiting === true,
+      (waiting) => waiting,
+      0,
+    );
+    // Three leases pass while the request, alive, puts the profile back.
+    for (let step = 0; step < 30; step += 1) {
+      await clock.advance(100);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    release();
+    restoreGate = undefined;
+    expect((await deletion).status).toBe(500);
+    expect((await service.call('GET', `/users/${user._id}`)).status).toBe(200);
+    expect(await identityExists(user.authUserId)).toBe(true);
   });
 
   it('takes the role bindings of the identity with it, later when Rönd is down', async () => {

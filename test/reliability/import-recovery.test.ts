@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExpirationScheduler } from '../../src/ports/expiration-scheduler.js';
-import type { JobStore } from '../../src/ports/job-store.js';
 import type { UserStore } from '../../src/ports/user-store.js';
 import { UpstreamError } from '../../src/errors.js';
 import { eventuallyOn } from '../helpers/eventually.js';
+import { renewalsDroppedWhile } from '../helpers/faults.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { seedGroups, startService, TEST_API_KEY, type TestService } from '../helpers/service.js';
 
@@ -59,16 +59,6 @@ function trappedUsers(users: UserStore): UserStore {
   };
 }
 
-function trappedJobs(jobs: JobStore, replicaId: string): JobStore {
-  return {
-    ...jobs,
-    async heartbeat(jobId, owner, leaseMs, progress, counters) {
-      if (importDead && owner === replicaId && jobId.startsWith('user-expiry:')) return false;
-      return jobs.heartbeat(jobId, owner, leaseMs, progress, counters);
-    },
-  };
-}
-
 beforeAll(async () => {
   service = await startService({
     clock,
@@ -77,7 +67,7 @@ beforeAll(async () => {
     wrap: (deps) => ({
       scheduler: trappedScheduler(deps.scheduler),
       users: trappedUsers(deps.users),
-      jobs: trappedJobs(deps.jobs, deps.replicaId),
+      jobs: renewalsDroppedWhile(deps.jobs, deps.replicaId, () => importDead),
     }),
   });
   await seedGroups(service);

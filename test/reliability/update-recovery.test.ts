@@ -13,7 +13,8 @@ import { seedGroups, startService, TEST_API_KEY, type TestService } from '../hel
  * them, ends with the identity following the profile as stored, and no schedule of its own left
  * behind: every backend. Leases lapse on a fake clock, moved by the test once a request is abandoned.
  */
-type Trap = 'none' | 'identity-update-fails' | 'patch-hangs' | 'patch-lost' | 'state-hangs' | 'grant-hangs' | 'abort-hangs';
+type Trap =
+  'none' | 'identity-update-fails' | 'identity-update-lost' | 'patch-hangs' | 'patch-lost' | 'state-hangs' | 'grant-hangs' | 'abort-hangs';
 let trap: Trap = 'none';
 /** Every abort of the scheduler fails (a Timer Service that refuses them). */
 let abortsFail = false;
@@ -46,11 +47,25 @@ function recordedScheduler(scheduler: ExpirationScheduler): ExpirationScheduler 
   };
 }
 
+/** After an 'identity-update-lost', the next identity change (the request's own repair) waits for this gate. */
+let slowFollow: { gate: Promise<void>; waiting: boolean } | undefined;
+
 function trappedIdentity(identity: IdentityProvider): IdentityProvider {
   return {
     ...identity,
     async updateUser(id, changes) {
       if (trap === 'identity-update-fails') throw new UpstreamError('Auth0', 'PATCH /users/:id', 500);
+      if (trap === 'identity-update-lost') {
+        trap = 'none';
+        await identity.updateUser(id, changes); // the provider acted, then answered an error
+        throw new UpstreamError('Auth0', 'PATCH /users/:id', 500);
+      }
+      const slow = slowFollow;
+      if (slow && !slow.waiting) {
+        slow.waiting = true;
+        await slow.gate;
+        slowFollow = undefined;
+      }
       return identity.updateUser(id, changes);
     },
   };
@@ -262,6 +277,32 @@ describe('a repair whose schedule abort fails', () => {
         (email) => email === user.email,
       ),
     ).toBe(user.email);
+  });
+});
+
+describe('a PATCH whose own repair of a failure outlasts a lease', () => {
+  it('keeps the user until it ends: no reconciler nor other write interleaves with it, both sides agree', async () => {
+    const user = await newUser();
+    let release!: () => void;
+    slowFollow = { gate: new Promise<void>((resolve) => (release = resolve)), waiting: false };
+    trap = 'identity-update-lost';
+    const first = service.call('PATCH', `/users/${user._id}`, { email: `x-${user.email}` });
+    await eventually(
+      async () => slowFollow?.waiting === true,
+      (waiting) => waiting,
+      0,
+    );
+    // Three leases pass while the request, alive, puts the identity back to its profile.
+    for (let step = 0; step < 30; step += 1) {
+      await clock.advance(100);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const second = await service.call('PATCH', `/users/${user._id}`, { email: `y-${user.email}` });
+    release();
+    expect((await first).status).toBe(500);
+    const stored = (await service.call('GET', `/users/${user._id}`)).body;
+    expect((await identityOf(user.authUserId)).email).toBe(stored.email);
+    expect(second.status).toBe(409);
   });
 });
 
