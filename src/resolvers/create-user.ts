@@ -10,6 +10,7 @@ import type { CreateUserBody, CreateUserWithIdBody, RegisterBody } from './input
 import { grantRoles } from './roles.js';
 import { adminCreated } from './security-events.js';
 import { compensate } from './sagas.js';
+import { holdingIntent } from './intent-jobs.js';
 import { closeIntent, handOver, type IntentHandle, noteProgress, openIntent, release } from './intents.js';
 import { repairNow } from './user-repair.js';
 import { newObjectId } from '../crud/ids.js';
@@ -107,7 +108,11 @@ async function createOnce(
  */
 async function giveUp(ctx: Context, intent: IntentHandle, undos: (() => Promise<unknown>)[]): Promise<void> {
   let undone = true;
-  for (const undo of undos) undone = (await compensate(ctx, 'undo a step of a failed creation', undo)) && undone;
+  // Held while it runs (undos have no deadline): a reconciler taking the creation over meanwhile
+  // would finish it, making an identity for the profile this undo is about to delete.
+  await holdingIntent(ctx, intent.jobId, async () => {
+    for (const undo of undos) undone = (await compensate(ctx, 'undo a step of a failed creation', undo)) && undone;
+  });
   if (undone) await closeIntent(ctx, intent);
   else await handOver(ctx, intent);
 }

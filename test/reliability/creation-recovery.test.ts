@@ -10,7 +10,9 @@ import { countIdentities, countProfiles, seedGroups, startService, TEST_API_KEY,
  * user that the reconciler, or a retry of the same creation, makes whole, or removes. Every
  * backend. JOBS_LEASE_MS is short so that an abandoned intent becomes the reconciler's quickly.
  */
-type Trap = 'none' | 'insert-lost-and-store-down' | 'link-hangs' | 'grant-fails' | 'close-hangs' | 'link-lost';
+type Trap = 'none' | 'insert-lost-and-store-down' | 'link-hangs' | 'grant-fails' | 'close-hangs' | 'link-lost' | 'link-fails-undo-slow';
+/** With 'link-fails-undo-slow': the undo's delete of the profile waits for this gate. */
+let undoGate: { gate: Promise<void>; waiting: boolean } | undefined;
 let trap: Trap = 'none';
 let service: TestService;
 let counter = 0;
@@ -26,6 +28,11 @@ function trapped(users: UserStore): UserStore {
     },
     async delete(id, options) {
       if (trap === 'insert-lost-and-store-down') throw new UpstreamError('CRUD', 'DELETE /users/:id', 0, { unreachable: true });
+      const slow = undoGate;
+      if (slow && !slow.waiting) {
+        slow.waiting = true;
+        await slow.gate;
+      }
       return users.delete(id, options);
     },
     async patch(id, expr, options, scope) {
@@ -34,6 +41,10 @@ function trapped(users: UserStore): UserStore {
       if (trap === 'link-hangs' && '$set' in expr && expr.$set && 'authUserId' in expr.$set) {
         trap = 'none';
         return new Promise(() => undefined);
+      }
+      if (trap === 'link-fails-undo-slow' && '$set' in expr && expr.$set && 'authUserId' in expr.$set) {
+        trap = 'none';
+        throw new UpstreamError('CRUD', 'PATCH /users/:id', 500);
       }
       // The store linked the identity, then the answer was lost.
       if (trap === 'link-lost' && '$set' in expr && expr.$set && 'authUserId' in expr.$set) {
@@ -302,6 +313,35 @@ describe('a creation cut short', () => {
     expect(countIdentities(service)).toBe(identities);
     expect((await service.call('POST', '/users/register', { _id: created.body._id })).status).toBe(204);
     await expectWhole(body.username);
+  });
+
+  it('whose undo of a failed link outlasts a lease: no identity made by the reconciler meanwhile is left behind', async () => {
+    const background = await reconcilingService();
+    try {
+      const identities = countIdentities(background);
+      let release!: () => void;
+      undoGate = { gate: new Promise<void>((resolve) => (release = resolve)), waiting: false };
+      trap = 'link-fails-undo-slow';
+      const body = newBody();
+      const creation = background.call('POST', '/users/', body);
+      await eventually(
+        async () => undoGate?.waiting === true,
+        (waiting) => waiting,
+      );
+      // Five leases pass while the request, alive, takes its profile back.
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      release();
+      undoGate = undefined;
+      expect((await creation).status).toBe(500);
+      const open = () => background.deps.jobs.list({ types: ['user-creation'], limit: 10 });
+      expect(await eventually(open, (jobs) => jobs.length === 0)).toEqual([]);
+      expect((await background.call('GET', `/users/?username=${body.username}`)).body).toEqual([]);
+      expect(countIdentities(background)).toBe(identities);
+    } finally {
+      trap = 'none';
+      undoGate = undefined;
+      await background.close();
+    }
   });
 
   it('a real duplicate is still a 409, in the service own words', async () => {
