@@ -99,6 +99,9 @@ async function finishCreation(
     if (progress.authUserId && intent.kind === 'create') await ctx.deps.identity.deleteUser(progress.authUserId);
     return 'absent';
   }
+  // The request checks the group again once the user is stored (a group deletion counts users
+  // after its delete); it may have died first. A user whose group is gone is undone.
+  if (intent.kind !== 'register' && !(await ctx.deps.groups.getGroup(profile.userGroup))) return undoCreation(ctx, intent, progress);
   let outcome = 'whole';
   if (intent.identity) outcome = await ensureIdentity(ctx, intent, profile, progress, save);
   if (profile.expirationDate && !profile.expirationId) await attachExpiration(ctx, profile);

@@ -3,14 +3,30 @@ import type { JobStore } from '../../src/ports/job-store.js';
 import type { RoleBinder } from '../../src/ports/role-binder.js';
 import type { UserStore } from '../../src/ports/user-store.js';
 import { UpstreamError } from '../../src/errors.js';
-import { countIdentities, countProfiles, seedGroups, startService, TEST_API_KEY, type TestService } from '../helpers/service.js';
+import {
+  countIdentities,
+  countProfiles,
+  CUSTOMER_GROUP,
+  seedGroups,
+  startService,
+  TEST_API_KEY,
+  type TestService,
+} from '../helpers/service.js';
 
 /**
  * Issue #17, part 2: a creation cut short (a lost answer, a process that stops mid-way) leaves a
  * user that the reconciler, or a retry of the same creation, makes whole, or removes. Every
  * backend. JOBS_LEASE_MS is short so that an abandoned intent becomes the reconciler's quickly.
  */
-type Trap = 'none' | 'insert-lost-and-store-down' | 'link-hangs' | 'grant-fails' | 'close-hangs' | 'link-lost' | 'link-fails-undo-slow';
+type Trap =
+  | 'none'
+  | 'insert-lost-and-store-down'
+  | 'link-hangs'
+  | 'grant-fails'
+  | 'close-hangs'
+  | 'link-lost'
+  | 'link-fails-undo-slow'
+  | 'insert-hangs';
 /** With 'link-fails-undo-slow': the undo's delete of the profile waits for this gate. */
 let undoGate: { gate: Promise<void>; waiting: boolean } | undefined;
 let trap: Trap = 'none';
@@ -22,6 +38,11 @@ function trapped(users: UserStore): UserStore {
   return {
     ...users,
     async insert(doc, scope) {
+      if (trap === 'insert-hangs') {
+        trap = 'none';
+        await users.insert(doc, scope); // stored, then the process "dies"
+        return new Promise(() => undefined);
+      }
       if (trap !== 'insert-lost-and-store-down') return users.insert(doc, scope);
       await users.insert(doc, scope); // the CRUD acted, then the connection broke
       throw new UpstreamError('CRUD', 'POST /users/', 0, { unreachable: true });
@@ -340,6 +361,31 @@ describe('a creation cut short', () => {
     } finally {
       trap = 'none';
       undoGate = undefined;
+      await background.close();
+    }
+  });
+
+  it('whose group was deleted while it was stored (the request died before it checked again): the reconciler removes it', async () => {
+    const background = await reconcilingService();
+    try {
+      const identities = countIdentities(background);
+      await background.deps.groups.saveGroup({ ...CUSTOMER_GROUP, userGroup: 'ephemeral' }, { actorId: 'test', headers: {} });
+      trap = 'insert-hangs';
+      const body = { ...newBody(), userGroup: 'ephemeral' };
+      const hangUp = abandon(background, body);
+      await eventually(
+        async () => trap,
+        (state) => state === 'none',
+      );
+      hangUp();
+      // The state a group deletion racing the creation leaves (it counted before the insert).
+      expect(await background.deps.groups.deleteGroup('ephemeral')).toBe(true);
+      const open = () => background.deps.jobs.list({ types: ['user-creation'], limit: 10 });
+      expect(await eventually(open, (jobs) => jobs.length === 0)).toEqual([]);
+      expect((await background.call('GET', `/users/?username=${body.username}`)).body).toEqual([]);
+      expect(countIdentities(background)).toBe(identities);
+    } finally {
+      trap = 'none';
       await background.close();
     }
   });
