@@ -284,6 +284,8 @@ describe('bulk jobs: chunks, failures and restarts', () => {
   let failingImport: string | undefined;
   /** Runs once the import job is done, before the identities are linked. */
   let beforeLinking: (() => Promise<void>) | undefined;
+  /** The next identity deletion fails (the identity provider down). */
+  let failNextIdentityDelete = false;
   /** Runs once an import job is seen done, before its results are read. */
   let onceImported: (() => Promise<void>) | undefined;
   beforeAll(async () => {
@@ -292,7 +294,16 @@ describe('bulk jobs: chunks, failures and restarts', () => {
       // Import jobs of 2 users, so 5 users take 3 of them; failures on demand.
       wrap: (deps) => {
         importer = deps.identityImports;
+        const identity = deps.identity;
         return {
+          identity: {
+            ...identity,
+            async deleteUser(id) {
+              if (!failNextIdentityDelete) return identity.deleteUser(id);
+              failNextIdentityDelete = false;
+              throw new UpstreamError('Auth0', 'DELETE /api/v2/users/:id', 0, { unreachable: true });
+            },
+          },
           identityImports: {
             ...importer,
             maxUsersPerJob: 2,
@@ -465,6 +476,29 @@ describe('bulk jobs: chunks, failures and restarts', () => {
       expect(users.map((user) => typeof user.authUserId)).toEqual(['string', 'string']);
     });
     expect(service.backend.identities()).toBe(identities + 2);
+  });
+
+  it('leaves the identity of a deleted profile to the deletion reconciler when it cannot be deleted at once', async () => {
+    const p = unique();
+    const [gone, kept] = [
+      await createProfile(service, { username: `${p}g`, email: `${p}g@example.com` }),
+      await createProfile(service, { username: `${p}k`, email: `${p}k@example.com` }),
+    ];
+    onceImported = async () => {
+      onceImported = undefined;
+      expect((await service.call('DELETE', `/users/${gone}`)).status).toBe(204);
+      failNextIdentityDelete = true;
+    };
+    const identities = service.backend.identities();
+    await withWorker(service, async () => {
+      const job = await activate(service, [gone, kept]);
+      expect(job.summary).toEqual({ failed: 1, updated: 0, inserted: 1, total: 2 });
+      expect(failNextIdentityDelete).toBe(false);
+      for (let tries = 0; service.backend.identities() !== identities + 1 && tries < 200; tries += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+    });
+    expect(service.backend.identities()).toBe(identities + 1);
   });
 
   it('ends failed when an import job fails, after linking the identities of the one running beside it', async () => {

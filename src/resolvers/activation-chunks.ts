@@ -10,6 +10,7 @@ import { type ActivationFailure, emptySummary, type Outcome, type RunningChunk }
 import { deleteIdentity, grantRoles, replaceRoles } from './roles.js';
 import { compensate } from './sagas.js';
 import { identityBlocked } from './user-sync.js';
+import { deleteLater } from './user-deletion.js';
 import { findUsersByIds } from './users.js';
 
 // What a bulk activation does with one chunk of its users (activation.ts runs the chunks).
@@ -53,7 +54,7 @@ export async function completeChunk(ctx: Context, current: RunningChunk, importJ
   });
   const lost = await linkIdentities(ctx, linked);
   for (const id of lost) refuse(id, [{ code: 'USER_NOT_FOUND', message: `user ${id} was deleted` }]);
-  const made = linked.flatMap(({ user, ref }) => (lost.has(user._id) && ref.created ? [ref.id] : []));
+  const made = linked.flatMap(({ user, ref }) => (lost.has(user._id) && ref.created ? [{ userId: user._id, authUserId: ref.id }] : []));
   await removeOrphans(ctx, gone, made);
   const done = linked.filter(({ user }) => !lost.has(user._id));
   const limit = pLimit(CONCURRENCY);
@@ -91,15 +92,26 @@ async function refusedRows(ctx: Context, current: RunningChunk, users: Map<strin
  * deleted before their link. One that existed before (matched by e-mail) stays, as does one that
  * a profile links by now (another activation matched it by e-mail).
  */
-async function removeOrphans(ctx: Context, gone: string[], made: string[]): Promise<void> {
+async function removeOrphans(ctx: Context, gone: string[], made: Orphan[]): Promise<void> {
   const found = gone.length === 0 ? [] : await ctx.deps.identityImports.findImported(gone.map((userId) => ({ userId })));
-  const orphans = [...made, ...found.flatMap((ref) => (ref?.created ? [ref.id] : []))];
+  const orphans = [...made, ...found.flatMap((ref, index) => (ref?.created ? [{ userId: gone[index]!, authUserId: ref.id }] : []))];
   if (orphans.length === 0) return;
-  const linked = await ctx.deps.users.find({ authUserId: { $in: orphans } }, { states: ALL_STATES, scope: ctx.scope });
+  const ids = orphans.map((orphan) => orphan.authUserId);
+  const linked = await ctx.deps.users.find({ authUserId: { $in: ids } }, { states: ALL_STATES, scope: ctx.scope });
   const kept = new Set(linked.map((user) => user.authUserId));
-  for (const id of orphans.filter((orphan) => !kept.has(orphan))) {
-    await compensate(ctx, `delete the identity ${id} of a deleted profile`, () => deleteIdentity(ctx, id));
+  for (const orphan of orphans.filter(({ authUserId }) => !kept.has(authUserId))) {
+    const what = `delete the identity ${orphan.authUserId} of a deleted profile`;
+    // Not now (the identity provider down): the deletion reconciler does it once it can.
+    if (!(await compensate(ctx, what, () => deleteIdentity(ctx, orphan.authUserId)))) {
+      await compensate(ctx, `leave the deletion of ${orphan.authUserId} to the reconciler`, () => deleteLater(ctx, orphan));
+    }
   }
+}
+
+/** An identity made for a profile that is gone. */
+interface Orphan {
+  userId: string;
+  authUserId: string;
 }
 
 /**

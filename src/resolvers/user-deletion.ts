@@ -34,6 +34,16 @@ export async function openDeletion(ctx: Context, user: UserDoc): Promise<string 
 }
 
 /**
+ * An identity whose profile is already gone and that could not be deleted now (a bulk activation's
+ * orphan): a deletion intent left to the reconciler (not claimed), which deletes it once it can,
+ * unless a profile links it by then.
+ */
+export async function deleteLater(ctx: Context, orphan: { userId: string; authUserId: string }): Promise<void> {
+  const payload: DeletionIntent = { userId: orphan.userId, authUserId: orphan.authUserId };
+  await ctx.deps.jobs.create({ type: USER_DELETION, jobId: `${USER_DELETION}:${orphan.userId}:${randomUUID()}`, payload });
+}
+
+/**
  * The deletion ended with both sides consistent (done, or the profile put back): the intent goes.
  * When they may not be (the profile may be gone, the identity not), `finished` is false and the
  * intent's lease is given up, so the reconciler finishes the deletion as soon as it can.
