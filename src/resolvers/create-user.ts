@@ -84,7 +84,7 @@ async function createOnce(
     // and the creation is undone. A user is never left without its group.
     await requireGroup(ctx, profile.userGroup);
     if (withIdentity) await attachIdentity(ctx, created, password, (authUserId) => noteProgress(ctx, intent, { authUserId }));
-    await attachExpiration(ctx, created);
+    await attachExpiration(ctx, created, (expirationId) => noteProgress(ctx, intent, { expirationId }));
   } catch (error) {
     const identityId = intent.progress.authUserId;
     await giveUp(ctx, intent, [
@@ -179,7 +179,7 @@ export async function createUserWithId(ctx: Context, body: CreateUserWithIdBody)
     try {
       if (body.blocked !== undefined && body.blocked !== identity.blocked)
         await ctx.deps.identity.updateUser(identity.id, { blocked: body.blocked });
-      await attachExpiration(ctx, created);
+      await attachExpiration(ctx, created, (expirationId) => noteProgress(ctx, intent, { expirationId }));
     } catch (error) {
       await giveUp(ctx, intent, [undoProfile]);
       throw error;

@@ -46,11 +46,16 @@ export async function undoRegistration(ctx: Context, userId: string, authUserId:
   await ctx.deps.identity.deleteUser(authUserId);
 }
 
-/** Schedules the expiry of a new user and stores the schedule's id on it. */
-export async function attachExpiration(ctx: Context, user: UserDoc): Promise<void> {
+/**
+ * Schedules the expiry of a new user and stores the schedule's id on it. `made` records the id (in
+ * the operation's intent) before the profile points to it, so whoever finishes the operation links
+ * that schedule instead of making a second one.
+ */
+export async function attachExpiration(ctx: Context, user: UserDoc, made?: (expirationId: string) => Promise<void>): Promise<void> {
   const expirationId = await scheduleExpiration(ctx, user);
   if (!expirationId) return;
   try {
+    await made?.(expirationId);
     await ctx.deps.users.patch(user._id, { $set: { expirationId } }, { states: ALL_STATES }, ctx.scope);
   } catch (error) {
     await abortExpiration(ctx, expirationId);

@@ -22,6 +22,8 @@ export interface CreationIntent {
 export interface CreationProgress {
   /** The identity this creation made, once made (before the profile points to it). */
   authUserId?: string;
+  /** The expiration schedule this creation made, once made (before the profile points to it). */
+  expirationId?: string;
   undo?: boolean;
 }
 

@@ -4,6 +4,7 @@ import type { Context } from '../context.js';
 import { ALL_STATES } from '../crud/states.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import { attachExpiration, attachIdentity, undoRegistration } from './creation-steps.js';
+import { abortExpiration } from './expiration.js';
 import { sendWelcomeReset } from './auth.js';
 import { type CreationIntent, type CreationProgress, intentId, USER_CREATION } from './intents.js';
 import type { JobHandler } from '../infra/job-worker.js';
@@ -16,7 +17,9 @@ const Intent = z.object({
   identity: z.boolean(),
   sendResetPwdEmail: z.boolean().optional(),
 });
-const Progress = z.object({ authUserId: z.string().optional(), undo: z.boolean().optional() }).catch({});
+const Progress = z
+  .object({ authUserId: z.string().optional(), expirationId: z.string().optional(), undo: z.boolean().optional() })
+  .catch({});
 
 /**
  * The reconciler of user creations: an intent left open (its process died, or its request could
@@ -81,6 +84,7 @@ async function undoCreation(ctx: Context, intent: CreationIntent, progress: Crea
   }
   const profile = await ctx.deps.users.get(intent.userId, { states: ALL_STATES, scope: ctx.scope });
   if (progress.authUserId) await ctx.deps.identity.deleteUser(progress.authUserId);
+  await abortExpiration(ctx, progress.expirationId);
   if (!profile) return progress.authUserId ? 'identity removed' : 'nothing left';
   await ctx.deps.users.delete(profile._id, { states: ALL_STATES, scope: ctx.scope });
   return 'removed';
@@ -97,6 +101,7 @@ async function finishCreation(
   if (!profile) {
     // Its insert never happened (or was undone): an identity made for it has no profile to serve.
     if (progress.authUserId && intent.kind === 'create') await ctx.deps.identity.deleteUser(progress.authUserId);
+    await abortExpiration(ctx, progress.expirationId);
     return 'absent';
   }
   // The request checks the group again once the user is stored (a group deletion counts users
@@ -104,8 +109,26 @@ async function finishCreation(
   if (intent.kind !== 'register' && !(await ctx.deps.groups.getGroup(profile.userGroup))) return undoCreation(ctx, intent, progress);
   let outcome = 'whole';
   if (intent.identity) outcome = await ensureIdentity(ctx, intent, profile, progress, save);
-  if (profile.expirationDate && !profile.expirationId) await attachExpiration(ctx, profile);
+  await ensureSchedule(ctx, profile, progress, save);
   return outcome;
+}
+
+/**
+ * A user with a date points to its schedule: the one this creation made when it made one (a
+ * second would be left behind, unknown to the profile), else a new one. A schedule the creation
+ * made that the profile does not point to (a later PATCH changed the date) goes.
+ */
+async function ensureSchedule(
+  ctx: Context,
+  profile: UserDoc,
+  progress: CreationProgress,
+  save: (progress: CreationProgress) => Promise<void>,
+): Promise<void> {
+  const made = progress.expirationId;
+  if (profile.expirationDate && !profile.expirationId) {
+    if (!made) return attachExpiration(ctx, profile, (expirationId) => save({ expirationId }));
+    await ctx.deps.users.patch(profile._id, { $set: { expirationId: made } }, { states: ALL_STATES }, ctx.scope);
+  } else if (made && profile.expirationId !== made) await abortExpiration(ctx, made);
 }
 
 /** The profile points to an identity that exists, made now if need be (a random password and, if asked, the reset e-mail). */

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { ExpirationScheduler } from '../../src/ports/expiration-scheduler.js';
 import type { JobStore } from '../../src/ports/job-store.js';
 import type { RoleBinder } from '../../src/ports/role-binder.js';
 import type { UserStore } from '../../src/ports/user-store.js';
@@ -26,7 +27,10 @@ type Trap =
   | 'close-hangs'
   | 'link-lost'
   | 'link-fails-undo-slow'
-  | 'insert-hangs';
+  | 'insert-hangs'
+  | 'expiration-link-hangs';
+/** Schedules made and not aborted, by id (what the scheduler still holds), in the reconciling services. */
+const live = new Map<string, string>();
 /** With 'link-fails-undo-slow': the undo's delete of the profile waits for this gate. */
 let undoGate: { gate: Promise<void>; waiting: boolean } | undefined;
 let trap: Trap = 'none';
@@ -67,6 +71,11 @@ function trapped(users: UserStore): UserStore {
         trap = 'none';
         throw new UpstreamError('CRUD', 'PATCH /users/:id', 500);
       }
+      // The process "dies" once the schedule is made, before the profile points to it.
+      if (trap === 'expiration-link-hangs' && '$set' in expr && expr.$set && 'expirationId' in expr.$set) {
+        trap = 'none';
+        return new Promise(() => undefined);
+      }
       // The store linked the identity, then the answer was lost.
       if (trap === 'link-lost' && '$set' in expr && expr.$set && 'authUserId' in expr.$set) {
         trap = 'none';
@@ -91,6 +100,23 @@ function trappedRoles(roles: RoleBinder): RoleBinder {
 }
 
 /** The process "dies" as it closes a creation's intent (the user whole, its roles granted). */
+function recordedScheduler(scheduler: ExpirationScheduler): ExpirationScheduler {
+  return {
+    ...scheduler,
+    start: scheduler.start?.bind(scheduler),
+    stop: scheduler.stop?.bind(scheduler),
+    async schedule(payload, headers) {
+      const id = await scheduler.schedule(payload, headers);
+      live.set(id, payload.userId);
+      return id;
+    },
+    async abort(id) {
+      await scheduler.abort(id);
+      live.delete(id);
+    },
+  };
+}
+
 function trappedJobs(jobs: JobStore): JobStore {
   return {
     ...jobs,
@@ -123,7 +149,12 @@ afterAll(() => service.close());
 async function reconcilingService(): Promise<TestService> {
   const background = await startService({
     env: { JOBS_LEASE_MS: '300', JOBS_POLL_MS: '50' },
-    wrap: (deps) => ({ users: trapped(deps.users), roles: trappedRoles(deps.roles), jobs: trappedJobs(deps.jobs) }),
+    wrap: (deps) => ({
+      users: trapped(deps.users),
+      roles: trappedRoles(deps.roles),
+      jobs: trappedJobs(deps.jobs),
+      scheduler: recordedScheduler(deps.scheduler),
+    }),
     background: true,
   });
   await seedGroups(background);
@@ -384,6 +415,29 @@ describe('a creation cut short', () => {
       expect(await eventually(open, (jobs) => jobs.length === 0)).toEqual([]);
       expect((await background.call('GET', `/users/?username=${body.username}`)).body).toEqual([]);
       expect(countIdentities(background)).toBe(identities);
+    } finally {
+      trap = 'none';
+      await background.close();
+    }
+  });
+
+  it('after its schedule was made, before the profile pointed to it: the reconciler links that schedule, none left over', async () => {
+    const background = await reconcilingService();
+    try {
+      trap = 'expiration-link-hangs';
+      const body = { ...newBody(), expirationDate: new Date(Date.now() + 86_400_000).toISOString() };
+      const hangUp = abandon(background, body);
+      await eventually(
+        async () => trap,
+        (state) => state === 'none',
+      );
+      hangUp();
+      const user = await eventually(
+        async () => (await background.call('GET', `/users/?username=${body.username}`)).body[0],
+        (found) => typeof found?.expirationId === 'string',
+      );
+      const schedules = [...live.entries()].filter(([, userId]) => userId === user._id).map(([id]) => id);
+      expect(schedules).toEqual([user.expirationId]);
     } finally {
       trap = 'none';
       await background.close();
