@@ -284,6 +284,8 @@ describe('bulk jobs: chunks, failures and restarts', () => {
   let failingImport: string | undefined;
   /** Runs once the import job is done, before the identities are linked. */
   let beforeLinking: (() => Promise<void>) | undefined;
+  /** Runs before the next grant of roles reaches the binder. */
+  let beforeGrant: ((subject: string) => Promise<void>) | undefined;
   /** The next identity deletion fails (the identity provider down). */
   let failNextIdentityDelete = false;
   /** Runs once an import job is seen done, before its results are read. */
@@ -296,6 +298,16 @@ describe('bulk jobs: chunks, failures and restarts', () => {
         importer = deps.identityImports;
         const identity = deps.identity;
         return {
+          roles: {
+            revoke: (subject, scope) => deps.roles.revoke(subject, scope),
+            permissionsOf: (ids, scope) => deps.roles.permissionsOf(ids, scope),
+            async grant(subject, roles, scope) {
+              const hook = beforeGrant;
+              beforeGrant = undefined;
+              await hook?.(subject);
+              return deps.roles.grant(subject, roles, scope);
+            },
+          },
           identity: {
             ...identity,
             async deleteUser(id) {
@@ -499,6 +511,23 @@ describe('bulk jobs: chunks, failures and restarts', () => {
       }
     });
     expect(service.backend.identities()).toBe(identities + 1);
+  });
+
+  it('leaves no binding behind for a profile deleted between its link and its grant', async () => {
+    const p = unique();
+    const id = await createProfile(service, { username: `${p}d`, email: `${p}d@example.com`, roles: ['viewer'] });
+    let subject = '';
+    beforeGrant = async (granted) => {
+      subject = granted;
+      expect((await service.call('DELETE', `/users/${id}`)).status).toBe(204);
+    };
+    await withWorker(service, async () => {
+      const job = await activate(service, [id]);
+      expect(job.status).toBe('completed');
+    });
+    expect(subject).not.toBe('');
+    expect((await service.deps.identity.getUsers([subject]))[0]).toBeUndefined();
+    expect(await service.backend.rolesOf(subject)).toEqual([]);
   });
 
   it('ends failed when an import job fails, after linking the identities of the one running beside it', async () => {

@@ -59,6 +59,7 @@ export async function completeChunk(ctx: Context, current: RunningChunk, importJ
   const done = linked.filter(({ user }) => !lost.has(user._id));
   const limit = pLimit(CONCURRENCY);
   await Promise.all(done.map(({ user, ref }) => limit(() => bindRoles(ctx, user, ref).then(pace))));
+  await unbindDeleted(ctx, done);
   const inserted = insertedByThisJob(done, importJob);
   outcome.summary.inserted += inserted;
   outcome.summary.updated += done.length - inserted;
@@ -112,6 +113,27 @@ async function removeOrphans(ctx: Context, gone: string[], made: Orphan[]): Prom
 interface Orphan {
   userId: string;
   authUserId: string;
+}
+
+/**
+ * A profile deleted after its link and before its grant: its deletion took the identity and its
+ * bindings, and the grant then bound roles to an identity that is gone. Looked for once the grants
+ * are made (one read per chunk); they go as a deleted profile's identity does.
+ */
+async function unbindDeleted(ctx: Context, done: { user: UserDoc; ref: ImportedIdentityRef }[]): Promise<void> {
+  const granted = done.filter(({ user }) => user.roles?.length);
+  if (granted.length === 0) return;
+  const after = await findUsersByIds(
+    ctx,
+    granted.map(({ user }) => user._id),
+    ALL_STATES,
+  );
+  const gone = granted.filter(({ user }) => !after.has(user._id));
+  await removeOrphans(
+    ctx,
+    [],
+    gone.map(({ user, ref }) => ({ userId: user._id, authUserId: ref.id })),
+  );
 }
 
 /**
