@@ -205,6 +205,35 @@ describe.skipIf(chromiumMissing && !inCI)('the console, walked as a user', () =>
     expect(found.body).toHaveLength(1);
   });
 
+  it('runs Register and Send password e-mail once each when double-clicked', async () => {
+    shotOnFailure('walk-double-register');
+    const made = await run.service.call('POST', '/users/?postponeAuthUserCreation=true', {
+      userGroup: 'customer',
+      username: 'walk-register',
+      email: 'walk-register@example.com',
+      name: 'Walk Register',
+    });
+    await page().goto(url(`/users/${made.body._id}`));
+    await heading(page(), 'User walk-register').waitFor();
+    const sent: string[] = [];
+    const note = (request: { postData(): string | null }) => {
+      const name = /mutation (\w+)/.exec(request.postData() ?? '')?.[1];
+      if (name) sent.push(name);
+    };
+    page().on('request', note);
+    await page().getByRole('button', { name: 'Register (create its identity)' }).dblclick();
+    await page().getByRole('status').filter({ hasText: 'Identity created' }).waitFor();
+    await page().getByRole('button', { name: 'Send password e-mail' }).dblclick();
+    await page().getByRole('status').filter({ hasText: 'Password e-mail sent.' }).waitFor();
+    page().off('request', note);
+    // A second run of either answered "job user-creation:… exists already" or sent a second e-mail.
+    expect(sent).toEqual(['Register', 'PasswordMail']);
+    expect(await page().locator('main').getByRole('alert').count()).toBe(0);
+    const { authUserId } = (await run.service.call('GET', `/users/${made.body._id}`)).body;
+    // One with the identity, one asked for.
+    expect(run.service.backend.passwordMails({ authUserId, email: 'walk-register@example.com' })).toBe(2);
+  });
+
   it('says when a bulk filter matches no user, rather than that none lacks an identity', async () => {
     shotOnFailure('walk-bulk-none');
     await page().goto(url('/bulk'));

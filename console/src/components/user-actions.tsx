@@ -1,6 +1,7 @@
 import { useRef, useState } from 'preact/hooks';
 import { request } from '../lib/client.js';
 import { graphql } from '../lib/graphql.js';
+import { useOnce } from '../lib/once.js';
 import { navigate } from '../lib/router.js';
 import { BLOCK, type Transition, transitionsFrom, UNBLOCK } from '../lib/user-transitions.js';
 
@@ -118,7 +119,11 @@ export function UserActions({ user, onDone }: { user: Target; onDone(message: st
     setError(undefined);
     if (!fail(await action())) onDone(message);
   }
-  const guard = (work: Promise<unknown>) => void work.catch((caught: Error) => setError(caught.message));
+  // One action at a time: a double click on Register ran it twice (the second answered "job
+  // user-creation:… exists already" under "Identity created"), on Send password e-mail sent two.
+  // Ignored, not disabled: a disabled button would drop the keyboard focus to the page's start.
+  const [, once] = useOnce();
+  const guard = (work: () => Promise<unknown>) => void once(work).catch((caught: Error) => setError(caught.message));
 
   return (
     <section aria-labelledby="actions-title">
@@ -132,7 +137,7 @@ export function UserActions({ user, onDone }: { user: Target; onDone(message: st
             <button
               type="button"
               onClick={() =>
-                guard(
+                guard(() =>
                   simple(
                     async () => (await request(PASSWORD_MAIL, { authUserId: user.authUserId! })).requestPasswordChange,
                     'Password e-mail sent.',
@@ -144,7 +149,7 @@ export function UserActions({ user, onDone }: { user: Target; onDone(message: st
             </button>
             <button
               type="button"
-              onClick={() => guard(simple(async () => (await request(UNLOCK, { id: user.id })).unlockUser, 'Login lockout cleared.'))}
+              onClick={() => guard(() => simple(async () => (await request(UNLOCK, { id: user.id })).unlockUser, 'Login lockout cleared.'))}
             >
               Unlock
             </button>
@@ -153,7 +158,7 @@ export function UserActions({ user, onDone }: { user: Target; onDone(message: st
           <button
             type="button"
             onClick={() =>
-              guard(
+              guard(() =>
                 simple(
                   async () => (await request(REGISTER, { id: user.id })).registerUser,
                   'Identity created; a password e-mail was sent.',
@@ -181,7 +186,7 @@ export function UserActions({ user, onDone }: { user: Target; onDone(message: st
       <dialog ref={dialog} aria-labelledby="confirm-title" aria-describedby="confirm-effect">
         <h2 id="confirm-title">{pending?.label}?</h2>
         <p id="confirm-effect">{pending?.effect}</p>
-        <button type="button" onClick={() => pending && guard(run(pending))}>
+        <button type="button" onClick={() => pending && guard(() => run(pending))}>
           {pending?.label}
         </button>{' '}
         <button type="button" onClick={() => dialog.current?.close()}>
