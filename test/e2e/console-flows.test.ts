@@ -173,6 +173,28 @@ describe.skipIf(chromiumMissing && !inCI)('the console, walked as a user', () =>
     expect(run.problems.slice(before)).toEqual([]);
   });
 
+  it('answers a list link with a page the service refuses with the first page, never the service error', async () => {
+    shotOnFailure('walk-bad-page');
+    const before = run.problems.length;
+    for (const [path, title, want] of [
+      ['/users?state=ANY&after=garbage', 'Users', '?state=ANY'],
+      ['/jobs?status=completed&after=garbage', 'Jobs', '?status=completed'],
+    ]) {
+      await page().goto(url(path!));
+      await heading(page(), title!).waitFor();
+      await expect.poll(() => new URL(page().url()).search).toBe(want);
+      await page().getByText('The page of the link is not one the service knows: here is the first page.').waitFor();
+      expect(await page().locator('main').innerText()).not.toMatch(/cursor|Loading/);
+      expect(
+        await page()
+          .getByRole('button', { name: /Previous page|Newer jobs/ })
+          .isDisabled(),
+      ).toBe(true);
+    }
+    // The service's refusal of each link (a 400 the browser logs) and nothing else.
+    expect(run.problems.splice(before).filter((problem) => !/400|status of 400/.test(problem))).toEqual([]);
+  });
+
   it('says a file without rows imported nothing, rather than that every row was imported', async () => {
     shotOnFailure('walk-empty-import');
     await page().goto(url('/bulk'));

@@ -73,6 +73,12 @@ export function filterOf(query: UsersQuery, textSearch: boolean): Record<string,
   return filter;
 }
 
+/** Said when the service refuses a link's page (a cursor edited by hand or of another list). */
+export const FIRST_PAGE_NOTE = 'The page of the link is not one the service knows: here is the first page.';
+
+/** Whether the history entry is the first page a list went to after refusing a link's page. */
+export const refusedPage = (state: unknown): boolean => (state as { refused?: unknown } | null)?.refused === true;
+
 /**
  * The cursors of the pages before this one, kept in the history entry: "Previous page" goes back
  * through them after a reload too. A link to a later page (no entry) goes back to the first page.

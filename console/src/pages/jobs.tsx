@@ -1,9 +1,9 @@
 import { useEffect, useState } from 'preact/hooks';
-import { request } from '../lib/client.js';
+import { request, type RequestError } from '../lib/client.js';
 import { graphql, type ResultOf } from '../lib/graphql.js';
 import { TableBox } from '../components/table-box.js';
 import { navigate, route } from '../lib/router.js';
-import { pageTrail } from '../lib/users-query.js';
+import { FIRST_PAGE_NOTE, pageTrail, refusedPage } from '../lib/users-query.js';
 
 const JOBS = graphql(`
   query Jobs($after: String, $status: JobStatus, $kind: JobKind) {
@@ -46,7 +46,13 @@ export function Jobs() {
   const [error, setError] = useState<string>();
   useEffect(() => {
     const variables = { after: after || null, ...(status && { status: status as Job['status'] }) };
-    request(JOBS, variables).then(setData, (caught: Error) => setError(caught.message));
+    setError(undefined);
+    request(JOBS, variables).then(setData, (caught: RequestError) => {
+      // A page the service refuses (a link edited by hand): the first page, said, as on the users list.
+      if (caught.code !== 'INVALID_INPUT' || !after) return setError(caught.message);
+      const query = status ? `?${new URLSearchParams({ status }).toString()}` : '';
+      navigate(`/jobs${query}`, { replace: true, state: { refused: true } });
+    });
   }, [route.value.search]);
   const go = (next: { status: string; after: string }, earlier: string[], replace = false) => {
     const query = new URLSearchParams({ ...(next.status && { status: next.status }), ...(next.after && { after: next.after }) }).toString();
@@ -69,6 +75,7 @@ export function Jobs() {
           {error}
         </p>
       )}
+      {refusedPage(history.state) && <p role="alert">{FIRST_PAGE_NOTE}</p>}
       <TableBox label="Recent bulk jobs">
         <table>
           <caption>Recent bulk jobs</caption>

@@ -2,12 +2,24 @@ import { useEffect, useState } from 'preact/hooks';
 import { BulkActions } from '../components/bulk-actions.js';
 import { ColumnPicker } from '../components/column-picker.js';
 import { Field } from '../components/field.js';
-import { request } from '../lib/client.js';
+import { request, type RequestError } from '../lib/client.js';
 import { type Column, COLUMNS, loadColumns, saveColumns } from '../lib/columns.js';
 import { download } from '../lib/download.js';
 import { graphql, type ResultOf } from '../lib/graphql.js';
 import { navigate, route } from '../lib/router.js';
-import { exportUrl, filterOf, pageTrail, readQuery, SORTS, STATES, statesOf, type UsersQuery, writeQuery } from '../lib/users-query.js';
+import {
+  exportUrl,
+  filterOf,
+  FIRST_PAGE_NOTE,
+  pageTrail,
+  readQuery,
+  refusedPage,
+  SORTS,
+  STATES,
+  statesOf,
+  type UsersQuery,
+  writeQuery,
+} from '../lib/users-query.js';
 import { TableBox } from '../components/table-box.js';
 
 export const USERS = graphql(`
@@ -76,7 +88,11 @@ export function Users() {
   useEffect(() => {
     setError(undefined);
     setSelected(new Set());
-    fetchPage(query).then(setData, (caught: Error) => setError(caught.message));
+    fetchPage(query).then(setData, (caught: RequestError) => {
+      // A page the service refuses (a link edited by hand): its first page, said, not "invalid cursor".
+      if (caught.code !== 'INVALID_INPUT' || !query.after) return setError(caught.message);
+      navigate(`/users${writeQuery({ ...query, after: '' })}`, { replace: true, state: { refused: true } });
+    });
   }, [route.value.search]);
 
   // A filter starts again at the first page; a page of the list is a history entry of its own.
@@ -138,7 +154,8 @@ export function Users() {
           {error}
         </p>
       )}
-      <p role="status">{data ? `${data.users.totalCount} users` : 'Loading users…'}</p>
+      {refusedPage(history.state) && <p role="alert">{FIRST_PAGE_NOTE}</p>}
+      <p role="status">{data ? `${data.users.totalCount} users` : !error && 'Loading users…'}</p>
       <TableBox label="Users">
         <table>
           <caption>Users, page {trail.length + 1}</caption>
