@@ -113,6 +113,37 @@ describe.skipIf(chromiumMissing && !inCI)('the console, walked as a user', () =>
     expect((await login()).status).toBe(200);
   });
 
+  it('says in words why a user whose profile its group now refuses cannot be blocked, and what to do', async () => {
+    shotOnFailure('walk-block-refused');
+    const loose = (crudSchema: Record<string, unknown>) =>
+      run.service.deps.groups.saveGroup(
+        { userGroup: 'walk-loose', label: 'Loose', crudSchema, authUserCreationDisabled: false },
+        { actorId: 'test', headers: {} },
+      );
+    await loose({ type: 'object' });
+    const created = await run.service.call('POST', '/users/', {
+      userGroup: 'walk-loose',
+      username: 'walk-loose',
+      email: 'walk-loose@example.com',
+    });
+    // The group's schema asks for more after the user was created: blocking saves the whole profile.
+    await loose({ type: 'object', properties: { company: { type: 'string' } }, required: ['company'] });
+    await page().goto(url(`/users/${created.body._id}`));
+    await heading(page(), 'User walk-loose').waitFor();
+    await page().getByRole('button', { name: 'Block…' }).click();
+    await page().getByRole('dialog').getByRole('button', { name: 'Block', exact: true }).click();
+    const alert = page().locator('section').getByRole('alert');
+    await alert.waitFor();
+    const said = await alert.innerText();
+    expect(said).toContain("Block saves the profile, which its group refuses: company must have required property 'company'.");
+    expect(said).toContain('Move to draft');
+    expect(said).not.toMatch(/body\/|user group "/);
+    // The way out it names works: a state change does not save the profile.
+    await page().getByRole('button', { name: 'Move to draft…' }).click();
+    await page().getByRole('dialog').getByRole('button', { name: 'Move to draft', exact: true }).click();
+    await page().getByRole('status').filter({ hasText: 'Move to draft: done.' }).waitFor();
+  });
+
   it('moves a user to another group, whose fields the form then shows', async () => {
     shotOnFailure('walk-group');
     const [walk02] = (await run.service.call('GET', `/users/?_q=${encodeURIComponent(JSON.stringify({ username: 'walk02' }))}`)).body;

@@ -3,7 +3,7 @@ import { request } from '../lib/client.js';
 import { graphql } from '../lib/graphql.js';
 import { useOnce } from '../lib/once.js';
 import { navigate } from '../lib/router.js';
-import { BLOCK, type Transition, transitionsFrom, UNBLOCK } from '../lib/user-transitions.js';
+import { BLOCK, profileRefused, type Transition, transitionsFrom, UNBLOCK } from '../lib/user-transitions.js';
 
 const CHANGE_STATE = graphql(`
   mutation ChangeState($changes: [StateChangeInput!]!) {
@@ -41,6 +41,12 @@ const SET_BLOCKED = graphql(`
       __typename
       ... on Error {
         message
+      }
+      ... on InvalidInputError {
+        issues {
+          path
+          message
+        }
       }
     }
   }
@@ -106,12 +112,19 @@ export function UserActions({ user, onDone }: { user: Target; onDone(message: st
       if (fail((await request(DELETE, { id: user.id })).deleteUser)) return;
       return navigate('/users');
     }
+    if (transition.action === 'block' || transition.action === 'unblock') {
+      const { updateUser: answer } = await request(SET_BLOCKED, {
+        id: user.id,
+        update: { $set: { blocked: transition.action === 'block' } },
+      });
+      if (answer.__typename === 'InvalidInputError' && answer.issues.length > 0) return setError(profileRefused(transition, answer.issues));
+      if (!fail(answer)) onDone(`${transition.label}: done.`);
+      return;
+    }
     const answer =
-      transition.action === 'block' || transition.action === 'unblock'
-        ? (await request(SET_BLOCKED, { id: user.id, update: { $set: { blocked: transition.action === 'block' } } })).updateUser
-        : transition.action === 'softDelete'
-          ? (await request(SOFT_DELETE, { id: user.id })).softDeleteUser
-          : (await request(CHANGE_STATE, { changes: [{ filter: { _id: user.id }, stateTo: transition.stateTo! }] })).changeUsersState;
+      transition.action === 'softDelete'
+        ? (await request(SOFT_DELETE, { id: user.id })).softDeleteUser
+        : (await request(CHANGE_STATE, { changes: [{ filter: { _id: user.id }, stateTo: transition.stateTo! }] })).changeUsersState;
     if (!fail(answer)) onDone(`${transition.label}: done.`);
   }
 

@@ -55,3 +55,14 @@ export const UNBLOCK: Transition = {
   label: 'Unblock',
   effect: 'The user can log in again (a user that is not PUBLIC stays blocked until it is published).',
 };
+
+/**
+ * Why blocking or unblocking was refused when the profile no longer fits its group (its schema asks
+ * for more since): the PATCH validates the whole user, so the flag alone cannot be saved. In words,
+ * without the API path, with the way out (moving to DRAFT blocks the identity without that check).
+ */
+export function profileRefused(transition: Transition, issues: { path: string[]; message: string }[]): string {
+  const why = issues.map((issue) => `${issue.path.filter((part) => part !== 'body').join('.') || 'the profile'} ${issue.message}`);
+  const way = transition.action === 'block' ? ', or move the user to draft (Move to draft…), which blocks its identity' : '';
+  return `${transition.label} saves the profile, which its group refuses: ${why.join('; ')}. Fix the profile above first${way}.`;
+}
