@@ -145,6 +145,9 @@ beforeEach(() => {
 });
 afterAll(() => service.close());
 
+/** For tests whose request gives its intent up itself (handed over, released): a lease no step outlives. */
+const UNLAPSING_LEASE_MS = 60_000;
+
 /** A service of its own whose job worker runs (the reconciler), with a lease short enough to wait for. */
 async function reconcilingService(leaseMs = 300): Promise<TestService> {
   const background = await startService({
@@ -233,7 +236,9 @@ describe('a creation cut short', () => {
   });
 
   it('after a lost insert answer with the store down: the reconciler removes the profile when nobody retries', async () => {
-    const background = await reconcilingService();
+    // The request hands its intent over (lease given up), so no lapse is waited for: a lease no
+    // step outlives. At 300 ms, a busy machine's last creation outlived it, was taken over and got a 500.
+    const background = await reconcilingService(UNLAPSING_LEASE_MS);
     try {
       trap = 'insert-lost-and-store-down';
       const body = newBody();
@@ -307,7 +312,8 @@ describe('a creation cut short', () => {
   });
 
   it('of a profile for an existing identity (with-id), whose roles could not be granted: the reconciler grants them', async () => {
-    const background = await reconcilingService();
+    // Released at once after the failed grant: nothing waits for a lapse.
+    const background = await reconcilingService(UNLAPSING_LEASE_MS);
     try {
       const body = newBody();
       const identity = await background.deps.identity.createUser({ ...body, password: 'Aa1!aaaaaaaa', blocked: false });
