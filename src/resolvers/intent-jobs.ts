@@ -27,11 +27,20 @@ export async function holdingIntent<T>(ctx: Context, jobId: string, work: () => 
       logger.warn({ err: error, jobId, requestId: ctx.requestId }, 'the lease of an operation intent could not be renewed');
     }
   };
-  const timer = clock.setInterval(() => void renew(), Math.max(50, config.JOBS_LEASE_MS / 3));
+  // The renewal in flight is awaited once the work ends: landing after the caller's hand-over
+  // (a lease given up), it would hold the intent, the user's lock for a user-sync, a whole lease.
+  let inFlight: Promise<void> = Promise.resolve();
+  const timer = clock.setInterval(
+    () => {
+      inFlight = inFlight.then(renew);
+    },
+    Math.max(50, config.JOBS_LEASE_MS / 3),
+  );
   try {
     return await work();
   } finally {
     clock.clearTimer(timer);
+    await inFlight;
   }
 }
 
