@@ -60,7 +60,7 @@ export async function completeChunk(ctx: Context, current: RunningChunk, importJ
   const limit = pLimit(CONCURRENCY);
   await Promise.all(done.map(({ user, ref }) => limit(() => bindRoles(ctx, user, ref).then(pace))));
   await unbindDeleted(ctx, done);
-  const inserted = insertedByThisJob(done, importJob);
+  const inserted = insertedByThisJob(done, importJob, current.again === true);
   outcome.summary.inserted += inserted;
   outcome.summary.updated += done.length - inserted;
   return outcome;
@@ -153,9 +153,12 @@ async function bindRoles(ctx: Context, user: UserDoc, ref: ImportedIdentityRef):
  * under the user's id (`created`) may have been created by another job over the same users (a
  * second replica), this job's import then updated it: the import job's own count of inserted users
  * bounds it. Users refused after the import (a profile deleted meanwhile) are in neither count.
+ * A chunk started `again` made its identities with its first start, whose import job is not the
+ * one read here (that one updated or refused them): bounded by it, they counted as updated.
  */
-function insertedByThisJob(done: { ref: ImportedIdentityRef }[], importJob: IdentityImportJob): number {
+function insertedByThisJob(done: { ref: ImportedIdentityRef }[], importJob: IdentityImportJob, again: boolean): number {
   const created = done.filter(({ ref }) => ref.created).length;
+  if (again) return created;
   return importJob.summary ? Math.min(created, importJob.summary.inserted) : created;
 }
 
