@@ -81,7 +81,12 @@ describe('bulk activation and bulk change-password', () => {
   let service: TestService;
   beforeAll(async () => {
     // Small body limits, so the bulk paths' own limit shows.
-    service = await startService({ env: { ...FAST, BODY_LIMIT_BYTES: '2048', BULK_BODY_LIMIT_BYTES: '8192' }, background: true });
+    // No test here waits for a lease to lapse: a long one, which a busy machine's stalls never outlast
+    // (at 500 ms a job's lease lapsed mid-run and the worker started its chunk again).
+    service = await startService({
+      env: { ...FAST, JOBS_LEASE_MS: '30000', BODY_LIMIT_BYTES: '2048', BULK_BODY_LIMIT_BYTES: '8192' },
+      background: true,
+    });
     await seedGroups(service, [CUSTOMER_GROUP, GUEST_GROUP]);
   });
   afterAll(() => service.close());
