@@ -4,6 +4,9 @@ import type { JobStore } from '../../src/ports/job-store.js';
 import type { RoleBinder } from '../../src/ports/role-binder.js';
 import type { UserStore } from '../../src/ports/user-store.js';
 import { UpstreamError } from '../../src/errors.js';
+import { eventuallyOn } from '../helpers/eventually.js';
+import { FakeClock } from '../helpers/fake-clock.js';
+import { renewalsDroppedWhile } from '../helpers/faults.js';
 import {
   countIdentities,
   countProfiles,
@@ -17,7 +20,8 @@ import {
 /**
  * Issue #17, part 2: a creation cut short (a lost answer, a process that stops mid-way) leaves a
  * user that the reconciler, or a retry of the same creation, makes whole, or removes. Every
- * backend. JOBS_LEASE_MS is short so that an abandoned intent becomes the reconciler's quickly.
+ * backend. Leases lapse on a fake clock, moved by the test once a request is abandoned: a slow
+ * step on a busy machine never loses a live request its intent.
  */
 type Trap =
   | 'none'
@@ -34,6 +38,14 @@ const live = new Map<string, string>();
 /** With 'link-fails-undo-slow': the undo's delete of the profile waits for this gate. */
 let undoGate: { gate: Promise<void>; waiting: boolean } | undefined;
 let trap: Trap = 'none';
+/** Set when a request hangs at its trap: its process stands for a dead one, renewing nothing. */
+let requestDead = false;
+/** Leases lapse and the reconciler polls only when a test moves this clock. */
+const clock = new FakeClock();
+/** Lease renewals and claims sent to the job store, not answered yet (a step of the fake clock waits for them). */
+let jobCallsInFlight = 0;
+/** Creation intents a reconciler claimed and has not ended yet (a step of the fake clock waits for them). */
+const repairing = new Set<string>();
 let service: TestService;
 let counter = 0;
 
@@ -44,6 +56,7 @@ function trapped(users: UserStore): UserStore {
     async insert(doc, scope) {
       if (trap === 'insert-hangs') {
         trap = 'none';
+        requestDead = true;
         await users.insert(doc, scope); // stored, then the process "dies"
         return new Promise(() => undefined);
       }
@@ -65,6 +78,7 @@ function trapped(users: UserStore): UserStore {
       // first link hangs (the trap disarms itself there), so the repair's own link goes through.
       if (trap === 'link-hangs' && '$set' in expr && expr.$set && 'authUserId' in expr.$set) {
         trap = 'none';
+        requestDead = true;
         return new Promise(() => undefined);
       }
       if (trap === 'link-fails-undo-slow' && '$set' in expr && expr.$set && 'authUserId' in expr.$set) {
@@ -74,6 +88,7 @@ function trapped(users: UserStore): UserStore {
       // The process "dies" once the schedule is made, before the profile points to it.
       if (trap === 'expiration-link-hangs' && '$set' in expr && expr.$set && 'expirationId' in expr.$set) {
         trap = 'none';
+        requestDead = true;
         return new Promise(() => undefined);
       }
       // The store linked the identity, then the answer was lost.
@@ -117,24 +132,49 @@ function recordedScheduler(scheduler: ExpirationScheduler): ExpirationScheduler 
   };
 }
 
-function trappedJobs(jobs: JobStore): JobStore {
+function trappedJobs(jobs: JobStore, replicaId: string): JobStore {
+  const renewing = renewalsDroppedWhile(jobs, replicaId, () => requestDead);
   return {
-    ...jobs,
+    ...renewing,
     async discard(jobId, owner) {
       if (trap === 'close-hangs' && jobId.startsWith('user-creation:')) {
         trap = 'none';
+        requestDead = true;
         return new Promise(() => undefined);
       }
+      repairing.delete(jobId);
       return jobs.discard(jobId, owner);
+    },
+    async claimNext(type, owner, leaseMs) {
+      jobCallsInFlight += 1;
+      try {
+        const job = await jobs.claimNext(type, owner, leaseMs);
+        if (job) repairing.add(job.jobId);
+        return job;
+      } finally {
+        jobCallsInFlight -= 1;
+      }
+    },
+    async finish(jobId, owner, outcome) {
+      repairing.delete(jobId);
+      return jobs.finish(jobId, owner, outcome);
+    },
+    async heartbeat(...args) {
+      jobCallsInFlight += 1;
+      try {
+        return await renewing.heartbeat(...args);
+      } finally {
+        jobCallsInFlight -= 1;
+      }
     },
   };
 }
 
 beforeAll(async () => {
-  // A lease long enough for a creation through the emulators, short enough to wait for.
   service = await startService({
-    env: { JOBS_LEASE_MS: '1500', JOBS_POLL_MS: '50' },
-    wrap: (deps) => ({ users: trapped(deps.users), roles: trappedRoles(deps.roles) }),
+    clock,
+    env: { JOBS_LEASE_MS: '1000', JOBS_POLL_MS: '50' },
+    wrap: (deps) => ({ users: trapped(deps.users), roles: trappedRoles(deps.roles), jobs: trappedJobs(deps.jobs, deps.replicaId) }),
   });
   await seedGroups(service);
   const save = 'mutation ($r: RoleInput!) { saveRole(input: $r) { __typename } }';
@@ -142,20 +182,24 @@ beforeAll(async () => {
 });
 beforeEach(() => {
   trap = 'none';
+  requestDead = false;
 });
 afterAll(() => service.close());
 
 /** For tests whose request gives its intent up itself (handed over, released): a lease no step outlives. */
 const UNLAPSING_LEASE_MS = 60_000;
+/** The lease of the reconciling services' intents, in fake time. */
+const LEASE_MS = 1000;
 
-/** A service of its own whose job worker runs (the reconciler), with a lease short enough to wait for. */
-async function reconcilingService(leaseMs = 300): Promise<TestService> {
+/** A service of its own whose job worker runs (the reconciler), on the fake clock. */
+async function reconcilingService(leaseMs = LEASE_MS): Promise<TestService> {
   const background = await startService({
+    clock,
     env: { JOBS_LEASE_MS: String(leaseMs), JOBS_POLL_MS: '50' },
     wrap: (deps) => ({
       users: trapped(deps.users),
       roles: trappedRoles(deps.roles),
-      jobs: trappedJobs(deps.jobs),
+      jobs: trappedJobs(deps.jobs, deps.replicaId),
       scheduler: recordedScheduler(deps.scheduler),
     }),
     background: true,
@@ -171,21 +215,14 @@ function newBody() {
   return { userGroup: 'customer', username: `crash${counter}`, email: `crash${counter}@example.com`, name: 'C' };
 }
 
-/** Waits for a condition the service reaches by itself (a lease lapsing, the reconciler's poll). */
-async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value) || Date.now() > until) return value;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
+const eventually = eventuallyOn(clock);
 
-/** Waits until the trapped request is stuck at its link (the trap fired and disarmed itself). */
-async function stuckAtTheLink(): Promise<void> {
+/** Waits, no lease lapsing meanwhile, until the trapped request is stuck (the trap fired and disarmed itself). */
+async function stuckAtTheTrap(): Promise<void> {
   await eventually(
     async () => trap,
     (state) => state === 'none',
+    0,
   );
   expect(trap).toBe('none');
 }
@@ -228,6 +265,7 @@ describe('a creation cut short', () => {
     expect(failed.status).toBe(503);
     expect(failed.body.message).not.toMatch(/E11000|duplicate key/);
     trap = 'none';
+    await clock.advance(1); // a lease given up has ended by the next millisecond
     const retried = await service.call('POST', '/users/', body);
     expect(retried.status).toBe(200);
     const user = await expectWhole(body.username);
@@ -262,7 +300,7 @@ describe('a creation cut short', () => {
       trap = 'link-hangs';
       const body = newBody();
       const hangUp = abandon(background, body);
-      await stuckAtTheLink();
+      await stuckAtTheTrap();
       hangUp();
       const linked = await eventually(
         async () => (await background.call('GET', `/users/?username=${body.username}`)).body[0],
@@ -283,7 +321,7 @@ describe('a creation cut short', () => {
     const identities = countIdentities(service);
     trap = 'link-hangs';
     const hangUp = abandon(service, body);
-    await stuckAtTheLink();
+    await stuckAtTheTrap();
     hangUp();
     // While the first request still holds its intent, the same creation is a conflict.
     expect((await service.call('POST', '/users/', body)).status).toBe(409);
@@ -304,6 +342,7 @@ describe('a creation cut short', () => {
     trap = 'none';
     // No reconciler runs here: the retry finds the creation handed over and finishes it itself,
     // rather than a 409 for as long as the failed request's lease (JOBS_LEASE_MS) would hold it.
+    await clock.advance(1); // a lease given up has ended by the next millisecond
     const retried = await service.call('POST', '/users/', body);
     expect(retried.status).toBe(200);
     const user = await expectWhole(body.username);
@@ -329,7 +368,6 @@ describe('a creation cut short', () => {
       const roles = await eventually(
         () => background.backend.rolesOf(identity.id),
         (granted) => granted.length > 0,
-        5_000,
       );
       expect(roles).toEqual(['reader']);
     } finally {
@@ -346,10 +384,7 @@ describe('a creation cut short', () => {
       const body = { ...newBody(), roles: ['reader'] };
       trap = 'close-hangs';
       const hangUp = abandon(background, body);
-      await eventually(
-        async () => trap,
-        (state) => state === 'none',
-      );
+      await stuckAtTheTrap();
       hangUp();
       const open = () => background.deps.jobs.list({ types: ['user-creation'], limit: 10 });
       expect(await eventually(open, (jobs) => jobs.length === 0)).toEqual([]);
@@ -387,9 +422,19 @@ describe('a creation cut short', () => {
       await eventually(
         async () => undoGate?.waiting === true,
         (waiting) => waiting,
+        0,
       );
-      // Five leases pass while the request, alive, takes its profile back.
-      await new Promise((resolve) => setTimeout(resolve, 1500));
+      // Five leases pass while the request, alive, takes its profile back. Each renewal it sends
+      // lands before the clock moves on, as on a machine never too slow for its lease; a repair
+      // the reconciler started (had the lease lapsed) runs to its end before the undo goes on.
+      for (let step = 0; step < 15; step += 1) {
+        await clock.advance(LEASE_MS / 3);
+        await eventually(
+          async () => jobCallsInFlight + repairing.size,
+          (pending) => pending === 0,
+          0,
+        );
+      }
       release();
       undoGate = undefined;
       expect((await creation).status).toBe(500);
@@ -412,10 +457,7 @@ describe('a creation cut short', () => {
       trap = 'insert-hangs';
       const body = { ...newBody(), userGroup: 'ephemeral' };
       const hangUp = abandon(background, body);
-      await eventually(
-        async () => trap,
-        (state) => state === 'none',
-      );
+      await stuckAtTheTrap();
       hangUp();
       // The state a group deletion racing the creation leaves (it counted before the insert).
       expect(await background.deps.groups.deleteGroup('ephemeral')).toBe(true);
@@ -435,10 +477,7 @@ describe('a creation cut short', () => {
       trap = 'expiration-link-hangs';
       const body = { ...newBody(), expirationDate: new Date(Date.now() + 86_400_000).toISOString() };
       const hangUp = abandon(background, body);
-      await eventually(
-        async () => trap,
-        (state) => state === 'none',
-      );
+      await stuckAtTheTrap();
       hangUp();
       const user = await eventually(
         async () => (await background.call('GET', `/users/?username=${body.username}`)).body[0],
