@@ -48,7 +48,7 @@ export function parseFilter(raw: string, param = '_q'): Filter {
 export function checkFilter(filter: Filter, param = '_q'): void {
   // First, iteratively: the recursive walk below must not meet a hostile depth.
   assertSafeInput(filter, { where: ['querystring', param] });
-  assertAllowedOperators(filter, param);
+  assertAllowedOperators(filter, ['querystring', param]);
   assertFilterShape(filter, param);
 }
 
@@ -100,29 +100,29 @@ function assertFilterShape(filter: Filter, param: string): void {
 }
 
 /** Walks a filter and rejects any `$operator` that is not on the allow-list. */
-export function assertAllowedOperators(value: unknown, param = '_q'): void {
+export function assertAllowedOperators(value: unknown, where: readonly string[] = ['querystring', '_q']): void {
   if (Array.isArray(value)) {
-    for (const item of value) assertAllowedOperators(item, param);
+    for (const item of value) assertAllowedOperators(item, where);
     return;
   }
   if (!isPlainObject(value)) return;
   for (const [key, inner] of Object.entries(value)) {
     if (key.startsWith('$') && !ALLOWED_OPERATORS.has(key)) {
-      throw new InvalidInputError(`querystring/${param}: operator ${key} is not allowed`, [
-        { path: ['querystring', param, key], message: 'operator not allowed' },
+      throw new InvalidInputError(`${where.join('/')}: operator ${key} is not allowed`, [
+        { path: [...where, key], message: 'operator not allowed' },
       ]);
     }
-    if (key === '$options') assertRegexOptions(inner, param);
+    if (key === '$options') assertRegexOptions(inner, where);
     // $text and $nearSphere take their own option keys ($search, $geometry, $maxDistance…).
-    if (key !== '$text' && key !== '$nearSphere') assertAllowedOperators(inner, param);
+    if (key !== '$text' && key !== '$nearSphere') assertAllowedOperators(inner, where);
   }
 }
 
 /** MongoDB's `$regex` flags: another letter fails the query (the CRUD's 500), so it is a 400 in both modes. */
-function assertRegexOptions(options: unknown, param: string): void {
+function assertRegexOptions(options: unknown, where: readonly string[]): void {
   if (typeof options === 'string' && /^[imxsu]*$/.test(options)) return;
   const problem = '$options must be a string of the flags i, m, x, s, u';
-  throw new InvalidInputError(`querystring/${param} ${problem}`, [{ path: ['querystring', param, '$options'], message: problem }]);
+  throw new InvalidInputError(`${where.join('/')} ${problem}`, [{ path: [...where, '$options'], message: problem }]);
 }
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {

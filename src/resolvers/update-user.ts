@@ -4,7 +4,7 @@ import type { UpdateExpr, UserDoc } from '../ports/user-store.js';
 import type { Context } from '../context.js';
 import type { State } from '../crud/states.js';
 import { requireAdmin } from './access.js';
-import { isPlainObject } from '../crud/filter.js';
+import { assertAllowedOperators, isPlainObject } from '../crud/filter.js';
 import { linearQueryOptions, pullingDocumentsOnly } from '../crud/regex.js';
 import { during, InvalidInputError, NotFoundError, PayloadTooLargeError } from '../errors.js';
 import { parseInput, SERVICE_FIELDS, StandardFields } from './inputs.js';
@@ -185,6 +185,8 @@ export function toUpdateExpr(body: unknown): UpdateExpr {
         const problem = 'array-element updates (field.$.replace, field.$.merge) are not offered: update the whole array';
         throw new InvalidInputError(`body/${operator}/${field}: ${problem}`, [{ path: ['body', operator, field], message: problem }]);
       }
+      // A `$pull` condition is a query: the operators `_q` allows only (`$expr`, `$where` reached the CRUD, its 500).
+      if (operator === '$pull') assertAllowedOperators(fields![field], ['body', operator, field]);
       const top = field.split('.')[0]!;
       if (NOT_EDITABLE.has(top) || (top === NOT_WRITABLE && operator !== '$unset')) {
         throw new InvalidInputError(`${field} is not editable`, [{ path: ['body', operator, field], message: 'not editable' }]);

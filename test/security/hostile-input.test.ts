@@ -126,6 +126,20 @@ describe('hostile names and shapes', () => {
     expect(Object.keys(stored)).not.toEqual(expect.arrayContaining(['__proto__']));
   });
 
+  it('in $pull conditions, which take the operators _q allows and no others', async () => {
+    const before = (await service.call('GET', `/users/${userId}`)).body;
+    // The last one is what the property above found: it reached the CRUD, whose 500 the service passed on.
+    const conditions = [{ $expr: { $eq: [1, 1] } }, { a: 1, $where: 'true' }, { '': 1, $expr: '__proto__', _id: false, 'Om(': 'x' }];
+    for (const condition of conditions) {
+      const res = await service.call('PATCH', `/users/${userId}`, { $pull: { tags: condition } });
+      expect({ status: res.status, message: res.body.message }).toEqual({
+        status: 400,
+        message: expect.stringMatching(/^body\/\$pull\/tags: operator \$(expr|where) is not allowed$/),
+      });
+    }
+    expect((await service.call('GET', `/users/${userId}`)).body).toEqual(before);
+  });
+
   it('in GraphQL JSONObject arguments', async () => {
     await fc.assert(
       fc.asyncProperty(fc.oneof(value, deep), async (input) => {
