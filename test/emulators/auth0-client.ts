@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { closeServer, listenOnLoopback, readBody } from './http.js';
+import { closeServer, dropOnFailure, listenOnLoopback, readBody } from './http.js';
 import { ImportJobs, processImport } from './users-import.js';
 
 interface ClientUser {
@@ -53,14 +53,18 @@ export class Auth0ClientEmulator {
   }
 
   async start(): Promise<this> {
-    this.server = createServer(async (req, res) => {
-      const raw = await readBody(req);
-      const url = new URL(req.url ?? '/', 'http://client');
-      this.requests.push({ method: req.method ?? 'GET', path: url.pathname, headers: req.headers, body: raw });
-      if (this.hang) return;
-      const [status, body, headers = {}] = this.route(req.method ?? 'GET', url, raw, req.headers);
-      res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(body === undefined ? undefined : JSON.stringify(body));
-    });
+    this.server = createServer(
+      dropOnFailure(async (req, res) => {
+        const raw = await readBody(req);
+        const url = new URL(req.url ?? '/', 'http://client');
+        this.requests.push({ method: req.method ?? 'GET', path: url.pathname, headers: req.headers, body: raw });
+        if (this.hang) return;
+        const [status, body, headers = {}] = this.route(req.method ?? 'GET', url, raw, req.headers);
+        res
+          .writeHead(status, { 'content-type': 'application/json', ...headers })
+          .end(body === undefined ? undefined : JSON.stringify(body));
+      }),
+    );
     this.port = await listenOnLoopback(this.server);
     return this;
   }

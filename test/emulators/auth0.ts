@@ -9,7 +9,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { closeServer, listenOnLoopback, readBody } from './http.js';
+import { closeServer, dropOnFailure, listenOnLoopback, readBody } from './http.js';
 import { type EmulatedJob, ImportJobs, processImport } from './users-import.js';
 import { exportJWK, generateKeyPair, jwtVerify, SignJWT, type CryptoKey, type JWK } from 'jose';
 
@@ -102,7 +102,7 @@ export class Auth0Emulator {
     const { privateKey, publicKey } = await generateKeyPair('RS256');
     this.keys = { privateKey, publicKey, jwk: { ...(await exportJWK(publicKey)), kid: 'emulator-key', alg: 'RS256', use: 'sig' } };
     this.bucket = { tokens: this.options.managementRatePerSecond ?? 0, refilledAt: Date.now() };
-    this.server = createServer((req, res) => void this.handle(req, res));
+    this.server = createServer(dropOnFailure((req, res) => this.handle(req, res)));
     this.port = await listenOnLoopback(this.server);
     return this;
   }

@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { closeServer, readBody } from './http.js';
+import { closeServer, dropOnFailure, readBody } from './http.js';
 import { textMatcher } from './crud-text.js';
 import { Query } from 'mingo';
 import { update as applyUpdate } from 'mingo/updater';
@@ -131,7 +131,7 @@ export class CrudEmulator {
   }
 
   async start(port = 0): Promise<this> {
-    this.server = createServer((req, res) => void this.handle(req, res));
+    this.server = createServer(dropOnFailure((req, res) => this.handle(req, res)));
     this.server.on('connection', (socket) => {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));

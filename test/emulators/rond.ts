@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import { closeServer, listenOnLoopback, readBody } from './http.js';
+import { closeServer, dropOnFailure, listenOnLoopback, readBody } from './http.js';
 import type { Binding } from '../../src/ports/role-binder.js';
 
 export class RondEmulator {
@@ -20,16 +20,18 @@ export class RondEmulator {
   }
 
   async start(): Promise<this> {
-    this.server = createServer(async (req, res) => {
-      const body = JSON.parse((await readBody(req)) || '{}') as Record<string, unknown>;
-      this.requests.push({ path: req.url ?? '', body });
-      const failure = this.failures.findIndex((f) => f.path === req.url);
-      const [status, answer] =
-        failure >= 0
-          ? [this.failures.splice(failure, 1)[0]!.status, { statusCode: 500, error: 'Internal Server Error', message: 'injected' }]
-          : this.route(req.method ?? 'GET', req.url ?? '', body);
-      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
-    });
+    this.server = createServer(
+      dropOnFailure(async (req, res) => {
+        const body = JSON.parse((await readBody(req)) || '{}') as Record<string, unknown>;
+        this.requests.push({ path: req.url ?? '', body });
+        const failure = this.failures.findIndex((f) => f.path === req.url);
+        const [status, answer] =
+          failure >= 0
+            ? [this.failures.splice(failure, 1)[0]!.status, { statusCode: 500, error: 'Internal Server Error', message: 'injected' }]
+            : this.route(req.method ?? 'GET', req.url ?? '', body);
+        res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
+      }),
+    );
     this.port = await listenOnLoopback(this.server);
     return this;
   }

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import { closeServer, listenOnLoopback, readBody } from './http.js';
+import { closeServer, dropOnFailure, listenOnLoopback, readBody } from './http.js';
 
 export interface Timer {
   expirationId: string;
@@ -42,19 +42,21 @@ export class TimerEmulator {
   }
 
   async start(pollMs = 50): Promise<this> {
-    this.server = createServer(async (req, res) => {
-      const body = JSON.parse((await readBody(req)) || '{}') as Record<string, unknown>;
-      this.requests.push({ path: req.url ?? '', body });
-      const failure = this.failures.findIndex((f) => f.path === req.url);
-      if (failure >= 0) {
-        const { status } = this.failures.splice(failure, 1)[0]!;
-        return void res.writeHead(status, { 'content-type': 'application/json' }).end('{"message":"injected"}');
-      }
-      const [status, answer] = this.route(req.method ?? 'GET', req.url ?? '', body);
-      res
-        .writeHead(status, answer === undefined ? {} : { 'content-type': 'application/json' })
-        .end(answer === undefined ? undefined : JSON.stringify(answer));
-    });
+    this.server = createServer(
+      dropOnFailure(async (req, res) => {
+        const body = JSON.parse((await readBody(req)) || '{}') as Record<string, unknown>;
+        this.requests.push({ path: req.url ?? '', body });
+        const failure = this.failures.findIndex((f) => f.path === req.url);
+        if (failure >= 0) {
+          const { status } = this.failures.splice(failure, 1)[0]!;
+          return void res.writeHead(status, { 'content-type': 'application/json' }).end('{"message":"injected"}');
+        }
+        const [status, answer] = this.route(req.method ?? 'GET', req.url ?? '', body);
+        res
+          .writeHead(status, answer === undefined ? {} : { 'content-type': 'application/json' })
+          .end(answer === undefined ? undefined : JSON.stringify(answer));
+      }),
+    );
     this.port = await listenOnLoopback(this.server);
     this.poller = setInterval(() => void this.fireDue(), pollMs);
     return this;
