@@ -99,22 +99,28 @@ function assertFilterShape(filter: Filter, param: string): void {
   }
 }
 
-/** Walks a filter and rejects any `$operator` that is not on the allow-list. */
-export function assertAllowedOperators(value: unknown, where: readonly string[] = ['querystring', '_q']): void {
+const NONE: ReadonlySet<string> = new Set();
+
+/** Walks a filter and rejects any `$operator` that is not on the allow-list (or in `also`). */
+export function assertAllowedOperators(
+  value: unknown,
+  where: readonly string[] = ['querystring', '_q'],
+  also: ReadonlySet<string> = NONE,
+): void {
   if (Array.isArray(value)) {
-    for (const item of value) assertAllowedOperators(item, where);
+    for (const item of value) assertAllowedOperators(item, where, also);
     return;
   }
   if (!isPlainObject(value)) return;
   for (const [key, inner] of Object.entries(value)) {
-    if (key.startsWith('$') && !ALLOWED_OPERATORS.has(key)) {
+    if (key.startsWith('$') && !ALLOWED_OPERATORS.has(key) && !also.has(key)) {
       throw new InvalidInputError(`${where.join('/')}: operator ${key} is not allowed`, [
         { path: [...where, key], message: 'operator not allowed' },
       ]);
     }
     if (key === '$options') assertRegexOptions(inner, where);
     // $text and $nearSphere take their own option keys ($search, $geometry, $maxDistance…).
-    if (key !== '$text' && key !== '$nearSphere') assertAllowedOperators(inner, where);
+    if (key !== '$text' && key !== '$nearSphere') assertAllowedOperators(inner, where, also);
   }
 }
 

@@ -19,6 +19,7 @@ import { assertUpdateFits, assertWritableColumns, coerceUpdate } from '../crud/u
 import { readableDoc } from '../crud/projection.js';
 
 const PULL_QUERY_OPTIONS = linearQueryOptions(['body', '$pull']);
+const PULL_ALSO: ReadonlySet<string> = new Set(['$nor']);
 const OPERATORS = ['$set', '$unset', '$inc', '$mul', '$currentDate', '$push', '$pull', '$addToSet'] as const;
 const NOT_EDITABLE = new Set(['authUserId', ...SERVICE_FIELDS]);
 /**
@@ -185,8 +186,9 @@ export function toUpdateExpr(body: unknown): UpdateExpr {
         const problem = 'array-element updates (field.$.replace, field.$.merge) are not offered: update the whole array';
         throw new InvalidInputError(`body/${operator}/${field}: ${problem}`, [{ path: ['body', operator, field], message: problem }]);
       }
-      // A `$pull` condition is a query: the operators `_q` allows only (`$expr`, `$where` reached the CRUD, its 500).
-      if (operator === '$pull') assertAllowedOperators(fields![field], ['body', operator, field]);
+      // A `$pull` condition is a query: the operators `_q` allows, and `$nor` (MongoDB's rule for
+      // document items, regex.ts); `$expr` or `$where` reached the CRUD, its 500.
+      if (operator === '$pull') assertAllowedOperators(fields![field], ['body', operator, field], PULL_ALSO);
       const top = field.split('.')[0]!;
       if (NOT_EDITABLE.has(top) || (top === NOT_WRITABLE && operator !== '$unset')) {
         throw new InvalidInputError(`${field} is not editable`, [{ path: ['body', operator, field], message: 'not editable' }]);
