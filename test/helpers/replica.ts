@@ -58,6 +58,9 @@ export async function startReplica(env: Record<string, string | undefined>, opti
         if (folder) rmSync(folder, { recursive: true, force: true });
         resolve();
       });
+      // A test's end needs no drain: a request a test left hanging (a stuck step standing for a dead
+      // process) or a client's kept-alive connection held the close for seconds.
+      server.closeAllConnections();
     });
   return { deps, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close };
 }
