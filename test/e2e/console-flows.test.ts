@@ -215,7 +215,8 @@ describe.skipIf(chromiumMissing && !inCI)('the console, walked as a user', () =>
       await heading(page(), title!).waitFor();
       await expect.poll(() => new URL(page().url()).search).toBe(want);
       await page().getByText('The page of the link is not one the service knows: here is the first page.').waitFor();
-      expect(await page().locator('main').innerText()).not.toMatch(/cursor|Loading/);
+      // The notice comes before the first page has loaded: "Loading" may still show for a moment.
+      await expect.poll(() => page().locator('main').innerText()).not.toMatch(/cursor|Loading/);
       expect(
         await page()
           .getByRole('button', { name: /Previous page|Newer jobs/ })
