@@ -1,4 +1,5 @@
 import { get, type IncomingMessage } from 'node:http';
+import { loggedInAdmin, NO_API_KEY } from '../helpers/admins.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONNECTED_IDENTITY, GUEST_GROUP, seedGroups, startService, type TestService } from '../helpers/service.js';
 
@@ -8,11 +9,9 @@ import { CONNECTED_IDENTITY, GUEST_GROUP, seedGroups, startService, type TestSer
  * user after the administrator logged out or was demoted. Each page now checks the caller again;
  * once it is refused, the response is cut short (so no client takes it for the whole file).
  */
-const anonymous = { 'x-api-key': '' };
-const PASSWORD = 'Correct-horse-9';
+const anonymous = NO_API_KEY;
 const USERS = 3000;
 let service: TestService;
-let counter = 0;
 
 beforeAll(async () => {
   service = await startService({ env: { RANDOM_PWD_GEN: 'false' } });
@@ -30,19 +29,7 @@ beforeAll(async () => {
 });
 afterAll(() => service.close());
 
-async function loggedInAdmin() {
-  counter += 1;
-  const username = `exporter${counter}`;
-  const created = await service.call('POST', '/users/?sendResetPwdEmail=false', {
-    userGroup: 'admin',
-    username,
-    email: `${username}@example.com`,
-    password: PASSWORD,
-  });
-  expect(created.status).toBe(200);
-  const login = await service.call('POST', '/oauth/token', { username, password: PASSWORD }, anonymous);
-  return { id: created.body._id as string, bearer: { authorization: `Bearer ${login.body.accessToken}` } };
-}
+const newAdmin = () => loggedInAdmin(service, 'exporter');
 
 /** Starts an export, takes its first chunk, and answers the response paused there. */
 function startExport(headers: Record<string, string>): Promise<IncomingMessage> {
@@ -82,7 +69,7 @@ describe('an export whose caller loses the right while it runs', () => {
   if (!CONNECTED_IDENTITY)
     changes.push(['a logout', (admin) => service.call('POST', '/logout', undefined, { ...anonymous, ...admin.bearer })]);
   it.each(changes)('is cut short after %s', async (_change, change) => {
-    const admin = await loggedInAdmin();
+    const admin = await newAdmin();
     const response = await startExport(admin.bearer);
     expect((await change(admin)).status).toBeLessThan(300);
     const rest = await readRest(response);
@@ -91,7 +78,7 @@ describe('an export whose caller loses the right while it runs', () => {
   });
 
   it('runs to its end for a caller who keeps the right', async () => {
-    const admin = await loggedInAdmin();
+    const admin = await newAdmin();
     const response = await startExport(admin.bearer);
     expect(await readRest(response)).toMatchObject({ complete: true });
   });

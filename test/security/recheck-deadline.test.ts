@@ -1,4 +1,5 @@
 import { get, type IncomingMessage } from 'node:http';
+import { loggedInAdmin } from '../helpers/admins.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { GUEST_GROUP, seedGroups, startService, type TestService } from '../helpers/service.js';
 import { subscribeSse } from '../helpers/sse.js';
@@ -11,12 +12,9 @@ import { subscribeSse } from '../helpers/sse.js';
  * connected mode, and a stream ended with an error, though the caller had every right.
  * Only `Date` is faked: the upstream calls are real, the clock jumps past deadline and caches.
  */
-const anonymous = { 'x-api-key': '' };
-const PASSWORD = 'Correct-horse-9';
 const USERS = 3000;
 const PROGRESS = `subscription ($id: ID!) { jobProgress(id: $id) { jobId status } }`;
 let service: TestService;
-let counter = 0;
 /** The export's reads (its pages, its re-checks of the caller) running, and started so far. */
 let busy = 0;
 let started = 0;
@@ -61,20 +59,7 @@ beforeAll(async () => {
 afterAll(() => service.close());
 afterEach(() => vi.useRealTimers());
 
-async function loggedInAdmin() {
-  counter += 1;
-  const username = `late${counter}`;
-  const created = await service.call('POST', '/users/?sendResetPwdEmail=false', {
-    userGroup: 'admin',
-    username,
-    email: `${username}@example.com`,
-    password: PASSWORD,
-  });
-  expect(created.status).toBe(200);
-  const login = await service.call('POST', '/oauth/token', { username, password: PASSWORD }, anonymous);
-  const authUserId = (await service.call('GET', `/users/${created.body._id}`)).body.authUserId as string;
-  return { authUserId, bearer: { authorization: `Bearer ${login.body.accessToken}` } };
-}
+const newAdmin = () => loggedInAdmin(service, 'late');
 
 /**
  * Once the export waits for its client (no read running or started for 30 ms), a minute later:
@@ -124,7 +109,7 @@ function readRest(response: IncomingMessage): Promise<{ lines: number; complete:
 
 describe('a caller re-checked after its request deadline', () => {
   it('an export read slowly runs to its end', async () => {
-    const admin = await loggedInAdmin();
+    const admin = await newAdmin();
     const response = await startExport(admin.bearer);
     // The service writes on until the sockets' buffers are full: the jump comes once it waits.
     await aMinuteLaterOnceWaiting();
@@ -135,7 +120,7 @@ describe('a caller re-checked after its request deadline', () => {
     const created = await service.call('POST', '/users/?postponeAuthUserCreation=true', { userGroup: 'guest', name: 'Followed' });
     const started = await service.call('POST', '/jobs/bulk-activation', [{ filter: { userId: created.body._id } }]);
     expect(started.status).toBe(202);
-    const admin = await loggedInAdmin();
+    const admin = await newAdmin();
     const stream = await subscribeSse(service.url, PROGRESS, { id: started.body.jobId }, admin.bearer);
     expect((await stream.next()).data.data?.jobProgress.status).toBe('pending');
     aMinuteLater();

@@ -1,3 +1,4 @@
+import { loggedInAdmin, NO_API_KEY } from '../helpers/admins.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONNECTED_IDENTITY, seedGroups, startService, type TestService } from '../helpers/service.js';
 import { subscribeSse } from '../helpers/sse.js';
@@ -9,11 +10,9 @@ import { subscribeSse } from '../helpers/sse.js';
  * re-checks its caller at every poll and ends once the caller may no longer open it.
  */
 const PROGRESS = `subscription ($id: ID!) { jobProgress(id: $id) { jobId status } }`;
-const anonymous = { 'x-api-key': '' };
-const PASSWORD = 'Correct-horse-9';
+const anonymous = NO_API_KEY;
 let service: TestService;
 let jobId: string;
-let counter = 0;
 
 beforeAll(async () => {
   service = await startService({ env: { JOB_PROGRESS_POLL_MS: '20', RANDOM_PWD_GEN: 'false' } });
@@ -36,24 +35,13 @@ afterAll(() => service.close());
 
 /** A new administrator following the job: its profile, its headers and its open stream. */
 async function followingAdmin() {
-  counter += 1;
-  const username = `watcher${counter}`;
-  const created = await service.call('POST', '/users/?sendResetPwdEmail=false', {
-    userGroup: 'admin',
-    username,
-    email: `${username}@example.com`,
-    password: PASSWORD,
-  });
-  expect(created.status).toBe(200);
-  const login = await service.call('POST', '/oauth/token', { username, password: PASSWORD }, anonymous);
-  const bearer = { authorization: `Bearer ${login.body.accessToken}` };
+  const { id, authUserId, bearer } = await loggedInAdmin(service, 'watcher');
   const auth = { ...anonymous, ...bearer };
   const stream = await subscribeSse(service.url, PROGRESS, { id: jobId }, bearer);
   const first = await stream.next();
   expect(first.data.data?.jobProgress.status, JSON.stringify(first)).toBe('pending');
-  const authUserId = (await service.call('GET', `/users/${created.body._id}`)).body.authUserId as string;
   expect(service.deps.jobWatches.openFor(authUserId)).toBe(1);
-  return { id: created.body._id as string, authUserId, auth, stream };
+  return { id, authUserId, auth, stream };
 }
 
 /** The stream ended by the service: its place is given back and the client sees the end. */
