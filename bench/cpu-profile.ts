@@ -2,7 +2,7 @@
  * npx tsx bench/cpu-profile.ts <file.cpuprofile> [top]: self time per function of a V8 CPU profile
  * (what `BENCH_CPU_PROF=<dir>` makes the benchmark's children write), largest first, the share
  * of the samples spent in the functions of each file, and the total time (self and callees) of
- * the service's own functions (src/).
+ * the service's own functions (src/, or dist/ for the build the benchmark's service runs).
  */
 import { readFileSync } from 'node:fs';
 
@@ -27,7 +27,7 @@ const byFunction = new Map<string, number>();
 const byFile = new Map<string, number>();
 for (const [id, micros] of self) {
   const { functionName, url, lineNumber } = nodes.get(id)!.callFrame;
-  const where = url.replace(/^.*\/(node_modules|src)\//, '$1/');
+  const where = url.replace(/^.*?\/(node_modules|src|dist)\//, '$1/');
   const name = `${functionName || '(anonymous)'} ${where}:${lineNumber + 1}`;
   byFunction.set(name, (byFunction.get(name) ?? 0) + micros);
   byFile.set(where || '(native)', (byFile.get(where || '(native)') ?? 0) + micros);
@@ -39,8 +39,8 @@ for (const [id, micros] of self) {
   const seen = new Set<string>();
   for (let at: number | undefined = id; at !== undefined; at = parents.get(at)) {
     const { functionName, url, lineNumber } = nodes.get(at)!.callFrame;
-    if (!process.env.ALL && !url.includes('/src/')) continue;
-    const name = `${functionName || '(anonymous)'} ${url.replace(/^.*\/src\//, 'src/')}:${lineNumber + 1}`;
+    if (!process.env.ALL && (url.includes('/node_modules/') || !/\/(src|dist)\//.test(url))) continue;
+    const name = `${functionName || '(anonymous)'} ${url.replace(/^.*\/(src|dist)\//, '$1/')}:${lineNumber + 1}`;
     if (!seen.has(name)) inclusive.set(name, (inclusive.get(name) ?? 0) + micros);
     seen.add(name);
   }
@@ -53,4 +53,4 @@ const print = (title: string, entries: Map<string, number>) => {
 };
 print('self time by function', byFunction);
 print('self time by file', byFile);
-print('total time (self and callees) of src/ functions', inclusive);
+print("total time (self and callees) of the service's functions", inclusive);

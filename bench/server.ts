@@ -1,22 +1,25 @@
 /**
- * The service under benchmark, in its own process so the load generator does not share its event
- * loop. Seeds a temporary embedded store, listens on 127.0.0.1, and answers IPC requests for the
- * number of identity-provider calls it made.
+ * The service under benchmark (its build, dist/), in its own process so the load generator does not
+ * share its event loop. Seeds a temporary embedded store, listens on 127.0.0.1, and answers IPC
+ * requests for the number of identity-provider calls it made.
  */
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { buildServer } from '../src/app.js';
-import { startBackground } from '../src/background.js';
 import type { IdentityProvider } from '../src/ports/identity-provider.js';
 import type { UserStore } from '../src/ports/user-store.js';
-import { loadConfig } from '../src/config.js';
-import { createDeps } from '../src/deps.js';
-import { createLogger } from '../src/observability/logger.js';
 import { AUTH0_TEST_TENANT } from '../test/helpers/auth0-tenant.js';
+import { built } from './built.js';
 import { seedUsers } from './seed.js';
+
+// The service as production runs it (bench/built.ts).
+const { buildServer } = await built<typeof import('../src/app.js')>('app.js');
+const { startBackground } = await built<typeof import('../src/background.js')>('background.js');
+const { loadConfig } = await built<typeof import('../src/config.js')>('config.js');
+const { createDeps } = await built<typeof import('../src/deps.js')>('deps.js');
+const { createLogger } = await built<typeof import('../src/observability/logger.js')>('observability/logger.js');
 
 const users = Number(process.env.BENCH_USERS ?? 10_000);
 /** Job settings the activation benchmark passes on. */
