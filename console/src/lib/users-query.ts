@@ -73,6 +73,33 @@ export function filterOf(query: UsersQuery, textSearch: boolean): Record<string,
   return filter;
 }
 
+/**
+ * The list's search as the store can answer it. Several words are a `$text` search until a store
+ * without a text index refuses one: that search is asked again as a prefix, and only once the
+ * prefix is answered are later searches prefixes too. A one-word search, or a refusal the prefix
+ * shares (a network failure, an expired session), is the caller's error and keeps `$text`.
+ */
+export function textSearchFallback() {
+  let textSearch = true;
+  return {
+    /** Whether several words are still sent as `$text` (the export asks the same filter). */
+    get textSearch() {
+      return textSearch;
+    },
+    async run<T>(query: UsersQuery, ask: (filter: Record<string, unknown>) => Promise<T>): Promise<T> {
+      const usesText = textSearch && /\s/.test(query.search.trim());
+      try {
+        return await ask(filterOf(query, textSearch));
+      } catch (error) {
+        if (!usesText) throw error;
+        const answer = await ask(filterOf(query, false));
+        textSearch = false;
+        return answer;
+      }
+    },
+  };
+}
+
 /** Said when the service refuses a link's page (a cursor edited by hand or of another list). */
 export const FIRST_PAGE_NOTE = 'The page of the link is not one the service knows: here is the first page.';
 

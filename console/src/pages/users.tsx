@@ -9,7 +9,6 @@ import { graphql, type ResultOf } from '../lib/graphql.js';
 import { navigate, route } from '../lib/router.js';
 import {
   exportUrl,
-  filterOf,
   FIRST_PAGE_NOTE,
   pageTrail,
   readQuery,
@@ -17,6 +16,7 @@ import {
   SORTS,
   STATES,
   statesOf,
+  textSearchFallback,
   type UsersQuery,
   writeQuery,
 } from '../lib/users-query.js';
@@ -55,8 +55,7 @@ export const USERS = graphql(`
 
 type UserRow = ResultOf<typeof USERS>['users']['nodes'][number];
 const PAGE = 25;
-/** Whether the store answered a `$text` search; after its first refusal, searches are prefix matches. */
-let textSearch = true;
+const search = textSearchFallback();
 
 function cell(user: UserRow, column: Column): string {
   if (column === 'lastLogin') return user.identity?.lastLogin ? new Date(user.identity.lastLogin).toLocaleString() : '—';
@@ -66,15 +65,9 @@ function cell(user: UserRow, column: Column): string {
   return user[column] ?? '—';
 }
 
-async function fetchPage(query: UsersQuery) {
+function fetchPage(query: UsersQuery) {
   const variables = { first: PAGE, after: query.after || null, states: statesOf(query), sort: [query.sort] };
-  try {
-    return await request(USERS, { ...variables, filter: filterOf(query, textSearch) });
-  } catch (error) {
-    if (!textSearch || !query.search.trim()) throw error;
-    textSearch = false;
-    return request(USERS, { ...variables, filter: filterOf(query, false) });
-  }
+  return search.run(query, (filter) => request(USERS, { ...variables, filter }));
 }
 
 export function Users() {
@@ -205,7 +198,9 @@ export function Users() {
         </button>
         <button
           type="button"
-          onClick={() => void download(exportUrl(query, textSearch), 'text/csv', 'users.csv').catch((e: Error) => setError(e.message))}
+          onClick={() =>
+            void download(exportUrl(query, search.textSearch), 'text/csv', 'users.csv').catch((e: Error) => setError(e.message))
+          }
         >
           Export as CSV
         </button>
