@@ -22,13 +22,25 @@ export async function revokeRoles(ctx: Context, authUserId: string): Promise<voi
   await during('revoking roles', () => ctx.deps.roles.revoke(authUserId, ctx.scope));
 }
 
+/** Errors of identity deletions whose outcome is unknown: the provider failed and could not be asked. */
+const unknownOutcomes = new WeakSet<object>();
+
+/**
+ * True for an error of `deleteIdentity` after which the identity may be gone or not: undoing the
+ * operation (the profile put back, moved out of DELETED) could leave it pointing to nothing, so the
+ * caller leaves its intent open instead and the reconciler deletes the identity once it can.
+ */
+export function identityOutcomeUnknown(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && unknownOutcomes.has(error);
+}
+
 /**
  * Deletes an identity, then its role bindings, which would outlive it: every place that deletes an
  * identity does both, in this order. The identity's failure throws, unless the identity is gone
- * all the same. The bindings' failure (Rönd
- * down) is logged and answered as `rolesLeft`: a request has done what its client asked and
- * leaves its intent open, a reconciler throws it to be run again (deleting a gone identity is
- * harmless). The revoke has its own calls' timeouts: it outlives the request's deadline.
+ * all the same; when the provider cannot say, the error is marked (`identityOutcomeUnknown`). The
+ * bindings' failure (Rönd down) is logged and answered as `rolesLeft`: a request has done what its
+ * client asked and leaves its intent open, a reconciler throws it to be run again (deleting a gone
+ * identity is harmless). The revoke has its own calls' timeouts: it outlives the request's deadline.
  */
 export async function deleteIdentity(ctx: Context, authUserId: string): Promise<{ rolesLeft?: unknown }> {
   try {
@@ -36,7 +48,9 @@ export async function deleteIdentity(ctx: Context, authUserId: string): Promise<
   } catch (error) {
     // The provider may have acted and then answered an error (or lost the answer): undoing the
     // operation then would leave a profile pointing to an identity that is gone.
-    if (!(await identityGone(ctx, authUserId))) throw error;
+    const gone = await identityGone(ctx, authUserId);
+    if (gone === 'unknown' && typeof error === 'object' && error !== null) unknownOutcomes.add(error);
+    if (gone !== 'gone') throw error;
   }
   try {
     await withoutDeadline(() => revokeRoles(ctx, authUserId));
@@ -47,13 +61,13 @@ export async function deleteIdentity(ctx: Context, authUserId: string): Promise<
   }
 }
 
-/** True only when the provider says the identity does not exist; false when it does or cannot say. */
-async function identityGone(ctx: Context, authUserId: string): Promise<boolean> {
+/** What the provider says of the identity: gone, still there, or nothing (it cannot be asked). */
+async function identityGone(ctx: Context, authUserId: string): Promise<'gone' | 'there' | 'unknown'> {
   try {
     const [identity] = await withoutDeadline(() => ctx.deps.identity.getUsers([authUserId]));
-    return identity === undefined;
+    return identity === undefined ? 'gone' : 'there';
   } catch {
-    return false;
+    return 'unknown';
   }
 }
 

@@ -2,7 +2,7 @@ import type { UserDoc } from '../ports/user-store.js';
 import type { Context } from '../context.js';
 import { withoutDeadline } from '../deadline.js';
 import { revokeAccess } from './revocation.js';
-import { deleteIdentity } from './roles.js';
+import { deleteIdentity, identityOutcomeUnknown } from './roles.js';
 import type { State } from '../crud/states.js';
 import { NotFoundError } from '../errors.js';
 import { closeSync, followProfile, identityBlocked, openSync } from './user-sync.js';
@@ -67,6 +67,8 @@ async function deleteMoving(ctx: Context, user: UserDoc, authUserId: string): Pr
   try {
     return !(await deleteIdentity(ctx, authUserId)).rolesLeft;
   } catch (error) {
+    // The identity may be gone: the profile stays DELETED, which its intent makes the identity follow.
+    if (identityOutcomeUnknown(error)) throw error;
     await compensate(ctx, `move user ${user._id} back to ${from}`, () => users.setState(user._id, from, ctx.scope));
     throw error;
   }

@@ -13,7 +13,7 @@ import { compensate } from './sagas.js';
 import { revokeAccess } from './revocation.js';
 import { parseByIdRequest } from './by-id-query.js';
 import { closeDeletion, openDeletion } from './user-deletion.js';
-import { deleteIdentity } from './roles.js';
+import { deleteIdentity, identityOutcomeUnknown } from './roles.js';
 import { holdingIntent } from './intent-jobs.js';
 import { projectDoc, readableFields } from '../crud/projection.js';
 
@@ -154,6 +154,8 @@ async function deleteBoth(
     const { rolesLeft } = await deleteIdentity(ctx, user.authUserId);
     return { consistent: !rolesLeft };
   } catch (error) {
+    // The identity may be gone: the profile stays gone too, and the reconciler deletes the identity.
+    if (identityOutcomeUnknown(error)) return { consistent: false, error };
     const restored = await compensate(ctx, 'restore the profile of a failed deletion', () => ctx.deps.users.insert(user, ctx.scope));
     return { consistent: restored, error };
   }

@@ -19,6 +19,8 @@ type Trap =
   | 'identity-down-and-store-down'
   | 'roles-down'
   | 'identity-deleted-then-500'
+  | 'identity-deleted-answer-lost-lookup-down'
+  | 'identity-answer-lost-lookup-down'
   | 'identity-fails-restore-slow';
 /** With 'identity-fails-restore-slow': the profile's restore waits for this gate. */
 let restoreGate: { gate: Promise<void>; waiting: boolean } | undefined;
@@ -50,7 +52,18 @@ function trappedIdentity(identity: IdentityProvider): IdentityProvider {
         await identity.deleteUser(id); // the provider acted, then answered an error
         throw new UpstreamError('Auth0', 'DELETE /users/:id', 500);
       }
+      if (trap === 'identity-deleted-answer-lost-lookup-down' || trap === 'identity-answer-lost-lookup-down') {
+        // The provider acted (or not), its answer was lost, and it cannot be asked either.
+        if (trap === 'identity-deleted-answer-lost-lookup-down') await identity.deleteUser(id);
+        throw new UpstreamError('Auth0', 'DELETE /users/:id', 0, { unreachable: true });
+      }
       return identity.deleteUser(id);
+    },
+    async getUsers(ids) {
+      if (trap === 'identity-deleted-answer-lost-lookup-down' || trap === 'identity-answer-lost-lookup-down') {
+        throw new UpstreamError('Auth0', 'GET /users', 0, { unreachable: true });
+      }
+      return identity.getUsers(ids);
     },
   };
 }
@@ -183,6 +196,23 @@ describe('a deletion cut short', () => {
     expect(await service.backend.rolesOf(user.authUserId)).toEqual([]);
   });
 
+  for (const lost of ['identity-deleted-answer-lost-lookup-down', 'identity-answer-lost-lookup-down'] as const) {
+    it(`when the identity delete's answer is lost and the look-up fails (${lost}): the profile stays gone, the reconciler finishes`, async () => {
+      const user = await newUser({ roles: ['reader'] });
+      trap = lost;
+      const failed = await service.call('DELETE', `/users/${user._id}`);
+      expect(failed.status).toBe(503);
+      // Whether the identity went is unknown: putting the profile back could make it point to nothing.
+      expect((await service.call('GET', `/users/${user._id}`)).status).toBe(404);
+      trap = 'none';
+      const open = () => service.deps.jobs.list({ types: ['user-deletion'], limit: 10 });
+      expect(await eventually(open, (jobs) => jobs.length === 0)).toEqual([]);
+      expect((await service.call('GET', `/users/${user._id}`)).status).toBe(404);
+      expect(await identityExists(user.authUserId)).toBe(false);
+      expect(await service.backend.rolesOf(user.authUserId)).toEqual([]);
+    });
+  }
+
   it('when the identity provider fails and the restore of the profile outlasts a lease: no identity deleted under it', async () => {
     const user = await newUser();
     let release!: () => void;
@@ -257,6 +287,18 @@ describe('a soft delete with AUTH_HARD_DELETE', () => {
     expect((await hard.call('POST', `/users/${user._id}/soft-delete`)).status).toBe(204);
     trap = 'none';
     expect((await hard.call('GET', `/users/${user._id}?_st=DELETED`)).status).toBe(200);
+    expect((await hard.deps.identity.getUsers([user.authUserId]))[0]).toBeUndefined();
+    expect(await hard.backend.rolesOf(user.authUserId)).toEqual([]);
+  });
+
+  it("when the identity delete's answer is lost and the look-up fails: the user stays DELETED, a retry finishes the identity", async () => {
+    const user = await readerUser('hardlost');
+    trap = 'identity-deleted-answer-lost-lookup-down';
+    expect((await hard.call('POST', `/users/${user._id}/soft-delete`)).status).toBe(503);
+    trap = 'none';
+    // Moved back out of DELETED, the profile would point to an identity that may be gone.
+    expect((await hard.call('GET', `/users/${user._id}?_st=DELETED`)).status).toBe(200);
+    expect((await hard.call('POST', `/users/${user._id}/soft-delete`)).status).toBe(204);
     expect((await hard.deps.identity.getUsers([user.authUserId]))[0]).toBeUndefined();
     expect(await hard.backend.rolesOf(user.authUserId)).toEqual([]);
   });
