@@ -5,11 +5,11 @@ import type { UserDoc } from '../ports/user-store.js';
 import type { Context } from '../context.js';
 import { ALL_STATES } from '../crud/states.js';
 import { pace } from '../domain/pace.js';
-import { ConflictError, InvalidInputError, NotFoundError } from '../errors.js';
+import { ConflictError } from '../errors.js';
 import { type ActivationFailure, emptySummary, type Outcome, type RunningChunk } from './activation-progress.js';
 import { deleteIdentity, grantRoles, replaceRoles } from './roles.js';
 import { compensate } from './sagas.js';
-import { identityBlocked } from './user-sync.js';
+import { identityBlocked, type SyncOutcome, syncNow } from './user-sync.js';
 import { deleteLater } from './user-deletion.js';
 import { findUsersByIds } from './users.js';
 
@@ -212,16 +212,25 @@ async function prepareChunk(ctx: Context, chunk: string[], upsert: boolean): Pro
   return { outcome, toImport };
 }
 
-/** An upsert of a user that already has an identity: its e-mail, username and blocked state, as its profile says. */
+/**
+ * An upsert of a user that already has an identity: its e-mail, username and blocked state follow
+ * its profile, under the user's lock (`user-sync`), read again once the lock is held: a PATCH or a
+ * state change landing between this job's read and its update would otherwise be undone on the
+ * identity side only. A user another request is changing is refused (`USER_BUSY`).
+ */
 async function updateIdentity(ctx: Context, user: UserDoc, outcome: Outcome): Promise<void> {
-  try {
-    await ctx.deps.identity.updateUser(user.authUserId!, { email: user.email, username: user.username, blocked: identityBlocked(user) });
-    outcome.summary.updated += 1;
-  } catch (error) {
-    if (!(error instanceof NotFoundError || error instanceof ConflictError || error instanceof InvalidInputError)) throw error;
-    const code = error instanceof NotFoundError ? 'IDENTITY_NOT_FOUND' : 'CONFLICT';
-    refuser(outcome)(user._id, [{ code, message: error.message }]);
-  }
+  const followed = await syncNow(ctx, user).catch((error: unknown) => {
+    if (error instanceof ConflictError) return { code: error.code, message: error.message };
+    throw error;
+  });
+  if (followed === 'followed') outcome.summary.updated += 1;
+  else refuser(outcome)(user._id, [typeof followed === 'string' ? notFollowed(user, followed) : followed]);
+}
+
+function notFollowed(user: UserDoc, followed: SyncOutcome): { code: string; message: string } {
+  if (followed === 'identity missing') return { code: 'IDENTITY_NOT_FOUND', message: `identity ${user.authUserId} not found` };
+  if (followed === 'conflict') return { code: 'CONFLICT', message: `identity ${user.authUserId} cannot take the profile's values` };
+  return { code: 'USER_NOT_FOUND', message: `user ${user._id} was deleted` };
 }
 
 /** The profile `_id` goes as the import's user id, so the identity can be found and linked after. */

@@ -5,7 +5,7 @@ import type { Job } from '../ports/job-store.js';
 import type { UserDoc } from '../ports/user-store.js';
 import type { Context } from '../context.js';
 import { ALL_STATES } from '../crud/states.js';
-import { ConflictError } from '../errors.js';
+import { ConflictError, InvalidInputError, NotFoundError } from '../errors.js';
 import { withoutDeadline } from '../deadline.js';
 import type { JobHandler } from '../infra/job-worker.js';
 import { endIntent, holdingIntent, recordIntent } from './intent-jobs.js';
@@ -143,16 +143,20 @@ export async function closeSync(ctx: Context, handle: SyncHandle, done: boolean)
  * a soft delete resumed on a profile already DELETED finishes the identity side this way (deleted
  * with its bindings under AUTH_HARD_DELETE, else blocked). Failed, the intent goes to the reconciler.
  */
-export async function syncNow(ctx: Context, user: Pick<UserDoc, '_id' | 'authUserId'>): Promise<void> {
+export async function syncNow(ctx: Context, user: Pick<UserDoc, '_id' | 'authUserId'>): Promise<SyncOutcome> {
   const handle = await openSync(ctx, user);
   let done = false;
   try {
-    await holdingIntent(ctx, handle.jobId, () => syncToProfile(ctx, handle.intent, undefined));
+    const outcome = await holdingIntent(ctx, handle.jobId, () => syncToProfile(ctx, handle.intent, undefined));
     done = true;
+    return outcome;
   } finally {
     await closeSync(ctx, handle, done);
   }
 }
+
+/** What making an identity follow its profile came to (`unlinked`: the profile is gone, or links another identity). */
+export type SyncOutcome = 'unlinked' | 'identity deleted' | 'identity missing' | 'followed' | 'conflict';
 
 /** The reconciler: an intent whose process died (or could not follow the profile) is finished here. Runs again after any failure. */
 export const userSyncRepair: JobHandler = {
@@ -169,7 +173,7 @@ export const userSyncRepair: JobHandler = {
   },
 };
 
-async function syncToProfile(ctx: Context, intent: SyncIntent, scheduled: string | undefined): Promise<string> {
+async function syncToProfile(ctx: Context, intent: SyncIntent, scheduled: string | undefined): Promise<SyncOutcome> {
   // Every user, whatever the caller's acl_rows: the truth is needed, not the caller's view of it.
   const profile = await ctx.deps.users.get(intent.userId, { states: ALL_STATES, scope: { actorId: ctx.scope.actorId, headers: {} } });
   for (const expirationId of [scheduled, intent.replaced]) {
@@ -197,7 +201,7 @@ async function abortQuietly(ctx: Context, expirationId: string): Promise<void> {
   }
 }
 
-async function followIdentity(ctx: Context, profile: UserDoc, authUserId: string): Promise<string> {
+async function followIdentity(ctx: Context, profile: UserDoc, authUserId: string): Promise<SyncOutcome> {
   const [current] = await ctx.deps.identity.getUsers([authUserId]);
   if (!current) return 'identity missing';
   const changes = differences(current, profile);
@@ -205,8 +209,11 @@ async function followIdentity(ctx: Context, profile: UserDoc, authUserId: string
   try {
     await ctx.deps.identity.updateUser(authUserId, changes);
   } catch (error) {
-    // Another identity took the name or e-mail meanwhile: no retry will change that. Left for an operator.
-    if (!(error instanceof ConflictError)) throw error;
+    // Deleted since it was read (a DELETE takes no user-sync lock): nothing left to follow.
+    if (error instanceof NotFoundError) return 'identity missing';
+    // Another identity took the name or e-mail meanwhile, or the provider refuses the profile's
+    // values: no retry will change that. Left for an operator.
+    if (!(error instanceof ConflictError || error instanceof InvalidInputError)) throw error;
     ctx.deps.logger.error({ userId: profile._id, authUserId }, 'an identity cannot follow its profile: its name or e-mail is taken');
     return 'conflict';
   }

@@ -1,0 +1,108 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { IdentityProvider } from '../../src/ports/identity-provider.js';
+import { seedGroups, startService, type TestService } from '../helpers/service.js';
+
+/**
+ * A bulk activation with `upsert` updates the identities of users that have one, from their
+ * profiles: it must take the user's lock, as every other write of both sides does, or a PATCH or
+ * soft delete landing between its read and its update is undone on the identity side only.
+ * Every backend.
+ */
+let service: TestService;
+let counter = 0;
+/** Run once, at the next identity update (the activation's): another request racing it. */
+let racing: (() => Promise<void>) | undefined;
+
+function racedIdentity(identity: IdentityProvider): IdentityProvider {
+  return {
+    ...identity,
+    async updateUser(id, changes) {
+      const race = racing;
+      racing = undefined;
+      if (race) await race();
+      return identity.updateUser(id, changes);
+    },
+  };
+}
+
+beforeAll(async () => {
+  service = await startService({
+    env: { JOBS_POLL_MS: '50', AUTH0_JOB_POLLING_INTERVAL: '20' },
+    wrap: (deps) => ({ identity: racedIdentity(deps.identity) }),
+    background: true,
+  });
+  await seedGroups(service);
+});
+afterAll(() => service.close());
+
+/** A user with an identity that drifted from its profile (the reason to upsert): its username differs. */
+async function drifted(): Promise<{ _id: string; authUserId: string }> {
+  counter += 1;
+  const body = { userGroup: 'customer', username: `act${counter}`, email: `act${counter}@example.com`, name: 'A' };
+  const created = await service.call('POST', '/users/', body);
+  expect(created.status).toBe(200);
+  const { authUserId } = (await service.call('GET', `/users/${created.body._id}`)).body;
+  await service.deps.identity.updateUser(authUserId, { username: `drifted${counter}` });
+  return { _id: created.body._id, authUserId };
+}
+
+async function activate(userId: string): Promise<Record<string, unknown>> {
+  const started = await service.call('POST', '/jobs/bulk-activation', [{ filter: { userId } }]);
+  expect(started.status).toBe(202);
+  for (let tries = 0; tries < 400; tries += 1) {
+    const job = await service.call('GET', `/jobs/bulk-activation/${started.body.jobId}`);
+    if (job.body.status !== 'pending') return job.body;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error('the activation never ended');
+}
+
+/** The identity as the profile stored now says it should be. */
+async function bothSides(user: { _id: string; authUserId: string }) {
+  const profile = (await service.call('GET', `/users/${user._id}?_st=PUBLIC,DRAFT,TRASH,DELETED`)).body;
+  const [identity] = await service.deps.identity.getUsers([user.authUserId]);
+  return { profile, identity };
+}
+
+describe('a bulk activation upserting an existing identity', () => {
+  it('never writes back an e-mail that a racing PATCH changed', async () => {
+    const user = await drifted();
+    let patched = 0;
+    racing = async () => {
+      patched = (await service.call('PATCH', `/users/${user._id}`, { email: `new${counter}@example.com` })).status;
+    };
+    await activate(user._id);
+    expect(racing).toBeUndefined();
+    // Either the PATCH waited for the activation (409 USER_BUSY) or went first; never half of each.
+    expect([200, 409]).toContain(patched);
+    const { profile, identity } = await bothSides(user);
+    expect(identity?.email).toBe(profile.email);
+    expect(identity?.username).toBe(profile.username);
+  });
+
+  it('never unblocks the identity of a user a racing PATCH blocked', async () => {
+    const user = await drifted();
+    let patched = 0;
+    racing = async () => {
+      patched = (await service.call('PATCH', `/users/${user._id}`, { blocked: true })).status;
+    };
+    await activate(user._id);
+    expect(racing).toBeUndefined();
+    expect([200, 409]).toContain(patched);
+    const { profile, identity } = await bothSides(user);
+    expect(identity?.blocked).toBe(profile.blocked === true);
+  });
+
+  it('refuses the user a racing DELETE took, leaving neither side', async () => {
+    const user = await drifted();
+    racing = async () => {
+      expect((await service.call('DELETE', `/users/${user._id}`)).status).toBe(204);
+    };
+    const job = await activate(user._id);
+    expect(racing).toBeUndefined();
+    expect(job).toMatchObject({ status: 'completed', summary: { failed: 1, updated: 0, inserted: 0, total: 1 } });
+    const { profile, identity } = await bothSides(user);
+    expect(profile.statusCode).toBe(404);
+    expect(identity).toBeUndefined();
+  });
+});
