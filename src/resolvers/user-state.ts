@@ -1,9 +1,10 @@
 import type { Context } from '../context.js';
+import type { UserDoc } from '../ports/user-store.js';
 import { requireAdmin } from './access.js';
 import { checkFilter } from '../crud/filter.js';
 import { assertObjectIdConditions } from '../crud/ids.js';
 import { ALL_STATES, bulkSourcesOf, pathToDeleted } from '../crud/states.js';
-import { during } from '../errors.js';
+import { ConflictError, during } from '../errors.js';
 import type { StateChangesBody } from './inputs.js';
 import { abortExpiration } from './expiration.js';
 import { transitionUser } from './sagas.js';
@@ -66,11 +67,26 @@ export async function softDeleteUser(ctx: Context, id: string): Promise<void> {
   await during('soft deleting user', async () => {
     const steps = pathToDeleted(user.__STATE__);
     // Already DELETED in the profile (a soft delete cut short): the identity side is finished.
-    if (steps.length === 0) return user.authUserId ? syncNow(ctx, user) : undefined;
+    if (steps.length === 0) return user.authUserId ? finishDeleted(ctx, user) : undefined;
     for (const stateTo of steps) {
       await transitionUser(ctx, user, stateTo);
       user.__STATE__ = stateTo;
     }
   });
   await abortExpiration(ctx, user.expirationId);
+}
+
+/**
+ * A soft delete resumed on a profile already DELETED: the identity follows it now, or an open
+ * `user-sync` intent makes it follow later (its bindings left with Rönd down, or the user's lock
+ * held, by the reconciler retrying them or by another request): every repair makes the identity
+ * follow the profile as stored, DELETED. Done either way, so 204, as the first soft delete answers
+ * when only the bindings are left (docs/decisions.md).
+ */
+async function finishDeleted(ctx: Context, user: UserDoc): Promise<void> {
+  try {
+    await syncNow(ctx, user);
+  } catch (error) {
+    if (!(error instanceof ConflictError && error.code === 'USER_BUSY')) throw error;
+  }
 }

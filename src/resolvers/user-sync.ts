@@ -144,16 +144,32 @@ export async function closeSync(ctx: Context, handle: SyncHandle, done: boolean)
  * with its bindings under AUTH_HARD_DELETE, else blocked). Failed, the intent goes to the reconciler.
  */
 export async function syncNow(ctx: Context, user: Pick<UserDoc, '_id' | 'authUserId'>): Promise<SyncOutcome> {
-  const handle = await openSync(ctx, user);
+  let handle: SyncHandle;
+  try {
+    handle = await openSync(ctx, user);
+  } catch (error) {
+    // A stale intent whose repair deleted the identity but not its bindings: it stays open for them.
+    if (bindingsLeft.has(error as object)) return 'identity deleted';
+    throw error;
+  }
   let done = false;
   try {
     const outcome = await holdingIntent(ctx, handle.jobId, () => syncToProfile(ctx, handle.intent, undefined));
     done = true;
     return outcome;
+  } catch (error) {
+    if (bindingsLeft.has(error as object)) return 'identity deleted';
+    throw error;
   } finally {
     await closeSync(ctx, handle, done);
   }
 }
+
+/**
+ * Errors of a repair that deleted the identity and could not revoke its bindings (Rönd down): the
+ * intent stays open for the reconciler, but the identity side of the operation is done.
+ */
+const bindingsLeft = new WeakSet<object>();
 
 /** What making an identity follow its profile came to (`unlinked`: the profile is gone, or links another identity). */
 export type SyncOutcome = 'unlinked' | 'identity deleted' | 'identity missing' | 'followed' | 'conflict';
@@ -183,7 +199,10 @@ async function syncToProfile(ctx: Context, intent: SyncIntent, scheduled: string
   if (!profile || !authUserId || profile.authUserId !== authUserId) return 'unlinked';
   if (profile.__STATE__ === 'DELETED' && ctx.deps.config.AUTH_HARD_DELETE) {
     const { rolesLeft } = await deleteIdentity(ctx, authUserId);
-    if (rolesLeft) throw rolesLeft;
+    if (rolesLeft) {
+      if (typeof rolesLeft === 'object' && rolesLeft !== null) bindingsLeft.add(rolesLeft);
+      throw rolesLeft;
+    }
     return 'identity deleted';
   }
   const outcome = await followIdentity(ctx, profile, authUserId);

@@ -256,6 +256,35 @@ describe('a deletion cut short', () => {
   });
 });
 
+describe('a soft delete (AUTH_HARD_DELETE, the default) with Rönd down', () => {
+  const open = () => service.deps.jobs.list({ types: ['user-sync'], limit: 10 });
+
+  it('answers 204 when resumed as when first sent: the identity is gone, its bindings go later', async () => {
+    const user = await newUser({ roles: ['reader'] });
+    trap = 'roles-down';
+    expect((await service.call('POST', `/users/${user._id}/soft-delete`)).status).toBe(204);
+    expect(await identityExists(user.authUserId)).toBe(false);
+    // The client's retry meets the intent the first left open (its bindings): no 503 for a done deletion.
+    expect((await service.call('POST', `/users/${user._id}/soft-delete`)).status).toBe(204);
+    trap = 'none';
+    expect(await eventually(open, (jobs) => jobs.length === 0)).toEqual([]);
+    expect(await service.backend.rolesOf(user.authUserId)).toEqual([]);
+  });
+
+  it('answers 204 when resumed on a profile already DELETED whose identity was left behind', async () => {
+    const user = await newUser({ roles: ['reader'] });
+    const scope = { actorId: 'test', headers: {} };
+    await service.deps.users.setState(user._id, 'TRASH', scope);
+    await service.deps.users.setState(user._id, 'DELETED', scope);
+    trap = 'roles-down';
+    expect((await service.call('POST', `/users/${user._id}/soft-delete`)).status).toBe(204);
+    expect(await identityExists(user.authUserId)).toBe(false);
+    trap = 'none';
+    expect(await eventually(open, (jobs) => jobs.length === 0)).toEqual([]);
+    expect(await service.backend.rolesOf(user.authUserId)).toEqual([]);
+  });
+});
+
 describe('a soft delete with AUTH_HARD_DELETE', () => {
   let hard: TestService;
   beforeAll(async () => {
