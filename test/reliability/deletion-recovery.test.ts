@@ -151,6 +151,10 @@ describe('a deletion cut short', () => {
     const user = await newUser();
     await abandonDeletionAtIdentity(user._id);
     expect((await service.call('GET', `/users/${user._id}`)).status).toBe(404);
+    // The client's retry after its lost answer is a 404 (docs/decisions.md): its intent, recorded
+    // by the first attempt, still has the reconciler finish the identity side.
+    const retry = await service.call('DELETE', `/users/${user._id}`);
+    expect(retry).toMatchObject({ status: 404, body: { statusCode: 404, error: 'Not Found' } });
     expect(
       await eventually(
         () => identityExists(user.authUserId),
