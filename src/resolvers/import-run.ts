@@ -12,7 +12,7 @@ import { plainStandardFields } from './import-fields.js';
 import { ImportedUserRow } from './inputs.js';
 import { compensate } from './sagas.js';
 import { updateUser } from './update-user.js';
-import { guardExpiries } from './expiry-intents.js';
+import { guardExpiries, type ScheduleRecorder } from './expiry-intents.js';
 
 /** A data row of the file: its number (1 = the first after the header) and its cells by column. */
 export interface CsvRow {
@@ -140,14 +140,14 @@ export class ImportRun {
     await guardExpiries(
       this.ctx,
       inserts.map(({ doc }) => doc),
-      async () => {
-        await this.insertAll(inserts);
+      async (made) => {
+        await this.insertAll(inserts, made);
         return !this.untaken;
       },
     );
   }
 
-  private async insertAll(inserts: Insert[]): Promise<void> {
+  private async insertAll(inserts: Insert[], made?: ScheduleRecorder): Promise<void> {
     const stored: (Insert & { _id: string })[] = [];
     let pending = inserts;
     while (pending.length > 0) {
@@ -158,7 +158,7 @@ export class ImportRun {
       // Only a row with an expirationDate has a further step (its schedule), run concurrently.
       const steps = result.ids.map((_id, index) => {
         const { row, doc } = pending[index]!;
-        return doc.expirationDate === undefined || this.expire(row, { ...doc, _id });
+        return doc.expirationDate === undefined || this.expire(row, { ...doc, _id }, made);
       });
       const kept = steps.every((step) => step === true) ? steps : await Promise.all(steps);
       for (const [index, _id] of result.ids.entries()) if (kept[index]) stored.push({ ...pending[index]!, _id });
@@ -197,9 +197,9 @@ export class ImportRun {
   }
 
   /** An inserted user with an expirationDate gets its schedule; if that fails, the row is taken back. */
-  private async expire(row: number, doc: Record<string, unknown> & { _id: string }): Promise<boolean> {
+  private async expire(row: number, doc: Record<string, unknown> & { _id: string }, made?: ScheduleRecorder): Promise<boolean> {
     try {
-      await attachExpiration(this.ctx, doc as UserDoc);
+      await attachExpiration(this.ctx, doc as UserDoc, made && ((expirationId) => made(doc._id, expirationId)));
       return true;
     } catch (error) {
       const taken = await compensate(this.ctx, 'remove an imported user whose expiration failed', () =>

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExpirationScheduler } from '../../src/ports/expiration-scheduler.js';
 import type { UserStore } from '../../src/ports/user-store.js';
+import type { JobStore } from '../../src/ports/job-store.js';
 import { UpstreamError } from '../../src/errors.js';
 import { eventuallyOn } from '../helpers/eventually.js';
 import { renewalsDroppedWhile } from '../helpers/faults.js';
@@ -20,6 +21,10 @@ let scheduleAndDeleteFail = false;
 let scheduleGate: Promise<void> | undefined;
 /** The users each schedule was asked for, in order. */
 const scheduledUsers: string[] = [];
+/** The schedules made and not aborted: id → user. */
+const liveSchedules = new Map<string, string>();
+/** The import's process "dies" as it stores a schedule's id on its user (the schedule is made). */
+let hangLink = false;
 let service: TestService;
 /** Leases lapse only when a test moves this clock: a slow request on a busy machine is never taken for a dead one. */
 const clock = new FakeClock();
@@ -42,19 +47,44 @@ function trappedScheduler(scheduler: ExpirationScheduler): ExpirationScheduler {
         return new Promise(() => undefined);
       }
       if (scheduleAndDeleteFail) throw new UpstreamError('Timer', 'POST /jobs/', 500);
-      return scheduler.schedule(payload, headers);
+      const id = await scheduler.schedule(payload, headers);
+      liveSchedules.set(id, payload.userId);
+      return id;
     },
-    abort: (id) => scheduler.abort(id),
+    async abort(id) {
+      await scheduler.abort(id);
+      liveSchedules.delete(id);
+    },
   };
 }
 
 function trappedUsers(users: UserStore): UserStore {
   return {
     ...users,
+    async patch(id, update, options, scope) {
+      if (hangLink && update.$set && 'expirationId' in update.$set) {
+        hangLink = false;
+        importDead = true;
+        return new Promise(() => undefined);
+      }
+      return users.patch(id, update, options, scope);
+    },
     async delete(id, options) {
       if (!scheduleAndDeleteFail) return users.delete(id, options);
       scheduleAndDeleteFail = false;
       throw new UpstreamError('CRUD', 'DELETE /users/:id', 0, { unreachable: true });
+    },
+  };
+}
+
+/** Heartbeats that saved an import's schedules in its intent. */
+let scheduleSaves = 0;
+function countingScheduleSaves(jobs: JobStore): JobStore {
+  return {
+    ...jobs,
+    heartbeat(jobId, by, leaseMs, progress, counters) {
+      if (jobId.startsWith('user-expiry:') && progress !== undefined) scheduleSaves += 1;
+      return jobs.heartbeat(jobId, by, leaseMs, progress, counters);
     },
   };
 }
@@ -67,7 +97,7 @@ beforeAll(async () => {
     wrap: (deps) => ({
       scheduler: trappedScheduler(deps.scheduler),
       users: trappedUsers(deps.users),
-      jobs: renewalsDroppedWhile(deps.jobs, deps.replicaId, () => importDead),
+      jobs: countingScheduleSaves(renewalsDroppedWhile(deps.jobs, deps.replicaId, () => importDead)),
     }),
   });
   await seedGroups(service);
@@ -142,5 +172,78 @@ describe('a CSV import cut short', () => {
       (users: { expirationId?: string }[]) => typeof users[0]?.expirationId === 'string',
     );
     expect(typeof scheduled[0]?.expirationId).toBe('string');
+  });
+
+  it("after a row's schedule was made, before its user pointed to it: the reconciler links that one, no second schedule", async () => {
+    const future = new Date(Date.now() + 86_400_000).toISOString();
+    const form = new FormData();
+    form.append('file', new Blob([`userGroup,username,name,expirationDate\ncustomer,impw1,A,${future}\n`], { type: 'text/csv' }), 'u.csv');
+    hangLink = true;
+    const client = new AbortController();
+    const headers = { 'x-api-key': TEST_API_KEY };
+    void fetch(`${service.url}/users/import`, { method: 'PATCH', body: form, headers, signal: client.signal }).catch(() => undefined);
+    await eventually(
+      async () => hangLink,
+      (armed) => !armed,
+      0,
+    );
+    client.abort();
+    const [user] = await eventually(
+      async () => (await service.call('GET', '/users/?username=impw1')).body as { _id: string; expirationId?: string }[],
+      (users) => typeof users[0]?.expirationId === 'string',
+    );
+    importDead = false;
+    expect(
+      await eventually(
+        () => service.deps.jobs.list({ types: ['user-expiry'], limit: 10 }),
+        (jobs) => jobs.length === 0,
+      ),
+    ).toEqual([]);
+    const ofUser = [...liveSchedules].filter(([, userId]) => userId === user!._id).map(([id]) => id);
+    expect(ofUser).toEqual([user!.expirationId]);
+  });
+
+  it("after a row's schedule was made, its user deleted before the reconciler ran: that schedule is aborted", async () => {
+    const future = new Date(Date.now() + 86_400_000).toISOString();
+    const form = new FormData();
+    form.append('file', new Blob([`userGroup,username,name,expirationDate\ncustomer,impu1,A,${future}\n`], { type: 'text/csv' }), 'u.csv');
+    hangLink = true;
+    const client = new AbortController();
+    const headers = { 'x-api-key': TEST_API_KEY };
+    void fetch(`${service.url}/users/import`, { method: 'PATCH', body: form, headers, signal: client.signal }).catch(() => undefined);
+    await eventually(
+      async () => hangLink,
+      (armed) => !armed,
+      0,
+    );
+    client.abort();
+    const [user] = (await service.call('GET', '/users/?username=impu1')).body as { _id: string; expirationId?: string }[];
+    // Its profile names no schedule yet: the deletion has none to abort.
+    expect(user?.expirationId).toBeUndefined();
+    expect((await service.call('DELETE', `/users/${user!._id}`)).status).toBe(204);
+    expect(
+      await eventually(
+        () => service.deps.jobs.list({ types: ['user-expiry'], limit: 10 }),
+        (jobs) => jobs.length === 0,
+      ),
+    ).toEqual([]);
+    importDead = false;
+    expect([...liveSchedules.values()].filter((userId) => userId === user!._id)).toEqual([]);
+  });
+
+  it('saves the schedules of a batch of dated rows in a few job-store writes, not one per row', async () => {
+    const future = new Date(Date.now() + 86_400_000).toISOString();
+    const rows = Array.from({ length: 40 }, (_, index) => `customer,impv${index},A,${future}`).join('\n');
+    const form = new FormData();
+    form.append('file', new Blob([`userGroup,username,name,expirationDate\n${rows}\n`], { type: 'text/csv' }), 'u.csv');
+    scheduleSaves = 0;
+    const res = await fetch(`${service.url}/users/import`, { method: 'PATCH', body: form, headers: { 'x-api-key': TEST_API_KEY } });
+    expect(res.status).toBe(200);
+    const stored = (await service.call('GET', '/users/?_l=100')).body.filter((user: { username: string }) =>
+      user.username.startsWith('impv'),
+    );
+    expect(stored.filter((user: { expirationId?: string }) => typeof user.expirationId === 'string')).toHaveLength(40);
+    expect(scheduleSaves).toBeGreaterThan(0);
+    expect(scheduleSaves).toBeLessThanOrEqual(4);
   });
 });
