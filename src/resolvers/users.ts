@@ -154,8 +154,12 @@ async function deleteBoth(
     const { rolesLeft } = await deleteIdentity(ctx, user.authUserId);
     return { consistent: !rolesLeft };
   } catch (error) {
-    // The identity may be gone: the profile stays gone too, and the reconciler deletes the identity.
-    if (identityOutcomeUnknown(error)) return { consistent: false, error };
+    // The identity may be gone: the profile stays gone too, and the reconciler deletes the
+    // identity. Its sessions end now: they would live until the provider answers again.
+    if (identityOutcomeUnknown(error)) {
+      await revokeAccess(ctx, user.authUserId);
+      return { consistent: false, error };
+    }
     const restored = await compensate(ctx, 'restore the profile of a failed deletion', () => ctx.deps.users.insert(user, ctx.scope));
     return { consistent: restored, error };
   }

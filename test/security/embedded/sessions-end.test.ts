@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UpstreamError } from '../../../src/errors.js';
 import { seedGroups, startService, type TestService } from '../../helpers/service.js';
 
 /**
@@ -50,5 +51,48 @@ describe('changes that end every session of the user', () => {
     const { id, auth } = await loggedInUser();
     expect((await service.call('PATCH', `/users/${id}`, { name: 'Renamed' })).status).toBe(200);
     expect((await service.call('GET', '/userinfo', undefined, auth)).status).toBe(200);
+  });
+});
+
+describe('a deletion whose identity step has an unknown outcome (its answer lost, the provider then down)', () => {
+  let trapped: TestService;
+  let lost = false;
+  beforeAll(async () => {
+    trapped = await startService({
+      store: 'embedded',
+      identity: 'embedded',
+      env: { RANDOM_PWD_GEN: 'false' },
+      wrap: (deps) => ({
+        identity: {
+          ...deps.identity,
+          async deleteUser(id) {
+            if (lost) throw new UpstreamError('Auth0', 'DELETE /users/:id', 0, { unreachable: true });
+            return deps.identity.deleteUser(id);
+          },
+          async getUsers(ids, fields) {
+            if (lost) throw new UpstreamError('Auth0', 'GET /users', 0, { unreachable: true });
+            return deps.identity.getUsers(ids, fields);
+          },
+        },
+      }),
+    });
+    await seedGroups(trapped);
+  });
+  afterAll(() => trapped.close());
+
+  it.each([
+    ['DELETE', (id: string) => trapped.call('DELETE', `/users/${id}`)],
+    ['soft delete', (id: string) => trapped.call('POST', `/users/${id}/soft-delete`)],
+  ])('%s: the profile stays deleted and the sessions end at once, before the reconciler deletes the identity', async (_what, change) => {
+    counter += 1;
+    const username = `lost${counter}`;
+    const body = { userGroup: 'customer', username, email: `${username}@example.com`, name: 'L', password: PASSWORD };
+    const created = await trapped.call('POST', '/users/?sendResetPwdEmail=false', body);
+    const tokens = (await trapped.call('POST', '/oauth/token', { username, password: PASSWORD }, anonymous)).body;
+    const auth = { ...anonymous, authorization: `Bearer ${tokens.accessToken}` };
+    lost = true;
+    expect((await change(created.body._id)).status).toBe(503);
+    lost = false;
+    expect((await trapped.call('POST', '/refreshtoken', { refreshToken: tokens.refreshToken }, auth)).status).toBe(401);
   });
 });
