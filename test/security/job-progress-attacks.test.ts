@@ -121,7 +121,11 @@ describe('jobProgress and jobs attacked', () => {
 describe('a job that fails on an unexpected error', () => {
   const BACKEND_WORDS = 'SQLITE_IOERR: disk I/O error reading /var/lib/ums/ums.sqlite';
   let failing: TestService;
-  /** The identity provider breaks once the user exists (creating it may update its identity too). */
+  /**
+   * The identity provider's imports break: every attempt at the job's chunk fails as a whole. (An
+   * upsert of a user with an identity no longer does: a failed update fails that user alone, and
+   * leaves it to the reconciler.)
+   */
   let broken = false;
   beforeAll(async () => {
     failing = await startService({
@@ -130,9 +134,10 @@ describe('a job that fails on an unexpected error', () => {
       // lease long enough not to lapse on a loaded machine mid-attempt.
       env: { JOBS_POLL_MS: '50', JOBS_LEASE_MS: '1000' },
       wrap: (deps) => ({
-        identity: {
-          ...deps.identity,
-          updateUser: (...args) => (broken ? Promise.reject(new Error(BACKEND_WORDS)) : deps.identity.updateUser(...args)),
+        identityImports: {
+          ...deps.identityImports,
+          maxUsersPerJob: deps.identityImports.maxUsersPerJob,
+          startImport: (...args) => (broken ? Promise.reject(new Error(BACKEND_WORDS)) : deps.identityImports.startImport(...args)),
         },
       }),
     });
@@ -141,7 +146,8 @@ describe('a job that fails on an unexpected error', () => {
   afterAll(() => failing.close());
 
   it('shows the service words as its error, never the backend text', async () => {
-    const created = await failing.call('POST', '/users/?sendResetPwdEmail=false', {
+    // A profile alone: its activation makes its identity through an import.
+    const created = await failing.call('POST', '/users/?sendResetPwdEmail=false&postponeAuthUserCreation=true', {
       userGroup: 'customer',
       username: 'unlucky',
       email: 'unlucky@example.com',
