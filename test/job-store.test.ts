@@ -17,7 +17,16 @@ const emulator = await new CrudEmulator([
     path: '/jobs',
     defaultState: 'PUBLIC',
     unique: ['jobId'],
-    fields: { jobId: 'string', type: 'string', status: 'string', owner: 'string', leaseUntil: 'number' },
+    fields: {
+      jobId: 'string',
+      type: 'string',
+      status: 'string',
+      owner: 'string',
+      leaseUntil: 'number',
+      payload: 'object',
+      result: 'object',
+      counters: 'object',
+    },
   },
 ]).start();
 afterAll(() => emulator.stop());

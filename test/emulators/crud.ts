@@ -11,6 +11,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { closeServer, dropOnFailure, readBody } from './http.js';
 import { textMatcher } from './crud-text.js';
+import { firstUndeclared, itemSchema, withoutUndeclared } from './crud-schema.js';
 import { Query } from 'mingo';
 import { update as applyUpdate } from 'mingo/updater';
 import {
@@ -112,8 +113,8 @@ export class CrudEmulator {
   /** When true, requests are read and never answered (a hung upstream). */
   hang = false;
   /**
-   * When true, a stand-in of the CRUD that serves no `POST /import` (404, as Fastify answers an
-   * unknown route) and takes the `_id` in `POST /` and `POST /bulk`.
+   * When true, a stand-in of the CRUD that serves no `POST /import` nor `GET /schema` (404, as
+   * Fastify answers an unknown route) and takes the `_id` in `POST /` and `POST /bulk`.
    */
   withoutImport = false;
   /** Status codes to answer, in order, for the next matching requests (`"PATCH /users/:id"`). */
@@ -193,6 +194,7 @@ export class CrudEmulator {
     const q = url.searchParams;
     if (method === 'GET' && rest === '') return [200, collection.list(q)];
     if (method === 'GET' && rest === 'count') return [200, collection.count(q)];
+    if (method === 'GET' && rest === 'schema' && !this.withoutImport) return [200, itemSchema(entry.spec.fields)];
     if (method === 'POST' && rest === '') return [200, { _id: collection.insert(body)._id }];
     if (method === 'POST' && rest === 'bulk') return [200, collection.insertMany(body)];
     if (method === 'POST' && rest === 'import' && !this.withoutImport) return [201, collection.importFile(body)];
@@ -262,11 +264,15 @@ class Collection {
   }
 
   /** `POST /` (and each item of `POST /bulk`): `_id` is no property of its body schema; `POST /import` may set it. */
-  insert(body: unknown, { idAllowed = this.idsInInserts, where = 'body' } = {}): Doc {
-    if (!isObject(body)) throw new HttpError(400, 'body must be object');
+  insert(input: unknown, { idAllowed = this.idsInInserts, where = 'body', dropUndeclared = false } = {}): Doc {
+    if (!isObject(input)) throw new HttpError(400, 'body must be object');
+    // `POST /import`'s item validator removes what its schema does not declare; `POST /` refuses it.
+    const body = dropUndeclared ? withoutUndeclared(input, this.spec.fields) : input;
+    const undeclared = firstUndeclared(body, this.spec.fields);
+    if (undeclared !== undefined) throw new HttpError(400, additionalProperty(where, undeclared));
     for (const key of Object.keys(body))
       if (INTERNAL.has(key) && key !== '__STATE__' && !(key === '_id' && idAllowed))
-        throw new HttpError(400, `${where} must NOT have additional properties. Property "${key}" is not defined in validation schema`);
+        throw new HttpError(400, additionalProperty(where, key));
     const now = new Date().toISOString();
     const cast = Object.fromEntries(
       Object.entries(body).map(([key, value]) => [key, coerceAt(value, key, this.spec.fields, `body/${key}`)]),
@@ -313,7 +319,7 @@ class Collection {
     docs.forEach((doc, index) => {
       if (isObject(doc) && doc._id !== undefined && !(typeof doc._id === 'string' && OBJECT_ID.test(doc._id)))
         throw new HttpError(400, `(index: ${index}, /_id) must match pattern "${OBJECT_ID.source}"`);
-      this.insert(doc, { idAllowed: true, where: `(index: ${index})` });
+      this.insert(doc, { idAllowed: true, where: `(index: ${index})`, dropUndeclared: true });
     });
     return { message: 'File uploaded successfully' };
   }

@@ -194,6 +194,9 @@ export const CRUD_COLLECTIONS: CollectionSpec[] = [
       company: 'string',
       badge: 'number',
       address: 'object',
+      // Fields of the test groups' schemas (dated, update-paths).
+      birth: 'date',
+      nested: 'object',
       // The CRUD collection's own fields.
       createdAt: 'date',
       updatedAt: 'date',
@@ -212,7 +215,16 @@ export const CRUD_COLLECTIONS: CollectionSpec[] = [
     path: '/jobs',
     defaultState: 'PUBLIC',
     unique: ['jobId'],
-    fields: { jobId: 'string', type: 'string', status: 'string', owner: 'string', leaseUntil: 'number' },
+    fields: {
+      jobId: 'string',
+      type: 'string',
+      status: 'string',
+      owner: 'string',
+      leaseUntil: 'number',
+      payload: 'object',
+      result: 'object',
+      counters: 'object',
+    },
   },
   // Website sessions with Auth0 (SESSIONS_CRUD_ENDPOINT); deployed with a TTL index on expiresAt.
   {

@@ -1,0 +1,69 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CUSTOMER_GROUP, seedGroups, startService, type TestService } from './helpers/service.js';
+
+/**
+ * A field the CRUD collection does not declare, in a group whose schema is open: the CRUD's
+ * `POST /` refuses it, but `POST /import` (the service's creations, which name their `_id`) drops
+ * it and answers success. The service checks the names against `GET /users/schema` first.
+ */
+const OPEN_GROUP = {
+  ...CUSTOMER_GROUP,
+  userGroup: 'open',
+  crudSchema: { type: 'object', properties: { name: { type: 'string' }, nickname: { type: 'string' } } },
+};
+
+let service: TestService;
+beforeAll(async () => {
+  service = await startService({ store: 'crud', env: { RANDOM_PWD_GEN: 'false' } });
+  await seedGroups(service, [CUSTOMER_GROUP, OPEN_GROUP]);
+});
+afterAll(() => service.close());
+
+const crud = () => service.crud!;
+const stored = (username: string) =>
+  crud()
+    .docs('/users')
+    .find((doc) => doc.username === username);
+
+async function crudCall(method: string, path: string, body: unknown): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${crud().url}${path}`, {
+    method,
+    body: body instanceof FormData ? body : JSON.stringify(body),
+    headers: body instanceof FormData ? {} : { 'content-type': 'application/json' },
+  });
+  return { status: res.status, body: await res.json() };
+}
+
+describe('the CRUD emulator, on fields its collection does not declare', () => {
+  const refused = (where: string) =>
+    `${where} must NOT have additional properties. Property "nickname" is not defined in validation schema`;
+
+  it('refuses them in POST / and POST /bulk, inserting nothing', async () => {
+    const one = await crudCall('POST', '/users/', { username: 'emu-one', nickname: 'N' });
+    expect(one).toEqual({ status: 400, body: { statusCode: 400, error: 'Bad Request', message: refused('body') } });
+    const many = await crudCall('POST', '/users/bulk', [{ username: 'emu-bulk' }, { username: 'emu-bulk-2', nickname: 'N' }]);
+    expect(many).toMatchObject({ status: 400, body: { message: refused('body/1') } });
+    expect([stored('emu-one'), stored('emu-bulk-2')]).toEqual([undefined, undefined]);
+  });
+
+  it('drops them in POST /import, which answers success (ajv removeAdditional)', async () => {
+    const form = new FormData();
+    form.append('file', new Blob([JSON.stringify([{ username: 'emu-import', nickname: 'N' }])], { type: 'application/json' }), 'f.json');
+    expect((await crudCall('POST', '/users/import', form)).status).toBe(201);
+    expect(stored('emu-import')).toMatchObject({ username: 'emu-import' });
+    expect(stored('emu-import')).not.toHaveProperty('nickname');
+  });
+
+  it('answers GET /users/schema with the declared fields and its own', async () => {
+    const res = await fetch(`${crud().url}/users/schema`);
+    const schema = (await res.json()) as { type: string; properties: Record<string, unknown>; required: string[] };
+    expect(res.status).toBe(200);
+    expect(schema.type).toBe('object');
+    expect(Object.keys(schema.properties)).toEqual(
+      expect.arrayContaining(['_id', '__STATE__', 'createdAt', 'updaterId', 'username', 'address']),
+    );
+    expect(schema.properties).not.toHaveProperty('nickname');
+    expect(schema.properties.expirationDate).toEqual({ type: 'string', format: 'date-time' });
+    expect(schema.required).toEqual(expect.arrayContaining(['_id', '__STATE__']));
+  });
+});

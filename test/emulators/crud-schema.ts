@@ -1,0 +1,69 @@
+/**
+ * What a CRUD collection declares, for its emulator, written from crud-service 7.2.5
+ * (lib/JSONSchemaGenerator.js, lib/validatorGetters.js, lib/httpInterface.js): the body schemas of
+ * `POST /` and `POST /bulk` have `additionalProperties: false`, so an undeclared field is a 400;
+ * `POST /import` validates each item with an ajv built with `removeAdditional: true`, so the same
+ * field is dropped and the insert succeeds; `GET /schema` answers the item's `{type, properties, required}`.
+ */
+
+import type { FieldType, Json, Types } from './crud-semantics.js';
+
+/** The fields every CRUD collection has, declared (and required) by the CRUD itself. */
+export const CRUD_OWN_FIELDS = ['_id', 'creatorId', 'createdAt', 'updaterId', 'updatedAt', '__STATE__'] as const;
+
+/** The top-level names a collection declares (a dotted path declares its first segment). */
+export function declaredNames(types: Types): Set<string> {
+  return new Set([...CRUD_OWN_FIELDS, ...Object.keys(types).map((path) => path.split('.')[0]!)]);
+}
+
+/** The first undeclared top-level field of a body, if any. */
+export function firstUndeclared(body: Json, types: Types): string | undefined {
+  const declared = declaredNames(types);
+  return Object.keys(body).find((key) => !declared.has(key));
+}
+
+/** A body without its undeclared top-level fields, as ajv's `removeAdditional: true` leaves it. */
+export function withoutUndeclared(body: Json, types: Types): Json {
+  const declared = declaredNames(types);
+  return Object.fromEntries(Object.entries(body).filter(([key]) => declared.has(key)));
+}
+
+/** `GET /<collection>/schema`: the item's JSON schema, as the CRUD serialises a document. */
+export function itemSchema(types: Types): { type: 'object'; properties: Json; required: string[] } {
+  const properties: Json = {
+    _id: { type: 'string', pattern: '^[a-fA-F\\d]{24}$', description: '_id' },
+    creatorId: { type: 'string', description: 'creatorId' },
+    createdAt: { type: 'string', format: 'date-time', description: 'createdAt' },
+    updaterId: { type: 'string', description: 'updaterId' },
+    updatedAt: { type: 'string', format: 'date-time', description: 'updatedAt' },
+    __STATE__: { type: 'string', description: '__STATE__' },
+  };
+  // Parents before children: `address` before `address.city`, `roles` before `roles.__items`.
+  const paths = Object.keys(types).sort((a, b) => a.split('.').length - b.split('.').length);
+  for (const path of paths) {
+    const segments = path.split('.');
+    const name = segments.pop()!;
+    const parent = segments.reduce<Json | undefined>((at, segment) => childrenOf(at, segment), properties);
+    if (!parent) continue;
+    if (name === '__items') (parent as Json).items = schemaOf(types[path]!);
+    else if (!Object.hasOwn(parent, name)) parent[name] = schemaOf(types[path]!);
+  }
+  return { type: 'object', properties, required: [...CRUD_OWN_FIELDS] };
+}
+
+/** The properties (or items) object under `segment` of a schema level, made when missing. */
+function childrenOf(level: Json | undefined, segment: string): Json | undefined {
+  const node = level && Object.hasOwn(level, segment) ? (level[segment] as Json) : undefined;
+  if (!node) return undefined;
+  if (segment === '__items') return undefined;
+  if (node.type === 'array') return node as Json;
+  node.properties ??= {};
+  return node.properties as Json;
+}
+
+function schemaOf(type: FieldType): Json {
+  if (type === 'date') return { type: 'string', format: 'date-time' };
+  if (type === 'array') return { type: 'array', items: {} };
+  if (type === 'object') return { type: 'object', additionalProperties: true };
+  return { type };
+}
