@@ -44,7 +44,10 @@ export interface IdentityAdapters {
 }
 
 export interface Connected {
-  profileStores(endpoints: { users: string; groups: string }): {
+  profileStores(
+    endpoints: { users: string; groups: string },
+    clock: Clock,
+  ): {
     users: UserStore;
     groups: ConfigStore;
     readiness: () => Promise<ReadinessCheck[]>;
@@ -77,8 +80,8 @@ export function connectedAdapters(config: Config, metrics: Metrics): Connected {
   const crud = upstreamOf('CRUD', crudBaseUrl(config), config.CRUD_TIMEOUT_MS);
   const collection = (endpoint: string) => new CrudCollection(crud, endpoint);
   return {
-    profileStores: (endpoints) => ({
-      users: createCrudUserStore(collection(endpoints.users)),
+    profileStores: (endpoints, clock) => ({
+      users: createCrudUserStore(collection(endpoints.users), { clock }),
       groups: createCrudConfigStore(collection(endpoints.groups)),
       readiness: async () => [await probe(crud, '/-/healthz', config.READINESS_TIMEOUT_MS)],
     }),

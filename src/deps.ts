@@ -60,7 +60,7 @@ async function profileStores(
   clock: Clock,
 ): Promise<{ users: UserStore; groups: ConfigStore; readiness: () => Promise<ReadinessCheck[]> }> {
   if (config.USERS_CRUD_ENDPOINT !== undefined) {
-    return (await upstreams()).profileStores({ users: config.USERS_CRUD_ENDPOINT, groups: config.UMS_CONFIG_CRUD_ENDPOINT });
+    return (await upstreams()).profileStores({ users: config.USERS_CRUD_ENDPOINT, groups: config.UMS_CONFIG_CRUD_ENDPOINT }, clock);
   }
   return {
     users: createSqliteUserStore(db, clock, { fields: groupFieldIndex(db), textFields: config.TEXT_SEARCH_FIELDS }),

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CUSTOMER_GROUP, seedGroups, startService, type TestService } from './helpers/service.js';
+import { CUSTOMER_GROUP, countIdentities, seedGroups, startService, TEST_API_KEY, type TestService } from './helpers/service.js';
 
 /**
  * A field the CRUD collection does not declare, in a group whose schema is open: the CRUD's
@@ -24,6 +24,7 @@ const stored = (username: string) =>
   crud()
     .docs('/users')
     .find((doc) => doc.username === username);
+const schemaReads = () => crud().requests.filter((r) => r.method === 'GET' && r.path === '/users/schema').length;
 
 async function crudCall(method: string, path: string, body: unknown): Promise<{ status: number; body: any }> {
   const res = await fetch(`${crud().url}${path}`, {
@@ -65,5 +66,43 @@ describe('the CRUD emulator, on fields its collection does not declare', () => {
     expect(schema.properties).not.toHaveProperty('nickname');
     expect(schema.properties.expirationDate).toEqual({ type: 'string', format: 'date-time' });
     expect(schema.required).toEqual(expect.arrayContaining(['_id', '__STATE__']));
+  });
+});
+
+describe('connected creations with a field the CRUD collection does not declare', () => {
+  it('are refused with a 400 naming the field, and nothing is stored (no identity either)', async () => {
+    const identities = countIdentities(service);
+    const res = await service.call('POST', '/users/?sendResetPwdEmail=false', {
+      userGroup: 'open',
+      username: 'nick',
+      name: 'N',
+      nickname: 'Nick',
+    });
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ statusCode: 400, error: 'Bad Request', message: expect.stringContaining('"nickname"') });
+    expect(stored('nick')).toBeUndefined();
+    expect(countIdentities(service)).toBe(identities);
+  });
+
+  it('still go in with only declared fields, the schema read once for many creations', async () => {
+    const before = schemaReads();
+    for (const username of ['plain-a', 'plain-b']) {
+      const res = await service.call('POST', '/users/?sendResetPwdEmail=false', { userGroup: 'open', username, name: 'P' });
+      expect(res.status).toBe(200);
+    }
+    expect([stored('plain-a')?.name, stored('plain-b')?.name]).toEqual(['P', 'P']);
+    expect(schemaReads() - before).toBeLessThanOrEqual(1);
+  });
+
+  it('in a CSV import: the row with it is reported invalid, the rows around it go in', async () => {
+    const form = new FormData();
+    const csv = 'userGroup,username,name,nickname\nopen,csv-a,A,\nopen,csv-b,B,Bee\nopen,csv-c,C,\n';
+    form.append('file', new Blob([csv]), 'users.csv');
+    const res = await fetch(`${service.url}/users/import`, { method: 'PATCH', body: form, headers: { 'x-api-key': TEST_API_KEY } });
+    const answer = (await res.json()) as { inserted: string[]; invalid: { row: number; reason?: string }[] };
+    expect(res.status).toBe(200);
+    expect(answer.invalid).toEqual([expect.objectContaining({ row: 2 })]);
+    expect(JSON.stringify(answer.invalid)).toContain('nickname');
+    expect([stored('csv-a')?.name, stored('csv-b'), stored('csv-c')?.name]).toEqual(['A', undefined, 'C']);
   });
 });

@@ -103,6 +103,11 @@ export class CrudCollection {
     return this.servesImport;
   }
 
+  /** `GET /schema` as answered, whatever its status (declared-fields.ts reads it). */
+  async schema(): Promise<UpstreamReply> {
+    return callUpstream(this.upstream, { method: 'GET', path: `${this.path}/schema` });
+  }
+
   /** `PATCH /bulk`: each item updates the one document its filter matches; answers how many were. */
   async patchMany(items: { filter: Record<string, unknown>; update: unknown }[], headers: Record<string, string>): Promise<number> {
     const call = { method: 'PATCH' as const, path: `${this.path}/bulk`, body: items, headers };

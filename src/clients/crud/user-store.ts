@@ -5,13 +5,18 @@ import { MAX_LIMIT, type CrudQuery, parseCountQuery } from '../../crud/query.js'
 import { ALL_STATES, type State } from '../../crud/states.js';
 import { newObjectId } from '../../crud/ids.js';
 import { ConflictError } from '../../errors.js';
+import { systemClock } from '../../domain/clock.js';
+import type { Clock } from '../../ports/clock.js';
 import type { CrudCollection, CrudDoc } from './collection.js';
+import { createDeclaredFields } from './declared-fields.js';
 
 /** Fields the CRUD Service writes itself; sending them would be refused or ignored. */
 const SERVER_FIELDS = ['createdAt', 'updatedAt', 'creatorId', 'updaterId'];
 
 /** The `users` collection in a Mia-Platform CRUD Service. */
-export function createCrudUserStore(users: CrudCollection): UserStore {
+export function createCrudUserStore(users: CrudCollection, options: { clock?: Clock } = {}): UserStore {
+  // POST /import drops what the collection does not declare, where POST / would refuse it: checked first.
+  const declared = createDeclaredFields(() => users.schema(), { clock: options.clock ?? systemClock });
   // A user read or written by id is the whole user (the service compares it, validates it, keeps
   // identities in step): acl_read_columns is applied to the REST answer, never to these calls.
   const headersOf = (scope?: CallScope) => {
@@ -74,26 +79,22 @@ export function createCrudUserStore(users: CrudCollection): UserStore {
       const body = toInsertBody(doc);
       // An `_id` of our own (the creation's intent is named after it) can only go through POST /import.
       let _id = body._id;
-      if (typeof _id === 'string') await users.importMany([body], scope.headers);
-      else _id = await users.create(body, scope.headers);
+      if (typeof _id === 'string') {
+        const refused = await declared.firstRefused([body]);
+        if (refused) throw refused.error;
+        await users.importMany([body], scope.headers);
+      } else _id = await users.create(body, scope.headers);
       const now = new Date().toISOString();
       return { createdAt: now, updatedAt: now, creatorId: scope.actorId, updaterId: scope.actorId, ...body, _id } as UserDoc;
     },
     async insertMany(docs, scope) {
       // Our own ids, so that after a refused document the ones inserted before it can be told apart.
       const bodies = docs.map((doc) => ({ ...toInsertBody(doc), _id: typeof doc._id === 'string' ? doc._id : newObjectId() }));
-      const ids = bodies.map((body) => body._id);
-      try {
-        await users.importMany(bodies, scope.headers);
-        return { ids };
-      } catch (error) {
-        if (!(error instanceof ConflictError)) throw error;
-        // The CRUD inserts in order and stops at the duplicate: the documents before it are in.
-        const present = new Set((await store.find({ _id: { $in: ids } }, { states: ALL_STATES, scope })).map((user) => user._id));
-        const index = ids.findIndex((id) => !present.has(id));
-        if (index < 0) return { ids };
-        return { ids: ids.slice(0, index), failure: { index, error } };
-      }
+      // The documents before one with an undeclared field go in; that one is this batch's failure.
+      const refused = await declared.firstRefused(bodies);
+      if (!refused) return importOrdered(bodies, scope);
+      const before = refused.index > 0 ? await importOrdered(bodies.slice(0, refused.index), scope) : { ids: [] };
+      return before.failure ? before : { ids: before.ids, failure: refused };
     },
     async patch(id: string, update: UpdateExpr, options, scope) {
       const doc = await users.patch(id, update, options.states, headersOf(scope), options.query);
@@ -113,6 +114,21 @@ export function createCrudUserStore(users: CrudCollection): UserStore {
       await users.setState(id, stateTo, scope.headers);
     },
   };
+
+  /** `POST /import` of documents with our own ids: ordered, so after a duplicate the ones before it are in. */
+  async function importOrdered(bodies: (Record<string, unknown> & { _id: string })[], scope: CallScope) {
+    const ids = bodies.map((body) => body._id);
+    try {
+      await users.importMany(bodies, scope.headers);
+      return { ids };
+    } catch (error) {
+      if (!(error instanceof ConflictError)) throw error;
+      const present = new Set((await store.find({ _id: { $in: ids } }, { states: ALL_STATES, scope })).map((user) => user._id));
+      const index = ids.findIndex((id) => !present.has(id));
+      if (index < 0) return { ids };
+      return { ids: ids.slice(0, index), failure: { index, error } };
+    }
+  }
   return store;
 }
 

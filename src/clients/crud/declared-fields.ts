@@ -1,0 +1,72 @@
+import { z } from 'zod';
+import { InvalidInputError } from '../../errors.js';
+import type { Clock } from '../../ports/clock.js';
+import type { UpstreamReply } from '../http.js';
+
+/** How long the collection's declared fields are trusted before `GET /schema` is asked again. */
+export const DECLARED_FIELDS_TTL_MS = 5 * 60_000;
+
+/** The fields every CRUD collection has; taken even if a `GET /schema` answer were to leave one out. */
+const CRUD_OWN_FIELDS = ['_id', '__STATE__', 'creatorId', 'createdAt', 'updaterId', 'updatedAt'];
+
+/** `GET /<collection>/schema` as the CRUD answers it: `{type, properties, required}` of an item. */
+const ItemSchema = z.looseObject({ properties: z.record(z.string(), z.unknown()) });
+
+export interface RefusedDocument {
+  index: number;
+  error: InvalidInputError;
+}
+
+/**
+ * The top-level field names a CRUD collection declares, read from its `GET /schema`, so that an
+ * insert through `POST /import` can be refused as `POST /` would refuse it: `POST /import`
+ * validates its items with `removeAdditional: true` and silently drops an undeclared field
+ * (crud-service 7.2.5, lib/validatorGetters.js). Without an answer that names the fields (a
+ * stand-in CRUD without the route, an unparsable body) nothing is checked, as before.
+ */
+export function createDeclaredFields(readSchema: () => Promise<UpstreamReply>, options: { clock: Clock; ttlMs?: number }) {
+  const { clock, ttlMs = DECLARED_FIELDS_TTL_MS } = options;
+  let cached: { names: Set<string> | undefined; until: number } | undefined;
+  let reading: Promise<Set<string> | undefined> | undefined;
+
+  async function read(): Promise<Set<string> | undefined> {
+    let reply: UpstreamReply;
+    try {
+      reply = await readSchema();
+    } catch {
+      // Unreachable or timed out: no check for this insert, and asked again for the next one.
+      return undefined;
+    }
+    // A 5xx or a 429 passes: not kept, as an unreachable CRUD. Anything else is kept for ttlMs.
+    if (reply.status >= 500 || reply.status === 429) return undefined;
+    const parsed = reply.status === 200 ? ItemSchema.safeParse(reply.body) : undefined;
+    const names = parsed?.success ? new Set([...Object.keys(parsed.data.properties), ...CRUD_OWN_FIELDS]) : undefined;
+    cached = { names, until: clock.now() + ttlMs };
+    return names;
+  }
+
+  async function declared(): Promise<Set<string> | undefined> {
+    if (cached && clock.now() < cached.until) return cached.names;
+    // One read for the inserts that arrive together.
+    reading ??= read().finally(() => (reading = undefined));
+    return reading;
+  }
+
+  return {
+    /** The first document that has a field the collection does not declare, with the error naming it. */
+    async firstRefused(docs: readonly Record<string, unknown>[]): Promise<RefusedDocument | undefined> {
+      const names = await declared();
+      if (!names) return undefined;
+      for (const [index, doc] of docs.entries()) {
+        const field = Object.keys(doc).find((key) => !names.has(key));
+        if (field !== undefined) {
+          const message = `Property "${field}" is not a field of the profile store's collection, which would drop it`;
+          return { index, error: new InvalidInputError(message) };
+        }
+      }
+      return undefined;
+    },
+  };
+}
+
+export type DeclaredFields = ReturnType<typeof createDeclaredFields>;

@@ -1,0 +1,85 @@
+import { createServer } from 'node:net';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { CrudCollection } from '../src/clients/crud/collection.js';
+import { createDeclaredFields, DECLARED_FIELDS_TTL_MS } from '../src/clients/crud/declared-fields.js';
+import { createDispatcher } from '../src/clients/http.js';
+import { CrudEmulator } from './emulators/crud.js';
+import { FakeClock } from './helpers/fake-clock.js';
+import { CRUD_COLLECTIONS } from './helpers/service.js';
+
+/** How the declared fields of `POST /import`'s check are read from `GET /users/schema`, and kept. */
+let emulator: CrudEmulator;
+let closedPort: number;
+beforeAll(async () => {
+  emulator = await new CrudEmulator(CRUD_COLLECTIONS).start();
+  // A port that was just free: nothing listens there, a connection is refused.
+  const probe = createServer().listen(0, '127.0.0.1');
+  await new Promise((resolve) => probe.once('listening', resolve));
+  closedPort = (probe.address() as { port: number }).port;
+  await new Promise((resolve) => probe.close(resolve));
+});
+afterAll(() => emulator.stop());
+beforeEach(() => {
+  emulator.failures.length = 0;
+  emulator.withoutImport = false;
+});
+
+const users = (baseUrl: string) => new CrudCollection({ name: 'CRUD', baseUrl, dispatcher: createDispatcher(1000), retries: 0 }, '/users');
+const schemaReads = () => emulator.requests.filter((r) => r.method === 'GET' && r.path === '/users/schema').length;
+const undeclared = [{ _id: 'a'.repeat(24), username: 'u', nickname: 'N' }];
+
+function declaredFields(clock: FakeClock, target = () => emulator.url) {
+  return createDeclaredFields(() => users(target()).schema(), { clock });
+}
+
+describe('the declared fields of the CRUD users collection', () => {
+  it('refuse a document with an undeclared field, naming it, and take declared ones (the CRUD fields too)', async () => {
+    const fields = declaredFields(new FakeClock());
+    const refused = await fields.firstRefused([{ username: 'ok', __STATE__: 'PUBLIC', _id: 'b'.repeat(24) }, ...undeclared]);
+    expect(refused?.index).toBe(1);
+    expect(refused?.error).toMatchObject({ status: 400, message: expect.stringContaining('"nickname"') });
+  });
+
+  it('are read once, kept for DECLARED_FIELDS_TTL_MS, then read again', async () => {
+    const clock = new FakeClock();
+    const fields = declaredFields(clock);
+    const before = schemaReads();
+    await Promise.all([fields.firstRefused(undeclared), fields.firstRefused(undeclared)]);
+    await clock.advance(DECLARED_FIELDS_TTL_MS - 1);
+    expect(await fields.firstRefused(undeclared)).toBeDefined();
+    expect(schemaReads() - before).toBe(1);
+    await clock.advance(1);
+    expect(await fields.firstRefused(undeclared)).toBeDefined();
+    expect(schemaReads() - before).toBe(2);
+  });
+
+  it('check nothing, for a while, after a 404 (a stand-in without the route) or an answer that names no properties', async () => {
+    for (const failure of [{ status: 404 }, { status: 405 }, { status: 200, body: { type: 'object' } }, { status: 200, body: ['x'] }]) {
+      const clock = new FakeClock();
+      const fields = declaredFields(clock);
+      emulator.failNext('GET', /\/users\/schema$/, failure.status, failure.body);
+      const before = schemaReads();
+      expect(await fields.firstRefused(undeclared)).toBeUndefined();
+      expect(await fields.firstRefused(undeclared)).toBeUndefined();
+      expect(schemaReads() - before).toBe(1);
+      await clock.advance(DECLARED_FIELDS_TTL_MS);
+      expect(await fields.firstRefused(undeclared)).toBeDefined();
+    }
+  });
+
+  it('check nothing this once when the CRUD is unreachable or failing, and ask again on the next insert', async () => {
+    let target = `http://127.0.0.1:${closedPort}`;
+    const fields = declaredFields(new FakeClock(), () => target);
+    expect(await fields.firstRefused(undeclared)).toBeUndefined();
+    target = emulator.url;
+    emulator.failNext('GET', /\/users\/schema$/, 503);
+    expect(await fields.firstRefused(undeclared)).toBeUndefined();
+    expect(await fields.firstRefused(undeclared)).toBeDefined();
+  });
+
+  it('are not served by a stand-in of the CRUD without POST /import (404)', async () => {
+    emulator.withoutImport = true;
+    const reply = await users(emulator.url).schema();
+    expect(reply.status).toBe(404);
+  });
+});
