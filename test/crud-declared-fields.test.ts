@@ -1,5 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CUSTOMER_GROUP, countIdentities, seedGroups, startService, TEST_API_KEY, type TestService } from './helpers/service.js';
+import {
+  CRUD_COLLECTIONS,
+  CUSTOMER_GROUP,
+  countIdentities,
+  seedGroups,
+  startService,
+  TEST_API_KEY,
+  type TestService,
+} from './helpers/service.js';
 
 /**
  * A field the CRUD collection does not declare, in a group whose schema is open: the CRUD's
@@ -9,12 +17,18 @@ import { CUSTOMER_GROUP, countIdentities, seedGroups, startService, TEST_API_KEY
 const OPEN_GROUP = {
   ...CUSTOMER_GROUP,
   userGroup: 'open',
-  crudSchema: { type: 'object', properties: { name: { type: 'string' }, nickname: { type: 'string' } } },
+  crudSchema: { type: 'object', properties: { name: { type: 'string' }, nickname: { type: 'string' }, profile: { type: 'object' } } },
 };
+/** The users collection with `profile`, an object field whose definition closes it (`additionalProperties: false`). */
+const COLLECTIONS = CRUD_COLLECTIONS.map((spec) =>
+  spec.path === '/users'
+    ? { ...spec, fields: { ...spec.fields, profile: 'object', 'profile.city': 'string' } as const, closed: ['profile'] }
+    : spec,
+);
 
 let service: TestService;
 beforeAll(async () => {
-  service = await startService({ store: 'crud', env: { RANDOM_PWD_GEN: 'false' } });
+  service = await startService({ store: 'crud', crudCollections: COLLECTIONS, env: { RANDOM_PWD_GEN: 'false' } });
   await seedGroups(service, [CUSTOMER_GROUP, OPEN_GROUP]);
 });
 afterAll(() => service.close());
@@ -55,6 +69,19 @@ describe('the CRUD emulator, on fields its collection does not declare', () => {
     expect(stored('emu-import')).not.toHaveProperty('nickname');
   });
 
+  it('refuses (POST /) and drops (POST /import) a key a closed object field does not declare', async () => {
+    const one = await crudCall('POST', '/users/', { username: 'emu-closed', profile: { city: 'C', zip: '1' } });
+    expect(one).toMatchObject({
+      status: 400,
+      body: { message: expect.stringMatching(/^body\/profile must NOT have additional properties. Property "zip"/) },
+    });
+    const form = new FormData();
+    const docs = [{ username: 'emu-closed', profile: { city: 'C', zip: '1' } }];
+    form.append('file', new Blob([JSON.stringify(docs)], { type: 'application/json' }), 'f.json');
+    expect((await crudCall('POST', '/users/import', form)).status).toBe(201);
+    expect(stored('emu-closed')?.profile).toEqual({ city: 'C' });
+  });
+
   it('answers GET /users/schema with the declared fields and its own', async () => {
     const res = await fetch(`${crud().url}/users/schema`);
     const schema = (await res.json()) as { type: string; properties: Record<string, unknown>; required: string[] };
@@ -66,6 +93,7 @@ describe('the CRUD emulator, on fields its collection does not declare', () => {
     expect(schema.properties).not.toHaveProperty('nickname');
     expect(schema.properties.expirationDate).toEqual({ type: 'string', format: 'date-time' });
     expect(schema.required).toEqual(expect.arrayContaining(['_id', '__STATE__']));
+    expect(schema.properties.profile).toEqual({ type: 'object', properties: { city: { type: 'string' } }, additionalProperties: false });
   });
 });
 
@@ -82,6 +110,17 @@ describe('connected creations with a field the CRUD collection does not declare'
     expect(res.body).toMatchObject({ statusCode: 400, error: 'Bad Request', message: expect.stringContaining('"nickname"') });
     expect(stored('nick')).toBeUndefined();
     expect(countIdentities(service)).toBe(identities);
+  });
+
+  it('are refused for a key a closed object field does not declare, naming its path; declared keys go in', async () => {
+    const create = (username: string, profile: object) =>
+      service.call('POST', '/users/?sendResetPwdEmail=false', { userGroup: 'open', username, name: 'N', profile });
+    const refused = await create('closed-a', { city: 'C', zip: '1' });
+    expect(refused.status).toBe(400);
+    expect(refused.body.message).toContain('"profile.zip"');
+    expect(stored('closed-a')).toBeUndefined();
+    expect((await create('closed-b', { city: 'C' })).status).toBe(200);
+    expect(stored('closed-b')?.profile).toEqual({ city: 'C' });
   });
 
   it('still go in with only declared fields, the schema read once for many creations', async () => {

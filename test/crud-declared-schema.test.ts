@@ -77,6 +77,14 @@ describe('the declared fields of the CRUD users collection', () => {
     expect(await fields.firstRefused(undeclared)).toBeDefined();
   });
 
+  it('still check top-level names when the schema does not compile (nested objects unchecked then)', async () => {
+    const properties = { username: { type: 'no-such-type' }, profile: { type: 'object', additionalProperties: false } };
+    emulator.failNext('GET', /\/users\/schema$/, 200, { type: 'object', properties });
+    const fields = declaredFields(new FakeClock());
+    expect(await fields.firstRefused([{ username: 'u', profile: { zip: '1' } }])).toBeUndefined();
+    expect((await fields.firstRefused(undeclared))?.error.message).toContain('"nickname"');
+  });
+
   it('are not served by a stand-in of the CRUD without POST /import (404)', async () => {
     emulator.withoutImport = true;
     const reply = await users(emulator.url).schema();

@@ -16,20 +16,37 @@ export function declaredNames(types: Types): Set<string> {
   return new Set([...CRUD_OWN_FIELDS, ...Object.keys(types).map((path) => path.split('.')[0]!)]);
 }
 
-/** The first undeclared top-level field of a body, if any. */
-export function firstUndeclared(body: Json, types: Types): string | undefined {
+/**
+ * The first undeclared field of a body, if any, with the path of the object it is in: at the top
+ * level, or in one of the `closed` object fields (declared with `additionalProperties: false`).
+ */
+export function firstUndeclared(body: Json, types: Types, closed: string[] = []): { at: string; key: string } | undefined {
   const declared = declaredNames(types);
-  return Object.keys(body).find((key) => !declared.has(key));
+  const top = Object.keys(body).find((key) => !declared.has(key));
+  if (top !== undefined) return { at: '', key: top };
+  for (const path of closed) {
+    const value = Object.hasOwn(body, path) ? body[path] : undefined;
+    const key = isObject(value) ? Object.keys(value).find((inner) => !Object.hasOwn(types, `${path}.${inner}`)) : undefined;
+    if (key !== undefined) return { at: `/${path}`, key };
+  }
+  return undefined;
 }
 
-/** A body without its undeclared top-level fields, as ajv's `removeAdditional: true` leaves it. */
-export function withoutUndeclared(body: Json, types: Types): Json {
+/** A body without its undeclared fields, as ajv's `removeAdditional: true` leaves it. */
+export function withoutUndeclared(body: Json, types: Types, closed: string[] = []): Json {
   const declared = declaredNames(types);
-  return Object.fromEntries(Object.entries(body).filter(([key]) => declared.has(key)));
+  const kept = Object.fromEntries(Object.entries(body).filter(([key]) => declared.has(key)));
+  for (const path of closed) {
+    const value = kept[path];
+    if (isObject(value)) kept[path] = Object.fromEntries(Object.entries(value).filter(([key]) => Object.hasOwn(types, `${path}.${key}`)));
+  }
+  return kept;
 }
+
+const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** `GET /<collection>/schema`: the item's JSON schema, as the CRUD serialises a document. */
-export function itemSchema(types: Types): { type: 'object'; properties: Json; required: string[] } {
+export function itemSchema(types: Types, closed: string[] = []): { type: 'object'; properties: Json; required: string[] } {
   const properties: Json = {
     _id: { type: 'string', pattern: '^[a-fA-F\\d]{24}$', description: '_id' },
     creatorId: { type: 'string', description: 'creatorId' },
@@ -48,6 +65,7 @@ export function itemSchema(types: Types): { type: 'object'; properties: Json; re
     if (name === '__items') (parent as Json).items = schemaOf(types[path]!);
     else if (!Object.hasOwn(parent, name)) parent[name] = schemaOf(types[path]!);
   }
+  for (const path of closed) if (isObject(properties[path])) (properties[path] as Json).additionalProperties = false;
   return { type: 'object', properties, required: [...CRUD_OWN_FIELDS] };
 }
 

@@ -45,6 +45,8 @@ export interface CollectionSpec {
   defaultState?: string;
   /** The fields of the collection's text index, for `$text` (none: `$text` is MongoDB's error). */
   textIndex?: string[];
+  /** Top-level object fields declared with `additionalProperties: false`: only their declared keys. */
+  closed?: string[];
 }
 
 export interface RecordedRequest {
@@ -194,7 +196,7 @@ export class CrudEmulator {
     const q = url.searchParams;
     if (method === 'GET' && rest === '') return [200, collection.list(q)];
     if (method === 'GET' && rest === 'count') return [200, collection.count(q)];
-    if (method === 'GET' && rest === 'schema' && !this.withoutImport) return [200, itemSchema(entry.spec.fields)];
+    if (method === 'GET' && rest === 'schema' && !this.withoutImport) return [200, itemSchema(entry.spec.fields, entry.spec.closed)];
     if (method === 'POST' && rest === '') return [200, { _id: collection.insert(body)._id }];
     if (method === 'POST' && rest === 'bulk') return [200, collection.insertMany(body)];
     if (method === 'POST' && rest === 'import' && !this.withoutImport) return [201, collection.importFile(body)];
@@ -267,9 +269,9 @@ class Collection {
   insert(input: unknown, { idAllowed = this.idsInInserts, where = 'body', dropUndeclared = false } = {}): Doc {
     if (!isObject(input)) throw new HttpError(400, 'body must be object');
     // `POST /import`'s item validator removes what its schema does not declare; `POST /` refuses it.
-    const body = dropUndeclared ? withoutUndeclared(input, this.spec.fields) : input;
-    const undeclared = firstUndeclared(body, this.spec.fields);
-    if (undeclared !== undefined) throw new HttpError(400, additionalProperty(where, undeclared));
+    const body = dropUndeclared ? withoutUndeclared(input, this.spec.fields, this.spec.closed) : input;
+    const undeclared = firstUndeclared(body, this.spec.fields, this.spec.closed);
+    if (undeclared) throw new HttpError(400, additionalProperty(`${where}${undeclared.at}`, undeclared.key));
     for (const key of Object.keys(body))
       if (INTERNAL.has(key) && key !== '__STATE__' && !(key === '_id' && idAllowed))
         throw new HttpError(400, additionalProperty(where, key));

@@ -1,3 +1,4 @@
+import { Ajv, type ValidateFunction } from 'ajv';
 import { z } from 'zod';
 import { InvalidInputError } from '../../errors.js';
 import type { Clock } from '../../ports/clock.js';
@@ -11,6 +12,12 @@ const CRUD_OWN_FIELDS = ['_id', '__STATE__', 'creatorId', 'createdAt', 'updaterI
 
 /** `GET /<collection>/schema` as the CRUD answers it: `{type, properties, required}` of an item. */
 const ItemSchema = z.looseObject({ properties: z.record(z.string(), z.unknown()) });
+
+/** What the collection declares: its top-level names, and a check of its closed nested objects when it compiles. */
+interface Declared {
+  names: Set<string>;
+  nested?: ValidateFunction;
+}
 
 export interface RefusedDocument {
   index: number;
@@ -26,10 +33,10 @@ export interface RefusedDocument {
  */
 export function createDeclaredFields(readSchema: () => Promise<UpstreamReply>, options: { clock: Clock; ttlMs?: number }) {
   const { clock, ttlMs = DECLARED_FIELDS_TTL_MS } = options;
-  let cached: { names: Set<string> | undefined; until: number } | undefined;
-  let reading: Promise<Set<string> | undefined> | undefined;
+  let cached: { declared: Declared | undefined; until: number } | undefined;
+  let reading: Promise<Declared | undefined> | undefined;
 
-  async function read(): Promise<Set<string> | undefined> {
+  async function read(): Promise<Declared | undefined> {
     let reply: UpstreamReply;
     try {
       reply = await readSchema();
@@ -40,13 +47,15 @@ export function createDeclaredFields(readSchema: () => Promise<UpstreamReply>, o
     // A 5xx or a 429 passes: not kept, as an unreachable CRUD. Anything else is kept for ttlMs.
     if (reply.status >= 500 || reply.status === 429) return undefined;
     const parsed = reply.status === 200 ? ItemSchema.safeParse(reply.body) : undefined;
-    const names = parsed?.success ? new Set([...Object.keys(parsed.data.properties), ...CRUD_OWN_FIELDS]) : undefined;
-    cached = { names, until: clock.now() + ttlMs };
-    return names;
+    const declared = parsed?.success
+      ? { names: new Set([...Object.keys(parsed.data.properties), ...CRUD_OWN_FIELDS]), nested: nestedCheck(parsed.data.properties) }
+      : undefined;
+    cached = { declared, until: clock.now() + ttlMs };
+    return declared;
   }
 
-  async function declared(): Promise<Set<string> | undefined> {
-    if (cached && clock.now() < cached.until) return cached.names;
+  async function declared(): Promise<Declared | undefined> {
+    if (cached && clock.now() < cached.until) return cached.declared;
     // One read for the inserts that arrive together.
     reading ??= read().finally(() => (reading = undefined));
     return reading;
@@ -55,10 +64,10 @@ export function createDeclaredFields(readSchema: () => Promise<UpstreamReply>, o
   return {
     /** The first document that has a field the collection does not declare, with the error naming it. */
     async firstRefused(docs: readonly Record<string, unknown>[]): Promise<RefusedDocument | undefined> {
-      const names = await declared();
-      if (!names) return undefined;
+      const known = await declared();
+      if (!known) return undefined;
       for (const [index, doc] of docs.entries()) {
-        const field = Object.keys(doc).find((key) => !names.has(key));
+        const field = Object.keys(doc).find((key) => !known.names.has(key)) ?? firstNestedUndeclared(known.nested, doc);
         if (field !== undefined) {
           const message = `Property "${field}" is not a field of the profile store's collection, which would drop it`;
           return { index, error: new InvalidInputError(message) };
@@ -70,3 +79,27 @@ export function createDeclaredFields(readSchema: () => Promise<UpstreamReply>, o
 }
 
 export type DeclaredFields = ReturnType<typeof createDeclaredFields>;
+
+/**
+ * The collection's item schema compiled to find keys its closed nested objects
+ * (`additionalProperties: false`) do not declare, which `POST /import` strips as well. Only those
+ * errors are read: types and formats are the CRUD's to check. A schema ajv cannot compile leaves
+ * the check at the top level.
+ */
+function nestedCheck(properties: Record<string, unknown>): ValidateFunction | undefined {
+  try {
+    const ajv = new Ajv({ strict: false, validateFormats: false, allErrors: true, allowUnionTypes: true });
+    return ajv.compile({ type: 'object', properties });
+  } catch {
+    return undefined;
+  }
+}
+
+/** The dotted path of the first key a closed nested object does not declare. */
+function firstNestedUndeclared(check: ValidateFunction | undefined, doc: Record<string, unknown>): string | undefined {
+  if (!check || check(doc)) return undefined;
+  const error = check.errors?.find((found) => found.keyword === 'additionalProperties');
+  if (!error) return undefined;
+  const parent = error.instancePath.split('/').slice(1).join('.');
+  return `${parent}.${String((error.params as { additionalProperty?: unknown }).additionalProperty)}`;
+}
