@@ -12,6 +12,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { closeServer, dropOnFailure, readBody } from './http.js';
 import { textMatcher } from './crud-text.js';
 import { firstUndeclared, itemSchema, withoutUndeclared } from './crud-schema.js';
+import { applyPull } from './crud-pull.js';
 import { Query } from 'mingo';
 import { update as applyUpdate } from 'mingo/updater';
 import {
@@ -335,7 +336,9 @@ class Collection {
     const doc = this.byId(id, q) ?? notFound();
     checkUpdate(doc, body, this.spec.fields);
     const next = structuredClone(doc);
-    applyUpdate(next, this.coerceUpdate(body) as never);
+    const { $pull, ...others } = this.coerceUpdate(body);
+    applyUpdate(next, others as never);
+    if ($pull) applyPull(next, $pull as Record<string, unknown>);
     Object.assign(next, { updaterId: this.actor, updatedAt: new Date().toISOString() });
     this.assertUnique(JSON.parse(JSON.stringify(next)) as Doc, doc._id);
     Object.assign(doc, JSON.parse(JSON.stringify(next)));
