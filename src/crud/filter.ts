@@ -55,7 +55,17 @@ export function checkFilter(filter: Filter, param = '_q'): void {
 const LIST_OPERATORS = ['$in', '$nin', '$all'];
 
 /** Operators that may stand where a field name does (MongoDB refuses `{"$gt": …}` there). */
-const TOP_LEVEL_OPERATORS = new Set(['$and', '$or', '$text']);
+const TOP_LEVEL_OPERATORS: ReadonlySet<string> = new Set(['$and', '$or', '$text']);
+/** In a `$pull` condition on document items: MongoDB's logical operators, `$nor` included (`$text` is no item filter). */
+const PULL_TOP_LEVEL: ReadonlySet<string> = new Set(['$and', '$or', '$nor']);
+
+type Refuse = (key: string, message: string) => never;
+
+function refuser(where: readonly string[]): Refuse {
+  return (key, message) => {
+    throw new InvalidInputError(`${where.join('/')}: ${key} ${message}`, [{ path: [...where, key], message }]);
+  };
+}
 
 /**
  * The shape MongoDB accepts, so a malformed filter is the client's 400 in both modes rather than
@@ -63,40 +73,55 @@ const TOP_LEVEL_OPERATORS = new Set(['$and', '$or', '$text']);
  * condition is a value, or an object of operators only (`{"$gt": 1, "x": 2}` mixes them).
  */
 function assertFilterShape(filter: Filter, param: string): void {
-  const refuse = (key: string, message: string) => {
-    throw new InvalidInputError(`querystring/${param}: ${key} ${message}`, [{ path: ['querystring', param, key], message }]);
-  };
+  assertShape(filter, refuser(['querystring', param]), TOP_LEVEL_OPERATORS);
+}
+
+/**
+ * A `$pull` condition, in the shape MongoDB accepts (it fails the update otherwise, the CRUD's
+ * 500): MongoDB reads it by its first key, as `pullingDocumentsOnly` (regex.ts) applies it: an
+ * operator on the item itself (`{"$in": […]}`), or a filter on document items (a field, `{}`,
+ * `$and`, `$or`, `$nor`). Any other value is compared as a whole.
+ */
+export function assertPullCondition(condition: unknown, where: readonly string[]): void {
+  if (!isPlainObject(condition)) return;
+  const refuse = refuser(where);
+  const [first] = Object.keys(condition);
+  if (first === undefined || !first.startsWith('$') || PULL_TOP_LEVEL.has(first)) assertShape(condition, refuse, PULL_TOP_LEVEL);
+  else assertCondition(condition, 'the condition', refuse, PULL_TOP_LEVEL);
+}
+
+function assertShape(filter: Filter, refuse: Refuse, topLevel: ReadonlySet<string>): void {
   for (const [key, value] of Object.entries(filter)) {
     if (!key.startsWith('$')) {
-      if (isPlainObject(value)) assertCondition(value, key, refuse);
-    } else if (!TOP_LEVEL_OPERATORS.has(key)) {
+      if (isPlainObject(value)) assertCondition(value, key, refuse, topLevel);
+    } else if (!topLevel.has(key)) {
       refuse(key, 'must apply to a field');
     } else if (key !== '$text') {
       if (!Array.isArray(value) || value.length === 0 || !value.every(isPlainObject)) refuse(key, 'must be a non-empty array of filters');
-      for (const inner of value as Filter[]) assertFilterShape(inner, param);
+      for (const inner of value as Filter[]) assertShape(inner, refuse, topLevel);
     }
   }
+}
 
-  function assertCondition(condition: Filter, field: string, fail: typeof refuse): void {
-    const keys = Object.keys(condition);
-    const operators = keys.filter((key) => key.startsWith('$'));
-    if (operators.length === 0) return; // an embedded document, compared as a whole
-    if (operators.length < keys.length) fail(field, 'must not mix operators and fields');
-    // The CRUD's parser maps these operands (a 400 when they are no array); MongoDB fails the query.
-    for (const operator of LIST_OPERATORS) {
-      if (Object.hasOwn(condition, operator) && !Array.isArray(condition[operator])) fail(field, `${operator} must be an array`);
-    }
-    // MongoDB fails these ("$size needs a number", "$elemMatch needs an Object"), which the CRUD answers 500.
-    const size = condition.$size;
-    if (size !== undefined && !(Number.isInteger(size) && (size as number) >= 0)) fail(field, '$size must be a whole number, 0 or more');
-    const element = condition.$elemMatch;
-    if (element !== undefined && !isPlainObject(element)) fail(field, '$elemMatch must be an object');
-    if (!isPlainObject(element)) return;
-    const elementKeys = Object.keys(element);
-    const isCondition = elementKeys.length > 0 && elementKeys.every((key) => key.startsWith('$') && !TOP_LEVEL_OPERATORS.has(key));
-    if (isCondition) assertCondition(element, field, fail);
-    else assertFilterShape(element, param);
+function assertCondition(condition: Filter, field: string, refuse: Refuse, topLevel: ReadonlySet<string>): void {
+  const keys = Object.keys(condition);
+  const operators = keys.filter((key) => key.startsWith('$'));
+  if (operators.length === 0) return; // an embedded document, compared as a whole
+  if (operators.length < keys.length) refuse(field, 'must not mix operators and fields');
+  // The CRUD's parser maps these operands (a 400 when they are no array); MongoDB fails the query.
+  for (const operator of LIST_OPERATORS) {
+    if (Object.hasOwn(condition, operator) && !Array.isArray(condition[operator])) refuse(field, `${operator} must be an array`);
   }
+  // MongoDB fails these ("$size needs a number", "$elemMatch needs an Object"), which the CRUD answers 500.
+  const size = condition.$size;
+  if (size !== undefined && !(Number.isInteger(size) && (size as number) >= 0)) refuse(field, '$size must be a whole number, 0 or more');
+  const element = condition.$elemMatch;
+  if (element !== undefined && !isPlainObject(element)) refuse(field, '$elemMatch must be an object');
+  if (!isPlainObject(element)) return;
+  const elementKeys = Object.keys(element);
+  const isCondition = elementKeys.length > 0 && elementKeys.every((key) => key.startsWith('$') && !topLevel.has(key));
+  if (isCondition) assertCondition(element, field, refuse, topLevel);
+  else assertShape(element, refuse, topLevel);
 }
 
 const NONE: ReadonlySet<string> = new Set();

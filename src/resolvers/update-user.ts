@@ -4,7 +4,7 @@ import type { UpdateExpr, UserDoc } from '../ports/user-store.js';
 import type { Context } from '../context.js';
 import type { State } from '../crud/states.js';
 import { requireAdmin } from './access.js';
-import { assertAllowedOperators, isPlainObject } from '../crud/filter.js';
+import { assertAllowedOperators, assertPullCondition, isPlainObject } from '../crud/filter.js';
 import { linearQueryOptions, pullingDocumentsOnly } from '../crud/regex.js';
 import { during, InvalidInputError, NotFoundError, PayloadTooLargeError } from '../errors.js';
 import { parseInput, SERVICE_FIELDS, StandardFields } from './inputs.js';
@@ -188,7 +188,11 @@ export function toUpdateExpr(body: unknown): UpdateExpr {
       }
       // A `$pull` condition is a query: the operators `_q` allows, and `$nor` (MongoDB's rule for
       // document items, regex.ts); `$expr` or `$where` reached the CRUD, its 500.
-      if (operator === '$pull') assertAllowedOperators(fields![field], ['body', operator, field], PULL_ALSO);
+      // and in the shape MongoDB takes (`{"$size": "x"}`, `{"$or": []}` failed the update on the CRUD, its 500).
+      if (operator === '$pull') {
+        assertAllowedOperators(fields![field], ['body', operator, field], PULL_ALSO);
+        assertPullCondition(fields![field], ['body', operator, field]);
+      }
       const top = field.split('.')[0]!;
       if (NOT_EDITABLE.has(top) || (top === NOT_WRITABLE && operator !== '$unset')) {
         throw new InvalidInputError(`${field} is not editable`, [{ path: ['body', operator, field], message: 'not editable' }]);

@@ -1,0 +1,75 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seedGroups, startService, type TestService } from '../helpers/service.js';
+
+/**
+ * Operands of PATCH operators that MongoDB refuses: the embedded store answered 200 and did
+ * something (or nothing), and connected mode sent them on to the CRUD, where MongoDB fails the
+ * update and the CRUD answers 500. Each is a 400 now, before anything is written, every backend,
+ * REST and GraphQL alike (docs/security.md).
+ */
+let service: TestService;
+let userId: string;
+
+beforeAll(async () => {
+  service = await startService();
+  await seedGroups(service);
+  const created = await service.call('POST', '/users/', {
+    userGroup: 'guest',
+    name: 'target',
+    tags: ['a', 'b'],
+    address: { list: [{ k: 1 }, { k: 2 }] },
+  });
+  userId = created.body._id;
+});
+afterAll(() => service.close());
+
+const stored = async () => (await service.call('GET', `/users/${userId}`)).body;
+
+/** Each body is a 400 naming its operator and field, and the user is as it was. */
+async function expectRefused(bodies: unknown[], field: string): Promise<void> {
+  const before = await stored();
+  for (const body of bodies) {
+    const res = await service.call('PATCH', `/users/${userId}`, body);
+    expect({ status: res.status, message: res.body.message }, JSON.stringify(body)).toEqual({
+      status: 400,
+      message: expect.stringContaining(field),
+    });
+    const graphql = await service.graphql(
+      'mutation($id: ID!, $u: JSONObject!) { updateUser(id: $id, update: $u) { __typename ... on Error { message } } }',
+      { id: userId, u: body },
+    );
+    expect(graphql.data?.updateUser, JSON.stringify(body)).toEqual({ __typename: 'InvalidInputError', message: res.body.message });
+  }
+  expect(await stored()).toEqual(before);
+}
+
+describe('$pull conditions', () => {
+  it('refuses the shapes MongoDB fails (as _q refuses them)', async () => {
+    await expectRefused(
+      [
+        { $pull: { tags: { $size: 'x' } } },
+        { $pull: { tags: { $size: -1 } } },
+        { $pull: { tags: { $elemMatch: 5 } } },
+        { $pull: { tags: { $all: 5 } } },
+        { $pull: { tags: { $nin: 'a' } } },
+        { $pull: { tags: { $or: [] } } },
+        { $pull: { tags: { $nor: [] } } },
+        { $pull: { tags: { $and: [1] } } },
+        { $pull: { tags: { $gt: 'a', x: 1 } } },
+        { $pull: { 'address.list': { $or: [{ k: { $gt: 1, x: 1 } }] } } },
+        { $pull: { 'address.list': { k: { $size: 'x' } } } },
+        { $pull: { 'address.list': { k: { $elemMatch: { $or: [] } } } } },
+      ],
+      '$pull',
+    );
+  });
+
+  it('still pulls by value, by operator and by the fields of document items', async () => {
+    const res = await service.call('PATCH', `/users/${userId}`, {
+      $pull: { tags: { $in: ['a'] }, 'address.list': { $or: [{ k: 1 }, { k: { $gt: 5 } }] } },
+    });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ tags: ['b'], address: { list: [{ k: 2 }] } });
+    await service.call('PATCH', `/users/${userId}`, { $set: { tags: ['a', 'b'], address: { list: [{ k: 1 }, { k: 2 }] } } });
+  });
+});
