@@ -16,6 +16,7 @@ import { closeSync, followProfile, identityBlocked, noteScheduled, openSync, typ
 import { getUser, LIVE_STATES, requireGroup } from './users.js';
 import { groupFields, parseByIdRequest } from './by-id-query.js';
 import { assertUpdateFits, assertWritableColumns, coerceUpdate } from '../crud/update-types.js';
+import { assertArrayModifiers } from '../crud/update-modifiers.js';
 import { readableDoc } from '../crud/projection.js';
 
 const PULL_QUERY_OPTIONS = linearQueryOptions(['body', '$pull']);
@@ -193,6 +194,7 @@ export function toUpdateExpr(body: unknown): UpdateExpr {
         assertAllowedOperators(fields![field], ['body', operator, field], PULL_ALSO);
         assertPullCondition(fields![field], ['body', operator, field]);
       }
+      assertArrayModifiers(operator, fields![field], ['body', operator, field]);
       const top = field.split('.')[0]!;
       if (NOT_EDITABLE.has(top) || (top === NOT_WRITABLE && operator !== '$unset')) {
         throw new InvalidInputError(`${field} is not editable`, [{ path: ['body', operator, field], message: 'not editable' }]);

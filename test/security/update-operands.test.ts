@@ -73,3 +73,34 @@ describe('$pull conditions', () => {
     await service.call('PATCH', `/users/${userId}`, { $set: { tags: ['a', 'b'], address: { list: [{ k: 1 }, { k: 2 }] } } });
   });
 });
+
+describe('$push and $addToSet modifiers', () => {
+  it('refuses the modifiers MongoDB refuses', async () => {
+    const push = (modifiers: Record<string, unknown>) => ({ $push: { tags: { $each: ['c'], ...modifiers } } });
+    await expectRefused(
+      [
+        push({ $sort: {} }),
+        push({ $sort: 2 }),
+        push({ $sort: 'x' }),
+        push({ $sort: { k: 5 } }),
+        push({ $sort: { 'a..b': 1 } }),
+        push({ $slice: 1.5 }),
+        push({ $slice: 'x' }),
+        push({ $position: 0.5 }),
+        push({ $bogus: 1 }),
+        { $addToSet: { tags: { $each: ['c'], $slice: 1 } } },
+        { $addToSet: { tags: { $each: ['c'], $sort: 1 } } },
+      ],
+      'tags',
+    );
+  });
+
+  it('still applies $each with $position, $sort and $slice', async () => {
+    const res = await service.call('PATCH', `/users/${userId}`, {
+      $push: { tags: { $each: ['d', 'c'], $position: 0, $sort: -1, $slice: 3 } },
+      $addToSet: { 'address.list': { $each: [{ k: 2 }, { k: 3 }] } },
+    });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ tags: ['d', 'c', 'b'], address: { list: [{ k: 1 }, { k: 2 }, { k: 3 }] } });
+  });
+});
