@@ -194,6 +194,7 @@ export class CrudEmulator {
     const rest = url.pathname.slice(entry.spec.path.length).replace(/^\//, '');
     const actor = typeof headers.miauserid === 'string' && headers.miauserid ? headers.miauserid : 'public';
     const collection = new Collection(entry.spec, entry.docs, actor, aclRows(headers), headers.acl_read_columns, this.withoutImport);
+    collection.writeColumns = typeof headers.acl_write_columns === 'string' ? headers.acl_write_columns : undefined;
     const q = url.searchParams;
     if (method === 'GET' && rest === '') return [200, collection.list(q)];
     if (method === 'GET' && rest === 'count') return [200, collection.count(q)];
@@ -218,6 +219,9 @@ export class CrudEmulator {
 }
 
 class Collection {
+  /** The `acl_write_columns` header: the top-level fields a PATCH may set (all when absent or empty). */
+  writeColumns?: string;
+
   constructor(
     private readonly spec: CollectionSpec,
     private readonly docs: Doc[],
@@ -333,6 +337,7 @@ class Collection {
       if (!PATCH_OPERATORS.has(operator)) throw new HttpError(400, 'body must NOT have additional properties');
       for (const field of Object.keys(fields as object)) if (INTERNAL.has(field)) throw new HttpError(400, `${field} is not editable`);
     }
+    this.assertWritable(body);
     const doc = this.byId(id, q) ?? notFound();
     checkUpdate(doc, body, this.spec.fields);
     const next = structuredClone(doc);
@@ -494,6 +499,24 @@ class Collection {
       if (['$and', '$or', '$nor'].includes(key) && Array.isArray(value))
         value.filter(isObject).forEach((inner) => this.assertKnownFields(inner));
       else if (!key.startsWith('$') && !this.declares(key)) throw new CrudError(`Unknown field: ${key}`);
+    }
+  }
+
+  /**
+   * crud-service 7.2.5 (QueryParser traverseCommands, httpInterface getEditableFields): every
+   * operator but `$unset` and `$currentDate` may touch only the declared top-level fields the
+   * header lists; array fields and nested paths are not judged. The CRUD throws a plain Error: a 500.
+   */
+  private assertWritable(body: Record<string, unknown>): void {
+    if (!this.writeColumns) return;
+    const editable = new Set(this.writeColumns.split(',').filter((field) => !INTERNAL.has(field)));
+    for (const [operator, fields] of Object.entries(body)) {
+      if (operator === '$unset' || operator === '$currentDate') continue;
+      for (const path of Object.keys(fields as object)) {
+        const type = typeOf(this.spec.fields, path);
+        if (path.includes('.') || type === undefined || type === 'array' || editable.has(path)) continue;
+        throw new Error(`You cannot edit "${path}" field`);
+      }
     }
   }
 
