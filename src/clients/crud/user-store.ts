@@ -8,6 +8,7 @@ import { ConflictError } from '../../errors.js';
 import { systemClock } from '../../domain/clock.js';
 import type { Clock } from '../../ports/clock.js';
 import type { CrudCollection, CrudDoc } from './collection.js';
+import { SERVICE_OWNED_FIELDS } from '../../domain/user-fields.js';
 import { createDeclaredFields } from './declared-fields.js';
 
 /** Fields the CRUD Service writes itself; sending them would be refused or ignored. */
@@ -97,14 +98,17 @@ export function createCrudUserStore(users: CrudCollection, options: { clock?: Cl
       return before.failure ? before : { ids: before.ids, failure: refused };
     },
     async patch(id: string, update: UpdateExpr, options, scope) {
-      const doc = await users.patch(id, update, options.states, headersOf(scope), options.query);
+      const doc = await users.patch(id, update, options.states, writeHeaders(headersOf(scope), [update]), options.query);
       return doc && asUser(doc);
     },
     async patchMany(updates, options, scope) {
       const states = options.states.join(',');
       return users.patchMany(
         updates.map(({ id, update }) => ({ filter: { _id: id, _st: states }, update })),
-        scope.headers,
+        writeHeaders(
+          scope.headers,
+          updates.map(({ update }) => update),
+        ),
       );
     },
     async delete(id, options) {
@@ -151,4 +155,23 @@ function toQueryString(query: CrudQuery | string): string {
     for (const item of Array.isArray(value) ? value : [value]) if (item !== undefined) params.append(key, String(item));
   }
   return params.toString();
+}
+
+/**
+ * The CRUD refuses (a 500) a PATCH that sets a column `acl_write_columns` does not list. The
+ * caller's own fields were judged against the header before anything was written
+ * (assertWritableColumns); the fields only the service writes (`expirationId` when the caller
+ * changes `expirationDate`, `authUserId` at a creation) are added to it, so the caller's update
+ * does not fail on the service's bookkeeping (docs/decisions.md).
+ */
+function writeHeaders(headers: Record<string, string>, updates: UpdateExpr[]): Record<string, string> {
+  const listed = headers.acl_write_columns;
+  if (!listed) return headers;
+  const columns = new Set(listed.split(','));
+  for (const update of updates) {
+    for (const fields of Object.values(update)) {
+      for (const field of SERVICE_OWNED_FIELDS) if (fields && Object.hasOwn(fields, field)) columns.add(field);
+    }
+  }
+  return { ...headers, acl_write_columns: [...columns].join(',') };
 }
