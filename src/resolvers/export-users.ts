@@ -26,6 +26,8 @@ export interface ExportRequest {
   format: ExportFormat;
   /** Add each user's identity (read in batches of PAGE_SIZE, one identity-provider call each). */
   identity: boolean;
+  /** `HEAD`: the answer's headers only, after the same checks; no user nor identity is read. */
+  headersOnly?: boolean;
 }
 
 /** Users per store read, and per identity-provider call. */
@@ -44,13 +46,27 @@ export async function exportUsers(ctx: Context, request: ExportRequest): Promise
   parseCountQuery(request.query, ctx.scope.headers.acl_rows);
   // acl_read_columns as on GET /users/: the store reads whole users (the identities need their authUserId).
   const shape = { identity: request.identity, readable: readableFields(undefined, ctx.scope.headers.acl_read_columns) };
+  // A HEAD ran the whole export to send none of it: every user read, and every identity with `identity`.
+  if (request.headersOnly) {
+    const { type, extension } = request.format === 'csv' ? csvExport([], shape) : ndjsonExport(shape);
+    return new Download(type, fileName(extension), noChunks());
+  }
   const writer =
     request.format === 'csv' ? csvExport(await during(ACTION, () => ctx.deps.groups.listGroups()), shape) : ndjsonExport(shape);
   const read = (after?: string) =>
     withPageDeadline(ctx, () => ctx.deps.users.scan(request.query, { after, limit: EXPORT_PAGE_SIZE }, ctx.scope));
   const first = await read();
+  return new Download(writer.type, fileName(writer.extension), chunks({ ctx, request, writer, first, read }));
+}
+
+function fileName(extension: string): string {
   const stamp = new Date().toISOString().replace(/[-:]|\.\d+/g, '');
-  return new Download(writer.type, `users-${stamp}.${writer.extension}`, chunks({ ctx, request, writer, first, read }));
+  return `users-${stamp}.${extension}`;
+}
+
+/** A download with no bytes: the answer to a HEAD. */
+async function* noChunks(): AsyncGenerator<string> {
+  return;
 }
 
 async function* chunks({

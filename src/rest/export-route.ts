@@ -31,7 +31,9 @@ export const exportRoute: Route = {
   handle: (ctx, request) => {
     const format = negotiateFormat(ctx.headers);
     const { identity, ...query } = request.query;
-    return exportUsers(ctx, { query, format, identity: flag(identity, 'identity') });
+    // Express runs a GET route for HEAD too.
+    const headersOnly = request.stream?.method === 'HEAD';
+    return exportUsers(ctx, { query, format, identity: flag(identity, 'identity'), headersOnly });
   },
 };
 
