@@ -35,6 +35,21 @@ function matcher(condition: unknown): (item: unknown) => boolean {
     const query = new Query(condition);
     return (item) => isObject(item) && query.test(item);
   }
+  const list = listOnly(condition);
+  if (list) {
+    // MongoDB looks a value up in an `$in` list (a set); mingo hashes the whole list for every item.
+    const members = new Set(list.values.map((value) => JSON.stringify(value)));
+    return (item) => members.has(JSON.stringify(item)) !== list.negated;
+  }
   const query = new Query({ item: condition });
   return (item) => query.test({ item });
+}
+
+/** `{$in: [scalars]}` or `{$nin: [scalars]}` alone (objects and arrays are left to mingo). */
+function listOnly(condition: Json): { values: unknown[]; negated: boolean } | undefined {
+  const keys = Object.keys(condition);
+  const values = condition[keys[0]!];
+  if (keys.length !== 1 || !['$in', '$nin'].includes(keys[0]!) || !Array.isArray(values)) return undefined;
+  if (values.some((value) => typeof value === 'object' && value !== null)) return undefined;
+  return { values, negated: keys[0] === '$nin' };
 }
