@@ -5,6 +5,7 @@ import type { Options } from 'mingo/types';
 import { RE2JS } from 're2js';
 import { isPlainObject } from './filter.js';
 import { InvalidInputError } from '../errors.js';
+import { hashedIn, hashedNin } from './membership.js';
 
 /**
  * `$regex` in linear time. mingo evaluates `$regex` with JavaScript's backtracking RegExp, where
@@ -96,7 +97,15 @@ export function linearQueryOptions(where: Where = QUERY_STRING): Partial<Options
   const linear = (selector: string, value: unknown, options: Options) => queryOperators.$regex(selector, toMatcher(value, where), options);
   const isDocument = () => (item: unknown) => isPlainObject(item);
   const context = Context.init({
-    query: { ...allowed, $regex: linear, [LINEAR_REGEX]: linear, [IS_DOCUMENT]: isDocument, [DOCUMENT_MATCHING]: documentMatching },
+    query: {
+      ...allowed,
+      $in: hashedIn,
+      $nin: hashedNin,
+      $regex: linear,
+      [LINEAR_REGEX]: linear,
+      [IS_DOCUMENT]: isDocument,
+      [DOCUMENT_MATCHING]: documentMatching,
+    },
   });
   return { context, scriptEnabled: false };
 }
