@@ -17,6 +17,7 @@ import { getUser, LIVE_STATES, requireGroup } from './users.js';
 import { groupFields, parseByIdRequest } from './by-id-query.js';
 import { assertUpdateFits, assertWritableColumns, coerceUpdate } from '../crud/update-types.js';
 import { assertArrayModifiers } from '../crud/update-modifiers.js';
+import { assertPullCost } from '../crud/pull-cost.js';
 import { readableDoc } from '../crud/projection.js';
 
 const PULL_QUERY_OPTIONS = linearQueryOptions(['body', '$pull']);
@@ -50,6 +51,7 @@ export async function updateUser(ctx: Context, id: string, body: unknown, rawQue
   assertWritableColumns(expr, ctx.scope.headers.acl_write_columns, fields);
   const current = await getUser(ctx, id, states, 'updating user', query);
   assertUpdateFits(current, expr);
+  assertPullCost(current, expr);
   const next = preview(current, expr, ctx.deps.config.BODY_LIMIT_BYTES);
   const group = await requireGroup(ctx, next.userGroup);
   ctx.deps.schemas.validateUser(group, next);

@@ -122,3 +122,21 @@ describe('long $in and $nin lists', () => {
     }
   });
 });
+
+describe('costly $pull conditions', () => {
+  it('refuses a condition whose terms times the array items pass the budget (400), and still takes a small one', async () => {
+    const list = Array.from({ length: 8000 }, (_, index) => ({ k: index }));
+    expect((await service.call('PATCH', `/users/${userId}`, { $set: { 'address.list': list } })).status).toBe(200);
+    // 2,000 branches over 8,000 items: 6.5 s of a held event loop, for a 24 KB body.
+    const branches = (count: number) => Array.from({ length: count }, (_, index) => ({ k: -index - 1 }));
+    const started = performance.now();
+    const refused = await service.call('PATCH', `/users/${userId}`, { $pull: { 'address.list': { $or: branches(2000) } } });
+    expect({ status: refused.status, message: refused.body.message }).toEqual({
+      status: 400,
+      message: expect.stringMatching(/^body\/\$pull\/address\.list: .*too costly/),
+    });
+    expect(performance.now() - started).toBeLessThan(1000);
+    const taken = await service.call('PATCH', `/users/${userId}`, { $pull: { 'address.list': { $or: [...branches(20), { k: 3 }] } } });
+    expect({ status: taken.status, left: taken.body.address?.list?.length }).toEqual({ status: 200, left: 7999 });
+  });
+});
