@@ -194,9 +194,10 @@ export const CRUD_COLLECTIONS: CollectionSpec[] = [
       company: 'string',
       badge: 'number',
       address: 'object',
-      // Fields of the test groups' schemas (dated, update-paths).
+      // Fields of the test groups' schemas (dated, update-paths) and of fast-path-equivalence's users.
       birth: 'date',
       nested: 'object',
+      colour: 'string',
       // The CRUD collection's own fields.
       createdAt: 'date',
       updatedAt: 'date',
