@@ -292,7 +292,11 @@ describe('a soft delete (AUTH_HARD_DELETE, the default) with Rönd down', () => 
 describe('a soft delete with AUTH_HARD_DELETE', () => {
   let hard: TestService;
   beforeAll(async () => {
-    hard = await startService({ env: { AUTH_HARD_DELETE: 'true' }, wrap: (deps) => ({ identity: trappedIdentity(deps.identity) }) });
+    // No background work: no reconciler takes an intent a request left open, the client's retry meets it.
+    hard = await startService({
+      env: { AUTH_HARD_DELETE: 'true' },
+      wrap: (deps) => ({ identity: trappedIdentity(deps.identity), roles: trappedRoles(deps.roles) }),
+    });
     await seedGroups(hard);
     const save = 'mutation ($r: RoleInput!) { saveRole(input: $r) { __typename } }';
     await hard.graphql(save, { r: { roleId: 'reader', name: 'Reader', permissions: ['users.read'] } });
@@ -333,6 +337,21 @@ describe('a soft delete with AUTH_HARD_DELETE', () => {
     expect((await hard.call('GET', `/users/${user._id}?_st=DELETED`)).status).toBe(200);
     expect((await hard.call('POST', `/users/${user._id}/soft-delete`)).status).toBe(204);
     expect((await hard.deps.identity.getUsers([user.authUserId]))[0]).toBeUndefined();
+    expect(await hard.backend.rolesOf(user.authUserId)).toEqual([]);
+  });
+
+  it('resumed by the client itself on the intent the first left open for its bindings (Rönd still down): 204, as the first', async () => {
+    const user = await readerUser('hardbindings');
+    trap = 'roles-down';
+    expect((await hard.call('POST', `/users/${user._id}/soft-delete`)).status).toBe(204);
+    const intent = await hard.deps.jobs.get(`user-sync:${user._id}`);
+    expect(intent?.status).toBe('running');
+    // The retry repairs that intent itself (no reconciler runs here): the identity is gone, only the bindings are left.
+    expect((await hard.call('POST', `/users/${user._id}/soft-delete`)).status).toBe(204);
+    expect((await hard.deps.jobs.get(`user-sync:${user._id}`))?.status).toBe('running');
+    trap = 'none';
+    expect((await hard.call('POST', `/users/${user._id}/soft-delete`)).status).toBe(204);
+    expect(await hard.deps.jobs.get(`user-sync:${user._id}`)).toBeUndefined();
     expect(await hard.backend.rolesOf(user.authUserId)).toEqual([]);
   });
 
