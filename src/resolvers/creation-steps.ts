@@ -52,13 +52,29 @@ export async function undoRegistration(ctx: Context, userId: string, authUserId:
  * that schedule instead of making a second one.
  */
 export async function attachExpiration(ctx: Context, user: UserDoc, made?: (expirationId: string) => Promise<void>): Promise<void> {
-  const expirationId = await scheduleExpiration(ctx, user);
-  if (!expirationId) return;
+  const attached = await tryAttachExpiration(ctx, user, made);
+  if (!attached.failed) return;
+  await abortExpiration(ctx, attached.expirationId);
+  throw attached.error;
+}
+
+/** What `tryAttachExpiration` came to: on a failure, the schedule already made, if any. */
+export type Attached = { failed: false } | { failed: true; error: unknown; expirationId?: string };
+
+/**
+ * As `attachExpiration`, but a failure leaves the schedule made to the caller: a CSV import aborts
+ * it only once its row is taken back. A row left behind keeps it, or its user would point to (or
+ * the reconciler link) a schedule that never fires.
+ */
+export async function tryAttachExpiration(ctx: Context, user: UserDoc, made?: (expirationId: string) => Promise<void>): Promise<Attached> {
+  let expirationId: string | undefined;
   try {
+    expirationId = await scheduleExpiration(ctx, user);
+    if (!expirationId) return { failed: false };
     await made?.(expirationId);
     await ctx.deps.users.patch(user._id, { $set: { expirationId } }, { states: ALL_STATES }, ctx.scope);
+    return { failed: false };
   } catch (error) {
-    await abortExpiration(ctx, expirationId);
-    throw error;
+    return { failed: true, error, expirationId };
   }
 }

@@ -6,7 +6,8 @@ import { ALL_STATES } from '../crud/states.js';
 import { recordToDoc } from '../domain/csv-cells.js';
 import { pace } from '../domain/pace.js';
 import { DomainError, InvalidInputError } from '../errors.js';
-import { attachExpiration } from './creation-steps.js';
+import { tryAttachExpiration } from './creation-steps.js';
+import { abortExpiration } from './expiration.js';
 import type { ImportSink, InvalidRow } from './import-answer.js';
 import { plainStandardFields } from './import-fields.js';
 import { ImportedUserRow } from './inputs.js';
@@ -196,19 +197,21 @@ export class ImportRun {
     return stored.filter((insert) => !orphaned(insert));
   }
 
-  /** An inserted user with an expirationDate gets its schedule; if that fails, the row is taken back. */
+  /**
+   * An inserted user with an expirationDate gets its schedule; if that fails, the row is taken back
+   * and its schedule aborted. A row left behind (the store down) keeps the schedule: the reconciler
+   * links it (it is saved in the intent), or its user points to it already (a lost answer).
+   */
   private async expire(row: number, doc: Record<string, unknown> & { _id: string }, made?: ScheduleRecorder): Promise<boolean> {
-    try {
-      await attachExpiration(this.ctx, doc as UserDoc, made && ((expirationId) => made(doc._id, expirationId)));
-      return true;
-    } catch (error) {
-      const taken = await compensate(this.ctx, 'remove an imported user whose expiration failed', () =>
-        this.ctx.deps.users.delete(doc._id, { states: ALL_STATES, scope: this.ctx.scope }),
-      );
-      this.untaken ||= !taken;
-      this.skip(row, reason(error));
-      return false;
-    }
+    const attached = await tryAttachExpiration(this.ctx, doc as UserDoc, made && ((expirationId) => made(doc._id, expirationId)));
+    if (!attached.failed) return true;
+    const taken = await compensate(this.ctx, 'remove an imported user whose expiration failed', () =>
+      this.ctx.deps.users.delete(doc._id, { states: ALL_STATES, scope: this.ctx.scope }),
+    );
+    if (taken) await abortExpiration(this.ctx, attached.expirationId);
+    this.untaken ||= !taken;
+    this.skip(row, reason(attached.error));
+    return false;
   }
 
   private async update(updates: Update[]): Promise<void> {

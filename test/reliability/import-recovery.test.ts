@@ -25,6 +25,8 @@ const scheduledUsers: string[] = [];
 const liveSchedules = new Map<string, string>();
 /** The import's process "dies" as it stores a schedule's id on its user (the schedule is made). */
 let hangLink = false;
+/** The next link of a schedule to its user fails, and so does the delete that would take its row back. */
+let linkAndDeleteFail = false;
 let service: TestService;
 /** Leases lapse only when a test moves this clock: a slow request on a busy machine is never taken for a dead one. */
 const clock = new FakeClock();
@@ -62,6 +64,9 @@ function trappedUsers(users: UserStore): UserStore {
   return {
     ...users,
     async patch(id, update, options, scope) {
+      if (linkAndDeleteFail && update.$set && 'expirationId' in update.$set) {
+        throw new UpstreamError('CRUD', 'PATCH /users/:id', 0, { unreachable: true });
+      }
       if (hangLink && update.$set && 'expirationId' in update.$set) {
         hangLink = false;
         importDead = true;
@@ -70,6 +75,10 @@ function trappedUsers(users: UserStore): UserStore {
       return users.patch(id, update, options, scope);
     },
     async delete(id, options) {
+      if (linkAndDeleteFail) {
+        linkAndDeleteFail = false;
+        throw new UpstreamError('CRUD', 'DELETE /users/:id', 0, { unreachable: true });
+      }
       if (!scheduleAndDeleteFail) return users.delete(id, options);
       scheduleAndDeleteFail = false;
       throw new UpstreamError('CRUD', 'DELETE /users/:id', 0, { unreachable: true });
@@ -172,6 +181,25 @@ describe('a CSV import cut short', () => {
       (users: { expirationId?: string }[]) => typeof users[0]?.expirationId === 'string',
     );
     expect(typeof scheduled[0]?.expirationId).toBe('string');
+  });
+
+  it('whose schedule could not be linked nor its row taken back: the user is left with a live schedule', async () => {
+    const future = new Date(Date.now() + 86_400_000).toISOString();
+    const form = new FormData();
+    form.append('file', new Blob([`userGroup,username,name,expirationDate\ncustomer,impt1,A,${future}\n`], { type: 'text/csv' }), 'u.csv');
+    linkAndDeleteFail = true;
+    const res = await fetch(`${service.url}/users/import`, { method: 'PATCH', body: form, headers: { 'x-api-key': TEST_API_KEY } });
+    expect(await res.text()).toMatch(/Skipping record/);
+    expect(
+      await eventually(
+        () => service.deps.jobs.list({ types: ['user-expiry'], limit: 10 }),
+        (jobs) => jobs.length === 0,
+      ),
+    ).toEqual([]);
+    const [user] = (await service.call('GET', '/users/?username=impt1')).body as { _id: string; expirationId?: string }[];
+    // The schedule it points to is one that will fire: an aborted one would never block it.
+    expect(liveSchedules.get(user!.expirationId!)).toBe(user!._id);
+    expect([...liveSchedules.values()].filter((userId) => userId === user!._id)).toHaveLength(1);
   });
 
   it("after a row's schedule was made, before its user pointed to it: the reconciler links that one, no second schedule", async () => {
