@@ -67,7 +67,7 @@ export async function softDeleteUser(ctx: Context, id: string): Promise<void> {
   await during('soft deleting user', async () => {
     const steps = pathToDeleted(user.__STATE__);
     // Already DELETED in the profile (a soft delete cut short): the identity side is finished.
-    if (steps.length === 0) return user.authUserId ? finishDeleted(ctx, user) : undefined;
+    if (steps.length === 0) return user.authUserId ? finishDeleted(ctx, { ...user, authUserId: user.authUserId }) : undefined;
     for (const stateTo of steps) {
       await transitionUser(ctx, user, stateTo);
       user.__STATE__ = stateTo;
@@ -77,16 +77,24 @@ export async function softDeleteUser(ctx: Context, id: string): Promise<void> {
 }
 
 /**
- * A soft delete resumed on a profile already DELETED: the identity follows it now, or an open
- * `user-sync` intent makes it follow later (its bindings left with Rönd down, or the user's lock
- * held, by the reconciler retrying them or by another request): every repair makes the identity
- * follow the profile as stored, DELETED. Done either way, so 204, as the first soft delete answers
- * when only the bindings are left (docs/decisions.md).
+ * A soft delete resumed on a profile already DELETED: the identity follows it now. When the user's
+ * `user-sync` intent is held (by the reconciler, between its tries, or by another request), the
+ * holder makes it follow: the deletion is done, 204 as the first soft delete answers with only the
+ * bindings left, if the identity already follows DELETED (docs/decisions.md); if not, the provider's
+ * error when it cannot be asked, else the 409: whether the request is answered done cannot depend
+ * on who holds the lock at that instant.
  */
-async function finishDeleted(ctx: Context, user: UserDoc): Promise<void> {
+async function finishDeleted(ctx: Context, user: UserDoc & { authUserId: string }): Promise<void> {
   try {
     await syncNow(ctx, user);
   } catch (error) {
     if (!(error instanceof ConflictError && error.code === 'USER_BUSY')) throw error;
+    if (!(await followsDeleted(ctx, user.authUserId))) throw error;
   }
+}
+
+/** The identity is gone (AUTH_HARD_DELETE) or blocked (without); the provider's error when it cannot say. */
+async function followsDeleted(ctx: Context, authUserId: string): Promise<boolean> {
+  const [identity] = await ctx.deps.identity.getUsers([authUserId]);
+  return identity === undefined || (!ctx.deps.config.AUTH_HARD_DELETE && identity.blocked);
 }

@@ -275,6 +275,25 @@ describe('a soft delete (AUTH_HARD_DELETE, the default) with Rönd down', () => 
     expect(await service.backend.rolesOf(user.authUserId)).toEqual([]);
   });
 
+  it('answers the provider error when resumed while the identity provider is still down and the reconciler holds the user', async () => {
+    const user = await newUser({ roles: ['reader'] });
+    trap = 'identity-answer-lost-lookup-down';
+    expect((await service.call('POST', `/users/${user._id}/soft-delete`)).status).toBe(503);
+    // The reconciler takes the intent, fails as the provider is down, and keeps it claimed for its back-off.
+    const held = await eventually(
+      () => service.deps.jobs.get(`user-sync:${user._id}`),
+      (job) => (job?.leaseUntil ?? 0) > clock.now(),
+    );
+    expect((held?.leaseUntil ?? 0) > clock.now()).toBe(true);
+    // The identity is still there: the resumed soft delete is no more done than the first one was.
+    const resumed = await service.call('POST', `/users/${user._id}/soft-delete`);
+    expect(resumed).toMatchObject({ status: 503, body: { statusCode: 503 } });
+    trap = 'none';
+    expect(await eventually(open, (jobs) => jobs.length === 0)).toEqual([]);
+    expect(await identityExists(user.authUserId)).toBe(false);
+    expect((await service.call('POST', `/users/${user._id}/soft-delete`)).status).toBe(204);
+  });
+
   it('answers 204 when resumed on a profile already DELETED whose identity was left behind', async () => {
     const user = await newUser({ roles: ['reader'] });
     const scope = { actorId: 'test', headers: {} };
