@@ -5,7 +5,7 @@ import { inKeyOrder } from '../domain/keyed-order.js';
 import { ALL_STATES } from '../crud/states.js';
 import { recordToDoc } from '../domain/csv-cells.js';
 import { pace } from '../domain/pace.js';
-import { DomainError, InvalidInputError } from '../errors.js';
+import { describeCause, DomainError, InvalidInputError } from '../errors.js';
 import { tryAttachExpiration } from './creation-steps.js';
 import { abortExpiration } from './expiration.js';
 import type { ImportSink, InvalidRow } from './import-answer.js';
@@ -210,7 +210,9 @@ export class ImportRun {
     );
     if (taken) await abortExpiration(this.ctx, attached.expirationId);
     this.untaken ||= !taken;
-    this.skip(row, reason(attached.error));
+    // The service's words only: a job store's or driver's own text stays in the log.
+    this.ctx.deps.logger.warn({ err: attached.error, requestId: this.ctx.requestId }, 'an imported row whose expiration failed is skipped');
+    this.skip(row, describeCause(attached.error));
     return false;
   }
 

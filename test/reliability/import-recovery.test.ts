@@ -88,10 +88,16 @@ function trappedUsers(users: UserStore): UserStore {
 
 /** Heartbeats that saved an import's schedules in its intent. */
 let scheduleSaves = 0;
+/** The next save of an import's schedules fails with the job store's own words. */
+let scheduleSaveFails = false;
 function countingScheduleSaves(jobs: JobStore): JobStore {
   return {
     ...jobs,
     heartbeat(jobId, by, leaseMs, progress, counters) {
+      if (jobId.startsWith('user-expiry:') && progress !== undefined && scheduleSaveFails) {
+        scheduleSaveFails = false;
+        return Promise.reject(new Error('SQLITE_IOERR: disk I/O error'));
+      }
       if (jobId.startsWith('user-expiry:') && progress !== undefined) scheduleSaves += 1;
       return jobs.heartbeat(jobId, by, leaseMs, progress, counters);
     },
@@ -200,6 +206,18 @@ describe('a CSV import cut short', () => {
     // The schedule it points to is one that will fire: an aborted one would never block it.
     expect(liveSchedules.get(user!.expirationId!)).toBe(user!._id);
     expect([...liveSchedules.values()].filter((userId) => userId === user!._id)).toHaveLength(1);
+  });
+
+  it("whose schedule could not be saved in its intent: the row is skipped in the service's words, not the job store's", async () => {
+    const future = new Date(Date.now() + 86_400_000).toISOString();
+    const form = new FormData();
+    form.append('file', new Blob([`userGroup,username,name,expirationDate\ncustomer,imps1,A,${future}\n`], { type: 'text/csv' }), 'u.csv');
+    scheduleSaveFails = true;
+    const res = await fetch(`${service.url}/users/import`, { method: 'PATCH', body: form, headers: { 'x-api-key': TEST_API_KEY } });
+    const answer = await res.text();
+    expect(answer).toMatch(/Skipping record/);
+    expect(answer).not.toMatch(/SQLITE/);
+    expect((await service.call('GET', '/users/?username=imps1')).body).toEqual([]);
   });
 
   it("after a row's schedule was made, before its user pointed to it: the reconciler links that one, no second schedule", async () => {
