@@ -386,3 +386,37 @@ describe('a soft delete with AUTH_HARD_DELETE', () => {
     expect(await hard.backend.rolesOf(user.authUserId)).toEqual([]);
   });
 });
+
+describe('a soft delete resumed while another holds the user (AUTH_HARD_DELETE=false: DELETED blocks)', () => {
+  let soft: TestService;
+  beforeAll(async () => {
+    soft = await startService({ env: { AUTH_HARD_DELETE: 'false' } });
+    await seedGroups(soft);
+  });
+  afterAll(() => soft.close());
+
+  /** A user whose profile is DELETED, its identity blocked or not, and whose lock another replica holds. */
+  async function heldDeleted(username: string, blocked: boolean): Promise<string> {
+    const body = { userGroup: 'customer', username, email: `${username}@example.com`, name: 'S' };
+    const created = await soft.call('POST', '/users/', body);
+    const { authUserId } = (await soft.call('GET', `/users/${created.body._id}`)).body;
+    const scope = { actorId: 'test', headers: {} };
+    await soft.deps.users.setState(created.body._id, 'TRASH', scope);
+    await soft.deps.users.setState(created.body._id, 'DELETED', scope);
+    await soft.deps.identity.updateUser(authUserId, { blocked });
+    const payload = { userId: created.body._id, authUserId };
+    await soft.deps.jobs.create({ type: 'user-sync', jobId: `user-sync:${created.body._id}`, payload, owner: 'another', leaseMs: 60_000 });
+    return created.body._id;
+  }
+
+  it('answers 204 when the identity is blocked already', async () => {
+    const id = await heldDeleted('softheld1', true);
+    expect((await soft.call('POST', `/users/${id}/soft-delete`)).status).toBe(204);
+  });
+
+  it('answers 409 USER_BUSY while the identity has not followed yet', async () => {
+    const id = await heldDeleted('softheld2', false);
+    const resumed = await soft.call('POST', `/users/${id}/soft-delete`);
+    expect(resumed).toMatchObject({ status: 409, body: { statusCode: 409 } });
+  });
+});
