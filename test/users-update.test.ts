@@ -43,6 +43,15 @@ async function identityOf(authUserId: string) {
 }
 
 describe('PATCH /users/:id', () => {
+  it('answers the updated user as GET /users/:id reads it, __STATE__ included (the CRUD PATCH answer)', async () => {
+    const user = await newUser();
+    const patched = await service.call('PATCH', `/users/${user._id}`, { $set: { name: 'Same keys' } });
+    expect(patched.status).toBe(200);
+    const read = (await service.call('GET', `/users/${user._id}`)).body;
+    expect(patched.body).toEqual(read);
+    expect(patched.body.__STATE__).toBe('PUBLIC');
+  });
+
   it('applies a CRUD PATCH body and answers the updated user', async () => {
     const user = await newUser({ age: 10, tags: ['a'] });
     const res = await service.call('PATCH', `/users/${user._id}`, {
