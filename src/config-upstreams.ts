@@ -18,6 +18,8 @@ export const CRUD_VARIABLES = {
   UPSTREAM_BREAKER_THRESHOLD: z.coerce.number().int().min(0).default(5),
   UPSTREAM_BREAKER_HALF_OPEN_MS: z.coerce.number().int().min(100).default(5000),
   READINESS_TIMEOUT_MS: z.coerce.number().int().min(50).default(2000),
+  /** How long an all-ready answer of `/-/ready` is answered again without probing (src/infra/shared-readiness.ts). */
+  READINESS_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
 };
 
 /** docs/configuration.md, "Connected identity provider": AUTH_MODULE and what Auth0 or auth0-client need. */

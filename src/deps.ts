@@ -16,6 +16,7 @@ import { StartupError } from './startup.js';
 import type { Deps } from './context.js';
 import { ALL_STATES } from './crud/states.js';
 import { systemClock } from './domain/clock.js';
+import { sharedReadiness } from './infra/shared-readiness.js';
 import type { Clock } from './ports/clock.js';
 import { GroupSchemas } from './infra/group-schemas.js';
 import { throttleKey } from './domain/client-address.js';
@@ -106,7 +107,11 @@ export async function createDeps(
     users,
     groups: profiles.groups,
     // Probed together, each with its own READINESS_TIMEOUT_MS: the answer takes one timeout at most.
-    readiness: async () => (await Promise.all([profiles.readiness(), identityReadiness()])).flat(),
+    readiness: sharedReadiness(
+      async () => (await Promise.all([profiles.readiness(), identityReadiness()])).flat(),
+      clock,
+      config.READINESS_CACHE_MS,
+    ),
     scheduler: config.TIMER_SERVICE
       ? (await upstreams()).scheduler({ service: config.TIMER_SERVICE, secret: timerSecret, clock })
       : new EmbeddedScheduler(db, logger, config.SCHEDULER_POLL_MS, clock),

@@ -7,7 +7,7 @@ import { startService, type TestService } from './helpers/service.js';
  * CRUD_TIMEOUT_MS and AUTH0_TIMEOUT_MS are a minute here: a probe that waited for them would
  * outlast the test's timeout.
  */
-const SLOW = { CRUD_TIMEOUT_MS: '60000', AUTH0_TIMEOUT_MS: '60000', READINESS_TIMEOUT_MS: '100' };
+const SLOW = { CRUD_TIMEOUT_MS: '60000', AUTH0_TIMEOUT_MS: '60000', READINESS_TIMEOUT_MS: '100', READINESS_CACHE_MS: '0' };
 
 describe('/-/ready with a hung CRUD Service', () => {
   let service: TestService;
@@ -34,6 +34,24 @@ describe('/-/ready with a hung CRUD Service', () => {
     expect(probes() - before).toBe(1);
     service.crud!.hang = false;
     expect((await service.call('GET', '/-/ready')).status).toBe(200);
+  });
+});
+
+describe('/-/ready flooded', () => {
+  let service: TestService;
+  beforeAll(async () => {
+    // A window no slow run can outlast (the default is 1 s).
+    service = await startService({ store: 'crud', identity: 'embedded', env: { READINESS_CACHE_MS: '60000' } });
+  });
+  afterAll(() => service.close());
+
+  it('asks the CRUD Service once for 40 probes at once, and not again within READINESS_CACHE_MS', async () => {
+    const probes = () => service.crud!.requests.filter((r) => r.path === '/-/healthz').length;
+    const before = probes();
+    const answers = await Promise.all(Array.from({ length: 40 }, () => service.call('GET', '/-/ready')));
+    expect(answers.map((answer) => answer.status)).toEqual(Array.from({ length: 40 }, () => 200));
+    expect((await service.call('GET', '/-/check-up')).status).toBe(200);
+    expect(probes() - before).toBe(1);
   });
 });
 
