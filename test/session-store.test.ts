@@ -73,6 +73,17 @@ describe.each(REPLICAS)('session store: %s', (_name, replicas) => {
     expect(await a.byCookie(stranger.cookie)).toEqual({ id: stranger.id, authUserId: 'auth0|u4' });
   });
 
+  it('keeps 100 live sessions per user: a login beyond them ends the oldest', async () => {
+    const opened = [];
+    for (let login = 0; login < 101; login += 1) {
+      opened.push(await (login % 2 ? a : b).open('auth0|loop'));
+      await clock.advance(1000);
+    }
+    expect(await a.byCookie(opened[0]!.cookie)).toBeUndefined();
+    expect(await a.byCookie(opened[1]!.cookie)).toEqual({ id: opened[1]!.id, authUserId: 'auth0|loop' });
+    expect(await b.byCookie(opened[100]!.cookie)).toBeDefined();
+  });
+
   it('ends a session when it expires, whether or not the store has removed it yet', async () => {
     const opened = await a.open('auth0|u5');
     await clock.advance((TTL - 5) * 1000);
@@ -93,6 +104,21 @@ describe('CRUD session documents', () => {
     expect(JSON.stringify(doc)).not.toContain(opened.cookie);
     expect(doc).toMatchObject({ authUserId: 'auth0|u6', __STATE__: 'PUBLIC', expiresAt: new Date(opened.expiresAt * 1000).toISOString() });
     expect(doc.cookieHash).toMatch(/^[\w-]{43}$/);
+  });
+
+  it('expire when they end, so the TTL index removes them too: a login loop leaves 100 documents, not one a login', async () => {
+    const store = createCrudSessionStore(
+      new CrudCollection({ name: 'CRUD', baseUrl: emulator.url, dispatcher: createDispatcher(2000) }, '/sessions'),
+      crudOptions,
+    );
+    const first = await store.open('auth0|u8');
+    await clock.advance(1000);
+    const second = await store.open('auth0|u8');
+    await store.revoke(first.id);
+    const docs = emulator.docs('/sessions');
+    const ended = docs.find((doc) => doc.sessionId === first.id)!;
+    expect(ended).toMatchObject({ revokedAt: new Date(clock.now()).toISOString(), expiresAt: new Date(clock.now()).toISOString() });
+    expect(docs.find((doc) => doc.sessionId === second.id)).toMatchObject({ expiresAt: new Date(second.expiresAt * 1000).toISOString() });
   });
 
   it('answers an upstream error, not a session, for a document without an expiry', async () => {

@@ -15,19 +15,34 @@ const SessionDoc = z.looseObject({
 
 const STATES = ['PUBLIC'] as const;
 const FIELDS = 'sessionId,authUserId,expiresAt,revokedAt';
+/** Live sessions a user keeps, as in the embedded store: a new login beyond them ends the oldest. */
+export const MAX_SESSIONS_PER_USER = 100;
 
 /**
  * Website sessions in a CRUD collection (SESSIONS_CRUD_ENDPOINT), shared by every replica: a
  * cookie is looked up on each request (no cache), so a logout or a revocation made through one
  * replica holds on the others at their next request. Only the cookie's SHA-256 is stored. Expired
  * documents are removed by the collection's TTL index on `expiresAt` (docs/replicas.md); until
- * MongoDB gets to them (up to a minute late) the expiry is checked here.
+ * MongoDB gets to them (up to a minute late) the expiry is checked here. An ended session expires
+ * at once, so the index removes it too, and a user keeps at most MAX_SESSIONS_PER_USER live ones:
+ * a login loop grew the collection by a document per login for the whole REFRESH_TOKEN_TTL.
  */
 export function createCrudSessionStore(sessions: CrudCollection, options: { ttlSeconds: number; clock: Clock }): SessionStore {
   const live = { revokedAt: { $exists: false } };
-  const revoked = () => ({ $set: { revokedAt: new Date(options.clock.now()).toISOString() } });
+  const revoked = () => {
+    const now = new Date(options.clock.now()).toISOString();
+    return { $set: { revokedAt: now, expiresAt: now } };
+  };
+  /** Ends the user's oldest live sessions, so that with one more it keeps MAX_SESSIONS_PER_USER. */
+  const makeRoom = async (authUserId: string) => {
+    const query = { _q: JSON.stringify({ authUserId, ...live }), _s: '-expiresAt', _sk: String(MAX_SESSIONS_PER_USER - 1), _l: '1' };
+    const [oldestKept] = await sessions.list({ ...query, _p: FIELDS }, {});
+    const doc = oldestKept && SessionDoc.safeParse(oldestKept);
+    if (doc?.success) await sessions.patchWhere({ authUserId, ...live, expiresAt: { $lte: doc.data.expiresAt } }, revoked(), STATES);
+  };
   return {
     async open(authUserId) {
+      await makeRoom(authUserId);
       const cookie = randomBytes(32).toString('base64url');
       const expiresAt = nowSeconds(options.clock) + options.ttlSeconds;
       const id = randomUUID();
