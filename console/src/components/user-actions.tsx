@@ -3,7 +3,8 @@ import { request } from '../lib/client.js';
 import { graphql } from '../lib/graphql.js';
 import { useOnce } from '../lib/once.js';
 import { navigate } from '../lib/router.js';
-import { BLOCK, profileRefused, type Transition, transitionsFrom, UNBLOCK } from '../lib/user-transitions.js';
+import { isOwnAccount } from '../lib/session.js';
+import { BLOCK, ownAccountWarning, profileRefused, type Transition, transitionsFrom, UNBLOCK } from '../lib/user-transitions.js';
 
 const CHANGE_STATE = graphql(`
   mutation ChangeState($changes: [StateChangeInput!]!) {
@@ -136,6 +137,7 @@ export function UserActions({ user, onDone }: { user: Target; onDone(message: st
   // user-creation:… exists already" under "Identity created"), on Send password e-mail sent two.
   // Ignored, not disabled: a disabled button would drop the keyboard focus to the page's start.
   const [, once] = useOnce();
+  const warning = pending && ownAccountWarning(pending, isOwnAccount(user.authUserId));
   const guard = (work: () => Promise<unknown>) => void once(work).catch((caught: Error) => setError(caught.message));
 
   return (
@@ -199,6 +201,11 @@ export function UserActions({ user, onDone }: { user: Target; onDone(message: st
       <dialog ref={dialog} aria-labelledby="confirm-title" aria-describedby="confirm-effect">
         <h2 id="confirm-title">{pending?.label}?</h2>
         <p id="confirm-effect">{pending?.effect}</p>
+        {warning && (
+          <p class="error" role="alert">
+            {warning}
+          </p>
+        )}
         <button type="button" onClick={() => pending && guard(() => run(pending))}>
           {pending?.label}
         </button>{' '}

@@ -10,6 +10,7 @@ const ME = graphql(`
       ... on QueryMeSuccess {
         data {
           admin
+          authUserId
           userinfo
         }
       }
@@ -27,7 +28,9 @@ export async function checkSession(): Promise<void> {
     if (me.__typename !== 'QueryMeSuccess') throw new Error('anonymous');
     const info = me.data.userinfo;
     const name = typeof info.username === 'string' ? info.username : typeof info.email === 'string' ? info.email : 'administrator';
-    session.value = me.data.admin ? { state: 'in', name } : { state: 'anonymous', notice: `${name} is not an administrator.` };
+    session.value = me.data.admin
+      ? { state: 'in', name, authUserId: me.data.authUserId ?? undefined }
+      : { state: 'anonymous', notice: `${name} is not an administrator.` };
   } catch {
     session.value = { state: 'anonymous' };
   }

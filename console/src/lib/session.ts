@@ -1,7 +1,7 @@
 import { signal } from '@preact/signals';
 import { BASE, navigate, route } from './router.js';
 
-export type Session = { state: 'unknown' } | { state: 'anonymous'; notice?: string } | { state: 'in'; name: string };
+export type Session = { state: 'unknown' } | { state: 'anonymous'; notice?: string } | { state: 'in'; name: string; authUserId?: string };
 
 export const session = signal<Session>({ state: 'unknown' });
 
@@ -23,3 +23,7 @@ export function afterLogin(): string {
 }
 
 export const consoleUrl = (path: string) => `${BASE}${path}`;
+
+/** Whether this identity is the logged-in administrator's own. */
+export const isOwnAccount = (authUserId: string | null): boolean =>
+  authUserId !== null && session.value.state === 'in' && session.value.authUserId === authUserId;

@@ -66,3 +66,14 @@ export function profileRefused(transition: Transition, issues: { path: string[];
   const way = transition.action === 'block' ? ', or move the user to draft (Move to draft…), which blocks its identity' : '';
   return `${transition.label} saves the profile, which its group refuses: ${why.join('; ')}. Fix the profile above first${way}.`;
 }
+
+/**
+ * Said in the confirmation when an administrator is about to end its own access: a transition that
+ * blocks or removes the identity of the account it is logged in with (its session ends at once,
+ * and another administrator must undo it). Undefined when the user is someone else, or stays able
+ * to log in.
+ */
+export function ownAccountWarning(transition: Transition, own: boolean): string | undefined {
+  if (!own || transition.action === 'unblock' || transition.stateTo === 'PUBLIC') return undefined;
+  return 'This is your own account: you will be logged out and cannot log in again until another administrator undoes it.';
+}
