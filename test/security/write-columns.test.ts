@@ -65,4 +65,31 @@ describe('acl_write_columns and the fields the service writes itself', () => {
     expect({ status: res.status, message: res.body.message }).toEqual({ status: 400, message: 'You cannot edit "name" field' });
     expect(await stored(id)).toEqual(before);
   });
+
+  it("a header that names the service's own fields does not let the caller write them (400, REST and GraphQL)", async () => {
+    // The service adds them to the header it sends: a caller's update naming them must never reach that step.
+    const id = await newUser({ userGroup: 'customer', username: 'wspoof', email: 'wspoof@example.com', expirationDate: later(10) });
+    const before = await stored(id);
+    const headers = { acl_write_columns: 'name,authUserId,expirationId,expirationDate' };
+    for (const body of [
+      { $set: { authUserId: 'auth0|someone-else' } },
+      { $set: { expirationId: 'forged', name: 'x' } },
+      { $set: { 'authUserId.x': 1 } },
+      { $unset: { authUserId: true } },
+      { authUserId: 'auth0|someone-else' },
+    ]) {
+      const res = await service.call('PATCH', `/users/${id}`, body, headers);
+      expect({ status: res.status, message: res.body.message }, JSON.stringify(body)).toEqual({
+        status: 400,
+        message: expect.stringMatching(/^(authUserId|expirationId)\S* is not editable$/),
+      });
+      const graphql = await service.graphql(
+        'mutation($id: ID!, $u: JSONObject!) { updateUser(id: $id, update: $u) { __typename ... on Error { message } } }',
+        { id, u: body },
+        headers,
+      );
+      expect(graphql.data?.updateUser, JSON.stringify(body)).toEqual({ __typename: 'InvalidInputError', message: res.body.message });
+    }
+    expect(await stored(id)).toEqual(before);
+  });
 });
