@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GUEST_GROUP, seedGroups, startService, TEST_API_KEY, type TestService } from '../helpers/service.js';
+import { CUSTOMER_GROUP, GUEST_GROUP, seedGroups, startService, TEST_API_KEY, type TestService } from '../helpers/service.js';
 
 /**
  * `HEAD /users/export` ran the whole export, page after page, to send nothing of it: an
@@ -12,6 +12,8 @@ let scans = 0;
 
 beforeAll(async () => {
   service = await startService({
+    // The signed-in caller who is no administrator chooses a password.
+    env: { RANDOM_PWD_GEN: 'false' },
     wrap: (deps) => ({
       users: new Proxy(deps.users, {
         get(store, key) {
@@ -26,7 +28,7 @@ beforeAll(async () => {
       }),
     }),
   });
-  await seedGroups(service, [GUEST_GROUP]);
+  await seedGroups(service, [GUEST_GROUP, CUSTOMER_GROUP]);
   const docs = Array.from({ length: USERS }, (_, index) => ({ userGroup: 'guest', name: `H${index}` }));
   await service.deps.users.insertMany(docs, { actorId: 'test', headers: {} });
 });
@@ -61,6 +63,37 @@ describe('HEAD /users/export', () => {
     expect((await head('/users/export?_q=%7B%22%24where%22%3A1%7D')).status).toBe(400);
     expect((await head('/users/export?identity=maybe')).status).toBe(400);
     expect((await head('/users/export', { accept: 'application/json' })).status).toBe(406);
+    expect(scans).toBe(0);
+  });
+
+  it("answers each refusal with GET's status and type, to a signed-in user who is no administrator too", async () => {
+    const password = 'Correct-horse-9';
+    const created = await service.call('POST', '/users/?sendResetPwdEmail=false', {
+      userGroup: 'customer',
+      username: 'head.plain',
+      email: 'head.plain@example.com',
+      name: 'Plain',
+      password,
+    });
+    expect(created.status).toBe(200);
+    const login = await service.call('POST', '/oauth/token', { username: 'head.plain', password }, { 'x-api-key': '' });
+    expect(login.status).toBe(200);
+    const user = { 'x-api-key': '', authorization: `Bearer ${login.body.accessToken}` };
+    scans = 0;
+    for (const [path, headers] of [
+      ['/users/export', user],
+      ['/users/export?identity=true', { ...user, accept: 'application/x-ndjson' }],
+      ['/users/export', { 'x-api-key': 'wrong' }],
+      ['/users/export', { acl_rows: '{"$where":"1"}' }],
+      ['/users/export?_q=%7B', {}],
+    ] as [string, Record<string, string>][]) {
+      const get = await fetch(`${service.url}${path}`, { headers: { 'x-api-key': TEST_API_KEY, ...headers } });
+      const res = await head(path, headers);
+      const seen = (answer: Response) => ({ status: answer.status, type: answer.headers.get('content-type') });
+      expect(seen(res), `${path} ${JSON.stringify(headers)}`).toEqual(seen(get));
+      expect(res.status).toBeGreaterThanOrEqual(400);
+      expect(await res.text()).toBe('');
+    }
     expect(scans).toBe(0);
   });
 });
