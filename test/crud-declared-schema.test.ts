@@ -85,6 +85,23 @@ describe('the declared fields of the CRUD users collection', () => {
     expect((await fields.firstRefused(undeclared))?.error.message).toContain('"nickname"');
   });
 
+  it('read names such as constructor, hasOwnProperty and __proto__ as names, in the answer and in documents', async () => {
+    const body =
+      '{"type":"object","properties":{"constructor":{"type":"string"},"hasOwnProperty":{"type":"string"},"__proto__":{"type":"object","properties":{"polluted":{"type":"string"}}}}}';
+    emulator.failNext('GET', /\/users\/schema$/, 200, JSON.parse(body));
+    const fields = declaredFields(new FakeClock());
+    expect(await fields.firstRefused([{ constructor: 'c', hasOwnProperty: 'h' }])).toBeUndefined();
+    for (const doc of [{ toString: 'x' }, { valueOf: 'x' }, JSON.parse('{"__proto__": {"polluted": "yes"}}')]) {
+      const refused = await fields.firstRefused([doc as Record<string, unknown>]);
+      expect(refused?.error, JSON.stringify(doc)).toMatchObject({
+        status: 400,
+        message: expect.stringMatching(/^Property "(toString|valueOf|__proto__)"/),
+      });
+    }
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(({} as Record<string, unknown>).type).toBeUndefined();
+  });
+
   it('are not served by a stand-in of the CRUD without POST /import (404)', async () => {
     emulator.withoutImport = true;
     const reply = await users(emulator.url).schema();
