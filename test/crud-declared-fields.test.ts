@@ -133,6 +133,35 @@ describe('connected creations with a field the CRUD collection does not declare'
     expect(schemaReads() - before).toBeLessThanOrEqual(1);
   });
 
+  it('are refused on every creation path: GraphQL createUser and createUserWithId, POST /users/with-id', async () => {
+    const identities = countIdentities(service);
+    const created = await service.graphql(
+      'mutation ($input: CreateUserInput!) { createUser(input: $input) { __typename ... on Error { message } } }',
+      { input: { userGroup: 'open', username: 'gql-nick', properties: { name: 'N', nickname: 'Nick' } } },
+    );
+    expect(created.data?.createUser).toEqual({ __typename: 'InvalidInputError', message: expect.stringContaining('"nickname"') });
+    expect([stored('gql-nick'), countIdentities(service)]).toEqual([undefined, identities]);
+    for (const username of ['with-id-rest', 'with-id-gql']) {
+      const identity = await service.deps.identity.createUser({ username, email: `${username}@example.com`, password: 'pw-Long-enough1' });
+      const input = { authUserId: identity.id, userGroup: 'open', properties: { name: 'N', nickname: 'Nick' } };
+      const answer =
+        username === 'with-id-rest'
+          ? (await service.call('POST', '/users/with-id', { authUserId: identity.id, userGroup: 'open', name: 'N', nickname: 'Nick' })).body
+          : (
+              await service.graphql(
+                'mutation ($input: CreateUserWithIdInput!) { createUserWithId(input: $input) { __typename ... on Error { message } } }',
+                { input },
+              )
+            ).data?.createUserWithId;
+      expect(answer, username).toMatchObject({ message: expect.stringContaining('"nickname"') });
+      expect(
+        crud()
+          .docs('/users')
+          .find((doc) => doc.authUserId === identity.id),
+      ).toBeUndefined();
+    }
+  });
+
   it('in a CSV import: the row with it is reported invalid, the rows around it go in', async () => {
     const form = new FormData();
     const csv = 'userGroup,username,name,nickname\nopen,csv-a,A,\nopen,csv-b,B,Bee\nopen,csv-c,C,\n';
