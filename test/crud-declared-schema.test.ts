@@ -102,6 +102,41 @@ describe('the declared fields of the CRUD users collection', () => {
     expect(({} as Record<string, unknown>).type).toBeUndefined();
   });
 
+  it('compile a schema once while GET /schema answers it unchanged: a read after DECLARED_FIELDS_TTL_MS holds the event loop no more', async () => {
+    // 1,000 object fields closed with additionalProperties: ajv took 1.5 s to compile their check,
+    // again every 5 minutes though the answer had not changed.
+    const fields = Object.fromEntries(
+      Array.from({ length: 1000 }, (_, index) => [
+        [`f${index}`, 'object'],
+        [`f${index}.a`, 'string'],
+      ]).flat(),
+    );
+    const closed = Array.from({ length: 1000 }, (_, index) => `f${index}`);
+    const wide = await new CrudEmulator([{ path: '/users', fields, closed }]).start();
+    try {
+      const clock = new FakeClock();
+      const declared = declaredFields(clock, () => wide.url);
+      const doc = { _id: 'c'.repeat(24), f1: { a: 'x', zz: 1 } };
+      expect((await declared.firstRefused([doc]))?.error.message).toContain('"f1.zz"');
+      await clock.advance(DECLARED_FIELDS_TTL_MS + 1);
+      const started = performance.now();
+      expect((await declared.firstRefused([doc]))?.error.message).toContain('"f1.zz"');
+      expect(performance.now() - started).toBeLessThan(300);
+      expect(wide.requests.filter((r) => r.method === 'GET' && r.path === '/users/schema')).toHaveLength(2);
+      // A changed answer is compiled again: f1 open now, f2 still closed.
+      const properties = {
+        f1: { type: 'object' },
+        f2: { type: 'object', properties: { a: { type: 'string' } }, additionalProperties: false },
+      };
+      wide.failNext('GET', /\/users\/schema$/, 200, { type: 'object', properties });
+      await clock.advance(DECLARED_FIELDS_TTL_MS + 1);
+      expect(await declared.firstRefused([doc])).toBeUndefined();
+      expect((await declared.firstRefused([{ f2: { zz: 1 } }]))?.error.message).toContain('"f2.zz"');
+    } finally {
+      await wide.stop();
+    }
+  });
+
   it('are not served by a stand-in of the CRUD without POST /import (404)', async () => {
     emulator.withoutImport = true;
     const reply = await users(emulator.url).schema();
