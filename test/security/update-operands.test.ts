@@ -146,6 +146,7 @@ describe('costly $pull conditions', () => {
     const objects = Array.from({ length: 1000 }, (_, index) => ({ k: index }));
     const names = Array.from({ length: 4000 }, (_, index) => `s${index}`);
     const branches = Array.from({ length: 500 }, (_, index) => ({ k: -index - 1 }));
+    const list10 = () => Array.from({ length: 10 }, () => ({ sub: objects.slice(0, 10) }));
     for (const [list, condition] of [
       [Array.from({ length: 50 }, () => ({ sub: objects })), { sub: { $elemMatch: { $or: branches } } }],
       [Array.from({ length: 10 }, () => ({ sub: names })), { sub: { $all: names } }],
@@ -159,6 +160,12 @@ describe('costly $pull conditions', () => {
       });
       expect(performance.now() - started).toBeLessThan(1000);
     }
+    // 400,000 numbers (0.8 MB of JSON) are counted one by one: a spread of them overflowed the stack, a 500.
+    const numbers = new Array(400_000).fill(1);
+    expect((await service.call('PATCH', `/users/${userId}`, { $set: { 'address.list': numbers } })).status).toBe(200);
+    const flat = await service.call('PATCH', `/users/${userId}`, { $pull: { 'address.list': { $or: branches.slice(0, 10) } } });
+    expect({ status: flat.status, message: flat.body.message }).toEqual({ status: 400, message: expect.stringContaining('too costly') });
+    expect((await service.call('PATCH', `/users/${userId}`, { $set: { 'address.list': list10() } })).status).toBe(200);
     const small = { sub: { $elemMatch: { $or: branches.slice(0, 5) } } };
     const taken = await service.call('PATCH', `/users/${userId}`, { $pull: { 'address.list': small } });
     expect({ status: taken.status, left: taken.body.address?.list?.length }).toEqual({ status: 200, left: 10 });
