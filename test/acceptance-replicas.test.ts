@@ -1,0 +1,566 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Auth0Emulator } from './emulators/auth0.js';
+import { CrudEmulator } from './emulators/crud.js';
+import { RondEmulator } from './emulators/rond.js';
+import { TimerEmulator } from './emulators/timer.js';
+import { freePort, type SpawnedService, spawnService } from './helpers/process.js';
+import { AUTH0_TEST_TENANT, CRUD_COLLECTIONS } from './helpers/service.js';
+
+/**
+ * An acceptance walk of every path of the usage page (spec/ums-usage.md), in the order an
+ * integrator uses them, against two replicas in connected mode (CRUD, Auth0, Timer, Rönd emulators)
+ * behind a round-robin client: each request goes to the next replica. What is asserted is what the
+ * usage page documents (status codes, bodies) and what the upstreams received.
+ */
+const API_KEY = 'acceptance-test-key-0123';
+const PASSWORD = 'Accept-pass-1';
+const TIMER_SECRET = 'acceptance-timer-secret-0123';
+const folder = mkdtempSync(join(tmpdir(), 'ums-acceptance-'));
+let crud: CrudEmulator;
+let auth0: Auth0Emulator;
+let rond: RondEmulator;
+let timer: TimerEmulator;
+let replicas: { service: SpawnedService; url: string }[] = [];
+
+async function startReplica(name: string, port: number) {
+  const service = await spawnService({
+    HTTP_PORT: String(port),
+    EMBEDDED_DB_PATH: join(folder, `${name}.sqlite`),
+    TMPDIR: folder,
+    LOG_LEVEL: 'info',
+    API_KEYS: API_KEY,
+    COOKIE_SECURE: 'false',
+    WEBSITE_CLIENT_TYPES: 'website',
+    RANDOM_PWD_GEN: 'false',
+    JOBS_POLL_MS: '100',
+    JOBS_LEASE_MS: '1500',
+    AUTH0_JOB_POLLING_INTERVAL: '50',
+    REPLICAS: 'shared',
+    CRUD_SERVICE: crud.url,
+    USERS_CRUD_ENDPOINT: '/users',
+    UMS_CONFIG_CRUD_ENDPOINT: '/ums-config',
+    JOBS_CRUD_ENDPOINT: '/jobs',
+    SESSIONS_CRUD_ENDPOINT: '/sessions',
+    AUTH_MODULE: 'auth0',
+    AUTH0_BASE_URL: auth0.url,
+    AUTH0_CLIENT_ID: AUTH0_TEST_TENANT.clientId,
+    AUTH0_CLIENT_SECRET: AUTH0_TEST_TENANT.clientSecret,
+    AUTH0_AUDIENCE: AUTH0_TEST_TENANT.audience,
+    AUTH_CONNECTION: AUTH0_TEST_TENANT.connection,
+    ROND_ENABLED: 'true',
+    ROND_SERVICE: rond.url,
+    TIMER_SERVICE: timer.url,
+    TIMER_CALLBACK_SECRET: TIMER_SECRET,
+    UMS_BASE_URL: `http://127.0.0.1:${port}`,
+  });
+  return { service, url: `http://127.0.0.1:${port}` };
+}
+
+const SCHEMA = {
+  type: 'object',
+  properties: { name: { type: 'string' }, age: { type: 'number' }, company: { type: 'string' } },
+};
+
+beforeAll(async () => {
+  crud = await new CrudEmulator(CRUD_COLLECTIONS).start();
+  auth0 = await new Auth0Emulator({ ...AUTH0_TEST_TENANT, importStepMs: 20 }).start();
+  rond = await new RondEmulator().start();
+  timer = await new TimerEmulator().start();
+  // The group configurations, as an integrator writes them in the ums-config collection.
+  crud
+    .docs('/ums-config')
+    .push(
+      { _id: 'c1', userGroup: 'customer', label: 'Customer', crudSchema: SCHEMA, __STATE__: 'PUBLIC' },
+      { _id: 'c2', userGroup: 'guest', label: 'Guest', crudSchema: SCHEMA, authUserCreationDisabled: true, __STATE__: 'PUBLIC' },
+    );
+  const [a, b] = await Promise.all([freePort(), freePort()]);
+  replicas = await Promise.all([startReplica('a', a), startReplica('b', b)]);
+}, 90_000);
+
+afterAll(async () => {
+  for (const { service } of replicas) service.child.kill('SIGKILL');
+  await Promise.all([crud?.stop(), auth0?.stop(), rond?.stop(), timer?.stop()]);
+  rmSync(folder, { recursive: true, force: true });
+});
+
+let turn = 0;
+const ADMIN = { 'x-api-key': API_KEY };
+interface Answer {
+  status: number;
+  body: any;
+  text: string;
+  headers: Headers;
+  url: string;
+}
+/** Sends the request to the next replica (round robin). */
+async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = ADMIN): Promise<Answer> {
+  const { url } = replicas[turn++ % replicas.length]!;
+  const isForm = body instanceof FormData;
+  const response = await fetch(url + path, {
+    method,
+    headers: { ...headers, ...(body === undefined || isForm ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : isForm ? body : JSON.stringify(body),
+  });
+  const text = await response.text();
+  let parsed: unknown = undefined;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  return { status: response.status, body: parsed, text, headers: response.headers, url };
+}
+
+/** Reads a job on alternating replicas until it is no longer pending (at most 15 s). */
+async function settle(path: string): Promise<Answer> {
+  const until = Date.now() + 15_000;
+  let job = await call('GET', path);
+  while (job.status === 200 && job.body.status === 'pending' && Date.now() < until) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    job = await call('GET', path);
+  }
+  return job;
+}
+
+const users = (query = '') => call('GET', `/users/${query}`);
+const profile = (id: string) => crud.docs('/users').find((doc) => doc._id === id)!;
+const q = (value: unknown) => encodeURIComponent(JSON.stringify(value));
+
+describe('acceptance walk of the usage page on two replicas behind round robin', () => {
+  const ids = { alice: '', bob: '', carol: '', dave: '', gina: '', gary: '' };
+
+  it('POST /users/ creates a user in the CRUD and in Auth0, with roles in Rönd (200 {_id})', async () => {
+    const created = await call('POST', '/users/?sendResetPwdEmail=false', {
+      userGroup: 'customer',
+      username: 'alice',
+      email: 'alice@example.com',
+      password: PASSWORD,
+      name: 'Alice',
+      age: 30,
+      roles: ['reader'],
+    });
+    expect(created.status).toBe(200);
+    expect(Object.keys(created.body)).toEqual(['_id']);
+    ids.alice = created.body._id;
+    const doc = profile(ids.alice);
+    expect(doc).toMatchObject({ userGroup: 'customer', username: 'alice', email: 'alice@example.com', __STATE__: 'PUBLIC' });
+    expect(auth0.users.get(doc.authUserId as string)).toMatchObject({ email: 'alice@example.com', blocked: false });
+    expect(rond.rolesOf(doc.authUserId as string)).toEqual(['reader']);
+    expect(auth0.passwordEmails).toEqual([]);
+  });
+
+  it('POST /users/ with expirationDate schedules the block on the Timer Service', async () => {
+    const expirationDate = new Date(Date.now() + 86_400_000).toISOString();
+    const created = await call('POST', '/users/?sendResetPwdEmail=false', {
+      userGroup: 'customer',
+      username: 'bob',
+      email: 'bob@example.com',
+      password: PASSWORD,
+      expirationDate,
+    });
+    expect(created.status).toBe(200);
+    ids.bob = created.body._id;
+    const doc = profile(ids.bob);
+    expect(typeof doc.expirationId).toBe('string');
+    const scheduled = timer.timers.get(doc.expirationId as string)!;
+    expect(scheduled).toMatchObject({ status: 0, fireAt: Date.parse(expirationDate) });
+  });
+
+  it('POST /users/ refuses expirationId and a body off the group schema (400)', async () => {
+    const withId = await call('POST', '/users/', { userGroup: 'customer', username: 'x', expirationId: 'abc' });
+    expect(withId.status).toBe(400);
+    expect(withId.body).toMatchObject({ statusCode: 400, error: 'Bad Request' });
+    const offSchema = await call('POST', '/users/', { userGroup: 'customer', username: 'y', age: 'old' });
+    expect(offSchema.status).toBe(400);
+    expect(crud.docs('/users').some((doc) => doc.username === 'x' || doc.username === 'y')).toBe(false);
+  });
+
+  it('POST /users/ in a group with authUserCreationDisabled creates the profile only, without roles', async () => {
+    const before = auth0.users.size;
+    const created = await call('POST', '/users/', { userGroup: 'guest', username: 'gina', email: 'gina@example.com', roles: ['reader'] });
+    expect(created.status).toBe(200);
+    ids.gina = created.body._id;
+    expect(profile(ids.gina).authUserId).toBeUndefined();
+    expect(auth0.users.size).toBe(before);
+  });
+
+  it('POST /users/?postponeAuthUserCreation=true, then POST /users/register (204) on the other replica', async () => {
+    const created = await call('POST', '/users/?postponeAuthUserCreation=true', {
+      userGroup: 'customer',
+      username: 'carol',
+      email: 'carol@example.com',
+    });
+    expect(created.status).toBe(200);
+    ids.carol = created.body._id;
+    expect(profile(ids.carol).authUserId).toBeUndefined();
+    const registered = await call('POST', '/users/register?sendResetPwdEmail=false', { _id: ids.carol, password: PASSWORD });
+    expect(registered.url).not.toBe(created.url);
+    expect(registered.status).toBe(204);
+    expect(registered.text).toBe('');
+    const authUserId = profile(ids.carol).authUserId as string;
+    expect(auth0.users.get(authUserId)).toMatchObject({ email: 'carol@example.com' });
+  });
+
+  it('POST /users/with-id links an existing Auth0 user (200 {_id})', async () => {
+    const existing = auth0.addUser({ email: 'dave@example.com', username: 'dave', password: PASSWORD });
+    const created = await call('POST', '/users/with-id', {
+      userGroup: 'customer',
+      authUserId: existing.user_id,
+      roles: ['writer'],
+      name: 'Dave',
+    });
+    expect(created.status).toBe(200);
+    expect(Object.keys(created.body)).toEqual(['_id']);
+    ids.dave = created.body._id;
+    expect(profile(ids.dave)).toMatchObject({ authUserId: existing.user_id, userGroup: 'customer', name: 'Dave' });
+    expect(rond.rolesOf(existing.user_id)).toEqual(['writer']);
+  });
+
+  it('GET /users/ and /users/count proxy the CRUD query (_q, _l, _sk, _s, _p, _st) and forward acl_rows', async () => {
+    const page = await users(`?userGroup=customer&_s=username&_l=2&_sk=1&_p=username,email`);
+    expect(page.status).toBe(200);
+    expect(page.body.map((user: { username: string }) => user.username)).toEqual(['bob', 'carol']);
+    expect(Object.keys(page.body[0]).sort()).toEqual(['_id', 'email', 'username']);
+    const byQuery = await users(`?_q=${q({ age: { $gte: 18 } })}`);
+    expect(byQuery.body.map((user: { username: string }) => user.username)).toEqual(['alice']);
+    const count = await call('GET', `/users/count?userGroup=customer`);
+    expect(count.status).toBe(200);
+    expect(count.body).toBe(4);
+    const drafts = await call('GET', `/users/count?_st=DRAFT`);
+    expect(drafts.body).toBe(0);
+    const acl = await call('GET', '/users/?_s=username', undefined, { ...ADMIN, acl_rows: JSON.stringify({ username: 'dave' }) });
+    expect(acl.body.map((user: { username: string }) => user.username)).toEqual(['dave']);
+    const sent = crud.requests.filter((req) => req.method === 'GET' && req.path === '/users/' && req.headers.acl_rows);
+    expect(sent.at(-1)?.headers.acl_rows).toBe(JSON.stringify({ username: 'dave' }));
+  });
+
+  it('GET /users/:id answers the user, 404 for an unknown id', async () => {
+    const read = await call('GET', `/users/${ids.alice}`);
+    expect(read.status).toBe(200);
+    expect(read.body).toMatchObject({ _id: ids.alice, username: 'alice', userGroup: 'customer', name: 'Alice' });
+    const unknown = await call('GET', '/users/65a000000000000000000000');
+    expect(unknown.status).toBe(404);
+    expect(unknown.body).toMatchObject({ statusCode: 404, error: 'Not Found' });
+  });
+
+  it('PATCH /users/:id sets, changes and unsets expirationDate (Timer schedule, reschedule, abort)', async () => {
+    const first = new Date(Date.now() + 3_600_000).toISOString();
+    const set = await call('PATCH', `/users/${ids.alice}`, { $set: { expirationDate: first, name: 'Alice A.' } });
+    expect(set.status).toBe(200);
+    expect(set.body).toMatchObject({ _id: ids.alice, name: 'Alice A.', expirationDate: first });
+    const firstTimer = profile(ids.alice).expirationId as string;
+    expect(timer.timers.get(firstTimer)).toMatchObject({ status: 0, fireAt: Date.parse(first) });
+
+    const second = new Date(Date.now() + 7_200_000).toISOString();
+    const changed = await call('PATCH', `/users/${ids.alice}`, { $set: { expirationDate: second } });
+    expect(changed.url).not.toBe(set.url);
+    expect(changed.status).toBe(200);
+    const secondTimer = profile(ids.alice).expirationId as string;
+    expect(secondTimer).not.toBe(firstTimer);
+    expect(timer.timers.get(firstTimer)!.status).toBe(2);
+    expect(timer.timers.get(secondTimer)).toMatchObject({ status: 0, fireAt: Date.parse(second) });
+
+    const unset = await call('PATCH', `/users/${ids.alice}`, { $unset: { expirationDate: true } });
+    expect(unset.status).toBe(200);
+    expect(unset.body.expirationDate).toBeUndefined();
+    expect(timer.timers.get(secondTimer)!.status).toBe(2);
+    expect(profile(ids.alice).expirationId).toBeUndefined();
+  });
+
+  it('PATCH /users/:id refuses authUserId, expirationId and an unknown userGroup (400)', async () => {
+    for (const body of [{ $set: { authUserId: 'auth0|other' } }, { $set: { expirationId: 'abc' } }, { $set: { userGroup: 'nobody' } }]) {
+      const refused = await call('PATCH', `/users/${ids.alice}`, body);
+      expect(refused.status, JSON.stringify(body)).toBe(400);
+      expect(refused.body).toMatchObject({ statusCode: 400, error: 'Bad Request' });
+    }
+  });
+
+  it('PATCH /users/:id with roles revokes and grants in Rönd', async () => {
+    const patched = await call('PATCH', `/users/${ids.alice}`, { $set: { roles: ['editor'] } });
+    expect(patched.status).toBe(200);
+    expect(rond.rolesOf(profile(ids.alice).authUserId as string)).toEqual(['editor']);
+  });
+
+  it('POST /oauth/token, /refreshtoken, /userinfo and /logout, each on the next replica', async () => {
+    const login = await call('POST', '/oauth/token', { username: 'alice', password: PASSWORD }, {});
+    expect(login.status).toBe(200);
+    expect(Object.keys(login.body).sort()).toEqual(['accessToken', 'expireAt', 'refreshToken']);
+    const bearer = { authorization: `Bearer ${login.body.accessToken}` };
+    const info = await call('GET', '/userinfo', undefined, bearer);
+    expect(info.url).not.toBe(login.url);
+    expect(info.status).toBe(200);
+    expect(info.body).toMatchObject({ username: 'alice', email: 'alice@example.com', userGroup: 'customer', name: 'Alice A.' });
+
+    const refreshed = await call('POST', '/refreshtoken', { refreshToken: login.body.refreshToken }, bearer);
+    expect(refreshed.status).toBe(200);
+    expect(Object.keys(refreshed.body).sort()).toEqual(['accessToken', 'expireAt', 'refreshToken']);
+    // The old refresh token was used already, whichever replica it is sent to.
+    const replay = await call('POST', '/refreshtoken', { refreshToken: login.body.refreshToken }, bearer);
+    expect(replay.status).toBe(401);
+
+    // Auth0's bearer tokens carry no session of the service's: logout ends a website session (below).
+    const fresh = { authorization: `Bearer ${refreshed.body.accessToken}` };
+    expect((await call('GET', '/userinfo', undefined, fresh)).status).toBe(200);
+  });
+
+  it('a website login (sid cookie) is served and logged out across replicas', async () => {
+    const login = await call('POST', '/oauth/token', { username: 'alice', password: PASSWORD }, { 'client-type': 'website' });
+    expect(login.status).toBe(200);
+    expect(login.text).toBe('');
+    const sid = /^sid=([^;]+);/.exec(login.headers.get('set-cookie')!)![1]!;
+    const cookie = { cookie: `sid=${sid}` };
+    const info = await call('GET', '/userinfo', undefined, cookie);
+    expect(info.url).not.toBe(login.url);
+    expect(info.status).toBe(200);
+    expect(info.body).toMatchObject({ username: 'alice', userGroup: 'customer' });
+    const logout = await call('POST', '/logout', undefined, cookie);
+    expect(logout.status).toBe(204);
+    const after = [await call('GET', '/userinfo', undefined, cookie), await call('GET', '/userinfo', undefined, cookie)];
+    expect(after.map((answer) => answer.status)).toEqual([401, 401]);
+  });
+
+  it('POST /oauth/token with a bad password is 401 on both replicas', async () => {
+    const answers = [
+      await call('POST', '/oauth/token', { username: 'alice', password: 'wrong-password' }, {}),
+      await call('POST', '/oauth/token', { username: 'alice', password: 'wrong-password' }, {}),
+    ];
+    expect(answers.map((answer) => answer.status)).toEqual([401, 401]);
+  });
+
+  it('POST /oauth/token of a profile-only user (no identity) is 401', async () => {
+    const login = await call('POST', '/oauth/token', { username: 'gina', password: PASSWORD }, {});
+    expect(login.status).toBe(401);
+  });
+
+  it('POST /users/change-password sends the Auth0 e-mail (204)', async () => {
+    const authUserId = profile(ids.alice).authUserId as string;
+    const sent = await call('POST', '/users/change-password', { authUserId });
+    expect(sent.status).toBe(204);
+    expect(sent.text).toBe('');
+    expect(auth0.passwordEmails).toContain('alice@example.com');
+  });
+
+  it('POST /users/state changes states and blocks or unblocks in Auth0 (200 with the count)', async () => {
+    const authUserId = profile(ids.bob).authUserId as string;
+    const trashed = await call('POST', '/users/state', [{ filter: { _id: ids.bob }, stateTo: 'TRASH' }]);
+    expect(trashed.status).toBe(200);
+    expect(trashed.body).toBe(1);
+    expect(profile(ids.bob).__STATE__).toBe('TRASH');
+    expect(auth0.users.get(authUserId)!.blocked).toBe(true);
+    // The CRUD's POST /state moves TRASH to DRAFT, and DRAFT to PUBLIC (spec/mia-platform.md).
+    const draft = await call('POST', '/users/state', [{ filter: { _id: ids.bob }, stateTo: 'DRAFT' }]);
+    expect([draft.status, draft.body]).toEqual([200, 1]);
+    expect(auth0.users.get(authUserId)!.blocked).toBe(true);
+    const back = await call('POST', '/users/state', [{ filter: { _id: ids.bob }, stateTo: 'PUBLIC' }]);
+    expect([back.status, back.body]).toEqual([200, 1]);
+    expect(profile(ids.bob).__STATE__).toBe('PUBLIC');
+    expect(auth0.users.get(authUserId)!.blocked).toBe(false);
+  });
+
+  const imported: string[] = [];
+  it('PATCH /users/import inserts, updates and reports invalid rows (multipart, ; delimiter, arrays)', async () => {
+    const csv = [
+      '_id;userGroup;username;email;name;age;tags',
+      `${ids.dave};customer;dave;dave@example.com;Dave D.;41;[a, b]`,
+      ';customer;erin;erin@example.com;Erin;22;[]',
+      ';customer;frank;frank@example.com;Frank;33;[x]',
+      ';;nogroup;nogroup@example.com;No;1;[]',
+      ';customer;badage;badage@example.com;Bad;notanumber;[]',
+    ].join('\n');
+    const form = new FormData();
+    form.append('delimiter', ';');
+    form.append('file', new Blob([csv], { type: 'text/csv' }), 'users.csv');
+    const answer = await call('PATCH', '/users/import', form);
+    expect(answer.status).toBe(200);
+    expect(answer.body.updated).toEqual([ids.dave]);
+    expect(answer.body.inserted).toHaveLength(2);
+    expect(answer.body.invalid.map((row: { row: number }) => row.row)).toEqual([4, 5]);
+    for (const row of answer.body.invalid) expect(typeof row.error).toBe('string');
+    imported.push(...answer.body.inserted);
+    expect(profile(ids.dave)).toMatchObject({ name: 'Dave D.', age: 41, tags: ['a', 'b'] });
+    expect(imported.map((id) => profile(id).authUserId)).toEqual([undefined, undefined]);
+  });
+
+  it('POST /jobs/bulk-activation (202), then GET /jobs/bulk-activation/:id on the other replica until completed', async () => {
+    const started = await call(
+      'POST',
+      '/jobs/bulk-activation',
+      imported.map((userId) => ({ filter: { userId } })),
+    );
+    expect(started.status).toBe(202);
+    expect(Object.keys(started.body).sort()).toEqual(['jobCreatedAt', 'jobId', 'status']);
+    expect(started.body.status).toBe('pending');
+    const job = await settle(`/jobs/bulk-activation/${started.body.jobId}`);
+    expect(job.status).toBe(200);
+    expect(job.body).toMatchObject({
+      jobId: started.body.jobId,
+      status: 'completed',
+      jobCreatedAt: started.body.jobCreatedAt,
+      summary: { failed: 0, updated: 0, inserted: 2, total: 2 },
+    });
+    for (const id of imported) expect(auth0.users.has(profile(id).authUserId as string)).toBe(true);
+    expect((await call('GET', '/jobs/bulk-activation/c735cf45-536b-45ce-8ef1-d0066515c185')).status).toBe(404);
+  });
+
+  it('POST /jobs/bulk-activation with an unknown user id or a bad body is 404 (as documented)', async () => {
+    const unknown = await call('POST', '/jobs/bulk-activation', [{ filter: { userId: '65a000000000000000000000' } }]);
+    expect(unknown.status).toBe(404);
+    const bad = await call('POST', '/jobs/bulk-activation', { filter: {} });
+    expect(bad.status).toBe(404);
+  });
+
+  it('POST /jobs/change-password/bulk (202), then GET /jobs/change-password/bulk/:id until completed', async () => {
+    const good = imported.map((id) => profile(id).authUserId as string);
+    const started = await call('POST', '/jobs/change-password/bulk', { authUsersIds: [...good, 'auth0|56ko15das68cz132dsa6d4ef'] });
+    expect(started.status).toBe(202);
+    expect(Object.keys(started.body).sort()).toEqual(['jobCreatedAt', 'jobId', 'status']);
+    expect(started.body.status).toBe('pending');
+    const job = await settle(`/jobs/change-password/bulk/${started.body.jobId}`);
+    expect(job.status).toBe(200);
+    expect(job.body).toMatchObject({
+      jobId: started.body.jobId,
+      status: 'completed',
+      jobCreatedAt: started.body.jobCreatedAt,
+      summary: { failed: 1, completed: 2, total: 3 },
+    });
+    expect(job.body.completed.map((item: { authUserId: string }) => item.authUserId).sort()).toEqual(good.sort());
+    expect(job.body.failures.map((item: { authUserId: string }) => item.authUserId)).toEqual(['auth0|56ko15das68cz132dsa6d4ef']);
+    expect(auth0.passwordEmails).toEqual(expect.arrayContaining(['erin@example.com', 'frank@example.com']));
+    expect((await call('GET', '/jobs/change-password/bulk/c735cf45-536b-45ce-8ef1-d0066515c185')).status).toBe(404);
+  });
+
+  it('GET /users/export answers a CSV that names the users', async () => {
+    const exported = await call('GET', `/users/export?userGroup=customer`);
+    expect(exported.status).toBe(200);
+    expect(exported.headers.get('content-disposition')).toMatch(/^attachment/);
+    for (const name of ['alice', 'bob', 'carol', 'dave', 'erin', 'frank']) expect(exported.text).toContain(name);
+  });
+
+  it('the Timer Service callback blocks the expired user on either replica, and a repeated callback is harmless', async () => {
+    const expirationDate = new Date(Date.now() + 300).toISOString();
+    expect((await call('PATCH', `/users/${ids.bob}`, { $set: { expirationDate } })).status).toBe(200);
+    const bob = profile(ids.bob);
+    const scheduled = timer.timers.get(bob.expirationId as string)!;
+    expect(scheduled.fireAt).toBe(Date.parse(expirationDate));
+    // Held back from the emulator's poller: the test delivers it, to the replica that did not schedule it.
+    scheduled.status = 2;
+    while (Date.now() <= scheduled.fireAt) await new Promise((resolve) => setTimeout(resolve, 50));
+    const other = replicas.find(({ url }) => !url.endsWith(`:${scheduled.outputMode.port}`))!;
+    const deliver = (url: string) =>
+      fetch(url + scheduled.outputMode.path, {
+        method: scheduled.outputMode.method.toUpperCase(),
+        headers: { 'content-type': 'application/json', ...scheduled.outputMode.headers },
+        body: JSON.stringify(scheduled.payload),
+      });
+    expect((await deliver(other.url)).status).toBe(204);
+    expect(profile(ids.bob).blocked).toBe(true);
+    expect(auth0.users.get(bob.authUserId as string)!.blocked).toBe(true);
+    // The Timer retries on the scheduling replica: the same answer, nothing rescheduled.
+    const scheduler = replicas.find((replica) => replica !== other)!;
+    expect((await deliver(scheduler.url)).status).toBe(204);
+    expect(profile(ids.bob)).toMatchObject({ blocked: true, expirationDate });
+    expect([...timer.timers.values()].filter((t) => t.status === 0 && (t.payload as { userId?: string }).userId === ids.bob)).toEqual([]);
+    const login = await call('POST', '/oauth/token', { username: 'bob', password: PASSWORD }, {});
+    expect(login.status).toBe(401);
+  });
+
+  it('POST /users/:id/soft-delete moves the user to DELETED and deletes its identity (AUTH_HARD_DELETE default true) (204)', async () => {
+    const authUserId = profile(ids.carol).authUserId as string;
+    const deleted = await call('POST', `/users/${ids.carol}/soft-delete`);
+    expect(deleted.status).toBe(204);
+    expect(deleted.text).toBe('');
+    expect(profile(ids.carol).__STATE__).toBe('DELETED');
+    expect(auth0.users.has(authUserId)).toBe(false);
+  });
+
+  it('DELETE /users/:id deletes profile and identity, aborts its timer (204), then 404', async () => {
+    const expirationDate = new Date(Date.now() + 3_600_000).toISOString();
+    expect((await call('PATCH', `/users/${ids.dave}`, { $set: { expirationDate } })).status).toBe(200);
+    const { authUserId, expirationId } = profile(ids.dave) as unknown as { authUserId: string; expirationId: string };
+    const deleted = await call('DELETE', `/users/${ids.dave}`);
+    expect(deleted.status).toBe(204);
+    expect(deleted.text).toBe('');
+    expect(profile(ids.dave)).toBeUndefined();
+    expect(auth0.users.has(authUserId)).toBe(false);
+    expect(rond.rolesOf(authUserId)).toEqual([]);
+    expect(timer.timers.get(expirationId)!.status).toBe(2);
+    const again = await call('DELETE', `/users/${ids.dave}`);
+    expect(again.url).not.toBe(deleted.url);
+    expect(again.status).toBe(404);
+  });
+
+  it('documented failures: a failed Auth0 creation backtracks the CRUD entry (500 "Error while …")', async () => {
+    auth0.failNext('POST', /\/api\/v2\/users$/, 500);
+    const failed = await call('POST', '/users/?sendResetPwdEmail=false', {
+      userGroup: 'customer',
+      username: 'gary',
+      email: 'gary@example.com',
+      password: PASSWORD,
+    });
+    expect(failed.status).toBe(500);
+    expect(failed.body).toMatchObject({ statusCode: 500, error: 'Internal Server Error' });
+    expect(failed.body.message).toMatch(/^Error while /);
+    expect(crud.docs('/users').some((doc) => doc.username === 'gary')).toBe(false);
+    expect([...auth0.users.values()].some((user) => user.email === 'gary@example.com')).toBe(false);
+    // The integrator's retry, on the other replica, succeeds.
+    const retried = await call('POST', '/users/?sendResetPwdEmail=false', {
+      userGroup: 'customer',
+      username: 'gary',
+      email: 'gary@example.com',
+      password: PASSWORD,
+    });
+    expect(retried.url).not.toBe(failed.url);
+    expect(retried.status).toBe(200);
+    ids.gary = retried.body._id;
+  });
+
+  it('documented failures: PATCH with a Timer error is 500 and leaves the user as it was', async () => {
+    timer.failures.push({ path: '/schedule', status: 500 });
+    const expirationDate = new Date(Date.now() + 3_600_000).toISOString();
+    const failed = await call('PATCH', `/users/${ids.gary}`, { $set: { expirationDate, name: 'Gary' } });
+    expect(failed.status).toBe(500);
+    expect(failed.body).toMatchObject({ statusCode: 500, error: 'Internal Server Error' });
+    expect(failed.body.message).toMatch(/^Error while /);
+    expect(profile(ids.gary).expirationDate).toBeUndefined();
+    expect(profile(ids.gary).name).toBeUndefined();
+  });
+
+  it('documented failures: a soft delete that fails at TRASH → DELETED is 500, and resumes on the other replica', async () => {
+    const erin = imported[0]!;
+    const authUserId = profile(erin).authUserId as string;
+    expect((await call('POST', '/users/state', [{ filter: { _id: erin }, stateTo: 'TRASH' }])).body).toBe(1);
+    crud.failNext('POST', /\/users\/[^/]+\/state/, 500);
+    const failed = await call('POST', `/users/${erin}/soft-delete`);
+    expect(failed.status).toBe(500);
+    expect(failed.body).toMatchObject({ statusCode: 500, error: 'Internal Server Error' });
+    expect(failed.body.message).toMatch(/^Error while soft deleting user: /);
+    expect(profile(erin).__STATE__).toBe('TRASH');
+    expect(auth0.users.get(authUserId)!.blocked).toBe(true);
+    const resumed = await call('POST', `/users/${erin}/soft-delete`);
+    expect(resumed.url).not.toBe(failed.url);
+    expect(resumed.status).toBe(204);
+    expect(profile(erin).__STATE__).toBe('DELETED');
+    expect(auth0.users.has(authUserId)).toBe(false);
+  });
+
+  it('documented failures: DELETE ignores a Timer error (204), and a CRUD error is 500 "Error while deleting user: …"', async () => {
+    const expirationDate = new Date(Date.now() + 3_600_000).toISOString();
+    expect((await call('PATCH', `/users/${ids.gary}`, { $set: { expirationDate } })).status).toBe(200);
+    crud.failNext('GET', /\/users\/[^/]+$/, 500);
+    crud.failNext('DELETE', /\/users\/[^/]+$/, 500);
+    const failed = await call('DELETE', `/users/${ids.gary}`);
+    expect(failed.status).toBe(500);
+    expect(failed.body).toMatchObject({ statusCode: 500, error: 'Internal Server Error' });
+    expect(failed.body.message).toMatch(/^Error while deleting user: /);
+    crud.failures.splice(0);
+    const { authUserId } = profile(ids.gary) as unknown as { authUserId: string };
+    timer.failures.push({ path: '/abort', status: 500 });
+    const deleted = await call('DELETE', `/users/${ids.gary}`);
+    expect(deleted.status).toBe(204);
+    expect(profile(ids.gary)).toBeUndefined();
+    expect(auth0.users.has(authUserId)).toBe(false);
+  });
+});
