@@ -204,6 +204,24 @@ describe('acceptance walk of the usage page on two replicas behind round robin',
     expect(auth0.users.get(authUserId)).toMatchObject({ email: 'carol@example.com' });
   });
 
+  it('POST /users/register sent to both replicas at once (a retry): one 204, one 409 in the service words, one identity', async () => {
+    const created = await call('POST', '/users/?postponeAuthUserCreation=true', {
+      userGroup: 'customer',
+      username: 'ruth',
+      email: 'ruth@example.com',
+    });
+    const register = () => call('POST', '/users/register?sendResetPwdEmail=false', { _id: created.body._id, password: PASSWORD });
+    const answers = await Promise.all([register(), register()]);
+    expect(answers.map((answer) => answer.status).sort()).toEqual([204, 409]);
+    const refused = answers.find((answer) => answer.status === 409)!;
+    expect(refused.body).toMatchObject({ statusCode: 409, error: 'Conflict' });
+    // Not the job store's words ("A document with the same jobId already exists").
+    expect(refused.body.message).toMatch(
+      new RegExp(`^user ${created.body._id} (is being changed by another request|is already registered)`),
+    );
+    expect([...auth0.users.values()].filter((user) => user.email === 'ruth@example.com')).toHaveLength(1);
+  });
+
   it('POST /users/with-id links an existing Auth0 user (200 {_id})', async () => {
     const existing = auth0.addUser({ email: 'dave@example.com', username: 'dave', password: PASSWORD });
     const created = await call('POST', '/users/with-id', {
@@ -228,7 +246,7 @@ describe('acceptance walk of the usage page on two replicas behind round robin',
     expect(byQuery.body.map((user: { username: string }) => user.username)).toEqual(['alice']);
     const count = await call('GET', `/users/count?userGroup=customer`);
     expect(count.status).toBe(200);
-    expect(count.body).toBe(4);
+    expect(count.body).toBe(5);
     const drafts = await call('GET', `/users/count?_st=DRAFT`);
     expect(drafts.body).toBe(0);
     const acl = await call('GET', '/users/?_s=username', undefined, { ...ADMIN, acl_rows: JSON.stringify({ username: 'dave' }) });

@@ -1,5 +1,5 @@
 import type { Context } from '../context.js';
-import { OperationError } from '../errors.js';
+import { ConflictError, OperationError } from '../errors.js';
 import { endIntent, recordIntent } from './intent-jobs.js';
 
 /** The job type of user-creation intents; the reconciler (user-repair.ts) works on the ones left open. */
@@ -41,7 +41,16 @@ export const intentId = (userId: string) => `${USER_CREATION}:${userId}`;
  */
 export async function openIntent(ctx: Context, intent: CreationIntent): Promise<IntentHandle> {
   const jobId = intentId(intent.userId);
-  await recordIntent(ctx, { type: USER_CREATION, jobId, payload: intent });
+  try {
+    await recordIntent(ctx, { type: USER_CREATION, jobId, payload: intent });
+  } catch (error) {
+    // Another request holds this user's intent (a register retried on another replica while the
+    // first still works): the caller hears it in the service's words, not the job store's.
+    if (error instanceof ConflictError) {
+      throw new ConflictError(`user ${intent.userId} is being changed by another request: try again`, 'USER_BUSY');
+    }
+    throw error;
+  }
   return { jobId, progress: {} };
 }
 

@@ -81,7 +81,10 @@ export const userDocs = {
     query: SendEmailQuery,
     body: { json: RegisterBody },
     responses: { 204: { description: 'Registered.' } },
-    errors: { 404: 'No profile with this `_id`.', 409: 'The profile has an identity already, or one with its username or e-mail exists.' },
+    errors: {
+      404: 'No profile with this `_id`.',
+      409: 'The profile has an identity already, one with its username or e-mail exists, or another request is registering it (`USER_BUSY`).',
+    },
   },
   changeState: {
     tag: 'Users',
