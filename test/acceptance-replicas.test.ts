@@ -1,133 +1,33 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Auth0Emulator } from './emulators/auth0.js';
-import { CrudEmulator } from './emulators/crud.js';
-import { RondEmulator } from './emulators/rond.js';
-import { TimerEmulator } from './emulators/timer.js';
-import { freePort, type SpawnedService, spawnService } from './helpers/process.js';
-import { AUTH0_TEST_TENANT, CRUD_COLLECTIONS } from './helpers/service.js';
+import { PAIR_API_KEY, type ReplicaPair, startReplicaPair } from './helpers/replica-pair.js';
 
 /**
  * An acceptance walk of every path of the usage page (spec/ums-usage.md), in the order an
  * integrator uses them, against two replicas in connected mode (CRUD, Auth0, Timer, Rönd emulators)
  * behind a round-robin client: each request goes to the next replica. What is asserted is what the
- * usage page documents (status codes, bodies) and what the upstreams received.
+ * usage page documents (status codes, bodies) and what the upstreams received. The documented
+ * failures are in acceptance-replicas-failures.test.ts.
  */
-const API_KEY = 'acceptance-test-key-0123';
 const PASSWORD = 'Accept-pass-1';
-const TIMER_SECRET = 'acceptance-timer-secret-0123';
-const folder = mkdtempSync(join(tmpdir(), 'ums-acceptance-'));
-let crud: CrudEmulator;
-let auth0: Auth0Emulator;
-let rond: RondEmulator;
-let timer: TimerEmulator;
-let replicas: { service: SpawnedService; url: string }[] = [];
-
-async function startReplica(name: string, port: number) {
-  const service = await spawnService({
-    HTTP_PORT: String(port),
-    EMBEDDED_DB_PATH: join(folder, `${name}.sqlite`),
-    TMPDIR: folder,
-    LOG_LEVEL: 'info',
-    API_KEYS: API_KEY,
-    COOKIE_SECURE: 'false',
-    WEBSITE_CLIENT_TYPES: 'website',
-    RANDOM_PWD_GEN: 'false',
-    JOBS_POLL_MS: '100',
-    JOBS_LEASE_MS: '1500',
-    AUTH0_JOB_POLLING_INTERVAL: '50',
-    REPLICAS: 'shared',
-    CRUD_SERVICE: crud.url,
-    USERS_CRUD_ENDPOINT: '/users',
-    UMS_CONFIG_CRUD_ENDPOINT: '/ums-config',
-    JOBS_CRUD_ENDPOINT: '/jobs',
-    SESSIONS_CRUD_ENDPOINT: '/sessions',
-    AUTH_MODULE: 'auth0',
-    AUTH0_BASE_URL: auth0.url,
-    AUTH0_CLIENT_ID: AUTH0_TEST_TENANT.clientId,
-    AUTH0_CLIENT_SECRET: AUTH0_TEST_TENANT.clientSecret,
-    AUTH0_AUDIENCE: AUTH0_TEST_TENANT.audience,
-    AUTH_CONNECTION: AUTH0_TEST_TENANT.connection,
-    ROND_ENABLED: 'true',
-    ROND_SERVICE: rond.url,
-    TIMER_SERVICE: timer.url,
-    TIMER_CALLBACK_SECRET: TIMER_SECRET,
-    UMS_BASE_URL: `http://127.0.0.1:${port}`,
-  });
-  return { service, url: `http://127.0.0.1:${port}` };
-}
-
-const SCHEMA = {
-  type: 'object',
-  properties: { name: { type: 'string' }, age: { type: 'number' }, company: { type: 'string' } },
-};
+let pair: ReplicaPair;
+let crud: ReplicaPair['crud'];
+let auth0: ReplicaPair['auth0'];
+let rond: ReplicaPair['rond'];
+let timer: ReplicaPair['timer'];
 
 beforeAll(async () => {
-  crud = await new CrudEmulator(CRUD_COLLECTIONS).start();
-  auth0 = await new Auth0Emulator({ ...AUTH0_TEST_TENANT, importStepMs: 20 }).start();
-  rond = await new RondEmulator().start();
-  timer = await new TimerEmulator().start();
-  // The group configurations, as an integrator writes them in the ums-config collection.
-  crud
-    .docs('/ums-config')
-    .push(
-      { _id: 'c1', userGroup: 'customer', label: 'Customer', crudSchema: SCHEMA, __STATE__: 'PUBLIC' },
-      { _id: 'c2', userGroup: 'guest', label: 'Guest', crudSchema: SCHEMA, authUserCreationDisabled: true, __STATE__: 'PUBLIC' },
-    );
-  const [a, b] = await Promise.all([freePort(), freePort()]);
-  replicas = await Promise.all([startReplica('a', a), startReplica('b', b)]);
+  pair = await startReplicaPair();
+  ({ crud, auth0, rond, timer } = pair);
 }, 90_000);
 
-afterAll(async () => {
-  for (const { service } of replicas) service.child.kill('SIGKILL');
-  await Promise.all([crud?.stop(), auth0?.stop(), rond?.stop(), timer?.stop()]);
-  rmSync(folder, { recursive: true, force: true });
-});
+afterAll(() => pair?.stop());
 
-let turn = 0;
-const ADMIN = { 'x-api-key': API_KEY };
-interface Answer {
-  status: number;
-  body: any;
-  text: string;
-  headers: Headers;
-  url: string;
-}
-/** Sends the request to the next replica (round robin). */
-async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = ADMIN): Promise<Answer> {
-  const { url } = replicas[turn++ % replicas.length]!;
-  const isForm = body instanceof FormData;
-  const response = await fetch(url + path, {
-    method,
-    headers: { ...headers, ...(body === undefined || isForm ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : isForm ? body : JSON.stringify(body),
-  });
-  const text = await response.text();
-  let parsed: unknown = undefined;
-  try {
-    parsed = text ? JSON.parse(text) : undefined;
-  } catch {
-    parsed = undefined;
-  }
-  return { status: response.status, body: parsed, text, headers: response.headers, url };
-}
-
-/** Reads a job on alternating replicas until it is no longer pending (at most 15 s). */
-async function settle(path: string): Promise<Answer> {
-  const until = Date.now() + 15_000;
-  let job = await call('GET', path);
-  while (job.status === 200 && job.body.status === 'pending' && Date.now() < until) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    job = await call('GET', path);
-  }
-  return job;
-}
-
+const call: ReplicaPair['call'] = (...args) => pair.call(...args);
+const settle: ReplicaPair['settle'] = (path) => pair.settle(path);
+const profile: ReplicaPair['profile'] = (id) => pair.profile(id);
 const users = (query = '') => call('GET', `/users/${query}`);
-const profile = (id: string) => crud.docs('/users').find((doc) => doc._id === id)!;
 const q = (value: unknown) => encodeURIComponent(JSON.stringify(value));
+const ADMIN = { 'x-api-key': PAIR_API_KEY };
 
 describe('acceptance walk of the usage page on two replicas behind round robin', () => {
   const ids = { alice: '', bob: '', carol: '', dave: '', gina: '', gary: '' };
@@ -466,7 +366,7 @@ describe('acceptance walk of the usage page on two replicas behind round robin',
     // Held back from the emulator's poller: the test delivers it, to the replica that did not schedule it.
     scheduled.status = 2;
     while (Date.now() <= scheduled.fireAt) await new Promise((resolve) => setTimeout(resolve, 50));
-    const other = replicas.find(({ url }) => !url.endsWith(`:${scheduled.outputMode.port}`))!;
+    const other = pair.replicas.find(({ url }) => !url.endsWith(`:${scheduled.outputMode.port}`))!;
     const deliver = (url: string) =>
       fetch(url + scheduled.outputMode.path, {
         method: scheduled.outputMode.method.toUpperCase(),
@@ -477,7 +377,7 @@ describe('acceptance walk of the usage page on two replicas behind round robin',
     expect(profile(ids.bob).blocked).toBe(true);
     expect(auth0.users.get(bob.authUserId as string)!.blocked).toBe(true);
     // The Timer retries on the scheduling replica: the same answer, nothing rescheduled.
-    const scheduler = replicas.find((replica) => replica !== other)!;
+    const scheduler = pair.replicas.find((replica) => replica !== other)!;
     expect((await deliver(scheduler.url)).status).toBe(204);
     expect(profile(ids.bob)).toMatchObject({ blocked: true, expirationDate });
     expect([...timer.timers.values()].filter((t) => t.status === 0 && (t.payload as { userId?: string }).userId === ids.bob)).toEqual([]);
@@ -508,77 +408,5 @@ describe('acceptance walk of the usage page on two replicas behind round robin',
     const again = await call('DELETE', `/users/${ids.dave}`);
     expect(again.url).not.toBe(deleted.url);
     expect(again.status).toBe(404);
-  });
-
-  it('documented failures: a failed Auth0 creation backtracks the CRUD entry (500 "Error while …")', async () => {
-    auth0.failNext('POST', /\/api\/v2\/users$/, 500);
-    const failed = await call('POST', '/users/?sendResetPwdEmail=false', {
-      userGroup: 'customer',
-      username: 'gary',
-      email: 'gary@example.com',
-      password: PASSWORD,
-    });
-    expect(failed.status).toBe(500);
-    expect(failed.body).toMatchObject({ statusCode: 500, error: 'Internal Server Error' });
-    expect(failed.body.message).toMatch(/^Error while /);
-    expect(crud.docs('/users').some((doc) => doc.username === 'gary')).toBe(false);
-    expect([...auth0.users.values()].some((user) => user.email === 'gary@example.com')).toBe(false);
-    // The integrator's retry, on the other replica, succeeds.
-    const retried = await call('POST', '/users/?sendResetPwdEmail=false', {
-      userGroup: 'customer',
-      username: 'gary',
-      email: 'gary@example.com',
-      password: PASSWORD,
-    });
-    expect(retried.url).not.toBe(failed.url);
-    expect(retried.status).toBe(200);
-    ids.gary = retried.body._id;
-  });
-
-  it('documented failures: PATCH with a Timer error is 500 and leaves the user as it was', async () => {
-    timer.failures.push({ path: '/schedule', status: 500 });
-    const expirationDate = new Date(Date.now() + 3_600_000).toISOString();
-    const failed = await call('PATCH', `/users/${ids.gary}`, { $set: { expirationDate, name: 'Gary' } });
-    expect(failed.status).toBe(500);
-    expect(failed.body).toMatchObject({ statusCode: 500, error: 'Internal Server Error' });
-    expect(failed.body.message).toMatch(/^Error while /);
-    expect(profile(ids.gary).expirationDate).toBeUndefined();
-    expect(profile(ids.gary).name).toBeUndefined();
-  });
-
-  it('documented failures: a soft delete that fails at TRASH → DELETED is 500, and resumes on the other replica', async () => {
-    const erin = imported[0]!;
-    const authUserId = profile(erin).authUserId as string;
-    expect((await call('POST', '/users/state', [{ filter: { _id: erin }, stateTo: 'TRASH' }])).body).toBe(1);
-    crud.failNext('POST', /\/users\/[^/]+\/state/, 500);
-    const failed = await call('POST', `/users/${erin}/soft-delete`);
-    expect(failed.status).toBe(500);
-    expect(failed.body).toMatchObject({ statusCode: 500, error: 'Internal Server Error' });
-    expect(failed.body.message).toMatch(/^Error while soft deleting user: /);
-    expect(profile(erin).__STATE__).toBe('TRASH');
-    expect(auth0.users.get(authUserId)!.blocked).toBe(true);
-    const resumed = await call('POST', `/users/${erin}/soft-delete`);
-    expect(resumed.url).not.toBe(failed.url);
-    expect(resumed.status).toBe(204);
-    expect(profile(erin).__STATE__).toBe('DELETED');
-    expect(auth0.users.has(authUserId)).toBe(false);
-  });
-
-  it('documented failures: DELETE ignores a Timer error (204), and a CRUD error is 500 "Error while deleting user: …"', async () => {
-    const expirationDate = new Date(Date.now() + 3_600_000).toISOString();
-    expect((await call('PATCH', `/users/${ids.gary}`, { $set: { expirationDate } })).status).toBe(200);
-    crud.failNext('GET', /\/users\/[^/]+$/, 500);
-    crud.failNext('DELETE', /\/users\/[^/]+$/, 500);
-    const failed = await call('DELETE', `/users/${ids.gary}`);
-    expect(failed.status).toBe(500);
-    expect(failed.body).toMatchObject({ statusCode: 500, error: 'Internal Server Error' });
-    expect(failed.body.message).toMatch(/^Error while deleting user: /);
-    crud.failures.splice(0);
-    const { authUserId } = profile(ids.gary) as unknown as { authUserId: string };
-    timer.failures.push({ path: '/abort', status: 500 });
-    const deleted = await call('DELETE', `/users/${ids.gary}`);
-    expect(deleted.status).toBe(204);
-    expect(profile(ids.gary)).toBeUndefined();
-    expect(auth0.users.has(authUserId)).toBe(false);
   });
 });
