@@ -302,6 +302,26 @@ describe('acceptance walk of the usage page on two replicas behind round robin',
     expect(imported.map((id) => profile(id).authUserId)).toEqual([undefined, undefined]);
   });
 
+  it('PATCH /users/import imports a row with an expirationDate gone by (the usage page: such users do not expire)', async () => {
+    const form = new FormData();
+    form.append(
+      'file',
+      new Blob(['userGroup,username,email,expirationDate\ncustomer,gwen,gwen@example.com,2024-02-03T15:14:35.115Z\n']),
+      'legacy.csv',
+    );
+    const answer = await call('PATCH', '/users/import', form);
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ updated: [], invalid: [] });
+    expect(answer.body.inserted).toHaveLength(1);
+    expect(profile(answer.body.inserted[0])).toMatchObject({
+      username: 'gwen',
+      expirationDate: '2024-02-03T15:14:35.115Z',
+      __STATE__: 'PUBLIC',
+    });
+    expect(profile(answer.body.inserted[0]).expirationId).toBeUndefined();
+    expect([...timer.timers.values()].filter((t) => (t.payload as { userId?: string }).userId === answer.body.inserted[0])).toEqual([]);
+  });
+
   it('POST /jobs/bulk-activation (202), then GET /jobs/bulk-activation/:id on the other replica until completed', async () => {
     const started = await call(
       'POST',

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Context } from '../context.js';
+import { expiresLater } from '../domain/expiration.js';
 import { ALL_STATES } from '../crud/states.js';
 import type { JobHandler } from '../infra/job-worker.js';
 import { attachExpiration } from './creation-steps.js';
@@ -34,7 +35,8 @@ export async function guardExpiries(
   docs: Record<string, unknown>[],
   insert: (made?: ScheduleRecorder) => Promise<boolean>,
 ): Promise<void> {
-  const expiring = docs.filter((doc) => doc.expirationDate !== undefined);
+  const now = ctx.deps.clock.now();
+  const expiring = docs.filter((doc) => expiresLater(doc, now));
   for (const doc of expiring) doc._id = newObjectId();
   const userIds = expiring.map((doc) => doc._id as string);
   if (userIds.length === 0) {

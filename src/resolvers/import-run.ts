@@ -2,6 +2,7 @@ import type { GroupConfig } from '../ports/config-store.js';
 import type { UserDoc } from '../ports/user-store.js';
 import type { Context } from '../context.js';
 import { inKeyOrder } from '../domain/keyed-order.js';
+import { expiresLater } from '../domain/expiration.js';
 import { ALL_STATES } from '../crud/states.js';
 import { recordToDoc } from '../domain/csv-cells.js';
 import { pace } from '../domain/pace.js';
@@ -156,10 +157,11 @@ export class ImportRun {
         pending.map((insert) => insert.doc),
         this.ctx.scope,
       );
-      // Only a row with an expirationDate has a further step (its schedule), run concurrently.
+      // Only a row with an expirationDate ahead has a further step (its schedule), run concurrently.
+      const now = this.ctx.deps.clock.now();
       const steps = result.ids.map((_id, index) => {
         const { row, doc } = pending[index]!;
-        return doc.expirationDate === undefined || this.expire(row, { ...doc, _id }, made);
+        return !expiresLater(doc, now) || this.expire(row, { ...doc, _id }, made);
       });
       const kept = steps.every((step) => step === true) ? steps : await Promise.all(steps);
       for (const [index, _id] of result.ids.entries()) if (kept[index]) stored.push({ ...pending[index]!, _id });

@@ -43,8 +43,14 @@ export const CreateUserWithIdBody = z
   .superRefine(rejectFields([...SERVICE_FIELDS, 'password']));
 export type CreateUserWithIdBody = z.infer<typeof CreateUserWithIdBody>;
 
-/** A row of `PATCH /users/import` that inserts a user: a profile only (identities come with the bulk activation). */
-export const ImportedUserRow = z.looseObject(standardFields).superRefine(rejectFields([...SERVICE_FIELDS, 'authUserId', 'password']));
+/**
+ * A row of `PATCH /users/import` that inserts a user: a profile only (identities come with the bulk
+ * activation). Its expirationDate may have gone by: the usage page imports it (and such a user
+ * does not expire); a date still ahead is scheduled.
+ */
+export const ImportedUserRow = z
+  .looseObject({ ...standardFields, expirationDate: z.iso.datetime({ offset: true }).optional() })
+  .superRefine(rejectFields([...SERVICE_FIELDS, 'authUserId', 'password']));
 
 /** `POST /users/register`. */
 export const RegisterBody = z.object({ _id: z.string().min(1), password: z.string().min(1).optional() });
