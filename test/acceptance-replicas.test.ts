@@ -405,6 +405,16 @@ describe('acceptance walk of the usage page on two replicas behind round robin',
     expect(login.status).toBe(401);
   });
 
+  it('POST /users/state to DELETED deletes the identity (AUTH_HARD_DELETE default true) and keeps the CRUD document', async () => {
+    const frank = imported[1]!;
+    const authUserId = profile(frank).authUserId as string;
+    expect((await call('POST', '/users/state', [{ filter: { _id: frank }, stateTo: 'TRASH' }])).body).toBe(1);
+    const deleted = await call('POST', '/users/state', [{ filter: { _id: frank }, stateTo: 'DELETED' }]);
+    expect([deleted.status, deleted.body]).toEqual([200, 1]);
+    expect(profile(frank).__STATE__).toBe('DELETED');
+    expect(auth0.users.has(authUserId)).toBe(false);
+  });
+
   it('POST /users/:id/soft-delete moves the user to DELETED and deletes its identity (AUTH_HARD_DELETE default true) (204)', async () => {
     const authUserId = profile(ids.carol).authUserId as string;
     const deleted = await call('POST', `/users/${ids.carol}/soft-delete`);
