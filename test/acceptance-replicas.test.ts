@@ -302,7 +302,7 @@ describe('acceptance walk of the usage page on two replicas behind round robin',
     expect(imported.map((id) => profile(id).authUserId)).toEqual([undefined, undefined]);
   });
 
-  it('PATCH /users/import imports a row with an expirationDate gone by (the usage page: such users do not expire)', async () => {
+  it('PATCH /users/import imports a row with an expirationDate gone by (the usage page imports such rows), blocked and unscheduled', async () => {
     const form = new FormData();
     form.append(
       'file',
@@ -316,6 +316,7 @@ describe('acceptance walk of the usage page on two replicas behind round robin',
     expect(profile(answer.body.inserted[0])).toMatchObject({
       username: 'gwen',
       expirationDate: '2024-02-03T15:14:35.115Z',
+      blocked: true,
       __STATE__: 'PUBLIC',
     });
     expect(profile(answer.body.inserted[0]).expirationId).toBeUndefined();

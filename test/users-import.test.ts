@@ -173,12 +173,14 @@ describe('PATCH /users/import', () => {
     const future = new Date(Date.now() + 86_400_000).toISOString();
     const csv = `userGroup,username,name,expirationDate\ncustomer,${p}f,F,${future}\ncustomer,${p}p,P,2001-01-01T00:00:00.000Z\n`;
     const res = await importCsv(csv);
-    // A date gone by is imported as the usage page imports every such row: kept, never scheduled.
+    // A date gone by is imported as the usage page imports every such row: kept, never scheduled,
+    // and blocked, as its schedule would have blocked it on that date.
     expect(res.body.invalid).toEqual([]);
     const user = await getUser(res.body.inserted[0]);
     expect(user).toMatchObject({ expirationDate: future, expirationId: expect.any(String) });
+    expect(user.blocked).not.toBe(true);
     const past = await getUser(res.body.inserted[1]);
-    expect(past).toMatchObject({ expirationDate: '2001-01-01T00:00:00.000Z' });
+    expect(past).toMatchObject({ expirationDate: '2001-01-01T00:00:00.000Z', blocked: true });
     expect(past.expirationId).toBeUndefined();
   });
 

@@ -103,7 +103,10 @@ export class ImportRun {
       return this.skip(row, `the user would be larger than ${maxBytes} bytes (BODY_LIMIT_BYTES)`);
     }
     if (_id !== undefined) return { row, id: String(_id), doc };
-    return this.valid(row, group, doc) ? { row, doc } : undefined;
+    if (!this.valid(row, group, doc)) return undefined;
+    // Expired already: blocked, as the schedule would have blocked it on that date.
+    if (doc.expirationDate !== undefined && !expiresLater(doc, this.ctx.deps.clock.now())) doc.blocked = true;
+    return { row, doc };
   }
 
   /** The groups the batch names that are not known yet, one read each. */
