@@ -104,8 +104,15 @@ async function tokenClaims(ctx: Context, verify: VerifyOptions = {}): Promise<Ac
     return ctx.deps.auth.verifyAccessToken(match[1]!, options);
   }
   const cookie = sessionCookie(ctx);
-  return cookie ? ctx.deps.auth.verifySessionCookie(cookie, options) : undefined;
+  if (cookie === undefined || cookie === '') return undefined;
+  // The cookie parser percent-decodes: a value with a CR, LF or NUL was passed on in the auth0-client's
+  // `cookie` header, which undici refused, a 503 counted by that upstream's breaker (DoS by anyone).
+  if (!COOKIE_VALUE.test(cookie)) throw new UnauthorizedError('Session ended');
+  return ctx.deps.auth.verifySessionCookie(cookie, options);
 }
+
+/** A cookie value as RFC 6265 `cookie-octet`s: what every provider issues and what a header may carry. */
+const COOKIE_VALUE = /^[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]{1,4096}$/;
 
 export function sessionCookie(ctx: Context): string | undefined {
   return cookieOf(header(ctx, 'cookie'));
