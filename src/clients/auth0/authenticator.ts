@@ -182,7 +182,8 @@ export function createAuth0Authenticator(api: Auth0Api, identity: IdentityProvid
 function loginError(reply: UpstreamReply, lockSeconds: number): Error {
   const body = ErrorReply.safeParse(reply.body).data ?? {};
   if (reply.status === 429 || body.error === 'too_many_attempts') {
-    return new TooManyRequestsError(body.error_description ?? 'Too many failed logins: the account is locked', lockSeconds);
+    // Auth0's own description stays in its answer: the caller gets the service's words.
+    return new TooManyRequestsError('Too many failed logins: the account is locked', lockSeconds);
   }
   if (reply.status === 401 || reply.status === 403) return new UnauthorizedError(WRONG_CREDENTIALS);
   return new UpstreamError('Auth0', 'POST /oauth/token', reply.status);
