@@ -111,7 +111,7 @@ export function createAuth0Authenticator(api: Auth0Api, identity: IdentityProvid
     },
 
     async refresh({ refreshToken, accessToken }) {
-      const previous = await verify(accessToken, new Date((decodeJwt(accessToken).iat ?? 0) * 1000));
+      const previous = await verify(accessToken, issuedAt(accessToken));
       const tokens = await grant({ grant_type: 'refresh_token', refresh_token: refreshToken }).catch((error: unknown) => {
         // Auth0's invalid_grant here is about the refresh token: no password was sent.
         throw error instanceof UnauthorizedError ? new UnauthorizedError(INVALID_REFRESH) : error;
@@ -176,6 +176,18 @@ export function createAuth0Authenticator(api: Auth0Api, identity: IdentityProvid
       return reply.body as { keys: Record<string, unknown>[] };
     },
   };
+}
+
+/**
+ * When the token says it was issued: a refresh verifies the (maybe expired) access token as of then.
+ * A bearer that is no JWT is the caller's mistake (decodeJwt throws a plain error: it was a 500).
+ */
+function issuedAt(token: string): Date {
+  try {
+    return new Date((decodeJwt(token).iat ?? 0) * 1000);
+  } catch {
+    throw new UnauthorizedError('Invalid or expired access token');
+  }
 }
 
 /** Auth0's login errors as the service documents them: 401 (same message), or 429 when locked. */
