@@ -7,6 +7,7 @@ import { createAuth0ClientAuthenticator } from './authenticator.js';
 import { callUpstream, type UpstreamCall, type UpstreamOptions, type UpstreamReply } from '../http.js';
 import { type Auth0Record, chunksOf, isAuth0Record, toIdentity } from '../auth0/identity.js';
 import { inIdOrder, pick } from '../records.js';
+import { pathSegment } from '../path-segment.js';
 import { findImportedIdentities, importPayload, MAX_IMPORT_USERS, parseImportErrors, parseImportJob } from '../auth0/importer.js';
 
 /**
@@ -71,7 +72,11 @@ export function createAuth0ClientAdapters(options: Auth0ClientOptions): {
       throw new UpstreamError('auth0-client', 'users', 200, { message: 'auth0-client answered a user without user_id' });
     return toIdentity(body);
   };
-  const userPath = (id: string) => ({ path: `/users/${encodeURIComponent(id)}`, route: '/users/:id' });
+  /** Undefined for an id no path segment can carry (`.`, `..`): it names no user. */
+  const userPath = (id: string) => {
+    const segment = pathSegment(id);
+    return segment === undefined ? undefined : { path: `/users/${segment}`, route: '/users/:id' };
+  };
 
   const identity: IdentityProvider = {
     async createUser(user: NewIdentityUser) {
@@ -90,11 +95,13 @@ export function createAuth0ClientAdapters(options: Auth0ClientOptions): {
     async updateUser(id: string, changes: IdentityChanges) {
       const body = { ...changes, ...(changes.email !== undefined || changes.username !== undefined ? { connection } : {}) };
       // Its answer is not documented (Auth0's user, or 204): only the status is read.
-      const reply = await call({ method: 'PATCH', ...userPath(id), body }, [200, 204, 404]);
-      if (reply.status === 404) throw new NotFoundError(`identity user ${id} not found`);
+      const path = userPath(id);
+      const reply = path && (await call({ method: 'PATCH', ...path, body }, [200, 204, 404]));
+      if (!reply || reply.status === 404) throw new NotFoundError(`identity user ${id} not found`);
     },
     async deleteUser(id: string) {
-      return (await call({ method: 'DELETE', ...userPath(id) }, [200, 204, 404])).status !== 404;
+      const path = userPath(id);
+      return path !== undefined && (await call({ method: 'DELETE', ...path }, [200, 204, 404])).status !== 404;
     },
   };
 

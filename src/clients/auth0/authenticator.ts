@@ -9,6 +9,7 @@ import type { SessionStore } from '../../ports/session-store.js';
 import { cookieClaims } from '../cookie-sessions.js';
 import { nowSeconds } from '../../domain/clock.js';
 import type { Auth0Api } from './api.js';
+import { pathSegment } from '../path-segment.js';
 
 const TokenReply = z.object({ access_token: z.string(), refresh_token: z.string().optional(), expires_in: z.number() });
 const ErrorReply = z.looseObject({ error: z.string().optional(), error_description: z.string().optional() });
@@ -161,11 +162,9 @@ export function createAuth0Authenticator(api: Auth0Api, identity: IdentityProvid
     },
 
     async unlock(authUserId) {
-      const reply = await api.management({
-        method: 'DELETE',
-        path: `/api/v2/user-blocks/${encodeURIComponent(authUserId)}`,
-        route: '/api/v2/user-blocks/:id',
-      });
+      const segment = pathSegment(authUserId);
+      if (segment === undefined) throw new NotFoundError(`identity user ${authUserId} not found`);
+      const reply = await api.management({ method: 'DELETE', path: `/api/v2/user-blocks/${segment}`, route: '/api/v2/user-blocks/:id' });
       if (reply.status === 404) throw new NotFoundError(`identity user ${authUserId} not found`);
       if (reply.status >= 300) throw new UpstreamError('Auth0', 'DELETE /api/v2/user-blocks/:id', reply.status);
     },

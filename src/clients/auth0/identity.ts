@@ -3,6 +3,7 @@ import type { IdentityChanges, IdentityField, IdentityProvider, IdentityUser, Ne
 import { ConflictError, InvalidInputError, NotFoundError, UpstreamError } from '../../errors.js';
 import type { UpstreamCall, UpstreamReply } from '../http.js';
 import type { Auth0Api } from './api.js';
+import { pathSegment } from '../path-segment.js';
 import { inIdOrder, pick } from '../records.js';
 
 /** Auth0's name of each identity field (`toIdentity` reads them). */
@@ -92,10 +93,12 @@ export function createAuth0IdentityProvider(api: Auth0Api, connection: string): 
   }
 
   async function getOne(id: string, fields: string): Promise<Auth0Record | undefined> {
+    const segment = pathSegment(id);
+    if (segment === undefined) return undefined;
     const reply = await call(
       {
         method: 'GET',
-        path: `/api/v2/users/${encodeURIComponent(id)}`,
+        path: `/api/v2/users/${segment}`,
         route: '/api/v2/users/:id',
         query: { fields, include_fields: 'true' },
       },
@@ -153,19 +156,19 @@ export function createAuth0IdentityProvider(api: Auth0Api, connection: string): 
     async updateUser(id: string, changes: IdentityChanges) {
       // Auth0 needs the connection to change an e-mail or a username.
       const body = { ...changes, ...(changes.email !== undefined || changes.username !== undefined ? { connection } : {}) };
-      const reply = await call(
-        { method: 'PATCH', path: `/api/v2/users/${encodeURIComponent(id)}`, route: '/api/v2/users/:id', body },
-        [200, 404],
-      );
-      if (reply.status === 404) throw new NotFoundError(`identity user ${id} not found`);
+      const segment = pathSegment(id);
+      const reply =
+        segment === undefined
+          ? undefined
+          : await call({ method: 'PATCH', path: `/api/v2/users/${segment}`, route: '/api/v2/users/:id', body }, [200, 404]);
+      if (!reply || reply.status === 404) throw new NotFoundError(`identity user ${id} not found`);
       return parseUser(reply.body);
     },
 
     async deleteUser(id: string) {
-      const reply = await call(
-        { method: 'DELETE', path: `/api/v2/users/${encodeURIComponent(id)}`, route: '/api/v2/users/:id' },
-        [204, 200, 404],
-      );
+      const segment = pathSegment(id);
+      if (segment === undefined) return false;
+      const reply = await call({ method: 'DELETE', path: `/api/v2/users/${segment}`, route: '/api/v2/users/:id' }, [204, 200, 404]);
       return reply.status !== 404;
     },
   };
