@@ -65,6 +65,10 @@ export class AttemptCut extends Error {
 }
 
 export async function send(upstream: UpstreamOptions, call: UpstreamCall, limit?: Limit): Promise<UpstreamReply> {
+  // An id that is `.` or `..` (encodeURIComponent keeps dots) made `/users/.`, which URL parsers
+  // read as `/users/`: the CRUD's list, or its update of every document for a PATCH. Such a path
+  // names no resource of the call: answered as not found, without a request.
+  if (DOT_SEGMENT.test(call.path)) return { status: 404, body: undefined, headers: {} };
   const { origin, pathname } = baseOf(upstream.baseUrl);
   let search = '';
   // A raw query goes on byte for byte: Node's HTTP parser already refused what a request line may not carry.
@@ -104,6 +108,9 @@ export async function send(upstream: UpstreamOptions, call: UpstreamCall, limit?
   }
   return { status: response.statusCode, body: text ? body : undefined, headers: response.headers };
 }
+
+/** A `.` or `..` path segment, also percent-encoded (WHATWG URL reads `%2e` as a dot there). */
+const DOT_SEGMENT = /(?:^|\/)(?:\.|%2e){1,2}(?:\/|$)/i;
 
 /** How long an attempt may take, and whether that is the request's deadline. */
 export interface Limit {
