@@ -68,7 +68,9 @@ export async function send(upstream: UpstreamOptions, call: UpstreamCall, limit?
   // An id that is `.` or `..` (encodeURIComponent keeps dots) made `/users/.`, which URL parsers
   // read as `/users/`: the CRUD's list, or its update of every document for a PATCH. Such a path
   // names no resource of the call: answered as not found, without a request.
-  if (DOT_SEGMENT.test(call.path)) return { status: 404, body: undefined, headers: {} };
+  // So does a path longer than any id (an id from a GraphQL argument or a callback's body): the
+  // upstream's parser refused it (431, 414), a 500 for what is only an unknown id.
+  if (call.path.length > MAX_PATH_CHARS || DOT_SEGMENT.test(call.path)) return { status: 404, body: undefined, headers: {} };
   const { origin, pathname } = baseOf(upstream.baseUrl);
   let search = '';
   // A raw query goes on byte for byte: Node's HTTP parser already refused what a request line may not carry.
@@ -109,6 +111,8 @@ export async function send(upstream: UpstreamOptions, call: UpstreamCall, limit?
   return { status: response.statusCode, body: text ? body : undefined, headers: response.headers };
 }
 
+/** Far above any id a path carries (an ObjectId, an Auth0 `provider|id`, a job id), far below a request head's 16 KB. */
+const MAX_PATH_CHARS = 2048;
 /** A `.` or `..` path segment, also percent-encoded (WHATWG URL reads `%2e` as a dot there). */
 const DOT_SEGMENT = /(?:^|\/)(?:\.|%2e){1,2}(?:\/|$)/i;
 

@@ -1,0 +1,31 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seedGroups, startService, type TestService } from '../helpers/service.js';
+
+/**
+ * A user id far longer than any store's id went into the CRUD's `/users/:id` as it came: the
+ * CRUD (Node's parser, 16 KB of request head) answered 431 or 414, and the caller a 500 ("CRUD GET
+ * /users/:id responded with a 431 status code"): GraphQL `user(id:)` takes an id of any length,
+ * and so does the Timer's callback (REST paths are bounded by the service's own request head). A path longer than any id names nothing: not found, unsent.
+ */
+let service: TestService;
+const LONG = 'a'.repeat(100_000);
+
+beforeAll(async () => {
+  service = await startService({ env: { RANDOM_PWD_GEN: 'false' } });
+  await seedGroups(service);
+});
+afterAll(() => service.close());
+
+describe('a user id longer than any id', () => {
+  it('is a NotFoundError in GraphQL', async () => {
+    const read = await service.graphql('query ($id: ID!) { user(id: $id) { __typename } }', { id: LONG });
+    expect(read.data?.user?.__typename).toBe('NotFoundError');
+    expect(JSON.stringify(read)).not.toMatch(/431|414|CRUD/);
+  });
+
+  it('makes the expiration callback expire nobody, with no error', async () => {
+    const secret = { 'x-api-key': '', 'x-ums-timer-secret': service.deps.timerSecret };
+    const answer = await service.call('POST', '/internal/expirations', { userId: LONG, expirationDate: '2020-01-01T00:00:00Z' }, secret);
+    expect(answer.status).toBe(204);
+  });
+});
