@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { BrokenCircuitError, type CircuitBreakerPolicy, ConsecutiveBreaker, circuitBreaker, handleWhen } from 'cockatiel';
 import { Agent, type Dispatcher } from 'undici';
 import { currentDeadline } from '../deadline.js';
-import { UpstreamError } from '../errors.js';
+import { InvalidInputError, UpstreamError } from '../errors.js';
 import type { ReadinessCheck } from '../ports/readiness.js';
 import type { UpstreamOutcome } from '../ports/metrics.js';
 import { AttemptCut, send, type UpstreamCall, type UpstreamOptions, type UpstreamReply } from './upstream-exchange.js';
@@ -66,6 +66,7 @@ export async function callUpstream(upstream: UpstreamOptions, call: UpstreamCall
     return reply;
   } catch (error) {
     if (error instanceof UpstreamError && error.cause instanceof BrokenCircuitError) outcome = 'circuit_open';
+    if (error instanceof InvalidInputError) outcome = 'client_error';
     throw error;
   } finally {
     upstream.metrics.upstreamCall(upstream.name, outcome, (performance.now() - started) / 1000);
@@ -103,6 +104,8 @@ async function attempts(upstream: UpstreamOptions, call: UpstreamCall, label: st
       if (call.method === 'GET' && RETRYABLE_STATUS.has(reply.status) && attempt < retries && (await backoff(attempt, deadline))) continue;
       return reply;
     } catch (error) {
+      // A request refused before it was sent (too long for the upstream) is the caller's: no retry, no breaker count.
+      if (error instanceof InvalidInputError) throw error;
       if (error instanceof AttemptCut && error.byDeadline) throw pastDeadline(upstream, label, attempt > 0);
       const code = (error as { code?: string }).code ?? '';
       const retryable = call.method === 'GET' || NOT_SENT.has(code);

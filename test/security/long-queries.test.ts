@@ -1,0 +1,41 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seedGroups, startService, type TestService } from '../helpers/service.js';
+
+/**
+ * A filter goes to the CRUD Service in the query string of a GET. GraphQL `users(filter:)` and
+ * `usersCount(filter:)` take a filter from the body (up to BODY_LIMIT_BYTES): a `$in` of 1,000
+ * names (11 KB of JSON, 30 KB encoded) made the CRUD answer 431 (its request head is 16 KB), and
+ * the caller got a server error, OPERATION_FAILED "CRUD GET /users/ responded with a 431 status
+ * code". A request too long for an upstream is the caller's: a 400 saying so, and nothing sent.
+ */
+let service: TestService;
+const CONNECTED_STORE = process.env.UMS_TEST_STORE === 'crud';
+const names = (count: number) => Array.from({ length: count }, (_, index) => `name-${index}`);
+
+beforeAll(async () => {
+  service = await startService({ env: { RANDOM_PWD_GEN: 'false' } });
+  await seedGroups(service);
+});
+afterAll(() => service.close());
+
+describe.runIf(CONNECTED_STORE)('a filter too long for a GET to the CRUD Service', () => {
+  it.each([
+    ['users', 'query ($f: JSONObject) { users(filter: $f) { totalCount } }'],
+    ['usersCount', 'query ($f: JSONObject) { usersCount(filter: $f) }'],
+  ])('is refused by %s as the caller’s mistake, unsent', async (_field, document) => {
+    const before = service.crud!.requests.length;
+    const answer = await service.graphql(document, { f: { name: { $in: names(1_000) } } });
+    expect(answer.errors?.[0]?.extensions?.code).toBe('INVALID_INPUT');
+    expect(answer.errors?.[0]?.message).toMatch(/too long/);
+    expect(JSON.stringify(answer)).not.toMatch(/431|414/);
+    expect(service.crud!.requests.slice(before).filter((request) => request.path.startsWith('/users'))).toEqual([]);
+  });
+
+  it('still runs a filter of a usual size', async () => {
+    const answer = await service.graphql('query ($f: JSONObject) { users(filter: $f) { totalCount } }', {
+      f: { name: { $in: names(100) } },
+    });
+    expect(answer.errors).toBeUndefined();
+    expect(answer.data.users.totalCount).toBe(0);
+  });
+});
