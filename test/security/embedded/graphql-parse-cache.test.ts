@@ -1,7 +1,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startService, type TestService } from '../helpers/service.js';
+import { startService, type TestService } from '../../helpers/service.js';
 
 /**
  * Yoga keeps the documents it parsed, by their text, for the next request with the same text:
