@@ -9,26 +9,11 @@ import type { JobStore } from '../src/ports/job-store.js';
 import { openDatabase } from '../src/embedded/db.js';
 import { createSqliteJobStore } from '../src/embedded/job-store.js';
 import { CrudEmulator } from './emulators/crud.js';
+import { JOBS_COLLECTION } from './helpers/service.js';
 import { FakeClock } from './helpers/fake-clock.js';
 import { memoryJobStore } from './helpers/memory-job-store.js';
 
-const emulator = await new CrudEmulator([
-  {
-    path: '/jobs',
-    defaultState: 'PUBLIC',
-    unique: ['jobId'],
-    fields: {
-      jobId: 'string',
-      type: 'string',
-      status: 'string',
-      owner: 'string',
-      leaseUntil: 'number',
-      payload: 'object',
-      result: 'object',
-      counters: 'object',
-    },
-  },
-]).start();
+const emulator = await new CrudEmulator([JOBS_COLLECTION]).start();
 afterAll(() => emulator.stop());
 
 /**

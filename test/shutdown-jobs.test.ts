@@ -10,24 +10,9 @@ import type { Deps } from '../src/context.js';
 import { createDeps } from '../src/deps.js';
 import { type JobHandler, JobWorker } from '../src/infra/job-worker.js';
 import { CrudEmulator } from './emulators/crud.js';
+import { JOBS_COLLECTION } from './helpers/service.js';
 
-const emulator = await new CrudEmulator([
-  {
-    path: '/jobs',
-    defaultState: 'PUBLIC',
-    unique: ['jobId'],
-    fields: {
-      jobId: 'string',
-      type: 'string',
-      status: 'string',
-      owner: 'string',
-      leaseUntil: 'number',
-      payload: 'object',
-      result: 'object',
-      counters: 'object',
-    },
-  },
-]).start();
+const emulator = await new CrudEmulator([JOBS_COLLECTION]).start();
 afterAll(() => emulator.stop());
 
 const STORES: [string, (deps: Deps) => JobStore][] = [

@@ -172,6 +172,23 @@ export async function startService(options: ServiceOptions = {}): Promise<TestSe
   };
 }
 
+/** The bulk jobs and operation intents (JOBS_CRUD_ENDPOINT). */
+export const JOBS_COLLECTION: CollectionSpec = {
+  path: '/jobs',
+  defaultState: 'PUBLIC',
+  unique: ['jobId'],
+  fields: {
+    jobId: 'string',
+    type: 'string',
+    status: 'string',
+    owner: 'string',
+    leaseUntil: 'number',
+    payload: 'object',
+    result: 'object',
+    counters: 'object',
+  },
+};
+
 /** The collections of the CRUD emulator, as a Console project would declare them. */
 export const CRUD_COLLECTIONS: CollectionSpec[] = [
   {
@@ -211,22 +228,7 @@ export const CRUD_COLLECTIONS: CollectionSpec[] = [
     unique: ['userGroup'],
     fields: { userGroup: 'string', label: 'string', crudSchema: 'object', authUserCreationDisabled: 'boolean' },
   },
-  // The bulk jobs (JOBS_CRUD_ENDPOINT).
-  {
-    path: '/jobs',
-    defaultState: 'PUBLIC',
-    unique: ['jobId'],
-    fields: {
-      jobId: 'string',
-      type: 'string',
-      status: 'string',
-      owner: 'string',
-      leaseUntil: 'number',
-      payload: 'object',
-      result: 'object',
-      counters: 'object',
-    },
-  },
+  JOBS_COLLECTION,
   // Website sessions with Auth0 (SESSIONS_CRUD_ENDPOINT); deployed with a TTL index on expiresAt.
   {
     path: '/sessions',
