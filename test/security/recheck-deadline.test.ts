@@ -41,7 +41,7 @@ function counted<T extends object>(target: T, method: string): T {
 
 beforeAll(async () => {
   service = await startService({
-    env: { RANDOM_PWD_GEN: 'false', REQUEST_TIMEOUT_MS: '2000', JOB_PROGRESS_POLL_MS: '20' },
+    env: { RANDOM_PWD_GEN: 'false', REQUEST_TIMEOUT_MS: '10000', JOB_PROGRESS_POLL_MS: '20' },
     wrap: (deps) => ({ users: counted(deps.users, 'scan'), auth: counted(deps.auth, 'verifyAccessToken') }),
   });
   await seedGroups(service, [GUEST_GROUP]);
@@ -118,14 +118,15 @@ describe('a caller re-checked after its request deadline', () => {
 
   it('a jobProgress stream runs on', async () => {
     const created = await service.call('POST', '/users/?postponeAuthUserCreation=true', { userGroup: 'guest', name: 'Followed' });
-    const started = await service.call('POST', '/jobs/bulk-activation', [{ filter: { userId: created.body._id } }]);
-    expect(started.status).toBe(202);
+    const job = await service.call('POST', '/jobs/bulk-activation', [{ filter: { userId: created.body._id } }]);
+    expect(job.status).toBe(202);
     const admin = await newAdmin();
-    const stream = await subscribeSse(service.url, PROGRESS, { id: started.body.jobId }, admin.bearer);
+    const stream = await subscribeSse(service.url, PROGRESS, { id: job.body.jobId }, admin.bearer);
     expect((await stream.next()).data.data?.jobProgress.status).toBe('pending');
+    const checked = started;
     aMinuteLater();
-    // Several polls later (20 ms each), the stream still holds its place.
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    // Several polls later (20 ms each), each checking the caller again, the stream still holds its place.
+    await expect.poll(() => started - checked, { timeout: 15_000 }).toBeGreaterThanOrEqual(3);
     expect(service.deps.jobWatches.openFor(admin.authUserId)).toBe(1);
     stream.close();
     await expect.poll(() => service.deps.jobWatches.openFor(admin.authUserId), { timeout: 3000 }).toBe(0);
