@@ -148,6 +148,7 @@ function auth0Adapters(
     clock,
     audience: config.AUTH0_AUDIENCE,
     lockSeconds: config.LOGIN_LOCK_SECONDS,
+    refreshTokenSeconds: config.REFRESH_TOKEN_TTL,
   });
   const importer = createAuth0Importer({ api, identity, connection: config.AUTH_CONNECTION, connectionId: config.AUTH0_CONNECTION_ID });
   // The tenant's key set: served by every tenant (and custom domain) without credentials.

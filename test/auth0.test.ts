@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seedGroups, startService, type TestService } from './helpers/service.js';
+import { FakeClock } from './helpers/fake-clock.js';
+import { AUTH0_TEST_TENANT, seedGroups, startService, type TestService } from './helpers/service.js';
 
 const anonymous = { 'x-api-key': '' };
 let service: TestService;
@@ -358,6 +359,102 @@ describe('AUTH_MODULE=auth0: logins and tokens', () => {
     });
     const token = (await login('a0admin', 'Admin-pass-1')).body.accessToken;
     expect((await service.call('GET', '/users/count', undefined, { ...anonymous, authorization: `Bearer ${token}` })).status).toBe(200);
+  });
+});
+
+/** A service of its own, its users and logins, for the tests that move its clock or change its configuration. */
+async function tenantService(options: Parameters<typeof startService>[0]) {
+  const tested = await startService({ identity: 'auth0', ...options, env: { RANDOM_PWD_GEN: 'false', ...options?.env } });
+  await seedGroups(tested);
+  let made = 0;
+  return {
+    tested,
+    async user() {
+      made += 1;
+      const username = `own${made}`;
+      const res = await tested.call('POST', '/users/?sendResetPwdEmail=false', {
+        userGroup: 'customer',
+        username,
+        email: `${username}@example.com`,
+        name: 'O',
+        password: 'Auth0-pass-1',
+      });
+      expect(res.status).toBe(200);
+      const user = (await tested.call('GET', `/users/${res.body._id}`)).body as { username: string; authUserId: string };
+      const tokens = (await tested.call('POST', '/oauth/token', { username, password: 'Auth0-pass-1' }, anonymous)).body;
+      return { ...user, tokens, bearer: { ...anonymous, authorization: `Bearer ${tokens.accessToken}` } };
+    },
+    /** The refresh grant asked of Auth0 itself, as any holder of the service's client secret could. */
+    async refreshAtAuth0(refreshToken: string) {
+      const { clientId, clientSecret } = AUTH0_TEST_TENANT;
+      const body = JSON.stringify({
+        grant_type: 'refresh_token',
+        refresh_token: refreshToken,
+        client_id: clientId,
+        client_secret: clientSecret,
+      });
+      return (await fetch(`${tested.auth0!.url}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body }))
+        .status;
+    },
+  };
+}
+
+describe('AUTH_MODULE=auth0: a bearer logout', () => {
+  const clock = new FakeClock();
+  let tenant: Awaited<ReturnType<typeof tenantService>>;
+  beforeAll(async () => {
+    tenant = await tenantService({ clock });
+  });
+  afterAll(() => tenant.tested.close());
+
+  it('revokes the refresh token sent with it at Auth0, and the access token is refused from then on', async () => {
+    const { tested } = tenant;
+    const user = await tenant.user();
+    expect((await tested.call('GET', '/userinfo', undefined, user.bearer)).status).toBe(200);
+    const out = await tested.call('POST', '/logout', { refreshToken: user.tokens.refreshToken }, user.bearer);
+    expect(out.status).toBe(204);
+    const revoked = tested.auth0!.requests.filter((r) => r.path === '/oauth/revoke');
+    expect(revoked.map((r) => r.body)).toEqual([
+      { client_id: AUTH0_TEST_TENANT.clientId, client_secret: AUTH0_TEST_TENANT.clientSecret, token: user.tokens.refreshToken },
+    ]);
+    expect(await tenant.refreshAtAuth0(user.tokens.refreshToken)).toBe(403);
+    expect((await tested.call('GET', '/userinfo', undefined, user.bearer)).status).toBe(401);
+    expect((await tested.call('POST', '/logout', undefined, user.bearer)).status).toBe(401);
+    const refresh = await tested.call('POST', '/refreshtoken', { refreshToken: user.tokens.refreshToken }, user.bearer);
+    expect(refresh.status).toBe(401);
+  });
+
+  it('keeps /refreshtoken refused for REFRESH_TOKEN_TTL when the refresh token was not sent (it stays alive at Auth0)', async () => {
+    const { tested } = tenant;
+    const user = await tenant.user();
+    expect((await tested.call('POST', '/logout', undefined, user.bearer)).status).toBe(204);
+    expect(tested.auth0!.requests.filter((r) => r.path === '/oauth/revoke')).toHaveLength(1);
+    // Two days on: the access token (24 h) has expired, the refresh token it came with has not.
+    await clock.advance(2 * 86_400_000);
+    const refresh = await tested.call('POST', '/refreshtoken', { refreshToken: user.tokens.refreshToken }, user.bearer);
+    expect(refresh.status).toBe(401);
+  });
+
+  it('answers an upstream error and denies nothing when Auth0 cannot revoke the refresh token: the logout can be asked again', async () => {
+    const { tested } = tenant;
+    const user = await tenant.user();
+    tested.auth0!.failNext('POST', /\/oauth\/revoke$/, 500);
+    const failed = await tested.call('POST', '/logout', { refreshToken: user.tokens.refreshToken }, user.bearer);
+    expect(failed.body).toMatchObject({ statusCode: 500, message: 'Auth0 POST /oauth/revoke responded with a 500 status code' });
+    expect((await tested.call('GET', '/userinfo', undefined, user.bearer)).status).toBe(200);
+    expect((await tested.call('POST', '/logout', { refreshToken: user.tokens.refreshToken }, user.bearer)).status).toBe(204);
+    expect(await tenant.refreshAtAuth0(user.tokens.refreshToken)).toBe(403);
+  });
+
+  it('ends a token Auth0 issued to another application for this API, which is accepted until then', async () => {
+    const { tested } = tenant;
+    const user = await tenant.user();
+    const token = await tested.auth0!.signToken({ sub: user.authUserId, aud: AUTH0_TEST_TENANT.audience, azp: 'integrator-spa' });
+    const bearer = { ...anonymous, authorization: `Bearer ${token}` };
+    expect((await tested.call('GET', '/userinfo', undefined, bearer)).body).toMatchObject({ sub: user.authUserId });
+    expect((await tested.call('POST', '/logout', undefined, bearer)).status).toBe(204);
+    expect((await tested.call('GET', '/userinfo', undefined, bearer)).status).toBe(401);
+    expect((await tested.call('GET', '/userinfo', undefined, user.bearer)).status).toBe(200);
   });
 });
 

@@ -84,6 +84,23 @@ describe.each(REPLICAS)('session store: %s', (_name, replicas) => {
     expect(await b.byCookie(opened[100]!.cookie)).toBeDefined();
   });
 
+  it('denies a bearer token on every replica until its time, whether or not the store has removed it yet', async () => {
+    const until = Math.floor(clock.now() / 1000) + 60;
+    expect(await b.isTokenDenied('digest-1')).toBe(false);
+    await a.denyToken('digest-1', { authUserId: 'auth0|u9', until });
+    await b.denyToken('digest-1', { authUserId: 'auth0|u9', until });
+    expect(await b.isTokenDenied('digest-1')).toBe(true);
+    expect(await a.isTokenDenied('digest-2')).toBe(false);
+    // A login, a logout or a revocation of the user's sessions leaves the denial in place.
+    const opened = await b.open('auth0|u9');
+    await a.revokeUser('auth0|u9');
+    await b.open('auth0|u9');
+    expect(await b.byCookie(opened.cookie)).toBeUndefined();
+    expect(await a.isTokenDenied('digest-1')).toBe(true);
+    await clock.advance(61_000);
+    expect(await b.isTokenDenied('digest-1')).toBe(false);
+  });
+
   it('ends a session when it expires, whether or not the store has removed it yet', async () => {
     const opened = await a.open('auth0|u5');
     await clock.advance((TTL - 5) * 1000);

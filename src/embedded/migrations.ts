@@ -227,4 +227,14 @@ export const MIGRATIONS: readonly (string | ((db: Database.Database) => void))[]
   `,
   // 11: dates stored before they had one canonical form, rewritten to it (embedded/date-migration.ts)
   canonicaliseStoredDates,
+  // 12: bearer tokens signed by a provider that keeps no session of ours (Auth0), ended by a logout
+  // before they expire: a deny-list by the token's digest, each entry removed once past its time.
+  `
+  CREATE TABLE denied_tokens (
+    digest TEXT PRIMARY KEY,
+    auth_user_id TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+  );
+  CREATE INDEX denied_tokens_expiry ON denied_tokens (expires_at);
+  `,
 ];

@@ -14,5 +14,7 @@ export function createEmbeddedSessionStore(sessions: Sessions): SessionStore {
     byCookie: async (cookie) => sessions.byCookie(cookie),
     revoke: async (sessionId) => sessions.revoke(sessionId),
     revokeUser: async (authUserId) => sessions.revokeUser(authUserId),
+    denyToken: async (digest, entry) => sessions.denyToken(digest, entry),
+    isTokenDenied: async (digest) => sessions.isTokenDenied(digest),
   };
 }

@@ -120,6 +120,30 @@ export class Sessions {
       .run(this.now(), authUserId, exceptId);
   }
 
+  /**
+   * Denies a bearer token of a provider that keeps no session of ours (Auth0), by its digest,
+   * until `until`. Entries past their time are removed here: a deny-list entry outlives no token.
+   */
+  denyToken(digest: string, { authUserId, until }: { authUserId: string; until: number }): void {
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM denied_tokens WHERE expires_at <= ?').run(this.now());
+      this.db
+        .prepare(
+          `INSERT INTO denied_tokens (digest, auth_user_id, expires_at) VALUES (?, ?, ?)
+           ON CONFLICT (digest) DO UPDATE SET expires_at = max(expires_at, excluded.expires_at)`,
+        )
+        .run(digest, authUserId, until);
+    })();
+  }
+
+  isTokenDenied(digest: string): boolean {
+    return (
+      this.db
+        .prepare<[string, number], { one: number }>('SELECT 1 AS one FROM denied_tokens WHERE digest = ? AND expires_at > ?')
+        .get(digest, this.now()) !== undefined
+    );
+  }
+
   /** Keeps the session's USED_TOKENS_KEPT most recently used refresh tokens (rowid: the order they were issued). */
   private forgetOldTokens(sessionId: string): void {
     this.db

@@ -73,8 +73,11 @@ export interface Authenticator {
   verifyAccessToken(token: string, options?: VerifyOptions): Promise<AccessClaims>;
   /** The claims of the session behind a `sid` cookie; UnauthorizedError otherwise. */
   verifySessionCookie(secret: string, options?: VerifyOptions): Promise<AccessClaims>;
-  /** Revokes the session (its refresh tokens and cookie). */
-  logout(sessionId: string, options?: { clientType?: string }): Promise<void>;
+  /**
+   * Revokes the session (its refresh tokens and cookie). `claims` are the caller's, as verified;
+   * `refreshToken` the one the caller holds, for a provider that must revoke it itself (Auth0).
+   */
+  logout(sessionId: string, options?: { clientType?: string; claims?: AccessClaims; refreshToken?: string }): Promise<void>;
   /**
    * Ends every session of a user (its refresh tokens, cookies and, where the provider ties them
    * to a session, access tokens): after a change of group, a block, a state other than PUBLIC, a

@@ -30,4 +30,12 @@ export interface SessionStore {
   revoke(sessionId: string): Promise<void>;
   /** Ends every session of a user (blocked, deleted, moved, a new password). */
   revokeUser(authUserId: string): Promise<void>;
+  /**
+   * Refuses a bearer token the provider signed without a session of ours (Auth0's), by its
+   * digest, until `until` (seconds since the epoch): a deny-list entry, shared like the sessions.
+   * Denying it twice is not an error.
+   */
+  denyToken(digest: string, entry: { authUserId: string; until: number }): Promise<void>;
+  /** True while the token digest is denied. Read from the store on every call, never cached, as `byCookie`. */
+  isTokenDenied(digest: string): Promise<boolean>;
 }

@@ -110,11 +110,15 @@ export async function refresh(ctx: Context, input: { refreshToken: string }): Pr
   return ctx.deps.auth.refresh({ refreshToken: input.refreshToken, accessToken: match[1]!, clientType: clientTypeOf(ctx) });
 }
 
-/** `POST /logout`: ends the caller's session (refresh tokens and cookie). */
-export async function logout(ctx: Context): Promise<void> {
+/**
+ * `POST /logout`: ends the caller's session (refresh tokens and cookie, or with Auth0 the bearer
+ * token itself); `refreshToken`, when sent, is revoked at the provider where it keeps them (Auth0).
+ */
+export async function logout(ctx: Context, input: { refreshToken?: string | null } = {}): Promise<void> {
   const caller = await requireAuthenticated(ctx);
   if (!caller.claims?.sid) throw new InvalidInputError('Only a user session can be logged out');
-  await ctx.deps.auth.logout(caller.claims.sid, { clientType: clientTypeOf(ctx) });
+  const refreshToken = input.refreshToken ?? undefined;
+  await ctx.deps.auth.logout(caller.claims.sid, { clientType: clientTypeOf(ctx), claims: caller.claims, refreshToken });
   ctx.cookies?.clear(SESSION_COOKIE);
   securityEvent(ctx, 'session.revoked', { authUserId: caller.authUserId, reason: 'logout' });
 }

@@ -12,6 +12,11 @@ const LoginBody = z.object({
   password: z.string().min(1).max(1024),
 });
 const RefreshBody = z.object({ refreshToken: z.string().min(1) });
+const LogoutBody = z.object({
+  refreshToken: z.string().min(1).optional().meta({
+    description: 'With Auth0: the refresh token of the pair, revoked at Auth0 (otherwise it stays valid there until it expires).',
+  }),
+});
 const ChangePasswordBody = z.object({ authUserId: z.string().min(1) });
 const ResetBody = z.object({ ticket: z.string().min(1), password: z.string() });
 const ResetQuery = z.object({ ticket: z.string().min(1) });
@@ -140,11 +145,14 @@ export const authRoutes: Route[] = [
     doc: {
       tag: 'Authentication',
       summary: 'Log out',
-      description: 'Ends the session of the access token or the `sid` cookie: its refresh tokens stop working and the cookie is cleared.',
+      description:
+        'Ends the session of the access token or the `sid` cookie: its refresh tokens stop working and the cookie is cleared. ' +
+        'With Auth0 the access token itself is refused from then on, by every replica.',
+      body: { json: LogoutBody, optional: true },
       responses: { 204: { description: 'Logged out.' } },
       errors: { 400: 'The caller is not a user session (an API key).', 403: null },
     },
-    handle: (ctx) => logout(ctx),
+    handle: (ctx, request) => logout(ctx, request.body == null ? {} : body(LogoutBody, request)),
   },
   {
     method: 'get',

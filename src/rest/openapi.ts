@@ -131,7 +131,7 @@ function requestBody(body: BodyDoc, toSchema: (schema: z.ZodType, io: 'input') =
   if (body.json) content['application/json'] = { schema: toSchema(body.json, 'input') };
   if (body.form) content['application/x-www-form-urlencoded'] = { schema: toSchema(body.form, 'input') };
   if (body.multipart) content['multipart/form-data'] = { schema: toSchema(body.multipart, 'input') };
-  return { required: true, ...(body.description && { description: body.description }), content };
+  return { required: !body.optional, ...(body.description && { description: body.description }), content };
 }
 
 function response(answer: ResponseDoc, toSchema: (schema: z.ZodType, io: 'output') => Json): Json {

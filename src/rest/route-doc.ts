@@ -27,6 +27,8 @@ export interface RouteDoc {
 
 export interface BodyDoc {
   description?: string;
+  /** The body may be left out (POST /logout's). */
+  optional?: true;
   /** `application/json`. */
   json?: z.ZodType;
   /** `application/x-www-form-urlencoded` (the reset page's form). */

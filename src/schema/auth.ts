@@ -125,10 +125,14 @@ builder.mutationFields((t) => ({
     resolve: (_root, args, ctx) => refresh(ctx, args),
   }),
   logout: t.boolean({
-    description: "Ends the caller's session: its refresh tokens stop working, the sid cookie is cleared.",
+    description:
+      "Ends the caller's session: its refresh tokens stop working, the sid cookie is cleared (with Auth0, the access token too).",
     errors: { types: AUTH_ERRORS },
-    resolve: async (_root, _args, ctx) => {
-      await logout(ctx);
+    args: {
+      refreshToken: t.arg.string({ description: 'With Auth0: the refresh token of the pair, revoked at Auth0.' }),
+    },
+    resolve: async (_root, args, ctx) => {
+      await logout(ctx, args);
       return true;
     },
   }),

@@ -176,6 +176,7 @@ export class Auth0Emulator {
     const path = url.pathname;
     if (method === 'GET' && path === '/.well-known/jwks.json') return [200, { keys: [this.keys!.jwk] }];
     if (method === 'POST' && path === '/oauth/token') return this.token(body);
+    if (method === 'POST' && path === '/oauth/revoke') return this.revoke(body);
     if (method === 'POST' && path === '/dbconnections/change_password') return this.changePassword(body);
     if (path.startsWith('/api/v2/')) {
       if (!(await this.managementAuthorized(headers.authorization)))
@@ -238,6 +239,22 @@ export class Auth0Emulator {
       .split(' ')
       .includes('offline_access');
     return [200, await this.tokens(user, offline ? randomUUID() : undefined)];
+  }
+
+  /** `POST /oauth/revoke`: the refresh token's family ends; 200 and no body, known token or not (spec/auth0.md §1). */
+  private revoke(body: Record<string, unknown>): Reply {
+    if (body.client_id !== this.options.clientId || body.client_secret !== this.options.clientSecret) {
+      return [401, { error: 'access_denied', error_description: 'Unauthorized' }];
+    }
+    if (typeof body.token !== 'string') return [400, { error: 'invalid_request', error_description: 'token is required' }];
+    const entry = this.refreshTokens.get(body.token);
+    if (entry) this.revokedFamilies.add(entry.family);
+    return [200, undefined];
+  }
+
+  /** A token signed with the tenant's key, as Auth0 signs its ID tokens and other APIs' tokens (tests of what the service accepts). */
+  signToken(claims: Record<string, unknown>, expiresIn = 3600): Promise<string> {
+    return this.sign(claims, expiresIn);
   }
 
   private async refresh(token: string): Promise<Reply> {

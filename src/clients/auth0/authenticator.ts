@@ -1,4 +1,5 @@
-import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
+import { hash as digestOf } from 'node:crypto';
+import { createRemoteJWKSet, decodeJwt, jwtVerify, type JWTPayload } from 'jose';
 import { z } from 'zod';
 import type { AccessClaims, Authenticator, TokenSet } from '../../ports/authenticator.js';
 import type { IdentityProvider, IdentityUser } from '../../ports/identity-provider.js';
@@ -30,7 +31,15 @@ export interface Auth0AuthenticatorOptions {
   clock: Clock;
   /** Auth0 locks an account for 15 minutes after too many failures unless an administrator unblocks it. */
   lockSeconds: number;
+  /**
+   * How long a logged-out access token stays denied when its refresh token was not revoked at
+   * Auth0 (REFRESH_TOKEN_TTL): `/refreshtoken` needs that access token, expired or not.
+   */
+  refreshTokenSeconds: number;
 }
+
+/** A bearer session's id: the token's digest, which the deny-list keys on. */
+const BEARER_SESSION = 'bearer:';
 
 /**
  * Logins and tokens with Auth0: the password-realm grant on the database connection, refresh with
@@ -81,13 +90,29 @@ export function createAuth0Authenticator(api: Auth0Api, identity: IdentityProvid
     };
   }
 
+  /**
+   * Signature, issuer, audience and expiry (as of `at`), and that no logout denied it (one read
+   * of the session store, which the replicas share).
+   */
   async function verify(token: string, at?: Date): Promise<AccessClaims> {
+    let payload: JWTPayload;
     try {
-      const { payload } = await jwtVerify(token, jwks, { issuer: options.issuers, audience: options.audience, currentDate: at });
-      return payload as AccessClaims;
+      ({ payload } = await jwtVerify(token, jwks, { issuer: options.issuers, audience: options.audience, currentDate: at }));
     } catch {
       throw new UnauthorizedError('Invalid or expired access token');
     }
+    if (await options.sessions.isTokenDenied(tokenDigest(token))) throw new UnauthorizedError('Invalid or expired access token');
+    return payload as AccessClaims;
+  }
+
+  /** Revokes a refresh token at Auth0 (`POST /oauth/revoke`); 200 even for one unknown or revoked already. */
+  async function revokeRefreshToken(refreshToken: string): Promise<void> {
+    const reply = await api.auth({
+      method: 'POST',
+      path: '/oauth/revoke',
+      body: { client_id: api.options.clientId, client_secret: api.options.clientSecret, token: refreshToken },
+    });
+    if (reply.status !== 200) throw new UpstreamError('Auth0', 'POST /oauth/revoke', reply.status);
   }
 
   return {
@@ -128,7 +153,9 @@ export function createAuth0Authenticator(api: Auth0Api, identity: IdentityProvid
       const issuedAt = claims.iat === undefined ? undefined : (claims.iat + 1) * 1000;
       const user = await profile(claims.sub, { issuedAt, version: await profileVersion?.(claims.sub) });
       if (!user || user.blocked) throw new UnauthorizedError('Invalid or expired access token');
-      return { ...claims, username: user.username, email: user.email, email_verified: user.emailVerified };
+      // The token is its own session: logout denies it (Auth0's own `sid` claim, if any, is not ours).
+      const sid = `${BEARER_SESSION}${tokenDigest(token)}`;
+      return { ...claims, sid, username: user.username, email: user.email, email_verified: user.emailVerified };
     },
 
     verifySessionCookie: (cookie, { profileVersion } = {}) =>
@@ -139,8 +166,19 @@ export function createAuth0Authenticator(api: Auth0Api, identity: IdentityProvid
         lookup: async (sub) => profile(sub, { version: await profileVersion?.(sub) }),
       }),
 
-    /** Ends a cookie session; Auth0's own tokens are revoked at Auth0 (`/oauth/revoke`). */
-    logout: (sessionId) => options.sessions.revoke(sessionId),
+    /**
+     * Ends a cookie session, or a bearer token: its refresh token, when the caller sends it, is
+     * revoked at Auth0 first (a failure leaves the token working, so the logout can be asked
+     * again), then the access token is denied on every replica until it expires, or for
+     * REFRESH_TOKEN_TTL when its refresh token stays alive at Auth0, since `/refreshtoken` needs it.
+     */
+    async logout(sessionId, { claims, refreshToken } = {}) {
+      if (!sessionId.startsWith(BEARER_SESSION) || !claims) return options.sessions.revoke(sessionId);
+      if (refreshToken !== undefined) await revokeRefreshToken(refreshToken);
+      const now = nowSeconds(options.clock);
+      const until = refreshToken === undefined ? Math.max(claims.exp, now + options.refreshTokenSeconds) : claims.exp;
+      await options.sessions.denyToken(sessionId.slice(BEARER_SESSION.length), { authUserId: claims.sub, until });
+    },
 
     /** The cookie sessions; Auth0's access tokens carry no session and run out (the access check reads the current profile). */
     endSessions: (authUserId) => options.sessions.revokeUser(authUserId),
@@ -175,6 +213,11 @@ export function createAuth0Authenticator(api: Auth0Api, identity: IdentityProvid
       return reply.body as { keys: Record<string, unknown>[] };
     },
   };
+}
+
+/** What the deny-list keeps of a bearer token: its SHA-256, never the token. */
+function tokenDigest(token: string): string {
+  return digestOf('sha256', token, 'base64url');
 }
 
 /**

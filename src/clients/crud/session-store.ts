@@ -1,6 +1,6 @@
 import { hash as digest, randomBytes, randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { UpstreamError } from '../../errors.js';
+import { ConflictError, UpstreamError } from '../../errors.js';
 import { nowSeconds } from '../../domain/clock.js';
 import type { Clock } from '../../ports/clock.js';
 import type { SessionStore } from '../../ports/session-store.js';
@@ -65,10 +65,44 @@ export function createCrudSessionStore(sessions: CrudCollection, options: { ttlS
     async revokeUser(authUserId) {
       await sessions.patchWhere({ authUserId, ...live }, revoked(), STATES);
     },
+    /**
+     * A denied bearer token is a document of the same collection, born revoked, so no new field
+     * and no other index is needed: its key (`bearer:` and the digest) is both its `sessionId` and
+     * its `cookieHash`, and its `expiresAt` is the end of the denial, when the TTL index removes it.
+     * A key no cookie digest can equal (a digest has no colon). Two replicas denying the same
+     * token at once: the second create meets the unique index (409), and the first one holds.
+     */
+    async denyToken(digest, { authUserId, until }) {
+      const key = deniedKey(digest);
+      const doc = {
+        sessionId: key,
+        authUserId,
+        cookieHash: key,
+        expiresAt: new Date(until * 1000).toISOString(),
+        revokedAt: new Date(options.clock.now()).toISOString(),
+      };
+      await sessions.create({ ...doc, __STATE__: 'PUBLIC' }, {}).catch((error: unknown) => {
+        if (!(error instanceof ConflictError)) throw error;
+      });
+    },
+    async isTokenDenied(digest) {
+      const [found] = await sessions.list({ _q: JSON.stringify({ cookieHash: deniedKey(digest) }), _l: '1', _p: FIELDS }, {});
+      if (!found) return false;
+      const doc = SessionDoc.safeParse(found);
+      if (!doc.success)
+        throw new UpstreamError('CRUD', 'GET sessions', 200, { message: `CRUD sessions: document ${found._id} is not a denied token` });
+      // Until MongoDB's TTL monitor gets to it (up to a minute late), an entry past its time is ignored here.
+      return Date.parse(doc.data.expiresAt) > options.clock.now();
+    },
   };
 }
 
 /** What is stored instead of the cookie. SHA-256 suffices: the cookie is 256 random bits, not a password. */
 function hash(cookie: string): string {
   return digest('sha256', cookie, 'base64url');
+}
+
+/** A denied token's key in the sessions collection. */
+function deniedKey(digest: string): string {
+  return `bearer:${digest}`;
 }
