@@ -456,6 +456,48 @@ describe('AUTH_MODULE=auth0: a bearer logout', () => {
     expect((await tested.call('GET', '/userinfo', undefined, bearer)).status).toBe(401);
     expect((await tested.call('GET', '/userinfo', undefined, user.bearer)).status).toBe(200);
   });
+
+  it('refuses an ID token as a bearer', async () => {
+    const { tested } = tenant;
+    const user = await tenant.user();
+    const idToken = await tested.auth0!.signToken({ sub: user.authUserId, aud: AUTH0_TEST_TENANT.clientId, email: 'own@example.com' });
+    expect((await tested.call('GET', '/userinfo', undefined, { ...anonymous, authorization: `Bearer ${idToken}` })).status).toBe(401);
+  });
+});
+
+describe("AUTH_MODULE=auth0 without AUTH0_AUDIENCE (the tenant's default audience)", () => {
+  let tenant: Awaited<ReturnType<typeof tenantService>>;
+  beforeAll(async () => {
+    tenant = await tenantService({ env: { AUTH0_AUDIENCE: '' } });
+  });
+  afterAll(() => tenant.tested.close());
+
+  it("accepts the access tokens of the service's own logins and refreshes", async () => {
+    const { tested } = tenant;
+    const user = await tenant.user();
+    const grant = tested.auth0!.requests.filter((r) => r.path === '/oauth/token').at(-1)!;
+    expect(grant.body).not.toHaveProperty('audience');
+    expect((await tested.call('GET', '/userinfo', undefined, user.bearer)).body).toMatchObject({ sub: user.authUserId });
+    const refreshed = await tested.call('POST', '/refreshtoken', { refreshToken: user.tokens.refreshToken }, user.bearer);
+    expect(refreshed.status).toBe(200);
+    const bearer = { ...anonymous, authorization: `Bearer ${refreshed.body.accessToken}` };
+    expect((await tested.call('GET', '/userinfo', undefined, bearer)).status).toBe(200);
+  });
+
+  it('refuses an ID token and a token for another API, signed by the same tenant for the same user', async () => {
+    const { tested } = tenant;
+    const user = await tenant.user();
+    const emulator = tested.auth0!;
+    const idToken = await emulator.signToken({ sub: user.authUserId, aud: AUTH0_TEST_TENANT.clientId, email: 'own@example.com' });
+    const otherApi = await emulator.signToken({ sub: user.authUserId, aud: 'https://billing.example.com', azp: 'billing-app' });
+    const both = await emulator.signToken({ sub: user.authUserId, aud: ['https://billing.example.com', `${emulator.url}/userinfo`] });
+    for (const token of [idToken, otherApi, both]) {
+      const bearer = { ...anonymous, authorization: `Bearer ${token}` };
+      expect((await tested.call('GET', '/userinfo', undefined, bearer)).status).toBe(401);
+      expect((await tested.call('POST', '/refreshtoken', { refreshToken: user.tokens.refreshToken }, bearer)).status).toBe(401);
+    }
+    expect((await tested.call('GET', '/userinfo', undefined, user.bearer)).status).toBe(200);
+  });
 });
 
 describe('AUTH_MODULE=auth0 under Auth0 rate limits', () => {

@@ -91,8 +91,8 @@ export function createAuth0Authenticator(api: Auth0Api, identity: IdentityProvid
   }
 
   /**
-   * Signature, issuer, audience and expiry (as of `at`), and that no logout denied it (one read
-   * of the session store, which the replicas share).
+   * Signature, issuer, audience and expiry (as of `at`), that the token is an access token of
+   * ours, and that no logout denied it (one read of the session store, which the replicas share).
    */
   async function verify(token: string, at?: Date): Promise<AccessClaims> {
     let payload: JWTPayload;
@@ -101,7 +101,8 @@ export function createAuth0Authenticator(api: Auth0Api, identity: IdentityProvid
     } catch {
       throw new UnauthorizedError('Invalid or expired access token');
     }
-    if (await options.sessions.isTokenDenied(tokenDigest(token))) throw new UnauthorizedError('Invalid or expired access token');
+    if (!isAccessToken(payload, api.options.clientId, options.audience) || (await options.sessions.isTokenDenied(tokenDigest(token))))
+      throw new UnauthorizedError('Invalid or expired access token');
     return payload as AccessClaims;
   }
 
@@ -213,6 +214,19 @@ export function createAuth0Authenticator(api: Auth0Api, identity: IdentityProvid
       return reply.body as { keys: Record<string, unknown>[] };
     },
   };
+}
+
+/**
+ * Auth0 signs more than access tokens for this API with the same keys: ID tokens (`aud` is the
+ * client id) and, when AUTH0_AUDIENCE is unset, tokens for any API of the tenant. An ID token is
+ * never a bearer credential; without an audience, only tokens Auth0 issued to this service's own
+ * application are accepted (`azp` in Auth0's access-token profile, `client_id` in its RFC 9068
+ * one): what the tenant's default audience gives the service's logins and refreshes.
+ */
+function isAccessToken(payload: JWTPayload, clientId: string, audience: string | undefined): boolean {
+  const audiences = typeof payload.aud === 'string' ? [payload.aud] : (payload.aud ?? []);
+  if (audiences.includes(clientId)) return false;
+  return audience !== undefined || payload.azp === clientId || payload.client_id === clientId;
 }
 
 /** What the deny-list keeps of a bearer token: its SHA-256, never the token. */
