@@ -7,6 +7,7 @@ import { createCrudUserStore } from './clients/crud/user-store.js';
 import { createBreaker, createDispatcher, probe, type UpstreamOptions } from './clients/http.js';
 import { Auth0Api } from './clients/auth0/api.js';
 import { createAuth0ClientAdapters } from './clients/auth0-client/client.js';
+import type { BearerDenials } from './clients/auth0-client/authenticator.js';
 import { createAuth0Authenticator } from './clients/auth0/authenticator.js';
 import { createAuth0IdentityProvider } from './clients/auth0/identity.js';
 import { createAuth0Importer } from './clients/auth0/importer.js';
@@ -90,7 +91,7 @@ export function connectedAdapters(config: Config, metrics: Metrics): Connected {
     identity: (identityConfig, { sessions, clock }) =>
       identityConfig.AUTH_MODULE === 'auth0'
         ? auth0Adapters(identityConfig, sessions, { metrics, clock })
-        : auth0ClientAdapters(identityConfig, upstreamOf),
+        : auth0ClientAdapters(identityConfig, upstreamOf, bearerDenials(identityConfig, sessions, clock)),
     scheduler: ({ service, secret, clock }) =>
       createTimerScheduler({
         upstream: upstreamOf('Timer', serviceUrl(service), config.CRUD_TIMEOUT_MS),
@@ -107,13 +108,29 @@ export function connectedAdapters(config: Config, metrics: Metrics): Connected {
   };
 }
 
-/** Mia-Platform's auth0-client: website sessions are its own (its sid cookie), so no SessionStore. */
+/**
+ * Where the auth0-client's bearer logouts deny their tokens: the SessionStore, unless replicas
+ * share no store (REPLICAS=shared without SESSIONS_CRUD_ENDPOINT), where a denial would hold on one
+ * replica only. Not required there: a replicated auth0-client that works without it keeps working.
+ */
+function bearerDenials(config: Config, sessions: SessionStore, clock: Clock): BearerDenials | undefined {
+  if (config.REPLICAS === 'shared' && !config.SESSIONS_CRUD_ENDPOINT) return undefined;
+  return { sessions, clock, refreshTokenSeconds: config.REFRESH_TOKEN_TTL };
+}
+
+/** Mia-Platform's auth0-client: website sessions are its own (its sid cookie); the SessionStore only denies bearer tokens. */
 function auth0ClientAdapters(
   config: Config & { AUTH_SERVICE: string; AUTH_CONNECTION: string },
   upstreamOf: UpstreamFactory,
+  denials: BearerDenials | undefined,
 ): IdentityAdapters {
   const upstream = upstreamOf('auth0-client', serviceUrl(config.AUTH_SERVICE), config.AUTH0_TIMEOUT_MS);
-  const adapters = createAuth0ClientAdapters({ upstream, connection: config.AUTH_CONNECTION, userIdKey: config.CUSTOM_USER_ID_KEY });
+  const adapters = createAuth0ClientAdapters({
+    upstream,
+    connection: config.AUTH_CONNECTION,
+    userIdKey: config.CUSTOM_USER_ID_KEY,
+    denials,
+  });
   // A Mia-Platform service: its own health route.
   return { ...adapters, readiness: async () => [await probe(upstream, '/-/healthz', config.READINESS_TIMEOUT_MS)] };
 }

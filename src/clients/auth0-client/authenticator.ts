@@ -3,6 +3,10 @@ import type { AccessClaims, Authenticator, SessionCookie, TokenSet, VerifyOption
 import type { IdentityProvider } from '../../ports/identity-provider.js';
 import { InvalidInputError, NotFoundError, UnauthorizedError, UpstreamError } from '../../errors.js';
 import { callUpstream, type UpstreamOptions, type UpstreamReply } from '../http.js';
+import type { Clock } from '../../ports/clock.js';
+import type { SessionStore } from '../../ports/session-store.js';
+import { nowSeconds } from '../../domain/clock.js';
+import { bearerSessionId, deniedDigestOf, denyBearer, tokenDigest } from '../bearer-denial.js';
 
 const Tokens = z.looseObject({ accessToken: z.string(), refreshToken: z.string(), expireAt: z.number() });
 const Claims = z.looseObject({});
@@ -17,6 +21,22 @@ export interface Auth0ClientAuthOptions {
   identity: IdentityProvider;
   /** `POST /change-password {user_id}` (404 for an unknown user). */
   requestPasswordChange: (authUserId: string) => Promise<void>;
+  /**
+   * Where a bearer logout denies its token (the SessionStore); none under REPLICAS=shared without
+   * SESSIONS_CRUD_ENDPOINT, where a denial would hold on one replica only: a bearer logout is then
+   * refused (400), as before, rather than pretend.
+   */
+  denials?: BearerDenials;
+}
+
+export interface BearerDenials {
+  sessions: SessionStore;
+  clock: Clock;
+  /**
+   * How long a logged-out token stays denied (REFRESH_TOKEN_TTL): the auth0-client documents no
+   * way to revoke its refresh token, and its `/refreshtoken` needs the access token, expired or not.
+   */
+  refreshTokenSeconds: number;
 }
 
 /**
@@ -27,7 +47,7 @@ export interface Auth0ClientAuthOptions {
  * keeps no session state of its own (docs/replicas.md).
  */
 export function createAuth0ClientAuthenticator(options: Auth0ClientAuthOptions): Authenticator {
-  const { upstream, connection } = options;
+  const { upstream, connection, denials } = options;
   const claimsCache = new Map<string, { claims: AccessClaims; at: number; version?: string }>();
 
   async function userinfo(headers: Record<string, string>, refused: string, clientType?: string): Promise<AccessClaims> {
@@ -52,7 +72,19 @@ export function createAuth0ClientAuthenticator(options: Auth0ClientAuthOptions):
    * A bearer token's claims, cached briefly per token (the auth0-client's tokens carry no session
    * of ours), and only while the caller's profile keeps the version it had when they were read.
    */
-  async function claimsOf(token: string, { profileVersion, clientType }: VerifyOptions = {}): Promise<AccessClaims> {
+  async function claimsOf(token: string, options: VerifyOptions = {}): Promise<AccessClaims> {
+    // A logged-out token is refused before its cached claims or the auth0-client are asked.
+    if (await denied(token)) throw new UnauthorizedError('Invalid or expired access token');
+    const claims = await cachedClaims(token, options);
+    return denials ? { ...claims, sid: bearerSessionId(token) } : claims;
+  }
+
+  /** True when a logout denied the token (one read of the session store, shared by the replicas). */
+  async function denied(token: string): Promise<boolean> {
+    return denials !== undefined && (await denials.sessions.isTokenDenied(tokenDigest(token)));
+  }
+
+  async function cachedClaims(token: string, { profileVersion, clientType }: VerifyOptions): Promise<AccessClaims> {
     // Keyed by client too: the auth0-client answers for the client the header names.
     const key = `${clientType ?? ''} ${token}`;
     const cached = claimsCache.get(key);
@@ -89,6 +121,7 @@ export function createAuth0ClientAuthenticator(options: Auth0ClientAuthOptions):
       return tokens(reply);
     },
     async refresh({ refreshToken, accessToken, clientType }) {
+      if (await denied(accessToken)) throw new UnauthorizedError('Invalid or expired access token');
       const reply = await callUpstream(upstream, {
         method: 'POST',
         path: '/refreshtoken',
@@ -107,8 +140,16 @@ export function createAuth0ClientAuthenticator(options: Auth0ClientAuthOptions):
       if (!user || user.blocked) throw new UnauthorizedError('Session ended');
       return { ...claims, sid: cookie };
     },
-    /** The auth0-client's `GET /logout` with the session's cookie: it ends the session for every replica. */
-    async logout(sessionId, { clientType } = {}) {
+    /**
+     * The auth0-client's `GET /logout` with the session's cookie: it ends the session for every
+     * replica. A bearer token is denied instead (the auth0-client documents no logout for it).
+     */
+    async logout(sessionId, { clientType, claims } = {}) {
+      const digest = deniedDigestOf(sessionId);
+      if (digest !== undefined && claims && denials) {
+        const { sessions, clock, refreshTokenSeconds } = denials;
+        return denyBearer(sessions, digest, claims, { now: nowSeconds(clock), keepSeconds: refreshTokenSeconds });
+      }
       const headers = { cookie: `sid=${sessionId}`, ...clientTypeHeader(clientType) };
       const reply = await callUpstream(upstream, { method: 'GET', path: '/logout', headers });
       if (reply.status >= 400 && reply.status !== 401) throw new UpstreamError('auth0-client', 'GET /logout', reply.status);

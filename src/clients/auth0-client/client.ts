@@ -3,7 +3,7 @@ import type { Authenticator } from '../../ports/authenticator.js';
 import type { IdentityImporter } from '../../ports/identity-importer.js';
 import type { IdentityChanges, IdentityProvider, IdentityUser, NewIdentityUser } from '../../ports/identity-provider.js';
 import { ConflictError, InvalidInputError, NotFoundError, UpstreamError } from '../../errors.js';
-import { createAuth0ClientAuthenticator } from './authenticator.js';
+import { type BearerDenials, createAuth0ClientAuthenticator } from './authenticator.js';
 import { callUpstream, type UpstreamCall, type UpstreamOptions, type UpstreamReply } from '../http.js';
 import { type Auth0Record, chunksOf, isAuth0Record, toIdentity } from '../auth0/identity.js';
 import { inIdOrder, pick } from '../records.js';
@@ -34,6 +34,8 @@ export interface Auth0ClientOptions {
   upstream: UpstreamOptions;
   connection: string;
   userIdKey: string;
+  /** Where a bearer logout denies its token; none where the replicas could not share it. */
+  denials?: BearerDenials;
 }
 
 export function createAuth0ClientAdapters(options: Auth0ClientOptions): {
@@ -110,6 +112,7 @@ export function createAuth0ClientAdapters(options: Auth0ClientOptions): {
     connection,
     userIdKey: options.userIdKey,
     identity,
+    denials: options.denials,
     async requestPasswordChange(authUserId) {
       const reply = await call({ method: 'POST', path: AUTH0_CLIENT_PATHS.changePassword, body: { user_id: authUserId } }, [200, 204, 404]);
       if (reply.status === 404) throw new NotFoundError(`identity user ${authUserId} not found`);

@@ -1,4 +1,3 @@
-import { hash as digestOf } from 'node:crypto';
 import { createRemoteJWKSet, decodeJwt, jwtVerify, type JWTPayload } from 'jose';
 import { z } from 'zod';
 import type { AccessClaims, Authenticator, TokenSet } from '../../ports/authenticator.js';
@@ -11,6 +10,7 @@ import { cookieClaims } from '../cookie-sessions.js';
 import { nowSeconds } from '../../domain/clock.js';
 import type { Auth0Api } from './api.js';
 import { pathSegment } from '../path-segment.js';
+import { bearerSessionId, deniedDigestOf, denyBearer, tokenDigest } from '../bearer-denial.js';
 
 const TokenReply = z.object({ access_token: z.string(), refresh_token: z.string().optional(), expires_in: z.number() });
 const ErrorReply = z.looseObject({ error: z.string().optional(), error_description: z.string().optional() });
@@ -37,9 +37,6 @@ export interface Auth0AuthenticatorOptions {
    */
   refreshTokenSeconds: number;
 }
-
-/** A bearer session's id: the token's digest, which the deny-list keys on. */
-const BEARER_SESSION = 'bearer:';
 
 /**
  * Logins and tokens with Auth0: the password-realm grant on the database connection, refresh with
@@ -155,8 +152,7 @@ export function createAuth0Authenticator(api: Auth0Api, identity: IdentityProvid
       const user = await profile(claims.sub, { issuedAt, version: await profileVersion?.(claims.sub) });
       if (!user || user.blocked) throw new UnauthorizedError('Invalid or expired access token');
       // The token is its own session: logout denies it (Auth0's own `sid` claim, if any, is not ours).
-      const sid = `${BEARER_SESSION}${tokenDigest(token)}`;
-      return { ...claims, sid, username: user.username, email: user.email, email_verified: user.emailVerified };
+      return { ...claims, sid: bearerSessionId(token), username: user.username, email: user.email, email_verified: user.emailVerified };
     },
 
     verifySessionCookie: (cookie, { profileVersion } = {}) =>
@@ -174,11 +170,11 @@ export function createAuth0Authenticator(api: Auth0Api, identity: IdentityProvid
      * REFRESH_TOKEN_TTL when its refresh token stays alive at Auth0, since `/refreshtoken` needs it.
      */
     async logout(sessionId, { claims, refreshToken } = {}) {
-      if (!sessionId.startsWith(BEARER_SESSION) || !claims) return options.sessions.revoke(sessionId);
+      const digest = deniedDigestOf(sessionId);
+      if (digest === undefined || !claims) return options.sessions.revoke(sessionId);
       if (refreshToken !== undefined) await revokeRefreshToken(refreshToken);
-      const now = nowSeconds(options.clock);
-      const until = refreshToken === undefined ? Math.max(claims.exp, now + options.refreshTokenSeconds) : claims.exp;
-      await options.sessions.denyToken(sessionId.slice(BEARER_SESSION.length), { authUserId: claims.sub, until });
+      const keepSeconds = refreshToken === undefined ? options.refreshTokenSeconds : 0;
+      await denyBearer(options.sessions, digest, claims, { now: nowSeconds(options.clock), keepSeconds });
     },
 
     /** The cookie sessions; Auth0's access tokens carry no session and run out (the access check reads the current profile). */
@@ -227,11 +223,6 @@ function isAccessToken(payload: JWTPayload, clientId: string, audience: string |
   const audiences = typeof payload.aud === 'string' ? [payload.aud] : (payload.aud ?? []);
   if (audiences.includes(clientId)) return false;
   return audience !== undefined || payload.azp === clientId || payload.client_id === clientId;
-}
-
-/** What the deny-list keeps of a bearer token: its SHA-256, never the token. */
-function tokenDigest(token: string): string {
-  return digestOf('sha256', token, 'base64url');
 }
 
 /**
