@@ -490,13 +490,26 @@ describe("AUTH_MODULE=auth0 without AUTH0_AUDIENCE (the tenant's default audienc
     const emulator = tested.auth0!;
     const idToken = await emulator.signToken({ sub: user.authUserId, aud: AUTH0_TEST_TENANT.clientId, email: 'own@example.com' });
     const otherApi = await emulator.signToken({ sub: user.authUserId, aud: 'https://billing.example.com', azp: 'billing-app' });
-    const both = await emulator.signToken({ sub: user.authUserId, aud: ['https://billing.example.com', `${emulator.url}/userinfo`] });
-    for (const token of [idToken, otherApi, both]) {
+    const rfc9068 = await emulator.signToken({
+      sub: user.authUserId,
+      aud: ['https://billing.example.com', `${emulator.url}/userinfo`],
+      client_id: 'billing-app',
+    });
+    for (const token of [idToken, otherApi, rfc9068]) {
       const bearer = { ...anonymous, authorization: `Bearer ${token}` };
       expect((await tested.call('GET', '/userinfo', undefined, bearer)).status).toBe(401);
       expect((await tested.call('POST', '/refreshtoken', { refreshToken: user.tokens.refreshToken }, bearer)).status).toBe(401);
     }
     expect((await tested.call('GET', '/userinfo', undefined, user.bearer)).status).toBe(200);
+  });
+
+  it('accepts an access token that names no application (no azp, no client_id), as before', async () => {
+    // Auth0's own access tokens name one; a tenant double may not, and refusing them would refuse every login.
+    const { tested } = tenant;
+    const user = await tenant.user();
+    const token = await tested.auth0!.signToken({ sub: user.authUserId, aud: `${tested.auth0!.url}/userinfo`, scope: 'openid' });
+    const bearer = { ...anonymous, authorization: `Bearer ${token}` };
+    expect((await tested.call('GET', '/userinfo', undefined, bearer)).body).toMatchObject({ sub: user.authUserId });
   });
 });
 

@@ -222,7 +222,10 @@ export function createAuth0Authenticator(api: Auth0Api, identity: IdentityProvid
 function isAccessToken(payload: JWTPayload, clientId: string, audience: string | undefined): boolean {
   const audiences = typeof payload.aud === 'string' ? [payload.aud] : (payload.aud ?? []);
   if (audiences.includes(clientId)) return false;
-  return audience !== undefined || payload.azp === clientId || payload.client_id === clientId;
+  // A token that names no application is taken as before: Auth0's always name one, and refusing
+  // them would refuse every login on a tenant double that leaves the claim out.
+  const issuedTo = payload.azp ?? payload.client_id;
+  return audience !== undefined || issuedTo === undefined || issuedTo === clientId;
 }
 
 /**
