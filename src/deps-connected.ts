@@ -28,6 +28,7 @@ import type { ReadinessCheck } from './ports/readiness.js';
 import type { RoleBinder } from './ports/role-binder.js';
 import type { SessionStore } from './ports/session-store.js';
 import type { UserStore } from './ports/user-store.js';
+import { sharedAnswer } from './infra/shared-answer.js';
 
 /**
  * The connected half of deps.ts: the adapters that talk HTTP (undici) or SMTP (nodemailer) to an
@@ -135,6 +136,9 @@ function auth0ClientAdapters(
   return { ...adapters, readiness: async () => [await probe(upstream, '/-/healthz', config.READINESS_TIMEOUT_MS)] };
 }
 
+/** How long Auth0's key set is answered again without asking: jose's own cache of it (cacheMaxAge). */
+const JWKS_KEEP_MS = 10 * 60_000;
+
 /** Auth0 directly: the Management API for users, the Authentication API for logins. */
 function auth0Adapters(
   config: Config & IdentityConfig & { AUTH_MODULE: 'auth0' },
@@ -168,8 +172,16 @@ function auth0Adapters(
     refreshTokenSeconds: config.REFRESH_TOKEN_TTL,
   });
   const importer = createAuth0Importer({ api, identity, connection: config.AUTH_CONNECTION, connectionId: config.AUTH0_CONNECTION_ID });
+  // `/.well-known/jwks.json` is anonymous: each request was a call to the tenant, and a flood of them
+  // filled AUTH0_MAX_CONCURRENCY, which logins wait for. One fetch at a time, kept as jose keeps it.
+  const jwks = sharedAnswer(() => auth.jwks(), clock, JWKS_KEEP_MS);
   // The tenant's key set: served by every tenant (and custom domain) without credentials.
-  return { identity, auth, importer, readiness: async () => [await api.probe('/.well-known/jwks.json', config.READINESS_TIMEOUT_MS)] };
+  return {
+    identity,
+    auth: { ...auth, jwks },
+    importer,
+    readiness: async () => [await api.probe('/.well-known/jwks.json', config.READINESS_TIMEOUT_MS)],
+  };
 }
 
 /** An upstream's keep-alive pool, timeout, circuit breaker (docs/reliability.md) and metrics. */

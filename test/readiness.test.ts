@@ -106,3 +106,26 @@ describe('/-/ready covers the identity provider', () => {
     }
   });
 });
+
+describe('/.well-known/jwks.json flooded, with Auth0', () => {
+  let service: TestService;
+  beforeAll(async () => {
+    service = await startService({ store: 'embedded', identity: 'auth0' });
+  });
+  afterAll(() => service.close());
+
+  // Anonymous too, and it relayed every request to the tenant: a flood of it filled the calls to
+  // Auth0 that may run at once (AUTH0_MAX_CONCURRENCY), which logins and user changes wait for.
+  it('asks the tenant once for 40 requests at once, and not again for the next', async () => {
+    const fetched = () => service.auth0!.requests.filter((r) => r.path === '/.well-known/jwks.json').length;
+    const before = fetched();
+    const anonymous = { 'x-api-key': '' };
+    const answers = await Promise.all(
+      Array.from({ length: 40 }, () => service.call('GET', '/.well-known/jwks.json', undefined, anonymous)),
+    );
+    expect(answers.map((answer) => answer.status)).toEqual(Array.from({ length: 40 }, () => 200));
+    expect(answers[0]!.body.keys.length).toBeGreaterThan(0);
+    expect((await service.call('GET', '/.well-known/jwks.json', undefined, anonymous)).body).toEqual(answers[0]!.body);
+    expect(fetched() - before).toBe(1);
+  });
+});
