@@ -2,10 +2,23 @@
  * An id as one segment of an upstream's path (`/api/v2/users/:id`, the auth0-client's `/users/:id`),
  * percent-encoded; undefined for an id no segment can carry. encodeURIComponent leaves `.` as it
  * is, and URL parsers (a tenant's edge, a proxy, WHATWG URL) read a segment `.` or `..` as a step
- * in the path: `/api/v2/users/.` became the list of every user, `/api/v2/users/..` `/api/v2/`.
- * Such an id names no identity, so the callers answer "not found" without a request.
+ * in the path: `/api/v2/users/.` became the list of every user, `/api/v2/users/..` `/api/v2/`,
+ * and an empty id the CRUD's `/users/`, its list. Such an id names no resource, so the callers
+ * answer "not found" without a request.
  */
 export function pathSegment(id: string): string | undefined {
-  if (id === '' || id === '.' || id === '..') return undefined;
+  if (id === '' || id === '.' || id === '..' || !wellFormed(id)) return undefined;
   return encodeURIComponent(id);
 }
+
+/**
+ * Whether a text has no lone surrogate (`"\ud800"` in a JSON body or GraphQL argument):
+ * encodeURIComponent throws on one (a 500, or a 503 its upstream's breaker counted), and no id or
+ * value stored upstream (UTF-8) can hold one.
+ */
+export function wellFormed(text: string): boolean {
+  return !LONE_SURROGATE.test(text);
+}
+
+// With the `u` flag a pair is one code point: only a lone half is in the category Cs.
+const LONE_SURROGATE = /\p{Cs}/u;

@@ -3,6 +3,7 @@ import { type Dispatcher, type FormData, util } from 'undici';
 import { currentRequest } from '../deadline.js';
 import { InvalidInputError } from '../errors.js';
 import type { UpstreamMetrics } from '../ports/metrics.js';
+import { wellFormed } from './path-segment.js';
 
 /*
  * One HTTP exchange with an upstream, below http.ts's retries, breaker and deadline: the request
@@ -84,8 +85,14 @@ export async function send(upstream: UpstreamOptions, call: UpstreamCall, limit?
   else if (call.query) {
     // encodeURIComponent is native: about half the time of URLSearchParams on a long value.
     const pairs: string[] = [];
-    for (const [key, value] of Object.entries(call.query))
-      if (value !== undefined) pairs.push(`${encodeURIComponent(key)}=${encodeURIComponent(value)}`);
+    for (const [key, value] of Object.entries(call.query)) {
+      if (value === undefined) continue;
+      // encodeURIComponent throws on a lone surrogate: it was retried and answered 503, a failure
+      // of the upstream's own for its breaker, though the caller sent it (an id in a JSON body).
+      if (!wellFormed(key) || !wellFormed(value))
+        throw new InvalidInputError(`A value sent to the ${upstream.name} Service is not well-formed Unicode (a lone surrogate)`);
+      pairs.push(`${encodeURIComponent(key)}=${encodeURIComponent(value)}`);
+    }
     search = pairs.join('&');
   }
   const target = pathname + call.path + (search ? `?${search}` : '');

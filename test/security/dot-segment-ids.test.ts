@@ -54,6 +54,21 @@ describe('a user id that is a dot segment', () => {
     expect(names).toEqual(['Dot']);
   });
 
+  // The empty segment is the same hole: GraphQL `user(id: "")` sent the CRUD `GET /users/?_st=…`,
+  // its list (a 500, "answered an unexpected body"). A lone surrogate (`"\ud800"` in JSON) made
+  // encodeURIComponent throw: a 500 "an unexpected error occurred". No id holds either.
+  it.each(['', '\ud800'])('%j is not found by GraphQL nor by the Timer callback, nothing listed', async (id) => {
+    const before = service.crud?.requests.length ?? 0;
+    const read = await service.graphql('query ($id: ID!) { user(id: $id) { __typename } }', { id });
+    expect(read.data?.user?.__typename).toBe('NotFoundError');
+    const deleted = await service.graphql('mutation ($id: ID!) { deleteUser(id: $id) { __typename } }', { id });
+    expect(deleted.data?.deleteUser?.__typename).toBe('NotFoundError');
+    const expired = await service.call('POST', '/internal/expirations', { userId: id, expirationDate: new Date().toISOString() });
+    expect(expired.status).toBe(204);
+    const sent = (service.crud?.requests ?? []).slice(before).filter((r) => r.path === '/users/' || r.path === '/');
+    expect(sent).toEqual([]);
+  });
+
   it('is a NotFoundError in GraphQL', async () => {
     const answer = await service.graphql('{ user(id: ".") { __typename } }');
     expect(answer.data?.user?.__typename).toBe('NotFoundError');

@@ -25,4 +25,23 @@ describe('an identity id that is a dot segment', () => {
     const paths = (service.auth0?.requests ?? []).slice(before).map((request) => request.path);
     for (const path of paths) expect(path).toMatch(/^\/oauth\/token$|^\/api\/v2\/users$|^\/api\/v2\/users\/[^/]+$/);
   });
+
+  // A lone surrogate (`"\ud800"` in JSON) made encodeURIComponent throw: a 500, and with the
+  // auth0-client (the id in its query string) a 503 "unreachable" its circuit breaker counted.
+  it('a lone surrogate is an identity that does not exist, and no upstream outage', async () => {
+    for (let round = 0; round < 6; round += 1) {
+      const created = await service.call('POST', '/users/with-id', { userGroup: 'customer', name: 'Half', authUserId: '\ud800' });
+      expect(created.status).toBe(400);
+      const mail = await service.call('POST', '/users/change-password', { authUserId: '\ud800' });
+      expect(mail.status).toBe(404);
+    }
+    // The identity provider still answers (the breaker opens after 5 failures in a row).
+    const user = await service.call('POST', '/users/?sendResetPwdEmail=false', {
+      userGroup: 'customer',
+      username: 'halfsurrogate',
+      email: 'halfsurrogate@example.com',
+      name: 'H',
+    });
+    expect(user.status).toBe(200);
+  });
 });

@@ -4,6 +4,7 @@ import type { State } from '../../crud/states.js';
 import { ConflictError, type DomainError, InvalidInputError, NotFoundError, TransitionError, UpstreamError } from '../../errors.js';
 import { callUpstream, type UpstreamCall, type UpstreamOptions, type UpstreamReply, unexpectedStatus } from '../http.js';
 import { JsonText } from '../../domain/json-text.js';
+import { pathSegment } from '../path-segment.js';
 
 const Doc = z.looseObject({ _id: z.string() });
 /**
@@ -63,8 +64,8 @@ export class CrudCollection {
 
   async get(id: string, states: readonly State[], headers: Record<string, string>, filter?: string): Promise<CrudDoc | undefined> {
     const call = this.byId('GET', id, { query: byIdQuery(states, filter), headers });
-    const reply = await this.expect(call, [200, 404]);
-    return reply.status === 404 ? undefined : this.parse(call, reply, Doc);
+    const reply = call && (await this.expect(call, [200, 404]));
+    return !call || !reply || reply.status === 404 ? undefined : this.parse(call, reply, Doc);
   }
 
   async create(doc: Record<string, unknown>, headers: Record<string, string>): Promise<string> {
@@ -126,8 +127,8 @@ export class CrudCollection {
     filter?: string | Record<string, unknown>,
   ): Promise<CrudDoc | undefined> {
     const call = this.byId('PATCH', id, { query: byIdQuery(states, filter), body: update, headers });
-    const reply = await this.expect(call, [200, 404]);
-    return reply.status === 404 ? undefined : this.parse(call, reply, Doc);
+    const reply = call && (await this.expect(call, [200, 404]));
+    return !call || !reply || reply.status === 404 ? undefined : this.parse(call, reply, Doc);
   }
 
   /** `PATCH /`: every document that matches `filter` (as `_q`) in those states; answers how many were updated. */
@@ -143,24 +144,30 @@ export class CrudCollection {
 
   async delete(id: string, states: readonly State[], headers: Record<string, string>, filter?: string): Promise<boolean> {
     const call = this.byId('DELETE', id, { query: byIdQuery(states, filter), headers });
-    return (await this.expect(call, [204, 200, 404])).status !== 404;
+    return call !== undefined && (await this.expect(call, [204, 200, 404])).status !== 404;
   }
 
   /** `POST /:id/state` (204); NotFoundError, or the CRUD's 400 for a refused transition. */
   async setState(id: string, stateTo: State, headers: Record<string, string>): Promise<void> {
+    const segment = pathSegment(id);
     const call: UpstreamCall = {
       method: 'POST',
-      path: `${this.path}/${encodeURIComponent(id)}/state`,
+      path: `${this.path}/${segment}/state`,
       route: `${this.path}/:id/state`,
       body: { stateTo },
       headers,
     };
-    const reply = await this.expect(call, [204, 200, 404]);
-    if (reply.status === 404) throw new NotFoundError(`user ${id} not found`);
+    const reply = segment === undefined ? undefined : await this.expect(call, [204, 200, 404]);
+    if (!reply || reply.status === 404) throw new NotFoundError(`user ${id} not found`);
   }
 
-  private byId(method: UpstreamCall['method'], id: string, rest: Partial<UpstreamCall>): UpstreamCall {
-    return { method, path: `${this.path}/${encodeURIComponent(id)}`, route: `${this.path}/:id`, ...rest };
+  /**
+   * A call to `/:id`; undefined for an id no path segment carries (empty, `.`, `..`, a lone
+   * surrogate): `/users/` is the CRUD's list, and its PATCH the update of every matching document.
+   */
+  private byId(method: UpstreamCall['method'], id: string, rest: Partial<UpstreamCall>): UpstreamCall | undefined {
+    const segment = pathSegment(id);
+    return segment === undefined ? undefined : { method, path: `${this.path}/${segment}`, route: `${this.path}/:id`, ...rest };
   }
 
   /** Calls and maps the CRUD's errors; any status not in `ok` and not a known error is an UpstreamError. */
