@@ -101,6 +101,17 @@ describe.each(REPLICAS)('session store: %s', (_name, replicas) => {
     expect(await b.isTokenDenied('digest-1')).toBe(false);
   });
 
+  it('ends only the oldest when the sessions were opened within one second (a login burst)', async () => {
+    // Expiry times are whole seconds: ending every session that expires no later than the oldest
+    // kept ended the 99 newest too when they shared its second, not one session but all of them.
+    const opened = [];
+    for (let login = 0; login < 101; login += 1) opened.push(await (login % 2 ? a : b).open('auth0|burst'));
+    const live = [];
+    for (const session of opened) if (await b.byCookie(session.cookie)) live.push(session);
+    expect(live).toHaveLength(100);
+    expect(live).toContain(opened[100]);
+  });
+
   it('ends a session when it expires, whether or not the store has removed it yet', async () => {
     const opened = await a.open('auth0|u5');
     await clock.advance((TTL - 5) * 1000);

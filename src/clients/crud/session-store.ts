@@ -17,6 +17,8 @@ const STATES = ['PUBLIC'] as const;
 const FIELDS = 'sessionId,authUserId,expiresAt,revokedAt';
 /** Live sessions a user keeps, as in the embedded store: a new login beyond them ends the oldest. */
 export const MAX_SESSIONS_PER_USER = 100;
+/** Sessions over the cap one login ends at most (one, but after a burst of logins at once). */
+const ENDED_PER_LOGIN = 200;
 
 /**
  * Website sessions in a CRUD collection (SESSIONS_CRUD_ENDPOINT), shared by every replica: a
@@ -33,12 +35,17 @@ export function createCrudSessionStore(sessions: CrudCollection, options: { ttlS
     const now = new Date(options.clock.now()).toISOString();
     return { $set: { revokedAt: now, expiresAt: now } };
   };
-  /** Ends the user's oldest live sessions, so that with one more it keeps MAX_SESSIONS_PER_USER. */
+  /**
+   * Ends the user's oldest live sessions, so that with one more it keeps MAX_SESSIONS_PER_USER. They
+   * are ended by id: expiry times are whole seconds, and ending every session that expires no later
+   * than the oldest one kept ended the newest too when a burst of logins shared its second. Newest
+   * first by expiry, then by the CRUD's `createdAt` (milliseconds).
+   */
   const makeRoom = async (authUserId: string) => {
-    const query = { _q: JSON.stringify({ authUserId, ...live }), _s: '-expiresAt', _sk: String(MAX_SESSIONS_PER_USER - 1), _l: '1' };
-    const [oldestKept] = await sessions.list({ ...query, _p: FIELDS }, {});
-    const doc = oldestKept && SessionDoc.safeParse(oldestKept);
-    if (doc?.success) await sessions.patchWhere({ authUserId, ...live, expiresAt: { $lte: doc.data.expiresAt } }, revoked(), STATES);
+    const query = { _q: JSON.stringify({ authUserId, ...live }), _s: '-expiresAt,-createdAt', _sk: String(MAX_SESSIONS_PER_USER - 1) };
+    const over = await sessions.list({ ...query, _l: String(ENDED_PER_LOGIN), _p: 'sessionId' }, {});
+    const ids = over.map((doc) => doc.sessionId).filter((id): id is string => typeof id === 'string');
+    if (ids.length > 0) await sessions.patchWhere({ authUserId, ...live, sessionId: { $in: ids } }, revoked(), STATES);
   };
   return {
     async open(authUserId) {
