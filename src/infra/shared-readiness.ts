@@ -1,5 +1,6 @@
 import type { Clock } from '../ports/clock.js';
 import type { ReadinessCheck } from '../ports/readiness.js';
+import { sharedAnswer } from './shared-answer.js';
 
 /**
  * `/-/ready` and `/-/check-up` probe every upstream and are unauthenticated, so each request to
@@ -9,20 +10,5 @@ import type { ReadinessCheck } from '../ports/readiness.js';
  * found one not ready is not kept: the next call probes again, so a recovery is seen at once.
  */
 export function sharedReadiness(probe: () => Promise<ReadinessCheck[]>, clock: Clock, readyForMs: number): () => Promise<ReadinessCheck[]> {
-  let running: Promise<ReadinessCheck[]> | undefined;
-  let ready: { checks: ReadinessCheck[]; until: number } | undefined;
-  const round = async () => {
-    try {
-      const checks = await probe();
-      ready = checks.every((check) => check.ok) ? { checks, until: clock.now() + readyForMs } : undefined;
-      return checks;
-    } finally {
-      running = undefined;
-    }
-  };
-  return () => {
-    if (ready && clock.now() < ready.until) return Promise.resolve(ready.checks);
-    running ??= round();
-    return running;
-  };
+  return sharedAnswer(probe, clock, readyForMs, (checks) => checks.every((check) => check.ok));
 }
