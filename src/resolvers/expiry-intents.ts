@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Context } from '../context.js';
-import { expiresLater } from '../domain/expiration.js';
 import { ALL_STATES } from '../crud/states.js';
 import type { JobHandler } from '../infra/job-worker.js';
 import { attachExpiration } from './creation-steps.js';
@@ -24,19 +23,18 @@ const Progress = z.object({ scheduled: z.record(z.string(), z.string()).optional
 export type ScheduleRecorder = (userId: string, expirationId: string) => Promise<void>;
 
 /**
- * Runs `insert` of `docs` under an intent recorded first (claimed by this process) for the ones
- * with a date, which get their `_id` here so the intent can name them; `insert` answers false when
+ * Runs `insert` under an intent recorded first (claimed by this process) for `expiring`, the docs
+ * to be scheduled (the caller decides, at one instant per row), which get their `_id` here so the
+ * intent can name them; `insert` answers false when
  * a row whose schedule failed could not be taken back. It saves each schedule it makes with
  * `made` before the user points to it. Done, the intent goes; otherwise (or on a throw) its lease
  * is given up, for the reconciler.
  */
 export async function guardExpiries(
   ctx: Context,
-  docs: Record<string, unknown>[],
+  expiring: Record<string, unknown>[],
   insert: (made?: ScheduleRecorder) => Promise<boolean>,
 ): Promise<void> {
-  const now = ctx.deps.clock.now();
-  const expiring = docs.filter((doc) => expiresLater(doc, now));
   for (const doc of expiring) doc._id = newObjectId();
   const userIds = expiring.map((doc) => doc._id as string);
   if (userIds.length === 0) {

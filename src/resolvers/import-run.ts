@@ -37,6 +37,8 @@ interface Group {
 interface Insert {
   row: number;
   doc: Record<string, unknown>;
+  /** Its expirationDate was ahead when the row was checked: it is scheduled, whenever that is. */
+  expires?: boolean;
 }
 
 interface Update extends Insert {
@@ -104,9 +106,11 @@ export class ImportRun {
     }
     if (_id !== undefined) return { row, id: String(_id), doc };
     if (!this.valid(row, group, doc)) return undefined;
-    // Expired already: blocked, as the schedule would have blocked it on that date.
-    if (doc.expirationDate !== undefined && !expiresLater(doc, this.ctx.deps.clock.now())) doc.blocked = true;
-    return { row, doc };
+    // One instant decides: a date ahead now is scheduled even if it goes by during the batch (the
+    // schedule then fires at once); one gone by is blocked, as its schedule would have blocked it.
+    const expires = expiresLater(doc, this.ctx.deps.clock.now());
+    if (doc.expirationDate !== undefined && !expires) doc.blocked = true;
+    return { row, doc, expires };
   }
 
   /** The groups the batch names that are not known yet, one read each. */
@@ -144,7 +148,7 @@ export class ImportRun {
     this.untaken = false;
     await guardExpiries(
       this.ctx,
-      inserts.map(({ doc }) => doc),
+      inserts.filter((insert) => insert.expires).map(({ doc }) => doc),
       async (made) => {
         await this.insertAll(inserts, made);
         return !this.untaken;
@@ -160,11 +164,10 @@ export class ImportRun {
         pending.map((insert) => insert.doc),
         this.ctx.scope,
       );
-      // Only a row with an expirationDate ahead has a further step (its schedule), run concurrently.
-      const now = this.ctx.deps.clock.now();
+      // Only a row whose date was ahead when checked has a further step (its schedule), run concurrently.
       const steps = result.ids.map((_id, index) => {
-        const { row, doc } = pending[index]!;
-        return !expiresLater(doc, now) || this.expire(row, { ...doc, _id }, made);
+        const { row, doc, expires } = pending[index]!;
+        return !expires || this.expire(row, { ...doc, _id }, made);
       });
       const kept = steps.every((step) => step === true) ? steps : await Promise.all(steps);
       for (const [index, _id] of result.ids.entries()) if (kept[index]) stored.push({ ...pending[index]!, _id });

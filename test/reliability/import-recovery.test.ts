@@ -60,9 +60,19 @@ function trappedScheduler(scheduler: ExpirationScheduler): ExpirationScheduler {
   };
 }
 
+/** The next insert of a batch takes this long on the clock (a slow store, a long batch). */
+let slowInsertMs = 0;
+
 function trappedUsers(users: UserStore): UserStore {
   return {
     ...users,
+    async insertMany(docs, scope) {
+      const result = await users.insertMany(docs, scope);
+      const ms = slowInsertMs;
+      slowInsertMs = 0;
+      if (ms > 0) await clock.advance(ms);
+      return result;
+    },
     async patch(id, update, options, scope) {
       if (linkAndDeleteFail && update.$set && 'expirationId' in update.$set) {
         throw new UpstreamError('CRUD', 'PATCH /users/:id', 0, { unreachable: true });
@@ -275,6 +285,22 @@ describe('a CSV import cut short', () => {
     ).toEqual([]);
     importDead = false;
     expect([...liveSchedules.values()].filter((userId) => userId === user!._id)).toEqual([]);
+  });
+
+  it('whose dated row was ahead when checked and has gone by once inserted: the user is scheduled, and blocked', async () => {
+    // One instant decides for the row: checked ahead (so left unblocked), it must be scheduled,
+    // or it is a user whose date has passed, neither blocked nor ever to be.
+    const soon = new Date(clock.now() + 200).toISOString();
+    const form = new FormData();
+    form.append('file', new Blob([`userGroup,username,name,expirationDate\ncustomer,impr1,A,${soon}\n`], { type: 'text/csv' }), 'u.csv');
+    slowInsertMs = 500;
+    const res = await fetch(`${service.url}/users/import`, { method: 'PATCH', body: form, headers: { 'x-api-key': TEST_API_KEY } });
+    expect(res.status).toBe(200);
+    const [user] = await eventually(
+      async () => (await service.call('GET', '/users/?username=impr1')).body as { blocked?: boolean; expirationId?: string }[],
+      (users) => users[0]?.blocked === true,
+    );
+    expect(user).toMatchObject({ blocked: true, expirationId: expect.any(String) });
   });
 
   it('saves the schedules of a batch of dated rows in a few job-store writes, not one per row', async () => {
