@@ -99,12 +99,17 @@ export class TransitionError extends DomainError {
 export class UpstreamError extends DomainError {
   /** True when the upstream could not be reached at all (connection refused, timeout): a 503. */
   readonly unreachable: boolean;
+  /**
+   * True when the call certainly never reached the upstream (every attempt's connection refused,
+   * its circuit open): it did not act. False when it may have (a timeout, a cut connection, an answer).
+   */
+  readonly notSent: boolean;
 
   constructor(
     readonly upstream: string,
     readonly call: string,
     readonly upstreamStatus: number,
-    options?: { cause?: unknown; message?: string; unreachable?: boolean },
+    options?: { cause?: unknown; message?: string; unreachable?: boolean; notSent?: boolean },
   ) {
     super(
       options?.unreachable ? 'UPSTREAM_UNAVAILABLE' : 'UPSTREAM_ERROR',
@@ -113,6 +118,7 @@ export class UpstreamError extends DomainError {
       options,
     );
     this.unreachable = options?.unreachable === true;
+    this.notSent = options?.notSent === true;
   }
 }
 

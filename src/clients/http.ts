@@ -84,6 +84,7 @@ async function guarded(upstream: UpstreamOptions, call: UpstreamCall): Promise<U
     throw new UpstreamError(upstream.name, label, 0, {
       cause: error,
       unreachable: true,
+      notSent: true,
       message: `${upstream.name} ${label} is unavailable (circuit open)`,
     });
   }
@@ -92,15 +93,18 @@ async function guarded(upstream: UpstreamOptions, call: UpstreamCall): Promise<U
 async function attempts(upstream: UpstreamOptions, call: UpstreamCall, label: string): Promise<UpstreamReply> {
   const retries = upstream.retries ?? 2;
   const deadline = currentDeadline();
+  // Whether an attempt may have reached the upstream: then a failure's outcome is unknown.
+  let sentBefore = false;
   for (let attempt = 0; ; attempt += 1) {
     const left = deadline === undefined ? Infinity : deadline - Date.now();
     // Only a retry can find the deadline gone: an attempt before it failed.
-    if (left <= 0) throw pastDeadline(upstream, label, attempt > 0);
+    if (left <= 0) throw pastDeadline(upstream, label, attempt > 0, !sentBefore);
     // Our own timer, precise (undici's timeouts tick about once a second), and the deadline's when sooner.
     const own = upstream.timeoutMs ?? Infinity;
     const limit = left < own ? { ms: Math.ceil(left), byDeadline: true } : { ms: own, byDeadline: false };
     try {
       const reply = await send(upstream, call, Number.isFinite(limit.ms) ? limit : undefined);
+      sentBefore = true;
       if (call.method === 'GET' && RETRYABLE_STATUS.has(reply.status) && attempt < retries && (await backoff(attempt, deadline))) continue;
       return reply;
     } catch (error) {
@@ -108,11 +112,14 @@ async function attempts(upstream: UpstreamOptions, call: UpstreamCall, label: st
       if (error instanceof InvalidInputError) throw error;
       if (error instanceof AttemptCut && error.byDeadline) throw pastDeadline(upstream, label, attempt > 0);
       const code = (error as { code?: string }).code ?? '';
+      // A refused connection (or one never made) carried nothing; any other failure may have.
+      if (!NOT_SENT.has(code)) sentBefore = true;
       const retryable = call.method === 'GET' || NOT_SENT.has(code);
       if (retryable && attempt < retries && (await backoff(attempt, deadline))) continue;
       throw new UpstreamError(upstream.name, label, 0, {
         cause: error,
         unreachable: true,
+        notSent: !sentBefore,
         // The error code (ECONNREFUSED, UND_ERR_CONNECT_TIMEOUT…) says enough; the message may name internal addresses.
         message: `${upstream.name} ${label} is unreachable${code ? ` (${code})` : ''}`,
       });
@@ -120,13 +127,25 @@ async function attempts(upstream: UpstreamOptions, call: UpstreamCall, label: st
   }
 }
 
+/**
+ * The error of a retry made after an earlier attempt had reached the upstream (a client's own retry
+ * loop around `callUpstream`): whatever this last attempt saw, the call may have acted.
+ */
+export function sentEarlier(error: unknown): unknown {
+  if (!(error instanceof UpstreamError) || !error.notSent) return error;
+  const { upstream, call, upstreamStatus, unreachable, message, cause } = error;
+  return new UpstreamError(upstream, call, upstreamStatus, { cause, message, unreachable });
+}
+
 /** The cause of a call ended by the request's deadline with no failure of the upstream's own seen before. */
 class DeadlineOnly extends Error {}
 
-function pastDeadline(upstream: UpstreamOptions, label: string, failedBefore: boolean): UpstreamError {
+/** `notSent`: no attempt may have reached the upstream (none made, or every one refused its connection). */
+function pastDeadline(upstream: UpstreamOptions, label: string, failedBefore: boolean, notSent = false): UpstreamError {
   return new UpstreamError(upstream.name, label, 0, {
     cause: failedBefore ? new AttemptCut(0, true) : new DeadlineOnly('request deadline'),
     unreachable: true,
+    notSent,
     message: `${upstream.name} ${label} did not answer within the request deadline (REQUEST_TIMEOUT_MS)`,
   });
 }

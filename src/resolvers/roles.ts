@@ -1,6 +1,6 @@
 import type { Context } from '../context.js';
 import { withoutDeadline } from '../deadline.js';
-import { during } from '../errors.js';
+import { during, UpstreamError } from '../errors.js';
 
 /** Grants a user's roles (its `authUserId` is the subject); users without roles get no binding. */
 export async function grantRoles(ctx: Context, authUserId: string, roles: string[] | undefined): Promise<void> {
@@ -37,7 +37,8 @@ export function identityOutcomeUnknown(error: unknown): boolean {
 /**
  * Deletes an identity, then its role bindings, which would outlive it: every place that deletes an
  * identity does both, in this order. The identity's failure throws, unless the identity is gone
- * all the same; when the provider cannot say, the error is marked (`identityOutcomeUnknown`). The
+ * all the same; when the provider cannot say, the error is marked (`identityOutcomeUnknown`), unless
+ * the call never reached it (`notSent`: nothing to look up, the identity is there). The
  * bindings' failure (Rönd down) is logged and answered as `rolesLeft`: a request has done what its
  * client asked and leaves its intent open, a reconciler throws it to be run again (deleting a gone
  * identity is harmless). The revoke has its own calls' timeouts: it outlives the request's deadline.
@@ -46,6 +47,8 @@ export async function deleteIdentity(ctx: Context, authUserId: string): Promise<
   try {
     await ctx.deps.identity.deleteUser(authUserId);
   } catch (error) {
+    // A call that never left (connection refused, circuit open) did nothing: the caller undoes at once.
+    if (error instanceof UpstreamError && error.notSent) throw error;
     // The provider may have acted and then answered an error (or lost the answer): undoing the
     // operation then would leave a profile pointing to an identity that is gone.
     const gone = await identityGone(ctx, authUserId);

@@ -21,6 +21,7 @@ type Trap =
   | 'identity-deleted-then-500'
   | 'identity-deleted-answer-lost-lookup-down'
   | 'identity-answer-lost-lookup-down'
+  | 'identity-refused'
   | 'identity-fails-restore-slow';
 /** With 'identity-fails-restore-slow': the profile's restore waits for this gate. */
 let restoreGate: { gate: Promise<void>; waiting: boolean } | undefined;
@@ -52,6 +53,10 @@ function trappedIdentity(identity: IdentityProvider): IdentityProvider {
         await identity.deleteUser(id); // the provider acted, then answered an error
         throw new UpstreamError('Auth0', 'DELETE /users/:id', 500);
       }
+      if (trap === 'identity-refused') {
+        // The connection was refused (or the circuit open): the call never left, the provider is down.
+        throw new UpstreamError('Auth0', 'DELETE /users/:id', 0, { unreachable: true, notSent: true });
+      }
       if (trap === 'identity-deleted-answer-lost-lookup-down' || trap === 'identity-answer-lost-lookup-down') {
         // The provider acted (or not), its answer was lost, and it cannot be asked either.
         if (trap === 'identity-deleted-answer-lost-lookup-down') await identity.deleteUser(id);
@@ -60,7 +65,7 @@ function trappedIdentity(identity: IdentityProvider): IdentityProvider {
       return identity.deleteUser(id);
     },
     async getUsers(ids) {
-      if (trap === 'identity-deleted-answer-lost-lookup-down' || trap === 'identity-answer-lost-lookup-down') {
+      if (trap === 'identity-deleted-answer-lost-lookup-down' || trap === 'identity-answer-lost-lookup-down' || trap === 'identity-refused') {
         throw new UpstreamError('Auth0', 'GET /users', 0, { unreachable: true });
       }
       return identity.getUsers(ids);
@@ -217,6 +222,20 @@ describe('a deletion cut short', () => {
     });
   }
 
+  it('when the identity delete certainly never left (connection refused, circuit open): undone at once, the profile back, 503', async () => {
+    const user = await newUser({ roles: ['reader'] });
+    trap = 'identity-refused';
+    const failed = await service.call('DELETE', `/users/${user._id}`);
+    expect(failed.status).toBe(503);
+    // Nothing reached the provider: the user is whole again now, not 404 later through the reconciler.
+    expect((await service.call('GET', `/users/${user._id}`)).body).toMatchObject({ _id: user._id, authUserId: user.authUserId });
+    trap = 'none';
+    expect(await service.deps.jobs.list({ types: ['user-deletion'], limit: 10 })).toEqual([]);
+    expect(await identityExists(user.authUserId)).toBe(true);
+    expect((await service.call('DELETE', `/users/${user._id}`)).status).toBe(204);
+    expect(await identityExists(user.authUserId)).toBe(false);
+  });
+
   it('when the identity provider fails and the restore of the profile outlasts a lease: no identity deleted under it', async () => {
     const user = await newUser();
     let release!: () => void;
@@ -345,6 +364,19 @@ describe('a soft delete with AUTH_HARD_DELETE', () => {
     expect((await hard.call('GET', `/users/${user._id}?_st=DELETED`)).status).toBe(200);
     expect((await hard.deps.identity.getUsers([user.authUserId]))[0]).toBeUndefined();
     expect(await hard.backend.rolesOf(user.authUserId)).toEqual([]);
+  });
+
+  it('when the identity delete certainly never left (connection refused): the user is moved back out of DELETED, 503', async () => {
+    const user = await readerUser('hardrefused');
+    await hard.call('POST', '/users/state', [{ filter: { _id: user._id }, stateTo: 'TRASH' }]);
+    trap = 'identity-refused';
+    expect((await hard.call('POST', `/users/${user._id}/soft-delete`)).status).toBe(503);
+    trap = 'none';
+    expect((await hard.call('GET', `/users/${user._id}?_st=TRASH`)).body).toMatchObject({ __STATE__: 'TRASH', authUserId: user.authUserId });
+    expect((await hard.deps.identity.getUsers([user.authUserId]))[0]).toBeDefined();
+    // The client's retry once the provider is back deletes it.
+    expect((await hard.call('POST', `/users/${user._id}/soft-delete`)).status).toBe(204);
+    expect((await hard.deps.identity.getUsers([user.authUserId]))[0]).toBeUndefined();
   });
 
   it("when the identity delete's answer is lost and the look-up fails: the user stays DELETED, a retry finishes the identity", async () => {

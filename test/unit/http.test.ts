@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { callUpstream, createDispatcher, type UpstreamOptions } from '../../src/clients/http.js';
+import { callUpstream, createBreaker, createDispatcher, type UpstreamOptions } from '../../src/clients/http.js';
 
 let server: Server;
 let upstream: UpstreamOptions;
@@ -51,5 +51,24 @@ describe('callUpstream', () => {
     await expect(
       callUpstream({ ...upstream, baseUrl: `http://127.0.0.1:${port}`, retries: 0 }, { method: 'GET', path: '/users', route: '/users' }),
     ).rejects.toMatchObject({ status: 503, message: 'Test GET /users is unreachable (ECONNREFUSED)' });
+  });
+
+  it('says a write was never sent when its connection was refused or its circuit open, and not when it timed out', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const breaker = createBreaker({ threshold: 1, halfOpenAfterMs: 60_000 });
+    const refusing = { ...upstream, baseUrl: `http://127.0.0.1:${port}`, retries: 1, breaker };
+    const write = { method: 'DELETE', path: '/users/a', route: '/users/:id' } as const;
+    await expect(callUpstream(refusing, write)).rejects.toMatchObject({ status: 503, notSent: true });
+    await expect(callUpstream(refusing, write)).rejects.toMatchObject({ message: 'Test DELETE /users/:id is unavailable (circuit open)', notSent: true });
+    // A server that takes the request and never answers: whether it acted is unknown.
+    const silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const hung = { ...upstream, baseUrl: `http://127.0.0.1:${(silent.address() as AddressInfo).port}`, timeoutMs: 50 };
+    await expect(callUpstream(hung, write)).rejects.toMatchObject({ status: 503, notSent: false });
+    silent.closeAllConnections();
+    await new Promise((resolve) => silent.close(resolve));
   });
 });

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { currentDeadline } from '../../deadline.js';
 import type { UpstreamMetrics } from '../../ports/metrics.js';
 import { UpstreamError } from '../../errors.js';
-import { callUpstream, probe, type UpstreamCall, type UpstreamOptions, type UpstreamReply } from '../http.js';
+import { callUpstream, probe, sentEarlier, type UpstreamCall, type UpstreamOptions, type UpstreamReply } from '../http.js';
 import type { ReadinessCheck } from '../../ports/readiness.js';
 
 export interface Auth0Options {
@@ -90,6 +90,9 @@ export class Auth0Api {
       const reply = await this.limit(async () => {
         if (this.pausedUntil > Date.now()) await this.gate(call, deadline);
         return callUpstream(this.upstream, call);
+      }).catch((error: unknown) => {
+        // An earlier attempt was answered (a 5xx, a 429): the call may have acted all the same.
+        throw attempt > 0 ? sentEarlier(error) : error;
       });
       const retryable = (reply.status === 429 && !isLockout(reply)) || (reply.status >= 500 && IDEMPOTENT.has(call.method));
       if (!retryable || attempt >= this.options.maxRetries) return reply;
