@@ -2,11 +2,11 @@ import { update as applyUpdate } from 'mingo/updater';
 import type { IdentityChanges } from '../ports/identity-provider.js';
 import type { UpdateExpr, UserDoc } from '../ports/user-store.js';
 import type { Context } from '../context.js';
-import type { State } from '../crud/states.js';
+import { ALL_STATES, type State } from '../crud/states.js';
 import { requireAdmin } from './access.js';
 import { assertAllowedOperators, assertPullCondition, isPlainObject } from '../crud/filter.js';
 import { linearQueryOptions, pullingDocumentsOnly } from '../crud/regex.js';
-import { during, InvalidInputError, NotFoundError, PayloadTooLargeError } from '../errors.js';
+import { ConflictError, during, InvalidInputError, NotFoundError, PayloadTooLargeError } from '../errors.js';
 import { parseInput, SERVICE_FIELDS, StandardFields } from './inputs.js';
 import { abortExpiration, scheduleExpiration } from './expiration.js';
 import { replaceRoles } from './roles.js';
@@ -102,6 +102,25 @@ async function reschedule(ctx: Context, current: UserDoc, next: UserDoc, expr: U
   return expirationId;
 }
 
+/**
+ * A new date replaces the schedule `current` points to, read before the user's lock was taken: a
+ * write that landed in between (another replica's new date) made a schedule that this write would
+ * then leave live with nothing pointing to it. Read again under the lock; changed, the write is the
+ * 409 `USER_BUSY` a racing write gets, before anything is made.
+ */
+async function sameScheduleUnderLock(ctx: Context, current: UserDoc, sync: SyncHandle): Promise<void> {
+  let stored: UserDoc | undefined;
+  try {
+    stored = await ctx.deps.users.get(current._id, { states: ALL_STATES, scope: ctx.scope });
+  } catch (error) {
+    await closeSync(ctx, sync, true);
+    throw error;
+  }
+  if (!stored || stored.expirationId === current.expirationId) return;
+  await closeSync(ctx, sync, true);
+  throw new ConflictError(`user ${current._id} is being changed by another request: try again`, 'USER_BUSY');
+}
+
 interface Write {
   current: UserDoc;
   next: UserDoc;
@@ -123,6 +142,7 @@ async function writeBoth(ctx: Context, { current, next, expr, query, states }: W
   const redated = next.expirationDate !== current.expirationDate;
   if (!changes && !roles && !redated) return { updated: await patchProfile(ctx, current._id, expr, { query, states }) };
   const sync = await openSync(ctx, current, { roles, replaced: redated ? current.expirationId : undefined });
+  if (redated) await sameScheduleUnderLock(ctx, current, sync);
   let patched: UserDoc;
   try {
     await noteScheduled(ctx, sync, await reschedule(ctx, current, next, expr));

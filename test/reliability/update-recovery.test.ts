@@ -75,9 +75,21 @@ function trappedIdentity(identity: IdentityProvider): IdentityProvider {
 /** Holds the next profile write of this e-mail until released (two requests that interleave). */
 let hold: { email: string; release: Promise<void> } | undefined;
 
+/** The next read of this user answers, then waits to be released (a request that read it before another's write). */
+let staleRead: { id: string; reached: boolean; release: Promise<void> } | undefined;
+
 function trappedUsers(users: UserStore): UserStore {
   return {
     ...users,
+    async get(id, options) {
+      const read = await users.get(id, options);
+      const gate = staleRead;
+      if (gate?.id === id && !gate.reached) {
+        gate.reached = true;
+        await gate.release;
+      }
+      return read;
+    },
     async patch(id, expr, options, scope) {
       const gate = hold;
       if (gate && (expr.$set as Record<string, unknown> | undefined)?.email === gate.email) {
@@ -307,6 +319,30 @@ describe('a PATCH whose own repair of a failure outlasts a lease', () => {
 });
 
 describe('two PATCHes of one user at once', () => {
+  it('of its expirationDate, the second having read the user before the first wrote: no schedule left that nothing points to', async () => {
+    const user = await newUser({ expirationDate: inADay() });
+    let release!: () => void;
+    staleRead = { id: user._id, reached: false, release: new Promise<void>((resolve) => (release = resolve)) };
+    const later = new Date(Date.now() + 2 * 86_400_000).toISOString();
+    const second = service.call('PATCH', `/users/${user._id}`, { expirationDate: later });
+    await eventually(
+      async () => staleRead?.reached,
+      (reached) => reached === true,
+      0,
+    );
+    const first = await service.call('PATCH', `/users/${user._id}`, { expirationDate: new Date(Date.now() + 3 * 86_400_000).toISOString() });
+    expect(first.status).toBe(200);
+    release();
+    staleRead = undefined;
+    const answer = await second;
+    // Either the second sees the user changed under it (409, try again) or it replaces the first's schedule.
+    expect([200, 409]).toContain(answer.status);
+    const stored = (await service.call('GET', `/users/${user._id}`)).body;
+    const ofUser = [...live].filter(([, owner]) => owner === user._id).map(([id]) => id);
+    expect(ofUser).toEqual([stored.expirationId]);
+  });
+
+
   it('the second is a 409 while the first is between the identity and the profile; both sides agree', async () => {
     const user = await newUser();
     let open!: () => void;
