@@ -9,7 +9,7 @@ import { ConflictError } from '../errors.js';
 import { type ActivationFailure, emptySummary, type Outcome, type RunningChunk } from './activation-progress.js';
 import { deleteIdentity, grantRoles, replaceRoles } from './roles.js';
 import { compensate } from './sagas.js';
-import { identityBlocked, type SyncOutcome, syncNow } from './user-sync.js';
+import { identityBlocked, type SyncOutcome, syncHeldWith, syncNow } from './user-sync.js';
 import { deleteLater } from './user-deletion.js';
 import { findUsersByIds } from './users.js';
 
@@ -22,9 +22,9 @@ const CONCURRENCY = 8;
 export async function startChunk(
   ctx: Context,
   chunk: string[],
-  { upsert, again }: { upsert: boolean; again: boolean },
+  { upsert, again, mark }: { upsert: boolean; again: boolean; mark: string },
 ): Promise<RunningChunk | Outcome> {
-  const { outcome, toImport } = await prepareChunk(ctx, chunk, upsert);
+  const { outcome, toImport } = await prepareChunk(ctx, chunk, { upsert, again, mark });
   if (toImport.length === 0) return outcome;
   const started = await ctx.deps.identityImports.startImport(toImport.map(toImported), { upsert });
   return { importJobId: started.id, sent: toImport.map((user) => user._id), outcome, ...(again ? { again } : {}) };
@@ -184,7 +184,11 @@ async function linkIdentities(ctx: Context, linked: { user: UserDoc; ref: Import
  * Sorts a chunk's users: those that cannot be activated are refused, those with an identity are
  * updated (when upserting) or refused, the rest are to be imported.
  */
-async function prepareChunk(ctx: Context, chunk: string[], upsert: boolean): Promise<{ outcome: Outcome; toImport: UserDoc[] }> {
+async function prepareChunk(
+  ctx: Context,
+  chunk: string[],
+  { upsert, again, mark }: { upsert: boolean; again: boolean; mark: string },
+): Promise<{ outcome: Outcome; toImport: UserDoc[] }> {
   const outcome: Outcome = { summary: emptySummary(0), failures: [] };
   const refuse = refuser(outcome);
   const users = await findUsersByIds(ctx, chunk);
@@ -207,7 +211,7 @@ async function prepareChunk(ctx: Context, chunk: string[], upsert: boolean): Pro
     else existing.push(user);
   }
   const limit = pLimit(CONCURRENCY);
-  await Promise.all(existing.map((user) => limit(() => updateIdentity(ctx, user, outcome).then(pace))));
+  await Promise.all(existing.map((user) => limit(() => updateIdentity(ctx, user, outcome, { again, mark }).then(pace))));
   await pace();
   return { outcome, toImport };
 }
@@ -216,12 +220,16 @@ async function prepareChunk(ctx: Context, chunk: string[], upsert: boolean): Pro
  * An upsert of a user that already has an identity: its e-mail, username and blocked state follow
  * its profile, under the user's lock (`user-sync`), read again once the lock is held: a PATCH or a
  * state change landing between this job's read and its update would otherwise be undone on the
- * identity side only. A user another request is changing is refused (`USER_BUSY`).
+ * identity side only. A user another request is changing is refused (`USER_BUSY`); one whose
+ * intent this chunk's earlier attempt left to the reconciler (its `mark`) is counted as updated.
  */
-async function updateIdentity(ctx: Context, user: UserDoc, outcome: Outcome): Promise<void> {
-  const followed = await syncNow(ctx, user).catch((error: unknown) => {
-    if (error instanceof ConflictError) return { code: error.code, message: error.message };
-    throw error;
+async function updateIdentity(ctx: Context, user: UserDoc, outcome: Outcome, tried: { again: boolean; mark: string }): Promise<void> {
+  const followed = await syncNow(ctx, user, tried.mark).catch(async (error: unknown) => {
+    if (!(error instanceof ConflictError)) throw error;
+    // The lock is this chunk's own earlier attempt's, which failed and left it to the reconciler:
+    // that makes the identity follow the profile, as this update would.
+    if (tried.again && (await syncHeldWith(ctx, user._id, tried.mark))) return 'followed' as const;
+    return { code: error.code, message: error.message };
   });
   if (followed === 'followed') outcome.summary.updated += 1;
   else refuser(outcome)(user._id, [typeof followed === 'string' ? notFollowed(user, followed) : followed]);

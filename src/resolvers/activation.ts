@@ -83,7 +83,7 @@ export const activationJob: JobHandler<Progress> = {
     const { userIds, upsert } = Payload.parse(job.payload);
     // The payload's 100,000 ids were just parsed: the loop gets its turn before the work starts.
     await pace();
-    const plan: Plan = { userIds, upsert, size: ctx.deps.identityImports.maxUsersPerJob };
+    const plan: Plan = { jobId: job.jobId, userIds, upsert, size: ctx.deps.identityImports.maxUsersPerJob };
     let progress: Progress = run.progress ?? { next: 0, summary: emptySummary(userIds.length), failures: [] };
     const save = () => run.save(progress, counters(progress, userIds.length));
     // Saved once before the first chunk, so the job shows its total while it runs.
@@ -101,6 +101,8 @@ export const activationJob: JobHandler<Progress> = {
 
 /** The job's users, whether it upserts, and the importer's job size (read once, when the job starts). */
 interface Plan {
+  /** The activation job's own id: with a chunk's start, the mark of the intents the chunk records. */
+  jobId: string;
   userIds: string[];
   upsert: boolean;
   size: number;
@@ -122,7 +124,8 @@ async function step(ctx: Context, progress: Progress, plan: Plan, save: (marked:
     const again = starting === saved.next;
     if (!again) await save({ ...saved, starting: saved.next });
     const next = Math.min(plan.userIds.length, saved.next + plan.size);
-    const started = await startChunk(ctx, plan.userIds.slice(saved.next, next), { upsert: plan.upsert, again });
+    const mark = `${BULK_ACTIVATION}:${plan.jobId}:${saved.next}`;
+    const started = await startChunk(ctx, plan.userIds.slice(saved.next, next), { upsert: plan.upsert, again, mark });
     if ('importJobId' in started) return { ...saved, next, running: [...running, started] };
     return done(saved, started, { next, running, total: plan.userIds.length });
   }

@@ -50,8 +50,9 @@ export async function openSync(
   ctx: Context,
   user: Pick<UserDoc, '_id' | 'authUserId'>,
   also: Pick<SyncIntent, 'roles' | 'replaced'> = {},
+  mark: string = randomUUID(),
 ): Promise<SyncHandle> {
-  const intent: SyncIntent = { userId: user._id, authUserId: user.authUserId, ...also, nonce: randomUUID() };
+  const intent: SyncIntent = { userId: user._id, authUserId: user.authUserId, ...also, nonce: mark };
   // One id per user: the intent is also the user's lock, so two writes never interleave their steps.
   const jobId = `${USER_SYNC}:${user._id}`;
   // Taken (twice at most: once more after a stale intent was finished, when another request may have taken it meanwhile).
@@ -142,11 +143,12 @@ export async function closeSync(ctx: Context, handle: SyncHandle, done: boolean)
  * Makes the identity follow the profile as stored, under the user's lock, as the reconciler would:
  * a soft delete resumed on a profile already DELETED finishes the identity side this way (deleted
  * with its bindings under AUTH_HARD_DELETE, else blocked). Failed, the intent goes to the reconciler.
+ * `mark` names the intent (a random one by default), so that a caller tried again can know it.
  */
-export async function syncNow(ctx: Context, user: Pick<UserDoc, '_id' | 'authUserId'>): Promise<SyncOutcome> {
+export async function syncNow(ctx: Context, user: Pick<UserDoc, '_id' | 'authUserId'>, mark?: string): Promise<SyncOutcome> {
   let handle: SyncHandle;
   try {
-    handle = await openSync(ctx, user);
+    handle = await openSync(ctx, user, {}, mark);
   } catch (error) {
     // A stale intent whose repair deleted the identity but not its bindings: it stays open for them.
     if (bindingsLeft.has(error as object)) return 'identity deleted';
@@ -163,6 +165,15 @@ export async function syncNow(ctx: Context, user: Pick<UserDoc, '_id' | 'authUse
   } finally {
     await closeSync(ctx, handle, done);
   }
+}
+
+/**
+ * Whether the user's `user-sync` intent is one recorded with this `mark` (an operation that names
+ * its intents the same way each time it is tried, as a bulk activation's chunk does).
+ */
+export async function syncHeldWith(ctx: Context, userId: string, mark: string): Promise<boolean> {
+  const job = await ctx.deps.jobs.get(`${USER_SYNC}:${userId}`);
+  return job !== undefined && Intent.safeParse(job.payload).data?.nonce === mark;
 }
 
 /**

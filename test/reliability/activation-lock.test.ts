@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IdentityProvider } from '../../src/ports/identity-provider.js';
+import { UpstreamError } from '../../src/errors.js';
+import { eventuallyOn } from '../helpers/eventually.js';
+import { FakeClock } from '../helpers/fake-clock.js';
 import { seedGroups, startService, type TestService } from '../helpers/service.js';
 
 /**
@@ -104,5 +107,56 @@ describe('a bulk activation upserting an existing identity', () => {
     const { profile, identity } = await bothSides(user);
     expect(profile.statusCode).toBe(404);
     expect(identity).toBeUndefined();
+  });
+});
+
+describe('a bulk activation chunk retried after an unexpected error', () => {
+  const clock = new FakeClock();
+  const eventually = eventuallyOn(clock);
+  let flaky: TestService;
+  /** Identity updates fail (a 500) while set: the activation's, then the reconciler's. */
+  let updatesFail = false;
+  beforeAll(async () => {
+    flaky = await startService({
+      clock,
+      env: { JOBS_POLL_MS: '50', JOBS_LEASE_MS: '10000', AUTH0_JOB_POLLING_INTERVAL: '20' },
+      wrap: (deps) => ({
+        identity: {
+          ...deps.identity,
+          async updateUser(id, changes) {
+            if (updatesFail) throw new UpstreamError('Auth0', 'PATCH /api/v2/users/:id', 500);
+            return deps.identity.updateUser(id, changes);
+          },
+        },
+      }),
+      background: true,
+    });
+    await seedGroups(flaky);
+  });
+  afterAll(() => flaky.close());
+
+  it('does not refuse with USER_BUSY the user its own first attempt left to the reconciler', async () => {
+    const body = { userGroup: 'customer', username: 'flaky1', email: 'flaky1@example.com', name: 'F' };
+    const created = await flaky.call('POST', '/users/', body);
+    const { authUserId } = (await flaky.call('GET', `/users/${created.body._id}`)).body;
+    await flaky.deps.identity.updateUser(authUserId, { username: 'drifted-flaky1' });
+    updatesFail = true;
+    const started = await flaky.call('POST', '/jobs/bulk-activation?upsert=true', [{ filter: { userId: created.body._id } }]);
+    expect(started.status).toBe(202);
+    // The first attempt fails at the identity, its user-sync intent goes to the reconciler (which
+    // keeps failing and holds it between its tries); the job is tried again meanwhile.
+    const job = await eventually(
+      async () => (await flaky.call('GET', `/jobs/bulk-activation/${started.body.jobId}`)).body,
+      (answer) => answer.status !== 'pending',
+    );
+    updatesFail = false;
+    expect(job.failures).toEqual([]);
+    expect(job).toMatchObject({ status: 'completed', summary: { failed: 0, updated: 1, total: 1 } });
+    // The reconciler makes the identity follow the profile once the provider is back.
+    const [identity] = await eventually(
+      () => flaky.deps.identity.getUsers([authUserId]),
+      ([found]) => found?.username === 'flaky1',
+    );
+    expect(identity?.username).toBe('flaky1');
   });
 });
