@@ -24,6 +24,9 @@ type Summary = NonNullable<IdentityImportJob['summary']>;
  */
 export function createEmbeddedImporter(db: Db): IdentityImporter {
   const byId = db.prepare<[string], { id: string }>('SELECT id FROM identity_users WHERE id = ?');
+  const madeById = db.prepare<[string], { id: string; email: string; username: string | null; blocked: number }>(
+    'SELECT id, email, username, blocked FROM identity_users WHERE id = ?',
+  );
   const byEmail = db.prepare<[string], { id: string }>('SELECT id FROM identity_users WHERE email = ?');
   const insert = db.prepare(
     `INSERT INTO identity_users (id, username, email, blocked, email_verified, password_hash, created_at, updated_at)
@@ -108,8 +111,11 @@ export function createEmbeddedImporter(db: Db): IdentityImporter {
     },
     async findImported(users) {
       return users.map((user) => {
-        const created = user.userId !== undefined ? byId.get(`${EMBEDDED_IMPORT_PREFIX}${user.userId}`) : undefined;
-        if (created) return { id: created.id, created: true };
+        const created = user.userId !== undefined ? madeById.get(`${EMBEDDED_IMPORT_PREFIX}${user.userId}`) : undefined;
+        if (created) {
+          const values = { email: created.email, username: created.username ?? undefined, blocked: created.blocked === 1 };
+          return { id: created.id, created: true, values };
+        }
         const matched = user.email === undefined ? undefined : byEmail.get(user.email);
         return matched && { id: matched.id, created: false };
       });

@@ -51,4 +51,13 @@ export interface ImportedIdentityRef {
   id: string;
   /** False when the import updated an identity that existed before (matched by e-mail). */
   created: boolean;
+  /** What an identity the import made holds (read with it): the profile may have changed since it was sent. */
+  values?: ImportedValues;
+}
+
+/** The fields of an imported identity that follow its profile. */
+export interface ImportedValues {
+  email?: string;
+  username?: string;
+  blocked: boolean;
 }

@@ -1,6 +1,6 @@
 import pLimit from 'p-limit';
 import type { GroupConfig } from '../ports/config-store.js';
-import type { IdentityImportJob, ImportedIdentity, ImportedIdentityRef } from '../ports/identity-importer.js';
+import type { IdentityImportJob, ImportedIdentity, ImportedIdentityRef, ImportedValues } from '../ports/identity-importer.js';
 import type { UserDoc } from '../ports/user-store.js';
 import type { Context } from '../context.js';
 import { ALL_STATES } from '../crud/states.js';
@@ -9,7 +9,7 @@ import { ConflictError } from '../errors.js';
 import { type ActivationFailure, emptySummary, type Outcome, type RunningChunk } from './activation-progress.js';
 import { deleteIdentity, grantRoles, replaceRoles } from './roles.js';
 import { compensate } from './sagas.js';
-import { identityBlocked, type SyncOutcome, syncHeldWith, syncNow } from './user-sync.js';
+import { followUnlessHeld, identityBlocked, type SyncOutcome, syncHeldWith, syncNow } from './user-sync.js';
 import { deleteLater } from './user-deletion.js';
 import { findUsersByIds } from './users.js';
 
@@ -57,6 +57,7 @@ export async function completeChunk(ctx: Context, current: RunningChunk, importJ
   const made = linked.flatMap(({ user, ref }) => (lost.has(user._id) && ref.created ? [{ userId: user._id, authUserId: ref.id }] : []));
   await removeOrphans(ctx, gone, made);
   const done = linked.filter(({ user }) => !lost.has(user._id));
+  await followChangedProfiles(ctx, done);
   const limit = pLimit(CONCURRENCY);
   await Promise.all(done.map(({ user, ref }) => limit(() => bindRoles(ctx, user, ref).then(pace))));
   await unbindDeleted(ctx, done);
@@ -113,6 +114,40 @@ async function removeOrphans(ctx: Context, gone: string[], made: Orphan[]): Prom
 interface Orphan {
   userId: string;
   authUserId: string;
+}
+
+/**
+ * A profile changed (a PATCH, a state change) after the chunk read it and before the link wrote
+ * only itself (no identity to follow yet): the identity the import made has the values sent, not
+ * the profile's. Read again once linked (one read per chunk), a profile that differs from its
+ * identity has the identity follow it under the user's lock; one held by another write is left to
+ * it (it follows the profile as stored), one that fails to the reconciler.
+ */
+async function followChangedProfiles(ctx: Context, done: { user: UserDoc; ref: ImportedIdentityRef }[]): Promise<void> {
+  const made = done.filter(({ ref }) => ref.values !== undefined);
+  if (made.length === 0) return;
+  const after = await findUsersByIds(
+    ctx,
+    made.map(({ user }) => user._id),
+    ALL_STATES,
+  );
+  const changed = made.flatMap(({ user, ref }) => {
+    const now = after.get(user._id);
+    return now?.authUserId === ref.id && differs(now, ref.values!) ? [now] : [];
+  });
+  const limit = pLimit(CONCURRENCY);
+  await Promise.all(
+    changed.map((user) =>
+      limit(() => compensate(ctx, `make the identity of ${user._id} follow its changed profile`, () => followUnlessHeld(ctx, user))),
+    ),
+  );
+}
+
+/** The identity's e-mail, username (when it has one) or blocked state is not the profile's. */
+function differs(user: UserDoc, identity: ImportedValues): boolean {
+  if ((user.email ?? '').toLowerCase() !== (identity.email ?? '').toLowerCase()) return true;
+  if (identity.username !== undefined && user.username !== identity.username) return true;
+  return identityBlocked(user) !== identity.blocked;
 }
 
 /**

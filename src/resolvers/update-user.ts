@@ -12,7 +12,8 @@ import { abortExpiration, scheduleExpiration } from './expiration.js';
 import { replaceRoles } from './roles.js';
 import { revokeAccess } from './revocation.js';
 import { isAdminGroup, securityEvent } from './security-events.js';
-import { closeSync, followProfile, identityBlocked, noteScheduled, openSync, type SyncHandle } from './user-sync.js';
+import { closeSync, followProfile, followUnlessHeld, identityBlocked, noteScheduled, openSync, type SyncHandle } from './user-sync.js';
+import { compensate } from './sagas.js';
 import { getUser, LIVE_STATES, requireGroup } from './users.js';
 import { groupFields, parseByIdRequest } from './by-id-query.js';
 import { assertUpdateFits, assertWritableColumns, coerceUpdate } from '../crud/update-types.js';
@@ -140,7 +141,11 @@ async function writeBoth(ctx: Context, { current, next, expr, query, states }: W
   const changes = identityChanges(current, next);
   const roles = current.authUserId !== undefined && !sameRoles(current.roles, next.roles);
   const redated = next.expirationDate !== current.expirationDate;
-  if (!changes && !roles && !redated) return { updated: await patchProfile(ctx, current._id, expr, { query, states }) };
+  if (!changes && !roles && !redated) {
+    const updated = await patchProfile(ctx, current._id, expr, { query, states });
+    if (linkedMeanwhile(current, updated)) await compensate(ctx, `make the identity of ${current._id} follow`, () => followUnlessHeld(ctx, updated));
+    return { updated };
+  }
   const sync = await openSync(ctx, current, { roles, replaced: redated ? current.expirationId : undefined });
   if (redated) await sameScheduleUnderLock(ctx, current, sync);
   let patched: UserDoc;
@@ -153,6 +158,17 @@ async function writeBoth(ctx: Context, { current, next, expr, query, states }: W
     throw error;
   }
   return { updated: patched, sync };
+}
+
+/**
+ * A profile read without identity and written as such, which a bulk activation linked in between:
+ * the identity it made has the values from before this write. Seen in the answer of the write
+ * (no extra call); the identity is made to follow (under the lock), or left to the reconciler.
+ */
+function linkedMeanwhile(current: UserDoc, updated: UserDoc): boolean {
+  if (current.authUserId || !updated.authUserId) return false;
+  const moved = updated.email !== current.email || updated.username !== current.username;
+  return moved || identityBlocked(updated) !== identityBlocked(current);
 }
 
 /**

@@ -168,6 +168,19 @@ export async function syncNow(ctx: Context, user: Pick<UserDoc, '_id' | 'authUse
 }
 
 /**
+ * `syncNow` for a profile that changed by itself while its identity was being made (a bulk
+ * activation's link racing a profile-only write): a user another write holds is left to it, which
+ * makes the identity follow the profile as stored.
+ */
+export async function followUnlessHeld(ctx: Context, user: Pick<UserDoc, '_id' | 'authUserId'>): Promise<void> {
+  try {
+    await syncNow(ctx, user);
+  } catch (error) {
+    if (!(error instanceof ConflictError)) throw error;
+  }
+}
+
+/**
  * Whether the user's `user-sync` intent is one recorded with this `mark` (an operation that names
  * its intents the same way each time it is tried, as a bulk activation's chunk does).
  */

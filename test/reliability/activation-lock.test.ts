@@ -1,8 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IdentityProvider } from '../../src/ports/identity-provider.js';
+import type { IdentityImporter } from '../../src/ports/identity-importer.js';
+import type { UserStore } from '../../src/ports/user-store.js';
 import { UpstreamError } from '../../src/errors.js';
 import { eventuallyOn } from '../helpers/eventually.js';
 import { FakeClock } from '../helpers/fake-clock.js';
+import type { Deps } from '../../src/context.js';
 import { seedGroups, startService, type TestService } from '../helpers/service.js';
 
 /**
@@ -28,10 +31,52 @@ function racedIdentity(identity: IdentityProvider): IdentityProvider {
   };
 }
 
+/** Run once, as the next import job starts (after the activation read its users): another request racing it. */
+let racingImport: (() => Promise<void>) | undefined;
+/** The next profile write of this e-mail waits until the activation has linked its identities and read them again. */
+let heldPatch: { email: string; linked: Promise<void>; link: () => void } | undefined;
+/** The held write, once the link is stored: released by the next read of users. */
+let linkedAt: typeof heldPatch;
+
+function racedDeps(deps: Deps): Partial<Deps> {
+  const users: UserStore = {
+    ...deps.users,
+    async patch(id, update, options, scope) {
+      const held = heldPatch;
+      if (held && (update.$set as Record<string, unknown> | undefined)?.email === held.email) await held.linked;
+      return deps.users.patch(id, update, options, scope);
+    },
+    async patchMany(updates, options, scope) {
+      const modified = await deps.users.patchMany(updates, options, scope);
+      if (heldPatch && updates.some(({ update }) => update.$set && 'authUserId' in update.$set)) linkedAt = heldPatch;
+      return modified;
+    },
+    async find(filter, options) {
+      const found = await deps.users.find(filter, options);
+      // The activation's first read once linked has seen the profile as it was: the held write lands now.
+      const held = linkedAt;
+      linkedAt = undefined;
+      held?.link();
+      return found;
+    },
+  };
+  const identityImports: IdentityImporter = {
+    ...deps.identityImports,
+    maxUsersPerJob: deps.identityImports.maxUsersPerJob,
+    async startImport(sent, options) {
+      const race = racingImport;
+      racingImport = undefined;
+      if (race) await race();
+      return deps.identityImports.startImport(sent, options);
+    },
+  };
+  return { identity: racedIdentity(deps.identity), identityImports, users };
+}
+
 beforeAll(async () => {
   service = await startService({
     env: { JOBS_POLL_MS: '50', AUTH0_JOB_POLLING_INTERVAL: '20' },
-    wrap: (deps) => ({ identity: racedIdentity(deps.identity) }),
+    wrap: racedDeps,
     background: true,
   });
   await seedGroups(service);
@@ -107,6 +152,45 @@ describe('a bulk activation upserting an existing identity', () => {
     const { profile, identity } = await bothSides(user);
     expect(profile.statusCode).toBe(404);
     expect(identity).toBeUndefined();
+  });
+});
+
+describe('a bulk activation giving a profile its identity while a PATCH changes that profile', () => {
+  /** A profile without identity, as `PATCH /users/import` leaves them. */
+  async function bare(): Promise<string> {
+    counter += 1;
+    const body = { userGroup: 'customer', username: `bare${counter}`, email: `bare${counter}@example.com`, name: 'B' };
+    const created = await service.call('POST', '/users/?postponeAuthUserCreation=true', body);
+    expect(created.status).toBe(200);
+    return created.body._id;
+  }
+
+  it('the PATCH landing while the import job runs (before the link): the identity ends as the profile', async () => {
+    const userId = await bare();
+    let patched = 0;
+    racingImport = async () => {
+      patched = (await service.call('PATCH', `/users/${userId}`, { email: `moved${counter}@example.com`, blocked: true })).status;
+    };
+    const job = await activate(userId);
+    expect(patched).toBe(200);
+    expect(job).toMatchObject({ status: 'completed', summary: { failed: 0, total: 1 } });
+    const { profile, identity } = await bothSides({ _id: userId, authUserId: (await service.call('GET', `/users/${userId}`)).body.authUserId });
+    expect(identity).toMatchObject({ email: profile.email, blocked: true });
+  });
+
+  it('the PATCH having read the profile before the link and written it after the activation read it again: the identity ends as the profile', async () => {
+    const userId = await bare();
+    const email = `late${counter}@example.com`;
+    let link!: () => void;
+    heldPatch = { email, linked: new Promise<void>((resolve) => (link = resolve)), link: () => link() };
+    const patch = service.call('PATCH', `/users/${userId}`, { email, blocked: true });
+    const job = await activate(userId);
+    expect((await patch).status).toBe(200);
+    heldPatch = undefined;
+    expect(job).toMatchObject({ status: 'completed', summary: { failed: 0, total: 1 } });
+    const { authUserId } = (await service.call('GET', `/users/${userId}`)).body;
+    const { profile, identity } = await bothSides({ _id: userId, authUserId });
+    expect(identity).toMatchObject({ email: profile.email, blocked: true });
   });
 });
 

@@ -87,11 +87,12 @@ export async function findImportedIdentities(
 ): Promise<(ImportedIdentityRef | undefined)[]> {
   const expected = users.map((user) => (user.userId === undefined ? undefined : `${AUTH0_IMPORT_PREFIX}${user.userId}`));
   const ids = expected.filter((id): id is string => id !== undefined);
-  const found = new Set((await lookups.identity.getUsers(ids)).flatMap((user) => (user ? [user.id] : [])));
+  const found = new Map((await lookups.identity.getUsers(ids)).flatMap((user) => (user ? [[user.id, user] as const] : [])));
   return Promise.all(
     users.map(async (user, index): Promise<ImportedIdentityRef | undefined> => {
       const id = expected[index];
-      if (id !== undefined && found.has(id)) return { id, created: true };
+      const made = id === undefined ? undefined : found.get(id);
+      if (made) return { id: made.id, created: true, values: { email: made.email, username: made.username, blocked: made.blocked } };
       const matched = lookups.byEmail && user.email !== undefined && (await lookups.byEmail(user.email));
       return matched ? { id: matched, created: false } : undefined;
     }),
