@@ -19,9 +19,18 @@ let counter = 0;
 /** Run once, at the next identity update (the activation's): another request racing it. */
 let racing: (() => Promise<void>) | undefined;
 
+/** Run once, as the next identity is created (a registration's, from the profile it read). */
+let racingCreate: (() => Promise<void>) | undefined;
+
 function racedIdentity(identity: IdentityProvider): IdentityProvider {
   return {
     ...identity,
+    async createUser(user) {
+      const race = racingCreate;
+      racingCreate = undefined;
+      if (race) await race();
+      return identity.createUser(user);
+    },
     async updateUser(id, changes) {
       const race = racing;
       racing = undefined;
@@ -188,6 +197,24 @@ describe('a bulk activation giving a profile its identity while a PATCH changes 
     expect((await patch).status).toBe(200);
     heldPatch = undefined;
     expect(job).toMatchObject({ status: 'completed', summary: { failed: 0, total: 1 } });
+    const { authUserId } = (await service.call('GET', `/users/${userId}`)).body;
+    const { profile, identity } = await bothSides({ _id: userId, authUserId });
+    expect(identity).toMatchObject({ email: profile.email, blocked: true });
+  });
+});
+
+describe('a registration while a PATCH changes the profile', () => {
+  it('the PATCH landing while the identity is made: the identity ends as the profile', async () => {
+    counter += 1;
+    const body = { userGroup: 'customer', username: `reg${counter}`, email: `reg${counter}@example.com`, name: 'R' };
+    const userId = (await service.call('POST', '/users/?postponeAuthUserCreation=true', body)).body._id;
+    let patched = 0;
+    racingCreate = async () => {
+      patched = (await service.call('PATCH', `/users/${userId}`, { email: `regmoved${counter}@example.com`, blocked: true })).status;
+    };
+    const registered = await service.call('POST', '/users/register?sendResetPwdEmail=false', { _id: userId, password: 'Register-pass-1' });
+    expect(registered.status).toBe(204);
+    expect(patched).toBe(200);
     const { authUserId } = (await service.call('GET', `/users/${userId}`)).body;
     const { profile, identity } = await bothSides({ _id: userId, authUserId });
     expect(identity).toMatchObject({ email: profile.email, blocked: true });
