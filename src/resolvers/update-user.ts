@@ -143,7 +143,8 @@ async function writeBoth(ctx: Context, { current, next, expr, query, states }: W
   const redated = next.expirationDate !== current.expirationDate;
   if (!changes && !roles && !redated) {
     const updated = await patchProfile(ctx, current._id, expr, { query, states });
-    if (linkedMeanwhile(current, updated)) await compensate(ctx, `make the identity of ${current._id} follow`, () => followUnlessHeld(ctx, updated));
+    if (linkedMeanwhile(current, updated))
+      await compensate(ctx, `make the identity of ${current._id} follow`, () => followUnlessHeld(ctx, updated));
     return { updated };
   }
   const sync = await openSync(ctx, current, { roles, replaced: redated ? current.expirationId : undefined });

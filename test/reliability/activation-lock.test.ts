@@ -183,7 +183,10 @@ describe('a bulk activation giving a profile its identity while a PATCH changes 
     const job = await activate(userId);
     expect(patched).toBe(200);
     expect(job).toMatchObject({ status: 'completed', summary: { failed: 0, total: 1 } });
-    const { profile, identity } = await bothSides({ _id: userId, authUserId: (await service.call('GET', `/users/${userId}`)).body.authUserId });
+    const { profile, identity } = await bothSides({
+      _id: userId,
+      authUserId: (await service.call('GET', `/users/${userId}`)).body.authUserId,
+    });
     expect(identity).toMatchObject({ email: profile.email, blocked: true });
   });
 

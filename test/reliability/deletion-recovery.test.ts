@@ -65,7 +65,11 @@ function trappedIdentity(identity: IdentityProvider): IdentityProvider {
       return identity.deleteUser(id);
     },
     async getUsers(ids) {
-      if (trap === 'identity-deleted-answer-lost-lookup-down' || trap === 'identity-answer-lost-lookup-down' || trap === 'identity-refused') {
+      if (
+        trap === 'identity-deleted-answer-lost-lookup-down' ||
+        trap === 'identity-answer-lost-lookup-down' ||
+        trap === 'identity-refused'
+      ) {
         throw new UpstreamError('Auth0', 'GET /users', 0, { unreachable: true });
       }
       return identity.getUsers(ids);
@@ -372,7 +376,10 @@ describe('a soft delete with AUTH_HARD_DELETE', () => {
     trap = 'identity-refused';
     expect((await hard.call('POST', `/users/${user._id}/soft-delete`)).status).toBe(503);
     trap = 'none';
-    expect((await hard.call('GET', `/users/${user._id}?_st=TRASH`)).body).toMatchObject({ __STATE__: 'TRASH', authUserId: user.authUserId });
+    expect((await hard.call('GET', `/users/${user._id}?_st=TRASH`)).body).toMatchObject({
+      __STATE__: 'TRASH',
+      authUserId: user.authUserId,
+    });
     expect((await hard.deps.identity.getUsers([user.authUserId]))[0]).toBeDefined();
     // The client's retry once the provider is back deletes it.
     expect((await hard.call('POST', `/users/${user._id}/soft-delete`)).status).toBe(204);

@@ -330,7 +330,9 @@ describe('two PATCHes of one user at once', () => {
       (reached) => reached === true,
       0,
     );
-    const first = await service.call('PATCH', `/users/${user._id}`, { expirationDate: new Date(Date.now() + 3 * 86_400_000).toISOString() });
+    const first = await service.call('PATCH', `/users/${user._id}`, {
+      expirationDate: new Date(Date.now() + 3 * 86_400_000).toISOString(),
+    });
     expect(first.status).toBe(200);
     release();
     staleRead = undefined;
@@ -341,7 +343,6 @@ describe('two PATCHes of one user at once', () => {
     const ofUser = [...live].filter(([, owner]) => owner === user._id).map(([id]) => id);
     expect(ofUser).toEqual([stored.expirationId]);
   });
-
 
   it('the second is a 409 while the first is between the identity and the profile; both sides agree', async () => {
     const user = await newUser();

@@ -62,7 +62,10 @@ describe('callUpstream', () => {
     const refusing = { ...upstream, baseUrl: `http://127.0.0.1:${port}`, retries: 1, breaker };
     const write = { method: 'DELETE', path: '/users/a', route: '/users/:id' } as const;
     await expect(callUpstream(refusing, write)).rejects.toMatchObject({ status: 503, notSent: true });
-    await expect(callUpstream(refusing, write)).rejects.toMatchObject({ message: 'Test DELETE /users/:id is unavailable (circuit open)', notSent: true });
+    await expect(callUpstream(refusing, write)).rejects.toMatchObject({
+      message: 'Test DELETE /users/:id is unavailable (circuit open)',
+      notSent: true,
+    });
     // A server that takes the request and never answers: whether it acted is unknown.
     const silent = createServer(() => undefined);
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
