@@ -1,5 +1,6 @@
 import { assertSafeInput } from '../domain/input-limits.js';
 import { InvalidInputError } from '../errors.js';
+import { assertRegexSyntax } from './regex-syntax.js';
 
 /** Query operators the CRUD Service accepts in `_q` (and nothing else). */
 export const ALLOWED_OPERATORS = new Set([
@@ -144,6 +145,7 @@ export function assertAllowedOperators(
       ]);
     }
     if (key === '$options') assertRegexOptions(inner, where);
+    if (key === '$regex') assertRegexSyntax(inner, value.$options, where);
     // $text and $nearSphere take their own option keys ($search, $geometry, $maxDistance…).
     if (key !== '$text' && key !== '$nearSphere') assertAllowedOperators(inner, where, also);
   }

@@ -471,6 +471,7 @@ class Collection {
 
   /** `_q`, the `field=value` parameters and acl_rows, ANDed and cast by the declared types. */
   private conditions(q: URLSearchParams): Record<string, unknown> {
+    this.acl.forEach(assertRegexes);
     const parts: Record<string, unknown>[] = this.acl.map((row) => castQuery(row, this.spec.fields));
     const rawQ = q.get('_q');
     if (rawQ) {
@@ -483,6 +484,7 @@ class Collection {
       if (!isObject(parsed)) throw new HttpError(400, 'querystring/_q must be object');
       assertOperators(parsed);
       this.assertKnownFields(parsed);
+      assertRegexes(parsed);
       parts.push(castQuery(withoutText(parsed), this.spec.fields));
     }
     for (const [key, value] of q) {
@@ -567,6 +569,27 @@ function assertOperators(value: unknown): void {
   }
 }
 
+/**
+ * MongoDB compiles each `$regex` with PCRE when the query runs and fails the query when it cannot
+ * ("Regular expression is invalid: …", "invalid flag in regex options: …"): the CRUD's 500, with
+ * MongoDB's text. JavaScript's RegExp stands in for PCRE (both take lookaround and backreferences).
+ */
+function assertRegexes(value: unknown): void {
+  if (Array.isArray(value)) return value.forEach(assertRegexes);
+  if (!isObject(value)) return;
+  if (typeof value.$regex === 'string') {
+    const options = typeof value.$options === 'string' ? value.$options : '';
+    const refused = [...options].find((flag) => !'imxsu'.includes(flag));
+    if (refused) throw new HttpError(500, `invalid flag in regex options: ${refused}`);
+    try {
+      new RegExp(value.$regex, options.replace(/[xu]/g, ''));
+    } catch (error) {
+      throw new HttpError(500, `Regular expression is invalid: ${(error as Error).message.replace(/^.*: /, '')}`);
+    }
+  }
+  for (const [key, inner] of Object.entries(value)) if (key !== '$text') assertRegexes(inner);
+}
+
 /** The query without its `$text` conditions (answered by textSearch). */
 function withoutText(query: Record<string, unknown>): Record<string, unknown> {
   const { $text: _text, ...rest } = query;
@@ -610,7 +633,10 @@ function objectId(): string {
 }
 
 function reason(status: number): string {
-  return { 400: 'Bad Request', 404: 'Not Found', 409: 'Conflict', 415: 'Unsupported Media Type' }[status] ?? 'Error';
+  return (
+    { 400: 'Bad Request', 404: 'Not Found', 409: 'Conflict', 415: 'Unsupported Media Type', 500: 'Internal Server Error' }[status] ??
+    'Error'
+  );
 }
 
 /** A multipart body as `POST /import` reads it: its file parts (with the type each part declared), read as text. */

@@ -39,3 +39,37 @@ describe.runIf(CONNECTED_STORE)('a filter too long for a GET to the CRUD Service
     expect(answer.data.users.totalCount).toBe(0);
   });
 });
+
+/**
+ * A `$regex` MongoDB cannot compile failed the CRUD's query (its 500, MongoDB's own text), which
+ * the service passed on as a 500; the embedded store answered 400. Both modes now answer the 400
+ * before anything is sent, on every route that takes a filter.
+ */
+describe('a $regex that is no regular expression', () => {
+  const bad = { name: { $regex: 'a(b' } };
+  const q = encodeURIComponent(JSON.stringify(bad));
+
+  it.each(['/users/', '/users/count', '/users/export'])('is a 400 on GET %s, unsent', async (path) => {
+    const before = service.crud?.requests.length ?? 0;
+    const res = await service.call('GET', `${path}?_q=${q}`);
+    expect([res.status, res.body.message]).toEqual([400, expect.stringMatching(/\$regex/)]);
+    expect(JSON.stringify(res.body)).not.toMatch(/Internal Server Error|Regular expression is invalid|SyntaxError/);
+    expect(service.crud?.requests.slice(before) ?? []).toEqual([]);
+  });
+
+  it('is a 400 in GraphQL users(filter:) and in the acl_rows header', async () => {
+    const answer = await service.graphql('query ($f: JSONObject) { users(filter: $f) { totalCount } }', { f: bad });
+    expect(answer.errors?.[0]?.extensions?.code).toBe('INVALID_INPUT');
+    const flag = await service.graphql('query ($f: JSONObject) { usersCount(filter: $f) }', {
+      f: { name: { $regex: 'a', $options: 'g' } },
+    });
+    expect(flag.errors?.[0]?.extensions?.code).toBe('INVALID_INPUT');
+    const res = await service.call('GET', '/users/', undefined, { acl_rows: JSON.stringify(bad) });
+    expect(res.status).toBe(400);
+  });
+
+  it('still runs a pattern MongoDB takes', async () => {
+    const res = await service.call('GET', `/users/count?_q=${encodeURIComponent(JSON.stringify({ name: { $regex: '^a(b|c)' } }))}`);
+    expect([res.status, res.body]).toEqual([200, 0]);
+  });
+});

@@ -3,6 +3,7 @@ import type { ByIdOptions, UpdateExpr, UserDoc, UserStore } from '../../ports/us
 import type { Filter } from '../../crud/filter.js';
 import { MAX_LIMIT, type CrudQuery, parseCountQuery } from '../../crud/query.js';
 import { ALL_STATES, type State } from '../../crud/states.js';
+import { checkPassedOnQuery } from '../../crud/raw-query.js';
 import { newObjectId } from '../../crud/ids.js';
 import { ConflictError } from '../../errors.js';
 import { systemClock } from '../../domain/clock.js';
@@ -26,11 +27,17 @@ export function createCrudUserStore(users: CrudCollection, options: { clock?: Cl
   };
 
   const store: UserStore = {
+    // A filter from GraphQL's users(filter:) is checked as a passed-on REST query is: what the CRUD
+    // would fail (an invalid $regex: MongoDB's 500) is the caller's 400, unsent.
     async list(query, scope) {
-      return users.list(toQueryString(query), scope.headers);
+      const text = toQueryString(query);
+      checkPassedOnQuery(text, scope.headers.acl_rows);
+      return users.list(text, scope.headers);
     },
     async count(query, scope) {
-      return users.count(toQueryString(query), scope.headers);
+      const text = toQueryString(query);
+      checkPassedOnQuery(text, scope.headers.acl_rows);
+      return users.count(text, scope.headers);
     },
     passThrough: {
       list: (query, scope) => users.passThrough('/', query, scope.headers),

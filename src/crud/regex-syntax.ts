@@ -1,0 +1,66 @@
+import { RE2JS } from 're2js';
+import { InvalidInputError } from '../errors.js';
+
+/**
+ * Whether a `$regex` is a regular expression at all, judged before a filter goes anywhere, in
+ * both modes. MongoDB compiles each pattern with PCRE when the query runs and fails the query when
+ * it cannot (the CRUD's 500, "Regular expression is invalid: …"), which the service passed on as
+ * its own 500; the embedded store refused the same pattern with a 400.
+ *
+ * The rule is the embedded store's engine (RE2, as regex.ts compiles it), with one allowance: a
+ * pattern RE2 refuses that JavaScript's RegExp takes uses a feature RE2 lacks and PCRE has
+ * (lookaround, backreferences), so it is left to the store that runs it (MongoDB runs it; the
+ * embedded store refuses it as unsupported). A pattern both engines refuse is no regex: a 400.
+ * Only syntax is judged here; the embedded store's own limits (length, program size) stay its own.
+ */
+
+/** MongoDB's flags as RE2 and JavaScript read them; `u` changes nothing, `x` (below) is not judged. */
+const RE2_FLAGS: Record<string, number> = { i: RE2JS.CASE_INSENSITIVE, m: RE2JS.MULTILINE, s: RE2JS.DOTALL, u: 0 };
+
+/** Patterns (with their flags) already found valid: a filter is often sent again as it was. */
+const valid = new Set<string>();
+const CACHE_SIZE = 200;
+
+export function assertRegexSyntax(pattern: unknown, options: unknown, where: readonly string[]): void {
+  // Other types are judged where operands are (operator-types.ts; the embedded store's compileRegex).
+  if (typeof pattern !== 'string') return;
+  // `x` (extended: spaces and `#` comments ignored) changes what the text means; neither engine
+  // here reads it, and the embedded store refuses it on its own (regex.ts). $options' letters are
+  // judged by filter.ts.
+  if (typeof options === 'string' && options.includes('x')) return;
+  const flags = typeof options === 'string' ? [...options].filter((flag) => Object.hasOwn(RE2_FLAGS, flag)).join('') : '';
+  const key = `${flags}/${pattern}`;
+  if (valid.has(key)) return;
+  const problem = re2Problem(pattern, flags);
+  if (problem !== undefined && !compilesInJavaScript(pattern, flags.replace('u', ''))) {
+    throw refuse(where, `$regex is not a valid regular expression (${problem})`);
+  }
+  if (valid.size >= CACHE_SIZE) valid.delete(valid.values().next().value!);
+  valid.add(key);
+}
+
+function re2Problem(pattern: string, flags: string): string | undefined {
+  try {
+    RE2JS.compile(
+      pattern,
+      [...flags].reduce((all, flag) => all | RE2_FLAGS[flag]!, 0),
+    );
+    return undefined;
+  } catch (error) {
+    return String((error as Error).message).replace(/^error parsing regexp: /, '');
+  }
+}
+
+/** Compiled only, never run: compiling is linear in the pattern's length. */
+function compilesInJavaScript(pattern: string, flags: string): boolean {
+  try {
+    new RegExp(pattern, flags);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function refuse(where: readonly string[], problem: string): InvalidInputError {
+  return new InvalidInputError(`${where.join('/')} ${problem}`, [{ path: [...where, '$regex'], message: problem }]);
+}
