@@ -79,8 +79,9 @@ type UpstreamFactory = (name: string, baseUrl: string, timeoutMs: number) => Ups
 export function connectedAdapters(config: Config, metrics: Metrics): Connected {
   const upstreamOf = upstreamFactory(config, metrics);
   // The CRUD Service, for every collection configured there: one keep-alive pool (connects on first use).
-  // Its request head is Node's 16 KB: a longer target (a filter from a GraphQL body) is a 400, unsent.
-  const crud = { ...upstreamOf('CRUD', crudBaseUrl(config), config.CRUD_TIMEOUT_MS), maxTargetChars: 12_288 };
+  // Its request head is Node's 16 KB: a longer target (a filter from a GraphQL body), or one that
+  // the relayed headers (acl_rows…) take past 15 KB (room for the head's own lines), is a 400, unsent.
+  const crud = { ...upstreamOf('CRUD', crudBaseUrl(config), config.CRUD_TIMEOUT_MS), maxTargetChars: 12_288, maxHeadBytes: 15_360 };
   const collection = (endpoint: string) => new CrudCollection(crud, endpoint);
   return {
     profileStores: (endpoints, clock) => ({

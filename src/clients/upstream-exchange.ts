@@ -32,6 +32,11 @@ export interface UpstreamOptions {
    * unsent as the caller's input (InvalidInputError). Unset: no limit (Auth0 answers 414 itself).
    */
   maxTargetChars?: number;
+  /**
+   * The largest request head the upstream takes, target and headers (names and values, in bytes);
+   * a larger call is refused unsent as the caller's input, as `maxTargetChars`. Unset: no limit.
+   */
+  maxHeadBytes?: number;
 }
 
 export interface UpstreamCall {
@@ -103,6 +108,7 @@ export async function send(upstream: UpstreamOptions, call: UpstreamCall, limit?
     throw new InvalidInputError(
       `The request is too long for the ${upstream.name} Service (${target.length} characters of URL, at most ${max}): narrow the filter`,
     );
+  if (upstream.maxHeadBytes !== undefined) assertHeadFits(upstream.name, upstream.maxHeadBytes, target, call.headers);
   const hasBody = call.body !== undefined;
   // The request's id goes with every call made for it, so the upstream's logs can be joined with ours.
   const requestId = currentRequest()?.id;
@@ -130,6 +136,26 @@ export async function send(upstream: UpstreamOptions, call: UpstreamCall, limit?
     }
   }
   return { status: response.statusCode, body: text ? body : undefined, headers: response.headers };
+}
+
+/**
+ * The caller's platform headers (`acl_rows`, `acl_read_columns`…) are relayed with the filter in
+ * the URL: together they passed the upstream's request head (Node's 16 KB) and it answered 431, a
+ * server error for what is the caller's input. Refused unsent, naming the largest header.
+ */
+function assertHeadFits(name: string, max: number, target: string, headers: Record<string, string> = {}): void {
+  let size = target.length;
+  let largest: [string, number] = ['', 0];
+  for (const [header, value] of Object.entries(headers)) {
+    const bytes = header.length + Buffer.byteLength(value) + 4; // `: ` and CRLF
+    size += bytes;
+    if (bytes > largest[1]) largest = [header, bytes];
+  }
+  if (size <= max) return;
+  const shorten = largest[1] > 1024 ? `shorten the ${largest[0]} header or narrow the filter` : 'narrow the filter';
+  throw new InvalidInputError(
+    `The request is too large for the ${name} Service (${size} bytes of URL and headers, at most ${max}): ${shorten}`,
+  );
 }
 
 /** Far above any id a path carries (an ObjectId, an Auth0 `provider|id`, a job id), far below a request head's 16 KB. */

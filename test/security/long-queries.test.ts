@@ -31,6 +31,28 @@ describe.runIf(CONNECTED_STORE)('a filter too long for a GET to the CRUD Service
     expect(service.crud!.requests.slice(before).filter((request) => request.path.startsWith('/users'))).toEqual([]);
   });
 
+  /**
+   * The platform headers (`acl_rows`…) are relayed to the CRUD with the filter: a 10 KB `acl_rows`
+   * and a filter of 400 names passed the CRUD's 16 KB head together (its 431, OPERATION_FAILED).
+   */
+  it('is refused when the relayed headers and the URL are too large together, unsent, not counted by the breaker', async () => {
+    const before = service.crud!.requests.length;
+    const headers = { acl_rows: JSON.stringify({ name: { $nin: names(900) } }) };
+    for (let round = 0; round < 6; round += 1) {
+      const answer = await service.graphql(
+        'query ($f: JSONObject) { usersCount(filter: $f) }',
+        { f: { name: { $in: names(400) } } },
+        headers,
+      );
+      expect(answer.errors?.[0]?.extensions?.code).toBe('INVALID_INPUT');
+      expect(answer.errors?.[0]?.message).toMatch(/too large.*acl_rows/);
+      expect(JSON.stringify(answer)).not.toMatch(/431/);
+    }
+    expect(service.crud!.requests.slice(before).filter((request) => request.path.startsWith('/users'))).toEqual([]);
+    // Six refusals in a row did not open the CRUD's circuit (5 failures would).
+    expect((await service.graphql('{ usersCount }')).errors).toBeUndefined();
+  });
+
   it('still runs a filter of a usual size', async () => {
     const answer = await service.graphql('query ($f: JSONObject) { users(filter: $f) { totalCount } }', {
       f: { name: { $in: names(100) } },
