@@ -168,6 +168,21 @@ async function backoff(attempt: number, deadline: number | undefined): Promise<b
 }
 
 /**
+ * One attempt outside the breaker and the retries (a check made before a call), within the
+ * upstream's own timeout and the request's deadline: the reply, or undefined when none came.
+ */
+export async function askOnce(upstream: UpstreamOptions, call: UpstreamCall): Promise<UpstreamReply | undefined> {
+  const deadline = currentDeadline();
+  const ms = Math.min(upstream.timeoutMs ?? 5000, deadline === undefined ? Infinity : deadline - Date.now());
+  if (ms <= 0) return undefined;
+  try {
+    return await send(upstream, call, { ms: Math.ceil(ms), byDeadline: false });
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Readiness of an upstream: its health route answers 2xx within `timeoutMs` (READINESS_TIMEOUT_MS),
  * in one attempt, whatever its breaker says (the probe is how recovery is seen). Never throws.
  */

@@ -110,6 +110,21 @@ class HttpError extends Error {
   }
 }
 
+/**
+ * MongoDB failing a query as it runs (an invalid `$regex`, `$text` without a text index): the
+ * CRUD's 500 with MongoDB's text, except on the list route, which streams the cursor into the
+ * response (httpInterface handleGetList's pipeline): the failure destroys the response before its
+ * head, and the client sees the connection closed with no answer.
+ */
+class MongoQueryError extends HttpError {
+  constructor(message: string) {
+    super(500, message);
+  }
+}
+
+/** The list route's answer to a MongoQueryError: the connection closed, nothing sent. */
+class StreamDestroyed extends Error {}
+
 export class CrudEmulator {
   readonly requests: RecordedRequest[] = [];
   readonly collections = new Map<string, { spec: CollectionSpec; docs: Doc[] }>();
@@ -180,6 +195,7 @@ export class CrudEmulator {
       const [status, answer] = this.route(req.method ?? 'GET', url, body, req.headers);
       send(res, status, answer);
     } catch (error) {
+      if (error instanceof StreamDestroyed) return void res.destroy();
       if (error instanceof HttpError)
         return send(res, error.status, error.body ?? { statusCode: error.status, error: reason(error.status), message: error.message });
       if (error instanceof CrudError) return send(res, 400, { statusCode: 400, error: 'Bad Request', message: error.message });
@@ -196,7 +212,7 @@ export class CrudEmulator {
     const collection = new Collection(entry.spec, entry.docs, actor, aclRows(headers), headers.acl_read_columns, this.withoutImport);
     collection.writeColumns = typeof headers.acl_write_columns === 'string' ? headers.acl_write_columns : undefined;
     const q = url.searchParams;
-    if (method === 'GET' && rest === '') return [200, collection.list(q)];
+    if (method === 'GET' && rest === '') return [200, streamed(() => collection.list(q))];
     if (method === 'GET' && rest === 'count') return [200, collection.count(q)];
     if (method === 'GET' && rest === 'schema' && !this.withoutImport) return [200, itemSchema(entry.spec.fields, entry.spec.closed)];
     if (method === 'POST' && rest === '') return [200, { _id: collection.insert(body)._id }];
@@ -461,7 +477,7 @@ class Collection {
     const operand =
       parsed.$text ?? (Array.isArray(parsed.$and) ? parsed.$and.find((part) => isObject(part) && part.$text)?.$text : undefined);
     if (operand === undefined) return () => true;
-    if (!this.spec.textIndex) throw new HttpError(500, 'text index required for $text query');
+    if (!this.spec.textIndex) throw new MongoQueryError('text index required for $text query');
     try {
       return textMatcher(operand, this.spec.textIndex);
     } catch (error) {
@@ -580,11 +596,11 @@ function assertRegexes(value: unknown): void {
   if (typeof value.$regex === 'string') {
     const options = typeof value.$options === 'string' ? value.$options : '';
     const refused = [...options].find((flag) => !'imxsu'.includes(flag));
-    if (refused) throw new HttpError(500, `invalid flag in regex options: ${refused}`);
+    if (refused) throw new MongoQueryError(`invalid flag in regex options: ${refused}`);
     try {
       new RegExp(value.$regex, options.replace(/[xu]/g, ''));
     } catch (error) {
-      throw new HttpError(500, `Regular expression is invalid: ${(error as Error).message.replace(/^.*: /, '')}`);
+      throw new MongoQueryError(`Regular expression is invalid: ${(error as Error).message.replace(/^.*: /, '')}`);
     }
   }
   for (const [key, inner] of Object.entries(value)) if (key !== '$text') assertRegexes(inner);
@@ -596,6 +612,14 @@ function withoutText(query: Record<string, unknown>): Record<string, unknown> {
   if (Array.isArray(rest.$and)) rest.$and = rest.$and.filter((part) => !(isObject(part) && part.$text));
   if (Array.isArray(rest.$and) && rest.$and.length === 0) delete rest.$and;
   return rest;
+}
+
+function streamed<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    throw error instanceof MongoQueryError ? new StreamDestroyed() : error;
+  }
 }
 
 function aclRows(headers: IncomingMessage['headers']): Record<string, unknown>[] {

@@ -5,6 +5,7 @@ import { ConflictError, type DomainError, InvalidInputError, NotFoundError, Tran
 import { callUpstream, type UpstreamCall, type UpstreamOptions, type UpstreamReply, unexpectedStatus } from '../http.js';
 import { JsonText } from '../../domain/json-text.js';
 import { pathSegment } from '../path-segment.js';
+import { TextIndexCheck } from './text-index.js';
 
 const Doc = z.looseObject({ _id: z.string() });
 /**
@@ -30,7 +31,12 @@ export class CrudCollection {
     private readonly upstream: UpstreamOptions,
     /** e.g. `/users`. */
     readonly path: string,
-  ) {}
+  ) {
+    this.textIndex = new TextIndexCheck(upstream, path);
+  }
+
+  /** A `$text` search on a collection without a text index is the caller's 400, unsent. */
+  private readonly textIndex: TextIndexCheck;
 
   /** False once the upstream answered that it serves no `POST /import` (`importMany`). */
   private servesImport = true;
@@ -172,6 +178,7 @@ export class CrudCollection {
 
   /** Calls and maps the CRUD's errors; any status not in `ok` and not a known error is an UpstreamError. */
   private async expect(call: UpstreamCall, ok: number[]): Promise<UpstreamReply> {
+    await this.textIndex.assertUsable(call);
     const reply = await callUpstream(this.upstream, call);
     if (ok.includes(reply.status)) return reply;
     const message = ErrorBody.safeParse(reply.body).data?.message;
