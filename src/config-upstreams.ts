@@ -18,6 +18,16 @@ export const CRUD_VARIABLES = {
   UPSTREAM_BREAKER_THRESHOLD: z.coerce.number().int().min(0).default(5),
   UPSTREAM_BREAKER_HALF_OPEN_MS: z.coerce.number().int().min(100).default(5000),
   READINESS_TIMEOUT_MS: z.coerce.number().int().min(50).default(2000),
+  /**
+   * The largest reply body read from an upstream (CRUD, Auth0, auth0-client, Timer, Rönd), in
+   * bytes: past it the reply is dropped and the call is a 503. Replies are pages (the CRUD's at most
+   * 200 users), tokens and small documents; 32 MiB is far above them.
+   */
+  UPSTREAM_MAX_REPLY_BYTES: z.coerce
+    .number()
+    .int()
+    .min(65_536)
+    .default(32 * 1024 * 1024),
   /** How long an all-ready answer of `/-/ready` is answered again without probing (src/infra/shared-readiness.ts). */
   READINESS_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
 };

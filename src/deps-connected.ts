@@ -155,7 +155,7 @@ function auth0Adapters(
     managementClientId: config.AUTH0_MANAGEMENT_CLIENT_ID ?? config.AUTH0_CLIENT_ID,
     managementClientSecret: config.AUTH0_MANAGEMENT_CLIENT_SECRET ?? config.AUTH0_CLIENT_SECRET,
     managementAudience: `${config.AUTH0_DOMAIN ? `https://${config.AUTH0_DOMAIN}` : baseUrl.replace(/\/$/, '')}/api/v2/`,
-    dispatcher: createDispatcher(config.AUTH0_TIMEOUT_MS),
+    dispatcher: createDispatcher(config.AUTH0_TIMEOUT_MS, config.UPSTREAM_MAX_REPLY_BYTES),
     timeoutMs: config.AUTH0_TIMEOUT_MS,
     breaker: breakerOf(config),
     metrics,
@@ -190,7 +190,7 @@ function upstreamFactory(config: Config, metrics: Metrics): UpstreamFactory {
   return (name, baseUrl, timeoutMs) => ({
     name,
     baseUrl,
-    dispatcher: createDispatcher(timeoutMs),
+    dispatcher: createDispatcher(timeoutMs, config.UPSTREAM_MAX_REPLY_BYTES),
     timeoutMs,
     breaker: breakerOf(config),
     metrics,

@@ -13,16 +13,24 @@ export type { UpstreamCall, UpstreamOptions, UpstreamReply } from './upstream-ex
 const NOT_SENT = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'ENOTFOUND', 'EAI_AGAIN']);
 const RETRYABLE_STATUS = new Set([502, 503, 504]);
 
-/** A keep-alive pool with explicit connect, headers and body timeouts. */
-export function createDispatcher(timeoutMs: number): Dispatcher {
+/**
+ * A keep-alive pool with explicit connect, headers and body timeouts, and a cap on each reply's
+ * body (UPSTREAM_MAX_REPLY_BYTES): undici drops the connection at the first chunk past it, so a
+ * broken or hostile upstream cannot make the service buffer more.
+ */
+export function createDispatcher(timeoutMs: number, maxReplyBytes = 32 * 1024 * 1024): Dispatcher {
   return new Agent({
     connect: { timeout: timeoutMs },
     headersTimeout: timeoutMs,
     bodyTimeout: timeoutMs,
     keepAliveTimeout: 10_000,
     connections: 64,
+    maxResponseSize: maxReplyBytes,
   });
 }
+
+/** undici's code for a reply body past the dispatcher's `maxResponseSize`. */
+const REPLY_TOO_LARGE = 'UND_ERR_RES_EXCEEDED_MAX_SIZE';
 
 /** When a circuit opens and how long it stays open (UPSTREAM_BREAKER_*). */
 export interface BreakerOptions {
@@ -114,6 +122,8 @@ async function attempts(upstream: UpstreamOptions, call: UpstreamCall, label: st
       const code = (error as { code?: string }).code ?? '';
       // A refused connection (or one never made) carried nothing; any other failure may have.
       if (!NOT_SENT.has(code)) sentBefore = true;
+      // The same call would get the same oversized reply: not retried.
+      if (code === REPLY_TOO_LARGE) throw replyTooLarge(upstream, label, error);
       const retryable = call.method === 'GET' || NOT_SENT.has(code);
       if (retryable && attempt < retries && (await backoff(attempt, deadline))) continue;
       throw new UpstreamError(upstream.name, label, 0, {
@@ -135,6 +145,15 @@ export function sentEarlier(error: unknown): unknown {
   if (!(error instanceof UpstreamError) || !error.notSent) return error;
   const { upstream, call, upstreamStatus, unreachable, message, cause } = error;
   return new UpstreamError(upstream, call, upstreamStatus, { cause, message, unreachable });
+}
+
+/** An upstream that answered more than the service reads: unwell as one that cannot be reached (a 503, counted by its breaker). */
+function replyTooLarge(upstream: UpstreamOptions, label: string, cause: unknown): UpstreamError {
+  return new UpstreamError(upstream.name, label, 0, {
+    cause,
+    unreachable: true,
+    message: `${upstream.name} ${label} answered a body over the size the service reads (UPSTREAM_MAX_REPLY_BYTES)`,
+  });
 }
 
 /** The cause of a call ended by the request's deadline with no failure of the upstream's own seen before. */

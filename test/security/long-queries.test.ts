@@ -9,11 +9,13 @@ import { seedGroups, startService, type TestService } from '../helpers/service.j
  * code". A request too long for an upstream is the caller's: a 400 saying so, and nothing sent.
  */
 let service: TestService;
+const MiB = 1024 * 1024;
 const CONNECTED_STORE = process.env.UMS_TEST_STORE === 'crud';
 const names = (count: number) => Array.from({ length: count }, (_, index) => `name-${index}`);
 
 beforeAll(async () => {
-  service = await startService({ env: { RANDOM_PWD_GEN: 'false' } });
+  // A cap on upstream replies of 1 MiB (the default is 32 MiB), so the test's oversized reply is small.
+  service = await startService({ env: { RANDOM_PWD_GEN: 'false', UPSTREAM_MAX_REPLY_BYTES: String(MiB) } });
   await seedGroups(service);
 });
 afterAll(() => service.close());
@@ -122,5 +124,25 @@ describe.runIf(CONNECTED_STORE)('$text on a CRUD collection without a text index
     expect(answer.errors?.[0]?.extensions?.code).toBe('INVALID_INPUT');
     const res = await service.call('GET', '/users/', undefined, { acl_rows: JSON.stringify({ $text: { $search: 'ada' } }) });
     expect(res.status).toBe(400);
+  });
+});
+
+/**
+ * An upstream's reply was read whole into memory, whatever its size: a broken or hostile upstream
+ * answering gigabytes made the service buffer them (and a list passed them on to the caller).
+ */
+describe.runIf(CONNECTED_STORE)('an upstream reply over UPSTREAM_MAX_REPLY_BYTES', () => {
+  it('is a 503 in the service’s words, read no further and not retried', async () => {
+    const before = service.crud!.requests.length;
+    service.crud!.failNext('GET', /\/users\/$/, 200, [{ _id: '0'.repeat(24), name: 'x'.repeat(2 * MiB) }]);
+    const res = await service.call('GET', '/users/?_l=1');
+    expect([res.status, res.body.message]).toEqual([
+      503,
+      expect.stringMatching(/CRUD GET \/users\/ answered a body over .*UPSTREAM_MAX_REPLY_BYTES/),
+    ]);
+    expect(JSON.stringify(res.body)).not.toMatch(/xxxx|UND_ERR/);
+    expect(service.crud!.requests.slice(before)).toHaveLength(1);
+    // A reply under the cap is read as before.
+    expect((await service.call('GET', '/users/?_l=1')).status).toBe(200);
   });
 });
