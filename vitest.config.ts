@@ -31,6 +31,7 @@ const STORE_ONLY = [
   'test/security/export-slow-client.test.ts',
   'test/security/graphql-route-attacks.test.ts',
   'test/security/http-hygiene.test.ts',
+  'test/security/long-queries.test.ts',
 ];
 
 /**
