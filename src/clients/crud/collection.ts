@@ -178,7 +178,8 @@ export class CrudCollection {
 
   /** Calls and maps the CRUD's errors; any status not in `ok` and not a known error is an UpstreamError. */
   private async expect(call: UpstreamCall, ok: number[]): Promise<UpstreamReply> {
-    await this.textIndex.assertUsable(call);
+    const textCheck = this.textIndex.assertUsable(call);
+    if (textCheck) await textCheck;
     const reply = await callUpstream(this.upstream, call);
     if (ok.includes(reply.status)) return reply;
     const message = ErrorBody.safeParse(reply.body).data?.message;

@@ -22,9 +22,17 @@ export class TextIndexCheck {
     private readonly path: string,
   ) {}
 
-  /** Throws the 400 when `call` searches with `$text` a collection known to have no text index. */
-  async assertUsable(call: UpstreamCall): Promise<void> {
-    if (call.method !== 'GET' || !carriesText(call)) return;
+  /**
+   * Rejects with the 400 when `call` searches with `$text` a collection known to have no text
+   * index. Undefined (nothing to wait for) when the call carries no `$text`: the calls of every
+   * other request keep their timing.
+   */
+  assertUsable(call: UpstreamCall): Promise<void> | undefined {
+    if (call.method !== 'GET' || !carriesText(call)) return undefined;
+    return this.refuseWithoutIndex();
+  }
+
+  private async refuseWithoutIndex(): Promise<void> {
     if ((await this.hasIndex()) !== false) return;
     throw new InvalidInputError(
       `querystring/_q $text needs a text index, and the CRUD Service's ${this.path} collection has none: search with $regex`,
