@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { FakeClock } from './helpers/fake-clock.js';
 import { AUTH0_TEST_TENANT, seedGroups, startService, type TestService } from './helpers/service.js';
 
@@ -248,6 +248,41 @@ describe('AUTH_MODULE=auth0: logins and tokens', () => {
     expect(calls('POST', /^\/oauth\/token$/) - before).toBe(1);
   });
 
+  it("answers a login Auth0 rate-limits with the caller's 429 at once, pausing no Management call", async () => {
+    const user = await newUser();
+    // An Authentication API limit counts per IP or user (spec/auth0.md): an attacker earns one by
+    // failing logins. Its reset is 8 s away: a Management call paused by it would wait for it.
+    const reset = Math.ceil(Date.now() / 1000) + 8;
+    auth0().failNext('POST', /\/oauth\/token$/, 429, {
+      body: { error: 'too_many_requests', error_description: 'Global limit has been reached for this IP' },
+      headers: { 'x-ratelimit-limit': '30', 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(reset) },
+    });
+    const grants = calls('POST', /^\/oauth\/token$/);
+    const limited = login(user.username, 'Auth0-pass-1');
+    await vi.waitFor(() => expect(calls('POST', /^\/oauth\/token$/)).toBeGreaterThan(grants), { interval: 5 });
+    const created = await newUser();
+    expect(created.authUserId).toMatch(/^auth0\|/);
+    expect(Date.now()).toBeLessThan(reset * 1000 - 1000);
+    const answer = await limited;
+    expect(answer.status).toBe(429);
+    expect(Number(answer.headers.get('retry-after'))).toBeGreaterThanOrEqual(5);
+    expect(JSON.stringify(answer.body)).not.toMatch(/Global limit|this IP/);
+    // Not sent again: the limit is the caller's, and a retry would only spend more of it.
+    expect(calls('POST', /^\/oauth\/token$/) - grants).toBe(1);
+  });
+
+  it("answers a change-password mail Auth0 rate-limits with a 429 and Retry-After, in the service's words", async () => {
+    const user = await newUser();
+    auth0().failNext('POST', /\/dbconnections\/change_password$/, 429, {
+      body: { error: 'too_many_requests', error_description: 'Too many requests for this e-mail' },
+      headers: { 'x-ratelimit-reset': String(Math.ceil(Date.now() / 1000) + 30) },
+    });
+    const answer = await service.call('POST', '/users/change-password', { authUserId: user.authUserId });
+    expect(answer.status).toBe(429);
+    expect(Number(answer.headers.get('retry-after'))).toBeGreaterThanOrEqual(25);
+    expect(answer.body.message).not.toMatch(/for this e-mail/);
+  });
+
   it('refreshes with rotation; a reused refresh token is refused', async () => {
     const user = await newUser();
     const first = (await login(user.username, 'Auth0-pass-1')).body;
@@ -398,6 +433,36 @@ async function tenantService(options: Parameters<typeof startService>[0]) {
     },
   };
 }
+
+describe('AUTH_MODULE=auth0: a bulk change-password job', () => {
+  it("makes a user whose mail Auth0 rate-limits a failure in the service's words; the next user gets its mail", async () => {
+    const { tested, user } = await tenantService({ background: true });
+    try {
+      const [first, second] = [await user(), await user()];
+      tested.auth0!.failNext('POST', /\/dbconnections\/change_password$/, 429, {
+        body: { error: 'too_many_requests', error_description: 'Too many requests for this e-mail' },
+        headers: { 'x-ratelimit-reset': String(Math.ceil(Date.now() / 1000) + 30) },
+      });
+      const started = await tested.call('POST', '/jobs/change-password/bulk', { authUsersIds: [first.authUserId, second.authUserId] });
+      expect(started.status).toBe(202);
+      // Before, the job waited for Auth0's reset (30 s), pausing every Auth0 call meanwhile.
+      const job = await vi.waitFor(
+        async () => {
+          const read = await tested.call('GET', `/jobs/change-password/bulk/${started.body.jobId}`);
+          expect(read.body.status).toBe('completed');
+          return read.body;
+        },
+        { timeout: 10_000, interval: 20 },
+      );
+      expect(job.summary).toEqual({ failed: 1, completed: 1, total: 2 });
+      expect(job.failures).toEqual([{ authUserId: first.authUserId, error: expect.stringMatching(/try again later/) }]);
+      expect(JSON.stringify(job)).not.toMatch(/for this e-mail/);
+      expect(tested.auth0!.passwordEmails).toEqual([`${second.username}@example.com`]);
+    } finally {
+      await tested.close();
+    }
+  });
+});
 
 describe('AUTH_MODULE=auth0: a bearer logout', () => {
   const clock = new FakeClock();

@@ -73,7 +73,7 @@ export class Auth0Emulator {
   maxUriLength = Infinity;
   /** Answer at most 50 users per search even with `page` (a reading of the spec an Auth0 double may take). */
   pageIgnored = false;
-  readonly failures: { route: RegExp; status: number }[] = [];
+  readonly failures: { route: RegExp; status: number; body?: unknown; headers?: Record<string, string> }[] = [];
   /** When true, requests are read (and recorded) and never answered (a hung tenant). */
   hang = false;
   readonly imports: ImportJobs;
@@ -111,8 +111,9 @@ export class Auth0Emulator {
     return closeServer(this.server);
   }
 
-  failNext(method: string, path: RegExp, status: number): void {
-    this.failures.push({ route: new RegExp(`^${method} ${path.source}`), status });
+  /** The next matching request is answered `status`, with Auth0's envelope or `reply`'s body and headers. */
+  failNext(method: string, path: RegExp, status: number, reply: { body?: unknown; headers?: Record<string, string> } = {}): void {
+    this.failures.push({ route: new RegExp(`^${method} ${path.source}`), status, ...reply });
   }
 
   /** Adds a user straight into the tenant (as if created on Auth0's side). */
@@ -161,8 +162,8 @@ export class Auth0Emulator {
     if ((req.url ?? '').length > this.maxUriLength) {
       reply = [414, { statusCode: 414, error: 'Request-URI Too Large', message: 'Request-URI Too Large' }];
     } else if (failure >= 0) {
-      const { status } = this.failures.splice(failure, 1)[0]!;
-      reply = [status, { statusCode: status, error: 'Injected', message: 'injected failure' }];
+      const { status, body: answer, headers } = this.failures.splice(failure, 1)[0]!;
+      reply = [status, answer ?? { statusCode: status, error: 'Injected', message: 'injected failure' }, headers];
     } else {
       reply = await this.route(req.method ?? 'GET', url, body, req.headers);
     }

@@ -37,9 +37,17 @@ const ManagementToken = z.object({ access_token: z.string(), expires_in: z.numbe
 const IDEMPOTENT = new Set(['GET', 'DELETE', 'PATCH', 'PUT']);
 
 /**
+ * Which rate limit a call's 429 is about (spec/auth0.md "Rate limits"): the Management API's are the
+ * tenant's; the Authentication API counts per IP, user or e-mail (a login, a reset mail), so its
+ * 429 is about that one call; the client-credentials grant is the service's own.
+ */
+type Limit = 'management' | 'authentication' | 'token';
+
+/**
  * Auth0 over undici: the Authentication API as is, and the Management API with a cached
- * client-credentials token. Every call shares one concurrency cap; a 429 waits until
- * `x-ratelimit-reset` (or `Retry-After`) and is retried a bounded number of times.
+ * client-credentials token. Every call shares one concurrency cap. A Management 429 waits until
+ * `x-ratelimit-reset` (or `Retry-After`) and is retried a bounded number of times; an
+ * Authentication API 429 is the answer of that call alone.
  */
 export class Auth0Api {
   private readonly upstream: UpstreamOptions;
@@ -49,8 +57,10 @@ export class Auth0Api {
   private readonly audiences: string[];
   private tokenRequest?: Promise<string>;
   /**
-   * A 429 pauses every call to the tenant until the rate limit resets, not only the one refused:
-   * the others would only be refused too and spend the budget of the next window.
+   * A Management 429 pauses every Management call until the rate limit resets, not only the one
+   * refused: the others would only be refused too and spend the budget of the next window. An
+   * Authentication API 429 pauses nothing: anyone can earn one (failing logins on purpose), and it
+   * counts per IP or user, not for the tenant.
    */
   private pausedUntil = 0;
 
@@ -68,12 +78,13 @@ export class Auth0Api {
 
   /** An Authentication API call (`/oauth/token`, `/dbconnections/change_password`…). */
   auth(call: UpstreamCall): Promise<UpstreamReply> {
-    return this.send(call);
+    return this.send(call, 'authentication');
   }
 
   /** A Management API call (`/api/v2/...`) with the tenant token, renewed once on a 401. */
   async management(call: UpstreamCall): Promise<UpstreamReply> {
-    const withToken = (token: string) => this.send({ ...call, headers: { ...call.headers, authorization: `Bearer ${token}` } });
+    const withToken = (token: string) =>
+      this.send({ ...call, headers: { ...call.headers, authorization: `Bearer ${token}` } }, 'management');
     const token = this.cachedToken() ?? (await this.managementToken());
     const reply = await withToken(token);
     return reply.status === 401 ? withToken(await this.renewToken(token)) : reply;
@@ -84,23 +95,25 @@ export class Auth0Api {
    * last answer is the answer (and the breaker, shared with every call, stops a tenant that keeps
    * failing from being retried at all).
    */
-  private async send(call: UpstreamCall): Promise<UpstreamReply> {
+  private async send(call: UpstreamCall, limit: Limit): Promise<UpstreamReply> {
     const deadline = currentDeadline() ?? Infinity;
     for (let attempt = 0; ; attempt += 1) {
       const reply = await this.limit(async () => {
-        if (this.pausedUntil > Date.now()) await this.gate(call, deadline);
+        if (limit === 'management' && this.pausedUntil > Date.now()) await this.gate(call, deadline);
         return callUpstream(this.upstream, call);
       }).catch((error: unknown) => {
         // An earlier attempt was answered (a 5xx, a 429): the call may have acted all the same.
         throw attempt > 0 ? sentEarlier(error) : error;
       });
-      const retryable = (reply.status === 429 && !isLockout(reply)) || (reply.status >= 500 && IDEMPOTENT.has(call.method));
+      const retryable =
+        (reply.status === 429 && limit !== 'authentication' && !isLockout(reply)) || (reply.status >= 500 && IDEMPOTENT.has(call.method));
       if (!retryable || attempt >= this.options.maxRetries) return reply;
       const wait = reply.status === 429 ? rateLimitWait(reply) : jitter(attempt);
       if (Date.now() + wait >= deadline) return reply;
-      // A rate limit (with its headers) pauses every call; another 429 (a third import job while two
-      // run) only this one.
-      if (reply.status === 429 && reply.headers['x-ratelimit-reset'] !== undefined) this.pauseUntil(Date.now() + wait);
+      // A Management rate limit (with its headers) pauses every Management call; another 429 (a
+      // third import job while two run, the token grant's) only this one.
+      if (reply.status === 429 && limit === 'management' && reply.headers['x-ratelimit-reset'] !== undefined)
+        this.pauseUntil(Date.now() + wait);
       else await sleep(wait);
     }
   }
@@ -164,7 +177,7 @@ export class Auth0Api {
           audience,
         },
       };
-      const reply = await this.send(call);
+      const reply = await this.send(call, 'token');
       status = reply.status;
       const parsed = ManagementToken.safeParse(reply.body);
       if (reply.status === 200 && parsed.success) {
@@ -197,6 +210,22 @@ function rateLimitWait(reply: UpstreamReply): number {
   const retryAfter = Number(reply.headers['retry-after']);
   if (Number.isFinite(retryAfter) && retryAfter >= 0) return Math.min(retryAfter * 1000, 60_000);
   return 1000;
+}
+
+/**
+ * The Retry-After (whole seconds, 1 to 3,600) for a caller whose call Auth0 answered 429: until
+ * its `x-ratelimit-reset` or `Retry-After`, else `fallback`. Capped: the header is Auth0's.
+ */
+export function retryAfterSeconds(reply: UpstreamReply, fallback: number): number {
+  const reset = Number(reply.headers['x-ratelimit-reset']);
+  const retryAfter = Number(reply.headers['retry-after']);
+  const seconds =
+    Number.isFinite(reset) && reset > 0
+      ? Math.ceil(reset - Date.now() / 1000)
+      : Number.isFinite(retryAfter) && retryAfter >= 0
+        ? Math.ceil(retryAfter)
+        : fallback;
+  return Math.min(Math.max(seconds, 1), 3600);
 }
 
 function jitter(attempt: number): number {

@@ -8,7 +8,7 @@ import type { Clock } from '../../ports/clock.js';
 import type { SessionStore } from '../../ports/session-store.js';
 import { cookieClaims } from '../cookie-sessions.js';
 import { nowSeconds } from '../../domain/clock.js';
-import type { Auth0Api } from './api.js';
+import { type Auth0Api, retryAfterSeconds } from './api.js';
 import { pathSegment } from '../path-segment.js';
 import { bearerSessionId, deniedDigestOf, denyBearer, tokenDigest } from '../bearer-denial.js';
 
@@ -110,6 +110,7 @@ export function createAuth0Authenticator(api: Auth0Api, identity: IdentityProvid
       path: '/oauth/revoke',
       body: { client_id: api.options.clientId, client_secret: api.options.clientSecret, token: refreshToken },
     });
+    if (reply.status === 429) throw rateLimited(reply, 'Too many logouts at the identity provider: try again later');
     if (reply.status !== 200) throw new UpstreamError('Auth0', 'POST /oauth/revoke', reply.status);
   }
 
@@ -189,6 +190,9 @@ export function createAuth0Authenticator(api: Auth0Api, identity: IdentityProvid
         path: '/dbconnections/change_password',
         body: { client_id: api.options.clientId, email: user.email, connection: options.connection },
       });
+      // Auth0 allows 1 mail a minute per IP and e-mail (burst 10): a 429 is about this user's mails.
+      if (reply.status === 429)
+        throw rateLimited(reply, 'Too many password e-mails for this user at the identity provider: try again later');
       if (reply.status !== 200) throw new UpstreamError('Auth0', 'POST /dbconnections/change_password', reply.status);
     },
 
@@ -240,13 +244,20 @@ function issuedAt(token: string): Date {
   }
 }
 
-/** Auth0's login errors as the service documents them: 401 (same message), or 429 when locked. */
+/**
+ * Auth0's login errors as the service documents them: 401 (same message), 429 when locked, or 429
+ * until its rate limit (per IP or user) resets. Auth0's own description stays in its answer: the
+ * caller gets the service's words.
+ */
 function loginError(reply: UpstreamReply, lockSeconds: number): Error {
   const body = ErrorReply.safeParse(reply.body).data ?? {};
-  if (reply.status === 429 || body.error === 'too_many_attempts') {
-    // Auth0's own description stays in its answer: the caller gets the service's words.
-    return new TooManyRequestsError('Too many failed logins: the account is locked', lockSeconds);
-  }
+  if (body.error === 'too_many_attempts') return new TooManyRequestsError('Too many failed logins: the account is locked', lockSeconds);
+  if (reply.status === 429) return rateLimited(reply, 'Too many login requests at the identity provider: try again later');
   if (reply.status === 401 || reply.status === 403) return new UnauthorizedError(WRONG_CREDENTIALS);
   return new UpstreamError('Auth0', 'POST /oauth/token', reply.status);
+}
+
+/** An Authentication API 429 (counted per IP, user or e-mail): the caller's 429, until Auth0's reset. */
+function rateLimited(reply: UpstreamReply, message: string): TooManyRequestsError {
+  return new TooManyRequestsError(message, retryAfterSeconds(reply, 60));
 }
