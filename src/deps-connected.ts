@@ -57,7 +57,7 @@ export interface Connected {
   /** Website sessions in a CRUD collection (SESSIONS_CRUD_ENDPOINT), shared by replicas. */
   sessionStore(endpoint: string, clock: Clock): SessionStore;
   /** AUTH_MODULE auth0 (with its website sessions) or auth0Client. */
-  identity(config: Config & IdentityConfig, input: { sessions: SessionStore; clock: Clock }): IdentityAdapters;
+  identity(config: Config & IdentityConfig, input: { sessions: SessionStore; clock: Clock; logger: Logger }): IdentityAdapters;
   scheduler(input: { service: string; secret: string; clock: Clock }): ExpirationScheduler;
   roles(): RoleBinder;
   jobs(endpoint: string, clock: Clock): JobStore;
@@ -90,10 +90,10 @@ export function connectedAdapters(config: Config, metrics: Metrics): Connected {
       readiness: async () => [await probe(crud, '/-/healthz', config.READINESS_TIMEOUT_MS)],
     }),
     sessionStore: (endpoint, clock) => createCrudSessionStore(collection(endpoint), { ttlSeconds: config.REFRESH_TOKEN_TTL, clock }),
-    identity: (identityConfig, { sessions, clock }) =>
+    identity: (identityConfig, { sessions, clock, logger }) =>
       identityConfig.AUTH_MODULE === 'auth0'
-        ? auth0Adapters(identityConfig, sessions, { metrics, clock })
-        : auth0ClientAdapters(identityConfig, upstreamOf, bearerDenials(identityConfig, sessions, clock)),
+        ? auth0Adapters(identityConfig, sessions, { metrics, clock, logger })
+        : auth0ClientAdapters(identityConfig, upstreamOf, bearerDenials(identityConfig, sessions, clock), logger),
     scheduler: ({ service, secret, clock }) =>
       createTimerScheduler({
         upstream: upstreamOf('Timer', serviceUrl(service), config.CRUD_TIMEOUT_MS),
@@ -125,6 +125,7 @@ function auth0ClientAdapters(
   config: Config & { AUTH_SERVICE: string; AUTH_CONNECTION: string },
   upstreamOf: UpstreamFactory,
   denials: BearerDenials | undefined,
+  logger: Logger,
 ): IdentityAdapters {
   const upstream = upstreamOf('auth0-client', serviceUrl(config.AUTH_SERVICE), config.AUTH0_TIMEOUT_MS);
   const adapters = createAuth0ClientAdapters({
@@ -132,6 +133,7 @@ function auth0ClientAdapters(
     connection: config.AUTH_CONNECTION,
     userIdKey: config.CUSTOM_USER_ID_KEY,
     denials,
+    log: logger,
   });
   // A Mia-Platform service: its own health route.
   return { ...adapters, readiness: async () => [await probe(upstream, '/-/healthz', config.READINESS_TIMEOUT_MS)] };
@@ -144,7 +146,7 @@ const JWKS_KEEP_MS = 10 * 60_000;
 function auth0Adapters(
   config: Config & IdentityConfig & { AUTH_MODULE: 'auth0' },
   sessions: SessionStore,
-  { metrics, clock }: { metrics: Metrics; clock: Clock },
+  { metrics, clock, logger }: { metrics: Metrics; clock: Clock; logger: Logger },
 ): IdentityAdapters {
   const baseUrl = config.AUTH0_BASE_URL ?? `https://${config.AUTH0_DOMAIN}`;
   const issuers = [...new Set([`${baseUrl.replace(/\/$/, '')}/`, ...(config.AUTH0_DOMAIN ? [`https://${config.AUTH0_DOMAIN}/`] : [])])];
@@ -162,7 +164,7 @@ function auth0Adapters(
     maxConcurrency: config.AUTH0_MAX_CONCURRENCY,
     maxRetries: config.AUTH0_MAX_RETRIES,
   });
-  const identity = createAuth0IdentityProvider(api, config.AUTH_CONNECTION);
+  const identity = createAuth0IdentityProvider(api, config.AUTH_CONNECTION, logger);
   const auth = createAuth0Authenticator(api, identity, {
     connection: config.AUTH_CONNECTION,
     issuers,
@@ -172,7 +174,13 @@ function auth0Adapters(
     lockSeconds: config.LOGIN_LOCK_SECONDS,
     refreshTokenSeconds: config.REFRESH_TOKEN_TTL,
   });
-  const importer = createAuth0Importer({ api, identity, connection: config.AUTH_CONNECTION, connectionId: config.AUTH0_CONNECTION_ID });
+  const importer = createAuth0Importer({
+    api,
+    identity,
+    connection: config.AUTH_CONNECTION,
+    connectionId: config.AUTH0_CONNECTION_ID,
+    log: logger,
+  });
   // `/.well-known/jwks.json` is anonymous: each request was a call to the tenant, and a flood of them
   // filled AUTH0_MAX_CONCURRENCY, which logins wait for. One fetch at a time, kept as jose keeps it.
   const jwks = sharedAnswer(() => auth.jwks(), clock, JWKS_KEEP_MS);

@@ -94,7 +94,7 @@ export async function createDeps(
     clock,
   });
   const { mailer, outbox } = await mailAdapters(config, db, logger, upstreams);
-  const adapters = await identityAdapters({ config, db, keys, sessions, mailer, users, upstreams, clock });
+  const adapters = await identityAdapters({ config, db, keys, sessions, mailer, users, upstreams, clock, logger });
   const { identity, auth, importer, readiness: identityReadiness } = adapters;
   const jobEvents = new EventEmitter();
   return {
@@ -177,6 +177,7 @@ interface IdentityInput {
   users: UserStore;
   clock: Clock;
   upstreams: Upstreams;
+  logger: Logger;
 }
 
 /** The identity provider of AUTH_MODULE: embedded, Auth0 directly, or Mia-Platform's auth0-client. */
@@ -184,7 +185,7 @@ async function identityAdapters(input: IdentityInput): Promise<IdentityAdapters>
   const { config, clock } = input;
   if (config.AUTH_MODULE === 'embedded') return embeddedIdentity(input);
   const connected = await input.upstreams();
-  return connected.identity(config, { sessions: websiteSessions(input, connected), clock });
+  return connected.identity(config, { sessions: websiteSessions(input, connected), clock, logger: input.logger });
 }
 
 /** Website sessions with Auth0: in the CRUD Service with SESSIONS_CRUD_ENDPOINT (shared by replicas), else embedded. */

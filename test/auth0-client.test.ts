@@ -48,6 +48,20 @@ describe('AUTH_MODULE=auth0Client', () => {
     ).toBe(409);
   });
 
+  it("answers a user its 400 refuses in the service's words, not the auth0-client's", async () => {
+    client.creationRefusals.push({ statusCode: 400, error: 'Bad Request', message: 'PasswordDictionaryError: Password is too common' });
+    const refused = await service.call('POST', '/users/?sendResetPwdEmail=false', {
+      userGroup: 'customer',
+      username: 'acweak',
+      email: 'acweak@example.com',
+      name: 'W',
+      password: 'Client-pass-1',
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.body.message).toBe("The password does not meet the identity provider's password policy");
+    expect(JSON.stringify(refused.body)).not.toMatch(/PasswordDictionaryError|too common|auth0-client/);
+  });
+
   it('logs in with a form, serves /userinfo from its claims, refreshes and sends password changes', async () => {
     await service.call('POST', '/users/?sendResetPwdEmail=false', {
       userGroup: 'customer',

@@ -64,6 +64,28 @@ describe('AUTH_MODULE=auth0: users through the Management API', () => {
     expect((await service.call('GET', '/users/count?_st=PUBLIC,DRAFT,TRASH,DELETED')).body).toBe(before);
   });
 
+  it("answers a user Auth0 refuses (400) in the service's words, not Auth0's", async () => {
+    const user = { userGroup: 'customer', username: 'a0weak', email: 'a0weak@example.com', name: 'W' };
+    auth0().failNext('POST', /\/api\/v2\/users$/, 400, {
+      body: { statusCode: 400, error: 'Bad Request', message: 'PasswordStrengthError: Password is too weak', errorCode: 'invalid_body' },
+    });
+    const weak = await service.call('POST', '/users/?sendResetPwdEmail=false', { ...user, password: 'Auth0-pass-1' });
+    expect(weak.status).toBe(400);
+    expect(weak.body.message).toBe("The password does not meet the identity provider's password policy");
+    auth0().failNext('POST', /\/api\/v2\/users$/, 400, {
+      body: {
+        statusCode: 400,
+        error: 'Bad Request',
+        message: "Payload validation error: 'Object didn't pass validation for format email: <script>' on property email",
+        errorCode: 'invalid_body',
+      },
+    });
+    const email = await service.call('POST', '/users/?sendResetPwdEmail=false', { ...user, password: 'Auth0-pass-1' });
+    expect(email.status).toBe(400);
+    expect(email.body.message).toBe('The e-mail address was refused by the identity provider');
+    for (const answer of [weak, email]) expect(JSON.stringify(answer.body)).not.toMatch(/PasswordStrength|too weak|Payload|script|Auth0/);
+  });
+
   it('reads a GraphQL page of identities in ceil(N / 100) searches, falling back to GET /users/{id} for misses', async () => {
     for (let index = 0; index < 110; index += 1) await newUser({ name: 'page' });
     const searches = calls('GET', /^\/api\/v2\/users$/);

@@ -23,6 +23,8 @@ export class Auth0ClientEmulator {
   readonly users = new Map<string, ClientUser>();
   readonly requests: { method: string; path: string; headers: IncomingMessage['headers']; body: string }[] = [];
   readonly passwordChanges: string[] = [];
+  /** Bodies of 400s the next creations get (Auth0's, as the auth0-client passes them on). */
+  readonly creationRefusals: unknown[] = [];
   /** When true, requests are read (and recorded) and never answered (a hung auth0-client). */
   hang = false;
   /**
@@ -153,6 +155,8 @@ export class Auth0ClientEmulator {
       if ([...this.users.values()].some((u) => u.email === body.email || (body.username && u.username === body.username))) {
         return [409, { statusCode: 409, error: 'Conflict', message: 'The user already exists.' }];
       }
+      const refusal = this.creationRefusals.shift();
+      if (refusal !== undefined) return [400, refusal];
       const user: ClientUser = {
         user_id: `auth0|${randomBytes(12).toString('hex')}`,
         email: body.email as string,

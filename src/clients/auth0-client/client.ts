@@ -1,8 +1,8 @@
-import { z } from 'zod';
 import type { Authenticator } from '../../ports/authenticator.js';
 import type { IdentityImporter } from '../../ports/identity-importer.js';
 import type { IdentityChanges, IdentityProvider, IdentityUser, NewIdentityUser } from '../../ports/identity-provider.js';
-import { ConflictError, InvalidInputError, NotFoundError, UpstreamError } from '../../errors.js';
+import { ConflictError, NotFoundError, UpstreamError } from '../../errors.js';
+import { identityRefusal, type RefusalLog } from '../identity-refusal.js';
 import { type BearerDenials, createAuth0ClientAuthenticator } from './authenticator.js';
 import { callUpstream, type UpstreamCall, type UpstreamOptions, type UpstreamReply } from '../http.js';
 import { type Auth0Record, chunksOf, isAuth0Record, toIdentity } from '../auth0/identity.js';
@@ -36,6 +36,8 @@ export interface Auth0ClientOptions {
   userIdKey: string;
   /** Where a bearer logout denies its token; none where the replicas could not share it. */
   denials?: BearerDenials;
+  /** Where its 400s' own words go (never into an answer). */
+  log?: RefusalLog;
 }
 
 export function createAuth0ClientAdapters(options: Auth0ClientOptions): {
@@ -48,10 +50,11 @@ export function createAuth0ClientAdapters(options: Auth0ClientOptions): {
   async function call(request: UpstreamCall, ok: number[]): Promise<UpstreamReply> {
     const reply = await callUpstream(upstream, request);
     if (ok.includes(reply.status)) return reply;
-    const message = z.looseObject({ message: z.string().optional() }).safeParse(reply.body).data?.message;
+    const label = `${request.method} ${request.route ?? request.path}`;
     if (reply.status === 409) throw new ConflictError('The user already exists.');
-    if (reply.status === 400) throw new InvalidInputError(`auth0-client: ${message ?? 'bad request'}`);
-    throw new UpstreamError('auth0-client', `${request.method} ${request.route ?? request.path}`, reply.status);
+    // Its own text (or Auth0's, passed on) goes to the log; the caller gets the service's words.
+    if (reply.status === 400) throw identityRefusal({ upstream: 'auth0-client', call: label, body: reply.body, log: options.log });
+    throw new UpstreamError('auth0-client', label, reply.status);
   }
 
   /** Chunks of 50 ids, read at once. */

@@ -1,6 +1,6 @@
-import { z } from 'zod';
 import type { IdentityChanges, IdentityField, IdentityProvider, IdentityUser, NewIdentityUser } from '../../ports/identity-provider.js';
-import { ConflictError, InvalidInputError, NotFoundError, UpstreamError } from '../../errors.js';
+import { ConflictError, NotFoundError, UpstreamError } from '../../errors.js';
+import { IdentityRefusedError, identityRefusal, type RefusalLog } from '../identity-refusal.js';
 import type { UpstreamCall, UpstreamReply } from '../http.js';
 import type { Auth0Api } from './api.js';
 import { pathSegment } from '../path-segment.js';
@@ -31,7 +31,6 @@ function auth0Fields(fields: readonly IdentityField[] | undefined): string {
 
 /** An Auth0 user object, with the fields a read asked for. */
 export type Auth0Record = Record<string, unknown> & { user_id: string };
-const ErrorBody = z.looseObject({ message: z.string().optional() });
 
 /**
  * Ids per search: a page of 100 in one search (per_page ≤ 100), a query string of about 5 KB.
@@ -41,15 +40,18 @@ export const IDS_PER_SEARCH = 100;
 /** The most users Auth0 answers for a search without `page`. */
 const UNPAGED_MAX = 50;
 
-/** Users through the Auth0 Management API, in one database connection. */
-export function createAuth0IdentityProvider(api: Auth0Api, connection: string): IdentityProvider {
+/**
+ * Users through the Auth0 Management API, in one database connection. A 400 is the caller's in the
+ * service's words; Auth0's own text goes to `log`.
+ */
+export function createAuth0IdentityProvider(api: Auth0Api, connection: string, log?: RefusalLog): IdentityProvider {
   async function call(call: UpstreamCall, ok: number[]): Promise<UpstreamReply> {
     const reply = await api.management(call);
     if (ok.includes(reply.status)) return reply;
-    const message = ErrorBody.safeParse(reply.body).data?.message;
+    const label = `${call.method} ${call.route ?? call.path}`;
     if (reply.status === 409) throw new ConflictError('The user already exists.');
-    if (reply.status === 400) throw new InvalidInputError(`Auth0: ${message ?? 'bad request'}`);
-    throw new UpstreamError('Auth0', `${call.method} ${call.route ?? call.path}`, reply.status);
+    if (reply.status === 400) throw identityRefusal({ upstream: 'Auth0', call: label, body: reply.body, log });
+    throw new UpstreamError('Auth0', label, reply.status);
   }
 
   /** Lowered to the size that passed after a 414, for the life of the process. */
@@ -135,7 +137,7 @@ export function createAuth0IdentityProvider(api: Auth0Api, connection: string): 
         return parseUser((await call({ method: 'POST', path: '/api/v2/users', body }, [201, 200])).body);
       } catch (error) {
         // A connection that does not require usernames refuses one: keep it as the nickname instead.
-        if (!user.username || !(error instanceof InvalidInputError) || !/username/i.test(error.message)) throw error;
+        if (!user.username || !(error instanceof IdentityRefusedError) || error.refused !== 'username') throw error;
         const { username, ...rest } = body;
         const reply = await call({ method: 'POST', path: '/api/v2/users', body: { ...rest, nickname: username } }, [201, 200]);
         return { ...parseUser(reply.body), username };

@@ -12,6 +12,7 @@ import type {
 import type { IdentityProvider } from '../../ports/identity-provider.js';
 import type { UpstreamCall, UpstreamReply } from '../http.js';
 import type { Auth0Api } from './api.js';
+import { identityRefusal, type RefusalLog } from '../identity-refusal.js';
 
 /** Auth0 takes import files up to 500 KB; 1,000 users of the service's fields stay well under it. */
 export const MAX_IMPORT_USERS = 1000;
@@ -108,18 +109,17 @@ export function createAuth0Importer(input: {
   identity: IdentityProvider;
   connection: string;
   connectionId?: string;
+  /** Where Auth0's words of a 400 go (never into an answer). */
+  log?: RefusalLog;
 }): IdentityImporter {
-  const { api, identity, connection, connectionId } = input;
+  const { api, identity, connection, connectionId, log } = input;
   let connectionIdRequest: Promise<string> | undefined = connectionId ? Promise.resolve(connectionId) : undefined;
 
   async function call(request: UpstreamCall, ok: number[]): Promise<UpstreamReply> {
     const reply = await api.management(request);
     if (ok.includes(reply.status)) return reply;
     const label = `${request.method} ${request.route ?? request.path}`;
-    if (reply.status === 400) {
-      const message = z.looseObject({ message: z.string() }).safeParse(reply.body).data?.message;
-      throw new InvalidInputError(`Auth0 ${label}: ${message ?? 'bad request'}`);
-    }
+    if (reply.status === 400) throw identityRefusal({ upstream: 'Auth0', call: label, body: reply.body, log });
     throw new UpstreamError('Auth0', label, reply.status);
   }
 
