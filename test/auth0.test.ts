@@ -305,6 +305,19 @@ describe('AUTH_MODULE=auth0: logins and tokens', () => {
     expect(answer.body.message).not.toMatch(/for this e-mail/);
   });
 
+  it('refuses a login over the size limits with a 400 before asking Auth0', async () => {
+    const grants = calls('POST', /^\/oauth\/token$/);
+    const document = 'mutation ($u: String!, $p: String!) { login(username: $u, password: $p) { __typename } }';
+    for (const [u, p] of [
+      ['u'.repeat(321), 'Auth0-pass-1'],
+      ['someone', 'p'.repeat(1025)],
+    ]) {
+      expect((await login(u!, p!)).status).toBe(400);
+      expect((await service.graphql(document, { u, p }, anonymous)).data.login.__typename).toBe('InvalidInputError');
+    }
+    expect(calls('POST', /^\/oauth\/token$/)).toBe(grants);
+  });
+
   it('refreshes with rotation; a reused refresh token is refused', async () => {
     const user = await newUser();
     const first = (await login(user.username, 'Auth0-pass-1')).body;

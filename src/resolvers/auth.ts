@@ -19,11 +19,33 @@ export interface LoginResult {
 /** The `client-type` the admin console logs in with (console/src/pages/login.tsx). */
 export const CONSOLE_CLIENT_TYPE = 'ums-console';
 
+/** The longest username or e-mail a login takes: an e-mail address has at most 320 characters. */
+export const MAX_LOGIN_NAME = 320;
+/** The longest password a login (or a password check) takes: any passphrase fits; no hash or upstream gets more. */
+export const MAX_LOGIN_PASSWORD = 1024;
+
+/**
+ * A login's sizes, checked before anything is counted, hashed or sent: GraphQL took any length (up
+ * to BODY_LIMIT_BYTES), each try counted against the name typed and hashed with argon2, or sent to
+ * the identity provider.
+ */
+export function checkLoginSizes(input: { username?: string; password: string }, passwordField = 'password'): void {
+  const issues = [
+    ...(input.username !== undefined && input.username.length > MAX_LOGIN_NAME
+      ? [{ path: ['username'], message: `at most ${MAX_LOGIN_NAME} characters` }]
+      : []),
+    ...(input.password.length > MAX_LOGIN_PASSWORD ? [{ path: [passwordField], message: 'at most 1,024 characters' }] : []),
+  ];
+  if (issues.length > 0)
+    throw new InvalidInputError(`A username or e-mail takes at most ${MAX_LOGIN_NAME} characters, a password at most 1,024`, issues);
+}
+
 /**
  * `POST /oauth/token`: a username or e-mail and a password. Failed attempts count against the
  * account (lockout in the identity provider) and against the client address (throttle here).
  */
 export async function login(ctx: Context, input: { username: string; password: string }): Promise<LoginResult> {
+  checkLoginSizes(input);
   const { config, loginThrottle } = ctx.deps;
   const clientType = ctx.headers['client-type'];
   const type = typeof clientType === 'string' ? clientType.toLowerCase() : undefined;

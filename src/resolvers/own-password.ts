@@ -1,7 +1,7 @@
 import type { Context } from '../context.js';
 import { InvalidInputError, TooManyRequestsError, UnauthorizedError } from '../errors.js';
 import { requireAuthenticated } from './access.js';
-import { loginRefused } from './auth.js';
+import { checkLoginSizes, loginRefused } from './auth.js';
 import { securityEvent } from './security-events.js';
 
 /**
@@ -12,6 +12,8 @@ import { securityEvent } from './security-events.js';
  */
 export async function changeOwnPassword(ctx: Context, input: { currentPassword: string; newPassword: string }): Promise<void> {
   const caller = await requireAuthenticated(ctx);
+  // The current password is hashed to be checked: no more than a login's (the new one meets the policy's 128).
+  checkLoginSizes({ password: input.currentPassword }, 'currentPassword');
   const change = ctx.deps.auth.changeOwnPassword;
   if (!change) {
     throw new InvalidInputError(

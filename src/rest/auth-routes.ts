@@ -8,7 +8,7 @@ import type { RestRequest, Route } from './route.js';
 import { ErrorBody, Jwks, Tokens, Userinfo } from './openapi-schemas.js';
 
 const LoginBody = z.object({
-  username: z.string().min(1).meta({ description: 'The username or the e-mail address.' }),
+  username: z.string().min(1).max(320).meta({ description: 'The username or the e-mail address.' }),
   password: z.string().min(1).max(1024),
 });
 const RefreshBody = z.object({ refreshToken: z.string().min(1) });

@@ -207,3 +207,32 @@ describe('lockout answers do not pair a username with its e-mail', () => {
     expect((await login(known[1], PASSWORD)).status).toBe(200);
   });
 });
+
+describe('the size of a login', () => {
+  const graphqlLogin = (username: string, password: string) =>
+    service.graphql(
+      'mutation ($u: String!, $p: String!) { login(username: $u, password: $p) { __typename ... on Error { message } } }',
+      { u: username, p: password },
+      anonymous,
+    );
+
+  it('refuses a username over 320 characters or a password over 1,024 with a 400, counting nothing against the account', async () => {
+    const user = await newUser();
+    // GraphQL took any length: each try was counted against the name and hashed (argon2 of up to BODY_LIMIT_BYTES).
+    for (let attempt = 0; attempt < MAX; attempt += 1) {
+      const refused = await graphqlLogin(user.username, 'p'.repeat(1025));
+      expect(refused.data.login).toEqual({ __typename: 'InvalidInputError', message: expect.stringMatching(/1,024/) });
+    }
+    expect((await login(user.username, PASSWORD)).status).toBe(200);
+    for (const [username, password] of [
+      ['u'.repeat(321), PASSWORD],
+      [user.username, 'p'.repeat(1025)],
+    ]) {
+      const refused = await login(username!, password!);
+      expect(refused.status).toBe(400);
+      expect((await graphqlLogin(username!, password!)).data.login.__typename).toBe('InvalidInputError');
+    }
+    // At the limits, an ordinary refusal.
+    expect((await login('u'.repeat(320), 'p'.repeat(1024))).status).toBe(401);
+  });
+});

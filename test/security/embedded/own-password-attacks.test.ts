@@ -59,6 +59,18 @@ describe('changeOwnPassword attacked', () => {
     expect((await login(username, NEW_PASSWORD)).status).toBe(429);
   });
 
+  it('refuses a current password over 1,024 characters with a 400, before it is counted or hashed', async () => {
+    const username = await newUser();
+    const auth = { ...anonymous, authorization: `Bearer ${(await login(username)).body.accessToken}` };
+    for (let attempt = 0; attempt < 4; attempt += 1) {
+      const refused = await service.graphql(CHANGE, { c: 'p'.repeat(1025), n: NEW_PASSWORD }, auth);
+      expect(refused.data.changeOwnPassword.__typename).toBe('InvalidInputError');
+    }
+    expect((await service.graphql(CHANGE, { c: PASSWORD, n: NEW_PASSWORD }, auth)).data.changeOwnPassword.__typename).toBe(
+      'MutationChangeOwnPasswordSuccess',
+    );
+  });
+
   it('is not reachable from another site through the cookie session, in any shape a page can send', async () => {
     const username = await newUser();
     const cookie = await cookieOf(username);
