@@ -49,7 +49,9 @@ describe('AUTH_MODULE=auth0Client', () => {
   });
 
   it("answers a user its 400 refuses in the service's words, not the auth0-client's", async () => {
-    client.creationRefusals.push({ statusCode: 400, error: 'Bad Request', message: 'PasswordDictionaryError: Password is too common' });
+    client.failNext('POST', /\/users$/, 400, {
+      body: { statusCode: 400, error: 'Bad Request', message: 'PasswordDictionaryError: Password is too common' },
+    });
     const refused = await service.call('POST', '/users/?sendResetPwdEmail=false', {
       userGroup: 'customer',
       username: 'acweak',
@@ -60,6 +62,20 @@ describe('AUTH_MODULE=auth0Client', () => {
     expect(refused.status).toBe(400);
     expect(refused.body.message).toBe("The password does not meet the identity provider's password policy");
     expect(JSON.stringify(refused.body)).not.toMatch(/PasswordDictionaryError|too common|auth0-client/);
+  });
+
+  it('answers the 429s it passes on (a login, a password e-mail) with a 429 and Retry-After, not a 500', async () => {
+    const reset = { 'x-ratelimit-reset': String(Math.ceil(Date.now() / 1000) + 30) };
+    const tooMany = { error: 'too_many_requests', error_description: 'Global limit has been reached' };
+    client.failNext('POST', /\/oauth\/token$/, 429, { body: tooMany, headers: reset });
+    const login = await service.call('POST', '/oauth/token', { username: 'nobody', password: 'Client-pass-1' }, anonymous);
+    expect(login.status).toBe(429);
+    expect(Number(login.headers.get('retry-after'))).toBeGreaterThanOrEqual(25);
+    client.failNext('POST', /\/change-password$/, 429, { body: tooMany, headers: { 'retry-after': '40' } });
+    const mail = await service.call('POST', '/users/change-password', { authUserId: 'auth0|someone' });
+    expect(mail.status).toBe(429);
+    expect(mail.headers.get('retry-after')).toBe('40');
+    for (const answer of [login, mail]) expect(JSON.stringify(answer.body)).not.toMatch(/Global limit/);
   });
 
   it('logs in with a form, serves /userinfo from its claims, refreshes and sends password changes', async () => {

@@ -23,8 +23,8 @@ export class Auth0ClientEmulator {
   readonly users = new Map<string, ClientUser>();
   readonly requests: { method: string; path: string; headers: IncomingMessage['headers']; body: string }[] = [];
   readonly passwordChanges: string[] = [];
-  /** Bodies of 400s the next creations get (Auth0's, as the auth0-client passes them on). */
-  readonly creationRefusals: unknown[] = [];
+  /** Answers the next matching requests get instead of their own (Auth0's 400s and 429s, as it passes them on). */
+  private readonly failures: { route: RegExp; status: number; body?: unknown; headers?: Record<string, string> }[] = [];
   /** When true, requests are read (and recorded) and never answered (a hung auth0-client). */
   hang = false;
   /**
@@ -61,7 +61,11 @@ export class Auth0ClientEmulator {
         const url = new URL(req.url ?? '/', 'http://client');
         this.requests.push({ method: req.method ?? 'GET', path: url.pathname, headers: req.headers, body: raw });
         if (this.hang) return;
-        const [status, body, headers = {}] = this.route(req.method ?? 'GET', url, raw, req.headers);
+        const failure = this.failures.findIndex((f) => f.route.test(`${req.method} ${url.pathname}`));
+        const injected = failure >= 0 ? this.failures.splice(failure, 1)[0]! : undefined;
+        const [status, body, headers = {}] = injected
+          ? [injected.status, injected.body, injected.headers]
+          : this.route(req.method ?? 'GET', url, raw, req.headers);
         res
           .writeHead(status, { 'content-type': 'application/json', ...headers })
           .end(body === undefined ? undefined : JSON.stringify(body));
@@ -73,6 +77,11 @@ export class Auth0ClientEmulator {
 
   stop(): Promise<void> {
     return closeServer(this.server);
+  }
+
+  /** The next `method path` request is answered `status` with `reply`'s body and headers. */
+  failNext(method: string, path: RegExp, status: number, reply: { body?: unknown; headers?: Record<string, string> } = {}): void {
+    this.failures.push({ route: new RegExp(`^${method} ${path.source}`), status, ...reply });
   }
 
   private route(method: string, url: URL, raw: string, headers: IncomingMessage['headers']): [number, unknown, Record<string, string>?] {
@@ -155,8 +164,6 @@ export class Auth0ClientEmulator {
       if ([...this.users.values()].some((u) => u.email === body.email || (body.username && u.username === body.username))) {
         return [409, { statusCode: 409, error: 'Conflict', message: 'The user already exists.' }];
       }
-      const refusal = this.creationRefusals.shift();
-      if (refusal !== undefined) return [400, refusal];
       const user: ClientUser = {
         user_id: `auth0|${randomBytes(12).toString('hex')}`,
         email: body.email as string,

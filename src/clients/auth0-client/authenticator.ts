@@ -3,6 +3,7 @@ import type { AccessClaims, Authenticator, SessionCookie, TokenSet, VerifyOption
 import type { IdentityProvider } from '../../ports/identity-provider.js';
 import { InvalidInputError, NotFoundError, UnauthorizedError, UpstreamError } from '../../errors.js';
 import { callUpstream, type UpstreamOptions, type UpstreamReply } from '../http.js';
+import { rateLimited } from '../rate-limit.js';
 import type { Clock } from '../../ports/clock.js';
 import type { SessionStore } from '../../ports/session-store.js';
 import { nowSeconds } from '../../domain/clock.js';
@@ -111,6 +112,8 @@ export function createAuth0ClientAuthenticator(options: Auth0ClientAuthOptions):
         },
       });
       if (reply.status === 401 || reply.status === 403) throw new UnauthorizedError('Wrong username or password');
+      // Auth0's rate limit or lockout, passed on: a 429 until its reset, never a 500 (its words stay out).
+      if (reply.status === 429) throw rateLimited(reply, 'Too many login requests at the identity provider: try again later');
       const session = reply.status === 200 ? sessionCookieOf(reply) : undefined;
       if (session) return session;
       // Tokens in a website client's body would reach the browser's scripts: refuse, and say why in the log.
@@ -184,6 +187,8 @@ function clientTypeHeader(clientType: string | undefined): Record<string, string
 
 function tokens(reply: UpstreamReply): TokenSet {
   if (reply.status === 401 || reply.status === 403) throw new UnauthorizedError('Wrong username or password');
+  // Auth0's rate limit or lockout, passed on: a 429 until its reset, never a 500 (its words stay out).
+  if (reply.status === 429) throw rateLimited(reply, 'Too many login requests at the identity provider: try again later');
   const parsed = Tokens.safeParse(reply.body);
   if (reply.status !== 200 || !parsed.success) throw new UpstreamError('auth0-client', 'POST /oauth/token', reply.status);
   return { accessToken: parsed.data.accessToken, refreshToken: parsed.data.refreshToken, expireAt: parsed.data.expireAt };

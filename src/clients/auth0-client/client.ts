@@ -3,6 +3,7 @@ import type { IdentityImporter } from '../../ports/identity-importer.js';
 import type { IdentityChanges, IdentityProvider, IdentityUser, NewIdentityUser } from '../../ports/identity-provider.js';
 import { ConflictError, NotFoundError, UpstreamError } from '../../errors.js';
 import { identityRefusal, type RefusalLog } from '../identity-refusal.js';
+import { rateLimited } from '../rate-limit.js';
 import { type BearerDenials, createAuth0ClientAuthenticator } from './authenticator.js';
 import { callUpstream, type UpstreamCall, type UpstreamOptions, type UpstreamReply } from '../http.js';
 import { type Auth0Record, chunksOf, isAuth0Record, toIdentity } from '../auth0/identity.js';
@@ -52,6 +53,8 @@ export function createAuth0ClientAdapters(options: Auth0ClientOptions): {
     if (ok.includes(reply.status)) return reply;
     const label = `${request.method} ${request.route ?? request.path}`;
     if (reply.status === 409) throw new ConflictError('The user already exists.');
+    // Auth0's rate limits passed on (a reset e-mail's is per user and e-mail): the caller's 429.
+    if (reply.status === 429) throw rateLimited(reply, 'Too many requests at the identity provider: try again later');
     // Its own text (or Auth0's, passed on) goes to the log; the caller gets the service's words.
     if (reply.status === 400) throw identityRefusal({ upstream: 'auth0-client', call: label, body: reply.body, log: options.log });
     throw new UpstreamError('auth0-client', label, reply.status);

@@ -212,22 +212,6 @@ function rateLimitWait(reply: UpstreamReply): number {
   return 1000;
 }
 
-/**
- * The Retry-After (whole seconds, 1 to 3,600) for a caller whose call Auth0 answered 429: until
- * its `x-ratelimit-reset` or `Retry-After`, else `fallback`. Capped: the header is Auth0's.
- */
-export function retryAfterSeconds(reply: UpstreamReply, fallback: number): number {
-  const reset = Number(reply.headers['x-ratelimit-reset']);
-  const retryAfter = Number(reply.headers['retry-after']);
-  const seconds =
-    Number.isFinite(reset) && reset > 0
-      ? Math.ceil(reset - Date.now() / 1000)
-      : Number.isFinite(retryAfter) && retryAfter >= 0
-        ? Math.ceil(retryAfter)
-        : fallback;
-  return Math.min(Math.max(seconds, 1), 3600);
-}
-
 function jitter(attempt: number): number {
   const base = 200 * 2 ** attempt;
   return base + Math.random() * base;

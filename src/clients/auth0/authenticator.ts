@@ -8,7 +8,8 @@ import type { Clock } from '../../ports/clock.js';
 import type { SessionStore } from '../../ports/session-store.js';
 import { cookieClaims } from '../cookie-sessions.js';
 import { nowSeconds } from '../../domain/clock.js';
-import { type Auth0Api, retryAfterSeconds } from './api.js';
+import type { Auth0Api } from './api.js';
+import { rateLimited } from '../rate-limit.js';
 import { pathSegment } from '../path-segment.js';
 import { bearerSessionId, deniedDigestOf, denyBearer, tokenDigest } from '../bearer-denial.js';
 
@@ -255,9 +256,4 @@ function loginError(reply: UpstreamReply, lockSeconds: number): Error {
   if (reply.status === 429) return rateLimited(reply, 'Too many login requests at the identity provider: try again later');
   if (reply.status === 401 || reply.status === 403) return new UnauthorizedError(WRONG_CREDENTIALS);
   return new UpstreamError('Auth0', 'POST /oauth/token', reply.status);
-}
-
-/** An Authentication API 429 (counted per IP, user or e-mail): the caller's 429, until Auth0's reset. */
-function rateLimited(reply: UpstreamReply, message: string): TooManyRequestsError {
-  return new TooManyRequestsError(message, retryAfterSeconds(reply, 60));
 }
