@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Auth0Api } from '../../src/clients/auth0/api.js';
 import { callUpstream, createBreaker, createDispatcher, type UpstreamOptions } from '../../src/clients/http.js';
 
 let server: Server;
@@ -73,5 +74,36 @@ describe('callUpstream', () => {
     await expect(callUpstream(hung, write)).rejects.toMatchObject({ status: 503, notSent: false });
     silent.closeAllConnections();
     await new Promise((resolve) => silent.close(resolve));
+  });
+});
+
+describe('Auth0Api', () => {
+  it('does not say a call was never sent when its retry was refused after an earlier attempt was answered', async () => {
+    // The first attempt is answered 500 (the tenant may have acted all the same), a GET is tried
+    // again; the server stops listening before it answers, so the retry's connection is refused.
+    let calls = 0;
+    const tenant = createServer((req, res) => {
+      calls += 1;
+      tenant.close();
+      res.writeHead(500, { connection: 'close' }).end();
+    });
+    await new Promise<void>((resolve) => tenant.listen(0, '127.0.0.1', resolve));
+    const baseUrl = `http://127.0.0.1:${(tenant.address() as AddressInfo).port}`;
+    const api = new Auth0Api({
+      baseUrl,
+      clientId: 'c',
+      clientSecret: 's',
+      managementClientId: 'c',
+      managementClientSecret: 's',
+      managementAudience: `${baseUrl}/api/v2/`,
+      dispatcher: createDispatcher(5000),
+      maxConcurrency: 1,
+      maxRetries: 1,
+    });
+    await expect(api.auth({ method: 'GET', path: '/userinfo' })).rejects.toMatchObject({
+      status: 503,
+      notSent: false,
+    });
+    expect(calls).toBe(1);
   });
 });
