@@ -3,9 +3,9 @@ import type { Context } from '../context.js';
 import { withoutDeadline } from '../deadline.js';
 import { revokeAccess } from './revocation.js';
 import { deleteIdentity, identityOutcomeUnknown } from './roles.js';
-import type { State } from '../crud/states.js';
+import { ALL_STATES, type State } from '../crud/states.js';
 import { NotFoundError } from '../errors.js';
-import { closeSync, followProfile, identityBlocked, openSync } from './user-sync.js';
+import { closeSync, followProfile, followUnlessHeld, identityBlocked, openSync } from './user-sync.js';
 
 /**
  * Runs an undo step of a failed operation; answers whether it worked. Its own failure is logged,
@@ -42,7 +42,9 @@ export async function transitionUser(ctx: Context, user: UserDoc, stateTo: State
 async function moveUser(ctx: Context, user: UserDoc, stateTo: State): Promise<void> {
   const hardDelete = stateTo === 'DELETED' && ctx.deps.config.AUTH_HARD_DELETE;
   if (!user.authUserId || (!hardDelete && identityBlocked(user) === (stateTo !== 'PUBLIC'))) {
-    return ctx.deps.users.setState(user._id, stateTo, ctx.scope);
+    await ctx.deps.users.setState(user._id, stateTo, ctx.scope);
+    if (!user.authUserId && identityBlocked(user) !== identityBlocked({ ...user, __STATE__: stateTo })) await followIfLinked(ctx, user._id);
+    return;
   }
   const sync = await openSync(ctx, user);
   let consistent = true;
@@ -54,6 +56,20 @@ async function moveUser(ctx: Context, user: UserDoc, stateTo: State): Promise<vo
     throw error;
   }
   await closeSync(ctx, sync, consistent);
+}
+
+/**
+ * A user moved without identity, whose blocked state the move changed: a bulk activation may have
+ * linked it meanwhile to an identity made from the profile it read before the move (unblocked out
+ * of TRASH, say). Read again (only such moves pay the read), a linked profile has its identity
+ * follow, under the user's lock; one another write holds is left to it. Its failure is logged:
+ * the move itself is done.
+ */
+async function followIfLinked(ctx: Context, userId: string): Promise<void> {
+  await compensate(ctx, `make the identity of ${userId} follow its new state`, async () => {
+    const moved = await ctx.deps.users.get(userId, { states: ALL_STATES, scope: ctx.scope });
+    if (moved?.authUserId) await followUnlessHeld(ctx, moved);
+  });
 }
 
 /**

@@ -42,8 +42,11 @@ function racedIdentity(identity: IdentityProvider): IdentityProvider {
 
 /** Run once, as the next import job starts (after the activation read its users): another request racing it. */
 let racingImport: (() => Promise<void>) | undefined;
-/** The next profile write of this e-mail waits until the activation has linked its identities and read them again. */
-let heldPatch: { email: string; linked: Promise<void>; link: () => void } | undefined;
+/**
+ * The next profile write of this e-mail (or state change of this user) waits until the activation
+ * has linked its identities and read them again.
+ */
+let heldPatch: { email?: string; userId?: string; linked: Promise<void>; link: () => void } | undefined;
 /** The held write, once the link is stored: released by the next read of users. */
 let linkedAt: typeof heldPatch;
 
@@ -52,8 +55,13 @@ function racedDeps(deps: Deps): Partial<Deps> {
     ...deps.users,
     async patch(id, update, options, scope) {
       const held = heldPatch;
-      if (held && (update.$set as Record<string, unknown> | undefined)?.email === held.email) await held.linked;
+      if (held?.email !== undefined && (update.$set as Record<string, unknown> | undefined)?.email === held.email) await held.linked;
       return deps.users.patch(id, update, options, scope);
+    },
+    async setState(id, stateTo, scope) {
+      const held = heldPatch;
+      if (held?.userId === id) await held.linked;
+      return deps.users.setState(id, stateTo, scope);
     },
     async patchMany(updates, options, scope) {
       const modified = await deps.users.patchMany(updates, options, scope);
@@ -203,6 +211,21 @@ describe('a bulk activation giving a profile its identity while a PATCH changes 
     const { authUserId } = (await service.call('GET', `/users/${userId}`)).body;
     const { profile, identity } = await bothSides({ _id: userId, authUserId });
     expect(identity).toMatchObject({ email: profile.email, blocked: true });
+  });
+
+  it('a POST /users/state having read the profile before the link and moved it after the activation read it again: the identity is blocked', async () => {
+    const userId = await bare();
+    let link!: () => void;
+    heldPatch = { userId, linked: new Promise<void>((resolve) => (link = resolve)), link: () => link() };
+    const moved = service.call('POST', '/users/state', [{ filter: { _id: userId }, stateTo: 'TRASH' }]);
+    const job = await activate(userId);
+    expect(await moved).toMatchObject({ status: 200, body: 1 });
+    heldPatch = undefined;
+    expect(job).toMatchObject({ status: 'completed', summary: { failed: 0, total: 1 } });
+    const { authUserId } = (await service.call('GET', `/users/${userId}?_st=TRASH`)).body;
+    const { profile, identity } = await bothSides({ _id: userId, authUserId });
+    expect(profile.__STATE__).toBe('TRASH');
+    expect(identity).toMatchObject({ blocked: true });
   });
 });
 
