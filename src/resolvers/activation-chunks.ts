@@ -1,22 +1,18 @@
 import pLimit from 'p-limit';
 import type { GroupConfig } from '../ports/config-store.js';
-import type { IdentityImportJob, ImportedIdentity, ImportedIdentityRef, ImportedValues } from '../ports/identity-importer.js';
+import type { IdentityImportJob, ImportedIdentity, ImportedIdentityRef } from '../ports/identity-importer.js';
 import type { UserDoc } from '../ports/user-store.js';
 import type { Context } from '../context.js';
 import { ALL_STATES } from '../crud/states.js';
 import { pace } from '../domain/pace.js';
 import { ConflictError } from '../errors.js';
 import { type ActivationFailure, emptySummary, type Outcome, type RunningChunk } from './activation-progress.js';
-import { deleteIdentity, grantRoles, replaceRoles } from './roles.js';
-import { compensate } from './sagas.js';
-import { followUnlessHeld, identityBlocked, type SyncOutcome, syncHeldWith, syncNow } from './user-sync.js';
-import { deleteLater } from './user-deletion.js';
+import { CHUNK_CONCURRENCY, followChangedProfiles, removeOrphans, unbindDeleted } from './activation-races.js';
+import { grantRoles, replaceRoles } from './roles.js';
+import { identityBlocked, type SyncOutcome, syncHeldWith, syncNow } from './user-sync.js';
 import { findUsersByIds } from './users.js';
 
 // What a bulk activation does with one chunk of its users (activation.ts runs the chunks).
-
-/** Upstream calls a chunk makes at once (roles granted, existing identities updated). */
-const CONCURRENCY = 8;
 
 /** Prepares a chunk and starts its import job; answers the chunk's outcome when nothing is left to import. */
 export async function startChunk(
@@ -58,7 +54,7 @@ export async function completeChunk(ctx: Context, current: RunningChunk, importJ
   await removeOrphans(ctx, gone, made);
   const done = linked.filter(({ user }) => !lost.has(user._id));
   await followChangedProfiles(ctx, done);
-  const limit = pLimit(CONCURRENCY);
+  const limit = pLimit(CHUNK_CONCURRENCY);
   await Promise.all(done.map(({ user, ref }) => limit(() => bindRoles(ctx, user, ref).then(pace))));
   await unbindDeleted(ctx, done);
   const inserted = insertedByThisJob(done, importJob, current.again === true);
@@ -85,90 +81,6 @@ async function refusedRows(ctx: Context, current: RunningChunk, users: Map<strin
   const refs = await ctx.deps.identityImports.findImported(ids.map((userId) => ({ userId })));
   refs.forEach((ref, index) => ref?.created && rows.delete(ids[index]!));
   return rows;
-}
-
-/**
- * An identity this import made for a profile deleted meanwhile would be reachable by nobody (the
- * deletion saw no authUserId): it goes. `gone`: profiles deleted before the import's results were
- * read, whose identity is found by the id it was sent with; `made`: identities made for profiles
- * deleted before their link. One that existed before (matched by e-mail) stays, as does one that
- * a profile links by now (another activation matched it by e-mail).
- */
-async function removeOrphans(ctx: Context, gone: string[], made: Orphan[]): Promise<void> {
-  const found = gone.length === 0 ? [] : await ctx.deps.identityImports.findImported(gone.map((userId) => ({ userId })));
-  const orphans = [...made, ...found.flatMap((ref, index) => (ref?.created ? [{ userId: gone[index]!, authUserId: ref.id }] : []))];
-  if (orphans.length === 0) return;
-  const ids = orphans.map((orphan) => orphan.authUserId);
-  const linked = await ctx.deps.users.find({ authUserId: { $in: ids } }, { states: ALL_STATES, scope: ctx.scope });
-  const kept = new Set(linked.map((user) => user.authUserId));
-  for (const orphan of orphans.filter(({ authUserId }) => !kept.has(authUserId))) {
-    const what = `delete the identity ${orphan.authUserId} of a deleted profile`;
-    // Not now (the identity provider down): the deletion reconciler does it once it can.
-    if (!(await compensate(ctx, what, () => deleteIdentity(ctx, orphan.authUserId)))) {
-      await compensate(ctx, `leave the deletion of ${orphan.authUserId} to the reconciler`, () => deleteLater(ctx, orphan));
-    }
-  }
-}
-
-/** An identity made for a profile that is gone. */
-interface Orphan {
-  userId: string;
-  authUserId: string;
-}
-
-/**
- * A profile changed (a PATCH, a state change) after the chunk read it and before the link wrote
- * only itself (no identity to follow yet): the identity the import made has the values sent, not
- * the profile's. Read again once linked (one read per chunk), a profile that differs from its
- * identity has the identity follow it under the user's lock; one held by another write is left to
- * it (it follows the profile as stored), one that fails to the reconciler.
- */
-async function followChangedProfiles(ctx: Context, done: { user: UserDoc; ref: ImportedIdentityRef }[]): Promise<void> {
-  const made = done.filter(({ ref }) => ref.values !== undefined);
-  if (made.length === 0) return;
-  const after = await findUsersByIds(
-    ctx,
-    made.map(({ user }) => user._id),
-    ALL_STATES,
-  );
-  const changed = made.flatMap(({ user, ref }) => {
-    const now = after.get(user._id);
-    return now?.authUserId === ref.id && differs(now, ref.values!) ? [now] : [];
-  });
-  const limit = pLimit(CONCURRENCY);
-  await Promise.all(
-    changed.map((user) =>
-      limit(() => compensate(ctx, `make the identity of ${user._id} follow its changed profile`, () => followUnlessHeld(ctx, user))),
-    ),
-  );
-}
-
-/** The identity's e-mail, username (when it has one) or blocked state is not the profile's. */
-function differs(user: UserDoc, identity: ImportedValues): boolean {
-  if ((user.email ?? '').toLowerCase() !== (identity.email ?? '').toLowerCase()) return true;
-  if (identity.username !== undefined && user.username !== identity.username) return true;
-  return identityBlocked(user) !== identity.blocked;
-}
-
-/**
- * A profile deleted after its link and before its grant: its deletion took the identity and its
- * bindings, and the grant then bound roles to an identity that is gone. Looked for once the grants
- * are made (one read per chunk); they go as a deleted profile's identity does.
- */
-async function unbindDeleted(ctx: Context, done: { user: UserDoc; ref: ImportedIdentityRef }[]): Promise<void> {
-  const granted = done.filter(({ user }) => user.roles?.length);
-  if (granted.length === 0) return;
-  const after = await findUsersByIds(
-    ctx,
-    granted.map(({ user }) => user._id),
-    ALL_STATES,
-  );
-  const gone = granted.filter(({ user }) => !after.has(user._id));
-  await removeOrphans(
-    ctx,
-    [],
-    gone.map(({ user, ref }) => ({ userId: user._id, authUserId: ref.id })),
-  );
 }
 
 /**
@@ -245,7 +157,7 @@ async function prepareChunk(
     else if (!upsert) refuse(id, [{ code: 'CONFLICT', message: `user ${id} already has the identity ${user.authUserId}` }]);
     else existing.push(user);
   }
-  const limit = pLimit(CONCURRENCY);
+  const limit = pLimit(CHUNK_CONCURRENCY);
   await Promise.all(existing.map((user) => limit(() => updateIdentity(ctx, user, outcome, { again, mark }).then(pace))));
   await pace();
   return { outcome, toImport };

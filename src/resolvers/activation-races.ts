@@ -1,0 +1,100 @@
+import pLimit from 'p-limit';
+import type { ImportedIdentityRef, ImportedValues } from '../ports/identity-importer.js';
+import type { UserDoc } from '../ports/user-store.js';
+import type { Context } from '../context.js';
+import { ALL_STATES } from '../crud/states.js';
+import { deleteIdentity } from './roles.js';
+import { compensate } from './sagas.js';
+import { followUnlessHeld, identityBlocked } from './user-sync.js';
+import { deleteLater } from './user-deletion.js';
+import { findUsersByIds } from './users.js';
+
+// What a completed bulk activation chunk does around its link so that writes racing it (a profile
+// deleted, changed or moved meanwhile) leave no identity behind or out of step (activation-chunks.ts).
+
+/** Upstream calls a chunk makes at once (roles granted, existing identities updated). */
+export const CHUNK_CONCURRENCY = 8;
+
+/**
+ * An identity this import made for a profile deleted meanwhile would be reachable by nobody (the
+ * deletion saw no authUserId): it goes. `gone`: profiles deleted before the import's results were
+ * read, whose identity is found by the id it was sent with; `made`: identities made for profiles
+ * deleted before their link. One that existed before (matched by e-mail) stays, as does one that
+ * a profile links by now (another activation matched it by e-mail).
+ */
+export async function removeOrphans(ctx: Context, gone: string[], made: Orphan[]): Promise<void> {
+  const found = gone.length === 0 ? [] : await ctx.deps.identityImports.findImported(gone.map((userId) => ({ userId })));
+  const orphans = [...made, ...found.flatMap((ref, index) => (ref?.created ? [{ userId: gone[index]!, authUserId: ref.id }] : []))];
+  if (orphans.length === 0) return;
+  const ids = orphans.map((orphan) => orphan.authUserId);
+  const linked = await ctx.deps.users.find({ authUserId: { $in: ids } }, { states: ALL_STATES, scope: ctx.scope });
+  const kept = new Set(linked.map((user) => user.authUserId));
+  for (const orphan of orphans.filter(({ authUserId }) => !kept.has(authUserId))) {
+    const what = `delete the identity ${orphan.authUserId} of a deleted profile`;
+    // Not now (the identity provider down): the deletion reconciler does it once it can.
+    if (!(await compensate(ctx, what, () => deleteIdentity(ctx, orphan.authUserId)))) {
+      await compensate(ctx, `leave the deletion of ${orphan.authUserId} to the reconciler`, () => deleteLater(ctx, orphan));
+    }
+  }
+}
+
+/** An identity made for a profile that is gone. */
+interface Orphan {
+  userId: string;
+  authUserId: string;
+}
+
+/**
+ * A profile changed (a PATCH, a state change) after the chunk read it and before the link wrote
+ * only itself (no identity to follow yet): the identity the import made has the values sent, not
+ * the profile's. Read again once linked (one read per chunk), a profile that differs from its
+ * identity has the identity follow it under the user's lock; one held by another write is left to
+ * it (it follows the profile as stored), one that fails to the reconciler.
+ */
+export async function followChangedProfiles(ctx: Context, done: { user: UserDoc; ref: ImportedIdentityRef }[]): Promise<void> {
+  const made = done.filter(({ ref }) => ref.values !== undefined);
+  if (made.length === 0) return;
+  const after = await findUsersByIds(
+    ctx,
+    made.map(({ user }) => user._id),
+    ALL_STATES,
+  );
+  const changed = made.flatMap(({ user, ref }) => {
+    const now = after.get(user._id);
+    return now?.authUserId === ref.id && differs(now, ref.values!) ? [now] : [];
+  });
+  const limit = pLimit(CHUNK_CONCURRENCY);
+  await Promise.all(
+    changed.map((user) =>
+      limit(() => compensate(ctx, `make the identity of ${user._id} follow its changed profile`, () => followUnlessHeld(ctx, user))),
+    ),
+  );
+}
+
+/** The identity's e-mail, username (when it has one) or blocked state is not the profile's. */
+function differs(user: UserDoc, identity: ImportedValues): boolean {
+  if ((user.email ?? '').toLowerCase() !== (identity.email ?? '').toLowerCase()) return true;
+  if (identity.username !== undefined && user.username !== identity.username) return true;
+  return identityBlocked(user) !== identity.blocked;
+}
+
+/**
+ * A profile deleted after its link and before its grant: its deletion took the identity and its
+ * bindings, and the grant then bound roles to an identity that is gone. Looked for once the grants
+ * are made (one read per chunk); they go as a deleted profile's identity does.
+ */
+export async function unbindDeleted(ctx: Context, done: { user: UserDoc; ref: ImportedIdentityRef }[]): Promise<void> {
+  const granted = done.filter(({ user }) => user.roles?.length);
+  if (granted.length === 0) return;
+  const after = await findUsersByIds(
+    ctx,
+    granted.map(({ user }) => user._id),
+    ALL_STATES,
+  );
+  const gone = granted.filter(({ user }) => !after.has(user._id));
+  await removeOrphans(
+    ctx,
+    [],
+    gone.map(({ user, ref }) => ({ userId: user._id, authUserId: ref.id })),
+  );
+}
