@@ -64,6 +64,10 @@ export async function updateUser(ctx: Context, id: string, body: unknown, rawQue
   }
   if (updated.expirationId !== current.expirationId) await abortExpiration(ctx, current.expirationId);
   if (sync) await finishRoles(ctx, { current, updated, sync });
+  // Once this write's own lock is let go: a new date takes it too, and a follow inside would find it held.
+  if (linkedMeanwhile(current, updated)) {
+    await compensate(ctx, `make the identity of ${current._id} follow`, () => followUnlessHeld(ctx, updated));
+  }
   noteRoleChange(ctx, current, updated);
   return updated;
 }
@@ -141,12 +145,7 @@ async function writeBoth(ctx: Context, { current, next, expr, query, states }: W
   const changes = identityChanges(current, next);
   const roles = current.authUserId !== undefined && !sameRoles(current.roles, next.roles);
   const redated = next.expirationDate !== current.expirationDate;
-  if (!changes && !roles && !redated) {
-    const updated = await patchProfile(ctx, current._id, expr, { query, states });
-    if (linkedMeanwhile(current, updated))
-      await compensate(ctx, `make the identity of ${current._id} follow`, () => followUnlessHeld(ctx, updated));
-    return { updated };
-  }
+  if (!changes && !roles && !redated) return { updated: await patchProfile(ctx, current._id, expr, { query, states }) };
   const sync = await openSync(ctx, current, { roles, replaced: redated ? current.expirationId : undefined });
   if (redated) await sameScheduleUnderLock(ctx, current, sync);
   let patched: UserDoc;
