@@ -11,7 +11,7 @@ import { grantRoles } from './roles.js';
 import { adminCreated } from './security-events.js';
 import { compensate } from './sagas.js';
 import { holdingIntent } from './intent-jobs.js';
-import { closeIntent, handOver, type IntentHandle, noteProgress, openIntent, release } from './intents.js';
+import { closeIntent, handOver, heldWhile, type IntentHandle, noteProgress, openIntent, release } from './intents.js';
 import { repairNow } from './user-repair.js';
 import { newObjectId } from '../crud/ids.js';
 import { getUser, LIVE_STATES, requireGroup } from './users.js';
@@ -67,10 +67,9 @@ async function createOnce(
     identity: withIdentity,
     sendResetPwdEmail: options.sendResetPwdEmail,
   });
-  let created: UserDoc;
-  try {
-    created = await ctx.deps.users.insert({ ...profile, _id }, ctx.scope);
-  } catch (error) {
+  const inserted = await heldWhile(ctx, intent, () => ctx.deps.users.insert({ ...profile, _id }, ctx.scope));
+  if (!inserted.ok) {
+    const { error } = inserted;
     // A clash inserted nothing; any other failure may have inserted it (a lost answer): delete by our `_id`.
     const conflict = error instanceof ConflictError;
     await giveUp(ctx, intent, conflict ? [] : [() => ctx.deps.users.delete(_id, { states: ALL_STATES, scope: ctx.scope })]);
@@ -78,20 +77,22 @@ async function createOnce(
     const resumed = await resumedCreation(ctx, profile, error);
     return resumed === undefined ? undefined : { _id: resumed };
   }
-  try {
+  const created = inserted.value;
+  const attached = await heldWhile(ctx, intent, async () => {
     // The group again, now the user is stored: deleteUserGroup counts the group's users after its
     // delete, so either it sees this user and puts the group back, or this read sees the group gone
     // and the creation is undone. A user is never left without its group.
     await requireGroup(ctx, profile.userGroup);
     if (withIdentity) await attachIdentity(ctx, created, password, (authUserId) => noteProgress(ctx, intent, { authUserId }));
     await attachExpiration(ctx, created, (expirationId) => noteProgress(ctx, intent, { expirationId }));
-  } catch (error) {
+  });
+  if (!attached.ok) {
     const identityId = intent.progress.authUserId;
     await giveUp(ctx, intent, [
       ...(identityId ? [() => ctx.deps.identity.deleteUser(identityId)] : []),
       () => ctx.deps.users.delete(created._id, { states: ALL_STATES, scope: ctx.scope }),
     ]);
-    throw error;
+    throw attached.error;
   }
   const authUserId = intent.progress.authUserId;
   await finishWhole(ctx, intent, async () => {
@@ -119,11 +120,10 @@ async function giveUp(ctx: Context, intent: IntentHandle, undos: (() => Promise<
 
 /** The steps after a user is whole (roles, e-mail), then the intent goes; failed, the intent is released for the reconciler. */
 async function finishWhole(ctx: Context, intent: IntentHandle, steps: () => Promise<void>): Promise<void> {
-  try {
-    await steps();
-  } catch (error) {
+  const done = await heldWhile(ctx, intent, steps);
+  if (!done.ok) {
     await release(ctx, intent);
-    throw error;
+    throw done.error;
   }
   await closeIntent(ctx, intent);
 }
@@ -169,20 +169,20 @@ export async function createUserWithId(ctx: Context, body: CreateUserWithIdBody)
   const created = await during('creating user', async () => {
     const intent = await openIntent(ctx, { userId: _id, kind: 'link', identity: true });
     const undoProfile = () => ctx.deps.users.delete(_id, { states: ALL_STATES, scope: ctx.scope });
-    let created: UserDoc;
-    try {
-      created = await ctx.deps.users.insert({ ...profile, _id }, ctx.scope);
-    } catch (error) {
+    const inserted = await heldWhile(ctx, intent, () => ctx.deps.users.insert({ ...profile, _id }, ctx.scope));
+    if (!inserted.ok) {
       await giveUp(ctx, intent, [undoProfile]);
-      throw error;
+      throw inserted.error;
     }
-    try {
+    const created = inserted.value;
+    const attached = await heldWhile(ctx, intent, async () => {
       if (body.blocked !== undefined && body.blocked !== identity.blocked)
         await ctx.deps.identity.updateUser(identity.id, { blocked: body.blocked });
       await attachExpiration(ctx, created, (expirationId) => noteProgress(ctx, intent, { expirationId }));
-    } catch (error) {
+    });
+    if (!attached.ok) {
       await giveUp(ctx, intent, [undoProfile]);
-      throw error;
+      throw attached.error;
     }
     await finishWhole(ctx, intent, () => grantRoles(ctx, identity.id, created.roles));
     return { _id: created._id };
@@ -205,14 +205,15 @@ export async function registerUser(ctx: Context, body: RegisterBody, options: { 
       sendResetPwdEmail: options.sendResetPwdEmail,
     });
     const user = await readUnderIntent(ctx, intent, read._id);
-    let authUserId: string;
-    try {
-      authUserId = await attachIdentity(ctx, user, password, (id) => noteProgress(ctx, intent, { authUserId: id }));
-    } catch (error) {
+    const attached = await heldWhile(ctx, intent, () =>
+      attachIdentity(ctx, user, password, (id) => noteProgress(ctx, intent, { authUserId: id })),
+    );
+    if (!attached.ok) {
       const identityId = intent.progress.authUserId;
       await giveUp(ctx, intent, identityId ? [() => undoRegistration(ctx, user._id, identityId)] : []);
-      throw registerClash(user._id, error);
+      throw registerClash(user._id, attached.error);
     }
+    const authUserId = attached.value;
     // Closed after the roles and the e-mail: a crash before then leaves them to the reconciler.
     await finishWhole(ctx, intent, async () => {
       await grantRoles(ctx, authUserId, user.roles);

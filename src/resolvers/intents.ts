@@ -1,6 +1,6 @@
 import type { Context } from '../context.js';
 import { ConflictError, OperationError } from '../errors.js';
-import { endIntent, recordIntent } from './intent-jobs.js';
+import { endIntent, holdingIntent, recordIntent } from './intent-jobs.js';
 
 /** The job type of user-creation intents; the reconciler (user-repair.ts) works on the ones left open. */
 export const USER_CREATION = 'user-creation';
@@ -87,4 +87,25 @@ export async function release(ctx: Context, handle: IntentHandle): Promise<void>
 export async function handOver(ctx: Context, handle: IntentHandle): Promise<void> {
   handle.progress = { ...handle.progress, undo: true };
   await endIntent(ctx, handle.jobId, false, handle.progress);
+}
+
+/** How a step run under an intent ended: its value, or its error, for the caller to end the intent with. */
+export type Held<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
+/**
+ * Runs a creation's steps while the intent's lease is renewed (every third of JOBS_LEASE_MS): a
+ * live request whose step outlasts a lease (a cold first request on a loaded machine, a slow
+ * identity provider, a REQUEST_TIMEOUT_MS above the lease) kept no claim, and the reconciler took
+ * the creation over beside it (a second identity, the request's own refused: a 409 in the
+ * provider's words, or a 500 at its next step). The failure is answered, not thrown: the caller
+ * gives up, releases or closes the intent once the last renewal has landed, never before it.
+ */
+export async function heldWhile<T>(ctx: Context, handle: IntentHandle, steps: () => Promise<T>): Promise<Held<T>> {
+  return holdingIntent(ctx, handle.jobId, async (): Promise<Held<T>> => {
+    try {
+      return { ok: true, value: await steps() };
+    } catch (error) {
+      return { ok: false, error };
+    }
+  });
 }
