@@ -20,13 +20,15 @@ export function createTimerScheduler(input: {
   const callback = new URL(EXPIRATION_CALLBACK_PATH, input.callbackBaseUrl);
   return {
     async schedule(payload: ExpirationPayload, headers: Record<string, string>) {
+      // One reading for both: the Timer fires at startDate + interval, early by any time between two.
+      const now = input.clock.now();
       const call = {
         method: 'POST' as const,
         path: '/schedule',
         body: {
           payload,
-          startDate: new Date(input.clock.now()).toISOString(),
-          expirationIntervalMs: Math.max(0, Date.parse(payload.expirationDate) - input.clock.now()),
+          startDate: new Date(now).toISOString(),
+          expirationIntervalMs: Math.max(0, Date.parse(payload.expirationDate) - now),
           applicantService: 'user-manager-service',
           outputMode: {
             type: 'rest',
