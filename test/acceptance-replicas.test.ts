@@ -122,6 +122,30 @@ describe('acceptance walk of the usage page on two replicas behind round robin',
     expect([...auth0.users.values()].filter((user) => user.email === 'ruth@example.com')).toHaveLength(1);
   });
 
+  it('POST /users/register whose first read came before the other replica registered the user: 409 already registered, one identity', async () => {
+    const created = await call('POST', '/users/?postponeAuthUserCreation=true', {
+      userGroup: 'customer',
+      username: 'rita',
+      email: 'rita@example.com',
+    });
+    const id = created.body._id as string;
+    const register = () => call('POST', '/users/register?sendResetPwdEmail=false', { _id: id, password: PASSWORD });
+    // The first register's read of the profile is held at the CRUD while the other replica registers it.
+    const read = crud.holdNext('GET', new RegExp(`/users/${id}$`));
+    const late = register();
+    await read.reached;
+    const first = await register();
+    expect(first.status).toBe(204);
+    read.release();
+    const second = await late;
+    expect(second.url).not.toBe(first.url);
+    const authUserId = profile(id).authUserId as string;
+    // Before: 409 "The user already exists." (Auth0's words), the second identity refused.
+    expect(second.body).toEqual({ statusCode: 409, error: 'Conflict', message: `user ${id} is already registered as ${authUserId}` });
+    expect([...auth0.users.values()].filter((user) => user.email === 'rita@example.com')).toHaveLength(1);
+    expect(crud.docs('/jobs').filter((job) => job.jobId === `user-creation:${id}`)).toEqual([]);
+  });
+
   it('POST /users/with-id links an existing Auth0 user (200 {_id})', async () => {
     const existing = auth0.addUser({ email: 'dave@example.com', username: 'dave', password: PASSWORD });
     const created = await call('POST', '/users/with-id', {
@@ -146,7 +170,7 @@ describe('acceptance walk of the usage page on two replicas behind round robin',
     expect(byQuery.body.map((user: { username: string }) => user.username)).toEqual(['alice']);
     const count = await call('GET', `/users/count?userGroup=customer`);
     expect(count.status).toBe(200);
-    expect(count.body).toBe(5);
+    expect(count.body).toBe(6);
     const drafts = await call('GET', `/users/count?_st=DRAFT`);
     expect(drafts.body).toBe(0);
     const acl = await call('GET', '/users/?_s=username', undefined, { ...ADMIN, acl_rows: JSON.stringify({ username: 'dave' }) });
