@@ -64,7 +64,7 @@ describe('AUTH_MODULE=auth0Client', () => {
     expect(JSON.stringify(refused.body)).not.toMatch(/PasswordDictionaryError|too common|auth0-client/);
   });
 
-  it('answers the 429s it passes on (a login, a password e-mail) with a 429 and Retry-After, not a 500', async () => {
+  it('answers the 429s it passes on (a login, a refresh, a password e-mail) with a 429 and Retry-After, not a 500', async () => {
     const reset = { 'x-ratelimit-reset': String(Math.ceil(Date.now() / 1000) + 30) };
     const tooMany = { error: 'too_many_requests', error_description: 'Global limit has been reached' };
     client.failNext('POST', /\/oauth\/token$/, 429, { body: tooMany, headers: reset });
@@ -75,7 +75,13 @@ describe('AUTH_MODULE=auth0Client', () => {
     const mail = await service.call('POST', '/users/change-password', { authUserId: 'auth0|someone' });
     expect(mail.status).toBe(429);
     expect(mail.headers.get('retry-after')).toBe('40');
-    for (const answer of [login, mail]) expect(JSON.stringify(answer.body)).not.toMatch(/Global limit/);
+    // A refresh's 429 too (refresh() reads it apart from the login's).
+    client.failNext('POST', /\/refreshtoken$/, 429, { body: tooMany, headers: { 'retry-after': '20' } });
+    const bearer = { ...anonymous, authorization: 'Bearer any-token' };
+    const refresh = await service.call('POST', '/refreshtoken', { refreshToken: 'any-refresh' }, bearer);
+    expect(refresh.status).toBe(429);
+    expect(refresh.headers.get('retry-after')).toBe('20');
+    for (const answer of [login, mail, refresh]) expect(JSON.stringify(answer.body)).not.toMatch(/Global limit/);
   });
 
   it('logs in with a form, serves /userinfo from its claims, refreshes and sends password changes', async () => {

@@ -98,7 +98,14 @@ export const authRoutes: Route[] = [
         'for a new pair. A refresh token is used once: the old one stops working.',
       body: { json: RefreshBody },
       responses: { 200: { description: 'A new pair.', json: Tokens } },
-      errors: { 401: 'No access token, or a refresh token that is unknown, used already or revoked.' },
+      errors: {
+        401: 'No access token, or a refresh token that is unknown, used already or revoked.',
+        429: {
+          description: "The identity provider's rate limit for this caller (Auth0, the auth0-client).",
+          json: ErrorBody,
+          headers: RETRY_AFTER,
+        },
+      },
     },
     handle: (ctx, request) => refresh(ctx, body(RefreshBody, request)),
   },
@@ -150,7 +157,15 @@ export const authRoutes: Route[] = [
         'With Auth0 the access token itself is refused from then on, by every replica.',
       body: { json: LogoutBody, optional: true },
       responses: { 204: { description: 'Logged out.' } },
-      errors: { 400: 'The caller is not a user session (an API key).', 403: null },
+      errors: {
+        400: 'The caller is not a user session (an API key).',
+        403: null,
+        429: {
+          description: "Auth0's rate limit for revoking the refresh token: nothing was ended, ask again.",
+          json: ErrorBody,
+          headers: RETRY_AFTER,
+        },
+      },
     },
     handle: (ctx, request) => logout(ctx, request.body == null ? {} : body(LogoutBody, request)),
   },
