@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Auth0Api } from '../../src/clients/auth0/api.js';
 import { callUpstream, createBreaker, createDispatcher, type UpstreamOptions } from '../../src/clients/http.js';
 
@@ -105,5 +105,43 @@ describe('Auth0Api', () => {
       notSent: false,
     });
     expect(calls).toBe(1);
+  });
+
+  it('lets an Authentication call through while a Management 429 pauses Management calls, whatever the concurrency cap', async () => {
+    // The one concurrency slot: a paused Management call used to wait out the pause holding it, so
+    // a login (or any Auth0 call) waited for the tenant's Management reset behind it.
+    const reset = Math.ceil(Date.now() / 1000) + 2;
+    let reads = 0;
+    const tenant = createServer((req, res) => {
+      const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
+        res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
+      if (req.url === '/oauth/token') return json(200, { access_token: 't', refresh_token: 'r', expires_in: 86_400 });
+      reads += 1;
+      return reads === 1 ? json(429, { statusCode: 429 }, { 'x-ratelimit-reset': String(reset) }) : json(200, { user_id: 'x' });
+    });
+    await new Promise<void>((resolve) => tenant.listen(0, '127.0.0.1', resolve));
+    const baseUrl = `http://127.0.0.1:${(tenant.address() as AddressInfo).port}`;
+    const api = new Auth0Api({
+      baseUrl,
+      clientId: 'c',
+      clientSecret: 's',
+      managementClientId: 'c',
+      managementClientSecret: 's',
+      managementAudience: `${baseUrl}/api/v2/`,
+      dispatcher: createDispatcher(5000),
+      maxConcurrency: 1,
+      maxRetries: 1,
+    });
+    try {
+      const read = api.management({ method: 'GET', path: '/api/v2/users/x' });
+      // The pause is the client's own state: wait until the 429 has set it.
+      await vi.waitFor(() => expect(Reflect.get(api, 'pausedUntil')).toBeGreaterThan(Date.now()), { interval: 5 });
+      const login = await api.auth({ method: 'POST', path: '/oauth/token', body: { grant_type: 'password' } });
+      expect(login.status).toBe(200);
+      expect(Date.now()).toBeLessThan(reset * 1000 - 500);
+      expect((await read).status).toBe(200);
+    } finally {
+      tenant.close();
+    }
   });
 });

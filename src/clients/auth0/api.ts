@@ -98,13 +98,15 @@ export class Auth0Api {
   private async send(call: UpstreamCall, limit: Limit): Promise<UpstreamReply> {
     const deadline = currentDeadline() ?? Infinity;
     for (let attempt = 0; ; attempt += 1) {
-      const reply = await this.limit(async () => {
-        if (limit === 'management' && this.pausedUntil > Date.now()) await this.gate(call, deadline);
-        return callUpstream(this.upstream, call);
-      }).catch((error: unknown) => {
-        // An earlier attempt was answered (a 5xx, a 429): the call may have acted all the same.
-        throw attempt > 0 ? sentEarlier(error) : error;
-      });
+      // A pause is waited out before a concurrency slot is taken: a paused Management call holding
+      // one would keep the Authentication calls (logins) waiting behind it until the reset.
+      const paused = limit === 'management' && this.pausedUntil > Date.now();
+      const reply = await (paused ? this.gate(call, deadline) : Promise.resolve())
+        .then(() => this.limit(() => callUpstream(this.upstream, call)))
+        .catch((error: unknown) => {
+          // An earlier attempt was answered (a 5xx, a 429): the call may have acted all the same.
+          throw attempt > 0 ? sentEarlier(error) : error;
+        });
       const retryable =
         (reply.status === 429 && limit !== 'authentication' && !isLockout(reply)) || (reply.status >= 500 && IDEMPOTENT.has(call.method));
       if (!retryable || attempt >= this.options.maxRetries) return reply;
