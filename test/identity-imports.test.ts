@@ -87,6 +87,20 @@ describe('Auth0 users-imports jobs (AUTH_MODULE=auth0)', () => {
     await expect(importer.importJob('job_0000000000000000')).rejects.toBeInstanceOf(NotFoundError);
     await expect(importer.importErrors('job_0000000000000000')).rejects.toBeInstanceOf(NotFoundError);
   });
+
+  it("refuses a job start Auth0 answers 400 in the service's words, not Auth0's", async () => {
+    service.auth0!.failNext('POST', /\/api\/v2\/jobs\/users-imports$/, 400, {
+      body: {
+        statusCode: 400,
+        error: 'Bad Request',
+        message: 'Users file is not valid JSON near <imp9@example.com>',
+        errorCode: 'invalid_body',
+      },
+    });
+    const refused = await importer.startImport([{ email: 'imp9@example.com' }], { upsert: false }).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(InvalidInputError);
+    expect((refused as Error).message).toBe('The identity provider refused the request');
+  });
 });
 
 describe("the auth0-client's import endpoints (AUTH_MODULE=auth0Client)", () => {
