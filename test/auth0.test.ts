@@ -535,12 +535,24 @@ describe('AUTH_MODULE=auth0: a bearer logout', () => {
     expect(refresh.status).toBe(401);
   });
 
-  it('answers an upstream error and denies nothing when Auth0 cannot revoke the refresh token: the logout can be asked again', async () => {
+  it("answers an upstream error (or Auth0's 429) and denies nothing when Auth0 cannot revoke the refresh token: the logout can be asked again", async () => {
     const { tested } = tenant;
     const user = await tenant.user();
     tested.auth0!.failNext('POST', /\/oauth\/revoke$/, 500);
     const failed = await tested.call('POST', '/logout', { refreshToken: user.tokens.refreshToken }, user.bearer);
     expect(failed.body).toMatchObject({ statusCode: 500, message: 'Auth0 POST /oauth/revoke responded with a 500 status code' });
+    expect((await tested.call('GET', '/userinfo', undefined, user.bearer)).status).toBe(200);
+    // Auth0's rate limit on revoking: the caller's 429 with Retry-After, in the service's words, not retried.
+    tested.auth0!.failNext('POST', /\/oauth\/revoke$/, 429, {
+      body: { error: 'too_many_requests', error_description: 'Global limit has been reached' },
+      headers: { 'retry-after': '30' },
+    });
+    const revokes = tested.auth0!.requests.filter((r) => r.path === '/oauth/revoke').length;
+    const limited = await tested.call('POST', '/logout', { refreshToken: user.tokens.refreshToken }, user.bearer);
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('retry-after')).toBe('30');
+    expect(JSON.stringify(limited.body)).not.toMatch(/Global limit/);
+    expect(tested.auth0!.requests.filter((r) => r.path === '/oauth/revoke').length - revokes).toBe(1);
     expect((await tested.call('GET', '/userinfo', undefined, user.bearer)).status).toBe(200);
     expect((await tested.call('POST', '/logout', { refreshToken: user.tokens.refreshToken }, user.bearer)).status).toBe(204);
     expect(await tenant.refreshAtAuth0(user.tokens.refreshToken)).toBe(403);
