@@ -32,7 +32,7 @@ export function assertRegexSyntax(pattern: unknown, options: unknown, where: rea
   const key = `${flags}/${pattern}`;
   if (valid.has(key)) return;
   const problem = re2Problem(pattern, flags);
-  if (problem !== undefined && !compilesInJavaScript(pattern, flags.replace('u', ''))) {
+  if (problem !== undefined && !pcreMayTake(pattern, flags.replace('u', ''))) {
     throw refuse(where, `$regex is not a valid regular expression (${problem})`);
   }
   if (valid.size >= CACHE_SIZE) valid.delete(valid.values().next().value!);
@@ -50,6 +50,30 @@ function re2Problem(pattern: string, flags: string): string | undefined {
     return String((error as Error).message).replace(/^error parsing regexp: /, '');
   }
 }
+
+/**
+ * The allowance for what RE2 lacks and PCRE has (lookaround, backreferences): JavaScript's strict
+ * (`u`) syntax, less what it takes and PCRE refuses. Its lax web syntax took `\2` with no group 2,
+ * `\k<x>`, `\p{Foo}`, a trailing `\c` as plain text, each a PCRE error (MongoDB's 500); the strict
+ * one still takes `\u0041` (PCRE: "does not support \u") and repeat counts over PCRE's 65,535.
+ * An escaped punctuation mark (`\-`, `\@`), plain text to PCRE, is one the strict syntax refuses:
+ * it is judged as the same character written `\xHH`.
+ */
+function pcreMayTake(pattern: string, flags: string): boolean {
+  let unicodeEscape = false;
+  const strict = pattern.replace(/\\([\s\S])/g, (escape, char: string) => {
+    if (char === 'u') unicodeEscape = true;
+    return PUNCTUATION.test(char) ? `\\x${char.charCodeAt(0).toString(16).padStart(2, '0')}` : escape;
+  });
+  if (unicodeEscape) return false;
+  for (const [, min, max] of strict.matchAll(REPEAT)) if (Number(min) > PCRE_MAX_REPEAT || Number(max ?? 0) > PCRE_MAX_REPEAT) return false;
+  return compilesInJavaScript(strict, `${flags}u`);
+}
+
+const PUNCTUATION = /^[!-/:-@[-`{-~]$/;
+/** `{n}`, `{n,}`, `{n,m}`: escaped braces are `\x7b` by then. */
+const REPEAT = /\{(\d+)(?:,(\d*))?\}/g;
+const PCRE_MAX_REPEAT = 65_535;
 
 /** Compiled only, never run: compiling is linear in the pattern's length. */
 function compilesInJavaScript(pattern: string, flags: string): boolean {
