@@ -137,6 +137,18 @@ describe.runIf(CONNECTED_STORE)('$text on a CRUD collection without a text index
     expect((await service.call('GET', '/users/count')).status).toBe(200);
   });
 
+  // The query is passed on byte for byte: a `$text` key spelt with a JSON escape or a percent-encoded
+  // letter is still `$text` to the CRUD (its 500, the breaker's count), though neither text holds "$text".
+  it.each([
+    ['a JSON escape', `_q=${encodeURIComponent('{"\\u0024text":{"$search":"ada"}}')}`],
+    ['a percent-encoded letter', '_q=%7B%22%24%74ext%22%3A%7B%22%24search%22%3A%22ada%22%7D%7D'],
+  ])('is a 400 when its key is spelt with %s', async (_, query) => {
+    for (const path of ['/users/', '/users/count']) {
+      const res = await service.call('GET', `${path}?${query}`);
+      expect([res.status, res.body.message]).toEqual([400, expect.stringMatching(/\$text needs a text index/)]);
+    }
+  });
+
   it('is INVALID_INPUT in GraphQL users(filter:) and with $text in acl_rows', async () => {
     const answer = await service.graphql('query ($f: JSONObject) { users(filter: $f) { totalCount } }', {
       f: { $text: { $search: 'ada' } },

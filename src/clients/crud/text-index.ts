@@ -58,15 +58,19 @@ export class TextIndexCheck {
 
 const REMEMBERED_MS = 60_000;
 
-/** Whether the call's `_q` or `acl_rows` holds a `$text` key (a value that merely says "$text" does not count). */
+/**
+ * Whether the call's `_q` or `acl_rows` holds a `$text` key (a value that merely says "$text" does
+ * not count). A raw query goes on byte for byte, and the CRUD decodes it: `%74ext` in it, or
+ * `\u0024text` in its JSON, is `$text` too, so neither text is searched for the word as written.
+ */
 function carriesText(call: UpstreamCall): boolean {
   const { query } = call;
-  const q = typeof query === 'string' ? (query.includes('text') ? new URLSearchParams(query).get('_q') : null) : query?._q;
+  const q = typeof query === 'string' ? new URLSearchParams(query).get('_q') : query?._q;
   return holdsTextKey(q) || holdsTextKey(call.headers?.acl_rows);
 }
 
 function holdsTextKey(json: string | null | undefined): boolean {
-  if (!json?.includes('$text')) return false;
+  if (!json || (!json.includes('$text') && !json.includes('\\u'))) return false;
   try {
     return hasKey(JSON.parse(json), '$text');
   } catch {
