@@ -21,13 +21,14 @@ const RE2_FLAGS: Record<string, number> = { i: RE2JS.CASE_INSENSITIVE, m: RE2JS.
 const valid = new Set<string>();
 const CACHE_SIZE = 200;
 
-export function assertRegexSyntax(pattern: unknown, options: unknown, where: readonly string[]): void {
-  // Other types are judged where operands are (operator-types.ts; the embedded store's compileRegex).
-  if (typeof pattern !== 'string') return;
-  // `x` (extended: spaces and `#` comments ignored) changes what the text means; neither engine
-  // here reads it, and the embedded store refuses it on its own (regex.ts). $options' letters are
-  // judged by filter.ts.
-  if (typeof options === 'string' && options.includes('x')) return;
+export function assertRegexSyntax(given: unknown, options: unknown, where: readonly string[]): void {
+  // An array or a number is MongoDB's error too ("$regex has to be a string"): the CRUD's 500.
+  if (typeof given !== 'string') throw refuse(where, '$regex must be a string');
+  if (given.includes('\0')) throw refuse(where, '$regex must not contain a NUL character');
+  // `x` (extended: spaces and `#` comments ignored) changes what the text means, and neither engine
+  // here reads it: the pattern is judged as PCRE reads it, without them. The embedded store refuses
+  // `x` on its own (regex.ts). $options' letters are judged by filter.ts.
+  const pattern = typeof options === 'string' && options.includes('x') ? withoutExtendedSpace(given) : given;
   const flags = typeof options === 'string' ? [...options].filter((flag) => Object.hasOwn(RE2_FLAGS, flag)).join('') : '';
   const key = `${flags}/${pattern}`;
   if (valid.has(key)) return;
@@ -38,6 +39,37 @@ export function assertRegexSyntax(pattern: unknown, options: unknown, where: rea
   if (valid.size >= CACHE_SIZE) valid.delete(valid.values().next().value!);
   valid.add(key);
 }
+
+/**
+ * The pattern as PCRE's extended mode reads it: whitespace and `#` comments (to the line's end)
+ * outside a character class dropped, escapes (`\ `, `\#`) and classes kept as written.
+ */
+function withoutExtendedSpace(pattern: string): string {
+  let out = '';
+  let inClass = false;
+  for (let i = 0; i < pattern.length; i += 1) {
+    const char = pattern[i]!;
+    if (char === '\\') {
+      out += pattern.slice(i, i + 2);
+      i += 1;
+    } else if (inClass) {
+      if (char === ']') inClass = false;
+      out += char;
+    } else if (char === '[') {
+      // A `]` first in a class (after `^`) is a character of it, not its end.
+      const opening = /^\[\^?\]?/.exec(pattern.slice(i))![0];
+      out += opening;
+      i += opening.length - 1;
+      inClass = true;
+    } else if (char === '#') {
+      while (i + 1 < pattern.length && pattern[i + 1] !== '\n') i += 1;
+    } else if (!EXTENDED_SPACE.test(char)) out += char;
+  }
+  return out;
+}
+
+/** PCRE's white space in extended mode. */
+const EXTENDED_SPACE = /^[ \t\n\v\f\r]$/;
 
 function re2Problem(pattern: string, flags: string): string | undefined {
   try {
