@@ -107,22 +107,23 @@ describe('a $regex that is no regular expression', () => {
 
   // $options x (spaces and # comments ignored) left the pattern unjudged; an array or a NUL byte
   // is MongoDB's error too ("$regex has to be a string", "cannot contain an embedded null byte").
-  it.each([
-    { $regex: 'a(b', $options: 'x' },
-    { $regex: 'a ( b # a comment', $options: 'ix' },
-    { $regex: ['a(b'] },
-    { $regex: 'a\u0000b' },
-  ])('is a 400 for %j, unsent', async (condition) => {
-    const before = service.crud?.requests.length ?? 0;
-    const res = await service.call('GET', `/users/count?_q=${encodeURIComponent(JSON.stringify({ name: condition }))}`);
-    expect([res.status, res.body.message]).toEqual([400, expect.stringMatching(/\$regex|\$options/)]);
-    expect(service.crud?.requests.slice(before) ?? []).toEqual([]);
-  });
+  it.each([{ $regex: 'a(b', $options: 'x' }, { $regex: 'a ( b # a comment', $options: 'ix' }, { $regex: ['a(b'] }, { $regex: 'a\u0000b' }])(
+    'is a 400 for %j, unsent',
+    async (condition) => {
+      const before = service.crud?.requests.length ?? 0;
+      const res = await service.call('GET', `/users/count?_q=${encodeURIComponent(JSON.stringify({ name: condition }))}`);
+      expect([res.status, res.body.message]).toEqual([400, expect.stringMatching(/\$regex|\$options/)]);
+      expect(service.crud?.requests.slice(before) ?? []).toEqual([]);
+    },
+  );
 
   it('still sends an extended ($options x) pattern MongoDB takes', async () => {
     const pattern = '^a \\  ( b | c ) # a ( comment\n [ ]?';
     const before = service.crud?.requests.length ?? 0;
-    const res = await service.call('GET', `/users/count?_q=${encodeURIComponent(JSON.stringify({ name: { $regex: pattern, $options: 'x' } }))}`);
+    const res = await service.call(
+      'GET',
+      `/users/count?_q=${encodeURIComponent(JSON.stringify({ name: { $regex: pattern, $options: 'x' } }))}`,
+    );
     // The emulator reads no `x` (its stand-in for PCRE is JavaScript's RegExp): sent is what counts.
     if (CONNECTED_STORE) expect(service.crud!.requests.length - before).toBe(1);
     else expect(res.status).toBe(400);
