@@ -49,7 +49,9 @@ export interface BreakerOptions {
  */
 export function createBreaker(options: BreakerOptions): CircuitBreakerPolicy | undefined {
   if (options.threshold <= 0) return undefined;
-  const unwell = handleWhen((error) => error instanceof UpstreamError && error.unreachable && !(error.cause instanceof DeadlineOnly));
+  const unwell = handleWhen(
+    (error) => error instanceof UpstreamError && error.unreachable && !(error.cause instanceof DeadlineOnly) && !isReplyTooLarge(error),
+  );
   return circuitBreaker(
     unwell.orWhenResult((reply) => (reply as UpstreamReply).status >= 500),
     { halfOpenAfter: options.halfOpenAfterMs, breaker: new ConsecutiveBreaker(options.threshold) },
@@ -147,7 +149,11 @@ export function sentEarlier(error: unknown): unknown {
   return new UpstreamError(upstream, call, upstreamStatus, { cause, message, unreachable });
 }
 
-/** An upstream that answered more than the service reads: unwell as one that cannot be reached (a 503, counted by its breaker). */
+/**
+ * An upstream that answered more than the service reads: a 503, as one that cannot be reached, but
+ * not counted by its breaker. The size comes from the data asked for (users an administrator made
+ * large fill a page past the cap), so the same call fails again while every other call is served.
+ */
 function replyTooLarge(upstream: UpstreamOptions, label: string, cause: unknown): UpstreamError {
   return new UpstreamError(upstream.name, label, 0, {
     cause,
@@ -218,4 +224,8 @@ export async function probe(upstream: UpstreamOptions, path: string, timeoutMs: 
         : `${label} is unreachable${code ? ` (${code})` : ''}`;
     return { name: upstream.name, ok: false, detail };
   }
+}
+
+function isReplyTooLarge(error: UpstreamError): boolean {
+  return (error.cause as { code?: unknown } | undefined)?.code === REPLY_TOO_LARGE;
 }
