@@ -87,19 +87,7 @@ describe('Auth0Api', () => {
       tenant.close();
       res.writeHead(500, { connection: 'close' }).end();
     });
-    await new Promise<void>((resolve) => tenant.listen(0, '127.0.0.1', resolve));
-    const baseUrl = `http://127.0.0.1:${(tenant.address() as AddressInfo).port}`;
-    const api = new Auth0Api({
-      baseUrl,
-      clientId: 'c',
-      clientSecret: 's',
-      managementClientId: 'c',
-      managementClientSecret: 's',
-      managementAudience: `${baseUrl}/api/v2/`,
-      dispatcher: createDispatcher(5000),
-      maxConcurrency: 1,
-      maxRetries: 1,
-    });
+    const api = await auth0ApiOf(tenant);
     await expect(api.auth({ method: 'GET', path: '/userinfo' })).rejects.toMatchObject({
       status: 503,
       notSent: false,
@@ -119,19 +107,7 @@ describe('Auth0Api', () => {
       reads += 1;
       return reads === 1 ? json(429, { statusCode: 429 }, { 'x-ratelimit-reset': String(reset) }) : json(200, { user_id: 'x' });
     });
-    await new Promise<void>((resolve) => tenant.listen(0, '127.0.0.1', resolve));
-    const baseUrl = `http://127.0.0.1:${(tenant.address() as AddressInfo).port}`;
-    const api = new Auth0Api({
-      baseUrl,
-      clientId: 'c',
-      clientSecret: 's',
-      managementClientId: 'c',
-      managementClientSecret: 's',
-      managementAudience: `${baseUrl}/api/v2/`,
-      dispatcher: createDispatcher(5000),
-      maxConcurrency: 1,
-      maxRetries: 1,
-    });
+    const api = await auth0ApiOf(tenant);
     try {
       const read = api.management({ method: 'GET', path: '/api/v2/users/x' });
       // The pause is the client's own state: wait until the 429 has set it.
@@ -145,3 +121,20 @@ describe('Auth0Api', () => {
     }
   });
 });
+
+/** An Auth0 client of the tenant `server` (listening on a free port), one call at a time, one retry. */
+async function auth0ApiOf(server: Server): Promise<Auth0Api> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return new Auth0Api({
+    baseUrl,
+    clientId: 'c',
+    clientSecret: 's',
+    managementClientId: 'c',
+    managementClientSecret: 's',
+    managementAudience: `${baseUrl}/api/v2/`,
+    dispatcher: createDispatcher(5000),
+    maxConcurrency: 1,
+    maxRetries: 1,
+  });
+}
