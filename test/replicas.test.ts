@@ -9,13 +9,14 @@ import { RondEmulator } from './emulators/rond.js';
 import { TimerEmulator } from './emulators/timer.js';
 import { freePort, type SpawnedService, spawnService } from './helpers/process.js';
 import { AUTH0_TEST_TENANT, CRUD_COLLECTIONS } from './helpers/service.js';
+import { PAIR_API_KEY, replicaEnv } from './helpers/replica-pair.js';
 
 /**
  * Issue #20: two replicas of the service, two processes with an embedded file each (as two pods
  * have), on one set of upstreams (emulators in this process), with REPLICAS=shared. The client sends
  * each request to the next replica, as a round-robin load balancer does.
  */
-const API_KEY = 'replicas-test-key-0123';
+const API_KEY = PAIR_API_KEY;
 const PASSWORD = 'Replica-pass-1';
 const BULK_USERS = 50;
 const folder = mkdtempSync(join(tmpdir(), 'ums-replicas-'));
@@ -26,36 +27,7 @@ let timer: TimerEmulator;
 let replicas: { service: SpawnedService; url: string }[] = [];
 
 async function startReplica(name: string, port: number) {
-  const service = await spawnService({
-    HTTP_PORT: String(port),
-    EMBEDDED_DB_PATH: join(folder, `${name}.sqlite`),
-    TMPDIR: folder,
-    LOG_LEVEL: 'info',
-    API_KEYS: API_KEY,
-    COOKIE_SECURE: 'false',
-    WEBSITE_CLIENT_TYPES: 'website',
-    RANDOM_PWD_GEN: 'false',
-    JOBS_POLL_MS: '100',
-    JOBS_LEASE_MS: '1500',
-    AUTH0_JOB_POLLING_INTERVAL: '50',
-    REPLICAS: 'shared',
-    CRUD_SERVICE: crud.url,
-    USERS_CRUD_ENDPOINT: '/users',
-    UMS_CONFIG_CRUD_ENDPOINT: '/ums-config',
-    JOBS_CRUD_ENDPOINT: '/jobs',
-    SESSIONS_CRUD_ENDPOINT: '/sessions',
-    AUTH_MODULE: 'auth0',
-    AUTH0_BASE_URL: auth0.url,
-    AUTH0_CLIENT_ID: AUTH0_TEST_TENANT.clientId,
-    AUTH0_CLIENT_SECRET: AUTH0_TEST_TENANT.clientSecret,
-    AUTH0_AUDIENCE: AUTH0_TEST_TENANT.audience,
-    AUTH_CONNECTION: AUTH0_TEST_TENANT.connection,
-    ROND_ENABLED: 'true',
-    ROND_SERVICE: rond.url,
-    TIMER_SERVICE: timer.url,
-    TIMER_CALLBACK_SECRET: 'replicas-timer-secret-0123',
-    UMS_BASE_URL: `http://127.0.0.1:${port}`,
-  });
+  const service = await spawnService(replicaEnv({ crud, auth0, rond, timer }, folder, name, port));
   return { service, url: `http://127.0.0.1:${port}` };
 }
 

@@ -46,7 +46,8 @@ export interface ReplicaPair {
   stop(): Promise<void>;
 }
 
-function replicaEnv(pair: Pick<ReplicaPair, 'crud' | 'auth0' | 'rond' | 'timer'>, folder: string, name: string, port: number) {
+/** A replica's environment on the pair's emulators: its own file in `folder`, everything shared in the CRUD Service. */
+export function replicaEnv(pair: Pick<ReplicaPair, 'crud' | 'auth0' | 'rond' | 'timer'>, folder: string, name: string, port: number) {
   return {
     HTTP_PORT: String(port),
     EMBEDDED_DB_PATH: join(folder, `${name}.sqlite`),
