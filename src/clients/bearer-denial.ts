@@ -14,9 +14,9 @@ export function tokenDigest(token: string): string {
   return hash('sha256', token, 'base64url');
 }
 
-/** The session id of a bearer token's claims. */
-export function bearerSessionId(token: string): string {
-  return `${BEARER_SESSION}${tokenDigest(token)}`;
+/** The session id of a bearer token's claims, from the token's digest. */
+export function bearerSessionId(digest: string): string {
+  return `${BEARER_SESSION}${digest}`;
 }
 
 /** The digest a bearer session id names; undefined for any other session (a cookie's). */

@@ -74,10 +74,12 @@ export function createAuth0ClientAuthenticator(options: Auth0ClientAuthOptions):
    * of ours), and only while the caller's profile keeps the version it had when they were read.
    */
   async function claimsOf(token: string, options: VerifyOptions = {}): Promise<AccessClaims> {
-    // A logged-out token is refused before its cached claims or the auth0-client are asked.
-    if (await denied(token)) throw new UnauthorizedError('Invalid or expired access token');
-    const claims = await cachedClaims(token, options);
-    return denials ? { ...claims, sid: bearerSessionId(token) } : claims;
+    if (!denials) return cachedClaims(token, options);
+    // A logged-out token is refused before its cached claims or the auth0-client are asked (one
+    // read of the session store, shared by the replicas).
+    const digest = tokenDigest(token);
+    if (await denials.sessions.isTokenDenied(digest)) throw new UnauthorizedError('Invalid or expired access token');
+    return { ...(await cachedClaims(token, options)), sid: bearerSessionId(digest) };
   }
 
   /** True when a logout denied the token (one read of the session store, shared by the replicas). */

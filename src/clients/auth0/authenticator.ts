@@ -99,9 +99,11 @@ export function createAuth0Authenticator(api: Auth0Api, identity: IdentityProvid
     } catch {
       throw new UnauthorizedError('Invalid or expired access token');
     }
-    if (!isAccessToken(payload, api.options.clientId, options.audience) || (await options.sessions.isTokenDenied(tokenDigest(token))))
+    const digest = tokenDigest(token);
+    if (!isAccessToken(payload, api.options.clientId, options.audience) || (await options.sessions.isTokenDenied(digest)))
       throw new UnauthorizedError('Invalid or expired access token');
-    return payload as AccessClaims;
+    // The token is its own session: logout denies it (Auth0's own `sid` claim, if any, is not ours).
+    return { ...(payload as AccessClaims), sid: bearerSessionId(digest) };
   }
 
   /** Revokes a refresh token at Auth0 (`POST /oauth/revoke`); 200 even for one unknown or revoked already. */
@@ -153,8 +155,7 @@ export function createAuth0Authenticator(api: Auth0Api, identity: IdentityProvid
       const issuedAt = claims.iat === undefined ? undefined : (claims.iat + 1) * 1000;
       const user = await profile(claims.sub, { issuedAt, version: await profileVersion?.(claims.sub) });
       if (!user || user.blocked) throw new UnauthorizedError('Invalid or expired access token');
-      // The token is its own session: logout denies it (Auth0's own `sid` claim, if any, is not ours).
-      return { ...claims, sid: bearerSessionId(token), username: user.username, email: user.email, email_verified: user.emailVerified };
+      return { ...claims, username: user.username, email: user.email, email_verified: user.emailVerified };
     },
 
     verifySessionCookie: (cookie, { profileVersion } = {}) =>

@@ -2,6 +2,7 @@ import { hash as digest, randomBytes, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { ConflictError, UpstreamError } from '../../errors.js';
 import { nowSeconds } from '../../domain/clock.js';
+import { bearerSessionId } from '../bearer-denial.js';
 import type { Clock } from '../../ports/clock.js';
 import type { SessionStore } from '../../ports/session-store.js';
 import type { CrudCollection } from './collection.js';
@@ -80,7 +81,7 @@ export function createCrudSessionStore(sessions: CrudCollection, options: { ttlS
      * token at once: the second create meets the unique index (409), and the first one holds.
      */
     async denyToken(digest, { authUserId, until }) {
-      const key = deniedKey(digest);
+      const key = bearerSessionId(digest);
       const doc = {
         sessionId: key,
         authUserId,
@@ -93,7 +94,7 @@ export function createCrudSessionStore(sessions: CrudCollection, options: { ttlS
       });
     },
     async isTokenDenied(digest) {
-      const [found] = await sessions.list({ _q: JSON.stringify({ cookieHash: deniedKey(digest) }), _l: '1', _p: FIELDS }, {});
+      const [found] = await sessions.list({ _q: JSON.stringify({ cookieHash: bearerSessionId(digest) }), _l: '1', _p: FIELDS }, {});
       if (!found) return false;
       const doc = SessionDoc.safeParse(found);
       if (!doc.success)
@@ -107,9 +108,4 @@ export function createCrudSessionStore(sessions: CrudCollection, options: { ttlS
 /** What is stored instead of the cookie. SHA-256 suffices: the cookie is 256 random bits, not a password. */
 function hash(cookie: string): string {
   return digest('sha256', cookie, 'base64url');
-}
-
-/** A denied token's key in the sessions collection. */
-function deniedKey(digest: string): string {
-  return `bearer:${digest}`;
 }
