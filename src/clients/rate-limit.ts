@@ -4,18 +4,24 @@ import { TooManyRequestsError } from '../errors.js';
 type Reply = { headers: Record<string, unknown> };
 
 /**
+ * How long an upstream's 429 says to wait: until its `x-ratelimit-reset` (a time on the upstream's
+ * clock, `byClock`), else its `Retry-After`; undefined when it says neither.
+ */
+export function rateLimitReset(reply: Reply): { ms: number; byClock: boolean } | undefined {
+  const reset = Number(reply.headers['x-ratelimit-reset']);
+  if (Number.isFinite(reset) && reset > 0) return { ms: Math.max(reset * 1000 - Date.now(), 0), byClock: true };
+  const retryAfter = Number(reply.headers['retry-after']);
+  if (Number.isFinite(retryAfter) && retryAfter >= 0) return { ms: retryAfter * 1000, byClock: false };
+  return undefined;
+}
+
+/**
  * The Retry-After (whole seconds, 1 to 3,600) for a caller whose call Auth0 answered 429: until
- * its `x-ratelimit-reset` or `Retry-After`, else `fallback`. Capped: the header is Auth0's.
+ * its reset, else `fallback`. Capped: the header is Auth0's.
  */
 export function retryAfterSeconds(reply: Reply, fallback: number): number {
-  const reset = Number(reply.headers['x-ratelimit-reset']);
-  const retryAfter = Number(reply.headers['retry-after']);
-  const seconds =
-    Number.isFinite(reset) && reset > 0
-      ? Math.ceil(reset - Date.now() / 1000)
-      : Number.isFinite(retryAfter) && retryAfter >= 0
-        ? Math.ceil(retryAfter)
-        : fallback;
+  const reset = rateLimitReset(reply);
+  const seconds = reset === undefined ? fallback : Math.ceil(reset.ms / 1000);
   return Math.min(Math.max(seconds, 1), 3600);
 }
 

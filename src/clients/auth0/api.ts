@@ -8,6 +8,7 @@ import type { UpstreamMetrics } from '../../ports/metrics.js';
 import { UpstreamError } from '../../errors.js';
 import { callUpstream, probe, sentEarlier, type UpstreamCall, type UpstreamOptions, type UpstreamReply } from '../http.js';
 import type { ReadinessCheck } from '../../ports/readiness.js';
+import { rateLimitReset } from '../rate-limit.js';
 
 export interface Auth0Options {
   /** `https://{AUTH0_DOMAIN}`, or AUTH0_BASE_URL (custom domain, emulator). */
@@ -207,11 +208,10 @@ function isLockout(reply: UpstreamReply): boolean {
 
 /** Milliseconds until the rate-limit window resets (`x-ratelimit-reset` is UTC epoch seconds). */
 function rateLimitWait(reply: UpstreamReply): number {
-  const reset = Number(reply.headers['x-ratelimit-reset']);
-  if (Number.isFinite(reset) && reset > 0) return Math.min(Math.max(reset * 1000 - Date.now(), 0) + 50, 60_000);
-  const retryAfter = Number(reply.headers['retry-after']);
-  if (Number.isFinite(retryAfter) && retryAfter >= 0) return Math.min(retryAfter * 1000, 60_000);
-  return 1000;
+  const reset = rateLimitReset(reply);
+  if (reset === undefined) return 1000;
+  // A reset is a time on Auth0's clock: a little after it, not before.
+  return Math.min(reset.ms + (reset.byClock ? 50 : 0), 60_000);
 }
 
 function jitter(attempt: number): number {
