@@ -4,7 +4,7 @@ import { NotFoundError } from '../errors.js';
 import type { UserDoc } from '../ports/user-store.js';
 import { abortExpiration, scheduleExpiration } from './expiration.js';
 import { randomPassword } from './random-password.js';
-import { followUnlessHeld, identityBlocked } from './user-sync.js';
+import { followUnlessHeld, identityBlocked, identityFieldsDiffer } from './user-sync.js';
 import { compensate } from './sagas.js';
 
 // The steps of a user creation that the repair of an interrupted one (user-repair.ts) and the CSV
@@ -32,16 +32,10 @@ export async function attachIdentity(
   if (!patched) throw new NotFoundError(`user ${user._id} disappeared while its identity was created`);
   // A profile-only write (a PATCH, a state change) landed while the identity was made from the
   // profile as read: seen in the link's answer (no extra call), the identity follows it now.
-  if (movedSince(user, patched)) {
+  if (identityFieldsDiffer(user, patched)) {
     await compensate(ctx, `make the identity of ${user._id} follow its changed profile`, () => followUnlessHeld(ctx, patched));
   }
   return identity.id;
-}
-
-/** Whether the fields an identity follows differ between two reads of a profile. */
-function movedSince(before: UserDoc, after: UserDoc): boolean {
-  const moved = after.email !== before.email || after.username !== before.username;
-  return moved || identityBlocked(after) !== identityBlocked(before);
 }
 
 /**

@@ -12,7 +12,16 @@ import { abortExpiration, scheduleExpiration } from './expiration.js';
 import { replaceRoles } from './roles.js';
 import { revokeAccess } from './revocation.js';
 import { isAdminGroup, securityEvent } from './security-events.js';
-import { closeSync, followProfile, followUnlessHeld, identityBlocked, noteScheduled, openSync, type SyncHandle } from './user-sync.js';
+import {
+  closeSync,
+  followProfile,
+  followUnlessHeld,
+  identityBlocked,
+  identityFieldsDiffer,
+  noteScheduled,
+  openSync,
+  type SyncHandle,
+} from './user-sync.js';
 import { compensate } from './sagas.js';
 import { getUser, LIVE_STATES, requireGroup } from './users.js';
 import { groupFields, parseByIdRequest } from './by-id-query.js';
@@ -166,9 +175,7 @@ async function writeBoth(ctx: Context, { current, next, expr, query, states }: W
  * (no extra call); the identity is made to follow (under the lock), or left to the reconciler.
  */
 function linkedMeanwhile(current: UserDoc, updated: UserDoc): boolean {
-  if (current.authUserId || !updated.authUserId) return false;
-  const moved = updated.email !== current.email || updated.username !== current.username;
-  return moved || identityBlocked(updated) !== identityBlocked(current);
+  return !current.authUserId && Boolean(updated.authUserId) && identityFieldsDiffer(current, updated);
 }
 
 /**

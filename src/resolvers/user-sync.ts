@@ -39,6 +39,12 @@ export function identityBlocked(user: Pick<UserDoc, 'blocked' | '__STATE__'>): b
   return user.blocked === true || (user.__STATE__ !== undefined && user.__STATE__ !== 'PUBLIC');
 }
 
+/** Whether the fields an identity follows (e-mail, username, blocked) differ between two reads of a profile. */
+export function identityFieldsDiffer(before: UserDoc, after: UserDoc): boolean {
+  const moved = after.email !== before.email || after.username !== before.username;
+  return moved || identityBlocked(after) !== identityBlocked(before);
+}
+
 export interface SyncHandle {
   jobId: string;
   intent: SyncIntent;
