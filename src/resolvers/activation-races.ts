@@ -7,6 +7,7 @@ import { deleteIdentity } from './roles.js';
 import { compensate } from './sagas.js';
 import { followUnlessHeld, identityBlocked } from './user-sync.js';
 import { deleteLater } from './user-deletion.js';
+import { intentUnrecorded } from './intent-jobs.js';
 import { findUsersByIds } from './users.js';
 
 // What a completed bulk activation chunk does around its link so that writes racing it (a profile
@@ -29,13 +30,26 @@ export async function removeOrphans(ctx: Context, gone: string[], made: Orphan[]
   const ids = orphans.map((orphan) => orphan.authUserId);
   const linked = await ctx.deps.users.find({ authUserId: { $in: ids } }, { states: ALL_STATES, scope: ctx.scope });
   const kept = new Set(linked.map((user) => user.authUserId));
+  const lost: unknown[] = [];
   for (const orphan of orphans.filter(({ authUserId }) => !kept.has(authUserId))) {
     const what = `delete the identity ${orphan.authUserId} of a deleted profile`;
     // Not now (the identity provider down): the deletion reconciler does it once it can.
     if (!(await compensate(ctx, what, () => deleteIdentity(ctx, orphan.authUserId)))) {
-      await compensate(ctx, `leave the deletion of ${orphan.authUserId} to the reconciler`, () => deleteLater(ctx, orphan));
+      await deleteLater(ctx, orphan).catch((error: unknown) => lost.push(error));
     }
   }
+  failIfLost(lost);
+}
+
+/**
+ * Follow-ups of a chunk that could be neither done nor left to a reconciler (its intent not
+ * recorded: the job store failing): the chunk's completion fails, once the others are done, and
+ * the job worker tries it again (back-off) from the progress saved before it, where the chunk
+ * still runs. Its repeat finds them again: a deleted profile's identity by the id it was sent
+ * with, a changed profile by its identity's imported values. Logged only, they were lost.
+ */
+function failIfLost(lost: unknown[]): void {
+  if (lost.length > 0) throw lost[0];
 }
 
 /** An identity made for a profile that is gone. */
@@ -64,11 +78,19 @@ export async function followChangedProfiles(ctx: Context, done: { user: UserDoc;
     return now?.authUserId === ref.id && differs(now, ref.values!) ? [now] : [];
   });
   const limit = pLimit(CHUNK_CONCURRENCY);
-  await Promise.all(
-    changed.map((user) =>
-      limit(() => compensate(ctx, `make the identity of ${user._id} follow its changed profile`, () => followUnlessHeld(ctx, user))),
-    ),
-  );
+  const lost: unknown[] = [];
+  const follow = (user: UserDoc) =>
+    followUnlessHeld(ctx, user).catch((error: unknown) => {
+      // Its intent recorded, a failed follow is the reconciler's; unrecorded, nothing would redo it.
+      if (intentUnrecorded(error)) lost.push(error);
+      else
+        ctx.deps.logger.error(
+          { err: error, requestId: ctx.requestId },
+          `could not make the identity of ${user._id} follow its changed profile`,
+        );
+    });
+  await Promise.all(changed.map((user) => limit(() => follow(user))));
+  failIfLost(lost);
 }
 
 /** The identity's e-mail, username (when it has one) or blocked state is not the profile's. */

@@ -8,7 +8,29 @@ import { withoutDeadline } from '../deadline.js';
  */
 export async function recordIntent(ctx: Context, intent: { type: string; jobId: string; payload: unknown }): Promise<void> {
   const { jobs, replicaId, config } = ctx.deps;
-  await jobs.create({ ...intent, owner: replicaId, leaseMs: config.JOBS_LEASE_MS });
+  await markUnrecorded(() => jobs.create({ ...intent, owner: replicaId, leaseMs: config.JOBS_LEASE_MS }));
+}
+
+/** Errors of an intent's recording: no reconciler will find the work it was to guard. */
+const unrecorded = new WeakSet<object>();
+
+/**
+ * True for an error thrown because an intent could not be recorded (the job store failing): work
+ * left for later under it (a bulk job's follow-up) would be lost, so its caller must not only log
+ * it, but fail the step, to be tried again, where it is found again.
+ */
+export function intentUnrecorded(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && unrecorded.has(error);
+}
+
+/** Runs the recording of an intent, marking its error (`intentUnrecorded`). */
+export async function markUnrecorded<T>(record: () => Promise<T>): Promise<T> {
+  try {
+    return await record();
+  } catch (error) {
+    if (typeof error === 'object' && error !== null) unrecorded.add(error);
+    throw error;
+  }
 }
 
 /**

@@ -304,3 +304,98 @@ describe('a bulk activation chunk retried after an unexpected error', () => {
     expect(identity?.username).toBe('flaky1');
   });
 });
+
+describe('a bulk activation whose follow-up cannot be recorded (the job store failing then)', () => {
+  const clock = new FakeClock();
+  const eventually = eventuallyOn(clock);
+  let shaky: TestService;
+  /** Job types whose next intent recording fails, as a job store refusing the connection would. */
+  const createFails = new Set<string>();
+  /** The next identity deletion fails (the identity provider down). */
+  let deleteFails = false;
+  /** Run once, as the next import job starts (the activation has read its users). */
+  let racingStart: (() => Promise<void>) | undefined;
+  beforeAll(async () => {
+    shaky = await startService({
+      clock,
+      env: { JOBS_POLL_MS: '50', JOBS_LEASE_MS: '10000', AUTH0_JOB_POLLING_INTERVAL: '20' },
+      wrap: (deps) => ({
+        jobs: {
+          ...deps.jobs,
+          async create(job) {
+            if (createFails.delete(job.type)) throw new UpstreamError('CRUD', 'POST /jobs/', 0, { unreachable: true });
+            return deps.jobs.create(job);
+          },
+        },
+        identity: {
+          ...deps.identity,
+          async deleteUser(id) {
+            if (!deleteFails) return deps.identity.deleteUser(id);
+            deleteFails = false;
+            throw new UpstreamError('Auth0', 'DELETE /api/v2/users/:id', 0, { unreachable: true });
+          },
+        },
+        identityImports: {
+          ...deps.identityImports,
+          maxUsersPerJob: deps.identityImports.maxUsersPerJob,
+          async startImport(sent, options) {
+            const race = racingStart;
+            racingStart = undefined;
+            await race?.();
+            return deps.identityImports.startImport(sent, options);
+          },
+        },
+      }),
+      background: true,
+    });
+    await seedGroups(shaky);
+  });
+  afterAll(() => shaky.close());
+
+  async function bare(name: string): Promise<string> {
+    const body = { userGroup: 'customer', username: name, email: `${name}@example.com`, name: 'S' };
+    const created = await shaky.call('POST', '/users/?postponeAuthUserCreation=true', body);
+    expect(created.status).toBe(200);
+    return created.body._id;
+  }
+
+  async function activated(userId: string) {
+    const started = await shaky.call('POST', '/jobs/bulk-activation', [{ filter: { userId } }]);
+    expect(started.status).toBe(202);
+    return eventually(
+      async () => (await shaky.call('GET', `/jobs/bulk-activation/${started.body.jobId}`)).body,
+      (answer) => answer.status !== 'pending',
+    );
+  }
+
+  it('the identity of a profile deleted meanwhile, which could not be deleted nor left to the reconciler, is deleted all the same', async () => {
+    const userId = await bare('shaky1');
+    racingStart = async () => {
+      expect((await shaky.call('DELETE', `/users/${userId}`)).status).toBe(204);
+      deleteFails = true;
+      createFails.add('user-deletion');
+    };
+    const job = await activated(userId);
+    expect(racingStart).toBeUndefined();
+    expect(createFails.size).toBe(0);
+    expect(job).toMatchObject({ status: 'completed', summary: { failed: 1, inserted: 0, total: 1 } });
+    expect(job.failures).toEqual([{ userId, errors: [{ code: 'USER_NOT_FOUND', message: `user ${userId} was deleted` }] }]);
+    // No identity reachable by nobody is left under the profile's id.
+    expect(await shaky.deps.identityImports.findImported([{ userId }])).toEqual([undefined]);
+  });
+
+  it('a profile changed meanwhile, whose identity could not follow it under a recorded intent, has its identity follow all the same', async () => {
+    const userId = await bare('shaky2');
+    racingStart = async () => {
+      const patched = await shaky.call('PATCH', `/users/${userId}`, { email: 'shaky2-moved@example.com', blocked: true });
+      expect(patched.status).toBe(200);
+      createFails.add('user-sync');
+    };
+    const job = await activated(userId);
+    expect(createFails.size).toBe(0);
+    expect(job).toMatchObject({ status: 'completed', summary: { failed: 0, inserted: 1, total: 1 } });
+    const { authUserId } = (await shaky.call('GET', `/users/${userId}`)).body;
+    const [identity] = await shaky.deps.identity.getUsers([authUserId]);
+    expect(identity).toMatchObject({ email: 'shaky2-moved@example.com', blocked: true });
+  });
+});
