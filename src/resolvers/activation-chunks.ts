@@ -7,7 +7,7 @@ import { ALL_STATES } from '../crud/states.js';
 import { pace } from '../domain/pace.js';
 import { ConflictError } from '../errors.js';
 import { type ActivationFailure, emptySummary, type Outcome, type RunningChunk } from './activation-progress.js';
-import { CHUNK_CONCURRENCY, followChangedProfiles, removeOrphans, unbindDeleted } from './activation-races.js';
+import { CHUNK_CONCURRENCY, followChangedProfiles, removeOrphans, checkGrants } from './activation-races.js';
 import { grantRoles, replaceRoles } from './roles.js';
 import { identityBlocked, type SyncOutcome, syncHeldWith, syncNow } from './user-sync.js';
 import { findUsersByIds } from './users.js';
@@ -56,7 +56,7 @@ export async function completeChunk(ctx: Context, current: RunningChunk, importJ
   await followChangedProfiles(ctx, done);
   const limit = pLimit(CHUNK_CONCURRENCY);
   await Promise.all(done.map(({ user, ref }) => limit(() => bindRoles(ctx, user, ref).then(pace))));
-  await unbindDeleted(ctx, done);
+  await checkGrants(ctx, done);
   const inserted = insertedByThisJob(done, importJob, current.again === true);
   outcome.summary.inserted += inserted;
   outcome.summary.updated += done.length - inserted;

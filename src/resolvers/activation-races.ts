@@ -2,10 +2,11 @@ import pLimit from 'p-limit';
 import type { ImportedIdentityRef, ImportedValues } from '../ports/identity-importer.js';
 import type { UserDoc } from '../ports/user-store.js';
 import type { Context } from '../context.js';
+import { ConflictError } from '../errors.js';
 import { ALL_STATES } from '../crud/states.js';
-import { deleteIdentity } from './roles.js';
+import { deleteIdentity, sameRoles } from './roles.js';
 import { compensate } from './sagas.js';
-import { followUnlessHeld, identityBlocked } from './user-sync.js';
+import { followProfile, followUnlessHeld, identityBlocked, openSync, type SyncHandle } from './user-sync.js';
 import { deleteLater } from './user-deletion.js';
 import { intentUnrecorded } from './intent-jobs.js';
 import { findUsersByIds } from './users.js';
@@ -101,22 +102,68 @@ function differs(user: UserDoc, identity: ImportedValues): boolean {
 }
 
 /**
- * A profile deleted after its link and before its grant: its deletion took the identity and its
- * bindings, and the grant then bound roles to an identity that is gone. Looked for once the grants
- * are made (one read per chunk); they go as a deleted profile's identity does.
+ * What a chunk's grants may have missed, looked for once they are made (one read per chunk):
+ * - a profile deleted after its link and before its grant: its deletion took the identity and its
+ *   bindings, and the grant then bound roles to an identity that is gone. They go as a deleted
+ *   profile's identity does.
+ * - a profile whose roles a PATCH changed after the chunk read them: the grant bound the roles it
+ *   read, beside or after the PATCH's own revoke and grant (a role the profile no longer has stayed
+ *   bound), or before a PATCH that read the profile without identity wrote only the profile (the new
+ *   roles never bound). Its bindings follow the profile as stored, under the user's lock (revoke,
+ *   then grant). A user another write holds fails the chunk's completion, to be tried again once
+ *   it is let go: the holder may have revoked before this grant, and its roles would stay.
  */
-export async function unbindDeleted(ctx: Context, done: { user: UserDoc; ref: ImportedIdentityRef }[]): Promise<void> {
-  const granted = done.filter(({ user }) => user.roles?.length);
-  if (granted.length === 0) return;
+export async function checkGrants(ctx: Context, done: { user: UserDoc; ref: ImportedIdentityRef }[]): Promise<void> {
+  if (done.length === 0) return;
   const after = await findUsersByIds(
     ctx,
-    granted.map(({ user }) => user._id),
+    done.map(({ user }) => user._id),
     ALL_STATES,
   );
-  const gone = granted.filter(({ user }) => !after.has(user._id));
+  const gone = done.filter(({ user }) => user.roles?.length && !after.has(user._id));
   await removeOrphans(
     ctx,
     [],
     gone.map(({ user, ref }) => ({ userId: user._id, authUserId: ref.id })),
   );
+  const changed = done.flatMap(({ user, ref }) => {
+    const now = after.get(user._id);
+    return now?.authUserId === ref.id && !sameRoles(user.roles, now.roles) ? [now] : [];
+  });
+  const lost: unknown[] = [];
+  const limit = pLimit(CHUNK_CONCURRENCY);
+  await Promise.all(changed.map((user) => limit(() => followRoles(ctx, user).catch((error: unknown) => lost.push(error)))));
+  failIfLost(lost);
+}
+
+/**
+ * The identity and its bindings follow the profile as stored, under the user's lock; a failure once
+ * the lock is taken is the reconciler's (`followProfile`). Throws when the lock cannot be taken: held
+ * by another write (as a retryable error: the job worker would fail a 409 for good), or the intent
+ * not recorded.
+ */
+async function followRoles(ctx: Context, user: UserDoc): Promise<void> {
+  let sync: SyncHandle;
+  try {
+    sync = await openSync(ctx, user, { roles: true });
+  } catch (error) {
+    if (!(error instanceof ConflictError)) throw error;
+    throw new Error(`user ${user._id} was being changed while its roles were granted`, { cause: error });
+  }
+  await followProfile(ctx, sync);
+}
+
+/**
+ * A write that read its profile without identity, whose answer shows it linked (a bulk activation
+ * linked it in between): the identity made from the profile as it was follows it now, and with
+ * `roles` (the write changed them) its bindings too, granted from the roles the activation read.
+ * Under the user's lock; a user another write holds is left to it.
+ */
+export async function followLinked(ctx: Context, user: UserDoc, { roles }: { roles: boolean }): Promise<void> {
+  if (!roles) return followUnlessHeld(ctx, user);
+  try {
+    await followRoles(ctx, user);
+  } catch (error) {
+    if (!(error instanceof Error && error.cause instanceof ConflictError)) throw error;
+  }
 }

@@ -17,6 +17,11 @@ export async function replaceRoles(ctx: Context, authUserId: string, roles: stri
   await grantRoles(ctx, authUserId, roles);
 }
 
+/** Whether two lists of roles name the same roles, in any order. */
+export function sameRoles(a: string[] | undefined, b: string[] | undefined): boolean {
+  return JSON.stringify([...(a ?? [])].sort()) === JSON.stringify([...(b ?? [])].sort());
+}
+
 /** Removes every binding of a user (its identity is deleted). */
 export async function revokeRoles(ctx: Context, authUserId: string): Promise<void> {
   await during('revoking roles', () => ctx.deps.roles.revoke(authUserId, ctx.scope));

@@ -9,19 +9,11 @@ import { linearQueryOptions, pullingDocumentsOnly } from '../crud/regex.js';
 import { ConflictError, during, InvalidInputError, NotFoundError, PayloadTooLargeError } from '../errors.js';
 import { parseInput, SERVICE_FIELDS, StandardFields } from './inputs.js';
 import { abortExpiration, scheduleExpiration } from './expiration.js';
-import { replaceRoles } from './roles.js';
+import { replaceRoles, sameRoles } from './roles.js';
+import { followLinked } from './activation-races.js';
 import { revokeAccess } from './revocation.js';
 import { isAdminGroup, securityEvent } from './security-events.js';
-import {
-  closeSync,
-  followProfile,
-  followUnlessHeld,
-  identityBlocked,
-  identityFieldsDiffer,
-  noteScheduled,
-  openSync,
-  type SyncHandle,
-} from './user-sync.js';
+import { closeSync, followProfile, identityBlocked, identityFieldsDiffer, noteScheduled, openSync, type SyncHandle } from './user-sync.js';
 import { compensate } from './sagas.js';
 import { getUser, LIVE_STATES, requireGroup } from './users.js';
 import { groupFields, parseByIdRequest } from './by-id-query.js';
@@ -74,8 +66,10 @@ export async function updateUser(ctx: Context, id: string, body: unknown, rawQue
   if (updated.expirationId !== current.expirationId) await abortExpiration(ctx, current.expirationId);
   if (sync) await finishRoles(ctx, { current, updated, sync });
   // Once this write's own lock is let go: a new date takes it too, and a follow inside would find it held.
-  if (linkedMeanwhile(current, updated)) {
-    await compensate(ctx, `make the identity of ${current._id} follow`, () => followUnlessHeld(ctx, updated));
+  // Its roles too: the activation granted those it read, and this write, seeing no identity, bound none.
+  const rebind = !current.authUserId && Boolean(updated.authUserId) && !sameRoles(current.roles, updated.roles);
+  if (linkedMeanwhile(current, updated) || rebind) {
+    await compensate(ctx, `make the identity of ${current._id} follow`, () => followLinked(ctx, updated, { roles: rebind }));
   }
   noteRoleChange(ctx, current, updated);
   return updated;
@@ -197,10 +191,6 @@ async function patchProfile(ctx: Context, id: string, expr: UpdateExpr, where: P
   const patched = await ctx.deps.users.patch(id, expr, { states: where.states, query: where.query }, ctx.scope);
   if (!patched) throw new NotFoundError(`user ${id} not found`);
   return patched;
-}
-
-function sameRoles(a: string[] | undefined, b: string[] | undefined): boolean {
-  return JSON.stringify([...(a ?? [])].sort()) === JSON.stringify([...(b ?? [])].sort());
 }
 
 /** Checks a CRUD PATCH body and normalises a bare object to `$set`. */

@@ -49,11 +49,16 @@ let racingImport: (() => Promise<void>) | undefined;
 let heldPatch: { email?: string; userId?: string; linked: Promise<void>; link: () => void } | undefined;
 /** The held write, once the link is stored: released by the next read of users. */
 let linkedAt: typeof heldPatch;
+/** While set, a profile write of roles waits for it (a PATCH that read the profile, held before its write). */
+let rolesWritten: Promise<void> | undefined;
+/** Run once, before the next grant of roles reaches the binder (the activation's): another request racing it. */
+let racingGrant: (() => Promise<void>) | undefined;
 
 function racedDeps(deps: Deps): Partial<Deps> {
   const users: UserStore = {
     ...deps.users,
     async patch(id, update, options, scope) {
+      if (rolesWritten && (update.$set as Record<string, unknown> | undefined)?.roles) await rolesWritten;
       const held = heldPatch;
       if (held?.email !== undefined && (update.$set as Record<string, unknown> | undefined)?.email === held.email) await held.linked;
       return deps.users.patch(id, update, options, scope);
@@ -87,7 +92,18 @@ function racedDeps(deps: Deps): Partial<Deps> {
       return deps.identityImports.startImport(sent, options);
     },
   };
-  return { identity: racedIdentity(deps.identity), identityImports, users };
+  // The binder is a class (its methods on the prototype): each one is passed on by name.
+  const roles: Deps['roles'] = {
+    revoke: (subject, scope) => deps.roles.revoke(subject, scope),
+    permissionsOf: (ids, scope) => deps.roles.permissionsOf(ids, scope),
+    async grant(subject, granted, scope) {
+      const race = racingGrant;
+      racingGrant = undefined;
+      await race?.();
+      return deps.roles.grant(subject, granted, scope);
+    },
+  };
+  return { identity: racedIdentity(deps.identity), identityImports, users, roles };
 }
 
 beforeAll(async () => {
@@ -233,6 +249,62 @@ describe('a bulk activation giving a profile its identity while a PATCH changes 
     const { profile, identity } = await bothSides({ _id: userId, authUserId });
     expect(profile.__STATE__).toBe('TRASH');
     expect(identity).toMatchObject({ blocked: true });
+  });
+});
+
+describe('a bulk activation granting roles while a PATCH changes them', () => {
+  /** A profile with roles and no identity, as `PATCH /users/import` leaves them. */
+  async function withRoles(): Promise<string> {
+    counter += 1;
+    const body = { userGroup: 'customer', username: `rol${counter}`, email: `rol${counter}@example.com`, name: 'R', roles: ['reader'] };
+    const created = await service.call('POST', '/users/?postponeAuthUserCreation=true', body);
+    expect(created.status).toBe(200);
+    return created.body._id;
+  }
+
+  /** The roles the profile says, and those its identity is bound to. */
+  async function rolesOnBothSides(userId: string) {
+    const profile = (await service.call('GET', `/users/${userId}`)).body;
+    expect(profile.authUserId).toEqual(expect.any(String));
+    return { profile: profile.roles, bound: (await service.backend.rolesOf(profile.authUserId)).toSorted() };
+  }
+
+  it('the PATCH landing while the import job runs (before the link): the identity is bound to the new roles', async () => {
+    const userId = await withRoles();
+    let patched = 0;
+    racingImport = async () => {
+      patched = (await service.call('PATCH', `/users/${userId}`, { roles: ['writer'] })).status;
+    };
+    const job = await activate(userId);
+    expect(patched).toBe(200);
+    expect(job).toMatchObject({ status: 'completed', summary: { failed: 0, total: 1 } });
+    expect(await rolesOnBothSides(userId)).toEqual({ profile: ['writer'], bound: ['writer'] });
+  });
+
+  it('the PATCH reading the linked profile and replacing its roles just before the activation grants the ones it read: no stale role stays bound', async () => {
+    const userId = await withRoles();
+    let patched = 0;
+    racingGrant = async () => {
+      patched = (await service.call('PATCH', `/users/${userId}`, { roles: ['writer'] })).status;
+    };
+    const job = await activate(userId);
+    expect(racingGrant).toBeUndefined();
+    expect(patched).toBe(200);
+    expect(job).toMatchObject({ status: 'completed', summary: { failed: 0, total: 1 } });
+    expect(await rolesOnBothSides(userId)).toEqual({ profile: ['writer'], bound: ['writer'] });
+  });
+
+  it('the PATCH having read the profile before the link and written its roles once the activation ended: the identity is bound to them', async () => {
+    const userId = await withRoles();
+    let release!: () => void;
+    rolesWritten = new Promise<void>((resolve) => (release = resolve));
+    const patch = service.call('PATCH', `/users/${userId}`, { roles: ['writer'] });
+    const job = await activate(userId);
+    release();
+    rolesWritten = undefined;
+    expect((await patch).status).toBe(200);
+    expect(job).toMatchObject({ status: 'completed', summary: { failed: 0, total: 1 } });
+    expect(await rolesOnBothSides(userId)).toEqual({ profile: ['writer'], bound: ['writer'] });
   });
 });
 
