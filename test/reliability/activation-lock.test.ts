@@ -387,6 +387,8 @@ describe('a bulk activation whose follow-up cannot be recorded (the job store fa
   let deleteFails = false;
   /** Run once, as the next import job starts (the activation has read its users). */
   let racingStart: (() => Promise<void>) | undefined;
+  /** Run once, before the next grant of roles reaches the binder. */
+  let beforeGrant: (() => Promise<void>) | undefined;
   beforeAll(async () => {
     shaky = await startService({
       clock,
@@ -405,6 +407,16 @@ describe('a bulk activation whose follow-up cannot be recorded (the job store fa
             if (!deleteFails) return deps.identity.deleteUser(id);
             deleteFails = false;
             throw new UpstreamError('Auth0', 'DELETE /api/v2/users/:id', 0, { unreachable: true });
+          },
+        },
+        roles: {
+          revoke: (subject, scope) => deps.roles.revoke(subject, scope),
+          permissionsOf: (ids, scope) => deps.roles.permissionsOf(ids, scope),
+          async grant(subject, granted, scope) {
+            const race = beforeGrant;
+            beforeGrant = undefined;
+            await race?.();
+            return deps.roles.grant(subject, granted, scope);
           },
         },
         identityImports: {
@@ -469,5 +481,23 @@ describe('a bulk activation whose follow-up cannot be recorded (the job store fa
     const { authUserId } = (await shaky.call('GET', `/users/${userId}`)).body;
     const [identity] = await shaky.deps.identity.getUsers([authUserId]);
     expect(identity).toMatchObject({ email: 'shaky2-moved@example.com', blocked: true });
+  });
+
+  it('a user whose roles changed during its grant, held by another write when the chunk checks them: the chunk is tried again once it is let go', async () => {
+    const body = { userGroup: 'customer', username: 'shaky3', email: 'shaky3@example.com', name: 'S', roles: ['reader'] };
+    const userId = (await shaky.call('POST', '/users/?postponeAuthUserCreation=true', body)).body._id;
+    beforeGrant = async () => {
+      expect((await shaky.call('PATCH', `/users/${userId}`, { roles: ['writer'] })).status).toBe(200);
+      // Another replica's write takes the user now, for a few seconds (its lease then lapses and the reconciler ends it).
+      const { authUserId } = (await shaky.call('GET', `/users/${userId}`)).body;
+      const payload = { userId, authUserId };
+      await shaky.deps.jobs.create({ type: 'user-sync', jobId: `user-sync:${userId}`, payload, owner: 'other-replica', leaseMs: 3000 });
+    };
+    const job = await activated(userId);
+    expect(beforeGrant).toBeUndefined();
+    expect(job).toMatchObject({ status: 'completed', summary: { failed: 0, inserted: 1, total: 1 } });
+    const { authUserId, roles } = (await shaky.call('GET', `/users/${userId}`)).body;
+    expect(roles).toEqual(['writer']);
+    expect(await shaky.backend.rolesOf(authUserId)).toEqual(['writer']);
   });
 });
