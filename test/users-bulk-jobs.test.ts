@@ -293,6 +293,8 @@ describe('bulk jobs: chunks, failures and restarts', () => {
   let beforeGrant: ((subject: string) => Promise<void>) | undefined;
   /** The next identity deletion fails (the identity provider down). */
   let failNextIdentityDelete = false;
+  /** The next revoke of bindings fails (Rönd down). */
+  let failNextRevoke = false;
   /** Runs once an import job is seen done, before its results are read. */
   let onceImported: (() => Promise<void>) | undefined;
   beforeAll(async () => {
@@ -304,7 +306,11 @@ describe('bulk jobs: chunks, failures and restarts', () => {
         const identity = deps.identity;
         return {
           roles: {
-            revoke: (subject, scope) => deps.roles.revoke(subject, scope),
+            async revoke(subject, scope) {
+              if (!failNextRevoke) return deps.roles.revoke(subject, scope);
+              failNextRevoke = false;
+              throw new UpstreamError('Rönd', 'POST /revoke/bindings/resource/:type', 0, { unreachable: true });
+            },
             permissionsOf: (ids, scope) => deps.roles.permissionsOf(ids, scope),
             async grant(subject, roles, scope) {
               const hook = beforeGrant;
@@ -533,6 +539,26 @@ describe('bulk jobs: chunks, failures and restarts', () => {
     });
     expect(subject).not.toBe('');
     expect((await service.deps.identity.getUsers([subject]))[0]).toBeUndefined();
+    expect(await service.backend.rolesOf(subject)).toEqual([]);
+  });
+
+  it('leaves the bindings of a profile deleted between its link and its grant to the deletion reconciler when they cannot be revoked at once', async () => {
+    const p = unique();
+    const id = await createProfile(service, { username: `${p}d`, email: `${p}d@example.com`, roles: ['viewer'] });
+    let subject = '';
+    beforeGrant = async (granted) => {
+      subject = granted;
+      expect((await service.call('DELETE', `/users/${id}`)).status).toBe(204);
+      failNextRevoke = true;
+    };
+    await withWorker(service, async () => {
+      const job = await activate(service, [id]);
+      expect(job.status).toBe('completed');
+      expect(failNextRevoke).toBe(false);
+      for (let tries = 0; (await service.backend.rolesOf(subject)).length > 0 && tries < 200; tries += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+    });
     expect(await service.backend.rolesOf(subject)).toEqual([]);
   });
 

@@ -34,8 +34,13 @@ export async function removeOrphans(ctx: Context, gone: string[], made: Orphan[]
   const lost: unknown[] = [];
   for (const orphan of orphans.filter(({ authUserId }) => !kept.has(authUserId))) {
     const what = `delete the identity ${orphan.authUserId} of a deleted profile`;
-    // Not now (the identity provider down): the deletion reconciler does it once it can.
-    if (!(await compensate(ctx, what, () => deleteIdentity(ctx, orphan.authUserId)))) {
+    // Not now (the identity provider down, or Rönd for its bindings): the deletion reconciler does
+    // it once it can (deleting a gone identity is harmless). Bindings left were only logged.
+    const deleted = await compensate(ctx, what, async () => {
+      const { rolesLeft } = await deleteIdentity(ctx, orphan.authUserId);
+      if (rolesLeft) throw rolesLeft;
+    });
+    if (!deleted) {
       await deleteLater(ctx, orphan).catch((error: unknown) => lost.push(error));
     }
   }
