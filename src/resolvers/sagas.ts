@@ -1,6 +1,7 @@
 import type { UserDoc } from '../ports/user-store.js';
 import type { Context } from '../context.js';
 import { withoutDeadline } from '../deadline.js';
+import { intentUnrecorded } from './intent-jobs.js';
 import { revokeAccess } from './revocation.js';
 import { deleteIdentity, identityOutcomeUnknown } from './roles.js';
 import { ALL_STATES, type State } from '../crud/states.js';
@@ -68,7 +69,18 @@ async function moveUser(ctx: Context, user: UserDoc, stateTo: State): Promise<vo
 async function followIfLinked(ctx: Context, userId: string): Promise<void> {
   await compensate(ctx, `make the identity of ${userId} follow its new state`, async () => {
     const moved = await ctx.deps.users.get(userId, { states: ALL_STATES, scope: ctx.scope });
-    if (moved?.authUserId) await followUnlessHeld(ctx, moved);
+    if (!moved?.authUserId) return;
+    try {
+      await followUnlessHeld(ctx, moved);
+    } catch (error) {
+      if (!intentUnrecorded(error)) throw error;
+      // The job store failing: no reconciler would find this follow, and the identity would stay
+      // unblocked beside a profile moved out of PUBLIC for good. Its blocked state follows
+      // unguarded, as a Timer callback whose intent cannot be recorded expires its user (a guarded
+      // write racing it cannot record its own intent either).
+      ctx.deps.logger.error({ err: error, userId, requestId: ctx.requestId }, 'a follow intent could not be recorded');
+      await setBlocked(ctx, moved.authUserId, identityBlocked(moved));
+    }
   });
 }
 

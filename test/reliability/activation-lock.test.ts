@@ -53,6 +53,8 @@ let linkedAt: typeof heldPatch;
 let rolesWritten: Promise<void> | undefined;
 /** Run once, before the next grant of roles reaches the binder (the activation's): another request racing it. */
 let racingGrant: (() => Promise<void>) | undefined;
+/** Job types whose next recording fails, as a job store refusing the connection would. */
+const createFails = new Set<string>();
 
 function racedDeps(deps: Deps): Partial<Deps> {
   const users: UserStore = {
@@ -103,7 +105,14 @@ function racedDeps(deps: Deps): Partial<Deps> {
       return deps.roles.grant(subject, granted, scope);
     },
   };
-  return { identity: racedIdentity(deps.identity), identityImports, users, roles };
+  const jobs: Deps['jobs'] = {
+    ...deps.jobs,
+    async create(job) {
+      if (createFails.delete(job.type)) throw new UpstreamError('CRUD', 'POST /jobs/', 0, { unreachable: true });
+      return deps.jobs.create(job);
+    },
+  };
+  return { identity: racedIdentity(deps.identity), identityImports, users, roles, jobs };
 }
 
 beforeAll(async () => {
@@ -236,20 +245,28 @@ describe('a bulk activation giving a profile its identity while a PATCH changes 
     },
   );
 
-  it('a POST /users/state having read the profile before the link and moved it after the activation read it again: the identity is blocked', async () => {
-    const userId = await bare();
-    let link!: () => void;
-    heldPatch = { userId, linked: new Promise<void>((resolve) => (link = resolve)), link: () => link() };
-    const moved = service.call('POST', '/users/state', [{ filter: { _id: userId }, stateTo: 'TRASH' }]);
-    const job = await activate(userId);
-    expect(await moved).toMatchObject({ status: 200, body: 1 });
-    heldPatch = undefined;
-    expect(job).toMatchObject({ status: 'completed', summary: { failed: 0, total: 1 } });
-    const { authUserId } = (await service.call('GET', `/users/${userId}?_st=TRASH`)).body;
-    const { profile, identity } = await bothSides({ _id: userId, authUserId });
-    expect(profile.__STATE__).toBe('TRASH');
-    expect(identity).toMatchObject({ blocked: true });
-  });
+  it.each([
+    ['', false],
+    [', the job store failing to record the follow,', true],
+  ])(
+    'a POST /users/state%s having read the profile before the link and moved it after the activation read it again: the identity is blocked',
+    async (_, storeFails) => {
+      const userId = await bare();
+      if (storeFails) createFails.add('user-sync');
+      let link!: () => void;
+      heldPatch = { userId, linked: new Promise<void>((resolve) => (link = resolve)), link: () => link() };
+      const moved = service.call('POST', '/users/state', [{ filter: { _id: userId }, stateTo: 'TRASH' }]);
+      const job = await activate(userId);
+      expect(await moved).toMatchObject({ status: 200, body: 1 });
+      heldPatch = undefined;
+      expect(job).toMatchObject({ status: 'completed', summary: { failed: 0, total: 1 } });
+      const { authUserId } = (await service.call('GET', `/users/${userId}?_st=TRASH`)).body;
+      const { profile, identity } = await bothSides({ _id: userId, authUserId });
+      expect(profile.__STATE__).toBe('TRASH');
+      expect(identity).toMatchObject({ blocked: true });
+      expect(createFails.size).toBe(0);
+    },
+  );
 });
 
 describe('a bulk activation granting roles while a PATCH changes them', () => {
