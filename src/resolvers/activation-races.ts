@@ -136,26 +136,29 @@ export async function checkGrants(ctx: Context, done: { user: UserDoc; ref: Impo
     return now?.authUserId === ref.id && !sameRoles(user.roles, now.roles) ? [now] : [];
   });
   const lost: unknown[] = [];
+  const follow = async (user: UserDoc) => {
+    if ((await followRoles(ctx, user)) === 'held') lost.push(new Error(`user ${user._id} was being changed while its roles were granted`));
+  };
   const limit = pLimit(CHUNK_CONCURRENCY);
-  await Promise.all(changed.map((user) => limit(() => followRoles(ctx, user).catch((error: unknown) => lost.push(error)))));
+  await Promise.all(changed.map((user) => limit(() => follow(user).catch((error: unknown) => lost.push(error)))));
   failIfLost(lost);
 }
 
 /**
  * The identity and its bindings follow the profile as stored, under the user's lock; a failure once
- * the lock is taken is the reconciler's (`followProfile`). Throws when the lock cannot be taken: held
- * by another write (as a retryable error: the job worker would fail a 409 for good), or the intent
- * not recorded.
+ * the lock is taken is the reconciler's (`followProfile`). `held` when another write holds the user;
+ * throws when the intent cannot be recorded.
  */
-async function followRoles(ctx: Context, user: UserDoc): Promise<void> {
+async function followRoles(ctx: Context, user: UserDoc): Promise<'followed' | 'held'> {
   let sync: SyncHandle;
   try {
     sync = await openSync(ctx, user, { roles: true });
   } catch (error) {
-    if (!(error instanceof ConflictError)) throw error;
-    throw new Error(`user ${user._id} was being changed while its roles were granted`, { cause: error });
+    if (error instanceof ConflictError) return 'held';
+    throw error;
   }
   await followProfile(ctx, sync);
+  return 'followed';
 }
 
 /**
@@ -165,10 +168,6 @@ async function followRoles(ctx: Context, user: UserDoc): Promise<void> {
  * Under the user's lock; a user another write holds is left to it.
  */
 export async function followLinked(ctx: Context, user: UserDoc, { roles }: { roles: boolean }): Promise<void> {
-  if (!roles) return followUnlessHeld(ctx, user);
-  try {
-    await followRoles(ctx, user);
-  } catch (error) {
-    if (!(error instanceof Error && error.cause instanceof ConflictError)) throw error;
-  }
+  if (roles) await followRoles(ctx, user);
+  else await followUnlessHeld(ctx, user);
 }

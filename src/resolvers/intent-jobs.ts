@@ -24,7 +24,7 @@ export function intentUnrecorded(error: unknown): boolean {
 }
 
 /** Runs the recording of an intent, marking its error (`intentUnrecorded`). */
-export async function markUnrecorded<T>(record: () => Promise<T>): Promise<T> {
+async function markUnrecorded<T>(record: () => Promise<T>): Promise<T> {
   try {
     return await record();
   } catch (error) {
