@@ -1,10 +1,11 @@
 import pLimit from 'p-limit';
 import type { ImportedIdentityRef, ImportedValues } from '../ports/identity-importer.js';
+import type { IdentityChanges } from '../ports/identity-provider.js';
 import type { UserDoc } from '../ports/user-store.js';
 import type { Context } from '../context.js';
 import { ConflictError } from '../errors.js';
 import { ALL_STATES } from '../crud/states.js';
-import { deleteIdentity, sameRoles } from './roles.js';
+import { deleteIdentity, replaceRoles, sameRoles } from './roles.js';
 import { compensate } from './sagas.js';
 import { followProfile, followUnlessHeld, identityBlocked, openSync, type SyncHandle } from './user-sync.js';
 import { deleteLater } from './user-deletion.js';
@@ -168,6 +169,29 @@ async function followRoles(ctx: Context, user: UserDoc): Promise<'followed' | 'h
  * Under the user's lock; a user another write holds is left to it.
  */
 export async function followLinked(ctx: Context, user: UserDoc, { roles }: { roles: boolean }): Promise<void> {
-  if (roles) await followRoles(ctx, user);
-  else await followUnlessHeld(ctx, user);
+  try {
+    if (roles) await followRoles(ctx, user);
+    else await followUnlessHeld(ctx, user);
+  } catch (error) {
+    if (!intentUnrecorded(error)) throw error;
+    // The job store failing: no reconciler would find this follow, and the identity would keep
+    // the values (and the bindings) from before the write for good. It follows unguarded, as a
+    // Timer callback whose intent cannot be recorded expires its user (a guarded write racing it
+    // cannot record its own intent either).
+    ctx.deps.logger.error({ err: error, userId: user._id, requestId: ctx.requestId }, 'a follow intent could not be recorded');
+    await followUnguarded(ctx, user, roles);
+  }
+}
+
+/** The identity's e-mail, username and blocked state made the profile's, and with `roles` its bindings. */
+async function followUnguarded(ctx: Context, user: UserDoc, roles: boolean): Promise<void> {
+  const authUserId = user.authUserId!;
+  const [identity] = await ctx.deps.identity.getUsers([authUserId]);
+  if (!identity) return;
+  const changes: IdentityChanges = {};
+  if (user.username !== undefined && user.username !== identity.username) changes.username = user.username;
+  if (user.email !== undefined && user.email !== identity.email) changes.email = user.email;
+  if (identityBlocked(user) !== identity.blocked) changes.blocked = identityBlocked(user);
+  if (Object.keys(changes).length > 0) await ctx.deps.identity.updateUser(authUserId, changes);
+  if (roles) await replaceRoles(ctx, authUserId, user.roles);
 }

@@ -225,12 +225,14 @@ describe('a bulk activation giving a profile its identity while a PATCH changes 
 
   // The guarded path (a new expirationDate: the user's lock, for its schedule) looked at its write's answer no more than the plain one.
   it.each([
-    ['', {}],
-    [', with a new expirationDate,', { expirationDate: new Date(Date.now() + 86_400_000).toISOString() }],
+    ['', {}, false],
+    [', with a new expirationDate,', { expirationDate: new Date(Date.now() + 86_400_000).toISOString() }, false],
+    [', the job store failing to record the follow,', {}, true],
   ])(
     'the PATCH%s having read the profile before the link and written it after the activation read it again: the identity ends as the profile',
-    async (_, extra) => {
+    async (_, extra, storeFails) => {
       const userId = await bare();
+      if (storeFails) createFails.add('user-sync');
       const email = `late${counter}@example.com`;
       let link!: () => void;
       heldPatch = { email, linked: new Promise<void>((resolve) => (link = resolve)), link: () => link() };
@@ -242,6 +244,7 @@ describe('a bulk activation giving a profile its identity while a PATCH changes 
       const { authUserId } = (await service.call('GET', `/users/${userId}`)).body;
       const { profile, identity } = await bothSides({ _id: userId, authUserId });
       expect(identity).toMatchObject({ email: profile.email, blocked: true });
+      expect(createFails.size).toBe(0);
     },
   );
 
@@ -311,18 +314,26 @@ describe('a bulk activation granting roles while a PATCH changes them', () => {
     expect(await rolesOnBothSides(userId)).toEqual({ profile: ['writer'], bound: ['writer'] });
   });
 
-  it('the PATCH having read the profile before the link and written its roles once the activation ended: the identity is bound to them', async () => {
-    const userId = await withRoles();
-    let release!: () => void;
-    rolesWritten = new Promise<void>((resolve) => (release = resolve));
-    const patch = service.call('PATCH', `/users/${userId}`, { roles: ['writer'] });
-    const job = await activate(userId);
-    release();
-    rolesWritten = undefined;
-    expect((await patch).status).toBe(200);
-    expect(job).toMatchObject({ status: 'completed', summary: { failed: 0, total: 1 } });
-    expect(await rolesOnBothSides(userId)).toEqual({ profile: ['writer'], bound: ['writer'] });
-  });
+  it.each([
+    ['', false],
+    [', the job store failing to record the follow,', true],
+  ])(
+    'the PATCH%s having read the profile before the link and written its roles once the activation ended: the identity is bound to them',
+    async (_, storeFails) => {
+      const userId = await withRoles();
+      let release!: () => void;
+      rolesWritten = new Promise<void>((resolve) => (release = resolve));
+      const patch = service.call('PATCH', `/users/${userId}`, { roles: ['writer'] });
+      const job = await activate(userId);
+      if (storeFails) createFails.add('user-sync');
+      release();
+      rolesWritten = undefined;
+      expect((await patch).status).toBe(200);
+      expect(job).toMatchObject({ status: 'completed', summary: { failed: 0, total: 1 } });
+      expect(await rolesOnBothSides(userId)).toEqual({ profile: ['writer'], bound: ['writer'] });
+      expect(createFails.size).toBe(0);
+    },
+  );
 });
 
 describe('a registration while a PATCH changes the profile', () => {
