@@ -84,6 +84,36 @@ describe('AUTH_MODULE=auth0Client', () => {
     for (const answer of [login, mail, refresh]) expect(JSON.stringify(answer.body)).not.toMatch(/Global limit/);
   });
 
+  it("answers a login or refresh its 400 refuses by Auth0's code: invalid_grant is the caller's 401, the rest a misconfiguration's 500", async () => {
+    await service.call('POST', '/users/?sendResetPwdEmail=false', {
+      userGroup: 'customer',
+      username: 'ac400',
+      email: 'ac400@example.com',
+      name: 'F',
+      password: 'Client-pass-4',
+    });
+    const tokens = (await service.call('POST', '/oauth/token', { username: 'ac400', password: 'Client-pass-4' }, anonymous)).body;
+    const bearer = { ...anonymous, authorization: `Bearer ${tokens.accessToken}` };
+    const sends = {
+      login: () => service.call('POST', '/oauth/token', { username: 'ac400', password: 'Client-pass-4' }, anonymous),
+      refresh: () => service.call('POST', '/refreshtoken', { refreshToken: tokens.refreshToken }, bearer),
+    };
+    for (const [path, send] of [
+      [/\/oauth\/token$/, sends.login],
+      [/\/refreshtoken$/, sends.refresh],
+    ] as const) {
+      // Auth0's 400 invalid_grant (RFC 6749's status for a wrong password or a dead refresh token), passed on.
+      client.failNext('POST', path, 400, { body: { error: 'invalid_grant', error_description: 'Auth0 says invalid_grant here' } });
+      const caller = await send();
+      expect(caller.status).toBe(401);
+      expect(JSON.stringify(caller.body)).not.toMatch(/Auth0 says/);
+      client.failNext('POST', path, 400, { body: { error: 'invalid_request', error_description: 'Auth0 says invalid_request here' } });
+      const misconfigured = await send();
+      expect(misconfigured.status).toBe(500);
+      expect(JSON.stringify(misconfigured.body)).not.toMatch(/Auth0 says/);
+    }
+  });
+
   it('logs in with a form, serves /userinfo from its claims, refreshes and sends password changes', async () => {
     await service.call('POST', '/users/?sendResetPwdEmail=false', {
       userGroup: 'customer',

@@ -318,6 +318,47 @@ describe('AUTH_MODULE=auth0: logins and tokens', () => {
     expect(calls('POST', /^\/oauth\/token$/)).toBe(grants);
   });
 
+  it.each([
+    ['a login', 'login'],
+    ['a refresh', 'refresh'],
+  ] as const)(
+    "answers %s Auth0 refuses with a 400 by its error code: invalid_grant is the caller's 401, the rest a misconfiguration's 500, never Auth0's words",
+    async (_name, kind) => {
+      const user = await newUser();
+      const tokens = (await login(user.username, 'Auth0-pass-1')).body;
+      const bearer = { ...anonymous, authorization: `Bearer ${tokens.accessToken}` };
+      const send = () =>
+        kind === 'login'
+          ? login(user.username, 'Auth0-pass-1')
+          : service.call('POST', '/refreshtoken', { refreshToken: tokens.refreshToken }, bearer);
+      const refusal = (status: number, error: string) =>
+        auth0().failNext('POST', /\/oauth\/token$/, status, { body: { error, error_description: `Auth0 says ${error} here` } });
+      // RFC 6749 answers a wrong password or a dead refresh token 400 invalid_grant (Auth0 uses 403).
+      refusal(400, 'invalid_grant');
+      const caller = await send();
+      expect(caller.status).toBe(401);
+      expect(caller.body.message).toBe(
+        kind === 'login' ? 'Wrong username or password' : 'Invalid refresh token: unknown, used already or revoked',
+      );
+      // What the service itself sent wrong (the connection, the scope, its client's credentials):
+      // no wrong password, not counted against the caller; Auth0's code and text go to the log only.
+      for (const [status, error] of [
+        [400, 'invalid_request'],
+        [400, 'invalid_scope'],
+        [401, 'invalid_client'],
+        [403, 'unauthorized_client'],
+      ] as const) {
+        refusal(status, error);
+        const misconfigured = await send();
+        expect(misconfigured.body).toEqual({
+          statusCode: 500,
+          error: 'Internal Server Error',
+          message: `Auth0 POST /oauth/token responded with a ${status} status code`,
+        });
+      }
+    },
+  );
+
   it('refreshes with rotation; a reused refresh token is refused', async () => {
     const user = await newUser();
     const first = (await login(user.username, 'Auth0-pass-1')).body;

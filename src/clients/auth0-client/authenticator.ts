@@ -113,7 +113,7 @@ export function createAuth0ClientAuthenticator(options: Auth0ClientAuthOptions):
           ...clientTypeHeader(clientType),
         },
       });
-      if (reply.status === 401 || reply.status === 403) throw new UnauthorizedError('Wrong username or password');
+      if (refusedCredential(reply)) throw new UnauthorizedError('Wrong username or password');
       // Auth0's rate limit or lockout, passed on: a 429 until its reset, never a 500 (its words stay out).
       if (reply.status === 429) throw rateLimited(reply, 'Too many login requests at the identity provider: try again later');
       const session = reply.status === 200 ? sessionCookieOf(reply) : undefined;
@@ -133,8 +133,7 @@ export function createAuth0ClientAuthenticator(options: Auth0ClientAuthOptions):
         body: { refresh_token: refreshToken },
         headers: { authorization: `Bearer ${accessToken}`, ...clientTypeHeader(clientType) },
       });
-      if (reply.status === 401 || reply.status === 403)
-        throw new UnauthorizedError('Invalid refresh token: unknown, used already or revoked');
+      if (refusedCredential(reply)) throw new UnauthorizedError('Invalid refresh token: unknown, used already or revoked');
       return tokens(reply);
     },
     verifyAccessToken: claimsOf,
@@ -187,12 +186,29 @@ function clientTypeHeader(clientType: string | undefined): Record<string, string
   return clientType ? { 'client-type': clientType } : {};
 }
 
+/**
+ * A login's or refresh's refusal that is the caller's: its 401 and 403 (a wrong password, an unknown
+ * client), and Auth0's `invalid_grant` passed on with RFC 6749's 400. Any other 400 refuses what the
+ * service sent (Auth0's `invalid_request`, `invalid_scope`…: a misconfiguration), an upstream error.
+ */
+function refusedCredential(reply: UpstreamReply): boolean {
+  if (reply.status === 401 || reply.status === 403) return true;
+  return reply.status === 400 && errorCodeOf(reply) === 'invalid_grant';
+}
+
+function errorCodeOf(reply: UpstreamReply): string | undefined {
+  const body = reply.body as { error?: unknown } | undefined;
+  return typeof body === 'object' && body !== null && typeof body.error === 'string' ? body.error : undefined;
+}
+
 function tokens(reply: UpstreamReply): TokenSet {
-  if (reply.status === 401 || reply.status === 403) throw new UnauthorizedError('Wrong username or password');
+  if (refusedCredential(reply)) throw new UnauthorizedError('Wrong username or password');
   // Auth0's rate limit or lockout, passed on: a 429 until its reset, never a 500 (its words stay out).
   if (reply.status === 429) throw rateLimited(reply, 'Too many login requests at the identity provider: try again later');
   const parsed = Tokens.safeParse(reply.body);
-  if (reply.status !== 200 || !parsed.success) throw new UpstreamError('auth0-client', 'POST /oauth/token', reply.status);
+  // Its code (never its text) is logged with the 500: which setting the service sent wrong.
+  const cause = reply.status === 200 ? undefined : new Error(`auth0-client refused the request: ${errorCodeOf(reply) ?? 'no error code'}`);
+  if (reply.status !== 200 || !parsed.success) throw new UpstreamError('auth0-client', 'POST /oauth/token', reply.status, { cause });
   return { accessToken: parsed.data.accessToken, refreshToken: parsed.data.refreshToken, expireAt: parsed.data.expireAt };
 }
 
