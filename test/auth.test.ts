@@ -163,6 +163,24 @@ describe('POST /logout', () => {
     expect((await service.call('POST', '/logout', undefined, anonymous)).status).toBe(401);
   });
 
+  // The second logout of a denied token meets the entry the first wrote (embedded file, or the CRUD
+  // collection's unique key under SESSIONS_CRUD_ENDPOINT): every store answers it alike.
+  it('answers a double logout of one token, at once, without a server error, and the token stays ended', async () => {
+    const tokens = (await login((await newUser()).username)).body;
+    const answers = await Promise.all([
+      service.call('POST', '/logout', { refreshToken: tokens.refreshToken }, bearer(tokens.accessToken)),
+      service.call('POST', '/logout', undefined, bearer(tokens.accessToken)),
+    ]);
+    expect(answers.map((answer) => answer.status).sort()).toEqual(expect.arrayContaining([204]));
+    for (const answer of answers) expect([204, 401]).toContain(answer.status);
+    expect((await service.call('POST', '/logout', undefined, bearer(tokens.accessToken))).status).toBe(401);
+    for (let turn = 0; turn < 2; turn += 1) {
+      expect((await service.call('GET', '/userinfo', undefined, bearer(tokens.accessToken))).status).toBe(401);
+      const refresh = await service.call('POST', '/refreshtoken', { refreshToken: tokens.refreshToken }, bearer(tokens.accessToken));
+      expect(refresh.status).toBe(401);
+    }
+  });
+
   it('ends the session through GraphQL logout too, on every replica', async () => {
     const tokens = (await login((await newUser()).username)).body;
     const out = await service.graphql(

@@ -101,6 +101,25 @@ describe.each(REPLICAS)('session store: %s', (_name, replicas) => {
     expect(await b.isTokenDenied('digest-1')).toBe(false);
   });
 
+  it('keeps a token denied twice (a double logout, two replicas) until the later of the two times, in either order', async () => {
+    const now = () => Math.floor(clock.now() / 1000);
+    // A logout that revoked the refresh token denies until the token expires, one that did not for
+    // REFRESH_TOKEN_TTL: whichever replica writes first, the longer denial holds.
+    await a.denyToken('digest-short-first', { authUserId: 'auth0|u10', until: now() + 60 });
+    await b.denyToken('digest-short-first', { authUserId: 'auth0|u10', until: now() + 600 });
+    await b.denyToken('digest-long-first', { authUserId: 'auth0|u10', until: now() + 600 });
+    await a.denyToken('digest-long-first', { authUserId: 'auth0|u10', until: now() + 60 });
+    await clock.advance(61_000);
+    expect(await a.isTokenDenied('digest-short-first')).toBe(true);
+    expect(await b.isTokenDenied('digest-long-first')).toBe(true);
+    await clock.advance(540_000);
+    expect(await b.isTokenDenied('digest-short-first')).toBe(false);
+    expect(await a.isTokenDenied('digest-long-first')).toBe(false);
+    // A denial that ended but is still stored (the TTL index runs up to a minute late) is denied again.
+    await a.denyToken('digest-long-first', { authUserId: 'auth0|u10', until: now() + 60 });
+    expect(await b.isTokenDenied('digest-long-first')).toBe(true);
+  });
+
   it('ends only the oldest when the sessions were opened within one second (a login burst)', async () => {
     // Expiry times are whole seconds: ending every session that expires no later than the oldest
     // kept ended the 99 newest too when they shared its second, not one session but all of them.

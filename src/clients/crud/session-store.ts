@@ -77,21 +77,27 @@ export function createCrudSessionStore(sessions: CrudCollection, options: { ttlS
      * A denied bearer token is a document of the same collection, born revoked, so no new field
      * and no other index is needed: its key (`bearer:` and the digest) is both its `sessionId` and
      * its `cookieHash`, and its `expiresAt` is the end of the denial, when the TTL index removes it.
-     * A key no cookie digest can equal (a digest has no colon). Two replicas denying the same
-     * token at once: the second create meets the unique index (409), and the first one holds.
+     * A key no cookie digest can equal (a digest has no colon). A token denied again (two logouts
+     * at once, on two replicas): the create meets the unique index (409), and the entry keeps the
+     * later of the two ends, as the embedded store does; an entry whose end passed but that MongoDB
+     * has not removed yet is extended too. Once this kept the first entry whatever it said: a
+     * logout for REFRESH_TOKEN_TTL lost to one until the token's expiry, and a denial that had
+     * ended (still stored) was not renewed at all.
      */
     async denyToken(digest, { authUserId, until }) {
       const key = bearerSessionId(digest);
-      const doc = {
-        sessionId: key,
-        authUserId,
-        cookieHash: key,
-        expiresAt: new Date(until * 1000).toISOString(),
-        revokedAt: new Date(options.clock.now()).toISOString(),
-      };
-      await sessions.create({ ...doc, __STATE__: 'PUBLIC' }, {}).catch((error: unknown) => {
+      const expiresAt = new Date(until * 1000).toISOString();
+      const doc = { sessionId: key, authUserId, cookieHash: key, expiresAt, revokedAt: new Date(options.clock.now()).toISOString() };
+      try {
+        await sessions.create({ ...doc, __STATE__: 'PUBLIC' }, {});
+        return;
+      } catch (error) {
         if (!(error instanceof ConflictError)) throw error;
-      });
+      }
+      const [found] = await sessions.list({ _q: JSON.stringify({ sessionId: key }), _l: '1', _p: FIELDS }, {});
+      const stored = SessionDoc.safeParse(found).data;
+      if (stored && Date.parse(stored.expiresAt) >= until * 1000) return;
+      await sessions.patchWhere({ sessionId: key }, { $set: { expiresAt } }, STATES);
     },
     async isTokenDenied(digest) {
       const [found] = await sessions.list({ _q: JSON.stringify({ cookieHash: bearerSessionId(digest) }), _l: '1', _p: FIELDS }, {});
