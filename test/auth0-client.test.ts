@@ -214,6 +214,25 @@ describe('AUTH_MODULE=auth0Client', () => {
     expect((await service.call('GET', `/users/${created.body._id}`)).status).toBe(200);
   });
 
+  it("ends a bearer logout's refresh token though it was not sent: another live token of the user cannot refresh it", async () => {
+    await service.call('POST', '/users/?sendResetPwdEmail=false', {
+      userGroup: 'customer',
+      username: 'acout',
+      email: 'acout@example.com',
+      name: 'G',
+      password: 'Client-pass-6',
+    });
+    const login = async () =>
+      (await service.call('POST', '/oauth/token', { username: 'acout', password: 'Client-pass-6' }, anonymous)).body;
+    const [first, second] = [await login(), await login()];
+    const bearerOf = (token: string) => ({ ...anonymous, authorization: `Bearer ${token}` });
+    expect((await service.call('POST', '/logout', undefined, bearerOf(first.accessToken))).status).toBe(204);
+    const stolen = await service.call('POST', '/refreshtoken', { refreshToken: first.refreshToken }, bearerOf(second.accessToken));
+    expect(stolen.status).toBe(401);
+    const own = await service.call('POST', '/refreshtoken', { refreshToken: second.refreshToken }, bearerOf(second.accessToken));
+    expect(own.status).toBe(200);
+  });
+
   it("refreshes through the client the caller's client-type names, as the tokens were issued", async () => {
     await service.call('POST', '/users/?sendResetPwdEmail=false', {
       userGroup: 'customer',

@@ -576,6 +576,21 @@ describe('AUTH_MODULE=auth0: a bearer logout', () => {
     expect(refresh.status).toBe(401);
   });
 
+  it("ends the logged-out login's refresh token though it was not sent: another live token of the user cannot refresh it", async () => {
+    const { tested } = tenant;
+    const user = await tenant.user();
+    const other = (await tested.call('POST', '/oauth/token', { username: user.username, password: 'Auth0-pass-1' }, anonymous)).body;
+    const otherBearer = { ...anonymous, authorization: `Bearer ${other.accessToken}` };
+    expect((await tested.call('POST', '/logout', undefined, user.bearer)).status).toBe(204);
+    const stolen = await tested.call('POST', '/refreshtoken', { refreshToken: user.tokens.refreshToken }, otherBearer);
+    expect(stolen.status).toBe(401);
+    // The other login's own pair still refreshes, and so does the pair it rotates to.
+    const own = await tested.call('POST', '/refreshtoken', { refreshToken: other.refreshToken }, otherBearer);
+    expect(own.status).toBe(200);
+    const next = { ...anonymous, authorization: `Bearer ${own.body.accessToken}` };
+    expect((await tested.call('POST', '/refreshtoken', { refreshToken: own.body.refreshToken }, next)).status).toBe(200);
+  });
+
   it("answers an upstream error (or Auth0's 429) and denies nothing when Auth0 cannot revoke the refresh token: the logout can be asked again", async () => {
     const { tested } = tenant;
     const user = await tenant.user();

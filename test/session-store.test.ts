@@ -120,6 +120,30 @@ describe.each(REPLICAS)('session store: %s', (_name, replicas) => {
     expect(await b.isTokenDenied('digest-long-first')).toBe(true);
   });
 
+  it('remembers on every replica which access token a refresh token came with, until its time; a replaced pair briefly', async () => {
+    const now = () => Math.floor(clock.now() / 1000);
+    expect(await b.pairedAccessToken('refresh-1')).toBeUndefined();
+    await a.pairRefreshToken('refresh-1', { accessDigest: 'access-1', authUserId: 'auth0|u11', until: now() + 3600 });
+    expect(await b.pairedAccessToken('refresh-1')).toBe('access-1');
+    // A refresh: the new pair for the whole time, the one it replaces for the grace given.
+    await b.pairRefreshToken('refresh-2', {
+      accessDigest: 'access-2',
+      authUserId: 'auth0|u11',
+      until: now() + 3600,
+      replaces: { refreshDigest: 'refresh-1', until: now() + 600 },
+    });
+    // Ending the user's sessions, or a login, leaves the pairs alone (they are no sessions of it).
+    await a.revokeUser('auth0|u11');
+    await a.open('auth0|u11');
+    expect(await a.pairedAccessToken('refresh-1')).toBe('access-1');
+    expect(await a.pairedAccessToken('refresh-2')).toBe('access-2');
+    await clock.advance(601_000);
+    expect(await b.pairedAccessToken('refresh-1')).toBeUndefined();
+    expect(await b.pairedAccessToken('refresh-2')).toBe('access-2');
+    await clock.advance(3000_000);
+    expect(await a.pairedAccessToken('refresh-2')).toBeUndefined();
+  });
+
   it('ends only the oldest when the sessions were opened within one second (a login burst)', async () => {
     // Expiry times are whole seconds: ending every session that expires no later than the oldest
     // kept ended the 99 newest too when they shared its second, not one session but all of them.

@@ -1,5 +1,7 @@
 import { hash } from 'node:crypto';
-import type { AccessClaims } from '../ports/authenticator.js';
+import { decodeJwt } from 'jose';
+import type { AccessClaims, TokenSet } from '../ports/authenticator.js';
+import { UnauthorizedError } from '../errors.js';
 import type { SessionStore } from '../ports/session-store.js';
 
 /**
@@ -35,4 +37,53 @@ export function denyBearer(
   { now, keepSeconds }: { now: number; keepSeconds: number },
 ): Promise<void> {
   return sessions.denyToken(digest, { authUserId: claims.sub, until: Math.max(claims.exp, now + keepSeconds) });
+}
+
+/**
+ * How long the pair a refresh token was exchanged for is still honoured: the provider may take a
+ * used refresh token again for a short while (Auth0's rotation leeway), and with the access token
+ * it came with only.
+ */
+const REPLACED_PAIR_SECONDS = 600;
+
+/**
+ * Remembers the access token a refresh token was issued with, for `keepSeconds` (REFRESH_TOKEN_TTL):
+ * a bearer logout denies the access token, and `/refreshtoken` takes the refresh token with that
+ * token only, so a logout without `refreshToken` ends it too (docs/decisions.md, Auth0 "Sessions").
+ * `replaces`: the refresh token just exchanged for this pair.
+ */
+export function pairTokens(
+  sessions: SessionStore,
+  tokens: TokenSet,
+  { now, keepSeconds, replaces }: { now: number; keepSeconds: number; replaces?: string },
+): Promise<void> {
+  return sessions.pairRefreshToken(tokenDigest(tokens.refreshToken), {
+    accessDigest: tokenDigest(tokens.accessToken),
+    authUserId: subjectOf(tokens.accessToken) ?? '',
+    until: now + keepSeconds,
+    ...(replaces === undefined
+      ? {}
+      : { replaces: { refreshDigest: tokenDigest(replaces), until: now + Math.min(REPLACED_PAIR_SECONDS, keepSeconds) } }),
+  });
+}
+
+/**
+ * Refuses a refresh token sent with another access token than the one it was issued with (a live
+ * token of the same user after the logout of its own). A refresh token the service did not issue
+ * (an earlier version's, or minted elsewhere) has no pair: it is taken as before.
+ */
+export async function checkPair(sessions: SessionStore, refreshToken: string, accessToken: string): Promise<void> {
+  const paired = await sessions.pairedAccessToken(tokenDigest(refreshToken));
+  if (paired !== undefined && paired !== tokenDigest(accessToken))
+    throw new UnauthorizedError('Invalid refresh token: it was issued with another access token');
+}
+
+/** The subject of a JWT access token, for the record only (it is not verified here); undefined for an opaque token. */
+function subjectOf(token: string): string | undefined {
+  try {
+    const sub = decodeJwt(token).sub;
+    return typeof sub === 'string' ? sub : undefined;
+  } catch {
+    return undefined;
+  }
 }

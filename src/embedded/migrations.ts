@@ -237,4 +237,15 @@ export const MIGRATIONS: readonly (string | ((db: Database.Database) => void))[]
   );
   CREATE INDEX denied_tokens_expiry ON denied_tokens (expires_at);
   `,
+  // 13: the access token each refresh token of such a provider was issued with (digests): a
+  // bearer logout denies the access token, and with it the refresh token no other token may carry.
+  `
+  CREATE TABLE refresh_pairs (
+    refresh_digest TEXT PRIMARY KEY,
+    access_digest TEXT NOT NULL,
+    auth_user_id TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+  );
+  CREATE INDEX refresh_pairs_expiry ON refresh_pairs (expires_at);
+  `,
 ];

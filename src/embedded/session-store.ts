@@ -16,5 +16,7 @@ export function createEmbeddedSessionStore(sessions: Sessions): SessionStore {
     revokeUser: async (authUserId) => sessions.revokeUser(authUserId),
     denyToken: async (digest, entry) => sessions.denyToken(digest, entry),
     isTokenDenied: async (digest) => sessions.isTokenDenied(digest),
+    pairRefreshToken: async (refreshDigest, entry) => sessions.pairRefreshToken(refreshDigest, entry),
+    pairedAccessToken: async (refreshDigest) => sessions.pairedAccessToken(refreshDigest),
   };
 }

@@ -144,6 +144,34 @@ export class Sessions {
     );
   }
 
+  /** See SessionStore.pairRefreshToken: one row per pair, removed once past its time. */
+  pairRefreshToken(
+    refreshDigest: string,
+    entry: { accessDigest: string; authUserId: string; until: number; replaces?: { refreshDigest: string; until: number } },
+  ): void {
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM refresh_pairs WHERE expires_at <= ?').run(this.now());
+      if (entry.replaces)
+        this.db
+          .prepare('UPDATE refresh_pairs SET expires_at = min(expires_at, ?) WHERE refresh_digest = ?')
+          .run(entry.replaces.until, entry.replaces.refreshDigest);
+      this.db
+        .prepare(
+          `INSERT INTO refresh_pairs (refresh_digest, access_digest, auth_user_id, expires_at) VALUES (?, ?, ?, ?)
+           ON CONFLICT (refresh_digest) DO NOTHING`,
+        )
+        .run(refreshDigest, entry.accessDigest, entry.authUserId, entry.until);
+    })();
+  }
+
+  pairedAccessToken(refreshDigest: string): string | undefined {
+    return this.db
+      .prepare<[string, number], { access_digest: string }>(
+        'SELECT access_digest FROM refresh_pairs WHERE refresh_digest = ? AND expires_at > ?',
+      )
+      .get(refreshDigest, this.now())?.access_digest;
+  }
+
   /** Keeps the session's USED_TOKENS_KEPT most recently used refresh tokens (rowid: the order they were issued). */
   private forgetOldTokens(sessionId: string): void {
     this.db

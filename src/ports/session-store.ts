@@ -38,4 +38,16 @@ export interface SessionStore {
   denyToken(digest: string, entry: { authUserId: string; until: number }): Promise<void>;
   /** True while the token digest is denied. Read from the store on every call, never cached, as `byCookie`. */
   isTokenDenied(digest: string): Promise<boolean>;
+  /**
+   * Remembers which access token a refresh token was issued with (their digests) until `until`,
+   * for a provider that keeps no session of ours: `/refreshtoken` then takes the refresh token
+   * with that access token only, which a bearer logout denies. `replaces`: the pair the refresh
+   * token was exchanged for, kept only until its `until` from now on (the provider's reuse grace).
+   */
+  pairRefreshToken(
+    refreshDigest: string,
+    entry: { accessDigest: string; authUserId: string; until: number; replaces?: { refreshDigest: string; until: number } },
+  ): Promise<void>;
+  /** The digest of the access token a refresh token was issued with, while remembered; read on every call. */
+  pairedAccessToken(refreshDigest: string): Promise<string | undefined>;
 }

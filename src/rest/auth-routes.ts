@@ -99,7 +99,7 @@ export const authRoutes: Route[] = [
       body: { json: RefreshBody },
       responses: { 200: { description: 'A new pair.', json: Tokens } },
       errors: {
-        401: 'No access token, or a refresh token that is unknown, used already or revoked.',
+        401: 'No access token, or a refresh token that is unknown, used already, revoked, or sent with another access token than its own.',
         429: {
           description: "The identity provider's rate limit for this caller (Auth0, the auth0-client).",
           json: ErrorBody,

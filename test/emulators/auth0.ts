@@ -277,8 +277,15 @@ export class Auth0Emulator {
     const expiresIn = this.options.accessTokenSeconds ?? 86_400;
     const answer: Record<string, unknown> = {
       access_token: await this.sign(
-        // Auth0's access tokens name the application they were issued to (azp).
-        { sub: user.user_id, aud: this.options.audience, azp: this.options.clientId, scope: 'openid profile email offline_access' },
+        // Auth0's access tokens name the application they were issued to (azp); two logins within
+        // one second get two tokens (jti), as two sessions do.
+        {
+          sub: user.user_id,
+          aud: this.options.audience,
+          azp: this.options.clientId,
+          scope: 'openid profile email offline_access',
+          jti: randomUUID(),
+        },
         expiresIn,
       ),
       token_type: 'Bearer',

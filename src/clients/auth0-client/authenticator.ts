@@ -7,7 +7,7 @@ import { rateLimited } from '../rate-limit.js';
 import type { Clock } from '../../ports/clock.js';
 import type { SessionStore } from '../../ports/session-store.js';
 import { nowSeconds } from '../../domain/clock.js';
-import { bearerSessionId, deniedDigestOf, denyBearer, tokenDigest } from '../bearer-denial.js';
+import { bearerSessionId, checkPair, deniedDigestOf, denyBearer, pairTokens, tokenDigest } from '../bearer-denial.js';
 
 const Tokens = z.looseObject({ accessToken: z.string(), refreshToken: z.string(), expireAt: z.number() });
 const Claims = z.looseObject({});
@@ -82,6 +82,14 @@ export function createAuth0ClientAuthenticator(options: Auth0ClientAuthOptions):
     return { ...(await cachedClaims(token, options)), sid: bearerSessionId(digest) };
   }
 
+  /** Remembers the access token the refresh token came with, where a bearer logout can deny it (see pairTokens). */
+  async function paired(issued: TokenSet, replaces?: string): Promise<TokenSet> {
+    if (!denials) return issued;
+    const { sessions, clock, refreshTokenSeconds } = denials;
+    await pairTokens(sessions, issued, { now: nowSeconds(clock), keepSeconds: refreshTokenSeconds, replaces });
+    return issued;
+  }
+
   /** True when a logout denied the token (one read of the session store, shared by the replicas). */
   async function denied(token: string): Promise<boolean> {
     return denials !== undefined && (await denials.sessions.isTokenDenied(tokenDigest(token)));
@@ -123,10 +131,11 @@ export function createAuth0ClientAuthenticator(options: Auth0ClientAuthOptions):
         throw new UpstreamError('auth0-client', 'POST /oauth/token', 200, {
           message: `auth0-client set no sid cookie for the website client "${clientType}": give that client the website scope`,
         });
-      return tokens(reply);
+      return paired(tokens(reply));
     },
     async refresh({ refreshToken, accessToken, clientType }) {
       if (await denied(accessToken)) throw new UnauthorizedError('Invalid or expired access token');
+      if (denials) await checkPair(denials.sessions, refreshToken, accessToken);
       const reply = await callUpstream(upstream, {
         method: 'POST',
         path: '/refreshtoken',
@@ -134,7 +143,7 @@ export function createAuth0ClientAuthenticator(options: Auth0ClientAuthOptions):
         headers: { authorization: `Bearer ${accessToken}`, ...clientTypeHeader(clientType) },
       });
       if (refusedCredential(reply)) throw new UnauthorizedError('Invalid refresh token: unknown, used already or revoked');
-      return tokens(reply);
+      return paired(tokens(reply), refreshToken);
     },
     verifyAccessToken: claimsOf,
     /** Asked of the auth0-client on every request (no cache): a logout through any replica holds at once. */

@@ -11,7 +11,7 @@ import { nowSeconds } from '../../domain/clock.js';
 import type { Auth0Api } from './api.js';
 import { rateLimited } from '../rate-limit.js';
 import { pathSegment } from '../path-segment.js';
-import { bearerSessionId, deniedDigestOf, denyBearer, tokenDigest } from '../bearer-denial.js';
+import { bearerSessionId, checkPair, deniedDigestOf, denyBearer, pairTokens, tokenDigest } from '../bearer-denial.js';
 
 const TokenReply = z.object({ access_token: z.string(), refresh_token: z.string().optional(), expires_in: z.number() });
 const ErrorReply = z.looseObject({ error: z.string().optional(), error_description: z.string().optional() });
@@ -131,7 +131,10 @@ export function createAuth0Authenticator(api: Auth0Api, identity: IdentityProvid
         },
         ip,
       );
-      if (!website) return tokens;
+      if (!website) {
+        await pairTokens(options.sessions, tokens, { now: nowSeconds(options.clock), keepSeconds: options.refreshTokenSeconds });
+        return tokens;
+      }
       // A website client gets a cookie session of ours, tied to the Auth0 user.
       const session = await options.sessions.open(decodeJwt(tokens.accessToken).sub!);
       const maxAgeSeconds = session.expiresAt - nowSeconds(options.clock);
@@ -140,12 +143,15 @@ export function createAuth0Authenticator(api: Auth0Api, identity: IdentityProvid
 
     async refresh({ refreshToken, accessToken }) {
       const previous = await verify(accessToken, issuedAt(accessToken));
+      await checkPair(options.sessions, refreshToken, accessToken);
       const tokens = await grant({ grant_type: 'refresh_token', refresh_token: refreshToken }).catch((error: unknown) => {
         // Auth0's invalid_grant here is about the refresh token: no password was sent.
         throw error instanceof UnauthorizedError ? new UnauthorizedError(INVALID_REFRESH) : error;
       });
       if (decodeJwt(tokens.accessToken).sub !== previous.sub)
         throw new UnauthorizedError('Refresh token and access token belong to different users');
+      const now = nowSeconds(options.clock);
+      await pairTokens(options.sessions, tokens, { now, keepSeconds: options.refreshTokenSeconds, replaces: refreshToken });
       return tokens;
     },
 

@@ -99,6 +99,36 @@ export function createCrudSessionStore(sessions: CrudCollection, options: { ttlS
       if (stored && Date.parse(stored.expiresAt) >= until * 1000) return;
       await sessions.patchWhere({ sessionId: key }, { $set: { expiresAt } }, STATES);
     },
+    /**
+     * A pair is a document of the same collection too, born revoked (no session of a user, never
+     * counted among its live ones): `cookieHash` is `refresh:` and the refresh token's digest (the
+     * lookup key), `sessionId` the same followed by `:` and the access token's digest (what is
+     * read back), `expiresAt` its end, when the TTL index removes it.
+     */
+    async pairRefreshToken(refreshDigest, { accessDigest, authUserId, until, replaces }) {
+      const now = new Date(options.clock.now()).toISOString();
+      if (replaces)
+        await sessions.patchWhere(
+          { cookieHash: pairKey(replaces.refreshDigest) },
+          { $set: { expiresAt: new Date(replaces.until * 1000).toISOString() } },
+          STATES,
+        );
+      const key = pairKey(refreshDigest);
+      const doc = { sessionId: `${key}:${accessDigest}`, authUserId, cookieHash: key, expiresAt: new Date(until * 1000).toISOString() };
+      await sessions.create({ ...doc, revokedAt: now, __STATE__: 'PUBLIC' }, {}).catch((error: unknown) => {
+        if (!(error instanceof ConflictError)) throw error;
+      });
+    },
+    async pairedAccessToken(refreshDigest) {
+      const key = pairKey(refreshDigest);
+      const [found] = await sessions.list({ _q: JSON.stringify({ cookieHash: key }), _l: '1', _p: FIELDS }, {});
+      if (!found) return undefined;
+      const doc = SessionDoc.safeParse(found);
+      if (!doc.success || !doc.data.sessionId.startsWith(`${key}:`))
+        throw new UpstreamError('CRUD', 'GET sessions', 200, { message: `CRUD sessions: document ${found._id} is not a token pair` });
+      if (!(Date.parse(doc.data.expiresAt) > options.clock.now())) return undefined;
+      return doc.data.sessionId.slice(key.length + 1);
+    },
     async isTokenDenied(digest) {
       const [found] = await sessions.list({ _q: JSON.stringify({ cookieHash: bearerSessionId(digest) }), _l: '1', _p: FIELDS }, {});
       if (!found) return false;
@@ -109,6 +139,11 @@ export function createCrudSessionStore(sessions: CrudCollection, options: { ttlS
       return Date.parse(doc.data.expiresAt) > options.clock.now();
     },
   };
+}
+
+/** The key of a refresh token's pair: no cookie digest (no colon) and no denial (`bearer:`) can equal it. */
+function pairKey(refreshDigest: string): string {
+  return `refresh:${refreshDigest}`;
 }
 
 /** What is stored instead of the cookie. SHA-256 suffices: the cookie is 256 random bits, not a password. */
