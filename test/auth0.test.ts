@@ -346,6 +346,8 @@ describe('AUTH_MODULE=auth0: logins and tokens', () => {
         [400, 'invalid_request'],
         [400, 'invalid_scope'],
         [401, 'invalid_client'],
+        // What Auth0 (and the emulator) answers a wrong client secret.
+        [401, 'access_denied'],
         [403, 'unauthorized_client'],
       ] as const) {
         refusal(status, error);

@@ -273,7 +273,10 @@ function loginError(reply: UpstreamReply, lockSeconds: number): Error {
   if (body.error === 'too_many_attempts') return new TooManyRequestsError('Too many failed logins: the account is locked', lockSeconds);
   if (reply.status === 429) return rateLimited(reply, 'Too many login requests at the identity provider: try again later');
   const misconfigured =
-    (body.error !== undefined && MISCONFIGURED.has(body.error)) || (reply.status === 400 && body.error !== 'invalid_grant');
+    (body.error !== undefined && MISCONFIGURED.has(body.error)) ||
+    (reply.status === 400 && body.error !== 'invalid_grant') ||
+    // Auth0's answer to a wrong client secret (a user's refusals are 403 `invalid_grant` or 401 `unauthorized`).
+    (reply.status === 401 && body.error === 'access_denied');
   if (!misconfigured && [400, 401, 403].includes(reply.status)) return new UnauthorizedError(WRONG_CREDENTIALS);
   const said = `Auth0 refused the service's request: ${body.error ?? 'no error code'} (${(body.error_description ?? '').slice(0, 500)})`;
   return new UpstreamError('Auth0', 'POST /oauth/token', reply.status, { cause: new Error(said) });
