@@ -163,6 +163,19 @@ describe('POST /logout', () => {
     expect((await service.call('POST', '/logout', undefined, anonymous)).status).toBe(401);
   });
 
+  // With Auth0 and the auth0-client the refresh token is theirs and was not sent with the logout:
+  // it once refreshed with any other live token of the user (docs/decisions.md, Auth0 "Sessions").
+  it("ends the session's refresh token for good: another live login of the user cannot carry it", async () => {
+    const user = await newUser();
+    const [first, second] = [(await login(user.username)).body, (await login(user.username)).body];
+    expect((await service.call('POST', '/logout', undefined, bearer(first.accessToken))).status).toBe(204);
+    const carried = await service.call('POST', '/refreshtoken', { refreshToken: first.refreshToken }, bearer(second.accessToken));
+    expect(carried.status).toBe(401);
+    const own = await service.call('POST', '/refreshtoken', { refreshToken: second.refreshToken }, bearer(second.accessToken));
+    expect(own.status).toBe(200);
+    expect((await service.call('GET', '/userinfo', undefined, bearer(own.body.accessToken))).status).toBe(200);
+  });
+
   // The second logout of a denied token meets the entry the first wrote (embedded file, or the CRUD
   // collection's unique key under SESSIONS_CRUD_ENDPOINT): every store answers it alike.
   it('answers a double logout of one token, at once, without a server error, and the token stays ended', async () => {
