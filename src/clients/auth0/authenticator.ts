@@ -2,8 +2,7 @@ import { createRemoteJWKSet, decodeJwt, jwtVerify, type JWTPayload } from 'jose'
 import { z } from 'zod';
 import type { AccessClaims, Authenticator, TokenSet } from '../../ports/authenticator.js';
 import type { IdentityProvider, IdentityUser } from '../../ports/identity-provider.js';
-import { InvalidInputError, NotFoundError, TooManyRequestsError, UnauthorizedError, UpstreamError } from '../../errors.js';
-import type { UpstreamReply } from '../http.js';
+import { InvalidInputError, NotFoundError, UnauthorizedError, UpstreamError } from '../../errors.js';
 import type { Clock } from '../../ports/clock.js';
 import type { SessionStore } from '../../ports/session-store.js';
 import { cookieClaims } from '../cookie-sessions.js';
@@ -11,12 +10,11 @@ import { nowSeconds } from '../../domain/clock.js';
 import type { Auth0Api } from './api.js';
 import { rateLimited } from '../rate-limit.js';
 import { pathSegment } from '../path-segment.js';
+import { loginError } from './token-errors.js';
 import { bearerSessionId, checkPair, deniedDigestOf, denyBearer, pairTokens, tokenDigest } from '../bearer-denial.js';
 
 const TokenReply = z.object({ access_token: z.string(), refresh_token: z.string().optional(), expires_in: z.number() });
-const ErrorReply = z.looseObject({ error: z.string().optional(), error_description: z.string().optional() });
 
-const WRONG_CREDENTIALS = 'Wrong username or password';
 const INVALID_REFRESH = 'Invalid refresh token: unknown, used already or revoked';
 /** How long an identity read for `/userinfo` is reused (Auth0's /userinfo allows 5 calls a minute). */
 const PROFILE_CACHE_MS = 60_000;
@@ -250,34 +248,4 @@ function issuedAt(token: string): Date {
   } catch {
     throw new UnauthorizedError('Invalid or expired access token');
   }
-}
-
-/**
- * The `/oauth/token` errors that name what the service itself sent (its client's credentials, the
- * grant it may use, the connection, the scope): a misconfiguration, never the caller's mistake.
- * Auth0 answers them 400 (`invalid_request`, `invalid_scope`, `unsupported_grant_type`), 401
- * (`invalid_client`) or 403 (`unauthorized_client`), spec/auth0.md.
- */
-const MISCONFIGURED = new Set(['invalid_request', 'invalid_scope', 'unsupported_grant_type', 'invalid_client', 'unauthorized_client']);
-
-/**
- * Auth0's login and refresh errors as the service documents them: 401 (same message), 429 when
- * locked, or 429 until its rate limit (per IP or user) resets. A refusal of what the service sent
- * (MISCONFIGURED, or a 400 other than `invalid_grant`) is an upstream error, logged with Auth0's
- * code and text: it is no wrong password (not counted against the caller), and a 401 would hide it.
- * `invalid_grant` is the caller's whatever its status (Auth0 answers 403, RFC 6749 400). Auth0's
- * own description stays out of every answer: the caller gets the service's words.
- */
-function loginError(reply: UpstreamReply, lockSeconds: number): Error {
-  const body = ErrorReply.safeParse(reply.body).data ?? {};
-  if (body.error === 'too_many_attempts') return new TooManyRequestsError('Too many failed logins: the account is locked', lockSeconds);
-  if (reply.status === 429) return rateLimited(reply, 'Too many login requests at the identity provider: try again later');
-  const misconfigured =
-    (body.error !== undefined && MISCONFIGURED.has(body.error)) ||
-    (reply.status === 400 && body.error !== 'invalid_grant') ||
-    // Auth0's answer to a wrong client secret (a user's refusals are 403 `invalid_grant` or 401 `unauthorized`).
-    (reply.status === 401 && body.error === 'access_denied');
-  if (!misconfigured && [400, 401, 403].includes(reply.status)) return new UnauthorizedError(WRONG_CREDENTIALS);
-  const said = `Auth0 refused the service's request: ${body.error ?? 'no error code'} (${(body.error_description ?? '').slice(0, 500)})`;
-  return new UpstreamError('Auth0', 'POST /oauth/token', reply.status, { cause: new Error(said) });
 }
