@@ -144,6 +144,16 @@ describe.each(REPLICAS)('session store: %s', (_name, replicas) => {
     expect(await a.pairedAccessToken('refresh-2')).toBeUndefined();
   });
 
+  it('pairs a refresh token the provider answers again (no rotation) with the newest access token, for the whole time', async () => {
+    const now = () => Math.floor(clock.now() / 1000);
+    await a.pairRefreshToken('refresh-same', { accessDigest: 'access-old', authUserId: 'auth0|u12', until: now() + 3600 });
+    const replaces = { refreshDigest: 'refresh-same', until: now() + 600 };
+    await b.pairRefreshToken('refresh-same', { accessDigest: 'access-new', authUserId: 'auth0|u12', until: now() + 3600, replaces });
+    expect(await a.pairedAccessToken('refresh-same')).toBe('access-new');
+    await clock.advance(601_000);
+    expect(await b.pairedAccessToken('refresh-same')).toBe('access-new');
+  });
+
   it('ends only the oldest when the sessions were opened within one second (a login burst)', async () => {
     // Expiry times are whole seconds: ending every session that expires no later than the oldest
     // kept ended the 99 newest too when they shared its second, not one session but all of them.

@@ -151,14 +151,14 @@ export class Sessions {
   ): void {
     this.db.transaction(() => {
       this.db.prepare('DELETE FROM refresh_pairs WHERE expires_at <= ?').run(this.now());
-      if (entry.replaces)
+      if (entry.replaces && entry.replaces.refreshDigest !== refreshDigest)
         this.db
           .prepare('UPDATE refresh_pairs SET expires_at = min(expires_at, ?) WHERE refresh_digest = ?')
           .run(entry.replaces.until, entry.replaces.refreshDigest);
       this.db
         .prepare(
           `INSERT INTO refresh_pairs (refresh_digest, access_digest, auth_user_id, expires_at) VALUES (?, ?, ?, ?)
-           ON CONFLICT (refresh_digest) DO NOTHING`,
+           ON CONFLICT (refresh_digest) DO UPDATE SET access_digest = excluded.access_digest, expires_at = excluded.expires_at`,
         )
         .run(refreshDigest, entry.accessDigest, entry.authUserId, entry.until);
     })();

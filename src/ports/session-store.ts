@@ -43,6 +43,7 @@ export interface SessionStore {
    * for a provider that keeps no session of ours: `/refreshtoken` then takes the refresh token
    * with that access token only, which a bearer logout denies. `replaces`: the pair the refresh
    * token was exchanged for, kept only until its `until` from now on (the provider's reuse grace).
+   * A refresh token paired again (a provider that does not rotate them) goes with the new access token.
    */
   pairRefreshToken(
     refreshDigest: string,

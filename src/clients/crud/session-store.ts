@@ -107,7 +107,7 @@ export function createCrudSessionStore(sessions: CrudCollection, options: { ttlS
      */
     async pairRefreshToken(refreshDigest, { accessDigest, authUserId, until, replaces }) {
       const now = new Date(options.clock.now()).toISOString();
-      if (replaces)
+      if (replaces && replaces.refreshDigest !== refreshDigest)
         await sessions.patchWhere(
           { cookieHash: pairKey(replaces.refreshDigest) },
           { $set: { expiresAt: new Date(replaces.until * 1000).toISOString() } },
@@ -115,9 +115,13 @@ export function createCrudSessionStore(sessions: CrudCollection, options: { ttlS
         );
       const key = pairKey(refreshDigest);
       const doc = { sessionId: `${key}:${accessDigest}`, authUserId, cookieHash: key, expiresAt: new Date(until * 1000).toISOString() };
-      await sessions.create({ ...doc, revokedAt: now, __STATE__: 'PUBLIC' }, {}).catch((error: unknown) => {
+      try {
+        await sessions.create({ ...doc, revokedAt: now, __STATE__: 'PUBLIC' }, {});
+      } catch (error) {
         if (!(error instanceof ConflictError)) throw error;
-      });
+        // The provider answered the same refresh token again (no rotation): it now goes with the new access token.
+        await sessions.patchWhere({ cookieHash: key }, { $set: { sessionId: doc.sessionId, expiresAt: doc.expiresAt } }, STATES);
+      }
     },
     async pairedAccessToken(refreshDigest) {
       const key = pairKey(refreshDigest);
