@@ -12,12 +12,37 @@ export type Search = Pick<ListQuery, 'filter' | 'states'> & Partial<Pick<ListQue
 export type SearchPlan =
   { sql: string; params: unknown[]; residual?: Filter } | { inMemory: true; where: string[]; params: unknown[]; residual?: Filter };
 
+/** A statement's SQL and its parameters. */
+export interface SqlPlan {
+  sql: string;
+  params: unknown[];
+}
+
 interface StoreReads {
   /** The store's field index; a FieldIndexSource (config-store.ts) lets reads check it in their own statement. */
   fields?: () => FieldIndex;
   prepared: (sql: string, raw?: boolean) => Statement<unknown[], unknown>;
   searchPlan: (query: Search, known?: FieldIndex, column?: string) => SearchPlan;
-  sqlCount: (query: Search, keySql?: string) => { n: number; k: string | null } | undefined;
+  countPlan: (query: Search, keySql?: string) => SqlPlan | undefined;
+}
+
+/** Plans kept at most, and the longest key kept: dashboards ask the same few queries, a client could ask many. */
+const MAX_PLANS = 500;
+const MAX_PLAN_KEY = 4096;
+
+/**
+ * What a count or a page of a query string asked before read (its SQL and parameters), by that
+ * string and the headers its parse read: parsing (the query string, `_q`'s JSON, its checks and
+ * casts, the SQL built from it) cost a count about a tenth of its CPU (docs/decisions.md, #23).
+ * Undefined for a query given as an object (GraphQL's) or too long to keep.
+ */
+export function planKey(query: unknown, ...headers: (string | undefined)[]): string | undefined {
+  if (typeof query !== 'string') return undefined;
+  let key = '';
+  // Each header's length first: no header value can pass for a piece of another, or of the query.
+  for (const header of headers) key += `${header?.length ?? -1}:${header ?? ''}`;
+  key += query;
+  return key.length <= MAX_PLAN_KEY ? key : undefined;
 }
 
 /**
@@ -27,42 +52,87 @@ interface StoreReads {
  * a count about 20 µs (docs/decisions.md). Each answers undefined when it cannot (the caller reads
  * the schemas first, as before).
  */
-export function keyedReads({ fields, prepared, searchPlan, sqlCount }: StoreReads) {
+export function keyedReads({ fields, prepared, searchPlan, countPlan }: StoreReads) {
   const source = fields && 'keySql' in fields ? (fields as FieldIndexSource) : undefined;
+  const counts = planCache();
+  const pages = planCache();
   /** A page's rows (whole documents: a query whose projection applies is answered the general way). */
-  function rows(parse: (index: FieldIndex) => ListQuery, readColumns: string | undefined): RawRow[] | undefined {
-    const parsed = source && parsedWithKnown(source, parse);
-    if (!parsed || readableFields(parsed.query.projection, readColumns)) return undefined;
-    const plan = searchPlan(parsed.query, parsed.known.index, `, ${source!.keySql}`);
-    if ('inMemory' in plan || plan.residual) return undefined;
+  function rows(parse: (index: FieldIndex) => ListQuery, readColumns: string | undefined, key?: string): RawRow[] | undefined {
+    const known = source?.known();
+    if (!known) return undefined;
+    const plan = pages.plan(known.index, key, () => {
+      const query = parsedWith(known.index, parse);
+      if (!query || readableFields(query.projection, readColumns)) return undefined;
+      const planned = searchPlan(query, known.index, `, ${source!.keySql}`);
+      return 'inMemory' in planned || planned.residual ? undefined : planned;
+    });
+    if (!plan) return undefined;
     const read = prepared(plan.sql, true).all(...plan.params) as RawRow[];
     // An empty page carries no key: it is asked again the general way.
-    return read.length > 0 && (read[0] as unknown[])[3] === parsed.known.key ? read : undefined;
+    return read.length > 0 && (read[0] as unknown[])[3] === known.key ? read : undefined;
   }
   return {
-    count(parse: (index: FieldIndex) => Search): number | undefined {
-      const parsed = source && parsedWithKnown(source, parse);
-      const counted = parsed && sqlCount(parsed.query, source!.keySql);
-      return counted && counted.k === parsed.known.key ? counted.n : undefined;
+    /** A count of `key`'s query with a plan kept from before; undefined when none is. */
+    countPlanned(key: string): number | undefined {
+      const known = source?.known();
+      const plan = known && counts.plan(known.index, key, () => undefined);
+      return plan && counted(plan, known.key);
     },
-    page(parse: (index: FieldIndex) => ListQuery, readColumns: string | undefined): string | undefined {
-      const found = rows(parse, readColumns);
+    count(parse: (index: FieldIndex) => Search, key?: string): number | undefined {
+      const known = source?.known();
+      if (!known) return undefined;
+      const plan = counts.plan(known.index, key, () => {
+        const query = parsedWith(known.index, parse);
+        return query && countPlan(query, source!.keySql);
+      });
+      return plan && counted(plan, known.key);
+    },
+    page(parse: (index: FieldIndex) => ListQuery, readColumns: string | undefined, key?: string): string | undefined {
+      const found = rows(parse, readColumns, key);
       return found && pageText(found);
     },
     rows,
   };
+
+  /** The count, when the schemas' key read with it is still the index's the plan was made with. */
+  function counted(plan: SqlPlan, key: string | null): number | undefined {
+    const row = prepared(plan.sql).get(...plan.params) as { n: number; k: string | null };
+    return row.k === key ? row.n : undefined;
+  }
 }
 
 /**
- * The query parsed with the field index last read, and that index with its key; undefined before
- * the first read, or when the index, which may be stale, refused the query: its refusal is not
- * trusted (the caller parses again with the current one).
+ * Plans by key, for one field index: a plan made with an index is the query as that index reads
+ * it, so another index (a group schema changed) starts over. Only what `make` answers is kept.
  */
-function parsedWithKnown<T>(source: FieldIndexSource, parse: (index: FieldIndex) => T) {
-  const known = source.known();
-  if (!known) return undefined;
+function planCache() {
+  let index: FieldIndex | undefined;
+  const plans = new Map<string, SqlPlan>();
+  return {
+    plan(current: FieldIndex, key: string | undefined, make: () => SqlPlan | undefined): SqlPlan | undefined {
+      if (index !== current) {
+        plans.clear();
+        index = current;
+      }
+      const kept = key === undefined ? undefined : plans.get(key);
+      if (kept) return kept;
+      const made = make();
+      if (made && key !== undefined) {
+        if (plans.size >= MAX_PLANS) plans.clear();
+        plans.set(key, made);
+      }
+      return made;
+    },
+  };
+}
+
+/**
+ * The query parsed with the field index last read; undefined when that index, which may be stale,
+ * refused it: its refusal is not trusted (the caller parses again with the current one).
+ */
+function parsedWith<T>(index: FieldIndex, parse: (index: FieldIndex) => T): T | undefined {
   try {
-    return { query: parse(known.index), known };
+    return parse(index);
   } catch {
     return undefined;
   }

@@ -27,7 +27,7 @@ export function createUserSearch(db: Db, fields: () => FieldIndex) {
     search: (query: Search) => search(parts, query),
     searchText: (query: Search) => searchText(parts, query),
     searchPlan: (query: Search, known?: FieldIndex, column?: string) => searchPlan(parts, query, known, column),
-    sqlCount: (query: Search, keySql?: string) => sqlCount(parts, query, keySql),
+    countPlan: (query: Search, keySql?: string) => countPlan(query, keySql),
     countMatching: (query: Search) => countMatching(parts, query),
   };
 }
@@ -94,11 +94,16 @@ function countMatching(parts: SearchParts, query: Search): number {
 }
 
 /** COUNT in SQL, with the schemas' key when asked; undefined when part of the filter needs mingo. */
-function sqlCount({ prepared }: SearchParts, query: Search, keySql = 'NULL'): { n: number; k: string | null } | undefined {
+function sqlCount({ prepared }: SearchParts, query: Search, keySql?: string): { n: number; k: string | null } | undefined {
+  const plan = countPlan(query, keySql);
+  return plan && (prepared(plan.sql).get(...plan.params) as unknown as { n: number; k: string | null });
+}
+
+/** The SQL of a count (with the schemas' key when asked); undefined when part of the filter needs mingo. */
+function countPlan(query: Search, keySql = 'NULL'): { sql: string; params: unknown[] } | undefined {
   const { where, params, residual, selective } = splitFilter(query.filter);
   if (residual) return undefined;
   where.unshift(stateCondition(query.states, selective));
   params.unshift(...query.states);
-  const sql = `SELECT COUNT(*) AS n, ${keySql} AS k FROM users WHERE ${where.join(' AND ')}`;
-  return prepared(sql).get(...params) as unknown as { n: number; k: string | null };
+  return { sql: `SELECT COUNT(*) AS n, ${keySql} AS k FROM users WHERE ${where.join(' AND ')}`, params };
 }

@@ -11,7 +11,7 @@ import type { Db } from './db.js';
 import { syncTextFields } from './text-search.js';
 import { type Row, toDoc } from './user-rows.js';
 import { createUserScan } from './user-scan.js';
-import { keyedReads } from './keyed-reads.js';
+import { keyedReads, planKey } from './keyed-reads.js';
 import { JsonText } from '../domain/json-text.js';
 import { byIdFilter, matches, searchFilter } from './user-query.js';
 import { createUserSearch } from './user-search.js';
@@ -69,9 +69,10 @@ function userReads(parts: Pick<UserWriteParts, 'db' | 'fields' | 'getRow'>, keyF
       return projection ? docs.map(projector(projection, parsed.filter)) : docs;
     },
     async listText(query: string, scope: CallScope) {
-      const raw = queryObjectOf(query);
-      const parse = (index: FieldIndex) => parseListQuery(raw, scope.headers.acl_rows, index);
-      const text = keyed.page(parse, scope.headers.acl_read_columns);
+      const { acl_rows: rows, acl_read_columns: readColumns } = scope.headers;
+      let raw: CrudQuery | undefined;
+      const parse = (index: FieldIndex) => parseListQuery((raw ??= queryObjectOf(query)), rows, index);
+      const text = keyed.page(parse, readColumns, planKey(query, rows, readColumns));
       if (text !== undefined) return new JsonText(text);
       const parsed = parse(fields());
       const projection = readableFields(parsed.projection, scope.headers.acl_read_columns);
@@ -79,10 +80,14 @@ function userReads(parts: Pick<UserWriteParts, 'db' | 'fields' | 'getRow'>, keyF
       return new JsonText(searchText(parsed));
     },
     async count(query: CrudQuery | string, scope: CallScope) {
+      const key = planKey(query, scope.headers.acl_rows);
+      // A plan is kept only for a count that was no estimate.
+      const planned = key === undefined ? undefined : keyed.countPlanned(key);
+      if (planned !== undefined) return planned;
       const raw = queryObjectOf(query);
       if (isEstimateCount(raw)) return countAll.get()!.n;
       const parse = (index: FieldIndex) => parseCountQuery(raw, scope.headers.acl_rows, index);
-      return keyed.count(parse) ?? countMatching(parse(fields()));
+      return keyed.count(parse, key) ?? countMatching(parse(fields()));
     },
     scan: createUserScan(db),
     async find(filter: Filter, options: ByIdOptions & { limit?: number }) {
