@@ -17,6 +17,7 @@ export function projectDoc(doc: Record<string, unknown>, fields: readonly string
 export function projector(fields: readonly string[], filter?: Filter): (doc: Record<string, unknown>) => Record<string, unknown> {
   const paths = fields.filter((field) => !POSITIONAL.test(field)).map((field) => field.split('.'));
   const positionals = fields.filter((field) => POSITIONAL.test(field));
+  assertPositionalsMatched(positionals, filter ?? {});
   // The filter's query, built once for the page: it finds the element each positional field keeps.
   const query = positionals.length > 0 ? createLinearQuery(filter ?? {}) : undefined;
   return (doc) => {
@@ -43,6 +44,34 @@ function positional(doc: Record<string, unknown>, field: string, query: Query): 
     throw new InvalidInputError(`querystring/_p ${field} ${problem}`, [{ path: ['querystring', '_p'], message: problem }]);
   }
   return projected ?? {};
+}
+
+/**
+ * MongoDB refuses `a.$` before it reads a document unless a condition of the query, at any depth
+ * of `$and`/`$or`/`$nor`, is on a path whose first name is `a`'s (its "Positional projection does
+ * not match the query document": the CRUD's 500). Here a 400, in both modes; with no condition at
+ * all mingo failed on the empty query (a 500 of the embedded store).
+ */
+export function assertPositionalsMatched(positionals: readonly string[], filter: Filter): void {
+  if (positionals.length === 0) return;
+  const heads = new Set<string>();
+  collectHeads(filter, heads);
+  for (const field of positionals) {
+    const path = field.split('.').slice(0, -1);
+    if (heads.has(path[0]!)) continue;
+    const problem = `needs a condition in _q that an element of ${path.join('.')} matches`;
+    throw new InvalidInputError(`querystring/_p ${field} ${problem}`, [{ path: ['querystring', '_p'], message: problem }]);
+  }
+}
+
+const LOGICAL = new Set(['$and', '$or', '$nor']);
+
+function collectHeads(filter: unknown, heads: Set<string>): void {
+  if (!isPlainObject(filter)) return;
+  for (const [key, value] of Object.entries(filter)) {
+    if (LOGICAL.has(key) && Array.isArray(value)) value.forEach((part) => collectHeads(part, heads));
+    else if (!key.startsWith('$')) heads.add(key.split('.')[0]!);
+  }
 }
 
 function include(source: Record<string, unknown>, paths: string[][]): Record<string, unknown> {

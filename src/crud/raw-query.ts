@@ -1,6 +1,7 @@
-import { checkFilter, isPlainObject } from './filter.js';
+import { checkFilter, type Filter, isPlainObject } from './filter.js';
+import { assertPositionalsMatched } from './projection.js';
 import { type CrudQuery, parseAclRows } from './query.js';
-import { checkField, checkProjectedField, splitList } from './query-params.js';
+import { checkField, checkProjectedField, POSITIONAL, splitList } from './query-params.js';
 
 const FORBIDDEN_NAME = /__proto__|constructor|prototype/;
 
@@ -13,15 +14,24 @@ const FORBIDDEN_NAME = /__proto__|constructor|prototype/;
  */
 export function checkPassedOnQuery(rawQuery: string, aclRows: string | undefined): void {
   // acl_rows that is no JSON: the CRUD's request hook would fail with a 500; a 400 here, whatever the query.
-  if (aclRows) parseAclRows(aclRows);
+  const rows = aclRows ? parseAclRows(aclRows) : [];
   const text = decoded(rawQuery);
   if (!text.includes('_q=') && !text.includes('$') && !FORBIDDEN_NAME.test(text) && !FORBIDDEN_NAME.test(aclRows ?? '')) return;
+  // What MongoDB's query will hold, for a positional `_p` (`a.$`) to find its condition in.
+  const query: Filter[] = [...rows];
+  const positionals: string[] = [];
   for (const [key, value] of new URLSearchParams(rawQuery)) {
-    if (key === '_q') checkJsonFilter(value, '_q');
-    else if (key === '_p') splitList(value).forEach(checkProjectedField);
+    if (key === '_q') query.push(checkJsonFilter(value, '_q'));
+    else if (key === '_p')
+      positionals.push(
+        ...splitList(value)
+          .map(checkProjectedField)
+          .filter((field) => POSITIONAL.test(field)),
+      );
     else if (key === '_s') splitList(value).forEach((item) => checkField(item.replace(/^-/, '')));
-    else if (!key.startsWith('_') || key === '_id') checkField(key);
+    else if (!key.startsWith('_') || key === '_id') query.push({ [checkField(key)]: value });
   }
+  assertPositionalsMatched(positionals, { $and: query });
 }
 
 /** The query as its names will be read (percent-encoding could spell them otherwise). */
@@ -34,15 +44,17 @@ function decoded(rawQuery: string): string {
   }
 }
 
-/** Checks a JSON filter; text that is not a JSON object is left for the upstream to refuse in its own words. */
-function checkJsonFilter(text: string, param: string): void {
+/** Checks a JSON filter; text that is not a JSON object is left for the upstream to refuse in its own words ({} then). */
+function checkJsonFilter(text: string, param: string): Filter {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch {
-    return;
+    return {};
   }
-  if (isPlainObject(parsed)) checkFilter(parsed, param);
+  if (!isPlainObject(parsed)) return {};
+  checkFilter(parsed, param);
+  return parsed;
 }
 
 /** A raw query string as Express's simple parser would give it (repeated keys become arrays). */

@@ -127,6 +127,22 @@ export const FIDELITY: Case[] = [
     path: `/users/${U}?_p=attachments.$`,
     status: 400,
   },
+  // MongoDB refuses `a.$` before reading a document unless a condition of the query is on `a`: the
+  // CRUD's 500, and without any `_q` the embedded store's own 500 (mingo failed on the empty query).
+  { item: 9, name: '_p with the positional $ and no _q is refused', path: list('_p=tags.$'), status: 400 },
+  { item: 9, name: '_p with the positional $ on GET /:id with no _q is refused', path: `/users/${U}?_p=nothere.$`, status: 400 },
+  {
+    item: 9,
+    name: '_p with the positional $ and a _q on other fields is refused',
+    path: list(`${q({ price: { $gt: 30 } })}&_p=tags.$`),
+    status: 400,
+  },
+  {
+    item: 9,
+    name: '_p with the positional $ and its condition inside $or',
+    path: list(`${q({ $or: [{ tags: 'tag2' }, { name: 'nobody' }] })}&_p=tags.$`),
+    status: 200,
+  },
   {
     item: 9,
     name: 'POST /users/state with a whole nested object, values coerced (changeStateBulk "object notation")',
