@@ -16,6 +16,7 @@ export function graphqlLimits(config: Config): Plugin[] {
   // Built once: a rule made per request cost a closure each time, for the same answer.
   const mutationRule = rootMutationRule(config);
   return [
+    getParameters,
     variableLimits(config),
     armor(config),
     costLimit(config),
@@ -47,6 +48,25 @@ function variableLimits(config: Config): Plugin {
     },
   };
 }
+
+/**
+ * A GET's `variables` and `extensions` are JSON text that yoga's parser reads with JSON.parse, whose
+ * SyntaxError it let through: `variables={` was a masked 500 ("Unexpected error.") with an error log.
+ */
+const getParameters: Plugin = {
+  onRequestParse({ request, url }) {
+    if (request.method !== 'GET') return;
+    for (const name of ['variables', 'extensions']) {
+      const text = url.searchParams.get(name);
+      if (!text) continue;
+      try {
+        JSON.parse(text);
+      } catch {
+        throw limitError(`The ${name} parameter is not valid JSON.`, { code: 'BAD_REQUEST' });
+      }
+    }
+  },
+};
 
 /**
  * graphql-armor: tokens are counted while parsing (55,000 aliases stop at the limit instead of

@@ -111,6 +111,18 @@ describe('client errors are not error-level logs', () => {
     expect(errors).toEqual([]);
   });
 
+  it.each(['variables', 'extensions'])('a GraphQL GET whose %s is no JSON: a 400, no error log', async (param) => {
+    // yoga's GET parser let JSON.parse's SyntaxError through: "Unexpected error.", a 500 with an error log.
+    const { status, errors } = await errorLinesOf(async () => {
+      const res = await service.call('GET', `/graphql?query=${encodeURIComponent('{ usersCount }')}&${param}=%7B`);
+      expect(res.body.errors).toEqual([expect.objectContaining({ message: `The ${param} parameter is not valid JSON.` })]);
+      expect(JSON.stringify(res.body)).not.toMatch(/position|SyntaxError/);
+      return res;
+    });
+    expect(status).toBe(400);
+    expect(errors).toEqual([]);
+  });
+
   it('a login with a 1 MB username writes a bounded log line', async () => {
     // login.failed carried the name typed, whole: any stranger wrote 1 MB of log per request, 429s included.
     // A name over 320 characters is now a 400 before any event; one of 320 is cut in the event.
