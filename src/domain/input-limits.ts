@@ -4,6 +4,13 @@ import { isSafeFieldPath, unsafeFieldError } from './safe-names.js';
 /** The deepest JSON any input may hold unless its reader says otherwise (bodies, `_q`, JSON arguments). */
 export const MAX_INPUT_DEPTH = 64;
 
+/**
+ * The longest identity id (`authUserId`) the service looks up: no provider gives longer ones, and
+ * Auth0 and the auth0-client search an id in a query string (percent-encoded, up to 9 characters
+ * a character), where a 100,000-character one passed their request head (431, a 500 for the caller).
+ */
+export const MAX_IDENTITY_ID_CHARS = 1024;
+
 export interface InputLimits {
   /** Where the value came from, for messages: `['body']`, `['querystring', '_q']`, `['variables']`. */
   where: readonly string[];

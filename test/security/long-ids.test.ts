@@ -23,6 +23,19 @@ describe('a user id longer than any id', () => {
     expect(JSON.stringify(read)).not.toMatch(/431|414|CRUD/);
   });
 
+  it('is an authUserId that does not exist for POST /users/with-id and GraphQL createUserWithId', async () => {
+    // Auth0 and the auth0-client search the id in a query string: past their request head (431) a 500.
+    const rest = await service.call('POST', '/users/with-id', { userGroup: 'guest', authUserId: LONG });
+    expect(rest.status).toBe(400);
+    expect(rest.body.message).toMatch(/^authUserId "a+" does not exist in the authentication service$/);
+    const created = await service.graphql(
+      'mutation ($id: String!) { createUserWithId(input: { userGroup: "guest", authUserId: $id }) { __typename } }',
+      { id: LONG },
+    );
+    expect(created.data?.createUserWithId?.__typename).toBe('InvalidInputError');
+    expect(JSON.stringify([rest.body, created])).not.toMatch(/431|414|Auth0|auth0-client/);
+  });
+
   it('makes the expiration callback expire nobody, with no error', async () => {
     const secret = { 'x-api-key': '', 'x-ums-timer-secret': service.deps.timerSecret };
     const answer = await service.call('POST', '/internal/expirations', { userId: LONG, expirationDate: '2020-01-01T00:00:00Z' }, secret);
