@@ -92,6 +92,19 @@ describe('a $regex that is no regular expression', () => {
     expect(res.status).toBe(400);
   });
 
+  // POST /users/state reads the users to move with the caller's acl_rows: the CRUD store's reads
+  // relayed the header unjudged (the CRUD's 500, its closed connection a 503), where GET /users/ and
+  // the embedded store answered 400.
+  it.each([JSON.stringify(bad), '{', '{"$where":"1"}', '[1]', '{"__proto__":{"a":1}}'])(
+    'is a 400 for POST /users/state with acl_rows %s, unsent',
+    async (aclRows) => {
+      const before = service.crud?.requests.length ?? 0;
+      const res = await service.call('POST', '/users/state', [{ filter: { name: 'nobody' }, stateTo: 'TRASH' }], { acl_rows: aclRows });
+      expect(res.status, JSON.stringify(res.body)).toBe(400);
+      expect(service.crud?.requests.slice(before).filter((request) => request.path.startsWith('/users')) ?? []).toEqual([]);
+    },
+  );
+
   // RE2 refuses each of these and JavaScript's RegExp took it (its lax web-compatibility syntax), but
   // PCRE refuses it too ("PCRE2 does not support \\u", "reference to non-existent subpattern",
   // "number too big in {} quantifier", "unknown property after \\p", "\\c at end of pattern"): MongoDB's 500.

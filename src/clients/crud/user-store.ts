@@ -65,6 +65,9 @@ export function createCrudUserStore(users: CrudCollection, options: { clock?: Cl
       return { users: found.map(asUser), ...(found.length === page.limit ? { next: found.at(-1)!._id } : {}) };
     },
     async find(filter: Filter, options: ByIdOptions & { limit?: number }) {
+      // The caller's acl_rows goes with each page, judged as list's is (the embedded store's find
+      // judges it too): POST /users/state relayed a malformed one, the CRUD's 500 or a closed connection.
+      checkPassedOnQuery('', options.scope?.headers.acl_rows);
       const found: UserDoc[] = [];
       const wanted = options.limit ?? Number.POSITIVE_INFINITY;
       // The CRUD answers at most 200 documents a call: page through them in _id order.
