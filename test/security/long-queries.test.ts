@@ -105,6 +105,27 @@ describe('a $regex that is no regular expression', () => {
     },
   );
 
+  // So did the creation, the register, the deletions: every call of the CRUD store relays the header.
+  it.each([
+    ['POST', '/users/register', { _id: '0123456789abcdef01234567' }],
+    ['POST', '/users/0123456789abcdef01234567/soft-delete', undefined],
+    ['DELETE', '/users/0123456789abcdef01234567', undefined],
+  ])('is a 400 for %s %s with a malformed acl_rows, unsent', async (method, path, body) => {
+    const before = service.crud?.requests.length ?? 0;
+    const res = await service.call(method, path, body, { acl_rows: '{"$where":"1"}' });
+    expect(res.status, JSON.stringify(res.body)).toBe(400);
+    // The collection's schema may be read first (the creation's declared fields): never with the header.
+    expect(service.crud?.requests.slice(before).filter((request) => request.headers.acl_rows !== undefined) ?? []).toEqual([]);
+  });
+
+  // The CRUD parses acl_rows on every request, a creation's too (its 500); the embedded store reads none there.
+  it.runIf(CONNECTED_STORE)('is a 400 for POST /users/ with an acl_rows that is no JSON, unsent', async () => {
+    const before = service.crud!.requests.length;
+    const res = await service.call('POST', '/users/', { userGroup: 'guest', name: 'acl-rows' }, { acl_rows: '{' });
+    expect(res.status, JSON.stringify(res.body)).toBe(400);
+    expect(service.crud!.requests.slice(before).filter((request) => request.headers.acl_rows !== undefined)).toEqual([]);
+  });
+
   // RE2 refuses each of these and JavaScript's RegExp took it (its lax web-compatibility syntax), but
   // PCRE refuses it too ("PCRE2 does not support \\u", "reference to non-existent subpattern",
   // "number too big in {} quantifier", "unknown property after \\p", "\\c at end of pattern"): MongoDB's 500.

@@ -19,10 +19,17 @@ const SERVER_FIELDS = ['createdAt', 'updatedAt', 'creatorId', 'updaterId'];
 export function createCrudUserStore(users: CrudCollection, options: { clock?: Clock } = {}): UserStore {
   // POST /import drops what the collection does not declare, where POST / would refuse it: checked first.
   const declared = createDeclaredFields(() => users.schema(), { clock: options.clock ?? systemClock });
+  // The caller's acl_rows goes with every call, judged as list's is (the embedded store judges it
+  // on every read and write): relayed unjudged, a malformed one (`{`, `$where`, an invalid `$regex`)
+  // was the CRUD's 500, or its closed connection, on POST /users/state, creations, registers, deletions.
+  const relayed = (scope?: CallScope): Record<string, string> => {
+    checkPassedOnQuery('', scope?.headers.acl_rows);
+    return scope?.headers ?? {};
+  };
   // A user read or written by id is the whole user (the service compares it, validates it, keeps
   // identities in step): acl_read_columns is applied to the REST answer, never to these calls.
   const headersOf = (scope?: CallScope) => {
-    const { acl_read_columns: _answerOnly, ...headers } = scope?.headers ?? {};
+    const { acl_read_columns: _answerOnly, ...headers } = relayed(scope);
     return headers;
   };
 
@@ -65,9 +72,6 @@ export function createCrudUserStore(users: CrudCollection, options: { clock?: Cl
       return { users: found.map(asUser), ...(found.length === page.limit ? { next: found.at(-1)!._id } : {}) };
     },
     async find(filter: Filter, options: ByIdOptions & { limit?: number }) {
-      // The caller's acl_rows goes with each page, judged as list's is (the embedded store's find
-      // judges it too): POST /users/state relayed a malformed one, the CRUD's 500 or a closed connection.
-      checkPassedOnQuery('', options.scope?.headers.acl_rows);
       const found: UserDoc[] = [];
       const wanted = options.limit ?? Number.POSITIVE_INFINITY;
       // The CRUD answers at most 200 documents a call: page through them in _id order.
@@ -93,8 +97,8 @@ export function createCrudUserStore(users: CrudCollection, options: { clock?: Cl
       if (typeof _id === 'string') {
         const refused = await declared.firstRefused([body]);
         if (refused) throw refused.error;
-        await users.importMany([body], scope.headers);
-      } else _id = await users.create(body, scope.headers);
+        await users.importMany([body], relayed(scope));
+      } else _id = await users.create(body, relayed(scope));
       const now = new Date().toISOString();
       return { createdAt: now, updatedAt: now, creatorId: scope.actorId, updaterId: scope.actorId, ...body, _id } as UserDoc;
     },
@@ -116,7 +120,7 @@ export function createCrudUserStore(users: CrudCollection, options: { clock?: Cl
       return users.patchMany(
         updates.map(({ id, update }) => ({ filter: { _id: id, _st: states }, update })),
         writeHeaders(
-          scope.headers,
+          relayed(scope),
           updates.map(({ update }) => update),
         ),
       );
@@ -125,7 +129,7 @@ export function createCrudUserStore(users: CrudCollection, options: { clock?: Cl
       return users.delete(id, options.states, headersOf(options.scope), options.query);
     },
     async setState(id: string, stateTo: State, scope) {
-      await users.setState(id, stateTo, scope.headers);
+      await users.setState(id, stateTo, relayed(scope));
     },
   };
 
@@ -133,7 +137,7 @@ export function createCrudUserStore(users: CrudCollection, options: { clock?: Cl
   async function importOrdered(bodies: (Record<string, unknown> & { _id: string })[], scope: CallScope) {
     const ids = bodies.map((body) => body._id);
     try {
-      await users.importMany(bodies, scope.headers);
+      await users.importMany(bodies, relayed(scope));
       return { ids };
     } catch (error) {
       if (!(error instanceof ConflictError)) throw error;
