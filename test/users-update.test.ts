@@ -210,6 +210,16 @@ describe('POST /users/state', () => {
       expect((await service.call('POST', '/users/state', body)).status, JSON.stringify(body)).toBe(400);
     }
   });
+
+  it('answers 400 for more than 1,000 changes, moving nobody', async () => {
+    // Each change is two reads of the store, one after the other: 16,000 changes (a 1 MiB body)
+    // outran REQUEST_TIMEOUT_MS against the CRUD Service, a 503 after 15 s.
+    const user = await newUser({ name: 'state-cap' });
+    const changes = Array.from({ length: 1_001 }, () => ({ filter: { name: 'state-cap' }, stateTo: 'DRAFT' }));
+    const res = await service.call('POST', '/users/state', changes);
+    expect([res.status, res.body.message]).toEqual([400, expect.stringMatching(/1000/)]);
+    expect((await service.call('GET', `/users/${user._id}`)).body.__STATE__).toBe('PUBLIC');
+  });
 });
 
 describe('POST /users/:id/soft-delete', () => {

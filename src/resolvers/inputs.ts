@@ -58,8 +58,18 @@ export type RegisterBody = z.infer<typeof RegisterBody>;
 
 const UserState = z.enum(STATES);
 
+/**
+ * Changes per `POST /users/state` (GraphQL `changeUsersState`): each is two reads of the store, one
+ * after the other (a refused filter must move nobody), so 16,000 (a 1 MiB body) outran
+ * REQUEST_TIMEOUT_MS against the CRUD Service (a 503 after 15 s). One filter moves any number of users.
+ */
+export const MAX_STATE_CHANGES = 1000;
+
 /** `POST /users/state`: the CRUD's bulk state body. */
-export const StateChangesBody = z.array(z.object({ filter: z.record(z.string(), z.unknown()), stateTo: UserState })).min(1);
+export const StateChangesBody = z
+  .array(z.object({ filter: z.record(z.string(), z.unknown()), stateTo: UserState }))
+  .min(1)
+  .max(MAX_STATE_CHANGES);
 export type StateChangesBody = z.infer<typeof StateChangesBody>;
 
 /**
