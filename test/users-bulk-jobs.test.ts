@@ -223,13 +223,18 @@ describe('bulk activation and bulk change-password', () => {
     const p = unique();
     const { authUserId } = await createActive(service, `${p}cp`);
     const unknown = 'auth0|does-not-exist';
-    const res = await service.call('POST', '/jobs/change-password/bulk', { authUsersIds: [unknown, authUserId] });
+    // Longer than any id (18 KB percent-encoded): Auth0 and the auth0-client searched it in a query string, their 431.
+    const long = 'é'.repeat(3_000);
+    const res = await service.call('POST', '/jobs/change-password/bulk', { authUsersIds: [unknown, authUserId, long] });
     expect(res.status).toBe(202);
     const job = await finished(service, `/jobs/change-password/bulk/${res.body.jobId}`);
     expect(job.status).toBe('completed');
-    expect(job.summary).toEqual({ failed: 1, completed: 1, total: 2 });
+    expect(job.summary).toEqual({ failed: 2, completed: 1, total: 3 });
     expect(job.completed).toEqual([{ authUserId }]);
-    expect(job.failures).toEqual([{ authUserId: unknown, error: expect.any(String) }]);
+    expect(job.failures).toEqual([
+      { authUserId: unknown, error: expect.any(String) },
+      { authUserId: long, error: `identity user ${long} not found` },
+    ]);
 
     for (const body of [{}, { authUsersIds: [] }, { authUsersIds: 'x' }, { authUserIds: [authUserId] }]) {
       expect((await service.call('POST', '/jobs/change-password/bulk', body)).status).toBe(400);
