@@ -170,6 +170,26 @@ describe('a $regex that is no regular expression', () => {
     }
   });
 
+  // MongoDB's PCRE2 (10.42) takes a lookbehind only when each top-level branch has one length: a
+  // variable one passed the judge (JavaScript takes it) and failed MongoDB's query, the CRUD's 500.
+  it.each(['(?<=a+)b', '(?<!ab|c*)d'])('is a 400 for the variable-length lookbehind %s, unsent', async (pattern) => {
+    const before = service.crud?.requests.length ?? 0;
+    const res = await service.call('GET', `/users/count?_q=${encodeURIComponent(JSON.stringify({ name: { $regex: pattern } }))}`);
+    expect([res.status, res.body.message]).toEqual([400, expect.stringMatching(/\$regex is not a valid regular expression \(lookbehind/)]);
+    expect(service.crud?.requests.slice(before) ?? []).toEqual([]);
+  });
+
+  // A lone `{` or `}` is a character to PCRE; beside lookaround the pattern was judged by
+  // JavaScript's strict syntax, which refuses it: a query MongoDB runs was a 400.
+  it('sends a lone brace beside lookaround: MongoDB runs it, the embedded store refuses it as unsupported', async () => {
+    for (const pattern of ['(?=a){', 'a}(?=b)']) {
+      const before = service.crud?.requests.length ?? 0;
+      const res = await service.call('GET', `/users/count?_q=${encodeURIComponent(JSON.stringify({ name: { $regex: pattern } }))}`);
+      expect([pattern, res.status]).toEqual([pattern, CONNECTED_STORE ? 200 : 400]);
+      if (CONNECTED_STORE) expect(service.crud!.requests.length - before).toBe(1);
+    }
+  });
+
   it('still runs a pattern MongoDB takes', async () => {
     const res = await service.call('GET', `/users/count?_q=${encodeURIComponent(JSON.stringify({ name: { $regex: '^a(b|c)' } }))}`);
     expect([res.status, res.body]).toEqual([200, 0]);
