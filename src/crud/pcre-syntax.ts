@@ -17,7 +17,8 @@ type Node =
   | { t: 'var' } // \R, \X: no fixed length
   | { t: 'stop' } // (*ACCEPT), (*FAIL): PCRE2 measures a lookbehind's branch no further
   | { t: 'anyByte' } // \C: no lookbehind may hold it in UTF mode
-  | { t: 'group'; branches: Node[][]; capture?: number; lookaround?: boolean }
+  | { t: 'group'; branches: Node[][]; capture?: number; lookaround?: 'ahead' | 'behind'; enclosing?: number[] }
+  | { t: 'define'; branches: Node[][] } // (?(DEFINE)…): no length, and PCRE2 measures nothing in it from a lookbehind
   | { t: 'repeat'; node: Node; min: number; max: number }
   | { t: 'ref'; number?: number; name?: string; recursion?: boolean };
 
@@ -82,12 +83,15 @@ class Parser {
   private readonly numberNames = new Map<number, string>();
   /** Each capture's group by number (more than one in a `(?|…)`), for lookbehind lengths. */
   private readonly groups = new Map<number, Node[]>();
-  private readonly groupLengths = new Map<number, number | undefined>();
-  private readonly measuring = new Set<number>();
+  private readonly sharedLengths = new Map<number, number | undefined>();
+  private groupLengths = this.sharedLengths;
+  private measuring = new Set<number>();
+  private readonly measured = new WeakSet<Node>();
   /** Whether the pattern has a `(?|…)`. */
   private branchReset = false;
   private readonly laterChecks: (() => void)[] = [];
-  private readonly lookbehinds: Node[][][] = [];
+  /** The captures open at the cursor. */
+  private readonly open: number[] = [];
   private depth = 0;
   private lookaround = 0;
   private opts: Options;
@@ -101,16 +105,42 @@ class Parser {
 
   parse(): void {
     while (START_OPTIONS.test(this.p.slice(this.i))) this.i += START_OPTIONS.exec(this.p.slice(this.i))![0].length;
-    this.alternation();
+    const top = this.alternation();
     if (this.i < this.p.length) throw new Problem('unmatched closing parenthesis');
     for (const check of this.laterChecks) check();
-    for (const lookbehind of this.lookbehinds) {
-      for (const branch of lookbehind) {
-        const length = this.branchLength(branch);
-        if (length === undefined) throw new Problem('lookbehind assertion is not fixed length');
-        if (length > MAX_LOOKBEHIND) throw new Problem('lookbehind assertion is too long');
-      }
+    this.scan(top);
+  }
+
+  /**
+   * Measures each lookbehind PCRE2's scan of these branches meets: all of them, but not those
+   * inside another lookbehind, which are measured when that one's measure reaches them (not in a
+   * DEFINE, not past an (*ACCEPT) or (*FAIL)).
+   */
+  private scan(branches: Node[][]): void {
+    const visit = (node: Node): void => {
+      if (node.t === 'group' && node.lookaround === 'behind') this.measureLookbehind(node);
+      else if (node.t === 'group' || node.t === 'define') this.scan(node.branches);
+      else if (node.t === 'repeat') visit(node.node);
+    };
+    for (const branch of branches) branch.forEach(visit);
+  }
+
+  private measureLookbehind(node: Node & { t: 'group' }): void {
+    if (this.measured.has(node)) return;
+    this.measured.add(node);
+    const saved = { measuring: this.measuring, groupLengths: this.groupLengths };
+    // A call from inside a lookbehind to a group around it is a recursion: no length. Lengths
+    // measured so are kept apart from the others.
+    const enclosing = node.enclosing ?? [];
+    this.measuring = new Set(enclosing);
+    this.groupLengths = enclosing.length > 0 ? new Map() : this.sharedLengths;
+    for (const branch of node.branches) {
+      const length = this.branchLength(branch);
+      if (length === undefined) throw new Problem('lookbehind assertion is not fixed length');
+      if (length > MAX_LOOKBEHIND) throw new Problem('lookbehind assertion is too long');
     }
+    this.measuring = saved.measuring;
+    this.groupLengths = saved.groupLengths;
   }
 
   // ── structure ──────────────────────────────────────────────────────────────
@@ -301,11 +331,13 @@ class Parser {
   private body(capture: number | undefined, around?: 'ahead' | 'behind'): Node {
     this.enter();
     if (around) this.lookaround += 1;
+    if (capture !== undefined) this.open.push(capture);
     const branches = this.alternation();
+    if (capture !== undefined) this.open.pop();
     if (around) this.lookaround -= 1;
-    if (around === 'behind') this.lookbehinds.push(branches);
     this.close();
-    const node: Node = { t: 'group', branches, capture, lookaround: around !== undefined };
+    const node: Node = { t: 'group', branches, capture, lookaround: around };
+    if (around === 'behind') node.enclosing = [...this.open];
     if (capture !== undefined) this.groups.set(capture, [...(this.groups.get(capture) ?? []), node]);
     return node;
   }
@@ -446,7 +478,7 @@ class Parser {
     if (branches.length > 2) throw new Problem('conditional subpattern contains more than two branches');
     if (define && branches.length > 1) throw new Problem('DEFINE subpattern contains more than one branch');
     this.close();
-    return { node: define ? { t: 'zero' } : { t: 'group', branches }, repeatable: true };
+    return { node: define ? { t: 'define', branches } : { t: 'group', branches }, repeatable: true };
   }
 
   /** `(?imnsxJU-imnsxJU)`, `(?^…)`, or the same with `:` opening a group. */
@@ -800,19 +832,23 @@ class Parser {
         return 1;
       case 'zero':
       case 'stop':
+      case 'define':
         return 0;
       case 'anyByte':
         throw new Problem('\\C is not allowed in a lookbehind assertion in UTF-8 mode');
       case 'var':
         return undefined;
       case 'repeat': {
-        // A repeated assertion is the assertion (PCRE2 reads `{n,m}` on one as at most once).
-        if (node.node.t === 'group' && node.node.lookaround) return 0;
+        // A repeated lookahead is the lookahead (PCRE2 reads `{n,m}` on one as at most once); a
+        // repeated lookbehind is measured as any other group.
+        if (node.node.t === 'group' && node.node.lookaround === 'ahead') return this.nodeLength(node.node);
         if (node.min !== node.max) return undefined;
         const length = this.nodeLength(node.node);
         return length === undefined ? undefined : length * node.min;
       }
       case 'group': {
+        if (node.lookaround === 'behind') this.measureLookbehind(node);
+        if (node.lookaround === 'ahead') this.scan(node.branches);
         if (node.lookaround) return 0;
         return sameLength(node.branches.map((branch) => this.branchLength(branch)));
       }
