@@ -376,10 +376,10 @@ class Parser {
 
   /** A group name up to its terminator (read past it). */
   private name(terminator: string): string {
-    const match = /^[\p{L}\p{N}_]*/u.exec(this.p.slice(this.i))![0];
+    const match = /^[\p{L}\p{Nd}_]*/u.exec(this.p.slice(this.i))![0];
     if (match === '') throw new Problem('subpattern name expected');
     if (/^\p{N}/u.test(match)) throw new Problem('subpattern name must start with a non-digit');
-    if ([...match].length > NAME_MAX) throw new Problem('subpattern name is too long (maximum 32 characters)');
+    if (Buffer.byteLength(match) > NAME_MAX) throw new Problem('subpattern name is too long (maximum 32 bytes)');
     this.i += match.length;
     if (this.p[this.i] !== terminator) throw new Problem('syntax error in subpattern name (missing terminator?)');
     this.i += 1;
@@ -457,7 +457,7 @@ class Parser {
       if (typeof item === 'string' || !(item.node.t === 'group' && item.node.lookaround)) throw new Problem('assertion expected after (?(');
     } else {
       const condition =
-        /^(?:([+-]?)(\d+)|<([^>]*)>|'([^']*)'|R(\d+)|R&([^)]*)|R|DEFINE|VERSION[<>]?=\d+(?:\.\d+)?|([\p{L}\p{N}_]*))\)/u.exec(rest);
+        /^(?:([+-]?)(\d+)|<([^>]*)>|'([^']*)'|R(\d+)|R&([^)]*)|R|DEFINE|VERSION[<>]?=\d+(?:\.\d+)?|([\p{L}\p{Nd}_]*))\)/u.exec(rest);
       if (!condition) throw new Problem('missing closing parenthesis for condition');
       const [text, sign, digits, angled, quoted, recursed, recursedName, bare] = condition;
       if (digits !== undefined) {
@@ -596,8 +596,8 @@ class Parser {
 
   private checkName(name: string): void {
     if (name === '') throw new Problem('subpattern name expected');
-    if (!/^[\p{L}_][\p{L}\p{N}_]*$/u.test(name)) throw new Problem('subpattern name must start with a non-digit');
-    if ([...name].length > NAME_MAX) throw new Problem('subpattern name is too long (maximum 32 characters)');
+    if (!/^[\p{L}_][\p{L}\p{Nd}_]*$/u.test(name)) throw new Problem('subpattern name must start with a non-digit');
+    if (Buffer.byteLength(name) > NAME_MAX) throw new Problem('subpattern name is too long (maximum 32 bytes)');
   }
 
   /** `\Q…\E`: each character a literal, to `\E` or the end. */

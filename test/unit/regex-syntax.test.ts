@@ -48,6 +48,7 @@ describe('a $regex MongoDB runs is sent', () => {
     '(*UCP)\\w',
     '(a)\\g1\\g{-1}\\g<1>',
     '\\18',
+    `(?<${'é'.repeat(16)}>x)\\k<${'é'.repeat(16)}>`,
   ])('%s', (pattern) => expect(verdict(pattern)).toBe('sent'));
 
   // Inline options: PCRE reads (?i) (?x) (?s) (?m) (?n) (?J) (?U) (?^) anywhere in the pattern,
@@ -154,6 +155,8 @@ describe('a $regex MongoDB refuses is a 400', () => {
     '(?(DEFINE)a|b)',
     '(?<1a>x)',
     '(?<abcdefghijabcdefghijabcdefghijabc>x)',
+    `(?<${'é'.repeat(17)}>x)`, // 32 is PCRE2's limit in bytes
+    '(?<a²>x)',
     '(*MARK)',
     '(*foo)',
     'a(*UTF)',
