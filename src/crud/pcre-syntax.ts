@@ -17,7 +17,7 @@ type Node =
   | { t: 'var' } // \R, \X: no fixed length
   | { t: 'stop' } // (*ACCEPT), (*FAIL): PCRE2 measures a lookbehind's branch no further
   | { t: 'anyByte' } // \C: no lookbehind may hold it in UTF mode
-  | { t: 'group'; branches: Node[][]; capture?: number; lookaround?: 'ahead' | 'behind'; enclosing?: number[] }
+  | { t: 'group'; branches: Node[][]; capture?: number; lookaround?: 'ahead' | 'behind'; enclosing?: number[]; condition?: Node }
   | { t: 'define'; branches: Node[][] } // (?(DEFINE)…): no length, and PCRE2 measures nothing in it from a lookbehind
   | { t: 'repeat'; node: Node; min: number; max: number }
   | { t: 'ref'; number?: number; name?: string; recursion?: boolean };
@@ -119,8 +119,10 @@ class Parser {
   private scan(branches: Node[][]): void {
     const visit = (node: Node): void => {
       if (node.t === 'group' && node.lookaround === 'behind') this.measureLookbehind(node);
-      else if (node.t === 'group' || node.t === 'define') this.scan(node.branches);
-      else if (node.t === 'repeat') visit(node.node);
+      else if (node.t === 'group' || node.t === 'define') {
+        if (node.t === 'group' && node.condition) visit(node.condition);
+        this.scan(node.branches);
+      } else if (node.t === 'repeat') visit(node.node);
     };
     for (const branch of branches) branch.forEach(visit);
   }
@@ -448,6 +450,7 @@ class Parser {
     this.i += 3; // (?(
     this.enter();
     let define = false;
+    let condition: Node | undefined;
     const rest = this.p.slice(this.i);
     if (rest[0] === '?' || rest[0] === '*') {
       this.i -= 1; // the assertion is a group of its own, from its `(`
@@ -455,6 +458,7 @@ class Parser {
       if (!assertion) throw new Problem('assertion expected after (?(');
       const item = this.group();
       if (typeof item === 'string' || !(item.node.t === 'group' && item.node.lookaround)) throw new Problem('assertion expected after (?(');
+      condition = item.node;
     } else {
       const condition =
         /^(?:([+-]?)(\d+)|<([^>]*)>|'([^']*)'|R(\d+)|R&([^)]*)|R|DEFINE|VERSION[<>]?=\d+(?:\.\d+)?|([\p{L}\p{Nd}_]*))\)/u.exec(rest);
@@ -478,7 +482,7 @@ class Parser {
     if (branches.length > 2) throw new Problem('conditional subpattern contains more than two branches');
     if (define && branches.length > 1) throw new Problem('DEFINE subpattern contains more than one branch');
     this.close();
-    return { node: define ? { t: 'define', branches } : { t: 'group', branches }, repeatable: true };
+    return { node: define ? { t: 'define', branches } : { t: 'group', branches, condition }, repeatable: true };
   }
 
   /** `(?imnsxJU-imnsxJU)`, `(?^…)`, or the same with `:` opening a group. */
@@ -850,6 +854,7 @@ class Parser {
         if (node.lookaround === 'behind') this.measureLookbehind(node);
         if (node.lookaround === 'ahead') this.scan(node.branches);
         if (node.lookaround) return 0;
+        if (node.condition) this.nodeLength(node.condition); // an assertion: no length, but measured
         return sameLength(node.branches.map((branch) => this.branchLength(branch)));
       }
       case 'ref': {

@@ -90,6 +90,7 @@ describe('a $regex MongoDB runs is sent', () => {
       // a lookbehind in another is measured only where PCRE2's measure of the outer one reaches
       '(?<=(?(DEFINE)(?<=a+))b)c',
       '(?<=b(*ACCEPT)(?<=a+))c',
+      '(?(?<=ab|c)d|e)',
       '(?<=ab|c)d',
       '(?<=a{3})b',
       '(?<=(?:ab|cd))x',
@@ -121,6 +122,7 @@ describe('a $regex MongoDB refuses is a 400', () => {
     '(?J)(?<n>a)(?<n>b)(?<=\\k<n>)',
     '(?<=(?<=a)+b)',
     '(a(?<=(?1){0}))',
+    '(?(?<=a+)b|c)', // a lookbehind as a condition is measured too
   ])('%s', (pattern) => expect(verdict(pattern)).toBe('refused'));
 
   it.each([
