@@ -176,6 +176,18 @@ describe('POST /logout', () => {
     expect((await service.call('GET', '/userinfo', undefined, bearer(own.body.accessToken))).status).toBe(200);
   });
 
+  // The pair a refresh answers is remembered as a login's is: else its refresh token had no pair and
+  // was taken with any live token of the user once its access token was logged out.
+  it("ends a refreshed session's new refresh token with the logout of its new access token", async () => {
+    const user = await newUser();
+    const [first, second] = [(await login(user.username)).body, (await login(user.username)).body];
+    const refreshed = await service.call('POST', '/refreshtoken', { refreshToken: first.refreshToken }, bearer(first.accessToken));
+    expect(refreshed.status).toBe(200);
+    expect((await service.call('POST', '/logout', undefined, bearer(refreshed.body.accessToken))).status).toBe(204);
+    const carried = await service.call('POST', '/refreshtoken', { refreshToken: refreshed.body.refreshToken }, bearer(second.accessToken));
+    expect(carried.status).toBe(401);
+  });
+
   // The second logout of a denied token meets the entry the first wrote (embedded file, or the CRUD
   // collection's unique key under SESSIONS_CRUD_ENDPOINT): every store answers it alike.
   it('answers a double logout of one token, at once, without a server error, and the token stays ended', async () => {
