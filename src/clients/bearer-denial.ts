@@ -46,6 +46,9 @@ export function denyBearer(
  */
 const REPLACED_PAIR_SECONDS = 600;
 
+/** What Auth0 and the auth0-client refusing a refresh token answer (one message whatever the reason). */
+export const INVALID_REFRESH = 'Invalid refresh token: unknown, used already or revoked';
+
 /**
  * Remembers the access token a refresh token was issued with, for `keepSeconds` (REFRESH_TOKEN_TTL):
  * a bearer logout denies the access token, and `/refreshtoken` takes the refresh token with that
@@ -70,12 +73,13 @@ export function pairTokens(
 /**
  * Refuses a refresh token sent with another access token than the one it was issued with (a live
  * token of the same user after the logout of its own). A refresh token the service did not issue
- * (an earlier version's, or minted elsewhere) has no pair: it is taken as before.
+ * (an earlier version's, or minted elsewhere) has no pair: it is taken as before. The refusal is
+ * the provider's to an unknown refresh token, word for word: another answer told a caller holding
+ * any live token that a refresh token it tried was one the service issued.
  */
 export async function checkPair(sessions: SessionStore, refreshToken: string, accessToken: string): Promise<void> {
   const paired = await sessions.pairedAccessToken(tokenDigest(refreshToken));
-  if (paired !== undefined && paired !== tokenDigest(accessToken))
-    throw new UnauthorizedError('Invalid refresh token: it was issued with another access token');
+  if (paired !== undefined && paired !== tokenDigest(accessToken)) throw new UnauthorizedError(INVALID_REFRESH);
 }
 
 /** The subject of a JWT access token, for the record only (it is not verified here); undefined for an opaque token. */

@@ -2,7 +2,7 @@ import { generateKeyPair, exportSPKI, SignJWT, type CryptoKey } from 'jose';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NO_API_KEY } from '../helpers/admins.js';
-import { AUTH0_TEST_TENANT, seedGroups, startService, type TestService } from '../helpers/service.js';
+import { AUTH0_TEST_TENANT, CONNECTED_IDENTITY, seedGroups, startService, type TestService } from '../helpers/service.js';
 
 /**
  * Forged, stale and malformed bearer tokens against the routes that read one (`/userinfo`, GraphQL
@@ -170,5 +170,23 @@ describe('a refresh token of any length', () => {
     // Nothing was ended: the pair still works.
     expect((await service.call('GET', '/userinfo', undefined, headers)).status).toBe(200);
     expect((await service.call('POST', '/refreshtoken', { refreshToken: tokens.refreshToken }, headers)).status).toBe(200);
+  });
+});
+
+describe('a refresh token carried by another access token', () => {
+  // Whether a refresh token is one the service answered (remembered with its own access token, Auth0
+  // and the auth0-client) must not show: the answer is that of a refresh token nobody issued. (The
+  // embedded provider takes a refresh token with any live token of its user: its session is ours.)
+  it.skipIf(!CONNECTED_IDENTITY)("is answered as an unknown one: another login of its user's bearer, or another user's", async () => {
+    const owner = await loggedIn();
+    const stranger = await loggedIn();
+    const again = await service.call('POST', '/oauth/token', { username: `tokattack${made - 1}`, password: PASSWORD }, NO_API_KEY);
+    expect(again.status).toBe(200);
+    for (const carrier of [again.body.accessToken, stranger.tokens.accessToken]) {
+      const unknown = await service.call('POST', '/refreshtoken', { refreshToken: 'r'.repeat(40) }, bearer(carrier));
+      const carried = await service.call('POST', '/refreshtoken', { refreshToken: owner.tokens.refreshToken }, bearer(carrier));
+      expect(unknown.status).toBe(401);
+      expect(carried.body).toEqual(unknown.body);
+    }
   });
 });

@@ -7,7 +7,7 @@ import { rateLimited } from '../rate-limit.js';
 import type { Clock } from '../../ports/clock.js';
 import type { SessionStore } from '../../ports/session-store.js';
 import { nowSeconds } from '../../domain/clock.js';
-import { bearerSessionId, checkPair, deniedDigestOf, denyBearer, pairTokens, tokenDigest } from '../bearer-denial.js';
+import { bearerSessionId, checkPair, deniedDigestOf, denyBearer, INVALID_REFRESH, pairTokens, tokenDigest } from '../bearer-denial.js';
 
 const Tokens = z.looseObject({ accessToken: z.string(), refreshToken: z.string(), expireAt: z.number() });
 const Claims = z.looseObject({});
@@ -142,7 +142,7 @@ export function createAuth0ClientAuthenticator(options: Auth0ClientAuthOptions):
         body: { refresh_token: refreshToken },
         headers: { authorization: `Bearer ${accessToken}`, ...clientTypeHeader(clientType) },
       });
-      if (refusedCredential(reply)) throw new UnauthorizedError('Invalid refresh token: unknown, used already or revoked');
+      if (refusedCredential(reply)) throw new UnauthorizedError(INVALID_REFRESH);
       return paired(tokens(reply), refreshToken);
     },
     verifyAccessToken: claimsOf,

@@ -11,11 +11,10 @@ import type { Auth0Api } from './api.js';
 import { rateLimited } from '../rate-limit.js';
 import { pathSegment } from '../path-segment.js';
 import { loginError } from './token-errors.js';
-import { bearerSessionId, checkPair, deniedDigestOf, denyBearer, pairTokens, tokenDigest } from '../bearer-denial.js';
+import { bearerSessionId, checkPair, deniedDigestOf, denyBearer, INVALID_REFRESH, pairTokens, tokenDigest } from '../bearer-denial.js';
 
 const TokenReply = z.object({ access_token: z.string(), refresh_token: z.string().optional(), expires_in: z.number() });
 
-const INVALID_REFRESH = 'Invalid refresh token: unknown, used already or revoked';
 /** How long an identity read for `/userinfo` is reused (Auth0's /userinfo allows 5 calls a minute). */
 const PROFILE_CACHE_MS = 60_000;
 
