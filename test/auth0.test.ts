@@ -371,6 +371,35 @@ describe('AUTH_MODULE=auth0: logins and tokens', () => {
     expect((await service.call('POST', '/refreshtoken', { refreshToken: first.refreshToken }, bearer)).status).toBe(401);
   });
 
+  // The upgrade: a login answered by an earlier version left no pair in the session store. Its
+  // refresh token is taken with its own access token, as before (refusing it would log every
+  // existing session out), and what the refresh answers is paired from then on.
+  it('takes a refresh token answered before the token pairs (no pair) with its access token, and pairs the new one', async () => {
+    const user = await newUser();
+    const grant = await fetch(`${auth0().url}/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        grant_type: 'http://auth0.com/oauth/grant-type/password-realm',
+        realm: AUTH0_TEST_TENANT.connection,
+        username: user.username,
+        password: 'Auth0-pass-1',
+        scope: 'openid profile email offline_access',
+        audience: AUTH0_TEST_TENANT.audience,
+        client_id: AUTH0_TEST_TENANT.clientId,
+        client_secret: AUTH0_TEST_TENANT.clientSecret,
+      }),
+    });
+    const old = (await grant.json()) as { access_token: string; refresh_token: string };
+    const bearerOf = (token: string) => ({ ...anonymous, authorization: `Bearer ${token}` });
+    const refreshed = await service.call('POST', '/refreshtoken', { refreshToken: old.refresh_token }, bearerOf(old.access_token));
+    expect(refreshed.status).toBe(200);
+    const other = (await login(user.username, 'Auth0-pass-1')).body;
+    expect((await service.call('POST', '/logout', undefined, bearerOf(refreshed.body.accessToken))).status).toBe(204);
+    const carried = await service.call('POST', '/refreshtoken', { refreshToken: refreshed.body.refreshToken }, bearerOf(other.accessToken));
+    expect(carried.status).toBe(401);
+  });
+
   it('gives website clients a sid cookie session tied to the Auth0 user, ended by logout', async () => {
     const user = await newUser();
     const res = await websiteLoginAnswer(user.username);
