@@ -400,6 +400,29 @@ describe('AUTH_MODULE=auth0: logins and tokens', () => {
     expect(carried.status).toBe(401);
   });
 
+  // spec/auth0.md: a refresh answers a new refresh token only when the tenant rotates them.
+  it('refreshes on a tenant without rotation (no refresh token answered): the caller keeps its own, now with the new access token', async () => {
+    const user = await newUser();
+    const first = (await login(user.username, 'Auth0-pass-1')).body;
+    const bearerOf = (token: string) => ({ ...anonymous, authorization: `Bearer ${token}` });
+    const withoutRotation = async (jti: string) => {
+      const claims = { sub: user.authUserId, aud: AUTH0_TEST_TENANT.audience, azp: AUTH0_TEST_TENANT.clientId, jti };
+      const body = { access_token: await auth0().signToken(claims), expires_in: 3600, token_type: 'Bearer' };
+      auth0().failNext('POST', /\/oauth\/token$/, 200, { body });
+    };
+    await withoutRotation('norotation-1');
+    const second = await service.call('POST', '/refreshtoken', { refreshToken: first.refreshToken }, bearerOf(first.accessToken));
+    expect(second.status).toBe(200);
+    expect(second.body.refreshToken).toBe(first.refreshToken);
+    await withoutRotation('norotation-2');
+    const third = await service.call('POST', '/refreshtoken', { refreshToken: first.refreshToken }, bearerOf(second.body.accessToken));
+    expect(third.status).toBe(200);
+    // The refresh token goes with the newest access token only: a logout of that one ends it.
+    expect((await service.call('POST', '/logout', undefined, bearerOf(third.body.accessToken))).status).toBe(204);
+    const stale = await service.call('POST', '/refreshtoken', { refreshToken: first.refreshToken }, bearerOf(first.accessToken));
+    expect(stale.status).toBe(401);
+  });
+
   it('gives website clients a sid cookie session tied to the Auth0 user, ended by logout', async () => {
     const user = await newUser();
     const res = await websiteLoginAnswer(user.username);

@@ -74,13 +74,15 @@ export function createAuth0Authenticator(api: Auth0Api, identity: IdentityProvid
     });
     if (reply.status !== 200) throw loginError(reply, options.lockSeconds);
     const tokens = TokenReply.safeParse(reply.body);
-    if (!tokens.success || !tokens.data.refresh_token)
+    // A refresh on a tenant that does not rotate refresh tokens answers none: the one sent stays valid.
+    const refreshToken = tokens.data?.refresh_token ?? body.refresh_token;
+    if (!tokens.success || !refreshToken)
       throw new UpstreamError('Auth0', 'POST /oauth/token', 200, {
         message: 'Auth0 answered no refresh token (is offline access allowed?)',
       });
     return {
       accessToken: tokens.data.access_token,
-      refreshToken: tokens.data.refresh_token,
+      refreshToken,
       expireAt: Math.floor(Date.now() / 1000) + tokens.data.expires_in,
     };
   }
