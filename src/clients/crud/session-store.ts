@@ -32,6 +32,15 @@ const ENDED_PER_LOGIN = 200;
  */
 export function createCrudSessionStore(sessions: CrudCollection, options: { ttlSeconds: number; clock: Clock }): SessionStore {
   const live = { revokedAt: { $exists: false } };
+  /** The one document under a unique key (`cookieHash`), checked: a document of another kind there is an upstream error. */
+  const findByHash = async (cookieHash: string, kind: string) => {
+    const [found] = await sessions.list({ _q: JSON.stringify({ cookieHash }), _l: '1', _p: FIELDS }, {});
+    if (!found) return undefined;
+    const doc = SessionDoc.safeParse(found);
+    if (!doc.success)
+      throw new UpstreamError('CRUD', 'GET sessions', 200, { message: `CRUD sessions: document ${found._id} is not a ${kind}` });
+    return { ...doc.data, _id: found._id };
+  };
   const revoked = () => {
     const now = new Date(options.clock.now()).toISOString();
     return { $set: { revokedAt: now, expiresAt: now } };
@@ -54,18 +63,14 @@ export function createCrudSessionStore(sessions: CrudCollection, options: { ttlS
       const cookie = randomBytes(32).toString('base64url');
       const expiresAt = nowSeconds(options.clock) + options.ttlSeconds;
       const id = randomUUID();
-      const doc = { sessionId: id, authUserId, cookieHash: hash(cookie), expiresAt: new Date(expiresAt * 1000).toISOString() };
+      const doc = { sessionId: id, authUserId, cookieHash: hash(cookie), expiresAt: isoOf(expiresAt) };
       await sessions.create({ ...doc, __STATE__: 'PUBLIC' }, {});
       return { id, authUserId, cookie, expiresAt };
     },
     async byCookie(cookie) {
-      const [found] = await sessions.list({ _q: JSON.stringify({ cookieHash: hash(cookie) }), _l: '1', _p: FIELDS }, {});
-      if (!found) return undefined;
-      const doc = SessionDoc.safeParse(found);
-      if (!doc.success)
-        throw new UpstreamError('CRUD', 'GET sessions', 200, { message: `CRUD sessions: document ${found._id} is not a session` });
-      if (doc.data.revokedAt || !(Date.parse(doc.data.expiresAt) > options.clock.now())) return undefined;
-      return { id: doc.data.sessionId, authUserId: doc.data.authUserId };
+      const doc = await findByHash(hash(cookie), 'session');
+      if (!doc || doc.revokedAt || !(Date.parse(doc.expiresAt) > options.clock.now())) return undefined;
+      return { id: doc.sessionId, authUserId: doc.authUserId };
     },
     async revoke(sessionId) {
       await sessions.patchWhere({ sessionId, ...live }, revoked(), STATES);
@@ -86,7 +91,7 @@ export function createCrudSessionStore(sessions: CrudCollection, options: { ttlS
      */
     async denyToken(digest, { authUserId, until }) {
       const key = bearerSessionId(digest);
-      const expiresAt = new Date(until * 1000).toISOString();
+      const expiresAt = isoOf(until);
       const doc = { sessionId: key, authUserId, cookieHash: key, expiresAt, revokedAt: new Date(options.clock.now()).toISOString() };
       try {
         await sessions.create({ ...doc, __STATE__: 'PUBLIC' }, {});
@@ -108,13 +113,9 @@ export function createCrudSessionStore(sessions: CrudCollection, options: { ttlS
     async pairRefreshToken(refreshDigest, { accessDigest, authUserId, until, replaces }) {
       const now = new Date(options.clock.now()).toISOString();
       if (replaces && replaces.refreshDigest !== refreshDigest)
-        await sessions.patchWhere(
-          { cookieHash: pairKey(replaces.refreshDigest) },
-          { $set: { expiresAt: new Date(replaces.until * 1000).toISOString() } },
-          STATES,
-        );
+        await sessions.patchWhere({ cookieHash: pairKey(replaces.refreshDigest) }, { $set: { expiresAt: isoOf(replaces.until) } }, STATES);
       const key = pairKey(refreshDigest);
-      const doc = { sessionId: `${key}:${accessDigest}`, authUserId, cookieHash: key, expiresAt: new Date(until * 1000).toISOString() };
+      const doc = { sessionId: `${key}:${accessDigest}`, authUserId, cookieHash: key, expiresAt: isoOf(until) };
       try {
         await sessions.create({ ...doc, revokedAt: now, __STATE__: 'PUBLIC' }, {});
       } catch (error) {
@@ -125,24 +126,24 @@ export function createCrudSessionStore(sessions: CrudCollection, options: { ttlS
     },
     async pairedAccessToken(refreshDigest) {
       const key = pairKey(refreshDigest);
-      const [found] = await sessions.list({ _q: JSON.stringify({ cookieHash: key }), _l: '1', _p: FIELDS }, {});
-      if (!found) return undefined;
-      const doc = SessionDoc.safeParse(found);
-      if (!doc.success || !doc.data.sessionId.startsWith(`${key}:`))
-        throw new UpstreamError('CRUD', 'GET sessions', 200, { message: `CRUD sessions: document ${found._id} is not a token pair` });
-      if (!(Date.parse(doc.data.expiresAt) > options.clock.now())) return undefined;
-      return doc.data.sessionId.slice(key.length + 1);
+      const doc = await findByHash(key, 'token pair');
+      if (!doc) return undefined;
+      if (!doc.sessionId.startsWith(`${key}:`))
+        throw new UpstreamError('CRUD', 'GET sessions', 200, { message: `CRUD sessions: document ${doc._id} is not a token pair` });
+      if (!(Date.parse(doc.expiresAt) > options.clock.now())) return undefined;
+      return doc.sessionId.slice(key.length + 1);
     },
     async isTokenDenied(digest) {
-      const [found] = await sessions.list({ _q: JSON.stringify({ cookieHash: bearerSessionId(digest) }), _l: '1', _p: FIELDS }, {});
-      if (!found) return false;
-      const doc = SessionDoc.safeParse(found);
-      if (!doc.success)
-        throw new UpstreamError('CRUD', 'GET sessions', 200, { message: `CRUD sessions: document ${found._id} is not a denied token` });
+      const doc = await findByHash(bearerSessionId(digest), 'denied token');
       // Until MongoDB's TTL monitor gets to it (up to a minute late), an entry past its time is ignored here.
-      return Date.parse(doc.data.expiresAt) > options.clock.now();
+      return doc !== undefined && Date.parse(doc.expiresAt) > options.clock.now();
     },
   };
+}
+
+/** A time in seconds since the epoch as the collection stores it (a Date field). */
+function isoOf(seconds: number): string {
+  return new Date(seconds * 1000).toISOString();
 }
 
 /** The key of a refresh token's pair: no cookie digest (no colon) and no denial (`bearer:`) can equal it. */
