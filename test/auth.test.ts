@@ -219,6 +219,28 @@ describe('POST /logout', () => {
   });
 });
 
+/** Auth0 with its session store in the CRUD collection (SESSIONS_CRUD_ENDPOINT), whose failure a test can inject. */
+const PAIRS_IN_CRUD = process.env.UMS_TEST_STORE === 'crud' && process.env.UMS_TEST_IDENTITY === 'auth0';
+
+describe.skipIf(!PAIRS_IN_CRUD)('the session store failing (SESSIONS_CRUD_ENDPOINT)', () => {
+  // A login whose token pair could not be written answers no tokens: an unpaired refresh token is
+  // taken with any live token of its user, which no logout without `refreshToken` would end. A
+  // logout that could not write its denial says so: the token is not ended behind the caller's back.
+  it('answers a 500 and no tokens for a login it could not pair, and a 500 for a logout it could not record', async () => {
+    const user = await newUser();
+    service.crud!.failNext('POST', /\/sessions\//, 503);
+    const unpaired = await login(user.username);
+    expect(unpaired.status).toBe(500);
+    expect(unpaired.body).not.toHaveProperty('refreshToken');
+    const tokens = (await login(user.username)).body;
+    service.crud!.failNext('POST', /\/sessions\//, 503);
+    expect((await service.call('POST', '/logout', undefined, bearer(tokens.accessToken))).status).toBe(500);
+    expect((await service.call('GET', '/userinfo', undefined, bearer(tokens.accessToken))).status).toBe(200);
+    expect((await service.call('POST', '/logout', undefined, bearer(tokens.accessToken))).status).toBe(204);
+    expect((await service.call('GET', '/userinfo', undefined, bearer(tokens.accessToken))).status).toBe(401);
+  });
+});
+
 describe('a blocked or deleted user', () => {
   it('is refused with its access token at once, on every replica', async () => {
     const blocked = await newUser();
