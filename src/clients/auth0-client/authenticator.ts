@@ -210,8 +210,8 @@ function errorCodeOf(reply: UpstreamReply): string | undefined {
   return typeof body === 'object' && body !== null && typeof body.error === 'string' ? body.error : undefined;
 }
 
+/** The tokens of a login's or refresh's answer; its caller has refused the caller's credentials (refusedCredential) already. */
 function tokens(reply: UpstreamReply): TokenSet {
-  if (refusedCredential(reply)) throw new UnauthorizedError('Wrong username or password');
   // Auth0's rate limit or lockout, passed on: a 429 until its reset, never a 500 (its words stay out).
   if (reply.status === 429) throw rateLimited(reply, 'Too many login requests at the identity provider: try again later');
   const parsed = Tokens.safeParse(reply.body);
