@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seedGroups, startService, type TestService } from './helpers/service.js';
+import { countIdentities, countProfiles, seedGroups, startService, type TestService } from './helpers/service.js';
 
 let service: TestService;
 
@@ -296,5 +296,44 @@ describe('POST /users/register', () => {
     const guest = await service.call('POST', '/users/', { userGroup: 'guest', username: 'reg3', name: 'G' });
     expect((await service.call('POST', '/users/register', { _id: guest.body._id })).status).toBe(400);
     expect((await service.call('POST', '/users/register', {})).status).toBe(400);
+  });
+});
+
+describe('username and email lengths', () => {
+  const longName = 'n'.repeat(321);
+  const longEmail = `${'e'.repeat(309)}@example.com`;
+
+  it('refuses a username or email longer than a login takes (320), on every creation path, storing nothing', async () => {
+    const identity = await service.deps.identity.createUser({
+      username: 'long-link',
+      email: 'long-link@example.com',
+      password: 'x-Password-1',
+    });
+    const profiles = await countProfiles(service);
+    const identities = countIdentities(service);
+    for (const [path, body] of [
+      ['/users/', { userGroup: 'customer', name: 'L', username: longName, email: 'l1@example.com' }],
+      ['/users/', { userGroup: 'customer', name: 'L', username: 'l2', email: longEmail }],
+      ['/users/?postponeAuthUserCreation=true', { userGroup: 'customer', name: 'L', username: longName }],
+      ['/users/with-id', { authUserId: identity.id, userGroup: 'customer', name: 'L', username: longName }],
+      ['/users/with-id', { authUserId: identity.id, userGroup: 'customer', name: 'L', email: longEmail }],
+    ] as const) {
+      const res = await service.call('POST', path, body);
+      expect(res.status, `${path} ${Object.keys(body)}`).toBe(400);
+      expect(res.body.message).toMatch(/^body\/(username|email): at most 320 characters/);
+    }
+    const graphql = await service.graphql(
+      'mutation($input: CreateUserInput!) { createUser(input: $input) { __typename ... on InvalidInputError { message } } }',
+      { input: { userGroup: 'customer', username: longName, properties: { name: 'L' } } },
+    );
+    expect(graphql.data.createUser).toEqual({ __typename: 'InvalidInputError', message: 'input/username: at most 320 characters' });
+    expect(await countProfiles(service)).toBe(profiles);
+    expect(countIdentities(service)).toBe(identities);
+    const exact = await service.call('POST', '/users/?postponeAuthUserCreation=true', {
+      userGroup: 'customer',
+      name: 'L',
+      username: 'n'.repeat(320),
+    });
+    expect(exact.status).toBe(200);
   });
 });

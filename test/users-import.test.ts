@@ -158,6 +158,33 @@ describe('PATCH /users/import', () => {
     expect((await service.call('GET', `/users/?username=${p}1`)).body).toHaveLength(1);
   });
 
+  it('skips a row whose username or email is longer than a login takes (320), inserting and updating nothing of it', async () => {
+    const p = unique();
+    const before = await createCustomer(`${p}u`, 'Old');
+    const profiles = await countProfiles(service);
+    const identities = countIdentities(service);
+    const csv = [
+      '_id,userGroup,username,email,name',
+      `,customer,${'n'.repeat(321)},${p}1@example.com,One`,
+      `,customer,${p}2,${'e'.repeat(309)}@example.com,Two`,
+      `${before._id},customer,,${'e'.repeat(309)}@example.com,New`,
+    ].join('\n');
+    const res = await importCsv(csv);
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({
+      inserted: [],
+      updated: [],
+      invalid: [
+        { row: 1, error: 'Skipping record: invalid json schema, username at most 320 characters' },
+        { row: 2, error: 'Skipping record: invalid json schema, email at most 320 characters' },
+        { row: 3, error: 'Skipping record: body/email: at most 320 characters' },
+      ],
+    });
+    expect(await countProfiles(service)).toBe(profiles);
+    expect(countIdentities(service)).toBe(identities);
+    expect(await getUser(before._id)).toEqual(before);
+  });
+
   it('skips a duplicate in the middle of a batch and keeps the rows around it', async () => {
     const p = unique();
     await createCustomer(`${p}t`, 'T');

@@ -149,6 +149,21 @@ describe('PATCH /users/:id', () => {
     expect(clash.status).toBe(409);
     expect((await identityOf(user.authUserId))?.username).toBe(user.username);
   });
+
+  it('refuses a username or email longer than a login takes (320), changing neither the profile nor the identity', async () => {
+    const user = await newUser();
+    for (const body of [
+      { $set: { username: 'n'.repeat(321) } },
+      { email: `${'e'.repeat(309)}@example.com` },
+      { $set: { name: 'changed', username: `${user.username}-${'n'.repeat(320)}` } },
+    ]) {
+      const res = await service.call('PATCH', `/users/${user._id}`, body);
+      expect(res.status, JSON.stringify(body).slice(0, 40)).toBe(400);
+      expect(res.body.message).toMatch(/^body\/(username|email): at most 320 characters/);
+    }
+    expect(await service.call('GET', `/users/${user._id}`).then((res) => res.body)).toEqual(user);
+    expect(await identityOf(user.authUserId)).toMatchObject({ username: user.username, email: user.email });
+  });
 });
 
 describe('DELETE /users/:id', () => {

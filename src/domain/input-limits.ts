@@ -1,6 +1,12 @@
 import { InvalidInputError } from '../errors.js';
 import { isSafeFieldPath, unsafeFieldError } from './safe-names.js';
 
+/**
+ * The longest username or e-mail address: an e-mail address has at most 320 characters. A login
+ * takes no longer one, so creations and updates refuse one too (a user who could never log in).
+ */
+export const MAX_LOGIN_NAME = 320;
+
 /** The deepest JSON any input may hold unless its reader says otherwise (bodies, `_q`, JSON arguments). */
 export const MAX_INPUT_DEPTH = 64;
 

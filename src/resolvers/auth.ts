@@ -7,6 +7,9 @@ import { requireAdmin, requireAuthenticated, SESSION_COOKIE } from './access.js'
 import type { Release } from '../infra/login-throttle.js';
 import { permissionsOf } from './roles.js';
 import { securityEvent } from './security-events.js';
+import { MAX_LOGIN_NAME } from '../domain/input-limits.js';
+
+export { MAX_LOGIN_NAME };
 
 /** The documented answer for a user who exists only in the profile store. */
 export const NOT_LOGGED = 'Missing authUserId, user not logged';
@@ -19,8 +22,6 @@ export interface LoginResult {
 /** The `client-type` the admin console logs in with (console/src/pages/login.tsx). */
 export const CONSOLE_CLIENT_TYPE = 'ums-console';
 
-/** The longest username or e-mail a login takes: an e-mail address has at most 320 characters. */
-export const MAX_LOGIN_NAME = 320;
 /** The longest password a login (or a password check) takes: any passphrase fits; no hash or upstream gets more. */
 export const MAX_LOGIN_PASSWORD = 1024;
 

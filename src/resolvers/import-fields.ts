@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { SERVICE_FIELDS } from './inputs.js';
+import { MAX_LOGIN_NAME } from '../domain/input-limits.js';
 
 /** Fields an imported row may not set (ImportedUserRow's refusals). */
 const REFUSED_FIELDS = [...SERVICE_FIELDS, 'authUserId', 'password'];
@@ -14,8 +15,8 @@ const REFUSED_FIELDS = [...SERVICE_FIELDS, 'authUserId', 'password'];
 export function plainStandardFields(doc: Record<string, unknown>): boolean {
   const { userGroup, username, email, blocked, roles } = doc;
   if (typeof userGroup !== 'string' || userGroup.length === 0) return false;
-  if (username !== undefined && (typeof username !== 'string' || username.length === 0)) return false;
-  if (email !== undefined && (typeof email !== 'string' || !z.regexes.email.test(email))) return false;
+  if (username !== undefined && (typeof username !== 'string' || username.length === 0 || username.length > MAX_LOGIN_NAME)) return false;
+  if (email !== undefined && (typeof email !== 'string' || email.length > MAX_LOGIN_NAME || !z.regexes.email.test(email))) return false;
   if (blocked !== undefined && typeof blocked !== 'boolean') return false;
   if (roles !== undefined && !(Array.isArray(roles) && roles.every((role) => typeof role === 'string'))) return false;
   return doc.expirationDate === undefined && !REFUSED_FIELDS.some((field) => field in doc);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { isState, STATES } from '../crud/states.js';
 import { type FieldIssue, InvalidInputError } from '../errors.js';
+import { MAX_LOGIN_NAME } from '../domain/input-limits.js';
 
 /** Fields no client may write: set by the service or by the profile store. */
 export const SERVICE_FIELDS = ['expirationId', '_id', '__STATE__', 'createdAt', 'updatedAt', 'creatorId', 'updaterId'];
@@ -11,10 +12,13 @@ export const SERVICE_FIELDS = ['expirationId', '_id', '__STATE__', 'createdAt', 
  */
 const futureDate = z.iso.datetime({ offset: true }).refine((value) => Date.parse(value) > Date.now(), 'must be in the future');
 
+const LOGIN_NAME_TOO_LONG = `at most ${MAX_LOGIN_NAME} characters`;
+
 const standardFields = {
   userGroup: z.string().min(1).meta({ description: 'The group of the user: its `crudSchema` validates the custom fields.' }),
-  username: z.string().min(1).optional(),
-  email: z.email().optional(),
+  // No longer than a login takes: a longer one would make a user who can never log in.
+  username: z.string().min(1).max(MAX_LOGIN_NAME, LOGIN_NAME_TOO_LONG).optional(),
+  email: z.email().max(MAX_LOGIN_NAME, LOGIN_NAME_TOO_LONG).optional(),
   blocked: z.boolean().optional().meta({ description: '`true`: the user cannot log in.' }),
   roles: z.array(z.string()).optional().meta({ description: 'The roles to bind to the user (Rönd).' }),
   expirationDate: futureDate.optional().meta({ description: 'When the account expires: the user is blocked then.' }),
