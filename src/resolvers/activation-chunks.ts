@@ -85,14 +85,16 @@ async function refusedRows(ctx: Context, current: RunningChunk, users: Map<strin
 
 /**
  * The user's roles for its identity. A grant adds a binding each time, and an identity linked
- * before this completion (by an earlier run of it that stopped before its save, or by another job
- * over the same users) may have them already: one the import made under the user's id, which has
- * no other bindings, has them revoked first. One matched by e-mail existed before: only granted.
+ * before this completion (by an earlier run of it that failed or stopped before its save, or by
+ * another job over the same users) has the roles that run read bound already, which a PATCH may
+ * have changed since (the held user of `checkGrants` is tried again for that): its bindings are
+ * replaced (revoke, then grant), whether the import made it or matched it by e-mail, as every
+ * write of a linked profile's roles does. One linked now is only granted: matched by e-mail, it
+ * existed before, and keeps what it had.
  */
 async function bindRoles(ctx: Context, user: UserDoc, ref: ImportedIdentityRef): Promise<void> {
-  if (!user.roles?.length) return;
-  if (ref.created && user.authUserId === ref.id) await replaceRoles(ctx, ref.id, user.roles);
-  else await grantRoles(ctx, ref.id, user.roles);
+  if (user.authUserId === ref.id) await replaceRoles(ctx, ref.id, user.roles);
+  else if (user.roles?.length) await grantRoles(ctx, ref.id, user.roles);
 }
 
 /**

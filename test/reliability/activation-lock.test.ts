@@ -471,8 +471,8 @@ describe('a bulk activation whose follow-up cannot be recorded (the job store fa
     return created.body._id;
   }
 
-  async function activated(userId: string) {
-    const started = await shaky.call('POST', '/jobs/bulk-activation', [{ filter: { userId } }]);
+  async function activated(userId: string, query = '') {
+    const started = await shaky.call('POST', `/jobs/bulk-activation${query}`, [{ filter: { userId } }]);
     expect(started.status).toBe(202);
     return eventually(
       async () => (await shaky.call('GET', `/jobs/bulk-activation/${started.body.jobId}`)).body,
@@ -527,5 +527,23 @@ describe('a bulk activation whose follow-up cannot be recorded (the job store fa
     const { authUserId, roles } = (await shaky.call('GET', `/users/${userId}`)).body;
     expect(roles).toEqual(['writer']);
     expect(await shaky.backend.rolesOf(authUserId)).toEqual(['writer']);
+  });
+
+  it('the same, for an identity that existed before (matched by e-mail, upsert): the retry leaves no role the profile no longer has', async () => {
+    await shaky.deps.identity.createUser({ email: 'shaky4@example.com', password: 'Some-pass-123' });
+    const body = { userGroup: 'customer', username: 'shaky4', email: 'shaky4@example.com', name: 'S', roles: ['reader'] };
+    const userId = (await shaky.call('POST', '/users/?postponeAuthUserCreation=true', body)).body._id;
+    beforeGrant = async () => {
+      expect((await shaky.call('PATCH', `/users/${userId}`, { roles: ['writer'] })).status).toBe(200);
+      const { authUserId } = (await shaky.call('GET', `/users/${userId}`)).body;
+      const payload = { userId, authUserId };
+      await shaky.deps.jobs.create({ type: 'user-sync', jobId: `user-sync:${userId}`, payload, owner: 'other-replica', leaseMs: 3000 });
+    };
+    const job = await activated(userId, '?upsert=true');
+    expect(beforeGrant).toBeUndefined();
+    expect(job).toMatchObject({ status: 'completed', summary: { failed: 0, updated: 1, total: 1 } });
+    const { authUserId, roles } = (await shaky.call('GET', `/users/${userId}`)).body;
+    expect(roles).toEqual(['writer']);
+    expect((await shaky.backend.rolesOf(authUserId)).toSorted()).toEqual(['writer']);
   });
 });
