@@ -7,7 +7,7 @@ import { ConflictError } from '../errors.js';
 import { ALL_STATES } from '../crud/states.js';
 import { deleteIdentity, replaceRoles, sameRoles } from './roles.js';
 import { compensate } from './sagas.js';
-import { followProfile, followUnlessHeld, identityBlocked, openSync, type SyncHandle } from './user-sync.js';
+import { followProfile, followUnlessHeld, identityBlocked, identityFieldsDiffer, openSync, type SyncHandle } from './user-sync.js';
 import { deleteLater } from './user-deletion.js';
 import { intentUnrecorded } from './intent-jobs.js';
 import { findUsersByIds } from './users.js';
@@ -183,9 +183,31 @@ export async function followLinked(ctx: Context, user: UserDoc, { roles }: { rol
   }
 }
 
-/** The identity's e-mail, username and blocked state made the profile's, and with `roles` its bindings. */
+/** How many times an unguarded follow writes the identity again for a profile that moved meanwhile. */
+const UNGUARDED_ROUNDS = 3;
+
+/**
+ * The identity's e-mail, username and blocked state made the profile's, and with `roles` its
+ * bindings. Without the user's lock, a guarded write may land meanwhile (the store back for it):
+ * its identity write may come before this one, which would then undo it. The profile is read again
+ * after each write, and one that moved is followed again: a write whose profile write is after
+ * that read makes its identity write after this one, and the last writer's values stay.
+ */
 async function followUnguarded(ctx: Context, user: UserDoc, roles: boolean): Promise<void> {
   const authUserId = user.authUserId!;
+  let profile = user;
+  for (let round = 0; round < UNGUARDED_ROUNDS; round += 1) {
+    await writeIdentity(ctx, profile, authUserId, roles);
+    // Whatever the caller's acl_rows, as the reconciler reads it: the truth is needed.
+    const after = await ctx.deps.users.get(user._id, { states: ALL_STATES, scope: { actorId: ctx.scope.actorId, headers: {} } });
+    if (after?.authUserId !== authUserId) return;
+    if (!identityFieldsDiffer(profile, after) && (!roles || sameRoles(profile.roles, after.roles))) return;
+    profile = after;
+  }
+  ctx.deps.logger.error({ userId: user._id, requestId: ctx.requestId }, 'an identity followed unguarded a profile that kept moving');
+}
+
+async function writeIdentity(ctx: Context, user: UserDoc, authUserId: string, roles: boolean): Promise<void> {
   const [identity] = await ctx.deps.identity.getUsers([authUserId]);
   if (!identity) return;
   const changes: IdentityChanges = {};

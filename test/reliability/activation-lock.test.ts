@@ -248,6 +248,31 @@ describe('a bulk activation giving a profile its identity while a PATCH changes 
     },
   );
 
+  it('the PATCH following unguarded (the job store failing) while a second PATCH changes the e-mail again: the identity ends as the profile', async () => {
+    const userId = await bare();
+    createFails.add('user-sync');
+    const email = `first${counter}@example.com`;
+    let link!: () => void;
+    heldPatch = { email, linked: new Promise<void>((resolve) => (link = resolve)), link: () => link() };
+    let second = 0;
+    // The unguarded follow has read the identity: a second PATCH, guarded (the store back), goes through meanwhile.
+    racing = async () => {
+      second = (await service.call('PATCH', `/users/${userId}`, { email: `second${counter}@example.com` })).status;
+    };
+    const patch = service.call('PATCH', `/users/${userId}`, { email });
+    const job = await activate(userId);
+    expect((await patch).status).toBe(200);
+    heldPatch = undefined;
+    expect(racing).toBeUndefined();
+    expect(second).toBe(200);
+    expect(job).toMatchObject({ status: 'completed', summary: { failed: 0, total: 1 } });
+    const { authUserId } = (await service.call('GET', `/users/${userId}`)).body;
+    const { profile, identity } = await bothSides({ _id: userId, authUserId });
+    expect(profile.email).toBe(`second${counter}@example.com`);
+    expect(identity?.email).toBe(profile.email);
+    expect(createFails.size).toBe(0);
+  });
+
   it.each([
     ['', false],
     [', the job store failing to record the follow,', true],
