@@ -10,7 +10,7 @@ import { ConflictError, during, InvalidInputError, NotFoundError, PayloadTooLarg
 import { parseInput, SERVICE_FIELDS, StandardFields } from './inputs.js';
 import { abortExpiration, scheduleExpiration } from './expiration.js';
 import { replaceRoles, sameRoles } from './roles.js';
-import { followLinked } from './activation-races.js';
+import { followLinked } from './linked-follow.js';
 import { revokeAccess } from './revocation.js';
 import { isAdminGroup, securityEvent } from './security-events.js';
 import { closeSync, followProfile, identityBlocked, identityFieldsDiffer, noteScheduled, openSync, type SyncHandle } from './user-sync.js';
