@@ -1,12 +1,12 @@
 import type { UserDoc } from '../ports/user-store.js';
 import type { Context } from '../context.js';
 import { withoutDeadline } from '../deadline.js';
-import { intentUnrecorded } from './intent-jobs.js';
+import { followLinked } from './linked-follow.js';
 import { revokeAccess } from './revocation.js';
 import { deleteIdentity, identityOutcomeUnknown } from './roles.js';
 import { ALL_STATES, type State } from '../crud/states.js';
 import { NotFoundError } from '../errors.js';
-import { closeSync, followProfile, followUnlessHeld, identityBlocked, openSync } from './user-sync.js';
+import { closeSync, followProfile, identityBlocked, openSync } from './user-sync.js';
 
 /**
  * Runs an undo step of a failed operation; answers whether it worked. Its own failure is logged,
@@ -63,24 +63,14 @@ async function moveUser(ctx: Context, user: UserDoc, stateTo: State): Promise<vo
  * A user moved without identity, whose blocked state the move changed: a bulk activation may have
  * linked it meanwhile to an identity made from the profile it read before the move (unblocked out
  * of TRASH, say). Read again (only such moves pay the read), a linked profile has its identity
- * follow, under the user's lock; one another write holds is left to it. Its failure is logged:
- * the move itself is done.
+ * follow, under the user's lock; one another write holds is left to it; with the job store failing
+ * to record that intent, unguarded, until the profile stops moving (`followLinked`). Its failure
+ * is logged: the move itself is done.
  */
 async function followIfLinked(ctx: Context, userId: string): Promise<void> {
   await compensate(ctx, `make the identity of ${userId} follow its new state`, async () => {
     const moved = await ctx.deps.users.get(userId, { states: ALL_STATES, scope: ctx.scope });
-    if (!moved?.authUserId) return;
-    try {
-      await followUnlessHeld(ctx, moved);
-    } catch (error) {
-      if (!intentUnrecorded(error)) throw error;
-      // The job store failing: no reconciler would find this follow, and the identity would stay
-      // unblocked beside a profile moved out of PUBLIC for good. Its blocked state follows
-      // unguarded, as a Timer callback whose intent cannot be recorded expires its user (a guarded
-      // write racing it cannot record its own intent either).
-      ctx.deps.logger.error({ err: error, userId, requestId: ctx.requestId }, 'a follow intent could not be recorded');
-      await setBlocked(ctx, moved.authUserId, identityBlocked(moved));
-    }
+    if (moved?.authUserId) await followLinked(ctx, moved, { roles: false });
   });
 }
 

@@ -295,6 +295,31 @@ describe('a bulk activation giving a profile its identity while a PATCH changes 
       expect(createFails.size).toBe(0);
     },
   );
+
+  it('a POST /users/state following unguarded (the job store failing) while a second one moves the profile on: the identity ends as the profile', async () => {
+    const userId = await bare();
+    expect((await service.call('POST', '/users/state', [{ filter: { _id: userId }, stateTo: 'DRAFT' }])).body).toBe(1);
+    createFails.add('user-sync');
+    let link!: () => void;
+    heldPatch = { userId, linked: new Promise<void>((resolve) => (link = resolve)), link: () => link() };
+    let second: unknown;
+    // The unguarded follow unblocks the identity: a second move, guarded (the store back), goes through just before.
+    racing = async () => {
+      heldPatch = undefined;
+      second = (await service.call('POST', '/users/state', [{ filter: { _id: userId }, stateTo: 'TRASH' }])).body;
+    };
+    const moved = service.call('POST', '/users/state', [{ filter: { _id: userId }, stateTo: 'PUBLIC' }]);
+    const job = await activate(userId);
+    expect(await moved).toMatchObject({ status: 200, body: 1 });
+    expect(racing).toBeUndefined();
+    expect(second).toBe(1);
+    expect(job).toMatchObject({ status: 'completed', summary: { failed: 0, total: 1 } });
+    const { authUserId } = (await service.call('GET', `/users/${userId}?_st=TRASH`)).body;
+    const { profile, identity } = await bothSides({ _id: userId, authUserId });
+    expect(profile.__STATE__).toBe('TRASH');
+    expect(identity).toMatchObject({ blocked: true });
+    expect(createFails.size).toBe(0);
+  });
 });
 
 describe('a bulk activation granting roles while a PATCH changes them', () => {
