@@ -547,6 +547,24 @@ describe('bulk jobs: chunks, failures and restarts', () => {
     expect(await service.backend.rolesOf(subject)).toEqual([]);
   });
 
+  it('leaves no binding behind for a profile moved to DELETED (AUTH_HARD_DELETE) between its link and its grant', async () => {
+    const p = unique();
+    const id = await createProfile(service, { username: `${p}m`, email: `${p}m@example.com`, roles: ['viewer'] });
+    let subject = '';
+    beforeGrant = async (granted) => {
+      subject = granted;
+      for (const stateTo of ['TRASH', 'DELETED'])
+        expect((await service.call('POST', '/users/state', [{ filter: { _id: id }, stateTo }])).body).toBe(1);
+    };
+    await withWorker(service, async () => {
+      const job = await activate(service, [id]);
+      expect(job.status).toBe('completed');
+    });
+    expect(subject).not.toBe('');
+    expect((await service.deps.identity.getUsers([subject]))[0]).toBeUndefined();
+    expect(await service.backend.rolesOf(subject)).toEqual([]);
+  });
+
   it('leaves the bindings of a profile deleted between its link and its grant to the deletion reconciler when they cannot be revoked at once', async () => {
     const p = unique();
     const id = await createProfile(service, { username: `${p}d`, email: `${p}d@example.com`, roles: ['viewer'] });

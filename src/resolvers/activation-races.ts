@@ -110,7 +110,7 @@ function differs(user: UserDoc, identity: ImportedValues): boolean {
  * What a chunk's grants may have missed, looked for once they are made (one read per chunk):
  * - a profile deleted after its link and before its grant: its deletion took the identity and its
  *   bindings, and the grant then bound roles to an identity that is gone. They go as a deleted
- *   profile's identity does.
+ *   profile's identity does; those of one moved to DELETED (AUTH_HARD_DELETE) as below.
  * - a profile whose roles a PATCH changed after the chunk read them: the grant bound the roles it
  *   read, beside or after the PATCH's own revoke and grant (a role the profile no longer has stayed
  *   bound), or before a PATCH that read the profile without identity wrote only the profile (the new
@@ -131,9 +131,13 @@ export async function checkGrants(ctx: Context, done: { user: UserDoc; ref: Impo
     [],
     gone.map(({ user, ref }) => ({ userId: user._id, authUserId: ref.id })),
   );
+  // Moved to DELETED meanwhile (AUTH_HARD_DELETE): the move deleted the identity and may have
+  // revoked before the grant; following the profile deletes them again, with the bindings.
+  const deleted = (now: UserDoc, granted: UserDoc) =>
+    granted.roles?.length && now.__STATE__ === 'DELETED' && ctx.deps.config.AUTH_HARD_DELETE;
   const changed = done.flatMap(({ user, ref }) => {
     const now = after.get(user._id);
-    return now?.authUserId === ref.id && !sameRoles(user.roles, now.roles) ? [now] : [];
+    return now?.authUserId === ref.id && (!sameRoles(user.roles, now.roles) || deleted(now, user)) ? [now] : [];
   });
   const lost: unknown[] = [];
   const follow = async (user: UserDoc) => {
