@@ -530,31 +530,25 @@ describe('bulk jobs: chunks, failures and restarts', () => {
     expect(service.backend.identities()).toBe(identities + 1);
   });
 
-  it('leaves no binding behind for a profile deleted between its link and its grant', async () => {
+  it.each([
+    ['deleted', [['DELETE', '/users/:id']]],
+    [
+      'moved to DELETED (AUTH_HARD_DELETE)',
+      [
+        ['POST', '/users/state', 'TRASH'],
+        ['POST', '/users/state', 'DELETED'],
+      ],
+    ],
+  ])('leaves no binding behind for a profile %s between its link and its grant', async (_, calls) => {
     const p = unique();
     const id = await createProfile(service, { username: `${p}d`, email: `${p}d@example.com`, roles: ['viewer'] });
     let subject = '';
     beforeGrant = async (granted) => {
       subject = granted;
-      expect((await service.call('DELETE', `/users/${id}`)).status).toBe(204);
-    };
-    await withWorker(service, async () => {
-      const job = await activate(service, [id]);
-      expect(job.status).toBe('completed');
-    });
-    expect(subject).not.toBe('');
-    expect((await service.deps.identity.getUsers([subject]))[0]).toBeUndefined();
-    expect(await service.backend.rolesOf(subject)).toEqual([]);
-  });
-
-  it('leaves no binding behind for a profile moved to DELETED (AUTH_HARD_DELETE) between its link and its grant', async () => {
-    const p = unique();
-    const id = await createProfile(service, { username: `${p}m`, email: `${p}m@example.com`, roles: ['viewer'] });
-    let subject = '';
-    beforeGrant = async (granted) => {
-      subject = granted;
-      for (const stateTo of ['TRASH', 'DELETED'])
-        expect((await service.call('POST', '/users/state', [{ filter: { _id: id }, stateTo }])).body).toBe(1);
+      for (const [method, path, stateTo] of calls) {
+        const body = stateTo ? [{ filter: { _id: id }, stateTo }] : undefined;
+        expect((await service.call(method!, path!.replace(':id', id), body)).status).toBeLessThan(300);
+      }
     };
     await withWorker(service, async () => {
       const job = await activate(service, [id]);
