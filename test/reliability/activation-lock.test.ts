@@ -6,7 +6,7 @@ import { UpstreamError } from '../../src/errors.js';
 import { eventuallyOn } from '../helpers/eventually.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 import type { Deps } from '../../src/context.js';
-import { seedGroups, startService, type TestService } from '../helpers/service.js';
+import { CONNECTED_IDENTITY, seedGroups, startService, type TestService } from '../helpers/service.js';
 
 /**
  * A bulk activation with `upsert` updates the identities of users that have one, from their
@@ -561,10 +561,12 @@ describe('a bulk activation whose follow-up cannot be recorded (the job store fa
     expect(identity).toMatchObject({ email: 'shaky2-moved@example.com', blocked: true });
   });
 
-  it.each([
+  /** The matched case with the embedded provider only: the connected emulators find no identity an import matched by e-mail. */
+  const heldCases: [string, boolean][] = [
     ['', false],
     [', for an identity that existed before (matched by e-mail, upsert), with no role the profile no longer has', true],
-  ])(
+  ];
+  it.each(heldCases.filter(([, existed]) => !existed || !CONNECTED_IDENTITY))(
     'a user whose roles changed during its grant, held by another write when the chunk checks them: the chunk is tried again once it is let go%s',
     async (_, existed) => {
       const name = existed ? 'shaky4' : 'shaky3';
