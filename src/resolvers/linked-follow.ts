@@ -55,8 +55,9 @@ const UNGUARDED_ROUNDS = 3;
  * The identity's e-mail, username and blocked state made the profile's, and with `roles` its
  * bindings. Without the user's lock, a guarded write may land meanwhile (the store back for it):
  * its identity write may come before this one, which would then undo it. The profile is read again
- * after each write, and one that moved is followed again: a write whose profile write is after
- * that read makes its identity write after this one, and the last writer's values stay.
+ * after each write, and one that moved is followed again. Left: a guarded write (identity first,
+ * then profile) whose identity write is just before this one's and its profile write after the
+ * read (docs/reliability.md).
  */
 async function followUnguarded(ctx: Context, user: UserDoc, roles: boolean): Promise<void> {
   const authUserId = user.authUserId!;
