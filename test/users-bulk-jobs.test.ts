@@ -530,16 +530,16 @@ describe('bulk jobs: chunks, failures and restarts', () => {
     expect(service.backend.identities()).toBe(identities + 1);
   });
 
+  const toDeleted = [
+    ['POST', '/users/state', 'TRASH'],
+    ['POST', '/users/state', 'DELETED'],
+  ];
   it.each([
-    ['deleted', [['DELETE', '/users/:id']]],
-    [
-      'moved to DELETED (AUTH_HARD_DELETE)',
-      [
-        ['POST', '/users/state', 'TRASH'],
-        ['POST', '/users/state', 'DELETED'],
-      ],
-    ],
-  ])('leaves no binding behind for a profile %s between its link and its grant', async (_, calls) => {
+    ['deleted', [['DELETE', '/users/:id']], false],
+    ['moved to DELETED (AUTH_HARD_DELETE)', toDeleted, false],
+    // The move's intent not yet ended when the chunk checks its grants: the user is held.
+    ['moved to DELETED (AUTH_HARD_DELETE), still held by its move,', toDeleted, true],
+  ])('leaves no binding behind for a profile %s between its link and its grant', async (_, calls, held) => {
     const p = unique();
     const id = await createProfile(service, { username: `${p}d`, email: `${p}d@example.com`, roles: ['viewer'] });
     let subject = '';
@@ -549,11 +549,14 @@ describe('bulk jobs: chunks, failures and restarts', () => {
         const body = stateTo ? [{ filter: { _id: id }, stateTo }] : undefined;
         expect((await service.call(method!, path!.replace(':id', id), body)).status).toBeLessThan(300);
       }
+      const payload = { userId: id, authUserId: granted };
+      if (held) await service.deps.jobs.create({ type: 'user-sync', jobId: `user-sync:${id}`, payload, owner: 'mover', leaseMs: 60_000 });
     };
     await withWorker(service, async () => {
       const job = await activate(service, [id]);
       expect(job.status).toBe('completed');
     });
+    if (held) await service.deps.jobs.discard(`user-sync:${id}`, 'mover');
     expect(subject).not.toBe('');
     expect((await service.deps.identity.getUsers([subject]))[0]).toBeUndefined();
     expect(await service.backend.rolesOf(subject)).toEqual([]);

@@ -3,7 +3,7 @@ import type { ImportedIdentityRef, ImportedValues } from '../ports/identity-impo
 import type { UserDoc } from '../ports/user-store.js';
 import type { Context } from '../context.js';
 import { ALL_STATES } from '../crud/states.js';
-import { deleteIdentity, sameRoles } from './roles.js';
+import { deleteIdentity, revokeRoles, sameRoles } from './roles.js';
 import { compensate } from './sagas.js';
 import { followUnlessHeld, identityBlocked } from './user-sync.js';
 import { followRoles } from './linked-follow.js';
@@ -133,15 +133,19 @@ export async function checkGrants(ctx: Context, done: { user: UserDoc; ref: Impo
   );
   // Moved to DELETED meanwhile (AUTH_HARD_DELETE): the move deleted the identity and may have
   // revoked before the grant; following the profile deletes them again, with the bindings.
-  const deleted = (now: UserDoc, granted: UserDoc) =>
-    granted.roles?.length && now.__STATE__ === 'DELETED' && ctx.deps.config.AUTH_HARD_DELETE;
+  const hardDeleted = (now: UserDoc) => now.__STATE__ === 'DELETED' && ctx.deps.config.AUTH_HARD_DELETE;
+  const deleted = (now: UserDoc, granted: UserDoc) => granted.roles?.length && hardDeleted(now);
   const changed = done.flatMap(({ user, ref }) => {
     const now = after.get(user._id);
     return now?.authUserId === ref.id && (!sameRoles(user.roles, now.roles) || deleted(now, user)) ? [now] : [];
   });
   const lost: unknown[] = [];
   const follow = async (user: UserDoc) => {
-    if ((await followRoles(ctx, user)) === 'held') lost.push(new Error(`user ${user._id} was being changed while its roles were granted`));
+    if ((await followRoles(ctx, user)) !== 'held') return;
+    // Held by its move to DELETED, which deleted the identity (its repeat would not find the user,
+    // no longer live): nothing binds a gone identity again, its bindings are revoked unguarded.
+    if (hardDeleted(user)) await compensate(ctx, `revoke the bindings of ${user._id}`, () => revokeRoles(ctx, user.authUserId!));
+    else lost.push(new Error(`user ${user._id} was being changed while its roles were granted`));
   };
   const limit = pLimit(CHUNK_CONCURRENCY);
   await Promise.all(changed.map((user) => limit(() => follow(user).catch((error: unknown) => lost.push(error)))));
