@@ -8,7 +8,7 @@ import { followProfile, followUnlessHeld, identityBlocked, identityFieldsDiffer,
 import { intentUnrecorded } from './intent-jobs.js';
 
 // An identity a bulk activation linked while another write changed its profile, made to follow
-// that profile (activation-races.ts for the chunk's side, update-user.ts for the write's).
+// that profile (activation-races.ts for the chunk's side, update-user.ts and sagas.ts for the write's).
 
 /**
  * The identity and its bindings follow the profile as stored, under the user's lock; a failure once
@@ -41,8 +41,8 @@ export async function followLinked(ctx: Context, user: UserDoc, { roles }: { rol
     if (!intentUnrecorded(error)) throw error;
     // The job store failing: no reconciler would find this follow, and the identity would keep
     // the values (and the bindings) from before the write for good. It follows unguarded, as a
-    // Timer callback whose intent cannot be recorded expires its user (a guarded write racing it
-    // cannot record its own intent either).
+    // Timer callback whose intent cannot be recorded expires its user (a guarded write racing it,
+    // the store back for it, is followed by followUnguarded's reads again).
     ctx.deps.logger.error({ err: error, userId: user._id, requestId: ctx.requestId }, 'a follow intent could not be recorded');
     await followUnguarded(ctx, user, roles);
   }
