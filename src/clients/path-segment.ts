@@ -1,3 +1,5 @@
+import { namesNoIdentity } from '../domain/input-limits.js';
+
 /**
  * An id as one segment of an upstream's path (`/api/v2/users/:id`, the auth0-client's `/users/:id`),
  * percent-encoded; undefined for an id no segment can carry. encodeURIComponent leaves `.` as it
@@ -9,6 +11,15 @@
 export function pathSegment(id: string): string | undefined {
   if (id === '' || id === '.' || id === '..' || !wellFormed(id)) return undefined;
   return encodeURIComponent(id);
+}
+
+/**
+ * An identity id as a path segment (`/api/v2/users/:id`, `/api/v2/user-blocks/:id`, the
+ * auth0-client's `/users/:id`); undefined, like `pathSegment`'s, for an id longer than any
+ * identity's too (namesNoIdentity): past the upstream's request head it was a 431, a 500.
+ */
+export function identitySegment(id: string): string | undefined {
+  return namesNoIdentity(id) ? undefined : pathSegment(id);
 }
 
 /**

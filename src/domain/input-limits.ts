@@ -17,6 +17,15 @@ export const MAX_INPUT_DEPTH = 64;
  */
 export const MAX_IDENTITY_ID_CHARS = 1024;
 
+/**
+ * Whether an identity id is longer than any identity's: the identity-provider adapters take it as
+ * naming no identity (unknown, not found), and ask no upstream about it. So every path that takes
+ * an `authUserId` from a caller answers it as it answers an unknown id.
+ */
+export function namesNoIdentity(id: string): boolean {
+  return id.length > MAX_IDENTITY_ID_CHARS;
+}
+
 export interface InputLimits {
   /** Where the value came from, for messages: `['body']`, `['querystring', '_q']`, `['variables']`. */
   where: readonly string[];

@@ -1,5 +1,6 @@
 import type { IdentityChanges, IdentityProvider, IdentityUser, NewIdentityUser } from '../ports/identity-provider.js';
 import { pick } from '../clients/records.js';
+import { namesNoIdentity } from '../domain/input-limits.js';
 import { ConflictError, InvalidInputError, NotFoundError } from '../errors.js';
 import type { Db } from './db.js';
 import { newObjectId } from '../crud/ids.js';
@@ -55,7 +56,8 @@ export function createEmbeddedIdentityProvider(
       cache.clear();
       cachedAtChange = changes;
     }
-    const missing = ids.filter((id) => !cache.has(id));
+    // An id longer than any identity's names none, as with the other providers (and is not cached).
+    const missing = ids.filter((id) => !cache.has(id) && !namesNoIdentity(id));
     const found = new Map<string, IdentityUser>();
     if (missing.length > 0) {
       for (const row of JSON.parse(selectMany.get(JSON.stringify(missing))!) as IdentityRow[]) found.set(row[0], toIdentity(row));

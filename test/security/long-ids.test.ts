@@ -9,6 +9,12 @@ import { seedGroups, startService, type TestService } from '../helpers/service.j
  */
 let service: TestService;
 const LONG = 'a'.repeat(100_000);
+const scope = { actorId: 'test', headers: {} };
+
+/** How many requests the identity provider's emulator has received (none embedded). */
+function identityRequests(): number {
+  return (service.auth0?.requests.length ?? 0) + (service.auth0Client?.requests.length ?? 0);
+}
 
 beforeAll(async () => {
   service = await startService({ env: { RANDOM_PWD_GEN: 'false' } });
@@ -34,6 +40,31 @@ describe('a user id longer than any id', () => {
     );
     expect(created.data?.createUserWithId?.__typename).toBe('InvalidInputError');
     expect(JSON.stringify([rest.body, created])).not.toMatch(/431|414|Auth0|auth0-client/);
+  });
+
+  it('is an unknown identity for POST /users/change-password and GraphQL requestPasswordChange, unasked', async () => {
+    // Auth0 searched the id in a query string (its 431, a 500), and the auth0-client was sent it.
+    const mutation = 'mutation ($id: String!) { requestPasswordChange(authUserId: $id) { __typename ... on Error { message } } }';
+    const unknown = await service.call('POST', '/users/change-password', { authUserId: 'a' });
+    const unknownGraphql = await service.graphql(mutation, { id: 'a' });
+    const before = identityRequests();
+    const rest = await service.call('POST', '/users/change-password', { authUserId: LONG });
+    const graphql = await service.graphql(mutation, { id: LONG });
+    expect(identityRequests()).toBe(before);
+    expect([unknown.status, rest.status]).toEqual([404, 404]);
+    expect(rest.body).toEqual({ ...unknown.body, message: `identity user ${LONG} not found` });
+    expect(unknownGraphql.data?.requestPasswordChange).toEqual({ __typename: 'NotFoundError', message: 'identity user a not found' });
+    expect(graphql.data?.requestPasswordChange).toEqual({ __typename: 'NotFoundError', message: `identity user ${LONG} not found` });
+  });
+
+  it('is no identity for the GraphQL identity field of a profile that holds one (written to the store by another service)', async () => {
+    const profile = await service.deps.users.insert({ userGroup: 'guest', name: 'long', authUserId: LONG }, scope);
+    const before = identityRequests();
+    const read = await service.graphql('query ($id: ID!) { user(id: $id) { ... on QueryUserSuccess { data { identity { id } } } } }', {
+      id: profile._id,
+    });
+    expect(read).toEqual({ data: { user: { data: { identity: null } } } });
+    expect(identityRequests()).toBe(before);
   });
 
   it('makes the expiration callback expire nobody, with no error', async () => {

@@ -8,7 +8,8 @@ import { type BearerDenials, createAuth0ClientAuthenticator } from './authentica
 import { callUpstream, type UpstreamCall, type UpstreamOptions, type UpstreamReply } from '../http.js';
 import { type Auth0Record, chunksOf, isAuth0Record, toIdentity } from '../auth0/identity.js';
 import { inIdOrder, pick } from '../records.js';
-import { pathSegment } from '../path-segment.js';
+import { identitySegment } from '../path-segment.js';
+import { namesNoIdentity } from '../../domain/input-limits.js';
 import { findImportedIdentities, importPayload, MAX_IMPORT_USERS, parseImportErrors, parseImportJob } from '../auth0/importer.js';
 
 /**
@@ -60,10 +61,13 @@ export function createAuth0ClientAdapters(options: Auth0ClientOptions): {
     throw new UpstreamError('auth0-client', label, reply.status);
   }
 
-  /** Chunks of 50 ids, read at once. */
+  /** Chunks of 50 ids, read at once; an id longer than any identity's is not asked for (not found). */
   async function findUsers(ids: readonly string[]): Promise<Map<string, Auth0Record>> {
     const pages = await Promise.all(
-      chunksOf([...new Set(ids)], IDS_PER_CALL).map(async (chunk) => {
+      chunksOf(
+        [...new Set(ids)].filter((id) => !namesNoIdentity(id)),
+        IDS_PER_CALL,
+      ).map(async (chunk) => {
         const reply = await call({ method: 'GET', path: AUTH0_CLIENT_PATHS.users, query: { user_id: chunk.join(','), _l: '100' } }, [200]);
         if (!Array.isArray(reply.body) || !reply.body.every(isAuth0Record)) {
           const label = `GET ${AUTH0_CLIENT_PATHS.users}`;
@@ -80,9 +84,9 @@ export function createAuth0ClientAdapters(options: Auth0ClientOptions): {
       throw new UpstreamError('auth0-client', 'users', 200, { message: 'auth0-client answered a user without user_id' });
     return toIdentity(body);
   };
-  /** Undefined for an id no path segment can carry (`.`, `..`): it names no user. */
+  /** Undefined for an id no path segment can carry (`.`, `..`, longer than any identity's): it names no user. */
   const userPath = (id: string) => {
-    const segment = pathSegment(id);
+    const segment = identitySegment(id);
     return segment === undefined ? undefined : { path: `/users/${segment}`, route: '/users/:id' };
   };
 
@@ -120,6 +124,8 @@ export function createAuth0ClientAdapters(options: Auth0ClientOptions): {
     identity,
     denials: options.denials,
     async requestPasswordChange(authUserId) {
+      // An id longer than any identity's names none: not sent (as unknown ids are answered).
+      if (namesNoIdentity(authUserId)) throw new NotFoundError(`identity user ${authUserId} not found`);
       const reply = await call({ method: 'POST', path: AUTH0_CLIENT_PATHS.changePassword, body: { user_id: authUserId } }, [200, 204, 404]);
       if (reply.status === 404) throw new NotFoundError(`identity user ${authUserId} not found`);
     },

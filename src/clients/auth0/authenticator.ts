@@ -9,7 +9,7 @@ import { cookieClaims } from '../cookie-sessions.js';
 import { nowSeconds } from '../../domain/clock.js';
 import type { Auth0Api } from './api.js';
 import { rateLimited } from '../rate-limit.js';
-import { pathSegment } from '../path-segment.js';
+import { identitySegment } from '../path-segment.js';
 import { loginError } from './token-errors.js';
 import { bearerSessionId, checkPair, deniedDigestOf, denyBearer, INVALID_REFRESH, pairTokens, tokenDigest } from '../bearer-denial.js';
 
@@ -208,7 +208,7 @@ export function createAuth0Authenticator(api: Auth0Api, identity: IdentityProvid
     },
 
     async unlock(authUserId) {
-      const segment = pathSegment(authUserId);
+      const segment = identitySegment(authUserId);
       if (segment === undefined) throw new NotFoundError(`identity user ${authUserId} not found`);
       const reply = await api.management({ method: 'DELETE', path: `/api/v2/user-blocks/${segment}`, route: '/api/v2/user-blocks/:id' });
       if (reply.status === 404) throw new NotFoundError(`identity user ${authUserId} not found`);

@@ -3,7 +3,8 @@ import { ConflictError, NotFoundError, UpstreamError } from '../../errors.js';
 import { IdentityRefusedError, identityRefusal, type RefusalLog } from '../identity-refusal.js';
 import type { UpstreamCall, UpstreamReply } from '../http.js';
 import type { Auth0Api } from './api.js';
-import { pathSegment } from '../path-segment.js';
+import { identitySegment } from '../path-segment.js';
+import { namesNoIdentity } from '../../domain/input-limits.js';
 import { inIdOrder, pick } from '../records.js';
 
 /** Auth0's name of each identity field (`toIdentity` reads them). */
@@ -95,7 +96,7 @@ export function createAuth0IdentityProvider(api: Auth0Api, connection: string, l
   }
 
   async function getOne(id: string, fields: string): Promise<Auth0Record | undefined> {
-    const segment = pathSegment(id);
+    const segment = identitySegment(id);
     if (segment === undefined) return undefined;
     const reply = await call(
       {
@@ -109,9 +110,13 @@ export function createAuth0IdentityProvider(api: Auth0Api, connection: string, l
     return reply.status === 404 ? undefined : asRecord(reply.body);
   }
 
-  /** The searches of all chunks at once; ids the eventually consistent search misses are read one by one. */
+  /**
+   * The searches of all chunks at once; ids the eventually consistent search misses are read one by
+   * one. An id longer than any identity's is not searched (its query passed Auth0's request head):
+   * it is not found.
+   */
   async function findUsers(ids: readonly string[], fields: string): Promise<Map<string, Auth0Record>> {
-    const unique = [...new Set(ids)];
+    const unique = [...new Set(ids)].filter((id) => !namesNoIdentity(id));
     const pages = await Promise.all(chunksOf(unique, idsPerSearch).map((chunk) => search(chunk, fields)));
     const found = new Map<string, Auth0Record>();
     for (const page of pages) for (const user of page) found.set(user.user_id, user);
@@ -158,7 +163,7 @@ export function createAuth0IdentityProvider(api: Auth0Api, connection: string, l
     async updateUser(id: string, changes: IdentityChanges) {
       // Auth0 needs the connection to change an e-mail or a username.
       const body = { ...changes, ...(changes.email !== undefined || changes.username !== undefined ? { connection } : {}) };
-      const segment = pathSegment(id);
+      const segment = identitySegment(id);
       const reply =
         segment === undefined
           ? undefined
@@ -168,7 +173,7 @@ export function createAuth0IdentityProvider(api: Auth0Api, connection: string, l
     },
 
     async deleteUser(id: string) {
-      const segment = pathSegment(id);
+      const segment = identitySegment(id);
       if (segment === undefined) return false;
       const reply = await call({ method: 'DELETE', path: `/api/v2/users/${segment}`, route: '/api/v2/users/:id' }, [204, 200, 404]);
       return reply.status !== 404;
