@@ -2,7 +2,6 @@ import type { UserDoc } from '../ports/user-store.js';
 import type { Context } from '../context.js';
 import { ALL_STATES } from '../crud/states.js';
 import { assertPasswordPolicy } from '../domain/password-policy.js';
-import { MAX_IDENTITY_ID_CHARS } from '../domain/input-limits.js';
 import { ConflictError, during, InvalidInputError } from '../errors.js';
 import { attachExpiration, attachIdentity, undoRegistration } from './creation-steps.js';
 import { requireAdmin } from './access.js';
@@ -158,8 +157,7 @@ async function findSameUser(ctx: Context, profile: CreationAttempt['profile']): 
 export async function createUserWithId(ctx: Context, body: CreateUserWithIdBody): Promise<{ _id: string }> {
   await requireAdmin(ctx);
   const group = await requireGroup(ctx, body.userGroup);
-  // An id longer than any identity's names none: not asked (the provider's search would fail on it).
-  const [identity] = body.authUserId.length > MAX_IDENTITY_ID_CHARS ? [] : await ctx.deps.identity.getUsers([body.authUserId]);
+  const [identity] = await ctx.deps.identity.getUsers([body.authUserId]);
   if (!identity) throw new InvalidInputError(`authUserId "${body.authUserId}" does not exist in the authentication service`);
   const linked = await ctx.deps.users.find({ authUserId: body.authUserId }, { states: ALL_STATES, limit: 1, scope: ctx.scope });
   if (linked.length > 0) throw new InvalidInputError(`authUserId "${body.authUserId}" is already linked to user ${linked[0]!._id}`);

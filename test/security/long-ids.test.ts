@@ -31,6 +31,7 @@ describe('a user id longer than any id', () => {
 
   it('is an authUserId that does not exist for POST /users/with-id and GraphQL createUserWithId', async () => {
     // Auth0 and the auth0-client search the id in a query string: past their request head (431) a 500.
+    const before = identityRequests();
     const rest = await service.call('POST', '/users/with-id', { userGroup: 'guest', authUserId: LONG });
     expect(rest.status).toBe(400);
     expect(rest.body.message).toMatch(/^authUserId "a+" does not exist in the authentication service$/);
@@ -39,6 +40,7 @@ describe('a user id longer than any id', () => {
       { id: LONG },
     );
     expect(created.data?.createUserWithId?.__typename).toBe('InvalidInputError');
+    expect(identityRequests()).toBe(before);
     expect(JSON.stringify([rest.body, created])).not.toMatch(/431|414|Auth0|auth0-client/);
   });
 
