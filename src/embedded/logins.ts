@@ -7,6 +7,7 @@ import type { Db } from './db.js';
 import type { LoginLockout } from './login-lockout.js';
 import { DUMMY_HASH, NO_PASSWORD, verifyPassword } from './password-hash.js';
 import type { Sessions } from './sessions.js';
+import { INVALID_REFRESH } from '../clients/bearer-denial.js';
 
 /** The same answer for an unknown user, a wrong password and a blocked user. */
 const WRONG_CREDENTIALS = 'Wrong username or password';
@@ -87,10 +88,13 @@ async function refresh(parts: LoginParts, { refreshToken, accessToken }: { refre
   const { sessions } = parts;
   const unverified = safeDecode(accessToken);
   const claims = await parts.tokens.verify(accessToken, new Date((unverified.iat ?? 0) * 1000));
+  // Unknown, used, revoked, expired, or carried by another user's token: one answer (INVALID_REFRESH),
+  // so a caller holding any live token learns nothing of which refresh tokens exist. Another user's
+  // ends the session it names (the token leaked), as a reused one does.
   const session = sessions.rotate(refreshToken);
   if (session.authUserId !== claims.sub) {
     sessions.revoke(session.id);
-    throw new UnauthorizedError('Refresh token and access token belong to different users');
+    throw new UnauthorizedError(INVALID_REFRESH);
   }
   const row = parts.credentials.byId.get(session.authUserId);
   const profile = row && (await parts.profileOf(row.id));

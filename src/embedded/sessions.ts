@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { nowSeconds } from '../domain/clock.js';
 import { UnauthorizedError } from '../errors.js';
+import { INVALID_REFRESH } from '../clients/bearer-denial.js';
 import type { Clock } from '../ports/clock.js';
 import type { Db } from './db.js';
 import { hashSecret, newSecret } from './secrets.js';
@@ -70,13 +71,13 @@ export class Sessions {
             'SELECT session_id, expires_at, used_at FROM refresh_tokens WHERE token_hash = ?',
           )
           .get(hashSecret(refreshToken));
-        if (!row) throw new UnauthorizedError('Invalid refresh token');
+        if (!row) throw new UnauthorizedError(INVALID_REFRESH);
         if (row.used_at !== null) {
           this.revoke(row.session_id);
           return undefined;
         }
         const session = this.active(row.session_id);
-        if (!session || row.expires_at <= now) throw new UnauthorizedError('Invalid refresh token');
+        if (!session || row.expires_at <= now) throw new UnauthorizedError(INVALID_REFRESH);
         this.db.prepare('UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ?').run(now, hashSecret(refreshToken));
         const next = newSecret();
         this.insertRefreshToken(session.id, next, now);
@@ -191,5 +192,6 @@ export class Sessions {
 
 /** Reuse detected: the session was revoked inside the transaction, then the caller is refused. */
 function reused(): never {
-  throw new UnauthorizedError('Refresh token already used: the session has been revoked');
+  // The answer of an unknown token: which refresh tokens were issued must not show.
+  throw new UnauthorizedError(INVALID_REFRESH);
 }

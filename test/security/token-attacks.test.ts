@@ -189,4 +189,29 @@ describe('a refresh token carried by another access token', () => {
       expect(carried.body).toEqual(unknown.body);
     }
   });
+  // The embedded provider answered "Refresh token and access token belong to different users" for a
+  // live refresh token carried by another user's access token, and "Refresh token already used: the
+  // session has been revoked" for a used one, where an unknown or revoked one was "Invalid refresh
+  // token": any live token told whether a refresh token was ever issued.
+  it.skipIf(CONNECTED_IDENTITY)('is answered as an unknown one by the embedded provider, as a used or a revoked one is', async () => {
+    const stranger = await loggedIn();
+    const owner = await loggedIn();
+    const used = await loggedIn();
+    const revoked = await loggedIn();
+    const next = await service.call('POST', '/refreshtoken', { refreshToken: used.tokens.refreshToken }, bearer(used.tokens.accessToken));
+    expect(next.status).toBe(200);
+    expect((await service.call('POST', '/logout', undefined, bearer(revoked.tokens.accessToken))).status).toBe(204);
+    const refresh = (refreshToken: string, carrier = stranger.tokens.accessToken) =>
+      service.call('POST', '/refreshtoken', { refreshToken }, bearer(carrier));
+    const unknown = await refresh('r'.repeat(40));
+    expect(unknown.status).toBe(401);
+    expect(unknown.body.message).toBe('Invalid refresh token: unknown, used already or revoked');
+    const answers = [
+      await refresh(owner.tokens.refreshToken),
+      await refresh(revoked.tokens.refreshToken),
+      await refresh(used.tokens.refreshToken, next.body.accessToken),
+      await refresh(used.tokens.refreshToken),
+    ];
+    for (const answer of answers) expect({ status: answer.status, body: answer.body }).toEqual({ status: 401, body: unknown.body });
+  });
 });
