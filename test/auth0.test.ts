@@ -400,6 +400,32 @@ describe('AUTH_MODULE=auth0: logins and tokens', () => {
     expect(carried.status).toBe(401);
   });
 
+  it("answers a refresh token answered before the token pairs, carried by another user's access token, as an unknown one", async () => {
+    // Unpaired, it reaches Auth0, whose answer names its owner: "Refresh token and access token belong
+    // to different users" told the caller the refresh token was a live one.
+    const [owner, stranger] = [await newUser(), await newUser()];
+    const grant = await fetch(`${auth0().url}/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        grant_type: 'http://auth0.com/oauth/grant-type/password-realm',
+        realm: AUTH0_TEST_TENANT.connection,
+        username: owner.username,
+        password: 'Auth0-pass-1',
+        scope: 'openid profile email offline_access',
+        audience: AUTH0_TEST_TENANT.audience,
+        client_id: AUTH0_TEST_TENANT.clientId,
+        client_secret: AUTH0_TEST_TENANT.clientSecret,
+      }),
+    });
+    const unpaired = ((await grant.json()) as { refresh_token: string }).refresh_token;
+    const carrier = { ...anonymous, authorization: `Bearer ${(await login(stranger.username, 'Auth0-pass-1')).body.accessToken}` };
+    const unknown = await service.call('POST', '/refreshtoken', { refreshToken: 'r'.repeat(40) }, carrier);
+    const carried = await service.call('POST', '/refreshtoken', { refreshToken: unpaired }, carrier);
+    expect(unknown.status).toBe(401);
+    expect({ status: carried.status, body: carried.body }).toEqual({ status: 401, body: unknown.body });
+  });
+
   // spec/auth0.md: a refresh answers a new refresh token only when the tenant rotates them.
   it('refreshes on a tenant without rotation (no refresh token answered): the caller keeps its own, now with the new access token', async () => {
     const user = await newUser();

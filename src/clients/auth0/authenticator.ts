@@ -147,8 +147,9 @@ export function createAuth0Authenticator(api: Auth0Api, identity: IdentityProvid
         // Auth0's invalid_grant here is about the refresh token: no password was sent.
         throw error instanceof UnauthorizedError ? new UnauthorizedError(INVALID_REFRESH) : error;
       });
-      if (decodeJwt(tokens.accessToken).sub !== previous.sub)
-        throw new UnauthorizedError('Refresh token and access token belong to different users');
+      // Only a refresh token answered before the token pairs gets here with another user's access
+      // token: refused as an unknown one is, so the answer does not tell that it is live.
+      if (decodeJwt(tokens.accessToken).sub !== previous.sub) throw new UnauthorizedError(INVALID_REFRESH);
       const now = nowSeconds(options.clock);
       await pairTokens(options.sessions, tokens, { now, keepSeconds: options.refreshTokenSeconds, replaces: refreshToken });
       return tokens;
