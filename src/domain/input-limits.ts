@@ -23,7 +23,8 @@ export const MAX_IDENTITY_ID_CHARS = 1024;
  * an `authUserId` from a caller answers it as it answers an unknown id.
  */
 export function namesNoIdentity(id: string): boolean {
-  return id.length > MAX_IDENTITY_ID_CHARS;
+  // A token's claims are not typed at run time: a `sub` that is missing stays the adapter's to refuse.
+  return typeof id === 'string' && id.length > MAX_IDENTITY_ID_CHARS;
 }
 
 export interface InputLimits {
