@@ -10,19 +10,9 @@
  * is worse than the 500 MongoDB would answer.
  */
 
+import { measureLookbehinds } from './pcre-lengths.js';
 import { knownProperty, LETTER_ESCAPES, POSIX_NAMES } from './pcre-names.js';
-
-/** An item of a branch, as much of it as lookbehind lengths and references need. */
-type Node =
-  | { t: 'char' } // one character, a class, `.`, `\d`…
-  | { t: 'zero' } // an assertion, a lookaround, a verb: no length
-  | { t: 'var' } // \R, \X: no fixed length
-  | { t: 'stop' } // (*ACCEPT), (*FAIL): PCRE2 measures a lookbehind's branch no further
-  | { t: 'anyByte' } // \C: no lookbehind may hold it in UTF mode
-  | { t: 'group'; branches: Node[][]; capture?: number; lookaround?: 'ahead' | 'behind'; enclosing?: number[]; condition?: Node }
-  | { t: 'define'; branches: Node[][] } // (?(DEFINE)…): no length, and PCRE2 measures nothing in it from a lookbehind
-  | { t: 'repeat'; node: Node; min: number; max: number }
-  | { t: 'ref'; number?: number; name?: string; recursion?: boolean };
+import { type Node, Problem } from './pcre-state.js';
 
 interface Options {
   extended: boolean;
@@ -31,11 +21,8 @@ interface Options {
   dupNames: boolean;
 }
 
-class Problem extends Error {}
-
 const NEST_LIMIT = 250;
 const MAX_REPEAT = 65_535;
-const MAX_LOOKBEHIND = 65_535;
 const NAME_MAX = 32;
 const MAX_PATTERN_BYTES = 32_764;
 
@@ -67,10 +54,6 @@ class Parser {
   private readonly numberNames = new Map<number, string>();
   /** Each capture's group by number (more than one in a `(?|…)`), for lookbehind lengths. */
   private readonly groups = new Map<number, Node[]>();
-  private readonly sharedLengths = new Map<number, number | undefined>();
-  private groupLengths = this.sharedLengths;
-  private measuring = new Set<number>();
-  private readonly measured = new WeakSet<Node>();
   /** Whether the pattern has a `(?|…)`. */
   private branchReset = false;
   private readonly laterChecks: (() => void)[] = [];
@@ -92,41 +75,7 @@ class Parser {
     const top = this.alternation();
     if (this.i < this.p.length) throw new Problem('unmatched closing parenthesis');
     for (const check of this.laterChecks) check();
-    this.scan(top);
-  }
-
-  /**
-   * Measures each lookbehind PCRE2's scan of these branches meets: all of them, but not those
-   * inside another lookbehind, which are measured when that one's measure reaches them (not in a
-   * DEFINE, not past an (*ACCEPT) or (*FAIL)).
-   */
-  private scan(branches: Node[][]): void {
-    const visit = (node: Node): void => {
-      if (node.t === 'group' && node.lookaround === 'behind') this.measureLookbehind(node);
-      else if (node.t === 'group' || node.t === 'define') {
-        if (node.t === 'group' && node.condition) visit(node.condition);
-        this.scan(node.branches);
-      } else if (node.t === 'repeat') visit(node.node);
-    };
-    for (const branch of branches) branch.forEach(visit);
-  }
-
-  private measureLookbehind(node: Node & { t: 'group' }): void {
-    if (this.measured.has(node)) return;
-    this.measured.add(node);
-    const saved = { measuring: this.measuring, groupLengths: this.groupLengths };
-    // A call from inside a lookbehind to a group around it is a recursion: no length. Lengths
-    // measured so are kept apart from the others.
-    const enclosing = node.enclosing ?? [];
-    this.measuring = new Set(enclosing);
-    this.groupLengths = enclosing.length > 0 ? new Map() : this.sharedLengths;
-    for (const branch of node.branches) {
-      const length = this.branchLength(branch);
-      if (length === undefined) throw new Problem('lookbehind assertion is not fixed length');
-      if (length > MAX_LOOKBEHIND) throw new Problem('lookbehind assertion is too long');
-    }
-    this.measuring = saved.measuring;
-    this.groupLengths = saved.groupLengths;
+    measureLookbehinds(top, { names: this.names, groups: this.groups, branchReset: this.branchReset });
   }
 
   // ── structure ──────────────────────────────────────────────────────────────
@@ -800,73 +749,6 @@ class Parser {
       take('char', rest.codePointAt(0));
     }
   }
-
-  // ── lengths, for lookbehind ────────────────────────────────────────────────
-
-  private branchLength(branch: Node[]): number | undefined {
-    let total = 0;
-    for (const node of branch) {
-      if (node.t === 'stop') return total;
-      const length = this.nodeLength(node);
-      if (length === undefined) return undefined;
-      total += length;
-    }
-    return total;
-  }
-
-  private nodeLength(node: Node): number | undefined {
-    switch (node.t) {
-      case 'char':
-        return 1;
-      case 'zero':
-      case 'stop':
-      case 'define':
-        return 0;
-      case 'anyByte':
-        throw new Problem('\\C is not allowed in a lookbehind assertion in UTF-8 mode');
-      case 'var':
-        return undefined;
-      case 'repeat': {
-        // A repeated lookahead is the lookahead (PCRE2 reads `{n,m}` on one as at most once); a
-        // repeated lookbehind is measured as any other group.
-        if (node.node.t === 'group' && node.node.lookaround === 'ahead') return this.nodeLength(node.node);
-        if (node.min !== node.max) return undefined;
-        const length = this.nodeLength(node.node);
-        return length === undefined ? undefined : length * node.min;
-      }
-      case 'group': {
-        if (node.lookaround === 'behind') this.measureLookbehind(node);
-        if (node.lookaround === 'ahead') this.scan(node.branches);
-        if (node.lookaround) return 0;
-        if (node.condition) this.nodeLength(node.condition); // an assertion: no length, but measured
-        return sameLength(node.branches.map((branch) => this.branchLength(branch)));
-      }
-      case 'ref': {
-        if (node.recursion && node.number === undefined && node.name === undefined) return undefined;
-        const numbers = node.name !== undefined ? (this.names.get(node.name) ?? []) : [node.number!];
-        // A backreference has a length only to one group, in a pattern without `(?|` (PCRE2's rule).
-        if (!node.recursion && (this.branchReset || numbers.length > 1)) return undefined;
-        return sameLength(numbers.map((number) => this.groupLength(number)));
-      }
-    }
-  }
-
-  /** A capture's length, each number measured once (a group calling itself has none). */
-  private groupLength(number: number): number | undefined {
-    if (this.groupLengths.has(number)) return this.groupLengths.get(number);
-    if (this.measuring.has(number)) return undefined;
-    this.measuring.add(number);
-    const length = sameLength((this.groups.get(number) ?? []).map((group) => this.nodeLength(group)));
-    this.measuring.delete(number);
-    this.groupLengths.set(number, length);
-    return length;
-  }
-}
-
-/** The one length all of these have, if they have one. */
-function sameLength(lengths: (number | undefined)[]): number | undefined {
-  if (lengths.length === 0 || lengths.some((length) => length === undefined)) return undefined;
-  return lengths.every((length) => length === lengths[0]) ? lengths[0] : undefined;
 }
 
 /** The code point an escape in a class stands for, when it is one character (undefined when unsure). */
