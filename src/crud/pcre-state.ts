@@ -1,4 +1,7 @@
-/** What the parts of the PCRE2 syntax check (pcre-syntax.ts) share: the tree they build, and their error. */
+/**
+ * What the parts of the PCRE2 syntax check (pcre-syntax.ts) share: the state of a parse, the tree
+ * it builds, and its error.
+ */
 
 /** An item of a branch, as much of it as lookbehind lengths and references need. */
 export type Node =
@@ -14,3 +17,47 @@ export type Node =
 
 /** A compile error, in this module's words. */
 export class Problem extends Error {}
+
+/** The options in force where the cursor is (`x`, `xx`, `n`, `J` change how a pattern reads). */
+export interface Options {
+  extended: boolean;
+  extendedMore: boolean;
+  noAutoCapture: boolean;
+  dupNames: boolean;
+}
+
+/** The parse so far: the cursor, the captures and names met, the options in force. */
+export interface ParseState {
+  readonly p: string;
+  i: number;
+  captures: number;
+  readonly names: Map<string, number[]>;
+  readonly numberNames: Map<number, string>;
+  /** Each capture's group by number (more than one in a `(?|…)`), for lookbehind lengths. */
+  readonly groups: Map<number, Node[]>;
+  /** Whether the pattern has a `(?|…)`. */
+  branchReset: boolean;
+  readonly laterChecks: (() => void)[];
+  /** The captures open at the cursor. */
+  readonly open: number[];
+  depth: number;
+  lookaround: number;
+  opts: Options;
+}
+
+export function newParseState(p: string, extended: boolean): ParseState {
+  return {
+    p,
+    i: 0,
+    captures: 0,
+    names: new Map(),
+    numberNames: new Map(),
+    groups: new Map(),
+    branchReset: false,
+    laterChecks: [],
+    open: [],
+    depth: 0,
+    lookaround: 0,
+    opts: { extended, extendedMore: false, noAutoCapture: false, dupNames: false },
+  };
+}
