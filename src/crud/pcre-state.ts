@@ -15,6 +15,12 @@ export type Node =
   | { t: 'repeat'; node: Node; min: number; max: number }
   | { t: 'ref'; number?: number; name?: string; recursion?: boolean };
 
+/** What reading one item of a branch gives: its node, and whether a quantifier may follow it. */
+export interface Item {
+  node: Node;
+  repeatable: boolean;
+}
+
 /** A compile error, in this module's words. */
 export class Problem extends Error {}
 

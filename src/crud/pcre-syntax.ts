@@ -12,11 +12,11 @@
 
 import { measureLookbehinds } from './pcre-lengths.js';
 import { knownProperty, LETTER_ESCAPES, POSIX_NAMES } from './pcre-names.js';
-import { newParseState, type Node, type ParseState, Problem } from './pcre-state.js';
+import { callOrReference, escapeG, groupName, newCapture, reference, referenceCondition } from './pcre-references.js';
+import { type Item, newParseState, type Node, type ParseState, Problem } from './pcre-state.js';
 
 const NEST_LIMIT = 250;
 const MAX_REPEAT = 65_535;
-const NAME_MAX = 32;
 const MAX_PATTERN_BYTES = 32_764;
 
 export function pcreProblem(pattern: string, extended: boolean): string | undefined {
@@ -146,7 +146,7 @@ function skipExtended(s: ParseState): void {
   }
 }
 
-function item(s: ParseState): { node: Node; repeatable: boolean } | Node[] | 'skip' | 'setting' {
+function item(s: ParseState): Item | Node[] | 'skip' | 'setting' {
   const char = s.p[s.i]!;
   if (char === '\\') return escapeOutside(s);
   if (char === '[') {
@@ -172,7 +172,7 @@ function close(s: ParseState): void {
   s.depth -= 1;
 }
 
-function group(s: ParseState): { node: Node; repeatable: boolean } | 'skip' | 'setting' {
+function group(s: ParseState): Item | 'skip' | 'setting' {
   const rest = s.p.slice(s.i);
   if (rest.startsWith('(?#')) {
     const end = s.p.indexOf(')', s.i);
@@ -202,31 +202,8 @@ function group(s: ParseState): { node: Node; repeatable: boolean } | 'skip' | 's
     const name = groupName(s, next === "'" ? "'" : '>');
     return { node: body(s, newCapture(s, name)), repeatable: true };
   }
-  if (next === 'P') {
-    if (after[1] === '=' || after[1] === '>') {
-      s.i += 4;
-      const name = groupName(s, ')');
-      s.i -= 1; // the `)` is the group's close
-      return reference(s, { name, recursion: after[1] === '>' });
-    }
-    throw new Problem('unrecognized character after (?P');
-  }
-  if (next === '&') {
-    s.i += 3;
-    const name = groupName(s, ')');
-    s.i -= 1;
-    return reference(s, { name, recursion: true });
-  }
-  if (next === 'R' && after[1] !== ')') throw new Problem('(?R must be followed by )');
-  const call = /^(?:R|([+-]?)(\d+))\)/.exec(after);
-  if (call) {
-    s.i += 2 + call[0].length - 1;
-    if (call[2] === undefined || Number(call[2]) === 0) {
-      if (call[1]) throw new Problem('a relative reference must not be zero');
-      return reference(s, { recursion: true, number: 0 });
-    }
-    return reference(s, { number: relative(s, call[1]!, Number(call[2])), recursion: true });
-  }
+  const called = callOrReference(s, after);
+  if (called) return called;
   if (next === 'C') return callout(s);
   if (next === '(') return conditional(s);
   return optionSetting(s);
@@ -262,69 +239,7 @@ function resetGroup(s: ParseState): Node {
   return { t: 'group', branches };
 }
 
-function newCapture(s: ParseState, name?: string): number {
-  s.captures += 1;
-  const number = s.captures;
-  if (name !== undefined) {
-    // `(?|(?<n>a)|(?<m>b))`: one number, two names
-    const named = s.numberNames.get(number);
-    if (named !== undefined && named !== name) throw new Problem('different names for subpatterns of the same number are not allowed');
-    s.numberNames.set(number, name);
-    const numbers = s.names.get(name) ?? [];
-    if (numbers.length > 0 && !numbers.includes(number) && !s.opts.dupNames) {
-      throw new Problem('two named subpatterns have the same name');
-    }
-    s.names.set(name, [...numbers, number]);
-  }
-  return number;
-}
-
-/** A group name up to its terminator (read past it). */
-function groupName(s: ParseState, terminator: string): string {
-  const match = /^[\p{L}\p{Nd}_]*/u.exec(s.p.slice(s.i))![0];
-  if (match === '') throw new Problem('subpattern name expected');
-  if (/^\p{N}/u.test(match)) throw new Problem('subpattern name must start with a non-digit');
-  if (Buffer.byteLength(match) > NAME_MAX) throw new Problem('subpattern name is too long (maximum 32 bytes)');
-  s.i += match.length;
-  if (s.p[s.i] !== terminator) throw new Problem('syntax error in subpattern name (missing terminator?)');
-  s.i += 1;
-  return match;
-}
-
-/** `-n` counts back from the captures opened so far, `+n` forward; a plain number is itself. */
-function relative(s: ParseState, sign: string, value: number): number {
-  if (sign === '-') {
-    const number = s.captures - value + 1;
-    if (number <= 0) throw new Problem('reference to non-existent subpattern');
-    return number;
-  }
-  return sign === '+' ? s.captures + value : value;
-}
-
-/** A backreference or a subroutine call, closed by the `)` at the cursor when it is a group form. */
-function reference(
-  s: ParseState,
-  ref: { number?: number; name?: string; recursion?: boolean },
-  grouped = true,
-): { node: Node; repeatable: boolean } {
-  if (grouped) {
-    if (s.p[s.i] !== ')') throw new Problem('missing closing parenthesis');
-    s.i += 1;
-  }
-  mustExist(s, ref);
-  if (ref.recursion && ref.number === 0) return { node: { t: 'ref', recursion: true }, repeatable: true };
-  return { node: { t: 'ref', ...ref }, repeatable: true };
-}
-
-function mustExist(s: ParseState, ref: { number?: number; name?: string }): void {
-  s.laterChecks.push(() => {
-    if (ref.name !== undefined ? !s.names.has(ref.name) : ref.number! > s.captures || ref.number! < 0) {
-      throw new Problem('reference to non-existent subpattern');
-    }
-  });
-}
-
-function verb(s: ParseState): { node: Node; repeatable: boolean } {
+function verb(s: ParseState): Item {
   const match = /^\(\*([A-Za-z_]*)(?::([^)]*))?\)/.exec(s.p.slice(s.i));
   const head = /^\(\*([A-Za-z_]*)(:?)/.exec(s.p.slice(s.i))!;
   const name = head[1]!;
@@ -344,7 +259,7 @@ function verb(s: ParseState): { node: Node; repeatable: boolean } {
   return { node: { t: stop ? 'stop' : 'zero' }, repeatable: name === 'ACCEPT' };
 }
 
-function callout(s: ParseState): 'setting' | { node: Node; repeatable: boolean } {
+function callout(s: ParseState): 'setting' | Item {
   const match = /^\(\?C(?:(\d*)|`[^`]*`|'[^']*'|"[^"]*"|\^[^^]*\^|%[^%]*%|#[^#]*#|\$[^$]*\$|\{[^}]*\})\)/.exec(s.p.slice(s.i));
   if (!match) throw new Problem('malformed callout (?C…)');
   if (match[1] && Number(match[1]) > 255) throw new Problem('number after (?C is greater than 255');
@@ -353,7 +268,7 @@ function callout(s: ParseState): 'setting' | { node: Node; repeatable: boolean }
 }
 
 /** `(?(condition)yes|no)`: at most two branches, one for DEFINE. */
-function conditional(s: ParseState): { node: Node; repeatable: boolean } {
+function conditional(s: ParseState): Item {
   s.i += 3; // (?(
   enter(s);
   let define = false;
@@ -367,23 +282,7 @@ function conditional(s: ParseState): { node: Node; repeatable: boolean } {
     if (typeof item === 'string' || !(item.node.t === 'group' && item.node.lookaround)) throw new Problem('assertion expected after (?(');
     condition = item.node;
   } else {
-    const condition =
-      /^(?:([+-]?)(\d+)|<([^>]*)>|'([^']*)'|R(\d+)|R&([^)]*)|R|DEFINE|VERSION[<>]?=\d+(?:\.\d+)?|([\p{L}\p{Nd}_]*))\)/u.exec(rest);
-    if (!condition) throw new Problem('missing closing parenthesis for condition');
-    const [text, sign, digits, angled, quoted, recursed, recursedName, bare] = condition;
-    if (digits !== undefined) {
-      if (Number(digits) === 0) throw new Problem('reference to non-existent subpattern');
-      mustExist(s, { number: relative(s, sign!, Number(digits)) });
-    } else if (recursed !== undefined) mustExist(s, { number: Number(recursed) });
-    else {
-      const name = angled ?? quoted ?? recursedName ?? bare;
-      if (name !== undefined) {
-        if (name === '') throw new Problem('subpattern name expected');
-        mustExist(s, { name });
-      }
-    }
-    define = text === 'DEFINE)';
-    s.i += text.length;
+    define = referenceCondition(s, rest);
   }
   const branches = alternation(s);
   if (branches.length > 2) throw new Problem('conditional subpattern contains more than two branches');
@@ -393,7 +292,7 @@ function conditional(s: ParseState): { node: Node; repeatable: boolean } {
 }
 
 /** `(?imnsxJU-imnsxJU)`, `(?^…)`, or the same with `:` opening a group. */
-function optionSetting(s: ParseState): { node: Node; repeatable: boolean } | 'setting' {
+function optionSetting(s: ParseState): Item | 'setting' {
   s.i += 2;
   const set = { ...s.opts };
   let unset = false;
@@ -433,7 +332,7 @@ function optionSetting(s: ParseState): { node: Node; repeatable: boolean } | 'se
 
 // ── escapes ────────────────────────────────────────────────────────────────
 
-function escapeOutside(s: ParseState): { node: Node; repeatable: boolean } | Node[] | 'skip' {
+function escapeOutside(s: ParseState): Item | Node[] | 'skip' {
   const rest = s.p.slice(s.i);
   const letter = rest[1];
   if (letter === undefined) throw new Problem('\\ at end of pattern');
@@ -466,48 +365,6 @@ function escapeOutside(s: ParseState): { node: Node; repeatable: boolean } | Nod
   if (kind === 'C') return { node: { t: 'anyByte' }, repeatable: true };
   if (kind === 'K' && s.lookaround > 0) throw new Problem('\\K is not allowed in lookarounds');
   return { node: { t: 'zero' }, repeatable: false };
-}
-
-function escapeG(s: ParseState, rest: string): { node: Node; repeatable: boolean } {
-  const braced = /^\\g\{(?:([+-]?)(\d+)|([^}]*))\}/.exec(rest);
-  const plain = /^\\g([+-]?)(\d+)/.exec(rest);
-  const call = /^\\g(?:<(?:([+-]?)(\d+)|([^>]*))>|'(?:([+-]?)(\d+)|([^']*))')/.exec(rest);
-  if (call) {
-    s.i += call[0].length;
-    const [, sign, digits, name] =
-      call[1] !== undefined || call[2] !== undefined || call[3] !== undefined ? call : [0, call[4], call[5], call[6]];
-    if (digits !== undefined) {
-      if (Number(digits) === 0) {
-        if (sign) throw new Problem('a relative reference must not be zero');
-        return { node: { t: 'ref', recursion: true }, repeatable: true };
-      }
-      return reference(s, { number: relative(s, sign as string, Number(digits)), recursion: true }, false);
-    }
-    checkName(s, name as string);
-    return reference(s, { name: name as string, recursion: true }, false);
-  }
-  const numbered = braced && braced[2] !== undefined ? braced : plain;
-  if (numbered) {
-    s.i += numbered[0].length;
-    const [, sign, digits] = numbered;
-    if (Number(digits) === 0 || sign === '+') {
-      if (sign === '+' && numbered === braced && Number(digits) > 0) return reference(s, { number: s.captures + Number(digits) }, false);
-      throw new Problem('reference to non-existent subpattern');
-    }
-    return reference(s, { number: relative(s, sign!, Number(digits)) }, false);
-  }
-  if (braced) {
-    s.i += braced[0].length;
-    checkName(s, braced[3]!);
-    return reference(s, { name: braced[3] }, false);
-  }
-  throw new Problem('\\g is not followed by a braced, angle-bracketed, or quoted name/number or by a plain number');
-}
-
-function checkName(s: ParseState, name: string): void {
-  if (name === '') throw new Problem('subpattern name expected');
-  if (!/^[\p{L}_][\p{L}\p{Nd}_]*$/u.test(name)) throw new Problem('subpattern name must start with a non-digit');
-  if (Buffer.byteLength(name) > NAME_MAX) throw new Problem('subpattern name is too long (maximum 32 bytes)');
 }
 
 /** `\Q…\E`: each character a literal, to `\E` or the end. */
