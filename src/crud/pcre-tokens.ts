@@ -1,0 +1,137 @@
+/**
+ * The items PCRE2 10.42 reads in one piece, holding no sub-pattern of their own: quantifiers, what
+ * it reads as nothing (extended-mode space, comments, `\E`), option letters, verbs, callouts, and
+ * the options that may open a pattern.
+ */
+
+import { type Item, type Options, type ParseState, Problem } from './pcre-state.js';
+
+const MAX_REPEAT = 65_535;
+
+/** What may open a pattern only: `(*UTF)`, `(*LIMIT_MATCH=10)`… */
+const START_OPTIONS =
+  /^\(\*(?:UTF8?|UCP|NOTEMPTY|NOTEMPTY_ATSTART|NO_AUTO_POSSESS|NO_DOTSTAR_ANCHOR|NO_JIT|NO_START_OPT|CR|LF|CRLF|ANYCRLF|ANY|NUL|BSR_ANYCRLF|BSR_UNICODE|LIMIT_(?:HEAP|MATCH|DEPTH|RECURSION)=\d+)\)/;
+const VERBS = new Set(['ACCEPT', 'FAIL', 'F', 'COMMIT', 'PRUNE', 'SKIP', 'THEN', 'MARK', '']);
+const LOOKAHEADS = new Set(['pla', 'positive_lookahead', 'nla', 'negative_lookahead', 'napla', 'non_atomic_positive_lookahead']);
+const LOOKBEHINDS = new Set(['plb', 'positive_lookbehind', 'nlb', 'negative_lookbehind', 'naplb', 'non_atomic_positive_lookbehind']);
+const OTHER_ALPHA = new Set(['atomic', 'sr', 'script_run', 'asr', 'atomic_script_run']);
+
+/** `(*UTF)`, `(*LIMIT_MATCH=10)`… at the start of the pattern. */
+export function skipStartOptions(s: ParseState): void {
+  while (START_OPTIONS.test(s.p.slice(s.i))) s.i += START_OPTIONS.exec(s.p.slice(s.i))![0].length;
+}
+
+/** `*`, `+`, `?`, `{n}`, `{n,}`, `{n,m}` with a lazy `?` or possessive `+`; a `{` that is none of them is a character. */
+export function quantifier(s: ParseState): { min: number; max: number } | undefined {
+  const rest = s.p.slice(s.i);
+  let min: number;
+  let max: number;
+  let length: number;
+  const brace = /^\{(\d+)(?:(,)(\d*))?\}/.exec(rest);
+  if (rest[0] === '*' || rest[0] === '+' || rest[0] === '?') {
+    [min, max, length] = rest[0] === '*' ? [0, Infinity, 1] : rest[0] === '+' ? [1, Infinity, 1] : [0, 1, 1];
+  } else if (brace) {
+    min = Number(brace[1]);
+    max = brace[2] === undefined ? min : brace[3] === '' ? Infinity : Number(brace[3]);
+    if (min > MAX_REPEAT || (max !== Infinity && max > MAX_REPEAT)) throw new Problem('number too big in {} quantifier');
+    if (max < min) throw new Problem('numbers out of order in {} quantifier');
+    length = brace[0].length;
+  } else return undefined;
+  s.i += length;
+  // The lazy `?` or possessive `+` may follow past what PCRE2 skips (`a+\E?`, `a+(?#c)?`, `a+ ?` with x).
+  skipIgnored(s);
+  if (s.p[s.i] === '+' || s.p[s.i] === '?') s.i += 1;
+  return { min, max };
+}
+
+/** What PCRE2 reads as nothing: extended-mode space and comments, `(?#…)`, `\E`, an empty `\Q\E`. */
+function skipIgnored(s: ParseState): void {
+  for (;;) {
+    skipExtended(s);
+    const rest = s.p.slice(s.i);
+    if (rest.startsWith('\\E')) s.i += 2;
+    else if (rest.startsWith('\\Q\\E')) s.i += 4;
+    else if (rest.startsWith('(?#')) {
+      const end = s.p.indexOf(')', s.i);
+      if (end < 0) throw new Problem('missing ) after (?# comment');
+      s.i = end + 1;
+    } else return;
+  }
+}
+
+export function skipExtended(s: ParseState): void {
+  if (!s.opts.extended) return;
+  for (;;) {
+    const char = s.p[s.i];
+    if (char !== undefined && /[ \t\n\v\f\r\u0085\u200e\u200f\u2028\u2029]/.test(char)) s.i += 1;
+    else if (char === '#') {
+      while (s.i < s.p.length && s.p[s.i] !== '\n') s.i += 1;
+    } else return;
+  }
+}
+
+/** `(*pla:`, `(*atomic:`…, read past its `:`: the kind of group it opens; undefined when the `(*` is a verb. */
+export function alphaAssertion(s: ParseState): 'ahead' | 'behind' | 'other' | undefined {
+  const head = /^\(\*([A-Za-z_]*)(:?)/.exec(s.p.slice(s.i))!;
+  const name = head[1]!;
+  if (head[2] !== ':' || name === '' || VERBS.has(name)) return undefined;
+  const lower = name.toLowerCase();
+  s.i += head[0].length;
+  if (LOOKAHEADS.has(lower)) return 'ahead';
+  if (LOOKBEHINDS.has(lower)) return 'behind';
+  if (OTHER_ALPHA.has(lower)) return 'other';
+  throw new Problem('(*alpha_assertion) not recognized');
+}
+
+/** A backtracking verb: `(*ACCEPT)`, `(*MARK:x)`, `(*:x)`… */
+export function plainVerb(s: ParseState): Item {
+  const match = /^\(\*([A-Za-z_]*)(?::([^)]*))?\)/.exec(s.p.slice(s.i));
+  const name = /^\(\*([A-Za-z_]*)/.exec(s.p.slice(s.i))![1]!;
+  if (!match || !VERBS.has(name)) throw new Problem('(*VERB) not recognized or malformed');
+  if ((name === 'MARK' || name === '') && !match[2]) throw new Problem('(*MARK) must have an argument');
+  s.i += match[0].length;
+  const stop = name === 'ACCEPT' || name === 'FAIL' || name === 'F';
+  return { node: { t: stop ? 'stop' : 'zero' }, repeatable: name === 'ACCEPT' };
+}
+
+export function callout(s: ParseState): 'setting' | Item {
+  const match = /^\(\?C(?:(\d*)|`[^`]*`|'[^']*'|"[^"]*"|\^[^^]*\^|%[^%]*%|#[^#]*#|\$[^$]*\$|\{[^}]*\})\)/.exec(s.p.slice(s.i));
+  if (!match) throw new Problem('malformed callout (?C…)');
+  if (match[1] && Number(match[1]) > 255) throw new Problem('number after (?C is greater than 255');
+  s.i += match[0].length;
+  return { node: { t: 'zero' }, repeatable: false };
+}
+
+/**
+ * The letters of `(?imnsxJU-imnsxJU)` or `(?^…)`, read past the `)` or `:` that ends them: the
+ * options they set, and whether a group opens (`:`).
+ */
+export function optionLetters(s: ParseState): { options: Options; opensGroup: boolean } {
+  s.i += 2;
+  const set = { ...s.opts };
+  let unset = false;
+  let first = true;
+  let extendedCount = 0;
+  for (;;) {
+    const char = s.p[s.i];
+    if (char === undefined) throw new Problem('missing closing parenthesis');
+    s.i += 1;
+    if (char === ')' || char === ':') {
+      if (extendedCount >= 2) set.extendedMore = !unset;
+      return { options: set, opensGroup: char === ':' };
+    }
+    if (char === '^' && first) {
+      Object.assign(set, { extended: false, extendedMore: false, noAutoCapture: false });
+    } else if (char === '-' && !unset) {
+      if (s.p[s.i - 2] === '^') throw new Problem('invalid hyphen in option setting');
+      unset = true;
+    } else if (char === 'x') {
+      extendedCount += 1;
+      set.extended = !unset;
+      if (unset) set.extendedMore = false;
+    } else if (char === 'n') set.noAutoCapture = !unset;
+    else if (char === 'J') set.dupNames = !unset;
+    else if (!'imsU'.includes(char)) throw new Problem('unrecognized character after (? or (?-');
+    first = false;
+  }
+}
