@@ -8,6 +8,11 @@
  *
  * Where a rule here is unsure it takes the pattern: a refused query a user wrote and MongoDB runs
  * is worse than the 500 MongoDB would answer.
+ *
+ * This file reads the structure (branches, groups, conditionals). The parts: pcre-tokens.ts
+ * (quantifiers, verbs, option letters, callouts), pcre-escapes.ts, pcre-classes.ts,
+ * pcre-references.ts (captures, names, references), pcre-lengths.ts (lookbehind lengths, measured
+ * once the pattern is read), pcre-names.ts (the names PCRE2 knows), pcre-state.ts (what they share).
  */
 
 import { characterClass } from './pcre-classes.js';
