@@ -123,14 +123,21 @@ export async function deleteUser(ctx: Context, id: string, rawQuery = ''): Promi
   await during('deleting user', async () => {
     const intent = await openDeletion(ctx, user);
     // Held while it runs (a profile put back after a failure has no deadline): the reconciler
-    // taking it over meanwhile would delete the identity of a profile about to come back.
-    const both = () => deleteBoth(ctx, user, { query, states });
+    // taking it over meanwhile would delete the identity of a profile about to come back. The
+    // sessions and the schedule go before the intent is closed: a process that died after the
+    // close left the schedule live (and the sessions open) with nothing to finish them.
+    const both = async () => {
+      const outcome = await deleteBoth(ctx, user, { query, states });
+      if (!outcome.error) {
+        await revokeAccess(ctx, user.authUserId);
+        await abortExpiration(ctx, user.expirationId);
+      }
+      return outcome;
+    };
     const outcome = intent ? await holdingIntent(ctx, intent, both) : await both();
     await closeDeletion(ctx, intent, outcome.consistent);
     if (outcome.error) throw outcome.error;
   });
-  await revokeAccess(ctx, user.authUserId);
-  await abortExpiration(ctx, user.expirationId);
 }
 
 /** Deletes the profile, then its identity; answers the error to report and whether both sides agree afterwards. */

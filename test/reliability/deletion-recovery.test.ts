@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { ExpirationScheduler } from '../../src/ports/expiration-scheduler.js';
 import type { IdentityProvider } from '../../src/ports/identity-provider.js';
 import type { RoleBinder } from '../../src/ports/role-binder.js';
 import type { UserStore } from '../../src/ports/user-store.js';
@@ -22,7 +23,10 @@ type Trap =
   | 'identity-deleted-answer-lost-lookup-down'
   | 'identity-answer-lost-lookup-down'
   | 'identity-refused'
-  | 'identity-fails-restore-slow';
+  | 'identity-fails-restore-slow'
+  | 'abort-hangs';
+/** Schedules made and not aborted, by id (what the scheduler still holds). */
+const live = new Map<string, string>();
 /** With 'identity-fails-restore-slow': the profile's restore waits for this gate. */
 let restoreGate: { gate: Promise<void>; waiting: boolean } | undefined;
 let trap: Trap = 'none';
@@ -103,6 +107,29 @@ function trappedRoles(roles: RoleBinder): RoleBinder {
   };
 }
 
+/** Records the schedules still live; with 'abort-hangs' the process "dies" as it aborts one. */
+function trappedScheduler(scheduler: ExpirationScheduler): ExpirationScheduler {
+  return {
+    ...scheduler,
+    start: scheduler.start?.bind(scheduler),
+    stop: scheduler.stop?.bind(scheduler),
+    async schedule(payload, headers) {
+      const id = await scheduler.schedule(payload, headers);
+      live.set(id, payload.userId);
+      return id;
+    },
+    async abort(id) {
+      if (trap === 'abort-hangs') {
+        trap = 'none';
+        requestDead = true;
+        return new Promise(() => undefined);
+      }
+      await scheduler.abort(id);
+      live.delete(id);
+    },
+  };
+}
+
 beforeAll(async () => {
   service = await startService({
     clock,
@@ -111,6 +138,7 @@ beforeAll(async () => {
       identity: trappedIdentity(deps.identity),
       users: trappedUsers(deps.users),
       roles: trappedRoles(deps.roles),
+      scheduler: trappedScheduler(deps.scheduler),
       jobs: renewalsDroppedWhile(deps.jobs, deps.replicaId, () => requestDead),
     }),
     background: true,
@@ -168,6 +196,30 @@ describe('a deletion cut short', () => {
       await eventually(
         () => identityExists(user.authUserId),
         (exists) => !exists,
+      ),
+    ).toBe(false);
+  });
+
+  it('after the profile and the identity went, before its schedule was aborted: the reconciler aborts it', async () => {
+    const user = await newUser({ expirationDate: new Date(clock.now() + 86_400_000).toISOString() });
+    const [expirationId] = [...live.entries()].find(([, userId]) => userId === user._id)!;
+    trap = 'abort-hangs';
+    const client = new AbortController();
+    const headers = { 'x-api-key': TEST_API_KEY };
+    void fetch(`${service.url}/users/${user._id}`, { method: 'DELETE', headers, signal: client.signal }).catch(() => undefined);
+    await eventually(
+      async () => trap,
+      (state) => state === 'none',
+      0,
+    );
+    client.abort();
+    expect((await service.call('GET', `/users/${user._id}`)).status).toBe(404);
+    expect(await identityExists(user.authUserId)).toBe(false);
+    // No schedule is left live for a user that is gone (the deletion's intent was closed before the abort).
+    expect(
+      await eventually(
+        async () => live.has(expirationId),
+        (left) => !left,
       ),
     ).toBe(false);
   });
