@@ -1,6 +1,6 @@
 import { hash } from 'node:crypto';
 import { decodeJwt } from 'jose';
-import type { AccessClaims, TokenSet } from '../ports/authenticator.js';
+import { type AccessClaims, INVALID_REFRESH, type TokenSet } from '../ports/authenticator.js';
 import { UnauthorizedError } from '../errors.js';
 import type { SessionStore } from '../ports/session-store.js';
 
@@ -45,9 +45,6 @@ export function denyBearer(
  * it came with only.
  */
 const REPLACED_PAIR_SECONDS = 600;
-
-/** What Auth0 and the auth0-client refusing a refresh token answer (one message whatever the reason). */
-export const INVALID_REFRESH = 'Invalid refresh token: unknown, used already or revoked';
 
 /**
  * Remembers the access token a refresh token was issued with, for `keepSeconds` (REFRESH_TOKEN_TTL):

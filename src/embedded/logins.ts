@@ -1,4 +1,4 @@
-import type { Authenticator, LoginInput } from '../ports/authenticator.js';
+import { type Authenticator, INVALID_REFRESH, type LoginInput } from '../ports/authenticator.js';
 import type { Clock } from '../ports/clock.js';
 import { LockoutStartedError, UnauthorizedError } from '../errors.js';
 import { type AccessTokens, safeDecode } from './access-tokens.js';
@@ -7,7 +7,6 @@ import type { Db } from './db.js';
 import type { LoginLockout } from './login-lockout.js';
 import { DUMMY_HASH, NO_PASSWORD, verifyPassword } from './password-hash.js';
 import type { Sessions } from './sessions.js';
-import { INVALID_REFRESH } from '../clients/bearer-denial.js';
 
 /** The same answer for an unknown user, a wrong password and a blocked user. */
 const WRONG_CREDENTIALS = 'Wrong username or password';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { nowSeconds } from '../domain/clock.js';
 import { UnauthorizedError } from '../errors.js';
-import { INVALID_REFRESH } from '../clients/bearer-denial.js';
+import { INVALID_REFRESH } from '../ports/authenticator.js';
 import type { Clock } from '../ports/clock.js';
 import type { Db } from './db.js';
 import { hashSecret, newSecret } from './secrets.js';

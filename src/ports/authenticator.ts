@@ -106,3 +106,10 @@ export interface Authenticator {
   /** The public signing keys, for `/.well-known/jwks.json`. */
   jwks(): Promise<{ keys: Record<string, unknown>[] }>;
 }
+
+/**
+ * Every identity provider's refusal of a refresh token it will not take, whatever the reason
+ * (unknown, used, revoked, expired, carried by another access token): one message, so an answer
+ * never tells which refresh tokens were issued.
+ */
+export const INVALID_REFRESH = 'Invalid refresh token: unknown, used already or revoked';

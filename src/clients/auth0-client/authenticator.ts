@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import type { AccessClaims, Authenticator, SessionCookie, TokenSet, VerifyOptions } from '../../ports/authenticator.js';
+import {
+  type AccessClaims,
+  type Authenticator,
+  INVALID_REFRESH,
+  type SessionCookie,
+  type TokenSet,
+  type VerifyOptions,
+} from '../../ports/authenticator.js';
 import type { IdentityProvider } from '../../ports/identity-provider.js';
 import { InvalidInputError, NotFoundError, UnauthorizedError, UpstreamError } from '../../errors.js';
 import { callUpstream, type UpstreamOptions, type UpstreamReply } from '../http.js';
@@ -7,7 +14,7 @@ import { rateLimited } from '../rate-limit.js';
 import type { Clock } from '../../ports/clock.js';
 import type { SessionStore } from '../../ports/session-store.js';
 import { nowSeconds } from '../../domain/clock.js';
-import { bearerSessionId, checkPair, deniedDigestOf, denyBearer, INVALID_REFRESH, pairTokens, tokenDigest } from '../bearer-denial.js';
+import { bearerSessionId, checkPair, deniedDigestOf, denyBearer, pairTokens, tokenDigest } from '../bearer-denial.js';
 
 const Tokens = z.looseObject({ accessToken: z.string(), refreshToken: z.string(), expireAt: z.number() });
 const Claims = z.looseObject({});

@@ -1,6 +1,6 @@
 import { createRemoteJWKSet, decodeJwt, jwtVerify, type JWTPayload } from 'jose';
 import { z } from 'zod';
-import type { AccessClaims, Authenticator, TokenSet } from '../../ports/authenticator.js';
+import { type AccessClaims, type Authenticator, INVALID_REFRESH, type TokenSet } from '../../ports/authenticator.js';
 import type { IdentityProvider, IdentityUser } from '../../ports/identity-provider.js';
 import { InvalidInputError, NotFoundError, UnauthorizedError, UpstreamError } from '../../errors.js';
 import type { Clock } from '../../ports/clock.js';
@@ -11,7 +11,7 @@ import type { Auth0Api } from './api.js';
 import { rateLimited } from '../rate-limit.js';
 import { identitySegment } from '../path-segment.js';
 import { loginError } from './token-errors.js';
-import { bearerSessionId, checkPair, deniedDigestOf, denyBearer, INVALID_REFRESH, pairTokens, tokenDigest } from '../bearer-denial.js';
+import { bearerSessionId, checkPair, deniedDigestOf, denyBearer, pairTokens, tokenDigest } from '../bearer-denial.js';
 
 const TokenReply = z.object({ access_token: z.string(), refresh_token: z.string().optional(), expires_in: z.number() });
 
