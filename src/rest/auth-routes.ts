@@ -1,15 +1,26 @@
 import { z } from 'zod';
 import type { Context } from '../context.js';
 import { DomainError, InvalidInputError, TooManyRequestsError } from '../errors.js';
-import { checkResetTicket, jwks, login, logout, refresh, requestPasswordChange, resetPassword, userinfo } from '../resolvers/auth.js';
+import {
+  checkResetTicket,
+  jwks,
+  login,
+  logout,
+  MAX_LOGIN_NAME,
+  MAX_LOGIN_PASSWORD,
+  refresh,
+  requestPasswordChange,
+  resetPassword,
+  userinfo,
+} from '../resolvers/auth.js';
 import { parseInput } from '../resolvers/inputs.js';
 import { INVALID_RESET_LINK, RESET_PAGE_HEADERS, resetDone, resetError, resetForm } from './reset-page.js';
 import type { RestRequest, Route } from './route.js';
 import { ErrorBody, Jwks, Tokens, Userinfo } from './openapi-schemas.js';
 
 const LoginBody = z.object({
-  username: z.string().min(1).max(320).meta({ description: 'The username or the e-mail address.' }),
-  password: z.string().min(1).max(1024),
+  username: z.string().min(1).max(MAX_LOGIN_NAME).meta({ description: 'The username or the e-mail address.' }),
+  password: z.string().min(1).max(MAX_LOGIN_PASSWORD),
 });
 const RefreshBody = z.object({ refreshToken: z.string().min(1) });
 const LogoutBody = z.object({
