@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CUSTOMER_GROUP, GUEST_GROUP, seedGroups, startService, type TestService } from './helpers/service.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { UpstreamError } from '../src/errors.js';
+import { countIdentities, CUSTOMER_GROUP, GUEST_GROUP, seedGroups, startService, type TestService } from './helpers/service.js';
 
 let service: TestService;
 let counter = 0;
@@ -212,6 +213,50 @@ describe('POST /users/state', () => {
     expect(res.body).toBe(1);
     expect((await service.call('GET', `/users/${user._id}`)).body.__STATE__).toBe('DELETED');
     expect(await identityOf(user.authUserId)).toBeUndefined();
+  });
+
+  it('unlinks a hard-deleted user moved back out of DELETED: a profile-only user, never one pointing to a gone identity', async () => {
+    const user = await newUser({ name: 'revived' });
+    for (const stateTo of ['TRASH', 'DELETED']) await service.call('POST', '/users/state', [{ filter: { _id: user._id }, stateTo }]);
+    expect(await identityOf(user.authUserId)).toBeUndefined();
+    const identities = countIdentities(service);
+    const updates = vi.spyOn(service.deps.identity, 'updateUser');
+    try {
+      for (const stateTo of ['TRASH', 'DRAFT', 'PUBLIC']) {
+        const res = await service.call('POST', '/users/state', [{ filter: { _id: user._id }, stateTo }]);
+        expect([stateTo, res.status, res.body]).toEqual([stateTo, 200, 1]);
+        const stored = (await service.call('GET', `/users/${user._id}`)).body;
+        expect([stored.__STATE__, stored.authUserId]).toEqual([stateTo, undefined]);
+      }
+      // Nothing asked of the provider for a gone identity, and none made again.
+      expect(updates).not.toHaveBeenCalled();
+      expect(countIdentities(service)).toBe(identities);
+      // Its profile is whole: a PATCH answers as for any profile-only user.
+      const patched = await service.call('PATCH', `/users/${user._id}`, { $set: { name: 'revived again' } });
+      expect([patched.status, patched.body.name, patched.body.authUserId]).toEqual([200, 'revived again', undefined]);
+    } finally {
+      updates.mockRestore();
+    }
+  });
+
+  it('leaves a hard-deleted user DELETED and unlinked when its move out fails after the unlink: the retry moves it', async () => {
+    const user = await newUser({ name: 'revive-cut' });
+    for (const stateTo of ['TRASH', 'DELETED']) await service.call('POST', '/users/state', [{ filter: { _id: user._id }, stateTo }]);
+    const setState = vi
+      .spyOn(service.deps.users, 'setState')
+      .mockRejectedValueOnce(new UpstreamError('CRUD', 'POST /users/state', 0, { unreachable: true }));
+    try {
+      const cut = await service.call('POST', '/users/state', [{ filter: { _id: user._id }, stateTo: 'TRASH' }]);
+      expect(cut.status).toBe(503);
+    } finally {
+      setState.mockRestore();
+    }
+    const stored = (await service.call('GET', `/users/${user._id}`)).body;
+    expect([stored.__STATE__, stored.authUserId]).toEqual(['DELETED', undefined]);
+    expect(await service.deps.jobs.get(`user-sync:${user._id}`)).toBeUndefined();
+    const retry = await service.call('POST', '/users/state', [{ filter: { _id: user._id }, stateTo: 'TRASH' }]);
+    expect([retry.status, retry.body]).toEqual([200, 1]);
+    expect((await service.call('GET', `/users/${user._id}`)).body.__STATE__).toBe('TRASH');
   });
 
   it('answers 400 for a bad body or a forbidden filter operator', async () => {

@@ -41,6 +41,7 @@ export async function transitionUser(ctx: Context, user: UserDoc, stateTo: State
  * identity following the profile as stored, whichever step the failure hid.
  */
 async function moveUser(ctx: Context, user: UserDoc, stateTo: State): Promise<void> {
+  if (user.__STATE__ === 'DELETED' && stateTo !== 'DELETED' && user.authUserId) return leaveDeleted(ctx, user, stateTo, user.authUserId);
   const hardDelete = stateTo === 'DELETED' && ctx.deps.config.AUTH_HARD_DELETE;
   if (!user.authUserId || (!hardDelete && identityBlocked(user) === (stateTo !== 'PUBLIC'))) {
     await ctx.deps.users.setState(user._id, stateTo, ctx.scope);
@@ -57,6 +58,30 @@ async function moveUser(ctx: Context, user: UserDoc, stateTo: State): Promise<vo
     throw error;
   }
   await closeSync(ctx, sync, consistent);
+}
+
+/**
+ * Out of DELETED: a profile whose identity is gone (deleted by AUTH_HARD_DELETE) is unlinked first,
+ * then moved, so it leaves DELETED as a profile-only user (a bulk activation may give it a new
+ * identity) rather than one pointing to an identity that no longer exists (no login, a PUBLIC that
+ * unblocks nothing). Under the user's lock: a hard delete still being finished (its intent held, or
+ * stale and finished by `openSync`) is never raced. A process dying between the two writes leaves a
+ * DELETED profile-only user, whose move the client's retry makes; nothing is lost, the identity being
+ * gone. An identity still there (blocked, DELETED without AUTH_HARD_DELETE) stays linked and follows.
+ */
+async function leaveDeleted(ctx: Context, user: UserDoc, stateTo: State, authUserId: string): Promise<void> {
+  const sync = await openSync(ctx, user);
+  try {
+    const [identity] = await ctx.deps.identity.getUsers([authUserId]);
+    const blocked = identityBlocked({ ...user, __STATE__: stateTo });
+    if (!identity) await ctx.deps.users.patch(user._id, { $unset: { authUserId: true } }, { states: ['DELETED'] }, ctx.scope);
+    else if (identity.blocked !== blocked) await setBlocked(ctx, authUserId, blocked);
+    await ctx.deps.users.setState(user._id, stateTo, ctx.scope);
+  } catch (error) {
+    await followProfile(ctx, sync);
+    throw error;
+  }
+  await closeSync(ctx, sync, true);
 }
 
 /**
