@@ -304,6 +304,13 @@ describe('AUTH_HARD_DELETE=false', () => {
       expect((await soft.call('POST', `/users/${user._id}/soft-delete`)).status).toBe(204);
       const [identity] = await soft.deps.identity.getUsers([user.authUserId]);
       expect(identity?.blocked).toBe(true);
+      // Moved back out of DELETED, its identity (only blocked) stays linked and follows the state.
+      for (const stateTo of ['TRASH', 'DRAFT', 'PUBLIC']) {
+        const res = await soft.call('POST', '/users/state', [{ filter: { _id: user._id }, stateTo }]);
+        expect([stateTo, res.status, res.body]).toEqual([stateTo, 200, 1]);
+      }
+      expect((await soft.call('GET', `/users/${user._id}`)).body).toMatchObject({ __STATE__: 'PUBLIC', authUserId: user.authUserId });
+      expect((await soft.deps.identity.getUsers([user.authUserId]))[0]?.blocked).toBe(false);
     } finally {
       await soft.close();
     }
