@@ -10,6 +10,8 @@ import { type ActivationFailure, emptySummary, type Outcome, type RunningChunk }
 import { CHUNK_CONCURRENCY, followChangedProfiles, removeOrphans, checkGrants } from './activation-races.js';
 import { grantRoles, replaceRoles } from './roles.js';
 import { identityBlocked, type SyncOutcome, syncHeldWith, syncNow } from './user-sync.js';
+import { followRoles } from './linked-follow.js';
+import { intentUnrecorded } from './intent-jobs.js';
 import { findUsersByIds } from './users.js';
 
 // What a bulk activation does with one chunk of its users (activation.ts runs the chunks).
@@ -54,13 +56,63 @@ export async function completeChunk(ctx: Context, current: RunningChunk, importJ
   await removeOrphans(ctx, gone, made);
   const done = linked.filter(({ user }) => !lost.has(user._id));
   await followChangedProfiles(ctx, done);
-  const limit = pLimit(CHUNK_CONCURRENCY);
-  await Promise.all(done.map(({ user, ref }) => limit(() => bindRoles(ctx, user, ref).then(pace))));
-  await checkGrants(ctx, done);
-  const inserted = insertedByThisJob(done, importJob, current.again === true);
+  const pending = await bindAll(ctx, done, `${ROLES_MARK}:${current.importJobId}`);
+  const bound = done.filter(({ user }) => !pending.has(user._id));
+  await checkGrants(ctx, bound);
+  for (const id of pending) refuse(id, [{ code: 'ROLES_PENDING', message: ROLES_PENDING }]);
+  const inserted = insertedByThisJob(bound, importJob, current.again === true);
   outcome.summary.inserted += inserted;
-  outcome.summary.updated += done.length - inserted;
+  outcome.summary.updated += bound.length - inserted;
   return outcome;
+}
+
+/** The mark (with the import job's id) of the intents a chunk leaves for the roles it could not grant. */
+const ROLES_MARK = 'bulk-activation-roles';
+const ROLES_PENDING = 'the identity is linked; its roles are bound once the roles service answers again';
+
+/**
+ * Binds the roles of a chunk's linked users; answers those whose bindings were left to the
+ * reconciler. A grant that fails (Rönd down) is not the job's to try again: through all its
+ * attempts the users would stay linked without bindings, and nothing would bind them later (a new
+ * activation with upsert does not touch roles). The user's bindings follow its profile instead,
+ * under a `user-sync` intent with `roles` (`followRoles`, as a write racing the link does): tried
+ * at once, and left to the reconciler, which replaces them (revoke, then grant) once Rönd answers.
+ * The intents carry `mark`, so a completion tried again knows its own. A user another write holds,
+ * or an intent that cannot be recorded, fails the completion, to be tried again (as `checkGrants`).
+ */
+async function bindAll(ctx: Context, done: { user: UserDoc; ref: ImportedIdentityRef }[], mark: string): Promise<Set<string>> {
+  const pending = new Set<string>();
+  const lost: unknown[] = [];
+  const limit = pLimit(CHUNK_CONCURRENCY);
+  const bind = async (user: UserDoc, ref: ImportedIdentityRef) => {
+    try {
+      if ((await bindOrLeave(ctx, user, ref, mark)) === 'left') pending.add(user._id);
+    } catch (error) {
+      lost.push(error);
+    }
+    await pace();
+  };
+  await Promise.all(done.map(({ user, ref }) => limit(() => bind(user, ref))));
+  if (lost.length > 0) throw lost[0];
+  return pending;
+}
+
+async function bindOrLeave(ctx: Context, user: UserDoc, ref: ImportedIdentityRef, mark: string): Promise<'bound' | 'left'> {
+  try {
+    await bindRoles(ctx, user, ref);
+    return 'bound';
+  } catch (error) {
+    ctx.deps.logger.warn({ err: error, userId: user._id, requestId: ctx.requestId }, 'the roles of an activated user could not be granted');
+  }
+  // The profile read before the link: its identity is the one just linked.
+  const followed = await followRoles(ctx, { ...user, authUserId: ref.id }, mark).catch(async (error: unknown) => {
+    // This completion's own intent from an earlier try, whose repair still fails: still the reconciler's.
+    if (!intentUnrecorded(error) && (await syncHeldWith(ctx, user._id, mark))) return 'left' as const;
+    throw error;
+  });
+  if (followed === 'followed') return 'bound';
+  if (followed === 'left' || (await syncHeldWith(ctx, user._id, mark))) return 'left';
+  throw new Error(`user ${user._id} was being changed while its roles were granted`);
 }
 
 /**

@@ -12,19 +12,18 @@ import { intentUnrecorded } from './intent-jobs.js';
 
 /**
  * The identity and its bindings follow the profile as stored, under the user's lock; a failure once
- * the lock is taken is the reconciler's (`followProfile`). `held` when another write holds the user;
- * throws when the intent cannot be recorded.
+ * the lock is taken is the reconciler's (`followProfile`: `left`). `held` when another write holds
+ * the user; throws when the intent cannot be recorded. `mark` names the intent (`openSync`).
  */
-export async function followRoles(ctx: Context, user: UserDoc): Promise<'followed' | 'held'> {
+export async function followRoles(ctx: Context, user: UserDoc, mark?: string): Promise<'followed' | 'left' | 'held'> {
   let sync: SyncHandle;
   try {
-    sync = await openSync(ctx, user, { roles: true });
+    sync = await openSync(ctx, user, { roles: true }, mark);
   } catch (error) {
     if (error instanceof ConflictError) return 'held';
     throw error;
   }
-  await followProfile(ctx, sync);
-  return 'followed';
+  return (await followProfile(ctx, sync)) ? 'followed' : 'left';
 }
 
 /**

@@ -124,9 +124,10 @@ export async function noteScheduled(ctx: Context, handle: SyncHandle, scheduled:
 /**
  * A step failed: rather than undo the steps it believes were made (an answer lost after the
  * upstream acted would fool it), the operation reads the profile as stored and makes the identity
- * and the schedule follow it. If that fails too, the intent goes to the reconciler.
+ * and the schedule follow it. If that fails too, the intent goes to the reconciler. True when
+ * followed now, false when left to the reconciler.
  */
-export async function followProfile(ctx: Context, handle: SyncHandle): Promise<void> {
+export async function followProfile(ctx: Context, handle: SyncHandle): Promise<boolean> {
   let followed = true;
   try {
     // Its own calls' timeouts: the step that failed may have been cut by the request's deadline.
@@ -138,6 +139,7 @@ export async function followProfile(ctx: Context, handle: SyncHandle): Promise<v
     followed = false;
   }
   await closeSync(ctx, handle, followed);
+  return followed;
 }
 
 /** Done (or followed): the intent goes; otherwise its lease is given up, for the reconciler. */
