@@ -80,16 +80,7 @@ describe('a bulk activation whose grants of roles fail (Rönd down)', () => {
     const writer = await bare('rond2', ['writer']);
     const none = await bare('rond3', []);
     rondDown = true;
-    const started = await service.call(
-      'POST',
-      '/jobs/bulk-activation',
-      [reader, writer, none].map((userId) => ({ filter: { userId } })),
-    );
-    expect(started.status).toBe(202);
-    const job = await eventually(
-      async () => (await service.call('GET', `/jobs/bulk-activation/${started.body.jobId}`)).body,
-      (answer) => answer.status !== 'pending',
-    );
+    const job = await activated([reader, writer, none]);
     expect(grantsTried).toBeGreaterThan(0);
     // Completed: every user has its identity; those whose roles are not bound yet are listed.
     expect(job).toMatchObject({ status: 'completed', summary: { failed: 2, inserted: 1, total: 3 } });
@@ -103,6 +94,7 @@ describe('a bulk activation whose grants of roles fail (Rönd down)', () => {
     const bound = await eventually(
       () => Promise.all(linked.map((id) => service.backend.rolesOf(id))),
       ([first, second]) => first!.length > 0 && second!.length > 0,
+      1000,
     );
     expect(bound).toEqual([['reader'], ['writer'], []]);
     // And the user is not left locked: a PATCH goes through.
@@ -125,6 +117,7 @@ describe('a bulk activation whose grants of roles fail (Rönd down)', () => {
     const bound = await eventually(
       () => Promise.all(linked.map((id) => service.backend.rolesOf(id))),
       ([a, b]) => a!.length > 0 && b!.length > 0,
+      1000,
     );
     expect(bound).toEqual([['reader'], ['writer']]);
   });
