@@ -60,7 +60,7 @@ function quoted(s: ParseState): Node[] | 'skip' {
 export function escapeCommon(s: ParseState, rest: string, inClass: boolean): EscapeKind {
   const letter = rest[1]!;
   if (!/[A-Za-z0-9]/.test(letter)) {
-    s.i += 1 + (letter.codePointAt(0)! > 0xffff ? 2 : 1);
+    s.i += 1 + (rest.codePointAt(1)! > 0xffff ? 2 : 1);
     return 'char';
   }
   const coded = codedEscape(s, rest, inClass);

@@ -103,7 +103,7 @@ function item(s: ParseState): Item | Node[] | 'skip' | 'setting' {
     return { node: { t: 'char' }, repeatable: true };
   }
   if (char === '(') return group(s);
-  s.i += char.codePointAt(0)! > 0xffff ? 2 : 1;
+  s.i += s.p.codePointAt(s.i)! > 0xffff ? 2 : 1; // a character past the BMP is two UTF-16 units, one character
   if (char === '^' || char === '$') return { node: { t: 'zero' }, repeatable: false };
   return { node: { t: 'char' }, repeatable: true };
 }

@@ -98,6 +98,11 @@ describe('a $regex MongoDB runs is sent', () => {
       '(a)(?<=\\1)',
       '(?<=\\d[ab]\\x{41}.\\p{L})b',
       '(?<=a{2}+)b',
+      // a character past the BMP (two UTF-16 units) is one character to PCRE2, escaped or not
+      '(?<=(?:😀|a))b',
+      '(?<=(?:\\😀|a))b',
+      '(?<=😀{65535})',
+      '(?<=\\😀\\😀{65534})',
     ]) {
       expect([pattern, verdict(pattern)]).toEqual([pattern, 'sent']);
     }
@@ -123,6 +128,8 @@ describe('a $regex MongoDB refuses is a 400', () => {
     '(?<=(?<=a)+b)',
     '(a(?<=(?1){0}))',
     '(?(?<=a+)b|c)', // a lookbehind as a condition is measured too
+    '(?<=(?:😀|ab))b', // 😀 is one character: the branches' lengths differ
+    '(?<=(?:\\😀|ab))b',
   ])('%s', (pattern) => expect(verdict(pattern)).toBe('refused'));
 
   it.each([
@@ -185,6 +192,7 @@ describe('a $regex MongoDB refuses is a 400', () => {
   it('reads a lazy or possessive mark past what PCRE skips, and ranges written with escapes', () => {
     for (const pattern of ['a+\\E?', 'a+(?#c)?', '[\\x41-\\x5a]', '[\\cA-\\cZ]'])
       expect([pattern, verdict(pattern)]).toEqual([pattern, 'sent']);
-    for (const pattern of ['a+\\E??', '[\\x5a-\\x41]', '[a-\\n]']) expect([pattern, verdict(pattern)]).toEqual([pattern, 'refused']);
+    for (const pattern of ['a+\\E??', '[\\x5a-\\x41]', '[a-\\n]', '[\\😁-😀]'])
+      expect([pattern, verdict(pattern)]).toEqual([pattern, 'refused']);
   });
 });
