@@ -102,36 +102,47 @@ export function callout(s: ParseState): 'setting' | Item {
   return { node: { t: 'zero' }, repeatable: false };
 }
 
+/** The options of Options an option letter changes (`xx`, two adjacent x, is `extendedMore`). */
+type Flag = 'extended' | 'extendedMore' | 'noAutoCapture' | 'dupNames';
+
 /**
  * The letters of `(?imnsxJU-imnsxJU)` or `(?^…)`, read past the `)` or `:` that ends them: the
- * options they set, and whether a group opens (`:`).
+ * options they set, and whether a group opens (`:`). As PCRE2 does: the letters before a `-` set,
+ * those after unset, then an `x` set without `xx`, or an `x` unset, turns `xx` off.
  */
 export function optionLetters(s: ParseState): { options: Options; opensGroup: boolean } {
   s.i += 2;
-  const set = { ...s.opts };
-  let unset = false;
-  let first = true;
-  let extendedCount = 0;
+  const options = { ...s.opts };
+  const set = new Set<Flag>();
+  const unset = new Set<Flag>();
+  let target = set;
+  let hyphenAllowed = true;
+  if (s.p[s.i] === '^') {
+    Object.assign(options, { extended: false, extendedMore: false, noAutoCapture: false });
+    hyphenAllowed = false;
+    s.i += 1;
+  }
   for (;;) {
     const char = s.p[s.i];
     if (char === undefined) throw new Problem('missing closing parenthesis');
     s.i += 1;
-    if (char === ')' || char === ':') {
-      if (extendedCount >= 2) set.extendedMore = !unset;
-      return { options: set, opensGroup: char === ':' };
-    }
-    if (char === '^' && first) {
-      Object.assign(set, { extended: false, extendedMore: false, noAutoCapture: false });
-    } else if (char === '-' && !unset) {
-      if (s.p[s.i - 2] === '^') throw new Problem('invalid hyphen in option setting');
-      unset = true;
+    if (char === ')' || char === ':') break;
+    if (char === '-') {
+      if (!hyphenAllowed) throw new Problem('invalid hyphen in option setting');
+      target = unset;
+      hyphenAllowed = false;
     } else if (char === 'x') {
-      extendedCount += 1;
-      set.extended = !unset;
-      if (unset) set.extendedMore = false;
-    } else if (char === 'n') set.noAutoCapture = !unset;
-    else if (char === 'J') set.dupNames = !unset;
+      target.add('extended');
+      if (s.p[s.i] === 'x') {
+        target.add('extendedMore');
+        s.i += 1;
+      }
+    } else if (char === 'n') target.add('noAutoCapture');
+    else if (char === 'J') target.add('dupNames');
     else if (!'imsU'.includes(char)) throw new Problem('unrecognized character after (? or (?-');
-    first = false;
   }
+  if ((set.has('extended') && !set.has('extendedMore')) || unset.has('extended')) unset.add('extendedMore');
+  for (const flag of set) options[flag] = true;
+  for (const flag of unset) options[flag] = false;
+  return { options, opensGroup: s.p[s.i - 1] === ':' };
 }

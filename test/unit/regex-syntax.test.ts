@@ -66,6 +66,10 @@ describe('a $regex MongoDB runs is sent', () => {
     '(?J)(?<n>a)|(?<n>b)',
     '(?U)a+',
     '(?xx)[ a ]',
+    // `xx` is two adjacent x; a lone x turns `xx` off, so these read `[ ]` as a class of a space
+    '(?xix)[ ]',
+    '(?xx)(?x)[ ]',
+    '(?xx)(?ix:[ ])',
     '(?x: a b ) c d',
   ])('%s', (pattern) => expect(verdict(pattern)).toBe('sent'));
 
@@ -158,6 +162,7 @@ describe('a $regex MongoDB refuses is a 400', () => {
     '[]',
     '(?z)a',
     '(?^-i)a',
+    '(?xx-)[ ]', // `xx` on: `[ ]` is a `]` with no end
     '(?<n>a)(?<n>b)',
     '(?|(?<n>a)|(?<m>b))',
     '(a)(?(1)b|c|d)',
