@@ -7,8 +7,8 @@ import { type ParseState, Problem } from './pcre-state.js';
 /** A class being read: its last item, whether a `-` made a range, whether in `\Q…\E`. */
 interface ClassState {
   first: boolean;
-  /** The last item: a character a range may start from (its code point when known), a class, or nothing. */
-  last: { value: number | undefined } | 'class' | undefined;
+  /** The last item when it is a character a range may start from (its code point when known). */
+  last: { value: number | undefined } | undefined;
   range: boolean;
   quoting: boolean;
 }
@@ -39,13 +39,21 @@ export function characterClass(s: ParseState): void {
 
 function take(c: ClassState, kind: 'char' | 'class', value?: number): void {
   if (c.range) {
-    if (kind === 'class' || c.last === 'class') throw new Problem('invalid range in character class');
+    if (kind === 'class') throw new Problem('invalid range in character class');
     const start = c.last?.value;
     if (start !== undefined && value !== undefined && start > value) throw new Problem('range out of order in character class');
     c.range = false;
     c.last = undefined;
-  } else c.last = kind === 'class' ? 'class' : { value };
+  } else c.last = kind === 'class' ? undefined : { value };
   c.first = false;
+}
+
+/**
+ * After a class item (`[:alpha:]`, `\d`): a `-` right after it is an error unless it ends the
+ * class (`[\d-z]`); one further on (past `\E`, `\Q\E`, or a space with xx) is a character.
+ */
+function afterClass(s: ParseState): void {
+  if (s.p[s.i] === '-' && s.i + 1 < s.p.length && s.p[s.i + 1] !== ']') throw new Problem('invalid range in character class');
 }
 
 /** A character of a `\Q…\E` in a class, or its `\E`. */
@@ -59,10 +67,9 @@ function quotedCharacter(s: ParseState, c: ClassState, rest: string): void {
   take(c, 'char', rest.codePointAt(0));
 }
 
-/** A `-` after a character starts a range; after a class (`[\d-z]`) it is an error unless it ends the class. */
+/** A `-` after a character starts a range unless it ends the class. */
 function hyphen(s: ParseState, c: ClassState, rest: string): boolean {
   if (rest[0] !== '-' || c.last === undefined || c.range || rest[1] === ']' || c.first) return false;
-  if (c.last === 'class') throw new Problem('invalid range in character class');
   c.range = true;
   s.i += 1;
   return true;
@@ -78,6 +85,7 @@ function posixClass(s: ParseState, c: ClassState, rest: string): boolean {
   if (!POSIX_NAMES.has(name)) throw new Problem('unknown POSIX class name');
   s.i = end + 2;
   take(c, 'class');
+  afterClass(s);
   return true;
 }
 
@@ -92,7 +100,9 @@ function classEscape(s: ParseState, c: ClassState, rest: string): boolean {
     return true;
   }
   const value = escapedCharacter(rest);
-  take(c, escapeCommon(s, rest, true) === 'class' ? 'class' : 'char', value);
+  const kind = escapeCommon(s, rest, true) === 'class' ? 'class' : 'char';
+  take(c, kind, value);
+  if (kind === 'class') afterClass(s);
   return true;
 }
 

@@ -195,9 +195,10 @@ describe('a $regex MongoDB refuses is a 400', () => {
   });
 
   it('reads a lazy or possessive mark past what PCRE skips, and ranges written with escapes', () => {
-    for (const pattern of ['a+\\E?', 'a+(?#c)?', '[\\x41-\\x5a]', '[\\cA-\\cZ]'])
+    // a `-` not right after a class item (`\E`, `\Q\E` or, with xx, a space between) is a character
+    for (const pattern of ['a+\\E?', 'a+(?#c)?', '[\\x41-\\x5a]', '[\\cA-\\cZ]', '[[:alpha:]\\E-z]', '[\\d\\Q\\E--/]', '(?xx)[\\d -z]'])
       expect([pattern, verdict(pattern)]).toEqual([pattern, 'sent']);
-    for (const pattern of ['a+\\E??', '[\\x5a-\\x41]', '[a-\\n]', '[\\😁-😀]'])
+    for (const pattern of ['a+\\E??', '[\\x5a-\\x41]', '[a-\\n]', '[\\😁-😀]', '[z\\E-a]'])
       expect([pattern, verdict(pattern)]).toEqual([pattern, 'refused']);
   });
 });
