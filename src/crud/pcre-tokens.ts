@@ -75,11 +75,11 @@ export function alphaAssertion(s: ParseState): 'ahead' | 'behind' | 'other' | un
   const head = /^\(\*([A-Za-z_]*)(:?)/.exec(s.p.slice(s.i))!;
   const name = head[1]!;
   if (head[2] !== ':' || name === '' || VERBS.has(name)) return undefined;
-  const lower = name.toLowerCase();
   s.i += head[0].length;
-  if (LOOKAHEADS.has(lower)) return 'ahead';
-  if (LOOKBEHINDS.has(lower)) return 'behind';
-  if (OTHER_ALPHA.has(lower)) return 'other';
+  // PCRE2 knows these names in lower case only: `(*PLA:a)` is an error
+  if (LOOKAHEADS.has(name)) return 'ahead';
+  if (LOOKBEHINDS.has(name)) return 'behind';
+  if (OTHER_ALPHA.has(name)) return 'other';
   throw new Problem('(*alpha_assertion) not recognized');
 }
 

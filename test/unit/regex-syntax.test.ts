@@ -173,6 +173,9 @@ describe('a $regex MongoDB refuses is a 400', () => {
     '(?<a²>x)',
     '(*MARK)',
     '(*foo)',
+    '(*PLA:a)', // the names of lookaround and the others written with (* are lower case only
+    '(*Pla:a)',
+    '(*ATOMIC:a)',
     'a(*UTF)',
     '\\o{8}',
     '\\x{110000}',
