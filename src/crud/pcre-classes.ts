@@ -110,6 +110,7 @@ function classEscape(s: ParseState, c: ClassState, rest: string): boolean {
 function escapedCharacter(rest: string): number | undefined {
   const letter = rest[1]!;
   if (!/[A-Za-z0-9]/.test(letter)) return rest.codePointAt(1);
+  if (letter === 'g' || letter === '8' || letter === '9') return letter.charCodeAt(0); // in a class, the letter itself
   const simple: Record<string, number> = { a: 7, b: 8, e: 27, f: 12, n: 10, r: 13, t: 9 };
   if (Object.hasOwn(simple, letter)) return simple[letter];
   let match: RegExpExecArray | null;

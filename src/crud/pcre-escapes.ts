@@ -159,7 +159,8 @@ function classLetter(s: ParseState, rest: string): 'char' | 'class' {
   }
   if ('BRXKAzZGk'.includes(letter)) throw new Problem('escape sequence is invalid in character class');
   if (/[1-9]/.test(letter)) {
-    s.i += 1 + /^[0-7]{0,3}/.exec(rest.slice(1))![0].length || 2;
+    // octal digits (`\12`), or `\8`, `\9`: the digit itself
+    s.i += 1 + Math.max(/^[0-7]{0,3}/.exec(rest.slice(1))![0].length, 1);
     return 'char';
   }
   throw new Problem('unrecognized character follows \\');

@@ -197,11 +197,22 @@ describe('a $regex MongoDB refuses is a 400', () => {
     expect(verdict(`${'é'.repeat(16_382)}a`)).toBe('refused');
   });
 
+  // in a class \g is a g, \8 an 8, \9 a 9
   it('reads a lazy or possessive mark past what PCRE skips, and ranges written with escapes', () => {
     // a `-` not right after a class item (`\E`, `\Q\E` or, with xx, a space between) is a character
-    for (const pattern of ['a+\\E?', 'a+(?#c)?', '[\\x41-\\x5a]', '[\\cA-\\cZ]', '[[:alpha:]\\E-z]', '[\\d\\Q\\E--/]', '(?xx)[\\d -z]'])
+    for (const pattern of [
+      'a+\\E?',
+      'a+(?#c)?',
+      '[\\x41-\\x5a]',
+      '[\\cA-\\cZ]',
+      '[[:alpha:]\\E-z]',
+      '[\\d\\Q\\E--/]',
+      '(?xx)[\\d -z]',
+      '[a-\\g]',
+      '[\\8-\\9]',
+    ])
       expect([pattern, verdict(pattern)]).toEqual([pattern, 'sent']);
-    for (const pattern of ['a+\\E??', '[\\x5a-\\x41]', '[a-\\n]', '[\\😁-😀]', '[z\\E-a]'])
+    for (const pattern of ['a+\\E??', '[\\x5a-\\x41]', '[a-\\n]', '[\\😁-😀]', '[z\\E-a]', '[\\g-\\n]', '[a-\\8]', '[a-\\9]', '[\\9-\\8]'])
       expect([pattern, verdict(pattern)]).toEqual([pattern, 'refused']);
   });
 });
