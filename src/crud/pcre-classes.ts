@@ -27,8 +27,7 @@ export function characterClass(s: ParseState): void {
     if (c.quoting) quotedCharacter(s, c, rest);
     else if (s.opts.extendedMore && (char === ' ' || char === '\t')) s.i += 1;
     else if (char === ']' && !c.first) {
-      if (c.range) c.last = undefined; // `a-]`: the hyphen is a character
-      s.i += 1;
+      s.i += 1; // after `a-`, the `-` was a character
       return;
     } else if (!(hyphen(s, c, rest) || posixClass(s, c, rest) || classEscape(s, c, rest))) {
       s.i += rest.codePointAt(0)! > 0xffff ? 2 : 1;

@@ -19,7 +19,7 @@ import { characterClass } from './pcre-classes.js';
 import { escapeOutside } from './pcre-escapes.js';
 import { measureLookbehinds } from './pcre-lengths.js';
 import { callOrReference, groupName, newCapture, referenceCondition } from './pcre-references.js';
-import { alphaAssertion, callout, optionLetters, plainVerb, quantifier, skipExtended, skipStartOptions } from './pcre-tokens.js';
+import { alphaAssertion, callout, comment, optionLetters, plainVerb, quantifier, skipExtended, skipStartOptions } from './pcre-tokens.js';
 import { type Item, newParseState, type Node, type ParseState, Problem } from './pcre-state.js';
 
 const NEST_LIMIT = 250;
@@ -122,13 +122,8 @@ function close(s: ParseState): void {
 }
 
 function group(s: ParseState): Item | 'skip' | 'setting' {
+  if (comment(s)) return 'skip';
   const rest = s.p.slice(s.i);
-  if (rest.startsWith('(?#')) {
-    const end = s.p.indexOf(')', s.i);
-    if (end < 0) throw new Problem('missing ) after (?# comment');
-    s.i = end + 1;
-    return 'skip';
-  }
   if (rest.startsWith('(*') && /^[A-Za-z_:]/.test(rest.slice(2))) return verb(s);
   if (!rest.startsWith('(?')) {
     s.i += 1;

@@ -51,12 +51,17 @@ function skipIgnored(s: ParseState): void {
     const rest = s.p.slice(s.i);
     if (rest.startsWith('\\E')) s.i += 2;
     else if (rest.startsWith('\\Q\\E')) s.i += 4;
-    else if (rest.startsWith('(?#')) {
-      const end = s.p.indexOf(')', s.i);
-      if (end < 0) throw new Problem('missing ) after (?# comment');
-      s.i = end + 1;
-    } else return;
+    else if (!comment(s)) return;
   }
+}
+
+/** A `(?#…)` comment at the cursor, read past its `)`: whether there was one. */
+export function comment(s: ParseState): boolean {
+  if (!s.p.startsWith('(?#', s.i)) return false;
+  const end = s.p.indexOf(')', s.i);
+  if (end < 0) throw new Problem('missing ) after (?# comment');
+  s.i = end + 1;
+  return true;
 }
 
 export function skipExtended(s: ParseState): void {
@@ -94,7 +99,7 @@ export function plainVerb(s: ParseState): Item {
   return { node: { t: stop ? 'stop' : 'zero' }, repeatable: name === 'ACCEPT' };
 }
 
-export function callout(s: ParseState): 'setting' | Item {
+export function callout(s: ParseState): Item {
   const match = /^\(\?C(?:(\d*)|`[^`]*`|'[^']*'|"[^"]*"|\^[^^]*\^|%[^%]*%|#[^#]*#|\$[^$]*\$|\{[^}]*\})\)/.exec(s.p.slice(s.i));
   if (!match) throw new Problem('malformed callout (?C…)');
   if (match[1] && Number(match[1]) > 255) throw new Problem('number after (?C is greater than 255');
