@@ -67,6 +67,14 @@ export async function holdingIntent<T>(ctx: Context, jobId: string, work: () => 
 }
 
 /**
+ * The lease of an intent given back: one that ended a millisecond ago, as the job worker hands a
+ * job back. A lease ending now is still held for the rest of this millisecond (the stores take one
+ * only once it has ended before now), so a retry in the same millisecond (or at the same instant of
+ * a test's clock) found the user USER_BUSY, or a soft delete answered done with the intent left.
+ */
+export const GIVEN_BACK_MS = -1;
+
+/**
  * The operation ended. `done`: both sides are consistent, the intent goes. Otherwise its lease is
  * given up (with `progress`, when given), so the reconciler takes it at once. Outside the request's
  * deadline (the step that failed may have been cut by it); a failure here is logged and left: an
@@ -75,7 +83,7 @@ export async function holdingIntent<T>(ctx: Context, jobId: string, work: () => 
 export async function endIntent(ctx: Context, jobId: string, done: boolean, progress?: unknown): Promise<void> {
   const { jobs, replicaId, logger } = ctx.deps;
   try {
-    await withoutDeadline(() => (done ? jobs.discard(jobId, replicaId) : jobs.heartbeat(jobId, replicaId, 0, progress)));
+    await withoutDeadline(() => (done ? jobs.discard(jobId, replicaId) : jobs.heartbeat(jobId, replicaId, GIVEN_BACK_MS, progress)));
   } catch (error) {
     logger.warn({ err: error, jobId, requestId: ctx.requestId }, 'an operation intent could not be closed');
   }

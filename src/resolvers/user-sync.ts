@@ -8,7 +8,7 @@ import { ALL_STATES } from '../crud/states.js';
 import { ConflictError, InvalidInputError, NotFoundError } from '../errors.js';
 import { withoutDeadline } from '../deadline.js';
 import type { JobHandler } from '../infra/job-worker.js';
-import { endIntent, holdingIntent, recordIntent } from './intent-jobs.js';
+import { endIntent, GIVEN_BACK_MS, holdingIntent, recordIntent } from './intent-jobs.js';
 import { deleteIdentity, replaceRoles } from './roles.js';
 
 /**
@@ -89,7 +89,8 @@ async function releaseIfRecorded(ctx: Context, jobId: string, nonce: string | un
   const { jobs, replicaId } = ctx.deps;
   try {
     const job = await withoutDeadline(() => jobs.get(jobId));
-    if (job && Intent.safeParse(job.payload).data?.nonce === nonce) await withoutDeadline(() => jobs.heartbeat(jobId, replicaId, 0));
+    if (job && Intent.safeParse(job.payload).data?.nonce === nonce)
+      await withoutDeadline(() => jobs.heartbeat(jobId, replicaId, GIVEN_BACK_MS));
   } catch (error) {
     ctx.deps.logger.warn({ err: error, jobId, requestId: ctx.requestId }, 'an intent whose recording failed could not be looked up');
   }
@@ -106,7 +107,7 @@ async function repairStale(ctx: Context, jobId: string): Promise<boolean> {
   } catch (error) {
     // Still unrepairable (an upstream down): the lease goes back at once, or the user would be
     // USER_BUSY for JOBS_LEASE_MS, held by a request that has already answered.
-    await withoutDeadline(() => jobs.heartbeat(jobId, replicaId, 0)).catch(() => undefined);
+    await withoutDeadline(() => jobs.heartbeat(jobId, replicaId, GIVEN_BACK_MS)).catch(() => undefined);
     throw error;
   }
   await jobs.discard(jobId, replicaId);

@@ -3,6 +3,7 @@ import type { IdentityProvider } from '../../src/ports/identity-provider.js';
 import type { JobStore } from '../../src/ports/job-store.js';
 import { UpstreamError } from '../../src/errors.js';
 import { seedGroups, startService, type TestService } from '../helpers/service.js';
+import { FakeClock } from '../helpers/fake-clock.js';
 
 /**
  * The user-sync intent is also the user's lock (409 USER_BUSY): a client that retries a failed
@@ -98,6 +99,30 @@ describe('a write that failed with its upstream down', () => {
     const retried = await service.call('PATCH', `/users/${user._id}`, { email: `a-${user.email}` });
     expect(retried.body).toMatchObject({ email: `a-${user.email}` });
     expect(retried.status).toBe(200);
+  });
+});
+
+describe('a write that failed with its upstream down, retried at the same instant', () => {
+  // A clock that does not move: the retry comes in the very millisecond the failed repair gave the
+  // intent's lease back (a lease ending now is still held for that millisecond).
+  let frozen: TestService;
+  beforeAll(async () => {
+    frozen = await startService({ clock: new FakeClock(), wrap: (deps) => ({ identity: trappedIdentity(deps.identity) }) });
+    await seedGroups(frozen);
+  });
+  afterAll(() => frozen.close());
+
+  it('leaves the user free: the retry once the upstream is back is a 200, not a 409', async () => {
+    const body = { userGroup: 'customer', username: 'frozen1', email: 'frozen1@example.com', name: 'F' };
+    const created = await frozen.call('POST', '/users/?sendResetPwdEmail=false', body);
+    expect(created.status).toBe(200);
+    identityDown = true;
+    expect((await frozen.call('PATCH', `/users/${created.body._id}`, { email: 'f2@example.com' })).status).toBe(503);
+    expect((await frozen.call('PATCH', `/users/${created.body._id}`, { email: 'f2@example.com' })).status).toBe(503);
+    identityDown = false;
+    const retried = await frozen.call('PATCH', `/users/${created.body._id}`, { email: 'f2@example.com' });
+    expect(retried.status).toBe(200);
+    expect(retried.body).toMatchObject({ email: 'f2@example.com' });
   });
 });
 
