@@ -31,10 +31,22 @@ export function sharedEnv({ rond, timer }: { rond: RondEmulator; timer: TimerEmu
   };
 }
 
-/** One replica: its own deps (and embedded store) on the shared upstreams, listening on 127.0.0.1. */
+/**
+ * One replica: its own deps (and embedded store) on the shared upstreams, listening on 127.0.0.1.
+ * Its port is chosen before it listens (UMS_BASE_URL names it), so another test process may take
+ * that port in between: the replica is then made again on another (EADDRINUSE, a few times).
+ */
 export async function startReplica(env: Record<string, string | undefined>, options: ServiceOptions) {
-  // Known before listening, so UMS_BASE_URL (callbacks, links) points at this service.
-  const port = await freePort();
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await startReplicaOn(await freePort(), env, options);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt === 5) throw error;
+    }
+  }
+}
+
+async function startReplicaOn(port: number, env: Record<string, string | undefined>, options: ServiceOptions) {
   const folder = REPLICATED ? mkdtempSync(join(tmpdir(), 'ums-replica-')) : undefined;
   const config = loadConfig({
     UMS_BASE_URL: `http://127.0.0.1:${port}`,
@@ -47,8 +59,14 @@ export async function startReplica(env: Record<string, string | undefined>, opti
   const base = await createDeps(config, options.logger ?? pino({ level: 'silent' }), { clock: options.clock });
   const deps: Deps = { ...base, ...options.wrap?.(base) };
   const stopBackground = options.background ? startBackground(deps) : () => undefined;
-  const server: Server = await new Promise((resolve) => {
+  const server: Server = await new Promise((resolve, reject) => {
     const listening = buildServer(deps).listen(port, '127.0.0.1', () => resolve(listening));
+    listening.once('error', (error) => {
+      void stopBackground();
+      base.db.close();
+      if (folder) rmSync(folder, { recursive: true, force: true });
+      reject(error);
+    });
   });
   const close = () =>
     new Promise<void>((resolve) => {
