@@ -15,6 +15,25 @@ afterAll(() => service.close());
 const auth0 = () => service.auth0!;
 const calls = (method: string, path: RegExp) => auth0().requests.filter((r) => r.method === method && path.test(r.path)).length;
 
+/** Tokens Auth0 answers a login made to it directly, as a version before the token pairs left them (no pair stored). */
+async function grantedByAuth0(username: string): Promise<{ access_token: string; refresh_token: string }> {
+  const grant = await fetch(`${auth0().url}/oauth/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      grant_type: 'http://auth0.com/oauth/grant-type/password-realm',
+      realm: AUTH0_TEST_TENANT.connection,
+      username,
+      password: 'Auth0-pass-1',
+      scope: 'openid profile email offline_access',
+      audience: AUTH0_TEST_TENANT.audience,
+      client_id: AUTH0_TEST_TENANT.clientId,
+      client_secret: AUTH0_TEST_TENANT.clientSecret,
+    }),
+  });
+  return (await grant.json()) as { access_token: string; refresh_token: string };
+}
+
 async function newUser(extra: Record<string, unknown> = {}) {
   counter += 1;
   const username = `a0user${counter}`;
@@ -376,21 +395,7 @@ describe('AUTH_MODULE=auth0: logins and tokens', () => {
   // existing session out), and what the refresh answers is paired from then on.
   it('takes a refresh token answered before the token pairs (no pair) with its access token, and pairs the new one', async () => {
     const user = await newUser();
-    const grant = await fetch(`${auth0().url}/oauth/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        grant_type: 'http://auth0.com/oauth/grant-type/password-realm',
-        realm: AUTH0_TEST_TENANT.connection,
-        username: user.username,
-        password: 'Auth0-pass-1',
-        scope: 'openid profile email offline_access',
-        audience: AUTH0_TEST_TENANT.audience,
-        client_id: AUTH0_TEST_TENANT.clientId,
-        client_secret: AUTH0_TEST_TENANT.clientSecret,
-      }),
-    });
-    const old = (await grant.json()) as { access_token: string; refresh_token: string };
+    const old = await grantedByAuth0(user.username);
     const bearerOf = (token: string) => ({ ...anonymous, authorization: `Bearer ${token}` });
     const refreshed = await service.call('POST', '/refreshtoken', { refreshToken: old.refresh_token }, bearerOf(old.access_token));
     expect(refreshed.status).toBe(200);
@@ -404,21 +409,7 @@ describe('AUTH_MODULE=auth0: logins and tokens', () => {
     // Unpaired, it reaches Auth0, whose answer names its owner: "Refresh token and access token belong
     // to different users" told the caller the refresh token was a live one.
     const [owner, stranger] = [await newUser(), await newUser()];
-    const grant = await fetch(`${auth0().url}/oauth/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        grant_type: 'http://auth0.com/oauth/grant-type/password-realm',
-        realm: AUTH0_TEST_TENANT.connection,
-        username: owner.username,
-        password: 'Auth0-pass-1',
-        scope: 'openid profile email offline_access',
-        audience: AUTH0_TEST_TENANT.audience,
-        client_id: AUTH0_TEST_TENANT.clientId,
-        client_secret: AUTH0_TEST_TENANT.clientSecret,
-      }),
-    });
-    const unpaired = ((await grant.json()) as { refresh_token: string }).refresh_token;
+    const unpaired = (await grantedByAuth0(owner.username)).refresh_token;
     const carrier = { ...anonymous, authorization: `Bearer ${(await login(stranger.username, 'Auth0-pass-1')).body.accessToken}` };
     const unknown = await service.call('POST', '/refreshtoken', { refreshToken: 'r'.repeat(40) }, carrier);
     const carried = await service.call('POST', '/refreshtoken', { refreshToken: unpaired }, carrier);
