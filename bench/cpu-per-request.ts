@@ -6,7 +6,7 @@
  * shares the machine's cores, so two builds can be compared on a busy machine. User and system
  * time are given apart: the service and its floor spend about the same in the kernel.
  */
-import { ask, measure, startChild } from './lib.js';
+import { ask, benchTarget, measure, startChild } from './lib.js';
 
 const COUNT_QUERY = `_q=${encodeURIComponent('{"userGroup":"partner"}')}`;
 const [script = './server.ts', path = `/users/count?${COUNT_QUERY}`, rounds = '3'] = process.argv.slice(2);
@@ -14,7 +14,7 @@ const { child, ready } = await startChild<{ port: number }>(script, { BENCH_USER
 const cpu = () => ask<{ cpuMicros: number; user: number }>(child, 'cpu');
 for (let round = 0; round < Number(rounds); round += 1) {
   let before = { cpuMicros: 0, user: 0 };
-  const target = { url: `http://127.0.0.1:${ready.port}${path}`, headers: { 'x-api-key': 'bench-key' } };
+  const target = benchTarget(`http://127.0.0.1:${ready.port}`, path);
   const run = await measure(target, async () => {
     before = await cpu();
   });

@@ -8,7 +8,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { ARGON2_PARAMS } from '../src/embedded/password-hash.js';
-import { ask, CONNECTIONS, DURATION, measure, publish, runInfo, startChild, type Target, WARM_UP } from './lib.js';
+import { ask, CONNECTIONS, DURATION, GRAPHQL_PAGE_QUERY, measure, publish, runInfo, startChild, type Target, WARM_UP } from './lib.js';
 
 const USERS = 10_000;
 const API_KEY = 'bench-key';
@@ -158,7 +158,6 @@ async function runScenarios({
   // sessions (src/embedded/sessions.ts), so the login loop would end a token of its own user.
   const login = await fetch(`${base}/oauth/token`, { method: 'POST', headers: json, body: credentials('user2') });
   const { accessToken } = (await login.json()) as { accessToken: string };
-  const page = '{ users(first: 100) { nodes { id username email userGroup identity { blocked emailVerified lastLogin } } } }';
 
   const scenarios: (Target & { name: string; floor?: Target })[] = [
     { name: REST_PAGE, url: `${base}/users/?_l=100`, headers: admin, floor: floor?.page },
@@ -167,7 +166,7 @@ async function runScenarios({
       url: `${base}/graphql`,
       method: 'POST',
       headers: admin,
-      body: JSON.stringify({ query: page }),
+      body: JSON.stringify({ query: GRAPHQL_PAGE_QUERY }),
     },
     { name: REST_COUNT, url: `${base}/users/count?_q=${encodeURIComponent(COUNT_FILTER)}`, headers: admin, floor: floor?.count },
     { name: 'POST /oauth/token (argon2id verify)', url: `${base}/oauth/token`, method: 'POST', body: credentials('user1'), headers: json },

@@ -21,6 +21,21 @@ export interface Target {
   headers?: Record<string, string>;
 }
 
+/** The GraphQL page the embedded benchmark measures: 100 users with three fields of their identity. */
+export const GRAPHQL_PAGE_QUERY =
+  '{ users(first: 100) { nodes { id username email userGroup identity { blocked emailVerified lastLogin } } } }';
+
+/**
+ * What the one-route tools (cpu-per-request.ts, profile-one.ts) load, as the bench's administrator:
+ * `graphql` is the GraphQL page above over POST, anything else a GET of that path and query.
+ */
+export function benchTarget(base: string, path: string): Target {
+  const headers = { 'x-api-key': 'bench-key' };
+  if (path !== 'graphql') return { url: `${base}${path}`, headers };
+  const body = JSON.stringify({ query: GRAPHQL_PAGE_QUERY });
+  return { url: `${base}/graphql`, method: 'POST', body, headers: { ...headers, 'content-type': 'application/json' } };
+}
+
 export interface Measure {
   requestsPerSecond: number;
   p50Ms: number;
