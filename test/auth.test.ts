@@ -188,6 +188,42 @@ describe('POST /logout', () => {
     expect(carried.status).toBe(401);
   });
 
+  /** A login refreshed twice: the three access tokens of one refresh chain, oldest first, and the newest refresh token. */
+  async function refreshedTwice() {
+    const first = (await login((await newUser()).username)).body;
+    const second = await service.call('POST', '/refreshtoken', { refreshToken: first.refreshToken }, bearer(first.accessToken));
+    expect(second.status).toBe(200);
+    const third = await service.call('POST', '/refreshtoken', { refreshToken: second.body.refreshToken }, bearer(second.body.accessToken));
+    expect(third.status).toBe(200);
+    return { tokens: [first, second.body, third.body] as { accessToken: string; refreshToken: string }[] };
+  }
+
+  // With Auth0 and the auth0-client the access tokens a refresh replaced stayed valid until their
+  // `exp` (24 h by Auth0's default) after the logout of the newest: the embedded provider ends them all.
+  it('ends every access token of a refresh chain: log in, refresh twice, log out with the newest token: all three are 401', async () => {
+    const { tokens } = await refreshedTwice();
+    for (const { accessToken } of tokens) expect((await service.call('GET', '/userinfo', undefined, bearer(accessToken))).status).toBe(200);
+    expect((await service.call('POST', '/logout', undefined, bearer(tokens[2]!.accessToken))).status).toBe(204);
+    for (let turn = 0; turn < 2; turn += 1)
+      for (const { accessToken } of tokens)
+        expect((await service.call('GET', '/userinfo', undefined, bearer(accessToken))).status).toBe(401);
+    for (const { accessToken, refreshToken } of tokens)
+      expect((await service.call('POST', '/refreshtoken', { refreshToken }, bearer(accessToken))).status).toBe(401);
+  });
+
+  it('ends the newer access tokens of the chain too when the logout is sent with one a refresh replaced', async () => {
+    const { tokens } = await refreshedTwice();
+    expect((await service.call('POST', '/logout', undefined, bearer(tokens[0]!.accessToken))).status).toBe(204);
+    for (const { accessToken } of tokens) expect((await service.call('GET', '/userinfo', undefined, bearer(accessToken))).status).toBe(401);
+    // The newest refresh token is alive at the provider: its access token stays denied after every token has expired.
+    const newest = tokens[2]!;
+    for (const later of [0, 2 * 86_400_000]) {
+      await clock.advance(later);
+      const refreshed = await service.call('POST', '/refreshtoken', { refreshToken: newest.refreshToken }, bearer(newest.accessToken));
+      expect(refreshed.status).toBe(401);
+    }
+  });
+
   // The second logout of a denied token meets the entry the first wrote (embedded file, or the CRUD
   // collection's unique key under SESSIONS_CRUD_ENDPOINT): every store answers it alike.
   it('answers a double logout of one token, at once, without a server error, and the token stays ended', async () => {
@@ -238,6 +274,18 @@ describe.skipIf(!PAIRS_IN_CRUD)('the session store failing (SESSIONS_CRUD_ENDPOI
     expect((await service.call('GET', '/userinfo', undefined, bearer(tokens.accessToken))).status).toBe(200);
     expect((await service.call('POST', '/logout', undefined, bearer(tokens.accessToken))).status).toBe(204);
     expect((await service.call('GET', '/userinfo', undefined, bearer(tokens.accessToken))).status).toBe(401);
+  });
+
+  // The chain's other tokens are denied before the caller's: a failure leaves the caller's working, and the logout can be asked again.
+  it('answers a 500 for a logout that could not end the tokens a refresh replaced, and ends them all when asked again', async () => {
+    const first = (await login((await newUser()).username)).body;
+    const second = (await service.call('POST', '/refreshtoken', { refreshToken: first.refreshToken }, bearer(first.accessToken))).body;
+    service.crud!.failNext('POST', /\/sessions\//, 503);
+    expect((await service.call('POST', '/logout', undefined, bearer(second.accessToken))).status).toBe(500);
+    expect((await service.call('GET', '/userinfo', undefined, bearer(second.accessToken))).status).toBe(200);
+    expect((await service.call('POST', '/logout', undefined, bearer(second.accessToken))).status).toBe(204);
+    for (const { accessToken } of [first, second])
+      expect((await service.call('GET', '/userinfo', undefined, bearer(accessToken))).status).toBe(401);
   });
 });
 

@@ -10,6 +10,7 @@ import { openDatabase } from '../src/embedded/db.js';
 import { createEmbeddedSessionStore } from '../src/embedded/session-store.js';
 import { Sessions } from '../src/embedded/sessions.js';
 import type { SessionStore } from '../src/ports/session-store.js';
+import { checkPair, MAX_CHAIN, pairTokens, tokenDigest } from '../src/clients/bearer-denial.js';
 import { CrudEmulator } from './emulators/crud.js';
 import { FakeClock } from './helpers/fake-clock.js';
 import { CRUD_COLLECTIONS } from './helpers/service.js';
@@ -122,9 +123,9 @@ describe.each(REPLICAS)('session store: %s', (_name, replicas) => {
 
   it('remembers on every replica which access token a refresh token came with, until its time; a replaced pair briefly', async () => {
     const now = () => Math.floor(clock.now() / 1000);
-    expect(await b.pairedAccessToken('refresh-1')).toBeUndefined();
+    expect((await b.refreshPair('refresh-1'))?.accessDigest).toBeUndefined();
     await a.pairRefreshToken('refresh-1', { accessDigest: 'access-1', authUserId: 'auth0|u11', until: now() + 3600 });
-    expect(await b.pairedAccessToken('refresh-1')).toBe('access-1');
+    expect((await b.refreshPair('refresh-1'))?.accessDigest).toBe('access-1');
     // A refresh: the new pair for the whole time, the one it replaces for the grace given.
     await b.pairRefreshToken('refresh-2', {
       accessDigest: 'access-2',
@@ -135,13 +136,13 @@ describe.each(REPLICAS)('session store: %s', (_name, replicas) => {
     // Ending the user's sessions, or a login, leaves the pairs alone (they are no sessions of it).
     await a.revokeUser('auth0|u11');
     await a.open('auth0|u11');
-    expect(await a.pairedAccessToken('refresh-1')).toBe('access-1');
-    expect(await a.pairedAccessToken('refresh-2')).toBe('access-2');
+    expect((await a.refreshPair('refresh-1'))?.accessDigest).toBe('access-1');
+    expect((await a.refreshPair('refresh-2'))?.accessDigest).toBe('access-2');
     await clock.advance(601_000);
-    expect(await b.pairedAccessToken('refresh-1')).toBeUndefined();
-    expect(await b.pairedAccessToken('refresh-2')).toBe('access-2');
+    expect((await b.refreshPair('refresh-1'))?.accessDigest).toBeUndefined();
+    expect((await b.refreshPair('refresh-2'))?.accessDigest).toBe('access-2');
     await clock.advance(3000_000);
-    expect(await a.pairedAccessToken('refresh-2')).toBeUndefined();
+    expect((await a.refreshPair('refresh-2'))?.accessDigest).toBeUndefined();
   });
 
   it('pairs a refresh token the provider answers again (no rotation) with the newest access token, for the whole time', async () => {
@@ -149,9 +150,46 @@ describe.each(REPLICAS)('session store: %s', (_name, replicas) => {
     await a.pairRefreshToken('refresh-same', { accessDigest: 'access-old', authUserId: 'auth0|u12', until: now() + 3600 });
     const replaces = { refreshDigest: 'refresh-same', until: now() + 600 };
     await b.pairRefreshToken('refresh-same', { accessDigest: 'access-new', authUserId: 'auth0|u12', until: now() + 3600, replaces });
-    expect(await a.pairedAccessToken('refresh-same')).toBe('access-new');
+    expect((await a.refreshPair('refresh-same'))?.accessDigest).toBe('access-new');
     await clock.advance(601_000);
-    expect(await b.pairedAccessToken('refresh-same')).toBe('access-new');
+    expect((await b.refreshPair('refresh-same'))?.accessDigest).toBe('access-new');
+  });
+
+  it('finds the refresh chain of a pair on every replica by any of its access tokens, while the pair lives', async () => {
+    const now = () => Math.floor(clock.now() / 1000);
+    expect(await b.chainOf('chain-a1')).toBeUndefined();
+    await a.pairRefreshToken('chain-r1', { accessDigest: 'chain-a1', authUserId: 'auth0|u13', until: now() + 3600, chain: ['chain-a1'] });
+    expect(await b.chainOf('chain-a1')).toEqual(['chain-a1']);
+    const replaces = { refreshDigest: 'chain-r1', until: now() + 600 };
+    const chain = ['chain-a2', 'chain-a1'];
+    await b.pairRefreshToken('chain-r2', { accessDigest: 'chain-a2', authUserId: 'auth0|u13', until: now() + 3600, replaces, chain });
+    expect(await a.refreshPair('chain-r2')).toEqual({ accessDigest: 'chain-a2', chain });
+    expect(await a.refreshPair('chain-r1')).toEqual({ accessDigest: 'chain-a1', chain: ['chain-a1'] });
+    for (const digest of chain) expect(await a.chainOf(digest)).toEqual(chain);
+    await clock.advance(601_000);
+    for (const digest of chain) expect(await b.chainOf(digest)).toEqual(chain);
+    await clock.advance(3000_000);
+    for (const digest of chain) expect(await a.chainOf(digest)).toBeUndefined();
+  });
+
+  it(`keeps at most ${MAX_CHAIN} access tokens in a chain however often it is refreshed`, async () => {
+    const now = () => Math.floor(clock.now() / 1000);
+    const tokens = (turn: number) => ({ accessToken: `loop-access-${turn}`, refreshToken: `loop-refresh-${turn}`, expireAt: now() + 60 });
+    const sent = [tokens(0)];
+    await pairTokens(a, sent[0]!, { now: now(), keepSeconds: 3600 });
+    for (let turn = 1; turn <= MAX_CHAIN + 8; turn += 1) {
+      const store = turn % 2 ? a : b;
+      const follows = await checkPair(store, sent.at(-1)!.refreshToken, sent.at(-1)!.accessToken);
+      sent.push(tokens(turn));
+      await pairTokens(store, sent.at(-1)!, { now: now(), keepSeconds: 3600, replaces: sent.at(-2)!.refreshToken, follows });
+    }
+    const digests = sent.map(({ accessToken }) => tokenDigest(accessToken)).reverse();
+    expect(await b.chainOf(digests[0]!)).toEqual(digests.slice(0, MAX_CHAIN));
+    expect(await a.chainOf(digests[MAX_CHAIN - 1]!)).toEqual(digests.slice(0, MAX_CHAIN));
+    // Past the grace of the pairs the loop replaced, the tokens the chain left out are found by none.
+    await clock.advance(601_000);
+    expect(await a.chainOf(digests[MAX_CHAIN]!)).toBeUndefined();
+    expect(await b.chainOf(digests.at(-1)!)).toBeUndefined();
   });
 
   it('ends only the oldest when the sessions were opened within one second (a login burst)', async () => {
@@ -211,5 +249,70 @@ describe('CRUD session documents', () => {
       crudOptions,
     );
     await expect(store.byCookie(cookie)).rejects.toMatchObject({ code: 'UPSTREAM_ERROR' });
+  });
+});
+
+describe('refresh chains kept by the embedded file', () => {
+  const file = () => join(mkdtempSync(join(tmpdir(), 'ums-chains-')), 'sessions.sqlite');
+
+  it('a file from before them opens with its pairs as they were, and a refresh loop keeps one link per token of the live chain', async () => {
+    const path = file();
+    const old = openDatabase(path);
+    // Back to version 13: the token pairs without their chains.
+    old.exec('DROP TABLE refresh_chain_links; ALTER TABLE refresh_pairs DROP COLUMN chain; PRAGMA user_version = 13;');
+    const until = Math.floor(clock.now() / 1000) + 3600;
+    old
+      .prepare('INSERT INTO refresh_pairs (refresh_digest, access_digest, auth_user_id, expires_at) VALUES (?, ?, ?, ?)')
+      .run('r0', 'a0', 'u', until);
+    old.close();
+    const db = openDatabase(path);
+    const store = createEmbeddedSessionStore(new Sessions(db, TTL, clock));
+    expect(await store.refreshPair('r0')).toEqual({ accessDigest: 'a0', chain: ['a0'] });
+    expect(await store.chainOf('a0')).toBeUndefined();
+    let previous = { accessToken: 'a0-token', refreshToken: 'r0-token' };
+    await pairTokens(store, { ...previous, expireAt: until }, { now: until - 3600, keepSeconds: 3600 });
+    for (let turn = 1; turn <= 200; turn += 1) {
+      const follows = await checkPair(store, previous.refreshToken, previous.accessToken);
+      const next = { accessToken: `a${turn}-token`, refreshToken: `r${turn}-token` };
+      const now = Math.floor(clock.now() / 1000);
+      await pairTokens(store, { ...next, expireAt: until }, { now, keepSeconds: 3600, replaces: previous.refreshToken, follows });
+      previous = next;
+    }
+    expect(db.prepare('SELECT count(*) AS n FROM refresh_chain_links').get()).toEqual({ n: MAX_CHAIN });
+    await clock.advance(601_000);
+    await pairTokens(
+      store,
+      { accessToken: 'other', refreshToken: 'other-r', expireAt: until },
+      { now: Math.floor(clock.now() / 1000), keepSeconds: 3600 },
+    );
+    // The loop's newest pair, the other login's, and the pair from before the chains.
+    expect(db.prepare('SELECT count(*) AS n FROM refresh_pairs').get()).toEqual({ n: 3 });
+  });
+});
+
+describe('CRUD sessions collection without the chain field', () => {
+  it('pairs tokens as before (a logout then ends the token it is sent with only), not refusing every login', async () => {
+    const declared = CRUD_COLLECTIONS.map((collection) =>
+      collection.path === '/sessions'
+        ? { ...collection, fields: Object.fromEntries(Object.entries(collection.fields).filter(([name]) => !name.startsWith('chain'))) }
+        : collection,
+    );
+    const older = await new CrudEmulator(declared).start();
+    try {
+      const store = createCrudSessionStore(
+        new CrudCollection({ name: 'CRUD', baseUrl: older.url, dispatcher: createDispatcher(2000) }, '/sessions'),
+        crudOptions,
+      );
+      const until = Math.floor(clock.now() / 1000) + 3600;
+      await store.pairRefreshToken('old-r1', { accessDigest: 'old-a1', authUserId: 'u', until, chain: ['old-a1'] });
+      const replaces = { refreshDigest: 'old-r1', until: until - 3000 };
+      await store.pairRefreshToken('old-r2', { accessDigest: 'old-a2', authUserId: 'u', until, replaces, chain: ['old-a2', 'old-a1'] });
+      expect(await store.refreshPair('old-r2')).toEqual({ accessDigest: 'old-a2', chain: ['old-a2'] });
+      expect(await store.chainOf('old-a2')).toBeUndefined();
+      await store.pairRefreshToken('old-r2', { accessDigest: 'old-a3', authUserId: 'u', until, chain: ['old-a3', 'old-a2'] });
+      expect((await store.refreshPair('old-r2'))?.accessDigest).toBe('old-a3');
+    } finally {
+      await older.stop();
+    }
   });
 });

@@ -97,10 +97,10 @@ describe('migrations of an existing database', () => {
     const path = join(dir, 'old.sqlite');
     const db = openDatabase(path);
     // Back to version 9: the database as it was before the full-text index and the date rewrite
-    // (and the later denied tokens' and token pairs' tables).
+    // (and the later denied tokens', token pairs' and refresh chains' tables).
     db.exec(`DROP TRIGGER users_text_inserted; DROP TRIGGER users_text_updated; DROP TRIGGER users_text_deleted;
       DROP VIEW users_text_source; DROP TABLE users_text; DROP TABLE users_text_fields; DROP TABLE denied_tokens;
-      DROP TABLE refresh_pairs;
+      DROP TABLE refresh_pairs; DROP TABLE refresh_chain_links;
       PRAGMA user_version = 9;`);
     const group = { userGroup: 'g', crudSchema: { type: 'object', properties: { birth: { type: 'string', format: 'date-time' } } } };
     db.prepare('INSERT INTO ums_config (user_group, id, doc) VALUES (?, ?, ?)').run('g', 'c1', JSON.stringify(group));

@@ -2,7 +2,7 @@ import { hash } from 'node:crypto';
 import { decodeJwt } from 'jose';
 import { type AccessClaims, INVALID_REFRESH, type TokenSet } from '../ports/authenticator.js';
 import { UnauthorizedError } from '../errors.js';
-import type { SessionStore } from '../ports/session-store.js';
+import type { RefreshPair, SessionStore } from '../ports/session-store.js';
 
 /**
  * Bearer tokens a connected provider signs without a session of ours (Auth0's, the auth0-client's):
@@ -47,20 +47,59 @@ export function denyBearer(
 const REPLACED_PAIR_SECONDS = 600;
 
 /**
+ * The access tokens of one refresh chain a pair remembers, newest first: a bearer logout ends them
+ * all, as the embedded provider ends every token of a session. Older ones are forgotten (a client
+ * refreshing in a loop must not grow a pair): a token more than MAX_CHAIN refreshes old outlives
+ * the logout of the newest until its `exp` (docs/security.md, "Left").
+ */
+export const MAX_CHAIN = 32;
+
+/**
+ * A bearer logout: every other access token of the caller's refresh chain (one read: the tokens it
+ * replaced through refreshes and those that replaced it), then the caller's own, so that a failure
+ * leaves the caller's token working and the logout can be asked again. The chain's newest token is
+ * denied for `refreshTokenSeconds` (its refresh token stays alive at the provider unless it is the
+ * caller's and `keepSeconds` is 0), the others for `tokenSeconds` (an access token's lifetime, at
+ * least the grace a replaced pair keeps), past which none of them is still valid.
+ */
+export async function denyBearerChain(
+  sessions: SessionStore,
+  digest: string,
+  claims: AccessClaims,
+  times: { now: number; keepSeconds: number; tokenSeconds: number; refreshTokenSeconds: number },
+): Promise<void> {
+  const { now, tokenSeconds, refreshTokenSeconds } = times;
+  const chain = (await sessions.chainOf(digest)) ?? [];
+  const others = chain.slice(0, MAX_CHAIN).filter((other) => other !== digest);
+  await Promise.all(
+    others.map((other) =>
+      sessions.denyToken(other, {
+        authUserId: claims.sub,
+        until: now + (other === chain[0] ? refreshTokenSeconds : Math.max(tokenSeconds, REPLACED_PAIR_SECONDS)),
+      }),
+    ),
+  );
+  await denyBearer(sessions, digest, claims, times);
+}
+
+/**
  * Remembers the access token a refresh token was issued with, for `keepSeconds` (REFRESH_TOKEN_TTL):
  * a bearer logout denies the access token, and `/refreshtoken` takes the refresh token with that
  * token only, so a logout without `refreshToken` ends it too (docs/decisions.md, Auth0 "Sessions").
- * `replaces`: the refresh token just exchanged for this pair.
+ * `replaces`: the refresh token just exchanged for this pair, and `follows` the chain of its pair
+ * (what `checkPair` read): the new pair's chain is its access token and that one, in the same write.
  */
 export function pairTokens(
   sessions: SessionStore,
   tokens: TokenSet,
-  { now, keepSeconds, replaces }: { now: number; keepSeconds: number; replaces?: string },
+  { now, keepSeconds, replaces, follows = [] }: { now: number; keepSeconds: number; replaces?: string; follows?: string[] },
 ): Promise<void> {
+  const accessDigest = tokenDigest(tokens.accessToken);
   return sessions.pairRefreshToken(tokenDigest(tokens.refreshToken), {
-    accessDigest: tokenDigest(tokens.accessToken),
+    accessDigest,
     authUserId: subjectOf(tokens.accessToken) ?? '',
     until: now + keepSeconds,
+    chain: [accessDigest, ...follows.filter((digest) => digest !== accessDigest)].slice(0, MAX_CHAIN),
     ...(replaces === undefined
       ? {}
       : { replaces: { refreshDigest: tokenDigest(replaces), until: now + Math.min(REPLACED_PAIR_SECONDS, keepSeconds) } }),
@@ -72,11 +111,14 @@ export function pairTokens(
  * token of the same user after the logout of its own). A refresh token the service did not issue
  * (an earlier version's, or minted elsewhere) has no pair: it is taken as before. The refusal is
  * the provider's to an unknown refresh token, word for word: another answer told a caller holding
- * any live token that a refresh token it tried was one the service issued.
+ * any live token that a refresh token it tried was one the service issued. Answers the chain the
+ * refresh continues (the access token's own when the refresh token has no pair).
  */
-export async function checkPair(sessions: SessionStore, refreshToken: string, accessToken: string): Promise<void> {
-  const paired = await sessions.pairedAccessToken(tokenDigest(refreshToken));
-  if (paired !== undefined && paired !== tokenDigest(accessToken)) throw new UnauthorizedError(INVALID_REFRESH);
+export async function checkPair(sessions: SessionStore, refreshToken: string, accessToken: string): Promise<string[]> {
+  const pair: RefreshPair | undefined = await sessions.refreshPair(tokenDigest(refreshToken));
+  const accessDigest = tokenDigest(accessToken);
+  if (pair !== undefined && pair.accessDigest !== accessDigest) throw new UnauthorizedError(INVALID_REFRESH);
+  return pair?.chain.length ? pair.chain : [accessDigest];
 }
 
 /** The subject of a JWT access token, for the record only (it is not verified here); undefined for an opaque token. */

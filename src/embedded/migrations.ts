@@ -248,4 +248,17 @@ export const MIGRATIONS: readonly (string | ((db: Database.Database) => void))[]
   );
   CREATE INDEX refresh_pairs_expiry ON refresh_pairs (expires_at);
   `,
+  // 14: each pair's refresh chain (the access digests, newest first, as JSON; NULL: a pair from
+  // before, its own token only), and for each access token of a live chain the pair holding it
+  // last: a bearer logout ends every token of its chain. Additive: existing pairs stay as they are.
+  `
+  ALTER TABLE refresh_pairs ADD COLUMN chain TEXT;
+  CREATE TABLE refresh_chain_links (
+    access_digest TEXT PRIMARY KEY,
+    refresh_digest TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+  );
+  CREATE INDEX refresh_chain_links_expiry ON refresh_chain_links (expires_at);
+  CREATE INDEX refresh_chain_links_pair ON refresh_chain_links (refresh_digest);
+  `,
 ];

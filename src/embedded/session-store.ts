@@ -17,6 +17,7 @@ export function createEmbeddedSessionStore(sessions: Sessions): SessionStore {
     denyToken: async (digest, entry) => sessions.denyToken(digest, entry),
     isTokenDenied: async (digest) => sessions.isTokenDenied(digest),
     pairRefreshToken: async (refreshDigest, entry) => sessions.pairRefreshToken(refreshDigest, entry),
-    pairedAccessToken: async (refreshDigest) => sessions.pairedAccessToken(refreshDigest),
+    refreshPair: async (refreshDigest) => sessions.refreshPair(refreshDigest),
+    chainOf: async (accessDigest) => sessions.chainOf(accessDigest),
   };
 }

@@ -145,32 +145,66 @@ export class Sessions {
     );
   }
 
-  /** See SessionStore.pairRefreshToken: one row per pair, removed once past its time. */
+  /**
+   * See SessionStore.pairRefreshToken: one row per pair, and one link per access token of its
+   * chain (to the pair holding it last), each removed once past its time.
+   */
   pairRefreshToken(
     refreshDigest: string,
-    entry: { accessDigest: string; authUserId: string; until: number; replaces?: { refreshDigest: string; until: number } },
+    entry: {
+      accessDigest: string;
+      authUserId: string;
+      until: number;
+      replaces?: { refreshDigest: string; until: number };
+      chain?: string[];
+    },
   ): void {
+    const chain = entry.chain?.length ? entry.chain : [entry.accessDigest];
     this.db.transaction(() => {
-      this.db.prepare('DELETE FROM refresh_pairs WHERE expires_at <= ?').run(this.now());
-      if (entry.replaces && entry.replaces.refreshDigest !== refreshDigest)
+      const now = this.now();
+      this.db.prepare('DELETE FROM refresh_pairs WHERE expires_at <= ?').run(now);
+      this.db.prepare('DELETE FROM refresh_chain_links WHERE expires_at <= ?').run(now);
+      if (entry.replaces && entry.replaces.refreshDigest !== refreshDigest) {
         this.db
           .prepare('UPDATE refresh_pairs SET expires_at = min(expires_at, ?) WHERE refresh_digest = ?')
           .run(entry.replaces.until, entry.replaces.refreshDigest);
+        // Its chain's tokens go to the new pair below, but the oldest one MAX_CHAIN leaves out: no link outlives its chain.
+        this.db.prepare('DELETE FROM refresh_chain_links WHERE refresh_digest = ?').run(entry.replaces.refreshDigest);
+      }
       this.db
         .prepare(
-          `INSERT INTO refresh_pairs (refresh_digest, access_digest, auth_user_id, expires_at) VALUES (?, ?, ?, ?)
-           ON CONFLICT (refresh_digest) DO UPDATE SET access_digest = excluded.access_digest, expires_at = excluded.expires_at`,
+          `INSERT INTO refresh_pairs (refresh_digest, access_digest, auth_user_id, expires_at, chain) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (refresh_digest) DO UPDATE SET access_digest = excluded.access_digest, expires_at = excluded.expires_at,
+             chain = excluded.chain`,
         )
-        .run(refreshDigest, entry.accessDigest, entry.authUserId, entry.until);
+        .run(refreshDigest, entry.accessDigest, entry.authUserId, entry.until, JSON.stringify(chain));
+      const link = this.db.prepare(
+        `INSERT INTO refresh_chain_links (access_digest, refresh_digest, expires_at) VALUES (?, ?, ?)
+         ON CONFLICT (access_digest) DO UPDATE SET refresh_digest = excluded.refresh_digest, expires_at = excluded.expires_at`,
+      );
+      for (const accessDigest of chain) link.run(accessDigest, refreshDigest, entry.until);
     })();
   }
 
-  pairedAccessToken(refreshDigest: string): string | undefined {
-    return this.db
-      .prepare<[string, number], { access_digest: string }>(
-        'SELECT access_digest FROM refresh_pairs WHERE refresh_digest = ? AND expires_at > ?',
+  refreshPair(refreshDigest: string): { accessDigest: string; chain: string[] } | undefined {
+    const row = this.db
+      .prepare<[string, number], { access_digest: string; chain: string | null }>(
+        'SELECT access_digest, chain FROM refresh_pairs WHERE refresh_digest = ? AND expires_at > ?',
       )
-      .get(refreshDigest, this.now())?.access_digest;
+      .get(refreshDigest, this.now());
+    return row && { accessDigest: row.access_digest, chain: chainOf(row.chain, row.access_digest) };
+  }
+
+  /** The chain of the live pair that holds the access token last (its link); none for a pair from before the chains. */
+  chainOf(accessDigest: string): string[] | undefined {
+    const now = this.now();
+    const row = this.db
+      .prepare<[number, string, number], { access_digest: string; chain: string | null }>(
+        `SELECT access_digest, chain FROM refresh_pairs WHERE expires_at > ? AND refresh_digest =
+           (SELECT refresh_digest FROM refresh_chain_links WHERE access_digest = ? AND expires_at > ?)`,
+      )
+      .get(now, accessDigest, now);
+    return row && chainOf(row.chain, row.access_digest);
   }
 
   /** Keeps the session's USED_TOKENS_KEPT most recently used refresh tokens (rowid: the order they were issued). */
@@ -194,4 +228,10 @@ export class Sessions {
 function reused(): never {
   // The answer of an unknown token: which refresh tokens were issued must not show.
   throw new UnauthorizedError(INVALID_REFRESH);
+}
+
+/** A pair's chain as stored (JSON), or its own access token alone for a pair from before the chains. */
+function chainOf(stored: string | null, accessDigest: string): string[] {
+  const chain: unknown = stored === null ? undefined : JSON.parse(stored);
+  return Array.isArray(chain) && chain.length > 0 ? chain.filter((digest) => typeof digest === 'string') : [accessDigest];
 }

@@ -44,11 +44,31 @@ export interface SessionStore {
    * with that access token only, which a bearer logout denies. `replaces`: the pair the refresh
    * token was exchanged for, kept only until its `until` from now on (the provider's reuse grace).
    * A refresh token paired again (a provider that does not rotate them) goes with the new access token.
+   * `chain`: the access tokens of its refresh chain, newest first, this pair's own first (at most
+   * MAX_CHAIN, bearer-denial.ts); found again by any of them (`chainOf`) until `until`.
    */
   pairRefreshToken(
     refreshDigest: string,
-    entry: { accessDigest: string; authUserId: string; until: number; replaces?: { refreshDigest: string; until: number } },
+    entry: {
+      accessDigest: string;
+      authUserId: string;
+      until: number;
+      replaces?: { refreshDigest: string; until: number };
+      chain?: string[];
+    },
   ): Promise<void>;
-  /** The digest of the access token a refresh token was issued with, while remembered; read on every call. */
-  pairedAccessToken(refreshDigest: string): Promise<string | undefined>;
+  /** The access token a refresh token was issued with and its chain, while remembered; read on every call. */
+  refreshPair(refreshDigest: string): Promise<RefreshPair | undefined>;
+  /**
+   * The refresh chain an access token belongs to (digests, newest first), as the newest live pair
+   * holding it remembers it; undefined when no pair holds it. One read: what a bearer logout ends.
+   */
+  chainOf(accessDigest: string): Promise<string[] | undefined>;
+}
+
+/** What a refresh token's pair remembers. */
+export interface RefreshPair {
+  accessDigest: string;
+  /** Its refresh chain, newest first (`[accessDigest]` for a pair remembered before the chains). */
+  chain: string[];
 }

@@ -234,7 +234,16 @@ export const CRUD_COLLECTIONS: CollectionSpec[] = [
     path: '/sessions',
     defaultState: 'PUBLIC',
     unique: ['sessionId', 'cookieHash'],
-    fields: { sessionId: 'string', authUserId: 'string', cookieHash: 'string', expiresAt: 'date', revokedAt: 'date' },
+    fields: {
+      sessionId: 'string',
+      authUserId: 'string',
+      cookieHash: 'string',
+      expiresAt: 'date',
+      revokedAt: 'date',
+      // A token pair's refresh chain (access token digests), indexed (docs/replicas.md).
+      chain: 'array',
+      'chain.__items': 'string',
+    },
   },
 ];
 

@@ -14,7 +14,7 @@ import { rateLimited } from '../rate-limit.js';
 import type { Clock } from '../../ports/clock.js';
 import type { SessionStore } from '../../ports/session-store.js';
 import { nowSeconds } from '../../domain/clock.js';
-import { bearerSessionId, checkPair, deniedDigestOf, denyBearer, pairTokens, tokenDigest } from '../bearer-denial.js';
+import { bearerSessionId, checkPair, deniedDigestOf, denyBearerChain, pairTokens, tokenDigest } from '../bearer-denial.js';
 
 const Tokens = z.looseObject({ accessToken: z.string(), refreshToken: z.string(), expireAt: z.number() });
 const Claims = z.looseObject({});
@@ -90,10 +90,11 @@ export function createAuth0ClientAuthenticator(options: Auth0ClientAuthOptions):
   }
 
   /** Remembers the access token the refresh token came with, where a bearer logout can deny it (see pairTokens). */
-  async function paired(issued: TokenSet, replaces?: string): Promise<TokenSet> {
+  async function paired(issued: TokenSet, replaced?: { refreshToken: string; follows: string[] }): Promise<TokenSet> {
     if (!denials) return issued;
     const { sessions, clock, refreshTokenSeconds } = denials;
-    await pairTokens(sessions, issued, { now: nowSeconds(clock), keepSeconds: refreshTokenSeconds, replaces });
+    const { refreshToken: replaces, follows } = replaced ?? {};
+    await pairTokens(sessions, issued, { now: nowSeconds(clock), keepSeconds: refreshTokenSeconds, replaces, follows });
     return issued;
   }
 
@@ -142,7 +143,7 @@ export function createAuth0ClientAuthenticator(options: Auth0ClientAuthOptions):
     },
     async refresh({ refreshToken, accessToken, clientType }) {
       if (await denied(accessToken)) throw new UnauthorizedError('Invalid or expired access token');
-      if (denials) await checkPair(denials.sessions, refreshToken, accessToken);
+      const follows = denials ? await checkPair(denials.sessions, refreshToken, accessToken) : [];
       const reply = await callUpstream(upstream, {
         method: 'POST',
         path: '/refreshtoken',
@@ -150,7 +151,7 @@ export function createAuth0ClientAuthenticator(options: Auth0ClientAuthOptions):
         headers: { authorization: `Bearer ${accessToken}`, ...clientTypeHeader(clientType) },
       });
       if (refusedCredential(reply)) throw new UnauthorizedError(INVALID_REFRESH);
-      return paired(tokens(reply), refreshToken);
+      return paired(tokens(reply), { refreshToken, follows });
     },
     verifyAccessToken: claimsOf,
     /** Asked of the auth0-client on every request (no cache): a logout through any replica holds at once. */
@@ -168,7 +169,9 @@ export function createAuth0ClientAuthenticator(options: Auth0ClientAuthOptions):
       const digest = deniedDigestOf(sessionId);
       if (digest !== undefined && claims && denials) {
         const { sessions, clock, refreshTokenSeconds } = denials;
-        return denyBearer(sessions, digest, claims, { now: nowSeconds(clock), keepSeconds: refreshTokenSeconds });
+        // Its tokens' lifetime is not told (its claims are `/userinfo`'s): the chain's others are denied as long as the caller's.
+        const times = { now: nowSeconds(clock), keepSeconds: refreshTokenSeconds, tokenSeconds: refreshTokenSeconds, refreshTokenSeconds };
+        return denyBearerChain(sessions, digest, claims, times);
       }
       const headers = { cookie: `sid=${sessionId}`, ...clientTypeHeader(clientType) };
       const reply = await callUpstream(upstream, { method: 'GET', path: '/logout', headers });

@@ -11,7 +11,7 @@ import type { Auth0Api } from './api.js';
 import { rateLimited } from '../rate-limit.js';
 import { identitySegment } from '../path-segment.js';
 import { loginError } from './token-errors.js';
-import { bearerSessionId, checkPair, deniedDigestOf, denyBearer, pairTokens, tokenDigest } from '../bearer-denial.js';
+import { bearerSessionId, checkPair, deniedDigestOf, denyBearerChain, pairTokens, tokenDigest } from '../bearer-denial.js';
 
 const TokenReply = z.object({ access_token: z.string(), refresh_token: z.string().optional(), expires_in: z.number() });
 
@@ -142,7 +142,7 @@ export function createAuth0Authenticator(api: Auth0Api, identity: IdentityProvid
 
     async refresh({ refreshToken, accessToken }) {
       const previous = await verify(accessToken, issuedAt(accessToken));
-      await checkPair(options.sessions, refreshToken, accessToken);
+      const follows = await checkPair(options.sessions, refreshToken, accessToken);
       const tokens = await grant({ grant_type: 'refresh_token', refresh_token: refreshToken }).catch((error: unknown) => {
         // Auth0's invalid_grant here is about the refresh token: no password was sent.
         throw error instanceof UnauthorizedError ? new UnauthorizedError(INVALID_REFRESH) : error;
@@ -151,7 +151,7 @@ export function createAuth0Authenticator(api: Auth0Api, identity: IdentityProvid
       // token: refused as an unknown one is, so the answer does not tell that it is live.
       if (decodeJwt(tokens.accessToken).sub !== previous.sub) throw new UnauthorizedError(INVALID_REFRESH);
       const now = nowSeconds(options.clock);
-      await pairTokens(options.sessions, tokens, { now, keepSeconds: options.refreshTokenSeconds, replaces: refreshToken });
+      await pairTokens(options.sessions, tokens, { now, keepSeconds: options.refreshTokenSeconds, replaces: refreshToken, follows });
       return tokens;
     },
 
@@ -177,13 +177,24 @@ export function createAuth0Authenticator(api: Auth0Api, identity: IdentityProvid
      * revoked at Auth0 first (a failure leaves the token working, so the logout can be asked
      * again), then the access token is denied on every replica until it expires, or for
      * REFRESH_TOKEN_TTL when its refresh token stays alive at Auth0, since `/refreshtoken` needs it.
+     * So is every other access token of its refresh chain: those it replaced through refreshes and
+     * those that replaced it (bearer-denial.ts, denyBearerChain), each until it can have expired.
      */
     async logout(sessionId, { claims, refreshToken } = {}) {
       const digest = deniedDigestOf(sessionId);
       if (digest === undefined || !claims) return options.sessions.revoke(sessionId);
       if (refreshToken !== undefined) await revokeRefreshToken(refreshToken);
       const keepSeconds = refreshToken === undefined ? options.refreshTokenSeconds : 0;
-      await denyBearer(options.sessions, digest, claims, { now: nowSeconds(options.clock), keepSeconds });
+      const { refreshTokenSeconds } = options;
+      // Auth0 gives each access token the same lifetime: none of the chain's outlives the caller's.
+      const lifetime = claims.exp - claims.iat;
+      const tokenSeconds = Number.isFinite(lifetime) && lifetime > 0 ? lifetime : refreshTokenSeconds;
+      await denyBearerChain(options.sessions, digest, claims, {
+        now: nowSeconds(options.clock),
+        keepSeconds,
+        tokenSeconds,
+        refreshTokenSeconds,
+      });
     },
 
     /** The cookie sessions; Auth0's access tokens carry no session and run out (the access check reads the current profile). */

@@ -1,6 +1,6 @@
 import { hash as digest, randomBytes, randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { ConflictError, UpstreamError } from '../../errors.js';
+import { ConflictError, InvalidInputError, UpstreamError } from '../../errors.js';
 import { nowSeconds } from '../../domain/clock.js';
 import { bearerSessionId } from '../bearer-denial.js';
 import type { Clock } from '../../ports/clock.js';
@@ -13,6 +13,8 @@ const SessionDoc = z.looseObject({
   expiresAt: z.string(),
   revokedAt: z.string().nullish(),
 });
+/** A pair's chain, where the collection declares the field (`chain`: an array of strings). */
+const Chain = z.array(z.string()).min(1);
 
 const STATES = ['PUBLIC'] as const;
 const FIELDS = 'sessionId,authUserId,expiresAt,revokedAt';
@@ -33,13 +35,22 @@ const ENDED_PER_LOGIN = 200;
 export function createCrudSessionStore(sessions: CrudCollection, options: { ttlSeconds: number; clock: Clock }): SessionStore {
   const live = { revokedAt: { $exists: false } };
   /** The one document under a unique key (`cookieHash`), checked: a document of another kind there is an upstream error. */
-  const findByHash = async (cookieHash: string, kind: string) => {
-    const [found] = await sessions.list({ _q: JSON.stringify({ cookieHash }), _l: '1', _p: FIELDS }, {});
+  const findByHash = async (cookieHash: string, kind: string, fields = FIELDS) => {
+    const [found] = await sessions.list({ _q: JSON.stringify({ cookieHash }), _l: '1', _p: fields }, {});
     if (!found) return undefined;
     const doc = SessionDoc.safeParse(found);
     if (!doc.success)
       throw new UpstreamError('CRUD', 'GET sessions', 200, { message: `CRUD sessions: document ${found._id} is not a ${kind}` });
     return { ...doc.data, _id: found._id };
+  };
+  /** Creates `doc`, or `fallback` when the collection refuses a field of `doc` it does not declare (400). */
+  const createOrUndeclared = async (doc: Record<string, unknown>, fallback: Record<string, unknown>) => {
+    try {
+      await sessions.create(doc, {});
+    } catch (error) {
+      if (!(error instanceof InvalidInputError) || doc === fallback || !('chain' in doc)) throw error;
+      await sessions.create(fallback, {});
+    }
   };
   const revoked = () => {
     const now = new Date(options.clock.now()).toISOString();
@@ -108,30 +119,56 @@ export function createCrudSessionStore(sessions: CrudCollection, options: { ttlS
      * A pair is a document of the same collection too, born revoked (no session of a user, never
      * counted among its live ones): `cookieHash` is `refresh:` and the refresh token's digest (the
      * lookup key), `sessionId` the same followed by `:` and the access token's digest (what is
-     * read back), `expiresAt` its end, when the TTL index removes it.
+     * read back), `expiresAt` its end, when the TTL index removes it, and `chain` the access
+     * tokens of its refresh chain (indexed: a bearer logout finds the chain by any of them). A
+     * collection that does not declare `chain` yet refuses it (400): the pair is then stored
+     * without it, as before, so that logins go on working until the field is added.
      */
-    async pairRefreshToken(refreshDigest, { accessDigest, authUserId, until, replaces }) {
+    async pairRefreshToken(refreshDigest, { accessDigest, authUserId, until, replaces, chain }) {
       const now = new Date(options.clock.now()).toISOString();
       if (replaces && replaces.refreshDigest !== refreshDigest)
         await sessions.patchWhere({ cookieHash: pairKey(replaces.refreshDigest) }, { $set: { expiresAt: isoOf(replaces.until) } }, STATES);
       const key = pairKey(refreshDigest);
       const doc = { sessionId: `${key}:${accessDigest}`, authUserId, cookieHash: key, expiresAt: isoOf(until) };
+      const withChain = chain?.length ? { ...doc, chain } : doc;
       try {
-        await sessions.create({ ...doc, revokedAt: now, __STATE__: 'PUBLIC' }, {});
+        await createOrUndeclared({ ...withChain, revokedAt: now, __STATE__: 'PUBLIC' }, { ...doc, revokedAt: now, __STATE__: 'PUBLIC' });
       } catch (error) {
         if (!(error instanceof ConflictError)) throw error;
         // The provider answered the same refresh token again (no rotation): it now goes with the new access token.
-        await sessions.patchWhere({ cookieHash: key }, { $set: { sessionId: doc.sessionId, expiresAt: doc.expiresAt } }, STATES);
+        const { cookieHash: _key, authUserId: _user, ...moved } = withChain;
+        await sessions
+          .patchWhere({ cookieHash: key }, { $set: moved }, STATES)
+          .catch((failed: unknown) =>
+            failed instanceof InvalidInputError && moved !== doc
+              ? sessions.patchWhere({ cookieHash: key }, { $set: { sessionId: doc.sessionId, expiresAt: doc.expiresAt } }, STATES)
+              : Promise.reject(failed),
+          );
       }
     },
-    async pairedAccessToken(refreshDigest) {
+    async refreshPair(refreshDigest) {
       const key = pairKey(refreshDigest);
-      const doc = await findByHash(key, 'token pair');
+      const doc = await findByHash(key, 'token pair', `${FIELDS},chain`);
       if (!doc) return undefined;
       if (!doc.sessionId.startsWith(`${key}:`))
         throw new UpstreamError('CRUD', 'GET sessions', 200, { message: `CRUD sessions: document ${doc._id} is not a token pair` });
       if (!(Date.parse(doc.expiresAt) > options.clock.now())) return undefined;
-      return doc.sessionId.slice(key.length + 1);
+      const accessDigest = doc.sessionId.slice(key.length + 1);
+      return { accessDigest, chain: Chain.safeParse((doc as { chain?: unknown }).chain).data ?? [accessDigest] };
+    },
+    /**
+     * The live pair holding the access token in its chain that lasts longest (the chain's newest:
+     * a pair a refresh replaced lasts minutes). A collection without the field finds none (a 400).
+     */
+    async chainOf(accessDigest) {
+      const query = { _q: JSON.stringify({ chain: accessDigest }), _s: '-expiresAt', _l: '1', _p: 'sessionId,expiresAt,chain' };
+      const [found] = await sessions.list(query, {}).catch((error: unknown) => {
+        if (error instanceof InvalidInputError) return [];
+        throw error;
+      });
+      const chain = Chain.safeParse(found?.chain).data;
+      if (!found || !chain || !(Date.parse(String(found.expiresAt)) > options.clock.now())) return undefined;
+      return chain;
     },
     async isTokenDenied(digest) {
       const doc = await findByHash(bearerSessionId(digest), 'denied token');
