@@ -2,7 +2,7 @@ import type { Context } from '../context.js';
 import { ALL_STATES } from '../crud/states.js';
 import type { UserDoc } from '../ports/user-store.js';
 import { requireAuthenticated } from './access.js';
-import { userinfo } from './auth.js';
+import { userinfo } from './userinfo.js';
 
 /** The caller as GraphQL's `me` shows it: what `/userinfo` answers, and whether it may manage users. */
 export interface Me {

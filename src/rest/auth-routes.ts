@@ -11,8 +11,8 @@ import {
   refresh,
   requestPasswordChange,
   resetPassword,
-  userinfo,
 } from '../resolvers/auth.js';
+import { userinfo } from '../resolvers/userinfo.js';
 import { parseInput } from '../resolvers/inputs.js';
 import { INVALID_RESET_LINK, RESET_PAGE_HEADERS, resetDone, resetError, resetForm } from './reset-page.js';
 import type { RestRequest, Route } from './route.js';
