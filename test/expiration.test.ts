@@ -2,7 +2,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { UpstreamError } from '../src/errors.js';
 import { openDatabase } from '../src/embedded/db.js';
 import { EmbeddedScheduler } from '../src/embedded/scheduler.js';
 import { TimerEmulator } from './emulators/timer.js';
@@ -86,6 +87,30 @@ describe('embedded scheduler', () => {
     const soft = await newUser(service, { expirationDate: at(60_000) });
     await service.call('POST', `/users/${soft._id}/soft-delete`);
     expect(schedules().find((s) => s.id === soft.expirationId)?.status).toBe('aborted');
+  });
+
+  it('schedules a soft-deleted user again when it is moved back out of DELETED: it still expires at its date', async () => {
+    const user = await newUser(service, { expirationDate: at(2500) });
+    expect((await service.call('POST', `/users/${user._id}/soft-delete`)).status).toBe(204);
+    expect(schedules().find((s) => s.id === user.expirationId)?.status).toBe('aborted');
+    // The first move out fails after its schedule and unlink were written: the retry schedules once more.
+    const setState = vi.spyOn(service.deps.users, 'setState').mockRejectedValueOnce(new UpstreamError('CRUD', 'POST /users/state', 500));
+    try {
+      expect((await service.call('POST', '/users/state', [{ filter: { _id: user._id }, stateTo: 'TRASH' }])).status).toBe(500);
+    } finally {
+      setState.mockRestore();
+    }
+    for (const stateTo of ['TRASH', 'DRAFT', 'PUBLIC']) {
+      expect((await service.call('POST', '/users/state', [{ filter: { _id: user._id }, stateTo }])).body).toBe(1);
+    }
+    const revived = (await service.call('GET', `/users/${user._id}`)).body;
+    // One live schedule, the profile's: the ones made by the failed move and replaced are aborted.
+    const userSchedules = (service.deps as unknown as { db: import('better-sqlite3').Database }).db
+      .prepare("SELECT id FROM schedules WHERE user_id = ? AND status = 'pending'")
+      .all(user._id);
+    expect(userSchedules).toEqual([{ id: revived.expirationId }]);
+    await clock.advance(2600);
+    await expect.poll(async () => (await service.call('GET', `/users/${user._id}`)).body.blocked).toBe(true);
   });
 
   it('refuses an expirationDate in the past and a client-set expirationId', async () => {

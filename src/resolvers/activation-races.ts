@@ -4,7 +4,7 @@ import type { UserDoc } from '../ports/user-store.js';
 import type { Context } from '../context.js';
 import { ALL_STATES } from '../crud/states.js';
 import { deleteIdentity, revokeRoles, sameRoles } from './roles.js';
-import { compensate } from './sagas.js';
+import { compensate } from './saga-steps.js';
 import { followUnlessHeld, identityBlocked } from './user-sync.js';
 import { followRoles } from './linked-follow.js';
 import { deleteLater } from './user-deletion.js';

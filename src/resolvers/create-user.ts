@@ -9,7 +9,7 @@ import { sendWelcomeReset } from './auth.js';
 import type { CreateUserBody, CreateUserWithIdBody, RegisterBody } from './inputs.js';
 import { grantRoles } from './roles.js';
 import { adminCreated } from './security-events.js';
-import { compensate } from './sagas.js';
+import { compensate } from './saga-steps.js';
 import { holdingIntent } from './intent-jobs.js';
 import { closeIntent, handOver, heldWhile, type IntentHandle, noteProgress, openIntent, release } from './intents.js';
 import { repairNow } from './user-repair.js';

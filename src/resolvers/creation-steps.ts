@@ -5,7 +5,7 @@ import type { UserDoc } from '../ports/user-store.js';
 import { abortExpiration, scheduleExpiration } from './expiration.js';
 import { randomPassword } from './random-password.js';
 import { followUnlessHeld, identityBlocked, identityFieldsDiffer } from './user-sync.js';
-import { compensate } from './sagas.js';
+import { compensate } from './saga-steps.js';
 
 // The steps of a user creation that the repair of an interrupted one (user-repair.ts) and the CSV
 // import run again: shared here so neither imports the creation operation itself.

@@ -9,7 +9,7 @@ import { TIMER_SECRET_HEADER } from '../domain/expiration.js';
 import { InvalidInputError, UnauthorizedError } from '../errors.js';
 import { getCaller } from './access.js';
 import { endIntent, recordIntent } from './intent-jobs.js';
-import { compensate, setBlocked } from './sagas.js';
+import { compensate, setBlocked } from './saga-steps.js';
 import { revokeAccess } from './revocation.js';
 
 /** Schedules the blocking of a user with an expirationDate; undefined when it has none. */

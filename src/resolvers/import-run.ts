@@ -12,7 +12,7 @@ import { abortExpiration } from './expiration.js';
 import type { ImportSink, InvalidRow } from './import-answer.js';
 import { plainStandardFields } from './import-fields.js';
 import { ImportedUserRow } from './inputs.js';
-import { compensate } from './sagas.js';
+import { compensate } from './saga-steps.js';
 import { updateUser } from './update-user.js';
 import { guardExpiries, type ScheduleRecorder } from './expiry-intents.js';
 

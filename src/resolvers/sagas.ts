@@ -1,28 +1,12 @@
 import type { UserDoc } from '../ports/user-store.js';
 import type { Context } from '../context.js';
-import { withoutDeadline } from '../deadline.js';
+import { abortExpiration, scheduleExpiration } from './expiration.js';
 import { followLinked } from './linked-follow.js';
 import { revokeAccess } from './revocation.js';
 import { deleteIdentity, identityOutcomeUnknown } from './roles.js';
 import { ALL_STATES, type State } from '../crud/states.js';
-import { NotFoundError } from '../errors.js';
-import { closeSync, followProfile, identityBlocked, openSync } from './user-sync.js';
-
-/**
- * Runs an undo step of a failed operation; answers whether it worked. Its own failure is logged,
- * never thrown: the caller reports the error that started the rollback.
- */
-export async function compensate(ctx: Context, what: string, undo: () => Promise<unknown>): Promise<boolean> {
-  try {
-    // The step that failed may have been cut by the request's deadline: its undo gets its own
-    // calls' timeouts rather than none at all.
-    await withoutDeadline(undo);
-    return true;
-  } catch (error) {
-    ctx.deps.logger.error({ err: error, requestId: ctx.requestId }, `could not ${what}`);
-    return false;
-  }
-}
+import { compensate, setBlocked } from './saga-steps.js';
+import { closeSync, followProfile, identityBlocked, noteScheduled, openSync } from './user-sync.js';
 
 /**
  * Moves one user to `stateTo` in the profile store and mirrors it in the identity provider:
@@ -44,6 +28,7 @@ async function moveUser(ctx: Context, user: UserDoc, stateTo: State): Promise<vo
   if (user.__STATE__ === 'DELETED' && stateTo !== 'DELETED' && user.authUserId) return leaveDeleted(ctx, user, stateTo, user.authUserId);
   const hardDelete = stateTo === 'DELETED' && ctx.deps.config.AUTH_HARD_DELETE;
   if (!user.authUserId || (!hardDelete && identityBlocked(user) === (stateTo !== 'PUBLIC'))) {
+    if (user.__STATE__ === 'DELETED' && stateTo !== 'DELETED') await scheduleAgain(ctx, user);
     await ctx.deps.users.setState(user._id, stateTo, ctx.scope);
     if (!user.authUserId && identityBlocked(user) !== identityBlocked({ ...user, __STATE__: stateTo })) await followIfLinked(ctx, user._id);
     return;
@@ -68,20 +53,59 @@ async function moveUser(ctx: Context, user: UserDoc, stateTo: State): Promise<vo
  * stale and finished by `openSync`) is never raced. A process dying between the two writes leaves a
  * DELETED profile-only user, whose move the client's retry makes; nothing is lost, the identity being
  * gone. An identity still there (blocked, DELETED without AUTH_HARD_DELETE) stays linked and follows.
+ * Its expiry is scheduled again in the same write as the unlink (`scheduleAgain`); the new schedule
+ * is saved in the intent first and the old one named as `replaced`, so a repair keeps the one the
+ * profile points to and aborts the other.
  */
 async function leaveDeleted(ctx: Context, user: UserDoc, stateTo: State, authUserId: string): Promise<void> {
-  const sync = await openSync(ctx, user);
+  const sync = await openSync(ctx, user, { replaced: user.expirationDate ? user.expirationId : undefined });
   try {
     const [identity] = await ctx.deps.identity.getUsers([authUserId]);
     const blocked = identityBlocked({ ...user, __STATE__: stateTo });
-    if (!identity) await ctx.deps.users.patch(user._id, { $unset: { authUserId: true } }, { states: ['DELETED'] }, ctx.scope);
-    else if (identity.blocked !== blocked) await setBlocked(ctx, authUserId, blocked);
+    if (identity && identity.blocked !== blocked) await setBlocked(ctx, authUserId, blocked);
+    await scheduleAgain(ctx, user, {
+      unlink: !identity,
+      note: (expirationId) => noteScheduled(ctx, sync, expirationId),
+    });
     await ctx.deps.users.setState(user._id, stateTo, ctx.scope);
   } catch (error) {
     await followProfile(ctx, sync);
     throw error;
   }
   await closeSync(ctx, sync, true);
+}
+
+/**
+ * A user leaving DELETED keeps its `expirationDate`, but a soft delete aborted the schedule its
+ * `expirationId` names: moved back, it never expired (PUBLIC, its identity unblocked, past its
+ * date). Its date is scheduled again and the profile pointed to the new schedule while still
+ * DELETED, before the move (with the unlink of a gone identity, in one write), then the old one is
+ * aborted (it may still be live: `POST /users/state` to DELETED aborts nothing). A process dying
+ * between the schedule and the write leaves a schedule that fires for the user's own date, doing
+ * what the profile's does; between the write and the move, a DELETED user with a live schedule,
+ * which blocks a user already blocked. A date gone by is scheduled too: it fires at once and blocks
+ * the user, as its own schedule would have. `note` saves the new schedule where a repair finds it.
+ */
+async function scheduleAgain(
+  ctx: Context,
+  user: UserDoc,
+  { unlink = false, note }: { unlink?: boolean; note?: (expirationId: string) => Promise<void> } = {},
+): Promise<void> {
+  const expirationId = await scheduleExpiration(ctx, user);
+  if (!expirationId && !unlink) return;
+  if (expirationId) await note?.(expirationId);
+  const update = { ...(expirationId && { $set: { expirationId } }), ...(unlink && { $unset: { authUserId: true as const } }) };
+  let written: UserDoc | undefined;
+  try {
+    written = await ctx.deps.users.patch(user._id, update, { states: ['DELETED'] }, ctx.scope);
+  } catch (error) {
+    // Unguarded (a profile-only user): the new schedule goes; a guarded one is the repair's.
+    if (expirationId && !note) await abortExpiration(ctx, expirationId);
+    throw error;
+  }
+  if (!expirationId) return;
+  // Moved out meanwhile by another request, which scheduled it: this one is not pointed to.
+  await abortExpiration(ctx, written ? user.expirationId : expirationId);
 }
 
 /**
@@ -120,14 +144,4 @@ async function deleteMoving(ctx: Context, user: UserDoc, authUserId: string): Pr
 async function blockMoving(ctx: Context, user: UserDoc, stateTo: State, authUserId: string): Promise<void> {
   await setBlocked(ctx, authUserId, stateTo !== 'PUBLIC');
   await ctx.deps.users.setState(user._id, stateTo, ctx.scope);
-}
-
-/** Blocks or unblocks an identity user; one that no longer exists has nothing to block. */
-export async function setBlocked(ctx: Context, authUserId: string, blocked: boolean): Promise<void> {
-  try {
-    await ctx.deps.identity.updateUser(authUserId, { blocked });
-  } catch (error) {
-    if (!(error instanceof NotFoundError)) throw error;
-    ctx.deps.logger.warn({ authUserId, requestId: ctx.requestId }, 'identity user not found while changing its blocked flag');
-  }
 }

@@ -14,7 +14,7 @@ import { followLinked } from './linked-follow.js';
 import { revokeAccess } from './revocation.js';
 import { isAdminGroup, securityEvent } from './security-events.js';
 import { closeSync, followProfile, identityBlocked, identityFieldsDiffer, noteScheduled, openSync, type SyncHandle } from './user-sync.js';
-import { compensate } from './sagas.js';
+import { compensate } from './saga-steps.js';
 import { getUser, LIVE_STATES, requireGroup } from './users.js';
 import { groupFields, parseByIdRequest } from './by-id-query.js';
 import { assertUpdateFits, assertWritableColumns, coerceUpdate } from '../crud/update-types.js';

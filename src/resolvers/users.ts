@@ -9,7 +9,7 @@ import { ALL_STATES, type State } from '../crud/states.js';
 import { during, InvalidInputError, NotFoundError } from '../errors.js';
 import { enrichUsers } from './enrichment.js';
 import { abortExpiration } from './expiration.js';
-import { compensate } from './sagas.js';
+import { compensate } from './saga-steps.js';
 import { revokeAccess } from './revocation.js';
 import { parseByIdRequest } from './by-id-query.js';
 import { closeDeletion, openDeletion } from './user-deletion.js';
