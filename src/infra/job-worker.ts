@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Job, JobCounters } from '../ports/job-store.js';
+import { GIVEN_BACK_MS, type Job, type JobCounters } from '../ports/job-store.js';
 import { type Context, type Deps, systemContext } from '../context.js';
 import { withoutDeadline } from '../deadline.js';
 import { type ProgressFormat, readProgress, saveProgress, UnreadableProgressError } from '../domain/job-progress.js';
@@ -104,7 +104,7 @@ export class JobWorker {
   /** A lease that ended a millisecond ago: the job is claimable again at once, from its last saved progress. */
   private handBack(jobId: string): Promise<boolean> {
     this.held.delete(jobId);
-    return this.deps.jobs.heartbeat(jobId, this.owner, -1);
+    return this.deps.jobs.heartbeat(jobId, this.owner, GIVEN_BACK_MS);
   }
 
   private drain(type: string): void {

@@ -47,6 +47,15 @@ export interface JobListQuery {
 }
 
 /**
+ * The `leaseMs` of a lease given back (`heartbeat`): one that ended a millisecond ago, so the job is
+ * claimable again at once. A lease ending now is still held for the rest of this millisecond (the
+ * stores take one only once it has ended before now): a retry in the same millisecond (or at the same
+ * instant of a test's clock) found an intent's user USER_BUSY, or a soft delete answered done with
+ * the intent left. The job worker hands a job back with it, and an operation its intent.
+ */
+export const GIVEN_BACK_MS = -1;
+
+/**
  * Persisted jobs that survive restarts and several replicas: a job is worked on only by the replica
  * holding its lease; a lease that is not renewed expires and another replica takes the job over.
  */

@@ -1,5 +1,6 @@
 import type { Context } from '../context.js';
 import { withoutDeadline } from '../deadline.js';
+import { GIVEN_BACK_MS } from '../ports/job-store.js';
 
 /**
  * What every operation intent shares (creation, deletion, user-sync, the expiries): a job recorded
@@ -65,14 +66,6 @@ export async function holdingIntent<T>(ctx: Context, jobId: string, work: () => 
     await inFlight;
   }
 }
-
-/**
- * The lease of an intent given back: one that ended a millisecond ago, as the job worker hands a
- * job back. A lease ending now is still held for the rest of this millisecond (the stores take one
- * only once it has ended before now), so a retry in the same millisecond (or at the same instant of
- * a test's clock) found the user USER_BUSY, or a soft delete answered done with the intent left.
- */
-export const GIVEN_BACK_MS = -1;
 
 /**
  * The operation ended. `done`: both sides are consistent, the intent goes. Otherwise its lease is

@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { IdentityChanges, IdentityUser } from '../ports/identity-provider.js';
-import type { Job } from '../ports/job-store.js';
+import { GIVEN_BACK_MS, type Job } from '../ports/job-store.js';
 import type { UserDoc } from '../ports/user-store.js';
 import type { Context } from '../context.js';
 import { ALL_STATES } from '../crud/states.js';
 import { ConflictError, InvalidInputError, NotFoundError } from '../errors.js';
 import { withoutDeadline } from '../deadline.js';
 import type { JobHandler } from '../infra/job-worker.js';
-import { endIntent, GIVEN_BACK_MS, holdingIntent, recordIntent } from './intent-jobs.js';
+import { endIntent, holdingIntent, recordIntent } from './intent-jobs.js';
 import { deleteIdentity, replaceRoles } from './roles.js';
 
 /**
