@@ -204,12 +204,23 @@ export class JobWorker {
   }
 }
 
-/** Runs `work` while calling `beat` every `everyMs`. */
-async function withHeartbeat<T>(clock: Clock, beat: () => unknown, everyMs: number, work: () => Promise<T>): Promise<T> {
-  const timer = clock.setInterval(beat, Math.max(50, everyMs));
+/**
+ * Runs `work` while calling `beat` every `everyMs`. A beat still in flight when the work ends is
+ * awaited: landing after the back-off or the hand-back written next, it held the job (for an
+ * intent, its user's lock) a whole JOBS_LEASE_MS, as `holdingIntent` found for requests.
+ */
+async function withHeartbeat<T>(clock: Clock, beat: () => Promise<unknown>, everyMs: number, work: () => Promise<T>): Promise<T> {
+  let inFlight: Promise<unknown> = Promise.resolve();
+  const timer = clock.setInterval(
+    () => {
+      inFlight = inFlight.then(beat);
+    },
+    Math.max(50, everyMs),
+  );
   try {
     return await work();
   } finally {
     clock.clearTimer(timer);
+    await inFlight;
   }
 }

@@ -87,6 +87,51 @@ describe('the job worker: failures', () => {
     expect((await stored(job.jobId))?.status).toBe('running');
   });
 
+  it('keeps a failed run to its back-off when a renewal of its lease lands after the run failed', async () => {
+    // A user-sync intent is its user's lock: its back-off (maxBackoffMs) bounds how long the user's
+    // writes are refused once the upstream is back. A renewal sent while the run worked, answered
+    // after the back-off was written, held the job a whole JOBS_LEASE_MS (3 s here) instead.
+    let fail!: () => void;
+    const failed = new Promise<void>((resolve) => (fail = resolve));
+    let landRenewal!: () => void;
+    const renewalLands = new Promise<void>((resolve) => (landRenewal = resolve));
+    let renewalSent = false;
+    const handler = {
+      type: 'lock',
+      retryForever: true,
+      maxBackoffMs: 1_000,
+      calls: 0,
+      async run() {
+        handler.calls += 1;
+        if (handler.calls === 1) await failed;
+        throw new UpstreamError('Auth0', 'PATCH /api/v2/users', 503);
+      },
+    };
+    const job = await fixture.store.create({ type: 'lock', payload: {} });
+    fixture.replica([handler], (deps) => ({
+      jobs: {
+        ...deps.jobs,
+        async heartbeat(jobId, owner, leaseMs, ...rest) {
+          // The first renewal (a full lease) is slow to answer: it lands when the test says.
+          if (leaseMs === 3_000 && !renewalSent) {
+            renewalSent = true;
+            await renewalLands;
+          }
+          return deps.jobs.heartbeat(jobId, owner, leaseMs, ...rest);
+        },
+      },
+    }));
+    await fixture.clock.advance(1);
+    await fixture.clock.advance(1_000);
+    expect([handler.calls, renewalSent]).toEqual([1, true]);
+    fail();
+    await fixture.clock.advance(1);
+    landRenewal();
+    await fixture.clock.advance(1_200);
+    expect(handler.calls).toBe(2);
+    expect((await stored(job.jobId))?.status).toBe('running');
+  });
+
   it('runs a job woken by a request outside that request deadline', async () => {
     const seen: (number | undefined)[] = [];
     const { deps } = fixture.replica([
