@@ -335,6 +335,43 @@ describe('a deletion cut short', () => {
   });
 });
 
+describe('a hard-deleted user moved back out of DELETED, cut short', () => {
+  it("as its move aborts the schedule it replaced: the reconciler keeps the profile's, the retry moves it, one schedule live", async () => {
+    const user = await newUser({ expirationDate: new Date(clock.now() + 86_400_000).toISOString() });
+    expect((await service.call('POST', `/users/${user._id}/soft-delete`)).status).toBe(204);
+    const schedulesOf = () => [...live].filter(([, userId]) => userId === user._id).map(([id]) => id);
+    expect(schedulesOf()).toEqual([]);
+    // The process "dies" as it aborts the soft delete's schedule: scheduled again and written, not yet moved.
+    trap = 'abort-hangs';
+    const client = new AbortController();
+    const headers = { 'x-api-key': TEST_API_KEY, 'content-type': 'application/json' };
+    const body = JSON.stringify([{ filter: { _id: user._id }, stateTo: 'TRASH' }]);
+    void fetch(`${service.url}/users/state`, { method: 'POST', headers, body, signal: client.signal }).catch(() => undefined);
+    await eventually(
+      async () => trap,
+      (state) => state === 'none',
+      0,
+    );
+    client.abort();
+    // Its intent's lease lapses; the reconciler finishes it.
+    await eventually(
+      () => service.deps.jobs.get(`user-sync:${user._id}`),
+      (job) => job === undefined,
+      500,
+    );
+    const stored = (await service.call('GET', `/users/${user._id}`)).body;
+    expect([stored.__STATE__, stored.authUserId]).toEqual(['DELETED', undefined]);
+    expect(schedulesOf()).toEqual([stored.expirationId]);
+    // The client's retry moves it, scheduled once more, the one before aborted.
+    const retry = await service.call('POST', '/users/state', [{ filter: { _id: user._id }, stateTo: 'TRASH' }]);
+    expect([retry.status, retry.body]).toEqual([200, 1]);
+    const moved = (await service.call('GET', `/users/${user._id}`)).body;
+    expect([moved.__STATE__, moved.authUserId]).toEqual(['TRASH', undefined]);
+    expect(schedulesOf()).toEqual([moved.expirationId]);
+    expect(await identityExists(user.authUserId)).toBe(false);
+  });
+});
+
 describe('a soft delete (AUTH_HARD_DELETE, the default) with Rönd down', () => {
   const open = () => service.deps.jobs.list({ types: ['user-sync'], limit: 10 });
 
