@@ -1,6 +1,7 @@
 import type { UserDoc } from '../ports/user-store.js';
 import type { Context } from '../context.js';
 import { abortExpiration, scheduleExpiration } from './expiration.js';
+import { holdingIntent } from './intent-jobs.js';
 import { followLinked } from './linked-follow.js';
 import { revokeAccess } from './revocation.js';
 import { deleteIdentity, identityOutcomeUnknown } from './roles.js';
@@ -35,9 +36,14 @@ async function moveUser(ctx: Context, user: UserDoc, stateTo: State): Promise<vo
   }
   const sync = await openSync(ctx, user);
   let consistent = true;
+  const authUserId = user.authUserId;
   try {
-    if (hardDelete) consistent = await deleteMoving(ctx, user, user.authUserId);
-    else await blockMoving(ctx, user, stateTo, user.authUserId);
+    // Held while the steps run: one that outlasts the lease must not be raced by the reconciler.
+    consistent = await holdingIntent(ctx, sync.jobId, async () => {
+      if (hardDelete) return deleteMoving(ctx, user, authUserId);
+      await blockMoving(ctx, user, stateTo, authUserId);
+      return true;
+    });
   } catch (error) {
     await followProfile(ctx, sync);
     throw error;
@@ -60,14 +66,18 @@ async function moveUser(ctx: Context, user: UserDoc, stateTo: State): Promise<vo
 async function leaveDeleted(ctx: Context, user: UserDoc, stateTo: State, authUserId: string): Promise<void> {
   const sync = await openSync(ctx, user, { replaced: user.expirationDate ? user.expirationId : undefined });
   try {
-    const [identity] = await ctx.deps.identity.getUsers([authUserId]);
-    const blocked = identityBlocked({ ...user, __STATE__: stateTo });
-    if (identity && identity.blocked !== blocked) await setBlocked(ctx, authUserId, blocked);
-    await scheduleAgain(ctx, user, {
-      unlink: !identity,
-      note: (expirationId) => noteScheduled(ctx, sync, expirationId),
+    // Held while the steps run: a step that outlasts the lease let the reconciler abort the new
+    // schedule before the profile pointed to it (a user that never expired).
+    await holdingIntent(ctx, sync.jobId, async () => {
+      const [identity] = await ctx.deps.identity.getUsers([authUserId]);
+      const blocked = identityBlocked({ ...user, __STATE__: stateTo });
+      if (identity && identity.blocked !== blocked) await setBlocked(ctx, authUserId, blocked);
+      await scheduleAgain(ctx, user, {
+        unlink: !identity,
+        note: (expirationId) => noteScheduled(ctx, sync, expirationId),
+      });
+      await ctx.deps.users.setState(user._id, stateTo, ctx.scope);
     });
-    await ctx.deps.users.setState(user._id, stateTo, ctx.scope);
   } catch (error) {
     await followProfile(ctx, sync);
     throw error;

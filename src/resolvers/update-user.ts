@@ -15,6 +15,7 @@ import { revokeAccess } from './revocation.js';
 import { isAdminGroup, securityEvent } from './security-events.js';
 import { closeSync, followProfile, identityBlocked, identityFieldsDiffer, noteScheduled, openSync, type SyncHandle } from './user-sync.js';
 import { compensate } from './saga-steps.js';
+import { holdingIntent } from './intent-jobs.js';
 import { getUser, LIVE_STATES, requireGroup } from './users.js';
 import { groupFields, parseByIdRequest } from './by-id-query.js';
 import { assertUpdateFits, assertWritableColumns, coerceUpdate } from '../crud/update-types.js';
@@ -153,9 +154,13 @@ async function writeBoth(ctx: Context, { current, next, expr, query, states }: W
   if (redated) await sameScheduleUnderLock(ctx, current, sync);
   let patched: UserDoc;
   try {
-    await noteScheduled(ctx, sync, await reschedule(ctx, current, next, expr));
-    if (changes) await ctx.deps.identity.updateUser(current.authUserId!, changes);
-    patched = await patchProfile(ctx, current._id, expr, { query, states });
+    // Held while the steps run: a step that outlasts the lease (a slow upstream, a REQUEST_TIMEOUT_MS
+    // above JOBS_LEASE_MS) let the reconciler abort the new schedule before the profile pointed to it.
+    patched = await holdingIntent(ctx, sync.jobId, async () => {
+      await noteScheduled(ctx, sync, await reschedule(ctx, current, next, expr));
+      if (changes) await ctx.deps.identity.updateUser(current.authUserId!, changes);
+      return patchProfile(ctx, current._id, expr, { query, states });
+    });
   } catch (error) {
     await followProfile(ctx, sync);
     throw error;
@@ -179,7 +184,10 @@ function linkedMeanwhile(current: UserDoc, updated: UserDoc): boolean {
  */
 async function finishRoles(ctx: Context, { current, updated, sync }: { current: UserDoc; updated: UserDoc; sync: SyncHandle }) {
   try {
-    if (current.authUserId && !sameRoles(current.roles, updated.roles)) await replaceRoles(ctx, current.authUserId, updated.roles);
+    const authUserId = current.authUserId;
+    if (authUserId && !sameRoles(current.roles, updated.roles)) {
+      await holdingIntent(ctx, sync.jobId, () => replaceRoles(ctx, authUserId, updated.roles));
+    }
   } catch (error) {
     await closeSync(ctx, sync, false);
     throw error;

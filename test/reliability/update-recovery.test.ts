@@ -5,6 +5,7 @@ import type { RoleBinder } from '../../src/ports/role-binder.js';
 import type { UserStore } from '../../src/ports/user-store.js';
 import { UpstreamError } from '../../src/errors.js';
 import { eventuallyOn } from '../helpers/eventually.js';
+import { renewalsDroppedWhile } from '../helpers/faults.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { seedGroups, startService, TEST_API_KEY, type TestService } from '../helpers/service.js';
 
@@ -16,6 +17,8 @@ import { seedGroups, startService, TEST_API_KEY, type TestService } from '../hel
 type Trap =
   'none' | 'identity-update-fails' | 'identity-update-lost' | 'patch-hangs' | 'patch-lost' | 'state-hangs' | 'grant-hangs' | 'abort-hangs';
 let trap: Trap = 'none';
+/** Set when a request hangs at its trap: its process stands for a dead one, renewing nothing. */
+let requestDead = false;
 /** Every abort of the scheduler fails (a Timer Service that refuses them). */
 let abortsFail = false;
 let service: TestService;
@@ -38,6 +41,7 @@ function recordedScheduler(scheduler: ExpirationScheduler): ExpirationScheduler 
     async abort(id) {
       if (trap === 'abort-hangs') {
         trap = 'none';
+        requestDead = true;
         return new Promise(() => undefined);
       }
       if (abortsFail) throw new UpstreamError('Timer', 'POST /jobs/:id/abort', 500);
@@ -75,6 +79,18 @@ function trappedIdentity(identity: IdentityProvider): IdentityProvider {
 /** Holds the next profile write of this e-mail until released (two requests that interleave). */
 let hold: { email: string; release: Promise<void> } | undefined;
 
+/** The next profile write of this user waits to be released (a live request whose step outlasts leases). */
+let heldWrite: { id: string; reached: () => void; release: Promise<void> } | undefined;
+
+/** Holds the next profile write of `id` until `open()`; `reached` resolves once a request waits there. */
+function holdWrite(id: string): { reached: Promise<void>; open: () => void } {
+  let reached!: () => void;
+  let open!: () => void;
+  const arrived = new Promise<void>((resolve) => (reached = resolve));
+  heldWrite = { id, reached, release: new Promise<void>((resolve) => (open = resolve)) };
+  return { reached: arrived, open };
+}
+
 /** The next read of this user answers, then waits to be released (a request that read it before another's write). */
 let staleRead: { id: string; reached: boolean; release: Promise<void> } | undefined;
 
@@ -91,6 +107,12 @@ function trappedUsers(users: UserStore): UserStore {
       return read;
     },
     async patch(id, expr, options, scope) {
+      const held = heldWrite;
+      if (held?.id === id) {
+        heldWrite = undefined;
+        held.reached();
+        await held.release;
+      }
       const gate = hold;
       if (gate && (expr.$set as Record<string, unknown> | undefined)?.email === gate.email) {
         hold = undefined;
@@ -98,6 +120,7 @@ function trappedUsers(users: UserStore): UserStore {
       }
       if (trap === 'patch-hangs') {
         trap = 'none';
+        requestDead = true;
         return new Promise(() => undefined);
       }
       if (trap !== 'patch-lost') return users.patch(id, expr, options, scope);
@@ -108,6 +131,7 @@ function trappedUsers(users: UserStore): UserStore {
     async setState(id, stateTo, scope) {
       if (trap !== 'state-hangs') return users.setState(id, stateTo, scope);
       trap = 'none';
+      requestDead = true;
       return new Promise(() => undefined);
     },
   };
@@ -121,6 +145,7 @@ function trappedRoles(roles: RoleBinder): RoleBinder {
     async grant(subject, ids, scope) {
       if (trap !== 'grant-hangs') return roles.grant(subject, ids, scope);
       trap = 'none';
+      requestDead = true;
       return new Promise(() => undefined);
     },
   };
@@ -136,6 +161,7 @@ beforeAll(async () => {
       identity: trappedIdentity(deps.identity),
       users: trappedUsers(deps.users),
       roles: trappedRoles(deps.roles),
+      jobs: renewalsDroppedWhile(deps.jobs, deps.replicaId, () => requestDead),
     }),
   });
   await seedGroups(service);
@@ -144,6 +170,7 @@ beforeAll(async () => {
 });
 beforeEach(() => {
   trap = 'none';
+  requestDead = false;
   abortsFail = false;
 });
 afterAll(() => service.close());
@@ -315,6 +342,41 @@ describe('a PATCH whose own repair of a failure outlasts a lease', () => {
     const stored = (await service.call('GET', `/users/${user._id}`)).body;
     expect((await identityOf(user.authUserId)).email).toBe(stored.email);
     expect(second.status).toBe(409);
+  });
+});
+
+describe('a live write whose profile step outlasts three leases, the reconciler running', () => {
+  async function leasesGoBy(): Promise<void> {
+    for (let step = 0; step < 30; step += 1) {
+      await clock.advance(100);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+
+  it('a PATCH of its expirationDate: 200, and the profile points to a live schedule, the only one', async () => {
+    const user = await newUser({ expirationDate: inADay() });
+    const gate = holdWrite(user._id);
+    const answer = service.call('PATCH', `/users/${user._id}`, { expirationDate: new Date(Date.now() + 2 * 86_400_000).toISOString() });
+    await gate.reached;
+    await leasesGoBy();
+    gate.open();
+    expect((await answer).status).toBe(200);
+    const stored = (await service.call('GET', `/users/${user._id}`)).body;
+    expect([...live].filter(([, owner]) => owner === user._id).map(([id]) => id)).toEqual([stored.expirationId]);
+  });
+
+  it('a move out of DELETED: 200, and the profile points to a live schedule, the only one', async () => {
+    const user = await newUser({ expirationDate: inADay() });
+    expect((await service.call('POST', `/users/${user._id}/soft-delete`)).status).toBe(204);
+    const gate = holdWrite(user._id);
+    const answer = service.call('POST', '/users/state', [{ filter: { _id: user._id }, stateTo: 'TRASH' }]);
+    await gate.reached;
+    await leasesGoBy();
+    gate.open();
+    expect((await answer).status).toBe(200);
+    const stored = (await service.call('GET', `/users/${user._id}`)).body;
+    expect(stored.__STATE__).toBe('TRASH');
+    expect([...live].filter(([, owner]) => owner === user._id).map(([id]) => id)).toEqual([stored.expirationId]);
   });
 });
 
