@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ExpirationScheduler } from '../../src/ports/expiration-scheduler.js';
 import type { IdentityProvider } from '../../src/ports/identity-provider.js';
+import type { JobStore } from '../../src/ports/job-store.js';
 import type { RoleBinder } from '../../src/ports/role-binder.js';
 import type { UserStore } from '../../src/ports/user-store.js';
 import { UpstreamError } from '../../src/errors.js';
@@ -24,7 +25,11 @@ type Trap =
   | 'identity-answer-lost-lookup-down'
   | 'identity-refused'
   | 'identity-fails-restore-slow'
-  | 'abort-hangs';
+  | 'abort-hangs'
+  | 'profile-delete-fails'
+  | 'sessions-fail'
+  | 'abort-fails'
+  | 'close-fails';
 /** Schedules made and not aborted, by id (what the scheduler still holds). */
 const live = new Map<string, string>();
 /** With 'identity-fails-restore-slow': the profile's restore waits for this gate. */
@@ -84,6 +89,13 @@ function trappedIdentity(identity: IdentityProvider): IdentityProvider {
 function trappedUsers(users: UserStore): UserStore {
   return {
     ...users,
+    async delete(id, options) {
+      if (trap === 'profile-delete-fails') {
+        trap = 'none';
+        throw new UpstreamError('CRUD', 'DELETE /users/:id', 500);
+      }
+      return users.delete(id, options);
+    },
     async insert(doc, scope) {
       if (trap === 'identity-down-and-store-down') throw new UpstreamError('CRUD', 'POST /users/', 0, { unreachable: true });
       const slow = restoreGate;
@@ -119,6 +131,10 @@ function trappedScheduler(scheduler: ExpirationScheduler): ExpirationScheduler {
       return id;
     },
     async abort(id) {
+      if (trap === 'abort-fails') {
+        trap = 'none';
+        throw new UpstreamError('Timer', 'POST /jobs/:id/abort', 500);
+      }
       if (trap === 'abort-hangs') {
         trap = 'none';
         requestDead = true;
@@ -126,6 +142,18 @@ function trappedScheduler(scheduler: ExpirationScheduler): ExpirationScheduler {
       }
       await scheduler.abort(id);
       live.delete(id);
+    },
+  };
+}
+
+/** With 'close-fails', the close of a deletion's intent fails once (the job store down). */
+function trappedJobs(jobs: JobStore): JobStore {
+  return {
+    ...jobs,
+    async discard(jobId, owner) {
+      if (trap !== 'close-fails' || !jobId.startsWith('user-deletion:')) return jobs.discard(jobId, owner);
+      trap = 'none';
+      throw new UpstreamError('CRUD', 'DELETE /jobs/:id', 0, { unreachable: true });
     },
   };
 }
@@ -139,7 +167,15 @@ beforeAll(async () => {
       users: trappedUsers(deps.users),
       roles: trappedRoles(deps.roles),
       scheduler: trappedScheduler(deps.scheduler),
-      jobs: renewalsDroppedWhile(deps.jobs, deps.replicaId, () => requestDead),
+      jobs: trappedJobs(renewalsDroppedWhile(deps.jobs, deps.replicaId, () => requestDead)),
+      auth: {
+        ...deps.auth,
+        async endSessions(authUserId) {
+          if (trap !== 'sessions-fail') return deps.auth.endSessions(authUserId);
+          trap = 'none';
+          throw new UpstreamError('CRUD', 'POST /sessions/', 500);
+        },
+      },
     }),
     background: true,
   });
@@ -332,6 +368,31 @@ describe('a deletion cut short', () => {
         (roles) => roles.length === 0,
       ),
     ).toEqual([]);
+  });
+});
+
+describe('a DELETE whose step fails once, then retried by its client', () => {
+  it.each([
+    ['the profile delete (500, nothing deleted)', 'profile-delete-fails', 500, 204],
+    ['the end of its sessions', 'sessions-fail', 204, 404],
+    ['the abort of its schedule (a Timer 500: the schedule stays, and does nothing for a user gone)', 'abort-fails', 204, 404],
+    ['the close of its intent (the job store down)', 'close-fails', 204, 404],
+  ] as const)('%s: the answers, and nothing left once the reconciler ran', async (_step, failing, first, retry) => {
+    const user = await newUser({ roles: ['reader'], expirationDate: new Date(clock.now() + 86_400_000).toISOString() });
+    const [expirationId] = [...live.entries()].find(([, userId]) => userId === user._id)!;
+    trap = failing;
+    expect((await service.call('DELETE', `/users/${user._id}`)).status).toBe(first);
+    expect(trap).toBe('none');
+    expect((await service.call('DELETE', `/users/${user._id}`)).status).toBe(retry);
+    const open = async () =>
+      (await service.deps.jobs.list({ types: ['user-deletion'], limit: 100 })).filter((job) =>
+        job.jobId.startsWith(`user-deletion:${user._id}:`),
+      );
+    expect(await eventually(open, (jobs) => jobs.length === 0)).toEqual([]);
+    expect((await service.call('GET', `/users/${user._id}`)).status).toBe(404);
+    expect(await identityExists(user.authUserId)).toBe(false);
+    expect(await service.backend.rolesOf(user.authUserId)).toEqual([]);
+    expect(live.has(expirationId)).toBe(failing === 'abort-fails');
   });
 });
 
