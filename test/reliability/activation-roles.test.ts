@@ -15,6 +15,8 @@ describe('a bulk activation whose grants of roles fail (Rönd down)', () => {
   let service: TestService;
   /** While set, every grant of roles fails, as Rönd refusing connections would. */
   let rondDown = false;
+  /** While set, a grant naming this role fails (Rönd answering 5xx for some bindings only). */
+  let refusedRole: string | undefined;
   let grantsTried = 0;
   /** Of this job type, the recording after `after` more fails once, as a job store refusing the connection would. */
   let createFailsAfter: { type: string; after: number } | undefined;
@@ -43,6 +45,7 @@ describe('a bulk activation whose grants of roles fail (Rönd down)', () => {
               grantsTried += 1;
               throw new UpstreamError('Rond', 'POST /grant/bindings', 0, { unreachable: true });
             }
+            if (refusedRole !== undefined && granted.includes(refusedRole)) throw new UpstreamError('Rond', 'POST /grant/bindings', 500);
             return deps.roles.grant(subject, granted, scope);
           },
         },
@@ -99,6 +102,25 @@ describe('a bulk activation whose grants of roles fail (Rönd down)', () => {
     expect(bound).toEqual([['reader'], ['writer'], []]);
     // And the user is not left locked: a PATCH goes through.
     expect((await service.call('PATCH', `/users/${reader}`, { name: 'R2' })).status).toBe(200);
+  });
+
+  it('Rönd failing for some bindings only: the others are bound at once, the failed ones by the reconciler once it answers', async () => {
+    const reader = await bare('rond6', ['reader']);
+    const writer = await bare('rond7', ['writer']);
+    refusedRole = 'writer';
+    const job = await activated([reader, writer]);
+    expect(job).toMatchObject({ status: 'completed', summary: { failed: 1, inserted: 1, total: 2 } });
+    expect(job.failures).toEqual([pending(writer)]);
+    const linked = await Promise.all([reader, writer].map(async (id) => (await service.call('GET', `/users/${id}`)).body.authUserId));
+    expect(await Promise.all(linked.map((id) => service.backend.rolesOf(id)))).toEqual([['reader'], []]);
+    refusedRole = undefined;
+    const bound = await eventually(
+      () => Promise.all(linked.map((id) => service.backend.rolesOf(id))),
+      ([, second]) => second!.length > 0,
+      1000,
+    );
+    expect(bound).toEqual([['reader'], ['writer']]);
+    expect((await service.call('PATCH', `/users/${writer}`, { name: 'W2' })).status).toBe(200);
   });
 
   it('a completion tried again (an intent not recorded) leaves its own pending bindings to the reconciler and completes', async () => {
