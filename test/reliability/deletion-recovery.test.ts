@@ -563,6 +563,37 @@ describe('a soft delete with AUTH_HARD_DELETE', () => {
     expect(await hard.backend.rolesOf(user.authUserId)).toEqual([]);
   });
 
+  it('moved back out of DELETED while the identity provider is down: 503, still DELETED and linked; the retry unlinks and moves it', async () => {
+    const user = await readerUser('hardrevived');
+    expect((await hard.call('POST', `/users/${user._id}/soft-delete`)).status).toBe(204);
+    trap = 'identity-refused';
+    expect((await hard.call('POST', '/users/state', [{ filter: { _id: user._id }, stateTo: 'TRASH' }])).status).toBe(503);
+    trap = 'none';
+    const kept = (await hard.call('GET', `/users/${user._id}?_st=DELETED`)).body;
+    expect([kept.__STATE__, kept.authUserId]).toEqual(['DELETED', user.authUserId]);
+    const retry = await hard.call('POST', '/users/state', [{ filter: { _id: user._id }, stateTo: 'TRASH' }]);
+    expect([retry.status, retry.body]).toEqual([200, 1]);
+    const moved = (await hard.call('GET', `/users/${user._id}?_st=TRASH`)).body;
+    expect([moved.__STATE__, moved.authUserId]).toEqual(['TRASH', undefined]);
+    expect(await hard.deps.jobs.get(`user-sync:${user._id}`)).toBeUndefined();
+  });
+
+  it('moved back out of DELETED while its bindings are left (Rönd down): 503 until they go, never unlinked before', async () => {
+    const user = await readerUser('hardrevivedbindings');
+    trap = 'roles-down';
+    expect((await hard.call('POST', `/users/${user._id}/soft-delete`)).status).toBe(204);
+    // Unlinked now, the profile would let its intent's repair leave the bindings for good.
+    expect((await hard.call('POST', '/users/state', [{ filter: { _id: user._id }, stateTo: 'TRASH' }])).status).toBe(503);
+    const kept = (await hard.call('GET', `/users/${user._id}?_st=DELETED`)).body;
+    expect([kept.__STATE__, kept.authUserId]).toEqual(['DELETED', user.authUserId]);
+    trap = 'none';
+    const retry = await hard.call('POST', '/users/state', [{ filter: { _id: user._id }, stateTo: 'TRASH' }]);
+    expect([retry.status, retry.body]).toEqual([200, 1]);
+    expect(await hard.backend.rolesOf(user.authUserId)).toEqual([]);
+    expect((await hard.call('GET', `/users/${user._id}?_st=TRASH`)).body.authUserId).toBeUndefined();
+    expect(await hard.deps.jobs.get(`user-sync:${user._id}`)).toBeUndefined();
+  });
+
   it('resumed on a profile already DELETED (its identity left behind): the identity and its bindings go', async () => {
     const user = await readerUser('hardresumed');
     // The profile got to DELETED, the identity did not (a process stopped there, or a soft delete
