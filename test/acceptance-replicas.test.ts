@@ -449,6 +449,29 @@ describe('acceptance walk of the usage page on two replicas behind round robin',
     expect(auth0.users.has(authUserId)).toBe(false);
   });
 
+  it('POST /users/state moving a soft-deleted user out of DELETED, sent to both replicas at once: unlinked, one live timer', async () => {
+    const expirationDate = new Date(Date.now() + 3_600_000).toISOString();
+    const created = await call('POST', '/users/?sendResetPwdEmail=false', {
+      userGroup: 'customer',
+      username: 'revived',
+      email: 'revived@example.com',
+      expirationDate,
+    });
+    const id = created.body._id as string;
+    expect((await call('POST', `/users/${id}/soft-delete`)).status).toBe(204);
+    const move = () => call('POST', '/users/state', [{ filter: { _id: id }, stateTo: 'TRASH' }]);
+    const answers = await Promise.all([move(), move()]);
+    // The second either waited for the first (moved already: 200 with its count) or met its lock (409).
+    expect(answers.map((answer) => answer.status)).toContain(200);
+    for (const answer of answers.filter((answer) => answer.status !== 200)) {
+      expect(answer.body).toMatchObject({ statusCode: 409, message: expect.stringMatching(/is being changed by another request/) });
+    }
+    const stored = profile(id) as unknown as { __STATE__: string; authUserId?: string; expirationId: string };
+    expect([stored.__STATE__, stored.authUserId]).toEqual(['TRASH', undefined]);
+    const live = [...timer.timers.values()].filter((t) => (t.payload as { userId?: string }).userId === id && t.status === 0);
+    expect(live.map((t) => t.expirationId)).toEqual([stored.expirationId]);
+  });
+
   it('DELETE /users/:id deletes profile and identity, aborts its timer (204), then 404', async () => {
     const expirationDate = new Date(Date.now() + 3_600_000).toISOString();
     expect((await call('PATCH', `/users/${ids.dave}`, { $set: { expirationDate } })).status).toBe(200);
