@@ -7,9 +7,22 @@ import { GIVEN_BACK_MS } from '../ports/job-store.js';
  * before the operation's first step, claimed by this process for JOBS_LEASE_MS, so that if the
  * process dies the lease lapses and the type's reconciler (job worker) finishes the operation.
  */
-export async function recordIntent(ctx: Context, intent: { type: string; jobId: string; payload: unknown }): Promise<void> {
+export async function recordIntent(ctx: Context, intent: { type: string; jobId: string; payload: unknown; owner?: string }): Promise<void> {
   const { jobs, replicaId, config } = ctx.deps;
-  await markUnrecorded(() => jobs.create({ ...intent, owner: replicaId, leaseMs: config.JOBS_LEASE_MS }));
+  await markUnrecorded(() => jobs.create({ ...intent, owner: intent.owner ?? replicaId, leaseMs: config.JOBS_LEASE_MS }));
+}
+
+/**
+ * An intent by its id, held by this replica; or with the owner it was recorded with. An intent
+ * named afresh by each operation may be the replica's; one a later operation may record again
+ * under the same id (`user-sync:<_id>`, the user's lock) is the operation's own: one that went on
+ * after its lease lapsed then renewed, gave back or discarded the intent that a later request of
+ * the same replica had recorded meanwhile, and a third write took the user while it held it.
+ */
+export type IntentRef = string | { jobId: string; owner: string };
+
+function heldBy(ctx: Context, ref: IntentRef): { jobId: string; owner: string } {
+  return typeof ref === 'string' ? { jobId: ref, owner: ctx.deps.replicaId } : ref;
 }
 
 /** Errors of an intent's recording: no reconciler will find the work it was to guard. */
@@ -40,11 +53,12 @@ async function markUnrecorded<T>(record: () => Promise<T>): Promise<T> {
  * one, or a reconciler would run it again beside it and discard the intent while it still works.
  * A renewal is outside the request's deadline; one that fails or finds the lease lost is logged.
  */
-export async function holdingIntent<T>(ctx: Context, jobId: string, work: () => Promise<T>): Promise<T> {
-  const { jobs, replicaId, config, clock, logger } = ctx.deps;
+export async function holdingIntent<T>(ctx: Context, ref: IntentRef, work: () => Promise<T>): Promise<T> {
+  const { jobs, config, clock, logger } = ctx.deps;
+  const { jobId, owner } = heldBy(ctx, ref);
   const renew = async () => {
     try {
-      const held = await withoutDeadline(() => jobs.heartbeat(jobId, replicaId, config.JOBS_LEASE_MS));
+      const held = await withoutDeadline(() => jobs.heartbeat(jobId, owner, config.JOBS_LEASE_MS));
       if (!held) logger.warn({ jobId, requestId: ctx.requestId }, 'an operation intent was taken over while its operation ran');
     } catch (error) {
       logger.warn({ err: error, jobId, requestId: ctx.requestId }, 'the lease of an operation intent could not be renewed');
@@ -73,10 +87,11 @@ export async function holdingIntent<T>(ctx: Context, jobId: string, work: () => 
  * deadline (the step that failed may have been cut by it); a failure here is logged and left: an
  * intent still there is finished by its reconciler, which finds nothing to do or does the rest.
  */
-export async function endIntent(ctx: Context, jobId: string, done: boolean, progress?: unknown): Promise<void> {
-  const { jobs, replicaId, logger } = ctx.deps;
+export async function endIntent(ctx: Context, ref: IntentRef, done: boolean, progress?: unknown): Promise<void> {
+  const { jobs, logger } = ctx.deps;
+  const { jobId, owner } = heldBy(ctx, ref);
   try {
-    await withoutDeadline(() => (done ? jobs.discard(jobId, replicaId) : jobs.heartbeat(jobId, replicaId, GIVEN_BACK_MS, progress)));
+    await withoutDeadline(() => (done ? jobs.discard(jobId, owner) : jobs.heartbeat(jobId, owner, GIVEN_BACK_MS, progress)));
   } catch (error) {
     logger.warn({ err: error, jobId, requestId: ctx.requestId }, 'an operation intent could not be closed');
   }

@@ -39,7 +39,7 @@ async function moveUser(ctx: Context, user: UserDoc, stateTo: State): Promise<vo
   const authUserId = user.authUserId;
   try {
     // Held while the steps run: one that outlasts the lease must not be raced by the reconciler.
-    consistent = await holdingIntent(ctx, sync.jobId, async () => {
+    consistent = await holdingIntent(ctx, sync, async () => {
       if (hardDelete) return deleteMoving(ctx, user, authUserId);
       await blockMoving(ctx, user, stateTo, authUserId);
       return true;
@@ -68,7 +68,7 @@ async function leaveDeleted(ctx: Context, user: UserDoc, stateTo: State, authUse
   try {
     // Held while the steps run: a step that outlasts the lease let the reconciler abort the new
     // schedule before the profile pointed to it (a user that never expired).
-    await holdingIntent(ctx, sync.jobId, async () => {
+    await holdingIntent(ctx, sync, async () => {
       const [identity] = await ctx.deps.identity.getUsers([authUserId]);
       const blocked = identityBlocked({ ...user, __STATE__: stateTo });
       if (identity && identity.blocked !== blocked) await setBlocked(ctx, authUserId, blocked);

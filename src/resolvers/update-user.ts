@@ -156,7 +156,7 @@ async function writeBoth(ctx: Context, { current, next, expr, query, states }: W
   try {
     // Held while the steps run: a step that outlasts the lease (a slow upstream, a REQUEST_TIMEOUT_MS
     // above JOBS_LEASE_MS) let the reconciler abort the new schedule before the profile pointed to it.
-    patched = await holdingIntent(ctx, sync.jobId, async () => {
+    patched = await holdingIntent(ctx, sync, async () => {
       await noteScheduled(ctx, sync, await reschedule(ctx, current, next, expr));
       if (changes) await ctx.deps.identity.updateUser(current.authUserId!, changes);
       return patchProfile(ctx, current._id, expr, { query, states });
@@ -186,7 +186,7 @@ async function finishRoles(ctx: Context, { current, updated, sync }: { current: 
   try {
     const authUserId = current.authUserId;
     if (authUserId && !sameRoles(current.roles, updated.roles)) {
-      await holdingIntent(ctx, sync.jobId, () => replaceRoles(ctx, authUserId, updated.roles));
+      await holdingIntent(ctx, sync, () => replaceRoles(ctx, authUserId, updated.roles));
     }
   } catch (error) {
     await closeSync(ctx, sync, false);

@@ -47,6 +47,8 @@ export function identityFieldsDiffer(before: UserDoc, after: UserDoc): boolean {
 
 export interface SyncHandle {
   jobId: string;
+  /** This operation's own hold of the intent (`IntentRef`): never another request's of this replica. */
+  owner: string;
   intent: SyncIntent;
   scheduled?: string;
 }
@@ -61,20 +63,21 @@ export async function openSync(
   const intent: SyncIntent = { userId: user._id, authUserId: user.authUserId, ...also, nonce: mark };
   // One id per user: the intent is also the user's lock, so two writes never interleave their steps.
   const jobId = `${USER_SYNC}:${user._id}`;
+  const handle: SyncHandle = { jobId, owner: `${ctx.deps.replicaId}:${randomUUID()}`, intent };
   // Taken (twice at most: once more after a stale intent was finished, when another request may have taken it meanwhile).
-  const taken = (await createIntent(ctx, jobId, intent)) || ((await repairStale(ctx, jobId)) && (await createIntent(ctx, jobId, intent)));
+  const taken = (await createIntent(ctx, handle)) || ((await repairStale(ctx, jobId)) && (await createIntent(ctx, handle)));
   if (!taken) throw new ConflictError(`user ${user._id} is being changed by another request: try again`, 'USER_BUSY');
-  return { jobId, intent };
+  return handle;
 }
 
 /** False when an intent of that id exists (the store's ConflictError). */
-async function createIntent(ctx: Context, jobId: string, intent: SyncIntent): Promise<boolean> {
+async function createIntent(ctx: Context, handle: SyncHandle): Promise<boolean> {
   try {
-    await recordIntent(ctx, { type: USER_SYNC, jobId, payload: intent });
+    await recordIntent(ctx, { type: USER_SYNC, jobId: handle.jobId, payload: handle.intent, owner: handle.owner });
     return true;
   } catch (error) {
     if (error instanceof ConflictError) return false;
-    await releaseIfRecorded(ctx, jobId, intent.nonce);
+    await releaseIfRecorded(ctx, handle);
     throw error;
   }
 }
@@ -85,12 +88,12 @@ async function createIntent(ctx: Context, jobId: string, intent: SyncIntent): Pr
  * request's mark (not another request's of this replica), its lease is given back at once, so the
  * retry (or the reconciler) finishes it. Best effort: otherwise the lease lapses.
  */
-async function releaseIfRecorded(ctx: Context, jobId: string, nonce: string | undefined): Promise<void> {
-  const { jobs, replicaId } = ctx.deps;
+async function releaseIfRecorded(ctx: Context, { jobId, owner, intent }: SyncHandle): Promise<void> {
+  const { jobs } = ctx.deps;
   try {
     const job = await withoutDeadline(() => jobs.get(jobId));
-    if (job && Intent.safeParse(job.payload).data?.nonce === nonce)
-      await withoutDeadline(() => jobs.heartbeat(jobId, replicaId, GIVEN_BACK_MS));
+    if (job && Intent.safeParse(job.payload).data?.nonce === intent.nonce)
+      await withoutDeadline(() => jobs.heartbeat(jobId, owner, GIVEN_BACK_MS));
   } catch (error) {
     ctx.deps.logger.warn({ err: error, jobId, requestId: ctx.requestId }, 'an intent whose recording failed could not be looked up');
   }
@@ -118,8 +121,8 @@ async function repairStale(ctx: Context, jobId: string): Promise<boolean> {
 export async function noteScheduled(ctx: Context, handle: SyncHandle, scheduled: string | undefined): Promise<void> {
   if (!scheduled) return;
   handle.scheduled = scheduled;
-  const { jobs, replicaId, config } = ctx.deps;
-  await jobs.heartbeat(handle.jobId, replicaId, config.JOBS_LEASE_MS, { scheduled });
+  const { jobs, config } = ctx.deps;
+  await jobs.heartbeat(handle.jobId, handle.owner, config.JOBS_LEASE_MS, { scheduled });
 }
 
 /**
@@ -134,7 +137,7 @@ export async function followProfile(ctx: Context, handle: SyncHandle): Promise<b
     // Its own calls' timeouts: the step that failed may have been cut by the request's deadline.
     // Held while it runs: a reconciler taking it over meanwhile would let another write in before
     // this one's last step, which would then undo that write's identity change.
-    await withoutDeadline(() => holdingIntent(ctx, handle.jobId, () => syncToProfile(ctx, handle.intent, handle.scheduled)));
+    await withoutDeadline(() => holdingIntent(ctx, handle, () => syncToProfile(ctx, handle.intent, handle.scheduled)));
   } catch (error) {
     ctx.deps.logger.error({ err: error, requestId: ctx.requestId }, `could not make user ${handle.intent.userId} follow its profile`);
     followed = false;
@@ -145,7 +148,7 @@ export async function followProfile(ctx: Context, handle: SyncHandle): Promise<b
 
 /** Done (or followed): the intent goes; otherwise its lease is given up, for the reconciler. */
 export async function closeSync(ctx: Context, handle: SyncHandle, done: boolean): Promise<void> {
-  await endIntent(ctx, handle.jobId, done, { scheduled: handle.scheduled });
+  await endIntent(ctx, handle, done, { scheduled: handle.scheduled });
 }
 
 /**
@@ -165,7 +168,7 @@ export async function syncNow(ctx: Context, user: Pick<UserDoc, '_id' | 'authUse
   }
   let done = false;
   try {
-    const outcome = await holdingIntent(ctx, handle.jobId, () => syncToProfile(ctx, handle.intent, undefined));
+    const outcome = await holdingIntent(ctx, handle, () => syncToProfile(ctx, handle.intent, undefined));
     done = true;
     return outcome;
   } catch (error) {

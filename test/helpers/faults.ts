@@ -38,7 +38,8 @@ export function renewalsDroppedWhile(jobs: JobStore, owner: string, dead: () => 
   return {
     ...jobs,
     async heartbeat(jobId, by, leaseMs, progress, counters) {
-      if (dead() && by === owner && leaseMs > 0) return false;
+      // A user-sync intent is held by its operation (`<replica>:<operation>`), the others by the replica.
+      if (dead() && (by === owner || by.startsWith(`${owner}:`)) && leaseMs > 0) return false;
       return jobs.heartbeat(jobId, by, leaseMs, progress, counters);
     },
   };

@@ -159,6 +159,65 @@ describe('a write that finishes a stale intent while another request takes the u
   });
 });
 
+describe('a write whose lease lapsed (its renewals lost) while another request of the same replica took the user', () => {
+  // Intents were owned by the replica: the first write, going on after its lease lapsed, closed the
+  // intent the second had opened meanwhile, and a third write took the user while the second held it.
+  const clock = new FakeClock();
+  let partitioned = false;
+  let shared: TestService;
+  beforeAll(async () => {
+    shared = await startService({
+      clock,
+      env: { JOBS_LEASE_MS: '1000' },
+      wrap: (deps) => ({
+        identity: trappedIdentity(deps.identity),
+        jobs: {
+          ...deps.jobs,
+          heartbeat: (jobId, owner, leaseMs, ...rest) =>
+            partitioned && leaseMs > 0 ? Promise.resolve(false) : deps.jobs.heartbeat(jobId, owner, leaseMs, ...rest),
+        },
+      }),
+    });
+    await seedGroups(shared);
+  });
+  afterAll(() => shared.close());
+
+  /** Holds the next identity change of `authUserId`; resolves once a request waits there. */
+  async function heldAt(authUserId: string, send: () => Promise<unknown>): Promise<{ answer: Promise<unknown>; open: () => void }> {
+    let open!: () => void;
+    gates.set(authUserId, new Promise<void>((resolve) => (open = resolve)));
+    const answer = send();
+    // The gate is taken off once a request waits at it.
+    await until(() => !gates.has(authUserId));
+    return { answer, open };
+  }
+
+  it('keeps the second write its lock: a third is a 409 until the second ends', async () => {
+    const body = { userGroup: 'customer', username: 'owned1', email: 'owned1@example.com', name: 'O' };
+    const id = (await shared.call('POST', '/users/?sendResetPwdEmail=false', body)).body._id as string;
+    const { authUserId } = (await shared.call('GET', `/users/${id}`)).body;
+    partitioned = true;
+    const first = await heldAt(authUserId, () => shared.call('PATCH', `/users/${id}`, { email: 'owned1-a@example.com' }));
+    await clock.advance(1500);
+    partitioned = false;
+    // The first one's lease has lapsed: the second finishes its intent and takes the user.
+    const second = await heldAt(authUserId, () => shared.call('PATCH', `/users/${id}`, { email: 'owned1-b@example.com' }));
+    try {
+      first.open();
+      expect(((await first.answer) as { status: number }).status).toBe(200);
+      expect(await shared.deps.jobs.get(`user-sync:${id}`)).toBeDefined();
+      const third = await shared.call('PATCH', `/users/${id}`, { email: 'owned1-c@example.com' });
+      expect(third.status).toBe(409);
+    } finally {
+      second.open();
+    }
+    expect(((await second.answer) as { status: number }).status).toBe(200);
+    const stored = (await shared.call('GET', `/users/${id}`)).body;
+    expect(stored.email).toBe('owned1-b@example.com');
+    expect((await shared.deps.identity.getUsers([authUserId]))[0]?.email).toBe(stored.email);
+  });
+});
+
 describe('a bulk state change that meets a user being changed', () => {
   it('answers only once every user it started to move is moved: nothing moves after the answer', async () => {
     const [busy, slow] = [await newUser(), await newUser()];
