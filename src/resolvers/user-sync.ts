@@ -102,18 +102,20 @@ async function releaseIfRecorded(ctx: Context, { jobId, owner, intent }: SyncHan
 /** An intent left by a request that gave up or died (its lease lapsed) is finished now, freeing the user; false when one is held. */
 async function repairStale(ctx: Context, jobId: string): Promise<boolean> {
   const { jobs, replicaId, config } = ctx.deps;
-  if (!(await jobs.claim(jobId, replicaId, config.JOBS_LEASE_MS))) return false;
+  // This repair's own hold, as an operation's (`SyncHandle.owner`): never another request's of this replica.
+  const held = { jobId, owner: `${replicaId}:${randomUUID()}` };
+  if (!(await jobs.claim(jobId, held.owner, config.JOBS_LEASE_MS))) return false;
   try {
     const job = await jobs.get(jobId);
     const follow = (stale: Job) => syncToProfile(ctx, Intent.parse(stale.payload), Progress.parse(stale.result ?? {}).scheduled);
-    if (job) await withoutDeadline(() => holdingIntent(ctx, jobId, () => follow(job)));
+    if (job) await withoutDeadline(() => holdingIntent(ctx, held, () => follow(job)));
   } catch (error) {
     // Still unrepairable (an upstream down): the lease goes back at once, or the user would be
     // USER_BUSY for JOBS_LEASE_MS, held by a request that has already answered.
-    await withoutDeadline(() => jobs.heartbeat(jobId, replicaId, GIVEN_BACK_MS)).catch(() => undefined);
+    await withoutDeadline(() => jobs.heartbeat(jobId, held.owner, GIVEN_BACK_MS)).catch(() => undefined);
     throw error;
   }
-  await jobs.discard(jobId, replicaId);
+  await jobs.discard(jobId, held.owner);
   return true;
 }
 
