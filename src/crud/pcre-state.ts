@@ -10,7 +10,16 @@ export type Node =
   | { t: 'var' } // \R, \X: no fixed length
   | { t: 'stop' } // (*ACCEPT), (*FAIL): PCRE2 measures a lookbehind's branch no further
   | { t: 'anyByte' } // \C: no lookbehind may hold it in UTF mode
-  | { t: 'group'; branches: Node[][]; capture?: number; lookaround?: 'ahead' | 'behind'; enclosing?: number[]; condition?: Node }
+  | {
+      t: 'group';
+      branches: Node[][];
+      capture?: number;
+      lookaround?: 'ahead' | 'behind';
+      enclosing?: number[];
+      condition?: Node;
+      /** Compiled bytes beyond the branches (a reference condition). */
+      extra?: number;
+    }
   | { t: 'define'; branches: Node[][] } // (?(DEFINE)…): no length, and PCRE2 measures nothing in it from a lookbehind
   | { t: 'repeat'; node: Node; min: number; max: number }
   | { t: 'ref'; number?: number; name?: string; recursion?: boolean };
@@ -49,6 +58,8 @@ export interface ParseState {
   depth: number;
   lookaround: number;
   opts: Options;
+  /** Each leaf's text, which its compiled size is read from (pcre-size.ts). */
+  readonly leafTexts: WeakMap<Node, string>;
 }
 
 export function newParseState(p: string, extended: boolean): ParseState {
@@ -65,5 +76,6 @@ export function newParseState(p: string, extended: boolean): ParseState {
     depth: 0,
     lookaround: 0,
     opts: { extended, extendedMore: false, noAutoCapture: false, dupNames: false },
+    leafTexts: new WeakMap(),
   };
 }

@@ -18,6 +18,7 @@
 import { characterClass } from './pcre-classes.js';
 import { escapeOutside } from './pcre-escapes.js';
 import { measureLookbehinds } from './pcre-lengths.js';
+import { assertCompiledSize } from './pcre-size.js';
 import { callOrReference, groupName, newCapture, referenceCondition } from './pcre-references.js';
 import { alphaAssertion, callout, comment, optionLetters, plainVerb, quantifier, skipExtended, skipStartOptions } from './pcre-tokens.js';
 import { type Item, newParseState, type Node, type ParseState, Problem } from './pcre-state.js';
@@ -25,12 +26,12 @@ import { type Item, newParseState, type Node, type ParseState, Problem } from '.
 const NEST_LIMIT = 250;
 const MAX_PATTERN_BYTES = 32_764;
 
-export function pcreProblem(pattern: string, extended: boolean): string | undefined {
+export function pcreProblem(pattern: string, extended: boolean, caseless = true): string | undefined {
   // MongoDB's own cap (kMaxPatternLength in src/mongo/util/pcre.cpp), read before PCRE2 compiles;
   // it also bounds the work done here.
   if (Buffer.byteLength(pattern) > MAX_PATTERN_BYTES) return `longer than MongoDB's ${MAX_PATTERN_BYTES} bytes`;
   try {
-    parse(newParseState(pattern, extended));
+    parse(newParseState(pattern, extended), caseless);
     return undefined;
   } catch (error) {
     if (error instanceof Problem) return error.message;
@@ -38,12 +39,15 @@ export function pcreProblem(pattern: string, extended: boolean): string | undefi
   }
 }
 
-function parse(s: ParseState): void {
+function parse(s: ParseState, caseless: boolean): void {
   skipStartOptions(s);
   const top = alternation(s);
   if (s.i < s.p.length) throw new Problem('unmatched closing parenthesis');
   for (const check of s.laterChecks) check();
   measureLookbehinds(top, { names: s.names, groups: s.groups, branchReset: s.branchReset });
+  // Sizes are read once the whole pattern is: an inline (?i) or (?J) may come after a class or a reference.
+  const sizing = { caseless: caseless || /\(\?[\^a-zA-Z-]*i/.test(s.p), dupNames: /\(\?[\^a-zA-Z-]*J/.test(s.p) };
+  assertCompiledSize(top, s.leafTexts, sizing);
 }
 
 // ── structure ──────────────────────────────────────────────────────────────
@@ -78,6 +82,7 @@ function branch(s: ParseState): Node[] {
       repeatable = false;
       continue;
     }
+    const start = s.i;
     const read = item(s);
     if (read === 'skip') continue; // a comment, `\E`, an empty `\Q\E`: the last item stays the last
     if (read === 'setting') {
@@ -86,10 +91,13 @@ function branch(s: ParseState): Node[] {
     }
     if (Array.isArray(read)) {
       // \Q…\E: each character an item, the last one the one a quantifier takes
+      const text = [...s.p.slice(start + 2, s.i)];
+      read.forEach((node, index) => s.leafTexts.set(node, text[index]!));
       items.push(...read);
       repeatable = read.length > 0 || repeatable;
       continue;
     }
+    if (read.node.t !== 'group' && read.node.t !== 'define') s.leafTexts.set(read.node, s.p.slice(start, s.i));
     items.push(read.node);
     repeatable = read.repeatable;
   }
@@ -204,7 +212,9 @@ function conditional(s: ParseState): Item {
   if (branches.length > 2) throw new Problem('conditional subpattern contains more than two branches');
   if (define && branches.length > 1) throw new Problem('DEFINE subpattern contains more than one branch');
   close(s);
-  return { node: define ? { t: 'define', branches } : { t: 'group', branches, condition }, repeatable: true };
+  // a reference condition: OP_CREF and a number, OP_DNCREF with two for a duplicated name
+  const node: Node = define ? { t: 'define', branches } : { t: 'group', branches, condition, extra: condition ? 0 : 5 };
+  return { node, repeatable: true };
 }
 
 function verb(s: ParseState): Item {

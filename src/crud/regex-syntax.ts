@@ -27,9 +27,11 @@ export function assertRegexSyntax(given: unknown, options: unknown, where: reado
   // `u` change no syntax. The embedded store refuses `x` on its own (regex.ts); $options' letters
   // are judged by filter.ts.
   const extended = typeof options === 'string' && options.includes('x');
-  const key = `${extended ? 'x' : ''}/${given}`;
+  // `i` changes no syntax but the compiled size of some characters and classes (pcre-size.ts).
+  const caseless = typeof options === 'string' && options.includes('i');
+  const key = `${extended ? 'x' : ''}${caseless ? 'i' : ''}/${given}`;
   if (valid.has(key)) return;
-  const problem = pcreProblem(given, extended);
+  const problem = pcreProblem(given, extended, caseless);
   if (problem !== undefined) throw refuse(where, `$regex is not a valid regular expression (${problem})`);
   if (valid.size >= CACHE_SIZE) valid.delete(valid.values().next().value!);
   valid.add(key);

@@ -216,3 +216,47 @@ describe('a $regex MongoDB refuses is a 400', () => {
       expect([pattern, verdict(pattern)]).toEqual([pattern, 'refused']);
   });
 });
+
+/**
+ * PCRE2 (MongoDB's, with its 2-byte links) refuses a pattern whose compiled code passes 65,535
+ * bytes: "regular expression is too large". A repeated group is compiled once per repeat, so a
+ * pattern of a few characters can pass it; the judge sent these, MongoDB failed the query, the
+ * CRUD's 500. Each verdict is pcre2test 10.42's (its compiled size in the comment where it runs).
+ */
+describe('a $regex too large once compiled', () => {
+  it.each([
+    '(a){6553}',
+    '(a){65535}',
+    '((a){1000}){1000}',
+    '(?R){30000}',
+    '(a)(?1){22000}',
+    '([a-z]){2000}',
+    '(?:[a-z]){1985}',
+    '(?:a|b){6000}',
+    '(a){0,5000}',
+    '(?=a){8200}',
+    '(?<=ab){5100}',
+    '(?:\\p{L}){7300}',
+  ])('is refused: %s', (pattern) => {
+    expect(verdict(pattern)).toBe('refused');
+    expect(() => assertRegexSyntax(pattern, undefined, ['querystring', '_q', 'name'])).toThrow(/too large/);
+  });
+
+  it.each([
+    '(a){6552}', // 65,527 bytes
+    '[a-z]{65535}', // 45: a repeated class or character is one item with its count
+    'a{65535}',
+    '(?:ab){5000}', // 50,007
+    '(\\d){6000}', // 54,007
+    '(a)(?1){21000}', // 63,017
+    '(?:a|b){4000}', // 52,007
+    '(?<n>a)\\k<n>{65535}',
+    '(a){0,3000}', // 51,001
+    '(?:\\p{L}){6600}', // 59,407
+  ])('is sent: %s', (pattern) => expect(verdict(pattern)).toBe('sent'));
+
+  it('counts classes one after another too: 33 bytes each', () => {
+    expect(verdict('[a-z]'.repeat(1900))).toBe('sent'); // 62,707
+    expect(verdict('[a-z]'.repeat(2000))).toBe('refused');
+  });
+});
