@@ -23,6 +23,20 @@ export function identitySegment(id: string): string | undefined {
 }
 
 /**
+ * The longest group name or job id the CRUD stores are asked about, in a `_q` filter: none is
+ * longer (a group name is at most 200 characters, a job id is the service's own), and a
+ * 100,000-character one filled the CRUD's URL, the too-long 400 "narrow the filter" where the
+ * embedded store answered not found. A longer one names nothing: 1,024 characters, as an identity
+ * id, whose filter percent-encoded (up to 12 characters a code point) stays within the CRUD's URL.
+ */
+export const MAX_LOOKUP_KEY_CHARS = 1024;
+
+/** Whether a group name or job id can name a document: not when longer than any, or not well formed. */
+export function namesADocument(key: string): boolean {
+  return key.length <= MAX_LOOKUP_KEY_CHARS && wellFormed(key);
+}
+
+/**
  * Whether a text has no lone surrogate (`"\ud800"` in a JSON body or GraphQL argument):
  * encodeURIComponent throws on one (a 500, or a 503 its upstream's breaker counted), and no id or
  * value stored upstream (UTF-8) can hold one.

@@ -7,6 +7,9 @@ import { ALL_STATES } from '../crud/states.js';
 import { parseInput } from './inputs.js';
 import { assertCompilableSchema } from '../domain/group-schema-limits.js';
 
+/** The longest group name looked up: a group's is at most 200 characters (the CRUD stores look up to 1,024, MAX_LOOKUP_KEY_CHARS). */
+const MAX_GROUP_LOOKUP_CHARS = 1024;
+
 /** A document of the `ums-config` collection. */
 export const GroupConfigInput = z.object({
   userGroup: z.string().min(1).max(200),
@@ -45,6 +48,8 @@ export async function saveGroup(ctx: Context, input: unknown): Promise<GroupConf
  */
 export async function deleteGroup(ctx: Context, userGroup: string): Promise<void> {
   await requireAdmin(ctx);
+  // A name no group has, as the stores' lookups answer: its count of users filled the CRUD's URL (a 400).
+  if (userGroup.length > MAX_GROUP_LOOKUP_CHARS) throw new NotFoundError(`user group "${userGroup}" not found`);
   await refuseWhileInUse(ctx, userGroup);
   const group = await during('reading user group', () => ctx.deps.groups.getGroup(userGroup));
   if (!group) throw new NotFoundError(`user group "${userGroup}" not found`);

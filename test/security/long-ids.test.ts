@@ -69,6 +69,23 @@ describe('a user id longer than any id', () => {
     expect(identityRequests()).toBe(before);
   });
 
+  // The CRUD stores look a group or a job up by a `_q` filter: a 100,000-character name filled the
+  // CRUD's URL, the 400 "narrow the filter" (INVALID_INPUT), where the embedded store said not found.
+  it.each([
+    ['userGroup', 'query ($id: String!) { userGroup(userGroup: $id) { __typename } }'],
+    ['deleteUserGroup', 'mutation ($id: String!) { deleteUserGroup(userGroup: $id) { __typename } }'],
+    ['bulkActivationJob', 'query ($id: ID!) { bulkActivationJob(jobId: $id) { __typename } }'],
+    ['passwordChangeJob', 'query ($id: ID!) { passwordChangeJob(jobId: $id) { __typename } }'],
+  ])('is a group name or job id no document has: GraphQL %s is a NotFoundError, unsent', async (field, document) => {
+    const before = service.crud?.requests.length ?? 0;
+    const answer = await service.graphql(document, { id: LONG });
+    expect(answer).toEqual({ data: { [field]: { __typename: 'NotFoundError' } } });
+    const lookups = (service.crud?.requests.slice(before) ?? []).filter((request) =>
+      (request.query.get('_q') ?? '').includes('aaaaaaaaaa'),
+    );
+    expect(lookups).toEqual([]);
+  });
+
   it('makes the expiration callback expire nobody, with no error', async () => {
     const secret = { 'x-api-key': '', 'x-ums-timer-secret': service.deps.timerSecret };
     const answer = await service.call('POST', '/internal/expirations', { userId: LONG, expirationDate: '2020-01-01T00:00:00Z' }, secret);

@@ -4,6 +4,7 @@ import type { ConfigStore, GroupConfig } from '../../ports/config-store.js';
 import { ALL_STATES } from '../../crud/states.js';
 import { UpstreamError } from '../../errors.js';
 import type { CrudCollection, CrudDoc } from './collection.js';
+import { namesADocument } from '../path-segment.js';
 
 const GroupDoc = z.looseObject({
   _id: z.string(),
@@ -16,6 +17,7 @@ const GroupDoc = z.looseObject({
 /** The `ums-config` collection in a Mia-Platform CRUD Service. */
 export function createCrudConfigStore(groups: CrudCollection): ConfigStore {
   async function findDoc(userGroup: string): Promise<z.infer<typeof GroupDoc> | undefined> {
+    if (!namesADocument(userGroup)) return undefined;
     const [doc] = await groups.list({ _q: JSON.stringify({ userGroup }), _l: '1' }, {});
     return doc && parse(doc);
   }

@@ -4,6 +4,7 @@ import type { Job, JobHead, JobListing, JobStore } from '../../ports/job-store.j
 import { UpstreamError } from '../../errors.js';
 import type { Clock } from '../../ports/clock.js';
 import type { CrudCollection, CrudDoc } from './collection.js';
+import { namesADocument } from '../path-segment.js';
 
 const JobDoc = z.looseObject({
   _id: z.string(),
@@ -31,6 +32,7 @@ const HEAD = '_id,jobId,type,status,result,owner,leaseUntil,counters,createdAt,u
 export function createCrudJobStore(jobs: CrudCollection, clock: Clock): JobStore {
   /** The job's document; without its payload unless `payload`. */
   async function findDoc(jobId: string, payload = false) {
+    if (!namesADocument(jobId)) return undefined;
     const [doc] = await jobs.list({ _q: JSON.stringify({ jobId }), _l: '1', ...(!payload && { _p: HEAD }) }, {});
     return doc && parse(doc);
   }
