@@ -12,6 +12,7 @@ import { createPasswordResets } from './password-resets.js';
 import { createResetTickets } from './reset-tickets.js';
 import type { Sessions } from './sessions.js';
 import type { SigningKeys } from './signing-keys.js';
+import { shownId } from '../domain/input-limits.js';
 
 export interface EmbeddedAuthenticatorOptions {
   db: Db;
@@ -64,7 +65,7 @@ export function createEmbeddedAuthenticator(options: EmbeddedAuthenticatorOption
 
     async unlock(authUserId) {
       const row = credentials.byId.get(authUserId);
-      if (!row) throw new NotFoundError(`identity user ${authUserId} not found`);
+      if (!row) throw new NotFoundError(`identity user ${shownId(authUserId)} not found`);
       lockout.clear([row.username, row.email]);
     },
 

@@ -1,6 +1,6 @@
 import type { IdentityChanges, IdentityProvider, IdentityUser, NewIdentityUser } from '../ports/identity-provider.js';
 import { pick } from '../clients/records.js';
-import { namesNoIdentity } from '../domain/input-limits.js';
+import { namesNoIdentity, shownId } from '../domain/input-limits.js';
 import { ConflictError, InvalidInputError, NotFoundError } from '../errors.js';
 import type { Db } from './db.js';
 import { newObjectId } from '../crud/ids.js';
@@ -109,7 +109,7 @@ export function createEmbeddedIdentityProvider(
       }
       try {
         const result = db.prepare(`UPDATE identity_users SET ${[...sets, 'updated_at = @now'].join(', ')} WHERE id = @id`).run(params);
-        if (result.changes === 0) throw new NotFoundError(`identity user ${id} not found`);
+        if (result.changes === 0) throw new NotFoundError(`identity user ${shownId(id)} not found`);
       } catch (error) {
         throw asConflict(error);
       }

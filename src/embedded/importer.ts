@@ -4,6 +4,7 @@ import { InvalidInputError, NotFoundError } from '../errors.js';
 import { newObjectId } from '../crud/ids.js';
 import type { Db } from './db.js';
 import { NO_PASSWORD } from './password-hash.js';
+import { shownId } from '../domain/input-limits.js';
 
 /**
  * Users per job: one SQLite transaction each, so one job's write holds the event loop (and the
@@ -101,12 +102,12 @@ export function createEmbeddedImporter(db: Db): IdentityImporter {
     },
     async importJob(id) {
       const row = select.get(id);
-      if (!row) throw new NotFoundError(`import job ${id} not found`);
+      if (!row) throw new NotFoundError(`import job ${shownId(id)} not found`);
       return { id, status: 'completed', summary: JSON.parse(row.summary) as Summary };
     },
     async importErrors(id) {
       const row = select.get(id);
-      if (!row) throw new NotFoundError(`import job ${id} not found`);
+      if (!row) throw new NotFoundError(`import job ${shownId(id)} not found`);
       return JSON.parse(row.errors) as IdentityImportError[];
     },
     async findImported(users) {

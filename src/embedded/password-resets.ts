@@ -7,6 +7,7 @@ import type { Db } from './db.js';
 import { hashPassword } from './password-hash.js';
 import { batchedPasswordChanges } from './password-changes.js';
 import { resetMail } from './reset-mail.js';
+import { shownId } from '../domain/input-limits.js';
 
 export interface ResetParts {
   db: Db;
@@ -41,7 +42,7 @@ export function createPasswordResets(parts: ResetParts): PasswordResets {
 
 function resetMailOf({ credentials, tickets, baseUrl, resetTicketTtl }: ResetParts, authUserId: string): Mail {
   const row = credentials.byId.get(authUserId);
-  if (!row) throw new NotFoundError(`identity user ${authUserId} not found`);
+  if (!row) throw new NotFoundError(`identity user ${shownId(authUserId)} not found`);
   if (!row.email) throw new InvalidInputError(`identity user ${authUserId} has no e-mail address to send the reset link to`);
   const ticket = tickets.issue(authUserId);
   return resetMail({

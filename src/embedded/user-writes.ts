@@ -14,6 +14,7 @@ import type { Db } from './db.js';
 import { inShortTransactions } from './short-transactions.js';
 import { type Row, toDoc } from './user-rows.js';
 import { byIdFilter } from './user-query.js';
+import { shownId } from '../domain/input-limits.js';
 
 /** `$pull` conditions run `$regex` on RE2, as filters do. */
 const PULL_QUERY_OPTIONS = linearQueryOptions(['body', '$pull']);
@@ -77,7 +78,7 @@ export function createUserWrites(parts: UserWriteParts): UserWrites {
     async setState(id: string, stateTo: State, scope: CallScope) {
       db.transaction(() => {
         const row = parts.selectById.get(id);
-        if (!row) throw new NotFoundError(`user ${id} not found`);
+        if (!row) throw new NotFoundError(`user ${shownId(id)} not found`);
         assertTransition(row.state, stateTo);
         const doc = toDoc(row);
         write(writer, row, { ...doc, __STATE__: stateTo, updaterId: scope.actorId, updatedAt: new Date(clock.now()).toISOString() });

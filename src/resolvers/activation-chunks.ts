@@ -13,6 +13,7 @@ import { identityBlocked, type SyncOutcome, syncHeldWith, syncNow } from './user
 import { followRoles } from './linked-follow.js';
 import { intentUnrecorded } from './intent-jobs.js';
 import { findUsersByIds } from './users.js';
+import { shownId } from '../domain/input-limits.js';
 
 // What a bulk activation does with one chunk of its users (activation.ts runs the chunks).
 
@@ -201,8 +202,8 @@ async function prepareChunk(
   for (const id of chunk) {
     const user = users.get(id);
     const group = user && (await groupOf(user.userGroup));
-    if (!user) refuse(id, [{ code: 'USER_NOT_FOUND', message: `user ${id} not found` }]);
-    else if (!group) refuse(id, [{ code: 'GROUP_NOT_FOUND', message: `userGroup "${user.userGroup}" does not exist` }]);
+    if (!user) refuse(id, [{ code: 'USER_NOT_FOUND', message: `user ${shownId(id)} not found` }]);
+    else if (!group) refuse(id, [{ code: 'GROUP_NOT_FOUND', message: `userGroup "${shownId(user.userGroup)}" does not exist` }]);
     else if (group.authUserCreationDisabled) {
       refuse(id, [{ code: 'AUTH_USER_CREATION_DISABLED', message: `user group "${group.userGroup}" has authUserCreationDisabled` }]);
     } else if (typeof user.email !== 'string' || user.email === '')
@@ -237,7 +238,7 @@ async function updateIdentity(ctx: Context, user: UserDoc, outcome: Outcome, tri
 }
 
 function notFollowed(user: UserDoc, followed: SyncOutcome): { code: string; message: string } {
-  if (followed === 'identity missing') return { code: 'IDENTITY_NOT_FOUND', message: `identity ${user.authUserId} not found` };
+  if (followed === 'identity missing') return { code: 'IDENTITY_NOT_FOUND', message: `identity ${shownId(user.authUserId)} not found` };
   if (followed === 'conflict') return { code: 'CONFLICT', message: `identity ${user.authUserId} cannot take the profile's values` };
   return { code: 'USER_NOT_FOUND', message: `user ${user._id} was deleted` };
 }

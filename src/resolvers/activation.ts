@@ -19,6 +19,7 @@ import type { JobHandler } from '../infra/job-worker.js';
 import { type JobAnswer, jobAnswer, startJob } from './job-status.js';
 import { isObject, withPlainCheck } from './inputs.js';
 import { findUsersByIds } from './users.js';
+import { shownId } from '../domain/input-limits.js';
 
 export const BULK_ACTIVATION = 'bulk-activation';
 export type { ActivationFailure };
@@ -58,7 +59,7 @@ export async function startBulkActivation(ctx: Context, input: { userIds: string
   }
   if (unknown.length > 0) {
     const more = unknown.length > 10 ? ` and ${unknown.length - 10} more` : '';
-    throw new NotFoundError(`users not found: ${unknown.slice(0, 10).join(', ')}${more}`);
+    throw new NotFoundError(`users not found: ${unknown.slice(0, 10).map(shownId).join(', ')}${more}`);
   }
   return startJob(ctx, BULK_ACTIVATION, { userIds, upsert: input.upsert });
 }

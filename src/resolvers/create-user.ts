@@ -15,6 +15,7 @@ import { closeIntent, handOver, heldWhile, type IntentHandle, noteProgress, open
 import { repairNow } from './user-repair.js';
 import { newObjectId } from '../crud/ids.js';
 import { getUser, LIVE_STATES, requireGroup } from './users.js';
+import { shownId } from '../domain/input-limits.js';
 
 export interface CreateUserOptions {
   postponeAuthUserCreation?: boolean;
@@ -158,7 +159,7 @@ export async function createUserWithId(ctx: Context, body: CreateUserWithIdBody)
   await requireAdmin(ctx);
   const group = await requireGroup(ctx, body.userGroup);
   const [identity] = await ctx.deps.identity.getUsers([body.authUserId]);
-  if (!identity) throw new InvalidInputError(`authUserId "${body.authUserId}" does not exist in the authentication service`);
+  if (!identity) throw new InvalidInputError(`authUserId "${shownId(body.authUserId)}" does not exist in the authentication service`);
   const linked = await ctx.deps.users.find({ authUserId: body.authUserId }, { states: ALL_STATES, limit: 1, scope: ctx.scope });
   if (linked.length > 0) throw new InvalidInputError(`authUserId "${body.authUserId}" is already linked to user ${linked[0]!._id}`);
   const profile: Record<string, unknown> = { ...body };

@@ -6,6 +6,7 @@ import { ConflictError, during, NotFoundError } from '../errors.js';
 import { ALL_STATES } from '../crud/states.js';
 import { parseInput } from './inputs.js';
 import { assertCompilableSchema } from '../domain/group-schema-limits.js';
+import { shownId } from '../domain/input-limits.js';
 
 /** The longest group name looked up: a group's is at most 200 characters (the CRUD stores look up to 1,024, MAX_LOOKUP_KEY_CHARS). */
 const MAX_GROUP_LOOKUP_CHARS = 1024;
@@ -26,7 +27,7 @@ export async function listGroups(ctx: Context): Promise<GroupConfig[]> {
 export async function getGroup(ctx: Context, userGroup: string): Promise<GroupConfig> {
   await requireAdmin(ctx);
   const group = await during('reading user group', () => ctx.deps.groups.getGroup(userGroup));
-  if (!group) throw new NotFoundError(`user group "${userGroup}" not found`);
+  if (!group) throw new NotFoundError(`user group "${shownId(userGroup)}" not found`);
   return group;
 }
 
@@ -49,12 +50,12 @@ export async function saveGroup(ctx: Context, input: unknown): Promise<GroupConf
 export async function deleteGroup(ctx: Context, userGroup: string): Promise<void> {
   await requireAdmin(ctx);
   // A name no group has, as the stores' lookups answer: its count of users filled the CRUD's URL (a 400).
-  if (userGroup.length > MAX_GROUP_LOOKUP_CHARS) throw new NotFoundError(`user group "${userGroup}" not found`);
+  if (userGroup.length > MAX_GROUP_LOOKUP_CHARS) throw new NotFoundError(`user group "${shownId(userGroup)}" not found`);
   await refuseWhileInUse(ctx, userGroup);
   const group = await during('reading user group', () => ctx.deps.groups.getGroup(userGroup));
-  if (!group) throw new NotFoundError(`user group "${userGroup}" not found`);
+  if (!group) throw new NotFoundError(`user group "${shownId(userGroup)}" not found`);
   const deleted = await during('deleting user group', () => ctx.deps.groups.deleteGroup(userGroup));
-  if (!deleted) throw new NotFoundError(`user group "${userGroup}" not found`);
+  if (!deleted) throw new NotFoundError(`user group "${shownId(userGroup)}" not found`);
   try {
     await refuseWhileInUse(ctx, userGroup);
   } catch (error) {

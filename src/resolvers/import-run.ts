@@ -15,6 +15,7 @@ import { ImportedUserRow } from './inputs.js';
 import { compensate } from './saga-steps.js';
 import { updateUser } from './update-user.js';
 import { guardExpiries, type ScheduleRecorder } from './expiry-intents.js';
+import { shownId } from '../domain/input-limits.js';
 
 /** A data row of the file: its number (1 = the first after the header) and its cells by column. */
 export interface CsvRow {
@@ -88,7 +89,7 @@ export class ImportRun {
     const userGroup = record.userGroup;
     if (!userGroup) return this.skip(row, 'userGroup missing on csv record');
     const group = this.groups.get(userGroup);
-    if (!group) return this.skip(row, `userGroup "${userGroup}" does not exist`);
+    if (!group) return this.skip(row, `userGroup "${shownId(userGroup)}" does not exist`);
     let converted: Record<string, unknown>;
     try {
       converted = recordToDoc(record, group.config.crudSchema);
@@ -200,7 +201,7 @@ export class ImportRun {
       await compensate(this.ctx, 'remove an imported user whose group was deleted', () =>
         this.ctx.deps.users.delete(insert._id, { states: ALL_STATES, scope: this.ctx.scope }),
       );
-      this.skip(insert.row, `userGroup "${insert.doc.userGroup as string}" does not exist`);
+      this.skip(insert.row, `userGroup "${shownId(insert.doc.userGroup)}" does not exist`);
     }
     return stored.filter((insert) => !orphaned(insert));
   }

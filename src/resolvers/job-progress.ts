@@ -4,6 +4,7 @@ import type { JobHead, JobListing } from '../ports/job-store.js';
 import { requireAdmin } from './access.js';
 import { BULK_ACTIVATION } from './activation.js';
 import { BULK_CHANGE_PASSWORD } from './passwords.js';
+import { shownId } from '../domain/input-limits.js';
 
 /** The jobs an administrator follows, by the name GraphQL gives them; operation intents are not among them. */
 export const JOB_KINDS = { BULK_ACTIVATION, BULK_PASSWORD_CHANGE: BULK_CHANGE_PASSWORD } as const;
@@ -93,6 +94,6 @@ export async function followableJob(ctx: Context, jobId: string): Promise<JobVie
   await requireAdmin(ctx);
   const job = await ctx.deps.jobs.head(jobId);
   const view = job && jobView(job);
-  if (!view) throw new NotFoundError(`job ${jobId} not found`);
+  if (!view) throw new NotFoundError(`job ${shownId(jobId)} not found`);
   return view;
 }

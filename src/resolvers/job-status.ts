@@ -2,6 +2,7 @@ import type { Context } from '../context.js';
 import type { JobHead } from '../ports/job-store.js';
 import { NotFoundError } from '../errors.js';
 import { requireAdmin } from './access.js';
+import { shownId } from '../domain/input-limits.js';
 
 /** How the documented `GET /jobs/…/:id` paths show a job: `pending` until it ends. */
 export interface JobAnswer {
@@ -32,7 +33,7 @@ export async function jobAnswer(
 ): Promise<JobAnswer> {
   await requireAdmin(ctx);
   const job = await ctx.deps.jobs.head(jobId);
-  if (!job || job.type !== type) throw new NotFoundError(`job ${jobId} not found`);
+  if (!job || job.type !== type) throw new NotFoundError(`job ${shownId(jobId)} not found`);
   const head = { jobId: job.jobId, jobCreatedAt: job.createdAt };
   if (job.status === 'completed') return { status: 'completed', ...head, ...(await completed(job)) };
   if (job.status === 'failed') return { ...head, status: 'failed' };

@@ -22,6 +22,7 @@ import { assertUpdateFits, assertWritableColumns, coerceUpdate } from '../crud/u
 import { assertArrayModifiers } from '../crud/update-modifiers.js';
 import { assertPullCost } from '../crud/pull-cost.js';
 import { readableDoc } from '../crud/projection.js';
+import { shownId } from '../domain/input-limits.js';
 
 const PULL_QUERY_OPTIONS = linearQueryOptions(['body', '$pull']);
 const PULL_ALSO: ReadonlySet<string> = new Set(['$nor']);
@@ -197,7 +198,7 @@ async function finishRoles(ctx: Context, { current, updated, sync }: { current: 
 
 async function patchProfile(ctx: Context, id: string, expr: UpdateExpr, where: Pick<Write, 'query' | 'states'>): Promise<UserDoc> {
   const patched = await ctx.deps.users.patch(id, expr, { states: where.states, query: where.query }, ctx.scope);
-  if (!patched) throw new NotFoundError(`user ${id} not found`);
+  if (!patched) throw new NotFoundError(`user ${shownId(id)} not found`);
   return patched;
 }
 

@@ -16,6 +16,7 @@ import { closeDeletion, openDeletion } from './user-deletion.js';
 import { deleteIdentity, identityOutcomeUnknown } from './roles.js';
 import { holdingIntent } from './intent-jobs.js';
 import { projectDoc, readableFields } from '../crud/projection.js';
+import { shownId } from '../domain/input-limits.js';
 
 /** States in which a user can still be edited or registered (not soft-deleted). */
 export const LIVE_STATES: readonly State[] = ['PUBLIC', 'DRAFT', 'TRASH'];
@@ -93,9 +94,9 @@ export async function getUser(
 ): Promise<UserDoc> {
   await requireAdmin(ctx);
   // An `_st` naming no state (`_st=xPUBLICx`) matches nobody, as on the CRUD; no store is asked.
-  if (states.length === 0) throw new NotFoundError(`user ${id} not found`);
+  if (states.length === 0) throw new NotFoundError(`user ${shownId(id)} not found`);
   const user = await during(action, () => ctx.deps.users.get(id, { states, scope: ctx.scope, query }));
-  if (!user) throw new NotFoundError(`user ${id} not found`);
+  if (!user) throw new NotFoundError(`user ${shownId(id)} not found`);
   return user;
 }
 
@@ -148,7 +149,7 @@ async function deleteBoth(
 ): Promise<{ consistent: boolean; error?: unknown }> {
   try {
     if (!(await ctx.deps.users.delete(user._id, { states, scope: ctx.scope, query }))) {
-      return { consistent: true, error: new NotFoundError(`user ${user._id} not found`) };
+      return { consistent: true, error: new NotFoundError(`user ${shownId(user._id)} not found`) };
     }
   } catch (error) {
     // A lost answer may hide a delete that was done: the reconciler looks.
@@ -178,7 +179,7 @@ export async function requireGroup(ctx: Context, userGroup: unknown): Promise<Gr
   }
   const group = await during('reading the user group', () => ctx.deps.groups.getGroup(userGroup));
   if (!group) {
-    throw new InvalidInputError(`userGroup "${userGroup}" does not exist`, [
+    throw new InvalidInputError(`userGroup "${shownId(userGroup)}" does not exist`, [
       { path: ['body', 'userGroup'], message: 'unknown user group' },
     ]);
   }

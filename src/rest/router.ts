@@ -15,6 +15,7 @@ import { routes } from './routes.js';
 import { sendDownload } from './download.js';
 import { sendJsonBytes } from './json-bytes.js';
 import { Download } from '../resolvers/export-users.js';
+import { shownId } from '../domain/input-limits.js';
 
 /**
  * Mounts the route table; every handler builds the same context GraphQL does. The caller is
@@ -115,7 +116,7 @@ export function errorHandler(deps: Deps) {
 }
 
 export function notFoundHandler(req: Request, res: Response): void {
-  res.status(404).json({ statusCode: 404, error: 'Not Found', message: `Route ${req.method}:${req.path} not found` });
+  res.status(404).json({ statusCode: 404, error: 'Not Found', message: `Route ${req.method}:${shownId(req.path)} not found` });
 }
 
 function statusOf(error: unknown): number {

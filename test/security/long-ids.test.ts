@@ -34,7 +34,7 @@ describe('a user id longer than any id', () => {
     const before = identityRequests();
     const rest = await service.call('POST', '/users/with-id', { userGroup: 'guest', authUserId: LONG });
     expect(rest.status).toBe(400);
-    expect(rest.body.message).toMatch(/^authUserId "a+" does not exist in the authentication service$/);
+    expect(rest.body.message).toMatch(/^authUserId "a{128}…" does not exist in the authentication service$/);
     const created = await service.graphql(
       'mutation ($id: String!) { createUserWithId(input: { userGroup: "guest", authUserId: $id }) { __typename } }',
       { id: LONG },
@@ -54,9 +54,12 @@ describe('a user id longer than any id', () => {
     const graphql = await service.graphql(mutation, { id: LONG });
     expect(identityRequests()).toBe(before);
     expect([unknown.status, rest.status]).toEqual([404, 404]);
-    expect(rest.body).toEqual({ ...unknown.body, message: `identity user ${LONG} not found` });
+    expect(rest.body).toEqual({ ...unknown.body, message: `identity user ${LONG.slice(0, 128)}… not found` });
     expect(unknownGraphql.data?.requestPasswordChange).toEqual({ __typename: 'NotFoundError', message: 'identity user a not found' });
-    expect(graphql.data?.requestPasswordChange).toEqual({ __typename: 'NotFoundError', message: `identity user ${LONG} not found` });
+    expect(graphql.data?.requestPasswordChange).toEqual({
+      __typename: 'NotFoundError',
+      message: `identity user ${LONG.slice(0, 128)}… not found`,
+    });
   });
 
   it('is no identity for the GraphQL identity field of a profile that holds one (written to the store by another service)', async () => {
@@ -90,5 +93,79 @@ describe('a user id longer than any id', () => {
     const secret = { 'x-api-key': '', 'x-ums-timer-secret': service.deps.timerSecret };
     const answer = await service.call('POST', '/internal/expirations', { userId: LONG, expirationDate: '2020-01-01T00:00:00Z' }, secret);
     expect(answer.status).toBe(204);
+  });
+});
+
+/**
+ * A 404 (or 400) for an unknown id repeated the id whole: a 100,000-character id gave a 100 KB
+ * answer, on every path that names a user, an identity, a job or a group. What is repeated is the
+ * id's first 128 characters and `…`; a usual id is repeated whole.
+ */
+describe('an unknown id in an answer', () => {
+  const PATH_ID = 'b'.repeat(8_000); // a REST path is bounded by the request head (16 KB)
+  const shown = (id: string) => `${id.slice(0, 128)}…`;
+  const small = (answer: unknown) => expect(JSON.stringify(answer).length).toBeLessThan(1_000);
+
+  it.each([
+    ['GET', '/users/:id'],
+    ['PATCH', '/users/:id'],
+    ['DELETE', '/users/:id'],
+    ['POST', '/users/:id/soft-delete'],
+    ['GET', '/jobs/bulk-activation/:id'],
+    ['GET', '/jobs/change-password/bulk/:id'],
+  ])('is repeated up to 128 characters by %s %s', async (method, route) => {
+    const res = await service.call(method, route.replace(':id', PATH_ID), method === 'PATCH' ? { $set: { name: 'x' } } : undefined);
+    expect(res.status).toBe(404);
+    small(res.body);
+  });
+
+  it('is repeated up to 128 characters for an authUserId: change-password, with-id, requestPasswordChange', async () => {
+    const rest = await service.call('POST', '/users/change-password', { authUserId: LONG });
+    expect([rest.status, rest.body.message]).toEqual([404, `identity user ${shown(LONG)} not found`]);
+    const created = await service.call('POST', '/users/with-id', { userGroup: 'guest', authUserId: LONG });
+    expect([created.status, created.body.message]).toEqual([
+      400,
+      `authUserId "${shown(LONG)}" does not exist in the authentication service`,
+    ]);
+    const graphql = await service.graphql(
+      'mutation ($id: String!) { requestPasswordChange(authUserId: $id) { ... on Error { message } } }',
+      {
+        id: LONG,
+      },
+    );
+    expect(graphql.data?.requestPasswordChange).toEqual({ message: `identity user ${shown(LONG)} not found` });
+  });
+
+  it.each([
+    ['user', 'query ($id: ID!) { user(id: $id) { ... on Error { message } } }'],
+    ['deleteUser', 'mutation ($id: ID!) { deleteUser(id: $id) { ... on Error { message } } }'],
+    ['softDeleteUser', 'mutation ($id: ID!) { softDeleteUser(id: $id) { ... on Error { message } } }'],
+    ['updateUser', 'mutation ($id: ID!) { updateUser(id: $id, update: { name: "x" }) { ... on Error { message } } }'],
+    ['bulkActivationJob', 'query ($id: ID!) { bulkActivationJob(jobId: $id) { ... on Error { message } } }'],
+    ['passwordChangeJob', 'query ($id: ID!) { passwordChangeJob(jobId: $id) { ... on Error { message } } }'],
+    ['userGroup', 'query ($id: String!) { userGroup(userGroup: $id) { ... on Error { message } } }'],
+    ['deleteUserGroup', 'mutation ($id: String!) { deleteUserGroup(userGroup: $id) { ... on Error { message } } }'],
+  ])('is repeated up to 128 characters by GraphQL %s', async (field, document) => {
+    const answer = await service.graphql(document, { id: LONG });
+    expect(answer.errors, String(JSON.stringify(answer.errors)).slice(0, 600)).toBeUndefined();
+    expect(Object.keys(answer.data?.[field] ?? {})).toEqual(['message']);
+    small(answer);
+  });
+
+  it('is repeated up to 128 characters, ten ids at most, by a bulk activation of unknown users', async () => {
+    const res = await service.call('POST', '/jobs/bulk-activation', { ids: Array.from({ length: 10 }, (_, index) => `${index}${LONG}`) });
+    expect(res.status).toBe(404);
+    expect(JSON.stringify(res.body).length).toBeLessThan(3_000);
+  });
+
+  it('is repeated up to 128 characters by the 404 of an unknown route', async () => {
+    const res = await service.call('GET', `/nowhere/${PATH_ID}`);
+    expect(res.status).toBe(404);
+    small(res.body);
+  });
+
+  it('is repeated whole when it is a usual id', async () => {
+    const res = await service.call('GET', '/users/0123456789abcdef01234567');
+    expect([res.status, res.body.message]).toEqual([404, 'user 0123456789abcdef01234567 not found']);
   });
 });

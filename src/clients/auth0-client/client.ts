@@ -9,7 +9,7 @@ import { callUpstream, type UpstreamCall, type UpstreamOptions, type UpstreamRep
 import { type Auth0Record, chunksOf, isAuth0Record, toIdentity } from '../auth0/identity.js';
 import { inIdOrder, pick } from '../records.js';
 import { identitySegment } from '../path-segment.js';
-import { namesNoIdentity } from '../../domain/input-limits.js';
+import { namesNoIdentity, shownId } from '../../domain/input-limits.js';
 import { findImportedIdentities, importPayload, MAX_IMPORT_USERS, parseImportErrors, parseImportJob } from '../auth0/importer.js';
 
 /**
@@ -109,7 +109,7 @@ export function createAuth0ClientAdapters(options: Auth0ClientOptions): {
       // Its answer is not documented (Auth0's user, or 204): only the status is read.
       const path = userPath(id);
       const reply = path && (await call({ method: 'PATCH', ...path, body }, [200, 204, 404]));
-      if (!reply || reply.status === 404) throw new NotFoundError(`identity user ${id} not found`);
+      if (!reply || reply.status === 404) throw new NotFoundError(`identity user ${shownId(id)} not found`);
     },
     async deleteUser(id: string) {
       const path = userPath(id);
@@ -125,9 +125,9 @@ export function createAuth0ClientAdapters(options: Auth0ClientOptions): {
     denials: options.denials,
     async requestPasswordChange(authUserId) {
       // An id longer than any identity's names none: not sent (as unknown ids are answered).
-      if (namesNoIdentity(authUserId)) throw new NotFoundError(`identity user ${authUserId} not found`);
+      if (namesNoIdentity(authUserId)) throw new NotFoundError(`identity user ${shownId(authUserId)} not found`);
       const reply = await call({ method: 'POST', path: AUTH0_CLIENT_PATHS.changePassword, body: { user_id: authUserId } }, [200, 204, 404]);
-      if (reply.status === 404) throw new NotFoundError(`identity user ${authUserId} not found`);
+      if (reply.status === 404) throw new NotFoundError(`identity user ${shownId(authUserId)} not found`);
     },
   });
 
@@ -144,12 +144,12 @@ export function createAuth0ClientAdapters(options: Auth0ClientOptions): {
     },
     async importJob(id) {
       const reply = await call({ method: 'GET', ...statusPath(id) }, [200, 404]);
-      if (reply.status === 404) throw new NotFoundError(`import job ${id} not found`);
+      if (reply.status === 404) throw new NotFoundError(`import job ${shownId(id)} not found`);
       return parseImportJob(reply, 'auth0-client', `GET ${AUTH0_CLIENT_PATHS.importStatus}/:jobID`);
     },
     async importErrors(id) {
       const reply = await call({ method: 'GET', ...statusPath(id, '/errors') }, [200, 204, 404]);
-      if (reply.status === 404) throw new NotFoundError(`import job ${id} not found`);
+      if (reply.status === 404) throw new NotFoundError(`import job ${shownId(id)} not found`);
       return parseImportErrors(reply, 'auth0-client', `GET ${AUTH0_CLIENT_PATHS.importStatus}/:jobID/errors`);
     },
     // The auth0-client documents no search by e-mail: an identity the import matched by e-mail is not found.

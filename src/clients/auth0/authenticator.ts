@@ -12,6 +12,7 @@ import { rateLimited } from '../rate-limit.js';
 import { identitySegment } from '../path-segment.js';
 import { loginError } from './token-errors.js';
 import { bearerSessionId, checkPair, deniedDigestOf, denyBearerChain, pairTokens, tokenDigest } from '../bearer-denial.js';
+import { shownId } from '../../domain/input-limits.js';
 
 const TokenReply = z.object({ access_token: z.string(), refresh_token: z.string().optional(), expires_in: z.number() });
 
@@ -202,7 +203,7 @@ export function createAuth0Authenticator(api: Auth0Api, identity: IdentityProvid
 
     async requestPasswordChange(authUserId) {
       const [user] = await identity.getUsers([authUserId]);
-      if (!user) throw new NotFoundError(`identity user ${authUserId} not found`);
+      if (!user) throw new NotFoundError(`identity user ${shownId(authUserId)} not found`);
       if (!user.email) throw new InvalidInputError(`identity user ${authUserId} has no e-mail address to send the reset link to`);
       const reply = await api.auth({
         method: 'POST',
@@ -221,9 +222,9 @@ export function createAuth0Authenticator(api: Auth0Api, identity: IdentityProvid
 
     async unlock(authUserId) {
       const segment = identitySegment(authUserId);
-      if (segment === undefined) throw new NotFoundError(`identity user ${authUserId} not found`);
+      if (segment === undefined) throw new NotFoundError(`identity user ${shownId(authUserId)} not found`);
       const reply = await api.management({ method: 'DELETE', path: `/api/v2/user-blocks/${segment}`, route: '/api/v2/user-blocks/:id' });
-      if (reply.status === 404) throw new NotFoundError(`identity user ${authUserId} not found`);
+      if (reply.status === 404) throw new NotFoundError(`identity user ${shownId(authUserId)} not found`);
       if (reply.status >= 300) throw new UpstreamError('Auth0', 'DELETE /api/v2/user-blocks/:id', reply.status);
     },
 

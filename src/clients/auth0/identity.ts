@@ -4,7 +4,7 @@ import { IdentityRefusedError, identityRefusal, type RefusalLog } from '../ident
 import type { UpstreamCall, UpstreamReply } from '../http.js';
 import type { Auth0Api } from './api.js';
 import { identitySegment } from '../path-segment.js';
-import { namesNoIdentity } from '../../domain/input-limits.js';
+import { namesNoIdentity, shownId } from '../../domain/input-limits.js';
 import { inIdOrder, pick } from '../records.js';
 
 /** Auth0's name of each identity field (`toIdentity` reads them). */
@@ -168,7 +168,7 @@ export function createAuth0IdentityProvider(api: Auth0Api, connection: string, l
         segment === undefined
           ? undefined
           : await call({ method: 'PATCH', path: `/api/v2/users/${segment}`, route: '/api/v2/users/:id', body }, [200, 404]);
-      if (!reply || reply.status === 404) throw new NotFoundError(`identity user ${id} not found`);
+      if (!reply || reply.status === 404) throw new NotFoundError(`identity user ${shownId(id)} not found`);
       return parseUser(reply.body);
     },
 

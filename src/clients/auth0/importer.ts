@@ -13,6 +13,7 @@ import type { IdentityProvider } from '../../ports/identity-provider.js';
 import type { UpstreamCall, UpstreamReply } from '../http.js';
 import type { Auth0Api } from './api.js';
 import { identityRefusal, type RefusalLog } from '../identity-refusal.js';
+import { shownId } from '../../domain/input-limits.js';
 
 /** Auth0 takes import files up to 500 KB; 1,000 users of the service's fields stay well under it. */
 export const MAX_IMPORT_USERS = 1000;
@@ -172,12 +173,12 @@ export function createAuth0Importer(input: {
     },
     async importJob(id) {
       const reply = await call({ method: 'GET', ...jobPath(id) }, [200, 404]);
-      if (reply.status === 404) throw new NotFoundError(`import job ${id} not found`);
+      if (reply.status === 404) throw new NotFoundError(`import job ${shownId(id)} not found`);
       return parseImportJob(reply, 'Auth0', 'GET /api/v2/jobs/:id');
     },
     async importErrors(id) {
       const reply = await call({ method: 'GET', ...jobPath(id, '/errors') }, [200, 204, 404]);
-      if (reply.status === 404) throw new NotFoundError(`import job ${id} not found`);
+      if (reply.status === 404) throw new NotFoundError(`import job ${shownId(id)} not found`);
       return parseImportErrors(reply, 'Auth0', 'GET /api/v2/jobs/:id/errors');
     },
     findImported: (users) => findImportedIdentities(users, { identity, byEmail }),

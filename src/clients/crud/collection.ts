@@ -6,6 +6,7 @@ import { callUpstream, type UpstreamCall, type UpstreamOptions, type UpstreamRep
 import { JsonText } from '../../domain/json-text.js';
 import { pathSegment } from '../path-segment.js';
 import { TextIndexCheck } from './text-index.js';
+import { shownId } from '../../domain/input-limits.js';
 
 const Doc = z.looseObject({ _id: z.string() });
 /**
@@ -164,7 +165,7 @@ export class CrudCollection {
       headers,
     };
     const reply = segment === undefined ? undefined : await this.expect(call, [204, 200, 404]);
-    if (!reply || reply.status === 404) throw new NotFoundError(`user ${id} not found`);
+    if (!reply || reply.status === 404) throw new NotFoundError(`user ${shownId(id)} not found`);
   }
 
   /**
