@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CrudEmulator } from './emulators/crud.js';
 import { RondEmulator } from './emulators/rond.js';
 import { seedGroups, startService, type TestService } from './helpers/service.js';
@@ -65,6 +65,25 @@ describe('embedded roles and bindings', () => {
     await service.call('POST', '/users/register', { _id: user._id, password: PASSWORD });
     const registered = (await service.call('GET', `/users/${user._id}`)).body;
     expect(await bindings(registered.authUserId)).toEqual([{ subjects: [registered.authUserId], roles: ['reader'] }]);
+  });
+
+  // `bindings(subject:)` filters by an authUserId: an empty one listed every binding (read as no
+  // filter), and one of any length was looked up, where every other authUserId input names no
+  // identity past 1,024 characters (namesNoIdentity).
+  it('lists no binding for a subject no identity can have: empty or over 1,024 characters, unasked', async () => {
+    await newUser(service, { roles: ['reader'] });
+    const store = service.deps.roleAdmin!;
+    const listBindings = vi.spyOn(store, 'listBindings');
+    try {
+      for (const subject of ['', 'a'.repeat(1_025), 'a'.repeat(100_000)]) {
+        expect([subject.length, await bindings(subject)]).toEqual([subject.length, []]);
+      }
+      expect(listBindings).not.toHaveBeenCalled();
+      expect((await bindings('a'.repeat(1_024))).length).toBe(0);
+      expect(listBindings).toHaveBeenCalledTimes(1);
+    } finally {
+      listBindings.mockRestore();
+    }
   });
 
   it('lets only administrators manage roles', async () => {

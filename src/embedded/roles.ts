@@ -62,7 +62,9 @@ export class EmbeddedRoles implements RoleBinder, RoleAdmin {
   }
 
   async listBindings(subject?: string): Promise<Binding[]> {
-    return subject ? this.bindingsOf(subject) : this.db.prepare<[], BindingRow>('SELECT * FROM bindings').all().map(toBinding);
+    return subject !== undefined
+      ? this.bindingsOf(subject)
+      : this.db.prepare<[], BindingRow>('SELECT * FROM bindings').all().map(toBinding);
   }
 
   private bindingsOf(subject: string): Binding[] {

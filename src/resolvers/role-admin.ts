@@ -2,6 +2,7 @@ import type { Context } from '../context.js';
 import { InvalidInputError } from '../errors.js';
 import type { Binding, Role, RoleAdmin } from '../ports/role-binder.js';
 import { requireAdmin } from './access.js';
+import { namesNoIdentity } from '../domain/input-limits.js';
 
 // Managing roles and bindings, for administrators, where the service stores them itself (embedded):
 // with Rönd they live in its collections and are managed there.
@@ -17,9 +18,15 @@ export async function listRoles(ctx: Context): Promise<Role[]> {
   return (await roleAdmin(ctx)).listRoles();
 }
 
-/** Every binding, or those of one subject (a user's authUserId). */
+/**
+ * Every binding, or those of one subject (a user's authUserId). A subject no identity can have
+ * (empty, or longer than any: namesNoIdentity) is bound by nothing, and the store is not asked;
+ * an empty one listed every binding.
+ */
 export async function listBindings(ctx: Context, subject?: string): Promise<Binding[]> {
-  return (await roleAdmin(ctx)).listBindings(subject);
+  const admin = await roleAdmin(ctx);
+  if (subject !== undefined && (subject === '' || namesNoIdentity(subject))) return [];
+  return admin.listBindings(subject);
 }
 
 export async function saveRole(ctx: Context, role: Role): Promise<Role> {
