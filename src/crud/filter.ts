@@ -144,17 +144,25 @@ export function assertAllowedOperators(
         { path: [...where, key], message: 'operator not allowed' },
       ]);
     }
-    if (key === '$options') assertRegexOptions(inner, where);
+    if (key === '$options') assertRegexOptions(inner, Object.hasOwn(value, '$regex'), where);
     if (key === '$regex') assertRegexSyntax(inner, value.$options, where);
     // $text and $nearSphere take their own option keys ($search, $geometry, $maxDistance…).
     if (key !== '$text' && key !== '$nearSphere') assertAllowedOperators(inner, where, also);
   }
 }
 
-/** MongoDB's `$regex` flags: another letter fails the query (the CRUD's 500), so it is a 400 in both modes. */
-function assertRegexOptions(options: unknown, where: readonly string[]): void {
-  if (typeof options === 'string' && /^[imxsu]*$/.test(options)) return;
-  const problem = '$options must be a string of the flags i, m, x, s, u';
+/**
+ * MongoDB's `$regex` flags: another letter fails the query (the CRUD's 500), so it is a 400 in both
+ * modes; so is `$options` with no `$regex` beside it (MongoDB's "$options needs a $regex", which the
+ * embedded store's regex.ts refused already, in these words).
+ */
+function assertRegexOptions(options: unknown, withRegex: boolean, where: readonly string[]): void {
+  const problem = !withRegex
+    ? '$options needs a $regex'
+    : typeof options === 'string' && /^[imxsu]*$/.test(options)
+      ? undefined
+      : '$options must be a string of the flags i, m, x, s, u';
+  if (problem === undefined) return;
   throw new InvalidInputError(`${where.join('/')} ${problem}`, [{ path: [...where, '$options'], message: problem }]);
 }
 
