@@ -9,14 +9,22 @@ const FORBIDDEN_NAME = /__proto__|constructor|prototype/;
  * For a query the service passes on unread (the CRUD Service's list and count): `_q` gets the
  * checks a parsed query gets (operator allow-list, field names, depth, top-level operators), and
  * `__proto__`, `constructor` and `prototype` are refused in every name, so both modes answer
- * alike (a `$` in `_p` is checked too). A query with none of these, like most page reads, costs a
+ * alike (a `$` or a NUL character in `_p` is checked too). A query with none of these, like most page reads, costs a
  * regular-expression test.
  */
 export function checkPassedOnQuery(rawQuery: string, aclRows: string | undefined): void {
   // acl_rows that is no JSON: the CRUD's request hook would fail with a 500; a 400 here, whatever the query.
   const rows = aclRows ? parseAclRows(aclRows) : [];
   const text = decoded(rawQuery);
-  if (!text.includes('_q=') && !text.includes('$') && !FORBIDDEN_NAME.test(text) && !FORBIDDEN_NAME.test(aclRows ?? '')) return;
+  // A NUL in a name (`_p=a%00`) is MongoDB's driver's error too (BSON ends a name with one).
+  if (
+    !text.includes('_q=') &&
+    !text.includes('$') &&
+    !text.includes('\0') &&
+    !FORBIDDEN_NAME.test(text) &&
+    !FORBIDDEN_NAME.test(aclRows ?? '')
+  )
+    return;
   // What MongoDB's query will hold, for a positional `_p` (`a.$`) to find its condition in.
   const query: Filter[] = [...rows];
   const positionals: string[] = [];

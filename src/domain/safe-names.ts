@@ -6,9 +6,12 @@ import { InvalidInputError } from '../errors.js';
  */
 const FORBIDDEN_SEGMENTS = new Set(['__proto__', 'constructor', 'prototype']);
 
-/** Whether a field name (or dotted path) avoids every forbidden segment. */
+/**
+ * Whether a field name (or dotted path) avoids every forbidden segment, and holds no NUL
+ * character: BSON ends a name with one, so MongoDB's driver refuses to encode it (the CRUD's 500).
+ */
 export function isSafeFieldPath(path: string): boolean {
-  if (FORBIDDEN_SEGMENTS.has(path)) return false;
+  if (FORBIDDEN_SEGMENTS.has(path) || path.includes('\0')) return false;
   if (!path.includes('.')) return true;
   return path.split('.').every((segment) => !FORBIDDEN_SEGMENTS.has(segment));
 }

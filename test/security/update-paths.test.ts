@@ -62,3 +62,33 @@ describe('update paths through a value that is not an object', () => {
     expect((await service.call('PATCH', `/users/${userId}`, { $unset: { 'name.x': true } })).status).toBe(200);
   });
 });
+
+/**
+ * A field name holding a NUL character: BSON ends a name with one, so MongoDB's driver refuses to
+ * encode it (the CRUD's 500 on a creation, an update or a filter), while the embedded store wrote
+ * `"name\u0000": 1` beside `name`. Refused everywhere a field is named, in both modes.
+ */
+describe('field names with a NUL character', () => {
+  it('are a 400 in a PATCH, a creation, a filter and a GraphQL update, and nothing is written', async () => {
+    const before = await stored();
+    const count = (await service.call('GET', '/users/count')).body;
+    const answers = [
+      await service.call('PATCH', `/users/${userId}`, { $set: { 'name\u0000': 1 } }),
+      await service.call('PATCH', `/users/${userId}`, { $set: { nested: { 'x\u0000y': 1 } } }),
+      await service.call('PATCH', `/users/${userId}`, { 'tags\u0000': ['b'] }),
+      await service.call('POST', '/users/', { userGroup: 'guest', name: 'nul', 'a\u0000': 1 }),
+      await service.call('GET', `/users/?_q=${encodeURIComponent(JSON.stringify({ 'name\u0000': 'x' }))}`),
+      await service.call('GET', `/users/?_p=${encodeURIComponent('name\u0000')}`),
+    ];
+    expect(answers.map((answer) => [answer.status, answer.body.message])).toEqual(
+      answers.map(() => [400, expect.stringMatching(/is not an? (allowed|valid) field name$/)]),
+    );
+    const graphql = await service.graphql('mutation ($u: JSONObject!) { updateUser(id: "' + userId + '", update: $u) { __typename } }', {
+      u: { $set: { 'a\u0000': 1 } },
+    });
+    expect(JSON.stringify(graphql)).toMatch(/INVALID_INPUT|InvalidInputError/);
+    const after = await stored();
+    expect(after).toEqual({ ...before, updatedAt: after.updatedAt });
+    expect((await service.call('GET', '/users/count')).body).toBe(count);
+  });
+});
