@@ -191,6 +191,41 @@ describe('saveUserGroup: schemas too dear to compile', () => {
     expect(await groupNames()).toContain('realistic');
   });
 
+  // A `$ref` that comes back to itself through allOf/anyOf/oneOf/not/if/then/else, without going
+  // into a property or an item, never ends: the schema was saved, and every user of the group
+  // with an `a` was a 500 (ajv's validation ran out of stack), on creation, update and import.
+  it('refuses a $ref that comes back to itself without descending into the data; a recursive tree is fine', async () => {
+    const endless: [string, object, string][] = [
+      ['allof', { type: 'object', properties: { a: { allOf: [{ $ref: '#/properties/a' }] } } }, 'input/crudSchema/properties/a/allOf/0'],
+      [
+        'defs',
+        {
+          type: 'object',
+          definitions: { d: { anyOf: [{ type: 'string' }, { not: { $ref: '#/definitions/d' } }] } },
+          properties: { a: { $ref: '#/definitions/d' } },
+        },
+        'input/crudSchema/definitions/d/anyOf/1/not',
+      ],
+      ['root', { type: 'object', properties: { a: { type: 'string' } }, if: { $ref: '#' } }, 'input/crudSchema/if'],
+    ];
+    for (const [name, crudSchema, where] of endless) {
+      expect(await save(`endless-${name}`, crudSchema), name).toEqual({
+        __typename: 'InvalidInputError',
+        message: `${where} $ref comes back to where it started without descending into the data`,
+      });
+    }
+    expect((await groupNames()).filter((name) => name.startsWith('endless-'))).toEqual([]);
+    const tree = {
+      type: 'object',
+      definitions: { node: { type: 'object', properties: { kids: { type: 'array', items: { $ref: '#/definitions/node' } } } } },
+      properties: { nested: { $ref: '#/definitions/node' } },
+    };
+    expect(await save('tree', tree)).toEqual({ __typename: 'MutationSaveUserGroupSuccess' });
+    const created = await service.call('POST', '/users/', { userGroup: 'tree', name: 't', nested: { kids: [{ kids: [] }] } });
+    expect(created.status).toBe(200);
+    expect((await service.call('POST', '/users/', { userGroup: 'tree', name: 't', nested: { kids: [1] } })).status).toBe(400);
+  });
+
   it('keeps serving a group stored before the limits, whose schema is past them', async () => {
     const names = Array.from({ length: 2001 }, (_, index) => `n${index}`);
     await service.deps.groups.saveGroup(

@@ -1,5 +1,6 @@
 import { InvalidInputError } from '../errors.js';
 import { assertSafeInput } from './input-limits.js';
+import { assertNoEndlessRef } from './schema-refs.js';
 
 /*
  * What a group's `crudSchema` may hold when it is saved, so that ajv compiles it in well under a
@@ -47,6 +48,7 @@ export function assertCompilableSchema(schema: Record<string, unknown>, where: r
       pending.push({ value: child, path: [...path, key] });
     }
   }
+  assertNoEndlessRef(schema, where);
 }
 
 function refuse(path: string[], problem: string): never {
