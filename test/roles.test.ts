@@ -86,6 +86,30 @@ describe('embedded roles and bindings', () => {
     }
   });
 
+  // saveRole took a roleId, a name and permissions of any length and number (a 100,000-character
+  // roleId, name and permission were stored and listed by every roles query); a group's name, the
+  // other name an administrator gives, is at most 200 characters.
+  it('refuses a role past its limits, and stores nothing', async () => {
+    const save = 'mutation ($r: RoleInput!) { saveRole(input: $r) { __typename } }';
+    const long = 'r'.repeat(201);
+    for (const role of [
+      { roleId: long, name: 'Long', permissions: [] },
+      { roleId: 'long-name', name: long, permissions: [] },
+      { roleId: 'long-permission', name: 'Long', permissions: [long] },
+      { roleId: 'many-permissions', name: 'Many', permissions: Array.from({ length: 1_001 }, (_, index) => `p${index}`) },
+    ]) {
+      expect([role.roleId.slice(0, 20), (await service.graphql(save, { r: role })).data?.saveRole]).toEqual([
+        role.roleId.slice(0, 20),
+        { __typename: 'InvalidInputError' },
+      ]);
+    }
+    const roles = (await service.graphql('{ roles { roleId } }')).data.roles.map((r: { roleId: string }) => r.roleId);
+    expect(roles).toEqual(['reader', 'writer']);
+    const within = { roleId: 'r'.repeat(200), name: 'n'.repeat(200), permissions: Array.from({ length: 1_000 }, () => 'p'.repeat(200)) };
+    expect((await service.graphql(save, { r: within })).data?.saveRole).toEqual({ __typename: 'MutationSaveRoleSuccess' });
+    expect((await service.graphql('mutation { deleteRole(roleId: "' + within.roleId + '") { __typename } }')).errors).toBeUndefined();
+  });
+
   it('lets only administrators manage roles', async () => {
     const res = await service.graphql('{ roles { roleId } }', undefined, anonymous);
     expect(res.errors?.[0].extensions.code).toBe('UNAUTHORIZED');

@@ -26,12 +26,25 @@ const BindingRef = builder.objectRef<Binding>('Binding').implement({
   }),
 });
 
+/** A role's id, name and each permission: at most as long as a group's name (docs/decisions.md). */
+const MAX_ROLE_TEXT = 200;
+/** Most permissions of one role. */
+const MAX_ROLE_PERMISSIONS = 1000;
+
 const RoleInput = builder.inputType('RoleInput', {
   description: 'A role to create or replace (by roleId).',
   fields: (t) => ({
-    roleId: t.string({ required: true, description: 'The id users name in their `roles`.', validate: z.string().min(1) }),
-    name: t.string({ required: true, description: 'A name for people.' }),
-    permissions: t.stringList({ required: true, description: 'What the role allows.' }),
+    roleId: t.string({
+      required: true,
+      description: 'The id users name in their `roles`.',
+      validate: z.string().min(1).max(MAX_ROLE_TEXT),
+    }),
+    name: t.string({ required: true, description: 'A name for people.', validate: z.string().max(MAX_ROLE_TEXT) }),
+    permissions: t.stringList({
+      required: true,
+      description: 'What the role allows.',
+      validate: z.array(z.string().max(MAX_ROLE_TEXT)).max(MAX_ROLE_PERMISSIONS),
+    }),
   }),
 });
 
