@@ -7,10 +7,11 @@ import { type Node, Problem } from './pcre-state.js';
  * a repeated character or class once with its count (`[a-z]{65535}` is 45).
  *
  * The sizes are PCRE2's as pcre2test's `memory` shows them, taken as the upper end where PCRE2
- * varies: a class with a character past U+00FF is counted as if each of its characters were a
- * range, and a repeated group as if possessive. So every pattern PCRE2 finds too large is refused,
- * and one it takes is refused only within a few bytes of the limit, or when a class of wide
- * characters is repeated (docs/decisions.md).
+ * varies or the judge does not compute it: a class with a character past U+00FF counts 9 bytes a
+ * character of its text (more when caseless), a verb or callout its text, a repeated group as if
+ * possessive. So every pattern PCRE2 finds too large is refused (none was sent in about 12,000
+ * generated near the limit), and one it takes is refused only when it compiles to more than about
+ * 41,000 bytes and holds such items (docs/decisions.md).
  */
 
 const MAX_CODE = 65_535;
