@@ -165,6 +165,28 @@ describe('PATCH /users/:id', () => {
     expect(await service.call('GET', `/users/${user._id}`).then((res) => res.body)).toEqual(user);
     expect(await identityOf(user.authUserId)).toMatchObject({ username: user.username, email: user.email });
   });
+
+  it("refuses to remove the username or e-mail of a user with an identity (the identity's login names), changing nothing", async () => {
+    const user = await newUser();
+    for (const body of [{ $unset: { email: true } }, { $unset: { username: true } }]) {
+      const res = await service.call('PATCH', `/users/${user._id}`, body);
+      expect(res.status, JSON.stringify(body)).toBe(400);
+      expect(res.body.message).toMatch(/^body\/(username|email): a user with an identity keeps its (username|email)/);
+    }
+    expect(await service.call('GET', `/users/${user._id}`).then((res) => res.body)).toEqual(user);
+    expect(await identityOf(user.authUserId)).toMatchObject({ username: user.username, email: user.email });
+    // A profile-only user has no identity to keep in step: its e-mail may go.
+    const created = await service.call('POST', '/users/', {
+      userGroup: 'guest',
+      username: 'no-identity',
+      email: 'n@example.com',
+      name: 'N',
+    });
+    expect(created.status).toBe(200);
+    const unset = await service.call('PATCH', `/users/${created.body._id}`, { $unset: { email: true } });
+    expect(unset.status).toBe(200);
+    expect(unset.body.email).toBeUndefined();
+  });
 });
 
 describe('DELETE /users/:id', () => {
