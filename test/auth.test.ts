@@ -287,6 +287,35 @@ describe.skipIf(!PAIRS_IN_CRUD)('the session store failing (SESSIONS_CRUD_ENDPOI
     for (const { accessToken } of [first, second])
       expect((await service.call('GET', '/userinfo', undefined, bearer(accessToken))).status).toBe(401);
   });
+  // A 400 of the sessions collection that is not its missing `chain` field: before, the chain read
+  // took any 400 for "no chain" (the logout answered 204, the older tokens kept working), and a pair
+  // write's 400 reached the caller with the CRUD's own text. The store's failure is the service's: a 500, no backend text.
+  it('answers a 500 without the CRUD text for a 400 of the sessions collection while a logout reads the chain, and ends the chain when asked again', async () => {
+    const first = (await login((await newUser()).username)).body;
+    const second = (await service.call('POST', '/refreshtoken', { refreshToken: first.refreshToken }, bearer(first.accessToken))).body;
+    // The chain's read, by the caller's token (the token's own check before it reads its denial).
+    service.crud!.failNext('GET', /\/sessions\//, 400, { message: 'mongo said: secret-backend-text' }, /"chain"/);
+    const failed = await service.call('POST', '/logout', undefined, bearer(second.accessToken));
+    expect(failed.status).toBe(500);
+    expect(JSON.stringify(failed.body)).not.toContain('secret-backend-text');
+    expect((await service.call('GET', '/userinfo', undefined, bearer(second.accessToken))).status).toBe(200);
+    expect((await service.call('POST', '/logout', undefined, bearer(second.accessToken))).status).toBe(204);
+    for (const { accessToken } of [first, second])
+      expect((await service.call('GET', '/userinfo', undefined, bearer(accessToken))).status).toBe(401);
+  });
+
+  it('answers a 500 without the CRUD text for a 400 of the sessions collection while a login or a refresh pairs its tokens', async () => {
+    const user = await newUser();
+    service.crud!.failNext('POST', /\/sessions\//, 400, { message: 'mongo said: secret-backend-text' });
+    const unpaired = await login(user.username);
+    expect(unpaired.status).toBe(500);
+    expect(JSON.stringify(unpaired.body)).not.toContain('secret-backend-text');
+    const tokens = (await login(user.username)).body;
+    service.crud!.failNext('POST', /\/sessions\//, 400, { message: 'mongo said: secret-backend-text' });
+    const refreshed = await service.call('POST', '/refreshtoken', { refreshToken: tokens.refreshToken }, bearer(tokens.accessToken));
+    expect(refreshed.status).toBe(500);
+    expect(JSON.stringify(refreshed.body)).not.toContain('secret-backend-text');
+  });
 });
 
 describe('a blocked or deleted user', () => {

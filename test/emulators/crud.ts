@@ -136,7 +136,7 @@ export class CrudEmulator {
    */
   withoutImport = false;
   /** Status codes to answer, in order, for the next matching requests (`"PATCH /users/:id"`). */
-  readonly failures: { route: RegExp; status: number; body?: unknown }[] = [];
+  readonly failures: { route: RegExp; status: number; body?: unknown; query?: RegExp }[] = [];
   /** Requests held before they are answered (see `holdNext`). */
   private readonly holds: { route: RegExp; reached: () => void; released: Promise<void> }[] = [];
   private server?: Server;
@@ -168,9 +168,12 @@ export class CrudEmulator {
     await closeServer(this.server);
   }
 
-  /** The next matching request gets `status` (with `body`, or an error envelope) instead of its answer. */
-  failNext(method: string, pathPattern: RegExp, status: number, body?: unknown): void {
-    this.failures.push({ route: new RegExp(`^${method} ${pathPattern.source}`), status, body });
+  /**
+   * The next matching request gets `status` (with `body`, or an error envelope) instead of its
+   * answer; `query`, when given, must match its decoded query string too (one read among several).
+   */
+  failNext(method: string, pathPattern: RegExp, status: number, body?: unknown, query?: RegExp): void {
+    this.failures.push({ route: new RegExp(`^${method} ${pathPattern.source}`), status, body, query });
   }
 
   /**
@@ -215,7 +218,8 @@ export class CrudEmulator {
     }
     this.requests.push({ method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: req.headers, body });
     if (this.hang) return;
-    const failure = this.failures.findIndex((f) => f.route.test(`${req.method} ${url.pathname}`));
+    const search = decodeURIComponent(url.search);
+    const failure = this.failures.findIndex((f) => f.route.test(`${req.method} ${url.pathname}`) && (!f.query || f.query.test(search)));
     if (failure >= 0) {
       const { status, body: injected } = this.failures.splice(failure, 1)[0]!;
       return send(res, status, injected ?? { statusCode: status, error: 'Injected', message: 'injected failure' });

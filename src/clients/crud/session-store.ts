@@ -1,6 +1,6 @@
 import { hash as digest, randomBytes, randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { ConflictError, InvalidInputError, UpstreamError } from '../../errors.js';
+import { ConflictError, DomainError, UpstreamError } from '../../errors.js';
 import { nowSeconds } from '../../domain/clock.js';
 import { bearerSessionId } from '../bearer-denial.js';
 import type { Clock } from '../../ports/clock.js';
@@ -32,7 +32,8 @@ const ENDED_PER_LOGIN = 200;
  * at once, so the index removes it too, and a user keeps at most MAX_SESSIONS_PER_USER live ones:
  * a login loop grew the collection by a document per login for the whole REFRESH_TOKEN_TTL.
  */
-export function createCrudSessionStore(sessions: CrudCollection, options: { ttlSeconds: number; clock: Clock }): SessionStore {
+export function createCrudSessionStore(collection: CrudCollection, options: { ttlSeconds: number; clock: Clock }): SessionStore {
+  const sessions = refusalsAsUpstream(collection);
   const live = { revokedAt: { $exists: false } };
   /** The one document under a unique key (`cookieHash`), checked: a document of another kind there is an upstream error. */
   const findByHash = async (cookieHash: string, kind: string, fields = FIELDS) => {
@@ -43,12 +44,12 @@ export function createCrudSessionStore(sessions: CrudCollection, options: { ttlS
       throw new UpstreamError('CRUD', 'GET sessions', 200, { message: `CRUD sessions: document ${found._id} is not a ${kind}` });
     return { ...doc.data, _id: found._id };
   };
-  /** Creates `doc`, or `fallback` when the collection refuses a field of `doc` it does not declare (400). */
+  /** Creates `doc`, or `fallback` when the collection refuses `doc`'s `chain`, a field it does not declare (400). */
   const createOrUndeclared = async (doc: Record<string, unknown>, fallback: Record<string, unknown>) => {
     try {
       await sessions.create(doc, {});
     } catch (error) {
-      if (!(error instanceof InvalidInputError) || doc === fallback || !('chain' in doc)) throw error;
+      if (!refusedChain(error) || doc === fallback) throw error;
       await sessions.create(fallback, {});
     }
   };
@@ -140,7 +141,7 @@ export function createCrudSessionStore(sessions: CrudCollection, options: { ttlS
         await sessions
           .patchWhere({ cookieHash: key }, { $set: moved }, STATES)
           .catch((failed: unknown) =>
-            failed instanceof InvalidInputError && moved !== doc
+            refusedChain(failed) && withChain !== doc
               ? sessions.patchWhere({ cookieHash: key }, { $set: { sessionId: doc.sessionId, expiresAt: doc.expiresAt } }, STATES)
               : Promise.reject(failed),
           );
@@ -163,7 +164,7 @@ export function createCrudSessionStore(sessions: CrudCollection, options: { ttlS
     async chainOf(accessDigest) {
       const query = { _q: JSON.stringify({ chain: accessDigest }), _s: '-expiresAt', _l: '1', _p: 'sessionId,expiresAt,chain' };
       const [found] = await sessions.list(query, {}).catch((error: unknown) => {
-        if (error instanceof InvalidInputError) return [];
+        if (refusedChain(error)) return [];
         throw error;
       });
       const chain = Chain.safeParse(found?.chain).data;
@@ -175,6 +176,39 @@ export function createCrudSessionStore(sessions: CrudCollection, options: { ttlS
       // Until MongoDB's TTL monitor gets to it (up to a minute late), an entry past its time is ignored here.
       return doc !== undefined && Date.parse(doc.expiresAt) > options.clock.now();
     },
+  };
+}
+
+/**
+ * The sessions collection's refusal (a 400): the service's own failure, never the caller's mistake,
+ * answered as an UpstreamError (a 500) without the CRUD's text. It was the caller's 400 with that
+ * text, and the chain's fallback took any 400 for a missing `chain` field (a logout then answered
+ * 204 and left the older tokens working). `chain`: the refusal names that field (`Property "chain"
+ * is not defined`, `Unknown field: chain`), which a collection not declaring it yet refuses.
+ */
+class SessionsRefusal extends UpstreamError {
+  constructor(
+    call: string,
+    readonly chain: boolean,
+  ) {
+    super('CRUD', call, 400, { message: `CRUD sessions refused ${call}` });
+  }
+}
+
+function refusedChain(error: unknown): boolean {
+  return error instanceof SessionsRefusal && error.chain;
+}
+
+/** The collection's calls the store makes, each 400 a SessionsRefusal. */
+function refusalsAsUpstream(collection: CrudCollection): Pick<CrudCollection, 'list' | 'create' | 'patchWhere'> {
+  const refused = (call: string) => (error: unknown) => {
+    if (!(error instanceof DomainError) || error.status !== 400) throw error;
+    throw new SessionsRefusal(call, /\bchain\b/.test(error.message));
+  };
+  return {
+    list: (query, headers) => collection.list(query, headers).catch(refused('GET sessions')),
+    create: (doc, headers) => collection.create(doc, headers).catch(refused('POST sessions')),
+    patchWhere: (filter, update, states) => collection.patchWhere(filter, update, states).catch(refused('PATCH sessions')),
   };
 }
 
