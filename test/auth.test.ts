@@ -224,6 +224,15 @@ describe('POST /logout', () => {
     }
   });
 
+  // The older tokens are denied as long as they can be valid (Auth0: the caller's token's lifetime;
+  // the auth0-client: REFRESH_TOKEN_TTL), not only the ten minutes a replaced pair is kept.
+  it('keeps the older access tokens of the chain ended past the ten minutes a replaced pair is kept', async () => {
+    const { tokens } = await refreshedTwice();
+    expect((await service.call('POST', '/logout', undefined, bearer(tokens[2]!.accessToken))).status).toBe(204);
+    await clock.advance(11 * 60_000);
+    for (const { accessToken } of tokens) expect((await service.call('GET', '/userinfo', undefined, bearer(accessToken))).status).toBe(401);
+  });
+
   // The second logout of a denied token meets the entry the first wrote (embedded file, or the CRUD
   // collection's unique key under SESSIONS_CRUD_ENDPOINT): every store answers it alike.
   it('answers a double logout of one token, at once, without a server error, and the token stays ended', async () => {

@@ -10,7 +10,7 @@ import { openDatabase } from '../src/embedded/db.js';
 import { createEmbeddedSessionStore } from '../src/embedded/session-store.js';
 import { Sessions } from '../src/embedded/sessions.js';
 import type { SessionStore } from '../src/ports/session-store.js';
-import { checkPair, MAX_CHAIN, pairTokens, tokenDigest } from '../src/clients/bearer-denial.js';
+import { checkPair, denyBearerChain, MAX_CHAIN, pairTokens, tokenDigest } from '../src/clients/bearer-denial.js';
 import { CrudEmulator } from './emulators/crud.js';
 import { FakeClock } from './helpers/fake-clock.js';
 import { CRUD_COLLECTIONS } from './helpers/service.js';
@@ -155,6 +155,45 @@ describe.each(REPLICAS)('session store: %s', (_name, replicas) => {
     expect((await b.refreshPair('refresh-same'))?.accessDigest).toBe('access-new');
   });
 
+  // The pair a provider answered again kept the chain of its first access token: a logout sent
+  // with that older token then found a chain without the newer one, which kept working.
+  it('gives a refresh token the provider answers again (no rotation) the chain that leads to its newest access token', async () => {
+    const now = () => Math.floor(clock.now() / 1000);
+    const first = { accessToken: 'same-chain-a1', refreshToken: 'same-chain-r', expireAt: now() + 60 };
+    await pairTokens(a, first, { now: now(), keepSeconds: 3600 });
+    const follows = await checkPair(b, first.refreshToken, first.accessToken);
+    const second = { ...first, accessToken: 'same-chain-a2' };
+    await pairTokens(b, second, { now: now(), keepSeconds: 3600, replaces: first.refreshToken, follows });
+    const chain = [tokenDigest(second.accessToken), tokenDigest(first.accessToken)];
+    expect(await a.refreshPair(tokenDigest(first.refreshToken))).toEqual({ accessDigest: chain[0], chain });
+    for (const digest of chain) expect(await b.chainOf(digest)).toEqual(chain);
+  });
+
+  // The caller's own token is denied last: a logout that failed on another token of the chain
+  // leaves the caller's working (it can ask again), and the retry ends them all.
+  it("denies the caller's token after the other tokens of its chain: a failure on one leaves it working, a retry ends them all", async () => {
+    const now = () => Math.floor(clock.now() / 1000);
+    const sent = [{ accessToken: 'last-a1', refreshToken: 'last-r1', expireAt: now() + 60 }];
+    await pairTokens(a, sent[0]!, { now: now(), keepSeconds: 3600 });
+    for (const turn of [2, 3]) {
+      const previous = sent.at(-1)!;
+      const follows = await checkPair(a, previous.refreshToken, previous.accessToken);
+      sent.push({ accessToken: `last-a${turn}`, refreshToken: `last-r${turn}`, expireAt: now() + 60 });
+      await pairTokens(a, sent.at(-1)!, { now: now(), keepSeconds: 3600, replaces: previous.refreshToken, follows });
+    }
+    const [oldest, middle, caller] = sent.map(({ accessToken }) => tokenDigest(accessToken)) as [string, string, string];
+    const claims = { sub: 'auth0|u14', iat: now(), exp: now() + 60 };
+    const times = { now: now(), keepSeconds: 0, tokenSeconds: 60, refreshTokenSeconds: 3600 };
+    const failing: SessionStore = {
+      ...b,
+      denyToken: (digest, entry) => (digest === oldest ? Promise.reject(new Error('store down')) : b.denyToken(digest, entry)),
+    };
+    await expect(denyBearerChain(failing, middle, claims, times)).rejects.toThrow('store down');
+    expect(await a.isTokenDenied(middle)).toBe(false);
+    await denyBearerChain(b, middle, claims, times);
+    for (const digest of [oldest, middle, caller]) expect(await a.isTokenDenied(digest)).toBe(true);
+  });
+
   it('finds the refresh chain of a pair on every replica by any of its access tokens, while the pair lives', async () => {
     const now = () => Math.floor(clock.now() / 1000);
     expect(await b.chainOf('chain-a1')).toBeUndefined();
@@ -287,6 +326,15 @@ describe('refresh chains kept by the embedded file', () => {
     );
     // The loop's newest pair, the other login's, and the pair from before the chains.
     expect(db.prepare('SELECT count(*) AS n FROM refresh_pairs').get()).toEqual({ n: 3 });
+    // Past their time, a later pair's write removes the pairs and their links (a login never refreshed too).
+    await clock.advance(3600_000);
+    await pairTokens(
+      store,
+      { accessToken: 'later', refreshToken: 'later-r', expireAt: until },
+      { now: Math.floor(clock.now() / 1000), keepSeconds: 3600 },
+    );
+    expect(db.prepare('SELECT count(*) AS n FROM refresh_pairs').get()).toEqual({ n: 1 });
+    expect(db.prepare('SELECT access_digest FROM refresh_chain_links').all()).toEqual([{ access_digest: tokenDigest('later') }]);
   });
 });
 
