@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { CrudCollection } from '../src/clients/crud/collection.js';
 import { createCrudSessionStore } from '../src/clients/crud/session-store.js';
 import { createDispatcher } from '../src/clients/http.js';
@@ -335,6 +336,37 @@ describe('refresh chains kept by the embedded file', () => {
     );
     expect(db.prepare('SELECT count(*) AS n FROM refresh_pairs').get()).toEqual({ n: 1 });
     expect(db.prepare('SELECT access_digest FROM refresh_chain_links').all()).toEqual([{ access_digest: tokenDigest('later') }]);
+  });
+});
+
+// Several processes share one file (docs/replicas.md). Each read the file's version before it took
+// the write lock: a process that waited for the lock while another ran migration 14 ran it again
+// ("duplicate column name: chain") and did not start.
+describe('migrations with two processes starting on one file at once', () => {
+  it("runs migration 14 once: the process that waited for the other one's migrations opens the file without running them again", () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'ums-migrate-')), 'ums.sqlite');
+    const old = openDatabase(path);
+    old.exec('DROP TABLE refresh_chain_links; ALTER TABLE refresh_pairs DROP COLUMN chain; PRAGMA user_version = 13;');
+    old.close();
+    // The other process takes the lock first, between this one's start and its own migration.
+    const transaction = Database.prototype.transaction;
+    const spy = vi.spyOn(Database.prototype, 'transaction').mockImplementationOnce(function (this: Database.Database, fn) {
+      const wrapped = transaction.call(this, fn);
+      const immediate = (...args: unknown[]) => {
+        openDatabase(path).close();
+        return wrapped.immediate(...args);
+      };
+      return Object.assign((...args: unknown[]) => wrapped(...args), { ...wrapped, immediate }) as typeof wrapped;
+    });
+    let db: Database.Database | undefined;
+    try {
+      db = openDatabase(path);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(db.pragma('user_version', { simple: true })).toBe(14);
+    expect(db.prepare("SELECT count(*) AS n FROM pragma_table_info('refresh_pairs') WHERE name = 'chain'").get()).toEqual({ n: 1 });
+    db.close();
   });
 });
 

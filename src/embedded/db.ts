@@ -20,10 +20,15 @@ export function openDatabase(path: string): Db {
   return db;
 }
 
-/** Runs the migrations this file has not had yet (its `user_version` counts those it had). */
+/**
+ * Runs the migrations this file has not had yet (its `user_version` counts those it had). The
+ * version is read under the write lock: several processes share the file, and one that read it
+ * before another's migrations committed ran them again (`duplicate column name`) and did not start.
+ */
 function migrate(db: Db): void {
-  const version = db.pragma('user_version', { simple: true }) as number;
   db.transaction(() => {
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version >= MIGRATIONS.length) return;
     for (let index = version; index < MIGRATIONS.length; index += 1) {
       const migration = MIGRATIONS[index]!;
       if (typeof migration === 'string') db.exec(migration);
