@@ -299,6 +299,41 @@ describe.skipIf(!PAIRS_IN_CRUD)('the session store failing (SESSIONS_CRUD_ENDPOI
   // A 400 of the sessions collection that is not its missing `chain` field: before, the chain read
   // took any 400 for "no chain" (the logout answered 204, the older tokens kept working), and a pair
   // write's 400 reached the caller with the CRUD's own text. The store's failure is the service's: a 500, no backend text.
+  // A refresh and a logout of the same chain at once: the logout read the chain before the refresh
+  // wrote its pair, and the refresh had checked its access token before the logout denied it. The
+  // new access token was in no chain the logout read, and worked.
+  it('ends the new token of a refresh that was under way while its access token was logged out', async () => {
+    const first = (await login((await newUser()).username)).body;
+    const hold = service.crud!.holdNext('GET', /\/sessions\//, /"cookieHash":"refresh:/);
+    const refreshing = service.call('POST', '/refreshtoken', { refreshToken: first.refreshToken }, bearer(first.accessToken));
+    await hold.reached;
+    expect((await service.call('POST', '/logout', undefined, bearer(first.accessToken))).status).toBe(204);
+    hold.release();
+    const refreshed = await refreshing;
+    expect(refreshed.status).toBe(401);
+    expect((await service.call('POST', '/refreshtoken', { refreshToken: first.refreshToken }, bearer(first.accessToken))).status).toBe(401);
+  });
+
+  it('ends the new token of a refresh made while a logout of its access token was reading the chain', async () => {
+    const first = (await login((await newUser()).username)).body;
+    const hold = service.crud!.holdNext('GET', /\/sessions\//, /"chain"/);
+    const loggingOut = service.call('POST', '/logout', undefined, bearer(first.accessToken));
+    await hold.reached;
+    const refreshed = await service.call('POST', '/refreshtoken', { refreshToken: first.refreshToken }, bearer(first.accessToken));
+    expect(refreshed.status).toBe(200);
+    hold.release();
+    expect((await loggingOut).status).toBe(204);
+    for (const { accessToken } of [first, refreshed.body])
+      expect((await service.call('GET', '/userinfo', undefined, bearer(accessToken))).status).toBe(401);
+    const again = await service.call(
+      'POST',
+      '/refreshtoken',
+      { refreshToken: refreshed.body.refreshToken },
+      bearer(refreshed.body.accessToken),
+    );
+    expect(again.status).toBe(401);
+  });
+
   it('answers a 500 without the CRUD text for a 400 of the sessions collection while a logout reads the chain, and ends the chain when asked again', async () => {
     const first = (await login((await newUser()).username)).body;
     const second = (await service.call('POST', '/refreshtoken', { refreshToken: first.refreshToken }, bearer(first.accessToken))).body;

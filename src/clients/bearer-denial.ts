@@ -69,17 +69,43 @@ export async function denyBearerChain(
   times: { now: number; keepSeconds: number; tokenSeconds: number; refreshTokenSeconds: number },
 ): Promise<void> {
   const { now, tokenSeconds, refreshTokenSeconds } = times;
+  const denyOthers = async (chain: string[], done: ReadonlySet<string>) => {
+    const others = chain.slice(0, MAX_CHAIN).filter((other) => other !== digest && !done.has(other));
+    await Promise.all(
+      others.map((other) =>
+        sessions.denyToken(other, {
+          authUserId: claims.sub,
+          until: now + (other === chain[0] ? refreshTokenSeconds : Math.max(tokenSeconds, REPLACED_PAIR_SECONDS)),
+        }),
+      ),
+    );
+  };
   const chain = (await sessions.chainOf(digest)) ?? [];
-  const others = chain.slice(0, MAX_CHAIN).filter((other) => other !== digest);
-  await Promise.all(
-    others.map((other) =>
-      sessions.denyToken(other, {
-        authUserId: claims.sub,
-        until: now + (other === chain[0] ? refreshTokenSeconds : Math.max(tokenSeconds, REPLACED_PAIR_SECONDS)),
-      }),
-    ),
-  );
+  await denyOthers(chain, new Set());
   await denyBearer(sessions, digest, claims, times);
+  // Read again once the caller's token is denied: a refresh of the chain that passed its check
+  // before that denial and wrote its pair after the first read is seen now (refusedIfLoggedOut
+  // sees the rest: a refresh that wrote its pair after this read).
+  const later = (await sessions.chainOf(digest)) ?? [];
+  if (later.some((other) => !chain.includes(other))) await denyOthers(later, new Set(chain));
+}
+
+/**
+ * After a refresh wrote its pair: when the access token it was asked with has been denied
+ * meanwhile (a logout of the chain under way), the new access token is denied too (its refresh
+ * token is alive: for `keepSeconds`) and the refresh refused. A logout that read the chain before
+ * the pair was written did not see the new token.
+ */
+export async function refusedIfLoggedOut(
+  sessions: SessionStore,
+  asked: string,
+  issued: TokenSet,
+  { now, keepSeconds }: { now: number; keepSeconds: number },
+): Promise<void> {
+  if (!(await sessions.isTokenDenied(tokenDigest(asked)))) return;
+  const authUserId = subjectOf(issued.accessToken) ?? '';
+  await sessions.denyToken(tokenDigest(issued.accessToken), { authUserId, until: now + keepSeconds });
+  throw new UnauthorizedError('Invalid or expired access token');
 }
 
 /**

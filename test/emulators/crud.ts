@@ -138,7 +138,7 @@ export class CrudEmulator {
   /** Status codes to answer, in order, for the next matching requests (`"PATCH /users/:id"`). */
   readonly failures: { route: RegExp; status: number; body?: unknown; query?: RegExp }[] = [];
   /** Requests held before they are answered (see `holdNext`). */
-  private readonly holds: { route: RegExp; reached: () => void; released: Promise<void> }[] = [];
+  private readonly holds: { route: RegExp; query?: RegExp; reached: () => void; released: Promise<void> }[] = [];
   private server?: Server;
   private readonly sockets = new Set<Socket>();
   port = 0;
@@ -180,12 +180,12 @@ export class CrudEmulator {
    * The next matching request is applied (a read reads now), then its answer waits until
    * `release()` (one request's step held while others go on); `reached` resolves once it waits.
    */
-  holdNext(method: string, pathPattern: RegExp): { reached: Promise<void>; release: () => void } {
+  holdNext(method: string, pathPattern: RegExp, query?: RegExp): { reached: Promise<void>; release: () => void } {
     let reached!: () => void;
     let release!: () => void;
     const arrived = new Promise<void>((resolve) => (reached = resolve));
     const released = new Promise<void>((resolve) => (release = resolve));
-    this.holds.push({ route: new RegExp(`^${method} ${pathPattern.source}`), reached, released });
+    this.holds.push({ route: new RegExp(`^${method} ${pathPattern.source}`), query, reached, released });
     return { reached: arrived, release };
   }
 
@@ -193,8 +193,8 @@ export class CrudEmulator {
    * The answer, after a hold armed for this request is released: a copy taken before, since the
    * stored documents it refers to may change meanwhile (a read answers the state it read).
    */
-  private async held(route: string, answer: unknown): Promise<unknown> {
-    const hold = this.holds.findIndex((h) => h.route.test(route));
+  private async held(route: string, answer: unknown, search = ''): Promise<unknown> {
+    const hold = this.holds.findIndex((h) => h.route.test(route) && (!h.query || h.query.test(search)));
     if (hold < 0) return answer;
     const { reached, released } = this.holds.splice(hold, 1)[0]!;
     const copy = answer === undefined ? undefined : structuredClone(answer);
@@ -226,7 +226,7 @@ export class CrudEmulator {
     }
     try {
       const [status, answer] = this.route(req.method ?? 'GET', url, body, req.headers);
-      const held = await this.held(`${req.method} ${url.pathname}`, answer);
+      const held = await this.held(`${req.method} ${url.pathname}`, answer, search);
       send(res, status, held);
     } catch (error) {
       if (error instanceof StreamDestroyed) return void res.destroy();

@@ -14,7 +14,15 @@ import { rateLimited } from '../rate-limit.js';
 import type { Clock } from '../../ports/clock.js';
 import type { SessionStore } from '../../ports/session-store.js';
 import { nowSeconds } from '../../domain/clock.js';
-import { bearerSessionId, checkPair, deniedDigestOf, denyBearerChain, pairTokens, tokenDigest } from '../bearer-denial.js';
+import {
+  bearerSessionId,
+  checkPair,
+  deniedDigestOf,
+  denyBearerChain,
+  pairTokens,
+  refusedIfLoggedOut,
+  tokenDigest,
+} from '../bearer-denial.js';
 
 const Tokens = z.looseObject({ accessToken: z.string(), refreshToken: z.string(), expireAt: z.number() });
 const Claims = z.looseObject({});
@@ -151,7 +159,12 @@ export function createAuth0ClientAuthenticator(options: Auth0ClientAuthOptions):
         headers: { authorization: `Bearer ${accessToken}`, ...clientTypeHeader(clientType) },
       });
       if (refusedCredential(reply)) throw new UnauthorizedError(INVALID_REFRESH);
-      return paired(tokens(reply), { refreshToken, follows });
+      const issued = await paired(tokens(reply), { refreshToken, follows });
+      if (denials) {
+        const { sessions, clock, refreshTokenSeconds } = denials;
+        await refusedIfLoggedOut(sessions, accessToken, issued, { now: nowSeconds(clock), keepSeconds: refreshTokenSeconds });
+      }
+      return issued;
     },
     verifyAccessToken: claimsOf,
     /** Asked of the auth0-client on every request (no cache): a logout through any replica holds at once. */

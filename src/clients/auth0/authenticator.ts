@@ -11,7 +11,15 @@ import type { Auth0Api } from './api.js';
 import { rateLimited } from '../rate-limit.js';
 import { identitySegment } from '../path-segment.js';
 import { loginError } from './token-errors.js';
-import { bearerSessionId, checkPair, deniedDigestOf, denyBearerChain, pairTokens, tokenDigest } from '../bearer-denial.js';
+import {
+  bearerSessionId,
+  checkPair,
+  deniedDigestOf,
+  denyBearerChain,
+  pairTokens,
+  refusedIfLoggedOut,
+  tokenDigest,
+} from '../bearer-denial.js';
 import { shownId } from '../../domain/input-limits.js';
 
 const TokenReply = z.object({ access_token: z.string(), refresh_token: z.string().optional(), expires_in: z.number() });
@@ -153,6 +161,7 @@ export function createAuth0Authenticator(api: Auth0Api, identity: IdentityProvid
       if (decodeJwt(tokens.accessToken).sub !== previous.sub) throw new UnauthorizedError(INVALID_REFRESH);
       const now = nowSeconds(options.clock);
       await pairTokens(options.sessions, tokens, { now, keepSeconds: options.refreshTokenSeconds, replaces: refreshToken, follows });
+      await refusedIfLoggedOut(options.sessions, accessToken, tokens, { now, keepSeconds: options.refreshTokenSeconds });
       return tokens;
     },
 
