@@ -3,6 +3,7 @@ import { nowSeconds } from '../domain/clock.js';
 import { UnauthorizedError } from '../errors.js';
 import { INVALID_REFRESH } from '../ports/authenticator.js';
 import type { Clock } from '../ports/clock.js';
+import type { PairEntry } from '../ports/session-store.js';
 import type { Db } from './db.js';
 import { hashSecret, newSecret } from './secrets.js';
 
@@ -149,16 +150,7 @@ export class Sessions {
    * See SessionStore.pairRefreshToken: one row per pair, and one link per access token of its
    * chain (to the pair holding it last), each removed once past its time.
    */
-  pairRefreshToken(
-    refreshDigest: string,
-    entry: {
-      accessDigest: string;
-      authUserId: string;
-      until: number;
-      replaces?: { refreshDigest: string; until: number };
-      chain?: string[];
-    },
-  ): void {
+  pairRefreshToken(refreshDigest: string, entry: PairEntry): void {
     const chain = entry.chain?.length ? entry.chain : [entry.accessDigest];
     this.db.transaction(() => {
       const now = this.now();

@@ -47,16 +47,7 @@ export interface SessionStore {
    * `chain`: the access tokens of its refresh chain, newest first, this pair's own first (at most
    * MAX_CHAIN, bearer-denial.ts); found again by any of them (`chainOf`) until `until`.
    */
-  pairRefreshToken(
-    refreshDigest: string,
-    entry: {
-      accessDigest: string;
-      authUserId: string;
-      until: number;
-      replaces?: { refreshDigest: string; until: number };
-      chain?: string[];
-    },
-  ): Promise<void>;
+  pairRefreshToken(refreshDigest: string, entry: PairEntry): Promise<void>;
   /** The access token a refresh token was issued with and its chain, while remembered; read on every call. */
   refreshPair(refreshDigest: string): Promise<RefreshPair | undefined>;
   /**
@@ -64,6 +55,15 @@ export interface SessionStore {
    * holding it remembers it; undefined when no pair holds it. One read: what a bearer logout ends.
    */
   chainOf(accessDigest: string): Promise<string[] | undefined>;
+}
+
+/** A pair to remember (`pairRefreshToken`). */
+export interface PairEntry {
+  accessDigest: string;
+  authUserId: string;
+  until: number;
+  replaces?: { refreshDigest: string; until: number };
+  chain?: string[];
 }
 
 /** What a refresh token's pair remembers. */
