@@ -5,6 +5,7 @@ import { assertIdParam, assertObjectIdConditions } from './ids.js';
 import { assertOperatorTypes } from './operator-types.js';
 import { checkFilter, type Filter, isPlainObject, parseFilter } from './filter.js';
 import { badParam, checkField, parseInteger, parseProjection, parseStates, single } from './query-params.js';
+import { parseRawProjection } from './raw-projection.js';
 import type { State } from './states.js';
 
 /** A CRUD-style query string as Express hands it over. */
@@ -28,10 +29,10 @@ export interface ListQuery {
 
 export const DEFAULT_LIMIT = 25;
 export const MAX_LIMIT = 200;
-const LIST_PARAMS = new Set(['_q', '_st', '_p', '_s', '_l', '_sk']);
+const LIST_PARAMS = new Set(['_q', '_st', '_p', '_s', '_l', '_sk', '_rawp']);
 const COUNT_PARAMS = new Set(['_q', '_st', '_useEstimate']);
 const BY_ID_PARAMS = new Set(['_q', '_st']);
-const GET_BY_ID_PARAMS = new Set(['_q', '_st', '_p']);
+const GET_BY_ID_PARAMS = new Set(['_q', '_st', '_p', '_rawp']);
 /** The standard fields only: for stores that know no group schema. */
 const STANDARD_FIELDS = fieldIndexOf([]);
 
@@ -39,12 +40,17 @@ const STANDARD_FIELDS = fieldIndexOf([]);
  * Validates a list query like the CRUD Service does (unknown `_` parameters are a 400), casting
  * values by the fields' types (`index`): dates to their canonical text, `field=value` to the field's type.
  */
-export function parseListQuery(query: CrudQuery, aclRows?: string, index: FieldIndex = STANDARD_FIELDS): ListQuery {
+export function parseListQuery(
+  query: CrudQuery,
+  aclRows?: string,
+  index: FieldIndex = STANDARD_FIELDS,
+  aclReadColumns?: string,
+): ListQuery {
   assertKnownParams(query, LIST_PARAMS);
   return {
     filter: buildFilter(query, aclRows, index),
     states: parseStates(query._st),
-    projection: parseProjection(query._p),
+    projection: parseRawProjection(query, { index, aclReadColumns }) ?? parseProjection(query._p),
     sort: parseSort(query._s).map((key) => knownField(key, key.field, index)),
     limit: parseInteger(query._l, '_l', { min: 1, max: MAX_LIMIT, fallback: DEFAULT_LIMIT }),
     skip: parseInteger(query._sk, '_sk', { min: 0, fallback: 0 }),
@@ -82,12 +88,20 @@ export function parseCountQuery(
  */
 export function parseByIdQuery(
   query: CrudQuery,
-  { aclRows, index = STANDARD_FIELDS, projection = false }: { aclRows?: string; index?: FieldIndex; projection?: boolean },
+  {
+    aclRows,
+    index = STANDARD_FIELDS,
+    projection = false,
+    aclReadColumns,
+  }: { aclRows?: string; index?: FieldIndex; projection?: boolean; aclReadColumns?: string },
 ): { filter: Filter; projection?: string[] } {
   assertKnownParams(query, projection ? GET_BY_ID_PARAMS : BY_ID_PARAMS);
   // The by-id routes' querystring schemas leave `_id` out (the list's and count's have it).
   if (Object.hasOwn(query, '_id')) throw additionalProperty('_id', 'unknown parameter');
-  return { filter: buildFilter(query, aclRows, index), projection: projection ? parseProjection(query._p) : undefined };
+  return {
+    filter: buildFilter(query, aclRows, index),
+    projection: projection ? (parseRawProjection(query, { index, aclReadColumns }) ?? parseProjection(query._p)) : undefined,
+  };
 }
 
 function buildFilter(query: CrudQuery, aclRows: string | undefined, index: FieldIndex): Filter {
@@ -203,10 +217,6 @@ function badSort(problem: string): InvalidInputError {
 }
 
 function assertKnownParams(query: CrudQuery, known: Set<string>): void {
-  if (Object.hasOwn(query, '_rawp')) {
-    const problem = 'raw MongoDB projections are not offered by the embedded store: use _p';
-    throw new InvalidInputError(`querystring/_rawp: ${problem}`, [{ path: ['querystring', '_rawp'], message: problem }]);
-  }
   for (const key of Object.keys(query)) {
     if (key.startsWith('_') && key !== '_id' && !known.has(key)) {
       throw additionalProperty(key, 'unknown parameter');

@@ -60,7 +60,7 @@ function userReads(parts: Pick<UserWriteParts, 'db' | 'fields' | 'getRow'>, keyF
   return {
     async list(query: CrudQuery | string, scope: CallScope) {
       const raw = queryObjectOf(query);
-      const parse = (index: FieldIndex) => parseListQuery(raw, scope.headers.acl_rows, index);
+      const parse = (index: FieldIndex) => parseListQuery(raw, scope.headers.acl_rows, index, scope.headers.acl_read_columns);
       const rows = keyed.rows(parse, scope.headers.acl_read_columns);
       if (rows) return rows.map(([id, state, doc]) => toDoc({ id, state, doc }));
       const parsed = parse(fields());
@@ -71,7 +71,7 @@ function userReads(parts: Pick<UserWriteParts, 'db' | 'fields' | 'getRow'>, keyF
     async listText(query: string, scope: CallScope) {
       const { acl_rows: rows, acl_read_columns: readColumns } = scope.headers;
       let raw: CrudQuery | undefined;
-      const parse = (index: FieldIndex) => parseListQuery((raw ??= queryObjectOf(query)), rows, index);
+      const parse = (index: FieldIndex) => parseListQuery((raw ??= queryObjectOf(query)), rows, index, readColumns);
       const text = keyed.page(parse, readColumns, planKey(query, rows, readColumns));
       if (text !== undefined) return new JsonText(text);
       const parsed = parse(fields());

@@ -13,7 +13,7 @@ export interface ByIdRequest {
   states?: State[];
   /** `_q` and `field=value`, passed on as they came (the store casts them by its schema); undefined when none. */
   query?: string;
-  /** `_p` (GET only). */
+  /** `_p`, or the fields a plain `_rawp` keeps (GET only). */
   projection?: string[];
   /** `_q`, `field=value` and acl_rows as one filter (for `_p=a.$`, which projects the element they matched). */
   filter: Filter;
@@ -22,15 +22,20 @@ export interface ByIdRequest {
 /**
  * `GET|PATCH|DELETE /users/:id?…`: the CRUD's parameters, refused with a 400 in both modes when
  * malformed (unknown `_` parameters, operators off the allow-list, a date that is no date on a
- * standard field); `_p` is accepted on GET only, as the CRUD's routes do.
+ * standard field); `_p` and `_rawp` are accepted on GET only, as the CRUD's routes do.
  */
 export function parseByIdRequest(ctx: Context, rawQuery: string, { projection = false } = {}): ByIdRequest {
   checkPassedOnQuery(rawQuery, ctx.scope.headers.acl_rows);
   const query = queryObjectOf(rawQuery);
-  const parsed = parseByIdQuery(query, { aclRows: ctx.scope.headers.acl_rows, projection });
+  const parsed = parseByIdQuery(query, {
+    aclRows: ctx.scope.headers.acl_rows,
+    projection,
+    aclReadColumns: ctx.scope.headers.acl_read_columns,
+  });
   const conditions = new URLSearchParams(rawQuery);
   conditions.delete('_st');
   conditions.delete('_p');
+  conditions.delete('_rawp');
   const text = conditions.toString();
   return {
     states: query._st === undefined ? undefined : parseStates(query._st),

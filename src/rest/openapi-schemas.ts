@@ -177,6 +177,10 @@ export const ListQuery = z.object({
   _q: z.string().optional().meta({ description: 'A MongoDB-style filter, as JSON: `{"userGroup":"customer"}`.' }),
   _st: z.string().optional().meta({ description: 'Comma-separated states to include; `PUBLIC` by default.' }),
   _p: z.string().optional().meta({ description: 'Comma-separated fields to return (`_id` always is).' }),
+  _rawp: z.string().optional().meta({
+    description:
+      'A MongoDB projection, as JSON: `{"name":1}` (not with `_p`). The embedded store takes inclusions only; the CRUD Service also exclusions and expressions.',
+  }),
   _s: z
     .union([z.string(), z.array(z.string())])
     .optional()
@@ -196,7 +200,7 @@ export const CountRouteQuery = CountQuery.extend({
 });
 
 /** The conditions of `GET /users/:id`, besides `field=value`: a user that does not match is a 404, as the CRUD answers. */
-export const ReadByIdQuery = ListQuery.pick({ _q: true, _st: true, _p: true });
+export const ReadByIdQuery = ListQuery.pick({ _q: true, _st: true, _p: true, _rawp: true });
 
 /** The conditions of `PATCH` and `DELETE /users/:id`, besides `field=value`. */
 export const WriteByIdQuery = ListQuery.pick({ _q: true });

@@ -102,7 +102,7 @@ export const userDocs = {
     tag: 'Users',
     summary: 'List users',
     description:
-      'The CRUD Service `GET /users/` query: `_q`, `_st`, `_p`, `_s`, `_l`, `_sk`, and plain `field=value` filters. ' +
+      'The CRUD Service `GET /users/` query: `_q`, `_st`, `_p` or `_rawp`, `_s`, `_l`, `_sk`, and plain `field=value` filters. ' +
       'With Auth0, the identity fields the configuration names are added to each profile.',
     query: ListQuery,
     responses: { 200: { description: 'The users.', json: z.array(UserListItem) } },

@@ -4,11 +4,12 @@ import { UNKNOWN_FIELDS } from './cases-fields.js';
 import { TEXT_SEARCH } from './cases-text.js';
 import { FIDELITY } from './cases-fidelity.js';
 import { ROUND_THREE } from './cases-round3.js';
+import { RAW_PROJECTION } from './cases-round4.js';
 import { COERCION, OPERATOR_TYPES, PROJECTION } from './cases-writes.js';
 
 export type { Case } from './cases-common.js';
 
-/** Every case of issue #19, items 1 to 10 (cases-common.ts says how a case reads). */
+/** Every case of issue #19, items 1 to 11 (cases-common.ts says how a case reads). */
 export const CASES: Case[] = [
   ...DATES,
   ...BY_ID,
@@ -19,4 +20,5 @@ export const CASES: Case[] = [
   ...TEXT_SEARCH,
   ...FIDELITY,
   ...ROUND_THREE,
+  ...RAW_PROJECTION,
 ];

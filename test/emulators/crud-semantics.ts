@@ -215,6 +215,73 @@ function merge(target: Json, source: Json): void {
   }
 }
 
+/** `_rawp` resolved as crud-service's projectionUtils resolves it: a MongoDB projection object, or its 400. */
+export type RawProjection = { include: string[] } | { exclude: string[] };
+
+const RAW_ALLOWED_OPERATORS = new Set(
+  (
+    '$eq $gt $gte $in $lt $lte $ne $nin $and $not $nor $or $exists $type $cond $regexMatch $mod $all $elemMatch $size ' +
+    '$filter $reduce $concatArrays $first $map $dateToString'
+  ).split(' '),
+);
+const RAW_NOT_ALLOWED = new Set(['$$ROOT', '$$CURRENT', '$$PRUNE', '$$DESCEND', '$$KEEP', '$$CLUSTER_TIME', '$$REMOVE', '$$NOW']);
+
+export function rawProjectionOf(
+  rawp: string | null,
+  p: string | null,
+  aclReadColumns: unknown,
+  topFields: string[],
+): RawProjection | undefined {
+  if (!rawp) return undefined;
+  if (p) throw new CrudError('Use of both _rawp and _p parameter is not allowed');
+  const acl =
+    typeof aclReadColumns === 'string'
+      ? aclReadColumns
+          .split(',')
+          .map((item) => item.trim())
+          .filter(Boolean)
+      : [];
+  const fields = acl.length > 0 ? acl : topFields;
+  for (const match of rawp.match(/\${1,2}[a-zA-Z_0-9-]+/g) ?? []) {
+    const refused = match.startsWith('$$')
+      ? RAW_NOT_ALLOWED.has(match)
+      : !RAW_ALLOWED_OPERATORS.has(match) && !fields.includes(match.slice(1));
+    if (refused) throw new CrudError(`Operator ${match} is not allowed in raw projection`);
+  }
+  let projection: Json;
+  try {
+    projection = JSON.parse(rawp) as Json;
+  } catch (error) {
+    throw new CrudError(String(error));
+  }
+  if (Object.keys(projection).some((field) => acl.includes(field) && projection[field] === 0)) {
+    throw new CrudError('_rawp exclusive projection is overriding at least one acl_read_column value');
+  }
+  const kept = Object.entries(projection).filter(([field, value]) => (acl.length === 0 || acl.includes(field)) && value != null);
+  if (kept.length === 0) return { include: [] };
+  if (kept.some(([, value]) => typeof value !== 'number' && typeof value !== 'boolean'))
+    throw new Error('the CRUD emulator does not run raw projections with expressions');
+  const excluded = kept.filter(([, value]) => value === 0 || value === false).map(([field]) => field);
+  // MongoDB fails a projection mixing both (the CRUD's 500), `_id` aside.
+  if (excluded.length === kept.length) return { exclude: excluded };
+  if (excluded.some((field) => field !== '_id')) throw new Error('Cannot do exclusion on field in inclusion projection');
+  return { include: kept.filter(([, value]) => value !== 0 && value !== false).map(([field]) => field) };
+}
+
+/** MongoDB's exclusion projection: the document without the paths named (dotted paths through objects and arrays). */
+export function exclude(doc: Json, paths: string[]): Json {
+  const out = structuredClone(doc);
+  const drop = (value: unknown, path: string[]): void => {
+    if (Array.isArray(value)) return value.forEach((item) => drop(item, path));
+    if (!isObject(value)) return;
+    const [head, ...rest] = path;
+    if (rest.length === 0) delete value[head!];
+    else drop(value[head!], rest);
+  };
+  for (const path of paths) drop(out, path.split('.'));
+  return out;
+}
+
 /** `_p` and the acl_read_columns header: the fields to return, or undefined for all. */
 export function projectionOf(p: string | null, aclReadColumns: unknown): string[] | undefined {
   const split = (text: string) =>

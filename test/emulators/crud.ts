@@ -28,6 +28,8 @@ import {
   type FieldType,
   project,
   projectionOf,
+  rawProjectionOf,
+  exclude,
   typeOf,
 } from './crud-semantics.js';
 
@@ -94,7 +96,7 @@ const MANY = { PUBLIC: ['DRAFT'], DRAFT: ['PUBLIC', 'TRASH'], TRASH: ['PUBLIC', 
 >;
 const LIST_PARAMS = new Set(['_q', '_st', '_p', '_s', '_l', '_sk', '_rawp']);
 const COUNT_PARAMS = new Set(['_q', '_st', '_useEstimate']);
-const BY_ID_PARAMS = new Set(['_q', '_st', '_p']);
+const BY_ID_PARAMS = new Set(['_q', '_st', '_p', '_rawp']);
 
 /** The CRUD's error handler (index.js) names the property ajv refused. */
 const additionalProperty = (where: string, key: string) =>
@@ -284,6 +286,7 @@ class Collection {
 
   list(q: URLSearchParams): Doc[] {
     this.checkParams(q, LIST_PARAMS);
+    this.rawProjection(q);
     const limit = integer(q.get('_l'), '_l', 1, 200) ?? 25;
     const skip = integer(q.get('_sk'), '_sk', 0) ?? 0;
     let found = this.matching(q);
@@ -295,7 +298,7 @@ class Collection {
     if (sort.length) found = [...found].sort((a, b) => compareDocs(a, b, sort));
     found = found.slice(skip, skip + limit);
     const conditions = this.conditions(q);
-    return found.map((doc) => this.readable(doc, q.get('_p'), conditions));
+    return found.map((doc) => this.readable(doc, q, conditions));
   }
 
   count(q: URLSearchParams): number {
@@ -311,12 +314,21 @@ class Collection {
 
   get(id: string, q: URLSearchParams): Doc {
     this.checkParams(q, BY_ID_PARAMS);
-    return this.readable(this.byId(id, q) ?? notFound(), q.get('_p'), this.conditions(q));
+    this.rawProjection(q);
+    return this.readable(this.byId(id, q) ?? notFound(), q, this.conditions(q));
   }
 
-  /** `_p` and acl_read_columns applied to an answer. */
-  private readable(doc: Doc, p: string | null, conditions?: Record<string, unknown>): Doc {
-    const fields = projectionOf(p, this.readColumns);
+  /** `_rawp` as the CRUD resolves it before it queries (its 400s whatever is found). */
+  private rawProjection(q: URLSearchParams) {
+    const topFields = Object.keys(this.spec.fields).filter((field) => !field.includes('.'));
+    return rawProjectionOf(q.get('_rawp'), q.get('_p'), this.readColumns, topFields);
+  }
+
+  /** `_p` (or `_rawp`) and acl_read_columns applied to an answer. */
+  private readable(doc: Doc, q: URLSearchParams, conditions?: Record<string, unknown>): Doc {
+    const raw = this.rawProjection(q);
+    if (raw) return ('exclude' in raw ? exclude(doc, raw.exclude) : project(doc, raw.include)) as Doc;
+    const fields = projectionOf(q.get('_p'), this.readColumns);
     return (fields ? project(doc, fields, conditions) : doc) as Doc;
   }
 
@@ -398,7 +410,7 @@ class Collection {
     this.assertUnique(JSON.parse(JSON.stringify(next)) as Doc, doc._id);
     Object.assign(doc, JSON.parse(JSON.stringify(next)));
     for (const key of Object.keys(doc)) if (!(key in next)) delete doc[key];
-    return this.readable(doc, null);
+    return this.readable(doc, new URLSearchParams());
   }
 
   /** The PATCH schema's coercion: `$set` values by their field, `$push`/`$addToSet` items by the array's items. */

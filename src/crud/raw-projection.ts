@@ -1,0 +1,99 @@
+import { InvalidInputError } from '../errors.js';
+import type { FieldIndex } from './field-types.js';
+import { isPlainObject } from './filter.js';
+import { checkProjectedField, single, splitList } from './query-params.js';
+
+/**
+ * `_rawp`, the CRUD's raw MongoDB projection (crud-service 7.2.5 lib/projectionUtils.js), as far as
+ * the service answers it itself (the embedded store's lists, and `GET /users/:id` in both modes):
+ * plain inclusions (`{"price": 1, "attachments.name": true}`), turned into the field list `_p`
+ * would give (`_id` alone when nothing is kept). The CRUD's own refusals come first, in its words: `_rawp` with `_p`, an operator
+ * off its dictionary, an exclusion of a field `acl_read_columns` lists. Exclusions and aggregation
+ * expressions are a 400 saying they are not offered (docs/decisions.md, "CRUD fidelity, round four").
+ */
+
+/** The CRUD's `rawProjectionDictionary` (lib/consts.js). */
+const ALLOWED_OPERATORS = new Set([
+  '$eq',
+  '$gt',
+  '$gte',
+  '$in',
+  '$lt',
+  '$lte',
+  '$ne',
+  '$nin',
+  '$and',
+  '$not',
+  '$nor',
+  '$or',
+  '$exists',
+  '$type',
+  '$cond',
+  '$regexMatch',
+  '$mod',
+  '$all',
+  '$elemMatch',
+  '$size',
+  '$filter',
+  '$reduce',
+  '$concatArrays',
+  '$first',
+  '$map',
+  '$dateToString',
+]);
+const NOT_ALLOWED_VARIABLES = new Set(['$$ROOT', '$$CURRENT', '$$PRUNE', '$$DESCEND', '$$KEEP', '$$CLUSTER_TIME', '$$REMOVE', '$$NOW']);
+/** The CRUD's `fieldVarOrOperatorsRegex`: operators, system variables and field references, read in the raw text. */
+const OPERATOR_OR_VARIABLE = /\${1,2}[a-zA-Z_0-9-]+/g;
+
+const badRequest = (message: string) => new InvalidInputError(message, [{ path: ['querystring', '_rawp'], message }]);
+const notOffered = (what: string) => {
+  const problem = `${what} are not offered: list the fields to keep ({"field": 1}), or use _p`;
+  return new InvalidInputError(`querystring/_rawp: ${problem}`, [{ path: ['querystring', '_rawp'], message: problem }]);
+};
+
+/** The fields `_rawp` keeps, or undefined without `_rawp` (then `_p` applies). */
+export function parseRawProjection(
+  query: Record<string, unknown>,
+  { index, aclReadColumns }: { index?: FieldIndex; aclReadColumns?: string },
+): string[] | undefined {
+  if (query._rawp === undefined) return undefined;
+  const text = single(query._rawp, '_rawp');
+  // The CRUD tests both for truth: an empty one is absent.
+  if (text === '') return undefined;
+  if (typeof query._p === 'string' && query._p !== '') throw badRequest('Use of both _rawp and _p parameter is not allowed');
+  const acls = aclReadColumns ? splitList(aclReadColumns) : [];
+  let expression = false;
+  for (const match of text.match(OPERATOR_OR_VARIABLE) ?? []) {
+    if (match.startsWith('$$')) {
+      if (NOT_ALLOWED_VARIABLES.has(match)) throw badRequest(`Operator ${match} is not allowed in raw projection`);
+    } else if (!ALLOWED_OPERATORS.has(match) && !isFieldReference(match.slice(1), acls, index)) {
+      throw badRequest(`Operator ${match} is not allowed in raw projection`);
+    }
+    expression = true;
+  }
+  let projection: unknown;
+  try {
+    projection = JSON.parse(text);
+  } catch {
+    throw badRequest('querystring/_rawp must be a JSON object');
+  }
+  if (!isPlainObject(projection)) throw badRequest('querystring/_rawp must be a JSON object');
+  if (acls.some((field) => projection[field] === 0 || projection[field] === false)) {
+    throw badRequest('_rawp exclusive projection is overriding at least one acl_read_column value');
+  }
+  // The CRUD keeps the names acl_read_columns lists (all of them without the header) and drops null values.
+  const kept = Object.entries(projection).filter(([field, value]) => (acls.length === 0 || acls.includes(field)) && value != null);
+  if (expression || kept.some(([, value]) => typeof value !== 'number' && typeof value !== 'boolean')) {
+    throw notOffered('raw projections with expressions');
+  }
+  const included = kept.filter(([, value]) => value !== 0 && value !== false);
+  if (included.length < kept.length)
+    throw notOffered(included.length === 0 ? 'exclusive raw projections' : 'raw projections mixing 0 and 1');
+  // Nothing left: `_id` alone, as a projection of `_id` (an empty list would be every field).
+  return included.length === 0 ? ['_id'] : included.map(([field]) => checkProjectedField(field));
+}
+
+/** `$price` refers to a field: one acl_read_columns lists, else one the collection declares (its top-level names). */
+function isFieldReference(name: string, acls: string[], index: FieldIndex | undefined): boolean {
+  return acls.length > 0 ? acls.includes(name) : (index?.has(name) ?? false);
+}
