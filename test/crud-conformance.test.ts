@@ -64,10 +64,10 @@ describe.each<StoreKind>(['embedded', 'crud'])('CRUD conformance, %s store', (st
     expect(replace.status).toBe(400);
     expect(replace.body.message).toContain('array-element updates (field.$.replace, field.$.merge) are not offered');
     if (store !== 'embedded') return; // the CRUD Service answers these itself
-    const raw = await service.call('GET', `/users/?_rawp=${encodeURIComponent('{"name":0}')}`);
+    const raw = await service.call('GET', `/users/?_rawp=${encodeURIComponent('{"name":0,"price":1}')}`);
     expect([raw.status, raw.body.message]).toEqual([
       400,
-      'querystring/_rawp: exclusive raw projections are not offered: list the fields to keep ({"field": 1}), or use _p',
+      'querystring/_rawp: raw projections mixing 0 and 1 are not offered: list the fields to keep ({"field": 1}), or use _p',
     ]);
     const expression = await service.call('GET', `/users/?_rawp=${encodeURIComponent('{"first":{"$first":"$attachments"}}')}`);
     expect([expression.status, expression.body.message]).toEqual([
@@ -77,6 +77,22 @@ describe.each<StoreKind>(['embedded', 'crud'])('CRUD conformance, %s store', (st
     const near = await service.call('GET', `/users/?_q=${encodeURIComponent('{"price":{"$nearSphere":{"from":[0,0]}}}')}`);
     expect(near.status).toBe(400);
     expect(near.body.message).toContain('$nearSphere is not supported by the embedded store');
+  });
+
+  it('leaves out the fields a _rawp of exclusions names (getList "use of raw projection exclusive"), by id too', async () => {
+    const U = '111111111111111111111111';
+    const whole = (await service.call('GET', `/users/${U}`)).body;
+    const { price: _price, isbn: _isbn, ...rest } = whole;
+    const expected = { ...rest, attachments: whole.attachments.map(({ name: _name, ...item }: Record<string, unknown>) => item) };
+    const rawp = encodeURIComponent(JSON.stringify({ price: 0, isbn: false, 'attachments.name': 0 }));
+    const listed = await service.call('GET', `/users/?userGroup=books&_q=${encodeURIComponent('{"name":"Ulysses"}')}&_rawp=${rawp}`);
+    expect([listed.status, listed.body]).toEqual([200, [expected]]);
+    const general = await service.call('GET', `/Users/?userGroup=books&_q=${encodeURIComponent('{"name":"Ulysses"}')}&_rawp=${rawp}`);
+    expect([general.status, general.body]).toEqual([200, [expected]]);
+    const byId = await service.call('GET', `/users/${U}?_rawp=${rawp}`);
+    expect([byId.status, byId.body]).toEqual([200, expected]);
+    const withoutId = await service.call('GET', `/users/${U}?_rawp=${encodeURIComponent('{"_id":0}')}`);
+    expect(withoutId.body).toEqual((({ _id, ...others }) => others)(whole));
   });
 
   it('counts every user, whatever the filters, with _useEstimate=true (countList "should ignore other query parameters")', async () => {

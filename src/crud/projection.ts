@@ -125,6 +125,24 @@ function splitColumns(value: string | undefined): string[] {
     : [];
 }
 
+/**
+ * MongoDB's exclusion projection (`_rawp` of zeros): the document without the paths named; a dotted
+ * path goes through objects and into each object of an array. The document is not changed.
+ */
+export function excludeFields<T extends Record<string, unknown>>(doc: T, paths: readonly string[]): Record<string, unknown> {
+  const out = structuredClone(doc) as Record<string, unknown>;
+  const drop = (value: unknown, path: string[]): void => {
+    if (Array.isArray(value)) return value.forEach((item) => drop(item, path));
+    if (!isPlainObject(value)) return;
+    const [head, ...rest] = path;
+    if (!Object.hasOwn(value, head!)) return;
+    if (rest.length === 0) delete value[head!];
+    else drop(value[head!], rest);
+  };
+  for (const path of paths) drop(out, path.split('.'));
+  return out;
+}
+
 /** A document as the caller may read it (the `acl_read_columns` header); the whole document without it. */
 export function readableDoc<T extends Record<string, unknown>>(doc: T, aclReadColumns: string | undefined): Record<string, unknown> {
   const fields = readableFields(undefined, aclReadColumns);

@@ -20,8 +20,10 @@ export interface ListQuery {
   /** `_q`, the plain `field=value` filters and the `acl_rows` header, ANDed. */
   filter: Filter;
   states: State[];
-  /** Fields to return (`_p`); `_id` is always returned. Undefined: all. */
+  /** Fields to return (`_p`, or a `_rawp` of inclusions); `_id` is always returned. Undefined: all. */
   projection?: string[];
+  /** Fields to leave out (a `_rawp` of exclusions); never with `projection`. */
+  exclusion?: string[];
   sort: SortKey[];
   limit: number;
   skip: number;
@@ -50,7 +52,7 @@ export function parseListQuery(
   return {
     filter: buildFilter(query, aclRows, index),
     states: parseStates(query._st),
-    projection: parseRawProjection(query, { index, aclReadColumns }) ?? parseProjection(query._p),
+    ...projectionOf(query, index, aclReadColumns),
     sort: parseSort(query._s).map((key) => knownField(key, key.field, index)),
     limit: parseInteger(query._l, '_l', { min: 1, max: MAX_LIMIT, fallback: DEFAULT_LIMIT }),
     skip: parseInteger(query._sk, '_sk', { min: 0, fallback: 0 }),
@@ -94,14 +96,20 @@ export function parseByIdQuery(
     projection = false,
     aclReadColumns,
   }: { aclRows?: string; index?: FieldIndex; projection?: boolean; aclReadColumns?: string },
-): { filter: Filter; projection?: string[] } {
+): { filter: Filter; projection?: string[]; exclusion?: string[] } {
   assertKnownParams(query, projection ? GET_BY_ID_PARAMS : BY_ID_PARAMS);
   // The by-id routes' querystring schemas leave `_id` out (the list's and count's have it).
   if (Object.hasOwn(query, '_id')) throw additionalProperty('_id', 'unknown parameter');
-  return {
-    filter: buildFilter(query, aclRows, index),
-    projection: projection ? (parseRawProjection(query, { index, aclReadColumns }) ?? parseProjection(query._p)) : undefined,
-  };
+  return { filter: buildFilter(query, aclRows, index), ...(projection ? projectionOf(query, index, aclReadColumns) : {}) };
+}
+
+/** `_rawp` (its fields to keep or to leave out), else `_p`. */
+function projectionOf(
+  query: CrudQuery,
+  index: FieldIndex,
+  aclReadColumns: string | undefined,
+): { projection?: string[]; exclusion?: string[] } {
+  return parseRawProjection(query, { index, aclReadColumns }) ?? { projection: parseProjection(query._p) };
 }
 
 function buildFilter(query: CrudQuery, aclRows: string | undefined, index: FieldIndex): Filter {

@@ -7,9 +7,10 @@ import { checkProjectedField, single, splitList } from './query-params.js';
  * `_rawp`, the CRUD's raw MongoDB projection (crud-service 7.2.5 lib/projectionUtils.js), as far as
  * the service answers it itself (the embedded store's lists, and `GET /users/:id` in both modes):
  * plain inclusions (`{"price": 1, "attachments.name": true}`), turned into the field list `_p`
- * would give (`_id` alone when nothing is kept). The CRUD's own refusals come first, in its words: `_rawp` with `_p`, an operator
- * off its dictionary, an exclusion of a field `acl_read_columns` lists. Exclusions and aggregation
- * expressions are a 400 saying they are not offered (docs/decisions.md, "CRUD fidelity, round four").
+ * would give (`_id` alone when nothing is kept), and plain exclusions (`{"price": 0}`), every field
+ * but those. The CRUD's own refusals come first, in its words: `_rawp` with `_p`, an operator off
+ * its dictionary, an exclusion of a field `acl_read_columns` lists. Aggregation expressions and a
+ * mix of both are a 400 saying they are not offered (docs/decisions.md, "CRUD fidelity, round four").
  */
 
 /** The CRUD's `rawProjectionDictionary` (lib/consts.js). */
@@ -55,7 +56,7 @@ const notOffered = (what: string) => {
 export function parseRawProjection(
   query: Record<string, unknown>,
   { index, aclReadColumns }: { index?: FieldIndex; aclReadColumns?: string },
-): string[] | undefined {
+): { projection: string[] } | { exclusion: string[] } | undefined {
   if (query._rawp === undefined) return undefined;
   const text = single(query._rawp, '_rawp');
   // The CRUD tests both for truth: an empty one is absent.
@@ -86,11 +87,13 @@ export function parseRawProjection(
   if (expression || kept.some(([, value]) => typeof value !== 'number' && typeof value !== 'boolean')) {
     throw notOffered('raw projections with expressions');
   }
-  const included = kept.filter(([, value]) => value !== 0 && value !== false);
-  if (included.length < kept.length)
-    throw notOffered(included.length === 0 ? 'exclusive raw projections' : 'raw projections mixing 0 and 1');
   // Nothing left: `_id` alone, as a projection of `_id` (an empty list would be every field).
-  return included.length === 0 ? ['_id'] : included.map(([field]) => checkProjectedField(field));
+  if (kept.length === 0) return { projection: ['_id'] };
+  const included = kept.filter(([, value]) => value !== 0 && value !== false);
+  // MongoDB's exclusion: every field but those named (only without acl_read_columns, whose names are kept as inclusions).
+  if (included.length === 0) return { exclusion: kept.map(([field]) => checkProjectedField(field)) };
+  if (included.length < kept.length) throw notOffered('raw projections mixing 0 and 1');
+  return { projection: included.map(([field]) => checkProjectedField(field)) };
 }
 
 /** `$price` refers to a field: one acl_read_columns lists, else one the collection declares (its top-level names). */

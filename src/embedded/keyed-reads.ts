@@ -71,7 +71,7 @@ export function keyedReads({ fields, prepared, searchPlan, countPlan }: StoreRea
     if (!known) return undefined;
     const plan = pages.plan(known.index, key, () => {
       const query = parsedWith(known.index, parse);
-      if (!query || readableFields(query.projection, readColumns)) return undefined;
+      if (!query || query.exclusion || readableFields(query.projection, readColumns)) return undefined;
       const planned = searchPlan(query, known.index, `, ${source!.keySql}`);
       return 'inMemory' in planned || planned.residual ? undefined : planned;
     });
@@ -101,7 +101,7 @@ export function keyedReads({ fields, prepared, searchPlan, countPlan }: StoreRea
       if (!known) return undefined;
       const plan = texts.plan(known.index, key, () => {
         const query = parsedWith(known.index, parse);
-        if (!query || query.limit === undefined || readableFields(query.projection, readColumns)) return undefined;
+        if (!query || query.limit === undefined || query.exclusion || readableFields(query.projection, readColumns)) return undefined;
         const planned = searchPlan(query, known.index, `, ${source!.keySql} AS k`);
         if ('inMemory' in planned || planned.residual) return undefined;
         return { sql: `SELECT ${PAGE_TEXT_SQL} FROM (${planned.sql})`, params: planned.params };

@@ -3,7 +3,7 @@ import type { ByIdOptions, UserStore } from '../ports/user-store.js';
 import { type FieldIndex, fieldIndexOf } from '../crud/field-types.js';
 import type { Filter } from '../crud/filter.js';
 import type { Clock } from '../ports/clock.js';
-import { projector, readableFields } from '../crud/projection.js';
+import { excludeFields, projector, readableFields } from '../crud/projection.js';
 import { type CrudQuery, isEstimateCount, parseCountQuery, parseListQuery } from '../crud/query.js';
 import { queryObjectOf } from '../crud/raw-query.js';
 import type { State } from '../crud/states.js';
@@ -65,6 +65,7 @@ function userReads(parts: Pick<UserWriteParts, 'db' | 'fields' | 'getRow'>, keyF
       if (rows) return rows.map(([id, state, doc]) => toDoc({ id, state, doc }));
       const parsed = parse(fields());
       const docs = search(parsed);
+      if (parsed.exclusion) return docs.map((doc) => excludeFields(doc, parsed.exclusion!));
       const projection = readableFields(parsed.projection, scope.headers.acl_read_columns);
       return projection ? docs.map(projector(projection, parsed.filter)) : docs;
     },
@@ -75,6 +76,7 @@ function userReads(parts: Pick<UserWriteParts, 'db' | 'fields' | 'getRow'>, keyF
       const text = keyed.page(parse, readColumns, planKey(query, rows, readColumns));
       if (text !== undefined) return new JsonText(text);
       const parsed = parse(fields());
+      if (parsed.exclusion) return new JsonText(JSON.stringify(search(parsed).map((doc) => excludeFields(doc, parsed.exclusion!))));
       const projection = readableFields(parsed.projection, scope.headers.acl_read_columns);
       if (projection) return new JsonText(JSON.stringify(search(parsed).map(projector(projection, parsed.filter))));
       return new JsonText(searchText(parsed));

@@ -15,6 +15,8 @@ export interface ByIdRequest {
   query?: string;
   /** `_p`, or the fields a plain `_rawp` keeps (GET only). */
   projection?: string[];
+  /** The fields a `_rawp` of exclusions leaves out (GET only). */
+  exclusion?: string[];
   /** `_q`, `field=value` and acl_rows as one filter (for `_p=a.$`, which projects the element they matched). */
   filter: Filter;
 }
@@ -41,6 +43,7 @@ export function parseByIdRequest(ctx: Context, rawQuery: string, { projection = 
     states: query._st === undefined ? undefined : parseStates(query._st),
     query: text === '' ? undefined : text,
     projection: parsed.projection,
+    exclusion: parsed.exclusion,
     filter: parsed.filter,
   };
 }

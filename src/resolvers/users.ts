@@ -15,7 +15,7 @@ import { parseByIdRequest } from './by-id-query.js';
 import { closeDeletion, openDeletion } from './user-deletion.js';
 import { deleteIdentity, identityOutcomeUnknown } from './roles.js';
 import { holdingIntent } from './intent-jobs.js';
-import { projectDoc, readableFields } from '../crud/projection.js';
+import { excludeFields, projectDoc, readableFields } from '../crud/projection.js';
 import { shownId } from '../domain/input-limits.js';
 
 /** States in which a user can still be edited or registered (not soft-deleted). */
@@ -108,6 +108,8 @@ export async function getUserAnswer(ctx: Context, id: string, rawQuery: string):
   await requireAdmin(ctx);
   const request = parseByIdRequest(ctx, rawQuery, { projection: true });
   const user = await getUser(ctx, id, request.states, 'reading user', request.query);
+  // An exclusion comes only without acl_read_columns (with the header it is kept as inclusions).
+  if (request.exclusion) return excludeFields(user, request.exclusion);
   const fields = readableFields(request.projection, ctx.scope.headers.acl_read_columns);
   return fields ? projectDoc(user, fields, request.filter) : user;
 }

@@ -179,7 +179,7 @@ export const ListQuery = z.object({
   _p: z.string().optional().meta({ description: 'Comma-separated fields to return (`_id` always is).' }),
   _rawp: z.string().optional().meta({
     description:
-      'A MongoDB projection, as JSON: `{"name":1}` (not with `_p`). The embedded store takes inclusions only; the CRUD Service also exclusions and expressions.',
+      'A MongoDB projection, as JSON: `{"name":1}` (not with `_p`). The embedded store takes inclusions (`1`) or exclusions (`0`); the CRUD Service also expressions.',
   }),
   _s: z
     .union([z.string(), z.array(z.string())])
