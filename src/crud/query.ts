@@ -1,6 +1,6 @@
 import { InvalidInputError } from '../errors.js';
 import { castFilterDates, coerceParam } from './cast.js';
-import { type FieldIndex, fieldIndexOf, isClosed, isKnownField } from './field-types.js';
+import { fieldAt, type FieldIndex, fieldIndexOf, isClosed, isKnownField } from './field-types.js';
 import { assertIdParam, assertObjectIdConditions } from './ids.js';
 import { assertOperatorTypes } from './operator-types.js';
 import { checkFilter, type Filter, isPlainObject, parseFilter } from './filter.js';
@@ -127,6 +127,8 @@ function buildFilter(query: CrudQuery, aclRows: string | undefined, index: Field
       // The CRUD's querystring schema lists its fields and refuses any other parameter.
       throw additionalProperty(key, 'unknown field');
     }
+    // Nor does it list an object field (nor an object inside an array): its scalar paths only (`metadata.somethingNumber`).
+    if (fieldAt(index, key)?.type === 'object') throw additionalProperty(key, 'an object field is no parameter: name a field inside it');
     if (key === '_id') assertIdParam(single(value, key));
     parts.push({ [key]: coerceParam(key, value, index) });
   }

@@ -104,3 +104,20 @@ export const RAW_PROJECTION: Case[] = [
     answer: bad(`Operator ${operator as string} is not allowed in raw projection`),
   })),
 ];
+
+/**
+ * A `field=value` parameter naming an object field: the CRUD's querystring schema has properties for
+ * its scalar and array fields and for the scalar paths inside objects, never the object itself
+ * (getList "filter on nested object with object notation cannot be used").
+ */
+export const OBJECT_PARAMS: Case[] = [
+  ['metadata', encodeURIComponent(JSON.stringify({ somethingNumber: 2 }))],
+  ['additionalInfo', 'x'],
+  ['metadata.somethingObject', 'x'],
+].map(([field, value]): Case => ({
+  item: 11,
+  name: `${field}= (an object field) is no parameter`,
+  path: `/users/?userGroup=books&${field}=${value}`,
+  status: 400,
+  answer: bad(`querystring must NOT have additional properties. Property "${field}" is not defined in validation schema`),
+}));

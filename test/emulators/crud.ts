@@ -592,7 +592,9 @@ class Collection {
   private checkParams(q: URLSearchParams, allowed: Set<string>): void {
     for (const key of q.keys()) {
       const known = key.startsWith('_') ? allowed.has(key) || key === '_id' : typeOf(this.spec.fields, key.split('.')[0]!) !== undefined;
-      if (!known) throw new HttpError(400, additionalProperty('querystring', key));
+      // An object field is no property of the querystring schema: its scalar paths are.
+      if (!known || (!key.startsWith('_') && typeOf(this.spec.fields, key) === 'object'))
+        throw new HttpError(400, additionalProperty('querystring', key));
       // Twice is an array, which ajv (coerceTypes: true) does not make a scalar; `_s` alone may be an array.
       if (key !== '_s' && q.getAll(key).length > 1) throw new HttpError(400, `querystring/${key} must be ${this.paramType(key)}`);
     }
