@@ -114,6 +114,7 @@ export const OBJECT_PARAMS: Case[] = [
   ['metadata', encodeURIComponent(JSON.stringify({ somethingNumber: 2 }))],
   ['additionalInfo', 'x'],
   ['metadata.somethingObject', 'x'],
+  ['attachments.0', 'x'],
 ].map(([field, value]): Case => ({
   item: 11,
   name: `${field}= (an object field) is no parameter`,

@@ -584,6 +584,16 @@ class Collection {
     }
   }
 
+  /** An object field, or an object item of an array (`attachments.0`): no property of the querystring schema. */
+  private isObjectPath(path: string): boolean {
+    const type = typeOf(this.spec.fields, path);
+    if (type === 'object') return true;
+    if (type !== 'array' || !/\.\d+$/.test(path)) return false;
+    const array = path.replace(/\.\d+$/, '');
+    const items = typeOf(this.spec.fields, `${array}.__items`);
+    return items === 'object' || (items === undefined && Object.keys(this.spec.fields).some((field) => field.startsWith(`${array}.`)));
+  }
+
   private declares(path: string): boolean {
     const first = path.split('.')[0]!;
     return INTERNAL.has(first) || typeOf(this.spec.fields, first) !== undefined;
@@ -593,8 +603,7 @@ class Collection {
     for (const key of q.keys()) {
       const known = key.startsWith('_') ? allowed.has(key) || key === '_id' : typeOf(this.spec.fields, key.split('.')[0]!) !== undefined;
       // An object field is no property of the querystring schema: its scalar paths are.
-      if (!known || (!key.startsWith('_') && typeOf(this.spec.fields, key) === 'object'))
-        throw new HttpError(400, additionalProperty('querystring', key));
+      if (!known || (!key.startsWith('_') && this.isObjectPath(key))) throw new HttpError(400, additionalProperty('querystring', key));
       // Twice is an array, which ajv (coerceTypes: true) does not make a scalar; `_s` alone may be an array.
       if (key !== '_s' && q.getAll(key).length > 1) throw new HttpError(400, `querystring/${key} must be ${this.paramType(key)}`);
     }
