@@ -79,7 +79,9 @@ export function parseRawProjection(
     throw badRequest('querystring/_rawp must be a JSON object');
   }
   if (!isPlainObject(projection)) throw badRequest('querystring/_rawp must be a JSON object');
-  if (acls.some((field) => projection[field] === 0 || projection[field] === false)) {
+  // The header's names are looked up as the object's own keys only (`constructor` names no field here).
+  const excludes = (field: string) => Object.hasOwn(projection, field) && (projection[field] === 0 || projection[field] === false);
+  if (acls.some(excludes)) {
     throw badRequest('_rawp exclusive projection is overriding at least one acl_read_column value');
   }
   // The CRUD keeps the names acl_read_columns lists (all of them without the header) and drops null values.

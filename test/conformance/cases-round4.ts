@@ -41,6 +41,14 @@ export const RAW_PROJECTION: Case[] = [
   },
   {
     item: 11,
+    name: '_rawp with acl_read_columns naming what a plain object inherits',
+    path: list(`${ULYSSES}&${rawp({ price: 1 })}`),
+    headers: { acl_read_columns: 'constructor,toString,price' },
+    status: 200,
+    answer: [{ _id: U, price: u.price }],
+  },
+  {
+    item: 11,
     name: '_rawp exclusive that acl_read_columns does not intersect answers the _id (getList)',
     path: list(`${ULYSSES}&${rawp({ attachments: 0, price: 0, isbn: 0 })}`),
     headers: { acl_read_columns: 'author' },

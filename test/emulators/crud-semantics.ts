@@ -254,7 +254,7 @@ export function rawProjectionOf(
   } catch (error) {
     throw new CrudError(String(error));
   }
-  if (Object.keys(projection).some((field) => acl.includes(field) && projection[field] === 0)) {
+  if (Object.entries(projection).some(([field, value]) => acl.includes(field) && value === 0)) {
     throw new CrudError('_rawp exclusive projection is overriding at least one acl_read_column value');
   }
   const kept = Object.entries(projection).filter(([field, value]) => (acl.length === 0 || acl.includes(field)) && value != null);
