@@ -127,27 +127,36 @@ function assertCondition(condition: Filter, field: string, refuse: Refuse, topLe
 
 const NONE: ReadonlySet<string> = new Set();
 
-/** Walks a filter and rejects any `$operator` that is not on the allow-list (or in `also`). */
+/**
+ * Walks a filter and rejects any `$operator` that is not on the allow-list (or in `also`). A query's
+ * (`_q`, `acl_rows`, a GraphQL filter) is refused in the CRUD's query parser's words: `Unknown
+ * operator: $x` where a field name stands (the filter, or a clause of `$and`/`$or`), `Unsupported
+ * operator: $x` inside a field's condition; a PATCH body's (`$pull`) names where it stands.
+ */
 export function assertAllowedOperators(
   value: unknown,
   where: readonly string[] = ['querystring', '_q'],
   also: ReadonlySet<string> = NONE,
+  level: 'filter' | 'condition' = 'filter',
 ): void {
   if (Array.isArray(value)) {
-    for (const item of value) assertAllowedOperators(item, where, also);
+    for (const item of value) assertAllowedOperators(item, where, also, level);
     return;
   }
   if (!isPlainObject(value)) return;
   for (const [key, inner] of Object.entries(value)) {
     if (key.startsWith('$') && !ALLOWED_OPERATORS.has(key) && !also.has(key)) {
-      throw new InvalidInputError(`${where.join('/')}: operator ${key} is not allowed`, [
-        { path: [...where, key], message: 'operator not allowed' },
-      ]);
+      const message =
+        where[0] === 'body'
+          ? `${where.join('/')}: operator ${key} is not allowed`
+          : `${level === 'filter' ? 'Unknown' : 'Unsupported'} operator: ${key}`;
+      throw new InvalidInputError(message, [{ path: [...where, key], message: 'operator not allowed' }]);
     }
     if (key === '$options') assertRegexOptions(inner, Object.hasOwn(value, '$regex'), where);
     if (key === '$regex') assertRegexSyntax(inner, value.$options, where);
     // $text and $nearSphere take their own option keys ($search, $geometry, $maxDistance…).
-    if (key !== '$text' && key !== '$nearSphere') assertAllowedOperators(inner, where, also);
+    const next = key === '$and' || key === '$or' || key === '$nor' ? 'filter' : 'condition';
+    if (key !== '$text' && key !== '$nearSphere') assertAllowedOperators(inner, where, also, next);
   }
 }
 

@@ -130,3 +130,23 @@ export const OBJECT_PARAMS: Case[] = [
   status: 400,
   answer: bad(`querystring must NOT have additional properties. Property "${field}" is not defined in validation schema`),
 }));
+
+/**
+ * An operator off the allow-list in `_q`, in the CRUD's query parser's words (lib/QueryParser.js
+ * traverse; queryParser.test "Unknown $ operator"): `Unknown operator` where a field name stands
+ * (`$nor` included: the parser walks `$and` and `$or` only), `Unsupported operator` in a field's condition.
+ */
+export const OPERATOR_WORDS: Case[] = [
+  [{ $foo: 'foo' }, 'Unknown operator: $foo'],
+  [{ $nor: [{ price: 1 }] }, 'Unknown operator: $nor'],
+  [{ $or: [{ $where: '1' }] }, 'Unknown operator: $where'],
+  [{ name: { $unknown: 'foo' } }, 'Unsupported operator: $unknown'],
+  [{ publishDate: { $unknown: 'foo' } }, 'Unsupported operator: $unknown'],
+  [{ tags: { $elemMatch: { $where: '1' } } }, 'Unsupported operator: $where'],
+].map(([filter, message]): Case => ({
+  item: 11,
+  name: `_q ${JSON.stringify(filter)} is refused as the CRUD's parser words it`,
+  path: list(q(filter)),
+  status: 400,
+  answer: bad(message as string),
+}));

@@ -4,7 +4,7 @@ import { UNKNOWN_FIELDS } from './cases-fields.js';
 import { TEXT_SEARCH } from './cases-text.js';
 import { FIDELITY } from './cases-fidelity.js';
 import { ROUND_THREE } from './cases-round3.js';
-import { OBJECT_PARAMS, RAW_PROJECTION } from './cases-round4.js';
+import { OBJECT_PARAMS, OPERATOR_WORDS, RAW_PROJECTION } from './cases-round4.js';
 import { COERCION, OPERATOR_TYPES, PROJECTION } from './cases-writes.js';
 
 export type { Case } from './cases-common.js';
@@ -22,4 +22,5 @@ export const CASES: Case[] = [
   ...ROUND_THREE,
   ...RAW_PROJECTION,
   ...OBJECT_PARAMS,
+  ...OPERATOR_WORDS,
 ];

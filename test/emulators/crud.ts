@@ -633,12 +633,14 @@ class Collection {
   }
 }
 
-function assertOperators(value: unknown): void {
-  if (Array.isArray(value)) return value.forEach(assertOperators);
+/** The CRUD's query parser (traverse): `Unknown operator` where a field stands, `Unsupported operator` in a field's condition. */
+function assertOperators(value: unknown, filter = true): void {
+  if (Array.isArray(value)) return value.forEach((item) => assertOperators(item, filter));
   if (!isObject(value)) return;
   for (const [key, inner] of Object.entries(value)) {
-    if (key.startsWith('$') && !OPERATORS.has(key)) throw new HttpError(400, `querystring/_q: operator ${key} is not allowed`);
-    if (key !== '$text') assertOperators(inner); // its own options ($search, $language…)
+    if (key.startsWith('$') && !OPERATORS.has(key)) throw new CrudError(`${filter ? 'Unknown' : 'Unsupported'} operator: ${key}`);
+    // $text takes its own options ($search, $language…).
+    if (key !== '$text') assertOperators(inner, key === '$and' || key === '$or' || key === '$nor');
   }
 }
 
