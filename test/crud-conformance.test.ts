@@ -95,6 +95,25 @@ describe.each<StoreKind>(['embedded', 'crud'])('CRUD conformance, %s store', (st
     expect(withoutId.body).toEqual((({ _id, ...others }) => others)(whole));
   });
 
+  it('answers $text inside a $or whose other clauses name indexed fields (queryParser "parseAndCastTextSearchQuery")', async () => {
+    const ids = (body: { _id: string }[]) => body.map((user) => user._id);
+    const indexed = { $or: [{ isbn: 'fake isbn 2' }, { $and: [{ $text: { $search: 'Ulysses' } }] }] };
+    const found = await service.call('GET', `/users/?userGroup=books&_s=_id&_p=_id&_q=${encodeURIComponent(JSON.stringify(indexed))}`);
+    const notIndexed = { $or: [{ author: 'James Joyce' }, { $text: { $search: 'Ulysses' } }] };
+    const refused = await service.call('GET', `/users/?userGroup=books&_q=${encodeURIComponent(JSON.stringify(notIndexed))}`);
+    if (store === 'crud') {
+      expect([found.status, ids(found.body)]).toEqual([200, ['111111111111111111111111', '222222222222222222222222']]);
+      expect([refused.status, refused.body.message]).toEqual([
+        400,
+        'To use a $text query in an $or expression, all clauses in the $or array must be indexed',
+      ]);
+    } else {
+      // The embedded store knows no indexes: $text stays a condition of the top level (docs/decisions.md).
+      for (const res of [found, refused])
+        expect([res.status, res.body.message]).toEqual([400, 'querystring/_q $text must be a condition of the top level of the query']);
+    }
+  });
+
   it('counts every user, whatever the filters, with _useEstimate=true (countList "should ignore other query parameters")', async () => {
     const all = await service.call('GET', '/users/count?_st=PUBLIC,DRAFT,TRASH,DELETED');
     const estimate = await service.call(

@@ -130,6 +130,12 @@ const BOOK_FIELDS: CollectionSpec['fields'] = {
 
 export const BOOK_COLLECTIONS: CollectionSpec[] = CRUD_COLLECTIONS.map((spec) =>
   spec.path === '/users'
-    ? { ...spec, fields: { ...spec.fields, ...BOOK_FIELDS }, textIndex: ['username', 'email', 'name', 'author'] }
+    ? {
+        ...spec,
+        fields: { ...spec.fields, ...BOOK_FIELDS },
+        textIndex: ['username', 'email', 'name', 'author'],
+        // The books collection's other indexes (crud-service tests/collectionDefinitions/books.js) besides the users' unique ones.
+        indexes: [...(spec.unique ?? []), 'isbn'],
+      }
     : spec,
 );

@@ -48,6 +48,8 @@ export interface CollectionSpec {
   defaultState?: string;
   /** The fields of the collection's text index, for `$text` (none: `$text` is MongoDB's error). */
   textIndex?: string[];
+  /** The fields of its other indexes (default: `unique`): the clauses a `$or` holding `$text` may name. */
+  indexes?: string[];
   /** Top-level object fields declared with `additionalProperties: false`: only their declared keys. */
   closed?: string[];
 }
@@ -531,6 +533,32 @@ class Collection {
     }
   }
 
+  /** Each `$text` left in the query (inside a `$or`) as the `_id`s of the documents it matches. */
+  private textAsIds(node: unknown): Record<string, unknown> {
+    const walk = (value: unknown): unknown => {
+      if (Array.isArray(value)) return value.map(walk);
+      if (!isObject(value)) return value;
+      const out: Record<string, unknown> = {};
+      for (const [key, inner] of Object.entries(value)) {
+        if (key !== '$text') out[key] = walk(inner);
+        else {
+          if (!this.spec.textIndex) throw new MongoQueryError('text index required for $text query');
+          let matches: (doc: Doc) => boolean;
+          try {
+            matches = textMatcher(inner, this.spec.textIndex);
+          } catch (error) {
+            throw new CrudError((error as Error).message);
+          }
+          const ids = { $in: this.docs.filter(matches).map((doc) => doc._id) };
+          if (Object.hasOwn(out, '_id')) out.$and = [...((out.$and as unknown[]) ?? []), { _id: ids }];
+          else out._id = ids;
+        }
+      }
+      return out;
+    };
+    return walk(node) as Record<string, unknown>;
+  }
+
   /** `_q`, the `field=value` parameters and acl_rows, ANDed and cast by the declared types. */
   private conditions(q: URLSearchParams): Record<string, unknown> {
     this.acl.forEach(assertRegexes);
@@ -547,7 +575,12 @@ class Collection {
       assertOperators(parsed);
       this.assertKnownFields(parsed);
       assertRegexes(parsed);
-      parts.push(castQuery(withoutText(parsed), this.spec.fields));
+      const nested = hasNestedText(parsed);
+      if (nested || parsed.$text !== undefined || (Array.isArray(parsed.$and) && parsed.$and.some((part) => isObject(part) && part.$text)))
+        assertTextInOr(parsed, this.spec.indexes ?? this.spec.unique ?? []);
+      const cast = castQuery(withoutText(parsed), this.spec.fields);
+      // `$text` inside a `$or`: MongoDB answers it from the text index; here, the ids it matches.
+      parts.push(nested ? this.textAsIds(cast) : cast);
     }
     for (const [key, value] of q) {
       if (key.startsWith('_') && key !== '_id') continue;
@@ -663,6 +696,36 @@ function assertRegexes(value: unknown): void {
     }
   }
   for (const [key, inner] of Object.entries(value)) if (key !== '$text') assertRegexes(inner);
+}
+
+/** A `$text` anywhere but at the top of the query or of its `$and` (where textSearch answers it). */
+function hasNestedText(query: Record<string, unknown>): boolean {
+  const rest = withoutText(query);
+  const found = (value: unknown): boolean =>
+    Array.isArray(value)
+      ? value.some(found)
+      : isObject(value) && Object.entries(value).some(([key, inner]) => key === '$text' || found(inner));
+  return found(rest);
+}
+
+/**
+ * The CRUD's query parser on `$text` inside a `$or` (traverseTextSearchQuery): every clause of the
+ * `$or` must name indexed fields only, as MongoDB requires; `$text` in a `$nor` is refused.
+ */
+function assertTextInOr(query: Record<string, unknown>, indexes: string[]): void {
+  for (const [key, value] of Object.entries(query)) {
+    if (key === '$nor' && Array.isArray(value) && value.some((clause) => isObject(clause) && hasNestedText({ $or: [clause] })))
+      throw new CrudError('$text can not appear in a $nor expression');
+    if (key === '$or' && Array.isArray(value)) {
+      for (const clause of value.filter(isObject)) {
+        for (const field of Object.keys(clause)) {
+          if (!field.startsWith('$') && !indexes.includes(field))
+            throw new CrudError('To use a $text query in an $or expression, all clauses in the $or array must be indexed');
+        }
+        assertTextInOr(clause, indexes);
+      }
+    } else if (key.startsWith('$') && Array.isArray(value)) value.filter(isObject).forEach((clause) => assertTextInOr(clause, indexes));
+  }
 }
 
 /** The query without its `$text` conditions (answered by textSearch). */
