@@ -150,3 +150,22 @@ export const OPERATOR_WORDS: Case[] = [
   status: 400,
   answer: bad(message as string),
 }));
+OPERATOR_WORDS.push(
+  {
+    item: 11,
+    name: "acl_rows with an unknown operator is refused as the CRUD's parser words it",
+    path: list('_p=_id'),
+    headers: { acl_rows: JSON.stringify([{ price: { $foo: 1 } }]) },
+    status: 400,
+    answer: bad('Unsupported operator: $foo'),
+  },
+  {
+    item: 11,
+    name: "a POST /users/state filter with an unknown operator is refused as the CRUD's parser words it (changeStateMany)",
+    method: 'POST',
+    path: '/users/state',
+    body: [{ filter: { isbn: '$isbn', $where: '1' }, stateTo: 'DRAFT' }],
+    status: 400,
+    answer: bad('Unknown operator: $where'),
+  },
+);
