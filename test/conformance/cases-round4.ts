@@ -72,6 +72,22 @@ export const RAW_PROJECTION: Case[] = [
   },
   {
     item: 11,
+    name: '_rawp base64-encoded (json-query-params-encoding) by id (getById "use of encoded raw projection in url")',
+    path: `/users/${U}?_rawp=${encodeURIComponent(Buffer.from(JSON.stringify({ price: 1 })).toString('base64'))}`,
+    headers: { 'json-query-params-encoding': 'base64' },
+    status: 200,
+    answer: { _id: U, price: u.price },
+  },
+  {
+    item: 11,
+    name: '_rawp base64-encoded on a list',
+    path: list(`_l=1&_rawp=${encodeURIComponent(Buffer.from(JSON.stringify({ price: 1 })).toString('base64'))}`),
+    headers: { 'json-query-params-encoding': 'base64' },
+    status: 200,
+    answer: [{ _id: U, price: u.price }],
+  },
+  {
+    item: 11,
     name: 'GET /users/:id with _rawp inclusive (getById "use of raw projection in url")',
     path: `/users/${U}?${rawp({ price: 1, isbn: 1 })}`,
     status: 200,
