@@ -5,43 +5,60 @@ import { holdingIntent } from './intent-jobs.js';
 import { followLinked } from './linked-follow.js';
 import { revokeAccess } from './revocation.js';
 import { deleteIdentity, identityOutcomeUnknown } from './roles.js';
-import { ALL_STATES, type State } from '../crud/states.js';
+import { ALL_STATES, bulkSourcesOf, type State } from '../crud/states.js';
+import { ConflictError } from '../errors.js';
 import { compensate, setBlocked } from './saga-steps.js';
-import { closeSync, followProfile, identityBlocked, noteScheduled, openSync } from './user-sync.js';
+import { closeSync, followProfile, identityBlocked, noteScheduled, openSync, type SyncHandle } from './user-sync.js';
 
 /**
  * Moves one user to `stateTo` in the profile store and mirrors it in the identity provider:
  * DRAFT and TRASH block, PUBLIC unblocks, DELETED deletes (AUTH_HARD_DELETE) or blocks.
- * Either both sides change or neither does.
+ * Either both sides change or neither does. `user` is the profile as found, before the user's
+ * lock: a linked user is read again under it, and moved only if it is still in one of `sources`
+ * (false when it is not: another request moved it meanwhile, it no longer matches).
  */
-export async function transitionUser(ctx: Context, user: UserDoc, stateTo: State): Promise<void> {
-  await moveUser(ctx, user, stateTo);
+export async function transitionUser(
+  ctx: Context,
+  user: UserDoc,
+  stateTo: State,
+  sources: readonly State[] = bulkSourcesOf(stateTo),
+): Promise<boolean> {
+  if (!(await moveUser(ctx, user, stateTo, sources))) return false;
   // Out of PUBLIC, the user may no longer log in: the sessions it has end too.
   if (stateTo !== 'PUBLIC') await revokeAccess(ctx, user.authUserId);
   else if (user.authUserId) ctx.deps.callerProfiles.forget(user.authUserId);
+  return true;
 }
 
 /**
- * With an identity step, an intent guards the move: a failure (or a process that dies) leaves the
- * identity following the profile as stored, whichever step the failure hid.
+ * A linked user moves under its lock (`user-sync`), whatever the move: one that changes nothing in
+ * the identity (DRAFT ↔ TRASH) written without it could land after a move to PUBLIC that read the
+ * same profile and unblocked the identity (TRASH, unblocked). With an identity step, the intent
+ * guards the move: a failure (or a process that dies) leaves the identity following the profile
+ * as stored, whichever step the failure hid.
  */
-async function moveUser(ctx: Context, user: UserDoc, stateTo: State): Promise<void> {
-  if (user.__STATE__ === 'DELETED' && stateTo !== 'DELETED' && user.authUserId) return leaveDeleted(ctx, user, stateTo, user.authUserId);
-  const hardDelete = stateTo === 'DELETED' && ctx.deps.config.AUTH_HARD_DELETE;
-  if (!user.authUserId || (!hardDelete && identityBlocked(user) === (stateTo !== 'PUBLIC'))) {
-    if (user.__STATE__ === 'DELETED' && stateTo !== 'DELETED') await scheduleAgain(ctx, user);
-    await ctx.deps.users.setState(user._id, stateTo, ctx.scope);
-    if (!user.authUserId && identityBlocked(user) !== identityBlocked({ ...user, __STATE__: stateTo })) await followIfLinked(ctx, user._id);
-    return;
+async function moveUser(ctx: Context, found: UserDoc, stateTo: State, sources: readonly State[]): Promise<boolean> {
+  if (!found.authUserId) {
+    await moveProfileOnly(ctx, found, stateTo);
+    return true;
   }
-  const sync = await openSync(ctx, user);
+  const leaving = found.__STATE__ === 'DELETED' && stateTo !== 'DELETED';
+  const sync = await openSync(ctx, found, { replaced: leaving && found.expirationDate ? found.expirationId : undefined });
+  const user = await readUnderLock(ctx, found, sync, sources);
+  if (!user) return false;
+  const authUserId = found.authUserId;
+  if (leaving) {
+    await leaveDeleted(ctx, user, stateTo, authUserId, sync);
+    return true;
+  }
+  const hardDelete = stateTo === 'DELETED' && ctx.deps.config.AUTH_HARD_DELETE;
   let consistent = true;
-  const authUserId = user.authUserId;
   try {
     // Held while the steps run: one that outlasts the lease must not be raced by the reconciler.
     consistent = await holdingIntent(ctx, sync, async () => {
       if (hardDelete) return deleteMoving(ctx, user, authUserId);
-      await blockMoving(ctx, user, stateTo, authUserId);
+      if (identityBlocked(user) !== (stateTo !== 'PUBLIC')) await setBlocked(ctx, authUserId, stateTo !== 'PUBLIC');
+      await ctx.deps.users.setState(user._id, stateTo, ctx.scope);
       return true;
     });
   } catch (error) {
@@ -49,6 +66,39 @@ async function moveUser(ctx: Context, user: UserDoc, stateTo: State): Promise<vo
     throw error;
   }
   await closeSync(ctx, sync, consistent);
+  return true;
+}
+
+/** A user without identity: the profile moves alone, no lock (a bulk activation linking it meanwhile is followed after). */
+async function moveProfileOnly(ctx: Context, user: UserDoc, stateTo: State): Promise<void> {
+  if (user.__STATE__ === 'DELETED' && stateTo !== 'DELETED') await scheduleAgain(ctx, user);
+  await ctx.deps.users.setState(user._id, stateTo, ctx.scope);
+  if (identityBlocked(user) !== identityBlocked({ ...user, __STATE__: stateTo })) await followIfLinked(ctx, user._id);
+}
+
+/**
+ * The profile as stored once the lock is held: the move acts on it, not on what was found before.
+ * Gone or in none of `sources`: nothing to move (undefined). Unlinked or linked to another identity,
+ * or moved into or out of DELETED meanwhile (the intent recorded names the identity and the
+ * schedule it replaces): the 409 `USER_BUSY` a racing write gets, before any step.
+ */
+async function readUnderLock(ctx: Context, found: UserDoc, sync: SyncHandle, sources: readonly State[]): Promise<UserDoc | undefined> {
+  let stored: UserDoc | undefined;
+  try {
+    stored = await ctx.deps.users.get(found._id, { states: ALL_STATES, scope: ctx.scope });
+  } catch (error) {
+    await closeSync(ctx, sync, true);
+    throw error;
+  }
+  if (!stored || !stored.__STATE__ || !sources.includes(stored.__STATE__)) {
+    await closeSync(ctx, sync, true);
+    return undefined;
+  }
+  const deletedMoved = (stored.__STATE__ === 'DELETED') !== (found.__STATE__ === 'DELETED');
+  const redated = found.__STATE__ === 'DELETED' && stored.expirationId !== found.expirationId;
+  if (stored.authUserId === found.authUserId && !deletedMoved && !redated) return stored;
+  await closeSync(ctx, sync, true);
+  throw new ConflictError(`user ${found._id} is being changed by another request: try again`, 'USER_BUSY');
 }
 
 /**
@@ -63,8 +113,7 @@ async function moveUser(ctx: Context, user: UserDoc, stateTo: State): Promise<vo
  * is saved in the intent first and the old one named as `replaced`, so a repair keeps the one the
  * profile points to and aborts the other.
  */
-async function leaveDeleted(ctx: Context, user: UserDoc, stateTo: State, authUserId: string): Promise<void> {
-  const sync = await openSync(ctx, user, { replaced: user.expirationDate ? user.expirationId : undefined });
+async function leaveDeleted(ctx: Context, user: UserDoc, stateTo: State, authUserId: string, sync: SyncHandle): Promise<void> {
   try {
     // Held while the steps run: a step that outlasts the lease let the reconciler abort the new
     // schedule before the profile pointed to it (a user that never expired).
@@ -149,9 +198,4 @@ async function deleteMoving(ctx: Context, user: UserDoc, authUserId: string): Pr
     await compensate(ctx, `move user ${user._id} back to ${from}`, () => users.setState(user._id, from, ctx.scope));
     throw error;
   }
-}
-
-async function blockMoving(ctx: Context, user: UserDoc, stateTo: State, authUserId: string): Promise<void> {
-  await setBlocked(ctx, authUserId, stateTo !== 'PUBLIC');
-  await ctx.deps.users.setState(user._id, stateTo, ctx.scope);
 }

@@ -48,7 +48,8 @@ export async function changeUsersState(ctx: Context, changes: StateChangesBody):
         const settled = await Promise.allSettled(slice.map((user) => transitionUser(ctx, user, stateTo)));
         const failed = settled.find((outcome) => outcome.status === 'rejected');
         if (failed) throw failed.reason;
-        moved += slice.length;
+        // A user moved meanwhile out of the states this change moves from is not moved, nor counted.
+        moved += settled.filter((outcome) => outcome.status === 'fulfilled' && outcome.value).length;
       }
     }
     return moved;
@@ -69,7 +70,10 @@ export async function softDeleteUser(ctx: Context, id: string): Promise<void> {
     // Already DELETED in the profile (a soft delete cut short): the identity side is finished.
     if (steps.length === 0) return user.authUserId ? finishDeleted(ctx, { ...user, authUserId: user.authUserId }) : undefined;
     for (const stateTo of steps) {
-      await transitionUser(ctx, user, stateTo);
+      // Moved meanwhile by another request (read again under the user's lock): the client's retry resumes from there.
+      if (!(await transitionUser(ctx, user, stateTo, [user.__STATE__]))) {
+        throw new ConflictError(`user ${user._id} is being changed by another request: try again`, 'USER_BUSY');
+      }
       user.__STATE__ = stateTo;
     }
   });
