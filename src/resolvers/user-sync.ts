@@ -266,7 +266,7 @@ async function followIdentity(ctx: Context, profile: UserDoc, authUserId: string
   try {
     await ctx.deps.identity.updateUser(authUserId, changes);
   } catch (error) {
-    // Deleted since it was read (a DELETE takes no user-sync lock): nothing left to follow.
+    // Deleted since it was read (a deletion finished by its reconciler takes no user-sync lock): nothing left to follow.
     if (error instanceof NotFoundError) return 'identity missing';
     // Another identity took the name or e-mail meanwhile, or the provider refuses the profile's
     // values: no retry will change that. Left for an operator.

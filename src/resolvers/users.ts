@@ -15,6 +15,7 @@ import { parseByIdRequest } from './by-id-query.js';
 import { closeDeletion, openDeletion } from './user-deletion.js';
 import { deleteIdentity, identityOutcomeUnknown } from './roles.js';
 import { holdingIntent } from './intent-jobs.js';
+import { closeSync, openSync } from './user-sync.js';
 import { excludeFields, projectDoc, readableFields } from '../crud/projection.js';
 import { shownId } from '../domain/input-limits.js';
 
@@ -117,12 +118,28 @@ export async function getUserAnswer(ctx: Context, id: string, rawQuery: string):
 /**
  * `DELETE /users/:id`: the profile, then the identity user; the profile comes back if that fails.
  * An intent recorded first lets the reconciler (user-deletion.ts) finish a deletion whose process
- * died, or whose profile could not come back, so no identity outlives its profile.
+ * died, or whose profile could not come back, so no identity outlives its profile. A linked user is
+ * deleted under its lock (`user-sync`), read again once it is held: a `PATCH` of its roles, whose
+ * revoke and grant come after its profile write, granted them after this deletion had revoked the
+ * bindings and deleted the identity (bindings of an identity that no longer exists). One holding the
+ * user makes this the 409 `USER_BUSY`; one coming after finds no profile.
  */
 export async function deleteUser(ctx: Context, id: string, rawQuery = ''): Promise<void> {
   await requireAdmin(ctx);
   const { query, states = ALL_STATES } = parseByIdRequest(ctx, rawQuery);
-  const user = await getUser(ctx, id, states, 'deleting user', query);
+  const found = await getUser(ctx, id, states, 'deleting user', query);
+  if (!found.authUserId) return deleteFound(ctx, found, { query, states });
+  const sync = await during('deleting user', () => openSync(ctx, found));
+  try {
+    // Held while it runs: a reconciler taking the lock over would let a write in beside the deletion.
+    await holdingIntent(ctx, sync, async () => deleteFound(ctx, await getUser(ctx, id, states, 'deleting user', query), { query, states }));
+  } finally {
+    // Whatever the deletion came to, its own intent (user-deletion) finishes it: the lock goes.
+    await closeSync(ctx, sync, true);
+  }
+}
+
+async function deleteFound(ctx: Context, user: UserDoc, { query, states }: { query?: string; states: readonly State[] }): Promise<void> {
   await during('deleting user', async () => {
     const intent = await openDeletion(ctx, user);
     // Held while it runs (a profile put back after a failure has no deadline): the reconciler

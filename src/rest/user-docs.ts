@@ -173,7 +173,7 @@ export const userDocs = {
     params: ID,
     query: WriteByIdQuery,
     responses: { 204: { description: 'Deleted.' } },
-    errors: { 404: NOT_FOUND },
+    errors: { 404: NOT_FOUND, 409: 'Another request is changing this user (`USER_BUSY`: try again).' },
   },
   softDelete: {
     tag: 'Users',

@@ -183,14 +183,19 @@ describe('a bulk activation upserting an existing identity', () => {
     expect(identity?.blocked).toBe(profile.blocked === true);
   });
 
-  it('refuses the user a racing DELETE took, leaving neither side', async () => {
+  // The DELETE takes the user's lock too (it raced a PATCH of the roles: bindings left without
+  // identity): one sent while the activation updates the identity waits for it (409), then deletes both.
+  it('makes a DELETE racing its update of the user a 409; the DELETE after it leaves neither side', async () => {
     const user = await drifted();
+    let deleted = 0;
     racing = async () => {
-      expect((await service.call('DELETE', `/users/${user._id}`)).status).toBe(204);
+      deleted = (await service.call('DELETE', `/users/${user._id}`)).status;
     };
     const job = await activate(user._id);
     expect(racing).toBeUndefined();
-    expect(job).toMatchObject({ status: 'completed', summary: { failed: 1, updated: 0, inserted: 0, total: 1 } });
+    expect(deleted).toBe(409);
+    expect(job).toMatchObject({ status: 'completed', summary: { failed: 0, updated: 1, inserted: 0, total: 1 } });
+    expect((await service.call('DELETE', `/users/${user._id}`)).status).toBe(204);
     const { profile, identity } = await bothSides(user);
     expect(profile.statusCode).toBe(404);
     expect(identity).toBeUndefined();

@@ -35,6 +35,16 @@ const live = new Map<string, string>();
 /** With 'identity-fails-restore-slow': the profile's restore waits for this gate. */
 let restoreGate: { gate: Promise<void>; waiting: boolean } | undefined;
 let trap: Trap = 'none';
+/** A step held until its gate opens (a request stuck there), once: a grant of roles, a profile's delete. */
+type Gate = { gate: Promise<void>; waiting: boolean };
+let grantGate: Gate | undefined;
+let profileDeleteGate: Gate | undefined;
+
+async function passGate(held: Gate | undefined): Promise<void> {
+  if (!held || held.waiting) return;
+  held.waiting = true;
+  await held.gate;
+}
 /** Set when a request hangs at its trap: its process stands for a dead one, renewing nothing. */
 let requestDead = false;
 let service: TestService;
@@ -90,6 +100,7 @@ function trappedUsers(users: UserStore): UserStore {
   return {
     ...users,
     async delete(id, options) {
+      await passGate(profileDeleteGate);
       if (trap === 'profile-delete-fails') {
         trap = 'none';
         throw new UpstreamError('CRUD', 'DELETE /users/:id', 500);
@@ -110,7 +121,10 @@ function trappedUsers(users: UserStore): UserStore {
 
 function trappedRoles(roles: RoleBinder): RoleBinder {
   return {
-    grant: (subject, ids, scope) => roles.grant(subject, ids, scope),
+    async grant(subject, ids, scope) {
+      await passGate(grantGate);
+      return roles.grant(subject, ids, scope);
+    },
     permissionsOf: (ids, scope) => roles.permissionsOf(ids, scope),
     async revoke(subject, scope) {
       if (trap === 'roles-down') throw new UpstreamError('Rond', 'POST /revoke/bindings', 0, { unreachable: true });
@@ -186,6 +200,8 @@ beforeAll(async () => {
 beforeEach(() => {
   trap = 'none';
   requestDead = false;
+  grantGate = undefined;
+  profileDeleteGate = undefined;
 });
 afterAll(() => service.close());
 
@@ -393,6 +409,67 @@ describe('a DELETE whose step fails once, then retried by its client', () => {
     expect(await identityExists(user.authUserId)).toBe(false);
     expect(await service.backend.rolesOf(user.authUserId)).toEqual([]);
     expect(live.has(expirationId)).toBe(failing === 'abort-fails');
+  });
+});
+
+describe('a PATCH of the roles and a DELETE of the same user at once', () => {
+  /** Sets a gate, sends `first`, and answers once it waits there (its `open`). */
+  async function heldAt(set: (gate: Gate) => void, first: () => Promise<{ status: number }>) {
+    let open!: () => void;
+    const held: Gate = { gate: new Promise<void>((resolve) => (open = resolve)), waiting: false };
+    set(held);
+    const answer = first();
+    for (let waited = 0; !held.waiting && waited < 5000; waited += 25) await new Promise((resolve) => setTimeout(resolve, 25));
+    expect(held.waiting).toBe(true);
+    return { answer, open };
+  }
+
+  /** No binding outlives its identity; a user still there has its profile's roles bound. */
+  async function consistent(user: { _id: string; authUserId: string }): Promise<void> {
+    const profile = await service.call('GET', `/users/${user._id}`);
+    const identity = await identityExists(user.authUserId);
+    const bound = await service.backend.rolesOf(user.authUserId);
+    expect({ identity, bound }).toEqual(
+      profile.status === 200 ? { identity: true, bound: profile.body.roles } : { identity: false, bound: [] },
+    );
+  }
+
+  it('the PATCH first, held at its grant: the DELETE waits for it (409), no binding is left without identity', async () => {
+    const user = await newUser();
+    const patch = await heldAt(
+      (gate) => (grantGate = gate),
+      () => service.call('PATCH', `/users/${user._id}`, { roles: ['reader'] }),
+    );
+    let deleted: { status: number; body: { message?: string } };
+    try {
+      deleted = await service.call('DELETE', `/users/${user._id}`);
+    } finally {
+      patch.open();
+    }
+    expect((await patch.answer).status).toBe(200);
+    await consistent(user);
+    expect(deleted.status).toBe(409);
+    expect(deleted.body.message).toMatch(/being changed by another request/);
+    // Let go, the DELETE goes through and takes the bindings with it.
+    expect((await service.call('DELETE', `/users/${user._id}`)).status).toBe(204);
+    await consistent(user);
+  });
+
+  it('the DELETE first, held before its profile delete: the PATCH is a 409, nothing is left', async () => {
+    const user = await newUser({ roles: ['reader'] });
+    const deletion = await heldAt(
+      (gate) => (profileDeleteGate = gate),
+      () => service.call('DELETE', `/users/${user._id}`),
+    );
+    let patched: { status: number };
+    try {
+      patched = await service.call('PATCH', `/users/${user._id}`, { roles: [] });
+    } finally {
+      deletion.open();
+    }
+    expect((await deletion.answer).status).toBe(204);
+    await consistent(user);
+    expect(patched.status).toBe(409);
   });
 });
 

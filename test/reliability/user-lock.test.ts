@@ -327,9 +327,9 @@ describe('what the intents cost in job-store calls', () => {
     expect(jobCalls()).toBe(0);
   });
 
-  it('a DELETE of a user with an identity: create and discard', async () => {
+  it('a DELETE of a user with an identity: create and discard, of the user-sync lock and of the deletion', async () => {
     const user = await newUser();
     expect((await service.call('DELETE', `/users/${user._id}`)).status).toBe(204);
-    expect(Object.fromEntries(calls)).toEqual({ create: 1, discard: 1 });
+    expect(Object.fromEntries(calls)).toEqual({ create: 2, discard: 2 });
   });
 });
