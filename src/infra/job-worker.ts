@@ -17,6 +17,13 @@ export interface JobRun<P> {
    * replica has taken the job over.
    */
   save(progress: P, counters?: JobCounters): Promise<void>;
+  /**
+   * Throws (the run ends, the job left to whoever holds it now) when the lease may have lapsed:
+   * taken over, or less than a third of it left since the last renewal that landed (two renewals in
+   * a row failed). A repair calls it before each external step, so that one whose renewals failed
+   * for a lease does not go on beside the write or replica that took the job meanwhile.
+   */
+  assertHeld(): void;
 }
 
 export interface JobOutcome {
@@ -49,6 +56,9 @@ export type AnyJobHandler = JobHandler<any>;
 const MAX_ATTEMPTS = 5;
 
 class LeaseLostError extends Error {}
+
+/** `assertHeld` found the lease possibly lapsed: given back at once, in case it is still this run's. */
+class LeaseLapsedError extends LeaseLostError {}
 
 /** Thrown by `save` once the worker is stopping: the progress is saved, the job is handed back. */
 class StoppingError extends Error {}
@@ -128,21 +138,27 @@ export class JobWorker {
   private async claimAndRun(handler: AnyJobHandler): Promise<void> {
     const leaseMs = this.deps.config.JOBS_LEASE_MS;
     // No claim once stopping: a job claimed then would sit leased by a worker that never runs it.
+    // The lease runs from the claim's sending, at the latest: it is counted from there.
+    let asked = this.deps.clock.now();
     for (let job = await this.deps.jobs.claimNext(handler.type, this.owner, leaseMs); job;) {
       if (this.stopped) return void (await this.handBack(job.jobId));
-      await this.run(handler, job);
+      await this.run(handler, job, asked);
       if (this.stopped) return;
+      asked = this.deps.clock.now();
       job = await this.deps.jobs.claimNext(handler.type, this.owner, leaseMs);
     }
   }
 
-  private async run(handler: AnyJobHandler, job: Job): Promise<void> {
-    const { jobs, config, logger } = this.deps;
+  private async run(handler: AnyJobHandler, job: Job, claimedAt: number): Promise<void> {
+    const { jobs, config, logger, clock } = this.deps;
     const leaseMs = config.JOBS_LEASE_MS;
     let lost = false;
+    let heldUntil = claimedAt + leaseMs;
     const renew = async (progress?: unknown, counters?: JobCounters) => {
+      const sent = clock.now();
       lost ||= !(await jobs.heartbeat(job.jobId, this.owner, leaseMs, progress, counters));
       if (lost) throw new LeaseLostError(`job ${job.jobId} was taken over by another replica`);
+      heldUntil = Math.max(heldUntil, sent + leaseMs);
       // A saved step: jobProgress subscriptions on this replica send it at once.
       if (progress !== undefined) this.deps.jobEvents.emit(JOB_SAVED, job.jobId);
       if (this.stopped && progress !== undefined) throw new StoppingError();
@@ -160,6 +176,13 @@ export class JobWorker {
           handler.run(systemContext(this.deps, `job:${job.type}`), job, {
             progress: progress as never,
             save: (saved, counters) => renew(format ? saveProgress(format, saved) : saved, counters),
+            assertHeld: () => {
+              if (lost || clock.now() > heldUntil - leaseMs / 3) {
+                throw new LeaseLapsedError(
+                  `job ${job.jobId}: its lease may have lapsed (its renewals failed); left to whoever holds it now`,
+                );
+              }
+            },
           }),
       );
       const ended = handler.discardWhenDone ? await jobs.discard(job.jobId, this.owner) : await jobs.finish(job.jobId, this.owner, outcome);
@@ -171,6 +194,10 @@ export class JobWorker {
       }
       this.attempts.delete(job.jobId);
     } catch (error) {
+      if (error instanceof LeaseLapsedError) {
+        // Still this run's (its renewals only slow), it would hold the job a lease with nobody on it.
+        await jobs.heartbeat(job.jobId, this.owner, GIVEN_BACK_MS).catch(() => undefined);
+      }
       if (error instanceof LeaseLostError) return log.warn(error.message);
       if (error instanceof UnreadableProgressError) {
         log.error({ err: error }, 'job failed: its saved progress cannot be read');

@@ -9,7 +9,7 @@ import { ConflictError, InvalidInputError, NotFoundError } from '../errors.js';
 import { withoutDeadline } from '../deadline.js';
 import type { JobHandler } from '../infra/job-worker.js';
 import { endIntent, holdingIntent, recordIntent } from './intent-jobs.js';
-import { deleteIdentity, replaceRoles } from './roles.js';
+import { deleteIdentity, grantRoles, revokeRoles } from './roles.js';
 
 /**
  * The job type of the intents of operations that change a user on both sides (PATCH, state
@@ -221,21 +221,32 @@ export const userSyncRepair: JobHandler = {
   discardWhenDone: true,
   async run(ctx, job, run) {
     const intent = Intent.parse(job.payload);
-    const outcome = await syncToProfile(ctx, intent, Progress.parse(run.progress ?? {}).scheduled);
+    // Its lease checked before each step: a repair whose renewals failed for a lease, going on after a
+    // write took the user, revoked and granted the roles it had read before that write.
+    const outcome = await syncToProfile(ctx, intent, Progress.parse(run.progress ?? {}).scheduled, () => run.assertHeld());
     ctx.deps.logger.info({ userId: intent.userId, outcome }, 'user identity made to follow its profile');
     return { status: 'completed', result: { outcome } };
   },
 };
 
-async function syncToProfile(ctx: Context, intent: SyncIntent, scheduled: string | undefined): Promise<SyncOutcome> {
+/** `held` is called before each external step: it throws once the caller no longer holds the intent. */
+async function syncToProfile(
+  ctx: Context,
+  intent: SyncIntent,
+  scheduled: string | undefined,
+  held: () => void = () => {},
+): Promise<SyncOutcome> {
   // Every user, whatever the caller's acl_rows: the truth is needed, not the caller's view of it.
   const profile = await ctx.deps.users.get(intent.userId, { states: ALL_STATES, scope: { actorId: ctx.scope.actorId, headers: {} } });
   for (const expirationId of [scheduled, intent.replaced]) {
-    if (expirationId && profile?.expirationId !== expirationId) await abortQuietly(ctx, expirationId);
+    if (!expirationId || profile?.expirationId === expirationId) continue;
+    held();
+    await abortQuietly(ctx, expirationId);
   }
   const authUserId = intent.authUserId;
   if (!profile || !authUserId || profile.authUserId !== authUserId) return 'unlinked';
   if (profile.__STATE__ === 'DELETED' && ctx.deps.config.AUTH_HARD_DELETE) {
+    held();
     const { rolesLeft } = await deleteIdentity(ctx, authUserId);
     if (rolesLeft) {
       if (typeof rolesLeft === 'object' && rolesLeft !== null) bindingsLeft.add(rolesLeft);
@@ -243,9 +254,14 @@ async function syncToProfile(ctx: Context, intent: SyncIntent, scheduled: string
     }
     return 'identity deleted';
   }
-  const outcome = await followIdentity(ctx, profile, authUserId);
+  const outcome = await followIdentity(ctx, profile, authUserId, held);
   // Revoke then grant again: the bindings of the identity are the profile's roles, whichever step was cut.
-  if (intent.roles) await replaceRoles(ctx, authUserId, profile.roles);
+  if (intent.roles) {
+    held();
+    await revokeRoles(ctx, authUserId);
+    held();
+    await grantRoles(ctx, authUserId, profile.roles);
+  }
   return outcome;
 }
 
@@ -258,11 +274,13 @@ async function abortQuietly(ctx: Context, expirationId: string): Promise<void> {
   }
 }
 
-async function followIdentity(ctx: Context, profile: UserDoc, authUserId: string): Promise<SyncOutcome> {
+async function followIdentity(ctx: Context, profile: UserDoc, authUserId: string, held: () => void): Promise<SyncOutcome> {
+  held();
   const [current] = await ctx.deps.identity.getUsers([authUserId]);
   if (!current) return 'identity missing';
   const changes = differences(current, profile);
   if (!changes) return 'followed';
+  held();
   try {
     await ctx.deps.identity.updateUser(authUserId, changes);
   } catch (error) {

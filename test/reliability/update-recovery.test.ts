@@ -3,6 +3,7 @@ import type { IdentityProvider } from '../../src/ports/identity-provider.js';
 import type { ExpirationScheduler } from '../../src/ports/expiration-scheduler.js';
 import type { RoleBinder } from '../../src/ports/role-binder.js';
 import type { UserStore } from '../../src/ports/user-store.js';
+import type { JobStore } from '../../src/ports/job-store.js';
 import { UpstreamError } from '../../src/errors.js';
 import { eventuallyOn } from '../helpers/eventually.js';
 import { renewalsDroppedWhile } from '../helpers/faults.js';
@@ -54,9 +55,20 @@ function recordedScheduler(scheduler: ExpirationScheduler): ExpirationScheduler 
 /** After an 'identity-update-lost', the next identity change (the request's own repair) waits for this gate. */
 let slowFollow: { gate: Promise<void>; waiting: boolean } | undefined;
 
+/** The next identity lookup waits for this gate (the reconciler's, held between its profile read and its steps). */
+let heldLookup: { gate: Promise<void>; waiting: boolean } | undefined;
+
 function trappedIdentity(identity: IdentityProvider): IdentityProvider {
   return {
     ...identity,
+    async getUsers(ids) {
+      const held = heldLookup;
+      if (held && !held.waiting) {
+        held.waiting = true;
+        await held.gate;
+      }
+      return identity.getUsers(ids);
+    },
     async updateUser(id, changes) {
       if (trap === 'identity-update-fails') throw new UpstreamError('Auth0', 'PATCH /users/:id', 500);
       if (trap === 'identity-update-lost') {
@@ -151,6 +163,26 @@ function trappedRoles(roles: RoleBinder): RoleBinder {
   };
 }
 
+/** While set, the job worker's lease renewals fail (the job store unreachable from the reconciler only). */
+let reconcilerCut = false;
+let workerOwner: string | undefined;
+/** How many times the job worker has asked for a user-sync intent to run (again once a run ends). */
+let syncClaims = 0;
+
+function watchedWorker(jobs: JobStore): JobStore {
+  return {
+    ...jobs,
+    async claimNext(type, owner, leaseMs) {
+      if (type === 'user-sync') [workerOwner, syncClaims] = [owner, syncClaims + 1];
+      return jobs.claimNext(type, owner, leaseMs);
+    },
+    async heartbeat(jobId, by, leaseMs, progress, counters) {
+      if (reconcilerCut && by === workerOwner && leaseMs > 0) throw new UpstreamError('CRUD', 'POST /jobs/:id', 0, { unreachable: true });
+      return jobs.heartbeat(jobId, by, leaseMs, progress, counters);
+    },
+  };
+}
+
 beforeAll(async () => {
   service = await startService({
     clock,
@@ -161,7 +193,7 @@ beforeAll(async () => {
       identity: trappedIdentity(deps.identity),
       users: trappedUsers(deps.users),
       roles: trappedRoles(deps.roles),
-      jobs: renewalsDroppedWhile(deps.jobs, deps.replicaId, () => requestDead),
+      jobs: watchedWorker(renewalsDroppedWhile(deps.jobs, deps.replicaId, () => requestDead)),
     }),
   });
   await seedGroups(service);
@@ -377,6 +409,47 @@ describe('a live write whose profile step outlasts three leases, the reconciler 
     const stored = (await service.call('GET', `/users/${user._id}`)).body;
     expect(stored.__STATE__).toBe('TRASH');
     expect([...live].filter(([, owner]) => owner === user._id).map(([id]) => id)).toEqual([stored.expirationId]);
+  });
+});
+
+describe('a reconciler repair whose renewals fail for a whole lease while a write takes the user', () => {
+  it('stops before its next step: the bindings stay those of the write that took the user', async () => {
+    const user = await newUser({ roles: ['reader'] });
+    trap = 'grant-hangs';
+    await abandonAtTrap('PATCH', `/users/${user._id}`, { roles: ['writer'] });
+    let open!: () => void;
+    heldLookup = { gate: new Promise<void>((resolve) => (open = resolve)), waiting: false };
+    reconcilerCut = true;
+    try {
+      // The dead request's lease lapses: the reconciler takes its intent, reads the profile (writer)
+      // and waits at its identity lookup, its renewals failing.
+      await eventually(
+        async () => heldLookup!.waiting,
+        (waiting) => waiting,
+      );
+      for (let step = 0; step < 15; step += 1) {
+        await clock.advance(100);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      // Its lease lapsed: a write finishes the stale intent and takes the user.
+      const patched = await service.call('PATCH', `/users/${user._id}`, { roles: ['reader'] });
+      expect(patched.status).toBe(200);
+      expect(await service.backend.rolesOf(user.authUserId)).toEqual(['reader']);
+      const claims = syncClaims;
+      open();
+      // The repair's run has ended once the worker asks for the next intent.
+      await eventually(
+        async () => syncClaims,
+        (count) => count > claims,
+        0,
+      );
+    } finally {
+      open();
+      reconcilerCut = false;
+      heldLookup = undefined;
+    }
+    expect((await service.call('GET', `/users/${user._id}`)).body.roles).toEqual(['reader']);
+    expect(await service.backend.rolesOf(user.authUserId)).toEqual(['reader']);
   });
 });
 
