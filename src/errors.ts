@@ -3,6 +3,8 @@
  * status; REST turns it into `{statusCode, error, message}` and GraphQL into a typed error.
  * Anything else is a bug or an outage: a masked 500, logged with its cause.
  */
+import { shownId, shownText } from './domain/shown-text.js';
+
 export interface FieldIssue {
   /** Where the problem is, e.g. ["body", "age"] or ["crudSchema"]. */
   path: string[];
@@ -16,18 +18,24 @@ export class DomainError extends Error {
     message: string,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    // A message repeats a caller's names and values: each cut as an id is, wherever it was worded.
+    super(shownText(message), options);
     this.name = new.target.name;
   }
 }
 
 export class InvalidInputError extends DomainError {
-  constructor(
-    message: string,
-    readonly issues: FieldIssue[] = [],
-  ) {
+  readonly issues: FieldIssue[];
+
+  constructor(message: string, issues: FieldIssue[] = []) {
     super('INVALID_INPUT', 400, message);
+    this.issues = issues.map((issue) => ({ ...issue, path: issue.path.map(shownSegment), message: shownText(issue.message) }));
   }
+}
+
+/** A path segment as an answer repeats it (a number, in an issue built from zod's, stays one). */
+function shownSegment(segment: string): string {
+  return typeof segment === 'string' ? shownId(segment) : segment;
 }
 
 /** A body or file over its configured limit. */

@@ -11,6 +11,7 @@ import { useJitShadow } from './graphql-jit-shadow.js';
 import { graphqlLimits } from './graphql-limits.js';
 import { operationMetrics } from './graphql-metrics.js';
 
+import { shownText } from './domain/shown-text.js';
 import { DomainError } from './errors.js';
 import { schema } from './schema/index.js';
 
@@ -59,6 +60,7 @@ export function createGraphQLServer(deps: Deps) {
     parserAndValidationCache: { ...parserCaches(), validationCache: true },
     logging: yogaLogger(deps.logger),
     plugins: [
+      shownErrors(),
       operationMetrics(deps.metrics),
       ...graphqlLimits(deps.config),
       introspectionPolicy(deps.config, contextOf),
@@ -81,6 +83,31 @@ export function createGraphQLServer(deps: Deps) {
       },
     },
   });
+}
+
+/**
+ * graphql-js words a bad enum value, a variable it cannot coerce or an unknown argument with the
+ * caller's text whole (`Value "XXXX…" does not exist in "UserState" enum.`), up to the body limit:
+ * every error message of an answer is cut as a domain error's is (`shownText`).
+ */
+function shownErrors() {
+  return {
+    onResultProcess({ result, setResult }: { result: unknown; setResult: (result: never) => void }) {
+      if (Array.isArray(result) || typeof result !== 'object' || result === null) return;
+      const errors = (result as { errors?: unknown }).errors;
+      if (!Array.isArray(errors) || !errors.some(isLong)) return;
+      setResult({ ...result, errors: errors.map((error) => (isLong(error) ? shownError(error) : error)) } as never);
+    },
+  };
+}
+
+function isLong(error: unknown): error is GraphQLError {
+  return error instanceof GraphQLError && shownText(error.message) !== error.message;
+}
+
+function shownError(error: GraphQLError): GraphQLError {
+  const { nodes, source, positions, path, originalError, extensions } = error;
+  return new GraphQLError(shownText(error.message), { nodes, source, positions, path, originalError, extensions });
 }
 
 type LogMethod = (...args: unknown[]) => void;

@@ -27,21 +27,7 @@ export function namesNoIdentity(id: string): boolean {
   return typeof id === 'string' && id.length > MAX_IDENTITY_ID_CHARS;
 }
 
-/**
- * The most of a caller's id (a user, identity, job or group name) an answer repeats. Ids are far
- * shorter (an ObjectId is 24 characters, Auth0's about 30); a 404 repeated a 100,000-character one
- * whole, a 100 KB answer.
- */
-export const MAX_SHOWN_ID = 128;
-
-/** An id as an answer repeats it: whole up to MAX_SHOWN_ID characters, else its start and `…`. */
-export function shownId(id: unknown): string {
-  const text = String(id);
-  if (text.length <= MAX_SHOWN_ID) return text;
-  // Not half a surrogate pair at the cut.
-  const end = /[\ud800-\udbff]/.test(text[MAX_SHOWN_ID - 1]!) ? MAX_SHOWN_ID - 1 : MAX_SHOWN_ID;
-  return `${text.slice(0, end)}…`;
-}
+export { MAX_SHOWN_ID, MAX_SHOWN_MESSAGE, shownId, shownText } from './shown-text.js';
 
 export interface InputLimits {
   /** Where the value came from, for messages: `['body']`, `['querystring', '_q']`, `['variables']`. */

@@ -294,3 +294,93 @@ describe.runIf(CONNECTED_STORE)('an upstream reply over UPSTREAM_MAX_REPLY_BYTES
     expect((await service.call('GET', '/users/count')).status).toBe(200);
   });
 });
+
+/**
+ * An error naming a caller's operator, field, enum value, cursor or key repeated it whole, up to
+ * the body limit: `{"$xxxx…": 1}` as a filter gave a 100 KB answer (`_q`: the 16 KB request head).
+ * Every name an answer repeats is cut as an id is (`shownId`: 128 characters, then `…`).
+ */
+describe('a long name in an error', () => {
+  const LONG = 'x'.repeat(100_000);
+  const HEAD = 'y'.repeat(8_000); // a query string or header is bounded by the request head (16 KB)
+  const small = (answer: unknown) => expect(JSON.stringify(answer).length, JSON.stringify(answer).slice(0, 300)).toBeLessThan(1_000);
+  const q = (value: unknown) => encodeURIComponent(JSON.stringify(value));
+
+  it.each([
+    ['_q unknown operator', `/users/?_q=${q({ [`$${HEAD}`]: 1 })}`],
+    ['_q nested unknown operator', `/users/count?_q=${q({ name: { [`$${HEAD}`]: 1 } })}`],
+    ['_p', `/users/?_p=${HEAD}`],
+    ['_s', `/users/?_s=${HEAD}`],
+    ['field=value', `/users/?${HEAD}=1`],
+    ['_q long field of a bad value', `/users/?_q=${q({ [HEAD]: { $regex: 'a(b' } })}`],
+  ])('is cut in a GET (%s)', async (_name, path) => {
+    const res = await service.call('GET', path);
+    // An unknown field is the CRUD's 400 (`Unknown field: …`), not in _p; the embedded store has no field list.
+    expect(res.status).toBe(_name === '_p' || (/_s|field=/.test(_name) && !CONNECTED_STORE) ? 200 : 400);
+    small(res.body);
+  });
+
+  it('is cut in the acl_rows header', async () => {
+    const res = await service.call('GET', '/users/', undefined, { acl_rows: JSON.stringify({ [`$${HEAD}`]: 1 }) });
+    expect(res.status).toBe(400);
+    small(res.body);
+  });
+
+  it.each([
+    ['POST /users/state', 'POST', '/users/state', [{ filter: { [`$${LONG}`]: 1 }, stateTo: 'TRASH' }]],
+    ['POST /users/state nested', 'POST', '/users/state', [{ filter: { name: { [`$${LONG}`]: 1 } }, stateTo: 'TRASH' }]],
+    ['PATCH unknown operator', 'PATCH', '/users/0123456789abcdef01234567', { [`$${LONG}`]: { a: 1 } }],
+    ['PATCH long path', 'PATCH', '/users/0123456789abcdef01234567', { $inc: { [LONG]: 'x' } }],
+    ['PATCH long path $unset', 'PATCH', '/users/0123456789abcdef01234567', { $set: { [`${LONG}.$`]: 1 } }],
+    ['POST /users/ long property', 'POST', '/users/', { userGroup: 'guest', username: 'u', properties: { [LONG]: 1 } }],
+  ])('is cut in a body (%s)', async (_name, method, path, body) => {
+    const res = await service.call(method, path, body);
+    expect(res.status).toBeLessThan(500);
+    small(res.body);
+  });
+
+  it.each([
+    ['users filter', 'query ($f: JSONObject) { users(filter: $f) { totalCount } }', { f: { [`$${LONG}`]: 1 } }],
+    ['usersCount nested filter', 'query ($f: JSONObject) { usersCount(filter: $f) }', { f: { a: { [`$${LONG}`]: 1 } } }],
+    ['states variable', 'query ($s: [UserState!]) { usersCount(states: $s) }', { s: [LONG] }],
+    ['after', 'query ($a: String) { users(after: $a) { totalCount } }', { a: LONG }],
+    ['sort', 'query ($s: [String!]) { users(sort: $s) { totalCount } }', { s: [LONG] }],
+    [
+      'createUser properties',
+      'mutation ($p: JSONObject) { createUser(input: { userGroup: "guest", username: "long-key", properties: $p }) { ... on Error { message } ... on InvalidInputError { issues { path message } } } }',
+      { p: { [LONG]: 1 } },
+    ],
+    [
+      'updateUser path',
+      'mutation ($u: JSONObject!) { updateUser(id: "0123456789abcdef01234567", update: $u) { ... on Error { message } ... on InvalidInputError { issues { path message } } } }',
+      { u: { $set: { [`${LONG}.$`]: 1 } } },
+    ],
+  ])('is cut in GraphQL (%s)', async (_name, document, variables) => {
+    small(await service.graphql(document, variables));
+  });
+
+  it('is cut in the issues of a group schema naming a long key (REST and GraphQL)', async () => {
+    const crudSchema = { type: 'object', properties: { name: { type: 'string' } }, additionalProperties: false };
+    await service.deps.groups.saveGroup(
+      { userGroup: 'closed', label: 'Closed', authUserCreationDisabled: true, crudSchema },
+      { actorId: 'test', headers: {} },
+    );
+    const res = await service.call('POST', '/users/', { userGroup: 'closed', name: 'n', [LONG]: 1 });
+    expect([res.status, res.body.message]).toEqual([
+      400,
+      `body/${'x'.repeat(128)}… must NOT have additional properties (user group "closed")`,
+    ]);
+    const answer = await service.graphql(
+      'mutation ($p: JSONObject) { createUser(input: { userGroup: "closed", properties: $p }) { ... on InvalidInputError { message issues { path message } } } }',
+      { p: { name: 'n', [LONG]: 1 } },
+    );
+    expect(answer.data.createUser.issues).toEqual([
+      { path: ['body', `${'x'.repeat(128)}…`], message: 'must NOT have additional properties' },
+    ]);
+    small(answer);
+  });
+
+  it('is cut for an enum value written in the document', async () => {
+    small(await service.graphql(`{ usersCount(states: [${'X'.repeat(50_000)}]) }`));
+  });
+});

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assertSafeInput } from '../../src/domain/input-limits.js';
+import { assertSafeInput, shownText } from '../../src/domain/input-limits.js';
 import { InvalidInputError } from '../../src/errors.js';
 
 /** `{a:{a:…{}}}` nested `depth` objects deep, built without recursion. */
@@ -65,5 +65,25 @@ describe('assertSafeInput (bodies, filters, GraphQL variables and JSON arguments
 
   it('lets other names through, those Object.prototype also has included', () => {
     expect(() => assertSafeInput({ toString: 1, valueOf: { hasOwnProperty: [1] }, 'a.b': 2, $gt: 3, '': 4 }, { where: [] })).not.toThrow();
+  });
+});
+
+describe('shownText (every error message an answer gives)', () => {
+  const LONG = 'x'.repeat(100_000);
+
+  it('cuts each long name to 128 characters and `…`, keeping the words around it', () => {
+    expect(shownText(`Unknown operator: $${LONG}`)).toBe(`Unknown operator: $${'x'.repeat(127)}…`);
+    expect(shownText(`body/$set/${LONG}: must be number`)).toBe(`body/$set/${'x'.repeat(128)}…: must be number`);
+    expect(new InvalidInputError(`body/${LONG} bad`, [{ path: ['body', LONG], message: `${LONG} bad` }])).toMatchObject({
+      message: `body/${'x'.repeat(128)}… bad`,
+      issues: [{ path: ['body', `${'x'.repeat(128)}…`], message: `${'x'.repeat(128)}… bad` }],
+    });
+  });
+
+  it('cuts a name of many short words at 2,048 characters in all, and leaves a usual message and a cut one as they are', () => {
+    const cut = shownText(`Unknown operator: $${'a '.repeat(50_000)}`);
+    expect(cut.length).toBe(2_049);
+    expect(shownText(cut)).toBe(cut);
+    expect(shownText('user 0123456789abcdef01234567 not found')).toBe('user 0123456789abcdef01234567 not found');
   });
 });
