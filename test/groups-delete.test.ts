@@ -226,6 +226,50 @@ describe('saveUserGroup: schemas too dear to compile', () => {
     expect((await service.call('POST', '/users/', { userGroup: 'tree', name: 't', nested: { kids: [1] } })).status).toBe(400);
   });
 
+  // A loop through an `$anchor`, a subschema's `$id` (its own `#` included) or a reference the check
+  // could not follow was saved, then every creation and update of a user holding `a` was a 500.
+  it('refuses an $anchor, a $dynamicAnchor, a $id below the root and a $ref it cannot follow, naming where', async () => {
+    const refused: [string, object, string][] = [
+      ['anchor', { properties: { a: { $anchor: 'A', allOf: [{ $ref: '#A' }] } } }, 'input/crudSchema/properties/a/$anchor'],
+      ['dynamic', { properties: { a: { $dynamicAnchor: 'A', allOf: [{ $ref: '#A' }] } } }, 'input/crudSchema/properties/a/$dynamicAnchor'],
+      ['id-fragment', { properties: { a: { $id: '#A', allOf: [{ $ref: '#A' }] } } }, 'input/crudSchema/properties/a/$id'],
+      ['id-own-root', { properties: { a: { $id: 'http://y/a', allOf: [{ $ref: '#' }] } } }, 'input/crudSchema/properties/a/$id'],
+      [
+        'id-relative',
+        { $id: 'http://x/root', properties: { a: { allOf: [{ $ref: 'root' }] } }, allOf: [{ $ref: 'root' }] },
+        'input/crudSchema/allOf/0/$ref',
+      ],
+    ];
+    for (const [name, crudSchema, where] of refused) {
+      expect(await save(`anchor-${name}`, crudSchema), name).toEqual({
+        __typename: 'InvalidInputError',
+        message: expect.stringMatching(new RegExp(`^${where.replaceAll('$', '\\$')} `)),
+      });
+    }
+    expect((await groupNames()).filter((name) => name.startsWith('anchor-'))).toEqual([]);
+    // The forms the check follows are kept: a JSON pointer, the root's `$id`, a property named `$id`.
+    const kept = { $id: 'http://x/kept', properties: { $id: { type: 'string' }, b: { $ref: 'http://x/kept#/properties/$id' } } };
+    expect(await save('anchor-kept', kept)).toEqual({ __typename: 'MutationSaveUserGroupSuccess' });
+  });
+
+  it('answers a 400 naming the group, not a 500, for a looping schema stored before the check', async () => {
+    const crudSchema = { type: 'object', properties: { a: { $anchor: 'A', allOf: [{ $ref: '#A' }] } } };
+    await service.deps.groups.saveGroup({ userGroup: 'looping', label: 'Looping', authUserCreationDisabled: true, crudSchema }, scope);
+    const message =
+      'user group "looping" has a crudSchema that never ends validating (a $ref loop): save the group again with a fixed crudSchema';
+    const created = await service.call('POST', '/users/', { userGroup: 'looping', name: 'l', a: 1 });
+    expect([created.status, created.body.message]).toEqual([400, message]);
+    const plain = await service.call('POST', '/users/', { userGroup: 'looping', name: 'l' });
+    expect(plain.status).toBe(200);
+    const patched = await service.call('PATCH', `/users/${plain.body._id}`, { $set: { a: 1 } });
+    expect([patched.status, patched.body.message]).toEqual([400, message]);
+    const graphql = await service.graphql(
+      'mutation ($p: JSONObject) { createUser(input: { userGroup: "looping", properties: $p }) { __typename ... on Error { message } } }',
+      { p: { a: 1 } },
+    );
+    expect(graphql.data.createUser).toEqual({ __typename: 'InvalidInputError', message });
+  });
+
   it('keeps serving a group stored before the limits, whose schema is past them', async () => {
     const names = Array.from({ length: 2001 }, (_, index) => `n${index}`);
     await service.deps.groups.saveGroup(

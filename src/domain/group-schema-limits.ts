@@ -1,6 +1,6 @@
 import { InvalidInputError } from '../errors.js';
 import { assertSafeInput } from './input-limits.js';
-import { assertNoEndlessRef } from './schema-refs.js';
+import { assertFollowableRefs, assertNoEndlessRef } from './schema-refs.js';
 
 /*
  * What a group's `crudSchema` may hold when it is saved, so that ajv compiles it in well under a
@@ -48,6 +48,7 @@ export function assertCompilableSchema(schema: Record<string, unknown>, where: r
       pending.push({ value: child, path: [...path, key] });
     }
   }
+  assertFollowableRefs(schema, where);
   assertNoEndlessRef(schema, where);
 }
 

@@ -9,7 +9,10 @@ import { InvalidInputError } from '../errors.js';
  * the data (a tree), and is kept.
  *
  * Only references to this schema are followed (`#`, `#/json/pointer`, or the root `$id` before
- * them); an anchor or another schema's id is left to ajv, which refuses the ones it cannot resolve.
+ * them), so nothing else may name a place: an `$anchor`, `$dynamicAnchor` or `$recursiveAnchor`,
+ * an `$id` below the root (it also moves what `#` means beneath it) and a `$ref` that is none of
+ * those forms (ajv resolved a relative one against the root's `$id`) are refused with a 400 naming
+ * where (assertFollowableRefs): a loop through one of them was saved, then a 500 on every write.
  */
 
 /** Keywords whose subschemas judge the same value as the schema holding them. */
@@ -33,6 +36,58 @@ type Schema = Record<string, unknown>;
 interface Child {
   node: Schema;
   path: string[];
+}
+
+/** Keywords whose keys are names (of properties, definitions), not keywords; their values are schemas. */
+const NAME_MAPS: ReadonlySet<string> = new Set([
+  'properties',
+  'patternProperties',
+  'definitions',
+  '$defs',
+  'dependencies',
+  'dependentSchemas',
+]);
+/** Keywords whose values are data: an `$id` key there is a value's, not a schema's. */
+const DATA: ReadonlySet<string> = new Set(['enum', 'const', 'default', 'examples']);
+const ANCHORS = ['$anchor', '$dynamicAnchor', '$recursiveAnchor'];
+
+/**
+ * Throws a 400 at the first (shallowest) place that names a place other than by the forms the
+ * loop check follows. Every object of the schema is looked at, unknown keywords' included (a JSON
+ * pointer may lead a `$ref` into one), data and names excepted.
+ */
+export function assertFollowableRefs(root: Schema, where: readonly string[]): void {
+  const pending: { value: unknown; path: string[] }[] = [{ value: root, path: [] }];
+  for (let index = 0; index < pending.length; index += 1) {
+    const { value, path } = pending[index]!;
+    if (Array.isArray(value)) {
+      value.forEach((item, position) => pending.push({ value: item, path: [...path, String(position)] }));
+      continue;
+    }
+    if (!isSchema(value)) continue;
+    for (const key of ANCHORS) {
+      if (Object.hasOwn(value, key))
+        refuse([...where, ...path, key], 'is not supported in a group schema: a $ref names a place by a JSON pointer (#/…)');
+    }
+    if (Object.hasOwn(value, '$id') && value !== root) refuse([...where, ...path, '$id'], 'is allowed only at the root of a group schema');
+    if (Object.hasOwn(value, '$ref') && (typeof value.$ref !== 'string' || !resolve(root, value.$ref))) {
+      refuse(
+        [...where, ...path, '$ref'],
+        "must point into this schema: #, #/… (a JSON pointer to a subschema), or the root's $id before them",
+      );
+    }
+    for (const key of Object.keys(value)) {
+      const child = value[key];
+      if (DATA.has(key)) continue;
+      if (NAME_MAPS.has(key) && isSchema(child)) {
+        for (const name of Object.keys(child)) pending.push({ value: child[name], path: [...path, key, name] });
+      } else pending.push({ value: child, path: [...path, key] });
+    }
+  }
+}
+
+function refuse(path: string[], problem: string): never {
+  throw new InvalidInputError(`${path.join('/')} ${problem}`, [{ path, message: problem }]);
 }
 
 export function assertNoEndlessRef(root: Schema, where: readonly string[]): void {

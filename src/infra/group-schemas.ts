@@ -97,10 +97,26 @@ export class GroupSchemas {
         if (STANDARD_FIELDS.includes(field) && !Object.hasOwn(declared, field)) continue;
         subject[field] = user[field];
       }
-      if (validate(subject)) return;
+      if (validates(validate, subject, group)) return;
       const issues = (validate.errors ?? []).map(toIssue);
       throw new InvalidInputError(`${issues.map(formatIssue).join(', ')} (user group "${group.userGroup}")`, issues);
     };
+  }
+}
+
+/**
+ * A schema stored before saveUserGroup refused loops (or written by another service) can loop:
+ * ajv then recurses until the stack runs out, a 500 on every write of a user holding that field.
+ * That is the group's schema's fault, named as such (a 400, as for a stored schema that does not
+ * compile), so an administrator knows what to fix.
+ */
+function validates(validate: ValidateFunction, subject: Record<string, unknown>, group: GroupConfig): boolean {
+  try {
+    return validate(subject) as boolean;
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    const problem = 'has a crudSchema that never ends validating (a $ref loop): save the group again with a fixed crudSchema';
+    throw new InvalidInputError(`user group "${group.userGroup}" ${problem}`, [{ path: ['body', 'userGroup'], message: problem }]);
   }
 }
 
