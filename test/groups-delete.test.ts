@@ -268,6 +268,13 @@ describe('saveUserGroup: schemas too dear to compile', () => {
       { p: { a: 1 } },
     );
     expect(graphql.data.createUser).toEqual({ __typename: 'InvalidInputError', message });
+    const form = new FormData();
+    form.append('file', new Blob(['userGroup,name,a\nlooping,x,1\n']), 'users.csv');
+    const imported = await fetch(`${service.url}/users/import`, { method: 'PATCH', body: form, headers: { 'x-api-key': TEST_API_KEY } });
+    expect(imported.status).toBe(200);
+    expect(((await imported.json()) as { invalid: { error: string }[] }).invalid).toEqual([
+      { row: 1, error: expect.stringContaining(message) },
+    ]);
   });
 
   it('keeps serving a group stored before the limits, whose schema is past them', async () => {
