@@ -15,7 +15,7 @@ import { routes } from './routes.js';
 import { sendDownload } from './download.js';
 import { sendJsonBytes } from './json-bytes.js';
 import { Download } from '../resolvers/export-users.js';
-import { shownId } from '../domain/input-limits.js';
+import { shownId, shownText } from '../domain/input-limits.js';
 
 /**
  * Mounts the route table; every handler builds the same context GraphQL does. The caller is
@@ -100,10 +100,12 @@ export function errorAnswer(error: unknown, deps: Deps, request: { method: strin
   if (status >= 500) deps.logger.error({ err: error, method: request.method, path: request.path }, 'request failed');
   const message =
     error instanceof DomainError || (status < 500 && error instanceof Error) ? error.message : 'An internal server error occurred';
+  // A DomainError's message is cut where it is made; body-parser's (`unsupported charset "…"`) here.
+  const shown = shownText(message);
   return {
     status,
     type: JSON_TYPE,
-    body: JSON.stringify({ statusCode: status, error: STATUS_CODES[status] ?? 'Error', message }),
+    body: JSON.stringify({ statusCode: status, error: STATUS_CODES[status] ?? 'Error', message: shown }),
     ...(error instanceof TooManyRequestsError ? { headers: { 'Retry-After': String(error.retryAfterSeconds) } } : {}),
   };
 }

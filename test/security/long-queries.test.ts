@@ -380,6 +380,17 @@ describe('a long name in an error', () => {
     small(answer);
   });
 
+  it('is cut in a body parser’s refusal (an unknown charset)', async () => {
+    for (const [path, body] of [
+      ['/users/state', '[]'],
+      ['/graphql', '{"query":"{ usersCount }"}'],
+    ]) {
+      const res = await service.call('POST', path!, body, { 'content-type': `application/json; charset=${HEAD}` });
+      expect(res.status).toBeLessThan(500);
+      small(res.body);
+    }
+  });
+
   it('is cut for an enum value written in the document', async () => {
     small(await service.graphql(`{ usersCount(states: [${'X'.repeat(50_000)}]) }`));
   });
