@@ -113,6 +113,46 @@ describe('embedded scheduler', () => {
     await expect.poll(async () => (await service.call('GET', `/users/${user._id}`)).body.blocked).toBe(true);
   });
 
+  it.each([
+    ['with an identity', {}],
+    ['without identity', { password: undefined, username: undefined }],
+  ])('a soft delete %s, raced by a PATCH of the date between its read and its lock, aborts the schedule stored then', async (_, extra) => {
+    const user = await newUser(service, { expirationDate: at(60_000), ...extra });
+    // The soft delete's first read answers, then waits while the PATCH reschedules the user.
+    let reached!: () => void;
+    let release!: () => void;
+    const arrived = new Promise<void>((resolve) => (reached = resolve));
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const get = service.deps.users.get.bind(service.deps.users);
+    let armed = true;
+    const spy = vi.spyOn(service.deps.users, 'get').mockImplementation(async (id, options) => {
+      const read = await get(id, options);
+      if (armed && id === user._id) {
+        armed = false;
+        reached();
+        await gate;
+      }
+      return read;
+    });
+    try {
+      const softDelete = service.call('POST', `/users/${user._id}/soft-delete`);
+      await arrived;
+      const patched = await service.call('PATCH', `/users/${user._id}`, { $set: { expirationDate: at(120_000) } });
+      expect(patched.status).toBe(200);
+      release();
+      expect((await softDelete).status).toBe(204);
+    } finally {
+      release();
+      spy.mockRestore();
+    }
+    const stored = (await service.call('GET', `/users/${user._id}?_st=DELETED`)).body;
+    expect(stored.__STATE__).toBe('DELETED');
+    const pending = (service.deps as unknown as { db: import('better-sqlite3').Database }).db
+      .prepare("SELECT id FROM schedules WHERE user_id = ? AND status = 'pending'")
+      .all(user._id);
+    expect(pending).toEqual([]);
+  });
+
   it('refuses an expirationDate in the past and a client-set expirationId', async () => {
     const user = await newUser(service);
     expect((await service.call('PATCH', `/users/${user._id}`, { $set: { expirationDate: '2000-01-01T00:00:00Z' } })).status).toBe(400);

@@ -15,19 +15,21 @@ import { closeSync, followProfile, identityBlocked, noteScheduled, openSync, typ
  * DRAFT and TRASH block, PUBLIC unblocks, DELETED deletes (AUTH_HARD_DELETE) or blocks.
  * Either both sides change or neither does. `user` is the profile as found, before the user's
  * lock: a linked user is read again under it, and moved only if it is still in one of `sources`
- * (false when it is not: another request moved it meanwhile, it no longer matches).
+ * (undefined when it is not: another request moved it meanwhile, it no longer matches). Answers the
+ * profile the move acted on: as read under the lock for a linked user, `user` for one without.
  */
 export async function transitionUser(
   ctx: Context,
   user: UserDoc,
   stateTo: State,
   sources: readonly State[] = bulkSourcesOf(stateTo),
-): Promise<boolean> {
-  if (!(await moveUser(ctx, user, stateTo, sources))) return false;
+): Promise<UserDoc | undefined> {
+  const moved = await moveUser(ctx, user, stateTo, sources);
+  if (!moved) return undefined;
   // Out of PUBLIC, the user may no longer log in: the sessions it has end too.
   if (stateTo !== 'PUBLIC') await revokeAccess(ctx, user.authUserId);
   else if (user.authUserId) ctx.deps.callerProfiles.forget(user.authUserId);
-  return true;
+  return moved;
 }
 
 /**
@@ -37,19 +39,19 @@ export async function transitionUser(
  * guards the move: a failure (or a process that dies) leaves the identity following the profile
  * as stored, whichever step the failure hid.
  */
-async function moveUser(ctx: Context, found: UserDoc, stateTo: State, sources: readonly State[]): Promise<boolean> {
+async function moveUser(ctx: Context, found: UserDoc, stateTo: State, sources: readonly State[]): Promise<UserDoc | undefined> {
   if (!found.authUserId) {
     await moveProfileOnly(ctx, found, stateTo);
-    return true;
+    return found;
   }
   const leaving = found.__STATE__ === 'DELETED' && stateTo !== 'DELETED';
   const sync = await openSync(ctx, found, { replaced: leaving && found.expirationDate ? found.expirationId : undefined });
   const user = await readUnderLock(ctx, found, sync, sources);
-  if (!user) return false;
+  if (!user) return undefined;
   const authUserId = found.authUserId;
   if (leaving) {
     await leaveDeleted(ctx, user, stateTo, authUserId, sync);
-    return true;
+    return user;
   }
   const hardDelete = stateTo === 'DELETED' && ctx.deps.config.AUTH_HARD_DELETE;
   let consistent = true;
@@ -66,7 +68,7 @@ async function moveUser(ctx: Context, found: UserDoc, stateTo: State, sources: r
     throw error;
   }
   await closeSync(ctx, sync, consistent);
-  return true;
+  return user;
 }
 
 /** A user without identity: the profile moves alone, no lock (a bulk activation linking it meanwhile is followed after). */

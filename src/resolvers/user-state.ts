@@ -49,7 +49,7 @@ export async function changeUsersState(ctx: Context, changes: StateChangesBody):
         const failed = settled.find((outcome) => outcome.status === 'rejected');
         if (failed) throw failed.reason;
         // A user moved meanwhile out of the states this change moves from is not moved, nor counted.
-        moved += settled.filter((outcome) => outcome.status === 'fulfilled' && outcome.value).length;
+        moved += settled.filter((outcome) => outcome.status === 'fulfilled' && outcome.value !== undefined).length;
       }
     }
     return moved;
@@ -65,19 +65,37 @@ export async function softDeleteUser(ctx: Context, id: string): Promise<void> {
   await requireAdmin(ctx);
   // The original names a failed read "deleting user" and a failed step "soft deleting user".
   const user = await getUser(ctx, id, ALL_STATES, 'deleting user');
-  await during('soft deleting user', async () => {
+  const schedules = await during('soft deleting user', async () => {
     const steps = pathToDeleted(user.__STATE__);
     // Already DELETED in the profile (a soft delete cut short): the identity side is finished.
-    if (steps.length === 0) return user.authUserId ? finishDeleted(ctx, { ...user, authUserId: user.authUserId }) : undefined;
+    if (steps.length === 0) {
+      if (user.authUserId) await finishDeleted(ctx, { ...user, authUserId: user.authUserId });
+      return [user.expirationId];
+    }
+    let moved = user;
     for (const stateTo of steps) {
       // Moved meanwhile by another request (read again under the user's lock): the client's retry resumes from there.
-      if (!(await transitionUser(ctx, user, stateTo, [user.__STATE__]))) {
-        throw new ConflictError(`user ${user._id} is being changed by another request: try again`, 'USER_BUSY');
-      }
-      user.__STATE__ = stateTo;
+      const acted = await transitionUser(ctx, moved, stateTo, [moved.__STATE__]);
+      if (!acted) throw new ConflictError(`user ${user._id} is being changed by another request: try again`, 'USER_BUSY');
+      moved = { ...acted, __STATE__: stateTo };
     }
+    return [user.expirationId, ...(await scheduleOfDeleted(ctx, user, moved))];
   });
-  await abortExpiration(ctx, user.expirationId);
+  // The schedule read first, and the one stored when the user became DELETED (a PATCH of the date
+  // landing in between left that one live on a DELETED user); a DELETED user's date changes no more.
+  for (const expirationId of new Set(schedules)) await abortExpiration(ctx, expirationId);
+}
+
+/**
+ * The schedule a user pointed to as it moved to DELETED. A linked user's move read it under the
+ * user's lock, which a PATCH of the date holds too. A user without identity moves without a lock:
+ * its profile is read again once DELETED (a PATCH no longer changes it), and its schedule taken if
+ * it is still DELETED (moved out meanwhile, that request scheduled it anew).
+ */
+async function scheduleOfDeleted(ctx: Context, found: UserDoc, moved: UserDoc): Promise<(string | undefined)[]> {
+  if (found.authUserId) return [moved.expirationId];
+  const stored = await ctx.deps.users.get(found._id, { states: ALL_STATES, scope: ctx.scope });
+  return stored?.__STATE__ === 'DELETED' ? [stored.expirationId] : [];
 }
 
 /**
