@@ -63,19 +63,24 @@ export const userDeletionRepair: JobHandler = {
   type: USER_DELETION,
   retryForever: true,
   discardWhenDone: true,
-  async run(ctx, job) {
+  async run(ctx, job, run) {
     const intent = Intent.parse(job.payload);
     const profile = await ctx.deps.users.get(intent.userId, { states: ALL_STATES, scope: ctx.scope });
     if (profile) return { status: 'completed', result: { outcome: 'kept' } };
     // An identity another profile links meanwhile (a bulk activation matches identities by
     // e-mail) is that profile's now: it stays, with its bindings and sessions.
     const authUserId = (await linkedElsewhere(ctx, intent.authUserId)) ? undefined : intent.authUserId;
+    // Its lease checked before each step: a repair whose renewals failed for a lease deleted an
+    // identity that a profile had linked after its read (`JobRun.assertHeld`).
     // deleteUser answers false for an identity already gone: a repeated repair is harmless.
     if (authUserId) {
+      run.assertHeld();
       const { rolesLeft } = await deleteIdentity(ctx, authUserId);
       if (rolesLeft) throw rolesLeft;
     }
+    run.assertHeld();
     await revokeAccess(ctx, authUserId);
+    run.assertHeld();
     await abortExpiration(ctx, intent.expirationId);
     ctx.deps.logger.info({ userId: intent.userId }, 'user deletion finished by the reconciler');
     return { status: 'completed', result: { outcome: 'deleted' } };

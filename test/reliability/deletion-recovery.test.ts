@@ -96,9 +96,17 @@ function trappedIdentity(identity: IdentityProvider): IdentityProvider {
   };
 }
 
+/** The next search of profiles by identity answers, then waits for this gate (the reconciler's "linked elsewhere?" read). */
+let linkLookupGate: Gate | undefined;
+
 function trappedUsers(users: UserStore): UserStore {
   return {
     ...users,
+    async find(filter, options) {
+      const found = await users.find(filter, options);
+      if ('authUserId' in filter) await passGate(linkLookupGate);
+      return found;
+    },
     async delete(id, options) {
       await passGate(profileDeleteGate);
       if (trap === 'profile-delete-fails') {
@@ -160,10 +168,24 @@ function trappedScheduler(scheduler: ExpirationScheduler): ExpirationScheduler {
   };
 }
 
+/** While set, the job worker's lease renewals fail (the job store unreachable from the reconciler only). */
+let reconcilerCut = false;
+let workerOwner: string | undefined;
+/** How many times the job worker has asked for a user-deletion intent to run (again once a run ends). */
+let deletionClaims = 0;
+
 /** With 'close-fails', the close of a deletion's intent fails once (the job store down). */
 function trappedJobs(jobs: JobStore): JobStore {
   return {
     ...jobs,
+    async claimNext(type, owner, leaseMs) {
+      if (type === 'user-deletion') [workerOwner, deletionClaims] = [owner, deletionClaims + 1];
+      return jobs.claimNext(type, owner, leaseMs);
+    },
+    async heartbeat(jobId, by, leaseMs, progress, counters) {
+      if (reconcilerCut && by === workerOwner && leaseMs > 0) throw new UpstreamError('CRUD', 'POST /jobs/:id', 0, { unreachable: true });
+      return jobs.heartbeat(jobId, by, leaseMs, progress, counters);
+    },
     async discard(jobId, owner) {
       if (trap !== 'close-fails' || !jobId.startsWith('user-deletion:')) return jobs.discard(jobId, owner);
       trap = 'none';
@@ -202,6 +224,8 @@ beforeEach(() => {
   requestDead = false;
   grantGate = undefined;
   profileDeleteGate = undefined;
+  linkLookupGate = undefined;
+  reconcilerCut = false;
 });
 afterAll(() => service.close());
 
@@ -284,6 +308,45 @@ describe('a deletion cut short', () => {
     const newer = await service.deps.users.insert({ userGroup: 'customer', name: 'N', authUserId: user.authUserId }, scope);
     const open = () => service.deps.jobs.list({ types: ['user-deletion'], limit: 10 });
     expect(await eventually(open, (jobs) => jobs.length === 0)).toEqual([]);
+    expect(await identityExists(user.authUserId)).toBe(true);
+    expect((await service.call('GET', `/users/${newer._id}`)).body.authUserId).toBe(user.authUserId);
+  });
+
+  it('by a reconciler repair whose renewals fail for a whole lease while a newer profile links the identity: the identity stays', async () => {
+    const user = await newUser();
+    await abandonDeletionAtIdentity(user._id);
+    let open!: () => void;
+    linkLookupGate = { gate: new Promise<void>((resolve) => (open = resolve)), waiting: false };
+    reconcilerCut = true;
+    const scope = { actorId: 'test', headers: {} };
+    let newer: { _id: string };
+    try {
+      // The dead request's lease lapses: the reconciler takes its intent, finds the profile gone and
+      // no profile linking the identity, and waits there, its renewals failing.
+      await eventually(
+        async () => linkLookupGate!.waiting,
+        (waiting) => waiting,
+      );
+      for (let step = 0; step < 15; step += 1) {
+        await clock.advance(100);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      // Its lease lapsed: a newer profile is linked to the identity (bulk activation matches by e-mail).
+      newer = await service.deps.users.insert({ userGroup: 'customer', name: 'N', authUserId: user.authUserId }, scope);
+      const claims = deletionClaims;
+      open();
+      // The repair's run has ended once the worker asks for the next intent.
+      await eventually(
+        async () => deletionClaims,
+        (count) => count > claims,
+        0,
+      );
+    } finally {
+      open();
+      reconcilerCut = false;
+    }
+    const pending = () => service.deps.jobs.list({ types: ['user-deletion'], limit: 10 });
+    expect(await eventually(pending, (jobs) => jobs.length === 0)).toEqual([]);
     expect(await identityExists(user.authUserId)).toBe(true);
     expect((await service.call('GET', `/users/${newer._id}`)).body.authUserId).toBe(user.authUserId);
   });
