@@ -8,7 +8,7 @@ import { abortExpiration } from './expiration.js';
 import { sendWelcomeReset } from './auth.js';
 import { type CreationIntent, type CreationProgress, intentId, USER_CREATION } from './intents.js';
 import type { JobHandler } from '../infra/job-worker.js';
-import { grantRoles, replaceRoles } from './roles.js';
+import { grantRoles, revokeRoles } from './roles.js';
 import { identityBlocked } from './user-sync.js';
 
 const Intent = z.object({
@@ -33,7 +33,11 @@ export const userCreationRepair: JobHandler<CreationProgress> = {
   discardWhenDone: true,
   async run(ctx, job, run) {
     const progress = Progress.parse(run.progress ?? {});
-    const outcome = await repair(ctx, job.payload, progress, (more) => run.save({ ...progress, ...more }));
+    // Its lease checked before each external step: a repair whose renewals failed for a lease went on
+    // after the client's retry had finished the creation, and bound the roles it had read before a
+    // PATCH that followed (`JobRun.assertHeld`).
+    const steps = { save: (more: CreationProgress) => run.save({ ...progress, ...more }), held: () => run.assertHeld() };
+    const outcome = await repair(ctx, job.payload, progress, steps);
     return { status: 'completed', result: { ...progress, outcome } };
   },
 };
@@ -56,60 +60,69 @@ export async function repairNow(ctx: Context, userId: string, kind: CreationInte
   const job = await jobs.get(jobId);
   if (!job) return undefined;
   const progress = Progress.parse(job.result ?? {});
-  const outcome = await repair(ctx, job.payload, progress, async (more) => {
+  const save = async (more: CreationProgress) => {
     await jobs.heartbeat(jobId, replicaId, config.JOBS_LEASE_MS, { ...progress, ...more });
-  });
+  };
+  const outcome = await repair(ctx, job.payload, progress, { save, held: () => {} });
   await jobs.discard(jobId, replicaId);
   return outcome;
 }
 
-async function repair(
-  ctx: Context,
-  payload: unknown,
-  progress: CreationProgress,
-  save: (progress: CreationProgress) => Promise<void>,
-): Promise<RepairOutcome> {
+/**
+ * What a repair's steps need from whoever runs it: `save` records how far it got, `held` is called
+ * before each external step and throws once the intent may no longer be the caller's.
+ */
+interface RepairSteps {
+  save: (progress: CreationProgress) => Promise<void>;
+  held: () => void;
+}
+
+async function repair(ctx: Context, payload: unknown, progress: CreationProgress, steps: RepairSteps): Promise<RepairOutcome> {
   const intent = Intent.parse(payload);
-  const outcome = progress.undo ? await undoCreation(ctx, intent, progress) : await finishCreation(ctx, intent, progress, save);
+  const outcome = progress.undo
+    ? await undoCreation(ctx, intent, progress, steps.held)
+    : await finishCreation(ctx, intent, progress, steps);
   ctx.deps.logger.info({ userId: intent.userId, kind: intent.kind, outcome }, 'user creation repaired');
   return outcome;
 }
 
 /** The request's caller got an error: whatever it made goes. */
-async function undoCreation(ctx: Context, intent: CreationIntent, progress: CreationProgress): Promise<string> {
+async function undoCreation(ctx: Context, intent: CreationIntent, progress: CreationProgress, held: () => void): Promise<string> {
   // A registration undoes only its identity (and the profile's link to it): the profile was there before it.
   if (intent.kind === 'register') {
+    held();
     if (progress.authUserId) await undoRegistration(ctx, intent.userId, progress.authUserId);
     return progress.authUserId ? 'identity removed' : 'nothing left';
   }
   const profile = await ctx.deps.users.get(intent.userId, { states: ALL_STATES, scope: ctx.scope });
+  held();
   if (progress.authUserId) await ctx.deps.identity.deleteUser(progress.authUserId);
+  held();
   await abortExpiration(ctx, progress.expirationId);
   if (!profile) return progress.authUserId ? 'identity removed' : 'nothing left';
+  held();
   await ctx.deps.users.delete(profile._id, { states: ALL_STATES, scope: ctx.scope });
   return 'removed';
 }
 
 /** The process died mid-way: the creation is finished where a profile was made, undone where none was. */
-async function finishCreation(
-  ctx: Context,
-  intent: CreationIntent,
-  progress: CreationProgress,
-  save: (progress: CreationProgress) => Promise<void>,
-): Promise<string> {
+async function finishCreation(ctx: Context, intent: CreationIntent, progress: CreationProgress, steps: RepairSteps): Promise<string> {
+  const { held } = steps;
   const profile = await ctx.deps.users.get(intent.userId, { states: ALL_STATES, scope: ctx.scope });
   if (!profile) {
     // Its insert never happened (or was undone): an identity made for it has no profile to serve.
+    held();
     if (progress.authUserId && intent.kind === 'create') await ctx.deps.identity.deleteUser(progress.authUserId);
+    held();
     await abortExpiration(ctx, progress.expirationId);
     return 'absent';
   }
   // The request checks the group again once the user is stored (a group deletion counts users
   // after its delete); it may have died first. A user whose group is gone is undone.
-  if (intent.kind !== 'register' && !(await ctx.deps.groups.getGroup(profile.userGroup))) return undoCreation(ctx, intent, progress);
+  if (intent.kind !== 'register' && !(await ctx.deps.groups.getGroup(profile.userGroup))) return undoCreation(ctx, intent, progress, held);
   let outcome = 'whole';
-  if (intent.identity) outcome = await ensureIdentity(ctx, intent, profile, progress, save);
-  await ensureSchedule(ctx, profile, progress, save);
+  if (intent.identity) outcome = await ensureIdentity(ctx, intent, profile, progress, steps);
+  await ensureSchedule(ctx, profile, progress, steps);
   return outcome;
 }
 
@@ -118,13 +131,9 @@ async function finishCreation(
  * second would be left behind, unknown to the profile), else a new one. A schedule the creation
  * made that the profile does not point to (a later PATCH changed the date) goes.
  */
-async function ensureSchedule(
-  ctx: Context,
-  profile: UserDoc,
-  progress: CreationProgress,
-  save: (progress: CreationProgress) => Promise<void>,
-): Promise<void> {
+async function ensureSchedule(ctx: Context, profile: UserDoc, progress: CreationProgress, { save, held }: RepairSteps): Promise<void> {
   const made = progress.expirationId;
+  if ((profile.expirationDate && !profile.expirationId) || (made && profile.expirationId !== made)) held();
   if (profile.expirationDate && !profile.expirationId) {
     if (!made) return attachExpiration(ctx, profile, (expirationId) => save({ expirationId }));
     await ctx.deps.users.patch(profile._id, { $set: { expirationId: made } }, { states: ALL_STATES }, ctx.scope);
@@ -137,26 +146,31 @@ async function ensureIdentity(
   intent: CreationIntent,
   profile: UserDoc,
   progress: CreationProgress,
-  save: (progress: CreationProgress) => Promise<void>,
+  { save, held }: RepairSteps,
 ): Promise<string> {
   const linked = profile.authUserId ?? progress.authUserId;
   // Asked by id (a PATCH of the blocked flag it should have anyway), not through a search: Auth0's
   // search may not see a user made a moment ago, and a miss there is no proof it is gone.
+  if (linked !== undefined) held();
   const exists = linked !== undefined && (await identityExists(ctx, linked, identityBlocked(profile)));
   if (exists) {
+    held();
     if (profile.authUserId !== linked) await link(ctx, profile, linked);
     // An intent still open means the roles and the e-mail may not have followed the identity
     // this creation made (they come before the intent is closed): they are given now. A link's
     // identity existed before: only its roles (no password e-mail was asked for it).
+    held();
     if (intent.kind === 'link') await grantRoles(ctx, linked, profile.roles);
-    else if (progress.authUserId === linked) await afterIdentity(ctx, intent, profile, linked);
+    else if (progress.authUserId === linked) await afterIdentity(ctx, intent, profile, linked, held);
     return profile.authUserId === linked ? 'whole' : 'linked';
   }
   if (intent.kind === 'link') return 'identity missing';
   // The identity was never made, or the profile points to one that is gone: make it.
+  held();
   if (profile.authUserId) await ctx.deps.users.patch(profile._id, { $unset: { authUserId: true } }, { states: ALL_STATES }, ctx.scope);
   let authUserId: string;
   try {
+    held();
     authUserId = await attachIdentity(ctx, { ...profile, authUserId: undefined }, undefined, (id) => save({ authUserId: id }));
   } catch (error) {
     if (!(error instanceof ConflictError)) throw error;
@@ -165,7 +179,7 @@ async function ensureIdentity(
     ctx.deps.logger.error({ userId: profile._id, requestId: ctx.requestId }, 'a repaired user clashes with an unrecorded identity');
     return 'identity conflict';
   }
-  await afterIdentity(ctx, intent, profile, authUserId);
+  await afterIdentity(ctx, intent, profile, authUserId, held);
   return 'identity created';
 }
 
@@ -189,7 +203,13 @@ async function link(ctx: Context, profile: UserDoc, authUserId: string): Promise
  * for. The request may have granted them before it stopped, and a grant adds a binding each time:
  * revoked first, the identity this creation made (it has no other bindings) gets them once.
  */
-async function afterIdentity(ctx: Context, intent: CreationIntent, profile: UserDoc, authUserId: string): Promise<void> {
-  if (profile.roles?.length) await replaceRoles(ctx, authUserId, profile.roles);
+async function afterIdentity(ctx: Context, intent: CreationIntent, profile: UserDoc, authUserId: string, held: () => void): Promise<void> {
+  if (profile.roles?.length) {
+    held();
+    await revokeRoles(ctx, authUserId);
+    held();
+    await grantRoles(ctx, authUserId, profile.roles);
+  }
+  held();
   await sendWelcomeReset(ctx, authUserId, intent.sendResetPwdEmail);
 }

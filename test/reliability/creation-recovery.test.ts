@@ -49,10 +49,22 @@ const repairing = new Set<string>();
 let service: TestService;
 let counter = 0;
 
+/** The next read of one profile answers, then waits for this gate (the reconciler's, before its steps). */
+let profileReadGate: { gate: Promise<void>; waiting: boolean } | undefined;
+
 /** The store as an outage or a dying process would leave it. */
 function trapped(users: UserStore): UserStore {
   return {
     ...users,
+    async get(id, options) {
+      const read = await users.get(id, options);
+      const held = profileReadGate;
+      if (held && !held.waiting) {
+        held.waiting = true;
+        await held.gate;
+      }
+      return read;
+    },
     async insert(doc, scope) {
       if (trap === 'insert-hangs') {
         trap = 'none';
@@ -132,6 +144,12 @@ function recordedScheduler(scheduler: ExpirationScheduler): ExpirationScheduler 
   };
 }
 
+/** While set, the job worker's lease renewals fail (the job store unreachable from the reconciler only). */
+let reconcilerCut = false;
+let workerOwner: string | undefined;
+/** How many times a job worker has asked for a user-creation intent to run (again once a run ends). */
+let creationClaims = 0;
+
 function trappedJobs(jobs: JobStore, replicaId: string): JobStore {
   const renewing = renewalsDroppedWhile(jobs, replicaId, () => requestDead);
   return {
@@ -146,6 +164,7 @@ function trappedJobs(jobs: JobStore, replicaId: string): JobStore {
       return jobs.discard(jobId, owner);
     },
     async claimNext(type, owner, leaseMs) {
+      if (type === 'user-creation') [workerOwner, creationClaims] = [owner, creationClaims + 1];
       jobCallsInFlight += 1;
       try {
         const job = await jobs.claimNext(type, owner, leaseMs);
@@ -160,6 +179,8 @@ function trappedJobs(jobs: JobStore, replicaId: string): JobStore {
       return jobs.finish(jobId, owner, outcome);
     },
     async heartbeat(...args) {
+      const [, by, leaseMs] = args;
+      if (reconcilerCut && by === workerOwner && leaseMs > 0) throw new UpstreamError('CRUD', 'POST /jobs/:id', 0, { unreachable: true });
       jobCallsInFlight += 1;
       try {
         return await renewing.heartbeat(...args);
@@ -183,6 +204,8 @@ beforeAll(async () => {
 beforeEach(() => {
   trap = 'none';
   requestDead = false;
+  profileReadGate = undefined;
+  reconcilerCut = false;
 });
 afterAll(() => service.close());
 
@@ -332,6 +355,58 @@ describe('a creation cut short', () => {
     expect(retried.status).toBe(200);
     expect((await expectWhole(body.username))._id).toBe(retried.body._id);
     expect(countIdentities(service)).toBe(identities + 1);
+  });
+
+  it('by a reconciler repair whose renewals fail for a whole lease while the retry finishes it and a PATCH changes the roles: the PATCH stands', async () => {
+    const background = await reconcilingService();
+    await background.graphql('mutation ($r: RoleInput!) { saveRole(input: $r) { __typename } }', {
+      r: { roleId: 'writer', name: 'Writer', permissions: ['users.write'] },
+    });
+    let open!: () => void;
+    try {
+      const body = { ...newBody(), roles: ['reader'] };
+      trap = 'link-hangs';
+      const hangUp = abandon(background, body);
+      await stuckAtTheTrap();
+      hangUp();
+      profileReadGate = { gate: new Promise<void>((resolve) => (open = resolve)), waiting: false };
+      reconcilerCut = true;
+      // The dead request's lease lapses: the reconciler takes its intent, reads the profile (not
+      // linked yet, `reader`) and waits there, its renewals failing.
+      await eventually(
+        async () => profileReadGate!.waiting,
+        (waiting) => waiting,
+      );
+      for (let step = 0; step < 15; step += 1) {
+        await clock.advance(100);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      // Its lease lapsed: the client's retry finishes the creation, then a PATCH changes the roles.
+      const retried = await background.call('POST', '/users/', body);
+      expect(retried.status).toBe(200);
+      const patched = await background.call('PATCH', `/users/${retried.body._id}`, { roles: ['writer'] });
+      expect(patched.status).toBe(200);
+      const claims = creationClaims;
+      open();
+      // The repair's run has ended once the worker asks for the next intent.
+      await eventually(
+        async () => creationClaims,
+        (count) => count > claims,
+        0,
+      );
+      reconcilerCut = false;
+      const pending = () => background.deps.jobs.list({ types: ['user-creation'], limit: 10 });
+      expect(await eventually(pending, (jobs) => jobs.length === 0)).toEqual([]);
+      const [user] = (await background.call('GET', `/users/?username=${body.username}`)).body;
+      expect(user.roles).toEqual(['writer']);
+      expect(await background.backend.rolesOf(user.authUserId)).toEqual(['writer']);
+    } finally {
+      open?.();
+      trap = 'none';
+      reconcilerCut = false;
+      profileReadGate = undefined;
+      await background.close();
+    }
   });
 
   it('when its roles cannot be granted: an error, and the retry at once gets the same user with its roles', async () => {
