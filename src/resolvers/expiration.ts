@@ -32,12 +32,15 @@ const EARLY_TOLERANCE_MS = 1000;
  * stored. Idempotent, and a schedule for a date the user no longer has (rescheduled) does nothing.
  * One that fires early (the scheduler's clock ahead of ours) is scheduled again for the time left.
  */
-export async function expireUser(ctx: Context, payload: ExpirationPayload): Promise<void> {
+export async function expireUser(ctx: Context, payload: ExpirationPayload, held: () => void = () => {}): Promise<void> {
   const user = await ctx.deps.users.get(payload.userId, { states: ALL_STATES, scope: ctx.scope });
   if (!user || !sameInstant(user.expirationDate, payload.expirationDate)) return;
+  held();
   if (Date.parse(payload.expirationDate) > ctx.deps.clock.now() + EARLY_TOLERANCE_MS) return rescheduleEarly(ctx, user);
   if (user.authUserId) await setBlocked(ctx, user.authUserId, true);
+  held();
   if (user.blocked !== true) await ctx.deps.users.patch(user._id, { $set: { blocked: true } }, { states: ALL_STATES }, ctx.scope);
+  held();
   await revokeAccess(ctx, user.authUserId);
 }
 
@@ -115,8 +118,10 @@ export const userExpireRepair: JobHandler = {
   type: USER_EXPIRE,
   retryForever: true,
   discardWhenDone: true,
-  async run(ctx, job) {
-    await expireUser(ctx, ExpireIntent.parse(job.payload));
+  async run(ctx, job, run) {
+    // Its lease checked before each step (`JobRun.assertHeld`): one whose renewals failed for a lease
+    // would block a user whose date a write changed after its read.
+    await expireUser(ctx, ExpireIntent.parse(job.payload), () => run.assertHeld());
     return { status: 'completed', result: {} };
   },
 };

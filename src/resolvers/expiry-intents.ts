@@ -98,11 +98,17 @@ export const userExpiryRepair: JobHandler = {
     for (const userId of userIds) {
       const user = users.get(userId);
       const made = saved.get(userId);
+      // Its lease checked before each step, as the other reconcilers do (`JobRun.assertHeld`): one whose
+      // renewals failed for a lease would point a user, changed since its read, to a schedule.
       if (user?.expirationDate && !user.expirationId) {
         scheduled += 1;
+        run.assertHeld();
         if (made) await ctx.deps.users.patch(userId, { $set: { expirationId: made } }, { states: ALL_STATES }, ctx.scope);
         else await attachExpiration(ctx, user);
-      } else if (made && user?.expirationId !== made) await abortExpiration(ctx, made);
+      } else if (made && user?.expirationId !== made) {
+        run.assertHeld();
+        await abortExpiration(ctx, made);
+      }
     }
     ctx.deps.logger.info({ jobId: job.jobId, scheduled }, 'expirations of inserted users repaired');
     return { status: 'completed', result: { scheduled } };
