@@ -1,5 +1,6 @@
 import type { Context } from '../context.js';
 import { withoutDeadline } from '../deadline.js';
+import { ConflictError } from '../errors.js';
 import { GIVEN_BACK_MS } from '../ports/job-store.js';
 
 /**
@@ -47,19 +48,51 @@ async function markUnrecorded<T>(record: () => Promise<T>): Promise<T> {
   }
 }
 
+/** How long an operation's own hold of an intent (`IntentRef` object) lasts: from its recording, then each renewal that landed. */
+interface Lease {
+  heldUntil: number;
+  lost: boolean;
+}
+const leases = new WeakMap<object, Lease>();
+
+/** The intent `ref` (an operation's own, `{ jobId, owner }`) was recorded by a call sent at `sentAt`. */
+export function noteRecorded(ctx: Context, ref: object, sentAt: number): void {
+  leases.set(ref, { heldUntil: sentAt + ctx.deps.config.JOBS_LEASE_MS, lost: false });
+}
+
+/** Thrown by `held` once an operation's lease may have lapsed: another request or the reconciler may hold the user. */
+export class IntentLapsedError extends ConflictError {
+  constructor() {
+    super('the change was overtaken by another request (its hold on the user lapsed): try again', 'USER_BUSY');
+  }
+}
+
 /**
  * Runs `work` while the intent's lease is renewed every third of JOBS_LEASE_MS, for an operation
  * that may outlast a lease (a CSV batch of many dated rows): a live one is never taken for a dead
  * one, or a reconciler would run it again beside it and discard the intent while it still works.
  * A renewal is outside the request's deadline; one that fails or finds the lease lost is logged.
+ * `work` is given `held`, to call before each external step: it throws `IntentLapsedError` once the
+ * lease may have lapsed (found lost, or under a third of it left since the recording or the last
+ * renewal that landed), as `JobRun.assertHeld` does for a reconciler's run.
  */
-export async function holdingIntent<T>(ctx: Context, ref: IntentRef, work: () => Promise<T>): Promise<T> {
+export async function holdingIntent<T>(ctx: Context, ref: IntentRef, work: (held: () => void) => Promise<T>): Promise<T> {
   const { jobs, config, clock, logger } = ctx.deps;
   const { jobId, owner } = heldBy(ctx, ref);
+  const leaseMs = config.JOBS_LEASE_MS;
+  // A string ref (a replica's intent) has no recording noted: counted from now.
+  const lease = (typeof ref === 'object' && leases.get(ref)) || { heldUntil: clock.now() + leaseMs, lost: false };
+  if (typeof ref === 'object') leases.set(ref, lease);
+  const held = () => {
+    if (lease.lost || clock.now() > lease.heldUntil - leaseMs / 3) throw new IntentLapsedError();
+  };
   const renew = async () => {
+    const sent = clock.now();
     try {
-      const held = await withoutDeadline(() => jobs.heartbeat(jobId, owner, config.JOBS_LEASE_MS));
-      if (!held) logger.warn({ jobId, requestId: ctx.requestId }, 'an operation intent was taken over while its operation ran');
+      const renewed = await withoutDeadline(() => jobs.heartbeat(jobId, owner, leaseMs));
+      if (renewed) lease.heldUntil = Math.max(lease.heldUntil, sent + leaseMs);
+      else lease.lost = true;
+      if (!renewed) logger.warn({ jobId, requestId: ctx.requestId }, 'an operation intent was taken over while its operation ran');
     } catch (error) {
       logger.warn({ err: error, jobId, requestId: ctx.requestId }, 'the lease of an operation intent could not be renewed');
     }
@@ -74,7 +107,7 @@ export async function holdingIntent<T>(ctx: Context, ref: IntentRef, work: () =>
     Math.max(50, config.JOBS_LEASE_MS / 3),
   );
   try {
-    return await work();
+    return await work(held);
   } finally {
     clock.clearTimer(timer);
     await inFlight;

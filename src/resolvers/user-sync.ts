@@ -6,7 +6,7 @@ import type { Context } from '../context.js';
 import { ConflictError } from '../errors.js';
 import { withoutDeadline } from '../deadline.js';
 import type { JobHandler } from '../infra/job-worker.js';
-import { endIntent, holdingIntent, recordIntent } from './intent-jobs.js';
+import { endIntent, holdingIntent, noteRecorded, recordIntent } from './intent-jobs.js';
 import { bindingsLeft, syncToProfile, type SyncOutcome } from './sync-follow.js';
 
 export { identityBlocked, identityFieldsDiffer, type SyncOutcome } from './sync-follow.js';
@@ -61,8 +61,10 @@ export async function openSync(
 
 /** False when an intent of that id exists (the store's ConflictError). */
 async function createIntent(ctx: Context, handle: SyncHandle): Promise<boolean> {
+  const sentAt = ctx.deps.clock.now();
   try {
     await recordIntent(ctx, { type: USER_SYNC, jobId: handle.jobId, payload: handle.intent, owner: handle.owner });
+    noteRecorded(ctx, handle, sentAt);
     return true;
   } catch (error) {
     if (error instanceof ConflictError) return false;
@@ -93,11 +95,14 @@ async function repairStale(ctx: Context, jobId: string): Promise<boolean> {
   const { jobs, replicaId, config } = ctx.deps;
   // This repair's own hold, as an operation's (`SyncHandle.owner`): never another request's of this replica.
   const held = { jobId, owner: `${replicaId}:${randomUUID()}` };
+  const sentAt = ctx.deps.clock.now();
   if (!(await jobs.claim(jobId, held.owner, config.JOBS_LEASE_MS))) return false;
+  noteRecorded(ctx, held, sentAt);
   try {
     const job = await jobs.get(jobId);
-    const follow = (stale: Job) => syncToProfile(ctx, Intent.parse(stale.payload), Progress.parse(stale.result ?? {}).scheduled);
-    if (job) await withoutDeadline(() => holdingIntent(ctx, held, () => follow(job)));
+    const follow = (stale: Job, stillHeld: () => void) =>
+      syncToProfile(ctx, Intent.parse(stale.payload), Progress.parse(stale.result ?? {}).scheduled, stillHeld);
+    if (job) await withoutDeadline(() => holdingIntent(ctx, held, (stillHeld) => follow(job, stillHeld)));
   } catch (error) {
     // Still unrepairable (an upstream down): the lease goes back at once, or the user would be
     // USER_BUSY for JOBS_LEASE_MS, held by a request that has already answered.
@@ -128,7 +133,9 @@ export async function followProfile(ctx: Context, handle: SyncHandle): Promise<b
     // Its own calls' timeouts: the step that failed may have been cut by the request's deadline.
     // Held while it runs: a reconciler taking it over meanwhile would let another write in before
     // this one's last step, which would then undo that write's identity change.
-    await withoutDeadline(() => holdingIntent(ctx, handle, () => syncToProfile(ctx, handle.intent, handle.scheduled)));
+    // Its lease checked before each step: one whose renewals failed for a lease went on after another
+    // write had taken the user, and put the identity back to the profile it had read before that write.
+    await withoutDeadline(() => holdingIntent(ctx, handle, (held) => syncToProfile(ctx, handle.intent, handle.scheduled, held)));
   } catch (error) {
     ctx.deps.logger.error({ err: error, requestId: ctx.requestId }, `could not make user ${handle.intent.userId} follow its profile`);
     followed = false;
@@ -159,7 +166,7 @@ export async function syncNow(ctx: Context, user: Pick<UserDoc, '_id' | 'authUse
   }
   let done = false;
   try {
-    const outcome = await holdingIntent(ctx, handle, () => syncToProfile(ctx, handle.intent, undefined));
+    const outcome = await holdingIntent(ctx, handle, (held) => syncToProfile(ctx, handle.intent, undefined, held));
     done = true;
     return outcome;
   } catch (error) {

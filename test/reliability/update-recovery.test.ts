@@ -377,6 +377,46 @@ describe('a PATCH whose own repair of a failure outlasts a lease', () => {
   });
 });
 
+describe("a PATCH's own repair whose renewals fail for a whole lease while another write takes the user", () => {
+  it('stops before its next step: the identity keeps the values of the write that took the user', async () => {
+    const user = await newUser();
+    let open!: () => void;
+    heldLookup = { gate: new Promise<void>((resolve) => (open = resolve)), waiting: false };
+    trap = 'identity-update-lost';
+    try {
+      // The identity step acts but answers an error: the request's own repair reads the profile
+      // (the old e-mail) and waits at its identity lookup, its renewals dropped.
+      const first = service.call('PATCH', `/users/${user._id}`, { email: `x-${user.email}` });
+      await eventually(
+        async () => heldLookup!.waiting,
+        (waiting) => waiting,
+        0,
+      );
+      requestDead = true;
+      for (let step = 0; step < 15; step += 1) {
+        await clock.advance(100);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      requestDead = false;
+      // Its lease lapsed: another write takes the user (after the reconciler, if it came first).
+      const second = await eventually(
+        () => service.call('PATCH', `/users/${user._id}`, { email: `y-${user.email}` }),
+        (answer) => answer.status === 200,
+        0,
+      );
+      expect(second.status).toBe(200);
+      expect((await identityOf(user.authUserId)).email).toBe(`y-${user.email}`);
+      open();
+      expect((await first).status).toBe(500);
+    } finally {
+      open();
+      heldLookup = undefined;
+    }
+    expect((await service.call('GET', `/users/${user._id}`)).body.email).toBe(`y-${user.email}`);
+    expect((await identityOf(user.authUserId)).email).toBe(`y-${user.email}`);
+  });
+});
+
 describe('a live write whose profile step outlasts three leases, the reconciler running', () => {
   async function leasesGoBy(): Promise<void> {
     for (let step = 0; step < 30; step += 1) {
