@@ -63,7 +63,7 @@ export function noteRecorded(ctx: Context, ref: object, sentAt: number): void {
 /** Thrown by `held` once an operation's lease may have lapsed: another request or the reconciler may hold the user. */
 export class IntentLapsedError extends ConflictError {
   constructor() {
-    super('the change was overtaken by another request (its hold on the user lapsed): try again', 'USER_BUSY');
+    super('this change lost its hold: the user is being changed by another request, try again', 'USER_BUSY');
   }
 }
 

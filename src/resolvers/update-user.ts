@@ -5,7 +5,7 @@ import { ALL_STATES, type State } from '../crud/states.js';
 import { requireAdmin } from './access.js';
 import { ConflictError, during, NotFoundError } from '../errors.js';
 import { abortExpiration, scheduleExpiration } from './expiration.js';
-import { replaceRoles, sameRoles } from './roles.js';
+import { grantRoles, revokeRoles, sameRoles } from './roles.js';
 import { followLinked } from './linked-follow.js';
 import { revokeAccess } from './revocation.js';
 import { isAdminGroup, securityEvent } from './security-events.js';
@@ -141,9 +141,14 @@ async function writeBoth(ctx: Context, { current, next, expr, query, states }: W
   try {
     // Held while the steps run: a step that outlasts the lease (a slow upstream, a REQUEST_TIMEOUT_MS
     // above JOBS_LEASE_MS) let the reconciler abort the new schedule before the profile pointed to it.
-    patched = await holdingIntent(ctx, sync, async () => {
+    // Its lease checked before each step (`held`): one whose renewals failed for a lease would act
+    // on the user beside the write or reconciler that took it meanwhile.
+    patched = await holdingIntent(ctx, sync, async (held) => {
+      held();
       await noteScheduled(ctx, sync, await reschedule(ctx, current, next, expr));
+      held();
       if (changes) await ctx.deps.identity.updateUser(current.authUserId!, changes);
+      held();
       return patchProfile(ctx, current._id, expr, { query, states });
     });
   } catch (error) {
@@ -171,7 +176,14 @@ async function finishRoles(ctx: Context, { current, updated, sync }: { current: 
   try {
     const authUserId = current.authUserId;
     if (authUserId && !sameRoles(current.roles, updated.roles)) {
-      await holdingIntent(ctx, sync, () => replaceRoles(ctx, authUserId, updated.roles));
+      // Checked before the revoke and the grant: a write whose renewals failed for a lease after its
+      // profile write bound its roles over those of the write that took the user meanwhile.
+      await holdingIntent(ctx, sync, async (held) => {
+        held();
+        await revokeRoles(ctx, authUserId);
+        held();
+        await grantRoles(ctx, authUserId, updated.roles);
+      });
     }
   } catch (error) {
     await closeSync(ctx, sync, false);

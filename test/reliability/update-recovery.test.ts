@@ -103,6 +103,9 @@ function holdWrite(id: string): { reached: Promise<void>; open: () => void } {
   return { reached: arrived, open };
 }
 
+/** The next profile write of this user lands, then its answer waits to be released (a request slowed after its write). */
+let writtenThenHeld: { id: string; reached: () => void; release: Promise<void> } | undefined;
+
 /** The next read of this user answers, then waits to be released (a request that read it before another's write). */
 let staleRead: { id: string; reached: boolean; release: Promise<void> } | undefined;
 
@@ -134,6 +137,14 @@ function trappedUsers(users: UserStore): UserStore {
         trap = 'none';
         requestDead = true;
         return new Promise(() => undefined);
+      }
+      const after = writtenThenHeld;
+      if (after?.id === id) {
+        writtenThenHeld = undefined;
+        const written = await users.patch(id, expr, options, scope);
+        after.reached();
+        await after.release;
+        return written;
       }
       if (trap !== 'patch-lost') return users.patch(id, expr, options, scope);
       trap = 'none';
@@ -414,6 +425,42 @@ describe("a PATCH's own repair whose renewals fail for a whole lease while anoth
     }
     expect((await service.call('GET', `/users/${user._id}`)).body.email).toBe(`y-${user.email}`);
     expect((await identityOf(user.authUserId)).email).toBe(`y-${user.email}`);
+  });
+});
+
+describe('a PATCH of the roles whose renewals fail for a whole lease after its profile write, while another write takes the user', () => {
+  it('is a 409 before its revoke and grant: the bindings are those of the write that took the user', async () => {
+    const user = await newUser({ roles: ['reader'] });
+    let reached!: () => void;
+    let open!: () => void;
+    const arrived = new Promise<void>((resolve) => (reached = resolve));
+    writtenThenHeld = { id: user._id, reached, release: new Promise<void>((resolve) => (open = resolve)) };
+    try {
+      const first = service.call('PATCH', `/users/${user._id}`, { roles: ['writer'] });
+      await arrived;
+      requestDead = true;
+      for (let step = 0; step < 15; step += 1) {
+        await clock.advance(100);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      requestDead = false;
+      // Its lease lapsed: another write takes the user (after the reconciler, if it came first).
+      const second = await eventually(
+        () => service.call('PATCH', `/users/${user._id}`, { roles: ['reader'] }),
+        (answer) => answer.status === 200,
+        0,
+      );
+      expect(second.status).toBe(200);
+      open();
+      const answer = await first;
+      expect((await service.call('GET', `/users/${user._id}`)).body.roles).toEqual(['reader']);
+      expect(await service.backend.rolesOf(user.authUserId)).toEqual(['reader']);
+      expect(answer.status).toBe(409);
+      expect(answer.body.message).toMatch(/being changed by another request/);
+    } finally {
+      open();
+      writtenThenHeld = undefined;
+    }
   });
 });
 
