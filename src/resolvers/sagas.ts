@@ -57,9 +57,14 @@ async function moveUser(ctx: Context, found: UserDoc, stateTo: State, sources: r
   let consistent = true;
   try {
     // Held while the steps run: one that outlasts the lease must not be raced by the reconciler.
-    consistent = await holdingIntent(ctx, sync, async () => {
+    // Its lease checked before each step (`held`): one whose renewals failed for a lease wrote its
+    // state after another write had taken the user and made the identity follow the profile.
+    consistent = await holdingIntent(ctx, sync, async (held) => {
+      held();
+      // Not checked between its two steps: once the profile is DELETED, the identity's deletion follows it.
       if (hardDelete) return deleteMoving(ctx, user, authUserId);
       if (identityBlocked(user) !== (stateTo !== 'PUBLIC')) await setBlocked(ctx, authUserId, stateTo !== 'PUBLIC');
+      held();
       await ctx.deps.users.setState(user._id, stateTo, ctx.scope);
       return true;
     });
@@ -119,14 +124,17 @@ async function leaveDeleted(ctx: Context, user: UserDoc, stateTo: State, authUse
   try {
     // Held while the steps run: a step that outlasts the lease let the reconciler abort the new
     // schedule before the profile pointed to it (a user that never expired).
-    await holdingIntent(ctx, sync, async () => {
+    await holdingIntent(ctx, sync, async (held) => {
       const [identity] = await ctx.deps.identity.getUsers([authUserId]);
       const blocked = identityBlocked({ ...user, __STATE__: stateTo });
+      held();
       if (identity && identity.blocked !== blocked) await setBlocked(ctx, authUserId, blocked);
+      held();
       await scheduleAgain(ctx, user, {
         unlink: !identity,
         note: (expirationId) => noteScheduled(ctx, sync, expirationId),
       });
+      held();
       await ctx.deps.users.setState(user._id, stateTo, ctx.scope);
     });
   } catch (error) {

@@ -55,6 +55,9 @@ function recordedScheduler(scheduler: ExpirationScheduler): ExpirationScheduler 
 /** After an 'identity-update-lost', the next identity change (the request's own repair) waits for this gate. */
 let slowFollow: { gate: Promise<void>; waiting: boolean } | undefined;
 
+/** The next change of this identity lands, then its answer waits to be released (a request slowed after that step). */
+let changedThenHeld: { id: string; reached: () => void; release: Promise<void> } | undefined;
+
 /** The next identity lookup waits for this gate (the reconciler's, held between its profile read and its steps). */
 let heldLookup: { gate: Promise<void>; waiting: boolean } | undefined;
 
@@ -75,6 +78,14 @@ function trappedIdentity(identity: IdentityProvider): IdentityProvider {
         trap = 'none';
         await identity.updateUser(id, changes); // the provider acted, then answered an error
         throw new UpstreamError('Auth0', 'PATCH /users/:id', 500);
+      }
+      const after = changedThenHeld;
+      if (after?.id === id) {
+        changedThenHeld = undefined;
+        await identity.updateUser(id, changes);
+        after.reached();
+        await after.release;
+        return;
       }
       const slow = slowFollow;
       if (slow && !slow.waiting) {
@@ -460,6 +471,43 @@ describe('a PATCH of the roles whose renewals fail for a whole lease after its p
     } finally {
       open();
       writtenThenHeld = undefined;
+    }
+  });
+});
+
+describe('a state change whose renewals fail for a whole lease after its identity step, while another write takes the user', () => {
+  it('is a 409 before its profile step: the user is not left TRASH with its identity unblocked', async () => {
+    const user = await newUser();
+    let reached!: () => void;
+    let open!: () => void;
+    const arrived = new Promise<void>((resolve) => (reached = resolve));
+    changedThenHeld = { id: user.authUserId, reached, release: new Promise<void>((resolve) => (open = resolve)) };
+    try {
+      const first = service.call('POST', '/users/state', [{ filter: { _id: user._id }, stateTo: 'TRASH' }]);
+      await arrived;
+      requestDead = true;
+      for (let step = 0; step < 15; step += 1) {
+        await clock.advance(100);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      requestDead = false;
+      // Its lease lapsed: another write takes the user, its identity following the profile (PUBLIC).
+      const second = await eventually(
+        () => service.call('PATCH', `/users/${user._id}`, { email: `s-${user.email}` }),
+        (answer) => answer.status === 200,
+        0,
+      );
+      expect(second.status).toBe(200);
+      expect((await identityOf(user.authUserId)).blocked).toBe(false);
+      open();
+      const answer = await first;
+      const stored = (await service.call('GET', `/users/${user._id}?_st=PUBLIC,DRAFT,TRASH`)).body;
+      expect(stored.__STATE__).toBe('PUBLIC');
+      expect((await identityOf(user.authUserId)).blocked).toBe(false);
+      expect(answer.status).toBe(409);
+    } finally {
+      open();
+      changedThenHeld = undefined;
     }
   });
 });
