@@ -93,6 +93,12 @@ describe.each<StoreKind>(['embedded', 'crud'])('CRUD conformance, %s store', (st
     expect([byId.status, byId.body]).toEqual([200, expected]);
     const withoutId = await service.call('GET', `/users/${U}?_rawp=${encodeURIComponent('{"_id":0}')}`);
     expect(withoutId.body).toEqual((({ _id, ...others }) => others)(whole));
+    // No filter, no sort: the query the embedded store's SQLite page would answer whole were _rawp not judged first.
+    const page = await service.call('GET', `/users/?_rawp=${encodeURIComponent('{"price":0}')}`);
+    const wholePage = await service.call('GET', '/users/');
+    expect(page.status).toBe(200);
+    expect(page.body).toEqual(wholePage.body.map(({ price: _price, ...others }: Record<string, unknown>) => others));
+    expect(page.body.some((user: Record<string, unknown>) => 'price' in user)).toBe(false);
   });
 
   it('answers $text inside a $or whose other clauses name indexed fields (queryParser "parseAndCastTextSearchQuery")', async () => {
