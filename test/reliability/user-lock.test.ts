@@ -23,6 +23,8 @@ const held = new Set<string>();
 let afterDiscard: ((jobId: string) => Promise<void>) | undefined;
 /** The next job created is stored, but its answer is lost (a cut connection to the job store). */
 let loseCreateAnswer = false;
+/** Runs once, before the next job is created (another request that finishes between a read and the lock). */
+let beforeCreate: (() => Promise<void>) | undefined;
 
 function trappedIdentity(identity: IdentityProvider): IdentityProvider {
   const down = () => new UpstreamError('Auth0', 'users', 0, { unreachable: true });
@@ -69,7 +71,12 @@ function gatedStates(users: UserStore): UserStore {
 function countedJobs(jobs: JobStore): JobStore {
   const counted = {} as Record<string, unknown>;
   for (const method of ['create', 'get', 'head', 'list', 'claim', 'claimNext', 'heartbeat', 'finish', 'discard'] as const) {
-    counted[method] = (...args: unknown[]) => {
+    counted[method] = async (...args: unknown[]) => {
+      if (method === 'create' && beforeCreate) {
+        const before = beforeCreate;
+        beforeCreate = undefined;
+        await before();
+      }
       calls.set(method, (calls.get(method) ?? 0) + 1);
       const answer = (jobs[method] as (...a: unknown[]) => Promise<unknown>).apply(jobs, args);
       if (method === 'create' && loseCreateAnswer) {
@@ -94,6 +101,7 @@ beforeAll(async () => {
 beforeEach(() => {
   identityDown = false;
   afterDiscard = undefined;
+  beforeCreate = undefined;
   calls.clear();
 });
 afterAll(() => service.close());
@@ -288,6 +296,40 @@ describe('two bulk state changes of one user at once', () => {
     const stored = (await service.call('GET', `/users/${user._id}`)).body;
     const [identity] = await service.deps.identity.getUsers([user.authUserId]);
     expect({ state: stored.__STATE__, blocked: identity?.blocked }).toEqual({ state: 'TRASH', blocked: true });
+  });
+});
+
+describe('a bulk state change whose user another request moves between its read and its lock', () => {
+  it('moves and counts it only if it is still in a state the change moves from (DRAFT to PUBLIC, found TRASH)', async () => {
+    const user = await newUser();
+    expect((await service.call('POST', '/users/state', [{ filter: { _id: user._id }, stateTo: 'DRAFT' }])).status).toBe(200);
+    beforeCreate = async () => {
+      const trashed = await service.call('POST', '/users/state', [{ filter: { _id: user._id }, stateTo: 'TRASH' }]);
+      expect([trashed.status, trashed.body]).toEqual([200, 1]);
+    };
+    const toPublic = await service.call('POST', '/users/state', [{ filter: { _id: user._id }, stateTo: 'PUBLIC' }]);
+    expect([toPublic.status, toPublic.body]).toEqual([200, 0]);
+    const stored = (await service.call('GET', `/users/${user._id}?_st=TRASH`)).body;
+    const [identity] = await service.deps.identity.getUsers([user.authUserId]);
+    expect({ state: stored.__STATE__, blocked: identity?.blocked }).toEqual({ state: 'TRASH', blocked: true });
+    // Its lock went with it: the next move of the user is not a 409.
+    expect((await service.call('POST', '/users/state', [{ filter: { _id: user._id }, stateTo: 'DRAFT' }])).body).toBe(1);
+  });
+
+  it('is a 409 (USER_BUSY) when the user was moved into DELETED meanwhile (PUBLIC to TRASH, found DELETED)', async () => {
+    const user = await newUser();
+    beforeCreate = async () => {
+      expect((await service.call('POST', `/users/${user._id}/soft-delete`)).status).toBe(204);
+    };
+    const toTrash = await service.call('POST', '/users/state', [{ filter: { _id: user._id }, stateTo: 'TRASH' }]);
+    expect([toTrash.status, toTrash.body]).toEqual([
+      409,
+      { statusCode: 409, error: 'Conflict', message: `user ${user._id} is being changed by another request: try again` },
+    ]);
+    expect((await service.call('GET', `/users/${user._id}?_st=DELETED`)).body.__STATE__).toBe('DELETED');
+    // The lock went with the answer: the client's retry moves it out of DELETED.
+    const retried = await service.call('POST', '/users/state', [{ filter: { _id: user._id }, stateTo: 'TRASH' }]);
+    expect([retried.status, retried.body]).toEqual([200, 1]);
   });
 });
 
