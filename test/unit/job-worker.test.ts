@@ -209,3 +209,68 @@ describe('the job worker: a lease lost mid-run', () => {
     expect(job).toMatchObject({ status: 'completed', result: { by: 'B', runs: 1 } });
   });
 });
+
+describe('the job worker: assertHeld, before each external step of a run', () => {
+  /** A run that calls assertHeld each time the test says (`check`), recording what it found; `cut` fails its renewals. */
+  function checkedRun() {
+    const state = { cut: false, ended: false, seen: [] as string[] };
+    let next!: () => void;
+    let asked = new Promise<void>((resolve) => (next = resolve));
+    const handler: JobHandler = {
+      type: 'checked',
+      run: async (_ctx, _job, run) => {
+        for (;;) {
+          await asked;
+          asked = new Promise<void>((resolve) => (next = resolve));
+          if (state.ended) return { status: 'completed', result: {} };
+          try {
+            run.assertHeld();
+            state.seen.push('held');
+          } catch (error) {
+            state.seen.push('lapsed');
+            throw error;
+          }
+        }
+      },
+    };
+    fixture.replica([handler], (deps) => ({
+      jobs: {
+        ...deps.jobs,
+        heartbeat: (...args) => (state.cut ? Promise.reject(new UpstreamError('CRUD', 'PATCH /jobs', 503)) : deps.jobs.heartbeat(...args)),
+      },
+    }));
+    const check = async (afterMs: number) => {
+      await fixture.clock.advance(afterMs);
+      next();
+      await fixture.clock.advance(0);
+    };
+    /** The run ends (a worker stopping waits for it). */
+    const end = async () => {
+      state.ended = true;
+      await check(0);
+    };
+    return { state, check, end };
+  }
+
+  it('finds the lease held for as long as its renewals land, past one lease (3 s)', async () => {
+    await fixture.store.create({ type: 'checked', payload: {} });
+    const { state, check, end } = checkedRun();
+    await fixture.clock.advance(1);
+    for (let second = 0; second < 6; second += 1) await check(1_000);
+    await end();
+    expect(state.seen).toEqual(Array(6).fill('held'));
+  });
+
+  it('finds it lapsed once two renewals in a row failed (under a third of the lease left), not after one', async () => {
+    await fixture.store.create({ type: 'checked', payload: {} });
+    const { state, check, end } = checkedRun();
+    await fixture.clock.advance(1);
+    state.cut = true;
+    // The renewal at 1 s failed: 1.5 s of the claim's lease are left.
+    await check(1_500);
+    // The one at 2 s failed too: 0.5 s left.
+    await check(1_000);
+    await end();
+    expect(state.seen).toEqual(['held', 'lapsed']);
+  });
+});
