@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { IdentityProvider } from '../../src/ports/identity-provider.js';
+import type { ExpirationScheduler } from '../../src/ports/expiration-scheduler.js';
 import type { JobStore } from '../../src/ports/job-store.js';
 import type { UserStore } from '../../src/ports/user-store.js';
 import { UpstreamError } from '../../src/errors.js';
@@ -89,12 +90,37 @@ function countedJobs(jobs: JobStore): JobStore {
   return counted as unknown as JobStore;
 }
 
+/** Schedules made and not aborted: schedule id -> user id. */
+const live = new Map<string, string>();
+
+function recordedScheduler(scheduler: ExpirationScheduler): ExpirationScheduler {
+  return {
+    ...scheduler,
+    start: scheduler.start?.bind(scheduler),
+    stop: scheduler.stop?.bind(scheduler),
+    async schedule(payload, headers) {
+      const id = await scheduler.schedule(payload, headers);
+      live.set(id, payload.userId);
+      return id;
+    },
+    async abort(id) {
+      await scheduler.abort(id);
+      live.delete(id);
+    },
+  };
+}
+
 const jobCalls = () => [...calls.values()].reduce((sum, count) => sum + count, 0);
 
 beforeAll(async () => {
   service = await startService({
     env: { JOBS_LEASE_MS: '60000' },
-    wrap: (deps) => ({ identity: trappedIdentity(deps.identity), jobs: countedJobs(deps.jobs), users: gatedStates(deps.users) }),
+    wrap: (deps) => ({
+      identity: trappedIdentity(deps.identity),
+      jobs: countedJobs(deps.jobs),
+      users: gatedStates(deps.users),
+      scheduler: recordedScheduler(deps.scheduler),
+    }),
   });
   await seedGroups(service);
 });
@@ -330,6 +356,34 @@ describe('a bulk state change whose user another request moves between its read 
     // The lock went with the answer: the client's retry moves it out of DELETED.
     const retried = await service.call('POST', '/users/state', [{ filter: { _id: user._id }, stateTo: 'TRASH' }]);
     expect([retried.status, retried.body]).toEqual([200, 1]);
+  });
+});
+
+describe('a DELETE or a soft delete whose user another request changes between its read and its lock', () => {
+  it('a DELETE acts on the user read under the lock: a new expirationDate written meanwhile leaves no live schedule', async () => {
+    const user = await newUser({ expirationDate: new Date(Date.now() + 86_400_000).toISOString() });
+    beforeCreate = async () => {
+      const expirationDate = new Date(Date.now() + 2 * 86_400_000).toISOString();
+      expect((await service.call('PATCH', `/users/${user._id}`, { expirationDate })).status).toBe(200);
+    };
+    expect((await service.call('DELETE', `/users/${user._id}`)).status).toBe(204);
+    expect([...live.values()].filter((owner) => owner === user._id)).toEqual([]);
+  });
+
+  it('a soft delete finding its user moved (PUBLIC, found DRAFT) is a 409 that moves nothing; its retry deletes it', async () => {
+    const user = await newUser();
+    beforeCreate = async () => {
+      const drafted = await service.call('POST', '/users/state', [{ filter: { _id: user._id }, stateTo: 'DRAFT' }]);
+      expect([drafted.status, drafted.body]).toEqual([200, 1]);
+    };
+    const softDeleted = await service.call('POST', `/users/${user._id}/soft-delete`);
+    expect([softDeleted.status, softDeleted.body.message]).toEqual([
+      409,
+      `user ${user._id} is being changed by another request: try again`,
+    ]);
+    expect((await service.call('GET', `/users/${user._id}?_st=DRAFT`)).body.__STATE__).toBe('DRAFT');
+    expect((await service.call('POST', `/users/${user._id}/soft-delete`)).status).toBe(204);
+    expect((await service.call('GET', `/users/${user._id}?_st=DELETED`)).body.__STATE__).toBe('DELETED');
   });
 });
 
