@@ -370,6 +370,17 @@ describe('a DELETE or a soft delete whose user another request changes between i
     expect([...live.values()].filter((owner) => owner === user._id)).toEqual([]);
   });
 
+  it('a soft delete aborts the schedule of the user read under the lock: a new expirationDate written meanwhile is not left live', async () => {
+    const user = await newUser({ expirationDate: new Date(Date.now() + 86_400_000).toISOString() });
+    beforeCreate = async () => {
+      const expirationDate = new Date(Date.now() + 2 * 86_400_000).toISOString();
+      expect((await service.call('PATCH', `/users/${user._id}`, { expirationDate })).status).toBe(200);
+    };
+    expect((await service.call('POST', `/users/${user._id}/soft-delete`)).status).toBe(204);
+    expect((await service.call('GET', `/users/${user._id}?_st=DELETED`)).body.__STATE__).toBe('DELETED');
+    expect([...live.values()].filter((owner) => owner === user._id)).toEqual([]);
+  });
+
   it('a soft delete finding its user moved (PUBLIC, found DRAFT) is a 409 that moves nothing; its retry deletes it', async () => {
     const user = await newUser();
     beforeCreate = async () => {
