@@ -85,6 +85,32 @@ describe('GET /users/export under acl_read_columns', () => {
   });
 });
 
+describe('_rawp under acl_read_columns', () => {
+  it('reads no hidden field on the list, by id or in the export, whatever its form', async () => {
+    const hidden = (body: unknown) => JSON.stringify(body).includes('secret.example') || JSON.stringify(body).includes('"age"');
+    // As JSON text: an object literal cannot own a `__proto__` key.
+    const rawps = [
+      '{"email":1,"age":1,"name":1}',
+      '{"email":0}',
+      '{"_id":0}',
+      '{"email.x":1,"age.y":0}',
+      '{"__proto__":{"email":1},"constructor":1}',
+      '{"name":1,"email":null}',
+    ];
+    for (const rawp of rawps) {
+      const text = encodeURIComponent(rawp);
+      const list = await service.call('GET', `/users/?tags=acl&_rawp=${text}`, undefined, readColumns);
+      expect([list.status, hidden(list.body)], rawp).toEqual([200, false]);
+      expect(list.body, rawp).toHaveLength(2);
+      const byId = await service.call('GET', `/users/${ids[0]}?_rawp=${text}`, undefined, readColumns);
+      expect([byId.status, hidden(byId.body)], rawp).toEqual([200, false]);
+      const exported = await download(`tags=acl&_rawp=${text}`, { ...readColumns, accept: 'application/x-ndjson' });
+      expect(exported.status, rawp).toBe(400);
+      expect(exported.text).not.toContain('secret.example');
+    }
+  });
+});
+
 describe('GET /users/export for callers who are no administrators', () => {
   it('answers 401 without credentials and 403 to a signed-in user, in either format, with no row', async () => {
     const password = 'Correct-horse-9';
