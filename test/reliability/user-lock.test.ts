@@ -370,6 +370,17 @@ describe('a DELETE or a soft delete whose user another request changes between i
     expect([...live.values()].filter((owner) => owner === user._id)).toEqual([]);
   });
 
+  it('a DELETE of a user whose identity is gone, its lock left stale by a failed write, is a 204', async () => {
+    const user = await newUser();
+    identityDown = true;
+    expect((await service.call('PATCH', `/users/${user._id}`, { email: `g-${user.email}` })).status).toBe(503);
+    identityDown = false;
+    await service.deps.identity.deleteUser(user.authUserId);
+    expect((await service.call('DELETE', `/users/${user._id}`)).status).toBe(204);
+    expect((await service.call('GET', `/users/${user._id}?_st=PUBLIC,DRAFT,TRASH,DELETED`)).status).toBe(404);
+    expect(await service.deps.jobs.get(`user-sync:${user._id}`)).toBeUndefined();
+  });
+
   it('a soft delete aborts the schedule of the user read under the lock: a new expirationDate written meanwhile is not left live', async () => {
     const user = await newUser({ expirationDate: new Date(Date.now() + 86_400_000).toISOString() });
     beforeCreate = async () => {
