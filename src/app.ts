@@ -87,8 +87,11 @@ export function buildApp(deps: Deps, yoga = createGraphQLServer(deps)): Express 
  */
 function graphqlRouter(deps: Deps, handleGraphQL: GraphQLHandler): Router {
   const graphql = express.Router();
-  graphql.all('/', (req, _res, next) => {
+  graphql.all('/', (req, res, next) => {
     markRoute(handleGraphQL.graphqlEndpoint);
+    // Answers hold users' data (and a login's cookie): no browser or shared cache keeps one, for
+    // the back button or the next user of the machine to find after a logout.
+    res.set('Cache-Control', 'no-store');
     // A request graphql-http.ts read and refused: answered by errorHandler, as if refused here.
     next(takeHandedOverError(req));
   });

@@ -46,6 +46,8 @@ export function withGraphQLFastPath(options: {
   return (req, res) => {
     if (!isJsonPost(req, endpoint)) return fallback(req, res);
     markRoute(endpoint);
+    // As app.ts's chain: no cache keeps a GraphQL answer (users' data, a login's cookie).
+    res.setHeader('Cache-Control', 'no-store');
     try {
       assertSameOrigin({ method: 'POST', headers: req.headers }, deps.config);
     } catch (error) {

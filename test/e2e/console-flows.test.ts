@@ -1,4 +1,4 @@
-import type { Locator } from 'playwright-core';
+import type { Locator, Response } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { chromiumMissing, expectAccessible, screenshot } from './browser.js';
 import { type ConsoleRun, heading, logIn, startConsole, stopConsole } from './console-service.js';
@@ -446,6 +446,29 @@ describe.skipIf(chromiumMissing && !inCI)('the console, walked as a user', () =>
     await heading(page(), 'Jobs').waitFor();
     expect(new URL(page().url()).pathname).toBe('/admin/jobs');
     await page().goto(url('/login'));
+    await heading(page(), 'Users').waitFor();
+  });
+
+  it('lets no cache keep an API answer, and shows no user after a logout and the back button', async () => {
+    shotOnFailure('walk-logout-back');
+    const cacheControl: string[] = [];
+    const listener = (response: Response) => {
+      if (new URL(response.url()).pathname === '/graphql') cacheControl.push(response.headers()['cache-control'] ?? 'none');
+    };
+    page().on('response', listener);
+    await page().goto(url('/users'));
+    await expect.poll(rows).toContain('walk01');
+    page().off('response', listener);
+    expect(cacheControl.length).toBeGreaterThan(0);
+    expect(new Set(cacheControl)).toEqual(new Set(['no-store']));
+    await page().getByRole('link', { name: 'walk01' }).click();
+    await heading(page(), /User walk01/).waitFor();
+    await page().getByRole('button', { name: 'Log out' }).click();
+    await heading(page(), 'Log in to the UMS console').waitFor();
+    await page().goBack();
+    await heading(page(), 'Log in to the UMS console').waitFor();
+    expect(await page().locator('body').innerText()).not.toContain('walk01');
+    await logIn(page());
     await heading(page(), 'Users').waitFor();
   });
 
