@@ -449,6 +449,24 @@ describe.skipIf(chromiumMissing && !inCI)('the console, walked as a user', () =>
     await heading(page(), 'Users').waitFor();
   });
 
+  it('makes no link in the outbox of a URL a user planted in a mail, only of the service itself', async () => {
+    shotOnFailure('walk-outbox-links');
+    const planted = 'https://evil.example/password-reset?ticket=planted';
+    const created = await run.service.call('POST', '/users/?sendResetPwdEmail=true', {
+      userGroup: 'customer',
+      username: planted,
+      email: 'walk-planted@example.com',
+      name: 'Planted',
+    });
+    expect(created.status).toBe(200);
+    await page().goto(url('/outbox'));
+    const mail = page().locator('article.mail').first();
+    await expect.poll(() => mail.innerText()).toContain(planted);
+    const links = await mail.locator('a').evaluateAll((anchors) => anchors.map((anchor) => anchor.getAttribute('href')));
+    expect(links).toHaveLength(1);
+    expect(links[0]).toMatch(new RegExp(`^${run.service.url}/password-reset\\?ticket=`));
+  });
+
   it('lets no cache keep an API answer, and shows no user after a logout and the back button', async () => {
     shotOnFailure('walk-logout-back');
     const cacheControl: string[] = [];

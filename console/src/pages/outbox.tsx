@@ -14,13 +14,26 @@ const OUTBOX = graphql(`
   }
 `);
 
-/** The text of a mail with its links clickable (a reset link, for a local administrator to follow). */
+/**
+ * Whether a URL of a mail is the service's own (a reset link). A mail's text holds what users chose
+ * (a username of `https://evil.example/password-reset?ticket=…` is in the greeting): only this
+ * service's links are made clickable, any other URL stays text.
+ */
+function isOwnLink(text: string): boolean {
+  try {
+    return new URL(text).origin === location.origin;
+  } catch {
+    return false;
+  }
+}
+
+/** The text of a mail with the service's links clickable (a reset link, for a local administrator to follow). */
 function MailText({ text }: { text: string }) {
   const parts = text.split(/(https?:\/\/[^\s<>"]+)/g);
   return (
     <pre>
       {parts.map((part, index) =>
-        index % 2 === 1 ? (
+        index % 2 === 1 && isOwnLink(part) ? (
           <a key={index} href={part}>
             {part}
           </a>
