@@ -48,6 +48,26 @@ function Page({ path }: { path: string }) {
   );
 }
 
+/**
+ * The service did not say who is logged in (a proxy's 503, no network): said as such, on the page
+ * asked for, never as a login whose session is fine. Whatever the proxy answered is not shown.
+ */
+function ServiceDown() {
+  const retry = () => {
+    session.value = { state: 'unknown' };
+    void checkSession();
+  };
+  return (
+    <main id="main">
+      <h1 tabIndex={-1}>The service is not answering</h1>
+      <p role="alert">The console could not reach the User Manager Service. Nothing was changed; try again in a moment.</p>
+      <button type="button" onClick={retry}>
+        Try again
+      </button>
+    </main>
+  );
+}
+
 export function App() {
   useEffect(() => {
     void checkSession();
@@ -55,6 +75,7 @@ export function App() {
   const { path } = route.value;
   const current = session.value;
   if (current.state === 'unknown') return <p role="status">Loading…</p>;
+  if (current.state === 'down') return <ServiceDown />;
   if (current.state === 'in' && path === '/login') {
     // Already logged in (a bookmark, the back button): on to the page kept, once the login that
     // may have just ended has not moved on by itself.

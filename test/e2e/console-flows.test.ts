@@ -449,6 +449,27 @@ describe.skipIf(chromiumMissing && !inCI)('the console, walked as a user', () =>
     await heading(page(), 'Users').waitFor();
   });
 
+  it('says the service is not answering when it is down at a page load, never that the session ended', async () => {
+    shotOnFailure('walk-service-down');
+    const seen = run.problems.length;
+    // What a proxy answers while the service is down: its own text, which the console never shows.
+    await page().route('**/graphql', (route) =>
+      route.fulfill({ status: 503, contentType: 'text/plain', body: 'upstream connect error or disconnect/reset before headers' }),
+    );
+    try {
+      await page().goto(url('/groups'));
+      await expect.poll(() => page().locator('main h1').innerText(), { timeout: 3000 }).toBe('The service is not answering');
+      expect(new URL(page().url()).pathname).toBe('/admin/groups');
+      expect(await page().locator('main').innerText()).not.toMatch(/upstream|Log in/);
+    } finally {
+      await page().unroute('**/graphql');
+    }
+    await page().getByRole('button', { name: 'Try again' }).click();
+    await heading(page(), 'Groups').waitFor();
+    // The 503s were this case's own.
+    run.problems.length = seen;
+  });
+
   it('makes no link in the outbox of a URL a user planted in a mail, only of the service itself', async () => {
     shotOnFailure('walk-outbox-links');
     const planted = 'https://evil.example/password-reset?ticket=planted';

@@ -1,7 +1,9 @@
 import { signal } from '@preact/signals';
 import { BASE, navigate, route } from './router.js';
 
-export type Session = { state: 'unknown' } | { state: 'anonymous'; notice?: string } | { state: 'in'; name: string; authUserId?: string };
+/** `down`: the service did not answer who is logged in (an outage, a proxy's 503), which says nothing of the session. */
+export type Session =
+  { state: 'unknown' } | { state: 'down' } | { state: 'anonymous'; notice?: string } | { state: 'in'; name: string; authUserId?: string };
 
 export const session = signal<Session>({ state: 'unknown' });
 
