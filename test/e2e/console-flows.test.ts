@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Locator, Response } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { chromiumMissing, expectAccessible, screenshot } from './browser.js';
@@ -509,6 +511,45 @@ describe.skipIf(chromiumMissing && !inCI)('the console, walked as a user', () =>
     expect(await page().locator('body').innerText()).not.toContain('walk01');
     await logIn(page());
     await heading(page(), 'Users').waitFor();
+  });
+
+  it('is framed by no page of another origin, and refuses its forms and fetches with the cookie', async () => {
+    shotOnFailure('walk-other-origin');
+    // Another port of the same host: same-site, so the Lax sid cookie goes with its requests.
+    const mutation = (roleId: string) => `mutation { saveRole(input: { roleId: "${roleId}", name: "x", permissions: [] }) { __typename } }`;
+    const html = `<!doctype html><title>elsewhere</title>
+      <iframe id="console" src="${url('/users')}"></iframe>
+      <iframe id="graphiql" src="${run.service.url}/graphql"></iframe>
+      <iframe name="sink"></iframe>
+      <form id="form" method="post" action="${run.service.url}/graphql" enctype="text/plain" target="sink">
+        <input name='${JSON.stringify({ query: mutation('csrf-form'), x: '' }).slice(0, -2)}' value='"}'>
+      </form>
+      <script>
+        fetch(${JSON.stringify(`${run.service.url}/graphql`)}, { method: 'POST', mode: 'no-cors', credentials: 'include',
+          headers: { 'content-type': 'text/plain' }, body: ${JSON.stringify(JSON.stringify({ query: mutation('csrf-fetch') }))} });
+        document.getElementById('form').submit();
+      </script>`;
+    const elsewhere = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end(html));
+    await new Promise<void>((resolve) => elsewhere.listen(0, '127.0.0.1', resolve));
+    const attacker = await run.context.newPage();
+    const posts: number[] = [];
+    attacker.on('response', (response) => {
+      if (response.request().method() === 'POST' && response.url() === `${run.service.url}/graphql`) posts.push(response.status());
+    });
+    try {
+      await attacker.goto(`http://127.0.0.1:${(elsewhere.address() as AddressInfo).port}/`);
+      await expect.poll(() => posts.length).toBe(2);
+      expect(posts).toEqual([403, 403]);
+      // The console and GraphiQL: neither is shown inside the other origin's page.
+      const framed = attacker.frames().filter((frame) => frame.name() !== 'sink' && frame.url().startsWith(run.service.url));
+      expect(framed.map((frame) => frame.url())).toEqual([]);
+      const { data } = await run.service.graphql('{ roles { roleId } }');
+      expect(data.roles.map((role: { roleId: string }) => role.roleId)).not.toContain('csrf-form');
+      expect(data.roles.map((role: { roleId: string }) => role.roleId)).not.toContain('csrf-fetch');
+    } finally {
+      await attacker.close();
+      elsewhere.close();
+    }
   });
 
   it('met no script error, console error or failed request on any page walked', () => {
