@@ -552,6 +552,117 @@ describe.skipIf(chromiumMissing && !inCI)('the console, walked as a user', () =>
     }
   });
 
+  it('shows markup in users, groups, roles and mail as text, never as elements', async () => {
+    shotOnFailure('walk-hostile-data');
+    const hostile = '<img src=x id=pwn-img onerror="window.pwned=1">"><svg id=pwn-svg onload="window.pwned=2">';
+    const context = { actorId: 'test', headers: {} };
+    await run.service.deps.groups.saveGroup(
+      {
+        userGroup: 'walk-hostile',
+        label: hostile,
+        crudSchema: { type: 'object', properties: { name: { type: 'string', title: hostile, description: hostile } } },
+        authUserCreationDisabled: false,
+      },
+      context,
+    );
+    const created = await run.service.call('POST', '/users/?sendResetPwdEmail=true', {
+      userGroup: 'walk-hostile',
+      username: `walk-${hostile}`,
+      email: 'walk-hostile@example.com',
+      name: hostile,
+    });
+    expect(created.status).toBe(200);
+    const role = await run.service.graphql('mutation($input: RoleInput!) { saveRole(input: $input) { __typename } }', {
+      input: { roleId: 'walk-hostile', name: hostile, permissions: ['javascript:alert(1)'] },
+    });
+    expect(role.errors).toBeUndefined();
+    await run.service.deps.mailer.send({
+      to: 'walk-hostile@example.com',
+      subject: hostile,
+      text: `${hostile} javascript:alert(1)`,
+      html: hostile,
+    });
+    for (const [path, shown] of [
+      ['/users?q=walk-%3C', `walk-${hostile}`],
+      [`/users/${created.body._id}`, hostile],
+      ['/groups', hostile],
+      ['/groups/walk-hostile', hostile],
+      ['/roles', hostile],
+      ['/outbox', hostile],
+    ] as const) {
+      await page().goto(url(path));
+      // What the page shows, its fields' values too (a group's label is edited in one).
+      const shownText = () =>
+        page()
+          .locator('main')
+          .evaluate((main) =>
+            [
+              (main as HTMLElement).innerText,
+              ...[...main.querySelectorAll('input, textarea')].map((field) => (field as HTMLInputElement).value),
+            ].join('\n'),
+          );
+      await expect.poll(shownText, { message: path }).toContain(shown);
+      expect(await page().locator('#pwn-img, #pwn-svg, [onerror], [onload]').count(), path).toBe(0);
+      expect(await page().evaluate(() => (window as { pwned?: number }).pwned), path).toBeUndefined();
+      const links = await page()
+        .locator('a')
+        .evaluateAll((anchors) => anchors.map((anchor) => anchor.getAttribute('href') ?? ''));
+      expect(
+        links.filter((href) => /^\s*(javascript|data|vbscript):/i.test(href)),
+        path,
+      ).toEqual([]);
+    }
+  });
+
+  it.each([
+    ['blocked', (id: string) => run.service.call('PATCH', `/users/${id}`, { blocked: true })],
+    [
+      'moved out of the administrators',
+      (id: string) => run.service.call('PATCH', `/users/${id}`, { userGroup: 'customer', name: 'Demoted' }),
+    ],
+    // Its password changed from another client: every other session of the account ends.
+    [
+      'given a new password',
+      async (id: string) => {
+        const { username } = (await run.service.call('GET', `/users/${id}`)).body as { username: string };
+        const login = await run.service.call('POST', '/oauth/token', { username, password: 'Admin-pass-123' }, { 'x-api-key': '' });
+        const bearer = { 'x-api-key': '', authorization: `Bearer ${login.body.accessToken}` };
+        const changed = await run.service.graphql(
+          'mutation { changeOwnPassword(currentPassword: "Admin-pass-123", newPassword: "Another-pass-456") { __typename } }',
+          undefined,
+          bearer,
+        );
+        expect(changed.data.changeOwnPassword.__typename).toBe('MutationChangeOwnPasswordSuccess');
+        return { status: 200 };
+      },
+    ],
+  ])('shows no data to an administrator whose session the service ended: %s', async (change, end) => {
+    shotOnFailure(`walk-session-${change.replace(/ /g, '-')}`);
+    const name = `walk-admin-${change.split(' ')[0]}`;
+    const created = await run.service.call('POST', '/users/?sendResetPwdEmail=false', {
+      userGroup: 'admin',
+      username: name,
+      email: `${name}@example.com`,
+      password: 'Admin-pass-123',
+    });
+    expect(created.status).toBe(200);
+    const other = await run.context.browser()!.newContext();
+    const second = await other.newPage();
+    try {
+      await second.goto(url('/users'));
+      await second.getByLabel('Username or e-mail').fill(name);
+      await second.getByLabel('Password').fill('Admin-pass-123');
+      await second.getByRole('button', { name: 'Log in' }).click();
+      await heading(second, 'Users').waitFor();
+      expect((await end(created.body._id)).status).toBeLessThan(300);
+      await second.getByRole('link', { name: 'Groups' }).click();
+      await expect.poll(() => second.locator('h1').innerText()).toBe('Log in to the UMS console');
+      expect(await second.locator('body').innerText()).not.toContain('walk01');
+    } finally {
+      await other.close();
+    }
+  });
+
   it('met no script error, console error or failed request on any page walked', () => {
     expect(run.problems).toEqual([]);
   });
