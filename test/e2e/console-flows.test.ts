@@ -11,6 +11,7 @@ import { type ConsoleRun, heading, logIn, startConsole, stopConsole } from './co
  * narrow screen. One service and one page for every case.
  */
 const inCI = process.env.CI === 'true';
+const USER_BUSY_WORDS = 'Another change to this user is still running: nothing was changed. Try again in a moment.';
 
 describe.skipIf(chromiumMissing && !inCI)('the console, walked as a user', () => {
   let run: ConsoleRun;
@@ -449,6 +450,36 @@ describe.skipIf(chromiumMissing && !inCI)('the console, walked as a user', () =>
     expect(new URL(page().url()).pathname).toBe('/admin/jobs');
     await page().goto(url('/login'));
     await heading(page(), 'Users').waitFor();
+  });
+
+  it('says in words that another change holds a user, never the service text with its id', async () => {
+    shotOnFailure('walk-user-busy');
+    const seen = run.problems.length;
+    await page().goto(url('/users?q=walk02'));
+    await page().getByRole('link', { name: 'walk02' }).click();
+    await heading(page(), /User walk02/).waitFor();
+    const id = new URL(page().url()).pathname.split('/').pop()!;
+    // What the service answers while another write holds the user (a typed ConflictError).
+    const busy = { __typename: 'ConflictError', code: 'USER_BUSY', message: `user ${id} is being changed by another request: try again` };
+    await page().route('**/graphql', (route) => {
+      const body = route.request().postData() ?? '';
+      if (body.includes('mutation UpdateUser')) return route.fulfill({ json: { data: { updateUser: busy } } });
+      if (body.includes('mutation Register')) return route.fulfill({ json: { data: { registerUser: busy } } });
+      return route.fallback();
+    });
+    const alert = page().locator('main [role="alert"]');
+    try {
+      await page().getByRole('button', { name: 'Save changes' }).click();
+      await expect.poll(() => alert.first().innerText()).toBe(USER_BUSY_WORDS);
+      expect(await page().getByRole('textbox', { name: 'Username' }).inputValue()).toBe('walk02');
+      await page().getByRole('button', { name: 'Register (create its identity)' }).click();
+      // The form's message stays; the actions' own says the same.
+      await expect.poll(async () => (await alert.allInnerTexts()).filter((text) => text === USER_BUSY_WORDS)).toHaveLength(2);
+      expect(await page().locator('main').innerText()).not.toContain(id);
+    } finally {
+      await page().unroute('**/graphql');
+    }
+    run.problems.length = seen;
   });
 
   it('says the service is not answering when it is down at a page load, never that the session ended', async () => {

@@ -1,5 +1,6 @@
 import { useRef, useState } from 'preact/hooks';
 import { request } from '../lib/client.js';
+import { refusalInWords } from '../lib/form-issues.js';
 import { graphql } from '../lib/graphql.js';
 import { useOnce } from '../lib/once.js';
 import { navigate } from '../lib/router.js';
@@ -11,6 +12,7 @@ const CHANGE_STATE = graphql(`
     changeUsersState(changes: $changes) {
       __typename
       ... on Error {
+        code
         message
       }
     }
@@ -21,6 +23,7 @@ const SOFT_DELETE = graphql(`
     softDeleteUser(id: $id) {
       __typename
       ... on Error {
+        code
         message
       }
     }
@@ -31,6 +34,7 @@ const DELETE = graphql(`
     deleteUser(id: $id) {
       __typename
       ... on Error {
+        code
         message
       }
     }
@@ -41,6 +45,7 @@ const SET_BLOCKED = graphql(`
     updateUser(id: $id, update: $update) {
       __typename
       ... on Error {
+        code
         message
       }
       ... on InvalidInputError {
@@ -57,6 +62,7 @@ const PASSWORD_MAIL = graphql(`
     requestPasswordChange(authUserId: $authUserId) {
       __typename
       ... on Error {
+        code
         message
       }
     }
@@ -67,6 +73,7 @@ const UNLOCK = graphql(`
     unlockUser(id: $id) {
       __typename
       ... on Error {
+        code
         message
       }
     }
@@ -77,6 +84,7 @@ const REGISTER = graphql(`
     registerUser(id: $id, sendResetPwdEmail: true) {
       __typename
       ... on Error {
+        code
         message
       }
     }
@@ -100,9 +108,9 @@ export function UserActions({ user, onDone }: { user: Target; onDone(message: st
     setPending(transition);
     dialog.current?.showModal();
   };
-  const fail = (answer: { __typename: string; message?: string }) => {
+  const fail = (answer: { __typename: string; code?: string; message?: string }) => {
     if (answer.__typename.endsWith('Success')) return false;
-    setError(answer.message ?? 'The service refused');
+    setError(refusalInWords(answer));
     return true;
   };
 
@@ -129,7 +137,7 @@ export function UserActions({ user, onDone }: { user: Target; onDone(message: st
     if (!fail(answer)) onDone(`${transition.label}: done.`);
   }
 
-  async function simple(action: () => Promise<{ __typename: string; message?: string }>, message: string) {
+  async function simple(action: () => Promise<{ __typename: string; code?: string; message?: string }>, message: string) {
     setError(undefined);
     if (!fail(await action())) onDone(message);
   }

@@ -35,3 +35,12 @@ export function conflictIssues(message: string): { path: string[]; message: stri
   const field = /\bsame (username|email) already exists/.exec(message)?.[1] as keyof typeof TAKEN | undefined;
   return field ? [{ path: [field], message: TAKEN[field] }] : [];
 }
+
+/**
+ * A refusal in words. The service's own text is kept, except where it speaks of its internals:
+ * USER_BUSY ("user 6b16… is being changed by another request") names the user by its id.
+ */
+export function refusalInWords(answer: { code?: string; message?: string }): string {
+  if (answer.code === 'USER_BUSY') return 'Another change to this user is still running: nothing was changed. Try again in a moment.';
+  return answer.message ?? 'The service refused';
+}

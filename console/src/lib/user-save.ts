@@ -1,4 +1,5 @@
 import { request } from './client.js';
+import { refusalInWords } from './form-issues.js';
 import { graphql } from './graphql.js';
 import type { Parsed } from './schema-form.js';
 
@@ -22,6 +23,7 @@ const CREATE = graphql(`
         }
       }
       ... on Error {
+        code
         message
       }
       ... on InvalidInputError {
@@ -43,6 +45,7 @@ const UPDATE = graphql(`
         }
       }
       ... on Error {
+        code
         message
       }
       ... on InvalidInputError {
@@ -99,7 +102,9 @@ export async function saveUser({
 }
 
 /** A creation's or update's answer: the user's id, or the service's message and issues. */
-function savedOf(answer: { data: { id: string } } | { message: string; issues?: { path: string[]; message: string }[] }): Saved {
+function savedOf(
+  answer: { data: { id: string } } | { code: string; message: string; issues?: { path: string[]; message: string }[] },
+): Saved {
   if ('data' in answer) return { ok: true, id: answer.data.id };
-  return { ok: false, message: answer.message, issues: answer.issues ?? [] };
+  return { ok: false, message: refusalInWords(answer), issues: answer.issues ?? [] };
 }
