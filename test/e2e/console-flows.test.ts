@@ -11,6 +11,7 @@ import { type ConsoleRun, heading, logIn, startConsole, stopConsole } from './co
  * narrow screen. One service and one page for every case.
  */
 const inCI = process.env.CI === 'true';
+const NO_ANSWER_WORDS = 'The service is not answering: try again in a moment.';
 const USER_BUSY_WORDS = 'Another change to this user is still running: nothing was changed. Try again in a moment.';
 
 describe.skipIf(chromiumMissing && !inCI)('the console, walked as a user', () => {
@@ -450,6 +451,23 @@ describe.skipIf(chromiumMissing && !inCI)('the console, walked as a user', () =>
     expect(new URL(page().url()).pathname).toBe('/admin/jobs');
     await page().goto(url('/login'));
     await heading(page(), 'Users').waitFor();
+  });
+
+  it('says the service is not answering when a login gets no answer, never the browser error', async () => {
+    shotOnFailure('walk-login-no-answer');
+    const other = await run.context.browser()!.newContext();
+    const login = await other.newPage();
+    try {
+      await login.goto(url('/login'));
+      await heading(login, 'Log in to the UMS console').waitFor();
+      await login.route('**/graphql', (route) => route.abort('connectionrefused'));
+      await login.getByLabel('Username or e-mail').fill('boss');
+      await login.getByLabel('Password').fill('Boss-pass-123');
+      await login.getByRole('button', { name: 'Log in' }).click();
+      await expect.poll(() => login.locator('#login-error').innerText()).toBe(NO_ANSWER_WORDS);
+    } finally {
+      await other.close();
+    }
   });
 
   it('says in words that another change holds a user, never the service text with its id', async () => {

@@ -12,6 +12,9 @@ export class RequestError extends Error {
   }
 }
 
+/** What a request that got no answer says. */
+export const NO_ANSWER = 'The service is not answering: try again in a moment.';
+
 interface GraphQLAnswer<R> {
   data?: R | null;
   errors?: { message: string; extensions?: { code?: string } }[];
@@ -29,7 +32,11 @@ export async function request<R, V>(
   const body = init.body ?? JSON.stringify({ query: print(document), variables });
   const type: Record<string, string> = init.body ? { 'x-requested-with': 'ums-console' } : { 'content-type': 'application/json' };
   const headers = { ...type, ...init.headers };
-  const response = await fetch('/graphql', { method: 'POST', credentials: 'same-origin', headers, body });
+  // No answer at all (the service or the network down): the browser's own error ("Failed to
+  // fetch", "NetworkError when attempting to fetch resource.") is no message for a user.
+  const response = await fetch('/graphql', { method: 'POST', credentials: 'same-origin', headers, body }).catch(() => {
+    throw new RequestError(NO_ANSWER, 'UNAVAILABLE');
+  });
   const answer = (await response.json().catch(() => ({}))) as GraphQLAnswer<R>;
   const error = answer.errors?.[0];
   if (error?.extensions?.code === 'UNAUTHORIZED' || response.status === 401) {
