@@ -712,6 +712,23 @@ describe.skipIf(chromiumMissing && !inCI)('the console, walked as a user', () =>
     }
   });
 
+  it('goes nowhere outside the console after a login, whatever its next', async () => {
+    shotOnFailure('walk-login-next');
+    for (const next of [
+      'https://evil.example/',
+      '//evil.example/',
+      '/\\evil.example/',
+      '/%2F/evil.example/',
+      'javascript:alert(1)',
+      '/../../evil',
+    ]) {
+      await page().goto(url(`/login?next=${encodeURIComponent(next)}`));
+      await expect.poll(() => new URL(page().url()).pathname, { message: next }).not.toBe('/admin/login');
+      expect(new URL(page().url()).origin, next).toBe(run.service.url);
+      expect(new URL(page().url()).pathname.startsWith('/admin/'), next).toBe(true);
+    }
+  });
+
   it('met no script error, console error or failed request on any page walked', () => {
     expect(run.problems).toEqual([]);
   });

@@ -18,10 +18,18 @@ export function sessionEnded(): void {
   if (path !== '/login') navigate(`/login?next=${encodeURIComponent(path + search)}`, { replace: true });
 }
 
-/** Where to go after a login: the kept page, if it is one of the console's. */
+/**
+ * Where to go after a login: the kept page, if it is one of the console's. It is resolved as the
+ * browser will resolve it: `next=/../../graphql?…` once left `/admin` for another path of the
+ * service (dot segments), shown in the address bar and loaded by the next reload.
+ */
 export function afterLogin(): string {
   const next = new URLSearchParams(route.value.search).get('next');
-  return next?.startsWith('/') && !next.startsWith('//') && !next.startsWith('/login') ? next : '/users';
+  if (!next?.startsWith('/') || next.startsWith('//')) return '/users';
+  const target = new URL(`${BASE}${next}`, location.origin);
+  const path = target.pathname.slice(BASE.length);
+  const inside = target.origin === location.origin && target.pathname.startsWith(`${BASE}/`);
+  return inside && !path.startsWith('/login') ? `${path}${target.search}` : '/users';
 }
 
 export const consoleUrl = (path: string) => `${BASE}${path}`;
