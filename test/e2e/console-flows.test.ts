@@ -512,6 +512,7 @@ describe.skipIf(chromiumMissing && !inCI)('the console, walked as a user', () =>
       await expect.poll(() => page().locator('main h1').innerText(), { timeout: 3000 }).toBe('The service is not answering');
       expect(new URL(page().url()).pathname).toBe('/admin/groups');
       expect(await page().locator('main').innerText()).not.toMatch(/upstream|Log in/);
+      await expectAccessible(page(), 'service down');
     } finally {
       await page().unroute('**/graphql');
     }
