@@ -92,9 +92,9 @@ function graphqlRouter(deps: Deps, handleGraphQL: GraphQLHandler): Router {
     // Answers hold users' data (and a login's cookie): no browser or shared cache keeps one, for
     // the back button or the next user of the machine to find after a logout.
     res.set('Cache-Control', 'no-store');
-    // GraphiQL runs with the sid cookie: framed by a page of a sibling site (whose frames get the
-    // Lax cookie), a click on its Run button could be stolen for a document that page wrote.
-    res.set({ 'Content-Security-Policy': "frame-ancestors 'none'", 'X-Frame-Options': 'DENY' });
+    // GraphiQL (a GET) runs with the sid cookie: framed by a page of a sibling site (whose frames
+    // get the Lax cookie), a click on its Run button could be stolen for a document that page wrote.
+    if (req.method === 'GET') res.set({ 'Content-Security-Policy': "frame-ancestors 'none'", 'X-Frame-Options': 'DENY' });
     // A request graphql-http.ts read and refused: answered by errorHandler, as if refused here.
     next(takeHandedOverError(req));
   });
