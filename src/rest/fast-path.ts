@@ -55,7 +55,8 @@ export function withFastPath(
     } catch (error) {
       answer = errorAnswer(error, deps, { method: 'GET', path });
     }
-    const headers: Record<string, string | number> = { ...answer.headers };
+    // As the Express routes (router.ts): no cache keeps users' data.
+    const headers: Record<string, string | number> = { 'Cache-Control': 'no-store', ...answer.headers };
     if (answer.body !== undefined) {
       headers['content-type'] = answer.type;
       headers['content-length'] = Buffer.byteLength(answer.body);

@@ -27,6 +27,8 @@ export function createRestRouter(deps: Deps): Router {
   const readBody = createBodyReader(deps);
   for (const route of routes) {
     router[route.method](route.path, async (req: Request, res: Response, next: NextFunction) => {
+      // Users' data, a caller's own or an error about them: no browser or shared cache keeps it.
+      if (route.access !== 'public') res.set('Cache-Control', 'no-store');
       if (route.headers) res.set(route.headers);
       try {
         // Only where the cookie may be what authenticates: a public route reads no caller.

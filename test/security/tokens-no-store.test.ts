@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedGroups, startService, type TestService } from '../helpers/service.js';
 
-/** Answers that carry tokens or identity claims must not be kept by a browser or a shared cache. */
+/** Answers that carry tokens, identity claims or users' data must not be kept by a browser or a shared cache. */
 const PASSWORD = 'Correct-horse-9';
 const anonymous = { 'x-api-key': '' };
 let service: TestService;
@@ -33,6 +33,21 @@ describe('Cache-Control: no-store', () => {
       await service.call('POST', '/refreshtoken', { refreshToken: login.body.refreshToken }, bearer),
     ];
     expect(answers.map((answer) => answer.status)).toEqual([200, 401, 200, 401, 200]);
+    for (const answer of answers) expect(answer.headers.get('cache-control')).toBe('no-store');
+  });
+
+  it("on the REST API's answers of users' data, the fast path's and Express's, errors included", async () => {
+    const [user] = (await service.call('GET', '/users/?_l=1')).body;
+    const answers = [
+      await service.call('GET', '/users/?_l=1'),
+      await service.call('GET', '/users/count'),
+      await service.call('GET', '/Users/?_l=1'),
+      await service.call('GET', `/users/${user._id}`),
+      await service.call('GET', '/users/?_l=0'),
+      await service.call('PATCH', `/users/${user._id}`, { $set: { name: 'M' } }),
+      await service.call('GET', '/users/ffffffffffffffffffffffff'),
+    ];
+    expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200, 200, 400, 200, 404]);
     for (const answer of answers) expect(answer.headers.get('cache-control')).toBe('no-store');
   });
 });
