@@ -93,7 +93,7 @@ describe.each<StoreKind>(['embedded', 'crud'])('CRUD conformance, %s store', (st
     expect([byId.status, byId.body]).toEqual([200, expected]);
     const withoutId = await service.call('GET', `/users/${U}?_rawp=${encodeURIComponent('{"_id":0}')}`);
     expect(withoutId.body).toEqual((({ _id, ...others }) => others)(whole));
-    // No filter, no sort: the query the embedded store's SQLite page would answer whole were _rawp not judged first.
+    // No filter, no sort: the query the embedded store's keyed page would answer whole were _rawp not judged first.
     const page = await service.call('GET', `/users/?_rawp=${encodeURIComponent('{"price":0}')}`);
     const wholePage = await service.call('GET', '/users/');
     expect(page.status).toBe(200);

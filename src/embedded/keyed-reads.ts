@@ -4,7 +4,7 @@ import type { Filter } from '../crud/filter.js';
 import { readableFields } from '../crud/projection.js';
 import type { ListQuery } from '../crud/query.js';
 import type { FieldIndexSource } from './config-store.js';
-import type { RawRow } from './page-text.js';
+import { pageText, type RawRow } from './page-text.js';
 
 export type Search = Pick<ListQuery, 'filter' | 'states'> & Partial<Pick<ListQuery, 'sort' | 'limit' | 'skip'>>;
 
@@ -29,14 +29,6 @@ interface StoreReads {
 /** Plans kept at most, and the longest key kept: dashboards ask the same few queries, a client could ask many. */
 const MAX_PLANS = 500;
 const MAX_PLAN_KEY = 4096;
-
-/**
- * A page as SQLite writes it, over a search's rows (id, state, doc, k): the bytes of page-text.ts's
- * pageText (each stored doc is JSON.stringify's text, `_id` put first and `__STATE__` last), the
- * number of documents whose first key may be an array index (taken the general way), and the key.
- * The doc is sliced as bytes (its braces are one byte each): a slice by characters counts them.
- */
-const PAGE_TEXT_SQL = `'[' || group_concat('{"_id":' || json_quote(id) || CASE WHEN doc = '{}' THEN '' ELSE ',' || CAST(substr(CAST(doc AS BLOB), 2, octet_length(doc) - 2) AS TEXT) END || ',"__STATE__":' || json_quote(state) || '}', ',') || ']', count(*) FILTER (WHERE doc GLOB '{"[0-9]*'), k`;
 
 /**
  * What a count or a page of a query string asked before read (its SQL and parameters), by that
@@ -64,7 +56,6 @@ export function keyedReads({ fields, prepared, searchPlan, countPlan }: StoreRea
   const source = fields && 'keySql' in fields ? (fields as FieldIndexSource) : undefined;
   const counts = planCache();
   const pages = planCache();
-  const texts = planCache();
   /** A page's rows (whole documents: a query whose projection applies is answered the general way). */
   function rows(parse: (index: FieldIndex) => ListQuery, readColumns: string | undefined, key?: string): RawRow[] | undefined {
     const known = source?.known();
@@ -97,18 +88,8 @@ export function keyedReads({ fields, prepared, searchPlan, countPlan }: StoreRea
       return plan && counted(plan, known.key);
     },
     page(parse: (index: FieldIndex) => ListQuery, readColumns: string | undefined, key?: string): string | undefined {
-      const known = source?.known();
-      if (!known) return undefined;
-      const plan = texts.plan(known.index, key, () => {
-        const query = parsedWith(known.index, parse);
-        if (!query || query.limit === undefined || query.exclusion || readableFields(query.projection, readColumns)) return undefined;
-        const planned = searchPlan(query, known.index, `, ${source!.keySql} AS k`);
-        if ('inMemory' in planned || planned.residual) return undefined;
-        return { sql: `SELECT ${PAGE_TEXT_SQL} FROM (${planned.sql})`, params: planned.params };
-      });
-      if (!plan) return undefined;
-      const [text, numeric, read] = prepared(plan.sql, true).get(...plan.params) as [string | null, number | null, string | null];
-      return text !== null && numeric === 0 && read === known.key ? text : undefined;
+      const found = rows(parse, readColumns, key);
+      return found && pageText(found);
     },
     rows,
   };

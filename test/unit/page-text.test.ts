@@ -7,11 +7,11 @@ import { systemClock } from '../../src/domain/clock.js';
 import { createSqliteUserStore } from '../../src/embedded/user-store.js';
 
 /**
- * The embedded store writes a page's JSON from its stored text (listText): in JavaScript
- * (embedded/page-text.ts), or in SQLite with the group schemas' key (embedded/keyed-reads.ts) when
- * the store reads its field index from the group schemas. Either must be, byte for byte, what the
- * documents give when parsed and written back (`list`), for every kind of document and query a
- * page can have.
+ * The embedded store writes a page's JSON from its stored text (listText, embedded/page-text.ts):
+ * after reading the group schemas, or with their key in the page's own statement
+ * (embedded/keyed-reads.ts) when the store reads its field index from the group schemas. Either must
+ * be, byte for byte, what the documents give when parsed and written back (`list`), for every kind
+ * of document and query a page can have.
  */
 const scope = { actorId: 'test', headers: {} };
 const SCHEMA = { type: 'object', properties: { birth: { type: 'string', format: 'date-time' } } };
@@ -26,7 +26,7 @@ describe.each([
     },
   ],
   [
-    'by SQLite, with the schemas key',
+    'with the schemas key read with the rows',
     async () => {
       const db = openDatabase(':memory:');
       await createSqliteConfigStore(db).saveGroup(
@@ -68,7 +68,7 @@ describe.each([
     [''],
     ['_l=200'],
     ['_l=5&_sk=3'],
-    // All but the first document, whose first key is an array index: a page SQLite can write.
+    // All but the first document, whose first key is an array index: a page of stored text only.
     ['_l=200&_sk=1'],
     ['_st=PUBLIC,DRAFT,TRASH&_l=200'],
     ['_s=-name&_l=50'],
@@ -78,7 +78,7 @@ describe.each([
     [`${q({ userGroup: 'b' })}&_s=-name`],
     [`${q({ name: { $regex: '^user 1' } })}&_s=-age`],
     [`${q({ birth: { $gt: '2001-01-01T00:00:00Z' } })}&_st=DRAFT`],
-    // Conditions SQL does not answer (mingo's, after the rows are read): never a page SQLite writes alone.
+    // Conditions SQL does not answer (mingo's, after the rows are read): never a page of the keyed read.
     [`${q({ age: { $gte: 3 } })}&_l=50`],
     [`${q({ tags: { $size: 1 } })}&_st=PUBLIC,DRAFT,TRASH`],
     [`${q({ $text: { $search: 'words' } })}&_st=TRASH`],
@@ -111,8 +111,8 @@ describe.each([
   });
 });
 
-// With no group schema saved the schemas' key is NULL, and so is an empty page's text and key:
-// the page is not taken for one SQLite wrote (it answered `null`), but asked the general way.
+// With no group schema saved the schemas' key is NULL, and an empty page has no key: the page is
+// asked the general way, and answers [] (not `null`).
 it('answers an empty page as [] when no group schema is saved', async () => {
   const db = openDatabase(':memory:');
   const store = createSqliteUserStore(db, systemClock, { fields: groupFieldIndex(db), textFields: ['name'] });
