@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { ExpirationScheduler } from '../../src/ports/expiration-scheduler.js';
+import { recordingScheduler } from '../helpers/live-schedules.js';
 import type { JobStore } from '../../src/ports/job-store.js';
 import type { RoleBinder } from '../../src/ports/role-binder.js';
 import type { UserStore } from '../../src/ports/user-store.js';
@@ -126,24 +126,6 @@ function trappedRoles(roles: RoleBinder): RoleBinder {
   };
 }
 
-/** The process "dies" as it closes a creation's intent (the user whole, its roles granted). */
-function recordedScheduler(scheduler: ExpirationScheduler): ExpirationScheduler {
-  return {
-    ...scheduler,
-    start: scheduler.start?.bind(scheduler),
-    stop: scheduler.stop?.bind(scheduler),
-    async schedule(payload, headers) {
-      const id = await scheduler.schedule(payload, headers);
-      live.set(id, payload.userId);
-      return id;
-    },
-    async abort(id) {
-      await scheduler.abort(id);
-      live.delete(id);
-    },
-  };
-}
-
 /** While set, the job worker's lease renewals fail (the job store unreachable from the reconciler only). */
 let reconcilerCut = false;
 let workerOwner: string | undefined;
@@ -223,7 +205,7 @@ async function reconcilingService(leaseMs = LEASE_MS): Promise<TestService> {
       users: trapped(deps.users),
       roles: trappedRoles(deps.roles),
       jobs: trappedJobs(deps.jobs, deps.replicaId),
-      scheduler: recordedScheduler(deps.scheduler),
+      scheduler: recordingScheduler(deps.scheduler, live),
     }),
     background: true,
   });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ExpirationScheduler } from '../../src/ports/expiration-scheduler.js';
+import { recordingScheduler } from '../helpers/live-schedules.js';
 import type { IdentityProvider } from '../../src/ports/identity-provider.js';
 import type { JobStore } from '../../src/ports/job-store.js';
 import type { RoleBinder } from '../../src/ports/role-binder.js';
@@ -143,29 +144,17 @@ function trappedRoles(roles: RoleBinder): RoleBinder {
 
 /** Records the schedules still live; with 'abort-hangs' the process "dies" as it aborts one. */
 function trappedScheduler(scheduler: ExpirationScheduler): ExpirationScheduler {
-  return {
-    ...scheduler,
-    start: scheduler.start?.bind(scheduler),
-    stop: scheduler.stop?.bind(scheduler),
-    async schedule(payload, headers) {
-      const id = await scheduler.schedule(payload, headers);
-      live.set(id, payload.userId);
-      return id;
-    },
-    async abort(id) {
-      if (trap === 'abort-fails') {
-        trap = 'none';
-        throw new UpstreamError('Timer', 'POST /jobs/:id/abort', 500);
-      }
-      if (trap === 'abort-hangs') {
-        trap = 'none';
-        requestDead = true;
-        return new Promise(() => undefined);
-      }
-      await scheduler.abort(id);
-      live.delete(id);
-    },
-  };
+  return recordingScheduler(scheduler, live, () => {
+    if (trap === 'abort-fails') {
+      trap = 'none';
+      throw new UpstreamError('Timer', 'POST /jobs/:id/abort', 500);
+    }
+    if (trap === 'abort-hangs') {
+      trap = 'none';
+      requestDead = true;
+      return new Promise(() => undefined);
+    }
+  });
 }
 
 /** While set, the job worker's lease renewals fail (the job store unreachable from the reconciler only). */

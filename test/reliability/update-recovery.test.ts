@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { IdentityProvider } from '../../src/ports/identity-provider.js';
 import type { ExpirationScheduler } from '../../src/ports/expiration-scheduler.js';
+import { recordingScheduler } from '../helpers/live-schedules.js';
 import type { RoleBinder } from '../../src/ports/role-binder.js';
 import type { UserStore } from '../../src/ports/user-store.js';
 import type { JobStore } from '../../src/ports/job-store.js';
@@ -30,26 +31,14 @@ let counter = 0;
 const live = new Map<string, string>();
 
 function recordedScheduler(scheduler: ExpirationScheduler): ExpirationScheduler {
-  return {
-    ...scheduler,
-    start: scheduler.start?.bind(scheduler),
-    stop: scheduler.stop?.bind(scheduler),
-    async schedule(payload, headers) {
-      const id = await scheduler.schedule(payload, headers);
-      live.set(id, payload.userId);
-      return id;
-    },
-    async abort(id) {
-      if (trap === 'abort-hangs') {
-        trap = 'none';
-        requestDead = true;
-        return new Promise(() => undefined);
-      }
-      if (abortsFail) throw new UpstreamError('Timer', 'POST /jobs/:id/abort', 500);
-      await scheduler.abort(id);
-      live.delete(id);
-    },
-  };
+  return recordingScheduler(scheduler, live, () => {
+    if (trap === 'abort-hangs') {
+      trap = 'none';
+      requestDead = true;
+      return new Promise(() => undefined);
+    }
+    if (abortsFail) throw new UpstreamError('Timer', 'POST /jobs/:id/abort', 500);
+  });
 }
 
 /** After an 'identity-update-lost', the next identity change (the request's own repair) waits for this gate. */

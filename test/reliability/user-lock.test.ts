@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { IdentityProvider } from '../../src/ports/identity-provider.js';
-import type { ExpirationScheduler } from '../../src/ports/expiration-scheduler.js';
+import { recordingScheduler } from '../helpers/live-schedules.js';
 import type { JobStore } from '../../src/ports/job-store.js';
 import type { UserStore } from '../../src/ports/user-store.js';
 import { UpstreamError } from '../../src/errors.js';
@@ -93,23 +93,6 @@ function countedJobs(jobs: JobStore): JobStore {
 /** Schedules made and not aborted: schedule id -> user id. */
 const live = new Map<string, string>();
 
-function recordedScheduler(scheduler: ExpirationScheduler): ExpirationScheduler {
-  return {
-    ...scheduler,
-    start: scheduler.start?.bind(scheduler),
-    stop: scheduler.stop?.bind(scheduler),
-    async schedule(payload, headers) {
-      const id = await scheduler.schedule(payload, headers);
-      live.set(id, payload.userId);
-      return id;
-    },
-    async abort(id) {
-      await scheduler.abort(id);
-      live.delete(id);
-    },
-  };
-}
-
 const jobCalls = () => [...calls.values()].reduce((sum, count) => sum + count, 0);
 
 beforeAll(async () => {
@@ -119,7 +102,7 @@ beforeAll(async () => {
       identity: trappedIdentity(deps.identity),
       jobs: countedJobs(deps.jobs),
       users: gatedStates(deps.users),
-      scheduler: recordedScheduler(deps.scheduler),
+      scheduler: recordingScheduler(deps.scheduler, live),
     }),
   });
   await seedGroups(service);
