@@ -87,8 +87,9 @@ export function createGraphQLServer(deps: Deps) {
 
 /**
  * graphql-js words a bad enum value, a variable it cannot coerce or an unknown argument with the
- * caller's text whole (`Value "XXXX…" does not exist in "UserState" enum.`), up to the body limit:
- * every error message of an answer is cut as a domain error's is (`shownText`).
+ * caller's text whole, up to the body limit (a state of 100,000 characters came back whole in its
+ * "does not exist in "UserState" enum" message): every error message of an answer is cut as a
+ * domain error's is (`shownText`).
  */
 function shownErrors() {
   return {
