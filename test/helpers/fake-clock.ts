@@ -90,6 +90,18 @@ export class FakeClock implements Clock {
     await settle();
   }
 
+  /**
+   * Moves time forward by `ms` in steps of `step`, with 10 ms of real time after each: work a timer
+   * starts that waits on more than a few turns of the loop (a lease renewal's round trip to an
+   * emulator, a repair's steps) lands before the clock moves on.
+   */
+  async advanceInSteps(ms: number, step: number): Promise<void> {
+    for (let moved = 0; moved < ms; moved += step) {
+      await this.advance(step);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+
   private schedule(callback: () => void, ms: number, every?: number): Timer {
     if (this.dead) return new FakeTimer(0);
     return new FakeTimer(this.time.add({ at: this.time.ms + Math.max(0, ms), every, callback, owner: this }));

@@ -359,10 +359,7 @@ describe('a creation cut short', () => {
         async () => profileReadGate!.waiting,
         (waiting) => waiting,
       );
-      for (let step = 0; step < 15; step += 1) {
-        await clock.advance(100);
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
+      await clock.advanceInSteps(1500, 100);
       // Its lease lapsed: the client's retry finishes the creation, then a PATCH changes the roles.
       const retried = await background.call('POST', '/users/', body);
       expect(retried.status).toBe(200);

@@ -404,10 +404,7 @@ describe("a PATCH's own repair whose renewals fail for a whole lease while anoth
         0,
       );
       requestDead = true;
-      for (let step = 0; step < 15; step += 1) {
-        await clock.advance(100);
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
+      await clock.advanceInSteps(1500, 100);
       requestDead = false;
       // Its lease lapsed: another write takes the user (after the reconciler, if it came first).
       const second = await eventually(
@@ -439,10 +436,7 @@ describe('a PATCH of the roles whose renewals fail for a whole lease after its p
       const first = service.call('PATCH', `/users/${user._id}`, { roles: ['writer'] });
       await arrived;
       requestDead = true;
-      for (let step = 0; step < 15; step += 1) {
-        await clock.advance(100);
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
+      await clock.advanceInSteps(1500, 100);
       requestDead = false;
       // Its lease lapsed: another write takes the user (after the reconciler, if it came first).
       const second = await eventually(
@@ -475,10 +469,7 @@ describe('a state change whose renewals fail for a whole lease after its identit
       const first = service.call('POST', '/users/state', [{ filter: { _id: user._id }, stateTo: 'TRASH' }]);
       await arrived;
       requestDead = true;
-      for (let step = 0; step < 15; step += 1) {
-        await clock.advance(100);
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
+      await clock.advanceInSteps(1500, 100);
       requestDead = false;
       // Its lease lapsed: another write takes the user, its identity following the profile (PUBLIC).
       const second = await eventually(
@@ -551,10 +542,7 @@ describe('a reconciler repair whose renewals fail for a whole lease while a writ
         async () => heldLookup!.waiting,
         (waiting) => waiting,
       );
-      for (let step = 0; step < 15; step += 1) {
-        await clock.advance(100);
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
+      await clock.advanceInSteps(1500, 100);
       // Its lease lapsed: a write finishes the stale intent and takes the user.
       const patched = await service.call('PATCH', `/users/${user._id}`, { roles: ['reader'] });
       expect(patched.status).toBe(200);
