@@ -96,19 +96,20 @@ function shownErrors() {
     onResultProcess({ result, setResult }: { result: unknown; setResult: (result: never) => void }) {
       if (Array.isArray(result) || typeof result !== 'object' || result === null) return;
       const errors = (result as { errors?: unknown }).errors;
-      if (!Array.isArray(errors) || !errors.some(isLong)) return;
-      setResult({ ...result, errors: errors.map((error) => (isLong(error) ? shownError(error) : error)) } as never);
+      if (!Array.isArray(errors)) return;
+      const shown = errors.map(shownError);
+      if (shown.some((error, index) => error !== errors[index])) setResult({ ...result, errors: shown } as never);
     },
   };
 }
 
-function isLong(error: unknown): error is GraphQLError {
-  return error instanceof GraphQLError && shownText(error.message) !== error.message;
-}
-
-function shownError(error: GraphQLError): GraphQLError {
+/** The error with its message cut, or the same error when nothing needed cutting. */
+function shownError(error: unknown): unknown {
+  if (!(error instanceof GraphQLError)) return error;
+  const message = shownText(error.message);
+  if (message === error.message) return error;
   const { nodes, source, positions, path, originalError, extensions } = error;
-  return new GraphQLError(shownText(error.message), { nodes, source, positions, path, originalError, extensions });
+  return new GraphQLError(message, { nodes, source, positions, path, originalError, extensions });
 }
 
 type LogMethod = (...args: unknown[]) => void;
