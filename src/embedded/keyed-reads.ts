@@ -22,7 +22,7 @@ interface StoreReads {
   /** The store's field index; a FieldIndexSource (config-store.ts) lets reads check it in their own statement. */
   fields?: () => FieldIndex;
   prepared: (sql: string, raw?: boolean) => Statement<unknown[], unknown>;
-  searchPlan: (query: Search, known?: FieldIndex, column?: string) => SearchPlan;
+  searchPlan: (query: Search, known?: FieldIndex, guard?: SqlPlan) => SearchPlan;
   countPlan: (query: Search, keySql?: string) => SqlPlan | undefined;
 }
 
@@ -47,8 +47,9 @@ export function planKey(query: unknown, ...headers: (string | undefined)[]): str
 
 /**
  * A count and a page (as text for REST, as rows for GraphQL's list) in one statement each: parsed
- * with the field index last read, the group schemas' key read with the rows, the answer kept only
- * when that key is still the index's. A second statement per request (the schemas' own read) cost
+ * with the field index last read, the answer kept only when the group schemas' key is still the
+ * index's (the count reads the key with its row; a page's statement has it as a condition, and
+ * answers no rows when it changed). A second statement per request (the schemas' own read) cost
  * a count about 20 µs (docs/decisions.md). Each answers undefined when it cannot (the caller reads
  * the schemas first, as before).
  */
@@ -63,13 +64,16 @@ export function keyedReads({ fields, prepared, searchPlan, countPlan }: StoreRea
     const plan = pages.plan(known.index, key, () => {
       const query = parsedWith(known.index, parse);
       if (!query || query.exclusion || readableFields(query.projection, readColumns)) return undefined;
-      const planned = searchPlan(query, known.index, `, ${source!.keySql}`);
+      // The key is the statement's guard, not a column: read with each row, it was converted to a
+      // string 100 times a page, a cost that grew with the schemas (docs/decisions.md, #23).
+      const planned = searchPlan(query, known.index, { sql: `${source!.keySql} IS ?`, params: [known.key] });
       return 'inMemory' in planned || planned.residual ? undefined : planned;
     });
     if (!plan) return undefined;
     const read = prepared(plan.sql, true).all(...plan.params) as RawRow[];
-    // An empty page carries no key: it is asked again the general way.
-    return read.length > 0 && (read[0] as unknown[])[3] === known.key ? read : undefined;
+    // No rows: the schemas changed since the index was read, or the page is empty. Either is asked
+    // again the general way.
+    return read.length > 0 ? read : undefined;
   }
   return {
     /** A count of `key`'s query with a plan kept from before; undefined when none is. */

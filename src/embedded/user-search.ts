@@ -4,7 +4,7 @@ import { crossesArray, type FieldIndex } from '../crud/field-types.js';
 import type { Filter } from '../crud/filter.js';
 import { compareBySortKeys } from '../crud/sort.js';
 import type { Db } from './db.js';
-import type { Search, SearchPlan } from './keyed-reads.js';
+import type { Search, SearchPlan, SqlPlan } from './keyed-reads.js';
 import { pageText, type RawRow } from './page-text.js';
 import { sortExpression, splitFilter } from './sql-filter.js';
 import { statementCache } from './statement-cache.js';
@@ -26,7 +26,7 @@ export function createUserSearch(db: Db, fields: () => FieldIndex) {
     prepared: parts.prepared,
     search: (query: Search) => search(parts, query),
     searchText: (query: Search) => searchText(parts, query),
-    searchPlan: (query: Search, known?: FieldIndex, column?: string) => searchPlan(parts, query, known, column),
+    searchPlan: (query: Search, known?: FieldIndex, guard?: SqlPlan) => searchPlan(parts, query, known, guard),
     countPlan: (query: Search, keySql?: string) => countPlan(query, keySql),
     countMatching: (query: Search) => countMatching(parts, query),
   };
@@ -52,11 +52,18 @@ function searchText(parts: SearchParts, query: Search): string {
   return pageText(parts.prepared(plan.sql, true).all(...plan.params) as unknown as RawRow[]);
 }
 
-/** The SQL of a search, or what a sort SQL cannot express needs to be done in memory. */
-function searchPlan({ fields }: SearchParts, query: Search, known?: FieldIndex, column = ''): SearchPlan {
+/**
+ * The SQL of a search, or what a sort SQL cannot express needs to be done in memory. A `guard` is
+ * a condition on no row (SQLite evaluates it once, before the rows), put first with its parameters.
+ */
+function searchPlan({ fields }: SearchParts, query: Search, known?: FieldIndex, guard?: SqlPlan): SearchPlan {
   const { where, params, residual, selective } = splitFilter(query.filter);
   where.unshift(stateCondition(query.states, selective));
   params.unshift(...query.states);
+  if (guard) {
+    where.unshift(guard.sql);
+    params.unshift(...guard.params);
+  }
   // A sort key through an array (`attachments.name`) takes MongoDB's rule, which SQL cannot
   // express. (The field index is read only for a sort: it costs a query of the group schemas.)
   const sort = query.sort ?? [];
@@ -69,7 +76,7 @@ function searchPlan({ fields }: SearchParts, query: Search, known?: FieldIndex, 
     params.push(...expression.params);
   }
   order.push('seq');
-  let sql = `SELECT id, state, doc${column} FROM users WHERE ${where.join(' AND ')} ORDER BY ${order.join(', ')}`;
+  let sql = `SELECT id, state, doc FROM users WHERE ${where.join(' AND ')} ORDER BY ${order.join(', ')}`;
   if (!residual && query.limit !== undefined) {
     sql += ' LIMIT ? OFFSET ?';
     params.push(query.limit, query.skip ?? 0);
