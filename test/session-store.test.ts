@@ -8,6 +8,7 @@ import { CrudCollection } from '../src/clients/crud/collection.js';
 import { createCrudSessionStore } from '../src/clients/crud/session-store.js';
 import { createDispatcher } from '../src/clients/http.js';
 import { openDatabase } from '../src/embedded/db.js';
+import { MIGRATIONS } from '../src/embedded/migrations.js';
 import { createEmbeddedSessionStore } from '../src/embedded/session-store.js';
 import { Sessions } from '../src/embedded/sessions.js';
 import type { SessionStore } from '../src/ports/session-store.js';
@@ -364,7 +365,7 @@ describe('migrations with two processes starting on one file at once', () => {
     } finally {
       spy.mockRestore();
     }
-    expect(db.pragma('user_version', { simple: true })).toBe(14);
+    expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
     expect(db.prepare("SELECT count(*) AS n FROM pragma_table_info('refresh_pairs') WHERE name = 'chain'").get()).toEqual({ n: 1 });
     db.close();
   });

@@ -54,33 +54,40 @@ function toGroup(json: string): GroupConfig {
   };
 }
 
-/** The key of the group schemas: their text, joined. */
-const SCHEMAS_KEY_SQL = "(SELECT group_concat(json_extract(doc, '$.crudSchema'), char(30)) FROM ums_config)";
+/**
+ * The key of the group schemas: their revision (migration 15), one more at each write of
+ * ums_config by any process on the file. It was their text, joined: a page read it once and a
+ * count once per request, so its cost grew with the schemas (docs/decisions.md, #23).
+ */
+const SCHEMAS_KEY_SQL = '(SELECT revision FROM ums_config_revision)';
 
 /**
  * The fields of every user as the group schemas declare them (crud/field-types.ts), for the user
- * store's casts. Read from the table on each call (a few rows) and rebuilt only when a schema
- * changed, so another replica's change to a group is seen at once.
+ * store's casts. The revision is read on each call and the schemas only when it changed, so another
+ * replica's change to a group is seen at once.
  * A read may instead fetch the key with its own rows (`keySql`, one statement instead of two: the
  * second cost a count about 20 µs, docs/decisions.md) and check it is still `known`'s.
  */
 export interface FieldIndexSource {
   (): FieldIndex;
-  /** A scalar subquery answering the schemas' key (NULL without groups). */
+  /** A scalar subquery answering the schemas' key. */
   readonly keySql: string;
   /** The index last read, and its key; undefined before the first read. */
-  known(): { key: string | null; index: FieldIndex } | undefined;
+  known(): { key: number; index: FieldIndex } | undefined;
 }
 
 export function groupFieldIndex(db: Db): FieldIndexSource {
-  const selectSchemas = db.prepare<[], { schemas: string | null }>(`SELECT ${SCHEMAS_KEY_SQL} AS schemas`);
-  let cached: { key: string | null; index: FieldIndex } | undefined;
+  const selectKey = db.prepare<[], number>(`SELECT ${SCHEMAS_KEY_SQL}`).pluck();
+  // The schemas with the revision they are at, in one statement: a write between two reads cannot pair them wrong.
+  const selectSchemas = db.prepare<[], { key: number; schemas: string | null }>(
+    `SELECT ${SCHEMAS_KEY_SQL} AS key, group_concat(json_extract(doc, '$.crudSchema'), char(30)) AS schemas FROM ums_config`,
+  );
+  let cached: { key: number; index: FieldIndex } | undefined;
   const read = () => {
-    const key = selectSchemas.get()?.schemas ?? null;
-    if (cached?.key !== key) {
-      const schemas = key === null || key === '' ? [] : key.split('\u001e').map((text) => JSON.parse(text) as unknown);
-      cached = { key, index: fieldIndexOf(schemas) };
-    }
+    if (cached && cached.key === selectKey.get()) return cached.index;
+    const { key, schemas } = selectSchemas.get()!;
+    const parsed = schemas === null || schemas === '' ? [] : schemas.split('\u001e').map((text) => JSON.parse(text) as unknown);
+    cached = { key, index: fieldIndexOf(parsed) };
     return cached.index;
   };
   return Object.assign(read, { keySql: SCHEMAS_KEY_SQL, known: () => cached });

@@ -99,8 +99,8 @@ export function keyedReads({ fields, prepared, searchPlan, countPlan }: StoreRea
   };
 
   /** The count, when the schemas' key read with it is still the index's the plan was made with. */
-  function counted(plan: SqlPlan, key: string | null): number | undefined {
-    const row = prepared(plan.sql).get(...plan.params) as { n: number; k: string | null };
+  function counted(plan: SqlPlan, key: number): number | undefined {
+    const row = prepared(plan.sql).get(...plan.params) as { n: number; k: number };
     return row.k === key ? row.n : undefined;
   }
 }

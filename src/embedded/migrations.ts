@@ -261,4 +261,16 @@ export const MIGRATIONS: readonly (string | ((db: Database.Database) => void))[]
   CREATE INDEX refresh_chain_links_expiry ON refresh_chain_links (expires_at);
   CREATE INDEX refresh_chain_links_pair ON refresh_chain_links (refresh_digest);
   `,
+  // 15: a revision of the group schemas, one more at each write of ums_config (kept by triggers, so
+  // every process on the file counts): the key reads compare instead of the schemas' whole text.
+  `
+  CREATE TABLE IF NOT EXISTS ums_config_revision (one INTEGER PRIMARY KEY CHECK (one = 1), revision INTEGER NOT NULL);
+  INSERT OR IGNORE INTO ums_config_revision (one, revision) VALUES (1, 1);
+  CREATE TRIGGER IF NOT EXISTS ums_config_inserted AFTER INSERT ON ums_config
+  BEGIN UPDATE ums_config_revision SET revision = revision + 1; END;
+  CREATE TRIGGER IF NOT EXISTS ums_config_updated AFTER UPDATE ON ums_config
+  BEGIN UPDATE ums_config_revision SET revision = revision + 1; END;
+  CREATE TRIGGER IF NOT EXISTS ums_config_deleted AFTER DELETE ON ums_config
+  BEGIN UPDATE ums_config_revision SET revision = revision + 1; END;
+  `,
 ];

@@ -101,9 +101,9 @@ function countMatching(parts: SearchParts, query: Search): number {
 }
 
 /** COUNT in SQL, with the schemas' key when asked; undefined when part of the filter needs mingo. */
-function sqlCount({ prepared }: SearchParts, query: Search, keySql?: string): { n: number; k: string | null } | undefined {
+function sqlCount({ prepared }: SearchParts, query: Search, keySql?: string): { n: number; k: number | null } | undefined {
   const plan = countPlan(query, keySql);
-  return plan && (prepared(plan.sql).get(...plan.params) as unknown as { n: number; k: string | null });
+  return plan && (prepared(plan.sql).get(...plan.params) as unknown as { n: number; k: number | null });
 }
 
 /** The SQL of a count (with the schemas' key when asked); undefined when part of the filter needs mingo. */

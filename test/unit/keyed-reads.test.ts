@@ -27,7 +27,7 @@ async function storeWithReplica() {
   const users = createSqliteUserStore(here, systemClock, { fields: groupFieldIndex(here) });
   await replica.saveGroup(group(OPEN), scope);
   for (const nick of ['b', 'a', 'c']) await users.insert({ userGroup: 'g', nick }, scope);
-  return { users, replica };
+  return { users, replica, file };
 }
 
 describe('reads with the field index they were parsed with', () => {
@@ -48,6 +48,24 @@ describe('reads with the field index they were parsed with', () => {
     // And opens again: what the closed index refused is answered.
     await replica.saveGroup(group(OPEN), scope);
     expect(JSON.parse((await users.listText!('_s=-nick', scope)).text).map((user: { nick: string }) => user.nick)).toEqual(['c', 'b', 'a']);
+  });
+
+  it('see at once a group another replica deleted, and one it wrote by hand', async () => {
+    const { users, replica, file } = await storeWithReplica();
+    await replica.saveGroup({ ...group(CLOSED), userGroup: 'h', label: 'h' }, scope);
+    await expect(users.listText!('_s=nick', scope)).resolves.toBeDefined();
+
+    // The only group that declared `nick` is gone: the one left closes its fields.
+    await replica.deleteGroup('g');
+    await expect(users.listText!('_s=nick', scope)).rejects.toThrow('Unknown field: nick');
+    await expect(users.list('_s=nick', scope)).rejects.toThrow('Unknown field: nick');
+
+    // Any write of ums_config counts, not only the config store's.
+    const other = openDatabase(file);
+    other.prepare("INSERT INTO ums_config (user_group, id, doc) VALUES ('i', 'x', ?)").run(JSON.stringify({ crudSchema: OPEN }));
+    await expect(users.listText!('_s=nick', scope)).resolves.toBeDefined();
+    other.prepare("UPDATE ums_config SET doc = ? WHERE user_group = 'i'").run(JSON.stringify({ crudSchema: CLOSED }));
+    await expect(users.listText!('_s=nick', scope)).rejects.toThrow('Unknown field: nick');
   });
 
   // Each read on its own: the first read after the change is the one that must notice it (any
