@@ -66,6 +66,12 @@ export class GroupSchemas {
     } catch (error) {
       const message = `crudSchema is not a valid JSON Schema: ${(error as Error).message}`;
       throw new InvalidInputError(message, [{ path: ['crudSchema'], message: (error as Error).message }]);
+    } finally {
+      // ajv keeps every schema it compiled by its `$id` (and every object it compiled, forever): a
+      // group with a root `$id` could not be saved with another schema, nor another group with the
+      // same `$id`, until a restart. A compiled function holds what it needs; ajv is left with its
+      // meta-schemas only.
+      this.ajv.removeSchema();
     }
     // An async schema answers a promise that `validate()` would take for a pass (and a rejection nobody handles).
     if ((validate as { $async?: boolean }).$async) {
