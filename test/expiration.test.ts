@@ -153,6 +153,75 @@ describe('embedded scheduler', () => {
     expect(pending).toEqual([]);
   });
 
+  /** The first call of `method` for this user waits for `open`, having `read` answered (a read) or before it is made. */
+  function holdFirst(target: 'users' | 'scheduler', method: 'get' | 'schedule', userId: string, after: boolean) {
+    let arrive!: () => void;
+    let open!: () => void;
+    const reached = new Promise<void>((resolve) => (arrive = resolve));
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const adapter = service.deps[target] as unknown as Record<'get' | 'schedule', (...args: unknown[]) => Promise<unknown>>;
+    const real = adapter[method].bind(adapter);
+    let armed = true;
+    const spy = vi.spyOn(adapter, method).mockImplementation(async (...args: unknown[]) => {
+      const first = args[0];
+      const mine = armed && (first === userId || (first as { userId?: string }).userId === userId);
+      if (mine) armed = false;
+      if (mine && !after) {
+        arrive();
+        await gate;
+      }
+      const answer = await real(...args);
+      if (mine && after) {
+        arrive();
+        await gate;
+      }
+      return answer;
+    });
+    return { reached, open: () => (open(), spy.mockRestore()) };
+  }
+  async function expectUnblocked(user: { _id: string; authUserId: string }, expirationDate: string) {
+    const stored = (await service.call('GET', `/users/${user._id}`)).body;
+    expect({ blocked: stored.blocked, expirationDate: stored.expirationDate }).toEqual({ blocked: false, expirationDate });
+    expect((await service.deps.identity.getUsers([user.authUserId]))[0]?.blocked).toBe(false);
+    expect(schedules().find((s) => s.id === stored.expirationId)?.status).toBe('pending');
+  }
+
+  it('an expiry raced by a PATCH moving the date into the future between its read and its block: the user keeps the new date, unblocked', async () => {
+    const user = await newUser(service, { expirationDate: at(2500) });
+    const read = holdFirst('users', 'get', user._id, true);
+    const expirationDate = at(3_600_000);
+    try {
+      await clock.advance(2600);
+      await read.reached;
+      const patched = await service.call('PATCH', `/users/${user._id}`, { $set: { expirationDate, blocked: false } });
+      expect(patched.status).toBe(200);
+    } finally {
+      read.open();
+    }
+    await expect.poll(() => schedules().find((s) => s.id === user.expirationId)?.status).toBe('done');
+    await expectUnblocked(user, expirationDate);
+  });
+
+  it('an expiry due while a PATCH of the date holds the user: it fails and fires again later, then finds the new date', async () => {
+    const user = await newUser(service, { expirationDate: at(2500) });
+    const scheduling = holdFirst('scheduler', 'schedule', user._id, false);
+    const expirationDate = at(3_600_000);
+    const patch = service.call('PATCH', `/users/${user._id}`, { $set: { expirationDate, blocked: false } });
+    try {
+      await scheduling.reached;
+      await clock.advance(2600);
+      // Not a silent success: the schedule is left firing, for another poll once its claim lapses.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(schedules().find((s) => s.id === user.expirationId)?.status).toBe('firing');
+    } finally {
+      scheduling.open();
+    }
+    expect((await patch).status).toBe(200);
+    await clock.advance(60_100);
+    await expect.poll(() => schedules().find((s) => s.id === user.expirationId)?.status).toBe('done');
+    await expectUnblocked(user, expirationDate);
+  });
+
   it('refuses an expirationDate in the past and a client-set expirationId', async () => {
     const user = await newUser(service);
     expect((await service.call('PATCH', `/users/${user._id}`, { $set: { expirationDate: '2000-01-01T00:00:00Z' } })).status).toBe(400);

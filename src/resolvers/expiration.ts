@@ -6,11 +6,12 @@ import type { Context } from '../context.js';
 import { ALL_STATES } from '../crud/states.js';
 import type { JobHandler } from '../infra/job-worker.js';
 import { TIMER_SECRET_HEADER } from '../domain/expiration.js';
-import { InvalidInputError, UnauthorizedError } from '../errors.js';
+import { ConflictError, InvalidInputError, UnauthorizedError } from '../errors.js';
 import { getCaller } from './access.js';
-import { endIntent, recordIntent } from './intent-jobs.js';
+import { endIntent, holdingIntent, intentUnrecorded, recordIntent } from './intent-jobs.js';
 import { compensate, setBlocked } from './saga-steps.js';
 import { revokeAccess } from './revocation.js';
+import { closeSync, followProfile, noteScheduled, openSync, type SyncHandle } from './user-sync.js';
 
 /** Schedules the blocking of a user with an expirationDate; undefined when it has none. */
 export async function scheduleExpiration(ctx: Context, user: Pick<UserDoc, '_id' | 'expirationDate'>): Promise<string | undefined> {
@@ -28,18 +29,86 @@ export async function abortExpiration(ctx: Context, expirationId: string | undef
 const EARLY_TOLERANCE_MS = 1000;
 
 /**
- * What happens at expiry: the user is blocked in the identity provider and `blocked: true` is
- * stored. Idempotent, and a schedule for a date the user no longer has (rescheduled) does nothing.
+ * What happens at expiry: `blocked: true` is stored and the user is blocked in the identity
+ * provider. Idempotent, and a schedule for a date the user no longer has (rescheduled) does nothing.
  * One that fires early (the scheduler's clock ahead of ours) is scheduled again for the time left.
+ *
+ * Under the user's lock (`user-sync`), as every write of both sides: a `PATCH` moving the date into
+ * the future (and unblocking) that landed between the read and the block left a user with a future
+ * date, blocked for good. The profile is read again once the lock is held and acted on. A user that
+ * another write holds is the 409 `USER_BUSY`, not a silent success: the Timer Service's callback
+ * leaves its intent to the reconciler, which runs the expiry again; the embedded scheduler fires
+ * the schedule again once its claim lapses. Either finds the date as that write left it.
  */
 export async function expireUser(ctx: Context, payload: ExpirationPayload, held: () => void = () => {}): Promise<void> {
-  const user = await ctx.deps.users.get(payload.userId, { states: ALL_STATES, scope: ctx.scope });
-  if (!user || !sameInstant(user.expirationDate, payload.expirationDate)) return;
+  const found = await readUser(ctx, payload.userId);
+  if (!found || !sameInstant(found.expirationDate, payload.expirationDate)) return;
   held();
-  if (Date.parse(payload.expirationDate) > ctx.deps.clock.now() + EARLY_TOLERANCE_MS) return rescheduleEarly(ctx, user);
-  if (user.authUserId) await setBlocked(ctx, user.authUserId, true);
+  let sync: SyncHandle;
+  try {
+    sync = await openSync(ctx, found);
+  } catch (error) {
+    if (!intentUnrecorded(error)) throw error;
+    // The job store down: the expiry runs unguarded rather than not at all (the Timer calls once).
+    ctx.deps.logger.error({ err: error, userId: found._id, requestId: ctx.requestId }, 'an expiry runs without the lock of its user');
+    return expireFound(ctx, found, held);
+  }
+  const user = await expiringUnderLock(ctx, found, payload, sync);
+  if (!user) return;
+  try {
+    // Its lease checked before each step, and the caller's (a reconciler's run) too.
+    await holdingIntent(ctx, sync, (stillHeld) =>
+      expireFound(
+        ctx,
+        user,
+        () => {
+          held();
+          stillHeld();
+        },
+        sync,
+      ),
+    );
+  } catch (error) {
+    // The profile is the truth: the identity (and a schedule made) follows it as stored.
+    await followProfile(ctx, sync);
+    throw error;
+  }
+  await closeSync(ctx, sync, true);
+}
+
+async function readUser(ctx: Context, userId: string): Promise<UserDoc | undefined> {
+  return ctx.deps.users.get(userId, { states: ALL_STATES, scope: ctx.scope });
+}
+
+/**
+ * The profile as stored once the lock is held. Another date by now: nothing to do (the write that
+ * changed it scheduled it). Linked or unlinked meanwhile (a bulk activation): the intent names
+ * another identity, so this is the 409 `USER_BUSY`, tried again later, as a racing write's.
+ */
+async function expiringUnderLock(ctx: Context, found: UserDoc, payload: ExpirationPayload, sync: SyncHandle): Promise<UserDoc | undefined> {
+  let user: UserDoc | undefined;
+  try {
+    user = await readUser(ctx, found._id);
+  } catch (error) {
+    await closeSync(ctx, sync, true);
+    throw error;
+  }
+  if (user && sameInstant(user.expirationDate, payload.expirationDate) && user.authUserId === found.authUserId) return user;
+  await closeSync(ctx, sync, true);
+  if (!user || !sameInstant(user.expirationDate, payload.expirationDate)) return undefined;
+  throw new ConflictError(`user ${found._id} is being changed by another request: try again`, 'USER_BUSY');
+}
+
+/**
+ * The profile first, then the identity: a process dying between them leaves a blocked profile,
+ * which the lock's intent makes the identity follow (the other order left its repair unblocking it).
+ */
+async function expireFound(ctx: Context, user: UserDoc, held: () => void, sync?: SyncHandle): Promise<void> {
   held();
+  if (Date.parse(user.expirationDate as string) > ctx.deps.clock.now() + EARLY_TOLERANCE_MS) return rescheduleEarly(ctx, user, sync);
   if (user.blocked !== true) await ctx.deps.users.patch(user._id, { $set: { blocked: true } }, { states: ALL_STATES }, ctx.scope);
+  held();
+  if (user.authUserId) await setBlocked(ctx, user.authUserId, true);
   held();
   await revokeAccess(ctx, user.authUserId);
 }
@@ -56,10 +125,12 @@ function sameInstant(stored: unknown, scheduled: string): boolean {
 /**
  * A new schedule for the same date, kept on the user so that a later change of date aborts it. The
  * one that fired is spent: nothing to abort. A scheduler error fails the callback, which the Timer
- * Service then records as failed (the user is not left without a schedule unseen).
+ * Service then records as failed (the user is not left without a schedule unseen). Saved in the
+ * lock's intent before the user points to it: a failure there has it aborted unless it is pointed to.
  */
-async function rescheduleEarly(ctx: Context, user: Pick<UserDoc, '_id' | 'expirationDate'>): Promise<void> {
+async function rescheduleEarly(ctx: Context, user: Pick<UserDoc, '_id' | 'expirationDate'>, sync?: SyncHandle): Promise<void> {
   const expirationId = await scheduleExpiration(ctx, user);
+  if (sync) await noteScheduled(ctx, sync, expirationId);
   if (expirationId) await ctx.deps.users.patch(user._id, { $set: { expirationId } }, { states: ALL_STATES }, ctx.scope);
 }
 

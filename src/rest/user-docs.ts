@@ -195,5 +195,8 @@ export const userDocs = {
     description: 'The Timer Service calls back when an expiration falls due: the user is blocked. Administrators may call it too.',
     body: { json: ExpirationBody },
     responses: { 204: { description: 'Done (nothing to do when the user has another expiration date by now).' } },
+    errors: {
+      409: 'Another request is changing this user (`USER_BUSY`): the service runs the expiry again itself once it is let go.',
+    },
   },
 } satisfies Record<string, RouteDoc>;

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IdentityProvider } from '../../src/ports/identity-provider.js';
 import type { JobStore } from '../../src/ports/job-store.js';
+import type { ExpirationScheduler } from '../../src/ports/expiration-scheduler.js';
+import type { UserStore } from '../../src/ports/user-store.js';
 import { UpstreamError } from '../../src/errors.js';
 import { TimerEmulator } from '../emulators/timer.js';
 import { FakeClock } from '../helpers/fake-clock.js';
@@ -13,6 +15,27 @@ import { seedGroups, startService, type TestService } from '../helpers/service.j
 let hangBlocking = false;
 /** The job store refuses new jobs (the CRUD collection of JOBS_CRUD_ENDPOINT down). */
 let jobsDown = false;
+/** A call held until the test opens it: the first one matching, once armed. */
+interface Gate {
+  reached: Promise<void>;
+  open: () => void;
+  arrive: () => void;
+  gate: Promise<void>;
+}
+function gate(): Gate {
+  let arrive!: () => void;
+  let open!: () => void;
+  const reached = new Promise<void>((resolve) => (arrive = resolve));
+  const held = new Promise<void>((resolve) => (open = resolve));
+  return { reached, open, arrive, gate: held };
+}
+/** The next read of this user answers, then waits (the expiry's first read). */
+let heldRead: (Gate & { userId: string }) | undefined;
+/** The next schedule of this user waits before it is made (a PATCH of the date, holding the user's lock). */
+let heldSchedule: (Gate & { userId: string }) | undefined;
+/** Who recorded the last user lock (`user-sync`), and the holders that "died": their renewals are dropped. */
+let lockOwner: string | undefined;
+const deadOwners = new Set<string>();
 let timer: TimerEmulator;
 let service: TestService;
 let clock: FakeClock;
@@ -24,6 +47,7 @@ function trappedIdentity(identity: IdentityProvider): IdentityProvider {
       // The process "dies" while blocking; the trap disarms itself for the reconciler.
       if (hangBlocking && changes.blocked === true) {
         hangBlocking = false;
+        if (lockOwner) deadOwners.add(lockOwner);
         return new Promise(() => undefined);
       }
       return identity.updateUser(id, changes);
@@ -36,9 +60,44 @@ function trappedJobs(jobs: JobStore): JobStore {
     ...jobs,
     async create(job) {
       if (jobsDown) throw new UpstreamError('CRUD', 'POST /jobs/', 0, { unreachable: true });
+      if (job.type === 'user-sync') lockOwner = job.owner;
       return jobs.create(job);
     },
+    async heartbeat(jobId, owner, leaseMs, progress, counters) {
+      // A process that died renews nothing: the user's lock it held lapses, for the reconciler.
+      if (deadOwners.has(owner) && leaseMs > 0) return false;
+      return jobs.heartbeat(jobId, owner, leaseMs, progress, counters);
+    },
   };
+}
+
+function trappedUsers(users: UserStore): UserStore {
+  return Object.assign(Object.create(users) as UserStore, {
+    async get(...args: Parameters<UserStore['get']>) {
+      const read = await users.get(...args);
+      const held = heldRead;
+      if (held?.userId === args[0]) {
+        heldRead = undefined;
+        held.arrive();
+        await held.gate;
+      }
+      return read;
+    },
+  });
+}
+
+function trappedScheduler(scheduler: ExpirationScheduler): ExpirationScheduler {
+  return Object.assign(Object.create(scheduler) as ExpirationScheduler, {
+    async schedule(...args: Parameters<ExpirationScheduler['schedule']>) {
+      const held = heldSchedule;
+      if (held?.userId === args[0].userId) {
+        heldSchedule = undefined;
+        held.arrive();
+        await held.gate;
+      }
+      return scheduler.schedule(...args);
+    },
+  });
 }
 
 beforeAll(async () => {
@@ -48,7 +107,12 @@ beforeAll(async () => {
     clock,
     background: true,
     env: { TIMER_SERVICE: timer.url, RANDOM_PWD_GEN: 'false', JOBS_LEASE_MS: '300', JOBS_POLL_MS: '50' },
-    wrap: (deps) => ({ identity: trappedIdentity(deps.identity), jobs: trappedJobs(deps.jobs) }),
+    wrap: (deps) => ({
+      identity: trappedIdentity(deps.identity),
+      jobs: trappedJobs(deps.jobs),
+      users: trappedUsers(deps.users),
+      scheduler: trappedScheduler(deps.scheduler),
+    }),
   });
   await seedGroups(service);
 });
@@ -96,5 +160,67 @@ describe('an expiry cut short', () => {
     }
     expect((await service.deps.identity.getUsers([authUserId]))[0]?.blocked).toBe(true);
     expect((await service.call('GET', `/users/${created.body._id}`)).body.blocked).toBe(true);
+  });
+});
+
+describe('an expiry raced by a PATCH that moves the date into the future (and unblocks)', () => {
+  async function expiringUser(username: string) {
+    const expiresAt = Math.max(clock.now(), Date.now()) + 800;
+    const created = await service.call('POST', '/users/?sendResetPwdEmail=false', {
+      userGroup: 'customer',
+      username,
+      email: `${username}@example.com`,
+      name: 'E',
+      password: 'Expiry-pass-1',
+      expirationDate: new Date(expiresAt).toISOString(),
+    });
+    expect(created.body).toEqual({ _id: expect.any(String) });
+    return { ...(await service.call('GET', `/users/${created.body._id}`)).body, expiresAt };
+  }
+  const later = () => new Date(Math.max(clock.now(), Date.now()) + 3_600_000).toISOString();
+  async function expectUnblocked(user: { _id: string; authUserId: string }, expirationDate: string) {
+    const stored = (await service.call('GET', `/users/${user._id}`)).body;
+    expect({ blocked: stored.blocked, expirationDate: stored.expirationDate }).toEqual({ blocked: false, expirationDate });
+    expect((await service.deps.identity.getUsers([user.authUserId]))[0]?.blocked).toBe(false);
+    expect(timer.timers.get(stored.expirationId)?.status).toBe(0);
+  }
+
+  it('landing between the read of the callback and its block: the user keeps its new date, unblocked', async () => {
+    const user = await expiringUser('expr1');
+    heldRead = { ...gate(), userId: user._id };
+    const read = heldRead;
+    await clock.advance(user.expiresAt - clock.now() + 200);
+    await read.reached;
+    const expirationDate = later();
+    try {
+      const patched = await service.call('PATCH', `/users/${user._id}`, { $set: { expirationDate, blocked: false } });
+      expect(patched.status).toBe(200);
+    } finally {
+      read.open();
+    }
+    await expect.poll(() => timer.timers.get(user.expirationId)?.callbackStatus).toBeDefined();
+    await expectUnblocked(user, expirationDate);
+  });
+
+  it('holding the lock of the user when the Timer calls: the callback fails (not a silent 204), the reconciler finds the new date', async () => {
+    const user = await expiringUser('expr2');
+    heldSchedule = { ...gate(), userId: user._id };
+    const scheduling = heldSchedule;
+    const expirationDate = later();
+    const patch = service.call('PATCH', `/users/${user._id}`, { $set: { expirationDate, blocked: false } });
+    try {
+      await scheduling.reached;
+      await clock.advance(user.expiresAt - clock.now() + 200);
+      await expect.poll(() => timer.timers.get(user.expirationId)?.callbackStatus).toBeDefined();
+      expect(timer.timers.get(user.expirationId)?.callbackStatus).toBe(409);
+    } finally {
+      scheduling.open();
+    }
+    expect((await patch).status).toBe(200);
+    // The callback's intent, given back, is run again by the reconciler: the user has another date by now.
+    const open = () => service.deps.jobs.list({ types: ['user-expire'], limit: 10 });
+    for (let step = 0; step < 20 && (await open()).length > 0; step += 1) await clock.advance(100);
+    expect(await open()).toEqual([]);
+    await expectUnblocked(user, expirationDate);
   });
 });
