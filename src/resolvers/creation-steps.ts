@@ -20,6 +20,7 @@ export async function attachIdentity(
   user: UserDoc,
   password: string | undefined,
   created: (authUserId: string) => Promise<void>,
+  follow: (linked: UserDoc) => Promise<unknown> = (linked) => followUnlessHeld(ctx, linked),
 ): Promise<string> {
   const identity = await ctx.deps.identity.createUser({
     username: user.username,
@@ -31,9 +32,10 @@ export async function attachIdentity(
   const patched = await ctx.deps.users.patch(user._id, { $set: { authUserId: identity.id } }, { states: ALL_STATES }, ctx.scope);
   if (!patched) throw new NotFoundError(`user ${user._id} disappeared while its identity was created`);
   // A profile-only write (a PATCH, a state change) landed while the identity was made from the
-  // profile as read: seen in the link's answer (no extra call), the identity follows it now.
+  // profile as read: seen in the link's answer (no extra call), the identity follows it now
+  // (`follow`: under the user's lock, unless a caller holding it follows itself).
   if (identityFieldsDiffer(user, patched)) {
-    await compensate(ctx, `make the identity of ${user._id} follow its changed profile`, () => followUnlessHeld(ctx, patched));
+    await compensate(ctx, `make the identity of ${user._id} follow its changed profile`, () => follow(patched));
   }
   return identity.id;
 }

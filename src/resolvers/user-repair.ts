@@ -9,7 +9,9 @@ import { sendWelcomeReset } from './auth.js';
 import { type CreationIntent, type CreationProgress, intentId, USER_CREATION } from './intents.js';
 import type { JobHandler } from '../infra/job-worker.js';
 import { grantRoles, revokeRoles } from './roles.js';
-import { identityBlocked } from './user-sync.js';
+import { holdingIntent } from './intent-jobs.js';
+import { syncToProfile } from './sync-follow.js';
+import { closeSync, identityBlocked, openSync } from './user-sync.js';
 
 const Intent = z.object({
   userId: z.string().min(1),
@@ -75,6 +77,8 @@ export async function repairNow(ctx: Context, userId: string, kind: CreationInte
 interface RepairSteps {
   save: (progress: CreationProgress) => Promise<void>;
   held: () => void;
+  /** Makes the identity follow its profile changed while it was made (the repair holding the user's lock). */
+  follow?: (linked: UserDoc) => Promise<unknown>;
 }
 
 async function repair(ctx: Context, payload: unknown, progress: CreationProgress, steps: RepairSteps): Promise<RepairOutcome> {
@@ -108,7 +112,7 @@ async function undoCreation(ctx: Context, intent: CreationIntent, progress: Crea
 /** The process died mid-way: the creation is finished where a profile was made, undone where none was. */
 async function finishCreation(ctx: Context, intent: CreationIntent, progress: CreationProgress, steps: RepairSteps): Promise<string> {
   const { held } = steps;
-  const profile = await ctx.deps.users.get(intent.userId, { states: ALL_STATES, scope: ctx.scope });
+  const profile = await readProfile(ctx, intent.userId);
   if (!profile) {
     // Its insert never happened (or was undone): an identity made for it has no profile to serve.
     held();
@@ -120,10 +124,52 @@ async function finishCreation(ctx: Context, intent: CreationIntent, progress: Cr
   // The request checks the group again once the user is stored (a group deletion counts users
   // after its delete); it may have died first. A user whose group is gone is undone.
   if (intent.kind !== 'register' && !(await ctx.deps.groups.getGroup(profile.userGroup))) return undoCreation(ctx, intent, progress, held);
-  let outcome = 'whole';
-  if (intent.identity) outcome = await ensureIdentity(ctx, intent, profile, progress, steps);
-  await ensureSchedule(ctx, profile, progress, steps);
-  return outcome;
+  return finishUnderLock(ctx, intent, profile, progress, steps);
+}
+
+async function readProfile(ctx: Context, userId: string): Promise<UserDoc | undefined> {
+  return ctx.deps.users.get(userId, { states: ALL_STATES, scope: ctx.scope });
+}
+
+/**
+ * The steps on a stored profile run under the user's lock (`user-sync`), as every write of both
+ * sides does, on the profile read again once it is held: a `PATCH` of the roles and of `blocked`
+ * landing between the repair's read and its steps (the user linked by then) was undone on the
+ * identity side (its old roles granted, the identity unblocked beside a blocked profile). A write
+ * holding the user, or a profile gone or linked otherwise meanwhile, is the 409 `USER_BUSY`: the
+ * repair is tried again (the reconciler's back-off), and reads again. Whatever the repair came to,
+ * its own intent (`user-creation`) finishes it: the lock goes.
+ */
+async function finishUnderLock(
+  ctx: Context,
+  intent: CreationIntent,
+  found: UserDoc,
+  progress: CreationProgress,
+  steps: RepairSteps,
+): Promise<string> {
+  const sync = await openSync(ctx, found);
+  try {
+    const profile = await readProfile(ctx, found._id);
+    if (!profile || profile.authUserId !== found.authUserId) {
+      throw new ConflictError(`user ${found._id} is being changed by another request: try again`, 'USER_BUSY');
+    }
+    return await holdingIntent(ctx, sync, async (lockHeld) => {
+      const held = () => {
+        steps.held();
+        lockHeld();
+      };
+      // The link's answer showing a profile changed meanwhile: the identity follows it here, this
+      // repair holding the lock (`attachIdentity` would leave it to the holder).
+      const follow = (linked: UserDoc) => syncToProfile(ctx, { userId: linked._id, authUserId: linked.authUserId }, undefined, held);
+      const locked = { ...steps, held, follow };
+      let outcome = 'whole';
+      if (intent.identity) outcome = await ensureIdentity(ctx, intent, profile, progress, locked);
+      await ensureSchedule(ctx, profile, progress, locked);
+      return outcome;
+    });
+  } finally {
+    await closeSync(ctx, sync, true);
+  }
 }
 
 /**
@@ -146,7 +192,7 @@ async function ensureIdentity(
   intent: CreationIntent,
   profile: UserDoc,
   progress: CreationProgress,
-  { save, held }: RepairSteps,
+  { save, held, follow }: RepairSteps,
 ): Promise<string> {
   const linked = profile.authUserId ?? progress.authUserId;
   // Asked by id (a PATCH of the blocked flag it should have anyway), not through a search: Auth0's
@@ -171,7 +217,7 @@ async function ensureIdentity(
   let authUserId: string;
   try {
     held();
-    authUserId = await attachIdentity(ctx, { ...profile, authUserId: undefined }, undefined, (id) => save({ authUserId: id }));
+    authUserId = await attachIdentity(ctx, { ...profile, authUserId: undefined }, undefined, (id) => save({ authUserId: id }), follow);
   } catch (error) {
     if (!(error instanceof ConflictError)) throw error;
     // An identity with its name exists that no intent recorded (made in the instant before the

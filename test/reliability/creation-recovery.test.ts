@@ -388,6 +388,43 @@ describe('a creation cut short', () => {
     }
   });
 
+  it('by a reconciler repair, a PATCH of the roles and of blocked landing between its profile read and its steps: the PATCH stands', async () => {
+    // Released at once after the failed grant (the user linked, no roles): nothing waits for a lapse.
+    const background = await reconcilingService(UNLAPSING_LEASE_MS);
+    await background.graphql('mutation ($r: RoleInput!) { saveRole(input: $r) { __typename } }', {
+      r: { roleId: 'writer', name: 'Writer', permissions: ['users.write'] },
+    });
+    let open!: () => void;
+    try {
+      const body = { ...newBody(), roles: ['reader'] };
+      profileReadGate = { gate: new Promise<void>((resolve) => (open = resolve)), waiting: true };
+      trap = 'grant-fails';
+      expect((await background.call('POST', '/users/', body)).status).toBe(500);
+      trap = 'none';
+      // The reconciler takes the intent given up, reads the profile (linked, `reader`, unblocked) and waits there.
+      profileReadGate.waiting = false;
+      await eventually(
+        async () => profileReadGate!.waiting,
+        (waiting) => waiting,
+      );
+      const [found] = (await background.call('GET', `/users/?username=${body.username}`)).body;
+      const patched = await background.call('PATCH', `/users/${found._id}`, { roles: ['writer'], blocked: true });
+      expect(patched.status).toBe(200);
+      open();
+      const pending = () => background.deps.jobs.list({ types: ['user-creation'], limit: 10 });
+      expect(await eventually(pending, (jobs) => jobs.length === 0)).toEqual([]);
+      const [user] = (await background.call('GET', `/users/?username=${body.username}`)).body;
+      expect({ roles: user.roles, blocked: user.blocked }).toEqual({ roles: ['writer'], blocked: true });
+      expect.soft(await background.backend.rolesOf(user.authUserId)).toEqual(['writer']);
+      expect.soft((await background.deps.identity.getUsers([user.authUserId]))[0]?.blocked).toBe(true);
+    } finally {
+      open?.();
+      trap = 'none';
+      profileReadGate = undefined;
+      await background.close();
+    }
+  });
+
   it('when its roles cannot be granted: an error, and the retry at once gets the same user with its roles', async () => {
     const body = { ...newBody(), roles: ['reader'] };
     trap = 'grant-fails';
