@@ -114,9 +114,10 @@ async function finishCreation(ctx: Context, intent: CreationIntent, progress: Cr
   const { held } = steps;
   const profile = await readProfile(ctx, intent.userId);
   if (!profile) {
-    // Its insert never happened (or was undone): an identity made for it has no profile to serve.
+    // Its insert never happened (or was undone), or it was deleted (a registration's profile): an
+    // identity made for it has no profile to serve. A link's identity existed before: it stays.
     held();
-    if (progress.authUserId && intent.kind === 'create') await ctx.deps.identity.deleteUser(progress.authUserId);
+    if (progress.authUserId && intent.kind !== 'link') await ctx.deps.identity.deleteUser(progress.authUserId);
     held();
     await abortExpiration(ctx, progress.expirationId);
     return 'absent';
@@ -240,8 +241,14 @@ async function identityExists(ctx: Context, authUserId: string, blocked: boolean
   }
 }
 
+/**
+ * A profile deleted since it was read answers no link: a `DELETE` of a profile without identity
+ * takes no lock, and the repair went on to grant the roles of an identity no profile pointed to.
+ * It fails instead; tried again, the repair finds no profile and deletes the identity it made.
+ */
 async function link(ctx: Context, profile: UserDoc, authUserId: string): Promise<void> {
-  await ctx.deps.users.patch(profile._id, { $set: { authUserId } }, { states: ALL_STATES }, ctx.scope);
+  const linked = await ctx.deps.users.patch(profile._id, { $set: { authUserId } }, { states: ALL_STATES }, ctx.scope);
+  if (!linked) throw new NotFoundError(`user ${profile._id} disappeared while its identity was linked`);
 }
 
 /**

@@ -49,6 +49,8 @@ const repairing = new Set<string>();
 let service: TestService;
 let counter = 0;
 
+/** The next link of a profile to its identity waits for this gate before it is written (the reconciler's). */
+let linkGate: { gate: Promise<void>; waiting: boolean } | undefined;
 /** The next read of one profile answers, then waits for this gate (the reconciler's, before its steps). */
 let profileReadGate: { gate: Promise<void>; waiting: boolean } | undefined;
 
@@ -102,6 +104,11 @@ function trapped(users: UserStore): UserStore {
         trap = 'none';
         requestDead = true;
         return new Promise(() => undefined);
+      }
+      const held = linkGate;
+      if (held && !held.waiting && '$set' in expr && expr.$set && 'authUserId' in expr.$set) {
+        held.waiting = true;
+        await held.gate;
       }
       // The store linked the identity, then the answer was lost.
       if (trap === 'link-lost' && '$set' in expr && expr.$set && 'authUserId' in expr.$set) {
@@ -187,6 +194,7 @@ beforeEach(() => {
   trap = 'none';
   requestDead = false;
   profileReadGate = undefined;
+  linkGate = undefined;
   reconcilerCut = false;
 });
 afterAll(() => service.close());
@@ -424,6 +432,61 @@ describe('a creation cut short', () => {
       await background.close();
     }
   });
+
+  it.each(['create', 'register'])(
+    'after the identity was made (%s), its profile deleted as the reconciler links it: the identity goes too',
+    async (kind) => {
+      const background = await reconcilingService();
+      let open!: () => void;
+      try {
+        const body = { ...newBody(), roles: ['reader'] };
+        let userId: string | undefined;
+        if (kind === 'register') {
+          const postponed = await background.call('POST', '/users/?postponeAuthUserCreation=true', body);
+          expect(postponed.status).toBe(200);
+          userId = postponed.body._id;
+        }
+        const identities = countIdentities(background);
+        trap = 'link-hangs';
+        const hangUp =
+          kind === 'create'
+            ? abandon(background, body)
+            : (() => {
+                const client = new AbortController();
+                void fetch(`${background.url}/users/register`, {
+                  method: 'POST',
+                  headers: { 'x-api-key': TEST_API_KEY, 'content-type': 'application/json' },
+                  body: JSON.stringify({ _id: userId }),
+                  signal: client.signal,
+                }).catch(() => undefined);
+                return () => client.abort();
+              })();
+        await stuckAtTheTrap();
+        hangUp();
+        expect(countIdentities(background)).toBe(identities + 1);
+        // The dead request's lease lapses: the reconciler finds the identity it made and links it, held there.
+        linkGate = { gate: new Promise<void>((resolve) => (open = resolve)), waiting: false };
+        await eventually(
+          async () => linkGate!.waiting,
+          (waiting) => waiting,
+        );
+        // A profile without identity is deleted without the user's lock.
+        const named = () => background.call('GET', `/users/?_st=PUBLIC,DRAFT,TRASH,DELETED&username=${body.username}`);
+        const [found] = (await named()).body;
+        expect((await background.call('DELETE', `/users/${found._id}`)).status).toBe(204);
+        open();
+        const pending = () => background.deps.jobs.list({ types: ['user-creation'], limit: 10 });
+        expect(await eventually(pending, (jobs) => jobs.length === 0)).toEqual([]);
+        expect((await named()).body).toEqual([]);
+        expect(countIdentities(background)).toBe(identities);
+      } finally {
+        open?.();
+        trap = 'none';
+        linkGate = undefined;
+        await background.close();
+      }
+    },
+  );
 
   it('when its roles cannot be granted: an error, and the retry at once gets the same user with its roles', async () => {
     const body = { ...newBody(), roles: ['reader'] };
