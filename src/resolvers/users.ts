@@ -132,14 +132,25 @@ export async function deleteUser(ctx: Context, id: string, rawQuery = ''): Promi
   const sync = await during('deleting user', () => openSync(ctx, found));
   try {
     // Held while it runs: a reconciler taking the lock over would let a write in beside the deletion.
-    await holdingIntent(ctx, sync, async () => deleteFound(ctx, await getUser(ctx, id, states, 'deleting user', query), { query, states }));
+    // Its lease checked before the profile's delete (`held`): one whose renewals failed for a lease
+    // deleted the user under a PATCH that had taken it, whose grant then bound a deleted identity.
+    await holdingIntent(ctx, sync, async (held) =>
+      deleteFound(ctx, await getUser(ctx, id, states, 'deleting user', query), { query, states, held }),
+    );
   } finally {
     // Whatever the deletion came to, its own intent (user-deletion) finishes it: the lock goes.
     await closeSync(ctx, sync, true);
   }
 }
 
-async function deleteFound(ctx: Context, user: UserDoc, { query, states }: { query?: string; states: readonly State[] }): Promise<void> {
+interface Deleting {
+  query?: string;
+  states: readonly State[];
+  /** Throws once the user's lock may have lapsed (a linked user's `DELETE`); nothing for a profile-only one. */
+  held?: () => void;
+}
+
+async function deleteFound(ctx: Context, user: UserDoc, { query, states, held }: Deleting): Promise<void> {
   await during('deleting user', async () => {
     const intent = await openDeletion(ctx, user);
     // Held while it runs (a profile put back after a failure has no deadline): the reconciler
@@ -147,7 +158,7 @@ async function deleteFound(ctx: Context, user: UserDoc, { query, states }: { que
     // sessions and the schedule go before the intent is closed: a process that died after the
     // close left the schedule live (and the sessions open) with nothing to finish them.
     const both = async () => {
-      const outcome = await deleteBoth(ctx, user, { query, states });
+      const outcome = await deleteBoth(ctx, user, { query, states, held });
       if (!outcome.error) {
         await revokeAccess(ctx, user.authUserId);
         await abortExpiration(ctx, user.expirationId);
@@ -164,8 +175,14 @@ async function deleteFound(ctx: Context, user: UserDoc, { query, states }: { que
 async function deleteBoth(
   ctx: Context,
   user: UserDoc,
-  { query, states }: { query?: string; states: readonly State[] },
+  { query, states, held }: Deleting,
 ): Promise<{ consistent: boolean; error?: unknown }> {
+  try {
+    held?.();
+  } catch (error) {
+    // Nothing deleted: both sides agree, the 409 USER_BUSY is answered.
+    return { consistent: true, error };
+  }
   try {
     if (!(await ctx.deps.users.delete(user._id, { states, scope: ctx.scope, query }))) {
       return { consistent: true, error: new NotFoundError(`user ${shownId(user._id)} not found`) };

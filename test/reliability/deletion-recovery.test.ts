@@ -40,6 +40,8 @@ let trap: Trap = 'none';
 type Gate = { gate: Promise<void>; waiting: boolean };
 let grantGate: Gate | undefined;
 let profileDeleteGate: Gate | undefined;
+/** The recording of the next deletion intent waits for this gate (the job store slow, as when its renewals fail). */
+let deletionIntentGate: Gate | undefined;
 
 async function passGate(held: Gate | undefined): Promise<void> {
   if (!held || held.waiting) return;
@@ -167,6 +169,10 @@ let deletionClaims = 0;
 function trappedJobs(jobs: JobStore): JobStore {
   return {
     ...jobs,
+    async create(job) {
+      if (job.type === 'user-deletion') await passGate(deletionIntentGate);
+      return jobs.create(job);
+    },
     async claimNext(type, owner, leaseMs) {
       if (type === 'user-deletion') [workerOwner, deletionClaims] = [owner, deletionClaims + 1];
       return jobs.claimNext(type, owner, leaseMs);
@@ -213,6 +219,7 @@ beforeEach(() => {
   requestDead = false;
   grantGate = undefined;
   profileDeleteGate = undefined;
+  deletionIntentGate = undefined;
   linkLookupGate = undefined;
   reconcilerCut = false;
 });
@@ -519,6 +526,37 @@ describe('a PATCH of the roles and a DELETE of the same user at once', () => {
     expect((await deletion.answer).status).toBe(204);
     await consistent(user);
     expect(patched.status).toBe(409);
+  });
+
+  it('the DELETE first, its renewals failing for a whole lease before its profile delete: the PATCH takes the user, the DELETE is a 409', async () => {
+    const user = await newUser();
+    // Held as it records its deletion intent, the user's lock taken and the profile read under it.
+    const deletion = await heldAt(
+      (gate) => (deletionIntentGate = gate),
+      () => service.call('DELETE', `/users/${user._id}`),
+    );
+    let patch: Awaited<ReturnType<typeof heldAt>> | undefined;
+    try {
+      // Its lease lapses (renewals lost), and the reconciler frees the user.
+      requestDead = true;
+      await clock.advanceInSteps(1500, 100);
+      requestDead = false;
+      // A PATCH of the roles takes the user and waits at its grant, after its revoke.
+      patch = await heldAt(
+        (gate) => (grantGate = gate),
+        () => service.call('PATCH', `/users/${user._id}`, { roles: ['reader'] }),
+      );
+      deletion.open();
+      const deleted = await deletion.answer;
+      patch.open();
+      expect((await patch.answer).status).toBe(200);
+      await consistent(user);
+      expect(deleted.status).toBe(409);
+    } finally {
+      requestDead = false;
+      deletion.open();
+      patch?.open();
+    }
   });
 });
 
