@@ -73,7 +73,7 @@ async function createOnce(
     const { error } = inserted;
     // A clash inserted nothing; any other failure may have inserted it (a lost answer): delete by our `_id`.
     const conflict = error instanceof ConflictError;
-    await giveUp(ctx, intent, conflict ? [] : [() => ctx.deps.users.delete(_id, { states: ALL_STATES, scope: ctx.scope })]);
+    await giveUp(ctx, intent, conflict ? [] : [undoProfile(ctx, intent, _id)]);
     if (!conflict || retried) throw error;
     const resumed = await resumedCreation(ctx, profile, error);
     return resumed === undefined ? undefined : { _id: resumed };
@@ -91,7 +91,7 @@ async function createOnce(
     const identityId = intent.progress.authUserId;
     await giveUp(ctx, intent, [
       ...(identityId ? [() => ctx.deps.identity.deleteUser(identityId)] : []),
-      () => ctx.deps.users.delete(created._id, { states: ALL_STATES, scope: ctx.scope }),
+      undoProfile(ctx, intent, created._id),
     ]);
     throw attached.error;
   }
@@ -102,6 +102,22 @@ async function createOnce(
     await sendWelcomeReset(ctx, authUserId, options.sendResetPwdEmail);
   });
   return { _id: created._id };
+}
+
+/**
+ * The undo of the profile this creation inserted: deleted unless it links an identity this creation
+ * did not make, in one conditional delete. A request whose renewals failed for a lease while a step
+ * was in flight (a slow identity provider) was taken over by the reconciler, which made the user
+ * whole with an identity of its own; the request's identity then refused as a duplicate, its undo
+ * deleted the profile, leaving that identity to no one. Such a profile is the reconciler's.
+ */
+function undoProfile(ctx: Context, intent: IntentHandle, _id: string): () => Promise<unknown> {
+  return () => {
+    const own = intent.progress.authUserId;
+    const unlinked = { $or: [{ authUserId: { $exists: false } }, ...(own ? [{ authUserId: own }] : [])] };
+    const query = `_q=${encodeURIComponent(JSON.stringify(unlinked))}`;
+    return ctx.deps.users.delete(_id, { states: ALL_STATES, scope: ctx.scope, query });
+  };
 }
 
 /**

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { recordingScheduler } from '../helpers/live-schedules.js';
+import type { IdentityProvider } from '../../src/ports/identity-provider.js';
 import type { JobStore } from '../../src/ports/job-store.js';
 import type { RoleBinder } from '../../src/ports/role-binder.js';
 import type { UserStore } from '../../src/ports/user-store.js';
@@ -49,6 +50,8 @@ const repairing = new Set<string>();
 let service: TestService;
 let counter = 0;
 
+/** The next identity made waits for this gate before it is made (a slow identity provider). */
+let identityCreateGate: { gate: Promise<void>; waiting: boolean; after?: boolean } | undefined;
 /** The next link of a profile to its identity waits for this gate before it is written (the reconciler's). */
 let linkGate: { gate: Promise<void>; waiting: boolean } | undefined;
 /** The next read of one profile answers, then waits for this gate (the reconciler's, before its steps). */
@@ -117,6 +120,21 @@ function trapped(users: UserStore): UserStore {
         throw new UpstreamError('CRUD', 'PATCH /users/:id', 500);
       }
       return users.patch(id, expr, options, scope);
+    },
+  };
+}
+
+function trappedIdentity(identity: IdentityProvider): IdentityProvider {
+  return {
+    ...identity,
+    async createUser(user) {
+      const held = identityCreateGate;
+      if (!held || held.waiting) return identity.createUser(user);
+      held.waiting = true;
+      // Before it is made, or made and its answer on the way.
+      const made = held.after ? await identity.createUser(user) : undefined;
+      await held.gate;
+      return made ?? identity.createUser(user);
     },
   };
 }
@@ -195,6 +213,7 @@ beforeEach(() => {
   requestDead = false;
   profileReadGate = undefined;
   linkGate = undefined;
+  identityCreateGate = undefined;
   reconcilerCut = false;
 });
 afterAll(() => service.close());
@@ -211,6 +230,7 @@ async function reconcilingService(leaseMs = LEASE_MS): Promise<TestService> {
     env: { JOBS_LEASE_MS: String(leaseMs), JOBS_POLL_MS: '50' },
     wrap: (deps) => ({
       users: trapped(deps.users),
+      identity: trappedIdentity(deps.identity),
       roles: trappedRoles(deps.roles),
       jobs: trappedJobs(deps.jobs, deps.replicaId),
       scheduler: recordingScheduler(deps.scheduler, live),
@@ -267,6 +287,15 @@ async function expectWhole(username: string) {
   const [identity] = await service.deps.identity.getUsers([user!.authUserId!]);
   expect(identity?.username).toBe(username);
   return user!;
+}
+
+/** Whole on `target`: one profile, linked to an identity that exists and has its username. */
+async function expectWholeOn(target: TestService, username: string) {
+  const named = await target.call('GET', `/users/?_st=PUBLIC,DRAFT,TRASH,DELETED&username=${username}`);
+  expect(named.body).toHaveLength(1);
+  if (named.body.length !== 1) return;
+  const [identity] = await target.deps.identity.getUsers([named.body[0].authUserId]);
+  expect(identity?.username).toBe(username);
 }
 
 describe('a creation cut short', () => {
@@ -487,6 +516,42 @@ describe('a creation cut short', () => {
       }
     },
   );
+
+  it.each([
+    ['before it is made: the reconciler finishes it, the request undoes nothing of it', false, 1],
+    ["once made: the reconciler's own is refused as a duplicate, the request undoes its creation", true, 0],
+  ])('whose renewals fail for a whole lease while its identity is being made, %s', async (_, after, left) => {
+    const background = await reconcilingService();
+    let open!: () => void;
+    try {
+      const body = newBody();
+      const identities = countIdentities(background);
+      identityCreateGate = { gate: new Promise<void>((resolve) => (open = resolve)), waiting: false, after };
+      const creation = background.call('POST', '/users/', body);
+      await eventually(
+        async () => identityCreateGate!.waiting,
+        (waiting) => waiting,
+        0,
+      );
+      // The job store unreachable from the request's replica: its lease lapses, the reconciler
+      // takes the creation over (an identity of its own, or refused as a duplicate of the request's).
+      requestDead = true;
+      const pending = () => background.deps.jobs.list({ types: ['user-creation'], limit: 10 });
+      expect(await eventually(pending, (jobs) => jobs.length === 0)).toEqual([]);
+      requestDead = false;
+      open();
+      expect((await creation).status).not.toBe(200);
+      // Whole (the reconciler's identity), or absent: never a profile or an identity alone.
+      expect.soft(countIdentities(background)).toBe(identities + left);
+      if (left) await expectWholeOn(background, body.username);
+      else expect((await background.call('GET', `/users/?_st=PUBLIC,DRAFT,TRASH,DELETED&username=${body.username}`)).body).toEqual([]);
+    } finally {
+      open?.();
+      requestDead = false;
+      identityCreateGate = undefined;
+      await background.close();
+    }
+  });
 
   it('when its roles cannot be granted: an error, and the retry at once gets the same user with its roles', async () => {
     const body = { ...newBody(), roles: ['reader'] };
