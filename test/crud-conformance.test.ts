@@ -52,7 +52,7 @@ describe.each<StoreKind>(['embedded', 'crud'])('CRUD conformance, %s store', (st
     }
   }
 
-  for (const item of [1, 2, 3, 4, 5, 7, 8, 9, 10, 11] as const) {
+  for (const item of [1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 12] as const) {
     describe(`issue #19 item ${item}`, () => {
       it.each(CASES.filter((test) => test.item === item).map((test) => [test.name, test] as const))('%s', (_name, test) => run(test));
     });
@@ -64,11 +64,9 @@ describe.each<StoreKind>(['embedded', 'crud'])('CRUD conformance, %s store', (st
     expect(replace.status).toBe(400);
     expect(replace.body.message).toContain('array-element updates (field.$.replace, field.$.merge) are not offered');
     if (store !== 'embedded') return; // the CRUD Service answers these itself
-    const raw = await service.call('GET', `/users/?_rawp=${encodeURIComponent('{"name":0,"price":1}')}`);
-    expect([raw.status, raw.body.message]).toEqual([
-      400,
-      'querystring/_rawp: raw projections mixing 0 and 1 are not offered: list the fields to keep ({"field": 1}), or use _p',
-    ]);
+    // MongoDB refuses the mix (the CRUD's 500), `_id` aside: a 400 in MongoDB's words.
+    const raw = await service.call('GET', `/users/?_rawp=${encodeURIComponent('{"name":0,"_id":0,"price":1}')}`);
+    expect([raw.status, raw.body.message]).toEqual([400, 'querystring/_rawp: Cannot do exclusion on field name in inclusion projection']);
     const expression = await service.call('GET', `/users/?_rawp=${encodeURIComponent('{"first":{"$first":"$attachments"}}')}`);
     expect([expression.status, expression.body.message]).toEqual([
       400,

@@ -148,3 +148,9 @@ export function readableDoc<T extends Record<string, unknown>>(doc: T, aclReadCo
   const fields = readableFields(undefined, aclReadColumns);
   return fields ? projectDoc(doc, fields) : doc;
 }
+
+/** A document without its `_id` (`_rawp` with `_id: 0` among inclusions). */
+export function withoutId(doc: Record<string, unknown>): Record<string, unknown> {
+  const { _id: _dropped, ...rest } = doc;
+  return rest;
+}

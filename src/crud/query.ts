@@ -24,6 +24,8 @@ export interface ListQuery {
   projection?: string[];
   /** Fields to leave out (a `_rawp` of exclusions); never with `projection`. */
   exclusion?: string[];
+  /** `_id: 0` among a `_rawp`'s inclusions: the answer leaves `_id` out (only with `projection`). */
+  withoutId?: true;
   sort: SortKey[];
   limit: number;
   skip: number;
@@ -96,7 +98,7 @@ export function parseByIdQuery(
     projection = false,
     aclReadColumns,
   }: { aclRows?: string; index?: FieldIndex; projection?: boolean; aclReadColumns?: string },
-): { filter: Filter; projection?: string[]; exclusion?: string[] } {
+): { filter: Filter; projection?: string[]; exclusion?: string[]; withoutId?: true } {
   assertKnownParams(query, projection ? GET_BY_ID_PARAMS : BY_ID_PARAMS);
   // The by-id routes' querystring schemas leave `_id` out (the list's and count's have it).
   if (Object.hasOwn(query, '_id')) throw additionalProperty('_id', 'unknown parameter');
@@ -108,7 +110,7 @@ function projectionOf(
   query: CrudQuery,
   index: FieldIndex,
   aclReadColumns: string | undefined,
-): { projection?: string[]; exclusion?: string[] } {
+): { projection?: string[]; exclusion?: string[]; withoutId?: true } {
   return parseRawProjection(query, { index, aclReadColumns }) ?? { projection: parseProjection(query._p) };
 }
 

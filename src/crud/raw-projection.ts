@@ -56,7 +56,7 @@ const notOffered = (what: string) => {
 export function parseRawProjection(
   query: Record<string, unknown>,
   { index, aclReadColumns }: { index?: FieldIndex; aclReadColumns?: string },
-): { projection: string[] } | { exclusion: string[] } | undefined {
+): { projection: string[]; withoutId?: true } | { exclusion: string[] } | undefined {
   if (query._rawp === undefined) return undefined;
   const text = single(query._rawp, '_rawp');
   // The CRUD tests both for truth: an empty one is absent.
@@ -91,11 +91,22 @@ export function parseRawProjection(
   }
   // Nothing left: `_id` alone, as a projection of `_id` (an empty list would be every field).
   if (kept.length === 0) return { projection: ['_id'] };
-  const included = kept.filter(([, value]) => value !== 0 && value !== false);
+  const isExcluded = ([, value]: [string, unknown]) => value === 0 || value === false;
+  // MongoDB takes `_id` either way in either kind of projection: the other names decide the kind.
+  const id = kept.find(([field]) => field === '_id');
+  const others = kept.filter(([field]) => field !== '_id');
+  const excluded = others.filter(isExcluded);
   // MongoDB's exclusion: every field but those named (only without acl_read_columns, whose names are kept as inclusions).
-  if (included.length === 0) return { exclusion: kept.map(([field]) => checkProjectedField(field)) };
-  if (included.length < kept.length) throw notOffered('raw projections mixing 0 and 1');
-  return { projection: included.map(([field]) => checkProjectedField(field)) };
+  if (excluded.length === others.length && (others.length > 0 || (id && isExcluded(id)))) {
+    const names = (id && isExcluded(id) ? [id, ...excluded] : excluded).map(([field]) => checkProjectedField(field));
+    return { exclusion: names };
+  }
+  const mixed = others.find((entry) => isExcluded(entry));
+  if (excluded.length > 0) throw badRequest(`querystring/_rawp: Cannot do exclusion on field ${mixed![0]} in inclusion projection`);
+  const included = others.map(([field]) => checkProjectedField(field));
+  // `_id: 0` among inclusions: MongoDB's only exclusion there.
+  if (id && isExcluded(id)) return { projection: included.length > 0 ? included : ['_id'], withoutId: true };
+  return { projection: included.length > 0 ? included : ['_id'] };
 }
 
 /** `$price` refers to a field: one acl_read_columns lists, else one the collection declares (its top-level names). */

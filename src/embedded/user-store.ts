@@ -3,7 +3,7 @@ import type { ByIdOptions, UserStore } from '../ports/user-store.js';
 import { type FieldIndex, fieldIndexOf } from '../crud/field-types.js';
 import type { Filter } from '../crud/filter.js';
 import type { Clock } from '../ports/clock.js';
-import { excludeFields, projector, readableFields } from '../crud/projection.js';
+import { excludeFields, projector, readableFields, withoutId } from '../crud/projection.js';
 import { type CrudQuery, isEstimateCount, parseCountQuery, parseListQuery } from '../crud/query.js';
 import { queryObjectOf } from '../crud/raw-query.js';
 import type { State } from '../crud/states.js';
@@ -67,7 +67,9 @@ function userReads(parts: Pick<UserWriteParts, 'db' | 'fields' | 'getRow'>, keyF
       const docs = search(parsed);
       if (parsed.exclusion) return docs.map((doc) => excludeFields(doc, parsed.exclusion!));
       const projection = readableFields(parsed.projection, scope.headers.acl_read_columns);
-      return projection ? docs.map(projector(projection, parsed.filter)) : docs;
+      if (!projection) return docs;
+      const project = projector(projection, parsed.filter);
+      return docs.map(parsed.withoutId ? (doc) => withoutId(project(doc)) : project);
     },
     async listText(query: string, scope: CallScope) {
       const { acl_rows: rows, acl_read_columns: readColumns } = scope.headers;
@@ -78,7 +80,10 @@ function userReads(parts: Pick<UserWriteParts, 'db' | 'fields' | 'getRow'>, keyF
       const parsed = parse(fields());
       if (parsed.exclusion) return new JsonText(JSON.stringify(search(parsed).map((doc) => excludeFields(doc, parsed.exclusion!))));
       const projection = readableFields(parsed.projection, scope.headers.acl_read_columns);
-      if (projection) return new JsonText(JSON.stringify(search(parsed).map(projector(projection, parsed.filter))));
+      if (projection) {
+        const project = projector(projection, parsed.filter);
+        return new JsonText(JSON.stringify(search(parsed).map(parsed.withoutId ? (doc) => withoutId(project(doc)) : project)));
+      }
       return new JsonText(searchText(parsed));
     },
     async count(query: CrudQuery | string, scope: CallScope) {

@@ -17,6 +17,8 @@ export interface ByIdRequest {
   projection?: string[];
   /** The fields a `_rawp` of exclusions leaves out (GET only). */
   exclusion?: string[];
+  /** `_id: 0` among a `_rawp`'s inclusions (GET only). */
+  withoutId?: true;
   /** `_q`, `field=value` and acl_rows as one filter (for `_p=a.$`, which projects the element they matched). */
   filter: Filter;
 }
@@ -44,6 +46,7 @@ export function parseByIdRequest(ctx: Context, rawQuery: string, { projection = 
     query: text === '' ? undefined : text,
     projection: parsed.projection,
     exclusion: parsed.exclusion,
+    withoutId: parsed.withoutId,
     filter: parsed.filter,
   };
 }

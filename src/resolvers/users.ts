@@ -16,7 +16,7 @@ import { closeDeletion, openDeletion } from './user-deletion.js';
 import { deleteIdentity, identityOutcomeUnknown } from './roles.js';
 import { holdingIntent } from './intent-jobs.js';
 import { closeSync, openSync } from './user-sync.js';
-import { excludeFields, projectDoc, readableFields } from '../crud/projection.js';
+import { excludeFields, projectDoc, readableFields, withoutId } from '../crud/projection.js';
 import { shownId } from '../domain/input-limits.js';
 
 /** States in which a user can still be edited or registered (not soft-deleted). */
@@ -112,7 +112,9 @@ export async function getUserAnswer(ctx: Context, id: string, rawQuery: string):
   // An exclusion comes only without acl_read_columns (with the header it is kept as inclusions).
   if (request.exclusion) return excludeFields(user, request.exclusion);
   const fields = readableFields(request.projection, ctx.scope.headers.acl_read_columns);
-  return fields ? projectDoc(user, fields, request.filter) : user;
+  if (!fields) return user;
+  const projected = projectDoc(user, fields, request.filter);
+  return request.withoutId ? withoutId(projected) : projected;
 }
 
 /**

@@ -61,10 +61,11 @@ export const User = z
   })
   .meta({ id: 'User', description: 'A profile of the `users` collection: the standard fields, then the custom fields of its group.' });
 
-/** A list item: `_p` (projection) may leave out any field but `_id`. */
-export const UserListItem = z.looseObject({ ...z.object(userFields).partial().shape, _id: userFields._id }).meta({
+/** A list item: `_p` (projection) may leave out any field but `_id`; `_rawp` may leave `_id` out too (`{"_id": 0}`). */
+export const UserListItem = z.looseObject(z.object(userFields).partial().shape).meta({
   id: 'UserListItem',
-  description: 'A profile as `GET /users/` lists it: `_id`, then the fields of the projection (`_p`), all by default.',
+  description:
+    'A profile as `GET /users/` lists it: `_id`, then the fields of the projection (`_p`), all by default; `_rawp` with `"_id": 0` leaves `_id` out.',
 });
 
 /** A user answered by id: whole, or only the fields `_p` and the `acl_read_columns` header let through. */
@@ -179,7 +180,7 @@ export const ListQuery = z.object({
   _p: z.string().optional().meta({ description: 'Comma-separated fields to return (`_id` always is).' }),
   _rawp: z.string().optional().meta({
     description:
-      'A MongoDB projection, as JSON: `{"name":1}` (not with `_p`). The embedded store takes inclusions (`1`) or exclusions (`0`); the CRUD Service also expressions.',
+      'A MongoDB projection, as JSON: `{"name":1}` (not with `_p`). The embedded store takes inclusions (`1`, with `"_id": 0` if wanted) or exclusions (`0`); the CRUD Service also expressions.',
   }),
   _s: z
     .union([z.string(), z.array(z.string())])

@@ -5,11 +5,12 @@ import { TEXT_SEARCH } from './cases-text.js';
 import { FIDELITY } from './cases-fidelity.js';
 import { ROUND_THREE } from './cases-round3.js';
 import { OBJECT_PARAMS, OPERATOR_WORDS, RAW_PROJECTION } from './cases-round4.js';
+import { ROUND_FIVE } from './cases-round5.js';
 import { COERCION, OPERATOR_TYPES, PROJECTION } from './cases-writes.js';
 
 export type { Case } from './cases-common.js';
 
-/** Every case of issue #19, items 1 to 11 (cases-common.ts says how a case reads). */
+/** Every case of issue #19, items 1 to 12 (cases-common.ts says how a case reads). */
 export const CASES: Case[] = [
   ...DATES,
   ...BY_ID,
@@ -23,4 +24,5 @@ export const CASES: Case[] = [
   ...RAW_PROJECTION,
   ...OBJECT_PARAMS,
   ...OPERATOR_WORDS,
+  ...ROUND_FIVE,
 ];

@@ -216,7 +216,7 @@ function merge(target: Json, source: Json): void {
 }
 
 /** `_rawp` resolved as crud-service's projectionUtils resolves it: a MongoDB projection object, or its 400. */
-export type RawProjection = { include: string[] } | { exclude: string[] };
+export type RawProjection = { include: string[]; withoutId?: boolean } | { exclude: string[] };
 
 const RAW_ALLOWED_OPERATORS = new Set(
   (
@@ -261,11 +261,16 @@ export function rawProjectionOf(
   if (kept.length === 0) return { include: [] };
   if (kept.some(([, value]) => typeof value !== 'number' && typeof value !== 'boolean'))
     throw new Error('the CRUD emulator does not run raw projections with expressions');
-  const excluded = kept.filter(([, value]) => value === 0 || value === false).map(([field]) => field);
+  const isExcluded = (value: unknown) => value === 0 || value === false;
+  // MongoDB takes `_id` either way in either kind: the other names decide the kind.
+  const others = kept.filter(([field]) => field !== '_id');
+  const idExcluded = kept.some(([field, value]) => field === '_id' && isExcluded(value));
+  const excluded = others.filter(([, value]) => isExcluded(value)).map(([field]) => field);
+  if (excluded.length === others.length && (others.length > 0 || idExcluded))
+    return { exclude: idExcluded ? ['_id', ...excluded] : excluded };
   // MongoDB fails a projection mixing both (the CRUD's 500), `_id` aside.
-  if (excluded.length === kept.length) return { exclude: excluded };
-  if (excluded.some((field) => field !== '_id')) throw new Error('Cannot do exclusion on field in inclusion projection');
-  return { include: kept.filter(([, value]) => value !== 0 && value !== false).map(([field]) => field) };
+  if (excluded.length > 0) throw new Error('Cannot do exclusion on field in inclusion projection');
+  return { include: others.map(([field]) => field), ...(idExcluded ? { withoutId: true } : {}) };
 }
 
 /** MongoDB's exclusion projection: the document without the paths named (dotted paths through objects and arrays). */

@@ -329,7 +329,11 @@ class Collection {
   /** `_p` (or `_rawp`) and acl_read_columns applied to an answer. */
   private readable(doc: Doc, q: URLSearchParams, conditions?: Record<string, unknown>): Doc {
     const raw = this.rawProjection(q);
-    if (raw) return ('exclude' in raw ? exclude(doc, raw.exclude) : project(doc, raw.include)) as Doc;
+    if (raw && 'exclude' in raw) return exclude(doc, raw.exclude) as Doc;
+    if (raw) {
+      const { _id: _id, ...rest } = project(doc, raw.include);
+      return (raw.withoutId ? rest : { _id, ...rest }) as Doc;
+    }
     const fields = projectionOf(q.get('_p'), this.readColumns);
     return (fields ? project(doc, fields, conditions) : doc) as Doc;
   }
