@@ -76,7 +76,9 @@ describe('$text on the embedded store', () => {
       [text('x', { $language: 'french' }), 'english only'],
       [text('x', { $caseSensitive: true }), 'case-insensitively'],
       [text('x', { $diacriticSensitive: true }), 'ignores diacritics'],
-      [search({ $or: [{ $text: { $search: 'x' } }, { name: 'y' }] }), 'top level'],
+      [search({ $or: [{ $text: { $search: 'x' } }, { name: 'y' }] }), 'all clauses in the $or array must be indexed'],
+      [search({ $or: [{ $text: { $search: 'x' } }, { username: 'y' }], $text: { $search: 'y' } }), 'one $text at most'],
+      [search({ $or: [{ username: 'y' }, { $or: [{ $text: { $search: 'x' } }] }, { $text: { $search: 'z' } }] }), 'one $text at most'],
       [search({ $and: [{ $text: { $search: 'x' } }, { $text: { $search: 'y' } }] }), 'one $text at most'],
       [search({ tags: { $elemMatch: { $text: { $search: 'x' } } } }), 'top level'],
       // The CRUD's parser judges operators by the field's type before it looks for $text.

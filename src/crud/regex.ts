@@ -49,9 +49,37 @@ export interface RegexSpec {
   options?: unknown;
 }
 
-/** A mingo query whose every `$regex` (at any depth) runs on RE2; refused patterns throw a 400. */
-export function createLinearQuery(filter: Record<string, unknown>, where: Where = QUERY_STRING): Query {
-  return new Query(rewriteFilter(filter, where), linearQueryOptions(where));
+/**
+ * A mingo query whose every `$regex` (at any depth) runs on RE2; refused patterns throw a 400.
+ * `isTextHit`: for a filter where `$text` stands (text-search.ts placement), whether a document is
+ * one the full-text index matched; without it, `$text` is mingo's error (the caller's 400).
+ */
+export function createLinearQuery(
+  filter: Record<string, unknown>,
+  where: Where = QUERY_STRING,
+  isTextHit?: (doc: Record<string, unknown>) => boolean,
+): Query {
+  if (!isTextHit) return new Query(rewriteFilter(filter, where), linearQueryOptions(where));
+  const options = linearQueryOptions(where, { [TEXT_HIT]: () => (obj: unknown) => isPlainObject(obj) && isTextHit(obj) });
+  return new Query(rewriteFilter(withTextHits(filter), where), options);
+}
+
+/** The operator `$text` is rewritten to: the document is one the index matched. */
+const TEXT_HIT = '$umsTextHit' as const;
+
+/** `{$text: …, rest}` wherever `$text` may stand (the top, clauses of `$and`/`$or`) → `{$and: [{_id: {$umsTextHit: 1}}, rest]}`. */
+function withTextHits(filter: Record<string, unknown>): Record<string, unknown> {
+  const rest = Object.fromEntries(
+    Object.entries(filter)
+      .filter(([key]) => key !== '$text')
+      .map(([key, value]) => [
+        key,
+        (key === '$and' || key === '$or') && Array.isArray(value)
+          ? value.map((item: unknown) => (isPlainObject(item) ? withTextHits(item) : item))
+          : value,
+      ]),
+  );
+  return Object.hasOwn(filter, '$text') ? { $and: [{ _id: { [TEXT_HIT]: 1 } }, rest] } : rest;
 }
 
 /**
@@ -92,7 +120,7 @@ function documentMatching(selector: string, filter: unknown, options: Options) {
  * and without the operators the CRUD never accepts (`$where` runs code, `$expr` reaches the
  * backtracking `$regexMatch`, `$jsonSchema` patterns).
  */
-export function linearQueryOptions(where: Where = QUERY_STRING): Partial<Options> {
+export function linearQueryOptions(where: Where = QUERY_STRING, extra: Record<string, unknown> = {}): Partial<Options> {
   const allowed = Object.fromEntries(Object.entries(queryOperators).filter(([name]) => !EXCLUDED.has(name)));
   const linear = (selector: string, value: unknown, options: Options) => queryOperators.$regex(selector, toMatcher(value, where), options);
   const isDocument = () => (item: unknown) => isPlainObject(item);
@@ -105,6 +133,7 @@ export function linearQueryOptions(where: Where = QUERY_STRING): Partial<Options
       [LINEAR_REGEX]: linear,
       [IS_DOCUMENT]: isDocument,
       [DOCUMENT_MATCHING]: documentMatching,
+      ...extra,
     },
   });
   return { context, scriptEnabled: false };

@@ -1,7 +1,6 @@
 import type { Filter } from '../crud/filter.js';
 import { isPlainObject } from '../crud/filter.js';
-import { InvalidInputError } from '../errors.js';
-import { misplacedText, textCondition } from './text-search.js';
+import { assertTextPlacement, textCondition } from './text-search.js';
 
 /**
  * Splits a Mongo filter into the part SQLite can answer from indexed columns and the rest.
@@ -52,8 +51,10 @@ const COMPARISONS = new Map([
 ]);
 
 /**
- * `top`: the query's own filter, where `$text` may be one condition (answered by the full-text
- * index, never by mingo); MongoDB refuses it anywhere else, and so does the embedded store.
+ * `top`: the query's own filter, whose `$text` placement is checked (text-search.ts): a condition
+ * of the top level or of a clause of a `$or` whose clauses name indexed fields. It is answered by
+ * the full-text index; a `$or` holding it that SQL cannot answer whole goes to the residual, where
+ * its `$text` is tested against the ids the index matched (user-rows.ts residualMatcher).
  */
 export function splitFilter(filter: Filter, top = true): SplitFilter {
   const where: string[] = [];
@@ -61,9 +62,9 @@ export function splitFilter(filter: Filter, top = true): SplitFilter {
   const residual: Filter[] = [];
   let selective = false;
   const parts = conjuncts(filter);
-  if (top) assertTextPlacement(filter, parts);
+  if (top) assertTextPlacement(filter);
   for (const part of parts) {
-    const sql = Object.hasOwn(part, '$text') && top ? textCondition(part.$text) : translate(part);
+    const sql = Object.hasOwn(part, '$text') ? textCondition(part.$text) : translate(part);
     if (sql) {
       where.push(sql.sql);
       params.push(...sql.params);
@@ -74,13 +75,6 @@ export function splitFilter(filter: Filter, top = true): SplitFilter {
   }
   if (residual.length === 0) return { where, params, selective };
   return { where, params, selective, residual: residual.length === 1 ? residual[0] : { $and: residual } };
-}
-
-function assertTextPlacement(filter: Filter, parts: Filter[]): void {
-  const texts = parts.filter((part) => Object.hasOwn(part, '$text')).length;
-  if (texts <= 1 && !misplacedText(filter)) return;
-  const problem = texts > 1 ? 'a query takes one $text at most' : '$text must be a condition of the top level of the query';
-  throw new InvalidInputError(`querystring/_q ${problem}`, [{ path: ['querystring', '_q', '$text'], message: problem }]);
 }
 
 /** An array's element keyed as a field's value is: its objects and booleans after strings too ([true] is no 1). */

@@ -79,13 +79,76 @@ function refuse(problem: string): InvalidInputError {
   return new InvalidInputError(`querystring/_q/$text ${problem}`, [{ path: ['querystring', '_q', '$text'], message: problem }]);
 }
 
-/** Whether a filter holds `$text` anywhere but as one condition of its top level (which MongoDB refuses too). */
-export function misplacedText(filter: Filter, top = true): boolean {
-  return Object.entries(filter).some(([key, value]) => {
-    if (key === '$text') return !top;
-    if (Array.isArray(value)) return value.some((item) => isPlainObject(item) && misplacedText(item, key === '$and' && top));
-    return isPlainObject(value) && misplacedText(value, false);
-  });
+/**
+ * The users' fields with an indexed column of their own (migration 1): the fields a clause of a
+ * `$or` holding `$text` may name, as MongoDB answers such a `$or` only from indexes (the CRUD's
+ * parser refuses other names before it asks). A Set: a name from a request is only looked up in it.
+ */
+export const INDEXED_FIELDS: ReadonlySet<string> = new Set([
+  '_id',
+  '__STATE__',
+  'userGroup',
+  'username',
+  'email',
+  'authUserId',
+  'createdAt',
+  'updatedAt',
+]);
+
+/** The CRUD's words (lib/QueryParser.js traverseTextSearchQuery). */
+export const TEXT_IN_OR_NOT_INDEXED = 'To use a $text query in an $or expression, all clauses in the $or array must be indexed';
+
+/**
+ * Where `$text` may stand, as MongoDB takes it: one at most, a condition of the top level or of a
+ * clause of a `$or` (through `$and` and `$or`), never under `$nor`, `$not`, `$elemMatch` or a field;
+ * and a `$or` holding it names indexed fields only in its clauses (INDEXED_FIELDS), else the CRUD's 400.
+ */
+export function assertTextPlacement(filter: Filter): void {
+  const texts = countText(filter);
+  if (texts === 0) return;
+  if (texts > 1) throw misplaced('a query takes one $text at most');
+  checkPlacement(filter);
+}
+
+function checkPlacement(filter: Filter): void {
+  for (const [key, value] of Object.entries(filter)) {
+    if (key === '$text') continue;
+    if ((key === '$and' || key === '$or') && Array.isArray(value)) {
+      const clauses = value.filter(isPlainObject);
+      if (key === '$or' && countText(clauses) > 0) {
+        for (const clause of clauses)
+          if (Object.keys(clause).some((field) => !field.startsWith('$') && !INDEXED_FIELDS.has(field)))
+            throw new InvalidInputError(TEXT_IN_OR_NOT_INDEXED, [{ path: ['querystring', '_q', '$or'], message: TEXT_IN_OR_NOT_INDEXED }]);
+      }
+      clauses.forEach(checkPlacement);
+    } else if (countText(value) > 0) {
+      throw misplaced('$text must be a condition of the top level of the query or of a clause of its $or');
+    }
+  }
+}
+
+/** How many `$text` keys a value holds, at any depth (as the CRUD counts them). */
+export function countText(value: unknown): number {
+  if (Array.isArray(value)) return value.reduce<number>((sum, item) => sum + countText(item), 0);
+  if (!isPlainObject(value)) return 0;
+  return Object.entries(value).reduce((sum, [key, inner]) => sum + (key === '$text' ? 1 : countText(inner)), 0);
+}
+
+function misplaced(problem: string): InvalidInputError {
+  return new InvalidInputError(`querystring/_q ${problem}`, [{ path: ['querystring', '_q', '$text'], message: problem }]);
+}
+
+/**
+ * The ids of the users a `$text` operand matches, for a `$or` holding `$text` that SQL cannot
+ * answer whole (a clause with a condition mingo evaluates): the residual's `$text` is tested
+ * against them. At most one id per user, read from the index once per search.
+ */
+export function textHits(db: Db): (operand: unknown) => ReadonlySet<string> {
+  return (operand) => {
+    const { sql, params } = textCondition(operand);
+    const rows = db.prepare<unknown[], { id: string }>(`SELECT id FROM users WHERE ${sql}`).all(...params);
+    return new Set(rows.map((row) => row.id));
+  };
 }
 
 /**

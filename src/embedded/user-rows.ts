@@ -1,5 +1,5 @@
 import type { UserDoc } from '../ports/user-store.js';
-import type { Filter } from '../crud/filter.js';
+import { type Filter, isPlainObject } from '../crud/filter.js';
 import { createLinearQuery } from '../crud/regex.js';
 import type { State } from '../crud/states.js';
 import { InvalidInputError } from '../errors.js';
@@ -22,16 +22,35 @@ export function stateCondition(states: readonly string[], selective: boolean): s
 }
 
 /**
- * MongoDB semantics for what SQL could not answer; operators mingo lacks ($text, $nearSphere) are a
- * 400. `$regex` runs on RE2 (linear time): a backtracking pattern cannot block the event loop.
+ * MongoDB semantics for what SQL could not answer; operators mingo lacks ($nearSphere) are a 400.
+ * `$regex` runs on RE2 (linear time): a backtracking pattern cannot block the event loop. A `$text`
+ * (in a `$or` SQL could not answer whole) is tested against the ids `textHits` reads from the index
+ * for its operand; without `textHits` it is a 400 too (the by-id routes).
  */
-export function residualMatcher(filter: Filter): (doc: UserDoc) => boolean {
-  const matcher = asClientError(() => createLinearQuery(filter));
+export function residualMatcher(filter: Filter, textHits?: (operand: unknown) => ReadonlySet<string>): (doc: UserDoc) => boolean {
+  const operand = textHits && findText(filter);
+  const hits = operand === undefined ? undefined : textHits!(operand);
+  const isTextHit = hits && ((doc: Record<string, unknown>) => typeof doc._id === 'string' && hits.has(doc._id));
+  const matcher = asClientError(() => createLinearQuery(filter, undefined, isTextHit));
   return (doc) => asClientError(() => matcher.test(doc));
 }
 
-export function filterDocs(docs: UserDoc[], filter: Filter): UserDoc[] {
-  return docs.filter(residualMatcher(filter));
+export function filterDocs(docs: UserDoc[], filter: Filter, textHits?: (operand: unknown) => ReadonlySet<string>): UserDoc[] {
+  return docs.filter(residualMatcher(filter, textHits));
+}
+
+/** The operand of the filter's `$text`, where it may stand (the top, clauses of `$and`/`$or`). */
+function findText(filter: Filter): unknown {
+  if (Object.hasOwn(filter, '$text')) return filter.$text;
+  for (const key of ['$and', '$or'] as const) {
+    const clauses = Object.hasOwn(filter, key) ? filter[key] : undefined;
+    if (!Array.isArray(clauses)) continue;
+    for (const clause of clauses) {
+      const found = isPlainObject(clause) ? findText(clause) : undefined;
+      if (found !== undefined) return found;
+    }
+  }
+  return undefined;
 }
 
 function asClientError<T>(evaluate: () => T): T {

@@ -4,6 +4,7 @@ import { type CrudQuery, parseCountQuery } from '../crud/query.js';
 import type { Db } from './db.js';
 import { residualMatcher, type Row, stateCondition, toDoc } from './user-rows.js';
 import { splitFilter } from './sql-filter.js';
+import { textHits } from './text-search.js';
 
 /**
  * Rows read per call at most when part of the filter is evaluated in the process (mingo): a
@@ -36,7 +37,7 @@ export function createUserScan(db: Db) {
       const rows = statement.all(...params, page.limit);
       return { users: rows.map(toDoc), ...(rows.length === page.limit ? { next: String(rows.at(-1)!.seq) } : {}) };
     }
-    const matches = residualMatcher(residual);
+    const matches = residualMatcher(residual, textHits(db));
     const users: UserDoc[] = [];
     let read = 0;
     let last = 0;

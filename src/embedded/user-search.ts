@@ -8,10 +8,13 @@ import type { Search, SearchPlan, SqlPlan } from './keyed-reads.js';
 import { pageText, type RawRow } from './page-text.js';
 import { sortExpression, splitFilter } from './sql-filter.js';
 import { statementCache } from './statement-cache.js';
+import { textHits } from './text-search.js';
 import { filterDocs, type Row, stateCondition, toDoc } from './user-rows.js';
 
 /** What a search reads with: the store's statements, and its field index (read only for a sort). */
 interface SearchParts {
+  /** The ids a `$text` operand matches, for a residual holding one (text-search.ts). */
+  textHits: (operand: unknown) => ReadonlySet<string>;
   prepared: (sql: string, raw?: boolean) => Statement<unknown[], Row & { n: number }>;
   fields: () => FieldIndex;
 }
@@ -21,7 +24,7 @@ interface SearchParts {
  * where it cannot.
  */
 export function createUserSearch(db: Db, fields: () => FieldIndex) {
-  const parts: SearchParts = { prepared: statementCache<Row & { n: number }>(db), fields };
+  const parts: SearchParts = { prepared: statementCache<Row & { n: number }>(db), fields, textHits: textHits(db) };
   return {
     prepared: parts.prepared,
     search: (query: Search) => search(parts, query),
@@ -40,7 +43,7 @@ function search(parts: SearchParts, query: Search): UserDoc[] {
     .all(...plan.params)
     .map(toDoc);
   if (!plan.residual) return docs;
-  const matching = filterDocs(docs, plan.residual);
+  const matching = filterDocs(docs, plan.residual, parts.textHits);
   const start = query.skip ?? 0;
   return matching.slice(start, query.limit === undefined ? undefined : start + query.limit);
 }
@@ -90,7 +93,7 @@ function sortedInMemory(
   { where, params, residual }: { where: string[]; params: unknown[]; residual?: Filter },
 ): UserDoc[] {
   const rows = parts.prepared(`SELECT id, state, doc FROM users WHERE ${where.join(' AND ')} ORDER BY seq`).all(...params);
-  const docs = residual ? filterDocs(rows.map(toDoc), residual) : rows.map(toDoc);
+  const docs = residual ? filterDocs(rows.map(toDoc), residual, parts.textHits) : rows.map(toDoc);
   docs.sort((a, b) => compareBySortKeys(a, b, query.sort!));
   const start = query.skip ?? 0;
   return docs.slice(start, query.limit === undefined ? undefined : start + query.limit);

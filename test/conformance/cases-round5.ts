@@ -58,4 +58,63 @@ export const RAW_ID: Case[] = [
   },
 ];
 
-export const ROUND_FIVE: Case[] = [...RAW_ID];
+/**
+ * `$text` inside a `$or` (queryParser.test "parseAndCastTextSearchQuery"): answered when every clause
+ * of the `$or` names indexed fields only, else the CRUD's 400. The fields both stores index: the
+ * users' unique ones (the embedded store's indexed columns, the CRUD collection's unique indexes).
+ */
+const MUST_BE_INDEXED = 'To use a $text query in an $or expression, all clauses in the $or array must be indexed';
+const ulysses = { $text: { $search: 'Ulysses' } };
+export const TEXT_IN_OR: Case[] = [
+  {
+    item: 12,
+    name: '$text in a $and clause of a $or beside an indexed clause is answered',
+    path: list(q({ $or: [{ username: 'nobody' }, { $and: [ulysses] }] })),
+    status: 200,
+    ids: [U],
+  },
+  {
+    item: 12,
+    name: '$text as a clause of a $or beside an indexed clause with an operator is answered',
+    path: list(q({ $or: [{ email: { $in: ['nobody@example.com'] } }, ulysses] })),
+    status: 200,
+    ids: [U],
+  },
+  {
+    item: 12,
+    name: '$text and a non-indexed condition in one clause of a $or (the CRUD checks the clauses only)',
+    path: list(q({ $or: [{ username: 'nobody' }, { $and: [ulysses, { price: { $gt: 0 } }] }] })),
+    status: 200,
+    ids: [U],
+  },
+  {
+    item: 12,
+    name: '$text in a $or beside a $regex on an indexed field is answered',
+    path: list(q({ $or: [{ username: { $regex: '^nobody' } }, ulysses], price: { $gt: 0 } })),
+    status: 200,
+    ids: [U],
+  },
+  {
+    item: 12,
+    name: '$text in a $or beside a clause naming a field without an index is refused (queryParser.test)',
+    path: list(q({ $or: [{ author: 'James Joyce' }, ulysses] })),
+    status: 400,
+    answer: { statusCode: 400, error: 'Bad Request', message: MUST_BE_INDEXED },
+  },
+  {
+    item: 12,
+    name: '$text in a nested $or beside a clause without an index is refused',
+    path: list(q({ $or: [{ username: 'nobody' }, { $or: [{ author: 'James Joyce' }, { $and: [ulysses] }] }] })),
+    status: 400,
+    answer: { statusCode: 400, error: 'Bad Request', message: MUST_BE_INDEXED },
+  },
+  {
+    item: 12,
+    name: '$text in a $or is counted as listed',
+    path: `/users/count?userGroup=books&${q({ $or: [{ username: 'nobody' }, ulysses] })}`,
+    status: 200,
+    answer: 1,
+  },
+];
+
+export const ROUND_FIVE: Case[] = [...RAW_ID, ...TEXT_IN_OR];

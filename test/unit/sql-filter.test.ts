@@ -236,4 +236,26 @@ describe('$text against a word-matching reference', () => {
       if (!search.startsWith('-') && !search.includes('user8 -')) expect(expected.length, 'a search that finds users').toBeGreaterThan(0);
     },
   );
+
+  // `$text` in a `$or` (docs/decisions.md, "CRUD fidelity, round five"): SQL answers the first
+  // whole; the others go to mingo, whose `$text` is tested against the ids the index matched.
+  const text = (search: string) => ({ $text: { $search: search } });
+  const ors: [Filter, (doc: UserDoc) => boolean][] = [
+    [{ $or: [{ username: 'user3' }, text('e16 e12')] }, (doc) => doc.username === 'user3' || reference('e16 e12')(doc)],
+    [
+      { $or: [{ username: { $regex: '^user1' } }, { $and: [text('io'), { tags: { $size: 0 } }] }] },
+      (doc) => /^user1/.test(String(doc.username ?? '')) || (reference('io')(doc) && (doc.tags as unknown[]).length === 0),
+    ],
+    [
+      { $or: [{ email: { $exists: false } }, { $or: [text('user8 user16'), { userGroup: 'c' }] }], age: { $lt: 5 } },
+      (doc) =>
+        (doc.email === undefined || reference('user8 user16')(doc) || doc.userGroup === 'c') && typeof doc.age === 'number' && doc.age < 5,
+    ],
+  ];
+  it.each(ors.map(([filter, test]) => [JSON.stringify(filter), filter, test] as const))('%s', async (_name, filter, test) => {
+    const got = (await store.find(filter, { states: ALL_STATES })).map((doc) => doc._id);
+    const expected = docs.filter(test).map((doc) => doc._id);
+    expect(expected.length, 'a filter that finds users').toBeGreaterThan(0);
+    expect(got).toEqual(expected);
+  });
 });
