@@ -26,6 +26,8 @@ export interface ListQuery {
   exclusion?: string[];
   /** `_id: 0` among a `_rawp`'s inclusions: the answer leaves `_id` out (only with `projection`). */
   withoutId?: true;
+  /** A `_rawp` with aggregation expressions, checked (raw-expressions.ts); never with `projection` nor `exclusion`. */
+  expression?: Record<string, unknown>;
   sort: SortKey[];
   limit: number;
   skip: number;
@@ -98,7 +100,7 @@ export function parseByIdQuery(
     projection = false,
     aclReadColumns,
   }: { aclRows?: string; index?: FieldIndex; projection?: boolean; aclReadColumns?: string },
-): { filter: Filter; projection?: string[]; exclusion?: string[]; withoutId?: true } {
+): { filter: Filter; projection?: string[]; exclusion?: string[]; withoutId?: true; expression?: Record<string, unknown> } {
   assertKnownParams(query, projection ? GET_BY_ID_PARAMS : BY_ID_PARAMS);
   // The by-id routes' querystring schemas leave `_id` out (the list's and count's have it).
   if (Object.hasOwn(query, '_id')) throw additionalProperty('_id', 'unknown parameter');
@@ -110,7 +112,7 @@ function projectionOf(
   query: CrudQuery,
   index: FieldIndex,
   aclReadColumns: string | undefined,
-): { projection?: string[]; exclusion?: string[]; withoutId?: true } {
+): { projection?: string[]; exclusion?: string[]; withoutId?: true; expression?: Record<string, unknown> } {
   return parseRawProjection(query, { index, aclReadColumns }) ?? { projection: parseProjection(query._p) };
 }
 

@@ -2,15 +2,17 @@ import { InvalidInputError } from '../errors.js';
 import type { FieldIndex } from './field-types.js';
 import { isPlainObject } from './filter.js';
 import { checkProjectedField, single, splitList } from './query-params.js';
+import { checkExpressions } from './raw-expressions.js';
 
 /**
  * `_rawp`, the CRUD's raw MongoDB projection (crud-service 7.2.5 lib/projectionUtils.js), as far as
  * the service answers it itself (the embedded store's lists, and `GET /users/:id` in both modes):
  * plain inclusions (`{"price": 1, "attachments.name": true}`), turned into the field list `_p`
  * would give (`_id` alone when nothing is kept), and plain exclusions (`{"price": 0}`), every field
- * but those. The CRUD's own refusals come first, in its words: `_rawp` with `_p`, an operator off
- * its dictionary, an exclusion of a field `acl_read_columns` lists. Aggregation expressions and a
- * mix of both are a 400 saying they are not offered (docs/decisions.md, "CRUD fidelity, round four").
+ * but those; `_id` may be either in either kind, as MongoDB takes it. The CRUD's own refusals come
+ * first, in its words: `_rawp` with `_p`, an operator off its dictionary, an exclusion of a field
+ * `acl_read_columns` lists. Aggregation expressions are evaluated by raw-expressions.ts within its
+ * bounds (docs/decisions.md, "CRUD fidelity, round four" and "round five").
  */
 
 /** The CRUD's `rawProjectionDictionary` (lib/consts.js). */
@@ -47,30 +49,24 @@ const NOT_ALLOWED_VARIABLES = new Set(['$$ROOT', '$$CURRENT', '$$PRUNE', '$$DESC
 const OPERATOR_OR_VARIABLE = /\${1,2}[a-zA-Z_0-9-]+/g;
 
 const badRequest = (message: string) => new InvalidInputError(message, [{ path: ['querystring', '_rawp'], message }]);
-const notOffered = (what: string) => {
-  const problem = `${what} are not offered: list the fields to keep ({"field": 1}), or use _p`;
-  return new InvalidInputError(`querystring/_rawp: ${problem}`, [{ path: ['querystring', '_rawp'], message: problem }]);
-};
 
 /** The fields `_rawp` keeps, or undefined without `_rawp` (then `_p` applies). */
 export function parseRawProjection(
   query: Record<string, unknown>,
   { index, aclReadColumns }: { index?: FieldIndex; aclReadColumns?: string },
-): { projection: string[]; withoutId?: true } | { exclusion: string[] } | undefined {
+): { projection: string[]; withoutId?: true } | { exclusion: string[] } | { expression: Record<string, unknown> } | undefined {
   if (query._rawp === undefined) return undefined;
   const text = single(query._rawp, '_rawp');
   // The CRUD tests both for truth: an empty one is absent.
   if (text === '') return undefined;
   if (typeof query._p === 'string' && query._p !== '') throw badRequest('Use of both _rawp and _p parameter is not allowed');
   const acls = aclReadColumns ? splitList(aclReadColumns) : [];
-  let expression = false;
   for (const match of text.match(OPERATOR_OR_VARIABLE) ?? []) {
     if (match.startsWith('$$')) {
       if (NOT_ALLOWED_VARIABLES.has(match)) throw badRequest(`Operator ${match} is not allowed in raw projection`);
     } else if (!ALLOWED_OPERATORS.has(match) && !isFieldReference(match.slice(1), acls, index)) {
       throw badRequest(`Operator ${match} is not allowed in raw projection`);
     }
-    expression = true;
   }
   let projection: unknown;
   try {
@@ -85,10 +81,10 @@ export function parseRawProjection(
     throw badRequest('_rawp exclusive projection is overriding at least one acl_read_column value');
   }
   // The CRUD keeps the names acl_read_columns lists (all of them without the header) and drops null values.
-  const kept = Object.entries(projection).filter(([field, value]) => (acls.length === 0 || acls.includes(field)) && value != null);
-  if (expression || kept.some(([, value]) => typeof value !== 'number' && typeof value !== 'boolean')) {
-    throw notOffered('raw projections with expressions');
-  }
+  const kept = flattened(
+    Object.entries(projection).filter(([field, value]) => (acls.length === 0 || acls.includes(field)) && value != null),
+  );
+  if (kept.some(([, value]) => typeof value !== 'number' && typeof value !== 'boolean')) return expressionProjection(kept);
   // Nothing left: `_id` alone, as a projection of `_id` (an empty list would be every field).
   if (kept.length === 0) return { projection: ['_id'] };
   const isExcluded = ([, value]: [string, unknown]) => value === 0 || value === false;
@@ -107,6 +103,31 @@ export function parseRawProjection(
   // `_id: 0` among inclusions: MongoDB's only exclusion there.
   if (id && isExcluded(id)) return { projection: included.length > 0 ? included : ['_id'], withoutId: true };
   return { projection: included.length > 0 ? included : ['_id'] };
+}
+
+/**
+ * MongoDB's sub-projections as the dotted paths they stand for (`{"a": {"b": 1}}` is `a.b`); an
+ * object with an operator (`{"$first": …}`) is an expression and stays whole.
+ */
+function flattened(entries: [string, unknown][], prefix = ''): [string, unknown][] {
+  return entries.flatMap(([field, value]): [string, unknown][] => {
+    const path = `${prefix}${field}`;
+    if (!isPlainObject(value) || Object.keys(value).some((key) => key.startsWith('$'))) return [[path, value]];
+    if (Object.keys(value).length === 0) throw badRequest(`querystring/_rawp: An empty sub-projection is not a valid value (${path})`);
+    return flattened(Object.entries(value), `${path}.`);
+  });
+}
+
+/**
+ * A projection with expressions (or values, `"$price"`, `"text"`): MongoDB's inclusion kind, whose
+ * only exclusion may be `_id`; evaluated by raw-expressions.ts within its bounds.
+ */
+function expressionProjection(kept: [string, unknown][]): { expression: Record<string, unknown> } {
+  const excluded = kept.find(([field, value]) => field !== '_id' && (value === 0 || value === false));
+  if (excluded) throw badRequest(`querystring/_rawp: Cannot do exclusion on field ${excluded[0]} in inclusion projection`);
+  const expression = Object.fromEntries(kept.map(([field, value]) => [checkProjectedField(field), value]));
+  checkExpressions(expression);
+  return { expression };
 }
 
 /** `$price` refers to a field: one acl_read_columns lists, else one the collection declares (its top-level names). */

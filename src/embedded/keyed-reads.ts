@@ -63,7 +63,7 @@ export function keyedReads({ fields, prepared, searchPlan, countPlan }: StoreRea
     if (!known) return undefined;
     const plan = pages.plan(known.index, key, () => {
       const query = parsedWith(known.index, parse);
-      if (!query || query.exclusion || readableFields(query.projection, readColumns)) return undefined;
+      if (!query || query.exclusion || query.expression || readableFields(query.projection, readColumns)) return undefined;
       // The key is the statement's guard, not a column: read with each row, it was converted to a
       // string 100 times a page, a cost that grew with the schemas (docs/decisions.md, #23).
       const planned = searchPlan(query, known.index, { sql: `${source!.keySql} IS ?`, params: [known.key] });

@@ -4,6 +4,7 @@ import { type FieldIndex, fieldIndexOf } from '../crud/field-types.js';
 import type { Filter } from '../crud/filter.js';
 import type { Clock } from '../ports/clock.js';
 import { excludeFields, projector, readableFields, withoutId } from '../crud/projection.js';
+import { projectExpressions } from '../crud/raw-expressions.js';
 import { type CrudQuery, isEstimateCount, parseCountQuery, parseListQuery } from '../crud/query.js';
 import { queryObjectOf } from '../crud/raw-query.js';
 import type { State } from '../crud/states.js';
@@ -63,8 +64,10 @@ function userReads(parts: Pick<UserWriteParts, 'db' | 'fields' | 'getRow'>, keyF
       const parse = (index: FieldIndex) => parseListQuery(raw, scope.headers.acl_rows, index, scope.headers.acl_read_columns);
       const rows = keyed.rows(parse, scope.headers.acl_read_columns);
       if (rows) return rows.map(([id, state, doc]) => toDoc({ id, state, doc }));
-      const parsed = parse(fields());
+      const index = fields();
+      const parsed = parse(index);
       const docs = search(parsed);
+      if (parsed.expression) return projectExpressions(docs, parsed.expression, index) as typeof docs;
       if (parsed.exclusion) return docs.map((doc) => excludeFields(doc, parsed.exclusion!));
       const projection = readableFields(parsed.projection, scope.headers.acl_read_columns);
       if (!projection) return docs;
@@ -77,7 +80,9 @@ function userReads(parts: Pick<UserWriteParts, 'db' | 'fields' | 'getRow'>, keyF
       const parse = (index: FieldIndex) => parseListQuery((raw ??= queryObjectOf(query)), rows, index, readColumns);
       const text = keyed.page(parse, readColumns, planKey(query, rows, readColumns));
       if (text !== undefined) return new JsonText(text);
-      const parsed = parse(fields());
+      const index = fields();
+      const parsed = parse(index);
+      if (parsed.expression) return new JsonText(JSON.stringify(projectExpressions(search(parsed), parsed.expression, index)));
       if (parsed.exclusion) return new JsonText(JSON.stringify(search(parsed).map((doc) => excludeFields(doc, parsed.exclusion!))));
       const projection = readableFields(parsed.projection, scope.headers.acl_read_columns);
       if (projection) {

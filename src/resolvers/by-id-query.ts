@@ -19,6 +19,8 @@ export interface ByIdRequest {
   exclusion?: string[];
   /** `_id: 0` among a `_rawp`'s inclusions (GET only). */
   withoutId?: true;
+  /** A `_rawp` with aggregation expressions (GET only; raw-expressions.ts). */
+  expression?: Record<string, unknown>;
   /** `_q`, `field=value` and acl_rows as one filter (for `_p=a.$`, which projects the element they matched). */
   filter: Filter;
 }
@@ -28,13 +30,18 @@ export interface ByIdRequest {
  * malformed (unknown `_` parameters, operators off the allow-list, a date that is no date on a
  * standard field); `_p` and `_rawp` are accepted on GET only, as the CRUD's routes do.
  */
-export function parseByIdRequest(ctx: Context, rawQuery: string, { projection = false } = {}): ByIdRequest {
+export function parseByIdRequest(
+  ctx: Context,
+  rawQuery: string,
+  { projection = false, index }: { projection?: boolean; index?: FieldIndex } = {},
+): ByIdRequest {
   checkPassedOnQuery(rawQuery, ctx.scope.headers.acl_rows);
   const query = queryObjectOf(rawQuery);
   const parsed = parseByIdQuery(query, {
     aclRows: ctx.scope.headers.acl_rows,
     projection,
     aclReadColumns: ctx.scope.headers.acl_read_columns,
+    ...(index ? { index } : {}),
   });
   const conditions = new URLSearchParams(rawQuery);
   conditions.delete('_st');
@@ -47,6 +54,7 @@ export function parseByIdRequest(ctx: Context, rawQuery: string, { projection = 
     projection: parsed.projection,
     exclusion: parsed.exclusion,
     withoutId: parsed.withoutId,
+    expression: parsed.expression,
     filter: parsed.filter,
   };
 }

@@ -11,12 +11,14 @@ import { enrichUsers } from './enrichment.js';
 import { abortExpiration } from './expiration.js';
 import { compensate } from './saga-steps.js';
 import { revokeAccess } from './revocation.js';
-import { parseByIdRequest } from './by-id-query.js';
+import { groupFields, parseByIdRequest } from './by-id-query.js';
 import { closeDeletion, openDeletion } from './user-deletion.js';
 import { deleteIdentity, identityOutcomeUnknown } from './roles.js';
 import { holdingIntent } from './intent-jobs.js';
 import { closeSync, openSync } from './user-sync.js';
 import { excludeFields, projectDoc, readableFields, withoutId } from '../crud/projection.js';
+import { projectExpressions } from '../crud/raw-expressions.js';
+import { fieldIndexOf } from '../crud/field-types.js';
 import { shownId } from '../domain/input-limits.js';
 
 /** States in which a user can still be edited or registered (not soft-deleted). */
@@ -107,8 +109,12 @@ export async function getUser(
  */
 export async function getUserAnswer(ctx: Context, id: string, rawQuery: string): Promise<Record<string, unknown>> {
   await requireAdmin(ctx);
-  const request = parseByIdRequest(ctx, rawQuery, { projection: true });
+  // A `_rawp` names fields (`$price`) and reads dates by the group schemas.
+  const index = new URLSearchParams(rawQuery).has('_rawp') ? await groupFields(ctx) : undefined;
+  const request = parseByIdRequest(ctx, rawQuery, { projection: true, index });
   const user = await getUser(ctx, id, request.states, 'reading user', request.query);
+  // The dates an expression reads are dates of the group schemas (and the standard ones).
+  if (request.expression) return projectExpressions([user], request.expression, index ?? fieldIndexOf([]))[0]!;
   // An exclusion comes only without acl_read_columns (with the header it is kept as inclusions).
   if (request.exclusion) return excludeFields(user, request.exclusion);
   const fields = readableFields(request.projection, ctx.scope.headers.acl_read_columns);

@@ -180,7 +180,7 @@ export const ListQuery = z.object({
   _p: z.string().optional().meta({ description: 'Comma-separated fields to return (`_id` always is).' }),
   _rawp: z.string().optional().meta({
     description:
-      'A MongoDB projection, as JSON: `{"name":1}` (not with `_p`). The embedded store takes inclusions (`1`, with `"_id": 0` if wanted) or exclusions (`0`); the CRUD Service also expressions.',
+      'A MongoDB projection, as JSON: `{"name":1}` (not with `_p`). Inclusions (`1`, with `"_id": 0` if wanted), exclusions (`0`) or the CRUD\'s expressions (`{"first":{"$first":"$attachments"}}`; the embedded store within bounds, no `$reduce`).',
   }),
   _s: z
     .union([z.string(), z.array(z.string())])

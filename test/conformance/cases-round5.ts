@@ -117,4 +117,89 @@ export const TEXT_IN_OR: Case[] = [
   },
 ];
 
-export const ROUND_FIVE: Case[] = [...RAW_ID, ...TEXT_IN_OR];
+/**
+ * `_rawp` with aggregation expressions (getList "[only in mongo 4.4+] use of raw projection …",
+ * tests/utils.js RAW_PROJECTION and RAW_PROJECTION_FIRST_OP): the embedded store and
+ * `GET /users/:id` evaluate them as MongoDB does; the CRUD's dictionary still refuses the rest.
+ */
+const NOTES = { attachments: { $filter: { input: '$attachments', as: 'item', cond: { $in: ['$$item.name', ['note']] } } } };
+const attachments = u.attachments as { name: string }[];
+export const RAW_EXPRESSIONS: Case[] = [
+  {
+    item: 12,
+    name: '_rawp with $filter (getList "[only in mongo 4.4+] use of raw projection in url with _q")',
+    path: list(`${ULYSSES}&${rawp(NOTES)}`),
+    status: 200,
+    answer: [{ _id: U, attachments: attachments.filter(({ name }) => name === 'note') }],
+  },
+  {
+    item: 12,
+    name: '_rawp with $filter over users without the array answers null (getList "… in url")',
+    path: list(`_l=2&${rawp(NOTES)}`),
+    status: 200,
+    answer: [
+      { _id: U, attachments: attachments.filter(({ name }) => name === 'note') },
+      { _id: O, attachments: null },
+    ],
+  },
+  {
+    item: 12,
+    name: '_rawp with $first (getList "[only in mongo 4.4+] use of raw projection with $first operator")',
+    path: list(`${ULYSSES}&${rawp({ attachments: { $first: '$attachments' } })}`),
+    status: 200,
+    answer: [{ _id: U, attachments: attachments[0] }],
+  },
+  {
+    item: 12,
+    name: '_rawp with $dateToString on a date field (getList "… with $dateToString operator")',
+    path: list(
+      `${ULYSSES}&${rawp({ publishDate: { $dateToString: { date: '$publishDate', format: '%Y-%m-%d %H', timezone: '+10:00' } } })}`,
+    ),
+    status: 200,
+    answer: [{ _id: U, publishDate: '2018-02-04 10' }],
+  },
+  {
+    item: 12,
+    name: '_rawp with field references, $size, $cond and _id: 0',
+    path: list(
+      `${ULYSSES}&${rawp({ _id: 0, cost: '$price', count: { $size: '$tags' }, cheap: { $cond: [{ $lt: ['$price', 10] }, 'yes', 'no'] }, isbn: 1 })}`,
+    ),
+    status: 200,
+    answer: [{ cost: u.price, count: (u.tags as string[]).length, cheap: 'no', isbn: u.isbn }],
+  },
+  {
+    item: 12,
+    name: '_rawp with $map and $concatArrays',
+    path: list(`${ULYSSES}&${rawp({ names: { $concatArrays: [{ $map: { input: '$attachments', as: 'a', in: '$$a.name' } }, ['x']] } })}`),
+    status: 200,
+    answer: [{ _id: U, names: [...attachments.map(({ name }) => name), 'x'] }],
+  },
+  {
+    item: 12,
+    name: 'GET /users/:id with _rawp $first (getById)',
+    path: `/users/${U}?${rawp({ attachments: { $first: '$attachments' }, price: 1 })}`,
+    status: 200,
+    answer: { _id: U, attachments: attachments[0], price: u.price },
+  },
+  {
+    item: 12,
+    name: '_rawp with expressions under acl_read_columns keeps only the names it lists',
+    path: list(`${ULYSSES}&${rawp({ attachments: { $first: '$attachments' }, price: 1 })}`),
+    headers: { acl_read_columns: 'attachments,name' },
+    status: 200,
+    answer: [{ _id: U, attachments: attachments[0] }],
+  },
+  ...[
+    [{ first: { $slice: ['$attachments', 1] } }, '$slice'],
+    [{ attachments: { $first: '$$ROOT' } }, '$$ROOT'],
+    [{ doubled: { $add: ['$price', '$price'] } }, '$add'],
+  ].map(([projection, operator]): Case => ({
+    item: 12,
+    name: `_rawp with ${operator as string} is refused in the CRUD's words (its dictionary)`,
+    path: list(rawp(projection)),
+    status: 400,
+    answer: { statusCode: 400, error: 'Bad Request', message: `Operator ${operator as string} is not allowed in raw projection` },
+  })),
+];
+
+export const ROUND_FIVE: Case[] = [...RAW_ID, ...TEXT_IN_OR, ...RAW_EXPRESSIONS];

@@ -5,7 +5,7 @@
  * conformance tests compare two independent readings of the same rules.
  */
 
-import { Query } from 'mingo';
+import { Aggregator, Query } from 'mingo';
 
 /** A field's type as a collection declares it; dotted paths name nested fields, `path.__items` an array's items. */
 export type FieldType = 'string' | 'number' | 'boolean' | 'array' | 'object' | 'date';
@@ -216,7 +216,7 @@ function merge(target: Json, source: Json): void {
 }
 
 /** `_rawp` resolved as crud-service's projectionUtils resolves it: a MongoDB projection object, or its 400. */
-export type RawProjection = { include: string[]; withoutId?: boolean } | { exclude: string[] };
+export type RawProjection = { include: string[]; withoutId?: boolean } | { exclude: string[] } | { expression: Json };
 
 const RAW_ALLOWED_OPERATORS = new Set(
   (
@@ -259,8 +259,12 @@ export function rawProjectionOf(
   }
   const kept = Object.entries(projection).filter(([field, value]) => (acl.length === 0 || acl.includes(field)) && value != null);
   if (kept.length === 0) return { include: [] };
-  if (kept.some(([, value]) => typeof value !== 'number' && typeof value !== 'boolean'))
-    throw new Error('the CRUD emulator does not run raw projections with expressions');
+  // Expressions and values (`{"$first": …}`, `"$price"`): MongoDB's inclusion kind, evaluated by mingo as MongoDB would.
+  if (kept.some(([, value]) => typeof value !== 'number' && typeof value !== 'boolean')) {
+    if (kept.some(([field, value]) => field !== '_id' && (value === 0 || value === false)))
+      throw new Error('Cannot do exclusion on field in inclusion projection');
+    return { expression: Object.fromEntries(kept) };
+  }
   const isExcluded = (value: unknown) => value === 0 || value === false;
   // MongoDB takes `_id` either way in either kind: the other names decide the kind.
   const others = kept.filter(([field]) => field !== '_id');
@@ -372,4 +376,14 @@ export function checkUpdate(doc: Json, body: Json, types: Types): void {
       }
     }
   }
+}
+
+/** MongoDB's find projection with expressions (mingo's `$project`), the date fields read as the dates MongoDB holds. */
+export function projectExpression(doc: Json, spec: Json, types: Types): Json {
+  const input = Object.fromEntries(
+    Object.entries(doc).map(([key, value]) => [key, types[key] === 'date' && typeof value === 'string' ? new Date(value) : value]),
+  );
+  const [out] = new Aggregator([{ $project: spec }]).run([input]) as Json[];
+  const written = JSON.parse(JSON.stringify(out)) as Json;
+  return Object.hasOwn(written, '_id') ? { _id: written._id, ...written } : written;
 }

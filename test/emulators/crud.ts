@@ -29,6 +29,7 @@ import {
   project,
   projectionOf,
   rawProjectionOf,
+  projectExpression,
   exclude,
   typeOf,
 } from './crud-semantics.js';
@@ -329,6 +330,7 @@ class Collection {
   /** `_p` (or `_rawp`) and acl_read_columns applied to an answer. */
   private readable(doc: Doc, q: URLSearchParams, conditions?: Record<string, unknown>): Doc {
     const raw = this.rawProjection(q);
+    if (raw && 'expression' in raw) return projectExpression(doc, raw.expression, this.spec.fields) as Doc;
     if (raw && 'exclude' in raw) return exclude(doc, raw.exclude) as Doc;
     if (raw) {
       const { _id: _id, ...rest } = project(doc, raw.include);

@@ -1,0 +1,210 @@
+import { Context } from 'mingo';
+import { Aggregator } from 'mingo/aggregator';
+import { evalExpr } from 'mingo/core';
+import * as expressions from 'mingo/operators/expression';
+import { $project } from 'mingo/operators/pipeline';
+import * as projections from 'mingo/operators/projection';
+import type { Options } from 'mingo/types';
+import { assertSafeInput } from '../domain/input-limits.js';
+import { InvalidInputError } from '../errors.js';
+import type { FieldIndex, FieldSchema } from './field-types.js';
+import { isPlainObject } from './filter.js';
+import { compileRegex, linearQueryOptions } from './regex.js';
+
+/**
+ * `_rawp` with aggregation expressions (`{"attachments": {"$first": "$attachments"}}`), answered
+ * by the service where the CRUD is not asked (the embedded store's lists, `GET /users/:id`): mingo
+ * evaluates the projection as MongoDB's find does, with only the expressions of the CRUD's
+ * dictionary (raw-projection.ts checks the text first), `$regexMatch` on RE2, and bounds so that a
+ * projection cannot hold the event loop (docs/decisions.md, "CRUD fidelity, round five"):
+ * - at most MAX_NODES values and MAX_DEPTH levels in the projection;
+ * - no `$filter`/`$map` inside the `cond`/`in` of another, and no field (`$price`) read there: the
+ *   work per item is then bounded by the projection's size, the items by the document's;
+ * - no `$reduce` (its accumulator can grow with each item: quadratic work in the array's length);
+ * - the page's documents (JSON length) times the projection's values at most WORK_BUDGET, and the
+ *   items `$filter`/`$map` go through times the values of their body at most ITEM_BUDGET.
+ */
+
+export const MAX_NODES = 200;
+export const MAX_DEPTH = 16;
+/**
+ * Per answer, characters of each document × (fields the projection reads + 1), plus the projection's
+ * values once per document: about 0.1 s of mingo at worst (190 reads of an 85,000-character array).
+ */
+export const WORK_BUDGET = 8_000_000;
+/** Per answer, items `$filter`/`$map` go through × (values of their `cond`/`in` + 2): about 0.1 s at worst. */
+export const ITEM_BUDGET = 100_000;
+
+/** The items × body values charged so far by the answer being projected (evaluation is synchronous). */
+let itemWork = 0;
+
+const ITERATORS = new Set(['$filter', '$map']);
+/** The expressions of the CRUD's dictionary (lib/consts.js rawProjectionDictionary) mingo evaluates, `$reduce` aside. */
+const EXPRESSIONS = [
+  '$eq',
+  '$gt',
+  '$gte',
+  '$in',
+  '$lt',
+  '$lte',
+  '$ne',
+  '$and',
+  '$not',
+  '$or',
+  '$type',
+  '$cond',
+  '$mod',
+  '$size',
+  '$filter',
+  '$concatArrays',
+  '$first',
+  '$map',
+  '$dateToString',
+] as const;
+
+const where = ['querystring', '_rawp'];
+const refuse = (problem: string) => new InvalidInputError(`querystring/_rawp ${problem}`, [{ path: where, message: problem }]);
+
+/** `$regexMatch` on RE2 (mingo's runs JavaScript's backtracking RegExp). */
+function regexMatch(obj: unknown, expr: unknown, options: Options): boolean {
+  const value = evalExpr(obj, expr, options) as Record<string, unknown>;
+  if (!isPlainObject(value)) throw refuse('$regexMatch takes {input, regex, options}');
+  if (typeof value.input !== 'string') return false;
+  return compileRegex({ pattern: value.regex, options: value.options ?? '' }, where).test(value.input);
+}
+
+type ExpressionOperator = (obj: unknown, expr: unknown, options: Options) => unknown;
+
+/** `$filter`/`$map` charging ITEM_BUDGET with their items × their body's values before they run. */
+function charged(operator: ExpressionOperator, body: 'cond' | 'in'): ExpressionOperator {
+  return (obj, expr, options) => {
+    if (isPlainObject(expr)) {
+      const input = evalExpr(obj, expr.input, options);
+      if (Array.isArray(input)) itemWork += input.length * (nodesOf(expr[body]) + 2);
+      if (itemWork > ITEM_BUDGET) throw tooMuchWork();
+    }
+    return operator(obj, expr, options);
+  };
+}
+
+const tooMuchWork = () => refuse('asks too much work of the embedded store over these users: ask fewer (_l) or a simpler projection');
+
+let context: Context | undefined;
+function projectionContext(): Context {
+  const chosen: Record<string, unknown> = Object.fromEntries(EXPRESSIONS.map((name) => [name, expressions[name]]));
+  chosen.$filter = charged(expressions.$filter as ExpressionOperator, 'cond');
+  chosen.$map = charged(expressions.$map as ExpressionOperator, 'in');
+  // The query operators of `$elemMatch` (a projection operator) are the filters' own, `$regex` on RE2.
+  const query = linearQueryOptions(where).context!;
+  context ??= Context.from(
+    query,
+    Context.init({ expression: { ...chosen, $regexMatch: regexMatch }, pipeline: { $project }, projection: projections }),
+  );
+  return context;
+}
+
+/** Checks an expression projection's shape and bounds (before any document is read); refuses with a 400. */
+export function checkExpressions(spec: Record<string, unknown>): void {
+  assertSafeInput(spec, { where, maxDepth: MAX_DEPTH, maxNodes: MAX_NODES });
+  const visit = (value: unknown, inBody: boolean): void => {
+    if (typeof value === 'string') {
+      if (inBody && value.startsWith('$') && !value.startsWith('$$'))
+        throw refuse(`${value}: a field is not read inside the cond or in of $filter or $map (the item is, with $$)`);
+      return;
+    }
+    if (Array.isArray(value)) return value.forEach((item) => visit(item, inBody));
+    if (!isPlainObject(value)) return;
+    for (const [key, inner] of Object.entries(value)) {
+      if (key === '$reduce') throw refuse('$reduce is not offered by the embedded store: its accumulator can grow with each item');
+      if (ITERATORS.has(key)) {
+        if (inBody)
+          throw refuse(`${key} inside the cond or in of $filter or $map is not offered (work growing with the square of the items)`);
+        if (!isPlainObject(inner)) continue;
+        for (const [part, operand] of Object.entries(inner)) visit(operand, part === 'cond' || part === 'in');
+      } else {
+        visit(inner, inBody);
+      }
+    }
+  };
+  visit(spec, false);
+}
+
+/** How many fields (`$price`, `$attachments.name`) the projection reads: each may go through a whole document. */
+function readsOf(value: unknown): number {
+  if (typeof value === 'string') return value.startsWith('$') && !value.startsWith('$$') ? 1 : 0;
+  if (Array.isArray(value)) return value.reduce<number>((sum, item) => sum + readsOf(item), 0);
+  if (isPlainObject(value)) return Object.values(value).reduce<number>((sum, item) => sum + readsOf(item), 0);
+  return 0;
+}
+
+/** How many values a projection or a part of it holds. */
+function nodesOf(value: unknown): number {
+  if (Array.isArray(value)) return value.reduce<number>((sum, item) => sum + nodesOf(item), 1);
+  if (isPlainObject(value)) return Object.values(value).reduce<number>((sum, item) => sum + nodesOf(item), 1);
+  return 1;
+}
+
+/**
+ * The documents projected by `spec` (checked by checkExpressions), their date fields (by `index`)
+ * read as dates, as MongoDB holds them, and written back as the service answers them (ISO text).
+ */
+export function projectExpressions(
+  docs: readonly Record<string, unknown>[],
+  spec: Record<string, unknown>,
+  index: FieldIndex,
+): Record<string, unknown>[] {
+  if (docs.length === 0) return [];
+  const reads = readsOf(spec) + 1;
+  const nodes = nodesOf(spec);
+  let work = 0;
+  for (const doc of docs) {
+    work += JSON.stringify(doc).length * reads + nodes;
+    if (work > WORK_BUDGET) throw tooMuchWork();
+  }
+  itemWork = 0;
+  const input = docs.map((doc) => asDates(doc, index));
+  let output: Record<string, unknown>[];
+  try {
+    output = new Aggregator([{ $project: spec }], { context: projectionContext(), scriptEnabled: false }).run(input) as Record<
+      string,
+      unknown
+    >[];
+  } catch (error) {
+    if (error instanceof InvalidInputError) throw error;
+    // mingo's words name its internals; the operator it stumbled on is worth naming.
+    const operator = /\$[A-Za-z]+/.exec(String((error as Error).message))?.[0];
+    throw refuse(`cannot be evaluated${operator ? ` (${operator})` : ''}: an expression does not fit the values it takes`);
+  }
+  return output.map((doc) => {
+    const written = fromDates(doc) as Record<string, unknown>;
+    // `_id` first, as MongoDB answers it.
+    return Object.hasOwn(written, '_id') ? { _id: written._id, ...written } : written;
+  });
+}
+
+/** A document with its date fields (by the index) as Date objects. */
+function asDates(doc: Record<string, unknown>, index: FieldIndex): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(doc).map(([key, value]) => [key, dateValue(value, index.get(key))]));
+}
+
+function dateValue(value: unknown, schema: FieldSchema | undefined): unknown {
+  if (!schema || value === null || value === undefined) return value;
+  if (schema.type === 'date' && typeof value === 'string') {
+    const date = new Date(value);
+    return Number.isNaN(date.getTime()) ? value : date;
+  }
+  if (schema.type === 'array' && Array.isArray(value)) return value.map((item) => dateValue(item, schema.items));
+  if (schema.type === 'object' && isPlainObject(value) && schema.properties?.size) {
+    const properties = schema.properties;
+    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, dateValue(inner, properties.get(key))]));
+  }
+  return value;
+}
+
+/** Dates written as ISO text, as the answer's JSON would write them. */
+function fromDates(value: unknown): unknown {
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.toISOString();
+  if (Array.isArray(value)) return value.map(fromDates);
+  if (!isPlainObject(value)) return value;
+  return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, fromDates(inner)]));
+}
