@@ -189,6 +189,20 @@ export const RAW_EXPRESSIONS: Case[] = [
     status: 200,
     answer: [{ _id: U, attachments: attachments[0] }],
   },
+  {
+    item: 12,
+    name: '_rawp with $elemMatch, the projection operator',
+    path: list(`${ULYSSES}&${rawp({ attachments: { $elemMatch: { name: 'another-note' } }, isbn: 1 })}`),
+    status: 200,
+    answer: [{ _id: U, attachments: attachments.filter(({ name }) => name === 'another-note'), isbn: u.isbn }],
+  },
+  {
+    item: 12,
+    name: '_rawp with a sub-projection (MongoDB reads {"a": {"b": 1}} as a.b)',
+    path: list(`${ULYSSES}&${rawp({ _id: 0, metadata: { somethingNumber: 1, somethingString: true } })}`),
+    status: 200,
+    answer: [{ metadata: { somethingNumber: 2, somethingString: 'the-saved-string' } }],
+  },
   ...[
     [{ first: { $slice: ['$attachments', 1] } }, '$slice'],
     [{ attachments: { $first: '$$ROOT' } }, '$$ROOT'],
