@@ -109,6 +109,32 @@ describe('_rawp under acl_read_columns', () => {
       expect(exported.text).not.toContain('secret.example');
     }
   });
+
+  it('answers expressions over the listed fields only: one naming a hidden field, or the whole document, is refused', async () => {
+    const hidden = (body: unknown) => JSON.stringify(body).includes('secret.example') || JSON.stringify(body).includes('"age"');
+    const answered = [
+      '{"name":{"$cond":[{"$eq":["$username","x"]},"$name","$username"]},"email":"$name"}',
+      '{"username":{"$first":["$username"]},"_id":0,"age":{"$size":["$name"]}}',
+    ];
+    for (const rawp of answered) {
+      const text = encodeURIComponent(rawp);
+      const list = await service.call('GET', `/users/?tags=acl&_rawp=${text}`, undefined, readColumns);
+      const byId = await service.call('GET', `/users/${ids[0]}?_rawp=${text}`, undefined, readColumns);
+      expect([list.status, hidden(list.body), byId.status, hidden(byId.body)], rawp).toEqual([200, false, 200, false]);
+    }
+    for (const [rawp, operator] of [
+      ['{"name":"$email"}', '$email'],
+      ['{"name":{"$concatArrays":[["$age"]]}}', '$age'],
+      ['{"name":{"$first":["$$ROOT"]}}', '$$ROOT'],
+      ['{"name":{"$map":{"input":["$name"],"as":"x","in":"$$CURRENT"}}}', '$$CURRENT'],
+    ]) {
+      const text = encodeURIComponent(rawp!);
+      for (const path of [`/users/?tags=acl&_rawp=${text}`, `/users/${ids[0]}?_rawp=${text}`]) {
+        const res = await service.call('GET', path, undefined, readColumns);
+        expect([res.status, res.body.message], path).toEqual([400, `Operator ${operator} is not allowed in raw projection`]);
+      }
+    }
+  });
 });
 
 describe('GET /users/export for callers who are no administrators', () => {
