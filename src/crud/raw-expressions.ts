@@ -75,15 +75,21 @@ function regexMatch(obj: unknown, expr: unknown, options: Options): boolean {
 
 type ExpressionOperator = (obj: unknown, expr: unknown, options: Options) => unknown;
 
-/** `$filter`/`$map` charging ITEM_BUDGET with their items × their body's values before they run. */
+/** An internal operator holding a value already computed (the request cannot name it: the CRUD's dictionary refuses it). */
+const VALUE = '$umsComputed';
+
+/**
+ * `$filter`/`$map` charging ITEM_BUDGET with their items × their body's values before they run;
+ * their input, computed here, is handed to them as it is (computed twice, a chain of inputs would
+ * double its work at each level).
+ */
 function charged(operator: ExpressionOperator, body: 'cond' | 'in'): ExpressionOperator {
   return (obj, expr, options) => {
-    if (isPlainObject(expr)) {
-      const input = evalExpr(obj, expr.input, options);
-      if (Array.isArray(input)) itemWork += input.length * (nodesOf(expr[body]) + 2);
-      if (itemWork > ITEM_BUDGET) throw tooMuchWork();
-    }
-    return operator(obj, expr, options);
+    if (!isPlainObject(expr)) return operator(obj, expr, options);
+    const input = evalExpr(obj, expr.input, options);
+    if (Array.isArray(input)) itemWork += input.length * (nodesOf(expr[body]) + 2);
+    if (itemWork > ITEM_BUDGET) throw tooMuchWork();
+    return operator(obj, { ...expr, input: { [VALUE]: input } }, options);
   };
 }
 
@@ -94,6 +100,7 @@ function projectionContext(): Context {
   const chosen: Record<string, unknown> = Object.fromEntries(EXPRESSIONS.map((name) => [name, expressions[name]]));
   chosen.$filter = charged(expressions.$filter as ExpressionOperator, 'cond');
   chosen.$map = charged(expressions.$map as ExpressionOperator, 'in');
+  chosen[VALUE] = (_obj: unknown, value: unknown) => value;
   // The query operators of `$elemMatch` (a projection operator) are the filters' own, `$regex` on RE2.
   const query = linearQueryOptions(where).context!;
   context ??= Context.from(
@@ -103,30 +110,47 @@ function projectionContext(): Context {
   return context;
 }
 
-/** Checks an expression projection's shape and bounds (before any document is read); refuses with a 400. */
+/** MongoDB's rule for a user variable's name (`as`): a lowercase letter (or a non-ASCII one) first, then letters, digits, `_`. */
+const VARIABLE_NAME = /^[a-z\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*$/;
+
+/**
+ * Checks an expression projection's shape and bounds (before any document is read); refuses with a
+ * 400. A `$$name` must be the `as` of the `$filter`/`$map` around it (`this` without `as`), as
+ * MongoDB requires (`Use of undefined variable`): mingo resolved `$$this` elsewhere to the whole
+ * document, around acl_read_columns.
+ */
 export function checkExpressions(spec: Record<string, unknown>): void {
   assertSafeInput(spec, { where, maxDepth: MAX_DEPTH, maxNodes: MAX_NODES });
-  const visit = (value: unknown, inBody: boolean): void => {
+  const visit = (value: unknown, variable: string | undefined): void => {
     if (typeof value === 'string') {
-      if (inBody && value.startsWith('$') && !value.startsWith('$$'))
-        throw refuse(`${value}: a field is not read inside the cond or in of $filter or $map (the item is, with $$)`);
+      if (!value.startsWith('$')) return;
+      if (!value.startsWith('$$')) {
+        if (variable !== undefined)
+          throw refuse(`${value}: a field is not read inside the cond or in of $filter or $map (the item is, with $$)`);
+        return;
+      }
+      const name = value.slice(2).split('.')[0];
+      if (name !== variable) throw refuse(`Use of undefined variable: ${name}`);
       return;
     }
-    if (Array.isArray(value)) return value.forEach((item) => visit(item, inBody));
+    if (Array.isArray(value)) return value.forEach((item) => visit(item, variable));
     if (!isPlainObject(value)) return;
     for (const [key, inner] of Object.entries(value)) {
       if (key === '$reduce') throw refuse('$reduce is not offered by the embedded store: its accumulator can grow with each item');
       if (ITERATORS.has(key)) {
-        if (inBody)
+        if (variable !== undefined)
           throw refuse(`${key} inside the cond or in of $filter or $map is not offered (work growing with the square of the items)`);
         if (!isPlainObject(inner)) continue;
-        for (const [part, operand] of Object.entries(inner)) visit(operand, part === 'cond' || part === 'in');
+        const as = inner.as ?? 'this';
+        if (typeof as !== 'string' || !VARIABLE_NAME.test(as))
+          throw refuse(`${key}'s as must be a variable name (a lowercase letter first)`);
+        for (const [part, operand] of Object.entries(inner)) visit(operand, part === 'cond' || part === 'in' ? as : undefined);
       } else {
-        visit(inner, inBody);
+        visit(inner, variable);
       }
     }
   };
-  visit(spec, false);
+  visit(spec, undefined);
 }
 
 /** How many fields (`$price`, `$attachments.name`) the projection reads: each may go through a whole document. */

@@ -378,8 +378,29 @@ export function checkUpdate(doc: Json, body: Json, types: Types): void {
   }
 }
 
+/** MongoDB's "Use of undefined variable": a `$$name` outside the `$filter`/`$map`/`$reduce` that binds it (mingo gives `$$this` the document). */
+function assertVariablesBound(value: unknown, bound: string[] = []): void {
+  if (typeof value === 'string' && value.startsWith('$$')) {
+    const name = value.slice(2).split('.')[0]!;
+    if (!bound.includes(name) && !['ROOT', 'CURRENT', 'NOW', 'REMOVE'].includes(name))
+      throw new Error(`Use of undefined variable: ${name}`);
+  } else if (Array.isArray(value)) value.forEach((item) => assertVariablesBound(item, bound));
+  else if (isObject(value)) {
+    for (const [key, inner] of Object.entries(value)) {
+      if (!['$filter', '$map', '$reduce'].includes(key) || !isObject(inner)) {
+        assertVariablesBound(inner, bound);
+        continue;
+      }
+      const names = key === '$reduce' ? ['this', 'value'] : [typeof inner.as === 'string' ? inner.as : 'this'];
+      for (const [part, operand] of Object.entries(inner))
+        assertVariablesBound(operand, ['cond', 'in'].includes(part) ? [...bound, ...names] : bound);
+    }
+  }
+}
+
 /** MongoDB's find projection with expressions (mingo's `$project`), the date fields read as the dates MongoDB holds. */
 export function projectExpression(doc: Json, spec: Json, types: Types): Json {
+  assertVariablesBound(spec);
   const input = Object.fromEntries(
     Object.entries(doc).map(([key, value]) => [key, types[key] === 'date' && typeof value === 'string' ? new Date(value) : value]),
   );
