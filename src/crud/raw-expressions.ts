@@ -63,6 +63,11 @@ const EXPRESSIONS = [
 ] as const;
 
 const where = ['querystring', '_rawp'];
+/** The CRUD's words for a name off its dictionary (projectionUtils checkAllowedOperators). */
+const notAllowed = (name: string) => {
+  const message = `Operator ${name} is not allowed in raw projection`;
+  return new InvalidInputError(message, [{ path: where, message }]);
+};
 const refuse = (problem: string) => new InvalidInputError(`querystring/_rawp ${problem}`, [{ path: where, message: problem }]);
 
 /** `$regexMatch` on RE2 (mingo's runs JavaScript's backtracking RegExp). */
@@ -119,7 +124,7 @@ const VARIABLE_NAME = /^[a-z\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*$/;
  * MongoDB requires (`Use of undefined variable`): mingo resolved `$$this` elsewhere to the whole
  * document, around acl_read_columns.
  */
-export function checkExpressions(spec: Record<string, unknown>): void {
+export function checkExpressions(spec: Record<string, unknown>, isField: (name: string) => boolean): void {
   assertSafeInput(spec, { where, maxDepth: MAX_DEPTH, maxNodes: MAX_NODES });
   const visit = (value: unknown, variable: string | undefined): void => {
     if (typeof value === 'string') {
@@ -127,6 +132,9 @@ export function checkExpressions(spec: Record<string, unknown>): void {
       if (!value.startsWith('$$')) {
         if (variable !== undefined)
           throw refuse(`${value}: a field is not read inside the cond or in of $filter or $map (the item is, with $$)`);
+        // The CRUD judges the names in the raw text, where `\u0024email` hides one: judged again as parsed.
+        const name = value.slice(1).split('.')[0]!;
+        if (!isField(name)) throw notAllowed(`$${name}`);
         return;
       }
       const name = value.slice(2).split('.')[0];

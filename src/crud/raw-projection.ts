@@ -61,6 +61,7 @@ export function parseRawProjection(
   if (text === '') return undefined;
   if (typeof query._p === 'string' && query._p !== '') throw badRequest('Use of both _rawp and _p parameter is not allowed');
   const acls = aclReadColumns ? splitList(aclReadColumns) : [];
+  checkRawNames(text);
   for (const match of text.match(OPERATOR_OR_VARIABLE) ?? []) {
     if (match.startsWith('$$')) {
       if (NOT_ALLOWED_VARIABLES.has(match)) throw badRequest(`Operator ${match} is not allowed in raw projection`);
@@ -84,7 +85,8 @@ export function parseRawProjection(
   const kept = flattened(
     Object.entries(projection).filter(([field, value]) => (acls.length === 0 || acls.includes(field)) && value != null),
   );
-  if (kept.some(([, value]) => typeof value !== 'number' && typeof value !== 'boolean')) return expressionProjection(kept);
+  if (kept.some(([, value]) => typeof value !== 'number' && typeof value !== 'boolean'))
+    return expressionProjection(kept, (name) => isFieldReference(name, acls, index));
   // Nothing left: `_id` alone, as a projection of `_id` (an empty list would be every field).
   if (kept.length === 0) return { projection: ['_id'] };
   const isExcluded = ([, value]: [string, unknown]) => value === 0 || value === false;
@@ -122,15 +124,36 @@ function flattened(entries: [string, unknown][], prefix = ''): [string, unknown]
  * A projection with expressions (or values, `"$price"`, `"text"`): MongoDB's inclusion kind, whose
  * only exclusion may be `_id`; evaluated by raw-expressions.ts within its bounds.
  */
-function expressionProjection(kept: [string, unknown][]): { expression: Record<string, unknown> } {
+function expressionProjection(kept: [string, unknown][], isField: (name: string) => boolean): { expression: Record<string, unknown> } {
   const excluded = kept.find(([field, value]) => field !== '_id' && (value === 0 || value === false));
   if (excluded) throw badRequest(`querystring/_rawp: Cannot do exclusion on field ${excluded[0]} in inclusion projection`);
   const expression = Object.fromEntries(kept.map(([field, value]) => [checkProjectedField(field), value]));
-  checkExpressions(expression);
+  checkExpressions(expression, isField);
   return { expression };
 }
 
 /** `$price` refers to a field: one acl_read_columns lists, else one the collection declares (its top-level names). */
 function isFieldReference(name: string, acls: string[], index: FieldIndex | undefined): boolean {
   return acls.length > 0 ? acls.includes(name) : (index?.has(name) ?? false);
+}
+
+/**
+ * `_rawp` naming, through a JSON escape (`"\u0024email"`, `"$\u0024ROOT"`), an operator, a
+ * variable or a field the CRUD's check of its raw text does not see: MongoDB reads the parsed
+ * name, so a hidden field or `$$ROOT` would pass around `acl_read_columns`. Refused in both modes
+ * (the service answers such a projection itself too). Text that is no JSON is left to the reader.
+ */
+export function checkRawNames(text: string): void {
+  if (!text.includes('\\')) return;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return;
+  }
+  const seen = new Set(text.match(OPERATOR_OR_VARIABLE) ?? []);
+  const hidden = (JSON.stringify(parsed).match(OPERATOR_OR_VARIABLE) ?? []).find((name) => !seen.has(name));
+  if (hidden === undefined) return;
+  const problem = `names ${hidden} through a JSON escape: write it as it is, for the CRUD's check to read it`;
+  throw new InvalidInputError(`querystring/_rawp ${problem}`, [{ path: ['querystring', '_rawp'], message: problem }]);
 }

@@ -2,6 +2,7 @@ import { checkFilter, type Filter, isPlainObject } from './filter.js';
 import { assertPositionalsMatched } from './projection.js';
 import { type CrudQuery, parseAclRows } from './query.js';
 import { checkField, checkProjectedField, POSITIONAL, splitList } from './query-params.js';
+import { checkRawNames } from './raw-projection.js';
 
 const FORBIDDEN_NAME = /__proto__|constructor|prototype/;
 
@@ -21,6 +22,7 @@ export function checkPassedOnQuery(rawQuery: string, aclRows: string | undefined
     !text.includes('_q=') &&
     !text.includes('$') &&
     !text.includes('\0') &&
+    !text.includes('_rawp=') &&
     !FORBIDDEN_NAME.test(text) &&
     !FORBIDDEN_NAME.test(aclRows ?? '')
   )
@@ -37,6 +39,7 @@ export function checkPassedOnQuery(rawQuery: string, aclRows: string | undefined
           .filter((field) => POSITIONAL.test(field)),
       );
     else if (key === '_s') splitList(value).forEach((item) => checkField(item.replace(/^-/, '')));
+    else if (key === '_rawp') checkRawNames(value);
     else if (!key.startsWith('_') || key === '_id') query.push({ [checkField(key)]: value });
   }
   assertPositionalsMatched(positionals, { $and: query });

@@ -134,6 +134,14 @@ describe('_rawp under acl_read_columns', () => {
         expect([res.status, res.body.message], path).toEqual([400, `Operator ${operator} is not allowed in raw projection`]);
       }
     }
+    // A name behind a JSON escape, which the CRUD's check of the raw text does not read (MongoDB reads the parsed one).
+    for (const rawp of ['{"name":"\\u0024email"}', '{"name":{"$first":["$\\u0024ROOT"]}}', '{"name":{"\\u0024first":["$age"]}}']) {
+      const text = encodeURIComponent(rawp);
+      for (const path of [`/users/?tags=acl&_rawp=${text}`, `/users/${ids[0]}?_rawp=${text}`]) {
+        const res = await service.call('GET', path, undefined, readColumns);
+        expect([res.status, hidden(res.body)], `${path} ${rawp}`).toEqual([400, false]);
+      }
+    }
     // `$$this` outside a $filter/$map was mingo's whole document (MongoDB's "Use of undefined variable").
     for (const rawp of [
       '{"name":"$$this"}',
