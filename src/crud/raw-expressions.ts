@@ -102,13 +102,14 @@ const tooMuchWork = () => refuse('asks too much work of the embedded store over 
 
 let context: Context | undefined;
 function projectionContext(): Context {
+  if (context) return context;
   const chosen: Record<string, unknown> = Object.fromEntries(EXPRESSIONS.map((name) => [name, expressions[name]]));
   chosen.$filter = charged(expressions.$filter as ExpressionOperator, 'cond');
   chosen.$map = charged(expressions.$map as ExpressionOperator, 'in');
   chosen[VALUE] = (_obj: unknown, value: unknown) => value;
   // The query operators of `$elemMatch` (a projection operator) are the filters' own, `$regex` on RE2.
   const query = linearQueryOptions(where).context!;
-  context ??= Context.from(
+  context = Context.from(
     query,
     Context.init({ expression: { ...chosen, $regexMatch: regexMatch }, pipeline: { $project }, projection: projections }),
   );
