@@ -162,6 +162,32 @@ export function checkExpressions(spec: Record<string, unknown>, isField: (name: 
   visit(spec, undefined);
 }
 
+/**
+ * MongoDB's `Use of undefined variable` (the CRUD's 500, as it passes `_rawp` on), for a projection
+ * the CRUD is given: a `$$name` of a user variable (a lowercase first letter) must be bound by the
+ * `$filter`/`$map` (`as`, `this` without it) or `$reduce` (`this`, `value`) around it. System
+ * variables (`$$ROOT`, `$$NOW`…) are the CRUD's to judge (its deny list) and MongoDB's.
+ */
+export function assertVariablesBound(value: unknown, bound: readonly string[] = []): void {
+  if (typeof value === 'string') {
+    if (!value.startsWith('$$')) return;
+    const name = value.slice(2).split('.')[0]!;
+    if (/^[a-z]/.test(name) && !bound.includes(name)) throw refuse(`Use of undefined variable: ${name}`);
+    return;
+  }
+  if (Array.isArray(value)) return value.forEach((item) => assertVariablesBound(item, bound));
+  if (!isPlainObject(value)) return;
+  for (const [key, inner] of Object.entries(value)) {
+    if ((key !== '$filter' && key !== '$map' && key !== '$reduce') || !isPlainObject(inner)) {
+      assertVariablesBound(inner, bound);
+      continue;
+    }
+    const names = key === '$reduce' ? ['this', 'value'] : [typeof inner.as === 'string' ? inner.as : 'this'];
+    for (const [part, operand] of Object.entries(inner))
+      assertVariablesBound(operand, part === 'cond' || part === 'in' ? [...bound, ...names] : bound);
+  }
+}
+
 /** How many fields (`$price`, `$attachments.name`) the projection reads: each may go through a whole document. */
 function readsOf(value: unknown): number {
   if (typeof value === 'string') return value.startsWith('$') && !value.startsWith('$$') ? 1 : 0;

@@ -2,7 +2,7 @@ import { InvalidInputError } from '../errors.js';
 import type { FieldIndex } from './field-types.js';
 import { isPlainObject } from './filter.js';
 import { checkProjectedField, single, splitList } from './query-params.js';
-import { checkExpressions } from './raw-expressions.js';
+import { assertVariablesBound, checkExpressions } from './raw-expressions.js';
 
 /**
  * `_rawp`, the CRUD's raw MongoDB projection (crud-service 7.2.5 lib/projectionUtils.js), as far as
@@ -105,6 +105,37 @@ export function parseRawProjection(
   // `_id: 0` among inclusions: MongoDB's only exclusion there.
   if (id && isExcluded(id)) return { projection: included.length > 0 ? included : ['_id'], withoutId: true };
   return { projection: included.length > 0 ? included : ['_id'] };
+}
+
+/**
+ * What MongoDB refuses in a `_rawp` the CRUD passes on (its 500), judged before a list is passed
+ * on, on what the CRUD keeps of it (the names acl_read_columns lists, null values dropped): a mix
+ * of exclusions and inclusions or expressions (`_id` aside), an empty sub-projection, a variable
+ * nothing binds. A 400 in MongoDB's words, as the service answers these itself. Text that is no
+ * JSON object, and the CRUD's own refusals, are left to the CRUD.
+ */
+export function checkPassedRawProjection(text: string, aclReadColumns: string | undefined): void {
+  checkRawNames(text);
+  let projection: unknown;
+  try {
+    projection = JSON.parse(text);
+  } catch {
+    return;
+  }
+  if (!isPlainObject(projection)) return;
+  const acls = aclReadColumns ? splitList(aclReadColumns) : [];
+  // The CRUD's own 400 (an exclusion of a name the header lists) comes first: left to it.
+  if (acls.some((field) => Object.hasOwn(projection, field) && projection[field] === 0)) return;
+  const kept = flattened(
+    Object.entries(projection).filter(([field, value]) => (acls.length === 0 || acls.includes(field)) && value != null),
+  );
+  const isExcluded = (value: unknown) => value === 0 || value === false;
+  const others = kept.filter(([field]) => field !== '_id');
+  const expression = kept.some(([, value]) => typeof value !== 'number' && typeof value !== 'boolean');
+  const excluded = others.find(([, value]) => isExcluded(value));
+  if (excluded && (expression || others.some(([, value]) => !isExcluded(value))))
+    throw badRequest(`querystring/_rawp: Cannot do exclusion on field ${excluded[0]} in inclusion projection`);
+  if (expression) assertVariablesBound(Object.fromEntries(kept));
 }
 
 /**

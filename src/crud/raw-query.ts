@@ -2,7 +2,7 @@ import { checkFilter, type Filter, isPlainObject } from './filter.js';
 import { assertPositionalsMatched } from './projection.js';
 import { type CrudQuery, parseAclRows } from './query.js';
 import { checkField, checkProjectedField, POSITIONAL, splitList } from './query-params.js';
-import { checkRawNames } from './raw-projection.js';
+import { checkPassedRawProjection } from './raw-projection.js';
 
 const FORBIDDEN_NAME = /__proto__|constructor|prototype/;
 
@@ -13,7 +13,7 @@ const FORBIDDEN_NAME = /__proto__|constructor|prototype/;
  * alike (a `$` or a NUL character in `_p` is checked too). A query with none of these, like most page reads, costs a
  * regular-expression test.
  */
-export function checkPassedOnQuery(rawQuery: string, aclRows: string | undefined): void {
+export function checkPassedOnQuery(rawQuery: string, aclRows: string | undefined, rawp?: { aclReadColumns?: string }): void {
   // acl_rows that is no JSON: the CRUD's request hook would fail with a 500; a 400 here, whatever the query.
   const rows = aclRows ? parseAclRows(aclRows) : [];
   const text = decoded(rawQuery);
@@ -39,7 +39,7 @@ export function checkPassedOnQuery(rawQuery: string, aclRows: string | undefined
           .filter((field) => POSITIONAL.test(field)),
       );
     else if (key === '_s') splitList(value).forEach((item) => checkField(item.replace(/^-/, '')));
-    else if (key === '_rawp') checkRawNames(value);
+    else if (key === '_rawp' && rawp) checkPassedRawProjection(value, rawp.aclReadColumns);
     else if (!key.startsWith('_') || key === '_id') query.push({ [checkField(key)]: value });
   }
   assertPositionalsMatched(positionals, { $and: query });

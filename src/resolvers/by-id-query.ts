@@ -35,7 +35,7 @@ export function parseByIdRequest(
   rawQuery: string,
   { projection = false, index }: { projection?: boolean; index?: FieldIndex } = {},
 ): ByIdRequest {
-  checkPassedOnQuery(rawQuery, ctx.scope.headers.acl_rows);
+  checkPassedOnQuery(rawQuery, ctx.scope.headers.acl_rows, projection ? { aclReadColumns: ctx.scope.headers.acl_read_columns } : undefined);
   const query = queryObjectOf(rawQuery);
   const parsed = parseByIdQuery(query, {
     aclRows: ctx.scope.headers.acl_rows,

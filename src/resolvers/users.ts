@@ -75,7 +75,7 @@ export async function listUsersAnswer(ctx: Context, rawQuery: string): Promise<u
   }
   if (!passThrough) return listUsers(ctx, rawQuery);
   await requireAdmin(ctx);
-  checkPassedOnQuery(rawQuery, ctx.scope.headers.acl_rows);
+  checkPassedOnQuery(rawQuery, ctx.scope.headers.acl_rows, { aclReadColumns: ctx.scope.headers.acl_read_columns });
   return during('listing users', () => passThrough.list(rawQuery, ctx.scope));
 }
 

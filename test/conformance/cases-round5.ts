@@ -216,4 +216,41 @@ export const RAW_EXPRESSIONS: Case[] = [
   })),
 ];
 
-export const ROUND_FIVE: Case[] = [...RAW_ID, ...TEXT_IN_OR, ...RAW_EXPRESSIONS];
+/**
+ * What MongoDB refuses in a projection (the CRUD's 500, as it passes `_rawp` on): a 400 in its
+ * words in both modes, judged on what the CRUD keeps of `_rawp` (acl_read_columns' names).
+ */
+const bad = (message: string) => ({ statusCode: 400, error: 'Bad Request', message });
+export const RAW_MONGO_REFUSALS: Case[] = [
+  {
+    item: 12,
+    name: "_rawp mixing an exclusion and an inclusion other than _id is MongoDB's refusal, a 400",
+    path: list(rawp({ name: 0, price: 1 })),
+    status: 400,
+    answer: bad('querystring/_rawp: Cannot do exclusion on field name in inclusion projection'),
+  },
+  {
+    item: 12,
+    name: "_rawp mixing an exclusion and an expression is MongoDB's refusal, a 400",
+    path: list(rawp({ name: 0, first: { $first: '$attachments' } })),
+    status: 400,
+    answer: bad('querystring/_rawp: Cannot do exclusion on field name in inclusion projection'),
+  },
+  {
+    item: 12,
+    name: '_rawp mixing names of which acl_read_columns keeps one kind only is answered (the CRUD drops the others)',
+    path: list(`${ULYSSES}&${rawp({ name: 0, price: 1 })}`),
+    headers: { acl_read_columns: 'price' },
+    status: 200,
+    answer: [{ _id: U, price: u.price }],
+  },
+  ...['{"x":"$$this"}', '{"x":{"$first":["$$item.name"]}}', '{"x":{"$map":{"input":"$tags","as":"t","in":"$$u"}}}'].map((text): Case => ({
+    item: 12,
+    name: `_rawp ${text} names a variable nothing binds: MongoDB's refusal, a 400`,
+    path: list(`_rawp=${encodeURIComponent(text)}`),
+    status: 400,
+    answer: bad(`querystring/_rawp Use of undefined variable: ${/\$\$(\w+)/.exec(text)![1]}`),
+  })),
+];
+
+export const ROUND_FIVE: Case[] = [...RAW_ID, ...TEXT_IN_OR, ...RAW_EXPRESSIONS, ...RAW_MONGO_REFUSALS];

@@ -38,7 +38,7 @@ export function createCrudUserStore(users: CrudCollection, options: { clock?: Cl
     // would fail (an invalid $regex: MongoDB's 500) is the caller's 400, unsent.
     async list(query, scope) {
       const text = toQueryString(query);
-      checkPassedOnQuery(text, scope.headers.acl_rows);
+      checkPassedOnQuery(text, scope.headers.acl_rows, { aclReadColumns: scope.headers.acl_read_columns });
       return users.list(text, scope.headers);
     },
     async count(query, scope) {
