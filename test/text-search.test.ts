@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/embedded/db.js';
-import { CUSTOMER_GROUP, seedGroups, startService, type TestService } from './helpers/service.js';
+import { CUSTOMER_GROUP, seedGroups, startService, TEST_API_KEY, type TestService } from './helpers/service.js';
 
 /**
  * `$text` on the embedded store (issue #19 item 8): the index follows every write, no FTS5 syntax
@@ -59,6 +59,39 @@ describe('$text on the embedded store', () => {
     ]) {
       const res = await service.call('GET', text(words));
       expect([res.status, res.body], words).toEqual([200, 0]);
+    }
+  });
+
+  it('answers $text in a $or the same on a page, a count and the export, by SQL or with a clause mingo evaluates', async () => {
+    const users = [
+      { username: 'or.alpha', name: 'Marigold Finch' },
+      { username: 'or.beta', name: 'Basil Wren' },
+      { username: 'other.gamma', name: 'Marigold Crane' },
+    ];
+    const ids: string[] = [];
+    for (const user of users) {
+      const res = await service.call('POST', '/users/?sendResetPwdEmail=false', {
+        userGroup: 'customer',
+        email: `${user.username}@or.example`,
+        ...user,
+      });
+      ids.push(res.body._id as string);
+    }
+    const filters = [
+      { $or: [{ username: 'or.beta' }, { $text: { $search: 'marigold' } }] },
+      // A clause SQL cannot answer: the $or is evaluated by mingo, $text by the ids the index matched.
+      { $or: [{ username: { $regex: '^or\\.b' } }, { $and: [{ $text: { $search: 'marigold' } }, { name: { $regex: 'Finch|Crane' } }] }] },
+    ];
+    for (const filter of filters) {
+      const q = encodeURIComponent(JSON.stringify(filter));
+      const page = await service.call('GET', `/users/?_q=${q}&_p=_id`);
+      expect([page.status, page.body.map((user: { _id: string }) => user._id)], JSON.stringify(filter)).toEqual([200, ids]);
+      expect((await service.call('GET', `/users/count?_q=${q}`)).body).toBe(3);
+      const exported = await fetch(`${service.url}/users/export?_q=${q}`, {
+        headers: { 'x-api-key': TEST_API_KEY, accept: 'application/x-ndjson' },
+      });
+      const lines = (await exported.text()).split('\n').filter(Boolean);
+      expect([exported.status, lines.map((line) => (JSON.parse(line) as { _id: string })._id)]).toEqual([200, ids]);
     }
   });
 
