@@ -32,6 +32,7 @@ const STORE_ONLY = [
   'test/security/graphql-route-attacks.test.ts',
   'test/security/http-hygiene.test.ts',
   'test/security/long-queries.test.ts',
+  'test/security/import-bounds.test.ts',
 ];
 
 /**

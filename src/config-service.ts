@@ -68,6 +68,12 @@ export const SERVICE_VARIABLES = {
     .int()
     .min(1024)
     .default(64 * 1_048_576),
+  /**
+   * The most data rows one CSV import takes (a 400 above, before anything is written): its answer
+   * names every row, so it grows with the rows, whatever the file's size. The bulk activation that
+   * follows an import takes BULK_JOB_MAX_USERS (100,000) users.
+   */
+  USER_IMPORT_MAX_ROWS: z.coerce.number().int().min(1).default(100_000),
   /** The body limit of the bulk job paths, whose lists of ids are longer than any other body. */
   BULK_BODY_LIMIT_BYTES: z.coerce
     .number()

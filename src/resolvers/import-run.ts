@@ -29,6 +29,12 @@ export interface CsvRow {
 const UPDATE_CONCURRENCY = 8;
 /** Rows checked between two calls of `pace` (a call per row cost more than the checks of some rows). */
 const ROWS_PER_PACE = 32;
+/**
+ * The longest reason the answer gives for a skipped row, `Skipping record: ` and `…` included. A
+ * reason lists every issue of the row (up to 2,048 characters, a group with many required fields),
+ * so a 2-byte row cost 2 KB of answer; the first issues say what to fix, the row number where.
+ */
+export const MAX_ROW_REASON = 512;
 
 interface Group {
   config: GroupConfig;
@@ -257,9 +263,17 @@ export class ImportRun {
 
   private skip(row: number, error: string): undefined {
     this.counts.invalid += 1;
-    this.skipped.push({ row, error: `Skipping record: ${error}` });
+    this.skipped.push({ row, error: rowReason(error) });
     return undefined;
   }
+}
+
+function rowReason(error: string): string {
+  const reason = `Skipping record: ${error}`;
+  if (reason.length <= MAX_ROW_REASON) return reason;
+  // Not half a surrogate pair at the cut.
+  const end = /[\ud800-\udbff]/.test(reason[MAX_ROW_REASON - 2]!) ? MAX_ROW_REASON - 2 : MAX_ROW_REASON - 1;
+  return `${reason.slice(0, end)}…`;
 }
 
 function reason(error: unknown): string {

@@ -73,7 +73,7 @@ async function runImport(ctx: Context, upload: CsvUpload, sink: ImportSink): Pro
     skip_empty_lines: true,
     relax_column_count: true,
   };
-  const tooLong = await checkFile(upload, csv);
+  const tooLong = await checkFile(upload, csv, ctx.deps.config.USER_IMPORT_MAX_ROWS);
   const run = new ImportRun(ctx, sink);
   const size = ctx.deps.config.USER_IMPORT_BATCH_SIZE;
   return during('importing users', async () => {
@@ -97,12 +97,12 @@ async function runImport(ctx: Context, upload: CsvUpload, sink: ImportSink): Pro
 }
 
 /**
- * The first reading: the whole file parses, and its header names no forbidden field (else a 400,
- * and nothing is written). Rows as arrays, without csv-parse's `info` (which cost more than the
+ * The first reading: the whole file parses, its header names no forbidden field and it holds at
+ * most `maxRows` data rows (else a 400, and nothing is written). Rows as arrays, without csv-parse's `info` (which cost more than the
  * parsing itself); it answers the message csv-parse gives a row with more cells than columns, by
  * row number, read from the parser's position as the row comes (its `data` events are synchronous).
  */
-export async function checkFile(upload: CsvUpload, csv: Options): Promise<Map<number, string>> {
+export async function checkFile(upload: CsvUpload, csv: Options, maxRows: number): Promise<Map<number, string>> {
   const tooLong = new Map<number, string>();
   const parser = parse(csv);
   let columns = -1;
@@ -110,6 +110,14 @@ export async function checkFile(upload: CsvUpload, csv: Options): Promise<Map<nu
   parser.on('data', (record: string[]) => {
     if (columns >= 0) {
       row += 1;
+      if (row > maxRows) {
+        parser.destroy(
+          new InvalidInputError(`the CSV file has more than ${maxRows} rows (USER_IMPORT_MAX_ROWS): split it`, [
+            { path: ['body', 'file'], message: `more than ${maxRows} rows` },
+          ]),
+        );
+        return;
+      }
       if (record.length > columns) {
         const message = `Invalid Record Length: columns length is ${columns}, got ${record.length} on line ${parser.info.lines}`;
         tooLong.set(row, message);

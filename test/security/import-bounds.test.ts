@@ -1,0 +1,86 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { countProfiles, GUEST_GROUP, seedGroups, startService, TEST_API_KEY, type TestService } from '../helpers/service.js';
+
+/**
+ * What one import may cost. Its answer names every row (an id, or the row's number and reason), so
+ * it grew with the rows of the file, not its bytes: a 4 MB file of `x` rows (a group that does not
+ * exist) answered 154 MB, and one of `,` rows (a cell more than the header) 226 MB after 4 minutes
+ * of csv-parse errors, the process past 2 GB; a 64 MB file took it down. A reason was up to 2,048
+ * characters (a group with many required fields), so a 2-byte row could cost 2 KB of answer.
+ */
+const MAX_ROWS = 5;
+let service: TestService;
+
+/** A group whose users need 60 fields: a row without them is skipped with 60 issues. */
+const DEMANDING_GROUP = {
+  userGroup: 'demanding',
+  label: 'Demanding',
+  authUserCreationDisabled: true,
+  crudSchema: {
+    type: 'object',
+    properties: Object.fromEntries(Array.from({ length: 60 }, (_, index) => [`field${index}`, { type: 'string' }])),
+    required: Array.from({ length: 60 }, (_, index) => `field${index}`),
+  },
+};
+
+beforeAll(async () => {
+  service = await startService({ env: { USER_IMPORT_MAX_ROWS: String(MAX_ROWS) } });
+  await seedGroups(service, [GUEST_GROUP, DEMANDING_GROUP]);
+});
+afterAll(() => service.close());
+
+async function restImport(csv: string) {
+  const form = new FormData();
+  form.append('file', new Blob([csv], { type: 'text/csv' }), 'users.csv');
+  const response = await fetch(`${service.url}/users/import`, { method: 'PATCH', body: form, headers: { 'x-api-key': TEST_API_KEY } });
+  return { status: response.status, body: await response.json() };
+}
+
+async function graphqlImport(csv: string) {
+  const form = new FormData();
+  const query = `mutation($file: Upload!) {
+    importUsers(file: $file) { __typename ... on Error { message } ... on MutationImportUsersSuccess { data { inserted } } }
+  }`;
+  form.append('operations', JSON.stringify({ query, variables: { file: null } }));
+  form.append('map', JSON.stringify({ 0: ['variables.file'] }));
+  form.append('0', new Blob([csv], { type: 'text/csv' }), 'users.csv');
+  const response = await fetch(`${service.url}/graphql`, { method: 'POST', body: form, headers: { 'x-api-key': TEST_API_KEY } });
+  return (await response.json()) as { data?: { importUsers: Record<string, unknown> }; errors?: unknown[] };
+}
+
+const guests = (prefix: string, count: number) =>
+  `userGroup,username\n${Array.from({ length: count }, (_, index) => `guest,${prefix}${index}`).join('\n')}\n`;
+
+describe('the rows of one import (USER_IMPORT_MAX_ROWS)', () => {
+  it('refuses a file of more data rows with a 400 before anything is written, REST and GraphQL', async () => {
+    const before = await countProfiles(service);
+    const rest = await restImport(guests('over', MAX_ROWS + 1));
+    expect(rest.status).toBe(400);
+    expect(rest.body.message).toBe(`the CSV file has more than ${MAX_ROWS} rows (USER_IMPORT_MAX_ROWS): split it`);
+    const graphql = await graphqlImport(guests('gover', MAX_ROWS + 1));
+    expect(graphql.errors, JSON.stringify(graphql.errors)).toBeUndefined();
+    expect(graphql.data?.importUsers).toEqual({ __typename: 'InvalidInputError', message: expect.stringMatching(/USER_IMPORT_MAX_ROWS/) });
+    // Rows that are all skipped count as well: each is a line of the answer.
+    const skipped = await restImport(`userGroup\n${'nosuchgroup\n'.repeat(MAX_ROWS + 1)}`);
+    expect(skipped.status).toBe(400);
+    expect(await countProfiles(service)).toBe(before);
+  });
+
+  it('takes as many rows as the limit, empty lines not counted', async () => {
+    const res = await restImport(guests('at', MAX_ROWS).replaceAll('\n', '\n\n'));
+    expect(res.status).toBe(200);
+    expect(res.body.inserted).toHaveLength(MAX_ROWS);
+  });
+});
+
+describe('the reason of a skipped row', () => {
+  it('is cut at 512 characters, its first issues kept', async () => {
+    const res = await restImport('userGroup,username\ndemanding,short\n');
+    expect(res.status).toBe(200);
+    const [{ row, error }] = res.body.invalid as [{ row: number; error: string }];
+    expect(row).toBe(1);
+    expect(error).toMatch(/^Skipping record: invalid json schema, body\/field0 must have required property 'field0'/);
+    expect(error.length).toBeLessThanOrEqual(512);
+    expect(error.endsWith('…')).toBe(true);
+  });
+});
