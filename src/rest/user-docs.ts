@@ -147,7 +147,7 @@ export const userDocs = {
     body: { multipart: ImportForm },
     responses: { 200: { description: 'What was done with each row.', json: ImportSummary } },
     errors: {
-      400: 'Not a multipart body, no `file`, a file that cannot be read as CSV, or one of more than USER_IMPORT_MAX_ROWS rows.',
+      400: 'Not a multipart body, no `file`, a file that cannot be read as CSV, or one of more than USER_IMPORT_MAX_ROWS rows or 2,000 columns.',
       413: 'The file is larger than USER_IMPORT_MAX_FILE_BYTES.',
     },
   },

@@ -84,3 +84,21 @@ describe('the reason of a skipped row', () => {
     expect(error.endsWith('…')).toBe(true);
   });
 });
+
+describe('the columns of one import', () => {
+  const header = (count: number) => ['userGroup', 'username', ...Array.from({ length: count - 2 }, (_, index) => `c${index}`)].join(',');
+
+  it('refuses a header of more than 2,000 columns with a 400, nothing written', async () => {
+    const before = await countProfiles(service);
+    const res = await restImport(`${header(2001)}\nguest,wide1\n`);
+    expect(res.status).toBe(400);
+    expect(res.body.message).toBe('the CSV header has more than 2000 columns');
+    expect(await countProfiles(service)).toBe(before);
+  });
+
+  it('takes 2,000', async () => {
+    const res = await restImport(`${header(2000)}\nguest,wide2${',x'.repeat(1998)}\n`);
+    expect(res.status).toBe(200);
+    expect(res.body.inserted).toHaveLength(1);
+  });
+});
