@@ -74,6 +74,8 @@ export const SERVICE_VARIABLES = {
    * follows an import takes BULK_JOB_MAX_USERS (100,000) users.
    */
   USER_IMPORT_MAX_ROWS: z.coerce.number().int().min(1).default(100_000),
+  /** CSV imports that may run at once on a replica (a 429 beyond): each holds its answer, up to tens of MB. */
+  USER_IMPORT_MAX_CONCURRENT: z.coerce.number().int().min(1).default(2),
   /** The body limit of the bulk job paths, whose lists of ids are longer than any other body. */
   BULK_BODY_LIMIT_BYTES: z.coerce
     .number()

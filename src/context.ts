@@ -19,6 +19,7 @@ import type { GroupSchemas } from './infra/group-schemas.js';
 import type { LoginThrottle } from './infra/login-throttle.js';
 import type { CallerProfiles } from './infra/caller-profiles.js';
 import type { JobWatches } from './infra/job-watches.js';
+import type { Places } from './infra/places.js';
 import type { Enrichment } from './infra/enrichment-file.js';
 import type { Metrics } from './ports/metrics.js';
 import { currentRequest } from './deadline.js';
@@ -64,6 +65,8 @@ export interface Deps {
   jobEvents: EventEmitter;
   /** Open jobProgress subscriptions of this replica, per caller, and their wake-ups. */
   jobWatches: JobWatches;
+  /** The CSV imports running on this replica (USER_IMPORT_MAX_CONCURRENT places). */
+  importPlaces: Places;
   /** This process among the replicas: the owner of its job leases and operation intents. */
   replicaId: string;
   /** What `/-/ready` reports: each backend the service depends on. */

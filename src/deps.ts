@@ -22,6 +22,8 @@ import { GroupSchemas } from './infra/group-schemas.js';
 import { throttleKey } from './domain/client-address.js';
 import { LoginThrottle } from './infra/login-throttle.js';
 import { JobWatches } from './infra/job-watches.js';
+import { Places } from './infra/places.js';
+import { TooManyRequestsError } from './errors.js';
 import { CALLER_PROFILE_TTL_MS, CallerProfiles, readCallerProfile } from './infra/caller-profiles.js';
 import { loadEnrichment } from './infra/enrichment-file.js';
 import { createEmbeddedAuthenticator } from './embedded/authenticator.js';
@@ -38,6 +40,9 @@ import { createEmbeddedSessionStore } from './embedded/session-store.js';
 import type { SessionStore } from './ports/session-store.js';
 import { SigningKeys } from './embedded/signing-keys.js';
 import { createSqliteUserStore } from './embedded/user-store.js';
+
+/** When a refused import may try again: an import of 100,000 rows takes about 10 s. */
+const IMPORT_RETRY_SECONDS = 5;
 
 /**
  * The connected adapters (deps-connected.ts), imported the first time the configuration asks for
@@ -121,6 +126,14 @@ export async function createDeps(
     jobs: config.JOBS_CRUD_ENDPOINT ? (await upstreams()).jobs(config.JOBS_CRUD_ENDPOINT, clock) : createSqliteJobStore(db, clock),
     jobEvents,
     jobWatches: new JobWatches(jobEvents, config.JOB_PROGRESS_MAX_PER_CALLER),
+    importPlaces: new Places(
+      config.USER_IMPORT_MAX_CONCURRENT,
+      () =>
+        new TooManyRequestsError(
+          `Another import is running: at most ${config.USER_IMPORT_MAX_CONCURRENT} at a time (USER_IMPORT_MAX_CONCURRENT)`,
+          IMPORT_RETRY_SECONDS,
+        ),
+    ),
     replicaId: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
     identity,
     identityImports: importer,

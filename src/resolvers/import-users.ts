@@ -51,6 +51,23 @@ const ImportOptions = z.object({
     .refine((value) => value === null || value.length === 1, 'must be one character, or null'),
 });
 
+/**
+ * Runs an import (`work`: the upload received, then read and written) in one of the replica's
+ * USER_IMPORT_MAX_CONCURRENT places, taken once the caller is known to be an administrator and
+ * before a byte of the file is read: a 429 when they are all taken. Each import holds its answer
+ * (up to tens of MB) and a spooled file (up to USER_IMPORT_MAX_FILE_BYTES), so imports sent all at
+ * once grew the process without bound.
+ */
+export async function inImportPlace<T>(ctx: Context, work: () => Promise<T>): Promise<T> {
+  await requireAdmin(ctx);
+  const giveBack = ctx.deps.importPlaces.take();
+  try {
+    return await work();
+  } finally {
+    giveBack();
+  }
+}
+
 /** GraphQL's `importUsers`: the outcome of each row, as lists. */
 export async function importUsers(ctx: Context, upload: CsvUpload): Promise<ImportSummary> {
   const sink = new SummarySink();

@@ -10,7 +10,7 @@ import {
   StateChangesBody,
 } from '../resolvers/inputs.js';
 import { updateUserAnswer } from '../resolvers/update-user.js';
-import { importUsersAnswer } from '../resolvers/import-users.js';
+import { importUsersAnswer, inImportPlace } from '../resolvers/import-users.js';
 import { withUpload } from './multipart.js';
 import { changeUsersState, softDeleteUser } from '../resolvers/user-state.js';
 import { createUser, createUserWithId, registerUser } from '../resolvers/create-user.js';
@@ -96,8 +96,10 @@ export const userRoutes: Route[] = [
     doc: userDocs.import,
     body: { multipart: true },
     handle: (ctx, request) =>
-      withUpload(request.stream, { fileField: 'file', maxFileBytes: ctx.deps.config.USER_IMPORT_MAX_FILE_BYTES }, (upload) =>
-        importUsersAnswer(ctx, upload),
+      inImportPlace(ctx, () =>
+        withUpload(request.stream, { fileField: 'file', maxFileBytes: ctx.deps.config.USER_IMPORT_MAX_FILE_BYTES }, (upload) =>
+          importUsersAnswer(ctx, upload),
+        ),
       ),
   },
   {

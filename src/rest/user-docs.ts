@@ -11,6 +11,7 @@ import {
   Count,
   CountRouteQuery,
   CreatedUser,
+  ErrorBody,
   ExportQuery,
   ImportForm,
   ImportSummary,
@@ -149,6 +150,11 @@ export const userDocs = {
     errors: {
       400: 'Not a multipart body, no `file`, a file that cannot be read as CSV, or one of more than USER_IMPORT_MAX_ROWS rows or 2,000 columns.',
       413: 'The file is larger than USER_IMPORT_MAX_FILE_BYTES.',
+      429: {
+        description: 'USER_IMPORT_MAX_CONCURRENT imports are running already; nothing was read.',
+        json: ErrorBody,
+        headers: { 'Retry-After': 'Seconds to wait before trying again.' },
+      },
     },
   },
   update: {

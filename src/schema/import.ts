@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { InvalidInputError, PayloadTooLargeError } from '../errors.js';
+import { InvalidInputError, PayloadTooLargeError, TooManyRequestsError } from '../errors.js';
 import { requireAdmin } from '../resolvers/access.js';
-import { type ImportSummary, importUsers } from '../resolvers/import-users.js';
+import { type ImportSummary, importUsers, inImportPlace } from '../resolvers/import-users.js';
 import { builder } from './builder.js';
 import { MUTATION_ERRORS } from './errors.js';
 
@@ -32,7 +32,7 @@ builder.mutationFields((t) => ({
     type: ImportSummaryRef,
     description:
       'PATCH /users/import through a GraphQL multipart request: a CSV with a header row; rows with _id update that user, the others insert profile-only users.',
-    errors: { types: MUTATION_ERRORS },
+    errors: { types: [...MUTATION_ERRORS, TooManyRequestsError] },
     args: {
       file: t.arg({ type: 'Upload', required: true, description: 'The CSV file; its first line names the fields.' }),
       delimiter: t.arg.string({ required: false, description: 'The CSV delimiter; "," by default (arrays need another one).' }),
@@ -43,11 +43,13 @@ builder.mutationFields((t) => ({
       // Before anything is written to disk: a stranger's file is not even spooled.
       await requireAdmin(ctx);
       const fields = Object.fromEntries(Object.entries(options).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
-      const upload = await receivedUpload(file);
-      return withSpooledCopy(
-        () => upload.createReadStream(),
-        (open) => importUsers(ctx, { open, fields }),
-      );
+      return inImportPlace(ctx, async () => {
+        const upload = await receivedUpload(file);
+        return withSpooledCopy(
+          () => upload.createReadStream(),
+          (open) => importUsers(ctx, { open, fields }),
+        );
+      });
     },
   }),
 }));

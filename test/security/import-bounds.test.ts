@@ -1,3 +1,4 @@
+import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countProfiles, GUEST_GROUP, seedGroups, startService, TEST_API_KEY, type TestService } from '../helpers/service.js';
 
@@ -24,7 +25,8 @@ const DEMANDING_GROUP = {
 };
 
 beforeAll(async () => {
-  service = await startService({ env: { USER_IMPORT_MAX_ROWS: String(MAX_ROWS) } });
+  // One import at a time: every case here also shows that an import gives its place back.
+  service = await startService({ env: { USER_IMPORT_MAX_ROWS: String(MAX_ROWS), USER_IMPORT_MAX_CONCURRENT: '1' } });
   await seedGroups(service, [GUEST_GROUP, DEMANDING_GROUP]);
 });
 afterAll(() => service.close());
@@ -100,5 +102,53 @@ describe('the columns of one import', () => {
     const res = await restImport(`${header(2000)}\nguest,wide2${',x'.repeat(1998)}\n`);
     expect(res.status).toBe(200);
     expect(res.body.inserted).toHaveLength(1);
+  });
+});
+
+/** An import whose file is still arriving: the head and a first row, the rest never sent. */
+function heldUpload(): Promise<Socket> {
+  const { hostname, port } = new URL(service.url);
+  const boundary = 'held';
+  const head = [
+    'PATCH /users/import HTTP/1.1',
+    `Host: ${hostname}:${port}`,
+    `Content-Type: multipart/form-data; boundary=${boundary}`,
+    'Content-Length: 1000000',
+    `x-api-key: ${TEST_API_KEY}`,
+  ].join('\r\n');
+  const part = `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="users.csv"\r\n\r\nuserGroup,username\r\n`;
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => socket.write(`${head}\r\n\r\n${part}`, () => resolve(socket)));
+    socket.on('error', reject);
+  });
+}
+
+describe('imports at once (USER_IMPORT_MAX_CONCURRENT)', () => {
+  it('answers 429 with Retry-After while the others run, before the file is read, and takes one again once a place is free', async () => {
+    const before = await countProfiles(service);
+    const held = await heldUpload();
+    try {
+      const send = (csv: string) => {
+        const body = new FormData();
+        body.append('file', new Blob([csv], { type: 'text/csv' }), 'users.csv');
+        return fetch(`${service.url}/users/import`, { method: 'PATCH', body, headers: { 'x-api-key': TEST_API_KEY } });
+      };
+      // The held upload takes its place once its head is read.
+      await expect.poll(() => service.deps.importPlaces.inUse, { timeout: 3000 }).toBe(1);
+      const res = await send('userGroup,username\nguest,concurrent1\n');
+      expect(res.status).toBe(429);
+      expect(res.headers.get('retry-after')).toMatch(/^\d+$/);
+      expect((await res.json()).message).toBe('Another import is running: at most 1 at a time (USER_IMPORT_MAX_CONCURRENT)');
+      const graphql = await graphqlImport('userGroup,username\nguest,concurrent2\n');
+      expect(graphql.data?.importUsers).toEqual({
+        __typename: 'TooManyRequestsError',
+        message: expect.stringMatching(/USER_IMPORT_MAX_CONCURRENT/),
+      });
+      expect(await countProfiles(service)).toBe(before);
+    } finally {
+      held.destroy();
+    }
+    // A client that leaves mid-file gives its place back.
+    await expect.poll(async () => (await restImport('userGroup,username\nguest,afterheld\n')).status, { timeout: 3000 }).toBe(200);
   });
 });
