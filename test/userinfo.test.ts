@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { seedGroups, startService, type TestService } from './helpers/service.js';
+import { loggedInAdmin } from './helpers/admins.js';
 
 const PASSWORD = 'Correct-horse-9';
 const anonymous = { 'x-api-key': '' };
@@ -108,5 +109,27 @@ describe('GraphQL me', () => {
     });
     const anonymousMe = await service.graphql('{ me { __typename } }', undefined, anonymous);
     expect(anonymousMe.data.me.__typename).toBe('UnauthorizedError');
+  });
+  it('shows a user no more of its profile than /userinfo does when USERINFO_ADDITIONAL_PROPERTIES is a list', async () => {
+    // me.user showed every property (and who created and changed the profile) whatever the list said.
+    const { service, headers } = await loggedIn({ USERINFO_ADDITIONAL_PROPERTIES: 'name' });
+    const query = '{ me { ... on QueryMeSuccess { data { user { id username email userGroup properties creatorId updaterId roles } } } } }';
+    const res = await service.graphql(query, undefined, headers);
+    expect(res.errors).toBeUndefined();
+    expect(res.data.me.data.user).toEqual({
+      id: expect.any(String),
+      username: 'info',
+      email: 'info@example.com',
+      userGroup: 'customer',
+      properties: { name: 'Info' },
+      creatorId: null,
+      updaterId: null,
+      roles: [],
+    });
+    // An administrator's me is its whole profile, as user(id:) shows it.
+    await seedGroups(service, [{ userGroup: 'admin', label: 'Admins', crudSchema: { type: 'object' }, authUserCreationDisabled: false }]);
+    const { bearer } = await loggedInAdmin(service, 'meadmin');
+    const admin = await service.graphql(query, undefined, { ...anonymous, ...bearer });
+    expect(admin.data.me.data.user.creatorId).toEqual(expect.any(String));
   });
 });

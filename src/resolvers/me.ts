@@ -24,5 +24,20 @@ export async function ownProfile(ctx: Context, caller: Me): Promise<UserDoc | un
   const authUserId = caller.claims.sub;
   if (typeof authUserId !== 'string') return undefined;
   const [profile] = await ctx.deps.users.find({ authUserId }, { states: ALL_STATES, limit: 1, scope: ctx.scope });
-  return profile;
+  const listed = ctx.deps.config.USERINFO_ADDITIONAL_PROPERTIES;
+  return profile && !caller.admin && listed !== undefined ? shownToItself(profile, listed) : profile;
 }
+
+/**
+ * What a user who is no administrator sees of its own profile when USERINFO_ADDITIONAL_PROPERTIES
+ * lists what `/userinfo` shows: the fields `/userinfo` names anyway (its id, group and login names),
+ * what the User type cannot be without (state, dates), and the listed properties. `me.user` showed
+ * every property, and who created and changed the profile, whatever the list kept from `/userinfo`.
+ */
+function shownToItself(profile: UserDoc, listed: readonly string[]): UserDoc {
+  const shown: Record<string, unknown> = {};
+  for (const field of [...ALWAYS_SHOWN, ...listed]) if (Object.hasOwn(profile, field)) shown[field] = profile[field];
+  return shown as UserDoc;
+}
+
+const ALWAYS_SHOWN = ['_id', 'userGroup', 'authUserId', 'username', 'email', '__STATE__', 'createdAt', 'updatedAt'];

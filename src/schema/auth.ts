@@ -61,7 +61,9 @@ const MeRef = builder.objectRef<Me>('Me').implement({
     user: t.field({
       type: UserRef,
       nullable: true,
-      description: "The caller's profile; null when the identity has none.",
+      description:
+        "The caller's profile; null when the identity has none. A caller who is no administrator sees of it what /userinfo " +
+        'shows when USERINFO_ADDITIONAL_PROPERTIES is a list (its id, group, login names, state and dates, and the listed fields).',
       resolve: async (me, _args, ctx) => (await ownProfile(ctx, me)) ?? null,
     }),
   }),
