@@ -122,6 +122,8 @@ export function createEmbeddedIdentityProvider(
     },
     async deleteUser(id: string) {
       sessions.revokeUser(id);
+      // Its links die with it: a reset answered 204 for a deleted user, setting no one's password.
+      options.tickets.revokeUser(id);
       return remove.run(id).changes > 0;
     },
   };

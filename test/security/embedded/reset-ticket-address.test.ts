@@ -57,6 +57,16 @@ describe('a reset link sent before the user changed', () => {
     expect((await login(user.username, OLD)).status).toBe(200);
   });
 
+  it("is dead after the user's deletion", async () => {
+    // Its ticket outlived the identity: the reset answered 204, setting the password of no one.
+    const user = await newUser();
+    const ticket = await ticketFor(user.authUserId);
+    expect((await service.call('DELETE', `/users/${user._id}`)).status).toBe(204);
+    const res = await reset(ticket);
+    expect(res.status).toBe(400);
+    expect(res.body.message).toBe('The reset link is invalid, expired or already used');
+  });
+
   it('still works after a change of other fields, or of the e-mail to itself', async () => {
     const user = await newUser();
     const ticket = await ticketFor(user.authUserId);
