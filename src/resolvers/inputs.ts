@@ -35,16 +35,31 @@ function rejectFields(fields: string[]) {
   };
 }
 
+/**
+ * A new user's own fields may not start with `$` or hold a dot: MongoDB reads such a name as an
+ * operator or a path (`a.b` is `b` inside `a`), no CRUD collection can declare one, and the
+ * embedded store wrote it as it came, a field no query could name. Inside an object they are data.
+ */
+function rejectOperatorLikeNames(body: Record<string, unknown>, ctx: z.RefinementCtx) {
+  for (const field of Object.keys(body)) {
+    if (field.startsWith('$') || field.includes('.')) {
+      ctx.addIssue({ code: 'custom', path: [field], message: 'is not an allowed field name: it starts with $ or holds a dot' });
+    }
+  }
+}
+
 /** `POST /users/`: standard fields checked here, custom fields by the group schema. */
 export const CreateUserBody = z
   .looseObject({ ...standardFields, password: z.string().min(1).optional() })
-  .superRefine(rejectFields([...SERVICE_FIELDS, 'authUserId']));
+  .superRefine(rejectFields([...SERVICE_FIELDS, 'authUserId']))
+  .superRefine(rejectOperatorLikeNames);
 export type CreateUserBody = z.infer<typeof CreateUserBody>;
 
 /** `POST /users/with-id`. */
 export const CreateUserWithIdBody = z
   .looseObject({ ...standardFields, authUserId: z.string().min(1) })
-  .superRefine(rejectFields([...SERVICE_FIELDS, 'password']));
+  .superRefine(rejectFields([...SERVICE_FIELDS, 'password']))
+  .superRefine(rejectOperatorLikeNames);
 export type CreateUserWithIdBody = z.infer<typeof CreateUserWithIdBody>;
 
 /**

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seedGroups, startService, type TestService } from '../helpers/service.js';
+import { seedGroups, startService, TEST_API_KEY, type TestService } from '../helpers/service.js';
 
 /**
  * Update paths a hostile caller wrote in a PATCH body (docs/security.md): each once answered 200
@@ -90,5 +90,48 @@ describe('field names with a NUL character', () => {
     const after = await stored();
     expect(after).toEqual({ ...before, updatedAt: after.updatedAt });
     expect((await service.call('GET', '/users/count')).body).toBe(count);
+  });
+});
+
+/**
+ * A field of a new user whose name starts with `$` or holds a dot: the embedded store wrote it as
+ * it came (`"$x": 1`, `"a.b": 1` beside `a`), a field no query can name (`a.b` is the path into
+ * `a`) and no CRUD collection can declare, while connected mode refused it as undeclared. A 400
+ * in both modes, nothing written; an update's `$set` of `a.b` is the path into `a`, as ever.
+ */
+describe('top-level field names MongoDB reads as operators or paths', () => {
+  it('are a 400 when a user is created, by REST, GraphQL or an import, and nothing is written', async () => {
+    const count = (await service.call('GET', '/users/count')).body;
+    for (const name of ['$x', 'a.b', '.a', '$']) {
+      const created = await service.call('POST', '/users/', { userGroup: 'guest', name: 'n', [name]: 1 });
+      expect([created.status, created.body.message], name).toEqual([
+        400,
+        `body/${name}: is not an allowed field name: it starts with $ or holds a dot`,
+      ]);
+      const withId = await service.call('POST', '/users/with-id', { userGroup: 'guest', authUserId: 'auth0|x', name: 'n', [name]: 1 });
+      expect([withId.status, withId.body.message], name).toEqual([
+        400,
+        `body/${name}: is not an allowed field name: it starts with $ or holds a dot`,
+      ]);
+      const graphql = await service.graphql(
+        'mutation ($p: JSONObject) { createUser(input: { userGroup: "guest", properties: $p }) { __typename ... on Error { message } } }',
+        { p: { name: 'n', [name]: 1 } },
+      );
+      expect(graphql.data.createUser, name).toEqual({
+        __typename: 'InvalidInputError',
+        message: expect.stringContaining('is not an allowed field name: it starts with $ or holds a dot'),
+      });
+    }
+    const form = new FormData();
+    form.append('file', new Blob(['userGroup,name,$x\nguest,n,1\n']), 'users.csv');
+    const imported = await fetch(`${service.url}/users/import`, { method: 'PATCH', body: form, headers: { 'x-api-key': TEST_API_KEY } });
+    // An import refused the name already, row by row.
+    expect([imported.status, await imported.json()]).toEqual([
+      200,
+      { inserted: [], updated: [], invalid: [{ row: 1, error: 'Skipping record: "$x" is not a field name' }] },
+    ]);
+    // Inside an object, such names are data, as MongoDB stores them.
+    expect((await service.call('POST', '/users/', { userGroup: 'guest', name: 'n', nested: { $y: 1, 'a.b': 2 } })).status).toBe(200);
+    expect((await service.call('GET', '/users/count')).body).toBe(count + 1);
   });
 });
