@@ -117,7 +117,9 @@ function countingScheduleSaves(jobs: JobStore): JobStore {
 beforeAll(async () => {
   service = await startService({
     clock,
-    env: { JOBS_LEASE_MS: '1000', JOBS_POLL_MS: '50' },
+    // Each test's import "dies" by hanging for good and keeps its import place, which a dead process
+    // would give back with everything else: the places are not what these tests are about.
+    env: { JOBS_LEASE_MS: '1000', JOBS_POLL_MS: '50', USER_IMPORT_MAX_CONCURRENT: '100' },
     background: true,
     wrap: (deps) => ({
       scheduler: trappedScheduler(deps.scheduler),
