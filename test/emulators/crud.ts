@@ -140,6 +140,11 @@ export class CrudEmulator {
    * Fastify answers an unknown route) and takes the `_id` in `POST /` and `POST /bulk`.
    */
   withoutImport = false;
+  /**
+   * The time the CRUD stamps `createdAt` and `updatedAt` with (ms since the epoch): the system's, or
+   * a test's FakeClock, when what the service compares with them runs on it (the jobs' retention).
+   */
+  now: () => number = () => Date.now();
   /** Status codes to answer, in order, for the next matching requests (`"PATCH /users/:id"`). */
   readonly failures: { route: RegExp; status: number; body?: unknown; query?: RegExp }[] = [];
   /** Requests held before they are answered (see `holdNext`). */
@@ -250,6 +255,7 @@ export class CrudEmulator {
     const actor = typeof headers.miauserid === 'string' && headers.miauserid ? headers.miauserid : 'public';
     const collection = new Collection(entry.spec, entry.docs, actor, aclRows(headers), headers.acl_read_columns, this.withoutImport);
     collection.writeColumns = typeof headers.acl_write_columns === 'string' ? headers.acl_write_columns : undefined;
+    collection.now = this.now;
     const q = url.searchParams;
     if (method === 'GET' && rest === '') return [200, streamed(() => collection.list(q))];
     if (method === 'GET' && rest === 'count') return [200, collection.count(q)];
@@ -260,6 +266,7 @@ export class CrudEmulator {
     if (method === 'POST' && rest === 'state') return [200, collection.changeStateMany(body)];
     if (method === 'PATCH' && rest === 'bulk') return [200, collection.patchMany(body)];
     if (method === 'PATCH' && rest === '') return [200, collection.patchWhere(q, body)];
+    if (method === 'DELETE' && rest === '') return [200, collection.removeWhere(q)];
     const [id, action] = rest.split('/');
     if (!id) throw new HttpError(404, 'not found', { error: 'not found' });
     if (method === 'GET' && !action) return [200, collection.get(id, q)];
@@ -276,6 +283,8 @@ export class CrudEmulator {
 class Collection {
   /** The `acl_write_columns` header: the top-level fields a PATCH may set (all when absent or empty). */
   writeColumns?: string;
+  /** The clock of `createdAt` and `updatedAt` (the emulator's `now`). */
+  now: () => number = () => Date.now();
 
   constructor(
     private readonly spec: CollectionSpec,
@@ -350,7 +359,7 @@ class Collection {
     for (const key of Object.keys(body))
       if (INTERNAL.has(key) && key !== '__STATE__' && !(key === '_id' && idAllowed))
         throw new HttpError(400, additionalProperty(where, key));
-    const now = new Date().toISOString();
+    const now = new Date(this.now()).toISOString();
     const cast = Object.fromEntries(
       Object.entries(body).map(([key, value]) => [key, coerceAt(value, key, this.spec.fields, `body/${key}`)]),
     );
@@ -414,7 +423,7 @@ class Collection {
     const { $pull, ...others } = this.coerceUpdate(body);
     applyUpdate(next, others as never);
     if ($pull) applyPull(next, $pull as Record<string, unknown>);
-    Object.assign(next, { updaterId: this.actor, updatedAt: new Date().toISOString() });
+    Object.assign(next, { updaterId: this.actor, updatedAt: new Date(this.now()).toISOString() });
     this.assertUnique(JSON.parse(JSON.stringify(next)) as Doc, doc._id);
     Object.assign(doc, JSON.parse(JSON.stringify(next)));
     for (const key of Object.keys(doc)) if (!(key in next)) delete doc[key];
@@ -468,6 +477,14 @@ class Collection {
     return targets.length;
   }
 
+  /** `DELETE /`: every document that matches `_q` in the `_st` states; answers how many were deleted (0 if none). */
+  removeWhere(q: URLSearchParams): number {
+    this.checkParams(q, new Set(['_q', '_st']));
+    const targets = this.matching(q);
+    for (const target of targets) this.docs.splice(this.docs.indexOf(target), 1);
+    return targets.length;
+  }
+
   remove(id: string, q: URLSearchParams): boolean {
     const doc = this.byId(id, q);
     if (!doc) return false;
@@ -483,7 +500,7 @@ class Collection {
     if (doc.__STATE__ !== stateTo && !ONE[doc.__STATE__]?.includes(stateTo)) {
       throw new HttpError(400, `transition from ${doc.__STATE__} to ${stateTo} not allowed.`);
     }
-    Object.assign(doc, { __STATE__: stateTo, updaterId: this.actor, updatedAt: new Date().toISOString() });
+    Object.assign(doc, { __STATE__: stateTo, updaterId: this.actor, updatedAt: new Date(this.now()).toISOString() });
   }
 
   changeStateMany(body: unknown): number {
@@ -495,7 +512,7 @@ class Collection {
       const matcher = new Query(item.filter);
       for (const doc of this.docs) {
         if (sources.includes(doc.__STATE__) && matcher.test(doc)) {
-          Object.assign(doc, { __STATE__: item.stateTo, updaterId: this.actor, updatedAt: new Date().toISOString() });
+          Object.assign(doc, { __STATE__: item.stateTo, updaterId: this.actor, updatedAt: new Date(this.now()).toISOString() });
           modified += 1;
         }
       }
