@@ -88,6 +88,12 @@ export const SERVICE_VARIABLES = {
   JOBS_POLL_MS: z.coerce.number().int().min(10).default(2000),
   /** How long a replica's claim on a job holds without a heartbeat. */
   JOBS_LEASE_MS: z.coerce.number().int().min(100).default(60_000),
+  /**
+   * How long a finished bulk job (completed or failed: its payload and results, megabytes for
+   * 100,000 users) is kept before the background sweep deletes it; 0 keeps them forever. Days, a
+   * fraction allowed (0.5: 12 hours).
+   */
+  JOBS_RETENTION_DAYS: z.coerce.number().min(0).max(36_500).default(30),
   /** A jobProgress subscription re-reads its job this often (steps saved on another replica). */
   JOB_PROGRESS_POLL_MS: z.coerce.number().int().min(10).default(1000),
   JOB_PROGRESS_MAX_PER_CALLER: z.coerce.number().int().min(1).default(5),

@@ -16,6 +16,7 @@ describe('configuration', () => {
       AUTH_HARD_DELETE: true,
       RANDOM_PWD_GEN: true,
       RANDOM_PWD_LENGTH: 8,
+      JOBS_RETENTION_DAYS: 30,
     });
   });
 
@@ -23,6 +24,9 @@ describe('configuration', () => {
     expect(() => loadConfig({ HTTP_PORT: 'eighty' })).toThrow(/HTTP_PORT/);
     expect(() => loadConfig({ AUTH_HARD_DELETE: 'yes' })).toThrow(/AUTH_HARD_DELETE/);
     expect(() => loadConfig({ RANDOM_PWD_LENGTH: '4' })).toThrow(/RANDOM_PWD_LENGTH/);
+    expect(() => loadConfig({ JOBS_RETENTION_DAYS: '-1' })).toThrow(/JOBS_RETENTION_DAYS/);
+    expect(() => loadConfig({ JOBS_RETENTION_DAYS: 'a month' })).toThrow(/JOBS_RETENTION_DAYS/);
+    expect(loadConfig({ JOBS_RETENTION_DAYS: '0' }).JOBS_RETENTION_DAYS).toBe(0);
   });
 
   it('names each variable a backend needs and is missing, with the backend that needs it', () => {

@@ -32,6 +32,8 @@ const REPLICAS: [string, (clock: FakeClock) => [JobStore, JobStore]][] = [
   [
     'CRUD Service (two replicas)',
     (clock) => {
+      // The CRUD stamps createdAt and updatedAt: on the test's clock, as the retention compares them with it.
+      emulator.now = () => clock.now();
       const replica = () =>
         createCrudJobStore(new CrudCollection({ name: 'CRUD', baseUrl: emulator.url, dispatcher: createDispatcher(2000) }, '/jobs'), clock);
       return [replica(), replica()];
@@ -139,5 +141,40 @@ describe.each(REPLICAS)('job store: %s', (_name, replicas) => {
     expect(await a.heartbeat(job.jobId, 'a', 60_000)).toBe(true);
     expect(await a.finish(job.jobId, 'a', { status: 'completed', result: {} })).toBe(true);
     expect(await b.get(job.jobId)).toMatchObject({ status: 'completed', counters: { total: 3, processed: 2, failed: 1 } });
+  });
+
+  it('deletes finished jobs of some types last changed before a time, at most a batch, never an unfinished one', async () => {
+    const DAY = 86_400_000;
+    const type = `retained-${Math.random()}`;
+    const finished = async (status: 'completed' | 'failed', jobType = type) => {
+      const job = await a.create({ type: jobType, payload: { ids: ['1', '2'] } });
+      expect(await a.claim(job.jobId, 'w', 60_000)).toBe(true);
+      expect(await a.finish(job.jobId, 'w', { status, result: { summary: { total: 2 } } })).toBe(true);
+      await clock.advance(1);
+      return job.jobId;
+    };
+    const oldCompleted = await finished('completed');
+    const oldFailed = await finished('failed');
+    const otherType = await finished('completed', `other-${type}`);
+    const pending = (await a.create({ type, payload: null })).jobId;
+    // An intent held (running) by a replica, and a job claimed and never finished: the reconciler's, whatever their age.
+    const held = (await a.create({ type, payload: null, owner: 'w', leaseMs: 40 * DAY })).jobId;
+    const lapsed = (await a.create({ type, payload: null })).jobId;
+    expect(await a.claim(lapsed, 'dead', 1000)).toBe(true);
+    await clock.advance(20 * DAY);
+    const young = await finished('completed');
+    await clock.advance(11 * DAY);
+
+    const query = { types: [type], before: new Date(clock.now() - 30 * DAY).toISOString(), limit: 1 };
+    expect(await b.deleteFinished(query)).toBe(1);
+    expect(await b.head(oldCompleted)).toBeUndefined();
+    expect(await b.get(oldCompleted)).toBeUndefined();
+    expect(await b.head(oldFailed)).toMatchObject({ status: 'failed' });
+    // Two replicas sweeping at once: each job is deleted once, and nothing else.
+    const swept = await Promise.all([a.deleteFinished({ ...query, limit: 500 }), b.deleteFinished({ ...query, limit: 500 })]);
+    expect(swept.sort()).toEqual([0, 1]);
+    expect(await a.get(oldFailed)).toBeUndefined();
+    for (const jobId of [otherType, pending, held, lapsed, young]) expect(await a.head(jobId)).toBeDefined();
+    expect(await a.deleteFinished({ ...query, limit: 500 })).toBe(0);
   });
 });

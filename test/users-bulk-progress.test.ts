@@ -131,3 +131,39 @@ describe('bulk jobs while they run', () => {
     expect((await read(path)).summary).toEqual({ failed: 0, updated: 0, inserted: 2, total: 2 });
   });
 });
+
+describe('finished bulk jobs past JOBS_RETENTION_DAYS', () => {
+  const clock = new FakeClock();
+  let service: TestService;
+  beforeAll(async () => {
+    // 0.0001 days: 8.64 s of the service's clock, swept every second.
+    service = await startService({ clock, background: true, env: { JOBS_RETENTION_DAYS: '0.0001', JOBS_POLL_MS: '1000' } });
+    // The CRUD stamps when a job ended: on the service's clock, which the retention compares it with.
+    if (service.crud) service.crud.now = () => clock.now();
+  });
+  afterAll(() => service.close());
+
+  it('answers 404 for a job that ended longer ago, as for one that never was; a younger or a running job is still answered', async () => {
+    const old = (await service.call('POST', '/jobs/change-password/bulk', { authUsersIds: ['gone1'] })).body.jobId;
+    const path = (jobId: string) => `/jobs/change-password/bulk/${jobId}`;
+    await expect.poll(async () => (await service.call('GET', path(old))).body.status).toBe('completed');
+    // A job another replica runs (its lease held for an hour), as old as the first.
+    const running = await service.deps.jobs.create({
+      type: 'change-password-bulk',
+      payload: { authUserIds: ['r1'] },
+      owner: 'another-replica',
+      leaseMs: 3_600_000,
+    });
+    await clock.advance(5_000);
+    const young = (await service.call('POST', '/jobs/change-password/bulk', { authUsersIds: ['young1'] })).body.jobId;
+    await expect.poll(async () => (await service.call('GET', path(young))).body.status).toBe('completed');
+    await clock.advance(5_000);
+
+    const gone = await service.call('GET', path(old));
+    const never = await service.call('GET', path('00000000-0000-4000-8000-000000000000'));
+    expect(gone.status).toBe(404);
+    expect(gone.body).toEqual({ ...never.body, message: never.body.message.replace('00000000-0000-4000-8000-000000000000', old) });
+    expect((await service.call('GET', path(young))).body).toMatchObject({ jobId: young, status: 'completed' });
+    expect((await service.call('GET', path(running.jobId))).body).toMatchObject({ jobId: running.jobId, status: 'pending' });
+  });
+});

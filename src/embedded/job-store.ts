@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Job, JobHead, JobListing, JobListQuery, JobStore } from '../ports/job-store.js';
+import type { FinishedJobsQuery, Job, JobHead, JobListing, JobListQuery, JobStore } from '../ports/job-store.js';
 import { turn } from '../domain/pace.js';
 import type { Clock } from '../ports/clock.js';
 import type { Db } from './db.js';
@@ -56,6 +56,16 @@ export function createSqliteJobStore(db: Db, clock: Clock): JobStore {
     if (remove.run(held).changes !== 1) return false;
     removePayload.run(held.jobId);
     return true;
+  });
+
+  // One bounded DELETE by the jobs_finished index (no ORDER BY: its two status ranges would be sorted whole); the
+  // payloads first, in the same transaction, which sees the same rows.
+  const deleteFinished = db.transaction(({ types, before, limit }: FinishedJobsQuery) => {
+    const marks = types.map(() => '?').join(', ');
+    const finished = `SELECT job_id FROM jobs WHERE status IN ('completed', 'failed') AND updated_at < ? AND type IN (${marks}) LIMIT ?`;
+    const params = [before, ...types, limit];
+    db.prepare(`DELETE FROM job_payloads WHERE job_id IN (${finished})`).run(...params);
+    return db.prepare(`DELETE FROM jobs WHERE job_id IN (${finished})`).run(...params).changes;
   });
 
   const head = (jobId: string) => {
@@ -124,6 +134,9 @@ export function createSqliteJobStore(db: Db, clock: Clock): JobStore {
     },
     async discard(jobId, owner) {
       return discard({ jobId, owner, now: clock.now() });
+    },
+    async deleteFinished(query) {
+      return deleteFinished(query);
     },
   };
 }

@@ -273,4 +273,8 @@ export const MIGRATIONS: readonly (string | ((db: Database.Database) => void))[]
   CREATE TRIGGER IF NOT EXISTS ums_config_deleted AFTER DELETE ON ums_config
   BEGIN UPDATE ums_config_revision SET revision = revision + 1; END;
   `,
+  // 16: the retention sweep finds the jobs that ended longest ago (docs/decisions.md, "Jobs").
+  `
+  CREATE INDEX IF NOT EXISTS jobs_finished ON jobs (status, updated_at);
+  `,
 ];

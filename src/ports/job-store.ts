@@ -46,6 +46,14 @@ export interface JobListQuery {
   before?: { createdAt: string; jobId: string };
 }
 
+/** Which finished jobs a retention sweep deletes: of these types, last changed before `before`, at most `limit`. */
+export interface FinishedJobsQuery {
+  types: readonly string[];
+  /** An ISO time: jobs whose `updatedAt` (when they ended) is earlier go. */
+  before: string;
+  limit: number;
+}
+
 /**
  * The `leaseMs` of a lease given back (`heartbeat`): one that ended a millisecond ago, so the job is
  * claimable again at once. A lease ending now is still held for the rest of this millisecond (the
@@ -82,4 +90,10 @@ export interface JobStore {
   finish(jobId: string, owner: string, outcome: { status: 'completed' | 'failed'; result?: unknown }): Promise<boolean>;
   /** Removes a job `owner` holds (an intent whose operation completed); false when the lease was lost. */
   discard(jobId: string, owner: string): Promise<boolean>;
+  /**
+   * Deletes jobs of `types` that ended (completed or failed) before `before`, at most `limit` (the
+   * CRUD store at most 200, its page); answers how many it deleted. A pending or running
+   * job is never deleted, however old. Two replicas sweeping at once delete each job once.
+   */
+  deleteFinished(query: FinishedJobsQuery): Promise<number>;
 }

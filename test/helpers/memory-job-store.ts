@@ -86,5 +86,12 @@ export function memoryJobStore(clock: Clock): JobStore & { jobs: Map<string, Job
     async discard(jobId, owner) {
       return held(jobId, owner) !== undefined && jobs.delete(jobId);
     },
+    async deleteFinished({ types, before, limit }) {
+      const found = [...jobs.values()].filter(
+        (job) => (job.status === 'completed' || job.status === 'failed') && types.includes(job.type) && job.updatedAt < before,
+      );
+      found.sort((x, y) => x.updatedAt.localeCompare(y.updatedAt));
+      return found.slice(0, limit).filter((job) => jobs.delete(job.jobId)).length;
+    },
   };
 }

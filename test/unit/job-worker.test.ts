@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { currentDeadline, withDeadline } from '../../src/deadline.js';
 import { InvalidInputError, NotFoundError, TooManyRequestsError, UpstreamError } from '../../src/errors.js';
+import type { Deps } from '../../src/context.js';
 import type { JobHandler } from '../../src/infra/job-worker.js';
 import { workerFixture } from '../helpers/job-worker.js';
 
@@ -272,5 +273,70 @@ describe('the job worker: assertHeld, before each external step of a run', () =>
     await check(1_000);
     await end();
     expect(state.seen).toEqual(['held', 'lapsed']);
+  });
+});
+
+describe('the job worker: finished jobs past JOBS_RETENTION_DAYS', () => {
+  /** 0.0001 days: 8,640 ms, swept every second (a tenth of it, at least 1 s). */
+  const retention = (days: number) => (deps: Deps) => ({
+    config: { ...deps.config, JOBS_RETENTION_DAYS: days },
+  });
+  const done: JobHandler = { type: 'kept', run: async () => ({ status: 'completed', result: { summary: {} } }) };
+  const broken = failing('broken', () => new InvalidInputError('no such user group'));
+
+  it('deletes a job that ended longer ago than the retention, on every replica at once; a younger, a running or an intent stays', async () => {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const slow: JobHandler = { type: 'slow', run: async () => (await released, { status: 'completed', result: {} }) };
+    const intent: JobHandler = {
+      type: 'intent',
+      discardWhenDone: true,
+      retryForever: true,
+      run: async () => ({ status: 'completed', result: {} }),
+    };
+    const completed = await fixture.store.create({ type: 'kept', payload: { ids: ['1'] } });
+    const failed = await fixture.store.create({ type: 'broken', payload: {} });
+    const running = await fixture.store.create({ type: 'slow', payload: {} });
+    // An intent whose progress could not be read ends failed: it is no job of the sweep's types.
+    const oldIntent = await fixture.store.create({ type: 'intent', payload: {}, owner: 'elsewhere', leaseMs: 0 });
+    await fixture.store.finish(oldIntent.jobId, 'elsewhere', { status: 'failed', result: { error: 'unreadable' } });
+    fixture.replica([done, broken, slow, intent], retention(0.0001));
+    fixture.replica([done, broken, slow, intent], retention(0.0001));
+    // The slow job ends with the test, whatever it found (the fixture's close waits for it).
+    try {
+      await fixture.clock.advance(1);
+      expect((await stored(completed.jobId))?.status).toBe('completed');
+      expect((await stored(failed.jobId))?.status).toBe('failed');
+      await fixture.clock.advance(4_000);
+      const younger = await fixture.store.create({ type: 'kept', payload: {} });
+      await fixture.clock.advance(4_000);
+      expect(await stored(completed.jobId)).toBeDefined();
+      await fixture.clock.advance(1_700);
+      expect(await stored(completed.jobId)).toBeUndefined();
+      expect(await stored(failed.jobId)).toBeUndefined();
+      expect((await stored(younger.jobId))?.status).toBe('completed');
+      expect((await stored(running.jobId))?.status).toBe('running');
+      expect((await stored(oldIntent.jobId))?.status).toBe('failed');
+    } finally {
+      release();
+    }
+  });
+
+  it('keeps every job with JOBS_RETENTION_DAYS=0, asking the store nothing', async () => {
+    let sweeps = 0;
+    const job = await fixture.store.create({ type: 'kept', payload: {} });
+    fixture.replica([done], (deps) => ({
+      ...retention(0)(deps),
+      jobs: {
+        ...deps.jobs,
+        deleteFinished: async (query) => {
+          sweeps += 1;
+          return deps.jobs.deleteFinished(query);
+        },
+      },
+    }));
+    await fixture.clock.advance(60_000);
+    expect(sweeps).toBe(0);
+    expect((await stored(job.jobId))?.status).toBe('completed');
   });
 });

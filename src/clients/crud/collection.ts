@@ -149,6 +149,12 @@ export class CrudCollection {
     return this.parse(call, await this.expect(call, [200]), Count);
   }
 
+  /** `DELETE /`: every document that matches `filter` (as `_q`) in those states; answers how many were deleted. */
+  async deleteWhere(filter: Record<string, unknown>, states: readonly State[]): Promise<number> {
+    const call: UpstreamCall = { method: 'DELETE', path: `${this.path}/`, query: { _q: JSON.stringify(filter), _st: states.join(',') } };
+    return this.parse(call, await this.expect(call, [200]), Count);
+  }
+
   async delete(id: string, states: readonly State[], headers: Record<string, string>, filter?: string): Promise<boolean> {
     const call = this.byId('DELETE', id, { query: byIdQuery(states, filter), headers });
     return call !== undefined && (await this.expect(call, [204, 200, 404])).status !== 404;

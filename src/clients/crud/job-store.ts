@@ -21,6 +21,8 @@ const JobDoc = z.looseObject({
 });
 
 const STATES = ['PUBLIC'] as const;
+/** The most documents a CRUD list answers (`CRUD_MAX_LIMIT`'s default): a sweep's batch. */
+const CRUD_PAGE = 200;
 /** Every field but the payload (megabytes for 100,000 ids): what status reads and lease changes need. */
 const HEAD = '_id,jobId,type,status,result,owner,leaseUntil,counters,createdAt,updatedAt';
 
@@ -103,6 +105,14 @@ export function createCrudJobStore(jobs: CrudCollection, clock: Clock): JobStore
     },
     async finish(jobId, owner, outcome) {
       return whileOwned(jobId, owner, { $set: { status: outcome.status, result: outcome.result ?? null }, $unset: { leaseUntil: true } });
+    },
+    async deleteFinished({ types, before, limit }) {
+      const finished = { type: { $in: types }, status: { $in: ['completed', 'failed'] }, updatedAt: { $lt: before } };
+      const page = { _q: JSON.stringify(finished), _s: 'updatedAt', _l: String(Math.min(limit, CRUD_PAGE)), _p: 'jobId' };
+      const jobIds = (await jobs.list(page, {})).map((doc) => doc.jobId).filter((jobId) => typeof jobId === 'string');
+      if (jobIds.length === 0) return 0;
+      // `DELETE /` of those jobs, the filter sent again: one that changed meanwhile is not deleted.
+      return jobs.deleteWhere({ ...finished, jobId: { $in: jobIds } }, STATES);
     },
     async discard(jobId, owner) {
       const doc = await findDoc(jobId);
