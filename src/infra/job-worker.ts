@@ -6,6 +6,7 @@ import { withoutDeadline } from '../deadline.js';
 import { type ProgressFormat, readProgress, saveProgress, UnreadableProgressError } from '../domain/job-progress.js';
 import { describeCause, DomainError } from '../errors.js';
 import type { Clock, Timer } from '../ports/clock.js';
+import { JobRetention } from './job-retention.js';
 import { JOB_SAVED } from './job-watches.js';
 
 /** What a job's handler gets besides its payload: the progress it saved last, and how to save more. */
@@ -52,14 +53,6 @@ export interface JobHandler<P = unknown> {
 /** A handler of any progress type, for the worker's list (each handler reads and saves its own). */
 export type AnyJobHandler = JobHandler<any>;
 
-/** The most finished jobs one retention sweep deletes (the CRUD store at most its page, 200). */
-const SWEEP_LIMIT = 500;
-
-/** How often each replica sweeps finished jobs: every 10 minutes, or a tenth of a shorter retention (1 s at least). */
-const sweepEveryMs = (retentionMs: number) => Math.max(1000, Math.min(10 * 60_000, retentionMs / 10));
-
-const DAY_MS = 86_400_000;
-
 /** Tries a job this many times when it fails on an upstream (5xx, network), then marks it failed. */
 const MAX_ATTEMPTS = 5;
 
@@ -82,9 +75,7 @@ export class JobWorker {
   private readonly again = new Set<string>();
   private readonly attempts = new Map<string, number>();
   private timer?: Timer;
-  private sweepTimer?: Timer;
-  /** The retention sweep in flight, if any: one at a time per replica. */
-  private sweeping?: Promise<void>;
+  private retention?: JobRetention;
   private stopped = false;
   /** Jobs this worker holds right now, and the loops running them (for `stop`). */
   private readonly held = new Set<string>();
@@ -104,33 +95,10 @@ export class JobWorker {
     this.timer = this.deps.clock.setInterval(poll, this.deps.config.JOBS_POLL_MS);
     this.timer.unref();
     this.handlers.forEach((handler) => this.drain(handler.type));
-    const retentionMs = this.deps.config.JOBS_RETENTION_DAYS * DAY_MS;
-    if (retentionMs > 0) {
-      this.sweepTimer = this.deps.clock.setInterval(() => this.sweep(retentionMs), sweepEveryMs(retentionMs));
-      this.sweepTimer.unref();
-      this.sweep(retentionMs);
-    }
-  }
-
-  /**
-   * Deletes finished jobs (completed or failed) that ended over `retentionMs` ago: one bounded
-   * batch a sweep, on every replica (two sweeping at once delete each job once). Only the types
-   * kept once done: an intent is discarded when done, and one that ended failed (its progress
-   * unreadable) is left to an operator. A failure is logged and tried at the next sweep.
-   */
-  private sweep(retentionMs: number): void {
-    const types = this.handlers.filter((handler) => !handler.discardWhenDone).map((handler) => handler.type);
-    if (this.stopped || this.sweeping || types.length === 0) return;
-    const { jobs, clock, logger } = this.deps;
-    const before = new Date(clock.now() - retentionMs).toISOString();
-    this.sweeping = withoutDeadline(() => jobs.deleteFinished({ types, before, limit: SWEEP_LIMIT }))
-      .then((deleted) => {
-        if (deleted > 0) logger.info({ deleted, before }, 'finished jobs past JOBS_RETENTION_DAYS deleted');
-      })
-      .catch((error: unknown) => logger.warn({ err: error }, 'finished jobs past JOBS_RETENTION_DAYS could not be deleted'))
-      .finally(() => {
-        this.sweeping = undefined;
-      });
+    // Finished jobs of the types kept once done go after JOBS_RETENTION_DAYS.
+    const kept = this.handlers.filter((handler) => !handler.discardWhenDone).map((handler) => handler.type);
+    this.retention = new JobRetention(this.deps, kept);
+    this.retention.start();
   }
 
   /**
@@ -142,9 +110,8 @@ export class JobWorker {
   async stop(signal?: AbortSignal): Promise<void> {
     this.stopped = true;
     this.deps.clock.clearTimer(this.timer);
-    this.deps.clock.clearTimer(this.sweepTimer);
     this.deps.jobEvents.off('created', this.onCreated);
-    const stopped = Promise.allSettled([...this.loops, this.sweeping]);
+    const stopped = Promise.allSettled([...this.loops, this.retention?.stop()]);
     if (!signal) await stopped;
     else if (!signal.aborted) await Promise.race([stopped, new Promise((resolve) => signal.addEventListener('abort', resolve))]);
     await Promise.allSettled([...this.held].map((jobId) => this.handBack(jobId)));
