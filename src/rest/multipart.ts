@@ -52,12 +52,12 @@ async function receiveUpload(
 export async function withUpload<T>(
   request: IncomingMessage | undefined,
   options: { fileField: string; maxFileBytes: number },
-  use: (upload: { open(): Readable; fields: Record<string, string> }) => Promise<T>,
+  use: (upload: { open(options?: { highWaterMark?: number }): Readable; fields: Record<string, string> }) => Promise<T>,
 ): Promise<T> {
   if (!request) throw new InvalidInputError('this path needs the request body as a stream');
   const upload = await receiveUpload(request, request.headers, options);
   try {
-    return await use({ open: () => createReadStream(upload.path), fields: upload.fields });
+    return await use({ open: (options) => createReadStream(upload.path, options), fields: upload.fields });
   } finally {
     await upload.discard();
   }

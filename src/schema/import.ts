@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { InvalidInputError, PayloadTooLargeError, TooManyRequestsError } from '../errors.js';
 import { requireAdmin } from '../resolvers/access.js';
-import { type ImportSummary, importUsers, inImportPlace } from '../resolvers/import-users.js';
+import { type CsvUpload, type ImportSummary, importUsers, inImportPlace } from '../resolvers/import-users.js';
 import { builder } from './builder.js';
 import { MUTATION_ERRORS } from './errors.js';
 
@@ -75,7 +75,7 @@ async function receivedUpload<T>(file: Promise<T> | T): Promise<T> {
  * Copies the upload to a temporary file before the import reads it (twice): the upload may still
  * be arriving, and a file over USER_IMPORT_MAX_FILE_BYTES then fails the copy, not a half-done import.
  */
-async function withSpooledCopy<T>(source: () => Readable, use: (open: () => Readable) => Promise<T>): Promise<T> {
+async function withSpooledCopy<T>(source: () => Readable, use: (open: CsvUpload['open']) => Promise<T>): Promise<T> {
   const dir = await mkdtemp(join(tmpdir(), 'ums-upload-'));
   try {
     const path = join(dir, 'file');
@@ -84,7 +84,7 @@ async function withSpooledCopy<T>(source: () => Readable, use: (open: () => Read
       if (error.status === 413) throw new PayloadTooLargeError(error.message);
       throw new InvalidInputError(`the upload could not be read: ${error.message}`);
     });
-    return await use(() => createReadStream(path));
+    return await use((options) => createReadStream(path, options));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
