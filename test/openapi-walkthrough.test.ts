@@ -116,4 +116,22 @@ describe('every documented request, sent', () => {
     expect(expected.filter((route) => !answered.has(route))).toEqual([]);
     expect(answered).toContain('POST /password-reset 200');
   });
+
+  // Every answer a test sends through `service.call` is checked against the document (openapi-check.ts):
+  // these two 400s were not in it.
+  it('documents the 400 of a path parameter that is no text, and of a malformed acl_rows on /userinfo', async () => {
+    for (const path of ['/jobs/bulk-activation/%E0', '/jobs/change-password/bulk/%E0', '/users/%E0']) {
+      const answer = await service.call('GET', path);
+      expect([answer.status, answer.body.statusCode], path).toEqual([400, 400]);
+    }
+    const user = { userGroup: 'customer', username: 'acl', email: 'acl@example.com', name: 'A', password: 'First-pass-1' };
+    await service.call('POST', '/users/?sendResetPwdEmail=false', user);
+    const login = await service.call('POST', '/oauth/token', { username: 'acl', password: 'First-pass-1' }, anonymous);
+    const malformed = await service.call('GET', '/userinfo', undefined, {
+      ...anonymous,
+      authorization: `Bearer ${login.body.accessToken}`,
+      acl_rows: '{',
+    });
+    expect(malformed.status).toBe(400);
+  });
 });

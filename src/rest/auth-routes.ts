@@ -131,7 +131,11 @@ export const authRoutes: Route[] = [
       summary: 'Who is logged in',
       description: 'The claims of the caller merged with the properties of its profile that USERINFO_ADDITIONAL_PROPERTIES chooses.',
       responses: { 200: { description: 'The caller.', json: Userinfo } },
-      errors: { 401: 'Not logged in (an API key or a profile without identity: "Missing authUserId, user not logged").', 403: null },
+      errors: {
+        400: 'An acl_rows header that is no JSON filter (or array of filters): the profile is read through it.',
+        401: 'Not logged in (an API key or a profile without identity: "Missing authUserId, user not logged").',
+        403: null,
+      },
     },
     handle: (ctx) => userinfo(ctx),
   },

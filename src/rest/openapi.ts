@@ -107,7 +107,8 @@ function operation(route: Route, toSchema: (schema: z.ZodType, io: 'input' | 'ou
 function sharedErrors(route: Route): Record<number, string | null> {
   const { doc } = route;
   const shared: number[] = [500, 503];
-  if (doc.query !== undefined || doc.body !== undefined) shared.push(400);
+  // A path parameter that is no text once decoded (`%E0`) is a 400 too.
+  if (doc.query !== undefined || doc.body !== undefined || doc.params !== undefined) shared.push(400);
   if (route.access !== 'public') shared.push(401);
   if (route.access === 'admin' || route.access === 'authenticated') shared.push(403);
   if (doc.body?.json || doc.body?.form) shared.push(413, 415);
