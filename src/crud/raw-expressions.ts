@@ -7,6 +7,7 @@ import * as projections from 'mingo/operators/projection';
 import type { Options } from 'mingo/types';
 import { assertSafeInput } from '../domain/input-limits.js';
 import { InvalidInputError } from '../errors.js';
+import { assertAnswerSize, chargeWork, startEvaluation, tooMuchWork, weightOf, workLeft } from './expression-work.js';
 import type { FieldIndex, FieldSchema } from './field-types.js';
 import { isPlainObject } from './filter.js';
 import { compileRegex, linearQueryOptions } from './regex.js';
@@ -22,7 +23,10 @@ import { compileRegex, linearQueryOptions } from './regex.js';
  *   work per item is then bounded by the projection's size, the items by the document's;
  * - no `$reduce` (its accumulator can grow with each item: quadratic work in the array's length);
  * - the page's documents (JSON length) times the projection's values at most WORK_BUDGET, and the
- *   items `$filter`/`$map` go through times the values of their body at most ITEM_BUDGET.
+ *   items `$filter`/`$map` go through times the values of their body at most ITEM_BUDGET;
+ * - what the values cost (expression-work.ts): the items' weight (characters and values) times the
+ *   values of the body, each of which may go through a whole item (compare it, read its paths,
+ *   repeat it in the answer).
  */
 
 export const MAX_NODES = 200;
@@ -84,21 +88,25 @@ type ExpressionOperator = (obj: unknown, expr: unknown, options: Options) => unk
 const VALUE = '$umsComputed';
 
 /**
- * `$filter`/`$map` charging ITEM_BUDGET with their items × their body's values before they run;
- * their input, computed here, is handed to them as it is (computed twice, a chain of inputs would
- * double its work at each level).
+ * `$filter`/`$map` charging ITEM_BUDGET with their items × their body's values before they run,
+ * and the evaluation's budget with the items' weight × those values (each may compare, read or
+ * repeat a whole item: 190 `$$this` made an answer of 76 MB of a user of 400 KB); their input,
+ * computed here, is handed to them as it is (computed twice, a chain of inputs would double its
+ * work at each level).
  */
 function charged(operator: ExpressionOperator, body: 'cond' | 'in'): ExpressionOperator {
   return (obj, expr, options) => {
     if (!isPlainObject(expr)) return operator(obj, expr, options);
     const input = evalExpr(obj, expr.input, options);
-    if (Array.isArray(input)) itemWork += input.length * (nodesOf(expr[body]) + 2);
-    if (itemWork > ITEM_BUDGET) throw tooMuchWork();
+    if (Array.isArray(input)) {
+      const values = nodesOf(expr[body]) + 2;
+      itemWork += input.length * values;
+      if (itemWork > ITEM_BUDGET) throw tooMuchWork();
+      chargeWork(weightOf(input, workLeft() / values) * values);
+    }
     return operator(obj, { ...expr, input: { [VALUE]: input } }, options);
   };
 }
-
-const tooMuchWork = () => refuse('asks too much work of the embedded store over these users: ask fewer (_l) or a simpler projection');
 
 let context: Context | undefined;
 function projectionContext(): Context {
@@ -221,6 +229,7 @@ export function projectExpressions(
     if (work > WORK_BUDGET) throw tooMuchWork();
   }
   itemWork = 0;
+  startEvaluation();
   const input = docs.map((doc) => asDates(doc, index));
   let output: Record<string, unknown>[];
   try {
@@ -234,6 +243,7 @@ export function projectExpressions(
     const operator = /\$[A-Za-z]+/.exec(String((error as Error).message))?.[0];
     throw refuse(`cannot be evaluated${operator ? ` (${operator})` : ''}: an expression does not fit the values it takes`);
   }
+  assertAnswerSize(output);
   return output.map((doc) => {
     const written = fromDates(doc) as Record<string, unknown>;
     // `_id` first, as MongoDB answers it.

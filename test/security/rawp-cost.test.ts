@@ -1,0 +1,72 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seedGroups, startService, type TestService } from '../helpers/service.js';
+
+/**
+ * `_rawp` expressions the service evaluates itself (mingo, synchronous: the event loop waits), on
+ * the embedded store's lists and on `GET /users/:id`: what the users hold must not turn a short
+ * projection into seconds of work or an answer of hundreds of megabytes (docs/decisions.md,
+ * "CRUD fidelity, round five", bounds on `_rawp` expressions).
+ */
+const scope = { actorId: 'rawp-cost', headers: {} };
+const COSTLY_GROUP = {
+  userGroup: 'costly',
+  label: 'Costly',
+  authUserCreationDisabled: true,
+  crudSchema: {
+    type: 'object',
+    properties: {
+      name: { type: 'string' },
+      big: { type: 'string' },
+      tags: { type: 'array', items: { type: 'string' } },
+      objs: { type: 'array', items: { type: 'object' } },
+      dates: { type: 'array', items: { type: 'string', format: 'date-time' } },
+    },
+  },
+};
+
+let service: TestService;
+const ids: Record<string, string> = {};
+
+beforeAll(async () => {
+  service = await startService({ store: 'embedded' });
+  await seedGroups(service, [COSTLY_GROUP]);
+  const users: Record<string, Record<string, unknown>> = {
+    // 100 items of 4,000 characters: 400 KB.
+    wide: { tags: Array.from({ length: 100 }, (_, n) => `${n}-`.padEnd(4000, 'x')) },
+    // 50 items of 4,000 characters: 200 KB.
+    half: { tags: Array.from({ length: 50 }, (_, n) => `${n}-`.padEnd(4000, 'x')) },
+    // 300 objects of 1,300 characters: 400 KB.
+    nested: { objs: Array.from({ length: 300 }, () => ({ a: Array.from({ length: 150 }, (_, k) => ({ x: k })) })) },
+  };
+  for (const [name, fields] of Object.entries(users)) {
+    const user = await service.deps.users.insert({ userGroup: 'costly', name, __STATE__: 'PUBLIC', ...fields }, scope);
+    ids[name] = user._id;
+  }
+});
+afterAll(() => service.close());
+
+const rawp = (projection: unknown) => encodeURIComponent(JSON.stringify(projection));
+const tooMuch = [400, expect.stringContaining('asks too much work of the embedded store')];
+
+describe('_rawp expressions over large arrays', () => {
+  it('refuses a $map repeating each large item (answers of 38 and 76 MB from users of 200 and 400 KB)', async () => {
+    const projection = { o: { $map: { input: '$tags', in: Array.from({ length: 190 }, () => '$$this') } } };
+    // Within the work the items' weight allows (200 KB × 192 values), still an answer of 38 MB: the answer's size is bounded too.
+    for (const path of [`/users/${ids.wide}`, '/users/?name=wide', `/users/${ids.half}`]) {
+      const res = await service.call('GET', `${path}${path.includes('?') ? '&' : '?'}_rawp=${rawp(projection)}`);
+      expect([res.status, res.body.message], path).toEqual(tooMuch);
+    }
+    // The same items once each are answered.
+    const once = await service.call('GET', `/users/${ids.wide}?_rawp=${rawp({ o: { $map: { input: '$tags', in: '$$this' } } })}`);
+    expect([once.status, once.body.o?.length]).toEqual([200, 100]);
+  });
+
+  it('refuses comparisons of large items repeated in a $filter, charged by the items size', async () => {
+    const cond = { $and: Array.from({ length: 40 }, () => ({ $eq: ['$$this', '$$this'] })) };
+    const res = await service.call('GET', `/users/${ids.nested}?_rawp=${rawp({ o: { $filter: { input: '$objs', cond } } })}`);
+    expect([res.status, res.body.message]).toEqual(tooMuch);
+    const one = { o: { $size: { $filter: { input: '$objs', cond: { $eq: ['$$this', '$$this'] } } } } };
+    const answered = await service.call('GET', `/users/${ids.nested}?_rawp=${rawp(one)}`);
+    expect([answered.status, answered.body.o]).toEqual([200, 300]);
+  });
+});
