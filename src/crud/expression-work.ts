@@ -19,10 +19,20 @@ export const EVALUATION_BUDGET = 50_000_000;
 export const ANSWER_BUDGET = 8_000_000;
 
 let spent = 0;
+/** What the answer has paid for once (a pattern compiled). */
+const paid = new Set<string>();
 
 /** Starts the count of an answer's evaluation. */
 export function startEvaluation(): void {
   spent = 0;
+  paid.clear();
+}
+
+/** Charges work done once per answer whatever the times it is asked (RE2 keeps what it compiled). */
+export function chargeOnce(key: string, units: number): void {
+  if (paid.has(key)) return;
+  paid.add(key);
+  chargeWork(units);
 }
 
 /** What is left of the answer's budget. */

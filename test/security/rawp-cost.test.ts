@@ -36,6 +36,10 @@ beforeAll(async () => {
     // 50 items of 4,000 characters: 200 KB.
     half: { tags: Array.from({ length: 50 }, (_, n) => `${n}-`.padEnd(4000, 'x')) },
     // 300 objects of 1,300 characters: 400 KB.
+    // 600 distinct patterns of RE2's Unicode classes, each compiled in about 0.5 to 3 ms.
+    patterns: { tags: Array.from({ length: 600 }, (_, n) => `(?i)[\\p{L}\\p{N}\\p{P}]{2,30}q${n}`) },
+    // 600,000 characters of text.
+    long: { big: 'a'.repeat(600_000) },
     nested: { objs: Array.from({ length: 300 }, () => ({ a: Array.from({ length: 150 }, (_, k) => ({ x: k })) })) },
   };
   for (const [name, fields] of Object.entries(users)) {
@@ -68,5 +72,32 @@ describe('_rawp expressions over large arrays', () => {
     const one = { o: { $size: { $filter: { input: '$objs', cond: { $eq: ['$$this', '$$this'] } } } } };
     const answered = await service.call('GET', `/users/${ids.nested}?_rawp=${rawp(one)}`);
     expect([answered.status, answered.body.o]).toEqual([200, 300]);
+  });
+});
+
+describe('$regexMatch in a _rawp expression', () => {
+  it('refuses patterns read from the users past the budget: each new one is compiled', async () => {
+    const cond = { $regexMatch: { input: '$$this', regex: '$$this' } };
+    for (const path of [`/users/${ids.patterns}`, '/users/?name=patterns']) {
+      const res = await service.call(
+        'GET',
+        `${path}${path.includes('?') ? '&' : '?'}_rawp=${rawp({ o: { $filter: { input: '$tags', cond } } })}`,
+      );
+      expect([res.status, res.body.message], path).toEqual(tooMuch);
+    }
+  });
+
+  it('refuses a large program over long text (charged by the text times the compiled size)', async () => {
+    const projection = { o: { $regexMatch: { input: '$big', regex: '(?s)(?:.a){600}[YZ]' } } };
+    const res = await service.call('GET', `/users/${ids.long}?_rawp=${rawp(projection)}`);
+    expect([res.status, res.body.message]).toEqual(tooMuch);
+    // A plain pattern over the same text, and a pattern of the request over the page, are answered.
+    const plain = await service.call('GET', `/users/${ids.long}?_rawp=${rawp({ o: { $regexMatch: { input: '$big', regex: 'b' } } })}`);
+    expect([plain.status, plain.body.o]).toEqual([200, false]);
+    const page = await service.call(
+      'GET',
+      `/users/?userGroup=costly&_rawp=${rawp({ o: { $regexMatch: { input: '$name', regex: '^(wide|long)$' } } })}`,
+    );
+    expect([page.status, page.body.filter((user: { o: boolean }) => user.o).length]).toEqual([200, 2]);
   });
 });
