@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seedGroups, startService, type TestService } from '../helpers/service.js';
+import { seedGroups, startService, type TestService } from '../../helpers/service.js';
 
 /**
  * `_rawp` expressions the service evaluates itself (mingo, synchronous: the event loop waits), on
