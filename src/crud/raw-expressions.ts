@@ -125,12 +125,27 @@ function charged(operator: ExpressionOperator, body: 'cond' | 'in'): ExpressionO
   };
 }
 
+/**
+ * `$dateToString` of the values its operand computes, handed to mingo as they are: mingo evaluated
+ * the date it computed again, as an expression, so a name the caller reads holding `"$createdAt"`
+ * answered the date acl_read_columns hides (`"$$ROOT"` the document's `date`). As MongoDB, only a
+ * date is a date (`can't convert from BSON type string to Date`, here the 400 `cannot be evaluated`).
+ */
+function dateToString(obj: unknown, expr: unknown, options: Options): unknown {
+  const args = evalExpr(obj, expr, options);
+  if (!isPlainObject(args)) throw new Error('$dateToString takes {date, format, timezone, onNull}');
+  if (args.date !== null && args.date !== undefined && !(args.date instanceof Date)) throw new Error('$dateToString takes a date');
+  const computed = Object.fromEntries(Object.entries(args).map(([key, value]) => [key, { [VALUE]: value }]));
+  return (expressions.$dateToString as ExpressionOperator)(obj, computed, options);
+}
+
 let context: Context | undefined;
 function projectionContext(): Context {
   if (context) return context;
   const chosen: Record<string, unknown> = Object.fromEntries(EXPRESSIONS.map((name) => [name, expressions[name]]));
   chosen.$filter = charged(expressions.$filter as ExpressionOperator, 'cond');
   chosen.$map = charged(expressions.$map as ExpressionOperator, 'in');
+  chosen.$dateToString = dateToString;
   chosen[VALUE] = (_obj: unknown, value: unknown) => value;
   // The query operators of `$elemMatch` (a projection operator) are the filters' own, `$regex` on RE2.
   const query = linearQueryOptions(where).context!;

@@ -5,7 +5,15 @@
  * conformance tests compare two independent readings of the same rules.
  */
 
-import { Aggregator, Query } from 'mingo';
+import { Context, Query } from 'mingo';
+import { Aggregator } from 'mingo/aggregator';
+import { evalExpr } from 'mingo/core';
+import * as accumulator from 'mingo/operators/accumulator';
+import * as expression from 'mingo/operators/expression';
+import * as pipeline from 'mingo/operators/pipeline';
+import * as projection from 'mingo/operators/projection';
+import * as query from 'mingo/operators/query';
+import type { Options } from 'mingo/types';
 
 /** A field's type as a collection declares it; dotted paths name nested fields, `path.__items` an array's items. */
 export type FieldType = 'string' | 'number' | 'boolean' | 'array' | 'object' | 'date';
@@ -398,13 +406,33 @@ function assertVariablesBound(value: unknown, bound: string[] = []): void {
   }
 }
 
+type Operator = (obj: unknown, expr: unknown, options: Options) => unknown;
+/**
+ * mingo's operators, but `$dateToString` as MongoDB's: mingo evaluates the date it computed again,
+ * as an expression (a name `"$createdAt"` answered the field `createdAt`); MongoDB takes a date only.
+ */
+const expressions: Record<string, unknown> = {
+  ...expression,
+  $umsComputed: (_obj: unknown, value: unknown) => value,
+  $dateToString: (obj: unknown, expr: unknown, options: Options) => {
+    const args = evalExpr(obj, expr, options) as Json;
+    if (args.date !== null && args.date !== undefined && !(args.date instanceof Date))
+      throw new Error("can't convert from BSON type string to Date");
+    const computed = Object.fromEntries(Object.entries(args).map(([key, value]) => [key, { $umsComputed: value }]));
+    return (expression.$dateToString as Operator)(obj, computed, options);
+  },
+};
+const PROJECTION_CONTEXT = Context.init({ accumulator, pipeline, projection, query, expression: expressions } as Parameters<
+  typeof Context.init
+>[0]);
+
 /** MongoDB's find projection with expressions (mingo's `$project`), the date fields read as the dates MongoDB holds. */
 export function projectExpression(doc: Json, spec: Json, types: Types): Json {
   assertVariablesBound(spec);
   const input = Object.fromEntries(
     Object.entries(doc).map(([key, value]) => [key, types[key] === 'date' && typeof value === 'string' ? new Date(value) : value]),
   );
-  const [out] = new Aggregator([{ $project: spec }]).run([input]) as Json[];
+  const [out] = new Aggregator([{ $project: spec }], { context: PROJECTION_CONTEXT }).run([input]) as Json[];
   const written = JSON.parse(JSON.stringify(out)) as Json;
   return Object.hasOwn(written, '_id') ? { _id: written._id, ...written } : written;
 }
