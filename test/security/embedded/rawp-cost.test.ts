@@ -40,6 +40,8 @@ beforeAll(async () => {
     patterns: { tags: Array.from({ length: 600 }, (_, n) => `(?i)[\\p{L}\\p{N}\\p{P}]{2,30}q${n}`) },
     // 600,000 characters of text.
     long: { big: 'a'.repeat(600_000) },
+    // 200 dates.
+    dated: { dates: Array.from({ length: 200 }, (_, n) => new Date(Date.UTC(2020, 0, 1 + n)).toISOString()) },
     nested: { objs: Array.from({ length: 300 }, () => ({ a: Array.from({ length: 150 }, (_, k) => ({ x: k })) })) },
   };
   for (const [name, fields] of Object.entries(users)) {
@@ -99,5 +101,26 @@ describe('$regexMatch in a _rawp expression', () => {
       `/users/?userGroup=costly&_rawp=${rawp({ o: { $regexMatch: { input: '$name', regex: '^(wide|long)$' } } })}`,
     );
     expect([page.status, page.body.filter((user: { o: boolean }) => user.o).length]).toEqual([200, 2]);
+  });
+});
+
+describe('$dateToString in a _rawp expression', () => {
+  it('refuses formats past the budget: each directive costs, a month name most (the locale is asked)', async () => {
+    const months = { o: { $dateToString: { date: '$createdAt', format: '%B'.repeat(500) } } };
+    const page = await service.call('GET', `/users/?userGroup=costly&_rawp=${rawp(months)}`);
+    expect([page.status, page.body.message]).toEqual(tooMuch);
+    const format = '%Y-%m-%d'.repeat(300);
+    const each = { o: { $map: { input: '$dates', in: { $dateToString: { date: '$$this', format } } } } };
+    const byId = await service.call('GET', `/users/${ids.dated}?_rawp=${rawp(each)}`);
+    expect([byId.status, byId.body.message]).toEqual(tooMuch);
+    // An ordinary format over the page, and over each of the dates, is answered.
+    const plain = await service.call(
+      'GET',
+      `/users/?userGroup=costly&_rawp=${rawp({ o: { $dateToString: { date: '$createdAt', format: '%Y-%m-%d %B' } } })}`,
+    );
+    expect([plain.status, plain.body.length]).toEqual([200, 6]);
+    const dates = { o: { $map: { input: '$dates', in: { $dateToString: { date: '$$this', format: '%d %b %Y' } } } } };
+    const listed = await service.call('GET', `/users/${ids.dated}?_rawp=${rawp(dates)}`);
+    expect([listed.status, listed.body.o?.[0]]).toEqual([200, '01 Jan 2020']);
   });
 });
