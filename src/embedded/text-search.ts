@@ -152,6 +152,21 @@ export function textHits(db: Db): (operand: unknown) => ReadonlySet<string> {
 }
 
 /**
+ * Whether the user of one row (its `seq`) is one a `$text` operand matches, for the export's scan,
+ * which reads ROWS_PER_SCAN rows a call at most: it asks the index about those rows only, where
+ * textHits reads every match (a word all of 100,000 users hold: 150 to 330 ms on each page of an
+ * export). The rowid is bound as an integer (a BigInt): FTS5 seeks to it (about 10 µs), where a
+ * JavaScript number, bound as a real, is no rowid constraint to it and every match was counted.
+ */
+export function textProbe(db: Db): (operand: unknown) => (seq: number) => boolean {
+  const statement = db.prepare<[string, bigint], { n: number }>('SELECT 1 AS n FROM users_text WHERE users_text MATCH ? AND rowid = ?');
+  return (operand) => {
+    const match = matchExpression(operand);
+    return (seq) => match !== undefined && statement.get(match, BigInt(seq)) !== undefined;
+  };
+}
+
+/**
  * Sets the fields the index reads (username, email and TEXT_SEARCH_FIELDS) and rebuilds it when
  * they changed since the last start, in one transaction.
  */

@@ -21,13 +21,16 @@ export function stateCondition(states: readonly string[], selective: boolean): s
   return `${selective ? '+' : ''}state IN (${states.map(() => '?').join(',')})`;
 }
 
+/** The users (by id) a `$text` operand matches: every one (a Set), or one row at a time (the export's scan). */
+export type TextHits = (operand: unknown) => { has(id: string): boolean };
+
 /**
  * MongoDB semantics for what SQL could not answer; operators mingo lacks ($nearSphere) are a 400.
  * `$regex` runs on RE2 (linear time): a backtracking pattern cannot block the event loop. A `$text`
  * (in a `$or` SQL could not answer whole) is tested against the ids `textHits` reads from the index
  * for its operand; without `textHits` it is a 400 too (the by-id routes).
  */
-export function residualMatcher(filter: Filter, textHits?: (operand: unknown) => ReadonlySet<string>): (doc: UserDoc) => boolean {
+export function residualMatcher(filter: Filter, textHits?: TextHits): (doc: UserDoc) => boolean {
   const operand = textHits && findText(filter);
   const hits = operand === undefined ? undefined : textHits!(operand);
   const isTextHit = hits && ((doc: Record<string, unknown>) => typeof doc._id === 'string' && hits.has(doc._id));
@@ -35,7 +38,7 @@ export function residualMatcher(filter: Filter, textHits?: (operand: unknown) =>
   return (doc) => asClientError(() => matcher.test(doc));
 }
 
-export function filterDocs(docs: UserDoc[], filter: Filter, textHits?: (operand: unknown) => ReadonlySet<string>): UserDoc[] {
+export function filterDocs(docs: UserDoc[], filter: Filter, textHits?: TextHits): UserDoc[] {
   return docs.filter(residualMatcher(filter, textHits));
 }
 

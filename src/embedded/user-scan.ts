@@ -4,7 +4,7 @@ import { type CrudQuery, parseCountQuery } from '../crud/query.js';
 import type { Db } from './db.js';
 import { residualMatcher, type Row, stateCondition, toDoc } from './user-rows.js';
 import { splitFilter } from './sql-filter.js';
-import { textHits } from './text-search.js';
+import { countText, textProbe } from './text-search.js';
 
 /**
  * Rows read per call at most when part of the filter is evaluated in the process (mingo): a
@@ -17,6 +17,7 @@ const ROWS_PER_SCAN = 2_000;
  * so each page reads from where the last one stopped, however deep into the table it is.
  */
 export function createUserScan(db: Db) {
+  const probe = textProbe(db);
   return async function scan(query: CrudQuery, page: { after?: string; limit: number }, scope: CallScope): Promise<ScanPage> {
     const { filter, states } = parseCountQuery(query, scope.headers.acl_rows);
     const { where, params, residual, selective } = splitFilter(filter);
@@ -37,11 +38,18 @@ export function createUserScan(db: Db) {
       const rows = statement.all(...params, page.limit);
       return { users: rows.map(toDoc), ...(rows.length === page.limit ? { next: String(rows.at(-1)!.seq) } : {}) };
     }
-    const matches = residualMatcher(residual, textHits(db));
+    // A `$text` is asked of the index for the row being tested (the connection answers it once the rows are read).
+    let current: (Row & { seq: number }) | undefined;
+    const matches = residualMatcher(residual, (operand) => {
+      const hit = probe(operand);
+      return { has: (id) => current !== undefined && current.id === id && hit(current.seq) };
+    });
+    const text = countText(residual) > 0;
     const users: UserDoc[] = [];
     let read = 0;
     let last = 0;
-    for (const row of statement.iterate(...params, ROWS_PER_SCAN)) {
+    for (const row of text ? statement.all(...params, ROWS_PER_SCAN) : statement.iterate(...params, ROWS_PER_SCAN)) {
+      current = row;
       read += 1;
       last = row.seq;
       const doc = toDoc(row);

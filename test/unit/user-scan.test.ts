@@ -62,3 +62,53 @@ describe('embedded UserStore.scan', () => {
     await expect(store.scan({ _q: '{"name":{"$nearSphere":[0,0]}}' }, { limit: 10 }, scope)).rejects.toThrow(/\$nearSphere/);
   });
 });
+
+describe('embedded UserStore.scan with $text in a $or mingo evaluates', () => {
+  it('reads the full-text index for the rows of each call only, not every user the word matches', async () => {
+    const db = openDatabase(':memory:');
+    // The rows the full-text index answers per call (textHits read every match on each page of an export).
+    let indexRows = 0;
+    const counted = new Proxy(db, {
+      get(target, key) {
+        if (key !== 'prepare') return Reflect.get(target, key);
+        return (sql: string) => {
+          const statement = target.prepare(sql);
+          if (!sql.includes('users_text WHERE users_text MATCH')) return statement;
+          return new Proxy(statement, {
+            get(inner, name) {
+              const value = Reflect.get(inner, name);
+              if (name === 'all') return (...args: unknown[]) => ((rows) => ((indexRows += rows.length), rows))(value.apply(inner, args));
+              if (name === 'get') return (...args: unknown[]) => ((row) => ((indexRows += row ? 1 : 0), row))(value.apply(inner, args));
+              return typeof value === 'function' ? value.bind(inner) : value;
+            },
+          });
+        };
+      },
+    });
+    const texts = createSqliteUserStore(counted, systemClock);
+    const many = 5_000;
+    await texts.insertMany(
+      // Every other user holds the word.
+      Array.from({ length: many }, (_, index) => ({
+        userGroup: 'g',
+        username: `user${index}`,
+        email: `user${index}@${index % 2 ? 'plain.test' : 'word.example'}`,
+      })),
+      scope,
+    );
+    const q = JSON.stringify({ $or: [{ $text: { $search: 'example' } }, { username: { $regex: '^nobody' } }] });
+    let after: string | undefined;
+    const users: string[] = [];
+    let worst = 0;
+    do {
+      indexRows = 0;
+      const page = await texts.scan({ _q: q }, { after, limit: 1000 }, scope);
+      worst = Math.max(worst, indexRows);
+      users.push(...page.users.map((user) => user.username as string));
+      after = page.next;
+    } while (after !== undefined);
+    expect(users).toEqual(Array.from({ length: many / 2 }, (_, index) => `user${index * 2}`));
+    // At most a page of hits: the word is asked of the index for each row read, not for every user.
+    expect(worst).toBe(1000);
+  });
+});
