@@ -12,7 +12,7 @@ import { isPlainObject } from './filter.js';
 /** Per answer, about 50 ms of evaluation at worst. */
 export const EVALUATION_BUDGET = 50_000_000;
 /**
- * The most characters (about) the documents an expression builds may hold, per answer: as much as
+ * The most characters (about) the documents an expression builds may hold, per answer: more than
  * the reads WORK_BUDGET allows could copy; the items of a `$map` repeated in its body could build
  * far more from references alone (an answer of hundreds of megabytes, or V8's longest string).
  */
