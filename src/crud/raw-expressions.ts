@@ -185,6 +185,8 @@ export function checkExpressions(spec: Record<string, unknown>, isField: (name: 
     if (typeof value === 'string') {
       if (!value.startsWith('$')) return;
       if (!value.startsWith('$$')) {
+        const problem = fieldPathProblem(value);
+        if (problem) throw refuse(problem);
         if (variable !== undefined)
           throw refuse(`${value}: a field is not read inside the cond or in of $filter or $map (the item is, with $$)`);
         // The CRUD judges the names in the raw text, where `\u0024email` hides one: judged again as parsed.
@@ -214,6 +216,29 @@ export function checkExpressions(spec: Record<string, unknown>, isField: (name: 
     }
   };
   visit(spec, undefined);
+}
+
+/**
+ * MongoDB's refusal of a field path (`"$price"`) with an empty name, or undefined: mingo reads `"$"`
+ * as the whole document (the CRUD emulator's answered fields acl_read_columns hides), and MongoDB's
+ * refusal was the CRUD's 500.
+ */
+export function fieldPathProblem(value: string): string | undefined {
+  if (!value.startsWith('$') || value.startsWith('$$')) return undefined;
+  const path = value.slice(1);
+  if (path === '') return "'$' by itself is not a valid FieldPath";
+  if (path.endsWith('.')) return "FieldPath must not end with a '.'.";
+  if (path.split('.').includes('')) return 'FieldPath field names may not be empty strings.';
+  return undefined;
+}
+
+/** fieldPathProblem for every field path of a projection, a 400 for the first one MongoDB refuses. */
+export function assertFieldPaths(value: unknown): void {
+  if (typeof value === 'string') {
+    const problem = fieldPathProblem(value);
+    if (problem) throw refuse(problem);
+  } else if (Array.isArray(value)) value.forEach(assertFieldPaths);
+  else if (isPlainObject(value)) Object.values(value).forEach(assertFieldPaths);
 }
 
 /**

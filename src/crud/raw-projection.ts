@@ -2,7 +2,7 @@ import { InvalidInputError } from '../errors.js';
 import type { FieldIndex } from './field-types.js';
 import { isPlainObject } from './filter.js';
 import { checkProjectedField, single, splitList } from './query-params.js';
-import { assertVariablesBound, checkExpressions } from './raw-expressions.js';
+import { assertFieldPaths, assertVariablesBound, checkExpressions } from './raw-expressions.js';
 
 /**
  * `_rawp`, the CRUD's raw MongoDB projection (crud-service 7.2.5 lib/projectionUtils.js), as far as
@@ -111,8 +111,9 @@ export function parseRawProjection(
  * What MongoDB refuses in a `_rawp` the CRUD passes on (its 500), judged before a list is passed
  * on, on what the CRUD keeps of it (the names acl_read_columns lists, null values dropped): a mix
  * of exclusions and inclusions or expressions (`_id` aside), an empty sub-projection, a variable
- * nothing binds. A 400 in MongoDB's words, as the service answers these itself. Text that is no
- * JSON object, and the CRUD's own refusals, are left to the CRUD.
+ * nothing binds, a field path with an empty name (`"$"`, `"$a."`). A 400 in MongoDB's words, as
+ * the service answers these itself. Text that is no JSON object, and the CRUD's own refusals, are
+ * left to the CRUD.
  */
 export function checkPassedRawProjection(text: string, aclReadColumns: string | undefined): void {
   checkRawNames(text);
@@ -135,7 +136,9 @@ export function checkPassedRawProjection(text: string, aclReadColumns: string | 
   const excluded = others.find(([, value]) => isExcluded(value));
   if (excluded && (expression || others.some(([, value]) => !isExcluded(value))))
     throw badRequest(`querystring/_rawp: Cannot do exclusion on field ${excluded[0]} in inclusion projection`);
-  if (expression) assertVariablesBound(Object.fromEntries(kept));
+  if (!expression) return;
+  assertVariablesBound(Object.fromEntries(kept));
+  assertFieldPaths(Object.fromEntries(kept));
 }
 
 /**

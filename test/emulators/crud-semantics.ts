@@ -426,9 +426,18 @@ const PROJECTION_CONTEXT = Context.init({ accumulator, pipeline, projection, que
   typeof Context.init
 >[0]);
 
+/** MongoDB's refusal of a field path with an empty name: mingo reads `"$"` as the whole document. */
+function assertFieldPaths(value: unknown): void {
+  if (typeof value === 'string' && value.startsWith('$') && !value.startsWith('$$') && value.slice(1).split('.').includes(''))
+    throw new Error(`Invalid field path ${value}`);
+  if (Array.isArray(value)) value.forEach(assertFieldPaths);
+  else if (value !== null && typeof value === 'object') Object.values(value).forEach(assertFieldPaths);
+}
+
 /** MongoDB's find projection with expressions (mingo's `$project`), the date fields read as the dates MongoDB holds. */
 export function projectExpression(doc: Json, spec: Json, types: Types): Json {
   assertVariablesBound(spec);
+  assertFieldPaths(spec);
   const input = Object.fromEntries(
     Object.entries(doc).map(([key, value]) => [key, types[key] === 'date' && typeof value === 'string' ? new Date(value) : value]),
   );

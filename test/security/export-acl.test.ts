@@ -180,6 +180,19 @@ describe('_rawp under acl_read_columns', () => {
         expect([res.status, res.body.message]).toEqual([400, expect.stringContaining('Use of undefined variable: this')]);
       }
     }
+    // A field path with an empty name ("$" is the whole document to mingo, the CRUD emulator's too; MongoDB refuses it).
+    for (const [rawp, words] of [
+      ['{"name":"$"}', "'$' by itself is not a valid FieldPath"],
+      ['{"name":{"$first":["$name."]}}', "FieldPath must not end with a '.'"],
+      ['{"name":{"$first":["$name..x"]}}', 'FieldPath field names may not be empty strings'],
+    ]) {
+      const text = encodeURIComponent(rawp!);
+      for (const path of [`/users/?tags=acl&_rawp=${text}`, `/users/${ids[0]}?_rawp=${text}`]) {
+        const res = await service.call('GET', path, undefined, readColumns);
+        expect(hidden(res.body), `${path} ${rawp}`).toBe(false);
+        expect([res.status, res.body.message], `${path} ${rawp}`).toEqual([400, expect.stringContaining(words!)]);
+      }
+    }
   });
 });
 
