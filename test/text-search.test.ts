@@ -95,6 +95,38 @@ describe('$text on the embedded store', () => {
     }
   });
 
+  it('answers $text in acl_rows and _q on the by-id routes as on the list, the $or of round five too', async () => {
+    const created: string[] = [];
+    for (const [username, name] of [
+      ['byid.rose', 'Primrose Lark'],
+      ['byid.sage', 'Sage Heron'],
+    ]) {
+      const res = await service.call('POST', '/users/?sendResetPwdEmail=false', {
+        userGroup: 'customer',
+        username,
+        email: `${username}@byid.example`,
+        name,
+      });
+      created.push(res.body._id as string);
+    }
+    const [rose, sage] = created;
+    for (const rows of [
+      { $text: { $search: 'primrose' } },
+      { $or: [{ $text: { $search: 'primrose' } }, { username: { $regex: '^nobody' } }] },
+    ]) {
+      const headers = { acl_rows: JSON.stringify(rows) };
+      const listed = await service.call('GET', '/users/?_p=_id', undefined, headers);
+      expect(listed.body.map((user: { _id: string }) => user._id)).toEqual([rose]);
+      const seen = await service.call('GET', `/users/${rose}`, undefined, headers);
+      const hidden = await service.call('GET', `/users/${sage}`, undefined, headers);
+      const patched = await service.call('PATCH', `/users/${sage}`, { $set: { name: 'Sage Heron' } }, headers);
+      expect([seen.status, seen.body.username, hidden.status, patched.status], JSON.stringify(rows)).toEqual([200, 'byid.rose', 404, 404]);
+    }
+    const q = encodeURIComponent(JSON.stringify({ $text: { $search: 'heron' } }));
+    const byQuery = [await service.call('GET', `/users/${sage}?_q=${q}`), await service.call('GET', `/users/${rose}?_q=${q}`)];
+    expect(byQuery.map((res) => res.status)).toEqual([200, 404]);
+  });
+
   it('refuses what it does not offer with a 400 naming it', async () => {
     const cases: [string, string][] = [
       [

@@ -167,6 +167,25 @@ export function textProbe(db: Db): (operand: unknown) => (seq: number) => boolea
 }
 
 /**
+ * textHits for the by-id routes (`_q` and acl_rows of GET, PATCH, DELETE `/users/:id`): the user's
+ * row asked of the index, as the export's scan asks it (textProbe). They were a 400 (`$text is not
+ * supported`) where the list answered the same filter.
+ */
+export function textHitsById(db: Db): (operand: unknown) => { has(id: string): boolean } {
+  const probe = textProbe(db);
+  const seqOf = db.prepare<[string], { seq: number }>('SELECT seq FROM users WHERE id = ?');
+  return (operand) => {
+    const hit = probe(operand);
+    return {
+      has: (id) => {
+        const row = seqOf.get(id);
+        return row !== undefined && hit(row.seq);
+      },
+    };
+  };
+}
+
+/**
  * Sets the fields the index reads (username, email and TEXT_SEARCH_FIELDS) and rebuilds it when
  * they changed since the last start, in one transaction.
  */

@@ -6,7 +6,7 @@ import type { Filter } from '../crud/filter.js';
 import { assertOperatorTypes } from '../crud/operator-types.js';
 import { assertKnownFilterFields, parseAclRows, parseByIdQuery } from '../crud/query.js';
 import { queryObjectOf } from '../crud/raw-query.js';
-import { filterDocs } from './user-rows.js';
+import { filterDocs, type TextHits } from './user-rows.js';
 
 /**
  * What a document must match on a by-id route: the caller's `_q` and `field=value` (the query of
@@ -38,6 +38,7 @@ export function searchFilter(filter: Filter, scope: CallScope | undefined, index
   return { $and: [cast, ...rows] };
 }
 
-export function matches(doc: UserDoc, filter: Filter | undefined): boolean {
-  return !filter || filterDocs([doc], filter).length === 1;
+/** Whether `doc` matches `filter`; a `$text` in it is asked of `textHits` (a 400 without it). */
+export function matches(doc: UserDoc, filter: Filter | undefined, textHits?: TextHits): boolean {
+  return !filter || filterDocs([doc], filter, textHits).length === 1;
 }

@@ -28,7 +28,7 @@ export type TextHits = (operand: unknown) => { has(id: string): boolean };
  * MongoDB semantics for what SQL could not answer; operators mingo lacks ($nearSphere) are a 400.
  * `$regex` runs on RE2 (linear time): a backtracking pattern cannot block the event loop. A `$text`
  * (in a `$or` SQL could not answer whole) is tested against the ids `textHits` reads from the index
- * for its operand; without `textHits` it is a 400 too (the by-id routes).
+ * for its operand (the by-id routes ask the index about their one row); without `textHits`, a 400.
  */
 export function residualMatcher(filter: Filter, textHits?: TextHits): (doc: UserDoc) => boolean {
   const operand = textHits && findText(filter);

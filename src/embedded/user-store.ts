@@ -9,7 +9,7 @@ import { type CrudQuery, isEstimateCount, parseCountQuery, parseListQuery } from
 import { queryObjectOf } from '../crud/raw-query.js';
 import type { State } from '../crud/states.js';
 import type { Db } from './db.js';
-import { syncTextFields } from './text-search.js';
+import { syncTextFields, textHitsById } from './text-search.js';
 import { type Row, toDoc } from './user-rows.js';
 import { createUserScan } from './user-scan.js';
 import { keyedReads, planKey } from './keyed-reads.js';
@@ -37,12 +37,13 @@ export function createSqliteUserStore(db: Db, clock: Clock, options: SqliteUserS
   const fields = options.fields ?? (() => standard);
   syncTextFields(db, options.textFields ?? []);
   const selectById = db.prepare<[string], Row>('SELECT id, state, doc FROM users WHERE id = ?');
+  const byIdText = textHitsById(db);
 
   /** The row of `id` in one of `states` that matches `filter` (a by-id route's conditions). */
   function getRow(id: string, states: readonly State[], filter?: Filter): Row | undefined {
     const row = selectById.get(id);
     if (!row || !states.includes(row.state)) return undefined;
-    return matches(toDoc(row), filter) ? row : undefined;
+    return matches(toDoc(row), filter, byIdText) ? row : undefined;
   }
 
   const parts: UserWriteParts = { db, clock, fields, selectById, getRow };
