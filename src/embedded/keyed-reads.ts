@@ -10,7 +10,16 @@ export type Search = Pick<ListQuery, 'filter' | 'states'> & Partial<Pick<ListQue
 
 /** A search's SQL, or its conditions when the sort is done in memory. */
 export type SearchPlan =
-  { sql: string; params: unknown[]; residual?: Filter } | { inMemory: true; where: string[]; params: unknown[]; residual?: Filter };
+  | { sql: string; params: unknown[]; residual?: Filter; scan?: ScanPlan }
+  | { inMemory: true; where: string[]; params: unknown[]; residual?: Filter };
+
+/** A search with a residual filter and no sort, read in `seq` order a slice at a time (user-search.ts). */
+export interface ScanPlan {
+  where: string[];
+  params: unknown[];
+  /** A unique column's index finds the rows: `seq` order costs a sort of few. */
+  selective: boolean;
+}
 
 /** A statement's SQL and its parameters. */
 export interface SqlPlan {

@@ -67,7 +67,7 @@ function userReads(parts: Pick<UserWriteParts, 'db' | 'fields' | 'getRow'>, keyF
       if (rows) return rows.map(([id, state, doc]) => toDoc({ id, state, doc }));
       const index = fields();
       const parsed = parse(index);
-      const docs = search(parsed);
+      const docs = await search(parsed);
       if (parsed.expression) return projectExpressions(docs, parsed.expression, index) as typeof docs;
       if (parsed.exclusion) return docs.map((doc) => excludeFields(doc, parsed.exclusion!));
       const projection = readableFields(parsed.projection, scope.headers.acl_read_columns);
@@ -83,14 +83,14 @@ function userReads(parts: Pick<UserWriteParts, 'db' | 'fields' | 'getRow'>, keyF
       if (text !== undefined) return new JsonText(text);
       const index = fields();
       const parsed = parse(index);
-      if (parsed.expression) return new JsonText(JSON.stringify(projectExpressions(search(parsed), parsed.expression, index)));
-      if (parsed.exclusion) return new JsonText(JSON.stringify(search(parsed).map((doc) => excludeFields(doc, parsed.exclusion!))));
+      if (parsed.expression) return new JsonText(JSON.stringify(projectExpressions(await search(parsed), parsed.expression, index)));
+      if (parsed.exclusion) return new JsonText(JSON.stringify((await search(parsed)).map((doc) => excludeFields(doc, parsed.exclusion!))));
       const projection = readableFields(parsed.projection, scope.headers.acl_read_columns);
       if (projection) {
         const project = projector(projection, parsed.filter);
-        return new JsonText(JSON.stringify(search(parsed).map(parsed.withoutId ? (doc) => withoutId(project(doc)) : project)));
+        return new JsonText(JSON.stringify((await search(parsed)).map(parsed.withoutId ? (doc) => withoutId(project(doc)) : project)));
       }
-      return new JsonText(searchText(parsed));
+      return new JsonText(await searchText(parsed));
     },
     async count(query: CrudQuery | string, scope: CallScope) {
       const key = planKey(query, scope.headers.acl_rows);
