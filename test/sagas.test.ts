@@ -5,17 +5,23 @@ import { countIdentities, countProfiles, seedGroups, startService, type TestServ
 let service: TestService;
 const storeFaults: Faults = new Map();
 const identityFaults: Faults = new Map();
+const schedulerFaults: Faults = new Map();
 let counter = 0;
 
 beforeAll(async () => {
   service = await startService({
-    wrap: (deps) => ({ users: withFaults(deps.users, 'CRUD', storeFaults), identity: withFaults(deps.identity, 'Auth', identityFaults) }),
+    wrap: (deps) => ({
+      users: withFaults(deps.users, 'CRUD', storeFaults),
+      identity: withFaults(deps.identity, 'Auth', identityFaults),
+      scheduler: withFaults(deps.scheduler, 'Timer', schedulerFaults),
+    }),
   });
   await seedGroups(service);
 });
 beforeEach(() => {
   storeFaults.clear();
   identityFaults.clear();
+  schedulerFaults.clear();
 });
 afterAll(() => service.close());
 
@@ -62,6 +68,26 @@ describe('user creation is all or nothing', () => {
         })
       ).status,
     ).toBe(200);
+  });
+
+  // The undo of the profile is conditional (only one unlinked or linked to the identity this request
+  // made): a failure after the link must still remove the profile, not leave it pointing to the
+  // identity the same undo deleted.
+  it('leaves nothing behind when the expiration cannot be scheduled (the identity made and linked)', async () => {
+    const users = await countProfiles(service);
+    const identities = countIdentities(service);
+    schedulerFaults.set('schedule', 1);
+    const body = {
+      userGroup: 'customer',
+      username: 'rollback-schedule',
+      email: 'rollback-schedule@example.com',
+      name: 'R',
+      expirationDate: new Date(Date.now() + 86_400_000).toISOString(),
+    };
+    expect((await service.call('POST', '/users/', body)).status).toBe(500);
+    expect(await countProfiles(service)).toBe(users);
+    expect(countIdentities(service)).toBe(identities);
+    expect((await service.call('POST', '/users/', body)).status).toBe(200);
   });
 
   it('leaves nothing behind when the profile cannot be written', async () => {
