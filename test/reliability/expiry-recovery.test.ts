@@ -13,6 +13,8 @@ import { seedGroups, startService, type TestService } from '../helpers/service.j
  * leave that user able to log in for good: the reconciler blocks it. Every backend.
  */
 let hangBlocking = false;
+/** The identity provider fails the next block (a 503 once), then answers again. */
+let failBlocking = false;
 /** The job store refuses new jobs (the CRUD collection of JOBS_CRUD_ENDPOINT down). */
 let jobsDown = false;
 /** A call held until the test opens it: the first one matching, once armed. */
@@ -31,6 +33,8 @@ function gate(): Gate {
 }
 /** The next read of this user answers, then waits (the expiry's first read). */
 let heldRead: (Gate & { userId: string }) | undefined;
+/** The next patch of this user that blocks it is stored, then its answer waits (a slow store). */
+let heldBlock: (Gate & { userId: string }) | undefined;
 /** The next schedule of this user waits before it is made (a PATCH of the date, holding the user's lock). */
 let heldSchedule: (Gate & { userId: string }) | undefined;
 /** Who recorded the last user lock (`user-sync`), and the holders that "died": their renewals are dropped. */
@@ -45,6 +49,10 @@ function trappedIdentity(identity: IdentityProvider): IdentityProvider {
     ...identity,
     async updateUser(id, changes) {
       // The process "dies" while blocking; the trap disarms itself for the reconciler.
+      if (failBlocking && changes.blocked === true) {
+        failBlocking = false;
+        throw new UpstreamError('Auth', 'PATCH /users', 503);
+      }
       if (hangBlocking && changes.blocked === true) {
         hangBlocking = false;
         if (lockOwner) deadOwners.add(lockOwner);
@@ -73,6 +81,16 @@ function trappedJobs(jobs: JobStore): JobStore {
 
 function trappedUsers(users: UserStore): UserStore {
   return Object.assign(Object.create(users) as UserStore, {
+    async patch(...args: Parameters<UserStore['patch']>) {
+      const patched = await users.patch(...args);
+      const held = heldBlock;
+      if (held?.userId === args[0] && JSON.stringify(args[1]).includes('"blocked":true')) {
+        heldBlock = undefined;
+        held.arrive();
+        await held.gate;
+      }
+      return patched;
+    },
     async get(...args: Parameters<UserStore['get']>) {
       const read = await users.get(...args);
       const held = heldRead;
@@ -163,6 +181,34 @@ describe('an expiry cut short', () => {
   });
 });
 
+describe('an expiry whose identity block fails once', () => {
+  // The step failed, the lock's intent makes the identity follow the stored profile at once and
+  // lets the user go: left held, the user was USER_BUSY for a whole lease (and could still log in).
+  it('blocks the identity at once from the blocked profile, and lets the user go: the next PATCH is not a 409', async () => {
+    const expiresAt = Math.max(clock.now(), Date.now()) + 800;
+    const created = await service.call('POST', '/users/?sendResetPwdEmail=false', {
+      userGroup: 'customer',
+      username: 'expf',
+      email: 'expf@example.com',
+      name: 'E',
+      password: 'Expiry-pass-1',
+      expirationDate: new Date(expiresAt).toISOString(),
+    });
+    expect(created.body).toEqual({ _id: expect.any(String) });
+    const { authUserId, expirationId } = (await service.call('GET', `/users/${created.body._id}`)).body;
+    failBlocking = true;
+    try {
+      await clock.advance(expiresAt - clock.now() + 200);
+      await expect.poll(() => timer.timers.get(expirationId)?.callbackStatus).toBeDefined();
+    } finally {
+      failBlocking = false;
+    }
+    expect((await service.deps.identity.getUsers([authUserId]))[0]?.blocked).toBe(true);
+    expect((await service.call('PATCH', `/users/${created.body._id}`, { $set: { name: 'F' } })).status).toBe(200);
+    expect((await service.call('GET', `/users/${created.body._id}`)).body).toMatchObject({ blocked: true, name: 'F' });
+  });
+});
+
 describe('an expiry raced by a PATCH that moves the date into the future (and unblocks)', () => {
   async function expiringUser(username: string) {
     const expiresAt = Math.max(clock.now(), Date.now()) + 800;
@@ -197,6 +243,29 @@ describe('an expiry raced by a PATCH that moves the date into the future (and un
       expect(patched.status).toBe(200);
     } finally {
       read.open();
+    }
+    await expect.poll(() => timer.timers.get(user.expirationId)?.callbackStatus).toBeDefined();
+    await expectUnblocked(user, expirationDate);
+  });
+
+  // The expiry's lock is checked after the profile's block: one whose renewals failed for a whole
+  // lease while that write was answered went on after the PATCH had taken the user, and blocked the
+  // identity of a user unblocked with a future date.
+  it('taking the user after the expiry lost its lock (renewals failed during the block): the identity stays unblocked', async () => {
+    const user = await expiringUser('expr3');
+    heldBlock = { ...gate(), userId: user._id };
+    const blocking = heldBlock;
+    const expirationDate = later();
+    try {
+      await clock.advance(user.expiresAt - clock.now() + 200);
+      await blocking.reached;
+      // The expiry's lock lapses (its renewals lost); the reconciler may run meanwhile.
+      if (lockOwner) deadOwners.add(lockOwner);
+      await clock.advanceInSteps(1500, 100);
+      const patched = await service.call('PATCH', `/users/${user._id}`, { $set: { expirationDate, blocked: false } });
+      expect(patched.status).toBe(200);
+    } finally {
+      blocking.open();
     }
     await expect.poll(() => timer.timers.get(user.expirationId)?.callbackStatus).toBeDefined();
     await expectUnblocked(user, expirationDate);
