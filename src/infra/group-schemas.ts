@@ -37,20 +37,30 @@ function acceptStoredDates(ajv: Ajv): void {
   });
 }
 
+/** Compiled schemas kept at most; the ajv that compiled them is replaced as often. */
+const MAX_COMPILED = 1000;
+
+/**
+ * The ajv every group schema is compiled with.
+ * `pattern` and `patternProperties` run on RE2 (linear time), as `$regex` does: a group schema
+ * with `^(a+)+$` held the event loop for seconds per user.
+ * `inlineRefs: false`: ajv copied a referenced definition into each use, so 100 `$ref`s to one of
+ * 200 properties (a 10 KB schema) compiled 20,000 of them; each definition is now compiled once.
+ */
+function newAjv(): Ajv {
+  const ajv = new Ajv({ allErrors: true, strict: false, inlineRefs: false, code: { regExp: linearRegExp } });
+  addFormats(ajv);
+  acceptStoredDates(ajv);
+  useLinearUniqueItems(ajv);
+  return ajv;
+}
+
 /** Compiles group schemas once (keyed by their text) and validates users against them. */
 export class GroupSchemas {
-  // `pattern` and `patternProperties` run on RE2 (linear time), as `$regex` does: a group schema
-  // with `^(a+)+$` held the event loop for seconds per user.
-  // `inlineRefs: false`: ajv copied a referenced definition into each use, so 100 `$ref`s to one of
-  // 200 properties (a 10 KB schema) compiled 20,000 of them; each definition is now compiled once.
-  private readonly ajv = new Ajv({ allErrors: true, strict: false, inlineRefs: false, code: { regExp: linearRegExp } });
+  private ajv = newAjv();
+  /** Compilations by `ajv`: its code scope keeps each schema and function it made, which `removeSchema()` leaves. */
+  private compilations = 0;
   private readonly compiled = new Map<string, ValidateFunction>();
-
-  constructor() {
-    addFormats(this.ajv);
-    acceptStoredDates(this.ajv);
-    useLinearUniqueItems(this.ajv);
-  }
 
   /** Throws a 400 naming the problem when the schema does not compile. */
   compile(schema: unknown): ValidateFunction {
@@ -60,6 +70,10 @@ export class GroupSchemas {
     if (typeof schema !== 'object' || schema === null || Array.isArray(schema)) {
       throw new InvalidInputError('crudSchema must be a JSON Schema object', [{ path: ['crudSchema'], message: 'must be object' }]);
     }
+    // A new ajv every MAX_COMPILED compilations: the old one, and what its scope held, can go once
+    // no kept function uses it (a compiled function holds what it needs).
+    if (this.compilations >= MAX_COMPILED) [this.ajv, this.compilations] = [newAjv(), 0];
+    this.compilations += 1;
     let validate: ValidateFunction;
     try {
       validate = this.ajv.compile(schema);
@@ -79,7 +93,7 @@ export class GroupSchemas {
         { path: ['crudSchema', '$async'], message: 'not allowed' },
       ]);
     }
-    if (this.compiled.size > 1000) this.compiled.clear();
+    if (this.compiled.size > MAX_COMPILED) this.compiled.clear();
     this.compiled.set(key, validate);
     return validate;
   }
