@@ -553,6 +553,40 @@ describe('a creation cut short', () => {
     }
   });
 
+  // The repair holds the user's lock while it makes the identity: the identity follows a profile
+  // changed meanwhile through the repair itself (`attachIdentity`'s follow), not through a second
+  // hold of the lock, which it would find taken (its own) and leave the identity as first read.
+  it('by a reconciler repair making its identity, a PATCH of blocked on the profile meanwhile: the identity follows it', async () => {
+    const background = await reconcilingService();
+    let open!: () => void;
+    try {
+      identityCreateGate = { gate: new Promise<void>((resolve) => (open = resolve)), waiting: false };
+      trap = 'insert-hangs';
+      const body = newBody();
+      const hangUp = abandon(background, body);
+      await stuckAtTheTrap();
+      hangUp();
+      // The request "died" after its insert; the reconciler makes the identity and waits there.
+      await eventually(
+        async () => identityCreateGate!.waiting,
+        (waiting) => waiting,
+      );
+      const [found] = (await background.call('GET', `/users/?username=${body.username}`)).body;
+      expect((await background.call('PATCH', `/users/${found._id}`, { $set: { blocked: true } })).status).toBe(200);
+      open();
+      const pending = () => background.deps.jobs.list({ types: ['user-creation'], limit: 10 });
+      expect(await eventually(pending, (jobs) => jobs.length === 0)).toEqual([]);
+      const [user] = (await background.call('GET', `/users/?username=${body.username}`)).body;
+      expect(user.blocked).toBe(true);
+      expect((await background.deps.identity.getUsers([user.authUserId]))[0]?.blocked).toBe(true);
+    } finally {
+      open?.();
+      trap = 'none';
+      identityCreateGate = undefined;
+      await background.close();
+    }
+  });
+
   it('when its roles cannot be granted: an error, and the retry at once gets the same user with its roles', async () => {
     const body = { ...newBody(), roles: ['reader'] };
     trap = 'grant-fails';
