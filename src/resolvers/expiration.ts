@@ -12,6 +12,7 @@ import { endIntent, holdingIntent, intentUnrecorded, recordIntent } from './inte
 import { compensate, setBlocked } from './saga-steps.js';
 import { revokeAccess } from './revocation.js';
 import { closeSync, followProfile, noteScheduled, openSync, type SyncHandle } from './user-sync.js';
+import { followLinked } from './linked-follow.js';
 
 /** Schedules the blocking of a user with an expirationDate; undefined when it has none. */
 export async function scheduleExpiration(ctx: Context, user: Pick<UserDoc, '_id' | 'expirationDate'>): Promise<string | undefined> {
@@ -74,6 +75,21 @@ export async function expireUser(ctx: Context, payload: ExpirationPayload, held:
     throw error;
   }
   await closeSync(ctx, sync, true);
+  if (!user.authUserId) await followLinkedMeanwhile(ctx, user);
+}
+
+/**
+ * A registration or a bulk activation links the identity it made without the user's lock, then
+ * makes it follow the profile, unless another write holds the user: an expiry that read the profile
+ * without identity held it, blocked the profile only, and the identity made meanwhile stayed
+ * unblocked for good. Read again once the lock is let go: linked by then, the identity follows the
+ * profile under the lock (a link after this read finds the lock free and follows by itself), as a
+ * state change of a user without identity does (`followIfLinked`, sagas.ts). A failure fails the
+ * expiry, which is run again (the reconciler, the embedded scheduler) and blocks the identity.
+ */
+async function followLinkedMeanwhile(ctx: Context, user: UserDoc): Promise<void> {
+  const now = await readUser(ctx, user._id);
+  if (now?.authUserId) await followLinked(ctx, now, { roles: false });
 }
 
 async function readUser(ctx: Context, userId: string): Promise<UserDoc | undefined> {

@@ -35,6 +35,8 @@ function gate(): Gate {
 let heldRead: (Gate & { userId: string }) | undefined;
 /** The next patch of this user that blocks it is stored, then its answer waits (a slow store). */
 let heldBlock: (Gate & { userId: string }) | undefined;
+/** The next identity made with this username waits before it is made (a registration's). */
+let heldCreate: (Gate & { username: string }) | undefined;
 /** The next schedule of this user waits before it is made (a PATCH of the date, holding the user's lock). */
 let heldSchedule: (Gate & { userId: string }) | undefined;
 /** Who recorded the last user lock (`user-sync`), and the holders that "died": their renewals are dropped. */
@@ -47,6 +49,15 @@ let clock: FakeClock;
 function trappedIdentity(identity: IdentityProvider): IdentityProvider {
   return {
     ...identity,
+    async createUser(user) {
+      const held = heldCreate;
+      if (held && held.username === user.username) {
+        heldCreate = undefined;
+        held.arrive();
+        await held.gate;
+      }
+      return identity.createUser(user);
+    },
     async updateUser(id, changes) {
       // The process "dies" while blocking; the trap disarms itself for the reconciler.
       if (failBlocking && changes.blocked === true) {
@@ -206,6 +217,46 @@ describe('an expiry whose identity block fails once', () => {
     expect((await service.deps.identity.getUsers([authUserId]))[0]?.blocked).toBe(true);
     expect((await service.call('PATCH', `/users/${created.body._id}`, { $set: { name: 'F' } })).status).toBe(200);
     expect((await service.call('GET', `/users/${created.body._id}`)).body).toMatchObject({ blocked: true, name: 'F' });
+  });
+});
+
+describe('an expiry raced by a registration', () => {
+  // A registration links the identity it made without the user's lock, then makes it follow the
+  // profile it finds blocked, unless another write holds the user: the expiry did, and acted on the
+  // profile it had read without identity, so nothing blocked the identity made meanwhile.
+  it('of a user without identity being registered meanwhile (linked while the expiry held the user): the identity is blocked too', async () => {
+    const expiresAt = Math.max(clock.now(), Date.now()) + 800;
+    const created = await service.call('POST', '/users/?postponeAuthUserCreation=true', {
+      userGroup: 'customer',
+      username: 'expreg',
+      email: 'expreg@example.com',
+      name: 'E',
+      expirationDate: new Date(expiresAt).toISOString(),
+    });
+    expect(created.body).toEqual({ _id: expect.any(String) });
+    const { expirationId } = (await service.call('GET', `/users/${created.body._id}`)).body;
+    heldCreate = { ...gate(), username: 'expreg' };
+    const creating = heldCreate;
+    const registered = service.call('POST', '/users/register?sendResetPwdEmail=false', {
+      _id: created.body._id,
+      password: 'Expiry-pass-1',
+    });
+    heldBlock = { ...gate(), userId: created.body._id };
+    const blocking = heldBlock;
+    try {
+      await creating.reached;
+      await clock.advance(expiresAt - clock.now() + 200);
+      await blocking.reached;
+      creating.open();
+      expect((await registered).status).toBe(204);
+    } finally {
+      creating.open();
+      blocking.open();
+    }
+    await expect.poll(() => timer.timers.get(expirationId)?.callbackStatus).toBeDefined();
+    const stored = (await service.call('GET', `/users/${created.body._id}`)).body;
+    expect(stored.blocked).toBe(true);
+    expect((await service.deps.identity.getUsers([stored.authUserId]))[0]?.blocked).toBe(true);
   });
 });
 
