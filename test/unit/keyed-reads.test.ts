@@ -50,6 +50,35 @@ describe('reads with the field index they were parsed with', () => {
     expect(JSON.parse((await users.listText!('_s=-nick', scope)).text).map((user: { nick: string }) => user.nick)).toEqual(['c', 'b', 'a']);
   });
 
+  // The page's statement has the schemas' revision as its guard (e7d12de): while it stands, the
+  // rows come from that one statement and the schemas are not read; once another replica changed
+  // them, the statement answers no rows and the page is read the general way, with the new ones.
+  it('answer a page from its one statement while the schemas stand, and the general way once they moved', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'ums-keyed-')), 'ums.sqlite');
+    const here = openDatabase(file);
+    const replica = createSqliteConfigStore(openDatabase(file));
+    const index = groupFieldIndex(here);
+    let schemaReads = 0;
+    const fields = Object.assign(
+      () => {
+        schemaReads += 1;
+        return index();
+      },
+      { keySql: index.keySql, known: () => index.known() },
+    );
+    const users = createSqliteUserStore(here, systemClock, { fields });
+    await replica.saveGroup(group(OPEN), scope);
+    for (const nick of ['b', 'a']) await users.insert({ userGroup: 'g', nick }, scope);
+    const nicks = async () => JSON.parse((await users.listText!('_s=nick', scope)).text).map((user: { nick: string }) => user.nick);
+    expect(await nicks()).toEqual(['a', 'b']);
+    schemaReads = 0;
+    expect(await nicks()).toEqual(['a', 'b']);
+    expect(schemaReads).toBe(0);
+    await replica.saveGroup(group({ ...OPEN, description: 'another revision' }), scope);
+    expect(await nicks()).toEqual(['a', 'b']);
+    expect(schemaReads).toBeGreaterThan(0);
+  });
+
   it('see at once a group another replica deleted, and one it wrote by hand', async () => {
     const { users, replica, file } = await storeWithReplica();
     await replica.saveGroup({ ...group(CLOSED), userGroup: 'h', label: 'h' }, scope);
