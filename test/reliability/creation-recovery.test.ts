@@ -139,11 +139,19 @@ function trappedIdentity(identity: IdentityProvider): IdentityProvider {
   };
 }
 
+/** The next grant waits for this gate (a PATCH of the roles held after its revoke). */
+let grantGate: { gate: Promise<void>; waiting: boolean } | undefined;
+
 /** Rönd refusing grants (a 500), as an outage would. */
 function trappedRoles(roles: RoleBinder): RoleBinder {
   return {
     async grant(subject, ids, scope) {
       if (trap === 'grant-fails') throw new UpstreamError('Rond', 'POST /grant/bindings', 500);
+      const held = grantGate;
+      if (held && !held.waiting) {
+        held.waiting = true;
+        await held.gate;
+      }
       return roles.grant(subject, ids, scope);
     },
     revoke: (subject, scope) => roles.revoke(subject, scope),
@@ -210,6 +218,7 @@ beforeAll(async () => {
 });
 beforeEach(() => {
   trap = 'none';
+  grantGate = undefined;
   requestDead = false;
   profileReadGate = undefined;
   linkGate = undefined;
@@ -583,6 +592,61 @@ describe('a creation cut short', () => {
       open?.();
       trap = 'none';
       identityCreateGate = undefined;
+      await background.close();
+    }
+  });
+
+  // The repair waits for the user's lock: without it, a repair coming while a PATCH of the roles
+  // held the user (between its revoke and its grant) revoked and granted the same roles beside it,
+  // and the PATCH's grant then bound them a second time.
+  it('by a reconciler repair, a PATCH of the roles holding the user meanwhile: the repair waits, the roles are bound once', async () => {
+    const background = await reconcilingService(UNLAPSING_LEASE_MS);
+    await background.graphql('mutation ($r: RoleInput!) { saveRole(input: $r) { __typename } }', {
+      r: { roleId: 'writer', name: 'Writer', permissions: ['users.write'] },
+    });
+    let openRead!: () => void;
+    let openGrant!: () => void;
+    try {
+      const body = { ...newBody(), roles: ['reader'] };
+      profileReadGate = { gate: new Promise<void>((resolve) => (openRead = resolve)), waiting: true };
+      trap = 'grant-fails';
+      expect((await background.call('POST', '/users/', body)).status).toBe(500);
+      trap = 'none';
+      const [found] = (await background.call('GET', `/users/?username=${body.username}`)).body;
+      // The PATCH takes the user and waits at its grant, after its revoke.
+      grantGate = { gate: new Promise<void>((resolve) => (openGrant = resolve)), waiting: false };
+      const patched = background.call('PATCH', `/users/${found._id}`, { roles: ['writer'] });
+      await eventually(
+        async () => grantGate!.waiting,
+        (waiting) => waiting,
+        0,
+      );
+      // The reconciler takes the intent given up, reads the profile, and goes on.
+      profileReadGate.waiting = false;
+      await eventually(
+        async () => profileReadGate!.waiting,
+        (waiting) => waiting,
+      );
+      const claims = creationClaims;
+      openRead();
+      // Its run over (the worker polls again): it waited for the user, or acted beside the PATCH.
+      await eventually(
+        async () => creationClaims,
+        (count) => count > claims + 1,
+      );
+      openGrant();
+      expect((await patched).status).toBe(200);
+      const pending = () => background.deps.jobs.list({ types: ['user-creation'], limit: 10 });
+      expect(await eventually(pending, (jobs) => jobs.length === 0)).toEqual([]);
+      const [user] = (await background.call('GET', `/users/?username=${body.username}`)).body;
+      expect(user.roles).toEqual(['writer']);
+      expect(await background.backend.rolesOf(user.authUserId)).toEqual(['writer']);
+    } finally {
+      openRead?.();
+      openGrant?.();
+      trap = 'none';
+      profileReadGate = undefined;
+      grantGate = undefined;
       await background.close();
     }
   });
