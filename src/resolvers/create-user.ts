@@ -3,10 +3,10 @@ import type { Context } from '../context.js';
 import { ALL_STATES } from '../crud/states.js';
 import { assertPasswordPolicy } from '../domain/password-policy.js';
 import { ConflictError, during, InvalidInputError } from '../errors.js';
-import { attachExpiration, attachIdentity, undoRegistration } from './creation-steps.js';
+import { attachExpiration, attachIdentity } from './creation-steps.js';
 import { requireAdmin } from './access.js';
 import { sendWelcomeReset } from './auth.js';
-import type { CreateUserBody, CreateUserWithIdBody, RegisterBody } from './inputs.js';
+import type { CreateUserBody, CreateUserWithIdBody } from './inputs.js';
 import { grantRoles } from './roles.js';
 import { adminCreated } from './security-events.js';
 import { compensate } from './saga-steps.js';
@@ -14,7 +14,7 @@ import { holdingIntent } from './intent-jobs.js';
 import { closeIntent, handOver, heldWhile, type IntentHandle, noteProgress, openIntent, release } from './intents.js';
 import { repairNow } from './user-repair.js';
 import { newObjectId } from '../crud/ids.js';
-import { getUser, LIVE_STATES, requireGroup } from './users.js';
+import { requireGroup } from './users.js';
 import { shownId } from '../domain/input-limits.js';
 
 export interface CreateUserOptions {
@@ -124,7 +124,7 @@ function undoProfile(ctx: Context, intent: IntentHandle, _id: string): () => Pro
  * Undoes the steps made, latest first: when all are undone the intent goes; when one cannot be
  * (its upstream is down), the intent is handed to the reconciler, which removes the rest later.
  */
-async function giveUp(ctx: Context, intent: IntentHandle, undos: (() => Promise<unknown>)[]): Promise<void> {
+export async function giveUp(ctx: Context, intent: IntentHandle, undos: (() => Promise<unknown>)[]): Promise<void> {
   let undone = true;
   // Held while it runs (undos have no deadline): a reconciler taking the creation over meanwhile
   // would finish it, making an identity for the profile this undo is about to delete.
@@ -136,7 +136,7 @@ async function giveUp(ctx: Context, intent: IntentHandle, undos: (() => Promise<
 }
 
 /** The steps after a user is whole (roles, e-mail), then the intent goes; failed, the intent is released for the reconciler. */
-async function finishWhole(ctx: Context, intent: IntentHandle, steps: () => Promise<void>): Promise<void> {
+export async function finishWhole(ctx: Context, intent: IntentHandle, steps: () => Promise<void>): Promise<void> {
   const done = await heldWhile(ctx, intent, steps);
   if (!done.ok) {
     await release(ctx, intent);
@@ -208,86 +208,17 @@ export async function createUserWithId(ctx: Context, body: CreateUserWithIdBody)
   return created;
 }
 
-/** `POST /users/register`: creates the identity user of a profile-only user, then grants its roles. */
-export async function registerUser(ctx: Context, body: RegisterBody, options: { sendResetPwdEmail?: boolean } = {}): Promise<void> {
-  await requireAdmin(ctx);
-  const read = await getUser(ctx, body._id, LIVE_STATES);
-  await assertRegistrable(ctx, read);
-  const password = chosenPassword(ctx, body.password);
-  await during('registering user', async () => {
-    const intent = await openIntent(ctx, {
-      userId: read._id,
-      kind: 'register',
-      identity: true,
-      sendResetPwdEmail: options.sendResetPwdEmail,
-    });
-    const user = await readUnderIntent(ctx, intent, read._id);
-    const attached = await heldWhile(ctx, intent, () =>
-      attachIdentity(ctx, user, password, (id) => noteProgress(ctx, intent, { authUserId: id })),
-    );
-    if (!attached.ok) {
-      const identityId = intent.progress.authUserId;
-      await giveUp(ctx, intent, identityId ? [() => undoRegistration(ctx, user._id, identityId)] : []);
-      throw registerClash(user._id, attached.error);
-    }
-    const authUserId = attached.value;
-    // Closed after the roles and the e-mail: a crash before then leaves them to the reconciler.
-    await finishWhole(ctx, intent, async () => {
-      await grantRoles(ctx, authUserId, user.roles);
-      await sendWelcomeReset(ctx, authUserId, options.sendResetPwdEmail);
-    });
-  });
-}
-
-/** What refuses a register whatever the moment: an identity-less group, a profile registered already or without username and e-mail. */
-async function assertRegistrable(ctx: Context, user: UserDoc): Promise<void> {
-  const group = await requireGroup(ctx, user.userGroup);
-  if (group.authUserCreationDisabled) {
-    throw new InvalidInputError(`user group "${group.userGroup}" has authUserCreationDisabled: its users have no identity`);
-  }
-  if (user.authUserId) throw new ConflictError(`user ${user._id} is already registered as ${user.authUserId}`);
-  assertIdentityFields(user);
-}
-
-/**
- * The profile read again once its intent (the user's lock) is held: the first read came before it,
- * and another register (a retry on another replica) may have linked an identity and let the lock go
- * in between. Registering from that read made a second identity, refused by the provider in its own
- * words. Refused here, nothing made, the intent goes.
- */
-async function readUnderIntent(ctx: Context, intent: IntentHandle, id: string): Promise<UserDoc> {
-  try {
-    const user = await getUser(ctx, id, LIVE_STATES);
-    if (user.authUserId) throw new ConflictError(`user ${id} is already registered as ${user.authUserId}`);
-    assertIdentityFields(user);
-    return user;
-  } catch (error) {
-    await closeIntent(ctx, intent);
-    throw error;
-  }
-}
-
-/**
- * The identity provider refused the identity as a duplicate: an identity with the profile's username
- * or e-mail exists (made outside this service, or by another user's profile). The caller hears it in
- * the service's words, not the provider's ("The user already exists.").
- */
-function registerClash(id: string, error: unknown): unknown {
-  if (!(error instanceof ConflictError)) return error;
-  return new ConflictError(`user ${id} cannot be registered: an identity with its username or e-mail exists already`);
-}
-
 /**
  * The password the identity user gets: the caller's (checked against the policy) only when
  * RANDOM_PWD_GEN is false; otherwise, or when none is given, a random one (undefined here).
  */
-function chosenPassword(ctx: Context, password: string | undefined): string | undefined {
+export function chosenPassword(ctx: Context, password: string | undefined): string | undefined {
   if (ctx.deps.config.RANDOM_PWD_GEN || !password) return undefined;
   assertPasswordPolicy(password);
   return password;
 }
 
-function assertIdentityFields(user: { username?: unknown; email?: unknown }): void {
+export function assertIdentityFields(user: { username?: unknown; email?: unknown }): void {
   if (!user.username && !user.email) {
     throw new InvalidInputError('username or email is required to create the user in the authentication service', [
       { path: ['body', 'username'], message: 'username or email is required' },

@@ -1,0 +1,80 @@
+import type { UserDoc } from '../ports/user-store.js';
+import type { Context } from '../context.js';
+import { ConflictError, during, InvalidInputError } from '../errors.js';
+import { assertIdentityFields, chosenPassword, finishWhole, giveUp } from './create-user.js';
+import { attachIdentity, undoRegistration } from './creation-steps.js';
+import { requireAdmin } from './access.js';
+import { sendWelcomeReset } from './auth.js';
+import type { RegisterBody } from './inputs.js';
+import { grantRoles } from './roles.js';
+import { closeIntent, heldWhile, type IntentHandle, noteProgress, openIntent } from './intents.js';
+import { getUser, LIVE_STATES, requireGroup } from './users.js';
+
+/** `POST /users/register`: creates the identity user of a profile-only user, then grants its roles. */
+export async function registerUser(ctx: Context, body: RegisterBody, options: { sendResetPwdEmail?: boolean } = {}): Promise<void> {
+  await requireAdmin(ctx);
+  const read = await getUser(ctx, body._id, LIVE_STATES);
+  await assertRegistrable(ctx, read);
+  const password = chosenPassword(ctx, body.password);
+  await during('registering user', async () => {
+    const intent = await openIntent(ctx, {
+      userId: read._id,
+      kind: 'register',
+      identity: true,
+      sendResetPwdEmail: options.sendResetPwdEmail,
+    });
+    const user = await readUnderIntent(ctx, intent, read._id);
+    const attached = await heldWhile(ctx, intent, () =>
+      attachIdentity(ctx, user, password, (id) => noteProgress(ctx, intent, { authUserId: id })),
+    );
+    if (!attached.ok) {
+      const identityId = intent.progress.authUserId;
+      await giveUp(ctx, intent, identityId ? [() => undoRegistration(ctx, user._id, identityId)] : []);
+      throw registerClash(user._id, attached.error);
+    }
+    const authUserId = attached.value;
+    // Closed after the roles and the e-mail: a crash before then leaves them to the reconciler.
+    await finishWhole(ctx, intent, async () => {
+      await grantRoles(ctx, authUserId, user.roles);
+      await sendWelcomeReset(ctx, authUserId, options.sendResetPwdEmail);
+    });
+  });
+}
+
+/** What refuses a register whatever the moment: an identity-less group, a profile registered already or without username and e-mail. */
+async function assertRegistrable(ctx: Context, user: UserDoc): Promise<void> {
+  const group = await requireGroup(ctx, user.userGroup);
+  if (group.authUserCreationDisabled) {
+    throw new InvalidInputError(`user group "${group.userGroup}" has authUserCreationDisabled: its users have no identity`);
+  }
+  if (user.authUserId) throw new ConflictError(`user ${user._id} is already registered as ${user.authUserId}`);
+  assertIdentityFields(user);
+}
+
+/**
+ * The profile read again once its intent (the user's lock) is held: the first read came before it,
+ * and another register (a retry on another replica) may have linked an identity and let the lock go
+ * in between. Registering from that read made a second identity, refused by the provider in its own
+ * words. Refused here, nothing made, the intent goes.
+ */
+async function readUnderIntent(ctx: Context, intent: IntentHandle, id: string): Promise<UserDoc> {
+  try {
+    const user = await getUser(ctx, id, LIVE_STATES);
+    if (user.authUserId) throw new ConflictError(`user ${id} is already registered as ${user.authUserId}`);
+    assertIdentityFields(user);
+    return user;
+  } catch (error) {
+    await closeIntent(ctx, intent);
+    throw error;
+  }
+}
+
+/**
+ * The identity provider refused the identity as a duplicate: an identity with the profile's username
+ * or e-mail exists (made outside this service, or by another user's profile). The caller hears it in
+ * the service's words, not the provider's ("The user already exists.").
+ */
+function registerClash(id: string, error: unknown): unknown {
+  if (!(error instanceof ConflictError)) return error;
+  return new ConflictError(`user ${id} cannot be registered: an identity with its username or e-mail exists already`);
+}
