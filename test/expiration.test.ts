@@ -154,12 +154,12 @@ describe('embedded scheduler', () => {
   });
 
   /** The first call of `method` for this user waits for `open`, having `read` answered (a read) or before it is made. */
-  function holdFirst(target: 'users' | 'scheduler', method: 'get' | 'schedule', userId: string, after: boolean) {
+  function holdFirst(target: 'users' | 'scheduler', method: 'get' | 'patch' | 'schedule', userId: string, after: boolean) {
     let arrive!: () => void;
     let open!: () => void;
     const reached = new Promise<void>((resolve) => (arrive = resolve));
     const gate = new Promise<void>((resolve) => (open = resolve));
-    const adapter = service.deps[target] as unknown as Record<'get' | 'schedule', (...args: unknown[]) => Promise<unknown>>;
+    const adapter = service.deps[target] as unknown as Record<'get' | 'patch' | 'schedule', (...args: unknown[]) => Promise<unknown>>;
     const real = adapter[method].bind(adapter);
     let armed = true;
     const spy = vi.spyOn(adapter, method).mockImplementation(async (...args: unknown[]) => {
@@ -210,7 +210,7 @@ describe('embedded scheduler', () => {
     try {
       await scheduling.reached;
       await clock.advance(2600);
-      // Not a silent success: the schedule is left firing, for another poll once its claim lapses.
+      // Not a silent success: the schedule is left firing, for another poll once its back-off ends.
       await new Promise((resolve) => setTimeout(resolve, 50));
       expect(schedules().find((s) => s.id === user.expirationId)?.status).toBe('firing');
     } finally {
@@ -220,6 +220,38 @@ describe('embedded scheduler', () => {
     await clock.advance(60_100);
     await expect.poll(() => schedules().find((s) => s.id === user.expirationId)?.status).toBe('done');
     await expectUnblocked(user, expirationDate);
+  });
+
+  it('an expiry due while another write holds the user fires again within seconds, backing off while it stays held, once at a time', async () => {
+    const user = await newUser(service, { expirationDate: at(2500) });
+    const write = holdFirst('users', 'patch', user._id, false);
+    const patch = service.call('PATCH', `/users/${user._id}`, { $set: { email: `moved-${user.username}@example.com` } });
+    const reads = vi.spyOn(service.deps.users, 'get');
+    const firings = () => reads.mock.calls.filter(([id]) => id === user._id).length;
+    try {
+      await write.reached;
+      reads.mockClear();
+      await clock.advance(2600);
+      await expect.poll(firings).toBe(1);
+      // Busy: fired again 2 s later (not once the 60 s claim lapses), then 4 s after that.
+      await clock.advance(1900);
+      expect(firings()).toBe(1);
+      await clock.advance(200);
+      await expect.poll(firings).toBe(2);
+      await clock.advance(3800);
+      expect(firings()).toBe(2);
+    } finally {
+      write.open();
+      reads.mockRestore();
+    }
+    expect((await patch).status).toBe(200);
+    const stored = () => schedules().find((s) => s.id === user.expirationId)?.status;
+    expect(stored()).toBe('firing');
+    await clock.advance(300);
+    await expect.poll(stored).toBe('done');
+    const blocked = (await service.call('GET', `/users/${user._id}`)).body;
+    expect({ blocked: blocked.blocked, email: blocked.email }).toEqual({ blocked: true, email: `moved-${user.username}@example.com` });
+    expect((await service.deps.identity.getUsers([user.authUserId]))[0]?.blocked).toBe(true);
   });
 
   it('refuses an expirationDate in the past and a client-set expirationId', async () => {

@@ -277,4 +277,12 @@ export const MIGRATIONS: readonly (string | ((db: Database.Database) => void))[]
   `
   CREATE INDEX IF NOT EXISTS jobs_finished ON jobs (status, updated_at);
   `,
+  // 17: how many times in a row a schedule found its user held by another write (USER_BUSY): its
+  // next try backs off, doubling (reliability.md, "sched-cap"). Additive: existing rows start at 0.
+  // Added only when absent (SQLite has no ADD COLUMN IF NOT EXISTS), as 15 and 16 may run again.
+  (db) => {
+    const columns = db.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('schedules')").all();
+    if (!columns.some((column) => column.name === 'busy_tries'))
+      db.exec('ALTER TABLE schedules ADD COLUMN busy_tries INTEGER NOT NULL DEFAULT 0');
+  },
 ];

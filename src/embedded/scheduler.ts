@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { ExpirationPayload, ExpirationScheduler } from '../ports/expiration-scheduler.js';
 import type { Clock, Timer } from '../ports/clock.js';
+import { ConflictError } from '../errors.js';
 import type { Db } from './db.js';
 
 interface ScheduleRow {
@@ -9,10 +10,13 @@ interface ScheduleRow {
   user_id: string;
   expiration_date: string;
   fire_at: number;
+  busy_tries: number;
 }
 
 /** How long a process may take to fire a schedule before another one may take it over. */
 const CLAIM_MS = 60_000;
+/** The first wait before a schedule whose user another write held fires again; doubled at each busy answer in a row, up to CLAIM_MS. */
+export const BUSY_RETRY_MS = 2_000;
 
 /**
  * Expiration schedules in the embedded store, fired by a poller within `pollMs` of their instant,
@@ -69,7 +73,7 @@ export class EmbeddedScheduler implements ExpirationScheduler {
       .transaction(() => {
         const row = this.db
           .prepare<[number, number], ScheduleRow>(
-            `SELECT id, user_id, expiration_date, fire_at FROM schedules
+            `SELECT id, user_id, expiration_date, fire_at, busy_tries FROM schedules
            WHERE fire_at <= ? AND (status = 'pending' OR (status = 'firing' AND claimed_until < ?)) ORDER BY fire_at LIMIT 1`,
           )
           .get(now, now);
@@ -87,8 +91,25 @@ export class EmbeddedScheduler implements ExpirationScheduler {
       await fire({ userId: row.user_id, expirationDate: row.expiration_date }, row.id);
       this.db.prepare("UPDATE schedules SET status = 'done' WHERE id = ? AND claimed_by = ?").run(row.id, this.owner);
     } catch (error) {
+      if (error instanceof ConflictError && error.code === 'USER_BUSY') return this.backOff(row);
       // Left in 'firing': another poll (here or in another process) retries it once the claim expires.
       this.logger.error({ err: error, expirationId: row.id, userId: row.user_id }, 'could not block an expired user');
     }
+  }
+
+  /**
+   * Another write held the user: its claim is cut short, so a poll (here or in another process)
+   * fires it again soon rather than once the whole claim lapses (the user left unblocked meanwhile).
+   * Still 'firing' in the store until then: never fired twice at once, and not lost if this process dies.
+   */
+  private backOff(row: ScheduleRow): void {
+    const wait = Math.min(CLAIM_MS, BUSY_RETRY_MS * 2 ** Math.min(row.busy_tries, 16));
+    this.db
+      .prepare("UPDATE schedules SET claimed_until = ?, busy_tries = busy_tries + 1 WHERE id = ? AND status = 'firing' AND claimed_by = ?")
+      .run(this.clock.now() + wait, row.id, this.owner);
+    this.logger.warn(
+      { expirationId: row.id, userId: row.user_id, retryInMs: wait },
+      'an expired user is held by another write: tried again later',
+    );
   }
 }
