@@ -84,6 +84,12 @@ export const SERVICE_VARIABLES = {
     .default(16 * 1_048_576),
   /** The most users one bulk activation or bulk change-password job takes. */
   BULK_JOB_MAX_USERS: z.coerce.number().int().min(1).default(100_000),
+  /**
+   * Bulk jobs of one type (activation, change-password) not yet finished (pending or running), counted
+   * in the job store over every replica: the next one is a 429 before anything is written. Each holds
+   * up to BULK_JOB_MAX_USERS ids in the store, and nothing bounded how many an administrator queued.
+   */
+  BULK_JOBS_MAX_PENDING: z.coerce.number().int().min(1).default(10),
   /** How often a replica looks for bulk jobs to work on (new jobs also start at once). */
   JOBS_POLL_MS: z.coerce.number().int().min(10).default(2000),
   /** How long a replica's claim on a job holds without a heartbeat. */

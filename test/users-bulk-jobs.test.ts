@@ -280,6 +280,65 @@ describe('bulk activation and bulk change-password', () => {
   });
 });
 
+describe('bulk jobs not yet finished: at most BULK_JOBS_MAX_PENDING of each type, counted in the job store', () => {
+  let service: TestService;
+  beforeAll(async () => {
+    // No worker: the jobs started stay pending until the test starts one.
+    service = await startService({ env: { ...FAST, BULK_JOBS_MAX_PENDING: '2' } });
+    await seedGroups(service, [CUSTOMER_GROUP, GUEST_GROUP]);
+  });
+  afterAll(() => service.close());
+  const stored = async (type: string) => (await service.deps.jobs.list({ types: [type], limit: 100 })).length;
+  const mails = (ids: string[]) => service.call('POST', '/jobs/change-password/bulk', { authUsersIds: ids });
+  const activation = (ids: string[]) =>
+    service.call(
+      'POST',
+      '/jobs/bulk-activation',
+      ids.map((userId) => ({ filter: { userId } })),
+    );
+
+  it('answers 429 with Retry-After (GraphQL TooManyRequestsError) beyond the bound, writing nothing, until a job finishes', async () => {
+    const p = unique();
+    const ids = await createProfiles(service, p, 3);
+    expect((await mails(['nobody1'])).status).toBe(202);
+    expect((await mails(['nobody2'])).status).toBe(202);
+    const refused = await mails(['nobody3']);
+    expect(refused.status).toBe(429);
+    expect(refused.body.message).toContain('BULK_JOBS_MAX_PENDING');
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(await stored('change-password-bulk')).toBe(2);
+    const graphql = await service.graphql(
+      `mutation { startBulkPasswordChange(authUserIds: ["nobody4"]) { __typename ... on TooManyRequestsError { retryAfterSeconds } } }`,
+    );
+    expect(graphql.data.startBulkPasswordChange).toEqual({ __typename: 'TooManyRequestsError', retryAfterSeconds: expect.any(Number) });
+    expect(await stored('change-password-bulk')).toBe(2);
+
+    // Each type has its own bound: a backlog of e-mails does not stop activations.
+    expect((await activation([ids[0]!])).status).toBe(202);
+    expect((await activation([ids[1]!])).status).toBe(202);
+    expect((await activation([ids[2]!])).status).toBe(429);
+    const activating = await service.graphql(`mutation($ids: [ID!]!) { startBulkActivation(userIds: $ids) { __typename } }`, {
+      ids: [ids[2]],
+    });
+    expect(activating.data.startBulkActivation.__typename).toBe('TooManyRequestsError');
+    expect(await stored('bulk-activation')).toBe(2);
+
+    // Once the jobs finish, their places are free again.
+    await withWorker(service, async () => {
+      await expect
+        .poll(
+          async () =>
+            (await service.deps.jobs.list({ types: ['change-password-bulk'], statuses: ['pending', 'running'], limit: 10 })).length,
+          {
+            timeout: 5000,
+          },
+        )
+        .toBe(0);
+    });
+    expect((await mails(['nobody5'])).status).toBe(202);
+  });
+});
+
 describe('bulk jobs: chunks, failures and restarts', () => {
   let service: TestService;
   let importer: IdentityImporter;

@@ -1,6 +1,6 @@
 import type { Context } from '../context.js';
 import type { JobHead } from '../ports/job-store.js';
-import { NotFoundError } from '../errors.js';
+import { NotFoundError, TooManyRequestsError } from '../errors.js';
 import { requireAdmin } from './access.js';
 import { shownId } from '../domain/input-limits.js';
 
@@ -10,6 +10,25 @@ export interface JobAnswer {
   status: 'pending' | 'completed' | 'failed';
   jobCreatedAt: string;
   [field: string]: unknown;
+}
+
+/** The `Retry-After` of a bulk job refused for the jobs of its type not yet finished: they take tens of seconds to minutes. */
+export const BULK_JOBS_RETRY_SECONDS = 30;
+
+/**
+ * A 429 when BULK_JOBS_MAX_PENDING jobs of this type are not yet finished (pending or running).
+ * Counted in the job store, so every replica sees the others' jobs; before anything is written.
+ * Not atomic with the creation that follows: requests racing at the bound may each add one.
+ */
+export async function assertJobPlace(ctx: Context, type: string): Promise<void> {
+  const max = ctx.deps.config.BULK_JOBS_MAX_PENDING;
+  const open = await ctx.deps.jobs.list({ types: [type], statuses: ['pending', 'running'], limit: max });
+  if (open.length >= max) {
+    throw new TooManyRequestsError(
+      `${max} jobs of this kind are not finished yet: at most ${max} at a time (BULK_JOBS_MAX_PENDING)`,
+      BULK_JOBS_RETRY_SECONDS,
+    );
+  }
 }
 
 /** Creates a job for the workers, and wakes the ones of this process at once. */

@@ -24,6 +24,12 @@ function as404<T>(parse: () => T): T {
 
 const JOB_ID = { id: 'The `jobId` the job was started with.' };
 const NO_JOB = 'No job of this kind with this id.';
+/** BULK_JOBS_MAX_PENDING reached for the route's type: refused before anything is written. */
+const TOO_MANY_JOBS = {
+  description: 'BULK_JOBS_MAX_PENDING jobs of this kind are pending or running already (on any replica); nothing was written.',
+  json: ErrorBody,
+  headers: { 'Retry-After': 'Seconds to wait before trying again.' },
+};
 
 /** The bulk jobs: start one (202), then read its status until it is completed or failed. */
 export const jobRoutes: Route[] = [
@@ -45,7 +51,11 @@ export const jobRoutes: Route[] = [
       body: { json: BulkActivationItems, description: 'The profiles, by `_id`.' },
       responses: { 202: { description: 'The job is started.', json: JobStarted } },
       // The usage page answers a bad request with 404 (sic).
-      errors: { 400: null, 404: { description: 'A bad request: the body or the query is invalid (sic, as documented).', json: ErrorBody } },
+      errors: {
+        400: null,
+        404: { description: 'A bad request: the body or the query is invalid (sic, as documented).', json: ErrorBody },
+        429: TOO_MANY_JOBS,
+      },
     },
     handle: (ctx, request) => {
       const { items, upsert } = as404(() => ({
@@ -84,6 +94,7 @@ export const jobRoutes: Route[] = [
         'AUTH0_BULK_CHANGE_PASSWORD_RATE_LIMIT_PER_SECOND a second. At most BULK_JOB_MAX_USERS users.',
       body: { json: BulkPasswordChangeFields },
       responses: { 202: { description: 'The job is started.', json: JobStarted } },
+      errors: { 429: TOO_MANY_JOBS },
     },
     handle: (ctx, request) =>
       startBulkPasswordChange(ctx, { authUserIds: parseInput(BulkPasswordChangeBody, request.body ?? undefined, 'body').authUsersIds }),

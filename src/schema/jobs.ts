@@ -1,4 +1,4 @@
-import { InvalidInputError, NotFoundError } from '../errors.js';
+import { InvalidInputError, NotFoundError, TooManyRequestsError } from '../errors.js';
 import { type ActivationFailure, bulkActivationJob, startBulkActivation } from '../resolvers/activation.js';
 import type { JobAnswer } from '../resolvers/job-status.js';
 import { bulkPasswordChangeJob, startBulkPasswordChange } from '../resolvers/passwords.js';
@@ -111,7 +111,8 @@ builder.mutationFields((t) => ({
   startBulkActivation: t.field({
     type: BulkActivationJobRef,
     description: 'Gives identities to existing profiles (POST /jobs/bulk-activation); upsert false only creates.',
-    errors: { types: MUTATION_ERRORS },
+    // BULK_JOBS_MAX_PENDING jobs of this kind not finished yet: TooManyRequestsError (REST 429).
+    errors: { types: [...MUTATION_ERRORS, TooManyRequestsError] },
     args: {
       userIds: t.arg.idList({ required: true, description: 'The profiles (`_id`) to give identities to.' }),
       upsert: t.arg.boolean({ required: false, defaultValue: true, description: 'False: only create identities, never update.' }),
@@ -124,7 +125,7 @@ builder.mutationFields((t) => ({
   startBulkPasswordChange: t.field({
     type: PasswordChangeJobRef,
     description: 'Sends a change-password e-mail to each identity user (POST /jobs/change-password/bulk).',
-    errors: { types: MUTATION_ERRORS },
+    errors: { types: [...MUTATION_ERRORS, TooManyRequestsError] },
     args: { authUserIds: t.arg.stringList({ required: true, description: 'The identities to e-mail.' }) },
     resolve: (_root, args, ctx) => startBulkPasswordChange(ctx, { authUserIds: requireSome(args.authUserIds, 'authUserIds') }),
   }),
