@@ -19,7 +19,8 @@ builder.objectType(UnauthorizedError, {
 });
 builder.objectType(TooManyRequestsError, {
   name: 'TooManyRequestsError',
-  description: 'Too many attempts (logins, password e-mails, resets): try again later (REST 429).',
+  description:
+    'Too many attempts or too much work at once (logins, password e-mails, resets, imports, bulk jobs): try again later (REST 429).',
   interfaces: [ErrorInterface],
   isTypeOf: (value) => value instanceof TooManyRequestsError,
   fields: (t) => ({ retryAfterSeconds: t.exposeInt('retryAfterSeconds', { description: 'Seconds to wait before trying again.' }) }),
