@@ -17,8 +17,12 @@ export type SearchPlan =
 export interface ScanPlan {
   where: string[];
   params: unknown[];
-  /** A unique column's index finds the rows: `seq` order costs a sort of few. */
-  selective: boolean;
+  /**
+   * Several states and no unique column: the table is walked in `seq` order (NOT INDEXED), as the
+   * (state, seq) indexes give that order for one state only. One state (or a unique column) is read
+   * by its index: walking the table read every row for a group of 10 users.
+   */
+  walk: boolean;
 }
 
 /** A statement's SQL and its parameters. */

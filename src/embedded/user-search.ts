@@ -61,7 +61,7 @@ const ROWS_PER_SLICE = 2_000;
  * users were among the first rows (docs/decisions.md).
  */
 async function scanned(parts: SearchParts, scan: ScanPlan, residual: Filter, wanted: number): Promise<UserDoc[]> {
-  const from = scan.selective ? 'users' : 'users NOT INDEXED';
+  const from = scan.walk ? 'users NOT INDEXED' : 'users';
   const slice = parts.prepared(
     `SELECT id, state, doc, seq FROM ${from} WHERE ${scan.where.join(' AND ')} AND seq > ? ORDER BY seq LIMIT ?`,
   );
@@ -115,7 +115,8 @@ function searchPlan({ fields }: SearchParts, query: Search, known?: FieldIndex, 
     params.push(query.limit, query.skip ?? 0);
   }
   // Without a sort, a residual's rows are read a slice at a time (`scanned`); with one, SQL sorts them all first.
-  const scan = residual && sort.length === 0 && !guard ? { where, params, selective } : undefined;
+  const walk = query.states.length > 1 && !selective;
+  const scan = residual && sort.length === 0 && !guard ? { where, params, walk } : undefined;
   return { sql, params, residual, ...(scan && { scan }) };
 }
 

@@ -201,9 +201,11 @@ describe('filters evaluated in the process, without a sort', () => {
       }
     })();
     let read = 0;
+    const slices: string[] = [];
     const prepare = db.prepare.bind(db);
     db.prepare = ((sql: string) => {
       const statement = prepare(sql);
+      if (/ seq > \? ORDER BY seq LIMIT/.test(sql)) slices.push(sql);
       if (!/ FROM users\b/.test(sql)) return statement;
       const all = statement.all.bind(statement);
       statement.all = (...params: unknown[]) => {
@@ -214,7 +216,7 @@ describe('filters evaluated in the process, without a sort', () => {
       return statement;
     }) as typeof db.prepare;
     const users = createSqliteUserStore(db, systemClock, { fields: groupFieldIndex(db) });
-    return { users, read: () => read };
+    return { users, read: () => read, db, slices };
   }
   const page = async (users: UserStore, query: string) =>
     (JSON.parse((await users.listText!(query, scope)).text) as { nick: string }[]).map((user) => user.nick);
@@ -237,5 +239,30 @@ describe('filters evaluated in the process, without a sort', () => {
     expect(await users.count(q({ tags: { $all: ['m'] } }), scope)).toBe(10);
     expect(read()).toBe(USERS);
     expect(await users.count(q({ tags: { $size: 1 } }), scope)).toBe(USERS);
+  });
+
+  it("reads one state's rows, or one group's, by their index", async () => {
+    // Walking the whole table in seq order (NOT INDEXED) read all 100,000 rows for a group of 10
+    // with a residual: 0.4 ms before the slices, 33-39 ms in one turn with them.
+    const { users, db, slices } = storeOfUsers();
+    const plan = (sql: string) =>
+      (
+        db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(
+          ...sql
+            .split('?')
+            .slice(1)
+            .map(() => null),
+        ) as { detail: string }[]
+      )
+        .map((step) => step.detail)
+        .join('; ');
+    expect(await page(users, q({ userGroup: 'g', nick: 'n1', tags: { $size: 1 } }))).toEqual(['n1']);
+    expect(plan(slices.at(-1)!)).toMatch(/USING INDEX users_group_state/);
+    expect(await page(users, `_l=2&${q({ tags: { $size: 1 } })}`)).toEqual(['n0', 'n1']);
+    expect(plan(slices.at(-1)!)).toMatch(/USING INDEX users_state_seq/);
+    // Several states: the (state, seq) indexes would sort every remaining row on each slice; the
+    // table is walked in seq order instead, as the export's scan does.
+    expect(await page(users, `_l=2&_st=PUBLIC,DRAFT&${q({ tags: { $size: 1 } })}`)).toEqual(['n0', 'n1']);
+    expect(plan(slices.at(-1)!)).not.toMatch(/INDEX|TEMP B-TREE/);
   });
 });
