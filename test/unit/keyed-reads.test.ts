@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { openDatabase } from '../../src/embedded/db.js';
 import { createSqliteConfigStore, groupFieldIndex } from '../../src/embedded/config-store.js';
 import { systemClock } from '../../src/domain/clock.js';
@@ -208,15 +208,19 @@ describe('filters evaluated in the process, without a sort', () => {
       if (/ seq > \? ORDER BY seq LIMIT/.test(sql)) slices.push(sql);
       if (!/ FROM users\b/.test(sql)) return statement;
       const all = statement.all.bind(statement);
+      const slice = / seq > \? ORDER BY seq LIMIT/.test(sql);
       statement.all = (...params: unknown[]) => {
         const rows = all(...params);
         read += rows.length;
+        if (slice) betweenSlices.shift()?.();
         return rows;
       };
       return statement;
     }) as typeof db.prepare;
+    /** Writes run once a slice is read, before the next one (as another request between two turns). */
+    const betweenSlices: (() => void)[] = [];
     const users = createSqliteUserStore(db, systemClock, { fields: groupFieldIndex(db) });
-    return { users, read: () => read, db, slices };
+    return { users, read: () => read, db, slices, betweenSlices };
   }
   const page = async (users: UserStore, query: string) =>
     (JSON.parse((await users.listText!(query, scope)).text) as { nick: string }[]).map((user) => user.nick);
@@ -264,5 +268,58 @@ describe('filters evaluated in the process, without a sort', () => {
     // table is walked in seq order instead, as the export's scan does.
     expect(await page(users, `_l=2&_st=PUBLIC,DRAFT&${q({ tags: { $size: 1 } })}`)).toEqual(['n0', 'n1']);
     expect(plan(slices.at(-1)!)).not.toMatch(/INDEX|TEMP B-TREE/);
+  });
+
+  it('answers writes landing between two slices once each: seen if they come after the slice read, never twice', async () => {
+    const { users, db, betweenSlices } = storeOfUsers();
+    const set = (id: string, tags: string[], state = 'PUBLIC') =>
+      db.prepare("UPDATE users SET doc = json_set(doc, '$.tags', json(?)), state = ? WHERE id = ?").run(JSON.stringify(tags), state, id);
+    const writes = () => {
+      set('u00500', ['x']); // read already: answered as read
+      set('u01999', ['m']); // read already, before it matched: not answered
+      set('u02500', ['x']); // not read yet: answered as it is now
+      set('u03001', ['m']);
+      set('u04000', ['m'], 'DRAFT'); // out of the states asked
+      db.prepare("DELETE FROM users WHERE id = 'u03500'").run();
+      db.prepare("INSERT INTO users (id, state, doc) VALUES ('late', 'PUBLIC', ?)").run(JSON.stringify({ nick: 'late', tags: ['m'] }));
+    };
+    const all = q({ tags: { $all: ['m'] } });
+    betweenSlices.push(writes);
+    expect(await page(users, all)).toEqual(['n0', 'n500', 'n1000', 'n1500', 'n2000', 'n3000', 'n3001', 'n4500', 'late']);
+    // The same writes undone, then again between a count's slices.
+    for (const id of ['u00500', 'u02500']) set(id, ['m']);
+    for (const id of ['u01999', 'u03001']) set(id, ['x']);
+    set('u04000', ['m']);
+    db.prepare("DELETE FROM users WHERE id = 'late'").run();
+    betweenSlices.push(writes);
+    expect(await users.count(all, scope)).toBe(9);
+    // Several states: the walk in seq order answers the DRAFT one where it stands.
+    expect(await page(users, `_st=PUBLIC,DRAFT&${all}`)).toEqual([
+      'n0',
+      'n1000',
+      'n1500',
+      'n1999',
+      'n2000',
+      'n3000',
+      'n3001',
+      'n4000',
+      'n4500',
+      'late',
+    ]);
+  });
+
+  it('gives the event loop a turn between slices once one is due', async () => {
+    const { users } = storeOfUsers();
+    // Each look at the clock is 20 ms later: every slice is due a turn.
+    let now = performance.now();
+    const clock = vi.spyOn(performance, 'now').mockImplementation(() => (now += 20));
+    try {
+      const order: string[] = [];
+      setImmediate(() => order.push('another request'));
+      order.push(`count ${await users.count(q({ tags: { $all: ['m'] } }), scope)}`);
+      expect(order).toEqual(['another request', 'count 10']);
+    } finally {
+      clock.mockRestore();
+    }
   });
 });
