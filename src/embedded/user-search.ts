@@ -9,13 +9,15 @@ import type { ScanPlan, Search, SearchPlan, SqlPlan } from './keyed-reads.js';
 import { pageText, type RawRow } from './page-text.js';
 import { sortExpression, splitFilter } from './sql-filter.js';
 import { statementCache } from './statement-cache.js';
-import { textHits } from './text-search.js';
+import { textHits, textHitsBetween } from './text-search.js';
 import { filterDocs, residualMatcher, type Row, stateCondition, toDoc } from './user-rows.js';
 
 /** What a search reads with: the store's statements, and its field index (read only for a sort). */
 interface SearchParts {
   /** The ids a `$text` operand matches, for a residual holding one (text-search.ts). */
   textHits: (operand: unknown) => ReadonlySet<string>;
+  /** The rows (by `seq`) of a range a `$text` operand matches, for `scanned`. */
+  textHitsBetween: (operand: unknown) => (after: number, last: number) => ReadonlySet<number>;
   prepared: (sql: string, raw?: boolean) => Statement<unknown[], Row & { n: number }>;
   fields: () => FieldIndex;
 }
@@ -25,7 +27,12 @@ interface SearchParts {
  * where it cannot.
  */
 export function createUserSearch(db: Db, fields: () => FieldIndex) {
-  const parts: SearchParts = { prepared: statementCache<Row & { n: number }>(db), fields, textHits: textHits(db) };
+  const parts: SearchParts = {
+    prepared: statementCache<Row & { n: number }>(db),
+    fields,
+    textHits: textHits(db),
+    textHitsBetween: textHitsBetween(db),
+  };
   return {
     prepared: parts.prepared,
     search: (query: Search) => search(parts, query),
@@ -65,11 +72,21 @@ async function scanned(parts: SearchParts, scan: ScanPlan, residual: Filter, wan
   const slice = parts.prepared(
     `SELECT id, state, doc, seq FROM ${from} WHERE ${scan.where.join(' AND ')} AND seq > ? ORDER BY seq LIMIT ?`,
   );
-  const matches = residualMatcher(residual, parts.textHits);
+  // A `$text` is asked of the index about each slice's rows, in the turn they are read: the ids it
+  // matched when the search began (textHits, read whole in one turn) were stale by a later slice.
+  let current: (Row & { seq: number }) | undefined;
+  let inSlice: ((after: number, last: number) => ReadonlySet<number>) | undefined;
+  let hits: ReadonlySet<number> | undefined;
+  const matches = residualMatcher(residual, (operand) => {
+    inSlice = parts.textHitsBetween(operand);
+    return { has: (id) => current !== undefined && current.id === id && hits!.has(current.seq) };
+  });
   const found: UserDoc[] = [];
   for (let after = 0; ; await pace()) {
     const rows = slice.all(...scan.params, after, ROWS_PER_SLICE) as unknown as (Row & { seq: number })[];
+    if (inSlice && rows.length > 0) hits = inSlice(after, rows.at(-1)!.seq);
     for (const row of rows) {
+      current = row;
       const doc = toDoc(row);
       if (matches(doc) && found.push(doc) >= wanted) return found;
     }

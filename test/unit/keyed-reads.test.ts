@@ -210,9 +210,10 @@ describe('filters evaluated in the process, without a sort', () => {
       const all = statement.all.bind(statement);
       const slice = / seq > \? ORDER BY seq LIMIT/.test(sql);
       statement.all = (...params: unknown[]) => {
+        // A slice after the first: the writes come first (they land while the loop turns).
+        if (slice && Number(params.at(-2)) > 0) betweenSlices.shift()?.();
         const rows = all(...params);
         read += rows.length;
-        if (slice) betweenSlices.shift()?.();
         return rows;
       };
       return statement;
@@ -321,5 +322,20 @@ describe('filters evaluated in the process, without a sort', () => {
     } finally {
       clock.mockRestore();
     }
+  });
+
+  it('answers a $text in a $or by the row as it is read, not as it was when the read began', async () => {
+    const { users, db, betweenSlices } = storeOfUsers();
+    const rename = (id: string, username: string) =>
+      db.prepare("UPDATE users SET doc = json_set(doc, '$.username', ?) WHERE id = ?").run(`${username} ${id}`, id);
+    // u01999 and u02000: the last row of the first slice, the first of the second.
+    for (const id of ['u00001', 'u01999', 'u02501', 'u02000']) rename(id, id === 'u02000' ? 'beta' : 'alpha');
+    betweenSlices.push(() => {
+      rename('u02501', 'beta'); // no longer a match when its slice is read
+      rename('u02000', 'alpha'); // a match by then
+    });
+    // Read whole when the search began, the index's answer listed n2501 (now "beta") and not n2000.
+    const or = q({ $or: [{ $text: { $search: 'alpha' } }, { username: { $regex: '^nobody' } }] });
+    expect(await page(users, or)).toEqual(['n1', 'n1999', 'n2000']);
   });
 });
