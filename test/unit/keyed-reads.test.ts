@@ -338,4 +338,37 @@ describe('filters evaluated in the process, without a sort', () => {
     const or = q({ $or: [{ $text: { $search: 'alpha' } }, { username: { $regex: '^nobody' } }] });
     expect(await page(users, or)).toEqual(['n1', 'n1999', 'n2000']);
   });
+
+  it('answers as a read of every row would, over several slices and states, and by a unique column', async () => {
+    const { users, db, slices } = storeOfUsers();
+    db.prepare("UPDATE users SET state = 'DRAFT' WHERE seq % 3 = 0").run();
+    const tagged = (from: number) =>
+      Array.from({ length: 10 }, (_, index) => index * 500)
+        .filter((index) => index >= from)
+        .map((index) => `n${index}`);
+    const both = '_st=PUBLIC,DRAFT&';
+    const m = q({ tags: { $all: ['m'] } });
+    expect(await page(users, `${both}${m}`)).toEqual(tagged(0));
+    // seq = index + 1: DRAFT where it is a multiple of 3, out of the default PUBLIC.
+    expect(await page(users, m)).toEqual(tagged(0).filter((nick) => (Number(nick.slice(1)) + 1) % 3 !== 0));
+    expect(await page(users, `${both}_sk=3&_l=4&${m}`)).toEqual(tagged(0).slice(3, 7));
+    expect(await page(users, `${both}_sk=10&${m}`)).toEqual([]);
+    expect(await page(users, `${both}_sk=100&_l=5&${m}`)).toEqual([]);
+    // A unique column leads (its index, then the rows sorted by seq): still insertion order.
+    for (const id of ['u04500', 'u00000', 'u02500', 'u00007']) {
+      db.prepare("UPDATE users SET doc = json_set(doc, '$.username', ?) WHERE id = ?").run(`name-${id}`, id);
+    }
+    const names = ['u04500', 'u00000', 'u02500', 'u00007'].map((id) => `name-${id}`);
+    const ids = q({ username: { $in: names }, tags: { $size: 1 } });
+    expect(await page(users, `${both}${ids}`)).toEqual(['n0', 'n7', 'n2500', 'n4500']);
+    const plan = db.prepare(`EXPLAIN QUERY PLAN ${slices.at(-1)!}`).all(
+      ...slices
+        .at(-1)!
+        .split('?')
+        .slice(1)
+        .map(() => null),
+    );
+    expect(JSON.stringify(plan)).toMatch(/USING INDEX \w*username/);
+    expect(await users.count(`${both}${ids}`, scope)).toBe(4);
+  });
 });
