@@ -53,6 +53,16 @@ describe.skipIf(missingBuild())('modules of the compiled service', () => {
     expect(loaded.filter((url) => CONNECTED_ONLY.test(url))).toEqual([]);
   });
 
+  // mingo's expression, pipeline and projection operators (about 9 MB once loaded) serve `_rawp`
+  // expressions only: loaded with raw-evaluation.js when one is first evaluated.
+  it('at start: not the evaluation of _rawp expressions', async () => {
+    const loaded = await modulesLoaded({});
+    const evaluation =
+      /\/dist\/crud\/(?:raw-evaluation|expression-operators)\.js$|\/node_modules\/mingo\/(?:cjs|esm)\/operators\/(?:expression|pipeline|projection)\//;
+    expect(loaded.some((url) => url.includes('/node_modules/mingo/'))).toBe(true);
+    expect(loaded.filter((url) => evaluation.test(url))).toEqual([]);
+  });
+
   it('with an upstream configured: its client and package, loaded at start', async () => {
     // An SMTP server is reached only when a mail is sent: the service starts without one.
     const loaded = await modulesLoaded({ SMTP_URL: 'smtp://127.0.0.1:9', MAIL_FROM: 'ums@example.com' });

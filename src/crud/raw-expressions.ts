@@ -1,16 +1,7 @@
-import { Context } from 'mingo';
-import { Aggregator } from 'mingo/aggregator';
-import { evalExpr } from 'mingo/core';
-import * as expressions from 'mingo/operators/expression';
-import { $project } from 'mingo/operators/pipeline';
-import * as projections from 'mingo/operators/projection';
 import { assertSafeInput } from '../domain/input-limits.js';
 import { InvalidInputError } from '../errors.js';
-import { dateToString, type ExpressionOperator, regexMatch, VALUE } from './expression-operators.js';
-import { assertAnswerSize, chargeWork, startEvaluation, tooMuchWork, weightOf, workLeft } from './expression-work.js';
-import type { FieldIndex, FieldSchema } from './field-types.js';
+import type { FieldIndex } from './field-types.js';
 import { isPlainObject } from './filter.js';
-import { linearQueryOptions } from './regex.js';
 
 /**
  * `_rawp` with aggregation expressions (`{"attachments": {"$first": "$attachments"}}`), answered
@@ -40,12 +31,9 @@ export const WORK_BUDGET = 4_000_000;
 /** Per answer, items `$filter`/`$map` go through × (values of their `cond`/`in` + 2): 25 to 35 ms at worst. */
 export const ITEM_BUDGET = 100_000;
 
-/** The items × body values charged so far by the answer being projected (evaluation is synchronous). */
-let itemWork = 0;
-
 const ITERATORS = new Set(['$filter', '$map']);
 /** The expressions of the CRUD's dictionary (lib/consts.js rawProjectionDictionary) mingo evaluates, `$reduce` aside. */
-const EXPRESSIONS = [
+export const EXPRESSIONS = [
   '$eq',
   '$gt',
   '$gte',
@@ -67,51 +55,13 @@ const EXPRESSIONS = [
   '$dateToString',
 ] as const;
 
-const where = ['querystring', '_rawp'];
+export const where = ['querystring', '_rawp'];
 /** The CRUD's words for a name off its dictionary (projectionUtils checkAllowedOperators). */
 const notAllowed = (name: string) => {
   const message = `Operator ${name} is not allowed in raw projection`;
   return new InvalidInputError(message, [{ path: where, message }]);
 };
-const refuse = (problem: string) => new InvalidInputError(`querystring/_rawp ${problem}`, [{ path: where, message: problem }]);
-
-/**
- * `$filter`/`$map` charging ITEM_BUDGET with their items × their body's values before they run,
- * and the evaluation's budget with the items' weight × those values (each may compare, read or
- * repeat a whole item: 190 `$$this` made an answer of 76 MB of a user of 400 KB); their input,
- * computed here, is handed to them as it is (computed twice, a chain of inputs would double its
- * work at each level).
- */
-function charged(operator: ExpressionOperator, body: 'cond' | 'in'): ExpressionOperator {
-  return (obj, expr, options) => {
-    if (!isPlainObject(expr)) return operator(obj, expr, options);
-    const input = evalExpr(obj, expr.input, options);
-    if (Array.isArray(input)) {
-      const values = nodesOf(expr[body]) + 2;
-      itemWork += input.length * values;
-      if (itemWork > ITEM_BUDGET) throw tooMuchWork();
-      chargeWork(weightOf(input, workLeft() / values) * values);
-    }
-    return operator(obj, { ...expr, input: { [VALUE]: input } }, options);
-  };
-}
-
-let context: Context | undefined;
-function projectionContext(): Context {
-  if (context) return context;
-  const chosen: Record<string, unknown> = Object.fromEntries(EXPRESSIONS.map((name) => [name, expressions[name]]));
-  chosen.$filter = charged(expressions.$filter as ExpressionOperator, 'cond');
-  chosen.$map = charged(expressions.$map as ExpressionOperator, 'in');
-  chosen.$dateToString = dateToString;
-  chosen[VALUE] = (_obj: unknown, value: unknown) => value;
-  // The query operators of `$elemMatch` (a projection operator) are the filters' own, `$regex` on RE2.
-  const query = linearQueryOptions(where).context!;
-  context = Context.from(
-    query,
-    Context.init({ expression: { ...chosen, $regexMatch: regexMatch }, pipeline: { $project }, projection: projections }),
-  );
-  return context;
-}
+export const refuse = (problem: string) => new InvalidInputError(`querystring/_rawp ${problem}`, [{ path: where, message: problem }]);
 
 /** MongoDB's rule for a user variable's name (`as`): a lowercase letter (or a non-ASCII one) first, then letters, digits, `_`. */
 const VARIABLE_NAME = /^[a-z\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*$/;
@@ -211,7 +161,7 @@ export function assertVariablesBound(value: unknown, bound: readonly string[] = 
 }
 
 /** How many fields (`$price`, `$attachments.name`) the projection reads: each may go through a whole document. */
-function readsOf(value: unknown): number {
+export function readsOf(value: unknown): number {
   if (typeof value === 'string') return value.startsWith('$') && !value.startsWith('$$') ? 1 : 0;
   if (Array.isArray(value)) return value.reduce<number>((sum, item) => sum + readsOf(item), 0);
   if (isPlainObject(value)) return Object.values(value).reduce<number>((sum, item) => sum + readsOf(item), 0);
@@ -219,75 +169,22 @@ function readsOf(value: unknown): number {
 }
 
 /** How many values a projection or a part of it holds. */
-function nodesOf(value: unknown): number {
+export function nodesOf(value: unknown): number {
   if (Array.isArray(value)) return value.reduce<number>((sum, item) => sum + nodesOf(item), 1);
   if (isPlainObject(value)) return Object.values(value).reduce<number>((sum, item) => sum + nodesOf(item), 1);
   return 1;
 }
 
 /**
- * The documents projected by `spec` (checked by checkExpressions), their date fields (by `index`)
- * read as dates, as MongoDB holds them, and written back as the service answers them (ISO text).
+ * The documents projected by `spec` (raw-evaluation.ts), loaded when first asked for: mingo's
+ * expression, pipeline and projection operators are about 9 MB that a process holds for good once
+ * loaded, and most never evaluate a `_rawp` expression.
  */
-export function projectExpressions(
+export async function projectExpressions(
   docs: readonly Record<string, unknown>[],
   spec: Record<string, unknown>,
   index: FieldIndex,
-): Record<string, unknown>[] {
-  if (docs.length === 0) return [];
-  const reads = readsOf(spec) + 1;
-  const nodes = nodesOf(spec);
-  let work = 0;
-  for (const doc of docs) {
-    work += JSON.stringify(doc).length * reads + nodes;
-    if (work > WORK_BUDGET) throw tooMuchWork();
-  }
-  itemWork = 0;
-  startEvaluation();
-  const input = docs.map((doc) => asDates(doc, index));
-  let output: Record<string, unknown>[];
-  try {
-    output = new Aggregator([{ $project: spec }], { context: projectionContext(), scriptEnabled: false }).run(input) as Record<
-      string,
-      unknown
-    >[];
-  } catch (error) {
-    if (error instanceof InvalidInputError) throw error;
-    // mingo's words name its internals; the operator it stumbled on is worth naming.
-    const operator = /\$[A-Za-z]+/.exec(String((error as Error).message))?.[0];
-    throw refuse(`cannot be evaluated${operator ? ` (${operator})` : ''}: an expression does not fit the values it takes`);
-  }
-  assertAnswerSize(output);
-  return output.map((doc) => {
-    const written = fromDates(doc) as Record<string, unknown>;
-    // `_id` first, as MongoDB answers it.
-    return Object.hasOwn(written, '_id') ? { _id: written._id, ...written } : written;
-  });
-}
-
-/** A document with its date fields (by the index) as Date objects. */
-function asDates(doc: Record<string, unknown>, index: FieldIndex): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(doc).map(([key, value]) => [key, dateValue(value, index.get(key))]));
-}
-
-function dateValue(value: unknown, schema: FieldSchema | undefined): unknown {
-  if (!schema || value === null || value === undefined) return value;
-  if (schema.type === 'date' && typeof value === 'string') {
-    const date = new Date(value);
-    return Number.isNaN(date.getTime()) ? value : date;
-  }
-  if (schema.type === 'array' && Array.isArray(value)) return value.map((item) => dateValue(item, schema.items));
-  if (schema.type === 'object' && isPlainObject(value) && schema.properties?.size) {
-    const properties = schema.properties;
-    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, dateValue(inner, properties.get(key))]));
-  }
-  return value;
-}
-
-/** Dates written as ISO text, as the answer's JSON would write them. */
-function fromDates(value: unknown): unknown {
-  if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.toISOString();
-  if (Array.isArray(value)) return value.map(fromDates);
-  if (!isPlainObject(value)) return value;
-  return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, fromDates(inner)]));
+): Promise<Record<string, unknown>[]> {
+  const evaluation = await import('./raw-evaluation.js');
+  return evaluation.projectExpressions(docs, spec, index);
 }

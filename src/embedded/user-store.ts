@@ -68,7 +68,7 @@ function userReads(parts: Pick<UserWriteParts, 'db' | 'fields' | 'getRow'>, keyF
       const index = fields();
       const parsed = parse(index);
       const docs = await search(parsed);
-      if (parsed.expression) return projectExpressions(docs, parsed.expression, index) as typeof docs;
+      if (parsed.expression) return (await projectExpressions(docs, parsed.expression, index)) as typeof docs;
       if (parsed.exclusion) return docs.map((doc) => excludeFields(doc, parsed.exclusion!));
       const projection = readableFields(parsed.projection, scope.headers.acl_read_columns);
       if (!projection) return docs;
@@ -83,7 +83,7 @@ function userReads(parts: Pick<UserWriteParts, 'db' | 'fields' | 'getRow'>, keyF
       if (text !== undefined) return new JsonText(text);
       const index = fields();
       const parsed = parse(index);
-      if (parsed.expression) return new JsonText(JSON.stringify(projectExpressions(await search(parsed), parsed.expression, index)));
+      if (parsed.expression) return new JsonText(JSON.stringify(await projectExpressions(await search(parsed), parsed.expression, index)));
       if (parsed.exclusion) return new JsonText(JSON.stringify((await search(parsed)).map((doc) => excludeFields(doc, parsed.exclusion!))));
       const projection = readableFields(parsed.projection, scope.headers.acl_read_columns);
       if (projection) {

@@ -114,7 +114,7 @@ export async function getUserAnswer(ctx: Context, id: string, rawQuery: string):
   const request = parseByIdRequest(ctx, rawQuery, { projection: true, index });
   const user = await getUser(ctx, id, request.states, 'reading user', request.query);
   // The dates an expression reads are dates of the group schemas (and the standard ones).
-  if (request.expression) return projectExpressions([user], request.expression, index ?? fieldIndexOf([]))[0]!;
+  if (request.expression) return (await projectExpressions([user], request.expression, index ?? fieldIndexOf([])))[0]!;
   // An exclusion comes only without acl_read_columns (with the header it is kept as inclusions).
   if (request.exclusion) return excludeFields(user, request.exclusion);
   const fields = readableFields(request.projection, ctx.scope.headers.acl_read_columns);
