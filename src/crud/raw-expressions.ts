@@ -1,6 +1,5 @@
 import { assertSafeInput } from '../domain/input-limits.js';
 import { InvalidInputError } from '../errors.js';
-import type { FieldIndex } from './field-types.js';
 import { isPlainObject } from './filter.js';
 
 /**
@@ -173,18 +172,4 @@ export function nodesOf(value: unknown): number {
   if (Array.isArray(value)) return value.reduce<number>((sum, item) => sum + nodesOf(item), 1);
   if (isPlainObject(value)) return Object.values(value).reduce<number>((sum, item) => sum + nodesOf(item), 1);
   return 1;
-}
-
-/**
- * The documents projected by `spec` (raw-evaluation.ts), loaded when first asked for: mingo's
- * expression, pipeline and projection operators are about 9 MB that a process holds for good once
- * loaded, and most never evaluate a `_rawp` expression.
- */
-export async function projectExpressions(
-  docs: readonly Record<string, unknown>[],
-  spec: Record<string, unknown>,
-  index: FieldIndex,
-): Promise<Record<string, unknown>[]> {
-  const evaluation = await import('./raw-evaluation.js');
-  return evaluation.projectExpressions(docs, spec, index);
 }

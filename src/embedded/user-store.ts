@@ -4,7 +4,7 @@ import { type FieldIndex, fieldIndexOf } from '../crud/field-types.js';
 import type { Filter } from '../crud/filter.js';
 import type { Clock } from '../ports/clock.js';
 import { excludeFields, projector, readableFields, withoutId } from '../crud/projection.js';
-import { projectExpressions } from '../crud/raw-expressions.js';
+import { projectExpressions } from '../crud/project-expressions.js';
 import { type CrudQuery, isEstimateCount, parseCountQuery, parseListQuery } from '../crud/query.js';
 import { queryObjectOf } from '../crud/raw-query.js';
 import type { State } from '../crud/states.js';

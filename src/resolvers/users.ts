@@ -17,7 +17,7 @@ import { deleteIdentity, identityOutcomeUnknown } from './roles.js';
 import { holdingIntent } from './intent-jobs.js';
 import { closeSync, openSync } from './user-sync.js';
 import { excludeFields, projectDoc, readableFields, withoutId } from '../crud/projection.js';
-import { projectExpressions } from '../crud/raw-expressions.js';
+import { projectExpressions } from '../crud/project-expressions.js';
 import { fieldIndexOf } from '../crud/field-types.js';
 import { shownId } from '../domain/input-limits.js';
 
