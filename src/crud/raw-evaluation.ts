@@ -45,7 +45,9 @@ function charged(operator: ExpressionOperator, body: 'cond' | 'in'): ExpressionO
 let context: Context | undefined;
 function projectionContext(): Context {
   if (context) return context;
-  const chosen: Record<string, unknown> = Object.fromEntries(EXPRESSIONS.map((name) => [name, expressions[name]]));
+  const chosen: Record<string, unknown> = Object.fromEntries(
+    EXPRESSIONS.map((name) => [name, expressions[name as keyof typeof expressions]]),
+  );
   chosen.$filter = charged(expressions.$filter as ExpressionOperator, 'cond');
   chosen.$map = charged(expressions.$map as ExpressionOperator, 'in');
   chosen.$dateToString = dateToString;

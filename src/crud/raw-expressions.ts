@@ -31,8 +31,8 @@ export const WORK_BUDGET = 4_000_000;
 export const ITEM_BUDGET = 100_000;
 
 const ITERATORS = new Set(['$filter', '$map']);
-/** The expressions of the CRUD's dictionary (lib/consts.js rawProjectionDictionary) mingo evaluates, `$reduce` aside. */
-export const EXPRESSIONS = [
+/** The CRUD's `rawProjectionDictionary` (lib/consts.js): every `$name` a `_rawp` may hold. */
+export const RAW_PROJECTION_DICTIONARY: ReadonlySet<string> = new Set([
   '$eq',
   '$gt',
   '$gte',
@@ -40,19 +40,33 @@ export const EXPRESSIONS = [
   '$lt',
   '$lte',
   '$ne',
+  '$nin',
   '$and',
   '$not',
+  '$nor',
   '$or',
+  '$exists',
   '$type',
   '$cond',
+  '$regexMatch',
   '$mod',
+  '$all',
+  '$elemMatch',
   '$size',
   '$filter',
+  '$reduce',
   '$concatArrays',
   '$first',
   '$map',
   '$dateToString',
-] as const;
+]);
+/**
+ * Names of the dictionary mingo does not evaluate as they are: the query operators an
+ * `$elemMatch` takes, `$regexMatch` (on RE2, raw-evaluation.ts) and `$reduce` (refused).
+ */
+const NOT_PLAIN_EXPRESSIONS = new Set(['$nin', '$nor', '$exists', '$all', '$elemMatch', '$regexMatch', '$reduce']);
+/** The expressions of the dictionary mingo evaluates as they are. */
+export const EXPRESSIONS = [...RAW_PROJECTION_DICTIONARY].filter((name) => !NOT_PLAIN_EXPRESSIONS.has(name));
 
 export const where = ['querystring', '_rawp'];
 /** The CRUD's words for a name off its dictionary (projectionUtils checkAllowedOperators). */

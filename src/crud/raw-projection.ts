@@ -2,7 +2,7 @@ import { InvalidInputError } from '../errors.js';
 import type { FieldIndex } from './field-types.js';
 import { isPlainObject } from './filter.js';
 import { checkProjectedField, single, splitList } from './query-params.js';
-import { assertFieldPaths, assertVariablesBound, checkExpressions } from './raw-expressions.js';
+import { assertFieldPaths, assertVariablesBound, checkExpressions, RAW_PROJECTION_DICTIONARY } from './raw-expressions.js';
 
 /**
  * `_rawp`, the CRUD's raw MongoDB projection (crud-service 7.2.5 lib/projectionUtils.js), as far as
@@ -15,35 +15,6 @@ import { assertFieldPaths, assertVariablesBound, checkExpressions } from './raw-
  * bounds (docs/decisions.md, "CRUD fidelity, round four" and "round five").
  */
 
-/** The CRUD's `rawProjectionDictionary` (lib/consts.js). */
-const ALLOWED_OPERATORS = new Set([
-  '$eq',
-  '$gt',
-  '$gte',
-  '$in',
-  '$lt',
-  '$lte',
-  '$ne',
-  '$nin',
-  '$and',
-  '$not',
-  '$nor',
-  '$or',
-  '$exists',
-  '$type',
-  '$cond',
-  '$regexMatch',
-  '$mod',
-  '$all',
-  '$elemMatch',
-  '$size',
-  '$filter',
-  '$reduce',
-  '$concatArrays',
-  '$first',
-  '$map',
-  '$dateToString',
-]);
 const NOT_ALLOWED_VARIABLES = new Set(['$$ROOT', '$$CURRENT', '$$PRUNE', '$$DESCEND', '$$KEEP', '$$CLUSTER_TIME', '$$REMOVE', '$$NOW']);
 /** The CRUD's `fieldVarOrOperatorsRegex`: operators, system variables and field references, read in the raw text. */
 const OPERATOR_OR_VARIABLE = /\${1,2}[a-zA-Z_0-9-]+/g;
@@ -65,7 +36,7 @@ export function parseRawProjection(
   for (const match of text.match(OPERATOR_OR_VARIABLE) ?? []) {
     if (match.startsWith('$$')) {
       if (NOT_ALLOWED_VARIABLES.has(match)) throw badRequest(`Operator ${match} is not allowed in raw projection`);
-    } else if (!ALLOWED_OPERATORS.has(match) && !isFieldReference(match.slice(1), acls, index)) {
+    } else if (!RAW_PROJECTION_DICTIONARY.has(match) && !isFieldReference(match.slice(1), acls, index)) {
       throw badRequest(`Operator ${match} is not allowed in raw projection`);
     }
   }
