@@ -252,6 +252,15 @@ async function reconcilingService(leaseMs = LEASE_MS): Promise<TestService> {
   return background;
 }
 
+/** A reconciling service whose leases never lapse unless a test moves the clock, and the role `writer`. */
+async function reconcilingServiceWithWriter() {
+  const background = await reconcilingService(UNLAPSING_LEASE_MS);
+  await background.graphql('mutation ($r: RoleInput!) { saveRole(input: $r) { __typename } }', {
+    r: { roleId: 'writer', name: 'Writer', permissions: ['users.write'] },
+  });
+  return background;
+}
+
 function newBody() {
   counter += 1;
   return { userGroup: 'customer', username: `crash${counter}`, email: `crash${counter}@example.com`, name: 'C' };
@@ -436,10 +445,7 @@ describe('a creation cut short', () => {
 
   it('by a reconciler repair, a PATCH of the roles and of blocked landing between its profile read and its steps: the PATCH stands', async () => {
     // Released at once after the failed grant (the user linked, no roles): nothing waits for a lapse.
-    const background = await reconcilingService(UNLAPSING_LEASE_MS);
-    await background.graphql('mutation ($r: RoleInput!) { saveRole(input: $r) { __typename } }', {
-      r: { roleId: 'writer', name: 'Writer', permissions: ['users.write'] },
-    });
+    const background = await reconcilingServiceWithWriter();
     let open!: () => void;
     try {
       const body = { ...newBody(), roles: ['reader'] };
@@ -600,10 +606,7 @@ describe('a creation cut short', () => {
   // held the user (between its revoke and its grant) revoked and granted the same roles beside it,
   // and the PATCH's grant then bound them a second time.
   it('by a reconciler repair, a PATCH of the roles holding the user meanwhile: the repair waits, the roles are bound once', async () => {
-    const background = await reconcilingService(UNLAPSING_LEASE_MS);
-    await background.graphql('mutation ($r: RoleInput!) { saveRole(input: $r) { __typename } }', {
-      r: { roleId: 'writer', name: 'Writer', permissions: ['users.write'] },
-    });
+    const background = await reconcilingServiceWithWriter();
     let openRead!: () => void;
     let openGrant!: () => void;
     try {
