@@ -3,6 +3,7 @@ import express, { type Express, type Request, type Response, type Router } from 
 import { graphqlUploadExpress } from 'graphql-upload-ts';
 import type { Deps } from './context.js';
 import { createGraphQLServer } from './graphql.js';
+import { createTextPlans } from './graphql-text-plans.js';
 import { type GraphQLHandler, takeHandedOverError, withGraphQLFastPath } from './graphql-http.js';
 import { cookieJar } from './cookies.js';
 import { withFastPath } from './rest/fast-path.js';
@@ -22,10 +23,11 @@ import { SERVICE } from './cli/package-info.js';
  * over JSON POST), then the Express app.
  */
 export function buildServer(deps: Deps): Server {
-  const yoga = createGraphQLServer(deps);
+  const textPlans = createTextPlans();
+  const yoga = createGraphQLServer(deps, textPlans);
   const app = buildApp(deps, yoga);
   const trustProxy = app.get('trust proxy fn') as (address: string, hop: number) => boolean;
-  const graphql = withGraphQLFastPath({ deps, yoga: yoga as unknown as GraphQLHandler, fallback: app, trustProxy });
+  const graphql = withGraphQLFastPath({ deps, yoga: yoga as unknown as GraphQLHandler, fallback: app, trustProxy, textPlans });
   const handle = withFastPath(deps, graphql, trustProxy);
   // Each request's scope starts when it arrives (deadline.ts): its deadline and id reach the
   // upstream calls made for it; its access-log line and duration are written when it ends.

@@ -1,16 +1,18 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import express from 'express';
 import proxyaddr from 'proxy-addr';
-import type { Deps } from './context.js';
+import { type Context, createContext, type Deps } from './context.js';
 import { cookieJar } from './cookies.js';
 import type { GraphQLTransport } from './graphql.js';
+import { createTextAnswers } from './graphql-text-answer.js';
+import type { TextPlan, TextPlans } from './graphql-text-plans.js';
 import { markRoute } from './observability/requests.js';
 import { assertSameOrigin } from './rest/origin.js';
 
 /** What app.ts's `POST /graphql` chain and this path share: yoga's node handler and its endpoint. */
 export interface GraphQLHandler {
   graphqlEndpoint: string;
-  (req: IncomingMessage, res: ServerResponse, context: { transport: GraphQLTransport }): Promise<void> | void;
+  (req: IncomingMessage, res: ServerResponse, context: { transport: GraphQLTransport; ctx?: Context }): Promise<void> | void;
 }
 
 /** Requests this path read and then left to Express with the error Express must answer. */
@@ -31,8 +33,11 @@ export function withGraphQLFastPath(options: {
   yoga: GraphQLHandler;
   fallback: RequestListener;
   trustProxy: (address: string, hop: number) => boolean;
+  /** Documents answered as text (graphql-text-plans.ts); yoga answers all without. */
+  textPlans?: TextPlans;
 }): RequestListener {
-  const { deps, yoga, fallback, trustProxy } = options;
+  const { deps, yoga, fallback, trustProxy, textPlans } = options;
+  const answers = createTextAnswers();
   const endpoint = yoga.graphqlEndpoint;
   const readJson = express.json({ limit: deps.config.BODY_LIMIT_BYTES, strict: false, type: 'application/json' }) as unknown as (
     req: IncomingMessage,
@@ -56,7 +61,13 @@ export function withGraphQLFastPath(options: {
     readJson(req, res, (error) => {
       if (error) return handOver(req, res, error);
       const transport = { ip: proxyaddr(req, trustProxy), cookies: cookieJar(res, deps) };
-      void yoga(req, res, { transport });
+      const plan = textPlans?.planFor((req as { body?: unknown }).body);
+      const type = plan && textAnswerType(req.headers.accept);
+      if (!plan || !type) return void yoga(req, res, { transport });
+      // Yoga answers with the same context (the caller is resolved once) when the text cannot.
+      const ctx = createContext({ headers: req.headers, ip: transport.ip, cookies: transport.cookies }, deps);
+      const toYoga = () => void yoga(req, res, { transport, ctx });
+      answers.answer(plan, ctx).then((text) => (text === undefined ? toYoga() : sendTextAnswer(res, { text, type }, plan, ctx)), toYoga);
     });
   };
 }
@@ -85,4 +96,25 @@ function isJsonPost(req: IncomingMessage, endpoint: string): boolean {
   if (type === undefined) return false;
   const end = type.indexOf(';');
   return (end === -1 ? type : type.slice(0, end)).trim().toLowerCase() === 'application/json';
+}
+
+/**
+ * The type yoga gives a result without errors, for the Accept headers answered as text (none, any
+ * type, or one of the two JSON types); undefined for any other (yoga negotiates it).
+ */
+function textAnswerType(accept: string | undefined): string | undefined {
+  if (accept === undefined || accept === '*/*' || accept === 'application/json') return 'application/json; charset=utf-8';
+  return accept === 'application/graphql-response+json' ? 'application/graphql-response+json; charset=utf-8' : undefined;
+}
+
+/** The planned document's answer, as yoga writes a result without errors, and counted as yoga's plugins count it. */
+function sendTextAnswer(res: ServerResponse, { text, type }: { text: string; type: string }, plan: TextPlan, ctx: Context): void {
+  const { metrics } = ctx.deps;
+  metrics.graphqlOperation(plan.metricName, 'success');
+  const calls = ctx.loaders.identityCalls();
+  if (calls > 0) metrics.identityCallsPerOperation(calls);
+  res.statusCode = 200;
+  res.setHeader('Content-Type', type);
+  res.setHeader('Content-Length', Buffer.byteLength(text));
+  res.end(text);
 }

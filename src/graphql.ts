@@ -10,6 +10,7 @@ import { introspectionPolicy } from './graphql-introspection.js';
 import { useJitShadow } from './graphql-jit-shadow.js';
 import { graphqlLimits } from './graphql-limits.js';
 import { operationMetrics } from './graphql-metrics.js';
+import type { TextPlans } from './graphql-text-plans.js';
 
 import { shownText } from './domain/shown-text.js';
 import { DomainError } from './errors.js';
@@ -26,6 +27,8 @@ export interface GraphQLTransport {
 interface ServerContext {
   req?: IncomingMessage;
   transport?: GraphQLTransport;
+  /** The request's context, when graphql-http.ts made it first (a document it tried to answer as text). */
+  ctx?: Context;
 }
 
 /**
@@ -35,14 +38,16 @@ interface ServerContext {
  * lose `$n` and list everyone: a document with an object literal runs on graphql-js instead.
  * Limits (graphql-limits.ts) and the introspection policy run before any resolver.
  */
-export function createGraphQLServer(deps: Deps) {
+export function createGraphQLServer(deps: Deps, textPlans?: TextPlans) {
   // One context per request, built when the parameters arrive: the introspection policy needs the
   // caller before validation, and the resolvers then reuse it (and the caller it resolved).
   const contexts = new WeakMap<Request, Context>();
-  const contextOf = (request: Request, { req, transport }: ServerContext): Context => {
+  const contextOf = (request: Request, { req, transport, ctx: made }: ServerContext): Context => {
     let ctx = contexts.get(request);
     if (!ctx) {
-      ctx = createContext({ headers: req?.headers ?? headersToBag(request.headers), ip: transport?.ip, cookies: transport?.cookies }, deps);
+      ctx =
+        made ??
+        createContext({ headers: req?.headers ?? headersToBag(request.headers), ip: transport?.ip, cookies: transport?.cookies }, deps);
       contexts.set(request, ctx);
     }
     return ctx;
@@ -69,6 +74,7 @@ export function createGraphQLServer(deps: Deps) {
       ...(deps.config.GRAPHQL_JIT_SHADOW
         ? [useJitShadow({ schema, enableIf: (args) => withoutObjectLiterals(args.document), logger: deps.logger })]
         : []),
+      ...(textPlans ? [textPlans.learn] : []),
     ],
     // Over HTTP the server context carries the node request and the transport (client address,
     // cookies); through yoga.fetch in tests it does not.

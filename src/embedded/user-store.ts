@@ -1,5 +1,5 @@
 import type { CallScope } from '../ports/call-scope.js';
-import type { ByIdOptions, UserStore } from '../ports/user-store.js';
+import type { ByIdOptions, KeyedDoc, UserDoc, UserStore } from '../ports/user-store.js';
 import { type FieldIndex, fieldIndexOf } from '../crud/field-types.js';
 import type { Filter } from '../crud/filter.js';
 import type { Clock } from '../ports/clock.js';
@@ -13,6 +13,7 @@ import { syncTextFields, textHitsById } from './text-search.js';
 import { type Row, toDoc } from './user-rows.js';
 import { createUserScan } from './user-scan.js';
 import { keyedReads, planKey } from './keyed-reads.js';
+import type { RawRow } from './page-text.js';
 import { JsonText } from '../domain/json-text.js';
 import { byIdFilter, matches, searchFilter } from './user-query.js';
 import { createUserSearch } from './user-search.js';
@@ -92,6 +93,12 @@ function userReads(parts: Pick<UserWriteParts, 'db' | 'fields' | 'getRow'>, keyF
       }
       return new JsonText(await searchText(parsed));
     },
+    async listKeyed(query: string, scope: CallScope) {
+      const { acl_rows: rows, acl_read_columns: readColumns } = scope.headers;
+      let raw: CrudQuery | undefined;
+      const parse = (index: FieldIndex) => parseListQuery((raw ??= queryObjectOf(query)), rows, index, readColumns);
+      return keyed.rows(parse, readColumns, planKey(query, rows, readColumns))?.map((row) => new KeyedRow(row));
+    },
     async count(query: CrudQuery | string, scope: CallScope) {
       const key = planKey(query, scope.headers.acl_rows);
       // A plan is kept only for a count that was no estimate.
@@ -111,4 +118,20 @@ function userReads(parts: Pick<UserWriteParts, 'db' | 'fields' | 'getRow'>, keyF
       return row && toDoc(row);
     },
   } satisfies Partial<UserStore>;
+}
+
+/** A row as a keyed document: parsed only when asked. */
+class KeyedRow implements KeyedDoc {
+  readonly id: string;
+  readonly state: string;
+  readonly text: string;
+  constructor([id, state, text]: RawRow) {
+    this.id = id;
+    this.state = state;
+    this.text = text;
+  }
+
+  doc(): UserDoc {
+    return toDoc({ id: this.id, state: this.state as State, doc: this.text });
+  }
 }

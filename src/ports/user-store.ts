@@ -29,6 +29,14 @@ export type UpdateExpr = Partial<
   Record<'$set' | '$unset' | '$inc' | '$mul' | '$currentDate' | '$push' | '$pull' | '$addToSet', Record<string, unknown>>
 >;
 
+/** A user of a page as stored (UserStore.listKeyed): the same id, state and text, the same document. */
+export interface KeyedDoc {
+  readonly id: string;
+  readonly state: string;
+  readonly text: string;
+  doc(): UserDoc;
+}
+
 export interface ByIdOptions {
   /** The states the document may be in (the CRUD's `_st`); internal calls always say. */
   states: readonly State[];
@@ -52,6 +60,13 @@ export interface UserStore {
    * documents), validated as `list` validates: the bytes of `JSON.stringify(await list(query, scope))`.
    */
   listText?(query: string, scope: CallScope): Promise<JsonText>;
+  /**
+   * The users of `list` (whole documents, no projection applies) as the store holds them: each
+   * with its id, state and stored text, which together determine the document, so that what is
+   * made of a document can be kept until its text changes (the embedded store: its rows, parsed
+   * only when `doc` is called). Undefined when the store cannot answer so (then `list`).
+   */
+  listKeyed?(query: string, scope: CallScope): Promise<readonly KeyedDoc[] | undefined>;
   /** `GET /users/count`. */
   count(query: CrudQuery | string, scope: CallScope): Promise<number>;
   /**

@@ -177,16 +177,9 @@ builder.queryFields((t) => ({
       }),
     },
     resolve: async (_root, args, ctx) => {
-      const first = args.first ?? 25;
-      const offset = args.after ? fromCursor(args.after) + 1 : (args.offset ?? 0);
-      const query = toCrudQuery(args.filter, args.states);
-      const users = (await listUsers(ctx, {
-        ...query,
-        ...(args.sort?.length ? { _s: args.sort.join(',') } : {}),
-        _l: String(first),
-        _sk: String(offset),
-      })) as UserDoc[];
-      return { users, first, offset, count: memo(() => countUsers(ctx, query)) };
+      const { filters, page, first, offset } = pageQuery(args);
+      const users = (await listUsers(ctx, page)) as UserDoc[];
+      return { users, first, offset, count: memo(() => countUsers(ctx, filters)) };
     },
   }),
   usersCount: t.int({
@@ -205,6 +198,33 @@ builder.queryFields((t) => ({
     resolve: (_root, args, ctx: Context) => getUser(ctx, String(args.id)),
   }),
 }));
+
+/** The arguments of `users`, validated (as the field's zod schemas say). */
+export interface UsersArgs {
+  filter?: Record<string, unknown> | null;
+  states?: readonly State[] | null;
+  sort?: readonly string[] | null;
+  first?: number | null;
+  after?: string | null;
+  offset?: number | null;
+}
+
+/**
+ * The store queries of a `users` page: `page` reads its users, `filters` counts them all. The text
+ * answer of a document (graphql-text-plans.ts) reads the same page.
+ */
+export function pageQuery(args: UsersArgs): {
+  filters: Record<string, string>;
+  page: Record<string, string>;
+  first: number;
+  offset: number;
+} {
+  const first = args.first ?? 25;
+  const offset = args.after ? fromCursor(args.after) + 1 : (args.offset ?? 0);
+  const filters = toCrudQuery(args.filter, args.states);
+  const page = { ...filters, ...(args.sort?.length ? { _s: args.sort.join(',') } : {}), _l: String(first), _sk: String(offset) };
+  return { filters, page, first, offset };
+}
 
 function toCrudQuery(
   filter: Record<string, unknown> | null | undefined,

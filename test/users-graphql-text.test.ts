@@ -1,0 +1,163 @@
+import { createServer, type RequestListener, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../src/app.js';
+import { createGraphQLServer } from '../src/graphql.js';
+import { type GraphQLHandler, withGraphQLFastPath } from '../src/graphql-http.js';
+import { createTextPlans } from '../src/graphql-text-plans.js';
+import { requestObserver } from '../src/observability/requests.js';
+import { seedGroups, startService, TEST_API_KEY, type TestService } from './helpers/service.js';
+
+// A document that reads a page of users and leaf fields (src/graphql-text-plans.ts) is answered
+// as text once yoga has answered it once: every answer must be the bytes yoga writes, whatever the
+// stored documents hold, and a change to a user or an identity must show in the next answer.
+
+const admin = { 'x-api-key': TEST_API_KEY, 'content-type': 'application/json' };
+let service: TestService;
+let yogaOnly: Server;
+let withText: Server;
+/** Requests yoga answered behind the text path. */
+let yogaCalls = 0;
+
+function listen(handler: RequestListener): Promise<Server> {
+  return new Promise((resolve) => {
+    const server = createServer(handler).listen(0, '127.0.0.1', () => resolve(server));
+  });
+}
+
+beforeAll(async () => {
+  service = await startService({ env: { RANDOM_PWD_GEN: 'false' } });
+  await seedGroups(service);
+  for (const [index, name] of ['Ann', 'Bob', 'Cé"\\ \u2028'].entries()) {
+    const { status } = await service.call('POST', '/users/?sendResetPwdEmail=false', {
+      userGroup: 'customer',
+      username: `text${index}`,
+      email: `text${index}@example.com`,
+      name,
+      password: 'Correct-horse-9',
+      ...(index === 1 ? { expirationDate: '2999-01-01T00:00:00.000Z' } : {}),
+    });
+    expect(status).toBe(200);
+  }
+  const scope = { actorId: 'test', headers: {} };
+  // Profiles written by others in the shared collection: what any store accepts…
+  await service.deps.users.insert(
+    { userGroup: 'customer', username: 'lone', name: '\ud800 \u0000 \u{1f600}', tags: [1, 'a', null] },
+    scope,
+  );
+  await service.deps.users.insert({ userGroup: 'customer', authUserId: 'ums|nobody', roles: ['r', 'q'], address: { a: { b: [] } } }, scope);
+  await service.deps.users.insert({ userGroup: 'guest', username: 'draft', __STATE__: 'DRAFT' }, scope);
+  // …and, where the store checks no types, what the schema's scalars coerce.
+  if (!service.crud) await service.deps.users.insert({ userGroup: 'customer', username: 42, roles: ['a', 7, true], blocked: 'yes' }, scope);
+  const { deps } = service;
+  const observe = requestObserver(deps);
+  const plain = buildApp(deps);
+  yogaOnly = await listen((req, res) => observe(req, res, () => plain(req, res)));
+  const textPlans = createTextPlans();
+  const yoga = createGraphQLServer(deps, textPlans);
+  const app = buildApp(deps, yoga);
+  const counted = ((req, res, context) => {
+    yogaCalls += 1;
+    return yoga(req, res, context);
+  }) as GraphQLHandler;
+  counted.graphqlEndpoint = yoga.graphqlEndpoint;
+  const trustProxy = app.get('trust proxy fn') as (address: string, hop: number) => boolean;
+  const handle = withGraphQLFastPath({ deps, yoga: counted, fallback: app, trustProxy, textPlans });
+  withText = await listen((req, res) => observe(req, res, () => handle(req, res)));
+});
+afterAll(async () => {
+  await Promise.all([yogaOnly, withText].filter(Boolean).map((server) => new Promise((resolve) => server.close(resolve))));
+  await service.close();
+});
+
+const urlOf = (server: Server) => `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+async function send(server: Server, body: unknown, headers: Record<string, string> = admin) {
+  const response = await fetch(`${urlOf(server)}/graphql`, { method: 'POST', headers, body: JSON.stringify(body) });
+  const shown = Object.fromEntries([...response.headers].filter(([name]) => name !== 'date' && name !== 'x-request-id'));
+  return { status: response.status, headers: shown, body: await response.text() };
+}
+
+/** Sends `body` to yoga alone, then twice to the text path: the same answers; whether yoga answered the second. */
+async function same(body: unknown, headers?: Record<string, string>) {
+  const expected = await send(yogaOnly, body, headers);
+  expect(await send(withText, body, headers)).toEqual(expected);
+  const calls = yogaCalls;
+  expect(await send(withText, body, headers)).toEqual(expected);
+  return { answer: expected, byYoga: yogaCalls > calls };
+}
+
+const BENCH_PAGE = '{ users(first: 100) { nodes { id username email userGroup identity { blocked emailVerified lastLogin } } } }';
+const USER_LEAVES =
+  'id userGroup authUserId username email blocked roles expirationDate state createdAt updatedAt creatorId updaterId properties';
+const IDENTITY_LEAVES = 'id username email blocked emailVerified loginsCount lastLogin createdAt updatedAt';
+
+describe('GraphQL pages answered as text', () => {
+  it('answers a page of users as yoga does, without yoga, once yoga has answered its document', async () => {
+    const documents = [
+      BENCH_PAGE,
+      `{ users(first: 200) { nodes { __typename ${USER_LEAVES} identity { __typename ${IDENTITY_LEAVES} } } } }`,
+      '{ users { nodes { identity { email } id } } }',
+      '{ users(first: 3, offset: 1, sort: ["-username"]) { nodes { u: username id } } }',
+      '{ users(filter: {userGroup: "customer"}, states: [PUBLIC, DRAFT]) { nodes { id state name: username } } }',
+      '{ users(states: [DRAFT], after: "b2Zmc2V0OjA") { nodes { id } } }',
+      '{ users(filter: {username: "nobody"}) { nodes { id } } }',
+    ];
+    for (const query of documents) {
+      const { answer, byYoga } = await same({ query });
+      expect(answer.status, query).toBe(200);
+      expect(JSON.parse(answer.body).errors, query).toBeUndefined();
+      expect(byYoga, query).toBe(false);
+    }
+    const named = { query: 'query Named { list: users(first: 2) { all: nodes { username } } }', operationName: 'Named' };
+    expect((await same(named)).byYoga).toBe(false);
+  });
+
+  it('shows a change to a user or to its identity in the next answer', async () => {
+    const query = '{ users(filter: {username: "text1"}) { nodes { id username name: email identity { blocked email } } } }';
+    await same({ query });
+    const [user] = (await service.call('GET', '/users/?username=text1')).body;
+    expect((await service.call('PATCH', `/users/${user._id}`, { email: 'changed1@example.com' })).status).toBe(200);
+    const changed = await same({ query });
+    expect(JSON.parse(changed.answer.body).data.users.nodes[0]).toMatchObject({
+      name: 'changed1@example.com',
+      identity: { email: 'changed1@example.com' },
+    });
+    expect(changed.byYoga).toBe(false);
+    expect((await service.call('POST', '/users/state', [{ filter: { _id: user._id }, stateTo: 'DRAFT' }])).status).toBe(200);
+    const moved = await same({ query: '{ users(states: [DRAFT]) { nodes { id identity { blocked } } } }' });
+    expect(JSON.parse(moved.answer.body).data.users.nodes).toContainEqual({ id: user._id, identity: { blocked: true } });
+    expect(moved.byYoga).toBe(false);
+  });
+
+  it('leaves to yoga a caller who is no administrator, variables, and answers yoga would type otherwise', async () => {
+    const query = '{ users(first: 2) { nodes { id } } }';
+    await same({ query });
+    const anonymous = await same({ query }, { 'content-type': 'application/json' });
+    expect(anonymous.answer.status).toBe(401);
+    expect(JSON.parse(anonymous.answer.body).errors).toHaveLength(1);
+    expect(anonymous.byYoga).toBe(true);
+    expect((await same({ query, variables: { unused: 1 } })).byYoga).toBe(true);
+    expect((await same({ query, operationName: 'Other' })).byYoga).toBe(true);
+    for (const accept of ['application/json', 'application/graphql-response+json', '*/*']) {
+      const { answer, byYoga } = await same({ query }, { ...admin, accept });
+      expect(answer.status).toBe(200);
+      expect(byYoga, accept).toBe(false);
+    }
+    expect((await same({ query }, { ...admin, accept: 'text/event-stream' })).byYoga).toBe(true);
+  });
+
+  it('leaves to yoga a page holding a value no scalar can answer, which yoga answers with its error', async () => {
+    const query = '{ users(filter: {username: "bad-date"}) { nodes { username expirationDate } } }';
+    expect((await same({ query })).byYoga).toBe(false);
+    // A store that checks types (the CRUD's date field) holds no such value.
+    if (service.crud) return;
+    await service.deps.users.insert(
+      { userGroup: 'customer', username: 'bad-date', expirationDate: 'tomorrow' },
+      { actorId: 'test', headers: {} },
+    );
+    const { answer, byYoga } = await same({ query });
+    expect(JSON.parse(answer.body).errors).toHaveLength(1);
+    expect(byYoga).toBe(true);
+  });
+});
