@@ -1,6 +1,9 @@
 import { TooManyRequestsError } from '../errors.js';
 import type { Clock } from '../ports/clock.js';
 
+/** Keys kept before windows that ended are pruned. */
+const PRUNE_FROM = 100_000;
+
 /** Gives a reserved attempt back (the attempt succeeded, or was refused before any work). */
 export type Release = () => void;
 
@@ -8,11 +11,14 @@ export type Release = () => void;
  * Attempts per key (a client address; an authUserId for password e-mails) in a fixed window, kept
  * in memory. An attempt is reserved (counted) before its work starts, so parallel requests cannot
  * all pass a check made before any of them failed: after `maxFailures` in `windowSeconds` that key
- * gets 429 until the window ends. The caller releases the attempts that should not count. At most
- * 100,000 keys are kept (windows that ended are pruned past that).
+ * gets 429 until the window ends. The caller releases the attempts that should not count. Past
+ * 100,000 keys, windows that ended are pruned; the next prune waits until the map has doubled, so
+ * a bulk job counting 100,000 users' e-mails in one window does not scan the map at every one.
  */
 export class LoginThrottle {
   private readonly windows = new Map<string, { start: number; failures: number }>();
+  /** The map's size at which windows that ended are pruned next. */
+  private pruneAt = PRUNE_FROM;
 
   private readonly maxFailures: number;
   private readonly windowSeconds: number;
@@ -40,7 +46,7 @@ export class LoginThrottle {
     }
     window.failures += 1;
     this.windows.set(ip, window);
-    if (this.windows.size > 100_000) this.prune(now);
+    if (this.windows.size > this.pruneAt) this.prune(now);
     let released = false;
     return () => {
       // Only once, and only into the window it was taken from.
@@ -61,5 +67,6 @@ export class LoginThrottle {
 
   private prune(now: number): void {
     for (const ip of this.windows.keys()) this.current(ip, now);
+    this.pruneAt = Math.max(PRUNE_FROM, 2 * this.windows.size);
   }
 }
