@@ -163,7 +163,7 @@ export async function logout(ctx: Context, input: { refreshToken?: string | null
  * carries a live reset ticket, so a user gets at most PASSWORD_EMAIL_MAX_PER_USER of them per
  * window whoever asks (429 beyond), counted before the mail goes out so parallel requests and
  * GraphQL aliases all count; a request refused before any mail (403, 404, 400) counts nothing.
- * Bulk jobs of administrators do not come through here.
+ * Bulk jobs count in the same window (passwords.ts, `send`).
  */
 export async function requestPasswordChange(ctx: Context, input: { authUserId: string }): Promise<void> {
   const caller = await requireAuthenticated(ctx);

@@ -7,6 +7,7 @@ import { DomainError, InvalidInputError } from '../errors.js';
 import { requireAdmin } from './access.js';
 import { isObject, withPlainCheck } from './inputs.js';
 import type { JobHandler } from '../infra/job-worker.js';
+import type { Release } from '../infra/login-throttle.js';
 import { assertJobPlace, type JobAnswer, jobAnswer, startJob } from './job-status.js';
 
 export const BULK_CHANGE_PASSWORD = 'change-password-bulk';
@@ -127,12 +128,20 @@ async function sendAll(ctx: Context, ids: string[]): Promise<(string | undefined
   return outcomes;
 }
 
-/** Undefined when the request went out, else why not. */
+/**
+ * Undefined when the request went out, else why not. Each e-mail counts in the user's window of
+ * PASSWORD_EMAIL_MAX_PER_USER, as a single request's does (`requestPasswordChange`): several jobs
+ * naming one user, or one job replayed, would otherwise mail it without bound. A user over the
+ * limit is a failure with the 429's words; a request that failed gives its place back.
+ */
 async function send(ctx: Context, authUserId: string): Promise<string | undefined> {
+  let release: Release | undefined;
   try {
+    release = ctx.deps.passwordMailThrottle.reserve(authUserId);
     await ctx.deps.auth.requestPasswordChange(authUserId);
     return undefined;
   } catch (error) {
+    release?.();
     if (!(error instanceof DomainError)) ctx.deps.logger.error({ err: error, authUserId }, 'change-password request failed');
     return error instanceof DomainError ? error.message : 'An internal server error occurred';
   }

@@ -91,7 +91,9 @@ export const jobRoutes: Route[] = [
       summary: 'Start a bulk change-password',
       description:
         'Sends a change-password e-mail to each user in a background job, at most ' +
-        'AUTH0_BULK_CHANGE_PASSWORD_RATE_LIMIT_PER_SECOND a second. At most BULK_JOB_MAX_USERS users.',
+        'AUTH0_BULK_CHANGE_PASSWORD_RATE_LIMIT_PER_SECOND a second. At most BULK_JOB_MAX_USERS users. ' +
+        "Each e-mail counts in the user's PASSWORD_EMAIL_MAX_PER_USER window, as POST /users/change-password's do: " +
+        'a user past it is one of the failures.',
       body: { json: BulkPasswordChangeFields },
       responses: { 202: { description: 'The job is started.', json: JobStarted } },
       errors: { 429: TOO_MANY_JOBS },

@@ -5,8 +5,9 @@ import { seedGroups, startService, type TestService } from '../helpers/service.j
  * A logged-in user asked for 50 password e-mails in 1.7 s (`POST /users/change-password` with
  * their own id), and 10 more with one GraphQL request of aliased `requestPasswordChange`: each a
  * mail with a live reset ticket. Whatever the identity provider, a user gets at most
- * PASSWORD_EMAIL_MAX_PER_USER of them per window, then 429 with Retry-After; bulk jobs of
- * administrators are not limited.
+ * PASSWORD_EMAIL_MAX_PER_USER of them per window, then 429 with Retry-After. Administrators'
+ * bulk change-password jobs count in the same window: several jobs naming one user mailed it once
+ * each, without bound; a user over the limit is now a failure of the job, with the reason.
  */
 const MAX = 3;
 const WINDOW = 600;
@@ -120,14 +121,49 @@ describe('password e-mails per user', () => {
     expect(mailsTo(victim)).toBe(MAX);
   });
 
-  it('an administrator bulk job still sends the e-mail to a user who used up their own', async () => {
-    const user = await loggedInUser();
+  it('a bulk job counts against the window too: a user who used up their e-mails is a failure of the job, with the reason', async () => {
+    const [user, fresh] = [await loggedInUser(), await loggedInUser()];
     await Promise.all(Array.from({ length: MAX + 2 }, () => ask(user)));
     expect(mailsTo(user)).toBe(MAX);
-    const job = await service.call('POST', '/jobs/change-password/bulk', { authUsersIds: [user.authUserId] });
+    const job = await service.call('POST', '/jobs/change-password/bulk', { authUsersIds: [user.authUserId, fresh.authUserId] });
     expect(job.status).toBe(202);
     const done = await finished(`/jobs/change-password/bulk/${job.body.jobId}`);
-    expect(done).toMatchObject({ status: 'completed', summary: { failed: 0, completed: 1, total: 1 } });
-    expect(mailsTo(user)).toBe(MAX + 1);
+    expect(done).toMatchObject({
+      status: 'completed',
+      summary: { failed: 1, completed: 1, total: 2 },
+      completed: [{ authUserId: fresh.authUserId }],
+      failures: [{ authUserId: user.authUserId, error: 'Too many password e-mails for this user: try again later' }],
+    });
+    expect(mailsTo(user)).toBe(MAX);
+    expect(mailsTo(fresh)).toBe(1);
+  });
+
+  it('several bulk jobs naming one user (REST and GraphQL) send it PASSWORD_EMAIL_MAX_PER_USER e-mails, the others failures', async () => {
+    const user = await loggedInUser();
+    const started: string[] = [];
+    for (let index = 0; index < MAX + 2; index += 1) {
+      if (index % 2 === 0) {
+        const job = await service.call('POST', '/jobs/change-password/bulk', { authUsersIds: [user.authUserId] });
+        expect(job.status).toBe(202);
+        started.push(job.body.jobId);
+      } else {
+        const job = await service.graphql(
+          'mutation ($ids: [String!]!) { startBulkPasswordChange(authUserIds: $ids) { __typename ... on MutationStartBulkPasswordChangeSuccess { data { jobId } } } }',
+          { ids: [user.authUserId] },
+        );
+        started.push(job.data.startBulkPasswordChange.data.jobId);
+      }
+    }
+    const done = await Promise.all(started.map((jobId) => finished(`/jobs/change-password/bulk/${jobId}`)));
+    expect(done.filter((job) => job.summary.completed === 1)).toHaveLength(MAX);
+    const refused = done.filter((job) => job.summary.failed === 1);
+    expect(refused).toHaveLength(2);
+    for (const job of refused) {
+      expect(job.failures).toEqual([{ authUserId: user.authUserId, error: 'Too many password e-mails for this user: try again later' }]);
+    }
+    expect(mailsTo(user)).toBe(MAX);
+    // The window is the user's whoever asks: their own request is refused now too.
+    expectThrottled(await ask(user));
+    expect(mailsTo(user)).toBe(MAX);
   });
 });
