@@ -30,6 +30,54 @@ async function newUser(service: TestService, extra: Record<string, unknown> = {}
   return (await service.call('GET', `/users/${res.body._id}`)).body;
 }
 
+/**
+ * Three users whose expiry fired (blocked by it), asked to be unblocked. A PATCH `{blocked:false}`
+ * (or `$unset` of `blocked`) unblocked such a user for good: its schedule had fired, so the expired
+ * account worked again with its date still behind it. It is a 409 `USER_EXPIRED` unless the same
+ * PATCH moves the date into the future or unsets it (docs/decisions.md, "Expiration").
+ */
+async function expectExpiredStayShut(service: TestService, clock: FakeClock, users: Record<string, any>[]) {
+  const [user, other, moved] = users as [Record<string, any>, Record<string, any>, Record<string, any>];
+  const login = (u: Record<string, any>) => service.call('POST', '/oauth/token', { username: u.username, password: PASSWORD }, anonymous);
+  const shut = async (u: Record<string, any>) => {
+    expect((await service.call('GET', `/users/${u._id}`)).body.blocked).toBe(true);
+    expect((await service.deps.identity.getUsers([u.authUserId]))[0]?.blocked).toBe(true);
+    expect((await login(u)).status).toBe(401);
+  };
+  for (const body of [
+    { blocked: false },
+    { $set: { blocked: false } },
+    { $unset: { blocked: true } },
+    { $set: { blocked: false, name: 'B' } },
+  ]) {
+    const refused = await service.call('PATCH', `/users/${user._id}`, body);
+    expect(refused.status).toBe(409);
+    expect(refused.body).toEqual({
+      statusCode: 409,
+      error: 'Conflict',
+      message: `user ${user._id} has expired: unblocking it needs an expirationDate in the future, or expirationDate unset, in the same request`,
+    });
+  }
+  await shut(user);
+  // A change that leaves it blocked is a change like any other.
+  const renamed = await service.call('PATCH', `/users/${user._id}`, { $set: { name: 'Renamed' } });
+  expect(renamed.status).toBe(200);
+  expect(renamed.body).toMatchObject({ name: 'Renamed', blocked: true });
+
+  const later = new Date(Math.max(clock.now(), Date.now()) + 3_600_000).toISOString();
+  const redated = await service.call('PATCH', `/users/${moved._id}`, { blocked: false, expirationDate: later });
+  expect(redated.status).toBe(200);
+  expect(redated.body.blocked).toBe(false);
+  expect(redated.body.expirationId).not.toBe(moved.expirationId);
+  expect((await login(moved)).status).toBe(200);
+
+  const undated = await service.call('PATCH', `/users/${other._id}`, { $set: { blocked: false }, $unset: { expirationDate: true } });
+  expect(undated.status).toBe(200);
+  expect(undated.body).not.toHaveProperty('expirationDate');
+  expect(undated.body.blocked).toBe(false);
+  expect((await login(other)).status).toBe(200);
+}
+
 describe('embedded scheduler', () => {
   let service: TestService;
   /** The service's clock: a user expires when the test moves it. */
@@ -254,6 +302,14 @@ describe('embedded scheduler', () => {
     expect((await service.deps.identity.getUsers([user.authUserId]))[0]?.blocked).toBe(true);
   });
 
+  it('keeps an expired user blocked: unblocking it needs a new date or none in the same PATCH (409 USER_EXPIRED)', async () => {
+    const users = [await newUser(service, { expirationDate: at(2500) }), await newUser(service, { expirationDate: at(2500) })];
+    users.push(await newUser(service, { expirationDate: at(2500) }));
+    await clock.advance(2600);
+    for (const user of users) await expect.poll(async () => (await service.call('GET', `/users/${user._id}`)).body.blocked).toBe(true);
+    await expectExpiredStayShut(service, clock, users);
+  });
+
   it('refuses an expirationDate in the past and a client-set expirationId', async () => {
     const user = await newUser(service);
     expect((await service.call('PATCH', `/users/${user._id}`, { $set: { expirationDate: '2000-01-01T00:00:00Z' } })).status).toBe(400);
@@ -415,5 +471,14 @@ describe('a CRUD store, which keeps expirationDate as a Date', () => {
       expect((await service.call('GET', `/users/${user._id}`)).body.blocked).toBe(true);
       expect((await service.deps.identity.getUsers([user.authUserId]))[0]?.blocked).toBe(true);
     }
+  });
+
+  it('keeps an expired user blocked: unblocking it needs a new date or none in the same PATCH (409 USER_EXPIRED)', async () => {
+    const due = new Date(Math.max(clock.now(), Date.now()) + 5_000).toISOString();
+    const users = [await newUser(service, { expirationDate: due }), await newUser(service, { expirationDate: due })];
+    users.push(await newUser(service, { expirationDate: due }));
+    await clock.advance(Date.parse(due) - clock.now() + 100);
+    for (const user of users) await expect.poll(() => timer.timers.get(user.expirationId)?.callbackStatus).toBe(204);
+    await expectExpiredStayShut(service, clock, users);
   });
 });

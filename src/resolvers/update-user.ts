@@ -43,6 +43,7 @@ export async function updateUser(ctx: Context, id: string, body: unknown, rawQue
   const group = await requireGroup(ctx, next.userGroup);
   ctx.deps.schemas.validateUser(group, next);
   assertKeepsLoginNames(current, next);
+  assertNoExpiredUnblock(ctx, current, next);
   const { updated, sync } = await during('updating user', () => writeBoth(ctx, { current, next, expr, query, states }));
   if (updated.userGroup !== current.userGroup || (identityBlocked(updated) && !identityBlocked(current))) {
     await revokeAccess(ctx, current.authUserId);
@@ -59,6 +60,22 @@ export async function updateUser(ctx: Context, id: string, body: unknown, rawQue
   }
   noteRoleChange(ctx, current, updated);
   return updated;
+}
+
+/**
+ * An expired user stays blocked: its schedule fired once, so a PATCH unblocking it (`blocked:
+ * false`, or `$unset` of `blocked`) with its date still behind it made the expired account usable
+ * for good. Such an unblock is the 409 `USER_EXPIRED` unless the same request moves the date into
+ * the future (scheduled again) or unsets it. By the service's clock, the one its expiries fire by.
+ */
+function assertNoExpiredUnblock(ctx: Context, current: UserDoc, next: UserDoc): void {
+  if (current.blocked !== true || next.blocked === true || next.expirationDate === undefined || next.expirationDate === null) return;
+  const due = Date.parse(String(next.expirationDate));
+  if (!(due <= ctx.deps.clock.now())) return;
+  throw new ConflictError(
+    `user ${current._id} has expired: unblocking it needs an expirationDate in the future, or expirationDate unset, in the same request`,
+    'USER_EXPIRED',
+  );
 }
 
 /** A change of group or roles is a security event; `admin` says when it made or unmade an administrator. */

@@ -169,7 +169,9 @@ export const userDocs = {
     responses: { 200: { description: 'The user as updated.', json: ReadableUser } },
     errors: {
       404: NOT_FOUND,
-      409: 'Another user has this username or e-mail, or another request is changing this user (`USER_BUSY`: try again).',
+      409:
+        'Another user has this username or e-mail, or another request is changing this user (`USER_BUSY`: try again), ' +
+        'or the update unblocks a user whose expirationDate has passed without moving it into the future or unsetting it (`USER_EXPIRED`).',
     },
   },
   delete: {
