@@ -63,6 +63,11 @@ async function expectExpiredStayShut(service: TestService, clock: FakeClock, use
   const renamed = await service.call('PATCH', `/users/${user._id}`, { $set: { name: 'Renamed' } });
   expect(renamed.status).toBe(200);
   expect(renamed.body).toMatchObject({ name: 'Renamed', blocked: true });
+  // Moved out of PUBLIC and back, its identity stays blocked (its profile says so).
+  for (const stateTo of ['DRAFT', 'PUBLIC']) {
+    expect((await service.call('POST', '/users/state', [{ filter: { _id: user._id }, stateTo }])).body).toBe(1);
+  }
+  await shut(user);
 
   const later = new Date(Math.max(clock.now(), Date.now()) + 3_600_000).toISOString();
   const redated = await service.call('PATCH', `/users/${moved._id}`, { blocked: false, expirationDate: later });

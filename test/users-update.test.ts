@@ -221,6 +221,19 @@ describe('POST /users/state', () => {
     expect((await identityOf(a.authUserId))?.blocked).toBe(true);
   });
 
+  it('keeps the identity of a blocked profile blocked when it is moved back to PUBLIC (an administrator block, an expiry)', async () => {
+    const user = await newUser({ name: 'blocked-mover', blocked: true });
+    expect((await identityOf(user.authUserId))?.blocked).toBe(true);
+    for (const stateTo of ['DRAFT', 'PUBLIC']) {
+      expect((await service.call('POST', '/users/state', [{ filter: { _id: user._id }, stateTo }])).body).toBe(1);
+    }
+    expect((await service.call('GET', `/users/${user._id}`)).body).toMatchObject({ __STATE__: 'PUBLIC', blocked: true });
+    expect((await identityOf(user.authUserId))?.blocked).toBe(true);
+    // Unblocked in the profile, it follows: PUBLIC and not blocked.
+    expect((await service.call('PATCH', `/users/${user._id}`, { blocked: false })).status).toBe(200);
+    expect((await identityOf(user.authUserId))?.blocked).toBe(false);
+  });
+
   it('skips users the CRUD would not move (PUBLIC to DELETED) and counts only moved ones', async () => {
     const user = await newUser({ name: 'no-jump' });
     const res = await service.call('POST', '/users/state', [{ filter: { name: 'no-jump' }, stateTo: 'DELETED' }]);

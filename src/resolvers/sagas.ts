@@ -12,7 +12,8 @@ import { closeSync, followProfile, identityBlocked, noteScheduled, openSync, typ
 
 /**
  * Moves one user to `stateTo` in the profile store and mirrors it in the identity provider:
- * DRAFT and TRASH block, PUBLIC unblocks, DELETED deletes (AUTH_HARD_DELETE) or blocks.
+ * DRAFT and TRASH block, PUBLIC unblocks (a profile not blocked itself), DELETED deletes
+ * (AUTH_HARD_DELETE) or blocks.
  * Either both sides change or neither does. `user` is the profile as found, before the user's
  * lock: a linked user is read again under it, and moved only if it is still in one of `sources`
  * (undefined when it is not: another request moved it meanwhile, it no longer matches). Answers the
@@ -63,7 +64,10 @@ async function moveUser(ctx: Context, found: UserDoc, stateTo: State, sources: r
       held();
       // Not checked between its two steps: once the profile is DELETED, the identity's deletion follows it.
       if (hardDelete) return deleteMoving(ctx, user, authUserId);
-      if (identityBlocked(user) !== (stateTo !== 'PUBLIC')) await setBlocked(ctx, authUserId, stateTo !== 'PUBLIC');
+      // PUBLIC unblocks only a profile that is not blocked itself: an administrator's block or an
+      // expiry (`blocked: true`) stays, as every other write makes the identity follow the profile.
+      const blocked = identityBlocked({ ...user, __STATE__: stateTo });
+      if (identityBlocked(user) !== blocked) await setBlocked(ctx, authUserId, blocked);
       held();
       await ctx.deps.users.setState(user._id, stateTo, ctx.scope);
       return true;
