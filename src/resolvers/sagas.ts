@@ -15,9 +15,9 @@ import { closeSync, followProfile, identityBlocked, noteScheduled, openSync, typ
  * DRAFT and TRASH block, PUBLIC unblocks (a profile not blocked itself), DELETED deletes
  * (AUTH_HARD_DELETE) or blocks.
  * Either both sides change or neither does. `user` is the profile as found, before the user's
- * lock: a linked user is read again under it, and moved only if it is still in one of `sources`
- * (undefined when it is not: another request moved it meanwhile, it no longer matches). Answers the
- * profile the move acted on: as read under the lock for a linked user, `user` for one without.
+ * lock: it is read again under it, and moved only if it is still in one of `sources` (undefined
+ * when it is not: another request moved it meanwhile, it no longer matches). Answers the profile
+ * the move acted on, as read under the lock.
  */
 export async function transitionUser(
   ctx: Context,
@@ -34,22 +34,24 @@ export async function transitionUser(
 }
 
 /**
- * A linked user moves under its lock (`user-sync`), whatever the move: one that changes nothing in
- * the identity (DRAFT ↔ TRASH) written without it could land after a move to PUBLIC that read the
- * same profile and unblocked the identity (TRASH, unblocked). With an identity step, the intent
+ * A user moves under its lock (`user-sync`), whatever the move: one that changes nothing in the
+ * identity (DRAFT ↔ TRASH) written without it could land after a move to PUBLIC that read the
+ * same profile and unblocked the identity (TRASH, unblocked). A user without identity too: its
+ * move, acting on the profile read first, met a user moved or deleted meanwhile (the CRUD's 400
+ * for a refused transition, a 404, answered to a valid request). With an identity step, the intent
  * guards the move: a failure (or a process that dies) leaves the identity following the profile
  * as stored, whichever step the failure hid.
  */
 async function moveUser(ctx: Context, found: UserDoc, stateTo: State, sources: readonly State[]): Promise<UserDoc | undefined> {
-  if (!found.authUserId) {
-    await moveProfileOnly(ctx, found, stateTo);
-    return found;
-  }
   const leaving = found.__STATE__ === 'DELETED' && stateTo !== 'DELETED';
   const sync = await openSync(ctx, found, { replaced: leaving && found.expirationDate ? found.expirationId : undefined });
   const user = await readUnderLock(ctx, found, sync, sources);
   if (!user) return undefined;
   const authUserId = found.authUserId;
+  if (!authUserId) {
+    await moveProfileOnly(ctx, user, stateTo, sync);
+    return user;
+  }
   if (leaving) {
     await leaveDeleted(ctx, user, stateTo, authUserId, sync);
     return user;
@@ -80,10 +82,27 @@ async function moveUser(ctx: Context, found: UserDoc, stateTo: State, sources: r
   return user;
 }
 
-/** A user without identity: the profile moves alone, no lock (a bulk activation linking it meanwhile is followed after). */
-async function moveProfileOnly(ctx: Context, user: UserDoc, stateTo: State): Promise<void> {
-  if (user.__STATE__ === 'DELETED' && stateTo !== 'DELETED') await scheduleAgain(ctx, user);
-  await ctx.deps.users.setState(user._id, stateTo, ctx.scope);
+/**
+ * A user without identity: the profile moves alone, under the user's lock (a schedule made on the
+ * way out of DELETED saved in the intent, which aborts it on a failure unless the profile points
+ * to it). A bulk activation, which links without the lock, linking it meanwhile is followed after
+ * the lock is let go.
+ */
+async function moveProfileOnly(ctx: Context, user: UserDoc, stateTo: State, sync: SyncHandle): Promise<void> {
+  try {
+    await holdingIntent(ctx, sync, async (held) => {
+      held();
+      if (user.__STATE__ === 'DELETED' && stateTo !== 'DELETED') {
+        await scheduleAgain(ctx, user, { note: (expirationId) => noteScheduled(ctx, sync, expirationId) });
+      }
+      held();
+      await ctx.deps.users.setState(user._id, stateTo, ctx.scope);
+    });
+  } catch (error) {
+    await followProfile(ctx, sync);
+    throw error;
+  }
+  await closeSync(ctx, sync, true);
   if (identityBlocked(user) !== identityBlocked({ ...user, __STATE__: stateTo })) await followIfLinked(ctx, user._id);
 }
 
@@ -162,20 +181,14 @@ async function leaveDeleted(ctx: Context, user: UserDoc, stateTo: State, authUse
 async function scheduleAgain(
   ctx: Context,
   user: UserDoc,
-  { unlink = false, note }: { unlink?: boolean; note?: (expirationId: string) => Promise<void> } = {},
+  { unlink = false, note }: { unlink?: boolean; note: (expirationId: string) => Promise<void> },
 ): Promise<void> {
   const expirationId = await scheduleExpiration(ctx, user);
   if (!expirationId && !unlink) return;
-  if (expirationId) await note?.(expirationId);
+  if (expirationId) await note(expirationId);
   const update = { ...(expirationId && { $set: { expirationId } }), ...(unlink && { $unset: { authUserId: true as const } }) };
-  let written: UserDoc | undefined;
-  try {
-    written = await ctx.deps.users.patch(user._id, update, { states: ['DELETED'] }, ctx.scope);
-  } catch (error) {
-    // Unguarded (a profile-only user): the new schedule goes; a guarded one is the repair's.
-    if (expirationId && !note) await abortExpiration(ctx, expirationId);
-    throw error;
-  }
+  // A failure leaves the new schedule to the intent's repair, which aborts it unless the profile points to it.
+  const written = await ctx.deps.users.patch(user._id, update, { states: ['DELETED'] }, ctx.scope);
   if (!expirationId) return;
   // Moved out meanwhile by another request, which scheduled it: this one is not pointed to.
   await abortExpiration(ctx, written ? user.expirationId : expirationId);

@@ -79,23 +79,12 @@ export async function softDeleteUser(ctx: Context, id: string): Promise<void> {
       if (!acted) throw new ConflictError(`user ${user._id} is being changed by another request: try again`, 'USER_BUSY');
       moved = { ...acted, __STATE__: stateTo };
     }
-    return [user.expirationId, ...(await scheduleOfDeleted(ctx, user, moved))];
+    // The schedule the user pointed to as it moved to DELETED, read under its lock (a PATCH of the date takes it too).
+    return [user.expirationId, moved.expirationId];
   });
   // The schedule read first, and the one stored when the user became DELETED (a PATCH of the date
   // landing in between left that one live on a DELETED user); a DELETED user's date changes no more.
   for (const expirationId of new Set(schedules)) await abortExpiration(ctx, expirationId);
-}
-
-/**
- * The schedule a user pointed to as it moved to DELETED. A linked user's move read it under the
- * user's lock, which a PATCH of the date holds too. A user without identity moves without a lock:
- * its profile is read again once DELETED (a PATCH no longer changes it), and its schedule taken if
- * it is still DELETED (moved out meanwhile, that request scheduled it anew).
- */
-async function scheduleOfDeleted(ctx: Context, found: UserDoc, moved: UserDoc): Promise<(string | undefined)[]> {
-  if (found.authUserId) return [moved.expirationId];
-  const stored = await ctx.deps.users.get(found._id, { states: ALL_STATES, scope: ctx.scope });
-  return stored?.__STATE__ === 'DELETED' ? [stored.expirationId] : [];
 }
 
 /**

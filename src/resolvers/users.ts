@@ -126,17 +126,18 @@ export async function getUserAnswer(ctx: Context, id: string, rawQuery: string):
 /**
  * `DELETE /users/:id`: the profile, then the identity user; the profile comes back if that fails.
  * An intent recorded first lets the reconciler (user-deletion.ts) finish a deletion whose process
- * died, or whose profile could not come back, so no identity outlives its profile. A linked user is
+ * died, or whose profile could not come back, so no identity outlives its profile. A user is
  * deleted under its lock (`user-sync`), read again once it is held: a `PATCH` of its roles, whose
  * revoke and grant come after its profile write, granted them after this deletion had revoked the
- * bindings and deleted the identity (bindings of an identity that no longer exists). One holding the
- * user makes this the 409 `USER_BUSY`; one coming after finds no profile.
+ * bindings and deleted the identity (bindings of an identity that no longer exists); a user without
+ * identity whose date a `PATCH` changed meanwhile kept the new schedule live, and a state change
+ * it deleted under answered a 404. One holding the user makes this the 409 `USER_BUSY`; one coming
+ * after finds no profile.
  */
 export async function deleteUser(ctx: Context, id: string, rawQuery = ''): Promise<void> {
   await requireAdmin(ctx);
   const { query, states = ALL_STATES } = parseByIdRequest(ctx, rawQuery);
   const found = await getUser(ctx, id, states, 'deleting user', query);
-  if (!found.authUserId) return deleteFound(ctx, found, { query, states });
   const sync = await during('deleting user', () => openSync(ctx, found));
   try {
     // Held while it runs: a reconciler taking the lock over would let a write in beside the deletion.
@@ -154,8 +155,8 @@ export async function deleteUser(ctx: Context, id: string, rawQuery = ''): Promi
 interface Deleting {
   query?: string;
   states: readonly State[];
-  /** Throws once the user's lock may have lapsed (a linked user's `DELETE`); nothing for a profile-only one. */
-  held?: () => void;
+  /** Throws once the user's lock may have lapsed. */
+  held: () => void;
 }
 
 async function deleteFound(ctx: Context, user: UserDoc, { query, states, held }: Deleting): Promise<void> {
@@ -186,7 +187,7 @@ async function deleteBoth(
   { query, states, held }: Deleting,
 ): Promise<{ consistent: boolean; error?: unknown }> {
   try {
-    held?.();
+    held();
   } catch (error) {
     // Nothing deleted: both sides agree, the 409 USER_BUSY is answered.
     return { consistent: true, error };

@@ -46,7 +46,7 @@ let racingImport: (() => Promise<void>) | undefined;
  * The next profile write of this e-mail (or state change of this user) waits until the activation
  * has linked its identities and read them again.
  */
-let heldPatch: { email?: string; userId?: string; linked: Promise<void>; link: () => void } | undefined;
+let heldPatch: { email?: string; userId?: string; linked: Promise<void>; link: () => void; waiting?: boolean } | undefined;
 /** The held write, once the link is stored: released by the next read of users. */
 let linkedAt: typeof heldPatch;
 /** While set, a profile write of roles waits for it (a PATCH that read the profile, held before its write). */
@@ -67,7 +67,10 @@ function racedDeps(deps: Deps): Partial<Deps> {
     },
     async setState(id, stateTo, scope) {
       const held = heldPatch;
-      if (held?.userId === id) await held.linked;
+      if (held?.userId === id) {
+        held.waiting = true;
+        await held.linked;
+      }
       return deps.users.setState(id, stateTo, scope);
     },
     async patchMany(updates, options, scope) {
@@ -145,6 +148,12 @@ async function activate(userId: string): Promise<Record<string, unknown>> {
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
   throw new Error('the activation never ended');
+}
+
+/** Waits (5 ms steps, 2 s at most) until the held state change has read its user and waits at its write. */
+async function moveHeld(): Promise<void> {
+  for (let tries = 0; tries < 400 && !heldPatch?.waiting; tries += 1) await new Promise((resolve) => setTimeout(resolve, 5));
+  expect(heldPatch?.waiting).toBe(true);
 }
 
 /** The identity as the profile stored now says it should be. */
@@ -285,10 +294,12 @@ describe('a bulk activation giving a profile its identity while a PATCH changes 
     'a POST /users/state%s having read the profile before the link and moved it after the activation read it again: the identity is blocked',
     async (_, storeFails) => {
       const userId = await bare();
-      if (storeFails) createFails.add('user-sync');
       let link!: () => void;
-      heldPatch = { userId, linked: new Promise<void>((resolve) => (link = resolve)), link: () => link() };
+      // The move holds the user's lock at its write: the recording that fails is its follow's, once the link is stored.
+      const linked = () => (storeFails && createFails.add('user-sync'), link());
+      heldPatch = { userId, linked: new Promise<void>((resolve) => (link = resolve)), link: linked };
       const moved = service.call('POST', '/users/state', [{ filter: { _id: userId }, stateTo: 'TRASH' }]);
+      await moveHeld();
       const job = await activate(userId);
       expect(await moved).toMatchObject({ status: 200, body: 1 });
       heldPatch = undefined;
@@ -304,9 +315,10 @@ describe('a bulk activation giving a profile its identity while a PATCH changes 
   it('a POST /users/state following unguarded (the job store failing) while a second one moves the profile on: the identity ends as the profile', async () => {
     const userId = await bare();
     expect((await service.call('POST', '/users/state', [{ filter: { _id: userId }, stateTo: 'DRAFT' }])).body).toBe(1);
-    createFails.add('user-sync');
     let link!: () => void;
-    heldPatch = { userId, linked: new Promise<void>((resolve) => (link = resolve)), link: () => link() };
+    // The move holds the user's lock at its write: the recording that fails is its follow's, once the link is stored.
+    const linked = () => (createFails.add('user-sync'), link());
+    heldPatch = { userId, linked: new Promise<void>((resolve) => (link = resolve)), link: linked };
     let second: unknown;
     // The unguarded follow unblocks the identity: a second move, guarded (the store back), goes through just before.
     racing = async () => {
@@ -314,6 +326,7 @@ describe('a bulk activation giving a profile its identity while a PATCH changes 
       second = (await service.call('POST', '/users/state', [{ filter: { _id: userId }, stateTo: 'TRASH' }])).body;
     };
     const moved = service.call('POST', '/users/state', [{ filter: { _id: userId }, stateTo: 'PUBLIC' }]);
+    await moveHeld();
     const job = await activate(userId);
     expect(await moved).toMatchObject({ status: 200, body: 1 });
     expect(racing).toBeUndefined();

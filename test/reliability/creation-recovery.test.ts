@@ -478,7 +478,7 @@ describe('a creation cut short', () => {
   });
 
   it.each(['create', 'register'])(
-    'after the identity was made (%s), its profile deleted as the reconciler links it: the identity goes too',
+    'after the identity was made (%s), a DELETE of its profile as the reconciler links it is a 409; once linked, its retry takes the identity too',
     async (kind) => {
       const background = await reconcilingService();
       let open!: () => void;
@@ -514,13 +514,14 @@ describe('a creation cut short', () => {
           async () => linkGate!.waiting,
           (waiting) => waiting,
         );
-        // A profile without identity is deleted without the user's lock.
+        // A profile without identity is deleted under the user's lock too, which the repair holds as it links.
         const named = () => background.call('GET', `/users/?_st=PUBLIC,DRAFT,TRASH,DELETED&username=${body.username}`);
         const [found] = (await named()).body;
-        expect((await background.call('DELETE', `/users/${found._id}`)).status).toBe(204);
+        expect((await background.call('DELETE', `/users/${found._id}`)).status).toBe(409);
         open();
         const pending = () => background.deps.jobs.list({ types: ['user-creation'], limit: 10 });
         expect(await eventually(pending, (jobs) => jobs.length === 0)).toEqual([]);
+        expect((await background.call('DELETE', `/users/${found._id}`)).status).toBe(204);
         expect((await named()).body).toEqual([]);
         expect(countIdentities(background)).toBe(identities);
       } finally {
