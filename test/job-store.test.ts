@@ -177,4 +177,16 @@ describe.each(REPLICAS)('job store: %s', (_name, replicas) => {
     for (const jobId of [otherType, pending, held, lapsed, young]) expect(await a.head(jobId)).toBeDefined();
     expect(await a.deleteFinished({ ...query, limit: 500 })).toBe(0);
   });
+
+  it('deletes an operation intent that ended failed (named, recorded held) as a finished job; a held one of its type stays', async () => {
+    const DAY = 86_400_000;
+    const type = `intent-${Math.random()}`;
+    const failed = (await a.create({ type, jobId: `${type}:failed`, payload: { userId: 'u' }, owner: 'r:1', leaseMs: 60_000 })).jobId;
+    expect(await a.finish(failed, 'r:1', { status: 'failed', result: { error: 'its progress cannot be read' } })).toBe(true);
+    const held = (await a.create({ type, jobId: `${type}:held`, payload: { userId: 'v' }, owner: 'r:2', leaseMs: 40 * DAY })).jobId;
+    await clock.advance(31 * DAY);
+    expect(await b.deleteFinished({ types: [type], before: new Date(clock.now() - 30 * DAY).toISOString(), limit: 500 })).toBe(1);
+    expect(await a.head(failed)).toBeUndefined();
+    expect(await a.head(held)).toMatchObject({ status: 'running' });
+  });
 });

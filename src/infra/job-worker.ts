@@ -95,9 +95,10 @@ export class JobWorker {
     this.timer = this.deps.clock.setInterval(poll, this.deps.config.JOBS_POLL_MS);
     this.timer.unref();
     this.handlers.forEach((handler) => this.drain(handler.type));
-    // Finished jobs of the types kept once done go after JOBS_RETENTION_DAYS.
-    const kept = this.handlers.filter((handler) => !handler.discardWhenDone).map((handler) => handler.type);
-    this.retention = new JobRetention(this.deps, kept);
+    // Finished jobs go after JOBS_RETENTION_DAYS: bulk jobs, and intents that ended failed (the others are discarded when done).
+    const typesOf = (intents: boolean) =>
+      this.handlers.filter((handler) => (handler.discardWhenDone ?? false) === intents).map((handler) => handler.type);
+    this.retention = new JobRetention(this.deps, { jobs: typesOf(false), intents: typesOf(true) });
     this.retention.start();
   }
 

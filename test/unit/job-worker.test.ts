@@ -284,24 +284,15 @@ describe('the job worker: finished jobs past JOBS_RETENTION_DAYS', () => {
   const done: JobHandler = { type: 'kept', run: async () => ({ status: 'completed', result: { summary: {} } }) };
   const broken = failing('broken', () => new InvalidInputError('no such user group'));
 
-  it('deletes a job that ended longer ago than the retention, on every replica at once; a younger, a running or an intent stays', async () => {
+  it('deletes a job that ended longer ago than the retention, on every replica at once; a younger or a running one stays', async () => {
     let release!: () => void;
     const released = new Promise<void>((resolve) => (release = resolve));
     const slow: JobHandler = { type: 'slow', run: async () => (await released, { status: 'completed', result: {} }) };
-    const intent: JobHandler = {
-      type: 'intent',
-      discardWhenDone: true,
-      retryForever: true,
-      run: async () => ({ status: 'completed', result: {} }),
-    };
     const completed = await fixture.store.create({ type: 'kept', payload: { ids: ['1'] } });
     const failed = await fixture.store.create({ type: 'broken', payload: {} });
     const running = await fixture.store.create({ type: 'slow', payload: {} });
-    // An intent whose progress could not be read ends failed: it is no job of the sweep's types.
-    const oldIntent = await fixture.store.create({ type: 'intent', payload: {}, owner: 'elsewhere', leaseMs: 0 });
-    await fixture.store.finish(oldIntent.jobId, 'elsewhere', { status: 'failed', result: { error: 'unreadable' } });
-    fixture.replica([done, broken, slow, intent], retention(0.0001));
-    fixture.replica([done, broken, slow, intent], retention(0.0001));
+    fixture.replica([done, broken, slow], retention(0.0001));
+    fixture.replica([done, broken, slow], retention(0.0001));
     // The slow job ends with the test, whatever it found (the fixture's close waits for it).
     try {
       await fixture.clock.advance(1);
@@ -316,10 +307,38 @@ describe('the job worker: finished jobs past JOBS_RETENTION_DAYS', () => {
       expect(await stored(failed.jobId)).toBeUndefined();
       expect((await stored(younger.jobId))?.status).toBe('completed');
       expect((await stored(running.jobId))?.status).toBe('running');
-      expect((await stored(oldIntent.jobId))?.status).toBe('failed');
     } finally {
       release();
     }
+  });
+
+  // Failed intents were never swept: each stayed in the store for good (a `user-sync` one, its user's lock, held for good too).
+  it('deletes an operation intent that ended failed longer ago than the retention; a younger failed one and a held one stay', async () => {
+    const intent: JobHandler = {
+      type: 'intent',
+      discardWhenDone: true,
+      retryForever: true,
+      run: async () => ({ status: 'completed', result: {} }),
+    };
+    const failedIntent = async () => {
+      const job = await fixture.store.create({ type: 'intent', payload: {}, owner: 'elsewhere', leaseMs: 1000 });
+      await fixture.store.finish(job.jobId, 'elsewhere', { status: 'failed', result: { error: 'unreadable' } });
+      return job.jobId;
+    };
+    const oldFailed = await failedIntent();
+    // Held by a live operation (an open saga, a user's lock), however old: never swept.
+    const held = await fixture.store.create({ type: 'intent', payload: {}, owner: 'elsewhere', leaseMs: 86_400_000 });
+    fixture.replica([intent], retention(0.0001));
+    await fixture.clock.advance(5_000);
+    const youngFailed = await failedIntent();
+    await fixture.clock.advance(5_000);
+    expect(await stored(oldFailed)).toBeUndefined();
+    // An operator still finds the failed intents of the retention period.
+    expect((await stored(youngFailed))?.status).toBe('failed');
+    expect((await stored(held.jobId))?.status).toBe('running');
+    await fixture.clock.advance(10_000);
+    expect(await stored(youngFailed)).toBeUndefined();
+    expect((await stored(held.jobId))?.status).toBe('running');
   });
 
   it('keeps every job with JOBS_RETENTION_DAYS=0, asking the store nothing', async () => {
