@@ -19,6 +19,7 @@ import type { GroupSchemas } from './infra/group-schemas.js';
 import type { LoginThrottle } from './infra/login-throttle.js';
 import type { CallerProfiles } from './infra/caller-profiles.js';
 import type { JobWatches } from './infra/job-watches.js';
+import type { OneAtATime } from './infra/one-at-a-time.js';
 import type { Places } from './infra/places.js';
 import type { Enrichment } from './infra/enrichment-file.js';
 import type { Metrics } from './ports/metrics.js';
@@ -67,6 +68,8 @@ export interface Deps {
   jobWatches: JobWatches;
   /** The CSV imports running on this replica (USER_IMPORT_MAX_CONCURRENT places). */
   importPlaces: Places;
+  /** The starts of bulk jobs on this replica, one at a time per type: the count of BULK_JOBS_MAX_PENDING and the creation it allows. */
+  jobStarts: OneAtATime;
   /** This process among the replicas: the owner of its job leases and operation intents. */
   replicaId: string;
   /** What `/-/ready` reports: each backend the service depends on. */

@@ -22,6 +22,7 @@ import { GroupSchemas } from './infra/group-schemas.js';
 import { throttleKey } from './domain/client-address.js';
 import { LoginThrottle } from './infra/login-throttle.js';
 import { JobWatches } from './infra/job-watches.js';
+import { OneAtATime } from './infra/one-at-a-time.js';
 import { Places } from './infra/places.js';
 import { TooManyRequestsError } from './errors.js';
 import { CALLER_PROFILE_TTL_MS, CallerProfiles, readCallerProfile } from './infra/caller-profiles.js';
@@ -134,6 +135,7 @@ export async function createDeps(
           IMPORT_RETRY_SECONDS,
         ),
     ),
+    jobStarts: new OneAtATime(),
     replicaId: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
     identity,
     identityImports: importer,

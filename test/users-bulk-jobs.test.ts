@@ -3,6 +3,7 @@ import type { IdentityImporter } from '../src/ports/identity-importer.js';
 import { UpstreamError } from '../src/errors.js';
 import { startBackground } from '../src/background.js';
 import { CUSTOMER_GROUP, GUEST_GROUP, seedGroups, startService, type TestService } from './helpers/service.js';
+import { REPLICATED } from './helpers/replica.js';
 
 /** Fast polls everywhere, and no pacing of change-password requests unless a test asks for it. */
 const FAST = {
@@ -336,6 +337,28 @@ describe('bulk jobs not yet finished: at most BULK_JOBS_MAX_PENDING of each type
         .toBe(0);
     });
     expect((await mails(['nobody5'])).status).toBe(202);
+  });
+
+  it('lets requests racing on one replica start no more jobs than the bound, REST and GraphQL together', async () => {
+    const open = async () =>
+      (await service.deps.jobs.list({ types: ['change-password-bulk'], statuses: ['pending', 'running'], limit: 100 })).length;
+    const before = await open();
+    // 4,000 ids: a payload over 64 KiB, whose write takes a turn of the event loop between the count and the insert.
+    const ids = (n: number) => Array.from({ length: 4000 }, (_, index) => `racer-${n}-${String(index).padStart(6, '0')}`);
+    const rest = Array.from({ length: 4 }, (_, n) => mails(ids(n)).then((res) => res.status));
+    const graphql = Array.from({ length: 2 }, (_, n) =>
+      service
+        .graphql(`mutation($ids: [String!]!) { startBulkPasswordChange(authUserIds: $ids) { __typename } }`, { ids: ids(10 + n) })
+        .then((res) => (res.data.startBulkPasswordChange.__typename === 'TooManyRequestsError' ? 429 : 202)),
+    );
+    const statuses = await Promise.all([...rest, ...graphql]);
+    const started = statuses.filter((status) => status === 202).length;
+    expect(statuses.filter((status) => status === 429)).toHaveLength(6 - started);
+    // Two replicas (requests alternating between them) counting at once may each add one up to the bound.
+    const places = Math.max(0, 2 - before);
+    expect(started).toBeGreaterThanOrEqual(places);
+    expect(started).toBeLessThanOrEqual(REPLICATED ? 2 * places : places);
+    expect(await open()).toBe(before + started);
   });
 });
 

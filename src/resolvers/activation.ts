@@ -16,7 +16,7 @@ import {
   type RunningChunk,
 } from './activation-progress.js';
 import type { JobHandler } from '../infra/job-worker.js';
-import { assertJobPlace, type JobAnswer, jobAnswer, startJob } from './job-status.js';
+import { assertJobPlace, type JobAnswer, jobAnswer, startBoundedJob } from './job-status.js';
 import { isObject, withPlainCheck } from './inputs.js';
 import { findUsersByIds } from './users.js';
 import { shownId } from '../domain/input-limits.js';
@@ -49,6 +49,7 @@ export async function startBulkActivation(ctx: Context, input: { userIds: string
   const userIds = await distinct(input.userIds);
   const max = ctx.deps.config.BULK_JOB_MAX_USERS;
   if (userIds.length > max) throw new InvalidInputError(`a bulk activation takes at most ${max} users, not ${userIds.length}`);
+  // Refused before its ids are checked (about a second for 100,000); counted again as the job is created.
   await assertJobPlace(ctx, BULK_ACTIVATION);
   const unknown: string[] = [];
   // In slices, with turns of the event loop between them: 100,000 ids take about a second to check.
@@ -62,7 +63,7 @@ export async function startBulkActivation(ctx: Context, input: { userIds: string
     const more = unknown.length > 10 ? ` and ${unknown.length - 10} more` : '';
     throw new NotFoundError(`users not found: ${unknown.slice(0, 10).map(shownId).join(', ')}${more}`);
   }
-  return startJob(ctx, BULK_ACTIVATION, { userIds, upsert: input.upsert });
+  return startBoundedJob(ctx, BULK_ACTIVATION, { userIds, upsert: input.upsert });
 }
 
 /** `GET /jobs/bulk-activation/:id`. */

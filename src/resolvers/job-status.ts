@@ -18,7 +18,8 @@ export const BULK_JOBS_RETRY_SECONDS = 30;
 /**
  * A 429 when BULK_JOBS_MAX_PENDING jobs of this type are not yet finished (pending or running).
  * Counted in the job store, so every replica sees the others' jobs; before anything is written.
- * Not atomic with the creation that follows: requests racing at the bound may each add one.
+ * Alone, a first refusal only (a bulk activation asks it before checking its ids): `startBoundedJob`
+ * counts again and creates as one step on this replica.
  */
 export async function assertJobPlace(ctx: Context, type: string): Promise<void> {
   const max = ctx.deps.config.BULK_JOBS_MAX_PENDING;
@@ -31,8 +32,21 @@ export async function assertJobPlace(ctx: Context, type: string): Promise<void> 
   }
 }
 
+/**
+ * `startJob` within BULK_JOBS_MAX_PENDING: the count and the creation are one step for the requests
+ * of this replica (one start of a type at a time), so requests racing here add none beyond the bound
+ * (each counted the same stored jobs and created one, before: 6 at once with a bound of 2 made 6).
+ * Replicas racing each other may still add one each.
+ */
+export function startBoundedJob(ctx: Context, type: string, payload: unknown): Promise<JobAnswer> {
+  return ctx.deps.jobStarts.run(type, async () => {
+    await assertJobPlace(ctx, type);
+    return startJob(ctx, type, payload);
+  });
+}
+
 /** Creates a job for the workers, and wakes the ones of this process at once. */
-export async function startJob(ctx: Context, type: string, payload: unknown): Promise<JobAnswer> {
+async function startJob(ctx: Context, type: string, payload: unknown): Promise<JobAnswer> {
   const job = await ctx.deps.jobs.create({ type, payload });
   ctx.deps.metrics.job(type, 'pending');
   ctx.deps.jobEvents.emit('created', type);

@@ -8,7 +8,7 @@ import { requireAdmin } from './access.js';
 import { isObject, withPlainCheck } from './inputs.js';
 import type { JobHandler } from '../infra/job-worker.js';
 import type { Release } from '../infra/login-throttle.js';
-import { assertJobPlace, type JobAnswer, jobAnswer, startJob } from './job-status.js';
+import { type JobAnswer, jobAnswer, startBoundedJob } from './job-status.js';
 
 export const BULK_CHANGE_PASSWORD = 'change-password-bulk';
 
@@ -49,8 +49,7 @@ export async function startBulkPasswordChange(ctx: Context, input: { authUserIds
   const authUserIds = await distinct(input.authUserIds);
   const max = ctx.deps.config.BULK_JOB_MAX_USERS;
   if (authUserIds.length > max) throw new InvalidInputError(`a bulk change-password takes at most ${max} users, not ${authUserIds.length}`);
-  await assertJobPlace(ctx, BULK_CHANGE_PASSWORD);
-  return startJob(ctx, BULK_CHANGE_PASSWORD, { authUserIds });
+  return startBoundedJob(ctx, BULK_CHANGE_PASSWORD, { authUserIds });
 }
 
 /** `GET /jobs/change-password/bulk/:id`. */
