@@ -315,6 +315,44 @@ describe('embedded scheduler', () => {
     await expectExpiredStayShut(service, clock, users);
   });
 
+  it('an expiry whose user stays held is tried again at least every 60 s, and from 2 s again once it failed otherwise', async () => {
+    const user = await newUser(service, { expirationDate: at(2500) });
+    // As after ten busy answers in a row (about 17 minutes of them).
+    const db = (service.deps as unknown as { db: import('better-sqlite3').Database }).db;
+    db.prepare('UPDATE schedules SET busy_tries = 10 WHERE id = ?').run(user.expirationId);
+    const write = holdFirst('users', 'patch', user._id, false);
+    const patch = service.call('PATCH', `/users/${user._id}`, { $set: { email: `held-${user.username}@example.com` } });
+    const reads = vi.spyOn(service.deps.users, 'get');
+    const firings = () => reads.mock.calls.filter(([id]) => id === user._id).length;
+    try {
+      await write.reached;
+      reads.mockClear();
+      await clock.advance(2600);
+      await expect.poll(firings).toBe(1);
+      // Busy again: the back-off is the claim's 60 s, not 2 s × 2¹⁰.
+      await clock.advance(59_800);
+      expect(firings()).toBe(1);
+      await clock.advance(300);
+      await expect.poll(firings).toBe(2);
+      // The next try fails otherwise (its read): left for its whole claim, then busy again, which is
+      // the first busy answer in a row: tried again 2 s later.
+      reads.mockRejectedValueOnce(new UpstreamError('CRUD', 'GET /users/', 500));
+      await clock.advance(60_100);
+      await expect.poll(firings).toBe(3);
+      await clock.advance(60_100);
+      await expect.poll(firings).toBe(4);
+      await clock.advance(2100);
+      await expect.poll(firings).toBe(5);
+    } finally {
+      write.open();
+      reads.mockRestore();
+    }
+    expect((await patch).status).toBe(200);
+    await clock.advance(4100);
+    await expect.poll(() => schedules().find((s) => s.id === user.expirationId)?.status).toBe('done');
+    expect((await service.call('GET', `/users/${user._id}`)).body.blocked).toBe(true);
+  });
+
   it('refuses an expirationDate in the past and a client-set expirationId', async () => {
     const user = await newUser(service);
     expect((await service.call('PATCH', `/users/${user._id}`, { $set: { expirationDate: '2000-01-01T00:00:00Z' } })).status).toBe(400);

@@ -93,6 +93,8 @@ export class EmbeddedScheduler implements ExpirationScheduler {
     } catch (error) {
       if (error instanceof ConflictError && error.code === 'USER_BUSY') return this.backOff(row);
       // Left in 'firing': another poll (here or in another process) retries it once the claim expires.
+      // The busy answers are counted in a row: a later one backs off 2 s again, not where they stopped.
+      this.db.prepare('UPDATE schedules SET busy_tries = 0 WHERE id = ? AND claimed_by = ?').run(row.id, this.owner);
       this.logger.error({ err: error, expirationId: row.id, userId: row.user_id }, 'could not block an expired user');
     }
   }
