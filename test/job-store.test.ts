@@ -190,3 +190,41 @@ describe.each(REPLICAS)('job store: %s', (_name, replicas) => {
     expect(await a.head(held)).toMatchObject({ status: 'running' });
   });
 });
+
+describe('job store: embedded, the retention sweep', () => {
+  it('deletes the payloads of the jobs it deletes, and only theirs', async () => {
+    const DAY = 86_400_000;
+    const clock = new FakeClock();
+    const file = join(mkdtempSync(join(tmpdir(), 'ums-jobs-')), 'jobs.sqlite');
+    const db = openDatabase(file);
+    const store = createSqliteJobStore(db, clock);
+    const payloads = () => db.prepare<[], { job_id: string }>('SELECT job_id FROM job_payloads').all().map((row) => row.job_id);
+    const finished = async (type: string) => {
+      const job = await store.create({ type, payload: { ids: [type] } });
+      expect(await store.claim(job.jobId, 'w', 60_000)).toBe(true);
+      expect(await store.finish(job.jobId, 'w', { status: 'completed', result: { summary: {} } })).toBe(true);
+      return job.jobId;
+    };
+    const old = [await finished('kept'), await finished('kept'), await finished('kept')];
+    const otherType = await finished('other');
+    const pending = (await store.create({ type: 'kept', payload: { ids: ['p'] } })).jobId;
+    await clock.advance(31 * DAY);
+    const young = await finished('kept');
+    const before = new Date(clock.now() - 30 * DAY).toISOString();
+
+    expect(await store.deleteFinished({ types: ['kept'], before, limit: 2 })).toBe(2);
+    const left: string[] = [];
+    for (const jobId of old) if (await store.head(jobId)) left.push(jobId);
+    expect(left).toHaveLength(1);
+    expect(payloads().sort()).toEqual([...left, otherType, pending, young].sort());
+    expect(await store.deleteFinished({ types: ['kept'], before, limit: 500 })).toBe(1);
+    expect(payloads().sort()).toEqual([otherType, pending, young].sort());
+    for (const [jobId, type] of [
+      [otherType, 'other'],
+      [pending, 'p'],
+      [young, 'kept'],
+    ] as const) {
+      expect((await store.get(jobId))?.payload).toEqual({ ids: [type] });
+    }
+  });
+});
