@@ -198,7 +198,11 @@ describe('job store: embedded, the retention sweep', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'ums-jobs-')), 'jobs.sqlite');
     const db = openDatabase(file);
     const store = createSqliteJobStore(db, clock);
-    const payloads = () => db.prepare<[], { job_id: string }>('SELECT job_id FROM job_payloads').all().map((row) => row.job_id);
+    const payloads = () =>
+      db
+        .prepare<[], { job_id: string }>('SELECT job_id FROM job_payloads')
+        .all()
+        .map((row) => row.job_id);
     const finished = async (type: string) => {
       const job = await store.create({ type, payload: { ids: [type] } });
       expect(await store.claim(job.jobId, 'w', 60_000)).toBe(true);
@@ -226,5 +230,30 @@ describe('job store: embedded, the retention sweep', () => {
     ] as const) {
       expect((await store.get(jobId))?.payload).toEqual({ ids: [type] });
     }
+  });
+});
+
+describe('job store: embedded, a sweep of large jobs', () => {
+  it('deletes in small transactions with turns of the event loop between them, not its whole batch in one', async () => {
+    const DAY = 86_400_000;
+    const clock = new FakeClock();
+    const db = openDatabase(join(mkdtempSync(join(tmpdir(), 'ums-jobs-')), 'jobs.sqlite'));
+    const store = createSqliteJobStore(db, clock);
+    // 500 jobs of 100,000 ids (3 MB of payload, 5 MB of results each) held the loop about a second.
+    for (let index = 0; index < 30; index += 1) {
+      const job = await store.create({ type: 'kept', payload: { ids: [index] } });
+      await store.claim(job.jobId, 'w', 60_000);
+      await store.finish(job.jobId, 'w', { status: 'completed', result: { summary: {} } });
+    }
+    await clock.advance(31 * DAY);
+    const stored = () => db.prepare<[], { n: number }>('SELECT count(*) AS n FROM jobs').get()!.n;
+    let atFirstTurn: number | undefined;
+    setImmediate(() => (atFirstTurn = stored()));
+    const before = new Date(clock.now() - 30 * DAY).toISOString();
+    expect(await store.deleteFinished({ types: ['kept'], before, limit: 500 })).toBe(30);
+    expect(stored()).toBe(0);
+    // Rows deleted before the loop's first turn: some, not all 30 (none before: the turn came after the sweep).
+    expect(atFirstTurn ?? 0).toBeGreaterThan(0);
+    expect(atFirstTurn ?? 30).toBeLessThan(30);
   });
 });
