@@ -341,6 +341,16 @@ describe('the job worker: finished jobs past JOBS_RETENTION_DAYS', () => {
     expect((await stored(held.jobId))?.status).toBe('running');
   });
 
+  it('sweeps at its start: a job that ended past the retention while no replica ran goes at once, not 10 minutes later', async () => {
+    const old = await fixture.store.create({ type: 'kept', payload: {} });
+    await fixture.store.claim(old.jobId, 'gone', 60_000);
+    await fixture.store.finish(old.jobId, 'gone', { status: 'completed', result: { summary: {} } });
+    await fixture.clock.advance(31 * 86_400_000);
+    fixture.replica([done], retention(30));
+    await fixture.clock.advance(1);
+    expect(await stored(old.jobId)).toBeUndefined();
+  });
+
   it('keeps every job with JOBS_RETENTION_DAYS=0, asking the store nothing', async () => {
     let sweeps = 0;
     const job = await fixture.store.create({ type: 'kept', payload: {} });
