@@ -26,6 +26,8 @@ describe('configuration', () => {
     expect(() => loadConfig({ RANDOM_PWD_LENGTH: '4' })).toThrow(/RANDOM_PWD_LENGTH/);
     expect(() => loadConfig({ JOBS_RETENTION_DAYS: '-1' })).toThrow(/JOBS_RETENTION_DAYS/);
     expect(() => loadConfig({ JOBS_RETENTION_DAYS: 'a month' })).toThrow(/JOBS_RETENTION_DAYS/);
+    // Past 100 years the sweep's cut-off is no date: its toISOString threw in the job worker's start.
+    expect(() => loadConfig({ JOBS_RETENTION_DAYS: '1e9' })).toThrow(/JOBS_RETENTION_DAYS/);
     expect(loadConfig({ JOBS_RETENTION_DAYS: '0' }).JOBS_RETENTION_DAYS).toBe(0);
   });
 
