@@ -362,6 +362,27 @@ describe('bulk jobs not yet finished: at most BULK_JOBS_MAX_PENDING of each type
   });
 });
 
+describe('bulk jobs not yet finished: a running one counts as a pending one', () => {
+  let service: TestService;
+  beforeAll(async () => {
+    service = await startService({ env: { ...FAST, BULK_JOBS_MAX_PENDING: '1' } });
+  });
+  afterAll(() => service.close());
+
+  it('answers 429 while the one job allowed runs on another replica, and 202 once it ended', async () => {
+    const running = await service.deps.jobs.create({
+      type: 'change-password-bulk',
+      payload: { authUserIds: ['elsewhere'] },
+      owner: 'another-replica',
+      leaseMs: 3_600_000,
+    });
+    const start = () => service.call('POST', '/jobs/change-password/bulk', { authUsersIds: ['next'] });
+    expect((await start()).status).toBe(429);
+    expect(await service.deps.jobs.finish(running.jobId, 'another-replica', { status: 'completed', result: {} })).toBe(true);
+    expect((await start()).status).toBe(202);
+  });
+});
+
 describe('bulk jobs: chunks, failures and restarts', () => {
   let service: TestService;
   let importer: IdentityImporter;
