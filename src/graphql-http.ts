@@ -4,7 +4,7 @@ import proxyaddr from 'proxy-addr';
 import { type Context, createContext, type Deps } from './context.js';
 import { cookieJar } from './cookies.js';
 import type { GraphQLTransport } from './graphql.js';
-import { createTextAnswers } from './graphql-text-answer.js';
+import { createTextAnswers, type TextAnswer } from './graphql-text-answer.js';
 import type { TextPlan, TextPlans } from './graphql-text-plans.js';
 import { markRoute } from './observability/requests.js';
 import { assertSameOrigin } from './rest/origin.js';
@@ -67,7 +67,7 @@ export function withGraphQLFastPath(options: {
       // Yoga answers with the same context (the caller is resolved once) when the text cannot.
       const ctx = createContext({ headers: req.headers, ip: transport.ip, cookies: transport.cookies }, deps);
       const toYoga = () => void yoga(req, res, { transport, ctx });
-      answers.answer(plan, ctx).then((text) => (text === undefined ? toYoga() : sendTextAnswer(res, { text, type }, plan, ctx)), toYoga);
+      answers.answer(plan, ctx).then((answer) => (answer === undefined ? toYoga() : sendTextAnswer(res, answer, type, plan, ctx)), toYoga);
     });
   };
 }
@@ -108,11 +108,10 @@ function textAnswerType(accept: string | undefined): string | undefined {
 }
 
 /** The planned document's answer, as yoga writes a result without errors, and counted as yoga's plugins count it. */
-function sendTextAnswer(res: ServerResponse, { text, type }: { text: string; type: string }, plan: TextPlan, ctx: Context): void {
+function sendTextAnswer(res: ServerResponse, { text, identityCalls }: TextAnswer, type: string, plan: TextPlan, ctx: Context): void {
   const { metrics } = ctx.deps;
   metrics.graphqlOperation(plan.metricName, 'success');
-  const calls = ctx.loaders.identityCalls();
-  if (calls > 0) metrics.identityCallsPerOperation(calls);
+  if (identityCalls > 0) metrics.identityCallsPerOperation(identityCalls);
   res.statusCode = 200;
   res.setHeader('Content-Type', type);
   res.setHeader('Content-Length', Buffer.byteLength(text));

@@ -41,8 +41,6 @@ export type NodeItem = LeafItem | TypeNameItem;
 
 export interface IdentitySelection {
   key: string;
-  /** The `identity` field of User: its resolver finds the identity of a user. */
-  field: LeafItem;
   items: readonly NodeItem[];
   fields: IdentityFieldSet;
 }
@@ -182,7 +180,9 @@ function nodeItems(selectionSet: SelectionSetNode, type: GraphQLObjectType): (No
       items.push({ key, typename: type.name });
       continue;
     }
-    const field = type.getFields()[name];
+    // A name from the request: only the type's own fields (graphql-js keeps them in a map without a prototype).
+    const fields = type.getFields();
+    const field = Object.hasOwn(fields, name) ? fields[name] : undefined;
     if (!field) return undefined;
     if (type.name === 'User' && name === 'identity') {
       if (items.includes(IDENTITY)) return undefined;
@@ -207,7 +207,6 @@ function identitySelection(selectionSet: SelectionSetNode, userType: GraphQLObje
   const names = node.selectionSet.selections.map((selection) => (selection as FieldNode).name.value);
   return {
     key: keyOf(node),
-    field: leafItem(keyOf(node), field, node),
     items: items as NodeItem[],
     fields: identityFieldSet(names.filter(isIdentityField)),
   };
