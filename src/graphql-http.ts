@@ -108,12 +108,12 @@ function textAnswerType(accept: string | undefined): string | undefined {
 }
 
 /** The planned document's answer, as yoga writes a result without errors, and counted as yoga's plugins count it. */
-function sendTextAnswer(res: ServerResponse, { text, identityCalls }: TextAnswer, type: string, plan: TextPlan, ctx: Context): void {
+function sendTextAnswer(res: ServerResponse, { body, identityCalls }: TextAnswer, type: string, plan: TextPlan, ctx: Context): void {
   const { metrics } = ctx.deps;
   metrics.graphqlOperation(plan.metricName, 'success');
   if (identityCalls > 0) metrics.identityCallsPerOperation(identityCalls);
   res.statusCode = 200;
   res.setHeader('Content-Type', type);
-  res.setHeader('Content-Length', Buffer.byteLength(text));
-  res.end(text);
+  res.setHeader('Content-Length', body.length);
+  res.end(body);
 }

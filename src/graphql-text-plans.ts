@@ -53,9 +53,9 @@ export interface TextPlan {
   metricName: string;
   /** The store query of the page, as a query string. */
   query: string;
-  /** The answer's text before the users and after them. */
-  head: string;
-  tail: string;
+  /** The answer's bytes before the users and after them. */
+  head: Buffer;
+  tail: Buffer;
   /** The user's fields before its identity (all of them without one), and after. */
   before: readonly NodeItem[];
   identity?: IdentitySelection;
@@ -144,8 +144,8 @@ export function planOf(document: DocumentNode, id: number): TextPlan | undefined
     operationName: name,
     metricName: name ?? 'anonymous',
     query: new URLSearchParams(page).toString(),
-    head: `{"data":{${keyOf(users)}{${keyOf(nodes)}[`,
-    tail: ']}}}',
+    head: Buffer.from(`{"data":{${keyOf(users)}{${keyOf(nodes)}[`),
+    tail: Buffer.from(']}}}'),
     before: (at === -1 ? items : items.slice(0, at)) as NodeItem[],
     identity,
     after: (at === -1 ? [] : items.slice(at + 1)) as NodeItem[],
