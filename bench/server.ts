@@ -86,6 +86,12 @@ const store: UserStore = {
       return deps.users.listText!(query, scope);
     },
   }),
+  ...(deps.users.listKeyed && {
+    listKeyed: (query: string, scope: Parameters<NonNullable<UserStore['listKeyed']>>[1]) => {
+      counts.profileReads += 1;
+      return deps.users.listKeyed!(query, scope);
+    },
+  }),
   count: (query, scope) => {
     counts.profileReads += 1;
     return deps.users.count(query, scope);
