@@ -67,7 +67,14 @@ export function withGraphQLFastPath(options: {
       // Yoga answers with the same context (the caller is resolved once) when the text cannot.
       const ctx = createContext({ headers: req.headers, ip: transport.ip, cookies: transport.cookies }, deps);
       const toYoga = () => void yoga(req, res, { transport, ctx });
-      answers.answer(plan, ctx).then((answer) => (answer === undefined ? toYoga() : sendTextAnswer(res, answer, type, plan, ctx)), toYoga);
+      answers
+        .answer(plan, ctx)
+        .then((answer) => (answer === undefined ? toYoga() : sendTextAnswer(res, answer, type, plan, ctx)), toYoga)
+        .catch((error: unknown) => {
+          // Only the answer's own writing can get here: nothing is left to answer with.
+          deps.logger.error({ err: error }, 'a GraphQL text answer could not be written');
+          res.destroy();
+        });
     });
   };
 }

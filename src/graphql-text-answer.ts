@@ -2,6 +2,7 @@ import type { Context } from './context.js';
 import type { IdentitySelection, TextPlan } from './graphql-text-plans.js';
 import { fieldsText, objectText } from './graphql-text-values.js';
 import type { IdentityUser } from './ports/identity-provider.js';
+import type { State } from './crud/states.js';
 import type { KeyedDoc, UserDoc } from './ports/user-store.js';
 import { requireAdmin } from './resolvers/access.js';
 import { listUsers } from './resolvers/users.js';
@@ -164,7 +165,7 @@ async function pageIdentities(
  * id and a comparison each). The oldest users go first once what is held passes `maxBytes`.
  */
 class KeptUsers {
-  private readonly users = new Map<string, { state: string; text: string; byPlan: Map<number, UserBytes>; bytes: number }>();
+  private readonly users = new Map<string, { state: State; text: string; byPlan: Map<number, UserBytes>; bytes: number }>();
   private bytes = 0;
 
   constructor(private readonly maxBytes: number) {}

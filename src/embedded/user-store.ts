@@ -123,7 +123,7 @@ function userReads(parts: Pick<UserWriteParts, 'db' | 'fields' | 'getRow'>, keyF
 /** A row as a keyed document: parsed only when asked. */
 class KeyedRow implements KeyedDoc {
   readonly id: string;
-  readonly state: string;
+  readonly state: State;
   readonly text: string;
   constructor([id, state, text]: RawRow) {
     this.id = id;
@@ -132,6 +132,6 @@ class KeyedRow implements KeyedDoc {
   }
 
   doc(): UserDoc {
-    return toDoc({ id: this.id, state: this.state as State, doc: this.text });
+    return toDoc({ id: this.id, state: this.state, doc: this.text });
   }
 }

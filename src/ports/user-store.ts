@@ -32,7 +32,7 @@ export type UpdateExpr = Partial<
 /** A user of a page as stored (UserStore.listKeyed): the same id, state and text, the same document. */
 export interface KeyedDoc {
   readonly id: string;
-  readonly state: string;
+  readonly state: State;
   readonly text: string;
   doc(): UserDoc;
 }
