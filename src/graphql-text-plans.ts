@@ -99,7 +99,7 @@ export function createTextPlans() {
     learn,
     /** The plan of the request's document, when it has one and the request asks nothing a plan does not answer. */
     planFor(body: unknown): TextPlan | undefined {
-      if (typeof body !== 'object' || body === null) return undefined;
+      if (typeof body !== 'object' || body === null || !knownParameters(body)) return undefined;
       const { query, operationName, variables, extensions } = body as Record<string, unknown>;
       if (typeof query !== 'string' || extensions != null || !emptyVariables(variables)) return undefined;
       const plan = plans.get(query);
@@ -110,6 +110,14 @@ export function createTextPlans() {
 }
 
 export type TextPlans = ReturnType<typeof createTextPlans>;
+
+const PARAMETERS = new Set(['query', 'operationName', 'variables', 'extensions']);
+
+/** Whether yoga takes every parameter of the body: it refuses any other that is not null (400 "Unexpected parameter"). */
+function knownParameters(body: object): boolean {
+  for (const [name, value] of Object.entries(body)) if (value != null && !PARAMETERS.has(name)) return false;
+  return true;
+}
 
 function emptyVariables(variables: unknown): boolean {
   if (variables == null) return true;

@@ -139,6 +139,11 @@ describe('GraphQL pages answered as text', () => {
     expect(anonymous.byYoga).toBe(true);
     expect((await same({ query, variables: { unused: 1 } })).byYoga).toBe(true);
     expect((await same({ query, operationName: 'Other' })).byYoga).toBe(true);
+    // A parameter yoga does not know is its 400 (a null one it ignores).
+    const unknown = await same({ query, id: 'x' });
+    expect(unknown.answer.status).toBe(400);
+    expect(unknown.byYoga).toBe(true);
+    expect((await same({ query, id: null })).byYoga).toBe(false);
     for (const accept of ['application/json', 'application/graphql-response+json', '*/*']) {
       const { answer, byYoga } = await same({ query }, { ...admin, accept });
       expect(answer.status).toBe(200);
