@@ -221,7 +221,23 @@ function identitySelection(selectionSet: SelectionSetNode, userType: GraphQLObje
 }
 
 function leafItem(key: string, field: GraphQLField<unknown, unknown>, node: FieldNode): LeafItem {
-  return { key, field, type: field.type, info: { fieldName: field.name, fieldNodes: [node], fragments: {} } };
+  return { key, field, type: field.type, info: { fieldName: field.name, fieldNodes: [bareField(node)], fragments: {} } };
+}
+
+/**
+ * The leaf field's node without its location: a node's `loc` links every token of the document,
+ * comments included (about 500 bytes a token with its AST, graphql-cache.ts), which a plan,
+ * bounded by its text alone, would keep after yoga's cache let the document go.
+ */
+function bareField(node: FieldNode): FieldNode {
+  const name = (value: string) => ({ kind: Kind.NAME, value }) as const;
+  return {
+    kind: Kind.FIELD,
+    ...(node.alias ? { alias: name(node.alias.value) } : {}),
+    name: name(node.name.value),
+    arguments: [],
+    directives: [],
+  };
 }
 
 /** The field's response key as JSON text, with its colon. */

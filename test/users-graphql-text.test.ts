@@ -1,10 +1,11 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
 import { createGraphQLServer } from '../src/graphql.js';
 import { type GraphQLHandler, withGraphQLFastPath } from '../src/graphql-http.js';
-import { createTextPlans } from '../src/graphql-text-plans.js';
+import { createTextPlans, planOf } from '../src/graphql-text-plans.js';
 import { requestObserver } from '../src/observability/requests.js';
 import { seedGroups, startService, TEST_API_KEY, type TestService } from './helpers/service.js';
 
@@ -164,5 +165,24 @@ describe('GraphQL pages answered as text', () => {
     const { answer, byYoga } = await same({ query });
     expect(JSON.parse(answer.body).errors).toHaveLength(1);
     expect(byYoga).toBe(true);
+  });
+
+  it('keeps no part of the parsed document in a plan', () => {
+    // Each token of a document costs about 500 bytes with its AST (graphql-cache.ts), comments too;
+    // a plan is bounded by its text only, so it must not hold the document's nodes or tokens.
+    const text = `{ users(filter: {username: "a"}, first: 2) { nodes { id u: username identity { email } } } } ${'#\n'.repeat(10)}`;
+    const plan = planOf(parse(text), 1);
+    expect(plan).toBeDefined();
+    const seen = new Set<unknown>();
+    const located: unknown[] = [];
+    const walk = (value: unknown) => {
+      if (typeof value !== 'object' || value === null || seen.has(value) || Buffer.isBuffer(value)) return;
+      seen.add(value);
+      if ('loc' in value && value.loc) located.push(value);
+      if ('startToken' in value) located.push(value);
+      for (const child of Object.values(value)) walk(child);
+    };
+    walk(plan);
+    expect(located).toEqual([]);
   });
 });
