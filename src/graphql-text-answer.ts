@@ -25,6 +25,11 @@ export interface TextAnswer {
 
 /** What the kept users may hold in all: their bytes, and the stored texts they were made from (UTF-16). */
 const KEPT_USER_BYTES = 16 * 1024 * 1024;
+/**
+ * What the kept identities' bytes may hold in all. Each document keeps its own bytes of an identity
+ * (its aliases are their keys): 20 documents with 15 KB of aliases each kept 300 KB per identity.
+ */
+const KEPT_IDENTITY_BYTES = 4 * 1024 * 1024;
 const COMMA = Buffer.from(',');
 const NULL = Buffer.from('null');
 
@@ -40,9 +45,9 @@ const NULL = Buffer.from('null');
  * request; their bytes are kept per identity object (the embedded provider's cache hands the same
  * frozen object until an identity changes).
  */
-export function createTextAnswers() {
+export function createTextAnswers(options: { keptIdentityBytes?: number } = {}) {
   const kept = new KeptUsers(KEPT_USER_BYTES);
-  const identityBytes = new WeakMap<IdentitySelection, WeakMap<IdentityUser, Buffer>>();
+  const identityBytes = new KeptIdentities(options.keptIdentityBytes ?? KEPT_IDENTITY_BYTES);
 
   async function answer(plan: TextPlan, ctx: Context): Promise<TextAnswer | undefined> {
     await requireAdmin(ctx);
@@ -95,19 +100,17 @@ export function createTextAnswers() {
   /** The identity as bytes (`null` for none), kept per identity object. */
   function identityOf(selection: IdentitySelection, identity: IdentityUser | null, ctx: Context): Buffer | undefined {
     if (identity === null) return NULL;
-    let known = identityBytes.get(selection);
-    if (!known) identityBytes.set(selection, (known = new WeakMap()));
-    let bytes = known.get(identity);
+    let bytes = identityBytes.get(selection, identity);
     if (bytes === undefined) {
       const text = objectText(selection.items, identity, ctx);
       if (text === undefined) return undefined;
       bytes = ownBytes(text)[0]!;
-      known.set(identity, bytes);
+      identityBytes.set(selection, identity, bytes);
     }
     return bytes;
   }
 
-  return { answer };
+  return { answer, keptIdentityBytes: () => identityBytes.bytes };
 }
 
 export type TextAnswers = ReturnType<typeof createTextAnswers>;
@@ -204,5 +207,40 @@ class KeptUsers {
     if (!user) return;
     this.users.delete(id);
     this.bytes -= user.bytes;
+  }
+}
+
+/**
+ * Identities' bytes by document (selection) and identity object, while the provider hands the same
+ * object. Weakly held, so which are still alive is unknown: every byte made counts until all are
+ * dropped at once, past `maxBytes`.
+ */
+class KeptIdentities {
+  private bySelection = new WeakMap<IdentitySelection, WeakMap<IdentityUser, Buffer>>();
+  private made = 0;
+
+  constructor(private readonly maxBytes: number) {}
+
+  /** The bytes made since the last drop: at least those still kept. */
+  get bytes(): number {
+    return this.made;
+  }
+
+  get(selection: IdentitySelection, identity: IdentityUser): Buffer | undefined {
+    return this.bySelection.get(selection)?.get(identity);
+  }
+
+  set(selection: IdentitySelection, identity: IdentityUser, bytes: Buffer): void {
+    // The buffer and its objects.
+    const size = bytes.buffer.byteLength + 256;
+    if (size > this.maxBytes) return;
+    if (this.made + size > this.maxBytes) {
+      this.bySelection = new WeakMap();
+      this.made = 0;
+    }
+    let known = this.bySelection.get(selection);
+    if (!known) this.bySelection.set(selection, (known = new WeakMap()));
+    known.set(identity, bytes);
+    this.made += size;
   }
 }

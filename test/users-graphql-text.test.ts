@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
 import { createGraphQLServer } from '../src/graphql.js';
 import { type GraphQLHandler, withGraphQLFastPath } from '../src/graphql-http.js';
+import { createTextAnswers } from '../src/graphql-text-answer.js';
+import { createContext } from '../src/context.js';
 import { createTextPlans, planOf } from '../src/graphql-text-plans.js';
 import { requestObserver } from '../src/observability/requests.js';
 import { seedGroups, startService, TEST_API_KEY, type TestService } from './helpers/service.js';
@@ -184,5 +186,28 @@ describe('GraphQL pages answered as text', () => {
     };
     walk(plan);
     expect(located).toEqual([]);
+  });
+
+  it('keeps identities as bytes up to a bound, whatever the number of documents asking for them', async () => {
+    // Each document keeps its own bytes of an identity (its aliases are its keys): 20 documents of
+    // 15 KB of aliases each kept 15 KB per identity of the page, far past the bound.
+    const answers = createTextAnswers({ keptIdentityBytes: 64 * 1024 });
+    const ctx = createContext({ headers: { 'x-api-key': TEST_API_KEY } }, service.deps);
+    const aliases = (index: number) => Array.from({ length: 14 }, (_, field) => `${'a'.repeat(1000)}${index}x${field}: email`).join(' ');
+    const shown: number[] = [];
+    for (let index = 0; index < 20; index += 1) {
+      const plan = planOf(parse(`{ users(first: 20) { nodes { identity { ${aliases(index)} } } } }`), index)!;
+      for (let again = 0; again < 2; again += 1) {
+        const answer = await answers.answer(plan, ctx);
+        const nodes = JSON.parse(answer!.body.toString()).data.users.nodes as { identity: Record<string, string> | null }[];
+        const identities = nodes.flatMap(({ identity }) => (identity ? [Object.values(identity)] : []));
+        expect(identities.every((emails) => emails.length === 14 && emails.every((email) => email.includes('@')))).toBe(true);
+        shown.push(identities.length);
+      }
+    }
+    // Every answer shows the page's identities (2 or 3: an earlier test moves text1 to DRAFT).
+    expect(shown[0]).toBeGreaterThanOrEqual(2);
+    expect(shown).toEqual(shown.map(() => shown[0]));
+    expect(answers.keptIdentityBytes()).toBeLessThanOrEqual(64 * 1024);
   });
 });
