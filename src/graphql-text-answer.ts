@@ -45,8 +45,8 @@ const NULL = Buffer.from('null');
  * request; their bytes are kept per identity object (the embedded provider's cache hands the same
  * frozen object until an identity changes).
  */
-export function createTextAnswers(options: { keptIdentityBytes?: number } = {}) {
-  const kept = new KeptUsers(KEPT_USER_BYTES);
+export function createTextAnswers(options: { keptUserBytes?: number; keptIdentityBytes?: number } = {}) {
+  const kept = new KeptUsers(options.keptUserBytes ?? KEPT_USER_BYTES);
   const identityBytes = new KeptIdentities(options.keptIdentityBytes ?? KEPT_IDENTITY_BYTES);
 
   async function answer(plan: TextPlan, ctx: Context): Promise<TextAnswer | undefined> {
@@ -110,7 +110,7 @@ export function createTextAnswers(options: { keptIdentityBytes?: number } = {}) 
     return bytes;
   }
 
-  return { answer, keptIdentityBytes: () => identityBytes.bytes };
+  return { answer, keptUserBytes: () => kept.bytes, keptIdentityBytes: () => identityBytes.bytes };
 }
 
 export type TextAnswers = ReturnType<typeof createTextAnswers>;
@@ -169,7 +169,8 @@ async function pageIdentities(
  */
 class KeptUsers {
   private readonly users = new Map<string, { state: State; text: string; byPlan: Map<number, UserBytes>; bytes: number }>();
-  private bytes = 0;
+  /** What the kept users hold, as counted. */
+  bytes = 0;
 
   constructor(private readonly maxBytes: number) {}
 

@@ -210,4 +210,138 @@ describe('GraphQL pages answered as text', () => {
     expect(shown).toEqual(shown.map(() => shown[0]));
     expect(answers.keptIdentityBytes()).toBeLessThanOrEqual(64 * 1024);
   });
+
+  it('answers as yoga does the documents no plan may answer', async () => {
+    const documents = [
+      // Answered with an error: never planned (a page of 500 would be read).
+      '{ users(first: 500) { nodes { id } } }',
+      '{ users(first: 0) { nodes { id } } }',
+      '{ users(after: "bad") { nodes { id } } }',
+      // A variable's default, which the plan cannot read.
+      'query ($n: Int = 1) { users(first: $n) { nodes { id } } }',
+      '{ users(first: 3) { nodes { id name: username @skip(if: true) } } }',
+      '{ users(first: 3) @include(if: false) { nodes { id } } }',
+      '{ users(first: 3) { nodes @skip(if: true) { id } } }',
+      '{ users(first: 3) { nodes { id } } usersCount }',
+      '{ users(first: 1) { edges { __typename } } }',
+      '{ users(first: 3) { ... on UserConnection { nodes { id } } } }',
+      '{ users(first: 3) { nodes { ... on User { id } } } }',
+      '{ users(first: 3) { nodes { id id } } }',
+      '{ users(first: 3) { nodes { a: identity { email } b: identity { blocked } } } }',
+    ];
+    for (const query of documents) expect((await same({ query })).byYoga, query).toBe(true);
+    // Two operations: yoga answers the one named, and without a name its error.
+    const two = 'query A { users(first: 1) { nodes { id } } } query B { users(first: 2) { nodes { id } } }';
+    expect(JSON.parse((await same({ query: two, operationName: 'B' })).answer.body).data.users.nodes).toHaveLength(2);
+    const unnamed = await same({ query: two });
+    expect(JSON.parse(unnamed.answer.body).errors).toHaveLength(1);
+    expect(unnamed.byYoga).toBe(true);
+    // Parameters yoga refuses (400): variables that are no object, extensions past the limits.
+    const query = '{ users(first: 2) { nodes { id } } }';
+    await same({ query });
+    let deep: unknown = 1;
+    for (let depth = 0; depth < 40; depth += 1) deep = { deep };
+    for (const body of [
+      { query, variables: [] },
+      { query, variables: '' },
+      { query, variables: false },
+      { query, extensions: deep },
+    ]) {
+      const { answer, byYoga } = await same(body);
+      expect(answer.status, JSON.stringify(body).slice(0, 80)).toBe(400);
+      expect(byYoga).toBe(true);
+    }
+  });
+
+  it('leaves to yoga a user or an identity no scalar or list can answer, as stored', async () => {
+    const query = (username: string, fields = 'username roles userGroup') =>
+      `{ users(filter: {username: "${username}"}, states: [PUBLIC, DRAFT]) { nodes { ${fields} } } }`;
+    const good = await same({ query: query('text0', 'username roles userGroup identity { blocked }') });
+    expect(good.byYoga).toBe(false);
+    if (!service.crud) {
+      // Planned while the users hold what the schema answers, then changed in the file: a string
+      // where a list stands (iterable, yet graphql-js refuses it), no group where one is required.
+      const db = (service.deps as unknown as { db: import('better-sqlite3').Database }).db;
+      const scope = { actorId: 'test', headers: {} };
+      await service.deps.users.insert({ userGroup: 'customer', username: 'roles-text', roles: ['admin'] }, scope);
+      await service.deps.users.insert({ userGroup: 'customer', username: 'no-group' }, scope);
+      for (const username of ['roles-text', 'no-group']) expect((await same({ query: query(username) })).byYoga).toBe(false);
+      const change = db.prepare("UPDATE users SET doc = json_set(doc, ?, ?) WHERE json_extract(doc, '$.username') = ?");
+      change.run('$.roles', 'admin', 'roles-text');
+      db.prepare("UPDATE users SET doc = json_remove(doc, '$.userGroup') WHERE json_extract(doc, '$.username') = 'no-group'").run();
+      for (const username of ['roles-text', 'no-group']) {
+        const { answer, byYoga } = await same({ query: query(username) });
+        expect(JSON.parse(answer.body).errors, username).toHaveLength(1);
+        expect(byYoga, username).toBe(true);
+      }
+      // The same through `list`, as a store without listKeyed reads it.
+      const { users } = service.deps;
+      const listKeyed = users.listKeyed;
+      users.listKeyed = undefined;
+      try {
+        const { answer, byYoga } = await same({ query: query('roles-text') });
+        expect(JSON.parse(answer.body).errors).toHaveLength(1);
+        expect(byYoga).toBe(true);
+      } finally {
+        users.listKeyed = listKeyed;
+      }
+    }
+    // An identity whose `blocked` is no boolean.
+    const { identity } = service.deps;
+    const getUsers = identity.getUsers;
+    identity.getUsers = async (ids, fields) =>
+      (await getUsers.call(identity, ids, fields)).map((user) => user && { ...user, blocked: 'no' as never });
+    try {
+      const { answer, byYoga } = await same({ query: query('text0', 'username roles userGroup identity { blocked }') });
+      expect(JSON.parse(answer.body).errors).toHaveLength(1);
+      expect(byYoga).toBe(true);
+    } finally {
+      identity.getUsers = getUsers;
+    }
+  });
+
+  it('shows a user changed directly in the embedded file, its state alone or its text', async () => {
+    if (service.crud) return;
+    const db = (service.deps as unknown as { db: import('better-sqlite3').Database }).db;
+    await service.deps.users.insert(
+      { userGroup: 'customer', username: 'by-sql', email: 'before@example.com' },
+      { actorId: 'test', headers: {} },
+    );
+    const query = '{ users(filter: {username: "by-sql"}, states: [PUBLIC, TRASH]) { nodes { username email state } } }';
+    expect((await same({ query })).byYoga).toBe(false);
+    db.prepare("UPDATE users SET state = 'TRASH' WHERE json_extract(doc, '$.username') = 'by-sql'").run();
+    const moved = await same({ query });
+    expect(JSON.parse(moved.answer.body).data.users.nodes).toEqual([{ username: 'by-sql', email: 'before@example.com', state: 'TRASH' }]);
+    db.prepare(
+      "UPDATE users SET doc = json_set(doc, '$.email', 'after@example.com') WHERE json_extract(doc, '$.username') = 'by-sql'",
+    ).run();
+    const changed = await same({ query });
+    expect(JSON.parse(changed.answer.body).data.users.nodes).toEqual([{ username: 'by-sql', email: 'after@example.com', state: 'TRASH' }]);
+    expect(changed.byYoga).toBe(false);
+  });
+
+  it('keeps users as bytes up to a bound, and answers the same past it', async () => {
+    const answers = createTextAnswers({ keptUserBytes: 4096 });
+    const ctx = createContext({ headers: { 'x-api-key': TEST_API_KEY } }, service.deps);
+    const documents = ['{ users(first: 20) { nodes { id username email } } }', '{ users(first: 20) { nodes { u: username properties } } }'];
+    const plans = documents.map((query, index) => planOf(parse(query), index)!);
+    const first = await Promise.all(plans.map(async (plan) => (await answers.answer(plan, ctx))!.body.toString()));
+    for (let again = 0; again < 3; again += 1) {
+      for (const [index, plan] of plans.entries()) expect((await answers.answer(plan, ctx))!.body.toString()).toBe(first[index]);
+    }
+    // Only a store that answers listKeyed (the embedded one) has users kept.
+    if (!service.crud) expect(answers.keptUserBytes()).toBeGreaterThan(0);
+    expect(answers.keptUserBytes()).toBeLessThanOrEqual(4096);
+  });
+
+  it('asks the identity provider for the identity fields the document selects', async () => {
+    if (!service.auth0) return;
+    const query = '{ users(first: 5) { nodes { id identity { __typename email lastLogin } } } }';
+    await same({ query });
+    const before = service.auth0.requests.length;
+    expect((await same({ query })).byYoga).toBe(false);
+    const reads = service.auth0.requests.slice(before).filter((request) => request.method === 'GET' && request.path === '/api/v2/users');
+    expect(reads.length).toBeGreaterThan(0);
+    for (const read of reads) expect(read.query.get('fields')?.split(',').sort()).toEqual(['email', 'last_login', 'user_id']);
+  });
 });
