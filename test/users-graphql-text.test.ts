@@ -344,4 +344,24 @@ describe('GraphQL pages answered as text', () => {
     expect(reads.length).toBeGreaterThan(0);
     for (const read of reads) expect(read.query.get('fields')?.split(',').sort()).toEqual(['email', 'last_login', 'user_id']);
   });
+
+  it('answers the rows and columns the acl_rows and acl_read_columns headers let through, as yoga', async () => {
+    const query = '{ users(first: 20, sort: ["-username"]) { nodes { id username email identity { email } } } }';
+    await same({ query });
+    const rows = { acl_rows: JSON.stringify({ username: { $in: ['text0', 'text2'] } }) };
+    const byRows = await same({ query }, { ...admin, ...rows });
+    expect(JSON.parse(byRows.answer.body).data.users.nodes.map(({ username }: { username: string }) => username)).toEqual([
+      'text2',
+      'text0',
+    ]);
+    expect(byRows.byYoga).toBe(false);
+    // Without authUserId among the columns, no identity; without email, null.
+    const byColumns = await same({ query }, { ...admin, ...rows, acl_read_columns: 'username' });
+    expect(JSON.parse(byColumns.answer.body).data.users.nodes).toEqual([
+      expect.objectContaining({ username: 'text2', email: null, identity: null }),
+      expect.objectContaining({ username: 'text0', email: null, identity: null }),
+    ]);
+    // A header no store can read is yoga's error.
+    expect((await same({ query }, { ...admin, acl_rows: '{bad' })).answer.status).toBe(400);
+  });
 });
