@@ -364,4 +364,55 @@ describe('GraphQL pages answered as text', () => {
     // A header no store can read is yoga's error.
     expect((await same({ query }, { ...admin, acl_rows: '{bad' })).answer.status).toBe(400);
   });
+
+  it('answers as yoga does when the store or the identity provider fails, without their words', async () => {
+    const query = '{ users(first: 5) { nodes { id identity { email } } } }';
+    await same({ query });
+    const { users, identity } = service.deps;
+    const { list, listKeyed } = users;
+    const { getUsers } = identity;
+    const secret = 'SQLITE_IOERR at /var/secret/users.db';
+    const failing = async () => {
+      throw new Error(secret);
+    };
+    const failures: Record<string, () => void> = {
+      store: () => {
+        users.list = failing;
+        if (listKeyed) users.listKeyed = failing;
+      },
+      'identity provider': () => {
+        identity.getUsers = failing;
+      },
+      // Its first call fails (the text path's), the next ones answer.
+      'identity provider once': () => {
+        let calls = 0;
+        identity.getUsers = (...args) => (calls++ === 0 ? failing() : getUsers.apply(identity, args));
+      },
+    };
+    const restore = () => {
+      Object.assign(users, { list, listKeyed });
+      identity.getUsers = getUsers;
+    };
+    const rejections: unknown[] = [];
+    const onRejection = (reason: unknown) => rejections.push(reason);
+    process.on('unhandledRejection', onRejection);
+    try {
+      for (const [name, fail] of Object.entries(failures)) {
+        fail();
+        const expected = await send(yogaOnly, { query });
+        restore();
+        fail();
+        const calls = yogaCalls;
+        const answer = await send(withText, { query });
+        restore();
+        expect(answer, name).toEqual(expected);
+        expect(answer.body, name).not.toContain('secret');
+        expect(yogaCalls, name).toBe(calls + 1);
+      }
+    } finally {
+      restore();
+      process.off('unhandledRejection', onRejection);
+    }
+    expect(rejections).toEqual([]);
+  });
 });
