@@ -9,7 +9,7 @@ import { createTextAnswers } from '../src/graphql-text-answer.js';
 import { createContext } from '../src/context.js';
 import { createTextPlans, planOf } from '../src/graphql-text-plans.js';
 import { requestObserver } from '../src/observability/requests.js';
-import { seedGroups, startService, TEST_API_KEY, type TestService } from './helpers/service.js';
+import { CONNECTED_IDENTITY, seedGroups, startService, TEST_API_KEY, type TestService } from './helpers/service.js';
 
 // A document that reads a page of users and leaf fields (src/graphql-text-plans.ts) is answered
 // as text once yoga has answered it once: every answer must be the bytes yoga writes, whatever the
@@ -318,6 +318,29 @@ describe('GraphQL pages answered as text', () => {
     const changed = await same({ query });
     expect(JSON.parse(changed.answer.body).data.users.nodes).toEqual([{ username: 'by-sql', email: 'after@example.com', state: 'TRASH' }]);
     expect(changed.byYoga).toBe(false);
+    // An identity changed in the file, then deleted (another process's writes), where the file holds them.
+    if (CONNECTED_IDENTITY) return;
+    const created = await service.call('POST', '/users/?sendResetPwdEmail=false', {
+      userGroup: 'customer',
+      username: 'text9',
+      email: 'text9@example.com',
+      name: 'Nine',
+      password: 'Correct-horse-9',
+    });
+    expect(created.status).toBe(200);
+    const identityQuery = '{ users(filter: {username: "text9"}) { nodes { username identity { email blocked } } } }';
+    const [user] = (await service.call('GET', '/users/?username=text9')).body;
+    expect(JSON.parse((await same({ query: identityQuery })).answer.body).data.users.nodes[0].identity).toEqual({
+      email: 'text9@example.com',
+      blocked: false,
+    });
+    db.prepare('UPDATE identity_users SET email = ?, blocked = 1 WHERE id = ?').run('sql2@example.com', user.authUserId);
+    const blocked = await same({ query: identityQuery });
+    expect(JSON.parse(blocked.answer.body).data.users.nodes[0].identity).toEqual({ email: 'sql2@example.com', blocked: true });
+    expect(blocked.byYoga).toBe(false);
+    db.prepare('DELETE FROM identity_users WHERE id = ?').run(user.authUserId);
+    const gone = await same({ query: identityQuery });
+    expect(JSON.parse(gone.answer.body).data.users.nodes[0].identity).toBeNull();
   });
 
   it('keeps users as bytes up to a bound, and answers the same past it', async () => {
