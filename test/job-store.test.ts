@@ -189,6 +189,29 @@ describe.each(REPLICAS)('job store: %s', (_name, replicas) => {
     expect(await a.head(failed)).toBeUndefined();
     expect(await a.head(held)).toMatchObject({ status: 'running' });
   });
+
+  it('deleteEnded removes a named intent that ended (failed or completed), once; never a held, given back or pending one', async () => {
+    const type = `intent-${Math.random()}`;
+    const named = async (name: string, status?: 'failed' | 'completed') => {
+      const jobId = (await a.create({ type, jobId: `${type}:${name}`, payload: { userId: name }, owner: 'r:1', leaseMs: 60_000 })).jobId;
+      if (status) expect(await a.finish(jobId, 'r:1', { status, result: null })).toBe(true);
+      return jobId;
+    };
+    const failed = await named('failed', 'failed');
+    const completed = await named('completed', 'completed');
+    const held = await named('held');
+    const givenBack = await named('given-back');
+    expect(await a.heartbeat(givenBack, 'r:1', -1)).toBe(true);
+    const pending = (await a.create({ type, payload: null })).jobId;
+    // Two replicas at once: it goes once.
+    expect((await Promise.all([a.deleteEnded(failed), b.deleteEnded(failed)])).sort()).toEqual([false, true]);
+    expect(await b.deleteEnded(completed)).toBe(true);
+    for (const jobId of [failed, completed]) expect(await a.get(jobId)).toBeUndefined();
+    for (const jobId of [held, givenBack, pending, `${type}:absent`]) expect(await b.deleteEnded(jobId)).toBe(false);
+    for (const jobId of [held, givenBack, pending]) expect(await a.head(jobId)).toBeDefined();
+    // Its id is free again: an intent recorded under it is a new holder.
+    expect(await a.create({ type, jobId: failed, payload: null, owner: 'r:2', leaseMs: 60_000 })).toMatchObject({ status: 'running' });
+  });
 });
 
 describe('job store: embedded, the retention sweep', () => {

@@ -48,6 +48,12 @@ export function createSqliteJobStore(db: Db, clock: Clock): JobStore {
   const end = db.prepare(`UPDATE jobs SET status = @status, result = @result, lease_until = NULL, updated_at = @at WHERE ${HELD}`);
   const remove = db.prepare(`DELETE FROM jobs WHERE ${HELD}`);
   const removePayload = db.prepare('DELETE FROM job_payloads WHERE job_id = ?');
+  const removeEnded = db.prepare("DELETE FROM jobs WHERE job_id = ? AND status IN ('completed', 'failed')");
+  const deleteEnded = db.transaction((jobId: string) => {
+    if (removeEnded.run(jobId).changes !== 1) return false;
+    removePayload.run(jobId);
+    return true;
+  });
   const create = db.transaction((row: Record<string, unknown>, payload: string) => {
     insertJob.run(row);
     insertPayload.run(row.jobId, payload);
@@ -134,6 +140,9 @@ export function createSqliteJobStore(db: Db, clock: Clock): JobStore {
     },
     async discard(jobId, owner) {
       return discard({ jobId, owner, now: clock.now() });
+    },
+    async deleteEnded(jobId) {
+      return deleteEnded(jobId);
     },
     async deleteFinished(query) {
       // A few jobs a transaction, with a turn of the loop between them: each may free megabytes of

@@ -91,6 +91,12 @@ export interface JobStore {
   /** Removes a job `owner` holds (an intent whose operation completed); false when the lease was lost. */
   discard(jobId: string, owner: string): Promise<boolean>;
   /**
+   * Removes the job if it ended (completed or failed), whoever held it; false when it is absent or
+   * unfinished (pending, running: held or claimable). One conditional delete: an intent of a fixed
+   * id that ended (a user's lock left by another release) is no holder, and its id is free again.
+   */
+  deleteEnded(jobId: string): Promise<boolean>;
+  /**
    * Deletes jobs of `types` that ended (completed or failed) before `before`, at most `limit` (the
    * CRUD store at most 200, its page); answers how many it deleted. A pending or running
    * job is never deleted, however old. Two replicas sweeping at once delete each job once.

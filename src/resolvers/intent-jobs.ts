@@ -14,6 +14,20 @@ export async function recordIntent(ctx: Context, intent: { type: string; jobId: 
 }
 
 /**
+ * An intent of a fixed id (a user's lock: `user-sync:<_id>`, `user-creation:<_id>`) that ended,
+ * completed or failed, is no holder: no one claims a finished job, so it kept its user USER_BUSY
+ * until the retention sweep deleted it (JOBS_RETENTION_DAYS). Such a row comes from another release
+ * or a tool (this one discards its intents when done). It goes in one conditional delete, which
+ * never removes an intent recorded or claimed meanwhile; the caller then records its own, which
+ * the store refuses if another request recorded one first. True when it went.
+ */
+export async function freeIfEnded(ctx: Context, jobId: string): Promise<boolean> {
+  const freed = await ctx.deps.jobs.deleteEnded(jobId);
+  if (freed) ctx.deps.logger.warn({ jobId, requestId: ctx.requestId }, 'an operation intent that had ended held its user: deleted');
+  return freed;
+}
+
+/**
  * An intent by its id, held by this replica; or with the owner it was recorded with. An intent
  * named afresh by each operation may be the replica's; one a later operation may record again
  * under the same id (`user-sync:<_id>`, the user's lock) is the operation's own: one that went on

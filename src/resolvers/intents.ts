@@ -1,6 +1,6 @@
 import type { Context } from '../context.js';
 import { ConflictError, OperationError } from '../errors.js';
-import { endIntent, holdingIntent, recordIntent } from './intent-jobs.js';
+import { endIntent, freeIfEnded, holdingIntent, recordIntent } from './intent-jobs.js';
 
 /** The job type of user-creation intents; the reconciler (user-repair.ts) works on the ones left open. */
 export const USER_CREATION = 'user-creation';
@@ -41,8 +41,13 @@ export const intentId = (userId: string) => `${USER_CREATION}:${userId}`;
  */
 export async function openIntent(ctx: Context, intent: CreationIntent): Promise<IntentHandle> {
   const jobId = intentId(intent.userId);
+  const record = () => recordIntent(ctx, { type: USER_CREATION, jobId, payload: intent });
   try {
-    await recordIntent(ctx, { type: USER_CREATION, jobId, payload: intent });
+    // Once more after an intent that ended was deleted (`freeIfEnded`): it held the user for nothing.
+    await record().catch(async (error: unknown) => {
+      if (error instanceof ConflictError && (await freeIfEnded(ctx, jobId))) return record();
+      throw error;
+    });
   } catch (error) {
     // Another request holds this user's intent (a register retried on another replica while the
     // first still works): the caller hears it in the service's words, not the job store's.

@@ -6,7 +6,7 @@ import type { Context } from '../context.js';
 import { ConflictError } from '../errors.js';
 import { withoutDeadline } from '../deadline.js';
 import type { JobHandler } from '../infra/job-worker.js';
-import { endIntent, holdingIntent, noteRecorded, recordIntent } from './intent-jobs.js';
+import { endIntent, freeIfEnded, holdingIntent, noteRecorded, recordIntent } from './intent-jobs.js';
 import { bindingsLeft, syncToProfile, type SyncOutcome } from './sync-follow.js';
 
 export { identityBlocked, identityFieldsDiffer, type SyncOutcome } from './sync-follow.js';
@@ -90,13 +90,16 @@ async function releaseIfRecorded(ctx: Context, { jobId, owner, intent }: SyncHan
   }
 }
 
-/** An intent left by a request that gave up or died (its lease lapsed) is finished now, freeing the user; false when one is held. */
+/**
+ * An intent left by a request that gave up or died (its lease lapsed) is finished now, freeing the
+ * user; one that ended (`freeIfEnded`) is deleted; false when one is held.
+ */
 async function repairStale(ctx: Context, jobId: string): Promise<boolean> {
   const { jobs, replicaId, config } = ctx.deps;
   // This repair's own hold, as an operation's (`SyncHandle.owner`): never another request's of this replica.
   const held = { jobId, owner: `${replicaId}:${randomUUID()}` };
   const sentAt = ctx.deps.clock.now();
-  if (!(await jobs.claim(jobId, held.owner, config.JOBS_LEASE_MS))) return false;
+  if (!(await jobs.claim(jobId, held.owner, config.JOBS_LEASE_MS))) return freeIfEnded(ctx, jobId);
   noteRecorded(ctx, held, sentAt);
   try {
     const job = await jobs.get(jobId);

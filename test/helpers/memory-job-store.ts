@@ -86,6 +86,10 @@ export function memoryJobStore(clock: Clock): JobStore & { jobs: Map<string, Job
     async discard(jobId, owner) {
       return held(jobId, owner) !== undefined && jobs.delete(jobId);
     },
+    async deleteEnded(jobId) {
+      const job = jobs.get(jobId);
+      return job !== undefined && (job.status === 'completed' || job.status === 'failed') && jobs.delete(jobId);
+    },
     async deleteFinished({ types, before, limit }) {
       const found = [...jobs.values()].filter(
         (job) => (job.status === 'completed' || job.status === 'failed') && types.includes(job.type) && job.updatedAt < before,

@@ -71,7 +71,7 @@ function gatedStates(users: UserStore): UserStore {
 
 function countedJobs(jobs: JobStore): JobStore {
   const counted = {} as Record<string, unknown>;
-  for (const method of ['create', 'get', 'head', 'list', 'claim', 'claimNext', 'heartbeat', 'finish', 'discard'] as const) {
+  for (const method of ['create', 'get', 'head', 'list', 'claim', 'claimNext', 'heartbeat', 'finish', 'discard', 'deleteEnded'] as const) {
     counted[method] = async (...args: unknown[]) => {
       if (method === 'create' && beforeCreate) {
         const before = beforeCreate;
@@ -196,6 +196,62 @@ describe('a write that finishes a stale intent while another request takes the u
     expect(res.body.message).toBe(`user ${user._id} is being changed by another request: try again`);
   });
 });
+
+describe('a user whose lock is an intent that ended (another release wrote it)', () => {
+  /** An intent of that id recorded and ended by another process, as a release that fails its intents would leave it. */
+  async function ended(jobId: string, type: string, status: 'failed' | 'completed', userId: string): Promise<void> {
+    await service.deps.jobs.create({ type, jobId, payload: { userId }, owner: 'older-release', leaseMs: 60_000 });
+    expect(await service.deps.jobs.finish(jobId, 'older-release', { status, result: { error: 'gave up' } })).toBe(true);
+  }
+
+  it('a PATCH of a user whose user-sync intent ended failed is a 200, not a 409 until the retention sweep', async () => {
+    const user = await newUser();
+    await ended(`user-sync:${user._id}`, 'user-sync', 'failed', user._id);
+    const res = await service.call('PATCH', `/users/${user._id}`, { email: `f-${user.email}` });
+    expect(res.body).toMatchObject({ email: `f-${user.email}` });
+    expect(res.status).toBe(200);
+    expect(await service.deps.jobs.head(`user-sync:${user._id}`)).toBeUndefined();
+  });
+
+  it('a DELETE of a user whose user-sync intent ended completed is a 204', async () => {
+    const user = await newUser();
+    await ended(`user-sync:${user._id}`, 'user-sync', 'completed', user._id);
+    expect((await service.call('DELETE', `/users/${user._id}`)).status).toBe(204);
+    expect((await service.call('GET', `/users/${user._id}`)).status).toBe(404);
+  });
+
+  it('a registration of a user whose user-creation intent ended failed is a 204, the user linked and free', async () => {
+    counter += 1;
+    const created = await service.call('POST', '/users/?postponeAuthUserCreation=true', {
+      userGroup: 'customer',
+      username: `lock${counter}`,
+      email: `lock${counter}@example.com`,
+      name: 'L',
+    });
+    const id = created.body._id as string;
+    await ended(`user-creation:${id}`, 'user-creation', 'failed', id);
+    const res = await service.call('POST', '/users/register?sendResetPwdEmail=false', { _id: id, password: 'Lock-pass-1' });
+    expect(res.status).toBe(204);
+    expect(typeof (await service.call('GET', `/users/${id}`)).body.authUserId).toBe('string');
+    expect(await service.deps.jobs.head(`user-creation:${id}`)).toBeUndefined();
+  });
+
+  it('a live holder stays the only one: a second write while the first holds the freed lock is a 409', async () => {
+    const user = await newUser();
+    await ended(`user-sync:${user._id}`, 'user-sync', 'failed', user._id);
+    gates.set(user.authUserId, new Promise<void>((resolve) => (release = resolve)));
+    const first = service.call('PATCH', `/users/${user._id}`, { email: `g-${user.email}` });
+    await until(() => held.has(user.authUserId));
+    const second = await service.call('PATCH', `/users/${user._id}`, { email: `h-${user.email}` });
+    expect(second.status).toBe(409);
+    expect(second.body.message).toBe(`user ${user._id} is being changed by another request: try again`);
+    release();
+    expect((await first).status).toBe(200);
+    expect((await service.call('GET', `/users/${user._id}`)).body.email).toBe(`g-${user.email}`);
+  });
+});
+
+let release: () => void = () => undefined;
 
 describe('a write whose lease lapsed (its renewals lost) while another request of the same replica took the user', () => {
   // Intents were owned by the replica: the first write, going on after its lease lapsed, closed the

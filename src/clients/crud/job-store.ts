@@ -114,6 +114,11 @@ export function createCrudJobStore(jobs: CrudCollection, clock: Clock): JobStore
       // `DELETE /` of those jobs, the filter sent again: one that changed meanwhile is not deleted.
       return jobs.deleteWhere({ ...finished, jobId: { $in: jobIds } }, STATES);
     },
+    async deleteEnded(jobId) {
+      if (!namesADocument(jobId)) return false;
+      // `DELETE /` filtered by the status: a job claimed or recorded again meanwhile is not deleted.
+      return (await jobs.deleteWhere({ jobId, status: { $in: ['completed', 'failed'] } }, STATES)) > 0;
+    },
     async discard(jobId, owner) {
       const doc = await findDoc(jobId);
       if (!doc || doc.owner !== owner || doc.status !== 'running' || (doc.leaseUntil ?? 0) < clock.now()) return false;
