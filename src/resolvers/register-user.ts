@@ -9,6 +9,9 @@ import type { RegisterBody } from './inputs.js';
 import { grantRoles } from './roles.js';
 import { closeIntent, heldWhile, type IntentHandle, noteProgress, openIntent } from './intents.js';
 import { getUser, LIVE_STATES, requireGroup } from './users.js';
+import { holdingIntent, IntentLapsedError } from './intent-jobs.js';
+import { closeSync, openSync, type SyncHandle } from './user-sync.js';
+import { syncToProfile } from './sync-follow.js';
 
 /** `POST /users/register`: creates the identity user of a profile-only user, then grants its roles. */
 export async function registerUser(ctx: Context, body: RegisterBody, options: { sendResetPwdEmail?: boolean } = {}): Promise<void> {
@@ -23,21 +26,70 @@ export async function registerUser(ctx: Context, body: RegisterBody, options: { 
       identity: true,
       sendResetPwdEmail: options.sendResetPwdEmail,
     });
-    const user = await readUnderIntent(ctx, intent, read._id);
-    const attached = await heldWhile(ctx, intent, () =>
-      attachIdentity(ctx, user, password, (id) => noteProgress(ctx, intent, { authUserId: id })),
-    );
-    if (!attached.ok) {
-      const identityId = intent.progress.authUserId;
-      await giveUp(ctx, intent, identityId ? [() => undoRegistration(ctx, user._id, identityId)] : []);
-      throw registerClash(user._id, attached.error);
+    const sync = await lockUser(ctx, intent, read);
+    try {
+      // Held while the steps run, its lease checked before each of them (`lockHeld`).
+      await holdingIntent(ctx, sync, (lockHeld) => registerHeld(ctx, { intent, id: read._id, password, options, lockHeld }));
+    } finally {
+      // Whatever the registration came to, its own intent (user-creation) finishes it: the lock goes.
+      await closeSync(ctx, sync, true);
     }
-    const authUserId = attached.value;
-    // Closed after the roles and the e-mail: a crash before then leaves them to the reconciler.
-    await finishWhole(ctx, intent, async () => {
-      await grantRoles(ctx, authUserId, user.roles);
-      await sendWelcomeReset(ctx, authUserId, options.sendResetPwdEmail);
-    });
+  });
+}
+
+/**
+ * The user's lock (`user-sync`), taken once the registration's intent is recorded: a registration
+ * links an identity to a profile, and a `DELETE` that had read the profile without one under the
+ * lock just before that link deleted the profile after it, leaving the identity no profile points
+ * to. Held by another write, the 409 `USER_BUSY`, nothing made, the intent closed.
+ */
+async function lockUser(ctx: Context, intent: IntentHandle, user: UserDoc): Promise<SyncHandle> {
+  try {
+    return await openSync(ctx, user);
+  } catch (error) {
+    await closeIntent(ctx, intent);
+    throw error;
+  }
+}
+
+interface Registering {
+  intent: IntentHandle;
+  id: string;
+  password: string | undefined;
+  options: { sendResetPwdEmail?: boolean };
+  /** Throws once the user's lock may have lapsed. */
+  lockHeld: () => void;
+}
+
+async function registerHeld(ctx: Context, { intent, id, password, options, lockHeld }: Registering): Promise<void> {
+  const user = await readUnderIntent(ctx, intent, id);
+  // The link's answer showing a profile changed meanwhile: the identity follows it here, this
+  // registration holding the lock (`attachIdentity` would leave it to the holder).
+  const follow = (linked: UserDoc) => syncToProfile(ctx, { userId: linked._id, authUserId: linked.authUserId }, undefined, lockHeld);
+  const attached = await heldWhile(ctx, intent, async () => {
+    lockHeld();
+    return attachIdentity(
+      ctx,
+      user,
+      password,
+      async (made) => {
+        await noteProgress(ctx, intent, { authUserId: made });
+        lockHeld();
+      },
+      follow,
+    );
+  });
+  if (!attached.ok) {
+    const identityId = intent.progress.authUserId;
+    await giveUp(ctx, intent, identityId ? [() => undoRegistration(ctx, user._id, identityId)] : []);
+    throw registerClash(user._id, attached.error);
+  }
+  const authUserId = attached.value;
+  // Closed after the roles and the e-mail: a crash before then leaves them to the reconciler.
+  await finishWhole(ctx, intent, async () => {
+    lockHeld();
+    await grantRoles(ctx, authUserId, user.roles);
+    await sendWelcomeReset(ctx, authUserId, options.sendResetPwdEmail);
   });
 }
 
@@ -75,6 +127,7 @@ async function readUnderIntent(ctx: Context, intent: IntentHandle, id: string): 
  * the service's words, not the provider's ("The user already exists.").
  */
 function registerClash(id: string, error: unknown): unknown {
-  if (!(error instanceof ConflictError)) return error;
+  // The lock lost (USER_BUSY) is no clash of the identity's.
+  if (!(error instanceof ConflictError) || error instanceof IntentLapsedError) return error;
   return new ConflictError(`user ${id} cannot be registered: an identity with its username or e-mail exists already`);
 }

@@ -30,6 +30,8 @@ function newGate(): Gate & { wait: () => Promise<void> } {
 const readGates = new Map<string, ReturnType<typeof newGate>>();
 /** The next identity made with this e-mail waits at this gate before it is made. */
 const identityGates = new Map<string, ReturnType<typeof newGate>>();
+/** The next delete of this profile (a DELETE's, after its read under the user's lock) waits at this gate. */
+const deleteGates = new Map<string, ReturnType<typeof newGate>>();
 
 function gatedUsers(users: UserStore): UserStore {
   return {
@@ -42,6 +44,14 @@ function gatedUsers(users: UserStore): UserStore {
         await gate.wait();
       }
       return read;
+    },
+    async delete(id, options) {
+      const gate = deleteGates.get(id);
+      if (gate) {
+        deleteGates.delete(id);
+        await gate.wait();
+      }
+      return users.delete(id, options);
     },
   };
 }
@@ -138,6 +148,45 @@ describe('a register whose username or e-mail an identity has already', () => {
     expect(refused.body.message).toBe(`user ${user._id} cannot be registered: an identity with its username or e-mail exists already`);
     expect((await service.call('GET', `/users/${user._id}`)).body.authUserId).toBeUndefined();
     expect(await service.deps.jobs.head(`user-creation:${user._id}`)).toBeUndefined();
+    expect(countIdentities(service)).toBe(identities);
+  });
+});
+
+describe('a register and a DELETE of one user at once', () => {
+  it('the DELETE read the profile under the lock (no identity) and deletes it after: the register is a 409 USER_BUSY, no identity left', async () => {
+    const user = await postponed();
+    const identities = countIdentities(service);
+    const gate = newGate();
+    deleteGates.set(user._id, gate);
+    const deleting = service.call('DELETE', `/users/${user._id}`);
+    await gate.reached;
+    const registered = await register(user._id);
+    gate.open();
+    expect((await deleting).status).toBe(204);
+    // Linked after the DELETE's read, its identity would outlive the profile: one no profile points to.
+    expect(registered.status).toBe(409);
+    expect(registered.body).toMatchObject({
+      message: `user ${user._id} is being changed by another request: try again`,
+    });
+    expect(countIdentities(service)).toBe(identities);
+    expect(await service.deps.jobs.head(`user-creation:${user._id}`)).toBeUndefined();
+    expect(await service.deps.jobs.head(`user-sync:${user._id}`)).toBeUndefined();
+  });
+
+  it('the DELETE comes while the register makes the identity: 409 USER_BUSY; its retry deletes both sides', async () => {
+    const user = await postponed();
+    const identities = countIdentities(service);
+    const gate = newGate();
+    identityGates.set(user.email, gate);
+    const registering = register(user._id);
+    await gate.reached;
+    const deleted = await service.call('DELETE', `/users/${user._id}`);
+    expect(deleted.status).toBe(409);
+    expect(deleted.body.message).toBe(`user ${user._id} is being changed by another request: try again`);
+    gate.open();
+    expect((await registering).status).toBe(204);
+    await expectWholeAndUnlocked(user._id);
+    expect((await service.call('DELETE', `/users/${user._id}`)).status).toBe(204);
     expect(countIdentities(service)).toBe(identities);
   });
 });
