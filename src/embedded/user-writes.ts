@@ -109,7 +109,8 @@ async function deleteRow(writer: Writer, id: string, options: ByIdOptions): Prom
   const filter = byIdFilter(options, options.scope, writer.fields());
   return writer.db
     .transaction(() => {
-      if (!writer.getRow(id, options.states, filter)) return false;
+      const row = writer.getRow(id, options.states, filter);
+      if (!row || (options.unlinked && toDoc(row).authUserId !== undefined)) return false;
       return writer.deleteById.run(id).changes > 0;
     })
     .immediate();

@@ -47,6 +47,11 @@ export interface ByIdOptions {
    * `_st`): the document must match it, and the caller's acl_rows, or it is not found (the CRUD's rule).
    */
   query?: string;
+  /**
+   * `delete` only: the document must have no `authUserId` (a profile read without identity), or it
+   * is not deleted: an identity linked since that read would be left with no profile.
+   */
+  unlinked?: boolean;
 }
 
 export interface UserStore {

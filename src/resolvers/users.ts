@@ -6,7 +6,7 @@ import { requireAdmin } from './access.js';
 import type { CrudQuery } from '../crud/query.js';
 import { checkPassedOnQuery } from '../crud/raw-query.js';
 import { ALL_STATES, type State } from '../crud/states.js';
-import { during, InvalidInputError, NotFoundError } from '../errors.js';
+import { ConflictError, during, InvalidInputError, NotFoundError } from '../errors.js';
 import { enrichUsers } from './enrichment.js';
 import { abortExpiration } from './expiration.js';
 import { compensate } from './saga-steps.js';
@@ -180,6 +180,18 @@ async function deleteFound(ctx: Context, user: UserDoc, { query, states, held }:
   });
 }
 
+const notFound = (id: string) => new NotFoundError(`user ${shownId(id)} not found`);
+
+/**
+ * A delete of a profile read without identity that deleted nothing: linked since (nothing deleted),
+ * the 409 `USER_BUSY` (the client's retry deletes both sides); otherwise not found, as before.
+ */
+async function linkedMeanwhile(ctx: Context, id: string): Promise<Error> {
+  const now = await ctx.deps.users.get(id, { states: ALL_STATES, scope: ctx.scope });
+  if (now?.authUserId === undefined) return notFound(id);
+  return new ConflictError(`user ${id} is being changed by another request: try again`, 'USER_BUSY');
+}
+
 /** Deletes the profile, then its identity; answers the error to report and whether both sides agree afterwards. */
 async function deleteBoth(
   ctx: Context,
@@ -193,8 +205,11 @@ async function deleteBoth(
     return { consistent: true, error };
   }
   try {
-    if (!(await ctx.deps.users.delete(user._id, { states, scope: ctx.scope, query }))) {
-      return { consistent: true, error: new NotFoundError(`user ${shownId(user._id)} not found`) };
+    // Read without identity: deleted only while it has none. A registration, a bulk activation or
+    // the creation reconciler linking one since that read left it with no profile (both 204).
+    const unlinked = user.authUserId === undefined;
+    if (!(await ctx.deps.users.delete(user._id, { states, scope: ctx.scope, query, unlinked }))) {
+      return { consistent: true, error: unlinked ? await linkedMeanwhile(ctx, user._id) : notFound(user._id) };
     }
   } catch (error) {
     // A lost answer may hide a delete that was done: the reconciler looks.

@@ -6,7 +6,7 @@ import { UpstreamError } from '../../src/errors.js';
 import { eventuallyOn } from '../helpers/eventually.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 import type { Deps } from '../../src/context.js';
-import { CONNECTED_IDENTITY, seedGroups, startService, type TestService } from '../helpers/service.js';
+import { CONNECTED_IDENTITY, countIdentities, seedGroups, startService, type TestService } from '../helpers/service.js';
 
 /**
  * A bulk activation with `upsert` updates the identities of users that have one, from their
@@ -419,6 +419,80 @@ describe('a registration while a PATCH changes the profile', () => {
     const { authUserId } = (await service.call('GET', `/users/${userId}`)).body;
     const { profile, identity } = await bothSides({ _id: userId, authUserId });
     expect(identity).toMatchObject({ email: profile.email, blocked: true });
+  });
+});
+
+describe('a bulk activation linking a profile that a DELETE read just before the link', () => {
+  // The DELETE read the profile (no identity) under the user's lock and deleted it after the link,
+  // which takes no lock: both answered done, and the identity the import made had no profile.
+  /** The next delete of this profile waits until the activation has linked it (the DELETE, after its read under the lock). */
+  let heldDelete: { userId: string; reached: () => void; go: Promise<void> } | undefined;
+  /** Lets the held DELETE go and waits for its answer: run at the activation's link, once stored. */
+  let letDelete: (() => Promise<void>) | undefined;
+  let racy: TestService;
+  beforeAll(async () => {
+    racy = await startService({
+      env: { JOBS_POLL_MS: '50', AUTH0_JOB_POLLING_INTERVAL: '20' },
+      wrap: (deps) => ({
+        users: {
+          ...deps.users,
+          async delete(id, options) {
+            const held = heldDelete;
+            if (held?.userId === id) {
+              heldDelete = undefined;
+              held.reached();
+              await held.go;
+            }
+            return deps.users.delete(id, options);
+          },
+          async patchMany(updates, options, scope) {
+            const modified = await deps.users.patchMany(updates, options, scope);
+            const go = letDelete;
+            letDelete = undefined;
+            await go?.();
+            return modified;
+          },
+        },
+      }),
+      background: true,
+    });
+    await seedGroups(racy);
+  });
+  afterAll(() => racy.close());
+
+  it('leaves no identity without profile: the DELETE is a 409 USER_BUSY, its retry deletes both sides', async () => {
+    counter += 1;
+    const body = { userGroup: 'customer', username: `gone${counter}`, email: `gone${counter}@example.com`, name: 'G' };
+    const userId = (await racy.call('POST', '/users/?postponeAuthUserCreation=true', body)).body._id as string;
+    const identities = countIdentities(racy);
+    let reached!: () => void;
+    const deleteRead = new Promise<void>((resolve) => (reached = resolve));
+    let go!: () => void;
+    heldDelete = { userId, reached: () => reached(), go: new Promise<void>((resolve) => (go = resolve)) };
+    const deleting = racy.call('DELETE', `/users/${userId}`);
+    await deleteRead;
+    let deleted: { status: number; body: any } | undefined;
+    letDelete = async () => {
+      go();
+      deleted = await deleting;
+    };
+    const started = await racy.call('POST', '/jobs/bulk-activation', [{ filter: { userId } }]);
+    expect(started.status).toBe(202);
+    let job: any;
+    for (let tries = 0; tries < 400; tries += 1) {
+      job = (await racy.call('GET', `/jobs/bulk-activation/${started.body.jobId}`)).body;
+      if (job.status !== 'pending') break;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    expect(letDelete).toBeUndefined();
+    // Both answered done before: a profile deleted, and an identity it never named.
+    expect(countIdentities(racy)).toBe(identities + 1);
+    expect(deleted?.status).toBe(409);
+    expect(deleted?.body.message).toBe(`user ${userId} is being changed by another request: try again`);
+    expect(job).toMatchObject({ status: 'completed', summary: { failed: 0, inserted: 1, total: 1 } });
+    expect((await racy.call('DELETE', `/users/${userId}`)).status).toBe(204);
+    expect(countIdentities(racy)).toBe(identities);
+    expect((await racy.call('GET', `/users/${userId}`)).status).toBe(404);
   });
 });
 

@@ -126,7 +126,7 @@ export function createCrudUserStore(users: CrudCollection, options: { clock?: Cl
       );
     },
     async delete(id, options) {
-      return users.delete(id, options.states, headersOf(options.scope), options.query);
+      return users.delete(id, options.states, headersOf(options.scope), options.unlinked ? unlinkedQuery(options.query) : options.query);
     },
     async setState(id: string, stateTo: State, scope) {
       await users.setState(id, stateTo, relayed(scope));
@@ -188,4 +188,25 @@ function writeHeaders(headers: Record<string, string>, updates: UpdateExpr[]): R
     }
   }
   return { ...headers, acl_write_columns: [...columns].join(',') };
+}
+
+/**
+ * The caller's query string on a `DELETE /:id`, its `_q` also requiring no `authUserId` (`unlinked`):
+ * the CRUD deletes the document only if it still matches (MongoDB's single-document atomicity). A
+ * `_q` that is no JSON is left as it is: the CRUD refuses it (400), deleting nothing.
+ */
+function unlinkedQuery(query: string | undefined): string {
+  const params = new URLSearchParams(query ?? '');
+  const own = params.get('_q');
+  const absent = { authUserId: { $exists: false } };
+  let filter: unknown = absent;
+  if (own !== null) {
+    try {
+      filter = { $and: [JSON.parse(own) as unknown, absent] };
+    } catch {
+      return params.toString();
+    }
+  }
+  params.set('_q', JSON.stringify(filter));
+  return params.toString();
 }
