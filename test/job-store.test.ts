@@ -190,6 +190,23 @@ describe.each(REPLICAS)('job store: %s', (_name, replicas) => {
     expect(await a.head(held)).toMatchObject({ status: 'running' });
   });
 
+  it('counts each claim of a job in the store (attempts), whichever replica claims it; a hand-back takes its count back', async () => {
+    const type = `counted-${Math.random()}`;
+    const job = await a.create({ type, payload: null });
+    expect((await b.head(job.jobId))?.attempts ?? 0).toBe(0);
+    expect(await a.claim(job.jobId, 'r:1', 1000)).toBe(true);
+    expect((await b.head(job.jobId))?.attempts).toBe(1);
+    // Its process died: the lease lapses and another replica takes the job over.
+    await clock.advance(1001);
+    expect((await b.claimNext(type, 'r:2', 1000))?.attempts).toBe(2);
+    // Stopping, r:2 hands it back: that run is not counted.
+    expect(await b.handBack(job.jobId, 'r:2')).toBe(true);
+    expect(await b.handBack(job.jobId, 'r:2')).toBe(false);
+    expect((await a.head(job.jobId))?.attempts).toBe(1);
+    expect(await a.claim(job.jobId, 'r:3', 1000)).toBe(true);
+    expect((await a.get(job.jobId))?.attempts).toBe(2);
+  });
+
   it('deleteEnded removes a named intent that ended (failed or completed), once; never a held, given back or pending one', async () => {
     const type = `intent-${Math.random()}`;
     const named = async (name: string, status?: 'failed' | 'completed') => {

@@ -1,5 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import type { FinishedJobsQuery, Job, JobHead, JobListing, JobListQuery, JobStore } from '../ports/job-store.js';
+import {
+  type FinishedJobsQuery,
+  GIVEN_BACK_MS,
+  type Job,
+  type JobHead,
+  type JobListing,
+  type JobListQuery,
+  type JobStore,
+} from '../ports/job-store.js';
 import { turn } from '../domain/pace.js';
 import type { Clock } from '../ports/clock.js';
 import type { Db } from './db.js';
@@ -16,6 +24,7 @@ interface JobRow {
   total: number | null;
   processed: number | null;
   failed: number | null;
+  attempts: number | null;
   created_at: string;
   updated_at: string;
 }
@@ -36,7 +45,8 @@ export function createSqliteJobStore(db: Db, clock: Clock): JobStore {
   );
   const insertPayload = db.prepare('INSERT INTO job_payloads (job_id, payload) VALUES (?, ?)');
   const claimOne = db.prepare(
-    `UPDATE jobs SET status = 'running', owner = @owner, lease_until = @lease, updated_at = @at WHERE job_id = @jobId AND ${CLAIMABLE}`,
+    `UPDATE jobs SET status = 'running', owner = @owner, lease_until = @lease, attempts = attempts + 1, updated_at = @at
+       WHERE job_id = @jobId AND ${CLAIMABLE}`,
   );
   const candidates = db.prepare<{ type: string; now: number }, { job_id: string }>(
     `SELECT job_id FROM jobs WHERE type = @type AND ${CLAIMABLE} ORDER BY created_at LIMIT 10`,
@@ -45,6 +55,7 @@ export function createSqliteJobStore(db: Db, clock: Clock): JobStore {
     `UPDATE jobs SET lease_until = @lease, updated_at = @at, result = COALESCE(@result, result), total = COALESCE(@total, total),
        processed = COALESCE(@processed, processed), failed = COALESCE(@failed, failed) WHERE ${HELD}`,
   );
+  const giveBack = db.prepare(`UPDATE jobs SET lease_until = @lease, attempts = MAX(attempts - 1, 0), updated_at = @at WHERE ${HELD}`);
   const end = db.prepare(`UPDATE jobs SET status = @status, result = @result, lease_until = NULL, updated_at = @at WHERE ${HELD}`);
   const remove = db.prepare(`DELETE FROM jobs WHERE ${HELD}`);
   const removePayload = db.prepare('DELETE FROM job_payloads WHERE job_id = ?');
@@ -133,6 +144,10 @@ export function createSqliteJobStore(db: Db, clock: Clock): JobStore {
       const at = new Date(now).toISOString();
       return renew.run({ jobId, owner, lease: now + leaseMs, now, at, result, total, processed, failed }).changes === 1;
     },
+    async handBack(jobId, owner) {
+      const now = clock.now();
+      return giveBack.run({ jobId, owner, lease: now + GIVEN_BACK_MS, now, at: new Date(now).toISOString() }).changes === 1;
+    },
     async finish(jobId, owner, outcome) {
       const now = clock.now();
       const result = JSON.stringify(outcome.result ?? null);
@@ -212,6 +227,7 @@ function toHead(row: JobRow): JobHead {
     result: row.result === null ? undefined : (JSON.parse(row.result) as unknown),
     owner: row.owner ?? undefined,
     leaseUntil: row.lease_until ?? undefined,
+    ...(row.attempts ? { attempts: row.attempts } : {}),
     ...(row.total !== null && { counters: { total: row.total, processed: row.processed ?? 0, failed: row.failed ?? 0 } }),
     createdAt: row.created_at,
     updatedAt: row.updated_at,

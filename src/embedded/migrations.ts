@@ -285,4 +285,10 @@ export const MIGRATIONS: readonly (string | ((db: Database.Database) => void))[]
     if (!columns.some((column) => column.name === 'busy_tries'))
       db.exec('ALTER TABLE schedules ADD COLUMN busy_tries INTEGER NOT NULL DEFAULT 0');
   },
+  // 18: the runs of a job not handed back, counted at each claim, so a job whose process dies in
+  // every run is failed after a bound (reliability.md, "Review ten"). Additive: existing rows start at 0.
+  (db) => {
+    const columns = db.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('jobs')").all();
+    if (!columns.some((column) => column.name === 'attempts')) db.exec('ALTER TABLE jobs ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0');
+  },
 ];

@@ -53,7 +53,12 @@ export interface JobHandler<P = unknown> {
 /** A handler of any progress type, for the worker's list (each handler reads and saves its own). */
 export type AnyJobHandler = JobHandler<any>;
 
-/** Tries a job this many times when it fails on an upstream (5xx, network), then marks it failed. */
+/**
+ * Runs a job gets, then it is marked failed: runs that failed on an upstream (5xx, network) and
+ * runs whose process died in them (taken over once their lease lapsed) alike. Counted by the store
+ * at each claim (`Job.attempts`), so a job that kills its process in every run is not tried forever
+ * by each new process counting afresh; a run handed back by a stopping replica is not counted.
+ */
 const MAX_ATTEMPTS = 5;
 
 class LeaseLostError extends Error {}
@@ -73,7 +78,6 @@ export class JobWorker {
   private readonly owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   private readonly busy = new Set<string>();
   private readonly again = new Set<string>();
-  private readonly attempts = new Map<string, number>();
   private timer?: Timer;
   private retention?: JobRetention;
   private stopped = false;
@@ -121,7 +125,7 @@ export class JobWorker {
   /** A lease that ended a millisecond ago: the job is claimable again at once, from its last saved progress. */
   private handBack(jobId: string): Promise<boolean> {
     this.held.delete(jobId);
-    return this.deps.jobs.heartbeat(jobId, this.owner, GIVEN_BACK_MS);
+    return this.deps.jobs.handBack(jobId, this.owner);
   }
 
   private drain(type: string): void {
@@ -172,6 +176,9 @@ export class JobWorker {
     };
     const log = logger.child({ jobId: job.jobId, type: job.type });
     const format = handler.progress;
+    // This run's claim counted (a store that counts none: this one run).
+    const attempts = Math.max(job.attempts ?? 1, 1);
+    if (!handler.retryForever && attempts > MAX_ATTEMPTS) return this.giveUpDying(handler, job, attempts - 1);
     this.held.add(job.jobId);
     try {
       const progress = format ? readProgress(format, job.result) : job.result;
@@ -199,7 +206,6 @@ export class JobWorker {
         // Intents (discarded when done) are no jobs anyone started: only startJob's kinds are counted.
         if (!handler.discardWhenDone) this.deps.metrics.job(job.type, outcome.status);
       }
-      this.attempts.delete(job.jobId);
     } catch (error) {
       if (error instanceof LeaseLapsedError) {
         // Still this run's (its renewals only slow), it would hold the job a lease with nobody on it.
@@ -217,11 +223,9 @@ export class JobWorker {
         if (this.held.has(job.jobId)) await this.handBack(job.jobId);
         return log.info('job stopped at a save point and handed back');
       }
-      const attempts = (this.attempts.get(job.jobId) ?? 0) + 1;
       const permanent = error instanceof DomainError && error.status < 500 && error.status !== 429;
       if (!handler.retryForever && (permanent || attempts >= MAX_ATTEMPTS)) {
         log.error({ err: error, attempts }, 'job failed');
-        this.attempts.delete(job.jobId);
         // Shown as the job's error (jobProgress): the service's words; the cause is in the log line above.
         const ended = await jobs.finish(job.jobId, this.owner, { status: 'failed', result: { error: describeCause(error) } });
         if (ended && !handler.discardWhenDone) this.deps.metrics.job(job.type, 'failed');
@@ -229,12 +233,24 @@ export class JobWorker {
       } else {
         // Keep the claim only for a back-off: the job is claimable again once it lapses.
         log.warn({ err: error, attempts }, 'job interrupted; it will be tried again');
-        this.attempts.set(job.jobId, attempts);
         await jobs.heartbeat(job.jobId, this.owner, Math.min(leaseMs, handler.maxBackoffMs ?? leaseMs, 1000 * 2 ** attempts));
       }
     } finally {
       this.held.delete(job.jobId);
     }
+  }
+
+  /**
+   * A job claimed past MAX_ATTEMPTS runs: the runs before did not end (their process died in them,
+   * or they failed and the last one's process died). Marked failed rather than run again: a job
+   * that kills its process each time was retried forever, holding a BULK_JOBS_MAX_PENDING place.
+   */
+  private async giveUpDying(handler: AnyJobHandler, job: Job, runs: number): Promise<void> {
+    const error = `job ${job.jobId} did not end in ${runs} runs (each failed, or its process stopped during it): not tried again`;
+    this.deps.logger.error({ jobId: job.jobId, type: job.type, runs }, 'job failed: its runs never ended');
+    const ended = await this.deps.jobs.finish(job.jobId, this.owner, { status: 'failed', result: { error } });
+    if (ended && !handler.discardWhenDone) this.deps.metrics.job(job.type, 'failed');
+    this.deps.jobEvents.emit(JOB_SAVED, job.jobId);
   }
 }
 

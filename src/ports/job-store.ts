@@ -25,6 +25,11 @@ export interface Job {
   /** The replica working on it, and until when (ms since the epoch) its claim holds. */
   owner?: string;
   leaseUntil?: number;
+  /**
+   * The runs of the job so far that were not handed back (`handBack`): each claim counts one, kept
+   * in the store, so a run whose process died is counted though nothing of that process is left.
+   */
+  attempts?: number;
   createdAt: string;
   updatedAt: string;
 }
@@ -84,6 +89,12 @@ export interface JobStore {
   claim(jobId: string, owner: string, leaseMs: number): Promise<boolean>;
   /** Claims the oldest claimable job of a type, if any. */
   claimNext(type: string, owner: string, leaseMs: number): Promise<Job | undefined>;
+  /**
+   * Gives the lease back (claimable again at once, as `heartbeat` with GIVEN_BACK_MS) and takes back
+   * the count of its claim (`attempts`): a run stopped by its replica's shutdown is no attempt.
+   * False when the lease was lost.
+   */
+  handBack(jobId: string, owner: string): Promise<boolean>;
   /** Extends the lease and saves progress (and its counters, when given); false when the lease was lost. */
   heartbeat(jobId: string, owner: string, leaseMs: number, progress?: unknown, counters?: JobCounters): Promise<boolean>;
   /** Ends the job; false when the lease was lost (another replica took over). */

@@ -22,7 +22,7 @@ export function memoryJobStore(clock: Clock): JobStore & { jobs: Map<string, Job
   const claim = (jobId: string, owner: string, leaseMs: number) => {
     const job = jobs.get(jobId);
     if (!job || !claimable(job)) return false;
-    Object.assign(job, { status: 'running', owner, leaseUntil: clock.now() + leaseMs });
+    Object.assign(job, { status: 'running', owner, leaseUntil: clock.now() + leaseMs, attempts: (job.attempts ?? 0) + 1 });
     stamp(job);
     return true;
   };
@@ -73,6 +73,13 @@ export function memoryJobStore(clock: Clock): JobStore & { jobs: Map<string, Job
       job.leaseUntil = clock.now() + leaseMs;
       if (progress !== undefined) job.result = structuredClone(progress);
       if (counters !== undefined) job.counters = { ...counters };
+      stamp(job);
+      return true;
+    },
+    async handBack(jobId, owner) {
+      const job = held(jobId, owner);
+      if (!job) return false;
+      Object.assign(job, { leaseUntil: clock.now() - 1, attempts: Math.max((job.attempts ?? 0) - 1, 0) });
       stamp(job);
       return true;
     },

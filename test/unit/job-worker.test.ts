@@ -153,6 +153,80 @@ describe('the job worker: failures', () => {
   });
 });
 
+describe('the job worker: a job whose process dies in every run', () => {
+  /** A handler whose run never ends: its process dies during it (the test kills the replica). */
+  function dying(type: string) {
+    const handler = { type, runs: 0, run: () => ((handler.runs += 1), new Promise<never>(() => undefined)) };
+    return handler;
+  }
+
+  it('is marked failed with a clear error after 5 runs, counted in the store: each new process does not count afresh', async () => {
+    const job = await fixture.store.create({ type: 'crashing', payload: {} });
+    const handler = dying('crashing');
+    for (let life = 0; life < 8; life += 1) {
+      const replica = fixture.replica([handler]);
+      await fixture.clock.advance(1);
+      replica.kill();
+      // Its lease lapses (JOBS_LEASE_MS 3000): the next process takes the job over.
+      await fixture.clock.advance(3_500);
+    }
+    expect(handler.runs).toBe(5);
+    expect(await stored(job.jobId)).toMatchObject({
+      status: 'failed',
+      result: { error: `job ${job.jobId} did not end in 5 runs (each failed, or its process stopped during it): not tried again` },
+    });
+  });
+
+  it('counts a run that failed and a run whose process died in one bound', async () => {
+    const job = await fixture.store.create({ type: 'mixed', payload: {} });
+    let runs = 0;
+    const handler: JobHandler = {
+      type: 'mixed',
+      run: () => {
+        runs += 1;
+        if (runs % 2 === 1) return Promise.reject(new UpstreamError('CRUD', 'GET /users/', 503));
+        return new Promise<never>(() => undefined);
+      },
+    };
+    for (let life = 0; life < 6; life += 1) {
+      const replica = fixture.replica([handler]);
+      // The failed run's back-off (2 s, 4 s…), then the retry, which dies.
+      await fixture.clock.advance(10_000);
+      replica.kill();
+      await fixture.clock.advance(3_500);
+    }
+    expect(runs).toBe(5);
+    expect(await stored(job.jobId)).toMatchObject({ status: 'failed' });
+  });
+
+  it('does not count a run handed back by a replica that stopped: it resumes elsewhere', async () => {
+    const job = await fixture.store.create({ type: 'handed', payload: {} });
+    let runs = 0;
+    let save: () => void = () => undefined;
+    const handler: JobHandler = {
+      type: 'handed',
+      run: async (_ctx, _job, run) => {
+        runs += 1;
+        if (runs > 6) return { status: 'completed', result: { runs } };
+        await new Promise<void>((resolve) => (save = resolve));
+        // Its replica is stopping: the save throws, and the job is handed back.
+        await run.save({ step: runs });
+        return { status: 'completed', result: { runs: 0 } };
+      },
+    };
+    for (let life = 0; life < 6; life += 1) {
+      const replica = fixture.replica([handler]);
+      await fixture.clock.advance(1);
+      const stopping = replica.worker.stop();
+      save();
+      await stopping;
+    }
+    fixture.replica([handler]);
+    await fixture.clock.advance(1);
+    expect(await stored(job.jobId)).toMatchObject({ status: 'completed', result: { runs: 7 } });
+  });
+});
+
 describe('the job worker: a lease lost mid-run', () => {
   /**
    * Replica A's store stops answering its renewals (a long pause, a partition): its lease lapses,

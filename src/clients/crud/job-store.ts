@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import type { Job, JobHead, JobListing, JobStore } from '../../ports/job-store.js';
+import { GIVEN_BACK_MS, type Job, type JobHead, type JobListing, type JobStore } from '../../ports/job-store.js';
 import { UpstreamError } from '../../errors.js';
 import type { Clock } from '../../ports/clock.js';
 import type { CrudCollection, CrudDoc } from './collection.js';
@@ -15,6 +15,7 @@ const JobDoc = z.looseObject({
   result: z.unknown().optional(),
   owner: z.string().optional(),
   leaseUntil: z.number().optional(),
+  attempts: z.number().optional().catch(undefined),
   counters: z.object({ total: z.number(), processed: z.number(), failed: z.number() }).optional().catch(undefined),
   createdAt: z.string().optional(),
   updatedAt: z.string().optional(),
@@ -24,7 +25,7 @@ const STATES = ['PUBLIC'] as const;
 /** The most documents a CRUD list answers (`CRUD_MAX_LIMIT`'s default): a sweep's batch. */
 const CRUD_PAGE = 200;
 /** Every field but the payload (megabytes for 100,000 ids): what status reads and lease changes need. */
-const HEAD = '_id,jobId,type,status,result,owner,leaseUntil,counters,createdAt,updatedAt';
+const HEAD = '_id,jobId,type,status,result,owner,leaseUntil,attempts,counters,createdAt,updatedAt';
 
 /**
  * Jobs in a CRUD collection (`JOBS_CRUD_ENDPOINT`), for several replicas: a claim is a conditional
@@ -47,7 +48,7 @@ export function createCrudJobStore(jobs: CrudCollection, clock: Clock): JobStore
   async function claimDoc(_id: string, owner: string, leaseMs: number): Promise<boolean> {
     const now = clock.now();
     const claimable = { status: { $in: ['pending', 'running'] }, $or: [{ leaseUntil: { $exists: false } }, { leaseUntil: { $lt: now } }] };
-    const update = { $set: { status: 'running', owner, leaseUntil: now + leaseMs } };
+    const update = { $set: { status: 'running', owner, leaseUntil: now + leaseMs }, $inc: { attempts: 1 } };
     return (await jobs.patch(_id, update, STATES, {}, claimable)) !== undefined;
   }
 
@@ -103,6 +104,9 @@ export function createCrudJobStore(jobs: CrudCollection, clock: Clock): JobStore
       if (counters !== undefined) set.counters = { total: counters.total, processed: counters.processed, failed: counters.failed };
       return whileOwned(jobId, owner, { $set: set });
     },
+    async handBack(jobId, owner) {
+      return whileOwned(jobId, owner, { $set: { leaseUntil: clock.now() + GIVEN_BACK_MS }, $inc: { attempts: -1 } });
+    },
     async finish(jobId, owner, outcome) {
       return whileOwned(jobId, owner, { $set: { status: outcome.status, result: outcome.result ?? null }, $unset: { leaseUntil: true } });
     },
@@ -152,6 +156,7 @@ function toHead(doc: z.infer<typeof JobDoc>, clock: Clock): JobHead {
     result: doc.result ?? undefined,
     owner: doc.owner,
     leaseUntil: doc.leaseUntil,
+    ...(doc.attempts ? { attempts: doc.attempts } : {}),
     ...(doc.counters && { counters: doc.counters }),
     createdAt: doc.createdAt ?? now,
     updatedAt: doc.updatedAt ?? now,
