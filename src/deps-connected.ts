@@ -60,7 +60,7 @@ export interface Connected {
   identity(config: Config & IdentityConfig, input: { sessions: SessionStore; clock: Clock; logger: Logger }): IdentityAdapters;
   scheduler(input: { service: string; secret: string; clock: Clock }): ExpirationScheduler;
   roles(): RoleBinder;
-  jobs(endpoint: string, clock: Clock): JobStore;
+  jobs(endpoint: string, clock: Clock, logger: Logger): JobStore;
   mailer(url: string, logger: Logger): Mailer;
 }
 
@@ -105,7 +105,13 @@ export function connectedAdapters(config: Config, metrics: Metrics): Connected {
       const rond = upstreamOf('Rond', serviceUrl(config.ROND_SERVICE), config.CRUD_TIMEOUT_MS);
       return createRondBinder(rond, config.ROLES_CRUD_ENDPOINT ? collection(config.ROLES_CRUD_ENDPOINT) : undefined);
     },
-    jobs: (endpoint, clock) => createCrudJobStore(collection(endpoint), clock),
+    jobs: (endpoint, clock, logger) =>
+      createCrudJobStore(collection(endpoint), clock, () =>
+        logger.warn(
+          { endpoint },
+          'the jobs collection refuses the field attempts (declare it, a number): the runs of a job are counted in memory only',
+        ),
+      ),
     mailer: (url, logger) => createSmtpMailer({ url, from: config.MAIL_FROM, logger, metrics }),
   };
 }

@@ -124,7 +124,7 @@ export async function createDeps(
     timerSecret,
     ...(await roleAdapters(config, db, upstreams)),
     enrichment: config.CONFIGURATION_PATH ? loadEnrichment(config.CONFIGURATION_PATH) : undefined,
-    jobs: config.JOBS_CRUD_ENDPOINT ? (await upstreams()).jobs(config.JOBS_CRUD_ENDPOINT, clock) : createSqliteJobStore(db, clock),
+    jobs: config.JOBS_CRUD_ENDPOINT ? (await upstreams()).jobs(config.JOBS_CRUD_ENDPOINT, clock, logger) : createSqliteJobStore(db, clock),
     jobEvents,
     jobWatches: new JobWatches(jobEvents, config.JOB_PROGRESS_MAX_PER_CALLER),
     importPlaces: new Places(

@@ -6,6 +6,7 @@ import { CrudCollection } from '../src/clients/crud/collection.js';
 import { createCrudJobStore } from '../src/clients/crud/job-store.js';
 import { createDispatcher } from '../src/clients/http.js';
 import type { JobStore } from '../src/ports/job-store.js';
+import { UpstreamError } from '../src/errors.js';
 import { openDatabase } from '../src/embedded/db.js';
 import { createSqliteJobStore } from '../src/embedded/job-store.js';
 import { CrudEmulator } from './emulators/crud.js';
@@ -228,6 +229,32 @@ describe.each(REPLICAS)('job store: %s', (_name, replicas) => {
     for (const jobId of [held, givenBack, pending]) expect(await a.head(jobId)).toBeDefined();
     // Its id is free again: an intent recorded under it is a new holder.
     expect(await a.create({ type, jobId: failed, payload: null, owner: 'r:2', leaseMs: 60_000 })).toMatchObject({ status: 'running' });
+  });
+});
+
+describe('job store: CRUD, a jobs collection declared before attempts', () => {
+  it('claims without the count once the CRUD refuses the field (400), saying so once; the claim and its lease hold', async () => {
+    const clock = new FakeClock();
+    emulator.now = () => clock.now();
+    const collection = new CrudCollection({ name: 'CRUD', baseUrl: emulator.url, dispatcher: createDispatcher(2000) }, '/jobs');
+    // As a Console collection without the field: an $inc of it is a 400 (additionalProperties false).
+    const patch = collection.patch.bind(collection);
+    collection.patch = async (id, update, ...rest) => {
+      if ('$inc' in (update as object))
+        throw new UpstreamError('CRUD', 'PATCH /jobs/:id', 400, { message: 'body/$inc must NOT have additional properties' });
+      return patch(id, update, ...rest);
+    };
+    let said = 0;
+    const store = createCrudJobStore(collection, clock, () => (said += 1));
+    const type = `uncounted-${Math.random()}`;
+    const job = await store.create({ type, payload: null });
+    expect(await store.claim(job.jobId, 'r:1', 1000)).toBe(true);
+    expect(await store.claim(job.jobId, 'r:2', 1000)).toBe(false);
+    expect(await store.handBack(job.jobId, 'r:1')).toBe(true);
+    expect((await store.claimNext(type, 'r:2', 1000))?.jobId).toBe(job.jobId);
+    expect(await store.head(job.jobId)).toMatchObject({ status: 'running', owner: 'r:2' });
+    expect((await store.head(job.jobId))?.attempts).toBeUndefined();
+    expect(said).toBe(1);
   });
 });
 

@@ -78,6 +78,8 @@ export class JobWorker {
   private readonly owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   private readonly busy = new Set<string>();
   private readonly again = new Set<string>();
+  /** Failed runs by job, for a store that does not count claims (a CRUD collection without `attempts`). */
+  private readonly attempts = new Map<string, number>();
   private timer?: Timer;
   private retention?: JobRetention;
   private stopped = false;
@@ -176,8 +178,8 @@ export class JobWorker {
     };
     const log = logger.child({ jobId: job.jobId, type: job.type });
     const format = handler.progress;
-    // This run's claim counted (a store that counts none: this one run).
-    const attempts = Math.max(job.attempts ?? 1, 1);
+    // This run's claim, counted by the store; by this process's failed runs where the store counts none.
+    const attempts = job.attempts ?? (this.attempts.get(job.jobId) ?? 0) + 1;
     if (!handler.retryForever && attempts > MAX_ATTEMPTS) return this.giveUpDying(handler, job, attempts - 1);
     this.held.add(job.jobId);
     try {
@@ -206,6 +208,7 @@ export class JobWorker {
         // Intents (discarded when done) are no jobs anyone started: only startJob's kinds are counted.
         if (!handler.discardWhenDone) this.deps.metrics.job(job.type, outcome.status);
       }
+      this.attempts.delete(job.jobId);
     } catch (error) {
       if (error instanceof LeaseLapsedError) {
         // Still this run's (its renewals only slow), it would hold the job a lease with nobody on it.
@@ -226,6 +229,7 @@ export class JobWorker {
       const permanent = error instanceof DomainError && error.status < 500 && error.status !== 429;
       if (!handler.retryForever && (permanent || attempts >= MAX_ATTEMPTS)) {
         log.error({ err: error, attempts }, 'job failed');
+        this.attempts.delete(job.jobId);
         // Shown as the job's error (jobProgress): the service's words; the cause is in the log line above.
         const ended = await jobs.finish(job.jobId, this.owner, { status: 'failed', result: { error: describeCause(error) } });
         if (ended && !handler.discardWhenDone) this.deps.metrics.job(job.type, 'failed');
@@ -233,6 +237,7 @@ export class JobWorker {
       } else {
         // Keep the claim only for a back-off: the job is claimable again once it lapses.
         log.warn({ err: error, attempts }, 'job interrupted; it will be tried again');
+        if (job.attempts === undefined) this.attempts.set(job.jobId, attempts);
         await jobs.heartbeat(job.jobId, this.owner, Math.min(leaseMs, handler.maxBackoffMs ?? leaseMs, 1000 * 2 ** attempts));
       }
     } finally {

@@ -183,6 +183,7 @@ export const JOBS_COLLECTION: CollectionSpec = {
     status: 'string',
     owner: 'string',
     leaseUntil: 'number',
+    attempts: 'number',
     payload: 'object',
     result: 'object',
     counters: 'object',

@@ -49,6 +49,23 @@ describe('the job worker: failures', () => {
     expect(await stored(job.jobId)).toMatchObject({ status: 'failed', result: { error: expect.stringContaining('CRUD') } });
   });
 
+  it('counts its failed runs in memory over a store that counts no claims (a CRUD collection without attempts): failed after 5', async () => {
+    const handler = failing('uncounted', () => new UpstreamError('CRUD', 'GET /users/', 503));
+    const job = await fixture.store.create({ type: 'uncounted', payload: {} });
+    fixture.replica([handler], (deps) => ({
+      jobs: {
+        ...deps.jobs,
+        claimNext: async (...args) => {
+          const claimed = await deps.jobs.claimNext(...args);
+          return claimed && { ...claimed, attempts: undefined };
+        },
+      },
+    }));
+    await fixture.clock.advance(60_000);
+    expect(handler.calls).toBe(5);
+    expect(await stored(job.jobId)).toMatchObject({ status: 'failed' });
+  });
+
   it('takes a 429 for a passing condition: tried again like a 5xx', async () => {
     let calls = 0;
     const job = await fixture.store.create({ type: 'limited', payload: {} });

@@ -32,7 +32,26 @@ const HEAD = '_id,jobId,type,status,result,owner,leaseUntil,attempts,counters,cr
  * `PATCH /:id?_q=…` that only matches while the lease is free or expired, so the CRUD (MongoDB's
  * single-document atomicity) decides which replica wins.
  */
-export function createCrudJobStore(jobs: CrudCollection, clock: Clock): JobStore {
+export function createCrudJobStore(jobs: CrudCollection, clock: Clock, onUncounted: () => void = () => undefined): JobStore {
+  /**
+   * Whether the collection takes `attempts`: one declared before this release does not (the CRUD
+   * refuses an undeclared field, 400). Claims then go on without the count (the worker counts in
+   * memory, as before), once `onUncounted` has said so, rather than every claim failing.
+   */
+  let counting = true;
+  async function counted(update: Record<string, unknown>, inc: number, send: (update: Record<string, unknown>) => Promise<boolean>) {
+    if (counting) {
+      try {
+        return await send({ ...update, $inc: { attempts: inc } });
+      } catch (error) {
+        if (!(error instanceof UpstreamError) || error.upstreamStatus !== 400) throw error;
+        counting = false;
+        onUncounted();
+      }
+    }
+    return send(update);
+  }
+
   /** The job's document; without its payload unless `payload`. */
   async function findDoc(jobId: string, payload = false) {
     if (!namesADocument(jobId)) return undefined;
@@ -48,8 +67,8 @@ export function createCrudJobStore(jobs: CrudCollection, clock: Clock): JobStore
   async function claimDoc(_id: string, owner: string, leaseMs: number): Promise<boolean> {
     const now = clock.now();
     const claimable = { status: { $in: ['pending', 'running'] }, $or: [{ leaseUntil: { $exists: false } }, { leaseUntil: { $lt: now } }] };
-    const update = { $set: { status: 'running', owner, leaseUntil: now + leaseMs }, $inc: { attempts: 1 } };
-    return (await jobs.patch(_id, update, STATES, {}, claimable)) !== undefined;
+    const update = { $set: { status: 'running', owner, leaseUntil: now + leaseMs } };
+    return counted(update, 1, async (sent) => (await jobs.patch(_id, sent, STATES, {}, claimable)) !== undefined);
   }
 
   /** Changes a job only while `owner` still holds an unexpired lease on it. */
@@ -105,7 +124,7 @@ export function createCrudJobStore(jobs: CrudCollection, clock: Clock): JobStore
       return whileOwned(jobId, owner, { $set: set });
     },
     async handBack(jobId, owner) {
-      return whileOwned(jobId, owner, { $set: { leaseUntil: clock.now() + GIVEN_BACK_MS }, $inc: { attempts: -1 } });
+      return counted({ $set: { leaseUntil: clock.now() + GIVEN_BACK_MS } }, -1, (sent) => whileOwned(jobId, owner, sent));
     },
     async finish(jobId, owner, outcome) {
       return whileOwned(jobId, owner, { $set: { status: outcome.status, result: outcome.result ?? null }, $unset: { leaseUntil: true } });
