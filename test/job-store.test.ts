@@ -256,6 +256,41 @@ describe('job store: CRUD, a jobs collection declared before attempts', () => {
     expect((await store.head(job.jobId))?.attempts).toBeUndefined();
     expect(said).toBe(1);
   });
+
+  it('keeps counting after a 400 the count did not cause, and answers no stale count once it stops', async () => {
+    const clock = new FakeClock();
+    emulator.now = () => clock.now();
+    const collection = new CrudCollection({ name: 'CRUD', baseUrl: emulator.url, dispatcher: createDispatcher(2000) }, '/jobs');
+    // A collection that takes attempts; `refuse` PATCHes answered 400 whatever they send (a proxy, a passing fault).
+    let refuse = 0;
+    let refuseInc = 0;
+    const patch = collection.patch.bind(collection);
+    collection.patch = async (id, update, ...rest) => {
+      if (refuse > 0 || (refuseInc > 0 && '$inc' in (update as object))) {
+        if (refuse > 0) refuse -= 1;
+        else refuseInc -= 1;
+        throw new UpstreamError('CRUD', 'PATCH /jobs/:id', 400, { message: 'bad request' });
+      }
+      return patch(id, update, ...rest);
+    };
+    let said = 0;
+    const store = createCrudJobStore(collection, clock, () => (said += 1));
+    const type = `counted-${Math.random()}`;
+    const job = await store.create({ type, payload: null });
+    expect((await store.claimNext(type, 'r:1', 1000))?.attempts).toBe(1);
+    await clock.advance(2000);
+    refuse = 2;
+    await expect(store.claim(job.jobId, 'r:2', 1000)).rejects.toThrow();
+    expect((await store.claimNext(type, 'r:2', 1000))?.attempts).toBe(2);
+    expect(said).toBe(0);
+    // Refused once, then taken without the count: the count stored before is no count of the runs.
+    await clock.advance(2000);
+    refuseInc = 1;
+    const uncounted = await store.claimNext(type, 'r:3', 1000);
+    expect(uncounted).toMatchObject({ jobId: job.jobId, owner: 'r:3' });
+    expect(uncounted?.attempts).toBeUndefined();
+    expect(said).toBe(1);
+  });
 });
 
 describe('job store: embedded, the retention sweep', () => {

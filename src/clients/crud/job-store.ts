@@ -36,21 +36,28 @@ export function createCrudJobStore(jobs: CrudCollection, clock: Clock, onUncount
   /**
    * Whether the collection takes `attempts`: one declared before this release does not (the CRUD
    * refuses an undeclared field, 400). Claims then go on without the count (the worker counts in
-   * memory, as before), once `onUncounted` has said so, rather than every claim failing.
+   * memory, as before), once `onUncounted` has said so, rather than every claim failing. Only a 400
+   * that the same change without the count passes stops the counting: any other 400 (refused either
+   * way) is the caller's failure, and the store counts on. Once stopped, no count is answered (the
+   * one stored before would be answered for good, and the worker would count nothing).
    */
   let counting = true;
   async function counted(update: Record<string, unknown>, inc: number, send: (update: Record<string, unknown>) => Promise<boolean>) {
-    if (counting) {
-      try {
-        return await send({ ...update, $inc: { attempts: inc } });
-      } catch (error) {
-        if (!(error instanceof UpstreamError) || error.upstreamStatus !== 400) throw error;
-        counting = false;
-        onUncounted();
-      }
+    if (!counting) return send(update);
+    try {
+      return await send({ ...update, $inc: { attempts: inc } });
+    } catch (error) {
+      if (!(error instanceof UpstreamError) || error.upstreamStatus !== 400) throw error;
     }
-    return send(update);
+    const sent = await send(update);
+    if (counting) onUncounted();
+    counting = false;
+    return sent;
   }
+  const head = (doc: z.infer<typeof JobDoc>): JobHead => {
+    const { attempts, ...rest } = toHead(doc, clock);
+    return counting && attempts !== undefined ? { ...rest, attempts } : rest;
+  };
 
   /** The job's document; without its payload unless `payload`. */
   async function findDoc(jobId: string, payload = false) {
@@ -61,7 +68,7 @@ export function createCrudJobStore(jobs: CrudCollection, clock: Clock, onUncount
 
   async function getJob(jobId: string): Promise<Job | undefined> {
     const doc = await findDoc(jobId, true);
-    return doc && { ...toHead(doc, clock), payload: doc.payload };
+    return doc && { ...head(doc), payload: doc.payload };
   }
 
   async function claimDoc(_id: string, owner: string, leaseMs: number): Promise<boolean> {
@@ -87,19 +94,19 @@ export function createCrudJobStore(jobs: CrudCollection, clock: Clock, onUncount
       const created = await findDoc(doc.jobId);
       if (!created)
         throw new UpstreamError('CRUD', 'POST jobs', 200, { message: `CRUD jobs: job ${doc.jobId} not found after its creation` });
-      return { ...toHead(created, clock), payload: doc.payload };
+      return { ...head(created), payload: doc.payload };
     },
     get: getJob,
     async head(jobId) {
       const doc = await findDoc(jobId);
-      return doc && toHead(doc, clock);
+      return doc && head(doc);
     },
     async list({ types, statuses, limit, before }) {
       const filter: Record<string, unknown> = { type: { $in: types } };
       if (statuses?.length) filter.status = { $in: statuses };
       if (before) filter.$or = [{ createdAt: { $lt: before.createdAt } }, { createdAt: before.createdAt, jobId: { $lt: before.jobId } }];
       const docs = await jobs.list({ _q: JSON.stringify(filter), _s: '-createdAt,-jobId', _l: String(limit), _p: HEAD }, {});
-      return docs.map((doc) => toListing(toHead(parse(doc), clock)));
+      return docs.map((doc) => toListing(head(parse(doc))));
     },
     async claim(jobId, owner, leaseMs) {
       const doc = await findDoc(jobId);
