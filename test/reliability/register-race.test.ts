@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IdentityProvider } from '../../src/ports/identity-provider.js';
 import type { UserStore } from '../../src/ports/user-store.js';
 import { countIdentities, seedGroups, startService, type TestService } from '../helpers/service.js';
+import { FakeClock } from '../helpers/fake-clock.js';
 
 /**
  * Two `POST /users/register` of one user at once (a client's retry on another replica): whatever
@@ -188,5 +189,60 @@ describe('a register and a DELETE of one user at once', () => {
     await expectWholeAndUnlocked(user._id);
     expect((await service.call('DELETE', `/users/${user._id}`)).status).toBe(204);
     expect(countIdentities(service)).toBe(identities);
+  });
+});
+
+describe('a register whose hold of the user lapsed (its renewals lost) while a DELETE took the user', () => {
+  // Its lock checked before each step: one that went on linked its identity under the DELETE that
+  // had taken the user, whose delete of the profile read without identity then failed (409).
+  const clock = new FakeClock();
+  let partitioned = false;
+  let lapsing: TestService;
+  beforeAll(async () => {
+    lapsing = await startService({
+      clock,
+      env: { JOBS_LEASE_MS: '1000' },
+      wrap: (deps) => ({
+        users: gatedUsers(deps.users),
+        identity: gatedIdentity(deps.identity),
+        jobs: {
+          ...deps.jobs,
+          // The user's lock alone loses its renewals: the registration's own intent keeps its lease.
+          heartbeat: (jobId, owner, leaseMs, ...rest) =>
+            partitioned && leaseMs > 0 && jobId.startsWith('user-sync:')
+              ? Promise.resolve(false)
+              : deps.jobs.heartbeat(jobId, owner, leaseMs, ...rest),
+        },
+      }),
+    });
+    await seedGroups(lapsing);
+  });
+  afterAll(() => lapsing?.close());
+
+  it('stops before the link (409 USER_BUSY), its identity undone; the DELETE holding the user deletes it (204)', async () => {
+    counter += 1;
+    const email = `lapsed${counter}@example.com`;
+    const body = { userGroup: 'customer', username: `lapsed${counter}`, email, name: 'L' };
+    const id = (await lapsing.call('POST', '/users/?postponeAuthUserCreation=true', body)).body._id as string;
+    const identities = countIdentities(lapsing);
+    const made = newGate();
+    identityGates.set(email, made);
+    partitioned = true;
+    const registering = lapsing.call('POST', '/users/register?sendResetPwdEmail=false', { _id: id, password: 'Race-pass-1' });
+    await made.reached;
+    await clock.advance(1500);
+    partitioned = false;
+    const deleteGate = newGate();
+    deleteGates.set(id, deleteGate);
+    const deleting = lapsing.call('DELETE', `/users/${id}`);
+    await deleteGate.reached;
+    made.open();
+    const registered = await registering;
+    deleteGate.open();
+    expect((await deleting).status).toBe(204);
+    expect(registered.status).toBe(409);
+    expect(registered.body.message).toBe('this change lost its hold: the user is being changed by another request, try again');
+    expect(countIdentities(lapsing)).toBe(identities);
+    expect((await lapsing.call('GET', `/users/${id}`)).status).toBe(404);
   });
 });
