@@ -315,6 +315,18 @@ describe('embedded scheduler', () => {
     await expectExpiredStayShut(service, clock, users);
   });
 
+  it('takes a user as expired from its expirationDate itself on: an unblock at that very millisecond is the 409 USER_EXPIRED', async () => {
+    const user = await newUser(service, { expirationDate: at(2500) });
+    expect((await service.call('PATCH', `/users/${user._id}`, { blocked: true })).status).toBe(200);
+    await clock.advance(2500);
+    expect(clock.now()).toBe(Date.parse(user.expirationDate));
+    await expect.poll(() => schedules().find((s) => s.id === user.expirationId)?.status).not.toBe('firing');
+    const refused = await service.call('PATCH', `/users/${user._id}`, { blocked: false });
+    expect(refused.status).toBe(409);
+    expect(refused.body.message).toContain('has expired');
+    expect((await service.call('GET', `/users/${user._id}`)).body.blocked).toBe(true);
+  });
+
   it('an expiry whose user stays held is tried again at least every 60 s, and from 2 s again once it failed otherwise', async () => {
     const user = await newUser(service, { expirationDate: at(2500) });
     // As after ten busy answers in a row (about 17 minutes of them).
