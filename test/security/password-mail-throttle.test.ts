@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UpstreamError } from '../../src/errors.js';
 import { seedGroups, startService, type TestService } from '../helpers/service.js';
 
 /**
@@ -15,6 +16,8 @@ const PASSWORD = 'Correct-horse-9';
 const anonymous = { 'x-api-key': '' };
 let service: TestService;
 let counter = 0;
+/** Users whose password e-mails the identity provider fails to send (a 500). */
+const failingMails = new Set<string>();
 
 beforeAll(async () => {
   service = await startService({
@@ -26,6 +29,15 @@ beforeAll(async () => {
       AUTH0_JOB_POLLING_INTERVAL: '20',
     },
     background: true,
+    wrap: (deps) => ({
+      auth: {
+        ...deps.auth,
+        async requestPasswordChange(authUserId: string) {
+          if (failingMails.has(authUserId)) throw new UpstreamError('Auth0', 'POST /dbconnections/change_password', 500);
+          return deps.auth.requestPasswordChange(authUserId);
+        },
+      },
+    }),
   });
   await seedGroups(service);
 });
@@ -136,6 +148,23 @@ describe('password e-mails per user', () => {
     });
     expect(mailsTo(user)).toBe(MAX);
     expect(mailsTo(fresh)).toBe(1);
+  });
+
+  it('a bulk job whose e-mail the identity provider failed to send gives its place in the window back', async () => {
+    const user = await loggedInUser();
+    failingMails.add(user.authUserId);
+    try {
+      for (let index = 0; index < MAX; index += 1) {
+        const job = await service.call('POST', '/jobs/change-password/bulk', { authUsersIds: [user.authUserId] });
+        expect(job.status).toBe(202);
+        expect(await finished(`/jobs/change-password/bulk/${job.body.jobId}`)).toMatchObject({ summary: { failed: 1, completed: 0 } });
+      }
+    } finally {
+      failingMails.delete(user.authUserId);
+    }
+    expect(mailsTo(user)).toBe(0);
+    for (let index = 0; index < MAX; index += 1) expect((await ask(user)).status).toBe(204);
+    expect(mailsTo(user)).toBe(MAX);
   });
 
   it('several bulk jobs naming one user (REST and GraphQL) send it PASSWORD_EMAIL_MAX_PER_USER e-mails, the others failures', async () => {
