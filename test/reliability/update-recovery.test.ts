@@ -347,6 +347,31 @@ describe('a new expirationDate whose process dies before the replaced schedule i
   });
 });
 
+describe('a user without identity moved out of DELETED whose process dies at its profile write', () => {
+  it('the reconciler aborts the schedule the move made, which the profile never pointed to', async () => {
+    counter += 1;
+    const body = { userGroup: 'customer', username: `upd${counter}`, email: `upd${counter}@example.com`, name: 'U' };
+    const created = await service.call('POST', '/users/?postponeAuthUserCreation=true', { ...body, expirationDate: inADay() });
+    const id = created.body._id as string;
+    expect((await service.call('POST', `/users/${id}/soft-delete`)).status).toBe(204);
+    const before = (await service.call('GET', `/users/${id}?_st=DELETED`)).body;
+    expect(before).toMatchObject({ __STATE__: 'DELETED' });
+    const leftBefore = schedulesOf(id);
+    trap = 'patch-hangs';
+    await abandonAtTrap('POST', '/users/state', [{ filter: { _id: id }, stateTo: 'TRASH' }]);
+    // Made before the profile write that never came: the intent names it, and its repair aborts it.
+    expect(schedulesOf(id)).toBe(leftBefore + 1);
+    expect(
+      await eventually(
+        async () => schedulesOf(id),
+        (count) => count === leftBefore,
+      ),
+    ).toBe(leftBefore);
+    const stored = (await service.call('GET', `/users/${id}?_st=DELETED`)).body;
+    expect(stored.expirationId).toBe(before.expirationId);
+  });
+});
+
 describe('a repair whose schedule abort fails', () => {
   it('still makes the identity follow the profile (the abort error is logged, not retried)', async () => {
     const user = await newUser();
