@@ -8,10 +8,10 @@ import type { JobHandler } from '../infra/job-worker.js';
 import { TIMER_SECRET_HEADER } from '../domain/expiration.js';
 import { ConflictError, InvalidInputError, UnauthorizedError } from '../errors.js';
 import { getCaller } from './access.js';
-import { endIntent, holdingIntent, intentUnrecorded, recordIntent } from './intent-jobs.js';
+import { endIntent, intentUnrecorded, recordIntent } from './intent-jobs.js';
 import { compensate, setBlocked } from './saga-steps.js';
 import { revokeAccess } from './revocation.js';
-import { closeSync, followProfile, noteScheduled, openSync, type SyncHandle } from './user-sync.js';
+import { closeSync, noteScheduled, openSync, runSynced, type SyncHandle } from './user-sync.js';
 import { followLinked } from './linked-follow.js';
 
 /** Schedules the blocking of a user with an expirationDate; undefined when it has none. */
@@ -56,25 +56,19 @@ export async function expireUser(ctx: Context, payload: ExpirationPayload, held:
   }
   const user = await expiringUnderLock(ctx, found, payload, sync);
   if (!user) return;
-  try {
-    // Its lease checked before each step, and the caller's (a reconciler's run) too.
-    await holdingIntent(ctx, sync, (stillHeld) =>
-      expireFound(
-        ctx,
-        user,
-        () => {
-          held();
-          stillHeld();
-        },
-        sync,
-      ),
-    );
-  } catch (error) {
-    // The profile is the truth: the identity (and a schedule made) follows it as stored.
-    await followProfile(ctx, sync);
-    throw error;
-  }
-  await closeSync(ctx, sync, true);
+  // Its lease checked before each step, and the caller's (a reconciler's run) too. On a failure the
+  // profile is the truth: the identity (and a schedule made) follows it as stored.
+  await runSynced(ctx, sync, (stillHeld) =>
+    expireFound(
+      ctx,
+      user,
+      () => {
+        held();
+        stillHeld();
+      },
+      sync,
+    ),
+  );
   if (!user.authUserId) await followLinkedMeanwhile(ctx, user);
 }
 

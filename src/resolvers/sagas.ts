@@ -1,14 +1,13 @@
 import type { UserDoc } from '../ports/user-store.js';
 import type { Context } from '../context.js';
 import { abortExpiration, scheduleExpiration } from './expiration.js';
-import { holdingIntent } from './intent-jobs.js';
 import { followLinked } from './linked-follow.js';
 import { revokeAccess } from './revocation.js';
 import { deleteIdentity, identityOutcomeUnknown } from './roles.js';
 import { ALL_STATES, bulkSourcesOf, type State } from '../crud/states.js';
 import { ConflictError } from '../errors.js';
 import { compensate, setBlocked } from './saga-steps.js';
-import { closeSync, followProfile, identityBlocked, noteScheduled, openSync, type SyncHandle } from './user-sync.js';
+import { closeSync, identityBlocked, noteScheduled, openSync, runSynced, type SyncHandle } from './user-sync.js';
 
 /**
  * Moves one user to `stateTo` in the profile store and mirrors it in the identity provider:
@@ -57,28 +56,21 @@ async function moveUser(ctx: Context, found: UserDoc, stateTo: State, sources: r
     return user;
   }
   const hardDelete = stateTo === 'DELETED' && ctx.deps.config.AUTH_HARD_DELETE;
-  let consistent = true;
-  try {
-    // Held while the steps run: one that outlasts the lease must not be raced by the reconciler.
-    // Its lease checked before each step (`held`): one whose renewals failed for a lease wrote its
-    // state after another write had taken the user and made the identity follow the profile.
-    consistent = await holdingIntent(ctx, sync, async (held) => {
-      held();
-      // Not checked between its two steps: once the profile is DELETED, the identity's deletion follows it.
-      if (hardDelete) return deleteMoving(ctx, user, authUserId);
-      // PUBLIC unblocks only a profile that is not blocked itself: an administrator's block or an
-      // expiry (`blocked: true`) stays, as every other write makes the identity follow the profile.
-      const blocked = identityBlocked({ ...user, __STATE__: stateTo });
-      if (identityBlocked(user) !== blocked) await setBlocked(ctx, authUserId, blocked);
-      held();
-      await ctx.deps.users.setState(user._id, stateTo, ctx.scope);
-      return true;
-    });
-  } catch (error) {
-    await followProfile(ctx, sync);
-    throw error;
-  }
-  await closeSync(ctx, sync, consistent);
+  // Held while the steps run: one that outlasts the lease must not be raced by the reconciler.
+  // Its lease checked before each step (`held`): one whose renewals failed for a lease wrote its
+  // state after another write had taken the user and made the identity follow the profile.
+  await runSynced(ctx, sync, async (held) => {
+    held();
+    // Not checked between its two steps: once the profile is DELETED, the identity's deletion follows it.
+    if (hardDelete) return deleteMoving(ctx, user, authUserId);
+    // PUBLIC unblocks only a profile that is not blocked itself: an administrator's block or an
+    // expiry (`blocked: true`) stays, as every other write makes the identity follow the profile.
+    const blocked = identityBlocked({ ...user, __STATE__: stateTo });
+    if (identityBlocked(user) !== blocked) await setBlocked(ctx, authUserId, blocked);
+    held();
+    await ctx.deps.users.setState(user._id, stateTo, ctx.scope);
+    return true;
+  });
   return user;
 }
 
@@ -89,20 +81,14 @@ async function moveUser(ctx: Context, found: UserDoc, stateTo: State, sources: r
  * the lock is let go.
  */
 async function moveProfileOnly(ctx: Context, user: UserDoc, stateTo: State, sync: SyncHandle): Promise<void> {
-  try {
-    await holdingIntent(ctx, sync, async (held) => {
-      held();
-      if (user.__STATE__ === 'DELETED' && stateTo !== 'DELETED') {
-        await scheduleAgain(ctx, user, { note: (expirationId) => noteScheduled(ctx, sync, expirationId) });
-      }
-      held();
-      await ctx.deps.users.setState(user._id, stateTo, ctx.scope);
-    });
-  } catch (error) {
-    await followProfile(ctx, sync);
-    throw error;
-  }
-  await closeSync(ctx, sync, true);
+  await runSynced(ctx, sync, async (held) => {
+    held();
+    if (user.__STATE__ === 'DELETED' && stateTo !== 'DELETED') {
+      await scheduleAgain(ctx, user, { note: (expirationId) => noteScheduled(ctx, sync, expirationId) });
+    }
+    held();
+    await ctx.deps.users.setState(user._id, stateTo, ctx.scope);
+  });
   if (identityBlocked(user) !== identityBlocked({ ...user, __STATE__: stateTo })) await followIfLinked(ctx, user._id);
 }
 
@@ -144,27 +130,21 @@ async function readUnderLock(ctx: Context, found: UserDoc, sync: SyncHandle, sou
  * profile points to and aborts the other.
  */
 async function leaveDeleted(ctx: Context, user: UserDoc, stateTo: State, authUserId: string, sync: SyncHandle): Promise<void> {
-  try {
-    // Held while the steps run: a step that outlasts the lease let the reconciler abort the new
-    // schedule before the profile pointed to it (a user that never expired).
-    await holdingIntent(ctx, sync, async (held) => {
-      const [identity] = await ctx.deps.identity.getUsers([authUserId]);
-      const blocked = identityBlocked({ ...user, __STATE__: stateTo });
-      held();
-      if (identity && identity.blocked !== blocked) await setBlocked(ctx, authUserId, blocked);
-      held();
-      await scheduleAgain(ctx, user, {
-        unlink: !identity,
-        note: (expirationId) => noteScheduled(ctx, sync, expirationId),
-      });
-      held();
-      await ctx.deps.users.setState(user._id, stateTo, ctx.scope);
+  // Held while the steps run: a step that outlasts the lease let the reconciler abort the new
+  // schedule before the profile pointed to it (a user that never expired).
+  await runSynced(ctx, sync, async (held) => {
+    const [identity] = await ctx.deps.identity.getUsers([authUserId]);
+    const blocked = identityBlocked({ ...user, __STATE__: stateTo });
+    held();
+    if (identity && identity.blocked !== blocked) await setBlocked(ctx, authUserId, blocked);
+    held();
+    await scheduleAgain(ctx, user, {
+      unlink: !identity,
+      note: (expirationId) => noteScheduled(ctx, sync, expirationId),
     });
-  } catch (error) {
-    await followProfile(ctx, sync);
-    throw error;
-  }
-  await closeSync(ctx, sync, true);
+    held();
+    await ctx.deps.users.setState(user._id, stateTo, ctx.scope);
+  });
 }
 
 /**

@@ -147,6 +147,22 @@ export async function followProfile(ctx: Context, handle: SyncHandle): Promise<b
   return followed;
 }
 
+/**
+ * An operation's steps on both sides, holding the user's intent (`held` throws once its lease may
+ * have lapsed). A step failing makes the identity follow the profile as stored, then is thrown;
+ * once the steps are done the lock goes, or is left to the reconciler when they answer false.
+ */
+export async function runSynced(ctx: Context, handle: SyncHandle, steps: (held: () => void) => Promise<boolean | void>): Promise<void> {
+  let consistent: boolean | void;
+  try {
+    consistent = await holdingIntent(ctx, handle, steps);
+  } catch (error) {
+    await followProfile(ctx, handle);
+    throw error;
+  }
+  await closeSync(ctx, handle, consistent !== false);
+}
+
 /** Done (or followed): the intent goes; otherwise its lease is given up, for the reconciler. */
 export async function closeSync(ctx: Context, handle: SyncHandle, done: boolean): Promise<void> {
   await endIntent(ctx, handle, done, { scheduled: handle.scheduled });
