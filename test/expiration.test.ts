@@ -232,6 +232,26 @@ describe('embedded scheduler', () => {
     });
     return { reached, open: () => (open(), spy.mockRestore()) };
   }
+  /**
+   * A PATCH of the user's email held before its profile write (the user busy), and the expiry's
+   * reads of the user counted from then on (`firings`); `release` lets the PATCH go.
+   */
+  async function heldByAPatch(user: { _id: string; username: string }, email: string) {
+    const write = holdFirst('users', 'patch', user._id, false);
+    const patch = service.call('PATCH', `/users/${user._id}`, { $set: { email } });
+    const reads = vi.spyOn(service.deps.users, 'get');
+    await write.reached;
+    reads.mockClear();
+    return {
+      patch,
+      reads,
+      firings: () => reads.mock.calls.filter(([id]) => id === user._id).length,
+      release: () => {
+        write.open();
+        reads.mockRestore();
+      },
+    };
+  }
   async function expectUnblocked(user: { _id: string; authUserId: string }, expirationDate: string) {
     const stored = (await service.call('GET', `/users/${user._id}`)).body;
     expect({ blocked: stored.blocked, expirationDate: stored.expirationDate }).toEqual({ blocked: false, expirationDate });
@@ -277,13 +297,8 @@ describe('embedded scheduler', () => {
 
   it('an expiry due while another write holds the user fires again within seconds, backing off while it stays held, once at a time', async () => {
     const user = await newUser(service, { expirationDate: at(2500) });
-    const write = holdFirst('users', 'patch', user._id, false);
-    const patch = service.call('PATCH', `/users/${user._id}`, { $set: { email: `moved-${user.username}@example.com` } });
-    const reads = vi.spyOn(service.deps.users, 'get');
-    const firings = () => reads.mock.calls.filter(([id]) => id === user._id).length;
+    const { patch, firings, release } = await heldByAPatch(user, `moved-${user.username}@example.com`);
     try {
-      await write.reached;
-      reads.mockClear();
       await clock.advance(2600);
       await expect.poll(firings).toBe(1);
       // Busy: fired again 2 s later (not once the 60 s claim lapses), then 4 s after that.
@@ -294,8 +309,7 @@ describe('embedded scheduler', () => {
       await clock.advance(3800);
       expect(firings()).toBe(2);
     } finally {
-      write.open();
-      reads.mockRestore();
+      release();
     }
     expect((await patch).status).toBe(200);
     const stored = () => schedules().find((s) => s.id === user.expirationId)?.status;
@@ -332,13 +346,8 @@ describe('embedded scheduler', () => {
     // As after ten busy answers in a row (about 17 minutes of them).
     const db = (service.deps as unknown as { db: import('better-sqlite3').Database }).db;
     db.prepare('UPDATE schedules SET busy_tries = 10 WHERE id = ?').run(user.expirationId);
-    const write = holdFirst('users', 'patch', user._id, false);
-    const patch = service.call('PATCH', `/users/${user._id}`, { $set: { email: `held-${user.username}@example.com` } });
-    const reads = vi.spyOn(service.deps.users, 'get');
-    const firings = () => reads.mock.calls.filter(([id]) => id === user._id).length;
+    const { patch, reads, firings, release } = await heldByAPatch(user, `held-${user.username}@example.com`);
     try {
-      await write.reached;
-      reads.mockClear();
       await clock.advance(2600);
       await expect.poll(firings).toBe(1);
       // Busy again: the back-off is the claim's 60 s, not 2 s × 2¹⁰.
@@ -356,8 +365,7 @@ describe('embedded scheduler', () => {
       await clock.advance(2100);
       await expect.poll(firings).toBe(5);
     } finally {
-      write.open();
-      reads.mockRestore();
+      release();
     }
     expect((await patch).status).toBe(200);
     await clock.advance(4100);
