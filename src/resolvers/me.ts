@@ -2,7 +2,7 @@ import type { Context } from '../context.js';
 import { ALL_STATES } from '../crud/states.js';
 import type { UserDoc } from '../ports/user-store.js';
 import { requireAuthenticated } from './access.js';
-import { userinfo } from './userinfo.js';
+import { selectProperties, userinfo } from './userinfo.js';
 
 /** The caller as GraphQL's `me` shows it: what `/userinfo` answers, and whether it may manage users. */
 export interface Me {
@@ -35,9 +35,7 @@ export async function ownProfile(ctx: Context, caller: Me): Promise<UserDoc | un
  * every property, and who created and changed the profile, whatever the list kept from `/userinfo`.
  */
 function shownToItself(profile: UserDoc, listed: readonly string[]): UserDoc {
-  const shown: Record<string, unknown> = {};
-  for (const field of [...ALWAYS_SHOWN, ...listed]) if (Object.hasOwn(profile, field)) shown[field] = profile[field];
-  return shown as UserDoc;
+  return selectProperties(profile, [...ALWAYS_SHOWN, ...listed]) as UserDoc;
 }
 
 const ALWAYS_SHOWN = ['_id', 'userGroup', 'authUserId', 'username', 'email', '__STATE__', 'createdAt', 'updatedAt'];

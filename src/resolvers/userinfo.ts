@@ -49,9 +49,10 @@ function identityClaims(claims: AccessClaims, userIdKey: string): Record<string,
   return out;
 }
 
-function selectProperties(profile: Record<string, unknown>, wanted: string[] | undefined): Record<string, unknown> {
+/** The profile's own fields that `wanted` names, in its order (the whole profile without a list). */
+export function selectProperties(profile: Record<string, unknown>, wanted: readonly string[] | undefined): Record<string, unknown> {
   if (wanted === undefined) return profile;
-  return Object.fromEntries(wanted.filter((key) => key in profile).map((key) => [key, profile[key]]));
+  return Object.fromEntries(wanted.filter((key) => Object.hasOwn(profile, key)).map((key) => [key, profile[key]]));
 }
 
 async function gatewayUserinfo(ctx: Context, userId: string): Promise<Record<string, unknown>> {
