@@ -4,16 +4,13 @@ import type { Options } from 'mingo/types';
 import { chargeOnce, chargeWork } from './expression-work.js';
 import { isPlainObject } from './filter.js';
 import { compileRegex } from './regex.js';
-import { InvalidInputError } from '../errors.js';
+import { refuse, where } from './raw-expressions.js';
 
 /**
  * The operators of `_rawp` expressions the service evaluates (raw-expressions.ts) that mingo's own
  * would run without bounds or read a value as an expression again: each charges the answer's
  * evaluation budget (expression-work.ts) with what it costs.
  */
-
-const where = ['querystring', '_rawp'];
-const refuse = (problem: string) => new InvalidInputError(`querystring/_rawp ${problem}`, [{ path: where, message: problem }]);
 
 export type ExpressionOperator = (obj: unknown, expr: unknown, options: Options) => unknown;
 
