@@ -279,16 +279,19 @@ export const MIGRATIONS: readonly (string | ((db: Database.Database) => void))[]
   `,
   // 17: how many times in a row a schedule found its user held by another write (USER_BUSY): its
   // next try backs off, doubling (reliability.md, "sched-cap"). Additive: existing rows start at 0.
-  // Added only when absent (SQLite has no ADD COLUMN IF NOT EXISTS), as 15 and 16 may run again.
-  (db) => {
-    const columns = db.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('schedules')").all();
-    if (!columns.some((column) => column.name === 'busy_tries'))
-      db.exec('ALTER TABLE schedules ADD COLUMN busy_tries INTEGER NOT NULL DEFAULT 0');
-  },
+  addColumn('schedules', 'busy_tries', 'INTEGER NOT NULL DEFAULT 0'),
   // 18: the runs of a job not handed back, counted at each claim, so a job whose process dies in
   // every run is failed after a bound (reliability.md, "Review ten"). Additive: existing rows start at 0.
-  (db) => {
-    const columns = db.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('jobs')").all();
-    if (!columns.some((column) => column.name === 'attempts')) db.exec('ALTER TABLE jobs ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0');
-  },
+  addColumn('jobs', 'attempts', 'INTEGER NOT NULL DEFAULT 0'),
 ];
+
+/**
+ * A migration adding a column when the table lacks it: SQLite has no ADD COLUMN IF NOT EXISTS, and
+ * the migrations before it may run again. The names are this file's constants.
+ */
+function addColumn(table: string, column: string, definition: string): (db: Database.Database) => void {
+  return (db) => {
+    const columns = db.prepare<[string], { name: string }>('SELECT name FROM pragma_table_info(?)').all(table);
+    if (!columns.some(({ name }) => name === column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
+  };
+}
