@@ -11,7 +11,7 @@ import { closeIntent, heldWhile, type IntentHandle, noteProgress, openIntent } f
 import { getUser, LIVE_STATES, requireGroup } from './users.js';
 import { holdingIntent, IntentLapsedError } from './intent-jobs.js';
 import { closeSync, openSync, type SyncHandle } from './user-sync.js';
-import { syncToProfile } from './sync-follow.js';
+import { followLinkedProfile } from './sync-follow.js';
 
 /** `POST /users/register`: creates the identity user of a profile-only user, then grants its roles. */
 export async function registerUser(ctx: Context, body: RegisterBody, options: { sendResetPwdEmail?: boolean } = {}): Promise<void> {
@@ -65,7 +65,7 @@ async function registerHeld(ctx: Context, { intent, id, password, options, lockH
   const user = await readUnderIntent(ctx, intent, id);
   // The link's answer showing a profile changed meanwhile: the identity follows it here, this
   // registration holding the lock (`attachIdentity` would leave it to the holder).
-  const follow = (linked: UserDoc) => syncToProfile(ctx, { userId: linked._id, authUserId: linked.authUserId }, undefined, lockHeld);
+  const follow = followLinkedProfile(ctx, lockHeld);
   const attached = await heldWhile(ctx, intent, async () => {
     lockHeld();
     return attachIdentity(

@@ -36,6 +36,14 @@ export const bindingsLeft = new WeakSet<object>();
 /** What making an identity follow its profile came to (`unlinked`: the profile is gone, or links another identity). */
 export type SyncOutcome = 'unlinked' | 'identity deleted' | 'identity missing' | 'followed' | 'conflict';
 
+/**
+ * What a step that linked a profile to its identity calls after: the identity follows the profile,
+ * the caller's lock checked by `held` before each change.
+ */
+export function followLinkedProfile(ctx: Context, held: () => void): (linked: UserDoc) => Promise<SyncOutcome> {
+  return (linked) => syncToProfile(ctx, { userId: linked._id, authUserId: linked.authUserId }, undefined, held);
+}
+
 /** `held` is called before each external step: it throws once the caller no longer holds the intent. */
 export async function syncToProfile(
   ctx: Context,

@@ -10,7 +10,7 @@ import { type CreationIntent, type CreationProgress, intentId, USER_CREATION } f
 import type { JobHandler } from '../infra/job-worker.js';
 import { grantRoles, revokeRoles } from './roles.js';
 import { holdingIntent } from './intent-jobs.js';
-import { syncToProfile } from './sync-follow.js';
+import { followLinkedProfile } from './sync-follow.js';
 import { closeSync, identityBlocked, openSync } from './user-sync.js';
 
 const Intent = z.object({
@@ -161,7 +161,7 @@ async function finishUnderLock(
       };
       // The link's answer showing a profile changed meanwhile: the identity follows it here, this
       // repair holding the lock (`attachIdentity` would leave it to the holder).
-      const follow = (linked: UserDoc) => syncToProfile(ctx, { userId: linked._id, authUserId: linked.authUserId }, undefined, held);
+      const follow = followLinkedProfile(ctx, held);
       const locked = { ...steps, held, follow };
       let outcome = 'whole';
       if (intent.identity) outcome = await ensureIdentity(ctx, intent, profile, progress, locked);
