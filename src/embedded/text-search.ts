@@ -144,10 +144,12 @@ function misplaced(problem: string): InvalidInputError {
  * against them. At most one id per user, read from the index once per search.
  */
 export function textHits(db: Db): (operand: unknown) => ReadonlySet<string> {
+  const statement = db.prepare<[string], { id: string }>(
+    'SELECT id FROM users WHERE seq IN (SELECT rowid FROM users_text WHERE users_text MATCH ?)',
+  );
   return (operand) => {
-    const { sql, params } = textCondition(operand);
-    const rows = db.prepare<unknown[], { id: string }>(`SELECT id FROM users WHERE ${sql}`).all(...params);
-    return new Set(rows.map((row) => row.id));
+    const match = matchExpression(operand);
+    return match === undefined ? new Set() : new Set(statement.all(match).map((row) => row.id));
   };
 }
 
