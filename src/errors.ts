@@ -58,6 +58,11 @@ export class ConflictError extends DomainError {
   }
 }
 
+/** The 409 `USER_BUSY`: another request holds the user (its lock), and the client tries again. */
+export function userBusy(userId: string): ConflictError {
+  return new ConflictError(`user ${userId} is being changed by another request: try again`, 'USER_BUSY');
+}
+
 export class UnauthorizedError extends DomainError {
   constructor(message = 'Unauthorized') {
     super('UNAUTHORIZED', 401, message);

@@ -6,7 +6,7 @@ import type { Context } from '../context.js';
 import { ALL_STATES } from '../crud/states.js';
 import type { JobHandler } from '../infra/job-worker.js';
 import { TIMER_SECRET_HEADER } from '../domain/expiration.js';
-import { ConflictError, InvalidInputError, UnauthorizedError } from '../errors.js';
+import { InvalidInputError, UnauthorizedError, userBusy } from '../errors.js';
 import { getCaller } from './access.js';
 import { endIntent, intentUnrecorded, recordIntent } from './intent-jobs.js';
 import { compensate, setBlocked } from './saga-steps.js';
@@ -106,7 +106,7 @@ async function expiringUnderLock(ctx: Context, found: UserDoc, payload: Expirati
   if (user && sameInstant(user.expirationDate, payload.expirationDate) && user.authUserId === found.authUserId) return user;
   await closeSync(ctx, sync, true);
   if (!user || !sameInstant(user.expirationDate, payload.expirationDate)) return undefined;
-  throw new ConflictError(`user ${found._id} is being changed by another request: try again`, 'USER_BUSY');
+  throw userBusy(found._id);
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Context } from '../context.js';
-import { ConflictError, OperationError } from '../errors.js';
+import { ConflictError, OperationError, userBusy } from '../errors.js';
 import { endIntent, freeIfEnded, holdingIntent, recordIntent } from './intent-jobs.js';
 
 /** The job type of user-creation intents; the reconciler (user-repair.ts) works on the ones left open. */
@@ -52,7 +52,7 @@ export async function openIntent(ctx: Context, intent: CreationIntent): Promise<
     // Another request holds this user's intent (a register retried on another replica while the
     // first still works): the caller hears it in the service's words, not the job store's.
     if (error instanceof ConflictError) {
-      throw new ConflictError(`user ${intent.userId} is being changed by another request: try again`, 'USER_BUSY');
+      throw userBusy(intent.userId);
     }
     throw error;
   }

@@ -5,7 +5,7 @@ import { followLinked } from './linked-follow.js';
 import { revokeAccess } from './revocation.js';
 import { deleteIdentity, identityOutcomeUnknown } from './roles.js';
 import { ALL_STATES, bulkSourcesOf, type State } from '../crud/states.js';
-import { ConflictError } from '../errors.js';
+import { userBusy } from '../errors.js';
 import { compensate, setBlocked } from './saga-steps.js';
 import { closeSync, identityBlocked, noteScheduled, openSync, runSynced, type SyncHandle } from './user-sync.js';
 
@@ -114,7 +114,7 @@ async function readUnderLock(ctx: Context, found: UserDoc, sync: SyncHandle, sou
   const redated = found.__STATE__ === 'DELETED' && stored.expirationId !== found.expirationId;
   if (stored.authUserId === found.authUserId && !deletedMoved && !redated) return stored;
   await closeSync(ctx, sync, true);
-  throw new ConflictError(`user ${found._id} is being changed by another request: try again`, 'USER_BUSY');
+  throw userBusy(found._id);
 }
 
 /**

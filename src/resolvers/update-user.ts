@@ -3,7 +3,7 @@ import type { UpdateExpr, UserDoc } from '../ports/user-store.js';
 import type { Context } from '../context.js';
 import { ALL_STATES, type State } from '../crud/states.js';
 import { requireAdmin } from './access.js';
-import { ConflictError, during, NotFoundError } from '../errors.js';
+import { ConflictError, during, NotFoundError, userBusy } from '../errors.js';
 import { abortExpiration, scheduleExpiration } from './expiration.js';
 import { grantRoles, revokeRoles, sameRoles } from './roles.js';
 import { followLinked } from './linked-follow.js';
@@ -129,7 +129,7 @@ async function sameScheduleUnderLock(ctx: Context, current: UserDoc, sync: SyncH
   }
   if (!stored || stored.expirationId === current.expirationId) return;
   await closeSync(ctx, sync, true);
-  throw new ConflictError(`user ${current._id} is being changed by another request: try again`, 'USER_BUSY');
+  throw userBusy(current._id);
 }
 
 interface Write {

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { UserDoc } from '../ports/user-store.js';
 import type { Context } from '../context.js';
 import { ALL_STATES } from '../crud/states.js';
-import { ConflictError, NotFoundError } from '../errors.js';
+import { ConflictError, NotFoundError, userBusy } from '../errors.js';
 import { attachExpiration, attachIdentity, undoRegistration } from './creation-steps.js';
 import { abortExpiration } from './expiration.js';
 import { sendWelcomeReset } from './auth.js';
@@ -152,7 +152,7 @@ async function finishUnderLock(
   try {
     const profile = await readProfile(ctx, found._id);
     if (!profile || profile.authUserId !== found.authUserId) {
-      throw new ConflictError(`user ${found._id} is being changed by another request: try again`, 'USER_BUSY');
+      throw userBusy(found._id);
     }
     return await holdingIntent(ctx, sync, async (lockHeld) => {
       const held = () => {

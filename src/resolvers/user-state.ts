@@ -4,7 +4,7 @@ import { requireAdmin } from './access.js';
 import { checkFilter } from '../crud/filter.js';
 import { assertObjectIdConditions } from '../crud/ids.js';
 import { ALL_STATES, bulkSourcesOf, pathToDeleted } from '../crud/states.js';
-import { ConflictError, during } from '../errors.js';
+import { ConflictError, during, userBusy } from '../errors.js';
 import type { StateChangesBody } from './inputs.js';
 import { abortExpiration } from './expiration.js';
 import { transitionUser } from './sagas.js';
@@ -76,7 +76,7 @@ export async function softDeleteUser(ctx: Context, id: string): Promise<void> {
     for (const stateTo of steps) {
       // Moved meanwhile by another request (read again under the user's lock): the client's retry resumes from there.
       const acted = await transitionUser(ctx, moved, stateTo, [moved.__STATE__]);
-      if (!acted) throw new ConflictError(`user ${user._id} is being changed by another request: try again`, 'USER_BUSY');
+      if (!acted) throw userBusy(user._id);
       moved = { ...acted, __STATE__: stateTo };
     }
     // The schedule the user pointed to as it moved to DELETED, read under its lock (a PATCH of the date takes it too).

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { GIVEN_BACK_MS, type Job } from '../ports/job-store.js';
 import type { UserDoc } from '../ports/user-store.js';
 import type { Context } from '../context.js';
-import { ConflictError } from '../errors.js';
+import { ConflictError, userBusy } from '../errors.js';
 import { withoutDeadline } from '../deadline.js';
 import type { JobHandler } from '../infra/job-worker.js';
 import { endIntent, freeIfEnded, holdingIntent, noteRecorded, recordIntent } from './intent-jobs.js';
@@ -55,7 +55,7 @@ export async function openSync(
   const handle: SyncHandle = { jobId, owner: `${ctx.deps.replicaId}:${randomUUID()}`, intent };
   // Taken (twice at most: once more after a stale intent was finished, when another request may have taken it meanwhile).
   const taken = (await createIntent(ctx, handle)) || ((await repairStale(ctx, jobId)) && (await createIntent(ctx, handle)));
-  if (!taken) throw new ConflictError(`user ${user._id} is being changed by another request: try again`, 'USER_BUSY');
+  if (!taken) throw userBusy(user._id);
   return handle;
 }
 

@@ -6,7 +6,7 @@ import { requireAdmin } from './access.js';
 import type { CrudQuery } from '../crud/query.js';
 import { checkPassedOnQuery } from '../crud/raw-query.js';
 import { ALL_STATES, type State } from '../crud/states.js';
-import { ConflictError, during, InvalidInputError, NotFoundError } from '../errors.js';
+import { during, InvalidInputError, NotFoundError, userBusy } from '../errors.js';
 import { enrichUsers } from './enrichment.js';
 import { abortExpiration } from './expiration.js';
 import { compensate } from './saga-steps.js';
@@ -189,7 +189,7 @@ const notFound = (id: string) => new NotFoundError(`user ${shownId(id)} not foun
 async function linkedMeanwhile(ctx: Context, id: string): Promise<Error> {
   const now = await ctx.deps.users.get(id, { states: ALL_STATES, scope: ctx.scope });
   if (now?.authUserId === undefined) return notFound(id);
-  return new ConflictError(`user ${id} is being changed by another request: try again`, 'USER_BUSY');
+  return userBusy(id);
 }
 
 /** Deletes the profile, then its identity; answers the error to report and whether both sides agree afterwards. */
