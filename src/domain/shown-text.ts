@@ -12,10 +12,13 @@ export const MAX_SHOWN_ID = 128;
 
 /** An id as an answer repeats it: whole up to MAX_SHOWN_ID characters, else its start and `…`. */
 export function shownId(id: unknown): string {
-  const text = String(id);
-  if (text.length <= MAX_SHOWN_ID) return text;
-  // Not half a surrogate pair at the cut.
-  const end = /[\ud800-\udbff]/.test(text[MAX_SHOWN_ID - 1]!) ? MAX_SHOWN_ID - 1 : MAX_SHOWN_ID;
+  return cutText(String(id), MAX_SHOWN_ID);
+}
+
+/** `text` whole up to `max` characters, else its first `max` (not half a surrogate pair at the cut) and `…`. */
+export function cutText(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const end = /[\ud800-\udbff]/.test(text[max - 1]!) ? max - 1 : max;
   return `${text.slice(0, end)}…`;
 }
 
@@ -37,7 +40,5 @@ const LONG_RUN = new RegExp(`[^\\s/"':,]{${MAX_SHOWN_ID + 1},}`, 'g');
 export function shownText(text: string): string {
   if (text.length <= MAX_SHOWN_ID) return text;
   const cut = text.replace(LONG_RUN, (run) => shownId(run));
-  if (cut.length <= MAX_SHOWN_MESSAGE + 1) return cut;
-  const end = /[\ud800-\udbff]/.test(cut[MAX_SHOWN_MESSAGE - 1]!) ? MAX_SHOWN_MESSAGE - 1 : MAX_SHOWN_MESSAGE;
-  return `${cut.slice(0, end)}…`;
+  return cut.length <= MAX_SHOWN_MESSAGE + 1 ? cut : cutText(cut, MAX_SHOWN_MESSAGE);
 }

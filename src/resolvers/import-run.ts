@@ -16,6 +16,7 @@ import { compensate } from './saga-steps.js';
 import { updateUser } from './update-user.js';
 import { guardExpiries, type ScheduleRecorder } from './expiry-intents.js';
 import { shownId } from '../domain/input-limits.js';
+import { cutText } from '../domain/shown-text.js';
 
 /** A data row of the file: its number (1 = the first after the header) and its cells by column. */
 export interface CsvRow {
@@ -274,10 +275,8 @@ export class ImportRun {
 
 function rowReason(error: string): string {
   const reason = `Skipping record: ${error}`;
-  if (reason.length <= MAX_ROW_REASON) return reason;
-  // Not half a surrogate pair at the cut.
-  const end = /[\ud800-\udbff]/.test(reason[MAX_ROW_REASON - 2]!) ? MAX_ROW_REASON - 2 : MAX_ROW_REASON - 1;
-  return `${reason.slice(0, end)}…`;
+  // At most MAX_ROW_REASON characters, `…` included.
+  return reason.length <= MAX_ROW_REASON ? reason : cutText(reason, MAX_ROW_REASON - 1);
 }
 
 function reason(error: unknown): string {
