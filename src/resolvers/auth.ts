@@ -1,11 +1,11 @@
 import type { SessionCookie, TokenSet } from '../ports/authenticator.js';
 import type { Context } from '../context.js';
-import { ALL_STATES } from '../crud/states.js';
 import { DomainError, ForbiddenError, InvalidInputError, LockoutStartedError, TooManyRequestsError, UnauthorizedError } from '../errors.js';
 import { requireAdmin, requireAuthenticated, SESSION_COOKIE } from './access.js';
 import type { Release } from '../infra/login-throttle.js';
 import { securityEvent } from './security-events.js';
 import { MAX_LOGIN_NAME } from '../domain/input-limits.js';
+import { storedUser } from './stored-user.js';
 
 export { MAX_LOGIN_NAME };
 
@@ -207,7 +207,7 @@ export async function jwks(ctx: Context): Promise<{ keys: Record<string, unknown
 /** Administrators clear a lockout after too many failed logins. */
 export async function unlockUser(ctx: Context, profileId: string): Promise<void> {
   await requireAdmin(ctx);
-  const profile = await ctx.deps.users.get(profileId, { states: ALL_STATES, scope: ctx.scope });
+  const profile = await storedUser(ctx, profileId);
   if (!profile?.authUserId) throw new InvalidInputError(`user ${profileId} has no identity to unlock`);
   await ctx.deps.auth.unlock(profile.authUserId);
   securityEvent(ctx, 'account.unlocked', { userId: profileId, authUserId: profile.authUserId });

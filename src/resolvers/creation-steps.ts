@@ -6,6 +6,7 @@ import { abortExpiration, scheduleExpiration } from './expiration.js';
 import { randomPassword } from './random-password.js';
 import { followUnlessHeld, identityBlocked, identityFieldsDiffer } from './user-sync.js';
 import { compensate } from './saga-steps.js';
+import { storedUser } from './stored-user.js';
 
 // The steps of a user creation that the repair of an interrupted one (user-repair.ts) and the CSV
 // import run again: shared here so neither imports the creation operation itself.
@@ -47,7 +48,7 @@ export async function attachIdentity(
  * an identity that is gone, which no one would repair and a new registration would refuse.
  */
 export async function undoRegistration(ctx: Context, userId: string, authUserId: string): Promise<void> {
-  const profile = await ctx.deps.users.get(userId, { states: ALL_STATES, scope: ctx.scope });
+  const profile = await storedUser(ctx, userId);
   if (profile?.authUserId === authUserId) {
     await ctx.deps.users.patch(userId, { $unset: { authUserId: true } }, { states: ALL_STATES }, ctx.scope);
   }

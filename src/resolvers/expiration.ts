@@ -13,6 +13,7 @@ import { compensate, setBlocked } from './saga-steps.js';
 import { revokeAccess } from './revocation.js';
 import { closeSync, noteScheduled, openSync, runSynced, type SyncHandle } from './user-sync.js';
 import { followLinked } from './linked-follow.js';
+import { storedUser } from './stored-user.js';
 
 /** Schedules the blocking of a user with an expirationDate; undefined when it has none. */
 export async function scheduleExpiration(ctx: Context, user: Pick<UserDoc, '_id' | 'expirationDate'>): Promise<string | undefined> {
@@ -42,7 +43,7 @@ const EARLY_TOLERANCE_MS = 1000;
  * the schedule again once its claim lapses. Either finds the date as that write left it.
  */
 export async function expireUser(ctx: Context, payload: ExpirationPayload, held: () => void = () => {}): Promise<void> {
-  const found = await readUser(ctx, payload.userId);
+  const found = await storedUser(ctx, payload.userId);
   if (!found || !sameInstant(found.expirationDate, payload.expirationDate)) return;
   held();
   let sync: SyncHandle;
@@ -82,12 +83,8 @@ export async function expireUser(ctx: Context, payload: ExpirationPayload, held:
  * expiry, which is run again (the reconciler, the embedded scheduler) and blocks the identity.
  */
 async function followLinkedMeanwhile(ctx: Context, user: UserDoc): Promise<void> {
-  const now = await readUser(ctx, user._id);
+  const now = await storedUser(ctx, user._id);
   if (now?.authUserId) await followLinked(ctx, now, { roles: false });
-}
-
-async function readUser(ctx: Context, userId: string): Promise<UserDoc | undefined> {
-  return ctx.deps.users.get(userId, { states: ALL_STATES, scope: ctx.scope });
 }
 
 /**
@@ -98,7 +95,7 @@ async function readUser(ctx: Context, userId: string): Promise<UserDoc | undefin
 async function expiringUnderLock(ctx: Context, found: UserDoc, payload: ExpirationPayload, sync: SyncHandle): Promise<UserDoc | undefined> {
   let user: UserDoc | undefined;
   try {
-    user = await readUser(ctx, found._id);
+    user = await storedUser(ctx, found._id);
   } catch (error) {
     await closeSync(ctx, sync, true);
     throw error;

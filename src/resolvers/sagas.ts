@@ -4,10 +4,11 @@ import { abortExpiration, scheduleExpiration } from './expiration.js';
 import { followLinked } from './linked-follow.js';
 import { revokeAccess } from './revocation.js';
 import { deleteIdentity, identityOutcomeUnknown } from './roles.js';
-import { ALL_STATES, bulkSourcesOf, type State } from '../crud/states.js';
+import { bulkSourcesOf, type State } from '../crud/states.js';
 import { userBusy } from '../errors.js';
 import { compensate, setBlocked } from './saga-steps.js';
 import { closeSync, identityBlocked, noteScheduled, openSync, runSynced, type SyncHandle } from './user-sync.js';
+import { storedUser } from './stored-user.js';
 
 /**
  * Moves one user to `stateTo` in the profile store and mirrors it in the identity provider:
@@ -101,7 +102,7 @@ async function moveProfileOnly(ctx: Context, user: UserDoc, stateTo: State, sync
 async function readUnderLock(ctx: Context, found: UserDoc, sync: SyncHandle, sources: readonly State[]): Promise<UserDoc | undefined> {
   let stored: UserDoc | undefined;
   try {
-    stored = await ctx.deps.users.get(found._id, { states: ALL_STATES, scope: ctx.scope });
+    stored = await storedUser(ctx, found._id);
   } catch (error) {
     await closeSync(ctx, sync, true);
     throw error;
@@ -184,7 +185,7 @@ async function scheduleAgain(
  */
 async function followIfLinked(ctx: Context, userId: string): Promise<void> {
   await compensate(ctx, `make the identity of ${userId} follow its new state`, async () => {
-    const moved = await ctx.deps.users.get(userId, { states: ALL_STATES, scope: ctx.scope });
+    const moved = await storedUser(ctx, userId);
     if (moved?.authUserId) await followLinked(ctx, moved, { roles: false });
   });
 }

@@ -1,7 +1,7 @@
 import type { IdentityChanges } from '../ports/identity-provider.js';
 import type { UpdateExpr, UserDoc } from '../ports/user-store.js';
 import type { Context } from '../context.js';
-import { ALL_STATES, type State } from '../crud/states.js';
+import type { State } from '../crud/states.js';
 import { requireAdmin } from './access.js';
 import { ConflictError, during, NotFoundError, userBusy } from '../errors.js';
 import { abortExpiration, scheduleExpiration } from './expiration.js';
@@ -19,6 +19,7 @@ import { assertPullCost } from '../crud/pull-cost.js';
 import { readableDoc } from '../crud/projection.js';
 import { assertKeepsLoginNames, preview, toUpdateExpr } from './update-body.js';
 import { shownId } from '../domain/input-limits.js';
+import { storedUser } from './stored-user.js';
 
 /**
  * `PATCH /users/:id`: a CRUD PATCH body (a bare object means `$set`). The result is validated
@@ -122,7 +123,7 @@ async function reschedule(ctx: Context, current: UserDoc, next: UserDoc, expr: U
 async function sameScheduleUnderLock(ctx: Context, current: UserDoc, sync: SyncHandle): Promise<void> {
   let stored: UserDoc | undefined;
   try {
-    stored = await ctx.deps.users.get(current._id, { states: ALL_STATES, scope: ctx.scope });
+    stored = await storedUser(ctx, current._id);
   } catch (error) {
     await closeSync(ctx, sync, true);
     throw error;

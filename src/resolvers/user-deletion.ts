@@ -8,6 +8,7 @@ import { abortExpiration } from './expiration.js';
 import { endIntent, recordIntent } from './intent-jobs.js';
 import { revokeAccess } from './revocation.js';
 import { deleteIdentity } from './roles.js';
+import { storedUser } from './stored-user.js';
 
 /** The job type of user-deletion intents; the reconciler below finishes the ones left open. */
 export const USER_DELETION = 'user-deletion';
@@ -65,7 +66,7 @@ export const userDeletionRepair: JobHandler = {
   discardWhenDone: true,
   async run(ctx, job, run) {
     const intent = Intent.parse(job.payload);
-    const profile = await ctx.deps.users.get(intent.userId, { states: ALL_STATES, scope: ctx.scope });
+    const profile = await storedUser(ctx, intent.userId);
     if (profile) return { status: 'completed', result: { outcome: 'kept' } };
     // An identity another profile links meanwhile (a bulk activation matches identities by
     // e-mail) is that profile's now: it stays, with its bindings and sessions.

@@ -12,6 +12,7 @@ import { grantRoles, revokeRoles } from './roles.js';
 import { holdingIntent } from './intent-jobs.js';
 import { followLinkedProfile } from './sync-follow.js';
 import { closeSync, identityBlocked, openSync } from './user-sync.js';
+import { storedUser } from './stored-user.js';
 
 const Intent = z.object({
   userId: z.string().min(1),
@@ -98,7 +99,7 @@ async function undoCreation(ctx: Context, intent: CreationIntent, progress: Crea
     if (progress.authUserId) await undoRegistration(ctx, intent.userId, progress.authUserId);
     return progress.authUserId ? 'identity removed' : 'nothing left';
   }
-  const profile = await ctx.deps.users.get(intent.userId, { states: ALL_STATES, scope: ctx.scope });
+  const profile = await storedUser(ctx, intent.userId);
   held();
   if (progress.authUserId) await ctx.deps.identity.deleteUser(progress.authUserId);
   held();
@@ -112,7 +113,7 @@ async function undoCreation(ctx: Context, intent: CreationIntent, progress: Crea
 /** The process died mid-way: the creation is finished where a profile was made, undone where none was. */
 async function finishCreation(ctx: Context, intent: CreationIntent, progress: CreationProgress, steps: RepairSteps): Promise<string> {
   const { held } = steps;
-  const profile = await readProfile(ctx, intent.userId);
+  const profile = await storedUser(ctx, intent.userId);
   if (!profile) {
     // Its insert never happened (or was undone), or it was deleted (a registration's profile): an
     // identity made for it has no profile to serve. A link's identity existed before: it stays.
@@ -126,10 +127,6 @@ async function finishCreation(ctx: Context, intent: CreationIntent, progress: Cr
   // after its delete); it may have died first. A user whose group is gone is undone.
   if (intent.kind !== 'register' && !(await ctx.deps.groups.getGroup(profile.userGroup))) return undoCreation(ctx, intent, progress, held);
   return finishUnderLock(ctx, intent, profile, progress, steps);
-}
-
-async function readProfile(ctx: Context, userId: string): Promise<UserDoc | undefined> {
-  return ctx.deps.users.get(userId, { states: ALL_STATES, scope: ctx.scope });
 }
 
 /**
@@ -150,7 +147,7 @@ async function finishUnderLock(
 ): Promise<string> {
   const sync = await openSync(ctx, found);
   try {
-    const profile = await readProfile(ctx, found._id);
+    const profile = await storedUser(ctx, found._id);
     if (!profile || profile.authUserId !== found.authUserId) {
       throw userBusy(found._id);
     }

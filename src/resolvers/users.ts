@@ -20,6 +20,7 @@ import { excludeFields, projectDoc, readableFields, withoutId } from '../crud/pr
 import { projectExpressions } from '../crud/project-expressions.js';
 import { fieldIndexOf } from '../crud/field-types.js';
 import { shownId } from '../domain/input-limits.js';
+import { storedUser } from './stored-user.js';
 
 /** States in which a user can still be edited or registered (not soft-deleted). */
 export const LIVE_STATES: readonly State[] = ['PUBLIC', 'DRAFT', 'TRASH'];
@@ -187,7 +188,7 @@ const notFound = (id: string) => new NotFoundError(`user ${shownId(id)} not foun
  * the 409 `USER_BUSY` (the client's retry deletes both sides); otherwise not found, as before.
  */
 async function linkedMeanwhile(ctx: Context, id: string): Promise<Error> {
-  const now = await ctx.deps.users.get(id, { states: ALL_STATES, scope: ctx.scope });
+  const now = await storedUser(ctx, id);
   if (now?.authUserId === undefined) return notFound(id);
   return userBusy(id);
 }
